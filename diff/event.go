@@ -1,0 +1,170 @@
+package diff
+
+import (
+	"fmt"
+	"strings"
+
+	"fim/walk"
+)
+
+// Kind is the type of an event.
+type Kind uint8
+
+// The six kinds of event, as Kubescape's host FIM sensor names them.
+const (
+	Create Kind = iota
+	Change
+	Remove
+	Chmod
+	Rename // same entry under a new name in the same directory
+	Move   // same entry in another directory
+	numKinds
+)
+
+var kindNames = [...]string{"create", "change", "remove", "chmod", "rename", "move"}
+
+func (k Kind) String() string {
+	if k < numKinds {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// Kinds lists every kind in report order.
+func Kinds() []Kind { return []Kind{Create, Change, Remove, Chmod, Rename, Move} }
+
+// ParseKind is the inverse of Kind.String.
+func ParseKind(s string) (Kind, error) {
+	for i, n := range kindNames {
+		if n == s {
+			return Kind(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown event type %q (want one of %s)", s, strings.Join(kindNames[:], ", "))
+}
+
+// KindSet is a set of kinds; the zero value is empty.
+type KindSet uint8
+
+// AllKinds holds every kind.
+const AllKinds KindSet = 1<<numKinds - 1
+
+// Has reports whether k is in the set.
+func (s KindSet) Has(k Kind) bool { return s&(1<<k) != 0 }
+
+// With returns the set with k added.
+func (s KindSet) With(k Kind) KindSet { return s | 1<<k }
+
+// ParseKinds parses a list of kind names; an empty list means all kinds.
+func ParseKinds(names []string) (KindSet, error) {
+	if len(names) == 0 {
+		return AllKinds, nil
+	}
+	var s KindSet
+	for _, n := range names {
+		k, err := ParseKind(n)
+		if err != nil {
+			return 0, err
+		}
+		s = s.With(k)
+	}
+	return s, nil
+}
+
+// Attr is one compared attribute of an entry.
+type Attr uint8
+
+// The attributes the differ compares, in the order they are reported.
+const (
+	AttrType Attr = iota
+	AttrContent
+	AttrSize
+	AttrLinkTarget
+	AttrRdev
+	AttrMtime
+	AttrMode
+	AttrUID
+	AttrGID
+	AttrXattrs
+	AttrCtime
+	AttrInode
+	AttrDevice
+	AttrNlink
+	numAttrs
+)
+
+var attrNames = [...]string{"type", "content", "size", "link_target", "rdev", "mtime", "mode", "uid", "gid",
+	"xattrs", "ctime", "inode", "device", "nlink"}
+
+func (a Attr) String() string {
+	if a < numAttrs {
+		return attrNames[a]
+	}
+	return fmt.Sprintf("attr(%d)", uint8(a))
+}
+
+// ParseAttr is the inverse of Attr.String.
+func ParseAttr(s string) (Attr, error) {
+	for i, n := range attrNames {
+		if n == s {
+			return Attr(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown attribute %q (want one of %s)", s, strings.Join(attrNames[:], ", "))
+}
+
+// AttrSet is a set of attributes.
+type AttrSet uint16
+
+// Has reports whether a is in the set.
+func (s AttrSet) Has(a Attr) bool { return s&(1<<a) != 0 }
+
+// With returns the set with a added.
+func (s AttrSet) With(a Attr) AttrSet { return s | 1<<a }
+
+// List returns the attributes of the set in report order.
+func (s AttrSet) List() []Attr {
+	var out []Attr
+	for a := Attr(0); a < numAttrs; a++ {
+		if s.Has(a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Strings returns the attribute names of the set in report order.
+func (s AttrSet) Strings() []string {
+	var out []string
+	for _, a := range s.List() {
+		out = append(out, a.String())
+	}
+	return out
+}
+
+// ParseAttrs parses a list of attribute names.
+func ParseAttrs(names []string) (AttrSet, error) {
+	var s AttrSet
+	for _, n := range names {
+		a, err := ParseAttr(strings.TrimSpace(n))
+		if err != nil {
+			return 0, err
+		}
+		s = s.With(a)
+	}
+	return s, nil
+}
+
+// contentAttrs are the attributes whose difference makes an event a change; any other
+// difference alone makes it a chmod (an attribute-only change).
+const contentAttrs = AttrSet(1<<AttrType | 1<<AttrContent | 1<<AttrSize | 1<<AttrLinkTarget | 1<<AttrRdev | 1<<AttrMtime)
+
+// Event is one difference between the baseline and the current state.
+type Event struct {
+	Kind    Kind
+	Path    string  // current path (for remove, the removed path)
+	OldPath string  // for rename and move
+	Changed AttrSet // attributes that differ; for create and remove, empty
+	Before  *walk.Entry
+	After   *walk.Entry // nil for remove
+}

@@ -1,0 +1,204 @@
+// Package walk owns reading the filesystem: traversal in a deterministic order under
+// per-path limits, safe opening, stat and BLAKE3 hashing. It knows nothing of databases
+// or output; it hands every Entry, in key order, to a callback.
+package walk
+
+import (
+	"bytes"
+	"io/fs"
+	"strings"
+)
+
+// Type is the kind of a filesystem entry.
+type Type uint8
+
+// The entry types fim records.
+const (
+	TypeUnknown Type = iota
+	TypeFile
+	TypeDir
+	TypeSymlink
+	TypeFIFO
+	TypeSocket
+	TypeCharDev
+	TypeBlockDev
+)
+
+var typeNames = [...]string{"unknown", "file", "dir", "symlink", "fifo", "socket", "chardev", "blockdev"}
+
+func (t Type) String() string {
+	if int(t) < len(typeNames) {
+		return typeNames[t]
+	}
+	return "unknown"
+}
+
+// ParseType is the inverse of Type.String.
+func ParseType(s string) (Type, bool) {
+	for i, n := range typeNames {
+		if n == s {
+			return Type(i), true
+		}
+	}
+	return TypeUnknown, false
+}
+
+// TypeFromMode maps the S_IFMT bits of a raw st_mode to a Type.
+func TypeFromMode(mode uint32) Type {
+	switch mode & 0o170000 {
+	case 0o100000:
+		return TypeFile
+	case 0o040000:
+		return TypeDir
+	case 0o120000:
+		return TypeSymlink
+	case 0o010000:
+		return TypeFIFO
+	case 0o140000:
+		return TypeSocket
+	case 0o020000:
+		return TypeCharDev
+	case 0o060000:
+		return TypeBlockDev
+	}
+	return TypeUnknown
+}
+
+// Flags qualify what an Entry could record.
+type Flags uint16
+
+const (
+	// FlagHashed: Hash holds the BLAKE3 digest of the content.
+	FlagHashed Flags = 1 << iota
+	// FlagUnreadable: the file's content or the directory's listing could not be read.
+	// A check must not report what is below an unreadable directory as removed.
+	FlagUnreadable
+	// FlagUnstable: the file changed while it was hashed, twice; Hash is not recorded.
+	FlagUnstable
+	// FlagTooLarge: the file is larger than the configured maximum size and was not hashed.
+	FlagTooLarge
+	// FlagBtime: Btime holds the birth time reported by statx.
+	FlagBtime
+	// FlagXattrsUnreadable: the extended attributes could not be listed.
+	FlagXattrsUnreadable
+)
+
+// Xattr is one extended attribute. Names are kept sorted within an Entry.
+type Xattr struct {
+	Name  string
+	Value []byte
+}
+
+// Entry is fim's one record of a filesystem object: what the walker reads, what the
+// baseline stores, what the differ compares and what the reporter prints.
+type Entry struct {
+	// Path is the recorded absolute path ("/etc/passwd"), raw bytes (not necessarily UTF-8).
+	// Under a --root the recorded path is relative to that root.
+	Path       string
+	Type       Type
+	Mode       uint32 // permission bits with setuid, setgid and sticky (07777)
+	UID, GID   uint32
+	Size       int64
+	Mtime      int64 // nanoseconds since the Unix epoch
+	Ctime      int64
+	Btime      int64 // birth time, valid when FlagBtime is set
+	Inode      uint64
+	Device     uint64
+	Nlink      uint64
+	Rdev       uint64 // for character and block devices
+	LinkTarget string // for symlinks
+	Xattrs     []Xattr
+	Hash       [32]byte // valid when FlagHashed is set
+	Flags      Flags
+}
+
+// Hashed reports whether the entry carries a content hash.
+func (e *Entry) Hashed() bool { return e.Flags&FlagHashed != 0 }
+
+// FileMode renders Type and Mode as an io/fs FileMode, for display.
+func (e *Entry) FileMode() fs.FileMode {
+	m := fs.FileMode(e.Mode & 0o777)
+	if e.Mode&0o4000 != 0 {
+		m |= fs.ModeSetuid
+	}
+	if e.Mode&0o2000 != 0 {
+		m |= fs.ModeSetgid
+	}
+	if e.Mode&0o1000 != 0 {
+		m |= fs.ModeSticky
+	}
+	switch e.Type {
+	case TypeDir:
+		m |= fs.ModeDir
+	case TypeSymlink:
+		m |= fs.ModeSymlink
+	case TypeFIFO:
+		m |= fs.ModeNamedPipe
+	case TypeSocket:
+		m |= fs.ModeSocket
+	case TypeCharDev:
+		m |= fs.ModeDevice | fs.ModeCharDevice
+	case TypeBlockDev:
+		m |= fs.ModeDevice
+	}
+	return m
+}
+
+// Key returns the ordering key of a recorded path: the path with every '/' turned into
+// a 0 byte, so that a directory's descendants sort right after it and before any sibling
+// whose name extends it ("/a", "/a/z", "/a-b"). This is the order in which the walker
+// emits entries and the order of the baseline's keys, which lets check merge the two.
+// A path never contains a 0 byte, so the mapping is reversible (see PathFromKey).
+func Key(path string) []byte {
+	k := []byte(path)
+	for i, c := range k {
+		if c == '/' {
+			k[i] = 0
+		}
+	}
+	return k
+}
+
+// PathFromKey is the inverse of Key.
+func PathFromKey(key []byte) string {
+	b := bytes.ReplaceAll(key, []byte{0}, []byte{'/'})
+	return string(b)
+}
+
+// ComparePaths orders two recorded paths as their keys order.
+func ComparePaths(a, b string) int {
+	n := min(len(a), len(b))
+	for i := 0; i < n; i++ {
+		ca, cb := a[i], b[i]
+		if ca == cb {
+			continue
+		}
+		if ca == '/' {
+			return -1
+		}
+		if cb == '/' {
+			return 1
+		}
+		if ca < cb {
+			return -1
+		}
+		return 1
+	}
+	return len(a) - len(b)
+}
+
+// IsWithin reports whether path is dir or lies below it.
+func IsWithin(path, dir string) bool {
+	if dir == "/" {
+		return strings.HasPrefix(path, "/")
+	}
+	return path == dir || strings.HasPrefix(path, dir) && path[len(dir)] == '/'
+}
+
+// Join joins a recorded directory path and a name.
+func Join(dir, name string) string {
+	if dir == "/" {
+		return "/" + name
+	}
+	return dir + "/" + name
+}

@@ -1,0 +1,33 @@
+package walk
+
+// Matcher decides whether a recorded path is excluded; *glob.Pattern satisfies it.
+type Matcher interface {
+	Match(path string) bool
+}
+
+// Options are the limits that apply below one root.
+type Options struct {
+	MaxDepth       int   // levels below the root to record; 0 means unlimited
+	MaxFileSize    int64 // larger regular files are recorded but not hashed; 0 means unlimited
+	NoHidden       bool  // skip names starting with '.' (and what is below them)
+	FollowSymlinks bool  // record what a symlink points to, and descend into linked directories
+	CrossMounts    bool  // descend into directories on other filesystems
+	Exclude        []Matcher
+}
+
+// Root is one configured path and the limits below it. A root nested inside another
+// root governs its own subtree.
+type Root struct {
+	Path string // recorded absolute path, clean
+	Options
+}
+
+// excluded reports whether a recorded path is excluded by the options.
+func (o *Options) excluded(path string) bool {
+	for _, m := range o.Exclude {
+		if m.Match(path) {
+			return true
+		}
+	}
+	return false
+}

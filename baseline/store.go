@@ -1,0 +1,435 @@
+// Package baseline owns the snapshot on disk: a bbolt database holding one compact binary
+// record per entry, keyed by walk.Key(path) so that iteration follows the walk's order,
+// and a meta bucket (format version, fim version, creation time, host, options, count and
+// a BLAKE3 digest of every record). A baseline is always written to a new file beside the
+// old one and renamed over it, so a crash leaves the previous baseline intact.
+package baseline
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/zeebo/blake3"
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sys/unix"
+
+	"fim/walk"
+)
+
+// FormatVersion is the version of the database layout this fim reads and writes.
+const FormatVersion = 1
+
+const magic = "fim-baseline"
+
+var (
+	bucketMeta    = []byte("meta")
+	bucketEntries = []byte("entries")
+	keyMagic      = []byte("magic")
+	keyFormat     = []byte("format")
+	keyInfo       = []byte("info")
+)
+
+// ErrBadBaseline is wrapped by every error that makes a baseline unusable: missing,
+// empty, truncated, corrupt, foreign, or of an unknown format version.
+var ErrBadBaseline = errors.New("unusable baseline")
+
+// ErrLocked is returned when another fim holds the baseline.
+var ErrLocked = errors.New("baseline is locked by another fim")
+
+func bad(path, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrBadBaseline, path, fmt.Sprintf(format, args...))
+}
+
+// Meta describes a baseline.
+type Meta struct {
+	Format     int             `json:"format"`
+	FimVersion string          `json:"fim_version"`
+	Created    time.Time       `json:"created"`
+	Host       string          `json:"host"`
+	HostID     string          `json:"host_id,omitempty"`
+	Policy     json.RawMessage `json:"policy"` // the options the walk used, opaque here
+	Entries    uint64          `json:"entries"`
+	Digest     string          `json:"digest"` // blake3 over every key and record, in order
+}
+
+// digest accumulates the canonical digest of a sequence of records.
+type digest struct {
+	h   *blake3.Hasher
+	buf []byte
+}
+
+func newDigest() *digest { return &digest{h: blake3.New()} }
+
+func (d *digest) add(key, val []byte) {
+	d.buf = binary.AppendUvarint(d.buf[:0], uint64(len(key)))
+	d.buf = append(d.buf, key...)
+	d.buf = binary.AppendUvarint(d.buf, uint64(len(val)))
+	d.h.Write(d.buf)
+	d.h.Write(val)
+}
+
+func (d *digest) sum() string { return "blake3:" + fmt.Sprintf("%x", d.h.Sum(nil)) }
+
+// LockTimeout is how long Create waits for another fim to release the baseline.
+var LockTimeout = 2 * time.Second
+
+// Writer builds a new baseline. Entries must be added in key order.
+type Writer struct {
+	path, tmp string
+	lock      *os.File
+	db        *bolt.DB
+	tx        *bolt.Tx
+	bucket    *bolt.Bucket
+	pending   int
+	count     uint64
+	lastKey   []byte
+	arena     []byte
+	dig       *digest
+}
+
+const batchSize = 10000
+
+// Create starts a new baseline that will replace path on Commit. It takes path's lock
+// (path + ".lock"), waiting at most LockTimeout.
+func Create(path string) (*Writer, error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	lock, err := Lock(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	tmp := f.Name()
+	f.Close()
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		os.Remove(tmp)
+		lock.Close()
+		return nil, err
+	}
+	db, err := bolt.Open(tmp, 0o600, &bolt.Options{NoSync: true, NoFreelistSync: true, NoGrowSync: true,
+		InitialMmapSize: 1 << 30, Timeout: time.Second})
+	if err != nil {
+		os.Remove(tmp)
+		lock.Close()
+		return nil, fmt.Errorf("create %s: %w", tmp, err)
+	}
+	w := &Writer{path: path, tmp: tmp, lock: lock, db: db, dig: newDigest()}
+	if err := w.begin(); err != nil {
+		w.Abort()
+		return nil, err
+	}
+	return w, nil
+}
+
+// TempPattern reports whether name is one of the files a Writer leaves beside path.
+func TempPattern(path string) (lock, tmpPrefix string) {
+	return path + ".lock", filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+}
+
+// Lock takes the exclusive lock that guards path against a second writer.
+func Lock(path string) (*os.File, error) {
+	lockPath, _ := TempPattern(path)
+	f, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(LockTimeout)
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", lockPath, err)
+		}
+		if time.Now().After(deadline) {
+			holder, _ := os.ReadFile(lockPath)
+			f.Close()
+			if pid := string(bytes.TrimSpace(holder)); pid != "" {
+				return nil, fmt.Errorf("%w: %s (pid %s), gave up after %v", ErrLocked, path, pid, LockTimeout)
+			}
+			return nil, fmt.Errorf("%w: %s, gave up after %v", ErrLocked, path, LockTimeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	f.Truncate(0)
+	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return f, nil
+}
+
+func (w *Writer) begin() error {
+	tx, err := w.db.Begin(true)
+	if err != nil {
+		return err
+	}
+	b, err := tx.CreateBucketIfNotExists(bucketEntries)
+	if err != nil {
+		tx.Rollback()
+		return err
+	}
+	b.FillPercent = 1.0 // keys arrive in order: pack pages full
+	w.tx, w.bucket = tx, b
+	return nil
+}
+
+// Add records e. Entries must come in strictly increasing key order.
+func (w *Writer) Add(e *walk.Entry) error {
+	key := walk.Key(e.Path)
+	if w.lastKey != nil && bytes.Compare(key, w.lastKey) <= 0 {
+		return fmt.Errorf("baseline: %q added out of order", e.Path)
+	}
+	// bbolt keeps the value slices until the transaction commits: carve them from an
+	// arena that is reused only after the commit.
+	start := len(w.arena)
+	w.arena = AppendRecord(w.arena, e)
+	val := w.arena[start:len(w.arena):len(w.arena)]
+	if err := w.bucket.Put(key, val); err != nil {
+		return fmt.Errorf("write %s: %w", w.tmp, err)
+	}
+	w.dig.add(key, val)
+	w.lastKey = key
+	w.count++
+	w.pending++
+	if w.pending >= batchSize {
+		if err := w.tx.Commit(); err != nil {
+			return fmt.Errorf("write %s: %w", w.tmp, err)
+		}
+		w.pending = 0
+		w.arena = w.arena[:0]
+		return w.begin()
+	}
+	return nil
+}
+
+// Commit writes the meta, makes the new baseline durable and renames it over the old one.
+func (w *Writer) Commit(m Meta) error {
+	m.Format = FormatVersion
+	m.Entries = w.count
+	m.Digest = w.dig.sum()
+	info, err := json.Marshal(m)
+	if err != nil {
+		w.Abort()
+		return err
+	}
+	err = w.finish(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		if err := b.Put(keyMagic, []byte(magic)); err != nil {
+			return err
+		}
+		if err := b.Put(keyFormat, []byte(strconv.Itoa(FormatVersion))); err != nil {
+			return err
+		}
+		return b.Put(keyInfo, info)
+	})
+	if err != nil {
+		w.Abort()
+		return fmt.Errorf("write %s: %w", w.tmp, err)
+	}
+	if err := os.Rename(w.tmp, w.path); err != nil {
+		w.Abort()
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(w.path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	w.lock.Close()
+	return nil
+}
+
+func (w *Writer) finish(meta func(*bolt.Tx) error) error {
+	if err := meta(w.tx); err != nil {
+		return err
+	}
+	if err := w.tx.Commit(); err != nil {
+		return err
+	}
+	w.tx = nil
+	if err := w.db.Sync(); err != nil {
+		return err
+	}
+	err := w.db.Close()
+	w.db = nil
+	return err
+}
+
+// Abort discards the new baseline; the old one is untouched.
+func (w *Writer) Abort() {
+	if w.tx != nil {
+		w.tx.Rollback()
+		w.tx = nil
+	}
+	if w.db != nil {
+		w.db.Close()
+		w.db = nil
+	}
+	os.Remove(w.tmp)
+	w.lock.Close()
+}
+
+// Reader reads a baseline. It holds one read transaction for its lifetime.
+type Reader struct {
+	path string
+	db   *bolt.DB
+	tx   *bolt.Tx
+	meta Meta
+}
+
+// Open opens the baseline at path read-only and validates that it is a complete fim
+// database of a known format. Every failure wraps ErrBadBaseline.
+func Open(path string) (r *Reader, err error) {
+	if err := precheck(path); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			r, err = nil, bad(path, "corrupt database (%v)", p)
+		}
+	}()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: LockTimeout})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("%w: %s", ErrLocked, path)
+		}
+		return nil, bad(path, "not a fim database (%v)", err)
+	}
+	tx, err := db.Begin(false)
+	if err != nil {
+		db.Close()
+		return nil, bad(path, "%v", err)
+	}
+	r = &Reader{path: path, db: db, tx: tx}
+	if err := r.readMeta(); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *Reader) readMeta() error {
+	b := r.tx.Bucket(bucketMeta)
+	if b == nil || !bytes.Equal(b.Get(keyMagic), []byte(magic)) {
+		return bad(r.path, "not a fim database (a bbolt file without fim's meta)")
+	}
+	format, err := strconv.Atoi(string(b.Get(keyFormat)))
+	if err != nil {
+		return bad(r.path, "corrupt meta: format %q", b.Get(keyFormat))
+	}
+	if format != FormatVersion {
+		return bad(r.path, "format version %d, this fim reads version %d (upgrade fim, or make a new baseline)", format, FormatVersion)
+	}
+	if err := json.Unmarshal(b.Get(keyInfo), &r.meta); err != nil {
+		return bad(r.path, "corrupt meta: %v", err)
+	}
+	if r.tx.Bucket(bucketEntries) == nil {
+		return bad(r.path, "corrupt database: no entries bucket")
+	}
+	return nil
+}
+
+// Meta returns the baseline's meta.
+func (r *Reader) Meta() Meta { return r.meta }
+
+// Path returns the file the baseline was read from.
+func (r *Reader) Path() string { return r.path }
+
+// Close releases the database.
+func (r *Reader) Close() error {
+	if r.tx != nil {
+		r.tx.Rollback()
+	}
+	return r.db.Close()
+}
+
+// Iter returns an iterator over the entries in key order. It must be used from one
+// goroutine, which it makes turn memory faults into panics (a truncated mapping) so
+// that a damaged file gives an error rather than a crash.
+func (r *Reader) Iter() *Iter {
+	debug.SetPanicOnFault(true)
+	return &Iter{r: r, c: r.tx.Bucket(bucketEntries).Cursor(), dig: newDigest()}
+}
+
+// Iter iterates over a baseline's entries and checks, at the end, that they are exactly
+// those the baseline was written with.
+type Iter struct {
+	r       *Reader
+	c       *bolt.Cursor
+	started bool
+	done    bool
+	count   uint64
+	dig     *digest
+}
+
+// Next returns the next entry, or nil at the end. At the end it verifies the record
+// count and digest against the meta; a mismatch is an ErrBadBaseline error.
+func (it *Iter) Next() (e *walk.Entry, err error) {
+	if it.done {
+		return nil, nil
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			it.done = true
+			e, err = nil, bad(it.r.path, "corrupt database (%v)", p)
+		}
+	}()
+	var k, v []byte
+	if !it.started {
+		k, v = it.c.First()
+		it.started = true
+	} else {
+		k, v = it.c.Next()
+	}
+	if k == nil {
+		it.done = true
+		if it.count != it.r.meta.Entries || it.dig.sum() != it.r.meta.Digest {
+			return nil, bad(it.r.path, "corrupt database: records do not match the digest in its meta")
+		}
+		return nil, nil
+	}
+	it.dig.add(k, v)
+	it.count++
+	e = &walk.Entry{Path: walk.PathFromKey(k)}
+	if err := DecodeRecord(v, e); err != nil {
+		it.done = true
+		return nil, bad(it.r.path, "record %q: %v", e.Path, err)
+	}
+	return e, nil
+}
+
+// Get returns the entry recorded for path, or nil.
+func (r *Reader) Get(path string) (*walk.Entry, error) {
+	v := r.tx.Bucket(bucketEntries).Get(walk.Key(path))
+	if v == nil {
+		return nil, nil
+	}
+	e := &walk.Entry{Path: path}
+	if err := DecodeRecord(v, e); err != nil {
+		return nil, bad(r.path, "record %q: %v", path, err)
+	}
+	return e, nil
+}
+
+// TempPath returns the file the new baseline is being written to.
+func (w *Writer) TempPath() string { return w.tmp }
+
+// Count returns the number of entries added so far.
+func (w *Writer) Count() uint64 { return w.count }

@@ -1,0 +1,116 @@
+// Command fim is a file integrity monitor: `fim baseline` records a snapshot of the
+// configured paths, `fim check` reports what changed since.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"fim/baseline"
+	"fim/report"
+)
+
+// exitError carries an exit code out of a command; a nil err prints nothing.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErr(format string, args ...any) error {
+	return &exitError{report.ExitUsage, fmt.Errorf(format, args...)}
+}
+
+var dbFlag = &cli.StringFlag{Name: "db", Usage: "baseline database (default $FIM_DB, the config's db, /var/lib/fim/baseline.db as root, else $XDG_STATE_HOME/fim/baseline.db)"}
+var configFlag = &cli.StringFlag{Name: "config", Usage: "YAML configuration file (default /etc/fim/fim.yaml if present)"}
+var rootFlag = &cli.StringFlag{Name: "root", Usage: "read the tree under `DIR` but record paths as if DIR were /"}
+var workersFlag = &cli.IntFlag{Name: "workers", Usage: "goroutines listing and hashing (default: number of CPUs)"}
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:                 "fim",
+		Usage:                "file integrity monitor: record a filesystem baseline, report what changed",
+		Version:              version(),
+		HideHelpCommand:      true,
+		EnableBashCompletion: true,
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return &exitError{report.ExitUsage, err}
+		},
+		Commands: []*cli.Command{baselineCommand(), checkCommand()},
+	}
+}
+
+func baselineCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "baseline",
+		Usage:     "walk the paths and store a snapshot of them",
+		ArgsUsage: "[PATH...]",
+		Flags: []cli.Flag{
+			configFlag, dbFlag, rootFlag, workersFlag,
+			&cli.IntFlag{Name: "max-depth", Usage: "levels below each path to record (0: unlimited)"},
+			&cli.StringFlag{Name: "max-file-size", Usage: "record larger files without hashing them, e.g. 64MiB (0: unlimited)"},
+			&cli.StringSliceFlag{Name: "exclude", Usage: "skip absolute paths matching `GLOB` (repeatable; ** crosses directories; a matching directory is pruned)"},
+			&cli.BoolFlag{Name: "no-hidden", Usage: "skip names starting with a dot (recorded by default)"},
+			&cli.BoolFlag{Name: "follow-symlinks", Usage: "record what symlinks point to and descend into linked directories"},
+			&cli.BoolFlag{Name: "cross-mounts", Usage: "descend into other filesystems"},
+			&cli.IntFlag{Name: "max-entries", Usage: "fail rather than record more than `N` entries (0: unlimited)"},
+		},
+		Action: runBaseline,
+	}
+}
+
+func checkCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "check",
+		Usage: "walk what the baseline recorded and report the differences",
+		Flags: []cli.Flag{
+			configFlag, dbFlag, rootFlag, workersFlag,
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "report format: text or json (one object per line)"},
+			&cli.StringFlag{Name: "output", Usage: "append the report to `FILE` instead of writing it to stdout"},
+			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, e.g. mtime,ctime,inode,device,nlink"},
+			&cli.BoolFlag{Name: "update", Usage: "after reporting, replace the baseline with the current state"},
+		},
+		Action: runCheck,
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newApp().RunContext(ctx, os.Args)
+	stop()
+	os.Exit(exitCode(err))
+}
+
+// exitCode prints err, if any, as one line and maps it to fim's exit codes.
+func exitCode(err error) int {
+	if err == nil {
+		return report.ExitOK
+	}
+	code := report.ExitRuntime
+	var ee *exitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.code
+		if ee.err == nil {
+			return code
+		}
+	case errors.Is(err, baseline.ErrBadBaseline):
+		code = report.ExitBaseline
+	}
+	fmt.Fprintf(os.Stderr, "fim: %v\n", err)
+	return code
+}

@@ -1,0 +1,345 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"fim/baseline"
+	"fim/config"
+	"fim/diff"
+	"fim/report"
+	"fim/walk"
+)
+
+const defaultConfig = "/etc/fim/fim.yaml"
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// loadConfig reads --config, or the default file when it exists and explicit says so.
+func loadConfig(c *cli.Context, useDefault bool) (*config.Config, error) {
+	file := c.String("config")
+	if file == "" {
+		if !useDefault {
+			return nil, nil
+		}
+		if _, err := os.Stat(defaultConfig); err != nil {
+			return nil, nil
+		}
+		file = defaultConfig
+	}
+	cfg, err := config.Load(file)
+	if err != nil {
+		return nil, &exitError{report.ExitUsage, err}
+	}
+	return cfg, nil
+}
+
+// dbPath resolves the baseline database path.
+func dbPath(c *cli.Context, cfg *config.Config) (string, error) {
+	p := c.String("db")
+	if p == "" {
+		p = os.Getenv("FIM_DB")
+	}
+	if p == "" && cfg != nil {
+		p = cfg.DB
+	}
+	if p == "" {
+		if os.Geteuid() == 0 {
+			p = "/var/lib/fim/baseline.db"
+		} else {
+			state := os.Getenv("XDG_STATE_HOME")
+			if state == "" {
+				home, err := os.UserHomeDir()
+				if err != nil {
+					return "", usageErr("no --db given and no home directory: %v", err)
+				}
+				state = filepath.Join(home, ".local", "state")
+			}
+			p = filepath.Join(state, "fim", "baseline.db")
+		}
+	}
+	return filepath.Abs(p)
+}
+
+// policyFromFlags builds the policy of `fim baseline` from a config file or from PATH
+// arguments and the limit flags.
+func policyFromFlags(c *cli.Context) (*config.Policy, *config.Config, error) {
+	paths := c.Args().Slice()
+	cfg, err := loadConfig(c, len(paths) == 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	var pol *config.Policy
+	switch {
+	case len(paths) > 0 && c.String("config") != "":
+		return nil, nil, usageErr("give PATH arguments or --config, not both")
+	case len(paths) > 0:
+		tmpl := config.Rule{
+			MaxDepth:       c.Int("max-depth"),
+			IncludeHidden:  !c.Bool("no-hidden"),
+			FollowSymlinks: c.Bool("follow-symlinks"),
+		}
+		if s := c.String("max-file-size"); s != "" {
+			if tmpl.MaxFileSize, err = config.ParseSize(s); err != nil {
+				return nil, nil, usageErr("--max-file-size: %v", err)
+			}
+		}
+		abs := make([]string, len(paths))
+		for i, p := range paths {
+			if c.String("root") != "" {
+				abs[i] = walk.CleanPath(p) // relative to the root
+			} else if abs[i], err = filepath.Abs(p); err != nil {
+				return nil, nil, usageErr("%s: %v", p, err)
+			}
+		}
+		pol = config.NewPolicy(abs, tmpl)
+	case cfg != nil:
+		for _, f := range []string{"max-depth", "max-file-size", "no-hidden", "follow-symlinks"} {
+			if c.IsSet(f) {
+				return nil, nil, usageErr("--%s applies to PATH arguments; set it per path in the config", f)
+			}
+		}
+		pol = cfg.Policy()
+	default:
+		return nil, nil, usageErr("no PATH given and no config file (%s)", defaultConfig)
+	}
+	pol.Exclude = append(pol.Exclude, c.StringSlice("exclude")...)
+	if c.IsSet("max-entries") {
+		pol.MaxEntries = c.Int("max-entries")
+	}
+	if c.IsSet("cross-mounts") {
+		pol.CrossMounts = c.Bool("cross-mounts")
+	}
+	if c.IsSet("root") {
+		pol.Root = c.String("root")
+	}
+	if pol.Root != "" {
+		if pol.Root, err = filepath.Abs(pol.Root); err != nil {
+			return nil, nil, usageErr("--root: %v", err)
+		}
+	}
+	return pol, cfg, nil
+}
+
+// walker makes the walker for a compiled policy, with fim's own files skipped.
+func walker(c *cli.Context, comp *config.Compiled, pol *config.Policy, root string, warn *warnings, own ...string) *walk.Walker {
+	skip := map[string]bool{}
+	for _, p := range own {
+		skip[p] = true
+		lock, _ := baseline.TempPattern(p)
+		skip[lock] = true
+	}
+	return &walk.Walker{
+		Roots:      comp.Roots(),
+		Prefix:     root,
+		Workers:    c.Int("workers"),
+		MaxEntries: pol.MaxEntries,
+		Warn:       warn.add,
+		Skip:       skip,
+	}
+}
+
+// warnings prints per-file problems to stderr, one line each, and counts them.
+type warnings struct {
+	n int
+}
+
+func (w *warnings) add(path string, err error) {
+	w.n++
+	fmt.Fprintf(os.Stderr, "fim: warning: %s: %v\n", report.EscapeText(path), err)
+}
+
+func newMeta(pol *config.Policy) (baseline.Meta, error) {
+	raw, err := json.Marshal(pol)
+	host := report.LocalHost()
+	return baseline.Meta{FimVersion: version(), Created: time.Now().UTC(), Host: host.Name, HostID: host.ID, Policy: raw}, err
+}
+
+func runBaseline(c *cli.Context) error {
+	pol, cfg, err := policyFromFlags(c)
+	if err != nil {
+		return err
+	}
+	comp, err := pol.Compile()
+	if err != nil {
+		return &exitError{report.ExitUsage, err}
+	}
+	db, err := dbPath(c, cfg)
+	if err != nil {
+		return err
+	}
+	meta, err := newMeta(pol)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	w, err := baseline.Create(db)
+	if err != nil {
+		return err
+	}
+	var warn warnings
+	var files, bytes int64
+	wk := walker(c, comp, pol, pol.Root, &warn, db, w.TempPath())
+	err = wk.Walk(c.Context, func(e *walk.Entry) error {
+		if e.Hashed() {
+			files++
+			bytes += e.Size
+		}
+		return w.Add(e)
+	})
+	if err != nil {
+		w.Abort()
+		return fmt.Errorf("baseline not written, %s unchanged: %w", db, err)
+	}
+	if err := w.Commit(meta); err != nil {
+		return fmt.Errorf("baseline not written, %s unchanged: %w", db, err)
+	}
+	fmt.Fprintf(os.Stderr, "fim: baseline of %d entries (%d files, %.1f MB hashed) written to %s in %.2fs",
+		w.Count(), files, float64(bytes)/1e6, db, time.Since(start).Seconds())
+	if warn.n > 0 {
+		fmt.Fprintf(os.Stderr, ", %d warnings", warn.n)
+	}
+	fmt.Fprintln(os.Stderr)
+	return nil
+}
+
+func runCheck(c *cli.Context) error {
+	if c.Args().Len() > 0 {
+		return usageErr("check takes no PATH: it walks what the baseline recorded")
+	}
+	render, err := report.Lookup(c.String("format"))
+	if err != nil {
+		return &exitError{report.ExitUsage, err}
+	}
+	var extraIgnore diff.AttrSet
+	for _, s := range c.StringSlice("ignore") {
+		set, err := diff.ParseAttrs(strings.Split(s, ","))
+		if err != nil {
+			return usageErr("--ignore: %v", err)
+		}
+		extraIgnore |= set
+	}
+	cfg, err := loadConfig(c, false)
+	if err != nil {
+		return err
+	}
+	db, err := dbPath(c, cfg)
+	if err != nil {
+		return err
+	}
+	r, err := baseline.Open(db)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	var pol config.Policy
+	if err := json.Unmarshal(r.Meta().Policy, &pol); err != nil {
+		return fmt.Errorf("%w: %s: corrupt options in meta: %v", baseline.ErrBadBaseline, db, err)
+	}
+	comp, err := pol.Compile()
+	if err != nil {
+		return fmt.Errorf("%w: %s: bad options in meta: %v", baseline.ErrBadBaseline, db, err)
+	}
+	root := pol.Root
+	if c.IsSet("root") {
+		if root, err = filepath.Abs(c.String("root")); err != nil {
+			return usageErr("--root: %v", err)
+		}
+	}
+	out, closeOut, err := openOutput(c.String("output"))
+	if err != nil {
+		return err
+	}
+	defer closeOut()
+
+	var upd *baseline.Writer
+	own := []string{db}
+	if c.Bool("update") {
+		if upd, err = baseline.Create(db); err != nil {
+			return err
+		}
+		defer upd.Abort() // no-op after a commit
+		own = append(own, upd.TempPath())
+	}
+	info := report.Info{Time: time.Now().UTC(), Host: report.LocalHost(), Color: out == os.Stdout && colorful()}
+	d := &diff.Differ{Filter: func(p string) (diff.KindSet, diff.AttrSet) {
+		kinds, ignore := comp.Filter(p)
+		return kinds, ignore | extraIgnore
+	}}
+	it := r.Iter()
+	m := diff.NewMerge(d, it.Next)
+	var warn warnings
+	wk := walker(c, comp, &pol, root, &warn, own...)
+	err = wk.Walk(c.Context, func(e *walk.Entry) error {
+		if upd != nil {
+			if err := upd.Add(e); err != nil {
+				return err
+			}
+		}
+		return m.Current(e)
+	})
+	if err == nil {
+		err = m.Finish()
+	}
+	if err != nil {
+		return err
+	}
+	events := d.Events()
+	info.Warnings = warn.n
+	if err := render(out, events, info); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if f, ok := out.(*os.File); ok && f != os.Stdout {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+	}
+	if upd != nil {
+		meta, err := newMeta(&pol)
+		if err != nil {
+			return err
+		}
+		meta.Created = time.Now().UTC()
+		if err := upd.Commit(meta); err != nil {
+			return fmt.Errorf("baseline not updated: %w", err)
+		}
+	}
+	if code := report.ExitCode(events); code != 0 {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+func openOutput(path string) (io.Writer, func(), error) {
+	if path == "" || path == "-" {
+		return os.Stdout, func() {}, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, nil, usageErr("--output: %v", err)
+	}
+	return f, func() { f.Close() }, nil
+}
+
+// colorful reports whether stdout is a terminal that wants colour.
+func colorful() bool {
+	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(os.Stdout.Fd()), unix.TCGETS)
+	return err == nil
+}

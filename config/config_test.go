@@ -1,0 +1,242 @@
+package config
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// writeConfig writes data to a file in a temporary directory and returns its path.
+func writeConfig(t *testing.T, data string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "fim.yaml")
+	if err := os.WriteFile(file, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+func TestLoad(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want *Config
+	}{
+		{
+			name: "minimal",
+			yaml: "paths:\n  - path: /etc\n",
+			want: &Config{Rules: []Rule{{Path: "/etc", IncludeHidden: true}}},
+		},
+		{
+			name: "cleaned paths",
+			yaml: "db: /var/lib/fim//baseline.db\nroot: /mnt/img/\npaths:\n  - path: /etc/../usr/./bin/\n",
+			want: &Config{
+				DB:    "/var/lib/fim/baseline.db",
+				Root:  "/mnt/img",
+				Rules: []Rule{{Path: "/usr/bin", IncludeHidden: true}},
+			},
+		},
+		{
+			name: "every key",
+			yaml: `
+db: /db
+root: /mnt
+max_entries: 10
+cross_mounts: true
+exclude: ["/proc/**"]
+paths:
+  - path: /etc
+    events: [create, remove]
+    max_depth: 3
+    max_file_size: 64MiB
+    include_hidden: false
+    follow_symlinks: true
+    exclude: ["/etc/*.bak", "**/*.swp"]
+    ignore: [mtime, ctime]
+  - {path: /etc/ssh, max_file_size: 1000}
+`,
+			want: &Config{
+				DB: "/db", Root: "/mnt", MaxEntries: 10, CrossMounts: true, Exclude: []string{"/proc/**"},
+				Rules: []Rule{
+					{
+						Path: "/etc", Events: []string{"create", "remove"}, MaxDepth: 3, MaxFileSize: 64 << 20,
+						IncludeHidden: false, FollowSymlinks: true, Exclude: []string{"/etc/*.bak", "**/*.swp"},
+						Ignore: []string{"mtime", "ctime"},
+					},
+					{Path: "/etc/ssh", MaxFileSize: 1000, IncludeHidden: true},
+				},
+			},
+		},
+		{
+			name: "null values are absent",
+			yaml: "db:\nexclude: ~\npaths:\n  - path: /etc\n    include_hidden: null\n    events:\n",
+			want: &Config{Rules: []Rule{{Path: "/etc", IncludeHidden: true}}},
+		},
+		{
+			name: "block lists and zero limits",
+			yaml: "paths:\n- path: /\n  max_depth: 0\n  max_file_size: 0\n  ignore:\n  - inode\n  - device\n",
+			want: &Config{Rules: []Rule{{Path: "/", IncludeHidden: true, Ignore: []string{"inode", "device"}}}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Load(writeConfig(t, tt.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+			if _, err := got.Policy().Compile(); err != nil {
+				t.Errorf("Compile: %v", err)
+			}
+		})
+	}
+}
+
+// TestLoadGolden loads each testdata/*.yaml and compares its policy, as stored in a
+// baseline, with the .json file next to it. Run with -update to rewrite them.
+func TestLoadGolden(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no testdata: %v", err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			c, err := Load(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := json.MarshalIndent(struct {
+				DB     string  `json:"db"`
+				Policy *Policy `json:"policy"`
+			}{c.DB, c.Policy()}, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, '\n')
+			golden := strings.TrimSuffix(file, ".yaml") + ".json"
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("%s differs from %s (run with -update to accept):\n%s", file, golden, got)
+			}
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		line int    // 0: the error names no line
+		key  string // "" for the top level
+		msg  string
+	}{
+		{"empty file", "", 0, "", "no paths configured"},
+		{"only comments", "# nothing\n", 0, "", "no paths configured"},
+		{"null document", "---\n", 0, "", "no paths configured"},
+		{"no paths", "db: /var/lib/fim.db\n", 0, "", "no paths configured"},
+		{"empty paths", "paths: []\n", 0, "", "no paths configured"},
+		{"not a mapping", "- /etc\n", 1, "", `want a mapping, got a list`},
+		{"unknown top-level key", "paths:\n  - path: /etc\nmax_entires: 3\n", 3, "", `unknown key "max_entires" (want one of cross_mounts, db,`},
+		{"unknown key in path", "paths:\n  - path: /etc\n    recurse: true\n", 3, "paths[0]", `unknown key "recurse" (want one of events, exclude,`},
+		{"non-string key", "paths:\n  - path: /etc\n    [a]: 1\n", 3, "paths[0]", `unknown key a list`},
+		{"duplicate key", "paths:\n  - path: /etc\n    path: /usr\n", 3, "paths[0].path", "duplicate key (first at line 2)"},
+		{"bad event", "paths:\n  - path: /etc\n    events: [create, modify]\n", 3, "paths[0].events[1]", `unknown event type "modify" (want one of create,`},
+		{"bad event on its own line", "paths:\n  - path: /etc\n    events:\n      - create\n      - delete\n", 5, "paths[0].events[1]", `unknown event type "delete"`},
+		{"empty events", "paths:\n  - path: /etc\n    events: []\n", 3, "paths[0].events", "empty list"},
+		{"bad attr", "paths:\n  - path: /etc\n    ignore: [mtime, atime]\n", 3, "paths[0].ignore[1]", `unknown attribute "atime" (want one of type,`},
+		{"bad size", "db: /var/lib/fim/baseline.db\npaths:\n  - path: /etc\n    max_depth: 2\n  - path: /usr\n    max_depth: 1\n    max_file_size: 12QB\n", 7, "paths[1].max_file_size", `invalid size "12QB"`},
+		{"negative size", "paths:\n  - path: /etc\n    max_file_size: -1\n", 3, "paths[0].max_file_size", `invalid size "-1"`},
+		{"size overflow", "paths:\n  - path: /etc\n    max_file_size: 9999999TiB\n", 3, "paths[0].max_file_size", `invalid size "9999999TiB": too large`},
+		{"size is a list", "paths:\n  - path: /etc\n    max_file_size: [1]\n", 3, "paths[0].max_file_size", "want a size, got a list"},
+		{"negative depth", "paths:\n  - path: /etc\n    max_depth: -1\n", 3, "paths[0].max_depth", "-1 is negative"},
+		{"depth is a string", "paths:\n  - path: /etc\n    max_depth: \"3\"\n", 3, "paths[0].max_depth", `want an integer, got "3"`},
+		{"depth is a float", "paths:\n  - path: /etc\n    max_depth: 1.5\n", 3, "paths[0].max_depth", `want an integer, got "1.5"`},
+		{"depth overflows", "paths:\n  - path: /etc\n    max_depth: 99999999999999999999\n", 3, "paths[0].max_depth", "want an integer"},
+		{"negative max_entries", "max_entries: -5\npaths:\n  - path: /etc\n", 1, "max_entries", "-5 is negative"},
+		{"bool is yes", "paths:\n  - path: /etc\n    include_hidden: yes\n", 3, "paths[0].include_hidden", `want true or false, got "yes"`},
+		{"bool is a number", "cross_mounts: 1\npaths:\n  - path: /etc\n", 1, "cross_mounts", `want true or false, got "1"`},
+		{"relative path", "paths:\n  - path: /etc\n  - path: etc\n", 3, "paths[1].path", `"etc" is not absolute`},
+		{"empty path", "paths:\n  - path: \"\"\n", 2, "paths[0].path", "empty path"},
+		{"path is a number", "paths:\n  - path: 1\n", 2, "paths[0].path", `want a string, got "1"`},
+		{"missing path", "paths:\n  - max_depth: 1\n", 2, "paths[0].path", "required"},
+		{"path entry not a mapping", "paths:\n  - /etc\n", 2, "paths[0]", `want a mapping, got "/etc"`},
+		{"paths not a list", "paths: /etc\n", 1, "paths", `want a list, got "/etc"`},
+		{"duplicate path", "paths:\n  - path: /etc\n  - path: /usr\n  - path: /etc/\n", 4, "paths[2].path", `duplicate path "/etc" (first at line 2)`},
+		{"relative db", "db: fim.db\npaths:\n  - path: /etc\n", 1, "db", `"fim.db" is not absolute`},
+		{"relative root", "root: mnt\npaths:\n  - path: /etc\n", 1, "root", `"mnt" is not absolute`},
+		{"NUL in path", "paths:\n  - path: \"/etc\\0\"\n", 2, "paths[0].path", `"/etc\x00" contains a NUL byte`},
+		{"bad glob", "paths:\n  - path: /etc\n    exclude: [\"/etc/[abc\"]\n", 3, "paths[0].exclude[0]", `invalid pattern "/etc/[abc": glob: syntax error`},
+		{"bad global glob", "exclude:\n  - /proc/**\n  - \"{a,b\"\npaths:\n  - path: /etc\n", 3, "exclude[1]", `invalid pattern "{a,b"`},
+		{"exclude is a string", "exclude: /proc\npaths:\n  - path: /etc\n", 1, "exclude", `want a list, got "/proc"`},
+		{"tab indentation", "paths:\n\t- path: /etc\n", 2, "", "found character that cannot start any token"},
+		// For a syntax error the yaml package reports the line where the construct it
+		// was parsing starts, not the line of the offending character.
+		{"unclosed flow list", "paths: [\n", 1, "", "did not find expected node content"},
+		{"bad indentation", "paths:\n  - path: /etc\n   max_depth: 1\n", 1, "", "did not find expected '-' indicator"},
+		{"two documents", "paths:\n  - path: /etc\n---\npaths:\n  - path: /usr\n", 3, "", "only one YAML document is allowed"},
+		{"merge key", "base: &b {max_depth: 1}\npaths:\n  - path: /etc\n", 1, "", `unknown key "base"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := writeConfig(t, tt.yaml)
+			c, err := Load(file)
+			if err == nil {
+				t.Fatalf("no error, got %+v", c)
+			}
+			msg := err.Error()
+			want := file + ":"
+			if tt.line > 0 {
+				want += fmt.Sprintf("%d:", tt.line)
+			}
+			if tt.key != "" {
+				want += " " + tt.key + ":"
+			}
+			want += " " + tt.msg
+			if !strings.HasPrefix(msg, want) {
+				t.Errorf("error\n  %s\ndoes not start with\n  %s", msg, want)
+			}
+			if strings.Contains(msg, "\n") {
+				t.Errorf("error is more than one line: %q", msg)
+			}
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "missing.yaml")
+	_, err := Load(file)
+	if !os.IsNotExist(err) || !strings.Contains(err.Error(), file) {
+		t.Errorf("got %v, want a not-exist error naming %s", err, file)
+	}
+}
+
+func TestConfigPolicyIsACopy(t *testing.T) {
+	c, err := Parse("fim.yaml", []byte("exclude: [\"/a\"]\npaths:\n  - path: /etc\n    ignore: [mtime]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.Policy()
+	p.Exclude[0] = "/b"
+	p.Rules[0].Ignore[0] = "ctime"
+	p.Rules[0].Path = "/usr"
+	if c.Exclude[0] != "/a" || c.Rules[0].Ignore[0] != "mtime" || c.Rules[0].Path != "/etc" {
+		t.Errorf("editing the policy changed the config: %+v", c)
+	}
+}

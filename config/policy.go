@@ -1,0 +1,220 @@
+package config
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gobwas/glob"
+
+	"fim/diff"
+	"fim/walk"
+)
+
+// Policy is what fim walks and reports: the configured paths with their limits, and the
+// options that apply to all of them. It is stored with the baseline as JSON, so a
+// check re-walks exactly what the baseline recorded.
+type Policy struct {
+	Rules       []Rule   `json:"rules"`
+	Root        string   `json:"root"`         // read the tree under this directory; "" means /
+	MaxEntries  int      `json:"max_entries"`  // 0 means unlimited
+	CrossMounts bool     `json:"cross_mounts"` // descend into other filesystems
+	Exclude     []string `json:"exclude"`      // glob patterns applying below every rule
+}
+
+// Rule is one configured path and what applies below it. A rule nested in another
+// rule's path governs its own subtree.
+type Rule struct {
+	Path           string   `json:"path"`            // recorded absolute path, clean
+	Events         []string `json:"events"`          // kinds to report; empty means all (diff.ParseKinds)
+	MaxDepth       int      `json:"max_depth"`       // 0 means unlimited
+	MaxFileSize    int64    `json:"max_file_size"`   // larger files are not hashed; 0 means unlimited
+	IncludeHidden  bool     `json:"include_hidden"`  // record names starting with '.'
+	FollowSymlinks bool     `json:"follow_symlinks"` // record what symlinks point to
+	Exclude        []string `json:"exclude"`         // glob patterns, matched against the recorded path
+	Ignore         []string `json:"ignore"`          // attributes not compared (diff.ParseAttrs)
+}
+
+// NewPolicy returns a policy with one rule per path, each a copy of template with its
+// Path set to the cleaned path; it is how the command line builds a policy without a
+// configuration file. The caller sets the policy-wide fields. Nothing is validated
+// before Compile.
+func NewPolicy(paths []string, template Rule) *Policy {
+	p := &Policy{Rules: make([]Rule, len(paths))}
+	for i, path := range paths {
+		r := template.clone()
+		r.Path = filepath.Clean(path)
+		p.Rules[i] = r
+	}
+	return p
+}
+
+func (r Rule) clone() Rule {
+	r.Events = slices.Clone(r.Events)
+	r.Exclude = slices.Clone(r.Exclude)
+	r.Ignore = slices.Clone(r.Ignore)
+	return r
+}
+
+// Compiled is a validated policy in the form the walker and the differ use.
+type Compiled struct {
+	roots   []walk.Root // sorted with walk.ComparePaths
+	filters []filter    // deepest first: sorted by path length, descending
+}
+
+// filter is what a rule keeps of the events found below its path.
+type filter struct {
+	path   string
+	kinds  diff.KindSet
+	ignore diff.AttrSet
+}
+
+// Compile validates the policy, which may come from a database rather than from Parse,
+// and compiles its patterns and names.
+func (p *Policy) Compile() (*Compiled, error) {
+	if len(p.Rules) == 0 {
+		return nil, errors.New("no paths configured")
+	}
+	if p.Root != "" {
+		if err := checkPath(p.Root); err != nil {
+			return nil, fmt.Errorf("root: %w", err)
+		}
+	}
+	if err := checkCount(p.MaxEntries); err != nil {
+		return nil, fmt.Errorf("max_entries: %w", err)
+	}
+	global, err := compileGlobs(p.Exclude)
+	if err != nil {
+		return nil, fmt.Errorf("exclude: %w", err)
+	}
+	c := &Compiled{
+		roots:   make([]walk.Root, 0, len(p.Rules)),
+		filters: make([]filter, 0, len(p.Rules)),
+	}
+	seen := make(map[string]bool, len(p.Rules))
+	for _, r := range p.Rules {
+		root, f, err := r.compile(global, p.CrossMounts)
+		if err != nil {
+			return nil, fmt.Errorf("path %q: %w", r.Path, err)
+		}
+		if seen[r.Path] {
+			return nil, fmt.Errorf("path %q: duplicate path", r.Path)
+		}
+		seen[r.Path] = true
+		c.roots = append(c.roots, root)
+		c.filters = append(c.filters, f)
+	}
+	slices.SortFunc(c.roots, func(a, b walk.Root) int { return walk.ComparePaths(a.Path, b.Path) })
+	// Paths are distinct, so of two paths where one contains the other the longer one
+	// is the deeper and comes first.
+	slices.SortFunc(c.filters, func(a, b filter) int { return cmp.Compare(len(b.path), len(a.path)) })
+	return c, nil
+}
+
+func (r *Rule) compile(global []walk.Matcher, crossMounts bool) (walk.Root, filter, error) {
+	if err := checkPath(r.Path); err != nil {
+		return walk.Root{}, filter{}, err
+	}
+	if err := checkCount(r.MaxDepth); err != nil {
+		return walk.Root{}, filter{}, fmt.Errorf("max_depth: %w", err)
+	}
+	if r.MaxFileSize < 0 {
+		return walk.Root{}, filter{}, fmt.Errorf("max_file_size: %d is negative", r.MaxFileSize)
+	}
+	kinds, err := diff.ParseKinds(r.Events)
+	if err != nil {
+		return walk.Root{}, filter{}, fmt.Errorf("events: %w", err)
+	}
+	ignore, err := diff.ParseAttrs(r.Ignore)
+	if err != nil {
+		return walk.Root{}, filter{}, fmt.Errorf("ignore: %w", err)
+	}
+	exclude, err := compileGlobs(r.Exclude)
+	if err != nil {
+		return walk.Root{}, filter{}, fmt.Errorf("exclude: %w", err)
+	}
+	root := walk.Root{
+		Path: r.Path,
+		Options: walk.Options{
+			MaxDepth:       r.MaxDepth,
+			MaxFileSize:    r.MaxFileSize,
+			NoHidden:       !r.IncludeHidden,
+			FollowSymlinks: r.FollowSymlinks,
+			CrossMounts:    crossMounts,
+			Exclude:        append(slices.Clip(global), exclude...),
+		},
+	}
+	return root, filter{path: r.Path, kinds: kinds, ignore: ignore}, nil
+}
+
+// Roots returns one walk root per rule, sorted with walk.ComparePaths. The exclude
+// patterns of a root are the policy's followed by the rule's.
+func (c *Compiled) Roots() []walk.Root {
+	return slices.Clone(c.roots)
+}
+
+// Filter returns the event kinds to report and the attributes to ignore for a recorded
+// path: those of the deepest rule whose path contains it, or every kind and no
+// attribute for a path outside every rule. It does not allocate.
+func (c *Compiled) Filter(path string) (diff.KindSet, diff.AttrSet) {
+	for i := range c.filters {
+		if f := &c.filters[i]; walk.IsWithin(path, f.path) {
+			return f.kinds, f.ignore
+		}
+	}
+	return diff.AllKinds, 0
+}
+
+// checkPath reports whether p is a valid recorded path: absolute, clean, and valid
+// UTF-8 without NUL bytes (so that it survives the JSON the policy is stored as, and
+// maps to a baseline key).
+func checkPath(p string) error {
+	switch {
+	case !filepath.IsAbs(p):
+		return fmt.Errorf("%q is not absolute", p)
+	case !utf8.ValidString(p):
+		return fmt.Errorf("%q is not valid UTF-8", p)
+	case strings.IndexByte(p, 0) >= 0:
+		return fmt.Errorf("%q contains a NUL byte", p)
+	case filepath.Clean(p) != p:
+		return fmt.Errorf("%q is not clean (want %q)", p, filepath.Clean(p))
+	}
+	return nil
+}
+
+func checkCount(n int) error {
+	if n < 0 {
+		return fmt.Errorf("%d is negative", n)
+	}
+	return nil
+}
+
+// compileGlob compiles a pattern with '/' as the separator: '*' and '?' stop at '/',
+// '**' crosses it. Patterns match the absolute recorded path, so "*.swp" matches
+// nothing and "**/*.swp" is what excludes swap files anywhere.
+func compileGlob(pattern string) (*glob.Pattern, error) {
+	if !utf8.ValidString(pattern) {
+		return nil, fmt.Errorf("pattern %q is not valid UTF-8", pattern)
+	}
+	g, err := glob.Compile(pattern, '/')
+	if err != nil {
+		return nil, fmt.Errorf("invalid pattern %q: %w", pattern, err)
+	}
+	return g, nil
+}
+
+func compileGlobs(patterns []string) ([]walk.Matcher, error) {
+	var out []walk.Matcher
+	for _, p := range patterns {
+		g, err := compileGlob(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}

@@ -1,0 +1,48 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// sizeUnits maps an upper-cased unit to its multiplier: K, M, G, T and KiB, MiB, GiB,
+// TiB are powers of 1024; KB, MB, GB, TB are powers of 1000.
+var sizeUnits = map[string]int64{
+	"": 1, "B": 1,
+	"K": 1 << 10, "KIB": 1 << 10, "KB": 1e3,
+	"M": 1 << 20, "MIB": 1 << 20, "MB": 1e6,
+	"G": 1 << 30, "GIB": 1 << 30, "GB": 1e9,
+	"T": 1 << 40, "TIB": 1 << 40, "TB": 1e12,
+}
+
+// ParseSize parses a byte count: a non-negative decimal integer with an optional unit,
+// case-insensitive, as in "0", "1234", "512B", "64KiB", "64M", "1GB".
+func ParseSize(s string) (int64, error) {
+	i := 0
+	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+		i++
+	}
+	digits, unit := s[:i], s[i:]
+	mult, ok := sizeUnits[upperASCII(unit)]
+	if digits == "" || !ok {
+		return 0, fmt.Errorf("invalid size %q", s)
+	}
+	n, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("invalid size %q: too large", s)
+	}
+	return n * mult, nil
+}
+
+// upperASCII upper-cases ASCII letters only, so that no other character can turn
+// into a unit ("kıb" is not "KIB").
+func upperASCII(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'a' <= r && r <= 'z' {
+			return r - 'a' + 'A'
+		}
+		return r
+	}, s)
+}

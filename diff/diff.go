@@ -1,0 +1,247 @@
+// Package diff owns meaning: it compares a baseline with the current state and says what
+// happened, as events (create, change, remove, chmod, rename, move) each carrying the
+// attributes that differ. It does no I/O.
+//
+// Ordering and folding rules:
+//   - Both states arrive in key order (walk.Key); Merge joins them in one pass.
+//   - A removed and a created entry are paired into a rename (same directory) or a move
+//     (another directory) by (device, inode) and type, with the birth time when both
+//     sides know it (so a reused inode number is not taken for a rename); failing that,
+//     by identical non-empty content when exactly one removed and one created file have it.
+//   - A renamed or moved directory is one event: descendants that moved with it are not
+//     reported unless they changed too (then as change or chmod, with old_path).
+//   - The ctime a rename itself sets is not reported on rename and move events.
+//   - A directory whose only differences are mtime, ctime, size or nlink, and inside which
+//     an entry was created, removed, renamed or moved, is not reported: its children's
+//     events say what happened.
+//   - Below a directory that cannot be read now, nothing recorded is reported as removed.
+//   - Events are returned sorted by path in key order.
+package diff
+
+import (
+	"bytes"
+	"path"
+	"slices"
+
+	"fim/walk"
+)
+
+// Filter gives, for a recorded path, the kinds of event to report and the attributes
+// to ignore there.
+type Filter func(path string) (KindSet, AttrSet)
+
+// Differ collects the differences between two states and turns them into events.
+type Differ struct {
+	Filter  Filter // nil: every kind, no attribute ignored
+	events  []Event
+	removed []*walk.Entry
+	created []*walk.Entry
+}
+
+func (d *Differ) filter(p string) (KindSet, AttrSet) {
+	if d.Filter == nil {
+		return AllKinds, 0
+	}
+	return d.Filter(p)
+}
+
+// Compare returns the attributes that differ between old and cur, less those ignored.
+func Compare(old, cur *walk.Entry, ignore AttrSet) AttrSet {
+	var s AttrSet
+	if old.Type != cur.Type {
+		s = s.With(AttrType)
+	}
+	if old.Hashed() && cur.Hashed() && old.Hash != cur.Hash {
+		s = s.With(AttrContent)
+	}
+	if old.Size != cur.Size {
+		s = s.With(AttrSize)
+	}
+	if old.LinkTarget != cur.LinkTarget {
+		s = s.With(AttrLinkTarget)
+	}
+	if old.Rdev != cur.Rdev {
+		s = s.With(AttrRdev)
+	}
+	if old.Mtime != cur.Mtime {
+		s = s.With(AttrMtime)
+	}
+	if old.Mode != cur.Mode {
+		s = s.With(AttrMode)
+	}
+	if old.UID != cur.UID {
+		s = s.With(AttrUID)
+	}
+	if old.GID != cur.GID {
+		s = s.With(AttrGID)
+	}
+	if !equalXattrs(old.Xattrs, cur.Xattrs) && old.Flags&walk.FlagXattrsUnreadable == 0 && cur.Flags&walk.FlagXattrsUnreadable == 0 {
+		s = s.With(AttrXattrs)
+	}
+	if old.Ctime != cur.Ctime {
+		s = s.With(AttrCtime)
+	}
+	if old.Inode != cur.Inode {
+		s = s.With(AttrInode)
+	}
+	if old.Device != cur.Device {
+		s = s.With(AttrDevice)
+	}
+	if old.Nlink != cur.Nlink {
+		s = s.With(AttrNlink)
+	}
+	return s &^ ignore
+}
+
+func equalXattrs(a, b []walk.Xattr) bool {
+	return slices.EqualFunc(a, b, func(x, y walk.Xattr) bool { return x.Name == y.Name && bytes.Equal(x.Value, y.Value) })
+}
+
+// KindOf classifies a set of differences between two states of one path.
+func KindOf(changed AttrSet) Kind {
+	if changed&contentAttrs != 0 {
+		return Change
+	}
+	return Chmod
+}
+
+// Both records that path exists in both states.
+func (d *Differ) Both(old, cur *walk.Entry) {
+	_, ignore := d.filter(cur.Path)
+	if changed := Compare(old, cur, ignore); changed != 0 {
+		d.events = append(d.events, Event{Kind: KindOf(changed), Path: cur.Path, Changed: changed, Before: old, After: cur})
+	}
+}
+
+// Removed records an entry present only in the baseline.
+func (d *Differ) Removed(old *walk.Entry) { d.removed = append(d.removed, old) }
+
+// Created records an entry present only now.
+func (d *Differ) Created(cur *walk.Entry) { d.created = append(d.created, cur) }
+
+type devIno struct{ dev, ino uint64 }
+
+// Events pairs removed and created entries into renames and moves, folds what those
+// imply, applies the filter and returns every event sorted by path.
+func (d *Differ) Events() []Event {
+	pairs := d.pair()
+	// Directories that moved: new path → old path.
+	movedDirs := map[string]string{}
+	for cur, old := range pairs {
+		if cur.Type == walk.TypeDir && old.Type == walk.TypeDir {
+			movedDirs[cur.Path] = old.Path
+		}
+	}
+	events := d.events
+	structural := map[string]bool{} // directories in which something appeared or vanished
+	note := func(p string) { structural[path.Dir(p)] = true }
+	pairedOld := map[*walk.Entry]bool{}
+	for _, cur := range d.created {
+		old := pairs[cur]
+		if old == nil {
+			note(cur.Path)
+			events = append(events, Event{Kind: Create, Path: cur.Path, After: cur})
+			continue
+		}
+		pairedOld[old] = true
+		_, ignore := d.filter(cur.Path)
+		changed := Compare(old, cur, ignore.With(AttrInode).With(AttrDevice))
+		if oldDir, ok := movedDirs[path.Dir(cur.Path)]; ok && walk.Join(oldDir, path.Base(cur.Path)) == old.Path {
+			// Moved along with its directory: reported only if it changed too.
+			if changed != 0 {
+				events = append(events, Event{Kind: KindOf(changed), Path: cur.Path, OldPath: old.Path, Changed: changed, Before: old, After: cur})
+			}
+			continue
+		}
+		note(cur.Path)
+		note(old.Path)
+		kind := Move
+		if path.Dir(cur.Path) == path.Dir(old.Path) {
+			kind = Rename
+		}
+		changed &^= 1 << AttrCtime // set by the rename itself
+		events = append(events, Event{Kind: kind, Path: cur.Path, OldPath: old.Path, Changed: changed, Before: old, After: cur})
+	}
+	for _, old := range d.removed {
+		if !pairedOld[old] {
+			note(old.Path)
+			events = append(events, Event{Kind: Remove, Path: old.Path, Before: old})
+		}
+	}
+	const dirNoise = AttrSet(1<<AttrMtime | 1<<AttrCtime | 1<<AttrSize | 1<<AttrNlink)
+	out := events[:0]
+	for _, ev := range events {
+		if (ev.Kind == Change || ev.Kind == Chmod) && ev.After != nil && ev.After.Type == walk.TypeDir &&
+			ev.Changed&^dirNoise == 0 && structural[ev.Path] {
+			continue
+		}
+		if kinds, _ := d.filter(ev.Path); !kinds.Has(ev.Kind) {
+			continue
+		}
+		out = append(out, ev)
+	}
+	slices.SortStableFunc(out, func(a, b Event) int { return walk.ComparePaths(a.Path, b.Path) })
+	return out
+}
+
+// pair matches created entries with removed ones: first by (device, inode), type and,
+// where both know it, birth time; then the remaining regular files by identical
+// non-empty content when that content is unique on both sides.
+func (d *Differ) pair() map[*walk.Entry]*walk.Entry {
+	pairs := map[*walk.Entry]*walk.Entry{}
+	if len(d.removed) == 0 || len(d.created) == 0 {
+		return pairs
+	}
+	byInode := make(map[devIno]*walk.Entry, len(d.removed))
+	for _, old := range d.removed {
+		byInode[devIno{old.Device, old.Inode}] = old
+	}
+	taken := map[*walk.Entry]bool{}
+	for _, cur := range d.created {
+		if _, ignore := d.filter(cur.Path); ignore.Has(AttrInode) || ignore.Has(AttrDevice) {
+			continue // inode numbers mean nothing here (a tree unpacked elsewhere)
+		}
+		old := byInode[devIno{cur.Device, cur.Inode}]
+		if old == nil || taken[old] || old.Type != cur.Type {
+			continue
+		}
+		if old.Flags&cur.Flags&walk.FlagBtime != 0 && old.Btime != cur.Btime {
+			continue // the inode number was reused by another file
+		}
+		pairs[cur] = old
+		taken[old] = true
+	}
+	type hashCount struct {
+		e *walk.Entry
+		n int
+	}
+	oldByHash := map[[32]byte]*hashCount{}
+	for _, old := range d.removed {
+		if !taken[old] && old.Type == walk.TypeFile && old.Hashed() && old.Size > 0 {
+			if h := oldByHash[old.Hash]; h != nil {
+				h.n++
+			} else {
+				oldByHash[old.Hash] = &hashCount{old, 1}
+			}
+		}
+	}
+	if len(oldByHash) == 0 {
+		return pairs
+	}
+	curByHash := map[[32]byte]*hashCount{}
+	for _, cur := range d.created {
+		if pairs[cur] == nil && cur.Type == walk.TypeFile && cur.Hashed() && cur.Size > 0 {
+			if h := curByHash[cur.Hash]; h != nil {
+				h.n++
+			} else {
+				curByHash[cur.Hash] = &hashCount{cur, 1}
+			}
+		}
+	}
+	for h, c := range curByHash {
+		if o := oldByHash[h]; o != nil && o.n == 1 && c.n == 1 {
+			pairs[c.e] = o.e
+		}
+	}
+	return pairs
+}

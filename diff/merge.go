@@ -1,0 +1,79 @@
+package diff
+
+import "fim/walk"
+
+// Merge joins the baseline, read in key order through next, with the current entries,
+// handed to Current in key order, and feeds the Differ.
+type Merge struct {
+	d       *Differ
+	next    func() (*walk.Entry, error)
+	pending *walk.Entry
+	primed  bool
+	// shadow is a directory unreadable now: what the baseline holds below it is unknown,
+	// not removed.
+	shadow string
+}
+
+// NewMerge starts a merge of the baseline entries from next into d.
+func NewMerge(d *Differ, next func() (*walk.Entry, error)) *Merge {
+	return &Merge{d: d, next: next}
+}
+
+func (m *Merge) peek() (*walk.Entry, error) {
+	if !m.primed {
+		e, err := m.next()
+		if err != nil {
+			return nil, err
+		}
+		m.pending, m.primed = e, true
+	}
+	return m.pending, nil
+}
+
+// drain reports as removed the baseline entries that sort before cur (all when cur is nil).
+func (m *Merge) drain(cur *walk.Entry) (*walk.Entry, error) {
+	for {
+		old, err := m.peek()
+		if err != nil || old == nil {
+			return nil, err
+		}
+		c := -1
+		if cur != nil {
+			c = walk.ComparePaths(old.Path, cur.Path)
+		}
+		if c > 0 {
+			return nil, nil
+		}
+		m.primed = false
+		if c == 0 {
+			return old, nil
+		}
+		if m.shadow != "" && walk.IsWithin(old.Path, m.shadow) && old.Path != m.shadow {
+			continue
+		}
+		m.d.Removed(old)
+	}
+}
+
+// Current takes the next current entry.
+func (m *Merge) Current(cur *walk.Entry) error {
+	old, err := m.drain(cur)
+	if err != nil {
+		return err
+	}
+	if old == nil {
+		m.d.Created(cur)
+	} else {
+		m.d.Both(old, cur)
+	}
+	if cur.Type == walk.TypeDir && cur.Flags&walk.FlagUnreadable != 0 {
+		m.shadow = cur.Path
+	}
+	return nil
+}
+
+// Finish reports what is left of the baseline as removed.
+func (m *Merge) Finish() error {
+	_, err := m.drain(nil)
+	return err
+}

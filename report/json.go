@@ -1,0 +1,198 @@
+package report
+
+import (
+	"bufio"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"fim/diff"
+	"fim/walk"
+)
+
+// timeLayout is RFC 3339 with a fixed nine-digit fraction, so that times line up and
+// sort as strings; time.RFC3339Nano parses it.
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// b64Prefix marks an extended attribute name or value written in base64.
+const b64Prefix = "base64:"
+
+// jsonEvent is one line of the json format. Field order is output order.
+type jsonEvent struct {
+	Type       string     `json:"type"`
+	Path       string     `json:"path"`
+	PathB64    string     `json:"path_b64,omitempty"`
+	OldPath    string     `json:"old_path,omitempty"`
+	OldPathB64 string     `json:"old_path_b64,omitempty"`
+	Changed    []string   `json:"changed"`
+	File       *jsonEntry `json:"file,omitempty"`
+	Before     *jsonEntry `json:"before,omitempty"`
+	Time       string     `json:"time"`
+	Host       jsonHost   `json:"host"`
+}
+
+type jsonHost struct {
+	Name string `json:"name"`
+	ID   string `json:"id"`
+}
+
+// jsonEntry is a walk.Entry in the json format.
+type jsonEntry struct {
+	Type          string            `json:"type"`
+	Size          int64             `json:"size"`
+	Mode          string            `json:"mode"`
+	UID           uint32            `json:"uid"`
+	GID           uint32            `json:"gid"`
+	Inode         uint64            `json:"inode"`
+	Device        uint64            `json:"device"`
+	Nlink         uint64            `json:"nlink"`
+	Rdev          *uint64           `json:"rdev,omitempty"`
+	Mtime         string            `json:"mtime"`
+	Ctime         string            `json:"ctime"`
+	Hash          string            `json:"hash,omitempty"`
+	LinkTarget    *string           `json:"link_target,omitempty"`
+	LinkTargetB64 string            `json:"link_target_b64,omitempty"`
+	Xattrs        map[string]string `json:"xattrs,omitempty"`
+	Flags         []string          `json:"flags,omitempty"`
+}
+
+// flagNames are the entry flags the json format reports, in output order. FlagHashed
+// shows as the hash itself; FlagBtime is not reported.
+var flagNames = []struct {
+	flag walk.Flags
+	name string
+}{
+	{walk.FlagUnreadable, "unreadable"},
+	{walk.FlagUnstable, "unstable"},
+	{walk.FlagTooLarge, "too_large"},
+	{walk.FlagXattrsUnreadable, "xattrs_unreadable"},
+}
+
+// JSON renders events as NDJSON: one object per event per line, nothing else.
+func JSON(w io.Writer, events []diff.Event, info Info) error {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	when := info.Time.UTC().Format(timeLayout)
+	host := jsonHost{Name: info.Host.Name, ID: info.Host.ID}
+	for i := range events {
+		ev := &events[i]
+		je := jsonEvent{
+			Type:    ev.Kind.String(),
+			Path:    ev.Path,
+			PathB64: rawIfInvalid(ev.Path),
+			Changed: ev.Changed.Strings(),
+			File:    newJSONEntry(ev.After),
+			Time:    when,
+			Host:    host,
+		}
+		if je.Changed == nil {
+			je.Changed = []string{}
+		}
+		if ev.Kind == diff.Rename || ev.Kind == diff.Move {
+			je.OldPath = ev.OldPath
+			je.OldPathB64 = rawIfInvalid(ev.OldPath)
+		}
+		if ev.Kind != diff.Create {
+			je.Before = newJSONEntry(ev.Before)
+		}
+		if err := enc.Encode(&je); err != nil {
+			return fmt.Errorf("write json report: %w", err)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write json report: %w", err)
+	}
+	return nil
+}
+
+func newJSONEntry(e *walk.Entry) *jsonEntry {
+	if e == nil {
+		return nil
+	}
+	je := &jsonEntry{
+		Type:   e.Type.String(),
+		Size:   e.Size,
+		Mode:   octalMode(e.Mode),
+		UID:    e.UID,
+		GID:    e.GID,
+		Inode:  e.Inode,
+		Device: e.Device,
+		Nlink:  e.Nlink,
+		Mtime:  formatTime(e.Mtime),
+		Ctime:  formatTime(e.Ctime),
+	}
+	if e.Type == walk.TypeCharDev || e.Type == walk.TypeBlockDev {
+		rdev := e.Rdev
+		je.Rdev = &rdev
+	}
+	if e.Hashed() {
+		je.Hash = "blake3:" + hex.EncodeToString(e.Hash[:])
+	}
+	if e.Type == walk.TypeSymlink {
+		target := e.LinkTarget
+		je.LinkTarget = &target
+		je.LinkTargetB64 = rawIfInvalid(target)
+	}
+	if len(e.Xattrs) > 0 {
+		je.Xattrs = make(map[string]string, len(e.Xattrs))
+		for _, x := range e.Xattrs {
+			name := x.Name
+			if !utf8.ValidString(name) {
+				name = b64Prefix + base64.StdEncoding.EncodeToString([]byte(name))
+			}
+			je.Xattrs[name] = xattrValue(x.Value)
+		}
+	}
+	for _, f := range flagNames {
+		if e.Flags&f.flag != 0 {
+			je.Flags = append(je.Flags, f.name)
+		}
+	}
+	return je
+}
+
+// rawIfInvalid returns s in standard base64 if it is not valid UTF-8, else "".
+func rawIfInvalid(s string) string {
+	if utf8.ValidString(s) {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString([]byte(s))
+}
+
+// xattrValue returns an extended attribute value as a string if it is printable UTF-8,
+// else as "base64:" and its standard base64.
+func xattrValue(v []byte) string {
+	if printable(v) && !strings.HasPrefix(string(v), b64Prefix) {
+		return string(v)
+	}
+	return b64Prefix + base64.StdEncoding.EncodeToString(v)
+}
+
+func printable(v []byte) bool {
+	for len(v) > 0 {
+		r, n := utf8.DecodeRune(v)
+		if r == utf8.RuneError && n <= 1 || !strconv.IsPrint(r) {
+			return false
+		}
+		v = v[n:]
+	}
+	return true
+}
+
+// octalMode renders permission bits with setuid, setgid and sticky in at least four
+// octal digits ("4755", "0644").
+func octalMode(mode uint32) string {
+	return fmt.Sprintf("%04o", mode&0o7777)
+}
+
+// formatTime renders nanoseconds since the Unix epoch as RFC 3339 UTC with nanoseconds.
+func formatTime(ns int64) string {
+	return time.Unix(0, ns).UTC().Format(timeLayout)
+}

@@ -1,0 +1,112 @@
+// Package report owns rendering: it turns the events of a check into a report in one of
+// several formats, one Renderer per format chosen from the Formats map, and it maps
+// events to fim's exit codes. It does no filtering or ordering of its own: events are
+// rendered in the order they are given.
+//
+// The text format (the default) is for people. It starts with a summary line and has one
+// line per event. Every byte of a file name that could forge a line or drive the terminal
+// is escaped: control bytes (below 0x20 and 0x7f) as \n, \t or \xNN, bytes that are not
+// valid UTF-8 as \xNN, a backslash as \\, and printable-looking but invisible or
+// control runes (C1 controls, bidirectional overrides, other non-printable code points)
+// as \uNNNN. The same applies to symlink targets and extended attribute names.
+//
+// The json format is NDJSON for programs: one object per event per line and nothing
+// else. Paths are raw bytes on Linux, but JSON strings are Unicode, and encoding/json
+// replaces each invalid UTF-8 byte with U+FFFD. So when path, old_path or link_target is
+// not valid UTF-8, the field holds that lossy string and an extra field path_b64,
+// old_path_b64 or link_target_b64 holds the exact bytes in standard base64; decoders
+// that need the exact name use the _b64 field whenever it is present. Extended attribute
+// names and values that are not printable UTF-8 are written as "base64:<std base64>"
+// (a real attribute name always starts with its namespace, such as "user.", and a value
+// that itself starts with "base64:" is always encoded, so the prefix is unambiguous).
+package report
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"fim/diff"
+)
+
+// Host identifies the machine a check ran on.
+type Host struct {
+	Name string // hostname
+	ID   string // content of /etc/machine-id, trimmed; "" if absent
+}
+
+// LocalHost returns the identity of the machine fim runs on. Parts that cannot be read
+// are left empty: a report is still worth writing without them.
+func LocalHost() Host {
+	var h Host
+	if name, err := os.Hostname(); err == nil {
+		h.Name = name
+	}
+	if id, err := os.ReadFile("/etc/machine-id"); err == nil {
+		h.ID = strings.TrimSpace(string(id))
+	}
+	return h
+}
+
+// Info is what a report says besides the events.
+type Info struct {
+	Time     time.Time // when the check ran
+	Host     Host
+	Color    bool // text: colour the kind column with ANSI escapes (the CLI sets it for a terminal)
+	Warnings int  // problems met during the check (unreadable files, …), counted in the text summary
+}
+
+// Renderer writes events to w in one format. Renderers are deterministic: the same
+// events and info give the same bytes.
+type Renderer func(w io.Writer, events []diff.Event, info Info) error
+
+// Formats maps each --format name to its renderer.
+var Formats = map[string]Renderer{
+	"text": Text,
+	"json": JSON,
+}
+
+// Lookup returns the renderer for a format name.
+func Lookup(format string) (Renderer, error) {
+	if r, ok := Formats[format]; ok {
+		return r, nil
+	}
+	names := make([]string, 0, len(Formats))
+	for n := range Formats {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return nil, fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(names, ", "))
+}
+
+// Exit codes of fim, compatible with AIDE and Tripwire: a check's code is the bitwise OR
+// of ExitCreated, ExitRemoved and ExitChanged for the kinds of events it found; codes
+// from ExitUsage up report that the check itself failed.
+const (
+	ExitOK       = 0  // no differences
+	ExitCreated  = 1  // some entry was created
+	ExitRemoved  = 2  // some entry was removed
+	ExitChanged  = 4  // some entry was changed, chmodded, renamed or moved
+	ExitUsage    = 16 // bad command line or configuration
+	ExitBaseline = 17 // the baseline is missing, unreadable or incompatible
+	ExitRuntime  = 18 // any other error while running
+)
+
+// ExitCode returns the exit code for the events of a check.
+func ExitCode(events []diff.Event) int {
+	code := ExitOK
+	for i := range events {
+		switch events[i].Kind {
+		case diff.Create:
+			code |= ExitCreated
+		case diff.Remove:
+			code |= ExitRemoved
+		default: // change, chmod, rename, move; an unknown kind is still a difference
+			code |= ExitChanged
+		}
+	}
+	return code
+}

@@ -1,0 +1,130 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"fim/diff"
+	"fim/walk"
+)
+
+func TestExitCode(t *testing.T) {
+	ev := func(kinds ...diff.Kind) []diff.Event {
+		var out []diff.Event
+		for _, k := range kinds {
+			out = append(out, diff.Event{Kind: k, Path: "/x"})
+		}
+		return out
+	}
+	tests := []struct {
+		name   string
+		events []diff.Event
+		want   int
+	}{
+		{"none", nil, ExitOK},
+		{"create", ev(diff.Create), ExitCreated},
+		{"remove", ev(diff.Remove), ExitRemoved},
+		{"change", ev(diff.Change), ExitChanged},
+		{"chmod", ev(diff.Chmod), ExitChanged},
+		{"rename", ev(diff.Rename), ExitChanged},
+		{"move", ev(diff.Move), ExitChanged},
+		{"create and remove", ev(diff.Create, diff.Remove, diff.Create), 3},
+		{"remove and chmod", ev(diff.Remove, diff.Chmod), 6},
+		{"all", ev(diff.Kinds()...), 7},
+	}
+	for _, tt := range tests {
+		if got := ExitCode(tt.events); got != tt.want {
+			t.Errorf("%s: ExitCode = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+	// Failures stay above every combination of differences.
+	for _, c := range []int{ExitUsage, ExitBaseline, ExitRuntime} {
+		if c&7 == c {
+			t.Errorf("failure code %d overlaps the difference bits", c)
+		}
+	}
+}
+
+func TestLookup(t *testing.T) {
+	for name := range Formats {
+		if r, err := Lookup(name); err != nil || r == nil {
+			t.Errorf("Lookup(%q) = %v, %v", name, r, err)
+		}
+	}
+	r, err := Lookup("xml")
+	if err == nil || r != nil {
+		t.Fatalf("Lookup(xml) = %v, %v; want an error", r, err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, `"xml"`) || !strings.Contains(msg, "json, text") {
+		t.Errorf("error %q does not name the format and the valid ones", msg)
+	}
+}
+
+func TestLocalHost(t *testing.T) {
+	h := LocalHost()
+	if h.ID != strings.TrimSpace(h.ID) {
+		t.Errorf("machine id %q is not trimmed", h.ID)
+	}
+}
+
+// failingWriter fails every write.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
+
+func TestWriteError(t *testing.T) {
+	for name, r := range Formats {
+		if err := r(failingWriter{}, sampleEvents(), checkInfo); err == nil {
+			t.Errorf("%s: no error from a failing writer", name)
+		}
+	}
+}
+
+// benchEvents returns n events of every kind, as a large check would produce.
+func benchEvents(n int) []diff.Event {
+	events := make([]diff.Event, 0, n)
+	for i := 0; len(events) < n; i++ {
+		path := fmt.Sprintf("/usr/lib/x86_64-linux-gnu/pkg%03d/lib%d.so.1", i/10, i)
+		before := file(path, int64(1000+i), 0o644, byte(i), func(e *walk.Entry) {
+			e.Xattrs = []walk.Xattr{{Name: "security.ima", Value: []byte{1, 2, 3}}}
+		})
+		after := edit(before, func(e *walk.Entry) {
+			e.Size++
+			e.Hash = digest(byte(i + 1))
+			e.Mtime += int64(time.Second + 1)
+			e.Mode = 0o4755
+		})
+		switch diff.Kinds()[i%6] {
+		case diff.Create:
+			events = append(events, create(after))
+		case diff.Remove:
+			events = append(events, remove(before))
+		case diff.Change:
+			events = append(events, modify(diff.Change, before, after, diff.AttrContent, diff.AttrSize, diff.AttrMtime))
+		case diff.Chmod:
+			events = append(events, modify(diff.Chmod, before, after, diff.AttrMode))
+		case diff.Rename:
+			events = append(events, modify(diff.Rename, before, edit(after, func(e *walk.Entry) { e.Path += ".new" })))
+		case diff.Move:
+			events = append(events, modify(diff.Move, before, edit(after, func(e *walk.Entry) { e.Path = "/tmp" + e.Path }),
+				diff.AttrCtime))
+		}
+	}
+	return events
+}
+
+func benchmarkRenderer(b *testing.B, r Renderer) {
+	events := benchEvents(1000)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := r(io.Discard, events, checkInfo); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkJSON(b *testing.B) { benchmarkRenderer(b, JSON) }
+func BenchmarkText(b *testing.B) { benchmarkRenderer(b, Text) }

@@ -1,0 +1,448 @@
+package report
+
+import (
+	"bufio"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"fim/diff"
+	"fim/walk"
+)
+
+// kindWidth is the width of the kind column: the longest kind name.
+const kindWidth = len("create")
+
+// ANSI colours of the kind column.
+const (
+	ansiReset   = "\x1b[0m"
+	ansiRed     = "\x1b[31m"
+	ansiGreen   = "\x1b[32m"
+	ansiYellow  = "\x1b[33m"
+	ansiMagenta = "\x1b[35m"
+	ansiCyan    = "\x1b[36m"
+)
+
+var kindColors = map[diff.Kind]string{
+	diff.Create: ansiGreen,
+	diff.Remove: ansiRed,
+	diff.Change: ansiYellow,
+	diff.Chmod:  ansiCyan,
+	diff.Rename: ansiMagenta,
+	diff.Move:   ansiMagenta,
+}
+
+// Text renders events for people: a summary line with counts per kind, then one line
+// per event with a fixed-width kind column, the path ("old → new" for a rename or move)
+// and the changed attributes as "attr: old → new". A create shows the type, size, mode,
+// owner and hash prefix of the new entry, a remove the same of the removed one.
+//
+// Times are RFC 3339 in UTC, with nanoseconds when the two sides differ below the
+// second; hashes are shortened to their first 16 hex digits; modes read like ls and
+// octal ("-rwsr-xr-x (4755)"); devices are "major:minor". Paths, link targets and
+// extended attribute names are escaped (see the package doc), so no file name can start
+// a line of its own or send a control sequence to the terminal.
+func Text(w io.Writer, events []diff.Event, info Info) error {
+	bw := bufio.NewWriter(w)
+	// Write errors are sticky in bufio.Writer and reported by Flush.
+	line := appendSummary(nil, events, info.Warnings)
+	_, _ = bw.Write(line)
+	for i := range events {
+		line = appendEvent(line[:0], &events[i], info.Color)
+		_, _ = bw.Write(line)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write text report: %w", err)
+	}
+	return nil
+}
+
+// appendSummary appends the summary line:
+// "fim: 3 changes: 1 create, 1 change, 0 remove, 1 chmod, 0 rename, 0 move, 2 warnings".
+func appendSummary(b []byte, events []diff.Event, warnings int) []byte {
+	kinds := diff.Kinds()
+	counts := make([]int, len(kinds))
+	for i := range events {
+		if k := int(events[i].Kind); k < len(counts) {
+			counts[k]++
+		}
+	}
+	b = append(b, "fim: "...)
+	if len(events) == 0 {
+		b = append(b, "no changes"...)
+	} else {
+		b = appendCount(b, len(events), "change", "changes")
+		b = append(b, ':')
+		for i, k := range kinds {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, ' ')
+			b = strconv.AppendInt(b, int64(counts[k]), 10)
+			b = append(b, ' ')
+			b = append(b, k.String()...)
+		}
+	}
+	if warnings > 0 {
+		b = append(b, ", "...)
+		b = appendCount(b, warnings, "warning", "warnings")
+	}
+	return append(b, '\n')
+}
+
+func appendCount(b []byte, n int, one, many string) []byte {
+	b = strconv.AppendInt(b, int64(n), 10)
+	b = append(b, ' ')
+	if n == 1 {
+		return append(b, one...)
+	}
+	return append(b, many...)
+}
+
+// appendEvent appends the line of one event.
+func appendEvent(b []byte, ev *diff.Event, color bool) []byte {
+	name := ev.Kind.String()
+	if c, ok := kindColors[ev.Kind]; ok && color {
+		b = append(b, c...)
+		b = append(b, name...)
+		b = append(b, ansiReset...)
+	} else {
+		b = append(b, name...)
+	}
+	for n := len(name); n < kindWidth; n++ {
+		b = append(b, ' ')
+	}
+	b = append(b, "  "...)
+	if ev.Kind == diff.Rename || ev.Kind == diff.Move {
+		b = appendEscaped(b, ev.OldPath)
+		b = append(b, " → "...)
+	}
+	b = appendEscaped(b, ev.Path)
+
+	switch ev.Kind {
+	case diff.Create:
+		b = appendState(b, ev.After)
+	case diff.Remove:
+		b = appendState(b, ev.Before)
+	default:
+		for i, a := range ev.Changed.List() {
+			if i == 0 {
+				b = append(b, "  "...)
+			} else {
+				b = append(b, ", "...)
+			}
+			b = appendChange(b, a, ev.Before, ev.After)
+		}
+	}
+	return append(b, '\n')
+}
+
+// appendState appends what a create or remove shows of an entry.
+func appendState(b []byte, e *walk.Entry) []byte {
+	if e == nil {
+		return b
+	}
+	b = append(b, "  type: "...)
+	b = append(b, e.Type.String()...)
+	b = append(b, ", size: "...)
+	b = strconv.AppendInt(b, e.Size, 10)
+	b = append(b, ", mode: "...)
+	b = appendMode(b, e)
+	b = append(b, ", owner: "...)
+	b = strconv.AppendUint(b, uint64(e.UID), 10)
+	b = append(b, ':')
+	b = strconv.AppendUint(b, uint64(e.GID), 10)
+	switch e.Type {
+	case walk.TypeFile:
+		b = append(b, ", hash: "...)
+		b = appendHash(b, e)
+	case walk.TypeSymlink:
+		b = append(b, ", target: "...)
+		b = appendEscaped(b, e.LinkTarget)
+	case walk.TypeCharDev, walk.TypeBlockDev:
+		b = append(b, ", rdev: "...)
+		b = appendDev(b, e.Rdev)
+	}
+	return b
+}
+
+// appendChange appends "attr: old → new" for one changed attribute.
+func appendChange(b []byte, a diff.Attr, before, after *walk.Entry) []byte {
+	b = append(b, a.String()...)
+	b = append(b, ": "...)
+	if a == diff.AttrXattrs {
+		return appendXattrChange(b, before, after)
+	}
+	if before == nil || after == nil {
+		return append(b, '?')
+	}
+	// Times get nanoseconds when the sides differ below the second, so that the two
+	// never read the same.
+	layout := time.RFC3339
+	switch a {
+	case diff.AttrMtime:
+		layout = timePairLayout(before.Mtime, after.Mtime)
+	case diff.AttrCtime:
+		layout = timePairLayout(before.Ctime, after.Ctime)
+	}
+	b = appendAttr(b, a, before, layout)
+	b = append(b, " → "...)
+	return appendAttr(b, a, after, layout)
+}
+
+// appendAttr appends the readable value of one attribute of e; layout is for times.
+func appendAttr(b []byte, a diff.Attr, e *walk.Entry, layout string) []byte {
+	switch a {
+	case diff.AttrType:
+		return append(b, e.Type.String()...)
+	case diff.AttrContent:
+		return appendHash(b, e)
+	case diff.AttrSize:
+		return strconv.AppendInt(b, e.Size, 10)
+	case diff.AttrLinkTarget:
+		return appendEscaped(b, e.LinkTarget)
+	case diff.AttrRdev:
+		return appendDev(b, e.Rdev)
+	case diff.AttrMtime:
+		return time.Unix(0, e.Mtime).UTC().AppendFormat(b, layout)
+	case diff.AttrMode:
+		return appendMode(b, e)
+	case diff.AttrUID:
+		return strconv.AppendUint(b, uint64(e.UID), 10)
+	case diff.AttrGID:
+		return strconv.AppendUint(b, uint64(e.GID), 10)
+	case diff.AttrCtime:
+		return time.Unix(0, e.Ctime).UTC().AppendFormat(b, layout)
+	case diff.AttrInode:
+		return strconv.AppendUint(b, e.Inode, 10)
+	case diff.AttrDevice:
+		return appendDev(b, e.Device)
+	case diff.AttrNlink:
+		return strconv.AppendUint(b, e.Nlink, 10)
+	}
+	return append(b, '?')
+}
+
+// timePairLayout is RFC 3339 with nanoseconds if the sub-second parts of two times
+// differ, else RFC 3339 to the second.
+func timePairLayout(a, b int64) string {
+	if time.Unix(0, a).Nanosecond() != time.Unix(0, b).Nanosecond() {
+		return timeLayout
+	}
+	return time.RFC3339
+}
+
+// appendHash appends the first 16 hex digits of the content hash, or why there is none.
+func appendHash(b []byte, e *walk.Entry) []byte {
+	if e.Hashed() {
+		return hex.AppendEncode(b, e.Hash[:8])
+	}
+	b = append(b, '(')
+	n := 0
+	for _, f := range flagNames {
+		if e.Flags&f.flag != 0 && f.flag != walk.FlagXattrsUnreadable {
+			if n > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, f.name...)
+			n++
+		}
+	}
+	if n == 0 {
+		b = append(b, "none"...)
+	}
+	return append(b, ')')
+}
+
+// appendMode appends the mode as ls shows it, then in octal: "-rwsr-xr-x (4755)".
+// Setuid, setgid and sticky show in the execute positions, in lower case when the
+// execute bit is also set.
+func appendMode(b []byte, e *walk.Entry) []byte {
+	m := e.Mode
+	s := [10]byte{typeChar(e.Type), 'r', 'w', 'x', 'r', 'w', 'x', 'r', 'w', 'x'}
+	for i := 0; i < 9; i++ {
+		if m&(1<<(8-i)) == 0 {
+			s[1+i] = '-'
+		}
+	}
+	specials := [...]struct {
+		bit      uint32
+		pos      int
+		set, off byte
+	}{{0o4000, 3, 's', 'S'}, {0o2000, 6, 's', 'S'}, {0o1000, 9, 't', 'T'}}
+	for _, sp := range specials {
+		if m&sp.bit != 0 {
+			if s[sp.pos] == '-' {
+				s[sp.pos] = sp.off
+			} else {
+				s[sp.pos] = sp.set
+			}
+		}
+	}
+	b = append(b, s[:]...)
+	b = append(b, " ("...)
+	b = append(b, octalMode(m)...)
+	return append(b, ')')
+}
+
+func typeChar(t walk.Type) byte {
+	switch t {
+	case walk.TypeFile:
+		return '-'
+	case walk.TypeDir:
+		return 'd'
+	case walk.TypeSymlink:
+		return 'l'
+	case walk.TypeFIFO:
+		return 'p'
+	case walk.TypeSocket:
+		return 's'
+	case walk.TypeCharDev:
+		return 'c'
+	case walk.TypeBlockDev:
+		return 'b'
+	}
+	return '?'
+}
+
+// appendDev appends a Linux device number as "major:minor".
+func appendDev(b []byte, dev uint64) []byte {
+	major := (dev>>8)&0xfff | (dev>>32)&^0xfff
+	minor := dev&0xff | (dev>>12)&^0xff
+	b = strconv.AppendUint(b, major, 10)
+	b = append(b, ':')
+	return strconv.AppendUint(b, minor, 10)
+}
+
+// appendXattrChange appends the names of the extended attributes that were added (+),
+// removed (-) or changed (~), in name order. A side whose attributes could not be
+// listed is shown as "unreadable" instead.
+func appendXattrChange(b []byte, before, after *walk.Entry) []byte {
+	unreadable := func(e *walk.Entry) bool { return e == nil || e.Flags&walk.FlagXattrsUnreadable != 0 }
+	if unreadable(before) || unreadable(after) {
+		b = appendXattrNames(b, before)
+		b = append(b, " → "...)
+		return appendXattrNames(b, after)
+	}
+	old := make(map[string][]byte, len(before.Xattrs))
+	for _, x := range before.Xattrs {
+		old[x.Name] = x.Value
+	}
+	type mark struct {
+		sign byte
+		name string
+	}
+	var marks []mark
+	for _, x := range after.Xattrs {
+		v, ok := old[x.Name]
+		switch {
+		case !ok:
+			marks = append(marks, mark{'+', x.Name})
+		case string(v) != string(x.Value):
+			marks = append(marks, mark{'~', x.Name})
+		}
+		delete(old, x.Name)
+	}
+	for name := range old {
+		marks = append(marks, mark{'-', name})
+	}
+	if len(marks) == 0 {
+		return append(b, "(same)"...)
+	}
+	slices.SortFunc(marks, func(x, y mark) int {
+		switch {
+		case x.name < y.name:
+			return -1
+		case x.name > y.name:
+			return 1
+		}
+		return int(x.sign) - int(y.sign)
+	})
+	for i, m := range marks {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, m.sign)
+		b = appendEscaped(b, m.name)
+	}
+	return b
+}
+
+// appendXattrNames appends the attribute names of one side, "none" or "unreadable".
+func appendXattrNames(b []byte, e *walk.Entry) []byte {
+	switch {
+	case e == nil:
+		return append(b, '?')
+	case e.Flags&walk.FlagXattrsUnreadable != 0:
+		return append(b, "unreadable"...)
+	case len(e.Xattrs) == 0:
+		return append(b, "none"...)
+	}
+	for i, x := range e.Xattrs {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = appendEscaped(b, x.Name)
+	}
+	return b
+}
+
+// appendEscaped appends s with every byte or rune that could forge a line or drive a
+// terminal escaped: backslash as \\, newline and tab as \n and \t, other control bytes
+// and bytes that are not valid UTF-8 as \xNN, and runes that are not printable (C1
+// controls, bidirectional overrides, …) as \uNNNN or \UNNNNNNNN.
+func appendEscaped(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '\\':
+				b = append(b, `\\`...)
+			case c == '\n':
+				b = append(b, `\n`...)
+			case c == '\t':
+				b = append(b, `\t`...)
+			case c < 0x20 || c == 0x7f:
+				b = append(b, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			b = append(b, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
+		case !strconv.IsPrint(r):
+			if r <= 0xffff {
+				b = append(b, `\u`...)
+				b = appendHexPadded(b, uint64(r), 4)
+			} else {
+				b = append(b, `\U`...)
+				b = appendHexPadded(b, uint64(r), 8)
+			}
+		default:
+			b = append(b, s[i:i+n]...)
+		}
+		i += n
+	}
+	return b
+}
+
+func appendHexPadded(b []byte, v uint64, width int) []byte {
+	h := strconv.FormatUint(v, 16)
+	for n := len(h); n < width; n++ {
+		b = append(b, '0')
+	}
+	return append(b, h...)
+}
+
+// EscapeText returns s escaped as the text report escapes paths, for one-line messages
+// that name a file (warnings on stderr).
+func EscapeText(s string) string { return string(appendEscaped(nil, s)) }

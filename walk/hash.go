@@ -1,0 +1,175 @@
+package walk
+
+import (
+	"errors"
+
+	"github.com/zeebo/blake3"
+	"golang.org/x/sys/unix"
+)
+
+// hashBuf is one worker's reusable read buffer and hasher.
+type hashBuf struct {
+	buf []byte
+	h   *blake3.Hasher
+}
+
+func newHashBuf() *hashBuf { return &hashBuf{buf: make([]byte, 256<<10), h: blake3.New()} }
+
+// errChanged says the file changed, or was replaced, while it was being read.
+var errChanged = errors.New("changed while being read")
+
+// hashEntry hashes entry i of n. A file that changes while it is read is read once
+// more; if it changes again it is recorded as unstable, without a hash.
+func (wk *walk) hashEntry(n *node, i int, hb *hashBuf) {
+	e, a := &n.entries[i], &n.aux[i]
+	defer func() {
+		if a.slot != nil {
+			a.slot.hash, a.slot.flags = e.Hash, e.Flags&(FlagHashed|FlagUnstable|FlagUnreadable)
+			close(a.slot.done)
+		}
+		close(a.done)
+	}()
+	var maxSize int64
+	if n.root != nil {
+		maxSize = n.root.MaxFileSize
+	}
+	for attempt := 0; ; attempt++ {
+		err := wk.hashOnce(e, a, hb, maxSize)
+		if err == nil {
+			return
+		}
+		if errors.Is(err, unix.ENOENT) {
+			a.skip = true // removed since it was listed
+			return
+		}
+		if !errors.Is(err, errChanged) {
+			e.Flags |= FlagUnreadable
+			a.err = err
+			return
+		}
+		if attempt == 1 {
+			e.Flags |= FlagUnstable
+			a.err = errors.New("changed while being hashed, twice: recorded without a hash")
+			return
+		}
+		// Take the entry anew: it may have become something else than a regular file.
+		flags := unix.AT_SYMLINK_NOFOLLOW
+		if a.followed {
+			flags = 0
+		}
+		var stx unix.Statx_t
+		if err := unix.Statx(unix.AT_FDCWD, a.real, flags|unix.AT_NO_AUTOMOUNT, unix.STATX_BASIC_STATS|unix.STATX_BTIME, &stx); err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				a.skip = true
+			} else {
+				e.Flags |= FlagUnreadable
+				a.err = err
+			}
+			return
+		}
+		fillStat(e, &stx)
+		if e.Type != TypeFile {
+			if e.Type == TypeSymlink {
+				var buf [4096]byte
+				if k, err := unix.Readlink(a.real, buf[:]); err == nil {
+					e.LinkTarget = string(buf[:k])
+				}
+			}
+			return
+		}
+	}
+}
+
+// hashOnce opens the file without following a symlink and without blocking, checks that
+// it is still the regular file that was stat'ed, and hashes it. The entry's stat is
+// refreshed from the open file; errChanged reports a change during the read.
+func (wk *walk) hashOnce(e *Entry, a *aux, hb *hashBuf, maxSize int64) error {
+	flags := unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY
+	if !a.followed {
+		flags |= unix.O_NOFOLLOW
+	}
+	fd, err := openRetry(a.real, flags|unix.O_NOATIME)
+	if errors.Is(err, unix.EPERM) {
+		fd, err = openRetry(a.real, flags) // O_NOATIME needs ownership or CAP_FOWNER
+	}
+	if errors.Is(err, unix.ELOOP) {
+		return errChanged // replaced by a symlink
+	}
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	var before, after unix.Stat_t
+	if err := unix.Fstat(fd, &before); err != nil {
+		return err
+	}
+	if before.Mode&unix.S_IFMT != unix.S_IFREG || before.Ino != e.Inode || before.Dev != e.Device {
+		return errChanged
+	}
+	if before.Size != e.Size || before.Mtim.Nano() != e.Mtime || before.Ctim.Nano() != e.Ctime {
+		// Changed between the listing and the open: record what is read now.
+		e.Size, e.Mtime, e.Ctime = before.Size, before.Mtim.Nano(), before.Ctim.Nano()
+		e.Mode, e.UID, e.GID, e.Nlink = before.Mode&0o7777, before.Uid, before.Gid, uint64(before.Nlink)
+		if maxSize > 0 && e.Size > maxSize {
+			e.Flags |= FlagTooLarge
+			return nil
+		}
+	}
+	sum, err := hb.hashFD(fd, wk)
+	if err != nil {
+		return err
+	}
+	if err := unix.Fstat(fd, &after); err != nil {
+		return err
+	}
+	if after.Size != before.Size || after.Mtim != before.Mtim || after.Ctim != before.Ctim {
+		return errChanged
+	}
+	e.Hash = sum
+	e.Flags = e.Flags&^(FlagUnreadable|FlagUnstable) | FlagHashed
+	return nil
+}
+
+// hashFD reads fd to its end and returns the BLAKE3 digest. A file that fits the buffer
+// is hashed in one call.
+func (hb *hashBuf) hashFD(fd int, wk *walk) ([32]byte, error) {
+	n, err := readFull(fd, hb.buf)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	if n < len(hb.buf) {
+		return blake3.Sum256(hb.buf[:n]), nil
+	}
+	hb.h.Reset()
+	for n > 0 {
+		hb.h.Write(hb.buf[:n])
+		if wk != nil && wk.stopped.Load() {
+			return [32]byte{}, errors.New("walk stopped")
+		}
+		if n, err = readFull(fd, hb.buf); err != nil {
+			return [32]byte{}, err
+		}
+	}
+	var sum [32]byte
+	hb.h.Sum(sum[:0])
+	return sum, nil
+}
+
+// readFull reads until buf is full or the file ends.
+func readFull(fd int, buf []byte) (int, error) {
+	total := 0
+	for total < len(buf) {
+		n, err := unix.Read(fd, buf[total:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return total, err
+		}
+		if n == 0 {
+			break
+		}
+		total += n
+	}
+	return total, nil
+}

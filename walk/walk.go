@@ -1,0 +1,470 @@
+package walk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrTooManyEntries is returned when a walk exceeds Walker.MaxEntries.
+var ErrTooManyEntries = errors.New("too many entries")
+
+// Walker walks configured roots in parallel and hands their entries to a callback one at
+// a time, in key order (see Key): a directory, then its descendants, then its next sibling.
+type Walker struct {
+	Roots []Root
+	// Prefix is the real directory that recorded path "/" stands for ("" means "/"): an
+	// image unpacked at ./rootfs is walked with Prefix "./rootfs" and recorded as "/...".
+	Prefix string
+	// Workers is the number of goroutines listing directories and hashing files
+	// (default GOMAXPROCS).
+	Workers int
+	// MaxEntries stops the walk with ErrTooManyEntries after that many entries (0: no limit).
+	MaxEntries int
+	// Warn receives problems that do not stop the walk (an unreadable file or directory,
+	// a symlink loop), in key order. It may be nil.
+	Warn func(path string, err error)
+	// Skip lists real paths that are never recorded (fim's own database files).
+	Skip map[string]bool
+}
+
+// node is a directory to list: a configured root, a directory below one, or a transit
+// directory that is not recorded but leads to a root below it.
+type node struct {
+	real     string // path to open
+	path     string // recorded path
+	key      []byte
+	root     *Root
+	depth    int    // levels below root
+	rootDev  uint64 // device of the root, for CrossMounts
+	dev, ino uint64
+	parent   *node // for symlink-loop detection
+	transit  bool
+	followed bool // reached through a symlink: open without O_NOFOLLOW
+
+	listed  chan struct{} // closed when entries and aux are filled
+	err     error
+	entries []Entry
+	aux     []aux
+}
+
+// aux is what the walk knows of an entry beyond the Entry itself.
+type aux struct {
+	real     string
+	sub      *node         // directory to descend into
+	done     chan struct{} // closed when the entry's hash job is done; nil without one
+	key      []byte        // key of the hash job
+	slot     *linkSlot     // shared hash of a multiply-linked inode
+	err      error         // warning to report (unreadable, loop)
+	skip     bool          // vanished, or a transit directory: not recorded
+	followed bool          // stat and open through a symlink
+}
+
+// linkSlot makes the hash of an inode with several names computed once.
+type linkSlot struct {
+	done  chan struct{}
+	key   []byte
+	hash  [32]byte
+	flags Flags
+}
+
+type devIno struct{ dev, ino uint64 }
+
+type walk struct {
+	*Walker
+	ctx     context.Context
+	s       *sched
+	roots   map[string]*Root
+	stopped atomic.Bool
+	linksMu sync.Mutex
+	links   map[devIno]*linkSlot
+}
+
+// Walk walks every root and calls fn for each entry, in key order, from the calling
+// goroutine. fn may keep the Entry. A non-nil error from fn stops the walk and is returned.
+func (w *Walker) Walk(ctx context.Context, fn func(*Entry) error) error {
+	wk := &walk{Walker: w, ctx: ctx, s: newSched(1 << 16), roots: map[string]*Root{}, links: map[devIno]*linkSlot{}}
+	for i := range w.Roots {
+		wk.roots[w.Roots[i].Path] = &w.Roots[i]
+	}
+	workers := w.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wk.work()
+		}()
+	}
+	defer func() {
+		wk.stopped.Store(true)
+		wk.s.close()
+		wg.Wait()
+	}()
+
+	top := &node{path: "/", real: wk.real("/"), transit: true}
+	if r := wk.roots["/"]; r != nil {
+		// The whole filesystem: "/" itself is a root and is recorded like any other.
+		e, a, ok := wk.stat(unix.AT_FDCWD, top.real, "/", r.FollowSymlinks)
+		if !ok {
+			return fmt.Errorf("%s: %w", top.real, unix.ENOENT)
+		}
+		a.real = top.real
+		count := 0
+		return wk.emitOne(&e, &a, nil, r, 0, e.Device, &count, fn)
+	}
+	top.key = Key("/")
+	top.listed = make(chan struct{})
+	wk.s.push(&job{key: top.key, n: top, i: -1})
+	count := 0
+	return wk.emit(top, &count, fn)
+}
+
+func (wk *walk) real(path string) string {
+	if wk.Prefix == "" || wk.Prefix == "/" {
+		return path
+	}
+	if path == "/" {
+		return wk.Prefix
+	}
+	return wk.Prefix + path
+}
+
+// emit hands n's entries and, depth first, those below them to fn.
+func (wk *walk) emit(n *node, count *int, fn func(*Entry) error) error {
+	wk.s.wait(n.listed, n.key)
+	defer func() { wk.s.consumed(len(n.entries)) }()
+	for i := range n.entries {
+		a := &n.aux[i]
+		e := &n.entries[i]
+		if a.done != nil {
+			wk.s.wait(a.done, a.key)
+		}
+		if a.slot != nil {
+			wk.s.wait(a.slot.done, a.slot.key)
+			e.Hash, e.Flags = a.slot.hash, e.Flags&^(FlagHashed|FlagUnstable|FlagUnreadable)|a.slot.flags
+		}
+		if a.skip && a.sub == nil {
+			continue
+		}
+		if err := wk.ctx.Err(); err != nil {
+			return err
+		}
+		if a.sub != nil {
+			wk.s.wait(a.sub.listed, a.sub.key)
+			if a.sub.err != nil {
+				e.Flags |= FlagUnreadable
+				if a.err == nil {
+					a.err = a.sub.err
+				}
+			}
+		}
+		if !a.skip {
+			if a.err != nil && wk.Warn != nil {
+				wk.Warn(e.Path, a.err)
+			}
+			*count++
+			if wk.MaxEntries > 0 && *count > wk.MaxEntries {
+				return fmt.Errorf("%w: more than %d (raise --max-entries or narrow the paths)", ErrTooManyEntries, wk.MaxEntries)
+			}
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if a.sub != nil && a.sub.err == nil {
+			if err := wk.emit(a.sub, count, fn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// emitOne records a root whose entry was made outside any listing ("/").
+func (wk *walk) emitOne(e *Entry, a *aux, parent *node, r *Root, depth int, rootDev uint64, count *int, fn func(*Entry) error) error {
+	n := &node{entries: []Entry{*e}, aux: []aux{*a}, listed: make(chan struct{})}
+	wk.plan(n, 0, parent, r, depth, rootDev)
+	close(n.listed)
+	wk.s.listed(1)
+	return wk.emit(n, count, fn)
+}
+
+// work runs jobs until the scheduler closes.
+func (wk *walk) work() {
+	buf := newHashBuf()
+	dbuf := make([]byte, 64<<10)
+	for {
+		j := wk.s.next()
+		if j == nil {
+			return
+		}
+		if j.i < 0 {
+			wk.list(j.n, dbuf)
+			close(j.n.listed)
+		} else {
+			wk.hashEntry(j.n, j.i, buf)
+		}
+	}
+}
+
+// list reads directory n: names sorted bytewise, each selected by name, stat'ed relative
+// to the directory, then selected by stat; it schedules the hashing of regular files and
+// the listing of subdirectories.
+func (wk *walk) list(n *node, dbuf []byte) {
+	if wk.stopped.Load() {
+		n.err = context.Canceled
+		return
+	}
+	flags := unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC | unix.O_NONBLOCK
+	if !n.followed {
+		flags |= unix.O_NOFOLLOW
+	}
+	fd, err := openRetry(n.real, flags)
+	if err != nil {
+		n.err = err
+		return
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		n.err = err
+		return
+	}
+	if !n.transit && (st.Ino != n.ino || st.Dev != n.dev) {
+		n.err = errors.New("directory replaced during the walk")
+		return
+	}
+	names, err := readNames(fd, dbuf)
+	if err != nil {
+		n.err = err
+		return
+	}
+	sort.Strings(names)
+	n.entries = make([]Entry, 0, len(names))
+	n.aux = make([]aux, 0, len(names))
+	for _, name := range names {
+		path := Join(n.path, name)
+		r, depth, rootDev, transit := n.root, n.depth+1, n.rootDev, false
+		if nr := wk.roots[path]; nr != nil {
+			r, depth = nr, 0
+		} else if n.transit || wk.pruned(r, name, path, depth) {
+			if !wk.leadsToRoot(path) {
+				continue
+			}
+			transit = true
+		}
+		real := n.real + "/" + name
+		if wk.Skip[real] {
+			continue
+		}
+		follow := r != nil && r.FollowSymlinks && !transit
+		e, a, ok := wk.stat(fd, name, path, follow)
+		if !ok {
+			continue // vanished since the listing
+		}
+		a.real = real
+		if transit {
+			if e.Type != TypeDir {
+				continue
+			}
+			a.skip = true
+		}
+		if depth == 0 {
+			rootDev = e.Device
+		}
+		n.entries = append(n.entries, e)
+		n.aux = append(n.aux, a)
+		wk.plan(n, len(n.entries)-1, n, r, depth, rootDev)
+	}
+	wk.s.listed(len(n.entries))
+}
+
+// pruned reports whether a name below root r is left out by r's options.
+func (wk *walk) pruned(r *Root, name, path string, depth int) bool {
+	if r == nil {
+		return true
+	}
+	if r.NoHidden && name[0] == '.' {
+		return true
+	}
+	if r.MaxDepth > 0 && depth > r.MaxDepth {
+		return true
+	}
+	return r.excluded(path)
+}
+
+// leadsToRoot reports whether a configured root lies strictly below path.
+func (wk *walk) leadsToRoot(path string) bool {
+	for p := range wk.roots {
+		if p != path && IsWithin(p, path) {
+			return true
+		}
+	}
+	return false
+}
+
+// stat makes the entry for name relative to dirfd.
+func (wk *walk) stat(dirfd int, name, path string, follow bool) (Entry, aux, bool) {
+	e := Entry{Path: path}
+	var a aux
+	var stx unix.Statx_t
+	mask := unix.STATX_BASIC_STATS | unix.STATX_BTIME
+	err := unix.Statx(dirfd, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, mask, &stx)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return e, a, false
+		}
+		a.err = err
+		e.Flags |= FlagUnreadable
+		return e, a, true
+	}
+	fillStat(&e, &stx)
+	if e.Type == TypeSymlink {
+		e.LinkTarget, a.err = readlinkat(dirfd, name)
+		if follow {
+			var tgt unix.Statx_t
+			if unix.Statx(dirfd, name, unix.AT_NO_AUTOMOUNT, mask, &tgt) == nil {
+				fillStat(&e, &tgt)
+				a.followed = true
+			}
+		}
+	}
+	return e, a, true
+}
+
+// plan decides, for entry i of n, what is left to do: hash it, descend into it, read its
+// extended attributes.
+func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev uint64) {
+	e, a := &n.entries[i], &n.aux[i]
+	if e.Flags&FlagUnreadable == 0 && !a.skip {
+		readXattrs(e, a.real, a.followed)
+	}
+	switch e.Type {
+	case TypeFile:
+		if a.skip || e.Flags&FlagUnreadable != 0 {
+			return
+		}
+		if r != nil && r.MaxFileSize > 0 && e.Size > r.MaxFileSize {
+			e.Flags |= FlagTooLarge
+			return
+		}
+		a.key = Key(e.Path)
+		if e.Nlink > 1 {
+			wk.linksMu.Lock()
+			id := devIno{e.Device, e.Inode}
+			slot := wk.links[id]
+			if slot != nil {
+				wk.linksMu.Unlock()
+				a.slot = slot
+				return
+			}
+			slot = &linkSlot{done: make(chan struct{}), key: a.key}
+			wk.links[id] = slot
+			wk.linksMu.Unlock()
+			a.slot = slot
+		}
+		a.done = make(chan struct{})
+		wk.s.push(&job{key: a.key, n: n, i: i})
+	case TypeDir:
+		descend := a.skip // transit directories lead to a root
+		if !a.skip && r != nil {
+			descend = (r.MaxDepth == 0 || depth < r.MaxDepth) && (r.CrossMounts || e.Device == rootDev)
+			if descend && a.followed {
+				for p := parent; p != nil; p = p.parent {
+					if p.dev == e.Device && p.ino == e.Inode {
+						a.err = fmt.Errorf("symlink loop to %s: not descended", p.path)
+						descend = false
+						break
+					}
+				}
+			}
+		}
+		if !descend {
+			return // a mount point or the depth limit: recorded, not entered
+		}
+		sub := &node{real: a.real, path: e.Path, key: Key(e.Path), root: r, depth: depth, rootDev: rootDev,
+			dev: e.Device, ino: e.Inode, parent: parent, transit: a.skip, followed: a.followed,
+			listed: make(chan struct{})}
+		a.sub = sub
+		wk.s.push(&job{key: sub.key, n: sub, i: -1})
+	}
+}
+
+func fillStat(e *Entry, st *unix.Statx_t) {
+	e.Type = TypeFromMode(uint32(st.Mode))
+	e.Mode = uint32(st.Mode) & 0o7777
+	e.UID, e.GID = st.Uid, st.Gid
+	e.Size = int64(st.Size)
+	e.Mtime = st.Mtime.Sec*1e9 + int64(st.Mtime.Nsec)
+	e.Ctime = st.Ctime.Sec*1e9 + int64(st.Ctime.Nsec)
+	if st.Mask&unix.STATX_BTIME != 0 {
+		e.Btime = st.Btime.Sec*1e9 + int64(st.Btime.Nsec)
+		e.Flags |= FlagBtime
+	} else {
+		e.Btime = 0
+		e.Flags &^= FlagBtime
+	}
+	e.Inode = st.Ino
+	e.Device = unix.Mkdev(st.Dev_major, st.Dev_minor)
+	e.Nlink = uint64(st.Nlink)
+	e.Rdev = 0
+	if e.Type == TypeCharDev || e.Type == TypeBlockDev {
+		e.Rdev = unix.Mkdev(st.Rdev_major, st.Rdev_minor)
+	}
+}
+
+func readlinkat(dirfd int, name string) (string, error) {
+	for size := 256; ; size *= 2 {
+		buf := make([]byte, size)
+		n, err := unix.Readlinkat(dirfd, name, buf)
+		if err != nil {
+			return "", err
+		}
+		if n < size {
+			return string(buf[:n]), nil
+		}
+	}
+}
+
+// readNames returns the names in directory fd, without "." and "..".
+func readNames(fd int, buf []byte) ([]string, error) {
+	var names []string
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n <= 0 {
+			return names, nil
+		}
+		_, _, names = unix.ParseDirent(buf[:n], -1, names)
+	}
+}
+
+func openRetry(path string, flags int) (int, error) {
+	for {
+		fd, err := unix.Open(path, flags, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		return fd, err
+	}
+}
+
+// CleanPath returns the clean absolute form of a recorded path.
+func CleanPath(p string) string {
+	return filepath.Clean("/" + p)
+}

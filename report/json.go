@@ -95,7 +95,7 @@ func JSON(w io.Writer, events []diff.Event, info Info) error {
 		if je.Changed == nil {
 			je.Changed = []string{}
 		}
-		if ev.Kind == diff.Rename || ev.Kind == diff.Move {
+		if ev.OldPath != "" { // rename, move, or a change to what moved with a directory
 			je.OldPath = ev.OldPath
 			je.OldPathB64 = rawIfInvalid(ev.OldPath)
 		}

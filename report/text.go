@@ -117,7 +117,7 @@ func appendEvent(b []byte, ev *diff.Event, color bool) []byte {
 		b = append(b, ' ')
 	}
 	b = append(b, "  "...)
-	if ev.Kind == diff.Rename || ev.Kind == diff.Move {
+	if ev.OldPath != "" {
 		b = appendEscaped(b, ev.OldPath)
 		b = append(b, " → "...)
 	}

@@ -1,0 +1,64 @@
+# fim — build, test, benchmark.
+GO          ?= go
+BIN         := bin
+STATICCHECK := $(BIN)/staticcheck
+STATICCHECK_VERSION := v0.8.2
+FUZZTIME    ?= 10s
+# The tree `make demo` and `make bench-peers` work on.
+DEMO_DIR    ?= /etc
+PEERS_DIR   ?= /usr
+
+.PHONY: all build demo test vet lint fuzz fuzz-long bench bench-peers clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/fim ./cmd/fim
+
+# The main job on a real directory, with the default database location.
+demo: build
+	$(BIN)/fim baseline $(DEMO_DIR)
+	$(BIN)/fim check
+
+$(STATICCHECK):
+	GOBIN=$(CURDIR)/$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+
+lint: vet $(STATICCHECK)
+	$(STATICCHECK) ./...
+
+# What CI runs: formatting, vet, staticcheck, the race-enabled test suite, then every
+# fuzz target for a short while.
+test: lint
+	$(GO) test -race -count=1 ./...
+	$(MAKE) --no-print-directory fuzz
+
+# Each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$target ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+# A longer fuzzing session, for a developer machine.
+fuzz-long:
+	$(MAKE) fuzz FUZZTIME=10m
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# fim side by side with b3sum, AIDE, mtree, find and fd on one tree (see ../shared/bench).
+bench-peers: build
+	@command -v b3sum >/dev/null && command -v aide >/dev/null && test -x /usr/bin/time || \
+	  { apt-get update -qq && apt-get install -y -qq time b3sum fd-find aide mtree-netbsd; }
+	OURS_BASELINE='$(CURDIR)/$(BIN)/fim baseline --db {work}/f.db {dir}' \
+	OURS_CHECK='$(CURDIR)/$(BIN)/fim check --db {work}/f.db' \
+	  ../shared/bench/peers.sh $(PEERS_DIR)
+
+clean:
+	rm -rf $(BIN)

@@ -12,8 +12,10 @@
 //     reported unless they changed too (then as change or chmod, with old_path).
 //   - The ctime a rename itself sets is not reported on rename and move events.
 //   - A directory whose only differences are mtime, ctime, size or nlink, and inside which
-//     an entry was created, removed, renamed or moved, is not reported: its children's
-//     events say what happened.
+//     an entry was created, removed, renamed, moved or replaced (another type, inode or
+//     birth time at the same path, as when an editor saves through a temporary file), is
+//     not reported: its children's events say what happened. A directory that moved
+//     counts what happened under its old path too.
 //   - Below a directory that cannot be read now, nothing recorded is reported as removed.
 //   - Events are returned sorted by path in key order.
 package diff
@@ -132,9 +134,14 @@ func (d *Differ) Events() []Event {
 			movedDirs[cur.Path] = old.Path
 		}
 	}
-	events := d.events
-	structural := map[string]bool{} // directories in which something appeared or vanished
+	events := slices.Clone(d.events) // filtered in place below; Events may be called again
+	structural := map[string]bool{}  // directories in which something appeared or vanished
 	note := func(p string) { structural[path.Dir(p)] = true }
+	for i := range d.events {
+		if d.replaced(&d.events[i]) {
+			note(d.events[i].Path)
+		}
+	}
 	pairedOld := map[*walk.Entry]bool{}
 	for _, cur := range d.created {
 		old := pairs[cur]
@@ -172,7 +179,7 @@ func (d *Differ) Events() []Event {
 	out := events[:0]
 	for _, ev := range events {
 		if (ev.Kind == Change || ev.Kind == Chmod) && ev.After != nil && ev.After.Type == walk.TypeDir &&
-			ev.Changed&^dirNoise == 0 && structural[ev.Path] {
+			ev.Changed&^dirNoise == 0 && (structural[ev.Path] || ev.OldPath != "" && structural[ev.OldPath]) {
 			continue
 		}
 		if kinds, _ := d.filter(ev.Path); !kinds.Has(ev.Kind) {
@@ -182,6 +189,17 @@ func (d *Differ) Events() []Event {
 	}
 	slices.SortStableFunc(out, func(a, b Event) int { return walk.ComparePaths(a.Path, b.Path) })
 	return out
+}
+
+// replaced reports whether a path compared on both sides holds another entry now: one
+// of another type, another inode number, or the same number born again. Birth times
+// count only where inode numbers do.
+func (d *Differ) replaced(ev *Event) bool {
+	if ev.Changed.Has(AttrType) || ev.Changed.Has(AttrInode) {
+		return true
+	}
+	_, ignore := d.filter(ev.Path)
+	return !ignore.Has(AttrInode) && ev.Before.Flags&ev.After.Flags&walk.FlagBtime != 0 && ev.Before.Btime != ev.After.Btime
 }
 
 // pair matches created entries with removed ones: first by (device, inode), type and,

@@ -40,6 +40,12 @@ var configFlag = &cli.StringFlag{Name: "config", Usage: "YAML configuration file
 var rootFlag = &cli.StringFlag{Name: "root", Usage: "read the tree under `DIR` but record paths as if DIR were /"}
 var workersFlag = &cli.IntFlag{Name: "workers", Usage: "goroutines listing and hashing (default: number of CPUs)"}
 
+// onUsageError makes a bad flag exit with ExitUsage; each command needs it, as commands
+// do not inherit the app's.
+func onUsageError(_ *cli.Context, err error, _ bool) error {
+	return &exitError{report.ExitUsage, err}
+}
+
 func newApp() *cli.App {
 	return &cli.App{
 		Name:                 "fim",
@@ -47,8 +53,13 @@ func newApp() *cli.App {
 		Version:              version(),
 		HideHelpCommand:      true,
 		EnableBashCompletion: true,
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return &exitError{report.ExitUsage, err}
+		OnUsageError:         onUsageError,
+		// Without an action, an unknown command exits 3, which reads as "created and removed".
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usageErr("unknown command %q (want baseline or check)", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
 		},
 		Commands: []*cli.Command{baselineCommand(), checkCommand()},
 	}
@@ -56,9 +67,10 @@ func newApp() *cli.App {
 
 func baselineCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "baseline",
-		Usage:     "walk the paths and store a snapshot of them",
-		ArgsUsage: "[PATH...]",
+		Name:         "baseline",
+		Usage:        "walk the paths and store a snapshot of them",
+		ArgsUsage:    "[PATH...]",
+		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
 			configFlag, dbFlag, rootFlag, workersFlag,
 			&cli.IntFlag{Name: "max-depth", Usage: "levels below each path to record (0: unlimited)"},
@@ -75,8 +87,9 @@ func baselineCommand() *cli.Command {
 
 func checkCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "check",
-		Usage: "walk what the baseline recorded and report the differences",
+		Name:         "check",
+		Usage:        "walk what the baseline recorded and report the differences",
+		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
 			configFlag, dbFlag, rootFlag, workersFlag,
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "report format: text or json (one object per line)"},

@@ -210,7 +210,10 @@ func runBaseline(c *cli.Context) error {
 	}
 	fmt.Fprintf(os.Stderr, "fim: baseline of %d entries (%d files, %.1f MB hashed) written to %s in %.2fs",
 		w.Count(), files, float64(bytes)/1e6, db, time.Since(start).Seconds())
-	if warn.n > 0 {
+	switch {
+	case warn.n == 1:
+		fmt.Fprint(os.Stderr, ", 1 warning")
+	case warn.n > 1:
 		fmt.Fprintf(os.Stderr, ", %d warnings", warn.n)
 	}
 	fmt.Fprintln(os.Stderr)
@@ -276,8 +279,15 @@ func runCheck(c *cli.Context) error {
 		own = append(own, upd.TempPath())
 	}
 	info := report.Info{Time: time.Now().UTC(), Host: report.LocalHost(), Color: out == os.Stdout && colorful()}
+	// Writing the baseline (and its lock) changes the directory that holds it after the
+	// walk has recorded it: those times and that size are fim's own doing.
+	dbDir, dbDirRecorded := recordedPath(filepath.Dir(db), root)
+	ownNoise := diff.AttrSet(0).With(diff.AttrMtime).With(diff.AttrCtime).With(diff.AttrSize)
 	d := &diff.Differ{Filter: func(p string) (diff.KindSet, diff.AttrSet) {
 		kinds, ignore := comp.Filter(p)
+		if dbDirRecorded && p == dbDir {
+			ignore |= ownNoise
+		}
 		return kinds, ignore | extraIgnore
 	}}
 	it := r.Iter()
@@ -322,6 +332,18 @@ func runCheck(c *cli.Context) error {
 		return &exitError{code: code}
 	}
 	return nil
+}
+
+// recordedPath returns the path under which the walk records the real path p, if it
+// lies under root ("" or "/": the whole filesystem).
+func recordedPath(p, root string) (string, bool) {
+	if root == "" || root == "/" {
+		return p, true
+	}
+	if !walk.IsWithin(p, root) {
+		return "", false
+	}
+	return walk.CleanPath(p[len(root):]), true
 }
 
 func openOutput(path string) (io.Writer, func(), error) {

@@ -1,0 +1,953 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// These tests run the fim binary, built once by TestMain, on real trees in temporary
+// directories. Tests that need root (chown, mknod, mount, running as another user)
+// skip without it, unless FIM_REQUIRE_ROOT=1 makes every skip a failure.
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// fimBin is the binary under test.
+var fimBin string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	syscall.Umask(0o022) // modes in the trees and the golden files
+	dir, err := os.MkdirTemp("", "fim-cli-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	// The binary must be reachable by the unprivileged user of TestUnreadable.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fimBin = filepath.Join(dir, "fim")
+	build := exec.Command("go", "build", "-buildvcs=false", "-o", fimBin, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build fim:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// required reports whether FIM_REQUIRE_ROOT=1 forbids skipping.
+func required() bool { return os.Getenv("FIM_REQUIRE_ROOT") == "1" }
+
+// skipf skips the test, or fails it when FIM_REQUIRE_ROOT=1.
+func skipf(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if required() {
+		t.Fatalf("FIM_REQUIRE_ROOT=1: "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		skipf(t, "needs root")
+	}
+}
+
+// run runs fim with args and returns its output and exit code.
+func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	return runAs(t, nil, args...)
+}
+
+// runAs runs fim as the user of cred (nil: as the test).
+func runAs(t *testing.T, cred *syscall.Credential, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, fimBin, args...)
+	cmd.Dir = os.TempDir()
+	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "FIM_DB=") || strings.HasPrefix(kv, "NO_COLOR=")
+	}), "NO_COLOR=1")
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("fim %s: timed out (blocked?); stderr:\n%s", strings.Join(args, " "), errOut.String())
+	}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("fim %s: %v", strings.Join(args, " "), err)
+	}
+	return out.String(), errOut.String(), code
+}
+
+// mustRun runs fim and fails the test unless it exits with want.
+func mustRun(t *testing.T, want int, args ...string) (stdout, stderr string) {
+	t.Helper()
+	stdout, stderr, code := run(t, args...)
+	if code != want {
+		t.Fatalf("fim %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, stdout, stderr)
+	}
+	return stdout, stderr
+}
+
+// jsonEvent is what the tests read of one line of `fim check --format json`.
+type jsonEvent struct {
+	Type       string   `json:"type"`
+	Path       string   `json:"path"`
+	PathB64    string   `json:"path_b64"`
+	OldPath    string   `json:"old_path"`
+	OldPathB64 string   `json:"old_path_b64"`
+	Changed    []string `json:"changed"`
+}
+
+// exactPath returns the exact bytes of a path field, from its _b64 twin when present.
+func exactPath(t *testing.T, s, b64 string) string {
+	t.Helper()
+	if b64 == "" {
+		return s
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		t.Fatalf("bad base64 %q: %v", b64, err)
+	}
+	return string(raw)
+}
+
+func parseJSON(t *testing.T, out string) []jsonEvent {
+	t.Helper()
+	var events []jsonEvent
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		var ev jsonEvent
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatalf("bad json line %q: %v", sc.Text(), err)
+		}
+		if ev.Changed == nil {
+			t.Errorf("event without a changed list: %s", sc.Text())
+		}
+		events = append(events, ev)
+	}
+	return events
+}
+
+// summarize renders events as "type path [<- old_path] [changed,...]" with the tree
+// root replaced by "T", for comparison with the wanted events.
+func summarize(t *testing.T, events []jsonEvent, root string) []string {
+	t.Helper()
+	rel := func(p string) string {
+		if p == root {
+			return "T"
+		}
+		if r, ok := strings.CutPrefix(p, root+"/"); ok {
+			return "T/" + r
+		}
+		return p
+	}
+	out := make([]string, 0, len(events))
+	for _, ev := range events {
+		s := ev.Type + " " + rel(exactPath(t, ev.Path, ev.PathB64))
+		if ev.OldPath != "" {
+			s += " <- " + rel(exactPath(t, ev.OldPath, ev.OldPathB64))
+		}
+		if len(ev.Changed) > 0 {
+			s += " [" + strings.Join(ev.Changed, ",") + "]"
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func wantEvents(t *testing.T, got []string, want ...string) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Errorf("events:\n\t%s\nwant:\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
+	}
+}
+
+// check runs `fim check --format json` and returns its events, summarized.
+func check(t *testing.T, root string, wantCode int, args ...string) []string {
+	t.Helper()
+	stdout, _ := mustRun(t, wantCode, append([]string{"check", "--format", "json"}, args...)...)
+	return summarize(t, parseJSON(t, stdout), root)
+}
+
+// A tree describes files to create, by path relative to its root.
+type tree map[string]node
+
+// node makes one entry of a tree.
+type node func(t *testing.T, path string)
+
+func file(content string) node { return fileMode(content, 0o644) }
+
+func fileMode(content string, mode os.FileMode) node {
+	return func(t *testing.T, path string) {
+		must(t, os.WriteFile(path, []byte(content), mode))
+		must(t, os.Chmod(path, mode))
+	}
+}
+
+func link(target string) node {
+	return func(t *testing.T, path string) { must(t, os.Symlink(target, path)) }
+}
+
+func dir() node {
+	return func(t *testing.T, path string) { must(t, os.MkdirAll(path, 0o755)) }
+}
+
+func fifo() node {
+	return func(t *testing.T, path string) { must(t, unix.Mkfifo(path, 0o644)) }
+}
+
+// socket makes a unix socket file without a listener behind it.
+func socket() node {
+	return func(t *testing.T, path string) { must(t, unix.Mknod(path, unix.S_IFSOCK|0o644, 0)) }
+}
+
+func charDev(major, minor uint32) node {
+	return func(t *testing.T, path string) {
+		must(t, unix.Mknod(path, unix.S_IFCHR|0o644, int(unix.Mkdev(major, minor))))
+	}
+}
+
+// build creates the tree under root, parents first.
+func (tr tree) build(t *testing.T, root string) {
+	t.Helper()
+	must(t, os.MkdirAll(root, 0o755))
+	names := make([]string, 0, len(tr))
+	for name := range tr {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		p := filepath.Join(root, name)
+		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		tr[name](t, p)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// manyFiles is a tree of n small files in dir.
+func manyFiles(dir string, n int) tree {
+	tr := tree{}
+	for i := range n {
+		tr[fmt.Sprintf("%s/f%04d", dir, i)] = file(fmt.Sprint(i))
+	}
+	return tr
+}
+
+// rewriteKeepTimes rewrites a file with content of the same size and puts its mtime back.
+func rewriteKeepTimes(t *testing.T, path, content string) {
+	t.Helper()
+	st, err := os.Stat(path)
+	must(t, err)
+	if int64(len(content)) != st.Size() {
+		t.Fatalf("%s: %d bytes, rewritten with %d", path, st.Size(), len(content))
+	}
+	must(t, os.WriteFile(path, []byte(content), 0))
+	must(t, os.Chtimes(path, time.Time{}, st.ModTime()))
+}
+
+// replaceWith makes an entry with mk in a scratch directory and renames it over path,
+// so that it is sure to get another inode number.
+func replaceWith(t *testing.T, path string, mk node) {
+	t.Helper()
+	tmp := filepath.Join(t.TempDir(), "new")
+	mk(t, tmp)
+	if st, err := os.Lstat(tmp); err == nil && st.IsDir() {
+		must(t, os.Remove(path)) // a directory cannot replace a file by rename
+	}
+	must(t, os.Rename(tmp, path))
+}
+
+// cliCase is one scenario: a tree, a baseline, a change, a check.
+type cliCase struct {
+	name  string
+	tree  tree
+	root  bool                     // needs root
+	setup func(*testing.T, string) // after the tree is built, before the baseline
+	// baseline is the flags of fim baseline, before the tree's path; "$T" stands for
+	// the tree's root.
+	baseline []string
+	// config, if set, is a configuration file ("$T" for the root) given to fim
+	// baseline instead of the tree's path.
+	config string
+	check  []string // flags of fim check
+	mutate func(t *testing.T, root string)
+	want   []string // events, as summarize renders them
+	code   int
+}
+
+func expand(args []string, root string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = strings.ReplaceAll(a, "$T", root)
+	}
+	return out
+}
+
+func (c *cliCase) run(t *testing.T) {
+	if c.root {
+		needRoot(t)
+	}
+	tmp := t.TempDir()
+	root := filepath.Join(tmp, "t")
+	db := filepath.Join(tmp, "fim.db")
+	c.tree.build(t, root)
+	if c.setup != nil {
+		c.setup(t, root)
+	}
+	args := append([]string{"baseline", "--db", db}, expand(c.baseline, root)...)
+	if c.config != "" {
+		cfg := filepath.Join(tmp, "fim.yaml")
+		must(t, os.WriteFile(cfg, []byte(strings.ReplaceAll(c.config, "$T", root)), 0o644))
+		args = append(args, "--config", cfg)
+	} else {
+		args = append(args, root)
+	}
+	mustRun(t, 0, args...)
+	if c.mutate != nil {
+		c.mutate(t, root)
+	}
+	got := check(t, root, c.code, append([]string{"--db", db}, expand(c.check, root)...)...)
+	wantEvents(t, got, c.want...)
+}
+
+func TestCheck(t *testing.T) {
+	basic := tree{"a": file("hello\n"), "b": file("bravo\n"), "sub/c": file("charlie\n"), "l": link("a")}
+	mount := func(t *testing.T, root string) {
+		p := filepath.Join(root, "mnt")
+		must(t, os.Mkdir(p, 0o755))
+		if err := unix.Mount("fim-test", p, "tmpfs", 0, "size=1m,mode=0755"); err != nil {
+			skipf(t, "mount tmpfs: %v", err)
+		}
+		t.Cleanup(func() {
+			if err := unix.Unmount(p, unix.MNT_DETACH); err != nil {
+				t.Errorf("unmount %s: %v", p, err)
+			}
+		})
+		must(t, os.WriteFile(filepath.Join(p, "f"), []byte("x"), 0o644))
+	}
+	cases := []cliCase{
+		{
+			name: "no change",
+			tree: basic,
+		},
+		{
+			name:   "create file",
+			tree:   basic,
+			mutate: func(t *testing.T, root string) { must(t, os.WriteFile(root+"/sub/new", []byte("new"), 0o644)) },
+			want:   []string{"create T/sub/new"},
+			code:   1,
+		},
+		{
+			name:   "remove file",
+			tree:   basic,
+			mutate: func(t *testing.T, root string) { must(t, os.Remove(root+"/sub/c")) },
+			want:   []string{"remove T/sub/c"},
+			code:   2,
+		},
+		{
+			name:   "content change",
+			tree:   basic,
+			mutate: func(t *testing.T, root string) { must(t, os.WriteFile(root+"/a", []byte("hello, world\n"), 0)) },
+			want:   []string{"change T/a [content,size,mtime,ctime]"},
+			code:   4,
+		},
+		{
+			name:   "content changed with size and mtime restored",
+			tree:   basic,
+			mutate: func(t *testing.T, root string) { rewriteKeepTimes(t, root+"/a", "HELLO\n") },
+			want:   []string{"change T/a [content,ctime]"},
+			code:   4,
+		},
+		{
+			name:   "setuid added",
+			tree:   basic,
+			mutate: func(t *testing.T, root string) { must(t, os.Chmod(root+"/a", 0o755|os.ModeSetuid)) },
+			want:   []string{"chmod T/a [mode,ctime]"},
+			code:   4,
+		},
+		{
+			name:   "owner changed",
+			tree:   basic,
+			root:   true,
+			mutate: func(t *testing.T, root string) { must(t, os.Lchown(root+"/a", 1234, -1)) },
+			want:   []string{"chmod T/a [uid,ctime]"},
+			code:   4,
+		},
+		{
+			name: "xattr added",
+			tree: basic,
+			mutate: func(t *testing.T, root string) {
+				if err := unix.Setxattr(root+"/a", "user.x", []byte("1"), 0); err != nil {
+					skipf(t, "user xattrs: %v", err)
+				}
+			},
+			want: []string{"chmod T/a [xattrs,ctime]"},
+			code: 4,
+		},
+		{
+			name: "file capability added",
+			tree: basic,
+			root: true,
+			mutate: func(t *testing.T, root string) {
+				setcap, err := exec.LookPath("setcap")
+				if err != nil {
+					skipf(t, "no setcap (apt-get install libcap2-bin)")
+				}
+				if out, err := exec.Command(setcap, "cap_net_raw+ep", root+"/a").CombinedOutput(); err != nil {
+					t.Fatalf("setcap: %v: %s", err, out)
+				}
+			},
+			want: []string{"chmod T/a [xattrs,ctime]"},
+			code: 4,
+		},
+		{
+			name:   "file replaced by a symlink",
+			tree:   basic,
+			mutate: func(t *testing.T, root string) { replaceWith(t, root+"/a", link("b")) },
+			want:   []string{"change T/a [type,size,link_target,mtime,mode,ctime,inode]"},
+			code:   4,
+		},
+		{
+			name:   "file replaced by a directory",
+			tree:   basic,
+			mutate: func(t *testing.T, root string) { replaceWith(t, root+"/a", dir()) },
+			want:   []string{"change T/a [type,size,mtime,mode,ctime,inode,nlink]"},
+			code:   4,
+		},
+		{
+			name:   "symlink target changed",
+			tree:   basic,
+			mutate: func(t *testing.T, root string) { replaceWith(t, root+"/l", link("sub/c")) },
+			want:   []string{"change T/l [size,link_target,mtime,ctime,inode]"},
+			code:   4,
+		},
+		{
+			name:   "rename in the same directory",
+			tree:   basic,
+			mutate: func(t *testing.T, root string) { must(t, os.Rename(root+"/a", root+"/z")) },
+			want:   []string{"rename T/z <- T/a"},
+			code:   4,
+		},
+		{
+			name:   "move to another directory",
+			tree:   basic,
+			mutate: func(t *testing.T, root string) { must(t, os.Rename(root+"/a", root+"/sub/a")) },
+			want:   []string{"move T/sub/a <- T/a"},
+			code:   4,
+		},
+		{
+			name:   "directory of 1000 files renamed",
+			tree:   manyFiles("big", 1000),
+			mutate: func(t *testing.T, root string) { must(t, os.Rename(root+"/big", root+"/big2")) },
+			want:   []string{"rename T/big2 <- T/big"},
+			code:   4,
+		},
+		{
+			name: "directory of 1000 files moved",
+			tree: func() tree { tr := manyFiles("big", 1000); tr["other"] = dir(); return tr }(),
+			mutate: func(t *testing.T, root string) {
+				must(t, os.Rename(root+"/big", root+"/other/big"))
+			},
+			want: []string{"move T/other/big <- T/big"},
+			code: 4,
+		},
+		{
+			name:   "hard link added",
+			tree:   basic,
+			mutate: func(t *testing.T, root string) { must(t, os.Link(root+"/a", root+"/sub/a2")) },
+			want:   []string{"chmod T/a [ctime,nlink]", "create T/sub/a2"},
+			code:   5,
+		},
+		{
+			// Opening a fifo without a writer, or /dev/zero, would block or never end.
+			name: "fifo and socket",
+			tree: tree{"p": fifo(), "s": socket(), "a": file("a")},
+		},
+		{
+			name: "character device",
+			tree: tree{"zero": charDev(1, 5), "a": file("a")},
+			root: true,
+		},
+		{
+			name: "fifo and socket removed, character device replaced",
+			tree: tree{"p": fifo(), "s": socket(), "zero": charDev(1, 5)},
+			root: true,
+			mutate: func(t *testing.T, root string) {
+				replaceWith(t, root+"/zero", charDev(1, 3))
+				must(t, os.Remove(root+"/p"))
+				must(t, os.Remove(root+"/s"))
+			},
+			want: []string{"remove T/p", "remove T/s", "change T/zero [rdev,mtime,ctime,inode]"},
+			code: 6,
+		},
+		{
+			name: "create and remove",
+			tree: basic,
+			mutate: func(t *testing.T, root string) {
+				must(t, os.Remove(root+"/b"))
+				must(t, os.WriteFile(root+"/n", nil, 0o644))
+			},
+			want: []string{"remove T/b", "create T/n"},
+			code: 3,
+		},
+		{
+			name: "create, remove and change",
+			tree: basic,
+			mutate: func(t *testing.T, root string) {
+				must(t, os.Remove(root+"/b"))
+				must(t, os.WriteFile(root+"/n", nil, 0o644))
+				must(t, os.Chmod(root+"/sub/c", 0o600))
+			},
+			check: []string{"--ignore", "ctime"},
+			want:  []string{"remove T/b", "create T/n", "chmod T/sub/c [mode]"},
+			code:  7,
+		},
+		{
+			name: "ignore drops attributes",
+			tree: basic,
+			mutate: func(t *testing.T, root string) {
+				must(t, os.WriteFile(root+"/a", []byte("hello, world\n"), 0))
+			},
+			check: []string{"--ignore", "mtime,ctime"},
+			want:  []string{"change T/a [content,size]"},
+			code:  4,
+		},
+		{
+			name:   "ignore every difference",
+			tree:   basic,
+			mutate: func(t *testing.T, root string) { must(t, os.Chmod(root+"/a", 0o600)) },
+			check:  []string{"--ignore", "mode", "--ignore", "ctime"},
+		},
+		{
+			name:   "per-path events from a config file",
+			tree:   basic,
+			config: "paths:\n  - path: $T\n    events: [create]\n",
+			mutate: func(t *testing.T, root string) {
+				must(t, os.WriteFile(root+"/new", nil, 0o644))
+				must(t, os.Remove(root+"/b"))
+				must(t, os.WriteFile(root+"/a", []byte("changed"), 0))
+				must(t, os.Rename(root+"/sub/c", root+"/sub/d"))
+			},
+			want: []string{"create T/new"},
+			code: 1,
+		},
+		{
+			name:     "exclude",
+			tree:     tree{"a": file("a"), "skip/x": file("x"), "keep.tmp": file("t"), "d/e.tmp": file("e")},
+			baseline: []string{"--exclude", "$T/skip", "--exclude", "**/*.tmp"},
+			mutate: func(t *testing.T, root string) {
+				must(t, os.WriteFile(root+"/skip/x", []byte("changed"), 0))
+				must(t, os.WriteFile(root+"/skip/new", nil, 0o644))
+				must(t, os.WriteFile(root+"/keep.tmp", []byte("changed"), 0))
+				must(t, os.Remove(root+"/d/e.tmp"))
+				must(t, os.WriteFile(root+"/d/new", nil, 0o644))
+			},
+			want: []string{"create T/d/new"},
+			code: 1,
+		},
+		{
+			name:     "max depth",
+			tree:     tree{"top": file("t"), "a/b/c/f": file("f"), "a/x": file("x")},
+			baseline: []string{"--max-depth", "2"},
+			mutate: func(t *testing.T, root string) {
+				must(t, os.WriteFile(root+"/a/b/c/f", []byte("changed"), 0))
+				must(t, os.WriteFile(root+"/a/b/c/new", nil, 0o644))
+				must(t, os.WriteFile(root+"/a/x", []byte("changed"), 0))
+			},
+			want: []string{"change T/a/x [content,size,mtime,ctime]"},
+			code: 4,
+		},
+		{
+			name:     "max file size: same size and mtime not detected",
+			tree:     tree{"big": file(strings.Repeat("x", 2000)), "small": file("small")},
+			baseline: []string{"--max-file-size", "1KiB"},
+			mutate: func(t *testing.T, root string) {
+				rewriteKeepTimes(t, root+"/big", strings.Repeat("y", 2000))
+				rewriteKeepTimes(t, root+"/small", "SMALL")
+			},
+			want: []string{"chmod T/big [ctime]", "change T/small [content,ctime]"},
+			code: 4,
+		},
+		{
+			name:     "max file size: size change detected",
+			tree:     tree{"big": file(strings.Repeat("x", 2000))},
+			baseline: []string{"--max-file-size", "1KiB"},
+			mutate: func(t *testing.T, root string) {
+				must(t, os.WriteFile(root+"/big", []byte(strings.Repeat("y", 2001)), 0))
+			},
+			want: []string{"change T/big [size,mtime,ctime]"},
+			code: 4,
+		},
+		{
+			name:     "no hidden",
+			tree:     tree{".h": file("h"), ".hd/x": file("x"), "a": file("a")},
+			baseline: []string{"--no-hidden"},
+			mutate: func(t *testing.T, root string) {
+				must(t, os.WriteFile(root+"/.h", []byte("changed"), 0))
+				must(t, os.WriteFile(root+"/.hd/x", []byte("changed"), 0))
+				must(t, os.WriteFile(root+"/.hd/new", nil, 0o644))
+			},
+		},
+		{
+			name: "hidden recorded by default",
+			tree: tree{".h": file("h"), ".hd/x": file("x"), "a": file("a")},
+			mutate: func(t *testing.T, root string) {
+				must(t, os.WriteFile(root+"/.h", []byte("changed"), 0))
+				must(t, os.WriteFile(root+"/.hd/new", nil, 0o644))
+			},
+			want: []string{"change T/.h [content,size,mtime,ctime]", "create T/.hd/new"},
+			code: 5,
+		},
+		{
+			name: "symlinks not followed",
+			tree: tree{"ld": link("../outside"), "lf": link("../outside/f")},
+			setup: func(t *testing.T, root string) {
+				tree{"f": file("f")}.build(t, filepath.Join(root, "../outside"))
+			},
+			mutate: func(t *testing.T, root string) {
+				must(t, os.WriteFile(root+"/../outside/f", []byte("changed"), 0))
+				must(t, os.WriteFile(root+"/../outside/new", nil, 0o644))
+			},
+		},
+		{
+			name:  "other filesystems not entered",
+			tree:  tree{"a": file("a")},
+			root:  true,
+			setup: mount,
+			mutate: func(t *testing.T, root string) {
+				must(t, os.WriteFile(root+"/mnt/f", []byte("changed"), 0))
+			},
+		},
+		{
+			name:     "cross mounts",
+			tree:     tree{"a": file("a")},
+			root:     true,
+			setup:    mount,
+			baseline: []string{"--cross-mounts"},
+			mutate: func(t *testing.T, root string) {
+				must(t, os.WriteFile(root+"/mnt/f", []byte("changed"), 0))
+			},
+			want: []string{"change T/mnt/f [content,size,mtime,ctime]"},
+			code: 4,
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.run(t)
+		})
+	}
+}
+
+func TestNoChangeText(t *testing.T) {
+	tmp := t.TempDir()
+	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
+	tree{"a": file("a"), "d/b": file("b")}.build(t, root)
+	mustRun(t, 0, "baseline", "--db", db, root)
+	if stdout, _ := mustRun(t, 0, "check", "--db", db); stdout != "fim: no changes\n" {
+		t.Errorf("stdout %q, want %q", stdout, "fim: no changes\n")
+	}
+	if stdout, _ := mustRun(t, 0, "check", "--db", db, "--format", "json"); stdout != "" {
+		t.Errorf("json stdout %q, want nothing", stdout)
+	}
+}
+
+// TestUnreadable runs fim on a tree with a file it cannot read, then a directory it
+// cannot list: as nobody when the test runs as root (root reads everything), else as
+// the test's own user.
+func TestUnreadable(t *testing.T) {
+	var cred *syscall.Credential
+	tmp := t.TempDir()
+	if os.Geteuid() == 0 {
+		cred = &syscall.Credential{Uid: 65534, Gid: 65534}
+		// t.TempDir's directories are private to the test's user; nobody must reach
+		// the tree and write the database beside it.
+		must(t, os.Chmod(filepath.Dir(tmp), 0o755))
+		must(t, os.Chmod(tmp, 0o777))
+	}
+	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
+	tree{"a": file("a"), "secret": fileMode("s", 0), "d/x": file("x")}.build(t, root)
+	secret := filepath.Join(root, "secret")
+
+	wantWarning := func(stderr, path string) {
+		t.Helper()
+		if !strings.Contains(stderr, "fim: warning: "+path+": permission denied") {
+			t.Errorf("stderr does not warn about %s:\n%s", path, stderr)
+		}
+	}
+	runUser := func(want int, args ...string) (string, string) {
+		t.Helper()
+		stdout, stderr, code := runAs(t, cred, args...)
+		if code != want {
+			t.Fatalf("fim %s (as %v): exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), cred, code, want, stdout, stderr)
+		}
+		return stdout, stderr
+	}
+
+	_, stderr := runUser(0, "baseline", "--db", db, root)
+	wantWarning(stderr, secret)
+	if !strings.Contains(stderr, ", 1 warning") {
+		t.Errorf("baseline summary does not count the warning:\n%s", stderr)
+	}
+
+	stdout, stderr := runUser(0, "check", "--db", db)
+	wantWarning(stderr, secret)
+	if stdout != "fim: no changes, 1 warning\n" {
+		t.Errorf("stdout %q", stdout)
+	}
+
+	// A directory that cannot be listed now: what it held is not reported removed.
+	d := filepath.Join(root, "d")
+	must(t, os.Chmod(d, 0o300))
+	t.Cleanup(func() { os.Chmod(d, 0o755) }) // for t.TempDir's removal
+	stdout, stderr = runUser(4, "check", "--db", db, "--format", "json")
+	wantWarning(stderr, d)
+	wantEvents(t, summarize(t, parseJSON(t, stdout), root), "chmod T/d [mode,ctime]")
+}
+
+func TestNonUTF8Name(t *testing.T) {
+	tmp := t.TempDir()
+	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
+	tree{"a": file("a")}.build(t, root)
+	mustRun(t, 0, "baseline", "--db", db, root)
+	bad := filepath.Join(root, "bad\xffname")
+	forged := filepath.Join(root, "x\nfim: no changes")
+	must(t, os.WriteFile(bad, []byte("x"), 0o644))
+	must(t, os.WriteFile(forged, []byte("y"), 0o644))
+
+	stdout, _ := mustRun(t, 1, "check", "--db", db, "--format", "json")
+	events := parseJSON(t, stdout)
+	if len(events) != 2 {
+		t.Fatalf("%d events, want 2:\n%s", len(events), stdout)
+	}
+	ev := events[0]
+	if got := exactPath(t, ev.Path, ev.PathB64); ev.Type != "create" || ev.PathB64 == "" || got != bad {
+		t.Errorf("event %+v: path_b64 decodes to %q, want create of %q", ev, got, bad)
+	}
+	if ev := events[1]; ev.Path != forged || ev.PathB64 != "" {
+		t.Errorf("event %+v, want create of %q without path_b64", ev, forged)
+	}
+
+	stdout, _ = mustRun(t, 1, "check", "--db", db)
+	if strings.IndexByte(stdout, 0xff) >= 0 {
+		t.Errorf("text report has a raw 0xff byte:\n%q", stdout)
+	}
+	if !strings.Contains(stdout, `bad\xffname`) || !strings.Contains(stdout, `x\nfim: no changes`) {
+		t.Errorf("text report does not escape the names:\n%s", stdout)
+	}
+	if lines := strings.Count(stdout, "\n"); lines != 3 {
+		t.Errorf("text report has %d lines, want 3:\n%s", lines, stdout)
+	}
+}
+
+// TestRoot records an image unpacked under a directory as if it were /, then checks a
+// copy of it elsewhere.
+func TestRoot(t *testing.T) {
+	tmp := t.TempDir()
+	a, b := filepath.Join(tmp, "a", "rootfs"), filepath.Join(tmp, "b", "rootfs")
+	db := filepath.Join(tmp, "fim.db")
+	tree{
+		"etc/passwd":          file("root:x:0:0:root:/root:/bin/sh\n"),
+		"etc/hosts":           file("127.0.0.1 localhost\n"),
+		"etc/ssh/sshd_config": file("PermitRootLogin no\n"),
+		"etc/alternatives/sh": link("/bin/dash"),
+		"usr/bin/dash":        file("ELF"),
+	}.build(t, a)
+	mustRun(t, 0, "baseline", "--db", db, "--root", a, "/etc")
+	must(t, os.MkdirAll(filepath.Dir(b), 0o755))
+	if out, err := exec.Command("cp", "-a", a, b).CombinedOutput(); err != nil {
+		t.Fatalf("cp -a: %v: %s", err, out)
+	}
+	volatile := []string{"--ignore", "mtime,ctime,inode,device,nlink"}
+
+	stdout, _ := mustRun(t, 0, append([]string{"check", "--db", db, "--root", b}, volatile...)...)
+	if stdout != "fim: no changes\n" {
+		t.Errorf("copy: stdout %q", stdout)
+	}
+
+	must(t, os.WriteFile(filepath.Join(b, "etc/hosts"), []byte("127.0.0.1 evil.example\n"), 0))
+	got := check(t, b, 4, append([]string{"--db", db, "--root", b}, volatile...)...)
+	wantEvents(t, got, "change /etc/hosts [content,size]")
+
+	// Without --root, check reads the root the baseline was made with.
+	must(t, os.WriteFile(filepath.Join(a, "etc/new"), nil, 0o644))
+	must(t, os.WriteFile(filepath.Join(a, "usr/bin/new"), nil, 0o644)) // not below /etc
+	got = check(t, a, 1, "--db", db)
+	wantEvents(t, got, "create /etc/new")
+}
+
+func TestUpdate(t *testing.T) {
+	tmp := t.TempDir()
+	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
+	tree{"a": file("a"), "b": file("b")}.build(t, root)
+	mustRun(t, 0, "baseline", "--db", db, root)
+	must(t, os.WriteFile(filepath.Join(root, "a"), []byte("changed"), 0))
+	must(t, os.WriteFile(filepath.Join(root, "c"), nil, 0o644))
+	must(t, os.Remove(filepath.Join(root, "b")))
+
+	got := check(t, root, 7, "--db", db, "--update")
+	wantEvents(t, got, "change T/a [content,size,mtime,ctime]", "remove T/b", "create T/c")
+	stdout, _ := mustRun(t, 0, "check", "--db", db)
+	if stdout != "fim: no changes\n" {
+		t.Errorf("after --update: stdout %q", stdout)
+	}
+	// Without --update, the baseline stays as it is.
+	must(t, os.WriteFile(filepath.Join(root, "d"), nil, 0o644))
+	check(t, root, 1, "--db", db)
+	check(t, root, 1, "--db", db)
+}
+
+// TestTextGolden compares the text report of a fixed scenario with
+// testdata/check.golden. The temporary root and the owner, which vary from run to
+// run, are replaced; times are left out with --ignore.
+func TestTextGolden(t *testing.T) {
+	tmp := t.TempDir()
+	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
+	tree{
+		"alpha":    file("alpha\n"),
+		"bravo":    file("bravo\n"),
+		"charlie":  file("charlie\n"),
+		"delta":    fileMode("delta\n", 0o644),
+		"sub/echo": file("echo\n"),
+		"lima":     link("alpha"),
+	}.build(t, root)
+	mustRun(t, 0, "baseline", "--db", db, root)
+
+	must(t, os.WriteFile(filepath.Join(root, "new"), []byte("new\n"), 0o644))
+	must(t, os.Remove(filepath.Join(root, "bravo")))
+	must(t, os.WriteFile(filepath.Join(root, "charlie"), []byte("CHARLIE!\n"), 0))
+	must(t, os.Chmod(filepath.Join(root, "delta"), os.ModeSetuid|0o755))
+	must(t, os.Rename(filepath.Join(root, "sub/echo"), filepath.Join(root, "sub/foxtrot")))
+	must(t, os.Rename(filepath.Join(root, "alpha"), filepath.Join(root, "sub/alpha")))
+	must(t, os.Symlink("sub/alpha", filepath.Join(root, "mike")))
+
+	stdout, _ := mustRun(t, 7, "check", "--db", db, "--ignore", "mtime,ctime")
+	got := strings.ReplaceAll(stdout, root, "$T")
+	got = regexp.MustCompile(`owner: \d+:\d+`).ReplaceAllString(got, "owner: U:G")
+	golden(t, "check", []byte(got))
+}
+
+// golden compares got with testdata/name.golden, or rewrites the file under -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		must(t, os.MkdirAll("testdata", 0o755))
+		must(t, os.WriteFile(path, got, 0o644))
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs; got:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tmp := t.TempDir()
+	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
+	tree{"a": file("a")}.build(t, root)
+	mustRun(t, 0, "baseline", "--db", db, root)
+	cfg := filepath.Join(tmp, "fim.yaml")
+	must(t, os.WriteFile(cfg, []byte("paths:\n  - path: "+root+"\n"), 0o644))
+	tests := []struct {
+		name string
+		args []string
+		code int
+		msg  string // in stderr
+	}{
+		{"unknown check flag", []string{"check", "--db", db, "--bogus"}, 16, "-bogus"},
+		{"unknown baseline flag", []string{"baseline", "--db", db, "--bogus", root}, 16, "-bogus"},
+		{"unknown global flag", []string{"--bogus"}, 16, "-bogus"},
+		{"unknown command", []string{"bogus"}, 16, `unknown command "bogus"`},
+		{"bad format", []string{"check", "--db", db, "--format", "xml"}, 16, `unknown format "xml"`},
+		{"bad ignore", []string{"check", "--db", db, "--ignore", "atime"}, 16, `unknown attribute "atime"`},
+		{"check with a path", []string{"check", "--db", db, root}, 16, "check takes no PATH"},
+		{"bad size", []string{"baseline", "--db", db, "--max-file-size", "12QB", root}, 16, `invalid size "12QB"`},
+		{"paths and config", []string{"baseline", "--db", db, "--config", cfg, root}, 16, "not both"},
+		{"missing config", []string{"baseline", "--db", db, "--config", cfg + ".missing"}, 16, "no such file"},
+		{"no baseline", []string{"check", "--db", db + ".missing"}, 17, "no baseline"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			stdout, stderr, code := run(t, tt.args...)
+			if code != tt.code || !strings.Contains(stderr, tt.msg) {
+				t.Errorf("fim %s: exit %d, stderr %q; want exit %d and %q", strings.Join(tt.args, " "), code, stderr, tt.code, tt.msg)
+			}
+			if stdout != "" {
+				t.Errorf("stdout %q, want nothing", stdout)
+			}
+		})
+	}
+	// The baseline was not touched by the failed commands.
+	mustRun(t, 0, "check", "--db", db)
+}
+
+// TestDatabaseInTree keeps the database inside the tree it records, as `fim baseline /`
+// with the default /var/lib/fim/baseline.db does: what fim itself writes there, the
+// database and the directory holding it, is not reported.
+func TestDatabaseInTree(t *testing.T) {
+	for _, withRoot := range []bool{false, true} {
+		t.Run(fmt.Sprint("root=", withRoot), func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "t")
+			tree{"a": file("a"), "var/lib/fim": dir()}.build(t, root)
+			db := filepath.Join(root, "var/lib/fim/baseline.db")
+			args := []string{"--db", db}
+			path, recorded := root, "T" // what baseline is given; how the root reads in events
+			if withRoot {
+				args = append(args, "--root", root)
+				path, recorded = "/", ""
+			}
+			mustRun(t, 0, slices.Concat([]string{"baseline"}, args, []string{path})...)
+			wantEvents(t, check(t, root, 0, args...))
+			must(t, os.WriteFile(filepath.Join(root, "b"), nil, 0o644))
+			wantEvents(t, check(t, root, 1, slices.Concat(args, []string{"--update"})...), "create "+recorded+"/b")
+			wantEvents(t, check(t, root, 0, args...))
+			// A change to the directory other than fim's own is reported.
+			must(t, os.Chmod(filepath.Dir(db), 0o700))
+			wantEvents(t, check(t, root, 4, args...), "chmod "+recorded+"/var/lib/fim [mode]")
+		})
+	}
+}

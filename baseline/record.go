@@ -75,7 +75,7 @@ func (d *decoder) uvarint(what string) uint64 {
 		return 0
 	}
 	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
+	if n <= 0 || n > 1 && d.b[n-1] == 0 { // a final 0 byte: not the minimal encoding
 		d.fail(what)
 		return 0
 	}
@@ -88,7 +88,7 @@ func (d *decoder) varint(what string) int64 {
 		return 0
 	}
 	v, n := binary.Varint(d.b)
-	if n <= 0 {
+	if n <= 0 || n > 1 && d.b[n-1] == 0 {
 		d.fail(what)
 		return 0
 	}
@@ -118,7 +118,8 @@ func (d *decoder) bytes(n uint64, what string) []byte {
 }
 
 // DecodeRecord decodes a record value into e, whose Path the caller sets from the key.
-// It never panics: malformed input gives an error.
+// It never panics: malformed input gives an error. It accepts only the encoding
+// AppendRecord writes (minimal varints, no trailing bytes), so a record has one form.
 func DecodeRecord(val []byte, e *walk.Entry) error {
 	if len(val) < 2 {
 		return fmt.Errorf("%w: %d bytes", errRecord, len(val))

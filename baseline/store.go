@@ -15,10 +15,12 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/zeebo/blake3"
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 	"golang.org/x/sys/unix"
 
 	"fim/walk"
@@ -108,6 +110,7 @@ func Create(path string) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
+	removeStale(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		lock.Close()
@@ -133,6 +136,21 @@ func Create(path string) (*Writer, error) {
 		return nil, err
 	}
 	return w, nil
+}
+
+// removeStale removes the temporary files that writers killed before Commit or Abort
+// left beside path. The caller holds path's lock, so no live writer is using one.
+func removeStale(path string) {
+	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+".tmp-"
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), prefix) && e.Type().IsRegular() {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // TempPattern reports whether name is one of the files a Writer leaves beside path.
@@ -307,7 +325,7 @@ func Open(path string) (r *Reader, err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: LockTimeout})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("%w: %s", ErrLocked, path)
 		}
 		return nil, bad(path, "not a fim database (%v)", err)
@@ -415,13 +433,20 @@ func (it *Iter) Next() (e *walk.Entry, err error) {
 	return e, nil
 }
 
-// Get returns the entry recorded for path, or nil.
-func (r *Reader) Get(path string) (*walk.Entry, error) {
+// Get returns the entry recorded for path, or nil. Like Next, it turns a damaged page
+// (a bbolt assertion or a memory fault) into an ErrBadBaseline error.
+func (r *Reader) Get(path string) (e *walk.Entry, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			e, err = nil, bad(r.path, "corrupt database (%v)", p)
+		}
+	}()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	v := r.tx.Bucket(bucketEntries).Get(walk.Key(path))
 	if v == nil {
 		return nil, nil
 	}
-	e := &walk.Entry{Path: path}
+	e = &walk.Entry{Path: path}
 	if err := DecodeRecord(v, e); err != nil {
 		return nil, bad(r.path, "record %q: %v", path, err)
 	}

@@ -18,10 +18,9 @@ func newHashBuf() *hashBuf { return &hashBuf{buf: make([]byte, 256<<10), h: blak
 // errChanged says the file changed, or was replaced, while it was being read.
 var errChanged = errors.New("changed while being read")
 
-// hashEntry hashes entry i of n. A file that changes while it is read is read once
+// hashEntry hashes entry e of n. A file that changes while it is read is read once
 // more; if it changes again it is recorded as unstable, without a hash.
-func (wk *walk) hashEntry(n *node, i int, hb *hashBuf) {
-	e, a := &n.entries[i], &n.aux[i]
+func (wk *walk) hashEntry(n *node, e *Entry, a *aux, hb *hashBuf) {
 	defer func() {
 		if a.slot != nil {
 			a.slot.hash, a.slot.flags = e.Hash, e.Flags&(FlagHashed|FlagUnstable|FlagUnreadable)

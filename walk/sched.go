@@ -11,6 +11,10 @@ type job struct {
 	key []byte // ordering key of the directory or file: smaller keys are needed sooner
 	n   *node
 	i   int
+	// e and a are entry i of n and what is known of it, taken when the job is made: the
+	// listing goes on appending to n.entries while the entry is hashed.
+	e *Entry
+	a *aux
 }
 
 type jobHeap []*job

@@ -162,6 +162,9 @@ func (wk *walk) emit(n *node, count *int, fn func(*Entry) error) error {
 		}
 		if a.sub != nil {
 			wk.s.wait(a.sub.listed, a.sub.key)
+			if errors.Is(a.sub.err, unix.ENOENT) {
+				continue // removed since it was listed, like a file removed before it is hashed
+			}
 			if a.sub.err != nil {
 				e.Flags |= FlagUnreadable
 				if a.err == nil {
@@ -212,7 +215,7 @@ func (wk *walk) work() {
 			wk.list(j.n, dbuf)
 			close(j.n.listed)
 		} else {
-			wk.hashEntry(j.n, j.i, buf)
+			wk.hashEntry(j.n, j.e, j.a, buf)
 		}
 	}
 }
@@ -263,7 +266,7 @@ func (wk *walk) list(n *node, dbuf []byte) {
 			}
 			transit = true
 		}
-		real := n.real + "/" + name
+		real := Join(n.real, name) // n.real is "/" for the top of a walk without Prefix
 		if wk.Skip[real] {
 			continue
 		}
@@ -374,12 +377,15 @@ func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev u
 			a.slot = slot
 		}
 		a.done = make(chan struct{})
-		wk.s.push(&job{key: a.key, n: n, i: i})
+		wk.s.push(&job{key: a.key, n: n, i: i, e: e, a: a})
 	case TypeDir:
-		descend := a.skip // transit directories lead to a root
+		descend, transit := a.skip, a.skip // transit directories lead to a root
 		if !a.skip && r != nil {
 			descend = (r.MaxDepth == 0 || depth < r.MaxDepth) && (r.CrossMounts || e.Device == rootDev)
-			if descend && a.followed {
+			if !descend && wk.leadsToRoot(e.Path) {
+				// Recorded but not entered under r; a root configured below it still is.
+				descend, transit = true, true
+			} else if descend && a.followed {
 				for p := parent; p != nil; p = p.parent {
 					if p.dev == e.Device && p.ino == e.Inode {
 						a.err = fmt.Errorf("symlink loop to %s: not descended", p.path)
@@ -393,7 +399,7 @@ func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev u
 			return // a mount point or the depth limit: recorded, not entered
 		}
 		sub := &node{real: a.real, path: e.Path, key: Key(e.Path), root: r, depth: depth, rootDev: rootDev,
-			dev: e.Device, ino: e.Inode, parent: parent, transit: a.skip, followed: a.followed,
+			dev: e.Device, ino: e.Inode, parent: parent, transit: transit, followed: a.followed,
 			listed: make(chan struct{})}
 		a.sub = sub
 		wk.s.push(&job{key: sub.key, n: sub, i: -1})

@@ -1,0 +1,399 @@
+package baseline
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"fim/walk"
+)
+
+// testEntries returns n entries in key order: a directory /t/dNNNNN, then up to 99 files
+// in it, then the next directory. Their fields vary with their index.
+func testEntries(n int) []*walk.Entry {
+	es := make([]*walk.Entry, 0, n)
+	for i := 0; i < n; i++ {
+		dir := fmt.Sprintf("/t/d%05d", i/100)
+		if i%100 == 0 {
+			es = append(es, &walk.Entry{Path: dir, Type: walk.TypeDir, Mode: 0o755, Size: 4096,
+				Mtime: int64(i) * 1e9, Ctime: int64(i) * 1e9, Inode: uint64(i), Device: 2049, Nlink: 2})
+			continue
+		}
+		e := &walk.Entry{Path: fmt.Sprintf("%s/f%02d", dir, i%100), Type: walk.TypeFile, Mode: 0o644,
+			UID: uint32(i), GID: uint32(i % 7), Size: int64(i) * 3, Mtime: int64(i)*1e9 - 5e17,
+			Ctime: int64(i)*1e9 - 5e17 + 7, Btime: int64(i), Inode: uint64(i) << 20, Device: 2049, Nlink: 1,
+			Flags: walk.FlagHashed | walk.FlagBtime, Hash: hashOf(byte(i))}
+		if i%10 == 3 {
+			e.Xattrs = []walk.Xattr{{Name: "user.i", Value: []byte(strconv.Itoa(i))}}
+		}
+		es = append(es, e)
+	}
+	return es
+}
+
+func testMeta() Meta {
+	return Meta{FimVersion: "v9.9.9-test", Created: time.Date(2024, 2, 29, 12, 0, 0, 123456789, time.UTC),
+		Host: "host.example", HostID: "0123abcd", Policy: json.RawMessage(`{"paths":["/t"],"max_depth":3}`)}
+}
+
+// writeBaseline writes entries as the baseline at path.
+func writeBaseline(t testing.TB, path string, entries []*walk.Entry) {
+	t.Helper()
+	w, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if err := w.Add(e); err != nil {
+			w.Abort()
+			t.Fatal(err)
+		}
+	}
+	if err := w.Commit(testMeta()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readBaseline opens the baseline at path and iterates over all of it.
+func readBaseline(t testing.TB, path string) ([]*walk.Entry, Meta) {
+	t.Helper()
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var got []*walk.Entry
+	it := r.Iter()
+	for {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e == nil {
+			break
+		}
+		got = append(got, e)
+	}
+	return got, r.Meta()
+}
+
+func sameEntries(t testing.TB, got, want []*walk.Entry) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d entries, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !equalEntries(got[i], want[i]) {
+			t.Fatalf("entry %d:\n got %+v\nwant %+v", i, got[i], want[i])
+		}
+	}
+}
+
+// tempFiles lists the temporary files a Writer for path may leave.
+func tempFiles(t testing.TB, path string) []string {
+	t.Helper()
+	_, prefix := TempPattern(path)
+	m, err := filepath.Glob(prefix + "*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestStoreRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "baseline.db") // Create makes the directory
+	want := testEntries(25000)                               // crosses batchSize twice
+	writeBaseline(t, path, want)
+
+	got, meta := readBaseline(t, path)
+	sameEntries(t, got, want)
+
+	in := testMeta()
+	if meta.Format != FormatVersion || meta.Entries != 25000 || meta.FimVersion != in.FimVersion ||
+		meta.Host != in.Host || meta.HostID != in.HostID || !meta.Created.Equal(in.Created) ||
+		string(meta.Policy) != string(in.Policy) {
+		t.Errorf("meta = %+v\nwant %+v", meta, in)
+	}
+	if !strings.HasPrefix(meta.Digest, "blake3:") || len(meta.Digest) != len("blake3:")+64 {
+		t.Errorf("digest = %q", meta.Digest)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode() != 0o600 {
+		t.Errorf("mode = %v, want -rw-------", st.Mode())
+	}
+	if tmp := tempFiles(t, path); len(tmp) != 0 {
+		t.Errorf("temporary files left after Commit: %v", tmp)
+	}
+
+	// The same entries give the same digest; one attribute more gives another.
+	path2 := filepath.Join(t.TempDir(), "b.db")
+	writeBaseline(t, path2, want)
+	if _, meta2 := readBaseline(t, path2); meta2.Digest != meta.Digest {
+		t.Errorf("same entries, digests %s and %s", meta.Digest, meta2.Digest)
+	}
+	want[12345].Mode = 0o600
+	writeBaseline(t, path2, want)
+	if _, meta2 := readBaseline(t, path2); meta2.Digest == meta.Digest {
+		t.Errorf("different entries, same digest %s", meta.Digest)
+	}
+}
+
+// TestStoreCommitSetsMeta checks that Commit, not the caller, decides format, count and digest.
+func TestStoreCommitSetsMeta(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "b.db")
+	w, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range testEntries(3) {
+		if err := w.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w.Count() != 3 {
+		t.Errorf("Count = %d, want 3", w.Count())
+	}
+	m := testMeta()
+	m.Format, m.Entries, m.Digest = 42, 99, "blake3:forged"
+	if err := w.Commit(m); err != nil {
+		t.Fatal(err)
+	}
+	got, meta := readBaseline(t, path) // the digest check passes
+	if len(got) != 3 || meta.Format != FormatVersion || meta.Entries != 3 || meta.Digest == m.Digest {
+		t.Fatalf("meta = %+v", meta)
+	}
+}
+
+func TestStoreEmpty(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "b.db")
+	writeBaseline(t, path, nil)
+	got, meta := readBaseline(t, path)
+	if len(got) != 0 || meta.Entries != 0 {
+		t.Fatalf("%d entries, meta %+v", len(got), meta)
+	}
+}
+
+func TestStoreIterEnd(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "b.db")
+	writeBaseline(t, path, testEntries(2))
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	it := r.Iter()
+	for i := 0; i < 5; i++ {
+		e, err := it.Next()
+		if err != nil || (i < 2) != (e != nil) {
+			t.Fatalf("Next #%d = %v, %v", i, e, err)
+		}
+	}
+}
+
+func TestStoreAddOutOfOrder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "b.db")
+	tests := []struct {
+		name  string
+		paths []string
+	}{
+		{"descending", []string{"/b", "/a"}},
+		{"duplicate", []string{"/a", "/a"}},
+		{"child after sibling", []string{"/a", "/a-b", "/a/z"}}, // '/' sorts before every byte
+		{"parent after child", []string{"/a/b", "/a"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, err := Create(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Abort()
+			var last error
+			for _, p := range tt.paths {
+				last = w.Add(&walk.Entry{Path: p, Type: walk.TypeFile})
+			}
+			if last == nil || !strings.Contains(last.Error(), "out of order") {
+				t.Fatalf("last Add = %v, want an out-of-order error", last)
+			}
+			if !strings.Contains(last.Error(), tt.paths[len(tt.paths)-1]) {
+				t.Errorf("error %q does not name the path", last)
+			}
+		})
+	}
+}
+
+func TestStoreAbort(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "b.db")
+
+	// Abort with no baseline before: nothing is left.
+	w, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Add(testEntries(1)[0]); err != nil {
+		t.Fatal(err)
+	}
+	tmp := w.TempPath()
+	if filepath.Dir(tmp) != filepath.Dir(path) {
+		t.Errorf("temporary file %s not beside %s", tmp, path)
+	}
+	w.Abort()
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("after Abort, %s: %v", path, err)
+	}
+	if left := tempFiles(t, path); len(left) != 0 {
+		t.Errorf("temporary files left after Abort: %v", left)
+	}
+
+	// Abort after a batch commit, over an existing baseline: the old one is intact.
+	old := testEntries(10)
+	writeBaseline(t, path, old)
+	w, err = Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range testEntries(batchSize + 5) {
+		e.Size++
+		if err := w.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Abort()
+	w.Abort() // a second Abort is harmless
+	got, meta := readBaseline(t, path)
+	sameEntries(t, got, old)
+	if meta.Entries != 10 {
+		t.Errorf("meta.Entries = %d", meta.Entries)
+	}
+	if left := tempFiles(t, path); len(left) != 0 {
+		t.Errorf("temporary files left after Abort: %v", left)
+	}
+}
+
+func TestStoreGet(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "b.db")
+	entries := testEntries(300)
+	writeBaseline(t, path, entries)
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if r.Path() != path {
+		t.Errorf("Path = %q", r.Path())
+	}
+	for _, i := range []int{0, 1, 13, 100, 299} {
+		e, err := r.Get(entries[i].Path)
+		if err != nil || e == nil || !equalEntries(e, entries[i]) {
+			t.Errorf("Get(%q) = %+v, %v\nwant %+v", entries[i].Path, e, err, entries[i])
+		}
+	}
+	for _, p := range []string{"/", "/t", "/t/d00000/f00", "/t/d00003", "/t/d00000/f01/x", "/zzz"} {
+		if e, err := r.Get(p); e != nil || err != nil {
+			t.Errorf("Get(%q) = %+v, %v, want nil, nil", p, e, err)
+		}
+	}
+}
+
+func TestStoreLock(t *testing.T) {
+	defer func(d time.Duration) { LockTimeout = d }(LockTimeout)
+	LockTimeout = 200 * time.Millisecond
+	path := filepath.Join(t.TempDir(), "b.db")
+	w, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	w2, err := Create(path)
+	waited := time.Since(start)
+	if err == nil {
+		w2.Abort()
+		w.Abort()
+		t.Fatal("a second Create while the first holds the lock succeeded")
+	}
+	if !errors.Is(err, ErrLocked) {
+		t.Errorf("error %v does not wrap ErrLocked", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "pid "+strconv.Itoa(os.Getpid())) || !strings.Contains(msg, path) {
+		t.Errorf("error %q does not name the path and the holder's pid", msg)
+	}
+	if waited < LockTimeout || waited > LockTimeout+2*time.Second {
+		t.Errorf("gave up after %v, LockTimeout is %v", waited, LockTimeout)
+	}
+	if tmp := tempFiles(t, path); len(tmp) != 1 {
+		t.Errorf("the failed Create left temporary files: %v", tmp)
+	}
+	w.Abort()
+	w, err = Create(path)
+	if err != nil {
+		t.Fatalf("Create after Abort: %v", err)
+	}
+	if err := w.Commit(testMeta()); err != nil {
+		t.Fatal(err)
+	}
+	// Commit releases the lock too.
+	w, err = Create(path)
+	if err != nil {
+		t.Fatalf("Create after Commit: %v", err)
+	}
+	w.Abort()
+}
+
+// TestStoreRemovesStale checks that Create removes the temporary files of writers that
+// were killed, and nothing else.
+func TestStoreRemovesStale(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "b.db")
+	writeBaseline(t, path, testEntries(5))
+	_, prefix := TempPattern(path)
+	for _, name := range []string{prefix + "123", prefix + "456", filepath.Join(dir, ".b.db.tmp"), filepath.Join(dir, ".other.db.tmp-1")} {
+		write(t, name, []byte("left by a killed fim"))
+	}
+	w, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tmp := tempFiles(t, path); len(tmp) != 1 || tmp[0] != w.TempPath() {
+		t.Errorf("temporary files beside %s: %v, want only %s", path, tmp, w.TempPath())
+	}
+	w.Abort()
+	for _, name := range []string{filepath.Join(dir, ".b.db.tmp"), filepath.Join(dir, ".other.db.tmp-1")} {
+		if _, err := os.Stat(name); err != nil {
+			t.Errorf("removed a file that is not its own: %v", err)
+		}
+	}
+	got, _ := readBaseline(t, path)
+	sameEntries(t, got, testEntries(5))
+}
+
+// TestOpenLocked checks that Open gives up with ErrLocked, not ErrBadBaseline, while
+// another program has the database open for writing.
+func TestOpenLocked(t *testing.T) {
+	defer func(d time.Duration) { LockTimeout = d }(LockTimeout)
+	LockTimeout = 200 * time.Millisecond
+	path := filepath.Join(t.TempDir(), "b.db")
+	writeBaseline(t, path, testEntries(3))
+	db, err := bolt.Open(path, 0o600, nil) // takes an exclusive flock
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(path)
+	db.Close()
+	if !errors.Is(err, ErrLocked) || errors.Is(err, ErrBadBaseline) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("Open of a database open for writing: %v, want ErrLocked naming the file", err)
+	}
+	if got, _ := readBaseline(t, path); len(got) != 3 {
+		t.Fatalf("%d entries after the lock is gone, want 3", len(got))
+	}
+}

@@ -1,0 +1,75 @@
+package walk
+
+import (
+	"errors"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// mountTmpfs mounts a small tmpfs on dir until the test ends.
+func mountTmpfs(t *testing.T, dir string) {
+	t.Helper()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=1m"); err != nil {
+		if errors.Is(err, unix.EPERM) {
+			skipUnlessRequired(t, "mount tmpfs: "+err.Error())
+		}
+		t.Fatalf("mount tmpfs on %s: %v", dir, err)
+	}
+	t.Cleanup(func() {
+		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
+			t.Errorf("unmount %s: %v", dir, err)
+		}
+	})
+}
+
+func TestCrossMounts(t *testing.T) {
+	root := makeTree(t, tree{"a": file("a"), "mnt/": dir(), "z/y": file("y")})
+	mountTmpfs(t, root+"/mnt")
+	tree{"inside/deep": file("d"), "top": file("t")}.build(t, root+"/mnt")
+
+	outer := []string{".", "a", "mnt", "z", "z/y"}
+	for _, c := range []struct {
+		name  string
+		roots []Root
+		want  []string
+	}{
+		{"not crossed", []Root{{Path: root}}, outer},
+		{"crossed", []Root{{Path: root, Options: Options{CrossMounts: true}}},
+			sortedPaths(append(outer, "mnt/inside", "mnt/inside/deep", "mnt/top")...)},
+		{"crossed to depth 2", []Root{{Path: root, Options: Options{CrossMounts: true, MaxDepth: 2}}},
+			sortedPaths(append(outer, "mnt/inside", "mnt/top")...)},
+		{"root is the mount point", []Root{{Path: root + "/mnt"}}, []string{"mnt", "mnt/inside", "mnt/inside/deep", "mnt/top"}},
+		{"nested root on the mount", []Root{{Path: root}, {Path: root + "/mnt/inside"}},
+			sortedPaths(append(outer, "mnt/inside", "mnt/inside/deep")...)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := run(t, &Walker{Roots: c.roots})
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			r.base = root
+			diffPaths(t, r.paths(), c.want)
+			if len(r.warns) != 0 {
+				t.Errorf("warnings: %v", r.warns)
+			}
+			for _, e := range r.entries {
+				checkStat(t, e, root+"/"+r.rel(e.Path), false)
+			}
+			mnt := r.get(t, "mnt")
+			if mnt.Type != TypeDir || mnt.Flags&FlagUnreadable != 0 {
+				t.Errorf("mnt: type %v flags %b", mnt.Type, mnt.Flags)
+			}
+			for _, e := range r.entries {
+				rel := r.rel(e.Path)
+				onMount := rel == "mnt" || len(rel) > 4 && rel[:4] == "mnt/"
+				if on := e.Device == mnt.Device; on != onMount {
+					t.Errorf("%s: device %#x, mount's %#x", rel, e.Device, mnt.Device)
+				}
+				if e.Type == TypeFile && !e.Hashed() {
+					t.Errorf("%s: not hashed", rel)
+				}
+			}
+		})
+	}
+}

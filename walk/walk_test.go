@@ -1,0 +1,874 @@
+package walk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"reflect"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/zeebo/blake3"
+	"golang.org/x/sys/unix"
+)
+
+func TestOrder(t *testing.T) {
+	root := makeTree(t, tree{
+		"a/x":     file("x"),
+		"a-b":     file(""),
+		"a.b":     file(""),
+		"ab":      file(""),
+		"a\x01":   file(""),
+		"\x01":    file(""),
+		"\xff":    file(""),
+		"a\xff/y": file(""),
+		"b/\x01":  file(""),
+		"b/a":     file(""),
+		"b/a b":   file(""),
+		"b/~":     dir(),
+	})
+	r := walkDir(t, root, Options{})
+	// Written out rather than sorted with ComparePaths, which is under test too.
+	want := []string{".", "\x01", "a", "a/x", "a\x01", "a-b", "a.b", "ab", "a\xff", "a\xff/y",
+		"b", "b/\x01", "b/a", "b/a b", "b/~", "\xff"}
+	diffPaths(t, r.paths(), want)
+}
+
+// TestWorkersAgree walks one tree with several worker counts: the entries, compared in
+// full, must be the same every time.
+func TestWorkersAgree(t *testing.T) {
+	tr := tree{}
+	const dirs, files = 12, 25
+	for d := range dirs {
+		for f := range files {
+			tr[fmt.Sprintf("d%02d/f%02d", d, f)] = blob(d*1000+f*37, byte(d+f))
+		}
+		tr[fmt.Sprintf("d%02d/sub/big", d)] = blob(300<<10+d, byte(d))
+		tr[fmt.Sprintf("d%02d/l", d)] = link("f00")
+		tr[fmt.Sprintf("d%02d-x", d)] = file("x")
+	}
+	root := makeTree(t, tr)
+	var first []*Entry
+	for _, workers := range []int{1, 8, 1, 2, 0} {
+		r := run(t, &Walker{Workers: workers, Roots: []Root{{Path: root}}})
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if want := 1 + dirs*(1+files+3+1); len(r.entries) != want {
+			t.Fatalf("workers %d: %d entries, want %d", workers, len(r.entries), want)
+		}
+		if first == nil {
+			first = r.entries
+			continue
+		}
+		for i := range first {
+			if !reflect.DeepEqual(first[i], r.entries[i]) {
+				t.Fatalf("workers %d: entry %d differs from workers 1:\n got %+v\nwant %+v", workers, i, r.entries[i], first[i])
+			}
+		}
+	}
+}
+
+// typeOf maps an io/fs mode to a Type independently of TypeFromMode.
+func typeOf(m fs.FileMode) Type {
+	switch {
+	case m.IsRegular():
+		return TypeFile
+	case m.IsDir():
+		return TypeDir
+	case m&fs.ModeSymlink != 0:
+		return TypeSymlink
+	case m&fs.ModeNamedPipe != 0:
+		return TypeFIFO
+	case m&fs.ModeSocket != 0:
+		return TypeSocket
+	case m&fs.ModeCharDevice != 0:
+		return TypeCharDev
+	case m&fs.ModeDevice != 0:
+		return TypeBlockDev
+	}
+	return TypeUnknown
+}
+
+// checkStat compares every stat field of e with what os.Lstat (os.Stat when follow)
+// and statx report for real.
+func checkStat(t testing.TB, e *Entry, real string, follow bool) {
+	t.Helper()
+	stat, flags := os.Lstat, unix.AT_SYMLINK_NOFOLLOW
+	if follow {
+		stat, flags = os.Stat, 0
+	}
+	fi, err := stat(real)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	var stx unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, real, flags, unix.STATX_BASIC_STATS|unix.STATX_BTIME, &stx); err != nil {
+		t.Fatal(err)
+	}
+	want := Entry{
+		Type: typeOf(fi.Mode()), Mode: st.Mode & 0o7777, UID: st.Uid, GID: st.Gid, Size: st.Size,
+		Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano(), Inode: st.Ino, Device: st.Dev, Nlink: st.Nlink,
+	}
+	if want.Type == TypeCharDev || want.Type == TypeBlockDev {
+		want.Rdev = st.Rdev
+	}
+	if stx.Mask&unix.STATX_BTIME != 0 {
+		want.Btime = stx.Btime.Sec*1e9 + int64(stx.Btime.Nsec)
+		want.Flags = FlagBtime
+	}
+	got := Entry{
+		Type: e.Type, Mode: e.Mode, UID: e.UID, GID: e.GID, Size: e.Size, Mtime: e.Mtime, Ctime: e.Ctime,
+		Inode: e.Inode, Device: e.Device, Nlink: e.Nlink, Rdev: e.Rdev, Btime: e.Btime, Flags: e.Flags & FlagBtime,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s: stat\n got %+v\nwant %+v", e.Path, got, want)
+	}
+}
+
+// listXattrs reads a path's extended attributes independently of readXattrs.
+func listXattrs(t testing.TB, real string) []Xattr {
+	t.Helper()
+	buf := make([]byte, 64<<10)
+	n, err := unix.Llistxattr(real, buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var xs []Xattr
+	for name := range strings.SplitSeq(strings.TrimSuffix(string(buf[:n]), "\x00"), "\x00") {
+		if name == "" {
+			continue
+		}
+		v := make([]byte, 64<<10)
+		k, err := unix.Lgetxattr(real, name, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		xs = append(xs, Xattr{Name: name, Value: v[:k]})
+	}
+	slices.SortFunc(xs, func(a, b Xattr) int { return strings.Compare(a.Name, b.Name) })
+	return xs
+}
+
+func TestAttributes(t *testing.T) {
+	requireRoot(t)
+	contents := map[string]string{
+		"empty":      "",
+		"small":      "hello, world\n",
+		"256KiB":     blobData(256<<10, 1),
+		"256KiB+1":   blobData(256<<10+1, 2),
+		"multi-MB":   blobData(5<<20+3, 3),
+		"256KiB-1":   blobData(256<<10-1, 4),
+		"2x256KiB":   blobData(512<<10, 5),
+		"capability": "#!/bin/true\n",
+	}
+	var many []string
+	for i := range 40 {
+		many = append(many, fmt.Sprintf("user.a-rather-long-attribute-name-%02d", i))
+	}
+	tr := tree{
+		"setuid":      file("x").mode(0o4755),
+		"setgid":      file("x").mode(0o2711),
+		"owned":       file("x").owner(1234, 5678).mode(0o640),
+		"xattrs":      file("x").mode(0o644).xattr("user.fim.b", "2").xattr("user.fim.a", strings.Repeat("v", 3000)),
+		"many-xattrs": file("x").mode(0o644),
+		"sticky/":     dir().mode(0o1777),
+		"owned-dir/":  dir().owner(1234, 5678).mode(0o750),
+		"link":        link("small").owner(1234, 5678),
+		"dangling":    link("does/not/exist"),
+		"long-link":   link(strings.Repeat("l/", 1500)),
+		"fifo":        fifo().mode(0o620),
+		"socket":      socket().mode(0o751),
+		"zero":        chardev(1, 5).mode(0o666),
+		"block":       blockdev(7, 250).mode(0o660),
+		"dir-xattr/":  dir().mode(0o755).xattr("user.d", "dv"),
+	}
+	for name, c := range contents {
+		tr[name] = file(c).mode(0o644)
+	}
+	for _, n := range many {
+		tr["many-xattrs"] = tr["many-xattrs"].xattr(n, "v")
+	}
+	root := makeTree(t, tr)
+	_, capErr := exec.LookPath("setcap")
+	if capErr == nil {
+		if out, err := exec.Command("setcap", "cap_net_raw+ep", root+"/capability").CombinedOutput(); err != nil {
+			capErr = fmt.Errorf("setcap: %v: %s", err, out)
+		}
+	}
+
+	r := walkDir(t, root, Options{})
+	if len(r.warns) != 0 {
+		t.Errorf("warnings: %v", r.warns)
+	}
+	wantPaths := []string{"."}
+	for k := range tr {
+		wantPaths = append(wantPaths, strings.TrimSuffix(k, "/"))
+	}
+	diffPaths(t, r.paths(), sortedPaths(wantPaths...))
+
+	// Every entry against the kernel's own account of it.
+	for _, e := range r.entries {
+		real := root + "/" + r.rel(e.Path)
+		checkStat(t, e, real, false)
+		if got, want := e.Xattrs, listXattrs(t, real); !reflect.DeepEqual(got, want) && len(got)+len(want) > 0 {
+			t.Errorf("%s: xattrs %q, want %q", e.Path, got, want)
+		}
+		if e.Flags&FlagXattrsUnreadable != 0 {
+			t.Errorf("%s: FlagXattrsUnreadable", e.Path)
+		}
+		if e.Type != TypeFile {
+			if e.Hashed() || e.Hash != [32]byte{} {
+				t.Errorf("%s: a %v has a hash", e.Path, e.Type)
+			}
+			continue
+		}
+		data, err := os.ReadFile(real)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !e.Hashed() || e.Hash != blake3.Sum256(data) {
+			t.Errorf("%s: hashed %v, hash %x, want %x", e.Path, e.Hashed(), e.Hash, blake3.Sum256(data))
+		}
+		if e.Flags&^(FlagHashed|FlagBtime) != 0 {
+			t.Errorf("%s: flags %b", e.Path, e.Flags)
+		}
+	}
+
+	// And against what the tree was built with.
+	for name, c := range contents {
+		t.Run("hash/"+name, func(t *testing.T) {
+			if e := r.get(t, name); e.Hash != blake3.Sum256([]byte(c)) || e.Size != int64(len(c)) {
+				t.Errorf("size %d hash %x, want size %d hash %x", e.Size, e.Hash, len(c), blake3.Sum256([]byte(c)))
+			}
+		})
+	}
+	for _, c := range []struct {
+		name     string
+		typ      Type
+		mode     uint32
+		uid, gid uint32
+		target   string
+		rdev     uint64
+		xattrs   map[string]string
+	}{
+		{name: ".", typ: TypeDir, mode: 0o755},
+		{name: "small", typ: TypeFile, mode: 0o644},
+		{name: "setuid", typ: TypeFile, mode: 0o4755},
+		{name: "setgid", typ: TypeFile, mode: 0o2711},
+		{name: "owned", typ: TypeFile, mode: 0o640, uid: 1234, gid: 5678},
+		{name: "sticky", typ: TypeDir, mode: 0o1777},
+		{name: "owned-dir", typ: TypeDir, mode: 0o750, uid: 1234, gid: 5678},
+		{name: "link", typ: TypeSymlink, mode: 0o777, uid: 1234, gid: 5678, target: "small"},
+		{name: "dangling", typ: TypeSymlink, mode: 0o777, target: "does/not/exist"},
+		{name: "long-link", typ: TypeSymlink, mode: 0o777, target: strings.Repeat("l/", 1500)},
+		{name: "fifo", typ: TypeFIFO, mode: 0o620},
+		{name: "socket", typ: TypeSocket, mode: 0o751},
+		{name: "zero", typ: TypeCharDev, mode: 0o666, rdev: unix.Mkdev(1, 5)},
+		{name: "block", typ: TypeBlockDev, mode: 0o660, rdev: unix.Mkdev(7, 250)},
+		{name: "xattrs", typ: TypeFile, mode: 0o644, xattrs: map[string]string{"user.fim.a": strings.Repeat("v", 3000), "user.fim.b": "2"}},
+		{name: "dir-xattr", typ: TypeDir, mode: 0o755, xattrs: map[string]string{"user.d": "dv"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := r.get(t, c.name)
+			if c.name == "." {
+				// t.TempDir's own mode and owner: the defaults the walk must report.
+				c.uid, c.gid = uint32(os.Getuid()), uint32(os.Getgid())
+				fi, _ := os.Stat(root)
+				c.mode = uint32(fi.Mode().Perm())
+			}
+			if e.Type != c.typ || e.Mode != c.mode || e.UID != c.uid || e.GID != c.gid {
+				t.Errorf("type %v mode %#o owner %d:%d, want %v %#o %d:%d", e.Type, e.Mode, e.UID, e.GID, c.typ, c.mode, c.uid, c.gid)
+			}
+			if e.LinkTarget != c.target || e.Rdev != c.rdev {
+				t.Errorf("target %q rdev %#x, want %q %#x", e.LinkTarget, e.Rdev, c.target, c.rdev)
+			}
+			for name, v := range c.xattrs {
+				i := slices.IndexFunc(e.Xattrs, func(x Xattr) bool { return x.Name == name })
+				if i < 0 || string(e.Xattrs[i].Value) != v {
+					t.Errorf("xattr %s missing or wrong: %q", name, e.Xattrs)
+				}
+			}
+			if !slices.IsSortedFunc(e.Xattrs, func(a, b Xattr) int { return strings.Compare(a.Name, b.Name) }) {
+				t.Errorf("xattrs not sorted: %q", e.Xattrs)
+			}
+		})
+	}
+	t.Run("many-xattrs", func(t *testing.T) {
+		e := r.get(t, "many-xattrs")
+		var names []string
+		for _, x := range e.Xattrs {
+			if strings.HasPrefix(x.Name, "user.") {
+				names = append(names, x.Name)
+			}
+		}
+		if !slices.Equal(names, many) {
+			t.Errorf("xattr names %q, want %q", names, many)
+		}
+	})
+	t.Run("security.capability", func(t *testing.T) {
+		if capErr != nil {
+			t.Skip(capErr)
+		}
+		e := r.get(t, "capability")
+		i := slices.IndexFunc(e.Xattrs, func(x Xattr) bool { return x.Name == "security.capability" })
+		if i < 0 {
+			t.Fatalf("no security.capability: %q", e.Xattrs)
+		}
+		// struct vfs_cap_data: magic_etc, then permitted and inheritable, low words first.
+		v := e.Xattrs[i].Value
+		if len(v) < 12 {
+			t.Fatalf("security.capability %x: too short", v)
+		}
+		magic := uint32(v[0]) | uint32(v[1])<<8 | uint32(v[2])<<16 | uint32(v[3])<<24
+		permitted := uint32(v[4]) | uint32(v[5])<<8 | uint32(v[6])<<16 | uint32(v[7])<<24
+		if magic&1 == 0 || permitted != 1<<unix.CAP_NET_RAW {
+			t.Errorf("security.capability %x: want effective, permitted cap_net_raw only", v)
+		}
+	})
+}
+
+// TestSpecialFilesNotOpened: FIFOs, sockets and devices are recorded from their stat
+// alone. inotify tells whether anything opened them.
+func TestSpecialFilesNotOpened(t *testing.T) {
+	requireRoot(t)
+	root := makeTree(t, tree{
+		"a-file":  file("x"),
+		"block":   blockdev(7, 251),
+		"fifo":    fifo(),
+		"sock":    socket(),
+		"to-fifo": link("fifo"),
+		"to-zero": link("zero"),
+		"zero":    chardev(1, 5),
+		"z-file":  file("y"),
+	})
+	watch := watchOpens(t, root+"/fifo", root+"/zero", root+"/a-file")
+	for _, follow := range []bool{false, true} {
+		r := walkDir(t, root, Options{FollowSymlinks: follow})
+		toFIFO, toZero, toZeroRdev := TypeSymlink, TypeSymlink, uint64(0)
+		if follow {
+			toFIFO, toZero, toZeroRdev = TypeFIFO, TypeCharDev, unix.Mkdev(1, 5)
+		}
+		for _, c := range []struct {
+			name string
+			typ  Type
+			rdev uint64
+		}{
+			{"block", TypeBlockDev, unix.Mkdev(7, 251)},
+			{"fifo", TypeFIFO, 0},
+			{"sock", TypeSocket, 0},
+			{"zero", TypeCharDev, unix.Mkdev(1, 5)},
+			{"to-fifo", toFIFO, 0},
+			{"to-zero", toZero, toZeroRdev},
+		} {
+			e := r.get(t, c.name)
+			if e.Type != c.typ || e.Rdev != c.rdev || e.Hashed() || e.Flags&(FlagUnreadable|FlagUnstable) != 0 {
+				t.Errorf("follow %v: %s: type %v rdev %#x flags %b, want %v rdev %#x, not hashed", follow, c.name, e.Type, e.Rdev, e.Flags, c.typ, c.rdev)
+			}
+		}
+		if e := r.get(t, "z-file"); !e.Hashed() || e.Hash != blake3.Sum256([]byte("y")) {
+			t.Errorf("follow %v: z-file not hashed after the special files", follow)
+		}
+		opens := watch.opens(t)
+		if opens[root+"/fifo"] != 0 || opens[root+"/zero"] != 0 || opens[root+"/a-file"] != 1 {
+			t.Errorf("follow %v: opens %v, want the file's once and nothing else", follow, opens)
+		}
+	}
+	// The watch sees opens: the counts above could have been otherwise.
+	for _, p := range []string{root + "/fifo", root + "/zero"} {
+		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NONBLOCK, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unix.Close(fd)
+	}
+	if opens := watch.opens(t); opens[root+"/fifo"] != 1 || opens[root+"/zero"] != 1 {
+		t.Errorf("inotify missed opens: %v", opens)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	root := makeTree(t, tree{
+		"top.log":        file("l"),
+		"keep.txt":       file("k"),
+		".hidden":        file("h"),
+		".hdir/inner":    file("i"),
+		"d1/f":           file("f"),
+		"d1/.h":          file("h"),
+		"d1/d2/f":        file("f"),
+		"d1/d2/d3/f":     file("f"),
+		"d1/d2/d3/d4/f":  file("f"),
+		"logs/a.log":     file("a"),
+		"logs/b.txt":     file("b"),
+		"logs/sub/c.log": file("c"),
+		"skip/inner":     file("i"),
+		"skip/deeper/x":  file("x"),
+		"skipfile":       file("s"),
+		"big":            blob(1000, 1),
+		"eq":             blob(500, 2),
+		"small":          blob(499, 3),
+	})
+	all := []string{".", ".hdir", ".hdir/inner", ".hidden", "big", "d1", "d1/.h", "d1/d2", "d1/d2/d3", "d1/d2/d3/d4",
+		"d1/d2/d3/d4/f", "d1/d2/d3/f", "d1/d2/f", "d1/f", "eq", "keep.txt", "logs", "logs/a.log", "logs/b.txt",
+		"logs/sub", "logs/sub/c.log", "skip", "skip/deeper", "skip/deeper/x", "skip/inner", "skipfile", "small", "top.log"}
+	without := func(drop ...string) []string {
+		return slices.DeleteFunc(slices.Clone(all), func(p string) bool { return slices.Contains(drop, p) })
+	}
+	depth1 := []string{".", ".hdir", ".hidden", "big", "d1", "eq", "keep.txt", "logs", "skip", "skipfile", "small", "top.log"}
+	depth2 := append(slices.Clone(depth1), ".hdir/inner", "d1/.h", "d1/d2", "d1/f", "logs/a.log", "logs/b.txt", "logs/sub", "skip/deeper", "skip/inner")
+	for _, c := range []struct {
+		name    string
+		opts    Options
+		exclude []string
+		want    []string
+	}{
+		{"unlimited", Options{}, nil, all},
+		{"MaxDepth 1", Options{MaxDepth: 1}, nil, depth1},
+		{"MaxDepth 2", Options{MaxDepth: 2}, nil, depth2},
+		{"MaxDepth 5", Options{MaxDepth: 5}, nil, all},
+		{"NoHidden", Options{NoHidden: true}, nil, without(".hdir", ".hdir/inner", ".hidden", "d1/.h")},
+		{"NoHidden MaxDepth 2", Options{NoHidden: true, MaxDepth: 2}, nil,
+			slices.DeleteFunc(slices.Clone(depth2), func(p string) bool { return strings.Contains(p, "/.") || strings.HasPrefix(p, ".h") })},
+		{"exclude **/*.log", Options{}, []string{"/ROOT/**/*.log"}, without("logs/a.log", "logs/sub/c.log")},
+		{"exclude *.log", Options{}, []string{"/ROOT/*.log"}, without("top.log")},
+		{"exclude a directory", Options{}, []string{"/ROOT/skip"}, without("skip", "skip/inner", "skip/deeper", "skip/deeper/x")},
+		{"exclude a prefix", Options{}, []string{"/ROOT/skip*"}, without("skip", "skip/inner", "skip/deeper", "skip/deeper/x", "skipfile")},
+		{"exclude children prunes", Options{}, []string{"/ROOT/d1/d2/*"}, without("d1/d2/d3", "d1/d2/d3/d4", "d1/d2/d3/d4/f", "d1/d2/d3/f", "d1/d2/f")},
+		{"exclude below", Options{}, []string{"/ROOT/logs/**"}, without("logs/a.log", "logs/b.txt", "logs/sub", "logs/sub/c.log")},
+		{"exclude two", Options{}, []string{"/ROOT/d1", "/ROOT/.h*"}, without(".hdir", ".hdir/inner", ".hidden", "d1", "d1/.h", "d1/d2",
+			"d1/d2/d3", "d1/d2/d3/d4", "d1/d2/d3/d4/f", "d1/d2/d3/f", "d1/d2/f", "d1/f")},
+		{"exclude nothing", Options{}, []string{"/ROOT/nothing/**", "/elsewhere/*"}, all},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.opts.Exclude = globs(t, root, c.exclude...)
+			r := walkDir(t, root, c.opts)
+			diffPaths(t, r.paths(), sortedPaths(c.want...))
+			if len(r.warns) != 0 {
+				t.Errorf("warnings: %v", r.warns)
+			}
+		})
+	}
+
+	t.Run("MaxFileSize", func(t *testing.T) {
+		for _, c := range []struct {
+			max      int64
+			tooLarge []string
+		}{
+			{0, nil},
+			{499, []string{"big", "eq"}},
+			{500, []string{"big"}},
+			{1000, nil},
+			{1, []string{"big", "eq", "small"}},
+		} {
+			r := walkDir(t, root, Options{MaxFileSize: c.max})
+			diffPaths(t, r.paths(), all)
+			for _, name := range []string{"big", "eq", "small", "keep.txt"} {
+				e := r.get(t, name)
+				data, _ := os.ReadFile(root + "/" + name)
+				if slices.Contains(c.tooLarge, name) {
+					if e.Flags&FlagTooLarge == 0 || e.Hashed() || e.Hash != [32]byte{} || e.Size != int64(len(data)) {
+						t.Errorf("max %d: %s: flags %b size %d, want too large, unhashed, size %d", c.max, name, e.Flags, e.Size, len(data))
+					}
+				} else if e.Flags&FlagTooLarge != 0 || !e.Hashed() || e.Hash != blake3.Sum256(data) {
+					t.Errorf("max %d: %s: flags %b, want hashed", c.max, name, e.Flags)
+				}
+			}
+		}
+	})
+}
+
+func TestMaxEntries(t *testing.T) {
+	root := makeTree(t, tree{"a": file("a"), "b": file("b"), "c/d": file("d")}) // 5 entries with the root
+	for _, c := range []struct {
+		max, seen int
+		err       bool
+	}{
+		{0, 5, false},
+		{5, 5, false},
+		{6, 5, false},
+		{4, 4, true},
+		{1, 1, true},
+	} {
+		r := run(t, &Walker{MaxEntries: c.max, Roots: []Root{{Path: root}}})
+		if c.err != errors.Is(r.err, ErrTooManyEntries) || !c.err && r.err != nil {
+			t.Errorf("MaxEntries %d: error %v", c.max, r.err)
+		}
+		if len(r.entries) != c.seen {
+			t.Errorf("MaxEntries %d: %d entries, want %d", c.max, len(r.entries), c.seen)
+		}
+	}
+}
+
+func TestSkip(t *testing.T) {
+	root := makeTree(t, tree{"keep": file("k"), "db": file("x"), "db.lock": file("l"), "d/inner": file("i"), "d2/x": file("x"), "d2/y": file("y")})
+	r := run(t, &Walker{
+		Roots: []Root{{Path: root}},
+		Skip:  map[string]bool{root + "/db": true, root + "/d": true, root + "/d2/x": true, root + "/nonexistent": true},
+	})
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	r.base = root
+	diffPaths(t, r.paths(), []string{".", "d2", "d2/y", "db.lock", "keep"})
+}
+
+func TestCallbackErrorStops(t *testing.T) {
+	root := makeTree(t, tree{"a": file("a"), "b": file("b"), "c/d": file("d"), "e": blob(1<<20, 1)})
+	stop := errors.New("enough")
+	calls := 0
+	w := &Walker{Roots: []Root{{Path: root}}}
+	err := w.Walk(context.Background(), func(*Entry) error {
+		calls++
+		if calls == 3 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || calls != 3 {
+		t.Errorf("Walk = %v after %d calls, want %v after 3", err, calls, stop)
+	}
+}
+
+func TestContextCanceled(t *testing.T) {
+	root := makeTree(t, tree{"a": file("a"), "b": file("b"), "c/d": file("d"), "e": blob(1<<20, 1)})
+	for _, after := range []int{0, 1, 3} {
+		ctx, cancel := context.WithCancel(context.Background())
+		if after == 0 {
+			cancel()
+		}
+		calls := 0
+		w := &Walker{Roots: []Root{{Path: root}}}
+		err := w.Walk(ctx, func(*Entry) error {
+			calls++
+			if calls == after {
+				cancel()
+			}
+			return nil
+		})
+		cancel()
+		if !errors.Is(err, context.Canceled) || calls != after {
+			t.Errorf("canceled after %d: Walk = %v after %d calls", after, err, calls)
+		}
+	}
+}
+
+func TestSymlinks(t *testing.T) {
+	root := makeTree(t, tree{
+		"f":            file("content").xattr("user.t", "tv"),
+		"target/inner": file("in"),
+		"ldir":         link("target"),
+		"lfile":        link("f"),
+		"ldangling":    link("missing"),
+		"labs":         link("/dev/zero"),
+		"lself":        link("lself"),
+		"a/loop":       link(".."),
+		"a/self":       link("."),
+		"a/l1":         link("../b"),
+		"b/l2":         link("../a"),
+	})
+	plain := []string{".", "a", "a/l1", "a/loop", "a/self", "b", "b/l2", "f", "labs", "ldangling", "ldir", "lfile", "lself", "target", "target/inner"}
+
+	t.Run("not followed", func(t *testing.T) {
+		r := walkDir(t, root, Options{})
+		diffPaths(t, r.paths(), plain)
+		if len(r.warns) != 0 {
+			t.Errorf("warnings: %v", r.warns)
+		}
+		for name, target := range map[string]string{"ldir": "target", "lfile": "f", "ldangling": "missing", "labs": "/dev/zero", "lself": "lself", "a/loop": ".."} {
+			e := r.get(t, name)
+			if e.Type != TypeSymlink || e.LinkTarget != target || e.Hashed() {
+				t.Errorf("%s: type %v target %q hashed %v, want a symlink to %q", name, e.Type, e.LinkTarget, e.Hashed(), target)
+			}
+			checkStat(t, e, root+"/"+name, false)
+		}
+		if e := r.get(t, "lfile"); len(e.Xattrs) != 0 {
+			t.Errorf("lfile: the link's xattrs are its target's: %q", e.Xattrs)
+		}
+	})
+
+	t.Run("followed", func(t *testing.T) {
+		r := walkDir(t, root, Options{FollowSymlinks: true})
+		loops := []string{"a/l1/l2", "a/loop", "a/self", "b/l2/l1", "b/l2/loop", "b/l2/self"}
+		diffPaths(t, r.paths(), sortedPaths(append(slices.Clone(plain), "ldir/inner", "a/l1/l2", "b/l2/l1", "b/l2/loop", "b/l2/self")...))
+		var warned []string
+		for _, w := range r.warns {
+			warned = append(warned, r.rel(w.path))
+			if !strings.Contains(w.err.Error(), "loop") {
+				t.Errorf("%s: warning %v does not say loop", w.path, w.err)
+			}
+		}
+		if !slices.Equal(warned, loops) {
+			t.Errorf("warnings for %q, want %q", warned, loops)
+		}
+		for _, name := range loops {
+			if e := r.get(t, name); e.Type != TypeDir {
+				t.Errorf("%s: type %v, want dir", name, e.Type)
+			}
+		}
+		for _, c := range []struct {
+			name, target string
+			typ          Type
+		}{
+			{"ldir", "target", TypeDir},
+			{"lfile", "f", TypeFile},
+			{"labs", "/dev/zero", TypeCharDev},
+			{"a/l1", "../b", TypeDir},
+			{"ldangling", "missing", TypeSymlink},
+			{"lself", "lself", TypeSymlink},
+		} {
+			e := r.get(t, c.name)
+			if e.Type != c.typ || e.LinkTarget != c.target {
+				t.Errorf("%s: type %v target %q, want %v %q", c.name, e.Type, e.LinkTarget, c.typ, c.target)
+			}
+			checkStat(t, e, root+"/"+c.name, c.typ != TypeSymlink)
+		}
+		if e := r.get(t, "lfile"); !e.Hashed() || e.Hash != blake3.Sum256([]byte("content")) || e.Inode != r.get(t, "f").Inode {
+			t.Errorf("lfile: hashed %v, inode %d: not the file it points to", e.Hashed(), e.Inode)
+		}
+		if e := r.get(t, "lfile"); !reflect.DeepEqual(e.Xattrs, []Xattr{{"user.t", []byte("tv")}}) {
+			t.Errorf("lfile: xattrs %q, want the target's", e.Xattrs)
+		}
+		if e := r.get(t, "ldir/inner"); !e.Hashed() || e.Hash != blake3.Sum256([]byte("in")) {
+			t.Errorf("ldir/inner not hashed through the link")
+		}
+		if e := r.get(t, "labs"); e.Hashed() || e.Rdev != unix.Mkdev(1, 5) {
+			t.Errorf("labs: hashed %v rdev %#x: a device read or misrecorded", e.Hashed(), e.Rdev)
+		}
+	})
+
+	t.Run("root is a link", func(t *testing.T) {
+		for _, follow := range []bool{false, true} {
+			r := walkDir(t, root+"/ldir", Options{FollowSymlinks: follow})
+			want, typ := []string{"."}, TypeSymlink
+			if follow {
+				want, typ = []string{".", "inner"}, TypeDir
+			}
+			diffPaths(t, r.paths(), want)
+			if e := r.get(t, "."); e.Type != typ || e.LinkTarget != "target" {
+				t.Errorf("follow %v: root type %v target %q", follow, e.Type, e.LinkTarget)
+			}
+		}
+	})
+}
+
+func TestPrefix(t *testing.T) {
+	base := makeTree(t, tree{
+		"rootfs/etc/passwd": file("root:x:0:0"),
+		"rootfs/etc/shadow": file("root:!:1"),
+		"rootfs/etc/sub/x":  file("x"),
+		"rootfs/usr/bin/sh": file("sh"),
+		"outside":           file("o"),
+	})
+	prefix := base + "/rootfs"
+	etc := []string{"/etc", "/etc/passwd", "/etc/shadow", "/etc/sub", "/etc/sub/x"}
+	everything := append([]string{"/"}, append(slices.Clone(etc), "/usr", "/usr/bin", "/usr/bin/sh")...)
+	for _, c := range []struct {
+		name   string
+		prefix string
+		roots  []Root
+		skip   []string
+		want   []string
+	}{
+		{"etc", prefix, []Root{{Path: "/etc"}}, nil, etc},
+		{"trailing slash", prefix + "/", []Root{{Path: "/etc"}}, nil, etc},
+		{"whole image", prefix, []Root{{Path: "/"}}, nil, everything},
+		{"one file", prefix, []Root{{Path: "/etc/passwd"}}, nil, []string{"/etc/passwd"}},
+		{"missing root", prefix, []Root{{Path: "/nonexistent"}}, nil, nil},
+		{"skip", prefix, []Root{{Path: "/etc"}}, []string{prefix + "/etc/shadow"}, []string{"/etc", "/etc/passwd", "/etc/sub", "/etc/sub/x"}},
+		{"skip in the whole image", prefix, []Root{{Path: "/"}}, []string{prefix + "/usr", prefix + "/etc/sub/x"},
+			[]string{"/", "/etc", "/etc/passwd", "/etc/shadow", "/etc/sub"}},
+		{"exclude a recorded path", prefix, []Root{{Path: "/", Options: Options{Exclude: globs(t, "", "/etc/s*")}}}, nil,
+			[]string{"/", "/etc", "/etc/passwd", "/usr", "/usr/bin", "/usr/bin/sh"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			skip := map[string]bool{}
+			for _, s := range c.skip {
+				skip[s] = true
+			}
+			r := run(t, &Walker{Prefix: c.prefix, Roots: c.roots, Skip: skip})
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			diffPaths(t, r.paths(), c.want)
+			for _, e := range r.entries {
+				checkStat(t, e, prefix+e.Path, false)
+			}
+		})
+	}
+	r := run(t, &Walker{Prefix: prefix, Roots: []Root{{Path: "/etc"}}})
+	if e := r.get(t, "/etc/passwd"); !e.Hashed() || e.Hash != blake3.Sum256([]byte("root:x:0:0")) {
+		t.Errorf("/etc/passwd: hashed %v", e.Hashed())
+	}
+}
+
+func TestNestedRoots(t *testing.T) {
+	root := makeTree(t, tree{
+		"a":          file("a"),
+		"sub/f":      file("f"),
+		"sub/.h":     file("h"),
+		"sub/x/y/z":  file("z"),
+		"other/x/y":  file("yy"),
+		"deep/a/b/c": file("c"),
+		".cfg/k":     file("k"),
+		".other/k":   file("k"),
+	})
+	all := []string{".", ".cfg", ".cfg/k", ".other", ".other/k", "a", "deep", "deep/a", "deep/a/b", "deep/a/b/c",
+		"other", "other/x", "other/x/y", "sub", "sub/.h", "sub/f", "sub/x", "sub/x/y", "sub/x/y/z"}
+	without := func(drop ...string) []string {
+		return slices.DeleteFunc(slices.Clone(all), func(p string) bool { return slices.Contains(drop, p) })
+	}
+	at := func(rel string, o Options) Root { return Root{Path: root + "/" + rel, Options: o} }
+	top := func(o Options) Root { return Root{Path: root, Options: o} }
+	for _, c := range []struct {
+		name  string
+		roots []Root
+		want  []string
+	}{
+		{"nested root shallower", []Root{top(Options{}), at("sub", Options{MaxDepth: 1})}, without("sub/x/y", "sub/x/y/z")},
+		{"nested root listed first", []Root{at("sub", Options{MaxDepth: 1}), top(Options{})}, without("sub/x/y", "sub/x/y/z")},
+		{"parent excludes below the nested root", []Root{top(Options{Exclude: globs(t, root, "/ROOT/sub/**")}), at("sub", Options{})}, all},
+		{"parent excludes the nested root", []Root{top(Options{Exclude: globs(t, root, "/ROOT/sub")}), at("sub", Options{})}, all},
+		{"parent excludes, nothing nested", []Root{top(Options{Exclude: globs(t, root, "/ROOT/sub")})}, without("sub", "sub/.h", "sub/f", "sub/x", "sub/x/y", "sub/x/y/z")},
+		{"parent depth 1, nested at depth 1", []Root{top(Options{MaxDepth: 1}), at("sub", Options{})},
+			[]string{".", ".cfg", ".other", "a", "deep", "other", "sub", "sub/.h", "sub/f", "sub/x", "sub/x/y", "sub/x/y/z"}},
+		{"parent depth 1, nested at depth 2", []Root{top(Options{MaxDepth: 1}), at("deep/a", Options{})},
+			[]string{".", ".cfg", ".other", "a", "deep", "deep/a", "deep/a/b", "deep/a/b/c", "other", "sub"}},
+		{"parent depth 1, nested at depth 3", []Root{top(Options{MaxDepth: 1}), at("deep/a/b", Options{})},
+			[]string{".", ".cfg", ".other", "a", "deep", "deep/a/b", "deep/a/b/c", "other", "sub"}},
+		{"hidden nested root", []Root{top(Options{NoHidden: true}), at(".cfg", Options{})},
+			without(".other", ".other/k", "sub/.h")},
+		{"nested root hides", []Root{top(Options{}), at("sub", Options{NoHidden: true})}, without("sub/.h")},
+		{"disjoint", []Root{at("sub/x", Options{}), at("other", Options{})}, []string{"other", "other/x", "other/x/y", "sub/x", "sub/x/y", "sub/x/y/z"}},
+		{"disjoint siblings", []Root{at("sub", Options{MaxDepth: 1}), at("other", Options{MaxDepth: 1}), at("a", Options{})},
+			[]string{"a", "other", "other/x", "sub", "sub/.h", "sub/f", "sub/x"}},
+		{"three levels", []Root{top(Options{MaxDepth: 1}), at("deep", Options{MaxDepth: 1}), at("deep/a/b", Options{})},
+			[]string{".", ".cfg", ".other", "a", "deep", "deep/a", "deep/a/b", "deep/a/b/c", "other", "sub"}},
+		{"same root twice", []Root{top(Options{}), top(Options{})}, all},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := run(t, &Walker{Roots: c.roots})
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			r.base = root
+			diffPaths(t, r.paths(), sortedPaths(c.want...))
+			if len(r.warns) != 0 {
+				t.Errorf("warnings: %v", r.warns)
+			}
+		})
+	}
+
+	t.Run("options of the nearest root", func(t *testing.T) {
+		r := run(t, &Walker{Roots: []Root{top(Options{MaxFileSize: 1}), at("sub", Options{})}})
+		r.base = root
+		if e := r.get(t, "sub/x/y/z"); !e.Hashed() {
+			t.Errorf("sub/x/y/z: flags %b, want hashed under the nested root", e.Flags)
+		}
+		if e := r.get(t, "other/x/y"); e.Hashed() || e.Flags&FlagTooLarge == 0 {
+			t.Errorf("other/x/y: flags %b, want too large under the parent root", e.Flags)
+		}
+	})
+}
+
+func TestHardLinks(t *testing.T) {
+	content := blobData(300<<10, 9)
+	root := makeTree(t, tree{
+		"a":      file(content),
+		"d/b":    hardlink("a"),
+		"z":      hardlink("a"),
+		"single": file("s"),
+	})
+	watch := watchOpens(t, root+"/a", root+"/d/b")
+	for _, c := range []struct {
+		name     string
+		roots    []Root
+		workers  int
+		hashed   []string
+		tooLarge []string
+	}{
+		{"one root", []Root{{Path: root}}, 0, []string{"a", "d/b", "z"}, nil},
+		{"one worker", []Root{{Path: root}}, 1, []string{"a", "d/b", "z"}, nil},
+		{"eight workers", []Root{{Path: root}}, 8, []string{"a", "d/b", "z"}, nil},
+		{"two roots", []Root{{Path: root + "/d"}, {Path: root + "/z"}}, 0, []string{"d/b", "z"}, nil},
+		{"too large in one root", []Root{{Path: root}, {Path: root + "/d", Options: Options{MaxFileSize: 10}}}, 0, []string{"a", "z"}, []string{"d/b"}},
+		{"too large in the first", []Root{{Path: root, Options: Options{MaxFileSize: 10}}, {Path: root + "/z"}}, 0, []string{"z"}, []string{"a", "d/b"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := run(t, &Walker{Roots: c.roots, Workers: c.workers})
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			r.base = root
+			var inode uint64
+			for _, name := range append(slices.Clone(c.hashed), c.tooLarge...) {
+				e := r.get(t, name)
+				if inode == 0 {
+					inode = e.Inode
+				}
+				if e.Inode != inode || e.Nlink != 3 {
+					t.Errorf("%s: inode %d nlink %d", name, e.Inode, e.Nlink)
+				}
+				if slices.Contains(c.tooLarge, name) {
+					if e.Hashed() || e.Flags&FlagTooLarge == 0 {
+						t.Errorf("%s: flags %b, want too large", name, e.Flags)
+					}
+				} else if !e.Hashed() || e.Hash != blake3.Sum256([]byte(content)) {
+					t.Errorf("%s: flags %b hash %x", name, e.Flags, e.Hash)
+				}
+			}
+			if opens := watch.opens(t); opens[root+"/a"]+opens[root+"/d/b"]+opens[root+"/z"] != 1 {
+				t.Errorf("the inode was opened %v times, want once", opens)
+			}
+		})
+	}
+	// The watch sees opens through every name, so "once" above is not vacuous.
+	for _, name := range []string{"a", "d/b", "z", "single"} {
+		data, err := os.ReadFile(root + "/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name != "single" && string(data) != content {
+			t.Fatalf("%s: content", name)
+		}
+	}
+	if opens := watch.opens(t); opens[root+"/a"] != 1 || opens[root+"/d/b"] != 1 || opens[root+"/z"] != 1 || opens[root+"/single"] != 1 {
+		t.Errorf("inotify missed opens: %v", opens)
+	}
+}
+
+func TestNames(t *testing.T) {
+	long := strings.Repeat("n", 255)
+	deep := strings.Repeat("d/", 64) + "leaf"
+	names := []string{"bad\xff\xfe", "new\nline", "tab\there", "lat\xc3\xa9", "\xc3(", " space ", "-dash", "back\\slash", "*?[glob]", "\x01\x7f", long}
+	tr := tree{deep: file("leaf")}
+	want := []string{".", deep}
+	for i := 1; i <= 64; i++ {
+		want = append(want, strings.TrimSuffix(strings.Repeat("d/", i), "/"))
+	}
+	for i, n := range names {
+		in := fmt.Sprintf("in%d/%s", i, n)
+		tr[n], tr[in] = file(n), file(n)
+		want = append(want, n, fmt.Sprintf("in%d", i), in)
+	}
+	root := makeTree(t, tr)
+	r := walkDir(t, root, Options{})
+	diffPaths(t, r.paths(), sortedPaths(want...))
+	if len(r.warns) != 0 {
+		t.Errorf("warnings: %v", r.warns)
+	}
+	for _, e := range r.entries {
+		rel := r.rel(e.Path)
+		if _, err := os.Lstat(root + "/" + rel); err != nil {
+			t.Errorf("recorded path %q does not name a file: %v", e.Path, err)
+		}
+		if e.Type == TypeFile && (!e.Hashed() || e.Hash != blake3.Sum256([]byte(tr[rel].data))) {
+			t.Errorf("%q: flags %b, hash does not match the content", e.Path, e.Flags)
+		}
+	}
+}

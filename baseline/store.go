@@ -458,3 +458,27 @@ func (w *Writer) TempPath() string { return w.tmp }
 
 // Count returns the number of entries added so far.
 func (w *Writer) Count() uint64 { return w.count }
+
+// Subtree calls fn for the entry recorded at path and every entry below it, in key order.
+func (r *Reader) Subtree(path string, fn func(*walk.Entry) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = bad(r.path, "corrupt database (%v)", p)
+		}
+	}()
+	prefix := walk.Key(path)
+	c := r.tx.Bucket(bucketEntries).Cursor()
+	for k, v := c.Seek(prefix); k != nil; k, v = c.Next() {
+		if !bytes.HasPrefix(k, prefix) || len(k) > len(prefix) && k[len(prefix)] != 0 && path != "/" {
+			break
+		}
+		e := &walk.Entry{Path: walk.PathFromKey(k)}
+		if err := DecodeRecord(v, e); err != nil {
+			return bad(r.path, "record %q: %v", e.Path, err)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -34,7 +34,11 @@ type Filter func(path string) (KindSet, AttrSet)
 
 // Differ collects the differences between two states and turns them into events.
 type Differ struct {
-	Filter  Filter // nil: every kind, no attribute ignored
+	Filter Filter // nil: every kind, no attribute ignored
+	// Seen, if set, is called for every path the merge meets, with its baseline entry
+	// and its current one (either may be nil), before any filtering: fim watch keeps
+	// its state current with it.
+	Seen    func(old, cur *walk.Entry)
 	events  []Event
 	removed []*walk.Entry
 	created []*walk.Entry
@@ -109,6 +113,9 @@ func KindOf(changed AttrSet) Kind {
 
 // Both records that path exists in both states.
 func (d *Differ) Both(old, cur *walk.Entry) {
+	if d.Seen != nil {
+		d.Seen(old, cur)
+	}
 	_, ignore := d.filter(cur.Path)
 	if changed := Compare(old, cur, ignore); changed != 0 {
 		d.events = append(d.events, Event{Kind: KindOf(changed), Path: cur.Path, Changed: changed, Before: old, After: cur})
@@ -116,10 +123,20 @@ func (d *Differ) Both(old, cur *walk.Entry) {
 }
 
 // Removed records an entry present only in the baseline.
-func (d *Differ) Removed(old *walk.Entry) { d.removed = append(d.removed, old) }
+func (d *Differ) Removed(old *walk.Entry) {
+	if d.Seen != nil {
+		d.Seen(old, nil)
+	}
+	d.removed = append(d.removed, old)
+}
 
 // Created records an entry present only now.
-func (d *Differ) Created(cur *walk.Entry) { d.created = append(d.created, cur) }
+func (d *Differ) Created(cur *walk.Entry) {
+	if d.Seen != nil {
+		d.Seen(nil, cur)
+	}
+	d.created = append(d.created, cur)
+}
 
 type devIno struct{ dev, ino uint64 }
 

@@ -167,4 +167,18 @@ type Event struct {
 	Changed AttrSet // attributes that differ; for create and remove, empty
 	Before  *walk.Entry
 	After   *walk.Entry // nil for remove
+
+	// Set by fim watch only.
+	Source  string   // what noticed it: fanotify, fsnotify, periodic or rescan
+	Process *Process // who did it, where the kernel says
+	Count   int      // occurrences folded into this one within the dedup window (0: not folded)
+}
+
+// Process is the process a kernel event names, read from /proc when the event arrived.
+type Process struct {
+	PID  int
+	Name string   // /proc/PID/comm
+	Args []string // /proc/PID/cmdline
+	UID  int      // real uid from /proc/PID/status; -1 when unknown
+	Gone bool     // the process had exited before fim could read /proc
 }

@@ -25,16 +25,40 @@ const b64Prefix = "base64:"
 
 // jsonEvent is one line of the json format. Field order is output order.
 type jsonEvent struct {
-	Type       string     `json:"type"`
-	Path       string     `json:"path"`
-	PathB64    string     `json:"path_b64,omitempty"`
-	OldPath    string     `json:"old_path,omitempty"`
-	OldPathB64 string     `json:"old_path_b64,omitempty"`
-	Changed    []string   `json:"changed"`
-	File       *jsonEntry `json:"file,omitempty"`
-	Before     *jsonEntry `json:"before,omitempty"`
-	Time       string     `json:"time"`
-	Host       jsonHost   `json:"host"`
+	Type       string       `json:"type"`
+	Path       string       `json:"path"`
+	PathB64    string       `json:"path_b64,omitempty"`
+	OldPath    string       `json:"old_path,omitempty"`
+	OldPathB64 string       `json:"old_path_b64,omitempty"`
+	Changed    []string     `json:"changed"`
+	File       *jsonEntry   `json:"file,omitempty"`
+	Before     *jsonEntry   `json:"before,omitempty"`
+	Time       string       `json:"time"`
+	Host       jsonHost     `json:"host"`
+	Source     string       `json:"source,omitempty"`
+	Process    *jsonProcess `json:"process,omitempty"`
+	Count      int          `json:"count,omitempty"`
+}
+
+// jsonProcess is the process that caused a watched event.
+type jsonProcess struct {
+	PID  int      `json:"pid"`
+	Name string   `json:"name,omitempty"`
+	Args []string `json:"args,omitempty"`
+	UID  *int     `json:"uid,omitempty"`
+	Gone bool     `json:"gone,omitempty"` // exited before fim could read /proc
+}
+
+func newJSONProcess(p *diff.Process) *jsonProcess {
+	if p == nil {
+		return nil
+	}
+	jp := &jsonProcess{PID: p.PID, Name: p.Name, Args: p.Args, Gone: p.Gone}
+	if p.UID >= 0 {
+		uid := p.UID
+		jp.UID = &uid
+	}
+	return jp
 }
 
 type jsonHost struct {
@@ -91,6 +115,9 @@ func JSON(w io.Writer, events []diff.Event, info Info) error {
 			File:    newJSONEntry(ev.After),
 			Time:    when,
 			Host:    host,
+			Source:  ev.Source,
+			Process: newJSONProcess(ev.Process),
+			Count:   ev.Count,
 		}
 		if je.Changed == nil {
 			je.Changed = []string{}

@@ -57,6 +57,7 @@ type Info struct {
 	Host     Host
 	Color    bool // text: colour the kind column with ANSI escapes (the CLI sets it for a terminal)
 	Warnings int  // problems met during the check (unreadable files, …), counted in the text summary
+	Stream   bool // one batch of a continuous stream (fim watch): text has no summary line
 }
 
 // Renderer writes events to w in one format. Renderers are deterministic: the same

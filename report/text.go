@@ -49,8 +49,11 @@ var kindColors = map[diff.Kind]string{
 func Text(w io.Writer, events []diff.Event, info Info) error {
 	bw := bufio.NewWriter(w)
 	// Write errors are sticky in bufio.Writer and reported by Flush.
-	line := appendSummary(nil, events, info.Warnings)
-	_, _ = bw.Write(line)
+	var line []byte
+	if !info.Stream {
+		line = appendSummary(line, events, info.Warnings)
+		_, _ = bw.Write(line)
+	}
 	for i := range events {
 		line = appendEvent(line[:0], &events[i], info.Color)
 		_, _ = bw.Write(line)
@@ -138,7 +141,37 @@ func appendEvent(b []byte, ev *diff.Event, color bool) []byte {
 			b = appendChange(b, a, ev.Before, ev.After)
 		}
 	}
+	b = appendOrigin(b, ev)
 	return append(b, '\n')
+}
+
+// appendOrigin appends what fim watch knows of an event's cause:
+// "  [fanotify, by vi[4242] uid 1000, ×3]".
+func appendOrigin(b []byte, ev *diff.Event) []byte {
+	if ev.Source == "" && ev.Process == nil && ev.Count == 0 {
+		return b
+	}
+	b = append(b, "  ["...)
+	b = append(b, ev.Source...)
+	if p := ev.Process; p != nil {
+		b = append(b, ", by "...)
+		b = appendEscaped(b, p.Name)
+		b = append(b, '[')
+		b = strconv.AppendInt(b, int64(p.PID), 10)
+		b = append(b, ']')
+		if p.UID >= 0 {
+			b = append(b, " uid "...)
+			b = strconv.AppendInt(b, int64(p.UID), 10)
+		}
+		if p.Gone {
+			b = append(b, " (exited)"...)
+		}
+	}
+	if ev.Count > 0 {
+		b = append(b, ", ×"...)
+		b = strconv.AppendInt(b, int64(ev.Count), 10)
+	}
+	return append(b, ']')
 }
 
 // appendState appends what a create or remove shows of an entry.

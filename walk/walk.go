@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -31,8 +33,12 @@ type Walker struct {
 	// Warn receives problems that do not stop the walk (an unreadable file or directory,
 	// a symlink loop), in key order. It may be nil.
 	Warn func(path string, err error)
-	// Skip lists real paths that are never recorded (fim's own database files).
-	Skip map[string]bool
+	// Skip lists real paths that are never recorded (fim's own database files), and
+	// SkipPrefix real path prefixes (its temporary files).
+	Skip       map[string]bool
+	SkipPrefix []string
+	// NoHash records regular files without reading them (to enumerate a tree cheaply).
+	NoHash bool
 }
 
 // node is a directory to list: a configured root, a directory below one, or a transit
@@ -80,6 +86,7 @@ type devIno struct{ dev, ino uint64 }
 type walk struct {
 	*Walker
 	ctx     context.Context
+	flat    bool // WalkPath without recursion: never descend
 	s       *sched
 	roots   map[string]*Root
 	stopped atomic.Bool
@@ -90,7 +97,36 @@ type walk struct {
 // Walk walks every root and calls fn for each entry, in key order, from the calling
 // goroutine. fn may keep the Entry. A non-nil error from fn stops the walk and is returned.
 func (w *Walker) Walk(ctx context.Context, fn func(*Entry) error) error {
-	wk := &walk{Walker: w, ctx: ctx, s: newSched(1 << 16), roots: map[string]*Root{}, links: map[devIno]*linkSlot{}}
+	return w.run(ctx, false, func(wk *walk, count *int) error {
+		top := &node{path: "/", real: wk.real("/"), transit: true}
+		if r := wk.roots["/"]; r != nil {
+			// The whole filesystem: "/" itself is a root and is recorded like any other.
+			return wk.emitPath("/", r, 0, count, fn)
+		}
+		top.key = Key("/")
+		top.listed = make(chan struct{})
+		wk.s.push(&job{key: top.key, n: top, i: -1})
+		return wk.emit(top, count, fn)
+	})
+}
+
+// WalkPath records the entry at the recorded path p, if the roots select it (see
+// Selects) and it exists, and, when recursive and p is a directory the rules enter,
+// everything below it: the same entries, in the same order, as a full walk would give
+// for that subtree. It is how a watcher looks at one path again.
+func (w *Walker) WalkPath(ctx context.Context, p string, recursive bool, fn func(*Entry) error) error {
+	r, depth, ok := w.selects(p)
+	if !ok {
+		return nil
+	}
+	return w.run(ctx, !recursive, func(wk *walk, count *int) error {
+		return wk.emitPath(p, r, depth, count, fn)
+	})
+}
+
+// run starts the worker pool, calls body, and stops the pool.
+func (w *Walker) run(ctx context.Context, flat bool, body func(wk *walk, count *int) error) error {
+	wk := &walk{Walker: w, ctx: ctx, flat: flat, s: newSched(1 << 16), roots: map[string]*Root{}, links: map[devIno]*linkSlot{}}
 	for i := range w.Roots {
 		wk.roots[w.Roots[i].Path] = &w.Roots[i]
 	}
@@ -111,23 +147,43 @@ func (w *Walker) Walk(ctx context.Context, fn func(*Entry) error) error {
 		wk.s.close()
 		wg.Wait()
 	}()
-
-	top := &node{path: "/", real: wk.real("/"), transit: true}
-	if r := wk.roots["/"]; r != nil {
-		// The whole filesystem: "/" itself is a root and is recorded like any other.
-		e, a, ok := wk.stat(unix.AT_FDCWD, top.real, "/", r.FollowSymlinks)
-		if !ok {
-			return fmt.Errorf("%s: %w", top.real, unix.ENOENT)
-		}
-		a.real = top.real
-		count := 0
-		return wk.emitOne(&e, &a, nil, r, 0, e.Device, &count, fn)
-	}
-	top.key = Key("/")
-	top.listed = make(chan struct{})
-	wk.s.push(&job{key: top.key, n: top, i: -1})
 	count := 0
-	return wk.emit(top, &count, fn)
+	return body(wk, &count)
+}
+
+// emitPath records the entry at recorded path p, governed by root r at depth below it,
+// outside any listing of its parent.
+func (wk *walk) emitPath(p string, r *Root, depth int, count *int, fn func(*Entry) error) error {
+	real := wk.real(p)
+	rootDev, err := wk.rootDevice(r)
+	if err != nil {
+		return nil // the root itself is gone: nothing below it exists either
+	}
+	e, a, ok := wk.stat(unix.AT_FDCWD, real, p, r.FollowSymlinks && (depth > 0 || p == "/"))
+	if !ok {
+		return nil
+	}
+	if depth == 0 {
+		rootDev = e.Device
+	} else if !r.CrossMounts {
+		// The walk records a mount point but does not enter it: p must sit in a
+		// directory on the root's filesystem.
+		var parent unix.Stat_t
+		if unix.Stat(wk.real(path.Dir(p)), &parent) != nil || parent.Dev != rootDev {
+			return nil
+		}
+	}
+	a.real = real
+	return wk.emitOne(&e, &a, nil, r, depth, rootDev, count, fn)
+}
+
+// rootDevice returns the device of root r, for its cross-mount limit.
+func (wk *walk) rootDevice(r *Root) (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(wk.real(r.Path), &st); err != nil {
+		return 0, err
+	}
+	return st.Dev, nil
 }
 
 func (wk *walk) real(path string) string {
@@ -267,7 +323,7 @@ func (wk *walk) list(n *node, dbuf []byte) {
 			transit = true
 		}
 		real := Join(n.real, name) // n.real is "/" for the top of a walk without Prefix
-		if wk.Skip[real] {
+		if wk.skipped(real) {
 			continue
 		}
 		follow := r != nil && r.FollowSymlinks && !transit
@@ -290,6 +346,59 @@ func (wk *walk) list(n *node, dbuf []byte) {
 		wk.plan(n, len(n.entries)-1, n, r, depth, rootDev)
 	}
 	wk.s.listed(len(n.entries))
+}
+
+// Selects reports whether the recorded path p is one a walk of the roots records: inside
+// a root, and neither excluded, hidden (with NoHidden), deeper than MaxDepth below it,
+// nor one of fim's own files. Limits that need the filesystem (other mounts, symlinks)
+// are applied by WalkPath.
+func (w *Walker) Selects(p string) bool {
+	_, _, ok := w.selects(p)
+	return ok
+}
+
+func (w *Walker) selects(p string) (*Root, int, bool) {
+	var r *Root
+	for i := range w.Roots {
+		if IsWithin(p, w.Roots[i].Path) && (r == nil || len(w.Roots[i].Path) > len(r.Path)) {
+			r = &w.Roots[i]
+		}
+	}
+	if r == nil {
+		return nil, 0, false
+	}
+	real := p
+	if w.Prefix != "" && w.Prefix != "/" {
+		real = strings.TrimSuffix(w.Prefix+p, "/")
+	}
+	if w.skipped(real) {
+		return nil, 0, false
+	}
+	if p == r.Path {
+		return r, 0, true
+	}
+	rest := strings.TrimPrefix(p[len(r.Path):], "/")
+	depth, q := 0, r.Path
+	for _, name := range strings.Split(rest, "/") {
+		depth++
+		q = Join(q, name)
+		if name == "" || r.NoHidden && name[0] == '.' || r.MaxDepth > 0 && depth > r.MaxDepth || r.excluded(q) {
+			return nil, 0, false
+		}
+	}
+	return r, depth, true
+}
+
+func (w *Walker) skipped(real string) bool {
+	if w.Skip[real] {
+		return true
+	}
+	for _, p := range w.SkipPrefix {
+		if strings.HasPrefix(real, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // pruned reports whether a name below root r is left out by r's options.
@@ -357,6 +466,9 @@ func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev u
 		if a.skip || e.Flags&FlagUnreadable != 0 {
 			return
 		}
+		if wk.NoHash {
+			return
+		}
 		if r != nil && r.MaxFileSize > 0 && e.Size > r.MaxFileSize {
 			e.Flags |= FlagTooLarge
 			return
@@ -395,7 +507,7 @@ func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev u
 				}
 			}
 		}
-		if !descend {
+		if !descend || wk.flat {
 			return // a mount point or the depth limit: recorded, not entered
 		}
 		sub := &node{real: a.real, path: e.Path, key: Key(e.Path), root: r, depth: depth, rootDev: rootDev,

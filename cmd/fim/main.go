@@ -57,11 +57,11 @@ func newApp() *cli.App {
 		// Without an action, an unknown command exits 3, which reads as "created and removed".
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usageErr("unknown command %q (want baseline or check)", c.Args().First())
+				return usageErr("unknown command %q (want baseline, check or watch)", c.Args().First())
 			}
 			return cli.ShowAppHelp(c)
 		},
-		Commands: []*cli.Command{baselineCommand(), checkCommand()},
+		Commands: []*cli.Command{baselineCommand(), checkCommand(), watchCommand()},
 	}
 }
 

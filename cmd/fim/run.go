@@ -138,10 +138,12 @@ func policyFromFlags(c *cli.Context) (*config.Policy, *config.Config, error) {
 // walker makes the walker for a compiled policy, with fim's own files skipped.
 func walker(c *cli.Context, comp *config.Compiled, pol *config.Policy, root string, warn *warnings, own ...string) *walk.Walker {
 	skip := map[string]bool{}
+	var prefixes []string
 	for _, p := range own {
 		skip[p] = true
-		lock, _ := baseline.TempPattern(p)
+		lock, tmp := baseline.TempPattern(p)
 		skip[lock] = true
+		prefixes = append(prefixes, tmp)
 	}
 	return &walk.Walker{
 		Roots:      comp.Roots(),
@@ -150,6 +152,7 @@ func walker(c *cli.Context, comp *config.Compiled, pol *config.Policy, root stri
 		MaxEntries: pol.MaxEntries,
 		Warn:       warn.add,
 		Skip:       skip,
+		SkipPrefix: prefixes,
 	}
 }
 
@@ -228,13 +231,9 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		return &exitError{report.ExitUsage, err}
 	}
-	var extraIgnore diff.AttrSet
-	for _, s := range c.StringSlice("ignore") {
-		set, err := diff.ParseAttrs(strings.Split(s, ","))
-		if err != nil {
-			return usageErr("--ignore: %v", err)
-		}
-		extraIgnore |= set
+	extraIgnore, err := ignoreFlag(c)
+	if err != nil {
+		return err
 	}
 	cfg, err := loadConfig(c, false)
 	if err != nil {
@@ -344,6 +343,19 @@ func recordedPath(p, root string) (string, bool) {
 		return "", false
 	}
 	return walk.CleanPath(p[len(root):]), true
+}
+
+// ignoreFlag parses the --ignore attribute lists.
+func ignoreFlag(c *cli.Context) (diff.AttrSet, error) {
+	var ignore diff.AttrSet
+	for _, s := range c.StringSlice("ignore") {
+		set, err := diff.ParseAttrs(strings.Split(s, ","))
+		if err != nil {
+			return 0, usageErr("--ignore: %v", err)
+		}
+		ignore |= set
+	}
+	return ignore, nil
 }
 
 func openOutput(path string) (io.Writer, func(), error) {

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"fim/baseline"
+	"fim/config"
+	"fim/diff"
+	"fim/report"
+	"fim/watch"
+)
+
+func watchCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "watch",
+		Usage:        "report changes as they happen (fanotify, else inotify, plus a periodic rescan)",
+		ArgsUsage:    "[PATH...]",
+		OnUsageError: onUsageError,
+		Flags: []cli.Flag{
+			configFlag, dbFlag, workersFlag,
+			&cli.StringFlag{Name: "backend", Value: "auto", Usage: "auto, fanotify, fsnotify or periodic"},
+			&cli.DurationFlag{Name: "interval", Value: 5 * time.Minute, Usage: "rescan everything this often (0: never, except with --backend periodic)"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "report format: text or json (one object per line)"},
+			&cli.StringFlag{Name: "output", Usage: "append events to `FILE` (fsync'd per batch) instead of stdout"},
+			&cli.IntFlag{Name: "batch-size", Value: 500, Usage: "deliver at most `N` events at once"},
+			&cli.DurationFlag{Name: "batch-timeout", Value: time.Second, Usage: "deliver what has gathered after this long"},
+			&cli.DurationFlag{Name: "dedup-window", Value: 2 * time.Second, Usage: "fold repeats of one event on one path within this window into one, with a count (0: off)"},
+			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, e.g. mtime,ctime"},
+			&cli.BoolFlag{Name: "update", Usage: "keep the baseline database current as events arrive"},
+		},
+		Action: runWatch,
+	}
+}
+
+func runWatch(c *cli.Context) error {
+	render, err := report.Lookup(c.String("format"))
+	if err != nil {
+		return &exitError{report.ExitUsage, err}
+	}
+	extraIgnore, err := ignoreFlag(c)
+	if err != nil {
+		return err
+	}
+	paths := c.Args().Slice()
+	cfg, err := loadConfig(c, len(paths) == 0)
+	if err != nil {
+		return err
+	}
+	// The baseline is the state to compare with when one is named, or when nothing
+	// else says what to watch; otherwise watch starts from what it sees.
+	useDB := c.IsSet("db") || os.Getenv("FIM_DB") != "" || len(paths) == 0 && cfg == nil
+	var db string
+	if useDB || c.Bool("update") {
+		if db, err = dbPath(c, cfg); err != nil {
+			return err
+		}
+		useDB = true
+	}
+	var pol *config.Policy
+	switch {
+	case len(paths) > 0:
+		abs := make([]string, len(paths))
+		for i, p := range paths {
+			if abs[i], err = filepath.Abs(p); err != nil {
+				return usageErr("%s: %v", p, err)
+			}
+		}
+		pol = config.NewPolicy(abs, config.Rule{IncludeHidden: true})
+	case cfg != nil:
+		pol = cfg.Policy()
+	default:
+		r, err := baseline.Open(db)
+		if err != nil {
+			return err
+		}
+		pol = new(config.Policy)
+		err = json.Unmarshal(r.Meta().Policy, pol)
+		r.Close()
+		if err != nil {
+			return fmt.Errorf("%w: %s: corrupt options in meta: %v", baseline.ErrBadBaseline, db, err)
+		}
+	}
+	comp, err := pol.Compile()
+	if err != nil {
+		return &exitError{report.ExitUsage, err}
+	}
+	out, closeOut, err := openOutput(c.String("output"))
+	if err != nil {
+		return err
+	}
+	defer closeOut()
+	meta, err := newMeta(pol)
+	if err != nil {
+		return err
+	}
+	var warn warnings
+	var own []string
+	if db != "" {
+		own = append(own, db)
+	}
+	host := report.LocalHost()
+	color := out == os.Stdout && colorful()
+	var mu sync.Mutex
+	w := &watch.Watcher{
+		Walker: walker(c, comp, pol, pol.Root, &warn, own...),
+		Filter: func(p string) (diff.KindSet, diff.AttrSet) {
+			kinds, ignore := comp.Filter(p)
+			return kinds, ignore | extraIgnore
+		},
+		Backend:      c.String("backend"),
+		Interval:     c.Duration("interval"),
+		BatchSize:    c.Int("batch-size"),
+		BatchTimeout: c.Duration("batch-timeout"),
+		DedupWindow:  c.Duration("dedup-window"),
+		Update:       c.Bool("update"),
+		Meta:         meta,
+		Logf: func(format string, args ...any) {
+			fmt.Fprintf(os.Stderr, "fim: watch: "+format+"\n", args...)
+		},
+		Emit: func(events []diff.Event) error {
+			mu.Lock()
+			defer mu.Unlock()
+			info := report.Info{Time: time.Now().UTC(), Host: host, Color: color, Stream: true}
+			if err := render(out, events, info); err != nil {
+				return fmt.Errorf("write report: %w", err)
+			}
+			if f, ok := out.(*os.File); ok && f != os.Stdout {
+				return f.Sync()
+			}
+			return nil
+		},
+	}
+	if useDB {
+		w.DB = db
+	}
+	return w.Run(c.Context)
+}

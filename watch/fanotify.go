@@ -1,0 +1,251 @@
+package watch
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// fanMask is what fim asks fanotify for: every change to names, content and attributes,
+// for directories too.
+const fanMask = unix.FAN_CREATE | unix.FAN_DELETE | unix.FAN_MOVED_FROM | unix.FAN_MOVED_TO |
+	unix.FAN_ATTRIB | unix.FAN_MODIFY | unix.FAN_CLOSE_WRITE | unix.FAN_DELETE_SELF |
+	unix.FAN_MOVE_SELF | unix.FAN_ONDIR
+
+// fanotify is the backend that watches whole filesystems through one notification group
+// with file-handle reporting: each event names the parent directory by handle plus the
+// entry's name, so paths are rebuilt without racing the file itself.
+type fanotify struct {
+	fd      int
+	file    *os.File
+	rename  bool // FAN_RENAME with old and new names in one event (Linux 5.17+)
+	self    int32
+	mu      sync.Mutex
+	mounts  map[uint64]int    // fsid → fd of a directory on that filesystem, for open_by_handle_at
+	dirs    map[string]string // fsid+handle → real directory path
+	procs   *procCache
+	inRoots func(real string) bool
+}
+
+// newFanotify makes the notification group. Without CAP_SYS_ADMIN or on an old kernel
+// it fails; marks are added with mark, which fails per filesystem.
+func newFanotify() (*fanotify, error) {
+	base := uint(unix.FAN_CLASS_NOTIF | unix.FAN_CLOEXEC | unix.FAN_NONBLOCK)
+	fd, err := unix.FanotifyInit(base|unix.FAN_REPORT_DFID_NAME_TARGET, unix.O_RDONLY|unix.O_LARGEFILE|unix.O_CLOEXEC)
+	rename := err == nil
+	if err != nil {
+		fd, err = unix.FanotifyInit(base|unix.FAN_REPORT_DFID_NAME, unix.O_RDONLY|unix.O_LARGEFILE|unix.O_CLOEXEC)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("fanotify_init with FID reporting: %w", err)
+	}
+	return &fanotify{fd: fd, file: os.NewFile(uintptr(fd), "fanotify"), rename: rename,
+		self: int32(os.Getpid()), mounts: map[uint64]int{}, dirs: map[string]string{}, procs: newProcCache()}, nil
+}
+
+// mark adds a filesystem mark on the filesystem holding real (a directory).
+func (f *fanotify) mark(real string) error {
+	mask := uint64(fanMask)
+	if f.rename {
+		mask |= unix.FAN_RENAME
+	}
+	if err := unix.FanotifyMark(f.fd, unix.FAN_MARK_ADD|unix.FAN_MARK_FILESYSTEM, mask, unix.AT_FDCWD, real); err != nil {
+		return fmt.Errorf("fanotify filesystem mark on %s: %w", real, err)
+	}
+	fsid, err := fsidOf(real)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.mounts[fsid]; !ok {
+		mfd, err := unix.Open(real, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", real, err)
+		}
+		f.mounts[fsid] = mfd
+	}
+	return nil
+}
+
+func fsidOf(real string) (uint64, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(real, &st); err != nil {
+		return 0, fmt.Errorf("statfs %s: %w", real, err)
+	}
+	var b [8]byte
+	binary.NativeEndian.PutUint32(b[0:], uint32(st.Fsid.Val[0]))
+	binary.NativeEndian.PutUint32(b[4:], uint32(st.Fsid.Val[1]))
+	return binary.NativeEndian.Uint64(b[:]), nil
+}
+
+func handleKey(fid *FID) string {
+	var b [12]byte
+	binary.NativeEndian.PutUint64(b[0:], fid.Fsid)
+	binary.NativeEndian.PutUint32(b[8:], uint32(fid.HandleType))
+	return string(b[:]) + string(fid.Handle)
+}
+
+// dirPath resolves a directory handle to its real path: from the cache, else through
+// open_by_handle_at and /proc/self/fd, which then fills the cache.
+func (f *fanotify) dirPath(fid *FID) (string, error) {
+	key := handleKey(fid)
+	f.mu.Lock()
+	p, ok := f.dirs[key]
+	mfd, known := f.mounts[fid.Fsid]
+	f.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	if !known {
+		return "", fmt.Errorf("event on an unmarked filesystem")
+	}
+	h := unix.NewFileHandle(fid.HandleType, fid.Handle)
+	fd, err := unix.OpenByHandleAt(mfd, h, unix.O_PATH|unix.O_CLOEXEC)
+	if err != nil {
+		return "", err // ESTALE: the directory is gone
+	}
+	defer unix.Close(fd)
+	p, err = os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
+	if err != nil {
+		return "", err
+	}
+	if strings.HasSuffix(p, " (deleted)") {
+		return "", unix.ESTALE
+	}
+	f.mu.Lock()
+	f.dirs[key] = p
+	f.mu.Unlock()
+	return p, nil
+}
+
+// forget drops cached directory paths at or below real (a directory removed or renamed:
+// the handles stay valid, the paths do not).
+func (f *fanotify) forget(real string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k, p := range f.dirs {
+		if p == real || strings.HasPrefix(p, real+"/") {
+			delete(f.dirs, k)
+		}
+	}
+}
+
+// run reads events until ctx ends and sends hints with real paths.
+func (f *fanotify) run(ctx context.Context, out chan<- Hint) error {
+	go func() {
+		<-ctx.Done()
+		f.file.Close() // unblocks Read
+	}()
+	buf := make([]byte, 256<<10)
+	for {
+		n, err := f.file.Read(buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
+				continue
+			}
+			return fmt.Errorf("read fanotify events: %w", err)
+		}
+		events, perr := ParseEvents(buf[:n])
+		for i := range events {
+			if h, ok := f.hint(&events[i]); ok {
+				select {
+				case out <- h:
+				case <-ctx.Done():
+					return nil
+				}
+			}
+		}
+		if perr != nil {
+			// The record stream is out of step: nothing after this point can be trusted.
+			select {
+			case out <- Hint{Overflow: true, Source: SourceFanotify, Err: perr}:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+	}
+}
+
+// hint turns one event into a hint.
+func (f *fanotify) hint(ev *RawEvent) (Hint, bool) {
+	if ev.FD >= 0 {
+		unix.Close(int(ev.FD)) // not asked for with FID reporting, but never leak one
+	}
+	if ev.Mask&unix.FAN_Q_OVERFLOW != 0 {
+		return Hint{Overflow: true, Source: SourceFanotify}, true
+	}
+	if ev.PID == f.self {
+		return Hint{}, false
+	}
+	h := Hint{Source: SourceFanotify, Dir: ev.Mask&unix.FAN_ONDIR != 0}
+	var self bool
+	for i := range ev.FIDs {
+		fid := &ev.FIDs[i]
+		if fid.Kind == infoFID || fid.Kind == infoDFID {
+			continue // the object itself; the name record says more
+		}
+		dir, err := f.dirPath(fid)
+		if err != nil {
+			continue
+		}
+		p := dir
+		if fid.Name != "" && fid.Name != "." {
+			p = joinReal(dir, fid.Name)
+		} else {
+			self = true
+		}
+		switch fid.Kind {
+		case infoOldDFIDName:
+			h.OldPath = p
+		default:
+			h.Path = p
+		}
+	}
+	if h.Path == "" && h.OldPath != "" {
+		h.Path, h.OldPath = h.OldPath, ""
+	}
+	if h.Path == "" {
+		return Hint{}, false
+	}
+	if h.Dir && ev.Mask&(unix.FAN_CREATE|unix.FAN_MOVED_TO|unix.FAN_RENAME|unix.FAN_DELETE|unix.FAN_MOVED_FROM|unix.FAN_DELETE_SELF|unix.FAN_MOVE_SELF) != 0 && !self {
+		h.Subtree = true
+		if ev.Mask&(unix.FAN_DELETE|unix.FAN_MOVED_FROM|unix.FAN_RENAME) != 0 {
+			f.forget(h.Path)
+			if h.OldPath != "" {
+				f.forget(h.OldPath)
+			}
+		}
+	}
+	if f.inRoots != nil && !f.inRoots(h.Path) && (h.OldPath == "" || !f.inRoots(h.OldPath)) {
+		return Hint{}, false
+	}
+	h.Process = f.procs.get(int(ev.PID))
+	return h, true
+}
+
+func (f *fanotify) close() {
+	f.file.Close()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, mfd := range f.mounts {
+		unix.Close(mfd)
+	}
+	f.mounts = map[uint64]int{}
+}
+
+func joinReal(dir, name string) string {
+	if dir == "/" {
+		return "/" + name
+	}
+	return dir + "/" + name
+}

@@ -245,6 +245,9 @@ func (wk *walk) emit(n *node, count *int, fn func(*Entry) error) error {
 				return err
 			}
 		}
+		// Done with this subtree: let its listings go, so that memory follows the depth
+		// of the walk and not the size of the tree.
+		a.sub = nil
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/zeebo/blake3"
@@ -481,4 +482,55 @@ func (r *Reader) Subtree(path string, fn func(*walk.Entry) error) (err error) {
 		}
 	}
 	return nil
+}
+
+// Prior returns a lookup of recorded entries that may be called from many goroutines at
+// once (each call borrows a read transaction of its own), and a function that releases
+// them. A record that cannot be read is reported as absent: whoever asks then does the
+// work itself, and a full iteration reports the damage.
+func (r *Reader) Prior() (lookup func(path string) *walk.Entry, done func()) {
+	var mu sync.Mutex
+	var all []*bolt.Tx
+	pool := make(chan *bolt.Tx, 64)
+	lookup = func(path string) (e *walk.Entry) {
+		var tx *bolt.Tx
+		select {
+		case tx = <-pool:
+		default:
+			var err error
+			if tx, err = r.db.Begin(false); err != nil {
+				return nil
+			}
+			mu.Lock()
+			all = append(all, tx)
+			mu.Unlock()
+		}
+		defer func() {
+			if recover() != nil {
+				e = nil
+			}
+			select {
+			case pool <- tx:
+			default:
+			}
+		}()
+		v := tx.Bucket(bucketEntries).Get(walk.Key(path))
+		if v == nil {
+			return nil
+		}
+		e = &walk.Entry{Path: path}
+		if DecodeRecord(v, e) != nil {
+			return nil
+		}
+		return e
+	}
+	done = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, tx := range all {
+			tx.Rollback()
+		}
+		all = nil
+	}
+	return lookup, done
 }

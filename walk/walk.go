@@ -39,6 +39,10 @@ type Walker struct {
 	SkipPrefix []string
 	// NoHash records regular files without reading them (to enumerate a tree cheaply).
 	NoHash bool
+	// Prior, if set, returns the recorded entry of a path (from many goroutines at once).
+	// A regular file whose device, inode, size, mtime and ctime all equal the recorded
+	// ones is not read again: it keeps the recorded hash (fim check --fast).
+	Prior func(path string) *Entry
 }
 
 // node is a directory to list: a configured root, a directory below one, or a transit
@@ -471,6 +475,14 @@ func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev u
 		}
 		if wk.NoHash {
 			return
+		}
+		if wk.Prior != nil {
+			if p := wk.Prior(e.Path); p != nil && p.Hashed() && p.Type == TypeFile && p.Device == e.Device &&
+				p.Inode == e.Inode && p.Size == e.Size && p.Mtime == e.Mtime && p.Ctime == e.Ctime {
+				e.Hash = p.Hash
+				e.Flags |= FlagHashed
+				return
+			}
 		}
 		if r != nil && r.MaxFileSize > 0 && e.Size > r.MaxFileSize {
 			e.Flags |= FlagTooLarge

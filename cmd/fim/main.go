@@ -96,6 +96,7 @@ func checkCommand() *cli.Command {
 			&cli.StringFlag{Name: "output", Usage: "append the report to `FILE` instead of writing it to stdout"},
 			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, e.g. mtime,ctime,inode,device,nlink"},
 			&cli.BoolFlag{Name: "update", Usage: "after reporting, replace the baseline with the current state"},
+			&cli.BoolFlag{Name: "fast", Usage: "re-read only files whose device, inode, size, mtime or ctime changed (see README: what --fast trusts)"},
 		},
 		Action: runCheck,
 	}

@@ -293,6 +293,11 @@ func runCheck(c *cli.Context) error {
 	m := diff.NewMerge(d, it.Next)
 	var warn warnings
 	wk := walker(c, comp, &pol, root, &warn, own...)
+	if c.Bool("fast") {
+		lookup, done := r.Prior()
+		defer done()
+		wk.Prior = lookup
+	}
 	err = wk.Walk(c.Context, func(e *walk.Entry) error {
 		if upd != nil {
 			if err := upd.Add(e); err != nil {

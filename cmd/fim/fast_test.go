@@ -1,0 +1,23 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestCheckFast: --fast reports what a full check reports when the inode's times tell,
+// including a rewrite whose size and mtime were put back (ctime still moves).
+func TestCheckFast(t *testing.T) {
+	root := t.TempDir()
+	db := filepath.Join(t.TempDir(), "b.db")
+	tree{"a": file("alpha"), "b": file("bravo"), "d/c": file("charlie")}.build(t, root)
+	mustRun(t, 0, "baseline", "--db", db, root)
+	wantEvents(t, check(t, root, 0, "--db", db, "--fast"))
+
+	rewriteKeepTimes(t, filepath.Join(root, "a"), "ALPHA")
+	must(t, os.WriteFile(filepath.Join(root, "d/c"), []byte("charlie, longer"), 0o644))
+	want := []string{"change T/a [content,ctime]", "change T/d/c [content,size,mtime,ctime]"}
+	wantEvents(t, check(t, root, 4, "--db", db, "--fast"), want...)
+	wantEvents(t, check(t, root, 4, "--db", db), want...)
+}

@@ -1,0 +1,71 @@
+package walk
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/zeebo/blake3"
+)
+
+// TestPrior checks fim check --fast's rule: a regular file whose device, inode, size,
+// mtime and ctime equal the recorded ones keeps the recorded hash and is not opened;
+// any difference in those makes the walker read it again.
+func TestPrior(t *testing.T) {
+	root := makeTree(t, tree{"same": file("unchanged"), "touched": file("content"), "stomped": file("before"), "grown": file("x")})
+	first := walkDir(t, root, Options{})
+	recorded := map[string]*Entry{}
+	for _, e := range first.entries {
+		c := *e
+		recorded[e.Path] = &c
+	}
+	// A planted hash can only come back if it was reused rather than computed.
+	planted := [32]byte{0xfe, 0xed}
+	recorded[filepath.Join(root, "same")].Hash = planted
+
+	// touched: same content, new mtime. stomped: new content of the same size with its
+	// mtime put back (only ctime tells). grown: new size.
+	st, err := os.Stat(filepath.Join(root, "stomped"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	if err := os.Chtimes(filepath.Join(root, "touched"), time.Now(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "stomped"), []byte("after!"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(filepath.Join(root, "stomped"), st.ModTime(), st.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "grown"), []byte("xx"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	opens := watchOpens(t, filepath.Join(root, "same"))
+	opens.opens(t) // discard what came before
+	w := &Walker{Roots: []Root{{Path: root}}, Prior: func(p string) *Entry { return recorded[p] }}
+	second := run(t, w)
+	second.base = root
+	if second.err != nil {
+		t.Fatal(second.err)
+	}
+	if got := second.get(t, "same").Hash; got != planted {
+		t.Errorf("same: hash %x, want the recorded one reused", got[:4])
+	}
+	for _, name := range []string{"touched", "stomped", "grown"} {
+		e := second.get(t, name)
+		data, err := os.ReadFile(filepath.Join(root, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !e.Hashed() || e.Hash != blake3.Sum256(data) {
+			t.Errorf("%s: not read again (hash %x)", name, e.Hash[:4])
+		}
+	}
+	if n := opens.opens(t)[filepath.Join(root, "same")]; n != 0 {
+		t.Errorf("same: opened %d times, want 0", n)
+	}
+}

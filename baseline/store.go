@@ -7,6 +7,7 @@ package baseline
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -60,7 +61,8 @@ type Meta struct {
 	HostID     string          `json:"host_id,omitempty"`
 	Policy     json.RawMessage `json:"policy"` // the options the walk used, opaque here
 	Entries    uint64          `json:"entries"`
-	Digest     string          `json:"digest"` // blake3 over every key and record, in order
+	Digest     string          `json:"digest"`           // blake3 over every key and record, in order
+	KeyID      string          `json:"key_id,omitempty"` // the key that signed it (KeyID), if signed
 }
 
 // digest accumulates the canonical digest of a sequence of records.
@@ -94,8 +96,10 @@ type Writer struct {
 	pending   int
 	count     uint64
 	lastKey   []byte
-	arena     []byte
-	dig       *digest
+	// Signer, if set, signs the baseline on Commit.
+	Signer ed25519.PrivateKey
+	arena  []byte
+	dig    *digest
 }
 
 const batchSize = 10000
@@ -240,6 +244,10 @@ func (w *Writer) Commit(m Meta) error {
 	m.Format = FormatVersion
 	m.Entries = w.count
 	m.Digest = w.dig.sum()
+	m.KeyID = ""
+	if w.Signer != nil {
+		m.KeyID = KeyID(w.Signer.Public().(ed25519.PublicKey))
+	}
 	info, err := json.Marshal(m)
 	if err != nil {
 		w.Abort()
@@ -255,6 +263,11 @@ func (w *Writer) Commit(m Meta) error {
 		}
 		if err := b.Put(keyFormat, []byte(strconv.Itoa(FormatVersion))); err != nil {
 			return err
+		}
+		if w.Signer != nil {
+			if err := b.Put(keySignature, ed25519.Sign(w.Signer, signedMessage(info))); err != nil {
+				return err
+			}
 		}
 		return b.Put(keyInfo, info)
 	})
@@ -311,6 +324,8 @@ type Reader struct {
 	tx   *bolt.Tx
 	meta Meta
 	size int64 // bytes of the file, all mapped
+	// info is the meta as stored, and signature its signature (nil: unsigned).
+	info, signature []byte
 }
 
 // Open opens the baseline at path read-only and validates that it is a complete fim
@@ -360,8 +375,15 @@ func (r *Reader) readMeta() error {
 	if format != FormatVersion {
 		return bad(r.path, "format version %d, this fim reads version %d (upgrade fim, or make a new baseline)", format, FormatVersion)
 	}
-	if err := json.Unmarshal(b.Get(keyInfo), &r.meta); err != nil {
+	r.info = bytes.Clone(b.Get(keyInfo))
+	if err := json.Unmarshal(r.info, &r.meta); err != nil {
 		return bad(r.path, "corrupt meta: %v", err)
+	}
+	if sig := b.Get(keySignature); sig != nil {
+		if len(sig) != ed25519.SignatureSize {
+			return bad(r.path, "corrupt signature (%d bytes)", len(sig))
+		}
+		r.signature = bytes.Clone(sig)
 	}
 	if r.tx.Bucket(bucketEntries) == nil {
 		return bad(r.path, "corrupt database: no entries bucket")
@@ -438,6 +460,9 @@ func (it *Iter) Next() (e *walk.Entry, err error) {
 	if k == nil {
 		it.done = true
 		if it.count != it.r.meta.Entries || it.dig.sum() != it.r.meta.Digest {
+			if it.r.signature != nil {
+				return nil, bad(it.r.path, "records do not match the digest in its signed meta: altered since it was signed")
+			}
 			return nil, bad(it.r.path, "corrupt database: records do not match the digest in its meta")
 		}
 		return nil, nil

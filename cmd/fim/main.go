@@ -38,6 +38,7 @@ func usageErr(format string, args ...any) error {
 var dbFlag = &cli.StringFlag{Name: "db", Usage: "baseline database (default $FIM_DB, the config's db, /var/lib/fim/baseline.db as root, else $XDG_STATE_HOME/fim/baseline.db)"}
 var configFlag = &cli.StringFlag{Name: "config", Usage: "YAML configuration file (default /etc/fim/fim.yaml if present)"}
 var rootFlag = &cli.StringFlag{Name: "root", Usage: "read the tree under `DIR` but record paths as if DIR were /"}
+var signFlag = &cli.StringFlag{Name: "sign", Usage: "sign the baseline with the Ed25519 private key in `FILE` (see fim keygen)"}
 var workersFlag = &cli.IntFlag{Name: "workers", Usage: "goroutines listing and hashing (default: number of CPUs)"}
 
 // onUsageError makes a bad flag exit with ExitUsage; each command needs it, as commands
@@ -57,11 +58,11 @@ func newApp() *cli.App {
 		// Without an action, an unknown command exits 3, which reads as "created and removed".
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usageErr("unknown command %q (want baseline, check or watch)", c.Args().First())
+				return usageErr("unknown command %q (want baseline, check, watch, verify or keygen)", c.Args().First())
 			}
 			return cli.ShowAppHelp(c)
 		},
-		Commands: []*cli.Command{baselineCommand(), checkCommand(), watchCommand()},
+		Commands: []*cli.Command{baselineCommand(), checkCommand(), watchCommand(), verifyCommand(), keygenCommand()},
 	}
 }
 
@@ -80,6 +81,7 @@ func baselineCommand() *cli.Command {
 			&cli.BoolFlag{Name: "follow-symlinks", Usage: "record what symlinks point to and descend into linked directories"},
 			&cli.BoolFlag{Name: "cross-mounts", Usage: "descend into other filesystems"},
 			&cli.IntFlag{Name: "max-entries", Usage: "fail rather than record more than `N` entries (0: unlimited)"},
+			signFlag,
 		},
 		Action: runBaseline,
 	}
@@ -97,6 +99,8 @@ func checkCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, e.g. mtime,ctime,inode,device,nlink"},
 			&cli.BoolFlag{Name: "update", Usage: "after reporting, replace the baseline with the current state"},
 			&cli.BoolFlag{Name: "fast", Usage: "re-read only files whose device, inode, size, mtime or ctime changed (see README: what --fast trusts)"},
+			&cli.StringFlag{Name: "verify", Usage: "refuse a baseline not signed with the private key of public key `FILE`"},
+			signFlag,
 		},
 		Action: runCheck,
 	}

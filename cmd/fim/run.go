@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -189,11 +190,16 @@ func runBaseline(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	signer, err := loadSigner(c)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	w, err := baseline.Create(db)
 	if err != nil {
 		return err
 	}
+	w.Signer = signer
 	var warn warnings
 	var files, bytes int64
 	wk := walker(c, comp, pol, pol.Root, &warn, db, w.TempPath())
@@ -243,11 +249,32 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	signer, err := loadSigner(c)
+	if err != nil {
+		return err
+	}
+	if signer != nil && !c.Bool("update") {
+		return usageErr("--sign goes with --update (it signs the updated baseline)")
+	}
 	r, err := baseline.Open(db)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
+	if f := c.String("verify"); f != "" {
+		pub, err := baseline.LoadPublicKey(f)
+		if err != nil {
+			return usageErr("--verify: %v", err)
+		}
+		// The records are checked against the signed digest as the merge reads them,
+		// before anything is reported.
+		if err := r.VerifySignature(pub); err != nil {
+			return err
+		}
+	}
+	if c.Bool("update") && r.Signed() && signer == nil {
+		return usageErr("%s is signed: --update needs --sign KEYFILE to sign the new baseline", db)
+	}
 	var pol config.Policy
 	if err := json.Unmarshal(r.Meta().Policy, &pol); err != nil {
 		return fmt.Errorf("%w: %s: corrupt options in meta: %v", baseline.ErrBadBaseline, db, err)
@@ -274,6 +301,7 @@ func runCheck(c *cli.Context) error {
 		if upd, err = baseline.Create(db); err != nil {
 			return err
 		}
+		upd.Signer = signer
 		defer upd.Abort() // no-op after a commit
 		own = append(own, upd.TempPath())
 	}
@@ -348,6 +376,19 @@ func recordedPath(p, root string) (string, bool) {
 		return "", false
 	}
 	return walk.CleanPath(p[len(root):]), true
+}
+
+// loadSigner reads the --sign private key, if given.
+func loadSigner(c *cli.Context) (ed25519.PrivateKey, error) {
+	f := c.String("sign")
+	if f == "" {
+		return nil, nil
+	}
+	priv, err := baseline.LoadPrivateKey(f)
+	if err != nil {
+		return nil, usageErr("--sign: %v", err)
+	}
+	return priv, nil
 }
 
 // ignoreFlag parses the --ignore attribute lists.

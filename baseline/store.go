@@ -1,5 +1,6 @@
 // Package baseline owns the snapshot on disk: a bbolt database holding one compact binary
-// record per entry, keyed by walk.Key(path) so that iteration follows the walk's order,
+// record per entry, keyed by walk.Key(path) (less a common directory prefix, see
+// Meta.KeyBase) so that iteration follows the walk's order,
 // and a meta bucket (format version, fim version, creation time, host, options, count and
 // a BLAKE3 digest of every record). A baseline is always written to a new file beside the
 // old one and renamed over it, so a crash leaves the previous baseline intact.
@@ -63,7 +64,43 @@ type Meta struct {
 	Entries    uint64          `json:"entries"`
 	Digest     string          `json:"digest"`           // blake3 over every key and record, in order
 	KeyID      string          `json:"key_id,omitempty"` // the key that signed it (KeyID), if signed
+	// KeyBase is a directory above every recorded path whose bytes are left out of the
+	// keys ("": none): the roots' common parent, which every key would repeat.
+	KeyBase string `json:"key_base,omitempty"`
 }
+
+// KeyBaseFor returns the KeyBase for a walk of roots: the deepest directory that holds
+// every root strictly below it.
+func KeyBaseFor(roots []string) string {
+	base := ""
+	for i, r := range roots {
+		parent := filepath.Dir(r)
+		if i == 0 {
+			base = parent
+			continue
+		}
+		for !walk.IsWithin(parent, base) {
+			base = filepath.Dir(base)
+		}
+	}
+	if base == "/" || base == "." {
+		return ""
+	}
+	return base
+}
+
+// keyOf is the key of path under base; ok is false for a path not below base.
+func keyOf(base, path string) ([]byte, bool) {
+	if base == "" {
+		return walk.Key(path), true
+	}
+	if len(path) <= len(base) || path[len(base)] != '/' || path[:len(base)] != base {
+		return nil, false
+	}
+	return walk.Key(path[len(base):]), true
+}
+
+func pathOf(base string, key []byte) string { return base + walk.PathFromKey(key) }
 
 // digest accumulates the canonical digest of a sequence of records.
 type digest struct {
@@ -96,6 +133,9 @@ type Writer struct {
 	pending   int
 	count     uint64
 	lastKey   []byte
+	// KeyBase, set before the first Add, leaves the roots' common parent out of the keys
+	// (see Meta.KeyBase).
+	KeyBase string
 	// Signer, if set, signs the baseline on Commit.
 	Signer ed25519.PrivateKey
 	arena  []byte
@@ -212,7 +252,10 @@ func (w *Writer) begin() error {
 
 // Add records e. Entries must come in strictly increasing key order.
 func (w *Writer) Add(e *walk.Entry) error {
-	key := walk.Key(e.Path)
+	key, ok := keyOf(w.KeyBase, e.Path)
+	if !ok {
+		return fmt.Errorf("baseline: %q is not below the key base %q", e.Path, w.KeyBase)
+	}
 	if w.lastKey != nil && bytes.Compare(key, w.lastKey) <= 0 {
 		return fmt.Errorf("baseline: %q added out of order", e.Path)
 	}
@@ -245,6 +288,7 @@ func (w *Writer) Commit(m Meta) error {
 	m.Entries = w.count
 	m.Digest = w.dig.sum()
 	m.KeyID = ""
+	m.KeyBase = w.KeyBase
 	if w.Signer != nil {
 		m.KeyID = KeyID(w.Signer.Public().(ed25519.PublicKey))
 	}
@@ -472,7 +516,7 @@ func (it *Iter) Next() (e *walk.Entry, err error) {
 	if it.count%8192 == 0 {
 		it.r.release()
 	}
-	e = &walk.Entry{Path: walk.PathFromKey(k)}
+	e = &walk.Entry{Path: pathOf(it.r.meta.KeyBase, k)}
 	if err := DecodeRecord(v, e); err != nil {
 		it.done = true
 		return nil, bad(it.r.path, "record %q: %v", e.Path, err)
@@ -489,7 +533,11 @@ func (r *Reader) Get(path string) (e *walk.Entry, err error) {
 		}
 	}()
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	v := r.tx.Bucket(bucketEntries).Get(walk.Key(path))
+	key, ok := keyOf(r.meta.KeyBase, path)
+	if !ok {
+		return nil, nil
+	}
+	v := r.tx.Bucket(bucketEntries).Get(key)
 	if v == nil {
 		return nil, nil
 	}
@@ -513,13 +561,27 @@ func (r *Reader) Subtree(path string, fn func(*walk.Entry) error) (err error) {
 			err = bad(r.path, "corrupt database (%v)", p)
 		}
 	}()
-	prefix := walk.Key(path)
+	base := r.meta.KeyBase
+	prefix, ok := keyOf(base, path)
+	if !ok {
+		if base == "" || !walk.IsWithin(base, path) {
+			return nil // nothing recorded there
+		}
+		prefix = nil // path holds the base: everything
+	}
+	all := prefix == nil || base == "" && path == "/"
 	c := r.tx.Bucket(bucketEntries).Cursor()
-	for k, v := c.Seek(prefix); k != nil; k, v = c.Next() {
-		if !bytes.HasPrefix(k, prefix) || len(k) > len(prefix) && k[len(prefix)] != 0 && path != "/" {
+	var k, v []byte
+	if all {
+		k, v = c.First()
+	} else {
+		k, v = c.Seek(prefix)
+	}
+	for ; k != nil; k, v = c.Next() {
+		if !all && (!bytes.HasPrefix(k, prefix) || len(k) > len(prefix) && k[len(prefix)] != 0) {
 			break
 		}
-		e := &walk.Entry{Path: walk.PathFromKey(k)}
+		e := &walk.Entry{Path: pathOf(base, k)}
 		if err := DecodeRecord(v, e); err != nil {
 			return bad(r.path, "record %q: %v", e.Path, err)
 		}
@@ -560,7 +622,11 @@ func (r *Reader) Prior() (lookup func(path string) *walk.Entry, done func()) {
 			default:
 			}
 		}()
-		v := tx.Bucket(bucketEntries).Get(walk.Key(path))
+		key, ok := keyOf(r.meta.KeyBase, path)
+		if !ok {
+			return nil
+		}
+		v := tx.Bucket(bucketEntries).Get(key)
 		if v == nil {
 			return nil
 		}

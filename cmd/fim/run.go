@@ -200,6 +200,7 @@ func runBaseline(c *cli.Context) error {
 		return err
 	}
 	w.Signer = signer
+	w.KeyBase = keyBase(comp)
 	var warn warnings
 	var files, bytes int64
 	wk := walker(c, comp, pol, pol.Root, &warn, db, w.TempPath())
@@ -302,6 +303,7 @@ func runCheck(c *cli.Context) error {
 			return err
 		}
 		upd.Signer = signer
+		upd.KeyBase = keyBase(comp)
 		defer upd.Abort() // no-op after a commit
 		own = append(own, upd.TempPath())
 	}
@@ -376,6 +378,15 @@ func recordedPath(p, root string) (string, bool) {
 		return "", false
 	}
 	return walk.CleanPath(p[len(root):]), true
+}
+
+// keyBase is the part of every recorded path that the baseline's keys leave out.
+func keyBase(comp *config.Compiled) string {
+	var roots []string
+	for _, r := range comp.Roots() {
+		roots = append(roots, r.Path)
+	}
+	return baseline.KeyBaseFor(roots)
 }
 
 // loadSigner reads the --sign private key, if given.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -137,19 +138,31 @@ func (f *fanotify) forget(real string) {
 	}
 }
 
-// run reads events until ctx ends and sends hints with real paths.
-func (f *fanotify) run(ctx context.Context, out chan<- Hint) error {
-	go func() {
-		<-ctx.Done()
-		f.file.Close() // unblocks Read
-	}()
+// run reads events and sends hints with real paths. When ctx ends, it reads what the
+// kernel still holds without waiting for more, then returns; it returns at once when
+// abort is closed.
+func (f *fanotify) run(ctx context.Context, abort <-chan struct{}, out chan<- Hint) error {
+	stop := context.AfterFunc(ctx, func() {
+		if f.file.SetReadDeadline(time.Now()) != nil { // unblocks Read
+			f.file.Close()
+		}
+	})
+	defer stop()
 	buf := make([]byte, 256<<10)
 	for {
 		n, err := f.file.Read(buf)
-		if err != nil {
-			if ctx.Err() != nil {
+		if err != nil && ctx.Err() != nil {
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				return nil // closed
+			}
+			// Stopping: the descriptor is non-blocking, so this read returns what is
+			// queued, or EAGAIN when nothing is.
+			n, err = unix.Read(f.fd, buf)
+			if err != nil || n <= 0 {
 				return nil
 			}
+		}
+		if err != nil {
 			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
 				continue
 			}
@@ -160,7 +173,7 @@ func (f *fanotify) run(ctx context.Context, out chan<- Hint) error {
 			if h, ok := f.hint(&events[i]); ok {
 				select {
 				case out <- h:
-				case <-ctx.Done():
+				case <-abort:
 					return nil
 				}
 			}
@@ -169,7 +182,7 @@ func (f *fanotify) run(ctx context.Context, out chan<- Hint) error {
 			// The record stream is out of step: nothing after this point can be trusted.
 			select {
 			case out <- Hint{Overflow: true, Source: SourceFanotify, Err: perr}:
-			case <-ctx.Done():
+			case <-abort:
 				return nil
 			}
 		}

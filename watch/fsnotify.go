@@ -80,12 +80,18 @@ func (f *fsnotifier) count() int {
 	return len(f.dirs)
 }
 
+// forget drops the watches at or below real, a directory removed or renamed. The
+// kernel drops the watch of a removed directory itself; that of a renamed one it keeps,
+// but fsnotify would go on naming its events by the old path (and hand the same watch
+// back, under the old path, when the new one is added): it is removed, to be added
+// again under the new name when the directory is walked there.
 func (f *fsnotifier) forget(real string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for d := range f.dirs {
 		if d == real || strings.HasPrefix(d, real+"/") {
-			delete(f.dirs, d) // the kernel drops a watch when its directory goes
+			f.w.Remove(d) // fails for a removed directory: nothing left to remove
+			delete(f.dirs, d)
 		}
 	}
 }
@@ -99,58 +105,86 @@ func (f *fsnotifier) within(real string) bool {
 	return false
 }
 
-func (f *fsnotifier) run(ctx context.Context, out chan<- Hint) error {
+// run sends hints for what fsnotify reports. When ctx ends, it sends what fsnotify has
+// already read from the kernel, then returns; it returns at once when abort is closed.
+func (f *fsnotifier) run(ctx context.Context, abort <-chan struct{}, out chan<- Hint) error {
+	send := func(h Hint) bool {
+		select {
+		case out <- h:
+			return true
+		case <-abort:
+			return false
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			for {
+				select {
+				case err, ok := <-f.w.Errors:
+					if !ok || !send(errHint(err)) {
+						return nil
+					}
+				case ev, ok := <-f.w.Events:
+					if !ok {
+						return nil
+					}
+					if h, ok := f.hint(ev); ok && !send(h) {
+						return nil
+					}
+				default:
+					return nil
+				}
+			}
 		case err, ok := <-f.w.Errors:
-			if !ok {
-				return nil
-			}
-			h := Hint{Source: SourceFsnotify}
-			if errors.Is(err, fsnotify.ErrEventOverflow) {
-				h.Overflow = true
-			} else {
-				h.Overflow, h.Err = true, err
-			}
-			select {
-			case out <- h:
-			case <-ctx.Done():
+			if !ok || !send(errHint(err)) {
 				return nil
 			}
 		case ev, ok := <-f.w.Events:
 			if !ok {
 				return nil
 			}
-			if !f.within(ev.Name) {
-				continue
-			}
-			h := Hint{Path: ev.Name, Source: SourceFsnotify}
-			if ev.Has(fsnotify.Create) {
-				// A new directory: watch it before it is walked, so that what lands in it
-				// from now on is seen; what is already there, the walk finds.
-				if st, err := os.Lstat(ev.Name); err == nil && st.IsDir() {
-					f.add(ev.Name)
-					h.Dir, h.Subtree = true, true
-				}
-			}
-			if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
-				f.mu.Lock()
-				wasDir := f.dirs[ev.Name]
-				f.mu.Unlock()
-				if wasDir {
-					f.forget(ev.Name)
-					h.Dir, h.Subtree = true, true
-				}
-			}
-			select {
-			case out <- h:
-			case <-ctx.Done():
+			if h, ok := f.hint(ev); ok && !send(h) {
 				return nil
 			}
 		}
 	}
+}
+
+// errHint turns an fsnotify error into a hint: events were lost.
+func errHint(err error) Hint {
+	h := Hint{Source: SourceFsnotify, Overflow: true}
+	if !errors.Is(err, fsnotify.ErrEventOverflow) {
+		h.Err = err
+	}
+	return h
+}
+
+// hint turns one fsnotify event into a hint, and keeps the watches in step with the
+// directories that appear and go.
+func (f *fsnotifier) hint(ev fsnotify.Event) (Hint, bool) {
+	if !f.within(ev.Name) {
+		return Hint{}, false
+	}
+	h := Hint{Path: ev.Name, Source: SourceFsnotify}
+	if ev.Has(fsnotify.Create) {
+		// A new directory: watch it before it is walked, so that what lands in it
+		// from now on is seen; what is already there, the walk finds.
+		if st, err := os.Lstat(ev.Name); err == nil && st.IsDir() {
+			f.add(ev.Name)
+			h.Dir, h.Subtree = true, true
+		}
+	}
+	if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
+		f.mu.Lock()
+		wasDir := f.dirs[ev.Name]
+		f.mu.Unlock()
+		if wasDir {
+			f.forget(ev.Name)
+			h.Dir, h.Subtree = true, true
+		}
+	}
+	return h, true
 }
 
 func (f *fsnotifier) close() { f.w.Close() }

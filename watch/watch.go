@@ -14,6 +14,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -62,12 +63,13 @@ type Watcher struct {
 	// FlushEvery bounds how often --update rewrites the baseline.
 	FlushEvery time.Duration
 
-	st      *state
-	fan     *fanotify
-	fsn     *fsnotifier
-	dedup   map[dedupKey]*folded
-	dirty   bool
-	flushed time.Time
+	st       *state
+	fan      *fanotify
+	fsn      *fsnotifier
+	backends sync.WaitGroup // the goroutines of fan and fsn
+	dedup    map[dedupKey]*folded
+	dirty    bool
+	flushed  time.Time
 }
 
 type dedupKey struct {
@@ -148,11 +150,15 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 	w.dedup = map[dedupKey]*folded{}
 	hints := make(chan Hint, 4096)
+	// Ending bctx asks the backends to hand over what the kernel still holds and return;
+	// closing abort makes them return at once.
 	bctx, stopBackends := context.WithCancel(context.Background())
 	defer stopBackends()
+	abort := make(chan struct{})
+	defer close(abort)
 	errc := make(chan error, 2)
 	// Marks first, state second: what changes while the state is read is seen again.
-	if err := w.startBackends(bctx, hints, errc); err != nil {
+	if err := w.startBackends(bctx, abort, hints, errc); err != nil {
 		return err
 	}
 	defer w.closeBackends()
@@ -173,8 +179,11 @@ func (w *Watcher) Run(ctx context.Context) error {
 	defer tick.Stop()
 	var batch []Hint
 	var deadline <-chan time.Time
+	// A batch is looked at to the end even when ctx ends meanwhile: what fim was told
+	// of before it was stopped is reported.
+	wctx := context.WithoutCancel(ctx)
 	flush := func() error {
-		events, err := w.process(ctx, batch)
+		events, err := w.process(wctx, batch)
 		batch, deadline = batch[:0], nil
 		if err != nil {
 			return err
@@ -200,6 +209,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 		case <-periodic:
 			events, err := w.rescan(ctx, SourcePeriodic)
 			if err != nil {
+				if ctx.Err() != nil {
+					continue // stopped during the rescan: the next round flushes and returns
+				}
 				return err
 			}
 			if err := w.emit(events, time.Now()); err != nil {
@@ -215,8 +227,22 @@ func (w *Watcher) Run(ctx context.Context) error {
 		case err := <-errc:
 			return err
 		case <-ctx.Done():
+			// Stop the backends and take in what they still read from the kernel, so
+			// that every change made before the stop is reported; then flush everything.
 			stopBackends()
-			// Drain what the backends had already said, then flush everything.
+			stopped := make(chan struct{})
+			go func() {
+				w.backends.Wait()
+				close(stopped)
+			}()
+			for done := false; !done; {
+				select {
+				case h := <-hints:
+					batch = append(batch, h)
+				case <-stopped:
+					done = true
+				}
+			}
 			for drained := false; !drained; {
 				select {
 				case h := <-hints:
@@ -226,7 +252,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 				}
 			}
 			if len(batch) > 0 {
-				if err := flush(); err != nil && !errors.Is(err, context.Canceled) {
+				if err := flush(); err != nil {
 					return err
 				}
 			}
@@ -252,7 +278,11 @@ func (w *Watcher) describeBackends() string {
 		s = append(s, "fanotify")
 	}
 	if w.fsn != nil && len(w.fsn.roots) > 0 {
-		s = append(s, fmt.Sprintf("fsnotify, %d directories", w.fsn.count()))
+		if n := w.fsn.count(); n == 1 {
+			s = append(s, "fsnotify, 1 directory")
+		} else {
+			s = append(s, fmt.Sprintf("fsnotify, %d directories", n))
+		}
 	}
 	if w.Interval > 0 {
 		s = append(s, "rescan every "+w.Interval.String())
@@ -261,7 +291,7 @@ func (w *Watcher) describeBackends() string {
 }
 
 // startBackends marks what it can with fanotify and hands the rest to fsnotify.
-func (w *Watcher) startBackends(ctx context.Context, hints chan<- Hint, errc chan<- error) error {
+func (w *Watcher) startBackends(ctx context.Context, abort <-chan struct{}, hints chan<- Hint, errc chan<- error) error {
 	var roots []string
 	for _, r := range w.Walker.Roots {
 		roots = append(roots, w.real(r.Path))
@@ -300,8 +330,10 @@ func (w *Watcher) startBackends(ctx context.Context, hints chan<- Hint, errc cha
 			fan.close()
 		} else {
 			w.fan = fan
+			w.backends.Add(1)
 			go func() {
-				if err := fan.run(ctx, hints); err != nil {
+				defer w.backends.Done()
+				if err := fan.run(ctx, abort, hints); err != nil {
 					errc <- err
 				}
 			}()
@@ -317,8 +349,10 @@ func (w *Watcher) startBackends(ctx context.Context, hints chan<- Hint, errc cha
 		return err
 	}
 	w.fsn = fsn
+	w.backends.Add(1)
 	go func() {
-		if err := fsn.run(ctx, hints); err != nil {
+		defer w.backends.Done()
+		if err := fsn.run(ctx, abort, hints); err != nil {
 			errc <- err
 		}
 	}()

@@ -69,7 +69,7 @@ func TestVerifyRefuses(t *testing.T) {
 			data, err := os.ReadFile(db)
 			must(t, err)
 			i := bytes.Index(data, hashOf[:])
-			if i < 0 || bytes.Index(data[i+1:], hashOf[:]) >= 0 {
+			if i < 0 || bytes.Contains(data[i+1:], hashOf[:]) {
 				t.Fatal("record hash not found exactly once in the file")
 			}
 			data[i+5] ^= 0x01 // as with a hex editor: one bit of one record

@@ -7,6 +7,7 @@ package watch
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"maps"
@@ -58,8 +59,12 @@ type Watcher struct {
 	DB     string
 	Update bool
 	Meta   baseline.Meta
-	Emit   func([]diff.Event) error
-	Logf   func(format string, args ...any) // notices: readiness, backend choice, overflow
+	// Signer signs each baseline --update writes; KeyBase is its key base (see
+	// baseline.Meta.KeyBase).
+	Signer  ed25519.PrivateKey
+	KeyBase string
+	Emit    func([]diff.Event) error
+	Logf    func(format string, args ...any) // notices: readiness, backend choice, overflow
 	// FlushEvery bounds how often --update rewrites the baseline.
 	FlushEvery time.Duration
 
@@ -668,6 +673,7 @@ func (w *Watcher) maybeFlushState(final bool) error {
 	if err != nil {
 		return err
 	}
+	wr.Signer, wr.KeyBase = w.Signer, w.KeyBase
 	next := w.st.iter()
 	for {
 		e, err := next()

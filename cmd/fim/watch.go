@@ -34,6 +34,7 @@ func watchCommand() *cli.Command {
 			&cli.DurationFlag{Name: "dedup-window", Value: 2 * time.Second, Usage: "fold repeats of one event on one path within this window into one, with a count (0: off)"},
 			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, e.g. mtime,ctime"},
 			&cli.BoolFlag{Name: "update", Usage: "keep the baseline database current as events arrive"},
+			signFlag,
 		},
 		Action: runWatch,
 	}
@@ -139,6 +140,21 @@ func runWatch(c *cli.Context) error {
 	}
 	if useDB {
 		w.DB = db
+	}
+	if c.Bool("update") {
+		if w.Signer, err = loadSigner(c); err != nil {
+			return err
+		}
+		w.KeyBase = keyBase(comp)
+		if r, err := baseline.Open(db); err == nil {
+			signed := r.Signed()
+			r.Close()
+			if signed && w.Signer == nil {
+				return usageErr("%s is signed: --update needs --sign KEYFILE to sign the new baseline", db)
+			}
+		}
+	} else if c.String("sign") != "" {
+		return usageErr("--sign goes with --update (it signs the updated baseline)")
 	}
 	return w.Run(c.Context)
 }

@@ -949,3 +949,28 @@ func TestWatchFallback(t *testing.T) {
 		t.Errorf("exit %d after SIGTERM, want 0\nstderr:\n%s", code, r.stderrText())
 	}
 }
+
+// TestWatchUpdateSigned: --update does not touch a signed baseline without the key, and
+// with it leaves a baseline signed by that key.
+func TestWatchUpdateSigned(t *testing.T) {
+	mnt := tmpfs(t)
+	root := filepath.Join(mnt, "w")
+	db, key := filepath.Join(mnt, "db", "fim.db"), filepath.Join(mnt, "db", "k")
+	tree{"w/a": file("a"), "w/" + syncDir: dir(), "db": dir()}.build(t, mnt)
+	mustRun(t, 0, "keygen", "--out", key)
+	mustRun(t, 0, "baseline", "--db", db, "--sign", key, root)
+
+	_, stderr := mustRun(t, 16, "watch", "--update", "--db", db, root)
+	if !strings.Contains(stderr, "--sign") {
+		t.Errorf("watch --update of a signed baseline without a key: %q", stderr)
+	}
+
+	r := startWatch(t, fanotifyBackend, root, "--update", "--sign", key, "--db", db, root)
+	appendTo(t, filepath.Join(root, "a"), "changed")
+	r.expect("change T/a [content,size,mtime,ctime]")
+	if rest, code := r.stop(syscall.SIGTERM); code != 0 || len(rest) != 0 {
+		t.Fatalf("SIGTERM: exit %d, events %q\nstderr:\n%s", code, r.summary(rest), r.stderrText())
+	}
+	mustRun(t, 0, "verify", "--db", db, "--key", key+".pub")
+	wantEvents(t, check(t, root, 0, "--db", db, "--verify", key+".pub"))
+}

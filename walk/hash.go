@@ -2,18 +2,26 @@ package walk
 
 import (
 	"errors"
+	"sync"
 
 	"github.com/zeebo/blake3"
 	"golang.org/x/sys/unix"
 )
 
-// hashBuf is one worker's reusable read buffer and hasher.
+// hashBuf is one worker's reusable read buffer, hasher and directory buffer.
 type hashBuf struct {
-	buf []byte
-	h   *blake3.Hasher
+	buf     []byte
+	h       *blake3.Hasher
+	dirents []byte
 }
 
-func newHashBuf() *hashBuf { return &hashBuf{buf: make([]byte, 256<<10), h: blake3.New()} }
+func newHashBuf() *hashBuf {
+	return &hashBuf{buf: make([]byte, 256<<10), h: blake3.New(), dirents: make([]byte, 64<<10)}
+}
+
+// hashBufs keeps workers' buffers from one walk to the next: fim watch walks one path
+// at a time, thousands of times a second.
+var hashBufs = sync.Pool{New: func() any { return newHashBuf() }}
 
 // errChanged says the file changed, or was replaced, while it was being read.
 var errChanged = errors.New("changed while being read")

@@ -267,8 +267,9 @@ func (wk *walk) emitOne(e *Entry, a *aux, parent *node, r *Root, depth int, root
 
 // work runs jobs until the scheduler closes.
 func (wk *walk) work() {
-	buf := newHashBuf()
-	dbuf := make([]byte, 64<<10)
+	buf := hashBufs.Get().(*hashBuf)
+	defer hashBufs.Put(buf)
+	dbuf := buf.dirents
 	for {
 		j := wk.s.next()
 		if j == nil {

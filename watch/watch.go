@@ -188,7 +188,14 @@ func (w *Watcher) Run(ctx context.Context) error {
 	// of before it was stopped is reported.
 	wctx := context.WithoutCancel(ctx)
 	flush := func() error {
+		stale := 0
+		if slices.ContainsFunc(batch, func(h Hint) bool { return h.Overflow }) {
+			stale = len(hints) // queued before the rescan starts: it covers them
+		}
 		events, err := w.process(wctx, batch)
+		for ; stale > 0; stale-- {
+			<-hints
+		}
 		batch, deadline = batch[:0], nil
 		if err != nil {
 			return err
@@ -425,7 +432,8 @@ func (w *Watcher) differ() *diff.Differ {
 		case cur == nil:
 			w.st.set(old.Path, nil)
 		case old == nil || diff.Compare(old, cur, 0) != 0 || old.Hash != cur.Hash:
-			w.st.set(cur.Path, cur)
+			kept := *cur // not a pointer into the walk's listing, which it would keep alive
+			w.st.set(cur.Path, &kept)
 		default:
 			return
 		}
@@ -505,18 +513,28 @@ func (w *Watcher) process(ctx context.Context, hints []Hint) ([]diff.Event, erro
 		}
 	}
 	events := d.Events()
+	out := events[:0]
 	for i := range events {
 		ev := &events[i]
 		l := coveringLook(list, ev.Path)
 		if l == nil && ev.OldPath != "" {
 			l = coveringLook(list, ev.OldPath)
 		}
-		if l != nil && l.hint != nil {
+		if l == nil && ev.After != nil && ev.After.Type == walk.TypeDir && ev.Changed&^dirNoise == 0 {
+			// A parent looked at only to keep its state current, whose times and size
+			// moved because of entries whose own events are still on their way.
+			continue
+		}
+		if l != nil {
 			ev.Source, ev.Process = l.hint.Source, l.hint.Process
 		}
+		out = append(out, *ev)
 	}
-	return events, nil
+	return out, nil
 }
+
+// dirNoise are the attributes a directory's entries change.
+const dirNoise = diff.AttrSet(1<<diff.AttrMtime | 1<<diff.AttrCtime | 1<<diff.AttrSize | 1<<diff.AttrNlink)
 
 // coveringLook returns the look at p, or the nearest subtree look above it.
 func coveringLook(looks []*look, p string) *look {

@@ -1,0 +1,863 @@
+// Command watchbench measures `fim watch` end to end, per backend (fanotify, fsnotify):
+//
+//   - latency: paced single writes, each creating a new file; the latency of one write
+//     is the time the bench reads its event line on fim's stdout minus the wall-clock
+//     time just before the open(O_CREAT) that starts the write. Run at several
+//     --batch-timeout values, since batching dominates it.
+//   - load: a writer pacing a sustained rate of writes (by default 10,000/s for 10 s),
+//     a mix of new files and appends to existing ones spread over a set of directories;
+//     fim's CPU (utime+stime from /proc/PID/stat) over the burst, its peak RSS (VmHWM),
+//     whether every created file and the final state of every appended file were
+//     reported, how long fim took to catch up after the burst, and the latency of the
+//     create events under load.
+//
+// Every run gets a fresh tmpfs (so that a fanotify filesystem mark sees only the bench)
+// and a fresh fim. Each row of the table is the median of -runs runs; missed counts are
+// the worst run. It needs root (mount, fanotify filesystem marks) and a built fim:
+//
+//	go build -o bin/fim ./cmd/fim && go run ./bench/watchbench -fim bin/fim
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat; it is 100 on
+// every Linux architecture Go supports.
+const clockTicks = 100
+
+var (
+	fimBin      = flag.String("fim", "bin/fim", "fim binary to run")
+	backends    = flag.String("backends", "fanotify,fsnotify", "comma-separated --backend values")
+	scenarios   = flag.String("scenarios", "latency,load", "comma-separated: latency, load")
+	runs        = flag.Int("runs", 3, "runs per backend and scenario; the table shows medians")
+	latN        = flag.Int("lat-n", 2000, "latency: number of paced writes")
+	latInterval = flag.Duration("lat-interval", 5*time.Millisecond, "latency: time between writes")
+	latTimeouts = flag.String("lat-batch-timeouts", "10ms,1s", "latency: comma-separated --batch-timeout values")
+	rate        = flag.Int("rate", 10000, "load: writes per second")
+	duration    = flag.Duration("duration", 10*time.Second, "load: how long the writer runs")
+	nFiles      = flag.Int("files", 1000, "load: existing files that are appended to")
+	nDirs       = flag.Int("dirs", 20, "load: directories the files are spread over")
+	createFrac  = flag.Float64("create-frac", 0.1, "load: fraction of writes that create a new file (the rest append)")
+	loadTimeout = flag.Duration("load-batch-timeout", time.Second, "load: --batch-timeout")
+	writeSize   = flag.Int("write-size", 64, "bytes per write")
+	settle      = flag.Duration("settle", 60*time.Second, "how long to wait, after the last write, for the last expected event")
+	tmpfsSize   = flag.String("tmpfs-size", "1g", "size of each tmpfs")
+	verbose     = flag.Bool("v", false, "print fim's stderr and per-run results as they come")
+	fimFlags    = flag.String("fim-flags", "", "more flags for fim watch, space-separated (e.g. \"--workers 16\")")
+	eventsOut   = flag.String("events-out", "", "append every event line fim prints to `FILE`, for a closer look")
+)
+
+func main() {
+	flag.Parse()
+	if os.Geteuid() != 0 {
+		fatalf("needs root: it mounts a tmpfs and fanotify filesystem marks need CAP_SYS_ADMIN")
+	}
+	bin, err := filepath.Abs(*fimBin)
+	if err != nil {
+		fatalf("%v", err)
+	}
+	if _, err := os.Stat(bin); err != nil {
+		fatalf("%v (build it with: go build -o bin/fim ./cmd/fim)", err)
+	}
+	*fimBin = bin
+	handleSignals()
+	defer cleanup()
+
+	fmt.Println(machine())
+	var rows []*row
+	for _, backend := range split(*backends) {
+		for _, sc := range split(*scenarios) {
+			switch sc {
+			case "latency":
+				for _, t := range split(*latTimeouts) {
+					bt, err := time.ParseDuration(t)
+					if err != nil {
+						fatalf("-lat-batch-timeouts: %v", err)
+					}
+					rows = append(rows, &row{backend: backend, scenario: fmt.Sprintf("latency bt=%v", bt),
+						run: func() (result, error) { return latencyRun(backend, bt) }})
+				}
+			case "load":
+				rows = append(rows, &row{backend: backend, scenario: fmt.Sprintf("load %d/s bt=%v", *rate, *loadTimeout),
+					run: func() (result, error) { return loadRun(backend) }})
+			default:
+				fatalf("unknown scenario %q", sc)
+			}
+		}
+	}
+	// Round-robin, so that a noisy spell on the shared machine hits one run of every
+	// row rather than every run of one row.
+	for i := range *runs {
+		for _, r := range rows {
+			res, err := r.run()
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "watchbench: %s %s run %d: %v\n", r.backend, r.scenario, i+1, err)
+				r.errs = append(r.errs, err)
+				continue
+			}
+			if *verbose {
+				fmt.Fprintf(os.Stderr, "watchbench: %s %s run %d: %s\n", r.backend, r.scenario, i+1, res.summary())
+			}
+			r.runs = append(r.runs, res)
+		}
+	}
+	printTable(rows)
+}
+
+// result is what one run measured. Durations are zero where a scenario does not
+// measure them.
+type result struct {
+	lat       []time.Duration // per matched write
+	writes    int
+	missed    int     // created files never reported
+	stale     int     // appended files whose final size was never reported
+	rate      float64 // writes per second achieved
+	cores     float64 // fim CPU seconds per wall second during the writes
+	cpu       float64 // fim CPU seconds from the first write until caught up
+	rssKiB    int     // VmHWM
+	catchUp   time.Duration
+	events    int
+	overflows int
+	sources   map[string]int
+	notes     []string // what fim said on stderr beyond readiness
+}
+
+type row struct {
+	backend, scenario string
+	run               func() (result, error)
+	runs              []result
+	errs              []error
+}
+
+func (r result) summary() string {
+	s := fmt.Sprintf("writes %d, rate %.0f/s, p50 %v, p99 %v, max %v, missed %d, stale %d, events %d, overflows %d, sources %v",
+		r.writes, r.rate, ms(pct(r.lat, 50)), ms(pct(r.lat, 99)), ms(pct(r.lat, 100)), r.missed, r.stale, r.events, r.overflows, r.sources)
+	if r.rssKiB > 0 {
+		s += fmt.Sprintf(", cores %.2f, cpu %.1fs, rss %.1f MiB, catch-up %s", r.cores, r.cpu, float64(r.rssKiB)/1024, catchUp([]result{r}))
+	}
+	for _, n := range r.notes {
+		s += "\n    fim: " + n
+	}
+	return s
+}
+
+// latencyRun writes lat-n new files, one every lat-interval, and times their events.
+func latencyRun(backend string, bt time.Duration) (result, error) {
+	dir, err := mountTmpfs()
+	if err != nil {
+		return result{}, err
+	}
+	defer unmount(dir)
+	sub := filepath.Join(dir, "lat")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		return result{}, err
+	}
+	f, err := startFim(backend, bt, dir)
+	if err != nil {
+		return result{}, err
+	}
+	defer f.stop()
+
+	data := bytes.Repeat([]byte("x"), *writeSize)
+	written := make(map[string]time.Time, *latN)
+	names := make([]string, *latN)
+	start := time.Now()
+	for i := range *latN {
+		time.Sleep(time.Until(start.Add(time.Duration(i) * *latInterval)))
+		names[i] = filepath.Join(sub, fmt.Sprintf("f%06d", i))
+		t, err := createFile(names[i], data)
+		if err != nil {
+			return result{}, err
+		}
+		written[names[i]] = t
+	}
+	end := time.Now()
+	pending := slices.Clone(names) // shrinks as events come, so that a check is cheap
+	f.waitFor(*settle+bt, func(seen map[string]*seenPath) bool {
+		pending = slices.DeleteFunc(pending, func(n string) bool { return seen[n] != nil })
+		return len(pending) == 0
+	})
+	if err := f.exited(); err != nil {
+		return result{}, err
+	}
+	res := result{writes: *latN, rate: float64(*latN) / end.Sub(start).Seconds()}
+	f.mu.Lock()
+	for _, n := range names {
+		if s := f.seen[n]; s != nil {
+			res.lat = append(res.lat, s.first.Sub(written[n]))
+		} else {
+			res.missed++
+		}
+	}
+	f.mu.Unlock()
+	f.fill(&res)
+	return res, nil
+}
+
+// loadRun paces rate writes per second for duration over files existing files in dirs
+// directories, a create-frac share of them creating new files.
+func loadRun(backend string) (result, error) {
+	dir, err := mountTmpfs()
+	if err != nil {
+		return result{}, err
+	}
+	defer unmount(dir)
+	data := bytes.Repeat([]byte("y"), *writeSize)
+	dirs := make([]string, *nDirs)
+	for i := range dirs {
+		dirs[i] = filepath.Join(dir, fmt.Sprintf("d%02d", i))
+		if err := os.Mkdir(dirs[i], 0o755); err != nil {
+			return result{}, err
+		}
+	}
+	files := make([]string, *nFiles)
+	sizes := make([]int64, *nFiles)
+	for i := range files {
+		files[i] = filepath.Join(dirs[i%len(dirs)], fmt.Sprintf("a%05d", i))
+		if _, err := createFile(files[i], data); err != nil {
+			return result{}, err
+		}
+		sizes[i] = int64(len(data))
+	}
+	f, err := startFim(backend, *loadTimeout, dir)
+	if err != nil {
+		return result{}, err
+	}
+	defer f.stop()
+
+	// The writer runs on its own thread and keeps to the schedule: after each write it
+	// catches up with rate × elapsed, and sleeps only when it is ahead.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	rng := rand.New(rand.NewPCG(1, 2))
+	created := map[string]time.Time{}
+	appended := make([]bool, len(files))
+	cpu0, err := cpuTicks(f.pid)
+	if err != nil {
+		return result{}, err
+	}
+	start := time.Now()
+	ops := 0
+	for {
+		now := time.Now()
+		elapsed := now.Sub(start)
+		if elapsed >= *duration {
+			break
+		}
+		if due := int(elapsed.Seconds() * float64(*rate)); ops >= due {
+			time.Sleep(100 * time.Microsecond)
+			continue
+		}
+		if rng.Float64() < *createFrac {
+			name := filepath.Join(dirs[len(created)%len(dirs)], fmt.Sprintf("n%07d", len(created)))
+			t, err := createFile(name, data)
+			if err != nil {
+				return result{}, err
+			}
+			created[name] = t
+		} else {
+			i := rng.IntN(len(files))
+			if err := appendFile(files[i], data); err != nil {
+				return result{}, err
+			}
+			sizes[i] += int64(len(data))
+			appended[i] = true
+		}
+		ops++
+	}
+	end := time.Now()
+	cpu1, err := cpuTicks(f.pid)
+	if err != nil {
+		return result{}, err
+	}
+	// Caught up: every created file reported, and every appended file reported at its
+	// final size.
+	var last time.Time
+	pendingNew := slices.Collect(maps.Keys(created)) // both shrink as events come
+	var pendingAppended []int
+	for i := range files {
+		if appended[i] {
+			pendingAppended = append(pendingAppended, i)
+		}
+	}
+	caughtUp := f.waitFor(*settle, func(seen map[string]*seenPath) bool {
+		pendingNew = slices.DeleteFunc(pendingNew, func(name string) bool {
+			s := seen[name]
+			if s != nil && s.first.After(last) {
+				last = s.first
+			}
+			return s != nil
+		})
+		pendingAppended = slices.DeleteFunc(pendingAppended, func(i int) bool {
+			s := seen[files[i]]
+			if s == nil || s.size != sizes[i] {
+				return false
+			}
+			if s.sized.After(last) {
+				last = s.sized
+			}
+			return true
+		})
+		return len(pendingNew) == 0 && len(pendingAppended) == 0
+	})
+	cpu2, err := cpuTicks(f.pid)
+	if err != nil {
+		return result{}, f.exitedOr(err)
+	}
+	rss, err := hwmKiB(f.pid)
+	if err != nil {
+		return result{}, f.exitedOr(err)
+	}
+	wall := end.Sub(start).Seconds()
+	res := result{
+		writes: ops,
+		rate:   float64(ops) / wall,
+		cores:  float64(cpu1-cpu0) / clockTicks / wall,
+		cpu:    float64(cpu2-cpu0) / clockTicks,
+		rssKiB: rss,
+	}
+	switch {
+	case !caughtUp:
+		res.catchUp = -1
+	case last.After(end):
+		res.catchUp = last.Sub(end)
+	}
+	f.mu.Lock()
+	for name, t := range created {
+		if s := f.seen[name]; s != nil {
+			res.lat = append(res.lat, s.first.Sub(t))
+		} else {
+			res.missed++
+		}
+	}
+	for i, name := range files {
+		if s := f.seen[name]; appended[i] && (s == nil || s.size != sizes[i]) {
+			res.stale++
+		}
+	}
+	f.mu.Unlock()
+	f.fill(&res)
+	return res, nil
+}
+
+// createFile creates a new file holding data and returns the time just before the
+// open that created it.
+func createFile(name string, data []byte) (time.Time, error) {
+	t := time.Now()
+	fd, err := unix.Open(name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return t, fmt.Errorf("create %s: %w", name, err)
+	}
+	_, err = unix.Write(fd, data)
+	if cerr := unix.Close(fd); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return t, fmt.Errorf("write %s: %w", name, err)
+	}
+	return t, nil
+}
+
+func appendFile(name string, data []byte) error {
+	fd, err := unix.Open(name, unix.O_WRONLY|unix.O_APPEND|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", name, err)
+	}
+	_, err = unix.Write(fd, data)
+	if cerr := unix.Close(fd); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("append %s: %w", name, err)
+	}
+	return nil
+}
+
+// seenPath is what the bench has read about one path on fim's stdout.
+type seenPath struct {
+	first time.Time // first event line naming the path
+	size  int64     // largest file.size reported
+	sized time.Time // when that size was first reported
+}
+
+// fimProc is one running `fim watch` and what it has printed.
+type fimProc struct {
+	cmd  *exec.Cmd
+	pid  int
+	done chan struct{} // closed when fim has exited
+	werr error         // fim's exit status, once done is closed
+
+	mu        sync.Mutex
+	seen      map[string]*seenPath
+	events    int
+	overflows int
+	sources   map[string]int
+	stderr    []string
+	badLines  int
+}
+
+// startFim runs fim watch on dir and waits for its readiness line.
+func startFim(backend string, bt time.Duration, dir string) (*fimProc, error) {
+	args := []string{"watch", "--format", "json", "--backend", backend,
+		"--batch-timeout", bt.String(), "--dedup-window", "0", "--interval", "0"}
+	args = append(append(args, strings.Fields(*fimFlags)...), dir)
+	cmd := exec.Command(*fimBin, args...)
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "FIM_DB=") })
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	f := &fimProc{cmd: cmd, pid: cmd.Process.Pid, done: make(chan struct{}),
+		seen: map[string]*seenPath{}, sources: map[string]int{}}
+	atCleanup(f.stop)
+	ready := make(chan struct{})
+	var readers sync.WaitGroup
+	readers.Add(2)
+	go func() {
+		defer readers.Done()
+		f.readEvents(stdout)
+	}()
+	go func() {
+		defer readers.Done()
+		f.readStderr(stderr, ready)
+	}()
+	go func() {
+		readers.Wait()
+		f.werr = cmd.Wait()
+		close(f.done)
+	}()
+	select {
+	case <-ready:
+		return f, nil
+	case <-f.done:
+		return nil, fmt.Errorf("fim exited before it was ready: %v: %s", f.werr, strings.Join(f.stderr, "; "))
+	case <-time.After(60 * time.Second):
+		f.stop()
+		return nil, errors.New("fim not ready after 60s")
+	}
+}
+
+// readEvents stamps each line as it is read, then decodes what the bench needs of it.
+func (f *fimProc) readEvents(r interface{ Read([]byte) (int, error) }) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	var ev struct {
+		Type   string `json:"type"`
+		Path   string `json:"path"`
+		Source string `json:"source"`
+		File   *struct {
+			Size int64 `json:"size"`
+		} `json:"file"`
+	}
+	var keep *os.File
+	if *eventsOut != "" {
+		var err error
+		if keep, err = os.OpenFile(*eventsOut, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644); err != nil {
+			fmt.Fprintf(os.Stderr, "watchbench: %v\n", err)
+		} else {
+			defer keep.Close()
+		}
+	}
+	for sc.Scan() {
+		now := time.Now()
+		if keep != nil {
+			keep.Write(sc.Bytes())
+			keep.Write([]byte{'\n'})
+		}
+		ev.Type, ev.Path, ev.Source, ev.File = "", "", "", nil
+		err := json.Unmarshal(sc.Bytes(), &ev)
+		f.mu.Lock()
+		if err != nil {
+			f.badLines++
+			f.mu.Unlock()
+			continue
+		}
+		f.events++
+		f.sources[ev.Source]++
+		s := f.seen[ev.Path]
+		if s == nil {
+			s = &seenPath{first: now}
+			f.seen[ev.Path] = s
+		}
+		if ev.File != nil && ev.File.Size > s.size {
+			s.size, s.sized = ev.File.Size, now
+		}
+		f.mu.Unlock()
+	}
+}
+
+func (f *fimProc) readStderr(r interface{ Read([]byte) (int, error) }, ready chan<- struct{}) {
+	sc := bufio.NewScanner(r)
+	isReady := false
+	for sc.Scan() {
+		line := sc.Text()
+		if *verbose {
+			fmt.Fprintf(os.Stderr, "  [fim %d] %s\n", f.pid, line)
+		}
+		if !isReady && strings.HasPrefix(line, "fim: watch: ready:") {
+			isReady = true
+			close(ready)
+			continue
+		}
+		f.mu.Lock()
+		if strings.Contains(line, "overflow") {
+			f.overflows++
+		}
+		f.stderr = append(f.stderr, line)
+		f.mu.Unlock()
+	}
+}
+
+// waitFor polls done over what fim has reported until it holds, fim exits, or timeout.
+func (f *fimProc) waitFor(timeout time.Duration, done func(map[string]*seenPath) bool) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		f.mu.Lock()
+		ok := done(f.seen)
+		f.mu.Unlock()
+		if ok {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-f.done:
+			return false
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// exited returns an error when fim has exited on its own.
+func (f *fimProc) exited() error {
+	select {
+	case <-f.done:
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return fmt.Errorf("fim exited during the run: %v: %s", f.werr, strings.Join(tail(f.stderr, 5), "; "))
+	default:
+		return nil
+	}
+}
+
+func (f *fimProc) exitedOr(err error) error {
+	if e := f.exited(); e != nil {
+		return e
+	}
+	return err
+}
+
+// fill copies fim's counters into res.
+func (f *fimProc) fill(res *result) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	res.events, res.overflows = f.events, f.overflows
+	res.sources = maps.Clone(f.sources)
+	res.notes = tail(f.stderr, 5)
+	if f.badLines > 0 {
+		res.notes = append(res.notes, fmt.Sprintf("(bench: %d stdout lines were not JSON)", f.badLines))
+	}
+}
+
+// stop ends fim with SIGTERM, as a service manager would, and kills it after 10 s.
+func (f *fimProc) stop() {
+	select {
+	case <-f.done:
+		return
+	default:
+	}
+	f.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-f.done:
+	case <-time.After(10 * time.Second):
+		f.cmd.Process.Kill()
+		<-f.done
+	}
+}
+
+// cpuTicks returns utime+stime of pid, in clock ticks.
+func cpuTicks(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, field 2, is in parentheses and may hold spaces: count from the
+	// last ')'. utime and stime are fields 14 and 15.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no ')'", pid)
+	}
+	fields := strings.Fields(string(b[i+1:]))
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(fields))
+	}
+	ut, err1 := strconv.ParseInt(fields[11], 10, 64)
+	st, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	return ut + st, nil
+}
+
+// hwmKiB returns the peak resident set size of pid (VmHWM), in KiB.
+func hwmKiB(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				return strconv.Atoi(f[0])
+			}
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/status: no VmHWM", pid)
+}
+
+// mountTmpfs mounts a fresh tmpfs on a new temporary directory.
+func mountTmpfs() (string, error) {
+	dir, err := os.MkdirTemp("", "watchbench.")
+	if err != nil {
+		return "", err
+	}
+	if dir, err = filepath.EvalSymlinks(dir); err != nil { // fim reports real paths
+		return "", err
+	}
+	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size="+*tmpfsSize+",mode=0755"); err != nil {
+		os.Remove(dir)
+		return "", fmt.Errorf("mount tmpfs on %s: %w", dir, err)
+	}
+	atCleanup(func() { unmount(dir) })
+	return dir, nil
+}
+
+func unmount(dir string) {
+	if err := unix.Unmount(dir, 0); err != nil && !errors.Is(err, unix.EINVAL) {
+		unix.Unmount(dir, unix.MNT_DETACH)
+	}
+	os.Remove(dir)
+}
+
+// Cleanup runs on return from main and on SIGINT, SIGTERM or SIGHUP, so that neither a
+// fim nor a tmpfs outlives the bench. Each function is idempotent.
+var (
+	cleanMu  sync.Mutex
+	cleanups []func()
+)
+
+func atCleanup(fn func()) {
+	cleanMu.Lock()
+	cleanups = append(cleanups, fn)
+	cleanMu.Unlock()
+}
+
+func cleanup() {
+	cleanMu.Lock()
+	fns := cleanups
+	cleanups = nil
+	cleanMu.Unlock()
+	for i := len(fns) - 1; i >= 0; i-- {
+		fns[i]()
+	}
+}
+
+func handleSignals() {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		<-ch
+		cleanup()
+		os.Exit(130)
+	}()
+}
+
+func machine() string {
+	var u unix.Utsname
+	unix.Uname(&u)
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("machine: nproc %d (%s), kernel %s, %s, loadavg %s; %s\nfim %s %s; writes of %d bytes on tmpfs, medians of %d runs",
+		runtime.NumCPU(), model, unix.ByteSliceToString(u.Release[:]), runtime.Version(), loadavg(), queueLimits(),
+		*fimBin, *fimFlags, *writeSize, *runs)
+}
+
+// queueLimits reports the kernel's event queue sizes, read when a group is made: a
+// smaller queue than the default 16384 overflows sooner, and fim then rescans.
+func queueLimits() string {
+	var s []string
+	for _, name := range []string{"inotify", "fanotify"} {
+		b, err := os.ReadFile("/proc/sys/fs/" + name + "/max_queued_events")
+		v := strings.TrimSpace(string(b))
+		if err != nil {
+			v = "?"
+		} else if n, err := strconv.Atoi(v); err == nil && n < 16384 {
+			v += " (below the default 16384!)"
+		}
+		s = append(s, name+" max_queued_events "+v)
+	}
+	return strings.Join(s, ", ")
+}
+
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	l := strings.Fields(string(b))
+	return strings.Join(l[:min(3, len(l))], " ")
+}
+
+func printTable(rows []*row) {
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "backend\tscenario\truns\twrites/s\tp50\tp90\tp99\tmax\tmissed\tstale\tcores\tcpu-s\tRSS MiB\tcatch-up\toverflows\t")
+	for _, r := range rows {
+		if len(r.runs) == 0 {
+			fmt.Fprintf(tw, "%s\t%s\t0/%d\tfailed: %v\t\n", r.backend, r.scenario, *runs, r.errs[0])
+			continue
+		}
+		med := func(get func(result) float64) float64 {
+			v := make([]float64, len(r.runs))
+			for i, res := range r.runs {
+				v[i] = get(res)
+			}
+			slices.Sort(v)
+			return v[len(v)/2]
+		}
+		worst := func(get func(result) int) int {
+			m := 0
+			for _, res := range r.runs {
+				m = max(m, get(res))
+			}
+			return m
+		}
+		latCol := func(p float64) string {
+			return ms(time.Duration(med(func(res result) float64 { return float64(pct(res.lat, p)) })))
+		}
+		load := r.runs[0].rssKiB > 0
+		col := func(s string) string {
+			if !load {
+				return "-"
+			}
+			return s
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%.0f\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t\n",
+			r.backend, r.scenario, len(r.runs), *runs, med(func(res result) float64 { return res.rate }),
+			latCol(50), latCol(90), latCol(99), latCol(100),
+			worst(func(res result) int { return res.missed }),
+			col(strconv.Itoa(worst(func(res result) int { return res.stale }))),
+			col(fmt.Sprintf("%.2f", med(func(res result) float64 { return res.cores }))),
+			col(fmt.Sprintf("%.1f", med(func(res result) float64 { return res.cpu }))),
+			col(fmt.Sprintf("%.1f", med(func(res result) float64 { return float64(res.rssKiB) / 1024 }))),
+			col(catchUp(r.runs)),
+			worst(func(res result) int { return res.overflows }))
+	}
+	tw.Flush()
+	fmt.Printf("at the end: loadavg %s; %s\n", loadavg(), queueLimits())
+	fmt.Println(`latency: event line read by the bench − time before the open(O_CREAT) of the write (load rows: creates under load).
+missed: created files never reported; stale: appended files whose final size was never reported (worst run).
+cores: fim utime+stime ÷ wall time while writing; cpu-s: fim CPU from the first write until caught up;
+catch-up: last expected event − last write ("timeout" when a run never caught up); overflows: worst run.`)
+	for _, r := range rows {
+		var notes []string
+		for _, res := range r.runs {
+			notes = append(notes, res.notes...)
+		}
+		for _, e := range r.errs {
+			notes = append(notes, "bench: "+e.Error())
+		}
+		if len(notes) > 0 {
+			fmt.Printf("%s %s: %s\n", r.backend, r.scenario, strings.Join(slices.Compact(notes), " | "))
+		}
+	}
+}
+
+// pct returns the p-th percentile of d (nearest rank; 100 is the maximum).
+func pct(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := int(p/100*float64(len(s))+0.5) - 1
+	return s[min(max(i, 0), len(s)-1)]
+}
+
+// catchUp is the median catch-up time, or "timeout" when a run never caught up.
+func catchUp(runs []result) string {
+	var d []time.Duration
+	for _, r := range runs {
+		if r.catchUp < 0 {
+			return "timeout"
+		}
+		d = append(d, r.catchUp)
+	}
+	return ms(pct(d, 50))
+}
+
+func ms(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0"
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.2fms", float64(d)/1e6)
+	case d < 10*time.Second:
+		return fmt.Sprintf("%.0fms", float64(d)/1e6)
+	}
+	return fmt.Sprintf("%.1fs", d.Seconds())
+}
+
+func split(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func tail(s []string, n int) []string {
+	return slices.Clone(s[max(0, len(s)-n):])
+}
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "watchbench: "+format+"\n", args...)
+	cleanup()
+	os.Exit(2)
+}

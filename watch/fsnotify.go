@@ -116,37 +116,38 @@ func (f *fsnotifier) run(ctx context.Context, abort <-chan struct{}, out chan<- 
 			return false
 		}
 	}
+	done := ctx.Done()
 	for {
-		select {
-		case <-ctx.Done():
-			for {
-				select {
-				case err, ok := <-f.w.Errors:
-					if !ok || !send(errHint(err)) {
-						return nil
-					}
-				case ev, ok := <-f.w.Events:
-					if !ok {
-						return nil
-					}
-					if h, ok := f.hint(ev); ok && !send(h) {
-						return nil
-					}
-				default:
-					return nil
-				}
-			}
-		case err, ok := <-f.w.Errors:
-			if !ok || !send(errHint(err)) {
+		var ev fsnotify.Event
+		var err error
+		var ok, isErr bool
+		if done == nil { // stopping: only what fsnotify has already read
+			select {
+			case err, ok = <-f.w.Errors:
+				isErr = true
+			case ev, ok = <-f.w.Events:
+			default:
 				return nil
 			}
-		case ev, ok := <-f.w.Events:
-			if !ok {
-				return nil
+		} else {
+			select {
+			case <-done:
+				done = nil
+				continue
+			case err, ok = <-f.w.Errors:
+				isErr = true
+			case ev, ok = <-f.w.Events:
 			}
-			if h, ok := f.hint(ev); ok && !send(h) {
-				return nil
-			}
+		}
+		if !ok {
+			return nil
+		}
+		h, want := errHint(err), true
+		if !isErr {
+			h, want = f.hint(ev)
+		}
+		if want && !send(h) {
+			return nil
 		}
 	}
 }

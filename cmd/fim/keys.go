@@ -42,11 +42,7 @@ func verifyCommand() *cli.Command {
 			if c.Args().Len() > 0 {
 				return usageErr("verify takes no PATH")
 			}
-			cfg, err := loadConfig(c, false)
-			if err != nil {
-				return err
-			}
-			db, err := dbPath(c, cfg)
+			_, db, err := configAndDB(c)
 			if err != nil {
 				return err
 			}

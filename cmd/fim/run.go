@@ -76,6 +76,16 @@ func dbPath(c *cli.Context, cfg *config.Config) (string, error) {
 	return filepath.Abs(p)
 }
 
+// configAndDB reads --config, if given, and resolves the database it and the flags name.
+func configAndDB(c *cli.Context) (*config.Config, string, error) {
+	cfg, err := loadConfig(c, false)
+	if err != nil {
+		return nil, "", err
+	}
+	db, err := dbPath(c, cfg)
+	return cfg, db, err
+}
+
 // policyFromFlags builds the policy of `fim baseline` from a config file or from PATH
 // arguments and the limit flags.
 func policyFromFlags(c *cli.Context) (*config.Policy, *config.Config, error) {
@@ -242,11 +252,7 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := loadConfig(c, false)
-	if err != nil {
-		return err
-	}
-	db, err := dbPath(c, cfg)
+	_, db, err := configAndDB(c)
 	if err != nil {
 		return err
 	}

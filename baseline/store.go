@@ -409,30 +409,50 @@ func Open(path string) (r *Reader, err error) {
 
 func (r *Reader) readMeta() error {
 	b := r.tx.Bucket(bucketMeta)
-	if b == nil || !bytes.Equal(b.Get(keyMagic), []byte(magic)) {
+	if b == nil {
 		return bad(r.path, "not a fim database (a bbolt file without fim's meta)")
 	}
-	format, err := strconv.Atoi(string(b.Get(keyFormat)))
+	meta, err := decodeMeta(b.Get(keyMagic), b.Get(keyFormat), b.Get(keyInfo), b.Get(keySignature))
 	if err != nil {
-		return bad(r.path, "corrupt meta: format %q", b.Get(keyFormat))
+		return bad(r.path, "%v", err)
 	}
-	if format != FormatVersion {
-		return bad(r.path, "format version %d, this fim reads version %d (upgrade fim, or make a new baseline)", format, FormatVersion)
-	}
-	r.info = bytes.Clone(b.Get(keyInfo))
-	if err := json.Unmarshal(r.info, &r.meta); err != nil {
-		return bad(r.path, "corrupt meta: %v", err)
-	}
+	r.meta, r.info = meta, bytes.Clone(b.Get(keyInfo))
 	if sig := b.Get(keySignature); sig != nil {
-		if len(sig) != ed25519.SignatureSize {
-			return bad(r.path, "corrupt signature (%d bytes)", len(sig))
-		}
 		r.signature = bytes.Clone(sig)
 	}
 	if r.tx.Bucket(bucketEntries) == nil {
 		return bad(r.path, "corrupt database: no entries bucket")
 	}
 	return nil
+}
+
+// decodeMeta decodes and validates the meta bucket's values. It never panics.
+func decodeMeta(magicVal, formatVal, info, sig []byte) (Meta, error) {
+	var m Meta
+	if !bytes.Equal(magicVal, []byte(magic)) {
+		return m, errors.New("not a fim database (a bbolt file without fim's meta)")
+	}
+	format, err := strconv.Atoi(string(formatVal))
+	if err != nil {
+		return m, fmt.Errorf("corrupt meta: format %q", formatVal)
+	}
+	if format != FormatVersion {
+		return m, fmt.Errorf("format version %d, this fim reads version %d (upgrade fim, or make a new baseline)", format, FormatVersion)
+	}
+	if err := json.Unmarshal(info, &m); err != nil {
+		return m, fmt.Errorf("corrupt meta: %v", err)
+	}
+	switch {
+	case m.Format != FormatVersion:
+		return m, fmt.Errorf("corrupt meta: format %d inside, %d outside", m.Format, format)
+	case len(m.Digest) != len("blake3:")+64 || !strings.HasPrefix(m.Digest, "blake3:"):
+		return m, fmt.Errorf("corrupt meta: digest %q", m.Digest)
+	case m.KeyBase != "" && (m.KeyBase[0] != '/' || filepath.Clean(m.KeyBase) != m.KeyBase || m.KeyBase == "/"):
+		return m, fmt.Errorf("corrupt meta: key base %q", m.KeyBase)
+	case sig != nil && len(sig) != ed25519.SignatureSize:
+		return m, fmt.Errorf("corrupt signature (%d bytes)", len(sig))
+	}
+	return m, nil
 }
 
 // release drops the pages of the mapped file from this process's page tables. A

@@ -122,7 +122,7 @@ func (wk *walk) hashOnce(e *Entry, a *aux, hb *hashBuf, maxSize int64) error {
 			return nil
 		}
 	}
-	sum, err := hb.hashFD(fd, wk)
+	sum, read, err := hb.hashFD(fd, wk)
 	if err != nil {
 		return err
 	}
@@ -132,34 +132,66 @@ func (wk *walk) hashOnce(e *Entry, a *aux, hb *hashBuf, maxSize int64) error {
 	if after.Size != before.Size || after.Mtim != before.Mtim || after.Ctim != before.Ctim {
 		return errChanged
 	}
+	// Times can stay put across a quick truncate-write-truncate (they tick coarser
+	// than writes come): content of another length than the size is a torn read.
+	if read != before.Size && !wk.sizeless(fd, uint64(before.Dev)) {
+		return errChanged
+	}
 	e.Hash = sum
 	e.Flags = e.Flags&^(FlagUnreadable|FlagUnstable) | FlagHashed
 	return nil
 }
 
-// hashFD reads fd to its end and returns the BLAKE3 digest. A file that fits the buffer
-// is hashed in one call.
-func (hb *hashBuf) hashFD(fd int, wk *walk) ([32]byte, error) {
+// hashFD reads fd to its end and returns the BLAKE3 digest and the number of bytes
+// read. A file that fits the buffer is hashed in one call.
+func (hb *hashBuf) hashFD(fd int, wk *walk) ([32]byte, int64, error) {
 	n, err := readFull(fd, hb.buf)
 	if err != nil {
-		return [32]byte{}, err
+		return [32]byte{}, 0, err
 	}
 	if n < len(hb.buf) {
-		return blake3.Sum256(hb.buf[:n]), nil
+		return blake3.Sum256(hb.buf[:n]), int64(n), nil
 	}
 	hb.h.Reset()
+	var total int64
 	for n > 0 {
 		hb.h.Write(hb.buf[:n])
+		total += int64(n)
 		if wk != nil && wk.stopped.Load() {
-			return [32]byte{}, errors.New("walk stopped")
+			return [32]byte{}, 0, errors.New("walk stopped")
 		}
 		if n, err = readFull(fd, hb.buf); err != nil {
-			return [32]byte{}, err
+			return [32]byte{}, 0, err
 		}
 	}
 	var sum [32]byte
 	hb.h.Sum(sum[:0])
-	return sum, nil
+	return sum, total, nil
+}
+
+// sizeless reports whether the file open at fd lives on a filesystem whose sizes say
+// nothing of the content (proc, sysfs and the like), remembering the answer per device.
+func (wk *walk) sizeless(fd int, dev uint64) bool {
+	wk.linksMu.Lock()
+	known, ok := wk.pseudo[dev]
+	wk.linksMu.Unlock()
+	if ok {
+		return known
+	}
+	var st unix.Statfs_t
+	if unix.Fstatfs(fd, &st) != nil {
+		return true // cannot tell: do not hold the size against the content
+	}
+	switch st.Type {
+	case unix.PROC_SUPER_MAGIC, unix.SYSFS_MAGIC, unix.DEBUGFS_MAGIC, unix.TRACEFS_MAGIC,
+		unix.SECURITYFS_MAGIC, unix.CGROUP_SUPER_MAGIC, unix.CGROUP2_SUPER_MAGIC, unix.BPF_FS_MAGIC,
+		unix.EFIVARFS_MAGIC, unix.PSTOREFS_MAGIC:
+		known = true
+	}
+	wk.linksMu.Lock()
+	wk.pseudo[dev] = known
+	wk.linksMu.Unlock()
+	return known
 }
 
 // readFull reads until buf is full or the file ends.

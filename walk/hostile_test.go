@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/zeebo/blake3"
+	"golang.org/x/sys/unix"
 )
 
 // TestSparse: a sparse file of 1 TiB apparent size is recorded without being read when
@@ -59,4 +61,63 @@ func TestManyEntries(t *testing.T) {
 	if len(r.warns) != 0 {
 		t.Errorf("warnings: %v", r.warns[0].err)
 	}
+}
+
+// TestBeyondPathMax: a file deeper than PATH_MAX (4096 bytes of path) is recorded, read
+// and hashed like any other: a tree that deep is no hiding place.
+func TestBeyondPathMax(t *testing.T) {
+	root := makeTree(t, tree{})
+	name := strings.Repeat("d", 200)
+	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deep := root
+	for range 22 {
+		if err := unix.Mkdirat(fd, name, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		next, err := unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+		unix.Close(fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fd, deep = next, deep+"/"+name
+	}
+	f, err := unix.Openat(fd, "secret", unix.O_WRONLY|unix.O_CREAT, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	content := []byte("below PATH_MAX")
+	unix.Write(f, content)
+	unix.Close(f)
+	if err := unix.Fsetxattr(must1(unix.Openat(fd, "secret", unix.O_RDONLY, 0)), "user.k", []byte("v"), 0); err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(fd)
+	secret := deep + "/secret"
+	if len(secret) < unix.PathMax {
+		t.Fatalf("path of %d bytes is not beyond PATH_MAX", len(secret))
+	}
+	r := walkDir(t, root, Options{})
+	if len(r.warns) != 0 {
+		t.Fatalf("warning: %s: %v", r.rel(r.warns[0].path), r.warns[0].err)
+	}
+	e := r.entries[len(r.entries)-1]
+	if e.Path != secret {
+		t.Fatalf("last entry %q, want the secret file", r.rel(e.Path))
+	}
+	if !e.Hashed() || e.Hash != blake3.Sum256(content) {
+		t.Errorf("secret: hashed %v, hash %x", e.Hashed(), e.Hash[:4])
+	}
+	if len(e.Xattrs) != 1 || e.Xattrs[0].Name != "user.k" || string(e.Xattrs[0].Value) != "v" {
+		t.Errorf("secret: xattrs %v", e.Xattrs)
+	}
+}
+
+func must1(fd int, err error) int {
+	if err != nil {
+		panic(err)
+	}
+	return fd
 }

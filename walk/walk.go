@@ -94,8 +94,9 @@ type walk struct {
 	s       *sched
 	roots   map[string]*Root
 	stopped atomic.Bool
-	linksMu sync.Mutex
+	linksMu sync.Mutex // guards links and pseudo
 	links   map[devIno]*linkSlot
+	pseudo  map[uint64]bool // device → sizes mean nothing there (see sizeless)
 }
 
 // Walk walks every root and calls fn for each entry, in key order, from the calling
@@ -130,7 +131,7 @@ func (w *Walker) WalkPath(ctx context.Context, p string, recursive bool, fn func
 
 // run starts the worker pool, calls body, and stops the pool.
 func (w *Walker) run(ctx context.Context, flat bool, body func(wk *walk, count *int) error) error {
-	wk := &walk{Walker: w, ctx: ctx, flat: flat, s: newSched(1 << 16), roots: map[string]*Root{}, links: map[devIno]*linkSlot{}}
+	wk := &walk{Walker: w, ctx: ctx, flat: flat, s: newSched(1 << 16), roots: map[string]*Root{}, links: map[devIno]*linkSlot{}, pseudo: map[uint64]bool{}}
 	for i := range w.Roots {
 		wk.roots[w.Roots[i].Path] = &w.Roots[i]
 	}
@@ -585,16 +586,6 @@ func readNames(fd int, buf []byte) ([]string, error) {
 			return names, nil
 		}
 		_, _, names = unix.ParseDirent(buf[:n], -1, names)
-	}
-}
-
-func openRetry(path string, flags int) (int, error) {
-	for {
-		fd, err := unix.Open(path, flags, 0)
-		if err == unix.EINTR {
-			continue
-		}
-		return fd, err
 	}
 }
 

@@ -16,6 +16,16 @@ func readXattrs(e *Entry, real string, follow bool) {
 	if follow {
 		list, get = unix.Listxattr, unix.Getxattr
 	}
+	if len(real) >= unix.PathMax {
+		p, done, err := xattrPath(real, follow)
+		if err != nil {
+			e.Flags |= FlagXattrsUnreadable
+			return
+		}
+		defer done()
+		// The descriptor's /proc link leads to the entry itself, a symlink included.
+		real, list, get = p, unix.Listxattr, unix.Getxattr
+	}
 	var small [1024]byte
 	n, err := list(real, small[:])
 	var names []byte

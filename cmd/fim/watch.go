@@ -34,6 +34,7 @@ func watchCommand() *cli.Command {
 			&cli.DurationFlag{Name: "dedup-window", Value: 2 * time.Second, Usage: "fold repeats of one event on one path within this window into one, with a count (0: off)"},
 			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, e.g. mtime,ctime"},
 			&cli.BoolFlag{Name: "update", Usage: "keep the baseline database current as events arrive"},
+			&cli.DurationFlag{Name: "update-every", Value: 10 * time.Second, Usage: "with --update, rewrite the baseline at most this often (and on exit)"},
 			signFlag,
 		},
 		Action: runWatch,
@@ -121,6 +122,7 @@ func runWatch(c *cli.Context) error {
 		BatchTimeout: c.Duration("batch-timeout"),
 		DedupWindow:  c.Duration("dedup-window"),
 		Update:       c.Bool("update"),
+		FlushEvery:   c.Duration("update-every"),
 		Meta:         meta,
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(os.Stderr, "fim: watch: "+format+"\n", args...)

@@ -325,7 +325,7 @@ func (wk *walk) list(n *node, dbuf []byte) {
 		r, depth, rootDev, transit := n.root, n.depth+1, n.rootDev, false
 		if nr := wk.roots[path]; nr != nil {
 			r, depth = nr, 0
-		} else if n.transit || wk.pruned(r, name, path, depth) {
+		} else if n.transit || wk.pruned(r, name, path) {
 			if !wk.leadsToRoot(path) {
 				continue
 			}
@@ -411,14 +411,13 @@ func (w *Walker) skipped(real string) bool {
 }
 
 // pruned reports whether a name below root r is left out by r's options.
-func (wk *walk) pruned(r *Root, name, path string, depth int) bool {
+// (Depth needs no check here: a directory is listed only when its children are within
+// MaxDepth; see plan.)
+func (wk *walk) pruned(r *Root, name, path string) bool {
 	if r == nil {
 		return true
 	}
 	if r.NoHidden && name[0] == '.' {
-		return true
-	}
-	if r.MaxDepth > 0 && depth > r.MaxDepth {
 		return true
 	}
 	return r.excluded(path)

@@ -121,3 +121,27 @@ func must1(fd int, err error) int {
 	}
 	return fd
 }
+
+// TestDeepNesting: a file 64 directories deep is recorded with every directory above it,
+// in order, and a change to it shows in its hash.
+func TestDeepNesting(t *testing.T) {
+	rel := strings.Repeat("n/", 64) + "f"
+	root := makeTree(t, tree{rel: file("deep")})
+	r := walkDir(t, root, Options{})
+	if len(r.warns) != 0 {
+		t.Fatalf("warning: %s: %v", r.rel(r.warns[0].path), r.warns[0].err)
+	}
+	if len(r.entries) != 66 { // the root, 64 directories, the file
+		t.Fatalf("%d entries, want 66", len(r.entries))
+	}
+	e := r.entries[65]
+	if e.Path != root+"/"+rel || !e.Hashed() || e.Hash != blake3.Sum256([]byte("deep")) {
+		t.Fatalf("last entry %q hashed %v, want %q with its content hash", r.rel(e.Path), e.Hashed(), rel)
+	}
+	if err := os.WriteFile(root+"/"+rel, []byte("DEEP"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if e2 := walkDir(t, root, Options{}).entries[65]; e2.Hash != blake3.Sum256([]byte("DEEP")) {
+		t.Errorf("hash after the change %x, want that of the new content", e2.Hash[:4])
+	}
+}

@@ -167,22 +167,37 @@ func newJSONEntry(e *walk.Entry) *jsonEntry {
 		je.LinkTarget = &target
 		je.LinkTargetB64 = rawIfInvalid(target)
 	}
-	if len(e.Xattrs) > 0 {
-		je.Xattrs = make(map[string]string, len(e.Xattrs))
-		for _, x := range e.Xattrs {
-			name := x.Name
-			if !utf8.ValidString(name) {
-				name = b64Prefix + base64.StdEncoding.EncodeToString([]byte(name))
-			}
-			je.Xattrs[name] = xattrValue(x.Value)
-		}
-	}
-	for _, f := range flagNames {
-		if e.Flags&f.flag != 0 {
-			je.Flags = append(je.Flags, f.name)
-		}
-	}
+	je.Xattrs = jsonXattrs(e.Xattrs)
+	je.Flags = jsonFlags(e.Flags)
 	return je
+}
+
+// jsonXattrs returns extended attributes as a JSON object, names and values encoded as
+// the package doc says; nil if there are none.
+func jsonXattrs(xattrs []walk.Xattr) map[string]string {
+	if len(xattrs) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(xattrs))
+	for _, x := range xattrs {
+		name := x.Name
+		if !utf8.ValidString(name) {
+			name = b64Prefix + base64.StdEncoding.EncodeToString([]byte(name))
+		}
+		m[name] = xattrValue(x.Value)
+	}
+	return m
+}
+
+// jsonFlags returns the names of the reported flags that are set, in flagNames order.
+func jsonFlags(flags walk.Flags) []string {
+	var names []string
+	for _, f := range flagNames {
+		if flags&f.flag != 0 {
+			names = append(names, f.name)
+		}
+	}
+	return names
 }
 
 // rawIfInvalid returns s in standard base64 if it is not valid UTF-8, else "".

@@ -19,6 +19,24 @@
 // names and values that are not printable UTF-8 are written as "base64:<std base64>"
 // (a real attribute name always starts with its namespace, such as "user.", and a value
 // that itself starts with "base64:" is always encoded, so the prefix is unambiguous).
+//
+// The other formats feed other tools, each describing an event by its text line (the
+// kind, then the text format's line after its kind column, escaped the same way):
+//   - junit: one JUnit XML test suite, a failing test case per event (a single passing
+//     one when there are none), for CI pipelines. Names are escaped as in the text
+//     format before XML escaping, so the document is always well-formed XML 1.0.
+//   - sarif: one SARIF 2.1.0 log, a rule per kind and a result per event, located by a
+//     percent-encoded file:// URI that keeps every byte of the name.
+//   - github: GitHub Actions workflow commands (::error, ::warning), one line per event,
+//     escaped so that no file name can start a command of its own.
+//   - ecs: NDJSON, one Elastic Common Schema document per event, shaped as those of
+//     Auditbeat's file_integrity module, with fim's own fields under "fim"; a path that
+//     is not valid UTF-8 has its exact bytes in a *_b64 field there.
+//
+// Changes and removes are errors, other kinds warnings, where a format grades events.
+// junit and sarif write one document per call, so they suit a check, not the batches of
+// a continuous stream. Redact hides the names below sensitive directories before any
+// format renders them.
 package report
 
 import (
@@ -66,8 +84,12 @@ type Renderer func(w io.Writer, events []diff.Event, info Info) error
 
 // Formats maps each --format name to its renderer.
 var Formats = map[string]Renderer{
-	"text": Text,
-	"json": JSON,
+	"text":   Text,
+	"json":   JSON,
+	"junit":  JUnit,
+	"sarif":  SARIF,
+	"github": GitHub,
+	"ecs":    ECS,
 }
 
 // Lookup returns the renderer for a format name.

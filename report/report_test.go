@@ -58,7 +58,7 @@ func TestLookup(t *testing.T) {
 	if err == nil || r != nil {
 		t.Fatalf("Lookup(xml) = %v, %v; want an error", r, err)
 	}
-	if msg := err.Error(); !strings.Contains(msg, `"xml"`) || !strings.Contains(msg, "json, text") {
+	if msg := err.Error(); !strings.Contains(msg, `"xml"`) || !strings.Contains(msg, "ecs, github, json, junit, sarif, text") {
 		t.Errorf("error %q does not name the format and the valid ones", msg)
 	}
 }

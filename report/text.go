@@ -120,6 +120,13 @@ func appendEvent(b []byte, ev *diff.Event, color bool) []byte {
 		b = append(b, ' ')
 	}
 	b = append(b, "  "...)
+	b = appendDetail(b, ev)
+	return append(b, '\n')
+}
+
+// appendDetail appends what an event line shows after the kind column: the path ("old →
+// new" for a rename or move), what changed, and the origin, all escaped.
+func appendDetail(b []byte, ev *diff.Event) []byte {
 	if ev.OldPath != "" {
 		b = appendEscaped(b, ev.OldPath)
 		b = append(b, " → "...)
@@ -141,8 +148,7 @@ func appendEvent(b []byte, ev *diff.Event, color bool) []byte {
 			b = appendChange(b, a, ev.Before, ev.After)
 		}
 	}
-	b = appendOrigin(b, ev)
-	return append(b, '\n')
+	return appendOrigin(b, ev)
 }
 
 // appendOrigin appends what fim watch knows of an event's cause:

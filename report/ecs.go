@@ -1,0 +1,233 @@
+package report
+
+import (
+	"bufio"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path"
+	"strconv"
+	"strings"
+
+	"fim/diff"
+	"fim/walk"
+)
+
+// ecsVersion is the version of the Elastic Common Schema the ecs format follows.
+const ecsVersion = "8.11.0"
+
+// ecsKinds gives, per kind, the ECS event.type and the event.action, in the words of
+// Auditbeat's file_integrity module (which calls a rename a move too).
+var ecsKinds = [...]struct{ typ, action string }{
+	diff.Create: {"creation", "created"},
+	diff.Change: {"change", "updated"},
+	diff.Remove: {"deletion", "deleted"},
+	diff.Chmod:  {"change", "attributes_modified"},
+	diff.Rename: {"change", "moved"},
+	diff.Move:   {"change", "moved"},
+}
+
+type ecsDoc struct {
+	Timestamp string      `json:"@timestamp"`
+	Message   string      `json:"message"`
+	ECS       ecsMeta     `json:"ecs"`
+	Event     ecsEvent    `json:"event"`
+	File      ecsFile     `json:"file"`
+	Process   *ecsProcess `json:"process,omitempty"`
+	Host      jsonHost    `json:"host"`
+	FIM       ecsFIM      `json:"fim"`
+}
+
+type ecsMeta struct {
+	Version string `json:"version"`
+}
+
+type ecsEvent struct {
+	Kind     string   `json:"kind"`
+	Category []string `json:"category"`
+	Type     []string `json:"type"`
+	Action   string   `json:"action"`
+	Module   string   `json:"module"`
+}
+
+// ecsFile is the ECS file field set. The path fields are always there; the others
+// only when the event has the entry.
+type ecsFile struct {
+	Path      string `json:"path"`
+	Name      string `json:"name"`
+	Directory string `json:"directory"`
+	Extension string `json:"extension,omitempty"`
+	*ecsStat
+}
+
+type ecsStat struct {
+	Type       string   `json:"type"`
+	Size       int64    `json:"size"`
+	Mode       string   `json:"mode"`
+	UID        string   `json:"uid"`
+	GID        string   `json:"gid"`
+	Inode      string   `json:"inode"`
+	Mtime      string   `json:"mtime"`
+	Ctime      string   `json:"ctime"`
+	TargetPath string   `json:"target_path,omitempty"`
+	Hash       *ecsHash `json:"hash,omitempty"`
+	SetUID     bool     `json:"setuid,omitempty"`
+	SetGID     bool     `json:"setgid,omitempty"`
+}
+
+type ecsHash struct {
+	BLAKE3 string `json:"blake3"`
+}
+
+type ecsProcess struct {
+	PID  int      `json:"pid"`
+	Name string   `json:"name,omitempty"`
+	Args []string `json:"args,omitempty"`
+	User *ecsUser `json:"user,omitempty"`
+}
+
+type ecsUser struct {
+	ID string `json:"id"`
+}
+
+// ecsFIM holds what ECS has no field for, in the json format's names and encodings.
+type ecsFIM struct {
+	Kind          string            `json:"kind"`
+	Changed       []string          `json:"changed"`
+	PathB64       string            `json:"path_b64,omitempty"`
+	OldPath       string            `json:"old_path,omitempty"`
+	OldPathB64    string            `json:"old_path_b64,omitempty"`
+	TargetPathB64 string            `json:"target_path_b64,omitempty"`
+	Xattrs        map[string]string `json:"xattrs,omitempty"`
+	Flags         []string          `json:"flags,omitempty"`
+	Before        *jsonEntry        `json:"before,omitempty"`
+	Source        string            `json:"source,omitempty"`
+	ProcessGone   bool              `json:"process_gone,omitempty"`
+	Count         int               `json:"count,omitempty"`
+}
+
+// ECS renders events as NDJSON, one Elastic Common Schema document per event, shaped as
+// Auditbeat's file_integrity module shapes its own so that the same dashboards and
+// rules apply: nested objects (not dotted keys), @timestamp (info.Time),
+// ecs.version, event.kind "event", event.category ["file"], event.type ("creation",
+// "change" or "deletion"), event.action ("created", "updated", "deleted",
+// "attributes_modified" for a chmod, "moved" for a rename or a move), event.module
+// "fim", the file set (path, name, directory, extension, type, size, mode as four
+// octal digits, uid, gid and inode as strings, mtime, ctime, target_path, hash.blake3,
+// setuid and setgid when set), the process set when fim watch knows who did it, and
+// host.name and host.id. The file set describes the entry after the event, or the
+// removed one; message is the event's text line.
+//
+// The fim object holds the rest: kind (fim's own: "rename" and "move" differ there),
+// changed, old_path, source, count, process_gone, the entry's extended attributes and
+// flags, and before, the entry as the baseline recorded it (every attribute, so the old
+// value of each changed one), in the json format's shape. As in the json format, a path
+// that is not valid UTF-8 is written lossily and its exact bytes in base64 go to a
+// companion field: fim.path_b64 for file.path (and so for file.name and
+// file.directory), fim.old_path_b64 for fim.old_path, fim.target_path_b64 for
+// file.target_path, and link_target_b64 inside fim.before.
+func ECS(w io.Writer, events []diff.Event, info Info) error {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	when := info.Time.UTC().Format(timeLayout)
+	host := jsonHost{Name: info.Host.Name, ID: info.Host.ID}
+	category := []string{"file"}
+	var msg []byte
+	for i := range events {
+		ev := &events[i]
+		msg = appendMessage(msg[:0], ev)
+		doc := ecsDoc{
+			Timestamp: when,
+			Message:   string(msg),
+			ECS:       ecsMeta{ecsVersion},
+			Event:     ecsEvent{Kind: "event", Category: category, Module: "fim"},
+			Host:      host,
+			FIM: ecsFIM{
+				Kind:    ev.Kind.String(),
+				Changed: ev.Changed.Strings(),
+				PathB64: rawIfInvalid(ev.Path),
+				Source:  ev.Source,
+				Count:   ev.Count,
+			},
+		}
+		if int(ev.Kind) < len(ecsKinds) {
+			doc.Event.Type = []string{ecsKinds[ev.Kind].typ}
+			doc.Event.Action = ecsKinds[ev.Kind].action
+		} else {
+			doc.Event.Type = []string{"info"}
+			doc.Event.Action = ev.Kind.String()
+		}
+		if doc.FIM.Changed == nil {
+			doc.FIM.Changed = []string{}
+		}
+		e := ev.After
+		if ev.Kind == diff.Remove {
+			e = ev.Before
+		}
+		doc.File = newECSFile(ev.Path, e)
+		if e != nil {
+			if e.Type == walk.TypeSymlink {
+				doc.FIM.TargetPathB64 = rawIfInvalid(e.LinkTarget)
+			}
+			doc.FIM.Xattrs = jsonXattrs(e.Xattrs)
+			doc.FIM.Flags = jsonFlags(e.Flags)
+		}
+		if ev.OldPath != "" {
+			doc.FIM.OldPath = ev.OldPath
+			doc.FIM.OldPathB64 = rawIfInvalid(ev.OldPath)
+		}
+		if ev.Kind != diff.Create && ev.Kind != diff.Remove {
+			doc.FIM.Before = newJSONEntry(ev.Before)
+		}
+		if p := ev.Process; p != nil {
+			doc.Process = &ecsProcess{PID: p.PID, Name: p.Name, Args: p.Args}
+			if p.UID >= 0 {
+				doc.Process.User = &ecsUser{strconv.Itoa(p.UID)}
+			}
+			doc.FIM.ProcessGone = p.Gone
+		}
+		if err := enc.Encode(&doc); err != nil {
+			return fmt.Errorf("write ecs report: %w", err)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write ecs report: %w", err)
+	}
+	return nil
+}
+
+// newECSFile returns the ECS file set of an event's path and entry (nil: path only).
+func newECSFile(p string, e *walk.Entry) ecsFile {
+	f := ecsFile{Path: p, Name: path.Base(p), Directory: path.Dir(p)}
+	if e == nil {
+		return f
+	}
+	if e.Type != walk.TypeDir {
+		// The text after the name's last dot, if the dot neither starts nor ends it.
+		if i := strings.LastIndexByte(f.Name, '.'); i > 0 && i < len(f.Name)-1 {
+			f.Extension = f.Name[i+1:]
+		}
+	}
+	st := &ecsStat{
+		Type:   e.Type.String(),
+		Size:   e.Size,
+		Mode:   octalMode(e.Mode),
+		UID:    strconv.FormatUint(uint64(e.UID), 10),
+		GID:    strconv.FormatUint(uint64(e.GID), 10),
+		Inode:  strconv.FormatUint(e.Inode, 10),
+		Mtime:  formatTime(e.Mtime),
+		Ctime:  formatTime(e.Ctime),
+		SetUID: e.Mode&0o4000 != 0,
+		SetGID: e.Mode&0o2000 != 0,
+	}
+	if e.Type == walk.TypeSymlink {
+		st.TargetPath = e.LinkTarget
+	}
+	if e.Hashed() {
+		st.Hash = &ecsHash{hex.EncodeToString(e.Hash[:])}
+	}
+	f.ecsStat = st
+	return f
+}

@@ -1,0 +1,94 @@
+package report
+
+import (
+	"bytes"
+	"path"
+
+	"fim/diff"
+	"fim/walk"
+)
+
+// Redacted is the name that stands for every path below a redacted root.
+const Redacted = "[redacted]"
+
+// Redact returns copies of events fit for a host whose file names are themselves
+// sensitive (home directories, mail spools): every path below one of roots (the event's
+// path and old path, and the paths of its entries) becomes that root followed by
+// "/[redacted]"; a root itself stays, and a path below nested roots takes the deepest.
+// In every event, whatever its path, symlink targets and extended attribute values are
+// dropped and so are the arguments of the process (its pid, name and uid stay). The
+// names of the attributes stay; an attribute whose value differs between the entries of
+// an event gets the value "[redacted]" in the later one, so that the change still shows. Everything else stays as it was, the kind, the changed
+// attributes, types, modes, owners, sizes, times and hashes, so the report still says
+// that something under /home changed and how. Roots are cleaned absolute paths; others
+// match nothing. The events given are not modified.
+func Redact(events []diff.Event, roots []string) []diff.Event {
+	clean := make([]string, 0, len(roots))
+	for _, r := range roots {
+		if path.IsAbs(r) {
+			clean = append(clean, path.Clean(r))
+		}
+	}
+	out := make([]diff.Event, len(events))
+	for i, ev := range events {
+		ev.Path = redactPath(ev.Path, clean)
+		if ev.OldPath != "" {
+			ev.OldPath = redactPath(ev.OldPath, clean)
+		}
+		ev.Before = redactEntry(ev.Before, nil, clean)
+		ev.After = redactEntry(ev.After, events[i].Before, clean)
+		if ev.Process != nil {
+			p := *ev.Process
+			p.Args = nil
+			ev.Process = &p
+		}
+		out[i] = ev
+	}
+	return out
+}
+
+// redactPath returns p, or the deepest root that p lies below followed by "/[redacted]".
+func redactPath(p string, roots []string) string {
+	deepest := ""
+	for _, r := range roots {
+		if len(r) > len(deepest) && walk.IsWithin(p, r) {
+			deepest = r
+		}
+	}
+	if deepest == "" || p == deepest {
+		return p
+	}
+	return walk.Join(deepest, Redacted)
+}
+
+// redactEntry returns a copy of e with its path redacted and its link target and
+// extended attribute values dropped; a value that differs from the one in prev (an
+// earlier state of the entry, or nil) becomes "[redacted]".
+func redactEntry(e, prev *walk.Entry, roots []string) *walk.Entry {
+	if e == nil {
+		return nil
+	}
+	c := *e
+	c.Path = redactPath(c.Path, roots)
+	c.LinkTarget = ""
+	if len(e.Xattrs) > 0 {
+		c.Xattrs = make([]walk.Xattr, len(e.Xattrs))
+		for i, x := range e.Xattrs {
+			c.Xattrs[i] = walk.Xattr{Name: x.Name}
+			if prev != nil && valueChanged(prev.Xattrs, x) {
+				c.Xattrs[i].Value = []byte(Redacted)
+			}
+		}
+	}
+	return &c
+}
+
+// valueChanged reports whether xattrs has an attribute of x's name with another value.
+func valueChanged(xattrs []walk.Xattr, x walk.Xattr) bool {
+	for _, y := range xattrs {
+		if y.Name == x.Name {
+			return !bytes.Equal(y.Value, x.Value)
+		}
+	}
+	return false
+}

@@ -1,0 +1,288 @@
+// Package output owns where rendered reports go: a file, the standard output, a syslog
+// daemon or collector, or an HTTP endpoint. It takes each batch as the bytes a renderer
+// of package report produced and delivers it whole; it never looks inside a batch
+// beyond splitting it into lines for syslog.
+//
+// A Sink is chosen by a spec string (the --output flag), parsed by Open:
+//
+//	-, ""                      standard output
+//	PATH, file:PATH            append to a file (created 0600, fsync'd after each batch)
+//	syslog                     the local daemon: /dev/log, /var/run/syslog or /var/run/log
+//	syslog:///SOCKET           a daemon listening on the unix socket SOCKET
+//	udp://HOST:PORT            a syslog collector over UDP (RFC 5426)
+//	tcp://HOST:PORT            a syslog collector over TCP, octet-counting framing (RFC 6587)
+//	http://URL, https://URL    POST each batch to URL, retried on failure
+//
+// The syslog forms take ?facility=NAME (default authpriv, as security tools use); every
+// message has severity notice. A file whose name could be read as one of the other forms
+// is written as file:NAME.
+package output
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Sink receives rendered batches: the whole report of a check, or one batch of fim
+// watch. Write delivers one batch or returns an error saying why it could not; a Sink
+// never drops a batch silently. Sinks are safe for concurrent use.
+type Sink interface {
+	Write(batch []byte) error
+	Close() error
+}
+
+// Options tunes a Sink. The zero value works: every field has a default.
+type Options struct {
+	// ContentType is the media type of the rendered format, sent as the Content-Type of
+	// each HTTP POST ("text/plain; charset=utf-8" for text, "application/x-ndjson" for
+	// json). Default application/octet-stream.
+	ContentType string
+	// Version is fim's version, sent as User-Agent: fim/Version. Default: no version.
+	Version string
+	// AppName is the syslog APP-NAME (the tag, for the local daemon): 1 to 48 printable
+	// ASCII characters other than '[', ']' and ':'. Default "fim".
+	AppName string
+	// Hostname is the syslog HOSTNAME sent to collectors. Default os.Hostname(). Bytes
+	// outside printable ASCII become '_'; it is cut at 255 bytes (RFC 5424).
+	Hostname string
+	// Logf, when set, is told about retries and reconnections that end well; failures
+	// that lose a batch are returned by Write instead.
+	Logf func(format string, args ...any)
+
+	// Attempts is how many times an HTTP batch is sent before Write gives up. Default 6.
+	Attempts int
+	// Backoff is the delay before the second HTTP attempt; it doubles for each further
+	// attempt, up to MaxBackoff, and is jittered. Default 250ms.
+	Backoff time.Duration
+	// MaxBackoff caps the delay between HTTP attempts, a Retry-After included. Default 10s.
+	MaxBackoff time.Duration
+	// Timeout bounds each HTTP attempt and each syslog connection or write. Default 10s.
+	Timeout time.Duration
+	// TLS configures https (trusted roots, client certificates). Default: the system's
+	// roots.
+	TLS *tls.Config
+}
+
+// Defaults of Options.
+const (
+	defaultAppName     = "fim"
+	defaultContentType = "application/octet-stream"
+	defaultAttempts    = 6
+	defaultBackoff     = 250 * time.Millisecond
+	defaultMaxBackoff  = 10 * time.Second
+	defaultTimeout     = 10 * time.Second
+)
+
+// withDefaults returns opt with every unset field given its default.
+func (opt Options) withDefaults() Options {
+	if opt.ContentType == "" {
+		opt.ContentType = defaultContentType
+	}
+	if opt.AppName == "" {
+		opt.AppName = defaultAppName
+	}
+	if opt.Hostname == "" {
+		opt.Hostname, _ = os.Hostname()
+	}
+	if opt.Logf == nil {
+		opt.Logf = func(string, ...any) {}
+	}
+	if opt.Attempts <= 0 {
+		opt.Attempts = defaultAttempts
+	}
+	if opt.Backoff <= 0 {
+		opt.Backoff = defaultBackoff
+	}
+	if opt.MaxBackoff <= 0 {
+		opt.MaxBackoff = defaultMaxBackoff
+	}
+	if opt.Timeout <= 0 {
+		opt.Timeout = defaultTimeout
+	}
+	return opt
+}
+
+// Open returns the Sink that spec names (see the package documentation). It reaches the
+// destination at once where it can (a file is opened, a syslog socket connected), so a
+// mistake shows before the first batch; an HTTP endpoint is first contacted by Write.
+func Open(spec string, opt Options) (Sink, error) {
+	t, err := parseSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	opt = opt.withDefaults()
+	switch t.kind {
+	case kindStdout:
+		return stdoutSink{}, nil
+	case kindFile:
+		return openFile(t.path)
+	case kindHTTP:
+		return newHTTP(t.url, opt), nil
+	default:
+		return openSyslog(t, opt)
+	}
+}
+
+// kind is the sort of destination a spec names.
+type kind int
+
+const (
+	kindStdout kind = iota
+	kindFile
+	kindSyslogLocal // the local daemon at one of the usual sockets
+	kindSyslogUnix  // a daemon at a given unix socket
+	kindSyslogUDP
+	kindSyslogTCP
+	kindHTTP
+)
+
+// target is a parsed spec.
+type target struct {
+	kind     kind
+	path     string   // kindFile: the file; kindSyslogUnix: the socket
+	addr     string   // kindSyslogUDP, kindSyslogTCP: host:port
+	url      *url.URL // kindHTTP
+	facility int      // syslog kinds
+}
+
+// forms lists the accepted specs, for error messages.
+const forms = "FILE, file:FILE, -, syslog, syslog:///SOCKET, udp://HOST:PORT, tcp://HOST:PORT, " +
+	"http://URL or https://URL (the syslog forms take ?facility=NAME)"
+
+// parseSpec parses an --output spec. It does no I/O.
+func parseSpec(spec string) (target, error) {
+	bad := func(why string) (target, error) {
+		return target{}, fmt.Errorf("output %q: %s (accepted: %s)", spec, why, forms)
+	}
+	badQuery := func(err error) (target, error) {
+		return target{}, fmt.Errorf("output %q: %w", spec, err)
+	}
+	switch {
+	case spec == "" || spec == "-":
+		return target{kind: kindStdout}, nil
+	case strings.HasPrefix(spec, "file:"):
+		p := spec[len("file:"):]
+		if p == "" {
+			return bad("no file name")
+		}
+		if strings.HasPrefix(p, "//") && !strings.HasPrefix(p, "///") {
+			return bad("a file URL names no host: use file:/PATH or file:///PATH")
+		}
+		return target{kind: kindFile, path: p}, nil
+	case spec == "syslog" || strings.HasPrefix(spec, "syslog?"):
+		fac, err := parseFacility(strings.TrimPrefix(spec[len("syslog"):], "?"))
+		if err != nil {
+			return badQuery(err)
+		}
+		return target{kind: kindSyslogLocal, facility: fac}, nil
+	}
+	i := strings.Index(spec, "://")
+	if i < 0 {
+		return target{kind: kindFile, path: spec}, nil
+	}
+	scheme := strings.ToLower(spec[:i])
+	switch scheme {
+	case "syslog", "udp", "tcp", "http", "https":
+	default:
+		return bad("unknown scheme " + strings.ToValidUTF8(spec[:i], "\uFFFD"))
+	}
+	u, err := url.Parse(spec)
+	if err != nil {
+		if ue, ok := err.(*url.Error); ok {
+			err = ue.Err
+		}
+		return bad(err.Error())
+	}
+	if u.User != nil && scheme != "http" && scheme != "https" {
+		return bad("user information is only for http and https")
+	}
+	if u.Fragment != "" || u.RawFragment != "" {
+		return bad("a fragment (#…) means nothing here")
+	}
+	switch scheme {
+	case "syslog":
+		if u.Host != "" || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
+			return bad("want syslog:///ABSOLUTE/PATH/OF/SOCKET")
+		}
+		fac, err := parseFacility(u.RawQuery)
+		if err != nil {
+			return badQuery(err)
+		}
+		return target{kind: kindSyslogUnix, path: u.Path, facility: fac}, nil
+	case "udp", "tcp":
+		if u.Opaque != "" || u.Path != "" && u.Path != "/" {
+			return bad("want " + scheme + "://HOST:PORT with no path")
+		}
+		host, port, err := net.SplitHostPort(u.Host)
+		if err != nil || host == "" || port == "" {
+			return bad("want " + scheme + "://HOST:PORT")
+		}
+		fac, err := parseFacility(u.RawQuery)
+		if err != nil {
+			return badQuery(err)
+		}
+		k := kindSyslogUDP
+		if scheme == "tcp" {
+			k = kindSyslogTCP
+		}
+		return target{kind: k, addr: u.Host, facility: fac}, nil
+	default: // http, https
+		if u.Host == "" || u.Opaque != "" {
+			return bad("want " + scheme + "://HOST/PATH")
+		}
+		return target{kind: kindHTTP, url: u}, nil
+	}
+}
+
+// facilities maps the facility names syslog daemons use to their codes (RFC 5424 §6.2.1).
+var facilities = map[string]int{
+	"kern": 0, "user": 1, "mail": 2, "daemon": 3, "auth": 4, "syslog": 5, "lpr": 6,
+	"news": 7, "uucp": 8, "cron": 9, "authpriv": 10, "ftp": 11, "ntp": 12, "audit": 13,
+	"alert": 14, "clock": 15, "local0": 16, "local1": 17, "local2": 18, "local3": 19,
+	"local4": 20, "local5": 21, "local6": 22, "local7": 23,
+}
+
+// facilityAuthpriv is the default facility: where security tools log.
+const facilityAuthpriv = 10
+
+// parseFacility parses the query of a syslog spec: empty, or facility=NAME.
+func parseFacility(query string) (int, error) {
+	if query == "" {
+		return facilityAuthpriv, nil
+	}
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return 0, fmt.Errorf("bad query: %w", err)
+	}
+	fac := facilityAuthpriv
+	for k, v := range q {
+		if k != "facility" {
+			return 0, fmt.Errorf("unknown parameter %q (only facility=NAME)", k)
+		}
+		if len(v) != 1 {
+			return 0, fmt.Errorf("facility given %d times", len(v))
+		}
+		f, ok := facilities[strings.ToLower(v[0])]
+		if !ok {
+			return 0, fmt.Errorf("unknown facility %q (kern, user, mail, daemon, auth, syslog, lpr, news, uucp, "+
+				"cron, authpriv, ftp, ntp, audit, alert, clock, local0 … local7)", v[0])
+		}
+		fac = f
+	}
+	return fac, nil
+}
+
+// stdoutSink writes batches to the standard output, which it never closes.
+type stdoutSink struct{}
+
+func (stdoutSink) Write(batch []byte) error {
+	_, err := os.Stdout.Write(batch)
+	return err
+}
+
+func (stdoutSink) Close() error { return nil }

@@ -1,0 +1,130 @@
+package output
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestParseSpec covers every accepted form of --output and the mistakes a user makes,
+// each of which must name the spec and what is wrong with it.
+func TestParseSpec(t *testing.T) {
+	ok := []struct {
+		spec string
+		want target // url compared as a string
+		url  string
+	}{
+		{"", target{kind: kindStdout}, ""},
+		{"-", target{kind: kindStdout}, ""},
+		{"/var/log/fim.log", target{kind: kindFile, path: "/var/log/fim.log"}, ""},
+		{"report.txt", target{kind: kindFile, path: "report.txt"}, ""},
+		{"file:syslog", target{kind: kindFile, path: "syslog"}, ""},
+		{"file:/a/b", target{kind: kindFile, path: "/a/b"}, ""},
+		{"file:///a/b", target{kind: kindFile, path: "///a/b"}, ""},
+		{"file:http://x", target{kind: kindFile, path: "http://x"}, ""},
+		{"a:b", target{kind: kindFile, path: "a:b"}, ""},
+		{"syslog", target{kind: kindSyslogLocal, facility: 10}, ""},
+		{"syslog?facility=local0", target{kind: kindSyslogLocal, facility: 16}, ""},
+		{"syslog?facility=AUTH", target{kind: kindSyslogLocal, facility: 4}, ""},
+		{"syslog:///run/fim/log.sock", target{kind: kindSyslogUnix, path: "/run/fim/log.sock", facility: 10}, ""},
+		{"syslog:///dev/log?facility=daemon", target{kind: kindSyslogUnix, path: "/dev/log", facility: 3}, ""},
+		{"udp://10.0.0.1:514", target{kind: kindSyslogUDP, addr: "10.0.0.1:514", facility: 10}, ""},
+		{"UDP://logs.example:514/?facility=local7", target{kind: kindSyslogUDP, addr: "logs.example:514", facility: 23}, ""},
+		{"tcp://[::1]:6514?facility=kern", target{kind: kindSyslogTCP, addr: "[::1]:6514", facility: 0}, ""},
+		{"http://collector:8080/fim", target{kind: kindHTTP}, "http://collector:8080/fim"},
+		{"https://u:p@collector/in?tag=fim", target{kind: kindHTTP}, "https://u:p@collector/in?tag=fim"},
+	}
+	for _, tc := range ok {
+		got, err := parseSpec(tc.spec)
+		if err != nil {
+			t.Errorf("parseSpec(%q): %v", tc.spec, err)
+			continue
+		}
+		gotURL := ""
+		if got.url != nil {
+			gotURL = got.url.String()
+			got.url = nil
+		}
+		if got != tc.want || gotURL != tc.url {
+			t.Errorf("parseSpec(%q) = %+v %q, want %+v %q", tc.spec, got, gotURL, tc.want, tc.url)
+		}
+	}
+
+	bad := []struct{ spec, why string }{
+		{"file:", "no file name"},
+		{"file://host/x", "names no host"},
+		{"ftp://x/y", "unknown scheme ftp"},
+		{"syslog://host/dev/log", "want syslog:///"},
+		{"syslog:///dev/log?facility=nope", `unknown facility "nope"`},
+		{"syslog?level=info", `unknown parameter "level"`},
+		{"syslog?facility=local0&facility=local1", "facility given 2 times"},
+		{"syslog?facility=%zz", "bad query"},
+		{"udp://host", "want udp://HOST:PORT"},
+		{"udp://:514", "want udp://HOST:PORT"},
+		{"tcp://host:514/path", "no path"},
+		{"tcp://u@host:514", "user information"},
+		{"http://", "want http://HOST/PATH"},
+		{"https://host/#frag", "fragment"},
+		{"http://[::1", "missing ']'"},
+	}
+	for _, tc := range bad {
+		_, err := parseSpec(tc.spec)
+		if err == nil {
+			t.Errorf("parseSpec(%q): no error, want one saying %q", tc.spec, tc.why)
+			continue
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, tc.why) || !strings.Contains(msg, tc.spec) {
+			t.Errorf("parseSpec(%q) error %q: want it to name the spec and say %q", tc.spec, msg, tc.why)
+		}
+		if form := !strings.Contains(tc.spec, "?"); form != strings.Contains(msg, "accepted: FILE, file:FILE") {
+			t.Errorf("parseSpec(%q) error %q: the accepted forms belong to errors of form, not of the query", tc.spec, msg)
+		}
+		if strings.Contains(msg, "\n") {
+			t.Errorf("parseSpec(%q) error spans lines: %q", tc.spec, msg)
+		}
+	}
+}
+
+// FuzzParseSpec feeds arbitrary specs to the parser: it must never panic, and what it
+// accepts must be a consistent target.
+func FuzzParseSpec(f *testing.F) {
+	for _, s := range []string{
+		"", "-", "out.log", "file:x", "file:///x", "syslog", "syslog?facility=local3",
+		"syslog:///dev/log?facility=authpriv", "udp://127.0.0.1:514", "tcp://[::1]:514?facility=user",
+		"http://h/p", "https://u:p@h:1/p?q#f", "gopher://x", "syslog://%", "udp://h:1/?facility=a&b",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		tg, err := parseSpec(spec)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") && !strings.Contains(spec, "\n") {
+				t.Fatalf("parseSpec(%q): error spans lines: %v", spec, err)
+			}
+			return
+		}
+		switch tg.kind {
+		case kindStdout:
+		case kindFile:
+			if tg.path == "" {
+				t.Fatalf("parseSpec(%q): a file with no name", spec)
+			}
+		case kindSyslogLocal, kindSyslogUnix, kindSyslogUDP, kindSyslogTCP:
+			if tg.facility < 0 || tg.facility > 23 {
+				t.Fatalf("parseSpec(%q): facility %d", spec, tg.facility)
+			}
+			if tg.kind == kindSyslogUnix && !strings.HasPrefix(tg.path, "/") {
+				t.Fatalf("parseSpec(%q): socket path %q is not absolute", spec, tg.path)
+			}
+			if (tg.kind == kindSyslogUDP || tg.kind == kindSyslogTCP) && tg.addr == "" {
+				t.Fatalf("parseSpec(%q): no address", spec)
+			}
+		case kindHTTP:
+			if tg.url == nil || tg.url.Host == "" {
+				t.Fatalf("parseSpec(%q): http target without a host", spec)
+			}
+		default:
+			t.Fatalf("parseSpec(%q): kind %d", spec, tg.kind)
+		}
+	})
+}

@@ -13,7 +13,7 @@ const recordVersion = 1
 
 // knownFlags are the walk.Flags a version-1 record may carry.
 const knownFlags = walk.FlagHashed | walk.FlagUnreadable | walk.FlagUnstable | walk.FlagTooLarge |
-	walk.FlagBtime | walk.FlagXattrsUnreadable
+	walk.FlagBtime | walk.FlagXattrsUnreadable | walk.FlagImplied
 
 // AppendRecord appends the binary encoding of e (everything but its path, which is the
 // key) to dst. Layout, all integers as varints:

@@ -53,6 +53,9 @@ func (d *Differ) filter(p string) (KindSet, AttrSet) {
 
 // Compare returns the attributes that differ between old and cur, less those ignored.
 func Compare(old, cur *walk.Entry, ignore AttrSet) AttrSet {
+	if old.Flags&walk.FlagImplied != 0 {
+		ignore |= ^AttrSet(0) &^ AttrSet(1<<AttrType) // only the type was known
+	}
 	var s AttrSet
 	if old.Type != cur.Type {
 		s = s.With(AttrType)

@@ -680,3 +680,17 @@ func TestParseKindsAttrs(t *testing.T) {
 		t.Error("ParseAttrs(atime): no error")
 	}
 }
+
+// TestImplied: an entry the source only implied (a directory a tar archive leaves out)
+// is compared by type alone.
+func TestImplied(t *testing.T) {
+	implied := &walk.Entry{Path: "/etc", Type: walk.TypeDir, Mode: 0o755, Flags: walk.FlagImplied}
+	extracted := &walk.Entry{Path: "/etc", Type: walk.TypeDir, Mode: 0o700, UID: 1000, Mtime: 5e18, Ctime: 5e18, Inode: 42, Nlink: 3}
+	replaced := &walk.Entry{Path: "/etc", Type: walk.TypeFile, Mode: 0o755}
+	wantEvents(t, run(t, nil, []*walk.Entry{implied}, []*walk.Entry{extracted}))
+	wantEvents(t, run(t, nil, []*walk.Entry{implied}, []*walk.Entry{replaced}), "change /etc [type]")
+	// Only the baseline's side counts: a current entry cannot be implied.
+	recorded := &walk.Entry{Path: "/etc", Type: walk.TypeDir, Mode: 0o755}
+	wantEvents(t, run(t, nil, []*walk.Entry{recorded}, []*walk.Entry{{Path: "/etc", Type: walk.TypeDir, Mode: 0o700, Flags: walk.FlagImplied}}),
+		"chmod /etc [mode]")
+}

@@ -96,6 +96,7 @@ var flagNames = []struct {
 	{walk.FlagUnstable, "unstable"},
 	{walk.FlagTooLarge, "too_large"},
 	{walk.FlagXattrsUnreadable, "xattrs_unreadable"},
+	{walk.FlagImplied, "implied"},
 }
 
 // JSON renders events as NDJSON: one object per event per line, nothing else.

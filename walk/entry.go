@@ -81,6 +81,9 @@ const (
 	FlagBtime
 	// FlagXattrsUnreadable: the extended attributes could not be listed.
 	FlagXattrsUnreadable
+	// FlagImplied: the entry was not in the source but is implied by entries below it
+	// (a directory a tar archive leaves out): only its path and type are known.
+	FlagImplied
 )
 
 // Xattr is one extended attribute. Names are kept sorted within an Entry.

@@ -1,0 +1,142 @@
+package tarball
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zeebo/blake3"
+
+	"fim/walk"
+)
+
+// epoch is the mtime of members built in tests unless they say otherwise.
+var epoch = time.Unix(1700000000, 0)
+
+// member is one tar member a test writes: a header and, for a regular file, its content.
+type member struct {
+	hdr  tar.Header
+	body string
+}
+
+func file(name, body string) member {
+	return member{tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(body)), ModTime: epoch}, body}
+}
+
+func dir(name string) member {
+	return member{hdr: tar.Header{Name: name, Typeflag: tar.TypeDir, Mode: 0o755, ModTime: epoch}}
+}
+
+func symlink(name, target string) member {
+	return member{hdr: tar.Header{Name: name, Typeflag: tar.TypeSymlink, Linkname: target, Mode: 0o777, ModTime: epoch}}
+}
+
+func hardlink(name, target string) member {
+	return member{hdr: tar.Header{Name: name, Typeflag: tar.TypeLink, Linkname: target, ModTime: epoch}}
+}
+
+// with returns m with its header changed by fn.
+func (m member) with(fn func(h *tar.Header)) member {
+	fn(&m.hdr)
+	return m
+}
+
+// archive writes members into a tar archive.
+func archive(t testing.TB, ms ...member) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	for _, m := range ms {
+		h := m.hdr
+		if err := tw.WriteHeader(&h); err != nil {
+			t.Fatalf("write header %q: %v", h.Name, err)
+		}
+		if _, err := tw.Write([]byte(m.body)); err != nil {
+			t.Fatalf("write %q: %v", h.Name, err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// result is what one Read gave.
+type result struct {
+	entries []*walk.Entry
+	warns   []string // "path: error"
+	err     error
+}
+
+// read reads data with opt, collecting warnings, and fails the test if the entries are
+// not in strictly increasing key order.
+func read(t testing.TB, data []byte, opt Options) *result {
+	t.Helper()
+	r := &result{}
+	opt.Warn = func(p string, err error) { r.warns = append(r.warns, p+": "+err.Error()) }
+	r.entries, r.err = Read(context.Background(), bytes.NewReader(data), opt)
+	for i := 1; i < len(r.entries); i++ {
+		if a, b := r.entries[i-1].Path, r.entries[i].Path; walk.ComparePaths(a, b) >= 0 {
+			t.Errorf("entries out of order or repeated: %q then %q", a, b)
+		}
+	}
+	return r
+}
+
+// render describes an entry on one line: path, type, mode, owner, size, link count,
+// then the content as the body of ms whose BLAKE3 it is ("b3(body)"), the symlink
+// target, device numbers, xattrs, flags and mtime where they are set.
+func render(e *walk.Entry, ms []member) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %v %04o %d:%d %d nlink=%d", e.Path, e.Type, e.Mode, e.UID, e.GID, e.Size, e.Nlink)
+	if e.Hashed() {
+		label := fmt.Sprintf("b3:%x", e.Hash[:4])
+		for _, m := range ms {
+			if (m.hdr.Typeflag == tar.TypeReg || m.body != "") && blake3.Sum256([]byte(m.body)) == e.Hash {
+				label = fmt.Sprintf("b3(%s)", m.body)
+				break
+			}
+		}
+		b.WriteString(" " + label)
+	}
+	if e.LinkTarget != "" {
+		b.WriteString(" -> " + e.LinkTarget)
+	}
+	if e.Rdev != 0 {
+		fmt.Fprintf(&b, " rdev=%#x", e.Rdev)
+	}
+	for _, x := range e.Xattrs {
+		fmt.Fprintf(&b, " %s=%q", x.Name, x.Value)
+	}
+	if e.Flags&walk.FlagTooLarge != 0 {
+		b.WriteString(" too-large")
+	}
+	if e.Flags&^(walk.FlagHashed|walk.FlagTooLarge) != 0 {
+		fmt.Fprintf(&b, " flags=%#x", e.Flags)
+	}
+	if e.Mtime != epoch.UnixNano() {
+		fmt.Fprintf(&b, " mtime=%d", e.Mtime)
+	}
+	return b.String()
+}
+
+// requireRoot skips a test that needs root, unless FIM_REQUIRE_ROOT=1 demands it run.
+func requireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		skipUnlessRequired(t, "needs root")
+	}
+}
+
+func skipUnlessRequired(t testing.TB, why string) {
+	t.Helper()
+	if os.Getenv("FIM_REQUIRE_ROOT") == "1" {
+		t.Fatalf("%s, and FIM_REQUIRE_ROOT=1", why)
+	}
+	t.Skip(why)
+}

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,6 +68,33 @@ type Meta struct {
 	// KeyBase is a directory above every recorded path whose bytes are left out of the
 	// keys ("": none): the roots' common parent, which every key would repeat.
 	KeyBase string `json:"key_base,omitempty"`
+	// Accepted is the history of fim accept on this baseline and those it was made
+	// from, oldest first, at most MaxAccepted. A fim that predates it ignores the key
+	// (JSON objects allow unknown keys), so it needs no new format version.
+	Accepted []Acceptance `json:"accepted,omitempty"`
+}
+
+// Acceptance records one fim accept: who accepted which differences into the baseline,
+// and when.
+type Acceptance struct {
+	Time      time.Time `json:"time"`
+	User      string    `json:"user,omitempty"` // name of the user fim ran as, if known
+	UID       int       `json:"uid"`
+	Selectors []string  `json:"selectors"` // the selecting flags, as given ("--path=/etc/**")
+	Accepted  int       `json:"accepted"`  // differences accepted
+	Remaining int       `json:"remaining"` // differences left as they were, still reported
+}
+
+// MaxAccepted is how many acceptances Meta.Accepted keeps.
+const MaxAccepted = 100
+
+// AddAcceptance appends a to the history, dropping the oldest beyond MaxAccepted.
+func (m *Meta) AddAcceptance(a Acceptance) {
+	h := append(m.Accepted[:len(m.Accepted):len(m.Accepted)], a)
+	if len(h) > MaxAccepted {
+		h = slices.Clone(h[len(h)-MaxAccepted:])
+	}
+	m.Accepted = h
 }
 
 // KeyBaseFor returns the KeyBase for a walk of roots: the deepest directory that holds
@@ -613,32 +641,36 @@ func (r *Reader) Subtree(path string, fn func(*walk.Entry) error) (err error) {
 }
 
 // Prior returns a lookup of recorded entries that may be called from many goroutines at
-// once (each call borrows a read transaction of its own), and a function that releases
-// them. A record that cannot be read is reported as absent: whoever asks then does the
-// work itself, and a full iteration reports the damage.
+// once (each call borrows a read transaction and cursor of its own), and a function that
+// releases them. A record that cannot be read is reported as absent: whoever asks then
+// does the work itself, and a full iteration reports the damage.
+//
+// Lookups are cheapest in ascending key order, as a walk makes them: a borrowed cursor
+// steps forward a few records before it searches the tree again.
 func (r *Reader) Prior() (lookup func(path string) *walk.Entry, done func()) {
 	var mu sync.Mutex
 	var all []*bolt.Tx
-	pool := make(chan *bolt.Tx, 64)
+	pool := make(chan *priorCursor, 64)
 	lookup = func(path string) (e *walk.Entry) {
-		var tx *bolt.Tx
+		var pc *priorCursor
 		select {
-		case tx = <-pool:
+		case pc = <-pool:
 		default:
-			var err error
-			if tx, err = r.db.Begin(false); err != nil {
+			tx, err := r.db.Begin(false)
+			if err != nil {
 				return nil
 			}
 			mu.Lock()
 			all = append(all, tx)
 			mu.Unlock()
+			pc = &priorCursor{c: tx.Bucket(bucketEntries).Cursor()}
 		}
 		defer func() {
 			if recover() != nil {
-				e = nil
+				e, pc.k = nil, nil
 			}
 			select {
-			case pool <- tx:
+			case pool <- pc:
 			default:
 			}
 		}()
@@ -646,7 +678,7 @@ func (r *Reader) Prior() (lookup func(path string) *walk.Entry, done func()) {
 		if !ok {
 			return nil
 		}
-		v := tx.Bucket(bucketEntries).Get(key)
+		v := pc.find(key)
 		if v == nil {
 			return nil
 		}
@@ -665,4 +697,36 @@ func (r *Reader) Prior() (lookup func(path string) *walk.Entry, done func()) {
 		all = nil
 	}
 	return lookup, done
+}
+
+// priorCursor is a cursor and the key it rests on (nil: not positioned).
+type priorCursor struct {
+	c *bolt.Cursor
+	k []byte
+}
+
+// find returns the value stored under key, or nil, leaving the cursor on the first key
+// at or after it.
+func (pc *priorCursor) find(key []byte) []byte {
+	if pc.k != nil && bytes.Compare(pc.k, key) < 0 {
+		for range 8 {
+			k, v := pc.c.Next()
+			pc.k = k
+			if k == nil {
+				return nil // past the last key
+			}
+			switch c := bytes.Compare(k, key); {
+			case c == 0:
+				return v
+			case c > 0:
+				return nil
+			}
+		}
+	}
+	k, v := pc.c.Seek(key)
+	pc.k = k
+	if k == nil || !bytes.Equal(k, key) {
+		return nil
+	}
+	return v
 }

@@ -68,23 +68,42 @@ func Load(file string) (*Config, error) {
 // treated as absent. Anchors and aliases are resolved; merge keys ("<<") are not
 // supported.
 func Parse(name string, data []byte) (*Config, error) {
+	c, _, err := parse(name, data)
+	return c, err
+}
+
+// LoadLines is Load that also returns, for each rule's path, the line of the file it
+// is configured at.
+func LoadLines(file string) (*Config, map[string]int, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, nil, err // *PathError names the file
+	}
+	return parse(file, data)
+}
+
+func parse(name string, data []byte) (*Config, map[string]int, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: no paths configured", name)
+			return nil, nil, fmt.Errorf("%s: no paths configured", name)
 		}
-		return nil, yamlError(name, err)
+		return nil, nil, yamlError(name, err)
 	}
 	var next yaml.Node
 	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
 		if err != nil {
-			return nil, yamlError(name, err)
+			return nil, nil, yamlError(name, err)
 		}
-		return nil, fmt.Errorf("%s:%d: only one YAML document is allowed", name, next.Line)
+		return nil, nil, fmt.Errorf("%s:%d: only one YAML document is allowed", name, next.Line)
 	}
-	p := parser{name: name}
-	return p.config(&doc)
+	p := parser{name: name, lines: map[string]int{}}
+	c, err := p.config(&doc)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, p.lines, nil
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -101,7 +120,8 @@ func yamlError(name string, err error) error {
 // parser walks the node tree of one file. Every method takes the node and the path of
 // its key ("paths[1].exclude[0]") for error messages.
 type parser struct {
-	name string
+	name  string
+	lines map[string]int // recorded path -> line of its rule's path
 }
 
 // field parses the value of one known key.
@@ -123,7 +143,7 @@ func (p *parser) config(doc *yaml.Node) (*Config, error) {
 		return nil, fmt.Errorf("%s: no paths configured", p.name)
 	}
 	var c Config
-	seen := map[string]int{} // recorded path -> line of its first rule
+	seen := p.lines
 	err := p.mapping(n, "", map[string]field{
 		"db": func(v *yaml.Node, key string) (err error) {
 			c.DB, err = p.path(v, key)
@@ -348,7 +368,7 @@ func (p *parser) patterns(n *yaml.Node, key string) ([]string, error) {
 		if err != nil {
 			return err
 		}
-		if _, err := compileGlob(s); err != nil {
+		if _, err := CompileGlob(s); err != nil {
 			return p.errorf(v, key, "%w", err)
 		}
 		out = append(out, s)

@@ -24,6 +24,9 @@ type Policy struct {
 	MaxEntries  int      `json:"max_entries"`  // 0 means unlimited
 	CrossMounts bool     `json:"cross_mounts"` // descend into other filesystems
 	Exclude     []string `json:"exclude"`      // glob patterns applying below every rule
+	// Source names what a baseline was read from when not from a walk ("tar:FILE",
+	// "mtree:FILE"); checking it needs the tree it describes, given as the Root.
+	Source string `json:"source,omitempty"`
 }
 
 // Rule is one configured path and what applies below it. A rule nested in another
@@ -64,6 +67,8 @@ func (r Rule) clone() Rule {
 type Compiled struct {
 	roots   []walk.Root // sorted with walk.ComparePaths
 	filters []filter    // deepest first: sorted by path length, descending
+	rules   map[string]*Rule
+	exclude []string // the policy's own patterns, which apply below every rule
 }
 
 // filter is what a rule keeps of the events found below its path.
@@ -94,6 +99,8 @@ func (p *Policy) Compile() (*Compiled, error) {
 	c := &Compiled{
 		roots:   make([]walk.Root, 0, len(p.Rules)),
 		filters: make([]filter, 0, len(p.Rules)),
+		rules:   make(map[string]*Rule, len(p.Rules)),
+		exclude: slices.Clone(p.Exclude),
 	}
 	seen := make(map[string]bool, len(p.Rules))
 	for _, r := range p.Rules {
@@ -105,6 +112,8 @@ func (p *Policy) Compile() (*Compiled, error) {
 			return nil, fmt.Errorf("path %q: duplicate path", r.Path)
 		}
 		seen[r.Path] = true
+		rule := r.clone()
+		c.rules[r.Path] = &rule
 		c.roots = append(c.roots, root)
 		c.filters = append(c.filters, f)
 	}
@@ -193,10 +202,11 @@ func checkCount(n int) error {
 	return nil
 }
 
-// compileGlob compiles a pattern with '/' as the separator: '*' and '?' stop at '/',
-// '**' crosses it. Patterns match the absolute recorded path, so "*.swp" matches
-// nothing and "**/*.swp" is what excludes swap files anywhere.
-func compileGlob(pattern string) (*glob.Pattern, error) {
+// CompileGlob compiles a pattern on recorded paths, as exclude patterns are compiled:
+// '/' is the separator, '*' and '?' stop at it, '**' crosses it. Patterns match the
+// absolute recorded path, so "*.swp" matches nothing and "**/*.swp" matches swap files
+// anywhere. The pattern's text is its String method.
+func CompileGlob(pattern string) (*glob.Pattern, error) {
 	if !utf8.ValidString(pattern) {
 		return nil, fmt.Errorf("pattern %q is not valid UTF-8", pattern)
 	}
@@ -210,7 +220,7 @@ func compileGlob(pattern string) (*glob.Pattern, error) {
 func compileGlobs(patterns []string) ([]walk.Matcher, error) {
 	var out []walk.Matcher
 	for _, p := range patterns {
-		g, err := compileGlob(p)
+		g, err := CompileGlob(p)
 		if err != nil {
 			return nil, err
 		}

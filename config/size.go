@@ -46,3 +46,17 @@ func upperASCII(s string) string {
 		return r
 	}, s)
 }
+
+// FormatSize is the inverse of ParseSize for display: a count of bytes in the largest
+// binary unit that divides it ("64MiB", "1000", "0").
+func FormatSize(n int64) string {
+	for _, u := range []struct {
+		name string
+		mult int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n != 0 && n%u.mult == 0 {
+			return strconv.FormatInt(n/u.mult, 10) + u.name
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}

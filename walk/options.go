@@ -23,11 +23,14 @@ type Root struct {
 }
 
 // excluded reports whether a recorded path is excluded by the options.
-func (o *Options) excluded(path string) bool {
+func (o *Options) excluded(path string) bool { return o.exclusion(path) != nil }
+
+// exclusion returns the first exclude pattern that matches a recorded path, or nil.
+func (o *Options) exclusion(path string) Matcher {
 	for _, m := range o.Exclude {
 		if m.Match(path) {
-			return true
+			return m
 		}
 	}
-	return false
+	return nil
 }

@@ -7,13 +7,15 @@ import (
 	"time"
 
 	"github.com/zeebo/blake3"
+	"golang.org/x/sys/unix"
 )
 
 // TestPrior checks fim check --fast's rule: a regular file whose device, inode, size,
-// mtime and ctime equal the recorded ones keeps the recorded hash and is not opened;
-// any difference in those makes the walker read it again.
+// mtime and ctime equal the recorded ones keeps the recorded hash and extended
+// attributes and is not opened; any difference in those makes the walker read it again,
+// and setting an extended attribute (which changes only the ctime) makes it list them.
 func TestPrior(t *testing.T) {
-	root := makeTree(t, tree{"same": file("unchanged"), "touched": file("content"), "stomped": file("before"), "grown": file("x")})
+	root := makeTree(t, tree{"same": file("unchanged"), "touched": file("content"), "stomped": file("before"), "grown": file("x"), "xattred": file("x")})
 	first := walkDir(t, root, Options{})
 	recorded := map[string]*Entry{}
 	for _, e := range first.entries {
@@ -23,6 +25,7 @@ func TestPrior(t *testing.T) {
 	// A planted hash can only come back if it was reused rather than computed.
 	planted := [32]byte{0xfe, 0xed}
 	recorded[filepath.Join(root, "same")].Hash = planted
+	recorded[filepath.Join(root, "same")].Xattrs = []Xattr{{Name: "user.planted", Value: []byte("p")}}
 
 	// touched: same content, new mtime. stomped: new content of the same size with its
 	// mtime put back (only ctime tells). grown: new size.
@@ -43,6 +46,9 @@ func TestPrior(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "grown"), []byte("xx"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := unix.Setxattr(filepath.Join(root, "xattred"), "user.new", []byte("v"), 0); err != nil {
+		t.Fatal(err)
+	}
 
 	opens := watchOpens(t, filepath.Join(root, "same"))
 	opens.opens(t) // discard what came before
@@ -54,6 +60,12 @@ func TestPrior(t *testing.T) {
 	}
 	if got := second.get(t, "same").Hash; got != planted {
 		t.Errorf("same: hash %x, want the recorded one reused", got[:4])
+	}
+	if got := second.get(t, "same").Xattrs; len(got) != 1 || got[0].Name != "user.planted" {
+		t.Errorf("same: xattrs %v, want the recorded ones reused", got)
+	}
+	if got := second.get(t, "xattred").Xattrs; len(got) != 1 || got[0].Name != "user.new" || string(got[0].Value) != "v" {
+		t.Errorf("xattred: xattrs %v, want user.new listed again", got)
 	}
 	for _, name := range []string{"touched", "stomped", "grown"} {
 		e := second.get(t, name)

@@ -40,8 +40,9 @@ type Walker struct {
 	// NoHash records regular files without reading them (to enumerate a tree cheaply).
 	NoHash bool
 	// Prior, if set, returns the recorded entry of a path (from many goroutines at once).
-	// A regular file whose device, inode, size, mtime and ctime all equal the recorded
-	// ones is not read again: it keeps the recorded hash (fim check --fast).
+	// An entry whose type, device, inode and ctime match its prior entry takes the prior
+	// extended attributes without listing them, and a file whose size and mtime match too
+	// takes the prior hash without being read: `fim check --fast`.
 	Prior func(path string) *Entry
 }
 
@@ -367,35 +368,8 @@ func (w *Walker) Selects(p string) bool {
 }
 
 func (w *Walker) selects(p string) (*Root, int, bool) {
-	var r *Root
-	for i := range w.Roots {
-		if IsWithin(p, w.Roots[i].Path) && (r == nil || len(w.Roots[i].Path) > len(r.Path)) {
-			r = &w.Roots[i]
-		}
-	}
-	if r == nil {
-		return nil, 0, false
-	}
-	real := p
-	if w.Prefix != "" && w.Prefix != "/" {
-		real = strings.TrimSuffix(w.Prefix+p, "/")
-	}
-	if w.skipped(real) {
-		return nil, 0, false
-	}
-	if p == r.Path {
-		return r, 0, true
-	}
-	rest := strings.TrimPrefix(p[len(r.Path):], "/")
-	depth, q := 0, r.Path
-	for _, name := range strings.Split(rest, "/") {
-		depth++
-		q = Join(q, name)
-		if name == "" || r.NoHidden && name[0] == '.' || r.MaxDepth > 0 && depth > r.MaxDepth || r.excluded(q) {
-			return nil, 0, false
-		}
-	}
-	return r, depth, true
+	s := w.Explain(p)
+	return s.Root, s.Depth, s.Selected()
 }
 
 func (w *Walker) skipped(real string) bool {
@@ -466,24 +440,32 @@ func (wk *walk) stat(dirfd int, name, path string, follow bool) (Entry, aux, boo
 // extended attributes.
 func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev uint64) {
 	e, a := &n.entries[i], &n.aux[i]
-	if e.Flags&FlagUnreadable == 0 && !a.skip {
-		readXattrs(e, a.real, a.followed)
+	readable := e.Flags&FlagUnreadable == 0 && !a.skip
+	// With Prior, an entry whose type, device, inode and ctime are as recorded keeps its
+	// recorded extended attributes (setting one changes the ctime), and a file whose size
+	// and mtime are as recorded too keeps its recorded hash.
+	var prior *Entry
+	if wk.Prior != nil && readable {
+		if p := wk.Prior(e.Path); p != nil && p.Type == e.Type && p.Device == e.Device && p.Inode == e.Inode && p.Ctime == e.Ctime {
+			prior = p
+		}
+	}
+	if readable {
+		if prior != nil && prior.Flags&FlagXattrsUnreadable == 0 {
+			e.Xattrs = prior.Xattrs
+		} else {
+			readXattrs(e, a.real, a.followed)
+		}
 	}
 	switch e.Type {
 	case TypeFile:
-		if a.skip || e.Flags&FlagUnreadable != 0 {
+		if !readable || wk.NoHash {
 			return
 		}
-		if wk.NoHash {
+		if prior != nil && prior.Hashed() && prior.Size == e.Size && prior.Mtime == e.Mtime {
+			e.Hash = prior.Hash
+			e.Flags |= FlagHashed
 			return
-		}
-		if wk.Prior != nil {
-			if p := wk.Prior(e.Path); p != nil && p.Hashed() && p.Type == TypeFile && p.Device == e.Device &&
-				p.Inode == e.Inode && p.Size == e.Size && p.Mtime == e.Mtime && p.Ctime == e.Ctime {
-				e.Hash = p.Hash
-				e.Flags |= FlagHashed
-				return
-			}
 		}
 		if r != nil && r.MaxFileSize > 0 && e.Size > r.MaxFileSize {
 			e.Flags |= FlagTooLarge

@@ -1,7 +1,6 @@
 package watch
 
 import (
-	"maps"
 	"slices"
 
 	"fim/baseline"
@@ -88,46 +87,9 @@ func (s *state) merge(base []*walk.Entry, over []string) []*walk.Entry {
 
 // iter returns every entry in key order, as a merge reads the baseline.
 func (s *state) iter() func() (*walk.Entry, error) {
-	over := slices.SortedFunc(maps.Keys(s.overlay), walk.ComparePaths)
-	var next func() (*walk.Entry, error)
+	next := func() (*walk.Entry, error) { return nil, nil }
 	if s.base != nil {
 		next = s.base.Iter().Next
-	} else {
-		next = func() (*walk.Entry, error) { return nil, nil }
 	}
-	var pending *walk.Entry
-	primed := false
-	j := 0
-	return func() (*walk.Entry, error) {
-		for {
-			if !primed {
-				e, err := next()
-				if err != nil {
-					return nil, err
-				}
-				pending, primed = e, true
-			}
-			c := -1
-			switch {
-			case pending == nil && j == len(over):
-				return nil, nil
-			case pending == nil:
-				c = 1
-			case j < len(over):
-				c = walk.ComparePaths(pending.Path, over[j])
-			}
-			if c < 0 {
-				primed = false
-				return pending, nil
-			}
-			if c == 0 {
-				primed = false
-			}
-			e := s.overlay[over[j]]
-			j++
-			if e != nil {
-				return e, nil
-			}
-		}
-	}
+	return baseline.Overlay(next, s.overlay)
 }

@@ -92,6 +92,29 @@ var Formats = map[string]Renderer{
 	"ecs":    ECS,
 }
 
+// contentTypes are the media types of the formats, for an HTTP collector.
+var contentTypes = map[string]string{
+	"text":   "text/plain; charset=utf-8",
+	"github": "text/plain; charset=utf-8",
+	"json":   "application/x-ndjson",
+	"ecs":    "application/x-ndjson",
+	"junit":  "application/xml",
+	"sarif":  "application/sarif+json",
+}
+
+// ContentType returns the media type of a format's output.
+func ContentType(format string) string {
+	if t, ok := contentTypes[format]; ok {
+		return t
+	}
+	return "application/octet-stream"
+}
+
+// Document reports whether a format renders one whole document (an XML or JSON tree)
+// rather than independent lines: such output cannot be split into a stream of batches
+// or into syslog messages.
+func Document(format string) bool { return format == "junit" || format == "sarif" }
+
 // Lookup returns the renderer for a format name.
 func Lookup(format string) (Renderer, error) {
 	if r, ok := Formats[format]; ok {

@@ -128,3 +128,14 @@ func benchmarkRenderer(b *testing.B, r Renderer) {
 
 func BenchmarkJSON(b *testing.B) { benchmarkRenderer(b, JSON) }
 func BenchmarkText(b *testing.B) { benchmarkRenderer(b, Text) }
+
+func TestContentTypes(t *testing.T) {
+	for name := range Formats {
+		if ContentType(name) == "application/octet-stream" {
+			t.Errorf("format %s has no content type", name)
+		}
+	}
+	if got := ContentType("nope"); got != "application/octet-stream" {
+		t.Errorf("ContentType(nope) = %q", got)
+	}
+}

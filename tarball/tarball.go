@@ -41,9 +41,10 @@
 //     archive at its end. A directory's Nlink is 2 plus its subdirectories, as ext4, xfs
 //     and tmpfs count them (btrfs and overlayfs say 1: there, ignore "nlink" too).
 //   - Missing parent directories are recorded as extraction creates them: mode 0755
-//     (0777 less root's usual umask 022), owner 0:0, mtime 0, with a warning, since a
-//     check will find the time of extraction there. So is the root when the archive has
-//     no "." entry (docker export writes none). GNU dumpdir members are directories.
+//     (0777 less root's usual umask 022), owner 0:0, mtime 0, with a warning, and flagged
+//     walk.FlagImplied, so that a check compares only their type (extraction gives them
+//     its own time). So is the root when the archive has no "." entry (docker export
+//     writes none). GNU dumpdir members are directories.
 //   - Symlinks are recorded with mode 0777 and the length of their target as size,
 //     whatever the header says, as Linux creates them. A directory's size is 0 (see
 //     Uncarried).
@@ -655,4 +656,4 @@ func (n *node) count() {
 	}
 }
 
-var errSynthesized = errors.New("directory not in the archive: recorded as extraction creates it (mode 0755, owner 0:0, mtime 0); a check will find the time of extraction as its mtime")
+var errSynthesized = errors.New("directory not in the archive: recorded as implied by the entries below it; a check compares only its type")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -58,11 +59,16 @@ func newApp() *cli.App {
 		// Without an action, an unknown command exits 3, which reads as "created and removed".
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usageErr("unknown command %q (want baseline, check, watch, verify or keygen)", c.Args().First())
+				var names []string
+				for _, cmd := range c.App.VisibleCommands() {
+					names = append(names, cmd.Name)
+				}
+				return usageErr("unknown command %q (want one of %s)", c.Args().First(), strings.Join(names, ", "))
 			}
 			return cli.ShowAppHelp(c)
 		},
-		Commands: []*cli.Command{baselineCommand(), checkCommand(), watchCommand(), verifyCommand(), keygenCommand()},
+		Commands: []*cli.Command{baselineCommand(), checkCommand(), watchCommand(), verifyCommand(), keygenCommand(),
+			completionCommand(), manCommand(), diffCommand(), acceptCommand(), listCommand(), infoCommand(), explainCommand()},
 	}
 }
 
@@ -81,7 +87,7 @@ func baselineCommand() *cli.Command {
 			&cli.BoolFlag{Name: "follow-symlinks", Usage: "record what symlinks point to and descend into linked directories"},
 			&cli.BoolFlag{Name: "cross-mounts", Usage: "descend into other filesystems"},
 			&cli.IntFlag{Name: "max-entries", Usage: "fail rather than record more than `N` entries (0: unlimited)"},
-			signFlag,
+			signFlag, quietFlag, fromTarFlag,
 		},
 		Action: runBaseline,
 	}
@@ -94,13 +100,12 @@ func checkCommand() *cli.Command {
 		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
 			configFlag, dbFlag, rootFlag, workersFlag,
-			&cli.StringFlag{Name: "format", Value: "text", Usage: "report format: text or json (one object per line)"},
-			&cli.StringFlag{Name: "output", Usage: "append the report to `FILE` instead of writing it to stdout"},
+			reportFormatFlag, outputFlag, redactFlag,
 			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, e.g. mtime,ctime,inode,device,nlink"},
 			&cli.BoolFlag{Name: "update", Usage: "after reporting, replace the baseline with the current state"},
 			&cli.BoolFlag{Name: "fast", Usage: "re-read only files whose device, inode, size, mtime or ctime changed (see README: what --fast trusts)"},
 			&cli.StringFlag{Name: "verify", Usage: "refuse a baseline not signed with the private key of public key `FILE`"},
-			signFlag,
+			signFlag, quietFlag,
 		},
 		Action: runCheck,
 	}
@@ -108,7 +113,9 @@ func checkCommand() *cli.Command {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	stopProfile := startProfile()
 	err := newApp().RunContext(ctx, os.Args)
+	stopProfile()
 	stop()
 	os.Exit(exitCode(err))
 }

@@ -4,7 +4,6 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 
 	"fim/baseline"
 	"fim/config"
@@ -90,6 +88,10 @@ func configAndDB(c *cli.Context) (*config.Config, string, error) {
 // arguments and the limit flags.
 func policyFromFlags(c *cli.Context) (*config.Policy, *config.Config, error) {
 	paths := c.Args().Slice()
+	image := imageSource(c) != ""
+	if image && len(paths) == 0 && c.String("config") == "" {
+		paths = []string{"/"} // the whole image
+	}
 	cfg, err := loadConfig(c, len(paths) == 0)
 	if err != nil {
 		return nil, nil, err
@@ -111,8 +113,8 @@ func policyFromFlags(c *cli.Context) (*config.Policy, *config.Config, error) {
 		}
 		abs := make([]string, len(paths))
 		for i, p := range paths {
-			if c.String("root") != "" {
-				abs[i] = walk.CleanPath(p) // relative to the root
+			if c.String("root") != "" || image {
+				abs[i] = walk.CleanPath(p) // relative to the root or the image
 			} else if abs[i], err = filepath.Abs(p); err != nil {
 				return nil, nil, usageErr("%s: %v", p, err)
 			}
@@ -196,13 +198,14 @@ func runBaseline(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	meta, err := newMeta(pol)
-	if err != nil {
-		return err
-	}
 	signer, err := loadSigner(c)
 	if err != nil {
 		return err
+	}
+	var expect uint64 // for the progress line: the size of the baseline this one replaces
+	if old, err := baseline.Open(db); err == nil {
+		expect = old.Meta().Entries
+		old.Close()
 	}
 	start := time.Now()
 	w, err := baseline.Create(db)
@@ -214,19 +217,37 @@ func runBaseline(c *cli.Context) error {
 	var warn warnings
 	var files, bytes int64
 	wk := walker(c, comp, pol, pol.Root, &warn, db, w.TempPath())
-	err = wk.Walk(c.Context, func(e *walk.Entry) error {
+	entries := wk.Walk
+	if imageSource(c) != "" {
+		if entries, err = readImage(c, pol, wk, &warn); err != nil {
+			w.Abort()
+			return err
+		}
+	}
+	meta, err := newMeta(pol)
+	if err != nil {
+		w.Abort()
+		return err
+	}
+	prog := startProgress("baseline", expect, c.Bool("quiet"))
+	err = entries(c.Context, func(e *walk.Entry) error {
+		prog.add(e)
 		if e.Hashed() {
 			files++
 			bytes += e.Size
 		}
 		return w.Add(e)
 	})
+	prog.finish()
 	if err != nil {
 		w.Abort()
 		return fmt.Errorf("baseline not written, %s unchanged: %w", db, err)
 	}
 	if err := w.Commit(meta); err != nil {
 		return fmt.Errorf("baseline not written, %s unchanged: %w", db, err)
+	}
+	if c.Bool("quiet") {
+		return nil
 	}
 	fmt.Fprintf(os.Stderr, "fim: baseline of %d entries (%d files, %.1f MB hashed) written to %s in %.2fs",
 		w.Count(), files, float64(bytes)/1e6, db, time.Since(start).Seconds())
@@ -244,10 +265,6 @@ func runCheck(c *cli.Context) error {
 	if c.Args().Len() > 0 {
 		return usageErr("check takes no PATH: it walks what the baseline recorded")
 	}
-	render, err := report.Lookup(c.String("format"))
-	if err != nil {
-		return &exitError{report.ExitUsage, err}
-	}
 	extraIgnore, err := ignoreFlag(c)
 	if err != nil {
 		return err
@@ -263,44 +280,15 @@ func runCheck(c *cli.Context) error {
 	if signer != nil && !c.Bool("update") {
 		return usageErr("--sign goes with --update (it signs the updated baseline)")
 	}
-	r, err := baseline.Open(db)
+	k, err := openChecked(c, db)
 	if err != nil {
 		return err
 	}
-	defer r.Close()
-	if f := c.String("verify"); f != "" {
-		pub, err := baseline.LoadPublicKey(f)
-		if err != nil {
-			return usageErr("--verify: %v", err)
-		}
-		// The records are checked against the signed digest as the merge reads them,
-		// before anything is reported.
-		if err := r.VerifySignature(pub); err != nil {
-			return err
-		}
-	}
+	defer k.close()
+	r, pol, comp, root, rep := k.r, k.pol, k.comp, k.root, k.rep
 	if c.Bool("update") && r.Signed() && signer == nil {
 		return usageErr("%s is signed: --update needs --sign KEYFILE to sign the new baseline", db)
 	}
-	var pol config.Policy
-	if err := json.Unmarshal(r.Meta().Policy, &pol); err != nil {
-		return fmt.Errorf("%w: %s: corrupt options in meta: %v", baseline.ErrBadBaseline, db, err)
-	}
-	comp, err := pol.Compile()
-	if err != nil {
-		return fmt.Errorf("%w: %s: bad options in meta: %v", baseline.ErrBadBaseline, db, err)
-	}
-	root := pol.Root
-	if c.IsSet("root") {
-		if root, err = filepath.Abs(c.String("root")); err != nil {
-			return usageErr("--root: %v", err)
-		}
-	}
-	out, closeOut, err := openOutput(c.String("output"))
-	if err != nil {
-		return err
-	}
-	defer closeOut()
 
 	var upd *baseline.Writer
 	own := []string{db}
@@ -313,28 +301,18 @@ func runCheck(c *cli.Context) error {
 		defer upd.Abort() // no-op after a commit
 		own = append(own, upd.TempPath())
 	}
-	info := report.Info{Time: time.Now().UTC(), Host: report.LocalHost(), Color: out == os.Stdout && colorful()}
-	// Writing the baseline (and its lock) changes the directory that holds it after the
-	// walk has recorded it: those times and that size are fim's own doing.
-	dbDir, dbDirRecorded := recordedPath(filepath.Dir(db), root)
-	ownNoise := diff.AttrSet(0).With(diff.AttrMtime).With(diff.AttrCtime).With(diff.AttrSize)
-	d := &diff.Differ{Filter: func(p string) (diff.KindSet, diff.AttrSet) {
-		kinds, ignore := comp.Filter(p)
-		if dbDirRecorded && p == dbDir {
-			ignore |= ownNoise
-		}
-		return kinds, ignore | extraIgnore
-	}}
-	it := r.Iter()
-	m := diff.NewMerge(d, it.Next)
+	d := &diff.Differ{Filter: checkFilter(comp, db, root, extraIgnore)}
+	m := diff.NewMerge(d, r.Iter().Next)
 	var warn warnings
-	wk := walker(c, comp, &pol, root, &warn, own...)
+	wk := walker(c, comp, pol, root, &warn, own...)
 	if c.Bool("fast") {
 		lookup, done := r.Prior()
 		defer done()
 		wk.Prior = lookup
 	}
+	prog := startProgress("check", r.Meta().Entries, c.Bool("quiet"))
 	err = wk.Walk(c.Context, func(e *walk.Entry) error {
+		prog.add(e)
 		if upd != nil {
 			if err := upd.Add(e); err != nil {
 				return err
@@ -342,6 +320,7 @@ func runCheck(c *cli.Context) error {
 		}
 		return m.Current(e)
 	})
+	prog.finish()
 	if err == nil {
 		err = m.Finish()
 	}
@@ -349,21 +328,15 @@ func runCheck(c *cli.Context) error {
 		return err
 	}
 	events := d.Events()
-	info.Warnings = warn.n
-	if err := render(out, events, info); err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	if f, ok := out.(*os.File); ok && f != os.Stdout {
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("write report: %w", err)
-		}
+	if err := rep.emit(events, rep.info(false, warn.n)); err != nil {
+		return err
 	}
 	if upd != nil {
-		meta, err := newMeta(&pol)
+		meta, err := newMeta(pol)
 		if err != nil {
 			return err
 		}
-		meta.Created = time.Now().UTC()
+		meta.Accepted = r.Meta().Accepted
 		if err := upd.Commit(meta); err != nil {
 			return fmt.Errorf("baseline not updated: %w", err)
 		}
@@ -372,6 +345,67 @@ func runCheck(c *cli.Context) error {
 		return &exitError{code: code}
 	}
 	return nil
+}
+
+// checked is a baseline opened to be checked, with what the check needs from it.
+type checked struct {
+	r    *baseline.Reader
+	pol  *config.Policy
+	comp *config.Compiled
+	root string    // the directory the tree is read under
+	rep  *reporter // --format, --output, --redact
+}
+
+// openChecked opens the baseline db, verifies it against --verify, and reads its
+// policy, the root to read the tree under and the reporter to send events to.
+func openChecked(c *cli.Context, db string) (*checked, error) {
+	r, err := baseline.Open(db)
+	if err != nil {
+		return nil, err
+	}
+	k := &checked{r: r}
+	if err := k.open(c, db); err != nil {
+		k.close()
+		return nil, err
+	}
+	return k, nil
+}
+
+func (k *checked) open(c *cli.Context, db string) (err error) {
+	if err := verifySignatures(c, k.r); err != nil {
+		return err
+	}
+	if k.pol, k.comp, err = storedPolicy(k.r); err != nil {
+		return err
+	}
+	if k.root, err = checkRoot(c, k.pol, db); err != nil {
+		return err
+	}
+	k.rep, err = newReporter(c, false, rootPaths(k.comp))
+	return err
+}
+
+func (k *checked) close() {
+	if k.rep != nil {
+		k.rep.close()
+	}
+	k.r.Close()
+}
+
+// checkRoot returns the directory a check of the baseline db reads the tree under: the
+// stored root, or --root. A baseline read from an image needs --root.
+func checkRoot(c *cli.Context, pol *config.Policy, db string) (string, error) {
+	root := pol.Root
+	if c.IsSet("root") {
+		var err error
+		if root, err = filepath.Abs(c.String("root")); err != nil {
+			return "", usageErr("--root: %v", err)
+		}
+	}
+	if pol.Source != "" && root == "" {
+		return "", usageErr("%s was read from %s, not from this host: give --root DIR, the unpacked tree to check", db, pol.Source)
+	}
+	return root, nil
 }
 
 // recordedPath returns the path under which the walk records the real path p, if it
@@ -388,11 +422,16 @@ func recordedPath(p, root string) (string, bool) {
 
 // keyBase is the part of every recorded path that the baseline's keys leave out.
 func keyBase(comp *config.Compiled) string {
+	return baseline.KeyBaseFor(rootPaths(comp))
+}
+
+// rootPaths returns the recorded paths of the configured roots.
+func rootPaths(comp *config.Compiled) []string {
 	var roots []string
 	for _, r := range comp.Roots() {
 		roots = append(roots, r.Path)
 	}
-	return baseline.KeyBaseFor(roots)
+	return roots
 }
 
 // loadSigner reads the --sign private key, if given.
@@ -421,22 +460,10 @@ func ignoreFlag(c *cli.Context) (diff.AttrSet, error) {
 	return ignore, nil
 }
 
-func openOutput(path string) (io.Writer, func(), error) {
-	if path == "" || path == "-" {
-		return os.Stdout, func() {}, nil
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return nil, nil, usageErr("--output: %v", err)
-	}
-	return f, func() { f.Close() }, nil
-}
-
 // colorful reports whether stdout is a terminal that wants colour.
 func colorful() bool {
 	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
 		return false
 	}
-	_, err := unix.IoctlGetTermios(int(os.Stdout.Fd()), unix.TCGETS)
-	return err == nil
+	return isTerminal(os.Stdout)
 }

@@ -27,8 +27,7 @@ func watchCommand() *cli.Command {
 			configFlag, dbFlag, workersFlag,
 			&cli.StringFlag{Name: "backend", Value: "auto", Usage: "auto, fanotify, fsnotify or periodic"},
 			&cli.DurationFlag{Name: "interval", Value: 5 * time.Minute, Usage: "rescan everything this often (0: never, except with --backend periodic)"},
-			&cli.StringFlag{Name: "format", Value: "text", Usage: "report format: text or json (one object per line)"},
-			&cli.StringFlag{Name: "output", Usage: "append events to `FILE` (fsync'd per batch) instead of stdout"},
+			reportFormatFlag, outputFlag, redactFlag,
 			&cli.IntFlag{Name: "batch-size", Value: 500, Usage: "deliver at most `N` events at once"},
 			&cli.DurationFlag{Name: "batch-timeout", Value: time.Second, Usage: "deliver what has gathered after this long"},
 			&cli.DurationFlag{Name: "dedup-window", Value: 2 * time.Second, Usage: "fold repeats of one event on one path within this window into one, with a count (0: off)"},
@@ -42,10 +41,6 @@ func watchCommand() *cli.Command {
 }
 
 func runWatch(c *cli.Context) error {
-	render, err := report.Lookup(c.String("format"))
-	if err != nil {
-		return &exitError{report.ExitUsage, err}
-	}
 	extraIgnore, err := ignoreFlag(c)
 	if err != nil {
 		return err
@@ -93,11 +88,11 @@ func runWatch(c *cli.Context) error {
 	if err != nil {
 		return &exitError{report.ExitUsage, err}
 	}
-	out, closeOut, err := openOutput(c.String("output"))
+	rep, err := newReporter(c, true, rootPaths(comp))
 	if err != nil {
 		return err
 	}
-	defer closeOut()
+	defer rep.close()
 	meta, err := newMeta(pol)
 	if err != nil {
 		return err
@@ -107,8 +102,6 @@ func runWatch(c *cli.Context) error {
 	if db != "" {
 		own = append(own, db)
 	}
-	host := report.LocalHost()
-	color := out == os.Stdout && colorful()
 	var mu sync.Mutex
 	w := &watch.Watcher{
 		Walker: walker(c, comp, pol, pol.Root, &warn, own...),
@@ -130,14 +123,7 @@ func runWatch(c *cli.Context) error {
 		Emit: func(events []diff.Event) error {
 			mu.Lock()
 			defer mu.Unlock()
-			info := report.Info{Time: time.Now().UTC(), Host: host, Color: color, Stream: true}
-			if err := render(out, events, info); err != nil {
-				return fmt.Errorf("write report: %w", err)
-			}
-			if f, ok := out.(*os.File); ok && f != os.Stdout {
-				return f.Sync()
-			}
-			return nil
+			return rep.emit(events, rep.info(true, 0))
 		},
 	}
 	if useDB {
@@ -150,6 +136,7 @@ func runWatch(c *cli.Context) error {
 		w.KeyBase = keyBase(comp)
 		if r, err := baseline.Open(db); err == nil {
 			signed := r.Signed()
+			w.Meta.Accepted = r.Meta().Accepted // the accept history outlives rewrites
 			r.Close()
 			if signed && w.Signer == nil {
 				return usageErr("%s is signed: --update needs --sign KEYFILE to sign the new baseline", db)

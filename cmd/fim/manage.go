@@ -1,0 +1,428 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"fim/baseline"
+	"fim/config"
+	"fim/diff"
+	"fim/report"
+	"fim/walk"
+)
+
+// The commands that read baselines without walking, or edit one: diff, list, info
+// (here), accept (accept.go) and explain (explain.go).
+
+// entryFormatFlag is --format for a command that prints recorded entries.
+func entryFormatFlag() *cli.StringFlag {
+	return &cli.StringFlag{Name: "format", Value: "text", Usage: "output format: " + strings.Join(report.EntryFormats, " or ") + " (one object per line)"}
+}
+
+var verifyFlag = &cli.StringFlag{Name: "verify", Usage: "refuse a baseline not signed with the private key of public key `FILE`"}
+
+// flagsFirst refuses a flag given after the arguments, which urfave/cli would take for
+// one more argument.
+func flagsFirst(c *cli.Context) error {
+	for _, a := range c.Args().Slice() {
+		if len(a) > 1 && a[0] == '-' {
+			return usageErr("%s: flags go before the arguments: fim %s [flags] %s", a, c.Command.Name, c.Command.ArgsUsage)
+		}
+	}
+	return nil
+}
+
+// storedPolicy decodes and compiles the policy a baseline was made with.
+func storedPolicy(r *baseline.Reader) (*config.Policy, *config.Compiled, error) {
+	var pol config.Policy
+	if err := json.Unmarshal(r.Meta().Policy, &pol); err != nil {
+		return nil, nil, fmt.Errorf("%w: %s: corrupt options in meta: %v", baseline.ErrBadBaseline, r.Path(), err)
+	}
+	comp, err := pol.Compile()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %s: bad options in meta: %v", baseline.ErrBadBaseline, r.Path(), err)
+	}
+	return &pol, comp, nil
+}
+
+// verifySignatures checks the baselines' signatures against the --verify key, if
+// given. The records are checked against the signed digest as they are read.
+func verifySignatures(c *cli.Context, rs ...*baseline.Reader) error {
+	f := c.String("verify")
+	if f == "" {
+		return nil
+	}
+	pub, err := baseline.LoadPublicKey(f)
+	if err != nil {
+		return usageErr("--verify: %v", err)
+	}
+	for _, r := range rs {
+		if err := r.VerifySignature(pub); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func diffCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "diff",
+		Usage:     "compare two baselines, as check compares a baseline with the filesystem",
+		ArgsUsage: "OLD.db NEW.db",
+		Description: `Reports what changed from OLD to NEW (say, a golden image's baseline and a
+production host's) with the events, formats and exit codes of check: the events and
+attributes reported below each path are OLD's options. Paths are compared as recorded,
+whatever paths the two baselines were made of. Both are checked against their digests
+as they are read; --verify checks both signatures. Times and host in the report are
+NEW's.`,
+		OnUsageError: onUsageError,
+		Flags: []cli.Flag{
+			reportFormatFlag, outputFlag, redactFlag,
+			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, e.g. mtime,ctime,inode,device,nlink"},
+			verifyFlag,
+		},
+		Action: runDiff,
+	}
+}
+
+func runDiff(c *cli.Context) error {
+	if err := flagsFirst(c); err != nil {
+		return err
+	}
+	if c.Args().Len() != 2 {
+		return usageErr("diff takes two baselines: OLD.db NEW.db")
+	}
+	extraIgnore, err := ignoreFlag(c)
+	if err != nil {
+		return err
+	}
+	oldR, err := baseline.Open(c.Args().Get(0))
+	if err != nil {
+		return err
+	}
+	defer oldR.Close()
+	newR, err := baseline.Open(c.Args().Get(1))
+	if err != nil {
+		return err
+	}
+	defer newR.Close()
+	if err := verifySignatures(c, oldR, newR); err != nil {
+		return err
+	}
+	_, comp, err := storedPolicy(oldR)
+	if err != nil {
+		return err
+	}
+	rep, err := newReporter(c, false, rootPaths(comp))
+	if err != nil {
+		return err
+	}
+	defer rep.close()
+	d := &diff.Differ{Filter: func(p string) (diff.KindSet, diff.AttrSet) {
+		kinds, ignore := comp.Filter(p)
+		return kinds, ignore | extraIgnore
+	}}
+	m := diff.NewMerge(d, oldR.Iter().Next)
+	it := newR.Iter()
+	for {
+		e, err := it.Next()
+		if err != nil {
+			return err
+		}
+		if e == nil {
+			break
+		}
+		if err := m.Current(e); err != nil {
+			return err
+		}
+	}
+	if err := m.Finish(); err != nil {
+		return err
+	}
+	events := d.Events()
+	meta := newR.Meta()
+	if err := rep.emit(events, report.Info{Time: meta.Created, Host: report.Host{Name: meta.Host, ID: meta.HostID}, Color: rep.color}); err != nil {
+		return err
+	}
+	if code := report.ExitCode(events); code != 0 {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+func listCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "list",
+		Usage:     "print what a baseline recorded, one entry per line, like ls -l",
+		ArgsUsage: "[GLOB]",
+		Description: `Prints every recorded entry in key order, or those whose recorded path matches
+GLOB ('*' and '?' stop at '/', '**' crosses it: '/etc/**' is everything below /etc).
+Text: mode, uid, gid, size, mtime, the first 16 hex digits of the BLAKE3 hash (or why
+there is none: unreadable, unstable, too_large) and the path, escaped. json: one object
+per line, with the fields of the json report's "file" and the path; a name that is not
+valid UTF-8 has its exact bytes in path_b64.`,
+		OnUsageError: onUsageError,
+		Flags:        []cli.Flag{configFlag, dbFlag, entryFormatFlag()},
+		Action:       runList,
+	}
+}
+
+func runList(c *cli.Context) error {
+	if err := flagsFirst(c); err != nil {
+		return err
+	}
+	if c.Args().Len() > 1 {
+		return usageErr("list takes at most one GLOB (quote it from the shell)")
+	}
+	var match walk.Matcher
+	if c.Args().Present() {
+		g, err := config.CompileGlob(c.Args().First())
+		if err != nil {
+			return usageErr("list: %v", err)
+		}
+		match = g
+	}
+	ew, err := report.NewEntryWriter(os.Stdout, c.String("format"))
+	if err != nil {
+		return &exitError{report.ExitUsage, err}
+	}
+	_, db, err := configAndDB(c)
+	if err != nil {
+		return err
+	}
+	r, err := baseline.Open(db)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	it := r.Iter()
+	for {
+		e, err := it.Next()
+		if err != nil {
+			ew.Flush()
+			return err
+		}
+		if e == nil {
+			break
+		}
+		if match == nil || match.Match(e.Path) {
+			if err := ew.Write(e); err != nil {
+				return err
+			}
+		}
+	}
+	return ew.Flush()
+}
+
+func infoCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "info",
+		Usage: "describe a baseline: when, where and how it was made, its signature, what was accepted into it",
+		Description: `Prints the baseline's meta: creation time, host, fim version, format, entry
+count, digest, key base, the options it was made with, its signature status, the
+history of fim accept, and the file's size. With --verify, also checks the signature
+and every record against it (exit 17 if that fails).`,
+		OnUsageError: onUsageError,
+		Flags:        []cli.Flag{configFlag, dbFlag, entryFormatFlag(), verifyFlag},
+		Action:       runInfo,
+	}
+}
+
+// infoJSON is the json format of fim info.
+type infoJSON struct {
+	Path          string                `json:"path"`
+	FileSize      int64                 `json:"file_size"`
+	BytesPerEntry float64               `json:"bytes_per_entry"`
+	Format        int                   `json:"format"`
+	FimVersion    string                `json:"fim_version"`
+	Created       time.Time             `json:"created"`
+	Host          string                `json:"host"`
+	HostID        string                `json:"host_id"`
+	Entries       uint64                `json:"entries"`
+	Digest        string                `json:"digest"`
+	KeyBase       string                `json:"key_base"`
+	Signed        bool                  `json:"signed"`
+	KeyID         string                `json:"key_id,omitempty"`
+	Verified      *bool                 `json:"verified,omitempty"` // with --verify
+	VerifyError   string                `json:"verify_error,omitempty"`
+	Policy        json.RawMessage       `json:"policy"`
+	Accepted      []baseline.Acceptance `json:"accepted"`
+}
+
+func runInfo(c *cli.Context) error {
+	if c.Args().Len() > 0 {
+		return usageErr("info takes no PATH")
+	}
+	format := c.String("format")
+	if !slices.Contains(report.EntryFormats, format) {
+		return usageErr("unknown format %q (want one of %s)", format, strings.Join(report.EntryFormats, ", "))
+	}
+	_, db, err := configAndDB(c)
+	if err != nil {
+		return err
+	}
+	r, err := baseline.Open(db)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	pol, _, err := storedPolicy(r)
+	if err != nil {
+		return err
+	}
+	m := r.Meta()
+	st, err := os.Stat(db)
+	if err != nil {
+		return err
+	}
+	in := infoJSON{Path: db, FileSize: st.Size(), Format: m.Format, FimVersion: m.FimVersion, Created: m.Created,
+		Host: m.Host, HostID: m.HostID, Entries: m.Entries, Digest: m.Digest, KeyBase: m.KeyBase,
+		Signed: r.Signed(), KeyID: m.KeyID, Policy: m.Policy, Accepted: m.Accepted}
+	if m.Entries > 0 {
+		in.BytesPerEntry = float64(st.Size()) / float64(m.Entries)
+	}
+	if in.Accepted == nil {
+		in.Accepted = []baseline.Acceptance{}
+	}
+	var verr error
+	var pubID string
+	if f := c.String("verify"); f != "" {
+		pub, err := baseline.LoadPublicKey(f)
+		if err != nil {
+			return usageErr("--verify: %v", err)
+		}
+		pubID = baseline.KeyID(pub)
+		verr = r.Verify(pub)
+		ok := verr == nil
+		in.Verified = &ok
+		if verr != nil {
+			in.VerifyError = verr.Error()
+		}
+	}
+	if format == "json" {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(&in); err != nil {
+			return fmt.Errorf("write info: %w", err)
+		}
+	} else {
+		writeInfoText(&in, pol, pubID)
+	}
+	if verr != nil {
+		return &exitError{code: report.ExitBaseline}
+	}
+	return nil
+}
+
+// writeInfoText prints fim info's text format to stdout.
+func writeInfoText(in *infoJSON, pol *config.Policy, pubID string) {
+	var b strings.Builder
+	line := func(key, format string, args ...any) {
+		fmt.Fprintf(&b, "%-14s", key+":")
+		fmt.Fprintf(&b, format, args...)
+		b.WriteByte('\n')
+	}
+	line("database", "%s", report.EscapeText(in.Path))
+	line("file size", "%d bytes, %.1f bytes per entry", in.FileSize, in.BytesPerEntry)
+	line("created", "%s", in.Created.UTC().Format(time.RFC3339))
+	host := report.EscapeText(in.Host)
+	if in.HostID != "" {
+		host += " (host id " + report.EscapeText(in.HostID) + ")"
+	}
+	line("host", "%s", host)
+	line("fim version", "%s", report.EscapeText(in.FimVersion))
+	line("format", "%d", in.Format)
+	line("entries", "%d", in.Entries)
+	line("digest", "%s", in.Digest)
+	line("key base", "%s", orNone(report.EscapeText(in.KeyBase)))
+	switch {
+	case !in.Signed:
+		line("signature", "unsigned")
+	case in.Verified == nil:
+		line("signature", "signed by %s (not checked: give --verify PUBKEY)", in.KeyID)
+	case *in.Verified:
+		line("signature", "signed by %s, verified with %s: every record intact", in.KeyID, pubID)
+	default:
+		line("signature", "signed by %s, does NOT verify with %s: %s", in.KeyID, pubID, in.VerifyError)
+	}
+	if in.Verified != nil && !in.Signed {
+		line("verify", "FAILED: %s", in.VerifyError)
+	}
+	line("root", "%s", orNone(report.EscapeText(pol.Root)))
+	if pol.MaxEntries > 0 {
+		line("max entries", "%d", pol.MaxEntries)
+	} else {
+		line("max entries", "unlimited")
+	}
+	line("cross mounts", "%s", yesNo(pol.CrossMounts))
+	line("exclude", "%s", patterns(pol.Exclude))
+	for _, r := range pol.Rules {
+		line("path", "%s", describeRule(&r))
+	}
+	if len(in.Accepted) == 0 {
+		line("accepted", "never")
+	}
+	for _, a := range in.Accepted {
+		who := "uid " + fmt.Sprint(a.UID)
+		if a.User != "" {
+			who = report.EscapeText(a.User) + " (" + who + ")"
+		}
+		sel := make([]string, len(a.Selectors))
+		for i, s := range a.Selectors {
+			sel[i] = report.EscapeText(s)
+		}
+		line("accepted", "%s by %s: %d accepted, %d left (%s)", a.Time.UTC().Format(time.RFC3339), who,
+			a.Accepted, a.Remaining, strings.Join(sel, " "))
+	}
+	os.Stdout.WriteString(b.String())
+}
+
+// describeRule renders a rule's path and limits on one line.
+func describeRule(r *config.Rule) string {
+	depth := "unlimited"
+	if r.MaxDepth > 0 {
+		depth = fmt.Sprint(r.MaxDepth)
+	}
+	size := "unlimited"
+	if r.MaxFileSize > 0 {
+		size = config.FormatSize(r.MaxFileSize)
+	}
+	events := "all"
+	if len(r.Events) > 0 {
+		events = strings.Join(r.Events, ",")
+	}
+	return fmt.Sprintf("%s  max_depth: %s, max_file_size: %s, include_hidden: %s, follow_symlinks: %s, events: %s, ignore: %s, exclude: %s",
+		report.EscapeText(r.Path), depth, size, yesNo(r.IncludeHidden), yesNo(r.FollowSymlinks), events,
+		orNone(strings.Join(r.Ignore, ",")), patterns(r.Exclude))
+}
+
+func patterns(globs []string) string {
+	if len(globs) == 0 {
+		return "none"
+	}
+	q := make([]string, len(globs))
+	for i, g := range globs {
+		q[i] = "'" + report.EscapeText(g) + "'"
+	}
+	return strings.Join(q, " ")
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime/pprof"
+)
+
+// startProfile writes a CPU profile to $FIM_CPUPROFILE, when set, until the returned
+// function is called: how the benchmarks in BENCHMARKS.md were profiled.
+func startProfile() (stop func()) {
+	file := os.Getenv("FIM_CPUPROFILE")
+	if file == "" {
+		return func() {}
+	}
+	f, err := os.Create(file)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "fim: FIM_CPUPROFILE: %v\n", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestOutputHTTP sends a check's ECS report to a local HTTP collector that fails the
+// first attempt: the report arrives once, whole, as NDJSON.
+func TestOutputHTTP(t *testing.T) {
+	tmp := t.TempDir()
+	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
+	tree{"etc/passwd": file("root:x:0:0")}.build(t, root)
+	mustRun(t, 0, "baseline", "--db", db, root)
+	tree{"etc/shadow": file("root:*:1")}.build(t, root)
+
+	var mu sync.Mutex
+	var bodies []string
+	var types []string
+	attempts := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		attempts++
+		if attempts == 1 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		bodies = append(bodies, string(b))
+		types = append(types, r.Header.Get("Content-Type"))
+	}))
+	defer srv.Close()
+
+	stdout, _ := mustRun(t, 1, "check", "--db", db, "--format", "ecs", "--output", srv.URL+"/ingest")
+	if stdout != "" {
+		t.Errorf("stdout %q: the report went to the collector", stdout)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if attempts != 2 || len(bodies) != 1 || types[0] != "application/x-ndjson" {
+		t.Fatalf("%d attempts, %d bodies, types %v: want one retry and one NDJSON body", attempts, len(bodies), types)
+	}
+	var doc struct {
+		Event struct{ Action string } `json:"event"`
+		File  struct{ Path string }   `json:"file"`
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(bodies[0])), &doc); err != nil {
+		t.Fatalf("body %q: %v", bodies[0], err)
+	}
+	if doc.Event.Action != "created" || doc.File.Path != root+"/etc/shadow" {
+		t.Errorf("document %+v: want the creation of etc/shadow", doc)
+	}
+}
+
+// TestRedactCLI checks that --redact keeps names below the configured root out of
+// every format while the exit code still tells what happened.
+func TestRedactCLI(t *testing.T) {
+	tmp := t.TempDir()
+	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
+	tree{"keep": file("k")}.build(t, root)
+	mustRun(t, 0, "baseline", "--db", db, root)
+	tree{"patient-4711.pdf": file("secret"), "dir/diagnosis.txt": file("x")}.build(t, root)
+	for _, format := range []string{"text", "json", "ecs", "junit", "sarif", "github"} {
+		stdout, _ := mustRun(t, 1, "check", "--db", db, "--redact", "--format", format)
+		if strings.Contains(stdout, "patient") || strings.Contains(stdout, "diagnosis") {
+			t.Errorf("%s: a redacted name shows:\n%s", format, stdout)
+		}
+		if !strings.Contains(stdout, "[redacted]") {
+			t.Errorf("%s: no [redacted] path:\n%s", format, stdout)
+		}
+	}
+}
+
+func TestFormatsCLI(t *testing.T) {
+	tmp := t.TempDir()
+	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
+	tree{"a": file("a")}.build(t, root)
+	mustRun(t, 0, "baseline", "--db", db, root)
+	tree{"a": file("changed")}.build(t, root)
+
+	stdout, _ := mustRun(t, 4, "check", "--db", db, "--format", "junit")
+	var suite struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+	}
+	if err := xml.Unmarshal([]byte(stdout), &suite); err != nil || suite.Tests != 1 || suite.Failures != 1 {
+		t.Errorf("junit: %+v, %v:\n%s", suite, err, stdout)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"watch", "--format", "junit", root}, "one document per run"},
+		{[]string{"check", "--db", db, "--format", "sarif", "--output", "udp://127.0.0.1:9"}, "syslog would split it"},
+		{[]string{"check", "--db", db, "--format", "yaml"}, `unknown format "yaml"`},
+		{[]string{"check", "--db", db, "--output", "ftp://example.com/x"}, "--output"},
+	} {
+		_, stderr, code := run(t, c.args...)
+		if code != 16 || !strings.Contains(stderr, c.want) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("fim %s: exit %d, stderr %q; want 16 and one line with %q", strings.Join(c.args, " "), code, stderr, c.want)
+		}
+	}
+}

@@ -41,7 +41,7 @@ func (wk *walk) hashEntry(n *node, e *Entry, a *aux, hb *hashBuf) {
 		maxSize = n.root.MaxFileSize
 	}
 	for attempt := 0; ; attempt++ {
-		err := wk.hashOnce(e, a, hb, maxSize)
+		err := wk.hashOnce(e, a, hb)
 		if err == nil {
 			return
 		}
@@ -75,6 +75,10 @@ func (wk *walk) hashEntry(n *node, e *Entry, a *aux, hb *hashBuf) {
 			return
 		}
 		fillStat(e, &stx)
+		if e.Type == TypeFile && maxSize > 0 && e.Size > maxSize {
+			e.Flags |= FlagTooLarge // grew past the limit since it was listed
+			return
+		}
 		if e.Type != TypeFile {
 			if e.Type == TypeSymlink {
 				var buf [4096]byte
@@ -87,10 +91,12 @@ func (wk *walk) hashEntry(n *node, e *Entry, a *aux, hb *hashBuf) {
 	}
 }
 
-// hashOnce opens the file without following a symlink and without blocking, checks that
-// it is still the regular file that was stat'ed, and hashes it. The entry's stat is
-// refreshed from the open file; errChanged reports a change during the read.
-func (wk *walk) hashOnce(e *Entry, a *aux, hb *hashBuf, maxSize int64) error {
+// hashOnce opens the file without following a symlink and without blocking, hashes it,
+// and then checks with fstat that what was read is the regular file the listing
+// stat'ed, unchanged: same inode, size, mtime and ctime. Any difference (a file
+// replaced, or changed since it was listed or while it was read) is errChanged, and the
+// caller takes the entry anew.
+func (wk *walk) hashOnce(e *Entry, a *aux, hb *hashBuf) error {
 	flags := unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY
 	if !a.followed {
 		flags |= unix.O_NOFOLLOW
@@ -106,35 +112,27 @@ func (wk *walk) hashOnce(e *Entry, a *aux, hb *hashBuf, maxSize int64) error {
 		return err
 	}
 	defer unix.Close(fd)
-	var before, after unix.Stat_t
-	if err := unix.Fstat(fd, &before); err != nil {
-		return err
+	// On /proc, sysfs and the like a size says nothing of the content: read to the end.
+	want := e.Size
+	sizeless := wk.sizeless(fd, e.Device)
+	if sizeless {
+		want = -1
 	}
-	if before.Mode&unix.S_IFMT != unix.S_IFREG || before.Ino != e.Inode || before.Dev != e.Device {
-		return errChanged
-	}
-	if before.Size != e.Size || before.Mtim.Nano() != e.Mtime || before.Ctim.Nano() != e.Ctime {
-		// Changed between the listing and the open: record what is read now.
-		e.Size, e.Mtime, e.Ctime = before.Size, before.Mtim.Nano(), before.Ctim.Nano()
-		e.Mode, e.UID, e.GID, e.Nlink = before.Mode&0o7777, before.Uid, before.Gid, uint64(before.Nlink)
-		if maxSize > 0 && e.Size > maxSize {
-			e.Flags |= FlagTooLarge
-			return nil
-		}
-	}
-	sum, read, err := hb.hashFD(fd, wk)
+	sum, read, err := hb.hashFD(fd, want, wk)
 	if err != nil {
 		return err
 	}
-	if err := unix.Fstat(fd, &after); err != nil {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
 		return err
 	}
-	if after.Size != before.Size || after.Mtim != before.Mtim || after.Ctim != before.Ctim {
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Ino != e.Inode || st.Dev != e.Device ||
+		st.Size != e.Size || st.Mtim.Nano() != e.Mtime || st.Ctim.Nano() != e.Ctime {
 		return errChanged
 	}
 	// Times can stay put across a quick truncate-write-truncate (they tick coarser
 	// than writes come): content of another length than the size is a torn read.
-	if read != before.Size && !wk.sizeless(fd, uint64(before.Dev)) {
+	if read != e.Size && !sizeless {
 		return errChanged
 	}
 	e.Hash = sum
@@ -142,10 +140,12 @@ func (wk *walk) hashOnce(e *Entry, a *aux, hb *hashBuf, maxSize int64) error {
 	return nil
 }
 
-// hashFD reads fd to its end and returns the BLAKE3 digest and the number of bytes
-// read. A file that fits the buffer is hashed in one call.
-func (hb *hashBuf) hashFD(fd int, wk *walk) ([32]byte, int64, error) {
-	n, err := readFull(fd, hb.buf)
+// hashFD reads fd and returns the BLAKE3 digest and the number of bytes read. It reads
+// to the end of the file, or, when want is not negative, stops once it has read want
+// bytes and the read came up short of the buffer (for a regular file, a short read is
+// the end of the file). A file that fits the buffer is hashed in one call.
+func (hb *hashBuf) hashFD(fd int, want int64, wk *walk) ([32]byte, int64, error) {
+	n, err := readFull(fd, hb.buf, want)
 	if err != nil {
 		return [32]byte{}, 0, err
 	}
@@ -160,7 +160,10 @@ func (hb *hashBuf) hashFD(fd int, wk *walk) ([32]byte, int64, error) {
 		if wk != nil && wk.stopped.Load() {
 			return [32]byte{}, 0, errors.New("walk stopped")
 		}
-		if n, err = readFull(fd, hb.buf); err != nil {
+		if want >= 0 && total >= want && n < len(hb.buf) {
+			break
+		}
+		if n, err = readFull(fd, hb.buf, want-total); err != nil {
 			return [32]byte{}, 0, err
 		}
 	}
@@ -194,8 +197,10 @@ func (wk *walk) sizeless(fd int, dev uint64) bool {
 	return known
 }
 
-// readFull reads until buf is full or the file ends.
-func readFull(fd int, buf []byte) (int, error) {
+// readFull reads until buf is full or the file ends, or, when want is not negative,
+// until a read comes up short after want bytes: a regular file's read returns less
+// than asked only at its end, so the read that would return 0 is saved.
+func readFull(fd int, buf []byte, want int64) (int, error) {
 	total := 0
 	for total < len(buf) {
 		n, err := unix.Read(fd, buf[total:])
@@ -209,6 +214,9 @@ func readFull(fd int, buf []byte) (int, error) {
 			break
 		}
 		total += n
+		if want >= 0 && int64(total) >= want && total < len(buf) {
+			break
+		}
 	}
 	return total, nil
 }

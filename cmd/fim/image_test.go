@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -128,4 +129,53 @@ func TestFromTarHostile(t *testing.T) {
 	if want := []string{"/abs", "/evil", "/ok"}; !slices.Equal(recorded, want) {
 		t.Errorf("recorded %v, want %v", recorded, want)
 	}
+}
+
+// TestMtree exports a baseline for stock mtree, which verifies the tree with it and
+// catches a change, imports the specification back, and imports one that NetBSD mtree
+// made of the same tree: each import checks clean against the tree, then reports the
+// change.
+func TestMtree(t *testing.T) {
+	mtreeBin, err := exec.LookPath("mtree")
+	if err != nil {
+		skipf(t, "mtree (Debian mtree-netbsd) is not installed")
+	}
+	tmp := t.TempDir()
+	root := filepath.Join(tmp, "t")
+	tree{"etc/passwd": file("root:x:0:0"), "etc/name with space": file("s"), "bin/su": fileMode("su", 0o4755), "bin/sh": link("su")}.build(t, root)
+	db, spec := filepath.Join(tmp, "f.db"), filepath.Join(tmp, "f.mtree")
+	mustRun(t, 0, "baseline", "--db", db, root)
+	mustRun(t, 0, "export", "--db", db, "--sha256", "--output", spec)
+	verify := func() (string, int) {
+		out, err := exec.Command(mtreeBin, "-e", "-f", spec, "-p", "/").CombinedOutput()
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return string(out), exit.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), 0
+	}
+	if out, code := verify(); code != 0 || strings.Contains(out, "missing") {
+		t.Fatalf("mtree -f on the unchanged tree: exit %d\n%s", code, out)
+	}
+
+	imported := filepath.Join(tmp, "i.db")
+	mustRun(t, 0, "baseline", "--from-mtree", spec, "--root", "/", "--db", imported)
+	wantEvents(t, check(t, root, 0, "--db", imported))
+
+	native, nativeDB := filepath.Join(tmp, "n.mtree"), filepath.Join(tmp, "n.db")
+	out, err := exec.Command(mtreeBin, "-c", "-K", "sha256digest", "-p", root).Output()
+	must(t, err)
+	must(t, os.WriteFile(native, out, 0o644))
+	mustRun(t, 0, "baseline", "--from-mtree", native, "--root", root, "--db", nativeDB)
+	wantEvents(t, check(t, root, 0, "--db", nativeDB))
+
+	rewriteKeepTimes(t, filepath.Join(root, "etc/passwd"), "root::0:0x")
+	if out, code := verify(); code != 2 || !strings.Contains(out, "etc/passwd") {
+		t.Errorf("mtree -f after a change: exit %d\n%s", code, out)
+	}
+	wantEvents(t, check(t, root, 4, "--db", imported), "change T/etc/passwd [content]")
+	wantEvents(t, check(t, root, 4, "--db", nativeDB, "--root", root), "change /etc/passwd [content]")
 }

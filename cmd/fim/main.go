@@ -68,7 +68,7 @@ func newApp() *cli.App {
 			return cli.ShowAppHelp(c)
 		},
 		Commands: []*cli.Command{baselineCommand(), checkCommand(), watchCommand(), verifyCommand(), keygenCommand(),
-			completionCommand(), manCommand(), diffCommand(), acceptCommand(), listCommand(), infoCommand(), explainCommand()},
+			diffCommand(), acceptCommand(), exportCommand(), listCommand(), infoCommand(), explainCommand(), completionCommand(), manCommand()},
 	}
 }
 
@@ -87,7 +87,7 @@ func baselineCommand() *cli.Command {
 			&cli.BoolFlag{Name: "follow-symlinks", Usage: "record what symlinks point to and descend into linked directories"},
 			&cli.BoolFlag{Name: "cross-mounts", Usage: "descend into other filesystems"},
 			&cli.IntFlag{Name: "max-entries", Usage: "fail rather than record more than `N` entries (0: unlimited)"},
-			signFlag, quietFlag, fromTarFlag,
+			signFlag, quietFlag, fromTarFlag, fromMtreeFlag,
 		},
 		Action: runBaseline,
 	}

@@ -354,6 +354,9 @@ func writeInfoText(in *infoJSON, pol *config.Policy, pubID string) {
 	if in.Verified != nil && !in.Signed {
 		line("verify", "FAILED: %s", in.VerifyError)
 	}
+	if pol.Source != "" {
+		line("read from", "%s (check it with --root DIR, the tree it describes)", report.EscapeText(pol.Source))
+	}
 	line("root", "%s", orNone(report.EscapeText(pol.Root)))
 	if pol.MaxEntries > 0 {
 		line("max entries", "%d", pol.MaxEntries)

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"fim/baseline"
+	"fim/mtree"
+)
+
+func exportCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "export",
+		Usage: "write a baseline as a BSD mtree specification",
+		Description: `Writes what the baseline recorded as an mtree specification, one line per entry
+in full-path form. By default each file carries its BLAKE3 hash as the keyword
+blake3digest, which fim --from-mtree reads back but stock mtree refuses; with --sha256
+every file is read again under the baseline's root (or --root), its BLAKE3 checked
+against the baseline, and a sha256digest written instead, so that
+"mtree -e -f SPEC -p ROOT" verifies the tree.`,
+		OnUsageError: onUsageError,
+		Flags: []cli.Flag{
+			configFlag, dbFlag, rootFlag, verifyFlag,
+			&cli.StringFlag{Name: "format", Value: "mtree", Usage: "specification format: mtree"},
+			&cli.BoolFlag{Name: "sha256", Usage: "read the files again and write sha256digest, for stock mtree"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` (replaced atomically, mode 0600) instead of stdout"},
+		},
+		Action: runExport,
+	}
+}
+
+func runExport(c *cli.Context) error {
+	if c.Args().Len() > 0 {
+		return usageErr("export takes no argument")
+	}
+	if f := c.String("format"); f != "mtree" {
+		return usageErr("--format: unknown format %q (want mtree)", f)
+	}
+	_, db, err := configAndDB(c)
+	if err != nil {
+		return err
+	}
+	r, err := baseline.Open(db)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if err := verifySignatures(c, r); err != nil {
+		return err
+	}
+	pol, _, err := storedPolicy(r)
+	if err != nil {
+		return err
+	}
+	root := pol.Root
+	if c.IsSet("root") {
+		if root, err = filepath.Abs(c.String("root")); err != nil {
+			return usageErr("--root: %v", err)
+		}
+	}
+	if c.Bool("sha256") && pol.Source != "" && !c.IsSet("root") {
+		return usageErr("%s was read from %s: --sha256 needs --root DIR, the tree to read", db, pol.Source)
+	}
+	var warn warnings
+	opt := mtree.WriteOptions{SHA256: c.Bool("sha256"), Root: root, Warn: warn.add}
+	out := c.String("output")
+	if out == "" || out == "-" {
+		return mtree.Write(os.Stdout, r.Iter().Next, opt)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(out), ".fim-export-*")
+	if err != nil {
+		return usageErr("--output: %v", err)
+	}
+	defer os.Remove(tmp.Name()) // after the rename, there is nothing left to remove
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	err = mtree.Write(tmp, r.Iter().Next, opt)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), out)
+	}
+	if err != nil {
+		return fmt.Errorf("export not written, %s unchanged: %w", out, err)
+	}
+	return nil
+}

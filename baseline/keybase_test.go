@@ -100,7 +100,7 @@ func TestKeyBase(t *testing.T) {
 			t.Errorf("Subtree(%q) = %q, want %q", p, got, want)
 		}
 	}
-	lookup, done := r.Prior()
+	lookup, done := r.Iter().Prior()
 	defer done()
 	if e := lookup("/var/tmp/x-b"); e == nil || e.Path != "/var/tmp/x-b" {
 		t.Errorf("Prior lookup: %v", e)

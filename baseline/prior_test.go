@@ -39,7 +39,8 @@ func TestPrior(t *testing.T) {
 	shuffled := append([]string(nil), asks...)
 	rand.New(rand.NewPCG(1, 2)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 
-	lookup, done := r.Prior()
+	it := r.Iter()
+	lookup, done := it.Prior()
 	defer done()
 	for name, order := range map[string][]string{"ascending": asks, "descending": reversed, "random": shuffled} {
 		found := 0
@@ -56,6 +57,26 @@ func TestPrior(t *testing.T) {
 		if min := len(entries); found < min {
 			t.Errorf("%s: %d paths found, want at least %d", name, found, min)
 		}
+	}
+
+	// The iterator hands out what Prior decoded, and the same entries as a plain one.
+	var got []*walk.Entry
+	for {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e == nil {
+			break
+		}
+		got = append(got, e)
+	}
+	sameEntries(t, got, entries)
+	if p := lookup(entries[7].Path); p == got[7] {
+		t.Error("a lookup after the iterator passed returned the handed-out entry")
+	}
+	if n := len(it.looked); n != 1 {
+		t.Errorf("%d entries kept after the iteration, want only the one looked up after it", n)
 	}
 
 	var wg sync.WaitGroup

@@ -128,7 +128,7 @@ func keyOf(base, path string) ([]byte, bool) {
 	return walk.Key(path[len(base):]), true
 }
 
-func pathOf(base string, key []byte) string { return base + walk.PathFromKey(key) }
+func pathOf(base string, key []byte) string { return walk.JoinKey(base, key) }
 
 // digest accumulates the canonical digest of a sequence of records.
 type digest struct {
@@ -528,7 +528,15 @@ type Iter struct {
 	done    bool
 	count   uint64
 	dig     *digest
+
+	// Entries the Prior lookup decoded, by key, handed out again by Next.
+	mu     sync.Mutex
+	looked map[string]*walk.Entry
 }
+
+// maxLooked bounds the entries Prior keeps for Next: those a walk has looked up and
+// the merge has not reached yet, which the walk's own bound keeps far below it.
+const maxLooked = 1 << 17
 
 // Next returns the next entry, or nil at the end. At the end it verifies the record
 // count and digest against the meta; a mismatch is an ErrBadBaseline error.
@@ -563,6 +571,17 @@ func (it *Iter) Next() (e *walk.Entry, err error) {
 	it.count++
 	if it.count%8192 == 0 {
 		it.r.release()
+	}
+	if it.looked != nil {
+		it.mu.Lock()
+		e = it.looked[string(k)]
+		if e != nil {
+			delete(it.looked, string(k))
+		}
+		it.mu.Unlock()
+		if e != nil {
+			return e, nil // decoded from these very bytes by Prior
+		}
 	}
 	e = &walk.Entry{Path: pathOf(it.r.meta.KeyBase, k)}
 	if err := DecodeRecord(v, e); err != nil {
@@ -643,11 +662,19 @@ func (r *Reader) Subtree(path string, fn func(*walk.Entry) error) (err error) {
 // Prior returns a lookup of recorded entries that may be called from many goroutines at
 // once (each call borrows a read transaction and cursor of its own), and a function that
 // releases them. A record that cannot be read is reported as absent: whoever asks then
-// does the work itself, and a full iteration reports the damage.
+// does the work itself, and the iteration reports the damage. The entries it decodes
+// are kept for Next, which hands them out when it reaches their keys rather than
+// decoding the same records twice: how check --fast both looks up and merges.
 //
 // Lookups are cheapest in ascending key order, as a walk makes them: a borrowed cursor
 // steps forward a few records before it searches the tree again.
-func (r *Reader) Prior() (lookup func(path string) *walk.Entry, done func()) {
+func (it *Iter) Prior() (lookup func(path string) *walk.Entry, done func()) {
+	r := it.r
+	it.mu.Lock()
+	if it.looked == nil {
+		it.looked = map[string]*walk.Entry{}
+	}
+	it.mu.Unlock()
 	var mu sync.Mutex
 	var all []*bolt.Tx
 	pool := make(chan *priorCursor, 64)
@@ -686,6 +713,11 @@ func (r *Reader) Prior() (lookup func(path string) *walk.Entry, done func()) {
 		if DecodeRecord(v, e) != nil {
 			return nil
 		}
+		it.mu.Lock()
+		if len(it.looked) < maxLooked {
+			it.looked[string(key)] = e
+		}
+		it.mu.Unlock()
 		return e
 	}
 	done = func() {

@@ -163,9 +163,25 @@ func Key(path string) []byte {
 }
 
 // PathFromKey is the inverse of Key.
-func PathFromKey(key []byte) string {
-	b := bytes.ReplaceAll(key, []byte{0}, []byte{'/'})
-	return string(b)
+func PathFromKey(key []byte) string { return JoinKey("", key) }
+
+// JoinKey returns prefix followed by the path of key, in one allocation: how a baseline
+// that leaves a common prefix out of its keys gives the recorded path back.
+func JoinKey(prefix string, key []byte) string {
+	var b strings.Builder
+	b.Grow(len(prefix) + len(key))
+	b.WriteString(prefix)
+	for len(key) > 0 {
+		i := bytes.IndexByte(key, 0)
+		if i < 0 {
+			b.Write(key)
+			break
+		}
+		b.Write(key[:i])
+		b.WriteByte('/')
+		key = key[i+1:]
+	}
+	return b.String()
 }
 
 // ComparePaths orders two recorded paths as their keys order.

@@ -302,11 +302,12 @@ func runCheck(c *cli.Context) error {
 		own = append(own, upd.TempPath())
 	}
 	d := &diff.Differ{Filter: checkFilter(comp, db, root, extraIgnore)}
-	m := diff.NewMerge(d, r.Iter().Next)
+	it := r.Iter()
+	m := diff.NewMerge(d, it.Next)
 	var warn warnings
 	wk := walker(c, comp, pol, root, &warn, own...)
 	if c.Bool("fast") {
-		lookup, done := r.Prior()
+		lookup, done := it.Prior()
 		defer done()
 		wk.Prior = lookup
 	}

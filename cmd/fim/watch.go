@@ -46,13 +46,16 @@ func runWatch(c *cli.Context) error {
 		return err
 	}
 	paths := c.Args().Slice()
-	cfg, err := loadConfig(c, len(paths) == 0)
+	// A baseline named on the command line says what to watch, unless --config does:
+	// the default config file is for a watch that names neither.
+	named := c.IsSet("db") || os.Getenv("FIM_DB") != ""
+	cfg, err := loadConfig(c, len(paths) == 0 && !named)
 	if err != nil {
 		return err
 	}
 	// The baseline is the state to compare with when one is named, or when nothing
 	// else says what to watch; otherwise watch starts from what it sees.
-	useDB := c.IsSet("db") || os.Getenv("FIM_DB") != "" || len(paths) == 0 && cfg == nil
+	useDB := named || len(paths) == 0 && cfg == nil
 	var db string
 	if useDB || c.Bool("update") {
 		if db, err = dbPath(c, cfg); err != nil {

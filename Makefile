@@ -5,7 +5,9 @@ STATICCHECK := $(BIN)/staticcheck
 STATICCHECK_VERSION := v0.8.2
 # A count, not a duration: a duration budget can fail spuriously at its deadline on
 # Go 1.26 (golang/go#75804).
-FUZZTIME    ?= 200000x
+FUZZTIME    ?= 50000x
+# Minimizing each new input can take a minute with the default budget: bound it too.
+FUZZMINIMIZE ?= 200x
 # The tree `make demo` and `make bench-peers` work on.
 DEMO_DIR    ?= /etc
 PEERS_DIR   ?= /usr
@@ -43,13 +45,13 @@ fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \
 	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "fuzz $$pkg $$target ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
+	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $$pkg; \
 	  done; \
 	done
 
 # A longer fuzzing session, for a developer machine.
 fuzz-long:
-	$(MAKE) fuzz FUZZTIME=20000000x
+	$(MAKE) fuzz FUZZTIME=20000000x FUZZMINIMIZE=60s
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -75,6 +75,11 @@ func (wk *walk) hashEntry(n *node, e *Entry, a *aux, hb *hashBuf) {
 			return
 		}
 		fillStat(e, &stx)
+		// The new ctime may come from an xattr set since the listing read them: read them
+		// again, into a slice of their own (the old one may be a prior record's).
+		e.Xattrs = nil
+		e.Flags &^= FlagXattrsUnreadable
+		readXattrs(e, a.real, a.followed)
 		if e.Type == TypeFile && maxSize > 0 && e.Size > maxSize {
 			e.Flags |= FlagTooLarge // grew past the limit since it was listed
 			return
@@ -119,6 +124,9 @@ func (wk *walk) hashOnce(e *Entry, a *aux, hb *hashBuf) error {
 		want = -1
 	}
 	sum, read, err := hb.hashFD(fd, want, wk)
+	if errors.Is(err, unix.EAGAIN) {
+		return errChanged // a FIFO or socket took the file's place
+	}
 	if err != nil {
 		return err
 	}
@@ -149,6 +157,9 @@ func (hb *hashBuf) hashFD(fd int, want int64, wk *walk) ([32]byte, int64, error)
 	if err != nil {
 		return [32]byte{}, 0, err
 	}
+	if want >= 0 && int64(n) > want {
+		return [32]byte{}, 0, errChanged // longer than listed: grown, or not the file listed
+	}
 	if n < len(hb.buf) {
 		return blake3.Sum256(hb.buf[:n]), int64(n), nil
 	}
@@ -163,7 +174,17 @@ func (hb *hashBuf) hashFD(fd int, want int64, wk *walk) ([32]byte, int64, error)
 		if want >= 0 && total >= want && n < len(hb.buf) {
 			break
 		}
-		if n, err = readFull(fd, hb.buf, want-total); err != nil {
+		if want >= 0 && total > want {
+			// Longer than listed: grown since, or not the file the listing saw (a
+			// directory above it swapped for a symlink to /dev/zero, say). Never read on
+			// without a bound.
+			return [32]byte{}, 0, errChanged
+		}
+		rest := int64(-1)
+		if want >= 0 {
+			rest = want - total
+		}
+		if n, err = readFull(fd, hb.buf, rest); err != nil {
 			return [32]byte{}, 0, err
 		}
 	}
@@ -190,6 +211,12 @@ func (wk *walk) sizeless(fd int, dev uint64) bool {
 		unix.SECURITYFS_MAGIC, unix.CGROUP_SUPER_MAGIC, unix.CGROUP2_SUPER_MAGIC, unix.BPF_FS_MAGIC,
 		unix.EFIVARFS_MAGIC, unix.PSTOREFS_MAGIC:
 		known = true
+	}
+	// Remember the answer for dev only if fd is on dev: a file swapped for one elsewhere
+	// (through a symlink put in place of a directory) must not speak for the others.
+	var fst unix.Stat_t
+	if unix.Fstat(fd, &fst) != nil || uint64(fst.Dev) != dev {
+		return known
 	}
 	wk.linksMu.Lock()
 	wk.pseudo[dev] = known

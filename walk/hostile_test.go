@@ -1,11 +1,13 @@
 package walk
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zeebo/blake3"
 	"golang.org/x/sys/unix"
@@ -143,5 +145,66 @@ func TestDeepNesting(t *testing.T) {
 	}
 	if e2 := walkDir(t, root, Options{}).entries[65]; e2.Hash != blake3.Sum256([]byte("DEEP")) {
 		t.Errorf("hash after the change %x, want that of the new content", e2.Hash[:4])
+	}
+}
+
+// TestHashSwappedForDevice: between the listing and the hash, the directory above a
+// listed file is swapped for a symlink to /dev, so the open reaches /dev/zero (the
+// no-follow flag guards only the last name). The hash must stop at the listed size and
+// report a change, not read forever; a file grown since it was listed is not read past
+// its listed size either.
+func TestHashSwappedForDevice(t *testing.T) {
+	root := makeTree(t, tree{"d/zero": file("hello"), "grown": file("0123456789")})
+	e := *walkDir(t, root, Options{}).get(t, "d/zero")
+	grown := *walkDir(t, root, Options{}).get(t, "grown")
+	must(t, os.Rename(root+"/d", root+"/d.old"))
+	must(t, os.Symlink("/dev", root+"/d"))
+	must(t, os.Truncate(root+"/grown", 1<<30))
+
+	wk := &walk{Walker: &Walker{}, pseudo: map[uint64]bool{}, links: map[devIno]*linkSlot{}}
+	for _, c := range []struct {
+		e    *Entry
+		real string
+	}{{&e, root + "/d/zero"}, {&grown, root + "/grown"}} {
+		res := make(chan error, 1)
+		go func() { res <- wk.hashOnce(c.e, &aux{real: c.real}, newHashBuf()) }()
+		select {
+		case err := <-res:
+			if !errors.Is(err, errChanged) {
+				t.Errorf("%s: %v, want errChanged", c.real, err)
+			}
+		case <-time.After(10 * time.Second):
+			wk.stopped.Store(true)
+			t.Fatalf("%s: still reading after 10s", c.real)
+		}
+	}
+}
+
+// TestRetryRereadsXattrs: a file whose xattrs change after the listing read them is
+// hashed again, and its record pairs the new ctime with the new xattrs, never the old
+// ones (which --fast would then keep for good).
+func TestRetryRereadsXattrs(t *testing.T) {
+	root := makeTree(t, tree{"f": file("content")})
+	e := *walkDir(t, root, Options{}).get(t, "f")
+	if len(e.Xattrs) != 0 {
+		t.Fatalf("xattrs %v before the change", e.Xattrs)
+	}
+	time.Sleep(10 * time.Millisecond)
+	must(t, unix.Setxattr(root+"/f", "user.evil", []byte("1"), 0))
+	wk := &walk{Walker: &Walker{}, pseudo: map[uint64]bool{}, links: map[devIno]*linkSlot{}}
+	n := &node{}
+	a := &aux{real: root + "/f", done: make(chan struct{})}
+	wk.hashEntry(n, &e, a, newHashBuf())
+	var st unix.Stat_t
+	must(t, unix.Stat(root+"/f", &st))
+	if e.Ctime != st.Ctim.Nano() || len(e.Xattrs) != 1 || e.Xattrs[0].Name != "user.evil" || !e.Hashed() {
+		t.Errorf("record ctime %d (file %d), xattrs %v, hashed %v: want the new ctime with user.evil", e.Ctime, st.Ctim.Nano(), e.Xattrs, e.Hashed())
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

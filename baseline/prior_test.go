@@ -1,8 +1,10 @@
 package baseline
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -107,4 +109,70 @@ func mustGet(t *testing.T, r *Reader, p string) *walk.Entry {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// TestPriorAlteredInPlace: a record altered in the file while the walk looks it up, and
+// put back before the iteration reaches it, must not reach the check: the iterator hands
+// out only what it decoded from the very bytes it digested.
+func TestPriorAlteredInPlace(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "fim.db")
+	entries := testEntries(50)
+	target := entries[21]
+	if !target.Hashed() {
+		t.Fatal("entry 21 has no hash")
+	}
+	writeBaseline(t, db, entries)
+	r, err := Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	raw, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var offs []int64
+	for i := 0; ; {
+		j := bytes.Index(raw[i:], target.Hash[:])
+		if j < 0 {
+			break
+		}
+		offs = append(offs, int64(i+j))
+		i += j + 1
+	}
+	if len(offs) == 0 {
+		t.Fatal("the record's hash is not in the file")
+	}
+	f, err := os.OpenFile(db, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	write := func(b []byte) {
+		for _, off := range offs {
+			if _, err := f.WriteAt(b, off); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	it := r.Iter()
+	lookup, done := it.Prior()
+	defer done()
+	write(bytes.Repeat([]byte{0xee}, 32))
+	if got := lookup(target.Path); got == nil || got.Hash == target.Hash {
+		t.Fatalf("the lookup did not read the altered record: %v", got)
+	}
+	write(target.Hash[:])
+	for {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e == nil {
+			break
+		}
+		if e.Path == target.Path && e.Hash != target.Hash {
+			t.Fatalf("the iterator handed out the altered record (hash %x), not the one it digested", e.Hash[:4])
+		}
+	}
 }

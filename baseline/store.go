@@ -529,9 +529,15 @@ type Iter struct {
 	count   uint64
 	dig     *digest
 
-	// Entries the Prior lookup decoded, by key, handed out again by Next.
+	// Entries the Prior lookup decoded, by key, with the bytes they were decoded from,
+	// handed out again by Next when it reads those same bytes.
 	mu     sync.Mutex
-	looked map[string]*walk.Entry
+	looked map[string]lookedUp
+}
+
+type lookedUp struct {
+	e   *walk.Entry
+	raw []byte
 }
 
 // maxLooked bounds the entries Prior keeps for Next: those a walk has looked up and
@@ -574,13 +580,13 @@ func (it *Iter) Next() (e *walk.Entry, err error) {
 	}
 	if it.looked != nil {
 		it.mu.Lock()
-		e = it.looked[string(k)]
-		if e != nil {
+		l, ok := it.looked[string(k)]
+		if ok {
 			delete(it.looked, string(k))
 		}
 		it.mu.Unlock()
-		if e != nil {
-			return e, nil // decoded from these very bytes by Prior
+		if ok && bytes.Equal(l.raw, v) {
+			return l.e, nil // decoded by Prior from the bytes just digested
 		}
 	}
 	e = &walk.Entry{Path: pathOf(it.r.meta.KeyBase, k)}
@@ -672,7 +678,7 @@ func (it *Iter) Prior() (lookup func(path string) *walk.Entry, done func()) {
 	r := it.r
 	it.mu.Lock()
 	if it.looked == nil {
-		it.looked = map[string]*walk.Entry{}
+		it.looked = map[string]lookedUp{}
 	}
 	it.mu.Unlock()
 	var mu sync.Mutex
@@ -715,7 +721,7 @@ func (it *Iter) Prior() (lookup func(path string) *walk.Entry, done func()) {
 		}
 		it.mu.Lock()
 		if len(it.looked) < maxLooked {
-			it.looked[string(key)] = e
+			it.looked[string(key)] = lookedUp{e, bytes.Clone(v)}
 		}
 		it.mu.Unlock()
 		return e

@@ -102,6 +102,59 @@ func Compare(old, cur *walk.Entry, ignore AttrSet) AttrSet {
 	return s &^ ignore
 }
 
+// Keep returns a copy of cur whose attributes in attrs are those of old: the state to
+// record when the differences in attrs were not looked at (fim accept --ignore), so
+// that they stay differences.
+func Keep(old, cur *walk.Entry, attrs AttrSet) *walk.Entry {
+	e := *cur
+	if old == nil || attrs == 0 {
+		return &e
+	}
+	if attrs.Has(AttrContent) {
+		e.Hash = old.Hash
+		e.Flags = e.Flags&^(walk.FlagHashed|walk.FlagUnstable|walk.FlagTooLarge|walk.FlagUnreadable) |
+			old.Flags&(walk.FlagHashed|walk.FlagUnstable|walk.FlagTooLarge|walk.FlagUnreadable)
+	}
+	if attrs.Has(AttrSize) {
+		e.Size = old.Size
+	}
+	if attrs.Has(AttrLinkTarget) {
+		e.LinkTarget = old.LinkTarget
+	}
+	if attrs.Has(AttrRdev) {
+		e.Rdev = old.Rdev
+	}
+	if attrs.Has(AttrMtime) {
+		e.Mtime = old.Mtime
+	}
+	if attrs.Has(AttrMode) {
+		e.Mode = old.Mode
+	}
+	if attrs.Has(AttrUID) {
+		e.UID = old.UID
+	}
+	if attrs.Has(AttrGID) {
+		e.GID = old.GID
+	}
+	if attrs.Has(AttrXattrs) {
+		e.Xattrs = old.Xattrs
+		e.Flags = e.Flags&^walk.FlagXattrsUnreadable | old.Flags&walk.FlagXattrsUnreadable
+	}
+	if attrs.Has(AttrCtime) {
+		e.Ctime = old.Ctime
+	}
+	if attrs.Has(AttrInode) {
+		e.Inode = old.Inode
+	}
+	if attrs.Has(AttrDevice) {
+		e.Device = old.Device
+	}
+	if attrs.Has(AttrNlink) {
+		e.Nlink = old.Nlink
+	}
+	return &e
+}
+
 func equalXattrs(a, b []walk.Xattr) bool {
 	return slices.EqualFunc(a, b, func(x, y walk.Xattr) bool { return x.Name == y.Name && bytes.Equal(x.Value, y.Value) })
 }

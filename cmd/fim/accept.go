@@ -152,7 +152,7 @@ func runAccept(c *cli.Context) error {
 		own = append(own, w.TempPath())
 	}
 
-	ch := newChanges()
+	ch := newChanges(extraIgnore)
 	d := &diff.Differ{Filter: checkFilter(comp, db, root, extraIgnore), Seen: ch.seen}
 	m := diff.NewMerge(d, r.Iter().Next)
 	var warn warnings
@@ -251,10 +251,13 @@ type changes struct {
 	created map[string]*walk.Entry // current entries at paths the baseline does not hold
 	removed map[string]bool        // recorded paths that hold nothing now
 	dirs    map[string]*walk.Entry // current directories that differ from their record
+	// keep: attributes --ignore leaves out of the comparison, which an accepted
+	// difference keeps as recorded, so that they are not accepted unseen.
+	keep diff.AttrSet
 }
 
-func newChanges() *changes {
-	return &changes{created: map[string]*walk.Entry{}, removed: map[string]bool{}, dirs: map[string]*walk.Entry{}}
+func newChanges(keep diff.AttrSet) *changes {
+	return &changes{created: map[string]*walk.Entry{}, removed: map[string]bool{}, dirs: map[string]*walk.Entry{}, keep: keep}
 }
 
 // seen is the Differ's Seen hook.
@@ -264,8 +267,8 @@ func (ch *changes) seen(old, cur *walk.Entry) {
 		ch.created[cur.Path] = cur
 	case cur == nil:
 		ch.removed[old.Path] = true
-	case cur.Type == walk.TypeDir && diff.Compare(old, cur, 0) != 0:
-		ch.dirs[cur.Path] = cur
+	case cur.Type == walk.TypeDir && diff.Compare(old, cur, ch.keep) != 0:
+		ch.dirs[cur.Path] = diff.Keep(old, cur, ch.keep)
 	}
 }
 
@@ -305,7 +308,7 @@ func (ch *changes) overlay(take func(*diff.Event) bool) map[string]*walk.Entry {
 		if ev.Kind == diff.Remove {
 			over[ev.Path] = nil
 		} else {
-			over[ev.Path] = ev.After
+			over[ev.Path] = diff.Keep(ev.Before, ev.After, ch.keep)
 		}
 		if ev.OldPath != "" {
 			over[ev.OldPath] = nil

@@ -507,3 +507,17 @@ func TestList(t *testing.T) {
 		}
 	}
 }
+
+// TestAcceptKeepsIgnored: differences --ignore leaves out are not accepted with the
+// ones selected: after accepting a setuid chmod while ignoring content, the content
+// change is still reported.
+func TestAcceptKeepsIgnored(t *testing.T) {
+	tmp := t.TempDir()
+	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
+	tree{"sudo": fileMode("#!/bin/sh\n", 0o755)}.build(t, root)
+	mustRun(t, 0, "baseline", "--db", db, root)
+	must(t, os.WriteFile(filepath.Join(root, "sudo"), []byte("#!/bin/sh\nevil\n"), 0o755))
+	must(t, os.Chmod(filepath.Join(root, "sudo"), 0o4755))
+	mustRun(t, 0, "accept", "--db", db, "--ignore", "content,size,mtime,ctime", "--type", "chmod")
+	wantEvents(t, check(t, root, 4, "--db", db), "change T/sudo [content,size,mtime,ctime]")
+}

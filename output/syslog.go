@@ -249,13 +249,25 @@ func (s *syslogSink) Write(batch []byte) error {
 	return nil
 }
 
+// maxDatagram is the largest message sent in one datagram: what UDP over IPv4 carries
+// (65,507 bytes), less a margin. A longer message is cut there and ends in truncated.
+const maxDatagram = 65000
+
+var truncated = []byte(" [truncated by fim]")
+
 // send writes s.lines[from:] as messages and returns how many of s.lines are sent
 // when it fails.
 func (s *syslogSink) send(header []byte, from int) (int, error) {
 	network := s.network
 	if network == "udp" || network == "unixgram" {
 		for i := from; i < len(s.lines); i++ {
-			s.buf = append(append(s.buf[:0], header...), s.lines[i]...)
+			line := s.lines[i]
+			if room := maxDatagram - len(header) - len(truncated); len(header)+len(line) > maxDatagram && room > 0 {
+				// One datagram cannot carry it: send what fits, marked, rather than lose
+				// this message and every one after it.
+				line = append(line[:room:room], truncated...)
+			}
+			s.buf = append(append(s.buf[:0], header...), line...)
 			s.conn.SetWriteDeadline(time.Now().Add(s.timeout))
 			if _, err := s.conn.Write(s.buf); err != nil {
 				return i, err

@@ -504,3 +504,37 @@ func TestAppNameChecked(t *testing.T) {
 	}
 	s.Close()
 }
+
+// TestSyslogOversizedLine: a report line longer than a UDP datagram can carry is sent
+// cut and marked, and the lines after it still arrive.
+func TestSyslogOversizedLine(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	s, err := Open("udp://"+pc.LocalAddr().String(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Write([]byte("first\n" + strings.Repeat("x", 70000) + "\nthird\n")); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	buf := make([]byte, 1<<17)
+	for len(got) < 3 {
+		pc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, _, err := pc.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("after %d messages: %v", len(got), err)
+		}
+		got = append(got, string(buf[:n]))
+	}
+	if !strings.HasSuffix(got[0], " first") || !strings.HasSuffix(got[2], " third") {
+		t.Errorf("first and third messages: %q, %q", got[0], got[2])
+	}
+	if len(got[1]) > maxDatagram || !strings.HasSuffix(got[1], "xxx [truncated by fim]") {
+		t.Errorf("oversized message: %d bytes ending %q", len(got[1]), got[1][max(0, len(got[1])-30):])
+	}
+}

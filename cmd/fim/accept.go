@@ -147,6 +147,9 @@ func runAccept(c *cli.Context) error {
 	if r.Signed() && signer == nil && !dry {
 		return usageErr("%s is signed: accept needs --sign KEYFILE to sign the new baseline", db)
 	}
+	if err := verifyBeforeResigning(r, signer); err != nil {
+		return err
+	}
 	own := []string{db}
 	if w != nil {
 		own = append(own, w.TempPath())

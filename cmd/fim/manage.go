@@ -339,20 +339,21 @@ func writeInfoText(in *infoJSON, pol *config.Policy, pubID string) {
 	line("fim version", "%s", report.EscapeText(in.FimVersion))
 	line("format", "%d", in.Format)
 	line("entries", "%d", in.Entries)
-	line("digest", "%s", in.Digest)
+	line("digest", "%s", report.EscapeText(in.Digest))
 	line("key base", "%s", orNone(report.EscapeText(in.KeyBase)))
+	keyID := report.EscapeText(in.KeyID) // from the meta: anything a forger wrote there
 	switch {
 	case !in.Signed:
 		line("signature", "unsigned")
 	case in.Verified == nil:
-		line("signature", "signed by %s (not checked: give --verify PUBKEY)", in.KeyID)
+		line("signature", "signed by %s (not checked: give --verify PUBKEY)", keyID)
 	case *in.Verified:
-		line("signature", "signed by %s, verified with %s: every record intact", in.KeyID, pubID)
+		line("signature", "signed by %s, verified with %s: every record intact", keyID, pubID)
 	default:
-		line("signature", "signed by %s, does NOT verify with %s: %s", in.KeyID, pubID, in.VerifyError)
+		line("signature", "signed by %s, does NOT verify with %s: %s", keyID, pubID, report.EscapeText(in.VerifyError))
 	}
 	if in.Verified != nil && !in.Signed {
-		line("verify", "FAILED: %s", in.VerifyError)
+		line("verify", "FAILED: %s", report.EscapeText(in.VerifyError))
 	}
 	if pol.Source != "" {
 		line("read from", "%s (check it with --root DIR, the tree it describes)", report.EscapeText(pol.Source))

@@ -289,6 +289,9 @@ func runCheck(c *cli.Context) error {
 	if c.Bool("update") && r.Signed() && signer == nil {
 		return usageErr("%s is signed: --update needs --sign KEYFILE to sign the new baseline", db)
 	}
+	if err := verifyBeforeResigning(r, signer); err != nil {
+		return err
+	}
 
 	var upd *baseline.Writer
 	own := []string{db}
@@ -391,6 +394,16 @@ func (k *checked) close() {
 		k.rep.close()
 	}
 	k.r.Close()
+}
+
+// verifyBeforeResigning checks a signed baseline against the key that is to sign its
+// successor, so that a baseline altered since it was signed never comes out signed
+// afresh. (Its records are checked against the signed digest as they are read.)
+func verifyBeforeResigning(r *baseline.Reader, signer ed25519.PrivateKey) error {
+	if signer == nil || !r.Signed() {
+		return nil
+	}
+	return r.VerifySignature(signer.Public().(ed25519.PublicKey))
 }
 
 // checkRoot returns the directory a check of the baseline db reads the tree under: the

@@ -124,3 +124,33 @@ func editBolt(t *testing.T, db string, edit func(*bolt.Bucket) error) {
 	defer bdb.Close()
 	must(t, bdb.Update(func(tx *bolt.Tx) error { return edit(tx.Bucket([]byte("entries"))) }))
 }
+
+// TestResignRefusesForgery: a signed baseline whose meta was edited (its records and
+// digest intact, so nothing but the signature tells) is not signed afresh by
+// check --update or accept with the key, even without --verify.
+func TestResignRefusesForgery(t *testing.T) {
+	root, db, key := signedTree(t)
+	bdb, err := bolt.Open(db, 0o600, nil)
+	must(t, err)
+	must(t, bdb.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("meta"))
+		info := bytes.Replace(bytes.Clone(b.Get([]byte("info"))), []byte(`"host":"`), []byte(`"host":"forged-`), 1)
+		return b.Put([]byte("info"), info)
+	}))
+	must(t, bdb.Close())
+	must(t, os.WriteFile(filepath.Join(root, "a"), []byte("changed\n"), 0o644))
+	before, err := os.ReadFile(db)
+	must(t, err)
+	for _, args := range [][]string{
+		{"check", "--db", db, "--update", "--sign", key},
+		{"accept", "--db", db, "--path", "/**", "--sign", key},
+	} {
+		_, stderr := mustRun(t, 17, args...)
+		if !strings.Contains(stderr, "does not verify") {
+			t.Errorf("%s: stderr %q", args[0], stderr)
+		}
+		if after, err := os.ReadFile(db); err != nil || !bytes.Equal(after, before) {
+			t.Errorf("%s changed the baseline", args[0])
+		}
+	}
+}

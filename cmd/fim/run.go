@@ -219,7 +219,8 @@ func runBaseline(c *cli.Context) error {
 	wk := walker(c, comp, pol, pol.Root, &warn, db, w.TempPath())
 	entries := wk.Walk
 	if imageSource(c) != "" {
-		if entries, err = readImage(c, pol, wk, &warn); err != nil {
+		// The image's paths are not this host's: fim's own files here select nothing there.
+		if entries, err = readImage(c, pol, walker(c, comp, pol, pol.Root, &warn), &warn); err != nil {
 			w.Abort()
 			return err
 		}

@@ -208,3 +208,19 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestMissingRoot: a configured path that does not exist records nothing and says so,
+// so that a mistyped path does not pass for an empty tree.
+func TestMissingRoot(t *testing.T) {
+	root := makeTree(t, tree{"a": file("a")})
+	r := run(t, &Walker{Roots: []Root{{Path: root}, {Path: root + "-missing"}}})
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if len(r.warns) != 1 || r.warns[0].path != root+"-missing" || !strings.Contains(r.warns[0].err.Error(), "no such file") {
+		t.Errorf("warnings %v, want one for the missing root", r.warns)
+	}
+	if len(r.entries) != 2 {
+		t.Errorf("%d entries, want the root and a", len(r.entries))
+	}
+}

@@ -103,6 +103,14 @@ type walk struct {
 // Walk walks every root and calls fn for each entry, in key order, from the calling
 // goroutine. fn may keep the Entry. A non-nil error from fn stops the walk and is returned.
 func (w *Walker) Walk(ctx context.Context, fn func(*Entry) error) error {
+	// A root that does not exist records nothing: say so, rather than let a mistyped
+	// path pass for an empty tree.
+	for _, r := range w.Roots {
+		var st unix.Stat_t
+		if err := unix.Lstat(w.real(r.Path), &st); errors.Is(err, unix.ENOENT) && w.Warn != nil {
+			w.Warn(r.Path, errors.New("no such file or directory: nothing recorded there"))
+		}
+	}
 	return w.run(ctx, false, func(wk *walk, count *int) error {
 		top := &node{path: "/", real: wk.real("/"), transit: true}
 		if r := wk.roots["/"]; r != nil {
@@ -192,14 +200,15 @@ func (wk *walk) rootDevice(r *Root) (uint64, error) {
 	return st.Dev, nil
 }
 
-func (wk *walk) real(path string) string {
-	if wk.Prefix == "" || wk.Prefix == "/" {
+// real returns the path on this host of recorded path path (under the Prefix).
+func (w *Walker) real(path string) string {
+	if w.Prefix == "" || w.Prefix == "/" {
 		return path
 	}
 	if path == "/" {
-		return wk.Prefix
+		return w.Prefix
 	}
-	return wk.Prefix + path
+	return w.Prefix + path
 }
 
 // emit hands n's entries and, depth first, those below them to fn.

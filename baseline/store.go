@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -516,7 +517,7 @@ func (r *Reader) Close() error {
 // that a damaged file gives an error rather than a crash.
 func (r *Reader) Iter() *Iter {
 	debug.SetPanicOnFault(true)
-	return &Iter{r: r, c: r.tx.Bucket(bucketEntries).Cursor(), dig: newDigest()}
+	return &Iter{r: r, c: r.tx.Bucket(bucketEntries).Cursor(), dig: newDigest(), seed: maphash.MakeSeed()}
 }
 
 // Iter iterates over a baseline's entries and checks, at the end, that they are exactly
@@ -529,15 +530,17 @@ type Iter struct {
 	count   uint64
 	dig     *digest
 
-	// Entries the Prior lookup decoded, by key, with the bytes they were decoded from,
-	// handed out again by Next when it reads those same bytes.
+	// Entries the Prior lookup decoded, by key, with a keyed hash of the bytes they were
+	// decoded from, handed out again by Next when it reads those same bytes. (The bytes
+	// themselves are the file's mapping: an edit in place would change both sides.)
 	mu     sync.Mutex
 	looked map[string]lookedUp
+	seed   maphash.Seed
 }
 
 type lookedUp struct {
 	e   *walk.Entry
-	raw []byte
+	sum uint64
 }
 
 // maxLooked bounds the entries Prior keeps for Next: those a walk has looked up and
@@ -585,7 +588,7 @@ func (it *Iter) Next() (e *walk.Entry, err error) {
 			delete(it.looked, string(k))
 		}
 		it.mu.Unlock()
-		if ok && bytes.Equal(l.raw, v) {
+		if ok && l.sum == maphash.Bytes(it.seed, v) {
 			return l.e, nil // decoded by Prior from the bytes just digested
 		}
 	}
@@ -721,7 +724,7 @@ func (it *Iter) Prior() (lookup func(path string) *walk.Entry, done func()) {
 		}
 		it.mu.Lock()
 		if len(it.looked) < maxLooked {
-			it.looked[string(key)] = lookedUp{e, bytes.Clone(v)}
+			it.looked[string(key)] = lookedUp{e, maphash.Bytes(it.seed, v)}
 		}
 		it.mu.Unlock()
 		return e

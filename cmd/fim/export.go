@@ -55,14 +55,11 @@ func runExport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	root := pol.Root
-	if c.IsSet("root") {
-		if root, err = filepath.Abs(c.String("root")); err != nil {
-			return usageErr("--root: %v", err)
+	var root string // the tree --sha256 reads again, found as check finds it
+	if c.Bool("sha256") {
+		if root, err = checkRoot(c, pol, db); err != nil {
+			return err
 		}
-	}
-	if c.Bool("sha256") && pol.Source != "" && !c.IsSet("root") {
-		return usageErr("%s was read from %s: --sha256 needs --root DIR, the tree to read", db, pol.Source)
 	}
 	var warn warnings
 	opt := mtree.WriteOptions{SHA256: c.Bool("sha256"), Root: root, Warn: warn.add}

@@ -100,8 +100,9 @@ func TestKeyBase(t *testing.T) {
 			t.Errorf("Subtree(%q) = %q, want %q", p, got, want)
 		}
 	}
-	lookup, done := r.Iter().Prior()
+	newLookup, done := r.Iter().Prior()
 	defer done()
+	lookup := newLookup()
 	if e := lookup("/var/tmp/x-b"); e == nil || e.Path != "/var/tmp/x-b" {
 		t.Errorf("Prior lookup: %v", e)
 	}

@@ -42,8 +42,9 @@ func TestPrior(t *testing.T) {
 	rand.New(rand.NewPCG(1, 2)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 
 	it := r.Iter()
-	lookup, done := it.Prior()
+	newLookup, done := it.Prior()
 	defer done()
+	lookup := newLookup()
 	for name, order := range map[string][]string{"ascending": asks, "descending": reversed, "random": shuffled} {
 		found := 0
 		for _, p := range order {
@@ -77,7 +78,7 @@ func TestPrior(t *testing.T) {
 	if p := lookup(entries[7].Path); p == got[7] {
 		t.Error("a lookup after the iterator passed returned the handed-out entry")
 	}
-	if n := len(it.looked); n != 1 {
+	if n := it.looked.count(); n != 1 {
 		t.Errorf("%d entries kept after the iteration, want only the one looked up after it", n)
 	}
 
@@ -87,6 +88,7 @@ func TestPrior(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			lookup := newLookup()
 			for i := g; i < len(entries); i += 3 {
 				if e := lookup(entries[i].Path); e == nil || e.Inode != entries[i].Inode {
 					errs <- fmt.Errorf("goroutine %d: Prior(%q) = %v", g, entries[i].Path, e)
@@ -156,8 +158,9 @@ func TestPriorAlteredInPlace(t *testing.T) {
 		}
 	}
 	it := r.Iter()
-	lookup, done := it.Prior()
+	newLookup, done := it.Prior()
 	defer done()
+	lookup := newLookup()
 	write(bytes.Repeat([]byte{0xee}, 32))
 	if got := lookup(target.Path); got == nil || got.Hash == target.Hash {
 		t.Fatalf("the lookup did not read the altered record: %v", got)
@@ -175,4 +178,15 @@ func TestPriorAlteredInPlace(t *testing.T) {
 			t.Fatalf("the iterator handed out the altered record (hash %x), not the one it digested", e.Hash[:4])
 		}
 	}
+}
+
+// count returns the number of entries kept for Next.
+func (l *lookedUp) count() int {
+	n := 0
+	for i := range l.shards {
+		l.shards[i].mu.Lock()
+		n += len(l.shards[i].m)
+		l.shards[i].mu.Unlock()
+	}
+	return n
 }

@@ -13,14 +13,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/zeebo/blake3"
@@ -517,7 +515,7 @@ func (r *Reader) Close() error {
 // that a damaged file gives an error rather than a crash.
 func (r *Reader) Iter() *Iter {
 	debug.SetPanicOnFault(true)
-	return &Iter{r: r, c: r.tx.Bucket(bucketEntries).Cursor(), dig: newDigest(), seed: maphash.MakeSeed()}
+	return &Iter{r: r, c: r.tx.Bucket(bucketEntries).Cursor(), dig: newDigest()}
 }
 
 // Iter iterates over a baseline's entries and checks, at the end, that they are exactly
@@ -530,22 +528,9 @@ type Iter struct {
 	count   uint64
 	dig     *digest
 
-	// Entries the Prior lookup decoded, by key, with a keyed hash of the bytes they were
-	// decoded from, handed out again by Next when it reads those same bytes. (The bytes
-	// themselves are the file's mapping: an edit in place would change both sides.)
-	mu     sync.Mutex
-	looked map[string]lookedUp
-	seed   maphash.Seed
+	// Entries Prior decoded, handed out again by Next when it reads the same bytes.
+	looked *lookedUp
 }
-
-type lookedUp struct {
-	e   *walk.Entry
-	sum uint64
-}
-
-// maxLooked bounds the entries Prior keeps for Next: those a walk has looked up and
-// the merge has not reached yet, which the walk's own bound keeps far below it.
-const maxLooked = 1 << 17
 
 // Next returns the next entry, or nil at the end. At the end it verifies the record
 // count and digest against the meta; a mismatch is an ErrBadBaseline error.
@@ -582,14 +567,8 @@ func (it *Iter) Next() (e *walk.Entry, err error) {
 		it.r.release()
 	}
 	if it.looked != nil {
-		it.mu.Lock()
-		l, ok := it.looked[string(k)]
-		if ok {
-			delete(it.looked, string(k))
-		}
-		it.mu.Unlock()
-		if ok && l.sum == maphash.Bytes(it.seed, v) {
-			return l.e, nil // decoded by Prior from the bytes just digested
+		if e := it.looked.take(k, v); e != nil {
+			return e, nil // decoded by Prior from the bytes just digested
 		}
 	}
 	e = &walk.Entry{Path: pathOf(it.r.meta.KeyBase, k)}
@@ -666,108 +645,4 @@ func (r *Reader) Subtree(path string, fn func(*walk.Entry) error) (err error) {
 		}
 	}
 	return nil
-}
-
-// Prior returns a lookup of recorded entries that may be called from many goroutines at
-// once (each call borrows a read transaction and cursor of its own), and a function that
-// releases them. A record that cannot be read is reported as absent: whoever asks then
-// does the work itself, and the iteration reports the damage. The entries it decodes
-// are kept for Next, which hands them out when it reaches their keys rather than
-// decoding the same records twice: how check --fast both looks up and merges.
-//
-// Lookups are cheapest in ascending key order, as a walk makes them: a borrowed cursor
-// steps forward a few records before it searches the tree again.
-func (it *Iter) Prior() (lookup func(path string) *walk.Entry, done func()) {
-	r := it.r
-	it.mu.Lock()
-	if it.looked == nil {
-		it.looked = map[string]lookedUp{}
-	}
-	it.mu.Unlock()
-	var mu sync.Mutex
-	var all []*bolt.Tx
-	pool := make(chan *priorCursor, 64)
-	lookup = func(path string) (e *walk.Entry) {
-		var pc *priorCursor
-		select {
-		case pc = <-pool:
-		default:
-			tx, err := r.db.Begin(false)
-			if err != nil {
-				return nil
-			}
-			mu.Lock()
-			all = append(all, tx)
-			mu.Unlock()
-			pc = &priorCursor{c: tx.Bucket(bucketEntries).Cursor()}
-		}
-		defer func() {
-			if recover() != nil {
-				e, pc.k = nil, nil
-			}
-			select {
-			case pool <- pc:
-			default:
-			}
-		}()
-		key, ok := keyOf(r.meta.KeyBase, path)
-		if !ok {
-			return nil
-		}
-		v := pc.find(key)
-		if v == nil {
-			return nil
-		}
-		e = &walk.Entry{Path: path}
-		if DecodeRecord(v, e) != nil {
-			return nil
-		}
-		it.mu.Lock()
-		if len(it.looked) < maxLooked {
-			it.looked[string(key)] = lookedUp{e, maphash.Bytes(it.seed, v)}
-		}
-		it.mu.Unlock()
-		return e
-	}
-	done = func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, tx := range all {
-			tx.Rollback()
-		}
-		all = nil
-	}
-	return lookup, done
-}
-
-// priorCursor is a cursor and the key it rests on (nil: not positioned).
-type priorCursor struct {
-	c *bolt.Cursor
-	k []byte
-}
-
-// find returns the value stored under key, or nil, leaving the cursor on the first key
-// at or after it.
-func (pc *priorCursor) find(key []byte) []byte {
-	if pc.k != nil && bytes.Compare(pc.k, key) < 0 {
-		for range 8 {
-			k, v := pc.c.Next()
-			pc.k = k
-			if k == nil {
-				return nil // past the last key
-			}
-			switch c := bytes.Compare(k, key); {
-			case c == 0:
-				return v
-			case c > 0:
-				return nil
-			}
-		}
-	}
-	k, v := pc.c.Seek(key)
-	pc.k = k
-	if k == nil || !bytes.Equal(k, key) {
-		return nil
-	}
-	return v
 }

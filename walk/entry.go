@@ -152,14 +152,18 @@ func (e *Entry) FileMode() fs.FileMode {
 // whose name extends it ("/a", "/a/z", "/a-b"). This is the order in which the walker
 // emits entries and the order of the baseline's keys, which lets check merge the two.
 // A path never contains a 0 byte, so the mapping is reversible (see PathFromKey).
-func Key(path string) []byte {
-	k := []byte(path)
-	for i, c := range k {
+func Key(path string) []byte { return AppendKey(nil, path) }
+
+// AppendKey appends the key of path to dst and returns the extended slice.
+func AppendKey(dst []byte, path string) []byte {
+	n := len(dst)
+	dst = append(dst, path...)
+	for i, c := range dst[n:] {
 		if c == '/' {
-			k[i] = 0
+			dst[n+i] = 0
 		}
 	}
-	return k
+	return dst
 }
 
 // PathFromKey is the inverse of Key.

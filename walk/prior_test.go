@@ -52,7 +52,9 @@ func TestPrior(t *testing.T) {
 
 	opens := watchOpens(t, filepath.Join(root, "same"))
 	opens.opens(t) // discard what came before
-	w := &Walker{Roots: []Root{{Path: root}}, Prior: func(p string) *Entry { return recorded[p] }}
+	w := &Walker{Roots: []Root{{Path: root}}, Prior: func() func(string) *Entry {
+		return func(p string) *Entry { return recorded[p] }
+	}}
 	second := run(t, w)
 	second.base = root
 	if second.err != nil {

@@ -39,11 +39,12 @@ type Walker struct {
 	SkipPrefix []string
 	// NoHash records regular files without reading them (to enumerate a tree cheaply).
 	NoHash bool
-	// Prior, if set, returns the recorded entry of a path (from many goroutines at once).
-	// An entry whose type, device, inode and ctime match its prior entry takes the prior
-	// extended attributes without listing them, and a file whose size and mtime match too
-	// takes the prior hash without being read: `fim check --fast`.
-	Prior func(path string) *Entry
+	// Prior, if set, makes a lookup of the recorded entry of a path, for one goroutine:
+	// each goroutine of the walk makes its own. An entry whose type, device, inode and
+	// ctime match its prior entry takes the prior extended attributes without listing
+	// them, and a file whose size and mtime match too takes the prior hash without being
+	// read: `fim check --fast`.
+	Prior func() func(path string) *Entry
 }
 
 // node is a directory to list: a configured root, a directory below one, or a transit
@@ -270,7 +271,11 @@ func (wk *walk) emit(n *node, count *int, fn func(*Entry) error) error {
 // emitOne records a root whose entry was made outside any listing ("/").
 func (wk *walk) emitOne(e *Entry, a *aux, parent *node, r *Root, depth int, rootDev uint64, count *int, fn func(*Entry) error) error {
 	n := &node{entries: []Entry{*e}, aux: []aux{*a}, listed: make(chan struct{})}
-	wk.plan(n, 0, parent, r, depth, rootDev)
+	var prior func(string) *Entry
+	if wk.Prior != nil {
+		prior = wk.Prior()
+	}
+	wk.plan(n, 0, parent, r, depth, rootDev, prior)
 	close(n.listed)
 	wk.s.listed(1)
 	return wk.emit(n, count, fn)
@@ -281,13 +286,17 @@ func (wk *walk) work() {
 	buf := hashBufs.Get().(*hashBuf)
 	defer hashBufs.Put(buf)
 	dbuf := buf.dirents
+	var prior func(string) *Entry
+	if wk.Prior != nil {
+		prior = wk.Prior()
+	}
 	for {
 		j := wk.s.next()
 		if j == nil {
 			return
 		}
 		if j.i < 0 {
-			wk.list(j.n, dbuf)
+			wk.list(j.n, dbuf, prior)
 			close(j.n.listed)
 		} else {
 			wk.hashEntry(j.n, j.e, j.a, buf)
@@ -298,7 +307,7 @@ func (wk *walk) work() {
 // list reads directory n: names sorted bytewise, each selected by name, stat'ed relative
 // to the directory, then selected by stat; it schedules the hashing of regular files and
 // the listing of subdirectories.
-func (wk *walk) list(n *node, dbuf []byte) {
+func (wk *walk) list(n *node, dbuf []byte, prior func(string) *Entry) {
 	if wk.stopped.Load() {
 		n.err = context.Canceled
 		return
@@ -362,7 +371,7 @@ func (wk *walk) list(n *node, dbuf []byte) {
 		}
 		n.entries = append(n.entries, e)
 		n.aux = append(n.aux, a)
-		wk.plan(n, len(n.entries)-1, n, r, depth, rootDev)
+		wk.plan(n, len(n.entries)-1, n, r, depth, rootDev, prior)
 	}
 	wk.s.listed(len(n.entries))
 }
@@ -446,16 +455,16 @@ func (wk *walk) stat(dirfd int, name, path string, follow bool) (Entry, aux, boo
 }
 
 // plan decides, for entry i of n, what is left to do: hash it, descend into it, read its
-// extended attributes.
-func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev uint64) {
+// extended attributes. lookup is the calling goroutine's lookup made by Prior, if any.
+func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev uint64, lookup func(string) *Entry) {
 	e, a := &n.entries[i], &n.aux[i]
 	readable := e.Flags&FlagUnreadable == 0 && !a.skip
 	// With Prior, an entry whose type, device, inode and ctime are as recorded keeps its
 	// recorded extended attributes (setting one changes the ctime), and a file whose size
 	// and mtime are as recorded too keeps its recorded hash.
 	var prior *Entry
-	if wk.Prior != nil && readable {
-		if p := wk.Prior(e.Path); p != nil && p.Type == e.Type && p.Device == e.Device && p.Inode == e.Inode && p.Ctime == e.Ctime {
+	if lookup != nil && readable {
+		if p := lookup(e.Path); p != nil && p.Type == e.Type && p.Device == e.Device && p.Inode == e.Inode && p.Ctime == e.Ctime {
 			prior = p
 		}
 	}

@@ -311,9 +311,9 @@ func runCheck(c *cli.Context) error {
 	var warn warnings
 	wk := walker(c, comp, pol, root, &warn, own...)
 	if c.Bool("fast") {
-		lookup, done := it.Prior()
+		newLookup, done := it.Prior()
 		defer done()
-		wk.Prior = lookup
+		wk.Prior = newLookup
 	}
 	prog := startProgress("check", r.Meta().Entries, c.Bool("quiet"))
 	err = wk.Walk(c.Context, func(e *walk.Entry) error {

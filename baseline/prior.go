@@ -1,0 +1,167 @@
+package baseline
+
+import (
+	"bytes"
+	"hash/maphash"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+
+	"fim/walk"
+)
+
+// Prior returns a maker of lookups of recorded entries, and a function that releases
+// them. Each lookup it makes serves one goroutine, with a read transaction, cursor and
+// key buffer of its own: a walk makes one per worker. A record that cannot be read is
+// reported as absent: whoever asks then does the work itself, and the iteration reports
+// the damage. The entries a lookup decodes are kept for Next, which hands them out when
+// it reaches the same bytes rather than decoding the records twice: how check --fast
+// both looks up and merges.
+//
+// Lookups are cheapest in ascending key order, as a walk makes them: the cursor steps
+// forward a few records before it searches the tree again.
+func (it *Iter) Prior() (newLookup func() func(path string) *walk.Entry, done func()) {
+	r := it.r
+	if it.looked == nil {
+		it.looked = newLookedUp()
+	}
+	looked := it.looked
+	var mu sync.Mutex
+	var all []*bolt.Tx
+	newLookup = func() func(path string) *walk.Entry {
+		tx, err := r.db.Begin(false)
+		if err != nil {
+			return func(string) *walk.Entry { return nil }
+		}
+		mu.Lock()
+		all = append(all, tx)
+		mu.Unlock()
+		pc := &priorCursor{c: tx.Bucket(bucketEntries).Cursor()}
+		return func(path string) (e *walk.Entry) {
+			defer func() {
+				if recover() != nil {
+					e, pc.k = nil, nil
+				}
+			}()
+			base := r.meta.KeyBase
+			if base != "" {
+				if len(path) <= len(base) || path[len(base)] != '/' || path[:len(base)] != base {
+					return nil
+				}
+				pc.key = walk.AppendKey(pc.key[:0], path[len(base):])
+			} else {
+				pc.key = walk.AppendKey(pc.key[:0], path)
+			}
+			v := pc.find(pc.key)
+			if v == nil {
+				return nil
+			}
+			e = &walk.Entry{Path: path}
+			if DecodeRecord(v, e) != nil {
+				return nil
+			}
+			looked.put(pc.key, v, e)
+			return e
+		}
+	}
+	done = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, tx := range all {
+			tx.Rollback()
+		}
+		all = nil
+	}
+	return newLookup, done
+}
+
+// priorCursor is a cursor, the key it rests on (nil: not positioned) and a buffer for
+// the key looked up.
+type priorCursor struct {
+	c   *bolt.Cursor
+	k   []byte
+	key []byte
+}
+
+// find returns the value stored under key, or nil, leaving the cursor on the first key
+// at or after it.
+func (pc *priorCursor) find(key []byte) []byte {
+	if pc.k != nil && bytes.Compare(pc.k, key) < 0 {
+		for range 8 {
+			k, v := pc.c.Next()
+			pc.k = k
+			if k == nil {
+				return nil // past the last key
+			}
+			switch c := bytes.Compare(k, key); {
+			case c == 0:
+				return v
+			case c > 0:
+				return nil
+			}
+		}
+	}
+	k, v := pc.c.Seek(key)
+	pc.k = k
+	if k == nil || !bytes.Equal(k, key) {
+		return nil
+	}
+	return v
+}
+
+// lookedUp holds the entries Prior decoded, under a keyed hash of the key and value
+// they were decoded from, until Next reads the same bytes. (The bytes themselves are
+// the file's mapping: an edit in place would change both sides, so only a hash taken
+// at decoding time can tell Next that what it digests is what was decoded.) It is
+// split in shards, each with its own lock, as the walk's workers fill it while the
+// merge empties it.
+type lookedUp struct {
+	keySeed, valSeed maphash.Seed
+	shards           [16]lookedShard
+}
+
+type lookedShard struct {
+	mu sync.Mutex
+	m  map[uint64]*walk.Entry
+}
+
+// maxLooked bounds the entries Prior keeps for Next: those a walk has looked up and the
+// merge has not reached yet, which the walk's own bound keeps far below it.
+const maxLooked = 1 << 17
+
+func newLookedUp() *lookedUp {
+	l := &lookedUp{keySeed: maphash.MakeSeed(), valSeed: maphash.MakeSeed()}
+	for i := range l.shards {
+		l.shards[i].m = map[uint64]*walk.Entry{}
+	}
+	return l
+}
+
+// sum is the keyed hash of a record: of its key and of its value, each with a seed of
+// its own.
+func (l *lookedUp) sum(k, v []byte) uint64 {
+	return maphash.Bytes(l.keySeed, k) ^ maphash.Bytes(l.valSeed, v)
+}
+
+func (l *lookedUp) put(k, v []byte, e *walk.Entry) {
+	s := l.sum(k, v)
+	sh := &l.shards[s%uint64(len(l.shards))]
+	sh.mu.Lock()
+	if len(sh.m) < maxLooked/len(l.shards) {
+		sh.m[s] = e
+	}
+	sh.mu.Unlock()
+}
+
+// take returns and forgets the entry decoded from record k, v, or nil.
+func (l *lookedUp) take(k, v []byte) *walk.Entry {
+	s := l.sum(k, v)
+	sh := &l.shards[s%uint64(len(l.shards))]
+	sh.mu.Lock()
+	e := sh.m[s]
+	if e != nil {
+		delete(sh.m, s)
+	}
+	sh.mu.Unlock()
+	return e
+}

@@ -339,19 +339,30 @@ func (wk *walk) list(n *node, dbuf []byte, prior func(string) *Entry) {
 	sort.Strings(names)
 	n.entries = make([]Entry, 0, len(names))
 	n.aux = make([]aux, 0, len(names))
+	// Most directories have no root below them and none of fim's own files in them:
+	// their entries need not be looked for among those.
+	rootsBelow := n.transit || wk.leadsToRoot(n.path)
+	skips := wk.skipsIn(n.real)
 	for _, name := range names {
 		path := Join(n.path, name)
 		r, depth, rootDev, transit := n.root, n.depth+1, n.rootDev, false
-		if nr := wk.roots[path]; nr != nil {
+		var nr *Root
+		if rootsBelow {
+			nr = wk.roots[path]
+		}
+		if nr != nil {
 			r, depth = nr, 0
 		} else if n.transit || wk.pruned(r, name, path) {
-			if !wk.leadsToRoot(path) {
+			if !rootsBelow || !wk.leadsToRoot(path) {
 				continue
 			}
 			transit = true
 		}
-		real := Join(n.real, name) // n.real is "/" for the top of a walk without Prefix
-		if wk.skipped(real) {
+		real := path
+		if n.real != n.path {
+			real = Join(n.real, name) // n.real is "/" for the top of a walk without Prefix
+		}
+		if skips && wk.skipped(real) {
 			continue
 		}
 		follow := r != nil && r.FollowSymlinks && !transit
@@ -388,6 +399,24 @@ func (w *Walker) Selects(p string) bool {
 func (w *Walker) selects(p string) (*Root, int, bool) {
 	s := w.Explain(p)
 	return s.Root, s.Depth, s.Selected()
+}
+
+// skipsIn reports whether any of the real paths skipped may lie in directory dir.
+func (w *Walker) skipsIn(dir string) bool {
+	if dir != "/" {
+		dir += "/"
+	}
+	for p := range w.Skip {
+		if strings.HasPrefix(p, dir) {
+			return true
+		}
+	}
+	for _, p := range w.SkipPrefix {
+		if strings.HasPrefix(p, dir) || strings.HasPrefix(dir, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func (w *Walker) skipped(real string) bool {

@@ -506,16 +506,18 @@ func TestMaxEntries(t *testing.T) {
 }
 
 func TestSkip(t *testing.T) {
-	root := makeTree(t, tree{"keep": file("k"), "db": file("x"), "db.lock": file("l"), "d/inner": file("i"), "d2/x": file("x"), "d2/y": file("y")})
+	root := makeTree(t, tree{"keep": file("k"), "db": file("x"), "db.lock": file("l"), "d/inner": file("i"), "d2/x": file("x"), "d2/y": file("y"),
+		"d2/db.tmp-1": file("t"), "d2/db.tm": file("t"), "e/f": file("f"), "e/g/h": file("h"), "tmp-a": file("a"), "tmp-b/c": file("c")})
 	r := run(t, &Walker{
-		Roots: []Root{{Path: root}},
-		Skip:  map[string]bool{root + "/db": true, root + "/d": true, root + "/d2/x": true, root + "/nonexistent": true},
+		Roots:      []Root{{Path: root}},
+		Skip:       map[string]bool{root + "/db": true, root + "/d": true, root + "/d2/x": true, root + "/nonexistent": true},
+		SkipPrefix: []string{root + "/d2/db.tmp-", root + "/e/", root + "/tmp-"},
 	})
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
 	r.base = root
-	diffPaths(t, r.paths(), []string{".", "d2", "d2/y", "db.lock", "keep"})
+	diffPaths(t, r.paths(), []string{".", "d2", "d2/db.tm", "d2/y", "db.lock", "e", "keep"})
 }
 
 func TestCallbackErrorStops(t *testing.T) {

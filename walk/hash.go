@@ -52,6 +52,9 @@ func (wk *walk) hashEntry(n *node, e *Entry, a *aux, hb *hashBuf) {
 		if !errors.Is(err, errChanged) {
 			e.Flags |= FlagUnreadable
 			a.err = err
+			if a.xattrsAtHash {
+				readXattrs(e, a.real, a.followed) // a file that cannot be read may still be listed
+			}
 			return
 		}
 		if attempt == 1 {
@@ -97,7 +100,7 @@ func (wk *walk) hashEntry(n *node, e *Entry, a *aux, hb *hashBuf) {
 }
 
 // hashOnce opens the file without following a symlink and without blocking, hashes it,
-// and then checks with fstat that what was read is the regular file the listing
+// reads its extended attributes if the listing left them to it, and then checks with fstat that what was read is the regular file the listing
 // stat'ed, unchanged: same inode, size, mtime and ctime. Any difference (a file
 // replaced, or changed since it was listed or while it was read) is errChanged, and the
 // caller takes the entry anew.
@@ -129,6 +132,13 @@ func (wk *walk) hashOnce(e *Entry, a *aux, hb *hashBuf) error {
 	}
 	if err != nil {
 		return err
+	}
+	if a.xattrsAtHash {
+		// Read between the open and the fstat below: if the ctime is still the
+		// listing's, these are the attributes the file had when it was listed.
+		e.Xattrs = nil
+		e.Flags &^= FlagXattrsUnreadable
+		readXattrsFD(e, fd)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {

@@ -77,6 +77,8 @@ type aux struct {
 	err      error         // warning to report (unreadable, loop)
 	skip     bool          // vanished, or a transit directory: not recorded
 	followed bool          // stat and open through a symlink
+	// xattrsAtHash: the hash job reads the extended attributes from the open file.
+	xattrsAtHash bool
 }
 
 // linkSlot makes the hash of an inode with several names computed once.
@@ -497,44 +499,17 @@ func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev u
 			prior = p
 		}
 	}
-	if readable {
-		if prior != nil && prior.Flags&FlagXattrsUnreadable == 0 {
-			e.Xattrs = prior.Xattrs
-		} else {
-			readXattrs(e, a.real, a.followed)
-		}
+	// Extended attributes still to be read: those of a file about to be hashed are read
+	// from the open file (see hashOnce), the others' here.
+	xattrs := readable
+	if readable && prior != nil && prior.Flags&FlagXattrsUnreadable == 0 {
+		e.Xattrs, xattrs = prior.Xattrs, false
+	}
+	hashing := e.Type == TypeFile && wk.planHash(n, i, r, prior, xattrs)
+	if xattrs && !hashing {
+		readXattrs(e, a.real, a.followed)
 	}
 	switch e.Type {
-	case TypeFile:
-		if !readable || wk.NoHash {
-			return
-		}
-		if prior != nil && prior.Hashed() && prior.Size == e.Size && prior.Mtime == e.Mtime {
-			e.Hash = prior.Hash
-			e.Flags |= FlagHashed
-			return
-		}
-		if r != nil && r.MaxFileSize > 0 && e.Size > r.MaxFileSize {
-			e.Flags |= FlagTooLarge
-			return
-		}
-		a.key = Key(e.Path)
-		if e.Nlink > 1 {
-			wk.linksMu.Lock()
-			id := devIno{e.Device, e.Inode}
-			slot := wk.links[id]
-			if slot != nil {
-				wk.linksMu.Unlock()
-				a.slot = slot
-				return
-			}
-			slot = &linkSlot{done: make(chan struct{}), key: a.key}
-			wk.links[id] = slot
-			wk.linksMu.Unlock()
-			a.slot = slot
-		}
-		a.done = make(chan struct{})
-		wk.s.push(&job{key: a.key, n: n, i: i, e: e, a: a})
 	case TypeDir:
 		descend, transit := a.skip, a.skip // transit directories lead to a root
 		if !a.skip && r != nil {
@@ -561,6 +536,45 @@ func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev u
 		a.sub = sub
 		wk.s.push(&job{key: sub.key, n: sub, i: -1})
 	}
+}
+
+// planHash schedules the hashing of regular file i of n, unless it is unreadable, keeps
+// its prior hash, is too large, or is another name of an inode hashed already. It
+// reports whether it scheduled a job for this entry; the job reads the file's extended
+// attributes too when xattrs is set.
+func (wk *walk) planHash(n *node, i int, r *Root, prior *Entry, xattrs bool) bool {
+	e, a := &n.entries[i], &n.aux[i]
+	if e.Flags&FlagUnreadable != 0 || a.skip || wk.NoHash {
+		return false
+	}
+	if prior != nil && prior.Hashed() && prior.Size == e.Size && prior.Mtime == e.Mtime {
+		e.Hash = prior.Hash
+		e.Flags |= FlagHashed
+		return false
+	}
+	if r != nil && r.MaxFileSize > 0 && e.Size > r.MaxFileSize {
+		e.Flags |= FlagTooLarge
+		return false
+	}
+	a.key = Key(e.Path)
+	if e.Nlink > 1 {
+		wk.linksMu.Lock()
+		id := devIno{e.Device, e.Inode}
+		slot := wk.links[id]
+		if slot != nil {
+			wk.linksMu.Unlock()
+			a.slot = slot
+			return false
+		}
+		slot = &linkSlot{done: make(chan struct{}), key: a.key}
+		wk.links[id] = slot
+		wk.linksMu.Unlock()
+		a.slot = slot
+	}
+	a.done = make(chan struct{})
+	a.xattrsAtHash = xattrs
+	wk.s.push(&job{key: a.key, n: n, i: i, e: e, a: a})
+	return true
 }
 
 func fillStat(e *Entry, st *unix.Statx_t) {

@@ -26,20 +26,36 @@ func readXattrs(e *Entry, real string, follow bool) {
 		// The descriptor's /proc link leads to the entry itself, a symlink included.
 		real, list, get = p, unix.Listxattr, unix.Getxattr
 	}
+	xattrsWith(e,
+		func(dest []byte) (int, error) { return list(real, dest) },
+		func(name string, dest []byte) (int, error) { return get(real, name, dest) })
+}
+
+// readXattrsFD fills e.Xattrs like readXattrs, from the file open at fd: the file
+// hashed, without resolving its path again.
+func readXattrsFD(e *Entry, fd int) {
+	xattrsWith(e,
+		func(dest []byte) (int, error) { return unix.Flistxattr(fd, dest) },
+		func(name string, dest []byte) (int, error) { return unix.Fgetxattr(fd, name, dest) })
+}
+
+// xattrsWith fills e.Xattrs from list, which lists the names, and get, which reads a
+// value; both return the size needed when dest is empty, and ERANGE when it is too small.
+func xattrsWith(e *Entry, list func(dest []byte) (int, error), get func(name string, dest []byte) (int, error)) {
 	var small [1024]byte
-	n, err := list(real, small[:])
+	n, err := list(small[:])
 	var names []byte
 	switch {
 	case err == nil:
 		names = small[:n]
 	case errors.Is(err, unix.ERANGE):
-		size, err := list(real, nil)
+		size, err := list(nil)
 		if err != nil {
 			e.Flags |= FlagXattrsUnreadable
 			return
 		}
 		names = make([]byte, size)
-		n, err := list(real, names)
+		n, err := list(names)
 		if err != nil {
 			e.Flags |= FlagXattrsUnreadable
 			return
@@ -59,7 +75,7 @@ func readXattrs(e *Entry, real string, follow bool) {
 		if len(name) == 0 {
 			continue
 		}
-		val, err := getXattr(get, real, string(name))
+		val, err := getXattr(get, string(name))
 		if err != nil {
 			if errors.Is(err, unix.ENODATA) {
 				continue // removed since it was listed
@@ -72,21 +88,21 @@ func readXattrs(e *Entry, real string, follow bool) {
 	sort.Slice(e.Xattrs, func(i, j int) bool { return e.Xattrs[i].Name < e.Xattrs[j].Name })
 }
 
-func getXattr(get func(string, string, []byte) (int, error), path, name string) ([]byte, error) {
+func getXattr(get func(string, []byte) (int, error), name string) ([]byte, error) {
 	var small [256]byte
-	n, err := get(path, name, small[:])
+	n, err := get(name, small[:])
 	if err == nil {
 		return bytes.Clone(small[:n]), nil
 	}
 	if !errors.Is(err, unix.ERANGE) {
 		return nil, err
 	}
-	size, err := get(path, name, nil)
+	size, err := get(name, nil)
 	if err != nil {
 		return nil, err
 	}
 	buf := make([]byte, size)
-	n, err = get(path, name, buf)
+	n, err = get(name, buf)
 	if err != nil {
 		return nil, err
 	}

@@ -23,25 +23,31 @@ func newHashBuf() *hashBuf {
 // at a time, thousands of times a second.
 var hashBufs = sync.Pool{New: func() any { return newHashBuf() }}
 
+// inlineHashMax is the size up to which a listing hashes a file itself.
+const inlineHashMax = 64 << 10
+
 // errChanged says the file changed, or was replaced, while it was being read.
 var errChanged = errors.New("changed while being read")
 
-// hashEntry hashes entry e of n. A file that changes while it is read is read once
-// more; if it changes again it is recorded as unstable, without a hash.
-func (wk *walk) hashEntry(n *node, e *Entry, a *aux, hb *hashBuf) {
+// hashEntry hashes entry e of n, opening name relative to directory descriptor dirfd
+// (name is a.real when dirfd is AT_FDCWD). A file that changes while it is read is read
+// once more; if it changes again it is recorded as unstable, without a hash.
+func (wk *walk) hashEntry(n *node, e *Entry, a *aux, hb *hashBuf, dirfd int, name string) {
 	defer func() {
 		if a.slot != nil {
 			a.slot.hash, a.slot.flags = e.Hash, e.Flags&(FlagHashed|FlagUnstable|FlagUnreadable)
 			close(a.slot.done)
 		}
-		close(a.done)
+		if a.done != nil {
+			close(a.done)
+		}
 	}()
 	var maxSize int64
 	if n.root != nil {
 		maxSize = n.root.MaxFileSize
 	}
 	for attempt := 0; ; attempt++ {
-		err := wk.hashOnce(e, a, hb)
+		err := wk.hashOnce(e, a, hb, dirfd, name)
 		if err == nil {
 			return
 		}
@@ -104,14 +110,14 @@ func (wk *walk) hashEntry(n *node, e *Entry, a *aux, hb *hashBuf) {
 // stat'ed, unchanged: same inode, size, mtime and ctime. Any difference (a file
 // replaced, or changed since it was listed or while it was read) is errChanged, and the
 // caller takes the entry anew.
-func (wk *walk) hashOnce(e *Entry, a *aux, hb *hashBuf) error {
+func (wk *walk) hashOnce(e *Entry, a *aux, hb *hashBuf, dirfd int, name string) error {
 	flags := unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY
 	if !a.followed {
 		flags |= unix.O_NOFOLLOW
 	}
-	fd, err := openRetry(a.real, flags|unix.O_NOATIME)
+	fd, err := openAt(dirfd, name, flags|unix.O_NOATIME)
 	if errors.Is(err, unix.EPERM) {
-		fd, err = openRetry(a.real, flags) // O_NOATIME needs ownership or CAP_FOWNER
+		fd, err = openAt(dirfd, name, flags) // O_NOATIME needs ownership or CAP_FOWNER
 	}
 	if errors.Is(err, unix.ELOOP) {
 		return errChanged // replaced by a symlink

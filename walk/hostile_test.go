@@ -167,7 +167,7 @@ func TestHashSwappedForDevice(t *testing.T) {
 		real string
 	}{{&e, root + "/d/zero"}, {&grown, root + "/grown"}} {
 		res := make(chan error, 1)
-		go func() { res <- wk.hashOnce(c.e, &aux{real: c.real}, newHashBuf()) }()
+		go func() { res <- wk.hashOnce(c.e, &aux{real: c.real}, newHashBuf(), unix.AT_FDCWD, c.real) }()
 		select {
 		case err := <-res:
 			if !errors.Is(err, errChanged) {
@@ -194,7 +194,7 @@ func TestRetryRereadsXattrs(t *testing.T) {
 	wk := &walk{Walker: &Walker{}, pseudo: map[uint64]bool{}, links: map[devIno]*linkSlot{}}
 	n := &node{}
 	a := &aux{real: root + "/f", done: make(chan struct{})}
-	wk.hashEntry(n, &e, a, newHashBuf())
+	wk.hashEntry(n, &e, a, newHashBuf(), unix.AT_FDCWD, a.real)
 	var st unix.Stat_t
 	must(t, unix.Stat(root+"/f", &st))
 	if e.Ctime != st.Ctim.Nano() || len(e.Xattrs) != 1 || e.Xattrs[0].Name != "user.evil" || !e.Hashed() {

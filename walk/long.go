@@ -12,6 +12,20 @@ import (
 // opened piece by piece: each prefix shorter than PATH_MAX relative to the directory
 // the previous one opened, never following a symlink on the way.
 
+// openAt opens name relative to directory descriptor dirfd, or, when dirfd is
+// AT_FDCWD, the path name however long (see openRetry).
+func openAt(dirfd int, name string, flags int) (int, error) {
+	if dirfd == unix.AT_FDCWD {
+		return openRetry(name, flags)
+	}
+	for {
+		fd, err := unix.Openat(dirfd, name, flags, 0)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
+
 // openRetry opens path with flags, however long the path.
 func openRetry(path string, flags int) (int, error) {
 	if len(path) < unix.PathMax {

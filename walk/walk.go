@@ -277,7 +277,7 @@ func (wk *walk) emitOne(e *Entry, a *aux, parent *node, r *Root, depth int, root
 	if wk.Prior != nil {
 		prior = wk.Prior()
 	}
-	wk.plan(n, 0, parent, r, depth, rootDev, prior)
+	wk.plan(n, 0, parent, r, depth, rootDev, prior, nil)
 	close(n.listed)
 	wk.s.listed(1)
 	return wk.emit(n, count, fn)
@@ -287,7 +287,6 @@ func (wk *walk) emitOne(e *Entry, a *aux, parent *node, r *Root, depth int, root
 func (wk *walk) work() {
 	buf := hashBufs.Get().(*hashBuf)
 	defer hashBufs.Put(buf)
-	dbuf := buf.dirents
 	var prior func(string) *Entry
 	if wk.Prior != nil {
 		prior = wk.Prior()
@@ -298,10 +297,10 @@ func (wk *walk) work() {
 			return
 		}
 		if j.i < 0 {
-			wk.list(j.n, dbuf, prior)
+			wk.list(j.n, buf, prior)
 			close(j.n.listed)
 		} else {
-			wk.hashEntry(j.n, j.e, j.a, buf)
+			wk.hashEntry(j.n, j.e, j.a, buf, unix.AT_FDCWD, j.a.real)
 		}
 	}
 }
@@ -309,7 +308,7 @@ func (wk *walk) work() {
 // list reads directory n: names sorted bytewise, each selected by name, stat'ed relative
 // to the directory, then selected by stat; it schedules the hashing of regular files and
 // the listing of subdirectories.
-func (wk *walk) list(n *node, dbuf []byte, prior func(string) *Entry) {
+func (wk *walk) list(n *node, hb *hashBuf, prior func(string) *Entry) {
 	if wk.stopped.Load() {
 		n.err = context.Canceled
 		return
@@ -333,7 +332,7 @@ func (wk *walk) list(n *node, dbuf []byte, prior func(string) *Entry) {
 		n.err = errors.New("directory replaced during the walk")
 		return
 	}
-	names, err := readNames(fd, dbuf)
+	names, err := readNames(fd, hb.dirents)
 	if err != nil {
 		n.err = err
 		return
@@ -384,7 +383,7 @@ func (wk *walk) list(n *node, dbuf []byte, prior func(string) *Entry) {
 		}
 		n.entries = append(n.entries, e)
 		n.aux = append(n.aux, a)
-		wk.plan(n, len(n.entries)-1, n, r, depth, rootDev, prior)
+		wk.plan(n, len(n.entries)-1, n, r, depth, rootDev, prior, &inline{hb, fd, name})
 	}
 	wk.s.listed(len(n.entries))
 }
@@ -486,8 +485,9 @@ func (wk *walk) stat(dirfd int, name, path string, follow bool) (Entry, aux, boo
 }
 
 // plan decides, for entry i of n, what is left to do: hash it, descend into it, read its
-// extended attributes. lookup is the calling goroutine's lookup made by Prior, if any.
-func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev uint64, lookup func(string) *Entry) {
+// extended attributes. lookup is the calling goroutine's lookup made by Prior, if any;
+// in, if not nil, what it needs to hash a small file itself.
+func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev uint64, lookup func(string) *Entry, in *inline) {
 	e, a := &n.entries[i], &n.aux[i]
 	readable := e.Flags&FlagUnreadable == 0 && !a.skip
 	// With Prior, an entry whose type, device, inode and ctime are as recorded keeps its
@@ -505,7 +505,7 @@ func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev u
 	if readable && prior != nil && prior.Flags&FlagXattrsUnreadable == 0 {
 		e.Xattrs, xattrs = prior.Xattrs, false
 	}
-	hashing := e.Type == TypeFile && wk.planHash(n, i, r, prior, xattrs)
+	hashing := e.Type == TypeFile && wk.planHash(n, i, r, prior, xattrs, in)
 	if xattrs && !hashing {
 		readXattrs(e, a.real, a.followed)
 	}
@@ -538,11 +538,20 @@ func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev u
 	}
 }
 
+// inline is what a listing needs to hash a file itself: the worker's buffers, and the
+// directory's descriptor and the file's name in it.
+type inline struct {
+	hb    *hashBuf
+	dirfd int
+	name  string
+}
+
 // planHash schedules the hashing of regular file i of n, unless it is unreadable, keeps
 // its prior hash, is too large, or is another name of an inode hashed already. It
 // reports whether it scheduled a job for this entry; the job reads the file's extended
-// attributes too when xattrs is set.
-func (wk *walk) planHash(n *node, i int, r *Root, prior *Entry, xattrs bool) bool {
+// attributes too when xattrs is set. A small file with a single name is hashed at once,
+// when in is given: a job would cost more than the read.
+func (wk *walk) planHash(n *node, i int, r *Root, prior *Entry, xattrs bool, in *inline) bool {
 	e, a := &n.entries[i], &n.aux[i]
 	if e.Flags&FlagUnreadable != 0 || a.skip || wk.NoHash {
 		return false
@@ -555,6 +564,11 @@ func (wk *walk) planHash(n *node, i int, r *Root, prior *Entry, xattrs bool) boo
 	if r != nil && r.MaxFileSize > 0 && e.Size > r.MaxFileSize {
 		e.Flags |= FlagTooLarge
 		return false
+	}
+	a.xattrsAtHash = xattrs
+	if in != nil && e.Nlink == 1 && e.Size <= inlineHashMax {
+		wk.hashEntry(n, e, a, in.hb, in.dirfd, in.name)
+		return true
 	}
 	a.key = Key(e.Path)
 	if e.Nlink > 1 {
@@ -572,7 +586,6 @@ func (wk *walk) planHash(n *node, i int, r *Root, prior *Entry, xattrs bool) boo
 		a.slot = slot
 	}
 	a.done = make(chan struct{})
-	a.xattrsAtHash = xattrs
 	wk.s.push(&job{key: a.key, n: n, i: i, e: e, a: a})
 	return true
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -872,5 +874,48 @@ func TestNames(t *testing.T) {
 		if e.Type == TypeFile && (!e.Hashed() || e.Hash != blake3.Sum256([]byte(tr[rel].data))) {
 			t.Errorf("%q: flags %b, hash does not match the content", e.Path, e.Flags)
 		}
+	}
+}
+
+// TestHashOnListingOrJob: files up to inlineHashMax are hashed by the listing itself,
+// relative to the directory; larger ones and hard-linked ones by a job of their own, by
+// path. Either way each gets the hash of its content and its extended attributes.
+func TestHashOnListingOrJob(t *testing.T) {
+	sizes := map[string]int{"empty": 0, "one": 1, "at-max": inlineHashMax, "over-max": inlineHashMax + 1, "large": 3 << 20}
+	tr := tree{"linked": blob(100, 9).xattr("user.k", "linked"), "linked2": hardlink("linked")}
+	for name, size := range sizes {
+		tr[name] = blob(size, byte(len(name))).xattr("user.k", name)
+		tr["sub/"+name] = blob(size, byte(len(name)+1))
+	}
+	root := makeTree(t, tr)
+	r := run(t, &Walker{Roots: []Root{{Path: root}}})
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	r.base = root
+	for _, name := range append([]string{"linked", "linked2"}, slices.Sorted(maps.Keys(sizes))...) {
+		for _, p := range []string{name, "sub/" + name} {
+			if strings.HasPrefix(p, "sub/linked") {
+				continue
+			}
+			e := r.get(t, p)
+			data, err := os.ReadFile(filepath.Join(root, p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !e.Hashed() || e.Hash != blake3.Sum256(data) {
+				t.Errorf("%s (%d bytes): flags %b, hash %x, want that of its content", p, len(data), e.Flags, e.Hash[:4])
+			}
+			want := 0
+			if !strings.HasPrefix(p, "sub/") {
+				want = 1
+			}
+			if len(e.Xattrs) != want || want == 1 && e.Xattrs[0].Name != "user.k" {
+				t.Errorf("%s: xattrs %v, want %d", p, e.Xattrs, want)
+			}
+		}
+	}
+	if w := r.warns; len(w) != 0 {
+		t.Errorf("warnings: %v", w)
 	}
 }

@@ -887,12 +887,33 @@ func TestHashOnListingOrJob(t *testing.T) {
 		tr[name] = blob(size, byte(len(name))).xattr("user.k", name)
 		tr["sub/"+name] = blob(size, byte(len(name)+1))
 	}
+	// More names than fit the first buffer (1 KiB), read from the open file, by a job,
+	// and by path.
+	many := map[string]item{"many-inline": blob(10, 1), "many-job": blob(1<<20, 2), "many-dir/": dir()}
+	for name, it := range many {
+		for i := range 40 {
+			it = it.xattr(fmt.Sprintf("user.%02d-%s", i, strings.Repeat("n", 40)), fmt.Sprint(i))
+		}
+		tr[name] = it
+	}
 	root := makeTree(t, tr)
 	r := run(t, &Walker{Roots: []Root{{Path: root}}})
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
 	r.base = root
+	for name := range many {
+		e := r.get(t, strings.TrimSuffix(name, "/"))
+		if len(e.Xattrs) != 40 || e.Flags&FlagXattrsUnreadable != 0 {
+			t.Errorf("%s: %d xattrs, flags %b, want 40", name, len(e.Xattrs), e.Flags)
+			continue
+		}
+		for i, x := range e.Xattrs {
+			if !strings.HasPrefix(x.Name, fmt.Sprintf("user.%02d-", i)) || string(x.Value) != fmt.Sprint(i) {
+				t.Errorf("%s: xattr %d is %s=%q", name, i, x.Name, x.Value)
+			}
+		}
+	}
 	for _, name := range append([]string{"linked", "linked2"}, slices.Sorted(maps.Keys(sizes))...) {
 		for _, p := range []string{name, "sub/" + name} {
 			if strings.HasPrefix(p, "sub/linked") {

@@ -9,25 +9,28 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// BenchmarkWalk walks a tree of 5000 small files in 50 directories, hashing them all.
+// BenchmarkWalk walks 5000 small files, hashing them all: in 50 directories, and in
+// one (whose listing must not hash them all alone while the other workers wait).
 func BenchmarkWalk(b *testing.B) {
-	tr := tree{}
-	for d := range 50 {
-		for f := range 100 {
-			tr[fmt.Sprintf("d%02d/f%03d", d, f)] = blob(100+(d*100+f)%4000, byte(f))
-		}
-	}
-	root := makeTree(b, tr)
-	w := &Walker{Roots: []Root{{Path: root}}}
-	b.ReportAllocs()
-	for b.Loop() {
-		n := 0
-		if err := w.Walk(context.Background(), func(*Entry) error { n++; return nil }); err != nil {
-			b.Fatal(err)
-		}
-		if n != 1+50+5000 {
-			b.Fatalf("%d entries", n)
-		}
+	for _, dirs := range []int{50, 1} {
+		b.Run(fmt.Sprintf("dirs=%d", dirs), func(b *testing.B) {
+			tr := tree{}
+			for i := range 5000 {
+				tr[fmt.Sprintf("d%02d/f%04d", i%dirs, i)] = blob(100+i%4000, byte(i))
+			}
+			root := makeTree(b, tr)
+			w := &Walker{Roots: []Root{{Path: root}}}
+			b.ReportAllocs()
+			for b.Loop() {
+				n := 0
+				if err := w.Walk(context.Background(), func(*Entry) error { n++; return nil }); err != nil {
+					b.Fatal(err)
+				}
+				if n != 1+dirs+5000 {
+					b.Fatalf("%d entries", n)
+				}
+			}
+		})
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"container/heap"
 	"sync"
+	"sync/atomic"
 )
 
 // A job is one unit of work for the pool: list a directory (i < 0) or hash entry i of it.
@@ -43,6 +44,7 @@ type sched struct {
 	limit      int
 	waitKey    []byte // key the consumer is blocked on, nil when it is not
 	closed     bool
+	idle       atomic.Int32 // workers waiting for a job
 }
 
 func newSched(limit int) *sched {
@@ -70,9 +72,15 @@ func (s *sched) next() *job {
 			s.waitKey != nil && bytes.Compare(s.q[0].key, s.waitKey) <= 0) {
 			return heap.Pop(&s.q).(*job)
 		}
+		s.idle.Add(1)
 		s.cond.Wait()
+		s.idle.Add(-1)
 	}
 }
+
+// starved reports whether a worker waits for a job: work done in place of a new job
+// then keeps it waiting.
+func (s *sched) starved() bool { return s.idle.Load() > 0 }
 
 // listed accounts for n entries produced by a listing.
 func (s *sched) listed(n int) {

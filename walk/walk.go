@@ -550,7 +550,7 @@ type inline struct {
 // its prior hash, is too large, or is another name of an inode hashed already. It
 // reports whether it scheduled a job for this entry; the job reads the file's extended
 // attributes too when xattrs is set. A small file with a single name is hashed at once,
-// when in is given: a job would cost more than the read.
+// when in is given and no worker waits for a job: a job would cost more than the read.
 func (wk *walk) planHash(n *node, i int, r *Root, prior *Entry, xattrs bool, in *inline) bool {
 	e, a := &n.entries[i], &n.aux[i]
 	if e.Flags&FlagUnreadable != 0 || a.skip || wk.NoHash {
@@ -566,7 +566,7 @@ func (wk *walk) planHash(n *node, i int, r *Root, prior *Entry, xattrs bool, in 
 		return false
 	}
 	a.xattrsAtHash = xattrs
-	if in != nil && e.Nlink == 1 && e.Size <= inlineHashMax {
+	if in != nil && e.Nlink == 1 && e.Size <= inlineHashMax && !wk.s.starved() {
 		wk.hashEntry(n, e, a, in.hb, in.dirfd, in.name)
 		return true
 	}

@@ -505,11 +505,14 @@ func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev u
 	if readable && prior != nil && prior.Flags&FlagXattrsUnreadable == 0 {
 		e.Xattrs, xattrs = prior.Xattrs, false
 	}
-	hashing := e.Type == TypeFile && wk.planHash(n, i, r, prior, xattrs, in)
+	// Once a hash job is scheduled, e is the job's until it is done: it rewrites the
+	// entry when the file changes as it is read.
+	typ := e.Type
+	hashing := typ == TypeFile && wk.planHash(n, i, r, prior, xattrs, in)
 	if xattrs && !hashing {
 		readXattrs(e, a.real, a.followed)
 	}
-	switch e.Type {
+	switch typ {
 	case TypeDir:
 		descend, transit := a.skip, a.skip // transit directories lead to a root
 		if !a.skip && r != nil {

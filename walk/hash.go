@@ -106,10 +106,10 @@ func (wk *walk) hashEntry(n *node, e *Entry, a *aux, hb *hashBuf, dirfd int, nam
 }
 
 // hashOnce opens the file without following a symlink and without blocking, hashes it,
-// reads its extended attributes if the listing left them to it, and then checks with fstat that what was read is the regular file the listing
-// stat'ed, unchanged: same inode, size, mtime and ctime. Any difference (a file
-// replaced, or changed since it was listed or while it was read) is errChanged, and the
-// caller takes the entry anew.
+// reads its extended attributes if the listing left them to it, and then checks with
+// fstat that what was read is the regular file the listing stat'ed, unchanged: same
+// inode, size, mtime and ctime. Any difference (a file replaced, or changed since it
+// was listed or while it was read) is errChanged, and the caller takes the entry anew.
 func (wk *walk) hashOnce(e *Entry, a *aux, hb *hashBuf, dirfd int, name string) error {
 	flags := unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY
 	if !a.followed {

@@ -3,6 +3,7 @@ package baseline
 import (
 	"bytes"
 	"hash/maphash"
+	"runtime/debug"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -28,16 +29,26 @@ func (it *Iter) Prior() (newLookup func() func(path string) *walk.Entry, done fu
 	looked := it.looked
 	var mu sync.Mutex
 	var all []*bolt.Tx
-	newLookup = func() func(path string) *walk.Entry {
+	none := func(string) *walk.Entry { return nil }
+	newLookup = func() (lookup func(path string) *walk.Entry) {
+		// A fault on the mapping (a file cut short under us) is a panic, not the end of
+		// the process, only on a goroutine that asked for it: each caller asks.
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer func() {
+			if recover() != nil {
+				lookup = none
+			}
+		}()
 		tx, err := r.db.Begin(false)
 		if err != nil {
-			return func(string) *walk.Entry { return nil }
+			return none
 		}
 		mu.Lock()
 		all = append(all, tx)
 		mu.Unlock()
 		pc := &priorCursor{c: tx.Bucket(bucketEntries).Cursor()}
 		return func(path string) (e *walk.Entry) {
+			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 			defer func() {
 				if recover() != nil {
 					e, pc.k = nil, nil
@@ -56,11 +67,13 @@ func (it *Iter) Prior() (newLookup func() func(path string) *walk.Entry, done fu
 			if v == nil {
 				return nil
 			}
+			// Decode and hash one copy: the mapping may change in between.
+			pc.val = append(pc.val[:0], v...)
 			e = &walk.Entry{Path: path}
-			if DecodeRecord(v, e) != nil {
+			if DecodeRecord(pc.val, e) != nil {
 				return nil
 			}
-			looked.put(pc.key, v, e)
+			looked.put(pc.key, pc.val, e)
 			return e
 		}
 	}
@@ -75,12 +88,12 @@ func (it *Iter) Prior() (newLookup func() func(path string) *walk.Entry, done fu
 	return newLookup, done
 }
 
-// priorCursor is a cursor, the key it rests on (nil: not positioned) and a buffer for
-// the key looked up.
+// priorCursor is a cursor, the key it rests on (nil: not positioned), and buffers for
+// the key looked up and a copy of its value.
 type priorCursor struct {
-	c   *bolt.Cursor
-	k   []byte
-	key []byte
+	c        *bolt.Cursor
+	k        []byte
+	key, val []byte
 }
 
 // find returns the value stored under key, or nil, leaving the cursor on the first key
@@ -111,8 +124,9 @@ func (pc *priorCursor) find(key []byte) []byte {
 
 // lookedUp holds the entries Prior decoded, under a keyed hash of the key and value
 // they were decoded from, until Next reads the same bytes. (The bytes themselves are
-// the file's mapping: an edit in place would change both sides, so only a hash taken
-// at decoding time can tell Next that what it digests is what was decoded.) It is
+// the file's mapping, which an edit in place changes: both sides work on a copy, and
+// only a hash of the copy decoded can tell Next that what it digests is what was
+// decoded.) It is
 // split in shards, each with its own lock, as the walk's workers fill it while the
 // merge empties it.
 type lookedUp struct {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -129,34 +130,7 @@ func TestPriorAlteredInPlace(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	raw, err := os.ReadFile(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var offs []int64
-	for i := 0; ; {
-		j := bytes.Index(raw[i:], target.Hash[:])
-		if j < 0 {
-			break
-		}
-		offs = append(offs, int64(i+j))
-		i += j + 1
-	}
-	if len(offs) == 0 {
-		t.Fatal("the record's hash is not in the file")
-	}
-	f, err := os.OpenFile(db, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	write := func(b []byte) {
-		for _, off := range offs {
-			if _, err := f.WriteAt(b, off); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	write := hashWriter(t, db, target.Hash[:])
 	it := r.Iter()
 	newLookup, done := it.Prior()
 	defer done()
@@ -180,6 +154,91 @@ func TestPriorAlteredInPlace(t *testing.T) {
 	}
 }
 
+// TestPriorRecordFlipping: a record flipped back and forth in the file while it is
+// looked up again and again. Whatever the lookup keeps for Next must be the decoding
+// of the very bytes its hash vouches for.
+func TestPriorRecordFlipping(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "fim.db")
+	entries := testEntries(50)
+	target := entries[21]
+	writeBaseline(t, db, entries)
+	r, err := Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	key := walk.Key(target.Path)
+	orig := bytes.Clone(r.tx.Bucket(bucketEntries).Get(key))
+	alt := bytes.Repeat([]byte{0xee}, 32)
+	altered := bytes.Replace(orig, target.Hash[:], alt, 1)
+	write := hashWriter(t, db, target.Hash[:])
+	stop := make(chan struct{})
+	flipped := make(chan struct{})
+	go func() {
+		defer close(flipped)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				write(alt)
+				write(target.Hash[:])
+			}
+		}
+	}()
+	defer func() { close(stop); <-flipped }()
+	it := r.Iter()
+	newLookup, done := it.Prior()
+	defer done()
+	lookup := newLookup()
+	for i := range 20000 {
+		lookup(target.Path)
+		if e := it.looked.take(key, orig); e != nil && e.Hash != target.Hash {
+			t.Fatalf("lookup %d: the entry kept for the original bytes has hash %x", i, e.Hash[:4])
+		}
+		if e := it.looked.take(key, altered); e != nil && e.Hash == target.Hash {
+			t.Fatalf("lookup %d: the entry kept for the altered bytes has the original hash", i)
+		}
+	}
+}
+
+// TestPriorTruncated: the baseline cut short under a check --fast, so that a lookup on
+// a walk's goroutine touches pages no longer in the file. The lookup must report the
+// record absent (the iteration then reports the damage), not end the process with
+// SIGBUS. A fatal signal cannot be recovered in a test, so a copy of the test binary
+// does the lookup.
+func TestPriorTruncated(t *testing.T) {
+	const marker = "lookup after truncation: "
+	if db := os.Getenv("FIM_PRIOR_TRUNCATED_DB"); db != "" {
+		r, err := Open(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		newLookup, done := r.Iter().Prior()
+		defer done()
+		res := make(chan *walk.Entry)
+		go func() {
+			lookup := newLookup()
+			if err := os.Truncate(db, 64<<10); err != nil {
+				panic(err)
+			}
+			res <- lookup(os.Getenv("FIM_PRIOR_TRUNCATED_PATH"))
+		}()
+		fmt.Printf("%s%v\n", marker, <-res)
+		return
+	}
+	db := filepath.Join(t.TempDir(), "fim.db")
+	entries := testEntries(20000)
+	writeBaseline(t, db, entries)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestPriorTruncated$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "FIM_PRIOR_TRUNCATED_DB="+db, "FIM_PRIOR_TRUNCATED_PATH="+entries[len(entries)-1].Path)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte(marker+"<nil>")) {
+		t.Fatalf("the lookup did not survive the truncation: %v\n%s", err, out)
+	}
+}
+
 // count returns the number of entries kept for Next.
 func (l *lookedUp) count() int {
 	n := 0
@@ -189,4 +248,37 @@ func (l *lookedUp) count() int {
 		l.shards[i].mu.Unlock()
 	}
 	return n
+}
+
+// hashWriter returns a function that writes b wherever hash appears in file db.
+func hashWriter(t *testing.T, db string, hash []byte) func(b []byte) {
+	t.Helper()
+	raw, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var offs []int64
+	for i := 0; ; {
+		j := bytes.Index(raw[i:], hash)
+		if j < 0 {
+			break
+		}
+		offs = append(offs, int64(i+j))
+		i += j + 1
+	}
+	if len(offs) == 0 {
+		t.Fatal("the record's hash is not in the file")
+	}
+	f, err := os.OpenFile(db, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return func(b []byte) {
+		for _, off := range offs {
+			if _, err := f.WriteAt(b, off); err != nil {
+				t.Error(err)
+			}
+		}
+	}
 }

@@ -530,6 +530,9 @@ type Iter struct {
 
 	// Entries Prior decoded, handed out again by Next when it reads the same bytes.
 	looked *lookedUp
+	// The record Next reads, copied out of the mapping once: what it digests is what
+	// it decodes, whatever happens to the file meanwhile.
+	key, val []byte
 }
 
 // Next returns the next entry, or nil at the end. At the end it verifies the record
@@ -561,6 +564,8 @@ func (it *Iter) Next() (e *walk.Entry, err error) {
 		}
 		return nil, nil
 	}
+	it.key, it.val = append(it.key[:0], k...), append(it.val[:0], v...)
+	k, v = it.key, it.val
 	it.dig.add(k, v)
 	it.count++
 	if it.count%8192 == 0 {

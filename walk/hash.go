@@ -59,7 +59,7 @@ func (wk *walk) hashEntry(n *node, e *Entry, a *aux, hb *hashBuf, dirfd int, nam
 			e.Flags |= FlagUnreadable
 			a.err = err
 			if a.xattrsAtHash {
-				readXattrs(e, a.real, a.followed) // a file that cannot be read may still be listed
+				readXattrs(e, a.real, a.followed) // a file that cannot be read may still list them
 			}
 			return
 		}
@@ -74,7 +74,7 @@ func (wk *walk) hashEntry(n *node, e *Entry, a *aux, hb *hashBuf, dirfd int, nam
 			flags = 0
 		}
 		var stx unix.Statx_t
-		if err := unix.Statx(unix.AT_FDCWD, a.real, flags|unix.AT_NO_AUTOMOUNT, unix.STATX_BASIC_STATS|unix.STATX_BTIME, &stx); err != nil {
+		if err := unix.Statx(dirfd, name, flags|unix.AT_NO_AUTOMOUNT, unix.STATX_BASIC_STATS|unix.STATX_BTIME, &stx); err != nil {
 			if errors.Is(err, unix.ENOENT) {
 				a.skip = true
 			} else {
@@ -85,9 +85,7 @@ func (wk *walk) hashEntry(n *node, e *Entry, a *aux, hb *hashBuf, dirfd int, nam
 		}
 		fillStat(e, &stx)
 		// The new ctime may come from an xattr set since the listing read them: read them
-		// again, into a slice of their own (the old one may be a prior record's).
-		e.Xattrs = nil
-		e.Flags &^= FlagXattrsUnreadable
+		// again (a file's are read once more from the file opened next).
 		readXattrs(e, a.real, a.followed)
 		if e.Type == TypeFile && maxSize > 0 && e.Size > maxSize {
 			e.Flags |= FlagTooLarge // grew past the limit since it was listed
@@ -96,7 +94,7 @@ func (wk *walk) hashEntry(n *node, e *Entry, a *aux, hb *hashBuf, dirfd int, nam
 		if e.Type != TypeFile {
 			if e.Type == TypeSymlink {
 				var buf [4096]byte
-				if k, err := unix.Readlink(a.real, buf[:]); err == nil {
+				if k, err := unix.Readlinkat(dirfd, name, buf[:]); err == nil {
 					e.LinkTarget = string(buf[:k])
 				}
 			}
@@ -139,12 +137,11 @@ func (wk *walk) hashOnce(e *Entry, a *aux, hb *hashBuf, dirfd int, name string) 
 	if err != nil {
 		return err
 	}
+	// Read between the open and the fstat below, and kept only if the file proves to
+	// be the one listed, with the ctime it had then: its attributes since.
+	var xa Entry
 	if a.xattrsAtHash {
-		// Read between the open and the fstat below: if the ctime is still the
-		// listing's, these are the attributes the file had when it was listed.
-		e.Xattrs = nil
-		e.Flags &^= FlagXattrsUnreadable
-		readXattrsFD(e, fd)
+		readXattrsFD(&xa, fd)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
@@ -161,6 +158,10 @@ func (wk *walk) hashOnce(e *Entry, a *aux, hb *hashBuf, dirfd int, name string) 
 	}
 	e.Hash = sum
 	e.Flags = e.Flags&^(FlagUnreadable|FlagUnstable) | FlagHashed
+	if a.xattrsAtHash {
+		e.Xattrs = xa.Xattrs
+		e.Flags = e.Flags&^FlagXattrsUnreadable | xa.Flags&FlagXattrsUnreadable
+	}
 	return nil
 }
 

@@ -277,7 +277,7 @@ func (wk *walk) emitOne(e *Entry, a *aux, parent *node, r *Root, depth int, root
 	if wk.Prior != nil {
 		prior = wk.Prior()
 	}
-	wk.plan(n, 0, parent, r, depth, rootDev, prior, nil)
+	wk.plan(n, 0, parent, r, depth, rootDev, prior, inline{})
 	close(n.listed)
 	wk.s.listed(1)
 	return wk.emit(n, count, fn)
@@ -383,7 +383,7 @@ func (wk *walk) list(n *node, hb *hashBuf, prior func(string) *Entry) {
 		}
 		n.entries = append(n.entries, e)
 		n.aux = append(n.aux, a)
-		wk.plan(n, len(n.entries)-1, n, r, depth, rootDev, prior, &inline{hb, fd, name})
+		wk.plan(n, len(n.entries)-1, n, r, depth, rootDev, prior, inline{hb, fd, name})
 	}
 	wk.s.listed(len(n.entries))
 }
@@ -486,8 +486,8 @@ func (wk *walk) stat(dirfd int, name, path string, follow bool) (Entry, aux, boo
 
 // plan decides, for entry i of n, what is left to do: hash it, descend into it, read its
 // extended attributes. lookup is the calling goroutine's lookup made by Prior, if any;
-// in, if not nil, what it needs to hash a small file itself.
-func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev uint64, lookup func(string) *Entry, in *inline) {
+// in, if its buffers are set, what it needs to hash a small file itself.
+func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev uint64, lookup func(string) *Entry, in inline) {
 	e, a := &n.entries[i], &n.aux[i]
 	readable := e.Flags&FlagUnreadable == 0 && !a.skip
 	// With Prior, an entry whose type, device, inode and ctime are as recorded keeps its
@@ -553,8 +553,8 @@ type inline struct {
 // its prior hash, is too large, or is another name of an inode hashed already. It
 // reports whether it scheduled a job for this entry; the job reads the file's extended
 // attributes too when xattrs is set. A small file with a single name is hashed at once,
-// when in is given and no worker waits for a job: a job would cost more than the read.
-func (wk *walk) planHash(n *node, i int, r *Root, prior *Entry, xattrs bool, in *inline) bool {
+// when in has buffers and no worker waits for a job: a job would cost more than the read.
+func (wk *walk) planHash(n *node, i int, r *Root, prior *Entry, xattrs bool, in inline) bool {
 	e, a := &n.entries[i], &n.aux[i]
 	if e.Flags&FlagUnreadable != 0 || a.skip || wk.NoHash {
 		return false
@@ -569,7 +569,7 @@ func (wk *walk) planHash(n *node, i int, r *Root, prior *Entry, xattrs bool, in 
 		return false
 	}
 	a.xattrsAtHash = xattrs
-	if in != nil && e.Nlink == 1 && e.Size <= inlineHashMax && !wk.s.starved() {
+	if in.hb != nil && e.Nlink == 1 && e.Size <= inlineHashMax && !wk.s.starved() {
 		wk.hashEntry(n, e, a, in.hb, in.dirfd, in.name)
 		return true
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/zeebo/blake3"
 	"golang.org/x/sys/unix"
@@ -938,5 +939,60 @@ func TestHashOnListingOrJob(t *testing.T) {
 	}
 	if w := r.warns; len(w) != 0 {
 		t.Errorf("warnings: %v", w)
+	}
+}
+
+// TestXattrsResized reads the attributes of a file while another goroutine keeps
+// resizing one (300 bytes, empty, 5 bytes) and adding and removing enough others that
+// the list outgrows the first buffer: a size asked for and then found different must
+// be asked again, and a size of zero read as empty, never crash the walk.
+func TestXattrsResized(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(f, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Setxattr(f, "user.a", []byte("x"), 0); err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]bool{strings.Repeat("b", 300): true, "": true, "small": true, "x": true}
+	var names []string
+	for i := range 30 {
+		names = append(names, fmt.Sprintf("user.%02d-%s", i, strings.Repeat("n", 40)))
+	}
+	stop := make(chan struct{})
+	changed := make(chan struct{})
+	go func() {
+		defer close(changed)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for v := range values {
+				unix.Setxattr(f, "user.a", []byte(v), 0)
+			}
+			for _, n := range names {
+				if i%2 == 0 {
+					unix.Setxattr(f, n, []byte("v"), 0)
+				} else {
+					unix.Removexattr(f, n)
+				}
+			}
+		}
+	}()
+	defer func() { close(stop); <-changed }()
+	deadline := time.Now().Add(5 * time.Second)
+	for i := 0; i < 20000 && time.Now().Before(deadline); i++ {
+		var e Entry
+		readXattrs(&e, f, false)
+		if e.Flags&FlagXattrsUnreadable != 0 {
+			continue // gave up after repeated resizing: allowed, and flagged
+		}
+		for _, x := range e.Xattrs {
+			if x.Name == "user.a" && !values[string(x.Value)] {
+				t.Fatalf("read %d: user.a = %q, a value it never had", i, x.Value)
+			}
+		}
 	}
 }

@@ -16,6 +16,7 @@ func readXattrs(e *Entry, real string, follow bool) {
 	if len(real) >= unix.PathMax {
 		p, done, err := xattrPath(real, follow)
 		if err != nil {
+			e.Xattrs = nil
 			e.Flags |= FlagXattrsUnreadable
 			return
 		}
@@ -61,37 +62,20 @@ func (s xattrSource) get(name string, dest []byte) (int, error) {
 	return unix.Lgetxattr(s.path, name, dest)
 }
 
-// read fills e.Xattrs from s.
+// read replaces e.Xattrs, and FlagXattrsUnreadable, with what s has.
 func (s xattrSource) read(e *Entry) {
+	e.Xattrs = nil
+	e.Flags &^= FlagXattrsUnreadable
 	var small [1024]byte
-	n, err := s.list(small[:])
-	var names []byte
+	names, err := s.names(small[:])
 	switch {
-	case err == nil:
-		names = small[:n]
-	case errors.Is(err, unix.ERANGE):
-		size, err := s.list(nil)
-		if err != nil {
-			e.Flags |= FlagXattrsUnreadable
-			return
-		}
-		names = make([]byte, size)
-		n, err := s.list(names)
-		if err != nil {
-			e.Flags |= FlagXattrsUnreadable
-			return
-		}
-		names = names[:n]
 	case errors.Is(err, unix.ENOTSUP), errors.Is(err, unix.ENOENT):
 		return
-	default:
+	case err != nil:
 		e.Flags |= FlagXattrsUnreadable
 		return
 	}
-	if len(names) == 0 {
-		return
-	}
-	e.Xattrs = e.Xattrs[:0]
+	var xs []Xattr
 	for len(names) > 0 {
 		name := names
 		if i := bytes.IndexByte(names, 0); i >= 0 {
@@ -110,9 +94,36 @@ func (s xattrSource) read(e *Entry) {
 			e.Flags |= FlagXattrsUnreadable
 			continue
 		}
-		e.Xattrs = append(e.Xattrs, Xattr{Name: string(name), Value: val})
+		xs = append(xs, Xattr{Name: string(name), Value: val})
 	}
-	sort.Slice(e.Xattrs, func(i, j int) bool { return e.Xattrs[i].Name < e.Xattrs[j].Name })
+	sort.Slice(xs, func(i, j int) bool { return xs[i].Name < xs[j].Name })
+	e.Xattrs = xs
+}
+
+// A list or a value can grow between the call that gives its size and the call that
+// reads it (ERANGE), or shrink to nothing: sizedTries bounds the attempts.
+const sizedTries = 8
+
+// names returns the NUL-terminated names of the attributes, in buf if they fit.
+func (s xattrSource) names(buf []byte) ([]byte, error) {
+	for range sizedTries {
+		n, err := s.list(buf)
+		if err == nil {
+			return buf[:n], nil
+		}
+		if !errors.Is(err, unix.ERANGE) {
+			return nil, err
+		}
+		size, err := s.list(nil)
+		if err != nil {
+			return nil, err
+		}
+		if size == 0 {
+			return nil, nil // all removed since
+		}
+		buf = make([]byte, size)
+	}
+	return nil, unix.ERANGE
 }
 
 // value returns the value of attribute name.
@@ -122,17 +133,21 @@ func (s xattrSource) value(name string) ([]byte, error) {
 	if err == nil {
 		return bytes.Clone(small[:n]), nil
 	}
-	if !errors.Is(err, unix.ERANGE) {
-		return nil, err
+	for range sizedTries {
+		if !errors.Is(err, unix.ERANGE) {
+			return nil, err
+		}
+		var size int
+		if size, err = s.get(name, nil); err != nil {
+			return nil, err
+		}
+		if size == 0 {
+			return []byte{}, nil // emptied since: an empty buffer would get the size again
+		}
+		buf := make([]byte, size)
+		if n, err = s.get(name, buf); err == nil {
+			return buf[:n], nil
+		}
 	}
-	size, err := s.get(name, nil)
-	if err != nil {
-		return nil, err
-	}
-	buf := make([]byte, size)
-	n, err = s.get(name, buf)
-	if err != nil {
-		return nil, err
-	}
-	return buf[:n], nil
+	return nil, err
 }

@@ -29,10 +29,11 @@ const inlineHashMax = 64 << 10
 // errChanged says the file changed, or was replaced, while it was being read.
 var errChanged = errors.New("changed while being read")
 
-// hashEntry hashes entry e of n, opening name relative to directory descriptor dirfd
-// (name is a.real when dirfd is AT_FDCWD). A file that changes while it is read is read
-// once more; if it changes again it is recorded as unstable, without a hash.
-func (wk *walk) hashEntry(n *node, e *Entry, a *aux, hb *hashBuf, dirfd int, name string) {
+// hashEntry hashes entry e, opening name relative to directory descriptor dirfd (name
+// is a.real when dirfd is AT_FDCWD); maxSize is its root's MaxFileSize. A file that
+// changes while it is read is read once more; if it changes again it is recorded as
+// unstable, without a hash.
+func (wk *walk) hashEntry(maxSize int64, e *Entry, a *aux, hb *hashBuf, dirfd int, name string) {
 	defer func() {
 		if a.slot != nil {
 			a.slot.hash, a.slot.flags = e.Hash, e.Flags&(FlagHashed|FlagUnstable|FlagUnreadable)
@@ -42,10 +43,6 @@ func (wk *walk) hashEntry(n *node, e *Entry, a *aux, hb *hashBuf, dirfd int, nam
 			close(a.done)
 		}
 	}()
-	var maxSize int64
-	if n.root != nil {
-		maxSize = n.root.MaxFileSize
-	}
 	for attempt := 0; ; attempt++ {
 		err := wk.hashOnce(e, a, hb, dirfd, name)
 		if err == nil {

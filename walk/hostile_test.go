@@ -192,9 +192,8 @@ func TestRetryRereadsXattrs(t *testing.T) {
 	time.Sleep(10 * time.Millisecond)
 	must(t, unix.Setxattr(root+"/f", "user.evil", []byte("1"), 0))
 	wk := &walk{Walker: &Walker{}, pseudo: map[uint64]bool{}, links: map[devIno]*linkSlot{}}
-	n := &node{}
 	a := &aux{real: root + "/f", done: make(chan struct{})}
-	wk.hashEntry(n, &e, a, newHashBuf(), unix.AT_FDCWD, a.real)
+	wk.hashEntry(0, &e, a, newHashBuf(), unix.AT_FDCWD, a.real)
 	var st unix.Stat_t
 	must(t, unix.Stat(root+"/f", &st))
 	if e.Ctime != st.Ctim.Nano() || len(e.Xattrs) != 1 || e.Xattrs[0].Name != "user.evil" || !e.Hashed() {
@@ -222,5 +221,26 @@ func TestMissingRoot(t *testing.T) {
 	}
 	if len(r.entries) != 2 {
 		t.Errorf("%d entries, want the root and a", len(r.entries))
+	}
+}
+
+// TestRetryHonoursMaxSize: a file that grows between the listing and the hash is taken
+// anew, and recorded as too large if it grew past the limit of its own root (which the
+// job is given), hashed otherwise.
+func TestRetryHonoursMaxSize(t *testing.T) {
+	for _, c := range []struct {
+		max      int64
+		tooLarge bool
+	}{{0, false}, {50, true}, {200, false}} {
+		root := makeTree(t, tree{"f": file("content")})
+		e := *walkDir(t, root, Options{}).get(t, "f")
+		e.Hash, e.Flags = [32]byte{}, e.Flags&^FlagHashed // as listed, before its hash
+		must(t, os.WriteFile(root+"/f", []byte(strings.Repeat("x", 100)), 0o644))
+		wk := &walk{Walker: &Walker{}, pseudo: map[uint64]bool{}, links: map[devIno]*linkSlot{}}
+		a := &aux{real: root + "/f", done: make(chan struct{})}
+		wk.hashEntry(c.max, &e, a, newHashBuf(), unix.AT_FDCWD, a.real)
+		if got := e.Flags&FlagTooLarge != 0; got != c.tooLarge || e.Size != 100 || e.Hashed() == c.tooLarge {
+			t.Errorf("max %d: size %d flags %b, want too large %v", c.max, e.Size, e.Flags, c.tooLarge)
+		}
 	}
 }

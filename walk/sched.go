@@ -16,6 +16,8 @@ type job struct {
 	// listing goes on appending to n.entries while the entry is hashed.
 	e *Entry
 	a *aux
+	// maxSize is the MaxFileSize of the entry's root, which may be another than n's.
+	maxSize int64
 }
 
 type jobHeap []*job

@@ -300,7 +300,7 @@ func (wk *walk) work() {
 			wk.list(j.n, buf, prior)
 			close(j.n.listed)
 		} else {
-			wk.hashEntry(j.n, j.e, j.a, buf, unix.AT_FDCWD, j.a.real)
+			wk.hashEntry(j.maxSize, j.e, j.a, buf, unix.AT_FDCWD, j.a.real)
 		}
 	}
 }
@@ -564,13 +564,17 @@ func (wk *walk) planHash(n *node, i int, r *Root, prior *Entry, xattrs bool, in 
 		e.Flags |= FlagHashed
 		return false
 	}
-	if r != nil && r.MaxFileSize > 0 && e.Size > r.MaxFileSize {
+	var maxSize int64
+	if r != nil {
+		maxSize = r.MaxFileSize
+	}
+	if maxSize > 0 && e.Size > maxSize {
 		e.Flags |= FlagTooLarge
 		return false
 	}
 	a.xattrsAtHash = xattrs
 	if in.hb != nil && e.Nlink == 1 && e.Size <= inlineHashMax && !wk.s.starved() {
-		wk.hashEntry(n, e, a, in.hb, in.dirfd, in.name)
+		wk.hashEntry(maxSize, e, a, in.hb, in.dirfd, in.name)
 		return true
 	}
 	a.key = Key(e.Path)
@@ -589,7 +593,7 @@ func (wk *walk) planHash(n *node, i int, r *Root, prior *Entry, xattrs bool, in 
 		a.slot = slot
 	}
 	a.done = make(chan struct{})
-	wk.s.push(&job{key: a.key, n: n, i: i, e: e, a: a})
+	wk.s.push(&job{key: a.key, n: n, i: i, e: e, a: a, maxSize: maxSize})
 	return true
 }
 

@@ -54,14 +54,9 @@ func (it *Iter) Prior() (newLookup func() func(path string) *walk.Entry, done fu
 					e, pc.k = nil, nil
 				}
 			}()
-			base := r.meta.KeyBase
-			if base != "" {
-				if len(path) <= len(base) || path[len(base)] != '/' || path[:len(base)] != base {
-					return nil
-				}
-				pc.key = walk.AppendKey(pc.key[:0], path[len(base):])
-			} else {
-				pc.key = walk.AppendKey(pc.key[:0], path)
+			var ok bool
+			if pc.key, ok = appendKeyOf(pc.key[:0], r.meta.KeyBase, path); !ok {
+				return nil
 			}
 			v := pc.find(pc.key)
 			if v == nil {

@@ -117,14 +117,17 @@ func KeyBaseFor(roots []string) string {
 }
 
 // keyOf is the key of path under base; ok is false for a path not below base.
-func keyOf(base, path string) ([]byte, bool) {
+func keyOf(base, path string) ([]byte, bool) { return appendKeyOf(nil, base, path) }
+
+// appendKeyOf appends the key of path under base to dst, as keyOf.
+func appendKeyOf(dst []byte, base, path string) ([]byte, bool) {
 	if base == "" {
-		return walk.Key(path), true
+		return walk.AppendKey(dst, path), true
 	}
 	if len(path) <= len(base) || path[len(base)] != '/' || path[:len(base)] != base {
-		return nil, false
+		return dst, false
 	}
-	return walk.Key(path[len(base):]), true
+	return walk.AppendKey(dst, path[len(base):]), true
 }
 
 func pathOf(base string, key []byte) string { return walk.JoinKey(base, key) }

@@ -273,24 +273,25 @@ func (wk *walk) emit(n *node, count *int, fn func(*Entry) error) error {
 // emitOne records a root whose entry was made outside any listing ("/").
 func (wk *walk) emitOne(e *Entry, a *aux, parent *node, r *Root, depth int, rootDev uint64, count *int, fn func(*Entry) error) error {
 	n := &node{entries: []Entry{*e}, aux: []aux{*a}, listed: make(chan struct{})}
-	var prior func(string) *Entry
-	if wk.Prior != nil {
-		prior = wk.Prior()
-	}
-	wk.plan(n, 0, parent, r, depth, rootDev, prior, inline{})
+	wk.plan(n, 0, parent, r, depth, rootDev, wk.lookup(), inline{})
 	close(n.listed)
 	wk.s.listed(1)
 	return wk.emit(n, count, fn)
+}
+
+// lookup makes the calling goroutine's lookup of recorded entries, nil without Prior.
+func (wk *walk) lookup() func(string) *Entry {
+	if wk.Prior == nil {
+		return nil
+	}
+	return wk.Prior()
 }
 
 // work runs jobs until the scheduler closes.
 func (wk *walk) work() {
 	buf := hashBufs.Get().(*hashBuf)
 	defer hashBufs.Put(buf)
-	var prior func(string) *Entry
-	if wk.Prior != nil {
-		prior = wk.Prior()
-	}
+	prior := wk.lookup()
 	for {
 		j := wk.s.next()
 		if j == nil {
@@ -572,8 +573,8 @@ func (wk *walk) planHash(n *node, i int, r *Root, prior *Entry, xattrs bool, in 
 		e.Flags |= FlagTooLarge
 		return false
 	}
-	a.xattrsAtHash = xattrs
 	if in.hb != nil && e.Nlink == 1 && e.Size <= inlineHashMax && !wk.s.starved() {
+		a.xattrsAtHash = xattrs
 		wk.hashEntry(maxSize, e, a, in.hb, in.dirfd, in.name)
 		return true
 	}
@@ -592,6 +593,7 @@ func (wk *walk) planHash(n *node, i int, r *Root, prior *Entry, xattrs bool, in 
 		wk.linksMu.Unlock()
 		a.slot = slot
 	}
+	a.xattrsAtHash = xattrs
 	a.done = make(chan struct{})
 	wk.s.push(&job{key: a.key, n: n, i: i, e: e, a: a, maxSize: maxSize})
 	return true

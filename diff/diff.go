@@ -60,7 +60,7 @@ func Compare(old, cur *walk.Entry, ignore AttrSet) AttrSet {
 	if old.Type != cur.Type {
 		s = s.With(AttrType)
 	}
-	if old.Hashed() && cur.Hashed() && old.Hash != cur.Hash {
+	if contentDiffers(old, cur) {
 		s = s.With(AttrContent)
 	}
 	if old.Size != cur.Size {
@@ -100,6 +100,23 @@ func Compare(old, cur *walk.Entry, ignore AttrSet) AttrSet {
 		s = s.With(AttrNlink)
 	}
 	return s &^ ignore
+}
+
+// contentDiffers reports whether the content of old and cur differs, or cannot be shown
+// to be the same: a file that changed while it was read (unstable) never passes for
+// unchanged, nor does one hashed on one side and unreadable on the other. A file left
+// unhashed by policy (too large) is compared by its size and times alone.
+func contentDiffers(old, cur *walk.Entry) bool {
+	if old.Hashed() && cur.Hashed() {
+		return old.Hash != cur.Hash
+	}
+	if old.Type != walk.TypeFile || cur.Type != walk.TypeFile {
+		return false // the type differs, or neither has content
+	}
+	if (old.Flags|cur.Flags)&walk.FlagUnstable != 0 {
+		return true
+	}
+	return old.Hashed() && cur.Flags&walk.FlagUnreadable != 0 || cur.Hashed() && old.Flags&walk.FlagUnreadable != 0
 }
 
 // Keep returns a copy of cur whose attributes in attrs are those of old: the state to

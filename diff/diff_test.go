@@ -63,6 +63,9 @@ func ino(n uint64) func(*walk.Entry) { return func(e *walk.Entry) { e.Inode = n 
 func content(c string) func(*walk.Entry) {
 	return func(e *walk.Entry) { e.Hash, e.Size = hashOf(c), int64(len(c)) }
 }
+func hashed(c string) func(*walk.Entry) {
+	return func(e *walk.Entry) { e.Hash, e.Size, e.Flags = hashOf(c), int64(len(c)), walk.FlagHashed }
+}
 func mtime(d int64) func(*walk.Entry)      { return func(e *walk.Entry) { e.Mtime = t0 + d } }
 func ctime(d int64) func(*walk.Entry)      { return func(e *walk.Entry) { e.Ctime = t0 + d } }
 func nlink(n uint64) func(*walk.Entry)     { return func(e *walk.Entry) { e.Nlink = n } }
@@ -166,8 +169,15 @@ func TestAttributeKinds(t *testing.T) {
 		{"unchanged", base, func(*walk.Entry) {}, ""},
 		{"btime alone", base, btime(5), ""},
 		{"now too large", base, func(e *walk.Entry) { e.Flags, e.Hash = walk.FlagTooLarge, [32]byte{} }, ""},
-		{"now unreadable", base, func(e *walk.Entry) { e.Flags, e.Hash = walk.FlagUnreadable, [32]byte{} }, ""},
-		{"was unstable", edit(base, func(e *walk.Entry) { e.Flags, e.Hash = walk.FlagUnstable, [32]byte{} }), content("hello"), ""},
+		{"now too large, was unreadable", edit(base, func(e *walk.Entry) { e.Flags, e.Hash = walk.FlagUnreadable, [32]byte{} }), func(e *walk.Entry) { e.Flags = walk.FlagTooLarge }, ""},
+		// Content that cannot be pinned down never passes for unchanged.
+		{"now unreadable", base, func(e *walk.Entry) { e.Flags, e.Hash = walk.FlagUnreadable, [32]byte{} }, "change /f [content]"},
+		{"was unreadable", edit(base, func(e *walk.Entry) { e.Flags, e.Hash = walk.FlagUnreadable, [32]byte{} }), hashed("hello"), "change /f [content]"},
+		{"unreadable both times", edit(base, func(e *walk.Entry) { e.Flags, e.Hash = walk.FlagUnreadable, [32]byte{} }), func(*walk.Entry) {}, ""},
+		{"now unstable", base, func(e *walk.Entry) { e.Flags, e.Hash = walk.FlagUnstable, [32]byte{} }, "change /f [content]"},
+		{"now unstable, ctime moved", base, func(e *walk.Entry) { e.Flags, e.Hash, e.Ctime = walk.FlagUnstable, [32]byte{}, t0+9 }, "change /f [content,ctime]"},
+		{"was unstable", edit(base, func(e *walk.Entry) { e.Flags, e.Hash = walk.FlagUnstable, [32]byte{} }), hashed("hello"), "change /f [content]"},
+		{"unstable both times", edit(base, func(e *walk.Entry) { e.Flags, e.Hash = walk.FlagUnstable, [32]byte{} }), func(*walk.Entry) {}, "change /f [content]"},
 		{"xattrs now unreadable", edit(base, xattr("user.x", "1")), func(e *walk.Entry) { e.Xattrs, e.Flags = nil, e.Flags|walk.FlagXattrsUnreadable }, ""},
 	}
 	for _, tt := range tests {

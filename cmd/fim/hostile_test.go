@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestHostileNames records names at the kernel's 255-byte limit and names built to forge
@@ -68,5 +71,60 @@ func TestHostileNames(t *testing.T) {
 		if !strings.Contains(stdout, root+"/"+n.escaped+"\n") && !strings.Contains(stdout, root+"/"+n.escaped+" ") {
 			t.Errorf("%s: text report lacks the escaped name %q:\n%s", n.desc, n.escaped, stdout)
 		}
+	}
+}
+
+// TestUnstableIsAFinding tampers with a file (same size, mtime put back) and keeps
+// moving its ctime with utimensat while check reads it, so that every read is
+// overtaken: the file is unstable. It must be reported as a change of content, also
+// with ctime ignored, and count in the exit code, whether check reads it in full or
+// with --fast.
+func TestUnstableIsAFinding(t *testing.T) {
+	tmp := t.TempDir()
+	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
+	must(t, os.Mkdir(root, 0o755))
+	big := filepath.Join(root, "big")
+	content := bytes.Repeat([]byte("a"), 48<<20) // long enough to read that ctime ticks meanwhile
+	must(t, os.WriteFile(big, content, 0o644))
+	mustRun(t, 0, "baseline", "--db", db, root)
+	content[1<<20] = 'b'
+	rewriteKeepTimes(t, big, string(content))
+	st, err := os.Stat(big)
+	must(t, err)
+
+	for _, args := range [][]string{{"--ignore", "ctime"}, {"--ignore", "ctime", "--fast"}, {}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			stop := make(chan struct{})
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				ts := []unix.Timespec{unix.NsecToTimespec(st.ModTime().UnixNano()), unix.NsecToTimespec(st.ModTime().UnixNano())}
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+						unix.UtimesNanoAt(unix.AT_FDCWD, big, ts, 0)
+					}
+				}
+			}()
+			stdout, stderr, code := run(t, append([]string{"check", "--format", "json", "--db", db}, args...)...)
+			close(stop)
+			<-done
+			got := summarize(t, parseJSON(t, stdout), root)
+			want := "change T/big [content]"
+			if len(args) == 0 {
+				want = "change T/big [content,ctime]"
+			}
+			if code != 4 || !slices.Equal(got, []string{want}) {
+				t.Fatalf("exit %d, events %q, want exit 4 and %q\nstderr: %s", code, got, want, stderr)
+			}
+			if !strings.Contains(stderr, "changed while being hashed") {
+				t.Errorf("no warning that the file would not hold still: %s", stderr)
+			}
+			if !strings.Contains(stdout, `"unstable"`) {
+				t.Errorf("the event does not say the file was unstable: %s", stdout)
+			}
+		})
 	}
 }

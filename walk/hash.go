@@ -2,6 +2,8 @@ package walk
 
 import (
 	"errors"
+	"fmt"
+	"strconv"
 	"sync"
 
 	"github.com/zeebo/blake3"
@@ -34,15 +36,7 @@ var errChanged = errors.New("changed while being read")
 // changes while it is read is read once more; if it changes again it is recorded as
 // unstable, without a hash.
 func (wk *walk) hashEntry(maxSize int64, e *Entry, a *aux, hb *hashBuf, dirfd int, name string) {
-	defer func() {
-		if a.slot != nil {
-			a.slot.hash, a.slot.flags = e.Hash, e.Flags&(FlagHashed|FlagUnstable|FlagUnreadable)
-			close(a.slot.done)
-		}
-		if a.done != nil {
-			close(a.done)
-		}
-	}()
+	defer hashed(e, a)
 	for attempt := 0; ; attempt++ {
 		err := wk.hashOnce(e, a, hb, dirfd, name)
 		if err == nil {
@@ -100,23 +94,41 @@ func (wk *walk) hashEntry(maxSize int64, e *Entry, a *aux, hb *hashBuf, dirfd in
 	}
 }
 
-// hashOnce opens the file without following a symlink and without blocking, hashes it,
-// reads its extended attributes if the listing left them to it, and then checks with
-// fstat that what was read is the regular file the listing stat'ed, unchanged: same
-// inode, size, mtime and ctime. Any difference (a file replaced, or changed since it
-// was listed or while it was read) is errChanged, and the caller takes the entry anew.
+// hashed hands the outcome of e's hash job to those waiting for it.
+func hashed(e *Entry, a *aux) {
+	if a.slot != nil {
+		a.slot.hash, a.slot.flags = e.Hash, e.Flags&(FlagHashed|FlagUnstable|FlagUnreadable)
+		close(a.slot.done)
+	}
+	if a.done != nil {
+		close(a.done)
+	}
+}
+
+// hashLost ends e's hash job when the directory it was listed in cannot be opened
+// again as that directory: gone (and the file with it), or replaced, and then the
+// file cannot be pinned down.
+func (wk *walk) hashLost(e *Entry, a *aux, err error) {
+	defer hashed(e, a)
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		a.skip = true
+	case errors.Is(err, errDirReplaced):
+		e.Flags |= FlagUnstable
+		a.err = err
+	default:
+		e.Flags |= FlagUnreadable
+		a.err = err
+	}
+}
+
+// hashOnce opens the file the listing found (see openListed), hashes it, reads its
+// extended attributes if the listing left them to it, and then checks with fstat that
+// what was read is the regular file the listing stat'ed, unchanged: same inode, size,
+// mtime and ctime. Any difference (a file replaced, or changed since it was listed or
+// while it was read) is errChanged, and the caller takes the entry anew.
 func (wk *walk) hashOnce(e *Entry, a *aux, hb *hashBuf, dirfd int, name string) error {
-	flags := unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY
-	if !a.followed {
-		flags |= unix.O_NOFOLLOW
-	}
-	fd, err := openAt(dirfd, name, flags|unix.O_NOATIME)
-	if errors.Is(err, unix.EPERM) {
-		fd, err = openAt(dirfd, name, flags) // O_NOATIME needs ownership or CAP_FOWNER
-	}
-	if errors.Is(err, unix.ELOOP) {
-		return errChanged // replaced by a symlink
-	}
+	fd, err := wk.openListed(dirfd, name, e, a)
 	if err != nil {
 		return err
 	}
@@ -161,6 +173,103 @@ func (wk *walk) hashOnce(e *Entry, a *aux, hb *hashBuf, dirfd int, name string) 
 	}
 	return nil
 }
+
+// errPseudo says a file reached through a symlink lies on a pseudo-filesystem.
+var errPseudo = errors.New("on a pseudo-filesystem, reached through a symlink: not read")
+
+// openListed opens for reading the regular file e that the listing found as name in
+// directory dirfd, and nothing else. It never follows a symlink unless the entry was
+// reached through one, never blocks, and never opens anything but that file: the name
+// is first opened with O_PATH, which opens nothing, and the type, device and inode are
+// checked with fstat before the file itself is opened through that descriptor. A
+// FIFO, a device or another file renamed over the name since the listing is
+// errChanged, and was never opened. A file reached through a symlink is not read when
+// it lies on a pseudo-filesystem (/proc/kmsg is a regular file whose read consumes the
+// kernel log).
+//
+// In a sealed directory (see sealed) only root and fim's own user could have renamed
+// something over the name, and the file is opened at once, then checked with fstat
+// before a byte is read: the same outcome, for less than half the cost.
+func (wk *walk) openListed(dirfd int, name string, e *Entry, a *aux) (int, error) {
+	if a.sealed && !a.followed {
+		return openSealed(dirfd, name, e)
+	}
+	flags := unix.O_PATH | unix.O_CLOEXEC
+	if !a.followed {
+		flags |= unix.O_NOFOLLOW
+	}
+	pfd, err := openAt(dirfd, name, flags)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(pfd)
+	var st unix.Stat_t
+	if err := unix.Fstat(pfd, &st); err != nil {
+		return -1, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Ino != e.Inode || st.Dev != e.Device {
+		return -1, errChanged
+	}
+	if a.followed && wk.sizeless(pfd, e.Device) {
+		return -1, errPseudo
+	}
+	return reopen(pfd)
+}
+
+// openSealed opens name in dirfd for reading, without following a symlink or
+// blocking, and checks that it is the regular file e.
+func openSealed(dirfd int, name string, e *Entry) (int, error) {
+	flags := unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY | unix.O_NOFOLLOW
+	fd, err := openAt(dirfd, name, flags|unix.O_NOATIME)
+	if errors.Is(err, unix.EPERM) {
+		fd, err = openAt(dirfd, name, flags) // O_NOATIME needs ownership or CAP_FOWNER
+	}
+	if errors.Is(err, unix.ELOOP) {
+		return -1, errChanged // replaced by a symlink
+	}
+	if err != nil {
+		return -1, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Ino != e.Inode || st.Dev != e.Device {
+		unix.Close(fd)
+		return -1, errChanged
+	}
+	return fd, nil
+}
+
+// reopen opens for reading, without blocking, the file that O_PATH descriptor pfd
+// refers to: through its /proc/self/fd link, which leads to that very inode, whatever
+// has been renamed since.
+func reopen(pfd int) (int, error) {
+	flags := unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY
+	if procFD.dir < 0 {
+		return -1, fmt.Errorf("open through /proc/self/fd: %w", procFD.err)
+	}
+	var buf [20]byte
+	name := string(strconv.AppendInt(buf[:0], int64(pfd), 10))
+	fd, err := openAt(procFD.dir, name, flags|unix.O_NOATIME)
+	if errors.Is(err, unix.EPERM) {
+		fd, err = openAt(procFD.dir, name, flags) // O_NOATIME needs ownership or CAP_FOWNER
+	}
+	return fd, err
+}
+
+// procFD is the directory /proc/self/fd, opened once.
+var procFD = func() (p struct {
+	dir int
+	err error
+}) {
+	p.dir, p.err = unix.Open("/proc/self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if p.err != nil {
+		p.dir = -1
+	}
+	return p
+}()
 
 // hashFD reads fd and returns the BLAKE3 digest and the number of bytes read. It reads
 // to the end of the file, or, when want is not negative, stops once it has read want

@@ -1,9 +1,11 @@
 package walk
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -243,4 +245,158 @@ func TestRetryHonoursMaxSize(t *testing.T) {
 			t.Errorf("max %d: size %d flags %b, want too large %v", c.max, e.Size, e.Flags, c.tooLarge)
 		}
 	}
+}
+
+// TestJobOpensRelative: a hash job opens its file relative to the directory that was
+// listed, and opens nothing but that regular file. A directory swapped after its
+// listing for a symlink to another holding a FIFO of the same name (or to /dev), and a
+// FIFO renamed over the listed file, are never opened; the entry is recorded as it can
+// be proven: unstable when its directory was replaced, the FIFO when the FIFO took the
+// file's place in the same directory.
+func TestJobOpensRelative(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		swap     func(t *testing.T, root string) string // returns the FIFO to watch
+		wantType Type
+		wantFlag Flags
+	}{
+		{"directory swapped for a symlink to a FIFO's", func(t *testing.T, root string) string {
+			must(t, os.Rename(root+"/d", root+"/d.old"))
+			must(t, os.Mkdir(root+"/evil", 0o755))
+			must(t, unix.Mkfifo(root+"/evil/big", 0o644))
+			must(t, os.Symlink("evil", root+"/d"))
+			return root + "/evil/big"
+		}, TypeFile, FlagUnstable},
+		{"directory swapped for another with a FIFO", func(t *testing.T, root string) string {
+			must(t, os.Rename(root+"/d", root+"/d.old"))
+			must(t, os.Mkdir(root+"/d", 0o755))
+			must(t, unix.Mkfifo(root+"/d/big", 0o644))
+			return root + "/d/big"
+		}, TypeFile, FlagUnstable},
+		{"FIFO renamed over the file", func(t *testing.T, root string) string {
+			must(t, unix.Mkfifo(root+"/fifo", 0o644))
+			must(t, os.Rename(root+"/fifo", root+"/d/big"))
+			return root + "/d/big"
+		}, TypeFIFO, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := makeTree(t, tree{"d/big": blob(300<<10, 1)})
+			r := walkDir(t, root, Options{})
+			e, d := *r.get(t, "d/big"), r.get(t, "d")
+			e.Flags, e.Hash = e.Flags&^FlagHashed, [32]byte{} // as listed, before its hash
+			n := &node{real: root + "/d", path: d.Path, dev: d.Device, ino: d.Inode, listed: make(chan struct{})}
+			fifo := c.swap(t, root)
+			w := watchOpens(t, fifo)
+			wk := &walk{Walker: &Walker{}, pseudo: map[uint64]bool{}, links: map[devIno]*linkSlot{}}
+			a := &aux{real: root + "/d/big", done: make(chan struct{})}
+			var dir listedDir
+			defer dir.close()
+			wk.hashJob(&job{n: n, e: &e, a: a}, newHashBuf(), &dir)
+			if n := w.opens(t)[fifo]; n > 0 {
+				t.Fatalf("%s was opened %d times", fifo, n)
+			}
+			if e.Type != c.wantType || e.Flags&(FlagUnstable|FlagHashed) != c.wantFlag {
+				t.Errorf("recorded a %v with flags %b, want a %v with flags %b", e.Type, e.Flags, c.wantType, c.wantFlag)
+			}
+		})
+	}
+}
+
+// TestFollowedPseudoFile: with FollowSymlinks, a symlink to a regular file on a
+// pseudo-filesystem (as /proc/kmsg is, whose read consumes the kernel log) is recorded
+// without being read.
+func TestFollowedPseudoFile(t *testing.T) {
+	root := makeTree(t, tree{"stat": link("/proc/self/stat"), "f": file("x")})
+	r := walkDir(t, root, Options{FollowSymlinks: true})
+	e := r.get(t, "stat")
+	if e.Type != TypeFile || e.Hashed() {
+		t.Errorf("recorded a %v, hashed %v: want a file, not read", e.Type, e.Hashed())
+	}
+	if errs := r.warned("stat"); len(errs) != 1 || !errors.Is(errs[0], errPseudo) {
+		t.Errorf("warnings %v, want that it was not read", errs)
+	}
+	if !r.get(t, "f").Hashed() {
+		t.Error("the ordinary file was not hashed")
+	}
+}
+
+// TestWalkPathBeneathRoot: looking at one path again (as fim watch does) reaches it
+// from its root without following a symlink or leaving the filesystem: a directory on
+// the way swapped for a symlink leads nowhere, where a full walk would not go either.
+func TestWalkPathBeneathRoot(t *testing.T) {
+	root := makeTree(t, tree{"d/f": file("in the tree"), "outside/f": file("elsewhere"), "outside/fifo": fifo()})
+	w := &Walker{Roots: []Root{{Path: root + "/d"}}}
+	got := func() []string {
+		var paths []string
+		err := w.WalkPath(context.Background(), root+"/d/sub/f", false, func(e *Entry) error {
+			paths = append(paths, e.Path)
+			return nil
+		})
+		must(t, err)
+		return paths
+	}
+	must(t, os.Mkdir(root+"/d/sub", 0o755))
+	must(t, os.WriteFile(root+"/d/sub/f", []byte("x"), 0o644))
+	if p := got(); len(p) != 1 {
+		t.Fatalf("recorded %q, want d/sub/f", p)
+	}
+	must(t, os.RemoveAll(root+"/d/sub"))
+	must(t, os.Symlink(root+"/outside", root+"/d/sub"))
+	w2 := watchOpens(t, root+"/outside/f")
+	if p := got(); len(p) != 0 {
+		t.Errorf("recorded %q through a symlinked directory", p)
+	}
+	if n := w2.opens(t)[root+"/outside/f"]; n > 0 {
+		t.Errorf("opened the file outside %d times", n)
+	}
+}
+
+// TestSealed: a directory counts as sealed, so that its files are opened without the
+// O_PATH check, only when no one but root and fim's own user can rename entries in it.
+func TestSealed(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		mode  uint32
+		owner int // -1: fim's own user
+		acl   bool
+		want  bool
+	}{
+		{"0755, own", 0o755, -1, false, true},
+		{"0700, own", 0o700, -1, false, true},
+		{"0775, own", 0o775, -1, false, false},
+		{"1777, own", 0o1777, -1, false, false},
+		{"0757, own", 0o757, -1, false, false},
+		{"0755, another user's", 0o755, 65534, false, false},
+		{"0755 with an ACL letting a user write", 0o755, -1, true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.owner >= 0 {
+				requireRoot(t)
+			}
+			d := filepath.Join(t.TempDir(), "d")
+			must(t, os.Mkdir(d, 0o700))
+			must(t, os.Chmod(d, os.FileMode(c.mode&0o777)|modeBits(c.mode)))
+			if c.owner >= 0 {
+				must(t, os.Chown(d, c.owner, c.owner))
+			}
+			if c.acl {
+				if out, err := exec.Command("setfacl", "-m", "u:65534:rwx", d).CombinedOutput(); err != nil {
+					skipUnlessRequired(t, fmt.Sprintf("setfacl: %v %s", err, out))
+				}
+			}
+			var st unix.Stat_t
+			must(t, unix.Stat(d, &st))
+			if got := sealed(&st); got != c.want {
+				t.Errorf("sealed = %v with mode %o, want %v", got, st.Mode&0o7777, c.want)
+			}
+		})
+	}
+}
+
+func modeBits(m uint32) os.FileMode {
+	var fm os.FileMode
+	if m&0o1000 != 0 {
+		fm |= os.ModeSticky
+	}
+	return fm
 }

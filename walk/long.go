@@ -86,3 +86,45 @@ func xattrPath(real string, follow bool) (string, func(), error) {
 	}
 	return fmt.Sprintf("/proc/self/fd/%d", fd), func() { unix.Close(fd) }, nil
 }
+
+// openBeneath opens rel, a clean relative path ("" for dirfd itself) of any length,
+// below directory dirfd with openat2 and resolve's restrictions on every component.
+func openBeneath(dirfd int, rel string, flags int, resolve uint64) (int, error) {
+	if rel == "" {
+		rel = "."
+	}
+	cur := dirfd
+	defer func() {
+		if cur != dirfd {
+			unix.Close(cur)
+		}
+	}()
+	for len(rel) >= unix.PathMax {
+		cut := strings.LastIndexByte(rel[:unix.PathMax-1], '/')
+		if cut <= 0 {
+			return -1, unix.ENAMETOOLONG // one name longer than the kernel allows
+		}
+		fd, err := openat2(cur, rel[:cut], unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, resolve)
+		if err != nil {
+			return -1, err
+		}
+		if cur != dirfd {
+			unix.Close(cur)
+		}
+		cur, rel = fd, strings.TrimLeft(rel[cut:], "/")
+	}
+	return openat2(cur, rel, flags, resolve)
+}
+
+// openat2 retries what a concurrent rename or mount makes the kernel give up (EAGAIN
+// under RESOLVE_BENEATH), a few times.
+func openat2(dirfd int, name string, flags int, resolve uint64) (int, error) {
+	how := unix.OpenHow{Flags: uint64(flags), Resolve: resolve}
+	for tries := 0; ; tries++ {
+		fd, err := unix.Openat2(dirfd, name, &how)
+		if err == unix.EINTR || err == unix.EAGAIN && tries < 8 {
+			continue
+		}
+		return fd, err
+	}
+}

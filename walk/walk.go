@@ -60,6 +60,7 @@ type node struct {
 	parent   *node // for symlink-loop detection
 	transit  bool
 	followed bool // reached through a symlink: open without O_NOFOLLOW
+	sealed   bool // no one but root and fim's own user can change its entries (see sealed)
 
 	listed  chan struct{} // closed when entries and aux are filled
 	err     error
@@ -77,6 +78,7 @@ type aux struct {
 	err      error         // warning to report (unreadable, loop)
 	skip     bool          // vanished, or a transit directory: not recorded
 	followed bool          // stat and open through a symlink
+	sealed   bool          // in a sealed directory (see sealed)
 	// xattrsAtHash: the hash job reads the extended attributes from the open file.
 	xattrsAtHash bool
 }
@@ -169,29 +171,91 @@ func (w *Walker) run(ctx context.Context, flat bool, body func(wk *walk, count *
 }
 
 // emitPath records the entry at recorded path p, governed by root r at depth below it,
-// outside any listing of its parent.
+// outside any listing of its parent. The parent is opened first, and p stat'ed and
+// opened relative to it: below a root, the way there from the root must hold no
+// symlink (unless r follows them) and, unless r crosses mounts, no other filesystem,
+// as a full walk would find it.
 func (wk *walk) emitPath(p string, r *Root, depth int, count *int, fn func(*Entry) error) error {
 	real := wk.real(p)
 	rootDev, err := wk.rootDevice(r)
 	if err != nil {
 		return nil // the root itself is gone: nothing below it exists either
 	}
-	e, a, ok := wk.stat(unix.AT_FDCWD, real, p, r.FollowSymlinks && (depth > 0 || p == "/"))
+	dir, name := path.Dir(real), path.Base(real)
+	parent, err := wk.openParent(r, dir, depth)
+	if err != nil {
+		return nil // the way to p is gone, or leaves the tree: nothing to record there
+	}
+	defer unix.Close(parent.fd)
+	if depth > 0 && !r.CrossMounts && parent.dev != rootDev {
+		return nil // the walk records a mount point but does not enter it
+	}
+	e, a, ok := wk.stat(parent.fd, name, p, r.FollowSymlinks && (depth > 0 || p == "/"))
 	if !ok {
 		return nil
 	}
 	if depth == 0 {
 		rootDev = e.Device
-	} else if !r.CrossMounts {
-		// The walk records a mount point but does not enter it: p must sit in a
-		// directory on the root's filesystem.
-		var parent unix.Stat_t
-		if unix.Stat(wk.real(path.Dir(p)), &parent) != nil || parent.Dev != rootDev {
-			return nil
-		}
 	}
 	a.real = real
-	return wk.emitOne(&e, &a, nil, r, depth, rootDev, count, fn)
+	return wk.emitOne(&e, &a, &node{real: dir, dev: parent.dev, ino: parent.ino, followed: parent.followed, sealed: parent.sealed}, r, depth, rootDev, count, fn)
+}
+
+// openedDir is an O_PATH descriptor of a directory, and what it is.
+type openedDir struct {
+	fd       int
+	dev, ino uint64
+	followed bool // reached through symlinks
+	sealed   bool
+}
+
+// openParent opens dir, the real parent of an entry depth levels below root r. The
+// parent of a root (depth 0) is opened as configured. Below a root, it is opened from
+// the root without following a symlink (unless r follows them) and without leaving
+// the root's filesystem (unless r crosses mounts).
+func (wk *walk) openParent(r *Root, dir string, depth int) (openedDir, error) {
+	o := openedDir{fd: -1}
+	const flags = unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC
+	var err error
+	if depth == 0 || r.FollowSymlinks {
+		o.fd, err = openRetry(dir, flags)
+		o.followed = true
+	} else {
+		rootReal := wk.real(r.Path)
+		rel := strings.TrimPrefix(strings.TrimPrefix(dir, rootReal), "/")
+		var rootfd int
+		if rootfd, err = openRetry(rootReal, flags|unix.O_NOFOLLOW); err != nil {
+			return o, err
+		}
+		resolve := uint64(unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS)
+		if !r.CrossMounts {
+			resolve |= unix.RESOLVE_NO_XDEV
+		}
+		o.fd, err = openBeneath(rootfd, rel, flags, resolve)
+		unix.Close(rootfd)
+	}
+	if err != nil {
+		return o, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(o.fd, &st); err != nil {
+		unix.Close(o.fd)
+		return o, err
+	}
+	o.dev, o.ino, o.sealed = st.Dev, st.Ino, sealed(&st)
+	return o, nil
+}
+
+// euid is fim's effective user id.
+var euid = uint32(unix.Geteuid())
+
+// sealed reports whether only root and fim's own user can add, remove or rename
+// entries in the directory of st: owned by one of them, and writable neither by its
+// group nor by others (a POSIX ACL that lets another user write shows in the group
+// bits, which then hold the ACL's mask). Where no one else can put a FIFO or a device
+// in the place of a listed file, openListed can open files directly.
+func sealed(st *unix.Stat_t) bool {
+	return st.Mode&0o022 == 0 && (st.Uid == 0 || st.Uid == euid)
 }
 
 // rootDevice returns the device of root r, for its cross-mount limit.
@@ -270,10 +334,11 @@ func (wk *walk) emit(n *node, count *int, fn func(*Entry) error) error {
 	return nil
 }
 
-// emitOne records a root whose entry was made outside any listing ("/").
-func (wk *walk) emitOne(e *Entry, a *aux, parent *node, r *Root, depth int, rootDev uint64, count *int, fn func(*Entry) error) error {
-	n := &node{entries: []Entry{*e}, aux: []aux{*a}, listed: make(chan struct{})}
-	wk.plan(n, 0, parent, r, depth, rootDev, wk.lookup(), inline{})
+// emitOne records an entry made outside any listing, found in directory dir.
+func (wk *walk) emitOne(e *Entry, a *aux, dir *node, r *Root, depth int, rootDev uint64, count *int, fn func(*Entry) error) error {
+	n := dir
+	n.entries, n.aux, n.listed = []Entry{*e}, []aux{*a}, make(chan struct{})
+	wk.plan(n, 0, nil, r, depth, rootDev, wk.lookup(), inline{})
 	close(n.listed)
 	wk.s.listed(1)
 	return wk.emit(n, count, fn)
@@ -292,6 +357,8 @@ func (wk *walk) work() {
 	buf := hashBufs.Get().(*hashBuf)
 	defer hashBufs.Put(buf)
 	prior := wk.lookup()
+	var dir listedDir
+	defer dir.close()
 	for {
 		j := wk.s.next()
 		if j == nil {
@@ -300,10 +367,75 @@ func (wk *walk) work() {
 		if j.i < 0 {
 			wk.list(j.n, buf, prior)
 			close(j.n.listed)
-		} else {
-			wk.hashEntry(j.maxSize, j.e, j.a, buf, unix.AT_FDCWD, j.a.real)
+			continue
 		}
+		wk.hashJob(j, buf, &dir)
 	}
+}
+
+// hashJob hashes the file of job j, relative to its directory as listed.
+func (wk *walk) hashJob(j *job, buf *hashBuf, dir *listedDir) {
+	fd, err := dir.open(j.n)
+	if err != nil {
+		wk.hashLost(j.e, j.a, err)
+		return
+	}
+	wk.hashEntry(j.maxSize, j.e, j.a, buf, fd, j.a.real[strings.LastIndexByte(j.a.real, '/')+1:])
+}
+
+// listedDir is a worker's descriptor of the directory it hashes files in: a hash job
+// opens its file relative to the directory that was listed, never by a path that a
+// directory swapped for a symlink could lead elsewhere. Jobs come in key order, so
+// one directory serves the files of a directory in a row.
+type listedDir struct {
+	n   *node
+	fd  int
+	err error
+}
+
+// errDirReplaced says a directory was replaced after its entries were listed.
+var errDirReplaced = errors.New("its directory was replaced after it was listed: not read")
+
+// open returns a descriptor of directory n (O_PATH), checked with fstat to be the
+// directory that was listed.
+func (d *listedDir) open(n *node) (int, error) {
+	if d.n == n {
+		return d.fd, d.err
+	}
+	d.close()
+	d.n, d.fd, d.err = n, -1, nil
+	flags := unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC
+	if !n.followed {
+		flags |= unix.O_NOFOLLOW
+	}
+	fd, err := openRetry(n.real, flags)
+	if err != nil {
+		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
+			err = errDirReplaced // a symlink or a file took its place
+		}
+		d.err = err
+		return -1, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		d.err = err
+		return -1, err
+	}
+	if st.Dev != n.dev || st.Ino != n.ino {
+		unix.Close(fd)
+		d.err = errDirReplaced
+		return -1, d.err
+	}
+	d.fd = fd
+	return fd, nil
+}
+
+func (d *listedDir) close() {
+	if d.fd >= 0 && d.n != nil {
+		unix.Close(d.fd)
+	}
+	d.n, d.fd = nil, -1
 }
 
 // list reads directory n: names sorted bytewise, each selected by name, stat'ed relative
@@ -329,10 +461,13 @@ func (wk *walk) list(n *node, hb *hashBuf, prior func(string) *Entry) {
 		n.err = err
 		return
 	}
-	if !n.transit && (st.Ino != n.ino || st.Dev != n.dev) {
+	if n.transit {
+		n.dev, n.ino = st.Dev, st.Ino // what the hash jobs of its files check it against
+	} else if st.Ino != n.ino || st.Dev != n.dev {
 		n.err = errors.New("directory replaced during the walk")
 		return
 	}
+	n.sealed = sealed(&st)
 	names, err := readNames(fd, hb.dirents)
 	if err != nil {
 		n.err = err
@@ -573,6 +708,7 @@ func (wk *walk) planHash(n *node, i int, r *Root, prior *Entry, xattrs bool, in 
 		e.Flags |= FlagTooLarge
 		return false
 	}
+	a.sealed = n.sealed
 	if in.hb != nil && e.Nlink == 1 && e.Size <= inlineHashMax && !wk.s.starved() {
 		a.xattrsAtHash = xattrs
 		wk.hashEntry(maxSize, e, a, in.hb, in.dirfd, in.name)

@@ -44,7 +44,9 @@ Records the user and time in the baseline's accept history (fim info). A signed
 baseline needs --sign. The new baseline replaces the old one atomically.
 
 Exit status: 0 when the baseline is written (or nothing matched, and it is left as it
-was), 16 on a usage error, 17 if the baseline is unusable, 18 on any other error.`,
+was), 16 on a usage error, 17 if the baseline is unusable, 18 on any other error. The
+report is delivered before the baseline is written: when it cannot be (--output fails),
+the baseline is left as it was and the exit status is 18.`,
 		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
 			configFlag, dbFlag, rootFlag, workersFlag,
@@ -213,11 +215,13 @@ func runAccept(c *cli.Context) error {
 	name, uid := currentUser()
 	meta.AddAcceptance(baseline.Acceptance{Time: info.Time, User: name, UID: uid, Selectors: sel.selected,
 		Accepted: len(accepted), Remaining: remain})
-	if err := w.Commit(meta); err != nil {
+	// The report goes out before the commit, as with check --update: a difference
+	// whose acceptance could not be reported stays a difference.
+	if err := rep.emit(accepted, info); err != nil {
 		return fmt.Errorf("baseline not updated: %w", err)
 	}
-	if err := rep.emit(accepted, info); err != nil {
-		return err
+	if err := w.Commit(meta); err != nil {
+		return fmt.Errorf("baseline not updated: %w", err)
 	}
 	fmt.Fprintf(os.Stderr, "fim: accepted %d of %d differences into %s; %d remain\n", len(accepted), len(ch.events), db, remain)
 	return nil

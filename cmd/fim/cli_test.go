@@ -85,13 +85,21 @@ func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
 // runAs runs fim as the user of cred (nil: as the test).
 func runAs(t *testing.T, cred *syscall.Credential, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runIn(t, cred, os.TempDir(), nil, args...)
+}
+
+// runIn runs fim as the user of cred (nil: as the test) in the directory dir, with env
+// added to the environment.
+func runIn(t *testing.T, cred *syscall.Credential, dir string, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, fimBin, args...)
-	cmd.Dir = os.TempDir()
+	cmd.Dir = dir
 	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool {
 		return strings.HasPrefix(kv, "FIM_DB=") || strings.HasPrefix(kv, "NO_COLOR=")
 	}), "NO_COLOR=1")
+	cmd.Env = append(cmd.Env, env...)
 	if cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	}

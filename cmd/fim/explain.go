@@ -56,9 +56,6 @@ func (x *explainer) line(key, format string, args ...any) {
 }
 
 func runExplain(c *cli.Context) error {
-	if err := flagsFirst(c); err != nil {
-		return err
-	}
 	if c.Args().Len() != 1 {
 		return usageErr("explain takes one PATH")
 	}

@@ -98,7 +98,7 @@ paths:
 		t.Errorf("--config alone shows a record:\n%s", out)
 	}
 
-	for _, args := range [][]string{{}, {"a", "b"}, {"a", "--db", db}, {"--config", cfg + ".missing", "a"}} {
+	for _, args := range [][]string{{}, {"a", "b"}, {"a", "--bogus", "--db", db}, {"--config", cfg + ".missing", "a"}} {
 		_, stderr := mustRun(t, 16, append([]string{"explain"}, args...)...)
 		if strings.Count(stderr, "\n") != 1 {
 			t.Errorf("explain %q: stderr %q", args, stderr)

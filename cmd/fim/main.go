@@ -114,7 +114,8 @@ func checkCommand() *cli.Command {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	stopProfile := startProfile()
-	err := newApp().RunContext(ctx, os.Args)
+	app := newApp()
+	err := app.RunContext(ctx, flagsAnywhere(app, os.Args))
 	stopProfile()
 	stop()
 	os.Exit(exitCode(err))

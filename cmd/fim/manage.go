@@ -27,17 +27,6 @@ func entryFormatFlag() *cli.StringFlag {
 
 var verifyFlag = &cli.StringFlag{Name: "verify", Usage: "refuse a baseline not signed with the private key of public key `FILE`"}
 
-// flagsFirst refuses a flag given after the arguments, which urfave/cli would take for
-// one more argument.
-func flagsFirst(c *cli.Context) error {
-	for _, a := range c.Args().Slice() {
-		if len(a) > 1 && a[0] == '-' {
-			return usageErr("%s: flags go before the arguments: fim %s [flags] %s", a, c.Command.Name, c.Command.ArgsUsage)
-		}
-	}
-	return nil
-}
-
 // storedPolicy decodes and compiles the policy a baseline was made with.
 func storedPolicy(r *baseline.Reader) (*config.Policy, *config.Compiled, error) {
 	var pol config.Policy
@@ -92,9 +81,6 @@ NEW's.`,
 }
 
 func runDiff(c *cli.Context) error {
-	if err := flagsFirst(c); err != nil {
-		return err
-	}
 	if c.Args().Len() != 2 {
 		return usageErr("diff takes two baselines: OLD.db NEW.db")
 	}
@@ -174,9 +160,6 @@ valid UTF-8 has its exact bytes in path_b64.`,
 }
 
 func runList(c *cli.Context) error {
-	if err := flagsFirst(c); err != nil {
-		return err
-	}
 	if c.Args().Len() > 1 {
 		return usageErr("list takes at most one GLOB (quote it from the shell)")
 	}

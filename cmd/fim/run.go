@@ -334,6 +334,9 @@ func runCheck(c *cli.Context) error {
 	}
 	events := d.Events()
 	if err := rep.emit(events, rep.info(false, warn.n)); err != nil {
+		if upd != nil {
+			return fmt.Errorf("baseline not updated: %w", err)
+		}
 		return err
 	}
 	if upd != nil {

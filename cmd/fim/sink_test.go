@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -106,6 +111,65 @@ func TestFormatsCLI(t *testing.T) {
 		_, stderr, code := run(t, c.args...)
 		if code != 16 || !strings.Contains(stderr, c.want) || strings.Count(stderr, "\n") != 1 {
 			t.Errorf("fim %s: exit %d, stderr %q; want 16 and one line with %q", strings.Join(c.args, " "), code, stderr, c.want)
+		}
+	}
+}
+
+// TestUndeliveredNotCommitted runs each command that both reports and writes the
+// baseline with an --output that fails: the baseline stays byte for byte as it was, the
+// exit status is 18, and the differences are still there to be reported.
+func TestUndeliveredNotCommitted(t *testing.T) {
+	refused := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "bad request", http.StatusBadRequest) // not retried
+	}))
+	defer refused.Close()
+	outputs := []struct {
+		name string
+		dest func(t *testing.T) string
+	}{
+		{"http 400", func(*testing.T) string { return refused.URL + "/ingest" }},
+		{"full filesystem", func(t *testing.T) string {
+			// A file that opens but cannot be written: on a filesystem that is full.
+			dir := tmpfs(t)
+			f, err := os.Create(filepath.Join(dir, "filler"))
+			must(t, err)
+			for err == nil {
+				_, err = f.Write(make([]byte, 1<<20))
+			}
+			f.Close()
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("fill %s: %v, want ENOSPC", dir, err)
+			}
+			return filepath.Join(dir, "report.json")
+		}},
+	}
+	commands := [][]string{
+		{"accept", "--path", "**"},
+		{"accept", "--type", "create"},
+		{"check", "--update"},
+	}
+	for _, out := range outputs {
+		for _, cmd := range commands {
+			t.Run(out.name+"/"+strings.Join(cmd, " "), func(t *testing.T) {
+				tmp := t.TempDir()
+				root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
+				tree{"a": file("a")}.build(t, root)
+				mustRun(t, 0, "baseline", "--db", db, root)
+				tree{"a": file("changed"), "b": file("new")}.build(t, root)
+				before, err := os.ReadFile(db)
+				must(t, err)
+				args := append(slices.Clone(cmd), "--db", db, "--format", "json", "--output", out.dest(t))
+				_, stderr := mustRun(t, 18, args...)
+				if !strings.Contains(stderr, "baseline not updated") {
+					t.Errorf("stderr %q: want it to say the baseline was not updated", stderr)
+				}
+				after, err := os.ReadFile(db)
+				must(t, err)
+				if !bytes.Equal(before, after) {
+					t.Errorf("fim %s: the baseline changed although the report was not delivered", strings.Join(args, " "))
+				}
+				wantEvents(t, check(t, root, 5, "--db", db), "change T/a [content,size,mtime,ctime]", "create T/b")
+			})
 		}
 	}
 }

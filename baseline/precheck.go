@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"golang.org/x/sys/unix"
 	"hash/fnv"
 	"io"
 	"os"
@@ -18,31 +19,35 @@ const (
 
 // precheck looks at the file before bbolt maps it, to tell a missing, empty, truncated or
 // foreign file apart with a clear message, and so that bbolt never maps a file shorter
-// than its own meta says.
-func precheck(path string) error {
-	f, err := os.Open(path)
+// than its own meta says. It returns the file, open, when it passes.
+func precheck(path string) (_ *os.File, err error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0) // a FIFO in its place must not block
 	if errors.Is(err, os.ErrNotExist) {
-		return bad(path, "no baseline (run 'fim baseline' first)")
+		return nil, bad(path, "no baseline (run 'fim baseline' first)")
 	}
 	if err != nil {
-		return bad(path, "%v", err)
+		return nil, bad(path, "%v", err)
 	}
-	defer f.Close()
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
 	st, err := f.Stat()
 	if err != nil {
-		return bad(path, "%v", err)
+		return nil, bad(path, "%v", err)
 	}
 	if !st.Mode().IsRegular() {
-		return bad(path, "not a regular file")
+		return nil, bad(path, "not a regular file")
 	}
 	if st.Size() == 0 {
-		return bad(path, "empty file")
+		return nil, bad(path, "empty file")
 	}
 	head := make([]byte, 4096)
 	n, _ := io.ReadFull(f, head)
 	head = head[:n]
 	if kind := foreign(head); kind != "" {
-		return bad(path, "not a fim database (%s)", kind)
+		return nil, bad(path, "not a fim database (%s)", kind)
 	}
 	best, ok := boltMeta(head)
 	if !ok {
@@ -56,13 +61,13 @@ func precheck(path string) error {
 			}
 		}
 		if !ok {
-			return bad(path, "not a fim database (no valid bbolt header)")
+			return nil, bad(path, "not a fim database (no valid bbolt header)")
 		}
 	}
 	if need := int64(best.pgid) * int64(best.pageSize); st.Size() < need {
-		return bad(path, "truncated: %d bytes, its header says %d", st.Size(), need)
+		return nil, bad(path, "truncated: %d bytes, its header says %d", st.Size(), need)
 	}
-	return nil
+	return f, nil
 }
 
 type boltHeader struct {

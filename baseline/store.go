@@ -157,6 +157,7 @@ var LockTimeout = 2 * time.Second
 type Writer struct {
 	path, tmp string
 	lock      *os.File
+	file      *os.File // tmp, held open so that a walk knows it (see Files)
 	db        *bolt.DB
 	tx        *bolt.Tx
 	bucket    *bolt.Bucket
@@ -192,8 +193,8 @@ func Create(path string) (*Writer, error) {
 		return nil, err
 	}
 	tmp := f.Name()
-	f.Close()
-	if err := os.Chmod(tmp, 0o600); err != nil {
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
 		os.Remove(tmp)
 		lock.Close()
 		return nil, err
@@ -201,11 +202,12 @@ func Create(path string) (*Writer, error) {
 	db, err := bolt.Open(tmp, 0o600, &bolt.Options{NoSync: true, NoFreelistSync: true, NoGrowSync: true,
 		InitialMmapSize: 1 << 30, Timeout: time.Second})
 	if err != nil {
+		f.Close()
 		os.Remove(tmp)
 		lock.Close()
 		return nil, fmt.Errorf("create %s: %w", tmp, err)
 	}
-	w := &Writer{path: path, tmp: tmp, lock: lock, db: db, dig: newDigest()}
+	w := &Writer{path: path, tmp: tmp, lock: lock, file: f, db: db, dig: newDigest()}
 	if err := w.begin(); err != nil {
 		w.Abort()
 		return nil, err
@@ -214,7 +216,9 @@ func Create(path string) (*Writer, error) {
 }
 
 // removeStale removes the temporary files that writers killed before Commit or Abort
-// left beside path. The caller holds path's lock, so no live writer is using one.
+// left beside path. The caller holds path's lock, so no live writer is using one. Only
+// files a writer could have left are removed: regular, fim's own user's, mode 0600
+// and one link. Anything else under such a name is left for a walk to report.
 func removeStale(path string) {
 	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+".tmp-"
 	ents, err := os.ReadDir(dir)
@@ -222,8 +226,13 @@ func removeStale(path string) {
 		return
 	}
 	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), prefix) && e.Type().IsRegular() {
-			os.Remove(filepath.Join(dir, e.Name()))
+		if !strings.HasPrefix(e.Name(), prefix) {
+			continue
+		}
+		var st unix.Stat_t
+		p := filepath.Join(dir, e.Name())
+		if unix.Lstat(p, &st) == nil && st.Mode == unix.S_IFREG|0o600 && st.Uid == uint32(os.Geteuid()) && st.Nlink == 1 {
+			os.Remove(p)
 		}
 	}
 }
@@ -357,9 +366,14 @@ func (w *Writer) Commit(m Meta) error {
 		d.Sync()
 		d.Close()
 	}
+	w.file.Close()
 	w.lock.Close()
 	return nil
 }
+
+// Files returns the files the writer holds open until Commit or Abort: the lock and
+// the new baseline. A walk leaves them out (walk.OwnFiles).
+func (w *Writer) Files() []*os.File { return []*os.File{w.lock, w.file} }
 
 func (w *Writer) finish(meta func(*bolt.Tx) error) error {
 	if err := meta(w.tx); err != nil {
@@ -388,13 +402,15 @@ func (w *Writer) Abort() {
 		w.db = nil
 	}
 	os.Remove(w.tmp)
+	w.file.Close()
 	w.lock.Close()
 }
 
 // Reader reads a baseline. It holds one read transaction for its lifetime.
 type Reader struct {
-	path string
-	db   *bolt.DB
+	path  string
+	files []*os.File // the database (the very file bbolt maps) and its lock, if any
+	db    *bolt.DB
 	tx   *bolt.Tx
 	meta Meta
 	size int64 // bytes of the file, all mapped
@@ -405,28 +421,48 @@ type Reader struct {
 // Open opens the baseline at path read-only and validates that it is a complete fim
 // database of a known format. Every failure wraps ErrBadBaseline.
 func Open(path string) (r *Reader, err error) {
-	if err := precheck(path); err != nil {
+	f, err := precheck(path)
+	if err != nil {
 		return nil, err
+	}
+	files := []*os.File{f}
+	closeFiles := func() {
+		for _, f := range files {
+			f.Close()
+		}
 	}
 	defer func() {
 		if p := recover(); p != nil {
+			closeFiles()
 			r, err = nil, bad(path, "corrupt database (%v)", p)
 		}
 	}()
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: LockTimeout})
 	if err != nil {
+		closeFiles()
 		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("%w: %s", ErrLocked, path)
 		}
 		return nil, bad(path, "not a fim database (%v)", err)
 	}
+	// bbolt opened path again: it must have found the file checked above.
+	if st, err := os.Stat(path); err != nil || !sameFile(f, st) {
+		db.Close()
+		closeFiles()
+		return nil, bad(path, "replaced while it was being opened")
+	}
+	lockPath, _ := TempPattern(path)
+	if lf, err := os.OpenFile(lockPath, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0); err == nil {
+		files = append(files, lf)
+	}
 	tx, err := db.Begin(false)
 	if err != nil {
 		db.Close()
+		closeFiles()
 		return nil, bad(path, "%v", err)
 	}
-	r = &Reader{path: path, db: db, tx: tx}
+	r = &Reader{path: path, files: files, db: db, tx: tx}
 	if st, err := os.Stat(path); err == nil {
 		r.size = st.Size()
 	}
@@ -505,12 +541,25 @@ func (r *Reader) Meta() Meta { return r.meta }
 // Path returns the file the baseline was read from.
 func (r *Reader) Path() string { return r.path }
 
+// Files returns the files the reader holds open until Close: the database and its
+// lock file, if there is one. A walk leaves them out (walk.OwnFiles).
+func (r *Reader) Files() []*os.File { return r.files }
+
 // Close releases the database.
 func (r *Reader) Close() error {
 	if r.tx != nil {
 		r.tx.Rollback()
 	}
+	for _, f := range r.files {
+		f.Close()
+	}
 	return r.db.Close()
+}
+
+// sameFile reports whether st is the file open as f.
+func sameFile(f *os.File, st os.FileInfo) bool {
+	fst, err := f.Stat()
+	return err == nil && os.SameFile(fst, st)
 }
 
 // Iter returns an iterator over the entries in key order. It must be used from one

@@ -10,14 +10,13 @@ type Reason uint8
 const (
 	ReasonSelected Reason = iota // inside a root, and no limit of the root leaves it out
 	ReasonOutside                // below no root
-	ReasonOwnFile                // one of fim's own files (Walker.Skip, Walker.SkipPrefix)
 	ReasonBadName                // an empty name: not a clean path
 	ReasonHidden                 // a name on the way starts with '.' and the root has NoHidden
 	ReasonTooDeep                // deeper below the root than its MaxDepth
 	ReasonExcluded               // an exclude pattern of the root matches the path or a directory above it
 )
 
-var reasonNames = [...]string{"selected", "outside every root", "fim's own file", "not a clean path",
+var reasonNames = [...]string{"selected", "outside every root", "not a clean path",
 	"hidden", "too deep", "excluded"}
 
 func (r Reason) String() string {
@@ -48,7 +47,8 @@ func (s *Selection) Selected() bool { return s.Reason == ReasonSelected }
 // Explain says whether the recorded path p is one a walk of the roots records, and if
 // not, which limit leaves it out: it is the decision Selects and WalkPath make, with
 // its reason. Limits that need the filesystem (other mounts, symlinks, file sizes) are
-// not decided here.
+// not decided here, nor are fim's own files (Walker.Own), which are told apart by
+// what they are, not by their names.
 func (w *Walker) Explain(p string) Selection {
 	var r *Root
 	for i := range w.Roots {
@@ -58,13 +58,6 @@ func (w *Walker) Explain(p string) Selection {
 	}
 	if r == nil {
 		return Selection{Reason: ReasonOutside, At: p}
-	}
-	real := p
-	if w.Prefix != "" && w.Prefix != "/" {
-		real = strings.TrimSuffix(w.Prefix+p, "/")
-	}
-	if w.skipped(real) {
-		return Selection{Reason: ReasonOwnFile, Root: r, At: p}
 	}
 	if p == r.Path {
 		return Selection{Root: r, At: p}

@@ -22,8 +22,6 @@ func TestExplain(t *testing.T) {
 		"a/cache/x":         file("c"),
 		"a/nested/.dot":     file("n"),
 		"a/nested/d1/d2/d3": file("3"),
-		"a/own.db":          file(""),
-		"a/own.db.tmp-1":    file(""),
 		"outside/x":         file("o"),
 	}.build(t, base)
 	root := filepath.Join(base, "a")
@@ -33,8 +31,6 @@ func TestExplain(t *testing.T) {
 			{Path: root, Options: Options{MaxDepth: 2, NoHidden: true, Exclude: globs(t, root, "**/*.swp", "/ROOT/cache")}},
 			{Path: nested}, // governs its own subtree: hidden names, any depth
 		},
-		Skip:       map[string]bool{filepath.Join(root, "own.db"): true},
-		SkipPrefix: []string{filepath.Join(root, "own.db.tmp-")},
 	}
 	res := run(t, w)
 	if res.err != nil {
@@ -60,8 +56,6 @@ func TestExplain(t *testing.T) {
 		"a/nested":          "selected a/nested",
 		"a/nested/.dot":     "selected a/nested/.dot",
 		"a/nested/d1/d2/d3": "selected a/nested/d1/d2/d3",
-		"a/own.db":          "fim's own file a/own.db",
-		"a/own.db.tmp-1":    "fim's own file a/own.db.tmp-1",
 		"a/missing":         "selected a/missing",
 		"outside":           "outside every root outside",
 		"outside/x":         "outside every root outside/x",
@@ -106,13 +100,13 @@ func TestExplain(t *testing.T) {
 		t.Errorf("unclean path: %v", s.Reason)
 	}
 
-	// Under a prefix, the own files are real paths and the rest recorded ones.
-	wp := &Walker{Roots: []Root{{Path: "/a"}}, Prefix: base, Skip: map[string]bool{filepath.Join(root, "own.db"): true}}
+	// Under a prefix, paths are recorded ones.
+	wp := &Walker{Roots: []Root{{Path: "/a"}}, Prefix: base}
 	var got []string
-	for _, p := range []string{"/a/keep", "/a/own.db", "/outside"} {
+	for _, p := range []string{"/a/keep", "/outside"} {
 		got = append(got, wp.Explain(p).Reason.String())
 	}
-	if want := []string{"selected", "fim's own file", "outside every root"}; !slices.Equal(got, want) {
+	if want := []string{"selected", "outside every root"}; !slices.Equal(got, want) {
 		t.Errorf("under a prefix: %q, want %q", got, want)
 	}
 }

@@ -400,3 +400,33 @@ func modeBits(m uint32) os.FileMode {
 	}
 	return fm
 }
+
+// TestSymlinkedRoot: a configured path below a symlink (/lib/modules where /lib links
+// to usr/lib) would record nothing, so the walk refuses it, naming the link, on the
+// host and in an image under a prefix; the path the link leads to is walked.
+func TestSymlinkedRoot(t *testing.T) {
+	base := makeTree(t, tree{"usr/lib/modules/m.ko": file("m"), "lib": link("usr/lib"), "etc/x": file("x")})
+	for _, c := range []struct {
+		name, prefix, root string
+		refused            bool
+	}{
+		{"below the link", "", base + "/lib/modules", true},
+		{"the link itself", "", base + "/lib", false},
+		{"where it leads", "", base + "/usr/lib/modules", false},
+		{"in an image", base, "/lib/modules", true},
+		{"in an image, where it leads", base, "/usr/lib/modules", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := run(t, &Walker{Prefix: c.prefix, Roots: []Root{{Path: c.root}}})
+			if !c.refused {
+				if r.err != nil || len(r.entries) == 0 {
+					t.Errorf("err %v, %d entries", r.err, len(r.entries))
+				}
+				return
+			}
+			if !errors.Is(r.err, ErrSymlinkedRoot) || !strings.Contains(r.err.Error(), "lib -> usr/lib") {
+				t.Errorf("err %v, want it refused naming the link", r.err)
+			}
+		})
+	}
+}

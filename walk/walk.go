@@ -18,6 +18,10 @@ import (
 // ErrTooManyEntries is returned when a walk exceeds Walker.MaxEntries.
 var ErrTooManyEntries = errors.New("too many entries")
 
+// ErrSymlinkedRoot is returned when a directory above a configured path is a symlink:
+// a walk records no path through a symlink, so it would record nothing there.
+var ErrSymlinkedRoot = errors.New("a directory above it is a symlink")
+
 // Walker walks configured roots in parallel and hands their entries to a callback one at
 // a time, in key order (see Key): a directory, then its descendants, then its next sibling.
 type Walker struct {
@@ -33,10 +37,9 @@ type Walker struct {
 	// Warn receives problems that do not stop the walk (an unreadable file or directory,
 	// a symlink loop), in key order. It may be nil.
 	Warn func(path string, err error)
-	// Skip lists real paths that are never recorded (fim's own database files), and
-	// SkipPrefix real path prefixes (its temporary files).
-	Skip       map[string]bool
-	SkipPrefix []string
+	// Own, if set, holds the files fim itself has open (its baseline, the lock, a
+	// baseline being written): the only entries left out whatever their names.
+	Own *OwnFiles
 	// NoHash records regular files without reading them (to enumerate a tree cheaply).
 	NoHash bool
 	// Prior, if set, makes a lookup of the recorded entry of a path, for one goroutine:
@@ -108,13 +111,8 @@ type walk struct {
 // Walk walks every root and calls fn for each entry, in key order, from the calling
 // goroutine. fn may keep the Entry. A non-nil error from fn stops the walk and is returned.
 func (w *Walker) Walk(ctx context.Context, fn func(*Entry) error) error {
-	// A root that does not exist records nothing: say so, rather than let a mistyped
-	// path pass for an empty tree.
-	for _, r := range w.Roots {
-		var st unix.Stat_t
-		if err := unix.Lstat(w.real(r.Path), &st); errors.Is(err, unix.ENOENT) && w.Warn != nil {
-			w.Warn(r.Path, errors.New("no such file or directory: nothing recorded there"))
-		}
+	if err := w.checkRoots(); err != nil {
+		return err
 	}
 	return w.run(ctx, false, func(wk *walk, count *int) error {
 		top := &node{path: "/", real: wk.real("/"), transit: true}
@@ -127,6 +125,26 @@ func (w *Walker) Walk(ctx context.Context, fn func(*Entry) error) error {
 		wk.s.push(&job{key: top.key, n: top, i: -1})
 		return wk.emit(top, count, fn)
 	})
+}
+
+// checkRoots refuses a root below a symlink, which would record nothing (/lib/modules
+// where /lib is a link to usr/lib, as on every merged-/usr system), and warns of a root
+// that does not exist, rather than let either pass for an empty tree.
+func (w *Walker) checkRoots() error {
+	for _, r := range w.Roots {
+		var st unix.Stat_t
+		for q := path.Dir(r.Path); q != "/"; q = path.Dir(q) {
+			if unix.Lstat(w.real(q), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFLNK {
+				continue
+			}
+			to, _ := readlinkat(unix.AT_FDCWD, w.real(q))
+			return fmt.Errorf("%s: %w (%s -> %s): name the path it leads to", r.Path, ErrSymlinkedRoot, q, to)
+		}
+		if err := unix.Lstat(w.real(r.Path), &st); errors.Is(err, unix.ENOENT) && w.Warn != nil {
+			w.Warn(r.Path, errors.New("no such file or directory: nothing recorded there"))
+		}
+	}
+	return nil
 }
 
 // WalkPath records the entry at the recorded path p, if the roots select it (see
@@ -191,7 +209,7 @@ func (wk *walk) emitPath(p string, r *Root, depth int, count *int, fn func(*Entr
 		return nil // the walk records a mount point but does not enter it
 	}
 	e, a, ok := wk.stat(parent.fd, name, p, r.FollowSymlinks && (depth > 0 || p == "/"))
-	if !ok {
+	if !ok || !a.followed && wk.Own.Has(&e) {
 		return nil
 	}
 	if depth == 0 {
@@ -479,7 +497,6 @@ func (wk *walk) list(n *node, hb *hashBuf, prior func(string) *Entry) {
 	// Most directories have no root below them and none of fim's own files in them:
 	// their entries need not be looked for among those.
 	rootsBelow := n.transit || wk.leadsToRoot(n.path)
-	skips := wk.skipsIn(n.real)
 	for _, name := range names {
 		path := Join(n.path, name)
 		r, depth, rootDev, transit := n.root, n.depth+1, n.rootDev, false
@@ -499,13 +516,13 @@ func (wk *walk) list(n *node, hb *hashBuf, prior func(string) *Entry) {
 		if n.real != n.path {
 			real = Join(n.real, name) // n.real is "/" for the top of a walk without Prefix
 		}
-		if skips && wk.skipped(real) {
-			continue
-		}
 		follow := r != nil && r.FollowSymlinks && !transit
 		e, a, ok := wk.stat(fd, name, path, follow)
 		if !ok {
 			continue // vanished since the listing
+		}
+		if !a.followed && wk.Own.Has(&e) {
+			continue
 		}
 		a.real = real
 		if transit {
@@ -536,36 +553,6 @@ func (w *Walker) Selects(p string) bool {
 func (w *Walker) selects(p string) (*Root, int, bool) {
 	s := w.Explain(p)
 	return s.Root, s.Depth, s.Selected()
-}
-
-// skipsIn reports whether any of the real paths skipped may lie in directory dir.
-func (w *Walker) skipsIn(dir string) bool {
-	if dir != "/" {
-		dir += "/"
-	}
-	for p := range w.Skip {
-		if strings.HasPrefix(p, dir) {
-			return true
-		}
-	}
-	for _, p := range w.SkipPrefix {
-		if strings.HasPrefix(p, dir) || strings.HasPrefix(dir, p) {
-			return true
-		}
-	}
-	return false
-}
-
-func (w *Walker) skipped(real string) bool {
-	if w.Skip[real] {
-		return true
-	}
-	for _, p := range w.SkipPrefix {
-		if strings.HasPrefix(real, p) {
-			return true
-		}
-	}
-	return false
 }
 
 // pruned reports whether a name below root r is left out by r's options.

@@ -508,19 +508,49 @@ func TestMaxEntries(t *testing.T) {
 	}
 }
 
-func TestSkip(t *testing.T) {
-	root := makeTree(t, tree{"keep": file("k"), "db": file("x"), "db.lock": file("l"), "d/inner": file("i"), "d2/x": file("x"), "d2/y": file("y"),
-		"d2/db.tmp-1": file("t"), "d2/db.tm": file("t"), "e/f": file("f"), "e/g/h": file("h"), "tmp-a": file("a"), "tmp-b/c": file("c")})
-	r := run(t, &Walker{
-		Roots:      []Root{{Path: root}},
-		Skip:       map[string]bool{root + "/db": true, root + "/d": true, root + "/d2/x": true, root + "/nonexistent": true},
-		SkipPrefix: []string{root + "/d2/db.tmp-", root + "/e/", root + "/tmp-"},
-	})
-	if r.err != nil {
-		t.Fatal(r.err)
+// TestOwnFiles: only the files fim holds open are left out, by device and inode, and
+// only while they are files fim could have made; anything else under their names or
+// fim's temporary names is recorded.
+func TestOwnFiles(t *testing.T) {
+	root := makeTree(t, tree{"keep": file("k"), "db": file("x").mode(0o600), "db.lock": file("l").mode(0o600),
+		".db.tmp-1": file("t").mode(0o600), ".db.tmp-2": file("setuid").mode(0o4755), "d/.db.tmp-3/x": file("hidden"),
+		"setuid": file("s").mode(0o4755), "linked": file("two links").mode(0o600), "d/link": hardlink("linked")})
+	open := func(name string) *os.File {
+		f, err := os.Open(filepath.Join(root, name))
+		must(t, err)
+		t.Cleanup(func() { f.Close() })
+		return f
 	}
+	own := &OwnFiles{}
+	held := map[string]*os.File{}
+	for _, name := range []string{"db", "db.lock", ".db.tmp-1"} {
+		held[name] = open(name)
+		must(t, own.Add(held[name]))
+	}
+	for _, name := range []string{"setuid", ".db.tmp-2", "linked", "d"} {
+		if err := own.Add(open(name)); err == nil {
+			t.Errorf("%s counted as one of fim's files", name)
+		}
+	}
+	r := run(t, &Walker{Roots: []Root{{Path: root}}, Own: own})
+	must(t, r.err)
 	r.base = root
-	diffPaths(t, r.paths(), []string{".", "d2", "d2/db.tm", "d2/y", "db.lock", "e", "keep"})
+	diffPaths(t, r.paths(), []string{".", ".db.tmp-2", "d", "d/.db.tmp-3", "d/.db.tmp-3/x", "d/link", "keep", "linked", "setuid"})
+
+	// Held no more: recorded.
+	held[".db.tmp-1"].Close()
+	own.Remove(held[".db.tmp-1"])
+	r = run(t, &Walker{Roots: []Root{{Path: root}}, Own: own})
+	must(t, r.err)
+	r.base = root
+	diffPaths(t, r.paths(), []string{".", ".db.tmp-1", ".db.tmp-2", "d", "d/.db.tmp-3", "d/.db.tmp-3/x", "d/link", "keep", "linked", "setuid"})
+
+	// Another file renamed in the place of an own file is recorded.
+	must(t, os.Rename(filepath.Join(root, "keep"), filepath.Join(root, "db")))
+	r = run(t, &Walker{Roots: []Root{{Path: root}}, Own: own})
+	must(t, r.err)
+	r.base = root
+	diffPaths(t, r.paths(), []string{".", ".db.tmp-1", ".db.tmp-2", "d", "d/.db.tmp-3", "d/.db.tmp-3/x", "d/link", "db", "linked", "setuid"})
 }
 
 func TestCallbackErrorStops(t *testing.T) {
@@ -686,17 +716,20 @@ func TestPrefix(t *testing.T) {
 		{"one file", prefix, []Root{{Path: "/etc/passwd"}}, nil, []string{"/etc/passwd"}},
 		{"missing root", prefix, []Root{{Path: "/nonexistent"}}, nil, nil},
 		{"skip", prefix, []Root{{Path: "/etc"}}, []string{prefix + "/etc/shadow"}, []string{"/etc", "/etc/passwd", "/etc/sub", "/etc/sub/x"}},
-		{"skip in the whole image", prefix, []Root{{Path: "/"}}, []string{prefix + "/usr", prefix + "/etc/sub/x"},
-			[]string{"/", "/etc", "/etc/passwd", "/etc/shadow", "/etc/sub"}},
+		{"skip in the whole image", prefix, []Root{{Path: "/"}}, []string{prefix + "/usr/bin/sh", prefix + "/etc/sub/x"},
+			[]string{"/", "/etc", "/etc/passwd", "/etc/shadow", "/etc/sub", "/usr", "/usr/bin"}},
 		{"exclude a recorded path", prefix, []Root{{Path: "/", Options: Options{Exclude: globs(t, "", "/etc/s*")}}}, nil,
 			[]string{"/", "/etc", "/etc/passwd", "/usr", "/usr/bin", "/usr/bin/sh"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			skip := map[string]bool{}
+			own := &OwnFiles{}
 			for _, s := range c.skip {
-				skip[s] = true
+				f, err := os.Open(s)
+				must(t, err)
+				defer f.Close()
+				must(t, own.Add(f))
 			}
-			r := run(t, &Walker{Prefix: c.prefix, Roots: c.roots, Skip: skip})
+			r := run(t, &Walker{Prefix: c.prefix, Roots: c.roots, Own: own})
 			if r.err != nil {
 				t.Fatal(r.err)
 			}

@@ -405,6 +405,7 @@ func (w *Watcher) loadState(ctx context.Context) error {
 		r, err := baseline.Open(w.DB)
 		if err == nil {
 			w.st.base = r
+			w.hold(r.Files())
 			return nil
 		}
 		if !errors.Is(err, baseline.ErrBadBaseline) || !isMissing(w.DB) {
@@ -419,8 +420,28 @@ func (w *Watcher) loadState(ctx context.Context) error {
 	return err
 }
 
+// hold counts files fim has open as its own, so that no walk records them; release
+// stops counting them, before they are closed.
+func (w *Watcher) hold(files []*os.File) {
+	if w.Walker.Own == nil {
+		w.Walker.Own = &walk.OwnFiles{}
+	}
+	for _, f := range files {
+		if err := w.Walker.Own.Add(f); err != nil && w.Logf != nil {
+			w.Logf("%v", err)
+		}
+	}
+}
+
+func (w *Watcher) release(files []*os.File) {
+	for _, f := range files {
+		w.Walker.Own.Remove(f)
+	}
+}
+
 func (w *Watcher) closeState() {
 	if w.st != nil && w.st.base != nil {
+		w.release(w.st.base.Files())
 		w.st.base.Close()
 	}
 }
@@ -691,6 +712,8 @@ func (w *Watcher) maybeFlushState(final bool) error {
 	if err != nil {
 		return err
 	}
+	w.hold(wr.Files())
+	defer w.release(wr.Files())
 	wr.Signer, wr.KeyBase = w.Signer, w.KeyBase
 	next := w.st.iter()
 	for {
@@ -714,12 +737,14 @@ func (w *Watcher) maybeFlushState(final bool) error {
 	}
 	w.flushed, w.dirty = time.Now(), false
 	if w.st.base != nil {
+		w.release(w.st.base.Files())
 		w.st.base.Close()
 	}
 	r, err := baseline.Open(w.DB)
 	if err != nil {
 		return err
 	}
+	w.hold(r.Files())
 	w.st.base, w.st.overlay = r, map[string]*walk.Entry{}
 	return nil
 }

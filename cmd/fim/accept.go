@@ -152,9 +152,9 @@ func runAccept(c *cli.Context) error {
 	if err := verifyBeforeResigning(r, signer); err != nil {
 		return err
 	}
-	own := []string{db}
+	own := r.Files()
 	if w != nil {
-		own = append(own, w.TempPath())
+		own = append(own, w.Files()...)
 	}
 
 	ch := newChanges(extraIgnore)

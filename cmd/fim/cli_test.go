@@ -956,6 +956,28 @@ func TestDatabaseInTree(t *testing.T) {
 			// A change to the directory other than fim's own is reported.
 			must(t, os.Chmod(filepath.Dir(db), 0o700))
 			wantEvents(t, check(t, root, 4, args...), "chmod "+recorded+"/var/lib/fim [mode]")
+			mustRun(t, 0, slices.Concat([]string{"baseline"}, args, []string{path})...)
+
+			// fim's own names are no hiding place: what fim does not hold open is
+			// reported, with --update too, and is not removed as a stale file.
+			lib := filepath.Dir(db)
+			tree{
+				".baseline.db.tmp-123": fileMode("setuid", 0o4755),
+				".baseline.db.tmp-9/x": file("in a directory"),
+				"baseline.db.lockx":    file("near the lock"),
+			}.build(t, lib)
+			rel := recorded + "/var/lib/fim/"
+			want := []string{"create " + rel + ".baseline.db.tmp-123", "create " + rel + ".baseline.db.tmp-9",
+				"create " + rel + ".baseline.db.tmp-9/x", "create " + rel + "baseline.db.lockx"}
+			wantEvents(t, check(t, root, 1, args...), want...)
+			wantEvents(t, check(t, root, 1, slices.Concat(args, []string{"--update", "--fast"})...), want...)
+			if _, err := os.Stat(filepath.Join(lib, ".baseline.db.tmp-123")); err != nil {
+				t.Errorf("a file under fim's temporary name was removed: %v", err)
+			}
+			// The lock swapped for another file is reported too.
+			must(t, os.Remove(db+".lock"))
+			must(t, os.WriteFile(db+".lock", []byte("#!/bin/sh\n"), 0o755))
+			wantEvents(t, check(t, root, 1, args...), "create "+rel+"baseline.db.lock")
 		})
 	}
 }

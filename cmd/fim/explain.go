@@ -102,7 +102,11 @@ func runExplain(c *cli.Context) error {
 		}
 	}
 	var warn warnings
-	wk := walker(c, comp, pol, pol.Root, &warn, db)
+	var own []*os.File
+	if r != nil {
+		own = r.Files()
+	}
+	wk := walker(c, comp, pol, pol.Root, &warn, own...)
 	ex := comp.Explain(wk, p)
 
 	var x explainer
@@ -169,8 +173,6 @@ func explainSelection(x *explainer, ex *config.Explanation) {
 	switch ex.Reason {
 	case walk.ReasonOutside:
 		x.line("why", "below no configured path")
-	case walk.ReasonOwnFile:
-		x.line("why", "fim's own file (the baseline, its lock or a baseline being written)")
 	case walk.ReasonBadName:
 		x.line("why", "not a clean path")
 	case walk.ReasonHidden:
@@ -228,6 +230,10 @@ func explainFilesystem(c *cli.Context, x *explainer, wk *walk.Walker, ex *config
 		if err := unix.Lstat(real(p), &st); errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
 			x.line("now", "does not exist; its creation would be reported")
 			return nil, true, nil
+		}
+		if wk.Own.Has(&walk.Entry{Type: walk.TypeFromMode(st.Mode), Device: st.Dev, Inode: st.Ino}) {
+			x.line("why", "fim's own file, open now (the baseline or its lock): anything else in its place would be recorded")
+			return nil, false, nil
 		}
 		if !root.CrossMounts {
 			x.line("why", "on another filesystem than %s, below a mount point (cross_mounts: no)", report.EscapeText(root.Path))

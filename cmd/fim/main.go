@@ -15,6 +15,7 @@ import (
 
 	"fim/baseline"
 	"fim/report"
+	"fim/walk"
 )
 
 // exitError carries an exit code out of a command; a nil err prints nothing.
@@ -136,6 +137,8 @@ func exitCode(err error) int {
 		}
 	case errors.Is(err, baseline.ErrBadBaseline):
 		code = report.ExitBaseline
+	case errors.Is(err, walk.ErrSymlinkedRoot):
+		code = report.ExitUsage
 	}
 	fmt.Fprintf(os.Stderr, "fim: %v\n", err)
 	return code

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"fim/baseline"
 	"fim/config"
@@ -148,15 +150,19 @@ func policyFromFlags(c *cli.Context) (*config.Policy, *config.Config, error) {
 	return pol, cfg, nil
 }
 
-// walker makes the walker for a compiled policy, with fim's own files skipped.
-func walker(c *cli.Context, comp *config.Compiled, pol *config.Policy, root string, warn *warnings, own ...string) *walk.Walker {
-	skip := map[string]bool{}
-	var prefixes []string
-	for _, p := range own {
-		skip[p] = true
-		lock, tmp := baseline.TempPattern(p)
-		skip[lock] = true
-		prefixes = append(prefixes, tmp)
+// walker makes the walker for a compiled policy. The files fim holds open (own: the
+// baseline it reads, its lock, a baseline being written) are left out by what they
+// are, not by their names; one that is not a file fim could have made is named in a
+// warning and recorded.
+func walker(c *cli.Context, comp *config.Compiled, pol *config.Policy, root string, warn *warnings, own ...*os.File) *walk.Walker {
+	files := &walk.OwnFiles{}
+	for _, f := range own {
+		if f == nil {
+			continue
+		}
+		if err := files.Add(f); err != nil {
+			warn.add(f.Name(), errors.New("not a file of fim's: recorded like any other"))
+		}
 	}
 	return &walk.Walker{
 		Roots:      comp.Roots(),
@@ -164,8 +170,7 @@ func walker(c *cli.Context, comp *config.Compiled, pol *config.Policy, root stri
 		Workers:    c.Int("workers"),
 		MaxEntries: pol.MaxEntries,
 		Warn:       warn.add,
-		Skip:       skip,
-		SkipPrefix: prefixes,
+		Own:        files,
 	}
 }
 
@@ -203,9 +208,14 @@ func runBaseline(c *cli.Context) error {
 		return err
 	}
 	var expect uint64 // for the progress line: the size of the baseline this one replaces
+	var own []*os.File
 	if old, err := baseline.Open(db); err == nil {
 		expect = old.Meta().Entries
-		old.Close()
+		own = old.Files() // until it is replaced, the old baseline is fim's own file too
+		defer old.Close()
+	} else if f, err := os.OpenFile(db, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0); err == nil {
+		own = append(own, f) // a file the new baseline replaces, if it could be fim's
+		defer f.Close()
 	}
 	start := time.Now()
 	w, err := baseline.Create(db)
@@ -216,7 +226,7 @@ func runBaseline(c *cli.Context) error {
 	w.KeyBase = keyBase(comp)
 	var warn warnings
 	var files, bytes int64
-	wk := walker(c, comp, pol, pol.Root, &warn, db, w.TempPath())
+	wk := walker(c, comp, pol, pol.Root, &warn, append(own, w.Files()...)...)
 	entries := wk.Walk
 	if imageSource(c) != "" {
 		// The image's paths are not this host's: fim's own files here select nothing there.
@@ -295,7 +305,7 @@ func runCheck(c *cli.Context) error {
 	}
 
 	var upd *baseline.Writer
-	own := []string{db}
+	own := r.Files()
 	if c.Bool("update") {
 		if upd, err = baseline.Create(db); err != nil {
 			return err
@@ -303,7 +313,7 @@ func runCheck(c *cli.Context) error {
 		upd.Signer = signer
 		upd.KeyBase = keyBase(comp)
 		defer upd.Abort() // no-op after a commit
-		own = append(own, upd.TempPath())
+		own = append(own, upd.Files()...)
 	}
 	d := &diff.Differ{Filter: checkFilter(comp, db, root, extraIgnore)}
 	it := r.Iter()

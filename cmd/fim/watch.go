@@ -101,13 +101,9 @@ func runWatch(c *cli.Context) error {
 		return err
 	}
 	var warn warnings
-	var own []string
-	if db != "" {
-		own = append(own, db)
-	}
 	var mu sync.Mutex
 	w := &watch.Watcher{
-		Walker: walker(c, comp, pol, pol.Root, &warn, own...),
+		Walker: walker(c, comp, pol, pol.Root, &warn), // watch adds the baseline's files as it opens them
 		Filter: func(p string) (diff.KindSet, diff.AttrSet) {
 			kinds, ignore := comp.Filter(p)
 			return kinds, ignore | extraIgnore

@@ -337,7 +337,7 @@ func (w *Writer) Commit(m Meta) error {
 	}
 	if _, err := decodeMeta([]byte(magic), []byte(strconv.Itoa(FormatVersion)), info, sig); err != nil {
 		w.Abort()
-		return fmt.Errorf("%w: new %s refused, the old one left as it was: %v", ErrBadBaseline, w.path, err)
+		return fmt.Errorf("%w: new %s refused: %v", ErrBadBaseline, w.path, err)
 	}
 	err = w.finish(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketMeta)
@@ -494,7 +494,7 @@ func decodeMeta(magicVal, formatVal, info, sig []byte) (Meta, error) {
 	case sig != nil && len(sig) != ed25519.SignatureSize:
 		return m, fmt.Errorf("corrupt signature (%d bytes)", len(sig))
 	case m.Entries == 0:
-		return m, errors.New("empty: no entries recorded, nothing to check a tree against")
+		return m, errors.New("no entries recorded, nothing to check a tree against")
 	}
 	return m, nil
 }

@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -200,10 +202,22 @@ func padded(s string) []byte {
 	return append([]byte(s), make([]byte, (512-len(s)%512)%512)...)
 }
 
-// exabyte is a gzipped archive of one sparse member (PAX format 1.0, as GNU tar writes
-// it) of 2^60 bytes: five bytes of data, then a hole.
+// update rewrites the archives under testdata/ that the tests build by hand.
+var update = flag.Bool("update", false, "rewrite testdata/exabyte.tar.gz")
+
+// exabyte returns testdata/exabyte.tar.gz (218 bytes), or writes it anew under -update:
+// a gzipped archive of one sparse member (PAX format 1.0, as GNU tar writes it) of 2^60
+// bytes, five bytes of data, then a hole. cmd/fim's tests read it too.
 func exabyte(t testing.TB) []byte {
 	t.Helper()
+	file := filepath.Join("testdata", "exabyte.tar.gz")
+	if !*update {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatalf("%v (go test -update writes it)", err)
+		}
+		return b
+	}
 	plain := paxArchive(t, "GNUSparseFile.0/big", map[string]string{
 		"GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": "big",
 		"GNU.sparse.realsize": strconv.FormatInt(1<<60, 10),
@@ -212,5 +226,8 @@ func exabyte(t testing.TB) []byte {
 	zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
 	zw.Write(plain)
 	zw.Close()
+	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return b.Bytes()
 }

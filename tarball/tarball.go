@@ -110,9 +110,10 @@ type Options struct {
 	Select func(path string) bool
 	// MaxHoles bounds the bytes of sparse members' holes that are hashed, over the whole
 	// archive (0: DefaultMaxHoles). A hole is not in the archive: hashing it costs time
-	// in proportion to the size a header declares, which can be 2^60 bytes in a 228-byte
-	// archive. A sparse member whose holes go over the budget is recorded as MaxFileSize
-	// records a file, with walk.FlagTooLarge and no hash, and a warning.
+	// in proportion to the size a header declares, which can be 2^60 bytes in an
+	// archive of a few hundred bytes. A sparse member whose holes go over the budget is
+	// recorded as MaxFileSize records a file, with walk.FlagTooLarge and no hash, and a
+	// warning.
 	MaxHoles int64
 	// Warn receives what is skipped or cannot be carried, in archive order, with the
 	// recorded path, or with the member's name as the archive spells it (cut after

@@ -39,6 +39,7 @@ func TestDecodeMeta(t *testing.T) {
 		{"relative key base", []byte(magic), format, []byte(`{"format":1,"digest":"blake3:` + strings.Repeat("0", 64) + `","key_base":"var"}`), nil, "key base"},
 		{"unclean key base", []byte(magic), format, []byte(`{"format":1,"digest":"blake3:` + strings.Repeat("0", 64) + `","key_base":"/a/../b"}`), nil, "key base"},
 		{"short signature", []byte(magic), format, good, []byte("sig"), "signature"},
+		{"no entries", []byte(magic), format, []byte(`{"format":1,"digest":"blake3:` + strings.Repeat("0", 64) + `","entries":0}`), nil, "no entries"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := decodeMeta(tc.magic, tc.format, tc.info, tc.sig)
@@ -59,7 +60,7 @@ func FuzzDecodeMeta(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if m.Format != FormatVersion || !strings.HasPrefix(m.Digest, "blake3:") {
+		if m.Format != FormatVersion || !strings.HasPrefix(m.Digest, "blake3:") || m.Entries == 0 {
 			t.Fatalf("accepted an invalid meta: %+v", m)
 		}
 	})

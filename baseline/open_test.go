@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"os"
@@ -241,6 +242,31 @@ func TestOpenBad(t *testing.T) {
 			}
 			db.Close()
 		}, "do not match the digest"},
+		{"no entries", func(p string) { // as fim wrote it for a path that did not exist
+			write(t, p, good)
+			db, err := bolt.Open(p, 0o600, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Update(func(tx *bolt.Tx) error {
+				if err := tx.DeleteBucket(bucketEntries); err != nil {
+					return err
+				}
+				if _, err := tx.CreateBucket(bucketEntries); err != nil {
+					return err
+				}
+				m := testMeta()
+				m.Format, m.Digest = FormatVersion, newDigest().sum()
+				info, err := json.Marshal(m)
+				if err != nil {
+					return err
+				}
+				return tx.Bucket(bucketMeta).Put(keyInfo, info)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+		}, "no entries"},
 		{"aide", func(p string) { write(t, p, aideDB(t, false)) }, "an AIDE database"},
 		{"aide gzip", func(p string) { write(t, p, aideDB(t, true)) }, "gzip"},
 		{"aide made up", func(p string) { write(t, p, []byte("@@begin_db\n@@db_spec name\n/ \n@@end_db\n")) }, "an AIDE database"},

@@ -171,6 +171,9 @@ func TestAcceptHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := w.Add(testEntries(1)[0]); err != nil {
+		t.Fatal(err)
+	}
 	if err := w.Commit(meta); err != nil {
 		t.Fatal(err)
 	}

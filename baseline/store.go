@@ -43,7 +43,7 @@ var (
 )
 
 // ErrBadBaseline is wrapped by every error that makes a baseline unusable: missing,
-// empty, truncated, corrupt, foreign, or of an unknown format version.
+// empty (no bytes, or no entries), truncated, corrupt, foreign, or of an unknown format version.
 var ErrBadBaseline = errors.New("unusable baseline")
 
 // ErrLocked is returned when another fim holds the baseline.
@@ -322,6 +322,8 @@ func (w *Writer) Add(e *walk.Entry) error {
 }
 
 // Commit writes the meta, makes the new baseline durable and renames it over the old one.
+// A baseline that Open would refuse (one of no entries) is not written: Commit aborts,
+// leaves the old baseline as it was and returns an ErrBadBaseline error.
 func (w *Writer) Commit(m Meta) error {
 	m.Format = FormatVersion
 	m.Entries = w.count
@@ -336,6 +338,16 @@ func (w *Writer) Commit(m Meta) error {
 		w.Abort()
 		return err
 	}
+	// Never replace a baseline with one that Open refuses: the meta is checked as
+	// Open checks it, before anything is renamed.
+	var sig []byte
+	if w.Signer != nil {
+		sig = ed25519.Sign(w.Signer, signedMessage(info))
+	}
+	if _, err := decodeMeta([]byte(magic), []byte(strconv.Itoa(FormatVersion)), info, sig); err != nil {
+		w.Abort()
+		return fmt.Errorf("%w: new %s refused: %v", ErrBadBaseline, w.path, err)
+	}
 	err = w.finish(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
@@ -347,8 +359,8 @@ func (w *Writer) Commit(m Meta) error {
 		if err := b.Put(keyFormat, []byte(strconv.Itoa(FormatVersion))); err != nil {
 			return err
 		}
-		if w.Signer != nil {
-			if err := b.Put(keySignature, ed25519.Sign(w.Signer, signedMessage(info))); err != nil {
+		if sig != nil {
+			if err := b.Put(keySignature, sig); err != nil {
 				return err
 			}
 		}
@@ -517,6 +529,8 @@ func decodeMeta(magicVal, formatVal, info, sig []byte) (Meta, error) {
 		return m, fmt.Errorf("corrupt meta: key base %q", m.KeyBase)
 	case sig != nil && len(sig) != ed25519.SignatureSize:
 		return m, fmt.Errorf("corrupt signature (%d bytes)", len(sig))
+	case m.Entries == 0:
+		return m, errors.New("no entries recorded, nothing to check a tree against")
 	}
 	return m, nil
 }

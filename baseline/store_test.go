@@ -1,6 +1,8 @@
 package baseline
 
 import (
+	"bytes"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -175,12 +177,56 @@ func TestStoreCommitSetsMeta(t *testing.T) {
 	}
 }
 
-func TestStoreEmpty(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "b.db")
-	writeBaseline(t, path, nil)
-	got, meta := readBaseline(t, path)
-	if len(got) != 0 || meta.Entries != 0 {
-		t.Fatalf("%d entries, meta %+v", len(got), meta)
+// TestStoreRefusesEmpty: a baseline of no entries, which Open refuses, is not written,
+// signed or not, over an existing baseline or none; no temporary file stays behind.
+func TestStoreRefusesEmpty(t *testing.T) {
+	_, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		old    []*walk.Entry // nil: no baseline before
+		signer ed25519.PrivateKey
+	}{
+		{"over a baseline", testEntries(5), nil},
+		{"over a baseline, signed", testEntries(5), priv},
+		{"no baseline before", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "b.db")
+			var before []byte
+			if tc.old != nil {
+				writeBaseline(t, path, tc.old)
+				if before, err = os.ReadFile(path); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w, err := Create(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Signer = tc.signer
+			err = w.Commit(testMeta())
+			if !errors.Is(err, ErrBadBaseline) || !strings.Contains(err.Error(), "no entries") ||
+				!strings.Contains(err.Error(), path) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("Commit of no entries = %v, want one ErrBadBaseline line naming %s and saying \"no entries\"", err, path)
+			}
+			after, err := os.ReadFile(path)
+			switch {
+			case tc.old == nil && !errors.Is(err, os.ErrNotExist):
+				t.Errorf("%s after a refused Commit: %v", path, err)
+			case tc.old != nil && !bytes.Equal(after, before):
+				t.Errorf("%s changed by a refused Commit (%v)", path, err)
+			}
+			if left := tempFiles(t, path); len(left) != 0 {
+				t.Errorf("temporary files left: %v", left)
+			}
+			if tc.old != nil {
+				got, _ := readBaseline(t, path)
+				sameEntries(t, got, tc.old)
+			}
+		})
 	}
 }
 
@@ -338,6 +384,9 @@ func TestStoreLock(t *testing.T) {
 	w, err = Create(path)
 	if err != nil {
 		t.Fatalf("Create after Abort: %v", err)
+	}
+	if err := w.Add(testEntries(1)[0]); err != nil {
+		t.Fatal(err)
 	}
 	if err := w.Commit(testMeta()); err != nil {
 		t.Fatal(err)

@@ -27,6 +27,8 @@ func FuzzParse(f *testing.F) {
 		"#mtree\n./a/b type=link link=x\\040y\n./c type=char device=native,1,3 blake3digest=" + strings.Repeat("ab", 32) + "\n",
 		". type=dir\nx \\\n type=file\n/unset all\n./\\M-C\\M-<\\M-/ type=fifo uname=root\n",
 		". type=dir tags=fim-unrecorded\n./d type=dir tags=fim-unrecorded\n./d/f type=file nlink=0 time=-9.999999999\n",
+		"", "#mtree\n/set type=file\n# no entries\n", // refused: no entries
+		". type=dir tags=fim-unrecorded\n", // refused: nothing to record
 	} {
 		f.Add([]byte(s))
 	}

@@ -73,7 +73,8 @@ const unrecordedTag = "fim-unrecorded"
 // 0777, a FIFO's, a socket's and a device's size is 0, and with a Root a file's size is
 // the length of the content its digest matched. Entries tagged fim-unrecorded (the
 // directories Write adds on the way to recorded paths) are skipped, and so are
-// entries marked optional that are missing from Root. Without a Root only a
+// entries marked optional that are missing from Root; a spec left with no entry is an
+// error. Without a Root only a
 // blake3digest gives a file its hash; Warn says once how many files will not have their
 // content compared.
 func Entries(spec *Spec, opt ImportOptions) ([]*walk.Entry, []string, error) {
@@ -125,6 +126,9 @@ func Entries(spec *Spec, opt ImportOptions) ([]*walk.Entry, []string, error) {
 			opt.Warn(fmt.Sprintf("%s: %s no digest fim can check (blake3, sha512, sha384, sha256, sha1 or md5): their content will not be compared",
 				spec.Name, count(undigested, "file carries", "files carry")))
 		}
+	}
+	if len(out) == 0 {
+		return nil, nil, fmt.Errorf("%s: no entries to record: every entry is tagged %s, or optional and missing", spec.Name, unrecordedTag)
 	}
 	always := diff.AttrSet(0).With(diff.AttrXattrs).With(diff.AttrCtime).With(diff.AttrInode).With(diff.AttrDevice)
 	uncarried := lacking | always

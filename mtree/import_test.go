@@ -346,6 +346,8 @@ func TestEntriesErrors(t *testing.T) {
 		{". type=dir\nf type=dir\n", ImportOptions{Root: dir}, "spec:2: ./f: " + dir + "/f is a file, not a directory"},
 		{". type=dir\nmissing type=dir\n", ImportOptions{Root: dir}, "spec:2: ./missing: " + dir + "/missing: no such file or directory"},
 		{". type=dir\n", ImportOptions{Root: dir + "/nonexistent"}, "open tree " + dir + "/nonexistent: no such file or directory"},
+		{". type=dir tags=fim-unrecorded\n./d type=dir tags=fim-unrecorded\n", ImportOptions{}, "spec: no entries to record: every entry is tagged fim-unrecorded, or optional and missing"},
+		{"./gone type=file optional\n./d/gone type=file optional\n", ImportOptions{Root: dir}, "spec: no entries to record"},
 	} {
 		_, _, err := Entries(parse(t, c.spec), c.opt)
 		if err == nil || !strings.HasPrefix(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {

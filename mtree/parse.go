@@ -106,7 +106,8 @@ const maxLine = 1 << 20
 // encoding. Unlike mtree it does not insist that the first entry be "." or that the
 // parents of a path be in the spec: a spec may describe some paths of a tree only.
 // Names holding '*', '?' or '[' are taken literally, not as patterns. A path named again
-// must keep its type. Errors read "NAME:LINE: problem".
+// must keep its type. A spec that names no path (an empty file, only comments and /set
+// lines: what a failed mtree -c > spec leaves) is an error. Errors read "NAME:LINE: problem".
 func Parse(r io.Reader, name string) (*Spec, error) {
 	p := &parser{spec: &Spec{Name: name}, index: map[string]int{}, top: true}
 	sc := bufio.NewScanner(r)
@@ -145,6 +146,9 @@ func Parse(r io.Reader, name string) (*Spec, error) {
 		if err := p.line(string(logical), first); err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", name, first, err)
 		}
+	}
+	if len(p.spec.Entries) == 0 {
+		return nil, fmt.Errorf("%s: no entries: an empty specification (did the mtree that wrote it fail?)", name)
 	}
 	if err := p.checkParents(); err != nil {
 		return nil, err

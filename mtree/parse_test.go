@@ -116,7 +116,6 @@ func TestParse(t *testing.T) {
 			`1 "/etc/passwd" type=file
 2 "/etc" type=dir
 `},
-		{"an empty spec", "#mtree\n\n   \n", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got := render(parse(t, c.spec))
@@ -157,6 +156,9 @@ func TestParseErrors(t *testing.T) {
 		{"./c/0/0 type=link\n./c type=char\n", `spec:1: ./c/0/0: inside ./c, which is type=char (line 2)`},
 		{". type=dir\n" + strings.Repeat("a", maxLine+1) + "\n", "spec:2: line longer than 1048576 bytes"},
 		{". type=dir\n" + strings.Repeat("aa\\\n", maxLine/2+1), "spec:2: line longer than 1048576 bytes"},
+		{"", "spec: no entries: an empty specification"},
+		{"#mtree\n\n   \n", "spec: no entries"},
+		{"#\t   user: root\n/set type=file uid=0\n/unset all\n", "spec: no entries"},
 	} {
 		_, err := Parse(strings.NewReader(c.spec), "spec")
 		if err == nil || !strings.HasPrefix(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {

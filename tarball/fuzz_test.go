@@ -34,6 +34,11 @@ func FuzzRead(f *testing.F) {
 	f.Add(gz.Bytes())
 	f.Add([]byte{})
 	f.Add(make([]byte, 1024))
+	whole := archive(f, dir("./"), file("a", strings.Repeat("\x00", 600)))
+	f.Add(whole[:len(whole)-512]) // refused: half the end-of-archive marker
+	f.Add(whole[:512*3+100])      // refused: cut in a member's padding
+	f.Add(archive(f))             // refused: no member
+	f.Add(exabyte(f))             // a sparse member of 2^60 bytes, too large
 	f.Fuzz(func(t *testing.T, data []byte) {
 		es, err := Read(context.Background(), bytes.NewReader(data), Options{MaxFileSize: 1 << 10, Warn: func(string, error) {}})
 		if err != nil {

@@ -3,9 +3,14 @@ package tarball
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
+	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -139,4 +144,90 @@ func skipUnlessRequired(t testing.TB, why string) {
 		t.Fatalf("%s, and FIM_REQUIRE_ROOT=1", why)
 	}
 	t.Skip(why)
+}
+
+// paxArchive writes, without archive/tar's checks, an archive of one regular member
+// name with body and the PAX records recs (which archive/tar would refuse beyond
+// 1 MiB), then the end-of-archive marker.
+func paxArchive(t testing.TB, name string, recs map[string]string, body string) []byte {
+	t.Helper()
+	var pax strings.Builder
+	keys := make([]string, 0, len(recs))
+	for k := range recs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		rec := " " + k + "=" + recs[k] + "\n"
+		digits := len(strconv.Itoa(len(rec)))
+		for len(strconv.Itoa(len(rec)+digits)) != digits {
+			digits++
+		}
+		pax.WriteString(strconv.Itoa(len(rec)+digits) + rec)
+	}
+	var b []byte
+	b = append(b, rawHeader(t, "PaxHeaders/"+name, tar.TypeXHeader, int64(pax.Len()))...)
+	b = append(b, padded(pax.String())...)
+	b = append(b, rawHeader(t, name, tar.TypeReg, int64(len(body)))...)
+	b = append(b, padded(body)...)
+	return append(b, make([]byte, 1024)...)
+}
+
+// rawHeader is a ustar header block, written by hand.
+func rawHeader(t testing.TB, name string, typ byte, size int64) []byte {
+	t.Helper()
+	if len(name) > 100 {
+		t.Fatalf("name %q too long for a ustar header", name)
+	}
+	b := make([]byte, 512)
+	copy(b[0:], name)
+	copy(b[100:], "0000644\x00")
+	copy(b[108:], "0000000\x00")
+	copy(b[116:], "0000000\x00")
+	copy(b[124:], fmt.Sprintf("%011o\x00", size))
+	copy(b[136:], fmt.Sprintf("%011o\x00", epoch.Unix()))
+	b[156] = typ
+	copy(b[257:], "ustar\x0000")
+	copy(b[148:], "        ")
+	sum := 0
+	for _, c := range b {
+		sum += int(c)
+	}
+	copy(b[148:], fmt.Sprintf("%06o\x00 ", sum))
+	return b
+}
+
+// padded is s padded with zeros to a whole number of blocks.
+func padded(s string) []byte {
+	return append([]byte(s), make([]byte, (512-len(s)%512)%512)...)
+}
+
+// update rewrites the archives under testdata/ that the tests build by hand.
+var update = flag.Bool("update", false, "rewrite testdata/exabyte.tar.gz")
+
+// exabyte returns testdata/exabyte.tar.gz (218 bytes), or writes it anew under -update:
+// a gzipped archive of one sparse member (PAX format 1.0, as GNU tar writes it) of 2^60
+// bytes, five bytes of data, then a hole. cmd/fim's tests read it too.
+func exabyte(t testing.TB) []byte {
+	t.Helper()
+	file := filepath.Join("testdata", "exabyte.tar.gz")
+	if !*update {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatalf("%v (go test -update writes it)", err)
+		}
+		return b
+	}
+	plain := paxArchive(t, "GNUSparseFile.0/big", map[string]string{
+		"GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": "big",
+		"GNU.sparse.realsize": strconv.FormatInt(1<<60, 10),
+	}, string(padded("1\n0\n5\n"))+"hello")
+	var b bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	zw.Write(plain)
+	zw.Close()
+	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }

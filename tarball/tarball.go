@@ -51,7 +51,13 @@
 //   - Regular files (and contiguous files, GNU sparse files read with their holes as
 //     zeros, and members of an unknown type, which extraction makes regular files, with a
 //     warning) are hashed unless larger than Options.MaxFileSize: then they carry
-//     walk.FlagTooLarge and no hash, as the walker records them.
+//     walk.FlagTooLarge and no hash, as the walker records them. The holes of sparse
+//     members are not in the archive, yet hashing them costs time in proportion to the
+//     size their header declares: once the holes hashed in the archive would exceed
+//     Options.MaxHoles, a sparse member is recorded the same way, with a warning.
+//     Everything else the reader does is in proportion to the bytes of the (decompressed)
+//     stream: archive/tar bounds PAX headers, long names and sparse maps to 1 MiB each,
+//     and deflate expands at most about 1032 times.
 //   - OCI whiteouts (".wh.NAME", ".wh..wh..opq") are recorded as the empty files they
 //     are: baseline a flattened export (docker export), not a layer.
 //   - POSIX ACLs stored as text (SCHILY.acl.*, tar --acls) are not carried, with a
@@ -63,8 +69,11 @@
 //     of the archive is read and discarded, so that a pipe's writer is not cut off and
 //     a gzip trailer is verified.
 //   - Bad input (a truncated archive, a bad header checksum, a field out of range) is an
-//     error naming the byte offset and the entry; an empty input is an error, an empty
-//     archive yields its synthesized root.
+//     error naming the byte offset and the entry. An archive is whole only with its
+//     end-of-archive marker, two zero blocks, as every tar writer ends one (GNU tar,
+//     bsdtar, archive/tar, git archive); gzip input, only with its trailer as well. An
+//     empty input is an error, and so is an archive with no member to record (none, or
+//     each one skipped): a baseline of it would hold nothing but an implied root.
 package tarball
 
 import (
@@ -99,12 +108,22 @@ type Options struct {
 	// excludes, hidden names and depth. Hard links and directory link counts take the
 	// whole archive into account whatever is selected.
 	Select func(path string) bool
+	// MaxHoles bounds the bytes of sparse members' holes that are hashed, over the whole
+	// archive (0: DefaultMaxHoles). A hole is not in the archive: hashing it costs time
+	// in proportion to the size a header declares, which can be 2^60 bytes in an
+	// archive of a few hundred bytes. A sparse member whose holes go over the budget is
+	// recorded as MaxFileSize records a file, with walk.FlagTooLarge and no hash, and a
+	// warning.
+	MaxHoles int64
 	// Warn receives what is skipped or cannot be carried, in archive order, with the
 	// recorded path, or with the member's name as the archive spells it (cut after
 	// PATH_MAX bytes) when it has no recorded path; then, in key order, the directories
 	// made for missing parents. It may be nil.
 	Warn func(path string, err error)
 }
+
+// DefaultMaxHoles is the budget of Options.MaxHoles: a few seconds of hashing zeros.
+const DefaultMaxHoles = 1 << 30
 
 // Uncarried returns the attributes (as diff.ParseAttrs names them) that a tar does not
 // carry, to be ignored when a baseline read from a tar is checked against an extracted
@@ -152,6 +171,34 @@ type reader struct {
 	buf   []byte
 	last  string // the last member's name, for errors
 	count int    // names in the tree, for the result's size
+	seen  int    // members read
+	holes int64  // bytes of sparse holes hashed so far
+}
+
+// errNoEnd is what archive/tar reads at the end of the stream instead of io.EOF. Given
+// io.EOF where a header starts, after the first block of the end-of-archive marker, or
+// inside a member's padding, archive/tar ends the archive there without an error, so
+// that an archive cut at one of those places would pass for a whole one. With errNoEnd
+// it fails; the marker, two zero blocks, is the only end it reports as io.EOF (it
+// reads no further).
+var errNoEnd error = noEnd{}
+
+type noEnd struct{}
+
+func (noEnd) Error() string {
+	return "the stream ends before the end-of-archive marker (two zero blocks)"
+}
+func (noEnd) Is(target error) bool { return target == io.ErrUnexpectedEOF }
+
+// endless is the stream as archive/tar reads it: its end is errNoEnd.
+type endless struct{ r io.Reader }
+
+func (e endless) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err == io.EOF {
+		err = errNoEnd
+	}
+	return n, err
 }
 
 // counter counts the bytes of the (decompressed) tar stream read so far.
@@ -180,7 +227,10 @@ func Read(ctx context.Context, r io.Reader, opt Options) ([]*walk.Entry, error) 
 		h:    blake3.New(),
 		buf:  make([]byte, 256<<10),
 	}
-	rd.tr = tar.NewReader(rd.in)
+	if rd.opt.MaxHoles == 0 {
+		rd.opt.MaxHoles = DefaultMaxHoles
+	}
+	rd.tr = tar.NewReader(endless{rd.in})
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -195,6 +245,12 @@ func Read(ctx context.Context, r io.Reader, opt Options) ([]*walk.Entry, error) 
 		if err := rd.add(hdr); err != nil {
 			return nil, err
 		}
+	}
+	if rd.count == 0 && rd.root.synth {
+		if rd.seen == 0 {
+			return nil, errors.New("empty archive: no member to record")
+		}
+		return nil, fmt.Errorf("no member to record: every member of the archive (%d) was skipped", rd.seen)
 	}
 	// Read to the end: verifies a gzip trailer, and lets a pipe's writer finish.
 	for {
@@ -329,6 +385,7 @@ func clean(name string) (string, error) {
 func (rd *reader) add(hdr *tar.Header) error {
 	name := hdr.Name
 	rd.last = name
+	rd.seen++
 	switch hdr.Typeflag {
 	case tar.TypeXGlobalHeader:
 		rd.global(hdr)
@@ -400,7 +457,7 @@ func (rd *reader) add(hdr *tar.Header) error {
 		return nil
 	}
 	if e.Type == walk.TypeFile {
-		if err := rd.hash(&e, name); err != nil {
+		if err := rd.hash(&e, p, name); err != nil {
 			return err
 		}
 	}
@@ -563,19 +620,27 @@ func synthDir() *inode {
 	return &inode{Entry: walk.Entry{Type: walk.TypeDir, Mode: 0o755, Flags: walk.FlagImplied}}
 }
 
-// hash reads the current member's content into e's hash, unless it is too large.
-func (rd *reader) hash(e *walk.Entry, name string) error {
+// hash reads the current member's content into e's hash, unless it is too large, or a
+// sparse member with more holes than are left of the budget. p is its recorded path.
+func (rd *reader) hash(e *walk.Entry, p, name string) error {
 	if rd.opt.MaxFileSize > 0 && e.Size > rd.opt.MaxFileSize {
 		e.Flags |= walk.FlagTooLarge
 		return nil
 	}
 	rd.h.Reset()
 	var total int64
+	start := rd.in.n
 	for {
 		n, err := rd.tr.Read(rd.buf)
 		rd.h.Write(rd.buf[:n])
 		total += int64(n)
-		if err == io.EOF {
+		// What archive/tar gave beyond what it read is the holes of a sparse member.
+		if holes := total - (rd.in.n - start); rd.holes+holes > rd.opt.MaxHoles {
+			rd.warn(p, fmt.Errorf("sparse member of %d bytes with holes over the budget of %d bytes hashed per archive: recorded as too large, without a hash", e.Size, rd.opt.MaxHoles))
+			e.Flags |= walk.FlagTooLarge
+			return nil // the rest of the member is skipped, holes unread
+		} else if err == io.EOF {
+			rd.holes += holes
 			break
 		}
 		if err != nil {

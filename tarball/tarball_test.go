@@ -36,12 +36,6 @@ func TestMembers(t *testing.T) {
 		warns   []string // "path: " and a part of the error, in order
 	}{
 		{
-			name:    "empty archive",
-			members: nil,
-			want:    []string{synthRoot},
-			warns:   []string{"/: directory not in the archive"},
-		},
-		{
 			name: "a small image",
 			members: []member{
 				dir("./").with(func(h *tar.Header) { h.Mode, h.Uid = 0o700, 5 }),
@@ -368,6 +362,17 @@ func TestCorrupt(t *testing.T) {
 		{"gzip with corrupt data", []byte("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xff\xff\xff\xff"), []string{"read tar header", "flate: corrupt input"}},
 		{"owner out of range", archive(t, file("f", "").with(func(h *tar.Header) { h.Uid = 5000000000 })), []string{`member "f": owner 5000000000:0 out of range`}},
 		{"mtime out of range", archive(t, file("f", "").with(func(h *tar.Header) { h.ModTime = time.Unix(1<<40, 0) })), []string{`member "f": mtime 1099511627776 s outside the range`}},
+		{"empty archive", archive(t), []string{"empty archive: no member to record"}},
+		{"every member skipped", archive(t, file("../x", "x"), file("a/../../y", "y"), symlink("s", ""),
+			member{hdr: tar.Header{Name: "g", Typeflag: tar.TypeXGlobalHeader, PAXRecords: map[string]string{"mtime": "1"}}}),
+			[]string{"no member to record: every member of the archive (4) was skipped"}},
+		{"PAX header over 1 MiB", paxArchive(t, "x", map[string]string{"SCHILY.xattr.user.big": strings.Repeat("x", 2<<20)}, "body"),
+			[]string{`read tar header`, "header field too long"}},
+		{"no end-of-archive marker", good[:len(good)-1024], []string{`read tar header after member "b": archive truncated at byte 2560: the stream ends before the end-of-archive marker (two zero blocks)`}},
+		{"half an end-of-archive marker", good[:len(good)-512], []string{`after member "b": archive truncated at byte 3072: the stream ends before the end-of-archive marker`}},
+		{"cut in a member's padding", good[:512*4+100], []string{`after member "b": archive truncated at byte 2148: the stream ends before`}},
+		{"gzip of a tar without its marker", gz(good[:len(good)-1024]), []string{`after member "b": archive truncated at byte 2560`}},
+		{"gzip cut after the marker, before its trailer", gz(good)[:len(gz(good))-4], []string{"read after the end of the archive", "unexpected EOF"}},
 		{"device out of range", archive(t, member{hdr: tar.Header{Name: "d", Typeflag: tar.TypeChar, Devmajor: 1 << 33, Format: tar.FormatGNU, ModTime: epoch}}), []string{`member "d": device 8589934592,0 out of range`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -423,9 +423,9 @@ type Reader struct {
 	path  string
 	files []*os.File // the database (the very file bbolt maps) and its lock, if any
 	db    *bolt.DB
-	tx   *bolt.Tx
-	meta Meta
-	size int64 // bytes of the file, all mapped
+	tx    *bolt.Tx
+	meta  Meta
+	size  int64 // bytes of the file, all mapped
 	// info is the meta as stored, and signature its signature (nil: unsigned).
 	info, signature []byte
 }

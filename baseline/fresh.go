@@ -1,0 +1,81 @@
+package baseline
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MaxSkew is how far past now a baseline's creation time may lie before Fresh takes
+// it for a forgery rather than a clock a little ahead.
+const MaxSkew = 5 * time.Minute
+
+// Freshness is what a caller demands of a baseline beyond its integrity, against a
+// baseline replayed in place of its successor: a validly signed older baseline that
+// matches a file rolled back with it. Zero fields demand nothing.
+type Freshness struct {
+	MaxAge        time.Duration // refuse one created longer ago than this
+	MinGeneration uint64        // refuse one of a lower generation than this
+}
+
+// Fresh checks the baseline's creation time and generation against f at now. The
+// meta it reads is the one the digest seals (and the signature, if verified, covers):
+// a caller relies on it only after Validate or a full Iter. Every failure wraps
+// ErrBadBaseline.
+func (r *Reader) Fresh(f Freshness, now time.Time) error {
+	m := r.meta
+	created := m.Created.UTC().Format(time.RFC3339)
+	switch {
+	case f.MinGeneration > 0 && m.Generation < f.MinGeneration:
+		return bad(r.path, "generation %d (made %s), older than generation %d already seen: stale or replayed", m.Generation, created, f.MinGeneration)
+	case f.MaxAge > 0 && m.Created.After(now.Add(MaxSkew)):
+		return bad(r.path, "made %s, in the future (now %s): a forged or wrong clock", created, now.UTC().Format(time.RFC3339))
+	case f.MaxAge > 0 && now.Sub(m.Created) > f.MaxAge:
+		return bad(r.path, "made %s, %s ago, older than the %s allowed: stale or replayed", created, FormatAge(now.Sub(m.Created)), FormatAge(f.MaxAge))
+	}
+	return nil
+}
+
+// FormatAge renders a duration as days, hours and minutes ("3d4h", "90m"), the units
+// ParseAge reads.
+func FormatAge(d time.Duration) string {
+	d = d.Round(time.Minute)
+	days, hours, mins := d/(24*time.Hour), d%(24*time.Hour)/time.Hour, d%time.Hour/time.Minute
+	var s string
+	if days > 0 {
+		s += fmt.Sprintf("%dd", days)
+	}
+	if hours > 0 {
+		s += fmt.Sprintf("%dh", hours)
+	}
+	if mins > 0 || s == "" {
+		s += fmt.Sprintf("%dm", mins)
+	}
+	return s
+}
+
+// ParseAge reads a --max-age: a whole number of days ("7d"), a Go duration ("36h",
+// "90m"), or days followed by one ("1d12h"). It must be positive.
+func ParseAge(s string) (time.Duration, error) {
+	var d time.Duration
+	rest := s
+	if i := strings.IndexByte(s, 'd'); i >= 0 {
+		days, err := strconv.ParseUint(s[:i], 10, 16)
+		if err != nil || i == 0 || s[0] == '+' {
+			return 0, fmt.Errorf("age %q: want days (7d), hours (36h), minutes (90m), or days and a duration (1d12h)", s)
+		}
+		d, rest = time.Duration(days)*24*time.Hour, s[i+1:]
+	}
+	if rest != "" {
+		more, err := time.ParseDuration(rest)
+		if err != nil || more < 0 || rest[0] == '-' || rest[0] == '+' {
+			return 0, fmt.Errorf("age %q: want days (7d), hours (36h), minutes (90m), or days and a duration (1d12h)", s)
+		}
+		d += more
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("age %q: must be more than zero", s)
+	}
+	return d, nil
+}

@@ -1,7 +1,10 @@
 package baseline
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -78,4 +81,61 @@ func ParseAge(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("age %q: must be more than zero", s)
 	}
 	return d, nil
+}
+
+// ReadGeneration returns the generation recorded in file by RecordGeneration, or 0 if
+// there is no such file.
+func ReadGeneration(file string) (uint64, error) {
+	data, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	s := strings.TrimSuffix(string(data), "\n")
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || strconv.FormatUint(n, 10) != s {
+		return 0, fmt.Errorf("%s: not a generation number (%q)", file, truncate(s, 40))
+	}
+	return n, nil
+}
+
+// RecordGeneration raises the generation recorded in file to gen; a file that holds
+// a higher one is left as it is. The file is replaced atomically (a new file renamed
+// over it), so a crash leaves the old number or the new one.
+func RecordGeneration(file string, gen uint64) error {
+	if old, err := ReadGeneration(file); err != nil || old >= gen {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(strconv.FormatUint(gen, 10) + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), file)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("record generation in %s: %w", file, err)
+	}
+	if d, err := os.Open(filepath.Dir(file)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
 }

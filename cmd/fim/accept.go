@@ -53,7 +53,7 @@ was), 16 on a usage error, 17 if the baseline is unusable, 18 on any other error
 			&cli.BoolFlag{Name: "dry-run", Usage: "say what would be accepted; write nothing"},
 			reportFormatFlag, outputFlag, redactFlag,
 			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, as in check"},
-			verifyFlag, signFlag,
+			verifyFlag, maxAgeFlag, minGenerationFlag, generationFileFlag, signFlag,
 		},
 		Action: runAccept,
 	}
@@ -210,11 +210,16 @@ func runAccept(c *cli.Context) error {
 		return err
 	}
 	meta.Accepted = r.Meta().Accepted
+	meta.Generation = r.Meta().Generation + 1
 	name, uid := currentUser()
 	meta.AddAcceptance(baseline.Acceptance{Time: info.Time, User: name, UID: uid, Selectors: sel.selected,
 		Accepted: len(accepted), Remaining: remain})
 	if err := w.Commit(meta); err != nil {
 		return fmt.Errorf("baseline not updated: %w", err)
+	}
+	k.fresh.saw(meta.Generation)
+	if err := k.fresh.record(); err != nil {
+		return err
 	}
 	if err := rep.emit(accepted, info); err != nil {
 		return err

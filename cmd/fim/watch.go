@@ -139,7 +139,8 @@ func runWatch(c *cli.Context) error {
 		w.KeyBase = keyBase(comp)
 		if r, err := baseline.Open(db); err == nil {
 			signed := r.Signed()
-			w.Meta.Accepted = r.Meta().Accepted // the accept history outlives rewrites
+			w.Meta.Accepted = r.Meta().Accepted     // the accept history outlives rewrites
+			w.Meta.Generation = r.Meta().Generation // each rewrite is one more
 			r.Close()
 			if signed && w.Signer == nil {
 				return usageErr("%s is signed: --update needs --sign KEYFILE to sign the new baseline", db)

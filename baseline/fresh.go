@@ -40,20 +40,22 @@ func (r *Reader) Fresh(f Freshness, now time.Time) error {
 	return nil
 }
 
-// FormatAge renders a duration as days, hours and minutes ("3d4h", "90m"), the units
-// ParseAge reads.
+// FormatAge renders a duration, to the second, as days, hours, minutes and seconds
+// ("3d4h", "90s" as "1m30s"), which ParseAge reads.
 func FormatAge(d time.Duration) string {
-	d = d.Round(time.Minute)
-	days, hours, mins := d/(24*time.Hour), d%(24*time.Hour)/time.Hour, d%time.Hour/time.Minute
+	d = d.Round(time.Second)
 	var s string
-	if days > 0 {
-		s += fmt.Sprintf("%dd", days)
+	for _, u := range []struct {
+		d    time.Duration
+		name string
+	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
+		if n := d / u.d; n > 0 {
+			s += strconv.FormatInt(int64(n), 10) + u.name
+			d -= n * u.d
+		}
 	}
-	if hours > 0 {
-		s += fmt.Sprintf("%dh", hours)
-	}
-	if mins > 0 || s == "" {
-		s += fmt.Sprintf("%dm", mins)
+	if s == "" {
+		return "0s"
 	}
 	return s
 }

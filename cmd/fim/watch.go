@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -80,11 +79,10 @@ func runWatch(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		pol = new(config.Policy)
-		err = json.Unmarshal(r.Meta().Policy, pol)
+		pol, _, err = storedPolicy(r) // the watch validates the whole baseline as it loads it
 		r.Close()
 		if err != nil {
-			return fmt.Errorf("%w: %s: corrupt options in meta: %v", baseline.ErrBadBaseline, db, err)
+			return err
 		}
 	}
 	comp, err := pol.Compile()

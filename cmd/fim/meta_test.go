@@ -156,6 +156,9 @@ func TestGeneration(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(root, "n2"), []byte("2"), 0o644))
 	step("accept", 0, "accept", "--db", db, "--path", "/**", "--sign", key)
 	step("baseline over it", 0, "baseline", "--db", db, "--sign", key, root)
+	if text := mustOut(t, 0, "info", "--db", db); !strings.Contains(text, "\ngeneration:   4\n") {
+		t.Errorf("info does not show generation 4:\n%s", text)
+	}
 
 	tarball := filepath.Join(t.TempDir(), "t.tar")
 	if out, err := exec.Command("tar", "-cf", tarball, "-C", root, ".").CombinedOutput(); err != nil {
@@ -226,4 +229,31 @@ func TestReplayRefused(t *testing.T) {
 	}
 	mustRun(t, 16, "check", "--db", db, "--max-age", "soon")
 	mustRun(t, 16, "check", "--db", db, "--generation-file", state) // without --verify
+}
+
+// TestSignUnsignedRefusesEdit: signing the successor of an unsigned baseline (accept
+// --sign, check --update --sign) first checks its records and meta against the digest,
+// so that an edited meta never comes out signed.
+func TestSignUnsignedRefusesEdit(t *testing.T) {
+	root, dir := t.TempDir(), t.TempDir()
+	tree{"a": file("alpha\n"), "d/c": file("charlie\n")}.build(t, root)
+	db, key := filepath.Join(dir, "b.db"), filepath.Join(dir, "k")
+	mustRun(t, 0, "keygen", "--out", key)
+	mustRun(t, 0, "baseline", "--db", db, root)
+	must(t, os.WriteFile(filepath.Join(root, "a"), []byte("changed\n"), 0o644))
+	hexEdit(t, db, "key_base") // every recorded path elsewhere: the whole tree "moved"
+	before, err := os.ReadFile(db)
+	must(t, err)
+	for _, args := range [][]string{
+		{"accept", "--db", db, "--path", "/**", "--sign", key},
+		{"check", "--db", db, "--update", "--sign", key},
+	} {
+		_, stderr := mustRun(t, 17, args...)
+		if !strings.Contains(stderr, "do not match the digest") {
+			t.Errorf("%s: stderr %q", args[0], stderr)
+		}
+		if after, err := os.ReadFile(db); err != nil || !bytes.Equal(after, before) {
+			t.Errorf("%s changed the baseline", args[0])
+		}
+	}
 }

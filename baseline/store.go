@@ -353,7 +353,6 @@ func (w *Writer) Commit(m Meta) error {
 	if m.Generation == 0 {
 		m.Generation = 1
 	}
-	m.Created = m.Created.Round(0) // no monotonic reading: the meta is what its encoding says
 	if w.Signer != nil {
 		m.KeyID = KeyID(w.Signer.Public().(ed25519.PublicKey))
 	}

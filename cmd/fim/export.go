@@ -65,6 +65,10 @@ func runExport(c *cli.Context) error {
 	opt := mtree.WriteOptions{SHA256: c.Bool("sha256"), Root: root, Warn: warn.add}
 	out := c.String("output")
 	if out == "" || out == "-" {
+		// Nothing to take back once written: check the baseline before the first line.
+		if err := r.Validate(); err != nil {
+			return err
+		}
 		return mtree.Write(os.Stdout, r.Iter().Next, opt)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(out), ".fim-export-*")

@@ -211,6 +211,11 @@ func runList(c *cli.Context) error {
 		return err
 	}
 	defer r.Close()
+	// Every path printed is made of the meta's key base: check it, and every record,
+	// against the digest before printing the first.
+	if err := r.Validate(); err != nil {
+		return err
+	}
 	it := r.Iter()
 	for {
 		e, err := it.Next()

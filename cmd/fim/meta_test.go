@@ -91,6 +91,8 @@ func TestMetaEditRefused(t *testing.T) {
 				{"diff", intact, edited},
 				{"accept", "--db", edited, "--path", "/**", "--sign", key},
 				{"explain", "--db", edited, filepath.Join(root, "a")},
+				{"list", "--db", edited},
+				{"export", "--db", edited},
 				{"watch", "--db", edited, "--backend", "periodic", "--interval", "1h"},
 			} {
 				stdout, stderr := mustRun(t, 17, args...)

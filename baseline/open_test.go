@@ -256,7 +256,12 @@ func TestOpenBad(t *testing.T) {
 					return err
 				}
 				m := testMeta()
-				m.Format, m.Digest = FormatVersion, newDigest().sum()
+				m.Format, m.Generation = FormatVersion, 1
+				body, err := metaBody(m)
+				if err != nil {
+					return err
+				}
+				m.Digest = newDigest().seal(body)
 				info, err := json.Marshal(m)
 				if err != nil {
 					return err

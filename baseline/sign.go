@@ -15,9 +15,10 @@ import (
 )
 
 // A signed baseline carries an Ed25519 signature over its meta, which holds the count
-// and the BLAKE3 digest of every key and record in order: verifying the signature and
-// then reading every record (Iter checks the digest at the end) proves that not one
-// record was added, removed, reordered or edited since it was signed.
+// and the digest that seals every key and record in order with the rest of the meta:
+// verifying the signature and then reading every record (Iter checks the digest at the
+// end) proves that not one record or meta field was added, removed, reordered or
+// edited since it was signed.
 
 var keySignature = []byte("signature")
 
@@ -54,6 +55,13 @@ func (r *Reader) Verify(pub ed25519.PublicKey) error {
 	if err := r.VerifySignature(pub); err != nil {
 		return err
 	}
+	return r.Validate()
+}
+
+// Validate reads every record and checks them and the meta against the digest: what a
+// full Iter does, for a caller that uses the baseline without reading it all (fim
+// info, watch) or needs the proof before it reads.
+func (r *Reader) Validate() error {
 	it := r.Iter()
 	for {
 		e, err := it.Next()

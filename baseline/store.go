@@ -1,15 +1,22 @@
 // Package baseline owns the snapshot on disk: a bbolt database holding one compact binary
 // record per entry, keyed by walk.Key(path) (less a common directory prefix, see
 // Meta.KeyBase) so that iteration follows the walk's order,
-// and a meta bucket (format version, fim version, creation time, host, options, count and
-// a BLAKE3 digest of every record). A baseline is always written to a new file beside the
-// old one and renamed over it, so a crash leaves the previous baseline intact.
+// and a meta bucket (format version, fim version, creation time, host, options, count,
+// generation, accept history and a BLAKE3 digest of every record and of the rest of the
+// meta). A baseline is always written to a new file beside the old one and renamed over
+// it, so a crash leaves the previous baseline intact.
+//
+// The digest seals the whole meta with the records: a reader checks it once it has read
+// every record (Iter at its end, Validate), and a signature covers the meta and so the
+// digest. The meta is accepted only in its canonical encoding (the bytes json.Marshal
+// gives), so what is digested is exactly what is read.
 package baseline
 
 import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,7 +37,9 @@ import (
 )
 
 // FormatVersion is the version of the database layout this fim reads and writes.
-const FormatVersion = 1
+// Version 2 digests the meta with the records; version 1 digested only the records, so
+// its meta could be edited unnoticed, and it is refused (make the baseline again).
+const FormatVersion = 2
 
 const magic = "fim-baseline"
 
@@ -62,14 +71,19 @@ type Meta struct {
 	HostID     string          `json:"host_id,omitempty"`
 	Policy     json.RawMessage `json:"policy"` // the options the walk used, opaque here
 	Entries    uint64          `json:"entries"`
-	Digest     string          `json:"digest"`           // blake3 over every key and record, in order
-	KeyID      string          `json:"key_id,omitempty"` // the key that signed it (KeyID), if signed
+	// Generation counts the baselines written at this path: 1 for the first, one more
+	// for each that replaced it (check --update, watch --update, accept, a new
+	// baseline over a readable one). A check can refuse one older than it last saw.
+	Generation uint64 `json:"generation"`
+	// Digest seals the baseline: BLAKE3 over every key and record in order, and over
+	// this meta as encoded with Digest empty (see seal).
+	Digest string `json:"digest"`
+	KeyID  string `json:"key_id,omitempty"` // the key that signed it (KeyID), if signed
 	// KeyBase is a directory above every recorded path whose bytes are left out of the
 	// keys ("": none): the roots' common parent, which every key would repeat.
 	KeyBase string `json:"key_base,omitempty"`
 	// Accepted is the history of fim accept on this baseline and those it was made
-	// from, oldest first, at most MaxAccepted. A fim that predates it ignores the key
-	// (JSON objects allow unknown keys), so it needs no new format version.
+	// from, oldest first, at most MaxAccepted.
 	Accepted []Acceptance `json:"accepted,omitempty"`
 }
 
@@ -148,7 +162,25 @@ func (d *digest) add(key, val []byte) {
 	d.h.Write(val)
 }
 
-func (d *digest) sum() string { return "blake3:" + fmt.Sprintf("%x", d.h.Sum(nil)) }
+// sealContext starts what seal hashes, so that no other BLAKE3 input can pass for it.
+const sealContext = "fim baseline meta v2\x00"
+
+// seal returns the meta's Digest: BLAKE3 over the records' digest and body, the meta
+// encoded with Digest empty. The records' digest has a fixed length, so body is all
+// the rest: no two (records, meta) pairs hash the same input.
+func (d *digest) seal(body []byte) string {
+	h := blake3.New()
+	h.WriteString(sealContext)
+	h.Write(d.h.Sum(nil))
+	h.Write(body)
+	return "blake3:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// metaBody is the meta as seal hashes it: canonically encoded, with Digest empty.
+func metaBody(m Meta) ([]byte, error) {
+	m.Digest = ""
+	return json.Marshal(m)
+}
 
 // LockTimeout is how long Create waits for another fim to release the baseline.
 var LockTimeout = 2 * time.Second
@@ -327,12 +359,20 @@ func (w *Writer) Add(e *walk.Entry) error {
 func (w *Writer) Commit(m Meta) error {
 	m.Format = FormatVersion
 	m.Entries = w.count
-	m.Digest = w.dig.sum()
 	m.KeyID = ""
 	m.KeyBase = w.KeyBase
+	if m.Generation == 0 {
+		m.Generation = 1
+	}
 	if w.Signer != nil {
 		m.KeyID = KeyID(w.Signer.Public().(ed25519.PublicKey))
 	}
+	body, err := metaBody(m)
+	if err != nil {
+		w.Abort()
+		return err
+	}
+	m.Digest = w.dig.seal(body)
 	info, err := json.Marshal(m)
 	if err != nil {
 		w.Abort()
@@ -426,8 +466,9 @@ type Reader struct {
 	tx    *bolt.Tx
 	meta  Meta
 	size  int64 // bytes of the file, all mapped
-	// info is the meta as stored, and signature its signature (nil: unsigned).
-	info, signature []byte
+	// info is the meta as stored, and signature its signature (nil: unsigned); body is
+	// the meta as the digest seals it (metaBody).
+	info, signature, body []byte
 }
 
 // Open opens the baseline at path read-only and validates that it is a complete fim
@@ -495,6 +536,9 @@ func (r *Reader) readMeta() error {
 		return bad(r.path, "%v", err)
 	}
 	r.meta, r.info = meta, bytes.Clone(b.Get(keyInfo))
+	if r.body, err = metaBody(meta); err != nil {
+		return bad(r.path, "corrupt meta: %v", err)
+	}
 	if sig := b.Get(keySignature); sig != nil {
 		r.signature = bytes.Clone(sig)
 	}
@@ -511,20 +555,28 @@ func decodeMeta(magicVal, formatVal, info, sig []byte) (Meta, error) {
 		return m, errors.New("not a fim database (a bbolt file without fim's meta)")
 	}
 	format, err := strconv.Atoi(string(formatVal))
-	if err != nil {
+	if err != nil || strconv.Itoa(format) != string(formatVal) {
 		return m, fmt.Errorf("corrupt meta: format %q", formatVal)
 	}
-	if format != FormatVersion {
+	switch {
+	case format == 1:
+		return m, errors.New("format version 1, whose meta is not covered by its digest: make the baseline again with this fim (fim baseline)")
+	case format != FormatVersion:
 		return m, fmt.Errorf("format version %d, this fim reads version %d (upgrade fim, or make a new baseline)", format, FormatVersion)
 	}
 	if err := json.Unmarshal(info, &m); err != nil {
 		return m, fmt.Errorf("corrupt meta: %v", err)
 	}
+	if canon, err := json.Marshal(m); err != nil || !bytes.Equal(canon, info) {
+		return m, errors.New("corrupt meta: not in the encoding fim writes")
+	}
 	switch {
 	case m.Format != FormatVersion:
 		return m, fmt.Errorf("corrupt meta: format %d inside, %d outside", m.Format, format)
-	case len(m.Digest) != len("blake3:")+64 || !strings.HasPrefix(m.Digest, "blake3:"):
+	case len(m.Digest) != len("blake3:")+64 || !strings.HasPrefix(m.Digest, "blake3:") || !isLowerHex(m.Digest[len("blake3:"):]):
 		return m, fmt.Errorf("corrupt meta: digest %q", m.Digest)
+	case m.Generation == 0:
+		return m, errors.New("corrupt meta: generation 0")
 	case m.KeyBase != "" && (m.KeyBase[0] != '/' || filepath.Clean(m.KeyBase) != m.KeyBase || m.KeyBase == "/"):
 		return m, fmt.Errorf("corrupt meta: key base %q", m.KeyBase)
 	case sig != nil && len(sig) != ed25519.SignatureSize:
@@ -533,6 +585,15 @@ func decodeMeta(magicVal, formatVal, info, sig []byte) (Meta, error) {
 		return m, errors.New("no entries recorded, nothing to check a tree against")
 	}
 	return m, nil
+}
+
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // release drops the pages of the mapped file from this process's page tables. A
@@ -622,11 +683,11 @@ func (it *Iter) Next() (e *walk.Entry, err error) {
 	}
 	if k == nil {
 		it.done = true
-		if it.count != it.r.meta.Entries || it.dig.sum() != it.r.meta.Digest {
+		if it.count != it.r.meta.Entries || it.dig.seal(it.r.body) != it.r.meta.Digest {
 			if it.r.signature != nil {
-				return nil, bad(it.r.path, "records do not match the digest in its signed meta: altered since it was signed")
+				return nil, bad(it.r.path, "records or meta do not match the digest in its signed meta: altered since it was signed")
 			}
-			return nil, bad(it.r.path, "corrupt database: records do not match the digest in its meta")
+			return nil, bad(it.r.path, "corrupt database: records or meta do not match the digest in its meta")
 		}
 		return nil, nil
 	}

@@ -105,6 +105,7 @@ type ecsFIM struct {
 	Source        string            `json:"source,omitempty"`
 	ProcessGone   bool              `json:"process_gone,omitempty"`
 	Count         int               `json:"count,omitempty"`
+	Baseline      *jsonBaseline     `json:"baseline,omitempty"`
 }
 
 // ECS renders events as NDJSON, one Elastic Common Schema document per event, shaped as
@@ -145,11 +146,12 @@ func ECS(w io.Writer, events []diff.Event, info Info) error {
 			Event:     ecsEvent{Kind: "event", Category: category, Module: "fim"},
 			Host:      host,
 			FIM: ecsFIM{
-				Kind:    ev.Kind.String(),
-				Changed: ev.Changed.Strings(),
-				PathB64: rawIfInvalid(ev.Path),
-				Source:  ev.Source,
-				Count:   ev.Count,
+				Kind:     ev.Kind.String(),
+				Changed:  ev.Changed.Strings(),
+				PathB64:  rawIfInvalid(ev.Path),
+				Source:   ev.Source,
+				Count:    ev.Count,
+				Baseline: newJSONBaseline(info.Baseline),
 			},
 		}
 		if int(ev.Kind) < len(ecsKinds) {

@@ -74,6 +74,8 @@ func render(t *testing.T, r Renderer, events []diff.Event, info Info) []byte {
 func TestFormatsGolden(t *testing.T) {
 	warned := checkInfo
 	warned.Warnings = 2
+	withBaseline := checkInfo // the header names the baseline, its time in UTC
+	withBaseline.Baseline = Baseline{Created: time.Date(2024, 4, 30, 8, 0, 0, 0, time.FixedZone("CEST", 2*60*60)), Generation: 7}
 	cases := []struct {
 		name   string
 		events []diff.Event
@@ -81,6 +83,7 @@ func TestFormatsGolden(t *testing.T) {
 	}{
 		{"empty", nil, checkInfo},
 		{"sample", formatEvents(), warned},
+		{"baseline", formatEvents()[:1], withBaseline},
 	}
 	for _, f := range formatRenderers {
 		for _, c := range cases {

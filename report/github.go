@@ -42,7 +42,7 @@ func GitHub(w io.Writer, events []diff.Event, info Info) error {
 	}
 	if !info.Stream {
 		b = append(b[:0], "::notice title=fim::"...)
-		scratch = appendSummary(scratch[:0], events, info.Warnings)
+		scratch = appendSummary(scratch[:0], events, info.Warnings, info.Baseline)
 		b = appendCommandEscaped(b, scratch[:len(scratch)-1], false) // without its newline
 		b = append(b, '\n')
 		_, _ = bw.Write(b)

@@ -88,7 +88,7 @@ func TestGitHubCommands(t *testing.T) {
 			t.Errorf("command %d: message %q", i, c.msg)
 		}
 	}
-	wantSummary := strings.TrimSuffix(string(appendSummary(nil, events, 1)), "\n")
+	wantSummary := strings.TrimSuffix(string(appendSummary(nil, events, 1, Baseline{})), "\n")
 	if last := cmds[len(cmds)-1]; last.name != "notice" || last.msg != wantSummary {
 		t.Errorf("summary %+v, want %q", last, wantSummary)
 	}

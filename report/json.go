@@ -25,19 +25,20 @@ const b64Prefix = "base64:"
 
 // jsonEvent is one line of the json format. Field order is output order.
 type jsonEvent struct {
-	Type       string       `json:"type"`
-	Path       string       `json:"path"`
-	PathB64    string       `json:"path_b64,omitempty"`
-	OldPath    string       `json:"old_path,omitempty"`
-	OldPathB64 string       `json:"old_path_b64,omitempty"`
-	Changed    []string     `json:"changed"`
-	File       *jsonEntry   `json:"file,omitempty"`
-	Before     *jsonEntry   `json:"before,omitempty"`
-	Time       string       `json:"time"`
-	Host       jsonHost     `json:"host"`
-	Source     string       `json:"source,omitempty"`
-	Process    *jsonProcess `json:"process,omitempty"`
-	Count      int          `json:"count,omitempty"`
+	Type       string        `json:"type"`
+	Path       string        `json:"path"`
+	PathB64    string        `json:"path_b64,omitempty"`
+	OldPath    string        `json:"old_path,omitempty"`
+	OldPathB64 string        `json:"old_path_b64,omitempty"`
+	Changed    []string      `json:"changed"`
+	File       *jsonEntry    `json:"file,omitempty"`
+	Before     *jsonEntry    `json:"before,omitempty"`
+	Time       string        `json:"time"`
+	Host       jsonHost      `json:"host"`
+	Baseline   *jsonBaseline `json:"baseline,omitempty"`
+	Source     string        `json:"source,omitempty"`
+	Process    *jsonProcess  `json:"process,omitempty"`
+	Count      int           `json:"count,omitempty"`
 }
 
 // jsonProcess is the process that caused a watched event.
@@ -59,6 +60,19 @@ func newJSONProcess(p *diff.Process) *jsonProcess {
 		jp.UID = &uid
 	}
 	return jp
+}
+
+// jsonBaseline is the baseline a report compares with.
+type jsonBaseline struct {
+	Created    string `json:"created"`
+	Generation uint64 `json:"generation"`
+}
+
+func newJSONBaseline(b Baseline) *jsonBaseline {
+	if b.Generation == 0 {
+		return nil
+	}
+	return &jsonBaseline{Created: b.Created.UTC().Format(timeLayout), Generation: b.Generation}
 }
 
 type jsonHost struct {
@@ -106,19 +120,21 @@ func JSON(w io.Writer, events []diff.Event, info Info) error {
 	enc.SetEscapeHTML(false)
 	when := info.Time.UTC().Format(timeLayout)
 	host := jsonHost{Name: info.Host.Name, ID: info.Host.ID}
+	base := newJSONBaseline(info.Baseline)
 	for i := range events {
 		ev := &events[i]
 		je := jsonEvent{
-			Type:    ev.Kind.String(),
-			Path:    ev.Path,
-			PathB64: rawIfInvalid(ev.Path),
-			Changed: ev.Changed.Strings(),
-			File:    newJSONEntry(ev.After),
-			Time:    when,
-			Host:    host,
-			Source:  ev.Source,
-			Process: newJSONProcess(ev.Process),
-			Count:   ev.Count,
+			Baseline: base,
+			Type:     ev.Kind.String(),
+			Path:     ev.Path,
+			PathB64:  rawIfInvalid(ev.Path),
+			Changed:  ev.Changed.Strings(),
+			File:     newJSONEntry(ev.After),
+			Time:     when,
+			Host:     host,
+			Source:   ev.Source,
+			Process:  newJSONProcess(ev.Process),
+			Count:    ev.Count,
 		}
 		if je.Changed == nil {
 			je.Changed = []string{}

@@ -380,3 +380,22 @@ func TestOctalMode(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONBaseline: each event names the baseline compared with, when there is one.
+func TestJSONBaseline(t *testing.T) {
+	info := checkInfo
+	info.Baseline = Baseline{Created: time.Date(2024, 4, 30, 8, 0, 0, 5, time.FixedZone("CEST", 2*60*60)), Generation: 7}
+	var buf bytes.Buffer
+	if err := JSON(&buf, sampleEvents()[:2], info); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range bytes.Split(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), []byte("\n")) {
+		if !bytes.Contains(line, []byte(`"baseline":{"created":"2024-04-30T06:00:00.000000005Z","generation":7}`)) {
+			t.Errorf("no baseline in %s", line)
+		}
+	}
+	_, raw := renderJSON(t, sampleEvents()[:1]) // no baseline: no field
+	if bytes.Contains(raw[0], []byte(`"baseline"`)) {
+		t.Errorf("baseline without one: %s", raw[0])
+	}
+}

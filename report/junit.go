@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"fim/diff"
 )
@@ -41,7 +42,7 @@ func JUnit(w io.Writer, events []diff.Event, info Info) error {
 	scratch = appendEscaped(scratch[:0], info.Host.Name)
 	b = appendXML(b, scratch)
 	b = append(b, "\">\n"...)
-	if info.Host.ID != "" || info.Warnings > 0 {
+	if info.Host.ID != "" || info.Warnings > 0 || info.Baseline.Generation > 0 {
 		b = append(b, "  <properties>\n"...)
 		if info.Host.ID != "" {
 			b = append(b, `    <property name="host.id" value="`...)
@@ -52,6 +53,13 @@ func JUnit(w io.Writer, events []diff.Event, info Info) error {
 		if info.Warnings > 0 {
 			b = append(b, `    <property name="warnings" value="`...)
 			b = strconv.AppendInt(b, int64(info.Warnings), 10)
+			b = append(b, "\"/>\n"...)
+		}
+		if info.Baseline.Generation > 0 {
+			b = append(b, `    <property name="baseline.created" value="`...)
+			b = info.Baseline.Created.UTC().AppendFormat(b, time.RFC3339)
+			b = append(b, `"/>`+"\n"+`    <property name="baseline.generation" value="`...)
+			b = strconv.AppendUint(b, info.Baseline.Generation, 10)
 			b = append(b, "\"/>\n"...)
 		}
 		b = append(b, "  </properties>\n"...)

@@ -73,9 +73,18 @@ func LocalHost() Host {
 type Info struct {
 	Time     time.Time // when the check ran
 	Host     Host
-	Color    bool // text: colour the kind column with ANSI escapes (the CLI sets it for a terminal)
-	Warnings int  // problems met during the check (unreadable files, …), counted in the text summary
-	Stream   bool // one batch of a continuous stream (fim watch): text has no summary line
+	Baseline Baseline // the baseline compared with; zero for none (a watch without one)
+	Color    bool     // text: colour the kind column with ANSI escapes (the CLI sets it for a terminal)
+	Warnings int      // problems met during the check (unreadable files, …), counted in the text summary
+	Stream   bool     // one batch of a continuous stream (fim watch): text has no summary line
+}
+
+// Baseline identifies the baseline a report compares with, by what its meta says (and
+// its digest, and signature if any, cover): when it was made and its generation, so
+// that a reader can tell a stale or replayed baseline.
+type Baseline struct {
+	Created    time.Time
+	Generation uint64 // 0: no baseline
 }
 
 // Renderer writes events to w in one format. Renderers are deterministic: the same

@@ -70,8 +70,9 @@ type sarifInvocation struct {
 }
 
 type sarifInvocationInfo struct {
-	HostID   string `json:"host_id,omitempty"`
-	Warnings int    `json:"warnings,omitempty"`
+	HostID   string        `json:"host_id,omitempty"`
+	Warnings int           `json:"warnings,omitempty"`
+	Baseline *jsonBaseline `json:"baseline,omitempty"`
 }
 
 type sarifResult struct {
@@ -132,8 +133,8 @@ func SARIF(w io.Writer, events []diff.Event, info Info) error {
 		EndTimeUTC:          info.Time.UTC().Format(timeLayout),
 		Machine:             info.Host.Name,
 	}
-	if info.Host.ID != "" || info.Warnings > 0 {
-		inv.Properties = &sarifInvocationInfo{HostID: info.Host.ID, Warnings: info.Warnings}
+	if info.Host.ID != "" || info.Warnings > 0 || info.Baseline.Generation > 0 {
+		inv.Properties = &sarifInvocationInfo{HostID: info.Host.ID, Warnings: info.Warnings, Baseline: newJSONBaseline(info.Baseline)}
 	}
 	log := sarifLog{
 		Schema:  sarifSchema,

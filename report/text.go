@@ -51,7 +51,7 @@ func Text(w io.Writer, events []diff.Event, info Info) error {
 	// Write errors are sticky in bufio.Writer and reported by Flush.
 	var line []byte
 	if !info.Stream {
-		line = appendSummary(line, events, info.Warnings)
+		line = appendSummary(line, events, info.Warnings, info.Baseline)
 		_, _ = bw.Write(line)
 	}
 	for i := range events {
@@ -64,9 +64,10 @@ func Text(w io.Writer, events []diff.Event, info Info) error {
 	return nil
 }
 
-// appendSummary appends the summary line:
-// "fim: 3 changes: 1 create, 1 change, 0 remove, 1 chmod, 0 rename, 0 move, 2 warnings".
-func appendSummary(b []byte, events []diff.Event, warnings int) []byte {
+// appendSummary appends the summary line: "fim: 3 changes: 1 create, 1 change,
+// 0 remove, 1 chmod, 0 rename, 0 move, 2 warnings; baseline generation 4, made
+// 2024-02-29T12:00:00Z" (the baseline part when base names one).
+func appendSummary(b []byte, events []diff.Event, warnings int, base Baseline) []byte {
 	kinds := diff.Kinds()
 	counts := make([]int, len(kinds))
 	for i := range events {
@@ -93,6 +94,12 @@ func appendSummary(b []byte, events []diff.Event, warnings int) []byte {
 	if warnings > 0 {
 		b = append(b, ", "...)
 		b = appendCount(b, warnings, "warning", "warnings")
+	}
+	if base.Generation > 0 {
+		b = append(b, "; baseline generation "...)
+		b = strconv.AppendUint(b, base.Generation, 10)
+		b = append(b, ", made "...)
+		b = base.Created.UTC().AppendFormat(b, time.RFC3339)
 	}
 	return append(b, '\n')
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"fim/diff"
 )
@@ -65,6 +66,7 @@ func TestTextGolden(t *testing.T) {
 		{"empty_warnings", nil, Info{Warnings: 3}},
 		{"sample", sampleEvents(), warned},
 		{"single", sampleEvents()[:1], checkInfo},
+		{"baseline", nil, Info{Warnings: 1, Baseline: Baseline{Created: time.Date(2024, 4, 30, 8, 0, 0, 0, time.FixedZone("CEST", 2*60*60)), Generation: 7}}},
 	}
 	for _, tt := range tests {
 		for _, color := range []bool{false, true} {
@@ -113,7 +115,7 @@ func TestTextSummary(t *testing.T) {
 		{events, 2, "fim: 18 changes: 7 create, 4 change, 2 remove, 3 chmod, 1 rename, 1 move, 2 warnings"},
 	}
 	for _, tt := range tests {
-		got := string(appendSummary(nil, tt.events, tt.warnings))
+		got := string(appendSummary(nil, tt.events, tt.warnings, Baseline{}))
 		if got != tt.want+"\n" {
 			t.Errorf("summary = %q, want %q", got, tt.want)
 		}

@@ -55,7 +55,9 @@ type Watcher struct {
 	BatchTimeout time.Duration
 	DedupWindow  time.Duration
 	// DB is the baseline to compare with; when it does not exist the first walk is the
-	// state. Update keeps it current (Meta is written with it).
+	// state. It is validated (every record and the meta against its digest) before
+	// use. Update keeps it current (Meta is written with it, each rewrite one
+	// generation after Meta.Generation, which it then holds).
 	DB     string
 	Update bool
 	Meta   baseline.Meta
@@ -404,6 +406,12 @@ func (w *Watcher) loadState(ctx context.Context) error {
 	if w.DB != "" {
 		r, err := baseline.Open(w.DB)
 		if err == nil {
+			// Lookups read single records: check them all, and the meta, against
+			// the digest once, before anything is compared with them.
+			if err := r.Validate(); err != nil {
+				r.Close()
+				return err
+			}
 			w.st.base = r
 			w.hold(r.Files())
 			return nil
@@ -732,9 +740,11 @@ func (w *Watcher) maybeFlushState(final bool) error {
 	}
 	meta := w.Meta
 	meta.Created = time.Now().UTC()
+	meta.Generation++
 	if err := wr.Commit(meta); err != nil {
 		return err
 	}
+	w.Meta.Generation = meta.Generation
 	w.flushed, w.dirty = time.Now(), false
 	if w.st.base != nil {
 		w.release(w.st.base.Files())

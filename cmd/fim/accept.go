@@ -55,7 +55,7 @@ the baseline is left as it was and the exit status is 18.`,
 			&cli.BoolFlag{Name: "dry-run", Usage: "say what would be accepted; write nothing"},
 			reportFormatFlag, outputFlag, redactFlag,
 			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, as in check"},
-			verifyFlag, signFlag,
+			verifyFlag, maxAgeFlag, minGenerationFlag, generationFileFlag, signFlag,
 		},
 		Action: runAccept,
 	}
@@ -212,6 +212,7 @@ func runAccept(c *cli.Context) error {
 		return err
 	}
 	meta.Accepted = r.Meta().Accepted
+	meta.Generation = r.Meta().Generation + 1
 	name, uid := currentUser()
 	meta.AddAcceptance(baseline.Acceptance{Time: info.Time, User: name, UID: uid, Selectors: sel.selected,
 		Accepted: len(accepted), Remaining: remain})
@@ -222,6 +223,10 @@ func runAccept(c *cli.Context) error {
 	}
 	if err := w.Commit(meta); err != nil {
 		return fmt.Errorf("baseline not updated: %w", err)
+	}
+	k.fresh.saw(meta.Generation)
+	if err := k.fresh.record(); err != nil {
+		return err
 	}
 	fmt.Fprintf(os.Stderr, "fim: accepted %d of %d differences into %s; %d remain\n", len(accepted), len(ch.events), db, remain)
 	return nil

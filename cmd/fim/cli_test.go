@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -691,7 +692,7 @@ func TestNoChangeText(t *testing.T) {
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
 	tree{"a": file("a"), "d/b": file("b")}.build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
-	if stdout, _ := mustRun(t, 0, "check", "--db", db); stdout != "fim: no changes\n" {
+	if stdout, _ := mustRun(t, 0, "check", "--db", db); summaryOf(t, stdout, 1) != "fim: no changes\n" {
 		t.Errorf("stdout %q, want %q", stdout, "fim: no changes\n")
 	}
 	if stdout, _ := mustRun(t, 0, "check", "--db", db, "--format", "json"); stdout != "" {
@@ -739,7 +740,7 @@ func TestUnreadable(t *testing.T) {
 
 	stdout, stderr := runUser(0, "check", "--db", db)
 	wantWarning(stderr, secret)
-	if stdout != "fim: no changes, 1 warning\n" {
+	if summaryOf(t, stdout, 1) != "fim: no changes, 1 warning\n" {
 		t.Errorf("stdout %q", stdout)
 	}
 
@@ -808,7 +809,7 @@ func TestRoot(t *testing.T) {
 	volatile := []string{"--ignore", "mtime,ctime,inode,device,nlink"}
 
 	stdout, _ := mustRun(t, 0, append([]string{"check", "--db", db, "--root", b}, volatile...)...)
-	if stdout != "fim: no changes\n" {
+	if summaryOf(t, stdout, 1) != "fim: no changes\n" {
 		t.Errorf("copy: stdout %q", stdout)
 	}
 
@@ -835,7 +836,7 @@ func TestUpdate(t *testing.T) {
 	got := check(t, root, 7, "--db", db, "--update")
 	wantEvents(t, got, "change T/a [content,size,mtime,ctime]", "remove T/b", "create T/c")
 	stdout, _ := mustRun(t, 0, "check", "--db", db)
-	if stdout != "fim: no changes\n" {
+	if summaryOf(t, stdout, 2) != "fim: no changes\n" {
 		t.Errorf("after --update: stdout %q", stdout)
 	}
 	// Without --update, the baseline stays as it is.
@@ -869,9 +870,30 @@ func TestTextGolden(t *testing.T) {
 	must(t, os.Symlink("sub/alpha", filepath.Join(root, "mike")))
 
 	stdout, _ := mustRun(t, 7, "check", "--db", db, "--ignore", "mtime,ctime")
-	got := strings.ReplaceAll(stdout, root, "$T")
+	got := summaryOf(t, strings.ReplaceAll(stdout, root, "$T"), 1)
 	got = regexp.MustCompile(`owner: \d+:\d+`).ReplaceAllString(got, "owner: U:G")
 	golden(t, "check", []byte(got))
+}
+
+// baselineSuffix is what the text summary line says of the baseline it compares with.
+var baselineSuffix = regexp.MustCompile(`; baseline generation (\d+), made (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\n`)
+
+// summaryOf returns a text report with the baseline part of its summary line left out,
+// after checking that the line names generation gen and a creation time of the last
+// hour.
+func summaryOf(t *testing.T, report string, gen int) string {
+	t.Helper()
+	m := baselineSuffix.FindStringSubmatchIndex(report)
+	if m == nil || strings.Count(report[:m[0]], "\n") != 0 {
+		t.Fatalf("summary line names no baseline: %q", report)
+	}
+	if got := report[m[2]:m[3]]; got != strconv.Itoa(gen) {
+		t.Errorf("summary line: baseline generation %s, want %d", got, gen)
+	}
+	if made, err := time.Parse(time.RFC3339, report[m[4]:m[5]]); err != nil || time.Since(made) > time.Hour || time.Until(made) > time.Minute {
+		t.Errorf("summary line: baseline made %s (%v)", report[m[4]:m[5]], err)
+	}
+	return report[:m[0]] + "\n" + report[m[1]:]
 }
 
 // golden compares got with testdata/name.golden, or rewrites the file under -update.

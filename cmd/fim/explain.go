@@ -84,6 +84,9 @@ func runExplain(c *cli.Context) error {
 			return err
 		}
 		defer r.Close()
+		if err := r.Validate(); err != nil { // explain reads its meta and one record
+			return err
+		}
 		if pol == nil {
 			if pol, _, err = storedPolicy(r); err != nil {
 				return err

@@ -23,7 +23,7 @@ against the baseline, and a sha256digest written instead, so that
 "mtree -e -f SPEC -p ROOT" verifies the tree.`,
 		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
-			configFlag, dbFlag, rootFlag, verifyFlag,
+			configFlag, dbFlag, rootFlag, verifyFlag, maxAgeFlag, minGenerationFlag,
 			&cli.StringFlag{Name: "format", Value: "mtree", Usage: "specification format: mtree"},
 			&cli.BoolFlag{Name: "sha256", Usage: "read the files again and write sha256digest, for stock mtree"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` (replaced atomically, mode 0600) instead of stdout"},
@@ -48,7 +48,7 @@ func runExport(c *cli.Context) error {
 		return err
 	}
 	defer r.Close()
-	if err := verifySignatures(c, r); err != nil {
+	if _, err := verifyBaselines(c, r); err != nil {
 		return err
 	}
 	pol, _, err := storedPolicy(r)
@@ -65,6 +65,10 @@ func runExport(c *cli.Context) error {
 	opt := mtree.WriteOptions{SHA256: c.Bool("sha256"), Root: root, Warn: warn.add}
 	out := c.String("output")
 	if out == "" || out == "-" {
+		// Nothing to take back once written: check the baseline before the first line.
+		if err := r.Validate(); err != nil {
+			return err
+		}
 		return mtree.Write(os.Stdout, r.Iter().Next, opt)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(out), ".fim-export-*")

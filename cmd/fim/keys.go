@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -34,10 +35,10 @@ func verifyCommand() *cli.Command {
 		Name:         "verify",
 		Usage:        "check that a baseline is signed with a key and that no record changed since",
 		OnUsageError: onUsageError,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			configFlag, dbFlag,
 			&cli.StringFlag{Name: "key", Required: true, Usage: "the signer's public key `FILE`"},
-		},
+		}, freshFlags...),
 		Action: func(c *cli.Context) error {
 			if c.Args().Len() > 0 {
 				return usageErr("verify takes no PATH")
@@ -50,6 +51,10 @@ func verifyCommand() *cli.Command {
 			if err != nil {
 				return usageErr("--key: %v", err)
 			}
+			fresh, err := freshnessFlags(c, true)
+			if err != nil {
+				return err
+			}
 			r, err := baseline.Open(db)
 			if err != nil {
 				return err
@@ -58,10 +63,13 @@ func verifyCommand() *cli.Command {
 			if err := r.Verify(pub); err != nil {
 				return err
 			}
+			if err := fresh.check(r); err != nil {
+				return err
+			}
 			m := r.Meta()
-			fmt.Printf("fim: %s: signature good (%s), %d entries intact, made %s on %s\n",
-				db, baseline.KeyID(pub), m.Entries, m.Created.Format("2006-01-02T15:04:05Z"), m.Host)
-			return nil
+			fmt.Printf("fim: %s: signature good (%s), %d entries intact, generation %d, made %s on %s\n",
+				db, baseline.KeyID(pub), m.Entries, m.Generation, m.Created.UTC().Format(time.RFC3339), report.EscapeText(m.Host))
+			return fresh.record()
 		},
 	}
 }

@@ -105,7 +105,7 @@ func checkCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, e.g. mtime,ctime,inode,device,nlink"},
 			&cli.BoolFlag{Name: "update", Usage: "after reporting, replace the baseline with the current state"},
 			&cli.BoolFlag{Name: "fast", Usage: "re-read only files whose device, inode, size, mtime or ctime changed (see README: what --fast trusts)"},
-			&cli.StringFlag{Name: "verify", Usage: "refuse a baseline not signed with the private key of public key `FILE`"},
+			verifyFlag, maxAgeFlag, minGenerationFlag, generationFileFlag,
 			signFlag, quietFlag,
 		},
 		Action: runCheck,

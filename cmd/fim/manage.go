@@ -40,23 +40,32 @@ func storedPolicy(r *baseline.Reader) (*config.Policy, *config.Compiled, error) 
 	return &pol, comp, nil
 }
 
-// verifySignatures checks the baselines' signatures against the --verify key, if
-// given. The records are checked against the signed digest as they are read.
-func verifySignatures(c *cli.Context, rs ...*baseline.Reader) error {
-	f := c.String("verify")
-	if f == "" {
-		return nil
-	}
-	pub, err := baseline.LoadPublicKey(f)
+// verifyBaselines checks the baselines' signatures against the --verify key, if
+// given, and then their creation time and generation against the freshness flags.
+// The records are checked against the signed digest as they are read.
+func verifyBaselines(c *cli.Context, rs ...*baseline.Reader) (*freshness, error) {
+	file := c.String("verify")
+	fresh, err := freshnessFlags(c, file != "")
 	if err != nil {
-		return usageErr("--verify: %v", err)
+		return nil, err
 	}
-	for _, r := range rs {
-		if err := r.VerifySignature(pub); err != nil {
-			return err
+	if file != "" {
+		pub, err := baseline.LoadPublicKey(file)
+		if err != nil {
+			return nil, usageErr("--verify: %v", err)
+		}
+		for _, r := range rs {
+			if err := r.VerifySignature(pub); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return nil
+	for _, r := range rs {
+		if err := fresh.check(r); err != nil {
+			return nil, err
+		}
+	}
+	return fresh, nil
 }
 
 func diffCommand() *cli.Command {
@@ -68,13 +77,13 @@ func diffCommand() *cli.Command {
 production host's) with the events, formats and exit codes of check: the events and
 attributes reported below each path are OLD's options. Paths are compared as recorded,
 whatever paths the two baselines were made of. Both are checked against their digests
-as they are read; --verify checks both signatures. Times and host in the report are
-NEW's.`,
+as they are read; --verify checks both signatures, --max-age both creation times.
+Times and host in the report are NEW's; the baseline it names is OLD.`,
 		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
 			reportFormatFlag, outputFlag, redactFlag,
 			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, e.g. mtime,ctime,inode,device,nlink"},
-			verifyFlag,
+			verifyFlag, maxAgeFlag,
 		},
 		Action: runDiff,
 	}
@@ -98,7 +107,7 @@ func runDiff(c *cli.Context) error {
 		return err
 	}
 	defer newR.Close()
-	if err := verifySignatures(c, oldR, newR); err != nil {
+	if _, err := verifyBaselines(c, oldR, newR); err != nil {
 		return err
 	}
 	_, comp, err := storedPolicy(oldR)
@@ -133,7 +142,8 @@ func runDiff(c *cli.Context) error {
 	}
 	events := d.Events()
 	meta := newR.Meta()
-	if err := rep.emit(events, report.Info{Time: meta.Created, Host: report.Host{Name: meta.Host, ID: meta.HostID}, Color: rep.color}); err != nil {
+	if err := rep.emit(events, report.Info{Time: meta.Created, Host: report.Host{Name: meta.Host, ID: meta.HostID},
+		Baseline: baselineInfo(oldR.Meta()), Color: rep.color}); err != nil {
 		return err
 	}
 	if code := report.ExitCode(events); code != 0 {
@@ -184,6 +194,11 @@ func runList(c *cli.Context) error {
 		return err
 	}
 	defer r.Close()
+	// Every path printed is made of the meta's key base: check it, and every record,
+	// against the digest before printing the first.
+	if err := r.Validate(); err != nil {
+		return err
+	}
 	it := r.Iter()
 	for {
 		e, err := it.Next()
@@ -207,12 +222,15 @@ func infoCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "info",
 		Usage: "describe a baseline: when, where and how it was made, its signature, what was accepted into it",
-		Description: `Prints the baseline's meta: creation time, host, fim version, format, entry
-count, digest, key base, the options it was made with, its signature status, the
-history of fim accept, and the file's size. With --verify, also checks the signature
-and every record against it (exit 17 if that fails).`,
+		Description: `Prints the baseline's meta: creation time, generation, host, fim version,
+format, entry count, digest, key base, the options it was made with, its signature
+status, the history of fim accept, and the file's size. It first reads every record
+and checks them and the meta against the digest, and refuses (exit 17) a baseline
+check would refuse. With --verify, also checks the signature (and prints what it
+found, exit 17 if that fails); --max-age, --min-generation and --generation-file
+refuse a stale baseline as check does.`,
 		OnUsageError: onUsageError,
-		Flags:        []cli.Flag{configFlag, dbFlag, entryFormatFlag(), verifyFlag},
+		Flags:        append([]cli.Flag{configFlag, dbFlag, entryFormatFlag(), verifyFlag}, freshFlags...),
 		Action:       runInfo,
 	}
 }
@@ -225,6 +243,7 @@ type infoJSON struct {
 	Format        int                   `json:"format"`
 	FimVersion    string                `json:"fim_version"`
 	Created       time.Time             `json:"created"`
+	Generation    uint64                `json:"generation"`
 	Host          string                `json:"host"`
 	HostID        string                `json:"host_id"`
 	Entries       uint64                `json:"entries"`
@@ -250,11 +269,21 @@ func runInfo(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	fresh, err := freshnessFlags(c, c.String("verify") != "")
+	if err != nil {
+		return err
+	}
 	r, err := baseline.Open(db)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
+	if c.String("verify") == "" {
+		// With --verify, Verify reads every record below, and says what it found.
+		if err := r.Validate(); err != nil {
+			return err
+		}
+	}
 	pol, _, err := storedPolicy(r)
 	if err != nil {
 		return err
@@ -265,7 +294,7 @@ func runInfo(c *cli.Context) error {
 		return err
 	}
 	in := infoJSON{Path: db, FileSize: st.Size(), Format: m.Format, FimVersion: m.FimVersion, Created: m.Created,
-		Host: m.Host, HostID: m.HostID, Entries: m.Entries, Digest: m.Digest, KeyBase: m.KeyBase,
+		Generation: m.Generation, Host: m.Host, HostID: m.HostID, Entries: m.Entries, Digest: m.Digest, KeyBase: m.KeyBase,
 		Signed: r.Signed(), KeyID: m.KeyID, Policy: m.Policy, Accepted: m.Accepted}
 	if m.Entries > 0 {
 		in.BytesPerEntry = float64(st.Size()) / float64(m.Entries)
@@ -288,6 +317,11 @@ func runInfo(c *cli.Context) error {
 			in.VerifyError = verr.Error()
 		}
 	}
+	if verr == nil {
+		if err := fresh.check(r); err != nil {
+			return err
+		}
+	}
 	if format == "json" {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetEscapeHTML(false)
@@ -300,7 +334,7 @@ func runInfo(c *cli.Context) error {
 	if verr != nil {
 		return &exitError{code: report.ExitBaseline}
 	}
-	return nil
+	return fresh.record()
 }
 
 // writeInfoText prints fim info's text format to stdout.
@@ -314,6 +348,7 @@ func writeInfoText(in *infoJSON, pol *config.Policy, pubID string) {
 	line("database", "%s", report.EscapeText(in.Path))
 	line("file size", "%d bytes, %.1f bytes per entry", in.FileSize, in.BytesPerEntry)
 	line("created", "%s", in.Created.UTC().Format(time.RFC3339))
+	line("generation", "%d", in.Generation)
 	host := report.EscapeText(in.Host)
 	if in.HostID != "" {
 		host += " (host id " + report.EscapeText(in.HostID) + ")"

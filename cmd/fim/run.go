@@ -208,9 +208,12 @@ func runBaseline(c *cli.Context) error {
 		return err
 	}
 	var expect uint64 // for the progress line: the size of the baseline this one replaces
+	var generation uint64 = 1
 	var own []*os.File
 	if old, err := baseline.Open(db); err == nil {
-		expect = old.Meta().Entries
+		// The new baseline continues the count of the one it replaces, so that a
+		// --generation-file that saw the old one accepts it.
+		expect, generation = old.Meta().Entries, old.Meta().Generation+1
 		own = old.Files() // until it is replaced, the old baseline is fim's own file too
 		defer old.Close()
 	} else if f, err := os.OpenFile(db, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0); err == nil {
@@ -240,6 +243,7 @@ func runBaseline(c *cli.Context) error {
 		w.Abort()
 		return err
 	}
+	meta.Generation = generation
 	prog := startProgress("baseline", expect, c.Bool("quiet"))
 	err = entries(c.Context, func(e *walk.Entry) error {
 		prog.add(e)
@@ -296,7 +300,7 @@ func runCheck(c *cli.Context) error {
 		return err
 	}
 	defer k.close()
-	r, pol, comp, root, rep := k.r, k.pol, k.comp, k.root, k.rep
+	r, pol, comp, root, rep, fresh := k.r, k.pol, k.comp, k.root, k.rep, k.fresh
 	if c.Bool("update") && r.Signed() && signer == nil {
 		return usageErr("%s is signed: --update needs --sign KEYFILE to sign the new baseline", db)
 	}
@@ -355,9 +359,14 @@ func runCheck(c *cli.Context) error {
 			return err
 		}
 		meta.Accepted = r.Meta().Accepted
+		meta.Generation = r.Meta().Generation + 1
 		if err := upd.Commit(meta); err != nil {
 			return fmt.Errorf("baseline not updated: %w", err)
 		}
+		fresh.saw(meta.Generation)
+	}
+	if err := fresh.record(); err != nil {
+		return err
 	}
 	if code := report.ExitCode(events); code != 0 {
 		return &exitError{code: code}
@@ -367,15 +376,17 @@ func runCheck(c *cli.Context) error {
 
 // checked is a baseline opened to be checked, with what the check needs from it.
 type checked struct {
-	r    *baseline.Reader
-	pol  *config.Policy
-	comp *config.Compiled
-	root string    // the directory the tree is read under
-	rep  *reporter // --format, --output, --redact
+	r     *baseline.Reader
+	pol   *config.Policy
+	comp  *config.Compiled
+	root  string     // the directory the tree is read under
+	rep   *reporter  // --format, --output, --redact
+	fresh *freshness // --max-age, --min-generation, --generation-file
 }
 
-// openChecked opens the baseline db, verifies it against --verify, and reads its
-// policy, the root to read the tree under and the reporter to send events to.
+// openChecked opens the baseline db, verifies it against --verify and the freshness
+// flags, and reads its policy, the root to read the tree under and the reporter to
+// send events to.
 func openChecked(c *cli.Context, db string) (*checked, error) {
 	r, err := baseline.Open(db)
 	if err != nil {
@@ -390,7 +401,7 @@ func openChecked(c *cli.Context, db string) (*checked, error) {
 }
 
 func (k *checked) open(c *cli.Context, db string) (err error) {
-	if err := verifySignatures(c, k.r); err != nil {
+	if k.fresh, err = verifyBaselines(c, k.r); err != nil {
 		return err
 	}
 	if k.pol, k.comp, err = storedPolicy(k.r); err != nil {
@@ -399,8 +410,11 @@ func (k *checked) open(c *cli.Context, db string) (err error) {
 	if k.root, err = checkRoot(c, k.pol, db); err != nil {
 		return err
 	}
-	k.rep, err = newReporter(c, false, rootPaths(k.comp))
-	return err
+	if k.rep, err = newReporter(c, false, rootPaths(k.comp)); err != nil {
+		return err
+	}
+	k.rep.base = baselineInfo(k.r.Meta())
+	return nil
 }
 
 func (k *checked) close() {

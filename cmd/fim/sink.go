@@ -28,6 +28,7 @@ type reporter struct {
 	color  bool
 	redact []string // configured roots when --redact is given
 	host   report.Host
+	base   report.Baseline // the baseline compared with, for the report's header
 }
 
 // newReporter reads --format, --output and --redact. stream says the events come in
@@ -67,7 +68,7 @@ func newReporter(c *cli.Context, stream bool, roots []string) (*reporter, error)
 
 // info returns the report.Info of a report rendered now.
 func (r *reporter) info(stream bool, warnings int) report.Info {
-	return report.Info{Time: time.Now().UTC(), Host: r.host, Color: r.color, Stream: stream, Warnings: warnings}
+	return report.Info{Time: time.Now().UTC(), Host: r.host, Baseline: r.base, Color: r.color, Stream: stream, Warnings: warnings}
 }
 
 // emit renders events and delivers them as one batch.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -80,11 +79,10 @@ func runWatch(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		pol = new(config.Policy)
-		err = json.Unmarshal(r.Meta().Policy, pol)
+		pol, _, err = storedPolicy(r) // the watch validates the whole baseline as it loads it
 		r.Close()
 		if err != nil {
-			return fmt.Errorf("%w: %s: corrupt options in meta: %v", baseline.ErrBadBaseline, db, err)
+			return err
 		}
 	}
 	comp, err := pol.Compile()
@@ -135,7 +133,8 @@ func runWatch(c *cli.Context) error {
 		w.KeyBase = keyBase(comp)
 		if r, err := baseline.Open(db); err == nil {
 			signed := r.Signed()
-			w.Meta.Accepted = r.Meta().Accepted // the accept history outlives rewrites
+			w.Meta.Accepted = r.Meta().Accepted     // the accept history outlives rewrites
+			w.Meta.Generation = r.Meta().Generation // each rewrite is one more
 			r.Close()
 			if signed && w.Signer == nil {
 				return usageErr("%s is signed: --update needs --sign KEYFILE to sign the new baseline", db)

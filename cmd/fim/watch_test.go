@@ -974,6 +974,9 @@ func TestWatchUpdateSigned(t *testing.T) {
 	}
 	mustRun(t, 0, "verify", "--db", db, "--key", key+".pub")
 	wantEvents(t, check(t, root, 0, "--db", db, "--verify", key+".pub"))
+	if g := generation(t, db); g < 2 {
+		t.Errorf("rewritten by watch --update: generation %d, want more than 1", g)
+	}
 }
 
 // TestWatchUpdateKilled kills fim watch --update with SIGKILL at random moments while

@@ -2,6 +2,7 @@ package baseline
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -236,6 +237,33 @@ func TestPriorTruncated(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil || !bytes.Contains(out, []byte(marker+"<nil>")) {
 		t.Fatalf("the lookup did not survive the truncation: %v\n%s", err, out)
+	}
+}
+
+// TestSubtreeTruncated: a baseline cut short while fim watch reads a subtree of it gives
+// an unusable-baseline error, not a crash.
+func TestSubtreeTruncated(t *testing.T) {
+	const marker = "subtree after truncation: "
+	if db := os.Getenv("FIM_SUBTREE_TRUNCATED_DB"); db != "" {
+		r, err := Open(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		if err := os.Truncate(db, 64<<10); err != nil {
+			t.Fatal(err)
+		}
+		err = r.Subtree("/", func(*walk.Entry) error { return nil })
+		fmt.Printf("%s%v\n", marker, errors.Is(err, ErrBadBaseline))
+		return
+	}
+	db := filepath.Join(t.TempDir(), "fim.db")
+	writeBaseline(t, db, testEntries(20000))
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSubtreeTruncated$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "FIM_SUBTREE_TRUNCATED_DB="+db)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte(marker+"true")) {
+		t.Fatalf("the subtree did not survive the truncation: %v\n%s", err, out)
 	}
 }
 

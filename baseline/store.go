@@ -748,6 +748,7 @@ func (r *Reader) Subtree(path string, fn func(*walk.Entry) error) (err error) {
 			err = bad(r.path, "corrupt database (%v)", p)
 		}
 	}()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true)) // a file cut short under fim
 	base := r.meta.KeyBase
 	prefix, ok := keyOf(base, path)
 	if !ok {

@@ -5,13 +5,13 @@ import (
 	"os"
 	"os/user"
 	"path"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"fim/baseline"
+	"fim/check"
 	"fim/config"
 	"fim/diff"
 	"fim/walk"
@@ -152,23 +152,19 @@ func runAccept(c *cli.Context) error {
 	if err := verifyBeforeResigning(r, signer); err != nil {
 		return err
 	}
-	own := r.Files()
+	var own []*os.File
 	if w != nil {
-		own = append(own, w.Files()...)
+		own = w.Files()
 	}
-
 	ch := newChanges(extraIgnore)
-	d := &diff.Differ{Filter: checkFilter(comp, db, root, extraIgnore), Seen: ch.seen}
-	m := diff.NewMerge(d, r.Iter().Next)
 	var warn warnings
-	err = walker(c, comp, pol, root, &warn, own...).Walk(c.Context, m.Current)
-	if err == nil {
-		err = m.Finish()
-	}
+	ch.events, err = check.Compare(c.Context, check.Options{
+		Baseline: r, Compiled: comp, DB: db, Ignore: extraIgnore, Seen: ch.seen,
+		Walker: check.WalkerOptions{Root: root, Workers: c.Int("workers"), MaxEntries: pol.MaxEntries, Warn: warn.add, Own: own},
+	})
 	if err != nil {
 		return err
 	}
-	ch.events = d.Events()
 	var accepted []diff.Event
 	take := map[*diff.Event]bool{}
 	for i := range ch.events {
@@ -230,21 +226,6 @@ func runAccept(c *cli.Context) error {
 	}
 	fmt.Fprintf(os.Stderr, "fim: accepted %d of %d differences into %s; %d remain\n", len(accepted), len(ch.events), db, remain)
 	return nil
-}
-
-// checkFilter is the filter of a check of the baseline db, walked under root: the
-// stored policy's, with extra attributes ignored everywhere and, on the directory that
-// holds the baseline, the times and size that writing it changes.
-func checkFilter(comp *config.Compiled, db, root string, extra diff.AttrSet) diff.Filter {
-	dbDir, dbDirRecorded := recordedPath(filepath.Dir(db), root)
-	ownNoise := diff.AttrSet(0).With(diff.AttrMtime).With(diff.AttrCtime).With(diff.AttrSize)
-	return func(p string) (diff.KindSet, diff.AttrSet) {
-		kinds, ignore := comp.Filter(p)
-		if dbDirRecorded && p == dbDir {
-			ignore |= ownNoise
-		}
-		return kinds, ignore | extra
-	}
 }
 
 // currentUser names the user fim runs as.

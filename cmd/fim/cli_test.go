@@ -204,8 +204,8 @@ func wantEvents(t *testing.T, got []string, want ...string) {
 	}
 }
 
-// check runs `fim check --format json` and returns its events, summarized.
-func check(t *testing.T, root string, wantCode int, args ...string) []string {
+// checkJSON runs `fim check --format json` and returns its events, summarized.
+func checkJSON(t *testing.T, root string, wantCode int, args ...string) []string {
 	t.Helper()
 	stdout, _ := mustRun(t, wantCode, append([]string{"check", "--format", "json"}, args...)...)
 	return summarize(t, parseJSON(t, stdout), root)
@@ -354,7 +354,7 @@ func (c *cliCase) run(t *testing.T) {
 	if c.mutate != nil {
 		c.mutate(t, root)
 	}
-	got := check(t, root, c.code, append([]string{"--db", db}, expand(c.check, root)...)...)
+	got := checkJSON(t, root, c.code, append([]string{"--db", db}, expand(c.check, root)...)...)
 	wantEvents(t, got, c.want...)
 }
 
@@ -814,13 +814,13 @@ func TestRoot(t *testing.T) {
 	}
 
 	must(t, os.WriteFile(filepath.Join(b, "etc/hosts"), []byte("127.0.0.1 evil.example\n"), 0))
-	got := check(t, b, 4, append([]string{"--db", db, "--root", b}, volatile...)...)
+	got := checkJSON(t, b, 4, append([]string{"--db", db, "--root", b}, volatile...)...)
 	wantEvents(t, got, "change /etc/hosts [content,size]")
 
 	// Without --root, check reads the root the baseline was made with.
 	must(t, os.WriteFile(filepath.Join(a, "etc/new"), nil, 0o644))
 	must(t, os.WriteFile(filepath.Join(a, "usr/bin/new"), nil, 0o644)) // not below /etc
-	got = check(t, a, 1, "--db", db)
+	got = checkJSON(t, a, 1, "--db", db)
 	wantEvents(t, got, "create /etc/new")
 }
 
@@ -833,7 +833,7 @@ func TestUpdate(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(root, "c"), nil, 0o644))
 	must(t, os.Remove(filepath.Join(root, "b")))
 
-	got := check(t, root, 7, "--db", db, "--update")
+	got := checkJSON(t, root, 7, "--db", db, "--update")
 	wantEvents(t, got, "change T/a [content,size,mtime,ctime]", "remove T/b", "create T/c")
 	stdout, _ := mustRun(t, 0, "check", "--db", db)
 	if summaryOf(t, stdout, 2) != "fim: no changes\n" {
@@ -841,8 +841,8 @@ func TestUpdate(t *testing.T) {
 	}
 	// Without --update, the baseline stays as it is.
 	must(t, os.WriteFile(filepath.Join(root, "d"), nil, 0o644))
-	check(t, root, 1, "--db", db)
-	check(t, root, 1, "--db", db)
+	checkJSON(t, root, 1, "--db", db)
+	checkJSON(t, root, 1, "--db", db)
 }
 
 // TestTextGolden compares the text report of a fixed scenario with
@@ -971,13 +971,13 @@ func TestDatabaseInTree(t *testing.T) {
 				path, recorded = "/", ""
 			}
 			mustRun(t, 0, slices.Concat([]string{"baseline"}, args, []string{path})...)
-			wantEvents(t, check(t, root, 0, args...))
+			wantEvents(t, checkJSON(t, root, 0, args...))
 			must(t, os.WriteFile(filepath.Join(root, "b"), nil, 0o644))
-			wantEvents(t, check(t, root, 1, slices.Concat(args, []string{"--update"})...), "create "+recorded+"/b")
-			wantEvents(t, check(t, root, 0, args...))
+			wantEvents(t, checkJSON(t, root, 1, slices.Concat(args, []string{"--update"})...), "create "+recorded+"/b")
+			wantEvents(t, checkJSON(t, root, 0, args...))
 			// A change to the directory other than fim's own is reported.
 			must(t, os.Chmod(filepath.Dir(db), 0o700))
-			wantEvents(t, check(t, root, 4, args...), "chmod "+recorded+"/var/lib/fim [mode]")
+			wantEvents(t, checkJSON(t, root, 4, args...), "chmod "+recorded+"/var/lib/fim [mode]")
 			mustRun(t, 0, slices.Concat([]string{"baseline"}, args, []string{path})...)
 
 			// fim's own names are no hiding place: what fim does not hold open is
@@ -991,15 +991,15 @@ func TestDatabaseInTree(t *testing.T) {
 			rel := recorded + "/var/lib/fim/"
 			want := []string{"create " + rel + ".baseline.db.tmp-123", "create " + rel + ".baseline.db.tmp-9",
 				"create " + rel + ".baseline.db.tmp-9/x", "create " + rel + "baseline.db.lockx"}
-			wantEvents(t, check(t, root, 1, args...), want...)
-			wantEvents(t, check(t, root, 1, slices.Concat(args, []string{"--update", "--fast"})...), want...)
+			wantEvents(t, checkJSON(t, root, 1, args...), want...)
+			wantEvents(t, checkJSON(t, root, 1, slices.Concat(args, []string{"--update", "--fast"})...), want...)
 			if _, err := os.Stat(filepath.Join(lib, ".baseline.db.tmp-123")); err != nil {
 				t.Errorf("a file under fim's temporary name was removed: %v", err)
 			}
 			// The lock swapped for another file is reported too.
 			must(t, os.Remove(db+".lock"))
 			must(t, os.WriteFile(db+".lock", []byte("#!/bin/sh\n"), 0o755))
-			wantEvents(t, check(t, root, 1, args...), "create "+rel+"baseline.db.lock")
+			wantEvents(t, checkJSON(t, root, 1, args...), "create "+rel+"baseline.db.lock")
 		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"fim/baseline"
+	"fim/check"
 	"fim/config"
 	"fim/diff"
 	"fim/report"
@@ -88,7 +89,7 @@ func runExplain(c *cli.Context) error {
 			return err
 		}
 		if pol == nil {
-			if pol, _, err = storedPolicy(r); err != nil {
+			if pol, _, err = check.Policy(r); err != nil {
 				return err
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"fim/baseline"
+	"fim/check"
 	"fim/mtree"
 )
 
@@ -51,7 +52,7 @@ func runExport(c *cli.Context) error {
 	if _, err := verifyBaselines(c, r); err != nil {
 		return err
 	}
-	pol, _, err := storedPolicy(r)
+	pol, _, err := check.Policy(r)
 	if err != nil {
 		return err
 	}

@@ -13,11 +13,11 @@ func TestCheckFast(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "b.db")
 	tree{"a": file("alpha"), "b": file("bravo"), "d/c": file("charlie")}.build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
-	wantEvents(t, check(t, root, 0, "--db", db, "--fast"))
+	wantEvents(t, checkJSON(t, root, 0, "--db", db, "--fast"))
 
 	rewriteKeepTimes(t, filepath.Join(root, "a"), "ALPHA")
 	must(t, os.WriteFile(filepath.Join(root, "d/c"), []byte("charlie, longer"), 0o644))
 	want := []string{"change T/a [content,ctime]", "change T/d/c [content,size,mtime,ctime]"}
-	wantEvents(t, check(t, root, 4, "--db", db, "--fast"), want...)
-	wantEvents(t, check(t, root, 4, "--db", db), want...)
+	wantEvents(t, checkJSON(t, root, 4, "--db", db, "--fast"), want...)
+	wantEvents(t, checkJSON(t, root, 4, "--db", db), want...)
 }

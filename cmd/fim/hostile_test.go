@@ -39,7 +39,7 @@ func TestHostileNames(t *testing.T) {
 		t.Fatal("a 256-byte name was created: the filesystem does not enforce NAME_MAX")
 	}
 	mustRun(t, 0, "baseline", "--db", db, root)
-	check(t, root, 0, "--db", db)
+	checkJSON(t, root, 0, "--db", db)
 
 	for i, n := range names {
 		must(t, os.WriteFile(filepath.Join(root, n.name), []byte{byte(i), 'x'}, 0o644))
@@ -47,7 +47,7 @@ func TestHostileNames(t *testing.T) {
 	renamed := strings.Repeat("r", 255)
 	must(t, os.Rename(filepath.Join(root, long), filepath.Join(root, renamed)))
 
-	got := check(t, root, 4, "--db", db)
+	got := checkJSON(t, root, 4, "--db", db)
 	var want []string
 	for _, n := range names {
 		want = append(want, "change T/"+n.name+" [content,size,mtime,ctime]")

@@ -87,11 +87,11 @@ func TestFromTar(t *testing.T) {
 	if out, err := untar.CombinedOutput(); err != nil {
 		t.Fatalf("tar -x: %v\n%s", err, out)
 	}
-	wantEvents(t, check(t, rootfs, 0, "--db", db, "--root", rootfs))
+	wantEvents(t, checkJSON(t, rootfs, 0, "--db", db, "--root", rootfs))
 
 	must(t, os.WriteFile(filepath.Join(rootfs, "etc/passwd"), []byte("root::0:0::/:/bin/sh\n"), 0o644))
 	must(t, os.Chmod(filepath.Join(rootfs, "usr/bin/su"), 0o755))
-	got := check(t, rootfs, 4, "--db", db, "--root", rootfs)
+	got := checkJSON(t, rootfs, 4, "--db", db, "--root", rootfs)
 	wantEvents(t, got, "change /etc/passwd [content,mtime]", "chmod /usr/bin/su [mode]", "chmod /usr/bin/sudo [mode]")
 }
 
@@ -122,7 +122,7 @@ func TestFromTarHostile(t *testing.T) {
 	empty := filepath.Join(tmp, "empty")
 	must(t, os.Mkdir(empty, 0o755))
 	var recorded []string
-	for _, ev := range check(t, empty, 2, "--db", db, "--root", empty) {
+	for _, ev := range checkJSON(t, empty, 2, "--db", db, "--root", empty) {
 		recorded = append(recorded, strings.Fields(ev)[1])
 	}
 	slices.Sort(recorded)
@@ -163,19 +163,19 @@ func TestMtree(t *testing.T) {
 
 	imported := filepath.Join(tmp, "i.db")
 	mustRun(t, 0, "baseline", "--from-mtree", spec, "--root", "/", "--db", imported)
-	wantEvents(t, check(t, root, 0, "--db", imported))
+	wantEvents(t, checkJSON(t, root, 0, "--db", imported))
 
 	native, nativeDB := filepath.Join(tmp, "n.mtree"), filepath.Join(tmp, "n.db")
 	out, err := exec.Command(mtreeBin, "-c", "-K", "sha256digest", "-p", root).Output()
 	must(t, err)
 	must(t, os.WriteFile(native, out, 0o644))
 	mustRun(t, 0, "baseline", "--from-mtree", native, "--root", root, "--db", nativeDB)
-	wantEvents(t, check(t, root, 0, "--db", nativeDB))
+	wantEvents(t, checkJSON(t, root, 0, "--db", nativeDB))
 
 	rewriteKeepTimes(t, filepath.Join(root, "etc/passwd"), "root::0:0x")
 	if out, code := verify(); code != 2 || !strings.Contains(out, "etc/passwd") {
 		t.Errorf("mtree -f after a change: exit %d\n%s", code, out)
 	}
-	wantEvents(t, check(t, root, 4, "--db", imported), "change T/etc/passwd [content]")
-	wantEvents(t, check(t, root, 4, "--db", nativeDB, "--root", root), "change /etc/passwd [content]")
+	wantEvents(t, checkJSON(t, root, 4, "--db", imported), "change T/etc/passwd [content]")
+	wantEvents(t, checkJSON(t, root, 4, "--db", nativeDB, "--root", root), "change /etc/passwd [content]")
 }

@@ -36,5 +36,5 @@ func TestLocked(t *testing.T) {
 		t.Error("the baseline changed while another fim held it")
 	}
 	// A reader does not need the lock.
-	wantEvents(t, check(t, root, 1, "--db", db), "create T/b")
+	wantEvents(t, checkJSON(t, root, 1, "--db", db), "create T/b")
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"fim/baseline"
+	"fim/check"
 	"fim/config"
 	"fim/diff"
 	"fim/report"
@@ -26,19 +27,6 @@ func entryFormatFlag() *cli.StringFlag {
 }
 
 var verifyFlag = &cli.StringFlag{Name: "verify", Usage: "refuse a baseline not signed with the private key of public key `FILE`"}
-
-// storedPolicy decodes and compiles the policy a baseline was made with.
-func storedPolicy(r *baseline.Reader) (*config.Policy, *config.Compiled, error) {
-	var pol config.Policy
-	if err := json.Unmarshal(r.Meta().Policy, &pol); err != nil {
-		return nil, nil, fmt.Errorf("%w: %s: corrupt options in meta: %v", baseline.ErrBadBaseline, r.Path(), err)
-	}
-	comp, err := pol.Compile()
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %s: bad options in meta: %v", baseline.ErrBadBaseline, r.Path(), err)
-	}
-	return &pol, comp, nil
-}
 
 // verifyBaselines checks the baselines' signatures against the --verify key, if
 // given, and then their creation time and generation against the freshness flags.
@@ -110,7 +98,7 @@ func runDiff(c *cli.Context) error {
 	if _, err := verifyBaselines(c, oldR, newR); err != nil {
 		return err
 	}
-	_, comp, err := storedPolicy(oldR)
+	_, comp, err := check.Policy(oldR)
 	if err != nil {
 		return err
 	}
@@ -284,7 +272,7 @@ func runInfo(c *cli.Context) error {
 			return err
 		}
 	}
-	pol, _, err := storedPolicy(r)
+	pol, _, err := check.Policy(r)
 	if err != nil {
 		return err
 	}

@@ -172,7 +172,7 @@ func TestAccept(t *testing.T) {
 			basicManaged.build(t, root)
 			mustRun(t, 0, "baseline", "--db", db, root)
 			mutateAll(t, root)
-			wantEvents(t, check(t, root, 7, "--db", db), allManaged...)
+			wantEvents(t, checkJSON(t, root, 7, "--db", db), allManaged...)
 
 			args := append([]string{"accept", "--db", db, "--format", "json"}, expand(tt.args, root)...)
 			stdout, stderr := mustRun(t, 0, args...)
@@ -191,8 +191,8 @@ func TestAccept(t *testing.T) {
 				t.Errorf("stderr %q, want %d remain", stderr, want)
 			}
 			// The next check reports exactly the rest, and again after that.
-			wantEvents(t, check(t, root, codeOf(rest), "--db", db), rest...)
-			wantEvents(t, check(t, root, codeOf(rest), "--db", db), rest...)
+			wantEvents(t, checkJSON(t, root, codeOf(rest), "--db", db), rest...)
+			wantEvents(t, checkJSON(t, root, codeOf(rest), "--db", db), rest...)
 		})
 	}
 }
@@ -215,7 +215,7 @@ func TestAcceptDryRun(t *testing.T) {
 	if !bytes.Equal(before, after) {
 		t.Error("--dry-run changed the baseline")
 	}
-	wantEvents(t, check(t, root, 7, "--db", db), allManaged...)
+	wantEvents(t, checkJSON(t, root, 7, "--db", db), allManaged...)
 }
 
 // TestAcceptMovedDirectory accepts the rename of a directory into which another
@@ -234,7 +234,7 @@ func TestAcceptMovedDirectory(t *testing.T) {
 	must(t, os.Rename(filepath.Join(root, "x/sub2"), filepath.Join(root, "e/sub2")))
 
 	ignore := []string{"--ignore", "mtime,ctime,nlink"} // what a directory's content does to it
-	wantEvents(t, check(t, root, 7, append([]string{"--db", db}, ignore...)...),
+	wantEvents(t, checkJSON(t, root, 7, append([]string{"--db", db}, ignore...)...),
 		"remove T/d/gone",
 		"rename T/e <- T/d",
 		"change T/e/a <- T/d/a [content,size]",
@@ -251,12 +251,12 @@ func TestAcceptMovedDirectory(t *testing.T) {
 		"create T/e/new",
 		"move T/e/sub2 <- T/x/sub2",
 	}
-	wantEvents(t, check(t, root, 7, "--db", db), rest...)
+	wantEvents(t, checkJSON(t, root, 7, "--db", db), rest...)
 
 	mustRun(t, 0, "accept", "--db", db, "--path", filepath.Join(root, "e/sub2"))
-	wantEvents(t, check(t, root, 7, "--db", db), rest[:3]...)
+	wantEvents(t, checkJSON(t, root, 7, "--db", db), rest[:3]...)
 	mustRun(t, 0, "accept", "--db", db, "--path", "**")
-	wantEvents(t, check(t, root, 0, "--db", db))
+	wantEvents(t, checkJSON(t, root, 0, "--db", db))
 	// Every record of the moved trees is in place.
 	out := mustOut(t, 0, "list", "--db", db, "--format", "json")
 	var paths []string
@@ -301,7 +301,7 @@ func TestAcceptRefuses(t *testing.T) {
 	if !bytes.Equal(before, after) {
 		t.Error("a refused accept changed the baseline")
 	}
-	wantEvents(t, check(t, root, 7, "--db", db), allManaged...)
+	wantEvents(t, checkJSON(t, root, 7, "--db", db), allManaged...)
 }
 
 func TestAcceptSigned(t *testing.T) {
@@ -316,7 +316,7 @@ func TestAcceptSigned(t *testing.T) {
 
 	mustRun(t, 0, "accept", "--db", db, "--type", "create", "--sign", key, "--verify", key+".pub")
 	mustRun(t, 0, "verify", "--db", db, "--key", key+".pub")
-	wantEvents(t, check(t, root, 4, "--db", db, "--verify", key+".pub"), "change T/a [content,size,mtime,ctime]")
+	wantEvents(t, checkJSON(t, root, 4, "--db", db, "--verify", key+".pub"), "change T/a [content,size,mtime,ctime]")
 }
 
 // infoOut is what the tests read of fim info --format json.
@@ -516,5 +516,5 @@ func TestAcceptKeepsIgnored(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(root, "sudo"), []byte("#!/bin/sh\nevil\n"), 0o755))
 	must(t, os.Chmod(filepath.Join(root, "sudo"), 0o4755))
 	mustRun(t, 0, "accept", "--db", db, "--ignore", "content,size,mtime,ctime", "--type", "chmod")
-	wantEvents(t, check(t, root, 4, "--db", db), "change T/sudo [content,size,mtime,ctime]")
+	wantEvents(t, checkJSON(t, root, 4, "--db", db), "change T/sudo [content,size,mtime,ctime]")
 }

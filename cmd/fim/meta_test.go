@@ -184,7 +184,7 @@ func TestReplayRefused(t *testing.T) {
 	must(t, os.WriteFile(hosts, []byte("reviewed change\n"), 0o644))
 	mustRun(t, 4, "check", "--db", db, "--update", "--sign", key) // generation 2
 	state := filepath.Join(t.TempDir(), "fim.generation")
-	wantEvents(t, check(t, root, 0, "--db", db, "--verify", key+".pub", "--generation-file", state))
+	wantEvents(t, checkJSON(t, root, 0, "--db", db, "--verify", key+".pub", "--generation-file", state))
 	if data, err := os.ReadFile(state); err != nil || string(data) != "2\n" {
 		t.Fatalf("generation file: %q, %v; want 2", data, err)
 	}
@@ -194,7 +194,7 @@ func TestReplayRefused(t *testing.T) {
 	must(t, os.WriteFile(db, old, 0o600))
 	// The replay passes: the rolled-back file matches it (but for the times, which
 	// the attacker could set too, up to the ctime, which only the clock could hide).
-	wantEvents(t, check(t, root, 0, "--db", db, "--verify", key+".pub", "--ignore", "mtime,ctime"))
+	wantEvents(t, checkJSON(t, root, 0, "--db", db, "--verify", key+".pub", "--ignore", "mtime,ctime"))
 	for _, args := range [][]string{
 		{"check", "--db", db, "--verify", key + ".pub", "--generation-file", state},
 		{"check", "--db", db, "--verify", key + ".pub", "--min-generation", "2"},

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"fim/baseline"
+	"fim/check"
 	"fim/config"
 	"fim/diff"
 	"fim/report"
@@ -150,28 +151,9 @@ func policyFromFlags(c *cli.Context) (*config.Policy, *config.Config, error) {
 	return pol, cfg, nil
 }
 
-// walker makes the walker for a compiled policy. The files fim holds open (own: the
-// baseline it reads, its lock, a baseline being written) are left out by what they
-// are, not by their names; one that is not a file fim could have made is named in a
-// warning and recorded.
+// walker makes the walker of a compiled policy for a command with the --workers flag.
 func walker(c *cli.Context, comp *config.Compiled, pol *config.Policy, root string, warn *warnings, own ...*os.File) *walk.Walker {
-	files := &walk.OwnFiles{}
-	for _, f := range own {
-		if f == nil {
-			continue
-		}
-		if err := files.Add(f); err != nil {
-			warn.add(f.Name(), errors.New("not a file of fim's: recorded like any other"))
-		}
-	}
-	return &walk.Walker{
-		Roots:      comp.Roots(),
-		Prefix:     root,
-		Workers:    c.Int("workers"),
-		MaxEntries: pol.MaxEntries,
-		Warn:       warn.add,
-		Own:        files,
-	}
+	return check.Walker(comp, check.WalkerOptions{Root: root, Workers: c.Int("workers"), MaxEntries: pol.MaxEntries, Warn: warn.add, Own: own})
 }
 
 // warnings prints per-file problems to stderr, one line each, and counts them.
@@ -309,7 +291,6 @@ func runCheck(c *cli.Context) error {
 	}
 
 	var upd *baseline.Writer
-	own := r.Files()
 	if c.Bool("update") {
 		if upd, err = baseline.Create(db); err != nil {
 			return err
@@ -317,36 +298,18 @@ func runCheck(c *cli.Context) error {
 		upd.Signer = signer
 		upd.KeyBase = keyBase(comp)
 		defer upd.Abort() // no-op after a commit
-		own = append(own, upd.Files()...)
 	}
-	d := &diff.Differ{Filter: checkFilter(comp, db, root, extraIgnore)}
-	it := r.Iter()
-	m := diff.NewMerge(d, it.Next)
 	var warn warnings
-	wk := walker(c, comp, pol, root, &warn, own...)
-	if c.Bool("fast") {
-		newLookup, done := it.Prior()
-		defer done()
-		wk.Prior = newLookup
-	}
 	prog := startProgress("check", r.Meta().Entries, c.Bool("quiet"))
-	err = wk.Walk(c.Context, func(e *walk.Entry) error {
-		prog.add(e)
-		if upd != nil {
-			if err := upd.Add(e); err != nil {
-				return err
-			}
-		}
-		return m.Current(e)
+	events, err := check.Compare(c.Context, check.Options{
+		Baseline: r, Compiled: comp, DB: db, Ignore: extraIgnore, Fast: c.Bool("fast"), Update: upd,
+		Walker:   check.WalkerOptions{Root: root, Workers: c.Int("workers"), MaxEntries: pol.MaxEntries, Warn: warn.add},
+		Progress: prog.add,
 	})
 	prog.finish()
-	if err == nil {
-		err = m.Finish()
-	}
 	if err != nil {
 		return err
 	}
-	events := d.Events()
 	if err := rep.emit(events, rep.info(false, warn.n)); err != nil {
 		if upd != nil {
 			return fmt.Errorf("baseline not updated: %w", err)
@@ -404,7 +367,7 @@ func (k *checked) open(c *cli.Context, db string) (err error) {
 	if k.fresh, err = verifyBaselines(c, k.r); err != nil {
 		return err
 	}
-	if k.pol, k.comp, err = storedPolicy(k.r); err != nil {
+	if k.pol, k.comp, err = check.Policy(k.r); err != nil {
 		return err
 	}
 	if k.root, err = checkRoot(c, k.pol, db); err != nil {
@@ -437,29 +400,14 @@ func verifyBeforeResigning(r *baseline.Reader, signer ed25519.PrivateKey) error 
 // checkRoot returns the directory a check of the baseline db reads the tree under: the
 // stored root, or --root. A baseline read from an image needs --root.
 func checkRoot(c *cli.Context, pol *config.Policy, db string) (string, error) {
-	root := pol.Root
-	if c.IsSet("root") {
-		var err error
-		if root, err = filepath.Abs(c.String("root")); err != nil {
-			return "", usageErr("--root: %v", err)
-		}
-	}
-	if pol.Source != "" && root == "" {
+	root, err := check.Root(pol, c.String("root"))
+	if errors.Is(err, check.ErrNeedsRoot) {
 		return "", usageErr("%s was read from %s, not from this host: give --root DIR, the unpacked tree to check", db, pol.Source)
 	}
+	if err != nil {
+		return "", usageErr("--root: %v", err)
+	}
 	return root, nil
-}
-
-// recordedPath returns the path under which the walk records the real path p, if it
-// lies under root ("" or "/": the whole filesystem).
-func recordedPath(p, root string) (string, bool) {
-	if root == "" || root == "/" {
-		return p, true
-	}
-	if !walk.IsWithin(p, root) {
-		return "", false
-	}
-	return walk.CleanPath(p[len(root):]), true
 }
 
 // keyBase is the part of every recorded path that the baseline's keys leave out.

@@ -33,7 +33,7 @@ func TestSignVerify(t *testing.T) {
 	if !strings.Contains(stdout, "signature good") {
 		t.Errorf("verify: %q", stdout)
 	}
-	wantEvents(t, check(t, root, 0, "--db", db, "--verify", key+".pub"))
+	wantEvents(t, checkJSON(t, root, 0, "--db", db, "--verify", key+".pub"))
 
 	// keygen never overwrites a key.
 	mustRun(t, 16, "keygen", "--out", key)
@@ -46,7 +46,7 @@ func TestSignVerify(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(root, "new"), []byte("x"), 0o644))
 	mustRun(t, 1, "check", "--db", db, "--update", "--sign", key)
 	mustRun(t, 0, "verify", "--db", db, "--key", key+".pub")
-	wantEvents(t, check(t, root, 0, "--db", db, "--verify", key+".pub"))
+	wantEvents(t, checkJSON(t, root, 0, "--db", db, "--verify", key+".pub"))
 }
 
 func TestVerifyRefuses(t *testing.T) {

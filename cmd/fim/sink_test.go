@@ -168,7 +168,7 @@ func TestUndeliveredNotCommitted(t *testing.T) {
 				if !bytes.Equal(before, after) {
 					t.Errorf("fim %s: the baseline changed although the report was not delivered", strings.Join(args, " "))
 				}
-				wantEvents(t, check(t, root, 5, "--db", db), "change T/a [content,size,mtime,ctime]", "create T/b")
+				wantEvents(t, checkJSON(t, root, 5, "--db", db), "change T/a [content,size,mtime,ctime]", "create T/b")
 			})
 		}
 	}

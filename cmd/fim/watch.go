@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"fim/baseline"
+	"fim/check"
 	"fim/config"
 	"fim/diff"
 	"fim/report"
@@ -79,7 +80,7 @@ func runWatch(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		pol, _, err = storedPolicy(r) // the watch validates the whole baseline as it loads it
+		pol, _, err = check.Policy(r) // the watch validates the whole baseline as it loads it
 		r.Close()
 		if err != nil {
 			return err

@@ -736,11 +736,11 @@ func TestWatchUpdate(t *testing.T) {
 			if code != 0 || len(rest) != 0 {
 				t.Fatalf("SIGTERM: exit %d, events %q; want exit 0 and no more events\nstderr:\n%s", code, r.summary(rest), r.stderrText())
 			}
-			got := check(t, root, 0, "--db", db)
+			got := checkJSON(t, root, 0, "--db", db)
 			wantEvents(t, got)
 			// The baseline records the tree as it is now, not as it was.
 			must(t, os.Remove(in("e/f")))
-			wantEvents(t, check(t, root, 2, "--db", db), "remove T/e/f")
+			wantEvents(t, checkJSON(t, root, 2, "--db", db), "remove T/e/f")
 		})
 	}
 }
@@ -973,7 +973,7 @@ func TestWatchUpdateSigned(t *testing.T) {
 		t.Fatalf("SIGTERM: exit %d, events %q\nstderr:\n%s", code, r.summary(rest), r.stderrText())
 	}
 	mustRun(t, 0, "verify", "--db", db, "--key", key+".pub")
-	wantEvents(t, check(t, root, 0, "--db", db, "--verify", key+".pub"))
+	wantEvents(t, checkJSON(t, root, 0, "--db", db, "--verify", key+".pub"))
 	if g := generation(t, db); g < 2 {
 		t.Errorf("rewritten by watch --update: generation %d, want more than 1", g)
 	}

@@ -1,0 +1,175 @@
+// Package check is the pipeline that every command comparing a tree with a baseline
+// runs: it reads the policy a baseline was made with, builds the walker of that policy,
+// walks the tree in key order beside the baseline's records, and returns the differ's
+// events. fim check, fim accept and fim watch differ only in their ends: what they do
+// with the events, and whether a new baseline is written as the walk goes.
+//
+// Contracts:
+//   - A walk leaves out only the files fim holds open (Options.Own and the baseline's
+//     own files), by device and inode (walk.OwnFiles).
+//   - The events are those of one ordered merge (diff.Merge) of the whole walk with the
+//     whole baseline, sorted by path; an Update writer receives every walked entry, in
+//     key order, before the events are returned, and nothing is committed here.
+package check
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"fim/baseline"
+	"fim/config"
+	"fim/diff"
+	"fim/walk"
+)
+
+// ErrNeedsRoot says a baseline read from an image (--from-tar, --from-mtree) was
+// checked without the directory the image is unpacked in.
+var ErrNeedsRoot = errors.New("read from an image, not from this host: give the unpacked tree to check")
+
+// Policy decodes and compiles the policy a baseline was made with. A policy that does
+// not decode or compile makes the baseline unusable (baseline.ErrBadBaseline).
+func Policy(r *baseline.Reader) (*config.Policy, *config.Compiled, error) {
+	var pol config.Policy
+	if err := json.Unmarshal(r.Meta().Policy, &pol); err != nil {
+		return nil, nil, fmt.Errorf("%w: %s: corrupt options in meta: %v", baseline.ErrBadBaseline, r.Path(), err)
+	}
+	comp, err := pol.Compile()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %s: bad options in meta: %v", baseline.ErrBadBaseline, r.Path(), err)
+	}
+	return &pol, comp, nil
+}
+
+// Root returns the directory a check of a baseline with policy pol reads the tree
+// under: root when it is given, else the stored one. A baseline read from an image
+// needs root (ErrNeedsRoot).
+func Root(pol *config.Policy, root string) (string, error) {
+	if root == "" {
+		root = pol.Root
+	} else {
+		var err error
+		if root, err = filepath.Abs(root); err != nil {
+			return "", err
+		}
+	}
+	if pol.Source != "" && root == "" {
+		return "", fmt.Errorf("%w (it was read from %s)", ErrNeedsRoot, pol.Source)
+	}
+	return root, nil
+}
+
+// WalkerOptions are what a walker needs beyond the compiled policy.
+type WalkerOptions struct {
+	Root       string // the directory the tree is read under ("": the host's /)
+	Workers    int    // 0: one per CPU
+	MaxEntries int
+	Warn       func(path string, err error)
+	// Own are the files fim holds open: the baseline read, its lock, a baseline being
+	// written. One that is not a file fim could have made is named to Warn and recorded.
+	Own []*os.File
+}
+
+// Walker returns the walker of a compiled policy: the one way every command walks.
+func Walker(comp *config.Compiled, o WalkerOptions) *walk.Walker {
+	own := &walk.OwnFiles{}
+	for _, f := range o.Own {
+		if f == nil {
+			continue
+		}
+		if err := own.Add(f); err != nil && o.Warn != nil {
+			o.Warn(f.Name(), errors.New("not a file of fim's: recorded like any other"))
+		}
+	}
+	return &walk.Walker{Roots: comp.Roots(), Prefix: o.Root, Workers: o.Workers, MaxEntries: o.MaxEntries, Warn: o.Warn, Own: own}
+}
+
+// Filter is the filter of a check of the baseline at db whose tree is read under root:
+// the policy's, with extra attributes ignored everywhere and, on the directory that
+// holds the baseline, the times and size that writing it changes.
+func Filter(comp *config.Compiled, db, root string, extra diff.AttrSet) diff.Filter {
+	dbDir, dbDirRecorded := RecordedPath(filepath.Dir(db), root)
+	ownNoise := diff.AttrSet(0).With(diff.AttrMtime).With(diff.AttrCtime).With(diff.AttrSize)
+	return func(p string) (diff.KindSet, diff.AttrSet) {
+		kinds, ignore := comp.Filter(p)
+		if dbDirRecorded && p == dbDir {
+			ignore |= ownNoise
+		}
+		return kinds, ignore | extra
+	}
+}
+
+// RecordedPath returns the path under which a walk records the real path p, if it lies
+// under root ("" or "/": the whole filesystem).
+func RecordedPath(p, root string) (string, bool) {
+	if root == "" || root == "/" {
+		return p, true
+	}
+	if !walk.IsWithin(p, root) {
+		return "", false
+	}
+	return walk.CleanPath(p[len(root):]), true
+}
+
+// Options say what to compare and what to do on the way.
+type Options struct {
+	Baseline *baseline.Reader
+	Compiled *config.Compiled // the baseline's policy (Policy)
+	DB       string           // where the baseline lives: its directory's own noise is ignored
+	Ignore   diff.AttrSet     // attributes not compared anywhere, on top of the policy's
+	// Fast keeps the recorded hash of a file whose device, inode, size, mtime and ctime
+	// are as recorded (fim check --fast).
+	Fast bool
+	// Update, if set, receives every walked entry: the baseline that replaces this one.
+	Update *baseline.Writer
+	Walker WalkerOptions // Own need not list the baseline's and Update's files
+	// Progress, if set, is called with every walked entry.
+	Progress func(*walk.Entry)
+	// Seen, if set, is called for every path with its recorded and current entries
+	// (see diff.Differ.Seen).
+	Seen func(old, cur *walk.Entry)
+}
+
+// Compare walks the tree beside the baseline and returns the differences, as events
+// sorted by path.
+func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
+	d := &diff.Differ{Filter: Filter(o.Compiled, o.DB, o.Walker.Root, o.Ignore), Seen: o.Seen}
+	it := o.Baseline.Iter()
+	m := diff.NewMerge(d, it.Next)
+	wo := o.Walker
+	wo.Own = append(append(append([]*os.File(nil), wo.Own...), o.Baseline.Files()...), updateFiles(o.Update)...)
+	wk := Walker(o.Compiled, wo)
+	if o.Fast {
+		newLookup, done := it.Prior()
+		defer done()
+		wk.Prior = newLookup
+	}
+	err := wk.Walk(ctx, func(e *walk.Entry) error {
+		if o.Progress != nil {
+			o.Progress(e)
+		}
+		if o.Update != nil {
+			if err := o.Update.Add(e); err != nil {
+				return err
+			}
+		}
+		return m.Current(e)
+	})
+	if err == nil {
+		err = m.Finish()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return d.Events(), nil
+}
+
+func updateFiles(w *baseline.Writer) []*os.File {
+	if w == nil {
+		return nil
+	}
+	return w.Files()
+}

@@ -1,0 +1,183 @@
+package check
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"fim/baseline"
+	"fim/config"
+	"fim/diff"
+	"fim/walk"
+)
+
+// fixture is a real tree under a temporary directory, with its policy.
+type fixture struct {
+	dir, tree, db string
+	pol           *config.Policy
+	comp          *config.Compiled
+}
+
+func newFixture(t *testing.T, files map[string]string) *fixture {
+	t.Helper()
+	f := &fixture{dir: t.TempDir()}
+	f.tree, f.db = filepath.Join(f.dir, "t"), filepath.Join(f.dir, "t", "var", "fim.db")
+	for name, content := range files {
+		write(t, filepath.Join(f.tree, name), content)
+	}
+	must(t, os.MkdirAll(filepath.Dir(f.db), 0o700))
+	f.pol = &config.Policy{Rules: []config.Rule{{Path: f.tree, IncludeHidden: true}}}
+	var err error
+	if f.comp, err = f.pol.Compile(); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	must(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	must(t, os.WriteFile(path, []byte(content), 0o644))
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// baseline writes the fixture's baseline as fim baseline does: a walk of the policy
+// into a new baseline, fim's own files left out.
+func (f *fixture) baseline(t *testing.T) {
+	t.Helper()
+	w, err := baseline.Create(f.db)
+	must(t, err)
+	w.KeyBase = baseline.KeyBaseFor([]string{f.tree})
+	wk := Walker(f.comp, WalkerOptions{Own: w.Files()})
+	if err := wk.Walk(context.Background(), w.Add); err != nil {
+		w.Abort()
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(f.pol)
+	must(t, err)
+	must(t, w.Commit(baseline.Meta{Created: time.Now().UTC(), Policy: raw}))
+}
+
+// compare opens the baseline and compares the tree with it, returning the events as
+// "kind path [changed]" with the tree's path cut.
+func (f *fixture) compare(t *testing.T, o Options) []string {
+	t.Helper()
+	r, err := baseline.Open(f.db)
+	must(t, err)
+	defer r.Close()
+	_, comp, err := Policy(r)
+	must(t, err)
+	o.Baseline, o.Compiled, o.DB = r, comp, f.db
+	events, err := Compare(context.Background(), o)
+	must(t, err)
+	var out []string
+	for _, ev := range events {
+		s := ev.Kind.String() + " " + strings.TrimPrefix(ev.Path, f.tree)
+		if ev.Changed != 0 {
+			s += " [" + strings.Join(ev.Changed.Strings(), ",") + "]"
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestCompare(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		opts   Options
+		mutate func(t *testing.T, tree string)
+		want   []string
+	}{
+		{"unchanged", Options{}, func(*testing.T, string) {}, nil},
+		{"every kind", Options{}, func(t *testing.T, tree string) {
+			write(t, tree+"/new", "n")
+			must(t, os.Remove(tree+"/gone"))
+			write(t, tree+"/etc/passwd", "root:x:0:0:changed")
+			must(t, os.Chmod(tree+"/bin/sh", 0o4755))
+			must(t, os.Rename(tree+"/a", tree+"/b"))
+			must(t, os.Rename(tree+"/etc/old", tree+"/bin/old"))
+		}, []string{"rename /b", "chmod /bin/sh [mode,ctime]", "move /bin/old", "create /new",
+			"change /etc/passwd [content,size,mtime,ctime]", "remove /gone"}},
+		{"ignored attributes", Options{Ignore: diff.AttrSet(0).With(diff.AttrCtime).With(diff.AttrMode)}, func(t *testing.T, tree string) {
+			must(t, os.Chmod(tree+"/bin/sh", 0o4755))
+		}, nil},
+		{"fast", Options{Fast: true}, func(t *testing.T, tree string) {
+			write(t, tree+"/etc/passwd", "root:x:0:0:changed")
+		}, []string{"change /etc/passwd [content,size,mtime,ctime]"}},
+		{"fim's own files stay out", Options{}, func(t *testing.T, tree string) {
+			write(t, tree+"/var/.fim.db.tmp-1", "not fim's: not held open")
+		}, []string{"create /var/.fim.db.tmp-1"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t, map[string]string{"a": "a", "gone": "g", "etc/passwd": "root:x:0:0",
+				"etc/old": "o", "bin/sh": "#!"})
+			f.baseline(t)
+			c.mutate(t, f.tree)
+			got := f.compare(t, c.opts)
+			slices.Sort(got)
+			want := slices.Clone(c.want)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("events:\n\t%s\nwant:\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
+			}
+		})
+	}
+}
+
+// TestCompareUpdate: an Update writer receives every walked entry, so that it can be
+// committed as the new baseline, which then compares clean; its files stay out of the
+// walk.
+func TestCompareUpdate(t *testing.T) {
+	f := newFixture(t, map[string]string{"a": "a", "d/b": "b"})
+	f.baseline(t)
+	write(t, f.tree+"/d/c", "c")
+	r, err := baseline.Open(f.db)
+	must(t, err)
+	w, err := baseline.Create(f.db)
+	must(t, err)
+	w.KeyBase = r.Meta().KeyBase
+	_, comp, err := Policy(r)
+	must(t, err)
+	var walked []string
+	events, err := Compare(context.Background(), Options{Baseline: r, Compiled: comp, DB: f.db, Update: w,
+		Progress: func(e *walk.Entry) { walked = append(walked, e.Path) }})
+	must(t, err)
+	if len(events) != 1 || events[0].Kind != diff.Create {
+		t.Fatalf("events %v, want the create of d/c", events)
+	}
+	if w.Count() != uint64(len(walked)) {
+		t.Errorf("the update holds %d entries, the walk gave %d", w.Count(), len(walked))
+	}
+	meta := r.Meta()
+	meta.Generation++
+	r.Close()
+	must(t, w.Commit(meta))
+	if got := f.compare(t, Options{}); len(got) != 0 {
+		t.Errorf("after the update: %v", got)
+	}
+}
+
+func TestRoot(t *testing.T) {
+	pol := &config.Policy{Root: "/img"}
+	if root, err := Root(pol, ""); err != nil || root != "/img" {
+		t.Errorf("stored root: %q, %v", root, err)
+	}
+	if root, err := Root(pol, "/other"); err != nil || root != "/other" {
+		t.Errorf("given root: %q, %v", root, err)
+	}
+	image := &config.Policy{Source: "tar:img.tar"}
+	if _, err := Root(image, ""); err == nil || !strings.Contains(err.Error(), "tar:img.tar") {
+		t.Errorf("an image without a root: %v", err)
+	}
+}

@@ -50,7 +50,7 @@ func (wk *walk) hashEntry(maxSize int64, e *Entry, a *aux, hb *hashBuf, dirfd in
 			e.Flags |= FlagUnreadable
 			a.err = err
 			if a.xattrsAtHash {
-				readXattrs(e, a.real, a.followed) // a file that cannot be read may still list them
+				readXattrsAt(e, dirfd, name, a.followed) // a file that cannot be read may still list them
 			}
 			return
 		}
@@ -77,7 +77,7 @@ func (wk *walk) hashEntry(maxSize int64, e *Entry, a *aux, hb *hashBuf, dirfd in
 		fillStat(e, &stx)
 		// The new ctime may come from an xattr set since the listing read them: read them
 		// again (a file's are read once more from the file opened next).
-		readXattrs(e, a.real, a.followed)
+		readXattrsAt(e, dirfd, name, a.followed)
 		if e.Type == TypeFile && maxSize > 0 && e.Size > maxSize {
 			e.Flags |= FlagTooLarge // grew past the limit since it was listed
 			return

@@ -430,3 +430,34 @@ func TestSymlinkedRoot(t *testing.T) {
 		})
 	}
 }
+
+// TestXattrsRelative: the extended attributes of an entry are read relative to the
+// directory that was listed, by getxattrat or through the directory's /proc/self/fd
+// link, so a directory swapped since cannot lend another entry's attributes.
+func TestXattrsRelative(t *testing.T) {
+	root := makeTree(t, tree{"d/f": file("listed")})
+	if err := unix.Setxattr(root+"/d/f", "user.who", []byte("listed"), 0); err != nil {
+		skipUnlessRequired(t, fmt.Sprintf("no user xattrs here: %v", err))
+	}
+	dirfd, err := unix.Open(root+"/d", unix.O_PATH|unix.O_DIRECTORY, 0)
+	must(t, err)
+	defer unix.Close(dirfd)
+	must(t, os.Rename(root+"/d", root+"/d.old"))
+	must(t, os.Mkdir(root+"/d", 0o755))
+	must(t, os.WriteFile(root+"/d/f", nil, 0o644))
+	must(t, unix.Setxattr(root+"/d/f", "user.who", []byte("swapped in"), 0))
+	for name, read := range map[string]func(*Entry){
+		"getxattrat": func(e *Entry) { xattrSource{fd: -1, dirfd: dirfd, path: "f"}.read(e) },
+		"/proc link": func(e *Entry) { readXattrs(e, fmt.Sprintf("/proc/self/fd/%d/f", dirfd), false) },
+		"either":     func(e *Entry) { readXattrsAt(e, dirfd, "f", false) },
+	} {
+		if name == "getxattrat" && !xattrAt() {
+			continue
+		}
+		var e Entry
+		read(&e)
+		if len(e.Xattrs) != 1 || string(e.Xattrs[0].Value) != "listed" {
+			t.Errorf("%s: xattrs %q, want those of the listed file", name, e.Xattrs)
+		}
+	}
+}

@@ -216,7 +216,8 @@ func (wk *walk) emitPath(p string, r *Root, depth int, count *int, fn func(*Entr
 		rootDev = e.Device
 	}
 	a.real = real
-	return wk.emitOne(&e, &a, &node{real: dir, dev: parent.dev, ino: parent.ino, followed: parent.followed, sealed: parent.sealed}, r, depth, rootDev, count, fn)
+	return wk.emitOne(&e, &a, &node{real: dir, dev: parent.dev, ino: parent.ino, followed: parent.followed, sealed: parent.sealed},
+		inline{dirfd: parent.fd, name: name}, r, depth, rootDev, count, fn)
 }
 
 // openedDir is an O_PATH descriptor of a directory, and what it is.
@@ -353,10 +354,10 @@ func (wk *walk) emit(n *node, count *int, fn func(*Entry) error) error {
 }
 
 // emitOne records an entry made outside any listing, found in directory dir.
-func (wk *walk) emitOne(e *Entry, a *aux, dir *node, r *Root, depth int, rootDev uint64, count *int, fn func(*Entry) error) error {
+func (wk *walk) emitOne(e *Entry, a *aux, dir *node, in inline, r *Root, depth int, rootDev uint64, count *int, fn func(*Entry) error) error {
 	n := dir
 	n.entries, n.aux, n.listed = []Entry{*e}, []aux{*a}, make(chan struct{})
-	wk.plan(n, 0, nil, r, depth, rootDev, wk.lookup(), inline{})
+	wk.plan(n, 0, nil, r, depth, rootDev, wk.lookup(), in)
 	close(n.listed)
 	wk.s.listed(1)
 	return wk.emit(n, count, fn)
@@ -633,7 +634,7 @@ func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev u
 	typ := e.Type
 	hashing := typ == TypeFile && wk.planHash(n, i, r, prior, xattrs, in)
 	if xattrs && !hashing {
-		readXattrs(e, a.real, a.followed)
+		readXattrsAt(e, in.dirfd, in.name, a.followed)
 	}
 	switch typ {
 	case TypeDir:
@@ -664,8 +665,9 @@ func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev u
 	}
 }
 
-// inline is what a listing needs to hash a file itself: the worker's buffers, and the
-// directory's descriptor and the file's name in it.
+// inline is where an entry was found, the directory's descriptor and the entry's name
+// in it, and what a listing needs to hash a file itself: the worker's buffers (nil
+// outside a listing).
 type inline struct {
 	hb    *hashBuf
 	dirfd int

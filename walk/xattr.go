@@ -3,7 +3,11 @@ package walk
 import (
 	"bytes"
 	"errors"
+	"runtime"
 	"sort"
+	"strconv"
+	"sync"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -12,7 +16,7 @@ import (
 // SELinux labels and POSIX ACLs all live here. Filesystems without xattr support give
 // none; other failures set FlagXattrsUnreadable.
 func readXattrs(e *Entry, real string, follow bool) {
-	src := xattrSource{fd: -1, path: real, follow: follow}
+	src := xattrSource{fd: -1, dirfd: -1, path: real, follow: follow}
 	if len(real) >= unix.PathMax {
 		p, done, err := xattrPath(real, follow)
 		if err != nil {
@@ -29,15 +33,38 @@ func readXattrs(e *Entry, real string, follow bool) {
 
 // readXattrsFD fills e.Xattrs like readXattrs, from the file open at fd: the file
 // hashed, without resolving its path again.
-func readXattrsFD(e *Entry, fd int) { xattrSource{fd: fd}.read(e) }
+func readXattrsFD(e *Entry, fd int) { xattrSource{fd: fd, dirfd: -1}.read(e) }
 
-// xattrSource is where extended attributes are read from: the open file fd, or, when
-// fd is negative, path (following a symlink there if follow is set). Its methods call
-// the system calls directly, so that the buffers they are given stay on the stack.
+// readXattrsAt fills e.Xattrs like readXattrs, from the entry name in directory dirfd:
+// the directory that was listed, so that a directory above swapped for a symlink
+// cannot lead the reads elsewhere. Without getxattrat (Linux before 6.13) the entry is
+// reached through the directory's /proc/self/fd link instead.
+// (With dirfd AT_FDCWD, name is a path, read as readXattrs does.)
+func readXattrsAt(e *Entry, dirfd int, name string, follow bool) {
+	switch {
+	case dirfd == unix.AT_FDCWD:
+		readXattrs(e, name, follow)
+	case !xattrAt():
+		readXattrs(e, "/proc/self/fd/"+strconv.Itoa(dirfd)+"/"+name, follow)
+	default:
+		xattrSource{fd: -1, dirfd: dirfd, path: name, follow: follow}.read(e)
+	}
+}
+
+// xattrAt reports whether the kernel has listxattrat and getxattrat (Linux 6.13).
+var xattrAt = sync.OnceValue(func() bool {
+	_, err := listxattrat(unix.AT_FDCWD, "/", 0, nil)
+	return !errors.Is(err, unix.ENOSYS)
+})
+
+// xattrSource is where extended attributes are read from: the open file fd; else, when
+// dirfd is not negative, path in directory dirfd; else path (following a symlink there
+// if follow is set). Its methods call the system calls directly, so that the buffers
+// they are given stay on the stack.
 type xattrSource struct {
-	fd     int
-	path   string
-	follow bool
+	fd, dirfd int
+	path      string
+	follow    bool
 }
 
 // list lists the names into dest, or returns the size needed when dest is empty.
@@ -45,6 +72,8 @@ func (s xattrSource) list(dest []byte) (int, error) {
 	switch {
 	case s.fd >= 0:
 		return unix.Flistxattr(s.fd, dest)
+	case s.dirfd >= 0:
+		return listxattrat(s.dirfd, s.path, s.atFlags(), dest)
 	case s.follow:
 		return unix.Listxattr(s.path, dest)
 	}
@@ -56,10 +85,68 @@ func (s xattrSource) get(name string, dest []byte) (int, error) {
 	switch {
 	case s.fd >= 0:
 		return unix.Fgetxattr(s.fd, name, dest)
+	case s.dirfd >= 0:
+		return getxattrat(s.dirfd, s.path, s.atFlags(), name, dest)
 	case s.follow:
 		return unix.Getxattr(s.path, name, dest)
 	}
 	return unix.Lgetxattr(s.path, name, dest)
+}
+
+func (s xattrSource) atFlags() int {
+	if s.follow {
+		return 0
+	}
+	return unix.AT_SYMLINK_NOFOLLOW
+}
+
+// listxattrat and getxattrat are the system calls of Linux 6.13, which x/sys/unix
+// does not wrap yet.
+func listxattrat(dirfd int, path string, flags int, dest []byte) (int, error) {
+	p, err := unix.BytePtrFromString(path)
+	if err != nil {
+		return 0, err
+	}
+	var buf unsafe.Pointer
+	if len(dest) > 0 {
+		buf = unsafe.Pointer(&dest[0])
+	}
+	n, _, errno := unix.Syscall6(unix.SYS_LISTXATTRAT, uintptr(dirfd), uintptr(unsafe.Pointer(p)), uintptr(flags),
+		uintptr(buf), uintptr(len(dest)), 0)
+	return int(n), errnoErr(errno)
+}
+
+// xattrArgs is struct xattr_args.
+type xattrArgs struct {
+	value uint64
+	size  uint32
+	flags uint32
+}
+
+func getxattrat(dirfd int, path string, flags int, name string, dest []byte) (int, error) {
+	p, err := unix.BytePtrFromString(path)
+	if err != nil {
+		return 0, err
+	}
+	nm, err := unix.BytePtrFromString(name)
+	if err != nil {
+		return 0, err
+	}
+	args := xattrArgs{size: uint32(len(dest))}
+	if len(dest) > 0 {
+		args.value = uint64(uintptr(unsafe.Pointer(&dest[0])))
+	}
+	n, _, errno := unix.Syscall6(unix.SYS_GETXATTRAT, uintptr(dirfd), uintptr(unsafe.Pointer(p)), uintptr(flags),
+		uintptr(unsafe.Pointer(nm)), uintptr(unsafe.Pointer(&args)), unsafe.Sizeof(args))
+	runtime.KeepAlive(dest)
+	return int(n), errnoErr(errno)
+}
+
+func errnoErr(e unix.Errno) error {
+	if e == 0 {
+		return nil
+	}
+	return e
 }
 
 // read replaces e.Xattrs, and FlagXattrsUnreadable, with what s has.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"os/user"
-	"path"
 	"strconv"
 	"strings"
 
@@ -14,7 +13,6 @@ import (
 	"fim/check"
 	"fim/config"
 	"fim/diff"
-	"fim/walk"
 )
 
 // globList is a repeatable flag whose values are kept whole: a glob's own commas
@@ -61,37 +59,21 @@ the baseline is left as it was and the exit status is 18.`,
 	}
 }
 
-// selector says which differences fim accept takes.
+// selector is what --path and --type select, with the flags that selected it, for the
+// accept history.
 type selector struct {
-	globs    []walk.Matcher
-	kinds    diff.KindSet
-	anyKind  bool
-	selected []string // the selecting flags, for the history
-}
-
-func (s *selector) match(ev *diff.Event) bool {
-	if !s.anyKind && !s.kinds.Has(ev.Kind) {
-		return false
-	}
-	if len(s.globs) == 0 {
-		return true
-	}
-	for _, g := range s.globs {
-		if g.Match(ev.Path) || ev.OldPath != "" && g.Match(ev.OldPath) {
-			return true
-		}
-	}
-	return false
+	check.Selector
+	selected []string
 }
 
 func selectorFlags(c *cli.Context) (*selector, error) {
-	s := &selector{anyKind: true}
+	s := &selector{Selector: check.Selector{AnyKind: true}}
 	for _, p := range *c.Generic("path").(*globList) {
 		g, err := config.CompileGlob(p)
 		if err != nil {
 			return nil, usageErr("--path: %v", err)
 		}
-		s.globs = append(s.globs, g)
+		s.Globs = append(s.Globs, g)
 		s.selected = append(s.selected, "--path="+p)
 	}
 	if types := c.StringSlice("type"); len(types) > 0 {
@@ -99,7 +81,7 @@ func selectorFlags(c *cli.Context) (*selector, error) {
 		if err != nil {
 			return nil, usageErr("--type: %v", err)
 		}
-		s.kinds, s.anyKind = kinds, false
+		s.Kinds, s.AnyKind = kinds, false
 		for _, k := range types {
 			s.selected = append(s.selected, "--type="+k)
 		}
@@ -156,10 +138,10 @@ func runAccept(c *cli.Context) error {
 	if w != nil {
 		own = w.Files()
 	}
-	ch := newChanges(extraIgnore)
+	ch := check.NewChanges(extraIgnore)
 	var warn warnings
-	ch.events, err = check.Compare(c.Context, check.Options{
-		Baseline: r, Compiled: comp, DB: db, Ignore: extraIgnore, Seen: ch.seen,
+	ch.Events, err = check.Compare(c.Context, check.Options{
+		Baseline: r, Compiled: comp, DB: db, Ignore: extraIgnore, Seen: ch.Seen,
 		Walker: check.WalkerOptions{Root: root, Workers: c.Int("workers"), MaxEntries: pol.MaxEntries, Warn: warn.add, Own: own},
 	})
 	if err != nil {
@@ -167,15 +149,15 @@ func runAccept(c *cli.Context) error {
 	}
 	var accepted []diff.Event
 	take := map[*diff.Event]bool{}
-	for i := range ch.events {
-		if ev := &ch.events[i]; sel.match(ev) {
+	for i := range ch.Events {
+		if ev := &ch.Events[i]; sel.Match(ev) {
 			take[ev] = true
 			accepted = append(accepted, *ev)
 		}
 	}
-	remain := len(ch.events) - len(accepted)
+	remain := len(ch.Events) - len(accepted)
 	if len(accepted) == 0 {
-		fmt.Fprintf(os.Stderr, "fim: no difference matches (%d in all): %s unchanged\n", len(ch.events), db)
+		fmt.Fprintf(os.Stderr, "fim: no difference matches (%d in all): %s unchanged\n", len(ch.Events), db)
 		return nil
 	}
 	info := rep.info(false, warn.n)
@@ -184,13 +166,13 @@ func runAccept(c *cli.Context) error {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "fim: dry run: would accept %d of %d differences, %d would remain; %s unchanged\n",
-			len(accepted), len(ch.events), remain, db)
+			len(accepted), len(ch.Events), remain, db)
 		return nil
 	}
 
 	w.Signer = signer
 	w.KeyBase = r.Meta().KeyBase
-	next := baseline.Overlay(r.Iter().Next, ch.overlay(func(ev *diff.Event) bool { return take[ev] }))
+	next := baseline.Overlay(r.Iter().Next, ch.Overlay(func(ev *diff.Event) bool { return take[ev] }))
 	for {
 		e, err := next()
 		if err != nil {
@@ -224,7 +206,7 @@ func runAccept(c *cli.Context) error {
 	if err := k.fresh.record(); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "fim: accepted %d of %d differences into %s; %d remain\n", len(accepted), len(ch.events), db, remain)
+	fmt.Fprintf(os.Stderr, "fim: accepted %d of %d differences into %s; %d remain\n", len(accepted), len(ch.Events), db, remain)
 	return nil
 }
 
@@ -235,124 +217,4 @@ func currentUser() (string, int) {
 		return u.Username, uid
 	}
 	return "", uid
-}
-
-// changes is what a check found, kept so that the accepted part of it can be laid over
-// the baseline: the events and, of the current entries, only those that differ.
-type changes struct {
-	events  []diff.Event
-	created map[string]*walk.Entry // current entries at paths the baseline does not hold
-	removed map[string]bool        // recorded paths that hold nothing now
-	dirs    map[string]*walk.Entry // current directories that differ from their record
-	// keep: attributes --ignore leaves out of the comparison, which an accepted
-	// difference keeps as recorded, so that they are not accepted unseen.
-	keep diff.AttrSet
-}
-
-func newChanges(keep diff.AttrSet) *changes {
-	return &changes{created: map[string]*walk.Entry{}, removed: map[string]bool{}, dirs: map[string]*walk.Entry{}, keep: keep}
-}
-
-// seen is the Differ's Seen hook.
-func (ch *changes) seen(old, cur *walk.Entry) {
-	switch {
-	case old == nil:
-		ch.created[cur.Path] = cur
-	case cur == nil:
-		ch.removed[old.Path] = true
-	case cur.Type == walk.TypeDir && diff.Compare(old, cur, ch.keep) != 0:
-		ch.dirs[cur.Path] = diff.Keep(old, cur, ch.keep)
-	}
-}
-
-// overlay returns the records to lay over the baseline (nil: drop the record) so that
-// the events take accepts are differences no more, while every other event stays one:
-//   - an accepted event's path gets its current entry (none for a remove), and the old
-//     path of a rename or move loses its record;
-//   - an accepted rename or move of a directory also moves every record that moved
-//     with it: those the differ folded into its event (unchanged) get their current
-//     entry, and those reported as changed since get their old record at the new path,
-//     so that the change stays reported there. Each entry belongs to the nearest moved
-//     directory above it that has an event, so an unaccepted move nested in an accepted
-//     one stays as it was. What was created in it or removed from it stays too;
-//   - the directory holding an accepted event's path (or old path) gets its current
-//     entry when it differs without an event of its own: the differ leaves out a
-//     directory whose only change is the mtime, ctime, size or nlink that entries
-//     created or removed in it cause, which the next check would otherwise report.
-func (ch *changes) overlay(take func(*diff.Event) bool) map[string]*walk.Entry {
-	over := map[string]*walk.Entry{}
-	named := map[string]bool{} // paths some event names
-	movedTo, movedFrom := map[string]*diff.Event{}, map[string]*diff.Event{}
-	for i := range ch.events {
-		ev := &ch.events[i]
-		named[ev.Path] = true
-		if ev.OldPath != "" {
-			named[ev.OldPath] = true
-		}
-		if (ev.Kind == diff.Rename || ev.Kind == diff.Move) && ev.Before.Type == walk.TypeDir && ev.After.Type == walk.TypeDir {
-			movedTo[ev.Path], movedFrom[ev.OldPath] = ev, ev
-		}
-	}
-	for i := range ch.events {
-		ev := &ch.events[i]
-		if !take(ev) {
-			continue
-		}
-		if ev.Kind == diff.Remove {
-			over[ev.Path] = nil
-		} else {
-			over[ev.Path] = diff.Keep(ev.Before, ev.After, ch.keep)
-		}
-		if ev.OldPath != "" {
-			over[ev.OldPath] = nil
-		}
-		for _, p := range []string{ev.Path, ev.OldPath} {
-			if p == "" || p == "/" {
-				continue
-			}
-			dir := path.Dir(p)
-			if cur := ch.dirs[dir]; cur != nil && !named[dir] {
-				if _, set := over[dir]; !set {
-					over[dir] = cur
-				}
-			}
-		}
-	}
-	if len(movedTo) == 0 {
-		return over
-	}
-	// owner is the nearest moved directory above p with an event.
-	owner := func(p string, moved map[string]*diff.Event) *diff.Event {
-		for p != "/" {
-			p = path.Dir(p)
-			if ev := moved[p]; ev != nil {
-				return ev
-			}
-		}
-		return nil
-	}
-	for i := range ch.events {
-		ev := &ch.events[i]
-		if ev.OldPath == "" || ev.Kind != diff.Change && ev.Kind != diff.Chmod || take(ev) {
-			continue
-		}
-		// Moved along with an accepted directory, and changed: the record moves, its
-		// change stays to be reported at the new path.
-		if dir := owner(ev.Path, movedTo); dir != nil && take(dir) {
-			moved := *ev.Before
-			moved.Path = ev.Path
-			over[ev.Path], over[ev.OldPath] = &moved, nil
-		}
-	}
-	for p, cur := range ch.created {
-		if ev := owner(p, movedTo); !named[p] && ev != nil && take(ev) {
-			over[p] = cur
-		}
-	}
-	for p := range ch.removed {
-		if ev := owner(p, movedFrom); !named[p] && ev != nil && take(ev) {
-			over[p] = nil
-		}
-	}
-	return over
 }

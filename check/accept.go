@@ -1,0 +1,156 @@
+package check
+
+import (
+	"path"
+
+	"fim/diff"
+	"fim/walk"
+)
+
+// Selector says which differences fim accept takes: those matching one of Globs (on
+// the path or, for a rename or move, the old path; no globs: any) and of a kind in
+// Kinds (with AnyKind: any).
+type Selector struct {
+	Globs   []walk.Matcher
+	Kinds   diff.KindSet
+	AnyKind bool
+}
+
+// Match reports whether the selector takes ev.
+func (s *Selector) Match(ev *diff.Event) bool {
+	if !s.AnyKind && !s.Kinds.Has(ev.Kind) {
+		return false
+	}
+	if len(s.Globs) == 0 {
+		return true
+	}
+	for _, g := range s.Globs {
+		if g.Match(ev.Path) || ev.OldPath != "" && g.Match(ev.OldPath) {
+			return true
+		}
+	}
+	return false
+}
+
+// Changes is what a check found, kept so that the accepted part of it can be laid over
+// the baseline (fim accept): the events and, of the current entries, only those that
+// differ. Its Seen is the Options.Seen of the Compare that found them.
+type Changes struct {
+	Events  []diff.Event
+	created map[string]*walk.Entry // current entries at paths the baseline does not hold
+	removed map[string]bool        // recorded paths that hold nothing now
+	dirs    map[string]*walk.Entry // current directories that differ from their record
+	// keep: attributes --ignore leaves out of the comparison, which an accepted
+	// difference keeps as recorded, so that they are not accepted unseen.
+	keep diff.AttrSet
+}
+
+// NewChanges returns an empty Changes; keep is the attributes the comparison ignored
+// beyond the policy's (--ignore).
+func NewChanges(keep diff.AttrSet) *Changes {
+	return &Changes{created: map[string]*walk.Entry{}, removed: map[string]bool{}, dirs: map[string]*walk.Entry{}, keep: keep}
+}
+
+// Seen is the Differ's Seen hook.
+func (ch *Changes) Seen(old, cur *walk.Entry) {
+	switch {
+	case old == nil:
+		ch.created[cur.Path] = cur
+	case cur == nil:
+		ch.removed[old.Path] = true
+	case cur.Type == walk.TypeDir && diff.Compare(old, cur, ch.keep) != 0:
+		ch.dirs[cur.Path] = diff.Keep(old, cur, ch.keep)
+	}
+}
+
+// Overlay returns the records to lay over the baseline (nil: drop the record) so that
+// the events take accepts are differences no more, while every other event stays one:
+//   - an accepted event's path gets its current entry (none for a remove), and the old
+//     path of a rename or move loses its record;
+//   - an accepted rename or move of a directory also moves every record that moved
+//     with it: those the differ folded into its event (unchanged) get their current
+//     entry, and those reported as changed since get their old record at the new path,
+//     so that the change stays reported there. Each entry belongs to the nearest moved
+//     directory above it that has an event, so an unaccepted move nested in an accepted
+//     one stays as it was. What was created in it or removed from it stays too;
+//   - the directory holding an accepted event's path (or old path) gets its current
+//     entry when it differs without an event of its own: the differ leaves out a
+//     directory whose only change is the mtime, ctime, size or nlink that entries
+//     created or removed in it cause, which the next check would otherwise report.
+func (ch *Changes) Overlay(take func(*diff.Event) bool) map[string]*walk.Entry {
+	over := map[string]*walk.Entry{}
+	named := map[string]bool{} // paths some event names
+	movedTo, movedFrom := map[string]*diff.Event{}, map[string]*diff.Event{}
+	for i := range ch.Events {
+		ev := &ch.Events[i]
+		named[ev.Path] = true
+		if ev.OldPath != "" {
+			named[ev.OldPath] = true
+		}
+		if (ev.Kind == diff.Rename || ev.Kind == diff.Move) && ev.Before.Type == walk.TypeDir && ev.After.Type == walk.TypeDir {
+			movedTo[ev.Path], movedFrom[ev.OldPath] = ev, ev
+		}
+	}
+	for i := range ch.Events {
+		ev := &ch.Events[i]
+		if !take(ev) {
+			continue
+		}
+		if ev.Kind == diff.Remove {
+			over[ev.Path] = nil
+		} else {
+			over[ev.Path] = diff.Keep(ev.Before, ev.After, ch.keep)
+		}
+		if ev.OldPath != "" {
+			over[ev.OldPath] = nil
+		}
+		for _, p := range []string{ev.Path, ev.OldPath} {
+			if p == "" || p == "/" {
+				continue
+			}
+			dir := path.Dir(p)
+			if cur := ch.dirs[dir]; cur != nil && !named[dir] {
+				if _, set := over[dir]; !set {
+					over[dir] = cur
+				}
+			}
+		}
+	}
+	if len(movedTo) == 0 {
+		return over
+	}
+	// owner is the nearest moved directory above p with an event.
+	owner := func(p string, moved map[string]*diff.Event) *diff.Event {
+		for p != "/" {
+			p = path.Dir(p)
+			if ev := moved[p]; ev != nil {
+				return ev
+			}
+		}
+		return nil
+	}
+	for i := range ch.Events {
+		ev := &ch.Events[i]
+		if ev.OldPath == "" || ev.Kind != diff.Change && ev.Kind != diff.Chmod || take(ev) {
+			continue
+		}
+		// Moved along with an accepted directory, and changed: the record moves, its
+		// change stays to be reported at the new path.
+		if dir := owner(ev.Path, movedTo); dir != nil && take(dir) {
+			moved := *ev.Before
+			moved.Path = ev.Path
+			over[ev.Path], over[ev.OldPath] = &moved, nil
+		}
+	}
+	for p, cur := range ch.created {
+		if ev := owner(p, movedTo); !named[p] && ev != nil && take(ev) {
+			over[p] = cur
+		}
+	}
+	for p := range ch.removed {
+		if ev := owner(p, movedFrom); !named[p] && ev != nil && take(ev) {
+			over[p] = nil
+		}
+	}
+	return over
+}

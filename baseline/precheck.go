@@ -7,6 +7,8 @@ import (
 	"hash/fnv"
 	"io"
 	"os"
+
+	"fim/walk"
 )
 
 // bbolt's on-disk meta page, as far as the checks below need it.
@@ -20,9 +22,12 @@ const (
 // foreign file apart with a clear message, and so that bbolt never maps a file shorter
 // than its own meta says.
 func precheck(path string) error {
-	f, err := os.Open(path)
+	f, err := walk.OpenInput(path, false) // never blocks on a FIFO
 	if errors.Is(err, os.ErrNotExist) {
 		return bad(path, "no baseline (run 'fim baseline' first)")
+	}
+	if errors.Is(err, walk.ErrNotRegular) {
+		return bad(path, "not a regular file")
 	}
 	if err != nil {
 		return bad(path, "%v", err)
@@ -31,9 +36,6 @@ func precheck(path string) error {
 	st, err := f.Stat()
 	if err != nil {
 		return bad(path, "%v", err)
-	}
-	if !st.Mode().IsRegular() {
-		return bad(path, "not a regular file")
 	}
 	if st.Size() == 0 {
 		return bad(path, "empty file")

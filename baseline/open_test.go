@@ -15,6 +15,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sys/unix"
 
 	"fim/walk"
 )
@@ -157,6 +158,12 @@ func TestOpenBad(t *testing.T) {
 		{"missing", func(string) {}, "no baseline"},
 		{"empty", func(p string) { write(t, p, nil) }, "empty file"},
 		{"directory", func(p string) { os.Mkdir(p, 0o700) }, "not a regular file"},
+		{"FIFO", func(p string) { // no writer: opening it must not wait for one
+			if err := unix.Mkfifo(p, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, "not a regular file"},
+		{"symlink to /dev/zero", func(p string) { os.Symlink("/dev/zero", p) }, "not a regular file"},
 		{"truncated half", func(p string) { write(t, p, good[:len(good)/2]) }, "truncated"},
 		{"truncated to 4096", func(p string) { write(t, p, good[:4096]) }, "truncated"},
 		{"truncated to 100", func(p string) { write(t, p, good[:100]) }, "truncated"},

@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"golang.org/x/sys/unix"
 	"hash/fnv"
 	"io"
 	"os"
+
+	"fim/walk"
 )
 
 // bbolt's on-disk meta page, as far as the checks below need it.
@@ -21,9 +22,12 @@ const (
 // foreign file apart with a clear message, and so that bbolt never maps a file shorter
 // than its own meta says. It returns the file, open, when it passes.
 func precheck(path string) (_ *os.File, err error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0) // a FIFO in its place must not block
+	f, err := walk.OpenInput(path, false) // never blocks on a FIFO
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, bad(path, "no baseline (run 'fim baseline' first)")
+	}
+	if errors.Is(err, walk.ErrNotRegular) {
+		return nil, bad(path, "not a regular file")
 	}
 	if err != nil {
 		return nil, bad(path, "%v", err)
@@ -36,9 +40,6 @@ func precheck(path string) (_ *os.File, err error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, bad(path, "%v", err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, bad(path, "not a regular file")
 	}
 	if st.Size() == 0 {
 		return nil, bad(path, "empty file")

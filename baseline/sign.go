@@ -12,6 +12,8 @@ import (
 
 	"github.com/zeebo/blake3"
 	"golang.org/x/sys/unix"
+
+	"fim/walk"
 )
 
 // A signed baseline carries an Ed25519 signature over its meta, which holds the count
@@ -117,8 +119,11 @@ func writeNew(file string, data []byte, mode os.FileMode) error {
 	return f.Close()
 }
 
+// maxKeyFile is the largest key file read: a PEM Ed25519 key takes about 120 bytes.
+const maxKeyFile = 64 << 10
+
 func readPEM(file, want string) ([]byte, error) {
-	data, err := os.ReadFile(file)
+	data, err := walk.ReadInput(file, maxKeyFile)
 	if err != nil {
 		return nil, err
 	}

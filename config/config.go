@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -18,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"fim/diff"
+	"fim/walk"
 )
 
 // Config is a parsed configuration file. See the package tests and testdata/ for the
@@ -46,9 +46,14 @@ func (c *Config) Policy() *Policy {
 	return p
 }
 
-// Load reads and parses the configuration file.
+// MaxFileSize is the largest configuration file read: far more than any real one, and
+// a bound on what a mistaken name (a device, a log file) costs.
+const MaxFileSize = 4 << 20
+
+// Load reads and parses the configuration file, a regular file of at most MaxFileSize
+// bytes.
 func Load(file string) (*Config, error) {
-	data, err := os.ReadFile(file)
+	data, err := walk.ReadInput(file, MaxFileSize)
 	if err != nil {
 		return nil, err // *PathError names the file
 	}
@@ -75,7 +80,7 @@ func Parse(name string, data []byte) (*Config, error) {
 // LoadLines is Load that also returns, for each rule's path, the line of the file it
 // is configured at.
 func LoadLines(file string) (*Config, map[string]int, error) {
-	data, err := os.ReadFile(file)
+	data, err := walk.ReadInput(file, MaxFileSize)
 	if err != nil {
 		return nil, nil, err // *PathError names the file
 	}

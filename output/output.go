@@ -13,8 +13,9 @@
 //	tcp://HOST:PORT            a syslog collector over TCP, octet-counting framing (RFC 6587)
 //	http://URL, https://URL    POST each batch to URL, retried on failure
 //
-// The syslog forms take ?facility=NAME (default authpriv, as security tools use); every
-// message has severity notice. A file whose name could be read as one of the other forms
+// The syslog forms take ?facility=NAME (default authpriv, as security tools use) and
+// ?max=BYTES, the largest message the receiver accepts (default 8096, rsyslog's default;
+// see syslogSink); every message has severity notice. A file whose name could be read as one of the other forms
 // is written as file:NAME.
 package output
 
@@ -24,6 +25,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -50,8 +52,9 @@ type Options struct {
 	// Hostname is the syslog HOSTNAME sent to collectors. Default os.Hostname(). Bytes
 	// outside printable ASCII become '_'; it is cut at 255 bytes (RFC 5424).
 	Hostname string
-	// Logf, when set, is told about retries and reconnections that end well; failures
-	// that lose a batch are returned by Write instead.
+	// Logf, when set, is told about retries and reconnections that end well, and about
+	// report lines cut to fit a syslog message; failures that lose a batch are returned
+	// by Write instead.
 	Logf func(format string, args ...any)
 
 	// Attempts is how many times an HTTP batch is sent before Write gives up. Default 6.
@@ -148,11 +151,12 @@ type target struct {
 	addr     string   // kindSyslogUDP, kindSyslogTCP: host:port
 	url      *url.URL // kindHTTP
 	facility int      // syslog kinds
+	max      int      // syslog kinds: the largest message, header included
 }
 
 // forms lists the accepted specs, for error messages.
 const forms = "FILE, file:FILE, -, syslog, syslog:///SOCKET, udp://HOST:PORT, tcp://HOST:PORT, " +
-	"http://URL or https://URL (the syslog forms take ?facility=NAME)"
+	"http://URL or https://URL (the syslog forms take ?facility=NAME and ?max=BYTES)"
 
 // parseSpec parses an --output spec. It does no I/O.
 func parseSpec(spec string) (target, error) {
@@ -175,11 +179,11 @@ func parseSpec(spec string) (target, error) {
 		}
 		return target{kind: kindFile, path: p}, nil
 	case spec == "syslog" || strings.HasPrefix(spec, "syslog?"):
-		fac, err := parseFacility(strings.TrimPrefix(spec[len("syslog"):], "?"))
+		fac, max, err := parseSyslogQuery(strings.TrimPrefix(spec[len("syslog"):], "?"))
 		if err != nil {
 			return badQuery(err)
 		}
-		return target{kind: kindSyslogLocal, facility: fac}, nil
+		return target{kind: kindSyslogLocal, facility: fac, max: max}, nil
 	}
 	i := strings.Index(spec, "://")
 	if i < 0 {
@@ -209,11 +213,11 @@ func parseSpec(spec string) (target, error) {
 		if u.Host != "" || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
 			return bad("want syslog:///ABSOLUTE/PATH/OF/SOCKET")
 		}
-		fac, err := parseFacility(u.RawQuery)
+		fac, max, err := parseSyslogQuery(u.RawQuery)
 		if err != nil {
 			return badQuery(err)
 		}
-		return target{kind: kindSyslogUnix, path: u.Path, facility: fac}, nil
+		return target{kind: kindSyslogUnix, path: u.Path, facility: fac, max: max}, nil
 	case "udp", "tcp":
 		if u.Opaque != "" || u.Path != "" && u.Path != "/" {
 			return bad("want " + scheme + "://HOST:PORT with no path")
@@ -222,7 +226,7 @@ func parseSpec(spec string) (target, error) {
 		if err != nil || host == "" || port == "" {
 			return bad("want " + scheme + "://HOST:PORT")
 		}
-		fac, err := parseFacility(u.RawQuery)
+		fac, max, err := parseSyslogQuery(u.RawQuery)
 		if err != nil {
 			return badQuery(err)
 		}
@@ -230,7 +234,7 @@ func parseSpec(spec string) (target, error) {
 		if scheme == "tcp" {
 			k = kindSyslogTCP
 		}
-		return target{kind: k, addr: u.Host, facility: fac}, nil
+		return target{kind: k, addr: u.Host, facility: fac, max: max}, nil
 	default: // http, https
 		if u.Host == "" || u.Opaque != "" {
 			return bad("want " + scheme + "://HOST/PATH")
@@ -250,31 +254,40 @@ var facilities = map[string]int{
 // facilityAuthpriv is the default facility: where security tools log.
 const facilityAuthpriv = 10
 
-// parseFacility parses the query of a syslog spec: empty, or facility=NAME.
-func parseFacility(query string) (int, error) {
+// parseSyslogQuery parses the query of a syslog spec: empty, or facility=NAME and
+// max=BYTES, each at most once.
+func parseSyslogQuery(query string) (facility, max int, err error) {
+	facility, max = facilityAuthpriv, defaultMaxMessage
 	if query == "" {
-		return facilityAuthpriv, nil
+		return facility, max, nil
 	}
 	q, err := url.ParseQuery(query)
 	if err != nil {
-		return 0, fmt.Errorf("bad query: %w", err)
+		return 0, 0, fmt.Errorf("bad query: %w", err)
 	}
-	fac := facilityAuthpriv
 	for k, v := range q {
-		if k != "facility" {
-			return 0, fmt.Errorf("unknown parameter %q (only facility=NAME)", k)
+		if k != "facility" && k != "max" {
+			return 0, 0, fmt.Errorf("unknown parameter %q (only facility=NAME and max=BYTES)", k)
 		}
 		if len(v) != 1 {
-			return 0, fmt.Errorf("facility given %d times", len(v))
+			return 0, 0, fmt.Errorf("%s given %d times", k, len(v))
+		}
+		if k == "max" {
+			n, err := strconv.Atoi(v[0])
+			if err != nil || n < minMaxMessage || n > maxDatagram {
+				return 0, 0, fmt.Errorf("max=%s: want a message size in bytes from %d to %d", v[0], minMaxMessage, maxDatagram)
+			}
+			max = n
+			continue
 		}
 		f, ok := facilities[strings.ToLower(v[0])]
 		if !ok {
-			return 0, fmt.Errorf("unknown facility %q (kern, user, mail, daemon, auth, syslog, lpr, news, uucp, "+
+			return 0, 0, fmt.Errorf("unknown facility %q (kern, user, mail, daemon, auth, syslog, lpr, news, uucp, "+
 				"cron, authpriv, ftp, ntp, audit, alert, clock, local0 … local7)", v[0])
 		}
-		fac = f
+		facility = f
 	}
-	return fac, nil
+	return facility, max, nil
 }
 
 // stdoutSink writes batches to the standard output, which it never closes.

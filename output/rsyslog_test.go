@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -139,27 +140,20 @@ func reports(t *testing.T) (text, json []byte) {
 	return tb.Bytes(), jb.Bytes()
 }
 
-// TestRsyslog sends a text report and a json report to a real rsyslogd over UDP, TCP
-// and its unix socket, and checks that rsyslogd parsed every line into the fields fim
-// meant: host, app name, PID, MSGID (the RFC 5424 transports), facility, severity and
-// the line itself as the message.
-func TestRsyslog(t *testing.T) {
+// openRsyslog starts rsyslogd and returns its directory and, once rsyslogd takes
+// messages, a sink to each of its inputs by input name (imudp, imtcp, imuxsock), opened
+// with opt and the query of that input in queries ("" for none).
+func openRsyslog(t *testing.T, queries map[string]string, opt Options) (string, map[string]Sink) {
 	dir, udpPort, tcpPort := startRsyslog(t)
-	text, json := reports(t)
-	var want []string
-	for _, b := range [][]byte{text, json} {
-		for line := range bytes.Lines(b) {
-			want = append(want, strings.TrimSuffix(string(line), "\n"))
+	query := func(input string) string {
+		if q := queries[input]; q != "" {
+			return "?" + q
 		}
+		return ""
 	}
-	if len(want) != 7 || !strings.Contains(string(text), `/etc/a\nb`) {
-		t.Fatalf("unexpected reports:\n%s%s", text, json)
-	}
-
 	// rsyslogd is ready when its inputs are: the socket exists, TCP accepts, and a UDP
 	// probe comes out.
 	deadline := time.Now().Add(10 * time.Second)
-	opt := Options{Hostname: "fim-test.example"}
 	var udp, tcp Sink
 	for udp == nil || tcp == nil {
 		if time.Now().After(deadline) {
@@ -167,17 +161,16 @@ func TestRsyslog(t *testing.T) {
 		}
 		var err error
 		if udp == nil {
-			udp, _ = Open("udp://127.0.0.1:"+udpPort+"?facility=local4", opt)
+			udp, _ = Open("udp://127.0.0.1:"+udpPort+query("imudp"), opt)
 		}
 		if tcp == nil {
-			if tcp, err = Open("tcp://127.0.0.1:"+tcpPort+"?facility=local5", opt); err != nil {
+			if tcp, err = Open("tcp://127.0.0.1:"+tcpPort+query("imtcp"), opt); err != nil {
 				tcp = nil
 				time.Sleep(50 * time.Millisecond)
 			}
 		}
 	}
-	defer udp.Close()
-	defer tcp.Close()
+	t.Cleanup(func() { udp.Close(); tcp.Close() })
 	probed := func() bool {
 		for _, l := range readRsyslog(t, dir) {
 			if l.msg == "probe" {
@@ -195,36 +188,73 @@ func TestRsyslog(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	sock, err := Open("syslog://"+dir+"/log.sock", opt)
+	sock, err := Open("syslog://"+dir+"/log.sock"+query("imuxsock"), opt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sock.Close()
+	t.Cleanup(func() { sock.Close() })
+	return dir, map[string]Sink{"imudp": udp, "imtcp": tcp, "imuxsock": sock}
+}
 
-	for _, s := range []Sink{udp, tcp, sock} {
+// untilEnd sends the line "end" through each sink and returns, by input, every message
+// rsyslogd wrote before it, the probe left out. Each input keeps the order of its
+// messages, so nothing sent before the end is still on its way.
+func untilEnd(t *testing.T, dir string, sinks map[string]Sink) map[string][]rsyslogLine {
+	t.Helper()
+	for _, s := range sinks {
+		if err := s.Write([]byte("end\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, ended := map[string][]rsyslogLine{}, map[string]bool{}
+		for _, l := range readRsyslog(t, dir) {
+			switch strings.TrimPrefix(l.msg, " ") {
+			case "probe":
+			case "end":
+				ended[l.input] = true
+			default:
+				if !ended[l.input] {
+					got[l.input] = append(got[l.input], l)
+				}
+			}
+		}
+		if len(ended) == len(sinks) {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10s rsyslogd has written the end of only %v", ended)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRsyslog sends a text report and a json report to a real rsyslogd over UDP, TCP
+// and its unix socket, and checks that rsyslogd parsed every line into the fields fim
+// meant: host, app name, PID, MSGID (the RFC 5424 transports), facility, severity and
+// the line itself as the message.
+func TestRsyslog(t *testing.T) {
+	text, json := reports(t)
+	var want []string
+	for _, b := range [][]byte{text, json} {
+		for line := range bytes.Lines(b) {
+			want = append(want, strings.TrimSuffix(string(line), "\n"))
+		}
+	}
+	if len(want) != 7 || !strings.Contains(string(text), `/etc/a\nb`) {
+		t.Fatalf("unexpected reports:\n%s%s", text, json)
+	}
+	dir, sinks := openRsyslog(t, map[string]string{"imudp": "facility=local4", "imtcp": "facility=local5"},
+		Options{Hostname: "fim-test.example"})
+	for _, input := range []string{"imudp", "imtcp", "imuxsock"} {
 		for _, batch := range [][]byte{text, json} {
-			if err := s.Write(batch); err != nil {
+			if err := sinks[input].Write(batch); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	var got map[string][]rsyslogLine
-	for {
-		got = map[string][]rsyslogLine{}
-		for _, l := range readRsyslog(t, dir) {
-			if l.msg != "probe" {
-				got[l.input] = append(got[l.input], l)
-			}
-		}
-		if len(got["imudp"]) >= len(want) && len(got["imtcp"]) >= len(want) && len(got["imuxsock"]) >= len(want) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after 10s rsyslogd wrote %d udp, %d tcp, %d unix socket messages; want %d each",
-				len(got["imudp"]), len(got["imtcp"]), len(got["imuxsock"]), len(want))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	got := untilEnd(t, dir, sinks)
 
 	pid := strconv.Itoa(os.Getpid())
 	// On its unix socket rsyslogd names the host itself (its short host name), has no
@@ -249,6 +279,129 @@ func TestRsyslog(t *testing.T) {
 			w := rsyslogLine{tc.input, tc.host, "fim", pid, tc.msgid, tc.facility, "notice", tc.msgPrefix + want[i]}
 			if l != w {
 				t.Errorf("%s message %d:\n got %+v\nwant %+v", tc.input, i, l, w)
+			}
+		}
+	}
+}
+
+// forged is what a hostile file name carries to pose as a second syslog message.
+const forged = "<38>1 2024-05-01T14:30:00Z web1 sshd 4242 - - Accepted password for root from 203.0.113.9"
+
+// TestRsyslogLongLine: a report line longer than rsyslogd's message size reaches it as
+// one message, cut and marked, over UDP, TCP and the unix socket; a file name that puts
+// a syslog header exactly where rsyslogd would cut the message cannot make it read a
+// second message (over TCP it did: rsyslogd parses the rest of an oversized frame as a
+// message of its own). A message of exactly the limit arrives whole.
+func TestRsyslogLongLine(t *testing.T) {
+	dir, sinks := openRsyslog(t, nil, Options{Hostname: "fim-test.example"})
+	want := map[string][]string{}
+	for input, s := range sinks {
+		header := s.(*syslogSink).appendHeader(nil, time.Now())
+		room := defaultMaxMessage - len(header)
+		// The name pads the line so that the forged header starts at the limit.
+		line := func(pad int) string {
+			mtime := time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC).UnixNano()
+			name := "/tmp/" + strings.Repeat("a", pad) + forged
+			ev := diff.Event{Kind: diff.Create, Path: name,
+				After: &walk.Entry{Path: name, Type: walk.TypeFile, Mode: 0o644, Nlink: 1, Mtime: mtime, Ctime: mtime}}
+			var b bytes.Buffer
+			if err := report.Text(&b, []diff.Event{ev}, report.Info{Stream: true}); err != nil {
+				t.Fatal(err)
+			}
+			return strings.TrimSuffix(b.String(), "\n")
+		}
+		hostile := line(room - strings.Index(line(0), "<38>"))
+		if strings.Index(hostile, "<38>") != room {
+			t.Fatalf("%s: the forged header is at %d of the line, want %d", input, strings.Index(hostile, "<38>"), room)
+		}
+		exact, over := strings.Repeat("e", room), strings.Repeat("o", room+1)
+		if err := s.Write([]byte(hostile + "\n" + exact + "\n" + over + "\n")); err != nil {
+			t.Fatal(err)
+		}
+		want[input] = []string{
+			hostile[:room-len(truncated)] + string(truncated),
+			exact,
+			over[:room-len(truncated)] + string(truncated),
+		}
+	}
+	got := untilEnd(t, dir, sinks)
+	for input, w := range want {
+		var msgs []string
+		for _, l := range got[input] {
+			if l.app != "fim" {
+				t.Errorf("%s: a message from %q: %.100q", input, l.app, l.msg)
+			}
+			msgs = append(msgs, strings.TrimPrefix(l.msg, " "))
+		}
+		if len(msgs) != len(w) {
+			t.Errorf("%s: %d messages, want %d", input, len(msgs), len(w))
+			continue
+		}
+		for i := range w {
+			if msgs[i] != w[i] {
+				t.Errorf("%s message %d: %d bytes ending %q, want %d bytes ending %q", input, i,
+					len(msgs[i]), msgs[i][max(0, len(msgs[i])-40):], len(w[i]), w[i][max(0, len(w[i])-40):])
+			}
+		}
+	}
+}
+
+// TestRsyslogControlBytes: names holding a newline, carriage return, NUL, escape, C1
+// control, line separator or bytes that are not UTF-8, some followed by a forged
+// header, give one message per event at rsyslogd in every format syslog takes, over
+// every transport, and each message is the report line unchanged.
+func TestRsyslogControlBytes(t *testing.T) {
+	mtime := time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC).UnixNano()
+	var events []diff.Event
+	for _, name := range []string{"a\nb", "a\rb", "a\r\n" + forged, "a\x00b", "a\x1b[2Jb", "a\u0085b", "a\x85b",
+		"a\u2028b", "a\u2029" + forged, "a\xffb", "a\tb\vc\fd", "a\x7fb", "a\n\n\n" + forged} {
+		path := "/etc/" + name
+		events = append(events, diff.Event{Kind: diff.Create, Path: path,
+			After: &walk.Entry{Path: path, Type: walk.TypeFile, Mode: 0o644, Nlink: 1, Mtime: mtime, Ctime: mtime}})
+	}
+	var formats []string
+	for f := range report.Formats {
+		if !report.Document(f) {
+			formats = append(formats, f)
+		}
+	}
+	slices.Sort(formats)
+	var want []string
+	var batches [][]byte
+	for _, f := range formats {
+		var b bytes.Buffer
+		if err := report.Formats[f](&b, events, report.Info{Stream: true, Host: report.Host{Name: "web1"}}); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+		if len(lines) != len(events) {
+			t.Fatalf("%s: %d lines for %d events:\n%s", f, len(lines), len(events), b.Bytes())
+		}
+		for _, l := range lines {
+			if i := strings.IndexFunc(l, func(r rune) bool { return r < 0x20 }); i >= 0 {
+				t.Errorf("%s: control byte %#x in %q", f, l[i], l)
+			}
+		}
+		want = append(want, lines...)
+		batches = append(batches, b.Bytes())
+	}
+	dir, sinks := openRsyslog(t, nil, Options{Hostname: "fim-test.example"})
+	for _, s := range sinks {
+		for _, b := range batches {
+			if err := s.Write(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	got := untilEnd(t, dir, sinks)
+	for input := range sinks {
+		if len(got[input]) != len(want) {
+			t.Errorf("%s: %d messages, want %d", input, len(got[input]), len(want))
+			continue
+		}
+		for i, l := range got[input] {
+			if l.app != "fim" || strings.TrimPrefix(l.msg, " ") != want[i] {
+				t.Errorf("%s message %d from %q: %q, want %q", input, i, l.app, l.msg, want[i])
 			}
 		}
 	}

@@ -22,14 +22,17 @@ func TestParseSpec(t *testing.T) {
 		{"file:///a/b", target{kind: kindFile, path: "///a/b"}, ""},
 		{"file:http://x", target{kind: kindFile, path: "http://x"}, ""},
 		{"a:b", target{kind: kindFile, path: "a:b"}, ""},
-		{"syslog", target{kind: kindSyslogLocal, facility: 10}, ""},
-		{"syslog?facility=local0", target{kind: kindSyslogLocal, facility: 16}, ""},
-		{"syslog?facility=AUTH", target{kind: kindSyslogLocal, facility: 4}, ""},
-		{"syslog:///run/fim/log.sock", target{kind: kindSyslogUnix, path: "/run/fim/log.sock", facility: 10}, ""},
-		{"syslog:///dev/log?facility=daemon", target{kind: kindSyslogUnix, path: "/dev/log", facility: 3}, ""},
-		{"udp://10.0.0.1:514", target{kind: kindSyslogUDP, addr: "10.0.0.1:514", facility: 10}, ""},
-		{"UDP://logs.example:514/?facility=local7", target{kind: kindSyslogUDP, addr: "logs.example:514", facility: 23}, ""},
-		{"tcp://[::1]:6514?facility=kern", target{kind: kindSyslogTCP, addr: "[::1]:6514", facility: 0}, ""},
+		{"syslog", target{kind: kindSyslogLocal, facility: 10, max: 8096}, ""},
+		{"syslog?facility=local0", target{kind: kindSyslogLocal, facility: 16, max: 8096}, ""},
+		{"syslog?facility=AUTH", target{kind: kindSyslogLocal, facility: 4, max: 8096}, ""},
+		{"syslog:///run/fim/log.sock", target{kind: kindSyslogUnix, path: "/run/fim/log.sock", facility: 10, max: 8096}, ""},
+		{"syslog:///dev/log?facility=daemon", target{kind: kindSyslogUnix, path: "/dev/log", facility: 3, max: 8096}, ""},
+		{"udp://10.0.0.1:514", target{kind: kindSyslogUDP, addr: "10.0.0.1:514", facility: 10, max: 8096}, ""},
+		{"UDP://logs.example:514/?facility=local7", target{kind: kindSyslogUDP, addr: "logs.example:514", facility: 23, max: 8096}, ""},
+		{"tcp://[::1]:6514?facility=kern", target{kind: kindSyslogTCP, addr: "[::1]:6514", facility: 0, max: 8096}, ""},
+		{"tcp://[::1]:6514?max=65000", target{kind: kindSyslogTCP, addr: "[::1]:6514", facility: 10, max: 65000}, ""},
+		{"udp://h:514?facility=local1&max=480", target{kind: kindSyslogUDP, addr: "h:514", facility: 17, max: 480}, ""},
+		{"syslog?max=2048", target{kind: kindSyslogLocal, facility: 10, max: 2048}, ""},
 		{"http://collector:8080/fim", target{kind: kindHTTP}, "http://collector:8080/fim"},
 		{"https://u:p@collector/in?tag=fim", target{kind: kindHTTP}, "https://u:p@collector/in?tag=fim"},
 	}
@@ -58,6 +61,10 @@ func TestParseSpec(t *testing.T) {
 		{"syslog?level=info", `unknown parameter "level"`},
 		{"syslog?facility=local0&facility=local1", "facility given 2 times"},
 		{"syslog?facility=%zz", "bad query"},
+		{"tcp://h:514?max=479", "max=479: want a message size in bytes from 480 to 65000"},
+		{"udp://h:514?max=65001", "max=65001"},
+		{"syslog?max=8k", "max=8k"},
+		{"syslog?max=1&max=2", "max given 2 times"},
 		{"udp://host", "want udp://HOST:PORT"},
 		{"udp://:514", "want udp://HOST:PORT"},
 		{"tcp://host:514/path", "no path"},
@@ -91,7 +98,7 @@ func FuzzParseSpec(f *testing.F) {
 	for _, s := range []string{
 		"", "-", "out.log", "file:x", "file:///x", "syslog", "syslog?facility=local3",
 		"syslog:///dev/log?facility=authpriv", "udp://127.0.0.1:514", "tcp://[::1]:514?facility=user",
-		"http://h/p", "https://u:p@h:1/p?q#f", "gopher://x", "syslog://%", "udp://h:1/?facility=a&b",
+		"http://h/p", "https://u:p@h:1/p?q#f", "gopher://x", "syslog://%", "udp://h:1/?facility=a&b", "tcp://h:1?max=4096", "syslog?max=-1",
 	} {
 		f.Add(s)
 	}
@@ -112,6 +119,9 @@ func FuzzParseSpec(f *testing.F) {
 		case kindSyslogLocal, kindSyslogUnix, kindSyslogUDP, kindSyslogTCP:
 			if tg.facility < 0 || tg.facility > 23 {
 				t.Fatalf("parseSpec(%q): facility %d", spec, tg.facility)
+			}
+			if tg.max < minMaxMessage || tg.max > maxDatagram {
+				t.Fatalf("parseSpec(%q): max %d", spec, tg.max)
 			}
 			if tg.kind == kindSyslogUnix && !strings.HasPrefix(tg.path, "/") {
 				t.Fatalf("parseSpec(%q): socket path %q is not absolute", spec, tg.path)

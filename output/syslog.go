@@ -11,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 )
@@ -41,7 +42,18 @@ import (
 // Each non-empty line of a batch is one message, and all messages of a batch carry the
 // same timestamp. Over a datagram socket (udp, unixgram) each message is one datagram;
 // over TCP each is framed by octet counting (RFC 6587 §3.4.1: "LEN SP MSG"); over a
-// unix stream socket each ends with a newline.
+// unix stream socket each ends with a newline. Report lines hold no newline, carriage
+// return or other control byte (the line formats escape them), so nothing inside a
+// message can end it early on any of these framings.
+//
+// No message is longer than the receiver accepts: ?max=BYTES in the spec, default
+// defaultMaxMessage, counted over the whole message, header included, as receivers count
+// it (the "LEN " of TCP framing and the newline of a unix stream are not part of it).
+// A receiver that gets more does not drop the rest: rsyslog cuts an octet-counted frame
+// at its limit and parses what follows as a new message, whose header the tail of the
+// line, and so a file name, would choose. So a longer line is cut here, on a UTF-8
+// boundary, and ends in the marker " [truncated by fim]"; one message goes out for it,
+// never two, and Options.Logf is told. The same cut serves every transport.
 
 // localSockets are where the local syslog daemon listens, in the order tried.
 var localSockets = []string{"/dev/log", "/var/run/syslog", "/var/run/log"}
@@ -63,6 +75,7 @@ type syslogSink struct {
 	pid     string
 	timeout time.Duration
 	logf    func(string, ...any)
+	max     int // the largest message, header included
 	closed  bool
 	buf     []byte
 	lines   [][]byte
@@ -80,6 +93,10 @@ func openSyslog(t target, opt Options) (*syslogSink, error) {
 		pid:     strconv.Itoa(os.Getpid()),
 		timeout: opt.Timeout,
 		logf:    opt.Logf,
+		max:     t.max,
+	}
+	if s.max == 0 {
+		s.max = defaultMaxMessage
 	}
 	switch t.kind {
 	case kindSyslogLocal:
@@ -213,17 +230,28 @@ func (s *syslogSink) Write(batch []byte) error {
 	if s.closed {
 		return fmt.Errorf("output %s: %w", s.name, net.ErrClosed)
 	}
+	header := s.appendHeader(nil, time.Now())
 	s.lines = s.lines[:0]
 	defer clear(s.lines) // keep no reference to the caller's batch
+	cut, longest := 0, 0
 	for line := range bytes.Lines(batch) {
-		if line = bytes.TrimSuffix(line, []byte{'\n'}); len(line) > 0 {
-			s.lines = append(s.lines, line)
+		line = bytes.TrimSuffix(line, []byte{'\n'})
+		if len(line) == 0 {
+			continue
 		}
+		if len(header)+len(line) > s.max {
+			cut, longest = cut+1, max(longest, len(line))
+			line = cutLine(line, s.max-len(header))
+		}
+		s.lines = append(s.lines, line)
 	}
 	if len(s.lines) == 0 {
 		return nil
 	}
-	header := s.appendHeader(nil, time.Now())
+	if cut > 0 {
+		s.logf("output %s: %d report line(s) (the longest %d bytes) cut to fit a syslog message of %d bytes and marked%s",
+			s.name, cut, longest, s.max, truncated)
+	}
 	if s.conn != nil && (s.network == "tcp" || s.network == "unix") && !alive(s.conn) {
 		s.logf("output %s: the receiver closed the connection; reconnecting", s.name)
 		s.disconnect()
@@ -249,11 +277,31 @@ func (s *syslogSink) Write(batch []byte) error {
 	return nil
 }
 
-// maxDatagram is the largest message sent in one datagram: what UDP over IPv4 carries
-// (65,507 bytes), less a margin. A longer message is cut there and ends in truncated.
-const maxDatagram = 65000
+// Sizes of a syslog message, header included.
+const (
+	// defaultMaxMessage is the largest message sent unless the spec says otherwise:
+	// rsyslog's default maxMessageSize (8096 bytes; syslog-ng's default is larger).
+	defaultMaxMessage = 8096
+	// minMaxMessage is the smallest limit a spec may set: every receiver accepts 480
+	// bytes (RFC 5424 §6.1), and the longest header leaves room there for the marker.
+	minMaxMessage = 480
+	// maxDatagram is the largest limit a spec may set: what one UDP datagram over IPv4
+	// carries (65,507 bytes), less a margin.
+	maxDatagram = 65000
+)
 
+// truncated ends a line cut to fit a message.
 var truncated = []byte(" [truncated by fim]")
+
+// cutLine returns line cut to room bytes, marker included, on a UTF-8 boundary, in a
+// new slice (line belongs to the caller's batch).
+func cutLine(line []byte, room int) []byte {
+	n := max(room-len(truncated), 0)
+	for n > 0 && n < len(line) && !utf8.RuneStart(line[n]) {
+		n--
+	}
+	return append(line[:n:n], truncated...)
+}
 
 // send writes s.lines[from:] as messages and returns how many of s.lines are sent
 // when it fails.
@@ -261,13 +309,7 @@ func (s *syslogSink) send(header []byte, from int) (int, error) {
 	network := s.network
 	if network == "udp" || network == "unixgram" {
 		for i := from; i < len(s.lines); i++ {
-			line := s.lines[i]
-			if room := maxDatagram - len(header) - len(truncated); len(header)+len(line) > maxDatagram && room > 0 {
-				// One datagram cannot carry it: send what fits, marked, rather than lose
-				// this message and every one after it.
-				line = append(line[:room:room], truncated...)
-			}
-			s.buf = append(append(s.buf[:0], header...), line...)
+			s.buf = append(append(s.buf[:0], header...), s.lines[i]...)
 			s.conn.SetWriteDeadline(time.Now().Add(s.timeout))
 			if _, err := s.conn.Write(s.buf); err != nil {
 				return i, err

@@ -505,20 +505,27 @@ func TestAppNameChecked(t *testing.T) {
 	s.Close()
 }
 
-// TestSyslogOversizedLine: a report line longer than a UDP datagram can carry is sent
-// cut and marked, and the lines after it still arrive.
+// TestSyslogOversizedLine: a report line longer than a syslog message is sent cut to
+// the limit and marked, the lines after it still arrive, and the cut is told to Logf.
 func TestSyslogOversizedLine(t *testing.T) {
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pc.Close()
-	s, err := Open("udp://"+pc.LocalAddr().String(), Options{})
+	var logged []string
+	logf := func(f string, args ...any) { logged = append(logged, fmt.Sprintf(f, args...)) }
+	s, err := Open("udp://"+pc.LocalAddr().String()+"?max=1000", Options{Logf: logf})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if err := s.Write([]byte("first\n" + strings.Repeat("x", 70000) + "\nthird\n")); err != nil {
+	// A line that ends in a 3-byte rune across the limit is cut before the rune.
+	long := strings.Repeat("x", 70000)
+	header := s.(*syslogSink).appendHeader(nil, time.Now())
+	room := 1000 - len(header) - len(truncated)
+	long = long[:room-1] + "€" + long[room+2:]
+	if err := s.Write([]byte("first\n" + long + "\nthird\n")); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -534,7 +541,11 @@ func TestSyslogOversizedLine(t *testing.T) {
 	if !strings.HasSuffix(got[0], " first") || !strings.HasSuffix(got[2], " third") {
 		t.Errorf("first and third messages: %q, %q", got[0], got[2])
 	}
-	if len(got[1]) > maxDatagram || !strings.HasSuffix(got[1], "xxx [truncated by fim]") {
-		t.Errorf("oversized message: %d bytes ending %q", len(got[1]), got[1][max(0, len(got[1])-30):])
+	if len(got[1]) != 1000-1 || !strings.HasSuffix(got[1], "xxx [truncated by fim]") {
+		t.Errorf("oversized message: %d bytes ending %q, want 999 ending xxx [truncated by fim]",
+			len(got[1]), got[1][max(0, len(got[1])-30):])
+	}
+	if len(logged) != 1 || !strings.Contains(logged[0], "1 report line(s) (the longest 70000 bytes) cut to fit a syslog message of 1000 bytes") {
+		t.Errorf("told %q, want one line about the cut", logged)
 	}
 }

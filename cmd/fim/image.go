@@ -29,12 +29,13 @@ func imageSource(c *cli.Context) string {
 	return ""
 }
 
-// openInput opens a file named on the command line, "-" for stdin.
+// openInput opens a stream named on the command line: "-" for stdin, a regular file,
+// or a pipe such as <(docker export …); a directory or device is refused.
 func openInput(flag, file string) (*os.File, func(), error) {
 	if file == "-" {
 		return os.Stdin, func() {}, nil
 	}
-	f, err := os.Open(file) // named by the operator: may be a pipe such as <(docker export …)
+	f, err := walk.OpenInput(file, true)
 	if err != nil {
 		return nil, nil, usageErr("--%s: %v", flag, err)
 	}

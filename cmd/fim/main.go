@@ -113,6 +113,7 @@ func checkCommand() *cli.Command {
 }
 
 func main() {
+	defer exitOnPanic()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	stopProfile := startProfile()
 	app := newApp()
@@ -120,6 +121,17 @@ func main() {
 	stopProfile()
 	stop()
 	os.Exit(exitCode(err))
+}
+
+// exitOnPanic makes a panic of a command exit ExitRuntime with one line, where the
+// runtime would exit 2, which reads as "entries removed". It is deferred by main, so it
+// sees the panics of the main goroutine; nothing can catch a fatal error of the runtime
+// (out of memory), which is why every input fim reads has a bound.
+func exitOnPanic() {
+	if p := recover(); p != nil {
+		fmt.Fprintf(os.Stderr, "fim: internal error: %s\n", strings.ReplaceAll(fmt.Sprint(p), "\n", " "))
+		os.Exit(report.ExitRuntime)
+	}
 }
 
 // exitCode prints err, if any, as one line and maps it to fim's exit codes.

@@ -76,6 +76,7 @@ type watchEvent struct {
 type watchState struct {
 	Type  string `json:"type"`
 	Mtime string `json:"mtime"`
+	Hash  string `json:"hash"`
 	Size  int64  `json:"size"`
 	Mode  string `json:"mode"`
 	UID   uint32 `json:"uid"`
@@ -849,6 +850,130 @@ func (r *watchRig) counted(events []watchEvent) []string {
 		}
 	}
 	return s
+}
+
+// TestWatchStart checks that what changed while watch was not running (after a kill,
+// a reboot) is reported when it starts, with source "start", before it says it is
+// ready, under each backend, and with no periodic rescan.
+func TestWatchStart(t *testing.T) {
+	for _, b := range []watchBackend{fanotifyBackend, fsnotifyBackend} {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			mnt := tmpfs(t)
+			root := filepath.Join(mnt, "w")
+			db := filepath.Join(mnt, "db", "fim.db")
+			tree{"w/a": file("a"), "w/b": file("b"), "w/" + syncDir: dir(), "db": dir()}.build(t, mnt)
+			mustRun(t, 0, "baseline", "--db", db, root)
+			in := func(p string) string { return filepath.Join(root, p) }
+			appendTo(t, in("a"), "changed")
+			must(t, os.Remove(in("b")))
+			must(t, os.WriteFile(in("c"), nil, 0o644))
+			r := startWatch(t, b, root, "--db", db, root)
+			got := r.expect("change T/a [content,size,mtime,ctime]", "remove T/b", "create T/c")
+			for _, ev := range got {
+				wantSource(t, ev, "start")
+			}
+			appendTo(t, in("a"), "again")
+			for _, ev := range r.expect("change T/a [content,size,mtime,ctime]") {
+				wantSource(t, ev, b.source)
+			}
+		})
+	}
+}
+
+// TestWatchUpdateHeld kills fim watch --update with SIGKILL while a repeat is held back
+// by the dedup window, after the baseline was rewritten: the baseline holds the file as
+// it was last reported, so check reports the repeat that fim never delivered.
+func TestWatchUpdateHeld(t *testing.T) {
+	for _, b := range []watchBackend{fanotifyBackend, fsnotifyBackend} {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			mnt := tmpfs(t)
+			root := filepath.Join(mnt, "w")
+			db := filepath.Join(mnt, "db", "fim.db")
+			tree{"w/f": file("f"), "w/" + syncDir: dir(), "db": dir()}.build(t, mnt)
+			mustRun(t, 0, "baseline", "--db", db, root)
+			f := filepath.Join(root, "f")
+			r := startWatch(t, b, root, "--update", "--update-every", "50ms", "--dedup-window", "1h", "--db", db, root)
+			must(t, os.Chtimes(f, time.Unix(1e9, 0), time.Unix(1e9, 0)))
+			r.expectInOrder("change T/f [mtime,ctime]")
+			must(t, os.Chtimes(f, time.Unix(2e9, 0), time.Unix(2e9, 0)))
+			r.expectInOrder() // held back
+			// Wait for a rewrite of the baseline made after the repeat was seen.
+			ino := func() uint64 {
+				st, err := os.Stat(db)
+				must(t, err)
+				return st.Sys().(*syscall.Stat_t).Ino
+			}
+			seen := ino()
+			for deadline := time.Now().Add(eventTimeout); ino() == seen; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the baseline was not rewritten")
+				}
+			}
+			must(t, r.cmd.Process.Kill())
+			<-r.exited
+			// The sentinels made after the repeat are not in the baseline either: it holds
+			// nothing that came after what is still held back.
+			got := slices.DeleteFunc(check(t, root, 5, "--db", db), func(s string) bool { return strings.HasPrefix(s, "create T/"+syncDir+"/") })
+			wantEvents(t, got, "change T/f [mtime,ctime]")
+		})
+	}
+}
+
+// TestWatchObserved replaces a file's content and puts it back (content and mtime)
+// within --batch-timeout: fim looks at the file when the change is notified, not when
+// the batch is delivered, so the foreign content is reported, then its removal.
+func TestWatchObserved(t *testing.T) {
+	for _, b := range []watchBackend{fanotifyBackend, fsnotifyBackend} {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			mnt := tmpfs(t)
+			root := filepath.Join(mnt, "w")
+			mtime := time.Unix(1e9, 0)
+			tree{"w/f": fileTimed("good", mtime)}.build(t, mnt)
+			f := filepath.Join(root, "f")
+			r := startWatch(t, b, root, "--batch-timeout", "1h", root)
+			// fim has read the file when it closes it: watch for that with inotify.
+			in, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+			must(t, err)
+			defer unix.Close(in)
+			_, err = unix.InotifyAddWatch(in, f, unix.IN_CLOSE_NOWRITE)
+			must(t, err)
+			read := make(chan error, 1)
+			go func() {
+				_, err := unix.Read(in, make([]byte, 4096))
+				read <- err
+			}()
+			w, err := os.OpenFile(f, os.O_WRONLY, 0)
+			must(t, err)
+			t.Cleanup(func() { w.Close() })
+			_, err = w.WriteAt([]byte("evil"), 0)
+			must(t, err)
+			select {
+			case err := <-read:
+				must(t, err)
+			case <-time.After(eventTimeout):
+				t.Fatalf("fim did not read %s within %v of its change", f, eventTimeout)
+			}
+			_, err = w.WriteAt([]byte("good"), 0)
+			must(t, err)
+			must(t, w.Close())
+			must(t, os.Chtimes(f, mtime, mtime))
+			rest, code := r.stop(syscall.SIGTERM)
+			if code != 0 {
+				t.Fatalf("SIGTERM: exit %d\nstderr:\n%s", code, r.stderrText())
+			}
+			got := r.summary(rest)
+			if len(got) < 2 || got[0] != "change T/f [content,mtime,ctime]" || !strings.Contains(got[1], "[content,") {
+				t.Fatalf("events %q: want the foreign content, then the good one back", got)
+			}
+			first, last := rest[0], rest[len(rest)-1]
+			if first.File.Hash == first.Before.Hash || last.File.Hash != first.Before.Hash {
+				t.Errorf("contents: %s → %s, then back to %s; want another content, then the first back", first.Before.Hash, first.File.Hash, last.File.Hash)
+			}
+		})
+	}
 }
 
 // appendTo appends s to a file with one write.

@@ -399,3 +399,47 @@ func TestWatcher(t *testing.T) {
 		})
 	}
 }
+
+// TestRescanStopped stops a rescan after it has compared its first changed file: the
+// rescan's events are not delivered, so the state (which --update writes as the
+// baseline when fim stops) must not hold what it saw either.
+func TestRescanStopped(t *testing.T) {
+	root := t.TempDir()
+	for _, name := range []string{"a", "b", "c"} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := &Watcher{Walker: &walk.Walker{Roots: []walk.Root{{Path: root}}}, folds: map[string]*folded{},
+		Filter: func(p string) (diff.KindSet, diff.AttrSet) {
+			if filepath.Base(p) == "a" {
+				cancel() // the first changed file compared: stop
+			}
+			return diff.AllKinds, 0
+		}}
+	if _, err := w.loadState(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a", "c"} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte("changed"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.rescan(ctx, SourcePeriodic, time.Now()); err == nil {
+		t.Fatal("the rescan ran to its end: the test proves nothing")
+	}
+	for _, name := range []string{"a", "c"} {
+		e, err := w.st.get(filepath.Join(root, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e == nil || e.Size != 1 {
+			t.Errorf("state of %s after the stopped rescan: %+v, want the state before it", name, e)
+		}
+	}
+	if len(w.pending) != 0 || len(w.rounds) != 0 {
+		t.Errorf("%d events pending, %d rounds, after the stopped rescan", len(w.pending), len(w.rounds))
+	}
+}

@@ -169,7 +169,7 @@ type Event struct {
 	After   *walk.Entry // nil for remove
 
 	// Set by fim watch only.
-	Source  string   // what noticed it: fanotify, fsnotify, periodic or rescan
+	Source  string   // what noticed it: fanotify, fsnotify, periodic, rescan or start
 	Process *Process // who did it, where the kernel says
 	Count   int      // occurrences folded into this one within the dedup window (0: not folded)
 }

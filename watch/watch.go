@@ -31,6 +31,7 @@ const (
 	SourceFsnotify = "fsnotify"
 	SourcePeriodic = "periodic"
 	SourceRescan   = "rescan" // after a lost-event overflow
+	SourceStart    = "start"  // the baseline compared with the tree when watch starts
 )
 
 // Hint is what a backend says: look at Path again. Paths are real paths.
@@ -74,31 +75,36 @@ type Watcher struct {
 	fan      *fanotify
 	fsn      *fsnotifier
 	backends sync.WaitGroup // the goroutines of fan and fsn
-	dedup    map[dedupKey]*folded
+	folds    map[string]*folded
+	pending  []pending // looked at, not yet delivered, in the order they happened
+	rounds   []*round  // the rounds not yet delivered in full, oldest first
 	dirty    bool
 	flushed  time.Time
 }
 
-type dedupKey struct {
-	kind diff.Kind
-	path string
+// round is one look at the filesystem (a batch of notifications, a rescan): the
+// state before it of every path whose state it changed, and how many of its events are
+// not delivered yet. Until a round and every round before it are delivered, the
+// baseline --update writes holds its paths as they were before it.
+type round struct {
+	before map[string]*walk.Entry // nil: the path was not in the state
+	left   int
 }
 
-// folded holds the repeats of an event inside the dedup window.
+// pending is one event waiting to be delivered, and the rounds it stands for.
+type pending struct {
+	ev     diff.Event
+	rounds []*round
+}
+
+// folded is the last event delivered (or about to be) for a path within the dedup
+// window, and the repeats of it held back since.
 type folded struct {
-	first   time.Time
-	changed diff.AttrSet // what the first event changed: only the same change folds
-	ev      diff.Event   // the folded repeats, last state wins
-	n       int          // repeats folded, beyond the event already emitted
-}
-
-// result is the one event that stands for the folded repeats.
-func (f *folded) result() diff.Event {
-	ev := f.ev
-	if f.n > 1 {
-		ev.Count = f.n
-	}
-	return ev
+	first  time.Time
+	ev     diff.Event // the event that opened the window: its after state is what was reported
+	last   diff.Event // the last repeat
+	n      int        // repeats held back
+	rounds []*round   // the rounds of the repeats
 }
 
 func (w *Watcher) logf(format string, args ...any) {
@@ -144,7 +150,13 @@ func (w *Watcher) inRoots(real string) bool {
 	return false
 }
 
-// Run watches until ctx ends, then flushes what is pending and returns nil.
+// Run watches until ctx ends, then delivers what is pending and returns nil.
+//
+// A path is looked at (stat'ed, hashed and compared) as soon as its notification
+// arrives; only the delivery of the events waits for --batch-timeout or --batch-size.
+// Events of one path are delivered in the order they happened: a repeat held back by
+// the dedup window goes out before any later event of its path. With --update the
+// baseline written holds, for every path, only what has been delivered of it.
 func (w *Watcher) Run(ctx context.Context) error {
 	if w.BatchSize <= 0 {
 		w.BatchSize = 500
@@ -155,7 +167,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	if w.FlushEvery <= 0 {
 		w.FlushEvery = 10 * time.Second
 	}
-	w.dedup = map[dedupKey]*folded{}
+	w.folds = map[string]*folded{}
 	hints := make(chan Hint, 4096)
 	// Ending bctx asks the backends to hand over what the kernel still holds and return;
 	// closing abort makes them return at once.
@@ -169,11 +181,63 @@ func (w *Watcher) Run(ctx context.Context) error {
 		return err
 	}
 	defer w.closeBackends()
-	if err := w.loadState(ctx); err != nil {
+	walked, err := w.loadState(ctx)
+	if err != nil {
 		return err
 	}
 	defer w.closeState()
 	w.flushed = time.Now()
+
+	var batch []Hint
+	// A batch is looked at to the end even when ctx ends meanwhile: what fim was told
+	// of before it was stopped is reported.
+	wctx := context.WithoutCancel(ctx)
+	observe := func(b []Hint) error {
+		if len(b) == 0 {
+			return nil
+		}
+		stale := 0
+		if slices.ContainsFunc(b, func(h Hint) bool { return h.Overflow }) {
+			stale = len(hints) // queued before the rescan starts: it covers them
+		}
+		err := w.observe(wctx, b, time.Now())
+		for ; stale > 0; stale-- {
+			<-hints
+		}
+		return err
+	}
+	if walked {
+		// The first walk is the state; what the backends reported while it ran may have
+		// changed a path before or after the walk reached it. Those paths have no known
+		// starting state: they are left out of it, so that looking at them now reports
+		// what is there (as created) instead of taking it in silently.
+		for drained := false; !drained; {
+			select {
+			case h := <-hints:
+				w.forgetStart(h)
+				batch = append(batch, h)
+			default:
+				drained = true
+			}
+		}
+	} else {
+		// A baseline: what changed while fim was not watching is found by comparing it
+		// with the tree, now that the marks are live (what changes from here on is
+		// notified, whether the comparison sees it or not).
+		if err := w.rescan(ctx, SourceStart, time.Now()); err != nil {
+			if ctx.Err() != nil {
+				return w.finish(stopBackends, hints, batch, observe)
+			}
+			return err
+		}
+	}
+	if err := observe(batch); err != nil {
+		return err
+	}
+	batch = nil
+	if err := w.deliver(); err != nil {
+		return err
+	}
 	w.logf("ready: watching %s (%s)", w.describeRoots(), w.describeBackends())
 
 	var periodic <-chan time.Time
@@ -184,56 +248,51 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	var batch []Hint
 	var deadline <-chan time.Time
-	// A batch is looked at to the end even when ctx ends meanwhile: what fim was told
-	// of before it was stopped is reported.
-	wctx := context.WithoutCancel(ctx)
-	flush := func() error {
-		stale := 0
-		if slices.ContainsFunc(batch, func(h Hint) bool { return h.Overflow }) {
-			stale = len(hints) // queued before the rescan starts: it covers them
-		}
-		events, err := w.process(wctx, batch)
-		for ; stale > 0; stale-- {
-			<-hints
-		}
-		batch, deadline = batch[:0], nil
-		if err != nil {
-			return err
-		}
-		return w.emit(events, time.Now())
+	deliver := func() error {
+		deadline = nil
+		return w.deliver()
 	}
 	for {
 		select {
 		case h := <-hints:
+			// Everything already queued is looked at together: a rename that inotify
+			// reports in two halves is paired when both are there.
 			batch = append(batch, h)
-			if len(batch) == 1 {
-				deadline = time.After(w.BatchTimeout)
+			for len(batch) < w.BatchSize && len(hints) > 0 {
+				batch = append(batch, <-hints)
 			}
-			if len(batch) >= w.BatchSize {
-				if err := flush(); err != nil {
+			err := observe(batch)
+			batch = batch[:0]
+			if err != nil {
+				return err
+			}
+			if len(w.pending) >= w.BatchSize {
+				if err := deliver(); err != nil {
 					return err
 				}
+			} else if len(w.pending) > 0 && deadline == nil {
+				deadline = time.After(w.BatchTimeout)
 			}
 		case <-deadline:
-			if err := flush(); err != nil {
+			if err := deliver(); err != nil {
 				return err
 			}
 		case <-periodic:
-			events, err := w.rescan(ctx, SourcePeriodic)
-			if err != nil {
+			if err := w.rescan(ctx, SourcePeriodic, time.Now()); err != nil {
 				if ctx.Err() != nil {
-					continue // stopped during the rescan: the next round flushes and returns
+					continue // stopped during the rescan: the next round delivers and returns
 				}
 				return err
 			}
-			if err := w.emit(events, time.Now()); err != nil {
+			if err := deliver(); err != nil {
 				return err
 			}
 		case <-tick.C:
-			if err := w.emitFolded(time.Now(), false); err != nil {
-				return err
+			if w.expire(time.Now(), false) {
+				if err := deliver(); err != nil {
+					return err
+				}
 			}
 			if err := w.maybeFlushState(false); err != nil {
 				return err
@@ -241,41 +300,40 @@ func (w *Watcher) Run(ctx context.Context) error {
 		case err := <-errc:
 			return err
 		case <-ctx.Done():
-			// Stop the backends and take in what they still read from the kernel, so
-			// that every change made before the stop is reported; then flush everything.
-			stopBackends()
-			stopped := make(chan struct{})
-			go func() {
-				w.backends.Wait()
-				close(stopped)
-			}()
-			for done := false; !done; {
-				select {
-				case h := <-hints:
-					batch = append(batch, h)
-				case <-stopped:
-					done = true
-				}
-			}
-			for drained := false; !drained; {
-				select {
-				case h := <-hints:
-					batch = append(batch, h)
-				default:
-					drained = true
-				}
-			}
-			if len(batch) > 0 {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-			if err := w.emitFolded(time.Now(), true); err != nil {
-				return err
-			}
-			return w.maybeFlushState(true)
+			return w.finish(stopBackends, hints, batch, observe)
 		}
 	}
+}
+
+// finish stops the backends, looks at what they still read from the kernel, so that
+// every change made before the stop is reported, delivers everything and writes the
+// baseline with --update.
+func (w *Watcher) finish(stopBackends func(), hints chan Hint, batch []Hint, observe func([]Hint) error) error {
+	stopBackends()
+	stopped := make(chan struct{})
+	go func() {
+		w.backends.Wait()
+		close(stopped)
+	}()
+	for done := false; !done; {
+		select {
+		case h := <-hints:
+			batch = append(batch, h)
+		case <-stopped:
+			done = true
+		}
+	}
+	for len(hints) > 0 {
+		batch = append(batch, <-hints)
+	}
+	if err := observe(batch); err != nil {
+		return err
+	}
+	w.expire(time.Now(), true)
+	if err := w.deliver(); err != nil {
+		return err
+	}
+	return w.maybeFlushState(true)
 }
 
 func (w *Watcher) describeRoots() string {
@@ -400,8 +458,9 @@ func (w *Watcher) closeBackends() {
 	}
 }
 
-// loadState opens the baseline, or walks everything when there is none.
-func (w *Watcher) loadState(ctx context.Context) error {
+// loadState opens the baseline, or walks everything when there is none; it reports
+// whether it walked.
+func (w *Watcher) loadState(ctx context.Context) (bool, error) {
 	w.st = &state{overlay: map[string]*walk.Entry{}}
 	if w.DB != "" {
 		r, err := baseline.Open(w.DB)
@@ -410,14 +469,14 @@ func (w *Watcher) loadState(ctx context.Context) error {
 			// the digest once, before anything is compared with them.
 			if err := r.Validate(); err != nil {
 				r.Close()
-				return err
+				return false, err
 			}
 			w.st.base = r
 			w.hold(r.Files())
-			return nil
+			return false, nil
 		}
 		if !errors.Is(err, baseline.ErrBadBaseline) || !isMissing(w.DB) {
-			return err
+			return false, err
 		}
 	}
 	err := w.Walker.Walk(ctx, func(e *walk.Entry) error {
@@ -425,7 +484,24 @@ func (w *Watcher) loadState(ctx context.Context) error {
 		return nil
 	})
 	w.dirty = w.Update && w.DB != ""
-	return err
+	return true, err
+}
+
+// forgetStart leaves out of the starting state the paths a notification names that
+// arrived while the first walk ran (everything below them too, for a directory).
+func (w *Watcher) forgetStart(h Hint) {
+	for _, real := range []string{h.Path, h.OldPath} {
+		p, ok := w.recorded(real)
+		if real == "" || !ok {
+			continue
+		}
+		w.st.set(p, nil)
+		if h.Dir || h.Subtree {
+			for _, q := range w.st.overlayWithin(p) {
+				w.st.set(q, nil)
+			}
+		}
+	}
 }
 
 // hold counts files fim has open as its own, so that no walk records them; release
@@ -454,34 +530,31 @@ func (w *Watcher) closeState() {
 	}
 }
 
-// differ makes a differ that keeps the state current with what it sees.
-func (w *Watcher) differ() *diff.Differ {
+// differ makes a differ that keeps the state current with what it sees, and notes in
+// r the state before of what it changes.
+func (w *Watcher) differ(r *round) *diff.Differ {
 	return &diff.Differ{Filter: w.Filter, Seen: func(old, cur *walk.Entry) {
+		var p string
 		switch {
 		case cur == nil:
-			w.st.set(old.Path, nil)
+			p = old.Path
+			w.st.set(p, nil)
 		case old == nil || diff.Compare(old, cur, 0) != 0 || old.Hash != cur.Hash:
+			p = cur.Path
 			kept := *cur // not a pointer into the walk's listing, which it would keep alive
-			w.st.set(cur.Path, &kept)
+			w.st.set(p, &kept)
 		default:
 			return
+		}
+		if _, ok := r.before[p]; !ok {
+			r.before[p] = old
 		}
 		w.dirty = true
 	}}
 }
 
-// look is one path to look at again in a batch.
-type look struct {
-	path    string
-	subtree bool
-	hint    *Hint
-}
-
-// process turns a batch of hints into events.
-func (w *Watcher) process(ctx context.Context, hints []Hint) ([]diff.Event, error) {
-	if len(hints) == 0 {
-		return nil, nil
-	}
+// observe looks at what a batch of hints names and queues the events.
+func (w *Watcher) observe(ctx context.Context, hints []Hint, now time.Time) error {
 	for i := range hints {
 		if hints[i].Overflow {
 			if hints[i].Err != nil {
@@ -489,37 +562,67 @@ func (w *Watcher) process(ctx context.Context, hints []Hint) ([]diff.Event, erro
 			} else {
 				w.logf("overflow: the kernel dropped events; rescanning")
 			}
-			return w.rescan(ctx, SourceRescan)
+			return w.rescan(ctx, SourceRescan, now)
 		}
 	}
+	r := &round{before: map[string]*walk.Entry{}}
+	events, err := w.process(ctx, w.differ(r), hints)
+	if err != nil {
+		w.undo(r)
+		return err
+	}
+	w.queue(events, r, now)
+	return nil
+}
+
+// undo puts back the state a round that failed had changed: nothing of it was
+// reported, so nothing of it may reach the baseline.
+func (w *Watcher) undo(r *round) {
+	for p, e := range r.before {
+		w.st.set(p, e)
+	}
+}
+
+// look is one path to look at again in a batch.
+type look struct {
+	path    string
+	subtree bool
+	hint    *Hint
+	parent  bool // looked at only as the parent of what hint names
+}
+
+// process turns a batch of hints into events, with d.
+func (w *Watcher) process(ctx context.Context, d *diff.Differ, hints []Hint) ([]diff.Event, error) {
 	looks := map[string]*look{}
-	add := func(real string, subtree bool, h *Hint) {
+	add := func(real string, subtree bool, h *Hint, parent bool) {
 		p, ok := w.recorded(real)
 		if !ok {
 			return
 		}
 		if l := looks[p]; l != nil {
 			l.subtree = l.subtree || subtree
-			if h != nil {
-				l.hint = h
+			if !parent {
+				l.hint, l.parent = h, false
 			}
 			return
 		}
-		looks[p] = &look{path: p, subtree: subtree, hint: h}
+		looks[p] = &look{path: p, subtree: subtree, hint: h, parent: parent}
 	}
 	for i := range hints {
 		h := &hints[i]
-		add(h.Path, h.Subtree, h)
+		add(h.Path, h.Subtree, h, false)
 		if h.OldPath != "" {
-			add(h.OldPath, h.Dir, h)
+			add(h.OldPath, h.Dir, h, false)
 		}
 	}
 	// An entry that appeared, went or moved changed its directory too (mtime, size,
 	// nlink): look at the parents as well, so that their state stays current. The
-	// differ leaves that noise out of the report.
+	// differ leaves that noise out of the report. What else such a look finds (the
+	// directory itself went, with its children's events still on their way) is told
+	// as noticed through the child's notification.
 	for _, p := range slices.Collect(maps.Keys(looks)) {
 		if parent := path.Dir(p); parent != p && looks[parent] == nil {
-			add(w.real(parent), false, nil)
+			add(w.real(parent), false, looks[p].hint, true)
 		}
 	}
 	list := make([]*look, 0, len(looks))
@@ -527,7 +630,6 @@ func (w *Watcher) process(ctx context.Context, hints []Hint) ([]diff.Event, erro
 		list = append(list, l)
 	}
 	slices.SortFunc(list, func(a, b *look) int { return walk.ComparePaths(a.path, b.path) })
-	d := w.differ()
 	var under *look // the subtree being looked at covers what sorts after it within it
 	for _, l := range list {
 		if under != nil && walk.IsWithin(l.path, under.path) {
@@ -549,7 +651,7 @@ func (w *Watcher) process(ctx context.Context, hints []Hint) ([]diff.Event, erro
 		if l == nil && ev.OldPath != "" {
 			l = coveringLook(list, ev.OldPath)
 		}
-		if l == nil && ev.After != nil && ev.After.Type == walk.TypeDir && ev.Changed&^dirNoise == 0 {
+		if (l == nil || l.parent && l.path == ev.Path) && ev.After != nil && ev.After.Type == walk.TypeDir && ev.Changed&^dirNoise == 0 {
 			// A parent looked at only to keep its state current, whose times and size
 			// moved because of entries whose own events are still on their way.
 			continue
@@ -638,83 +740,248 @@ func (w *Watcher) lookAt(ctx context.Context, d *diff.Differ, l *look) (bool, er
 	return true, err
 }
 
-// rescan compares everything with the filesystem, as check does.
-func (w *Watcher) rescan(ctx context.Context, source string) ([]diff.Event, error) {
-	d := w.differ()
+// rescan compares everything with the filesystem, as check does, and queues the events.
+// Stopped or failed, it leaves the state as it was.
+func (w *Watcher) rescan(ctx context.Context, source string, now time.Time) error {
+	r := &round{before: map[string]*walk.Entry{}}
+	d := w.differ(r)
 	m := diff.NewMerge(d, w.st.iter())
 	err := w.Walker.Walk(ctx, m.Current)
 	if err == nil {
 		err = m.Finish()
 	}
 	if err != nil {
-		return nil, err
+		w.undo(r)
+		return err
 	}
 	events := d.Events()
 	for i := range events {
 		events[i].Source = source
 	}
-	return events, nil
-}
-
-// emit folds repeats inside the dedup window and hands events on in batches.
-func (w *Watcher) emit(events []diff.Event, now time.Time) error {
-	out := events[:0]
-	for _, ev := range events {
-		if w.DedupWindow > 0 {
-			k := dedupKey{ev.Kind, ev.Path}
-			if f := w.dedup[k]; f != nil && now.Sub(f.first) < w.DedupWindow && f.changed == ev.Changed {
-				if f.n == 0 {
-					f.ev.Before = f.ev.After // the repeats start from the state already reported
-					f.ev.Changed = 0
-				}
-				f.n++
-				f.ev.After, f.ev.Process, f.ev.Source = ev.After, ev.Process, ev.Source
-				f.ev.Changed |= ev.Changed
-				continue
-			}
-			if f := w.dedup[k]; f != nil && f.n > 0 {
-				// A different change: what was folded so far goes out first.
-				out = append(out, f.result())
-			}
-			w.dedup[k] = &folded{first: now, ev: ev, changed: ev.Changed}
-		}
-		out = append(out, ev)
-	}
-	return w.emitBatches(out)
-}
-
-// emitFolded emits the repeats whose window has passed (all of them when final).
-func (w *Watcher) emitFolded(now time.Time, final bool) error {
-	var out []diff.Event
-	for k, f := range w.dedup {
-		if !final && now.Sub(f.first) < w.DedupWindow {
-			continue
-		}
-		delete(w.dedup, k)
-		if f.n > 0 {
-			out = append(out, f.result())
-		}
-	}
-	slices.SortFunc(out, func(a, b diff.Event) int { return walk.ComparePaths(a.Path, b.Path) })
-	return w.emitBatches(out)
-}
-
-func (w *Watcher) emitBatches(events []diff.Event) error {
-	for len(events) > 0 {
-		n := min(len(events), w.BatchSize)
-		if err := w.Emit(events[:n]); err != nil {
-			return err
-		}
-		events = events[n:]
-	}
+	w.queue(events, r, now)
 	return nil
 }
 
+// queue puts the events of round r in the order of delivery, folding true repeats
+// within the dedup window.
+//
+// A repeat is an event of the same kind, changing the same attributes, that leaves the
+// path as the event that opened the window did, apart from its times (mtime, ctime): a
+// file touched or rewritten with the same content again and again. Any other event is
+// a different change and is never held back; before it goes, the repeats held for its
+// path (and, for an event that creates, removes or moves a path, for every path below
+// it) go out, so that a consumer replaying the stream sees each path's events in the
+// order they happened.
+func (w *Watcher) queue(events []diff.Event, r *round, now time.Time) {
+	r.left += len(events)
+	w.rounds = append(w.rounds, r)
+	for _, ev := range events {
+		if f := w.folds[ev.Path]; f != nil && now.Sub(f.first) < w.DedupWindow && w.repeats(f, &ev) {
+			f.n++
+			f.last = ev
+			f.rounds = append(f.rounds, r)
+			continue
+		}
+		w.closeFolds(ev.Path, ev.Kind != diff.Change && ev.Kind != diff.Chmod || ev.Changed.Has(diff.AttrType))
+		if ev.OldPath != "" {
+			w.closeFolds(ev.OldPath, true)
+		}
+		w.pending = append(w.pending, pending{ev: ev, rounds: []*round{r}})
+		if w.DedupWindow > 0 && (ev.Kind == diff.Change || ev.Kind == diff.Chmod) {
+			w.folds[ev.Path] = &folded{first: now, ev: ev}
+		}
+	}
+}
+
+// repeats reports whether ev repeats the event that opened f's window.
+func (w *Watcher) repeats(f *folded, ev *diff.Event) bool {
+	if ev.Kind != f.ev.Kind || ev.Changed != f.ev.Changed || ev.OldPath != "" || ev.After == nil || f.ev.After == nil {
+		return false
+	}
+	times := diff.AttrSet(0).With(diff.AttrMtime).With(diff.AttrCtime)
+	return diff.Compare(f.ev.After, ev.After, times) == 0 && f.ev.After.Hash == ev.After.Hash
+}
+
+// closeFolds closes the dedup window of p (and of every path below it, with subtree):
+// the repeats held back are queued now.
+func (w *Watcher) closeFolds(p string, subtree bool) {
+	if len(w.folds) == 0 {
+		return
+	}
+	var paths []string
+	if f := w.folds[p]; f != nil {
+		paths = append(paths, p)
+	}
+	if subtree {
+		for q := range w.folds {
+			if q != p && walk.IsWithin(q, p) {
+				paths = append(paths, q)
+			}
+		}
+		slices.SortFunc(paths, walk.ComparePaths)
+	}
+	for _, q := range paths {
+		w.closeFold(q)
+	}
+}
+
+// closeFold ends the dedup window of p: one event stands for the repeats held back, from
+// the state reported when the window opened to the last one, with the attributes that
+// differ between the two and the number of repeats. Repeats that end where the window
+// opened changed nothing a consumer does not already know, and are not reported.
+func (w *Watcher) closeFold(p string) {
+	f := w.folds[p]
+	delete(w.folds, p)
+	if f.n == 0 {
+		return
+	}
+	ev := f.last
+	ev.Before, ev.OldPath = f.ev.After, ""
+	var ignore diff.AttrSet
+	if w.Filter != nil {
+		_, ignore = w.Filter(p)
+	}
+	ev.Changed = diff.Compare(ev.Before, ev.After, ignore)
+	if ev.Changed == 0 {
+		for _, r := range f.rounds {
+			r.left--
+		}
+		return
+	}
+	ev.Kind = diff.KindOf(ev.Changed)
+	ev.Count = f.n
+	w.pending = append(w.pending, pending{ev: ev, rounds: f.rounds})
+}
+
+// expire closes the dedup windows that have passed (every one, when final), and
+// reports whether that queued events.
+func (w *Watcher) expire(now time.Time, final bool) bool {
+	n := len(w.pending)
+	var paths []string
+	for p, f := range w.folds {
+		if final || now.Sub(f.first) >= w.DedupWindow {
+			paths = append(paths, p)
+		}
+	}
+	slices.SortFunc(paths, walk.ComparePaths)
+	for _, p := range paths {
+		w.closeFold(p)
+	}
+	return len(w.pending) > n
+}
+
+// deliver hands the pending events on, in batches of at most BatchSize.
+func (w *Watcher) deliver() error {
+	w.pairAcross()
+	for len(w.pending) > 0 {
+		n := min(len(w.pending), w.BatchSize)
+		events := make([]diff.Event, n)
+		for i := range events {
+			events[i] = w.pending[i].ev
+		}
+		if err := w.Emit(events); err != nil {
+			return err
+		}
+		for _, p := range w.pending[:n] {
+			for _, r := range p.rounds {
+				r.left--
+			}
+		}
+		w.pending = w.pending[n:]
+	}
+	w.pending = nil
+	w.retire()
+	return nil
+}
+
+// retire drops the rounds delivered in full from the head of the list.
+func (w *Watcher) retire() {
+	i := 0
+	for i < len(w.rounds) && w.rounds[i].left <= 0 {
+		i++
+	}
+	w.rounds = w.rounds[i:]
+}
+
+// pairAcross joins a pending remove and a later pending create of the same entry, looked
+// at in different rounds (inotify reports a rename in two halves, which need not arrive
+// together), into the rename or move one look at both would have reported; what moved
+// along with a directory is then folded into its event, as in check.
+func (w *Watcher) pairAcross() {
+	var removed, created []int
+	removedAt := map[string]bool{}
+	for i, p := range w.pending {
+		switch p.ev.Kind {
+		case diff.Remove:
+			removed = append(removed, i)
+			removedAt[p.ev.Path] = true
+		case diff.Create:
+			if len(removed) > 0 && !removedAt[p.ev.Path] {
+				created = append(created, i)
+			}
+		}
+	}
+	if len(created) == 0 {
+		return
+	}
+	d := &diff.Differ{Filter: w.Filter}
+	for _, i := range removed {
+		d.Removed(w.pending[i].ev.Before)
+	}
+	for _, i := range created {
+		d.Created(w.pending[i].ev.After)
+	}
+	pairs := map[string]diff.Event{} // new path → the event that stands for both halves
+	keep := map[diff.Kind]map[string]bool{diff.Create: {}, diff.Remove: {}}
+	for _, ev := range d.Events() {
+		if ev.OldPath != "" {
+			pairs[ev.Path] = ev
+		} else if keep[ev.Kind] != nil {
+			keep[ev.Kind][ev.Path] = true
+		}
+	}
+	if len(pairs) == 0 {
+		return
+	}
+	fed := map[int]bool{}
+	for _, i := range append(removed, created...) {
+		fed[i] = true
+	}
+	var gone []*round // the rounds of the halves that go: delivered with what stays
+	out := w.pending[:0]
+	for i, p := range w.pending {
+		if fed[i] {
+			if ev, ok := pairs[p.ev.Path]; ok && p.ev.Kind == diff.Create {
+				ev.Source, ev.Process = p.ev.Source, p.ev.Process
+				p.ev = ev
+			} else if !keep[p.ev.Kind][p.ev.Path] {
+				gone = append(gone, p.rounds...)
+				continue
+			}
+		}
+		out = append(out, p)
+	}
+	out[len(out)-1].rounds = append(out[len(out)-1].rounds, gone...)
+	clear(w.pending[len(out):])
+	w.pending = out
+}
+
 // maybeFlushState writes the state as the new baseline with --update: at most every
-// FlushEvery, and at the end.
+// FlushEvery, and at the end. A path whose events are not all delivered yet is written
+// as it was before the first of them: the baseline never holds a change that was not
+// reported.
 func (w *Watcher) maybeFlushState(final bool) error {
 	if !w.Update || w.DB == "" || !w.dirty || !final && time.Since(w.flushed) < w.FlushEvery {
 		return nil
+	}
+	w.retire()
+	undelivered := map[string]*walk.Entry{}
+	for _, r := range w.rounds {
+		for p, e := range r.before {
+			if _, ok := undelivered[p]; !ok {
+				undelivered[p] = e
+			}
+		}
 	}
 	wr, err := baseline.Create(w.DB)
 	if err != nil {
@@ -723,7 +990,7 @@ func (w *Watcher) maybeFlushState(final bool) error {
 	w.hold(wr.Files())
 	defer w.release(wr.Files())
 	wr.Signer, wr.KeyBase = w.Signer, w.KeyBase
-	next := w.st.iter()
+	next := baseline.Overlay(w.st.iter(), undelivered)
 	for {
 		e, err := next()
 		if err != nil {
@@ -745,7 +1012,15 @@ func (w *Watcher) maybeFlushState(final bool) error {
 		return err
 	}
 	w.Meta.Generation = meta.Generation
-	w.flushed, w.dirty = time.Now(), false
+	// The state goes on from the new baseline, with what watch has seen of the paths
+	// it left as they were.
+	overlay := make(map[string]*walk.Entry, len(undelivered))
+	for p := range undelivered {
+		if overlay[p], err = w.st.get(p); err != nil {
+			return err
+		}
+	}
+	w.flushed, w.dirty = time.Now(), len(undelivered) > 0
 	if w.st.base != nil {
 		w.release(w.st.base.Files())
 		w.st.base.Close()
@@ -755,6 +1030,6 @@ func (w *Watcher) maybeFlushState(final bool) error {
 		return err
 	}
 	w.hold(r.Files())
-	w.st.base, w.st.overlay = r, map[string]*walk.Entry{}
+	w.st.base, w.st.overlay = r, overlay
 	return nil
 }

@@ -19,70 +19,105 @@ import (
 // eventTimeout bounds each wait for the watcher.
 const eventTimeout = 10 * time.Second
 
-// TestEmitDedup drives the dedup window with explicit times: the first of a repeated
-// event goes out at once, repeats fold into one event with a count and the last state
-// when the window closes, another kind of event on the same path is never held back,
-// and a different change ends the fold.
-func TestEmitDedup(t *testing.T) {
-	var calls [][]string
-	w := &Watcher{DedupWindow: 2 * time.Second, BatchSize: 2, dedup: map[dedupKey]*folded{},
+// TestQueue drives the ordering and dedup of delivery with explicit times. A change
+// is delivered at once; true repeats of it (the same change leaving the same state,
+// apart from times) are held until the window closes or until another event of the
+// path comes, which they precede; a different change is never held; the event that
+// stands for repeats has a count, and the attributes that differ between the state
+// first reported and the last.
+func TestQueue(t *testing.T) {
+	var got []string
+	w := &Watcher{DedupWindow: 2 * time.Second, BatchSize: 2, folds: map[string]*folded{},
 		Emit: func(events []diff.Event) error {
 			var s []string
 			for _, ev := range events {
 				s = append(s, describe(ev))
 			}
-			calls = append(calls, s)
+			got = append(got, strings.Join(s, "; "))
 			return nil
 		}}
-	size := diff.AttrSet(0).With(diff.AttrContent).With(diff.AttrSize)
-	state := func(p string, n int64) *walk.Entry { return &walk.Entry{Path: p, Type: walk.TypeFile, Size: n} }
-	change := func(p string, from, to int64) diff.Event {
-		return diff.Event{Kind: diff.Change, Path: p, Changed: size, Before: state(p, from), After: state(p, to)}
+	// A state of /f: its content stands for itself, mtime and mode as given.
+	state := func(p string, content string, mtime int64, mode uint32) *walk.Entry {
+		return &walk.Entry{Path: p, Type: walk.TypeFile, Size: int64(len(content)), Hash: blake(content),
+			Flags: walk.FlagHashed, Mtime: mtime, Mode: mode}
+	}
+	type st struct {
+		content string
+		mtime   int64
+		mode    uint32
+	}
+	event := func(p string, from, to st) diff.Event {
+		b, a := state(p, from.content, from.mtime, from.mode), state(p, to.content, to.mtime, to.mode)
+		ch := diff.Compare(b, a, 0)
+		return diff.Event{Kind: diff.KindOf(ch), Path: p, Changed: ch, Before: b, After: a}
+	}
+	remove := func(p string, from st) diff.Event {
+		return diff.Event{Kind: diff.Remove, Path: p, Before: state(p, from.content, from.mtime, from.mode)}
 	}
 	t0 := time.Unix(1_000_000, 0)
-	at := func(d time.Duration) time.Time { return t0.Add(d) }
-	mode := diff.AttrSet(0).With(diff.AttrMode)
-	chmod := diff.Event{Kind: diff.Chmod, Path: "/f", Changed: mode, Before: state("/f", 2), After: state("/f", 2)}
-	contentOnly := diff.Event{Kind: diff.Change, Path: "/f", Changed: diff.AttrSet(0).With(diff.AttrContent),
-		Before: state("/f", 5), After: state("/f", 5)}
-
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	queue := func(ms int, evs ...diff.Event) func() {
+		return func() { w.queue(evs, &round{before: map[string]*walk.Entry{}}, at(ms)) }
+	}
+	expire := func(ms int) func() { return func() { w.expire(at(ms), false) } }
 	steps := []struct {
 		name string
-		do   func() error
-		want [][]string // the Emit calls the step makes
+		do   func()
+		want []string // the Emit calls the step makes, after a deliver
 	}{
-		{"first", func() error { return w.emit([]diff.Event{change("/f", 0, 1)}, at(0)) },
-			[][]string{{"change /f 0→1"}}},
-		{"repeat", func() error { return w.emit([]diff.Event{change("/f", 1, 2)}, at(100*time.Millisecond)) }, nil},
-		{"chmod between", func() error { return w.emit([]diff.Event{chmod}, at(200*time.Millisecond)) },
-			[][]string{{"chmod /f 2→2"}}},
-		{"repeat again", func() error { return w.emit([]diff.Event{change("/f", 2, 3)}, at(300*time.Millisecond)) }, nil},
-		{"window open", func() error { return w.emitFolded(at(time.Second), false) }, nil},
-		{"window closed", func() error { return w.emitFolded(at(2*time.Second), false) },
-			[][]string{{"change /f 1→3 count 2"}}},
-		{"new window", func() error { return w.emit([]diff.Event{change("/f", 3, 4)}, at(2500*time.Millisecond)) },
-			[][]string{{"change /f 3→4"}}},
-		{"one repeat", func() error { return w.emit([]diff.Event{change("/f", 4, 5)}, at(2600*time.Millisecond)) }, nil},
-		{"another change", func() error { return w.emit([]diff.Event{contentOnly}, at(2700*time.Millisecond)) },
-			[][]string{{"change /f 4→5", "change /f 5→5"}}},
-		{"final", func() error { return w.emitFolded(at(2800*time.Millisecond), true) }, nil},
-		{"batches", func() error {
-			return w.emit([]diff.Event{change("/a", 0, 1), change("/b", 0, 1), change("/c", 0, 1), change("/d", 0, 1), change("/e", 0, 1)}, at(time.Hour))
-		}, [][]string{{"change /a 0→1", "change /b 0→1"}, {"change /c 0→1", "change /d 0→1"}, {"change /e 0→1"}}},
+		{"first", queue(0, event("/f", st{"a", 1, 0o644}, st{"b", 2, 0o644})), []string{"change /f b [content,mtime]"}},
+		{"touched", queue(100, event("/f", st{"b", 2, 0o644}, st{"b", 3, 0o644})), []string{"change /f b [mtime]"}},
+		{"touched again", queue(200, event("/f", st{"b", 3, 0o644}, st{"b", 4, 0o644})), nil},
+		{"and again", queue(300, event("/f", st{"b", 4, 0o644}, st{"b", 5, 0o644})), nil},
+		{"window open", expire(1000), nil},
+		{"chmod after repeats", queue(1100, event("/f", st{"b", 5, 0o644}, st{"b", 5, 0o600})),
+			[]string{"change /f b [mtime] count 2; chmod /f b [mode]"}},
+		{"other content, same attributes", queue(1200, event("/f", st{"b", 5, 0o600}, st{"c", 6, 0o600})),
+			[]string{"change /f c [content,mtime]"}},
+		{"and another", queue(1300, event("/f", st{"c", 6, 0o600}, st{"d", 7, 0o600})),
+			[]string{"change /f d [content,mtime]"}},
+		{"one repeat", queue(1400, event("/g", st{"x", 1, 0o644}, st{"x", 2, 0o644}), event("/g", st{"x", 2, 0o644}, st{"x", 3, 0o644})),
+			[]string{"change /g x [mtime]"}},
+		{"window closed", expire(3400), []string{"change /g x [mtime] count 1"}},
+		{"flap", queue(4000, event("/h", st{"x", 1, 0o644}, st{"x", 2, 0o644}), event("/h", st{"x", 2, 0o644}, st{"x", 1, 0o644}),
+			event("/h", st{"x", 1, 0o644}, st{"x", 2, 0o644})), []string{"change /h x [mtime]"}},
+		{"flap ends where it started", expire(6000), nil},
+		{"repeat, then remove", queue(7000, event("/r", st{"x", 1, 0o644}, st{"x", 2, 0o644}), event("/r", st{"x", 2, 0o644}, st{"x", 3, 0o644}),
+			remove("/r", st{"x", 3, 0o644})), []string{"change /r x [mtime]; change /r x [mtime] count 1", "remove /r"}},
+		{"repeat below a removed directory", queue(8000, event("/d/f", st{"x", 1, 0o644}, st{"x", 2, 0o644}),
+			event("/d/f", st{"x", 2, 0o644}, st{"x", 3, 0o644}), remove("/d", st{"", 1, 0o755})),
+			[]string{"change /d/f x [mtime]; change /d/f x [mtime] count 1", "remove /d"}},
+		{"nothing left at the end", func() { w.expire(at(8100), true) }, nil},
 	}
 	for _, s := range steps {
-		calls = nil
-		if err := s.do(); err != nil {
-			t.Fatalf("%s: %v", s.name, err)
+		got = nil
+		s.do()
+		if err := w.deliver(); err != nil {
+			t.Fatal(err)
 		}
-		if fmt.Sprint(calls) != fmt.Sprint(s.want) {
-			t.Errorf("%s: emitted %q, want %q", s.name, calls, s.want)
+		if !slices.Equal(got, s.want) {
+			t.Errorf("%s: emitted %q, want %q", s.name, got, s.want)
 		}
+	}
+	if len(w.rounds) != 0 {
+		t.Errorf("%d rounds left undelivered", len(w.rounds))
 	}
 }
 
+func blake(s string) [32]byte {
+	var h [32]byte
+	copy(h[:], s)
+	return h
+}
+
 func describe(ev diff.Event) string {
-	s := fmt.Sprintf("%s %s %d→%d", ev.Kind, ev.Path, ev.Before.Size, ev.After.Size)
+	s := ev.Kind.String() + " " + ev.Path
+	if ev.After != nil {
+		s += " " + strings.TrimRight(string(ev.After.Hash[:]), "\x00")
+	}
+	if ev.Changed != 0 {
+		s += " [" + strings.Join(ev.Changed.Strings(), ",") + "]"
+	}
 	if ev.Count != 0 {
 		s += fmt.Sprintf(" count %d", ev.Count)
 	}
@@ -346,7 +381,7 @@ func TestWatcher(t *testing.T) {
 			}
 			r.expect(backend, 0)
 			// A change the kernel has queued when the watcher stops is reported.
-			pid := r.run("touch", "last")
+			pid := r.run("tee", "last")
 			if err := r.stop(); err != nil {
 				t.Errorf("Run: %v", err)
 			}
@@ -362,5 +397,49 @@ func TestWatcher(t *testing.T) {
 				t.Errorf("after the stop: %q, want the create of T/last", got)
 			}
 		})
+	}
+}
+
+// TestRescanStopped stops a rescan after it has compared its first changed file: the
+// rescan's events are not delivered, so the state (which --update writes as the
+// baseline when fim stops) must not hold what it saw either.
+func TestRescanStopped(t *testing.T) {
+	root := t.TempDir()
+	for _, name := range []string{"a", "b", "c"} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := &Watcher{Walker: &walk.Walker{Roots: []walk.Root{{Path: root}}}, folds: map[string]*folded{},
+		Filter: func(p string) (diff.KindSet, diff.AttrSet) {
+			if filepath.Base(p) == "a" {
+				cancel() // the first changed file compared: stop
+			}
+			return diff.AllKinds, 0
+		}}
+	if _, err := w.loadState(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a", "c"} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte("changed"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.rescan(ctx, SourcePeriodic, time.Now()); err == nil {
+		t.Fatal("the rescan ran to its end: the test proves nothing")
+	}
+	for _, name := range []string{"a", "c"} {
+		e, err := w.st.get(filepath.Join(root, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e == nil || e.Size != 1 {
+			t.Errorf("state of %s after the stopped rescan: %+v, want the state before it", name, e)
+		}
+	}
+	if len(w.pending) != 0 || len(w.rounds) != 0 {
+		t.Errorf("%d events pending, %d rounds, after the stopped rescan", len(w.pending), len(w.rounds))
 	}
 }

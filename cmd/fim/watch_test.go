@@ -74,11 +74,13 @@ type watchEvent struct {
 }
 
 type watchState struct {
-	Type string `json:"type"`
-	Size int64  `json:"size"`
-	Mode string `json:"mode"`
-	UID  uint32 `json:"uid"`
-	GID  uint32 `json:"gid"`
+	Type  string `json:"type"`
+	Mtime string `json:"mtime"`
+	Hash  string `json:"hash"`
+	Size  int64  `json:"size"`
+	Mode  string `json:"mode"`
+	UID   uint32 `json:"uid"`
+	GID   uint32 `json:"gid"`
 }
 
 // tmpfs mounts a tmpfs of the test's own on a fresh directory and returns it. It is
@@ -745,66 +747,230 @@ func TestWatchUpdate(t *testing.T) {
 	}
 }
 
-// TestWatchDedup appends to one file 20 times within the dedup window, and chmods it
-// once in between: the first append is reported at once, the chmod too, and the 19
-// other appends as one event with a count and the last state, when the window closes
-// (or when fim stops).
+// TestWatchDedup checks the dedup window under each backend. A file touched again and
+// again (the same change, leaving the same state apart from its times) is reported
+// once at once, then as one event with a count and the last state; a different
+// change, even of the same attributes (new content after new content), is never held
+// back; and the repeats held back for a path are delivered before any later event of
+// that path (a chmod, its removal), never after it, when the window closes, or when
+// fim stops.
 func TestWatchDedup(t *testing.T) {
-	for _, stop := range []bool{false, true} {
-		name := "window closes"
-		window := "4s"
-		if stop {
-			name, window = "stopped", "1h"
+	for _, b := range []watchBackend{fanotifyBackend, fsnotifyBackend} {
+		for _, end := range []string{"window closes", "stopped"} {
+			t.Run(b.name+"/"+end, func(t *testing.T) {
+				t.Parallel()
+				mnt := tmpfs(t)
+				root := filepath.Join(mnt, "w")
+				tree{"w/f": file(""), "w/g": file("g")}.build(t, mnt)
+				f, g := filepath.Join(root, "f"), filepath.Join(root, "g")
+				window := "1h"
+				if end == "window closes" {
+					window = "6s"
+				}
+				r := startWatch(t, b, root, "--dedup-window", window, root)
+				mtime := time.Unix(1e9, 0)
+				touch := func(p string) {
+					mtime = mtime.Add(time.Second)
+					must(t, os.Chtimes(p, mtime, mtime))
+				}
+				const content = "change T/f [content,size,mtime,ctime]"
+				const touched = "change T/f [mtime,ctime]"
+				start := time.Now()
+				appendTo(t, f, "one\n")
+				r.expectInOrder(content)
+				appendTo(t, f, "two\n") // another content: not a repeat
+				r.expectInOrder(content)
+				touch(f)
+				r.expectInOrder(touched)
+				for range 5 {
+					touch(f)
+					r.expectInOrder() // held back
+				}
+				must(t, os.Chmod(f, 0o600))
+				r.expectInOrder(touched+" count 5", "chmod T/f [mode,ctime]")
+				touch(f)
+				r.expectInOrder(touched)
+				touch(f)
+				r.expectInOrder()
+				must(t, os.Remove(f))
+				r.expectInOrder(touched+" count 1", "remove T/f")
+				// g: repeats left held until the window closes, or fim stops.
+				touch(g)
+				r.expectInOrder("change T/g [mtime,ctime]")
+				touch(g)
+				touch(g)
+				r.expectInOrder()
+				if time.Since(start) > 5*time.Second {
+					t.Fatalf("the changes took %v, too long for the 6s window", time.Since(start))
+				}
+				var last []watchEvent
+				if end == "stopped" {
+					rest, code := r.stop(syscall.SIGINT)
+					if code != 0 {
+						t.Fatalf("SIGINT: exit %d\nstderr:\n%s", code, r.stderrText())
+					}
+					last = rest
+				} else {
+					last = r.await("the folded event", func(evs []watchEvent) bool { return len(evs) > 0 })
+				}
+				// One touch or two: the second may land in the look of the first.
+				if got := r.counted(last); len(got) != 1 || !strings.HasPrefix(got[0], "change T/g [mtime,ctime] count ") {
+					t.Errorf("at the end: %q, want the folded touches of T/g", got)
+				}
+				if ev := last[0]; ev.File == nil || ev.Before == nil || !parseTime(t, ev.File.Mtime).Equal(mtime) {
+					t.Errorf("folded event without the last state: %s", ev.raw)
+				}
+			})
 		}
-		t.Run(name, func(t *testing.T) {
+	}
+}
+
+func parseTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	tm, err := time.Parse(time.RFC3339Nano, s)
+	must(t, err)
+	return tm
+}
+
+// expectInOrder checks that the events reported up to the next sentinel are want, in
+// this order, as summarized by counted.
+func (r *watchRig) expectInOrder(want ...string) []watchEvent {
+	r.t.Helper()
+	got := r.sync()
+	wantEvents(r.t, r.counted(got), want...)
+	return got
+}
+
+// counted is summary with the count of folded events.
+func (r *watchRig) counted(events []watchEvent) []string {
+	s := r.summary(events)
+	for i, ev := range events {
+		if ev.Count != 0 {
+			s[i] += fmt.Sprintf(" count %d", ev.Count)
+		}
+	}
+	return s
+}
+
+// TestWatchStart checks that what changed while watch was not running (after a kill,
+// a reboot) is reported when it starts, with source "start", before it says it is
+// ready, under each backend, and with no periodic rescan.
+func TestWatchStart(t *testing.T) {
+	for _, b := range []watchBackend{fanotifyBackend, fsnotifyBackend} {
+		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			mnt := tmpfs(t)
 			root := filepath.Join(mnt, "w")
-			tree{"w/f": file("")}.build(t, mnt)
+			db := filepath.Join(mnt, "db", "fim.db")
+			tree{"w/a": file("a"), "w/b": file("b"), "w/" + syncDir: dir(), "db": dir()}.build(t, mnt)
+			mustRun(t, 0, "baseline", "--db", db, root)
+			in := func(p string) string { return filepath.Join(root, p) }
+			appendTo(t, in("a"), "changed")
+			must(t, os.Remove(in("b")))
+			must(t, os.WriteFile(in("c"), nil, 0o644))
+			r := startWatch(t, b, root, "--db", db, root)
+			got := r.expect("change T/a [content,size,mtime,ctime]", "remove T/b", "create T/c")
+			for _, ev := range got {
+				wantSource(t, ev, "start")
+			}
+			appendTo(t, in("a"), "again")
+			for _, ev := range r.expect("change T/a [content,size,mtime,ctime]") {
+				wantSource(t, ev, b.source)
+			}
+		})
+	}
+}
+
+// TestWatchUpdateHeld kills fim watch --update with SIGKILL while a repeat is held back
+// by the dedup window, after the baseline was rewritten: the baseline holds the file as
+// it was last reported, so check reports the repeat that fim never delivered.
+func TestWatchUpdateHeld(t *testing.T) {
+	for _, b := range []watchBackend{fanotifyBackend, fsnotifyBackend} {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			mnt := tmpfs(t)
+			root := filepath.Join(mnt, "w")
+			db := filepath.Join(mnt, "db", "fim.db")
+			tree{"w/f": file("f"), "w/" + syncDir: dir(), "db": dir()}.build(t, mnt)
+			mustRun(t, 0, "baseline", "--db", db, root)
 			f := filepath.Join(root, "f")
-			r := startWatch(t, fanotifyBackend, root, "--dedup-window", window, root)
-			const line = "appended\n"
-			appendLine := func() { appendTo(t, f, line) }
-			appendLine()
-			first := r.expect("change T/f [content,size,mtime,ctime]")
-			start := time.Now()
-			for i := 2; i <= 20; i++ {
-				appendLine()
-				r.expect() // folded: nothing yet
-				if i == 10 {
-					must(t, os.Chmod(f, 0o600))
-					r.expect("chmod T/f [mode,ctime]")
+			r := startWatch(t, b, root, "--update", "--update-every", "50ms", "--dedup-window", "1h", "--db", db, root)
+			must(t, os.Chtimes(f, time.Unix(1e9, 0), time.Unix(1e9, 0)))
+			r.expectInOrder("change T/f [mtime,ctime]")
+			must(t, os.Chtimes(f, time.Unix(2e9, 0), time.Unix(2e9, 0)))
+			r.expectInOrder() // held back
+			// Wait for a rewrite of the baseline made after the repeat was seen.
+			ino := func() uint64 {
+				st, err := os.Stat(db)
+				must(t, err)
+				return st.Sys().(*syscall.Stat_t).Ino
+			}
+			seen := ino()
+			for deadline := time.Now().Add(eventTimeout); ino() == seen; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the baseline was not rewritten")
 				}
 			}
-			if !stop && time.Since(start) > 3*time.Second {
-				t.Fatalf("the appends took %v, too long for the 4s window", time.Since(start))
+			must(t, r.cmd.Process.Kill())
+			<-r.exited
+			// The sentinels made after the repeat are not in the baseline either: it holds
+			// nothing that came after what is still held back.
+			got := slices.DeleteFunc(checkJSON(t, root, 5, "--db", db), func(s string) bool { return strings.HasPrefix(s, "create T/"+syncDir+"/") })
+			wantEvents(t, got, "change T/f [mtime,ctime]")
+		})
+	}
+}
+
+// TestWatchObserved replaces a file's content and puts it back (content and mtime)
+// within --batch-timeout: fim looks at the file when the change is notified, not when
+// the batch is delivered, so the foreign content is reported, then its removal.
+func TestWatchObserved(t *testing.T) {
+	for _, b := range []watchBackend{fanotifyBackend, fsnotifyBackend} {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			mnt := tmpfs(t)
+			root := filepath.Join(mnt, "w")
+			mtime := time.Unix(1e9, 0)
+			tree{"w/f": fileTimed("good", mtime)}.build(t, mnt)
+			f := filepath.Join(root, "f")
+			r := startWatch(t, b, root, "--batch-timeout", "1h", root)
+			// fim has read the file when it closes it: watch for that with inotify.
+			in, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+			must(t, err)
+			defer unix.Close(in)
+			_, err = unix.InotifyAddWatch(in, f, unix.IN_CLOSE_NOWRITE)
+			must(t, err)
+			read := make(chan error, 1)
+			go func() {
+				_, err := unix.Read(in, make([]byte, 4096))
+				read <- err
+			}()
+			w, err := os.OpenFile(f, os.O_WRONLY, 0)
+			must(t, err)
+			t.Cleanup(func() { w.Close() })
+			_, err = w.WriteAt([]byte("evil"), 0)
+			must(t, err)
+			select {
+			case err := <-read:
+				must(t, err)
+			case <-time.After(eventTimeout):
+				t.Fatalf("fim did not read %s within %v of its change", f, eventTimeout)
 			}
-			var folded []watchEvent
-			if stop {
-				rest, code := r.stop(syscall.SIGINT)
-				if code != 0 {
-					t.Fatalf("SIGINT: exit %d\nstderr:\n%s", code, r.stderrText())
-				}
-				folded = rest
-			} else {
-				folded = r.await("the folded event", func(evs []watchEvent) bool { return len(evs) > 0 })
+			_, err = w.WriteAt([]byte("good"), 0)
+			must(t, err)
+			must(t, w.Close())
+			must(t, os.Chtimes(f, mtime, mtime))
+			rest, code := r.stop(syscall.SIGTERM)
+			if code != 0 {
+				t.Fatalf("SIGTERM: exit %d\nstderr:\n%s", code, r.stderrText())
 			}
-			wantSet(t, r.summary(folded), []string{"change T/f [content,size,mtime,ctime]"})
-			if len(folded) != 1 {
-				return
+			got := r.summary(rest)
+			if len(got) < 2 || got[0] != "change T/f [content,mtime,ctime]" || !strings.Contains(got[1], "[content,") {
+				t.Fatalf("events %q: want the foreign content, then the good one back", got)
 			}
-			ev := folded[0]
-			if ev.Count != 19 {
-				t.Errorf("count %d, want 19: %s", ev.Count, ev.raw)
-			}
-			if ev.File == nil || ev.File.Size != 20*int64(len(line)) || ev.File.Mode != "0600" {
-				t.Errorf("file %+v, want the last state (size %d, mode 0600): %s", ev.File, 20*len(line), ev.raw)
-			}
-			if ev.Before == nil || ev.Before.Size != int64(len(line)) {
-				t.Errorf("before %+v, want the state first reported (size %d): %s", ev.Before, len(line), ev.raw)
-			}
-			if first[0].Count != 0 {
-				t.Errorf("the first event has count %d: %s", first[0].Count, first[0].raw)
+			first, last := rest[0], rest[len(rest)-1]
+			if first.File.Hash == first.Before.Hash || last.File.Hash != first.Before.Hash {
+				t.Errorf("contents: %s → %s, then back to %s; want another content, then the first back", first.Before.Hash, first.File.Hash, last.File.Hash)
 			}
 		})
 	}

@@ -131,6 +131,14 @@ func Open(spec string, opt Options) (Sink, error) {
 	}
 }
 
+// Lines reports whether spec names a destination that takes a report line by line as
+// separate messages (the syslog forms), which a whole-document format cannot go to. A
+// spec that does not parse is not one.
+func Lines(spec string) bool {
+	t, err := parseSpec(spec)
+	return err == nil && t.kind >= kindSyslogLocal && t.kind <= kindSyslogTCP
+}
+
 // kind is the sort of destination a spec names.
 type kind int
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -45,7 +44,7 @@ func newReporter(c *cli.Context, stream bool, roots []string) (*reporter, error)
 		if stream {
 			return nil, usageErr("--format %s writes one document per run: use it with fim check", format)
 		}
-		if strings.HasPrefix(dest, "syslog") || strings.HasPrefix(dest, "udp://") || strings.HasPrefix(dest, "tcp://") {
+		if output.Lines(dest) {
 			return nil, usageErr("--format %s is one document: syslog would split it into lines", format)
 		}
 	}

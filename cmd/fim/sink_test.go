@@ -113,6 +113,15 @@ func TestFormatsCLI(t *testing.T) {
 			t.Errorf("fim %s: exit %d, stderr %q; want 16 and one line with %q", strings.Join(c.args, " "), code, stderr, c.want)
 		}
 	}
+	// A file whose name starts like a syslog form is a file: the document goes there.
+	for _, name := range []string{"syslog-report.xml", "tcp-report.xml", "syslogs"} {
+		dir := t.TempDir()
+		_, stderr, code := runIn(t, nil, dir, nil, "check", "--db", db, "--format", "junit", "--output", name)
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if code != 4 || err != nil || !bytes.Contains(b, []byte("<testsuite")) {
+			t.Errorf("--output %s: exit %d (%s), %v, %q", name, code, stderr, err, b)
+		}
+	}
 }
 
 // TestUndeliveredNotCommitted runs each command that both reports and writes the

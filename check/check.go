@@ -89,14 +89,13 @@ func Walker(comp *config.Compiled, o WalkerOptions) *walk.Walker {
 
 // Filter is the filter of a check of the baseline at db whose tree is read under root:
 // the policy's, with extra attributes ignored everywhere and, on the directory that
-// holds the baseline, the times and size that writing it changes.
+// holds the baseline, what writing it changes (diff.DirEntryAttrs).
 func Filter(comp *config.Compiled, db, root string, extra diff.AttrSet) diff.Filter {
 	dbDir, dbDirRecorded := RecordedPath(filepath.Dir(db), root)
-	ownNoise := diff.AttrSet(0).With(diff.AttrMtime).With(diff.AttrCtime).With(diff.AttrSize)
 	return func(p string) (diff.KindSet, diff.AttrSet) {
 		kinds, ignore := comp.Filter(p)
 		if dbDirRecorded && p == dbDir {
-			ignore |= ownNoise
+			ignore |= diff.DirEntryAttrs
 		}
 		return kinds, ignore | extra
 	}

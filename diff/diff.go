@@ -28,6 +28,10 @@ import (
 	"fim/walk"
 )
 
+// DirEntryAttrs are the attributes of a directory that entries created, removed or
+// renamed in it change: its times, its size and its link count.
+const DirEntryAttrs = AttrSet(1<<AttrMtime | 1<<AttrCtime | 1<<AttrSize | 1<<AttrNlink)
+
 // Filter gives, for a recorded path, the kinds of event to report and the attributes
 // to ignore there.
 type Filter func(path string) (KindSet, AttrSet)
@@ -265,11 +269,10 @@ func (d *Differ) Events() []Event {
 			events = append(events, Event{Kind: Remove, Path: old.Path, Before: old})
 		}
 	}
-	const dirNoise = AttrSet(1<<AttrMtime | 1<<AttrCtime | 1<<AttrSize | 1<<AttrNlink)
 	out := events[:0]
 	for _, ev := range events {
 		if (ev.Kind == Change || ev.Kind == Chmod) && ev.After != nil && ev.After.Type == walk.TypeDir &&
-			ev.Changed&^dirNoise == 0 && (structural[ev.Path] || ev.OldPath != "" && structural[ev.OldPath]) {
+			ev.Changed&^DirEntryAttrs == 0 && (structural[ev.Path] || ev.OldPath != "" && structural[ev.OldPath]) {
 			continue
 		}
 		if kinds, _ := d.filter(ev.Path); !kinds.Has(ev.Kind) {

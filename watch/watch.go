@@ -651,7 +651,7 @@ func (w *Watcher) process(ctx context.Context, d *diff.Differ, hints []Hint) ([]
 		if l == nil && ev.OldPath != "" {
 			l = coveringLook(list, ev.OldPath)
 		}
-		if (l == nil || l.parent && l.path == ev.Path) && ev.After != nil && ev.After.Type == walk.TypeDir && ev.Changed&^dirNoise == 0 {
+		if (l == nil || l.parent && l.path == ev.Path) && ev.After != nil && ev.After.Type == walk.TypeDir && ev.Changed&^diff.DirEntryAttrs == 0 {
 			// A parent looked at only to keep its state current, whose times and size
 			// moved because of entries whose own events are still on their way.
 			continue
@@ -664,8 +664,6 @@ func (w *Watcher) process(ctx context.Context, d *diff.Differ, hints []Hint) ([]
 	return out, nil
 }
 
-// dirNoise are the attributes a directory's entries change.
-const dirNoise = diff.AttrSet(1<<diff.AttrMtime | 1<<diff.AttrCtime | 1<<diff.AttrSize | 1<<diff.AttrNlink)
 
 // coveringLook returns the look at p, or the nearest subtree look above it.
 func coveringLook(looks []*look, p string) *look {

@@ -91,7 +91,7 @@ func Walker(comp *config.Compiled, o WalkerOptions) *walk.Walker {
 // the policy's, with extra attributes ignored everywhere and, on the directory that
 // holds the baseline, what writing it changes (diff.DirEntryAttrs).
 func Filter(comp *config.Compiled, db, root string, extra diff.AttrSet) diff.Filter {
-	dbDir, dbDirRecorded := RecordedPath(filepath.Dir(db), root)
+	dbDir, dbDirRecorded := walk.RecordedPath(root, filepath.Dir(db))
 	return func(p string) (diff.KindSet, diff.AttrSet) {
 		kinds, ignore := comp.Filter(p)
 		if dbDirRecorded && p == dbDir {
@@ -99,18 +99,6 @@ func Filter(comp *config.Compiled, db, root string, extra diff.AttrSet) diff.Fil
 		}
 		return kinds, ignore | extra
 	}
-}
-
-// RecordedPath returns the path under which a walk records the real path p, if it lies
-// under root ("" or "/": the whole filesystem).
-func RecordedPath(p, root string) (string, bool) {
-	if root == "" || root == "/" {
-		return p, true
-	}
-	if !walk.IsWithin(p, root) {
-		return "", false
-	}
-	return walk.CleanPath(p[len(root):]), true
 }
 
 // Options say what to compare and what to do on the way.

@@ -287,14 +287,31 @@ func (wk *walk) rootDevice(r *Root) (uint64, error) {
 }
 
 // real returns the path on this host of recorded path path (under the Prefix).
-func (w *Walker) real(path string) string {
-	if w.Prefix == "" || w.Prefix == "/" {
-		return path
+func (w *Walker) real(path string) string { return RealPath(w.Prefix, path) }
+
+// RealPath returns the path on this host of the recorded path p of a tree read under
+// prefix ("" or "/": the host's own tree): the one mapping of recorded paths to real
+// ones that every package uses.
+func RealPath(prefix, p string) string {
+	if prefix == "" || prefix == "/" {
+		return p
 	}
-	if path == "/" {
-		return w.Prefix
+	if p == "/" {
+		return prefix
 	}
-	return w.Prefix + path
+	return prefix + p
+}
+
+// RecordedPath is the inverse of RealPath: the recorded path of the real path real, if
+// it lies under prefix.
+func RecordedPath(prefix, real string) (string, bool) {
+	if prefix == "" || prefix == "/" {
+		return real, true
+	}
+	if !IsWithin(real, prefix) {
+		return "", false
+	}
+	return CleanPath(real[len(prefix):]), true
 }
 
 // emit hands n's entries and, depth first, those below them to fn.

@@ -114,27 +114,9 @@ func (w *Watcher) logf(format string, args ...any) {
 }
 
 // real and recorded translate between the walker's recorded paths and real paths.
-func (w *Watcher) real(p string) string {
-	pre := w.Walker.Prefix
-	if pre == "" || pre == "/" {
-		return p
-	}
-	if p == "/" {
-		return pre
-	}
-	return pre + p
-}
+func (w *Watcher) real(p string) string { return walk.RealPath(w.Walker.Prefix, p) }
 
-func (w *Watcher) recorded(real string) (string, bool) {
-	pre := w.Walker.Prefix
-	if pre == "" || pre == "/" {
-		return real, true
-	}
-	if !walk.IsWithin(real, pre) {
-		return "", false
-	}
-	return walk.CleanPath(real[len(pre):]), true
-}
+func (w *Watcher) recorded(real string) (string, bool) { return walk.RecordedPath(w.Walker.Prefix, real) }
 
 // inRoots reports whether a real path lies in a watched root.
 func (w *Watcher) inRoots(real string) bool {

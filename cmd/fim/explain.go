@@ -203,12 +203,7 @@ func explainSelection(x *explainer, ex *config.Explanation) {
 // any, and whether the path is monitored.
 func explainFilesystem(c *cli.Context, x *explainer, wk *walk.Walker, ex *config.Explanation, p string) (*walk.Entry, bool, error) {
 	root := ex.Root
-	real := func(q string) string {
-		if wk.Prefix == "" || wk.Prefix == "/" {
-			return q
-		}
-		return strings.TrimSuffix(wk.Prefix+q, "/")
-	}
+	real := func(q string) string { return walk.RealPath(wk.Prefix, q) }
 	x.line("depth", "%d below %s (max_depth: %s)", ex.Depth, report.EscapeText(root.Path), limit(root.MaxDepth))
 	// The walk enters no symlink it does not follow: nothing below one is recorded.
 	// WalkPath reads the path directly, so this is checked on the way down first.

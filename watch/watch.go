@@ -116,7 +116,9 @@ func (w *Watcher) logf(format string, args ...any) {
 // real and recorded translate between the walker's recorded paths and real paths.
 func (w *Watcher) real(p string) string { return walk.RealPath(w.Walker.Prefix, p) }
 
-func (w *Watcher) recorded(real string) (string, bool) { return walk.RecordedPath(w.Walker.Prefix, real) }
+func (w *Watcher) recorded(real string) (string, bool) {
+	return walk.RecordedPath(w.Walker.Prefix, real)
+}
 
 // inRoots reports whether a real path lies in a watched root.
 func (w *Watcher) inRoots(real string) bool {
@@ -645,7 +647,6 @@ func (w *Watcher) process(ctx context.Context, d *diff.Differ, hints []Hint) ([]
 	}
 	return out, nil
 }
-
 
 // coveringLook returns the look at p, or the nearest subtree look above it.
 func coveringLook(looks []*look, p string) *look {

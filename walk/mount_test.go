@@ -1,7 +1,9 @@
 package walk
 
 import (
+	"context"
 	"errors"
+	"os"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -71,5 +73,40 @@ func TestCrossMounts(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLook: Look records what WalkPath records, or says why not, naming the symlink or
+// the mount point on the way.
+func TestLook(t *testing.T) {
+	root := makeTree(t, tree{"a": file("a"), "d/x": file("x"), "other/y": file("y"), "ln": link("other"), "own": file("db").mode(0o600)})
+	must(t, os.Mkdir(root+"/mnt", 0o755))
+	mountTmpfs(t, root+"/mnt")
+	must(t, os.WriteFile(root+"/mnt/f", []byte("f"), 0o644))
+	f, err := os.Open(root + "/own")
+	must(t, err)
+	defer f.Close()
+	own := &OwnFiles{}
+	must(t, own.Add(f))
+	w := &Walker{Roots: []Root{{Path: root}}, Own: own}
+	for _, c := range []struct {
+		path string
+		why  Absence
+		at   string
+	}{
+		{"a", Recorded, "a"},
+		{"d/x", Recorded, "d/x"},
+		{"mnt", Recorded, "mnt"},
+		{"nothing", Missing, "nothing"},
+		{"d/nothing/deeper", Missing, "d/nothing/deeper"},
+		{"ln/y", BelowSymlink, "ln"},
+		{"mnt/f", OtherFilesystem, "mnt"},
+		{"own", OwnFile, "own"},
+	} {
+		e, why, at, err := w.Look(context.Background(), root+"/"+c.path)
+		must(t, err)
+		if why != c.why || at != root+"/"+c.at || (why == Recorded) != (e != nil) {
+			t.Errorf("%s: %v at %s, entry %v; want %v at %s", c.path, why, at, e != nil, c.why, c.at)
+		}
 	}
 }

@@ -118,7 +118,8 @@ func (w *Walker) Walk(ctx context.Context, fn func(*Entry) error) error {
 		top := &node{path: "/", real: wk.real("/"), transit: true}
 		if r := wk.roots["/"]; r != nil {
 			// The whole filesystem: "/" itself is a root and is recorded like any other.
-			return wk.emitPath("/", r, 0, count, fn)
+			_, err := wk.emitPath("/", r, 0, count, fn)
+			return err
 		}
 		top.key = Key("/")
 		top.listed = make(chan struct{})
@@ -157,8 +158,66 @@ func (w *Walker) WalkPath(ctx context.Context, p string, recursive bool, fn func
 		return nil
 	}
 	return w.run(ctx, !recursive, func(wk *walk, count *int) error {
-		return wk.emitPath(p, r, depth, count, fn)
+		_, err := wk.emitPath(p, r, depth, count, fn)
+		return err
 	})
+}
+
+// Absence says why a walk records nothing at a path its roots select (Look).
+type Absence uint8
+
+const (
+	Recorded        Absence = iota // not absent: the walk records it
+	Missing                        // nothing is there
+	BelowSymlink                   // a directory on the way from the root is a symlink the root does not follow
+	OtherFilesystem                // it lies on another filesystem than its root's, below a mount point
+	OwnFile                        // one of fim's own files (Walker.Own)
+)
+
+// Look is what a walk makes of the recorded path p: the entry it records, or why it
+// records none, with the path that decides (the symlink or the mount point on the way,
+// or p). It decides as WalkPath does, because it is WalkPath's own decision; a path
+// the roots do not select is Missing (see Explain for why).
+func (w *Walker) Look(ctx context.Context, p string) (e *Entry, why Absence, at string, err error) {
+	r, depth, ok := w.selects(p)
+	if !ok {
+		return nil, Missing, p, nil
+	}
+	err = w.run(ctx, true, func(wk *walk, count *int) error {
+		var err error
+		why, err = wk.emitPath(p, r, depth, count, func(x *Entry) error { e = x; return nil })
+		return err
+	})
+	at = p
+	if why == BelowSymlink || why == OtherFilesystem {
+		at = w.decidingDir(r, p, why)
+	}
+	return e, why, at, err
+}
+
+// decidingDir returns the directory between root r and p that is a symlink, or the
+// first that lies on another filesystem than r, for Look.
+func (w *Walker) decidingDir(r *Root, p string, why Absence) string {
+	var rootSt unix.Stat_t
+	if unix.Stat(w.real(r.Path), &rootSt) != nil {
+		return p
+	}
+	var st unix.Stat_t
+	if why == BelowSymlink && unix.Lstat(w.real(r.Path), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		return r.Path
+	}
+	q := r.Path
+	for name := range strings.SplitSeq(strings.TrimPrefix(p[len(r.Path):], "/"), "/") {
+		q = Join(q, name)
+		var st unix.Stat_t
+		if unix.Lstat(w.real(q), &st) != nil {
+			break
+		}
+		if why == BelowSymlink && st.Mode&unix.S_IFMT == unix.S_IFLNK || why == OtherFilesystem && st.Dev != rootSt.Dev {
+			return q
+		}
+	}
+	return p
 }
 
 // run starts the worker pool, calls body, and stops the pool.
@@ -193,30 +252,38 @@ func (w *Walker) run(ctx context.Context, flat bool, body func(wk *walk, count *
 // opened relative to it: below a root, the way there from the root must hold no
 // symlink (unless r follows them) and, unless r crosses mounts, no other filesystem,
 // as a full walk would find it.
-func (wk *walk) emitPath(p string, r *Root, depth int, count *int, fn func(*Entry) error) error {
+func (wk *walk) emitPath(p string, r *Root, depth int, count *int, fn func(*Entry) error) (Absence, error) {
 	real := wk.real(p)
 	rootDev, err := wk.rootDevice(r)
 	if err != nil {
-		return nil // the root itself is gone: nothing below it exists either
+		return Missing, nil // the root itself is gone: nothing below it exists either
 	}
 	dir, name := path.Dir(real), path.Base(real)
 	parent, err := wk.openParent(r, dir, depth)
-	if err != nil {
-		return nil // the way to p is gone, or leaves the tree: nothing to record there
+	switch {
+	case errors.Is(err, unix.ELOOP):
+		return BelowSymlink, nil // no walk goes through a symlink it does not follow
+	case errors.Is(err, unix.EXDEV):
+		return OtherFilesystem, nil
+	case err != nil:
+		return Missing, nil // the way to p is gone: nothing to record there
 	}
 	defer unix.Close(parent.fd)
 	if depth > 0 && !r.CrossMounts && parent.dev != rootDev {
-		return nil // the walk records a mount point but does not enter it
+		return OtherFilesystem, nil // the walk records a mount point but does not enter it
 	}
 	e, a, ok := wk.stat(parent.fd, name, p, r.FollowSymlinks && (depth > 0 || p == "/"))
-	if !ok || !a.followed && wk.Own.Has(&e) {
-		return nil
+	if !ok {
+		return Missing, nil
+	}
+	if !a.followed && wk.Own.Has(&e) {
+		return OwnFile, nil
 	}
 	if depth == 0 {
 		rootDev = e.Device
 	}
 	a.real = real
-	return wk.emitOne(&e, &a, &node{real: dir, dev: parent.dev, ino: parent.ino, followed: parent.followed, sealed: parent.sealed},
+	return Recorded, wk.emitOne(&e, &a, &node{real: dir, dev: parent.dev, ino: parent.ino, followed: parent.followed, sealed: parent.sealed},
 		inline{dirfd: parent.fd, name: name}, r, depth, rootDev, count, fn)
 }
 

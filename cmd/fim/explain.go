@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -205,40 +204,22 @@ func explainFilesystem(c *cli.Context, x *explainer, wk *walk.Walker, ex *config
 	root := ex.Root
 	real := func(q string) string { return walk.RealPath(wk.Prefix, q) }
 	x.line("depth", "%d below %s (max_depth: %s)", ex.Depth, report.EscapeText(root.Path), limit(root.MaxDepth))
-	// The walk enters no symlink it does not follow: nothing below one is recorded.
-	// WalkPath reads the path directly, so this is checked on the way down first.
-	names := strings.Split(strings.TrimPrefix(p[len(root.Path):], "/"), "/")
-	q := root.Path
-	for _, name := range names[:len(names)-1] {
-		q = walk.Join(q, name)
-		var st unix.Stat_t
-		if err := unix.Lstat(real(q), &st); err != nil {
-			break // nothing there: WalkPath finds nothing either
-		}
-		if st.Mode&unix.S_IFMT == unix.S_IFLNK && !root.FollowSymlinks {
-			x.line("why", "%s is a symlink (follow_symlinks: no): recorded as a link, nothing below it", report.EscapeText(q))
-			return nil, false, nil
-		}
-	}
-	var cur *walk.Entry
-	if err := wk.WalkPath(c.Context, p, false, func(e *walk.Entry) error { cur = e; return nil }); err != nil {
+	cur, why, at, err := wk.Look(c.Context, p)
+	if err != nil {
 		return nil, false, err
 	}
-	if cur == nil {
-		var st unix.Stat_t
-		if err := unix.Lstat(real(p), &st); errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
-			x.line("now", "does not exist; its creation would be reported")
-			return nil, true, nil
-		}
-		if wk.Own.Has(&walk.Entry{Type: walk.TypeFromMode(st.Mode), Device: st.Dev, Inode: st.Ino}) {
-			x.line("why", "fim's own file, open now (the baseline or its lock): anything else in its place would be recorded")
-			return nil, false, nil
-		}
-		if !root.CrossMounts {
-			x.line("why", "on another filesystem than %s, below a mount point (cross_mounts: no)", report.EscapeText(root.Path))
-		} else {
-			x.line("why", "the walk does not record it now")
-		}
+	switch why {
+	case walk.Missing:
+		x.line("now", "does not exist; its creation would be reported")
+		return nil, true, nil
+	case walk.BelowSymlink:
+		x.line("why", "%s is a symlink (follow_symlinks: no): recorded as a link, nothing below it", report.EscapeText(at))
+		return nil, false, nil
+	case walk.OtherFilesystem:
+		x.line("why", "on another filesystem than %s, below the mount point %s (cross_mounts: no)", report.EscapeText(root.Path), report.EscapeText(at))
+		return nil, false, nil
+	case walk.OwnFile:
+		x.line("why", "fim's own file, open now (the baseline or its lock): anything else in its place would be recorded")
 		return nil, false, nil
 	}
 	var rootSt unix.Stat_t

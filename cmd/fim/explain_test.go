@@ -146,7 +146,7 @@ func TestExplainMount(t *testing.T) {
 		t.Errorf("mount point:\n%s", out)
 	}
 	out = mustOut(t, 1, "explain", "--db", db, filepath.Join(mnt, "f"))
-	if !strings.Contains(out, "why:      on another filesystem than "+root+", below a mount point (cross_mounts: no)") ||
+	if !strings.Contains(out, "why:      on another filesystem than "+root+", below the mount point "+mnt+" (cross_mounts: no)") ||
 		!strings.Contains(out, "recorded: nothing") {
 		t.Errorf("below the mount point:\n%s", out)
 	}

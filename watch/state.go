@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"path"
 	"slices"
 
 	"fim/baseline"
@@ -9,9 +10,28 @@ import (
 
 // state is the last known record of every watched path: the baseline database, when
 // there is one, under an overlay of what watch has seen change since.
+//
+// The overlay holds a path only while it differs from the baseline's record: a path
+// created and removed again since the baseline was read leaves nothing behind. Its
+// paths are indexed by directory, so that what lies below one directory is found in
+// time proportional to that, not to the size of the state.
 type state struct {
 	base    *baseline.Reader       // nil: everything is in the overlay
 	overlay map[string]*walk.Entry // recorded path → entry; nil: removed
+	below   map[string]map[string]struct{}
+	count   map[string]int // paths of the overlay at or below each indexed path
+}
+
+func newState(base *baseline.Reader) *state {
+	return &state{base: base, overlay: map[string]*walk.Entry{}, below: map[string]map[string]struct{}{}, count: map[string]int{}}
+}
+
+// reset makes the state the baseline base under overlay.
+func (s *state) reset(base *baseline.Reader, overlay map[string]*walk.Entry) {
+	*s = *newState(base)
+	for p, e := range overlay {
+		s.put(p, e)
+	}
 }
 
 func (s *state) get(p string) (*walk.Entry, error) {
@@ -24,20 +44,80 @@ func (s *state) get(p string) (*walk.Entry, error) {
 	return s.base.Get(p)
 }
 
+// set records the entry at p (nil: nothing is there).
 func (s *state) set(p string, e *walk.Entry) {
-	if e == nil && s.base == nil {
-		delete(s.overlay, p)
-		return
+	if e == nil {
+		recorded := false
+		if s.base != nil {
+			// A baseline that cannot be read here keeps the record of the removal.
+			old, err := s.base.Get(p)
+			recorded = old != nil || err != nil
+		}
+		if !recorded {
+			s.drop(p) // nothing there, as the baseline says: no record of its removal
+			return
+		}
+	}
+	s.put(p, e)
+}
+
+// put lays e over p, indexing p.
+func (s *state) put(p string, e *walk.Entry) {
+	if _, ok := s.overlay[p]; !ok {
+		for q := p; ; q = path.Dir(q) {
+			if s.count[q]++; s.count[q] == 1 && q != "/" {
+				parent := path.Dir(q)
+				if s.below[parent] == nil {
+					s.below[parent] = map[string]struct{}{}
+				}
+				s.below[parent][q] = struct{}{}
+			}
+			if q == "/" || q == "." {
+				break
+			}
+		}
 	}
 	s.overlay[p] = e
 }
 
+// drop takes p out of the overlay and its index.
+func (s *state) drop(p string) {
+	if _, ok := s.overlay[p]; !ok {
+		return
+	}
+	delete(s.overlay, p)
+	for q := p; ; q = path.Dir(q) {
+		if s.count[q]--; s.count[q] <= 0 {
+			delete(s.count, q)
+			if q != "/" {
+				parent := path.Dir(q)
+				delete(s.below[parent], q)
+				if len(s.below[parent]) == 0 {
+					delete(s.below, parent)
+				}
+			}
+		}
+		if q == "/" || q == "." {
+			break
+		}
+	}
+}
+
 // overlayWithin returns the overlay's paths at or below p, in key order.
 func (s *state) overlayWithin(p string) []string {
+	if s.count[p] == 0 {
+		return nil
+	}
 	var paths []string
-	for q := range s.overlay {
-		if walk.IsWithin(q, p) {
+	stack := []string{p}
+	for len(stack) > 0 {
+		q := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if _, ok := s.overlay[q]; ok {
 			paths = append(paths, q)
+		}
+		for c := range s.below[q] {
+			stack = append(stack, c)
 		}
 	}
 	slices.SortFunc(paths, walk.ComparePaths)

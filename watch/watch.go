@@ -445,7 +445,7 @@ func (w *Watcher) closeBackends() {
 // loadState opens the baseline, or walks everything when there is none; it reports
 // whether it walked.
 func (w *Watcher) loadState(ctx context.Context) (bool, error) {
-	w.st = &state{overlay: map[string]*walk.Entry{}}
+	w.st = newState(nil)
 	if w.DB != "" {
 		r, err := baseline.Open(w.DB)
 		if err == nil {
@@ -455,7 +455,7 @@ func (w *Watcher) loadState(ctx context.Context) (bool, error) {
 				r.Close()
 				return false, err
 			}
-			w.st.base = r
+			w.st.reset(r, nil)
 			w.hold(r.Files())
 			return false, nil
 		}
@@ -464,7 +464,7 @@ func (w *Watcher) loadState(ctx context.Context) (bool, error) {
 		}
 	}
 	err := w.Walker.Walk(ctx, func(e *walk.Entry) error {
-		w.st.overlay[e.Path] = e
+		w.st.put(e.Path, e)
 		return nil
 	})
 	w.dirty = w.Update && w.DB != ""
@@ -1011,6 +1011,6 @@ func (w *Watcher) maybeFlushState(final bool) error {
 		return err
 	}
 	w.hold(r.Files())
-	w.st.base, w.st.overlay = r, overlay
+	w.st.reset(r, overlay)
 	return nil
 }

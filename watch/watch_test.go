@@ -3,6 +3,7 @@ package watch
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -151,7 +152,7 @@ func TestState(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	st := &state{base: r, overlay: map[string]*walk.Entry{}}
+	st := newState(r)
 	st.set("/t/a", entry("/t/a", 2))
 	st.set("/t/b", nil)
 	st.set("/t/c", entry("/t/c", 3))
@@ -210,10 +211,54 @@ func TestState(t *testing.T) {
 	}
 
 	// Without a baseline, a removal leaves nothing behind.
-	mem := &state{overlay: map[string]*walk.Entry{"/x": entry("/x", 1)}}
+	mem := newState(nil)
+	mem.put("/x", entry("/x", 1))
 	mem.set("/x", nil)
-	if len(mem.overlay) != 0 {
-		t.Errorf("overlay after removal without a baseline: %v", mem.overlay)
+	if len(mem.overlay) != 0 || len(mem.count) != 0 || len(mem.below) != 0 {
+		t.Errorf("state after removal without a baseline: %v %v %v", mem.overlay, mem.count, mem.below)
+	}
+	// Nor does a path made and removed again since the baseline: no tombstones pile up.
+	for i := range 1000 {
+		p := fmt.Sprintf("/t/d/tmp%d", i)
+		st.set(p, entry(p, 1))
+		st.set(p, nil)
+	}
+	if got := st.overlayWithin("/t/d"); !slices.Equal(got, []string{"/t/d/x/", "/t/d/y"}) && !slices.Equal(got, []string{"/t/d/y"}) {
+		t.Errorf("overlay below /t/d after 1000 files made and removed: %q", got)
+	}
+}
+
+// TestStateIndex: the overlay's paths below a directory are those a scan of the whole
+// overlay finds, whatever was put and dropped in between.
+func TestStateIndex(t *testing.T) {
+	st := newState(nil)
+	rnd := rand.New(rand.NewPCG(1, 2))
+	names := []string{"a", "b", "c", "d"}
+	randPath := func() string {
+		p := ""
+		for range 1 + rnd.IntN(4) {
+			p += "/" + names[rnd.IntN(len(names))]
+		}
+		return p
+	}
+	for range 5000 {
+		p := randPath()
+		if rnd.IntN(3) == 0 {
+			st.set(p, nil)
+		} else {
+			st.put(p, &walk.Entry{Path: p})
+		}
+		q := randPath()
+		var want []string
+		for o := range st.overlay {
+			if walk.IsWithin(o, q) {
+				want = append(want, o)
+			}
+		}
+		slices.SortFunc(want, walk.ComparePaths)
+		if got := st.overlayWithin(q); !slices.Equal(got, want) {
+			t.Fatalf("below %s: %q, want %q", q, got, want)
+		}
 	}
 }
 

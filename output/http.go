@@ -62,6 +62,12 @@ func newHTTP(u *url.URL, opt Options) *httpSink {
 // Write POSTs batch, retrying as the type's documentation says. An empty batch is not
 // sent.
 func (s *httpSink) Write(batch []byte) error {
+	return s.writeKeyed(batch, idempotencyKey())
+}
+
+// writeKeyed is Write with the Idempotency-Key given: a batch sent again (by a Spool)
+// keeps its key.
+func (s *httpSink) writeKeyed(batch []byte, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -70,7 +76,6 @@ func (s *httpSink) Write(batch []byte) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	key := idempotencyKey()
 	for attempt := 1; ; attempt++ {
 		wait, retry, err := s.post(batch, key)
 		if err == nil {

@@ -193,7 +193,7 @@ func (s *Spool) load() error {
 	slices.Sort(names)
 	var last uint64
 	for i, name := range names {
-		f, err := s.openAt(name, os.O_RDWR|os.O_APPEND)
+		f, err := s.openAt(name, os.O_RDWR)
 		if err != nil {
 			return err
 		}
@@ -289,7 +289,7 @@ func (s *Spool) newSegment(seq uint64) (*segment, error) {
 		f = os.NewFile(uintptr(fd), "spool in memory")
 	} else {
 		var err error
-		if f, err = s.openAt(name, os.O_RDWR|os.O_APPEND|os.O_CREATE|os.O_EXCL); err != nil {
+		if f, err = s.openAt(name, os.O_RDWR|os.O_CREATE|os.O_EXCL); err != nil {
 			return nil, err
 		}
 		if err := unix.Fsync(int(s.dir.Fd())); err != nil {
@@ -334,7 +334,9 @@ func (s *Spool) Write(batch []byte) error {
 	}
 	rec := appendRecord(nil, s.next, idempotencyKey(), batch)
 	n := int64(len(rec))
-	if s.size+n > s.opt.Max {
+	if s.size+n > s.opt.Max && s.acked < s.next-1 {
+		// A batch larger than the limit is taken when nothing else waits: the spool
+		// never holds more than the limit or that one batch.
 		return s.refuse(fmt.Errorf("spool %s: %w: %d batches (%s) wait for delivery, and this one (%s) would pass the limit of %s",
 			s.where, ErrSpoolFull, s.next-1-s.acked, size(s.size-s.rd), size(n), size(s.opt.Max)))
 	}
@@ -348,7 +350,7 @@ func (s *Spool) Write(batch []byte) error {
 			return err
 		}
 	}
-	_, err := seg.f.Write(rec)
+	_, err := seg.f.WriteAt(rec, seg.size) // after the last whole record, whatever follows
 	if err == nil {
 		err = unix.Fdatasync(int(seg.f.Fd()))
 	}
@@ -546,9 +548,15 @@ func (s *Spool) ack(rec record) error {
 	}
 	s.acked = rec.seq
 	s.rd += int64(recordHead + len(rec.data))
-	if seg := s.segs[0]; s.rd == seg.size && len(s.segs) > 1 {
-		if err := s.dropHead(); err != nil {
-			return err
+	if seg := s.segs[0]; s.rd == seg.size {
+		if len(s.segs) > 1 {
+			if err := s.dropHead(); err != nil {
+				return err
+			}
+		} else if err := seg.f.Truncate(0); err == nil {
+			// Everything is delivered: the segment starts again from nothing.
+			s.size -= seg.size
+			seg.size, s.rd = 0, 0
 		}
 	}
 	s.signal()

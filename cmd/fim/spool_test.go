@@ -33,8 +33,8 @@ type collector struct {
 	hung chan struct{} // closed to release the requests that hang
 	seen map[string]bool
 	evs  []storedEvent // stored, in the order they came
-	dups int         // batches sent again with a key stored already
-	fail int         // requests refused or hung
+	dups int           // batches sent again with a key stored already
+	fail int           // requests refused or hung
 }
 
 // storedEvent is what the tests read of an event the collector stored.

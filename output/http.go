@@ -20,7 +20,8 @@ import (
 // httpSink POSTs each batch to a URL.
 //
 // Every request carries Content-Type (Options.ContentType), User-Agent fim/VERSION and an
-// Idempotency-Key: a random UUID per batch, the same on each of its retries, written as
+// Idempotency-Key: a random UUID per batch, the same on each of its retries (and, for a
+// batch a Spool holds, on every attempt the Spool makes, across restarts), written as
 // a quoted string as the IETF draft defines it, so a collector can drop a batch it has
 // already stored. A 2xx status means delivered. Network errors, timeouts, 408, 429 and
 // 5xx are retried after a delay that starts at Options.Backoff and doubles, jittered to

@@ -20,7 +20,8 @@ import (
 // httpSink POSTs each batch to a URL.
 //
 // Every request carries Content-Type (Options.ContentType), User-Agent fim/VERSION and an
-// Idempotency-Key: a random UUID per batch, the same on each of its retries, written as
+// Idempotency-Key: a random UUID per batch, the same on each of its retries (and, for a
+// batch a Spool holds, on every attempt the Spool makes, across restarts), written as
 // a quoted string as the IETF draft defines it, so a collector can drop a batch it has
 // already stored. A 2xx status means delivered. Network errors, timeouts, 408, 429 and
 // 5xx are retried after a delay that starts at Options.Backoff and doubles, jittered to
@@ -62,6 +63,12 @@ func newHTTP(u *url.URL, opt Options) *httpSink {
 // Write POSTs batch, retrying as the type's documentation says. An empty batch is not
 // sent.
 func (s *httpSink) Write(batch []byte) error {
+	return s.writeKeyed(batch, idempotencyKey())
+}
+
+// writeKeyed is Write with the Idempotency-Key given: a batch sent again (by a Spool)
+// keeps its key.
+func (s *httpSink) writeKeyed(batch []byte, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -70,7 +77,6 @@ func (s *httpSink) Write(batch []byte) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	key := idempotencyKey()
 	for attempt := 1; ; attempt++ {
 		wait, retry, err := s.post(batch, key)
 		if err == nil {

@@ -17,6 +17,10 @@
 // ?max=BYTES, the largest message the receiver accepts (default 8096, rsyslog's default;
 // see syslogSink); every message has severity notice. A file whose name could be read as one of the other forms
 // is written as file:NAME.
+//
+// A Spool sits in front of any Sink for a producer that must not wait for it (fim
+// watch): it takes each batch at once into a bounded queue on disk and delivers the
+// queue in order, retrying, from a goroutine of its own.
 package output
 
 import (

@@ -25,6 +25,9 @@ import (
 	"fim/walk"
 )
 
+// ErrFull is what Emit returns (wrapped) when it cannot take a batch for now.
+var ErrFull = errors.New("delivery backlog full")
+
 // Event sources, as reported in each event's source field.
 const (
 	SourceFanotify = "fanotify"
@@ -66,8 +69,20 @@ type Watcher struct {
 	// baseline.Meta.KeyBase).
 	Signer  ed25519.PrivateKey
 	KeyBase string
-	Emit    func([]diff.Event) error
-	Logf    func(format string, args ...any) // notices: readiness, backend choice, overflow
+	// Emit hands a batch on. An error that is ErrFull says the batch could not be
+	// taken for now (a full delivery backlog): watch then drops the events it has not
+	// handed on, keeps watching, and rescans once Acked says the backlog is delivered,
+	// comparing with what it last handed on. Any other error ends Run.
+	Emit func([]diff.Event) error
+	// Acked, when set, says how many of the batches Emit took are delivered (they are
+	// delivered in the order Emit took them), and whether nothing waits for delivery,
+	// waiting up to wait for that. Without it a batch is delivered when Emit returns.
+	// With Update, only what is delivered reaches the baseline.
+	Acked func(wait time.Duration) (delivered uint64, idle bool)
+	// DrainWait bounds how long a stop waits for the batches Emit took to be
+	// delivered before the last baseline is written. Default 3s.
+	DrainWait time.Duration
+	Logf      func(format string, args ...any) // notices: readiness, backend choice, overflow
 	// FlushEvery bounds how often --update rewrites the baseline.
 	FlushEvery time.Duration
 
@@ -76,8 +91,11 @@ type Watcher struct {
 	fsn      *fsnotifier
 	backends sync.WaitGroup // the goroutines of fan and fsn
 	folds    map[string]*folded
-	pending  []pending // looked at, not yet delivered, in the order they happened
-	rounds   []*round  // the rounds not yet delivered in full, oldest first
+	pending  []pending  // looked at, not yet delivered, in the order they happened
+	rounds   []*round   // the rounds not yet delivered in full, oldest first
+	inflight [][]*round // the rounds of each batch Emit took that is not delivered yet
+	acked    uint64     // batches Emit took that are delivered
+	full     bool       // Emit said ErrFull: events are dropped until the backlog is delivered
 	dirty    bool
 	flushed  time.Time
 }
@@ -150,6 +168,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 	if w.FlushEvery <= 0 {
 		w.FlushEvery = 10 * time.Second
+	}
+	if w.DrainWait <= 0 {
+		w.DrainWait = 3 * time.Second
 	}
 	w.folds = map[string]*folded{}
 	hints := make(chan Hint, 4096)
@@ -263,6 +284,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 				return err
 			}
 		case <-periodic:
+			if w.full {
+				continue // the rescan that ends the episode covers it
+			}
 			if err := w.rescan(ctx, SourcePeriodic, time.Now()); err != nil {
 				if ctx.Err() != nil {
 					continue // stopped during the rescan: the next round delivers and returns
@@ -273,6 +297,19 @@ func (w *Watcher) Run(ctx context.Context) error {
 				return err
 			}
 		case <-tick.C:
+			if w.collect(0) && w.full {
+				w.full = false
+				w.logf("the delivery backlog is delivered: rescanning for what changed while it was full")
+				if err := w.rescan(ctx, SourceRescan, time.Now()); err != nil {
+					if ctx.Err() != nil {
+						continue
+					}
+					return err
+				}
+				if err := deliver(); err != nil {
+					return err
+				}
+			}
 			if w.expire(time.Now(), false) {
 				if err := deliver(); err != nil {
 					return err
@@ -317,6 +354,7 @@ func (w *Watcher) finish(stopBackends func(), hints chan Hint, batch []Hint, obs
 	if err := w.deliver(); err != nil {
 		return err
 	}
+	w.collect(w.DrainWait)
 	return w.maybeFlushState(true)
 }
 
@@ -854,25 +892,112 @@ func (w *Watcher) expire(now time.Time, final bool) bool {
 // deliver hands the pending events on, in batches of at most BatchSize.
 func (w *Watcher) deliver() error {
 	w.pairAcross()
-	for len(w.pending) > 0 {
+	for len(w.pending) > 0 && !w.full {
 		n := min(len(w.pending), w.BatchSize)
 		events := make([]diff.Event, n)
 		for i := range events {
 			events[i] = w.pending[i].ev
 		}
 		if err := w.Emit(events); err != nil {
-			return err
-		}
-		for _, p := range w.pending[:n] {
-			for _, r := range p.rounds {
-				r.left--
+			if !errors.Is(err, ErrFull) {
+				return err
 			}
+			w.full = true
+			w.logf("changes are not queued for delivery until the backlog is delivered; then a rescan reports them")
+			break
+		}
+		var rounds []*round
+		for _, p := range w.pending[:n] {
+			rounds = append(rounds, p.rounds...)
 		}
 		w.pending = w.pending[n:]
+		if w.Acked == nil {
+			for _, r := range rounds {
+				r.left--
+			}
+		} else {
+			w.inflight = append(w.inflight, rounds)
+		}
+	}
+	if w.full {
+		w.shed()
 	}
 	w.pending = nil
 	w.retire()
 	return nil
+}
+
+// collect notes the batches delivered since it was last called, waiting up to wait
+// for them all, and reports whether nothing waits for delivery.
+func (w *Watcher) collect(wait time.Duration) bool {
+	if w.Acked == nil {
+		return true
+	}
+	n, idle := w.Acked(wait)
+	for ; w.acked < n && len(w.inflight) > 0; w.acked++ {
+		for _, r := range w.inflight[0] {
+			r.left--
+		}
+		w.inflight[0] = nil
+		w.inflight = w.inflight[1:]
+	}
+	w.retire()
+	return idle
+}
+
+// shed drops the events not handed on while the backlog is full, with the repeats the
+// dedup window holds: the state of their paths (and of what lies below them) goes
+// back to what it was before the first round that changed it without being handed
+// on, so that the rescan made once the backlog is delivered reports them, and a
+// baseline written meanwhile holds them as they were.
+func (w *Watcher) shed() {
+	w.expire(time.Now(), true)
+	if len(w.pending) == 0 {
+		return
+	}
+	roots := map[*round]map[string]bool{}
+	for _, p := range w.pending {
+		for _, r := range p.rounds {
+			if roots[r] == nil {
+				roots[r] = map[string]bool{}
+			}
+			roots[r][p.ev.Path] = true
+			if p.ev.OldPath != "" {
+				roots[r][p.ev.OldPath] = true
+			}
+			r.left--
+		}
+	}
+	reverted := map[string]bool{}
+	for _, r := range w.rounds { // oldest first: the earliest state wins
+		in := roots[r]
+		if in == nil {
+			continue
+		}
+		for p, e := range r.before {
+			if reverted[p] || !withinAny(p, in) {
+				continue
+			}
+			reverted[p] = true
+			w.st.set(p, e)
+		}
+	}
+	w.dirty = true
+	w.pending = nil
+}
+
+// withinAny reports whether p is one of roots or lies below one.
+func withinAny(p string, roots map[string]bool) bool {
+	for {
+		if roots[p] {
+			return true
+		}
+		parent := path.Dir(p)
+		if parent == p {
+			return false
+		}
+		p = parent
+	}
 }
 
 // retire drops the rounds delivered in full from the head of the list.

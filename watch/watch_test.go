@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -486,5 +487,110 @@ func TestRescanStopped(t *testing.T) {
 	}
 	if len(w.pending) != 0 || len(w.rounds) != 0 {
 		t.Errorf("%d events pending, %d rounds, after the stopped rescan", len(w.pending), len(w.rounds))
+	}
+}
+
+// TestFullBacklog: while Emit says the backlog is full, the events are dropped and
+// the state of their paths goes back to what was handed on; once Acked says the
+// backlog is delivered, a rescan reports every change of the episode, once.
+func TestFullBacklog(t *testing.T) {
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "g"), []byte("g"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	full := false
+	var got []diff.Event
+	var taken uint64
+	notes := make(chan string, 1000)
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &Watcher{
+		Walker:       &walk.Walker{Roots: []walk.Root{{Path: root}}},
+		Backend:      "fsnotify",
+		BatchTimeout: 20 * time.Millisecond,
+		BatchSize:    3,
+		Emit: func(events []diff.Event) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if full {
+				return fmt.Errorf("spool: %w", ErrFull)
+			}
+			got = append(got, events...)
+			taken++
+			return nil
+		},
+		Acked: func(time.Duration) (uint64, bool) {
+			mu.Lock()
+			defer mu.Unlock()
+			return taken, !full
+		},
+		Logf: func(format string, args ...any) { notes <- fmt.Sprintf(format, args...) },
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	await := func(prefix string) {
+		t.Helper()
+		deadline := time.After(eventTimeout)
+		for {
+			select {
+			case n := <-notes:
+				if strings.HasPrefix(n, prefix) {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no notice %q", prefix)
+			}
+		}
+	}
+	await("ready: ")
+	mu.Lock()
+	full = true
+	mu.Unlock()
+	var want []string
+	for i := range 10 {
+		p := filepath.Join(root, fmt.Sprintf("f%02d", i))
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, "create "+p)
+	}
+	if err := os.WriteFile(filepath.Join(root, "g"), []byte("gg"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, "change "+filepath.Join(root, "g"))
+	await("changes are not queued")
+	time.Sleep(100 * time.Millisecond) // more batches dropped
+	mu.Lock()
+	full = false
+	mu.Unlock()
+	await("the delivery backlog is delivered")
+	deadline := time.Now().Add(eventTimeout)
+	for {
+		mu.Lock()
+		var have []string
+		for _, ev := range got {
+			have = append(have, ev.Kind.String()+" "+ev.Path)
+		}
+		mu.Unlock()
+		count := map[string]int{}
+		for _, h := range have {
+			count[h]++
+		}
+		missing := slices.ContainsFunc(want, func(w string) bool { return count[w] == 0 })
+		if !missing || time.Now().After(deadline) {
+			for _, w := range want {
+				if count[w] != 1 {
+					t.Errorf("%s reported %d times, want once; reported:\n\t%s", w, count[w], strings.Join(have, "\n\t"))
+				}
+			}
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -9,7 +9,10 @@
 //     fim's CPU (utime+stime from /proc/PID/stat) over the burst, its peak RSS (VmHWM),
 //     whether every created file and the final state of every appended file were
 //     reported, how long fim took to catch up after the burst, and the latency of the
-//     create events under load.
+//     create events under load. With -stall D the bench stops reading fim's standard
+//     output for D from the start of the burst, as a collector that stalls: fim must
+//     keep watching, deliver everything afterwards, and hold in memory no more than its
+//     spool's limit.
 //
 // Every run gets a fresh tmpfs (so that a fanotify filesystem mark sees only the bench)
 // and a fresh fim. Each row of the table is the median of -runs runs; missed counts are
@@ -60,6 +63,7 @@ var (
 	nFiles      = flag.Int("files", 1000, "load: existing files that are appended to")
 	nDirs       = flag.Int("dirs", 20, "load: directories the files are spread over")
 	createFrac  = flag.Float64("create-frac", 0.1, "load: fraction of writes that create a new file (the rest append)")
+	stall       = flag.Duration("stall", 0, "load: stop reading fim's output for this long from the start of the burst")
 	loadTimeout = flag.Duration("load-batch-timeout", time.Second, "load: --batch-timeout")
 	writeSize   = flag.Int("write-size", 64, "bytes per write")
 	settle      = flag.Duration("settle", 60*time.Second, "how long to wait, after the last write, for the last expected event")
@@ -100,7 +104,11 @@ func main() {
 						run: func() (result, error) { return latencyRun(backend, bt) }})
 				}
 			case "load":
-				rows = append(rows, &row{backend: backend, scenario: fmt.Sprintf("load %d/s bt=%v", *rate, *loadTimeout),
+				name := fmt.Sprintf("load %d/s bt=%v", *rate, *loadTimeout)
+				if *stall > 0 {
+					name += fmt.Sprintf(" stall=%v", *stall)
+				}
+				rows = append(rows, &row{backend: backend, scenario: name,
 					run: func() (result, error) { return loadRun(backend) }})
 			default:
 				fatalf("unknown scenario %q", sc)
@@ -259,6 +267,9 @@ func loadRun(backend string) (result, error) {
 		return result{}, err
 	}
 	start := time.Now()
+	f.mu.Lock()
+	f.stallUntil = start.Add(*stall)
+	f.mu.Unlock()
 	ops := 0
 	for {
 		now := time.Now()
@@ -409,13 +420,14 @@ type fimProc struct {
 	done chan struct{} // closed when fim has exited
 	werr error         // fim's exit status, once done is closed
 
-	mu        sync.Mutex
-	seen      map[string]*seenPath
-	events    int
-	overflows int
-	sources   map[string]int
-	stderr    []string
-	badLines  int
+	mu         sync.Mutex
+	stallUntil time.Time // the events are not read before then
+	seen       map[string]*seenPath
+	events     int
+	overflows  int
+	sources    map[string]int
+	stderr     []string
+	badLines   int
 }
 
 // startFim runs fim watch on dir and waits for its readiness line.
@@ -487,7 +499,16 @@ func (f *fimProc) readEvents(r interface{ Read([]byte) (int, error) }) {
 			defer keep.Close()
 		}
 	}
-	for sc.Scan() {
+	for {
+		f.mu.Lock()
+		until := f.stallUntil
+		f.mu.Unlock()
+		if d := time.Until(until); d > 0 {
+			time.Sleep(d)
+		}
+		if !sc.Scan() {
+			break
+		}
 		now := time.Now()
 		if keep != nil {
 			keep.Write(sc.Bytes())

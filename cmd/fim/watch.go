@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,7 +14,9 @@ import (
 	"fim/check"
 	"fim/config"
 	"fim/diff"
+	"fim/output"
 	"fim/report"
+	"fim/walk"
 	"fim/watch"
 )
 
@@ -34,6 +37,8 @@ func watchCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, e.g. mtime,ctime"},
 			&cli.BoolFlag{Name: "update", Usage: "keep the baseline database current as events arrive"},
 			&cli.DurationFlag{Name: "update-every", Value: 10 * time.Second, Usage: "with --update, rewrite the baseline at most this often (and on exit)"},
+			&cli.StringFlag{Name: "spool", Usage: "keep batches not yet delivered in `DIR` (default: DB.spool beside the baseline; in memory without one)"},
+			&cli.StringFlag{Name: "spool-max", Value: "256MiB", Usage: "the most the spool holds, e.g. 64MiB; when full, changes are found again by a rescan once it is delivered"},
 			signFlag,
 		},
 		Action: runWatch,
@@ -90,19 +95,47 @@ func runWatch(c *cli.Context) error {
 	if err != nil {
 		return &exitError{report.ExitUsage, err}
 	}
-	rep, err := newReporter(c, true, rootPaths(comp))
-	if err != nil {
-		return err
+	spoolMax, err := config.ParseSize(c.String("spool-max"))
+	if err != nil || spoolMax == 0 {
+		return usageErr("--spool-max %q: want a size in bytes, e.g. 64MiB", c.String("spool-max"))
 	}
-	defer rep.close()
 	meta, err := newMeta(pol)
 	if err != nil {
 		return err
 	}
 	var warn warnings
+	wk := walker(c, comp, pol, pol.Root, &warn) // watch adds the baseline's files as it opens them
+	if wk.Own == nil {
+		wk.Own = &walk.OwnFiles{}
+	}
+	rep, err := newReporter(c, true, rootPaths(comp))
+	if err != nil {
+		return err
+	}
+	spoolDir := c.String("spool")
+	if spoolDir == "" && db != "" {
+		spoolDir = db + ".spool"
+	}
+	spool, err := output.OpenSpool(rep.sink, output.SpoolOptions{
+		Dir:  spoolDir,
+		Max:  spoolMax,
+		Logf: func(f string, args ...any) { fmt.Fprintf(os.Stderr, "fim: "+f+"\n", args...) },
+		Hold: func(f *os.File) {
+			if err := wk.Own.Add(f); err != nil {
+				fmt.Fprintf(os.Stderr, "fim: %v\n", err)
+			}
+		},
+		Release: wk.Own.Remove,
+	})
+	if err != nil {
+		rep.close()
+		return err
+	}
+	rep.sink = spool
+	defer rep.close()
 	var mu sync.Mutex
 	w := &watch.Watcher{
-		Walker: walker(c, comp, pol, pol.Root, &warn), // watch adds the baseline's files as it opens them
+		Walker: wk,
 		Filter: func(p string) (diff.KindSet, diff.AttrSet) {
 			kinds, ignore := comp.Filter(p)
 			return kinds, ignore | extraIgnore
@@ -121,8 +154,13 @@ func runWatch(c *cli.Context) error {
 		Emit: func(events []diff.Event) error {
 			mu.Lock()
 			defer mu.Unlock()
-			return rep.emit(events, rep.info(true, 0))
+			err := rep.emit(events, rep.info(true, 0))
+			if errors.Is(err, output.ErrSpoolFull) {
+				return fmt.Errorf("%w: %w", watch.ErrFull, err)
+			}
+			return err
 		},
+		Acked: spool.Delivered,
 	}
 	if useDB {
 		w.DB = db

@@ -3,12 +3,10 @@ package watch
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"sync"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -32,6 +30,7 @@ type fanotify struct {
 	dirs    map[string]string // fsid+handle → real directory path
 	procs   *procCache
 	inRoots func(real string) bool
+	rescans *rescanLimit
 }
 
 // newFanotify makes the notification group. Without CAP_SYS_ADMIN or on an old kernel
@@ -142,51 +141,38 @@ func (f *fanotify) forget(real string) {
 // kernel still holds without waiting for more, then returns; it returns at once when
 // abort is closed.
 func (f *fanotify) run(ctx context.Context, abort <-chan struct{}, out chan<- Hint) error {
-	stop := context.AfterFunc(ctx, func() {
-		if f.file.SetReadDeadline(time.Now()) != nil { // unblocks Read
-			f.file.Close()
+	send := func(h Hint) bool {
+		select {
+		case out <- h:
+			return true
+		case <-abort:
+			return false
 		}
-	})
-	defer stop()
-	buf := make([]byte, 256<<10)
-	for {
-		n, err := f.file.Read(buf)
-		if err != nil && ctx.Err() != nil {
-			if !errors.Is(err, os.ErrDeadlineExceeded) {
-				return nil // closed
-			}
-			// Stopping: the descriptor is non-blocking, so this read returns what is
-			// queued, or EAGAIN when nothing is.
-			n, err = unix.Read(f.fd, buf)
-			if err != nil || n <= 0 {
-				return nil
-			}
-		}
-		if err != nil {
-			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
-				continue
-			}
-			return fmt.Errorf("read fanotify events: %w", err)
-		}
-		events, perr := ParseEvents(buf[:n])
+	}
+	f.rescans = newRescanLimit(send)
+	err := readKernel(ctx, f.file, f.fd, "fanotify", func(buf []byte) bool {
+		events, perr := ParseEvents(buf)
 		for i := range events {
 			if h, ok := f.hint(&events[i]); ok {
-				select {
-				case out <- h:
-				case <-abort:
-					return nil
+				if h.Overflow {
+					if !f.rescans.overflow(h) {
+						return false
+					}
+				} else if !send(h) {
+					return false
 				}
 			}
 		}
 		if perr != nil {
 			// The record stream is out of step: nothing after this point can be trusted.
-			select {
-			case out <- Hint{Overflow: true, Source: SourceFanotify, Err: perr}:
-			case <-abort:
-				return nil
-			}
+			return f.rescans.overflow(Hint{Overflow: true, Source: SourceFanotify, Err: perr})
 		}
+		return true
+	})
+	if err == nil {
+		f.rescans.flush()
 	}
+	return err
 }
 
 // hint turns one event into a hint.

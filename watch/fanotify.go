@@ -7,8 +7,11 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"fim/walk"
 )
 
 // fanMask is what fim asks fanotify for: every change to names, content and attributes,
@@ -26,11 +29,18 @@ type fanotify struct {
 	rename  bool // FAN_RENAME with old and new names in one event (Linux 5.17+)
 	self    int32
 	mu      sync.Mutex
-	mounts  map[uint64]int    // fsid → fd of a directory on that filesystem, for open_by_handle_at
-	dirs    map[string]string // fsid+handle → real directory path
+	mounts  map[uint64]int // fsid → fd of a directory on that filesystem, for open_by_handle_at
+	dirs    *dirCache      // fsid+handle → real directory path
 	procs   *procCache
 	inRoots func(real string) bool
+	roots   []string // the real roots marked
 	rescans *rescanLimit
+	// Directories outside the roots get an ignore mark, so that the kernel leaves
+	// out what happens in them (see ignore).
+	ignores    int    // ignore marks added since the last flush
+	noIgnore   bool   // the kernel refused one: do not try again
+	lastRename string // the new name of the last directory renamed from a known place
+	outside    atomic.Int64
 }
 
 // newFanotify makes the notification group. Without CAP_SYS_ADMIN or on an old kernel
@@ -46,7 +56,7 @@ func newFanotify() (*fanotify, error) {
 		return nil, fmt.Errorf("fanotify_init with FID reporting: %w", err)
 	}
 	return &fanotify{fd: fd, file: os.NewFile(uintptr(fd), "fanotify"), rename: rename,
-		self: int32(os.Getpid()), mounts: map[uint64]int{}, dirs: map[string]string{}, procs: newProcCache()}, nil
+		self: int32(os.Getpid()), mounts: map[uint64]int{}, dirs: newDirCache(), procs: newProcCache()}, nil
 }
 
 // mark adds a filesystem mark on the filesystem holding real (a directory).
@@ -64,6 +74,7 @@ func (f *fanotify) mark(real string) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.roots = append(f.roots, real)
 	if _, ok := f.mounts[fsid]; !ok {
 		mfd, err := unix.Open(real, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
@@ -93,11 +104,12 @@ func handleKey(fid *FID) string {
 }
 
 // dirPath resolves a directory handle to its real path: from the cache, else through
-// open_by_handle_at and /proc/self/fd, which then fills the cache.
+// open_by_handle_at and /proc/self/fd, which then fills the cache. A directory that
+// neither lies in a root nor leads to one gets an ignore mark instead (see ignore).
 func (f *fanotify) dirPath(fid *FID) (string, error) {
 	key := handleKey(fid)
 	f.mu.Lock()
-	p, ok := f.dirs[key]
+	p, ok := f.dirs.get(key)
 	mfd, known := f.mounts[fid.Fsid]
 	f.mu.Unlock()
 	if ok {
@@ -107,7 +119,7 @@ func (f *fanotify) dirPath(fid *FID) (string, error) {
 		return "", fmt.Errorf("event on an unmarked filesystem")
 	}
 	h := unix.NewFileHandle(fid.HandleType, fid.Handle)
-	fd, err := unix.OpenByHandleAt(mfd, h, unix.O_PATH|unix.O_CLOEXEC)
+	fd, err := unix.OpenByHandleAt(mfd, h, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
 	if err != nil {
 		return "", err // ESTALE: the directory is gone
 	}
@@ -120,9 +132,66 @@ func (f *fanotify) dirPath(fid *FID) (string, error) {
 		return "", unix.ESTALE
 	}
 	f.mu.Lock()
-	f.dirs[key] = p
-	f.mu.Unlock()
+	defer f.mu.Unlock()
+	if f.ignore(fd, p) {
+		return p, nil // not worth a place in the cache: the kernel leaves it out now
+	}
+	f.dirs.put(key, p)
 	return p, nil
+}
+
+// ignoreMax bounds the ignore marks: past it, they are flushed and made again as
+// events come.
+const ignoreMax = 2 * dirCacheMax
+
+// outsideMask is what an ignore mark on a directory outside the roots leaves out:
+// everything, for its entries and itself. rootParentMask is what it leaves out of a
+// directory that leads to a root: changes to the content and attributes of its files,
+// but none of its names, since a root can be made, removed or renamed there.
+const (
+	outsideMask    = fanMask | unix.FAN_RENAME | unix.FAN_EVENT_ON_CHILD
+	rootParentMask = unix.FAN_MODIFY | unix.FAN_CLOSE_WRITE | unix.FAN_ATTRIB | unix.FAN_EVENT_ON_CHILD
+)
+
+// ignore puts an ignore mark on the directory fd (at real) when it is outside the
+// roots, so that the kernel stops queueing what happens in it: a user churning files
+// in /tmp, on the filesystem of a watched tree, then costs fim one event per directory
+// rather than one per change, and cannot overflow its queue. The mark is evictable
+// (it does not keep the directory in memory) and covers only the directory's own
+// entries: the kernel has no subtree marks, so each directory below gets its own mark
+// on its first event. It reports whether real is outside the roots altogether.
+func (f *fanotify) ignore(fd int, real string) bool {
+	if f.inRoots != nil && f.inRoots(real) {
+		return false
+	}
+	mask, outside := uint64(outsideMask), true
+	if f.leadsToRoots(real) {
+		mask, outside = rootParentMask, false
+	}
+	if f.noIgnore {
+		return outside
+	}
+	if f.ignores >= ignoreMax {
+		f.flushIgnores()
+	}
+	err := unix.FanotifyMark(f.fd, unix.FAN_MARK_ADD|unix.FAN_MARK_IGNORE|unix.FAN_MARK_IGNORED_SURV_MODIFY|unix.FAN_MARK_EVICTABLE,
+		mask, fd, "")
+	if err != nil {
+		f.noIgnore = true // before Linux 6.0: events outside are left out here, one by one
+		return outside
+	}
+	f.ignores++
+	return outside
+}
+
+// flushIgnores removes every ignore mark: when there are too many, and when a
+// directory that may hold marked ones moves into a root.
+func (f *fanotify) flushIgnores() {
+	if f.ignores == 0 {
+		return
+	}
+	unix.FanotifyMark(f.fd, unix.FAN_MARK_FLUSH, 0, unix.AT_FDCWD, "") // inode marks: the ignore marks only
+	f.ignores = 0
 }
 
 // forget drops cached directory paths at or below real (a directory removed or renamed:
@@ -130,11 +199,14 @@ func (f *fanotify) dirPath(fid *FID) (string, error) {
 func (f *fanotify) forget(real string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for k, p := range f.dirs {
-		if p == real || strings.HasPrefix(p, real+"/") {
-			delete(f.dirs, k)
-		}
-	}
+	f.dirs.forget(real)
+}
+
+// cached returns how many directory paths the backend keeps.
+func (f *fanotify) cached() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.dirs.len()
 }
 
 // run reads events and sends hints with real paths. When ctx ends, it reads what the
@@ -181,6 +253,9 @@ func (f *fanotify) hint(ev *RawEvent) (Hint, bool) {
 		unix.Close(int(ev.FD)) // not asked for with FID reporting, but never leak one
 	}
 	if ev.Mask&unix.FAN_Q_OVERFLOW != 0 {
+		f.mu.Lock()
+		f.flushIgnores() // a directory may have moved into a root unseen
+		f.mu.Unlock()
 		return Hint{Overflow: true, Source: SourceFanotify}, true
 	}
 	if ev.PID == f.self {
@@ -225,11 +300,54 @@ func (f *fanotify) hint(ev *RawEvent) (Hint, bool) {
 			}
 		}
 	}
+	if h.Dir && ev.Mask&(unix.FAN_RENAME|unix.FAN_MOVED_TO) != 0 {
+		f.movedDir(ev.Mask, h.Path, h.OldPath)
+	}
 	if f.inRoots != nil && !f.inRoots(h.Path) && (h.OldPath == "" || !f.inRoots(h.OldPath)) {
+		f.outside.Add(1)
 		return Hint{}, false
 	}
 	h.Process = f.procs.get(int(ev.PID))
 	return h, true
+}
+
+// movedDir keeps the ignore marks true when a directory moves to newPath: one that
+// comes from outside the roots (or from where fim does not know: its old directory's
+// events may be ignored, and then only its arrival is reported) may hold ignore marks,
+// on itself and below, that would hide changes in a root. They are all flushed.
+func (f *fanotify) movedDir(mask uint64, newPath, oldPath string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ignores == 0 || !f.leadsToRoots(newPath) {
+		f.lastRename = ""
+		return
+	}
+	if mask&unix.FAN_RENAME != 0 {
+		// The rename comes first, with both names; the move to the new directory
+		// follows it.
+		if oldPath == "" || !f.leadsToRoots(oldPath) {
+			f.flushIgnores()
+		}
+		f.lastRename = newPath
+		return
+	}
+	if f.lastRename != newPath {
+		f.flushIgnores()
+	}
+	f.lastRename = ""
+}
+
+// leadsToRoots reports whether real lies in a root or leads to one.
+func (f *fanotify) leadsToRoots(real string) bool {
+	if f.inRoots != nil && f.inRoots(real) {
+		return true
+	}
+	for _, r := range f.roots {
+		if walk.IsWithin(r, real) {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *fanotify) close() {

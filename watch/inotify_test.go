@@ -183,3 +183,26 @@ func TestPathMap(t *testing.T) {
 		t.Errorf("nodes left after everything went: %v", m.nodes)
 	}
 }
+
+// TestRescanLimit checks that overflows in a row make one rescan at once and one more
+// for all the others, sent when the backend stops if the gap has not passed by then.
+func TestRescanLimit(t *testing.T) {
+	var sent []Hint
+	l := newRescanLimit(func(h Hint) bool { sent = append(sent, h); return true })
+	errLost := errors.New("lost")
+	l.overflow(Hint{Overflow: true})
+	l.overflow(Hint{Overflow: true})
+	l.overflow(Hint{Overflow: true, Err: errLost})
+	l.overflow(Hint{Overflow: true})
+	if len(sent) != 1 {
+		t.Fatalf("%d hints sent at once, want 1", len(sent))
+	}
+	l.flush()
+	if len(sent) != 2 || sent[1].Err != errLost {
+		t.Errorf("after the flush: %+v, want a second hint that keeps the error", sent)
+	}
+	l.flush()
+	if len(sent) != 2 || l.overflows() != 4 {
+		t.Errorf("flushed again: %d hints, %d overflows counted", len(sent), l.overflows())
+	}
+}

@@ -1,10 +1,14 @@
 package watch
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"unsafe"
 
@@ -18,7 +22,13 @@ const writerEnv = "FIM_TEST_WRITER"
 
 func TestMain(m *testing.M) {
 	if how := os.Getenv(writerEnv); how != "" {
-		if err := write(how, os.Args[1]); err != nil {
+		var err error
+		if how == "churn" {
+			err = churn(os.Args[1])
+		} else {
+			err = write(how, os.Args[1])
+		}
+		if err != nil {
 			fmt.Fprintf(os.Stderr, "%s %s: %v\n", how, os.Args[1], err)
 			os.Exit(1)
 		}
@@ -138,5 +148,132 @@ func TestWatchContentWithoutModify(t *testing.T) {
 				r.expect(backend, pid, "change T/"+how+" [content,mtime,ctime]")
 			}
 		})
+	}
+}
+
+// churnDirs is how many directories the churner makes, each with a file: more than
+// the watcher keeps directory paths of.
+const churnDirs = dirCacheMax + 1000
+
+// churn makes churnDirs directories in dir and writes a file in each, while four
+// more writers create and remove files there as fast as they can until stdin ends:
+// what any user can do in /tmp.
+func churn(dir string) error {
+	stop := make(chan struct{})
+	stdinDone := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		close(stdinDone)
+	}()
+	errs := make(chan error, 5)
+	for w := range 4 {
+		go func() {
+			t := filepath.Join(dir, fmt.Sprintf("t%d", w))
+			for {
+				select {
+				case <-stop:
+					errs <- nil
+					return
+				default:
+				}
+				if err := os.WriteFile(t, nil, 0o644); err != nil {
+					errs <- err
+					return
+				}
+				if err := os.Remove(t); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	var err error
+	for i := range churnDirs {
+		d := filepath.Join(dir, fmt.Sprintf("d%d", i))
+		if err = os.Mkdir(d, 0o755); err != nil {
+			break
+		}
+		if err = os.WriteFile(filepath.Join(d, "f"), nil, 0o644); err != nil {
+			break
+		}
+	}
+	<-stdinDone
+	close(stop)
+	for range 4 {
+		err = errors.Join(err, <-errs)
+	}
+	return err
+}
+
+// TestWatchChurnOutside has an unprivileged user churn files and directories outside
+// the watched tree, on its filesystem, while changes are made inside: every change
+// inside is reported, the kernel's queue does not overflow (the events outside are
+// left out where the kernel can leave them out), and the paths the watcher keeps of
+// directories stay bounded.
+func TestWatchChurnOutside(t *testing.T) {
+	fs := tmpfs(t)
+	// nobody must reach the tmpfs through t.TempDir's private directories.
+	for d := fs; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root, out := filepath.Join(fs, "w"), filepath.Join(fs, "out")
+	if err := os.MkdirAll(filepath.Join(root, "~sync"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(out, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	// The test binary, where nobody can run it.
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(fs, "churn")
+	if err := os.WriteFile(bin, self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := startWatcher(t, "fanotify", root)
+	cmd := exec.Command(bin, out)
+	cmd.Env = append(os.Environ(), writerEnv+"=churn")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	const inside = 50
+	for i := range inside {
+		r.run("tee", fmt.Sprintf("f%d", i))
+		r.expect("fanotify", 0, fmt.Sprintf("create T/f%d", i))
+	}
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("churner: %v\n%s", err, output.Bytes())
+	}
+	r.expect("fanotify", 0)
+	// A directory the kernel was told to ignore moves into the root: what happens in
+	// it from then on is reported.
+	r.run("mv", filepath.Join(out, "d0"), "moved")
+	r.expect("fanotify", 0, "create T/moved", "create T/moved/f")
+	r.run("sh", "-c", "echo x >moved/f")
+	r.expect("fanotify", 0, "change T/moved/f [content,size,mtime,ctime]")
+	if n := r.lost.Load(); n != 0 {
+		t.Errorf("%d overflows while %d changes were made inside", n, inside)
+	}
+	// Each directory outside reaches the watcher about once: then it is marked.
+	if n := r.w.fan.outside.Load(); n > 2*churnDirs {
+		t.Errorf("%d events outside the root read for %d directories churned outside", n, churnDirs)
+	}
+	if n := r.w.fan.cached(); n > dirCacheMax {
+		t.Errorf("%d directory paths kept, more than %d", n, dirCacheMax)
 	}
 }

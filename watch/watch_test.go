@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,6 +193,8 @@ type watcherRig struct {
 	done   chan struct{} // closed when Run has returned err
 	err    error
 	syncs  int
+	w      *Watcher
+	lost   atomic.Int32 // "overflow" notices: rescans for lost events
 }
 
 func startWatcher(t *testing.T, backend, root string) *watcherRig {
@@ -210,11 +213,16 @@ func startWatcher(t *testing.T, backend, root string) *watcherRig {
 			return nil
 		},
 		Logf: func(format string, args ...any) {
-			if msg := fmt.Sprintf(format, args...); strings.HasPrefix(msg, "ready: ") {
+			msg := fmt.Sprintf(format, args...)
+			if strings.HasPrefix(msg, "ready: ") {
 				ready <- msg
+			}
+			if strings.HasPrefix(msg, "overflow") {
+				r.lost.Add(1)
 			}
 		},
 	}
+	r.w = w
 	go func() {
 		r.err = w.Run(ctx)
 		close(r.done)

@@ -10,9 +10,12 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"fim/diff"
 )
 
 // writerEnv makes the test binary a writer of the tests below: another process, as
@@ -23,9 +26,12 @@ const writerEnv = "FIM_TEST_WRITER"
 func TestMain(m *testing.M) {
 	if how := os.Getenv(writerEnv); how != "" {
 		var err error
-		if how == "churn" {
+		switch how {
+		case "churn":
 			err = churn(os.Args[1])
-		} else {
+		case "flood":
+			err = flood(os.Args[1])
+		default:
 			err = write(how, os.Args[1])
 		}
 		if err != nil {
@@ -275,5 +281,62 @@ func TestWatchChurnOutside(t *testing.T) {
 	}
 	if n := r.w.fan.cached(); n > dirCacheMax {
 		t.Errorf("%d directory paths kept, more than %d", n, dirCacheMax)
+	}
+}
+
+// floodFiles is how many files the flood writer makes: more events than the kernel
+// queues (16384 by default) and the watcher holds together.
+const floodFiles = 40000
+
+// flood makes floodFiles empty files in dir.
+func flood(dir string) error {
+	for i := range floodFiles {
+		fd, err := unix.Open(filepath.Join(dir, fmt.Sprint(i)), unix.O_CREAT|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			return err
+		}
+		unix.Close(fd)
+	}
+	return nil
+}
+
+// TestWatchOverflow overflows the kernel's queue while a directory is made, under each
+// backend: the rescan reports it, and what happens in it afterwards is reported by the
+// backend itself.
+func TestWatchOverflow(t *testing.T) {
+	for _, backend := range []string{"fanotify", "fsnotify"} {
+		t.Run(backend, func(t *testing.T) {
+			root := filepath.Join(tmpfs(t), "w")
+			for _, d := range []string{"~sync", "flood"} {
+				if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := startWatcher(t, backend, root)
+			// Nothing reads the events meanwhile: the watcher stops on its full
+			// channel, then the kernel's queue fills.
+			r.writeAs("flood", filepath.Join(root, "flood"))
+			r.run("mkdir", "new")
+			sentinel := filepath.Join(root, "~sync", "flooded")
+			r.run("mkdir", sentinel)
+			created := false
+			for seen := false; !seen; {
+				select {
+				case ev := <-r.events:
+					seen = ev.Kind == diff.Create && ev.Path == sentinel
+					created = created || ev.Kind == diff.Create && ev.Path == filepath.Join(root, "new")
+				case <-time.After(eventTimeout):
+					t.Fatalf("no sentinel after %v", eventTimeout)
+				}
+			}
+			if !created || r.lost.Load() == 0 {
+				t.Fatalf("create of T/new reported: %v; overflows: %d (want one at least)", created, r.lost.Load())
+			}
+			pid := r.run("tee", "new/f")
+			if backend != "fanotify" {
+				pid = 0
+			}
+			r.expect(backend, pid, "create T/new/f")
+		})
 	}
 }

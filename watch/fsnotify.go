@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"strings"
 	"sync"
 
@@ -72,9 +73,14 @@ func newFsnotifier(wt *Watcher, roots []string) (*fsnotifier, error) {
 }
 
 // watchRoots watches every directory of every root that is not watched yet: at the
-// start, and after events were lost, when directories made meanwhile have none.
+// start, and after events were lost, when directories made meanwhile have none. The
+// directory that holds a root is watched too, so that a root removed (or moved away)
+// and made again is seen, and watched again.
 func (f *fsnotifier) watchRoots() error {
 	for _, real := range f.roots {
+		if parent := path.Dir(real); parent != real && !f.within(parent) {
+			f.add(parent)
+		}
 		if err := f.walkDirs(real, f.add); err != nil {
 			return err
 		}
@@ -109,10 +115,17 @@ func (f *fsnotifier) add(real string) {
 	f.dirs.set(real, w)
 }
 
+// count returns how many directories of the roots are watched.
 func (f *fsnotifier) count() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return len(f.wds)
+	n := 0
+	for _, d := range f.wds {
+		if f.within(d) {
+			n++
+		}
+	}
+	return n
 }
 
 // forget drops the watches at or below real, a directory removed or renamed. The
@@ -202,13 +215,16 @@ func (f *fsnotifier) hints(ev *InotifyEvent) []Hint {
 	if !ok || ev.Mask&unix.IN_IGNORED != 0 {
 		return nil
 	}
-	if ev.Mask&unix.IN_UNMOUNT != 0 {
+	if ev.Mask&unix.IN_UNMOUNT != 0 && f.within(dir) {
 		// What was below the mount point is visible again: look at all of it.
 		return []Hint{{Path: dir, Dir: true, Subtree: true, Source: SourceFsnotify}}
 	}
 	if ev.Name == "" {
 		// An event on the directory itself: its own attributes, or (self-delete,
 		// self-move) the end of a root, which its parent's event reports otherwise.
+		if !f.within(dir) {
+			return nil // the directory that holds a root
+		}
 		return []Hint{{Path: dir, Dir: true, Source: SourceFsnotify}}
 	}
 	p := joinReal(dir, ev.Name)

@@ -317,18 +317,10 @@ func TestWatchOverflow(t *testing.T) {
 			// channel, then the kernel's queue fills.
 			r.writeAs("flood", filepath.Join(root, "flood"))
 			r.run("mkdir", "new")
-			sentinel := filepath.Join(root, "~sync", "flooded")
-			r.run("mkdir", sentinel)
 			created := false
-			for seen := false; !seen; {
-				select {
-				case ev := <-r.events:
-					seen = ev.Kind == diff.Create && ev.Path == sentinel
-					created = created || ev.Kind == diff.Create && ev.Path == filepath.Join(root, "new")
-				case <-time.After(eventTimeout):
-					t.Fatalf("no sentinel after %v", eventTimeout)
-				}
-			}
+			r.settle(func(ev diff.Event) {
+				created = created || ev.Kind == diff.Create && ev.Path == filepath.Join(root, "new")
+			})
 			if !created || r.lost.Load() == 0 {
 				t.Fatalf("create of T/new reported: %v; overflows: %d (want one at least)", created, r.lost.Load())
 			}
@@ -337,6 +329,64 @@ func TestWatchOverflow(t *testing.T) {
 				pid = 0
 			}
 			r.expect(backend, pid, "create T/new/f")
+		})
+	}
+}
+
+// settle makes a sentinel directory and reads the events up to it, whatever they are,
+// handing each to seen (if not nil).
+func (r *watcherRig) settle(seen func(diff.Event)) {
+	r.t.Helper()
+	r.syncs++
+	sentinel := filepath.Join(r.root, "~sync", fmt.Sprint(r.syncs))
+	r.run("mkdir", "-p", sentinel)
+	deadline := time.After(eventTimeout)
+	for {
+		select {
+		case ev := <-r.events:
+			if ev.Kind == diff.Create && ev.Path == sentinel {
+				return
+			}
+			if seen != nil {
+				seen(ev)
+			}
+		case <-deadline:
+			r.t.Fatalf("no sentinel after %v", eventTimeout)
+		}
+	}
+}
+
+// TestWatchRootAgain removes the watched root and makes it again, under each backend:
+// what happens in the new one is reported by the backend.
+func TestWatchRootAgain(t *testing.T) {
+	for _, backend := range []string{"fanotify", "fsnotify"} {
+		t.Run(backend, func(t *testing.T) {
+			fs := tmpfs(t)
+			root := filepath.Join(fs, "w")
+			if err := os.MkdirAll(filepath.Join(root, "~sync"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			r := startWatcher(t, backend, root)
+			pidOf := func(pid int) int {
+				if backend == "fanotify" {
+					return pid
+				}
+				return 0
+			}
+			for _, again := range [][]string{
+				{"sh", "-c", "rm -r w && mkdir w"},
+				{"sh", "-c", "mv w w.old && mkdir w"},
+				{"sh", "-c", "mkdir -p other/~sync && rm -r w && mv other w"},
+			} {
+				cmd := exec.Command(again[0], again[1:]...)
+				cmd.Dir = fs
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("%q: %v\n%s", again, err, out)
+				}
+				r.settle(nil)
+				r.expect(backend, pidOf(r.run("tee", "new")), "create T/new")
+				r.expect(backend, pidOf(r.run("rm", "new")), "remove T/new")
+			}
 		})
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -389,4 +391,90 @@ func TestWatchRootAgain(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWatchCrossMounts watches a root that crosses mounts, under each backend: a
+// change on the filesystem mounted below it is reported by the backend.
+func TestWatchCrossMounts(t *testing.T) {
+	for _, backend := range []string{"fanotify", "fsnotify"} {
+		t.Run(backend, func(t *testing.T) {
+			root := filepath.Join(tmpfs(t), "w")
+			inner := filepath.Join(root, "inner")
+			for _, d := range []string{"~sync", "inner"} {
+				if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := unix.Mount("tmpfs", inner, "tmpfs", 0, "size=1m"); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if err := unix.Unmount(inner, 0); err != nil {
+					t.Errorf("unmount %s: %v", inner, err)
+					unix.Unmount(inner, unix.MNT_DETACH)
+				}
+			})
+			r := startWatcher(t, backend, root, func(w *Watcher) { w.Walker.Roots[0].CrossMounts = true })
+			pid := r.run("tee", "inner/f")
+			if backend != "fanotify" {
+				pid = 0
+			}
+			r.expect(backend, pid, "create T/inner/f")
+		})
+	}
+}
+
+var mountinfoCases = []struct {
+	name string
+	data string
+	want []Mount
+	err  string
+}{
+	{"empty", "", nil, ""},
+	{"two", "21 26 0:20 / /proc rw,relatime - proc proc rw\n36 26 0:33 /sub /mnt/a\\040b rw - tmpfs tmpfs rw\n",
+		[]Mount{{21, "0:20", "/", "/proc"}, {36, "0:33", "/sub", "/mnt/a b"}}, ""},
+	{"backslash", `1 2 0:1 / /a\134b rw - x x rw`, []Mount{{1, "0:1", "/", `/a\b`}}, ""},
+	{"short line", "21 26 0:20 /\n", nil, "line 1: 4 fields"},
+	{"bad id", "x 26 0:20 / /p rw - proc proc rw", nil, `mount id "x"`},
+	{"short escape", `1 2 0:1 / /a\13 rw`, nil, "bad escape"},
+	{"bad escape", `1 2 0:1 / /a\9zz rw`, nil, "bad escape"},
+}
+
+func TestParseMountinfo(t *testing.T) {
+	for _, c := range mountinfoCases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := ParseMountinfo([]byte(c.data))
+			switch {
+			case c.err == "" && err != nil:
+				t.Errorf("error %v, want none", err)
+			case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+				t.Errorf("error %v, want one saying %q", err, c.err)
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("mounts %+v, want %+v", got, c.want)
+			}
+		})
+	}
+}
+
+// FuzzParseMountinfo checks that no input makes ParseMountinfo panic, and that each
+// mount comes from a line of its own.
+func FuzzParseMountinfo(f *testing.F) {
+	for _, c := range mountinfoCases {
+		f.Add([]byte(c.data))
+	}
+	if data, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		mounts, _ := ParseMountinfo(data)
+		if len(mounts) > bytes.Count(data, []byte("\n"))+1 {
+			t.Fatalf("%d mounts from %d lines", len(mounts), bytes.Count(data, []byte("\n"))+1)
+		}
+		for _, m := range mounts {
+			if len(m.Point) > len(data) || len(m.Root) > len(data) {
+				t.Fatalf("mount %+v larger than the input", m)
+			}
+		}
+	})
 }

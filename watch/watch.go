@@ -328,7 +328,7 @@ func (w *Watcher) startBackends(ctx context.Context, abort <-chan struct{}, hint
 			break
 		}
 		fan.inRoots = w.inRoots
-		for _, real := range roots {
+		for _, real := range w.markPaths(roots) {
 			if err := fan.mark(real); err != nil {
 				if w.Backend == "fanotify" {
 					fan.close()

@@ -197,7 +197,7 @@ type watcherRig struct {
 	lost   atomic.Int32 // "overflow" notices: rescans for lost events
 }
 
-func startWatcher(t *testing.T, backend, root string) *watcherRig {
+func startWatcher(t *testing.T, backend, root string, opts ...func(*Watcher)) *watcherRig {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &watcherRig{t: t, root: root, events: make(chan diff.Event, 1024), cancel: cancel, done: make(chan struct{})}
@@ -221,6 +221,9 @@ func startWatcher(t *testing.T, backend, root string) *watcherRig {
 				r.lost.Add(1)
 			}
 		},
+	}
+	for _, o := range opts {
+		o(w)
 	}
 	r.w = w
 	go func() {

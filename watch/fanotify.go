@@ -3,8 +3,10 @@ package watch
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -125,6 +127,9 @@ func (f *fanotify) dirPath(fid *FID) (string, error) {
 	}
 	defer unix.Close(fd)
 	p, err = os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
+	if errors.Is(err, unix.ENAMETOOLONG) {
+		p, err = longPath(fd)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -348,6 +353,68 @@ func (f *fanotify) leadsToRoots(real string) bool {
 		}
 	}
 	return false
+}
+
+// longPath finds the path of the directory fd when it is too long for the kernel to
+// name (PATH_MAX): it climbs to the nearest ancestor whose path the kernel can name,
+// and names each directory on the way by its inode in its parent.
+func longPath(fd int) (string, error) {
+	var names []string
+	cur := fd
+	defer func() {
+		if cur != fd {
+			unix.Close(cur)
+		}
+	}()
+	for {
+		var st unix.Stat_t
+		if err := unix.Fstat(cur, &st); err != nil {
+			return "", err
+		}
+		up, err := unix.Openat(cur, "..", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return "", err
+		}
+		if cur != fd {
+			unix.Close(cur)
+		}
+		cur = up
+		name, err := nameOf(up, st.Dev, st.Ino)
+		if err != nil {
+			return "", err
+		}
+		names = append(names, name)
+		p, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", up))
+		if err == nil {
+			slices.Reverse(names)
+			return joinReal(p, strings.Join(names, "/")), nil
+		}
+		if !errors.Is(err, unix.ENAMETOOLONG) {
+			return "", err
+		}
+	}
+}
+
+// nameOf returns the name of the entry of directory dirfd that is inode ino of dev.
+func nameOf(dirfd int, dev, ino uint64) (string, error) {
+	dup, err := unix.Dup(dirfd)
+	if err != nil {
+		return "", err
+	}
+	dir := os.NewFile(uintptr(dup), "..")
+	defer dir.Close()
+	for {
+		names, err := dir.Readdirnames(256)
+		for _, n := range names {
+			var st unix.Stat_t
+			if unix.Fstatat(dirfd, n, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Ino == ino && st.Dev == dev {
+				return n, nil
+			}
+		}
+		if err != nil {
+			return "", unix.ESTALE // moved or removed meanwhile
+		}
+	}
 }
 
 func (f *fanotify) close() {

@@ -28,14 +28,15 @@ const inMask = unix.IN_CREATE | unix.IN_DELETE | unix.IN_DELETE_SELF | unix.IN_M
 // as directories appear. inotify names no process and reports renames as two events;
 // the differ pairs them by inode when both land in one batch.
 type fsnotifier struct {
-	fd    int
-	file  *os.File
-	roots []string
-	mu    sync.Mutex
-	wds   map[int32]string // watch → directory
-	dirs  *pathMap[int32]  // directory → watch
-	limit bool             // the watch limit was hit once: say so once
-	logf  func(string, ...any)
+	fd     int
+	file   *os.File
+	roots  []string
+	mu     sync.Mutex
+	wds    map[int32]string // watch → directory
+	dirs   *pathMap[int32]  // directory → watch
+	limit  bool             // the watch limit was hit once: say so once
+	failed bool             // a watch failed otherwise once: say so once
+	logf   func(string, ...any)
 	// walkDirs calls fn with every directory the rules select at or below real.
 	walkDirs func(real string, fn func(real string)) error
 	rescans  *rescanLimit
@@ -96,12 +97,28 @@ func (f *fsnotifier) add(real string) {
 		return
 	}
 	wd, err := unix.InotifyAddWatch(f.fd, real, inMask)
+	if errors.Is(err, unix.ENAMETOOLONG) {
+		// Deeper than PATH_MAX: through a descriptor opened piece by piece.
+		var fd int
+		if fd, err = walk.OpenLong(real, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC); err == nil {
+			wd, err = unix.InotifyAddWatch(f.fd, fmt.Sprintf("/proc/self/fd/%d", fd), inMask&^unix.IN_DONT_FOLLOW)
+			unix.Close(fd)
+		}
+	}
 	if err != nil {
-		if errors.Is(err, unix.ENOSPC) && !f.limit {
-			f.limit = true
-			max, _ := os.ReadFile("/proc/sys/fs/inotify/max_user_watches")
-			f.logf("inotify watch limit reached at %d directories (fs.inotify.max_user_watches = %s): raise it with sysctl; the periodic rescan covers the rest",
-				len(f.wds), strings.TrimSpace(string(max)))
+		switch {
+		case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENOTDIR):
+			// Gone already: its parent's event says so.
+		case errors.Is(err, unix.ENOSPC):
+			if !f.limit {
+				f.limit = true
+				max, _ := os.ReadFile("/proc/sys/fs/inotify/max_user_watches")
+				f.logf("inotify watch limit reached at %d directories (fs.inotify.max_user_watches = %s): raise it with sysctl; the periodic rescan covers the rest",
+					len(f.wds), strings.TrimSpace(string(max)))
+			}
+		case !f.failed:
+			f.failed = true
+			f.logf("inotify watch on %s: %v; the periodic rescan covers the directories not watched", real, err)
 		}
 		return
 	}

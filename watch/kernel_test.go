@@ -33,6 +33,8 @@ func TestMain(m *testing.M) {
 			err = churn(os.Args[1])
 		case "flood":
 			err = flood(os.Args[1])
+		case "deep":
+			err = deepWrite(os.Args[1])
 		default:
 			err = write(how, os.Args[1])
 		}
@@ -477,4 +479,58 @@ func FuzzParseMountinfo(f *testing.F) {
 			}
 		}
 	})
+}
+
+// deepWrite creates the file f in dir, a path too long for one system call, by
+// changing into it one name at a time.
+func deepWrite(dir string) error {
+	for _, name := range strings.Split(dir, "/") {
+		if name == "" {
+			name = "/"
+		}
+		if err := os.Chdir(name); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile("f", []byte("deep"), 0o644)
+}
+
+// TestWatchBeyondPathMax writes in a directory whose path is longer than PATH_MAX,
+// under each backend: the change is reported by the backend, with its whole path.
+func TestWatchBeyondPathMax(t *testing.T) {
+	for _, backend := range []string{"fanotify", "fsnotify"} {
+		t.Run(backend, func(t *testing.T) {
+			root := filepath.Join(tmpfs(t), "w")
+			if err := os.MkdirAll(filepath.Join(root, "~sync"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			name := strings.Repeat("d", 200)
+			fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			deep := root
+			for range 22 {
+				if err := unix.Mkdirat(fd, name, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				next, err := unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+				unix.Close(fd)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fd, deep = next, deep+"/"+name
+			}
+			unix.Close(fd)
+			if len(deep) < unix.PathMax {
+				t.Fatalf("path of %d bytes is not beyond PATH_MAX", len(deep))
+			}
+			r := startWatcher(t, backend, root)
+			pid := r.writeAs("deep", deep)
+			if backend != "fanotify" {
+				pid = 0
+			}
+			r.expect(backend, pid, "create T"+strings.TrimPrefix(deep, root)+"/f")
+		})
+	}
 }

@@ -31,8 +31,8 @@ type fanotify struct {
 	rename  bool // FAN_RENAME with old and new names in one event (Linux 5.17+)
 	self    int32
 	mu      sync.Mutex
-	mounts  map[uint64]int // fsid → fd of a directory on that filesystem, for open_by_handle_at
-	dirs    *dirCache      // fsid+handle → real directory path
+	mounts  map[uint64][]markedMount // fsid → the mounts of roots on that filesystem
+	dirs    *dirCache                // fsid+handle → real directory path
 	procs   *procCache
 	inRoots func(real string) bool
 	roots   []string // the real roots marked
@@ -58,33 +58,56 @@ func newFanotify() (*fanotify, error) {
 		return nil, fmt.Errorf("fanotify_init with FID reporting: %w", err)
 	}
 	return &fanotify{fd: fd, file: os.NewFile(uintptr(fd), "fanotify"), rename: rename,
-		self: int32(os.Getpid()), mounts: map[uint64]int{}, dirs: newDirCache(), procs: newProcCache()}, nil
+		self: int32(os.Getpid()), mounts: map[uint64][]markedMount{}, dirs: newDirCache(), procs: newProcCache()}, nil
 }
 
-// mark adds a filesystem mark on the filesystem holding real (a directory).
+// errSameFsid is why a filesystem is not marked when another one with the same id
+// is: fanotify names a filesystem by its id, so their events could not be told apart.
+var errSameFsid = errors.New("another filesystem has the same id (a cloned image?)")
+
+// mark adds a filesystem mark on the filesystem holding real (a directory), and keeps
+// a descriptor of real's mount to open the handles of its events through: one per
+// mount, since a bind mount shows only a part of its filesystem, under its own path.
 func (f *fanotify) mark(real string) error {
 	mask := uint64(fanMask)
 	if f.rename {
 		mask |= unix.FAN_RENAME
 	}
-	if err := unix.FanotifyMark(f.fd, unix.FAN_MARK_ADD|unix.FAN_MARK_FILESYSTEM, mask, unix.AT_FDCWD, real); err != nil {
-		return fmt.Errorf("fanotify filesystem mark on %s: %w", real, err)
-	}
 	fsid, err := fsidOf(real)
 	if err != nil {
 		return err
 	}
+	var stx unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, real, unix.AT_STATX_SYNC_AS_STAT, unix.STATX_MNT_ID, &stx); err != nil {
+		return fmt.Errorf("statx %s: %w", real, err)
+	}
+	dev := unix.Mkdev(stx.Dev_major, stx.Dev_minor)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.roots = append(f.roots, real)
-	if _, ok := f.mounts[fsid]; !ok {
-		mfd, err := unix.Open(real, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("open %s: %w", real, err)
-		}
-		f.mounts[fsid] = mfd
+	mounts := f.mounts[fsid]
+	if len(mounts) > 0 && mounts[0].dev != dev {
+		return fmt.Errorf("fanotify filesystem mark on %s: %w", real, errSameFsid)
 	}
+	if err := unix.FanotifyMark(f.fd, unix.FAN_MARK_ADD|unix.FAN_MARK_FILESYSTEM, mask, unix.AT_FDCWD, real); err != nil {
+		return fmt.Errorf("fanotify filesystem mark on %s: %w", real, err)
+	}
+	f.roots = append(f.roots, real)
+	if slices.ContainsFunc(mounts, func(m markedMount) bool { return m.id == stx.Mnt_id }) {
+		return nil
+	}
+	mfd, err := unix.Open(real, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", real, err)
+	}
+	f.mounts[fsid] = append(mounts, markedMount{fd: mfd, id: stx.Mnt_id, dev: dev})
 	return nil
+}
+
+// markedMount is a mount of a marked filesystem.
+type markedMount struct {
+	fd  int    // a directory on it, for open_by_handle_at
+	id  uint64 // mount id
+	dev uint64 // device of the filesystem
 }
 
 func fsidOf(real string) (uint64, error) {
@@ -112,27 +135,45 @@ func (f *fanotify) dirPath(fid *FID) (string, error) {
 	key := handleKey(fid)
 	f.mu.Lock()
 	p, ok := f.dirs.get(key)
-	mfd, known := f.mounts[fid.Fsid]
+	mounts := f.mounts[fid.Fsid]
 	f.mu.Unlock()
 	if ok {
 		return p, nil
 	}
-	if !known {
+	if len(mounts) == 0 {
 		return "", fmt.Errorf("event on an unmarked filesystem")
 	}
-	h := unix.NewFileHandle(fid.HandleType, fid.Handle)
-	fd, err := unix.OpenByHandleAt(mfd, h, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
-	if err != nil {
-		return "", err // ESTALE: the directory is gone
+	// Through each mount of a root on the filesystem, until one shows it in a root.
+	fd := -1
+	var err error
+	for i, m := range mounts {
+		var mfd int
+		mfd, err = unix.OpenByHandleAt(m.fd, unix.NewFileHandle(fid.HandleType, fid.Handle), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+		if err != nil {
+			return "", err // ESTALE: the directory is gone
+		}
+		var q string
+		q, err = os.Readlink(fmt.Sprintf("/proc/self/fd/%d", mfd))
+		if errors.Is(err, unix.ENAMETOOLONG) {
+			q, err = longPath(mfd)
+		}
+		if err != nil {
+			unix.Close(mfd)
+			return "", err
+		}
+		if i == 0 || f.leadsToRoots(q) {
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+			fd, p = mfd, q
+		} else {
+			unix.Close(mfd)
+		}
+		if f.leadsToRoots(q) {
+			break
+		}
 	}
 	defer unix.Close(fd)
-	p, err = os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
-	if errors.Is(err, unix.ENAMETOOLONG) {
-		p, err = longPath(fd)
-	}
-	if err != nil {
-		return "", err
-	}
 	if strings.HasSuffix(p, " (deleted)") {
 		return "", unix.ESTALE
 	}
@@ -421,10 +462,12 @@ func (f *fanotify) close() {
 	f.file.Close()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, mfd := range f.mounts {
-		unix.Close(mfd)
+	for _, ms := range f.mounts {
+		for _, m := range ms {
+			unix.Close(m.fd)
+		}
 	}
-	f.mounts = map[uint64]int{}
+	f.mounts = map[uint64][]markedMount{}
 }
 
 func joinReal(dir, name string) string {

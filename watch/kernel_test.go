@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"fim/diff"
+	"fim/walk"
 )
 
 // writerEnv makes the test binary a writer of the tests below: another process, as
@@ -533,4 +534,92 @@ func TestWatchBeyondPathMax(t *testing.T) {
 			r.expect(backend, pid, "create T"+strings.TrimPrefix(deep, root)+"/f")
 		})
 	}
+}
+
+// TestWatchTwoMounts watches two roots on one filesystem, one reached through a bind
+// mount of another of its directories: changes in each are reported under its path.
+func TestWatchTwoMounts(t *testing.T) {
+	for _, backend := range []string{"fanotify", "fsnotify"} {
+		t.Run(backend, func(t *testing.T) {
+			fs := tmpfs(t)
+			root, bind := filepath.Join(fs, "data", "a"), filepath.Join(fs, "bind")
+			for _, d := range []string{"data/a/~sync", "data/b", "bind"} {
+				if err := os.MkdirAll(filepath.Join(fs, d), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := unix.Mount(filepath.Join(fs, "data", "b"), bind, "", unix.MS_BIND, ""); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { unix.Unmount(bind, unix.MNT_DETACH) })
+			r := startWatcher(t, backend, root, func(w *Watcher) {
+				w.Walker.Roots = append(w.Walker.Roots, walk.Root{Path: bind})
+			})
+			pidOf := func(pid int) int {
+				if backend == "fanotify" {
+					return pid
+				}
+				return 0
+			}
+			r.expect(backend, pidOf(r.run("tee", filepath.Join(bind, "x"))), "create T"+filepath.Join(bind, "x"))
+			r.expect(backend, pidOf(r.run("tee", "y")), "create T/y")
+		})
+	}
+}
+
+// TestWatchSameFsid watches two filesystems with one id, an image and its copy: each
+// change is reported under its own path, the copy's by inotify, since fanotify could
+// not tell their events apart.
+func TestWatchSameFsid(t *testing.T) {
+	dir := tmpfs(t)
+	var roots []string
+	for _, name := range []string{"one", "two"} {
+		img, mnt := filepath.Join(dir, name+".img"), filepath.Join(dir, name)
+		if name == "one" {
+			if out, err := exec.Command("sh", "-c", "truncate -s 8M "+img+" && mkfs.ext4 -q "+img).CombinedOutput(); err != nil {
+				skipf(t, "mkfs.ext4: %v\n%s", err, out)
+			}
+		} else if out, err := exec.Command("cp", filepath.Join(dir, "one.img"), img).CombinedOutput(); err != nil {
+			t.Fatalf("cp: %v\n%s", err, out)
+		}
+		if err := os.Mkdir(mnt, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
+			skipf(t, "mount -o loop: %v\n%s", err, out)
+		}
+		t.Cleanup(func() {
+			if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
+				t.Errorf("umount %s: %v\n%s", mnt, err, out)
+			}
+		})
+		roots = append(roots, filepath.Join(mnt, "w"))
+	}
+	if a, b := must1(fsidOf(filepath.Dir(roots[0]))), must1(fsidOf(filepath.Dir(roots[1]))); a != b {
+		t.Fatalf("filesystem ids %x and %x: not a copy", a, b)
+	}
+	for _, r := range roots {
+		if err := os.MkdirAll(filepath.Join(r, "~sync"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := startWatcher(t, "fanotify", roots[0], func(w *Watcher) {
+		w.Backend = "auto"
+		w.Walker.Roots = append(w.Walker.Roots, walk.Root{Path: roots[1]})
+	})
+	// Its events come by another way than those of the first root: the sentinel is
+	// made in the second.
+	r.root = roots[1]
+	r.run("tee", "x")
+	r.expect("fsnotify", 0, "create T/x")
+	r.root = roots[0]
+	pid := r.run("tee", "y")
+	r.expect("fanotify", pid, "create T/y")
+}
+
+func must1[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -339,13 +339,12 @@ func TestWatchOverflow(t *testing.T) {
 }
 
 // settle makes a sentinel directory and reads the events up to it, whatever they are,
-// handing each to seen (if not nil).
+// handing each to seen (if not nil). It gives up when no event comes for a while.
 func (r *watcherRig) settle(seen func(diff.Event)) {
 	r.t.Helper()
 	r.syncs++
 	sentinel := filepath.Join(r.root, "~sync", fmt.Sprint(r.syncs))
 	r.run("mkdir", "-p", sentinel)
-	deadline := time.After(eventTimeout)
 	for {
 		select {
 		case ev := <-r.events:
@@ -355,8 +354,8 @@ func (r *watcherRig) settle(seen func(diff.Event)) {
 			if seen != nil {
 				seen(ev)
 			}
-		case <-deadline:
-			r.t.Fatalf("no sentinel after %v", eventTimeout)
+		case <-time.After(eventTimeout):
+			r.t.Fatalf("no sentinel, and no event for %v", eventTimeout)
 		}
 	}
 }

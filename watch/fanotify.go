@@ -43,6 +43,9 @@ type fanotify struct {
 	noIgnore   bool   // the kernel refused one: do not try again
 	lastRename string // the new name of the last directory renamed from a known place
 	outside    atomic.Int64
+	running    bool // run has started: roots are fixed
+	rootIDs    []rootAt
+	logf       func(string, ...any)
 }
 
 // newFanotify makes the notification group. Without CAP_SYS_ADMIN or on an old kernel
@@ -91,7 +94,10 @@ func (f *fanotify) mark(real string) error {
 	if err := unix.FanotifyMark(f.fd, unix.FAN_MARK_ADD|unix.FAN_MARK_FILESYSTEM, mask, unix.AT_FDCWD, real); err != nil {
 		return fmt.Errorf("fanotify filesystem mark on %s: %w", real, err)
 	}
-	f.roots = append(f.roots, real)
+	if !slices.Contains(f.roots, real) && !f.running {
+		f.roots = append(f.roots, real)
+		f.rootIDs = append(f.rootIDs, rootAt{real, idOf(real)})
+	}
 	if slices.ContainsFunc(mounts, func(m markedMount) bool { return m.id == stx.Mnt_id }) {
 		return nil
 	}
@@ -99,15 +105,39 @@ func (f *fanotify) mark(real string) error {
 	if err != nil {
 		return fmt.Errorf("open %s: %w", real, err)
 	}
-	f.mounts[fsid] = append(mounts, markedMount{fd: mfd, id: stx.Mnt_id, dev: dev})
+	f.mounts[fsid] = append(mounts, markedMount{fd: mfd, id: stx.Mnt_id, dev: dev, path: real})
 	return nil
 }
 
 // markedMount is a mount of a marked filesystem.
 type markedMount struct {
-	fd  int    // a directory on it, for open_by_handle_at
-	id  uint64 // mount id
-	dev uint64 // device of the filesystem
+	fd   int    // a directory on it, for open_by_handle_at
+	id   uint64 // mount id
+	dev  uint64 // device of the filesystem
+	path string // the root it was opened at
+}
+
+// markAgain marks the filesystem that now shows the root real, after the mount table
+// changed (see watchMounts), and lets go of the mount it was opened at before.
+func (f *fanotify) markAgain(real string) error {
+	f.mu.Lock()
+	for fsid, ms := range f.mounts {
+		ms = slices.DeleteFunc(ms, func(m markedMount) bool {
+			if m.path == real {
+				unix.Close(m.fd)
+				return true
+			}
+			return false
+		})
+		if len(ms) == 0 {
+			delete(f.mounts, fsid)
+		} else {
+			f.mounts[fsid] = ms
+		}
+	}
+	f.dirs.clear()
+	f.mu.Unlock()
+	return f.mark(real)
 }
 
 func fsidOf(real string) (uint64, error) {
@@ -268,6 +298,17 @@ func (f *fanotify) run(ctx context.Context, abort <-chan struct{}, out chan<- Hi
 		}
 	}
 	f.rescans = newRescanLimit(send)
+	f.mu.Lock()
+	f.running = true
+	f.mu.Unlock()
+	mctx, stopMounts := context.WithCancel(ctx)
+	defer stopMounts()
+	go watchMounts(mctx, f.rootIDs, func(real string) {
+		if err := f.markAgain(real); err != nil && f.logf != nil {
+			f.logf("%v; the periodic rescan covers %s", err, real)
+		}
+		send(Hint{Path: real, Dir: true, Subtree: true, Source: SourceFanotify})
+	})
 	err := readKernel(ctx, f.file, f.fd, "fanotify", func(buf []byte) bool {
 		events, perr := ParseEvents(buf)
 		for i := range events {

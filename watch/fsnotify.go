@@ -40,6 +40,7 @@ type fsnotifier struct {
 	// walkDirs calls fn with every directory the rules select at or below real.
 	walkDirs func(real string, fn func(real string)) error
 	rescans  *rescanLimit
+	rootIDs  []rootAt // what each root was when it was first watched
 }
 
 func newFsnotifier(wt *Watcher, roots []string) (*fsnotifier, error) {
@@ -49,6 +50,9 @@ func newFsnotifier(wt *Watcher, roots []string) (*fsnotifier, error) {
 	}
 	f := &fsnotifier{fd: fd, file: os.NewFile(uintptr(fd), "inotify"), roots: roots,
 		wds: map[int32]string{}, dirs: newPathMap[int32](), logf: wt.logf}
+	for _, r := range roots {
+		f.rootIDs = append(f.rootIDs, rootAt{r, idOf(r)})
+	}
 	// Directories are found with the walker itself, so that the rules that select
 	// what is recorded select what is watched.
 	enum := *wt.Walker
@@ -179,6 +183,14 @@ func (f *fsnotifier) run(ctx context.Context, abort <-chan struct{}, out chan<- 
 		}
 	}
 	f.rescans = newRescanLimit(send)
+	mctx, stopMounts := context.WithCancel(ctx)
+	defer stopMounts()
+	go watchMounts(mctx, f.rootIDs, func(real string) {
+		// What was watched at real is hidden now, or gone: watch what is there.
+		f.forget(real)
+		f.watchRoots()
+		send(Hint{Path: real, Dir: true, Subtree: true, Source: SourceFsnotify})
+	})
 	err := readKernel(ctx, f.file, f.fd, "inotify", func(buf []byte) bool {
 		events, perr := ParseInotify(buf)
 		for i := range events {

@@ -622,3 +622,42 @@ func must1[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestWatchRemount unmounts the filesystem of the watched root and mounts another
+// there, under each backend: what happens on the new one is reported by the backend.
+func TestWatchRemount(t *testing.T) {
+	for _, backend := range []string{"fanotify", "fsnotify"} {
+		t.Run(backend, func(t *testing.T) {
+			root := filepath.Join(tmpfs(t), "w")
+			if err := os.Mkdir(root, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			mount := func() {
+				t.Helper()
+				if err := unix.Mount("tmpfs", root, "tmpfs", 0, "size=1m"); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { unix.Unmount(root, unix.MNT_DETACH) })
+				if err := os.Mkdir(filepath.Join(root, "~sync"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mount()
+			r := startWatcher(t, backend, root)
+			pidOf := func(pid int) int {
+				if backend == "fanotify" {
+					return pid
+				}
+				return 0
+			}
+			if err := unix.Unmount(root, unix.MNT_DETACH); err != nil {
+				t.Fatal(err)
+			}
+			r.settle(nil)
+			r.expect(backend, pidOf(r.run("tee", "under")), "create T/under")
+			mount()
+			r.settle(nil)
+			r.expect(backend, pidOf(r.run("tee", "new")), "create T/new")
+		})
+	}
+}

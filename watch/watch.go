@@ -327,7 +327,7 @@ func (w *Watcher) startBackends(ctx context.Context, abort <-chan struct{}, hint
 			rest = roots
 			break
 		}
-		fan.inRoots = w.inRoots
+		fan.inRoots, fan.logf = w.inRoots, w.logf
 		for _, real := range w.markPaths(roots) {
 			if err := fan.mark(real); err != nil {
 				if w.Backend == "fanotify" {

@@ -517,3 +517,10 @@ func joinReal(dir, name string) string {
 	}
 	return dir + "/" + name
 }
+
+// marked reports whether a filesystem is marked.
+func (f *fanotify) marked() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.mounts) > 0
+}

@@ -286,7 +286,7 @@ func (w *Watcher) describeRoots() string {
 
 func (w *Watcher) describeBackends() string {
 	var s []string
-	if w.fan != nil && len(w.fan.mounts) > 0 {
+	if w.fan != nil && w.fan.marked() {
 		s = append(s, "fanotify")
 	}
 	if w.fsn != nil && len(w.fsn.roots) > 0 {

@@ -191,15 +191,25 @@ func (f *fsnotifier) run(ctx context.Context, abort <-chan struct{}, out chan<- 
 		f.watchRoots()
 		send(Hint{Path: real, Dir: true, Subtree: true, Source: SourceFsnotify})
 	})
+	// One hint per path and kind for the events of one read: all of them happened
+	// before the path is looked at (a write and the close after it make two events).
+	sent := map[Hint]bool{}
 	err := readKernel(ctx, f.file, f.fd, "inotify", func(buf []byte) bool {
 		events, perr := ParseInotify(buf)
+		clear(sent)
 		for i := range events {
 			for _, h := range f.hints(&events[i]) {
 				if h.Overflow {
 					if !f.overflow(h) {
 						return false
 					}
-				} else if !send(h) {
+					continue
+				}
+				if sent[h] {
+					continue
+				}
+				sent[h] = true
+				if !send(h) {
 					return false
 				}
 			}

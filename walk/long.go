@@ -26,6 +26,10 @@ func openAt(dirfd int, name string, flags int) (int, error) {
 	}
 }
 
+// OpenLong opens path with flags, however long the path, never following a symlink
+// on the way to its last name.
+func OpenLong(path string, flags int) (int, error) { return openRetry(path, flags) }
+
 // openRetry opens path with flags, however long the path.
 func openRetry(path string, flags int) (int, error) {
 	if len(path) < unix.PathMax {

@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
-	"time"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"fim/walk"
 )
 
 // fanMask is what fim asks fanotify for: every change to names, content and attributes,
@@ -28,10 +31,21 @@ type fanotify struct {
 	rename  bool // FAN_RENAME with old and new names in one event (Linux 5.17+)
 	self    int32
 	mu      sync.Mutex
-	mounts  map[uint64]int    // fsid → fd of a directory on that filesystem, for open_by_handle_at
-	dirs    map[string]string // fsid+handle → real directory path
+	mounts  map[uint64][]markedMount // fsid → the mounts of roots on that filesystem
+	dirs    *dirCache                // fsid+handle → real directory path
 	procs   *procCache
 	inRoots func(real string) bool
+	roots   []string // the real roots marked
+	rescans *rescanLimit
+	// Directories outside the roots get an ignore mark, so that the kernel leaves
+	// out what happens in them (see ignore).
+	ignores    int    // ignore marks added since the last flush
+	noIgnore   bool   // the kernel refused one: do not try again
+	lastRename string // the new name of the last directory renamed from a known place
+	outside    atomic.Int64
+	running    bool // run has started: roots are fixed
+	rootIDs    []rootAt
+	logf       func(string, ...any)
 }
 
 // newFanotify makes the notification group. Without CAP_SYS_ADMIN or on an old kernel
@@ -47,32 +61,83 @@ func newFanotify() (*fanotify, error) {
 		return nil, fmt.Errorf("fanotify_init with FID reporting: %w", err)
 	}
 	return &fanotify{fd: fd, file: os.NewFile(uintptr(fd), "fanotify"), rename: rename,
-		self: int32(os.Getpid()), mounts: map[uint64]int{}, dirs: map[string]string{}, procs: newProcCache()}, nil
+		self: int32(os.Getpid()), mounts: map[uint64][]markedMount{}, dirs: newDirCache(), procs: newProcCache()}, nil
 }
 
-// mark adds a filesystem mark on the filesystem holding real (a directory).
+// errSameFsid is why a filesystem is not marked when another one with the same id
+// is: fanotify names a filesystem by its id, so their events could not be told apart.
+var errSameFsid = errors.New("another filesystem has the same id (a cloned image?)")
+
+// mark adds a filesystem mark on the filesystem holding real (a directory), and keeps
+// a descriptor of real's mount to open the handles of its events through: one per
+// mount, since a bind mount shows only a part of its filesystem, under its own path.
 func (f *fanotify) mark(real string) error {
 	mask := uint64(fanMask)
 	if f.rename {
 		mask |= unix.FAN_RENAME
 	}
-	if err := unix.FanotifyMark(f.fd, unix.FAN_MARK_ADD|unix.FAN_MARK_FILESYSTEM, mask, unix.AT_FDCWD, real); err != nil {
-		return fmt.Errorf("fanotify filesystem mark on %s: %w", real, err)
-	}
 	fsid, err := fsidOf(real)
 	if err != nil {
 		return err
 	}
+	var stx unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, real, unix.AT_STATX_SYNC_AS_STAT, unix.STATX_MNT_ID, &stx); err != nil {
+		return fmt.Errorf("statx %s: %w", real, err)
+	}
+	dev := unix.Mkdev(stx.Dev_major, stx.Dev_minor)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, ok := f.mounts[fsid]; !ok {
-		mfd, err := unix.Open(real, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("open %s: %w", real, err)
-		}
-		f.mounts[fsid] = mfd
+	mounts := f.mounts[fsid]
+	if len(mounts) > 0 && mounts[0].dev != dev {
+		return fmt.Errorf("fanotify filesystem mark on %s: %w", real, errSameFsid)
 	}
+	if err := unix.FanotifyMark(f.fd, unix.FAN_MARK_ADD|unix.FAN_MARK_FILESYSTEM, mask, unix.AT_FDCWD, real); err != nil {
+		return fmt.Errorf("fanotify filesystem mark on %s: %w", real, err)
+	}
+	if !slices.Contains(f.roots, real) && !f.running {
+		f.roots = append(f.roots, real)
+		f.rootIDs = append(f.rootIDs, rootAt{real, idOf(real)})
+	}
+	if slices.ContainsFunc(mounts, func(m markedMount) bool { return m.id == stx.Mnt_id }) {
+		return nil
+	}
+	mfd, err := unix.Open(real, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", real, err)
+	}
+	f.mounts[fsid] = append(mounts, markedMount{fd: mfd, id: stx.Mnt_id, dev: dev, path: real})
 	return nil
+}
+
+// markedMount is a mount of a marked filesystem.
+type markedMount struct {
+	fd   int    // a directory on it, for open_by_handle_at
+	id   uint64 // mount id
+	dev  uint64 // device of the filesystem
+	path string // the root it was opened at
+}
+
+// markAgain marks the filesystem that now shows the root real, after the mount table
+// changed (see watchMounts), and lets go of the mount it was opened at before.
+func (f *fanotify) markAgain(real string) error {
+	f.mu.Lock()
+	for fsid, ms := range f.mounts {
+		ms = slices.DeleteFunc(ms, func(m markedMount) bool {
+			if m.path == real {
+				unix.Close(m.fd)
+				return true
+			}
+			return false
+		})
+		if len(ms) == 0 {
+			delete(f.mounts, fsid)
+		} else {
+			f.mounts[fsid] = ms
+		}
+	}
+	f.dirs.clear()
+	f.mu.Unlock()
+	return f.mark(real)
 }
 
 func fsidOf(real string) (uint64, error) {
@@ -94,36 +159,115 @@ func handleKey(fid *FID) string {
 }
 
 // dirPath resolves a directory handle to its real path: from the cache, else through
-// open_by_handle_at and /proc/self/fd, which then fills the cache.
+// open_by_handle_at and /proc/self/fd, which then fills the cache. A directory that
+// neither lies in a root nor leads to one gets an ignore mark instead (see ignore).
 func (f *fanotify) dirPath(fid *FID) (string, error) {
 	key := handleKey(fid)
 	f.mu.Lock()
-	p, ok := f.dirs[key]
-	mfd, known := f.mounts[fid.Fsid]
+	p, ok := f.dirs.get(key)
+	mounts := f.mounts[fid.Fsid]
 	f.mu.Unlock()
 	if ok {
 		return p, nil
 	}
-	if !known {
+	if len(mounts) == 0 {
 		return "", fmt.Errorf("event on an unmarked filesystem")
 	}
-	h := unix.NewFileHandle(fid.HandleType, fid.Handle)
-	fd, err := unix.OpenByHandleAt(mfd, h, unix.O_PATH|unix.O_CLOEXEC)
-	if err != nil {
-		return "", err // ESTALE: the directory is gone
+	// Through each mount of a root on the filesystem, until one shows it in a root.
+	fd := -1
+	var err error
+	for i, m := range mounts {
+		var mfd int
+		mfd, err = unix.OpenByHandleAt(m.fd, unix.NewFileHandle(fid.HandleType, fid.Handle), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+		if err != nil {
+			return "", err // ESTALE: the directory is gone
+		}
+		var q string
+		q, err = os.Readlink(fmt.Sprintf("/proc/self/fd/%d", mfd))
+		if errors.Is(err, unix.ENAMETOOLONG) {
+			q, err = longPath(mfd)
+		}
+		if err != nil {
+			unix.Close(mfd)
+			return "", err
+		}
+		if i == 0 || f.leadsToRoots(q) {
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+			fd, p = mfd, q
+		} else {
+			unix.Close(mfd)
+		}
+		if f.leadsToRoots(q) {
+			break
+		}
 	}
 	defer unix.Close(fd)
-	p, err = os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
-	if err != nil {
-		return "", err
-	}
 	if strings.HasSuffix(p, " (deleted)") {
 		return "", unix.ESTALE
 	}
 	f.mu.Lock()
-	f.dirs[key] = p
-	f.mu.Unlock()
+	defer f.mu.Unlock()
+	if f.ignore(fd, p) {
+		return p, nil // not worth a place in the cache: the kernel leaves it out now
+	}
+	f.dirs.put(key, p)
 	return p, nil
+}
+
+// ignoreMax bounds the ignore marks: past it, they are flushed and made again as
+// events come.
+const ignoreMax = 2 * dirCacheMax
+
+// outsideMask is what an ignore mark on a directory outside the roots leaves out:
+// everything, for its entries and itself. rootParentMask is what it leaves out of a
+// directory that leads to a root: changes to the content and attributes of its files,
+// but none of its names, since a root can be made, removed or renamed there.
+const (
+	outsideMask    = fanMask | unix.FAN_RENAME | unix.FAN_EVENT_ON_CHILD
+	rootParentMask = unix.FAN_MODIFY | unix.FAN_CLOSE_WRITE | unix.FAN_ATTRIB | unix.FAN_EVENT_ON_CHILD
+)
+
+// ignore puts an ignore mark on the directory fd (at real) when it is outside the
+// roots, so that the kernel stops queueing what happens in it: a user churning files
+// in /tmp, on the filesystem of a watched tree, then costs fim one event per directory
+// rather than one per change, and cannot overflow its queue. The mark is evictable
+// (it does not keep the directory in memory) and covers only the directory's own
+// entries: the kernel has no subtree marks, so each directory below gets its own mark
+// on its first event. It reports whether real is outside the roots altogether.
+func (f *fanotify) ignore(fd int, real string) bool {
+	if f.inRoots != nil && f.inRoots(real) {
+		return false
+	}
+	mask, outside := uint64(outsideMask), true
+	if f.leadsToRoots(real) {
+		mask, outside = rootParentMask, false
+	}
+	if f.noIgnore {
+		return outside
+	}
+	if f.ignores >= ignoreMax {
+		f.flushIgnores()
+	}
+	err := unix.FanotifyMark(f.fd, unix.FAN_MARK_ADD|unix.FAN_MARK_IGNORE|unix.FAN_MARK_IGNORED_SURV_MODIFY|unix.FAN_MARK_EVICTABLE,
+		mask, fd, "")
+	if err != nil {
+		f.noIgnore = true // before Linux 6.0: events outside are left out here, one by one
+		return outside
+	}
+	f.ignores++
+	return outside
+}
+
+// flushIgnores removes every ignore mark: when there are too many, and when a
+// directory that may hold marked ones moves into a root.
+func (f *fanotify) flushIgnores() {
+	if f.ignores == 0 {
+		return
+	}
+	unix.FanotifyMark(f.fd, unix.FAN_MARK_FLUSH, 0, unix.AT_FDCWD, "") // inode marks: the ignore marks only
+	f.ignores = 0
 }
 
 // forget drops cached directory paths at or below real (a directory removed or renamed:
@@ -131,62 +275,63 @@ func (f *fanotify) dirPath(fid *FID) (string, error) {
 func (f *fanotify) forget(real string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for k, p := range f.dirs {
-		if p == real || strings.HasPrefix(p, real+"/") {
-			delete(f.dirs, k)
-		}
-	}
+	f.dirs.forget(real)
+}
+
+// cached returns how many directory paths the backend keeps.
+func (f *fanotify) cached() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.dirs.len()
 }
 
 // run reads events and sends hints with real paths. When ctx ends, it reads what the
 // kernel still holds without waiting for more, then returns; it returns at once when
 // abort is closed.
 func (f *fanotify) run(ctx context.Context, abort <-chan struct{}, out chan<- Hint) error {
-	stop := context.AfterFunc(ctx, func() {
-		if f.file.SetReadDeadline(time.Now()) != nil { // unblocks Read
-			f.file.Close()
+	send := func(h Hint) bool {
+		select {
+		case out <- h:
+			return true
+		case <-abort:
+			return false
 		}
+	}
+	f.rescans = newRescanLimit(send)
+	f.mu.Lock()
+	f.running = true
+	f.mu.Unlock()
+	mctx, stopMounts := context.WithCancel(ctx)
+	defer stopMounts()
+	go watchMounts(mctx, f.rootIDs, func(real string) {
+		if err := f.markAgain(real); err != nil && f.logf != nil {
+			f.logf("%v; the periodic rescan covers %s", err, real)
+		}
+		send(Hint{Path: real, Dir: true, Subtree: true, Source: SourceFanotify})
 	})
-	defer stop()
-	buf := make([]byte, 256<<10)
-	for {
-		n, err := f.file.Read(buf)
-		if err != nil && ctx.Err() != nil {
-			if !errors.Is(err, os.ErrDeadlineExceeded) {
-				return nil // closed
-			}
-			// Stopping: the descriptor is non-blocking, so this read returns what is
-			// queued, or EAGAIN when nothing is.
-			n, err = unix.Read(f.fd, buf)
-			if err != nil || n <= 0 {
-				return nil
-			}
-		}
-		if err != nil {
-			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
-				continue
-			}
-			return fmt.Errorf("read fanotify events: %w", err)
-		}
-		events, perr := ParseEvents(buf[:n])
+	err := readKernel(ctx, f.file, f.fd, "fanotify", func(buf []byte) bool {
+		events, perr := ParseEvents(buf)
 		for i := range events {
 			if h, ok := f.hint(&events[i]); ok {
-				select {
-				case out <- h:
-				case <-abort:
-					return nil
+				if h.Overflow {
+					if !f.rescans.overflow(h) {
+						return false
+					}
+				} else if !send(h) {
+					return false
 				}
 			}
 		}
 		if perr != nil {
 			// The record stream is out of step: nothing after this point can be trusted.
-			select {
-			case out <- Hint{Overflow: true, Source: SourceFanotify, Err: perr}:
-			case <-abort:
-				return nil
-			}
+			return f.rescans.overflow(Hint{Overflow: true, Source: SourceFanotify, Err: perr})
 		}
+		return true
+	})
+	if err == nil {
+		f.rescans.flush()
 	}
+	return err
 }
 
 // hint turns one event into a hint.
@@ -195,6 +340,9 @@ func (f *fanotify) hint(ev *RawEvent) (Hint, bool) {
 		unix.Close(int(ev.FD)) // not asked for with FID reporting, but never leak one
 	}
 	if ev.Mask&unix.FAN_Q_OVERFLOW != 0 {
+		f.mu.Lock()
+		f.flushIgnores() // a directory may have moved into a root unseen
+		f.mu.Unlock()
 		return Hint{Overflow: true, Source: SourceFanotify}, true
 	}
 	if ev.PID == f.self {
@@ -239,21 +387,128 @@ func (f *fanotify) hint(ev *RawEvent) (Hint, bool) {
 			}
 		}
 	}
+	if h.Dir && ev.Mask&(unix.FAN_RENAME|unix.FAN_MOVED_TO) != 0 {
+		f.movedDir(ev.Mask, h.Path, h.OldPath)
+	}
 	if f.inRoots != nil && !f.inRoots(h.Path) && (h.OldPath == "" || !f.inRoots(h.OldPath)) {
+		f.outside.Add(1)
 		return Hint{}, false
 	}
 	h.Process = f.procs.get(int(ev.PID))
 	return h, true
 }
 
+// movedDir keeps the ignore marks true when a directory moves to newPath: one that
+// comes from outside the roots (or from where fim does not know: its old directory's
+// events may be ignored, and then only its arrival is reported) may hold ignore marks,
+// on itself and below, that would hide changes in a root. They are all flushed.
+func (f *fanotify) movedDir(mask uint64, newPath, oldPath string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ignores == 0 || !f.leadsToRoots(newPath) {
+		f.lastRename = ""
+		return
+	}
+	if mask&unix.FAN_RENAME != 0 {
+		// The rename comes first, with both names; the move to the new directory
+		// follows it.
+		if oldPath == "" || !f.leadsToRoots(oldPath) {
+			f.flushIgnores()
+		}
+		f.lastRename = newPath
+		return
+	}
+	if f.lastRename != newPath {
+		f.flushIgnores()
+	}
+	f.lastRename = ""
+}
+
+// leadsToRoots reports whether real lies in a root or leads to one.
+func (f *fanotify) leadsToRoots(real string) bool {
+	if f.inRoots != nil && f.inRoots(real) {
+		return true
+	}
+	for _, r := range f.roots {
+		if walk.IsWithin(r, real) {
+			return true
+		}
+	}
+	return false
+}
+
+// longPath finds the path of the directory fd when it is too long for the kernel to
+// name (PATH_MAX): it climbs to the nearest ancestor whose path the kernel can name,
+// and names each directory on the way by its inode in its parent.
+func longPath(fd int) (string, error) {
+	var names []string
+	cur := fd
+	defer func() {
+		if cur != fd {
+			unix.Close(cur)
+		}
+	}()
+	for {
+		var st unix.Stat_t
+		if err := unix.Fstat(cur, &st); err != nil {
+			return "", err
+		}
+		up, err := unix.Openat(cur, "..", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return "", err
+		}
+		if cur != fd {
+			unix.Close(cur)
+		}
+		cur = up
+		name, err := nameOf(up, st.Dev, st.Ino)
+		if err != nil {
+			return "", err
+		}
+		names = append(names, name)
+		p, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", up))
+		if err == nil {
+			slices.Reverse(names)
+			return joinReal(p, strings.Join(names, "/")), nil
+		}
+		if !errors.Is(err, unix.ENAMETOOLONG) {
+			return "", err
+		}
+	}
+}
+
+// nameOf returns the name of the entry of directory dirfd that is inode ino of dev.
+func nameOf(dirfd int, dev, ino uint64) (string, error) {
+	dup, err := unix.Dup(dirfd)
+	if err != nil {
+		return "", err
+	}
+	dir := os.NewFile(uintptr(dup), "..")
+	defer dir.Close()
+	for {
+		names, err := dir.Readdirnames(256)
+		for _, n := range names {
+			var st unix.Stat_t
+			if unix.Fstatat(dirfd, n, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Ino == ino && st.Dev == dev {
+				return n, nil
+			}
+		}
+		if err != nil {
+			return "", unix.ESTALE // moved or removed meanwhile
+		}
+	}
+}
+
 func (f *fanotify) close() {
 	f.file.Close()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, mfd := range f.mounts {
-		unix.Close(mfd)
+	for _, ms := range f.mounts {
+		for _, m := range ms {
+			unix.Close(m.fd)
+		}
 	}
-	f.mounts = map[uint64]int{}
+	f.mounts = map[uint64][]markedMount{}
 }
 
 func joinReal(dir, name string) string {
@@ -261,4 +516,11 @@ func joinReal(dir, name string) string {
 		return "/" + name
 	}
 	return dir + "/" + name
+}
+
+// marked reports whether a filesystem is marked.
+func (f *fanotify) marked() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.mounts) > 0
 }

@@ -5,95 +5,161 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"strings"
 	"sync"
 
-	"github.com/fsnotify/fsnotify"
 	"golang.org/x/sys/unix"
 
 	"fim/walk"
 )
 
+// inMask is what fim asks inotify for on each directory: every change to names,
+// content and attributes of its entries, and the close of a file written to — the one
+// event a write through a shared mapping or with Linux AIO makes. The backend keeps
+// its user-facing name, fsnotify, but talks to inotify itself: the fsnotify library
+// (v1.10) does not let a watch ask for IN_CLOSE_WRITE, and hides which watch an
+// IN_IGNORED or IN_UNMOUNT ends.
+const inMask = unix.IN_CREATE | unix.IN_DELETE | unix.IN_DELETE_SELF | unix.IN_MOVED_FROM | unix.IN_MOVED_TO |
+	unix.IN_MOVE_SELF | unix.IN_ATTRIB | unix.IN_MODIFY | unix.IN_CLOSE_WRITE |
+	unix.IN_ONLYDIR | unix.IN_DONT_FOLLOW | unix.IN_EXCL_UNLINK
+
 // fsnotifier is the inotify backend: one watch per directory below each root, added
 // as directories appear. inotify names no process and reports renames as two events;
 // the differ pairs them by inode when both land in one batch.
 type fsnotifier struct {
-	w     *fsnotify.Watcher
-	roots []string
-	mu    sync.Mutex
-	dirs  map[string]bool
-	limit bool // the watch limit was hit once: say so once
-	logf  func(string, ...any)
+	fd     int
+	file   *os.File
+	roots  []string
+	mu     sync.Mutex
+	wds    map[int32]string // watch → directory
+	dirs   *pathMap[int32]  // directory → watch
+	limit  bool             // the watch limit was hit once: say so once
+	failed bool             // a watch failed otherwise once: say so once
+	logf   func(string, ...any)
+	// walkDirs calls fn with every directory the rules select at or below real.
+	walkDirs func(real string, fn func(real string)) error
+	rescans  *rescanLimit
+	rootIDs  []rootAt // what each root was when it was first watched
 }
 
 func newFsnotifier(wt *Watcher, roots []string) (*fsnotifier, error) {
-	fw, err := fsnotify.NewBufferedWatcher(4096)
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
 		return nil, fmt.Errorf("inotify: %w", err)
 	}
-	f := &fsnotifier{w: fw, roots: roots, dirs: map[string]bool{}, logf: wt.logf}
-	// Watch every directory the rules select, found with the walker itself.
+	f := &fsnotifier{fd: fd, file: os.NewFile(uintptr(fd), "inotify"), roots: roots,
+		wds: map[int32]string{}, dirs: newPathMap[int32](), logf: wt.logf}
+	for _, r := range roots {
+		f.rootIDs = append(f.rootIDs, rootAt{r, idOf(r)})
+	}
+	// Directories are found with the walker itself, so that the rules that select
+	// what is recorded select what is watched.
 	enum := *wt.Walker
 	enum.NoHash = true
 	enum.Warn = nil
-	for _, real := range roots {
+	f.walkDirs = func(real string, fn func(string)) error {
 		p, ok := wt.recorded(real)
 		if !ok {
-			continue
+			return nil
 		}
-		err := enum.WalkPath(context.Background(), p, true, func(e *walk.Entry) error {
+		return enum.WalkPath(context.Background(), p, true, func(e *walk.Entry) error {
 			if e.Type == walk.TypeDir {
-				f.add(wt.real(e.Path))
+				fn(wt.real(e.Path))
 			}
 			return nil
 		})
-		if err != nil {
-			fw.Close()
-			return nil, err
-		}
+	}
+	if err := f.watchRoots(); err != nil {
+		f.close()
+		return nil, err
 	}
 	return f, nil
+}
+
+// watchRoots watches every directory of every root that is not watched yet: at the
+// start, and after events were lost, when directories made meanwhile have none. The
+// directory that holds a root is watched too, so that a root removed (or moved away)
+// and made again is seen, and watched again.
+func (f *fsnotifier) watchRoots() error {
+	for _, real := range f.roots {
+		if parent := path.Dir(real); parent != real && !f.within(parent) {
+			f.add(parent)
+		}
+		if err := f.walkDirs(real, f.add); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // add watches one directory; watching it twice is harmless.
 func (f *fsnotifier) add(real string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.dirs[real] {
+	if _, ok := f.dirs.get(real); ok {
 		return
 	}
-	if err := f.w.Add(real); err != nil {
-		if errors.Is(err, unix.ENOSPC) && !f.limit {
-			f.limit = true
-			max, _ := os.ReadFile("/proc/sys/fs/inotify/max_user_watches")
-			f.logf("inotify watch limit reached at %d directories (fs.inotify.max_user_watches = %s): raise it with sysctl; the periodic rescan covers the rest",
-				len(f.dirs), strings.TrimSpace(string(max)))
+	wd, err := unix.InotifyAddWatch(f.fd, real, inMask)
+	if errors.Is(err, unix.ENAMETOOLONG) {
+		// Deeper than PATH_MAX: through a descriptor opened piece by piece.
+		var fd int
+		if fd, err = walk.OpenLong(real, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC); err == nil {
+			wd, err = unix.InotifyAddWatch(f.fd, fmt.Sprintf("/proc/self/fd/%d", fd), inMask&^unix.IN_DONT_FOLLOW)
+			unix.Close(fd)
+		}
+	}
+	if err != nil {
+		switch {
+		case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENOTDIR):
+			// Gone already: its parent's event says so.
+		case errors.Is(err, unix.ENOSPC):
+			if !f.limit {
+				f.limit = true
+				max, _ := os.ReadFile("/proc/sys/fs/inotify/max_user_watches")
+				f.logf("inotify watch limit reached at %d directories (fs.inotify.max_user_watches = %s): raise it with sysctl; the periodic rescan covers the rest",
+					len(f.wds), strings.TrimSpace(string(max)))
+			}
+		case !f.failed:
+			f.failed = true
+			f.logf("inotify watch on %s: %v; the periodic rescan covers the directories not watched", real, err)
 		}
 		return
 	}
-	f.dirs[real] = true
+	w := int32(wd)
+	if old, ok := f.wds[w]; ok && old != real {
+		// The same directory under another name (renamed, or a bind mount): the
+		// watch now names it by this one.
+		f.dirs.del(old)
+	}
+	f.wds[w] = real
+	f.dirs.set(real, w)
 }
 
+// count returns how many directories of the roots are watched.
 func (f *fsnotifier) count() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return len(f.dirs)
+	n := 0
+	for _, d := range f.wds {
+		if f.within(d) {
+			n++
+		}
+	}
+	return n
 }
 
 // forget drops the watches at or below real, a directory removed or renamed. The
 // kernel drops the watch of a removed directory itself; that of a renamed one it keeps,
-// but fsnotify would go on naming its events by the old path (and hand the same watch
-// back, under the old path, when the new one is added): it is removed, to be added
+// but its events would go on being named by the old path: it is removed, to be added
 // again under the new name when the directory is walked there.
 func (f *fsnotifier) forget(real string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for d := range f.dirs {
-		if d == real || strings.HasPrefix(d, real+"/") {
-			f.w.Remove(d) // fails for a removed directory: nothing left to remove
-			delete(f.dirs, d)
-		}
-	}
+	f.dirs.delTree(real, func(_ string, wd int32) {
+		unix.InotifyRmWatch(f.fd, uint32(wd)) // fails for a removed directory: nothing left to remove
+		delete(f.wds, wd)
+	})
 }
 
 func (f *fsnotifier) within(real string) bool {
@@ -105,8 +171,8 @@ func (f *fsnotifier) within(real string) bool {
 	return false
 }
 
-// run sends hints for what fsnotify reports. When ctx ends, it sends what fsnotify has
-// already read from the kernel, then returns; it returns at once when abort is closed.
+// run sends hints for what inotify reports. When ctx ends, it sends what the kernel
+// has already queued, then returns; it returns at once when abort is closed.
 func (f *fsnotifier) run(ctx context.Context, abort <-chan struct{}, out chan<- Hint) error {
 	send := func(h Hint) bool {
 		select {
@@ -116,76 +182,106 @@ func (f *fsnotifier) run(ctx context.Context, abort <-chan struct{}, out chan<- 
 			return false
 		}
 	}
-	done := ctx.Done()
-	for {
-		var ev fsnotify.Event
-		var err error
-		var ok, isErr bool
-		if done == nil { // stopping: only what fsnotify has already read
-			select {
-			case err, ok = <-f.w.Errors:
-				isErr = true
-			case ev, ok = <-f.w.Events:
-			default:
-				return nil
+	f.rescans = newRescanLimit(send)
+	mctx, stopMounts := context.WithCancel(ctx)
+	defer stopMounts()
+	go watchMounts(mctx, f.rootIDs, func(real string) {
+		// What was watched at real is hidden now, or gone: watch what is there.
+		f.forget(real)
+		f.watchRoots()
+		send(Hint{Path: real, Dir: true, Subtree: true, Source: SourceFsnotify})
+	})
+	// One hint per path and kind for the events of one read: all of them happened
+	// before the path is looked at (a write and the close after it make two events).
+	sent := map[Hint]bool{}
+	err := readKernel(ctx, f.file, f.fd, "inotify", func(buf []byte) bool {
+		events, perr := ParseInotify(buf)
+		clear(sent)
+		for i := range events {
+			for _, h := range f.hints(&events[i]) {
+				if h.Overflow {
+					if !f.overflow(h) {
+						return false
+					}
+					continue
+				}
+				if sent[h] {
+					continue
+				}
+				sent[h] = true
+				if !send(h) {
+					return false
+				}
 			}
-		} else {
-			select {
-			case <-done:
-				done = nil
-				continue
-			case err, ok = <-f.w.Errors:
-				isErr = true
-			case ev, ok = <-f.w.Events:
-			}
 		}
-		if !ok {
-			return nil
+		if perr != nil {
+			// The record stream is out of step: nothing after this point can be trusted.
+			return f.overflow(Hint{Overflow: true, Source: SourceFsnotify, Err: perr})
 		}
-		h, want := errHint(err), true
-		if !isErr {
-			h, want = f.hint(ev)
-		}
-		if want && !send(h) {
-			return nil
-		}
+		return true
+	})
+	if err == nil {
+		f.rescans.flush()
 	}
+	return err
 }
 
-// errHint turns an fsnotify error into a hint: events were lost.
-func errHint(err error) Hint {
-	h := Hint{Source: SourceFsnotify, Overflow: true}
-	if !errors.Is(err, fsnotify.ErrEventOverflow) {
+// overflow watches the directories that appeared while events were lost, then asks
+// for the rescan that finds what changed in them and everywhere else.
+func (f *fsnotifier) overflow(h Hint) bool {
+	if err := f.watchRoots(); err != nil && h.Err == nil {
 		h.Err = err
 	}
-	return h
+	return f.rescans.overflow(h)
 }
 
-// hint turns one fsnotify event into a hint, and keeps the watches in step with the
+// hints turns one inotify event into hints, and keeps the watches in step with the
 // directories that appear and go.
-func (f *fsnotifier) hint(ev fsnotify.Event) (Hint, bool) {
-	if !f.within(ev.Name) {
-		return Hint{}, false
+func (f *fsnotifier) hints(ev *InotifyEvent) []Hint {
+	if ev.Mask&unix.IN_Q_OVERFLOW != 0 {
+		return []Hint{{Overflow: true, Source: SourceFsnotify}}
 	}
-	h := Hint{Path: ev.Name, Source: SourceFsnotify}
-	if ev.Has(fsnotify.Create) {
+	f.mu.Lock()
+	dir, ok := f.wds[ev.WD]
+	if ok && ev.Mask&unix.IN_IGNORED != 0 {
+		// The watch is gone: its directory was removed, or its filesystem unmounted.
+		delete(f.wds, ev.WD)
+		if wd, _ := f.dirs.get(dir); wd == ev.WD {
+			f.dirs.del(dir)
+		}
+	}
+	f.mu.Unlock()
+	if !ok || ev.Mask&unix.IN_IGNORED != 0 {
+		return nil
+	}
+	if ev.Mask&unix.IN_UNMOUNT != 0 && f.within(dir) {
+		// What was below the mount point is visible again: look at all of it.
+		return []Hint{{Path: dir, Dir: true, Subtree: true, Source: SourceFsnotify}}
+	}
+	if ev.Name == "" {
+		// An event on the directory itself: its own attributes, or (self-delete,
+		// self-move) the end of a root, which its parent's event reports otherwise.
+		if !f.within(dir) {
+			return nil // the directory that holds a root
+		}
+		return []Hint{{Path: dir, Dir: true, Source: SourceFsnotify}}
+	}
+	p := joinReal(dir, ev.Name)
+	if !f.within(p) {
+		return nil
+	}
+	h := Hint{Path: p, Source: SourceFsnotify, Dir: ev.Mask&unix.IN_ISDIR != 0}
+	if h.Dir && ev.Mask&(unix.IN_CREATE|unix.IN_MOVED_TO) != 0 {
 		// A new directory: watch it before it is walked, so that what lands in it
 		// from now on is seen; what is already there, the walk finds.
-		if st, err := os.Lstat(ev.Name); err == nil && st.IsDir() {
-			f.add(ev.Name)
-			h.Dir, h.Subtree = true, true
-		}
+		f.add(p)
+		h.Subtree = true
 	}
-	if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
-		f.mu.Lock()
-		wasDir := f.dirs[ev.Name]
-		f.mu.Unlock()
-		if wasDir {
-			f.forget(ev.Name)
-			h.Dir, h.Subtree = true, true
-		}
+	if h.Dir && ev.Mask&(unix.IN_DELETE|unix.IN_MOVED_FROM) != 0 {
+		f.forget(p)
+		h.Subtree = true
 	}
-	return h, true
+	return []Hint{h}
 }
 
-func (f *fsnotifier) close() { f.w.Close() }
+func (f *fsnotifier) close() { f.file.Close() }

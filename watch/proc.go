@@ -24,6 +24,9 @@ type procSeen struct {
 
 const procTTL = 500 * time.Millisecond
 
+// procMax bounds the processes the cache holds.
+const procMax = 4096
+
 func newProcCache() *procCache { return &procCache{procs: map[int]procSeen{}} }
 
 func (c *procCache) get(pid int) *diff.Process {
@@ -39,11 +42,14 @@ func (c *procCache) get(pid int) *diff.Process {
 	c.mu.Unlock()
 	p := readProc(pid)
 	c.mu.Lock()
-	if len(c.procs) > 4096 {
+	if len(c.procs) >= procMax {
 		for k, s := range c.procs {
 			if now.Sub(s.when) >= procTTL {
 				delete(c.procs, k)
 			}
+		}
+		if len(c.procs) >= procMax {
+			clear(c.procs) // that many writers in one window: start over
 		}
 	}
 	c.procs[pid] = procSeen{p, now}

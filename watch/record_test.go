@@ -349,7 +349,7 @@ func tmpfs(t *testing.T) string {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=64m"); err != nil {
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=128m"); err != nil {
 		skipf(t, "mount tmpfs: %v", err)
 	}
 	t.Cleanup(func() {

@@ -368,7 +368,7 @@ func (w *Watcher) describeRoots() string {
 
 func (w *Watcher) describeBackends() string {
 	var s []string
-	if w.fan != nil && len(w.fan.mounts) > 0 {
+	if w.fan != nil && w.fan.marked() {
 		s = append(s, "fanotify")
 	}
 	if w.fsn != nil && len(w.fsn.roots) > 0 {
@@ -409,8 +409,8 @@ func (w *Watcher) startBackends(ctx context.Context, abort <-chan struct{}, hint
 			rest = roots
 			break
 		}
-		fan.inRoots = w.inRoots
-		for _, real := range roots {
+		fan.inRoots, fan.logf = w.inRoots, w.logf
+		for _, real := range w.markPaths(roots) {
 			if err := fan.mark(real); err != nil {
 				if w.Backend == "fanotify" {
 					fan.close()

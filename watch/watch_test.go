@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -273,9 +274,11 @@ type watcherRig struct {
 	done   chan struct{} // closed when Run has returned err
 	err    error
 	syncs  int
+	w      *Watcher
+	lost   atomic.Int32 // "overflow" notices: rescans for lost events
 }
 
-func startWatcher(t *testing.T, backend, root string) *watcherRig {
+func startWatcher(t *testing.T, backend, root string, opts ...func(*Watcher)) *watcherRig {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &watcherRig{t: t, root: root, events: make(chan diff.Event, 1024), cancel: cancel, done: make(chan struct{})}
@@ -291,11 +294,19 @@ func startWatcher(t *testing.T, backend, root string) *watcherRig {
 			return nil
 		},
 		Logf: func(format string, args ...any) {
-			if msg := fmt.Sprintf(format, args...); strings.HasPrefix(msg, "ready: ") {
+			msg := fmt.Sprintf(format, args...)
+			if strings.HasPrefix(msg, "ready: ") {
 				ready <- msg
+			}
+			if strings.HasPrefix(msg, "overflow") {
+				r.lost.Add(1)
 			}
 		},
 	}
+	for _, o := range opts {
+		o(w)
+	}
+	r.w = w
 	go func() {
 		r.err = w.Run(ctx)
 		close(r.done)

@@ -1,0 +1,113 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// readKernel reads records from a non-blocking notification descriptor (fanotify or
+// inotify) and hands each buffer to handle until handle returns false. When ctx ends,
+// it reads what the kernel still holds without waiting for more, then returns.
+func readKernel(ctx context.Context, file *os.File, fd int, what string, handle func([]byte) bool) error {
+	stop := context.AfterFunc(ctx, func() {
+		if file.SetReadDeadline(time.Now()) != nil { // unblocks Read
+			file.Close()
+		}
+	})
+	defer stop()
+	buf := make([]byte, 256<<10)
+	for {
+		n, err := file.Read(buf)
+		if err != nil && ctx.Err() != nil {
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				return nil // closed
+			}
+			// Stopping: the descriptor is non-blocking, so this read returns what is
+			// queued, or EAGAIN when nothing is.
+			n, err = unix.Read(fd, buf)
+			if err != nil || n <= 0 {
+				return nil
+			}
+		}
+		if err != nil {
+			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
+				continue
+			}
+			return fmt.Errorf("read %s events: %w", what, err)
+		}
+		if !handle(buf[:n]) {
+			return nil
+		}
+	}
+}
+
+// RescanGap is the shortest time between two rescans after lost events: a queue
+// that overflows again and again (a writer elsewhere on a watched filesystem that
+// churns faster than fim reads) costs one rescan per RescanGap, not one per overflow.
+// The first overflow after a quiet RescanGap is rescanned at once; later ones are
+// folded into one rescan at the end of the gap.
+const RescanGap = 10 * time.Second
+
+// rescanLimit passes the overflow hints of one backend at most once per RescanGap.
+type rescanLimit struct {
+	mu      sync.Mutex
+	last    time.Time
+	pending *Hint // an overflow held back until the gap has passed
+	timer   *time.Timer
+	send    func(Hint) bool
+	count   int // overflows seen, for tests
+}
+
+func newRescanLimit(send func(Hint) bool) *rescanLimit { return &rescanLimit{send: send} }
+
+// overflow sends h now, or once the gap since the last one has passed. It reports
+// false when the watcher is aborting.
+func (l *rescanLimit) overflow(h Hint) bool {
+	l.mu.Lock()
+	l.count++
+	now := time.Now()
+	if l.pending == nil && now.Sub(l.last) >= RescanGap {
+		l.last = now
+		l.mu.Unlock()
+		return l.send(h)
+	}
+	if l.pending == nil {
+		l.timer = time.AfterFunc(l.last.Add(RescanGap).Sub(now), func() { l.flush() })
+	}
+	if l.pending == nil || l.pending.Err == nil {
+		l.pending = &h
+	}
+	l.mu.Unlock()
+	return true
+}
+
+// flush sends the overflow held back, if any: when its gap has passed, and when the
+// backend stops (what was lost is still looked for).
+func (l *rescanLimit) flush() bool {
+	l.mu.Lock()
+	h := l.pending
+	l.pending = nil
+	if l.timer != nil {
+		l.timer.Stop()
+		l.timer = nil
+	}
+	l.last = time.Now()
+	l.mu.Unlock()
+	if h == nil {
+		return true
+	}
+	return l.send(*h)
+}
+
+// overflows returns how many overflows the backend has seen.
+func (l *rescanLimit) overflows() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.count
+}

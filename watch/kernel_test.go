@@ -1,0 +1,663 @@
+package watch
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"fim/diff"
+	"fim/walk"
+)
+
+// writerEnv makes the test binary a writer of the tests below: another process, as
+// fanotify leaves out the watcher's own, that changes a file in one of the ways the
+// kernel reports differently.
+const writerEnv = "FIM_TEST_WRITER"
+
+func TestMain(m *testing.M) {
+	if how := os.Getenv(writerEnv); how != "" {
+		var err error
+		switch how {
+		case "churn":
+			err = churn(os.Args[1])
+		case "flood":
+			err = flood(os.Args[1])
+		case "deep":
+			err = deepWrite(os.Args[1])
+		default:
+			err = write(how, os.Args[1])
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s %s: %v\n", how, os.Args[1], err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// write overwrites the file at p with as many 'x' as it has bytes.
+func write(how, p string) error {
+	fd, err := unix.Open(p, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	data := make([]byte, st.Size)
+	for i := range data {
+		data[i] = 'x'
+	}
+	switch how {
+	case "write": // write(2), then close: modify and close-write
+		_, err = unix.Pwrite(fd, data, 0)
+		return err
+	case "mmap": // through a shared mapping: no modify event at all, close-write at the end
+		m, err := unix.Mmap(fd, 0, len(data), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+		if err != nil {
+			return err
+		}
+		copy(m, data)
+		if err := unix.Msync(m, unix.MS_SYNC); err != nil {
+			return err
+		}
+		return unix.Munmap(m)
+	case "aio": // Linux AIO (io_submit): no modify event either
+		return aioWrite(fd, data)
+	}
+	return fmt.Errorf("unknown writer %q", how)
+}
+
+// iocb is struct iocb of linux/aio_abi.h (little-endian layout).
+type iocb struct {
+	_      uint64 // aio_data
+	_      uint32 // aio_key
+	_      uint32 // aio_rw_flags
+	opcode uint16
+	_      int16 // aio_reqprio
+	fildes uint32
+	buf    uint64
+	nbytes uint64
+	_      int64  // aio_offset: 0
+	_      uint64 // aio_reserved2
+	_      uint32 // aio_flags
+	_      uint32 // aio_resfd
+}
+
+// aioWrite writes data at offset 0 with io_submit and waits for it.
+func aioWrite(fd int, data []byte) error {
+	var ctx uintptr
+	if _, _, e := unix.Syscall(unix.SYS_IO_SETUP, 1, uintptr(unsafe.Pointer(&ctx)), 0); e != 0 {
+		return fmt.Errorf("io_setup: %w", e)
+	}
+	defer unix.Syscall(unix.SYS_IO_DESTROY, ctx, 0, 0)
+	cb := iocb{opcode: 1 /* IOCB_CMD_PWRITE */, fildes: uint32(fd),
+		buf: uint64(uintptr(unsafe.Pointer(&data[0]))), nbytes: uint64(len(data))}
+	cbs := []*iocb{&cb}
+	if _, _, e := unix.Syscall(unix.SYS_IO_SUBMIT, ctx, 1, uintptr(unsafe.Pointer(&cbs[0]))); e != 0 {
+		return fmt.Errorf("io_submit: %w", e)
+	}
+	var ev [4]uint64 // struct io_event
+	if _, _, e := unix.Syscall6(unix.SYS_IO_GETEVENTS, ctx, 1, 1, uintptr(unsafe.Pointer(&ev[0])), 0, 0); e != 0 {
+		return fmt.Errorf("io_getevents: %w", e)
+	}
+	if res := int64(ev[2]); res != int64(len(data)) {
+		return fmt.Errorf("aio write: result %d, want %d", res, len(data))
+	}
+	return nil
+}
+
+// writeAs runs the test binary as a writer of p, and returns its pid.
+func (r *watcherRig) writeAs(how, p string) int {
+	r.t.Helper()
+	cmd := exec.Command(os.Args[0], p)
+	cmd.Env = append(os.Environ(), writerEnv+"="+how)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		r.t.Fatalf("writer %s %s: %v\n%s", how, p, err, out)
+	}
+	return cmd.Process.Pid
+}
+
+// TestWatchContentWithoutModify changes a file's content in each way the kernel
+// reports, under each backend: with write(2), through a shared mapping and with Linux
+// AIO. The last two make no modify event; the close of the file does, and each change
+// is reported with its writer when the backend names one.
+func TestWatchContentWithoutModify(t *testing.T) {
+	for _, backend := range []string{"fanotify", "fsnotify"} {
+		t.Run(backend, func(t *testing.T) {
+			root := filepath.Join(tmpfs(t), "w")
+			if err := os.MkdirAll(filepath.Join(root, "~sync"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			hows := []string{"write", "mmap", "aio"}
+			for _, how := range hows {
+				if err := os.WriteFile(filepath.Join(root, how), []byte("0123456789"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := startWatcher(t, backend, root)
+			for _, how := range hows {
+				pid := r.writeAs(how, filepath.Join(root, how))
+				if backend != "fanotify" {
+					pid = 0
+				}
+				r.expect(backend, pid, "change T/"+how+" [content,mtime,ctime]")
+			}
+		})
+	}
+}
+
+// churnDirs is how many directories the churner makes, each with a file: more than
+// the watcher keeps directory paths of.
+const churnDirs = dirCacheMax + 1000
+
+// churn makes churnDirs directories in dir and writes a file in each, while four
+// more writers create and remove files there as fast as they can until stdin ends:
+// what any user can do in /tmp.
+func churn(dir string) error {
+	stop := make(chan struct{})
+	stdinDone := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		close(stdinDone)
+	}()
+	errs := make(chan error, 5)
+	for w := range 4 {
+		go func() {
+			t := filepath.Join(dir, fmt.Sprintf("t%d", w))
+			for {
+				select {
+				case <-stop:
+					errs <- nil
+					return
+				default:
+				}
+				if err := os.WriteFile(t, nil, 0o644); err != nil {
+					errs <- err
+					return
+				}
+				if err := os.Remove(t); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	var err error
+	for i := range churnDirs {
+		d := filepath.Join(dir, fmt.Sprintf("d%d", i))
+		if err = os.Mkdir(d, 0o755); err != nil {
+			break
+		}
+		if err = os.WriteFile(filepath.Join(d, "f"), nil, 0o644); err != nil {
+			break
+		}
+	}
+	<-stdinDone
+	close(stop)
+	for range 4 {
+		err = errors.Join(err, <-errs)
+	}
+	return err
+}
+
+// TestWatchChurnOutside has an unprivileged user churn files and directories outside
+// the watched tree, on its filesystem, while changes are made inside: every change
+// inside is reported, the kernel's queue does not overflow (the events outside are
+// left out where the kernel can leave them out), and the paths the watcher keeps of
+// directories stay bounded.
+func TestWatchChurnOutside(t *testing.T) {
+	fs := tmpfs(t)
+	// nobody must reach the tmpfs through t.TempDir's private directories.
+	for d := fs; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root, out := filepath.Join(fs, "w"), filepath.Join(fs, "out")
+	if err := os.MkdirAll(filepath.Join(root, "~sync"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(out, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	// The test binary, where nobody can run it.
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(fs, "churn")
+	if err := os.WriteFile(bin, self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := startWatcher(t, "fanotify", root)
+	cmd := exec.Command(bin, out)
+	cmd.Env = append(os.Environ(), writerEnv+"=churn")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	const inside = 50
+	for i := range inside {
+		r.run("tee", fmt.Sprintf("f%d", i))
+		r.expect("fanotify", 0, fmt.Sprintf("create T/f%d", i))
+	}
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("churner: %v\n%s", err, output.Bytes())
+	}
+	r.expect("fanotify", 0)
+	// A directory the kernel was told to ignore moves into the root: what happens in
+	// it from then on is reported.
+	r.run("mv", filepath.Join(out, "d0"), "moved")
+	r.expect("fanotify", 0, "create T/moved", "create T/moved/f")
+	r.run("sh", "-c", "echo x >moved/f")
+	r.expect("fanotify", 0, "change T/moved/f [content,size,mtime,ctime]")
+	if n := r.lost.Load(); n != 0 {
+		t.Errorf("%d overflows while %d changes were made inside", n, inside)
+	}
+	// Each directory outside reaches the watcher about once: then it is marked.
+	if n := r.w.fan.outside.Load(); n > 2*churnDirs {
+		t.Errorf("%d events outside the root read for %d directories churned outside", n, churnDirs)
+	}
+	if n := r.w.fan.cached(); n > dirCacheMax {
+		t.Errorf("%d directory paths kept, more than %d", n, dirCacheMax)
+	}
+}
+
+// floodFiles is how many files the flood writer makes: more events than the kernel
+// queues (16384 by default) and the watcher holds together.
+const floodFiles = 40000
+
+// flood makes floodFiles empty files in dir.
+func flood(dir string) error {
+	for i := range floodFiles {
+		fd, err := unix.Open(filepath.Join(dir, fmt.Sprint(i)), unix.O_CREAT|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			return err
+		}
+		unix.Close(fd)
+	}
+	return nil
+}
+
+// TestWatchOverflow overflows the kernel's queue while a directory is made, under each
+// backend: the rescan reports it, and what happens in it afterwards is reported by the
+// backend itself.
+func TestWatchOverflow(t *testing.T) {
+	for _, backend := range []string{"fanotify", "fsnotify"} {
+		t.Run(backend, func(t *testing.T) {
+			root := filepath.Join(tmpfs(t), "w")
+			for _, d := range []string{"~sync", "flood"} {
+				if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := startWatcher(t, backend, root)
+			// Nothing reads the events meanwhile: the watcher stops on its full
+			// channel, then the kernel's queue fills.
+			r.writeAs("flood", filepath.Join(root, "flood"))
+			r.run("mkdir", "new")
+			created := false
+			r.settle(func(ev diff.Event) {
+				created = created || ev.Kind == diff.Create && ev.Path == filepath.Join(root, "new")
+			})
+			if !created || r.lost.Load() == 0 {
+				t.Fatalf("create of T/new reported: %v; overflows: %d (want one at least)", created, r.lost.Load())
+			}
+			pid := r.run("tee", "new/f")
+			if backend != "fanotify" {
+				pid = 0
+			}
+			r.expect(backend, pid, "create T/new/f")
+		})
+	}
+}
+
+// settle makes a sentinel directory and reads the events up to it, whatever they are,
+// handing each to seen (if not nil). It gives up when no event comes for a while.
+func (r *watcherRig) settle(seen func(diff.Event)) {
+	r.t.Helper()
+	r.syncs++
+	sentinel := filepath.Join(r.root, "~sync", fmt.Sprint(r.syncs))
+	r.run("mkdir", "-p", sentinel)
+	for {
+		select {
+		case ev := <-r.events:
+			if ev.Kind == diff.Create && ev.Path == sentinel {
+				return
+			}
+			if seen != nil {
+				seen(ev)
+			}
+		case <-time.After(eventTimeout):
+			r.t.Fatalf("no sentinel, and no event for %v", eventTimeout)
+		}
+	}
+}
+
+// TestWatchRootAgain removes the watched root and makes it again, under each backend:
+// what happens in the new one is reported by the backend.
+func TestWatchRootAgain(t *testing.T) {
+	for _, backend := range []string{"fanotify", "fsnotify"} {
+		t.Run(backend, func(t *testing.T) {
+			fs := tmpfs(t)
+			root := filepath.Join(fs, "w")
+			if err := os.MkdirAll(filepath.Join(root, "~sync"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			r := startWatcher(t, backend, root)
+			pidOf := func(pid int) int {
+				if backend == "fanotify" {
+					return pid
+				}
+				return 0
+			}
+			for _, again := range [][]string{
+				{"sh", "-c", "rm -r w && mkdir w"},
+				{"sh", "-c", "mv w w.old && mkdir w"},
+				{"sh", "-c", "mkdir -p other/~sync && rm -r w && mv other w"},
+			} {
+				cmd := exec.Command(again[0], again[1:]...)
+				cmd.Dir = fs
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("%q: %v\n%s", again, err, out)
+				}
+				r.settle(nil)
+				r.expect(backend, pidOf(r.run("tee", "new")), "create T/new")
+				r.expect(backend, pidOf(r.run("rm", "new")), "remove T/new")
+			}
+		})
+	}
+}
+
+// TestWatchCrossMounts watches a root that crosses mounts, under each backend: a
+// change on the filesystem mounted below it is reported by the backend.
+func TestWatchCrossMounts(t *testing.T) {
+	for _, backend := range []string{"fanotify", "fsnotify"} {
+		t.Run(backend, func(t *testing.T) {
+			root := filepath.Join(tmpfs(t), "w")
+			inner := filepath.Join(root, "inner")
+			for _, d := range []string{"~sync", "inner"} {
+				if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := unix.Mount("tmpfs", inner, "tmpfs", 0, "size=1m"); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if err := unix.Unmount(inner, 0); err != nil {
+					t.Errorf("unmount %s: %v", inner, err)
+					unix.Unmount(inner, unix.MNT_DETACH)
+				}
+			})
+			r := startWatcher(t, backend, root, func(w *Watcher) { w.Walker.Roots[0].CrossMounts = true })
+			pid := r.run("tee", "inner/f")
+			if backend != "fanotify" {
+				pid = 0
+			}
+			r.expect(backend, pid, "create T/inner/f")
+		})
+	}
+}
+
+var mountinfoCases = []struct {
+	name string
+	data string
+	want []Mount
+	err  string
+}{
+	{"empty", "", nil, ""},
+	{"two", "21 26 0:20 / /proc rw,relatime - proc proc rw\n36 26 0:33 /sub /mnt/a\\040b rw - tmpfs tmpfs rw\n",
+		[]Mount{{21, "0:20", "/", "/proc"}, {36, "0:33", "/sub", "/mnt/a b"}}, ""},
+	{"backslash", `1 2 0:1 / /a\134b rw - x x rw`, []Mount{{1, "0:1", "/", `/a\b`}}, ""},
+	{"short line", "21 26 0:20 /\n", nil, "line 1: 4 fields"},
+	{"bad id", "x 26 0:20 / /p rw - proc proc rw", nil, `mount id "x"`},
+	{"short escape", `1 2 0:1 / /a\13 rw`, nil, "bad escape"},
+	{"bad escape", `1 2 0:1 / /a\9zz rw`, nil, "bad escape"},
+}
+
+func TestParseMountinfo(t *testing.T) {
+	for _, c := range mountinfoCases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := ParseMountinfo([]byte(c.data))
+			switch {
+			case c.err == "" && err != nil:
+				t.Errorf("error %v, want none", err)
+			case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+				t.Errorf("error %v, want one saying %q", err, c.err)
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("mounts %+v, want %+v", got, c.want)
+			}
+		})
+	}
+}
+
+// FuzzParseMountinfo checks that no input makes ParseMountinfo panic, and that each
+// mount comes from a line of its own.
+func FuzzParseMountinfo(f *testing.F) {
+	for _, c := range mountinfoCases {
+		f.Add([]byte(c.data))
+	}
+	if data, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		mounts, _ := ParseMountinfo(data)
+		if len(mounts) > bytes.Count(data, []byte("\n"))+1 {
+			t.Fatalf("%d mounts from %d lines", len(mounts), bytes.Count(data, []byte("\n"))+1)
+		}
+		for _, m := range mounts {
+			if len(m.Point) > len(data) || len(m.Root) > len(data) {
+				t.Fatalf("mount %+v larger than the input", m)
+			}
+		}
+	})
+}
+
+// deepWrite creates the file f in dir, a path too long for one system call, by
+// changing into it one name at a time.
+func deepWrite(dir string) error {
+	for _, name := range strings.Split(dir, "/") {
+		if name == "" {
+			name = "/"
+		}
+		if err := os.Chdir(name); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile("f", []byte("deep"), 0o644)
+}
+
+// TestWatchBeyondPathMax writes in a directory whose path is longer than PATH_MAX,
+// under each backend: the change is reported by the backend, with its whole path.
+func TestWatchBeyondPathMax(t *testing.T) {
+	for _, backend := range []string{"fanotify", "fsnotify"} {
+		t.Run(backend, func(t *testing.T) {
+			root := filepath.Join(tmpfs(t), "w")
+			if err := os.MkdirAll(filepath.Join(root, "~sync"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			name := strings.Repeat("d", 200)
+			fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			deep := root
+			for range 22 {
+				if err := unix.Mkdirat(fd, name, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				next, err := unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+				unix.Close(fd)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fd, deep = next, deep+"/"+name
+			}
+			unix.Close(fd)
+			if len(deep) < unix.PathMax {
+				t.Fatalf("path of %d bytes is not beyond PATH_MAX", len(deep))
+			}
+			r := startWatcher(t, backend, root)
+			pid := r.writeAs("deep", deep)
+			if backend != "fanotify" {
+				pid = 0
+			}
+			r.expect(backend, pid, "create T"+strings.TrimPrefix(deep, root)+"/f")
+		})
+	}
+}
+
+// TestWatchTwoMounts watches two roots on one filesystem, one reached through a bind
+// mount of another of its directories: changes in each are reported under its path.
+func TestWatchTwoMounts(t *testing.T) {
+	for _, backend := range []string{"fanotify", "fsnotify"} {
+		t.Run(backend, func(t *testing.T) {
+			fs := tmpfs(t)
+			root, bind := filepath.Join(fs, "data", "a"), filepath.Join(fs, "bind")
+			for _, d := range []string{"data/a/~sync", "data/b", "bind"} {
+				if err := os.MkdirAll(filepath.Join(fs, d), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := unix.Mount(filepath.Join(fs, "data", "b"), bind, "", unix.MS_BIND, ""); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { unix.Unmount(bind, unix.MNT_DETACH) })
+			r := startWatcher(t, backend, root, func(w *Watcher) {
+				w.Walker.Roots = append(w.Walker.Roots, walk.Root{Path: bind})
+			})
+			pidOf := func(pid int) int {
+				if backend == "fanotify" {
+					return pid
+				}
+				return 0
+			}
+			r.expect(backend, pidOf(r.run("tee", filepath.Join(bind, "x"))), "create T"+filepath.Join(bind, "x"))
+			r.expect(backend, pidOf(r.run("tee", "y")), "create T/y")
+		})
+	}
+}
+
+// TestWatchSameFsid watches two filesystems with one id, an image and its copy: each
+// change is reported under its own path, the copy's by inotify, since fanotify could
+// not tell their events apart.
+func TestWatchSameFsid(t *testing.T) {
+	dir := tmpfs(t)
+	var roots []string
+	for _, name := range []string{"one", "two"} {
+		img, mnt := filepath.Join(dir, name+".img"), filepath.Join(dir, name)
+		if name == "one" {
+			if out, err := exec.Command("sh", "-c", "truncate -s 8M "+img+" && mkfs.ext4 -q "+img).CombinedOutput(); err != nil {
+				skipf(t, "mkfs.ext4: %v\n%s", err, out)
+			}
+		} else if out, err := exec.Command("cp", filepath.Join(dir, "one.img"), img).CombinedOutput(); err != nil {
+			t.Fatalf("cp: %v\n%s", err, out)
+		}
+		if err := os.Mkdir(mnt, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
+			skipf(t, "mount -o loop: %v\n%s", err, out)
+		}
+		t.Cleanup(func() {
+			if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
+				t.Errorf("umount %s: %v\n%s", mnt, err, out)
+			}
+		})
+		roots = append(roots, filepath.Join(mnt, "w"))
+	}
+	if a, b := must1(fsidOf(filepath.Dir(roots[0]))), must1(fsidOf(filepath.Dir(roots[1]))); a != b {
+		t.Fatalf("filesystem ids %x and %x: not a copy", a, b)
+	}
+	for _, r := range roots {
+		if err := os.MkdirAll(filepath.Join(r, "~sync"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := startWatcher(t, "fanotify", roots[0], func(w *Watcher) {
+		w.Backend = "auto"
+		w.Walker.Roots = append(w.Walker.Roots, walk.Root{Path: roots[1]})
+	})
+	// Its events come by another way than those of the first root: the sentinel is
+	// made in the second.
+	r.root = roots[1]
+	r.run("tee", "x")
+	r.expect("fsnotify", 0, "create T/x")
+	r.root = roots[0]
+	pid := r.run("tee", "y")
+	r.expect("fanotify", pid, "create T/y")
+}
+
+func must1[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// TestWatchRemount unmounts the filesystem of the watched root and mounts another
+// there, under each backend: what happens on the new one is reported by the backend.
+func TestWatchRemount(t *testing.T) {
+	for _, backend := range []string{"fanotify", "fsnotify"} {
+		t.Run(backend, func(t *testing.T) {
+			root := filepath.Join(tmpfs(t), "w")
+			if err := os.Mkdir(root, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			mount := func() {
+				t.Helper()
+				if err := unix.Mount("tmpfs", root, "tmpfs", 0, "size=1m"); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { unix.Unmount(root, unix.MNT_DETACH) })
+				if err := os.Mkdir(filepath.Join(root, "~sync"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mount()
+			r := startWatcher(t, backend, root)
+			pidOf := func(pid int) int {
+				if backend == "fanotify" {
+					return pid
+				}
+				return 0
+			}
+			if err := unix.Unmount(root, unix.MNT_DETACH); err != nil {
+				t.Fatal(err)
+			}
+			r.settle(nil)
+			r.expect(backend, pidOf(r.run("tee", "under")), "create T/under")
+			mount()
+			r.settle(nil)
+			r.expect(backend, pidOf(r.run("tee", "new")), "create T/new")
+		})
+	}
+}

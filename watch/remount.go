@@ -1,0 +1,63 @@
+package watch
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// rootID is what a root is: the directory at its path, on the mount that shows it.
+type rootID struct {
+	mnt, dev, ino uint64
+	ok            bool
+}
+
+func idOf(real string) rootID {
+	var stx unix.Statx_t
+	if unix.Statx(unix.AT_FDCWD, real, unix.AT_STATX_SYNC_AS_STAT|unix.AT_SYMLINK_NOFOLLOW, unix.STATX_INO|unix.STATX_MNT_ID, &stx) != nil {
+		return rootID{}
+	}
+	return rootID{mnt: stx.Mnt_id, dev: unix.Mkdev(stx.Dev_major, stx.Dev_minor), ino: stx.Ino, ok: true}
+}
+
+// rootAt is a root and what it was when it was first watched.
+type rootAt struct {
+	real string
+	id   rootID
+}
+
+// watchMounts calls again with each root whose directory is another one than it was
+// (see roots) after the mount table changed: its filesystem was unmounted, or one was
+// mounted there. A root removed and made again is no concern of it (the backends see
+// that as a change in its parent). It returns when ctx ends.
+func watchMounts(ctx context.Context, roots []rootAt, again func(real string)) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return // no /proc: the periodic rescan is all there is
+	}
+	defer f.Close()
+	ids := make([]rootID, len(roots))
+	for i, r := range roots {
+		ids[i] = r.id
+	}
+	check := func() {
+		for i, r := range roots {
+			id := idOf(r.real)
+			if id.ok && (!ids[i].ok || id.mnt != ids[i].mnt || id.dev != ids[i].dev) {
+				again(r.real)
+			}
+			ids[i] = id
+		}
+	}
+	// The kernel raises the notification while it still changes the mount table, so
+	// a look at once may see the old state: the roots are looked at every second too.
+	fds := []unix.PollFd{{Fd: int32(f.Fd()), Events: unix.POLLPRI}}
+	for ctx.Err() == nil {
+		check()
+		if _, err := unix.Poll(fds, int(time.Second/time.Millisecond)); err != nil && err != unix.EINTR {
+			return
+		}
+	}
+}

@@ -144,11 +144,11 @@ func (db *DB) loadAPK() (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return true, &Damage{Manager: APK, File: apkInstalled, Err: err}
+		return true, db.damage(APK, apkInstalled, err)
 	}
 	pkgs, files, err := parseAPK(data)
 	if err != nil {
-		return true, damage(APK, apkInstalled, err)
+		return true, db.damage(APK, apkInstalled, err)
 	}
 	db.packages = append(db.packages, pkgs...)
 	for _, f := range files {

@@ -3,6 +3,7 @@ package pkgdb
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"sort"
 	"strings"
@@ -104,20 +105,26 @@ type lineError struct {
 
 func (e *lineError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
 
-// damage turns a parser's error about file into a Damage.
-func damage(m Manager, file string, err error) *Damage {
+// damage turns an error about file (relative to the root) into a Damage that names
+// the file as it is reached from outside the root.
+func (db *DB) damage(m Manager, file string, err error) *Damage {
+	name := db.root.name(file)
 	var le *lineError
 	if errors.As(err, &le) {
-		return &Damage{Manager: m, File: file, Line: le.line, Err: errors.New(le.msg)}
+		return &Damage{Manager: m, File: name, Line: le.line, Err: errors.New(le.msg)}
 	}
-	return &Damage{Manager: m, File: file, Err: err}
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == name {
+		err = pe.Err // named already
+	}
+	return &Damage{Manager: m, File: name, Err: err}
 }
 
 // DB is the package databases found under one root. It is read whole by Open and not
 // changed afterwards: it is safe for concurrent use.
 type DB struct {
 	root     *Root
-	owners   map[string][]*File  // by recorded path
+	owners   map[string][]*File   // by recorded path
 	from     map[string]diversion // dpkg diversions, by the diverted path
 	to       map[string]diversion // dpkg diversions, by where the diverted file lives
 	aliases  map[string]string    // "/bin" → "/usr/bin", where the root has that symlink
@@ -197,9 +204,9 @@ func (db *DB) Log() []Transaction { return db.log }
 
 // drop forgets every file and package of manager m.
 func (db *DB) drop(m Manager) {
-	for p, fs := range db.owners {
-		keep := fs[:0]
-		for _, f := range fs {
+	for p, files := range db.owners {
+		keep := files[:0]
+		for _, f := range files {
 			if f.Package.Manager != m {
 				keep = append(keep, f)
 			}
@@ -254,8 +261,8 @@ func (db *DB) variants(p string) []string {
 func (db *DB) Owners(p string) []*File {
 	p = path.Clean("/" + p)
 	for _, v := range db.variants(p) {
-		if fs := db.ownersAt(v); len(fs) > 0 {
-			return fs
+		if files := db.ownersAt(v); len(files) > 0 {
+			return files
 		}
 	}
 	return nil

@@ -238,15 +238,15 @@ func (db *DB) loadDpkg() (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return true, &Damage{Manager: Dpkg, File: dpkgStatus, Err: err}
+		return true, db.damage(Dpkg, dpkgStatus, err)
 	}
 	entries, err := parseStatus(data)
 	if err != nil {
-		return true, damage(Dpkg, dpkgStatus, err)
+		return true, db.damage(Dpkg, dpkgStatus, err)
 	}
 	names, err := db.root.ReadDir(dpkgInfo)
 	if err != nil {
-		return true, &Damage{Manager: Dpkg, File: dpkgInfo, Err: err}
+		return true, db.damage(Dpkg, dpkgInfo, err)
 	}
 	info := make(map[string]bool, len(names))
 	for _, n := range names {
@@ -267,8 +267,8 @@ func (db *DB) loadDpkg() (bool, error) {
 			if len(e.Conffiles) == 0 && strings.HasSuffix(e.Status, " config-files") {
 				continue
 			}
-			return true, &Damage{Manager: Dpkg, File: dpkgInfo + "/" + e.Package + ".list",
-				Err: fmt.Errorf("missing: the files of %s %s are not known", e.Package, e.Version)}
+			return true, db.damage(Dpkg, dpkgInfo+"/"+e.Package+".list",
+				fmt.Errorf("missing: the files of %s %s are not known", e.Package, e.Version))
 		}
 		if err := db.loadDpkgPackage(pkg, base, e.Conffiles, info[base+".md5sums"]); err != nil {
 			return true, err
@@ -277,7 +277,7 @@ func (db *DB) loadDpkg() (bool, error) {
 	if data, err := db.root.ReadFile(dpkgDiversions, maxDiversions); err == nil {
 		divs, err := parseDiversions(data)
 		if err != nil {
-			return true, damage(Dpkg, dpkgDiversions, err)
+			return true, db.damage(Dpkg, dpkgDiversions, err)
 		}
 		db.from = make(map[string]diversion, len(divs))
 		db.to = make(map[string]diversion, len(divs))
@@ -286,7 +286,7 @@ func (db *DB) loadDpkg() (bool, error) {
 			db.to[d.To] = d
 		}
 	} else if !errors.Is(err, errNotExist) {
-		return true, &Damage{Manager: Dpkg, File: dpkgDiversions, Err: err}
+		return true, db.damage(Dpkg, dpkgDiversions, err)
 	}
 	return true, db.loadDpkgLog()
 }
@@ -296,11 +296,11 @@ func (db *DB) loadDpkgPackage(pkg *Package, base string, conffiles []conffile, h
 	listName := dpkgInfo + "/" + base + ".list"
 	data, err := db.root.ReadFile(listName, maxInfoFile)
 	if err != nil {
-		return &Damage{Manager: Dpkg, File: listName, Err: err}
+		return db.damage(Dpkg, listName, err)
 	}
 	paths, err := parseList(data)
 	if err != nil {
-		return damage(Dpkg, listName, err)
+		return db.damage(Dpkg, listName, err)
 	}
 	files := make(map[string]*File, len(paths))
 	for _, p := range paths {
@@ -314,11 +314,11 @@ func (db *DB) loadDpkgPackage(pkg *Package, base string, conffiles []conffile, h
 		sumsName := dpkgInfo + "/" + base + ".md5sums"
 		data, err := db.root.ReadFile(sumsName, maxInfoFile)
 		if err != nil {
-			return &Damage{Manager: Dpkg, File: sumsName, Err: err}
+			return db.damage(Dpkg, sumsName, err)
 		}
 		sums, err := parseMD5sums(data)
 		if err != nil {
-			return damage(Dpkg, sumsName, err)
+			return db.damage(Dpkg, sumsName, err)
 		}
 		for _, s := range sums {
 			f := files[s.Path]

@@ -103,7 +103,7 @@ func parseDpkgLogLine(line []byte) (Transaction, bool, error) {
 func (db *DB) loadDpkgLog() error {
 	names, err := db.root.ReadDir(dpkgLogDir)
 	if err != nil {
-		db.warnings = append(db.warnings, &Damage{Manager: Dpkg, File: dpkgLogDir, Err: err})
+		db.warnings = append(db.warnings, db.damage(Dpkg, dpkgLogDir, err))
 		return nil
 	}
 	type logFile struct {
@@ -135,7 +135,7 @@ func (db *DB) loadDpkgLog() error {
 		if err != nil {
 			// The log explains removals and dates changes; the database itself is
 			// still good, so a damaged log is a warning of its own.
-			db.warnings = append(db.warnings, damage(Dpkg, name, err))
+			db.warnings = append(db.warnings, db.damage(Dpkg, name, err))
 		}
 	}
 	return nil

@@ -1,0 +1,72 @@
+package pkgdb
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestAPK reads the Alpine fixture (see testdata/README.md) under a root and checks
+// each verdict, with the modes and owners apk records.
+func TestAPK(t *testing.T) {
+	root := t.TempDir()
+	run(t, "cp", "-a", "testdata/apk/root/.", root)
+	writeFile(t, filepath.Join(root, "etc/hostname"), "intruder\n")
+	writeFile(t, filepath.Join(root, "etc/passwd"), "root:x:0:0::/root:/bin/sh\n")
+
+	db := openDB(t, root)
+	if w := db.Warnings(); len(w) > 0 {
+		t.Fatal(w)
+	}
+	if m := db.Managers(); len(m) != 1 || m[0] != APK {
+		t.Fatalf("managers %v, want apk", m)
+	}
+	for _, c := range []struct {
+		path string
+		kind Kind
+		pkg  string
+		mode uint32
+	}{
+		{"/lib/ld-musl-x86_64.so.1", Match, "musl", 0o100755},
+		{"/etc/os-release", Match, "alpine-release", 0},
+		{"/etc/hostname", Mismatch, "alpine-release", 0o100644},
+		{"/etc/issue", Missing, "alpine-release", 0},
+		{"/usr/bin/hello", Match, "hello", 0o100755},
+		{"/usr/bin", Unknown, "hello", 0o40755},
+		{"/etc/passwd", Unowned, "", 0},
+	} {
+		v := db.Verdict(c.path, db.Opener(c.path))
+		got := ""
+		if v.File != nil {
+			got = v.File.Package.Name
+		}
+		if v.Kind != c.kind || got != c.pkg {
+			t.Errorf("%s: %s of %q (%s), want %s of %q", c.path, v.Kind, got, v.Reason, c.kind, c.pkg)
+			continue
+		}
+		if v.File != nil && c.mode != 0 && (!v.File.HasMeta || v.File.Mode != c.mode || v.File.Owner != "0" || v.File.Group != "0") {
+			t.Errorf("%s: mode %o owner %s:%s (recorded %v), want %o 0:0", c.path, v.File.Mode, v.File.Owner, v.File.Group, v.File.HasMeta, c.mode)
+		}
+		if v.File != nil && v.File.Algorithm != SHA1 && v.File.Digest != nil {
+			t.Errorf("%s: algorithm %s, want sha1", c.path, v.File.Algorithm)
+		}
+	}
+	p := db.Packages()[0]
+	if p.Name != "musl" || p.Version != "1.2.4_git20230717-r4" || p.Arch != "x86_64" {
+		t.Errorf("first package %v", p)
+	}
+
+	// A damaged line is a warning naming it; the verdicts are then unknown.
+	b, err := os.ReadFile(filepath.Join(root, apkInstalled))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(root, apkInstalled), string(b)+"P:broken\nZ:Q1notbase64\n")
+	db = openDB(t, root)
+	if w := db.Warnings(); len(w) != 1 || w[0].Error() != "apk database damaged: "+filepath.Join(root, apkInstalled)+":63: Z: before any R:" {
+		t.Errorf("warnings %v", w)
+	}
+	if v := db.Verdict("/usr/bin/hello", db.Opener("/usr/bin/hello")); v.Kind != Unknown {
+		t.Errorf("damaged: /usr/bin/hello is %s", v.Kind)
+	}
+}

@@ -9,10 +9,16 @@ import (
 // TestAPK reads the Alpine fixture (see testdata/README.md) under a root and checks
 // each verdict, with the modes and owners apk records.
 func TestAPK(t *testing.T) {
+	if os.Geteuid() != 0 {
+		skipUnlessRequired(t, "the fixture's files are owned by root as the database says only when root copies them")
+	}
 	root := t.TempDir()
 	run(t, "cp", "-a", "testdata/apk/root/.", root)
 	writeFile(t, filepath.Join(root, "etc/hostname"), "intruder\n")
 	writeFile(t, filepath.Join(root, "etc/passwd"), "root:x:0:0::/root:/bin/sh\n")
+	if err := os.Chmod(filepath.Join(root, "usr/bin/hello"), os.ModeSetuid|0o755); err != nil {
+		t.Fatal(err)
+	}
 
 	db := openDB(t, root)
 	if w := db.Warnings(); len(w) > 0 {
@@ -31,7 +37,7 @@ func TestAPK(t *testing.T) {
 		{"/etc/os-release", Match, "alpine-release", 0},
 		{"/etc/hostname", Mismatch, "alpine-release", 0o100644},
 		{"/etc/issue", Missing, "alpine-release", 0},
-		{"/usr/bin/hello", Match, "hello", 0o100755},
+		{"/usr/bin/hello", Mismatch, "hello", 0o100755}, // setuid added
 		{"/usr/bin", Unknown, "hello", 0o40755},
 		{"/etc/passwd", Unowned, "", 0},
 	} {

@@ -7,6 +7,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Manager names a package database format.
@@ -133,6 +134,9 @@ type DB struct {
 	warnings []error
 	log      []Transaction
 	packages []*Package
+
+	idsOnce sync.Once
+	idMaps  *idMaps
 }
 
 // usrAliases are the directories a merged /usr makes symlinks to /usr/NAME.

@@ -139,3 +139,41 @@ func FuzzParseAPK(f *testing.F) {
 		}
 	})
 }
+
+func FuzzRPMPackage(f *testing.F) {
+	// A header rpm wrote into rpmdb.sqlite for testdata/rpm/fimtest.spec.
+	if b, err := os.ReadFile("testdata/rpm/fimtest.header"); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0})
+	f.Add([]byte{0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 3, 232, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 1, 'a', 'b', 'c', 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		pkg, files, err := rpmPackage(data)
+		if err != nil {
+			return
+		}
+		if pkg.Name == "" {
+			t.Fatal("package without a name")
+		}
+		for _, fl := range files {
+			if !strings.HasPrefix(fl.Path, "/") || path.Clean(fl.Path) != fl.Path {
+				t.Fatalf("path %q", fl.Path)
+			}
+			if fl.Digest != nil && newHash(fl.Algorithm).Size() != len(fl.Digest) {
+				t.Fatalf("%s digest of %d bytes", fl.Algorithm, len(fl.Digest))
+			}
+		}
+	})
+}
+
+func FuzzParseIDs(f *testing.F) {
+	f.Add([]byte("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/:/usr/sbin/nologin\n"))
+	f.Add([]byte("root:x:0:\nwheel:x:10:a,b\n#c:x:1\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for name := range parseIDs(data) {
+			if name == "" || strings.Contains(name, ":") || strings.Contains(name, "\n") {
+				t.Fatalf("name %q", name)
+			}
+		}
+	})
+}

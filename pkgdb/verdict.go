@@ -108,10 +108,40 @@ func (db *DB) Verdict(p string, open Opener) Verdict {
 	}
 	for _, o := range digested {
 		if bytes.Equal(sums[o.Algorithm], o.Digest) {
+			if why := db.metaDiffers(o, rc); why != "" {
+				return Verdict{Kind: Mismatch, File: o, Reason: why}
+			}
 			return Verdict{Kind: Match, File: o}
 		}
 	}
 	return verdictDiffers(digested[0], fmt.Sprintf("%s differs from the package's", digested[0].Algorithm))
+}
+
+// metaDiffers compares the permissions and owner rpm and apk record for f with those
+// of the open file rc, when rc can say them (an *os.File can), and says what differs.
+func (db *DB) metaDiffers(f *File, rc io.ReadCloser) string {
+	sf, ok := rc.(interface{ Stat() (fs.FileInfo, error) })
+	if !f.HasMeta || !ok {
+		return ""
+	}
+	fi, err := sf.Stat()
+	if err != nil {
+		return ""
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return ""
+	}
+	if st.Mode&0o7777 != f.Mode&0o7777 {
+		return fmt.Sprintf("mode %04o, the package's is %04o", st.Mode&0o7777, f.Mode&0o7777)
+	}
+	if uid, ok := db.ids().user(f.Owner); ok && uid != st.Uid {
+		return fmt.Sprintf("owner %d, the package's is %s (%d)", st.Uid, f.Owner, uid)
+	}
+	if gid, ok := db.ids().group(f.Group); ok && gid != st.Gid {
+		return fmt.Sprintf("group %d, the package's is %s (%d)", st.Gid, f.Group, gid)
+	}
+	return ""
 }
 
 func verdictDiffers(f *File, reason string) Verdict {

@@ -150,9 +150,12 @@ func (db *DB) loadAPK() (bool, error) {
 	if err != nil {
 		return true, db.damage(APK, apkInstalled, err)
 	}
-	db.packages = append(db.packages, pkgs...)
+	byPkg := make(map[*Package][]*File)
 	for _, f := range files {
-		db.add(f)
+		byPkg[f.Package] = append(byPkg[f.Package], f)
+	}
+	for _, p := range pkgs {
+		db.addPackage(p, byPkg[p])
 	}
 	return true, nil
 }

@@ -75,6 +75,8 @@ type File struct {
 	Size    int64
 	Mtime   int64 // seconds since the epoch
 	LinkTo  string
+
+	next *File // the next owner of the same path
 }
 
 // IsConfig says whether the file is a dpkg conffile or an rpm %config file.
@@ -125,7 +127,7 @@ func (db *DB) damage(m Manager, file string, err error) *Damage {
 // changed afterwards: it is safe for concurrent use.
 type DB struct {
 	root     *Root
-	owners   map[string][]*File   // by recorded path
+	owners   map[string]*File     // by recorded path: the first owner, then f.next
 	from     map[string]diversion // dpkg diversions, by the diverted path
 	to       map[string]diversion // dpkg diversions, by where the diverted file lives
 	aliases  map[string]string    // "/bin" → "/usr/bin", where the root has that symlink
@@ -134,6 +136,7 @@ type DB struct {
 	warnings []error
 	log      []Transaction
 	packages []*Package
+	files    map[*Package][]*File
 
 	idsOnce sync.Once
 	idMaps  *idMaps
@@ -153,7 +156,8 @@ func Open(root string) (*DB, error) {
 	}
 	db := &DB{
 		root:    r,
-		owners:  make(map[string][]*File),
+		owners:  make(map[string]*File),
+		files:   make(map[*Package][]*File),
 		aliases: make(map[string]string),
 		damaged: make(map[Manager]*Damage),
 	}
@@ -208,23 +212,32 @@ func (db *DB) Log() []Transaction { return db.log }
 
 // drop forgets every file and package of manager m.
 func (db *DB) drop(m Manager) {
-	for p, files := range db.owners {
-		keep := files[:0]
-		for _, f := range files {
-			if f.Package.Manager != m {
-				keep = append(keep, f)
+	for p, f := range db.owners {
+		var head, tail *File
+		for ; f != nil; f = f.next {
+			if f.Package.Manager == m {
+				continue
 			}
+			if head == nil {
+				head = f
+			} else {
+				tail.next = f
+			}
+			tail = f
 		}
-		if len(keep) == 0 {
+		if head == nil {
 			delete(db.owners, p)
 		} else {
-			db.owners[p] = keep
+			tail.next = nil
+			db.owners[p] = head
 		}
 	}
 	keep := db.packages[:0]
 	for _, p := range db.packages {
 		if p.Manager != m {
 			keep = append(keep, p)
+		} else {
+			delete(db.files, p)
 		}
 	}
 	db.packages = keep
@@ -233,10 +246,35 @@ func (db *DB) drop(m Manager) {
 	}
 }
 
-// add records f under its path.
-func (db *DB) add(f *File) {
-	db.owners[f.Path] = append(db.owners[f.Path], f)
+// addPackage records pkg and its files, each under its path.
+func (db *DB) addPackage(pkg *Package, files []*File) {
+	db.packages = append(db.packages, pkg)
+	db.files[pkg] = files
+	for _, f := range files {
+		db.link(f)
+	}
 }
+
+// link adds f to the owners of its path, first: the package being read finds its own
+// records at the head (ownedBy).
+func (db *DB) link(f *File) {
+	f.next = db.owners[f.Path]
+	db.owners[f.Path] = f
+}
+
+// ownedBy returns pkg's record of path p, or nil.
+func (db *DB) ownedBy(p string, pkg *Package) *File {
+	for f := db.owners[p]; f != nil; f = f.next {
+		if f.Package == pkg {
+			return f
+		}
+	}
+	return nil
+}
+
+// Files returns what package p records about its files, in the order it lists them
+// (dpkg: the .list, then files only the .md5sums names).
+func (db *DB) Files(p *Package) []*File { return db.files[p] }
 
 // variants are the names path p is recorded under: p itself first, then p through
 // the /usr-merge aliases the root has (/usr/sbin/x for /sbin/x, and the other way).
@@ -274,26 +312,23 @@ func (db *DB) Owners(p string) []*File {
 
 // ownersAt applies the diversions to the recorded path p.
 func (db *DB) ownersAt(p string) []*File {
+	var out []*File
 	if d, ok := db.to[p]; ok {
 		// p holds the file some other package shipped as d.From.
-		var out []*File
-		for _, f := range db.owners[d.From] {
+		for f := db.owners[d.From]; f != nil; f = f.next {
 			if !(f.Package.Manager == Dpkg && f.Package.Name == d.Package) {
 				out = append(out, f)
 			}
 		}
 		return out
 	}
-	if d, ok := db.from[p]; ok {
-		// p is diverted: only the diverting package's own file is there (a local
+	d, diverted := db.from[p]
+	for f := db.owners[p]; f != nil; f = f.next {
+		// A diverted p holds only the diverting package's own file (a local
 		// diversion, made by the administrator, leaves p to no package).
-		var out []*File
-		for _, f := range db.owners[p] {
-			if f.Package.Manager == Dpkg && f.Package.Name == d.Package && d.Package != "" {
-				out = append(out, f)
-			}
+		if !diverted || f.Package.Manager == Dpkg && f.Package.Name == d.Package && d.Package != "" {
+			out = append(out, f)
 		}
-		return out
 	}
-	return db.owners[p]
+	return out
 }

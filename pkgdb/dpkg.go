@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"runtime"
 	"strings"
+	"sync"
 )
 
 // Size limits of the database files read whole. They are far above what real hosts
@@ -144,15 +146,18 @@ func installed(st string) bool {
 
 // parseList parses an info/PKG.list file: one absolute path a line.
 func parseList(data []byte) ([]string, error) {
-	var out []string
-	for n, line := range lines(data) {
-		if len(line) == 0 {
+	all := string(data) // one allocation: the paths are substrings of it
+	out := make([]string, 0, bytes.Count(data, []byte("\n"))+1)
+	for n := 1; all != ""; n++ {
+		line, rest, _ := strings.Cut(all, "\n")
+		all = rest
+		if line == "" {
 			continue
 		}
 		if line[0] != '/' {
-			return nil, &lineError{n + 1, fmt.Sprintf("not an absolute path: %.60q", line)}
+			return nil, &lineError{n, fmt.Sprintf("not an absolute path: %.60q", line)}
 		}
-		out = append(out, cleanRecorded(string(line)))
+		out = append(out, cleanRecorded(line))
 	}
 	return out, nil
 }
@@ -169,15 +174,17 @@ type md5sum struct {
 // parseMD5sums parses an info/PKG.md5sums file: "HEX32  PATH" lines, PATH relative to
 // the root (md5sum's output format, a '*' before the name for binary mode).
 func parseMD5sums(data []byte) ([]md5sum, error) {
-	var out []md5sum
-	for n, line := range lines(data) {
+	ls := lines(data)
+	out := make([]md5sum, 0, len(ls))
+	arena := make([]byte, 16*len(ls)) // one allocation for the digests
+	for n, line := range ls {
 		if len(line) == 0 {
 			continue
 		}
 		if len(line) < 35 || line[32] != ' ' || (line[33] != ' ' && line[33] != '*') {
 			return nil, &lineError{n + 1, fmt.Sprintf("not \"MD5  PATH\": %.60q", line)}
 		}
-		d := make([]byte, 16)
+		d := arena[16*n : 16*n+16 : 16*n+16]
 		if _, err := hex.Decode(d, line[:32]); err != nil {
 			return nil, &lineError{n + 1, fmt.Sprintf("digest %.32q is not hexadecimal", line[:32])}
 		}
@@ -252,25 +259,52 @@ func (db *DB) loadDpkg() (bool, error) {
 	for _, n := range names {
 		info[n] = true
 	}
+	// The packages' files are read and parsed in parallel, and recorded in the order
+	// of the status file.
+	type job struct {
+		pkg       *Package
+		base      string
+		conffiles []conffile
+		sums      bool
+		read      dpkgFiles
+	}
+	var jobs []*job
 	for i := range entries {
 		e := &entries[i]
 		if !installed(e.Status) {
 			continue
 		}
 		pkg := &Package{Manager: Dpkg, Name: e.Package, Version: e.Version, Arch: e.Arch, Status: e.Status}
-		db.packages = append(db.packages, pkg)
 		base := e.Package + ":" + e.Arch
 		if !info[base+".list"] {
 			base = e.Package
 		}
 		if !info[base+".list"] {
 			if len(e.Conffiles) == 0 && strings.HasSuffix(e.Status, " config-files") {
+				db.packages = append(db.packages, pkg)
 				continue
 			}
 			return true, db.damage(Dpkg, dpkgInfo+"/"+e.Package+".list",
 				fmt.Errorf("missing: the files of %s %s are not known", e.Package, e.Version))
 		}
-		if err := db.loadDpkgPackage(pkg, base, e.Conffiles, info[base+".md5sums"]); err != nil {
+		jobs = append(jobs, &job{pkg: pkg, base: base, conffiles: e.Conffiles, sums: info[base+".md5sums"]})
+	}
+	var wg sync.WaitGroup
+	next := make(chan *job)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for j := range next {
+				j.read = db.readDpkgFiles(j.base, j.sums)
+			}
+		})
+	}
+	for _, j := range jobs {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
+	for _, j := range jobs {
+		if err := db.addDpkgPackage(j.pkg, j.conffiles, j.read); err != nil {
 			return true, err
 		}
 	}
@@ -291,47 +325,65 @@ func (db *DB) loadDpkg() (bool, error) {
 	return true, db.loadDpkgLog()
 }
 
-// loadDpkgPackage reads one package's .list and .md5sums and marks its conffiles.
-func (db *DB) loadDpkgPackage(pkg *Package, base string, conffiles []conffile, hasSums bool) error {
+// dpkgFiles is what one package's .list and .md5sums say, or why they could not be
+// read.
+type dpkgFiles struct {
+	paths []string
+	sums  []md5sum
+	err   error
+}
+
+// readDpkgFiles reads and parses info/BASE.list and, if sums, info/BASE.md5sums.
+func (db *DB) readDpkgFiles(base string, sums bool) dpkgFiles {
 	listName := dpkgInfo + "/" + base + ".list"
 	data, err := db.root.ReadFile(listName, maxInfoFile)
 	if err != nil {
-		return db.damage(Dpkg, listName, err)
+		return dpkgFiles{err: db.damage(Dpkg, listName, err)}
 	}
-	paths, err := parseList(data)
-	if err != nil {
-		return db.damage(Dpkg, listName, err)
+	var out dpkgFiles
+	if out.paths, err = parseList(data); err != nil {
+		return dpkgFiles{err: db.damage(Dpkg, listName, err)}
 	}
-	files := make(map[string]*File, len(paths))
-	for _, p := range paths {
-		if files[p] == nil {
-			f := &File{Path: p, Package: pkg}
-			files[p] = f
-			db.add(f)
-		}
-	}
-	if hasSums {
+	if sums {
 		sumsName := dpkgInfo + "/" + base + ".md5sums"
 		data, err := db.root.ReadFile(sumsName, maxInfoFile)
 		if err != nil {
-			return db.damage(Dpkg, sumsName, err)
+			return dpkgFiles{err: db.damage(Dpkg, sumsName, err)}
 		}
-		sums, err := parseMD5sums(data)
-		if err != nil {
-			return db.damage(Dpkg, sumsName, err)
-		}
-		for _, s := range sums {
-			f := files[s.Path]
-			if f == nil { // summed but not listed: dpkg would not have it, but it is the package's
-				f = &File{Path: s.Path, Package: pkg}
-				files[s.Path] = f
-				db.add(f)
-			}
-			f.Algorithm, f.Digest = MD5, s.Digest
+		if out.sums, err = parseMD5sums(data); err != nil {
+			return dpkgFiles{err: db.damage(Dpkg, sumsName, err)}
 		}
 	}
+	return out
+}
+
+// addDpkgPackage records one package's files, their digests, and its conffiles.
+func (db *DB) addDpkgPackage(pkg *Package, conffiles []conffile, read dpkgFiles) error {
+	if read.err != nil {
+		return read.err
+	}
+	recs := make([]File, len(read.paths)) // one allocation for the package's records
+	files := make([]*File, 0, len(read.paths))
+	for i, p := range read.paths {
+		if db.owners[p] != nil && db.owners[p].Package == pkg {
+			continue // listed twice
+		}
+		f := &recs[i]
+		f.Path, f.Package = p, pkg
+		files = append(files, f)
+		db.link(f)
+	}
+	for _, s := range read.sums {
+		f := db.ownedBy(s.Path, pkg)
+		if f == nil { // summed but not listed: dpkg would not have it, but it is the package's
+			f = &File{Path: s.Path, Package: pkg}
+			files = append(files, f)
+			db.link(f)
+		}
+		f.Algorithm, f.Digest = MD5, s.Digest
+	}
 	for _, c := range conffiles {
-		f := files[c.Path]
+		f := db.ownedBy(c.Path, pkg)
 		if f == nil {
 			continue // obsolete, or no longer shipped: dpkg does not list it either
 		}
@@ -341,5 +393,7 @@ func (db *DB) loadDpkgPackage(pkg *Package, base string, conffiles []conffile, h
 			f.Algorithm, f.Digest = MD5, c.Digest
 		}
 	}
+	db.packages = append(db.packages, pkg)
+	db.files[pkg] = files
 	return nil
 }

@@ -1,7 +1,6 @@
 package pkgdb
 
 import (
-	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -149,13 +148,17 @@ func (db *DB) readLog(name string, gz bool) ([]byte, error) {
 	}
 	defer f.Close()
 	if !gz {
-		return readLimited(f, f.Name(), maxLog)
+		var size int64
+		if st, err := f.Stat(); err == nil {
+			size = st.Size()
+		}
+		return readLimited(f, f.Name(), maxLog, size)
 	}
 	zr, err := gzip.NewReader(f)
 	if err != nil {
 		return nil, fmt.Errorf("gzip: %w", err)
 	}
-	data, err := readLimited(zr, f.Name(), maxLog)
+	data, err := readLimited(zr, f.Name(), maxLog, 0)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
@@ -163,5 +166,5 @@ func (db *DB) readLog(name string, gz bool) ([]byte, error) {
 		}
 		return nil, err
 	}
-	return bytes.Clone(data), nil
+	return data, nil
 }

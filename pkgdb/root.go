@@ -98,12 +98,20 @@ func (r *Root) ReadFile(p string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return readLimited(f, f.Name(), limit)
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	return readLimited(f, f.Name(), limit, size)
 }
 
-// readLimited reads rd whole, at most limit bytes.
-func readLimited(rd io.Reader, name string, limit int64) ([]byte, error) {
+// readLimited reads rd whole, at most limit bytes; size is what it is expected to
+// hold, to read it into one buffer.
+func readLimited(rd io.Reader, name string, limit, size int64) ([]byte, error) {
 	var b bytes.Buffer
+	if size > 0 && size <= limit {
+		b.Grow(int(size) + bytes.MinRead)
+	}
 	n, err := b.ReadFrom(io.LimitReader(rd, limit+1))
 	if err != nil {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: err}

@@ -114,10 +114,7 @@ func (db *DB) loadRPMSQLite(name string, f *os.File) error {
 		if err != nil {
 			return db.damage(RPM, name, fmt.Errorf("package %d: %w", hnum, err))
 		}
-		db.packages = append(db.packages, pkg)
-		for _, fl := range files {
-			db.add(fl)
-		}
+		db.addPackage(pkg, files)
 	}
 	if err := rows.Err(); err != nil {
 		return db.damage(RPM, name, err)

@@ -11,6 +11,7 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"sync"
 	"syscall"
 )
 
@@ -170,6 +171,9 @@ func newHash(a Algorithm) hash.Hash {
 	return nil
 }
 
+// readBufs are the buffers files are read through to be hashed.
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 128<<10); return &b }}
+
 // digests reads r once and returns its digest in every algorithm the files use.
 func digests(r io.Reader, files []*File) (map[Algorithm][]byte, error) {
 	hs := make(map[Algorithm]hash.Hash)
@@ -185,8 +189,13 @@ func digests(r io.Reader, files []*File) (map[Algorithm][]byte, error) {
 		hs[f.Algorithm] = h
 		ws = append(ws, h)
 	}
-	buf := make([]byte, 128<<10)
-	if _, err := io.CopyBuffer(io.MultiWriter(ws...), r, buf); err != nil {
+	buf := readBufs.Get().(*[]byte)
+	defer readBufs.Put(buf)
+	var w io.Writer = ws[0]
+	if len(ws) > 1 {
+		w = io.MultiWriter(ws...)
+	}
+	if _, err := io.CopyBuffer(w, struct{ io.Reader }{r}, *buf); err != nil {
 		return nil, fmt.Errorf("read: %w", err)
 	}
 	out := make(map[Algorithm][]byte, len(hs))

@@ -28,7 +28,8 @@ func parseAPK(data []byte) ([]*Package, []*File, error) {
 	var pkg *Package
 	var dir string
 	var dirFile, file *File
-	for n, line := range lines(data) {
+	ls := lines(data)
+	for n, line := range ls {
 		n++
 		if len(line) == 0 {
 			if pkg != nil && pkg.Name == "" {
@@ -93,7 +94,7 @@ func parseAPK(data []byte) ([]*Package, []*File, error) {
 		}
 	}
 	if pkg != nil && pkg.Name == "" {
-		return nil, nil, errors.New("last package without P:")
+		return nil, nil, &lineError{len(ls), "package without P:"}
 	}
 	return pkgs, files, nil
 }

@@ -1,6 +1,7 @@
 package pkgdb
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -74,5 +75,34 @@ func TestAPK(t *testing.T) {
 	}
 	if v := db.Verdict("/usr/bin/hello", db.Opener("/usr/bin/hello")); v.Kind != Unknown {
 		t.Errorf("damaged: /usr/bin/hello is %s", v.Kind)
+	}
+}
+
+// TestVerdictConcurrent: a DB answers from several goroutines at once (run with -race).
+func TestVerdictConcurrent(t *testing.T) {
+	db := openDB(t, "testdata/apk/root")
+	paths := []string{"/lib/ld-musl-x86_64.so.1", "/etc/os-release", "/usr/bin/hello", "/etc/issue", "/nothing"}
+	want := make([]Kind, len(paths))
+	for i, p := range paths {
+		want[i] = db.Verdict(p, db.Opener(p)).Kind
+	}
+	done := make(chan error)
+	for range 4 {
+		go func() {
+			var err error
+			for range 50 {
+				for i, p := range paths {
+					if k := db.Verdict(p, db.Opener(p)).Kind; k != want[i] && err == nil {
+						err = fmt.Errorf("%s: %s, then %s", p, want[i], k)
+					}
+				}
+			}
+			done <- err
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -2,16 +2,33 @@
 // root directory ("/", a host mounted at /host, an unpacked image), and says per path
 // which package owns it and whether the file is what the package shipped.
 //
-// It owns three formats: dpkg (var/lib/dpkg: status with its Conffiles, info/PKG.list
-// and .md5sums, diversions, and var/log/dpkg.log with its rotations), rpm (the rpm
-// database) and apk (lib/apk/db/installed). Open reads them whole, once; a DB is not
-// changed afterwards and may be used from several goroutines.
+// It owns three formats:
+//   - dpkg: var/lib/dpkg/status (package, version, architecture, state, Conffiles with
+//     their MD5), info/PKG[:ARCH].list and .md5sums, diversions, and var/log/dpkg.log
+//     with its rotations (.1, .2.gz, ...) as a list of transactions;
+//   - rpm: the sqlite back end (rpmdb.sqlite under usr/lib/sysimage/rpm or
+//     var/lib/rpm, with its write-ahead log), read with fim's own header parser: per
+//     file the digest and its algorithm, mode, owner, group, size, mtime, link target
+//     and the config, ghost, doc and missingok flags. The ndb (Packages.db) and
+//     Berkeley DB (Packages) back ends are found but not read: a warning, and
+//     unknown verdicts;
+//   - apk: lib/apk/db/installed (name, version, architecture, files with their SHA-1
+//     and uid:gid:mode).
+//
+// Open reads them whole, once; a DB is not changed afterwards and may be used from
+// several goroutines. Owners answers which packages own a path; Verdict also reads the
+// file and compares it with what its package recorded:
+//
+//	db, err := pkgdb.Open(root) // warnings in db.Warnings()
+//	v := db.Verdict("/usr/bin/ls", db.Opener("/usr/bin/ls"))
+//	// v.Kind: match, mismatch, conffile, unowned, unknown or missing; v.File the record
 //
 // Contracts:
 //   - Everything is read relative to the root, as if it were the system's root: an
 //     absolute symlink or ".." inside an image resolves inside the image, never out
 //     of it. A name is opened without blocking and read only if it is a regular
 //     file, under a size limit (a FIFO, a device or a huge file is refused, not read).
+//     The rpm database is opened read-only and nothing is written beside it.
 //   - A database that cannot be read or parsed is never a crash and never a silent
 //     "explained": Open returns it as a warning of one line naming the file and the
 //     line (*Damage), and every verdict drawn from that manager is then unknown (a
@@ -25,7 +42,8 @@
 //   - Verdict reads a file's content only when asked, and only when its package
 //     recorded a digest, in the package's own algorithm (MD5 for dpkg, the recorded
 //     one for rpm, SHA-1 for apk); nothing is cached. It does not follow a symlink
-//     where the package shipped a file.
+//     where the package shipped a file. Where rpm or apk record a mode and owner,
+//     a file of the right content but another mode or owner is a mismatch.
 //   - The database is evidence, not proof: it lives on the host it describes, and
 //     whoever can write a file can often write its package's digest too.
 //

@@ -188,8 +188,11 @@ func parseMD5sums(data []byte) ([]md5sum, error) {
 		if _, err := hex.Decode(d, line[:32]); err != nil {
 			return nil, &lineError{n + 1, fmt.Sprintf("digest %.32q is not hexadecimal", line[:32])}
 		}
-		p := string(line[34:])
-		out = append(out, md5sum{Path: cleanRecorded("/" + p), Digest: d})
+		p := cleanRecorded("/" + string(line[34:]))
+		if p == "/" {
+			return nil, &lineError{n + 1, fmt.Sprintf("%.60q names no file", line[34:])}
+		}
+		out = append(out, md5sum{Path: p, Digest: d})
 	}
 	return out, nil
 }

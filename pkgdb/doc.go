@@ -7,11 +7,11 @@
 //     their MD5), info/PKG[:ARCH].list and .md5sums, diversions, and var/log/dpkg.log
 //     with its rotations (.1, .2.gz, ...) as a list of transactions;
 //   - rpm: the sqlite back end (rpmdb.sqlite under usr/lib/sysimage/rpm or
-//     var/lib/rpm, with its write-ahead log), read with fim's own header parser: per
-//     file the digest and its algorithm, mode, owner, group, size, mtime, link target
-//     and the config, ghost, doc and missingok flags. The ndb (Packages.db) and
-//     Berkeley DB (Packages) back ends are found but not read: a warning, and
-//     unknown verdicts;
+//     var/lib/rpm, with its write-ahead log) and the Berkeley DB one (Packages, RHEL 8
+//     and before), read with fim's own header parser: per file the digest and its
+//     algorithm, mode, owner, group, size, mtime, link target and the config, ghost,
+//     doc and missingok flags. The ndb back end (Packages.db, openSUSE) is found but
+//     not read: a warning, and unknown verdicts;
 //   - apk: lib/apk/db/installed (name, version, architecture, files with their SHA-1
 //     and uid:gid:mode).
 //

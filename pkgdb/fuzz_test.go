@@ -177,3 +177,22 @@ func FuzzParseIDs(f *testing.F) {
 		}
 	})
 }
+
+func FuzzBDBHash(f *testing.F) {
+	// fimtest.header in a Berkeley DB hash of 512-byte pages, written by db5.3_load.
+	if b, err := os.ReadFile("testdata/rpm/Packages-512.bdb"); err == nil {
+		f.Add(b)
+	}
+	f.Add(make([]byte, 72))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		vals, err := readBDBHash(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		for _, v := range vals {
+			if len(v) > maxHeader {
+				t.Fatalf("a value of %d bytes", len(v))
+			}
+		}
+	})
+}

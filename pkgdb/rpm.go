@@ -26,8 +26,9 @@ const (
 	maxRPMDB  = 4 << 30
 )
 
-// loadRPM reads the rpm database: the sqlite back end is read; a database in the ndb
-// or Berkeley DB back end is found and said to be unread (its verdicts are unknown).
+// loadRPM reads the rpm database: the sqlite and Berkeley DB back ends are read; a
+// database in the ndb back end is found and said to be unread (its verdicts are
+// unknown).
 func (db *DB) loadRPM() (bool, error) {
 	for _, dir := range rpmDirs {
 		name := dir + "/" + rpmSQLite
@@ -39,14 +40,21 @@ func (db *DB) loadRPM() (bool, error) {
 		if !errors.Is(err, errNotExist) {
 			return true, db.damage(RPM, name, err)
 		}
-		for _, other := range []string{rpmNDB, rpmBDB} {
-			name := dir + "/" + other
-			if f, err := db.root.Open(name); err == nil {
-				f.Close()
-				return true, db.damage(RPM, name, errors.New("this rpm database back end is not read (only rpmdb.sqlite is)"))
-			} else if !errors.Is(err, errNotExist) {
-				return true, db.damage(RPM, name, err)
-			}
+		name = dir + "/" + rpmBDB
+		f, err = db.root.Open(name)
+		if err == nil {
+			defer f.Close()
+			return true, db.loadRPMBDB(name, f)
+		}
+		if !errors.Is(err, errNotExist) {
+			return true, db.damage(RPM, name, err)
+		}
+		name = dir + "/" + rpmNDB
+		if f, err := db.root.Open(name); err == nil {
+			f.Close()
+			return true, db.damage(RPM, name, errors.New("the ndb back end is not read (rpmdb.sqlite and Berkeley DB Packages are)"))
+		} else if !errors.Is(err, errNotExist) {
+			return true, db.damage(RPM, name, err)
 		}
 	}
 	return false, nil
@@ -118,6 +126,22 @@ func (db *DB) loadRPMSQLite(name string, f *os.File) error {
 	}
 	if err := rows.Err(); err != nil {
 		return db.damage(RPM, name, err)
+	}
+	return nil
+}
+
+// loadRPMBDB reads the headers of rpm's Berkeley DB Packages file, opened as f.
+func (db *DB) loadRPMBDB(name string, f *os.File) error {
+	blobs, err := readBDBHash(f)
+	if err != nil {
+		return db.damage(RPM, name, err)
+	}
+	for i, blob := range blobs {
+		pkg, files, err := rpmPackage(blob)
+		if err != nil {
+			return db.damage(RPM, name, fmt.Errorf("record %d: %w", i+1, err))
+		}
+		db.addPackage(pkg, files)
 	}
 	return nil
 }

@@ -2,6 +2,9 @@ package pkgdb
 
 import (
 	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,21 +145,85 @@ func TestRPMWriteAheadLog(t *testing.T) {
 	}
 }
 
-// TestRPMOtherBackends: a database in a back end that is not read is a warning, and
-// the verdicts are unknown, not unowned.
+// TestRPMOtherBackends: a database in the ndb back end, which is not read, and a
+// Berkeley DB that is not one, are a warning each, and the verdicts are unknown.
 func TestRPMOtherBackends(t *testing.T) {
-	for _, name := range []string{"var/lib/rpm/Packages", "usr/lib/sysimage/rpm/Packages.db"} {
+	for name, want := range map[string]string{
+		"var/lib/rpm/Packages":             "var/lib/rpm/Packages: metadata page: EOF",
+		"usr/lib/sysimage/rpm/Packages.db": "usr/lib/sysimage/rpm/Packages.db: the ndb back end is not read",
+	} {
 		root := t.TempDir()
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, name)), 0o755); err != nil {
 			t.Fatal(err)
 		}
 		writeFile(t, filepath.Join(root, name), "whatever\n")
 		db := openDB(t, root)
-		if w := db.Warnings(); len(w) != 1 || !strings.Contains(w[0].Error(), name+": this rpm database back end is not read") {
-			t.Errorf("%s: warnings %v", name, w)
+		if w := db.Warnings(); len(w) != 1 || !strings.Contains(w[0].Error(), want) {
+			t.Errorf("%s: warnings %v, want %q", name, w, want)
 		}
 		if v := db.Verdict("/usr/bin/x", db.Opener("/usr/bin/x")); v.Kind != Unknown {
 			t.Errorf("%s: %s, want unknown", name, v.Kind)
 		}
+	}
+}
+
+// TestRPMBerkeleyDB writes the headers rpm recorded into a Berkeley DB Packages file
+// with the real libdb (db5.3_load), in page sizes that put them in overflow chains and
+// on the page, checks that the real rpm reads it (bdb_ro), and reads it.
+func TestRPMBerkeleyDB(t *testing.T) {
+	load := requireTool(t, "db5.3_load", "db5.3-util")
+	const dbpath = "/var/lib/rpm"
+	root := rpmRoot(t, dbpath)
+	dir := filepath.Join(root, dbpath)
+	sdb, err := sql.Open("sqlite", "file:"+filepath.Join(dir, rpmSQLite)+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := sdb.Query("SELECT hnum, blob FROM Packages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dump := "VERSION=3\nformat=bytevalue\ntype=hash\ndb_pagesize=%d\nHEADER=END\n" +
+		" 00000000\n 02000000\n" // rpm's next instance number, under key 0
+	for rows.Next() {
+		var hnum uint32
+		var blob []byte
+		if err := rows.Scan(&hnum, &blob); err != nil {
+			t.Fatal(err)
+		}
+		key := binary.LittleEndian.AppendUint32(nil, hnum) // native order: this machine's
+		dump += " " + hex.EncodeToString(key) + "\n " + hex.EncodeToString(blob) + "\n"
+	}
+	rows.Close()
+	sdb.Close()
+	dump += "DATA=END\n"
+	for _, f := range []string{rpmSQLite, rpmSQLite + "-wal", rpmSQLite + "-shm"} {
+		os.Remove(filepath.Join(dir, f))
+	}
+	writeFile(t, filepath.Join(root, "usr/bin/fimtest"), "changed\n")
+
+	for _, pageSize := range []int{512, 65536} {
+		t.Run(fmt.Sprint(pageSize), func(t *testing.T) {
+			pkgs := filepath.Join(dir, rpmBDB)
+			os.Remove(pkgs)
+			dumpFile := filepath.Join(t.TempDir(), "dump")
+			writeFile(t, dumpFile, fmt.Sprintf(dump, pageSize))
+			run(t, load, "-f", dumpFile, pkgs)
+			if out := run(t, "rpm", "--root", root, "--dbpath", dbpath, "--define", "_db_backend bdb_ro", "-qa"); !strings.Contains(out, "fimtest-1.0-1.noarch") {
+				t.Fatalf("rpm does not read the database: %s", out)
+			}
+			db := openDB(t, root)
+			if w := db.Warnings(); len(w) > 0 {
+				t.Fatal(w)
+			}
+			if ps := db.Packages(); len(ps) != 1 || ps[0].String() != "fimtest 2:1.0-1 noarch (rpm)" {
+				t.Fatalf("packages %v", ps)
+			}
+			for p, want := range map[string]Kind{"/usr/bin/fimtest": Mismatch, "/etc/fimtest/main.conf": Match, "/var/log/fimtest.log": Unknown, "/etc/passwd": Unowned} {
+				if v := db.Verdict(p, db.Opener(p)); v.Kind != want {
+					t.Errorf("%s: %s (%s), want %s", p, v.Kind, v.Reason, want)
+				}
+			}
+		})
 	}
 }

@@ -89,6 +89,9 @@ func parseDpkgLogLine(line []byte) (Transaction, bool, error) {
 		return Transaction{}, false, fmt.Errorf("%s with %d fields, want 3: %.60q", f[0], len(f)-1, line)
 	}
 	name, arch, _ := strings.Cut(f[1], ":")
+	if name == "" {
+		return Transaction{}, false, fmt.Errorf("%s without a package: %.60q", f[0], line)
+	}
 	none := func(v string) string {
 		if v == "<none>" {
 			return ""

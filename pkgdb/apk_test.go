@@ -40,6 +40,7 @@ func TestAPK(t *testing.T) {
 		{"/etc/issue", Missing, "alpine-release", 0},
 		{"/usr/bin/hello", Mismatch, "hello", 0o100755}, // setuid added
 		{"/usr/bin", Unknown, "hello", 0o40755},
+		{"/usr/bin/hello-link", Unknown, "hello", 0}, // a symlink
 		{"/etc/passwd", Unowned, "", 0},
 	} {
 		v := db.Verdict(c.path, db.Opener(c.path))
@@ -70,7 +71,7 @@ func TestAPK(t *testing.T) {
 	}
 	writeFile(t, filepath.Join(root, apkInstalled), string(b)+"P:broken\nZ:Q1notbase64\n")
 	db = openDB(t, root)
-	if w := db.Warnings(); len(w) != 1 || w[0].Error() != "apk database damaged: "+filepath.Join(root, apkInstalled)+":63: Z: before any R:" {
+	if w := db.Warnings(); len(w) != 1 || w[0].Error() != "apk database damaged: "+filepath.Join(root, apkInstalled)+":66: Z: before any R:" {
 		t.Errorf("warnings %v", w)
 	}
 	if v := db.Verdict("/usr/bin/hello", db.Opener("/usr/bin/hello")); v.Kind != Unknown {

@@ -1,0 +1,334 @@
+package pkgdb
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Manager names a package database format.
+type Manager string
+
+// The package managers whose databases are read.
+const (
+	Dpkg Manager = "dpkg"
+	RPM  Manager = "rpm"
+	APK  Manager = "apk"
+)
+
+// Package is one installed package.
+type Package struct {
+	Manager Manager
+	Name    string
+	Version string // dpkg: the Version field; rpm: [EPOCH:]VERSION-RELEASE; apk: V:
+	Arch    string
+	Status  string // dpkg's Status field ("install ok installed"); empty for rpm and apk
+}
+
+// String is "name version arch (manager)".
+func (p *Package) String() string {
+	return fmt.Sprintf("%s %s %s (%s)", p.Name, p.Version, p.Arch, p.Manager)
+}
+
+// Algorithm names the digest a package recorded for a file.
+type Algorithm string
+
+// The digests package managers record.
+const (
+	MD5    Algorithm = "md5"
+	SHA1   Algorithm = "sha1"
+	SHA224 Algorithm = "sha224"
+	SHA256 Algorithm = "sha256"
+	SHA384 Algorithm = "sha384"
+	SHA512 Algorithm = "sha512"
+)
+
+// FileFlags are what a package says about one of its files.
+type FileFlags uint32
+
+// File flags: Config is a dpkg conffile or an rpm %config file; Ghost, Doc and
+// MissingOK are rpm's %ghost, %doc and %config(missingok).
+const (
+	FlagConfig FileFlags = 1 << iota
+	FlagGhost
+	FlagDoc
+	FlagMissingOK
+)
+
+// File is what one package records about one of its paths.
+type File struct {
+	Path      string // as the package records it (absolute, as dpkg or rpm wrote it)
+	Package   *Package
+	Algorithm Algorithm // "" when no digest is recorded
+	Digest    []byte    // nil when no digest is recorded (directories, symlinks, ghosts)
+	Flags     FileFlags
+
+	// Recorded by rpm (all of them) and apk (mode, owner, group): HasMeta says so.
+	HasMeta bool
+	Mode    uint32 // st_mode bits: type and permissions
+	Owner   string // a user name (rpm) or number (apk)
+	Group   string
+	Size    int64
+	Mtime   int64 // seconds since the epoch
+	LinkTo  string
+
+	next *File // the next owner of the same path
+}
+
+// IsConfig says whether the file is a dpkg conffile or an rpm %config file.
+func (f *File) IsConfig() bool { return f.Flags&FlagConfig != 0 }
+
+// Damage says a package database file could not be read or parsed. Every verdict
+// drawn from that manager is then unknown.
+type Damage struct {
+	Manager Manager
+	File    string // the file under the root
+	Line    int    // 0 when the file as a whole is unusable
+	Err     error
+}
+
+func (d *Damage) Error() string {
+	if d.Line > 0 {
+		return fmt.Sprintf("%s database damaged: %s:%d: %v", d.Manager, d.File, d.Line, d.Err)
+	}
+	return fmt.Sprintf("%s database damaged: %s: %v", d.Manager, d.File, d.Err)
+}
+
+func (d *Damage) Unwrap() error { return d.Err }
+
+// lineError is a parser's complaint about one line of its input.
+type lineError struct {
+	line int
+	msg  string
+}
+
+func (e *lineError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
+
+// damage turns an error about file (relative to the root) into a Damage that names
+// the file as it is reached from outside the root.
+func (db *DB) damage(m Manager, file string, err error) *Damage {
+	name := db.root.name(file)
+	var le *lineError
+	if errors.As(err, &le) {
+		return &Damage{Manager: m, File: name, Line: le.line, Err: errors.New(le.msg)}
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == name {
+		err = pe.Err // named already
+	}
+	return &Damage{Manager: m, File: name, Err: err}
+}
+
+// DB is the package databases found under one root. It is read whole by Open and not
+// changed afterwards: it is safe for concurrent use.
+type DB struct {
+	root     *Root
+	owners   map[string]*File     // by recorded path: the first owner, then f.next
+	from     map[string]diversion // dpkg diversions, by the diverted path
+	to       map[string]diversion // dpkg diversions, by where the diverted file lives
+	aliases  map[string]string    // "/bin" → "/usr/bin", where the root has that symlink
+	present  []Manager            // databases found, in the order read
+	damaged  map[Manager]*Damage  // managers whose verdicts are unknown
+	warnings []error
+	log      []Transaction
+	packages []*Package
+	files    map[*Package][]*File
+
+	idsOnce sync.Once
+	idMaps  *idMaps
+}
+
+// usrAliases are the directories a merged /usr makes symlinks to /usr/NAME.
+var usrAliases = []string{"bin", "sbin", "lib", "lib32", "lib64", "libx32", "libo32"}
+
+// Open reads the package databases under the directory root ("/" for this host). It
+// fails only when root cannot be opened; a database that is missing is not an error,
+// and one that is damaged is a warning (Warnings) that makes every verdict drawn from
+// that manager unknown. Close releases the root.
+func Open(root string) (*DB, error) {
+	r, err := OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{
+		root:    r,
+		owners:  make(map[string]*File),
+		files:   make(map[*Package][]*File),
+		aliases: make(map[string]string),
+		damaged: make(map[Manager]*Damage),
+	}
+	for _, name := range usrAliases {
+		if t, err := r.readlink(name); err == nil && strings.TrimPrefix(path.Clean(t), "/") == "usr/"+name {
+			db.aliases["/"+name] = "/usr/" + name
+		}
+	}
+	for _, m := range []struct {
+		name Manager
+		load func(*DB) (bool, error)
+	}{{Dpkg, (*DB).loadDpkg}, {RPM, (*DB).loadRPM}, {APK, (*DB).loadAPK}} {
+		found, err := m.load(db)
+		if found {
+			db.present = append(db.present, m.name)
+		}
+		if err != nil {
+			var d *Damage
+			if !errors.As(err, &d) {
+				d = &Damage{Manager: m.name, Err: err}
+			}
+			db.damaged[m.name] = d
+			db.warnings = append(db.warnings, d)
+			db.drop(m.name)
+		}
+	}
+	sort.SliceStable(db.log, func(i, j int) bool { return db.log[i].Time.Before(db.log[j].Time) })
+	return db, nil
+}
+
+// Close releases the root directory.
+func (db *DB) Close() error { return db.root.Close() }
+
+// Root is the directory the databases were read under.
+func (db *DB) Root() *Root { return db.root }
+
+// Warnings are the damaged databases found, one line each, naming the file and the
+// line (errors of type *Damage), and other problems that left a verdict unknown.
+func (db *DB) Warnings() []error { return db.warnings }
+
+// Managers are the package databases found under the root, damaged or not.
+func (db *DB) Managers() []Manager { return db.present }
+
+// Damaged returns the damage that made manager m's verdicts unknown, or nil.
+func (db *DB) Damaged(m Manager) *Damage { return db.damaged[m] }
+
+// Packages are the installed packages of the databases that could be read.
+func (db *DB) Packages() []*Package { return db.packages }
+
+// Log is the package log (dpkg.log and its rotations), oldest first.
+func (db *DB) Log() []Transaction { return db.log }
+
+// drop forgets every file and package of manager m.
+func (db *DB) drop(m Manager) {
+	for p, f := range db.owners {
+		var head, tail *File
+		for ; f != nil; f = f.next {
+			if f.Package.Manager == m {
+				continue
+			}
+			if head == nil {
+				head = f
+			} else {
+				tail.next = f
+			}
+			tail = f
+		}
+		if head == nil {
+			delete(db.owners, p)
+		} else {
+			tail.next = nil
+			db.owners[p] = head
+		}
+	}
+	keep := db.packages[:0]
+	for _, p := range db.packages {
+		if p.Manager != m {
+			keep = append(keep, p)
+		} else {
+			delete(db.files, p)
+		}
+	}
+	db.packages = keep
+	if m == Dpkg {
+		db.from, db.to, db.log = nil, nil, nil
+	}
+}
+
+// addPackage records pkg and its files, each under its path.
+func (db *DB) addPackage(pkg *Package, files []*File) {
+	db.packages = append(db.packages, pkg)
+	db.files[pkg] = files
+	for _, f := range files {
+		db.link(f)
+	}
+}
+
+// link adds f to the owners of its path, first: the package being read finds its own
+// records at the head (ownedBy).
+func (db *DB) link(f *File) {
+	f.next = db.owners[f.Path]
+	db.owners[f.Path] = f
+}
+
+// ownedBy returns pkg's record of path p, or nil.
+func (db *DB) ownedBy(p string, pkg *Package) *File {
+	for f := db.owners[p]; f != nil; f = f.next {
+		if f.Package == pkg {
+			return f
+		}
+	}
+	return nil
+}
+
+// Files returns what package p records about its files, in the order it lists them
+// (dpkg: the .list, then files only the .md5sums names).
+func (db *DB) Files(p *Package) []*File { return db.files[p] }
+
+// variants are the names path p is recorded under: p itself first, then p through
+// the /usr-merge aliases the root has (/usr/sbin/x for /sbin/x, and the other way).
+func (db *DB) variants(p string) []string {
+	out := []string{p}
+	if len(db.aliases) == 0 {
+		return out
+	}
+	for alias, target := range db.aliases {
+		if rest, ok := strings.CutPrefix(p, target+"/"); ok {
+			out = append(out, alias+"/"+rest)
+		} else if rest, ok := strings.CutPrefix(p, alias+"/"); ok {
+			out = append(out, target+"/"+rest)
+		}
+	}
+	return out
+}
+
+// Owners returns the records of the packages that own the file at path p (absolute,
+// under the root) as it is on disk: after dpkg diversions (a diverted path belongs to
+// the diverting package's file; the file moved aside belongs to the package that
+// shipped it under the original name) and the /usr-merge aliases of the root (dpkg
+// records /sbin/e2fsck for what is reached as /usr/sbin/e2fsck, and rpm the other
+// way). Most paths have one owner or none; directories and Multi-Arch: same files of
+// dpkg have several.
+func (db *DB) Owners(p string) []*File {
+	p = path.Clean("/" + p)
+	for _, v := range db.variants(p) {
+		if files := db.ownersAt(v); len(files) > 0 {
+			return files
+		}
+	}
+	return nil
+}
+
+// ownersAt applies the diversions to the recorded path p.
+func (db *DB) ownersAt(p string) []*File {
+	var out []*File
+	if d, ok := db.to[p]; ok {
+		// p holds the file some other package shipped as d.From.
+		for f := db.owners[d.From]; f != nil; f = f.next {
+			if !(f.Package.Manager == Dpkg && f.Package.Name == d.Package) {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	d, diverted := db.from[p]
+	for f := db.owners[p]; f != nil; f = f.next {
+		// A diverted p holds only the diverting package's own file (a local
+		// diversion, made by the administrator, leaves p to no package).
+		if !diverted || f.Package.Manager == Dpkg && f.Package.Name == d.Package && d.Package != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,402 @@
+package pkgdb
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path"
+	"runtime"
+	"strings"
+	"sync"
+)
+
+// Size limits of the database files read whole. They are far above what real hosts
+// carry (a status of 3,000 packages is about 3 MiB, a .list rarely above 1 MiB), and
+// keep a hostile or broken database from taking the memory of the host.
+const (
+	maxStatus     = 256 << 20
+	maxInfoFile   = 64 << 20
+	maxDiversions = 16 << 20
+	maxLog        = 256 << 20
+)
+
+const (
+	dpkgDir        = "var/lib/dpkg"
+	dpkgStatus     = dpkgDir + "/status"
+	dpkgInfo       = dpkgDir + "/info"
+	dpkgDiversions = dpkgDir + "/diversions"
+)
+
+// statusEntry is one paragraph of dpkg's status file.
+type statusEntry struct {
+	Package, Version, Arch, Status string
+	Conffiles                      []conffile
+	line                           int // where the paragraph starts
+}
+
+// conffile is one line of a Conffiles field. Digest is nil for a conffile dpkg has not
+// installed yet ("newconffile") or recorded without a digest.
+type conffile struct {
+	Path     string
+	Digest   []byte
+	Obsolete bool
+}
+
+// parseStatus parses dpkg's status file: paragraphs of "Field: value" lines, a
+// continuation line starting with a space or tab, paragraphs separated by empty lines.
+// Only the fields fim needs are kept; any line that is neither a field nor a
+// continuation, a paragraph without Package, and a malformed Conffiles line are errors.
+func parseStatus(data []byte) ([]statusEntry, error) {
+	var out []statusEntry
+	var cur *statusEntry
+	field := "" // the field continuation lines belong to
+	finish := func() error {
+		if cur == nil {
+			return nil
+		}
+		if cur.Package == "" {
+			return &lineError{cur.line, "paragraph without Package field"}
+		}
+		out = append(out, *cur)
+		cur = nil
+		return nil
+	}
+	for n, line := range lines(data) {
+		n++
+		if len(bytes.TrimSpace(line)) == 0 {
+			if err := finish(); err != nil {
+				return nil, err
+			}
+			field = ""
+			continue
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if cur == nil || field == "" {
+				return nil, &lineError{n, "continuation line outside a field"}
+			}
+			if field == "conffiles" {
+				c, err := parseConffile(string(bytes.TrimSpace(line)))
+				if err != nil {
+					return nil, &lineError{n, err.Error()}
+				}
+				cur.Conffiles = append(cur.Conffiles, c)
+			}
+			continue
+		}
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok || len(name) == 0 || bytes.ContainsAny(name, " \t") {
+			return nil, &lineError{n, fmt.Sprintf("not a field: %.40q", line)}
+		}
+		if cur == nil {
+			cur = &statusEntry{line: n}
+		}
+		field = strings.ToLower(string(name))
+		v := string(bytes.TrimSpace(value))
+		switch field {
+		case "package":
+			cur.Package = v
+		case "version":
+			cur.Version = v
+		case "architecture":
+			cur.Arch = v
+		case "status":
+			cur.Status = v
+		case "conffiles":
+			if v != "" {
+				return nil, &lineError{n, "Conffiles with a value on its first line"}
+			}
+		}
+	}
+	if err := finish(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// parseConffile parses "PATH MD5 [obsolete|remove-on-upgrade]...".
+func parseConffile(s string) (conffile, error) {
+	f := strings.Fields(s)
+	if len(f) < 2 || !strings.HasPrefix(f[0], "/") {
+		return conffile{}, fmt.Errorf("malformed conffile line %.60q", s)
+	}
+	c := conffile{Path: path.Clean(f[0])}
+	for _, flag := range f[2:] {
+		if flag == "obsolete" {
+			c.Obsolete = true
+		}
+	}
+	if f[1] == "newconffile" || f[1] == "-" {
+		return c, nil
+	}
+	d, err := hex.DecodeString(f[1])
+	if err != nil || len(d) != 16 {
+		return conffile{}, fmt.Errorf("conffile %.60q: digest %.40q is not an MD5", f[0], f[1])
+	}
+	c.Digest = d
+	return c, nil
+}
+
+// installed says whether a package of status st has files on disk: every state but
+// not-installed (config-files keeps its conffiles).
+func installed(st string) bool {
+	f := strings.Fields(st)
+	return len(f) == 3 && f[2] != "not-installed"
+}
+
+// parseList parses an info/PKG.list file: one absolute path a line.
+func parseList(data []byte) ([]string, error) {
+	all := string(data) // one allocation: the paths are substrings of it
+	out := make([]string, 0, bytes.Count(data, []byte("\n"))+1)
+	for n := 1; all != ""; n++ {
+		line, rest, _ := strings.Cut(all, "\n")
+		all = rest
+		if line == "" {
+			continue
+		}
+		if line[0] != '/' {
+			return nil, &lineError{n, fmt.Sprintf("not an absolute path: %.60q", line)}
+		}
+		out = append(out, cleanRecorded(line))
+	}
+	return out, nil
+}
+
+// cleanRecorded cleans a path a package recorded; dpkg lists the root as "/.".
+func cleanRecorded(p string) string { return path.Clean(p) }
+
+// md5sum is one line of an info/PKG.md5sums file.
+type md5sum struct {
+	Path   string // absolute
+	Digest []byte
+}
+
+// parseMD5sums parses an info/PKG.md5sums file: "HEX32  PATH" lines, PATH relative to
+// the root (md5sum's output format, a '*' before the name for binary mode).
+func parseMD5sums(data []byte) ([]md5sum, error) {
+	ls := lines(data)
+	out := make([]md5sum, 0, len(ls))
+	arena := make([]byte, 16*len(ls)) // one allocation for the digests
+	for n, line := range ls {
+		if len(line) == 0 {
+			continue
+		}
+		if len(line) < 35 || line[32] != ' ' || (line[33] != ' ' && line[33] != '*') {
+			return nil, &lineError{n + 1, fmt.Sprintf("not \"MD5  PATH\": %.60q", line)}
+		}
+		d := arena[16*n : 16*n+16 : 16*n+16]
+		if _, err := hex.Decode(d, line[:32]); err != nil {
+			return nil, &lineError{n + 1, fmt.Sprintf("digest %.32q is not hexadecimal", line[:32])}
+		}
+		p := cleanRecorded("/" + string(line[34:]))
+		if p == "/" {
+			return nil, &lineError{n + 1, fmt.Sprintf("%.60q names no file", line[34:])}
+		}
+		out = append(out, md5sum{Path: p, Digest: d})
+	}
+	return out, nil
+}
+
+// diversion is one entry of dpkg's diversions file: From is diverted to To by the
+// package Package ("" for a local diversion, made by the administrator).
+type diversion struct {
+	From, To, Package string
+}
+
+// parseDiversions parses var/lib/dpkg/diversions: three lines per diversion (the
+// diverted path, where it is diverted to, the diverting package or ":" for local).
+func parseDiversions(data []byte) ([]diversion, error) {
+	ls := lines(data)
+	for len(ls) > 0 && len(ls[len(ls)-1]) == 0 {
+		ls = ls[:len(ls)-1]
+	}
+	if len(ls)%3 != 0 {
+		return nil, &lineError{len(ls), fmt.Sprintf("%d lines: not a diversion every three lines", len(ls))}
+	}
+	var out []diversion
+	for i := 0; i < len(ls); i += 3 {
+		from, to, pkg := string(ls[i]), string(ls[i+1]), string(ls[i+2])
+		if !strings.HasPrefix(from, "/") || !strings.HasPrefix(to, "/") {
+			return nil, &lineError{i + 1, fmt.Sprintf("diversion %.60q → %.60q: not absolute paths", from, to)}
+		}
+		if pkg == "" {
+			return nil, &lineError{i + 3, "diversion without a package (\":\" for local)"}
+		}
+		if pkg == ":" {
+			pkg = ""
+		}
+		out = append(out, diversion{From: path.Clean(from), To: path.Clean(to), Package: pkg})
+	}
+	return out, nil
+}
+
+// lines splits data at newlines; a last line without one counts, a final newline does
+// not start one more.
+func lines(data []byte) [][]byte {
+	if len(data) == 0 {
+		return nil
+	}
+	data = bytes.TrimSuffix(data, []byte("\n"))
+	return bytes.Split(data, []byte("\n"))
+}
+
+// loadDpkg reads dpkg's database: the status file, every installed package's .list and
+// .md5sums, the diversions and the log. It reports whether a dpkg database is there.
+func (db *DB) loadDpkg() (bool, error) {
+	data, err := db.root.ReadFile(dpkgStatus, maxStatus)
+	if errors.Is(err, errNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return true, db.damage(Dpkg, dpkgStatus, err)
+	}
+	entries, err := parseStatus(data)
+	if err != nil {
+		return true, db.damage(Dpkg, dpkgStatus, err)
+	}
+	names, err := db.root.ReadDir(dpkgInfo)
+	if err != nil {
+		return true, db.damage(Dpkg, dpkgInfo, err)
+	}
+	info := make(map[string]bool, len(names))
+	for _, n := range names {
+		info[n] = true
+	}
+	// The packages' files are read and parsed in parallel, and recorded in the order
+	// of the status file.
+	type job struct {
+		pkg       *Package
+		base      string
+		conffiles []conffile
+		sums      bool
+		read      dpkgFiles
+	}
+	var jobs []*job
+	for i := range entries {
+		e := &entries[i]
+		if !installed(e.Status) {
+			continue
+		}
+		pkg := &Package{Manager: Dpkg, Name: e.Package, Version: e.Version, Arch: e.Arch, Status: e.Status}
+		base := e.Package + ":" + e.Arch
+		if !info[base+".list"] {
+			base = e.Package
+		}
+		if !info[base+".list"] {
+			if len(e.Conffiles) == 0 && strings.HasSuffix(e.Status, " config-files") {
+				db.packages = append(db.packages, pkg)
+				continue
+			}
+			return true, db.damage(Dpkg, dpkgInfo+"/"+e.Package+".list",
+				fmt.Errorf("missing: the files of %s %s are not known", e.Package, e.Version))
+		}
+		jobs = append(jobs, &job{pkg: pkg, base: base, conffiles: e.Conffiles, sums: info[base+".md5sums"]})
+	}
+	var wg sync.WaitGroup
+	next := make(chan *job)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for j := range next {
+				j.read = db.readDpkgFiles(j.base, j.sums)
+			}
+		})
+	}
+	for _, j := range jobs {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
+	for _, j := range jobs {
+		if err := db.addDpkgPackage(j.pkg, j.conffiles, j.read); err != nil {
+			return true, err
+		}
+	}
+	if data, err := db.root.ReadFile(dpkgDiversions, maxDiversions); err == nil {
+		divs, err := parseDiversions(data)
+		if err != nil {
+			return true, db.damage(Dpkg, dpkgDiversions, err)
+		}
+		db.from = make(map[string]diversion, len(divs))
+		db.to = make(map[string]diversion, len(divs))
+		for _, d := range divs {
+			db.from[d.From] = d
+			db.to[d.To] = d
+		}
+	} else if !errors.Is(err, errNotExist) {
+		return true, db.damage(Dpkg, dpkgDiversions, err)
+	}
+	return true, db.loadDpkgLog()
+}
+
+// dpkgFiles is what one package's .list and .md5sums say, or why they could not be
+// read.
+type dpkgFiles struct {
+	paths []string
+	sums  []md5sum
+	err   error
+}
+
+// readDpkgFiles reads and parses info/BASE.list and, if sums, info/BASE.md5sums.
+func (db *DB) readDpkgFiles(base string, sums bool) dpkgFiles {
+	listName := dpkgInfo + "/" + base + ".list"
+	data, err := db.root.ReadFile(listName, maxInfoFile)
+	if err != nil {
+		return dpkgFiles{err: db.damage(Dpkg, listName, err)}
+	}
+	var out dpkgFiles
+	if out.paths, err = parseList(data); err != nil {
+		return dpkgFiles{err: db.damage(Dpkg, listName, err)}
+	}
+	if sums {
+		sumsName := dpkgInfo + "/" + base + ".md5sums"
+		data, err := db.root.ReadFile(sumsName, maxInfoFile)
+		if err != nil {
+			return dpkgFiles{err: db.damage(Dpkg, sumsName, err)}
+		}
+		if out.sums, err = parseMD5sums(data); err != nil {
+			return dpkgFiles{err: db.damage(Dpkg, sumsName, err)}
+		}
+	}
+	return out
+}
+
+// addDpkgPackage records one package's files, their digests, and its conffiles.
+func (db *DB) addDpkgPackage(pkg *Package, conffiles []conffile, read dpkgFiles) error {
+	if read.err != nil {
+		return read.err
+	}
+	recs := make([]File, len(read.paths)) // one allocation for the package's records
+	files := make([]*File, 0, len(read.paths))
+	for i, p := range read.paths {
+		if db.owners[p] != nil && db.owners[p].Package == pkg {
+			continue // listed twice
+		}
+		f := &recs[i]
+		f.Path, f.Package = p, pkg
+		files = append(files, f)
+		db.link(f)
+	}
+	for _, s := range read.sums {
+		f := db.ownedBy(s.Path, pkg)
+		if f == nil { // summed but not listed: dpkg would not have it, but it is the package's
+			f = &File{Path: s.Path, Package: pkg}
+			files = append(files, f)
+			db.link(f)
+		}
+		f.Algorithm, f.Digest = MD5, s.Digest
+	}
+	for _, c := range conffiles {
+		f := db.ownedBy(c.Path, pkg)
+		if f == nil {
+			continue // obsolete, or no longer shipped: dpkg does not list it either
+		}
+		f.Flags |= FlagConfig
+		f.Algorithm, f.Digest = "", nil
+		if c.Digest != nil {
+			f.Algorithm, f.Digest = MD5, c.Digest
+		}
+	}
+	db.packages = append(db.packages, pkg)
+	db.files[pkg] = files
+	return nil
+}

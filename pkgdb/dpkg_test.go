@@ -1,0 +1,144 @@
+package pkgdb
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDpkgReal installs real packages into a root with the real dpkg, changes files,
+// diverts two (one for a package, one locally), removes and purges packages, and
+// checks the verdict of every kind of path.
+func TestDpkgReal(t *testing.T) {
+	root := dpkgRoot(t, testDebs...)
+	at := func(p string) string { return filepath.Join(root, p) }
+
+	// A package binary rewritten in place, its size and mtime restored.
+	st, err := os.Stat(at("usr/bin/hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(at("usr/bin/hello"), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("EVIL"), 4096); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := os.Chtimes(at("usr/bin/hello"), st.ModTime(), st.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, at("etc/sensors3.conf"), "# edited by the administrator\n")
+	writeFile(t, at("usr/bin/evil"), "#!/bin/sh\n")
+	if err := os.Remove(at("usr/share/doc/hello/NEWS.gz")); err != nil {
+		t.Fatal(err)
+	}
+	// A packaged file replaced by a symlink to a file of the same content.
+	man := at("usr/share/man/man1/hostname.1.gz")
+	if err := os.Rename(man, at("usr/share/man/man1/copy.gz")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("copy.gz", man); err != nil {
+		t.Fatal(err)
+	}
+
+	// A diversion by a package, and a local one, both moving the file aside, and
+	// another file put where each was.
+	run(t, "dpkg-divert", "--root="+root, "--package", "hostname", "--rename",
+		"--divert", "/usr/share/doc/hello/copyright.distrib", "--add", "/usr/share/doc/hello/copyright")
+	run(t, "dpkg-divert", "--root="+root, "--local", "--rename",
+		"--divert", "/usr/share/info/hello.info.gz.orig", "--add", "/usr/share/info/hello.info.gz")
+	writeFile(t, at("usr/share/doc/hello/copyright"), "not hello's\n")
+	writeFile(t, at("usr/share/info/hello.info.gz"), "not hello's either\n")
+
+	// A removed package keeps its conffiles; a purged one leaves nothing.
+	run(t, "dpkg", dpkgArgs(root, "-r", "libsensors-config")...)
+	run(t, "dpkg", dpkgArgs(root, "-P", "libtirpc-common")...)
+	writeFile(t, at("etc/netconfig"), "left behind\n")
+
+	db := openDB(t, root)
+	if w := db.Warnings(); len(w) > 0 {
+		t.Fatalf("warnings: %v", w)
+	}
+	for _, c := range []struct {
+		path     string
+		kind     Kind
+		pkg      string // owner
+		recorded string // the owner's path, when it is not path
+		config   bool
+	}{
+		{"/usr/bin/hello", Mismatch, "hello", "", false},
+		{"/usr/share/doc/hello/changelog.Debian.gz", Match, "hello", "", false},
+		{"/usr/share/doc/hello/NEWS.gz", Missing, "hello", "", false},
+		{"/usr/bin/evil", Unowned, "", "", false},
+		// merged /usr: dpkg recorded /bin/hostname
+		{"/usr/bin/hostname", Match, "hostname", "/bin/hostname", false},
+		{"/bin/hostname", Match, "hostname", "", false},
+		{"/bin/domainname", Unknown, "hostname", "", false}, // a symlink: no digest
+		{"/usr/bin/domainname", Unknown, "hostname", "/bin/domainname", false},
+		{"/usr/share/man/man1/hostname.1.gz", Mismatch, "hostname", "", false},
+		{"/usr/share/doc/hostname", Unknown, "hostname", "", false}, // a directory
+		// diversions
+		{"/usr/share/doc/hello/copyright", Unowned, "", "", false},
+		{"/usr/share/doc/hello/copyright.distrib", Match, "hello", "/usr/share/doc/hello/copyright", false},
+		{"/usr/share/info/hello.info.gz", Unowned, "", "", false},
+		{"/usr/share/info/hello.info.gz.orig", Match, "hello", "/usr/share/info/hello.info.gz", false},
+		// conffiles of a removed package, its other files gone
+		{"/etc/sensors3.conf", Conffile, "libsensors-config", "", true},
+		{"/etc/sensors.d/.placeholder", Match, "libsensors-config", "", true},
+		{"/usr/share/doc/libsensors-config/copyright", Unowned, "", "", false},
+		// a purged package
+		{"/etc/netconfig", Unowned, "", "", false},
+	} {
+		v := db.Verdict(c.path, db.Opener(c.path))
+		got := ""
+		if v.File != nil {
+			got = v.File.Package.Name
+		}
+		if v.Kind != c.kind || got != c.pkg {
+			t.Errorf("%s: %s of %q (%s), want %s of %q", c.path, v.Kind, got, v.Reason, c.kind, c.pkg)
+			continue
+		}
+		if v.File == nil {
+			continue
+		}
+		want := c.recorded
+		if want == "" {
+			want = c.path
+		}
+		if v.File.Path != want || v.File.IsConfig() != c.config {
+			t.Errorf("%s: recorded as %s (config %v), want %s (config %v)", c.path, v.File.Path, v.File.IsConfig(), want, c.config)
+		}
+	}
+
+	var pkgs []string
+	for _, p := range db.Packages() {
+		pkgs = append(pkgs, p.Name+" "+p.Version+" "+p.Arch+" "+strings.Fields(p.Status)[2])
+	}
+	ver := debVersions(t, testDebs...)
+	arch := strings.TrimSpace(run(t, "dpkg", "--print-architecture"))
+	if got, want := strings.Join(pkgs, ", "), "hello "+ver["hello"]+" "+arch+" installed, hostname "+ver["hostname"]+
+		" "+arch+" installed, libsensors-config "+ver["libsensors-config"]+" all config-files"; got != want {
+		t.Errorf("packages: %s, want %s", got, want)
+	}
+
+	var log []string
+	for _, tr := range db.Log() {
+		if tr.Time.IsZero() || time.Since(tr.Time) > time.Hour {
+			t.Errorf("transaction %v: time not read", tr)
+		}
+		log = append(log, tr.Action+" "+tr.Package+" "+tr.Old+"→"+tr.New)
+	}
+	want := []string{
+		"install hello →" + ver["hello"], "install hostname →" + ver["hostname"],
+		"install libsensors-config →" + ver["libsensors-config"], "install libtirpc-common →" + ver["libtirpc-common"],
+		"remove libsensors-config " + ver["libsensors-config"] + "→", "remove libtirpc-common " + ver["libtirpc-common"] + "→",
+		"purge libtirpc-common " + ver["libtirpc-common"] + "→",
+	}
+	if strings.Join(log, "\n") != strings.Join(want, "\n") {
+		t.Errorf("log:\n%s\nwant:\n%s", strings.Join(log, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -1,0 +1,198 @@
+package pkgdb
+
+import (
+	"bytes"
+	"encoding/hex"
+	"os"
+	"path"
+	"strings"
+	"testing"
+)
+
+// The parsers take any bytes: they return records or an error about a line, never
+// panic, and what they return keeps their contracts.
+
+func FuzzParseStatus(f *testing.F) {
+	f.Add([]byte("Package: hello\nStatus: install ok installed\nVersion: 2.10-3\nArchitecture: amd64\n\n"))
+	f.Add([]byte("Package: netbase\nStatus: install ok installed\nArchitecture: all\nConffiles:\n /etc/protocols bb9c019d6524e913fd72441d58b68216\n /etc/rpc newconffile\n /etc/old 01234567890123456789012345678901 obsolete\nDescription: x\n more\n .\n"))
+	f.Add([]byte("Package: a\n\nPackage: b\nStatus: deinstall ok config-files\n"))
+	f.Add([]byte(" continuation\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		es, err := parseStatus(data)
+		if err != nil {
+			return
+		}
+		for _, e := range es {
+			if e.Package == "" {
+				t.Fatalf("entry without Package: %+v", e)
+			}
+			for _, c := range e.Conffiles {
+				if !strings.HasPrefix(c.Path, "/") || (c.Digest != nil && len(c.Digest) != 16) {
+					t.Fatalf("conffile %+v", c)
+				}
+			}
+		}
+	})
+}
+
+func FuzzParseMD5sums(f *testing.F) {
+	f.Add([]byte("0123456789abcdef0123456789abcdef  usr/bin/hello\n6b8d6f5e5a5b4c3d2e1f0a9b8c7d6e5f  usr/share/doc/a b\n"))
+	f.Add([]byte("0123456789abcdef0123456789abcdef *usr/bin/x"))
+	f.Add([]byte("zz  x\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sums, err := parseMD5sums(data)
+		if err != nil {
+			return
+		}
+		var b bytes.Buffer
+		for _, s := range sums {
+			if len(s.Digest) != 16 || !strings.HasPrefix(s.Path, "/") || path.Clean(s.Path) != s.Path {
+				t.Fatalf("sum %+v", s)
+			}
+			b.WriteString(hex.EncodeToString(s.Digest) + "  " + s.Path[1:] + "\n")
+		}
+		again, err := parseMD5sums(b.Bytes())
+		if err != nil || len(again) != len(sums) {
+			t.Fatalf("what was read does not read again: %v", err)
+		}
+	})
+}
+
+func FuzzParseList(f *testing.F) {
+	f.Add([]byte("/.\n/usr\n/usr/bin\n/usr/bin/hello\n"))
+	f.Add([]byte("/a b\n\n/c"))
+	f.Add([]byte("relative\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ps, err := parseList(data)
+		if err != nil {
+			return
+		}
+		for _, p := range ps {
+			if !strings.HasPrefix(p, "/") || path.Clean(p) != p {
+				t.Fatalf("path %q", p)
+			}
+		}
+	})
+}
+
+func FuzzParseDiversions(f *testing.F) {
+	f.Add([]byte("/usr/share/man/man1/sh.1.gz\n/usr/share/man/man1/sh.distrib.1.gz\ndash\n/bin/sh\n/bin/sh.distrib\n:\n"))
+	f.Add([]byte("/a\n/b\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ds, err := parseDiversions(data)
+		if err != nil {
+			return
+		}
+		for _, d := range ds {
+			if !strings.HasPrefix(d.From, "/") || !strings.HasPrefix(d.To, "/") {
+				t.Fatalf("diversion %+v", d)
+			}
+		}
+	})
+}
+
+func FuzzParseDpkgLog(f *testing.F) {
+	f.Add([]byte("2026-12-02 03:12:01 startup archives unpack\n2026-12-02 03:12:01 upgrade libc6:amd64 2.36-9+deb12u13 2.36-9+deb12u14\n2026-12-02 03:12:02 status unpacked libc6:amd64 2.36-9+deb12u14\n2026-12-02 03:12:03 remove hello:amd64 2.10-3 <none>\n2026-12-02 03:12:04 purge hello:amd64 2.10-3 <none>\n"))
+	f.Add([]byte("2026-12-02 03:12:01 install hello:amd64 <none> 2.10-3\n2026-12-02 03:1"))
+	f.Add([]byte("not a log\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ts, err := parseDpkgLog(data)
+		if err != nil {
+			return
+		}
+		for _, tr := range ts {
+			switch tr.Action {
+			case "install", "upgrade", "remove", "purge":
+			default:
+				t.Fatalf("action %q", tr.Action)
+			}
+			if tr.Package == "" || strings.ContainsAny(tr.Package+tr.Old+tr.New, " \n") {
+				t.Fatalf("transaction %+v", tr)
+			}
+		}
+	})
+}
+
+func FuzzParseAPK(f *testing.F) {
+	if b, err := os.ReadFile("testdata/apk/root/lib/apk/db/installed"); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte("P:x\nV:1\nF:\nR:a\nZ:0123456789abcdef0123456789abcdef\n"))
+	f.Add([]byte("P:x\nF:usr\nM:0:0:755\nR:b\na:0:0:4755\nZ:Q2" + strings.Repeat("A", 43) + "=\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		pkgs, files, err := parseAPK(data)
+		if err != nil {
+			return
+		}
+		for _, p := range pkgs {
+			if p.Name == "" || p.Manager != APK {
+				t.Fatalf("package %+v", p)
+			}
+		}
+		for _, fl := range files {
+			if !strings.HasPrefix(fl.Path, "/") || path.Clean(fl.Path) != fl.Path {
+				t.Fatalf("path %q", fl.Path)
+			}
+			if fl.Digest != nil && newHash(fl.Algorithm).Size() != len(fl.Digest) {
+				t.Fatalf("%s digest of %d bytes", fl.Algorithm, len(fl.Digest))
+			}
+		}
+	})
+}
+
+func FuzzRPMPackage(f *testing.F) {
+	// A header rpm wrote into rpmdb.sqlite for testdata/rpm/fimtest.spec.
+	if b, err := os.ReadFile("testdata/rpm/fimtest.header"); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0})
+	f.Add([]byte{0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 3, 232, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 1, 'a', 'b', 'c', 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		pkg, files, err := rpmPackage(data)
+		if err != nil {
+			return
+		}
+		if pkg.Name == "" {
+			t.Fatal("package without a name")
+		}
+		for _, fl := range files {
+			if !strings.HasPrefix(fl.Path, "/") || path.Clean(fl.Path) != fl.Path {
+				t.Fatalf("path %q", fl.Path)
+			}
+			if fl.Digest != nil && newHash(fl.Algorithm).Size() != len(fl.Digest) {
+				t.Fatalf("%s digest of %d bytes", fl.Algorithm, len(fl.Digest))
+			}
+		}
+	})
+}
+
+func FuzzParseIDs(f *testing.F) {
+	f.Add([]byte("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/:/usr/sbin/nologin\n"))
+	f.Add([]byte("root:x:0:\nwheel:x:10:a,b\n#c:x:1\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for name := range parseIDs(data) {
+			if name == "" || strings.Contains(name, ":") || strings.Contains(name, "\n") {
+				t.Fatalf("name %q", name)
+			}
+		}
+	})
+}
+
+func FuzzBDBHash(f *testing.F) {
+	// fimtest.header in a Berkeley DB hash of 512-byte pages, written by db5.3_load.
+	if b, err := os.ReadFile("testdata/rpm/Packages-512.bdb"); err == nil {
+		f.Add(b)
+	}
+	f.Add(make([]byte, 72))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		vals, err := readBDBHash(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		for _, v := range vals {
+			if len(v) > maxHeader {
+				t.Fatalf("a value of %d bytes", len(v))
+			}
+		}
+	})
+}

@@ -1,0 +1,209 @@
+package pkgdb
+
+import (
+	"bytes"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"sync"
+	"syscall"
+)
+
+// Kind is the answer a package database gives about a file.
+type Kind string
+
+// The verdicts.
+const (
+	Match    Kind = "match"    // the content has the digest its package recorded
+	Mismatch Kind = "mismatch" // owned by a package, the content differs from what it shipped
+	Conffile Kind = "conffile" // a config file (dpkg conffile, rpm %config) edited since it was installed
+	Unowned  Kind = "unowned"  // no package owns the path
+	Unknown  Kind = "unknown"  // no usable database, or no digest recorded (Reason says which)
+	Missing  Kind = "missing"  // a package lists the path and it is not there
+)
+
+// Explained says whether the verdict is the package manager's doing.
+func (k Kind) Explained() bool { return k == Match }
+
+// Verdict is the answer for one path.
+type Verdict struct {
+	Kind   Kind
+	File   *File  // the owner's record; nil for unowned, and for unknown without an owner
+	Reason string // why, for unknown and mismatch
+}
+
+// Opener opens the current content of a file to be read. It returns an error that
+// wraps fs.ErrNotExist for a file that is not there, and walk.ErrNotRegular (or any
+// error) for one that cannot be read as a regular file.
+type Opener func() (io.ReadCloser, error)
+
+// Opener returns the opener of path p under the database's root: p is resolved in the
+// root, its last element is not followed (a symlink where the package shipped a file
+// is a mismatch), and only a regular file is read.
+func (db *DB) Opener(p string) Opener {
+	return func() (io.ReadCloser, error) { return db.root.open(p, false) }
+}
+
+// Verdict says what the package databases make of the file at path p (absolute,
+// under the root) whose content open gives. The content is read, and its digest
+// computed in the package's own algorithm, only here and only when the owner recorded
+// a digest; nothing is cached.
+//
+//   - no owner: unowned, or unknown when a database is damaged or none was found;
+//   - the file is not there: missing (for an rpm %ghost or missingok file: unknown);
+//   - no digest recorded (a directory, a symlink, a ghost, a conffile without MD5):
+//     unknown;
+//   - the content has the recorded digest: match; otherwise conffile for a config
+//     file, mismatch for any other (also when it is no longer a regular file).
+//
+// When several packages own p (dpkg's Multi-Arch: same), a match with any is a match.
+func (db *DB) Verdict(p string, open Opener) Verdict {
+	owners := db.Owners(p)
+	if len(owners) == 0 {
+		for _, m := range db.present {
+			if d := db.damaged[m]; d != nil {
+				return Verdict{Kind: Unknown, Reason: d.Error()}
+			}
+		}
+		if len(db.present) == 0 {
+			return Verdict{Kind: Unknown, Reason: "no package database under " + db.root.Path()}
+		}
+		return Verdict{Kind: Unowned}
+	}
+	f := owners[0]
+	rc, err := open()
+	if err != nil {
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if f.Flags&(FlagGhost|FlagMissingOK) != 0 {
+				return Verdict{Kind: Unknown, File: f, Reason: "the package allows it to be missing"}
+			}
+			return Verdict{Kind: Missing, File: f}
+		case f.Digest == nil:
+			return Verdict{Kind: Unknown, File: f, Reason: "no digest recorded"}
+		case f.Package.Manager == APK && errors.Is(err, syscall.ELOOP):
+			// apk records a symlink's digest over its target, which is not compared
+			return Verdict{Kind: Unknown, File: f, Reason: "a symlink: apk's digest of its target is not compared"}
+		case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EIO):
+			return Verdict{Kind: Unknown, File: f, Reason: err.Error()}
+		default: // a symlink, directory or other file where the package shipped a file
+			return verdictDiffers(f, err.Error())
+		}
+	}
+	defer rc.Close()
+	var digested []*File
+	for _, o := range owners {
+		if o.Digest != nil && o.Flags&FlagGhost == 0 {
+			digested = append(digested, o)
+		}
+	}
+	if len(digested) == 0 {
+		return Verdict{Kind: Unknown, File: f, Reason: "no digest recorded"}
+	}
+	sums, err := digests(rc, digested)
+	if err != nil {
+		return Verdict{Kind: Unknown, File: f, Reason: err.Error()}
+	}
+	for _, o := range digested {
+		if bytes.Equal(sums[o.Algorithm], o.Digest) {
+			if why := db.metaDiffers(o, rc); why != "" {
+				return Verdict{Kind: Mismatch, File: o, Reason: why}
+			}
+			return Verdict{Kind: Match, File: o}
+		}
+	}
+	return verdictDiffers(digested[0], fmt.Sprintf("%s differs from the package's", digested[0].Algorithm))
+}
+
+// metaDiffers compares the permissions and owner rpm and apk record for f with those
+// of the open file rc, when rc can say them (an *os.File can), and says what differs.
+func (db *DB) metaDiffers(f *File, rc io.ReadCloser) string {
+	sf, ok := rc.(interface{ Stat() (fs.FileInfo, error) })
+	if !f.HasMeta || !ok {
+		return ""
+	}
+	fi, err := sf.Stat()
+	if err != nil {
+		return ""
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return ""
+	}
+	if st.Mode&0o7777 != f.Mode&0o7777 {
+		return fmt.Sprintf("mode %04o, the package's is %04o", st.Mode&0o7777, f.Mode&0o7777)
+	}
+	if uid, ok := db.ids().user(f.Owner); ok && uid != st.Uid {
+		return fmt.Sprintf("owner %d, the package's is %s (%d)", st.Uid, f.Owner, uid)
+	}
+	if gid, ok := db.ids().group(f.Group); ok && gid != st.Gid {
+		return fmt.Sprintf("group %d, the package's is %s (%d)", st.Gid, f.Group, gid)
+	}
+	return ""
+}
+
+func verdictDiffers(f *File, reason string) Verdict {
+	if f.IsConfig() {
+		return Verdict{Kind: Conffile, File: f, Reason: reason}
+	}
+	return Verdict{Kind: Mismatch, File: f, Reason: reason}
+}
+
+// newHash returns the hash of algorithm a, or nil for one fim does not know.
+func newHash(a Algorithm) hash.Hash {
+	switch a {
+	case MD5:
+		return md5.New()
+	case SHA1:
+		return sha1.New()
+	case SHA224:
+		return sha256.New224()
+	case SHA256:
+		return sha256.New()
+	case SHA384:
+		return sha512.New384()
+	case SHA512:
+		return sha512.New()
+	}
+	return nil
+}
+
+// readBufs are the buffers files are read through to be hashed.
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 128<<10); return &b }}
+
+// digests reads r once and returns its digest in every algorithm the files use.
+func digests(r io.Reader, files []*File) (map[Algorithm][]byte, error) {
+	hs := make(map[Algorithm]hash.Hash)
+	var ws []io.Writer
+	for _, f := range files {
+		if hs[f.Algorithm] != nil {
+			continue
+		}
+		h := newHash(f.Algorithm)
+		if h == nil {
+			return nil, fmt.Errorf("digest algorithm %q is not known", f.Algorithm)
+		}
+		hs[f.Algorithm] = h
+		ws = append(ws, h)
+	}
+	buf := readBufs.Get().(*[]byte)
+	defer readBufs.Put(buf)
+	var w io.Writer = ws[0]
+	if len(ws) > 1 {
+		w = io.MultiWriter(ws...)
+	}
+	if _, err := io.CopyBuffer(w, struct{ io.Reader }{r}, *buf); err != nil {
+		return nil, fmt.Errorf("read: %w", err)
+	}
+	out := make(map[Algorithm][]byte, len(hs))
+	for a, h := range hs {
+		out[a] = h.Sum(nil)
+	}
+	return out, nil
+}

@@ -411,6 +411,7 @@ func (w *Watcher) startBackends(ctx context.Context, abort <-chan struct{}, hint
 			break
 		}
 		fan.inRoots, fan.logf = w.inRoots, w.logf
+		fan.procs.names = newIDNames(w.Walker.Prefix)
 		for _, real := range w.markPaths(roots) {
 			if err := fan.mark(real); err != nil {
 				if w.Backend == "fanotify" {

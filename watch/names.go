@@ -2,6 +2,7 @@ package watch
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"strconv"
 	"sync"
@@ -27,7 +28,8 @@ const idNamesCheck = 2 * time.Second
 const idFileMax = 4 << 20
 
 type idFile struct {
-	path    string
+	root    string // the monitored root
+	name    string // relative to it
 	names   map[int]string
 	checked time.Time
 	size    int64
@@ -36,7 +38,10 @@ type idFile struct {
 }
 
 func newIDNames(prefix string) *idNames {
-	return &idNames{passwd: idFile{path: prefix + "/etc/passwd"}, group: idFile{path: prefix + "/etc/group"}}
+	if prefix == "" {
+		prefix = "/"
+	}
+	return &idNames{passwd: idFile{root: prefix, name: "etc/passwd"}, group: idFile{root: prefix, name: "etc/group"}}
 }
 
 // resolve fills in the user and group names of p's ids.
@@ -47,11 +52,11 @@ func (n *idNames) resolve(p *diff.Process) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	now := time.Now()
-	p.User, p.EUser = n.passwd.name(p.UID, now), n.passwd.name(p.EUID, now)
-	p.Group, p.EGroup = n.group.name(p.GID, now), n.group.name(p.EGID, now)
+	p.User, p.EUser = n.passwd.lookup(p.UID, now), n.passwd.lookup(p.EUID, now)
+	p.Group, p.EGroup = n.group.lookup(p.GID, now), n.group.lookup(p.EGID, now)
 }
 
-func (f *idFile) name(id int, now time.Time) string {
+func (f *idFile) lookup(id int, now time.Time) string {
 	if id < 0 {
 		return ""
 	}
@@ -63,10 +68,18 @@ func (f *idFile) name(id int, now time.Time) string {
 }
 
 // load reads the file again if it changed; a file that cannot be read names nothing.
+// It is opened within the root: a symbolic link in a monitored image cannot make fim
+// read the host's files.
 func (f *idFile) load() {
-	fi, err := os.Stat(f.path)
+	file, err := os.OpenInRoot(f.root, f.name)
 	if err != nil {
-		f.names, f.size, f.mtime, f.ino = nil, 0, time.Time{}, 0
+		f.names = nil
+		return
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		f.names = nil
 		return
 	}
 	var ino uint64
@@ -76,7 +89,7 @@ func (f *idFile) load() {
 	if f.names != nil && fi.Size() == f.size && fi.ModTime().Equal(f.mtime) && ino == f.ino {
 		return
 	}
-	data, err := readLimited(f.path, idFileMax)
+	data, err := io.ReadAll(io.LimitReader(file, idFileMax))
 	if err != nil {
 		f.names = nil
 		return

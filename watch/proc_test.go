@@ -2,9 +2,12 @@ package watch
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"fim/diff"
 )
@@ -138,4 +141,35 @@ func FuzzParseIDFile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestIDNamesRoot resolves names with the passwd and group files of a monitored root:
+// what the root says, read again when it changes, and never the host's files through
+// a symbolic link that leads out of the root.
+func TestIDNamesRoot(t *testing.T) {
+	root := t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	passwd := filepath.Join(root, "etc", "passwd")
+	if err := os.WriteFile(passwd, []byte("ann:x:1000:1000::/home/ann:/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/group", filepath.Join(root, "etc", "group")); err != nil {
+		t.Fatal(err)
+	}
+	n := newIDNames(root)
+	p := &diff.Process{UID: 1000, EUID: 0, GID: 0, EGID: -1}
+	n.resolve(p)
+	if p.User != "ann" || p.EUser != "" || p.Group != "" || p.EGroup != "" {
+		t.Errorf("names %q %q %q %q, want ann and nothing else", p.User, p.EUser, p.Group, p.EGroup)
+	}
+	if err := os.WriteFile(passwd, []byte("anna:x:1000:1000::/home/ann:/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n.passwd.checked = time.Time{} // as if idNamesCheck had passed
+	n.resolve(p)
+	if p.User != "anna" {
+		t.Errorf("after the change: %q, want anna", p.User)
+	}
 }

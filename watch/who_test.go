@@ -17,8 +17,12 @@ import (
 	"fim/diff"
 )
 
-// commEnv, when set, is the name a "hold" writer gives itself before it writes.
-const commEnv = "FIM_TEST_COMM"
+// commEnv, when set, is the name a "hold" writer gives itself before it writes;
+// loginEnv the login uid it takes, as a login does (pam_loginuid).
+const (
+	commEnv  = "FIM_TEST_COMM"
+	loginEnv = "FIM_TEST_LOGINUID"
+)
 
 // holdWrite waits for a line on stdin, names itself as commEnv says, writes p, says
 // "done" and stays alive until stdin ends: fim reads /proc of a live writer.
@@ -29,6 +33,11 @@ func holdWrite(p string) error {
 	}
 	if comm := os.Getenv(commEnv); comm != "" {
 		if err := unix.Prctl(unix.PR_SET_NAME, uintptr(unsafePointer(append([]byte(comm), 0))), 0, 0, 0); err != nil {
+			return err
+		}
+	}
+	if auid := os.Getenv(loginEnv); auid != "" {
+		if err := os.WriteFile("/proc/self/loginuid", []byte(auid), 0); err != nil {
 			return err
 		}
 	}
@@ -99,7 +108,8 @@ func cgroup2(t *testing.T) string {
 
 // TestWatchWho has real processes change watched files: one in a cgroup named as each
 // container runtime names its containers, a Kubernetes pod's among them; a setuid
-// program run by nobody; one that renames itself; one in a child pid namespace. Each
+// program run by nobody; one that renames itself; one that took a login uid; one in a
+// child pid namespace. Each
 // event says who did it as /proc says it, in fim's pid namespace.
 func TestWatchWho(t *testing.T) {
 	root := filepath.Join(tmpfs(t), "w")
@@ -211,6 +221,18 @@ func TestWatchWho(t *testing.T) {
 		})
 		if p := ev.Process; p.Name != "sshd" || p.Exe != self || p.PPID != os.Getpid() {
 			t.Errorf("name %q exe %q ppid %d: want sshd, %s, %d", p.Name, p.Exe, p.PPID, self, os.Getpid())
+		}
+	})
+
+	t.Run("login", func(t *testing.T) {
+		if data, err := os.ReadFile("/proc/self/loginuid"); err != nil || string(data) != "4294967295" {
+			skipf(t, "this process has a login uid already (%q, %v)", data, err)
+		}
+		ev := event(t, "login", func(target string) *holder {
+			return startHolder(t, []string{self}, target, []string{loginEnv + "=1000"}, nil)
+		})
+		if p := ev.Process; p.AUID != 1000 || p.SessionID < 0 || p.UID != os.Getuid() {
+			t.Errorf("auid %d session %d uid %d: want 1000, a session, %d", p.AUID, p.SessionID, p.UID, os.Getuid())
 		}
 	})
 

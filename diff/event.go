@@ -170,15 +170,81 @@ type Event struct {
 
 	// Set by fim watch only.
 	Source  string   // what noticed it: fanotify, fsnotify, periodic, rescan or start
-	Process *Process // who did it, where the kernel says
-	Count   int      // occurrences folded into this one within the dedup window (0: not folded)
+	Process *Process // who did it, where the kernel says: the last process noticed
+	// Writers lists every distinct process whose notifications this one event stands
+	// for (changes fim saw in one look, or repeats folded into it), in the order of
+	// their last notification, the last being Process; nil when there was only Process. At most
+	// MaxWriters are kept: the first ones, then Process.
+	Writers []*Process
+	Count   int // occurrences folded into this one within the dedup window (0: not folded)
 }
 
-// Process is the process a kernel event names, read from /proc when the event arrived.
+// MaxWriters bounds Event.Writers.
+const MaxWriters = 16
+
+// AddWriter returns ws with p noted as the latest writer of an event: a process already
+// in ws moves to the end, a new one is appended; when ws is full, the last one goes
+// first (the first MaxWriters-1 writers and the latest are kept). ws itself is not modified.
+func AddWriter(ws []*Process, p *Process) []*Process {
+	if p == nil {
+		return ws
+	}
+	out := make([]*Process, 0, min(len(ws)+1, MaxWriters))
+	for _, q := range ws {
+		if !q.Same(p) {
+			out = append(out, q)
+		}
+	}
+	if len(out) >= MaxWriters {
+		out = out[:MaxWriters-1]
+	}
+	return append(out, p)
+}
+
+// Writers returns what Event.Writers holds for the writers ws: nil for one or none.
+func Writers(ws []*Process) []*Process {
+	if len(ws) < 2 {
+		return nil
+	}
+	return ws
+}
+
+// Process is the process a kernel event names, read from /proc when fim read the event
+// (not when the change was made: a process that exec'ed in between shows the program it
+// became; one that exited shows only Gone). Numeric fields are -1 when unknown.
 type Process struct {
-	PID  int
-	Name string   // /proc/PID/comm
-	Args []string // /proc/PID/cmdline
-	UID  int      // real uid from /proc/PID/status; -1 when unknown
-	Gone bool     // the process had exited before fim could read /proc
+	PID       int
+	StartTime uint64   // clock ticks after boot (/proc/PID/stat field 22): with PID, tells pid reuse apart
+	Name      string   // /proc/PID/comm: what the process calls itself, which it may set
+	Exe       string   // /proc/PID/exe: the program that runs, which it cannot set
+	Args      []string // /proc/PID/cmdline
+	Cwd       string   // /proc/PID/cwd
+	PPID      int
+	Parent    string // the parent's comm
+	UID, EUID int    // real and effective uid from /proc/PID/status
+	GID, EGID int
+	User      string // names of UID, EUID, GID and EGID in the monitored root's passwd and group files
+	EUser     string
+	Group     string
+	EGroup    string
+	AUID      int    // login uid (/proc/PID/loginuid); -1 when unset
+	SessionID int    // audit session (/proc/PID/sessionid); -1 when unset
+	TTY       string // controlling terminal ("pts/3", "tty1"); "" for none
+	Container *Container
+	Gone      bool // the process had exited before fim could read /proc
+}
+
+// Same reports whether p and q are the same process as read: the same pid and start
+// time, running the same program under the same name.
+func (p *Process) Same(q *Process) bool {
+	return p == q || p != nil && q != nil && p.PID == q.PID && p.StartTime == q.StartTime &&
+		p.Exe == q.Exe && p.Name == q.Name && p.Gone == q.Gone
+}
+
+// Container is what a process's cgroup path says of the container it runs in.
+type Container struct {
+	ID      string
+	Runtime string // docker, containerd, cri-o, podman, systemd-nspawn; "" when the path does not say
+	PodUID  string // Kubernetes pod, from the kubepods path
+	QoS     string // the pod's QoS class: guaranteed, burstable or besteffort
 }

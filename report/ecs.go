@@ -29,14 +29,18 @@ var ecsKinds = [...]struct{ typ, action string }{
 }
 
 type ecsDoc struct {
-	Timestamp string      `json:"@timestamp"`
-	Message   string      `json:"message"`
-	ECS       ecsMeta     `json:"ecs"`
-	Event     ecsEvent    `json:"event"`
-	File      ecsFile     `json:"file"`
-	Process   *ecsProcess `json:"process,omitempty"`
-	Host      jsonHost    `json:"host"`
-	FIM       ecsFIM      `json:"fim"`
+	Timestamp    string           `json:"@timestamp"`
+	Message      string           `json:"message"`
+	ECS          ecsMeta          `json:"ecs"`
+	Event        ecsEvent         `json:"event"`
+	File         ecsFile          `json:"file"`
+	Process      *ecsProcess      `json:"process,omitempty"`
+	User         *ecsUser         `json:"user,omitempty"`
+	Group        *ecsID           `json:"group,omitempty"`
+	Container    *ecsContainer    `json:"container,omitempty"`
+	Orchestrator *ecsOrchestrator `json:"orchestrator,omitempty"`
+	Host         jsonHost         `json:"host"`
+	FIM          ecsFIM           `json:"fim"`
 }
 
 type ecsMeta struct {
@@ -81,14 +85,58 @@ type ecsHash struct {
 }
 
 type ecsProcess struct {
-	PID  int      `json:"pid"`
-	Name string   `json:"name,omitempty"`
-	Args []string `json:"args,omitempty"`
-	User *ecsUser `json:"user,omitempty"`
+	PID              int        `json:"pid"`
+	Name             string     `json:"name,omitempty"`
+	Executable       string     `json:"executable,omitempty"`
+	Args             []string   `json:"args,omitempty"`
+	WorkingDirectory string     `json:"working_directory,omitempty"`
+	Parent           *ecsParent `json:"parent,omitempty"`
+	User             *ecsID     `json:"user,omitempty"`      // effective
+	RealUser         *ecsID     `json:"real_user,omitempty"` // real
+	Group            *ecsID     `json:"group,omitempty"`
+	RealGroup        *ecsID     `json:"real_group,omitempty"`
 }
 
+type ecsParent struct {
+	PID  int    `json:"pid"`
+	Name string `json:"name,omitempty"`
+}
+
+// ecsID is a user or group: id and name.
+type ecsID struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+}
+
+// ecsUser is the top-level user set: the real user, the effective one and the login
+// (audit) user.
 type ecsUser struct {
-	ID string `json:"id"`
+	ecsID
+	Effective *ecsID `json:"effective,omitempty"`
+	Audit     *ecsID `json:"audit,omitempty"`
+}
+
+type ecsContainer struct {
+	ID      string `json:"id,omitempty"`
+	Runtime string `json:"runtime,omitempty"`
+}
+
+type ecsOrchestrator struct {
+	Type     string      `json:"type"`
+	Resource ecsResource `json:"resource"`
+}
+
+type ecsResource struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+}
+
+// newECSID returns the user or group of id, nil when unknown.
+func newECSID(id int, name string) *ecsID {
+	if id < 0 {
+		return nil
+	}
+	return &ecsID{ID: strconv.Itoa(id), Name: name}
 }
 
 // ecsFIM holds what ECS has no field for, in the json format's names and encodings.
@@ -104,6 +152,11 @@ type ecsFIM struct {
 	Before        *jsonEntry        `json:"before,omitempty"`
 	Source        string            `json:"source,omitempty"`
 	ProcessGone   bool              `json:"process_gone,omitempty"`
+	ProcessStart  uint64            `json:"process_start_time,omitempty"`
+	TTY           string            `json:"tty,omitempty"`
+	SessionID     *int              `json:"sessionid,omitempty"`
+	PodQoS        string            `json:"pod_qos,omitempty"`
+	Writers       []*jsonProcess    `json:"writers,omitempty"`
 	Count         int               `json:"count,omitempty"`
 	Baseline      *jsonBaseline     `json:"baseline,omitempty"`
 }
@@ -184,12 +237,9 @@ func ECS(w io.Writer, events []diff.Event, info Info) error {
 			doc.FIM.Before = newJSONEntry(ev.Before)
 		}
 		if p := ev.Process; p != nil {
-			doc.Process = &ecsProcess{PID: p.PID, Name: p.Name, Args: p.Args}
-			if p.UID >= 0 {
-				doc.Process.User = &ecsUser{strconv.Itoa(p.UID)}
-			}
-			doc.FIM.ProcessGone = p.Gone
+			setECSProcess(&doc, p)
 		}
+		doc.FIM.Writers = newJSONWriters(ev.Writers)
 		if err := enc.Encode(&doc); err != nil {
 			return fmt.Errorf("write ecs report: %w", err)
 		}
@@ -198,6 +248,35 @@ func ECS(w io.Writer, events []diff.Event, info Info) error {
 		return fmt.Errorf("write ecs report: %w", err)
 	}
 	return nil
+}
+
+// setECSProcess fills in what doc says of the process p: the process set, the user and
+// group sets (real, effective, login), container and orchestrator (a Kubernetes pod),
+// and in fim what ECS has no field for.
+func setECSProcess(doc *ecsDoc, p *diff.Process) {
+	doc.Process = &ecsProcess{PID: p.PID, Name: p.Name, Executable: p.Exe, Args: p.Args, WorkingDirectory: p.Cwd,
+		User: newECSID(p.EUID, p.EUser), RealUser: newECSID(p.UID, p.User),
+		Group: newECSID(p.EGID, p.EGroup), RealGroup: newECSID(p.GID, p.Group)}
+	if p.PPID > 0 {
+		doc.Process.Parent = &ecsParent{PID: p.PPID, Name: p.Parent}
+	}
+	if u := newECSID(p.UID, p.User); u != nil {
+		doc.User = &ecsUser{ecsID: *u, Effective: newECSID(p.EUID, p.EUser), Audit: newECSID(p.AUID, "")}
+	}
+	doc.Group = newECSID(p.GID, p.Group)
+	if c := p.Container; c != nil {
+		if c.ID != "" {
+			doc.Container = &ecsContainer{ID: c.ID, Runtime: c.Runtime}
+		}
+		if c.PodUID != "" {
+			doc.Orchestrator = &ecsOrchestrator{Type: "kubernetes", Resource: ecsResource{Type: "pod", ID: c.PodUID}}
+		}
+		doc.FIM.PodQoS = c.QoS
+	}
+	doc.FIM.ProcessGone, doc.FIM.ProcessStart, doc.FIM.TTY = p.Gone, p.StartTime, p.TTY
+	if p.SessionID >= 0 {
+		doc.FIM.SessionID = &p.SessionID
+	}
 }
 
 // newECSFile returns the ECS file set of an event's path and entry (nil: path only).

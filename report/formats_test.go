@@ -33,10 +33,18 @@ func watchedEvents() []diff.Event {
 		e.Size, e.Hash, e.Mtime, e.Ctime = 230, digest(0x21), at(time.Hour), at(time.Hour)
 	}), diff.AttrContent, diff.AttrSize, diff.AttrMtime, diff.AttrCtime)
 	edited.Source, edited.Count = "fanotify", 3
-	edited.Process = &diff.Process{PID: 4242, Name: "vi", Args: []string{"vi", "/etc/resolv.conf"}, UID: 1000}
+	edited.Process = &diff.Process{PID: 4242, StartTime: 987654, Name: "vi", Exe: "/usr/bin/vi",
+		Args: []string{"vi", "/etc/resolv.conf"}, Cwd: "/home/ann", PPID: 4200, Parent: "sudo",
+		UID: 1000, EUID: 0, GID: 1000, EGID: 0, User: "ann", EUser: "root", Group: "ann", EGroup: "root",
+		AUID: 1000, SessionID: 3, TTY: "pts/1",
+		Container: &diff.Container{ID: strings.Repeat("ab", 32), Runtime: "containerd",
+			PodUID: "1b2c3d4e-5f60-7182-93a4-b5c6d7e8f901", QoS: "burstable"}}
+	// Two programs changed the file before fim looked at it.
+	edited.Writers = []*diff.Process{{PID: 4100, Name: "cp", PPID: -1, UID: 0, EUID: 0, GID: 0, EGID: 0, AUID: -1, SessionID: -1,
+		Args: []string{"cp", "/tmp/r", "/etc/resolv.conf"}, Cwd: "/tmp"}, edited.Process}
 	gone := remove(file("/etc/cron.daily/job", 99, 0o755, 0x90))
 	gone.Source = "fsnotify"
-	gone.Process = &diff.Process{PID: 77, Name: "rm", UID: -1, Gone: true}
+	gone.Process = &diff.Process{PID: 77, PPID: -1, UID: -1, EUID: -1, GID: -1, EGID: -1, AUID: -1, SessionID: -1, Gone: true}
 	return []diff.Event{edited, gone}
 }
 

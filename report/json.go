@@ -25,41 +25,88 @@ const b64Prefix = "base64:"
 
 // jsonEvent is one line of the json format. Field order is output order.
 type jsonEvent struct {
-	Type       string        `json:"type"`
-	Path       string        `json:"path"`
-	PathB64    string        `json:"path_b64,omitempty"`
-	OldPath    string        `json:"old_path,omitempty"`
-	OldPathB64 string        `json:"old_path_b64,omitempty"`
-	Changed    []string      `json:"changed"`
-	File       *jsonEntry    `json:"file,omitempty"`
-	Before     *jsonEntry    `json:"before,omitempty"`
-	Time       string        `json:"time"`
-	Host       jsonHost      `json:"host"`
-	Baseline   *jsonBaseline `json:"baseline,omitempty"`
-	Source     string        `json:"source,omitempty"`
-	Process    *jsonProcess  `json:"process,omitempty"`
-	Count      int           `json:"count,omitempty"`
+	Type       string         `json:"type"`
+	Path       string         `json:"path"`
+	PathB64    string         `json:"path_b64,omitempty"`
+	OldPath    string         `json:"old_path,omitempty"`
+	OldPathB64 string         `json:"old_path_b64,omitempty"`
+	Changed    []string       `json:"changed"`
+	File       *jsonEntry     `json:"file,omitempty"`
+	Before     *jsonEntry     `json:"before,omitempty"`
+	Time       string         `json:"time"`
+	Host       jsonHost       `json:"host"`
+	Baseline   *jsonBaseline  `json:"baseline,omitempty"`
+	Source     string         `json:"source,omitempty"`
+	Process    *jsonProcess   `json:"process,omitempty"`
+	Writers    []*jsonProcess `json:"writers,omitempty"`
+	Count      int            `json:"count,omitempty"`
 }
 
-// jsonProcess is the process that caused a watched event.
+// jsonProcess is the process that caused a watched event. Ids that are unknown, and
+// the login uid and session when unset, are left out.
 type jsonProcess struct {
-	PID  int      `json:"pid"`
-	Name string   `json:"name,omitempty"`
-	Args []string `json:"args,omitempty"`
-	UID  *int     `json:"uid,omitempty"`
-	Gone bool     `json:"gone,omitempty"` // exited before fim could read /proc
+	PID       int            `json:"pid"`
+	StartTime uint64         `json:"start_time,omitempty"` // clock ticks after boot
+	Name      string         `json:"name,omitempty"`
+	Exe       string         `json:"exe,omitempty"`
+	Args      []string       `json:"args,omitempty"`
+	Cwd       string         `json:"cwd,omitempty"`
+	PPID      *int           `json:"ppid,omitempty"`
+	Parent    string         `json:"parent,omitempty"`
+	UID       *int           `json:"uid,omitempty"`
+	User      string         `json:"user,omitempty"`
+	EUID      *int           `json:"euid,omitempty"`
+	EUser     string         `json:"euser,omitempty"`
+	GID       *int           `json:"gid,omitempty"`
+	Group     string         `json:"group,omitempty"`
+	EGID      *int           `json:"egid,omitempty"`
+	EGroup    string         `json:"egroup,omitempty"`
+	AUID      *int           `json:"auid,omitempty"`
+	SessionID *int           `json:"sessionid,omitempty"`
+	TTY       string         `json:"tty,omitempty"`
+	Container *jsonContainer `json:"container,omitempty"`
+	Gone      bool           `json:"gone,omitempty"` // exited before fim could read /proc
+}
+
+type jsonContainer struct {
+	ID      string `json:"id,omitempty"`
+	Runtime string `json:"runtime,omitempty"`
+	PodUID  string `json:"pod_uid,omitempty"`
+	QoS     string `json:"qos,omitempty"`
+}
+
+// known returns &n, or nil for an unknown (negative) id.
+func known(n int) *int {
+	if n < 0 {
+		return nil
+	}
+	return &n
 }
 
 func newJSONProcess(p *diff.Process) *jsonProcess {
 	if p == nil {
 		return nil
 	}
-	jp := &jsonProcess{PID: p.PID, Name: p.Name, Args: p.Args, Gone: p.Gone}
-	if p.UID >= 0 {
-		uid := p.UID
-		jp.UID = &uid
+	jp := &jsonProcess{PID: p.PID, StartTime: p.StartTime, Name: p.Name, Exe: p.Exe, Args: p.Args, Cwd: p.Cwd,
+		Parent: p.Parent, User: p.User, EUser: p.EUser, Group: p.Group, EGroup: p.EGroup, TTY: p.TTY, Gone: p.Gone,
+		UID: known(p.UID), EUID: known(p.EUID), GID: known(p.GID), EGID: known(p.EGID),
+		AUID: known(p.AUID), SessionID: known(p.SessionID)}
+	if p.PPID > 0 {
+		jp.PPID = &p.PPID
+	}
+	if c := p.Container; c != nil {
+		jp.Container = &jsonContainer{ID: c.ID, Runtime: c.Runtime, PodUID: c.PodUID, QoS: c.QoS}
 	}
 	return jp
+}
+
+// newJSONWriters returns the writers of an event (nil for none or one).
+func newJSONWriters(ws []*diff.Process) []*jsonProcess {
+	var out []*jsonProcess
+	for _, p := range ws {
+		out = append(out, newJSONProcess(p))
+	}
+	return out
 }
 
 // jsonBaseline is the baseline a report compares with.
@@ -134,6 +181,7 @@ func JSON(w io.Writer, events []diff.Event, info Info) error {
 			Host:     host,
 			Source:   ev.Source,
 			Process:  newJSONProcess(ev.Process),
+			Writers:  newJSONWriters(ev.Writers),
 			Count:    ev.Count,
 		}
 		if je.Changed == nil {

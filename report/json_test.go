@@ -399,3 +399,46 @@ func TestJSONBaseline(t *testing.T) {
 		t.Errorf("baseline without one: %s", raw[0])
 	}
 }
+
+// TestJSONProcess renders watched events: the process with every field /proc gave, the
+// writers when more than one process made the change, and for a process that had
+// exited its pid alone, with no unknown id shown as a number.
+func TestJSONProcess(t *testing.T) {
+	var buf bytes.Buffer
+	if err := JSON(&buf, watchedEvents(), checkInfo); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	var edited, gone map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &edited); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &gone); err != nil {
+		t.Fatal(err)
+	}
+	p := edited["process"].(map[string]any)
+	want := map[string]any{"pid": 4242.0, "start_time": 987654.0, "name": "vi", "exe": "/usr/bin/vi", "cwd": "/home/ann",
+		"ppid": 4200.0, "parent": "sudo", "uid": 1000.0, "user": "ann", "euid": 0.0, "euser": "root", "gid": 1000.0,
+		"egid": 0.0, "auid": 1000.0, "sessionid": 3.0, "tty": "pts/1"}
+	for k, v := range want {
+		if p[k] != v {
+			t.Errorf("process.%s = %v, want %v", k, p[k], v)
+		}
+	}
+	if c := p["container"].(map[string]any); c["pod_uid"] != "1b2c3d4e-5f60-7182-93a4-b5c6d7e8f901" || c["qos"] != "burstable" || c["runtime"] != "containerd" {
+		t.Errorf("container %v", c)
+	}
+	ws, _ := edited["writers"].([]any)
+	if len(ws) != 2 || ws[0].(map[string]any)["name"] != "cp" || ws[1].(map[string]any)["pid"] != 4242.0 {
+		t.Errorf("writers %v, want cp then vi", ws)
+	}
+	if ws[0].(map[string]any)["auid"] != nil {
+		t.Errorf("unset login uid shown: %v", ws[0])
+	}
+	if g := gone["process"].(map[string]any); len(g) != 2 || g["pid"] != 77.0 || g["gone"] != true {
+		t.Errorf("gone process %v, want pid and gone only", g)
+	}
+	if gone["writers"] != nil {
+		t.Errorf("one writer listed as writers: %v", gone["writers"])
+	}
+}

@@ -120,7 +120,7 @@ func TestJUnitStructure(t *testing.T) {
 	}
 	// The origin of a watched event is in its message.
 	for _, c := range s.Cases {
-		if c.Name == "/etc/resolv.conf" && !strings.HasSuffix(c.Failure.Message, "[fanotify, by vi[4242] uid 1000, ×3]") {
+		if c.Name == "/etc/resolv.conf" && !strings.HasSuffix(c.Failure.Message, "[fanotify, by cp[4100] and vi[4242] uid 1000, ×3]") {
 			t.Errorf("message %q lacks the origin", c.Failure.Message)
 		}
 	}

@@ -16,11 +16,12 @@ const Redacted = "[redacted]"
 // path and old path, and the paths of its entries) becomes that root followed by
 // "/[redacted]"; a root itself stays, and a path below nested roots takes the deepest.
 // In every event, whatever its path, symlink targets and extended attribute values are
-// dropped and so are the arguments of the process (its pid, name and uid stay). The
-// names of the attributes stay; an attribute whose value differs between the entries of
-// an event gets the value "[redacted]" in the later one, so that the change still shows. Everything else stays as it was, the kind, the changed
-// attributes, types, modes, owners, sizes, times and hashes, so the report still says
-// that something under /home changed and how. Roots are cleaned absolute paths; others
+// dropped and so are the arguments and working directory of its processes (their pid,
+// name, program, ids and container stay). The names of the attributes stay; an
+// attribute whose value differs between the entries of an event gets the value
+// "[redacted]" in the later one, so that the change still shows. Everything else stays
+// as it was, the kind, the changed attributes, types, modes, owners, sizes, times and
+// hashes, so the report still says that something under /home changed and how. Roots are cleaned absolute paths; others
 // match nothing. The events given are not modified.
 func Redact(events []diff.Event, roots []string) []diff.Event {
 	clean := make([]string, 0, len(roots))
@@ -37,14 +38,27 @@ func Redact(events []diff.Event, roots []string) []diff.Event {
 		}
 		ev.Before = redactEntry(ev.Before, nil, clean)
 		ev.After = redactEntry(ev.After, events[i].Before, clean)
-		if ev.Process != nil {
-			p := *ev.Process
-			p.Args = nil
-			ev.Process = &p
+		ev.Process = redactProcess(ev.Process)
+		if ev.Writers != nil {
+			ev.Writers = make([]*diff.Process, len(events[i].Writers))
+			for j, p := range events[i].Writers {
+				ev.Writers[j] = redactProcess(p)
+			}
+			ev.Process = ev.Writers[len(ev.Writers)-1]
 		}
 		out[i] = ev
 	}
 	return out
+}
+
+// redactProcess returns a copy of p without its arguments and working directory.
+func redactProcess(p *diff.Process) *diff.Process {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	c.Args, c.Cwd = nil, ""
+	return &c
 }
 
 // redactPath returns p, or the deepest root that p lies below followed by "/[redacted]".

@@ -87,8 +87,13 @@ func TestRedactEvents(t *testing.T) {
 		}
 		if ev.Process != nil {
 			p, o := r.Process, ev.Process
-			if p == o || p.Args != nil || p.PID != o.PID || p.Name != o.Name || p.UID != o.UID || p.Gone != o.Gone {
+			if p == o || p.Args != nil || p.Cwd != "" || p.PID != o.PID || p.Name != o.Name || p.Exe != o.Exe || p.UID != o.UID || p.Gone != o.Gone {
 				t.Errorf("event %d: process %+v, was %+v", i, p, o)
+			}
+		}
+		for j, p := range r.Writers {
+			if p == ev.Writers[j] || p.Args != nil || p.Cwd != "" || p.PID != ev.Writers[j].PID {
+				t.Errorf("event %d: writer %+v, was %+v", i, p, ev.Writers[j])
 			}
 		}
 	}
@@ -101,7 +106,7 @@ func TestRedactEvents(t *testing.T) {
 	}
 	out := text.String()
 	for _, secret := range []string{"backdoor", "cron", "motd", "hosts", "secure", "app", "caf", "men", "50%",
-		"alternatives", "vim.basic", "nano", "system_u", "31mred", "resolv"} {
+		"alternatives", "vim.basic", "nano", "/home/ann", "/tmp/r", "system_u", "31mred", "resolv"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("redacted text report holds %q:\n%s", secret, out)
 		}
@@ -113,7 +118,7 @@ func TestRedactEvents(t *testing.T) {
 		"rename  /etc/[redacted] → /etc/[redacted]",
 		"move    /tmp/payload → /root/.cache/payload",
 		"create  /srv/[redacted]  type: dir",
-		"[fanotify, by vi[4242] uid 1000, ×3]",
+		"[fanotify, by cp[4100] and vi[4242] uid 1000, ×3]",
 		"create  " + EscapeText(forgedPath), // outside the roots
 	} {
 		if !strings.Contains(out, kept) {

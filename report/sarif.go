@@ -98,15 +98,16 @@ type sarifArtifactLocation struct {
 // sarifProperties is what a result says of its event beyond the message and location,
 // with the fields, names and encodings of the json format.
 type sarifProperties struct {
-	Kind       string       `json:"kind"`
-	Changed    []string     `json:"changed"`
-	OldPath    string       `json:"old_path,omitempty"`
-	OldPathB64 string       `json:"old_path_b64,omitempty"`
-	File       *jsonEntry   `json:"file,omitempty"`
-	Before     *jsonEntry   `json:"before,omitempty"`
-	Source     string       `json:"source,omitempty"`
-	Process    *jsonProcess `json:"process,omitempty"`
-	Count      int          `json:"count,omitempty"`
+	Kind       string         `json:"kind"`
+	Changed    []string       `json:"changed"`
+	OldPath    string         `json:"old_path,omitempty"`
+	OldPathB64 string         `json:"old_path_b64,omitempty"`
+	File       *jsonEntry     `json:"file,omitempty"`
+	Before     *jsonEntry     `json:"before,omitempty"`
+	Source     string         `json:"source,omitempty"`
+	Process    *jsonProcess   `json:"process,omitempty"`
+	Writers    []*jsonProcess `json:"writers,omitempty"`
+	Count      int            `json:"count,omitempty"`
 }
 
 // SARIF renders events as one SARIF 2.1.0 log with one run of the tool "fim". The run
@@ -209,6 +210,7 @@ func newSARIFResult(ev *diff.Event, msg string) sarifResult {
 			File:    newJSONEntry(ev.After),
 			Source:  ev.Source,
 			Process: newJSONProcess(ev.Process),
+			Writers: newJSONWriters(ev.Writers),
 			Count:   ev.Count,
 		},
 	}

@@ -168,10 +168,11 @@ func appendOrigin(b []byte, ev *diff.Event) []byte {
 	b = append(b, ev.Source...)
 	if p := ev.Process; p != nil {
 		b = append(b, ", by "...)
-		b = appendEscaped(b, p.Name)
-		b = append(b, '[')
-		b = strconv.AppendInt(b, int64(p.PID), 10)
-		b = append(b, ']')
+		for _, w := range ev.Writers[:max(len(ev.Writers)-1, 0)] {
+			b = appendWho(b, w)
+			b = append(b, " and "...)
+		}
+		b = appendWho(b, p)
 		if p.UID >= 0 {
 			b = append(b, " uid "...)
 			b = strconv.AppendInt(b, int64(p.UID), 10)
@@ -184,6 +185,14 @@ func appendOrigin(b []byte, ev *diff.Event) []byte {
 		b = append(b, ", ×"...)
 		b = strconv.AppendInt(b, int64(ev.Count), 10)
 	}
+	return append(b, ']')
+}
+
+// appendWho appends "name[pid]".
+func appendWho(b []byte, p *diff.Process) []byte {
+	b = appendEscaped(b, p.Name)
+	b = append(b, '[')
+	b = strconv.AppendInt(b, int64(p.PID), 10)
 	return append(b, ']')
 }
 

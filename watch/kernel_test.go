@@ -36,6 +36,8 @@ func TestMain(m *testing.M) {
 			err = flood(os.Args[1])
 		case "deep":
 			err = deepWrite(os.Args[1])
+		case "hold":
+			err = holdWrite(os.Args[1])
 		default:
 			err = write(how, os.Args[1])
 		}

@@ -118,11 +118,12 @@ type pending struct {
 // folded is the last event delivered (or about to be) for a path within the dedup
 // window, and the repeats of it held back since.
 type folded struct {
-	first  time.Time
-	ev     diff.Event // the event that opened the window: its after state is what was reported
-	last   diff.Event // the last repeat
-	n      int        // repeats held back
-	rounds []*round   // the rounds of the repeats
+	first   time.Time
+	ev      diff.Event      // the event that opened the window: its after state is what was reported
+	last    diff.Event      // the last repeat
+	n       int             // repeats held back
+	rounds  []*round        // the rounds of the repeats
+	writers []*diff.Process // the processes of the repeats
 }
 
 func (w *Watcher) logf(format string, args ...any) {
@@ -410,6 +411,7 @@ func (w *Watcher) startBackends(ctx context.Context, abort <-chan struct{}, hint
 			break
 		}
 		fan.inRoots, fan.logf = w.inRoots, w.logf
+		fan.procs.names = newIDNames(w.Walker.Prefix)
 		for _, real := range w.markPaths(roots) {
 			if err := fan.mark(real); err != nil {
 				if w.Backend == "fanotify" {
@@ -610,7 +612,8 @@ type look struct {
 	path    string
 	subtree bool
 	hint    *Hint
-	parent  bool // looked at only as the parent of what hint names
+	parent  bool            // looked at only as the parent of what hint names
+	writers []*diff.Process // the processes of the hints that name it: one look may stand for several changes
 }
 
 // process turns a batch of hints into events, with d.
@@ -621,14 +624,16 @@ func (w *Watcher) process(ctx context.Context, d *diff.Differ, hints []Hint) ([]
 		if !ok {
 			return
 		}
-		if l := looks[p]; l != nil {
-			l.subtree = l.subtree || subtree
-			if !parent {
-				l.hint, l.parent = h, false
-			}
-			return
+		l := looks[p]
+		if l == nil {
+			l = &look{path: p, subtree: subtree, hint: h, parent: parent}
+			looks[p] = l
 		}
-		looks[p] = &look{path: p, subtree: subtree, hint: h, parent: parent}
+		l.subtree = l.subtree || subtree
+		if !parent {
+			l.hint, l.parent = h, false
+			l.writers = diff.AddWriter(l.writers, h.Process)
+		}
 	}
 	for i := range hints {
 		h := &hints[i]
@@ -679,7 +684,7 @@ func (w *Watcher) process(ctx context.Context, d *diff.Differ, hints []Hint) ([]
 			continue
 		}
 		if l != nil {
-			ev.Source, ev.Process = l.hint.Source, l.hint.Process
+			ev.Source, ev.Process, ev.Writers = l.hint.Source, l.hint.Process, diff.Writers(l.writers)
 		}
 		out = append(out, *ev)
 	}
@@ -798,6 +803,9 @@ func (w *Watcher) queue(events []diff.Event, r *round, now time.Time) {
 		if f := w.folds[ev.Path]; f != nil && now.Sub(f.first) < w.DedupWindow && w.repeats(f, &ev) {
 			f.n++
 			f.last = ev
+			for _, p := range writersOf(&ev) {
+				f.writers = diff.AddWriter(f.writers, p)
+			}
 			f.rounds = append(f.rounds, r)
 			continue
 		}
@@ -819,6 +827,17 @@ func (w *Watcher) repeats(f *folded, ev *diff.Event) bool {
 	}
 	times := diff.AttrSet(0).With(diff.AttrMtime).With(diff.AttrCtime)
 	return diff.Compare(f.ev.After, ev.After, times) == 0 && f.ev.After.Hash == ev.After.Hash
+}
+
+// writersOf returns the processes an event names.
+func writersOf(ev *diff.Event) []*diff.Process {
+	if ev.Writers != nil {
+		return ev.Writers
+	}
+	if ev.Process != nil {
+		return []*diff.Process{ev.Process}
+	}
+	return nil
 }
 
 // closeFolds closes the dedup window of p (and of every path below it, with subtree):
@@ -869,6 +888,7 @@ func (w *Watcher) closeFold(p string) {
 	}
 	ev.Kind = diff.KindOf(ev.Changed)
 	ev.Count = f.n
+	ev.Writers = diff.Writers(f.writers)
 	w.pending = append(w.pending, pending{ev: ev, rounds: f.rounds})
 }
 
@@ -1058,7 +1078,7 @@ func (w *Watcher) pairAcross() {
 	for i, p := range w.pending {
 		if fed[i] {
 			if ev, ok := pairs[p.ev.Path]; ok && p.ev.Kind == diff.Create {
-				ev.Source, ev.Process = p.ev.Source, p.ev.Process
+				ev.Source, ev.Process, ev.Writers = p.ev.Source, p.ev.Process, p.ev.Writers
 				p.ev = ev
 			} else if !keep[p.ev.Kind][p.ev.Path] {
 				gone = append(gone, p.rounds...)

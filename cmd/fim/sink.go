@@ -17,7 +17,7 @@ var reportFormatFlag = &cli.StringFlag{Name: "format", Value: "text",
 	Usage: "report format: text, json (one object per line), ecs (Elastic Common Schema, one per line), junit, sarif or github (Actions annotations)"}
 var outputFlag = &cli.StringFlag{Name: "output", Usage: "send the report to `DEST`: FILE (appended, fsync'd), -, syslog, syslog:///SOCKET, " +
 	"udp://HOST:PORT or tcp://HOST:PORT (RFC 5424; ?facility=NAME, ?max=BYTES), or http(s)://URL (JSON POST with retries)"}
-var redactFlag = &cli.BoolFlag{Name: "redact", Usage: "report a path below a configured root as ROOT/[redacted], and drop link targets, xattr values and process arguments"}
+var redactFlag = &cli.BoolFlag{Name: "redact", Usage: "report a path below a configured root as ROOT/[redacted], and drop link targets, xattr values, and process arguments and working directories"}
 
 // reporter renders events in the --format and sends them to the --output, redacted
 // with --redact: the one way check, watch and the other reporting commands deliver.

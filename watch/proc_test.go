@@ -1,0 +1,175 @@
+package watch
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"fim/diff"
+)
+
+const testCID = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+func TestParseCgroup(t *testing.T) {
+	pod := "1b2c3d4e-5f60-7182-93a4-b5c6d7e8f901"
+	podSys := strings.ReplaceAll(pod, "-", "_")
+	for _, tc := range []struct {
+		name, in string
+		want     *diff.Container
+	}{
+		{"host", "0::/user.slice/user-0.slice/session-1.scope\n", nil},
+		{"docker", "0::/system.slice/docker-" + testCID + ".scope\n", &diff.Container{ID: testCID, Runtime: "docker"}},
+		{"docker cgroupfs, v1", "4:memory:/docker/" + testCID + "\n0::/\n", &diff.Container{ID: testCID, Runtime: "docker"}},
+		{"containerd", "0::/system.slice/cri-containerd-" + testCID + ".scope", &diff.Container{ID: testCID, Runtime: "containerd"}},
+		{"cri-o", "0::/machine.slice/crio-" + testCID + ".scope", &diff.Container{ID: testCID, Runtime: "cri-o"}},
+		{"cri-o monitor", "0::/system.slice/crio-conmon-" + testCID + ".scope", nil},
+		{"podman", "0::/machine.slice/libpod-" + testCID + ".scope/container", &diff.Container{ID: testCID, Runtime: "podman"}},
+		{"nspawn", `0::/machine.slice/machine-web\x2d1.scope/payload`, &diff.Container{ID: "web-1", Runtime: "systemd-nspawn"}},
+		{"kubepods burstable", "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + podSys + ".slice/cri-containerd-" + testCID + ".scope",
+			&diff.Container{ID: testCID, Runtime: "containerd", PodUID: pod, QoS: "burstable"}},
+		{"kubepods guaranteed", "0::/kubepods.slice/kubepods-pod" + podSys + ".slice/crio-" + testCID + ".scope",
+			&diff.Container{ID: testCID, Runtime: "cri-o", PodUID: pod, QoS: "guaranteed"}},
+		{"kubepods besteffort cgroupfs", "0::/kubepods/besteffort/pod" + pod + "/" + testCID,
+			&diff.Container{ID: testCID, PodUID: pod, QoS: "besteffort"}},
+		{"pod only", "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + podSys + ".slice",
+			&diff.Container{PodUID: pod, QoS: "besteffort"}},
+		{"short id", "0::/system.slice/docker-0123.scope", nil},
+		{"upper-case id", "0::/system.slice/docker-" + strings.ToUpper(testCID) + ".scope", nil},
+		{"garbage", "::::\n\x00", nil},
+	} {
+		if got := parseCgroup([]byte(tc.in)); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func FuzzParseCgroup(f *testing.F) {
+	f.Add([]byte("0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1b2c3d4e_5f60_7182_93a4_b5c6d7e8f901.slice/cri-containerd-" + testCID + ".scope\n"))
+	f.Add([]byte("4:memory:/docker/" + testCID + "\n0::/\n"))
+	f.Add([]byte(`0::/machine.slice/machine-a\x2.scope`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if c := parseCgroup(data); c != nil && c.ID == "" && c.PodUID == "" {
+			t.Errorf("%q: empty container %+v", data, c)
+		}
+	})
+}
+
+func TestParseStat(t *testing.T) {
+	line := func(comm string) string {
+		return "42 (" + comm + ") S 7 42 42 34817 42 4194560 100 0 0 0 1 2 0 0 20 0 1 0 123456 1000 100 18446744073709551615"
+	}
+	for _, tc := range []struct {
+		in   string
+		want procStat
+		ok   bool
+	}{
+		{line("bash"), procStat{comm: "bash", ppid: 7, tty: 34817, start: 123456}, true},
+		{line("a) S 1 (b"), procStat{comm: "a) S 1 (b", ppid: 7, tty: 34817, start: 123456}, true},
+		{line("x y"), procStat{comm: "x y", ppid: 7, tty: 34817, start: 123456}, true},
+		{"42 (bash) S 7", procStat{}, false},
+		{"42 bash S 7 42 42 0 42 0 0 0 0 0 0 0 0 0 0 0 0 0 1", procStat{}, false},
+		{")(", procStat{}, false},
+	} {
+		got, ok := parseStat([]byte(tc.in))
+		if ok != tc.ok || got != tc.want {
+			t.Errorf("%q: %+v %v, want %+v %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+	if got := ttyName(34817); got != "pts/1" {
+		t.Errorf("tty 34817: %q, want pts/1", got)
+	}
+	for nr, want := range map[uint32]string{0: "", 4<<8 | 1: "tty1", 4<<8 | 65: "ttyS1", 137<<8 | 2: "pts/258", 5<<8 | 1: "5:1"} {
+		if got := ttyName(nr); got != want {
+			t.Errorf("tty %d: %q, want %q", nr, got, want)
+		}
+	}
+}
+
+func FuzzParseStat(f *testing.F) {
+	f.Add([]byte("42 (bash) S 7 42 42 34817 42 4194560 100 0 0 0 1 2 0 0 20 0 1 0 123456 1000\n"))
+	f.Add([]byte("1 ()) ) ) R 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		st, ok := parseStat(data)
+		if ok && (st.ppid < 0 || !strings.Contains(string(data), "("+st.comm+")")) {
+			t.Errorf("%q: %+v", data, st)
+		}
+		_ = ttyName(st.tty)
+	})
+}
+
+func TestParseStatus(t *testing.T) {
+	status := "Name:\tsu\nUid:\t65534\t0\t0\t0\nGid:\t100\t101\t101\t101\nGroups:\t\n"
+	if u, eu, g, eg := parseStatus([]byte(status)); fmt.Sprint(u, eu, g, eg) != "65534 0 100 101" {
+		t.Errorf("ids %d %d %d %d, want 65534 0 100 101", u, eu, g, eg)
+	}
+	if u, eu, g, eg := parseStatus([]byte("Uid:\tx\nGid:\n")); fmt.Sprint(u, eu, g, eg) != "-1 -1 -1 -1" {
+		t.Errorf("malformed: %d %d %d %d, want -1s", u, eu, g, eg)
+	}
+}
+
+func FuzzParseStatus(f *testing.F) {
+	f.Add([]byte("Name:\tsu\nUid:\t65534\t0\t0\t0\nGid:\t100\t101\t101\t101\n"))
+	f.Add([]byte("Uid:\t4294967296\t-1\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		u, eu, g, eg := parseStatus(data)
+		for _, id := range []int{u, eu, g, eg} {
+			if id < -1 || id > 1<<32-1 {
+				t.Errorf("%q: id %d", data, id)
+			}
+		}
+	})
+}
+
+func TestParseIDFile(t *testing.T) {
+	got := parseIDFile([]byte("root:x:0:0:root:/root:/bin/bash\n# c:x:5:\n+nis::7:\nnobody:x:65534:65534::/:/bin/false\ntoor:x:0:0::/:\nbad:x:q:\n"))
+	want := map[int]string{0: "root", 65534: "nobody"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%v, want %v", got, want)
+	}
+}
+
+func FuzzParseIDFile(f *testing.F) {
+	f.Add([]byte("root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for id, name := range parseIDFile(data) {
+			if id < 0 || name == "" || strings.ContainsAny(name, ":\n") {
+				t.Errorf("%q: %d %q", data, id, name)
+			}
+		}
+	})
+}
+
+// TestIDNamesRoot resolves names with the passwd and group files of a monitored root:
+// what the root says, read again when it changes, and never the host's files through
+// a symbolic link that leads out of the root.
+func TestIDNamesRoot(t *testing.T) {
+	root := t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	passwd := filepath.Join(root, "etc", "passwd")
+	if err := os.WriteFile(passwd, []byte("ann:x:1000:1000::/home/ann:/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/group", filepath.Join(root, "etc", "group")); err != nil {
+		t.Fatal(err)
+	}
+	n := newIDNames(root)
+	p := &diff.Process{UID: 1000, EUID: 0, GID: 0, EGID: -1}
+	n.resolve(p)
+	if p.User != "ann" || p.EUser != "" || p.Group != "" || p.EGroup != "" {
+		t.Errorf("names %q %q %q %q, want ann and nothing else", p.User, p.EUser, p.Group, p.EGroup)
+	}
+	if err := os.WriteFile(passwd, []byte("anna:x:1000:1000::/home/ann:/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n.passwd.checked = time.Time{} // as if idNamesCheck had passed
+	n.resolve(p)
+	if p.User != "anna" {
+		t.Errorf("after the change: %q, want anna", p.User)
+	}
+}

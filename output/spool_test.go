@@ -270,11 +270,11 @@ func TestSpoolFull(t *testing.T) {
 	}
 	c.set(false)
 	waitDelivered(t, s)
-	if err := s.Write(batch); err != nil {
-		t.Errorf("after delivery: %v", err)
-	}
 	if got, _, _ := c.stored(); len(got) != taken {
 		t.Errorf("stored %d batches, want the %d taken", len(got), taken)
+	}
+	if err := s.Write(batch); err != nil {
+		t.Errorf("after delivery: %v", err)
 	}
 }
 

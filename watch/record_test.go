@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -353,9 +354,17 @@ func tmpfs(t *testing.T) string {
 		skipf(t, "mount tmpfs: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := unix.Unmount(dir, 0); err != nil {
+		// A watcher just stopped may still hold a mark's descriptor on it for a moment.
+		err := unix.Unmount(dir, 0)
+		for tries := 0; errors.Is(err, unix.EBUSY) && tries < 50; tries++ {
+			time.Sleep(20 * time.Millisecond)
+			err = unix.Unmount(dir, 0)
+		}
+		if errors.Is(err, unix.EBUSY) {
+			err = unix.Unmount(dir, unix.MNT_DETACH)
+		}
+		if err != nil {
 			t.Errorf("unmount %s: %v", dir, err)
-			unix.Unmount(dir, unix.MNT_DETACH)
 		}
 	})
 	return dir

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -55,15 +54,7 @@ func TestParseInotify(t *testing.T) {
 	for _, c := range inotifyCases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := ParseInotify(c.buf)
-			switch {
-			case c.err == "" && err != nil:
-				t.Errorf("error %v, want none", err)
-			case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
-				t.Errorf("error %v, want one saying %q", err, c.err)
-			}
-			if !reflect.DeepEqual(got, c.want) {
-				t.Errorf("events:\n%+v\nwant:\n%+v", got, c.want)
-			}
+			wantDecoded(t, got, err, c.want, c.err)
 		})
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -448,15 +447,7 @@ func TestParseMountinfo(t *testing.T) {
 	for _, c := range mountinfoCases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := ParseMountinfo([]byte(c.data))
-			switch {
-			case c.err == "" && err != nil:
-				t.Errorf("error %v, want none", err)
-			case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
-				t.Errorf("error %v, want one saying %q", err, c.err)
-			}
-			if !reflect.DeepEqual(got, c.want) {
-				t.Errorf("mounts %+v, want %+v", got, c.want)
-			}
+			wantDecoded(t, got, err, c.want, c.err)
 		})
 	}
 }

@@ -269,19 +269,26 @@ var parseCases = []parseCase{
 	},
 }
 
+// wantDecoded checks what a decoder returned against a table case: the records, and an
+// error saying wantErr ("": none).
+func wantDecoded[T any](t *testing.T, got T, err error, want T, wantErr string) {
+	t.Helper()
+	switch {
+	case wantErr == "" && err != nil:
+		t.Errorf("error %v, want none", err)
+	case wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)):
+		t.Errorf("error %v, want one saying %q", err, wantErr)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("decoded:\n%+v\nwant:\n%+v", got, want)
+	}
+}
+
 func TestParseEvents(t *testing.T) {
 	for _, c := range parseCases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := ParseEvents(c.buf)
-			switch {
-			case c.err == "" && err != nil:
-				t.Errorf("error %v, want none", err)
-			case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
-				t.Errorf("error %v, want one saying %q", err, c.err)
-			}
-			if !reflect.DeepEqual(got, c.want) {
-				t.Errorf("events:\n%+v\nwant:\n%+v", got, c.want)
-			}
+			wantDecoded(t, got, err, c.want, c.err)
 		})
 	}
 }

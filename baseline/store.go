@@ -14,6 +14,7 @@ package baseline
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"encoding/binary"
 	"encoding/hex"
@@ -643,6 +644,25 @@ func sameFile(f *os.File, st os.FileInfo) bool {
 func (r *Reader) Iter() *Iter {
 	debug.SetPanicOnFault(true)
 	return &Iter{r: r, c: r.tx.Bucket(bucketEntries).Cursor(), dig: newDigest()}
+}
+
+// Walk calls fn with every entry in key order, as a walk of the tree delivers them, and
+// at the end checks them against the digest (Iter.Next). It stops at fn's first error,
+// or when ctx is done.
+func (r *Reader) Walk(ctx context.Context, fn func(*walk.Entry) error) error {
+	it := r.Iter()
+	for {
+		e, err := it.Next()
+		if err != nil || e == nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
 }
 
 // Iter iterates over a baseline's entries and checks, at the end, that they are exactly

@@ -3,6 +3,7 @@ package check
 import (
 	"path"
 
+	"fim/baseline"
 	"fim/diff"
 	"fim/walk"
 )
@@ -153,4 +154,33 @@ func (ch *Changes) Overlay(take func(*diff.Event) bool) map[string]*walk.Entry {
 		}
 	}
 	return over
+}
+
+// Select returns the events sel takes, in order, and the take function of Overlay
+// that says so of ch.Events.
+func (ch *Changes) Select(sel *Selector) ([]diff.Event, func(*diff.Event) bool) {
+	var accepted []diff.Event
+	take := map[*diff.Event]bool{}
+	for i := range ch.Events {
+		if ev := &ch.Events[i]; sel.Match(ev) {
+			take[ev] = true
+			accepted = append(accepted, *ev)
+		}
+	}
+	return accepted, func(ev *diff.Event) bool { return take[ev] }
+}
+
+// Write adds to w the records of r with the events take selects accepted (Overlay):
+// the baseline that replaces r, less its commit.
+func (ch *Changes) Write(w *baseline.Writer, r *baseline.Reader, take func(*diff.Event) bool) error {
+	next := baseline.Overlay(r.Iter().Next, ch.Overlay(take))
+	for {
+		e, err := next()
+		if err != nil || e == nil {
+			return err
+		}
+		if err := w.Add(e); err != nil {
+			return err
+		}
+	}
 }

@@ -16,30 +16,25 @@ import (
 // over the baseline as fim accept does, and returns every event of the comparison.
 func (f *fixture) accept(t *testing.T, sel Selector) []diff.Event {
 	t.Helper()
-	r, err := baseline.Open(f.db)
-	must(t, err)
-	_, comp, err := Policy(r)
+	b, err := Open(f.db, OpenOptions{})
 	must(t, err)
 	w, err := baseline.Create(f.db)
 	must(t, err)
 	defer w.Abort()
-	w.KeyBase = r.Meta().KeyBase
+	w.KeyBase = b.Meta().KeyBase
 	ch := NewChanges(0)
-	ch.Events, err = Compare(context.Background(), Options{Baseline: r, Compiled: comp, DB: f.db, Seen: ch.Seen,
+	ch.Events, err = Compare(context.Background(), Options{Baseline: b.Reader, Compiled: b.Compiled, DB: f.db, Seen: ch.Seen,
 		Walker: WalkerOptions{Own: w.Files()}})
 	must(t, err)
-	next := baseline.Overlay(r.Iter().Next, ch.Overlay(func(ev *diff.Event) bool { return sel.Match(ev) }))
-	for {
-		e, err := next()
-		must(t, err)
-		if e == nil {
-			break
+	accepted, take := ch.Select(&sel)
+	for i := range ch.Events {
+		if ev := &ch.Events[i]; take(ev) != sel.Match(ev) || !sel.Match(ev) && slices.ContainsFunc(accepted, func(a diff.Event) bool { return a.Path == ev.Path && a.Kind == ev.Kind }) {
+			t.Errorf("Select: %s %s taken %v, matched %v", ev.Kind, ev.Path, take(ev), sel.Match(ev))
 		}
-		must(t, w.Add(e))
 	}
-	meta := r.Meta()
-	meta.Generation++
-	r.Close()
+	must(t, ch.Write(w, b.Reader, take))
+	meta := b.Successor(b.Meta())
+	b.Close()
 	must(t, w.Commit(meta))
 	return ch.Events
 }

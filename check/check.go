@@ -92,6 +92,7 @@ func Walker(comp *config.Compiled, o WalkerOptions) *walk.Walker {
 // holds the baseline, what writing it changes (diff.DirEntryAttrs).
 func Filter(comp *config.Compiled, db, root string, extra diff.AttrSet) diff.Filter {
 	dbDir, dbDirRecorded := walk.RecordedPath(root, filepath.Dir(db))
+	dbDirRecorded = dbDirRecorded && db != ""
 	return func(p string) (diff.KindSet, diff.AttrSet) {
 		kinds, ignore := comp.Filter(p)
 		if dbDirRecorded && p == dbDir {
@@ -106,7 +107,10 @@ type Options struct {
 	Baseline *baseline.Reader
 	Compiled *config.Compiled // the baseline's policy (Policy)
 	DB       string           // where the baseline lives: its directory's own noise is ignored
-	Ignore   diff.AttrSet     // attributes not compared anywhere, on top of the policy's
+	// Against, if set, is the current side in place of a walk of the tree: fim diff
+	// compares two baselines, paths as recorded.
+	Against *baseline.Reader
+	Ignore  diff.AttrSet // attributes not compared anywhere, on top of the policy's
 	// Fast keeps the recorded hash of a file whose device, inode, size, mtime and ctime
 	// are as recorded (fim check --fast).
 	Fast bool
@@ -120,21 +124,27 @@ type Options struct {
 	Seen func(old, cur *walk.Entry)
 }
 
-// Compare walks the tree beside the baseline and returns the differences, as events
-// sorted by path.
+// Compare walks the tree (or reads Against) beside the baseline and returns the
+// differences, as events sorted by path.
 func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
 	d := &diff.Differ{Filter: Filter(o.Compiled, o.DB, o.Walker.Root, o.Ignore), Seen: o.Seen}
 	it := o.Baseline.Iter()
 	m := diff.NewMerge(d, it.Next)
-	wo := o.Walker
-	wo.Own = append(append(append([]*os.File(nil), wo.Own...), o.Baseline.Files()...), updateFiles(o.Update)...)
-	wk := Walker(o.Compiled, wo)
-	if o.Fast {
-		newLookup, done := it.Prior()
-		defer done()
-		wk.Prior = newLookup
+	var current func(context.Context, func(*walk.Entry) error) error
+	if o.Against != nil {
+		current = o.Against.Walk
+	} else {
+		wo := o.Walker
+		wo.Own = append(append(append([]*os.File(nil), wo.Own...), o.Baseline.Files()...), updateFiles(o.Update)...)
+		wk := Walker(o.Compiled, wo)
+		if o.Fast {
+			newLookup, done := it.Prior()
+			defer done()
+			wk.Prior = newLookup
+		}
+		current = wk.Walk
 	}
-	err := wk.Walk(ctx, func(e *walk.Entry) error {
+	err := current(ctx, func(e *walk.Entry) error {
 		if o.Progress != nil {
 			o.Progress(e)
 		}

@@ -136,32 +136,3 @@ func Lookup(format string) (Renderer, error) {
 	slices.Sort(names)
 	return nil, fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(names, ", "))
 }
-
-// Exit codes of fim, compatible with AIDE and Tripwire: a check's code is the bitwise OR
-// of ExitCreated, ExitRemoved and ExitChanged for the kinds of events it found; codes
-// from ExitUsage up report that the check itself failed.
-const (
-	ExitOK       = 0  // no differences
-	ExitCreated  = 1  // some entry was created
-	ExitRemoved  = 2  // some entry was removed
-	ExitChanged  = 4  // some entry was changed, chmodded, renamed or moved
-	ExitUsage    = 16 // bad command line or configuration
-	ExitBaseline = 17 // the baseline is missing, unreadable or incompatible
-	ExitRuntime  = 18 // any other error while running
-)
-
-// ExitCode returns the exit code for the events of a check.
-func ExitCode(events []diff.Event) int {
-	code := ExitOK
-	for i := range events {
-		switch events[i].Kind {
-		case diff.Create:
-			code |= ExitCreated
-		case diff.Remove:
-			code |= ExitRemoved
-		default: // change, chmod, rename, move; an unknown kind is still a difference
-			code |= ExitChanged
-		}
-	}
-	return code
-}

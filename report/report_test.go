@@ -11,43 +11,6 @@ import (
 	"fim/walk"
 )
 
-func TestExitCode(t *testing.T) {
-	ev := func(kinds ...diff.Kind) []diff.Event {
-		var out []diff.Event
-		for _, k := range kinds {
-			out = append(out, diff.Event{Kind: k, Path: "/x"})
-		}
-		return out
-	}
-	tests := []struct {
-		name   string
-		events []diff.Event
-		want   int
-	}{
-		{"none", nil, ExitOK},
-		{"create", ev(diff.Create), ExitCreated},
-		{"remove", ev(diff.Remove), ExitRemoved},
-		{"change", ev(diff.Change), ExitChanged},
-		{"chmod", ev(diff.Chmod), ExitChanged},
-		{"rename", ev(diff.Rename), ExitChanged},
-		{"move", ev(diff.Move), ExitChanged},
-		{"create and remove", ev(diff.Create, diff.Remove, diff.Create), 3},
-		{"remove and chmod", ev(diff.Remove, diff.Chmod), 6},
-		{"all", ev(diff.Kinds()...), 7},
-	}
-	for _, tt := range tests {
-		if got := ExitCode(tt.events); got != tt.want {
-			t.Errorf("%s: ExitCode = %d, want %d", tt.name, got, tt.want)
-		}
-	}
-	// Failures stay above every combination of differences.
-	for _, c := range []int{ExitUsage, ExitBaseline, ExitRuntime} {
-		if c&7 == c {
-			t.Errorf("failure code %d overlaps the difference bits", c)
-		}
-	}
-}
-
 func TestLookup(t *testing.T) {
 	for name := range Formats {
 		if r, err := Lookup(name); err != nil || r == nil {

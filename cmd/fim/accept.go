@@ -122,47 +122,35 @@ func runAccept(c *cli.Context) error {
 		}
 		defer w.Abort() // no-op after a commit
 	}
-	k, err := openChecked(c, db)
+	k, err := openChecked(c, db, signer)
 	if err != nil {
 		return err
 	}
 	defer k.close()
-	r, pol, comp, root, rep := k.r, k.pol, k.comp, k.root, k.rep
-	if r.Signed() && signer == nil && !dry {
+	if k.b.Signed() && signer == nil && !dry {
 		return usageErr("%s is signed: accept needs --sign KEYFILE to sign the new baseline", db)
-	}
-	if err := verifyBeforeResigning(r, signer); err != nil {
-		return err
-	}
-	var own []*os.File
-	if w != nil {
-		own = w.Files()
 	}
 	ch := check.NewChanges(extraIgnore)
 	var warn warnings
+	wo := k.walker(c, &warn)
+	if w != nil {
+		wo.Own = w.Files()
+	}
 	ch.Events, err = check.Compare(c.Context, check.Options{
-		Baseline: r, Compiled: comp, DB: db, Ignore: extraIgnore, Seen: ch.Seen,
-		Walker: check.WalkerOptions{Root: root, Workers: c.Int("workers"), MaxEntries: pol.MaxEntries, Warn: warn.add, Own: own},
+		Baseline: k.b.Reader, Compiled: k.b.Compiled, DB: db, Ignore: extraIgnore, Seen: ch.Seen, Walker: wo,
 	})
 	if err != nil {
 		return err
 	}
-	var accepted []diff.Event
-	take := map[*diff.Event]bool{}
-	for i := range ch.Events {
-		if ev := &ch.Events[i]; sel.Match(ev) {
-			take[ev] = true
-			accepted = append(accepted, *ev)
-		}
-	}
+	accepted, take := ch.Select(&sel.Selector)
 	remain := len(ch.Events) - len(accepted)
 	if len(accepted) == 0 {
 		fmt.Fprintf(os.Stderr, "fim: no difference matches (%d in all): %s unchanged\n", len(ch.Events), db)
 		return nil
 	}
-	info := rep.info(false, warn.n)
+	info := k.rep.info(false, warn.n)
 	if dry {
-		if err := rep.emit(accepted, info); err != nil {
+		if err := k.rep.emit(accepted, info); err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "fim: dry run: would accept %d of %d differences, %d would remain; %s unchanged\n",
@@ -171,32 +159,21 @@ func runAccept(c *cli.Context) error {
 	}
 
 	w.Signer = signer
-	w.KeyBase = r.Meta().KeyBase
-	next := baseline.Overlay(r.Iter().Next, ch.Overlay(func(ev *diff.Event) bool { return take[ev] }))
-	for {
-		e, err := next()
-		if err != nil {
-			return fmt.Errorf("baseline not updated: %w", err)
-		}
-		if e == nil {
-			break
-		}
-		if err := w.Add(e); err != nil {
-			return fmt.Errorf("baseline not updated: %w", err)
-		}
+	w.KeyBase = k.b.Meta().KeyBase
+	if err := ch.Write(w, k.b.Reader, take); err != nil {
+		return fmt.Errorf("baseline not updated: %w", err)
 	}
-	meta, err := newMeta(pol)
+	meta, err := newMeta(k.b.Policy)
 	if err != nil {
 		return err
 	}
-	meta.Accepted = r.Meta().Accepted
-	meta.Generation = r.Meta().Generation + 1
+	meta = k.b.Successor(meta)
 	name, uid := currentUser()
 	meta.AddAcceptance(baseline.Acceptance{Time: info.Time, User: name, UID: uid, Selectors: sel.selected,
 		Accepted: len(accepted), Remaining: remain})
 	// The report goes out before the commit, as with check --update: a difference
 	// whose acceptance could not be reported stays a difference.
-	if err := rep.emit(accepted, info); err != nil {
+	if err := k.rep.emit(accepted, info); err != nil {
 		return fmt.Errorf("baseline not updated: %w", err)
 	}
 	if err := w.Commit(meta); err != nil {

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"fim/baseline"
-	"fim/report"
 )
 
 var (
@@ -160,7 +159,7 @@ func (r *crashRig) killDuring(delay time.Duration, args ...string) bool {
 	go func() { done <- cmd.Wait() }()
 	select {
 	case <-done:
-		if code := cmd.ProcessState.ExitCode(); code < 0 || code >= report.ExitUsage {
+		if code := cmd.ProcessState.ExitCode(); code < 0 || code >= exitUsage {
 			r.t.Fatalf("fim %s finished before it was killed: %v\n%s", strings.Join(args, " "), cmd.ProcessState, errb.String())
 		}
 		return false
@@ -169,7 +168,7 @@ func (r *crashRig) killDuring(delay time.Duration, args ...string) bool {
 	cmd.Process.Kill()
 	<-done
 	if st := cmd.ProcessState; st.Exited() { // it finished as the delay ran out
-		if st.ExitCode() >= report.ExitUsage {
+		if st.ExitCode() >= exitUsage {
 			r.t.Fatalf("fim %s: exit %d\n%s", strings.Join(args, " "), st.ExitCode(), errb.String())
 		}
 		return false
@@ -183,7 +182,7 @@ func (r *crashRig) killDuring(delay time.Duration, args ...string) bool {
 func (r *crashRig) verify(what string) (committed bool) {
 	r.t.Helper()
 	code, stdout, stderr := r.fim("check", "--db", r.db, "--format", "json")
-	if code >= report.ExitUsage {
+	if code >= exitUsage {
 		r.t.Fatalf("%s: fim check: exit %d, want a report\n%s", what, code, stderr)
 	}
 	got := map[string]string{}
@@ -201,9 +200,9 @@ func (r *crashRig) verify(what string) (committed bool) {
 	}
 	wantCode := 0
 	for _, typ := range got {
-		wantCode |= map[string]int{"create": report.ExitCreated, "remove": report.ExitRemoved}[typ]
+		wantCode |= map[string]int{"create": exitCreated, "remove": exitRemoved}[typ]
 		if typ != "create" && typ != "remove" {
-			wantCode |= report.ExitChanged
+			wantCode |= exitChanged
 		}
 	}
 	if code != wantCode {
@@ -313,7 +312,7 @@ func TestCrash(t *testing.T) {
 		t.Logf("fim check --update: %v", took)
 		killRounds(t, took, "check", "--update", "--db", r.db, "--format", "json")
 		r.change(round)
-		if code, _, stderr := r.fim("check", "--update", "--db", r.db, "--format", "json"); code == 0 || code >= report.ExitUsage {
+		if code, _, stderr := r.fim("check", "--update", "--db", r.db, "--format", "json"); code == 0 || code >= exitUsage {
 			t.Fatalf("fim check --update after changes: exit %d\n%s", code, stderr)
 		}
 		clear(r.pending)

@@ -70,7 +70,7 @@ func runExplain(c *cli.Context) error {
 	if cfgFile != "" {
 		var cfg *config.Config
 		if cfg, lines, err = config.LoadLines(cfgFile); err != nil {
-			return &exitError{report.ExitUsage, err}
+			return &exitError{exitUsage, err}
 		}
 		pol = cfg.Policy()
 		if db, err = dbPath(c, cfg); err != nil {
@@ -95,7 +95,7 @@ func runExplain(c *cli.Context) error {
 	}
 	comp, err := pol.Compile()
 	if err != nil {
-		return &exitError{report.ExitUsage, err}
+		return &exitError{exitUsage, err}
 	}
 	arg := c.Args().First()
 	p := walk.CleanPath(arg) // relative to the root

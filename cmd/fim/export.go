@@ -7,8 +7,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"fim/baseline"
-	"fim/check"
 	"fim/mtree"
 )
 
@@ -44,21 +42,14 @@ func runExport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := baseline.Open(db)
+	r, _, err := openBaseline(c, db, nil)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	if _, err := verifyBaselines(c, r); err != nil {
-		return err
-	}
-	pol, _, err := check.Policy(r)
-	if err != nil {
-		return err
-	}
 	var root string // the tree --sha256 reads again, found as check finds it
 	if c.Bool("sha256") {
-		if root, err = checkRoot(c, pol, db); err != nil {
+		if root, err = checkRoot(c, r.Policy, db); err != nil {
 			return err
 		}
 	}

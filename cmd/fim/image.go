@@ -1,17 +1,13 @@
 package main
 
 import (
-	"context"
-	"fmt"
+	"errors"
 	"os"
-	"path"
-	"slices"
 
 	"github.com/urfave/cli/v2"
 
+	"fim/check"
 	"fim/config"
-	"fim/mtree"
-	"fim/tarball"
 	"fim/walk"
 )
 
@@ -43,117 +39,28 @@ func openInput(flag, file string) (*os.File, func(), error) {
 }
 
 // readImage reads the entries of the tar stream or mtree specification named on the
-// command line, selected as the walk would select them, and marks the policy: its
-// source, and the attributes the source cannot carry as ignored. It returns the entries
-// as a walk would deliver them.
-func readImage(c *cli.Context, pol *config.Policy, wk *walk.Walker, warn *warnings) (func(context.Context, func(*walk.Entry) error) error, error) {
+// command line that a walk of pol would record, with the policy to record them under
+// (check.ReadImage).
+func readImage(c *cli.Context, pol *config.Policy, warn *warnings) (*config.Policy, []*walk.Entry, error) {
 	if c.String("from-tar") != "" && c.String("from-mtree") != "" {
-		return nil, usageErr("give --from-tar or --from-mtree, not both")
+		return nil, nil, usageErr("give --from-tar or --from-mtree, not both")
 	}
-	var es []*walk.Entry
-	var uncarried []string
-	var err error
-	if c.String("from-tar") != "" {
-		es, err = readTar(c, pol, wk, warn)
-		uncarried = tarball.Uncarried()
-	} else {
-		es, uncarried, err = readMtree(c, pol, wk)
+	im := check.Image{Name: c.String("from-tar"), Mtree: c.String("from-tar") == "", Warn: warn.add,
+		Topmost: c.Args().Len() == 0 && c.String("config") == "", CrossMounts: c.IsSet("cross-mounts")}
+	flag := "from-tar"
+	if im.Mtree {
+		im.Name, flag = c.String("from-mtree"), "from-mtree"
 	}
-	if err != nil {
-		return nil, err
-	}
-	if pol.MaxEntries > 0 && len(es) > pol.MaxEntries {
-		return nil, fmt.Errorf("%d entries, more than --max-entries %d", len(es), pol.MaxEntries)
-	}
-	pol.Source = imageSource(c)
-	for i := range pol.Rules {
-		for _, a := range uncarried {
-			if !slices.Contains(pol.Rules[i].Ignore, a) {
-				pol.Rules[i].Ignore = append(pol.Rules[i].Ignore, a)
-			}
-		}
-	}
-	return func(ctx context.Context, fn func(*walk.Entry) error) error {
-		for _, e := range es {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if err := fn(e); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, nil
-}
-
-func readTar(c *cli.Context, pol *config.Policy, wk *walk.Walker, warn *warnings) ([]*walk.Entry, error) {
-	if pol.Root != "" {
-		return nil, usageErr("--from-tar reads the image, not a tree: --root goes with fim check")
-	}
-	var maxSize int64
-	for i, r := range pol.Rules {
-		if r.FollowSymlinks {
-			return nil, usageErr("--from-tar: %s: symlinks in an image are recorded, never followed", r.Path)
-		}
-		if i > 0 && r.MaxFileSize != maxSize {
-			return nil, usageErr("--from-tar: every path needs the same max_file_size")
-		}
-		maxSize = r.MaxFileSize
-	}
-	file := c.String("from-tar")
-	in, done, err := openInput("from-tar", file)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	es, err := tarball.Read(c.Context, in, tarball.Options{MaxFileSize: maxSize, Select: wk.Selects, Warn: warn.add})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	return es, nil
-}
-
-// readMtree imports a specification; an mtree walk crosses mounts, and so does the
-// check of what it recorded, unless --cross-mounts says otherwise.
-func readMtree(c *cli.Context, pol *config.Policy, wk *walk.Walker) ([]*walk.Entry, []string, error) {
-	file := c.String("from-mtree")
-	in, done, err := openInput("from-mtree", file)
+	in, done, err := openInput(flag, im.Name)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer done()
-	spec, err := mtree.Parse(in, file)
-	if err != nil {
-		return nil, nil, err
+	im.In = in
+	pol, es, err := check.ReadImage(c.Context, pol, im)
+	var oe *check.OptionError
+	if errors.As(err, &oe) {
+		return nil, nil, &exitError{exitUsage, err}
 	}
-	all, uncarried, err := mtree.Entries(spec, mtree.ImportOptions{Root: pol.Root,
-		Warn: func(msg string) { fmt.Fprintf(os.Stderr, "fim: warning: %s: %s\n", file, msg) }})
-	if err != nil {
-		return nil, nil, err
-	}
-	if !c.IsSet("cross-mounts") {
-		pol.CrossMounts = true
-	}
-	es := all[:0]
-	for _, e := range all {
-		if wk.Selects(e.Path) {
-			es = append(es, e)
-		}
-	}
-	if c.Args().Len() == 0 && c.String("config") == "" && len(pol.Rules) == 1 {
-		// No PATH given: a check walks what the specification describes, from its
-		// topmost entries, and not the whole of the root.
-		tmpl := pol.Rules[0]
-		pol.Rules = nil
-		recorded := map[string]bool{}
-		for _, e := range es {
-			recorded[e.Path] = true
-			if e.Path == "/" || !recorded[path.Dir(e.Path)] {
-				r := tmpl
-				r.Path = e.Path
-				pol.Rules = append(pol.Rules, r)
-			}
-		}
-	}
-	return es, uncarried, nil
+	return pol, es, err
 }

@@ -12,8 +12,6 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
-
-	"fim/report"
 )
 
 // TestInputNotAFile gives every file fim reads by a name from the command line (a
@@ -65,22 +63,22 @@ func TestInputNotAFile(t *testing.T) {
 		stream bool // takes a pipe and has no size limit
 		limit  string
 	}{
-		{"baseline --config", []string{"baseline", "--db", newDB, "--config", "X"}, report.ExitUsage, false, "4 MiB"},
-		{"baseline --sign", []string{"baseline", "--db", newDB, "--sign", "X", tree}, report.ExitUsage, false, "64 KiB"},
-		{"baseline --from-tar", []string{"baseline", "--db", newDB, "--from-tar", "X"}, report.ExitUsage, true, ""},
-		{"baseline --from-mtree", []string{"baseline", "--db", newDB, "--from-mtree", "X"}, report.ExitUsage, true, ""},
-		{"check --config", []string{"check", "--db", db, "--config", "X"}, report.ExitUsage, false, "4 MiB"},
-		{"check --verify", []string{"check", "--db", db, "--verify", "X"}, report.ExitUsage, false, "64 KiB"},
-		{"check --sign", []string{"check", "--db", db, "--update", "--sign", "X"}, report.ExitUsage, false, "64 KiB"},
-		{"check --db", []string{"check", "--db", "X"}, report.ExitBaseline, false, ""},
-		{"watch --config", []string{"watch", "--db", db, "--config", "X"}, report.ExitUsage, false, "4 MiB"},
-		{"verify --key", []string{"verify", "--db", db, "--key", "X"}, report.ExitUsage, false, "64 KiB"},
-		{"info --verify", []string{"info", "--db", db, "--verify", "X"}, report.ExitUsage, false, "64 KiB"},
-		{"export --verify", []string{"export", "--db", db, "--verify", "X"}, report.ExitUsage, false, "64 KiB"},
-		{"diff --verify", []string{"diff", "--verify", "X", db, db2}, report.ExitUsage, false, "64 KiB"},
-		{"accept --verify", []string{"accept", "--db", db, "--verify", "X", "--path", "/**"}, report.ExitUsage, false, "64 KiB"},
-		{"accept --sign", []string{"accept", "--db", db, "--sign", "X", "--path", "/**"}, report.ExitUsage, false, "64 KiB"},
-		{"explain --config", []string{"explain", "--config", "X", filepath.Join(tree, "f")}, report.ExitUsage, false, "4 MiB"},
+		{"baseline --config", []string{"baseline", "--db", newDB, "--config", "X"}, exitUsage, false, "4 MiB"},
+		{"baseline --sign", []string{"baseline", "--db", newDB, "--sign", "X", tree}, exitUsage, false, "64 KiB"},
+		{"baseline --from-tar", []string{"baseline", "--db", newDB, "--from-tar", "X"}, exitUsage, true, ""},
+		{"baseline --from-mtree", []string{"baseline", "--db", newDB, "--from-mtree", "X"}, exitUsage, true, ""},
+		{"check --config", []string{"check", "--db", db, "--config", "X"}, exitUsage, false, "4 MiB"},
+		{"check --verify", []string{"check", "--db", db, "--verify", "X"}, exitUsage, false, "64 KiB"},
+		{"check --sign", []string{"check", "--db", db, "--update", "--sign", "X"}, exitUsage, false, "64 KiB"},
+		{"check --db", []string{"check", "--db", "X"}, exitBaseline, false, ""},
+		{"watch --config", []string{"watch", "--db", db, "--config", "X"}, exitUsage, false, "4 MiB"},
+		{"verify --key", []string{"verify", "--db", db, "--key", "X"}, exitUsage, false, "64 KiB"},
+		{"info --verify", []string{"info", "--db", db, "--verify", "X"}, exitUsage, false, "64 KiB"},
+		{"export --verify", []string{"export", "--db", db, "--verify", "X"}, exitUsage, false, "64 KiB"},
+		{"diff --verify", []string{"diff", "--verify", "X", db, db2}, exitUsage, false, "64 KiB"},
+		{"accept --verify", []string{"accept", "--db", db, "--verify", "X", "--path", "/**"}, exitUsage, false, "64 KiB"},
+		{"accept --sign", []string{"accept", "--db", db, "--sign", "X", "--path", "/**"}, exitUsage, false, "64 KiB"},
+		{"explain --config", []string{"explain", "--config", "X", filepath.Join(tree, "f")}, exitUsage, false, "4 MiB"},
 	}
 	for _, cmd := range commands {
 		for kind, input := range inputs {
@@ -110,7 +108,7 @@ func TestInputNotAFile(t *testing.T) {
 	}
 	// keygen never reads what it is given, and never writes through an existing name.
 	for kind, input := range inputs {
-		if _, stderr, code := run(t, "keygen", "--out", input); code != report.ExitUsage || !strings.Contains(stderr, "file exists") {
+		if _, stderr, code := run(t, "keygen", "--out", input); code != exitUsage || !strings.Contains(stderr, "file exists") {
 			t.Errorf("fim keygen --out %s (%s): exit %d, %q; want exit 16, file exists", input, kind, code, stderr)
 		}
 	}
@@ -167,8 +165,8 @@ func TestPanicExitCode(t *testing.T) {
 	cmd.Stderr = &stderr
 	err := cmd.Run()
 	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != report.ExitRuntime {
-		t.Fatalf("exit %v, want %d; stderr:\n%s", err, report.ExitRuntime, stderr.Bytes())
+	if !errors.As(err, &exit) || exit.ExitCode() != exitRuntime {
+		t.Fatalf("exit %v, want %d; stderr:\n%s", err, exitRuntime, stderr.Bytes())
 	}
 	if got := stderr.String(); got != "fim: internal error: a bug over two lines\n" {
 		t.Errorf("stderr %q, want one line", got)

@@ -22,7 +22,7 @@ func keygenCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			pub, err := baseline.GenerateKey(c.String("out"))
 			if err != nil {
-				return &exitError{report.ExitUsage, fmt.Errorf("keygen: %w", err)}
+				return &exitError{exitUsage, fmt.Errorf("keygen: %w", err)}
 			}
 			fmt.Fprintf(os.Stderr, "fim: wrote %s (private) and %s.pub (public), key %s\n", c.String("out"), c.String("out"), baseline.KeyID(pub))
 			return nil

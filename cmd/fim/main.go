@@ -4,38 +4,13 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
-
-	"fim/baseline"
-	"fim/report"
-	"fim/walk"
 )
-
-// exitError carries an exit code out of a command; a nil err prints nothing.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("exit %d", e.code)
-	}
-	return e.err.Error()
-}
-
-func (e *exitError) Unwrap() error { return e.err }
-
-func usageErr(format string, args ...any) error {
-	return &exitError{report.ExitUsage, fmt.Errorf(format, args...)}
-}
 
 var dbFlag = &cli.StringFlag{Name: "db", Usage: "baseline database (default $FIM_DB, the config's db, /var/lib/fim/baseline.db as root, else $XDG_STATE_HOME/fim/baseline.db)"}
 var configFlag = &cli.StringFlag{Name: "config", Usage: "YAML configuration file (default /etc/fim/fim.yaml if present)"}
@@ -46,7 +21,7 @@ var workersFlag = &cli.IntFlag{Name: "workers", Usage: "goroutines listing and h
 // onUsageError makes a bad flag exit with ExitUsage; each command needs it, as commands
 // do not inherit the app's.
 func onUsageError(_ *cli.Context, err error, _ bool) error {
-	return &exitError{report.ExitUsage, err}
+	return &exitError{exitUsage, err}
 }
 
 func newApp() *cli.App {
@@ -121,37 +96,4 @@ func main() {
 	stopProfile()
 	stop()
 	os.Exit(exitCode(err))
-}
-
-// exitOnPanic makes a panic of a command exit ExitRuntime with one line, where the
-// runtime would exit 2, which reads as "entries removed". It is deferred by main, so it
-// sees the panics of the main goroutine; nothing can catch a fatal error of the runtime
-// (out of memory), which is why every input fim reads has a bound.
-func exitOnPanic() {
-	if p := recover(); p != nil {
-		fmt.Fprintf(os.Stderr, "fim: internal error: %s\n", strings.ReplaceAll(fmt.Sprint(p), "\n", " "))
-		os.Exit(report.ExitRuntime)
-	}
-}
-
-// exitCode prints err, if any, as one line and maps it to fim's exit codes.
-func exitCode(err error) int {
-	if err == nil {
-		return report.ExitOK
-	}
-	code := report.ExitRuntime
-	var ee *exitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.code
-		if ee.err == nil {
-			return code
-		}
-	case errors.Is(err, baseline.ErrBadBaseline):
-		code = report.ExitBaseline
-	case errors.Is(err, walk.ErrSymlinkedRoot):
-		code = report.ExitUsage
-	}
-	fmt.Fprintf(os.Stderr, "fim: %v\n", err)
-	return code
 }

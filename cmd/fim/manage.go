@@ -13,7 +13,6 @@ import (
 	"fim/baseline"
 	"fim/check"
 	"fim/config"
-	"fim/diff"
 	"fim/report"
 	"fim/walk"
 )
@@ -24,36 +23,6 @@ import (
 // entryFormatFlag is --format for a command that prints recorded entries.
 func entryFormatFlag() *cli.StringFlag {
 	return &cli.StringFlag{Name: "format", Value: "text", Usage: "output format: " + strings.Join(report.EntryFormats, " or ") + " (one object per line)"}
-}
-
-var verifyFlag = &cli.StringFlag{Name: "verify", Usage: "refuse a baseline not signed with the private key of public key `FILE`"}
-
-// verifyBaselines checks the baselines' signatures against the --verify key, if
-// given, and then their creation time and generation against the freshness flags.
-// The records are checked against the signed digest as they are read.
-func verifyBaselines(c *cli.Context, rs ...*baseline.Reader) (*freshness, error) {
-	file := c.String("verify")
-	fresh, err := freshnessFlags(c, file != "")
-	if err != nil {
-		return nil, err
-	}
-	if file != "" {
-		pub, err := baseline.LoadPublicKey(file)
-		if err != nil {
-			return nil, usageErr("--verify: %v", err)
-		}
-		for _, r := range rs {
-			if err := r.VerifySignature(pub); err != nil {
-				return nil, err
-			}
-		}
-	}
-	for _, r := range rs {
-		if err := fresh.check(r); err != nil {
-			return nil, err
-		}
-	}
-	return fresh, nil
 }
 
 func diffCommand() *cli.Command {
@@ -85,59 +54,32 @@ func runDiff(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	oldR, err := baseline.Open(c.Args().Get(0))
+	oldB, _, err := openBaseline(c, c.Args().Get(0), nil)
 	if err != nil {
 		return err
 	}
-	defer oldR.Close()
-	newR, err := baseline.Open(c.Args().Get(1))
+	defer oldB.Close()
+	newB, _, err := openBaseline(c, c.Args().Get(1), nil)
 	if err != nil {
 		return err
 	}
-	defer newR.Close()
-	if _, err := verifyBaselines(c, oldR, newR); err != nil {
-		return err
-	}
-	_, comp, err := check.Policy(oldR)
-	if err != nil {
-		return err
-	}
-	rep, err := newReporter(c, false, rootPaths(comp))
+	defer newB.Close()
+	rep, err := newReporter(c, false, rootPaths(oldB.Compiled))
 	if err != nil {
 		return err
 	}
 	defer rep.close()
-	d := &diff.Differ{Filter: func(p string) (diff.KindSet, diff.AttrSet) {
-		kinds, ignore := comp.Filter(p)
-		return kinds, ignore | extraIgnore
-	}}
-	m := diff.NewMerge(d, oldR.Iter().Next)
-	it := newR.Iter()
-	for {
-		e, err := it.Next()
-		if err != nil {
-			return err
-		}
-		if e == nil {
-			break
-		}
-		if err := m.Current(e); err != nil {
-			return err
-		}
-	}
-	if err := m.Finish(); err != nil {
+	events, err := check.Compare(c.Context, check.Options{Baseline: oldB.Reader, Compiled: oldB.Compiled,
+		Ignore: extraIgnore, Against: newB.Reader})
+	if err != nil {
 		return err
 	}
-	events := d.Events()
-	meta := newR.Meta()
+	meta := newB.Meta()
 	if err := rep.emit(events, report.Info{Time: meta.Created, Host: report.Host{Name: meta.Host, ID: meta.HostID},
-		Baseline: baselineInfo(oldR.Meta()), Color: rep.color}); err != nil {
+		Baseline: baselineInfo(oldB.Meta()), Color: rep.color}); err != nil {
 		return err
 	}
-	if code := report.ExitCode(events); code != 0 {
-		return &exitError{code: code}
-	}
-	return nil
+	return eventsExit(events)
 }
 
 func listCommand() *cli.Command {
@@ -171,7 +113,7 @@ func runList(c *cli.Context) error {
 	}
 	ew, err := report.NewEntryWriter(os.Stdout, c.String("format"))
 	if err != nil {
-		return &exitError{report.ExitUsage, err}
+		return &exitError{exitUsage, err}
 	}
 	_, db, err := configAndDB(c)
 	if err != nil {
@@ -320,7 +262,7 @@ func runInfo(c *cli.Context) error {
 		writeInfoText(&in, pol, pubID)
 	}
 	if verr != nil {
-		return &exitError{code: report.ExitBaseline}
+		return &exitError{code: exitBaseline}
 	}
 	return fresh.record()
 }

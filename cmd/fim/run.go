@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
@@ -45,7 +46,7 @@ func loadConfig(c *cli.Context, useDefault bool) (*config.Config, error) {
 	}
 	cfg, err := config.Load(file)
 	if err != nil {
-		return nil, &exitError{report.ExitUsage, err}
+		return nil, &exitError{exitUsage, err}
 	}
 	return cfg, nil
 }
@@ -179,7 +180,7 @@ func runBaseline(c *cli.Context) error {
 	}
 	comp, err := pol.Compile()
 	if err != nil {
-		return &exitError{report.ExitUsage, err}
+		return &exitError{exitUsage, err}
 	}
 	db, err := dbPath(c, cfg)
 	if err != nil {
@@ -208,18 +209,32 @@ func runBaseline(c *cli.Context) error {
 		return err
 	}
 	w.Signer = signer
-	w.KeyBase = keyBase(comp)
 	var warn warnings
 	var files, bytes int64
-	wk := walker(c, comp, pol, pol.Root, &warn, append(own, w.Files()...)...)
-	entries := wk.Walk
+	entries := walker(c, comp, pol, pol.Root, &warn, append(own, w.Files()...)...).Walk
 	if imageSource(c) != "" {
 		// The image's paths are not this host's: fim's own files here select nothing there.
-		if entries, err = readImage(c, pol, walker(c, comp, pol, pol.Root, &warn), &warn); err != nil {
+		var es []*walk.Entry
+		if pol, es, err = readImage(c, pol, &warn); err == nil {
+			comp, err = pol.Compile()
+		}
+		if err != nil {
 			w.Abort()
 			return err
 		}
+		entries = func(ctx context.Context, fn func(*walk.Entry) error) error {
+			for _, e := range es {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				if err := fn(e); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
 	}
+	w.KeyBase = keyBase(comp)
 	meta, err := newMeta(pol)
 	if err != nil {
 		w.Abort()
@@ -277,85 +292,73 @@ func runCheck(c *cli.Context) error {
 	if signer != nil && !c.Bool("update") {
 		return usageErr("--sign goes with --update (it signs the updated baseline)")
 	}
-	k, err := openChecked(c, db)
+	k, err := openChecked(c, db, signer)
 	if err != nil {
 		return err
 	}
 	defer k.close()
-	r, pol, comp, root, rep, fresh := k.r, k.pol, k.comp, k.root, k.rep, k.fresh
-	if c.Bool("update") && r.Signed() && signer == nil {
+	if c.Bool("update") && k.b.Signed() && signer == nil {
 		return usageErr("%s is signed: --update needs --sign KEYFILE to sign the new baseline", db)
 	}
-	if err := verifyBeforeResigning(r, signer); err != nil {
-		return err
-	}
-
 	var upd *baseline.Writer
 	if c.Bool("update") {
 		if upd, err = baseline.Create(db); err != nil {
 			return err
 		}
 		upd.Signer = signer
-		upd.KeyBase = keyBase(comp)
+		upd.KeyBase = keyBase(k.b.Compiled)
 		defer upd.Abort() // no-op after a commit
 	}
 	var warn warnings
-	prog := startProgress("check", r.Meta().Entries, c.Bool("quiet"))
+	prog := startProgress("check", k.b.Meta().Entries, c.Bool("quiet"))
 	events, err := check.Compare(c.Context, check.Options{
-		Baseline: r, Compiled: comp, DB: db, Ignore: extraIgnore, Fast: c.Bool("fast"), Update: upd,
-		Walker:   check.WalkerOptions{Root: root, Workers: c.Int("workers"), MaxEntries: pol.MaxEntries, Warn: warn.add},
-		Progress: prog.add,
+		Baseline: k.b.Reader, Compiled: k.b.Compiled, DB: db, Ignore: extraIgnore, Fast: c.Bool("fast"), Update: upd,
+		Walker: k.walker(c, &warn), Progress: prog.add,
 	})
 	prog.finish()
 	if err != nil {
 		return err
 	}
-	if err := rep.emit(events, rep.info(false, warn.n)); err != nil {
+	if err := k.rep.emit(events, k.rep.info(false, warn.n)); err != nil {
 		if upd != nil {
 			return fmt.Errorf("baseline not updated: %w", err)
 		}
 		return err
 	}
 	if upd != nil {
-		meta, err := newMeta(pol)
+		meta, err := newMeta(k.b.Policy)
 		if err != nil {
 			return err
 		}
-		meta.Accepted = r.Meta().Accepted
-		meta.Generation = r.Meta().Generation + 1
+		meta = k.b.Successor(meta)
 		if err := upd.Commit(meta); err != nil {
 			return fmt.Errorf("baseline not updated: %w", err)
 		}
-		fresh.saw(meta.Generation)
+		k.fresh.saw(meta.Generation)
 	}
-	if err := fresh.record(); err != nil {
+	if err := k.fresh.record(); err != nil {
 		return err
 	}
-	if code := report.ExitCode(events); code != 0 {
-		return &exitError{code: code}
-	}
-	return nil
+	return eventsExit(events)
 }
 
 // checked is a baseline opened to be checked, with what the check needs from it.
 type checked struct {
-	r     *baseline.Reader
-	pol   *config.Policy
-	comp  *config.Compiled
+	b     *check.Baseline
 	root  string     // the directory the tree is read under
 	rep   *reporter  // --format, --output, --redact
 	fresh *freshness // --max-age, --min-generation, --generation-file
 }
 
-// openChecked opens the baseline db, verifies it against --verify and the freshness
-// flags, and reads its policy, the root to read the tree under and the reporter to
-// send events to.
-func openChecked(c *cli.Context, db string) (*checked, error) {
-	r, err := baseline.Open(db)
+// openChecked opens the baseline db as --verify and the freshness flags demand (signer:
+// the key that is to sign its successor), and finds the root to read the tree under and
+// the reporter to send events to.
+func openChecked(c *cli.Context, db string, signer ed25519.PrivateKey) (*checked, error) {
+	b, fresh, err := openBaseline(c, db, signer)
 	if err != nil {
 		return nil, err
 	}
-	k := &checked{r: r}
+	k := &checked{b: b, fresh: fresh}
 	if err := k.open(c, db); err != nil {
 		k.close()
 		return nil, err
@@ -364,37 +367,26 @@ func openChecked(c *cli.Context, db string) (*checked, error) {
 }
 
 func (k *checked) open(c *cli.Context, db string) (err error) {
-	if k.fresh, err = verifyBaselines(c, k.r); err != nil {
+	if k.root, err = checkRoot(c, k.b.Policy, db); err != nil {
 		return err
 	}
-	if k.pol, k.comp, err = check.Policy(k.r); err != nil {
+	if k.rep, err = newReporter(c, false, rootPaths(k.b.Compiled)); err != nil {
 		return err
 	}
-	if k.root, err = checkRoot(c, k.pol, db); err != nil {
-		return err
-	}
-	if k.rep, err = newReporter(c, false, rootPaths(k.comp)); err != nil {
-		return err
-	}
-	k.rep.base = baselineInfo(k.r.Meta())
+	k.rep.base = baselineInfo(k.b.Meta())
 	return nil
+}
+
+// walker returns the options of the walk of a check with the --workers flag.
+func (k *checked) walker(c *cli.Context, warn *warnings) check.WalkerOptions {
+	return check.WalkerOptions{Root: k.root, Workers: c.Int("workers"), MaxEntries: k.b.Policy.MaxEntries, Warn: warn.add}
 }
 
 func (k *checked) close() {
 	if k.rep != nil {
 		k.rep.close()
 	}
-	k.r.Close()
-}
-
-// verifyBeforeResigning checks a signed baseline against the key that is to sign its
-// successor, so that a baseline altered since it was signed never comes out signed
-// afresh. (Its records are checked against the signed digest as they are read.)
-func verifyBeforeResigning(r *baseline.Reader, signer ed25519.PrivateKey) error {
-	if signer == nil || !r.Signed() {
-		return nil
-	}
-	return r.VerifySignature(signer.Public().(ed25519.PublicKey))
+	k.b.Close()
 }
 
 // checkRoot returns the directory a check of the baseline db reads the tree under: the

@@ -15,7 +15,6 @@ import (
 	"fim/config"
 	"fim/diff"
 	"fim/output"
-	"fim/report"
 	"fim/walk"
 	"fim/watch"
 )
@@ -93,7 +92,7 @@ func runWatch(c *cli.Context) error {
 	}
 	comp, err := pol.Compile()
 	if err != nil {
-		return &exitError{report.ExitUsage, err}
+		return &exitError{exitUsage, err}
 	}
 	spoolMax, err := config.ParseSize(c.String("spool-max"))
 	if err != nil || spoolMax == 0 {

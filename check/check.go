@@ -129,8 +129,7 @@ type Options struct {
 func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
 	d := &diff.Differ{Filter: Filter(o.Compiled, o.DB, o.Walker.Root, o.Ignore), Seen: o.Seen}
 	it := o.Baseline.Iter()
-	m := diff.NewMerge(d, it.Next)
-	var current func(context.Context, func(*walk.Entry) error) error
+	var current diff.Source
 	if o.Against != nil {
 		current = o.Against.Walk
 	} else {
@@ -144,20 +143,19 @@ func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
 		}
 		current = wk.Walk
 	}
-	err := current(ctx, func(e *walk.Entry) error {
-		if o.Progress != nil {
-			o.Progress(e)
-		}
-		if o.Update != nil {
-			if err := o.Update.Add(e); err != nil {
-				return err
+	err := diff.Join(ctx, d, it.Next, func(ctx context.Context, fn func(*walk.Entry) error) error {
+		return current(ctx, func(e *walk.Entry) error {
+			if o.Progress != nil {
+				o.Progress(e)
 			}
-		}
-		return m.Current(e)
+			if o.Update != nil {
+				if err := o.Update.Add(e); err != nil {
+					return err
+				}
+			}
+			return fn(e)
+		})
 	})
-	if err == nil {
-		err = m.Finish()
-	}
 	if err != nil {
 		return nil, err
 	}

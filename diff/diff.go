@@ -21,16 +21,11 @@
 package diff
 
 import (
-	"bytes"
 	"path"
 	"slices"
 
 	"fim/walk"
 )
-
-// DirEntryAttrs are the attributes of a directory that entries created, removed or
-// renamed in it change: its times, its size and its link count.
-const DirEntryAttrs = AttrSet(1<<AttrMtime | 1<<AttrCtime | 1<<AttrSize | 1<<AttrNlink)
 
 // Filter gives, for a recorded path, the kinds of event to report and the attributes
 // to ignore there.
@@ -61,123 +56,28 @@ func Compare(old, cur *walk.Entry, ignore AttrSet) AttrSet {
 		ignore |= ^AttrSet(0) &^ AttrSet(1<<AttrType) // only the type was known
 	}
 	var s AttrSet
-	if old.Type != cur.Type {
-		s = s.With(AttrType)
-	}
-	if contentDiffers(old, cur) {
-		s = s.With(AttrContent)
-	}
-	if old.Size != cur.Size {
-		s = s.With(AttrSize)
-	}
-	if old.LinkTarget != cur.LinkTarget {
-		s = s.With(AttrLinkTarget)
-	}
-	if old.Rdev != cur.Rdev {
-		s = s.With(AttrRdev)
-	}
-	if old.Mtime != cur.Mtime {
-		s = s.With(AttrMtime)
-	}
-	if old.Mode != cur.Mode {
-		s = s.With(AttrMode)
-	}
-	if old.UID != cur.UID {
-		s = s.With(AttrUID)
-	}
-	if old.GID != cur.GID {
-		s = s.With(AttrGID)
-	}
-	if !equalXattrs(old.Xattrs, cur.Xattrs) && old.Flags&walk.FlagXattrsUnreadable == 0 && cur.Flags&walk.FlagXattrsUnreadable == 0 {
-		s = s.With(AttrXattrs)
-	}
-	if old.Ctime != cur.Ctime {
-		s = s.With(AttrCtime)
-	}
-	if old.Inode != cur.Inode {
-		s = s.With(AttrInode)
-	}
-	if old.Device != cur.Device {
-		s = s.With(AttrDevice)
-	}
-	if old.Nlink != cur.Nlink {
-		s = s.With(AttrNlink)
+	for a := range attrs {
+		if !attrs[a].equal(old, cur) {
+			s = s.With(Attr(a))
+		}
 	}
 	return s &^ ignore
 }
 
-// contentDiffers reports whether the content of old and cur differs, or cannot be shown
-// to be the same: a file that changed while it was read (unstable) never passes for
-// unchanged, nor does one hashed on one side and unreadable on the other. A file left
-// unhashed by policy (too large) is compared by its size and times alone.
-func contentDiffers(old, cur *walk.Entry) bool {
-	if old.Hashed() && cur.Hashed() {
-		return old.Hash != cur.Hash
-	}
-	if old.Type != walk.TypeFile || cur.Type != walk.TypeFile {
-		return false // the type differs, or neither has content
-	}
-	if (old.Flags|cur.Flags)&walk.FlagUnstable != 0 {
-		return true
-	}
-	return old.Hashed() && cur.Flags&walk.FlagUnreadable != 0 || cur.Hashed() && old.Flags&walk.FlagUnreadable != 0
-}
-
-// Keep returns a copy of cur whose attributes in attrs are those of old: the state to
-// record when the differences in attrs were not looked at (fim accept --ignore), so
+// Keep returns a copy of cur whose attributes in keep are those of old: the state to
+// record when the differences in keep were not looked at (fim accept --ignore), so
 // that they stay differences.
-func Keep(old, cur *walk.Entry, attrs AttrSet) *walk.Entry {
+func Keep(old, cur *walk.Entry, keep AttrSet) *walk.Entry {
 	e := *cur
-	if old == nil || attrs == 0 {
+	if old == nil || keep == 0 {
 		return &e
 	}
-	if attrs.Has(AttrContent) {
-		e.Hash = old.Hash
-		e.Flags = e.Flags&^(walk.FlagHashed|walk.FlagUnstable|walk.FlagTooLarge|walk.FlagUnreadable) |
-			old.Flags&(walk.FlagHashed|walk.FlagUnstable|walk.FlagTooLarge|walk.FlagUnreadable)
-	}
-	if attrs.Has(AttrSize) {
-		e.Size = old.Size
-	}
-	if attrs.Has(AttrLinkTarget) {
-		e.LinkTarget = old.LinkTarget
-	}
-	if attrs.Has(AttrRdev) {
-		e.Rdev = old.Rdev
-	}
-	if attrs.Has(AttrMtime) {
-		e.Mtime = old.Mtime
-	}
-	if attrs.Has(AttrMode) {
-		e.Mode = old.Mode
-	}
-	if attrs.Has(AttrUID) {
-		e.UID = old.UID
-	}
-	if attrs.Has(AttrGID) {
-		e.GID = old.GID
-	}
-	if attrs.Has(AttrXattrs) {
-		e.Xattrs = old.Xattrs
-		e.Flags = e.Flags&^walk.FlagXattrsUnreadable | old.Flags&walk.FlagXattrsUnreadable
-	}
-	if attrs.Has(AttrCtime) {
-		e.Ctime = old.Ctime
-	}
-	if attrs.Has(AttrInode) {
-		e.Inode = old.Inode
-	}
-	if attrs.Has(AttrDevice) {
-		e.Device = old.Device
-	}
-	if attrs.Has(AttrNlink) {
-		e.Nlink = old.Nlink
+	for a := range attrs {
+		if keep.Has(Attr(a)) && attrs[a].copy != nil {
+			attrs[a].copy(&e, old)
+		}
 	}
 	return &e
-}
-
-func equalXattrs(a, b []walk.Xattr) bool {
-	return slices.EqualFunc(a, b, func(x, y walk.Xattr) bool { return x.Name == y.Name && bytes.Equal(x.Value, y.Value) })
 }
 
 // KindOf classifies a set of differences between two states of one path.

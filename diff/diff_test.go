@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -77,24 +78,31 @@ func btime(b int64) func(*walk.Entry) {
 
 // run merges the old and current entries, each sorted here in key order, and returns
 // the events.
+// entries is a Source of es.
+func entries(es []*walk.Entry) Source {
+	return func(_ context.Context, fn func(*walk.Entry) error) error {
+		for _, e := range es {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
 func run(t testing.TB, filter Filter, old, cur []*walk.Entry) []Event {
 	t.Helper()
 	old, cur = sortedEntries(old), sortedEntries(cur)
 	d := &Differ{Filter: filter}
 	i := 0
-	m := NewMerge(d, func() (*walk.Entry, error) {
+	next := func() (*walk.Entry, error) {
 		if i == len(old) {
 			return nil, nil
 		}
 		i++
 		return old[i-1], nil
-	})
-	for _, c := range cur {
-		if err := m.Current(c); err != nil {
-			t.Fatal(err)
-		}
 	}
-	if err := m.Finish(); err != nil {
+	if err := Join(context.Background(), d, next, entries(cur)); err != nil {
 		t.Fatal(err)
 	}
 	return d.Events()
@@ -703,4 +711,75 @@ func TestImplied(t *testing.T) {
 	recorded := &walk.Entry{Path: "/etc", Type: walk.TypeDir, Mode: 0o755}
 	wantEvents(t, run(t, nil, []*walk.Entry{recorded}, []*walk.Entry{{Path: "/etc", Type: walk.TypeDir, Mode: 0o700, Flags: walk.FlagImplied}}),
 		"chmod /etc [mode]")
+}
+
+// TestAttrTable: every attribute compares, keeps and reads through its row of the
+// table: changed alone it is the one difference Compare finds, Keep of it (but the
+// type, which is never kept) takes the difference back and leaves every other one,
+// and it is carried by the types it is meaningful for.
+func TestAttrTable(t *testing.T) {
+	base := file("/f", 7, "hello")
+	dev := edit(base, func(e *walk.Entry) { e.Type, e.Rdev, e.Flags, e.Hash = walk.TypeCharDev, 0x103, 0, [32]byte{} })
+	link := symlink("/f", 7, "a")
+	for _, c := range []struct {
+		attr Attr
+		old  *walk.Entry
+		edit func(*walk.Entry)
+	}{
+		{AttrType, base, func(e *walk.Entry) { e.Type, e.Flags, e.Hash = walk.TypeFIFO, 0, [32]byte{} }},
+		{AttrContent, base, func(e *walk.Entry) { e.Hash = hashOf("HELLO") }},
+		{AttrContent, base, func(e *walk.Entry) { e.Flags, e.Hash = walk.FlagUnstable, [32]byte{} }},
+		{AttrSize, base, func(e *walk.Entry) { e.Size++ }},
+		{AttrLinkTarget, link, func(e *walk.Entry) { e.LinkTarget = "b" }},
+		{AttrRdev, dev, func(e *walk.Entry) { e.Rdev = 0x105 }},
+		{AttrMtime, base, func(e *walk.Entry) { e.Mtime++ }},
+		{AttrMode, base, func(e *walk.Entry) { e.Mode = 0o4755 }},
+		{AttrUID, base, func(e *walk.Entry) { e.UID = 1234 }},
+		{AttrGID, base, func(e *walk.Entry) { e.GID = 1234 }},
+		{AttrXattrs, base, func(e *walk.Entry) { e.Xattrs = []walk.Xattr{{Name: "user.x", Value: []byte("1")}} }},
+		{AttrCtime, base, func(e *walk.Entry) { e.Ctime++ }},
+		{AttrInode, base, func(e *walk.Entry) { e.Inode = 8 }},
+		{AttrDevice, base, func(e *walk.Entry) { e.Device = 43 }},
+		{AttrNlink, base, func(e *walk.Entry) { e.Nlink = 2 }},
+	} {
+		cur := edit(c.old, c.edit)
+		if got := Compare(c.old, cur, 0); got != AttrSet(0).With(c.attr) {
+			t.Errorf("%s: Compare = %v", c.attr, got.Strings())
+		}
+		if got := Compare(c.old, cur, AttrSet(0).With(c.attr)); got != 0 {
+			t.Errorf("%s ignored: Compare = %v", c.attr, got.Strings())
+		}
+		kept := Keep(c.old, cur, AttrSet(0).With(c.attr))
+		want := AttrSet(0)
+		if c.attr == AttrType {
+			want = want.With(AttrType)
+		}
+		if got := Compare(c.old, kept, 0); got != want {
+			t.Errorf("%s kept: Compare = %v, want %v", c.attr, got.Strings(), want.Strings())
+		}
+		if other := Keep(c.old, cur, ^AttrSet(0).With(c.attr)&^AttrSet(0).With(c.attr)); c.attr != AttrType && Compare(c.old, other, 0) != AttrSet(0).With(c.attr) {
+			t.Errorf("%s: Keep of every other attribute took it back too", c.attr)
+		}
+		if !AttrsOf(c.old.Type).Has(c.attr) {
+			t.Errorf("%s: not carried by a %s", c.attr, c.old.Type)
+		}
+		if a, err := ParseAttr(c.attr.String()); err != nil || a != c.attr {
+			t.Errorf("%s: ParseAttr = %v, %v", c.attr, a, err)
+		}
+	}
+	for _, c := range []struct {
+		t    walk.Type
+		lack []Attr
+	}{
+		{walk.TypeFile, []Attr{AttrLinkTarget, AttrRdev}},
+		{walk.TypeDir, []Attr{AttrContent, AttrLinkTarget, AttrRdev}},
+		{walk.TypeSymlink, []Attr{AttrContent, AttrRdev}},
+		{walk.TypeCharDev, []Attr{AttrContent, AttrLinkTarget}},
+	} {
+		for _, a := range c.lack {
+			if AttrsOf(c.t).Has(a) {
+				t.Errorf("a %s carries %s", c.t, a)
+			}
+		}
+	}
 }

@@ -1,6 +1,25 @@
 package diff
 
-import "fim/walk"
+import (
+	"context"
+
+	"fim/walk"
+)
+
+// Source delivers entries in key order to fn: a walk of the tree (walk.Walker.Walk), a
+// baseline's records (baseline.Reader.Walk), an image read into memory.
+type Source func(ctx context.Context, fn func(*walk.Entry) error) error
+
+// Join feeds d the merge of the recorded entries, read in key order through next, with
+// those cur delivers: the one comparison of a recorded state with a current one that
+// check, diff and watch run.
+func Join(ctx context.Context, d *Differ, next func() (*walk.Entry, error), cur Source) error {
+	m := NewMerge(d, next)
+	if err := cur(ctx, m.Current); err != nil {
+		return err
+	}
+	return m.Finish()
+}
 
 // Merge joins the baseline, read in key order through next, with the current entries,
 // handed to Current in key order, and feeds the Differ.

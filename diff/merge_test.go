@@ -1,6 +1,8 @@
 package diff
 
 import (
+	"context"
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -172,4 +174,31 @@ func FuzzMerge(f *testing.F) {
 		old, cur := randomStates(data)
 		checkMergeProperties(t, old, cur)
 	})
+}
+
+// TestJoinErrors: an error of either side stops the join and is returned; nothing
+// recorded after the failing current entry is taken for removed.
+func TestJoinErrors(t *testing.T) {
+	old := []*walk.Entry{file("/a", 1, "x"), file("/b", 2, "y")}
+	boom := errors.New("boom")
+	d := &Differ{}
+	fail := func(_ context.Context, fn func(*walk.Entry) error) error {
+		if err := fn(file("/a", 1, "x")); err != nil {
+			return err
+		}
+		return boom
+	}
+	i := 0
+	next := func() (*walk.Entry, error) { i++; return old[i-1], nil }
+	if err := Join(context.Background(), d, next, fail); !errors.Is(err, boom) {
+		t.Errorf("current side failing: %v", err)
+	}
+	if evs := d.Events(); len(evs) != 0 {
+		t.Errorf("events after a failed join: %q", summary(evs))
+	}
+	d = &Differ{}
+	bad := func() (*walk.Entry, error) { return nil, boom }
+	if err := Join(context.Background(), d, bad, entries(old)); !errors.Is(err, boom) {
+		t.Errorf("recorded side failing: %v", err)
+	}
 }

@@ -130,8 +130,7 @@ func Entries(spec *Spec, opt ImportOptions) ([]*walk.Entry, []string, error) {
 	if len(out) == 0 {
 		return nil, nil, fmt.Errorf("%s: no entries to record: every entry is tagged %s, or optional and missing", spec.Name, unrecordedTag)
 	}
-	always := diff.AttrSet(0).With(diff.AttrXattrs).With(diff.AttrCtime).With(diff.AttrInode).With(diff.AttrDevice)
-	uncarried := lacking | always
+	uncarried := lacking | never
 	if files > 0 && hashed == 0 {
 		uncarried = uncarried.With(diff.AttrContent)
 	}
@@ -151,18 +150,15 @@ func count(n int, one, many string) string {
 	return strconv.Itoa(n) + " " + many
 }
 
-// applicable are the attributes an entry of type t must carry for them to be compared.
+// applicable are the attributes an entry of type t must carry for them to be compared:
+// those it has, but its type (every entry has one), its content (a digest, counted
+// apart) and those no specification carries (never).
 func applicable(t walk.Type) diff.AttrSet {
-	s := diff.AttrSet(0).With(diff.AttrMode).With(diff.AttrUID).With(diff.AttrGID).
-		With(diff.AttrSize).With(diff.AttrMtime).With(diff.AttrNlink)
-	switch t {
-	case walk.TypeSymlink:
-		s = s.With(diff.AttrLinkTarget)
-	case walk.TypeCharDev, walk.TypeBlockDev:
-		s = s.With(diff.AttrRdev)
-	}
-	return s
+	return diff.AttrsOf(t) &^ (never | diff.AttrSet(0).With(diff.AttrType).With(diff.AttrContent))
 }
+
+// never are the attributes no mtree specification carries.
+const never = diff.AttrSet(1<<diff.AttrXattrs | 1<<diff.AttrCtime | 1<<diff.AttrInode | 1<<diff.AttrDevice)
 
 type importer struct {
 	spec          *Spec

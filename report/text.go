@@ -229,7 +229,7 @@ func appendState(b []byte, e *walk.Entry) []byte {
 func appendChange(b []byte, a diff.Attr, before, after *walk.Entry) []byte {
 	b = append(b, a.String()...)
 	b = append(b, ": "...)
-	if a == diff.AttrXattrs {
+	if a.Value() == diff.ValueXattrs {
 		return appendXattrChange(b, before, after)
 	}
 	if before == nil || after == nil {
@@ -238,11 +238,8 @@ func appendChange(b []byte, a diff.Attr, before, after *walk.Entry) []byte {
 	// Times get nanoseconds when the sides differ below the second, so that the two
 	// never read the same.
 	layout := time.RFC3339
-	switch a {
-	case diff.AttrMtime:
-		layout = timePairLayout(before.Mtime, after.Mtime)
-	case diff.AttrCtime:
-		layout = timePairLayout(before.Ctime, after.Ctime)
+	if a.Value() == diff.ValueTime {
+		layout = timePairLayout(int64(a.Number(before)), int64(a.Number(after)))
 	}
 	b = appendAttr(b, a, before, layout)
 	b = append(b, " → "...)
@@ -251,33 +248,23 @@ func appendChange(b []byte, a diff.Attr, before, after *walk.Entry) []byte {
 
 // appendAttr appends the readable value of one attribute of e; layout is for times.
 func appendAttr(b []byte, a diff.Attr, e *walk.Entry, layout string) []byte {
-	switch a {
-	case diff.AttrType:
+	switch a.Value() {
+	case diff.ValueType:
 		return append(b, e.Type.String()...)
-	case diff.AttrContent:
+	case diff.ValueHash:
 		return appendHash(b, e)
-	case diff.AttrSize:
-		return strconv.AppendInt(b, e.Size, 10)
-	case diff.AttrLinkTarget:
-		return appendEscaped(b, e.LinkTarget)
-	case diff.AttrRdev:
-		return appendDev(b, e.Rdev)
-	case diff.AttrMtime:
-		return time.Unix(0, e.Mtime).UTC().AppendFormat(b, layout)
-	case diff.AttrMode:
+	case diff.ValueInt:
+		return strconv.AppendInt(b, int64(a.Number(e)), 10)
+	case diff.ValueUint:
+		return strconv.AppendUint(b, a.Number(e), 10)
+	case diff.ValueTime:
+		return time.Unix(0, int64(a.Number(e))).UTC().AppendFormat(b, layout)
+	case diff.ValueDevice:
+		return appendDev(b, a.Number(e))
+	case diff.ValueText:
+		return appendEscaped(b, a.Text(e))
+	case diff.ValueMode:
 		return appendMode(b, e)
-	case diff.AttrUID:
-		return strconv.AppendUint(b, uint64(e.UID), 10)
-	case diff.AttrGID:
-		return strconv.AppendUint(b, uint64(e.GID), 10)
-	case diff.AttrCtime:
-		return time.Unix(0, e.Ctime).UTC().AppendFormat(b, layout)
-	case diff.AttrInode:
-		return strconv.AppendUint(b, e.Inode, 10)
-	case diff.AttrDevice:
-		return appendDev(b, e.Device)
-	case diff.AttrNlink:
-		return strconv.AppendUint(b, e.Nlink, 10)
 	}
 	return append(b, '?')
 }

@@ -745,23 +745,21 @@ func (w *Watcher) lookAt(ctx context.Context, d *diff.Differ, l *look) (bool, er
 		return false, err
 	}
 	i := 0
-	m := diff.NewMerge(d, func() (*walk.Entry, error) {
+	next := func() (*walk.Entry, error) {
 		if i == len(olds) {
 			return nil, nil
 		}
 		i++
 		return olds[i-1], nil
-	})
-	err = w.Walker.WalkPath(ctx, l.path, true, func(e *walk.Entry) error {
-		if e.Type == walk.TypeDir && w.fsn != nil {
-			w.fsn.add(w.real(e.Path))
-		}
-		return m.Current(e)
-	})
-	if err == nil {
-		err = m.Finish()
 	}
-	return true, err
+	return true, diff.Join(ctx, d, next, func(ctx context.Context, fn func(*walk.Entry) error) error {
+		return w.Walker.WalkPath(ctx, l.path, true, func(e *walk.Entry) error {
+			if e.Type == walk.TypeDir && w.fsn != nil {
+				w.fsn.add(w.real(e.Path))
+			}
+			return fn(e)
+		})
+	})
 }
 
 // rescan compares everything with the filesystem, as check does, and queues the events.
@@ -769,12 +767,7 @@ func (w *Watcher) lookAt(ctx context.Context, d *diff.Differ, l *look) (bool, er
 func (w *Watcher) rescan(ctx context.Context, source string, now time.Time) error {
 	r := &round{before: map[string]*walk.Entry{}}
 	d := w.differ(r)
-	m := diff.NewMerge(d, w.st.iter())
-	err := w.Walker.Walk(ctx, m.Current)
-	if err == nil {
-		err = m.Finish()
-	}
-	if err != nil {
+	if err := diff.Join(ctx, d, w.st.iter(), w.Walker.Walk); err != nil {
 		w.undo(r)
 		return err
 	}

@@ -80,15 +80,12 @@ func runWatch(c *cli.Context) error {
 	case cfg != nil:
 		pol = cfg.Policy()
 	default:
-		r, err := baseline.Open(db)
+		b, err := check.Open(db, check.OpenOptions{}) // the watch validates the whole baseline as it loads it
 		if err != nil {
 			return err
 		}
-		pol, _, err = check.Policy(r) // the watch validates the whole baseline as it loads it
-		r.Close()
-		if err != nil {
-			return err
-		}
+		pol = b.Policy
+		b.Close()
 	}
 	comp, err := pol.Compile()
 	if err != nil {

@@ -3,6 +3,7 @@ package check
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -54,19 +55,17 @@ func must(t *testing.T, err error) {
 
 // baseline writes the fixture's baseline as fim baseline does: a walk of the policy
 // into a new baseline, fim's own files left out.
-func (f *fixture) baseline(t *testing.T) {
+func (f *fixture) baseline(t *testing.T) Recorded {
 	t.Helper()
-	w, err := baseline.Create(f.db)
+	rec, err := Create(f.db, nil)
 	must(t, err)
-	w.KeyBase = baseline.KeyBaseFor([]string{f.tree})
-	wk := Walker(f.comp, WalkerOptions{Own: w.Files()})
-	if err := wk.Walk(context.Background(), w.Add); err != nil {
-		w.Abort()
-		t.Fatal(err)
-	}
+	defer rec.Close()
 	raw, err := json.Marshal(f.pol)
 	must(t, err)
-	must(t, w.Commit(baseline.Meta{Created: time.Now().UTC(), Policy: raw}))
+	st, err := rec.Record(context.Background(), f.comp, Walker(f.comp, WalkerOptions{Own: rec.Own()}).Walk,
+		baseline.Meta{Created: time.Now().UTC(), Policy: raw}, nil)
+	must(t, err)
+	return st
 }
 
 // compare opens the baseline and compares the tree with it, returning the events as
@@ -179,5 +178,39 @@ func TestRoot(t *testing.T) {
 	image := &config.Policy{Source: "tar:img.tar"}
 	if _, err := Root(image, ""); err == nil || !strings.Contains(err.Error(), "tar:img.tar") {
 		t.Errorf("an image without a root: %v", err)
+	}
+}
+
+// TestRecord: a baseline replacing another continues its generation and leaves out the
+// files of both, and says what it wrote; one that fails leaves the old one in place.
+func TestRecord(t *testing.T) {
+	f := newFixture(t, map[string]string{"a": "aa", "d/b": "bbb"})
+	first := f.baseline(t)
+	// The tree, its var and d directories, a and d/b: the baseline is fim's own.
+	if first != (Recorded{Entries: 5, Files: 2, Bytes: 5}) {
+		t.Errorf("first baseline: %+v", first)
+	}
+	write(t, f.tree+"/c", "c")
+	if second := f.baseline(t); second.Entries != 6 || second.Files != 3 {
+		t.Errorf("second baseline: %+v", second)
+	}
+	r, err := baseline.Open(f.db)
+	must(t, err)
+	if g := r.Meta().Generation; g != 2 {
+		t.Errorf("generation %d, want 2", g)
+	}
+	r.Close()
+
+	rec, err := Create(f.db, nil)
+	must(t, err)
+	boom := errors.New("boom")
+	_, err = rec.Record(context.Background(), f.comp, func(context.Context, func(*walk.Entry) error) error { return boom },
+		baseline.Meta{Created: time.Now().UTC()}, nil)
+	rec.Close()
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "unchanged") {
+		t.Errorf("a failed recording: %v", err)
+	}
+	if got := f.compare(t, Options{}); len(got) != 0 {
+		t.Errorf("after a failed recording, the old baseline differs: %v", got)
 	}
 }

@@ -78,18 +78,6 @@ func btime(b int64) func(*walk.Entry) {
 
 // run merges the old and current entries, each sorted here in key order, and returns
 // the events.
-// entries is a Source of es.
-func entries(es []*walk.Entry) Source {
-	return func(_ context.Context, fn func(*walk.Entry) error) error {
-		for _, e := range es {
-			if err := fn(e); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-}
-
 func run(t testing.TB, filter Filter, old, cur []*walk.Entry) []Event {
 	t.Helper()
 	old, cur = sortedEntries(old), sortedEntries(cur)
@@ -102,7 +90,7 @@ func run(t testing.TB, filter Filter, old, cur []*walk.Entry) []Event {
 		i++
 		return old[i-1], nil
 	}
-	if err := Join(context.Background(), d, next, entries(cur)); err != nil {
+	if err := Join(context.Background(), d, next, Entries(cur)); err != nil {
 		t.Fatal(err)
 	}
 	return d.Events()

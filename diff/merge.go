@@ -10,6 +10,21 @@ import (
 // baseline's records (baseline.Reader.Walk), an image read into memory.
 type Source func(ctx context.Context, fn func(*walk.Entry) error) error
 
+// Entries is a Source of es, which are in key order.
+func Entries(es []*walk.Entry) Source {
+	return func(ctx context.Context, fn func(*walk.Entry) error) error {
+		for _, e := range es {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
 // Join feeds d the merge of the recorded entries, read in key order through next, with
 // those cur delivers: the one comparison of a recorded state with a current one that
 // check, diff and watch run.

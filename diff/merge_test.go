@@ -198,7 +198,7 @@ func TestJoinErrors(t *testing.T) {
 	}
 	d = &Differ{}
 	bad := func() (*walk.Entry, error) { return nil, boom }
-	if err := Join(context.Background(), d, bad, entries(old)); !errors.Is(err, boom) {
+	if err := Join(context.Background(), d, bad, Entries(old)); !errors.Is(err, boom) {
 		t.Errorf("recorded side failing: %v", err)
 	}
 }

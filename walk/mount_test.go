@@ -89,24 +89,40 @@ func TestLook(t *testing.T) {
 	own := &OwnFiles{}
 	must(t, own.Add(f))
 	w := &Walker{Roots: []Root{{Path: root}}, Own: own}
+	deep := &Walker{Roots: []Root{{Path: root, Options: Options{MaxDepth: 1}}, {Path: root + "/d/below"}}}
+	must(t, os.MkdirAll(root+"/d/below", 0o755))
 	for _, c := range []struct {
+		w    *Walker
 		path string
 		why  Absence
 		at   string
+		stop Stop
 	}{
-		{"a", Recorded, "a"},
-		{"d/x", Recorded, "d/x"},
-		{"mnt", Recorded, "mnt"},
-		{"nothing", Missing, "nothing"},
-		{"d/nothing/deeper", Missing, "d/nothing/deeper"},
-		{"ln/y", BelowSymlink, "ln"},
-		{"mnt/f", OtherFilesystem, "mnt"},
-		{"own", OwnFile, "own"},
+		{w, "a", Recorded, "a", Enters},
+		{w, "d/x", Recorded, "d/x", Enters},
+		{w, "d", Recorded, "d", Enters},
+		{w, "mnt", Recorded, "mnt", MountPoint},
+		{w, "nothing", Missing, "nothing", Enters},
+		{w, "d/nothing/deeper", Missing, "d/nothing/deeper", Enters},
+		{w, "ln/y", BelowSymlink, "ln", Enters},
+		{w, "mnt/f", OtherFilesystem, "mnt", Enters},
+		{w, "own", OwnFile, "own", Enters},
+		{deep, "other", Recorded, "other", DepthLimit},
+		{deep, "d", Recorded, "d", Enters}, // at the limit, but a root lies below it
+		{deep, "", Recorded, "", Enters},
 	} {
-		e, why, at, err := w.Look(context.Background(), root+"/"+c.path)
+		p := root + "/" + c.path
+		if c.path == "" {
+			p = root
+		}
+		l, err := c.w.Look(context.Background(), p)
 		must(t, err)
-		if why != c.why || at != root+"/"+c.at || (why == Recorded) != (e != nil) {
-			t.Errorf("%s: %v at %s, entry %v; want %v at %s", c.path, why, at, e != nil, c.why, c.at)
+		at := root + "/" + c.at
+		if c.at == "" {
+			at = root
+		}
+		if l.Why != c.why || l.At != at || (l.Why == Recorded) != (l.Entry != nil) || l.Stop != c.stop {
+			t.Errorf("%s: %v at %s, entry %v, stop %v; want %v at %s, stop %v", c.path, l.Why, l.At, l.Entry != nil, l.Stop, c.why, at, c.stop)
 		}
 	}
 }

@@ -174,25 +174,68 @@ const (
 	OwnFile                        // one of fim's own files (Walker.Own)
 )
 
+// Stop says why a walk records a directory but does not enter it.
+type Stop uint8
+
+const (
+	Enters     Stop = iota // not stopped: the walk enters it
+	MountPoint             // another filesystem is mounted there, and the root does not cross mounts
+	DepthLimit             // it lies max_depth levels below its root
+)
+
+// stop says what keeps a walk out of directory e, depth levels below root r, whose
+// device is rootDev: the limits of r alone, before a root configured below e makes the
+// walk enter it anyway.
+func stop(r *Root, depth int, e *Entry, rootDev uint64) Stop {
+	switch {
+	case !r.CrossMounts && e.Device != rootDev:
+		return MountPoint
+	case r.MaxDepth > 0 && depth >= r.MaxDepth:
+		return DepthLimit
+	}
+	return Enters
+}
+
+// Looked is what a walk makes of one recorded path (Look).
+type Looked struct {
+	Entry *Entry // what it records; nil unless Why is Recorded
+	Why   Absence
+	At    string // the path that decides: the symlink or mount point on the way, or the path
+	Stop  Stop   // for a directory it records: whether it enters it, or why not
+}
+
 // Look is what a walk makes of the recorded path p: the entry it records, or why it
 // records none, with the path that decides (the symlink or the mount point on the way,
-// or p). It decides as WalkPath does, because it is WalkPath's own decision; a path
-// the roots do not select is Missing (see Explain for why).
-func (w *Walker) Look(ctx context.Context, p string) (e *Entry, why Absence, at string, err error) {
+// or p), and whether it enters a directory. It decides as WalkPath does, because it is
+// WalkPath's own decision; a path the roots do not select is Missing (see Explain for
+// why).
+func (w *Walker) Look(ctx context.Context, p string) (Looked, error) {
+	l := Looked{Why: Missing, At: p}
 	r, depth, ok := w.selects(p)
 	if !ok {
-		return nil, Missing, p, nil
+		return l, nil
 	}
-	err = w.run(ctx, true, func(wk *walk, count *int) error {
+	err := w.run(ctx, true, func(wk *walk, count *int) error {
 		var err error
-		why, err = wk.emitPath(p, r, depth, count, func(x *Entry) error { e = x; return nil })
-		return err
+		l.Why, err = wk.emitPath(p, r, depth, count, func(x *Entry) error { l.Entry = x; return nil })
+		if err != nil || l.Entry == nil || l.Entry.Type != TypeDir {
+			return err
+		}
+		rootDev := l.Entry.Device
+		if depth > 0 {
+			if rootDev, err = wk.rootDevice(r); err != nil {
+				return nil // the root went meanwhile: nothing is entered
+			}
+		}
+		if l.Stop = stop(r, depth, l.Entry, rootDev); wk.leadsToRoot(p) {
+			l.Stop = Enters // toward a root configured below it
+		}
+		return nil
 	})
-	at = p
-	if why == BelowSymlink || why == OtherFilesystem {
-		at = w.decidingDir(r, p, why)
+	if l.Why == BelowSymlink || l.Why == OtherFilesystem {
+		l.At = w.decidingDir(r, p, l.Why)
 	}
-	return e, why, at, err
+	return l, err
 }
 
 // decidingDir returns the directory between root r and p that is a symlink, or the
@@ -724,7 +767,7 @@ func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev u
 	case TypeDir:
 		descend, transit := a.skip, a.skip // transit directories lead to a root
 		if !a.skip && r != nil {
-			descend = (r.MaxDepth == 0 || depth < r.MaxDepth) && (r.CrossMounts || e.Device == rootDev)
+			descend = stop(r, depth, e, rootDev) == Enters
 			if !descend && wk.leadsToRoot(e.Path) {
 				// Recorded but not entered under r; a root configured below it still is.
 				descend, transit = true, true

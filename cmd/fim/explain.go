@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 
 	"fim/baseline"
 	"fim/check"
@@ -202,30 +201,25 @@ func explainSelection(x *explainer, ex *config.Explanation) {
 // any, and whether the path is monitored.
 func explainFilesystem(c *cli.Context, x *explainer, wk *walk.Walker, ex *config.Explanation, p string) (*walk.Entry, bool, error) {
 	root := ex.Root
-	real := func(q string) string { return walk.RealPath(wk.Prefix, q) }
 	x.line("depth", "%d below %s (max_depth: %s)", ex.Depth, report.EscapeText(root.Path), limit(root.MaxDepth))
-	cur, why, at, err := wk.Look(c.Context, p)
+	l, err := wk.Look(c.Context, p)
 	if err != nil {
 		return nil, false, err
 	}
-	switch why {
+	cur, at := l.Entry, report.EscapeText(l.At)
+	switch l.Why {
 	case walk.Missing:
 		x.line("now", "does not exist; its creation would be reported")
 		return nil, true, nil
 	case walk.BelowSymlink:
-		x.line("why", "%s is a symlink (follow_symlinks: no): recorded as a link, nothing below it", report.EscapeText(at))
+		x.line("why", "%s is a symlink (follow_symlinks: no): recorded as a link, nothing below it", at)
 		return nil, false, nil
 	case walk.OtherFilesystem:
-		x.line("why", "on another filesystem than %s, below the mount point %s (cross_mounts: no)", report.EscapeText(root.Path), report.EscapeText(at))
+		x.line("why", "on another filesystem than %s, below the mount point %s (cross_mounts: no)", report.EscapeText(root.Path), at)
 		return nil, false, nil
 	case walk.OwnFile:
 		x.line("why", "fim's own file, open now (the baseline or its lock): anything else in its place would be recorded")
 		return nil, false, nil
-	}
-	var rootSt unix.Stat_t
-	rootDev, rootOK := uint64(0), unix.Stat(real(root.Path), &rootSt) == nil
-	if rootOK {
-		rootDev = rootSt.Dev
 	}
 	switch {
 	case cur.Type == walk.TypeFile && cur.Flags&walk.FlagTooLarge != 0:
@@ -237,9 +231,9 @@ func explainFilesystem(c *cli.Context, x *explainer, wk *walk.Walker, ex *config
 		x.line("content", "not readable now: recorded without its hash")
 	case cur.Type == walk.TypeSymlink:
 		x.line("symlink", "to %s: recorded as the link itself (follow_symlinks: no)", report.EscapeText(cur.LinkTarget))
-	case cur.Type == walk.TypeDir && ex.Depth > 0 && rootOK && cur.Device != rootDev && !root.CrossMounts:
+	case cur.Type == walk.TypeDir && l.Stop == walk.MountPoint:
 		x.line("entered", "no: another filesystem is mounted here (cross_mounts: no); recorded itself")
-	case cur.Type == walk.TypeDir && root.MaxDepth > 0 && ex.Depth >= root.MaxDepth:
+	case cur.Type == walk.TypeDir && l.Stop == walk.DepthLimit:
 		x.line("entered", "no: at max_depth %d; recorded itself", root.MaxDepth)
 	case cur.Type == walk.TypeDir:
 		x.line("entered", "yes")

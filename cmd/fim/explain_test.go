@@ -151,3 +151,20 @@ func TestExplainMount(t *testing.T) {
 		t.Errorf("below the mount point:\n%s", out)
 	}
 }
+
+// TestExplainTransit: a directory at max_depth on the way to a path configured below
+// it is entered, because the walk enters it: explain says what the walk does.
+func TestExplainTransit(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "t")
+	tree{"a/b/f": file(""), "c/f": file("")}.build(t, root)
+	cfg := root + ".yaml"
+	must(t, os.WriteFile(cfg, []byte(strings.ReplaceAll("paths:\n  - path: $T\n    max_depth: 1\n  - path: $T/a/b\n", "$T", root)), 0o644))
+	for p, want := range map[string]string{
+		"a": "entered:  yes",
+		"c": "entered:  no: at max_depth 1; recorded itself",
+	} {
+		if out := mustOut(t, 0, "explain", "--config", cfg, filepath.Join(root, p)); !strings.Contains(out, want) {
+			t.Errorf("%s: no %q in:\n%s", p, want, out)
+		}
+	}
+}

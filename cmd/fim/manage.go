@@ -64,7 +64,7 @@ func runDiff(c *cli.Context) error {
 		return err
 	}
 	defer newB.Close()
-	rep, err := newReporter(c, false, rootPaths(oldB.Compiled))
+	rep, err := newReporter(c, false, check.RootPaths(oldB.Compiled))
 	if err != nil {
 		return err
 	}

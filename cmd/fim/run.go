@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 
 	"fim/baseline"
 	"fim/check"
@@ -190,79 +188,39 @@ func runBaseline(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var expect uint64 // for the progress line: the size of the baseline this one replaces
-	var generation uint64 = 1
-	var own []*os.File
-	if old, err := baseline.Open(db); err == nil {
-		// The new baseline continues the count of the one it replaces, so that a
-		// --generation-file that saw the old one accepts it.
-		expect, generation = old.Meta().Entries, old.Meta().Generation+1
-		own = old.Files() // until it is replaced, the old baseline is fim's own file too
-		defer old.Close()
-	} else if f, err := os.OpenFile(db, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0); err == nil {
-		own = append(own, f) // a file the new baseline replaces, if it could be fim's
-		defer f.Close()
-	}
 	start := time.Now()
-	w, err := baseline.Create(db)
+	rec, err := check.Create(db, signer)
 	if err != nil {
 		return err
 	}
-	w.Signer = signer
+	defer rec.Close()
 	var warn warnings
-	var files, bytes int64
-	entries := walker(c, comp, pol, pol.Root, &warn, append(own, w.Files()...)...).Walk
+	src := walker(c, comp, pol, pol.Root, &warn, rec.Own()...).Walk
 	if imageSource(c) != "" {
-		// The image's paths are not this host's: fim's own files here select nothing there.
 		var es []*walk.Entry
-		if pol, es, err = readImage(c, pol, &warn); err == nil {
-			comp, err = pol.Compile()
-		}
-		if err != nil {
-			w.Abort()
+		if pol, es, err = readImage(c, pol, &warn); err != nil {
 			return err
 		}
-		entries = func(ctx context.Context, fn func(*walk.Entry) error) error {
-			for _, e := range es {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				if err := fn(e); err != nil {
-					return err
-				}
-			}
-			return nil
+		if comp, err = pol.Compile(); err != nil {
+			return err
 		}
+		src = diff.Entries(es)
 	}
-	w.KeyBase = keyBase(comp)
 	meta, err := newMeta(pol)
 	if err != nil {
-		w.Abort()
 		return err
 	}
-	meta.Generation = generation
-	prog := startProgress("baseline", expect, c.Bool("quiet"))
-	err = entries(c.Context, func(e *walk.Entry) error {
-		prog.add(e)
-		if e.Hashed() {
-			files++
-			bytes += e.Size
-		}
-		return w.Add(e)
-	})
+	prog := startProgress("baseline", rec.Expect, c.Bool("quiet"))
+	st, err := rec.Record(c.Context, comp, src, meta, prog.add)
 	prog.finish()
 	if err != nil {
-		w.Abort()
-		return fmt.Errorf("baseline not written, %s unchanged: %w", db, err)
-	}
-	if err := w.Commit(meta); err != nil {
-		return fmt.Errorf("baseline not written, %s unchanged: %w", db, err)
+		return err
 	}
 	if c.Bool("quiet") {
 		return nil
 	}
 	fmt.Fprintf(os.Stderr, "fim: baseline of %d entries (%d files, %.1f MB hashed) written to %s in %.2fs",
-		w.Count(), files, float64(bytes)/1e6, db, time.Since(start).Seconds())
+		st.Entries, st.Files, float64(st.Bytes)/1e6, db, time.Since(start).Seconds())
 	switch {
 	case warn.n == 1:
 		fmt.Fprint(os.Stderr, ", 1 warning")
@@ -370,7 +328,7 @@ func (k *checked) open(c *cli.Context, db string) (err error) {
 	if k.root, err = checkRoot(c, k.b.Policy, db); err != nil {
 		return err
 	}
-	if k.rep, err = newReporter(c, false, rootPaths(k.b.Compiled)); err != nil {
+	if k.rep, err = newReporter(c, false, check.RootPaths(k.b.Compiled)); err != nil {
 		return err
 	}
 	k.rep.base = baselineInfo(k.b.Meta())
@@ -404,16 +362,7 @@ func checkRoot(c *cli.Context, pol *config.Policy, db string) (string, error) {
 
 // keyBase is the part of every recorded path that the baseline's keys leave out.
 func keyBase(comp *config.Compiled) string {
-	return baseline.KeyBaseFor(rootPaths(comp))
-}
-
-// rootPaths returns the recorded paths of the configured roots.
-func rootPaths(comp *config.Compiled) []string {
-	var roots []string
-	for _, r := range comp.Roots() {
-		roots = append(roots, r.Path)
-	}
-	return roots
+	return baseline.KeyBaseFor(check.RootPaths(comp))
 }
 
 // loadSigner reads the --sign private key, if given.

@@ -104,7 +104,7 @@ func runWatch(c *cli.Context) error {
 	if wk.Own == nil {
 		wk.Own = &walk.OwnFiles{}
 	}
-	rep, err := newReporter(c, true, rootPaths(comp))
+	rep, err := newReporter(c, true, check.RootPaths(comp))
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,115 @@
+package check
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"fim/baseline"
+	"fim/config"
+	"fim/diff"
+	"fim/walk"
+)
+
+// Recording is a new baseline being written at a path (fim baseline): it holds the lock
+// and knows what it replaces.
+type Recording struct {
+	db     string
+	w      *baseline.Writer
+	old    *baseline.Reader // the baseline it replaces, if one is there
+	held   *os.File         // what else is there, held until replaced
+	Expect uint64           // entries of the baseline it replaces: what to expect
+	gen    uint64
+}
+
+// Create starts the baseline that replaces whatever is at db, signed with signer if
+// set. It continues the generation count of the baseline it replaces, so that a
+// --generation-file that saw the old one accepts it.
+func Create(db string, signer ed25519.PrivateKey) (*Recording, error) {
+	rec := &Recording{db: db, gen: 1}
+	if old, err := baseline.Open(db); err == nil {
+		rec.old, rec.Expect, rec.gen = old, old.Meta().Entries, old.Meta().Generation+1
+	} else if f, err := os.OpenFile(db, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0); err == nil {
+		rec.held = f // a file the new baseline replaces, if it could be fim's
+	}
+	w, err := baseline.Create(db)
+	if err != nil {
+		rec.Close()
+		return nil, err
+	}
+	w.Signer = signer
+	rec.w = w
+	return rec, nil
+}
+
+// Own are fim's own files while it records: the new baseline's and, until it is
+// replaced, what it replaces. A walk of this host leaves them out (WalkerOptions.Own);
+// the paths of an image are not this host's, and nothing here selects anything there.
+func (rec *Recording) Own() []*os.File {
+	own := rec.w.Files()
+	if rec.old != nil {
+		own = append(own, rec.old.Files()...)
+	}
+	if rec.held != nil {
+		own = append(own, rec.held)
+	}
+	return own
+}
+
+// Recorded is what a recording wrote.
+type Recorded struct {
+	Entries      uint64
+	Files, Bytes int64 // files hashed, and their bytes
+}
+
+// Record writes every entry src delivers, under the policy comp was compiled from, and
+// commits the baseline with meta, whose Generation it sets. progress, if set, sees
+// every entry. On an error nothing is committed and db is unchanged.
+func (rec *Recording) Record(ctx context.Context, comp *config.Compiled, src diff.Source, meta baseline.Meta, progress func(*walk.Entry)) (Recorded, error) {
+	var st Recorded
+	rec.w.KeyBase = baseline.KeyBaseFor(RootPaths(comp))
+	meta.Generation = rec.gen
+	err := src(ctx, func(e *walk.Entry) error {
+		if progress != nil {
+			progress(e)
+		}
+		if e.Hashed() {
+			st.Files++
+			st.Bytes += e.Size
+		}
+		return rec.w.Add(e)
+	})
+	if err == nil {
+		err = rec.w.Commit(meta)
+	}
+	if err != nil {
+		return st, fmt.Errorf("baseline not written, %s unchanged: %w", rec.db, err)
+	}
+	st.Entries = rec.w.Count()
+	return st, nil
+}
+
+// Close gives up what Record did not commit and lets go of what it held.
+func (rec *Recording) Close() {
+	if rec.w != nil {
+		rec.w.Abort() // no-op after a commit
+	}
+	if rec.old != nil {
+		rec.old.Close()
+	}
+	if rec.held != nil {
+		rec.held.Close()
+	}
+}
+
+// RootPaths returns the recorded paths of the configured roots.
+func RootPaths(comp *config.Compiled) []string {
+	var roots []string
+	for _, r := range comp.Roots() {
+		roots = append(roots, r.Path)
+	}
+	return roots
+}

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"crypto/ed25519"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"fim/baseline"
-	"fim/check"
 	"fim/report"
 )
 
@@ -66,29 +64,6 @@ func (f *freshness) check(r *baseline.Reader) error {
 }
 
 var verifyFlag = &cli.StringFlag{Name: "verify", Usage: "refuse a baseline not signed with the private key of public key `FILE`"}
-
-// openBaseline opens the baseline db to be compared with, refused unless signed with
-// the --verify key and as fresh as the freshness flags demand; signer is the key that
-// is to sign its successor (nil: none).
-func openBaseline(c *cli.Context, db string, signer ed25519.PrivateKey) (*check.Baseline, *freshness, error) {
-	file := c.String("verify")
-	fresh, err := freshnessFlags(c, file != "")
-	if err != nil {
-		return nil, nil, err
-	}
-	o := check.OpenOptions{Fresh: fresh.want, Signer: signer}
-	if file != "" {
-		if o.Verify, err = baseline.LoadPublicKey(file); err != nil {
-			return nil, nil, usageErr("--verify: %v", err)
-		}
-	}
-	b, err := check.Open(db, o)
-	if err != nil {
-		return nil, nil, err
-	}
-	fresh.saw(b.Meta().Generation)
-	return b, fresh, nil
-}
 
 // saw notes a generation verified or written.
 func (f *freshness) saw(gen uint64) { f.seen = max(f.seen, gen) }

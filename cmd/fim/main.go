@@ -12,18 +12,6 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-var dbFlag = &cli.StringFlag{Name: "db", Usage: "baseline database (default $FIM_DB, the config's db, /var/lib/fim/baseline.db as root, else $XDG_STATE_HOME/fim/baseline.db)"}
-var configFlag = &cli.StringFlag{Name: "config", Usage: "YAML configuration file (default /etc/fim/fim.yaml if present)"}
-var rootFlag = &cli.StringFlag{Name: "root", Usage: "read the tree under `DIR` but record paths as if DIR were /"}
-var signFlag = &cli.StringFlag{Name: "sign", Usage: "sign the baseline with the Ed25519 private key in `FILE` (see fim keygen)"}
-var workersFlag = &cli.IntFlag{Name: "workers", Usage: "goroutines listing and hashing (default: number of CPUs)"}
-
-// onUsageError makes a bad flag exit with ExitUsage; each command needs it, as commands
-// do not inherit the app's.
-func onUsageError(_ *cli.Context, err error, _ bool) error {
-	return &exitError{exitUsage, err}
-}
-
 func newApp() *cli.App {
 	return &cli.App{
 		Name:                 "fim",
@@ -45,45 +33,6 @@ func newApp() *cli.App {
 		},
 		Commands: []*cli.Command{baselineCommand(), checkCommand(), watchCommand(), verifyCommand(), keygenCommand(),
 			diffCommand(), acceptCommand(), exportCommand(), listCommand(), infoCommand(), explainCommand(), completionCommand(), manCommand()},
-	}
-}
-
-func baselineCommand() *cli.Command {
-	return &cli.Command{
-		Name:         "baseline",
-		Usage:        "walk the paths and store a snapshot of them",
-		ArgsUsage:    "[PATH...]",
-		OnUsageError: onUsageError,
-		Flags: []cli.Flag{
-			configFlag, dbFlag, rootFlag, workersFlag,
-			&cli.IntFlag{Name: "max-depth", Usage: "levels below each path to record (0: unlimited)"},
-			&cli.StringFlag{Name: "max-file-size", Usage: "record larger files without hashing them, e.g. 64MiB (0: unlimited)"},
-			&cli.StringSliceFlag{Name: "exclude", Usage: "skip absolute paths matching `GLOB` (repeatable; ** crosses directories; a matching directory is pruned)"},
-			&cli.BoolFlag{Name: "no-hidden", Usage: "skip names starting with a dot (recorded by default)"},
-			&cli.BoolFlag{Name: "follow-symlinks", Usage: "record what symlinks point to and descend into linked directories"},
-			&cli.BoolFlag{Name: "cross-mounts", Usage: "descend into other filesystems"},
-			&cli.IntFlag{Name: "max-entries", Usage: "fail rather than record more than `N` entries (0: unlimited)"},
-			signFlag, quietFlag, fromTarFlag, fromMtreeFlag,
-		},
-		Action: runBaseline,
-	}
-}
-
-func checkCommand() *cli.Command {
-	return &cli.Command{
-		Name:         "check",
-		Usage:        "walk what the baseline recorded and report the differences",
-		OnUsageError: onUsageError,
-		Flags: []cli.Flag{
-			configFlag, dbFlag, rootFlag, workersFlag,
-			reportFormatFlag, outputFlag, redactFlag,
-			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, e.g. mtime,ctime,inode,device,nlink"},
-			&cli.BoolFlag{Name: "update", Usage: "after reporting, replace the baseline with the current state"},
-			&cli.BoolFlag{Name: "fast", Usage: "re-read only files whose device, inode, size, mtime or ctime changed (see README: what --fast trusts)"},
-			verifyFlag, maxAgeFlag, minGenerationFlag, generationFileFlag,
-			signFlag, quietFlag,
-		},
-		Action: runCheck,
 	}
 }
 

@@ -1,14 +1,9 @@
 package main
 
 import (
-	"crypto/ed25519"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -17,74 +12,8 @@ import (
 	"fim/check"
 	"fim/config"
 	"fim/diff"
-	"fim/report"
 	"fim/walk"
 )
-
-const defaultConfig = "/etc/fim/fim.yaml"
-
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
-}
-
-// loadConfig reads --config, or the default file when it exists and explicit says so.
-func loadConfig(c *cli.Context, useDefault bool) (*config.Config, error) {
-	file := c.String("config")
-	if file == "" {
-		if !useDefault {
-			return nil, nil
-		}
-		if _, err := os.Stat(defaultConfig); err != nil {
-			return nil, nil
-		}
-		file = defaultConfig
-	}
-	cfg, err := config.Load(file)
-	if err != nil {
-		return nil, &exitError{exitUsage, err}
-	}
-	return cfg, nil
-}
-
-// dbPath resolves the baseline database path.
-func dbPath(c *cli.Context, cfg *config.Config) (string, error) {
-	p := c.String("db")
-	if p == "" {
-		p = os.Getenv("FIM_DB")
-	}
-	if p == "" && cfg != nil {
-		p = cfg.DB
-	}
-	if p == "" {
-		if os.Geteuid() == 0 {
-			p = "/var/lib/fim/baseline.db"
-		} else {
-			state := os.Getenv("XDG_STATE_HOME")
-			if state == "" {
-				home, err := os.UserHomeDir()
-				if err != nil {
-					return "", usageErr("no --db given and no home directory: %v", err)
-				}
-				state = filepath.Join(home, ".local", "state")
-			}
-			p = filepath.Join(state, "fim", "baseline.db")
-		}
-	}
-	return filepath.Abs(p)
-}
-
-// configAndDB reads --config, if given, and resolves the database it and the flags name.
-func configAndDB(c *cli.Context) (*config.Config, string, error) {
-	cfg, err := loadConfig(c, false)
-	if err != nil {
-		return nil, "", err
-	}
-	db, err := dbPath(c, cfg)
-	return cfg, db, err
-}
 
 // policyFromFlags builds the policy of `fim baseline` from a config file or from PATH
 // arguments and the limit flags.
@@ -148,27 +77,6 @@ func policyFromFlags(c *cli.Context) (*config.Policy, *config.Config, error) {
 		}
 	}
 	return pol, cfg, nil
-}
-
-// walker makes the walker of a compiled policy for a command with the --workers flag.
-func walker(c *cli.Context, comp *config.Compiled, pol *config.Policy, root string, warn *warnings, own ...*os.File) *walk.Walker {
-	return check.Walker(comp, check.WalkerOptions{Root: root, Workers: c.Int("workers"), MaxEntries: pol.MaxEntries, Warn: warn.add, Own: own})
-}
-
-// warnings prints per-file problems to stderr, one line each, and counts them.
-type warnings struct {
-	n int
-}
-
-func (w *warnings) add(path string, err error) {
-	w.n++
-	fmt.Fprintf(os.Stderr, "fim: warning: %s: %v\n", report.EscapeText(path), err)
-}
-
-func newMeta(pol *config.Policy) (baseline.Meta, error) {
-	raw, err := json.Marshal(pol)
-	host := report.LocalHost()
-	return baseline.Meta{FimVersion: version(), Created: time.Now().UTC(), Host: host.Name, HostID: host.ID, Policy: raw}, err
 }
 
 func runBaseline(c *cli.Context) error {
@@ -300,101 +208,41 @@ func runCheck(c *cli.Context) error {
 	return eventsExit(events)
 }
 
-// checked is a baseline opened to be checked, with what the check needs from it.
-type checked struct {
-	b     *check.Baseline
-	root  string     // the directory the tree is read under
-	rep   *reporter  // --format, --output, --redact
-	fresh *freshness // --max-age, --min-generation, --generation-file
+func baselineCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "baseline",
+		Usage:        "walk the paths and store a snapshot of them",
+		ArgsUsage:    "[PATH...]",
+		OnUsageError: onUsageError,
+		Flags: []cli.Flag{
+			configFlag, dbFlag, rootFlag, workersFlag,
+			&cli.IntFlag{Name: "max-depth", Usage: "levels below each path to record (0: unlimited)"},
+			&cli.StringFlag{Name: "max-file-size", Usage: "record larger files without hashing them, e.g. 64MiB (0: unlimited)"},
+			&cli.StringSliceFlag{Name: "exclude", Usage: "skip absolute paths matching `GLOB` (repeatable; ** crosses directories; a matching directory is pruned)"},
+			&cli.BoolFlag{Name: "no-hidden", Usage: "skip names starting with a dot (recorded by default)"},
+			&cli.BoolFlag{Name: "follow-symlinks", Usage: "record what symlinks point to and descend into linked directories"},
+			&cli.BoolFlag{Name: "cross-mounts", Usage: "descend into other filesystems"},
+			&cli.IntFlag{Name: "max-entries", Usage: "fail rather than record more than `N` entries (0: unlimited)"},
+			signFlag, quietFlag, fromTarFlag, fromMtreeFlag,
+		},
+		Action: runBaseline,
+	}
 }
 
-// openChecked opens the baseline db as --verify and the freshness flags demand (signer:
-// the key that is to sign its successor), and finds the root to read the tree under and
-// the reporter to send events to.
-func openChecked(c *cli.Context, db string, signer ed25519.PrivateKey) (*checked, error) {
-	b, fresh, err := openBaseline(c, db, signer)
-	if err != nil {
-		return nil, err
+func checkCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "check",
+		Usage:        "walk what the baseline recorded and report the differences",
+		OnUsageError: onUsageError,
+		Flags: []cli.Flag{
+			configFlag, dbFlag, rootFlag, workersFlag,
+			reportFormatFlag, outputFlag, redactFlag,
+			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, e.g. mtime,ctime,inode,device,nlink"},
+			&cli.BoolFlag{Name: "update", Usage: "after reporting, replace the baseline with the current state"},
+			&cli.BoolFlag{Name: "fast", Usage: "re-read only files whose device, inode, size, mtime or ctime changed (see README: what --fast trusts)"},
+			verifyFlag, maxAgeFlag, minGenerationFlag, generationFileFlag,
+			signFlag, quietFlag,
+		},
+		Action: runCheck,
 	}
-	k := &checked{b: b, fresh: fresh}
-	if err := k.open(c, db); err != nil {
-		k.close()
-		return nil, err
-	}
-	return k, nil
-}
-
-func (k *checked) open(c *cli.Context, db string) (err error) {
-	if k.root, err = checkRoot(c, k.b.Policy, db); err != nil {
-		return err
-	}
-	if k.rep, err = newReporter(c, false, check.RootPaths(k.b.Compiled)); err != nil {
-		return err
-	}
-	k.rep.base = baselineInfo(k.b.Meta())
-	return nil
-}
-
-// walker returns the options of the walk of a check with the --workers flag.
-func (k *checked) walker(c *cli.Context, warn *warnings) check.WalkerOptions {
-	return check.WalkerOptions{Root: k.root, Workers: c.Int("workers"), MaxEntries: k.b.Policy.MaxEntries, Warn: warn.add}
-}
-
-func (k *checked) close() {
-	if k.rep != nil {
-		k.rep.close()
-	}
-	k.b.Close()
-}
-
-// checkRoot returns the directory a check of the baseline db reads the tree under: the
-// stored root, or --root. A baseline read from an image needs --root.
-func checkRoot(c *cli.Context, pol *config.Policy, db string) (string, error) {
-	root, err := check.Root(pol, c.String("root"))
-	if errors.Is(err, check.ErrNeedsRoot) {
-		return "", usageErr("%s was read from %s, not from this host: give --root DIR, the unpacked tree to check", db, pol.Source)
-	}
-	if err != nil {
-		return "", usageErr("--root: %v", err)
-	}
-	return root, nil
-}
-
-// keyBase is the part of every recorded path that the baseline's keys leave out.
-func keyBase(comp *config.Compiled) string {
-	return baseline.KeyBaseFor(check.RootPaths(comp))
-}
-
-// loadSigner reads the --sign private key, if given.
-func loadSigner(c *cli.Context) (ed25519.PrivateKey, error) {
-	f := c.String("sign")
-	if f == "" {
-		return nil, nil
-	}
-	priv, err := baseline.LoadPrivateKey(f)
-	if err != nil {
-		return nil, usageErr("--sign: %v", err)
-	}
-	return priv, nil
-}
-
-// ignoreFlag parses the --ignore attribute lists.
-func ignoreFlag(c *cli.Context) (diff.AttrSet, error) {
-	var ignore diff.AttrSet
-	for _, s := range c.StringSlice("ignore") {
-		set, err := diff.ParseAttrs(strings.Split(s, ","))
-		if err != nil {
-			return 0, usageErr("--ignore: %v", err)
-		}
-		ignore |= set
-	}
-	return ignore, nil
-}
-
-// colorful reports whether stdout is a terminal that wants colour.
-func colorful() bool {
-	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
-		return false
-	}
-	return isTerminal(os.Stdout)
 }

@@ -66,8 +66,8 @@ func newReporter(c *cli.Context, stream bool, roots []string) (*reporter, error)
 }
 
 // info returns the report.Info of a report rendered now.
-func (r *reporter) info(stream bool, warnings int) report.Info {
-	return report.Info{Time: time.Now().UTC(), Host: r.host, Baseline: r.base, Color: r.color, Stream: stream, Warnings: warnings}
+func (r *reporter) info(stream bool, warned int) report.Info {
+	return report.Info{Time: time.Now().UTC(), Host: r.host, Baseline: r.base, Color: r.color, Stream: stream, Warnings: warned}
 }
 
 // emit renders events and delivers them as one batch.
@@ -86,3 +86,11 @@ func (r *reporter) emit(events []diff.Event, info report.Info) error {
 }
 
 func (r *reporter) close() error { return r.sink.Close() }
+
+// colorful reports whether stdout is a terminal that wants colour.
+func colorful() bool {
+	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	return isTerminal(os.Stdout)
+}

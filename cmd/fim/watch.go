@@ -131,11 +131,8 @@ func runWatch(c *cli.Context) error {
 	defer rep.close()
 	var mu sync.Mutex
 	w := &watch.Watcher{
-		Walker: wk,
-		Filter: func(p string) (diff.KindSet, diff.AttrSet) {
-			kinds, ignore := comp.Filter(p)
-			return kinds, ignore | extraIgnore
-		},
+		Walker:       wk,
+		Filter:       check.Filter(comp, "", "", extraIgnore),
 		Backend:      c.String("backend"),
 		Interval:     c.Duration("interval"),
 		BatchSize:    c.Int("batch-size"),

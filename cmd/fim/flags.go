@@ -1,0 +1,121 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"fim/baseline"
+	"fim/config"
+	"fim/diff"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+const defaultConfig = "/etc/fim/fim.yaml"
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// loadConfig reads --config, or the default file when it exists and explicit says so.
+func loadConfig(c *cli.Context, useDefault bool) (*config.Config, error) {
+	file := c.String("config")
+	if file == "" {
+		if !useDefault {
+			return nil, nil
+		}
+		if _, err := os.Stat(defaultConfig); err != nil {
+			return nil, nil
+		}
+		file = defaultConfig
+	}
+	cfg, err := config.Load(file)
+	if err != nil {
+		return nil, &exitError{exitUsage, err}
+	}
+	return cfg, nil
+}
+
+// dbPath resolves the baseline database path.
+func dbPath(c *cli.Context, cfg *config.Config) (string, error) {
+	p := c.String("db")
+	if p == "" {
+		p = os.Getenv("FIM_DB")
+	}
+	if p == "" && cfg != nil {
+		p = cfg.DB
+	}
+	if p == "" {
+		if os.Geteuid() == 0 {
+			p = "/var/lib/fim/baseline.db"
+		} else {
+			state := os.Getenv("XDG_STATE_HOME")
+			if state == "" {
+				home, err := os.UserHomeDir()
+				if err != nil {
+					return "", usageErr("no --db given and no home directory: %v", err)
+				}
+				state = filepath.Join(home, ".local", "state")
+			}
+			p = filepath.Join(state, "fim", "baseline.db")
+		}
+	}
+	return filepath.Abs(p)
+}
+
+// configAndDB reads --config, if given, and resolves the database it and the flags name.
+func configAndDB(c *cli.Context) (*config.Config, string, error) {
+	cfg, err := loadConfig(c, false)
+	if err != nil {
+		return nil, "", err
+	}
+	db, err := dbPath(c, cfg)
+	return cfg, db, err
+}
+
+// loadSigner reads the --sign private key, if given.
+func loadSigner(c *cli.Context) (ed25519.PrivateKey, error) {
+	f := c.String("sign")
+	if f == "" {
+		return nil, nil
+	}
+	priv, err := baseline.LoadPrivateKey(f)
+	if err != nil {
+		return nil, usageErr("--sign: %v", err)
+	}
+	return priv, nil
+}
+
+// ignoreFlag parses the --ignore attribute lists.
+func ignoreFlag(c *cli.Context) (diff.AttrSet, error) {
+	var ignore diff.AttrSet
+	for _, s := range c.StringSlice("ignore") {
+		set, err := diff.ParseAttrs(strings.Split(s, ","))
+		if err != nil {
+			return 0, usageErr("--ignore: %v", err)
+		}
+		ignore |= set
+	}
+	return ignore, nil
+}
+
+var dbFlag = &cli.StringFlag{Name: "db", Usage: "baseline database (default $FIM_DB, the config's db, /var/lib/fim/baseline.db as root, else $XDG_STATE_HOME/fim/baseline.db)"}
+
+var configFlag = &cli.StringFlag{Name: "config", Usage: "YAML configuration file (default /etc/fim/fim.yaml if present)"}
+
+var rootFlag = &cli.StringFlag{Name: "root", Usage: "read the tree under `DIR` but record paths as if DIR were /"}
+
+var signFlag = &cli.StringFlag{Name: "sign", Usage: "sign the baseline with the Ed25519 private key in `FILE` (see fim keygen)"}
+
+var workersFlag = &cli.IntFlag{Name: "workers", Usage: "goroutines listing and hashing (default: number of CPUs)"}
+
+// onUsageError makes a bad flag exit with ExitUsage; each command needs it, as commands
+// do not inherit the app's.
+func onUsageError(_ *cli.Context, err error, _ bool) error {
+	return &exitError{exitUsage, err}
+}

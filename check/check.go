@@ -1,15 +1,19 @@
-// Package check is the pipeline that every command comparing a tree with a baseline
-// runs: it reads the policy a baseline was made with, builds the walker of that policy,
-// walks the tree in key order beside the baseline's records, and returns the differ's
-// events. fim check, fim accept and fim watch differ only in their ends: what they do
-// with the events, and whether a new baseline is written as the walk goes.
+// Package check is the pipeline every command runs, from a baseline to events: Open
+// opens a baseline and proves it (signature, freshness) and reads the policy it was made
+// with; Walker builds the one walker of a policy; Compare merges the walk of the tree (or
+// a second baseline, for fim diff) with the baseline's records into the differ's events;
+// Create and Record write a new baseline (fim baseline); Changes selects what fim accept
+// takes and lays it over the baseline; ReadImage reads a tree from a tar stream or an
+// mtree specification in place of a walk. The commands differ only in their ends: what
+// they do with the events, and whether a new baseline is written.
 //
 // Contracts:
 //   - A walk leaves out only the files fim holds open (Options.Own and the baseline's
 //     own files), by device and inode (walk.OwnFiles).
-//   - The events are those of one ordered merge (diff.Merge) of the whole walk with the
+//   - The events are those of one ordered merge (diff.Join) of the whole walk with the
 //     whole baseline, sorted by path; an Update writer receives every walked entry, in
 //     key order, before the events are returned, and nothing is committed here.
+//   - A policy is adjusted (ReadImage) on a copy, before it is compiled.
 package check
 
 import (

@@ -1,7 +1,6 @@
 // Package report owns rendering: it turns the events of a check into a report in one of
-// several formats, one Renderer per format chosen from the Formats map, and it maps
-// events to fim's exit codes. It does no filtering or ordering of its own: events are
-// rendered in the order they are given.
+// several formats, one Renderer per format chosen from the Formats map. It does no
+// filtering or ordering of its own: events are rendered in the order they are given.
 //
 // The text format (the default) is for people. It starts with a summary line and has one
 // line per event. Every byte of a file name that could forge a line or drive the terminal

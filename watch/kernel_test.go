@@ -33,6 +33,8 @@ func TestMain(m *testing.M) {
 			err = churn(os.Args[1])
 		case "flood":
 			err = flood(os.Args[1])
+		case "burst":
+			err = burst(os.Args[1])
 		case "deep":
 			err = deepWrite(os.Args[1])
 		case "hold":
@@ -306,6 +308,127 @@ func flood(dir string) error {
 	return nil
 }
 
+// burstPlan is what the burst writer makes below root, in order: 50,000 files over 8
+// directories, one of which gets a new subdirectory every 2,000 files, that its next
+// files go to. dirs are made before the files in them.
+func burstPlan(root string) (dirs, files []string) {
+	const burstFiles, burstDirs, burstNewDir = 50000, 8, 2000
+	into := make([]string, burstDirs)
+	for d := range into {
+		into[d] = filepath.Join(root, fmt.Sprintf("d%d", d))
+		dirs = append(dirs, into[d])
+	}
+	for i := range burstFiles {
+		d := i % burstDirs
+		if d == 0 && i > 0 && i%burstNewDir == 0 {
+			into[d] = filepath.Join(dirs[d], fmt.Sprintf("s%05d", i))
+			dirs = append(dirs, into[d])
+		}
+		files = append(files, filepath.Join(into[d], fmt.Sprintf("f%05d", i)))
+	}
+	return dirs, files
+}
+
+// burst makes what burstPlan says below root, as fast as it can.
+func burst(root string) error {
+	dirs, files := burstPlan(root)
+	made := map[string]bool{}
+	for _, f := range files {
+		if dir := filepath.Dir(f); !made[dir] {
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				return err
+			}
+			made[dir] = true
+		}
+		// Empty: a file written after its create could honestly be reported twice,
+		// as made and as written.
+		fd, err := unix.Open(f, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			return err
+		}
+		if err := unix.Close(fd); err != nil {
+			return err
+		}
+	}
+	if len(made) != len(dirs) {
+		return fmt.Errorf("%d directories made, %d planned", len(made), len(dirs))
+	}
+	return nil
+}
+
+// TestWatchBurst makes 50,000 empty files as fast as a writer can, over several
+// directories and new directories made meanwhile, under each backend, while the
+// events are not read: with a kernel queue that holds the burst (see
+// DefaultQueuedEvents), nothing overflows, every file is reported once, and every file and
+// directory is first reported as created by the backend (with the writer, under
+// fanotify), not by a rescan. A directory may be reported again as changed: entries
+// were made in it after it was looked at.
+func TestWatchBurst(t *testing.T) {
+	for _, backend := range []string{"fanotify", "fsnotify"} {
+		t.Run(backend, func(t *testing.T) {
+			root := filepath.Join(tmpfs(t), "w")
+			if err := os.MkdirAll(filepath.Join(root, "~sync"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			r := startWatcher(t, backend, root)
+			// Nothing reads the events while the writer runs, as with a collector
+			// that stalls: the burst waits in the kernel's queue, which must hold it.
+			pid := r.writeAs("burst", root)
+			var got []diff.Event
+			r.settle(func(ev diff.Event) { got = append(got, ev) })
+			overflows := 0
+			if r.w.fan != nil {
+				overflows += r.w.fan.rescans.overflows()
+			}
+			if r.w.fsn != nil {
+				overflows += r.w.fsn.rescans.overflows()
+			}
+			if overflows != 0 || r.lost.Load() != 0 {
+				t.Errorf("%d kernel queue overflows, %d rescans for lost events; want none", overflows, r.lost.Load())
+			}
+			dirs, files := burstPlan(root)
+			want := map[string]bool{}
+			for _, p := range append(dirs, files...) {
+				want[p] = true
+			}
+			seen := map[string]int{}
+			bad := 0
+			for _, ev := range got {
+				if !want[ev.Path] {
+					continue // the directories the files went to changed too
+				}
+				seen[ev.Path]++
+				ok := ev.Kind == diff.Create && ev.Source == backend && seen[ev.Path] == 1
+				if backend == "fanotify" && (ev.Process == nil || ev.Process.PID != pid) {
+					ok = false
+				}
+				if seen[ev.Path] > 1 && ev.Kind == diff.Change && ev.After != nil && ev.After.Type == walk.TypeDir {
+					ok = true
+				}
+				if !ok && bad < 10 {
+					t.Errorf("%s %s: source %s, process %+v, report %d (want one create by %s, of pid %d)",
+						ev.Kind, ev.Path, ev.Source, ev.Process, seen[ev.Path], backend, pid)
+				}
+				if !ok {
+					bad++
+				}
+			}
+			missed := 0
+			for p := range want {
+				if seen[p] == 0 {
+					if missed < 5 {
+						t.Errorf("%s: never reported", p)
+					}
+					missed++
+				}
+			}
+			if missed+bad > 0 {
+				t.Errorf("%d of %d paths never reported, %d events not the one create by %s", missed, len(want), bad, backend)
+			}
+		})
+	}
+}
+
 // TestWatchOverflow overflows the kernel's queue while a directory is made, under each
 // backend: the rescan reports it, and what happens in it afterwards is reported by the
 // backend itself.
@@ -318,7 +441,8 @@ func TestWatchOverflow(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			r := startWatcher(t, backend, root)
+			// The system's queue (16384 events by default), which the flood overflows.
+			r := startWatcher(t, backend, root, func(w *Watcher) { w.QueuedEvents = -1 })
 			// Nothing reads the events meanwhile: the watcher stops on its full
 			// channel, then the kernel's queue fills.
 			r.writeAs("flood", filepath.Join(root, "flood"))

@@ -15,8 +15,8 @@
 //     spool's limit.
 //   - creates: a writer creating only new files, at -rate per second for -duration,
 //     spread over -dirs directories (and, with -new-dir-every N, into a new
-//     subdirectory every N files): how many files were reported by an event that names
-//     their process, how many only by a rescan (or without a process), how many never;
+//     subdirectory every N files): how many files were first reported by an event that
+//     names their process (never, with inotify), how many by a rescan, how many never;
 //     the kernel queue overflows fim reported, the latency of the first event of each
 //     file, fim's CPU and peak RSS. -rate 5000 -duration 200s makes the 1M-file run.
 //
@@ -163,7 +163,7 @@ type result struct {
 	events    int
 	overflows int
 	withProc  int // created files whose first event names a process
-	rescanned int // created files first reported by a rescan, or without a process
+	rescanned int // created files first reported by a rescan
 	sources   map[string]int
 	notes     []string // what fim said on stderr beyond readiness
 }
@@ -488,13 +488,14 @@ func createsRun(backend string) (result, error) {
 	res.lat = make([]time.Duration, 0, len(names))
 	for i, name := range names {
 		s := f.seen[name]
-		switch {
-		case s == nil:
+		if s == nil {
 			res.missed++
 			continue
-		case s.process && s.source != "rescan" && s.source != "periodic":
+		}
+		if s.process {
 			res.withProc++
-		default:
+		}
+		if s.source == "rescan" || s.source == "periodic" {
 			res.rescanned++
 		}
 		res.lat = append(res.lat, s.first.Sub(created[i]))
@@ -958,7 +959,7 @@ missed: created files never reported; stale: appended files whose final size was
 cores: fim utime+stime ÷ wall time while writing; cpu-s: fim CPU from the first write until caught up;
 catch-up: last expected event − last write ("timeout" when a run never caught up); overflows: worst run.
 creates rows: w/ process: created files whose first event names its process (median); by rescan: first
-reported by a rescan or without a process (worst run).`)
+reported by a rescan (worst run).`)
 	for _, r := range rows {
 		var notes []string
 		for _, res := range r.runs {

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -424,6 +425,61 @@ func TestWatchBurst(t *testing.T) {
 			}
 			if missed+bad > 0 {
 				t.Errorf("%d of %d paths never reported, %d events not the one create by %s", missed, len(want), bad, backend)
+			}
+		})
+	}
+}
+
+// TestWatchFold changes more paths than the state holds in memory, under each
+// backend: the state goes to its own file, and what follows is compared with it (a
+// file created and folded away is reported as removed, a file of the start as changed
+// and removed); the file goes when watch ends.
+func TestWatchFold(t *testing.T) {
+	for _, backend := range []string{"fanotify", "fsnotify"} {
+		t.Run(backend, func(t *testing.T) {
+			root := filepath.Join(tmpfs(t), "w")
+			if err := os.MkdirAll(filepath.Join(root, "~sync"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range []string{"a", "b"} {
+				if err := os.WriteFile(filepath.Join(root, name), []byte(name), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var folded atomic.Value
+			r := startWatcher(t, backend, root, func(w *Watcher) {
+				w.foldAt = 10
+				logf := w.Logf
+				w.Logf = func(format string, args ...any) {
+					if msg := fmt.Sprintf(format, args...); strings.HasPrefix(msg, "state: ") {
+						folded.Store(msg[strings.LastIndex(msg, " in ")+4 : strings.Index(msg, " from now on")])
+					}
+					logf(format, args...)
+				}
+			})
+			var script string
+			var want []string
+			for i := range 40 {
+				script += fmt.Sprintf(": >n%02d;", i) // made empty; touch would set the times after
+				want = append(want, fmt.Sprintf("create T/n%02d", i))
+			}
+			r.run("sh", "-c", script)
+			r.expect(backend, 0, want...)
+			dir, _ := folded.Load().(string)
+			if dir == "" {
+				t.Fatal("40 paths changed, and the state was not folded")
+			}
+			if _, err := os.Stat(filepath.Join(dir, "state.db")); err != nil {
+				t.Fatalf("state file: %v", err)
+			}
+			r.run("rm", "n05", "b")
+			r.run("sh", "-c", "echo more >>a")
+			r.expect(backend, 0, "remove T/n05", "remove T/b", "change T/a [content,size,mtime,ctime]")
+			if err := r.stop(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("state directory %s after watch ended: %v", dir, err)
 			}
 		})
 	}

@@ -104,6 +104,7 @@ type Watcher struct {
 	dirty    bool
 	flushed  time.Time
 	stateDir string // fim's own state file is there, once the state was folded
+	foldAt   int    // overlayMax, unless a test sets it
 }
 
 // round is one look at the filesystem (a batch of notifications, a rescan): the
@@ -1214,7 +1215,11 @@ const overlayMax = 1 << 16
 // rewrites it as before). It is called between rounds, never while a walk reads the
 // state.
 func (w *Watcher) maybeFoldState() error {
-	if len(w.st.overlay) <= overlayMax {
+	max := w.foldAt
+	if max <= 0 {
+		max = overlayMax
+	}
+	if len(w.st.overlay) <= max {
 		return nil
 	}
 	if w.stateDir == "" {
@@ -1223,6 +1228,7 @@ func (w *Watcher) maybeFoldState() error {
 			return fmt.Errorf("state directory: %w", err)
 		}
 		w.stateDir = dir
+		w.logf("state: more than %d paths changed since the start: the state is kept in %s from now on", max, dir)
 	}
 	file := filepath.Join(w.stateDir, "state.db")
 	if err := w.writeState(file, w.st.iter(), w.Meta, nil, ""); err != nil {

@@ -665,7 +665,17 @@ func deepWrite(dir string) error {
 			return err
 		}
 	}
-	return os.WriteFile("f", []byte("deep"), 0o644)
+	// Written unnamed, then linked in: the file appears whole, so that it is reported
+	// once, as created, however soon it is looked at.
+	fd, err := unix.Open(".", unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if _, err := unix.Write(fd, []byte("deep")); err != nil {
+		return err
+	}
+	return unix.Linkat(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", fd), unix.AT_FDCWD, "f", unix.AT_SYMLINK_FOLLOW)
 }
 
 // TestWatchBeyondPathMax writes in a directory whose path is longer than PATH_MAX,

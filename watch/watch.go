@@ -231,7 +231,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 		for drained := false; !drained; {
 			select {
 			case h := <-hints:
-				w.forgetStart(h)
+				if err := w.forgetStart(h); err != nil {
+					return err
+				}
 				batch = append(batch, h)
 			default:
 				drained = true
@@ -527,7 +529,7 @@ func (w *Watcher) loadState(ctx context.Context) (bool, error) {
 
 // forgetStart leaves out of the starting state the paths a notification names that
 // arrived while the first walk ran (everything below them too, for a directory).
-func (w *Watcher) forgetStart(h Hint) {
+func (w *Watcher) forgetStart(h Hint) error {
 	for _, real := range []string{h.Path, h.OldPath} {
 		p, ok := w.recorded(real)
 		if real == "" || !ok {
@@ -535,11 +537,17 @@ func (w *Watcher) forgetStart(h Hint) {
 		}
 		w.st.set(p, nil)
 		if h.Dir || h.Subtree {
-			for _, q := range w.st.overlayWithin(p) {
-				w.st.set(q, nil)
+			// The state may be in its file already (see maybeFoldState).
+			below, err := w.st.subtree(p)
+			if err != nil {
+				return err
+			}
+			for _, e := range below {
+				w.st.set(e.Path, nil)
 			}
 		}
 	}
+	return nil
 }
 
 // hold counts files fim has open as its own, so that no walk records them; release

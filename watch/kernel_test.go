@@ -2,6 +2,7 @@ package watch
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"fim/baseline"
 	"fim/diff"
 	"fim/walk"
 )
@@ -483,6 +485,53 @@ func TestWatchFold(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWatchFoldOwnBaseline folds the state of a watch whose baseline lies in the
+// watched tree: the baseline stays fim's own file, which no rescan reports.
+func TestWatchFoldOwnBaseline(t *testing.T) {
+	root := filepath.Join(tmpfs(t), "w")
+	for _, d := range []string{"~sync", "db"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	made := filepath.Join(t.TempDir(), "fim.db")
+	wr, err := baseline.Create(made)
+	if err != nil {
+		t.Fatal(err)
+	}
+	walker := &walk.Walker{Roots: []walk.Root{{Path: root}}}
+	if err := walker.Walk(context.Background(), wr.Add); err != nil {
+		t.Fatal(err)
+	}
+	if err := wr.Commit(baseline.Meta{Policy: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(root, "db", "fim.db")
+	data, err := os.ReadFile(made)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(db, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := startWatcher(t, "fsnotify", root, func(w *Watcher) {
+		w.DB, w.foldAt, w.Interval = db, 10, 200*time.Millisecond
+	})
+	var script string
+	for i := range 30 {
+		script += fmt.Sprintf(": >n%02d;", i)
+	}
+	own := func(ev diff.Event) {
+		if walk.IsWithin(ev.Path, db) {
+			t.Errorf("%s %s (source %s): fim's own baseline reported", ev.Kind, ev.Path, ev.Source)
+		}
+	}
+	r.run("sh", "-c", script)
+	r.settle(own)
+	time.Sleep(time.Second) // periodic rescans, after the fold
+	r.settle(own)
 }
 
 // TestWatchOverflow overflows the kernel's queue while a directory is made, under each

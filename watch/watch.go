@@ -105,6 +105,9 @@ type Watcher struct {
 	flushed  time.Time
 	stateDir string // fim's own state file is there, once the state was folded
 	foldAt   int    // overlayMax, unless a test sets it
+	// kept is the baseline of --db once the state reads its own file: kept open, so
+	// that its files stay fim's own (Walker.Own) until it is rewritten.
+	kept *baseline.Reader
 }
 
 // round is one look at the filesystem (a batch of notifications, a rescan): the
@@ -569,12 +572,18 @@ func (w *Watcher) release(files []*os.File) {
 	}
 }
 
-// closeState closes the baseline the state reads.
+// closeState closes the baseline the state reads, and the one of --db it was folded
+// from.
 func (w *Watcher) closeState() {
 	if w.st != nil && w.st.base != nil {
 		w.release(w.st.base.Files())
 		w.st.base.Close()
 		w.st.base = nil
+	}
+	if w.kept != nil {
+		w.release(w.kept.Files())
+		w.kept.Close()
+		w.kept = nil
 	}
 }
 
@@ -1246,7 +1255,13 @@ func (w *Watcher) maybeFoldState() error {
 	if err != nil {
 		return fmt.Errorf("state file: %w", err)
 	}
-	w.closeState()
+	if old := w.st.base; old != nil && old.Path() == w.DB && w.kept == nil {
+		// Still fim's own file: a walk must go on leaving it out.
+		w.kept, w.st.base = old, nil
+	} else if old != nil {
+		w.release(old.Files())
+		old.Close()
+	}
 	w.hold(r.Files())
 	w.st.reset(r, nil)
 	return nil

@@ -61,3 +61,43 @@ func BenchmarkHash(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLookAgain looks at 500 small files of 10 directories again, as a watcher
+// does with a batch of notified paths: one WalkPath each, or one WalkPaths for all.
+func BenchmarkLookAgain(b *testing.B) {
+	tr := tree{}
+	var paths []string
+	for i := range 500 {
+		name := fmt.Sprintf("d%d/f%03d", i/50, i)
+		tr[name] = blob(64, byte(i))
+		paths = append(paths, name)
+	}
+	root := makeTree(b, tr)
+	for i := range paths {
+		paths[i] = root + "/" + paths[i]
+	}
+	w := &Walker{Roots: []Root{{Path: root}}}
+	for _, batched := range []bool{false, true} {
+		b.Run(fmt.Sprintf("batched=%v", batched), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				n := 0
+				count := func(*Entry) error { n++; return nil }
+				if batched {
+					if err := w.WalkPaths(context.Background(), paths, count); err != nil {
+						b.Fatal(err)
+					}
+				} else {
+					for _, p := range paths {
+						if err := w.WalkPath(context.Background(), p, false, count); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				if n != len(paths) {
+					b.Fatalf("%d entries", n)
+				}
+			}
+		})
+	}
+}

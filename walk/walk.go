@@ -106,6 +106,20 @@ type walk struct {
 	linksMu sync.Mutex // guards links and pseudo
 	links   map[devIno]*linkSlot
 	pseudo  map[uint64]bool // device → sizes mean nothing there (see sizeless)
+	// held, in WalkPaths only, keeps the parent directory opened last and the devices
+	// of the roots, for the paths that follow; hb is the caller's hash buffer.
+	held *heldParent
+	hb   *hashBuf
+}
+
+// heldParent is the parent directory WalkPaths opened last, and how it was asked for.
+type heldParent struct {
+	r        *Root
+	dir      string
+	depth    int
+	o        openedDir
+	err      error
+	rootDevs map[*Root]uint64
 }
 
 // Walk walks every root and calls fn for each entry, in key order, from the calling
@@ -161,6 +175,57 @@ func (w *Walker) WalkPath(ctx context.Context, p string, recursive bool, fn func
 		_, err := wk.emitPath(p, r, depth, count, fn)
 		return err
 	})
+}
+
+// WalkPaths records the entry at each recorded path of ps, as WalkPath(ctx, p, false,
+// fn) would, in the order of ps: one pool of workers serves them all, a parent
+// directory is opened once for the paths of it that follow one another, and small
+// files are hashed by the calling goroutine. It is how a watcher looks at a batch of
+// paths again; a directory replaced between two of its paths is seen by the next
+// batch, as its event comes.
+func (w *Walker) WalkPaths(ctx context.Context, ps []string, fn func(*Entry) error) error {
+	return w.run(ctx, true, func(wk *walk, count *int) error {
+		wk.held = &heldParent{o: openedDir{fd: -1}, rootDevs: map[*Root]uint64{}}
+		defer wk.held.close()
+		wk.hb = hashBufs.Get().(*hashBuf)
+		defer hashBufs.Put(wk.hb)
+		for _, p := range ps {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			r, depth, ok := w.selects(p)
+			if !ok {
+				continue
+			}
+			if _, err := wk.emitPath(p, r, depth, count, fn); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (h *heldParent) close() {
+	if h.o.fd >= 0 {
+		unix.Close(h.o.fd)
+	}
+	h.o.fd, h.r = -1, nil
+}
+
+// parent opens the parent directory of an entry, as openParent does, or returns the
+// one WalkPaths holds; release is called when the caller is done with it.
+func (wk *walk) parent(r *Root, dir string, depth int) (o openedDir, release func(), err error) {
+	h := wk.held
+	if h == nil {
+		o, err = wk.openParent(r, dir, depth)
+		return o, func() { unix.Close(o.fd) }, err
+	}
+	if h.r != r || h.dir != dir || h.depth != depth {
+		h.close()
+		h.o, h.err = wk.openParent(r, dir, depth)
+		h.r, h.dir, h.depth = r, dir, depth
+	}
+	return h.o, func() {}, h.err
 }
 
 // Absence says why a walk records nothing at a path its roots select (Look).
@@ -302,7 +367,7 @@ func (wk *walk) emitPath(p string, r *Root, depth int, count *int, fn func(*Entr
 		return Missing, nil // the root itself is gone: nothing below it exists either
 	}
 	dir, name := path.Dir(real), path.Base(real)
-	parent, err := wk.openParent(r, dir, depth)
+	parent, release, err := wk.parent(r, dir, depth)
 	switch {
 	case errors.Is(err, unix.ELOOP):
 		return BelowSymlink, nil // no walk goes through a symlink it does not follow
@@ -311,7 +376,7 @@ func (wk *walk) emitPath(p string, r *Root, depth int, count *int, fn func(*Entr
 	case err != nil:
 		return Missing, nil // the way to p is gone: nothing to record there
 	}
-	defer unix.Close(parent.fd)
+	defer release()
 	if depth > 0 && !r.CrossMounts && parent.dev != rootDev {
 		return OtherFilesystem, nil // the walk records a mount point but does not enter it
 	}
@@ -327,7 +392,7 @@ func (wk *walk) emitPath(p string, r *Root, depth int, count *int, fn func(*Entr
 	}
 	a.real = real
 	return Recorded, wk.emitOne(&e, &a, &node{real: dir, dev: parent.dev, ino: parent.ino, followed: parent.followed, sealed: parent.sealed},
-		inline{dirfd: parent.fd, name: name}, r, depth, rootDev, count, fn)
+		inline{hb: wk.hb, dirfd: parent.fd, name: name}, r, depth, rootDev, count, fn)
 }
 
 // openedDir is an O_PATH descriptor of a directory, and what it is.
@@ -387,11 +452,20 @@ func sealed(st *unix.Stat_t) bool {
 	return st.Mode&0o022 == 0 && (st.Uid == 0 || st.Uid == euid)
 }
 
-// rootDevice returns the device of root r, for its cross-mount limit.
+// rootDevice returns the device of root r, for its cross-mount limit: once per
+// WalkPaths.
 func (wk *walk) rootDevice(r *Root) (uint64, error) {
+	if wk.held != nil {
+		if dev, ok := wk.held.rootDevs[r]; ok {
+			return dev, nil
+		}
+	}
 	var st unix.Stat_t
 	if err := unix.Stat(wk.real(r.Path), &st); err != nil {
 		return 0, err
+	}
+	if wk.held != nil {
+		wk.held.rootDevs[r] = st.Dev
 	}
 	return st.Dev, nil
 }
@@ -805,7 +879,8 @@ type inline struct {
 // its prior hash, is too large, or is another name of an inode hashed already. It
 // reports whether it scheduled a job for this entry; the job reads the file's extended
 // attributes too when xattrs is set. A small file with a single name is hashed at once,
-// when in has buffers and no worker waits for a job: a job would cost more than the read.
+// when in has buffers and no worker waits for a job (or WalkPaths waits for it): a job
+// would cost more than the read.
 func (wk *walk) planHash(n *node, i int, r *Root, prior *Entry, xattrs bool, in inline) bool {
 	e, a := &n.entries[i], &n.aux[i]
 	if e.Flags&FlagUnreadable != 0 || a.skip || wk.NoHash {
@@ -825,7 +900,9 @@ func (wk *walk) planHash(n *node, i int, r *Root, prior *Entry, xattrs bool, in 
 		return false
 	}
 	a.sealed = n.sealed
-	if in.hb != nil && e.Nlink == 1 && e.Size <= inlineHashMax && !wk.s.starved() {
+	// WalkPaths hashes in place whatever workers wait for: its caller waits for the
+	// hash anyway.
+	if in.hb != nil && e.Nlink == 1 && e.Size <= inlineHashMax && (wk.held != nil || !wk.s.starved()) {
 		a.xattrsAtHash = xattrs
 		wk.hashEntry(maxSize, e, a, in.hb, in.dirfd, in.name)
 		return true

@@ -1029,3 +1029,55 @@ func TestXattrsResized(t *testing.T) {
 		}
 	}
 }
+
+// TestWalkPaths looks at a list of paths with WalkPaths and with one WalkPath each:
+// the same entries, in the order of the list, whatever the paths are (files small and
+// large, hard links, a symlink, a directory, a FIFO, paths missing, below a symlink,
+// excluded or outside the root, one named twice, siblings apart).
+func TestWalkPaths(t *testing.T) {
+	root := makeTree(t, tree{
+		"a/small":   blob(100, 1),
+		"a/large":   blob(inlineHashMax+1, 2),
+		"a/hard":    hardlink("a/small"),
+		"a/sym":     link("small"),
+		"a/sub/x":   blob(10, 3),
+		"b/f":       blob(20, 4),
+		"b/fifo":    fifo(),
+		"b/skip.me": blob(5, 5),
+		"ln":        link("a"),
+	})
+	w := &Walker{Roots: []Root{{Path: root, Options: Options{Exclude: globs(t, root, "**/*.me")}}}}
+	var paths []string
+	for _, rel := range []string{"a/small", "a/large", "a/hard", "b/f", "a/sym", "a/sub", "a/gone", "b/fifo",
+		"b/skip.me", "ln/small", "a/small", "b/gone/deeper", "", "a/sub/x"} {
+		p := root
+		if rel != "" {
+			p = Join(root, rel)
+		}
+		paths = append(paths, p)
+	}
+	paths = append(paths, "/elsewhere/f")
+	var want, got []Entry
+	for _, p := range paths {
+		if err := w.WalkPath(context.Background(), p, false, func(e *Entry) error { want = append(want, *e); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.WalkPaths(context.Background(), paths, func(e *Entry) error { got = append(got, *e); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != 10 {
+		for _, e := range want {
+			t.Log(e.Path)
+		}
+		t.Errorf("WalkPath recorded %d entries, want 10", len(want))
+	}
+	if len(got) != len(want) {
+		t.Fatalf("WalkPaths recorded %d entries, WalkPath %d", len(got), len(want))
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("entry %d:\n WalkPaths %+v\n WalkPath  %+v", i, got[i], want[i])
+		}
+	}
+}

@@ -48,15 +48,21 @@ type fanotify struct {
 	logf       func(string, ...any)
 }
 
-// newFanotify makes the notification group. Without CAP_SYS_ADMIN or on an old kernel
+// newFanotify makes the notification group, with a queue of queue events (see
+// withQueue). Without CAP_SYS_ADMIN or on an old kernel
 // it fails; marks are added with mark, which fails per filesystem.
-func newFanotify() (*fanotify, error) {
+func newFanotify(queue int) (*fanotify, error) {
 	base := uint(unix.FAN_CLASS_NOTIF | unix.FAN_CLOEXEC | unix.FAN_NONBLOCK)
-	fd, err := unix.FanotifyInit(base|unix.FAN_REPORT_DFID_NAME_TARGET, unix.O_RDONLY|unix.O_LARGEFILE|unix.O_CLOEXEC)
-	rename := err == nil
-	if err != nil {
-		fd, err = unix.FanotifyInit(base|unix.FAN_REPORT_DFID_NAME, unix.O_RDONLY|unix.O_LARGEFILE|unix.O_CLOEXEC)
-	}
+	var fd int
+	var rename bool
+	err := withQueue("fanotify", queue, func() (err error) {
+		fd, err = unix.FanotifyInit(base|unix.FAN_REPORT_DFID_NAME_TARGET, unix.O_RDONLY|unix.O_LARGEFILE|unix.O_CLOEXEC)
+		rename = err == nil
+		if err != nil {
+			fd, err = unix.FanotifyInit(base|unix.FAN_REPORT_DFID_NAME, unix.O_RDONLY|unix.O_LARGEFILE|unix.O_CLOEXEC)
+		}
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("fanotify_init with FID reporting: %w", err)
 	}

@@ -44,7 +44,11 @@ type fsnotifier struct {
 }
 
 func newFsnotifier(wt *Watcher, roots []string) (*fsnotifier, error) {
-	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	var fd int
+	err := withQueue("inotify", wt.QueuedEvents, func() (err error) {
+		fd, err = unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("inotify: %w", err)
 	}

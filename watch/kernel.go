@@ -5,11 +5,48 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
+
+// DefaultQueuedEvents is the length of the kernel queue fim asks for, in events, for
+// its fanotify and inotify groups, unless told otherwise (Watcher.QueuedEvents): the
+// kernel's default (fs.*.max_queued_events, 16384) holds about half a second of a
+// writer creating 10,000 files a second, so that a moment of work elsewhere in fim (a
+// batch of large files to hash, a slow delivery) makes it overflow, and each overflow
+// is a rescan. The kernel reads the limit when a group is made: fim sets the sysctl
+// (as root), makes its group and puts the old value back at once, so that no other
+// group gets fim's queue. An event takes about 100 bytes of kernel memory with its
+// name, charged to fim: a full queue holds about 30 MiB. fanotify's
+// FAN_UNLIMITED_QUEUE is not used: it would leave that memory unbounded while fim
+// falls behind, where this bound is fim's own.
+const DefaultQueuedEvents = 1 << 18
+
+// withQueue calls init, which makes a notification group of the kind named
+// ("fanotify" or "inotify"), with that kind's max_queued_events set to n for the
+// time of the call: 0 means the larger of DefaultQueuedEvents and the system's value,
+// a negative n the system's value. Without the right to set it, the group gets the
+// system's value.
+func withQueue(kind string, n int, init func() error) error {
+	file := "/proc/sys/fs/" + kind + "/max_queued_events"
+	b, err := os.ReadFile(file)
+	old, perr := strconv.Atoi(strings.TrimSpace(string(b)))
+	if n == 0 {
+		n = max(DefaultQueuedEvents, old)
+	}
+	if n < 0 || err != nil || perr != nil || old == n {
+		return init()
+	}
+	if os.WriteFile(file, []byte(strconv.Itoa(n)), 0) != nil {
+		return init()
+	}
+	defer os.WriteFile(file, []byte(strconv.Itoa(old)), 0)
+	return init()
+}
 
 // readKernel reads records from a non-blocking notification descriptor (fanotify or
 // inotify) and hands each buffer to handle until handle returns false. When ctx ends,

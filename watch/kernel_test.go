@@ -2,6 +2,7 @@ package watch
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"fim/baseline"
 	"fim/diff"
 	"fim/walk"
 )
@@ -33,6 +36,8 @@ func TestMain(m *testing.M) {
 			err = churn(os.Args[1])
 		case "flood":
 			err = flood(os.Args[1])
+		case "burst":
+			err = burst(os.Args[1])
 		case "deep":
 			err = deepWrite(os.Args[1])
 		case "hold":
@@ -306,6 +311,229 @@ func flood(dir string) error {
 	return nil
 }
 
+// burstPlan is what the burst writer makes below root, in order: 50,000 files over 8
+// directories, one of which gets a new subdirectory every 2,000 files, that its next
+// files go to. dirs are made before the files in them.
+func burstPlan(root string) (dirs, files []string) {
+	const burstFiles, burstDirs, burstNewDir = 50000, 8, 2000
+	into := make([]string, burstDirs)
+	for d := range into {
+		into[d] = filepath.Join(root, fmt.Sprintf("d%d", d))
+		dirs = append(dirs, into[d])
+	}
+	for i := range burstFiles {
+		d := i % burstDirs
+		if d == 0 && i > 0 && i%burstNewDir == 0 {
+			into[d] = filepath.Join(dirs[d], fmt.Sprintf("s%05d", i))
+			dirs = append(dirs, into[d])
+		}
+		files = append(files, filepath.Join(into[d], fmt.Sprintf("f%05d", i)))
+	}
+	return dirs, files
+}
+
+// burst makes what burstPlan says below root, as fast as it can.
+func burst(root string) error {
+	dirs, files := burstPlan(root)
+	made := map[string]bool{}
+	for _, f := range files {
+		if dir := filepath.Dir(f); !made[dir] {
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				return err
+			}
+			made[dir] = true
+		}
+		// Empty: a file written after its create could honestly be reported twice,
+		// as made and as written.
+		fd, err := unix.Open(f, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			return err
+		}
+		if err := unix.Close(fd); err != nil {
+			return err
+		}
+	}
+	if len(made) != len(dirs) {
+		return fmt.Errorf("%d directories made, %d planned", len(made), len(dirs))
+	}
+	return nil
+}
+
+// TestWatchBurst makes 50,000 empty files as fast as a writer can, over several
+// directories and new directories made meanwhile, under each backend, while the
+// events are not read: with a kernel queue that holds the burst (see
+// DefaultQueuedEvents), nothing overflows, every file is reported once, and every file and
+// directory is first reported as created by the backend (with the writer, under
+// fanotify), not by a rescan. A directory may be reported again as changed: entries
+// were made in it after it was looked at.
+func TestWatchBurst(t *testing.T) {
+	for _, backend := range []string{"fanotify", "fsnotify"} {
+		t.Run(backend, func(t *testing.T) {
+			root := filepath.Join(tmpfs(t), "w")
+			if err := os.MkdirAll(filepath.Join(root, "~sync"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			r := startWatcher(t, backend, root)
+			// Nothing reads the events while the writer runs, as with a collector
+			// that stalls: the burst waits in the kernel's queue, which must hold it.
+			pid := r.writeAs("burst", root)
+			var got []diff.Event
+			r.settle(func(ev diff.Event) { got = append(got, ev) })
+			overflows := 0
+			if r.w.fan != nil {
+				overflows += r.w.fan.rescans.overflows()
+			}
+			if r.w.fsn != nil {
+				overflows += r.w.fsn.rescans.overflows()
+			}
+			if overflows != 0 || r.lost.Load() != 0 {
+				t.Errorf("%d kernel queue overflows, %d rescans for lost events; want none", overflows, r.lost.Load())
+			}
+			dirs, files := burstPlan(root)
+			want := map[string]bool{}
+			for _, p := range append(dirs, files...) {
+				want[p] = true
+			}
+			seen := map[string]int{}
+			bad := 0
+			for _, ev := range got {
+				if !want[ev.Path] {
+					continue // the directories the files went to changed too
+				}
+				seen[ev.Path]++
+				ok := ev.Kind == diff.Create && ev.Source == backend && seen[ev.Path] == 1
+				if backend == "fanotify" && (ev.Process == nil || ev.Process.PID != pid) {
+					ok = false
+				}
+				if seen[ev.Path] > 1 && ev.Kind == diff.Change && ev.After != nil && ev.After.Type == walk.TypeDir {
+					ok = true
+				}
+				if !ok && bad < 10 {
+					t.Errorf("%s %s: source %s, process %+v, report %d (want one create by %s, of pid %d)",
+						ev.Kind, ev.Path, ev.Source, ev.Process, seen[ev.Path], backend, pid)
+				}
+				if !ok {
+					bad++
+				}
+			}
+			missed := 0
+			for p := range want {
+				if seen[p] == 0 {
+					if missed < 5 {
+						t.Errorf("%s: never reported", p)
+					}
+					missed++
+				}
+			}
+			if missed+bad > 0 {
+				t.Errorf("%d of %d paths never reported, %d events not the one create by %s", missed, len(want), bad, backend)
+			}
+		})
+	}
+}
+
+// TestWatchFold changes more paths than the state holds in memory, under each
+// backend: the state goes to its own file, and what follows is compared with it (a
+// file created and folded away is reported as removed, a file of the start as changed
+// and removed); the file goes when watch ends.
+func TestWatchFold(t *testing.T) {
+	for _, backend := range []string{"fanotify", "fsnotify"} {
+		t.Run(backend, func(t *testing.T) {
+			root := filepath.Join(tmpfs(t), "w")
+			if err := os.MkdirAll(filepath.Join(root, "~sync"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range []string{"a", "b"} {
+				if err := os.WriteFile(filepath.Join(root, name), []byte(name), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var folded atomic.Value
+			r := startWatcher(t, backend, root, func(w *Watcher) {
+				w.foldAt = 10
+				logf := w.Logf
+				w.Logf = func(format string, args ...any) {
+					if msg := fmt.Sprintf(format, args...); strings.HasPrefix(msg, "state: ") {
+						folded.Store(msg[strings.LastIndex(msg, " in ")+4 : strings.Index(msg, " from now on")])
+					}
+					logf(format, args...)
+				}
+			})
+			var script string
+			var want []string
+			for i := range 40 {
+				script += fmt.Sprintf(": >n%02d;", i) // made empty; touch would set the times after
+				want = append(want, fmt.Sprintf("create T/n%02d", i))
+			}
+			r.run("sh", "-c", script)
+			r.expect(backend, 0, want...)
+			dir, _ := folded.Load().(string)
+			if dir == "" {
+				t.Fatal("40 paths changed, and the state was not folded")
+			}
+			if _, err := os.Stat(filepath.Join(dir, "state.db")); err != nil {
+				t.Fatalf("state file: %v", err)
+			}
+			r.run("rm", "n05", "b")
+			r.run("sh", "-c", "echo more >>a")
+			r.expect(backend, 0, "remove T/n05", "remove T/b", "change T/a [content,size,mtime,ctime]")
+			if err := r.stop(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("state directory %s after watch ended: %v", dir, err)
+			}
+		})
+	}
+}
+
+// TestWatchFoldOwnBaseline folds the state of a watch whose baseline lies in the
+// watched tree: the baseline stays fim's own file, which no rescan reports.
+func TestWatchFoldOwnBaseline(t *testing.T) {
+	root := filepath.Join(tmpfs(t), "w")
+	for _, d := range []string{"~sync", "db"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	made := filepath.Join(t.TempDir(), "fim.db")
+	wr, err := baseline.Create(made)
+	if err != nil {
+		t.Fatal(err)
+	}
+	walker := &walk.Walker{Roots: []walk.Root{{Path: root}}}
+	if err := walker.Walk(context.Background(), wr.Add); err != nil {
+		t.Fatal(err)
+	}
+	if err := wr.Commit(baseline.Meta{Policy: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(root, "db", "fim.db")
+	data, err := os.ReadFile(made)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(db, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := startWatcher(t, "fsnotify", root, func(w *Watcher) {
+		w.DB, w.foldAt, w.Interval = db, 10, 200*time.Millisecond
+	})
+	var script string
+	for i := range 30 {
+		script += fmt.Sprintf(": >n%02d;", i)
+	}
+	own := func(ev diff.Event) {
+		if walk.IsWithin(ev.Path, db) {
+			t.Errorf("%s %s (source %s): fim's own baseline reported", ev.Kind, ev.Path, ev.Source)
+		}
+	}
+	r.run("sh", "-c", script)
+	r.settle(own)
+	time.Sleep(time.Second) // periodic rescans, after the fold
+	r.settle(own)
+}
+
 // TestWatchOverflow overflows the kernel's queue while a directory is made, under each
 // backend: the rescan reports it, and what happens in it afterwards is reported by the
 // backend itself.
@@ -318,7 +546,8 @@ func TestWatchOverflow(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			r := startWatcher(t, backend, root)
+			// The system's queue (16384 events by default), which the flood overflows.
+			r := startWatcher(t, backend, root, func(w *Watcher) { w.QueuedEvents = -1 })
 			// Nothing reads the events meanwhile: the watcher stops on its full
 			// channel, then the kernel's queue fills.
 			r.writeAs("flood", filepath.Join(root, "flood"))
@@ -485,7 +714,17 @@ func deepWrite(dir string) error {
 			return err
 		}
 	}
-	return os.WriteFile("f", []byte("deep"), 0o644)
+	// Written unnamed, then linked in: the file appears whole, so that it is reported
+	// once, as created, however soon it is looked at.
+	fd, err := unix.Open(".", unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if _, err := unix.Write(fd, []byte("deep")); err != nil {
+		return err
+	}
+	return unix.Linkat(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", fd), unix.AT_FDCWD, "f", unix.AT_SYMLINK_FOLLOW)
 }
 
 // TestWatchBeyondPathMax writes in a directory whose path is longer than PATH_MAX,

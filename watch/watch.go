@@ -13,6 +13,7 @@ import (
 	"maps"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -57,6 +58,10 @@ type Watcher struct {
 	Interval     time.Duration
 	BatchSize    int
 	BatchTimeout time.Duration
+	// QueuedEvents is the length of the kernel queue of each fanotify or inotify group
+	// fim makes, in events: 0 means the larger of DefaultQueuedEvents and the system's
+	// fs.*.max_queued_events, -1 the system's (see withQueue).
+	QueuedEvents int
 	DedupWindow  time.Duration
 	// DB is the baseline to compare with; when it does not exist the first walk is the
 	// state. It is validated (every record and the meta against its digest) before
@@ -98,6 +103,11 @@ type Watcher struct {
 	full     bool       // Emit said ErrFull: events are dropped until the backlog is delivered
 	dirty    bool
 	flushed  time.Time
+	stateDir string // fim's own state file is there, once the state was folded
+	foldAt   int    // overlayMax, unless a test sets it
+	// kept is the baseline of --db once the state reads its own file: kept open, so
+	// that its files stay fim's own (Walker.Own) until it is rewritten.
+	kept *baseline.Reader
 }
 
 // round is one look at the filesystem (a batch of notifications, a rescan): the
@@ -191,6 +201,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	defer w.removeStateDir()
 	defer w.closeState()
 	w.flushed = time.Now()
 
@@ -210,7 +221,10 @@ func (w *Watcher) Run(ctx context.Context) error {
 		for ; stale > 0; stale-- {
 			<-hints
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return w.maybeFoldState()
 	}
 	if walked {
 		// The first walk is the state; what the backends reported while it ran may have
@@ -220,7 +234,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 		for drained := false; !drained; {
 			select {
 			case h := <-hints:
-				w.forgetStart(h)
+				if err := w.forgetStart(h); err != nil {
+					return err
+				}
 				batch = append(batch, h)
 			default:
 				drained = true
@@ -292,6 +308,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 				if ctx.Err() != nil {
 					continue // stopped during the rescan: the next round delivers and returns
 				}
+				return err
+			}
+			if err := w.maybeFoldState(); err != nil {
 				return err
 			}
 			if err := deliver(); err != nil {
@@ -401,7 +420,7 @@ func (w *Watcher) startBackends(ctx context.Context, abort <-chan struct{}, hint
 	case "fsnotify":
 		rest = roots
 	case "", "auto", "fanotify":
-		fan, err := newFanotify()
+		fan, err := newFanotify(w.QueuedEvents)
 		if err != nil {
 			if w.Backend == "fanotify" {
 				return err
@@ -505,7 +524,7 @@ func (w *Watcher) loadState(ctx context.Context) (bool, error) {
 	}
 	err := w.Walker.Walk(ctx, func(e *walk.Entry) error {
 		w.st.put(e.Path, e)
-		return nil
+		return w.maybeFoldState()
 	})
 	w.dirty = w.Update && w.DB != ""
 	return true, err
@@ -513,7 +532,7 @@ func (w *Watcher) loadState(ctx context.Context) (bool, error) {
 
 // forgetStart leaves out of the starting state the paths a notification names that
 // arrived while the first walk ran (everything below them too, for a directory).
-func (w *Watcher) forgetStart(h Hint) {
+func (w *Watcher) forgetStart(h Hint) error {
 	for _, real := range []string{h.Path, h.OldPath} {
 		p, ok := w.recorded(real)
 		if real == "" || !ok {
@@ -521,11 +540,17 @@ func (w *Watcher) forgetStart(h Hint) {
 		}
 		w.st.set(p, nil)
 		if h.Dir || h.Subtree {
-			for _, q := range w.st.overlayWithin(p) {
-				w.st.set(q, nil)
+			// The state may be in its file already (see maybeFoldState).
+			below, err := w.st.subtree(p)
+			if err != nil {
+				return err
+			}
+			for _, e := range below {
+				w.st.set(e.Path, nil)
 			}
 		}
 	}
+	return nil
 }
 
 // hold counts files fim has open as its own, so that no walk records them; release
@@ -547,10 +572,26 @@ func (w *Watcher) release(files []*os.File) {
 	}
 }
 
+// closeState closes the baseline the state reads, and the one of --db it was folded
+// from.
 func (w *Watcher) closeState() {
 	if w.st != nil && w.st.base != nil {
 		w.release(w.st.base.Files())
 		w.st.base.Close()
+		w.st.base = nil
+	}
+	if w.kept != nil {
+		w.release(w.kept.Files())
+		w.kept.Close()
+		w.kept = nil
+	}
+}
+
+// removeStateDir removes fim's own state file, once the state is closed.
+func (w *Watcher) removeStateDir() {
+	if w.stateDir != "" {
+		os.RemoveAll(w.stateDir)
+		w.stateDir = ""
 	}
 }
 
@@ -657,12 +698,30 @@ func (w *Watcher) process(ctx context.Context, d *diff.Differ, hints []Hint) ([]
 		list = append(list, l)
 	}
 	slices.SortFunc(list, func(a, b *look) int { return walk.ComparePaths(a.path, b.path) })
+	// The paths looked at alone are walked together first, in one pass (see WalkPaths);
+	// what a subtree look covers is left to it.
+	var alone []string
 	var under *look // the subtree being looked at covers what sorts after it within it
 	for _, l := range list {
 		if under != nil && walk.IsWithin(l.path, under.path) {
 			continue
 		}
-		sub, err := w.lookAt(ctx, d, l)
+		if l.subtree {
+			under = l
+		} else {
+			alone = append(alone, l.path)
+		}
+	}
+	cur := make(map[string]*walk.Entry, len(alone))
+	if err := w.Walker.WalkPaths(ctx, alone, func(e *walk.Entry) error { cur[e.Path] = e; return nil }); err != nil {
+		return nil, err
+	}
+	under = nil
+	for _, l := range list {
+		if under != nil && walk.IsWithin(l.path, under.path) {
+			continue
+		}
+		sub, err := w.lookAt(ctx, d, l, cur[l.path])
 		if err != nil {
 			return nil, err
 		}
@@ -674,9 +733,9 @@ func (w *Watcher) process(ctx context.Context, d *diff.Differ, hints []Hint) ([]
 	out := events[:0]
 	for i := range events {
 		ev := &events[i]
-		l := coveringLook(list, ev.Path)
+		l := coveringLook(looks, ev.Path)
 		if l == nil && ev.OldPath != "" {
-			l = coveringLook(list, ev.OldPath)
+			l = coveringLook(looks, ev.OldPath)
 		}
 		if (l == nil || l.parent && l.path == ev.Path) && ev.After != nil && ev.After.Type == walk.TypeDir && ev.Changed&^diff.DirEntryAttrs == 0 {
 			// A parent looked at only to keep its state current, whose times and size
@@ -691,34 +750,31 @@ func (w *Watcher) process(ctx context.Context, d *diff.Differ, hints []Hint) ([]
 	return out, nil
 }
 
-// coveringLook returns the look at p, or the nearest subtree look above it.
-func coveringLook(looks []*look, p string) *look {
-	var best *look
-	for _, l := range looks {
-		if l.hint == nil {
-			continue
+// coveringLook returns the look at p, or the nearest subtree look above it: in time
+// proportional to p's depth, not to the size of the batch.
+func coveringLook(looks map[string]*look, p string) *look {
+	if l := looks[p]; l != nil && l.hint != nil {
+		return l
+	}
+	for q := p; ; {
+		parent := path.Dir(q)
+		if parent == q {
+			return nil
 		}
-		if l.path == p {
+		q = parent
+		if l := looks[q]; l != nil && l.hint != nil && l.subtree {
 			return l
 		}
-		if l.subtree && walk.IsWithin(p, l.path) && (best == nil || len(l.path) > len(best.path)) {
-			best = l
-		}
 	}
-	return best
 }
 
 // lookAt compares the state of one path (and its subtree when that is asked for or
-// when a directory appeared or went) with the filesystem. It reports whether it looked
-// at the subtree.
-func (w *Watcher) lookAt(ctx context.Context, d *diff.Differ, l *look) (bool, error) {
+// when a directory appeared or went) with the filesystem: cur is what a walk of the
+// path alone found there. It reports whether it looked at the subtree.
+func (w *Watcher) lookAt(ctx context.Context, d *diff.Differ, l *look, cur *walk.Entry) (bool, error) {
 	if !l.subtree {
 		old, err := w.st.get(l.path)
 		if err != nil {
-			return false, err
-		}
-		var cur *walk.Entry
-		if err := w.Walker.WalkPath(ctx, l.path, false, func(e *walk.Entry) error { cur = e; return nil }); err != nil {
 			return false, err
 		}
 		isDir := func(e *walk.Entry) bool { return e != nil && e.Type == walk.TypeDir }
@@ -1102,14 +1158,43 @@ func (w *Watcher) maybeFlushState(final bool) error {
 			}
 		}
 	}
-	wr, err := baseline.Create(w.DB)
+	meta := w.Meta
+	meta.Generation++
+	if err := w.writeState(w.DB, baseline.Overlay(w.st.iter(), undelivered), meta, w.Signer, w.KeyBase); err != nil {
+		return err
+	}
+	w.Meta.Generation = meta.Generation
+	// The state goes on from the new baseline, with what watch has seen of the paths
+	// it left as they were.
+	overlay := make(map[string]*walk.Entry, len(undelivered))
+	for p := range undelivered {
+		var err error
+		if overlay[p], err = w.st.get(p); err != nil {
+			return err
+		}
+	}
+	w.flushed, w.dirty = time.Now(), len(undelivered) > 0
+	w.closeState()
+	w.removeStateDir() // the baseline holds all of the state now
+	r, err := baseline.Open(w.DB)
+	if err != nil {
+		return err
+	}
+	w.hold(r.Files())
+	w.st.reset(r, overlay)
+	return nil
+}
+
+// writeState writes the entries next yields as the baseline file, with meta, signed
+// by signer when set.
+func (w *Watcher) writeState(file string, next func() (*walk.Entry, error), meta baseline.Meta, signer ed25519.PrivateKey, keyBase string) error {
+	wr, err := baseline.Create(file)
 	if err != nil {
 		return err
 	}
 	w.hold(wr.Files())
 	defer w.release(wr.Files())
-	wr.Signer, wr.KeyBase = w.Signer, w.KeyBase
-	next := baseline.Overlay(w.st.iter(), undelivered)
+	wr.Signer, wr.KeyBase = signer, keyBase
 	for {
 		e, err := next()
 		if err != nil {
@@ -1124,31 +1209,53 @@ func (w *Watcher) maybeFlushState(final bool) error {
 			return err
 		}
 	}
-	meta := w.Meta
 	meta.Created = time.Now().UTC()
-	meta.Generation++
-	if err := wr.Commit(meta); err != nil {
-		return err
+	return wr.Commit(meta)
+}
+
+// overlayMax bounds the paths the state holds in memory (see maybeFoldState).
+const overlayMax = 1 << 16
+
+// maybeFoldState writes the whole state, the baseline (if any) under what watch has
+// seen since, to fim's own state file, and reads it from there, when more than
+// overlayMax paths have changed since the baseline was read: fim's memory then follows
+// the changes of the last moments, not the size of the tree nor everything created
+// since it started. The state file is a baseline in a private directory (0700) under
+// $TMPDIR, removed when watch ends; the baseline of --db is not touched (--update
+// rewrites it as before). It is called between rounds, never while a walk reads the
+// state.
+func (w *Watcher) maybeFoldState() error {
+	max := w.foldAt
+	if max <= 0 {
+		max = overlayMax
 	}
-	w.Meta.Generation = meta.Generation
-	// The state goes on from the new baseline, with what watch has seen of the paths
-	// it left as they were.
-	overlay := make(map[string]*walk.Entry, len(undelivered))
-	for p := range undelivered {
-		if overlay[p], err = w.st.get(p); err != nil {
-			return err
+	if len(w.st.overlay) <= max {
+		return nil
+	}
+	if w.stateDir == "" {
+		dir, err := os.MkdirTemp("", "fim-watch-")
+		if err != nil {
+			return fmt.Errorf("state directory: %w", err)
 		}
+		w.stateDir = dir
+		w.logf("state: more than %d paths changed since the start: the state is kept in %s from now on", max, dir)
 	}
-	w.flushed, w.dirty = time.Now(), len(undelivered) > 0
-	if w.st.base != nil {
-		w.release(w.st.base.Files())
-		w.st.base.Close()
+	file := filepath.Join(w.stateDir, "state.db")
+	if err := w.writeState(file, w.st.iter(), w.Meta, nil, ""); err != nil {
+		return fmt.Errorf("state file: %w", err)
 	}
-	r, err := baseline.Open(w.DB)
+	r, err := baseline.Open(file)
 	if err != nil {
-		return err
+		return fmt.Errorf("state file: %w", err)
+	}
+	if old := w.st.base; old != nil && old.Path() == w.DB && w.kept == nil {
+		// Still fim's own file: a walk must go on leaving it out.
+		w.kept, w.st.base = old, nil
+	} else if old != nil {
+		w.release(old.Files())
+		old.Close()
 	}
 	w.hold(r.Files())
-	w.st.reset(r, overlay)
+	w.st.reset(r, nil)
 	return nil
 }

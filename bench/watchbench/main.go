@@ -13,6 +13,12 @@
 //     output for D from the start of the burst, as a collector that stalls: fim must
 //     keep watching, deliver everything afterwards, and hold in memory no more than its
 //     spool's limit.
+//   - creates: a writer creating only new files, at -rate per second for -duration,
+//     spread over -dirs directories (and, with -new-dir-every N, into a new
+//     subdirectory every N files): how many files were first reported by an event that
+//     names their process (never, with inotify), how many by a rescan, how many never;
+//     the kernel queue overflows fim reported, the latency of the first event of each
+//     file, fim's CPU and peak RSS. -rate 5000 -duration 200s makes the 1M-file run.
 //
 // Every run gets a fresh tmpfs (so that a fanotify filesystem mark sees only the bench)
 // and a fresh fim. Each row of the table is the median of -runs runs; missed counts are
@@ -53,7 +59,7 @@ const clockTicks = 100
 var (
 	fimBin      = flag.String("fim", "bin/fim", "fim binary to run")
 	backends    = flag.String("backends", "fanotify,fsnotify", "comma-separated --backend values")
-	scenarios   = flag.String("scenarios", "latency,load", "comma-separated: latency, load")
+	scenarios   = flag.String("scenarios", "latency,load", "comma-separated: latency, load, creates")
 	runs        = flag.Int("runs", 3, "runs per backend and scenario; the table shows medians")
 	latN        = flag.Int("lat-n", 2000, "latency: number of paced writes")
 	latInterval = flag.Duration("lat-interval", 5*time.Millisecond, "latency: time between writes")
@@ -62,6 +68,7 @@ var (
 	duration    = flag.Duration("duration", 10*time.Second, "load: how long the writer runs")
 	nFiles      = flag.Int("files", 1000, "load: existing files that are appended to")
 	nDirs       = flag.Int("dirs", 20, "load: directories the files are spread over")
+	newDirEvery = flag.Int("new-dir-every", 0, "creates: make a new subdirectory every N files and create the next ones in it (0: never)")
 	createFrac  = flag.Float64("create-frac", 0.1, "load: fraction of writes that create a new file (the rest append)")
 	stall       = flag.Duration("stall", 0, "load: stop reading fim's output for this long from the start of the burst")
 	loadTimeout = flag.Duration("load-batch-timeout", time.Second, "load: --batch-timeout")
@@ -110,6 +117,13 @@ func main() {
 				}
 				rows = append(rows, &row{backend: backend, scenario: name,
 					run: func() (result, error) { return loadRun(backend) }})
+			case "creates":
+				name := fmt.Sprintf("creates %d/s %v bt=%v", *rate, *duration, *loadTimeout)
+				if *newDirEvery > 0 {
+					name += fmt.Sprintf(" newdir/%d", *newDirEvery)
+				}
+				rows = append(rows, &row{backend: backend, scenario: name,
+					run: func() (result, error) { return createsRun(backend) }})
 			default:
 				fatalf("unknown scenario %q", sc)
 			}
@@ -148,6 +162,8 @@ type result struct {
 	catchUp   time.Duration
 	events    int
 	overflows int
+	withProc  int // created files whose first event names a process
+	rescanned int // created files first reported by a rescan
 	sources   map[string]int
 	notes     []string // what fim said on stderr beyond readiness
 }
@@ -160,8 +176,8 @@ type row struct {
 }
 
 func (r result) summary() string {
-	s := fmt.Sprintf("writes %d, rate %.0f/s, p50 %v, p99 %v, max %v, missed %d, stale %d, events %d, overflows %d, sources %v",
-		r.writes, r.rate, ms(pct(r.lat, 50)), ms(pct(r.lat, 99)), ms(pct(r.lat, 100)), r.missed, r.stale, r.events, r.overflows, r.sources)
+	s := fmt.Sprintf("writes %d, rate %.0f/s, p50 %v, p99 %v, max %v, missed %d, stale %d, events %d, overflows %d, with process %d, by rescan %d, sources %v",
+		r.writes, r.rate, ms(pct(r.lat, 50)), ms(pct(r.lat, 99)), ms(pct(r.lat, 100)), r.missed, r.stale, r.events, r.overflows, r.withProc, r.rescanned, r.sources)
 	if r.rssKiB > 0 {
 		s += fmt.Sprintf(", cores %.2f, cpu %.1fs, rss %.1f MiB, catch-up %s", r.cores, r.cpu, float64(r.rssKiB)/1024, catchUp([]result{r}))
 	}
@@ -373,6 +389,122 @@ func loadRun(backend string) (result, error) {
 	return res, nil
 }
 
+// createsRun creates rate new files per second for duration, over dirs directories
+// (and new subdirectories of them with -new-dir-every), and sorts each file by how it
+// was reported.
+func createsRun(backend string) (result, error) {
+	dir, err := mountTmpfs()
+	if err != nil {
+		return result{}, err
+	}
+	defer unmount(dir)
+	data := bytes.Repeat([]byte("z"), *writeSize)
+	dirs := make([]string, *nDirs)
+	for i := range dirs {
+		dirs[i] = filepath.Join(dir, fmt.Sprintf("d%02d", i))
+		if err := os.Mkdir(dirs[i], 0o755); err != nil {
+			return result{}, err
+		}
+	}
+	f, err := startFim(backend, *loadTimeout, dir)
+	if err != nil {
+		return result{}, err
+	}
+	defer f.stop()
+
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	total := int(duration.Seconds() * float64(*rate))
+	names := make([]string, 0, total)
+	created := make([]time.Time, 0, total)
+	cpu0, err := cpuTicks(f.pid)
+	if err != nil {
+		return result{}, err
+	}
+	into := slices.Clone(dirs)
+	start := time.Now()
+	for len(names) < total {
+		elapsed := time.Since(start)
+		if due := int(elapsed.Seconds() * float64(*rate)); len(names) >= due {
+			time.Sleep(100 * time.Microsecond)
+			continue
+		}
+		i := len(names)
+		d := i % len(into)
+		if *newDirEvery > 0 && i > 0 && i%*newDirEvery == 0 {
+			sub := filepath.Join(dirs[d%len(dirs)], fmt.Sprintf("s%07d", i))
+			if err := os.Mkdir(sub, 0o755); err != nil {
+				return result{}, err
+			}
+			into[d] = sub
+		}
+		name := filepath.Join(into[d], fmt.Sprintf("c%07d", i))
+		t, err := createFile(name, data)
+		if err != nil {
+			return result{}, err
+		}
+		names, created = append(names, name), append(created, t)
+	}
+	end := time.Now()
+	cpu1, err := cpuTicks(f.pid)
+	if err != nil {
+		return result{}, err
+	}
+	var last time.Time
+	pending := slices.Clone(names)
+	caughtUp := f.waitFor(*settle, func(seen map[string]*seenPath) bool {
+		pending = slices.DeleteFunc(pending, func(name string) bool {
+			s := seen[name]
+			if s != nil && s.first.After(last) {
+				last = s.first
+			}
+			return s != nil
+		})
+		return len(pending) == 0
+	})
+	cpu2, err := cpuTicks(f.pid)
+	if err != nil {
+		return result{}, f.exitedOr(err)
+	}
+	rss, err := hwmKiB(f.pid)
+	if err != nil {
+		return result{}, f.exitedOr(err)
+	}
+	wall := end.Sub(start).Seconds()
+	res := result{
+		writes: len(names),
+		rate:   float64(len(names)) / wall,
+		cores:  float64(cpu1-cpu0) / clockTicks / wall,
+		cpu:    float64(cpu2-cpu0) / clockTicks,
+		rssKiB: rss,
+	}
+	switch {
+	case !caughtUp:
+		res.catchUp = -1
+	case last.After(end):
+		res.catchUp = last.Sub(end)
+	}
+	f.mu.Lock()
+	res.lat = make([]time.Duration, 0, len(names))
+	for i, name := range names {
+		s := f.seen[name]
+		if s == nil {
+			res.missed++
+			continue
+		}
+		if s.process {
+			res.withProc++
+		}
+		if s.source == "rescan" || s.source == "periodic" {
+			res.rescanned++
+		}
+		res.lat = append(res.lat, s.first.Sub(created[i]))
+	}
+	f.mu.Unlock()
+	f.fill(&res)
+	return res, nil
+}
+
 // createFile creates a new file holding data and returns the time just before the
 // open that created it.
 func createFile(name string, data []byte) (time.Time, error) {
@@ -411,6 +543,9 @@ type seenPath struct {
 	first time.Time // first event line naming the path
 	size  int64     // largest file.size reported
 	sized time.Time // when that size was first reported
+	// Of the first event: its source, and whether it names a process.
+	source  string
+	process bool
 }
 
 // fimProc is one running `fim watch` and what it has printed.
@@ -483,10 +618,11 @@ func (f *fimProc) readEvents(r interface{ Read([]byte) (int, error) }) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	var ev struct {
-		Type   string `json:"type"`
-		Path   string `json:"path"`
-		Source string `json:"source"`
-		File   *struct {
+		Type    string          `json:"type"`
+		Path    string          `json:"path"`
+		Source  string          `json:"source"`
+		Process json.RawMessage `json:"process"`
+		File    *struct {
 			Size int64 `json:"size"`
 		} `json:"file"`
 	}
@@ -514,7 +650,7 @@ func (f *fimProc) readEvents(r interface{ Read([]byte) (int, error) }) {
 			keep.Write(sc.Bytes())
 			keep.Write([]byte{'\n'})
 		}
-		ev.Type, ev.Path, ev.Source, ev.File = "", "", "", nil
+		ev.Type, ev.Path, ev.Source, ev.Process, ev.File = "", "", "", nil, nil
 		err := json.Unmarshal(sc.Bytes(), &ev)
 		f.mu.Lock()
 		if err != nil {
@@ -526,7 +662,7 @@ func (f *fimProc) readEvents(r interface{ Read([]byte) (int, error) }) {
 		f.sources[ev.Source]++
 		s := f.seen[ev.Path]
 		if s == nil {
-			s = &seenPath{first: now}
+			s = &seenPath{first: now, source: ev.Source, process: len(ev.Process) > 0 && string(ev.Process) != "null"}
 			f.seen[ev.Path] = s
 		}
 		if ev.File != nil && ev.File.Size > s.size {
@@ -766,7 +902,7 @@ func loadavg() string {
 
 func printTable(rows []*row) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "backend\tscenario\truns\twrites/s\tp50\tp90\tp99\tmax\tmissed\tstale\tcores\tcpu-s\tRSS MiB\tcatch-up\toverflows\t")
+	fmt.Fprintln(tw, "backend\tscenario\truns\twrites/s\tp50\tp90\tp99\tmax\tmissed\tstale\tcores\tcpu-s\tRSS MiB\tcatch-up\toverflows\tw/ process\tby rescan\t")
 	for _, r := range rows {
 		if len(r.runs) == 0 {
 			fmt.Fprintf(tw, "%s\t%s\t0/%d\tfailed: %v\t\n", r.backend, r.scenario, *runs, r.errs[0])
@@ -797,7 +933,13 @@ func printTable(rows []*row) {
 			}
 			return s
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%.0f\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t\n",
+		onCreates := func(s string) string {
+			if !strings.HasPrefix(r.scenario, "creates") {
+				return "-"
+			}
+			return s
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%.0f\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t\n",
 			r.backend, r.scenario, len(r.runs), *runs, med(func(res result) float64 { return res.rate }),
 			latCol(50), latCol(90), latCol(99), latCol(100),
 			worst(func(res result) int { return res.missed }),
@@ -806,14 +948,18 @@ func printTable(rows []*row) {
 			col(fmt.Sprintf("%.1f", med(func(res result) float64 { return res.cpu }))),
 			col(fmt.Sprintf("%.1f", med(func(res result) float64 { return float64(res.rssKiB) / 1024 }))),
 			col(catchUp(r.runs)),
-			worst(func(res result) int { return res.overflows }))
+			worst(func(res result) int { return res.overflows }),
+			onCreates(strconv.Itoa(int(med(func(res result) float64 { return float64(res.withProc) })))),
+			onCreates(strconv.Itoa(worst(func(res result) int { return res.rescanned }))))
 	}
 	tw.Flush()
 	fmt.Printf("at the end: loadavg %s; %s\n", loadavg(), queueLimits())
 	fmt.Println(`latency: event line read by the bench − time before the open(O_CREAT) of the write (load rows: creates under load).
 missed: created files never reported; stale: appended files whose final size was never reported (worst run).
 cores: fim utime+stime ÷ wall time while writing; cpu-s: fim CPU from the first write until caught up;
-catch-up: last expected event − last write ("timeout" when a run never caught up); overflows: worst run.`)
+catch-up: last expected event − last write ("timeout" when a run never caught up); overflows: worst run.
+creates rows: w/ process: created files whose first event names its process (median); by rescan: first
+reported by a rescan (worst run).`)
 	for _, r := range rows {
 		var notes []string
 		for _, res := range r.runs {

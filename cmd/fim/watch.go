@@ -32,6 +32,7 @@ func watchCommand() *cli.Command {
 			reportFormatFlag, outputFlag, redactFlag,
 			&cli.IntFlag{Name: "batch-size", Value: 500, Usage: "deliver at most `N` events at once"},
 			&cli.DurationFlag{Name: "batch-timeout", Value: time.Second, Usage: "deliver what has gathered after this long"},
+			&cli.IntFlag{Name: "queue-events", Value: watch.DefaultQueuedEvents, Usage: "the kernel's event queue for fim holds `N` events (more when the system's fs.*.max_queued_events is higher; 0: the system's)"},
 			&cli.DurationFlag{Name: "dedup-window", Value: 2 * time.Second, Usage: "fold repeats of one event on one path within this window into one, with a count (0: off)"},
 			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, e.g. mtime,ctime"},
 			&cli.BoolFlag{Name: "update", Usage: "keep the baseline database current as events arrive"},
@@ -137,6 +138,7 @@ func runWatch(c *cli.Context) error {
 		Interval:     c.Duration("interval"),
 		BatchSize:    c.Int("batch-size"),
 		BatchTimeout: c.Duration("batch-timeout"),
+		QueuedEvents: queuedEvents(c.Int("queue-events")),
 		DedupWindow:  c.Duration("dedup-window"),
 		Update:       c.Bool("update"),
 		FlushEvery:   c.Duration("update-every"),
@@ -176,4 +178,16 @@ func runWatch(c *cli.Context) error {
 		return usageErr("--sign goes with --update (it signs the updated baseline)")
 	}
 	return w.Run(c.Context)
+}
+
+// queuedEvents maps --queue-events to Watcher.QueuedEvents: its default to the
+// larger of it and the system's value, 0 to the system's.
+func queuedEvents(n int) int {
+	switch {
+	case n == watch.DefaultQueuedEvents:
+		return 0
+	case n <= 0:
+		return -1
+	}
+	return n
 }

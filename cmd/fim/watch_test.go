@@ -1057,7 +1057,7 @@ func TestWatchOverflow(t *testing.T) {
 				needFanotify(t, root)
 			}
 			restore := setSysctl(t, b.knob, "64")
-			r := startWatch(t, b.watchBackend, root, root)
+			r := startWatch(t, b.watchBackend, root, "--queue-events", "0", root)
 			restore()
 			names := make([]string, n)
 			for i := range names {

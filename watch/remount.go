@@ -9,6 +9,10 @@ import (
 )
 
 // rootID is what a root is: the directory at its path, on the mount that shows it.
+// The mount is named by its unique id where the kernel has one (Linux 6.8 and later):
+// the ordinary mount id, like the device number, is handed out again as soon as it is
+// free, so a filesystem unmounted and mounted again at once can look the same as the
+// one before it.
 type rootID struct {
 	mnt, dev, ino uint64
 	ok            bool
@@ -16,7 +20,8 @@ type rootID struct {
 
 func idOf(real string) rootID {
 	var stx unix.Statx_t
-	if unix.Statx(unix.AT_FDCWD, real, unix.AT_STATX_SYNC_AS_STAT|unix.AT_SYMLINK_NOFOLLOW, unix.STATX_INO|unix.STATX_MNT_ID, &stx) != nil {
+	// A kernel without unique ids fills in the ordinary one.
+	if unix.Statx(unix.AT_FDCWD, real, unix.AT_STATX_SYNC_AS_STAT|unix.AT_SYMLINK_NOFOLLOW, unix.STATX_INO|unix.STATX_MNT_ID_UNIQUE, &stx) != nil {
 		return rootID{}
 	}
 	return rootID{mnt: stx.Mnt_id, dev: unix.Mkdev(stx.Dev_major, stx.Dev_minor), ino: stx.Ino, ok: true}

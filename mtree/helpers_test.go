@@ -199,6 +199,17 @@ func requireTool(t testing.TB, name, pkg string) string {
 	return p
 }
 
+// requireGoTool is requireTool for a program installed with go install (as make test
+// does, into bin/).
+func requireGoTool(t testing.TB, name, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		skipUnlessRequired(t, name+" not installed (go install "+pkg+"@latest)")
+	}
+	return p
+}
+
 // canMknod reports whether the test may make device nodes (it runs as root); without
 // root the test goes on without them, unless FIM_REQUIRE_ROOT=1 makes that a failure.
 func canMknod(t testing.TB) bool {

@@ -66,7 +66,7 @@ func TestRoundTrip(t *testing.T) {
 // TestImportNetBSD imports specs that NetBSD mtree -c writes of a tree, with that tree
 // as Root: the entries are the walked ones in every attribute the keywords carry.
 func TestImportNetBSD(t *testing.T) {
-	mtree := requireTool(t, "mtree", "mtree-netbsd")
+	mtree := requireTool(t, "mtree", "Debian package mtree-netbsd")
 	devices := canMknod(t)
 	root := makeTree(t, hostileTree(t, devices))
 	walked := walkTree(t, root)
@@ -103,7 +103,7 @@ func TestImportNetBSD(t *testing.T) {
 
 // TestImportBsdtar imports the spec bsdtar writes of a tree, with every keyword it has.
 func TestImportBsdtar(t *testing.T) {
-	bsdtar := requireTool(t, "bsdtar", "libarchive-tools")
+	bsdtar := requireTool(t, "bsdtar", "Debian package libarchive-tools")
 	devices := canMknod(t)
 	root := makeTree(t, hostileTree(t, devices))
 	walked := walkTree(t, root)

@@ -100,7 +100,7 @@ func TestWriteEmpty(t *testing.T) {
 // TestWriteStockMtree writes a verified sha256 spec of a hostile tree and has NetBSD
 // mtree check the tree against it: clean at first, then each change is reported.
 func TestWriteStockMtree(t *testing.T) {
-	mtree := requireTool(t, "mtree", "mtree-netbsd")
+	mtree := requireTool(t, "mtree", "Debian package mtree-netbsd")
 	devices := canMknod(t)
 	for _, c := range []struct {
 		name   string
@@ -168,8 +168,8 @@ func TestWriteMtreeTools(t *testing.T) {
 		name string
 		argv func(spec, root string) []string
 	}{
-		{requireTool(t, "mtree", "mtree-netbsd"), func(spec, root string) []string { return []string{"-e", "-f", spec, "-p", root} }},
-		{requireGoTool(t, "gomtree", "github.com/vbatts/go-mtree/cmd/gomtree"), func(spec, root string) []string {
+		{requireTool(t, "mtree", "Debian package mtree-netbsd"), func(spec, root string) []string { return []string{"-e", "-f", spec, "-p", root} }},
+		{requireTool(t, "gomtree", "make bin/gomtree"), func(spec, root string) []string {
 			return []string{"validate", "-f", spec, "-p", root}
 		}},
 	}
@@ -211,7 +211,7 @@ func TestWriteMtreeTools(t *testing.T) {
 // TestWriteBlake3RefusedByStockMtree documents why the default spec is for fim only:
 // stock mtree refuses the blake3digest keyword.
 func TestWriteBlake3RefusedByStockMtree(t *testing.T) {
-	mtree := requireTool(t, "mtree", "mtree-netbsd")
+	mtree := requireTool(t, "mtree", "Debian package mtree-netbsd")
 	root := makeTree(t, tree{"f": file("x")})
 	spec := writeFile(t, t.TempDir(), "spec", write(t, walkTree(t, root), WriteOptions{}))
 	out, code := command(t, mtree, "-f", spec, "-p", root)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -50,7 +51,7 @@ func onUsageError(_ *cli.Context, err error, _ bool) error {
 }
 
 func newApp() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:                 "fim",
 		Usage:                "file integrity monitor: record a filesystem baseline, report what changed",
 		Version:              version(),
@@ -71,6 +72,12 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{baselineCommand(), checkCommand(), watchCommand(), verifyCommand(), keygenCommand(),
 			diffCommand(), acceptCommand(), exportCommand(), listCommand(), infoCommand(), explainCommand(), completionCommand(), manCommand()},
 	}
+	for _, cmd := range app.Commands {
+		if slices.Contains(cmd.Flags, cli.Flag(outputFlag)) {
+			cmd.Flags = append(cmd.Flags, deliveryFlags...)
+		}
+	}
+	return app
 }
 
 func baselineCommand() *cli.Command {

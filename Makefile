@@ -11,6 +11,12 @@ GOMTREE_VERSION := v0.7.0
 FUZZTIME    ?= 50000x
 # Minimizing each new input can take a minute with the default budget: bound it too.
 FUZZMINIMIZE ?= 200x
+# What fim --version and the manual page say: the release tag (else devel), the commit
+# and its date.
+VERSION     ?= $(shell git describe --tags --dirty 2>/dev/null || echo devel)
+COMMIT      ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+DATE        ?= $(shell git log -1 --format=%cs 2>/dev/null)
+LDFLAGS     := -X main.buildVersion=$(VERSION) -X main.buildCommit=$(COMMIT) -X main.buildDate=$(DATE)
 # The tree `make demo` and `make bench-peers` work on.
 DEMO_DIR    ?= /etc
 PEERS_DIR   ?= /usr
@@ -20,7 +26,7 @@ PEERS_DIR   ?= /usr
 all: build
 
 build:
-	$(GO) build -o $(BIN)/fim ./cmd/fim
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/fim ./cmd/fim
 
 # The main job on a real directory, with the default database location.
 demo: build

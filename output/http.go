@@ -107,7 +107,7 @@ func (s *httpSink) writeKeyed(batch []byte, key string) error {
 			return fmt.Errorf("output: POST %s: batch not delivered after %s: %w", s.shown, attempts(attempt), err)
 		}
 		delay := s.delay(attempt, wait)
-		s.opt.Logf("POST %s: attempt %d of %d: %v; retrying in %v", s.shown, attempt, s.opt.Attempts, err, delay.Round(time.Millisecond))
+		s.opt.Logf("output: POST %s: attempt %d of %d: %v; retrying in %v", s.shown, attempt, s.opt.Attempts, err, delay.Round(time.Millisecond))
 		t := time.NewTimer(delay)
 		select {
 		case <-t.C:

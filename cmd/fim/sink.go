@@ -19,9 +19,11 @@ var reportFormatFlag = &cli.StringFlag{Name: "format", Value: "text",
 var outputFlag = &cli.StringFlag{Name: "output", Usage: "send the report to `DEST`: FILE (appended, fsync'd), -, syslog, syslog:///SOCKET, " +
 	"udp://HOST:PORT or tcp://HOST:PORT (RFC 5424; ?facility=NAME, ?max=BYTES), or http(s)://URL (JSON POST with retries)"}
 
-// deliveryFlags tune an http(s) --output; every command that takes --output takes them
-// (see newApp).
-var deliveryFlags = []cli.Flag{
+// reportFlags go with --output: every command that takes it takes them (see newApp).
+// --color is for the text format; the others tune an http(s) --output.
+var reportFlags = []cli.Flag{
+	&cli.StringFlag{Name: "color", Value: "auto", Usage: "colour the kinds of the text report: `WHEN` is auto (on a terminal, " +
+		"unless NO_COLOR is set or TERM=dumb), always or never"},
 	&cli.StringSliceFlag{Name: "header", Usage: "with an http(s) --output, send the header `'NAME: VALUE'` with each request (repeatable; " +
 		"e.g. 'Authorization: ApiKey …'); values never appear in messages"},
 	&cli.StringFlag{Name: "ca", Usage: "with an https --output, trust only the certificate authorities in the PEM `FILE`"},
@@ -61,21 +63,32 @@ func newReporter(c *cli.Context, stream bool, roots []string) (*reporter, error)
 			return nil, usageErr("--format %s is one document: syslog would split it into lines", format)
 		}
 	}
+	var color bool
+	switch when := c.String("color"); when {
+	case "auto":
+		color = (dest == "" || dest == "-") && colorful()
+	case "always":
+		color = true
+	case "never":
+	default:
+		return nil, usageErr("--color: want auto, always or never, not %q", when)
+	}
 	opt := output.Options{
 		ContentType: report.ContentType(format),
 		Version:     version(),
 		Hostname:    report.LocalHost().Name,
-		Logf:        func(f string, args ...any) { fmt.Fprintf(os.Stderr, "fim: output: "+f+"\n", args...) },
+		// Every message names the output or the spool it is about.
+		Logf: func(f string, args ...any) { fmt.Fprintf(os.Stderr, "fim: "+f+"\n", args...) },
 	}
 	if err := deliveryOptions(c, dest, &opt); err != nil {
 		return nil, err
 	}
 	sink, err := output.Open(dest, opt)
 	if err != nil {
-		return nil, usageErr("--output: %v", err)
+		return nil, usageErr("%v", err) // it names the output
 	}
 	r := &reporter{render: render, sink: sink, host: report.LocalHost()}
-	r.color = (dest == "" || dest == "-") && colorful()
+	r.color = color
 	if c.Bool("redact") {
 		r.redact = roots
 	}
@@ -138,7 +151,7 @@ func (r *reporter) emit(events []diff.Event, info report.Info) error {
 		return fmt.Errorf("render report: %w", err)
 	}
 	if err := r.sink.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("write report: %w", err)
+		return fmt.Errorf("report not delivered: %w", err)
 	}
 	return nil
 }

@@ -111,7 +111,7 @@ func TestFormatsCLI(t *testing.T) {
 		{[]string{"watch", "--format", "junit", root}, "one document per run"},
 		{[]string{"check", "--db", db, "--format", "sarif", "--output", "udp://127.0.0.1:9"}, "syslog would split it"},
 		{[]string{"check", "--db", db, "--format", "yaml"}, `unknown format "yaml"`},
-		{[]string{"check", "--db", db, "--output", "ftp://example.com/x"}, "--output"},
+		{[]string{"check", "--db", db, "--output", "ftp://example.com/x"}, `fim: output "ftp://example.com/x": unknown scheme ftp`},
 	} {
 		_, stderr, code := run(t, c.args...)
 		if code != 16 || !strings.Contains(stderr, c.want) || strings.Count(stderr, "\n") != 1 {

@@ -113,9 +113,12 @@ func candidates(app *cli.App, args []string) []string {
 		for _, f := range flags {
 			for _, n := range f.Names() {
 				if len(n) == 1 {
-					names = append(names, "-"+n)
+					n = "-" + n
 				} else {
-					names = append(names, "--"+n)
+					n = "--" + n
+				}
+				if !slices.Contains(names, n) { // --help is both the app's and added
+					names = append(names, n)
 				}
 			}
 		}

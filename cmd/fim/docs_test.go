@@ -33,6 +33,7 @@ func TestCompletionBash(t *testing.T) {
 		{[]string{"fim", "check", "--ver"}, []string{"--verify"}},
 		{[]string{"fim", "baseline", "--max-"}, []string{"--max-depth", "--max-file-size", "--max-entries"}},
 		{[]string{"fim", "keygen", "--"}, []string{"--out", "--help"}},
+		{[]string{"fim", "--"}, []string{"--help", "--version"}},
 		{[]string{"fim", "check", "--format", "j"}, []string{"json", "junit"}},
 		{[]string{"fim", "check", "--format", "="}, []string{"ecs", "github", "json", "junit", "sarif", "text"}},
 		{[]string{"fim", "check", "--format", "=", "s"}, []string{"sarif"}},

@@ -3,11 +3,20 @@ GO          ?= go
 BIN         := bin
 STATICCHECK := $(BIN)/staticcheck
 STATICCHECK_VERSION := v0.8.2
+# go-mtree's gomtree: the mtree tests verify fim's exports with it as well as NetBSD mtree.
+GOMTREE     := $(BIN)/gomtree
+GOMTREE_VERSION := v0.7.0
 # A count, not a duration: a duration budget can fail spuriously at its deadline on
 # Go 1.26 (golang/go#75804).
 FUZZTIME    ?= 50000x
 # Minimizing each new input can take a minute with the default budget: bound it too.
 FUZZMINIMIZE ?= 200x
+# What fim --version and the manual page say: the release tag (else devel), the commit
+# and its date.
+VERSION     ?= $(shell git describe --tags --dirty 2>/dev/null || echo devel)
+COMMIT      ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+DATE        ?= $(shell git log -1 --format=%cs 2>/dev/null)
+LDFLAGS     := -X main.buildVersion=$(VERSION) -X main.buildCommit=$(COMMIT) -X main.buildDate=$(DATE)
 # The tree `make demo` and `make bench-peers` work on.
 DEMO_DIR    ?= /etc
 PEERS_DIR   ?= /usr
@@ -17,7 +26,7 @@ PEERS_DIR   ?= /usr
 all: build
 
 build:
-	$(GO) build -o $(BIN)/fim ./cmd/fim
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/fim ./cmd/fim
 
 # The main job on a real directory, with the default database location.
 demo: build
@@ -27,6 +36,9 @@ demo: build
 $(STATICCHECK):
 	GOBIN=$(CURDIR)/$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
+$(GOMTREE):
+	GOBIN=$(CURDIR)/$(BIN) $(GO) install github.com/vbatts/go-mtree/cmd/gomtree@$(GOMTREE_VERSION)
+
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
@@ -34,10 +46,10 @@ vet:
 lint: vet $(STATICCHECK)
 	$(STATICCHECK) ./...
 
-# What CI runs: formatting, vet, staticcheck, the race-enabled test suite, then every
-# fuzz target for a short while.
-test: lint
-	$(GO) test -race -count=1 ./...
+# What CI runs: formatting, vet, staticcheck, the race-enabled test suite (with the
+# tools it installs in bin/ on the PATH), then every fuzz target for a short while.
+test: lint $(GOMTREE)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(GO) test -race -count=1 ./...
 	$(MAKE) --no-print-directory fuzz
 
 # Each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).

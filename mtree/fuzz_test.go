@@ -29,6 +29,7 @@ func FuzzParse(f *testing.F) {
 		". type=dir tags=fim-unrecorded\n./d type=dir tags=fim-unrecorded\n./d/f type=file nlink=0 time=-9.999999999\n",
 		"", "#mtree\n/set type=file\n# no entries\n", // refused: no entries
 		". type=dir tags=fim-unrecorded\n", // refused: nothing to record
+		"# fim-unrecorded\n. type=dir\n/set nlink=1\n./d type=dir\n/unset nlink\n# fim-unrecorded\n./e type=dir\n# fim-unrecorded\n..\n",
 	} {
 		f.Add([]byte(s))
 	}

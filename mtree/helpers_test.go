@@ -189,12 +189,12 @@ func sameCarried(t testing.TB, got, want []*walk.Entry, uncarried []string) {
 }
 
 // requireTool returns the path of a program the test runs, or skips the test (fails it
-// when FIM_REQUIRE_ROOT=1, as CI sets).
-func requireTool(t testing.TB, name, pkg string) string {
+// when FIM_REQUIRE_ROOT=1, as CI sets); install says where the program comes from.
+func requireTool(t testing.TB, name, install string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		skipUnlessRequired(t, name+" not installed (Debian package "+pkg+")")
+		skipUnlessRequired(t, name+" not installed ("+install+")")
 	}
 	return p
 }

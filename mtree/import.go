@@ -59,9 +59,6 @@ var typeNames = [...]string{
 	walk.TypeSocket: "socket", walk.TypeCharDev: "char", walk.TypeBlockDev: "block",
 }
 
-// unrecordedTag marks a directory that Write adds only to lead to recorded paths.
-const unrecordedTag = "fim-unrecorded"
-
 // Entries turns a spec into entries in key order, with Path "/" plus the spec's path
 // ("." is "/"), and returns the attributes the spec does not carry (diff.ParseAttrs
 // names, in report order), which a baseline made from it must not compare. These are
@@ -71,7 +68,7 @@ const unrecordedTag = "fim-unrecorded"
 //
 // Some values follow from others: a symlink's size is its target's length and its mode
 // 0777, a FIFO's, a socket's and a device's size is 0, and with a Root a file's size is
-// the length of the content its digest matched. Entries tagged fim-unrecorded (the
+// the length of the content its digest matched. Unrecorded entries (the
 // directories Write adds on the way to recorded paths) are skipped, and so are
 // entries marked optional that are missing from Root; a spec left with no entry is an
 // error. Without a Root only a
@@ -92,7 +89,7 @@ func Entries(spec *Spec, opt ImportOptions) ([]*walk.Entry, []string, error) {
 	var files, hashed, undigested, unverified int
 	for i := range spec.Entries {
 		se := &spec.Entries[i]
-		if tags, _ := se.Keyword("tags"); slices.Contains(strings.Split(tags, ","), unrecordedTag) {
+		if se.Unrecorded {
 			continue
 		}
 		if _, optional := se.Keyword("optional"); optional && tr != nil {
@@ -128,7 +125,7 @@ func Entries(spec *Spec, opt ImportOptions) ([]*walk.Entry, []string, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, nil, fmt.Errorf("%s: no entries to record: every entry is tagged %s, or optional and missing", spec.Name, unrecordedTag)
+		return nil, nil, fmt.Errorf("%s: no entries to record: every entry is marked %s, or optional and missing", spec.Name, unrecordedTag)
 	}
 	uncarried := lacking | never
 	if files > 0 && hashed == 0 {

@@ -66,7 +66,7 @@ func TestRoundTrip(t *testing.T) {
 // TestImportNetBSD imports specs that NetBSD mtree -c writes of a tree, with that tree
 // as Root: the entries are the walked ones in every attribute the keywords carry.
 func TestImportNetBSD(t *testing.T) {
-	mtree := requireTool(t, "mtree", "mtree-netbsd")
+	mtree := requireTool(t, "mtree", "Debian package mtree-netbsd")
 	devices := canMknod(t)
 	root := makeTree(t, hostileTree(t, devices))
 	walked := walkTree(t, root)
@@ -103,7 +103,7 @@ func TestImportNetBSD(t *testing.T) {
 
 // TestImportBsdtar imports the spec bsdtar writes of a tree, with every keyword it has.
 func TestImportBsdtar(t *testing.T) {
-	bsdtar := requireTool(t, "bsdtar", "libarchive-tools")
+	bsdtar := requireTool(t, "bsdtar", "Debian package libarchive-tools")
 	devices := canMknod(t)
 	root := makeTree(t, hostileTree(t, devices))
 	walked := walkTree(t, root)
@@ -269,6 +269,13 @@ func TestEntries(t *testing.T) {
 		{"fim-unrecorded directories are skipped, and so is what no entry is",
 			"#mtree\n/set nlink=1\n. type=dir tags=fim-unrecorded\n./usr type=dir tags=a,fim-unrecorded\n./usr/bin type=dir mode=0755 uid=0 gid=0 time=1 size=1 tags=other\n",
 			ImportOptions{}, []walk.Entry{{Path: "/usr/bin", Type: walk.TypeDir, Mode: 0o755, Nlink: 1, Size: 1, Mtime: 1e9}}, alwaysUncarried},
+		{"directories after the fim-unrecorded comment are skipped; the comment marks the next line only",
+			"#mtree\n# fim-unrecorded\n. type=dir\n/set nlink=1\n# fim-unrecorded \n./usr type=dir\n# fim-unrecorded\n\n" +
+				"./usr/bin type=dir mode=0755 uid=0 gid=0 time=1 size=1\n# fim-unrecorded: not the marker\n./var type=dir mode=0700 uid=0 gid=0 time=2 size=2\n",
+			ImportOptions{}, []walk.Entry{
+				{Path: "/usr/bin", Type: walk.TypeDir, Mode: 0o755, Nlink: 1, Size: 1, Mtime: 1e9},
+				{Path: "/var", Type: walk.TypeDir, Mode: 0o700, Nlink: 1, Size: 2, Mtime: 2e9},
+			}, alwaysUncarried},
 		{"names resolved when asked", "#mtree\n./a type=fifo uname=root gname=root\n./b type=fifo uname=nobody-such uid=7 gname=root gid=8\n",
 			ImportOptions{LookupNames: true}, []walk.Entry{
 				{Path: "/a", Type: walk.TypeFIFO},
@@ -346,7 +353,7 @@ func TestEntriesErrors(t *testing.T) {
 		{". type=dir\nf type=dir\n", ImportOptions{Root: dir}, "spec:2: ./f: " + dir + "/f is a file, not a directory"},
 		{". type=dir\nmissing type=dir\n", ImportOptions{Root: dir}, "spec:2: ./missing: " + dir + "/missing: no such file or directory"},
 		{". type=dir\n", ImportOptions{Root: dir + "/nonexistent"}, "open tree " + dir + "/nonexistent: no such file or directory"},
-		{". type=dir tags=fim-unrecorded\n./d type=dir tags=fim-unrecorded\n", ImportOptions{}, "spec: no entries to record: every entry is tagged fim-unrecorded, or optional and missing"},
+		{". type=dir tags=fim-unrecorded\n./d type=dir tags=fim-unrecorded\n", ImportOptions{}, "spec: no entries to record: every entry is marked fim-unrecorded, or optional and missing"},
 		{"./gone type=file optional\n./d/gone type=file optional\n", ImportOptions{Root: dir}, "spec: no entries to record"},
 	} {
 		_, _, err := Entries(parse(t, c.spec), c.opt)

@@ -32,7 +32,18 @@ type Entry struct {
 	// merged in, digest synonyms under their "…digest" names (sha256 → sha256digest).
 	// Values are as written: link, uname and gname are still vis-encoded.
 	Keywords []Keyword
+	// Unrecorded says fim's Write added the entry only to lead to recorded paths: the
+	// line before it is the comment "# fim-unrecorded" (unrecordedMarker), or it has
+	// fim-unrecorded among its tags, as Write marked such directories before.
+	Unrecorded bool
 }
+
+// unrecordedTag marks a directory that Write adds only to lead to recorded paths.
+const unrecordedTag = "fim-unrecorded"
+
+// unrecordedMarker is the comment line Write puts before such a directory: a comment,
+// not a keyword, because some mtree implementations (go-mtree) refuse a spec with tags.
+const unrecordedMarker = "# " + unrecordedTag
 
 // Keyword is one keyword=value of an entry; Value is "" for ignore, nochange and
 // optional, which take none.
@@ -172,10 +183,13 @@ type parser struct {
 	cwd    string         // directory relative names are in
 	top    bool           // above the root: before "." or after climbing out of it
 	fields []string       // the current line's fields
+	marked bool           // the previous line was unrecordedMarker
 }
 
 // line handles one logical line.
 func (p *parser) line(s string, lineno int) error {
+	marked := p.marked
+	p.marked = strings.TrimRight(s, " \t") == unrecordedMarker
 	p.fields = splitFields(p.fields[:0], stripComment(s))
 	fields := p.fields
 	if len(fields) == 0 {
@@ -220,11 +234,11 @@ func (p *parser) line(s string, lineno int) error {
 		}
 		return nil
 	}
-	return p.entry(fields, lineno)
+	return p.entry(fields, lineno, marked)
 }
 
-// entry handles a line naming a path.
-func (p *parser) entry(fields []string, lineno int) error {
+// entry handles a line naming a path; marked says the line before was unrecordedMarker.
+func (p *parser) entry(fields []string, lineno int, marked bool) error {
 	tok := fields[0]
 	recorded, full, err := p.resolve(tok)
 	if err != nil {
@@ -244,7 +258,10 @@ func (p *parser) entry(fields []string, lineno int) error {
 		}
 	}
 	slices.SortFunc(kws, func(a, b Keyword) int { return strings.Compare(a.Name, b.Name) })
-	e := Entry{Path: recorded, Line: lineno, Keywords: kws}
+	e := Entry{Path: recorded, Line: lineno, Keywords: kws, Unrecorded: marked}
+	if tags, ok := e.Keyword("tags"); ok && slices.Contains(strings.Split(tags, ","), unrecordedTag) {
+		e.Unrecorded = true
+	}
 	typ, _ := e.Keyword("type")
 	if recorded == "/" && typ != "" && typ != "dir" {
 		return fmt.Errorf(`%s: the root "." is a directory, not type=%s`, shown(tok), shown(typ))

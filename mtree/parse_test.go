@@ -224,7 +224,7 @@ func TestParseGolden(t *testing.T) {
 // TestParseLikeNetBSD parses tricky specs as NetBSD mtree does: its -C dump of each
 // (full paths, /set values merged) parses to the same paths and values.
 func TestParseLikeNetBSD(t *testing.T) {
-	mtree := requireTool(t, "mtree", "mtree-netbsd")
+	mtree := requireTool(t, "mtree", "Debian package mtree-netbsd")
 	for _, spec := range []string{
 		". type=dir\n./sub type=dir\nf type=file\n..\ng type=file\n./sub/deep type=dir\nh type=file\n./top type=file\ni type=file\n",
 		"/set type=file mode=0600 uid=5\n. type=dir\na\n/unset uid\nb mode=0700 uid=1\n/unset all\nc type=fifo\nd type=dir\ne type=link link=x\\sy\\M-C\\M-<\n..\n..\n",

@@ -35,7 +35,7 @@ type WriteOptions struct {
 var errNoHash = errors.New("no hash in the baseline: written without a digest")
 
 // Write writes the entries that next returns, in key order until it returns nil, as an
-// mtree spec: "#mtree" and comment lines, "/set nlink=1", then one full-path line per
+// mtree spec: "#mtree" and comment lines, then one full-path line per
 // entry ("." for "/", "./etc/passwd"), names and link targets vis-encoded, with the
 // keywords type, mode (octal), uid, gid, nlink (when not 1), size, time
 // (seconds.nanoseconds), link (symlinks), device (native,major,minor for devices) and a
@@ -43,7 +43,11 @@ var errNoHash = errors.New("no hash in the baseline: written without a digest")
 // mtree -c writes: stock mtree compares the size of directories, which changes with
 // what they hold. The directories that lead to recorded paths without being recorded
 // themselves (the root, "/usr" above a recorded "/usr/bin") are written with type=dir
-// and tags=fim-unrecorded only, as mtree wants every parent named; Entries skips them.
+// only, after a comment line "# fim-unrecorded", as mtree wants every parent named;
+// Entries skips them. Recorded entries are written under "/set nlink=1" and
+// unrecorded directories under "/unset nlink", so that no tool compares the link
+// count of a directory the baseline did not record. The spec holds only keywords NetBSD mtree, libarchive and
+// go-mtree all know (blake3digest aside, which the SHA256 form does not write).
 // The output depends on the entries alone. On an error the output stops short: write
 // to a temporary file and rename it when Write succeeds.
 //
@@ -67,7 +71,6 @@ func Write(w io.Writer, next func() (*walk.Entry, error), opt WriteOptions) erro
 	} else {
 		bw.WriteString("# Content: blake3digest, fim's own keyword; stock mtree needs an export with sha256digest.\n")
 	}
-	bw.WriteString("/set nlink=1\n")
 	var prev string // path of the previous entry
 	var prevType walk.Type
 	for {
@@ -104,7 +107,7 @@ func Write(w io.Writer, next func() (*walk.Entry, error), opt WriteOptions) erro
 
 const header = "#mtree\n" +
 	"# fim baseline: one line per recorded path, in fim's key order.\n" +
-	"# Directories tagged fim-unrecorded only lead to recorded paths.\n"
+	"# A directory after \"" + unrecordedMarker + "\" only leads to recorded paths.\n"
 
 type specWriter struct {
 	w    *bufio.Writer
@@ -113,6 +116,9 @@ type specWriter struct {
 	sha  hash.Hash
 	open []string // the directories written that enclose the last entry, outermost first
 	buf  []byte
+	// nlinkSet says "/set nlink=1" is in force: recorded entries need it, unrecorded
+	// directories must not have it.
+	nlinkSet bool
 }
 
 // entry writes e, after the unrecorded directories that lead to it.
@@ -135,7 +141,12 @@ func (sw *specWriter) entry(e *walk.Entry) error {
 			}
 		}
 	}
-	b := appendSpecPath(sw.buf[:0], e.Path)
+	b := sw.buf[:0]
+	if !sw.nlinkSet {
+		b = append(b, "/set nlink=1\n"...)
+		sw.nlinkSet = true
+	}
+	b = appendSpecPath(b, e.Path)
 	if int(e.Type) >= len(typeNames) || typeNames[e.Type] == "" {
 		return fmt.Errorf("entry %s: type %s has no mtree name", specPath(e.Path), e.Type)
 	}
@@ -200,7 +211,13 @@ func (sw *specWriter) appendDigest(b []byte, e *walk.Entry) ([]byte, error) {
 
 // leading writes directory dir, which is not recorded but leads to what is.
 func (sw *specWriter) leading(dir string) error {
-	sw.buf = append(appendSpecPath(sw.buf[:0], dir), " type=dir tags="+unrecordedTag+"\n"...)
+	sw.buf = sw.buf[:0]
+	if sw.nlinkSet {
+		sw.buf = append(sw.buf, "/unset nlink\n"...)
+		sw.nlinkSet = false
+	}
+	sw.buf = appendSpecPath(append(sw.buf, unrecordedMarker+"\n"...), dir)
+	sw.buf = append(sw.buf, " type=dir\n"...)
 	sw.open = append(sw.open, dir)
 	_, err := sw.w.Write(sw.buf)
 	return err

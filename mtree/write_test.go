@@ -92,7 +92,7 @@ func TestWriteGolden(t *testing.T) {
 // TestWriteEmpty: a baseline with no entries still gives a spec mtree accepts.
 func TestWriteEmpty(t *testing.T) {
 	got := write(t, nil, WriteOptions{})
-	if !strings.HasSuffix(got, "\n. type=dir tags=fim-unrecorded\n") {
+	if !strings.HasSuffix(got, "\n# fim-unrecorded\n. type=dir\n") {
 		t.Errorf("empty spec:\n%s", got)
 	}
 }
@@ -100,7 +100,7 @@ func TestWriteEmpty(t *testing.T) {
 // TestWriteStockMtree writes a verified sha256 spec of a hostile tree and has NetBSD
 // mtree check the tree against it: clean at first, then each change is reported.
 func TestWriteStockMtree(t *testing.T) {
-	mtree := requireTool(t, "mtree", "mtree-netbsd")
+	mtree := requireTool(t, "mtree", "Debian package mtree-netbsd")
 	devices := canMknod(t)
 	for _, c := range []struct {
 		name   string
@@ -160,10 +160,58 @@ func TestWriteStockMtree(t *testing.T) {
 	}
 }
 
+// TestWriteMtreeTools has NetBSD mtree and go-mtree verify a sha256 spec whose recorded
+// paths sit below directories the baseline did not record: each tool accepts the spec
+// and the unchanged tree, and reports a changed file.
+func TestWriteMtreeTools(t *testing.T) {
+	tools := []struct {
+		name string
+		argv func(spec, root string) []string
+	}{
+		{requireTool(t, "mtree", "Debian package mtree-netbsd"), func(spec, root string) []string { return []string{"-e", "-f", spec, "-p", root} }},
+		{requireTool(t, "gomtree", "make bin/gomtree"), func(spec, root string) []string {
+			return []string{"validate", "-f", spec, "-p", root}
+		}},
+	}
+	for _, tool := range tools {
+		t.Run(filepath.Base(tool.name), func(t *testing.T) {
+			root := makeTree(t, tree{"usr/lib/a": file("alpha\n"), "usr/lib/sub/b": file("beta\n"), "etc/deep/c": file("gamma\n")})
+			var entries []*walk.Entry
+			for _, e := range walkTree(t, root) {
+				if e.Path != "/" && e.Path != "/usr" && e.Path != "/etc" && e.Path != "/etc/deep" {
+					entries = append(entries, e)
+				}
+			}
+			text := write(t, entries, WriteOptions{SHA256: true, Root: root})
+			if !strings.Contains(text, "\n# fim-unrecorded\n./etc/deep type=dir\n") {
+				t.Fatalf("no unrecorded directory in the spec:\n%s", text)
+			}
+			spec := writeFile(t, t.TempDir(), "spec", text)
+			if out, code := command(t, tool.name, tool.argv(spec, root)...); code != 0 {
+				t.Fatalf("%s on the unchanged tree: exit %d\n%s\nspec:\n%s", tool.name, code, out, text)
+			}
+			// fim reads its own export back without the unrecorded directories.
+			back, _, err := Entries(parse(t, text), ImportOptions{Root: root})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(back) != len(entries) {
+				t.Errorf("read back %d entries, wrote %d", len(back), len(entries))
+			}
+			if err := os.WriteFile(filepath.Join(root, "etc/deep/c"), []byte("GAMMA\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if out, code := command(t, tool.name, tool.argv(spec, root)...); code == 0 || !strings.Contains(out, "etc/deep/c") {
+				t.Errorf("%s after a change: exit %d, want a failure naming etc/deep/c\n%s", tool.name, code, out)
+			}
+		})
+	}
+}
+
 // TestWriteBlake3RefusedByStockMtree documents why the default spec is for fim only:
 // stock mtree refuses the blake3digest keyword.
 func TestWriteBlake3RefusedByStockMtree(t *testing.T) {
-	mtree := requireTool(t, "mtree", "mtree-netbsd")
+	mtree := requireTool(t, "mtree", "Debian package mtree-netbsd")
 	root := makeTree(t, tree{"f": file("x")})
 	spec := writeFile(t, t.TempDir(), "spec", write(t, walkTree(t, root), WriteOptions{}))
 	out, code := command(t, mtree, "-f", spec, "-p", root)

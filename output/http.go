@@ -2,6 +2,7 @@ package output
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	crand "crypto/rand"
 	"crypto/tls"
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -27,17 +29,23 @@ import (
 // 5xx are retried after a delay that starts at Options.Backoff and doubles, jittered to
 // between half and all of it, up to Options.MaxBackoff; a Retry-After (seconds or an
 // HTTP date) lengthens the delay up to that cap too. Any other status, a redirect
-// included (a POST turned into a GET would drop the batch), and a certificate that does
-// not verify fail at once. Write returns an error once the batch is given up on.
+// included (a POST turned into a GET would drop the batch), a certificate that does
+// not verify and a TLS alert from the collector (a client certificate it refuses) fail
+// at once. Write returns an error once the batch is given up on.
+//
+// Options.Header is added to every request; with Options.Gzip the body is compressed
+// once per batch and sent with Content-Encoding: gzip. What a collector answers is
+// quoted in errors with every header value replaced by "[redacted]".
 type httpSink struct {
-	mu     sync.Mutex
-	url    string // the request URL
-	shown  string // the URL for messages, without a password
-	client *http.Client
-	opt    Options
-	ctx    context.Context // canceled by Close, which stops retries
-	cancel context.CancelFunc
-	closed bool
+	mu      sync.Mutex
+	url     string // the request URL
+	shown   string // the URL for messages, without a password
+	client  *http.Client
+	opt     Options
+	secrets []string        // the header values, which no message may show
+	ctx     context.Context // canceled by Close, which stops retries
+	cancel  context.CancelFunc
+	closed  bool
 }
 
 // newHTTP returns a sink posting to u.
@@ -54,9 +62,10 @@ func newHTTP(u *url.URL, opt Options) *httpSink {
 			Transport:     tr,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		opt:    opt,
-		ctx:    ctx,
-		cancel: cancel,
+		opt:     opt,
+		secrets: secrets(opt.Header),
+		ctx:     ctx,
+		cancel:  cancel,
 	}
 }
 
@@ -77,6 +86,15 @@ func (s *httpSink) writeKeyed(batch []byte, key string) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	if s.opt.Gzip {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write(batch) // a bytes.Buffer does not fail
+		if err := zw.Close(); err != nil {
+			return fmt.Errorf("output %s: gzip: %w", s.shown, err)
+		}
+		batch = buf.Bytes()
+	}
 	for attempt := 1; ; attempt++ {
 		wait, retry, err := s.post(batch, key)
 		if err == nil {
@@ -89,7 +107,7 @@ func (s *httpSink) writeKeyed(batch []byte, key string) error {
 			return fmt.Errorf("output: POST %s: batch not delivered after %s: %w", s.shown, attempts(attempt), err)
 		}
 		delay := s.delay(attempt, wait)
-		s.opt.Logf("POST %s: attempt %d of %d: %v; retrying in %v", s.shown, attempt, s.opt.Attempts, err, delay.Round(time.Millisecond))
+		s.opt.Logf("output: POST %s: attempt %d of %d: %v; retrying in %v", s.shown, attempt, s.opt.Attempts, err, delay.Round(time.Millisecond))
 		t := time.NewTimer(delay)
 		select {
 		case <-t.C:
@@ -117,18 +135,34 @@ func (s *httpSink) post(batch []byte, key string) (wait time.Duration, retry boo
 	if err != nil {
 		return 0, false, err
 	}
-	req.Header.Set("Content-Type", s.opt.ContentType)
+	for name, vs := range s.opt.Header {
+		req.Header[name] = vs
+	}
+	if _, ok := req.Header["Content-Type"]; !ok {
+		req.Header.Set("Content-Type", s.opt.ContentType)
+	}
+	if s.opt.Gzip {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
 	ua := "fim"
 	if s.opt.Version != "" {
 		ua += "/" + s.opt.Version
 	}
-	req.Header.Set("User-Agent", ua)
+	if _, ok := req.Header["User-Agent"]; !ok {
+		req.Header.Set("User-Agent", ua)
+	}
 	req.Header.Set("Idempotency-Key", key)
 	resp, err := s.client.Do(req)
 	if err != nil {
 		var cert *tls.CertificateVerificationError
 		if errors.As(err, &cert) {
 			return 0, false, cert
+		}
+		// crypto/tls reports an alert the collector sent (a client certificate it
+		// requires or refuses) as this net.OpError; retrying cannot change it.
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "remote error" {
+			return 0, false, fmt.Errorf("refused by the collector: %w", op.Err)
 		}
 		if ue, ok := err.(*url.Error); ok {
 			err = ue.Err // the URL is named by the caller
@@ -146,12 +180,12 @@ func (s *httpSink) post(batch []byte, key string) (wait time.Duration, retry boo
 	if code >= 200 && code <= 299 {
 		return 0, false, nil
 	}
-	err = statusError(code, head[:n])
+	err = statusError(code, []byte(scrub(string(head[:n]), s.secrets)))
 	switch {
 	case code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500:
 		return retryAfter(resp.Header.Get("Retry-After")), true, err
 	case code >= 300 && code <= 399:
-		return 0, false, fmt.Errorf("%w (redirect to %q not followed)", err, resp.Header.Get("Location"))
+		return 0, false, fmt.Errorf("%w (redirect to %q not followed)", err, scrub(resp.Header.Get("Location"), s.secrets))
 	}
 	return 0, false, err
 }

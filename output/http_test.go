@@ -1,6 +1,8 @@
 package output
 
 import (
+	"compress/gzip"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log"
@@ -8,11 +10,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"fim/internal/testpki"
 )
 
 // request is what a collector received in one attempt.
@@ -23,6 +30,8 @@ type request struct {
 	ctype  string
 	agent  string
 	key    string
+	header http.Header
+	peer   string // the common name of the client's certificate, if it sent one
 }
 
 // collector is an HTTP server that answers each request with the next of a script of
@@ -35,22 +44,33 @@ type collector struct {
 }
 
 func newCollector(t *testing.T, tls bool, script ...http.HandlerFunc) *collector {
+	return newTLSCollector(t, tls, nil, script...)
+}
+
+// newTLSCollector is newCollector with the server's TLS configuration given (nil: the
+// test server's own certificate).
+func newTLSCollector(t *testing.T, tls bool, cfg *tls.Config, script ...http.HandlerFunc) *collector {
 	c := &collector{script: script}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
 			t.Errorf("read body: %v", err)
 		}
+		var peer string
+		if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+			peer = r.TLS.PeerCertificates[0].Subject.CommonName
+		}
 		c.mu.Lock()
 		n := len(c.got)
 		c.got = append(c.got, request{
 			at: time.Now(), method: r.Method, body: string(body), ctype: r.Header.Get("Content-Type"),
-			agent: r.Header.Get("User-Agent"), key: r.Header.Get("Idempotency-Key"),
+			agent: r.Header.Get("User-Agent"), key: r.Header.Get("Idempotency-Key"), header: r.Header.Clone(), peer: peer,
 		})
 		c.mu.Unlock()
 		c.script[min(n, len(c.script)-1)](w, r)
 	})
 	c.Server = httptest.NewUnstartedServer(h)
+	c.TLS = cfg
 	c.Config.ErrorLog = log.New(io.Discard, "", 0) // a refused certificate is expected
 	if tls {
 		c.StartTLS()
@@ -401,4 +421,237 @@ func someURL(t *testing.T) *url.URL {
 		t.Fatal(err)
 	}
 	return tg.url
+}
+
+// echo answers code with a body that repeats the request's Authorization header, as a
+// collector that explains a refusal may; pad puts that many bytes before it.
+func echo(code, pad int) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(code)
+		io.WriteString(w, strings.Repeat("x", pad)+"bad credentials: "+r.Header.Get("Authorization")+"\n")
+	}
+}
+
+const secret = "ApiKey c2VjcmV0LXRva2VuLXZhbHVl"
+
+// TestHTTPHeadersGzip: the extra headers go with every attempt, the body is gzipped,
+// and a collector that echoes the secret back never gets it into a log line or an
+// error, even cut short.
+func TestHTTPHeadersGzip(t *testing.T) {
+	c := newCollector(t, false, echo(503, 0), status(200, "", ""), echo(401, 0), echo(401, 170))
+	var logs []string
+	opt := fast(t, &logs)
+	opt.Header = http.Header{}
+	for _, h := range []string{"Authorization: " + secret, "X-Splunk-Request-Channel:  0f8b  ", "Content-Type: application/json"} {
+		name, value, err := ParseHeader(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt.Header.Add(name, value)
+	}
+	opt.Gzip = true
+	s, err := Open(c.URL, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	batch := strings.Repeat("{\"kind\":\"create\"}\n", 100)
+	if err := s.Write([]byte(batch)); err != nil {
+		t.Fatal(err)
+	}
+	got := c.requests()
+	if len(got) != 2 {
+		t.Fatalf("%d requests, want 2", len(got))
+	}
+	for i, r := range got {
+		if r.header.Get("Authorization") != secret || r.header.Get("X-Splunk-Request-Channel") != "0f8b" ||
+			r.ctype != "application/json" || r.header.Get("Content-Encoding") != "gzip" || r.agent != "fim/1.2.3" {
+			t.Errorf("attempt %d: headers %v", i+1, r.header)
+		}
+		zr, err := gzip.NewReader(strings.NewReader(r.body))
+		if err != nil {
+			t.Fatalf("attempt %d: %v", i+1, err)
+		}
+		if plain, err := io.ReadAll(zr); err != nil || string(plain) != batch {
+			t.Errorf("attempt %d: body %q, %v", i+1, plain, err)
+		}
+		if len(r.body) >= len(batch) {
+			t.Errorf("attempt %d: %d bytes sent for %d: not compressed", i+1, len(r.body), len(batch))
+		}
+	}
+	for _, pad := range []int{0, 170} {
+		err := s.Write([]byte("x\n"))
+		if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "[redacted]") {
+			t.Errorf("pad %d: Write = %v, want a 401 with the echo redacted", pad, err)
+		}
+		if err != nil {
+			logs = append(logs, err.Error())
+		}
+	}
+	if len(logs) == 0 {
+		t.Fatal("no retry logged")
+	}
+	for _, l := range logs {
+		if strings.Contains(l, "c2VjcmV0") {
+			t.Errorf("a secret in %q", l)
+		}
+	}
+}
+
+// TestParseHeader: what --header takes, and errors that never show a value.
+func TestParseHeader(t *testing.T) {
+	for _, c := range []struct{ in, name, value, err string }{
+		{"Authorization: Bearer abc", "Authorization", "Bearer abc", ""},
+		{"x-token:abc\t", "x-token", "abc", ""},
+		{"Splunk", "", "", `want "NAME: VALUE" (no colon)`},
+		{"Bad Name: topsecret", "", "", `"Bad Name" is not a header name`},
+		{": topsecret", "", "", `"" is not a header name`},
+		{"Content-Length: 9", "", "", "Content-Length is set by fim itself"},
+		{"idempotency-key: topsecret", "", "", "Idempotency-Key is set by fim itself"},
+		{"X-Key:  ", "", "", "X-Key: no value"},
+		{"X-Key: top\r\nsecret", "", "", "X-Key: the value holds a control character"},
+	} {
+		name, value, err := ParseHeader(c.in)
+		if c.err == "" {
+			if err != nil || name != c.name || value != c.value {
+				t.Errorf("ParseHeader(%q) = %q, %q, %v", c.in, name, value, err)
+			}
+			continue
+		}
+		if err == nil || !strings.HasPrefix(err.Error(), c.err) || strings.Contains(err.Error(), "secret") {
+			t.Errorf("ParseHeader(%q) error %v, want %q and no value", c.in, err, c.err)
+		}
+	}
+}
+
+// TestHTTPClientCert: a collector that requires a client certificate from its own CA
+// takes the batch with --ca, --cert and --key; without the client certificate, or
+// without the CA, the batch fails at once, not after retries.
+func TestHTTPClientCert(t *testing.T) {
+	pki := testpki.New(t)
+	c := newTLSCollector(t, true, pki.Server, status(200, "", ""))
+	for _, tc := range []struct {
+		name          string
+		ca, cert, key string
+		err           string
+	}{
+		{"client certificate", pki.CAFile, pki.ClientCert, pki.ClientKey, ""},
+		{"no client certificate", pki.CAFile, "", "", "refused by the collector"},
+		{"system roots", "", pki.ClientCert, pki.ClientKey, "certificate signed by unknown authority"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs []string
+			opt := fast(t, &logs)
+			var err error
+			if opt.TLS, err = LoadTLS(tc.ca, tc.cert, tc.key); err != nil {
+				t.Fatal(err)
+			}
+			before := len(c.requests())
+			s, err := Open(c.URL, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			err = s.Write([]byte("over mutual tls\n"))
+			got := c.requests()[before:]
+			if tc.err == "" {
+				if err != nil || len(got) != 1 || got[0].peer != pki.ClientName || got[0].body != "over mutual tls\n" {
+					t.Errorf("Write = %v, requests %+v: want one from %q", err, got, pki.ClientName)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.err) || len(logs) != 0 || len(got) != 0 {
+				t.Errorf("Write = %v, logs %q, %d requests: want %q at once", err, logs, len(got), tc.err)
+			}
+		})
+	}
+}
+
+// TestLoadTLS: each file that cannot be used is named.
+func TestLoadTLS(t *testing.T) {
+	pki := testpki.New(t)
+	garbage := filepath.Join(t.TempDir(), "garbage.pem")
+	if err := os.WriteFile(garbage, []byte("not pem\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err := LoadTLS("", "", ""); cfg != nil || err != nil {
+		t.Errorf("nothing given: %v, %v", cfg, err)
+	}
+	for _, c := range []struct{ ca, cert, key, want string }{
+		{garbage, "", "", "CA file " + garbage + ": no PEM certificate in it"},
+		{garbage + ".missing", "", "", garbage + ".missing: no such file"},
+		{"", pki.ClientCert, "", "client certificate " + pki.ClientCert + ": no key file given for it"},
+		{"", "", pki.ClientKey, "client key " + pki.ClientKey + ": no certificate file given for it"},
+		{"", garbage, pki.ClientKey, "client certificate " + garbage + " with key " + pki.ClientKey},
+	} {
+		if _, err := LoadTLS(c.ca, c.cert, c.key); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("LoadTLS(%q, %q, %q) = %v, want %q", c.ca, c.cert, c.key, err, c.want)
+		}
+	}
+}
+
+// TestSpoolKeepsHeaders: batches a spool retries, in this process and after a
+// restart, go with the extra headers and the client certificate on every attempt.
+func TestSpoolKeepsHeaders(t *testing.T) {
+	pki := testpki.New(t)
+	var down sync.Mutex // held while the collector refuses
+	down.Lock()
+	refuse := func(w http.ResponseWriter, r *http.Request) {
+		if !down.TryLock() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		down.Unlock()
+	}
+	c := newTLSCollector(t, true, pki.Server, refuse)
+	dir := filepath.Join(t.TempDir(), "spool")
+	open := func() *Spool {
+		var logs []string
+		opt := fast(t, &logs)
+		opt.Attempts = 1
+		opt.Header = http.Header{"Authorization": {secret}}
+		var err error
+		if opt.TLS, err = LoadTLS(pki.CAFile, pki.ClientCert, pki.ClientKey); err != nil {
+			t.Fatal(err)
+		}
+		sink, err := Open(c.URL, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := OpenSpool(sink, fastRetry(SpoolOptions{Dir: dir}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := open()
+	for _, b := range []string{"one\n", "two\n"} {
+		if err := s.Write([]byte(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for len(c.requests()) < 3 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := s.Close(); err != nil {
+		t.Logf("close with batches undelivered: %v", err)
+	}
+	refused := len(c.requests())
+	down.Unlock()
+	s = open()
+	defer s.Close()
+	waitDelivered(t, s)
+	got := c.requests()
+	var after []string
+	for i, r := range got {
+		if r.header.Get("Authorization") != secret || r.peer != pki.ClientName {
+			t.Errorf("attempt %d: Authorization %q, client %q", i+1, r.header.Get("Authorization"), r.peer)
+		}
+		if i >= refused {
+			after = append(after, r.body)
+		}
+	}
+	if !slices.Equal(after, []string{"one\n", "two\n"}) {
+		t.Errorf("delivered after the restart %q, want both batches in order", after)
+	}
 }

@@ -27,6 +27,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -70,9 +71,15 @@ type Options struct {
 	MaxBackoff time.Duration
 	// Timeout bounds each HTTP attempt and each syslog connection or write. Default 10s.
 	Timeout time.Duration
-	// TLS configures https (trusted roots, client certificates). Default: the system's
-	// roots.
+	// TLS configures https (trusted roots, client certificates; see LoadTLS). Default:
+	// the system's roots.
 	TLS *tls.Config
+	// Header holds extra HTTP request headers (Authorization, a Splunk HEC token, …),
+	// sent with every attempt (see ParseHeader). Their values are secrets: no error or
+	// log message shows them, even when a collector echoes them back.
+	Header http.Header
+	// Gzip compresses each HTTP request body, sent with Content-Encoding: gzip.
+	Gzip bool
 }
 
 // Defaults of Options.
@@ -141,6 +148,12 @@ func Open(spec string, opt Options) (Sink, error) {
 func Lines(spec string) bool {
 	t, err := parseSpec(spec)
 	return err == nil && t.kind >= kindSyslogLocal && t.kind <= kindSyslogTCP
+}
+
+// HTTP reports whether spec names an http:// or https:// endpoint.
+func HTTP(spec string) bool {
+	t, err := parseSpec(spec)
+	return err == nil && t.kind == kindHTTP
 }
 
 // kind is the sort of destination a spec names.

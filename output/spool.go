@@ -337,8 +337,8 @@ func (s *Spool) Write(batch []byte) error {
 	if s.size+n > s.opt.Max && s.acked < s.next-1 {
 		// A batch larger than the limit is taken when nothing else waits: the spool
 		// never holds more than the limit or that one batch.
-		return s.refuse(fmt.Errorf("spool %s: %w: %d batches (%s) wait for delivery, and this one (%s) would pass the limit of %s",
-			s.where, ErrSpoolFull, s.next-1-s.acked, size(s.size-s.rd), size(n), size(s.opt.Max)))
+		return s.refuse(fmt.Errorf("%w: %s: %d batches (%s) wait for delivery, and this one (%s) would pass the limit of %s",
+			ErrSpoolFull, s.where, s.next-1-s.acked, size(s.size-s.rd), size(n), size(s.opt.Max)))
 	}
 	var seg *segment
 	if len(s.segs) > 0 {
@@ -356,11 +356,10 @@ func (s *Spool) Write(batch []byte) error {
 	}
 	if err != nil {
 		seg.f.Truncate(seg.size) // the record is not taken: nothing of it may be read
-		err = fmt.Errorf("spool %s: %w", seg.f.Name(), err)
 		if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
-			return s.refuse(fmt.Errorf("%w: %w", ErrSpoolFull, err))
+			return s.refuse(fmt.Errorf("%w: %s: %w", ErrSpoolFull, seg.f.Name(), err))
 		}
-		return err
+		return fmt.Errorf("spool %s: %w", seg.f.Name(), err)
 	}
 	seg.size += n
 	s.size += n

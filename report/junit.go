@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"strconv"
@@ -21,7 +22,14 @@ const junitTimeLayout = "2006-01-02T15:04:05"
 // and new values, origin) as its message, and the same one item per line as its body.
 // With no events the suite holds a single passing test case, so that CI shows one test
 // passed rather than an empty suite. The suite's timestamp is info.Time in UTC, its
-// hostname info.Host.Name; the machine id and the warning count are properties.
+// hostname info.Host.Name ("localhost" when that is empty, as the schema asks); the
+// machine id and the warning count are properties.
+//
+// The document is valid against both schemas CI tools check JUnit reports with: the
+// Apache Ant schema as windyroad publishes it (JUnit.xsd), which requires <properties>
+// and the suite's <system-out> and <system-err>, and the Jenkins xunit plugin's
+// junit-10.xsd. Both are in testdata/xsd, and the tests validate every output with
+// xmllint.
 //
 // Every name is escaped as the text format escapes it before it is escaped for XML, so
 // control bytes and bytes that are not valid UTF-8, which XML 1.0 cannot carry, never
@@ -40,9 +48,16 @@ func JUnit(w io.Writer, events []diff.Event, info Info) error {
 	b = info.Time.UTC().AppendFormat(b, junitTimeLayout)
 	b = append(b, `" hostname="`...)
 	scratch = appendEscaped(scratch[:0], info.Host.Name)
+	if len(bytes.Trim(scratch, " ")) == 0 {
+		// The schema's hostname is a token of at least one character; escaping left
+		// no whitespace but the space.
+		scratch = append(scratch[:0], "localhost"...)
+	}
 	b = appendXML(b, scratch)
 	b = append(b, "\">\n"...)
-	if info.Host.ID != "" || info.Warnings > 0 || info.Baseline.Generation > 0 {
+	if info.Host.ID == "" && info.Warnings == 0 && info.Baseline.Generation == 0 {
+		b = append(b, "  <properties/>\n"...) // required, even empty
+	} else {
 		b = append(b, "  <properties>\n"...)
 		if info.Host.ID != "" {
 			b = append(b, `    <property name="host.id" value="`...)
@@ -72,7 +87,7 @@ func JUnit(w io.Writer, events []diff.Event, info Info) error {
 		b, scratch = appendJUnitCase(b[:0], scratch, &events[i])
 		_, _ = bw.Write(b)
 	}
-	_, _ = bw.WriteString("</testsuite>\n")
+	_, _ = bw.WriteString("  <system-out/>\n  <system-err/>\n</testsuite>\n")
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write junit report: %w", err)
 	}

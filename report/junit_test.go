@@ -2,6 +2,9 @@ package report
 
 import (
 	"encoding/xml"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -138,7 +141,9 @@ func TestJUnitHostile(t *testing.T) {
 		}
 		info := checkInfo
 		info.Host.Name = name
-		s := parseJUnit(t, render(t, JUnit, events, info))
+		out := render(t, JUnit, events, info)
+		validateJUnit(t, name, out)
+		s := parseJUnit(t, out)
 		if len(s.Cases) != 2 || s.Cases[0].Name != EscapeText(p) || s.Hostname != EscapeText(name) {
 			t.Errorf("%q: cases %+v hostname %q", name, s.Cases, s.Hostname)
 			continue
@@ -146,6 +151,58 @@ func TestJUnitHostile(t *testing.T) {
 		if !strings.Contains(s.Cases[0].Failure.Body, "target: "+EscapeText(name)) ||
 			!strings.Contains(s.Cases[1].Failure.Body, "old_path: "+EscapeText(p+"~")) {
 			t.Errorf("%q: bodies %q, %q", name, s.Cases[0].Failure.Body, s.Cases[1].Failure.Body)
+		}
+	}
+}
+
+// junitSchemas are the schemas every JUnit report must satisfy (see testdata/xsd).
+var junitSchemas = []string{"windyroad-JUnit.xsd", "jenkins-xunit-junit-10.xsd"}
+
+// validateJUnit checks out against each of junitSchemas with xmllint.
+func validateJUnit(t *testing.T, name string, out []byte) {
+	t.Helper()
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		if os.Getenv("FIM_REQUIRE_ROOT") == "1" {
+			t.Fatal("xmllint not installed (Debian package libxml2-utils), and FIM_REQUIRE_ROOT=1")
+		}
+		t.Skip("xmllint not installed (Debian package libxml2-utils)")
+	}
+	doc := filepath.Join(t.TempDir(), "report.xml")
+	if err := os.WriteFile(doc, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, xsd := range junitSchemas {
+		schema, err := filepath.Abs(filepath.Join("testdata", "xsd", xsd))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := exec.Command(xmllint, "--noout", "--nonet", "--schema", schema, doc).CombinedOutput()
+		if err != nil {
+			t.Errorf("%q: not valid against %s: %v\n%s", name, xsd, err, res)
+		}
+	}
+}
+
+// TestJUnitSchemas validates every golden JUnit report, and one of a host with no name
+// and no properties, against both JUnit schemas.
+func TestJUnitSchemas(t *testing.T) {
+	goldens, err := filepath.Glob(filepath.Join("testdata", "junit_*.golden"))
+	if err != nil || len(goldens) == 0 {
+		t.Fatalf("no golden JUnit reports: %v", err)
+	}
+	for _, g := range goldens {
+		out, err := os.ReadFile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		validateJUnit(t, g, out)
+	}
+	for _, host := range []string{"", " ", "  "} {
+		out := render(t, JUnit, formatEvents()[:2], Info{Host: Host{Name: host}})
+		validateJUnit(t, "host "+host, out)
+		if s := parseJUnit(t, out); s.Hostname != "localhost" || len(s.Properties) != 0 {
+			t.Errorf("host %q: hostname %q properties %v, want localhost and none", host, s.Hostname, s.Properties)
 		}
 	}
 }

@@ -28,10 +28,9 @@ import (
 //     ends the reordering, and the parser reports it.
 //
 // The positionals follow a "--", so that one that starts with '-' stays positional.
-// A command line being completed (ending in --generate-bash-completion) is returned as
-// it is: completion reads the words as typed.
+// (Shell completion, fim __complete, reads the words as typed: see complete.)
 func flagsAnywhere(app *cli.App, args []string) []string {
-	if len(args) < 2 || args[len(args)-1] == "--generate-bash-completion" {
+	if len(args) < 2 {
 		return args
 	}
 	root := slices.Concat(app.Flags, []cli.Flag{cli.HelpFlag})

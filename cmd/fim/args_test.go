@@ -206,7 +206,6 @@ func TestFlagsAnywhereWords(t *testing.T) {
 		{"--help baseline /etc -q", "--help baseline -q -- /etc"},
 		{"bogus /etc --db x", "bogus /etc --db x"}, // an unknown command, reported as such
 		{"baseline /etc - --db x", "baseline --db x -- /etc -"},
-		{"baseline /etc --d --generate-bash-completion", "baseline /etc --d --generate-bash-completion"},
 	} {
 		got := strings.Join(flagsAnywhere(app, append([]string{"fim"}, strings.Fields(tt.in)...))[1:], " ")
 		if got != tt.want {

@@ -117,7 +117,31 @@ func runIn(t *testing.T, cred *syscall.Credential, dir string, env []string, arg
 	case err != nil:
 		t.Fatalf("fim %s: %v", strings.Join(args, " "), err)
 	}
+	for _, line := range strings.Split(errOut.String(), "\n") {
+		if w := stutter(line); w != "" {
+			t.Errorf("fim %s: %q says %q twice in a row", strings.Join(args, " "), line, w)
+		}
+	}
 	return out.String(), errOut.String(), code
+}
+
+// stutter returns the word that two consecutive prefixes of a message begin with, as
+// "output" in "fim: output: output: POST …" or "--output: output \"x\": …", or "".
+func stutter(line string) string {
+	parts := strings.Split(line, ": ")
+	first := func(s string) string {
+		s = strings.TrimLeft(s, "-")
+		if i := strings.IndexAny(s, " ="); i >= 0 {
+			s = s[:i]
+		}
+		return strings.ToLower(s)
+	}
+	for i := 1; i < len(parts)-1; i++ {
+		if w := first(parts[i]); w != "" && w == first(parts[i-1]) {
+			return w
+		}
+	}
+	return ""
 }
 
 // mustRun runs fim and fails the test unless it exits with want.

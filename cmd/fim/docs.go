@@ -2,42 +2,47 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 )
 
-// Shell completion asks fim itself: urfave/cli answers --generate-bash-completion with
-// the commands or flags that fit the words typed so far.
+// Shell completion asks fim itself: `fim __complete WORD...` prints the words that can
+// replace the last one (see complete), and nothing where a file name goes.
 const bashCompletion = `# bash completion for fim; load with: source <(fim completion bash)
 _fim_complete() {
-  local cur=${COMP_WORDS[COMP_CWORD]} opts
-  if [[ $cur == -* ]]; then
-    opts=$("${COMP_WORDS[@]:0:COMP_CWORD}" "$cur" --generate-bash-completion 2>/dev/null)
-  else
-    opts=$("${COMP_WORDS[@]:0:COMP_CWORD}" --generate-bash-completion 2>/dev/null)
+  local cur=${COMP_WORDS[COMP_CWORD]} IFS=$'\n'
+  [[ $cur == = ]] && cur=
+  COMPREPLY=($(compgen -W "$("${COMP_WORDS[0]}" __complete "${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null)" -- "$cur"))
+  if ((${#COMPREPLY[@]} == 0)); then
+    COMPREPLY=($(compgen -f -- "$cur"))
   fi
-  COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 }
-complete -o bashdefault -o default -F _fim_complete fim
+complete -o filenames -o bashdefault -F _fim_complete fim
 `
 
 const zshCompletion = `#compdef fim
 # zsh completion for fim; load with: source <(fim completion zsh)
 _fim() {
   local -a opts
-  local cur=${words[-1]}
-  if [[ $cur == -* ]]; then
-    opts=("${(@f)$(${words[@]:0:#words[@]-1} $cur --generate-bash-completion 2>/dev/null)}")
-  else
-    opts=("${(@f)$(${words[@]:0:#words[@]-1} --generate-bash-completion 2>/dev/null)}")
-  fi
+  opts=("${(@f)$("${words[1]}" __complete "${(@)words[2,CURRENT]}" 2>/dev/null)}")
   if [[ -n ${opts[1]} ]]; then
-    _describe 'values' opts
+    compadd -- "${opts[@]}"
   else
     _files
   fi
 }
 compdef _fim fim
+`
+
+const fishCompletion = `# fish completion for fim; load with: fim completion fish | source
+function __fim_complete
+    set -l tokens (commandline -opc) (commandline -ct)
+    $tokens[1] __complete $tokens[2..-1] 2>/dev/null
+end
+complete -c fim -e
+complete -c fim -f -n '__fim_complete | string length -q' -a '(__fim_complete)'
+complete -c fim -F -n 'not __fim_complete | string length -q'
 `
 
 func completionCommand() *cli.Command {
@@ -54,11 +59,7 @@ func completionCommand() *cli.Command {
 			case "zsh":
 				script = zshCompletion
 			case "fish":
-				s, err := c.App.ToFishCompletion()
-				if err != nil {
-					return err
-				}
-				script = s
+				script = fishCompletion
 			default:
 				return usageErr("completion: want bash, zsh or fish, not %q", shell)
 			}
@@ -74,7 +75,7 @@ func manCommand() *cli.Command {
 		Usage:        "print fim's manual page (roff), made from its commands and flags",
 		OnUsageError: onUsageError,
 		Action: func(c *cli.Context) error {
-			page, err := c.App.ToManWithSection(1)
+			page, err := manPage(c.App)
 			if err != nil {
 				return err
 			}
@@ -83,3 +84,108 @@ func manCommand() *cli.Command {
 		},
 	}
 }
+
+// manPage returns fim's manual page: the commands and flags as urfave/cli writes them,
+// under a title line that dates the page and names the version, followed by the
+// sections every manual page has (manSections).
+func manPage(app *cli.App) (string, error) {
+	page, err := app.ToManWithSection(1)
+	if err != nil {
+		return "", err
+	}
+	title := fmt.Sprintf(".TH FIM 1 %s \"fim %s\" \"User Commands\"", releaseDate(), strings.ReplaceAll(version(), `"`, ""))
+	head, rest, ok := strings.Cut(page, "\n.TH ")
+	if !ok {
+		return "", fmt.Errorf("man page: no .TH line")
+	}
+	_, rest, _ = strings.Cut(rest, "\n")
+	return head + "\n" + title + "\n" + rest + manSections, nil
+}
+
+// manSections are the manual page's sections after the commands.
+const manSections = `
+.SH EXIT STATUS
+fim exits as AIDE and Tripwire do, so that existing cron scripts keep working.
+.TP
+.B 0
+no differences
+.TP
+.B 1, 2, 4
+entries created (1), removed (2), changed, chmodded, renamed or moved (4), OR'ed
+.TP
+.B 16
+usage or configuration error
+.TP
+.B 17
+the baseline is missing, empty, corrupt, altered, foreign, of an unknown format
+version, or stale
+.TP
+.B 18
+any other runtime error
+.SH ENVIRONMENT
+.TP
+.B FIM_DB
+the baseline database, when neither
+.B \-\-db
+nor the configuration names one
+.TP
+.B XDG_STATE_HOME
+where a user other than root keeps the default baseline:
+.I $XDG_STATE_HOME/fim/baseline.db
+.TP
+.B NO_COLOR
+when set, the text report is not coloured on a terminal
+(\fB\-\-color=auto\fR)
+.TP
+.B TERM
+.B dumb
+turns colour off, as NO_COLOR does
+.SH FILES
+.TP
+.I /etc/fim/fim.yaml
+the configuration read when
+.B \-\-config
+is not given
+.TP
+.I /var/lib/fim/baseline.db
+the baseline of root, unless \\-\\-db, FIM_DB or the configuration names another
+.TP
+.I $XDG_STATE_HOME/fim/baseline.db
+the baseline of other users (default
+.IR ~/.local/state/fim/baseline.db )
+.SH EXAMPLES
+Record /etc and /usr/bin, then report what changed:
+.PP
+.EX
+fim baseline /etc /usr/bin
+fim check; echo "exit $?"
+.EE
+.PP
+Sign the baseline, and check only against a baseline signed with the key:
+.PP
+.EX
+fim keygen \-\-out /root/fim.key
+fim baseline \-\-sign /root/fim.key /etc
+fim check \-\-verify /root/fim.key.pub
+.EE
+.PP
+Watch the configured paths and post each change to a collector:
+.PP
+.EX
+fim watch \-\-format ecs \-\-output https://logs.example.com/ingest \e
+    \-\-header \(aqAuthorization: ApiKey KEY\(aq \-\-ca /etc/fim/ca.pem
+.EE
+.PP
+Check an unpacked image against a golden baseline, as a JUnit report:
+.PP
+.EX
+fim check \-\-db golden.db \-\-root rootfs \-\-format junit > fim\-junit.xml
+.EE
+.SH SEE ALSO
+.BR aide (1),
+.BR mtree (8),
+.BR fanotify (7),
+.BR inotify (7),
+.BR rsyslogd (8),
+.BR b3sum (1)
+`

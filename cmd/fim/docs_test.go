@@ -4,54 +4,125 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 )
 
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
 // TestCompletionBash loads `fim completion bash` into a real bash and completes words
-// the way bash does on a tab.
+// as bash does on a tab: COMP_WORDS as bash splits the line (at '=' too), COMP_CWORD the
+// word under the cursor. Where no fim word fits, file names are offered.
 func TestCompletionBash(t *testing.T) {
 	script, _ := mustRun(t, 0, "completion", "bash")
+	dir := t.TempDir()
+	tree{"conf/fim.yaml": file("paths: [/etc]"), "conf/fim.db": file(""), "conf/other": file("")}.build(t, dir)
+	conf := filepath.Join(dir, "conf")
 	cases := []struct {
 		words []string
 		want  []string
 	}{
 		{[]string{"fim", "ch"}, []string{"check"}},
+		{[]string{"fim", "h"}, []string{"help"}},
 		{[]string{"fim", "check", "--ver"}, []string{"--verify"}},
 		{[]string{"fim", "baseline", "--max-"}, []string{"--max-depth", "--max-file-size", "--max-entries"}},
+		{[]string{"fim", "keygen", "--"}, []string{"--out", "--help"}},
+		{[]string{"fim", "--"}, []string{"--help", "--version"}},
+		{[]string{"fim", "check", "--format", "j"}, []string{"json", "junit"}},
+		{[]string{"fim", "check", "--format", "="}, []string{"ecs", "github", "json", "junit", "sarif", "text"}},
+		{[]string{"fim", "check", "--format", "=", "s"}, []string{"sarif"}},
+		{[]string{"fim", "--version", "check", "--db", "x", "--format", "t"}, []string{"text"}},
+		{[]string{"fim", "export", "--format", ""}, []string{"mtree"}},
+		{[]string{"fim", "watch", "--backend", "f"}, []string{"fanotify", "fsnotify"}},
+		{[]string{"fim", "check", "--color", ""}, []string{"auto", "always", "never"}},
+		{[]string{"fim", "completion", ""}, []string{"bash", "zsh", "fish"}},
+		{[]string{"fim", "help", "ex"}, []string{"explain", "export"}},
+		// File names: positional arguments, flags that take a file, after "--".
+		{[]string{"fim", "baseline", conf + "/fim."}, []string{conf + "/fim.db", conf + "/fim.yaml"}},
+		{[]string{"fim", "explain", "--config", conf + "/fim.yaml", conf + "/o"}, []string{conf + "/other"}},
+		{[]string{"fim", "check", "--db", conf + "/fim.d"}, []string{conf + "/fim.db"}},
+		{[]string{"fim", "baseline", "--", conf + "/fim.y"}, []string{conf + "/fim.yaml"}},
 	}
 	for _, c := range cases {
-		cword := len(c.words) - 1
-		prog := script + "\nCOMP_WORDS=(" + strings.Join(c.words, " ") + ")\nCOMP_CWORD=" +
-			strconv.Itoa(cword) + "\n_fim_complete\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n"
-		cmd := exec.Command("bash", "--norc", "-c", prog)
+		var quoted []string
+		for _, w := range c.words {
+			quoted = append(quoted, shellQuote(w))
+		}
+		prog := script + "\nCOMP_WORDS=(" + strings.Join(quoted, " ") + ")\nCOMP_CWORD=" +
+			strconv.Itoa(len(c.words)-1) + "\n_fim_complete\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n"
+		cmd := exec.Command("bash", "--norc", "--noprofile", "-c", prog)
 		cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(fimBin)+":"+os.Getenv("PATH"))
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("%v: %v\n%s", c.words, err, out)
 		}
 		got := strings.Fields(string(out))
-		for _, w := range c.want {
-			if !slices.Contains(got, w) {
-				t.Errorf("completing %v: got %v, want %s among them", c.words, got, w)
-			}
-		}
-		if len(got) != len(c.want) {
-			t.Errorf("completing %v: got %v, want %v", c.words, got, c.want)
+		slices.Sort(got)
+		want := slices.Sorted(slices.Values(c.want))
+		if !slices.Equal(got, want) {
+			t.Errorf("completing %q: got %q, want %q", c.words, got, want)
 		}
 	}
 }
 
-func TestCompletionOthers(t *testing.T) {
-	zsh, _ := mustRun(t, 0, "completion", "zsh")
-	fish, _ := mustRun(t, 0, "completion", "fish")
-	if !strings.HasPrefix(zsh, "#compdef fim") {
-		t.Errorf("zsh script does not start with #compdef: %.40q", zsh)
+// TestCompletionFish loads `fim completion fish` into a real fish and completes lines
+// with complete -C.
+func TestCompletionFish(t *testing.T) {
+	if _, err := exec.LookPath("fish"); err != nil {
+		skipf(t, "fish is not installed (Debian package fish)")
 	}
-	if !strings.Contains(fish, "complete -c fim") || !strings.Contains(fish, "'check'") {
-		t.Errorf("fish script lacks fim's commands:\n%.300s", fish)
+	script, _ := mustRun(t, 0, "completion", "fish")
+	dir := t.TempDir()
+	tree{"conf/fim.yaml": file("paths: [/etc]"), "conf/fim.db": file("")}.build(t, dir)
+	src := filepath.Join(dir, "fim.fish")
+	must(t, os.WriteFile(src, []byte(script), 0o644))
+	for _, c := range []struct {
+		line string
+		want []string
+	}{
+		{"fim ch", []string{"check"}},
+		{"fim check --form", []string{"--format"}},
+		{"fim check --format ", []string{"ecs", "github", "json", "junit", "sarif", "text"}},
+		{"fim check --format=j", []string{"--format=json", "--format=junit"}},
+		{"fim baseline " + dir + "/conf/fim.", []string{dir + "/conf/fim.db", dir + "/conf/fim.yaml"}},
+	} {
+		cmd := exec.Command("fish", "--no-config", "-c", "source "+shellQuote(src)+"; complete -C"+shellQuote(c.line))
+		cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(fimBin)+":"+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%q: %v\n%s", c.line, err, out)
+		}
+		var got []string
+		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			got = append(got, strings.SplitN(l, "\t", 2)[0]) // without a description
+		}
+		slices.Sort(got)
+		if want := slices.Sorted(slices.Values(c.want)); !slices.Equal(got, want) {
+			t.Errorf("completing %q: got %q, want %q", c.line, got, want)
+		}
+	}
+}
+
+// TestCompletionZsh loads `fim completion zsh` into a real zsh with compinit, which
+// must define the completion function without an error.
+func TestCompletionZsh(t *testing.T) {
+	if _, err := exec.LookPath("zsh"); err != nil {
+		skipf(t, "zsh is not installed (Debian package zsh)")
+	}
+	script, _ := mustRun(t, 0, "completion", "zsh")
+	if !strings.HasPrefix(script, "#compdef fim") {
+		t.Errorf("zsh script does not start with #compdef: %.40q", script)
+	}
+	src := filepath.Join(t.TempDir(), "_fim")
+	must(t, os.WriteFile(src, []byte(script), 0o644))
+	cmd := exec.Command("zsh", "-f", "-c", "autoload -U compinit && compinit -u -D && source "+shellQuote(src)+" && whence -w _fim && print -r -- $_comps[fim]")
+	out, err := cmd.CombinedOutput()
+	if err != nil || string(out) != "_fim: function\n_fim\n" {
+		t.Errorf("zsh: %v\n%s", err, out)
 	}
 	if _, stderr, code := run(t, "completion", "tcsh"); code != 16 || !strings.Contains(stderr, "want bash, zsh or fish") {
 		t.Errorf("completion tcsh: exit %d, %q", code, stderr)
@@ -73,9 +144,25 @@ func TestManPage(t *testing.T) {
 		t.Fatalf("man -l: %v", err)
 	}
 	text := string(out)
-	for _, want := range []string{"NAME", "fim - file integrity monitor", "baseline", "check", "watch", "--max-depth", "--verify", "--quiet"} {
+	for _, want := range []string{"NAME", "fim - file integrity monitor", "baseline", "check", "watch", "--max-depth", "--verify", "--quiet",
+		"EXIT STATUS", "ENVIRONMENT", "FIM_DB", "FILES", "/etc/fim/fim.yaml", "EXAMPLES", "SEE ALSO", "mtree(8)"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("rendered man page lacks %q", want)
 		}
+	}
+	if !regexp.MustCompile(`(?m)^\.TH FIM 1 \d{4}-\d\d-\d\d "fim [^"]+" "User Commands"$`).MatchString(page) {
+		t.Errorf("no dated title line in\n%.200s", page)
+	}
+	// Every exit code fim defines is explained.
+	for _, code := range []int{exitOK, exitCreated, exitRemoved, exitChanged, exitUsage, exitBaseline, exitRuntime} {
+		if !regexp.MustCompile(`(?m)^\.B [0-9, ]*\b` + strconv.Itoa(code) + `\b`).MatchString(page) {
+			t.Errorf("EXIT STATUS does not explain %d", code)
+		}
+	}
+	if _, err := exec.LookPath("mandoc"); err != nil {
+		skipf(t, "mandoc is not installed (Debian package mandoc)")
+	}
+	if out, err := exec.Command("mandoc", "-Tlint", "-W", "warning", src).CombinedOutput(); err != nil || len(out) > 0 {
+		t.Errorf("mandoc -Tlint: %v\n%s", err, out)
 	}
 }

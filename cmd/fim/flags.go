@@ -7,20 +7,12 @@ import (
 	"fim/diff"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 )
 
 const defaultConfig = "/etc/fim/fim.yaml"
-
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
-}
 
 // loadConfig reads --config, or the default file when it exists and explicit says so.
 func loadConfig(c *cli.Context, useDefault bool) (*config.Config, error) {

@@ -17,9 +17,12 @@ func keygenCommand() *cli.Command {
 		Usage:        "make an Ed25519 key pair for signing baselines: FILE (private, 0600) and FILE.pub",
 		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "out", Required: true, Usage: "write the private key to `FILE` and the public key to FILE.pub"},
+			&cli.StringFlag{Name: "out", Usage: "write the private key to `FILE` and the public key to FILE.pub (required)"},
 		},
 		Action: func(c *cli.Context) error {
+			if err := requireFlags(c, "out"); err != nil {
+				return err
+			}
 			pub, err := baseline.GenerateKey(c.String("out"))
 			if err != nil {
 				return &exitError{exitUsage, fmt.Errorf("keygen: %w", err)}
@@ -37,9 +40,12 @@ func verifyCommand() *cli.Command {
 		OnUsageError: onUsageError,
 		Flags: append([]cli.Flag{
 			configFlag, dbFlag,
-			&cli.StringFlag{Name: "key", Required: true, Usage: "the signer's public key `FILE`"},
+			&cli.StringFlag{Name: "key", Usage: "the signer's public key `FILE` (required)"},
 		}, freshFlags...),
 		Action: func(c *cli.Context) error {
+			if err := requireFlags(c, "key"); err != nil {
+				return err
+			}
 			if c.Args().Len() > 0 {
 				return usageErr("verify takes no PATH")
 			}
@@ -72,4 +78,16 @@ func verifyCommand() *cli.Command {
 			return fresh.record()
 		},
 	}
+}
+
+// requireFlags returns a usage error (exit 16) naming the first of the flags that is
+// not set: urfave/cli's own Required check fails with an error fim cannot tell from
+// a runtime one.
+func requireFlags(c *cli.Context, names ...string) error {
+	for _, n := range names {
+		if c.String(n) == "" {
+			return usageErr("%s: --%s is required", c.Command.Name, n)
+		}
+	}
+	return nil
 }

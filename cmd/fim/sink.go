@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"net/http"
 	"os"
 	"time"
 
@@ -17,6 +18,20 @@ var reportFormatFlag = &cli.StringFlag{Name: "format", Value: "text",
 	Usage: "report format: text, json (one object per line), ecs (Elastic Common Schema, one per line), junit, sarif or github (Actions annotations)"}
 var outputFlag = &cli.StringFlag{Name: "output", Usage: "send the report to `DEST`: FILE (appended, fsync'd), -, syslog, syslog:///SOCKET, " +
 	"udp://HOST:PORT or tcp://HOST:PORT (RFC 5424; ?facility=NAME, ?max=BYTES), or http(s)://URL (JSON POST with retries)"}
+
+// reportFlags go with --output: every command that takes it takes them (see newApp).
+// --color is for the text format; the others tune an http(s) --output.
+var reportFlags = []cli.Flag{
+	&cli.StringFlag{Name: "color", Value: "auto", Usage: "colour the kinds of the text report: `WHEN` is auto (on a terminal, " +
+		"unless NO_COLOR is set or TERM=dumb), always or never"},
+	&cli.StringSliceFlag{Name: "header", Usage: "with an http(s) --output, send the header `'NAME: VALUE'` with each request (repeatable; " +
+		"e.g. 'Authorization: ApiKey …'); values never appear in messages"},
+	&cli.StringFlag{Name: "ca", Usage: "with an https --output, trust only the certificate authorities in the PEM `FILE`"},
+	&cli.StringFlag{Name: "cert", Usage: "with an https --output, present the client certificate in the PEM `FILE` (with --key)"},
+	&cli.StringFlag{Name: "key", Usage: "the private key of --cert, in the PEM `FILE`"},
+	&cli.BoolFlag{Name: "gzip", Usage: "with an http(s) --output, compress each request body (Content-Encoding: gzip)"},
+}
+
 var redactFlag = &cli.BoolFlag{Name: "redact", Usage: "report a path below a configured root as ROOT/[redacted], and drop link targets, xattr values, and process arguments and working directories"}
 
 // reporter renders events in the --format and sends them to the --output, redacted
@@ -48,21 +63,77 @@ func newReporter(c *cli.Context, stream bool, roots []string) (*reporter, error)
 			return nil, usageErr("--format %s is one document: syslog would split it into lines", format)
 		}
 	}
-	sink, err := output.Open(dest, output.Options{
+	var color bool
+	switch when := c.String("color"); when {
+	case "auto":
+		color = (dest == "" || dest == "-") && colorful()
+	case "always":
+		color = true
+	case "never":
+	default:
+		return nil, usageErr("--color: want auto, always or never, not %q", when)
+	}
+	opt := output.Options{
 		ContentType: report.ContentType(format),
 		Version:     version(),
 		Hostname:    report.LocalHost().Name,
-		Logf:        func(f string, args ...any) { fmt.Fprintf(os.Stderr, "fim: output: "+f+"\n", args...) },
-	})
+		// Every message names the output or the spool it is about.
+		Logf: func(f string, args ...any) { fmt.Fprintf(os.Stderr, "fim: "+f+"\n", args...) },
+	}
+	if err := deliveryOptions(c, dest, &opt); err != nil {
+		return nil, err
+	}
+	sink, err := output.Open(dest, opt)
 	if err != nil {
-		return nil, usageErr("--output: %v", err)
+		return nil, usageErr("%v", err) // it names the output
 	}
 	r := &reporter{render: render, sink: sink, host: report.LocalHost()}
-	r.color = (dest == "" || dest == "-") && colorful()
+	r.color = color
 	if c.Bool("redact") {
 		r.redact = roots
 	}
 	return r, nil
+}
+
+// deliveryOptions reads the deliveryFlags into opt; they need an http(s) dest.
+func deliveryOptions(c *cli.Context, dest string, opt *output.Options) error {
+	for _, name := range []string{"header", "ca", "cert", "key", "gzip"} {
+		if c.IsSet(name) && !output.HTTP(dest) {
+			return usageErr("--%s is for an http:// or https:// --output", name)
+		}
+	}
+	for i, h := range c.StringSlice("header") {
+		name, value, err := output.ParseHeader(h)
+		if err != nil {
+			return usageErr("--header (the %s): %v", ordinal(i+1), err)
+		}
+		if opt.Header == nil {
+			opt.Header = http.Header{}
+		}
+		opt.Header.Add(name, value)
+	}
+	tls, err := output.LoadTLS(c.String("ca"), c.String("cert"), c.String("key"))
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	opt.TLS, opt.Gzip = tls, c.Bool("gzip")
+	return nil
+}
+
+// ordinal writes n as "1st", "2nd", "3rd", "4th", …
+func ordinal(n int) string {
+	suffix := "th"
+	if n%100 < 11 || n%100 > 13 {
+		switch n % 10 {
+		case 1:
+			suffix = "st"
+		case 2:
+			suffix = "nd"
+		case 3:
+			suffix = "rd"
+		}
+	}
+	return fmt.Sprint(n) + suffix
 }
 
 // info returns the report.Info of a report rendered now.
@@ -80,7 +151,7 @@ func (r *reporter) emit(events []diff.Event, info report.Info) error {
 		return fmt.Errorf("render report: %w", err)
 	}
 	if err := r.sink.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("write report: %w", err)
+		return fmt.Errorf("report not delivered: %w", err)
 	}
 	return nil
 }

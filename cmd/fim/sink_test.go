@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"fim/internal/testpki"
 )
 
 // TestOutputHTTP sends a check's ECS report to a local HTTP collector that fails the
@@ -106,7 +110,7 @@ func TestFormatsCLI(t *testing.T) {
 		{[]string{"watch", "--format", "junit", root}, "one document per run"},
 		{[]string{"check", "--db", db, "--format", "sarif", "--output", "udp://127.0.0.1:9"}, "syslog would split it"},
 		{[]string{"check", "--db", db, "--format", "yaml"}, `unknown format "yaml"`},
-		{[]string{"check", "--db", db, "--output", "ftp://example.com/x"}, "--output"},
+		{[]string{"check", "--db", db, "--output", "ftp://example.com/x"}, `fim: output "ftp://example.com/x": unknown scheme ftp`},
 	} {
 		_, stderr, code := run(t, c.args...)
 		if code != 16 || !strings.Contains(stderr, c.want) || strings.Count(stderr, "\n") != 1 {
@@ -179,6 +183,80 @@ func TestUndeliveredNotCommitted(t *testing.T) {
 				}
 				wantEvents(t, checkJSON(t, root, 5, "--db", db), "change T/a [content,size,mtime,ctime]", "create T/b")
 			})
+		}
+	}
+}
+
+// TestOutputHTTPSHeaders sends a check's report to an HTTPS collector that requires a
+// client certificate from its own CA and an API key: with --ca, --cert, --key, --header
+// and --gzip it arrives; a collector that refuses the key and echoes it back gets it
+// into no message; the flags are refused without an http(s) --output.
+func TestOutputHTTPSHeaders(t *testing.T) {
+	const key = "ApiKey Zmltc2VjcmV0a2V5dmFsdWU="
+	tmp := t.TempDir()
+	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
+	tree{"etc/passwd": file("root:x:0:0")}.build(t, root)
+	mustRun(t, 0, "baseline", "--db", db, root)
+	tree{"etc/shadow": file("root:*:1")}.build(t, root)
+
+	pki := testpki.New(t)
+	var mu sync.Mutex
+	var bodies []string
+	refuse := true
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if refuse {
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprintf(w, "key %s is not valid\n", r.Header.Get("Authorization"))
+			return
+		}
+		if r.Header.Get("Authorization") != key || r.Header.Get("Content-Encoding") != "gzip" ||
+			len(r.TLS.PeerCertificates) == 0 || r.TLS.PeerCertificates[0].Subject.CommonName != pki.ClientName {
+			http.Error(w, "wrong request", http.StatusBadRequest)
+			return
+		}
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		b, _ := io.ReadAll(zr)
+		bodies = append(bodies, string(b))
+	}))
+	srv.TLS = pki.Server
+	srv.StartTLS()
+	defer srv.Close()
+
+	args := []string{"check", "--db", db, "--format", "json", "--output", srv.URL + "/ingest",
+		"--header", "Authorization: " + key, "--header", "X-Source: fim", "--gzip",
+		"--ca", pki.CAFile, "--cert", pki.ClientCert, "--key", pki.ClientKey}
+	stdout, stderr, code := run(t, args...)
+	if code != exitRuntime || strings.Contains(stdout+stderr, "Zmltc2Vj") || !strings.Contains(stderr, "[redacted]") {
+		t.Errorf("refused: exit %d, want %d and the key redacted\nstdout: %s\nstderr: %s", code, exitRuntime, stdout, stderr)
+	}
+	mu.Lock()
+	refuse = false
+	mu.Unlock()
+	mustRun(t, 1, args...)
+	mu.Lock()
+	if len(bodies) != 1 || !strings.Contains(bodies[0], `"path":"`+root+`/etc/shadow"`) {
+		t.Errorf("bodies %q: want the report once", bodies)
+	}
+	mu.Unlock()
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--ca", pki.CAFile}, "fim: --ca is for an http:// or https:// --output"},
+		{[]string{"--output", srv.URL, "--header", "Authorization Zmltc2VjcmV0"}, `fim: --header (the 1st): want "NAME: VALUE" (no colon)`},
+		{[]string{"--output", srv.URL, "--header", "A: b", "--header", "X: Zmltc2VjcmV0\x01"}, "fim: --header (the 2nd): X: the value holds a control character"},
+		{[]string{"--output", srv.URL, "--cert", pki.ClientCert}, "fim: client certificate " + pki.ClientCert + ": no key file given for it"},
+	} {
+		_, stderr, code := run(t, append([]string{"check", "--db", db}, c.args...)...)
+		if code != exitUsage || strings.TrimSpace(stderr) != c.want {
+			t.Errorf("%q: exit %d, stderr %q, want %d and %q", c.args, code, stderr, exitUsage, c.want)
 		}
 	}
 }

@@ -202,6 +202,11 @@ func startWatch(t *testing.T, b watchBackend, root string, args ...string) *watc
 			r.cmd.Process.Kill()
 			<-r.exited
 		}
+		for _, line := range r.notices() {
+			if w := stutter(line); w != "" {
+				t.Errorf("fim watch: %q says %q twice in a row", line, w)
+			}
+		}
 		if t.Failed() {
 			t.Logf("fim %s\nreport:\n%s\nstderr:\n%s", strings.Join(full, " "), strings.Join(r.seen, "\n"), r.stderrText())
 		}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -74,43 +75,36 @@ func TestHostileNames(t *testing.T) {
 	}
 }
 
-// TestUnstableIsAFinding tampers with a file (same size, mtime put back) and keeps
-// moving its ctime with utimensat while check reads it, so that every read is
-// overtaken: the file is unstable. It must be reported as a change of content, also
-// with ctime ignored, and count in the exit code, whether check reads it in full or
-// with --fast.
+// TestUnstableIsAFinding changes a file's ctime while fim reads it, on every read (a
+// fanotify permission event holds each read until the change is made), so the file never
+// holds still: whatever is ignored, that is a change of content, and counts in the exit
+// code.
 func TestUnstableIsAFinding(t *testing.T) {
+	needRoot(t)
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
 	must(t, os.Mkdir(root, 0o755))
 	big := filepath.Join(root, "big")
-	content := bytes.Repeat([]byte("a"), 48<<20) // long enough to read that ctime ticks meanwhile
+	content := bytes.Repeat([]byte("a"), 4<<20)
 	must(t, os.WriteFile(big, content, 0o644))
 	mustRun(t, 0, "baseline", "--db", db, root)
 	content[1<<20] = 'b'
 	rewriteKeepTimes(t, big, string(content))
 	st, err := os.Stat(big)
 	must(t, err)
+	ts := []unix.Timespec{unix.NsecToTimespec(st.ModTime().UnixNano()), unix.NsecToTimespec(st.ModTime().UnixNano())}
 
 	for _, args := range [][]string{{"--ignore", "ctime"}, {"--ignore", "ctime", "--fast"}, {}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			stop := make(chan struct{})
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				ts := []unix.Timespec{unix.NsecToTimespec(st.ModTime().UnixNano()), unix.NsecToTimespec(st.ModTime().UnixNano())}
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-						unix.UtimesNanoAt(unix.AT_FDCWD, big, ts, 0)
-					}
+			stop := duringReads(t, big, func() {
+				if err := unix.UtimesNanoAt(unix.AT_FDCWD, big, ts, 0); err != nil { // the same times: only ctime moves
+					t.Error(err)
 				}
-			}()
+			})
 			stdout, stderr, code := run(t, append([]string{"check", "--format", "json", "--db", db}, args...)...)
-			close(stop)
-			<-done
+			if n := stop(); n == 0 {
+				t.Fatal("fim read the file without a read the test could see")
+			}
 			got := summarize(t, parseJSON(t, stdout), root)
 			want := "change T/big [content]"
 			if len(args) == 0 {
@@ -126,5 +120,73 @@ func TestUnstableIsAFinding(t *testing.T) {
 				t.Errorf("the event does not say the file was unstable: %s", stdout)
 			}
 		})
+	}
+}
+
+// duringReads calls change inside every read of the file at path, until the returned
+// stop is called: a fanotify permission event holds each read until change has returned.
+// stop returns how many reads there were.
+func duringReads(t *testing.T, path string, change func()) (stop func() int) {
+	t.Helper()
+	fd, err := unix.FanotifyInit(unix.FAN_CLASS_CONTENT|unix.FAN_CLOEXEC|unix.FAN_NONBLOCK, unix.O_RDONLY|unix.O_LARGEFILE|unix.O_CLOEXEC)
+	if err != nil {
+		skipf(t, "fanotify permission events: %v", err)
+	}
+	if err := unix.FanotifyMark(fd, unix.FAN_MARK_ADD, unix.FAN_ACCESS_PERM, unix.AT_FDCWD, path); err != nil {
+		unix.Close(fd)
+		t.Fatalf("fanotify mark %s: %v", path, err)
+	}
+	var quit [2]int
+	if err := unix.Pipe2(quit[:], unix.O_CLOEXEC); err != nil {
+		unix.Close(fd)
+		t.Fatal(err)
+	}
+	reads := make(chan int)
+	go func() {
+		n := 0
+		defer func() {
+			unix.Close(fd) // the kernel lets any read still held go
+			unix.Close(quit[0])
+			reads <- n
+		}()
+		buf := make([]byte, 4096)
+		meta := int(unsafe.Sizeof(unix.FanotifyEventMetadata{}))
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(quit[0]), Events: unix.POLLIN}}
+		for {
+			if _, err := unix.Poll(fds, -1); err != nil && err != unix.EINTR {
+				t.Errorf("poll: %v", err)
+				return
+			}
+			if fds[1].Revents != 0 {
+				return
+			}
+			k, err := unix.Read(fd, buf)
+			if err == unix.EAGAIN || err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				t.Errorf("read fanotify: %v", err)
+				return
+			}
+			for off := 0; off+meta <= k; {
+				ev := (*unix.FanotifyEventMetadata)(unsafe.Pointer(&buf[off]))
+				if ev.Mask&unix.FAN_ACCESS_PERM != 0 && ev.Fd >= 0 {
+					n++
+					change()
+					resp := unix.FanotifyResponse{Fd: ev.Fd, Response: unix.FAN_ALLOW}
+					if _, err := unix.Write(fd, (*[unsafe.Sizeof(resp)]byte)(unsafe.Pointer(&resp))[:]); err != nil {
+						t.Errorf("answer fanotify: %v", err)
+					}
+				}
+				if ev.Fd >= 0 {
+					unix.Close(int(ev.Fd))
+				}
+				off += int(ev.Event_len)
+			}
+		}
+	}()
+	return func() int {
+		unix.Close(quit[1])
+		return <-reads
 	}
 }

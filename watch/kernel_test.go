@@ -887,8 +887,28 @@ func TestWatchRemount(t *testing.T) {
 			}
 			r.settle(nil)
 			r.expect(backend, pidOf(r.run("tee", "under")), "create T/under")
+			// What the new filesystem hides is gone from the watched tree; that
+			// remove may come after the sentinel of a settle.
+			hidden := func(name string) {
+				t.Helper()
+				gone := false
+				seen := func(ev diff.Event) {
+					if ev.Kind == diff.Remove && ev.Path == filepath.Join(root, name) {
+						gone = true
+					}
+				}
+				r.settle(seen)
+				for !gone {
+					select {
+					case ev := <-r.events:
+						seen(ev)
+					case <-time.After(eventTimeout):
+						t.Fatalf("%s, hidden by the mount, not reported removed", name)
+					}
+				}
+			}
 			mount()
-			r.settle(nil)
+			hidden("under")
 			r.expect(backend, pidOf(r.run("tee", "new")), "create T/new")
 			// Unmounted and mounted again at once: the new filesystem may get the
 			// mount id and device number of the one before it.
@@ -896,7 +916,7 @@ func TestWatchRemount(t *testing.T) {
 				t.Fatal(err)
 			}
 			mount()
-			r.settle(nil)
+			hidden("new")
 			r.expect(backend, pidOf(r.run("tee", "again")), "create T/again")
 		})
 	}

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"fim/diff"
 	"fim/walk"
 )
 
@@ -46,7 +47,16 @@ type fanotify struct {
 	running    bool // run has started: roots are fixed
 	rootIDs    []rootAt
 	logf       func(string, ...any)
+	// The files of the roots with more than one link each have an inode mark in a
+	// group of their own (see links): the ignore marks of this group would leave out
+	// their changes made through a directory outside the roots.
+	linkFile *os.File
+	linkFD   int
+	links    *links
 }
+
+// linkMask is what the inode mark of a file with more than one link asks for.
+const linkMask = unix.FAN_MODIFY | unix.FAN_CLOSE_WRITE | unix.FAN_ATTRIB
 
 // newFanotify makes the notification group, with a queue of queue events (see
 // withQueue). Without CAP_SYS_ADMIN or on an old kernel
@@ -66,8 +76,53 @@ func newFanotify(queue int) (*fanotify, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fanotify_init with FID reporting: %w", err)
 	}
+	// Events of an ignored directory are left out whatever other mark the group has on
+	// the file they happen to, so the inode marks live in a group with no ignore mark.
+	lfd, err := unix.FanotifyInit(unix.FAN_CLASS_NOTIF|unix.FAN_CLOEXEC|unix.FAN_NONBLOCK|unix.FAN_REPORT_FID,
+		unix.O_RDONLY|unix.O_LARGEFILE|unix.O_CLOEXEC)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("fanotify_init with FID reporting: %w", err)
+	}
 	return &fanotify{fd: fd, file: os.NewFile(uintptr(fd), "fanotify"), rename: rename,
-		self: int32(os.Getpid()), mounts: map[uint64][]markedMount{}, dirs: newDirCache(), procs: newProcCache()}, nil
+		self: int32(os.Getpid()), mounts: map[uint64][]markedMount{}, dirs: newDirCache(), procs: newProcCache(),
+		linkFD: lfd, linkFile: os.NewFile(uintptr(lfd), "fanotify inode marks")}, nil
+}
+
+// watchInode puts an inode mark on the file open at fd (see links), and returns its
+// filesystem id and handle, as the events of the mark name the file.
+func (f *fanotify) watchInode(fd int) (string, error) {
+	h, _, err := unix.NameToHandleAt(fd, "", unix.AT_EMPTY_PATH)
+	if err != nil {
+		return "", err
+	}
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(fd, &st); err != nil {
+		return "", err
+	}
+	if err := unix.FanotifyMark(f.linkFD, unix.FAN_MARK_ADD|unix.FAN_MARK_INODE, linkMask, unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", fd)); err != nil {
+		return "", err
+	}
+	return handleKey(&FID{Fsid: fsidOfStatfs(&st), HandleType: h.Type(), Handle: h.Bytes()}), nil
+}
+
+// unwatchInode removes the inode mark of the file token names, found by its handle;
+// a file that is gone took its mark with it.
+func (f *fanotify) unwatchInode(token string) {
+	fsid := binary.NativeEndian.Uint64([]byte(token[0:8]))
+	h := unix.NewFileHandle(int32(binary.NativeEndian.Uint32([]byte(token[8:12]))), []byte(token[12:]))
+	f.mu.Lock()
+	mounts := f.mounts[fsid]
+	f.mu.Unlock()
+	if len(mounts) == 0 {
+		return
+	}
+	fd, err := unix.OpenByHandleAt(mounts[0].fd, h, unix.O_PATH|unix.O_CLOEXEC)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	unix.FanotifyMark(f.linkFD, unix.FAN_MARK_REMOVE|unix.FAN_MARK_INODE, linkMask, unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", fd))
 }
 
 // errSameFsid is why a filesystem is not marked when another one with the same id
@@ -151,10 +206,15 @@ func fsidOf(real string) (uint64, error) {
 	if err := unix.Statfs(real, &st); err != nil {
 		return 0, fmt.Errorf("statfs %s: %w", real, err)
 	}
+	return fsidOfStatfs(&st), nil
+}
+
+// fsidOfStatfs returns the filesystem id of st as fanotify's records carry it.
+func fsidOfStatfs(st *unix.Statfs_t) uint64 {
 	var b [8]byte
 	binary.NativeEndian.PutUint32(b[0:], uint32(st.Fsid.Val[0]))
 	binary.NativeEndian.PutUint32(b[4:], uint32(st.Fsid.Val[1]))
-	return binary.NativeEndian.Uint64(b[:]), nil
+	return binary.NativeEndian.Uint64(b[:])
 }
 
 func handleKey(fid *FID) string {
@@ -315,6 +375,8 @@ func (f *fanotify) run(ctx context.Context, abort <-chan struct{}, out chan<- Hi
 		}
 		send(Hint{Path: real, Dir: true, Subtree: true, Source: SourceFanotify})
 	})
+	linksDone := make(chan error, 1)
+	go func() { linksDone <- f.runLinks(ctx, send) }()
 	err := readKernel(ctx, f.file, f.fd, "fanotify", func(buf []byte) bool {
 		events, perr := ParseEvents(buf)
 		for i := range events {
@@ -334,10 +396,55 @@ func (f *fanotify) run(ctx context.Context, abort <-chan struct{}, out chan<- Hi
 		}
 		return true
 	})
+	if lerr := <-linksDone; err == nil {
+		err = lerr
+	}
 	if err == nil {
 		f.rescans.flush()
 	}
 	return err
+}
+
+// runLinks reads the events of the inode marks on files with more than one link, and
+// sends a hint for each name of the file in the roots, with the process that made the
+// change: it may have been made through a name outside them.
+func (f *fanotify) runLinks(ctx context.Context, send func(Hint) bool) error {
+	return readKernel(ctx, f.linkFile, f.linkFD, "fanotify", func(buf []byte) bool {
+		events, perr := ParseEvents(buf)
+		for i := range events {
+			ev := &events[i]
+			if ev.FD >= 0 {
+				unix.Close(int(ev.FD))
+			}
+			if ev.Mask&unix.FAN_Q_OVERFLOW != 0 {
+				if !f.rescans.overflow(Hint{Overflow: true, Source: SourceFanotify}) {
+					return false
+				}
+				continue
+			}
+			if ev.PID == f.self {
+				continue
+			}
+			for j := range ev.FIDs {
+				if ev.FIDs[j].Kind != infoFID {
+					continue
+				}
+				var p *diff.Process
+				for _, name := range f.links.names(handleKey(&ev.FIDs[j])) {
+					if p == nil {
+						p = f.procs.get(int(ev.PID))
+					}
+					if !send(Hint{Path: name, Source: SourceFanotify, Process: p}) {
+						return false
+					}
+				}
+			}
+		}
+		if perr != nil {
+			return f.rescans.overflow(Hint{Overflow: true, Source: SourceFanotify, Err: perr})
+		}
+		return true
+	})
 }
 
 // hint turns one event into a hint.
@@ -507,6 +614,7 @@ func nameOf(dirfd int, dev, ino uint64) (string, error) {
 
 func (f *fanotify) close() {
 	f.file.Close()
+	f.linkFile.Close()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, ms := range f.mounts {

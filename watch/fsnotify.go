@@ -2,6 +2,7 @@ package watch
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -41,6 +42,30 @@ type fsnotifier struct {
 	walkDirs func(real string, fn func(real string)) error
 	rescans  *rescanLimit
 	rootIDs  []rootAt // what each root was when it was first watched
+	links    *links   // the files with more than one link, watched each by itself
+}
+
+// inFileMask is what fim asks inotify for on a file with more than one link: the
+// changes to its content and attributes, whatever name it is changed through.
+const inFileMask = unix.IN_ATTRIB | unix.IN_MODIFY | unix.IN_CLOSE_WRITE
+
+// watchInode watches the file open at fd (see links).
+func (f *fsnotifier) watchInode(fd int) (string, error) {
+	wd, err := unix.InotifyAddWatch(f.fd, fmt.Sprintf("/proc/self/fd/%d", fd), inFileMask)
+	if err != nil {
+		return "", err
+	}
+	return wdToken(int32(wd)), nil
+}
+
+func (f *fsnotifier) unwatchInode(token string) {
+	unix.InotifyRmWatch(f.fd, uint32(binary.NativeEndian.Uint32([]byte(token))))
+}
+
+func wdToken(wd int32) string {
+	var b [4]byte
+	binary.NativeEndian.PutUint32(b[:], uint32(wd))
+	return string(b[:])
 }
 
 func newFsnotifier(wt *Watcher, roots []string) (*fsnotifier, error) {
@@ -255,7 +280,10 @@ func (f *fsnotifier) hints(ev *InotifyEvent) []Hint {
 		}
 	}
 	f.mu.Unlock()
-	if !ok || ev.Mask&unix.IN_IGNORED != 0 {
+	if !ok {
+		return f.fileHints(ev) // not a directory's watch: a file's, or one just removed
+	}
+	if ev.Mask&unix.IN_IGNORED != 0 {
 		return nil
 	}
 	if ev.Mask&unix.IN_UNMOUNT != 0 && f.within(dir) {
@@ -286,6 +314,22 @@ func (f *fsnotifier) hints(ev *InotifyEvent) []Hint {
 		h.Subtree = true
 	}
 	return []Hint{h}
+}
+
+// fileHints turns an event of a watch on a file with more than one link into a hint
+// for each of its names in the roots: it was changed through one of them, or through
+// one elsewhere.
+func (f *fsnotifier) fileHints(ev *InotifyEvent) []Hint {
+	token := wdToken(ev.WD)
+	if ev.Mask&unix.IN_IGNORED != 0 {
+		f.links.gone(token)
+		return nil
+	}
+	var hs []Hint
+	for _, p := range f.links.names(token) {
+		hs = append(hs, Hint{Path: p, Source: SourceFsnotify})
+	}
+	return hs
 }
 
 func (f *fsnotifier) close() { f.file.Close() }

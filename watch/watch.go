@@ -94,6 +94,7 @@ type Watcher struct {
 	st       *state
 	fan      *fanotify
 	fsn      *fsnotifier
+	links    *links         // files with more than one link, watched by their inode
 	backends sync.WaitGroup // the goroutines of fan and fsn
 	folds    map[string]*folded
 	pending  []pending  // looked at, not yet delivered, in the order they happened
@@ -196,6 +197,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	if err := w.startBackends(bctx, abort, hints, errc); err != nil {
 		return err
 	}
+
 	defer w.closeBackends()
 	walked, err := w.loadState(ctx)
 	if err != nil {
@@ -429,7 +431,8 @@ func (w *Watcher) startBackends(ctx context.Context, abort <-chan struct{}, hint
 			rest = roots
 			break
 		}
-		fan.inRoots, fan.logf = w.inRoots, w.logf
+		w.links = w.newLinks()
+		fan.inRoots, fan.logf, fan.links = w.inRoots, w.logf, w.links
 		fan.procs.names = newIDNames(w.Walker.Prefix)
 		for _, real := range w.markPaths(roots) {
 			if err := fan.mark(real); err != nil {
@@ -463,6 +466,10 @@ func (w *Watcher) startBackends(ctx context.Context, abort <-chan struct{}, hint
 	if err != nil {
 		return err
 	}
+	if w.links == nil {
+		w.links = w.newLinks()
+	}
+	fsn.links = w.links
 	w.fsn = fsn
 	w.backends.Add(1)
 	go func() {
@@ -472,6 +479,20 @@ func (w *Watcher) startBackends(ctx context.Context, abort <-chan struct{}, hint
 		}
 	}()
 	return nil
+}
+
+// newLinks has the files with more than one link watched by their inode, by the
+// backend that watches their roots (see links); the walks find them.
+func (w *Watcher) newLinks() *links {
+	return newLinks(func(real string) inodeWatcher {
+		if w.fsn != nil && w.fsn.within(real) {
+			return w.fsn
+		}
+		if w.fan != nil {
+			return w.fan
+		}
+		return nil
+	}, w.logf)
 }
 
 // markHint explains why a filesystem mark fails.
@@ -524,6 +545,7 @@ func (w *Watcher) loadState(ctx context.Context) (bool, error) {
 	}
 	err := w.Walker.Walk(ctx, func(e *walk.Entry) error {
 		w.st.put(e.Path, e)
+		w.links.note(w.real(e.Path), e)
 		return w.maybeFoldState()
 	})
 	w.dirty = w.Update && w.DB != ""
@@ -599,6 +621,11 @@ func (w *Watcher) removeStateDir() {
 // r the state before of what it changes.
 func (w *Watcher) differ(r *round) *diff.Differ {
 	return &diff.Differ{Filter: w.Filter, Seen: func(old, cur *walk.Entry) {
+		if cur != nil {
+			w.links.note(w.real(cur.Path), cur)
+		} else {
+			w.links.note(w.real(old.Path), nil)
+		}
 		var p string
 		switch {
 		case cur == nil:

@@ -23,6 +23,7 @@ import (
 	"fim/baseline"
 	"fim/config"
 	"fim/diff"
+	"fim/provenance"
 	"fim/walk"
 )
 
@@ -118,16 +119,24 @@ type Options struct {
 	// Seen, if set, is called for every path with its recorded and current entries
 	// (see diff.Differ.Seen).
 	Seen func(old, cur *walk.Entry)
+	// Provenance, if set, annotates the events with what the package databases say
+	// of them, after the diff (provenance.Annotator.Annotate).
+	Provenance *provenance.Annotator
 }
 
 // Compare walks the tree beside the baseline and returns the differences, as events
-// sorted by path.
+// sorted by path; with Provenance, the events the package manager does not explain
+// come first, each part sorted by path.
 func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
 	d := &diff.Differ{Filter: Filter(o.Compiled, o.DB, o.Walker.Root, o.Ignore), Seen: o.Seen}
 	it := o.Baseline.Iter()
 	m := diff.NewMerge(d, it.Next)
 	wo := o.Walker
 	wo.Own = append(append(append([]*os.File(nil), wo.Own...), o.Baseline.Files()...), updateFiles(o.Update)...)
+	if snap := provenance.OpenSnapshot(o.DB); snap != nil { // the baseline's package snapshot is fim's too
+		defer snap.Close()
+		wo.Own = append(wo.Own, snap)
+	}
 	wk := Walker(o.Compiled, wo)
 	if o.Fast {
 		newLookup, done := it.Prior()
@@ -151,7 +160,13 @@ func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	return d.Events(), nil
+	events := d.Events()
+	if o.Provenance != nil {
+		if err := o.Provenance.Annotate(events); err != nil {
+			return nil, fmt.Errorf("package provenance: %w", err)
+		}
+	}
+	return events, nil
 }
 
 func updateFiles(w *baseline.Writer) []*os.File {

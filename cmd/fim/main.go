@@ -42,6 +42,9 @@ var configFlag = &cli.StringFlag{Name: "config", Usage: "YAML configuration file
 var rootFlag = &cli.StringFlag{Name: "root", Usage: "read the tree under `DIR` but record paths as if DIR were /"}
 var signFlag = &cli.StringFlag{Name: "sign", Usage: "sign the baseline with the Ed25519 private key in `FILE` (see fim keygen)"}
 var workersFlag = &cli.IntFlag{Name: "workers", Usage: "goroutines listing and hashing (default: number of CPUs)"}
+var noProvenanceFlag = &cli.BoolFlag{Name: "no-provenance", Usage: "do not ask the package databases under the root what they make of each change (see README: provenance)"}
+var showExplainedFlag = &cli.BoolFlag{Name: "show-explained", Usage: "text: list each change its package explains, not one line per package"}
+var explainedOKFlag = &cli.BoolFlag{Name: "explained-ok", Usage: "only changes the package manager does not explain set the exit bits"}
 
 // onUsageError makes a bad flag exit with ExitUsage; each command needs it, as commands
 // do not inherit the app's.
@@ -89,6 +92,7 @@ func baselineCommand() *cli.Command {
 			&cli.BoolFlag{Name: "cross-mounts", Usage: "descend into other filesystems"},
 			&cli.IntFlag{Name: "max-entries", Usage: "fail rather than record more than `N` entries (0: unlimited)"},
 			signFlag, quietFlag, fromTarFlag, fromMtreeFlag,
+			&cli.BoolFlag{Name: "no-provenance", Usage: "do not keep which package lists each path beside the baseline (DB.packages), which explains a later remove"},
 		},
 		Action: runBaseline,
 	}
@@ -106,7 +110,7 @@ func checkCommand() *cli.Command {
 			&cli.BoolFlag{Name: "update", Usage: "after reporting, replace the baseline with the current state"},
 			&cli.BoolFlag{Name: "fast", Usage: "re-read only files whose device, inode, size, mtime or ctime changed (see README: what --fast trusts)"},
 			verifyFlag, maxAgeFlag, minGenerationFlag, generationFileFlag,
-			signFlag, quietFlag,
+			signFlag, quietFlag, noProvenanceFlag, showExplainedFlag, explainedOKFlag,
 		},
 		Action: runCheck,
 	}

@@ -14,6 +14,7 @@ import (
 	"fim/check"
 	"fim/config"
 	"fim/diff"
+	"fim/provenance"
 	"fim/report"
 	"fim/walk"
 )
@@ -66,12 +67,16 @@ production host's) with the events, formats and exit codes of check: the events 
 attributes reported below each path are OLD's options. Paths are compared as recorded,
 whatever paths the two baselines were made of. Both are checked against their digests
 as they are read; --verify checks both signatures, --max-age both creation times.
-Times and host in the report are NEW's; the baseline it names is OLD.`,
+Times and host in the report are NEW's; the baseline it names is OLD. With --root DIR,
+the directory NEW was taken of, each change says what the package databases under DIR
+make of it, as in check.`,
 		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
 			reportFormatFlag, outputFlag, redactFlag,
 			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, e.g. mtime,ctime,inode,device,nlink"},
 			verifyFlag, maxAgeFlag,
+			&cli.StringFlag{Name: "root", Usage: "the tree NEW was taken of is under `DIR`: ask its package databases what they make of each change"},
+			noProvenanceFlag, showExplainedFlag, explainedOKFlag,
 		},
 		Action: runDiff,
 	}
@@ -129,10 +134,21 @@ func runDiff(c *cli.Context) error {
 		return err
 	}
 	events := d.Events()
+	if root := c.String("root"); root != "" && !c.Bool("no-provenance") {
+		prov := provenance.New(provenance.Options{Root: root, Since: oldR.Meta().Created,
+			Snapshot: provenance.SnapshotPath(c.Args().Get(0)), Warn: warnLine})
+		defer prov.Close()
+		if err := prov.Annotate(events); err != nil {
+			return usageErr("--root: %v", err)
+		}
+	}
 	meta := newR.Meta()
 	if err := rep.emit(events, report.Info{Time: meta.Created, Host: report.Host{Name: meta.Host, ID: meta.HostID},
-		Baseline: baselineInfo(oldR.Meta()), Color: rep.color}); err != nil {
+		Baseline: baselineInfo(oldR.Meta()), Color: rep.color, ShowExplained: rep.all}); err != nil {
 		return err
+	}
+	if c.Bool("explained-ok") {
+		events = provenance.Unexplained(events)
 	}
 	if code := report.ExitCode(events); code != 0 {
 		return &exitError{code: code}

@@ -18,6 +18,7 @@ import (
 	"fim/check"
 	"fim/config"
 	"fim/diff"
+	"fim/provenance"
 	"fim/report"
 	"fim/walk"
 )
@@ -202,6 +203,10 @@ func runBaseline(c *cli.Context) error {
 		own = append(own, f) // a file the new baseline replaces, if it could be fim's
 		defer f.Close()
 	}
+	if snap := provenance.OpenSnapshot(db); snap != nil {
+		own = append(own, snap) // replaced too, after the walk
+		defer snap.Close()
+	}
 	start := time.Now()
 	w, err := baseline.Create(db)
 	if err != nil {
@@ -242,6 +247,14 @@ func runBaseline(c *cli.Context) error {
 	}
 	if err := w.Commit(meta); err != nil {
 		return fmt.Errorf("baseline not written, %s unchanged: %w", db, err)
+	}
+	if imageSource(c) == "" && !c.Bool("no-provenance") {
+		warns, err := provenance.WriteSnapshot(provenance.SnapshotPath(db), pol.Root, rootPaths(comp))
+		for _, w := range append(warns, err) {
+			if w != nil {
+				warnLine(w)
+			}
+		}
 	}
 	if c.Bool("quiet") {
 		return nil
@@ -303,8 +316,9 @@ func runCheck(c *cli.Context) error {
 	prog := startProgress("check", r.Meta().Entries, c.Bool("quiet"))
 	events, err := check.Compare(c.Context, check.Options{
 		Baseline: r, Compiled: comp, DB: db, Ignore: extraIgnore, Fast: c.Bool("fast"), Update: upd,
-		Walker:   check.WalkerOptions{Root: root, Workers: c.Int("workers"), MaxEntries: pol.MaxEntries, Warn: warn.add},
-		Progress: prog.add,
+		Walker:     check.WalkerOptions{Root: root, Workers: c.Int("workers"), MaxEntries: pol.MaxEntries, Warn: warn.add},
+		Progress:   prog.add,
+		Provenance: k.provenance(c, db),
 	})
 	prog.finish()
 	if err != nil {
@@ -331,11 +345,28 @@ func runCheck(c *cli.Context) error {
 	if err := fresh.record(); err != nil {
 		return err
 	}
+	if c.Bool("explained-ok") {
+		events = provenance.Unexplained(events)
+	}
 	if code := report.ExitCode(events); code != 0 {
 		return &exitError{code: code}
 	}
 	return nil
 }
+
+// provenance returns the annotator of a check's events, nil with --no-provenance. It
+// is closed with k.
+func (k *checked) provenance(c *cli.Context, db string) *provenance.Annotator {
+	if c.Bool("no-provenance") {
+		return nil
+	}
+	k.prov = provenance.New(provenance.Options{Root: k.root, Since: k.r.Meta().Created,
+		Snapshot: provenance.SnapshotPath(db), Warn: warnLine, Workers: c.Int("workers")})
+	return k.prov
+}
+
+// warnLine prints a warning of its own line.
+func warnLine(err error) { fmt.Fprintf(os.Stderr, "fim: warning: %v\n", err) }
 
 // checked is a baseline opened to be checked, with what the check needs from it.
 type checked struct {
@@ -345,6 +376,7 @@ type checked struct {
 	root  string     // the directory the tree is read under
 	rep   *reporter  // --format, --output, --redact
 	fresh *freshness // --max-age, --min-generation, --generation-file
+	prov  *provenance.Annotator
 }
 
 // openChecked opens the baseline db, verifies it against --verify and the freshness
@@ -384,6 +416,7 @@ func (k *checked) close() {
 	if k.rep != nil {
 		k.rep.close()
 	}
+	k.prov.Close()
 	k.r.Close()
 }
 

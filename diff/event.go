@@ -190,9 +190,10 @@ type Event struct {
 // Verdict is what the package databases make of an event's path.
 type Verdict string
 
-// The verdicts. Only match and removed say the package manager did it.
+// The verdicts. Only match, listed and removed say the package manager did it.
 const (
 	VerdictMatch    Verdict = "match"    // the content has the digest its package recorded
+	VerdictListed   Verdict = "listed"   // a directory or symlink its package lists, made in its transaction
 	VerdictRemoved  Verdict = "removed"  // removed with its package (or by the package's upgrade)
 	VerdictMismatch Verdict = "mismatch" // owned by a package, not what it shipped
 	VerdictConffile Verdict = "conffile" // a config file edited since its package installed it
@@ -202,7 +203,9 @@ const (
 )
 
 // Explained reports whether v says the package manager made the change.
-func (v Verdict) Explained() bool { return v == VerdictMatch || v == VerdictRemoved }
+func (v Verdict) Explained() bool {
+	return v == VerdictMatch || v == VerdictListed || v == VerdictRemoved
+}
 
 // Package names an installed (or removed) package.
 type Package struct {

@@ -15,6 +15,10 @@
 //   - match is given only for what the database can vouch for. dpkg records no mode and
 //     no owner: an event whose mode, uid or gid changed, and a new setuid or setgid
 //     file, are unknown there even when the content matches.
+//   - A directory or symlink a package lists (dpkg records no mode or target for
+//     them) is explained (listed) only when the package log shows a transaction of
+//     that package since the baseline, its mode and owner did not change, and a
+//     symlink points to a path of the same package.
 //   - A remove is explained (removed) only by evidence: the path was the package's in
 //     the ownership snapshot taken with the baseline (Snapshot), the package log shows
 //     that package removed or upgraded since, and no installed package lists the path
@@ -25,6 +29,7 @@ package provenance
 import (
 	"errors"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -34,6 +39,7 @@ import (
 
 	"fim/diff"
 	"fim/pkgdb"
+	"fim/walk"
 )
 
 // Options say where the packages are and what the baseline is.
@@ -98,6 +104,10 @@ func stampOf(root string) string {
 	}
 	return string(b)
 }
+
+// Load reads the databases now rather than with the first events, so that a watch's
+// first batch does not wait for them.
+func (a *Annotator) Load() error { return a.open() }
 
 // open reads the databases, again when they changed since they were read.
 func (a *Annotator) open() error {
@@ -236,6 +246,35 @@ func (a *Annotator) annotate(ev *diff.Event, log map[string]pkgdb.Transaction) {
 			ev.Transaction = newTransaction(t)
 		}
 	}
+	if v.Kind == pkgdb.Unknown && v.File != nil && v.File.Digest == nil && ev.Transaction != nil && a.listed(ev, v.File) {
+		ev.Verdict, ev.Reason = diff.VerdictListed, ""
+	}
+}
+
+// listed says whether ev, at a path its package lists without a digest, is a
+// directory or a symlink that package's transaction since the baseline explains:
+// created or changed without a change of mode or owner, and, for a symlink, pointing
+// to a path the same package lists (dpkg records no target to compare).
+func (a *Annotator) listed(ev *diff.Event, f *pkgdb.File) bool {
+	e := ev.After
+	if e == nil || ev.Changed&modeAttrs != 0 {
+		return false
+	}
+	switch e.Type {
+	case walk.TypeDir:
+		return true
+	case walk.TypeSymlink:
+		target := e.LinkTarget
+		if !path.IsAbs(target) {
+			target = path.Join(path.Dir(ev.Path), target)
+		}
+		for _, o := range a.db.Owners(path.Clean(target)) {
+			if o.Package == f.Package {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // removed explains the remove of a path no package lists now by the removal or upgrade,

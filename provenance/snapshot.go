@@ -93,12 +93,17 @@ func WriteSnapshot(file, root string, roots []string) ([]error, error) {
 		return false
 	}
 	for _, p := range db.Packages() {
-		fmt.Fprintf(bw, "package %s %s %s %s\n", p.Manager, p.Name, p.Version, p.Arch)
+		named := false
 		for _, f := range db.Files(p) {
-			if !strings.ContainsRune(f.Path, '\n') && under(f.Path) {
-				bw.WriteString(f.Path)
-				bw.WriteByte('\n')
+			if strings.ContainsRune(f.Path, '\n') || !under(f.Path) {
+				continue
 			}
+			if !named {
+				fmt.Fprintf(bw, "package %s %s %s %s\n", p.Manager, p.Name, p.Version, p.Arch)
+				named = true
+			}
+			bw.WriteString(f.Path)
+			bw.WriteByte('\n')
 		}
 	}
 	err = bw.Flush()

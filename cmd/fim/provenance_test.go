@@ -46,7 +46,7 @@ func parseProv(t *testing.T, out string) []provEvent {
 	return events
 }
 
-func explained(v string) bool { return v == "match" || v == "removed" }
+func explained(v string) bool { return v == "match" || v == "listed" || v == "removed" }
 
 // unexplainedOf returns "type path" of the events before the first explained one, and
 // fails if an unexplained one comes after it.
@@ -238,4 +238,101 @@ func TestProvenanceDamaged(t *testing.T) {
 			t.Errorf("%s: verdict %q with a damaged database, want unknown", ev.Path, ev.Verdict)
 		}
 	}
+}
+
+// TestProvenanceWatch shows that fim watch annotates the events it delivers: a package
+// file rewritten is a mismatch, and its content put back matches its package again.
+func TestProvenanceWatch(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello")
+	db := filepath.Join(t.TempDir(), "b.db")
+	mustRun(t, 0, "baseline", "--quiet", "--db", db, "--root", root, "/usr/share/doc")
+	r := startWatch(t, fsnotifyBackend, filepath.Join(root, "usr/share/doc"), "--db", db)
+	copyright := filepath.Join(root, "usr/share/doc/hello/copyright")
+	orig, err := os.ReadFile(copyright)
+	must(t, err)
+	verdictOf := func(what string) provEvent {
+		t.Helper()
+		var got provEvent
+		r.await(what, func(evs []watchEvent) bool {
+			if len(evs) == 0 {
+				return false
+			}
+			last := evs[len(evs)-1]
+			if last.Path != "/usr/share/doc/hello/copyright" {
+				return false
+			}
+			got = parseProv(t, last.raw)[0]
+			return true
+		})
+		return got
+	}
+	must(t, os.WriteFile(copyright, []byte("not hello's\n"), 0o644))
+	if ev := verdictOf("the rewrite"); ev.Verdict != "mismatch" || ev.Package == nil || ev.Package.Name != "hello" {
+		t.Errorf("rewritten: %+v, want a mismatch of hello", ev)
+	}
+	must(t, os.WriteFile(copyright, orig, 0o644))
+	if ev := verdictOf("the content put back"); ev.Verdict != "match" {
+		t.Errorf("put back: %+v, want a match", ev)
+	}
+}
+
+// TestProvenanceDiff shows fim diff --root: the changes between two baselines of a
+// root, annotated from the package databases under it, with a package's diverted file
+// (dpkg-divert --rename) found under the name it was moved to.
+func TestProvenanceDiff(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello", "hostname")
+	dir := t.TempDir()
+	old, cur := filepath.Join(dir, "old.db"), filepath.Join(dir, "new.db")
+	mustRun(t, 0, "baseline", "--quiet", "--db", old, "--root", root, "/usr")
+	debtest.Run(t, "dpkg-divert", "--root="+root, "--package", "hello", "--rename",
+		"--divert", "/usr/share/doc/hostname/copyright.distrib", "--add", "/usr/share/doc/hostname/copyright")
+	must(t, os.WriteFile(filepath.Join(root, "usr/share/doc/hello/copyright"), []byte("not hello's\n"), 0o644))
+	mustRun(t, 0, "baseline", "--quiet", "--db", cur, "--root", root, "/usr")
+	out, _ := mustRun(t, 4, "diff", "--root", root, "--format", "json", old, cur)
+	got := map[string]string{}
+	for _, ev := range parseProv(t, out) {
+		got[ev.Type+" "+ev.Path] = ev.Verdict
+	}
+	want := map[string]string{
+		"change /usr/share/doc/hello/copyright":            "mismatch",
+		"rename /usr/share/doc/hostname/copyright.distrib": "match",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: verdict %q, want %q (all: %v)", k, got[k], v, got)
+		}
+	}
+	mustRun(t, 4, "diff", "--root", root, "--explained-ok", old, cur)
+	plain, _ := mustRun(t, 4, "diff", "--format", "json", old, cur)
+	if strings.Contains(plain, `"verdict"`) {
+		t.Errorf("diff without --root: verdicts in %s", plain)
+	}
+}
+
+// TestProvenanceInstall installs a real package after the baseline: its files match,
+// its directories and symlinks are listed by it, and one of its symlinks pointed
+// elsewhere afterwards is not explained.
+func TestProvenanceInstall(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello")
+	time.Sleep(1100 * time.Millisecond) // see TestProvenanceAfterUpgrade
+	db := filepath.Join(t.TempDir(), "b.db")
+	mustRun(t, 0, "baseline", "--quiet", "--db", db, "--root", root, "/usr")
+	deb := debtest.DebCache(t, "bzip2")["bzip2"]
+	debtest.Run(t, "dpkg", debtest.DpkgArgs(root, "--force-depends", "-i", deb)...)
+	link := filepath.Join(root, "usr/bin/bzcmp")
+	must(t, os.Remove(link))
+	must(t, os.Symlink("/tmp/evil", link))
+	out, _ := mustRun(t, 1, "check", "--db", db, "--format", "json")
+	events := parseProv(t, out)
+	if got, want := unexplainedOf(t, events), []string{"create /usr/bin/bzcmp"}; !slices.Equal(got, want) {
+		t.Errorf("unexplained %q, want %q", got, want)
+	}
+	kinds := map[string]int{}
+	for _, ev := range events {
+		kinds[ev.Verdict]++
+	}
+	if kinds["match"] == 0 || kinds["listed"] == 0 || kinds["match"]+kinds["listed"] != len(events)-1 {
+		t.Errorf("verdicts %v of %d events: want matches and listed directories and symlinks", kinds, len(events))
+	}
+	mustRun(t, 1, "check", "--db", db, "--explained-ok")
 }

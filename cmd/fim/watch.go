@@ -143,6 +143,9 @@ func runWatch(c *cli.Context) error {
 		}
 		prov = provenance.New(provenance.Options{Root: pol.Root, Since: time.Now(), Snapshot: snapshot, Warn: warnLine})
 		defer prov.Close()
+		if err := prov.Load(); err != nil {
+			warnLine(fmt.Errorf("package provenance: %w", err))
+		}
 		if f := provenance.OpenSnapshot(db); db != "" && f != nil {
 			defer f.Close()
 			if err := wk.Own.Add(f); err != nil {

@@ -10,7 +10,8 @@
 //     read, in its package's own digest algorithm, only for those (pkgdb.Verdict). No
 //     event, no database read.
 //   - Without a package database under the root, events are left as they are (Verdict
-//     ""). A damaged database is a warning of one line naming the file and the line,
+//     ""); so too when the snapshot taken with the baseline says no package lists a
+//     path under its roots and no database file changed since. A damaged database is a warning of one line naming the file and the line,
 //     and every verdict drawn from it is unknown: never explained.
 //   - match is given only for what the database can vouch for. dpkg records no mode and
 //     no owner: an event whose mode, uid or gid changed, and a new setuid or setgid
@@ -109,21 +110,15 @@ func stampOf(root string) string {
 // first batch does not wait for them.
 func (a *Annotator) Load() error { return a.open() }
 
-// open reads the databases, again when they changed since they were read.
+// open reads the databases, again when they changed since they were read. It reads
+// none (a.db nil) when the snapshot says no package lists a path under the baseline's
+// roots and no database file changed since it was taken: no event can be a package's.
 func (a *Annotator) open() error {
 	stamp := stampOf(a.o.Root)
-	if a.db != nil && stamp == a.stamp {
+	if a.stamp != "" && stamp == a.stamp {
 		return nil
 	}
 	a.Close()
-	db, err := pkgdb.Open(a.o.Root)
-	if err != nil {
-		return err
-	}
-	a.db, a.stamp = db, stamp
-	for _, w := range db.Warnings() {
-		a.warn(w)
-	}
 	if !a.read && a.o.Snapshot != "" {
 		a.read = true
 		snap, err := ReadSnapshot(a.o.Snapshot)
@@ -132,10 +127,35 @@ func (a *Annotator) open() error {
 		}
 		a.snap = snap
 	}
+	a.stamp = stamp
+	if a.snap != nil && len(a.snap.owners) == 0 && unchangedSince(a.o.Root, a.snap.Time) {
+		return nil
+	}
+	db, err := pkgdb.Open(a.o.Root)
+	if err != nil {
+		a.stamp = ""
+		return err
+	}
+	a.db = db
+	for _, w := range db.Warnings() {
+		a.warn(w)
+	}
 	if a.snap != nil {
 		a.snap.names = db.Names
 	}
 	return nil
+}
+
+// unchangedSince reports whether no package database file under root had its inode
+// changed (ctime) at or after t.
+func unchangedSince(root string, t time.Time) bool {
+	for _, f := range dbFiles {
+		var st syscall.Stat_t
+		if syscall.Stat(filepath.Join(root, f), &st) == nil && !time.Unix(st.Ctim.Unix()).Before(t) {
+			return false
+		}
+	}
+	return true
 }
 
 func (a *Annotator) warn(err error) {
@@ -154,7 +174,7 @@ func (a *Annotator) Annotate(events []diff.Event) error {
 	if err := a.open(); err != nil {
 		return err
 	}
-	if len(a.db.Managers()) == 0 {
+	if a.db == nil || len(a.db.Managers()) == 0 {
 		return nil
 	}
 	log := a.changes()

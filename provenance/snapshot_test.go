@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"fim/diff"
 	"fim/internal/debtest"
 )
 
@@ -107,4 +108,44 @@ func FuzzSnapshot(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSnapshotNothingOwned shows that a check of roots no package lists reads no
+// package database while none changed since the snapshot, and reads it once one did.
+func TestSnapshotNothingOwned(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello")
+	if err := os.MkdirAll(filepath.Join(root, "srv"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "b.db.packages")
+	if _, err := WriteSnapshot(file, root, []string{"/srv"}); err != nil {
+		t.Fatal(err)
+	}
+	events := func() []diff.Event {
+		return []diff.Event{{Kind: diff.Create, Path: "/srv/x"}, {Kind: diff.Create, Path: "/usr/bin/hello"}}
+	}
+	a := New(Options{Root: root, Snapshot: file})
+	defer a.Close()
+	evs := events()
+	if err := a.Annotate(evs); err != nil {
+		t.Fatal(err)
+	}
+	if a.db != nil || evs[0].Verdict != "" {
+		t.Fatalf("read the databases for roots no package lists: %+v", evs[0])
+	}
+	status := filepath.Join(root, "var/lib/dpkg/status")
+	data, err := os.ReadFile(status)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(status, data, 0o644); err != nil { // a transaction since
+		t.Fatal(err)
+	}
+	evs = events()
+	if err := a.Annotate(evs); err != nil {
+		t.Fatal(err)
+	}
+	if evs[0].Verdict != diff.VerdictUnowned || evs[1].Verdict != diff.VerdictMatch {
+		t.Errorf("after a database change: %s %s, want unowned and match", evs[0].Verdict, evs[1].Verdict)
+	}
 }

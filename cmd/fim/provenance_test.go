@@ -250,7 +250,9 @@ func TestProvenanceWatch(t *testing.T) {
 	copyright := filepath.Join(root, "usr/share/doc/hello/copyright")
 	orig, err := os.ReadFile(copyright)
 	must(t, err)
-	verdictOf := func(what string) provEvent {
+	// The event of a write of content, not of the truncation before it. A verdict is
+	// of the content when the batch is delivered.
+	verdictOf := func(what string, content []byte) provEvent {
 		t.Helper()
 		var got provEvent
 		r.await(what, func(evs []watchEvent) bool {
@@ -258,7 +260,7 @@ func TestProvenanceWatch(t *testing.T) {
 				return false
 			}
 			last := evs[len(evs)-1]
-			if last.Path != "/usr/share/doc/hello/copyright" {
+			if last.Path != "/usr/share/doc/hello/copyright" || last.File == nil || last.File.Size != int64(len(content)) {
 				return false
 			}
 			got = parseProv(t, last.raw)[0]
@@ -266,12 +268,13 @@ func TestProvenanceWatch(t *testing.T) {
 		})
 		return got
 	}
-	must(t, os.WriteFile(copyright, []byte("not hello's\n"), 0o644))
-	if ev := verdictOf("the rewrite"); ev.Verdict != "mismatch" || ev.Package == nil || ev.Package.Name != "hello" {
+	rewritten := []byte("not hello's\n")
+	must(t, os.WriteFile(copyright, rewritten, 0o644))
+	if ev := verdictOf("the rewrite", rewritten); ev.Verdict != "mismatch" || ev.Package == nil || ev.Package.Name != "hello" {
 		t.Errorf("rewritten: %+v, want a mismatch of hello", ev)
 	}
 	must(t, os.WriteFile(copyright, orig, 0o644))
-	if ev := verdictOf("the content put back"); ev.Verdict != "match" {
+	if ev := verdictOf("the content put back", orig); ev.Verdict != "match" {
 		t.Errorf("put back: %+v, want a match", ev)
 	}
 }

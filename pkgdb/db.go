@@ -276,8 +276,12 @@ func (db *DB) ownedBy(p string, pkg *Package) *File {
 // (dpkg: the .list, then files only the .md5sums names).
 func (db *DB) Files(p *Package) []*File { return db.files[p] }
 
-// variants are the names path p is recorded under: p itself first, then p through
-// the /usr-merge aliases the root has (/usr/sbin/x for /sbin/x, and the other way).
+// Names are the names path p (absolute, clean) may be recorded under: p itself first,
+// then p through the /usr-merge aliases the root has (/usr/sbin/x for /sbin/x, and the
+// other way).
+func (db *DB) Names(p string) []string { return db.variants(p) }
+
+// variants is Names.
 func (db *DB) variants(p string) []string {
 	out := []string{p}
 	if len(db.aliases) == 0 {

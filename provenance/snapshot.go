@@ -72,7 +72,7 @@ func WriteSnapshot(file, root string, roots []string) ([]error, error) {
 		root = "/"
 	}
 	now := time.Now()
-	db, err := pkgdb.Open(root)
+	db, err := pkgdb.OpenLists(root, roots)
 	if err != nil {
 		return nil, err
 	}
@@ -91,20 +91,10 @@ func WriteSnapshot(file, root string, roots []string) ([]error, error) {
 	zw := gzip.NewWriter(tmp)
 	bw := bufio.NewWriterSize(zw, 256<<10)
 	fmt.Fprintf(bw, "%s%d\n", snapshotHeader, now.UnixNano())
-	under := func(p string) bool {
-		for _, n := range db.Names(p) {
-			for _, r := range roots {
-				if r == "/" || n == r || strings.HasPrefix(n, r+"/") {
-					return true
-				}
-			}
-		}
-		return false
-	}
 	for _, p := range db.Packages() {
 		named := false
 		for _, f := range db.Files(p) {
-			if strings.ContainsRune(f.Path, '\n') || !under(f.Path) {
+			if strings.ContainsRune(f.Path, '\n') { // Files are those under roots
 				continue
 			}
 			if !named {

@@ -9,17 +9,22 @@ import (
 )
 
 // Selector says which differences fim accept takes: those matching one of Globs (on
-// the path or, for a rename or move, the old path; no globs: any) and of a kind in
-// Kinds (with AnyKind: any).
+// the path or, for a rename or move, the old path; no globs: any), of a kind in Kinds
+// (with AnyKind: any) and, with Explained, that the package manager explains (a
+// verdict of match or removed: see package provenance).
 type Selector struct {
-	Globs   []walk.Matcher
-	Kinds   diff.KindSet
-	AnyKind bool
+	Globs     []walk.Matcher
+	Kinds     diff.KindSet
+	AnyKind   bool
+	Explained bool
 }
 
 // Match reports whether the selector takes ev.
 func (s *Selector) Match(ev *diff.Event) bool {
 	if !s.AnyKind && !s.Kinds.Has(ev.Kind) {
+		return false
+	}
+	if s.Explained && !ev.Verdict.Explained() {
 		return false
 	}
 	if len(s.Globs) == 0 {

@@ -8,11 +8,13 @@
 // they do with the events, and whether a new baseline is written.
 //
 // Contracts:
-//   - A walk leaves out only the files fim holds open (Options.Own and the baseline's
-//     own files), by device and inode (walk.OwnFiles).
+//   - A walk leaves out only the files fim holds open (Options.Own, the baseline's own
+//     files and its package snapshot), by device and inode (walk.OwnFiles).
 //   - The events are those of one ordered merge (diff.Join) of the whole walk with the
-//     whole baseline, sorted by path; an Update writer receives every walked entry, in
-//     key order, before the events are returned, and nothing is committed here.
+//     whole baseline, sorted by path (with Options.Provenance, annotated after the
+//     merge, those the package manager does not explain first); an Update writer
+//     receives every walked entry, in key order, before the events are returned, and
+//     nothing is committed here.
 //   - A policy is adjusted (ReadImage) on a copy, before it is compiled.
 package check
 
@@ -27,12 +29,17 @@ import (
 	"fim/baseline"
 	"fim/config"
 	"fim/diff"
+	"fim/provenance"
 	"fim/walk"
 )
 
 // ErrNeedsRoot says a baseline read from an image (--from-tar, --from-mtree) was
 // checked without the directory the image is unpacked in.
 var ErrNeedsRoot = errors.New("read from an image, not from this host: give the unpacked tree to check")
+
+// ErrPackages says the package databases of a Compare's Provenance could not be read
+// (the root they are under cannot be opened).
+var ErrPackages = errors.New("package provenance")
 
 // Policy decodes and compiles the policy a baseline was made with. A policy that does
 // not decode or compile makes the baseline unusable (baseline.ErrBadBaseline).
@@ -126,10 +133,16 @@ type Options struct {
 	// Seen, if set, is called for every path with its recorded and current entries
 	// (see diff.Differ.Seen).
 	Seen func(old, cur *walk.Entry)
+	// Provenance, if set, annotates the events with what the package databases say
+	// of them, after the diff (provenance.Annotator.Annotate). A walk leaves out the
+	// package snapshot kept beside DB (provenance.OpenSnapshot).
+	Provenance *provenance.Annotator
 }
 
 // Compare walks the tree (or reads Against) beside the baseline and returns the
-// differences, as events sorted by path.
+// differences, as events sorted by path; with Provenance, the events the package
+// manager does not explain come first, each part sorted by path. An error of the
+// package databases' root is ErrPackages.
 func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
 	d := &diff.Differ{Filter: Filter(o.Compiled, o.DB, o.Walker.Root, o.Ignore), Seen: o.Seen}
 	it := o.Baseline.Iter()
@@ -139,6 +152,10 @@ func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
 	} else {
 		wo := o.Walker
 		wo.Own = append(append(append([]*os.File(nil), wo.Own...), o.Baseline.Files()...), updateFiles(o.Update)...)
+		if snap := provenance.OpenSnapshot(o.DB); snap != nil { // the baseline's package snapshot is fim's too
+			defer snap.Close()
+			wo.Own = append(wo.Own, snap)
+		}
 		wk := Walker(o.Compiled, wo)
 		if o.Fast {
 			newLookup, done := it.Prior()
@@ -163,7 +180,13 @@ func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	return d.Events(), nil
+	events := d.Events()
+	if o.Provenance != nil {
+		if err := o.Provenance.Annotate(events); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrPackages, err)
+		}
+	}
+	return events, nil
 }
 
 func updateFiles(w *baseline.Writer) []*os.File {

@@ -11,6 +11,7 @@ import (
 	"fim/baseline"
 	"fim/config"
 	"fim/diff"
+	"fim/provenance"
 	"fim/walk"
 )
 
@@ -21,6 +22,7 @@ type Recording struct {
 	w      *baseline.Writer
 	old    *baseline.Reader // the baseline it replaces, if one is there
 	held   *os.File         // what else is there, held until replaced
+	snap   *os.File         // the package snapshot of what it replaces, held likewise
 	Expect uint64           // entries of the baseline it replaces: what to expect
 	gen    uint64
 }
@@ -35,6 +37,7 @@ func Create(db string, signer ed25519.PrivateKey) (*Recording, error) {
 	} else if f, err := os.OpenFile(db, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0); err == nil {
 		rec.held = f // a file the new baseline replaces, if it could be fim's
 	}
+	rec.snap = provenance.OpenSnapshot(db)
 	w, err := baseline.Create(db)
 	if err != nil {
 		rec.Close()
@@ -45,16 +48,19 @@ func Create(db string, signer ed25519.PrivateKey) (*Recording, error) {
 	return rec, nil
 }
 
-// Own are fim's own files while it records: the new baseline's and, until it is
-// replaced, what it replaces. A walk of this host leaves them out (WalkerOptions.Own);
-// the paths of an image are not this host's, and nothing here selects anything there.
+// Own are fim's own files while it records: the new baseline's and, until they are
+// replaced, what it replaces and its package snapshot. A walk of this host leaves them
+// out (WalkerOptions.Own); the paths of an image are not this host's, and nothing here
+// selects anything there.
 func (rec *Recording) Own() []*os.File {
 	own := rec.w.Files()
 	if rec.old != nil {
 		own = append(own, rec.old.Files()...)
 	}
-	if rec.held != nil {
-		own = append(own, rec.held)
+	for _, f := range []*os.File{rec.held, rec.snap} {
+		if f != nil {
+			own = append(own, f)
+		}
 	}
 	return own
 }
@@ -100,9 +106,19 @@ func (rec *Recording) Close() {
 	if rec.old != nil {
 		rec.old.Close()
 	}
-	if rec.held != nil {
-		rec.held.Close()
+	for _, f := range []*os.File{rec.held, rec.snap} {
+		if f != nil {
+			f.Close()
+		}
 	}
+}
+
+// SnapshotPackages writes, beside the committed baseline, which package of the
+// databases under root lists each path below the roots of comp: the evidence that
+// explains a later remove (provenance.WriteSnapshot). It returns the databases'
+// warnings.
+func (rec *Recording) SnapshotPackages(root string, comp *config.Compiled) ([]error, error) {
+	return provenance.WriteSnapshot(provenance.SnapshotPath(rec.db), root, RootPaths(comp))
 }
 
 // RootPaths returns the recorded paths of the configured roots.

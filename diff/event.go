@@ -3,6 +3,7 @@ package diff
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"fim/walk"
 )
@@ -89,6 +90,49 @@ type Event struct {
 	// MaxWriters are kept: the first ones, then Process.
 	Writers []*Process
 	Count   int // occurrences folded into this one within the dedup window (0: not folded)
+
+	// Set by the provenance step (package provenance) when a package database was read:
+	// what the package manager says of the path. Verdict is "" when it was not asked.
+	Verdict     Verdict
+	Package     *Package     // the package that owns the path (or owned it, for removed)
+	Reason      string       // why, for unknown, mismatch and conffile
+	Transaction *Transaction // the package log's last change of Package since the baseline
+}
+
+// Verdict is what the package databases make of an event's path.
+type Verdict string
+
+// The verdicts. Only match, listed and removed say the package manager did it.
+const (
+	VerdictMatch    Verdict = "match"    // the content has the digest its package recorded
+	VerdictListed   Verdict = "listed"   // a directory or symlink its package lists, made in its transaction
+	VerdictRemoved  Verdict = "removed"  // removed with its package (or by the package's upgrade)
+	VerdictMismatch Verdict = "mismatch" // owned by a package, not what it shipped
+	VerdictConffile Verdict = "conffile" // a config file edited since its package installed it
+	VerdictUnowned  Verdict = "unowned"  // no package owns the path
+	VerdictUnknown  Verdict = "unknown"  // no usable database, or no digest to compare
+	VerdictMissing  Verdict = "missing"  // removed, and a package still lists it
+)
+
+// Explained reports whether v says the package manager made the change.
+func (v Verdict) Explained() bool {
+	return v == VerdictMatch || v == VerdictListed || v == VerdictRemoved
+}
+
+// Package names an installed (or removed) package.
+type Package struct {
+	Manager string // dpkg, rpm or apk
+	Name    string
+	Version string
+	Arch    string
+}
+
+// Transaction is one change of a package in the package log.
+type Transaction struct {
+	Time   time.Time
+	Action string // install, upgrade, remove or purge
+	Old    string // the version before ("" for install)
+	New    string // the version after ("" for remove and purge)
 }
 
 // MaxWriters bounds Event.Writers.

@@ -241,7 +241,7 @@ func lines(data []byte) [][]byte {
 }
 
 // loadDpkg reads dpkg's database: the status file, every installed package's .list and
-// .md5sums, the diversions and the log. It reports whether a dpkg database is there.
+// .md5sums, the diversions and the log (OpenLists: the status and .list files only). It reports whether a dpkg database is there.
 func (db *DB) loadDpkg() (bool, error) {
 	data, err := db.root.ReadFile(dpkgStatus, maxStatus)
 	if errors.Is(err, errNotExist) {
@@ -290,7 +290,7 @@ func (db *DB) loadDpkg() (bool, error) {
 			return true, db.damage(Dpkg, dpkgInfo+"/"+e.Package+".list",
 				fmt.Errorf("missing: the files of %s %s are not known", e.Package, e.Version))
 		}
-		jobs = append(jobs, &job{pkg: pkg, base: base, conffiles: e.Conffiles, sums: info[base+".md5sums"]})
+		jobs = append(jobs, &job{pkg: pkg, base: base, conffiles: e.Conffiles, sums: info[base+".md5sums"] && !db.lists})
 	}
 	var wg sync.WaitGroup
 	next := make(chan *job)
@@ -310,6 +310,9 @@ func (db *DB) loadDpkg() (bool, error) {
 		if err := db.addDpkgPackage(j.pkg, j.conffiles, j.read); err != nil {
 			return true, err
 		}
+	}
+	if db.lists {
+		return true, nil
 	}
 	if data, err := db.root.ReadFile(dpkgDiversions, maxDiversions); err == nil {
 		divs, err := parseDiversions(data)
@@ -368,8 +371,8 @@ func (db *DB) addDpkgPackage(pkg *Package, conffiles []conffile, read dpkgFiles)
 	recs := make([]File, len(read.paths)) // one allocation for the package's records
 	files := make([]*File, 0, len(read.paths))
 	for i, p := range read.paths {
-		if db.owners[p] != nil && db.owners[p].Package == pkg {
-			continue // listed twice
+		if db.owners[p] != nil && db.owners[p].Package == pkg || db.keep != nil && !db.keep(p) {
+			continue // listed twice, or not asked for
 		}
 		f := &recs[i]
 		f.Path, f.Package = p, pkg
@@ -384,6 +387,9 @@ func (db *DB) addDpkgPackage(pkg *Package, conffiles []conffile, read dpkgFiles)
 			db.link(f)
 		}
 		f.Algorithm, f.Digest = MD5, s.Digest
+	}
+	if db.lists {
+		conffiles = nil // OpenLists: no digests
 	}
 	for _, c := range conffiles {
 		f := db.ownedBy(c.Path, pkg)

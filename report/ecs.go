@@ -39,8 +39,17 @@ type ecsDoc struct {
 	Group        *ecsID           `json:"group,omitempty"`
 	Container    *ecsContainer    `json:"container,omitempty"`
 	Orchestrator *ecsOrchestrator `json:"orchestrator,omitempty"`
+	Package      *ecsPackage      `json:"package,omitempty"`
 	Host         jsonHost         `json:"host"`
 	FIM          ecsFIM           `json:"fim"`
+}
+
+// ecsPackage is the ECS package field set: the package that owns the file.
+type ecsPackage struct {
+	Name         string `json:"name"`
+	Version      string `json:"version,omitempty"`
+	Architecture string `json:"architecture,omitempty"`
+	Type         string `json:"type"` // the package manager: dpkg, rpm or apk
 }
 
 type ecsMeta struct {
@@ -159,6 +168,9 @@ type ecsFIM struct {
 	Writers       []*jsonProcess    `json:"writers,omitempty"`
 	Count         int               `json:"count,omitempty"`
 	Baseline      *jsonBaseline     `json:"baseline,omitempty"`
+	Verdict       string            `json:"verdict,omitempty"`
+	VerdictReason string            `json:"verdict_reason,omitempty"`
+	Transaction   *jsonTransaction  `json:"transaction,omitempty"`
 }
 
 // ECS renders events as NDJSON, one Elastic Common Schema document per event, shaped as
@@ -175,7 +187,8 @@ type ecsFIM struct {
 //
 // The fim object holds the rest: kind (fim's own: "rename" and "move" differ there),
 // changed, old_path, source, count, process_gone, the entry's extended attributes and
-// flags, and before, the entry as the baseline recorded it (every attribute, so the old
+// flags, the provenance verdict, verdict_reason and transaction (the package that owns
+// the file is ECS's package set: name, version, architecture, type the manager), and before, the entry as the baseline recorded it (every attribute, so the old
 // value of each changed one), in the json format's shape. As in the json format, a path
 // that is not valid UTF-8 is written lossily and its exact bytes in base64 go to a
 // companion field: fim.path_b64 for file.path (and so for file.name and
@@ -240,6 +253,11 @@ func ECS(w io.Writer, events []diff.Event, info Info) error {
 			setECSProcess(&doc, p)
 		}
 		doc.FIM.Writers = newJSONWriters(ev.Writers)
+		if p := ev.Package; p != nil {
+			doc.Package = &ecsPackage{Name: p.Name, Version: p.Version, Architecture: p.Arch, Type: p.Manager}
+		}
+		doc.FIM.Verdict, doc.FIM.VerdictReason = string(ev.Verdict), ev.Reason
+		doc.FIM.Transaction = newJSONTransaction(ev.Transaction)
 		if err := enc.Encode(&doc); err != nil {
 			return fmt.Errorf("write ecs report: %w", err)
 		}

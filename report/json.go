@@ -40,6 +40,11 @@ type jsonEvent struct {
 	Process    *jsonProcess   `json:"process,omitempty"`
 	Writers    []*jsonProcess `json:"writers,omitempty"`
 	Count      int            `json:"count,omitempty"`
+	// Provenance, when the package databases were asked.
+	Verdict     string           `json:"verdict,omitempty"`
+	Reason      string           `json:"verdict_reason,omitempty"`
+	Package     *jsonPackage     `json:"package,omitempty"`
+	Transaction *jsonTransaction `json:"transaction,omitempty"`
 }
 
 // jsonProcess is the process that caused a watched event. Ids that are unknown, and
@@ -183,6 +188,11 @@ func JSON(w io.Writer, events []diff.Event, info Info) error {
 			Process:  newJSONProcess(ev.Process),
 			Writers:  newJSONWriters(ev.Writers),
 			Count:    ev.Count,
+
+			Verdict:     string(ev.Verdict),
+			Reason:      ev.Reason,
+			Package:     newJSONPackage(ev.Package),
+			Transaction: newJSONTransaction(ev.Transaction),
 		}
 		if je.Changed == nil {
 			je.Changed = []string{}

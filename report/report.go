@@ -76,6 +76,9 @@ type Info struct {
 	Color    bool     // text: colour the kind column with ANSI escapes (the CLI sets it for a terminal)
 	Warnings int      // problems met during the check (unreadable files, …), counted in the text summary
 	Stream   bool     // one batch of a continuous stream (fim watch): text has no summary line
+	// ShowExplained: text lists every event the package manager explains, instead of
+	// one line per package.
+	ShowExplained bool
 }
 
 // Baseline identifies the baseline a report compares with, by what its meta says (and

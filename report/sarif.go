@@ -108,6 +108,11 @@ type sarifProperties struct {
 	Process    *jsonProcess   `json:"process,omitempty"`
 	Writers    []*jsonProcess `json:"writers,omitempty"`
 	Count      int            `json:"count,omitempty"`
+	// Provenance, as in the json format.
+	Verdict     string           `json:"verdict,omitempty"`
+	Reason      string           `json:"verdict_reason,omitempty"`
+	Package     *jsonPackage     `json:"package,omitempty"`
+	Transaction *jsonTransaction `json:"transaction,omitempty"`
 }
 
 // SARIF renders events as one SARIF 2.1.0 log with one run of the tool "fim". The run
@@ -212,7 +217,15 @@ func newSARIFResult(ev *diff.Event, msg string) sarifResult {
 			Process: newJSONProcess(ev.Process),
 			Writers: newJSONWriters(ev.Writers),
 			Count:   ev.Count,
+
+			Verdict:     string(ev.Verdict),
+			Reason:      ev.Reason,
+			Package:     newJSONPackage(ev.Package),
+			Transaction: newJSONTransaction(ev.Transaction),
 		},
+	}
+	if ev.Verdict.Explained() {
+		r.Level = "note" // the package manager's doing
 	}
 	if r.Properties.Changed == nil {
 		r.Properties.Changed = []string{}

@@ -46,6 +46,12 @@ var kindColors = map[diff.Kind]string{
 // octal ("-rwsr-xr-x (4755)"); devices are "major:minor". Paths, link targets and
 // extended attribute names are escaped (see the package doc), so no file name can start
 // a line of its own or send a control sequence to the terminal.
+//
+// When the package databases were asked (see package provenance), the summary counts
+// the unexplained changes and those their packages explain, with the packages' changes
+// since the baseline; the events come as given (the unexplained first), each tagged
+// with its package and verdict, and, unless info.ShowExplained, the explained ones are
+// folded into one "package" line per package, after the others.
 func Text(w io.Writer, events []diff.Event, info Info) error {
 	bw := bufio.NewWriter(w)
 	// Write errors are sticky in bufio.Writer and reported by Flush.
@@ -54,8 +60,13 @@ func Text(w io.Writer, events []diff.Event, info Info) error {
 		line = appendSummary(line, events, info.Warnings, info.Baseline)
 		_, _ = bw.Write(line)
 	}
-	for i := range events {
-		line = appendEvent(line[:0], &events[i], info.Color)
+	listed, folded := foldExplained(events, info.ShowExplained || !provenanceShown(events))
+	for i := range listed {
+		line = appendEvent(line[:0], &listed[i], info.Color)
+		_, _ = bw.Write(line)
+	}
+	for _, group := range folded {
+		line = appendFolded(line[:0], group)
 		_, _ = bw.Write(line)
 	}
 	if err := bw.Flush(); err != nil {
@@ -81,6 +92,11 @@ func appendSummary(b []byte, events []diff.Event, warnings int, base Baseline) [
 	} else {
 		b = appendCount(b, len(events), "change", "changes")
 		b = append(b, ':')
+		if provenanceShown(events) {
+			b = append(b, ' ')
+			b = appendProvenanceSummary(b, events)
+			b = append(b, ';')
+		}
 		for i, k := range kinds {
 			if i > 0 {
 				b = append(b, ',')
@@ -155,7 +171,7 @@ func appendDetail(b []byte, ev *diff.Event) []byte {
 			b = appendChange(b, a, ev.Before, ev.After)
 		}
 	}
-	return appendOrigin(b, ev)
+	return appendProvenance(appendOrigin(b, ev), ev)
 }
 
 // appendOrigin appends what fim watch knows of an event's cause:

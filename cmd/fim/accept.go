@@ -32,10 +32,14 @@ recorded one (an accepted remove drops the record, an accepted create adds it). 
 other difference keeps its old record, so the next check reports it again.
 
 A difference is selected when it matches a --path (on its path or, for a rename or
-move, its old path) and a --type, where those are given. Each line of check's report is
+move, its old path), a --type and --explained, where those are given. --explained takes
+what the package manager explains (see check: provenance): a file whose content is what
+its package shipped, and a remove by a package's removal or upgrade; mismatches,
+unowned and unknown changes stay in the report. Each line of check's report is
 one difference: a removed directory's entries are removes of their own ('/d' and
 '/d/**' select them all); an accepted rename or move of a directory takes along what
-moved with it unchanged. Without --path or --type nothing is accepted (exit 16).
+moved with it unchanged. Without --path, --type or --explained nothing is accepted
+(exit 16).
 
 Prints the accepted differences in --format on stdout and, on stderr, how many remain.
 Records the user and time in the baseline's accept history (fim info). A signed
@@ -50,8 +54,9 @@ the baseline is left as it was and the exit status is 18.`,
 			configFlag, dbFlag, rootFlag, workersFlag,
 			&cli.GenericFlag{Name: "path", Value: &globList{}, Usage: "accept the differences at recorded paths matching `GLOB` (repeatable; '*' stops at '/', '**' crosses it)"},
 			&cli.StringSliceFlag{Name: "type", Usage: "accept the differences of kind `KIND`: create, change, remove, chmod, rename, move (repeatable)"},
+			&cli.BoolFlag{Name: "explained", Usage: "accept the differences the package manager explains: content that matches its package, and removes by a package's removal or upgrade"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "say what would be accepted; write nothing"},
-			reportFormatFlag, outputFlag, redactFlag,
+			reportFormatFlag, outputFlag, redactFlag, noProvenanceFlag, showExplainedFlag,
 			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, as in check"},
 			verifyFlag, maxAgeFlag, minGenerationFlag, generationFileFlag, signFlag,
 		},
@@ -86,8 +91,15 @@ func selectorFlags(c *cli.Context) (*selector, error) {
 			s.selected = append(s.selected, "--type="+k)
 		}
 	}
+	if c.Bool("explained") {
+		if c.Bool("no-provenance") {
+			return nil, usageErr("--explained needs provenance: drop --no-provenance")
+		}
+		s.Explained = true
+		s.selected = append(s.selected, "--explained")
+	}
 	if len(s.selected) == 0 {
-		return nil, usageErr("accept: nothing selected: give --path GLOB or --type KIND (--path '**' accepts every difference)")
+		return nil, usageErr("accept: nothing selected: give --path GLOB or --type KIND, or --explained (--path '**' accepts every difference)")
 	}
 	return s, nil
 }
@@ -138,6 +150,7 @@ func runAccept(c *cli.Context) error {
 	}
 	ch.Events, err = check.Compare(c.Context, check.Options{
 		Baseline: k.b.Reader, Compiled: k.b.Compiled, DB: db, Ignore: extraIgnore, Seen: ch.Seen, Walker: wo,
+		Provenance: k.prov,
 	})
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 
 	"fim/baseline"
 	"fim/diff"
+	"fim/provenance"
 	"fim/walk"
 )
 
@@ -40,8 +41,13 @@ func eventsCode(events []diff.Event) int {
 	return code
 }
 
-// eventsExit is the outcome of a command that reported events: nil for none.
-func eventsExit(events []diff.Event) error {
+// eventsExit is the outcome of a command that reported events: nil for none. With
+// explainedOK (--explained-ok), only the events the package manager does not explain
+// count.
+func eventsExit(events []diff.Event, explainedOK bool) error {
+	if explainedOK {
+		events = provenance.Unexplained(events)
+	}
 	if code := eventsCode(events); code != exitOK {
 		return &exitError{code: code}
 	}

@@ -106,6 +106,12 @@ var signFlag = &cli.StringFlag{Name: "sign", Usage: "sign the baseline with the 
 
 var workersFlag = &cli.IntFlag{Name: "workers", Usage: "goroutines listing and hashing (default: number of CPUs)"}
 
+var noProvenanceFlag = &cli.BoolFlag{Name: "no-provenance", Usage: "do not ask the package databases under the root what they make of each change (see README: provenance)"}
+
+var showExplainedFlag = &cli.BoolFlag{Name: "show-explained", Usage: "text: list each change its package explains, not one line per package"}
+
+var explainedOKFlag = &cli.BoolFlag{Name: "explained-ok", Usage: "only changes the package manager does not explain set the exit bits"}
+
 // onUsageError makes a bad flag exit with ExitUsage; each command needs it, as commands
 // do not inherit the app's.
 func onUsageError(_ *cli.Context, err error, _ bool) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -35,12 +36,16 @@ production host's) with the events, formats and exit codes of check: the events 
 attributes reported below each path are OLD's options. Paths are compared as recorded,
 whatever paths the two baselines were made of. Both are checked against their digests
 as they are read; --verify checks both signatures, --max-age both creation times.
-Times and host in the report are NEW's; the baseline it names is OLD.`,
+Times and host in the report are NEW's; the baseline it names is OLD. With --root DIR,
+the directory NEW was taken of, each change says what the package databases under DIR
+make of it, as in check.`,
 		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
 			reportFormatFlag, outputFlag, redactFlag,
 			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, e.g. mtime,ctime,inode,device,nlink"},
 			verifyFlag, maxAgeFlag,
+			&cli.StringFlag{Name: "root", Usage: "the tree NEW was taken of is under `DIR`: ask its package databases what they make of each change"},
+			noProvenanceFlag, showExplainedFlag, explainedOKFlag,
 		},
 		Action: runDiff,
 	}
@@ -69,17 +74,24 @@ func runDiff(c *cli.Context) error {
 		return err
 	}
 	defer rep.close()
-	events, err := check.Compare(c.Context, check.Options{Baseline: oldB.Reader, Compiled: oldB.Compiled,
-		Ignore: extraIgnore, Against: newB.Reader})
+	o := check.Options{Baseline: oldB.Reader, Compiled: oldB.Compiled, Ignore: extraIgnore, Against: newB.Reader}
+	if root := c.String("root"); root != "" { // the packages of NEW's tree, and what OLD's snapshot says
+		o.Provenance = annotator(c, root, c.Args().Get(0), oldB.Meta().Created)
+		defer o.Provenance.Close()
+	}
+	events, err := check.Compare(c.Context, o)
+	if errors.Is(err, check.ErrPackages) {
+		return usageErr("--root: %v", err)
+	}
 	if err != nil {
 		return err
 	}
 	meta := newB.Meta()
 	if err := rep.emit(events, report.Info{Time: meta.Created, Host: report.Host{Name: meta.Host, ID: meta.HostID},
-		Baseline: baselineInfo(oldB.Meta()), Color: rep.color}); err != nil {
+		Baseline: baselineInfo(oldB.Meta()), Color: rep.color, ShowExplained: rep.all}); err != nil {
 		return err
 	}
-	return eventsExit(events)
+	return eventsExit(events, c.Bool("explained-ok"))
 }
 
 func listCommand() *cli.Command {

@@ -7,6 +7,7 @@ import (
 	"fim/baseline"
 	"fim/check"
 	"fim/config"
+	"fim/provenance"
 	"fim/report"
 	"fim/walk"
 	"fmt"
@@ -31,6 +32,20 @@ func (w *warnings) add(path string, err error) {
 	fmt.Fprintf(os.Stderr, "fim: warning: %s: %v\n", report.EscapeText(path), err)
 }
 
+// warnLine prints a warning of its own line.
+func warnLine(err error) { fmt.Fprintf(os.Stderr, "fim: warning: %v\n", err) }
+
+// annotator returns the package provenance of a command's events (nil with
+// --no-provenance): what the package databases under root make of them, for a baseline
+// kept at db ("": none, no package snapshot) taken at since.
+func annotator(c *cli.Context, root, db string, since time.Time) *provenance.Annotator {
+	if c.Bool("no-provenance") {
+		return nil
+	}
+	return provenance.New(provenance.Options{Root: root, Since: since, Snapshot: provenance.SnapshotPath(db),
+		Warn: warnLine, Workers: c.Int("workers")})
+}
+
 func newMeta(pol *config.Policy) (baseline.Meta, error) {
 	raw, err := json.Marshal(pol)
 	host := report.LocalHost()
@@ -43,6 +58,7 @@ type checked struct {
 	root  string     // the directory the tree is read under
 	rep   *reporter  // --format, --output, --redact
 	fresh *freshness // --max-age, --min-generation, --generation-file
+	prov  *provenance.Annotator
 }
 
 // openChecked opens the baseline db as --verify and the freshness flags demand (signer:
@@ -69,6 +85,7 @@ func (k *checked) open(c *cli.Context, db string) (err error) {
 		return err
 	}
 	k.rep.base = baselineInfo(k.b.Meta())
+	k.prov = annotator(c, k.root, db, k.b.Meta().Created)
 	return nil
 }
 
@@ -81,6 +98,7 @@ func (k *checked) close() {
 	if k.rep != nil {
 		k.rep.close()
 	}
+	k.prov.Close()
 	k.b.Close()
 }
 

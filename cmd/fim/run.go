@@ -124,6 +124,14 @@ func runBaseline(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if imageSource(c) == "" && !c.Bool("no-provenance") {
+		warns, err := rec.SnapshotPackages(pol.Root, comp)
+		for _, w := range append(warns, err) {
+			if w != nil {
+				warnLine(w)
+			}
+		}
+	}
 	if c.Bool("quiet") {
 		return nil
 	}
@@ -179,7 +187,7 @@ func runCheck(c *cli.Context) error {
 	prog := startProgress("check", k.b.Meta().Entries, c.Bool("quiet"))
 	events, err := check.Compare(c.Context, check.Options{
 		Baseline: k.b.Reader, Compiled: k.b.Compiled, DB: db, Ignore: extraIgnore, Fast: c.Bool("fast"), Update: upd,
-		Walker: k.walker(c, &warn), Progress: prog.add,
+		Walker: k.walker(c, &warn), Progress: prog.add, Provenance: k.prov,
 	})
 	prog.finish()
 	if err != nil {
@@ -205,7 +213,7 @@ func runCheck(c *cli.Context) error {
 	if err := k.fresh.record(); err != nil {
 		return err
 	}
-	return eventsExit(events)
+	return eventsExit(events, c.Bool("explained-ok"))
 }
 
 func baselineCommand() *cli.Command {
@@ -224,6 +232,7 @@ func baselineCommand() *cli.Command {
 			&cli.BoolFlag{Name: "cross-mounts", Usage: "descend into other filesystems"},
 			&cli.IntFlag{Name: "max-entries", Usage: "fail rather than record more than `N` entries (0: unlimited)"},
 			signFlag, quietFlag, fromTarFlag, fromMtreeFlag,
+			&cli.BoolFlag{Name: "no-provenance", Usage: "do not keep which package lists each path beside the baseline (DB.packages), which explains a later remove"},
 		},
 		Action: runBaseline,
 	}
@@ -241,7 +250,7 @@ func checkCommand() *cli.Command {
 			&cli.BoolFlag{Name: "update", Usage: "after reporting, replace the baseline with the current state"},
 			&cli.BoolFlag{Name: "fast", Usage: "re-read only files whose device, inode, size, mtime or ctime changed (see README: what --fast trusts)"},
 			verifyFlag, maxAgeFlag, minGenerationFlag, generationFileFlag,
-			signFlag, quietFlag,
+			signFlag, quietFlag, noProvenanceFlag, showExplainedFlag, explainedOKFlag,
 		},
 		Action: runCheck,
 	}

@@ -43,6 +43,7 @@ type reporter struct {
 	redact []string // configured roots when --redact is given
 	host   report.Host
 	base   report.Baseline // the baseline compared with, for the report's header
+	all    bool            // --show-explained
 }
 
 // newReporter reads --format, --output and --redact. stream says the events come in
@@ -92,6 +93,7 @@ func newReporter(c *cli.Context, stream bool, roots []string) (*reporter, error)
 	if c.Bool("redact") {
 		r.redact = roots
 	}
+	r.all = c.Bool("show-explained")
 	return r, nil
 }
 
@@ -138,7 +140,8 @@ func ordinal(n int) string {
 
 // info returns the report.Info of a report rendered now.
 func (r *reporter) info(stream bool, warned int) report.Info {
-	return report.Info{Time: time.Now().UTC(), Host: r.host, Baseline: r.base, Color: r.color, Stream: stream, Warnings: warned}
+	return report.Info{Time: time.Now().UTC(), Host: r.host, Baseline: r.base, Color: r.color, Stream: stream, Warnings: warned,
+		ShowExplained: r.all}
 }
 
 // emit renders events and delivers them as one batch.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"fim/config"
 	"fim/diff"
 	"fim/output"
+	"fim/provenance"
 	"fim/walk"
 	"fim/watch"
 )
@@ -39,7 +41,7 @@ func watchCommand() *cli.Command {
 			&cli.DurationFlag{Name: "update-every", Value: 10 * time.Second, Usage: "with --update, rewrite the baseline at most this often (and on exit)"},
 			&cli.StringFlag{Name: "spool", Usage: "keep batches not yet delivered in `DIR` (default: DB.spool beside the baseline; in memory without one)"},
 			&cli.StringFlag{Name: "spool-max", Value: "256MiB", Usage: "the most the spool holds, e.g. 64MiB; when full, changes are found again by a rescan once it is delivered"},
-			signFlag,
+			signFlag, noProvenanceFlag,
 		},
 		Action: runWatch,
 	}
@@ -130,6 +132,19 @@ func runWatch(c *cli.Context) error {
 	}
 	rep.sink = spool
 	defer rep.close()
+	prov := annotator(c, pol.Root, db, time.Now())
+	if prov != nil {
+		defer prov.Close()
+		if err := prov.Load(); err != nil {
+			warnLine(fmt.Errorf("package provenance: %w", err))
+		}
+		if f := provenance.OpenSnapshot(db); f != nil {
+			defer f.Close()
+			if err := wk.Own.Add(f); err != nil {
+				warnLine(err)
+			}
+		}
+	}
 	var mu sync.Mutex
 	w := &watch.Watcher{
 		Walker:       wk,
@@ -149,6 +164,12 @@ func runWatch(c *cli.Context) error {
 		Emit: func(events []diff.Event) error {
 			mu.Lock()
 			defer mu.Unlock()
+			if prov != nil {
+				events = slices.Clone(events)
+				if err := prov.Annotate(events); err != nil {
+					warnLine(fmt.Errorf("package provenance: %w", err))
+				}
+			}
 			err := rep.emit(events, rep.info(true, 0))
 			if errors.Is(err, output.ErrSpoolFull) {
 				return fmt.Errorf("%w: %w", watch.ErrFull, err)

@@ -1,0 +1,341 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"fim/internal/debtest"
+)
+
+// provEvent is what the provenance tests read of a json event.
+type provEvent struct {
+	Type    string `json:"type"`
+	Path    string `json:"path"`
+	Verdict string `json:"verdict"`
+	Reason  string `json:"verdict_reason"`
+	Package *struct {
+		Manager, Name, Version, Arch string
+	} `json:"package"`
+	Transaction *struct {
+		Action     string `json:"action"`
+		OldVersion string `json:"old_version"`
+		NewVersion string `json:"new_version"`
+	} `json:"transaction"`
+}
+
+func parseProv(t *testing.T, out string) []provEvent {
+	t.Helper()
+	var events []provEvent
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var ev provEvent
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatalf("bad json line %q: %v", sc.Text(), err)
+		}
+		events = append(events, ev)
+	}
+	return events
+}
+
+func explained(v string) bool { return v == "match" || v == "listed" || v == "removed" }
+
+// unexplainedOf returns "type path" of the events before the first explained one, and
+// fails if an unexplained one comes after it.
+func unexplainedOf(t *testing.T, events []provEvent) []string {
+	t.Helper()
+	var out []string
+	seen := false
+	for _, ev := range events {
+		if explained(ev.Verdict) {
+			seen = true
+			continue
+		}
+		if seen {
+			t.Errorf("unexplained %s %s (%s) after an explained event", ev.Type, ev.Path, ev.Verdict)
+		}
+		out = append(out, ev.Type+" "+ev.Path)
+	}
+	return out
+}
+
+// upgradedDeb builds the next version of the cached package name with the real
+// dpkg-deb: one file changed, one dropped.
+func upgradedDeb(t *testing.T, name, version, change, drop string) string {
+	t.Helper()
+	dir := t.TempDir()
+	x := filepath.Join(dir, "x")
+	debtest.Run(t, "dpkg-deb", "-R", debtest.DebCache(t, name)[name], x)
+	control := filepath.Join(x, "DEBIAN/control")
+	data, err := os.ReadFile(control)
+	must(t, err)
+	data = regexp.MustCompile(`(?m)^Version: .*$`).ReplaceAll(data, []byte("Version: "+version))
+	must(t, os.WriteFile(control, data, 0o644))
+	f, err := os.OpenFile(filepath.Join(x, change), os.O_APPEND|os.O_WRONLY, 0)
+	must(t, err)
+	_, err = f.WriteString("\nchanged in " + version + "\n")
+	must(t, err)
+	must(t, f.Close())
+	must(t, os.Remove(filepath.Join(x, drop)))
+	must(t, os.Remove(filepath.Join(x, "DEBIAN/md5sums"))) // dpkg computes them when missing
+	deb := filepath.Join(dir, name+"_"+version+".deb")
+	debtest.Run(t, "dpkg-deb", "-b", x, deb)
+	return deb
+}
+
+// TestProvenanceAfterUpgrade installs real packages with the real dpkg into a merged-/usr
+// root, takes a baseline, upgrades one package (a file changed, one dropped), removes
+// one and purges another, and plants what an intruder would: a package binary
+// rewritten with its size and mtime restored (reached as /usr/bin/hostname, recorded
+// by dpkg as /bin/hostname), a setuid copy of a shell under /usr/local, a new
+// /etc/ld.so.preload, and the upgraded binary made setuid. check must list exactly the
+// planted changes, first, as unexplained, and fold the packages' changes per package;
+// --explained-ok must leave their exit bits to the planted ones; accept --explained
+// must leave only them.
+func TestProvenanceAfterUpgrade(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello", "hostname", "libsensors-config", "libtirpc-common")
+	at := func(p string) string { return filepath.Join(root, p) }
+	must(t, os.MkdirAll(at("usr/local/bin"), 0o755))
+	// The package log counts whole seconds, and one logged in the second the baseline
+	// was taken counts as after it: the installs go a second before.
+	time.Sleep(1100 * time.Millisecond)
+	db := filepath.Join(t.TempDir(), "b.db")
+	mustRun(t, 0, "baseline", "--quiet", "--db", db, "--root", root, "/usr", "/etc")
+	if _, err := os.Stat(db + ".packages"); err != nil {
+		t.Fatalf("no package snapshot beside the baseline: %v", err)
+	}
+
+	deb := upgradedDeb(t, "hello", "2.10-3+fim1", "usr/share/doc/hello/changelog.Debian.gz", "usr/share/doc/hello/NEWS.gz")
+	debtest.Run(t, "dpkg", debtest.DpkgArgs(root, "--force-depends", "-i", deb)...)
+	debtest.Run(t, "dpkg", debtest.DpkgArgs(root, "-r", "libsensors-config")...)
+	debtest.Run(t, "dpkg", debtest.DpkgArgs(root, "-P", "libtirpc-common")...)
+
+	// The planted changes.
+	st, err := os.Stat(at("usr/bin/hostname"))
+	must(t, err)
+	f, err := os.OpenFile(at("usr/bin/hostname"), os.O_WRONLY, 0)
+	must(t, err)
+	_, err = f.WriteAt([]byte("EVIL"), 4096)
+	must(t, err)
+	must(t, f.Close())
+	must(t, os.Chtimes(at("usr/bin/hostname"), st.ModTime(), st.ModTime()))
+	sh, err := os.ReadFile("/bin/sh")
+	must(t, err)
+	must(t, os.WriteFile(at("usr/local/bin/sh"), sh, 0o755))
+	must(t, syscall.Chmod(at("usr/local/bin/sh"), 0o4755))
+	must(t, os.WriteFile(at("etc/ld.so.preload"), []byte("/tmp/evil.so\n"), 0o644))
+	must(t, syscall.Chmod(at("usr/bin/hello"), 0o4755))
+	planted := []string{"create /etc/ld.so.preload", "chmod /usr/bin/hello", "change /usr/bin/hostname", "create /usr/local/bin/sh"}
+
+	out, _ := mustRun(t, 7, "check", "--db", db, "--format", "json")
+	events := parseProv(t, out)
+	if got := unexplainedOf(t, events); !slices.Equal(got, planted) {
+		t.Errorf("unexplained:\n\t%s\nwant the planted:\n\t%s", strings.Join(got, "\n\t"), strings.Join(planted, "\n\t"))
+	}
+	byPath := map[string]provEvent{}
+	for _, ev := range events {
+		byPath[ev.Path] = ev
+	}
+	for _, c := range []struct {
+		path, verdict, pkg, action string
+	}{
+		{"/usr/bin/hostname", "mismatch", "hostname", ""}, // merged /usr: dpkg listed /bin/hostname
+		{"/usr/bin/hello", "unknown", "hello", "upgrade"}, // the content is the package's, the mode is not recorded
+		{"/usr/local/bin/sh", "unowned", "", ""},
+		{"/usr/share/doc/hello/changelog.Debian.gz", "match", "hello", "upgrade"},
+		{"/usr/share/doc/hello/NEWS.gz", "removed", "hello", "upgrade"}, // dropped by the upgrade
+		{"/usr/share/doc/libtirpc-common/copyright", "removed", "libtirpc-common", "purge"},
+		{"/etc/netconfig", "removed", "libtirpc-common", "purge"}, // a purged conffile
+		{"/usr/share/doc/libsensors-config/copyright", "removed", "libsensors-config", "remove"},
+	} {
+		ev, ok := byPath[c.path]
+		switch {
+		case !ok:
+			t.Errorf("%s: no event", c.path)
+		case ev.Verdict != c.verdict:
+			t.Errorf("%s: verdict %q (%s), want %q", c.path, ev.Verdict, ev.Reason, c.verdict)
+		case (ev.Package == nil) != (c.pkg == ""), ev.Package != nil && ev.Package.Name != c.pkg:
+			t.Errorf("%s: package %+v, want %q", c.path, ev.Package, c.pkg)
+		case c.action == "" && ev.Transaction != nil, c.action != "" && (ev.Transaction == nil || ev.Transaction.Action != c.action):
+			t.Errorf("%s: transaction %+v, want %q", c.path, ev.Transaction, c.action)
+		}
+	}
+	if tr := byPath["/usr/share/doc/hello/changelog.Debian.gz"].Transaction; tr != nil && (tr.OldVersion != "2.10-3" || tr.NewVersion != "2.10-3+fim1") {
+		t.Errorf("upgrade %+v, want 2.10-3 → 2.10-3+fim1", tr)
+	}
+
+	// The text report: the summary counts, the planted changes first, then one line
+	// per package.
+	text, _ := mustRun(t, 7, "check", "--db", db)
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	summary := regexp.MustCompile(`^fim: \d+ changes: 4 unexplained, \d+ explained by their packages \(3 packages changed [-0-9]+ [0-9:]+(–[0-9:]+)? UTC\); `)
+	if !summary.MatchString(lines[0]) {
+		t.Errorf("summary %q does not match %s", lines[0], summary)
+	}
+	var pkgLines []string
+	for i, l := range lines[1:] {
+		if i < len(planted) {
+			if !strings.Contains(l, strings.Fields(planted[i])[1]+" ") && !strings.HasSuffix(l, strings.Fields(planted[i])[1]) {
+				t.Errorf("line %d %q: want %s", i+1, l, planted[i])
+			}
+			continue
+		}
+		pkgLines = append(pkgLines, regexp.MustCompile(`^package  dpkg (\S+) .*; (\w+) .*$`).ReplaceAllString(l, "$1 $2"))
+	}
+	if want := []string{"hello upgrade", "libsensors-config remove", "libtirpc-common purge"}; !slices.Equal(pkgLines, want) {
+		t.Errorf("folded lines:\n\t%s\nwant\n\t%s\nreport:\n%s", strings.Join(pkgLines, "\n\t"), strings.Join(want, "\n\t"), text)
+	}
+	all, _ := mustRun(t, 7, "check", "--db", db, "--show-explained")
+	if n := strings.Count(all, "\n"); n != len(events)+1 {
+		t.Errorf("--show-explained: %d lines, want %d", n, len(events)+1)
+	}
+	mustRun(t, 5, "check", "--db", db, "--explained-ok") // planted creates and changes, no remove
+	noProv, _ := mustRun(t, 7, "check", "--db", db, "--no-provenance", "--format", "json")
+	for _, ev := range parseProv(t, noProv) {
+		if ev.Verdict != "" || ev.Package != nil {
+			t.Fatalf("--no-provenance: %s has verdict %q", ev.Path, ev.Verdict)
+		}
+	}
+
+	// accept --explained takes the package manager's work and nothing else.
+	mustRun(t, 0, "accept", "--db", db, "--explained")
+	out, _ = mustRun(t, 5, "check", "--db", db, "--format", "json")
+	var left []string
+	for _, ev := range parseProv(t, out) {
+		left = append(left, ev.Type+" "+ev.Path)
+	}
+	if !slices.Equal(left, planted) {
+		t.Errorf("after accept --explained:\n\t%s\nwant the planted:\n\t%s", strings.Join(left, "\n\t"), strings.Join(planted, "\n\t"))
+	}
+}
+
+// TestProvenanceDamaged shows a damaged dpkg database: a one-line warning naming the
+// file and the line, and no change explained by it.
+func TestProvenanceDamaged(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello")
+	db := filepath.Join(t.TempDir(), "b.db")
+	mustRun(t, 0, "baseline", "--quiet", "--db", db, "--root", root, "/usr")
+	time.Sleep(10 * time.Millisecond)
+	must(t, os.WriteFile(filepath.Join(root, "usr/share/doc/hello/copyright"), []byte("changed\n"), 0o644))
+	status := filepath.Join(root, "var/lib/dpkg/status")
+	data, err := os.ReadFile(status)
+	must(t, err)
+	must(t, os.WriteFile(status, append([]byte("no colon here\n"), data...), 0o644))
+	out, stderr := mustRun(t, 4, "check", "--db", db, "--format", "json", "--explained-ok")
+	if !regexp.MustCompile(`(?m)^fim: warning: dpkg database damaged: ` + regexp.QuoteMeta(status) + `:1: .*$`).MatchString(stderr) {
+		t.Errorf("stderr %q: want a warning naming %s:1", stderr, status)
+	}
+	for _, ev := range parseProv(t, out) {
+		if ev.Verdict != "unknown" {
+			t.Errorf("%s: verdict %q with a damaged database, want unknown", ev.Path, ev.Verdict)
+		}
+	}
+}
+
+// TestProvenanceWatch shows that fim watch annotates the events it delivers: a package
+// file rewritten is a mismatch, and its content put back matches its package again.
+func TestProvenanceWatch(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello")
+	db := filepath.Join(t.TempDir(), "b.db")
+	mustRun(t, 0, "baseline", "--quiet", "--db", db, "--root", root, "/usr/share/doc")
+	r := startWatch(t, fsnotifyBackend, filepath.Join(root, "usr/share/doc"), "--db", db)
+	copyright := filepath.Join(root, "usr/share/doc/hello/copyright")
+	orig, err := os.ReadFile(copyright)
+	must(t, err)
+	// The event of a write of content, not of the truncation before it. A verdict is
+	// of the content when the batch is delivered.
+	verdictOf := func(what string, content []byte) provEvent {
+		t.Helper()
+		var got provEvent
+		r.await(what, func(evs []watchEvent) bool {
+			if len(evs) == 0 {
+				return false
+			}
+			last := evs[len(evs)-1]
+			if last.Path != "/usr/share/doc/hello/copyright" || last.File == nil || last.File.Size != int64(len(content)) {
+				return false
+			}
+			got = parseProv(t, last.raw)[0]
+			return true
+		})
+		return got
+	}
+	rewritten := []byte("not hello's\n")
+	must(t, os.WriteFile(copyright, rewritten, 0o644))
+	if ev := verdictOf("the rewrite", rewritten); ev.Verdict != "mismatch" || ev.Package == nil || ev.Package.Name != "hello" {
+		t.Errorf("rewritten: %+v, want a mismatch of hello", ev)
+	}
+	must(t, os.WriteFile(copyright, orig, 0o644))
+	if ev := verdictOf("the content put back", orig); ev.Verdict != "match" {
+		t.Errorf("put back: %+v, want a match", ev)
+	}
+}
+
+// TestProvenanceDiff shows fim diff --root: the changes between two baselines of a
+// root, annotated from the package databases under it, with a package's diverted file
+// (dpkg-divert --rename) found under the name it was moved to.
+func TestProvenanceDiff(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello", "hostname")
+	dir := t.TempDir()
+	old, cur := filepath.Join(dir, "old.db"), filepath.Join(dir, "new.db")
+	mustRun(t, 0, "baseline", "--quiet", "--db", old, "--root", root, "/usr")
+	debtest.Run(t, "dpkg-divert", "--root="+root, "--package", "hello", "--rename",
+		"--divert", "/usr/share/doc/hostname/copyright.distrib", "--add", "/usr/share/doc/hostname/copyright")
+	must(t, os.WriteFile(filepath.Join(root, "usr/share/doc/hello/copyright"), []byte("not hello's\n"), 0o644))
+	mustRun(t, 0, "baseline", "--quiet", "--db", cur, "--root", root, "/usr")
+	out, _ := mustRun(t, 4, "diff", "--root", root, "--format", "json", old, cur)
+	got := map[string]string{}
+	for _, ev := range parseProv(t, out) {
+		got[ev.Type+" "+ev.Path] = ev.Verdict
+	}
+	want := map[string]string{
+		"change /usr/share/doc/hello/copyright":            "mismatch",
+		"rename /usr/share/doc/hostname/copyright.distrib": "match",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: verdict %q, want %q (all: %v)", k, got[k], v, got)
+		}
+	}
+	mustRun(t, 4, "diff", "--root", root, "--explained-ok", old, cur)
+	plain, _ := mustRun(t, 4, "diff", "--format", "json", old, cur)
+	if strings.Contains(plain, `"verdict"`) {
+		t.Errorf("diff without --root: verdicts in %s", plain)
+	}
+}
+
+// TestProvenanceInstall installs a real package after the baseline: its files match,
+// its directories and symlinks are listed by it, and one of its symlinks pointed
+// elsewhere afterwards is not explained.
+func TestProvenanceInstall(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello")
+	time.Sleep(1100 * time.Millisecond) // see TestProvenanceAfterUpgrade
+	db := filepath.Join(t.TempDir(), "b.db")
+	mustRun(t, 0, "baseline", "--quiet", "--db", db, "--root", root, "/usr")
+	deb := debtest.DebCache(t, "bzip2")["bzip2"]
+	debtest.Run(t, "dpkg", debtest.DpkgArgs(root, "--force-depends", "-i", deb)...)
+	link := filepath.Join(root, "usr/bin/bzcmp")
+	must(t, os.Remove(link))
+	must(t, os.Symlink("/tmp/evil", link))
+	out, _ := mustRun(t, 1, "check", "--db", db, "--format", "json")
+	events := parseProv(t, out)
+	if got, want := unexplainedOf(t, events), []string{"create /usr/bin/bzcmp"}; !slices.Equal(got, want) {
+		t.Errorf("unexplained %q, want %q", got, want)
+	}
+	kinds := map[string]int{}
+	for _, ev := range events {
+		kinds[ev.Verdict]++
+	}
+	if kinds["match"] == 0 || kinds["listed"] == 0 || kinds["match"]+kinds["listed"] != len(events)-1 {
+		t.Errorf("verdicts %v of %d events: want matches and listed directories and symlinks", kinds, len(events))
+	}
+	mustRun(t, 1, "check", "--db", db, "--explained-ok")
+}

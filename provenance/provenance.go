@@ -1,0 +1,330 @@
+// Package provenance says, for each event of a check, what the package manager makes
+// of it: the package that owns the path, whether the file is what that package shipped
+// (the verdict), and the package log's change of that package since the baseline was
+// taken. It is the one enrichment step every command runs after the diff (check,
+// accept, diff --root, watch): the differ knows nothing of packages, and the package
+// databases (package pkgdb) know nothing of baselines.
+//
+// Contracts:
+//   - Only paths that have an event are looked up, after the diff; a file's content is
+//     read, in its package's own digest algorithm, only for those (pkgdb.Verdict). No
+//     event, no database read.
+//   - Without a package database under the root, events are left as they are (Verdict
+//     ""); so too when the snapshot taken with the baseline says no package lists a
+//     path under its roots and no database file changed since. A damaged database is a warning of one line naming the file and the line,
+//     and every verdict drawn from it is unknown: never explained.
+//   - match is given only for what the database can vouch for. dpkg records no mode and
+//     no owner: an event whose mode, uid or gid changed, and a new setuid or setgid
+//     file, are unknown there even when the content matches.
+//   - A directory or symlink a package lists (dpkg records no mode or target for
+//     them) is explained (listed) only when the package log shows a transaction of
+//     that package since the baseline, its mode and owner did not change, and a
+//     symlink points to a path of the same package.
+//   - A remove is explained (removed) only by evidence: the path was the package's in
+//     the ownership snapshot taken with the baseline (Snapshot), the package log shows
+//     that package removed or upgraded since, and no installed package lists the path
+//     now. A path a package still lists is missing.
+//   - Annotate puts the unexplained events first, each part in the order given.
+package provenance
+
+import (
+	"errors"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"fim/diff"
+	"fim/pkgdb"
+	"fim/walk"
+)
+
+// Options say where the packages are and what the baseline is.
+type Options struct {
+	Root  string    // the directory the tree is read under ("": the host's /)
+	Since time.Time // when the baseline was taken: the package log's later changes are named
+	// Snapshot, if set, is the file of the ownership snapshot taken with the baseline
+	// (WriteSnapshot): it explains removes. A missing file explains none.
+	Snapshot string
+	Warn     func(error) // a damaged database or snapshot, one line each
+	Workers  int         // files read at once (0: one per CPU)
+}
+
+// Annotator annotates events. It keeps the package databases it read and reads them
+// again when their files change (fim watch outlives package transactions). It is not
+// safe for concurrent use.
+type Annotator struct {
+	o     Options
+	db    *pkgdb.DB
+	stamp string
+	snap  *Snapshot
+	read  bool // the snapshot was read
+}
+
+// New returns an Annotator; nothing is read until there are events.
+func New(o Options) *Annotator {
+	if o.Root == "" {
+		o.Root = "/"
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.NumCPU()
+	}
+	return &Annotator{o: o}
+}
+
+// Close releases the databases.
+func (a *Annotator) Close() error {
+	if a == nil || a.db == nil {
+		return nil
+	}
+	err := a.db.Close()
+	a.db = nil
+	return err
+}
+
+// dbFiles are the package database files whose change makes the databases be read
+// again.
+var dbFiles = []string{"var/lib/dpkg/status", "var/lib/dpkg/diversions", "var/log/dpkg.log",
+	"usr/lib/sysimage/rpm/rpmdb.sqlite", "usr/lib/sysimage/rpm/rpmdb.sqlite-wal", "var/lib/rpm/rpmdb.sqlite",
+	"var/lib/rpm/rpmdb.sqlite-wal", "var/lib/rpm/Packages", "lib/apk/db/installed"}
+
+// stampOf says the size, mtime, ctime and inode of every database file.
+func stampOf(root string) string {
+	var b []byte
+	for _, f := range dbFiles {
+		var st syscall.Stat_t
+		if syscall.Stat(filepath.Join(root, f), &st) == nil {
+			b = append(b, f...)
+			b = append(b, byte(st.Ino), byte(st.Ino>>8), byte(st.Size), byte(st.Size>>8), byte(st.Size>>16),
+				byte(st.Mtim.Nsec), byte(st.Mtim.Sec), byte(st.Ctim.Nsec), byte(st.Ctim.Sec))
+		}
+	}
+	return string(b)
+}
+
+// Load reads the databases now rather than with the first events, so that a watch's
+// first batch does not wait for them.
+func (a *Annotator) Load() error { return a.open() }
+
+// open reads the databases, again when they changed since they were read. It reads
+// none (a.db nil) when the snapshot says no package lists a path under the baseline's
+// roots and no database file changed since it was taken: no event can be a package's.
+func (a *Annotator) open() error {
+	stamp := stampOf(a.o.Root)
+	if a.stamp != "" && stamp == a.stamp {
+		return nil
+	}
+	a.Close()
+	if !a.read && a.o.Snapshot != "" {
+		a.read = true
+		snap, err := ReadSnapshot(a.o.Snapshot)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			a.warn(err)
+		}
+		a.snap = snap
+	}
+	a.stamp = stamp
+	if a.snap != nil && len(a.snap.owners) == 0 && unchangedSince(a.o.Root, a.snap.Time) {
+		return nil
+	}
+	db, err := pkgdb.Open(a.o.Root)
+	if err != nil {
+		a.stamp = ""
+		return err
+	}
+	a.db = db
+	for _, w := range db.Warnings() {
+		a.warn(w)
+	}
+	if a.snap != nil {
+		a.snap.names = db.Names
+	}
+	return nil
+}
+
+// unchangedSince reports whether no package database file under root had its inode
+// changed (ctime) at or after t.
+func unchangedSince(root string, t time.Time) bool {
+	for _, f := range dbFiles {
+		var st syscall.Stat_t
+		if syscall.Stat(filepath.Join(root, f), &st) == nil && !time.Unix(st.Ctim.Unix()).Before(t) {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *Annotator) warn(err error) {
+	if a.o.Warn != nil {
+		a.o.Warn(err)
+	}
+}
+
+// Annotate sets the verdict, package and transaction of every event, then puts the
+// unexplained events first. Without a package database under the root it changes
+// nothing. It fails only when the root cannot be opened.
+func (a *Annotator) Annotate(events []diff.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if err := a.open(); err != nil {
+		return err
+	}
+	if a.db == nil || len(a.db.Managers()) == 0 {
+		return nil
+	}
+	log := a.changes()
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(a.o.Workers, len(events)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				a.annotate(&events[i], log)
+			}
+		}()
+	}
+	for i := range events {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	Order(events)
+	return nil
+}
+
+// Order puts the unexplained events first, keeping the order within each part.
+func Order(events []diff.Event) {
+	slices.SortStableFunc(events, func(x, y diff.Event) int {
+		switch ex, ey := x.Verdict.Explained(), y.Verdict.Explained(); {
+		case ex == ey:
+			return 0
+		case ey:
+			return -1
+		default:
+			return 1
+		}
+	})
+}
+
+// Unexplained returns the events the package manager does not explain.
+func Unexplained(events []diff.Event) []diff.Event {
+	var out []diff.Event
+	for i := range events {
+		if !events[i].Verdict.Explained() {
+			out = append(out, events[i])
+		}
+	}
+	return out
+}
+
+// changes returns the last package log transaction of each package since Since.
+func (a *Annotator) changes() map[string]pkgdb.Transaction {
+	out := map[string]pkgdb.Transaction{}
+	for _, t := range a.db.Log() {
+		if since(t, a.o.Since) {
+			out[t.Package] = t
+		}
+	}
+	return out
+}
+
+// since reports whether the logged transaction t was not before the time when: the
+// package log counts whole seconds, so one logged in the second of when counts.
+func since(t pkgdb.Transaction, when time.Time) bool {
+	return !t.Time.Before(when.Truncate(time.Second))
+}
+
+// modeAttrs are the attributes dpkg records nothing of.
+const modeAttrs = diff.AttrSet(1<<diff.AttrMode | 1<<diff.AttrUID | 1<<diff.AttrGID)
+
+func (a *Annotator) annotate(ev *diff.Event, log map[string]pkgdb.Transaction) {
+	p := ev.Path
+	v := a.db.Verdict(p, a.db.Opener(p))
+	ev.Verdict, ev.Reason = diff.Verdict(v.Kind), v.Reason
+	if v.File != nil {
+		ev.Package = newPackage(v.File.Package)
+	}
+	if v.Kind == pkgdb.Match && !v.File.HasMeta {
+		switch {
+		case ev.Changed&modeAttrs != 0:
+			ev.Verdict, ev.Reason = diff.VerdictUnknown, "the content is the package's; its mode and owner are not recorded"
+		case ev.Kind == diff.Create && ev.After != nil && ev.After.Mode&(syscall.S_ISUID|syscall.S_ISGID) != 0:
+			ev.Verdict, ev.Reason = diff.VerdictUnknown, "setuid or setgid: the package records no mode to compare"
+		}
+	}
+	if ev.Kind == diff.Remove && v.Kind == pkgdb.Unowned {
+		a.removed(ev)
+	}
+	if ev.Package != nil && ev.Transaction == nil {
+		if t, ok := log[ev.Package.Name]; ok && ev.Package.Manager == string(pkgdb.Dpkg) {
+			ev.Transaction = newTransaction(t)
+		}
+	}
+	if v.Kind == pkgdb.Unknown && v.File != nil && v.File.Digest == nil && ev.Transaction != nil && a.listed(ev, v.File) {
+		ev.Verdict, ev.Reason = diff.VerdictListed, ""
+	}
+}
+
+// listed says whether ev, at a path its package lists without a digest, is a
+// directory or a symlink that package's transaction since the baseline explains:
+// created or changed without a change of mode or owner, and, for a symlink, pointing
+// to a path the same package lists (dpkg records no target to compare).
+func (a *Annotator) listed(ev *diff.Event, f *pkgdb.File) bool {
+	e := ev.After
+	if e == nil || ev.Changed&modeAttrs != 0 {
+		return false
+	}
+	switch e.Type {
+	case walk.TypeDir:
+		return true
+	case walk.TypeSymlink:
+		target := e.LinkTarget
+		if !path.IsAbs(target) {
+			target = path.Join(path.Dir(ev.Path), target)
+		}
+		for _, o := range a.db.Owners(path.Clean(target)) {
+			if o.Package == f.Package {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// removed explains the remove of a path no package lists now by the removal or upgrade,
+// since the snapshot, of the package that listed it then.
+func (a *Annotator) removed(ev *diff.Event) {
+	if a.snap == nil {
+		return
+	}
+	was := a.snap.Owner(ev.Path)
+	if was == nil {
+		return
+	}
+	ev.Package = was
+	for _, t := range slices.Backward(a.db.Log()) {
+		if !since(t, a.snap.Time) {
+			break
+		}
+		if t.Package == was.Name && was.Manager == string(pkgdb.Dpkg) && t.Action != "install" {
+			ev.Verdict, ev.Reason = diff.VerdictRemoved, ""
+			ev.Transaction = newTransaction(t)
+			return
+		}
+	}
+	ev.Reason = "its package " + was.Name + " listed it, and the package log shows no removal or upgrade of it since"
+}
+
+func newPackage(p *pkgdb.Package) *diff.Package {
+	return &diff.Package{Manager: string(p.Manager), Name: p.Name, Version: p.Version, Arch: p.Arch}
+}
+
+func newTransaction(t pkgdb.Transaction) *diff.Transaction {
+	return &diff.Transaction{Time: t.Time, Action: t.Action, Old: t.Old, New: t.New}
+}

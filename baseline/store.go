@@ -270,7 +270,8 @@ func removeStale(path string) {
 	}
 }
 
-// TempPattern reports whether name is one of the files a Writer leaves beside path.
+// TempPattern returns the lock beside path and the name prefix of the temporary files a
+// Writer makes there.
 func TempPattern(path string) (lock, tmpPrefix string) {
 	return path + ".lock", filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
 }
@@ -302,6 +303,8 @@ func Lock(path string) (*os.File, error) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// The pid is only a hint for the message of a writer that gives up waiting: the
+	// flock is the lock, so a pid that cannot be written (a full disk) is no failure.
 	f.Truncate(0)
 	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	return f, nil
@@ -415,12 +418,19 @@ func (w *Writer) Commit(m Meta) error {
 		w.Abort()
 		return err
 	}
-	if d, err := os.Open(filepath.Dir(w.path)); err == nil {
-		d.Sync()
+	// The new baseline is in place; the rename is durable once its directory is synced.
+	// A failure here leaves the new baseline readable but not known to survive a crash:
+	// it is an error, not a silence.
+	d, err := os.Open(filepath.Dir(w.path))
+	if err == nil {
+		err = d.Sync()
 		d.Close()
 	}
 	w.file.Close()
 	w.lock.Close()
+	if err != nil {
+		return fmt.Errorf("sync the directory of %s after replacing it: %w", w.path, err)
+	}
 	return nil
 }
 

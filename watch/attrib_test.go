@@ -123,3 +123,32 @@ func TestQueueWriters(t *testing.T) {
 		t.Errorf("events %q, want %q", s, want)
 	}
 }
+
+// TestLateWriters: a process whose notification finds nothing new at a path, because an
+// earlier look already saw its change, is named among the writers of the change still
+// waiting for delivery (and of a fold's repeats); a delivered change is not touched.
+func TestLateWriters(t *testing.T) {
+	proc := func(pid int, name string) *diff.Process {
+		return &diff.Process{PID: pid, Name: name, StartTime: uint64(pid)}
+	}
+	dd, touch, cat := proc(1, "dd"), proc(2, "touch"), proc(3, "cat")
+	w := &Watcher{folds: map[string]*folded{}}
+	w.pending = []pending{
+		{ev: diff.Event{Kind: diff.Change, Path: "/b", Process: dd}},
+		{ev: diff.Event{Kind: diff.Change, Path: "/c", Process: cat}},
+	}
+	w.lateWriters("/b", []*diff.Process{touch})
+	w.lateWriters("/gone", []*diff.Process{touch}) // nothing pending: nothing to name
+	b := w.pending[0].ev
+	if !b.Process.Same(touch) || len(b.Writers) != 2 || !b.Writers[0].Same(dd) || !b.Writers[1].Same(touch) {
+		t.Errorf("/b: process %+v, writers %+v; want dd then touch", b.Process, b.Writers)
+	}
+	if c := w.pending[1].ev; !c.Process.Same(cat) || c.Writers != nil {
+		t.Errorf("/c: process %+v, writers %+v; want cat alone", c.Process, c.Writers)
+	}
+	w.folds["/c"] = &folded{n: 1, writers: []*diff.Process{cat}}
+	w.lateWriters("/c", []*diff.Process{touch})
+	if f := w.folds["/c"]; len(f.writers) != 2 || !f.writers[1].Same(touch) {
+		t.Errorf("fold of /c: writers %+v; want cat then touch", f.writers)
+	}
+}

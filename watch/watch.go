@@ -774,7 +774,39 @@ func (w *Watcher) process(ctx context.Context, d *diff.Differ, hints []Hint) ([]
 		}
 		out = append(out, *ev)
 	}
+	for _, l := range list {
+		if !l.parent && !l.subtree && len(l.writers) > 0 && !slices.ContainsFunc(out, func(ev diff.Event) bool { return ev.Path == l.path }) {
+			w.lateWriters(l.path, l.writers)
+		}
+	}
 	return out, nil
+}
+
+// lateWriters names ws among the writers of the change of p still waiting for delivery:
+// their notifications found nothing new at p because an earlier look, made after they
+// wrote, already saw their change (the looks of a busy watcher lag behind the writers).
+func (w *Watcher) lateWriters(p string, ws []*diff.Process) {
+	if f := w.folds[p]; f != nil && f.n > 0 {
+		for _, q := range ws {
+			f.writers = diff.AddWriter(f.writers, q)
+		}
+		return
+	}
+	for i := len(w.pending) - 1; i >= 0; i-- {
+		ev := &w.pending[i].ev
+		if ev.Path != p {
+			continue
+		}
+		if ev.Kind == diff.Change || ev.Kind == diff.Chmod || ev.Kind == diff.Create {
+			all := writersOf(ev)
+			for _, q := range ws {
+				all = diff.AddWriter(all, q)
+			}
+			ev.Writers = diff.Writers(all)
+			ev.Process = all[len(all)-1]
+		}
+		return
+	}
 }
 
 // coveringLook returns the look at p, or the nearest subtree look above it: in time

@@ -1,8 +1,9 @@
 // Package watch owns kernel event sources and their batching: fanotify on whole
 // filesystems, inotify (fsnotify) where fanotify cannot be used, and a periodic rescan
 // as the safety net of both. Notifications only say "look at this path again": the
-// path is walked with the walk package, compared with the last known state by the diff
-// package and rendered by the report package, so watch reports exactly what check would.
+// path is walked with the walk package and compared with the last known state by the
+// diff package, and the events go to Emit as check's do, so watch reports exactly what
+// check would; rendering and delivery are the caller's.
 package watch
 
 import (

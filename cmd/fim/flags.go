@@ -14,7 +14,7 @@ import (
 
 const defaultConfig = "/etc/fim/fim.yaml"
 
-// loadConfig reads --config, or the default file when it exists and explicit says so.
+// loadConfig reads --config, or, when useDefault is set, the default file if it exists.
 func loadConfig(c *cli.Context, useDefault bool) (*config.Config, error) {
 	file := c.String("config")
 	if file == "" {

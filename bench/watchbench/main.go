@@ -240,6 +240,18 @@ func latencyRun(backend string, bt time.Duration) (result, error) {
 	return res, nil
 }
 
+// makeDirs makes the -dirs directories the writers spread their files over.
+func makeDirs(dir string) ([]string, error) {
+	dirs := make([]string, *nDirs)
+	for i := range dirs {
+		dirs[i] = filepath.Join(dir, fmt.Sprintf("d%02d", i))
+		if err := os.Mkdir(dirs[i], 0o755); err != nil {
+			return nil, err
+		}
+	}
+	return dirs, nil
+}
+
 // loadRun paces rate writes per second for duration over files existing files in dirs
 // directories, a create-frac share of them creating new files.
 func loadRun(backend string) (result, error) {
@@ -249,12 +261,9 @@ func loadRun(backend string) (result, error) {
 	}
 	defer unmount(dir)
 	data := bytes.Repeat([]byte("y"), *writeSize)
-	dirs := make([]string, *nDirs)
-	for i := range dirs {
-		dirs[i] = filepath.Join(dir, fmt.Sprintf("d%02d", i))
-		if err := os.Mkdir(dirs[i], 0o755); err != nil {
-			return result{}, err
-		}
+	dirs, err := makeDirs(dir)
+	if err != nil {
+		return result{}, err
 	}
 	files := make([]string, *nFiles)
 	sizes := make([]int64, *nFiles)
@@ -399,12 +408,9 @@ func createsRun(backend string) (result, error) {
 	}
 	defer unmount(dir)
 	data := bytes.Repeat([]byte("z"), *writeSize)
-	dirs := make([]string, *nDirs)
-	for i := range dirs {
-		dirs[i] = filepath.Join(dir, fmt.Sprintf("d%02d", i))
-		if err := os.Mkdir(dirs[i], 0o755); err != nil {
-			return result{}, err
-		}
+	dirs, err := makeDirs(dir)
+	if err != nil {
+		return result{}, err
 	}
 	f, err := startFim(backend, *loadTimeout, dir)
 	if err != nil {

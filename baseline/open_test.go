@@ -117,13 +117,13 @@ func aideDB(t *testing.T, gz bool) []byte {
 // mtreeSpec makes an mtree specification of a tiny tree with mtree -c, which writes it
 // to stdout, or makes one up.
 func mtreeSpec(t *testing.T) []byte {
-	tree := t.TempDir()
-	write(t, filepath.Join(tree, "f"), []byte("x"))
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "f"), []byte("x"))
 	if _, err := exec.LookPath("mtree"); err != nil {
 		t.Log("mtree not installed: using a made-up specification")
 		return []byte("#\t   user: root\n#\tmachine: host\n\n/set type=file\n.  type=dir\n")
 	}
-	out, err := exec.Command("mtree", "-c", "-p", tree).Output()
+	out, err := exec.Command("mtree", "-c", "-p", dir).Output()
 	if err != nil {
 		t.Fatalf("mtree -c: %v", err)
 	}

@@ -10,7 +10,7 @@ import (
 	"fim/walk"
 )
 
-// FuzzParse feeds arbitrary specs to Parse and Entries (without a tree). Neither may
+// FuzzParse feeds arbitrary specs to Parse and Entries (without a layout). Neither may
 // panic; errors are one line; and whatever imports writes back (Write) to a spec that
 // imports to the same entries.
 func FuzzParse(f *testing.F) {

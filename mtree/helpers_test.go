@@ -24,7 +24,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // tree describes a directory tree to build: slash-separated paths relative to its root,
 // a key ending in "/" a directory. Parents are made 0755; modes are set after
 // everything exists, and every time is set to mtime so that specs are stable.
-type tree map[string]item
+type layout map[string]item
 
 type item struct {
 	typ    walk.Type
@@ -52,7 +52,7 @@ func (it item) mode(perm uint32) item { it.perm, it.chmod = perm, true; return i
 func (it item) at(t time.Time) item   { it.mtime, it.chtime = t, true; return it }
 
 // makeTree builds tr in a new temporary directory and returns its path.
-func makeTree(t testing.TB, tr tree) string {
+func makeTree(t testing.TB, tr layout) string {
 	t.Helper()
 	root, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {

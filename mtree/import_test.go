@@ -63,7 +63,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-// TestImportNetBSD imports specs that NetBSD mtree -c writes of a tree, with that tree
+// TestImportNetBSD imports specs that NetBSD mtree -c writes of a tree, with that layout
 // as Root: the entries are the walked ones in every attribute the keywords carry.
 func TestImportNetBSD(t *testing.T) {
 	mtree := requireTool(t, "mtree", "Debian package mtree-netbsd")
@@ -163,7 +163,7 @@ func TestImportRefusesDrift(t *testing.T) {
 			`spec:4: ./d/f\040x: ROOT/d/f\040x: no such file or directory`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			root := makeTree(t, tree{"d/f x": file("golden")})
+			root := makeTree(t, layout{"d/f x": file("golden")})
 			if err := c.change(root); err != nil {
 				t.Fatal(err)
 			}
@@ -310,7 +310,7 @@ func TestEntries(t *testing.T) {
 // TestEntriesOptional: with a Root, an optional entry missing from the tree is skipped;
 // one that is there is recorded.
 func TestEntriesOptional(t *testing.T) {
-	root := makeTree(t, tree{"here": file("x")})
+	root := makeTree(t, layout{"here": file("x")})
 	got, _ := importSpec(t, ". type=dir\nhere type=file optional\ngone type=file optional\n", ImportOptions{Root: root})
 	var paths []string
 	for _, e := range got {
@@ -323,7 +323,7 @@ func TestEntriesOptional(t *testing.T) {
 
 // TestEntriesErrors: a bad value fails with the spec, line and path named, on one line.
 func TestEntriesErrors(t *testing.T) {
-	dir := makeTree(t, tree{"f": file("x"), "d/": dir()})
+	dir := makeTree(t, layout{"f": file("x"), "d/": dir()})
 	for _, c := range []struct {
 		spec string
 		opt  ImportOptions

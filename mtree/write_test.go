@@ -18,9 +18,9 @@ import (
 )
 
 // hostileTree is a tree whose names and targets need every escape a spec has.
-func hostileTree(t testing.TB, devices bool) tree {
+func hostileTree(t testing.TB, devices bool) layout {
 	t.Helper()
-	tr := tree{
+	tr := layout{
 		"etc/passwd":    file("root:x:0:0\n").mode(0o644),
 		"a file":        file("space"),
 		"nl\nname":      file("newline"),
@@ -175,7 +175,7 @@ func TestWriteMtreeTools(t *testing.T) {
 	}
 	for _, tool := range tools {
 		t.Run(filepath.Base(tool.name), func(t *testing.T) {
-			root := makeTree(t, tree{"usr/lib/a": file("alpha\n"), "usr/lib/sub/b": file("beta\n"), "etc/deep/c": file("gamma\n")})
+			root := makeTree(t, layout{"usr/lib/a": file("alpha\n"), "usr/lib/sub/b": file("beta\n"), "etc/deep/c": file("gamma\n")})
 			var entries []*walk.Entry
 			for _, e := range walkTree(t, root) {
 				if e.Path != "/" && e.Path != "/usr" && e.Path != "/etc" && e.Path != "/etc/deep" {
@@ -212,7 +212,7 @@ func TestWriteMtreeTools(t *testing.T) {
 // stock mtree refuses the blake3digest keyword.
 func TestWriteBlake3RefusedByStockMtree(t *testing.T) {
 	mtree := requireTool(t, "mtree", "Debian package mtree-netbsd")
-	root := makeTree(t, tree{"f": file("x")})
+	root := makeTree(t, layout{"f": file("x")})
 	spec := writeFile(t, t.TempDir(), "spec", write(t, walkTree(t, root), WriteOptions{}))
 	out, code := command(t, mtree, "-f", spec, "-p", root)
 	if code != 1 || !strings.Contains(out, "blake3digest") {
@@ -253,7 +253,7 @@ func TestWriteDrift(t *testing.T) {
 		{"removed", func(root string) error { return os.Remove(filepath.Join(root, "d/f x")) }, "no such file"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			root := makeTree(t, tree{"d/f x": file("golden"), "d/g": file("g")})
+			root := makeTree(t, layout{"d/f x": file("golden"), "d/g": file("g")})
 			entries := walkTree(t, root)
 			if err := c.change(root); err != nil {
 				t.Fatal(err)
@@ -270,7 +270,7 @@ func TestWriteDrift(t *testing.T) {
 // TestWriteUnhashed: with SHA256, a file the baseline holds no hash of is written
 // without a digest, and said so.
 func TestWriteUnhashed(t *testing.T) {
-	root := makeTree(t, tree{"big": file("too large"), "ok": file("ok")})
+	root := makeTree(t, layout{"big": file("too large"), "ok": file("ok")})
 	entries := walkTree(t, root)
 	for _, e := range entries {
 		if e.Path == "/big" {

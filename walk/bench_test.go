@@ -14,7 +14,7 @@ import (
 func BenchmarkWalk(b *testing.B) {
 	for _, dirs := range []int{50, 1} {
 		b.Run(fmt.Sprintf("dirs=%d", dirs), func(b *testing.B) {
-			tr := tree{}
+			tr := layout{}
 			for i := range 5000 {
 				tr[fmt.Sprintf("d%02d/f%04d", i%dirs, i)] = blob(100+i%4000, byte(i))
 			}
@@ -65,7 +65,7 @@ func BenchmarkHash(b *testing.B) {
 // BenchmarkLookAgain looks at 500 small files of 10 directories again, as a watcher
 // does with a batch of notified paths: one WalkPath each, or one WalkPaths for all.
 func BenchmarkLookAgain(b *testing.B) {
-	tr := tree{}
+	tr := layout{}
 	var paths []string
 	for i := range 500 {
 		name := fmt.Sprintf("d%d/f%03d", i/50, i)

@@ -26,7 +26,7 @@ import (
 // can end with the same size, mtime and ctime as it began, and the walker cannot tell.
 func TestFileRewrittenWhileHashed(t *testing.T) {
 	contents := [2]string{blobData(1<<20, 1), blobData(1<<20, 2)}
-	root := makeTree(t, tree{"busy": file(contents[0]), "calm": file("c")})
+	root := makeTree(t, layout{"busy": file(contents[0]), "calm": file("c")})
 	f, err := os.OpenFile(root+"/busy", os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +97,7 @@ func TestFileRewrittenWhileHashed(t *testing.T) {
 // Nothing must hang, fail the walk, warn, or be recorded as unreadable.
 func TestChangedAfterListing(t *testing.T) {
 	big := strings.Repeat(blobData(64<<10, 7), 1024) // 64 MiB
-	root := makeTree(t, tree{
+	root := makeTree(t, layout{
 		"a-big":     file(big),
 		"b-removed": file("b"),
 		"c-fifo":    file("c"),
@@ -192,7 +192,7 @@ func TestChangedAfterListing(t *testing.T) {
 // TestChurn walks a tree in which files and directories keep appearing and vanishing.
 // The walk must not fail, and nothing that vanished may be reported as a problem.
 func TestChurn(t *testing.T) {
-	root := makeTree(t, tree{"stable": file("s"), "churn/": dir()})
+	root := makeTree(t, layout{"stable": file("s"), "churn/": dir()})
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	for g := range 2 {

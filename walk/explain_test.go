@@ -14,7 +14,7 @@ import (
 // filesystem does not keep out), and gives the limit that leaves each other one out.
 func TestExplain(t *testing.T) {
 	base := t.TempDir()
-	tree{
+	layout{
 		"a/keep":            file("k"),
 		"a/.hidden/x":       file("x"),
 		"a/b/c/too-deep":    file("d"),

@@ -26,9 +26,9 @@ func mountTmpfs(t *testing.T, dir string) {
 }
 
 func TestCrossMounts(t *testing.T) {
-	root := makeTree(t, tree{"a": file("a"), "mnt/": dir(), "z/y": file("y")})
+	root := makeTree(t, layout{"a": file("a"), "mnt/": dir(), "z/y": file("y")})
 	mountTmpfs(t, root+"/mnt")
-	tree{"inside/deep": file("d"), "top": file("t")}.build(t, root+"/mnt")
+	layout{"inside/deep": file("d"), "top": file("t")}.build(t, root+"/mnt")
 
 	outer := []string{".", "a", "mnt", "z", "z/y"}
 	for _, c := range []struct {
@@ -79,7 +79,7 @@ func TestCrossMounts(t *testing.T) {
 // TestLook: Look records what WalkPath records, or says why not, naming the symlink or
 // the mount point on the way.
 func TestLook(t *testing.T) {
-	root := makeTree(t, tree{"a": file("a"), "d/x": file("x"), "other/y": file("y"), "ln": link("other"), "own": file("db").mode(0o600)})
+	root := makeTree(t, layout{"a": file("a"), "d/x": file("x"), "other/y": file("y"), "ln": link("other"), "own": file("db").mode(0o600)})
 	must(t, os.Mkdir(root+"/mnt", 0o755))
 	mountTmpfs(t, root+"/mnt")
 	must(t, os.WriteFile(root+"/mnt/f", []byte("f"), 0o644))

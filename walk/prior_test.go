@@ -15,7 +15,7 @@ import (
 // attributes and is not opened; any difference in those makes the walker read it again,
 // and setting an extended attribute (which changes only the ctime) makes it list them.
 func TestPrior(t *testing.T) {
-	root := makeTree(t, tree{"same": file("unchanged"), "touched": file("content"), "stomped": file("before"), "grown": file("x"), "xattred": file("x")})
+	root := makeTree(t, layout{"same": file("unchanged"), "touched": file("content"), "stomped": file("before"), "grown": file("x"), "xattred": file("x")})
 	first := walkDir(t, root, Options{})
 	recorded := map[string]*Entry{}
 	for _, e := range first.entries {

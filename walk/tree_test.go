@@ -15,12 +15,12 @@ import (
 // tree describes a directory tree to build under a temporary directory. Keys are
 // slash-separated paths relative to it; a key ending in "/" is a directory:
 //
-//	tree{"etc/passwd": file("root:x"), "bin/sh": link("dash"), "run/p": fifo(), "d/": dir()}
+//	layout{"etc/passwd": file("root:x"), "bin/sh": link("dash"), "run/p": fifo(), "d/": dir()}
 //
 // Missing parent directories are made with mode 0755. Owners, modes and extended
 // attributes are applied once everything exists, deepest first, so that a mode-000
 // directory can still be filled and a chown does not clear a setuid bit set after it.
-type tree map[string]item
+type layout map[string]item
 
 // item is one entry of a tree.
 type item struct {
@@ -79,7 +79,7 @@ func (it item) xattr(name, value string) item {
 }
 
 // build creates the tree under root, which must exist.
-func (tr tree) build(t testing.TB, root string) {
+func (tr layout) build(t testing.TB, root string) {
 	t.Helper()
 	keys := make([]string, 0, len(tr))
 	for k := range tr {
@@ -166,7 +166,7 @@ func makeSocket(p string) error {
 
 // makeTree builds tr in a new temporary directory and returns that directory's path,
 // with symlinks resolved so that it can be walked as a root.
-func makeTree(t testing.TB, tr tree) string {
+func makeTree(t testing.TB, tr layout) string {
 	t.Helper()
 	root, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {

@@ -51,7 +51,7 @@ func TestUnreadableAsUser(t *testing.T) {
 		}
 	}
 	root := base + "/tree"
-	tree{
+	layout{
 		"a":            file("a").mode(0o644),
 		"b-noread":     file("secret").mode(0).xattr("user.k", "v"),
 		"c-nolist/":    dir().mode(0),

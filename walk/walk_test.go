@@ -21,7 +21,7 @@ import (
 )
 
 func TestOrder(t *testing.T) {
-	root := makeTree(t, tree{
+	root := makeTree(t, layout{
 		"a/x":     file("x"),
 		"a-b":     file(""),
 		"a.b":     file(""),
@@ -45,7 +45,7 @@ func TestOrder(t *testing.T) {
 // TestWorkersAgree walks one tree with several worker counts: the entries, compared in
 // full, must be the same every time.
 func TestWorkersAgree(t *testing.T) {
-	tr := tree{}
+	tr := layout{}
 	const dirs, files = 12, 25
 	for d := range dirs {
 		for f := range files {
@@ -175,7 +175,7 @@ func TestAttributes(t *testing.T) {
 	for i := range 40 {
 		many = append(many, fmt.Sprintf("user.a-rather-long-attribute-name-%02d", i))
 	}
-	tr := tree{
+	tr := layout{
 		"setuid":      file("x").mode(0o4755),
 		"setgid":      file("x").mode(0o2711),
 		"owned":       file("x").owner(1234, 5678).mode(0o640),
@@ -341,7 +341,7 @@ func TestAttributes(t *testing.T) {
 // alone. inotify tells whether anything opened them.
 func TestSpecialFilesNotOpened(t *testing.T) {
 	requireRoot(t)
-	root := makeTree(t, tree{
+	root := makeTree(t, layout{
 		"a-file":  file("x"),
 		"block":   blockdev(7, 251),
 		"fifo":    fifo(),
@@ -397,7 +397,7 @@ func TestSpecialFilesNotOpened(t *testing.T) {
 }
 
 func TestLimits(t *testing.T) {
-	root := makeTree(t, tree{
+	root := makeTree(t, layout{
 		"top.log":        file("l"),
 		"keep.txt":       file("k"),
 		".hidden":        file("h"),
@@ -487,7 +487,7 @@ func TestLimits(t *testing.T) {
 }
 
 func TestMaxEntries(t *testing.T) {
-	root := makeTree(t, tree{"a": file("a"), "b": file("b"), "c/d": file("d")}) // 5 entries with the root
+	root := makeTree(t, layout{"a": file("a"), "b": file("b"), "c/d": file("d")}) // 5 entries with the root
 	for _, c := range []struct {
 		max, seen int
 		err       bool
@@ -512,7 +512,7 @@ func TestMaxEntries(t *testing.T) {
 // only while they are files fim could have made; anything else under their names or
 // fim's temporary names is recorded.
 func TestOwnFiles(t *testing.T) {
-	root := makeTree(t, tree{"keep": file("k"), "db": file("x").mode(0o600), "db.lock": file("l").mode(0o600),
+	root := makeTree(t, layout{"keep": file("k"), "db": file("x").mode(0o600), "db.lock": file("l").mode(0o600),
 		".db.tmp-1": file("t").mode(0o600), ".db.tmp-2": file("setuid").mode(0o4755), "d/.db.tmp-3/x": file("hidden"),
 		"setuid": file("s").mode(0o4755), "linked": file("two links").mode(0o600), "d/link": hardlink("linked")})
 	open := func(name string) *os.File {
@@ -554,7 +554,7 @@ func TestOwnFiles(t *testing.T) {
 }
 
 func TestCallbackErrorStops(t *testing.T) {
-	root := makeTree(t, tree{"a": file("a"), "b": file("b"), "c/d": file("d"), "e": blob(1<<20, 1)})
+	root := makeTree(t, layout{"a": file("a"), "b": file("b"), "c/d": file("d"), "e": blob(1<<20, 1)})
 	stop := errors.New("enough")
 	calls := 0
 	w := &Walker{Roots: []Root{{Path: root}}}
@@ -571,7 +571,7 @@ func TestCallbackErrorStops(t *testing.T) {
 }
 
 func TestContextCanceled(t *testing.T) {
-	root := makeTree(t, tree{"a": file("a"), "b": file("b"), "c/d": file("d"), "e": blob(1<<20, 1)})
+	root := makeTree(t, layout{"a": file("a"), "b": file("b"), "c/d": file("d"), "e": blob(1<<20, 1)})
 	for _, after := range []int{0, 1, 3} {
 		ctx, cancel := context.WithCancel(context.Background())
 		if after == 0 {
@@ -594,7 +594,7 @@ func TestContextCanceled(t *testing.T) {
 }
 
 func TestSymlinks(t *testing.T) {
-	root := makeTree(t, tree{
+	root := makeTree(t, layout{
 		"f":            file("content").xattr("user.t", "tv"),
 		"target/inner": file("in"),
 		"ldir":         link("target"),
@@ -693,7 +693,7 @@ func TestSymlinks(t *testing.T) {
 }
 
 func TestPrefix(t *testing.T) {
-	base := makeTree(t, tree{
+	base := makeTree(t, layout{
 		"rootfs/etc/passwd": file("root:x:0:0"),
 		"rootfs/etc/shadow": file("root:!:1"),
 		"rootfs/etc/sub/x":  file("x"),
@@ -746,7 +746,7 @@ func TestPrefix(t *testing.T) {
 }
 
 func TestNestedRoots(t *testing.T) {
-	root := makeTree(t, tree{
+	root := makeTree(t, layout{
 		"a":          file("a"),
 		"sub/f":      file("f"),
 		"sub/.h":     file("h"),
@@ -816,7 +816,7 @@ func TestNestedRoots(t *testing.T) {
 
 func TestHardLinks(t *testing.T) {
 	content := blobData(300<<10, 9)
-	root := makeTree(t, tree{
+	root := makeTree(t, layout{
 		"a":      file(content),
 		"d/b":    hardlink("a"),
 		"z":      hardlink("a"),
@@ -884,7 +884,7 @@ func TestNames(t *testing.T) {
 	long := strings.Repeat("n", 255)
 	deep := strings.Repeat("d/", 64) + "leaf"
 	names := []string{"bad\xff\xfe", "new\nline", "tab\there", "lat\xc3\xa9", "\xc3(", " space ", "-dash", "back\\slash", "*?[glob]", "\x01\x7f", long}
-	tr := tree{deep: file("leaf")}
+	tr := layout{deep: file("leaf")}
 	want := []string{".", deep}
 	for i := 1; i <= 64; i++ {
 		want = append(want, strings.TrimSuffix(strings.Repeat("d/", i), "/"))
@@ -916,7 +916,7 @@ func TestNames(t *testing.T) {
 // path. Either way each gets the hash of its content and its extended attributes.
 func TestHashOnListingOrJob(t *testing.T) {
 	sizes := map[string]int{"empty": 0, "one": 1, "at-max": inlineHashMax, "over-max": inlineHashMax + 1, "large": 3 << 20}
-	tr := tree{"linked": blob(100, 9).xattr("user.k", "linked"), "linked2": hardlink("linked")}
+	tr := layout{"linked": blob(100, 9).xattr("user.k", "linked"), "linked2": hardlink("linked")}
 	for name, size := range sizes {
 		tr[name] = blob(size, byte(len(name))).xattr("user.k", name)
 		tr["sub/"+name] = blob(size, byte(len(name)+1))
@@ -1035,7 +1035,7 @@ func TestXattrsResized(t *testing.T) {
 // large, hard links, a symlink, a directory, a FIFO, paths missing, below a symlink,
 // excluded or outside the root, one named twice, siblings apart).
 func TestWalkPaths(t *testing.T) {
-	root := makeTree(t, tree{
+	root := makeTree(t, layout{
 		"a/small":   blob(100, 1),
 		"a/large":   blob(inlineHashMax+1, 2),
 		"a/hard":    hardlink("a/small"),

@@ -29,7 +29,7 @@ func TestFlagsAnywhere(t *testing.T) {
 	defaultDB := filepath.Join(tmp, "default", "baseline.db")
 	home, state := filepath.Join(tmp, "home"), filepath.Join(tmp, "state")
 	env := []string{"FIM_DB=" + defaultDB, "HOME=" + home, "XDG_STATE_HOME=" + state}
-	tree{"t/a": file("a"), "t/.hidden": file("h"), "t/x/skip": file("s"), "t/y/skip": file("s"),
+	layout{"t/a": file("a"), "t/.hidden": file("h"), "t/x/skip": file("s"), "t/y/skip": file("s"),
 		"--weird-dir-name/c": file("c")}.build(t, tmp)
 	abs := func(p string) string { return filepath.Join(tmp, p) }
 	fim := func(t *testing.T, want int, args ...string) (string, string) {

@@ -241,7 +241,7 @@ func checkJSON(t *testing.T, root string, wantCode int, args ...string) []string
 }
 
 // A tree describes files to create, by path relative to its root.
-type tree map[string]node
+type layout map[string]node
 
 // node makes one entry of a tree.
 type node func(t *testing.T, path string)
@@ -279,7 +279,7 @@ func charDev(major, minor uint32) node {
 }
 
 // build creates the tree under root, parents first.
-func (tr tree) build(t *testing.T, root string) {
+func (tr layout) build(t *testing.T, root string) {
 	t.Helper()
 	must(t, os.MkdirAll(root, 0o755))
 	names := make([]string, 0, len(tr))
@@ -302,8 +302,8 @@ func must(t *testing.T, err error) {
 }
 
 // manyFiles is a tree of n small files in dir.
-func manyFiles(dir string, n int) tree {
-	tr := tree{}
+func manyFiles(dir string, n int) layout {
+	tr := layout{}
 	for i := range n {
 		tr[fmt.Sprintf("%s/f%04d", dir, i)] = file(fmt.Sprint(i))
 	}
@@ -337,7 +337,7 @@ func replaceWith(t *testing.T, path string, mk node) {
 // cliCase is one scenario: a tree, a baseline, a change, a check.
 type cliCase struct {
 	name  string
-	tree  tree
+	tree  layout
 	root  bool                     // needs root
 	setup func(*testing.T, string) // after the tree is built, before the baseline
 	// baseline is the flags of fim baseline, before the tree's path; "$T" stands for
@@ -388,7 +388,7 @@ func (c *cliCase) run(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
-	basic := tree{"a": file("hello\n"), "b": file("bravo\n"), "sub/c": file("charlie\n"), "l": link("a")}
+	basic := layout{"a": file("hello\n"), "b": file("bravo\n"), "sub/c": file("charlie\n"), "l": link("a")}
 	mount := func(t *testing.T, root string) {
 		p := filepath.Join(root, "mnt")
 		must(t, os.Mkdir(p, 0o755))
@@ -521,7 +521,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name: "directory of 1000 files moved",
-			tree: func() tree { tr := manyFiles("big", 1000); tr["other"] = dir(); return tr }(),
+			tree: func() layout { tr := manyFiles("big", 1000); tr["other"] = dir(); return tr }(),
 			mutate: func(t *testing.T, root string) {
 				must(t, os.Rename(root+"/big", root+"/other/big"))
 			},
@@ -538,16 +538,16 @@ func TestCheck(t *testing.T) {
 		{
 			// Opening a fifo without a writer, or /dev/zero, would block or never end.
 			name: "fifo and socket",
-			tree: tree{"p": fifo(), "s": socket(), "a": file("a")},
+			tree: layout{"p": fifo(), "s": socket(), "a": file("a")},
 		},
 		{
 			name: "character device",
-			tree: tree{"zero": charDev(1, 5), "a": file("a")},
+			tree: layout{"zero": charDev(1, 5), "a": file("a")},
 			root: true,
 		},
 		{
 			name: "fifo and socket removed, character device replaced",
-			tree: tree{"p": fifo(), "s": socket(), "zero": charDev(1, 5)},
+			tree: layout{"p": fifo(), "s": socket(), "zero": charDev(1, 5)},
 			root: true,
 			mutate: func(t *testing.T, root string) {
 				replaceWith(t, root+"/zero", charDev(1, 3))
@@ -610,7 +610,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:     "exclude",
-			tree:     tree{"a": file("a"), "skip/x": file("x"), "keep.tmp": file("t"), "d/e.tmp": file("e")},
+			tree:     layout{"a": file("a"), "skip/x": file("x"), "keep.tmp": file("t"), "d/e.tmp": file("e")},
 			baseline: []string{"--exclude", "$T/skip", "--exclude", "**/*.tmp"},
 			mutate: func(t *testing.T, root string) {
 				must(t, os.WriteFile(root+"/skip/x", []byte("changed"), 0))
@@ -624,7 +624,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:     "max depth",
-			tree:     tree{"top": file("t"), "a/b/c/f": file("f"), "a/x": file("x")},
+			tree:     layout{"top": file("t"), "a/b/c/f": file("f"), "a/x": file("x")},
 			baseline: []string{"--max-depth", "2"},
 			mutate: func(t *testing.T, root string) {
 				must(t, os.WriteFile(root+"/a/b/c/f", []byte("changed"), 0))
@@ -636,7 +636,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:     "max file size: same size and mtime not detected",
-			tree:     tree{"big": file(strings.Repeat("x", 2000)), "small": file("small")},
+			tree:     layout{"big": file(strings.Repeat("x", 2000)), "small": file("small")},
 			baseline: []string{"--max-file-size", "1KiB"},
 			mutate: func(t *testing.T, root string) {
 				rewriteKeepTimes(t, root+"/big", strings.Repeat("y", 2000))
@@ -647,7 +647,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:     "max file size: size change detected",
-			tree:     tree{"big": file(strings.Repeat("x", 2000))},
+			tree:     layout{"big": file(strings.Repeat("x", 2000))},
 			baseline: []string{"--max-file-size", "1KiB"},
 			mutate: func(t *testing.T, root string) {
 				must(t, os.WriteFile(root+"/big", []byte(strings.Repeat("y", 2001)), 0))
@@ -657,7 +657,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:     "no hidden",
-			tree:     tree{".h": file("h"), ".hd/x": file("x"), "a": file("a")},
+			tree:     layout{".h": file("h"), ".hd/x": file("x"), "a": file("a")},
 			baseline: []string{"--no-hidden"},
 			mutate: func(t *testing.T, root string) {
 				must(t, os.WriteFile(root+"/.h", []byte("changed"), 0))
@@ -667,7 +667,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name: "hidden recorded by default",
-			tree: tree{".h": file("h"), ".hd/x": file("x"), "a": file("a")},
+			tree: layout{".h": file("h"), ".hd/x": file("x"), "a": file("a")},
 			mutate: func(t *testing.T, root string) {
 				must(t, os.WriteFile(root+"/.h", []byte("changed"), 0))
 				must(t, os.WriteFile(root+"/.hd/new", nil, 0o644))
@@ -677,9 +677,9 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name: "symlinks not followed",
-			tree: tree{"ld": link("../outside"), "lf": link("../outside/f")},
+			tree: layout{"ld": link("../outside"), "lf": link("../outside/f")},
 			setup: func(t *testing.T, root string) {
-				tree{"f": file("f")}.build(t, filepath.Join(root, "../outside"))
+				layout{"f": file("f")}.build(t, filepath.Join(root, "../outside"))
 			},
 			mutate: func(t *testing.T, root string) {
 				must(t, os.WriteFile(root+"/../outside/f", []byte("changed"), 0))
@@ -688,7 +688,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:  "other filesystems not entered",
-			tree:  tree{"a": file("a")},
+			tree:  layout{"a": file("a")},
 			root:  true,
 			setup: mount,
 			mutate: func(t *testing.T, root string) {
@@ -697,7 +697,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:     "cross mounts",
-			tree:     tree{"a": file("a")},
+			tree:     layout{"a": file("a")},
 			root:     true,
 			setup:    mount,
 			baseline: []string{"--cross-mounts"},
@@ -719,7 +719,7 @@ func TestCheck(t *testing.T) {
 func TestNoChangeText(t *testing.T) {
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	tree{"a": file("a"), "d/b": file("b")}.build(t, root)
+	layout{"a": file("a"), "d/b": file("b")}.build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
 	if stdout, _ := mustRun(t, 0, "check", "--db", db); summaryOf(t, stdout, 1) != "fim: no changes\n" {
 		t.Errorf("stdout %q, want %q", stdout, "fim: no changes\n")
@@ -743,7 +743,7 @@ func TestUnreadable(t *testing.T) {
 		must(t, os.Chmod(tmp, 0o777))
 	}
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	tree{"a": file("a"), "secret": fileMode("s", 0), "d/x": file("x")}.build(t, root)
+	layout{"a": file("a"), "secret": fileMode("s", 0), "d/x": file("x")}.build(t, root)
 	secret := filepath.Join(root, "secret")
 
 	wantWarning := func(stderr, path string) {
@@ -785,7 +785,7 @@ func TestUnreadable(t *testing.T) {
 func TestNonUTF8Name(t *testing.T) {
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	tree{"a": file("a")}.build(t, root)
+	layout{"a": file("a")}.build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
 	bad := filepath.Join(root, "bad\xffname")
 	forged := filepath.Join(root, "x\nfim: no changes")
@@ -823,7 +823,7 @@ func TestRoot(t *testing.T) {
 	tmp := t.TempDir()
 	a, b := filepath.Join(tmp, "a", "rootfs"), filepath.Join(tmp, "b", "rootfs")
 	db := filepath.Join(tmp, "fim.db")
-	tree{
+	layout{
 		"etc/passwd":          file("root:x:0:0:root:/root:/bin/sh\n"),
 		"etc/hosts":           file("127.0.0.1 localhost\n"),
 		"etc/ssh/sshd_config": file("PermitRootLogin no\n"),
@@ -856,7 +856,7 @@ func TestRoot(t *testing.T) {
 func TestUpdate(t *testing.T) {
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	tree{"a": file("a"), "b": file("b")}.build(t, root)
+	layout{"a": file("a"), "b": file("b")}.build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
 	must(t, os.WriteFile(filepath.Join(root, "a"), []byte("changed"), 0))
 	must(t, os.WriteFile(filepath.Join(root, "c"), nil, 0o644))
@@ -880,7 +880,7 @@ func TestUpdate(t *testing.T) {
 func TestTextGolden(t *testing.T) {
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	tree{
+	layout{
 		"alpha":    file("alpha\n"),
 		"bravo":    file("bravo\n"),
 		"charlie":  file("charlie\n"),
@@ -946,7 +946,7 @@ func golden(t *testing.T, name string, got []byte) {
 func TestUsageErrors(t *testing.T) {
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	tree{"a": file("a")}.build(t, root)
+	layout{"a": file("a")}.build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
 	cfg := filepath.Join(tmp, "fim.yaml")
 	must(t, os.WriteFile(cfg, []byte("paths:\n  - path: "+root+"\n"), 0o644))
@@ -991,7 +991,7 @@ func TestDatabaseInTree(t *testing.T) {
 	for _, withRoot := range []bool{false, true} {
 		t.Run(fmt.Sprint("root=", withRoot), func(t *testing.T) {
 			root := filepath.Join(t.TempDir(), "t")
-			tree{"a": file("a"), "var/lib/fim": dir()}.build(t, root)
+			layout{"a": file("a"), "var/lib/fim": dir()}.build(t, root)
 			db := filepath.Join(root, "var/lib/fim/baseline.db")
 			args := []string{"--db", db}
 			path, recorded := root, "T" // what baseline is given; how the root reads in events
@@ -1012,7 +1012,7 @@ func TestDatabaseInTree(t *testing.T) {
 			// fim's own names are no hiding place: what fim does not hold open is
 			// reported, with --update too, and is not removed as a stale file.
 			lib := filepath.Dir(db)
-			tree{
+			layout{
 				".baseline.db.tmp-123": fileMode("setuid", 0o4755),
 				".baseline.db.tmp-9/x": file("in a directory"),
 				"baseline.db.lockx":    file("near the lock"),

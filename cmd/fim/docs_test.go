@@ -20,7 +20,7 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 func TestCompletionBash(t *testing.T) {
 	script, _ := mustRun(t, 0, "completion", "bash")
 	dir := t.TempDir()
-	tree{"conf/fim.yaml": file("paths: [/etc]"), "conf/fim.db": file(""), "conf/other": file("")}.build(t, dir)
+	layout{"conf/fim.yaml": file("paths: [/etc]"), "conf/fim.db": file(""), "conf/other": file("")}.build(t, dir)
 	conf := filepath.Join(dir, "conf")
 	cases := []struct {
 		words []string
@@ -77,7 +77,7 @@ func TestCompletionFish(t *testing.T) {
 	}
 	script, _ := mustRun(t, 0, "completion", "fish")
 	dir := t.TempDir()
-	tree{"conf/fim.yaml": file("paths: [/etc]"), "conf/fim.db": file("")}.build(t, dir)
+	layout{"conf/fim.yaml": file("paths: [/etc]"), "conf/fim.db": file("")}.build(t, dir)
 	src := filepath.Join(dir, "fim.fish")
 	must(t, os.WriteFile(src, []byte(script), 0o644))
 	for _, c := range []struct {

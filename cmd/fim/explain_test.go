@@ -15,7 +15,7 @@ import (
 func TestExplain(t *testing.T) {
 	tmp := t.TempDir()
 	root := filepath.Join(tmp, "t")
-	tree{
+	layout{
 		"small":      file("1234"),
 		"big":        file("12345"),
 		"x.swp":      file(""),
@@ -111,7 +111,7 @@ paths:
 func TestExplainRoot(t *testing.T) {
 	tmp := t.TempDir()
 	image, db := filepath.Join(tmp, "rootfs"), filepath.Join(tmp, "fim.db")
-	tree{"etc/passwd": file("root:x:0:0::/root:/bin/sh\n"), "etc/.pwd.lock": file("")}.build(t, image)
+	layout{"etc/passwd": file("root:x:0:0::/root:/bin/sh\n"), "etc/.pwd.lock": file("")}.build(t, image)
 	mustRun(t, 0, "baseline", "--db", db, "--root", image, "--no-hidden", "/etc")
 	out := mustOut(t, 0, "explain", "--db", db, "/etc/passwd")
 	if !strings.HasPrefix(out, "/etc/passwd: monitored\n") || !strings.Contains(out, "recorded: -rw-r--r--") {
@@ -126,7 +126,7 @@ func TestExplainMount(t *testing.T) {
 	needRoot(t)
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	tree{"a": file("a")}.build(t, root)
+	layout{"a": file("a")}.build(t, root)
 	mnt := filepath.Join(root, "mnt")
 	must(t, os.Mkdir(mnt, 0o755))
 	if err := unix.Mount("fim-test", mnt, "tmpfs", 0, "size=1m,mode=0755"); err != nil {
@@ -156,7 +156,7 @@ func TestExplainMount(t *testing.T) {
 // it is entered, because the walk enters it: explain says what the walk does.
 func TestExplainTransit(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "t")
-	tree{"a/b/f": file(""), "c/f": file("")}.build(t, root)
+	layout{"a/b/f": file(""), "c/f": file("")}.build(t, root)
 	cfg := root + ".yaml"
 	must(t, os.WriteFile(cfg, []byte(strings.ReplaceAll("paths:\n  - path: $T\n    max_depth: 1\n  - path: $T/a/b\n", "$T", root)), 0o644))
 	for p, want := range map[string]string{

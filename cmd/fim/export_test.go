@@ -16,7 +16,7 @@ func TestExportGomtree(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	root := filepath.Join(tmp, "t")
-	tree{"etc/passwd": file("root:x:0:0"), "etc/name with space": file("s"), "usr/bin/su": fileMode("su", 0o4755), "usr/bin/sh": link("su")}.build(t, root)
+	layout{"etc/passwd": file("root:x:0:0"), "etc/name with space": file("s"), "usr/bin/su": fileMode("su", 0o4755), "usr/bin/sh": link("su")}.build(t, root)
 	db, spec := filepath.Join(tmp, "f.db"), filepath.Join(tmp, "f.mtree")
 	mustRun(t, 0, "baseline", "--db", db, "--root", root, "/etc", "/usr/bin")
 	mustRun(t, 0, "export", "--db", db, "--root", root, "--sha256", "--output", spec)

@@ -11,7 +11,7 @@ import (
 func TestCheckFast(t *testing.T) {
 	root := t.TempDir()
 	db := filepath.Join(t.TempDir(), "b.db")
-	tree{"a": file("alpha"), "b": file("bravo"), "d/c": file("charlie")}.build(t, root)
+	layout{"a": file("alpha"), "b": file("bravo"), "d/c": file("charlie")}.build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
 	wantEvents(t, checkJSON(t, root, 0, "--db", db, "--fast"))
 

@@ -77,9 +77,9 @@ func TestRequiredFlags(t *testing.T) {
 func TestColorFlag(t *testing.T) {
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	tree{"a": file("a")}.build(t, root)
+	layout{"a": file("a")}.build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
-	tree{"b": file("b")}.build(t, root)
+	layout{"b": file("b")}.build(t, root)
 	for _, c := range []struct {
 		args  []string
 		color bool

@@ -142,7 +142,7 @@ func TestMtree(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	root := filepath.Join(tmp, "t")
-	tree{"etc/passwd": file("root:x:0:0"), "etc/name with space": file("s"), "bin/su": fileMode("su", 0o4755), "bin/sh": link("su")}.build(t, root)
+	layout{"etc/passwd": file("root:x:0:0"), "etc/name with space": file("s"), "bin/su": fileMode("su", 0o4755), "bin/sh": link("su")}.build(t, root)
 	db, spec := filepath.Join(tmp, "f.db"), filepath.Join(tmp, "f.mtree")
 	mustRun(t, 0, "baseline", "--db", db, root)
 	mustRun(t, 0, "export", "--db", db, "--sha256", "--output", spec)

@@ -22,17 +22,17 @@ import (
 // writer forever or reading until memory runs out.
 func TestInputNotAFile(t *testing.T) {
 	dir := t.TempDir()
-	tree := filepath.Join(dir, "tree")
-	if err := os.MkdirAll(tree, 0o755); err != nil {
+	top := filepath.Join(dir, "tree")
+	if err := os.MkdirAll(top, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(tree, "f"), []byte("x"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(top, "f"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	db := filepath.Join(dir, "base.db")
-	mustRun(t, 0, "baseline", "--db", db, tree)
+	mustRun(t, 0, "baseline", "--db", db, top)
 	db2 := filepath.Join(dir, "base2.db")
-	mustRun(t, 0, "baseline", "--db", db2, tree)
+	mustRun(t, 0, "baseline", "--db", db2, top)
 
 	inputs := map[string]string{}
 	inputs["FIFO"] = filepath.Join(dir, "fifo")
@@ -40,7 +40,7 @@ func TestInputNotAFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	inputs["device"] = "/dev/zero"
-	inputs["directory"] = tree
+	inputs["directory"] = top
 	inputs["socket"] = filepath.Join(dir, "sock")
 	l, err := net.Listen("unix", inputs["socket"])
 	if err != nil {
@@ -64,7 +64,7 @@ func TestInputNotAFile(t *testing.T) {
 		limit  string
 	}{
 		{"baseline --config", []string{"baseline", "--db", newDB, "--config", "X"}, exitUsage, false, "4 MiB"},
-		{"baseline --sign", []string{"baseline", "--db", newDB, "--sign", "X", tree}, exitUsage, false, "64 KiB"},
+		{"baseline --sign", []string{"baseline", "--db", newDB, "--sign", "X", top}, exitUsage, false, "64 KiB"},
 		{"baseline --from-tar", []string{"baseline", "--db", newDB, "--from-tar", "X"}, exitUsage, true, ""},
 		{"baseline --from-mtree", []string{"baseline", "--db", newDB, "--from-mtree", "X"}, exitUsage, true, ""},
 		{"check --config", []string{"check", "--db", db, "--config", "X"}, exitUsage, false, "4 MiB"},
@@ -78,7 +78,7 @@ func TestInputNotAFile(t *testing.T) {
 		{"diff --verify", []string{"diff", "--verify", "X", db, db2}, exitUsage, false, "64 KiB"},
 		{"accept --verify", []string{"accept", "--db", db, "--verify", "X", "--path", "/**"}, exitUsage, false, "64 KiB"},
 		{"accept --sign", []string{"accept", "--db", db, "--sign", "X", "--path", "/**"}, exitUsage, false, "64 KiB"},
-		{"explain --config", []string{"explain", "--config", "X", filepath.Join(tree, "f")}, exitUsage, false, "4 MiB"},
+		{"explain --config", []string{"explain", "--config", "X", filepath.Join(top, "f")}, exitUsage, false, "4 MiB"},
 	}
 	for _, cmd := range commands {
 		for kind, input := range inputs {

@@ -13,7 +13,7 @@ import (
 // short wait with exit 18 and one clear line, and the baseline is untouched.
 func TestLocked(t *testing.T) {
 	root, db := t.TempDir(), filepath.Join(t.TempDir(), "b.db")
-	tree{"a": file("a")}.build(t, root)
+	layout{"a": file("a")}.build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
 	before, err := os.ReadFile(db)
 	must(t, err)

@@ -47,7 +47,7 @@ func mutateAll(t *testing.T, root string) {
 	must(t, os.Rename(filepath.Join(root, "d/x"), filepath.Join(root, "x")))
 }
 
-var basicManaged = tree{"a": file("a\n"), "b": file("b\n"), "c": file("c\n"), "d/x": file("x\n"), "e": file("e\n"), "l": link("a")}
+var basicManaged = layout{"a": file("a\n"), "b": file("b\n"), "c": file("c\n"), "d/x": file("x\n"), "e": file("e\n"), "l": link("a")}
 
 // allManaged is what check reports after mutateAll.
 var allManaged = []string{
@@ -109,7 +109,7 @@ func TestDiff(t *testing.T) {
 func TestDiffKeyBases(t *testing.T) {
 	tmp := t.TempDir()
 	root := filepath.Join(tmp, "t")
-	tree{"a": file("a"), "d/b": file("b"), "d/e/c": file("c")}.build(t, root)
+	layout{"a": file("a"), "d/b": file("b"), "d/e/c": file("c")}.build(t, root)
 	narrow, wide := filepath.Join(tmp, "narrow.db"), filepath.Join(tmp, "wide.db")
 	mustRun(t, 0, "baseline", "--db", narrow, filepath.Join(root, "d"))
 	mustRun(t, 0, "baseline", "--db", wide, root)
@@ -224,7 +224,7 @@ func TestAcceptDryRun(t *testing.T) {
 func TestAcceptMovedDirectory(t *testing.T) {
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	tree{"d/a": file("a\n"), "d/b": file("b\n"), "d/sub/c": file("c\n"), "d/gone": file("g\n"),
+	layout{"d/a": file("a\n"), "d/b": file("b\n"), "d/sub/c": file("c\n"), "d/gone": file("g\n"),
 		"x/sub2/y": file("y\n"), "other": file("o\n")}.build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
 	must(t, os.Rename(filepath.Join(root, "d"), filepath.Join(root, "e")))
@@ -433,7 +433,7 @@ func TestInfo(t *testing.T) {
 func TestList(t *testing.T) {
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	tree{
+	layout{
 		"small":       file("small\n"),
 		"large":       file("0123456789abcdef"),
 		"suid":        fileMode("#!/bin/sh\n", os.ModeSetuid|0o755),
@@ -511,7 +511,7 @@ func TestList(t *testing.T) {
 func TestAcceptKeepsIgnored(t *testing.T) {
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	tree{"sudo": fileMode("#!/bin/sh\n", 0o755)}.build(t, root)
+	layout{"sudo": fileMode("#!/bin/sh\n", 0o755)}.build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
 	must(t, os.WriteFile(filepath.Join(root, "sudo"), []byte("#!/bin/sh\nevil\n"), 0o755))
 	must(t, os.Chmod(filepath.Join(root, "sudo"), 0o4755))

@@ -238,7 +238,7 @@ func TestReplayRefused(t *testing.T) {
 // so that an edited meta never comes out signed.
 func TestSignUnsignedRefusesEdit(t *testing.T) {
 	root, dir := t.TempDir(), t.TempDir()
-	tree{"a": file("alpha\n"), "d/c": file("charlie\n")}.build(t, root)
+	layout{"a": file("alpha\n"), "d/c": file("charlie\n")}.build(t, root)
 	db, key := filepath.Join(dir, "b.db"), filepath.Join(dir, "k")
 	mustRun(t, 0, "keygen", "--out", key)
 	mustRun(t, 0, "baseline", "--db", db, root)

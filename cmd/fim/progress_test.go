@@ -106,7 +106,7 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 func TestProgressTerminal(t *testing.T) {
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	tree{"a": file("a"), "d/b": file("b")}.build(t, root)
+	layout{"a": file("a"), "d/b": file("b")}.build(t, root)
 
 	master, slave := openPTY(t)
 	cmd := exec.Command(fimBin, "baseline", "--db", db, root)

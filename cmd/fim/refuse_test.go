@@ -73,7 +73,7 @@ func TestNoEmptyBaseline(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			tmp := t.TempDir()
 			root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-			tree{"a": file("a"), "d/b": file("b")}.build(t, root)
+			layout{"a": file("a"), "d/b": file("b")}.build(t, root)
 			mustRun(t, 0, "baseline", "--db", db, root)
 			before, err := os.ReadFile(db)
 			must(t, err)

@@ -15,7 +15,7 @@ import (
 func signedTree(t *testing.T) (root, db, key string) {
 	t.Helper()
 	root, dir := t.TempDir(), t.TempDir()
-	tree{"a": file("alpha\n"), "b": file("bravo\n"), "d/c": file("charlie\n")}.build(t, root)
+	layout{"a": file("alpha\n"), "b": file("bravo\n"), "d/c": file("charlie\n")}.build(t, root)
 	db, key = filepath.Join(dir, "b.db"), filepath.Join(dir, "k")
 	mustRun(t, 0, "keygen", "--out", key)
 	mustRun(t, 0, "baseline", "--db", db, "--sign", key, root)

@@ -412,7 +412,7 @@ func (w *writer) reap(t *testing.T) {
 // report does not depend on where fim's batches fall.
 type watchCase struct {
 	name  string
-	tree  tree
+	tree  layout
 	cmd   []string
 	stdin string
 	want  []string
@@ -438,38 +438,38 @@ var watchCases = []watchCase{
 	},
 	{
 		name:  "append",
-		tree:  tree{"w/f": file("one\n")},
+		tree:  layout{"w/f": file("one\n")},
 		cmd:   []string{"tee", "-a", "$W/f"},
 		stdin: "two\n",
 		want:  []string{"change T/f [content,size,mtime,ctime]"},
 	},
 	{
 		name: "chmod",
-		tree: tree{"w/f": file("x")},
+		tree: layout{"w/f": file("x")},
 		cmd:  []string{"chmod", "0755", "$W/f"},
 		want: []string{"chmod T/f [mode,ctime]"},
 	},
 	{
 		name: "chown",
-		tree: tree{"w/f": file("x")},
+		tree: layout{"w/f": file("x")},
 		cmd:  []string{"chown", "1234:1234", "$W/f"},
 		want: []string{"chmod T/f [uid,gid,ctime]"},
 	},
 	{
 		name: "rename",
-		tree: tree{"w/a": file("a")},
+		tree: layout{"w/a": file("a")},
 		cmd:  []string{"mv", "$W/a", "$W/b"},
 		want: []string{"rename T/b <- T/a"},
 	},
 	{
 		name: "move",
-		tree: tree{"w/x/f": file("f"), "w/y": dir()},
+		tree: layout{"w/x/f": file("f"), "w/y": dir()},
 		cmd:  []string{"mv", "$W/x/f", "$W/y/f"},
 		want: []string{"move T/y/f <- T/x/f"},
 	},
 	{
 		name: "delete",
-		tree: tree{"w/f": file("f"), "w/g": file("g")},
+		tree: layout{"w/f": file("f"), "w/g": file("g")},
 		cmd:  []string{"rm", "$W/f"},
 		want: []string{"remove T/f"},
 	},
@@ -484,19 +484,19 @@ var watchCases = []watchCase{
 		// the inode alone, with no directory and name), so watch does not know of it
 		// until the next event on T/f or the next rescan.
 		name: "hard link",
-		tree: tree{"w/f": file("f")},
+		tree: layout{"w/f": file("f")},
 		cmd:  []string{"ln", "$W/f", "$W/g"},
 		want: []string{"create T/g"},
 	},
 	{
 		name: "replace by rename",
-		tree: tree{"w/f": file("old"), "w/f.new": fileTimed("new content", time.Unix(1e9, 0))},
+		tree: layout{"w/f": file("old"), "w/f.new": fileTimed("new content", time.Unix(1e9, 0))},
 		cmd:  []string{"mv", "$W/f.new", "$W/f"},
 		want: []string{"change T/f [content,size,mtime,ctime,inode]", "remove T/f.new"},
 	},
 	{
 		name: "populated directory moved in",
-		tree: tree{"stage/d/e/f": file("f"), "stage/d/g": file("g")},
+		tree: layout{"stage/d/e/f": file("f"), "stage/d/g": file("g")},
 		cmd:  []string{"mv", "$M/stage/d", "$W/d"},
 		want: []string{"create T/d", "create T/d/e", "create T/d/e/f", "create T/d/g"},
 	},
@@ -507,25 +507,25 @@ var watchCases = []watchCase{
 	},
 	{
 		name: "directory rename",
-		tree: tree{"w/d/e/f": file("f")},
+		tree: layout{"w/d/e/f": file("f")},
 		cmd:  []string{"mv", "$W/d", "$W/d2"},
 		want: []string{"rename T/d2 <- T/d"},
 	},
 	{
 		name: "directory move",
-		tree: tree{"w/a/d/f": file("f"), "w/b": dir()},
+		tree: layout{"w/a/d/f": file("f"), "w/b": dir()},
 		cmd:  []string{"mv", "$W/a/d", "$W/b/d"},
 		want: []string{"move T/b/d <- T/a/d"},
 	},
 	{
 		name: "directory moved out",
-		tree: tree{"w/d/f": file("f"), "stage": dir()},
+		tree: layout{"w/d/f": file("f"), "stage": dir()},
 		cmd:  []string{"mv", "$W/d", "$M/stage/d"},
 		want: []string{"remove T/d", "remove T/d/f"},
 	},
 	{
 		name: "directory delete",
-		tree: tree{"w/d/e/f": file("f")},
+		tree: layout{"w/d/e/f": file("f")},
 		cmd:  []string{"rm", "-r", "$W/d"},
 		want: []string{"remove T/d", "remove T/d/e", "remove T/d/e/f"},
 	},
@@ -622,7 +622,7 @@ func TestWatchRenamedDirectory(t *testing.T) {
 				must(t, os.Chmod(mnt, 0o777))
 			}
 			root := filepath.Join(mnt, "w")
-			tree{"w/d/e/f": file("f"), "w/x": dir()}.build(t, mnt)
+			layout{"w/d/e/f": file("f"), "w/x": dir()}.build(t, mnt)
 			r := startWatch(t, b, root, root)
 			step := func(want []string, argv ...string) {
 				t.Helper()
@@ -665,7 +665,7 @@ func TestWatchRules(t *testing.T) {
 				must(t, os.Chmod(mnt, 0o777))
 			}
 			root := filepath.Join(mnt, "w")
-			tree{
+			layout{
 				"w/skip/old": file("old"),
 				"w/d1/d2/f":  file("f"),
 				"w/.hid/x":   file("x"),
@@ -721,7 +721,7 @@ func TestWatchUpdate(t *testing.T) {
 			mnt := tmpfs(t)
 			root := filepath.Join(mnt, "w")
 			db := filepath.Join(mnt, "db", "fim.db")
-			tree{"w/a": file("a"), "w/b": file("b"), "w/d/c": file("c"), "w/gone": file("x"), "w/" + syncDir: dir(), "db": dir()}.build(t, mnt)
+			layout{"w/a": file("a"), "w/b": file("b"), "w/d/c": file("c"), "w/gone": file("x"), "w/" + syncDir: dir(), "db": dir()}.build(t, mnt)
 			if existing {
 				mustRun(t, 0, "baseline", "--db", db, root)
 			}
@@ -766,7 +766,7 @@ func TestWatchDedup(t *testing.T) {
 				t.Parallel()
 				mnt := tmpfs(t)
 				root := filepath.Join(mnt, "w")
-				tree{"w/f": file(""), "w/g": file("g")}.build(t, mnt)
+				layout{"w/f": file(""), "w/g": file("g")}.build(t, mnt)
 				f, g := filepath.Join(root, "f"), filepath.Join(root, "g")
 				window := "1h"
 				if end == "window closes" {
@@ -867,7 +867,7 @@ func TestWatchStart(t *testing.T) {
 			mnt := tmpfs(t)
 			root := filepath.Join(mnt, "w")
 			db := filepath.Join(mnt, "db", "fim.db")
-			tree{"w/a": file("a"), "w/b": file("b"), "w/" + syncDir: dir(), "db": dir()}.build(t, mnt)
+			layout{"w/a": file("a"), "w/b": file("b"), "w/" + syncDir: dir(), "db": dir()}.build(t, mnt)
 			mustRun(t, 0, "baseline", "--db", db, root)
 			in := func(p string) string { return filepath.Join(root, p) }
 			appendTo(t, in("a"), "changed")
@@ -896,7 +896,7 @@ func TestWatchUpdateHeld(t *testing.T) {
 			mnt := tmpfs(t)
 			root := filepath.Join(mnt, "w")
 			db := filepath.Join(mnt, "db", "fim.db")
-			tree{"w/f": file("f"), "w/" + syncDir: dir(), "db": dir()}.build(t, mnt)
+			layout{"w/f": file("f"), "w/" + syncDir: dir(), "db": dir()}.build(t, mnt)
 			mustRun(t, 0, "baseline", "--db", db, root)
 			f := filepath.Join(root, "f")
 			r := startWatch(t, b, root, "--update", "--update-every", "50ms", "--dedup-window", "1h", "--db", db, root)
@@ -936,7 +936,7 @@ func TestWatchObserved(t *testing.T) {
 			mnt := tmpfs(t)
 			root := filepath.Join(mnt, "w")
 			mtime := time.Unix(1e9, 0)
-			tree{"w/f": fileTimed("good", mtime)}.build(t, mnt)
+			layout{"w/f": fileTimed("good", mtime)}.build(t, mnt)
 			f := filepath.Join(root, "f")
 			r := startWatch(t, b, root, "--batch-timeout", "1h", root)
 			// fim has read the file when it closes it: watch for that with inotify.
@@ -997,7 +997,7 @@ func TestWatchShutdown(t *testing.T) {
 	t.Parallel()
 	mnt := tmpfs(t)
 	root := filepath.Join(mnt, "w")
-	tree{"w/a": file("a"), "w/b": file("b")}.build(t, mnt)
+	layout{"w/a": file("a"), "w/b": file("b")}.build(t, mnt)
 	r := startWatch(t, fanotifyBackend, root, "--batch-timeout", "10s", root)
 	writers := []*writer{
 		write(t, root, "", "tee", "new"), // one open and close: touch also sets the times, a change of its own
@@ -1128,7 +1128,7 @@ func TestWatchUpdateSigned(t *testing.T) {
 	mnt := tmpfs(t)
 	root := filepath.Join(mnt, "w")
 	db, key := filepath.Join(mnt, "db", "fim.db"), filepath.Join(mnt, "db", "k")
-	tree{"w/a": file("a"), "w/" + syncDir: dir(), "db": dir()}.build(t, mnt)
+	layout{"w/a": file("a"), "w/" + syncDir: dir(), "db": dir()}.build(t, mnt)
 	mustRun(t, 0, "keygen", "--out", key)
 	mustRun(t, 0, "baseline", "--db", db, "--sign", key, root)
 
@@ -1157,7 +1157,7 @@ func TestWatchUpdateKilled(t *testing.T) {
 	mnt := tmpfs(t)
 	root := filepath.Join(mnt, "w")
 	db := filepath.Join(mnt, "db", "fim.db")
-	tr := tree{"w/" + syncDir: dir(), "db": dir()}
+	tr := layout{"w/" + syncDir: dir(), "db": dir()}
 	for i := range 2000 {
 		tr[fmt.Sprintf("w/d%02d/f%04d", i%20, i)] = file("x")
 	}

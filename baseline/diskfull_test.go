@@ -3,13 +3,12 @@ package baseline
 import (
 	"bytes"
 	"errors"
+	"fim/tree"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"golang.org/x/sys/unix"
-
-	"fim/walk"
 )
 
 // mountTmpfs mounts a tmpfs of the given size on a new directory, or skips the test when
@@ -55,7 +54,7 @@ func TestStoreDiskFull(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, e := range testEntries(tc.n) {
-				e.Xattrs = []walk.Xattr{{Name: "user.big", Value: big}}
+				e.Xattrs = []tree.Xattr{{Name: "user.big", Value: big}}
 				if err = w.Add(e); err != nil {
 					break
 				}

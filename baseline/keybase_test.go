@@ -1,11 +1,10 @@
 package baseline
 
 import (
+	"fim/tree"
 	"path/filepath"
 	"slices"
 	"testing"
-
-	"fim/walk"
 )
 
 func TestKeyBaseFor(t *testing.T) {
@@ -37,11 +36,11 @@ func TestKeyBase(t *testing.T) {
 	}
 	w.KeyBase = "/var/tmp"
 	for _, p := range paths {
-		if err := w.Add(&walk.Entry{Path: p, Type: walk.TypeDir}); err != nil {
+		if err := w.Add(&tree.Entry{Path: p, Type: tree.TypeDir}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := w.Add(&walk.Entry{Path: "/var/tmpz", Type: walk.TypeDir}); err == nil {
+	if err := w.Add(&tree.Entry{Path: "/var/tmpz", Type: tree.TypeDir}); err == nil {
 		t.Error("Add outside the key base succeeded")
 	}
 	if err := w.Commit(Meta{}); err != nil {
@@ -82,7 +81,7 @@ func TestKeyBase(t *testing.T) {
 	}
 	subtree := func(p string) []string {
 		var out []string
-		if err := r.Subtree(p, func(e *walk.Entry) error { out = append(out, e.Path); return nil }); err != nil {
+		if err := r.Subtree(p, func(e *tree.Entry) error { out = append(out, e.Path); return nil }); err != nil {
 			t.Fatal(err)
 		}
 		return out

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fim/tree"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -16,8 +17,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sys/unix"
-
-	"fim/walk"
 )
 
 // marker is an xattr value the corrupt-record case finds in the file.
@@ -62,7 +61,7 @@ func openAll(t *testing.T, path string) error {
 func goodDB(t *testing.T, path string, n int) []byte {
 	t.Helper()
 	es := testEntries(n)
-	es[3].Xattrs = []walk.Xattr{{Name: "user.m", Value: []byte(marker)}}
+	es[3].Xattrs = []tree.Xattr{{Name: "user.m", Value: []byte(marker)}}
 	writeBaseline(t, path, es)
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -243,7 +242,7 @@ func TestOpenBad(t *testing.T) {
 				t.Fatal(err)
 			}
 			if err := db.Update(func(tx *bolt.Tx) error {
-				return tx.Bucket(bucketEntries).Delete(walk.Key("/t/d00001/f07"))
+				return tx.Bucket(bucketEntries).Delete(tree.Key("/t/d00001/f07"))
 			}); err != nil {
 				t.Fatal(err)
 			}

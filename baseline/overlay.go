@@ -1,10 +1,9 @@
 package baseline
 
 import (
+	"fim/tree"
 	"maps"
 	"slices"
-
-	"fim/walk"
 )
 
 // Overlay returns an iterator over the entries of next with over laid on top, in key
@@ -12,12 +11,12 @@ import (
 // place, and a nil entry removes the path. next must yield entries in key order (as
 // Iter.Next does) and end with nil; its errors are passed on. over is read as the
 // iterator goes and must not change meanwhile.
-func Overlay(next func() (*walk.Entry, error), over map[string]*walk.Entry) func() (*walk.Entry, error) {
-	paths := slices.SortedFunc(maps.Keys(over), walk.ComparePaths)
-	var pending *walk.Entry
+func Overlay(next func() (*tree.Entry, error), over map[string]*tree.Entry) func() (*tree.Entry, error) {
+	paths := slices.SortedFunc(maps.Keys(over), tree.ComparePaths)
+	var pending *tree.Entry
 	primed := false
 	j := 0
-	return func() (*walk.Entry, error) {
+	return func() (*tree.Entry, error) {
 		for {
 			if !primed {
 				e, err := next()
@@ -33,7 +32,7 @@ func Overlay(next func() (*walk.Entry, error), over map[string]*walk.Entry) func
 			case pending == nil:
 				c = 1
 			case j < len(paths):
-				c = walk.ComparePaths(pending.Path, paths[j])
+				c = tree.ComparePaths(pending.Path, paths[j])
 			}
 			if c < 0 {
 				primed = false

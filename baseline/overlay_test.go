@@ -3,6 +3,7 @@ package baseline
 import (
 	"encoding/json"
 	"errors"
+	"fim/tree"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -10,14 +11,12 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"fim/walk"
 )
 
 // entriesNext iterates over es, which are in key order.
-func entriesNext(es []*walk.Entry) func() (*walk.Entry, error) {
+func entriesNext(es []*tree.Entry) func() (*tree.Entry, error) {
 	i := 0
-	return func() (*walk.Entry, error) {
+	return func() (*tree.Entry, error) {
 		if i == len(es) {
 			return nil, nil
 		}
@@ -28,31 +27,31 @@ func entriesNext(es []*walk.Entry) func() (*walk.Entry, error) {
 
 func TestOverlay(t *testing.T) {
 	// Entries are named by path; an overlaid entry's size tells it from the base's.
-	base := func(paths ...string) []*walk.Entry {
-		var es []*walk.Entry
+	base := func(paths ...string) []*tree.Entry {
+		var es []*tree.Entry
 		for _, p := range paths {
-			es = append(es, &walk.Entry{Path: p})
+			es = append(es, &tree.Entry{Path: p})
 		}
 		return es
 	}
 	tests := []struct {
 		name string
-		base []*walk.Entry
-		over map[string]*walk.Entry // nil value: removed
+		base []*tree.Entry
+		over map[string]*tree.Entry // nil value: removed
 		want []string               // paths, "+" for an overlaid entry
 	}{
 		{"empty", nil, nil, nil},
 		{"base only", base("/a", "/a/b", "/c"), nil, []string{"/a", "/a/b", "/c"}},
-		{"overlay only", nil, map[string]*walk.Entry{"/b": {Path: "/b", Size: 1}, "/a": {Path: "/a", Size: 1}, "/z": nil},
+		{"overlay only", nil, map[string]*tree.Entry{"/b": {Path: "/b", Size: 1}, "/a": {Path: "/a", Size: 1}, "/z": nil},
 			[]string{"+/a", "+/b"}},
-		{"replace, add, remove", base("/a", "/a/b", "/a-b", "/c"), map[string]*walk.Entry{
+		{"replace, add, remove", base("/a", "/a/b", "/a-b", "/c"), map[string]*tree.Entry{
 			"/a/b": {Path: "/a/b", Size: 1}, // replaced
 			"/a/c": {Path: "/a/c", Size: 1}, // added between /a/b and /a-b: '/' sorts first
 			"/c":   nil,                     // removed
 			"/d":   {Path: "/d", Size: 1},   // added at the end
 			"/0":   nil,                     // removing what is not there
 		}, []string{"/a", "+/a/b", "+/a/c", "/a-b", "+/d"}},
-		{"remove everything", base("/a", "/b"), map[string]*walk.Entry{"/a": nil, "/b": nil}, nil},
+		{"remove everything", base("/a", "/b"), map[string]*tree.Entry{"/a": nil, "/b": nil}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -82,7 +81,7 @@ func TestOverlay(t *testing.T) {
 	}
 	// An error of the base is passed on.
 	boom := errors.New("boom")
-	next := Overlay(func() (*walk.Entry, error) { return nil, boom }, map[string]*walk.Entry{"/a": {Path: "/a"}})
+	next := Overlay(func() (*tree.Entry, error) { return nil, boom }, map[string]*tree.Entry{"/a": {Path: "/a"}})
 	if _, err := next(); err != boom {
 		t.Errorf("error %v, want %v", err, boom)
 	}
@@ -100,10 +99,10 @@ func TestOverlayBaseline(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	added := &walk.Entry{Path: "/t/d00001/f00", Type: walk.TypeFile, Size: 7}
+	added := &tree.Entry{Path: "/t/d00001/f00", Type: tree.TypeFile, Size: 7}
 	changed := *es[5]
 	changed.Size = 12345
-	over := map[string]*walk.Entry{es[1].Path: nil, es[5].Path: &changed, added.Path: added}
+	over := map[string]*tree.Entry{es[1].Path: nil, es[5].Path: &changed, added.Path: added}
 	w, err := Create(rewritten)
 	if err != nil {
 		t.Fatal(err)

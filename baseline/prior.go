@@ -2,13 +2,12 @@ package baseline
 
 import (
 	"bytes"
+	"fim/tree"
 	"hash/maphash"
 	"runtime/debug"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
-
-	"fim/walk"
 )
 
 // Prior returns a maker of lookups of recorded entries, and a function that releases
@@ -21,7 +20,7 @@ import (
 //
 // Lookups are cheapest in ascending key order, as a walk makes them: the cursor steps
 // forward a few records before it searches the tree again.
-func (it *Iter) Prior() (newLookup func() func(path string) *walk.Entry, done func()) {
+func (it *Iter) Prior() (newLookup func() func(path string) *tree.Entry, done func()) {
 	r := it.r
 	if it.looked == nil {
 		it.looked = newLookedUp()
@@ -29,8 +28,8 @@ func (it *Iter) Prior() (newLookup func() func(path string) *walk.Entry, done fu
 	looked := it.looked
 	var mu sync.Mutex
 	var all []*bolt.Tx
-	none := func(string) *walk.Entry { return nil }
-	newLookup = func() (lookup func(path string) *walk.Entry) {
+	none := func(string) *tree.Entry { return nil }
+	newLookup = func() (lookup func(path string) *tree.Entry) {
 		// A fault on the mapping (a file cut short under us) is a panic, not the end of
 		// the process, only on a goroutine that asked for it: each caller asks.
 		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
@@ -47,7 +46,7 @@ func (it *Iter) Prior() (newLookup func() func(path string) *walk.Entry, done fu
 		all = append(all, tx)
 		mu.Unlock()
 		pc := &priorCursor{c: tx.Bucket(bucketEntries).Cursor()}
-		return func(path string) (e *walk.Entry) {
+		return func(path string) (e *tree.Entry) {
 			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 			defer func() {
 				if recover() != nil {
@@ -64,7 +63,7 @@ func (it *Iter) Prior() (newLookup func() func(path string) *walk.Entry, done fu
 			}
 			// Decode and hash one copy: the mapping may change in between.
 			pc.val = append(pc.val[:0], v...)
-			e = &walk.Entry{Path: path}
+			e = &tree.Entry{Path: path}
 			if DecodeRecord(pc.val, e) != nil {
 				return nil
 			}
@@ -131,7 +130,7 @@ type lookedUp struct {
 
 type lookedShard struct {
 	mu sync.Mutex
-	m  map[uint64]*walk.Entry
+	m  map[uint64]*tree.Entry
 }
 
 // maxLooked bounds the entries Prior keeps for Next: those a walk has looked up and the
@@ -141,7 +140,7 @@ const maxLooked = 1 << 17
 func newLookedUp() *lookedUp {
 	l := &lookedUp{keySeed: maphash.MakeSeed(), valSeed: maphash.MakeSeed()}
 	for i := range l.shards {
-		l.shards[i].m = map[uint64]*walk.Entry{}
+		l.shards[i].m = map[uint64]*tree.Entry{}
 	}
 	return l
 }
@@ -152,7 +151,7 @@ func (l *lookedUp) sum(k, v []byte) uint64 {
 	return maphash.Bytes(l.keySeed, k) ^ maphash.Bytes(l.valSeed, v)
 }
 
-func (l *lookedUp) put(k, v []byte, e *walk.Entry) {
+func (l *lookedUp) put(k, v []byte, e *tree.Entry) {
 	s := l.sum(k, v)
 	sh := &l.shards[s%uint64(len(l.shards))]
 	sh.mu.Lock()
@@ -163,7 +162,7 @@ func (l *lookedUp) put(k, v []byte, e *walk.Entry) {
 }
 
 // take returns and forgets the entry decoded from record k, v, or nil.
-func (l *lookedUp) take(k, v []byte) *walk.Entry {
+func (l *lookedUp) take(k, v []byte) *tree.Entry {
 	s := l.sum(k, v)
 	sh := &l.shards[s%uint64(len(l.shards))]
 	sh.mu.Lock()

@@ -3,6 +3,7 @@ package baseline
 import (
 	"bytes"
 	"errors"
+	"fim/tree"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -10,8 +11,6 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
-
-	"fim/walk"
 )
 
 // TestPrior asks Prior for every recorded path and for absent paths in between, in
@@ -56,7 +55,7 @@ func TestPrior(t *testing.T) {
 			}
 			if want != nil {
 				found++
-				sameEntries(t, []*walk.Entry{got}, []*walk.Entry{want})
+				sameEntries(t, []*tree.Entry{got}, []*tree.Entry{want})
 			}
 		}
 		if min := len(entries); found < min {
@@ -65,7 +64,7 @@ func TestPrior(t *testing.T) {
 	}
 
 	// The iterator hands out what Prior decoded, and the same entries as a plain one.
-	var got []*walk.Entry
+	var got []*tree.Entry
 	for {
 		e, err := it.Next()
 		if err != nil {
@@ -106,7 +105,7 @@ func TestPrior(t *testing.T) {
 	}
 }
 
-func mustGet(t *testing.T, r *Reader, p string) *walk.Entry {
+func mustGet(t *testing.T, r *Reader, p string) *tree.Entry {
 	t.Helper()
 	e, err := r.Get(p)
 	if err != nil {
@@ -168,7 +167,7 @@ func TestPriorRecordFlipping(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	key := walk.Key(target.Path)
+	key := tree.Key(target.Path)
 	orig := bytes.Clone(r.tx.Bucket(bucketEntries).Get(key))
 	alt := bytes.Repeat([]byte{0xee}, 32)
 	altered := bytes.Replace(orig, target.Hash[:], alt, 1)
@@ -218,7 +217,7 @@ func TestPriorTruncated(t *testing.T) {
 		defer r.Close()
 		newLookup, done := r.Iter().Prior()
 		defer done()
-		res := make(chan *walk.Entry)
+		res := make(chan *tree.Entry)
 		go func() {
 			lookup := newLookup()
 			if err := os.Truncate(db, 64<<10); err != nil {
@@ -253,7 +252,7 @@ func TestSubtreeTruncated(t *testing.T) {
 		if err := os.Truncate(db, 64<<10); err != nil {
 			t.Fatal(err)
 		}
-		err = r.Subtree("/", func(*walk.Entry) error { return nil })
+		err = r.Subtree("/", func(*tree.Entry) error { return nil })
 		fmt.Printf("%s%v\n", marker, errors.Is(err, ErrBadBaseline))
 		return
 	}

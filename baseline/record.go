@@ -3,17 +3,16 @@ package baseline
 import (
 	"encoding/binary"
 	"errors"
+	"fim/tree"
 	"fmt"
-
-	"fim/walk"
 )
 
 // recordVersion is the first byte of every record value.
 const recordVersion = 1
 
 // knownFlags are the walk.Flags a version-1 record may carry.
-const knownFlags = walk.FlagHashed | walk.FlagUnreadable | walk.FlagUnstable | walk.FlagTooLarge |
-	walk.FlagBtime | walk.FlagXattrsUnreadable | walk.FlagImplied
+const knownFlags = tree.FlagHashed | tree.FlagUnreadable | tree.FlagUnstable | tree.FlagTooLarge |
+	tree.FlagBtime | tree.FlagXattrsUnreadable | tree.FlagImplied
 
 // AppendRecord appends the binary encoding of e (everything but its path, which is the
 // key) to dst. Layout, all integers as varints:
@@ -23,7 +22,7 @@ const knownFlags = walk.FlagHashed | walk.FlagUnreadable | walk.FlagUnstable | w
 //	n_xattrs { len(name) name len(value) value }
 //
 // ctime and btime are stored as differences, which are usually zero or small.
-func AppendRecord(dst []byte, e *walk.Entry) []byte {
+func AppendRecord(dst []byte, e *tree.Entry) []byte {
 	dst = append(dst, recordVersion, byte(e.Type))
 	dst = binary.AppendUvarint(dst, uint64(e.Flags))
 	dst = binary.AppendUvarint(dst, uint64(e.Mode))
@@ -32,16 +31,16 @@ func AppendRecord(dst []byte, e *walk.Entry) []byte {
 	dst = binary.AppendUvarint(dst, uint64(e.Size))
 	dst = binary.AppendVarint(dst, e.Mtime)
 	dst = binary.AppendVarint(dst, e.Ctime-e.Mtime)
-	if e.Flags&walk.FlagBtime != 0 {
+	if e.Flags&tree.FlagBtime != 0 {
 		dst = binary.AppendVarint(dst, e.Btime-e.Ctime)
 	}
 	dst = binary.AppendUvarint(dst, e.Inode)
 	dst = binary.AppendUvarint(dst, e.Device)
 	dst = binary.AppendUvarint(dst, e.Nlink)
-	if e.Type == walk.TypeCharDev || e.Type == walk.TypeBlockDev {
+	if e.Type == tree.TypeCharDev || e.Type == tree.TypeBlockDev {
 		dst = binary.AppendUvarint(dst, e.Rdev)
 	}
-	if e.Flags&walk.FlagHashed != 0 {
+	if e.Flags&tree.FlagHashed != 0 {
 		dst = append(dst, e.Hash[:]...)
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(e.LinkTarget)))
@@ -120,15 +119,15 @@ func (d *decoder) bytes(n uint64, what string) []byte {
 // DecodeRecord decodes a record value into e, whose Path the caller sets from the key.
 // It never panics: malformed input gives an error. It accepts only the encoding
 // AppendRecord writes (minimal varints, no trailing bytes), so a record has one form.
-func DecodeRecord(val []byte, e *walk.Entry) error {
+func DecodeRecord(val []byte, e *tree.Entry) error {
 	if len(val) < 2 {
 		return fmt.Errorf("%w: %d bytes", errRecord, len(val))
 	}
 	if val[0] != recordVersion {
 		return fmt.Errorf("%w: unknown record version %d", errRecord, val[0])
 	}
-	*e = walk.Entry{Path: e.Path, Type: walk.Type(val[1])}
-	if e.Type == walk.TypeUnknown || e.Type > walk.TypeBlockDev {
+	*e = tree.Entry{Path: e.Path, Type: tree.Type(val[1])}
+	if e.Type == tree.TypeUnknown || e.Type > tree.TypeBlockDev {
 		return fmt.Errorf("%w: unknown type %d", errRecord, val[1])
 	}
 	d := decoder{b: val[2:]}
@@ -136,7 +135,7 @@ func DecodeRecord(val []byte, e *walk.Entry) error {
 	if flags&^uint64(knownFlags) != 0 {
 		d.fail("unknown flags")
 	}
-	e.Flags = walk.Flags(flags)
+	e.Flags = tree.Flags(flags)
 	e.Mode = d.u32("mode")
 	if e.Mode > 0o7777 {
 		d.fail("mode out of range")
@@ -150,16 +149,16 @@ func DecodeRecord(val []byte, e *walk.Entry) error {
 	e.Size = int64(size)
 	e.Mtime = d.varint("mtime")
 	e.Ctime = e.Mtime + d.varint("ctime")
-	if e.Flags&walk.FlagBtime != 0 {
+	if e.Flags&tree.FlagBtime != 0 {
 		e.Btime = e.Ctime + d.varint("btime")
 	}
 	e.Inode = d.uvarint("inode")
 	e.Device = d.uvarint("device")
 	e.Nlink = d.uvarint("nlink")
-	if e.Type == walk.TypeCharDev || e.Type == walk.TypeBlockDev {
+	if e.Type == tree.TypeCharDev || e.Type == tree.TypeBlockDev {
 		e.Rdev = d.uvarint("rdev")
 	}
-	if e.Flags&walk.FlagHashed != 0 {
+	if e.Flags&tree.FlagHashed != 0 {
 		copy(e.Hash[:], d.bytes(32, "hash"))
 	}
 	e.LinkTarget = string(d.bytes(d.uvarint("link target length"), "link target"))
@@ -168,11 +167,11 @@ func DecodeRecord(val []byte, e *walk.Entry) error {
 		d.fail("xattr count")
 	}
 	if d.err == nil && nx > 0 {
-		e.Xattrs = make([]walk.Xattr, 0, nx)
+		e.Xattrs = make([]tree.Xattr, 0, nx)
 		for i := uint64(0); i < nx && d.err == nil; i++ {
 			name := string(d.bytes(d.uvarint("xattr name length"), "xattr name"))
 			val := d.bytes(d.uvarint("xattr value length"), "xattr value")
-			e.Xattrs = append(e.Xattrs, walk.Xattr{Name: name, Value: append([]byte(nil), val...)})
+			e.Xattrs = append(e.Xattrs, tree.Xattr{Name: name, Value: append([]byte(nil), val...)})
 		}
 	}
 	if d.err == nil && len(d.b) != 0 {

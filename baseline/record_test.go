@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fim/tree"
 	"fmt"
 	"math"
 	"reflect"
 	"strings"
 	"testing"
-
-	"fim/walk"
 )
 
 // allFlags is every flag a record may carry.
@@ -25,20 +24,20 @@ func hashOf(b byte) (h [32]byte) {
 
 // manyXattrs returns n extended attributes with binary values of growing length,
 // including an empty one and one holding every byte value.
-func manyXattrs(n int) []walk.Xattr {
-	xs := make([]walk.Xattr, 0, n)
+func manyXattrs(n int) []tree.Xattr {
+	xs := make([]tree.Xattr, 0, n)
 	for i := 0; i < n; i++ {
 		v := make([]byte, i*7)
 		for j := range v {
 			v[j] = byte(i*31 + j)
 		}
-		xs = append(xs, walk.Xattr{Name: fmt.Sprintf("user.x%03d", i), Value: v})
+		xs = append(xs, tree.Xattr{Name: fmt.Sprintf("user.x%03d", i), Value: v})
 	}
 	all := make([]byte, 256)
 	for i := range all {
 		all[i] = byte(i)
 	}
-	return append(xs, walk.Xattr{Name: "user.zall\x00\xff", Value: all})
+	return append(xs, tree.Xattr{Name: "user.zall\x00\xff", Value: all})
 }
 
 // recordCases are entries of every type with fields at their extremes. Fields a record
@@ -46,37 +45,37 @@ func manyXattrs(n int) []walk.Xattr {
 // without FlagBtime) are left zero.
 var recordCases = []struct {
 	name string
-	e    walk.Entry
+	e    tree.Entry
 }{
-	{"zero file", walk.Entry{Type: walk.TypeFile}},
-	{"plain file", walk.Entry{Type: walk.TypeFile, Mode: 0o644, Size: 1234, Mtime: 1700000000123456789,
-		Ctime: 1700000000123456789, Inode: 42, Device: 2049, Nlink: 1, Flags: walk.FlagHashed, Hash: hashOf(1)}},
-	{"file every flag", walk.Entry{Type: walk.TypeFile, Mode: 0o7777, UID: math.MaxUint32, GID: math.MaxUint32,
+	{"zero file", tree.Entry{Type: tree.TypeFile}},
+	{"plain file", tree.Entry{Type: tree.TypeFile, Mode: 0o644, Size: 1234, Mtime: 1700000000123456789,
+		Ctime: 1700000000123456789, Inode: 42, Device: 2049, Nlink: 1, Flags: tree.FlagHashed, Hash: hashOf(1)}},
+	{"file every flag", tree.Entry{Type: tree.TypeFile, Mode: 0o7777, UID: math.MaxUint32, GID: math.MaxUint32,
 		Size: math.MaxInt64, Mtime: math.MaxInt64, Ctime: math.MinInt64, Btime: math.MaxInt64,
 		Inode: math.MaxUint64, Device: math.MaxUint64, Nlink: math.MaxUint64,
 		Xattrs: manyXattrs(40), Hash: hashOf(0xf0), Flags: allFlags}},
-	{"file before 1970", walk.Entry{Type: walk.TypeFile, Mode: 0o600, Mtime: -1, Ctime: -86400 * 1e9 * 365,
-		Btime: -5e18, Inode: 0, Flags: walk.FlagBtime | walk.FlagTooLarge, Size: 1 << 40}},
-	{"file min times", walk.Entry{Type: walk.TypeFile, Mtime: math.MinInt64, Ctime: math.MaxInt64,
-		Btime: math.MinInt64, Flags: walk.FlagBtime | walk.FlagUnstable | walk.FlagUnreadable}},
-	{"unhashed file", walk.Entry{Type: walk.TypeFile, Mode: 0o400, Size: 99, Flags: walk.FlagUnreadable | walk.FlagXattrsUnreadable}},
-	{"dir", walk.Entry{Type: walk.TypeDir, Mode: 0o1777, UID: 0, GID: 0, Size: 4096, Mtime: 1, Ctime: 2,
-		Btime: 3, Inode: 2, Device: 1, Nlink: 1 << 20, Flags: walk.FlagBtime,
-		Xattrs: []walk.Xattr{{Name: "security.selinux", Value: []byte("system_u:object_r:etc_t:s0\x00")}}}},
-	{"symlink long non-UTF-8", walk.Entry{Type: walk.TypeSymlink, Mode: 0o777, Size: 5000,
+	{"file before 1970", tree.Entry{Type: tree.TypeFile, Mode: 0o600, Mtime: -1, Ctime: -86400 * 1e9 * 365,
+		Btime: -5e18, Inode: 0, Flags: tree.FlagBtime | tree.FlagTooLarge, Size: 1 << 40}},
+	{"file min times", tree.Entry{Type: tree.TypeFile, Mtime: math.MinInt64, Ctime: math.MaxInt64,
+		Btime: math.MinInt64, Flags: tree.FlagBtime | tree.FlagUnstable | tree.FlagUnreadable}},
+	{"unhashed file", tree.Entry{Type: tree.TypeFile, Mode: 0o400, Size: 99, Flags: tree.FlagUnreadable | tree.FlagXattrsUnreadable}},
+	{"dir", tree.Entry{Type: tree.TypeDir, Mode: 0o1777, UID: 0, GID: 0, Size: 4096, Mtime: 1, Ctime: 2,
+		Btime: 3, Inode: 2, Device: 1, Nlink: 1 << 20, Flags: tree.FlagBtime,
+		Xattrs: []tree.Xattr{{Name: "security.selinux", Value: []byte("system_u:object_r:etc_t:s0\x00")}}}},
+	{"symlink long non-UTF-8", tree.Entry{Type: tree.TypeSymlink, Mode: 0o777, Size: 5000,
 		LinkTarget: strings.Repeat("\xff\xfe/\x80ü", 1000), Inode: 7, Nlink: 1}},
-	{"symlink empty target", walk.Entry{Type: walk.TypeSymlink, Mode: 0o777}},
-	{"fifo", walk.Entry{Type: walk.TypeFIFO, Mode: 0o620, UID: 1000, GID: 1000, Inode: 1 << 33, Nlink: 1}},
-	{"socket", walk.Entry{Type: walk.TypeSocket, Mode: 0o755, Mtime: -123456789, Ctime: -123456789}},
-	{"chardev", walk.Entry{Type: walk.TypeCharDev, Mode: 0o666, Rdev: 1<<8 | 3, Inode: 5, Nlink: 1}},
-	{"chardev max rdev", walk.Entry{Type: walk.TypeCharDev, Rdev: math.MaxUint64}},
-	{"blockdev", walk.Entry{Type: walk.TypeBlockDev, Mode: 0o660, GID: 6, Rdev: 8<<8 | 1, Flags: walk.FlagXattrsUnreadable}},
-	{"blockdev zero rdev", walk.Entry{Type: walk.TypeBlockDev}},
+	{"symlink empty target", tree.Entry{Type: tree.TypeSymlink, Mode: 0o777}},
+	{"fifo", tree.Entry{Type: tree.TypeFIFO, Mode: 0o620, UID: 1000, GID: 1000, Inode: 1 << 33, Nlink: 1}},
+	{"socket", tree.Entry{Type: tree.TypeSocket, Mode: 0o755, Mtime: -123456789, Ctime: -123456789}},
+	{"chardev", tree.Entry{Type: tree.TypeCharDev, Mode: 0o666, Rdev: 1<<8 | 3, Inode: 5, Nlink: 1}},
+	{"chardev max rdev", tree.Entry{Type: tree.TypeCharDev, Rdev: math.MaxUint64}},
+	{"blockdev", tree.Entry{Type: tree.TypeBlockDev, Mode: 0o660, GID: 6, Rdev: 8<<8 | 1, Flags: tree.FlagXattrsUnreadable}},
+	{"blockdev zero rdev", tree.Entry{Type: tree.TypeBlockDev}},
 }
 
 // equalEntries compares entries, taking an empty xattr value or list as equal to nil.
-func equalEntries(a, b *walk.Entry) bool {
-	norm := func(e *walk.Entry) walk.Entry {
+func equalEntries(a, b *tree.Entry) bool {
+	norm := func(e *tree.Entry) tree.Entry {
 		c := *e
 		c.Xattrs = nil
 		for _, x := range e.Xattrs {
@@ -94,7 +93,7 @@ func TestRecordRoundTrip(t *testing.T) {
 	for _, tc := range recordCases {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := AppendRecord(nil, &tc.e)
-			got := walk.Entry{Path: "/kept"}
+			got := tree.Entry{Path: "/kept"}
 			if err := DecodeRecord(rec, &got); err != nil {
 				t.Fatalf("DecodeRecord: %v", err)
 			}
@@ -120,7 +119,7 @@ func TestRecordDecodeResets(t *testing.T) {
 	if err := DecodeRecord(rec, &used); err != nil {
 		t.Fatal(err)
 	}
-	if want := (walk.Entry{Path: "/p", Type: walk.TypeFile}); !reflect.DeepEqual(used, want) {
+	if want := (tree.Entry{Path: "/p", Type: tree.TypeFile}); !reflect.DeepEqual(used, want) {
 		t.Fatalf("got %+v, want %+v", used, want)
 	}
 }
@@ -128,8 +127,8 @@ func TestRecordDecodeResets(t *testing.T) {
 // TestRecordNotStored documents the fields a record leaves out when its flags or type say
 // they are not valid.
 func TestRecordNotStored(t *testing.T) {
-	e := walk.Entry{Type: walk.TypeFile, Rdev: 7, Btime: 9, Hash: hashOf(3)}
-	var got walk.Entry
+	e := tree.Entry{Type: tree.TypeFile, Rdev: 7, Btime: 9, Hash: hashOf(3)}
+	var got tree.Entry
 	if err := DecodeRecord(AppendRecord(nil, &e), &got); err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +164,7 @@ func (r rawRecord) bytes() []byte {
 }
 
 func okRaw() rawRecord {
-	return rawRecord{version: recordVersion, typ: byte(walk.TypeFile), mode: 0o644}
+	return rawRecord{version: recordVersion, typ: byte(tree.TypeFile), mode: 0o644}
 }
 
 func TestRecordDecodeErrors(t *testing.T) {
@@ -175,7 +174,7 @@ func TestRecordDecodeErrors(t *testing.T) {
 		f(&r)
 		return r.bytes()
 	}
-	if err := DecodeRecord(okRaw().bytes(), new(walk.Entry)); err != nil {
+	if err := DecodeRecord(okRaw().bytes(), new(tree.Entry)); err != nil {
 		t.Fatalf("the raw record the cases start from does not decode: %v", err)
 	}
 	tests := []struct {
@@ -211,16 +210,16 @@ func TestRecordDecodeErrors(t *testing.T) {
 			r.xattrNameN = 1
 			r.tail = binary.AppendUvarint([]byte("n"), math.MaxUint64)
 		}), "xattr value truncated"},
-		{"overlong varint", append([]byte{recordVersion, byte(walk.TypeFile)}, bytes.Repeat([]byte{0xff}, 11)...), "flags"},
-		{"varint overflow", append([]byte{recordVersion, byte(walk.TypeFile)}, append(bytes.Repeat([]byte{0xff}, 9), 0x02)...), "flags"},
-		{"non-minimal varint", append([]byte{recordVersion, byte(walk.TypeFile), 0x80, 0x00}, okRaw().bytes()[3:]...), "flags"},
+		{"overlong varint", append([]byte{recordVersion, byte(tree.TypeFile)}, bytes.Repeat([]byte{0xff}, 11)...), "flags"},
+		{"varint overflow", append([]byte{recordVersion, byte(tree.TypeFile)}, append(bytes.Repeat([]byte{0xff}, 9), 0x02)...), "flags"},
+		{"non-minimal varint", append([]byte{recordVersion, byte(tree.TypeFile), 0x80, 0x00}, okRaw().bytes()[3:]...), "flags"},
 		{"trailing byte", append(bytes.Clone(valid), 0), "1 trailing bytes"},
 		{"trailing bytes", append(bytes.Clone(valid), "junk"...), "4 trailing bytes"},
-		{"hash truncated", append([]byte{recordVersion, byte(walk.TypeFile), byte(walk.FlagHashed)}, make([]byte, 20)...), "hash truncated"},
+		{"hash truncated", append([]byte{recordVersion, byte(tree.TypeFile), byte(tree.FlagHashed)}, make([]byte, 20)...), "hash truncated"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := walk.Entry{Path: "/p"}
+			e := tree.Entry{Path: "/p"}
 			err := DecodeRecord(tt.in, &e)
 			if err == nil {
 				t.Fatalf("DecodeRecord(%x) = nil, decoded %+v", tt.in, e)
@@ -243,7 +242,7 @@ func TestRecordTruncated(t *testing.T) {
 	for _, tc := range recordCases {
 		rec := AppendRecord(nil, &tc.e)
 		for n := 0; n < len(rec); n++ {
-			var e walk.Entry
+			var e tree.Entry
 			if err := DecodeRecord(rec[:n:n], &e); err == nil {
 				t.Fatalf("%s: the first %d of %d bytes decode: %+v", tc.name, n, len(rec), e)
 			} else if !errors.Is(err, errRecord) {
@@ -261,7 +260,7 @@ func FuzzDecodeRecord(f *testing.F) {
 	}
 	f.Add(okRaw().bytes())
 	f.Fuzz(func(t *testing.T, data []byte) {
-		e := walk.Entry{Path: "/f"}
+		e := tree.Entry{Path: "/f"}
 		if err := DecodeRecord(data, &e); err != nil {
 			if !errors.Is(err, errRecord) {
 				t.Fatalf("error %v does not wrap errRecord", err)
@@ -271,7 +270,7 @@ func FuzzDecodeRecord(f *testing.F) {
 		if re := AppendRecord(nil, &e); !bytes.Equal(re, data) {
 			t.Fatalf("not canonical:\n in %x\nout %x\nentry %+v", data, re, e)
 		}
-		var again walk.Entry
+		var again tree.Entry
 		again.Path = "/f"
 		if err := DecodeRecord(data, &again); err != nil || !equalEntries(&again, &e) {
 			t.Fatalf("second decode differs: %v", err)
@@ -281,7 +280,7 @@ func FuzzDecodeRecord(f *testing.F) {
 
 func BenchmarkAppendRecord(b *testing.B) {
 	e := recordCases[1].e
-	e.Xattrs = []walk.Xattr{{Name: "security.selinux", Value: []byte("system_u:object_r:etc_t:s0\x00")}}
+	e.Xattrs = []tree.Xattr{{Name: "security.selinux", Value: []byte("system_u:object_r:etc_t:s0\x00")}}
 	var buf []byte
 	b.ReportAllocs()
 	for b.Loop() {
@@ -292,9 +291,9 @@ func BenchmarkAppendRecord(b *testing.B) {
 
 func BenchmarkDecodeRecord(b *testing.B) {
 	e := recordCases[1].e
-	e.Xattrs = []walk.Xattr{{Name: "security.selinux", Value: []byte("system_u:object_r:etc_t:s0\x00")}}
+	e.Xattrs = []tree.Xattr{{Name: "security.selinux", Value: []byte("system_u:object_r:etc_t:s0\x00")}}
 	rec := AppendRecord(nil, &e)
-	var got walk.Entry
+	var got tree.Entry
 	b.ReportAllocs()
 	b.SetBytes(int64(len(rec)))
 	for b.Loop() {

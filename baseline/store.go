@@ -20,6 +20,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fim/tree"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -33,8 +34,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 	"golang.org/x/sys/unix"
-
-	"fim/walk"
 )
 
 // FormatVersion is the version of the database layout this fim reads and writes.
@@ -121,7 +120,7 @@ func KeyBaseFor(roots []string) string {
 			base = parent
 			continue
 		}
-		for !walk.IsWithin(parent, base) {
+		for !tree.IsWithin(parent, base) {
 			base = filepath.Dir(base)
 		}
 	}
@@ -137,15 +136,15 @@ func keyOf(base, path string) ([]byte, bool) { return appendKeyOf(nil, base, pat
 // appendKeyOf appends the key of path under base to dst, as keyOf.
 func appendKeyOf(dst []byte, base, path string) ([]byte, bool) {
 	if base == "" {
-		return walk.AppendKey(dst, path), true
+		return tree.AppendKey(dst, path), true
 	}
 	if len(path) <= len(base) || path[len(base)] != '/' || path[:len(base)] != base {
 		return dst, false
 	}
-	return walk.AppendKey(dst, path[len(base):]), true
+	return tree.AppendKey(dst, path[len(base):]), true
 }
 
-func pathOf(base string, key []byte) string { return walk.JoinKey(base, key) }
+func pathOf(base string, key []byte) string { return tree.JoinKey(base, key) }
 
 // digest accumulates the canonical digest of a sequence of records.
 type digest struct {
@@ -326,7 +325,7 @@ func (w *Writer) begin() error {
 }
 
 // Add records e. Entries must come in strictly increasing key order.
-func (w *Writer) Add(e *walk.Entry) error {
+func (w *Writer) Add(e *tree.Entry) error {
 	key, ok := keyOf(w.KeyBase, e.Path)
 	if !ok {
 		return fmt.Errorf("baseline: %q is not below the key base %q", e.Path, w.KeyBase)
@@ -659,7 +658,7 @@ func (r *Reader) Iter() *Iter {
 // Walk calls fn with every entry in key order, as a walk of the tree delivers them, and
 // at the end checks them against the digest (Iter.Next). It stops at fn's first error,
 // or when ctx is done.
-func (r *Reader) Walk(ctx context.Context, fn func(*walk.Entry) error) error {
+func (r *Reader) Walk(ctx context.Context, fn func(*tree.Entry) error) error {
 	it := r.Iter()
 	for {
 		e, err := it.Next()
@@ -694,7 +693,7 @@ type Iter struct {
 
 // Next returns the next entry, or nil at the end. At the end it verifies the record
 // count and digest against the meta; a mismatch is an ErrBadBaseline error.
-func (it *Iter) Next() (e *walk.Entry, err error) {
+func (it *Iter) Next() (e *tree.Entry, err error) {
 	if it.done {
 		return nil, nil
 	}
@@ -733,7 +732,7 @@ func (it *Iter) Next() (e *walk.Entry, err error) {
 			return e, nil // decoded by Prior from the bytes just digested
 		}
 	}
-	e = &walk.Entry{Path: pathOf(it.r.meta.KeyBase, k)}
+	e = &tree.Entry{Path: pathOf(it.r.meta.KeyBase, k)}
 	if err := DecodeRecord(v, e); err != nil {
 		it.done = true
 		return nil, bad(it.r.path, "record %q: %v", e.Path, err)
@@ -743,7 +742,7 @@ func (it *Iter) Next() (e *walk.Entry, err error) {
 
 // Get returns the entry recorded for path, or nil. Like Next, it turns a damaged page
 // (a bbolt assertion or a memory fault) into an ErrBadBaseline error.
-func (r *Reader) Get(path string) (e *walk.Entry, err error) {
+func (r *Reader) Get(path string) (e *tree.Entry, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			e, err = nil, bad(r.path, "corrupt database (%v)", p)
@@ -758,7 +757,7 @@ func (r *Reader) Get(path string) (e *walk.Entry, err error) {
 	if v == nil {
 		return nil, nil
 	}
-	e = &walk.Entry{Path: path}
+	e = &tree.Entry{Path: path}
 	if err := DecodeRecord(v, e); err != nil {
 		return nil, bad(r.path, "record %q: %v", path, err)
 	}
@@ -772,7 +771,7 @@ func (w *Writer) TempPath() string { return w.tmp }
 func (w *Writer) Count() uint64 { return w.count }
 
 // Subtree calls fn for the entry recorded at path and every entry below it, in key order.
-func (r *Reader) Subtree(path string, fn func(*walk.Entry) error) (err error) {
+func (r *Reader) Subtree(path string, fn func(*tree.Entry) error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = bad(r.path, "corrupt database (%v)", p)
@@ -782,7 +781,7 @@ func (r *Reader) Subtree(path string, fn func(*walk.Entry) error) (err error) {
 	base := r.meta.KeyBase
 	prefix, ok := keyOf(base, path)
 	if !ok {
-		if base == "" || !walk.IsWithin(base, path) {
+		if base == "" || !tree.IsWithin(base, path) {
 			return nil // nothing recorded there
 		}
 		prefix = nil // path holds the base: everything
@@ -799,7 +798,7 @@ func (r *Reader) Subtree(path string, fn func(*walk.Entry) error) (err error) {
 		if !all && (!bytes.HasPrefix(k, prefix) || len(k) > len(prefix) && k[len(prefix)] != 0) {
 			break
 		}
-		e := &walk.Entry{Path: pathOf(base, k)}
+		e := &tree.Entry{Path: pathOf(base, k)}
 		if err := DecodeRecord(v, e); err != nil {
 			return bad(r.path, "record %q: %v", e.Path, err)
 		}

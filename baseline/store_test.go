@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"fim/tree"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,27 +15,25 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-
-	"fim/walk"
 )
 
 // testEntries returns n entries in key order: a directory /t/dNNNNN, then up to 99 files
 // in it, then the next directory. Their fields vary with their index.
-func testEntries(n int) []*walk.Entry {
-	es := make([]*walk.Entry, 0, n)
+func testEntries(n int) []*tree.Entry {
+	es := make([]*tree.Entry, 0, n)
 	for i := 0; i < n; i++ {
 		dir := fmt.Sprintf("/t/d%05d", i/100)
 		if i%100 == 0 {
-			es = append(es, &walk.Entry{Path: dir, Type: walk.TypeDir, Mode: 0o755, Size: 4096,
+			es = append(es, &tree.Entry{Path: dir, Type: tree.TypeDir, Mode: 0o755, Size: 4096,
 				Mtime: int64(i) * 1e9, Ctime: int64(i) * 1e9, Inode: uint64(i), Device: 2049, Nlink: 2})
 			continue
 		}
-		e := &walk.Entry{Path: fmt.Sprintf("%s/f%02d", dir, i%100), Type: walk.TypeFile, Mode: 0o644,
+		e := &tree.Entry{Path: fmt.Sprintf("%s/f%02d", dir, i%100), Type: tree.TypeFile, Mode: 0o644,
 			UID: uint32(i), GID: uint32(i % 7), Size: int64(i) * 3, Mtime: int64(i)*1e9 - 5e17,
 			Ctime: int64(i)*1e9 - 5e17 + 7, Btime: int64(i), Inode: uint64(i) << 20, Device: 2049, Nlink: 1,
-			Flags: walk.FlagHashed | walk.FlagBtime, Hash: hashOf(byte(i))}
+			Flags: tree.FlagHashed | tree.FlagBtime, Hash: hashOf(byte(i))}
 		if i%10 == 3 {
-			e.Xattrs = []walk.Xattr{{Name: "user.i", Value: []byte(strconv.Itoa(i))}}
+			e.Xattrs = []tree.Xattr{{Name: "user.i", Value: []byte(strconv.Itoa(i))}}
 		}
 		es = append(es, e)
 	}
@@ -47,7 +46,7 @@ func testMeta() Meta {
 }
 
 // writeBaseline writes entries as the baseline at path.
-func writeBaseline(t testing.TB, path string, entries []*walk.Entry) {
+func writeBaseline(t testing.TB, path string, entries []*tree.Entry) {
 	t.Helper()
 	w, err := Create(path)
 	if err != nil {
@@ -65,14 +64,14 @@ func writeBaseline(t testing.TB, path string, entries []*walk.Entry) {
 }
 
 // readBaseline opens the baseline at path and iterates over all of it.
-func readBaseline(t testing.TB, path string) ([]*walk.Entry, Meta) {
+func readBaseline(t testing.TB, path string) ([]*tree.Entry, Meta) {
 	t.Helper()
 	r, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	var got []*walk.Entry
+	var got []*tree.Entry
 	it := r.Iter()
 	for {
 		e, err := it.Next()
@@ -87,7 +86,7 @@ func readBaseline(t testing.TB, path string) ([]*walk.Entry, Meta) {
 	return got, r.Meta()
 }
 
-func sameEntries(t testing.TB, got, want []*walk.Entry) {
+func sameEntries(t testing.TB, got, want []*tree.Entry) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%d entries, want %d", len(got), len(want))
@@ -186,7 +185,7 @@ func TestStoreRefusesEmpty(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name   string
-		old    []*walk.Entry // nil: no baseline before
+		old    []*tree.Entry // nil: no baseline before
 		signer ed25519.PrivateKey
 	}{
 		{"over a baseline", testEntries(5), nil},
@@ -267,7 +266,7 @@ func TestStoreAddOutOfOrder(t *testing.T) {
 			defer w.Abort()
 			var last error
 			for _, p := range tt.paths {
-				last = w.Add(&walk.Entry{Path: p, Type: walk.TypeFile})
+				last = w.Add(&tree.Entry{Path: p, Type: tree.TypeFile})
 			}
 			if last == nil || !strings.Contains(last.Error(), "out of order") {
 				t.Fatalf("last Add = %v, want an out-of-order error", last)

@@ -5,6 +5,7 @@ import (
 
 	"fim/baseline"
 	"fim/diff"
+	"fim/tree"
 	"fim/walk"
 )
 
@@ -43,9 +44,9 @@ func (s *Selector) Match(ev *diff.Event) bool {
 // differ. Its Seen is the Options.Seen of the Compare that found them.
 type Changes struct {
 	Events  []diff.Event
-	created map[string]*walk.Entry // current entries at paths the baseline does not hold
+	created map[string]*tree.Entry // current entries at paths the baseline does not hold
 	removed map[string]bool        // recorded paths that hold nothing now
-	dirs    map[string]*walk.Entry // current directories that differ from their record
+	dirs    map[string]*tree.Entry // current directories that differ from their record
 	// keep: attributes --ignore leaves out of the comparison, which an accepted
 	// difference keeps as recorded, so that they are not accepted unseen.
 	keep diff.AttrSet
@@ -54,17 +55,17 @@ type Changes struct {
 // NewChanges returns an empty Changes; keep is the attributes the comparison ignored
 // beyond the policy's (--ignore).
 func NewChanges(keep diff.AttrSet) *Changes {
-	return &Changes{created: map[string]*walk.Entry{}, removed: map[string]bool{}, dirs: map[string]*walk.Entry{}, keep: keep}
+	return &Changes{created: map[string]*tree.Entry{}, removed: map[string]bool{}, dirs: map[string]*tree.Entry{}, keep: keep}
 }
 
 // Seen is the Differ's Seen hook.
-func (ch *Changes) Seen(old, cur *walk.Entry) {
+func (ch *Changes) Seen(old, cur *tree.Entry) {
 	switch {
 	case old == nil:
 		ch.created[cur.Path] = cur
 	case cur == nil:
 		ch.removed[old.Path] = true
-	case cur.Type == walk.TypeDir && diff.Compare(old, cur, ch.keep) != 0:
+	case cur.Type == tree.TypeDir && diff.Compare(old, cur, ch.keep) != 0:
 		ch.dirs[cur.Path] = diff.Keep(old, cur, ch.keep)
 	}
 }
@@ -83,8 +84,8 @@ func (ch *Changes) Seen(old, cur *walk.Entry) {
 //     entry when it differs without an event of its own: the differ leaves out a
 //     directory whose only change is the mtime, ctime, size or nlink that entries
 //     created or removed in it cause, which the next check would otherwise report.
-func (ch *Changes) Overlay(take func(*diff.Event) bool) map[string]*walk.Entry {
-	over := map[string]*walk.Entry{}
+func (ch *Changes) Overlay(take func(*diff.Event) bool) map[string]*tree.Entry {
+	over := map[string]*tree.Entry{}
 	named := map[string]bool{} // paths some event names
 	movedTo, movedFrom := map[string]*diff.Event{}, map[string]*diff.Event{}
 	for i := range ch.Events {
@@ -93,7 +94,7 @@ func (ch *Changes) Overlay(take func(*diff.Event) bool) map[string]*walk.Entry {
 		if ev.OldPath != "" {
 			named[ev.OldPath] = true
 		}
-		if (ev.Kind == diff.Rename || ev.Kind == diff.Move) && ev.Before.Type == walk.TypeDir && ev.After.Type == walk.TypeDir {
+		if (ev.Kind == diff.Rename || ev.Kind == diff.Move) && ev.Before.Type == tree.TypeDir && ev.After.Type == tree.TypeDir {
 			movedTo[ev.Path], movedFrom[ev.OldPath] = ev, ev
 		}
 	}

@@ -30,6 +30,7 @@ import (
 	"fim/config"
 	"fim/diff"
 	"fim/provenance"
+	"fim/tree"
 	"fim/walk"
 )
 
@@ -129,10 +130,10 @@ type Options struct {
 	Update *baseline.Writer
 	Walker WalkerOptions // Own need not list the baseline's and Update's files
 	// Progress, if set, is called with every walked entry.
-	Progress func(*walk.Entry)
+	Progress func(*tree.Entry)
 	// Seen, if set, is called for every path with its recorded and current entries
 	// (see diff.Differ.Seen).
-	Seen func(old, cur *walk.Entry)
+	Seen func(old, cur *tree.Entry)
 	// Provenance, if set, annotates the events with what the package databases say
 	// of them, after the diff (provenance.Annotator.Annotate). A walk leaves out the
 	// package snapshot kept beside DB (provenance.OpenSnapshot).
@@ -164,8 +165,8 @@ func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
 		}
 		current = wk.Walk
 	}
-	err := diff.Join(ctx, d, it.Next, func(ctx context.Context, fn func(*walk.Entry) error) error {
-		return current(ctx, func(e *walk.Entry) error {
+	err := diff.Join(ctx, d, it.Next, func(ctx context.Context, fn func(*tree.Entry) error) error {
+		return current(ctx, func(e *tree.Entry) error {
 			if o.Progress != nil {
 				o.Progress(e)
 			}

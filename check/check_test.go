@@ -14,7 +14,7 @@ import (
 	"fim/baseline"
 	"fim/config"
 	"fim/diff"
-	"fim/walk"
+	"fim/tree"
 )
 
 // fixture is a real tree under a temporary directory, with its policy.
@@ -150,7 +150,7 @@ func TestCompareUpdate(t *testing.T) {
 	must(t, err)
 	var walked []string
 	events, err := Compare(context.Background(), Options{Baseline: r, Compiled: comp, DB: f.db, Update: w,
-		Progress: func(e *walk.Entry) { walked = append(walked, e.Path) }})
+		Progress: func(e *tree.Entry) { walked = append(walked, e.Path) }})
 	must(t, err)
 	if len(events) != 1 || events[0].Kind != diff.Create {
 		t.Fatalf("events %v, want the create of d/c", events)
@@ -204,7 +204,7 @@ func TestRecord(t *testing.T) {
 	rec, err := Create(f.db, nil)
 	must(t, err)
 	boom := errors.New("boom")
-	_, err = rec.Record(context.Background(), f.comp, func(context.Context, func(*walk.Entry) error) error { return boom },
+	_, err = rec.Record(context.Background(), f.comp, func(context.Context, func(*tree.Entry) error) error { return boom },
 		baseline.Meta{Created: time.Now().UTC()}, nil)
 	rec.Close()
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "unchanged") {

@@ -11,6 +11,7 @@ import (
 	"fim/config"
 	"fim/mtree"
 	"fim/tarball"
+	"fim/tree"
 	"fim/walk"
 )
 
@@ -50,7 +51,7 @@ func (im *Image) Source() string {
 // returns them with the policy to record them under: pol with its Source set, the
 // attributes the image cannot carry ignored on every path and, for an mtree
 // specification, its Topmost and CrossMounts adjustments. pol is not changed.
-func ReadImage(ctx context.Context, pol *config.Policy, im Image) (*config.Policy, []*walk.Entry, error) {
+func ReadImage(ctx context.Context, pol *config.Policy, im Image) (*config.Policy, []*tree.Entry, error) {
 	comp, err := pol.Compile()
 	if err != nil {
 		return nil, nil, err
@@ -58,7 +59,7 @@ func ReadImage(ctx context.Context, pol *config.Policy, im Image) (*config.Polic
 	sel := Walker(comp, WalkerOptions{Root: pol.Root}) // its Selects, path by path
 	out := *pol
 	out.Rules = slices.Clone(pol.Rules)
-	var es []*walk.Entry
+	var es []*tree.Entry
 	var uncarried []string
 	if im.Mtree {
 		es, uncarried, err = readMtree(&out, sel, im)
@@ -85,7 +86,7 @@ func ReadImage(ctx context.Context, pol *config.Policy, im Image) (*config.Polic
 	return &out, es, nil
 }
 
-func readTar(ctx context.Context, pol *config.Policy, sel *walk.Walker, im Image) ([]*walk.Entry, error) {
+func readTar(ctx context.Context, pol *config.Policy, sel *walk.Walker, im Image) ([]*tree.Entry, error) {
 	if pol.Root != "" {
 		return nil, optionErr("--from-tar reads the image, not a tree: --root goes with fim check")
 	}
@@ -108,7 +109,7 @@ func readTar(ctx context.Context, pol *config.Policy, sel *walk.Walker, im Image
 
 // readMtree imports a specification; an mtree walk crosses mounts, and so does the
 // check of what it recorded, unless the policy says otherwise.
-func readMtree(pol *config.Policy, sel *walk.Walker, im Image) ([]*walk.Entry, []string, error) {
+func readMtree(pol *config.Policy, sel *walk.Walker, im Image) ([]*tree.Entry, []string, error) {
 	spec, err := mtree.Parse(im.In, im.Name)
 	if err != nil {
 		return nil, nil, err

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"fim/config"
-	"fim/walk"
+	"fim/tree"
 )
 
 // tarOf is a tar stream of the named entries: a name ending in / is a directory, any
@@ -34,7 +34,7 @@ func tarOf(t *testing.T, names ...string) *bytes.Buffer {
 	return &buf
 }
 
-func paths(es []*walk.Entry) []string {
+func paths(es []*tree.Entry) []string {
 	var out []string
 	for _, e := range es {
 		out = append(out, e.Path)

@@ -12,7 +12,7 @@ import (
 	"fim/config"
 	"fim/diff"
 	"fim/provenance"
-	"fim/walk"
+	"fim/tree"
 )
 
 // Recording is a new baseline being written at a path (fim baseline): it holds the lock
@@ -74,11 +74,11 @@ type Recorded struct {
 // Record writes every entry src delivers, under the policy comp was compiled from, and
 // commits the baseline with meta, whose Generation it sets. progress, if set, sees
 // every entry. On an error nothing is committed and db is unchanged.
-func (rec *Recording) Record(ctx context.Context, comp *config.Compiled, src diff.Source, meta baseline.Meta, progress func(*walk.Entry)) (Recorded, error) {
+func (rec *Recording) Record(ctx context.Context, comp *config.Compiled, src diff.Source, meta baseline.Meta, progress func(*tree.Entry)) (Recorded, error) {
 	var st Recorded
 	rec.w.KeyBase = baseline.KeyBaseFor(RootPaths(comp))
 	meta.Generation = rec.gen
-	err := src(ctx, func(e *walk.Entry) error {
+	err := src(ctx, func(e *tree.Entry) error {
 		if progress != nil {
 			progress(e)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/gobwas/glob"
 
 	"fim/diff"
+	"fim/tree"
 	"fim/walk"
 )
 
@@ -117,7 +118,7 @@ func (p *Policy) Compile() (*Compiled, error) {
 		c.roots = append(c.roots, root)
 		c.filters = append(c.filters, f)
 	}
-	slices.SortFunc(c.roots, func(a, b walk.Root) int { return walk.ComparePaths(a.Path, b.Path) })
+	slices.SortFunc(c.roots, func(a, b walk.Root) int { return tree.ComparePaths(a.Path, b.Path) })
 	// Paths are distinct, so of two paths where one contains the other the longer one
 	// is the deeper and comes first.
 	slices.SortFunc(c.filters, func(a, b filter) int { return cmp.Compare(len(b.path), len(a.path)) })
@@ -171,7 +172,7 @@ func (c *Compiled) Roots() []walk.Root {
 // attribute for a path outside every rule. It does not allocate.
 func (c *Compiled) Filter(path string) (diff.KindSet, diff.AttrSet) {
 	for i := range c.filters {
-		if f := &c.filters[i]; walk.IsWithin(path, f.path) {
+		if f := &c.filters[i]; tree.IsWithin(path, f.path) {
 			return f.kinds, f.ignore
 		}
 	}

@@ -2,11 +2,10 @@ package diff
 
 import (
 	"bytes"
+	"fim/tree"
 	"fmt"
 	"slices"
 	"strings"
-
-	"fim/walk"
 )
 
 // Attr is one compared attribute of an entry.
@@ -54,79 +53,79 @@ type attrDef struct {
 	// is); any other alone makes it a chmod.
 	content bool
 	// of: the entries that carry it (nil: every entry).
-	of     func(walk.Type) bool
-	equal  func(old, cur *walk.Entry) bool
-	copy   func(dst, src *walk.Entry) // sets dst's attribute to src's (Keep); nil: never kept
+	of     func(tree.Type) bool
+	equal  func(old, cur *tree.Entry) bool
+	copy   func(dst, src *tree.Entry) // sets dst's attribute to src's (Keep); nil: never kept
 	value  Value
-	number func(*walk.Entry) uint64 // for ValueInt, ValueUint, ValueTime, ValueDevice
-	text   func(*walk.Entry) string // for ValueText
+	number func(*tree.Entry) uint64 // for ValueInt, ValueUint, ValueTime, ValueDevice
+	text   func(*tree.Entry) string // for ValueText
 }
 
 // hashFlags are the flags that say what became of a file's content.
-const hashFlags = walk.FlagHashed | walk.FlagUnstable | walk.FlagTooLarge | walk.FlagUnreadable
+const hashFlags = tree.FlagHashed | tree.FlagUnstable | tree.FlagTooLarge | tree.FlagUnreadable
 
 var attrs = [numAttrs]attrDef{
 	// The type is never kept from the record: the entry is what it is now, whatever
 	// else is kept of the record.
 	AttrType: {name: "type", content: true, value: ValueType,
-		equal: func(o, c *walk.Entry) bool { return o.Type == c.Type }},
+		equal: func(o, c *tree.Entry) bool { return o.Type == c.Type }},
 	AttrContent: {name: "content", content: true, value: ValueHash,
-		of:    func(t walk.Type) bool { return t == walk.TypeFile },
-		equal: func(o, c *walk.Entry) bool { return !contentDiffers(o, c) },
-		copy:  func(d, s *walk.Entry) { d.Hash, d.Flags = s.Hash, d.Flags&^hashFlags|s.Flags&hashFlags }},
+		of:    func(t tree.Type) bool { return t == tree.TypeFile },
+		equal: func(o, c *tree.Entry) bool { return !contentDiffers(o, c) },
+		copy:  func(d, s *tree.Entry) { d.Hash, d.Flags = s.Hash, d.Flags&^hashFlags|s.Flags&hashFlags }},
 	AttrSize: {name: "size", content: true, value: ValueInt,
-		equal:  func(o, c *walk.Entry) bool { return o.Size == c.Size },
-		copy:   func(d, s *walk.Entry) { d.Size = s.Size },
-		number: func(e *walk.Entry) uint64 { return uint64(e.Size) }},
+		equal:  func(o, c *tree.Entry) bool { return o.Size == c.Size },
+		copy:   func(d, s *tree.Entry) { d.Size = s.Size },
+		number: func(e *tree.Entry) uint64 { return uint64(e.Size) }},
 	AttrLinkTarget: {name: "link_target", content: true, value: ValueText,
-		of:    func(t walk.Type) bool { return t == walk.TypeSymlink },
-		equal: func(o, c *walk.Entry) bool { return o.LinkTarget == c.LinkTarget },
-		copy:  func(d, s *walk.Entry) { d.LinkTarget = s.LinkTarget },
-		text:  func(e *walk.Entry) string { return e.LinkTarget }},
+		of:    func(t tree.Type) bool { return t == tree.TypeSymlink },
+		equal: func(o, c *tree.Entry) bool { return o.LinkTarget == c.LinkTarget },
+		copy:  func(d, s *tree.Entry) { d.LinkTarget = s.LinkTarget },
+		text:  func(e *tree.Entry) string { return e.LinkTarget }},
 	AttrRdev: {name: "rdev", content: true, value: ValueDevice,
-		of:     func(t walk.Type) bool { return t == walk.TypeCharDev || t == walk.TypeBlockDev },
-		equal:  func(o, c *walk.Entry) bool { return o.Rdev == c.Rdev },
-		copy:   func(d, s *walk.Entry) { d.Rdev = s.Rdev },
-		number: func(e *walk.Entry) uint64 { return e.Rdev }},
+		of:     func(t tree.Type) bool { return t == tree.TypeCharDev || t == tree.TypeBlockDev },
+		equal:  func(o, c *tree.Entry) bool { return o.Rdev == c.Rdev },
+		copy:   func(d, s *tree.Entry) { d.Rdev = s.Rdev },
+		number: func(e *tree.Entry) uint64 { return e.Rdev }},
 	AttrMtime: {name: "mtime", content: true, value: ValueTime,
-		equal:  func(o, c *walk.Entry) bool { return o.Mtime == c.Mtime },
-		copy:   func(d, s *walk.Entry) { d.Mtime = s.Mtime },
-		number: func(e *walk.Entry) uint64 { return uint64(e.Mtime) }},
+		equal:  func(o, c *tree.Entry) bool { return o.Mtime == c.Mtime },
+		copy:   func(d, s *tree.Entry) { d.Mtime = s.Mtime },
+		number: func(e *tree.Entry) uint64 { return uint64(e.Mtime) }},
 	AttrMode: {name: "mode", value: ValueMode,
-		equal: func(o, c *walk.Entry) bool { return o.Mode == c.Mode },
-		copy:  func(d, s *walk.Entry) { d.Mode = s.Mode }},
+		equal: func(o, c *tree.Entry) bool { return o.Mode == c.Mode },
+		copy:  func(d, s *tree.Entry) { d.Mode = s.Mode }},
 	AttrUID: {name: "uid", value: ValueUint,
-		equal:  func(o, c *walk.Entry) bool { return o.UID == c.UID },
-		copy:   func(d, s *walk.Entry) { d.UID = s.UID },
-		number: func(e *walk.Entry) uint64 { return uint64(e.UID) }},
+		equal:  func(o, c *tree.Entry) bool { return o.UID == c.UID },
+		copy:   func(d, s *tree.Entry) { d.UID = s.UID },
+		number: func(e *tree.Entry) uint64 { return uint64(e.UID) }},
 	AttrGID: {name: "gid", value: ValueUint,
-		equal:  func(o, c *walk.Entry) bool { return o.GID == c.GID },
-		copy:   func(d, s *walk.Entry) { d.GID = s.GID },
-		number: func(e *walk.Entry) uint64 { return uint64(e.GID) }},
+		equal:  func(o, c *tree.Entry) bool { return o.GID == c.GID },
+		copy:   func(d, s *tree.Entry) { d.GID = s.GID },
+		number: func(e *tree.Entry) uint64 { return uint64(e.GID) }},
 	// Extended attributes that could not be read on either side are not compared.
 	AttrXattrs: {name: "xattrs", value: ValueXattrs,
-		equal: func(o, c *walk.Entry) bool {
-			return equalXattrs(o.Xattrs, c.Xattrs) || (o.Flags|c.Flags)&walk.FlagXattrsUnreadable != 0
+		equal: func(o, c *tree.Entry) bool {
+			return equalXattrs(o.Xattrs, c.Xattrs) || (o.Flags|c.Flags)&tree.FlagXattrsUnreadable != 0
 		},
-		copy: func(d, s *walk.Entry) {
-			d.Xattrs, d.Flags = s.Xattrs, d.Flags&^walk.FlagXattrsUnreadable|s.Flags&walk.FlagXattrsUnreadable
+		copy: func(d, s *tree.Entry) {
+			d.Xattrs, d.Flags = s.Xattrs, d.Flags&^tree.FlagXattrsUnreadable|s.Flags&tree.FlagXattrsUnreadable
 		}},
 	AttrCtime: {name: "ctime", value: ValueTime,
-		equal:  func(o, c *walk.Entry) bool { return o.Ctime == c.Ctime },
-		copy:   func(d, s *walk.Entry) { d.Ctime = s.Ctime },
-		number: func(e *walk.Entry) uint64 { return uint64(e.Ctime) }},
+		equal:  func(o, c *tree.Entry) bool { return o.Ctime == c.Ctime },
+		copy:   func(d, s *tree.Entry) { d.Ctime = s.Ctime },
+		number: func(e *tree.Entry) uint64 { return uint64(e.Ctime) }},
 	AttrInode: {name: "inode", value: ValueUint,
-		equal:  func(o, c *walk.Entry) bool { return o.Inode == c.Inode },
-		copy:   func(d, s *walk.Entry) { d.Inode = s.Inode },
-		number: func(e *walk.Entry) uint64 { return e.Inode }},
+		equal:  func(o, c *tree.Entry) bool { return o.Inode == c.Inode },
+		copy:   func(d, s *tree.Entry) { d.Inode = s.Inode },
+		number: func(e *tree.Entry) uint64 { return e.Inode }},
 	AttrDevice: {name: "device", value: ValueDevice,
-		equal:  func(o, c *walk.Entry) bool { return o.Device == c.Device },
-		copy:   func(d, s *walk.Entry) { d.Device = s.Device },
-		number: func(e *walk.Entry) uint64 { return e.Device }},
+		equal:  func(o, c *tree.Entry) bool { return o.Device == c.Device },
+		copy:   func(d, s *tree.Entry) { d.Device = s.Device },
+		number: func(e *tree.Entry) uint64 { return e.Device }},
 	AttrNlink: {name: "nlink", value: ValueUint,
-		equal:  func(o, c *walk.Entry) bool { return o.Nlink == c.Nlink },
-		copy:   func(d, s *walk.Entry) { d.Nlink = s.Nlink },
-		number: func(e *walk.Entry) uint64 { return e.Nlink }},
+		equal:  func(o, c *tree.Entry) bool { return o.Nlink == c.Nlink },
+		copy:   func(d, s *tree.Entry) { d.Nlink = s.Nlink },
+		number: func(e *tree.Entry) uint64 { return e.Nlink }},
 }
 
 // contentAttrs are the attributes whose difference makes an event a change; any other
@@ -149,21 +148,21 @@ const DirEntryAttrs = AttrSet(1<<AttrMtime | 1<<AttrCtime | 1<<AttrSize | 1<<Att
 // to be the same: a file that changed while it was read (unstable) never passes for
 // unchanged, nor does one hashed on one side and unreadable on the other. A file left
 // unhashed by policy (too large) is compared by its size and times alone.
-func contentDiffers(old, cur *walk.Entry) bool {
+func contentDiffers(old, cur *tree.Entry) bool {
 	if old.Hashed() && cur.Hashed() {
 		return old.Hash != cur.Hash
 	}
-	if old.Type != walk.TypeFile || cur.Type != walk.TypeFile {
+	if old.Type != tree.TypeFile || cur.Type != tree.TypeFile {
 		return false // the type differs, or neither has content
 	}
-	if (old.Flags|cur.Flags)&walk.FlagUnstable != 0 {
+	if (old.Flags|cur.Flags)&tree.FlagUnstable != 0 {
 		return true
 	}
-	return old.Hashed() && cur.Flags&walk.FlagUnreadable != 0 || cur.Hashed() && old.Flags&walk.FlagUnreadable != 0
+	return old.Hashed() && cur.Flags&tree.FlagUnreadable != 0 || cur.Hashed() && old.Flags&tree.FlagUnreadable != 0
 }
 
-func equalXattrs(a, b []walk.Xattr) bool {
-	return slices.EqualFunc(a, b, func(x, y walk.Xattr) bool { return x.Name == y.Name && bytes.Equal(x.Value, y.Value) })
+func equalXattrs(a, b []tree.Xattr) bool {
+	return slices.EqualFunc(a, b, func(x, y tree.Xattr) bool { return x.Name == y.Name && bytes.Equal(x.Value, y.Value) })
 }
 
 func (a Attr) String() string {
@@ -178,13 +177,13 @@ func (a Attr) Value() Value { return attrs[a].value }
 
 // Number is the attribute's value in e, for ValueInt, ValueUint, ValueTime and
 // ValueDevice.
-func (a Attr) Number(e *walk.Entry) uint64 { return attrs[a].number(e) }
+func (a Attr) Number(e *tree.Entry) uint64 { return attrs[a].number(e) }
 
 // Text is the attribute's value in e, for ValueText.
-func (a Attr) Text(e *walk.Entry) string { return attrs[a].text(e) }
+func (a Attr) Text(e *tree.Entry) string { return attrs[a].text(e) }
 
 // AttrsOf returns the attributes an entry of type t carries.
-func AttrsOf(t walk.Type) AttrSet {
+func AttrsOf(t tree.Type) AttrSet {
 	var s AttrSet
 	for a := range attrs {
 		if attrs[a].of == nil || attrs[a].of(t) {

@@ -21,10 +21,9 @@
 package diff
 
 import (
+	"fim/tree"
 	"path"
 	"slices"
-
-	"fim/walk"
 )
 
 // Filter gives, for a recorded path, the kinds of event to report and the attributes
@@ -37,10 +36,10 @@ type Differ struct {
 	// Seen, if set, is called for every path the merge meets, with its baseline entry
 	// and its current one (either may be nil), before any filtering: fim watch keeps
 	// its state current with it.
-	Seen    func(old, cur *walk.Entry)
+	Seen    func(old, cur *tree.Entry)
 	events  []Event
-	removed []*walk.Entry
-	created []*walk.Entry
+	removed []*tree.Entry
+	created []*tree.Entry
 }
 
 func (d *Differ) filter(p string) (KindSet, AttrSet) {
@@ -51,8 +50,8 @@ func (d *Differ) filter(p string) (KindSet, AttrSet) {
 }
 
 // Compare returns the attributes that differ between old and cur, less those ignored.
-func Compare(old, cur *walk.Entry, ignore AttrSet) AttrSet {
-	if old.Flags&walk.FlagImplied != 0 {
+func Compare(old, cur *tree.Entry, ignore AttrSet) AttrSet {
+	if old.Flags&tree.FlagImplied != 0 {
 		ignore |= ^AttrSet(0) &^ AttrSet(1<<AttrType) // only the type was known
 	}
 	var s AttrSet
@@ -67,7 +66,7 @@ func Compare(old, cur *walk.Entry, ignore AttrSet) AttrSet {
 // Keep returns a copy of cur whose attributes in keep are those of old: the state to
 // record when the differences in keep were not looked at (fim accept --ignore), so
 // that they stay differences.
-func Keep(old, cur *walk.Entry, keep AttrSet) *walk.Entry {
+func Keep(old, cur *tree.Entry, keep AttrSet) *tree.Entry {
 	e := *cur
 	if old == nil || keep == 0 {
 		return &e
@@ -89,7 +88,7 @@ func KindOf(changed AttrSet) Kind {
 }
 
 // Both records that path exists in both states.
-func (d *Differ) Both(old, cur *walk.Entry) {
+func (d *Differ) Both(old, cur *tree.Entry) {
 	if d.Seen != nil {
 		d.Seen(old, cur)
 	}
@@ -100,7 +99,7 @@ func (d *Differ) Both(old, cur *walk.Entry) {
 }
 
 // Removed records an entry present only in the baseline.
-func (d *Differ) Removed(old *walk.Entry) {
+func (d *Differ) Removed(old *tree.Entry) {
 	if d.Seen != nil {
 		d.Seen(old, nil)
 	}
@@ -108,7 +107,7 @@ func (d *Differ) Removed(old *walk.Entry) {
 }
 
 // Created records an entry present only now.
-func (d *Differ) Created(cur *walk.Entry) {
+func (d *Differ) Created(cur *tree.Entry) {
 	if d.Seen != nil {
 		d.Seen(nil, cur)
 	}
@@ -124,7 +123,7 @@ func (d *Differ) Events() []Event {
 	// Directories that moved: new path → old path.
 	movedDirs := map[string]string{}
 	for cur, old := range pairs {
-		if cur.Type == walk.TypeDir && old.Type == walk.TypeDir {
+		if cur.Type == tree.TypeDir && old.Type == tree.TypeDir {
 			movedDirs[cur.Path] = old.Path
 		}
 	}
@@ -136,7 +135,7 @@ func (d *Differ) Events() []Event {
 			note(d.events[i].Path)
 		}
 	}
-	pairedOld := map[*walk.Entry]bool{}
+	pairedOld := map[*tree.Entry]bool{}
 	for _, cur := range d.created {
 		old := pairs[cur]
 		if old == nil {
@@ -147,7 +146,7 @@ func (d *Differ) Events() []Event {
 		pairedOld[old] = true
 		_, ignore := d.filter(cur.Path)
 		changed := Compare(old, cur, ignore.With(AttrInode).With(AttrDevice))
-		if oldDir, ok := movedDirs[path.Dir(cur.Path)]; ok && walk.Join(oldDir, path.Base(cur.Path)) == old.Path {
+		if oldDir, ok := movedDirs[path.Dir(cur.Path)]; ok && tree.Join(oldDir, path.Base(cur.Path)) == old.Path {
 			// Moved along with its directory: reported only if it changed too.
 			if changed != 0 {
 				events = append(events, Event{Kind: KindOf(changed), Path: cur.Path, OldPath: old.Path, Changed: changed, Before: old, After: cur})
@@ -171,7 +170,7 @@ func (d *Differ) Events() []Event {
 	}
 	out := events[:0]
 	for _, ev := range events {
-		if (ev.Kind == Change || ev.Kind == Chmod) && ev.After != nil && ev.After.Type == walk.TypeDir &&
+		if (ev.Kind == Change || ev.Kind == Chmod) && ev.After != nil && ev.After.Type == tree.TypeDir &&
 			ev.Changed&^DirEntryAttrs == 0 && (structural[ev.Path] || ev.OldPath != "" && structural[ev.OldPath]) {
 			continue
 		}
@@ -180,7 +179,7 @@ func (d *Differ) Events() []Event {
 		}
 		out = append(out, ev)
 	}
-	slices.SortStableFunc(out, func(a, b Event) int { return walk.ComparePaths(a.Path, b.Path) })
+	slices.SortStableFunc(out, func(a, b Event) int { return tree.ComparePaths(a.Path, b.Path) })
 	return out
 }
 
@@ -192,22 +191,22 @@ func (d *Differ) replaced(ev *Event) bool {
 		return true
 	}
 	_, ignore := d.filter(ev.Path)
-	return !ignore.Has(AttrInode) && ev.Before.Flags&ev.After.Flags&walk.FlagBtime != 0 && ev.Before.Btime != ev.After.Btime
+	return !ignore.Has(AttrInode) && ev.Before.Flags&ev.After.Flags&tree.FlagBtime != 0 && ev.Before.Btime != ev.After.Btime
 }
 
 // pair matches created entries with removed ones: first by (device, inode), type and,
 // where both know it, birth time; then the remaining regular files by identical
 // non-empty content when that content is unique on both sides.
-func (d *Differ) pair() map[*walk.Entry]*walk.Entry {
-	pairs := map[*walk.Entry]*walk.Entry{}
+func (d *Differ) pair() map[*tree.Entry]*tree.Entry {
+	pairs := map[*tree.Entry]*tree.Entry{}
 	if len(d.removed) == 0 || len(d.created) == 0 {
 		return pairs
 	}
-	byInode := make(map[devIno]*walk.Entry, len(d.removed))
+	byInode := make(map[devIno]*tree.Entry, len(d.removed))
 	for _, old := range d.removed {
 		byInode[devIno{old.Device, old.Inode}] = old
 	}
-	taken := map[*walk.Entry]bool{}
+	taken := map[*tree.Entry]bool{}
 	for _, cur := range d.created {
 		if _, ignore := d.filter(cur.Path); ignore.Has(AttrInode) || ignore.Has(AttrDevice) {
 			continue // inode numbers mean nothing here (a tree unpacked elsewhere)
@@ -216,19 +215,19 @@ func (d *Differ) pair() map[*walk.Entry]*walk.Entry {
 		if old == nil || taken[old] || old.Type != cur.Type {
 			continue
 		}
-		if old.Flags&cur.Flags&walk.FlagBtime != 0 && old.Btime != cur.Btime {
+		if old.Flags&cur.Flags&tree.FlagBtime != 0 && old.Btime != cur.Btime {
 			continue // the inode number was reused by another file
 		}
 		pairs[cur] = old
 		taken[old] = true
 	}
 	type hashCount struct {
-		e *walk.Entry
+		e *tree.Entry
 		n int
 	}
 	oldByHash := map[[32]byte]*hashCount{}
 	for _, old := range d.removed {
-		if !taken[old] && old.Type == walk.TypeFile && old.Hashed() && old.Size > 0 {
+		if !taken[old] && old.Type == tree.TypeFile && old.Hashed() && old.Size > 0 {
 			if h := oldByHash[old.Hash]; h != nil {
 				h.n++
 			} else {
@@ -241,7 +240,7 @@ func (d *Differ) pair() map[*walk.Entry]*walk.Entry {
 	}
 	curByHash := map[[32]byte]*hashCount{}
 	for _, cur := range d.created {
-		if pairs[cur] == nil && cur.Type == walk.TypeFile && cur.Hashed() && cur.Size > 0 {
+		if pairs[cur] == nil && cur.Type == tree.TypeFile && cur.Hashed() && cur.Size > 0 {
 			if h := curByHash[cur.Hash]; h != nil {
 				h.n++
 			} else {

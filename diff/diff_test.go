@@ -2,12 +2,11 @@ package diff
 
 import (
 	"context"
+	"fim/tree"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
-
-	"fim/walk"
 )
 
 // t0 is the time the test entries were last modified and changed, in nanoseconds.
@@ -22,35 +21,35 @@ func hashOf(content string) [32]byte {
 }
 
 // file builds a hashed regular file; its size is the length of content.
-func file(path string, ino uint64, content string, edits ...func(*walk.Entry)) *walk.Entry {
-	e := &walk.Entry{
-		Path: path, Type: walk.TypeFile, Mode: 0o644, Size: int64(len(content)),
+func file(path string, ino uint64, content string, edits ...func(*tree.Entry)) *tree.Entry {
+	e := &tree.Entry{
+		Path: path, Type: tree.TypeFile, Mode: 0o644, Size: int64(len(content)),
 		Mtime: t0, Ctime: t0, Inode: ino, Device: 42, Nlink: 1,
-		Hash: hashOf(content), Flags: walk.FlagHashed,
+		Hash: hashOf(content), Flags: tree.FlagHashed,
 	}
 	return edit(e, edits...)
 }
 
 // dir builds a directory.
-func dir(path string, ino uint64, edits ...func(*walk.Entry)) *walk.Entry {
-	e := &walk.Entry{
-		Path: path, Type: walk.TypeDir, Mode: 0o755, Size: 4096,
+func dir(path string, ino uint64, edits ...func(*tree.Entry)) *tree.Entry {
+	e := &tree.Entry{
+		Path: path, Type: tree.TypeDir, Mode: 0o755, Size: 4096,
 		Mtime: t0, Ctime: t0, Inode: ino, Device: 42, Nlink: 2,
 	}
 	return edit(e, edits...)
 }
 
 // symlink builds a symbolic link.
-func symlink(path string, ino uint64, target string, edits ...func(*walk.Entry)) *walk.Entry {
-	e := &walk.Entry{
-		Path: path, Type: walk.TypeSymlink, Mode: 0o777, Size: int64(len(target)),
+func symlink(path string, ino uint64, target string, edits ...func(*tree.Entry)) *tree.Entry {
+	e := &tree.Entry{
+		Path: path, Type: tree.TypeSymlink, Mode: 0o777, Size: int64(len(target)),
 		Mtime: t0, Ctime: t0, Inode: ino, Device: 42, Nlink: 1, LinkTarget: target,
 	}
 	return edit(e, edits...)
 }
 
 // edit returns a copy of e with edits applied.
-func edit(e *walk.Entry, edits ...func(*walk.Entry)) *walk.Entry {
+func edit(e *tree.Entry, edits ...func(*tree.Entry)) *tree.Entry {
 	c := *e
 	c.Xattrs = slices.Clone(e.Xattrs)
 	for _, ed := range edits {
@@ -60,30 +59,30 @@ func edit(e *walk.Entry, edits ...func(*walk.Entry)) *walk.Entry {
 }
 
 // Edits shared by the tests.
-func ino(n uint64) func(*walk.Entry) { return func(e *walk.Entry) { e.Inode = n } }
-func content(c string) func(*walk.Entry) {
-	return func(e *walk.Entry) { e.Hash, e.Size = hashOf(c), int64(len(c)) }
+func ino(n uint64) func(*tree.Entry) { return func(e *tree.Entry) { e.Inode = n } }
+func content(c string) func(*tree.Entry) {
+	return func(e *tree.Entry) { e.Hash, e.Size = hashOf(c), int64(len(c)) }
 }
-func hashed(c string) func(*walk.Entry) {
-	return func(e *walk.Entry) { e.Hash, e.Size, e.Flags = hashOf(c), int64(len(c)), walk.FlagHashed }
+func hashed(c string) func(*tree.Entry) {
+	return func(e *tree.Entry) { e.Hash, e.Size, e.Flags = hashOf(c), int64(len(c)), tree.FlagHashed }
 }
-func mtime(d int64) func(*walk.Entry)      { return func(e *walk.Entry) { e.Mtime = t0 + d } }
-func ctime(d int64) func(*walk.Entry)      { return func(e *walk.Entry) { e.Ctime = t0 + d } }
-func nlink(n uint64) func(*walk.Entry)     { return func(e *walk.Entry) { e.Nlink = n } }
-func mode(m uint32) func(*walk.Entry)      { return func(e *walk.Entry) { e.Mode = m } }
-func flags(f walk.Flags) func(*walk.Entry) { return func(e *walk.Entry) { e.Flags |= f } }
-func btime(b int64) func(*walk.Entry) {
-	return func(e *walk.Entry) { e.Btime, e.Flags = b, e.Flags|walk.FlagBtime }
+func mtime(d int64) func(*tree.Entry)      { return func(e *tree.Entry) { e.Mtime = t0 + d } }
+func ctime(d int64) func(*tree.Entry)      { return func(e *tree.Entry) { e.Ctime = t0 + d } }
+func nlink(n uint64) func(*tree.Entry)     { return func(e *tree.Entry) { e.Nlink = n } }
+func mode(m uint32) func(*tree.Entry)      { return func(e *tree.Entry) { e.Mode = m } }
+func flags(f tree.Flags) func(*tree.Entry) { return func(e *tree.Entry) { e.Flags |= f } }
+func btime(b int64) func(*tree.Entry) {
+	return func(e *tree.Entry) { e.Btime, e.Flags = b, e.Flags|tree.FlagBtime }
 }
 
 // run merges the old and current entries, each sorted here in key order, and returns
 // the events.
-func run(t testing.TB, filter Filter, old, cur []*walk.Entry) []Event {
+func run(t testing.TB, filter Filter, old, cur []*tree.Entry) []Event {
 	t.Helper()
 	old, cur = sortedEntries(old), sortedEntries(cur)
 	d := &Differ{Filter: filter}
 	i := 0
-	next := func() (*walk.Entry, error) {
+	next := func() (*tree.Entry, error) {
 		if i == len(old) {
 			return nil, nil
 		}
@@ -96,9 +95,9 @@ func run(t testing.TB, filter Filter, old, cur []*walk.Entry) []Event {
 	return d.Events()
 }
 
-func sortedEntries(es []*walk.Entry) []*walk.Entry {
+func sortedEntries(es []*tree.Entry) []*tree.Entry {
 	es = slices.Clone(es)
-	slices.SortFunc(es, func(a, b *walk.Entry) int { return walk.ComparePaths(a.Path, b.Path) })
+	slices.SortFunc(es, func(a, b *tree.Entry) int { return tree.ComparePaths(a.Path, b.Path) })
 	return es
 }
 
@@ -135,50 +134,50 @@ func ignoring(attrs ...Attr) Filter {
 
 func TestAttributeKinds(t *testing.T) {
 	base := file("/f", 7, "hello")
-	xattr := func(name, value string) func(*walk.Entry) {
-		return func(e *walk.Entry) { e.Xattrs = append(e.Xattrs, walk.Xattr{Name: name, Value: []byte(value)}) }
+	xattr := func(name, value string) func(*tree.Entry) {
+		return func(e *tree.Entry) { e.Xattrs = append(e.Xattrs, tree.Xattr{Name: name, Value: []byte(value)}) }
 	}
 	tests := []struct {
 		name string
-		old  *walk.Entry
-		edit func(*walk.Entry)
+		old  *tree.Entry
+		edit func(*tree.Entry)
 		want string // "" for no event
 	}{
-		{"type", base, func(e *walk.Entry) { e.Type = walk.TypeFIFO; e.Flags = 0; e.Hash = [32]byte{} }, "change /f [type]"},
-		{"content", base, func(e *walk.Entry) { e.Hash = hashOf("HELLO") }, "change /f [content]"},
-		{"size", base, func(e *walk.Entry) { e.Size++ }, "change /f [size]"},
-		{"link_target", symlink("/f", 7, "a"), func(e *walk.Entry) { e.LinkTarget = "b" }, "change /f [link_target]"},
-		{"rdev", edit(base, func(e *walk.Entry) { e.Type = walk.TypeCharDev; e.Rdev = 0x103 }), func(e *walk.Entry) { e.Rdev = 0x105 }, "change /f [rdev]"},
+		{"type", base, func(e *tree.Entry) { e.Type = tree.TypeFIFO; e.Flags = 0; e.Hash = [32]byte{} }, "change /f [type]"},
+		{"content", base, func(e *tree.Entry) { e.Hash = hashOf("HELLO") }, "change /f [content]"},
+		{"size", base, func(e *tree.Entry) { e.Size++ }, "change /f [size]"},
+		{"link_target", symlink("/f", 7, "a"), func(e *tree.Entry) { e.LinkTarget = "b" }, "change /f [link_target]"},
+		{"rdev", edit(base, func(e *tree.Entry) { e.Type = tree.TypeCharDev; e.Rdev = 0x103 }), func(e *tree.Entry) { e.Rdev = 0x105 }, "change /f [rdev]"},
 		{"mtime", base, mtime(1), "change /f [mtime]"},
 		{"mode", base, mode(0o4755), "chmod /f [mode]"},
-		{"uid", base, func(e *walk.Entry) { e.UID = 1234 }, "chmod /f [uid]"},
-		{"gid", base, func(e *walk.Entry) { e.GID = 1234 }, "chmod /f [gid]"},
+		{"uid", base, func(e *tree.Entry) { e.UID = 1234 }, "chmod /f [uid]"},
+		{"gid", base, func(e *tree.Entry) { e.GID = 1234 }, "chmod /f [gid]"},
 		{"xattr added", base, xattr("user.x", "1"), "chmod /f [xattrs]"},
-		{"xattr value", edit(base, xattr("security.capability", "a")), func(e *walk.Entry) { e.Xattrs[0].Value = []byte("b") }, "chmod /f [xattrs]"},
-		{"xattr removed", edit(base, xattr("user.x", "1")), func(e *walk.Entry) { e.Xattrs = nil }, "chmod /f [xattrs]"},
+		{"xattr value", edit(base, xattr("security.capability", "a")), func(e *tree.Entry) { e.Xattrs[0].Value = []byte("b") }, "chmod /f [xattrs]"},
+		{"xattr removed", edit(base, xattr("user.x", "1")), func(e *tree.Entry) { e.Xattrs = nil }, "chmod /f [xattrs]"},
 		{"ctime", base, ctime(1), "chmod /f [ctime]"},
 		{"inode", base, ino(8), "chmod /f [inode]"},
-		{"device", base, func(e *walk.Entry) { e.Device = 43 }, "chmod /f [device]"},
+		{"device", base, func(e *tree.Entry) { e.Device = 43 }, "chmod /f [device]"},
 		{"nlink", base, nlink(2), "chmod /f [nlink]"},
-		{"mode and mtime", base, func(e *walk.Entry) { e.Mode, e.Mtime = 0o600, t0+1 }, "change /f [mtime,mode]"},
-		{"content and ctime", base, func(e *walk.Entry) { e.Hash, e.Ctime = hashOf("other"), t0+1 }, "change /f [content,ctime]"},
-		{"unchanged", base, func(*walk.Entry) {}, ""},
+		{"mode and mtime", base, func(e *tree.Entry) { e.Mode, e.Mtime = 0o600, t0+1 }, "change /f [mtime,mode]"},
+		{"content and ctime", base, func(e *tree.Entry) { e.Hash, e.Ctime = hashOf("other"), t0+1 }, "change /f [content,ctime]"},
+		{"unchanged", base, func(*tree.Entry) {}, ""},
 		{"btime alone", base, btime(5), ""},
-		{"now too large", base, func(e *walk.Entry) { e.Flags, e.Hash = walk.FlagTooLarge, [32]byte{} }, ""},
-		{"now too large, was unreadable", edit(base, func(e *walk.Entry) { e.Flags, e.Hash = walk.FlagUnreadable, [32]byte{} }), func(e *walk.Entry) { e.Flags = walk.FlagTooLarge }, ""},
+		{"now too large", base, func(e *tree.Entry) { e.Flags, e.Hash = tree.FlagTooLarge, [32]byte{} }, ""},
+		{"now too large, was unreadable", edit(base, func(e *tree.Entry) { e.Flags, e.Hash = tree.FlagUnreadable, [32]byte{} }), func(e *tree.Entry) { e.Flags = tree.FlagTooLarge }, ""},
 		// Content that cannot be pinned down never passes for unchanged.
-		{"now unreadable", base, func(e *walk.Entry) { e.Flags, e.Hash = walk.FlagUnreadable, [32]byte{} }, "change /f [content]"},
-		{"was unreadable", edit(base, func(e *walk.Entry) { e.Flags, e.Hash = walk.FlagUnreadable, [32]byte{} }), hashed("hello"), "change /f [content]"},
-		{"unreadable both times", edit(base, func(e *walk.Entry) { e.Flags, e.Hash = walk.FlagUnreadable, [32]byte{} }), func(*walk.Entry) {}, ""},
-		{"now unstable", base, func(e *walk.Entry) { e.Flags, e.Hash = walk.FlagUnstable, [32]byte{} }, "change /f [content]"},
-		{"now unstable, ctime moved", base, func(e *walk.Entry) { e.Flags, e.Hash, e.Ctime = walk.FlagUnstable, [32]byte{}, t0+9 }, "change /f [content,ctime]"},
-		{"was unstable", edit(base, func(e *walk.Entry) { e.Flags, e.Hash = walk.FlagUnstable, [32]byte{} }), hashed("hello"), "change /f [content]"},
-		{"unstable both times", edit(base, func(e *walk.Entry) { e.Flags, e.Hash = walk.FlagUnstable, [32]byte{} }), func(*walk.Entry) {}, "change /f [content]"},
-		{"xattrs now unreadable", edit(base, xattr("user.x", "1")), func(e *walk.Entry) { e.Xattrs, e.Flags = nil, e.Flags|walk.FlagXattrsUnreadable }, ""},
+		{"now unreadable", base, func(e *tree.Entry) { e.Flags, e.Hash = tree.FlagUnreadable, [32]byte{} }, "change /f [content]"},
+		{"was unreadable", edit(base, func(e *tree.Entry) { e.Flags, e.Hash = tree.FlagUnreadable, [32]byte{} }), hashed("hello"), "change /f [content]"},
+		{"unreadable both times", edit(base, func(e *tree.Entry) { e.Flags, e.Hash = tree.FlagUnreadable, [32]byte{} }), func(*tree.Entry) {}, ""},
+		{"now unstable", base, func(e *tree.Entry) { e.Flags, e.Hash = tree.FlagUnstable, [32]byte{} }, "change /f [content]"},
+		{"now unstable, ctime moved", base, func(e *tree.Entry) { e.Flags, e.Hash, e.Ctime = tree.FlagUnstable, [32]byte{}, t0+9 }, "change /f [content,ctime]"},
+		{"was unstable", edit(base, func(e *tree.Entry) { e.Flags, e.Hash = tree.FlagUnstable, [32]byte{} }), hashed("hello"), "change /f [content]"},
+		{"unstable both times", edit(base, func(e *tree.Entry) { e.Flags, e.Hash = tree.FlagUnstable, [32]byte{} }), func(*tree.Entry) {}, "change /f [content]"},
+		{"xattrs now unreadable", edit(base, xattr("user.x", "1")), func(e *tree.Entry) { e.Xattrs, e.Flags = nil, e.Flags|tree.FlagXattrsUnreadable }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := run(t, nil, []*walk.Entry{tt.old}, []*walk.Entry{edit(tt.old, tt.edit)})
+			got := run(t, nil, []*tree.Entry{tt.old}, []*tree.Entry{edit(tt.old, tt.edit)})
 			if tt.want == "" {
 				wantEvents(t, got)
 			} else {
@@ -208,7 +207,7 @@ func TestIgnore(t *testing.T) {
 	tests := []struct {
 		name   string
 		filter Filter
-		cur    *walk.Entry
+		cur    *tree.Entry
 		want   []string
 	}{
 		{"nothing ignored", nil, rewritten, []string{"change /etc/f [content,size,mtime,ctime]"}},
@@ -216,13 +215,13 @@ func TestIgnore(t *testing.T) {
 		{"every difference", ignoring(AttrContent, AttrSize, AttrMtime, AttrCtime), rewritten, nil},
 		{"change becomes chmod", ignoring(AttrMtime), edit(old, mtime(1), mode(0o600)), []string{"chmod /etc/f [mode]"}},
 		{"per path, inside", func(p string) (KindSet, AttrSet) {
-			if walk.IsWithin(p, "/etc") {
+			if tree.IsWithin(p, "/etc") {
 				return AllKinds, AttrSet(0).With(AttrMode)
 			}
 			return AllKinds, 0
 		}, edit(old, mode(0o600)), nil},
 		{"per path, outside", func(p string) (KindSet, AttrSet) {
-			if walk.IsWithin(p, "/usr") {
+			if tree.IsWithin(p, "/usr") {
 				return AllKinds, AttrSet(0).With(AttrMode)
 			}
 			return AllKinds, 0
@@ -230,7 +229,7 @@ func TestIgnore(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			wantEvents(t, run(t, tt.filter, []*walk.Entry{old}, []*walk.Entry{tt.cur}), tt.want...)
+			wantEvents(t, run(t, tt.filter, []*tree.Entry{old}, []*tree.Entry{tt.cur}), tt.want...)
 		})
 	}
 }
@@ -239,124 +238,124 @@ func TestPairing(t *testing.T) {
 	tests := []struct {
 		name     string
 		filter   Filter
-		old, cur []*walk.Entry
+		old, cur []*tree.Entry
 		want     []string
 	}{
 		{
 			name: "rename in the same directory, ctime of the rename dropped",
-			old:  []*walk.Entry{file("/d/a", 7, "x")},
-			cur:  []*walk.Entry{file("/d/b", 7, "x", ctime(1))},
+			old:  []*tree.Entry{file("/d/a", 7, "x")},
+			cur:  []*tree.Entry{file("/d/b", 7, "x", ctime(1))},
 			want: []string{"rename /d/b <- /d/a"},
 		},
 		{
 			name: "move to another directory",
-			old:  []*walk.Entry{file("/d/a", 7, "x")},
-			cur:  []*walk.Entry{file("/e/a", 7, "x", ctime(1))},
+			old:  []*tree.Entry{file("/d/a", 7, "x")},
+			cur:  []*tree.Entry{file("/e/a", 7, "x", ctime(1))},
 			want: []string{"move /e/a <- /d/a"},
 		},
 		{
 			name: "rename that also changed",
-			old:  []*walk.Entry{file("/d/a", 7, "x")},
-			cur:  []*walk.Entry{file("/d/b", 7, "y", mode(0o600), mtime(1))},
+			old:  []*tree.Entry{file("/d/a", 7, "x")},
+			cur:  []*tree.Entry{file("/d/b", 7, "y", mode(0o600), mtime(1))},
 			want: []string{"rename /d/b <- /d/a [content,mtime,mode]"},
 		},
 		{
 			name: "symlink renamed",
-			old:  []*walk.Entry{symlink("/d/l", 7, "t")},
-			cur:  []*walk.Entry{symlink("/d/m", 7, "t")},
+			old:  []*tree.Entry{symlink("/d/l", 7, "t")},
+			cur:  []*tree.Entry{symlink("/d/m", 7, "t")},
 			want: []string{"rename /d/m <- /d/l"},
 		},
 		{
 			name: "same inode, birth time known on one side only",
-			old:  []*walk.Entry{file("/d/a", 7, "x")},
-			cur:  []*walk.Entry{file("/d/b", 7, "x", btime(1))},
+			old:  []*tree.Entry{file("/d/a", 7, "x")},
+			cur:  []*tree.Entry{file("/d/b", 7, "x", btime(1))},
 			want: []string{"rename /d/b <- /d/a"},
 		},
 		{
 			name: "same inode and birth time",
-			old:  []*walk.Entry{file("/d/a", 7, "x", btime(1))},
-			cur:  []*walk.Entry{file("/d/b", 7, "x", btime(1))},
+			old:  []*tree.Entry{file("/d/a", 7, "x", btime(1))},
+			cur:  []*tree.Entry{file("/d/b", 7, "x", btime(1))},
 			want: []string{"rename /d/b <- /d/a"},
 		},
 		{
 			name: "inode reused: birth times differ",
-			old:  []*walk.Entry{file("/d/a", 7, "x", btime(1))},
-			cur:  []*walk.Entry{file("/d/b", 7, "y", btime(2))},
+			old:  []*tree.Entry{file("/d/a", 7, "x", btime(1))},
+			cur:  []*tree.Entry{file("/d/b", 7, "y", btime(2))},
 			want: []string{"remove /d/a", "create /d/b"},
 		},
 		{
 			name: "inode reused by another type",
-			old:  []*walk.Entry{file("/d/a", 7, "x")},
-			cur:  []*walk.Entry{dir("/d/b", 7)},
+			old:  []*tree.Entry{file("/d/a", 7, "x")},
+			cur:  []*tree.Entry{dir("/d/b", 7)},
 			want: []string{"remove /d/a", "create /d/b"},
 		},
 		{
 			name: "same inode on another device",
-			old:  []*walk.Entry{file("/d/a", 7, "")},
-			cur:  []*walk.Entry{file("/d/b", 7, "", func(e *walk.Entry) { e.Device = 43 })},
+			old:  []*tree.Entry{file("/d/a", 7, "")},
+			cur:  []*tree.Entry{file("/d/b", 7, "", func(e *tree.Entry) { e.Device = 43 })},
 			want: []string{"remove /d/a", "create /d/b"},
 		},
 		{
 			name: "inodes differ, unique content",
-			old:  []*walk.Entry{file("/d/a", 7, "x"), file("/d/c", 9, "z")},
-			cur:  []*walk.Entry{file("/e/b", 8, "x"), file("/d/c", 9, "z")},
+			old:  []*tree.Entry{file("/d/a", 7, "x"), file("/d/c", 9, "z")},
+			cur:  []*tree.Entry{file("/e/b", 8, "x"), file("/d/c", 9, "z")},
 			want: []string{"move /e/b <- /d/a"},
 		},
 		{
 			name:   "inode ignored, unique content",
 			filter: ignoring(AttrInode),
-			old:    []*walk.Entry{file("/d/a", 7, "x")},
-			cur:    []*walk.Entry{file("/d/b", 8, "x")},
+			old:    []*tree.Entry{file("/d/a", 7, "x")},
+			cur:    []*tree.Entry{file("/d/b", 8, "x")},
 			want:   []string{"rename /d/b <- /d/a"},
 		},
 		{
 			name:   "inode ignored, same inode but other content",
 			filter: ignoring(AttrInode),
-			old:    []*walk.Entry{file("/d/a", 7, "x")},
-			cur:    []*walk.Entry{file("/d/b", 7, "y")},
+			old:    []*tree.Entry{file("/d/a", 7, "x")},
+			cur:    []*tree.Entry{file("/d/b", 7, "y")},
 			want:   []string{"remove /d/a", "create /d/b"},
 		},
 		{
 			name:   "device ignored, unique content",
 			filter: ignoring(AttrDevice),
-			old:    []*walk.Entry{file("/d/a", 7, "x")},
-			cur:    []*walk.Entry{file("/d/b", 8, "x")},
+			old:    []*tree.Entry{file("/d/a", 7, "x")},
+			cur:    []*tree.Entry{file("/d/b", 8, "x")},
 			want:   []string{"rename /d/b <- /d/a"},
 		},
 		{
 			name: "content ambiguous among the removed",
-			old:  []*walk.Entry{file("/d/a", 7, "x"), file("/d/b", 8, "x")},
-			cur:  []*walk.Entry{file("/d/c", 9, "x")},
+			old:  []*tree.Entry{file("/d/a", 7, "x"), file("/d/b", 8, "x")},
+			cur:  []*tree.Entry{file("/d/c", 9, "x")},
 			want: []string{"remove /d/a", "remove /d/b", "create /d/c"},
 		},
 		{
 			name: "content ambiguous among the created",
-			old:  []*walk.Entry{file("/d/a", 7, "x")},
-			cur:  []*walk.Entry{file("/d/b", 8, "x"), file("/d/c", 9, "x")},
+			old:  []*tree.Entry{file("/d/a", 7, "x")},
+			cur:  []*tree.Entry{file("/d/b", 8, "x"), file("/d/c", 9, "x")},
 			want: []string{"remove /d/a", "create /d/b", "create /d/c"},
 		},
 		{
 			name: "empty files are never paired by content",
-			old:  []*walk.Entry{file("/d/a", 7, "")},
-			cur:  []*walk.Entry{file("/d/b", 8, "")},
+			old:  []*tree.Entry{file("/d/a", 7, "")},
+			cur:  []*tree.Entry{file("/d/b", 8, "")},
 			want: []string{"remove /d/a", "create /d/b"},
 		},
 		{
 			name: "files without a hash are never paired by content",
-			old:  []*walk.Entry{file("/d/a", 7, "x", func(e *walk.Entry) { e.Flags = walk.FlagTooLarge })},
-			cur:  []*walk.Entry{file("/d/b", 8, "x", func(e *walk.Entry) { e.Flags = walk.FlagTooLarge })},
+			old:  []*tree.Entry{file("/d/a", 7, "x", func(e *tree.Entry) { e.Flags = tree.FlagTooLarge })},
+			cur:  []*tree.Entry{file("/d/b", 8, "x", func(e *tree.Entry) { e.Flags = tree.FlagTooLarge })},
 			want: []string{"remove /d/a", "create /d/b"},
 		},
 		{
 			name: "an inode pair is not paired again by content",
-			old:  []*walk.Entry{file("/d/a", 7, "x"), file("/d/b", 8, "y")},
-			cur:  []*walk.Entry{file("/d/c", 7, "x"), file("/d/d", 9, "x")},
+			old:  []*tree.Entry{file("/d/a", 7, "x"), file("/d/b", 8, "y")},
+			cur:  []*tree.Entry{file("/d/c", 7, "x"), file("/d/d", 9, "x")},
 			want: []string{"remove /d/b", "rename /d/c <- /d/a", "create /d/d"},
 		},
 		{
 			name: "two renames at once",
-			old:  []*walk.Entry{file("/d/a", 7, "x"), file("/d/b", 8, "y")},
-			cur:  []*walk.Entry{file("/d/b", 7, "x"), file("/d/c", 8, "y")},
+			old:  []*tree.Entry{file("/d/a", 7, "x"), file("/d/b", 8, "y")},
+			cur:  []*tree.Entry{file("/d/b", 7, "x"), file("/d/c", 8, "y")},
 			// /d/b exists on both sides: compared, not paired.
 			want: []string{"change /d/b [content,inode]", "remove /d/a", "create /d/c"},
 		},
@@ -367,7 +366,7 @@ func TestPairing(t *testing.T) {
 			// want lists events in any order; Events sorts them by path.
 			want := slices.Clone(tt.want)
 			slices.SortStableFunc(want, func(a, b string) int {
-				return walk.ComparePaths(strings.Fields(a)[1], strings.Fields(b)[1])
+				return tree.ComparePaths(strings.Fields(a)[1], strings.Fields(b)[1])
 			})
 			wantEvents(t, got, want...)
 		})
@@ -375,8 +374,8 @@ func TestPairing(t *testing.T) {
 }
 
 // movedTree returns a directory src with n files and a subdirectory, inside /t.
-func movedTree(src string, n int) []*walk.Entry {
-	es := []*walk.Entry{dir("/t", 1, nlink(4)), dir(src, 2, nlink(3)), dir(src+"/sub", 3), file(src+"/sub/x", 4, "x")}
+func movedTree(src string, n int) []*tree.Entry {
+	es := []*tree.Entry{dir("/t", 1, nlink(4)), dir(src, 2, nlink(3)), dir(src+"/sub", 3), file(src+"/sub/x", 4, "x")}
 	for i := range n {
 		es = append(es, file(fmt.Sprintf("%s/f%04d", src, i), uint64(1000+i), fmt.Sprint("content ", i)))
 	}
@@ -384,18 +383,18 @@ func movedTree(src string, n int) []*walk.Entry {
 }
 
 // moveTo returns copies of es with every path below from moved below to.
-func moveTo(es []*walk.Entry, from, to string) []*walk.Entry {
-	out := make([]*walk.Entry, len(es))
+func moveTo(es []*tree.Entry, from, to string) []*tree.Entry {
+	out := make([]*tree.Entry, len(es))
 	for i, e := range es {
 		out[i] = edit(e)
-		if walk.IsWithin(e.Path, from) {
+		if tree.IsWithin(e.Path, from) {
 			out[i].Path = to + strings.TrimPrefix(e.Path, from)
 		}
 	}
 	return out
 }
 
-func find(es []*walk.Entry, path string) *walk.Entry {
+func find(es []*tree.Entry, path string) *tree.Entry {
 	for _, e := range es {
 		if e.Path == path {
 			return e
@@ -440,7 +439,7 @@ func TestMovedDirectory(t *testing.T) {
 
 	t.Run("descendants created and removed", func(t *testing.T) {
 		cur := moveTo(old, "/t/src", "/t/dst")
-		cur = slices.DeleteFunc(cur, func(e *walk.Entry) bool { return e.Path == "/t/dst/f0007" })
+		cur = slices.DeleteFunc(cur, func(e *tree.Entry) bool { return e.Path == "/t/dst/f0007" })
 		cur = append(cur, file("/t/dst/new", 5000, ""))
 		find(cur, "/t/dst").Mtime = t0 + 1
 		wantEvents(t, run(t, nil, old, cur),
@@ -454,7 +453,7 @@ func TestMovedDirectory(t *testing.T) {
 		// The removal is recorded under the old path; the moved subdirectory's own
 		// noise is folded all the same.
 		cur := moveTo(old, "/t/src", "/t/dst")
-		cur = slices.DeleteFunc(cur, func(e *walk.Entry) bool { return e.Path == "/t/dst/sub/x" })
+		cur = slices.DeleteFunc(cur, func(e *tree.Entry) bool { return e.Path == "/t/dst/sub/x" })
 		find(cur, "/t/dst/sub").Mtime = t0 + 1
 		find(cur, "/t/dst/sub").Ctime = t0 + 1
 		wantEvents(t, run(t, nil, old, cur),
@@ -477,78 +476,78 @@ func TestMovedDirectory(t *testing.T) {
 
 func TestDirectoryNoise(t *testing.T) {
 	d := dir("/d", 1)
-	noisy := edit(d, mtime(1), ctime(1), nlink(3), func(e *walk.Entry) { e.Size = 8192 })
+	noisy := edit(d, mtime(1), ctime(1), nlink(3), func(e *tree.Entry) { e.Size = 8192 })
 	tests := []struct {
 		name     string
 		filter   Filter
-		old, cur []*walk.Entry
+		old, cur []*tree.Entry
 		want     []string
 	}{
 		{
 			name: "child created",
-			old:  []*walk.Entry{d},
-			cur:  []*walk.Entry{noisy, file("/d/new", 2, "x")},
+			old:  []*tree.Entry{d},
+			cur:  []*tree.Entry{noisy, file("/d/new", 2, "x")},
 			want: []string{"create /d/new"},
 		},
 		{
 			name: "child removed",
-			old:  []*walk.Entry{d, dir("/d/old", 2)},
-			cur:  []*walk.Entry{noisy},
+			old:  []*tree.Entry{d, dir("/d/old", 2)},
+			cur:  []*tree.Entry{noisy},
 			want: []string{"remove /d/old"},
 		},
 		{
 			name: "child renamed",
-			old:  []*walk.Entry{d, file("/d/a", 2, "x")},
-			cur:  []*walk.Entry{noisy, file("/d/b", 2, "x")},
+			old:  []*tree.Entry{d, file("/d/a", 2, "x")},
+			cur:  []*tree.Entry{noisy, file("/d/b", 2, "x")},
 			want: []string{"rename /d/b <- /d/a"},
 		},
 		{
 			name: "child moved: both directories",
-			old:  []*walk.Entry{d, dir("/e", 3), file("/d/a", 2, "x")},
-			cur:  []*walk.Entry{noisy, edit(dir("/e", 3), mtime(1)), file("/e/a", 2, "x")},
+			old:  []*tree.Entry{d, dir("/e", 3), file("/d/a", 2, "x")},
+			cur:  []*tree.Entry{noisy, edit(dir("/e", 3), mtime(1)), file("/e/a", 2, "x")},
 			want: []string{"move /e/a <- /d/a"},
 		},
 		{
 			name: "child replaced by a new inode",
-			old:  []*walk.Entry{d, file("/d/a", 2, "x")},
-			cur:  []*walk.Entry{edit(d, mtime(1), ctime(1)), file("/d/a", 3, "y", mtime(1), ctime(1))},
+			old:  []*tree.Entry{d, file("/d/a", 2, "x")},
+			cur:  []*tree.Entry{edit(d, mtime(1), ctime(1)), file("/d/a", 3, "y", mtime(1), ctime(1))},
 			want: []string{"change /d/a [content,mtime,ctime,inode]"},
 		},
 		{
 			name: "child replaced by another type, same inode number",
-			old:  []*walk.Entry{d, file("/d/a", 2, "x", btime(1))},
-			cur:  []*walk.Entry{edit(d, mtime(1), ctime(1)), symlink("/d/a", 2, "x", btime(2))},
+			old:  []*tree.Entry{d, file("/d/a", 2, "x", btime(1))},
+			cur:  []*tree.Entry{edit(d, mtime(1), ctime(1)), symlink("/d/a", 2, "x", btime(2))},
 			want: []string{"change /d/a [type,link_target,mode]"},
 		},
 		{
 			name:   "child with a new inode and birth time, inodes ignored",
 			filter: ignoring(AttrInode),
-			old:    []*walk.Entry{d, file("/d/a", 2, "x", btime(1))},
-			cur:    []*walk.Entry{edit(d, mtime(1)), file("/d/a", 3, "y", btime(2))},
+			old:    []*tree.Entry{d, file("/d/a", 2, "x", btime(1))},
+			cur:    []*tree.Entry{edit(d, mtime(1)), file("/d/a", 3, "y", btime(2))},
 			want:   []string{"change /d [mtime]", "change /d/a [content]"},
 		},
 		{
 			name: "no child created or removed",
-			old:  []*walk.Entry{d, file("/d/a", 2, "x")},
-			cur:  []*walk.Entry{edit(d, mtime(1)), file("/d/a", 2, "y")},
+			old:  []*tree.Entry{d, file("/d/a", 2, "x")},
+			cur:  []*tree.Entry{edit(d, mtime(1)), file("/d/a", 2, "y")},
 			want: []string{"change /d [mtime]", "change /d/a [content]"},
 		},
 		{
 			name: "child created in a subdirectory only",
-			old:  []*walk.Entry{d, dir("/d/s", 2)},
-			cur:  []*walk.Entry{edit(d, mtime(1)), edit(dir("/d/s", 2), mtime(1)), file("/d/s/new", 3, "x")},
+			old:  []*tree.Entry{d, dir("/d/s", 2)},
+			cur:  []*tree.Entry{edit(d, mtime(1)), edit(dir("/d/s", 2), mtime(1)), file("/d/s/new", 3, "x")},
 			want: []string{"change /d [mtime]", "create /d/s/new"},
 		},
 		{
 			name: "other attributes are reported",
-			old:  []*walk.Entry{d},
-			cur:  []*walk.Entry{edit(noisy, mode(0o700)), file("/d/new", 2, "x")},
+			old:  []*tree.Entry{d},
+			cur:  []*tree.Entry{edit(noisy, mode(0o700)), file("/d/new", 2, "x")},
 			want: []string{"change /d [size,mtime,mode,ctime,nlink]", "create /d/new"},
 		},
 		{
 			name: "a file is not a directory",
-			old:  []*walk.Entry{file("/d", 1, "x")},
-			cur:  []*walk.Entry{file("/d", 1, "x", mtime(1)), file("/d/new", 2, "x")},
+			old:  []*tree.Entry{file("/d", 1, "x")},
+			cur:  []*tree.Entry{file("/d", 1, "x", mtime(1)), file("/d/new", 2, "x")},
 			want: []string{"change /d [mtime]", "create /d/new"},
 		},
 	}
@@ -560,38 +559,38 @@ func TestDirectoryNoise(t *testing.T) {
 }
 
 func TestMergeUnreadableDirectory(t *testing.T) {
-	old := []*walk.Entry{
+	old := []*tree.Entry{
 		dir("/", 1), dir("/d", 2), file("/d/a", 3, "a"), dir("/d/b", 4), file("/d/b/c", 5, "c"),
 		file("/d-x", 6, "x"), file("/dx", 7, "x"), dir("/e", 8), file("/e/f", 9, "f"),
 	}
-	unreadable := flags(walk.FlagUnreadable)
+	unreadable := flags(tree.FlagUnreadable)
 	t.Run("in the middle", func(t *testing.T) {
-		cur := []*walk.Entry{dir("/", 1), dir("/d", 2, unreadable), dir("/e", 8), file("/e/f", 9, "f")}
+		cur := []*tree.Entry{dir("/", 1), dir("/d", 2, unreadable), dir("/e", 8), file("/e/f", 9, "f")}
 		wantEvents(t, run(t, nil, old, cur), "remove /d-x", "remove /dx")
 	})
 	t.Run("at the end", func(t *testing.T) {
-		cur := []*walk.Entry{dir("/", 1), dir("/d", 2), file("/d/a", 3, "a"), dir("/d/b", 4), file("/d/b/c", 5, "c"),
+		cur := []*tree.Entry{dir("/", 1), dir("/d", 2), file("/d/a", 3, "a"), dir("/d/b", 4), file("/d/b/c", 5, "c"),
 			file("/d-x", 6, "x"), file("/dx", 7, "x"), dir("/e", 8, unreadable, mode(0o700))}
 		wantEvents(t, run(t, nil, old, cur), "chmod /e [mode]")
 	})
 	t.Run("nested", func(t *testing.T) {
-		cur := []*walk.Entry{dir("/", 1), dir("/d", 2), dir("/d/b", 4, unreadable),
+		cur := []*tree.Entry{dir("/", 1), dir("/d", 2), dir("/d/b", 4, unreadable),
 			file("/d-x", 6, "x"), file("/dx", 7, "x"), dir("/e", 8), file("/e/f", 9, "f")}
 		wantEvents(t, run(t, nil, old, cur), "remove /d/a")
 	})
 	t.Run("directory now unreadable was a file", func(t *testing.T) {
-		old := []*walk.Entry{dir("/", 1), file("/d", 2, "x"), file("/d-x", 6, "x")}
-		cur := []*walk.Entry{dir("/", 1), dir("/d", 2, unreadable)}
+		old := []*tree.Entry{dir("/", 1), file("/d", 2, "x"), file("/d-x", 6, "x")}
+		cur := []*tree.Entry{dir("/", 1), dir("/d", 2, unreadable)}
 		wantEvents(t, run(t, nil, old, cur), "change /d [type,size,mode,nlink]", "remove /d-x")
 	})
 }
 
 func TestEventsSorted(t *testing.T) {
-	old := []*walk.Entry{
+	old := []*tree.Entry{
 		dir("/", 1), file("/z", 2, "z"), file("/a/x", 3, "ax"), file("/a-b", 4, "ab"), dir("/a", 5),
 		file("/m", 6, "m"), file("/a.b", 7, "a.b"),
 	}
-	cur := []*walk.Entry{
+	cur := []*tree.Entry{
 		dir("/", 1), file("/z", 2, "Z"), dir("/a", 5), file("/a/y", 3, "ax"),
 		file("/m", 6, "m", mode(0)), file("/0", 9, ""), file("/a.b/c", 10, "")}
 	// The differ records compared paths first, then creates, then removes; the events
@@ -609,11 +608,11 @@ func TestEventsSorted(t *testing.T) {
 
 func TestEventsSortedByKey(t *testing.T) {
 	// Events sort as keys do: "/a", then what is below it, then "/a-b".
-	old := []*walk.Entry{dir("/", 1)}
-	cur := []*walk.Entry{dir("/", 1), file("/a-b", 4, ""), dir("/a", 2), file("/a/z", 3, ""), file("/a.b", 5, "")}
+	old := []*tree.Entry{dir("/", 1)}
+	cur := []*tree.Entry{dir("/", 1), file("/a-b", 4, ""), dir("/a", 2), file("/a/z", 3, ""), file("/a.b", 5, "")}
 	got := run(t, nil, old, cur)
 	wantEvents(t, got, "create /a", "create /a/z", "create /a-b", "create /a.b")
-	if !slices.IsSortedFunc(got, func(a, b Event) int { return walk.ComparePaths(a.Path, b.Path) }) {
+	if !slices.IsSortedFunc(got, func(a, b Event) int { return tree.ComparePaths(a.Path, b.Path) }) {
 		t.Error("events not sorted")
 	}
 }
@@ -632,16 +631,16 @@ func TestEventsTwice(t *testing.T) {
 func TestFilterKinds(t *testing.T) {
 	quiet := KindSet(0).With(Change).With(Chmod)
 	filter := func(p string) (KindSet, AttrSet) {
-		if walk.IsWithin(p, "/quiet") {
+		if tree.IsWithin(p, "/quiet") {
 			return quiet, 0
 		}
 		return AllKinds, 0
 	}
-	old := []*walk.Entry{
+	old := []*tree.Entry{
 		dir("/loud", 1), file("/loud/gone", 2, "g"), file("/loud/a", 3, "a"),
 		dir("/quiet", 4), file("/quiet/gone", 5, "qg"), file("/quiet/f", 6, "f"), file("/quiet/a", 7, "qa"),
 	}
-	cur := []*walk.Entry{
+	cur := []*tree.Entry{
 		dir("/loud", 1), file("/loud/new", 8, ""), file("/loud/b", 3, "a"),
 		dir("/quiet", 4), file("/quiet/new", 9, ""), file("/quiet/f", 6, "F"), file("/quiet/b", 7, "qa"),
 	}
@@ -690,14 +689,14 @@ func TestParseKindsAttrs(t *testing.T) {
 // TestImplied: an entry the source only implied (a directory a tar archive leaves out)
 // is compared by type alone.
 func TestImplied(t *testing.T) {
-	implied := &walk.Entry{Path: "/etc", Type: walk.TypeDir, Mode: 0o755, Flags: walk.FlagImplied}
-	extracted := &walk.Entry{Path: "/etc", Type: walk.TypeDir, Mode: 0o700, UID: 1000, Mtime: 5e18, Ctime: 5e18, Inode: 42, Nlink: 3}
-	replaced := &walk.Entry{Path: "/etc", Type: walk.TypeFile, Mode: 0o755}
-	wantEvents(t, run(t, nil, []*walk.Entry{implied}, []*walk.Entry{extracted}))
-	wantEvents(t, run(t, nil, []*walk.Entry{implied}, []*walk.Entry{replaced}), "change /etc [type]")
+	implied := &tree.Entry{Path: "/etc", Type: tree.TypeDir, Mode: 0o755, Flags: tree.FlagImplied}
+	extracted := &tree.Entry{Path: "/etc", Type: tree.TypeDir, Mode: 0o700, UID: 1000, Mtime: 5e18, Ctime: 5e18, Inode: 42, Nlink: 3}
+	replaced := &tree.Entry{Path: "/etc", Type: tree.TypeFile, Mode: 0o755}
+	wantEvents(t, run(t, nil, []*tree.Entry{implied}, []*tree.Entry{extracted}))
+	wantEvents(t, run(t, nil, []*tree.Entry{implied}, []*tree.Entry{replaced}), "change /etc [type]")
 	// Only the baseline's side counts: a current entry cannot be implied.
-	recorded := &walk.Entry{Path: "/etc", Type: walk.TypeDir, Mode: 0o755}
-	wantEvents(t, run(t, nil, []*walk.Entry{recorded}, []*walk.Entry{{Path: "/etc", Type: walk.TypeDir, Mode: 0o700, Flags: walk.FlagImplied}}),
+	recorded := &tree.Entry{Path: "/etc", Type: tree.TypeDir, Mode: 0o755}
+	wantEvents(t, run(t, nil, []*tree.Entry{recorded}, []*tree.Entry{{Path: "/etc", Type: tree.TypeDir, Mode: 0o700, Flags: tree.FlagImplied}}),
 		"chmod /etc [mode]")
 }
 
@@ -707,28 +706,28 @@ func TestImplied(t *testing.T) {
 // and it is carried by the types it is meaningful for.
 func TestAttrTable(t *testing.T) {
 	base := file("/f", 7, "hello")
-	dev := edit(base, func(e *walk.Entry) { e.Type, e.Rdev, e.Flags, e.Hash = walk.TypeCharDev, 0x103, 0, [32]byte{} })
+	dev := edit(base, func(e *tree.Entry) { e.Type, e.Rdev, e.Flags, e.Hash = tree.TypeCharDev, 0x103, 0, [32]byte{} })
 	link := symlink("/f", 7, "a")
 	for _, c := range []struct {
 		attr Attr
-		old  *walk.Entry
-		edit func(*walk.Entry)
+		old  *tree.Entry
+		edit func(*tree.Entry)
 	}{
-		{AttrType, base, func(e *walk.Entry) { e.Type, e.Flags, e.Hash = walk.TypeFIFO, 0, [32]byte{} }},
-		{AttrContent, base, func(e *walk.Entry) { e.Hash = hashOf("HELLO") }},
-		{AttrContent, base, func(e *walk.Entry) { e.Flags, e.Hash = walk.FlagUnstable, [32]byte{} }},
-		{AttrSize, base, func(e *walk.Entry) { e.Size++ }},
-		{AttrLinkTarget, link, func(e *walk.Entry) { e.LinkTarget = "b" }},
-		{AttrRdev, dev, func(e *walk.Entry) { e.Rdev = 0x105 }},
-		{AttrMtime, base, func(e *walk.Entry) { e.Mtime++ }},
-		{AttrMode, base, func(e *walk.Entry) { e.Mode = 0o4755 }},
-		{AttrUID, base, func(e *walk.Entry) { e.UID = 1234 }},
-		{AttrGID, base, func(e *walk.Entry) { e.GID = 1234 }},
-		{AttrXattrs, base, func(e *walk.Entry) { e.Xattrs = []walk.Xattr{{Name: "user.x", Value: []byte("1")}} }},
-		{AttrCtime, base, func(e *walk.Entry) { e.Ctime++ }},
-		{AttrInode, base, func(e *walk.Entry) { e.Inode = 8 }},
-		{AttrDevice, base, func(e *walk.Entry) { e.Device = 43 }},
-		{AttrNlink, base, func(e *walk.Entry) { e.Nlink = 2 }},
+		{AttrType, base, func(e *tree.Entry) { e.Type, e.Flags, e.Hash = tree.TypeFIFO, 0, [32]byte{} }},
+		{AttrContent, base, func(e *tree.Entry) { e.Hash = hashOf("HELLO") }},
+		{AttrContent, base, func(e *tree.Entry) { e.Flags, e.Hash = tree.FlagUnstable, [32]byte{} }},
+		{AttrSize, base, func(e *tree.Entry) { e.Size++ }},
+		{AttrLinkTarget, link, func(e *tree.Entry) { e.LinkTarget = "b" }},
+		{AttrRdev, dev, func(e *tree.Entry) { e.Rdev = 0x105 }},
+		{AttrMtime, base, func(e *tree.Entry) { e.Mtime++ }},
+		{AttrMode, base, func(e *tree.Entry) { e.Mode = 0o4755 }},
+		{AttrUID, base, func(e *tree.Entry) { e.UID = 1234 }},
+		{AttrGID, base, func(e *tree.Entry) { e.GID = 1234 }},
+		{AttrXattrs, base, func(e *tree.Entry) { e.Xattrs = []tree.Xattr{{Name: "user.x", Value: []byte("1")}} }},
+		{AttrCtime, base, func(e *tree.Entry) { e.Ctime++ }},
+		{AttrInode, base, func(e *tree.Entry) { e.Inode = 8 }},
+		{AttrDevice, base, func(e *tree.Entry) { e.Device = 43 }},
+		{AttrNlink, base, func(e *tree.Entry) { e.Nlink = 2 }},
 	} {
 		cur := edit(c.old, c.edit)
 		if got := Compare(c.old, cur, 0); got != AttrSet(0).With(c.attr) {
@@ -756,13 +755,13 @@ func TestAttrTable(t *testing.T) {
 		}
 	}
 	for _, c := range []struct {
-		t    walk.Type
+		t    tree.Type
 		lack []Attr
 	}{
-		{walk.TypeFile, []Attr{AttrLinkTarget, AttrRdev}},
-		{walk.TypeDir, []Attr{AttrContent, AttrLinkTarget, AttrRdev}},
-		{walk.TypeSymlink, []Attr{AttrContent, AttrRdev}},
-		{walk.TypeCharDev, []Attr{AttrContent, AttrLinkTarget}},
+		{tree.TypeFile, []Attr{AttrLinkTarget, AttrRdev}},
+		{tree.TypeDir, []Attr{AttrContent, AttrLinkTarget, AttrRdev}},
+		{tree.TypeSymlink, []Attr{AttrContent, AttrRdev}},
+		{tree.TypeCharDev, []Attr{AttrContent, AttrLinkTarget}},
 	} {
 		for _, a := range c.lack {
 			if AttrsOf(c.t).Has(a) {

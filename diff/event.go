@@ -1,11 +1,10 @@
 package diff
 
 import (
+	"fim/tree"
 	"fmt"
 	"strings"
 	"time"
-
-	"fim/walk"
 )
 
 // Kind is the type of an event.
@@ -78,8 +77,8 @@ type Event struct {
 	Path    string  // current path (for remove, the removed path)
 	OldPath string  // for rename and move
 	Changed AttrSet // attributes that differ; for create and remove, empty
-	Before  *walk.Entry
-	After   *walk.Entry // nil for remove
+	Before  *tree.Entry
+	After   *tree.Entry // nil for remove
 
 	// Set by fim watch only.
 	Source  string   // what noticed it: fanotify, fsnotify, periodic, rescan or start

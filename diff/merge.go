@@ -2,17 +2,16 @@ package diff
 
 import (
 	"context"
-
-	"fim/walk"
+	"fim/tree"
 )
 
 // Source delivers entries in key order to fn: a walk of the tree (walk.Walker.Walk), a
 // baseline's records (baseline.Reader.Walk), an image read into memory.
-type Source func(ctx context.Context, fn func(*walk.Entry) error) error
+type Source func(ctx context.Context, fn func(*tree.Entry) error) error
 
 // Entries is a Source of es, which are in key order.
-func Entries(es []*walk.Entry) Source {
-	return func(ctx context.Context, fn func(*walk.Entry) error) error {
+func Entries(es []*tree.Entry) Source {
+	return func(ctx context.Context, fn func(*tree.Entry) error) error {
 		for _, e := range es {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -28,7 +27,7 @@ func Entries(es []*walk.Entry) Source {
 // Join feeds d the merge of the recorded entries, read in key order through next, with
 // those cur delivers: the one comparison of a recorded state with a current one that
 // check, diff and watch run.
-func Join(ctx context.Context, d *Differ, next func() (*walk.Entry, error), cur Source) error {
+func Join(ctx context.Context, d *Differ, next func() (*tree.Entry, error), cur Source) error {
 	m := NewMerge(d, next)
 	if err := cur(ctx, m.Current); err != nil {
 		return err
@@ -40,8 +39,8 @@ func Join(ctx context.Context, d *Differ, next func() (*walk.Entry, error), cur 
 // handed to Current in key order, and feeds the Differ.
 type Merge struct {
 	d       *Differ
-	next    func() (*walk.Entry, error)
-	pending *walk.Entry
+	next    func() (*tree.Entry, error)
+	pending *tree.Entry
 	primed  bool
 	// shadow is a directory unreadable now: what the baseline holds below it is unknown,
 	// not removed.
@@ -49,11 +48,11 @@ type Merge struct {
 }
 
 // NewMerge starts a merge of the baseline entries from next into d.
-func NewMerge(d *Differ, next func() (*walk.Entry, error)) *Merge {
+func NewMerge(d *Differ, next func() (*tree.Entry, error)) *Merge {
 	return &Merge{d: d, next: next}
 }
 
-func (m *Merge) peek() (*walk.Entry, error) {
+func (m *Merge) peek() (*tree.Entry, error) {
 	if !m.primed {
 		e, err := m.next()
 		if err != nil {
@@ -65,7 +64,7 @@ func (m *Merge) peek() (*walk.Entry, error) {
 }
 
 // drain reports as removed the baseline entries that sort before cur (all when cur is nil).
-func (m *Merge) drain(cur *walk.Entry) (*walk.Entry, error) {
+func (m *Merge) drain(cur *tree.Entry) (*tree.Entry, error) {
 	for {
 		old, err := m.peek()
 		if err != nil || old == nil {
@@ -73,7 +72,7 @@ func (m *Merge) drain(cur *walk.Entry) (*walk.Entry, error) {
 		}
 		c := -1
 		if cur != nil {
-			c = walk.ComparePaths(old.Path, cur.Path)
+			c = tree.ComparePaths(old.Path, cur.Path)
 		}
 		if c > 0 {
 			return nil, nil
@@ -82,7 +81,7 @@ func (m *Merge) drain(cur *walk.Entry) (*walk.Entry, error) {
 		if c == 0 {
 			return old, nil
 		}
-		if m.shadow != "" && walk.IsWithin(old.Path, m.shadow) && old.Path != m.shadow {
+		if m.shadow != "" && tree.IsWithin(old.Path, m.shadow) && old.Path != m.shadow {
 			continue
 		}
 		m.d.Removed(old)
@@ -90,7 +89,7 @@ func (m *Merge) drain(cur *walk.Entry) (*walk.Entry, error) {
 }
 
 // Current takes the next current entry.
-func (m *Merge) Current(cur *walk.Entry) error {
+func (m *Merge) Current(cur *tree.Entry) error {
 	old, err := m.drain(cur)
 	if err != nil {
 		return err
@@ -100,7 +99,7 @@ func (m *Merge) Current(cur *walk.Entry) error {
 	} else {
 		m.d.Both(old, cur)
 	}
-	if cur.Type == walk.TypeDir && cur.Flags&walk.FlagUnreadable != 0 {
+	if cur.Type == tree.TypeDir && cur.Flags&tree.FlagUnreadable != 0 {
 		m.shadow = cur.Path
 	}
 	return nil

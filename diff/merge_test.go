@@ -3,11 +3,10 @@ package diff
 import (
 	"context"
 	"errors"
+	"fim/tree"
 	"math/rand/v2"
 	"slices"
 	"testing"
-
-	"fim/walk"
 )
 
 // propertyPaths is the universe of paths of the property test: names that sort
@@ -21,7 +20,7 @@ var propertyPaths = []string{
 // each path, whether it exists on each side and with which inode, birth time, content
 // and mode. Inodes and contents come from small ranges, so that renames, moves,
 // reused inodes and ambiguous contents all happen.
-func randomStates(data []byte) (old, cur []*walk.Entry) {
+func randomStates(data []byte) (old, cur []*tree.Entry) {
 	next := func() byte {
 		if len(data) == 0 {
 			return 0
@@ -31,15 +30,15 @@ func randomStates(data []byte) (old, cur []*walk.Entry) {
 		return b
 	}
 	contents := []string{"", "x", "y", "zz"}
-	build := func(p string, b, c byte) *walk.Entry {
-		var e *walk.Entry
+	build := func(p string, b, c byte) *tree.Entry {
+		var e *tree.Entry
 		if b&0x80 != 0 {
 			e = symlink(p, uint64(b&7), contents[c&3])
 		} else {
 			e = file(p, uint64(b&7), contents[c&3])
 		}
 		if b&0x08 != 0 {
-			e.Btime, e.Flags = int64(b>>4&1), e.Flags|walk.FlagBtime
+			e.Btime, e.Flags = int64(b>>4&1), e.Flags|tree.FlagBtime
 		}
 		if c&0x04 != 0 {
 			e.Mode = 0o600
@@ -64,17 +63,17 @@ func randomStates(data []byte) (old, cur []*walk.Entry) {
 // checkMergeProperties checks that every path of either state is accounted for exactly
 // once: unchanged, or the path or old path of one event of the kind its presence
 // implies; and that the events are sorted by key.
-func checkMergeProperties(t *testing.T, old, cur []*walk.Entry) {
+func checkMergeProperties(t *testing.T, old, cur []*tree.Entry) {
 	t.Helper()
 	events := run(t, nil, old, cur)
-	if !slices.IsSortedFunc(events, func(a, b Event) int { return walk.ComparePaths(a.Path, b.Path) }) {
+	if !slices.IsSortedFunc(events, func(a, b Event) int { return tree.ComparePaths(a.Path, b.Path) }) {
 		t.Fatalf("events not sorted: %q", summary(events))
 	}
-	oldBy := map[string]*walk.Entry{}
+	oldBy := map[string]*tree.Entry{}
 	for _, e := range old {
 		oldBy[e.Path] = e
 	}
-	curBy := map[string]*walk.Entry{}
+	curBy := map[string]*tree.Entry{}
 	for _, e := range cur {
 		curBy[e.Path] = e
 	}
@@ -109,7 +108,7 @@ func checkMergeProperties(t *testing.T, old, cur []*walk.Entry) {
 			if oo.Type != c.Type {
 				t.Errorf("%s %q <- %q: %s paired with %s", ev.Kind, ev.Path, ev.OldPath, oo.Type, c.Type)
 			}
-			sameDir := walk.IsWithin(ev.Path, "/") && dirOf(ev.Path) == dirOf(ev.OldPath)
+			sameDir := tree.IsWithin(ev.Path, "/") && dirOf(ev.Path) == dirOf(ev.OldPath)
 			if sameDir != (ev.Kind == Rename) {
 				t.Errorf("%s %q <- %q: wrong kind", ev.Kind, ev.Path, ev.OldPath)
 			}
@@ -179,17 +178,17 @@ func FuzzMerge(f *testing.F) {
 // TestJoinErrors: an error of either side stops the join and is returned; nothing
 // recorded after the failing current entry is taken for removed.
 func TestJoinErrors(t *testing.T) {
-	old := []*walk.Entry{file("/a", 1, "x"), file("/b", 2, "y")}
+	old := []*tree.Entry{file("/a", 1, "x"), file("/b", 2, "y")}
 	boom := errors.New("boom")
 	d := &Differ{}
-	fail := func(_ context.Context, fn func(*walk.Entry) error) error {
+	fail := func(_ context.Context, fn func(*tree.Entry) error) error {
 		if err := fn(file("/a", 1, "x")); err != nil {
 			return err
 		}
 		return boom
 	}
 	i := 0
-	next := func() (*walk.Entry, error) { i++; return old[i-1], nil }
+	next := func() (*tree.Entry, error) { i++; return old[i-1], nil }
 	if err := Join(context.Background(), d, next, fail); !errors.Is(err, boom) {
 		t.Errorf("current side failing: %v", err)
 	}
@@ -197,7 +196,7 @@ func TestJoinErrors(t *testing.T) {
 		t.Errorf("events after a failed join: %q", summary(evs))
 	}
 	d = &Differ{}
-	bad := func() (*walk.Entry, error) { return nil, boom }
+	bad := func() (*tree.Entry, error) { return nil, boom }
 	if err := Join(context.Background(), d, bad, Entries(old)); !errors.Is(err, boom) {
 		t.Errorf("recorded side failing: %v", err)
 	}

@@ -2,12 +2,11 @@ package mtree
 
 import (
 	"bytes"
+	"fim/tree"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"fim/walk"
 )
 
 // FuzzParse feeds arbitrary specs to Parse and Entries (without a layout). Neither may
@@ -49,7 +48,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		for i := 1; i < len(first); i++ {
-			if walk.ComparePaths(first[i-1].Path, first[i].Path) >= 0 {
+			if tree.ComparePaths(first[i-1].Path, first[i].Path) >= 0 {
 				t.Fatalf("entries out of key order: %q, %q", first[i-1].Path, first[i].Path)
 			}
 		}

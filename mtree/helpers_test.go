@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"fim/diff"
+	"fim/tree"
 	"fim/walk"
 )
 
@@ -27,7 +28,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 type layout map[string]item
 
 type item struct {
-	typ    walk.Type
+	typ    tree.Type
 	data   string // content, or symlink target, or the tree path a hard link names
 	hard   bool
 	rdev   uint64
@@ -37,16 +38,16 @@ type item struct {
 	chtime bool
 }
 
-func file(data string) item   { return item{typ: walk.TypeFile, data: data} }
-func dir() item               { return item{typ: walk.TypeDir} }
-func link(target string) item { return item{typ: walk.TypeSymlink, data: target} }
-func hardlink(to string) item { return item{typ: walk.TypeFile, data: to, hard: true} }
-func fifo() item              { return item{typ: walk.TypeFIFO} }
+func file(data string) item   { return item{typ: tree.TypeFile, data: data} }
+func dir() item               { return item{typ: tree.TypeDir} }
+func link(target string) item { return item{typ: tree.TypeSymlink, data: target} }
+func hardlink(to string) item { return item{typ: tree.TypeFile, data: to, hard: true} }
+func fifo() item              { return item{typ: tree.TypeFIFO} }
 func chardev(major, minor uint32) item {
-	return item{typ: walk.TypeCharDev, rdev: unix.Mkdev(major, minor)}
+	return item{typ: tree.TypeCharDev, rdev: unix.Mkdev(major, minor)}
 }
 func blockdev(major, minor uint32) item {
-	return item{typ: walk.TypeBlockDev, rdev: unix.Mkdev(major, minor)}
+	return item{typ: tree.TypeBlockDev, rdev: unix.Mkdev(major, minor)}
 }
 func (it item) mode(perm uint32) item { it.perm, it.chmod = perm, true; return it }
 func (it item) at(t time.Time) item   { it.mtime, it.chtime = t, true; return it }
@@ -62,7 +63,7 @@ func makeTree(t testing.TB, tr layout) string {
 	for k := range tr {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, walk.ComparePaths)
+	slices.SortFunc(keys, tree.ComparePaths)
 	real := func(k string) string { return filepath.Join(root, strings.TrimSuffix(k, "/")) }
 	for _, hard := range []bool{false, true} {
 		for _, k := range keys {
@@ -77,17 +78,17 @@ func makeTree(t testing.TB, tr layout) string {
 			switch {
 			case it.hard:
 				err = os.Link(real(it.data), p)
-			case it.typ == walk.TypeFile:
+			case it.typ == tree.TypeFile:
 				err = os.WriteFile(p, []byte(it.data), 0o644)
-			case it.typ == walk.TypeDir:
+			case it.typ == tree.TypeDir:
 				err = os.MkdirAll(p, 0o755)
-			case it.typ == walk.TypeSymlink:
+			case it.typ == tree.TypeSymlink:
 				err = os.Symlink(it.data, p)
-			case it.typ == walk.TypeFIFO:
+			case it.typ == tree.TypeFIFO:
 				err = unix.Mkfifo(p, 0o644)
-			case it.typ == walk.TypeCharDev:
+			case it.typ == tree.TypeCharDev:
 				err = unix.Mknod(p, unix.S_IFCHR|0o644, int(it.rdev))
-			case it.typ == walk.TypeBlockDev:
+			case it.typ == tree.TypeBlockDev:
 				err = unix.Mknod(p, unix.S_IFBLK|0o644, int(it.rdev))
 			}
 			if err != nil {
@@ -113,22 +114,22 @@ func makeTree(t testing.TB, tr layout) string {
 }
 
 // walkTree records the tree under root as fim does, "/" standing for root.
-func walkTree(t testing.TB, root string) []*walk.Entry {
+func walkTree(t testing.TB, root string) []*tree.Entry {
 	t.Helper()
-	var out []*walk.Entry
+	var out []*tree.Entry
 	w := &walk.Walker{Prefix: root, Roots: []walk.Root{{Path: "/"}},
 		Warn: func(p string, err error) { t.Errorf("walk %s: %v", p, err) }}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := w.Walk(ctx, func(e *walk.Entry) error { out = append(out, e); return nil }); err != nil {
+	if err := w.Walk(ctx, func(e *tree.Entry) error { out = append(out, e); return nil }); err != nil {
 		t.Fatalf("walk %s: %v", root, err)
 	}
 	return out
 }
 
 // iter hands entries out one at a time, as baseline.Reader.Iter().Next does.
-func iter(entries []*walk.Entry) func() (*walk.Entry, error) {
-	return func() (*walk.Entry, error) {
+func iter(entries []*tree.Entry) func() (*tree.Entry, error) {
+	return func() (*tree.Entry, error) {
 		if len(entries) == 0 {
 			return nil, nil
 		}
@@ -139,7 +140,7 @@ func iter(entries []*walk.Entry) func() (*walk.Entry, error) {
 }
 
 // write renders entries as a spec.
-func write(t testing.TB, entries []*walk.Entry, opt WriteOptions) string {
+func write(t testing.TB, entries []*tree.Entry, opt WriteOptions) string {
 	t.Helper()
 	var b bytes.Buffer
 	if err := Write(&b, iter(entries), opt); err != nil {
@@ -161,13 +162,13 @@ func parse(t testing.TB, text string) *Spec {
 // sameCarried fails unless got and want hold the same paths, in the same order, equal
 // in every attribute not in uncarried; where content is carried, both sides hash the
 // same files.
-func sameCarried(t testing.TB, got, want []*walk.Entry, uncarried []string) {
+func sameCarried(t testing.TB, got, want []*tree.Entry, uncarried []string) {
 	t.Helper()
 	ignore, err := diff.ParseAttrs(uncarried)
 	if err != nil {
 		t.Fatal(err)
 	}
-	paths := func(es []*walk.Entry) []string {
+	paths := func(es []*tree.Entry) []string {
 		var ps []string
 		for _, e := range es {
 			ps = append(ps, e.Path)

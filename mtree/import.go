@@ -18,7 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"fim/diff"
-	"fim/walk"
+	"fim/tree"
 )
 
 // ImportOptions say how Entries turns a spec into entries.
@@ -55,8 +55,8 @@ var digests = []struct {
 
 // typeNames are the mtree names of fim's entry types, indexed by walk.Type.
 var typeNames = [...]string{
-	walk.TypeFile: "file", walk.TypeDir: "dir", walk.TypeSymlink: "link", walk.TypeFIFO: "fifo",
-	walk.TypeSocket: "socket", walk.TypeCharDev: "char", walk.TypeBlockDev: "block",
+	tree.TypeFile: "file", tree.TypeDir: "dir", tree.TypeSymlink: "link", tree.TypeFIFO: "fifo",
+	tree.TypeSocket: "socket", tree.TypeCharDev: "char", tree.TypeBlockDev: "block",
 }
 
 // Entries turns a spec into entries in key order, with Path "/" plus the spec's path
@@ -74,7 +74,7 @@ var typeNames = [...]string{
 // error. Without a Root only a
 // blake3digest gives a file its hash; Warn says once how many files will not have their
 // content compared.
-func Entries(spec *Spec, opt ImportOptions) ([]*walk.Entry, []string, error) {
+func Entries(spec *Spec, opt ImportOptions) ([]*tree.Entry, []string, error) {
 	var tr *realTree
 	if opt.Root != "" {
 		var err error
@@ -84,7 +84,7 @@ func Entries(spec *Spec, opt ImportOptions) ([]*walk.Entry, []string, error) {
 		defer tr.close()
 	}
 	im := importer{spec: spec, opt: opt, tree: tr, users: map[string]uint32{}, groups: map[string]uint32{}}
-	out := make([]walk.Entry, 0, len(spec.Entries))
+	out := make([]tree.Entry, 0, len(spec.Entries))
 	var lacking diff.AttrSet
 	var files, hashed, undigested, unverified int
 	for i := range spec.Entries {
@@ -101,7 +101,7 @@ func Entries(spec *Spec, opt ImportOptions) ([]*walk.Entry, []string, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s:%d: %s: %w", spec.Name, se.Line, specPath(se.Path), err)
 		}
-		if e.Type == walk.TypeFile {
+		if e.Type == tree.TypeFile {
 			files++
 			switch {
 			case e.Hashed():
@@ -131,11 +131,11 @@ func Entries(spec *Spec, opt ImportOptions) ([]*walk.Entry, []string, error) {
 	if files > 0 && hashed == 0 {
 		uncarried = uncarried.With(diff.AttrContent)
 	}
-	ptrs := make([]*walk.Entry, len(out))
+	ptrs := make([]*tree.Entry, len(out))
 	for i := range out {
 		ptrs[i] = &out[i]
 	}
-	slices.SortFunc(ptrs, func(a, b *walk.Entry) int { return walk.ComparePaths(a.Path, b.Path) })
+	slices.SortFunc(ptrs, func(a, b *tree.Entry) int { return tree.ComparePaths(a.Path, b.Path) })
 	return ptrs, uncarried.Strings(), nil
 }
 
@@ -150,7 +150,7 @@ func count(n int, one, many string) string {
 // applicable are the attributes an entry of type t must carry for them to be compared:
 // those it has, but its type (every entry has one), its content (a digest, counted
 // apart) and those no specification carries (never).
-func applicable(t walk.Type) diff.AttrSet {
+func applicable(t tree.Type) diff.AttrSet {
 	return diff.AttrsOf(t) &^ (never | diff.AttrSet(0).With(diff.AttrType).With(diff.AttrContent))
 }
 
@@ -166,8 +166,8 @@ type importer struct {
 
 // entry converts one spec entry and says which attributes it set; AttrContent in the
 // set means the spec gave the file a digest fim can check.
-func (im *importer) entry(se *Entry) (walk.Entry, diff.AttrSet, error) {
-	e := walk.Entry{Path: se.Path}
+func (im *importer) entry(se *Entry) (tree.Entry, diff.AttrSet, error) {
+	e := tree.Entry{Path: se.Path}
 	var has diff.AttrSet
 	typ, ok := se.Keyword("type")
 	if !ok {
@@ -175,10 +175,10 @@ func (im *importer) entry(se *Entry) (walk.Entry, diff.AttrSet, error) {
 	}
 	for t, n := range typeNames {
 		if n == typ && n != "" {
-			e.Type = walk.Type(t)
+			e.Type = tree.Type(t)
 		}
 	}
-	if e.Type == walk.TypeUnknown {
+	if e.Type == tree.TypeUnknown {
 		return e, 0, fmt.Errorf("unknown type %q", typ)
 	}
 	for _, k := range se.Keywords {
@@ -210,12 +210,12 @@ func (im *importer) entry(se *Entry) (walk.Entry, diff.AttrSet, error) {
 			}
 			has = has.With(diff.AttrNlink)
 		case "link":
-			if e.Type == walk.TypeSymlink {
+			if e.Type == tree.TypeSymlink {
 				e.LinkTarget, err = unvis(k.Value)
 				has = has.With(diff.AttrLinkTarget)
 			}
 		case "device":
-			if e.Type == walk.TypeCharDev || e.Type == walk.TypeBlockDev {
+			if e.Type == tree.TypeCharDev || e.Type == tree.TypeBlockDev {
 				e.Rdev, err = parseDevice(k.Value)
 				has = has.With(diff.AttrRdev)
 			}
@@ -228,29 +228,29 @@ func (im *importer) entry(se *Entry) (walk.Entry, diff.AttrSet, error) {
 		return e, 0, err
 	}
 	switch e.Type {
-	case walk.TypeSymlink:
+	case tree.TypeSymlink:
 		if !has.Has(diff.AttrMode) {
 			e.Mode, has = 0o777, has.With(diff.AttrMode) // Linux gives every symlink 0777
 		}
 		if !has.Has(diff.AttrSize) && has.Has(diff.AttrLinkTarget) {
 			e.Size, has = int64(len(e.LinkTarget)), has.With(diff.AttrSize)
 		}
-	case walk.TypeFIFO, walk.TypeSocket, walk.TypeCharDev, walk.TypeBlockDev:
+	case tree.TypeFIFO, tree.TypeSocket, tree.TypeCharDev, tree.TypeBlockDev:
 		if !has.Has(diff.AttrSize) {
 			e.Size, has = 0, has.With(diff.AttrSize)
 		}
-	case walk.TypeDir:
+	case tree.TypeDir:
 		if !has.Has(diff.AttrSize) && im.tree != nil {
 			st, err := im.tree.stat(se.Path)
 			if err != nil {
 				return e, 0, err
 			}
-			if got := walk.TypeFromMode(st.Mode); got != walk.TypeDir {
+			if got := tree.TypeFromMode(st.Mode); got != tree.TypeDir {
 				return e, 0, fmt.Errorf("%s is a %s, not a directory", im.tree.name(se.Path), got)
 			}
 			e.Size, has = st.Size, has.With(diff.AttrSize)
 		}
-	case walk.TypeFile:
+	case tree.TypeFile:
 		if err := im.content(se, &e, &has); err != nil {
 			return e, 0, err
 		}
@@ -259,7 +259,7 @@ func (im *importer) entry(se *Entry) (walk.Entry, diff.AttrSet, error) {
 }
 
 // owners resolves uname and gname where uid and gid are missing, if asked to.
-func (im *importer) owners(se *Entry, e *walk.Entry, has *diff.AttrSet) error {
+func (im *importer) owners(se *Entry, e *tree.Entry, has *diff.AttrSet) error {
 	if !im.opt.LookupNames {
 		return nil
 	}
@@ -315,7 +315,7 @@ func lookup(encoded string, cache map[string]uint32, find func(string) (string, 
 
 // content gives a regular file its hash: with a tree, the file's BLAKE3 once the
 // strongest digest of the spec matches it; without one, a blake3digest as written.
-func (im *importer) content(se *Entry, e *walk.Entry, has *diff.AttrSet) error {
+func (im *importer) content(se *Entry, e *tree.Entry, has *diff.AttrSet) error {
 	for _, d := range digests {
 		v, ok := se.Keyword(d.keyword)
 		if !ok {
@@ -329,7 +329,7 @@ func (im *importer) content(se *Entry, e *walk.Entry, has *diff.AttrSet) error {
 		if im.tree == nil {
 			if d.new == nil {
 				copy(e.Hash[:], want)
-				e.Flags |= walk.FlagHashed
+				e.Flags |= tree.FlagHashed
 			}
 			return nil
 		}
@@ -348,7 +348,7 @@ func (im *importer) content(se *Entry, e *walk.Entry, has *diff.AttrSet) error {
 		if !bytes.Equal(got, want) {
 			return fmt.Errorf("%s differs: %s is %x; the tree does not match the spec, refusing to record it", d.keyword, im.tree.name(se.Path), got)
 		}
-		e.Hash, e.Flags = sum, e.Flags|walk.FlagHashed
+		e.Hash, e.Flags = sum, e.Flags|tree.FlagHashed
 		if !has.Has(diff.AttrSize) {
 			e.Size, *has = size, has.With(diff.AttrSize)
 		}

@@ -3,6 +3,7 @@ package mtree
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fim/tree"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,15 +12,13 @@ import (
 
 	"github.com/zeebo/blake3"
 	"golang.org/x/sys/unix"
-
-	"fim/walk"
 )
 
 // alwaysUncarried are the attributes no spec carries.
 var alwaysUncarried = []string{"xattrs", "ctime", "inode", "device"}
 
 // importSpec parses text and imports it.
-func importSpec(t testing.TB, text string, opt ImportOptions) ([]*walk.Entry, []string) {
+func importSpec(t testing.TB, text string, opt ImportOptions) ([]*tree.Entry, []string) {
 	t.Helper()
 	got, uncarried, err := Entries(parse(t, text), opt)
 	if err != nil {
@@ -233,65 +232,65 @@ func TestEntries(t *testing.T) {
 	for _, c := range []struct {
 		name, spec string
 		opt        ImportOptions
-		want       []walk.Entry
+		want       []tree.Entry
 		uncarried  []string
 	}{
 		{"derived sizes and modes; key order",
 			"/set uid=1 gid=2 mode=0644 nlink=1 time=5.000000006\n. type=dir size=4096 mode=0755\n" +
 				"a-b type=fifo\na type=dir size=10\n./a/l type=link link=x\\040y\n./a/s type=socket mode=0600\n",
-			ImportOptions{}, []walk.Entry{
-				{Path: "/", Type: walk.TypeDir, Mode: 0o755, UID: 1, GID: 2, Nlink: 1, Size: 4096, Mtime: 5000000006},
-				{Path: "/a", Type: walk.TypeDir, Mode: 0o644, UID: 1, GID: 2, Nlink: 1, Size: 10, Mtime: 5000000006},
-				{Path: "/a/l", Type: walk.TypeSymlink, Mode: 0o644, UID: 1, GID: 2, Nlink: 1, Size: 3, Mtime: 5000000006, LinkTarget: "x y"},
-				{Path: "/a/s", Type: walk.TypeSocket, Mode: 0o600, UID: 1, GID: 2, Nlink: 1, Mtime: 5000000006},
-				{Path: "/a-b", Type: walk.TypeFIFO, Mode: 0o644, UID: 1, GID: 2, Nlink: 1, Mtime: 5000000006},
+			ImportOptions{}, []tree.Entry{
+				{Path: "/", Type: tree.TypeDir, Mode: 0o755, UID: 1, GID: 2, Nlink: 1, Size: 4096, Mtime: 5000000006},
+				{Path: "/a", Type: tree.TypeDir, Mode: 0o644, UID: 1, GID: 2, Nlink: 1, Size: 10, Mtime: 5000000006},
+				{Path: "/a/l", Type: tree.TypeSymlink, Mode: 0o644, UID: 1, GID: 2, Nlink: 1, Size: 3, Mtime: 5000000006, LinkTarget: "x y"},
+				{Path: "/a/s", Type: tree.TypeSocket, Mode: 0o600, UID: 1, GID: 2, Nlink: 1, Mtime: 5000000006},
+				{Path: "/a-b", Type: tree.TypeFIFO, Mode: 0o644, UID: 1, GID: 2, Nlink: 1, Mtime: 5000000006},
 			}, alwaysUncarried},
 		{"a symlink's mode is 0777; without link, neither target nor size is known",
 			"#mtree\n./l type=link\n", ImportOptions{},
-			[]walk.Entry{{Path: "/l", Type: walk.TypeSymlink, Mode: 0o777}},
+			[]tree.Entry{{Path: "/l", Type: tree.TypeSymlink, Mode: 0o777}},
 			[]string{"size", "link_target", "mtime", "uid", "gid", "xattrs", "ctime", "inode", "device", "nlink"}},
 		{"device forms",
 			"#mtree\n./a type=char device=0x103\n./b type=block device=native,8,1\n./c type=char device=linux,4095,1048575\n./d type=char device=259\n./e type=file device=1\n",
-			ImportOptions{}, []walk.Entry{
-				{Path: "/a", Type: walk.TypeCharDev, Rdev: unix.Mkdev(1, 3)},
-				{Path: "/b", Type: walk.TypeBlockDev, Rdev: unix.Mkdev(8, 1)},
-				{Path: "/c", Type: walk.TypeCharDev, Rdev: unix.Mkdev(4095, 1048575)},
-				{Path: "/d", Type: walk.TypeCharDev, Rdev: unix.Mkdev(1, 3)},
-				{Path: "/e", Type: walk.TypeFile},
+			ImportOptions{}, []tree.Entry{
+				{Path: "/a", Type: tree.TypeCharDev, Rdev: unix.Mkdev(1, 3)},
+				{Path: "/b", Type: tree.TypeBlockDev, Rdev: unix.Mkdev(8, 1)},
+				{Path: "/c", Type: tree.TypeCharDev, Rdev: unix.Mkdev(4095, 1048575)},
+				{Path: "/d", Type: tree.TypeCharDev, Rdev: unix.Mkdev(1, 3)},
+				{Path: "/e", Type: tree.TypeFile},
 			}, []string{"content", "size", "mtime", "mode", "uid", "gid", "xattrs", "ctime", "inode", "device", "nlink"}},
 		{"times", "#mtree\n./a type=fifo time=0\n./b type=fifo time=1.5\n./c type=fifo time=-2.500000000\n./d type=fifo time=1614834367.890123456\n",
-			ImportOptions{}, []walk.Entry{
-				{Path: "/a", Type: walk.TypeFIFO},
-				{Path: "/b", Type: walk.TypeFIFO, Mtime: 1000000005},
-				{Path: "/c", Type: walk.TypeFIFO, Mtime: -1500000000},
-				{Path: "/d", Type: walk.TypeFIFO, Mtime: 1614834367890123456},
+			ImportOptions{}, []tree.Entry{
+				{Path: "/a", Type: tree.TypeFIFO},
+				{Path: "/b", Type: tree.TypeFIFO, Mtime: 1000000005},
+				{Path: "/c", Type: tree.TypeFIFO, Mtime: -1500000000},
+				{Path: "/d", Type: tree.TypeFIFO, Mtime: 1614834367890123456},
 			}, []string{"mode", "uid", "gid", "xattrs", "ctime", "inode", "device", "nlink"}},
 		{"fim-unrecorded directories are skipped, and so is what no entry is",
 			"#mtree\n/set nlink=1\n. type=dir tags=fim-unrecorded\n./usr type=dir tags=a,fim-unrecorded\n./usr/bin type=dir mode=0755 uid=0 gid=0 time=1 size=1 tags=other\n",
-			ImportOptions{}, []walk.Entry{{Path: "/usr/bin", Type: walk.TypeDir, Mode: 0o755, Nlink: 1, Size: 1, Mtime: 1e9}}, alwaysUncarried},
+			ImportOptions{}, []tree.Entry{{Path: "/usr/bin", Type: tree.TypeDir, Mode: 0o755, Nlink: 1, Size: 1, Mtime: 1e9}}, alwaysUncarried},
 		{"directories after the fim-unrecorded comment are skipped; the comment marks the next line only",
 			"#mtree\n# fim-unrecorded\n. type=dir\n/set nlink=1\n# fim-unrecorded \n./usr type=dir\n# fim-unrecorded\n\n" +
 				"./usr/bin type=dir mode=0755 uid=0 gid=0 time=1 size=1\n# fim-unrecorded: not the marker\n./var type=dir mode=0700 uid=0 gid=0 time=2 size=2\n",
-			ImportOptions{}, []walk.Entry{
-				{Path: "/usr/bin", Type: walk.TypeDir, Mode: 0o755, Nlink: 1, Size: 1, Mtime: 1e9},
-				{Path: "/var", Type: walk.TypeDir, Mode: 0o700, Nlink: 1, Size: 2, Mtime: 2e9},
+			ImportOptions{}, []tree.Entry{
+				{Path: "/usr/bin", Type: tree.TypeDir, Mode: 0o755, Nlink: 1, Size: 1, Mtime: 1e9},
+				{Path: "/var", Type: tree.TypeDir, Mode: 0o700, Nlink: 1, Size: 2, Mtime: 2e9},
 			}, alwaysUncarried},
 		{"names resolved when asked", "#mtree\n./a type=fifo uname=root gname=root\n./b type=fifo uname=nobody-such uid=7 gname=root gid=8\n",
-			ImportOptions{LookupNames: true}, []walk.Entry{
-				{Path: "/a", Type: walk.TypeFIFO},
-				{Path: "/b", Type: walk.TypeFIFO, UID: 7, GID: 8},
+			ImportOptions{LookupNames: true}, []tree.Entry{
+				{Path: "/a", Type: tree.TypeFIFO},
+				{Path: "/b", Type: tree.TypeFIFO, UID: 7, GID: 8},
 			}, []string{"mtime", "mode", "xattrs", "ctime", "inode", "device", "nlink"}},
 		{"names left out unless asked", "#mtree\n./a type=fifo uname=root gname=root\n",
-			ImportOptions{}, []walk.Entry{{Path: "/a", Type: walk.TypeFIFO}},
+			ImportOptions{}, []tree.Entry{{Path: "/a", Type: tree.TypeFIFO}},
 			[]string{"mtime", "mode", "uid", "gid", "xattrs", "ctime", "inode", "device", "nlink"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, uncarried := importSpec(t, c.spec, c.opt)
-			var g []walk.Entry
+			var g []tree.Entry
 			for _, e := range got {
 				g = append(g, *e)
 			}
-			if !slices.EqualFunc(g, c.want, func(a, b walk.Entry) bool {
+			if !slices.EqualFunc(g, c.want, func(a, b tree.Entry) bool {
 				return a.Path == b.Path && a.Type == b.Type && a.Mode == b.Mode && a.UID == b.UID && a.GID == b.GID &&
 					a.Size == b.Size && a.Mtime == b.Mtime && a.Nlink == b.Nlink && a.Rdev == b.Rdev &&
 					a.LinkTarget == b.LinkTarget && a.Flags == b.Flags

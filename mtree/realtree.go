@@ -2,13 +2,12 @@ package mtree
 
 import (
 	"errors"
+	"fim/tree"
 	"fmt"
 	"hash"
 
 	"github.com/zeebo/blake3"
 	"golang.org/x/sys/unix"
-
-	"fim/walk"
 )
 
 // realTree is the real directory that recorded path "/" stands for, opened once.
@@ -84,7 +83,7 @@ func (t *realTree) hash(p string, other hash.Hash) ([32]byte, int64, error) {
 	if err != nil {
 		return sum, 0, err
 	}
-	if typ := walk.TypeFromMode(before.Mode); typ != walk.TypeFile {
+	if typ := tree.TypeFromMode(before.Mode); typ != tree.TypeFile {
 		return sum, 0, fmt.Errorf("%s is a %s, not a regular file", t.name(p), typ)
 	}
 	flags := unix.O_RDONLY | unix.O_NONBLOCK | unix.O_NOCTTY

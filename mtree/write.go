@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fim/tree"
 	"fmt"
 	"hash"
 	"io"
@@ -12,8 +13,6 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
-
-	"fim/walk"
 )
 
 // WriteOptions say how Write renders entries.
@@ -54,7 +53,7 @@ var errNoHash = errors.New("no hash in the baseline: written without a digest")
 // Stock mtree verifies a tree against a spec written with SHA256:
 // mtree -e -f SPEC -p ROOT (-e: the baseline may have excluded paths). It exits 2 on a
 // difference, but 0 when files are only missing or extra: read what it prints.
-func Write(w io.Writer, next func() (*walk.Entry, error), opt WriteOptions) error {
+func Write(w io.Writer, next func() (*tree.Entry, error), opt WriteOptions) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	sw := specWriter{w: bw, opt: opt}
 	if opt.SHA256 {
@@ -72,7 +71,7 @@ func Write(w io.Writer, next func() (*walk.Entry, error), opt WriteOptions) erro
 		bw.WriteString("# Content: blake3digest, fim's own keyword; stock mtree needs an export with sha256digest.\n")
 	}
 	var prev string // path of the previous entry
-	var prevType walk.Type
+	var prevType tree.Type
 	for {
 		e, err := next()
 		if err != nil {
@@ -85,10 +84,10 @@ func Write(w io.Writer, next func() (*walk.Entry, error), opt WriteOptions) erro
 			return fmt.Errorf("entry %s: not an absolute path", appendVis(nil, e.Path))
 		}
 		if prev != "" {
-			if walk.ComparePaths(prev, e.Path) >= 0 {
+			if tree.ComparePaths(prev, e.Path) >= 0 {
 				return fmt.Errorf("entry %s after %s: not in key order", specPath(e.Path), specPath(prev))
 			}
-			if prevType != walk.TypeDir && walk.IsWithin(e.Path, prev) {
+			if prevType != tree.TypeDir && tree.IsWithin(e.Path, prev) {
 				return fmt.Errorf("entry %s: inside %s, a %s", specPath(e.Path), specPath(prev), prevType)
 			}
 		}
@@ -122,8 +121,8 @@ type specWriter struct {
 }
 
 // entry writes e, after the unrecorded directories that lead to it.
-func (sw *specWriter) entry(e *walk.Entry) error {
-	for len(sw.open) > 0 && !walk.IsWithin(e.Path, sw.open[len(sw.open)-1]) {
+func (sw *specWriter) entry(e *tree.Entry) error {
+	for len(sw.open) > 0 && !tree.IsWithin(e.Path, sw.open[len(sw.open)-1]) {
 		sw.open = sw.open[:len(sw.open)-1]
 	}
 	// Every directory from the root down to e's parent must be named before e.
@@ -159,19 +158,19 @@ func (sw *specWriter) entry(e *walk.Entry) error {
 	if e.Nlink != 1 {
 		b = strconv.AppendUint(append(b, " nlink="...), e.Nlink, 10)
 	}
-	if e.Type == walk.TypeFile || !sw.opt.SHA256 {
+	if e.Type == tree.TypeFile || !sw.opt.SHA256 {
 		b = strconv.AppendInt(append(b, " size="...), e.Size, 10)
 	}
 	b = appendTime(append(b, " time="...), e.Mtime)
 	switch e.Type {
-	case walk.TypeSymlink:
+	case tree.TypeSymlink:
 		if e.LinkTarget != "" {
 			b = appendVis(append(b, " link="...), e.LinkTarget)
 		}
-	case walk.TypeCharDev, walk.TypeBlockDev:
+	case tree.TypeCharDev, tree.TypeBlockDev:
 		b = strconv.AppendUint(append(b, " device=native,"...), uint64(unix.Major(e.Rdev)), 10)
 		b = strconv.AppendUint(append(b, ','), uint64(unix.Minor(e.Rdev)), 10)
-	case walk.TypeFile:
+	case tree.TypeFile:
 		var err error
 		if b, err = sw.appendDigest(b, e); err != nil {
 			return err
@@ -181,14 +180,14 @@ func (sw *specWriter) entry(e *walk.Entry) error {
 	if _, err := sw.w.Write(sw.buf); err != nil {
 		return err
 	}
-	if e.Type == walk.TypeDir {
+	if e.Type == tree.TypeDir {
 		sw.open = append(sw.open, e.Path)
 	}
 	return nil
 }
 
 // appendDigest appends the digest keyword of regular file e, if the baseline hashed it.
-func (sw *specWriter) appendDigest(b []byte, e *walk.Entry) ([]byte, error) {
+func (sw *specWriter) appendDigest(b []byte, e *tree.Entry) ([]byte, error) {
 	if !e.Hashed() {
 		if sw.tree != nil && sw.opt.Warn != nil {
 			sw.opt.Warn(e.Path, errNoHash)

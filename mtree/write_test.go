@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fim/tree"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,8 +14,6 @@ import (
 
 	"github.com/zeebo/blake3"
 	"golang.org/x/sys/unix"
-
-	"fim/walk"
 )
 
 // hostileTree is a tree whose names and targets need every escape a spec has.
@@ -57,15 +56,15 @@ func hostileTree(t testing.TB, devices bool) layout {
 // directories, keyword order, escapes, times before 1970, devices, a file without hash.
 func TestWriteGolden(t *testing.T) {
 	h := blake3.Sum256([]byte("root:x:0:0\n"))
-	entries := []*walk.Entry{
-		{Path: "/etc", Type: walk.TypeDir, Mode: 0o755, Nlink: 2, Size: 4096, Mtime: 1700000000123456789},
-		{Path: "/etc/passwd", Type: walk.TypeFile, Mode: 0o644, Nlink: 1, Size: 11, Mtime: 1700000000000000001, Hash: h, Flags: walk.FlagHashed},
-		{Path: "/etc/sh adow", Type: walk.TypeFile, Mode: 0o640, GID: 42, Nlink: 1, Size: 1 << 40, Mtime: -1500000000, Flags: walk.FlagTooLarge},
-		{Path: "/usr/bin/su", Type: walk.TypeFile, Mode: 0o4755, Nlink: 2, Size: 0, Mtime: 0, Hash: blake3.Sum256(nil), Flags: walk.FlagHashed},
-		{Path: "/usr/bin/x\n#*?[=\\\xff\x01", Type: walk.TypeSymlink, Mode: 0o777, UID: 1000, GID: 1000, Nlink: 1, Size: 5, Mtime: 1, LinkTarget: "a b\tc"},
-		{Path: "/usr/lib/dev", Type: walk.TypeCharDev, Mode: 0o666, Nlink: 1, Rdev: unix.Mkdev(1, 3), Mtime: 2},
-		{Path: "/usr/lib/fifo", Type: walk.TypeFIFO, Mode: 0o600, Nlink: 1, Mtime: 3},
-		{Path: "/var", Type: walk.TypeDir, Mode: 0o1777, Nlink: 2, Mtime: 4},
+	entries := []*tree.Entry{
+		{Path: "/etc", Type: tree.TypeDir, Mode: 0o755, Nlink: 2, Size: 4096, Mtime: 1700000000123456789},
+		{Path: "/etc/passwd", Type: tree.TypeFile, Mode: 0o644, Nlink: 1, Size: 11, Mtime: 1700000000000000001, Hash: h, Flags: tree.FlagHashed},
+		{Path: "/etc/sh adow", Type: tree.TypeFile, Mode: 0o640, GID: 42, Nlink: 1, Size: 1 << 40, Mtime: -1500000000, Flags: tree.FlagTooLarge},
+		{Path: "/usr/bin/su", Type: tree.TypeFile, Mode: 0o4755, Nlink: 2, Size: 0, Mtime: 0, Hash: blake3.Sum256(nil), Flags: tree.FlagHashed},
+		{Path: "/usr/bin/x\n#*?[=\\\xff\x01", Type: tree.TypeSymlink, Mode: 0o777, UID: 1000, GID: 1000, Nlink: 1, Size: 5, Mtime: 1, LinkTarget: "a b\tc"},
+		{Path: "/usr/lib/dev", Type: tree.TypeCharDev, Mode: 0o666, Nlink: 1, Rdev: unix.Mkdev(1, 3), Mtime: 2},
+		{Path: "/usr/lib/fifo", Type: tree.TypeFIFO, Mode: 0o600, Nlink: 1, Mtime: 3},
+		{Path: "/var", Type: tree.TypeDir, Mode: 0o1777, Nlink: 2, Mtime: 4},
 	}
 	got := write(t, entries, WriteOptions{})
 	golden := filepath.Join("testdata", "write.golden")
@@ -176,7 +175,7 @@ func TestWriteMtreeTools(t *testing.T) {
 	for _, tool := range tools {
 		t.Run(filepath.Base(tool.name), func(t *testing.T) {
 			root := makeTree(t, layout{"usr/lib/a": file("alpha\n"), "usr/lib/sub/b": file("beta\n"), "etc/deep/c": file("gamma\n")})
-			var entries []*walk.Entry
+			var entries []*tree.Entry
 			for _, e := range walkTree(t, root) {
 				if e.Path != "/" && e.Path != "/usr" && e.Path != "/etc" && e.Path != "/etc/deep" {
 					entries = append(entries, e)
@@ -274,7 +273,7 @@ func TestWriteUnhashed(t *testing.T) {
 	entries := walkTree(t, root)
 	for _, e := range entries {
 		if e.Path == "/big" {
-			e.Flags, e.Hash = walk.FlagTooLarge, [32]byte{}
+			e.Flags, e.Hash = tree.FlagTooLarge, [32]byte{}
 		}
 	}
 	var warned []string
@@ -303,19 +302,19 @@ func TestWriteUnhashed(t *testing.T) {
 
 // TestWriteBadInput: entries that no spec can hold fail with the entry named.
 func TestWriteBadInput(t *testing.T) {
-	dir := func(p string) *walk.Entry { return &walk.Entry{Path: p, Type: walk.TypeDir, Nlink: 2} }
-	fileAt := func(p string) *walk.Entry { return &walk.Entry{Path: p, Type: walk.TypeFile, Nlink: 1} }
+	dir := func(p string) *tree.Entry { return &tree.Entry{Path: p, Type: tree.TypeDir, Nlink: 2} }
+	fileAt := func(p string) *tree.Entry { return &tree.Entry{Path: p, Type: tree.TypeFile, Nlink: 1} }
 	for _, c := range []struct {
 		name    string
-		entries []*walk.Entry
+		entries []*tree.Entry
 		want    string
 	}{
-		{"out of order", []*walk.Entry{dir("/b"), dir("/a")}, "entry ./a after ./b: not in key order"},
-		{"repeated", []*walk.Entry{dir("/a"), dir("/a")}, "not in key order"},
-		{"slash orders first", []*walk.Entry{dir("/a-b"), dir("/a/c")}, "entry ./a/c after ./a-b"},
-		{"relative", []*walk.Entry{dir("a")}, "entry a: not an absolute path"},
-		{"inside a file", []*walk.Entry{fileAt("/f"), fileAt("/f/g")}, "entry ./f/g: inside ./f, a file"},
-		{"unknown type", []*walk.Entry{{Path: "/x"}}, "entry ./x: type unknown has no mtree name"},
+		{"out of order", []*tree.Entry{dir("/b"), dir("/a")}, "entry ./a after ./b: not in key order"},
+		{"repeated", []*tree.Entry{dir("/a"), dir("/a")}, "not in key order"},
+		{"slash orders first", []*tree.Entry{dir("/a-b"), dir("/a/c")}, "entry ./a/c after ./a-b"},
+		{"relative", []*tree.Entry{dir("a")}, "entry a: not an absolute path"},
+		{"inside a file", []*tree.Entry{fileAt("/f"), fileAt("/f/g")}, "entry ./f/g: inside ./f, a file"},
+		{"unknown type", []*tree.Entry{{Path: "/x"}}, "entry ./x: type unknown has no mtree name"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var b bytes.Buffer

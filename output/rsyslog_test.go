@@ -14,7 +14,7 @@ import (
 
 	"fim/diff"
 	"fim/report"
-	"fim/walk"
+	"fim/tree"
 )
 
 const rsyslogd = "/usr/sbin/rsyslogd"
@@ -121,8 +121,8 @@ func readRsyslog(t *testing.T, dir string) []rsyslogLine {
 // reports renders events as fim check does, in text and json: what the sinks carry.
 func reports(t *testing.T) (text, json []byte) {
 	mtime := time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC).UnixNano()
-	f := func(path string, size int64) *walk.Entry {
-		return &walk.Entry{Path: path, Type: walk.TypeFile, Mode: 0o644, Size: size, Nlink: 1, Mtime: mtime, Ctime: mtime}
+	f := func(path string, size int64) *tree.Entry {
+		return &tree.Entry{Path: path, Type: tree.TypeFile, Mode: 0o644, Size: size, Nlink: 1, Mtime: mtime, Ctime: mtime}
 	}
 	events := []diff.Event{
 		{Kind: diff.Create, Path: "/etc/caf\u00e9.conf", After: f("/etc/caf\u00e9.conf", 12)},
@@ -303,7 +303,7 @@ func TestRsyslogLongLine(t *testing.T) {
 			mtime := time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC).UnixNano()
 			name := "/tmp/" + strings.Repeat("a", pad) + forged
 			ev := diff.Event{Kind: diff.Create, Path: name,
-				After: &walk.Entry{Path: name, Type: walk.TypeFile, Mode: 0o644, Nlink: 1, Mtime: mtime, Ctime: mtime}}
+				After: &tree.Entry{Path: name, Type: tree.TypeFile, Mode: 0o644, Nlink: 1, Mtime: mtime, Ctime: mtime}}
 			var b bytes.Buffer
 			if err := report.Text(&b, []diff.Event{ev}, report.Info{Stream: true}); err != nil {
 				t.Fatal(err)
@@ -357,7 +357,7 @@ func TestRsyslogControlBytes(t *testing.T) {
 		"a\u2028b", "a\u2029" + forged, "a\xffb", "a\tb\vc\fd", "a\x7fb", "a\n\n\n" + forged} {
 		path := "/etc/" + name
 		events = append(events, diff.Event{Kind: diff.Create, Path: path,
-			After: &walk.Entry{Path: path, Type: walk.TypeFile, Mode: 0o644, Nlink: 1, Mtime: mtime, Ctime: mtime}})
+			After: &tree.Entry{Path: path, Type: tree.TypeFile, Mode: 0o644, Nlink: 1, Mtime: mtime, Ctime: mtime}})
 	}
 	var formats []string
 	for f := range report.Formats {

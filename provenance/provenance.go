@@ -40,7 +40,7 @@ import (
 
 	"fim/diff"
 	"fim/pkgdb"
-	"fim/walk"
+	"fim/tree"
 )
 
 // Options say where the packages are and what the baseline is.
@@ -281,9 +281,9 @@ func (a *Annotator) listed(ev *diff.Event, f *pkgdb.File) bool {
 		return false
 	}
 	switch e.Type {
-	case walk.TypeDir:
+	case tree.TypeDir:
 		return true
-	case walk.TypeSymlink:
+	case tree.TypeSymlink:
 		target := e.LinkTarget
 		if !path.IsAbs(target) {
 			target = path.Join(path.Dir(ev.Path), target)

@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"fim/diff"
-	"fim/walk"
+	"fim/tree"
 )
 
 // ecsVersion is the version of the Elastic Common Schema the ecs format follows.
@@ -236,7 +236,7 @@ func ECS(w io.Writer, events []diff.Event, info Info) error {
 		}
 		doc.File = newECSFile(ev.Path, e)
 		if e != nil {
-			if e.Type == walk.TypeSymlink {
+			if e.Type == tree.TypeSymlink {
 				doc.FIM.TargetPathB64 = rawIfInvalid(e.LinkTarget)
 			}
 			doc.FIM.Xattrs = jsonXattrs(e.Xattrs)
@@ -298,12 +298,12 @@ func setECSProcess(doc *ecsDoc, p *diff.Process) {
 }
 
 // newECSFile returns the ECS file set of an event's path and entry (nil: path only).
-func newECSFile(p string, e *walk.Entry) ecsFile {
+func newECSFile(p string, e *tree.Entry) ecsFile {
 	f := ecsFile{Path: p, Name: path.Base(p), Directory: path.Dir(p)}
 	if e == nil {
 		return f
 	}
-	if e.Type != walk.TypeDir {
+	if e.Type != tree.TypeDir {
 		// The text after the name's last dot, if the dot neither starts nor ends it.
 		if i := strings.LastIndexByte(f.Name, '.'); i > 0 && i < len(f.Name)-1 {
 			f.Extension = f.Name[i+1:]
@@ -321,7 +321,7 @@ func newECSFile(p string, e *walk.Entry) ecsFile {
 		SetUID: e.Mode&0o4000 != 0,
 		SetGID: e.Mode&0o2000 != 0,
 	}
-	if e.Type == walk.TypeSymlink {
+	if e.Type == tree.TypeSymlink {
 		st.TargetPath = e.LinkTarget
 	}
 	if e.Hashed() {

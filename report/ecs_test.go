@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"fim/diff"
-	"fim/walk"
+	"fim/tree"
 )
 
 // parseECS decodes NDJSON, one document per line, and checks that each document has
@@ -192,8 +192,8 @@ func TestECSFields(t *testing.T) {
 // *_b64 fields, byte for byte.
 func TestECSNonUTF8(t *testing.T) {
 	target := "../\x80target"
-	link := entry("/srv/\xff\xfeold", walk.TypeSymlink, 0o777, func(e *walk.Entry) { e.LinkTarget = target })
-	moved := edit(link, func(e *walk.Entry) { e.Path = nonUTF8Path })
+	link := entry("/srv/\xff\xfeold", tree.TypeSymlink, 0o777, func(e *tree.Entry) { e.LinkTarget = target })
+	moved := edit(link, func(e *tree.Entry) { e.Path = nonUTF8Path })
 	events := []diff.Event{create(file(nonUTF8Path, 7, 0o644, 0xc0)), modify(diff.Move, link, moved)}
 	docs := parseECS(t, render(t, ECS, events, checkInfo))
 	for i, doc := range docs {

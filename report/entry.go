@@ -3,13 +3,12 @@ package report
 import (
 	"bufio"
 	"encoding/json"
+	"fim/tree"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"time"
-
-	"fim/walk"
 )
 
 // EntryFormats are the formats of an EntryWriter.
@@ -54,7 +53,7 @@ type jsonRecord struct {
 }
 
 // Write writes one entry. Write errors are reported by Flush.
-func (ew *EntryWriter) Write(e *walk.Entry) error {
+func (ew *EntryWriter) Write(e *tree.Entry) error {
 	if ew.enc != nil {
 		if err := ew.enc.Encode(&jsonRecord{Path: e.Path, PathB64: rawIfInvalid(e.Path), jsonEntry: *newJSONEntry(e)}); err != nil {
 			return fmt.Errorf("write entry %s: %w", EscapeText(e.Path), err)
@@ -77,12 +76,12 @@ func (ew *EntryWriter) Flush() error {
 
 // AppendEntry appends the text line of e, as an EntryWriter writes it, without the
 // newline.
-func AppendEntry(b []byte, e *walk.Entry) []byte {
+func AppendEntry(b []byte, e *tree.Entry) []byte {
 	b = appendMode(b, e)
 	b = appendRight(b, strconv.AppendUint(nil, uint64(e.UID), 10), 6)
 	b = appendRight(b, strconv.AppendUint(nil, uint64(e.GID), 10), 6)
 	var size []byte
-	if e.Type == walk.TypeCharDev || e.Type == walk.TypeBlockDev {
+	if e.Type == tree.TypeCharDev || e.Type == tree.TypeBlockDev {
 		size = appendDev(nil, e.Rdev)
 	} else {
 		size = strconv.AppendInt(nil, e.Size, 10)
@@ -92,7 +91,7 @@ func AppendEntry(b []byte, e *walk.Entry) []byte {
 	b = time.Unix(0, e.Mtime).UTC().AppendFormat(b, time.RFC3339)
 	b = append(b, "  "...)
 	start := len(b)
-	if e.Type == walk.TypeFile || e.Flags&(walk.FlagUnreadable|walk.FlagUnstable|walk.FlagTooLarge) != 0 {
+	if e.Type == tree.TypeFile || e.Flags&(tree.FlagUnreadable|tree.FlagUnstable|tree.FlagTooLarge) != 0 {
 		b = appendHash(b, e)
 	} else {
 		b = append(b, '-')
@@ -102,7 +101,7 @@ func AppendEntry(b []byte, e *walk.Entry) []byte {
 	}
 	b = append(b, "  "...)
 	b = appendEscaped(b, e.Path)
-	if e.Type == walk.TypeSymlink {
+	if e.Type == tree.TypeSymlink {
 		b = append(b, " -> "...)
 		b = appendEscaped(b, e.LinkTarget)
 	}

@@ -11,12 +11,12 @@ import (
 	"testing"
 
 	"fim/diff"
-	"fim/walk"
+	"fim/tree"
 )
 
 // sampleEntries are the entries of the sample events, and a few more kinds.
-func sampleEntries() []*walk.Entry {
-	var es []*walk.Entry
+func sampleEntries() []*tree.Entry {
+	var es []*tree.Entry
 	for _, ev := range sampleEvents() {
 		if ev.After != nil {
 			es = append(es, ev.After)
@@ -25,12 +25,12 @@ func sampleEntries() []*walk.Entry {
 		}
 	}
 	return append(es,
-		entry("/run/fifo", walk.TypeFIFO, 0o600),
-		entry("/run/sock", walk.TypeSocket, 0o777),
-		entry("/dev/sda", walk.TypeBlockDev, 0o660, func(e *walk.Entry) { e.Rdev = 0x800 }),
-		entry("/root/locked", walk.TypeDir, 0o700, func(e *walk.Entry) { e.Flags = walk.FlagUnreadable }),
-		file("/var/log/busy.log", 77, 0o644, 0, func(e *walk.Entry) { e.Flags = walk.FlagUnstable }),
-		entry("/before/1970", walk.TypeFile, 0o644, func(e *walk.Entry) { e.Mtime = -1e9; e.Flags = walk.FlagUnreadable }),
+		entry("/run/fifo", tree.TypeFIFO, 0o600),
+		entry("/run/sock", tree.TypeSocket, 0o777),
+		entry("/dev/sda", tree.TypeBlockDev, 0o660, func(e *tree.Entry) { e.Rdev = 0x800 }),
+		entry("/root/locked", tree.TypeDir, 0o700, func(e *tree.Entry) { e.Flags = tree.FlagUnreadable }),
+		file("/var/log/busy.log", 77, 0o644, 0, func(e *tree.Entry) { e.Flags = tree.FlagUnstable }),
+		entry("/before/1970", tree.TypeFile, 0o644, func(e *tree.Entry) { e.Mtime = -1e9; e.Flags = tree.FlagUnreadable }),
 	)
 }
 

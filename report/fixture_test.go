@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"fim/diff"
-	"fim/walk"
+	"fim/tree"
 )
 
 // base is the time most test entries were last modified.
@@ -30,13 +30,13 @@ func digest(seed byte) [32]byte {
 }
 
 // entry builds an entry of a type with common defaults, then applies edits.
-func entry(path string, t walk.Type, mode uint32, edits ...func(*walk.Entry)) *walk.Entry {
-	e := &walk.Entry{
+func entry(path string, t tree.Type, mode uint32, edits ...func(*tree.Entry)) *tree.Entry {
+	e := &tree.Entry{
 		Path: path, Type: t, Mode: mode, Nlink: 1,
 		Inode: 1000, Device: 0x803, // 8:3
 		Mtime: at(0), Ctime: at(0),
 	}
-	if t == walk.TypeDir {
+	if t == tree.TypeDir {
 		e.Nlink = 2
 		e.Size = 4096
 	}
@@ -47,11 +47,11 @@ func entry(path string, t walk.Type, mode uint32, edits ...func(*walk.Entry)) *w
 }
 
 // file builds a regular file with a content hash.
-func file(path string, size int64, mode uint32, seed byte, edits ...func(*walk.Entry)) *walk.Entry {
-	e := entry(path, walk.TypeFile, mode, func(e *walk.Entry) {
+func file(path string, size int64, mode uint32, seed byte, edits ...func(*tree.Entry)) *tree.Entry {
+	e := entry(path, tree.TypeFile, mode, func(e *tree.Entry) {
 		e.Size = size
 		e.Hash = digest(seed)
-		e.Flags |= walk.FlagHashed
+		e.Flags |= tree.FlagHashed
 	})
 	for _, edit := range edits {
 		edit(e)
@@ -61,7 +61,7 @@ func file(path string, size int64, mode uint32, seed byte, edits ...func(*walk.E
 
 // edit returns a copy of e with edits applied; the Xattrs slice is shared unless an
 // edit replaces it.
-func edit(e *walk.Entry, edits ...func(*walk.Entry)) *walk.Entry {
+func edit(e *tree.Entry, edits ...func(*tree.Entry)) *tree.Entry {
 	c := *e
 	for _, ed := range edits {
 		ed(&c)
@@ -77,15 +77,15 @@ func changed(attrs ...diff.Attr) diff.AttrSet {
 	return s
 }
 
-func create(e *walk.Entry) diff.Event {
+func create(e *tree.Entry) diff.Event {
 	return diff.Event{Kind: diff.Create, Path: e.Path, After: e}
 }
 
-func remove(e *walk.Entry) diff.Event {
+func remove(e *tree.Entry) diff.Event {
 	return diff.Event{Kind: diff.Remove, Path: e.Path, Before: e}
 }
 
-func modify(kind diff.Kind, before, after *walk.Entry, attrs ...diff.Attr) diff.Event {
+func modify(kind diff.Kind, before, after *tree.Entry, attrs ...diff.Attr) diff.Event {
 	ev := diff.Event{Kind: kind, Path: after.Path, Changed: changed(attrs...), Before: before, After: after}
 	if kind == diff.Rename || kind == diff.Move {
 		ev.OldPath = before.Path
@@ -104,63 +104,63 @@ const (
 // sampleEvents covers every kind and the attribute renderings worth a look.
 func sampleEvents() []diff.Event {
 	passwd := file("/etc/passwd", 1024, 0o644, 0x10)
-	hosts := file("/etc/hosts", 220, 0o644, 0x20, func(e *walk.Entry) { e.Mtime = at(500 * time.Millisecond) })
+	hosts := file("/etc/hosts", 220, 0o644, 0x20, func(e *tree.Entry) { e.Mtime = at(500 * time.Millisecond) })
 	thing := file("/var/lib/thing", 10, 0o600, 0x30)
-	editor := entry("/etc/alternatives/editor", walk.TypeSymlink, 0o777, func(e *walk.Entry) {
+	editor := entry("/etc/alternatives/editor", tree.TypeSymlink, 0o777, func(e *tree.Entry) {
 		e.LinkTarget = "/usr/bin/vim.basic"
 		e.Size = int64(len(e.LinkTarget))
 	})
 	su := file("/usr/bin/passwd", 59976, 0o755, 0x40)
-	shadow := file("/etc/shadow", 900, 0o640, 0x50, func(e *walk.Entry) { e.GID = 42 })
-	secure := file("/etc/secure", 5, 0o600, 0x60, func(e *walk.Entry) {
-		e.Xattrs = []walk.Xattr{
+	shadow := file("/etc/shadow", 900, 0o640, 0x50, func(e *tree.Entry) { e.GID = 42 })
+	secure := file("/etc/secure", 5, 0o600, 0x60, func(e *tree.Entry) {
+		e.Xattrs = []tree.Xattr{
 			{Name: "security.selinux", Value: []byte("system_u:object_r:etc_t:s0\x00")},
 			{Name: "user.old", Value: []byte("1")},
 			{Name: "user.same", Value: []byte("x")},
 		}
 	})
 	conf := file("/etc/app/a.conf", 33, 0o644, 0x70)
-	moved := file("/tmp/payload", 4096, 0o755, 0x80, func(e *walk.Entry) { e.UID, e.GID = 1000, 1000 })
+	moved := file("/tmp/payload", 4096, 0o755, 0x80, func(e *tree.Entry) { e.UID, e.GID = 1000, 1000 })
 
 	return []diff.Event{
 		create(file("/etc/cron.d/backdoor", 42, 0o644, 0xa0)),
-		create(entry("/dev/mem2", walk.TypeCharDev, 0o660, func(e *walk.Entry) { e.Rdev = 0x101 })),
-		create(entry("/etc/motd", walk.TypeSymlink, 0o777, func(e *walk.Entry) {
+		create(entry("/dev/mem2", tree.TypeCharDev, 0o660, func(e *tree.Entry) { e.Rdev = 0x101 })),
+		create(entry("/etc/motd", tree.TypeSymlink, 0o777, func(e *tree.Entry) {
 			e.LinkTarget = escapeTarget
 			e.Size = int64(len(e.LinkTarget))
 		})),
-		create(entry("/srv/www", walk.TypeDir, 0o2775)),
-		modify(diff.Change, passwd, edit(passwd, func(e *walk.Entry) {
+		create(entry("/srv/www", tree.TypeDir, 0o2775)),
+		modify(diff.Change, passwd, edit(passwd, func(e *tree.Entry) {
 			e.Size, e.Hash = 1070, digest(0x11)
 			e.Mtime, e.Ctime = at(time.Hour+250*time.Millisecond), at(time.Hour+250*time.Millisecond)
 		}), diff.AttrContent, diff.AttrSize, diff.AttrMtime, diff.AttrCtime),
-		modify(diff.Change, hosts, edit(hosts, func(e *walk.Entry) { e.Mtime = at(2*time.Hour + 500*time.Millisecond) }),
+		modify(diff.Change, hosts, edit(hosts, func(e *tree.Entry) { e.Mtime = at(2*time.Hour + 500*time.Millisecond) }),
 			diff.AttrMtime),
-		modify(diff.Change, thing, entry("/var/lib/thing", walk.TypeDir, 0o755, func(e *walk.Entry) {
+		modify(diff.Change, thing, entry("/var/lib/thing", tree.TypeDir, 0o755, func(e *tree.Entry) {
 			e.Inode, e.Mtime, e.Ctime = 2000, at(time.Minute), at(time.Minute)
 		}), diff.AttrType, diff.AttrContent, diff.AttrSize, diff.AttrMtime, diff.AttrMode, diff.AttrCtime,
 			diff.AttrInode, diff.AttrNlink),
-		modify(diff.Change, editor, edit(editor, func(e *walk.Entry) {
+		modify(diff.Change, editor, edit(editor, func(e *tree.Entry) {
 			e.LinkTarget = "/usr/bin/nano"
 			e.Size = int64(len(e.LinkTarget))
 		}), diff.AttrSize, diff.AttrLinkTarget),
-		modify(diff.Chmod, su, edit(su, func(e *walk.Entry) { e.Mode, e.Ctime = 0o4755, at(time.Second) }),
+		modify(diff.Chmod, su, edit(su, func(e *tree.Entry) { e.Mode, e.Ctime = 0o4755, at(time.Second) }),
 			diff.AttrMode, diff.AttrCtime),
-		modify(diff.Chmod, shadow, edit(shadow, func(e *walk.Entry) { e.UID, e.GID, e.Mode = 1000, 1000, 0o1666 }),
+		modify(diff.Chmod, shadow, edit(shadow, func(e *tree.Entry) { e.UID, e.GID, e.Mode = 1000, 1000, 0o1666 }),
 			diff.AttrMode, diff.AttrUID, diff.AttrGID),
-		modify(diff.Chmod, secure, edit(secure, func(e *walk.Entry) {
-			e.Xattrs = []walk.Xattr{
+		modify(diff.Chmod, secure, edit(secure, func(e *tree.Entry) {
+			e.Xattrs = []tree.Xattr{
 				{Name: "security.selinux", Value: []byte("system_u:object_r:shadow_t:s0\x00")},
 				{Name: "user.new", Value: []byte{0xff, 0x00}},
 				{Name: "user.same", Value: []byte("x")},
 			}
 		}), diff.AttrXattrs),
-		modify(diff.Rename, conf, edit(conf, func(e *walk.Entry) { e.Path = "/etc/app/b.conf" })),
-		modify(diff.Move, moved, edit(moved, func(e *walk.Entry) { e.Path, e.Ctime = "/root/.cache/payload", at(3*time.Second) }),
+		modify(diff.Rename, conf, edit(conf, func(e *tree.Entry) { e.Path = "/etc/app/b.conf" })),
+		modify(diff.Move, moved, edit(moved, func(e *tree.Entry) { e.Path, e.Ctime = "/root/.cache/payload", at(3*time.Second) }),
 			diff.AttrCtime),
 		remove(file("/etc/old.conf", 12, 0o644, 0xb0)),
-		remove(entry("/var/log/huge.log", walk.TypeFile, 0o640, func(e *walk.Entry) {
-			e.Size, e.Flags = 1<<40, walk.FlagTooLarge
+		remove(entry("/var/log/huge.log", tree.TypeFile, 0o640, func(e *tree.Entry) {
+			e.Size, e.Flags = 1<<40, tree.FlagTooLarge
 		})),
 		create(file(nonUTF8Path, 7, 0o644, 0xc0)),
 		create(file(forgedPath, 0, 0o644, 0xd0)),

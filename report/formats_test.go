@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"fim/diff"
+	"fim/tree"
 	"fim/walk"
 )
 
@@ -29,7 +30,7 @@ const (
 // count of folded occurrences.
 func watchedEvents() []diff.Event {
 	resolv := file("/etc/resolv.conf", 220, 0o644, 0x20)
-	edited := modify(diff.Change, resolv, edit(resolv, func(e *walk.Entry) {
+	edited := modify(diff.Change, resolv, edit(resolv, func(e *tree.Entry) {
 		e.Size, e.Hash, e.Mtime, e.Ctime = 230, digest(0x21), at(time.Hour), at(time.Hour)
 	}), diff.AttrContent, diff.AttrSize, diff.AttrMtime, diff.AttrCtime)
 	edited.Source, edited.Count = "fanotify", 3
@@ -182,7 +183,7 @@ func walkTree(t *testing.T, names []string) (string, []diff.Event) {
 	d := &diff.Differ{}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := w.Walk(ctx, func(e *walk.Entry) error { d.Created(e); return nil }); err != nil {
+	if err := w.Walk(ctx, func(e *tree.Entry) error { d.Created(e); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	events := d.Events()
@@ -238,7 +239,7 @@ func TestFormatsRealTree(t *testing.T) {
 			if got := ecsPath(t, docs[i]); got != ev.Path {
 				t.Errorf("document %d: path %q, want %q", i, got, ev.Path)
 			}
-			if ev.After.Type == walk.TypeSymlink {
+			if ev.After.Type == tree.TypeSymlink {
 				if got := ecsTarget(t, docs[i]); got != ev.After.LinkTarget {
 					t.Errorf("document %d: target %q, want %q", i, got, ev.After.LinkTarget)
 				}
@@ -301,8 +302,8 @@ func FuzzFormats(f *testing.F) {
 	f.Add("a\r\n::notice::b%", "::error::c\n")
 	f.Fuzz(func(t *testing.T, name, target string) {
 		p := "/" + name
-		link := entry(p+".lnk", walk.TypeSymlink, 0o777, func(e *walk.Entry) { e.LinkTarget = target })
-		moved := edit(link, func(e *walk.Entry) { e.Path = "/moved/" + name })
+		link := entry(p+".lnk", tree.TypeSymlink, 0o777, func(e *tree.Entry) { e.LinkTarget = target })
+		moved := edit(link, func(e *tree.Entry) { e.Path = "/moved/" + name })
 		events := []diff.Event{
 			create(file(p, 1, 0o644, 1)),
 			create(link),

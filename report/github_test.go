@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"fim/diff"
-	"fim/walk"
+	"fim/tree"
 )
 
 // command is a workflow command as the Actions runner parses one line of a step's
@@ -121,8 +121,8 @@ func TestGitHubInjection(t *testing.T) {
 		"\x1b[2K\r::error::z",
 	} {
 		p := "/tmp/" + name
-		link := entry(p, walk.TypeSymlink, 0o777, func(e *walk.Entry) { e.LinkTarget = name })
-		moved := modify(diff.Move, link, edit(link, func(e *walk.Entry) { e.Path = "/var" + p }))
+		link := entry(p, tree.TypeSymlink, 0o777, func(e *tree.Entry) { e.LinkTarget = name })
+		moved := modify(diff.Move, link, edit(link, func(e *tree.Entry) { e.Path = "/var" + p }))
 		moved.Process = &diff.Process{PID: 1, Name: name, UID: -1}
 		events := []diff.Event{create(link), moved}
 		out := render(t, GitHub, events, checkInfo)

@@ -13,7 +13,7 @@ import (
 	"unicode/utf8"
 
 	"fim/diff"
-	"fim/walk"
+	"fim/tree"
 )
 
 // timeLayout is RFC 3339 with a fixed nine-digit fraction, so that times line up and
@@ -155,14 +155,14 @@ type jsonEntry struct {
 // flagNames are the entry flags the json format reports, in output order. FlagHashed
 // shows as the hash itself; FlagBtime is not reported.
 var flagNames = []struct {
-	flag walk.Flags
+	flag tree.Flags
 	name string
 }{
-	{walk.FlagUnreadable, "unreadable"},
-	{walk.FlagUnstable, "unstable"},
-	{walk.FlagTooLarge, "too_large"},
-	{walk.FlagXattrsUnreadable, "xattrs_unreadable"},
-	{walk.FlagImplied, "implied"},
+	{tree.FlagUnreadable, "unreadable"},
+	{tree.FlagUnstable, "unstable"},
+	{tree.FlagTooLarge, "too_large"},
+	{tree.FlagXattrsUnreadable, "xattrs_unreadable"},
+	{tree.FlagImplied, "implied"},
 }
 
 // JSON renders events as NDJSON: one object per event per line, nothing else.
@@ -214,7 +214,7 @@ func JSON(w io.Writer, events []diff.Event, info Info) error {
 	return nil
 }
 
-func newJSONEntry(e *walk.Entry) *jsonEntry {
+func newJSONEntry(e *tree.Entry) *jsonEntry {
 	if e == nil {
 		return nil
 	}
@@ -230,14 +230,14 @@ func newJSONEntry(e *walk.Entry) *jsonEntry {
 		Mtime:  formatTime(e.Mtime),
 		Ctime:  formatTime(e.Ctime),
 	}
-	if e.Type == walk.TypeCharDev || e.Type == walk.TypeBlockDev {
+	if e.Type == tree.TypeCharDev || e.Type == tree.TypeBlockDev {
 		rdev := e.Rdev
 		je.Rdev = &rdev
 	}
 	if e.Hashed() {
 		je.Hash = "blake3:" + hex.EncodeToString(e.Hash[:])
 	}
-	if e.Type == walk.TypeSymlink {
+	if e.Type == tree.TypeSymlink {
 		target := e.LinkTarget
 		je.LinkTarget = &target
 		je.LinkTargetB64 = rawIfInvalid(target)
@@ -249,7 +249,7 @@ func newJSONEntry(e *walk.Entry) *jsonEntry {
 
 // jsonXattrs returns extended attributes as a JSON object, names and values encoded as
 // the package doc says; nil if there are none.
-func jsonXattrs(xattrs []walk.Xattr) map[string]string {
+func jsonXattrs(xattrs []tree.Xattr) map[string]string {
 	if len(xattrs) == 0 {
 		return nil
 	}
@@ -265,7 +265,7 @@ func jsonXattrs(xattrs []walk.Xattr) map[string]string {
 }
 
 // jsonFlags returns the names of the reported flags that are set, in flagNames order.
-func jsonFlags(flags walk.Flags) []string {
+func jsonFlags(flags tree.Flags) []string {
 	var names []string
 	for _, f := range flagNames {
 		if flags&f.flag != 0 {

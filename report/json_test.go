@@ -13,7 +13,7 @@ import (
 	"unicode/utf8"
 
 	"fim/diff"
-	"fim/walk"
+	"fim/tree"
 )
 
 // The keys of an event and of an entry object, in output order.
@@ -312,11 +312,11 @@ func TestJSONFields(t *testing.T) {
 func TestJSONNonUTF8(t *testing.T) {
 	oldPath := "/srv/\xff\xfeold"
 	target := "../\x80target"
-	link := entry(oldPath, walk.TypeSymlink, 0o777, func(e *walk.Entry) {
+	link := entry(oldPath, tree.TypeSymlink, 0o777, func(e *tree.Entry) {
 		e.LinkTarget = target
-		e.Xattrs = []walk.Xattr{{Name: "user.\xff", Value: []byte("base64:looks encoded")}}
+		e.Xattrs = []tree.Xattr{{Name: "user.\xff", Value: []byte("base64:looks encoded")}}
 	})
-	moved := edit(link, func(e *walk.Entry) { e.Path = nonUTF8Path })
+	moved := edit(link, func(e *tree.Entry) { e.Path = nonUTF8Path })
 	events := []diff.Event{
 		create(file(nonUTF8Path, 7, 0o644, 0xc0)),
 		modify(diff.Move, link, moved),

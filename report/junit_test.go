@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"fim/diff"
-	"fim/walk"
+	"fim/tree"
 )
 
 // junitSuite is a JUnit report as CI tools read it.
@@ -134,10 +134,10 @@ func TestJUnitStructure(t *testing.T) {
 func TestJUnitHostile(t *testing.T) {
 	for _, name := range append(hostileNames, "\x00", "\x08\x0b\x0c", "\u0085\u2028", "\xed\xa0\x80", "&#0;") {
 		p := "/" + name
-		link := entry(p, walk.TypeSymlink, 0o777, func(e *walk.Entry) { e.LinkTarget = name })
+		link := entry(p, tree.TypeSymlink, 0o777, func(e *tree.Entry) { e.LinkTarget = name })
 		events := []diff.Event{
 			create(link),
-			modify(diff.Rename, edit(link, func(e *walk.Entry) { e.Path = p + "~" }), link),
+			modify(diff.Rename, edit(link, func(e *tree.Entry) { e.Path = p + "~" }), link),
 		}
 		info := checkInfo
 		info.Host.Name = name

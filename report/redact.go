@@ -5,7 +5,7 @@ import (
 	"path"
 
 	"fim/diff"
-	"fim/walk"
+	"fim/tree"
 )
 
 // Redacted is the name that stands for every path below a redacted root.
@@ -65,20 +65,20 @@ func redactProcess(p *diff.Process) *diff.Process {
 func redactPath(p string, roots []string) string {
 	deepest := ""
 	for _, r := range roots {
-		if len(r) > len(deepest) && walk.IsWithin(p, r) {
+		if len(r) > len(deepest) && tree.IsWithin(p, r) {
 			deepest = r
 		}
 	}
 	if deepest == "" || p == deepest {
 		return p
 	}
-	return walk.Join(deepest, Redacted)
+	return tree.Join(deepest, Redacted)
 }
 
 // redactEntry returns a copy of e with its path redacted and its link target and
 // extended attribute values dropped; a value that differs from the one in prev (an
 // earlier state of the entry, or nil) becomes "[redacted]".
-func redactEntry(e, prev *walk.Entry, roots []string) *walk.Entry {
+func redactEntry(e, prev *tree.Entry, roots []string) *tree.Entry {
 	if e == nil {
 		return nil
 	}
@@ -86,9 +86,9 @@ func redactEntry(e, prev *walk.Entry, roots []string) *walk.Entry {
 	c.Path = redactPath(c.Path, roots)
 	c.LinkTarget = ""
 	if len(e.Xattrs) > 0 {
-		c.Xattrs = make([]walk.Xattr, len(e.Xattrs))
+		c.Xattrs = make([]tree.Xattr, len(e.Xattrs))
 		for i, x := range e.Xattrs {
-			c.Xattrs[i] = walk.Xattr{Name: x.Name}
+			c.Xattrs[i] = tree.Xattr{Name: x.Name}
 			if prev != nil && valueChanged(prev.Xattrs, x) {
 				c.Xattrs[i].Value = []byte(Redacted)
 			}
@@ -98,7 +98,7 @@ func redactEntry(e, prev *walk.Entry, roots []string) *walk.Entry {
 }
 
 // valueChanged reports whether xattrs has an attribute of x's name with another value.
-func valueChanged(xattrs []walk.Xattr, x walk.Xattr) bool {
+func valueChanged(xattrs []tree.Xattr, x tree.Xattr) bool {
 	for _, y := range xattrs {
 		if y.Name == x.Name {
 			return !bytes.Equal(y.Value, x.Value)

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"fim/diff"
-	"fim/walk"
+	"fim/tree"
 )
 
 func TestRedactPath(t *testing.T) {
@@ -31,7 +31,7 @@ func TestRedactPath(t *testing.T) {
 		{"/etc/x", nil, "/etc/x"},
 	}
 	for _, tt := range tests {
-		ev := []diff.Event{{Kind: diff.Remove, Path: tt.path, Before: &walk.Entry{Path: tt.path}}}
+		ev := []diff.Event{{Kind: diff.Remove, Path: tt.path, Before: &tree.Entry{Path: tt.path}}}
 		got := Redact(ev, tt.roots)[0]
 		if got.Path != tt.want || got.Before.Path != tt.want {
 			t.Errorf("Redact(%q, %q) = %q (entry %q), want %q", tt.path, tt.roots, got.Path, got.Before.Path, tt.want)
@@ -61,7 +61,7 @@ func TestRedactEvents(t *testing.T) {
 		if r.Kind != ev.Kind || r.Changed != ev.Changed || r.Source != ev.Source || r.Count != ev.Count {
 			t.Errorf("event %d: kind, changed, source or count changed: %+v", i, r)
 		}
-		for _, side := range []struct{ got, orig *walk.Entry }{{r.Before, ev.Before}, {r.After, ev.After}} {
+		for _, side := range []struct{ got, orig *tree.Entry }{{r.Before, ev.Before}, {r.After, ev.After}} {
 			if side.orig == nil {
 				if side.got != nil {
 					t.Errorf("event %d: an entry appeared", i)
@@ -134,7 +134,7 @@ func TestRedactEvents(t *testing.T) {
 	}
 }
 
-func pathOf(e *walk.Entry) string {
+func pathOf(e *tree.Entry) string {
 	if e == nil {
 		return ""
 	}

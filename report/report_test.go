@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"fim/diff"
-	"fim/walk"
+	"fim/tree"
 )
 
 func TestLookup(t *testing.T) {
@@ -51,10 +51,10 @@ func benchEvents(n int) []diff.Event {
 	events := make([]diff.Event, 0, n)
 	for i := 0; len(events) < n; i++ {
 		path := fmt.Sprintf("/usr/lib/x86_64-linux-gnu/pkg%03d/lib%d.so.1", i/10, i)
-		before := file(path, int64(1000+i), 0o644, byte(i), func(e *walk.Entry) {
-			e.Xattrs = []walk.Xattr{{Name: "security.ima", Value: []byte{1, 2, 3}}}
+		before := file(path, int64(1000+i), 0o644, byte(i), func(e *tree.Entry) {
+			e.Xattrs = []tree.Xattr{{Name: "security.ima", Value: []byte{1, 2, 3}}}
 		})
-		after := edit(before, func(e *walk.Entry) {
+		after := edit(before, func(e *tree.Entry) {
 			e.Size++
 			e.Hash = digest(byte(i + 1))
 			e.Mtime += int64(time.Second + 1)
@@ -70,9 +70,9 @@ func benchEvents(n int) []diff.Event {
 		case diff.Chmod:
 			events = append(events, modify(diff.Chmod, before, after, diff.AttrMode))
 		case diff.Rename:
-			events = append(events, modify(diff.Rename, before, edit(after, func(e *walk.Entry) { e.Path += ".new" })))
+			events = append(events, modify(diff.Rename, before, edit(after, func(e *tree.Entry) { e.Path += ".new" })))
 		case diff.Move:
-			events = append(events, modify(diff.Move, before, edit(after, func(e *walk.Entry) { e.Path = "/tmp" + e.Path }),
+			events = append(events, modify(diff.Move, before, edit(after, func(e *tree.Entry) { e.Path = "/tmp" + e.Path }),
 				diff.AttrCtime))
 		}
 	}

@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 
 	"fim/diff"
-	"fim/walk"
+	"fim/tree"
 )
 
 // kindWidth is the width of the kind column: the longest kind name.
@@ -213,7 +213,7 @@ func appendWho(b []byte, p *diff.Process) []byte {
 }
 
 // appendState appends what a create or remove shows of an entry.
-func appendState(b []byte, e *walk.Entry) []byte {
+func appendState(b []byte, e *tree.Entry) []byte {
 	if e == nil {
 		return b
 	}
@@ -228,13 +228,13 @@ func appendState(b []byte, e *walk.Entry) []byte {
 	b = append(b, ':')
 	b = strconv.AppendUint(b, uint64(e.GID), 10)
 	switch e.Type {
-	case walk.TypeFile:
+	case tree.TypeFile:
 		b = append(b, ", hash: "...)
 		b = appendHash(b, e)
-	case walk.TypeSymlink:
+	case tree.TypeSymlink:
 		b = append(b, ", target: "...)
 		b = appendEscaped(b, e.LinkTarget)
-	case walk.TypeCharDev, walk.TypeBlockDev:
+	case tree.TypeCharDev, tree.TypeBlockDev:
 		b = append(b, ", rdev: "...)
 		b = appendDev(b, e.Rdev)
 	}
@@ -242,7 +242,7 @@ func appendState(b []byte, e *walk.Entry) []byte {
 }
 
 // appendChange appends "attr: old → new" for one changed attribute.
-func appendChange(b []byte, a diff.Attr, before, after *walk.Entry) []byte {
+func appendChange(b []byte, a diff.Attr, before, after *tree.Entry) []byte {
 	b = append(b, a.String()...)
 	b = append(b, ": "...)
 	if a.Value() == diff.ValueXattrs {
@@ -263,7 +263,7 @@ func appendChange(b []byte, a diff.Attr, before, after *walk.Entry) []byte {
 }
 
 // appendAttr appends the readable value of one attribute of e; layout is for times.
-func appendAttr(b []byte, a diff.Attr, e *walk.Entry, layout string) []byte {
+func appendAttr(b []byte, a diff.Attr, e *tree.Entry, layout string) []byte {
 	switch a.Value() {
 	case diff.ValueType:
 		return append(b, e.Type.String()...)
@@ -295,14 +295,14 @@ func timePairLayout(a, b int64) string {
 }
 
 // appendHash appends the first 16 hex digits of the content hash, or why there is none.
-func appendHash(b []byte, e *walk.Entry) []byte {
+func appendHash(b []byte, e *tree.Entry) []byte {
 	if e.Hashed() {
 		return hex.AppendEncode(b, e.Hash[:8])
 	}
 	b = append(b, '(')
 	n := 0
 	for _, f := range flagNames {
-		if e.Flags&f.flag != 0 && f.flag != walk.FlagXattrsUnreadable {
+		if e.Flags&f.flag != 0 && f.flag != tree.FlagXattrsUnreadable {
 			if n > 0 {
 				b = append(b, ',')
 			}
@@ -319,7 +319,7 @@ func appendHash(b []byte, e *walk.Entry) []byte {
 // appendMode appends the mode as ls shows it, then in octal: "-rwsr-xr-x (4755)".
 // Setuid, setgid and sticky show in the execute positions, in lower case when the
 // execute bit is also set.
-func appendMode(b []byte, e *walk.Entry) []byte {
+func appendMode(b []byte, e *tree.Entry) []byte {
 	m := e.Mode
 	s := [10]byte{typeChar(e.Type), 'r', 'w', 'x', 'r', 'w', 'x', 'r', 'w', 'x'}
 	for i := 0; i < 9; i++ {
@@ -347,21 +347,21 @@ func appendMode(b []byte, e *walk.Entry) []byte {
 	return append(b, ')')
 }
 
-func typeChar(t walk.Type) byte {
+func typeChar(t tree.Type) byte {
 	switch t {
-	case walk.TypeFile:
+	case tree.TypeFile:
 		return '-'
-	case walk.TypeDir:
+	case tree.TypeDir:
 		return 'd'
-	case walk.TypeSymlink:
+	case tree.TypeSymlink:
 		return 'l'
-	case walk.TypeFIFO:
+	case tree.TypeFIFO:
 		return 'p'
-	case walk.TypeSocket:
+	case tree.TypeSocket:
 		return 's'
-	case walk.TypeCharDev:
+	case tree.TypeCharDev:
 		return 'c'
-	case walk.TypeBlockDev:
+	case tree.TypeBlockDev:
 		return 'b'
 	}
 	return '?'
@@ -379,8 +379,8 @@ func appendDev(b []byte, dev uint64) []byte {
 // appendXattrChange appends the names of the extended attributes that were added (+),
 // removed (-) or changed (~), in name order. A side whose attributes could not be
 // listed is shown as "unreadable" instead.
-func appendXattrChange(b []byte, before, after *walk.Entry) []byte {
-	unreadable := func(e *walk.Entry) bool { return e == nil || e.Flags&walk.FlagXattrsUnreadable != 0 }
+func appendXattrChange(b []byte, before, after *tree.Entry) []byte {
+	unreadable := func(e *tree.Entry) bool { return e == nil || e.Flags&tree.FlagXattrsUnreadable != 0 }
 	if unreadable(before) || unreadable(after) {
 		b = appendXattrNames(b, before)
 		b = append(b, " → "...)
@@ -431,11 +431,11 @@ func appendXattrChange(b []byte, before, after *walk.Entry) []byte {
 }
 
 // appendXattrNames appends the attribute names of one side, "none" or "unreadable".
-func appendXattrNames(b []byte, e *walk.Entry) []byte {
+func appendXattrNames(b []byte, e *tree.Entry) []byte {
 	switch {
 	case e == nil:
 		return append(b, '?')
-	case e.Flags&walk.FlagXattrsUnreadable != 0:
+	case e.Flags&tree.FlagXattrsUnreadable != 0:
 		return append(b, "unreadable"...)
 	case len(e.Xattrs) == 0:
 		return append(b, "none"...)

@@ -3,6 +3,7 @@ package tarball
 import (
 	"archive/tar"
 	"bytes"
+	"fim/tree"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -12,8 +13,6 @@ import (
 	"testing"
 
 	"github.com/zeebo/blake3"
-
-	"fim/walk"
 )
 
 // TestTruncated cuts archives that GNU tar and bsdtar wrote, plain and gzipped, at every
@@ -179,7 +178,7 @@ func TestSparseBudget(t *testing.T) {
 				t.Fatal(r.err)
 			}
 			if len(r.entries) != 2 || r.entries[1].Path != "/big" || r.entries[1].Size != 1<<60 ||
-				r.entries[1].Flags&walk.FlagTooLarge == 0 || r.entries[1].Hashed() {
+				r.entries[1].Flags&tree.FlagTooLarge == 0 || r.entries[1].Hashed() {
 				t.Fatalf("entries %+v, want /big of 2^60 bytes, too large and not hashed", r.entries)
 			}
 			if got := r.warns[:len(r.warns)-1]; !slicesHavePrefixes(got, c.warns) { // the last: the implied root
@@ -218,7 +217,7 @@ func TestSparseBudget(t *testing.T) {
 			}
 			for i, name := range []string{"a", "b"} {
 				e := r.entries[i+1]
-				if e.Hashed() != c.hashed[i] || e.Hashed() == (e.Flags&walk.FlagTooLarge != 0) || e.Size != 8<<20 {
+				if e.Hashed() != c.hashed[i] || e.Hashed() == (e.Flags&tree.FlagTooLarge != 0) || e.Size != 8<<20 {
 					t.Errorf("%s, budget %d: %s hashed %v, flags %#x, size %d", format, c.maxHoles, name, e.Hashed(), e.Flags, e.Size)
 				}
 				if e.Hashed() {

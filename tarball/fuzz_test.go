@@ -5,11 +5,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fim/tree"
 	"path"
 	"strings"
 	"testing"
-
-	"fim/walk"
 )
 
 // FuzzRead reads arbitrary bytes as a tar stream: it must never panic, and it either
@@ -50,24 +49,24 @@ func FuzzRead(f *testing.F) {
 			}
 			return
 		}
-		if len(es) == 0 || es[0].Path != "/" || es[0].Type != walk.TypeDir {
+		if len(es) == 0 || es[0].Path != "/" || es[0].Type != tree.TypeDir {
 			t.Fatalf("no root directory first: %d entries", len(es))
 		}
 		for i, e := range es {
-			if i > 0 && walk.ComparePaths(es[i-1].Path, e.Path) >= 0 {
+			if i > 0 && tree.ComparePaths(es[i-1].Path, e.Path) >= 0 {
 				t.Errorf("out of order: %q then %q", es[i-1].Path, e.Path)
 			}
 			if path.Clean(e.Path) != e.Path || !strings.HasPrefix(e.Path, "/") {
 				t.Errorf("path %q is not clean and absolute", e.Path)
 			}
-			if e.Nlink < 1 || e.Type == walk.TypeDir && e.Nlink < 2 {
+			if e.Nlink < 1 || e.Type == tree.TypeDir && e.Nlink < 2 {
 				t.Errorf("%q: nlink %d", e.Path, e.Nlink)
 			}
-			if e.Type == walk.TypeSymlink && (e.LinkTarget == "" || e.Size != int64(len(e.LinkTarget))) {
+			if e.Type == tree.TypeSymlink && (e.LinkTarget == "" || e.Size != int64(len(e.LinkTarget))) {
 				t.Errorf("%q: symlink size %d, target %q", e.Path, e.Size, e.LinkTarget)
 			}
-			if e.Type == walk.TypeFile && e.Hashed() == (e.Flags&walk.FlagTooLarge != 0) {
-				t.Errorf("%q: file hashed %v, too large %v", e.Path, e.Hashed(), e.Flags&walk.FlagTooLarge != 0)
+			if e.Type == tree.TypeFile && e.Hashed() == (e.Flags&tree.FlagTooLarge != 0) {
+				t.Errorf("%q: file hashed %v, too large %v", e.Path, e.Hashed(), e.Flags&tree.FlagTooLarge != 0)
 			}
 		}
 	})

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"fim/diff"
+	"fim/tree"
 	"fim/walk"
 )
 
@@ -139,12 +140,12 @@ func makeImage(t *testing.T, root string) {
 }
 
 // walkTree walks the tree at dir as an image: its recorded paths start at "/".
-func walkTree(t *testing.T, dir string) []*walk.Entry {
+func walkTree(t *testing.T, dir string) []*tree.Entry {
 	t.Helper()
-	var es []*walk.Entry
+	var es []*tree.Entry
 	w := &walk.Walker{Prefix: dir, Roots: []walk.Root{{Path: "/"}},
 		Warn: func(p string, err error) { t.Errorf("walk %s: %s: %v", dir, p, err) }}
-	if err := w.Walk(context.Background(), func(e *walk.Entry) error { es = append(es, e); return nil }); err != nil {
+	if err := w.Walk(context.Background(), func(e *tree.Entry) error { es = append(es, e); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return es
@@ -163,7 +164,7 @@ func runTar(t *testing.T, args ...string) {
 // compareEntries checks that got (read from an archive) and want (walked) record the
 // same paths, and that the attributes that differ are exactly those Uncarried names
 // (size only for directories).
-func compareEntries(t *testing.T, got, want []*walk.Entry) {
+func compareEntries(t *testing.T, got, want []*tree.Entry) {
 	t.Helper()
 	uncarried, err := diff.ParseAttrs(Uncarried())
 	if err != nil {
@@ -172,7 +173,7 @@ func compareEntries(t *testing.T, got, want []*walk.Entry) {
 	// ext4, xfs and tmpfs count a directory's subdirectories in its links; btrfs does not.
 	dirLinks := true
 	for _, e := range want {
-		if e.Type == walk.TypeDir && e.Nlink < 2 {
+		if e.Type == tree.TypeDir && e.Nlink < 2 {
 			dirLinks = false
 			t.Logf("%s: this filesystem does not count subdirectories in nlink: not compared", e.Path)
 			break
@@ -190,25 +191,25 @@ func compareEntries(t *testing.T, got, want []*walk.Entry) {
 		t.Fatalf("%d entries, want %d\n got: %q\nwant: %q", len(got), len(want), gp, paths)
 	}
 	var all diff.AttrSet
-	checked := map[walk.Type]int{}
+	checked := map[tree.Type]int{}
 	for i, w := range want {
 		g := got[i]
 		if g.Path != w.Path {
 			t.Fatalf("entry %d: path %q, want %q", i, g.Path, w.Path)
 		}
 		changed := diff.Compare(w, g, 0)
-		if !dirLinks && w.Type == walk.TypeDir {
+		if !dirLinks && w.Type == tree.TypeDir {
 			changed &^= 1 << diff.AttrNlink
 		}
 		all |= changed
 		allowed := uncarried
-		if w.Type != walk.TypeDir {
+		if w.Type != tree.TypeDir {
 			allowed &^= 1 << diff.AttrSize // only a directory's size is the filesystem's
 		}
 		if extra := changed &^ allowed; extra != 0 {
 			t.Errorf("%s: %v differ: got %+v\nwant %+v", w.Path, extra.Strings(), *g, *w)
 		}
-		if gf, wf := g.Flags, w.Flags&^walk.FlagBtime; gf != wf {
+		if gf, wf := g.Flags, w.Flags&^tree.FlagBtime; gf != wf {
 			t.Errorf("%s: flags %#x, want %#x", w.Path, gf, wf)
 		}
 		checked[w.Type]++
@@ -217,7 +218,7 @@ func compareEntries(t *testing.T, got, want []*walk.Entry) {
 		t.Errorf("attributes that differ: %v, want exactly %v", all.Strings(), uncarried.Strings())
 	}
 	// The tree must have held what the test means it to.
-	for _, typ := range []walk.Type{walk.TypeFile, walk.TypeDir, walk.TypeSymlink, walk.TypeFIFO, walk.TypeCharDev, walk.TypeBlockDev} {
+	for _, typ := range []tree.Type{tree.TypeFile, tree.TypeDir, tree.TypeSymlink, tree.TypeFIFO, tree.TypeCharDev, tree.TypeBlockDev} {
 		if checked[typ] == 0 {
 			t.Errorf("no %v compared", typ)
 		}

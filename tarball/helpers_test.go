@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fim/tree"
 	"flag"
 	"fmt"
 	"os"
@@ -16,8 +17,6 @@ import (
 	"time"
 
 	"github.com/zeebo/blake3"
-
-	"fim/walk"
 )
 
 // epoch is the mtime of members built in tests unless they say otherwise.
@@ -73,7 +72,7 @@ func archive(t testing.TB, ms ...member) []byte {
 
 // result is what one Read gave.
 type result struct {
-	entries []*walk.Entry
+	entries []*tree.Entry
 	warns   []string // "path: error"
 	err     error
 }
@@ -86,7 +85,7 @@ func read(t testing.TB, data []byte, opt Options) *result {
 	opt.Warn = func(p string, err error) { r.warns = append(r.warns, p+": "+err.Error()) }
 	r.entries, r.err = Read(context.Background(), bytes.NewReader(data), opt)
 	for i := 1; i < len(r.entries); i++ {
-		if a, b := r.entries[i-1].Path, r.entries[i].Path; walk.ComparePaths(a, b) >= 0 {
+		if a, b := r.entries[i-1].Path, r.entries[i].Path; tree.ComparePaths(a, b) >= 0 {
 			t.Errorf("entries out of order or repeated: %q then %q", a, b)
 		}
 	}
@@ -96,7 +95,7 @@ func read(t testing.TB, data []byte, opt Options) *result {
 // render describes an entry on one line: path, type, mode, owner, size, link count,
 // then the content as the body of ms whose BLAKE3 it is ("b3(body)"), the symlink
 // target, device numbers, xattrs, flags and mtime where they are set.
-func render(e *walk.Entry, ms []member) string {
+func render(e *tree.Entry, ms []member) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %v %04o %d:%d %d nlink=%d", e.Path, e.Type, e.Mode, e.UID, e.GID, e.Size, e.Nlink)
 	if e.Hashed() {
@@ -118,10 +117,10 @@ func render(e *walk.Entry, ms []member) string {
 	for _, x := range e.Xattrs {
 		fmt.Fprintf(&b, " %s=%q", x.Name, x.Value)
 	}
-	if e.Flags&walk.FlagTooLarge != 0 {
+	if e.Flags&tree.FlagTooLarge != 0 {
 		b.WriteString(" too-large")
 	}
-	if e.Flags&^(walk.FlagHashed|walk.FlagTooLarge) != 0 {
+	if e.Flags&^(tree.FlagHashed|tree.FlagTooLarge) != 0 {
 		fmt.Fprintf(&b, " flags=%#x", e.Flags)
 	}
 	if e.Mtime != epoch.UnixNano() {

@@ -83,6 +83,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fim/tree"
 	"fmt"
 	"io"
 	"math"
@@ -94,8 +95,6 @@ import (
 
 	"github.com/zeebo/blake3"
 	"golang.org/x/sys/unix"
-
-	"fim/walk"
 )
 
 // Options govern what Read records.
@@ -156,7 +155,7 @@ type node struct {
 
 // inode is what a name points to; hard links share it.
 type inode struct {
-	walk.Entry
+	tree.Entry
 	links uint64
 }
 
@@ -214,7 +213,7 @@ func (c *counter) Read(p []byte) (int, error) {
 }
 
 // Read reads the tar stream r and returns its entries in key order (walk.ComparePaths).
-func Read(ctx context.Context, r io.Reader, opt Options) ([]*walk.Entry, error) {
+func Read(ctx context.Context, r io.Reader, opt Options) ([]*tree.Entry, error) {
 	src, err := decompress(r)
 	if err != nil {
 		return nil, err
@@ -399,7 +398,7 @@ func (rd *reader) add(hdr *tar.Header) error {
 		return nil
 	}
 	p := recorded(rel)
-	var e walk.Entry
+	var e tree.Entry
 	var target *node // of a hard link
 	switch hdr.Typeflag {
 	case tar.TypeLink:
@@ -408,29 +407,29 @@ func (rd *reader) add(hdr *tar.Header) error {
 			return nil
 		}
 	case tar.TypeReg, tar.TypeCont, tar.TypeGNUSparse:
-		e.Type = walk.TypeFile
+		e.Type = tree.TypeFile
 	case tar.TypeDir, typeGNUDumpDir:
-		e.Type = walk.TypeDir
+		e.Type = tree.TypeDir
 	case tar.TypeSymlink:
-		e.Type = walk.TypeSymlink
+		e.Type = tree.TypeSymlink
 	case tar.TypeChar:
-		e.Type = walk.TypeCharDev
+		e.Type = tree.TypeCharDev
 	case tar.TypeBlock:
-		e.Type = walk.TypeBlockDev
+		e.Type = tree.TypeBlockDev
 	case tar.TypeFifo:
-		e.Type = walk.TypeFIFO
+		e.Type = tree.TypeFIFO
 	case typeGNUMultiVol, typeGNUNames:
 		rd.warn(p, fmt.Errorf("member of type %q (a multi-volume or old GNU name list member) is not extracted: skipped", hdr.Typeflag))
 		return nil
 	default:
 		rd.warn(p, fmt.Errorf("member of unknown type %q: recorded as a regular file, as extraction makes it", hdr.Typeflag))
-		e.Type = walk.TypeFile
+		e.Type = tree.TypeFile
 	}
 	if target == nil {
 		if err := rd.attributes(&e, hdr, p); err != nil {
 			return err
 		}
-		if e.Type == walk.TypeSymlink {
+		if e.Type == tree.TypeSymlink {
 			switch {
 			case e.LinkTarget == "":
 				rd.warn(p, errors.New("symlink with an empty target: extraction cannot create it: skipped"))
@@ -442,7 +441,7 @@ func (rd *reader) add(hdr *tar.Header) error {
 		}
 	}
 	if rel == "." {
-		if target != nil || e.Type != walk.TypeDir {
+		if target != nil || e.Type != tree.TypeDir {
 			rd.warn(p, errors.New("the image root is not a directory in the archive: skipped"))
 			return nil
 		}
@@ -456,7 +455,7 @@ func (rd *reader) add(hdr *tar.Header) error {
 	if !ok {
 		return nil
 	}
-	if e.Type == walk.TypeFile {
+	if e.Type == tree.TypeFile {
 		if err := rd.hash(&e, p, name); err != nil {
 			return err
 		}
@@ -474,7 +473,7 @@ func (rd *reader) add(hdr *tar.Header) error {
 }
 
 // attributes fills e from hdr for any type but a hard link.
-func (rd *reader) attributes(e *walk.Entry, hdr *tar.Header, p string) error {
+func (rd *reader) attributes(e *tree.Entry, hdr *tar.Header, p string) error {
 	if hdr.Uid < 0 || hdr.Uid > math.MaxUint32 || hdr.Gid < 0 || hdr.Gid > math.MaxUint32 {
 		return fmt.Errorf("member %q: owner %d:%d out of range", short(hdr.Name), hdr.Uid, hdr.Gid)
 	}
@@ -486,13 +485,13 @@ func (rd *reader) attributes(e *walk.Entry, hdr *tar.Header, p string) error {
 	}
 	e.Mtime = mt
 	switch e.Type {
-	case walk.TypeFile:
+	case tree.TypeFile:
 		e.Size = hdr.Size
-	case walk.TypeSymlink:
+	case tree.TypeSymlink:
 		e.Mode = 0o777
 		e.LinkTarget = hdr.Linkname
 		e.Size = int64(len(hdr.Linkname))
-	case walk.TypeCharDev, walk.TypeBlockDev:
+	case tree.TypeCharDev, tree.TypeBlockDev:
 		if hdr.Devmajor < 0 || hdr.Devmajor > math.MaxUint32 || hdr.Devminor < 0 || hdr.Devminor > math.MaxUint32 {
 			return fmt.Errorf("member %q: device %d,%d out of range", short(hdr.Name), hdr.Devmajor, hdr.Devminor)
 		}
@@ -503,15 +502,15 @@ func (rd *reader) attributes(e *walk.Entry, hdr *tar.Header, p string) error {
 	for k, v := range hdr.PAXRecords {
 		switch {
 		case strings.HasPrefix(k, "SCHILY.xattr."):
-			e.Xattrs = append(e.Xattrs, walk.Xattr{Name: k[len("SCHILY.xattr."):], Value: []byte(v)})
+			e.Xattrs = append(e.Xattrs, tree.Xattr{Name: k[len("SCHILY.xattr."):], Value: []byte(v)})
 		case k == "RHT.security.selinux":
 			selinux = v
 		case strings.HasPrefix(k, "SCHILY.acl."):
 			acl = true
 		}
 	}
-	if selinux != "" && !slices.ContainsFunc(e.Xattrs, func(x walk.Xattr) bool { return x.Name == "security.selinux" }) {
-		e.Xattrs = append(e.Xattrs, walk.Xattr{Name: "security.selinux", Value: []byte(selinux)})
+	if selinux != "" && !slices.ContainsFunc(e.Xattrs, func(x tree.Xattr) bool { return x.Name == "security.selinux" }) {
+		e.Xattrs = append(e.Xattrs, tree.Xattr{Name: "security.selinux", Value: []byte(selinux)})
 	}
 	sort.Slice(e.Xattrs, func(i, j int) bool { return e.Xattrs[i].Name < e.Xattrs[j].Name })
 	if acl {
@@ -538,7 +537,7 @@ func (rd *reader) linkTarget(linkname string) (*node, error) {
 	n := rd.root
 	if rel != "." {
 		for c := range strings.SplitSeq(rel, "/") {
-			if n.attr.Type != walk.TypeDir {
+			if n.attr.Type != tree.TypeDir {
 				n = nil
 				break
 			}
@@ -550,7 +549,7 @@ func (rd *reader) linkTarget(linkname string) (*node, error) {
 	switch {
 	case n == nil:
 		return nil, fmt.Errorf("hard link to %s, which is not an earlier member: skipped", recorded(rel))
-	case n.attr.Type == walk.TypeDir:
+	case n.attr.Type == tree.TypeDir:
 		return nil, fmt.Errorf("hard link to directory %s: skipped", recorded(rel))
 	}
 	return n, nil
@@ -572,9 +571,9 @@ func (rd *reader) parent(rel string) (*node, string, bool) {
 			child = &node{attr: synthDir(), synth: true}
 			dir.addChild(c, child)
 			rd.count++
-		} else if t := child.attr.Type; t != walk.TypeDir {
+		} else if t := child.attr.Type; t != tree.TypeDir {
 			at := recorded(rel[:off+i])
-			if t == walk.TypeSymlink {
+			if t == tree.TypeSymlink {
 				rd.warn(recorded(rel), fmt.Errorf("below %s, a symlink in the archive, which extraction would follow: skipped", at))
 			} else {
 				rd.warn(recorded(rel), fmt.Errorf("below %s, a %v in the archive, not a directory: skipped", at, t))
@@ -592,13 +591,13 @@ func (rd *reader) place(dir *node, base, p string, n *node) {
 	switch {
 	case old == nil:
 		rd.count++
-	case old.attr.Type == walk.TypeDir && n.attr.Type == walk.TypeDir:
+	case old.attr.Type == tree.TypeDir && n.attr.Type == tree.TypeDir:
 		if !old.synth {
 			rd.warn(p, errors.New("appears again in the archive: the later entry's attributes win, what is below it stays"))
 		}
 		old.attr, old.synth = n.attr, false
 		return
-	case old.attr.Type == walk.TypeDir && len(old.children) > 0:
+	case old.attr.Type == tree.TypeDir && len(old.children) > 0:
 		rd.warn(p, fmt.Errorf("a %v replaces a directory of the archive and everything below it", n.attr.Type))
 	default:
 		rd.warn(p, errors.New("appears again in the archive: the later entry wins"))
@@ -617,14 +616,14 @@ func (n *node) addChild(name string, c *node) {
 // as implied: a check compares only its type, since extraction gives it a mode, owner
 // and times of its own.
 func synthDir() *inode {
-	return &inode{Entry: walk.Entry{Type: walk.TypeDir, Mode: 0o755, Flags: walk.FlagImplied}}
+	return &inode{Entry: tree.Entry{Type: tree.TypeDir, Mode: 0o755, Flags: tree.FlagImplied}}
 }
 
 // hash reads the current member's content into e's hash, unless it is too large, or a
 // sparse member with more holes than are left of the budget. p is its recorded path.
-func (rd *reader) hash(e *walk.Entry, p, name string) error {
+func (rd *reader) hash(e *tree.Entry, p, name string) error {
 	if rd.opt.MaxFileSize > 0 && e.Size > rd.opt.MaxFileSize {
-		e.Flags |= walk.FlagTooLarge
+		e.Flags |= tree.FlagTooLarge
 		return nil
 	}
 	rd.h.Reset()
@@ -637,7 +636,7 @@ func (rd *reader) hash(e *walk.Entry, p, name string) error {
 		// What archive/tar gave beyond what it read is the holes of a sparse member.
 		if holes := total - (rd.in.n - start); rd.holes+holes > rd.opt.MaxHoles {
 			rd.warn(p, fmt.Errorf("sparse member of %d bytes with holes over the budget of %d bytes hashed per archive: recorded as too large, without a hash", e.Size, rd.opt.MaxHoles))
-			e.Flags |= walk.FlagTooLarge
+			e.Flags |= tree.FlagTooLarge
 			return nil // the rest of the member is skipped, holes unread
 		} else if err == io.EOF {
 			rd.holes += holes
@@ -654,7 +653,7 @@ func (rd *reader) hash(e *walk.Entry, p, name string) error {
 		return fmt.Errorf("member %q: %d bytes of content, header says %d", short(name), total, e.Size)
 	}
 	rd.h.Sum(e.Hash[:0])
-	e.Flags |= walk.FlagHashed
+	e.Flags |= tree.FlagHashed
 	return nil
 }
 
@@ -673,9 +672,9 @@ func (rd *reader) global(hdr *tar.Header) {
 }
 
 // entries returns the tree's selected entries in key order, with their link counts.
-func (rd *reader) entries() []*walk.Entry {
+func (rd *reader) entries() []*tree.Entry {
 	rd.root.count()
-	out := make([]*walk.Entry, 0, rd.count+1)
+	out := make([]*tree.Entry, 0, rd.count+1)
 	var emit func(n *node, p string)
 	emit = func(n *node, p string) {
 		if rd.opt.Select == nil || rd.opt.Select(p) {
@@ -698,7 +697,7 @@ func (rd *reader) entries() []*walk.Entry {
 		// Names hold no '/': siblings in bytewise order, depth first, is key order.
 		sort.Strings(names)
 		for _, name := range names {
-			emit(n.children[name], walk.Join(p, name))
+			emit(n.children[name], tree.Join(p, name))
 		}
 	}
 	emit(rd.root, "/")
@@ -708,13 +707,13 @@ func (rd *reader) entries() []*walk.Entry {
 // count sets the link counts of the tree below n: the names of each inode, and 2 plus
 // the subdirectories of each directory.
 func (n *node) count() {
-	if n.attr.Type != walk.TypeDir {
+	if n.attr.Type != tree.TypeDir {
 		n.attr.links++
 		return
 	}
 	n.attr.links = 2
 	for _, c := range n.children {
-		if c.attr.Type == walk.TypeDir {
+		if c.attr.Type == tree.TypeDir {
 			n.attr.links++
 		}
 		c.count()

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"fim/diff"
-	"fim/walk"
+	"fim/tree"
 )
 
 const synthRoot = "/ dir 0755 0:0 0 nlink=2 flags=0x40 mtime=0"
@@ -289,7 +289,7 @@ func TestSelectAndMaxFileSize(t *testing.T) {
 		hardlink("keep/bigl", "keep/big")}
 	r := read(t, archive(t, ms...), Options{
 		MaxFileSize: 10,
-		Select:      func(p string) bool { return !walk.IsWithin(p, "/skip") },
+		Select:      func(p string) bool { return !tree.IsWithin(p, "/skip") },
 	})
 	if r.err != nil {
 		t.Fatal(r.err)

@@ -2,6 +2,7 @@ package walk
 
 import (
 	"context"
+	"fim/tree"
 	"fmt"
 	"os"
 	"testing"
@@ -23,7 +24,7 @@ func BenchmarkWalk(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				n := 0
-				if err := w.Walk(context.Background(), func(*Entry) error { n++; return nil }); err != nil {
+				if err := w.Walk(context.Background(), func(*tree.Entry) error { n++; return nil }); err != nil {
 					b.Fatal(err)
 				}
 				if n != 1+dirs+5000 {
@@ -82,7 +83,7 @@ func BenchmarkLookAgain(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				n := 0
-				count := func(*Entry) error { n++; return nil }
+				count := func(*tree.Entry) error { n++; return nil }
 				if batched {
 					if err := w.WalkPaths(context.Background(), paths, count); err != nil {
 						b.Fatal(err)

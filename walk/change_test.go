@@ -3,6 +3,7 @@ package walk
 import (
 	"context"
 	"errors"
+	"fim/tree"
 	"fmt"
 	"os"
 	"strings"
@@ -63,7 +64,7 @@ func TestFileRewrittenWhileHashed(t *testing.T) {
 		}
 		e := r.get(t, "busy")
 		switch {
-		case e.Flags&FlagUnstable != 0:
+		case e.Flags&tree.FlagUnstable != 0:
 			unstable++
 			if e.Hashed() || e.Hash != [32]byte{} || len(r.warned("busy")) != 1 {
 				t.Errorf("unstable: flags %b, hash %x, warnings %v: want no hash and one warning", e.Flags, e.Hash, r.warned("busy"))
@@ -107,11 +108,11 @@ func TestChangedAfterListing(t *testing.T) {
 		"g-keep":    file("g"),
 	})
 	var warns []warning
-	var got []*Entry
+	var got []*tree.Entry
 	w := &Walker{Workers: 1, Roots: []Root{{Path: root}}, Warn: func(p string, err error) { warns = append(warns, warning{p, err}) }}
 	done := make(chan error, 1)
 	go func() {
-		done <- w.Walk(context.Background(), func(e *Entry) error {
+		done <- w.Walk(context.Background(), func(e *tree.Entry) error {
 			got = append(got, e)
 			if e.Path != root {
 				return nil
@@ -139,10 +140,10 @@ func TestChangedAfterListing(t *testing.T) {
 		t.Errorf("warnings: %v", warns)
 	}
 	r := &result{base: root, entries: got}
-	by := map[string]*Entry{}
+	by := map[string]*tree.Entry{}
 	for _, e := range got {
 		by[r.rel(e.Path)] = e
-		if e.Flags&(FlagUnreadable|FlagUnstable) != 0 {
+		if e.Flags&(tree.FlagUnreadable|tree.FlagUnstable) != 0 {
 			t.Errorf("%s: flags %b", e.Path, e.Flags)
 		}
 	}
@@ -161,9 +162,9 @@ func TestChangedAfterListing(t *testing.T) {
 	}
 	if e := by["c-fifo"]; e == nil {
 		t.Error("c-fifo not recorded")
-	} else if e.Type == TypeFIFO && !e.Hashed() {
+	} else if e.Type == tree.TypeFIFO && !e.Hashed() {
 		changed++
-	} else if e.Type != TypeFile || e.Hash != hashOf("c") {
+	} else if e.Type != tree.TypeFile || e.Hash != hashOf("c") {
 		t.Errorf("c-fifo: type %v flags %b", e.Type, e.Flags)
 	}
 	if by["d-dir"] == nil {
@@ -174,9 +175,9 @@ func TestChangedAfterListing(t *testing.T) {
 	}
 	if e := by["e-link"]; e == nil {
 		t.Error("e-link not recorded")
-	} else if e.Type == TypeSymlink && e.LinkTarget == "/dev/zero" && !e.Hashed() {
+	} else if e.Type == tree.TypeSymlink && e.LinkTarget == "/dev/zero" && !e.Hashed() {
 		changed++
-	} else if e.Type != TypeFile || e.Hash != hashOf("e") {
+	} else if e.Type != tree.TypeFile || e.Hash != hashOf("e") {
 		t.Errorf("e-link: type %v target %q flags %b", e.Type, e.LinkTarget, e.Flags)
 	}
 	if e := by["f-grown"]; e == nil {

@@ -1,6 +1,9 @@
 package walk
 
-import "strings"
+import (
+	"fim/tree"
+	"strings"
+)
 
 // Reason says why a walk records a recorded path or leaves it out, as far as the path
 // alone decides (see Walker.Explain).
@@ -52,7 +55,7 @@ func (s *Selection) Selected() bool { return s.Reason == ReasonSelected }
 func (w *Walker) Explain(p string) Selection {
 	var r *Root
 	for i := range w.Roots {
-		if IsWithin(p, w.Roots[i].Path) && (r == nil || len(w.Roots[i].Path) > len(r.Path)) {
+		if tree.IsWithin(p, w.Roots[i].Path) && (r == nil || len(w.Roots[i].Path) > len(r.Path)) {
 			r = &w.Roots[i]
 		}
 	}
@@ -66,7 +69,7 @@ func (w *Walker) Explain(p string) Selection {
 	depth, q := 0, r.Path
 	for name := range strings.SplitSeq(rest, "/") {
 		depth++
-		q = Join(q, name)
+		q = tree.Join(q, name)
 		s := Selection{Root: r, At: q, Depth: depth}
 		switch {
 		case name == "":

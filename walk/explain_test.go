@@ -1,6 +1,7 @@
 package walk
 
 import (
+	"fim/tree"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -85,7 +86,7 @@ func TestExplain(t *testing.T) {
 			t.Errorf("%s recorded, but Explain says %v", e.Path, s.Reason)
 		}
 		wantRoot := root
-		if IsWithin(e.Path, nested) {
+		if tree.IsWithin(e.Path, nested) {
 			wantRoot = nested
 		}
 		depth := 0

@@ -2,6 +2,7 @@ package walk
 
 import (
 	"errors"
+	"fim/tree"
 	"fmt"
 	"strconv"
 	"sync"
@@ -35,7 +36,7 @@ var errChanged = errors.New("changed while being read")
 // is a.real when dirfd is AT_FDCWD); maxSize is its root's MaxFileSize. A file that
 // changes while it is read is read once more; if it changes again it is recorded as
 // unstable, without a hash.
-func (wk *walk) hashEntry(maxSize int64, e *Entry, a *aux, hb *hashBuf, dirfd int, name string) {
+func (wk *walk) hashEntry(maxSize int64, e *tree.Entry, a *aux, hb *hashBuf, dirfd int, name string) {
 	defer hashed(e, a)
 	for attempt := 0; ; attempt++ {
 		err := wk.hashOnce(e, a, hb, dirfd, name)
@@ -47,7 +48,7 @@ func (wk *walk) hashEntry(maxSize int64, e *Entry, a *aux, hb *hashBuf, dirfd in
 			return
 		}
 		if !errors.Is(err, errChanged) {
-			e.Flags |= FlagUnreadable
+			e.Flags |= tree.FlagUnreadable
 			a.err = err
 			if a.xattrsAtHash {
 				readXattrsAt(e, dirfd, name, a.followed) // a file that cannot be read may still list them
@@ -55,7 +56,7 @@ func (wk *walk) hashEntry(maxSize int64, e *Entry, a *aux, hb *hashBuf, dirfd in
 			return
 		}
 		if attempt == 1 {
-			e.Flags |= FlagUnstable
+			e.Flags |= tree.FlagUnstable
 			a.err = errors.New("changed while being hashed, twice: recorded without a hash")
 			return
 		}
@@ -69,7 +70,7 @@ func (wk *walk) hashEntry(maxSize int64, e *Entry, a *aux, hb *hashBuf, dirfd in
 			if errors.Is(err, unix.ENOENT) {
 				a.skip = true
 			} else {
-				e.Flags |= FlagUnreadable
+				e.Flags |= tree.FlagUnreadable
 				a.err = err
 			}
 			return
@@ -78,12 +79,12 @@ func (wk *walk) hashEntry(maxSize int64, e *Entry, a *aux, hb *hashBuf, dirfd in
 		// The new ctime may come from an xattr set since the listing read them: read them
 		// again (a file's are read once more from the file opened next).
 		readXattrsAt(e, dirfd, name, a.followed)
-		if e.Type == TypeFile && maxSize > 0 && e.Size > maxSize {
-			e.Flags |= FlagTooLarge // grew past the limit since it was listed
+		if e.Type == tree.TypeFile && maxSize > 0 && e.Size > maxSize {
+			e.Flags |= tree.FlagTooLarge // grew past the limit since it was listed
 			return
 		}
-		if e.Type != TypeFile {
-			if e.Type == TypeSymlink {
+		if e.Type != tree.TypeFile {
+			if e.Type == tree.TypeSymlink {
 				var buf [4096]byte
 				if k, err := unix.Readlinkat(dirfd, name, buf[:]); err == nil {
 					e.LinkTarget = string(buf[:k])
@@ -95,9 +96,9 @@ func (wk *walk) hashEntry(maxSize int64, e *Entry, a *aux, hb *hashBuf, dirfd in
 }
 
 // hashed hands the outcome of e's hash job to those waiting for it.
-func hashed(e *Entry, a *aux) {
+func hashed(e *tree.Entry, a *aux) {
 	if a.slot != nil {
-		a.slot.hash, a.slot.flags = e.Hash, e.Flags&(FlagHashed|FlagUnstable|FlagUnreadable)
+		a.slot.hash, a.slot.flags = e.Hash, e.Flags&(tree.FlagHashed|tree.FlagUnstable|tree.FlagUnreadable)
 		close(a.slot.done)
 	}
 	if a.done != nil {
@@ -108,16 +109,16 @@ func hashed(e *Entry, a *aux) {
 // hashLost ends e's hash job when the directory it was listed in cannot be opened
 // again as that directory: gone (and the file with it), or replaced, and then the
 // file cannot be pinned down.
-func (wk *walk) hashLost(e *Entry, a *aux, err error) {
+func (wk *walk) hashLost(e *tree.Entry, a *aux, err error) {
 	defer hashed(e, a)
 	switch {
 	case errors.Is(err, unix.ENOENT):
 		a.skip = true
 	case errors.Is(err, errDirReplaced):
-		e.Flags |= FlagUnstable
+		e.Flags |= tree.FlagUnstable
 		a.err = err
 	default:
-		e.Flags |= FlagUnreadable
+		e.Flags |= tree.FlagUnreadable
 		a.err = err
 	}
 }
@@ -127,7 +128,7 @@ func (wk *walk) hashLost(e *Entry, a *aux, err error) {
 // what was read is the regular file the listing stat'ed, unchanged: same inode, size,
 // mtime and ctime. Any difference (a file replaced, or changed since it was listed or
 // while it was read) is errChanged, and the caller takes the entry anew.
-func (wk *walk) hashOnce(e *Entry, a *aux, hb *hashBuf, dirfd int, name string) error {
+func (wk *walk) hashOnce(e *tree.Entry, a *aux, hb *hashBuf, dirfd int, name string) error {
 	fd, err := wk.openListed(dirfd, name, e, a)
 	if err != nil {
 		return err
@@ -148,7 +149,7 @@ func (wk *walk) hashOnce(e *Entry, a *aux, hb *hashBuf, dirfd int, name string) 
 	}
 	// Read between the open and the fstat below, and kept only if the file proves to
 	// be the one listed, with the ctime it had then: its attributes since.
-	var xa Entry
+	var xa tree.Entry
 	if a.xattrsAtHash {
 		readXattrsFD(&xa, fd)
 	}
@@ -166,10 +167,10 @@ func (wk *walk) hashOnce(e *Entry, a *aux, hb *hashBuf, dirfd int, name string) 
 		return errChanged
 	}
 	e.Hash = sum
-	e.Flags = e.Flags&^(FlagUnreadable|FlagUnstable) | FlagHashed
+	e.Flags = e.Flags&^(tree.FlagUnreadable|tree.FlagUnstable) | tree.FlagHashed
 	if a.xattrsAtHash {
 		e.Xattrs = xa.Xattrs
-		e.Flags = e.Flags&^FlagXattrsUnreadable | xa.Flags&FlagXattrsUnreadable
+		e.Flags = e.Flags&^tree.FlagXattrsUnreadable | xa.Flags&tree.FlagXattrsUnreadable
 	}
 	return nil
 }
@@ -190,7 +191,7 @@ var errPseudo = errors.New("on a pseudo-filesystem, reached through a symlink: n
 // In a sealed directory (see sealed) only root and fim's own user could have renamed
 // something over the name, and the file is opened at once, then checked with fstat
 // before a byte is read: the same outcome, for less than half the cost.
-func (wk *walk) openListed(dirfd int, name string, e *Entry, a *aux) (int, error) {
+func (wk *walk) openListed(dirfd int, name string, e *tree.Entry, a *aux) (int, error) {
 	if a.sealed && !a.followed {
 		return openSealed(dirfd, name, e)
 	}
@@ -218,7 +219,7 @@ func (wk *walk) openListed(dirfd int, name string, e *Entry, a *aux) (int, error
 
 // openSealed opens name in dirfd for reading, without following a symlink or
 // blocking, and checks that it is the regular file e.
-func openSealed(dirfd int, name string, e *Entry) (int, error) {
+func openSealed(dirfd int, name string, e *tree.Entry) (int, error) {
 	flags := unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY | unix.O_NOFOLLOW
 	fd, err := openAt(dirfd, name, flags|unix.O_NOATIME)
 	if errors.Is(err, unix.EPERM) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fim/tree"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,7 +24,7 @@ const walkTimeout = 20 * time.Second
 // result is what one walk produced.
 type result struct {
 	base    string // real directory that relative paths are taken from
-	entries []*Entry
+	entries []*tree.Entry
 	warns   []warning
 	err     error
 }
@@ -46,7 +47,7 @@ func run(t testing.TB, w *Walker) *result {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- w.Walk(ctx, func(e *Entry) error {
+		done <- w.Walk(ctx, func(e *tree.Entry) error {
 			r.entries = append(r.entries, e)
 			return nil
 		})
@@ -59,12 +60,12 @@ func run(t testing.TB, w *Walker) *result {
 	}
 	for i := 1; i < len(r.entries); i++ {
 		a, b := r.entries[i-1].Path, r.entries[i].Path
-		if ComparePaths(a, b) >= 0 || bytes.Compare(Key(a), Key(b)) >= 0 {
+		if tree.ComparePaths(a, b) >= 0 || bytes.Compare(tree.Key(a), tree.Key(b)) >= 0 {
 			t.Errorf("entries out of order or repeated: %q then %q", a, b)
 		}
 	}
 	for i := 1; i < len(r.warns); i++ {
-		if a, b := r.warns[i-1].path, r.warns[i].path; ComparePaths(a, b) > 0 {
+		if a, b := r.warns[i-1].path, r.warns[i].path; tree.ComparePaths(a, b) > 0 {
 			t.Errorf("warnings out of order: %q then %q", a, b)
 		}
 	}
@@ -106,7 +107,7 @@ func (r *result) paths() []string {
 }
 
 // get returns the entry recorded for rel, or fails the test.
-func (r *result) get(t testing.TB, rel string) *Entry {
+func (r *result) get(t testing.TB, rel string) *tree.Entry {
 	t.Helper()
 	for _, e := range r.entries {
 		if r.rel(e.Path) == rel {
@@ -140,7 +141,7 @@ func sortedPaths(ps ...string) []string {
 		case b == ".":
 			return 1
 		}
-		return ComparePaths(a, b)
+		return tree.ComparePaths(a, b)
 	})
 	return ps
 }

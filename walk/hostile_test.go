@@ -3,6 +3,7 @@ package walk
 import (
 	"context"
 	"errors"
+	"fim/tree"
 	"fmt"
 	"os"
 	"os/exec"
@@ -31,7 +32,7 @@ func TestSparse(t *testing.T) {
 		f.Close()
 	}
 	r := walkDir(t, root, Options{MaxFileSize: 1 << 30})
-	if e := r.get(t, "huge"); e.Hashed() || e.Flags&FlagTooLarge == 0 || e.Size != 1<<40 {
+	if e := r.get(t, "huge"); e.Hashed() || e.Flags&tree.FlagTooLarge == 0 || e.Size != 1<<40 {
 		t.Errorf("huge: flags %b size %d, want too large and not hashed", e.Flags, e.Size)
 	}
 	h := blake3.New()
@@ -165,7 +166,7 @@ func TestHashSwappedForDevice(t *testing.T) {
 
 	wk := &walk{Walker: &Walker{}, pseudo: map[uint64]bool{}, links: map[devIno]*linkSlot{}}
 	for _, c := range []struct {
-		e    *Entry
+		e    *tree.Entry
 		real string
 	}{{&e, root + "/d/zero"}, {&grown, root + "/grown"}} {
 		res := make(chan error, 1)
@@ -236,12 +237,12 @@ func TestRetryHonoursMaxSize(t *testing.T) {
 	}{{0, false}, {50, true}, {200, false}} {
 		root := makeTree(t, layout{"f": file("content")})
 		e := *walkDir(t, root, Options{}).get(t, "f")
-		e.Hash, e.Flags = [32]byte{}, e.Flags&^FlagHashed // as listed, before its hash
+		e.Hash, e.Flags = [32]byte{}, e.Flags&^tree.FlagHashed // as listed, before its hash
 		must(t, os.WriteFile(root+"/f", []byte(strings.Repeat("x", 100)), 0o644))
 		wk := &walk{Walker: &Walker{}, pseudo: map[uint64]bool{}, links: map[devIno]*linkSlot{}}
 		a := &aux{real: root + "/f", done: make(chan struct{})}
 		wk.hashEntry(c.max, &e, a, newHashBuf(), unix.AT_FDCWD, a.real)
-		if got := e.Flags&FlagTooLarge != 0; got != c.tooLarge || e.Size != 100 || e.Hashed() == c.tooLarge {
+		if got := e.Flags&tree.FlagTooLarge != 0; got != c.tooLarge || e.Size != 100 || e.Hashed() == c.tooLarge {
 			t.Errorf("max %d: size %d flags %b, want too large %v", c.max, e.Size, e.Flags, c.tooLarge)
 		}
 	}
@@ -257,8 +258,8 @@ func TestJobOpensRelative(t *testing.T) {
 	for _, c := range []struct {
 		name     string
 		swap     func(t *testing.T, root string) string // returns the FIFO to watch
-		wantType Type
-		wantFlag Flags
+		wantType tree.Type
+		wantFlag tree.Flags
 	}{
 		{"directory swapped for a symlink to a FIFO's", func(t *testing.T, root string) string {
 			must(t, os.Rename(root+"/d", root+"/d.old"))
@@ -266,24 +267,24 @@ func TestJobOpensRelative(t *testing.T) {
 			must(t, unix.Mkfifo(root+"/evil/big", 0o644))
 			must(t, os.Symlink("evil", root+"/d"))
 			return root + "/evil/big"
-		}, TypeFile, FlagUnstable},
+		}, tree.TypeFile, tree.FlagUnstable},
 		{"directory swapped for another with a FIFO", func(t *testing.T, root string) string {
 			must(t, os.Rename(root+"/d", root+"/d.old"))
 			must(t, os.Mkdir(root+"/d", 0o755))
 			must(t, unix.Mkfifo(root+"/d/big", 0o644))
 			return root + "/d/big"
-		}, TypeFile, FlagUnstable},
+		}, tree.TypeFile, tree.FlagUnstable},
 		{"FIFO renamed over the file", func(t *testing.T, root string) string {
 			must(t, unix.Mkfifo(root+"/fifo", 0o644))
 			must(t, os.Rename(root+"/fifo", root+"/d/big"))
 			return root + "/d/big"
-		}, TypeFIFO, 0},
+		}, tree.TypeFIFO, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			root := makeTree(t, layout{"d/big": blob(300<<10, 1)})
 			r := walkDir(t, root, Options{})
 			e, d := *r.get(t, "d/big"), r.get(t, "d")
-			e.Flags, e.Hash = e.Flags&^FlagHashed, [32]byte{} // as listed, before its hash
+			e.Flags, e.Hash = e.Flags&^tree.FlagHashed, [32]byte{} // as listed, before its hash
 			n := &node{real: root + "/d", path: d.Path, dev: d.Device, ino: d.Inode, listed: make(chan struct{})}
 			fifo := c.swap(t, root)
 			w := watchOpens(t, fifo)
@@ -295,7 +296,7 @@ func TestJobOpensRelative(t *testing.T) {
 			if n := w.opens(t)[fifo]; n > 0 {
 				t.Fatalf("%s was opened %d times", fifo, n)
 			}
-			if e.Type != c.wantType || e.Flags&(FlagUnstable|FlagHashed) != c.wantFlag {
+			if e.Type != c.wantType || e.Flags&(tree.FlagUnstable|tree.FlagHashed) != c.wantFlag {
 				t.Errorf("recorded a %v with flags %b, want a %v with flags %b", e.Type, e.Flags, c.wantType, c.wantFlag)
 			}
 		})
@@ -309,7 +310,7 @@ func TestFollowedPseudoFile(t *testing.T) {
 	root := makeTree(t, layout{"stat": link("/proc/self/stat"), "f": file("x")})
 	r := walkDir(t, root, Options{FollowSymlinks: true})
 	e := r.get(t, "stat")
-	if e.Type != TypeFile || e.Hashed() {
+	if e.Type != tree.TypeFile || e.Hashed() {
 		t.Errorf("recorded a %v, hashed %v: want a file, not read", e.Type, e.Hashed())
 	}
 	if errs := r.warned("stat"); len(errs) != 1 || !errors.Is(errs[0], errPseudo) {
@@ -328,7 +329,7 @@ func TestWalkPathBeneathRoot(t *testing.T) {
 	w := &Walker{Roots: []Root{{Path: root + "/d"}}}
 	got := func() []string {
 		var paths []string
-		err := w.WalkPath(context.Background(), root+"/d/sub/f", false, func(e *Entry) error {
+		err := w.WalkPath(context.Background(), root+"/d/sub/f", false, func(e *tree.Entry) error {
 			paths = append(paths, e.Path)
 			return nil
 		})
@@ -446,15 +447,15 @@ func TestXattrsRelative(t *testing.T) {
 	must(t, os.Mkdir(root+"/d", 0o755))
 	must(t, os.WriteFile(root+"/d/f", nil, 0o644))
 	must(t, unix.Setxattr(root+"/d/f", "user.who", []byte("swapped in"), 0))
-	for name, read := range map[string]func(*Entry){
-		"getxattrat": func(e *Entry) { xattrSource{fd: -1, dirfd: dirfd, path: "f"}.read(e) },
-		"/proc link": func(e *Entry) { readXattrs(e, fmt.Sprintf("/proc/self/fd/%d/f", dirfd), false) },
-		"either":     func(e *Entry) { readXattrsAt(e, dirfd, "f", false) },
+	for name, read := range map[string]func(*tree.Entry){
+		"getxattrat": func(e *tree.Entry) { xattrSource{fd: -1, dirfd: dirfd, path: "f"}.read(e) },
+		"/proc link": func(e *tree.Entry) { readXattrs(e, fmt.Sprintf("/proc/self/fd/%d/f", dirfd), false) },
+		"either":     func(e *tree.Entry) { readXattrsAt(e, dirfd, "f", false) },
 	} {
 		if name == "getxattrat" && !xattrAt() {
 			continue
 		}
-		var e Entry
+		var e tree.Entry
 		read(&e)
 		if len(e.Xattrs) != 1 || string(e.Xattrs[0].Value) != "listed" {
 			t.Errorf("%s: xattrs %q, want those of the listed file", name, e.Xattrs)

@@ -3,6 +3,7 @@ package walk
 import (
 	"context"
 	"errors"
+	"fim/tree"
 	"os"
 	"testing"
 
@@ -59,7 +60,7 @@ func TestCrossMounts(t *testing.T) {
 				checkStat(t, e, root+"/"+r.rel(e.Path), false)
 			}
 			mnt := r.get(t, "mnt")
-			if mnt.Type != TypeDir || mnt.Flags&FlagUnreadable != 0 {
+			if mnt.Type != tree.TypeDir || mnt.Flags&tree.FlagUnreadable != 0 {
 				t.Errorf("mnt: type %v flags %b", mnt.Type, mnt.Flags)
 			}
 			for _, e := range r.entries {
@@ -68,7 +69,7 @@ func TestCrossMounts(t *testing.T) {
 				if on := e.Device == mnt.Device; on != onMount {
 					t.Errorf("%s: device %#x, mount's %#x", rel, e.Device, mnt.Device)
 				}
-				if e.Type == TypeFile && !e.Hashed() {
+				if e.Type == tree.TypeFile && !e.Hashed() {
 					t.Errorf("%s: not hashed", rel)
 				}
 			}

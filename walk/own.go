@@ -1,6 +1,7 @@
 package walk
 
 import (
+	"fim/tree"
 	"fmt"
 	"maps"
 	"os"
@@ -78,8 +79,8 @@ func ownID(f *os.File) (devIno, error) {
 }
 
 // Has reports whether e is one of the files.
-func (o *OwnFiles) Has(e *Entry) bool {
-	if o == nil || e.Type != TypeFile {
+func (o *OwnFiles) Has(e *tree.Entry) bool {
+	if o == nil || e.Type != tree.TypeFile {
 		return false
 	}
 	m := o.ids.Load()

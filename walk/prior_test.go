@@ -1,6 +1,7 @@
 package walk
 
 import (
+	"fim/tree"
 	"os"
 	"path/filepath"
 	"testing"
@@ -17,7 +18,7 @@ import (
 func TestPrior(t *testing.T) {
 	root := makeTree(t, layout{"same": file("unchanged"), "touched": file("content"), "stomped": file("before"), "grown": file("x"), "xattred": file("x")})
 	first := walkDir(t, root, Options{})
-	recorded := map[string]*Entry{}
+	recorded := map[string]*tree.Entry{}
 	for _, e := range first.entries {
 		c := *e
 		recorded[e.Path] = &c
@@ -25,7 +26,7 @@ func TestPrior(t *testing.T) {
 	// A planted hash can only come back if it was reused rather than computed.
 	planted := [32]byte{0xfe, 0xed}
 	recorded[filepath.Join(root, "same")].Hash = planted
-	recorded[filepath.Join(root, "same")].Xattrs = []Xattr{{Name: "user.planted", Value: []byte("p")}}
+	recorded[filepath.Join(root, "same")].Xattrs = []tree.Xattr{{Name: "user.planted", Value: []byte("p")}}
 
 	// touched: same content, new mtime. stomped: new content of the same size with its
 	// mtime put back (only ctime tells). grown: new size.
@@ -52,8 +53,8 @@ func TestPrior(t *testing.T) {
 
 	opens := watchOpens(t, filepath.Join(root, "same"))
 	opens.opens(t) // discard what came before
-	w := &Walker{Roots: []Root{{Path: root}}, Prior: func() func(string) *Entry {
-		return func(p string) *Entry { return recorded[p] }
+	w := &Walker{Roots: []Root{{Path: root}}, Prior: func() func(string) *tree.Entry {
+		return func(p string) *tree.Entry { return recorded[p] }
 	}}
 	second := run(t, w)
 	second.base = root

@@ -3,6 +3,7 @@ package walk
 import (
 	"bytes"
 	"container/heap"
+	"fim/tree"
 	"sync"
 	"sync/atomic"
 )
@@ -14,7 +15,7 @@ type job struct {
 	i   int
 	// e and a are entry i of n and what is known of it, taken when the job is made: the
 	// listing goes on appending to n.entries while the entry is hashed.
-	e *Entry
+	e *tree.Entry
 	a *aux
 	// maxSize is the MaxFileSize of the entry's root, which may be another than n's.
 	maxSize int64

@@ -2,6 +2,7 @@ package walk
 
 import (
 	"errors"
+	"fim/tree"
 	"net"
 	"os"
 	"path/filepath"
@@ -24,7 +25,7 @@ type layout map[string]item
 
 // item is one entry of a tree.
 type item struct {
-	typ    Type
+	typ    tree.Type
 	data   string // content of a regular file
 	target string // symlink target, or the tree path a hard link names
 	hard   bool
@@ -37,7 +38,7 @@ type item struct {
 	setPerm, chown bool
 }
 
-func file(data string) item { return item{typ: TypeFile, data: data} }
+func file(data string) item { return item{typ: tree.TypeFile, data: data} }
 
 // blob is a file of size deterministic bytes that depend on seed.
 func blob(size int, seed byte) item { return file(blobData(size, seed)) }
@@ -54,16 +55,16 @@ func blobData(size int, seed byte) string {
 	return string(b)
 }
 
-func dir() item               { return item{typ: TypeDir} }
-func link(target string) item { return item{typ: TypeSymlink, target: target} }
-func hardlink(to string) item { return item{typ: TypeFile, target: to, hard: true} }
-func fifo() item              { return item{typ: TypeFIFO} }
-func socket() item            { return item{typ: TypeSocket} }
+func dir() item               { return item{typ: tree.TypeDir} }
+func link(target string) item { return item{typ: tree.TypeSymlink, target: target} }
+func hardlink(to string) item { return item{typ: tree.TypeFile, target: to, hard: true} }
+func fifo() item              { return item{typ: tree.TypeFIFO} }
+func socket() item            { return item{typ: tree.TypeSocket} }
 func chardev(major, minor uint32) item {
-	return item{typ: TypeCharDev, rdev: unix.Mkdev(major, minor)}
+	return item{typ: tree.TypeCharDev, rdev: unix.Mkdev(major, minor)}
 }
 func blockdev(major, minor uint32) item {
-	return item{typ: TypeBlockDev, rdev: unix.Mkdev(major, minor)}
+	return item{typ: tree.TypeBlockDev, rdev: unix.Mkdev(major, minor)}
 }
 
 // mode sets the permission bits, setuid, setgid and sticky included.
@@ -85,7 +86,7 @@ func (tr layout) build(t testing.TB, root string) {
 	for k := range tr {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, ComparePaths)
+	slices.SortFunc(keys, tree.ComparePaths)
 	real := func(k string) string { return filepath.Join(root, strings.TrimSuffix(k, "/")) }
 	for _, hard := range []bool{false, true} {
 		for _, k := range keys {
@@ -127,19 +128,19 @@ func (it item) create(p, hardTarget string) error {
 		return os.Link(hardTarget, p)
 	}
 	switch it.typ {
-	case TypeFile:
+	case tree.TypeFile:
 		return os.WriteFile(p, []byte(it.data), 0o644)
-	case TypeDir:
+	case tree.TypeDir:
 		return os.MkdirAll(p, 0o755)
-	case TypeSymlink:
+	case tree.TypeSymlink:
 		return os.Symlink(it.target, p)
-	case TypeFIFO:
+	case tree.TypeFIFO:
 		return unix.Mkfifo(p, 0o644)
-	case TypeCharDev:
+	case tree.TypeCharDev:
 		return unix.Mknod(p, unix.S_IFCHR|0o644, int(it.rdev))
-	case TypeBlockDev:
+	case tree.TypeBlockDev:
 		return unix.Mknod(p, unix.S_IFBLK|0o644, int(it.rdev))
-	case TypeSocket:
+	case tree.TypeSocket:
 		return makeSocket(p)
 	}
 	return errors.New("unknown item type")

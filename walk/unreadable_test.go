@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fim/tree"
 	"fmt"
 	"io"
 	"os"
@@ -29,7 +30,7 @@ type childWarning struct{ Path, Err string }
 
 type childResult struct {
 	Euid    int
-	Entries []Entry
+	Entries []tree.Entry
 	Warns   []childWarning
 	Err     string
 }
@@ -126,22 +127,22 @@ func TestUnreadableAsUser(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name       string
-		typ        Type
+		typ        tree.Type
 		unreadable bool
 		hash       string // content, for a readable file
 	}{
-		{".", TypeDir, false, ""},
-		{"a", TypeFile, false, "a"},
-		{"b-noread", TypeFile, true, ""},
-		{"c-nolist", TypeDir, true, ""},
-		{"d", TypeFile, false, "d"},
-		{"e-nosearch", TypeDir, false, ""},
-		{"e-nosearch/x", TypeUnknown, true, ""},
-		{"f-wx", TypeDir, true, ""},
-		{"g-owned", TypeDir, false, ""},
-		{"g-owned/x", TypeFile, false, "x"},
-		{"h-only-owner", TypeFile, true, ""},
-		{"z", TypeFile, false, "z"},
+		{".", tree.TypeDir, false, ""},
+		{"a", tree.TypeFile, false, "a"},
+		{"b-noread", tree.TypeFile, true, ""},
+		{"c-nolist", tree.TypeDir, true, ""},
+		{"d", tree.TypeFile, false, "d"},
+		{"e-nosearch", tree.TypeDir, false, ""},
+		{"e-nosearch/x", tree.TypeUnknown, true, ""},
+		{"f-wx", tree.TypeDir, true, ""},
+		{"g-owned", tree.TypeDir, false, ""},
+		{"g-owned/x", tree.TypeFile, false, "x"},
+		{"h-only-owner", tree.TypeFile, true, ""},
+		{"z", tree.TypeFile, false, "z"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := r.get(t, c.name)
@@ -149,13 +150,13 @@ func TestUnreadableAsUser(t *testing.T) {
 				// Named by the listing, but not even stat'ed: what it is is unknown.
 				c.typ = e.Type
 			}
-			if e.Type != c.typ || (e.Flags&FlagUnreadable != 0) != c.unreadable {
+			if e.Type != c.typ || (e.Flags&tree.FlagUnreadable != 0) != c.unreadable {
 				t.Errorf("type %v flags %b, want %v unreadable %v", e.Type, e.Flags, c.typ, c.unreadable)
 			}
 			if w, ok := warned[c.name]; ok != c.unreadable || ok && !strings.Contains(w, "permission denied") {
 				t.Errorf("warning %q (%v), want one about permission: %v", w, ok, c.unreadable)
 			}
-			if c.typ == TypeFile && !c.unreadable {
+			if c.typ == tree.TypeFile && !c.unreadable {
 				if !e.Hashed() || e.Hash != blake3.Sum256([]byte(c.hash)) {
 					t.Errorf("flags %b: not hashed right", e.Flags)
 				}
@@ -164,7 +165,7 @@ func TestUnreadableAsUser(t *testing.T) {
 			}
 		})
 	}
-	if e := r.get(t, "b-noread"); e.Flags&FlagXattrsUnreadable == 0 || e.Size != 6 || e.Mode != 0 {
+	if e := r.get(t, "b-noread"); e.Flags&tree.FlagXattrsUnreadable == 0 || e.Size != 6 || e.Mode != 0 {
 		t.Errorf("b-noread: flags %b size %d mode %#o: want its stat and FlagXattrsUnreadable", e.Flags, e.Size, e.Mode)
 	}
 }
@@ -178,7 +179,7 @@ func unreadableChild(root string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), walkTimeout)
 	defer cancel()
-	err := w.Walk(ctx, func(e *Entry) error {
+	err := w.Walk(ctx, func(e *tree.Entry) error {
 		res.Entries = append(res.Entries, *e)
 		return nil
 	})

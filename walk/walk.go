@@ -3,9 +3,9 @@ package walk
 import (
 	"context"
 	"errors"
+	"fim/tree"
 	"fmt"
 	"path"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -47,7 +47,7 @@ type Walker struct {
 	// ctime match its prior entry takes the prior extended attributes without listing
 	// them, and a file whose size and mtime match too takes the prior hash without being
 	// read: `fim check --fast`.
-	Prior func() func(path string) *Entry
+	Prior func() func(path string) *tree.Entry
 }
 
 // node is a directory to list: a configured root, a directory below one, or a transit
@@ -67,7 +67,7 @@ type node struct {
 
 	listed  chan struct{} // closed when entries and aux are filled
 	err     error
-	entries []Entry
+	entries []tree.Entry
 	aux     []aux
 }
 
@@ -91,7 +91,7 @@ type linkSlot struct {
 	done  chan struct{}
 	key   []byte
 	hash  [32]byte
-	flags Flags
+	flags tree.Flags
 }
 
 type devIno struct{ dev, ino uint64 }
@@ -124,7 +124,7 @@ type heldParent struct {
 
 // Walk walks every root and calls fn for each entry, in key order, from the calling
 // goroutine. fn may keep the Entry. A non-nil error from fn stops the walk and is returned.
-func (w *Walker) Walk(ctx context.Context, fn func(*Entry) error) error {
+func (w *Walker) Walk(ctx context.Context, fn func(*tree.Entry) error) error {
 	if err := w.checkRoots(); err != nil {
 		return err
 	}
@@ -135,7 +135,7 @@ func (w *Walker) Walk(ctx context.Context, fn func(*Entry) error) error {
 			_, err := wk.emitPath("/", r, 0, count, fn)
 			return err
 		}
-		top.key = Key("/")
+		top.key = tree.Key("/")
 		top.listed = make(chan struct{})
 		wk.s.push(&job{key: top.key, n: top, i: -1})
 		return wk.emit(top, count, fn)
@@ -166,7 +166,7 @@ func (w *Walker) checkRoots() error {
 // Selects) and it exists, and, when recursive and p is a directory the rules enter,
 // everything below it: the same entries, in the same order, as a full walk would give
 // for that subtree. It is how a watcher looks at one path again.
-func (w *Walker) WalkPath(ctx context.Context, p string, recursive bool, fn func(*Entry) error) error {
+func (w *Walker) WalkPath(ctx context.Context, p string, recursive bool, fn func(*tree.Entry) error) error {
 	r, depth, ok := w.selects(p)
 	if !ok {
 		return nil
@@ -183,7 +183,7 @@ func (w *Walker) WalkPath(ctx context.Context, p string, recursive bool, fn func
 // files are hashed by the calling goroutine. It is how a watcher looks at a batch of
 // paths again; a directory replaced between two of its paths is seen by the next
 // batch, as its event comes.
-func (w *Walker) WalkPaths(ctx context.Context, ps []string, fn func(*Entry) error) error {
+func (w *Walker) WalkPaths(ctx context.Context, ps []string, fn func(*tree.Entry) error) error {
 	return w.run(ctx, true, func(wk *walk, count *int) error {
 		wk.held = &heldParent{o: openedDir{fd: -1}, rootDevs: map[*Root]uint64{}}
 		defer wk.held.close()
@@ -251,7 +251,7 @@ const (
 // stop says what keeps a walk out of directory e, depth levels below root r, whose
 // device is rootDev: the limits of r alone, before a root configured below e makes the
 // walk enter it anyway.
-func stop(r *Root, depth int, e *Entry, rootDev uint64) Stop {
+func stop(r *Root, depth int, e *tree.Entry, rootDev uint64) Stop {
 	switch {
 	case !r.CrossMounts && e.Device != rootDev:
 		return MountPoint
@@ -263,7 +263,7 @@ func stop(r *Root, depth int, e *Entry, rootDev uint64) Stop {
 
 // Looked is what a walk makes of one recorded path (Look).
 type Looked struct {
-	Entry *Entry // what it records; nil unless Why is Recorded
+	Entry *tree.Entry // what it records; nil unless Why is Recorded
 	Why   Absence
 	At    string // the path that decides: the symlink or mount point on the way, or the path
 	Stop  Stop   // for a directory it records: whether it enters it, or why not
@@ -282,8 +282,8 @@ func (w *Walker) Look(ctx context.Context, p string) (Looked, error) {
 	}
 	err := w.run(ctx, true, func(wk *walk, count *int) error {
 		var err error
-		l.Why, err = wk.emitPath(p, r, depth, count, func(x *Entry) error { l.Entry = x; return nil })
-		if err != nil || l.Entry == nil || l.Entry.Type != TypeDir {
+		l.Why, err = wk.emitPath(p, r, depth, count, func(x *tree.Entry) error { l.Entry = x; return nil })
+		if err != nil || l.Entry == nil || l.Entry.Type != tree.TypeDir {
 			return err
 		}
 		rootDev := l.Entry.Device
@@ -316,7 +316,7 @@ func (w *Walker) decidingDir(r *Root, p string, why Absence) string {
 	}
 	q := r.Path
 	for name := range strings.SplitSeq(strings.TrimPrefix(p[len(r.Path):], "/"), "/") {
-		q = Join(q, name)
+		q = tree.Join(q, name)
 		var st unix.Stat_t
 		if unix.Lstat(w.real(q), &st) != nil {
 			break
@@ -360,7 +360,7 @@ func (w *Walker) run(ctx context.Context, flat bool, body func(wk *walk, count *
 // opened relative to it: below a root, the way there from the root must hold no
 // symlink (unless r follows them) and, unless r crosses mounts, no other filesystem,
 // as a full walk would find it.
-func (wk *walk) emitPath(p string, r *Root, depth int, count *int, fn func(*Entry) error) (Absence, error) {
+func (wk *walk) emitPath(p string, r *Root, depth int, count *int, fn func(*tree.Entry) error) (Absence, error) {
 	real := wk.real(p)
 	rootDev, err := wk.rootDevice(r)
 	if err != nil {
@@ -492,14 +492,14 @@ func RecordedPath(prefix, real string) (string, bool) {
 	if prefix == "" || prefix == "/" {
 		return real, true
 	}
-	if !IsWithin(real, prefix) {
+	if !tree.IsWithin(real, prefix) {
 		return "", false
 	}
-	return CleanPath(real[len(prefix):]), true
+	return tree.CleanPath(real[len(prefix):]), true
 }
 
 // emit hands n's entries and, depth first, those below them to fn.
-func (wk *walk) emit(n *node, count *int, fn func(*Entry) error) error {
+func (wk *walk) emit(n *node, count *int, fn func(*tree.Entry) error) error {
 	wk.s.wait(n.listed, n.key)
 	defer func() { wk.s.consumed(len(n.entries)) }()
 	for i := range n.entries {
@@ -510,7 +510,7 @@ func (wk *walk) emit(n *node, count *int, fn func(*Entry) error) error {
 		}
 		if a.slot != nil {
 			wk.s.wait(a.slot.done, a.slot.key)
-			e.Hash, e.Flags = a.slot.hash, e.Flags&^(FlagHashed|FlagUnstable|FlagUnreadable)|a.slot.flags
+			e.Hash, e.Flags = a.slot.hash, e.Flags&^(tree.FlagHashed|tree.FlagUnstable|tree.FlagUnreadable)|a.slot.flags
 		}
 		if a.skip && a.sub == nil {
 			continue
@@ -524,7 +524,7 @@ func (wk *walk) emit(n *node, count *int, fn func(*Entry) error) error {
 				continue // removed since it was listed, like a file removed before it is hashed
 			}
 			if a.sub.err != nil {
-				e.Flags |= FlagUnreadable
+				e.Flags |= tree.FlagUnreadable
 				if a.err == nil {
 					a.err = a.sub.err
 				}
@@ -555,9 +555,9 @@ func (wk *walk) emit(n *node, count *int, fn func(*Entry) error) error {
 }
 
 // emitOne records an entry made outside any listing, found in directory dir.
-func (wk *walk) emitOne(e *Entry, a *aux, dir *node, in inline, r *Root, depth int, rootDev uint64, count *int, fn func(*Entry) error) error {
+func (wk *walk) emitOne(e *tree.Entry, a *aux, dir *node, in inline, r *Root, depth int, rootDev uint64, count *int, fn func(*tree.Entry) error) error {
 	n := dir
-	n.entries, n.aux, n.listed = []Entry{*e}, []aux{*a}, make(chan struct{})
+	n.entries, n.aux, n.listed = []tree.Entry{*e}, []aux{*a}, make(chan struct{})
 	wk.plan(n, 0, nil, r, depth, rootDev, wk.lookup(), in)
 	close(n.listed)
 	wk.s.listed(1)
@@ -565,7 +565,7 @@ func (wk *walk) emitOne(e *Entry, a *aux, dir *node, in inline, r *Root, depth i
 }
 
 // lookup makes the calling goroutine's lookup of recorded entries, nil without Prior.
-func (wk *walk) lookup() func(string) *Entry {
+func (wk *walk) lookup() func(string) *tree.Entry {
 	if wk.Prior == nil {
 		return nil
 	}
@@ -661,7 +661,7 @@ func (d *listedDir) close() {
 // list reads directory n: names sorted bytewise, each selected by name, stat'ed relative
 // to the directory, then selected by stat; it schedules the hashing of regular files and
 // the listing of subdirectories.
-func (wk *walk) list(n *node, hb *hashBuf, prior func(string) *Entry) {
+func (wk *walk) list(n *node, hb *hashBuf, prior func(string) *tree.Entry) {
 	if wk.stopped.Load() {
 		n.err = context.Canceled
 		return
@@ -694,13 +694,13 @@ func (wk *walk) list(n *node, hb *hashBuf, prior func(string) *Entry) {
 		return
 	}
 	sort.Strings(names)
-	n.entries = make([]Entry, 0, len(names))
+	n.entries = make([]tree.Entry, 0, len(names))
 	n.aux = make([]aux, 0, len(names))
 	// Most directories have no root below them and none of fim's own files in them:
 	// their entries need not be looked for among those.
 	rootsBelow := n.transit || wk.leadsToRoot(n.path)
 	for _, name := range names {
-		path := Join(n.path, name)
+		path := tree.Join(n.path, name)
 		r, depth, rootDev, transit := n.root, n.depth+1, n.rootDev, false
 		var nr *Root
 		if rootsBelow {
@@ -716,7 +716,7 @@ func (wk *walk) list(n *node, hb *hashBuf, prior func(string) *Entry) {
 		}
 		real := path
 		if n.real != n.path {
-			real = Join(n.real, name) // n.real is "/" for the top of a walk without Prefix
+			real = tree.Join(n.real, name) // n.real is "/" for the top of a walk without Prefix
 		}
 		follow := r != nil && r.FollowSymlinks && !transit
 		e, a, ok := wk.stat(fd, name, path, follow)
@@ -728,7 +728,7 @@ func (wk *walk) list(n *node, hb *hashBuf, prior func(string) *Entry) {
 		}
 		a.real = real
 		if transit {
-			if e.Type != TypeDir {
+			if e.Type != tree.TypeDir {
 				continue
 			}
 			a.skip = true
@@ -773,7 +773,7 @@ func (wk *walk) pruned(r *Root, name, path string) bool {
 // leadsToRoot reports whether a configured root lies strictly below path.
 func (wk *walk) leadsToRoot(path string) bool {
 	for p := range wk.roots {
-		if p != path && IsWithin(p, path) {
+		if p != path && tree.IsWithin(p, path) {
 			return true
 		}
 	}
@@ -781,8 +781,8 @@ func (wk *walk) leadsToRoot(path string) bool {
 }
 
 // stat makes the entry for name relative to dirfd.
-func (wk *walk) stat(dirfd int, name, path string, follow bool) (Entry, aux, bool) {
-	e := Entry{Path: path}
+func (wk *walk) stat(dirfd int, name, path string, follow bool) (tree.Entry, aux, bool) {
+	e := tree.Entry{Path: path}
 	var a aux
 	var stx unix.Statx_t
 	mask := unix.STATX_BASIC_STATS | unix.STATX_BTIME
@@ -792,11 +792,11 @@ func (wk *walk) stat(dirfd int, name, path string, follow bool) (Entry, aux, boo
 			return e, a, false
 		}
 		a.err = err
-		e.Flags |= FlagUnreadable
+		e.Flags |= tree.FlagUnreadable
 		return e, a, true
 	}
 	fillStat(&e, &stx)
-	if e.Type == TypeSymlink {
+	if e.Type == tree.TypeSymlink {
 		e.LinkTarget, a.err = readlinkat(dirfd, name)
 		if follow {
 			var tgt unix.Statx_t
@@ -812,13 +812,13 @@ func (wk *walk) stat(dirfd int, name, path string, follow bool) (Entry, aux, boo
 // plan decides, for entry i of n, what is left to do: hash it, descend into it, read its
 // extended attributes. lookup is the calling goroutine's lookup made by Prior, if any;
 // in, if its buffers are set, what it needs to hash a small file itself.
-func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev uint64, lookup func(string) *Entry, in inline) {
+func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev uint64, lookup func(string) *tree.Entry, in inline) {
 	e, a := &n.entries[i], &n.aux[i]
-	readable := e.Flags&FlagUnreadable == 0 && !a.skip
+	readable := e.Flags&tree.FlagUnreadable == 0 && !a.skip
 	// With Prior, an entry whose type, device, inode and ctime are as recorded keeps its
 	// recorded extended attributes (setting one changes the ctime), and a file whose size
 	// and mtime are as recorded too keeps its recorded hash.
-	var prior *Entry
+	var prior *tree.Entry
 	if lookup != nil && readable {
 		if p := lookup(e.Path); p != nil && p.Type == e.Type && p.Device == e.Device && p.Inode == e.Inode && p.Ctime == e.Ctime {
 			prior = p
@@ -827,18 +827,18 @@ func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev u
 	// Extended attributes still to be read: those of a file about to be hashed are read
 	// from the open file (see hashOnce), the others' here.
 	xattrs := readable
-	if readable && prior != nil && prior.Flags&FlagXattrsUnreadable == 0 {
+	if readable && prior != nil && prior.Flags&tree.FlagXattrsUnreadable == 0 {
 		e.Xattrs, xattrs = prior.Xattrs, false
 	}
 	// Once a hash job is scheduled, e is the job's until it is done: it rewrites the
 	// entry when the file changes as it is read.
 	typ := e.Type
-	hashing := typ == TypeFile && wk.planHash(n, i, r, prior, xattrs, in)
+	hashing := typ == tree.TypeFile && wk.planHash(n, i, r, prior, xattrs, in)
 	if xattrs && !hashing {
 		readXattrsAt(e, in.dirfd, in.name, a.followed)
 	}
 	switch typ {
-	case TypeDir:
+	case tree.TypeDir:
 		descend, transit := a.skip, a.skip // transit directories lead to a root
 		if !a.skip && r != nil {
 			descend = stop(r, depth, e, rootDev) == Enters
@@ -858,7 +858,7 @@ func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev u
 		if !descend || wk.flat {
 			return // a mount point or the depth limit: recorded, not entered
 		}
-		sub := &node{real: a.real, path: e.Path, key: Key(e.Path), root: r, depth: depth, rootDev: rootDev,
+		sub := &node{real: a.real, path: e.Path, key: tree.Key(e.Path), root: r, depth: depth, rootDev: rootDev,
 			dev: e.Device, ino: e.Inode, parent: parent, transit: transit, followed: a.followed,
 			listed: make(chan struct{})}
 		a.sub = sub
@@ -881,14 +881,14 @@ type inline struct {
 // attributes too when xattrs is set. A small file with a single name is hashed at once,
 // when in has buffers and no worker waits for a job (or WalkPaths waits for it): a job
 // would cost more than the read.
-func (wk *walk) planHash(n *node, i int, r *Root, prior *Entry, xattrs bool, in inline) bool {
+func (wk *walk) planHash(n *node, i int, r *Root, prior *tree.Entry, xattrs bool, in inline) bool {
 	e, a := &n.entries[i], &n.aux[i]
-	if e.Flags&FlagUnreadable != 0 || a.skip || wk.NoHash {
+	if e.Flags&tree.FlagUnreadable != 0 || a.skip || wk.NoHash {
 		return false
 	}
 	if prior != nil && prior.Hashed() && prior.Size == e.Size && prior.Mtime == e.Mtime {
 		e.Hash = prior.Hash
-		e.Flags |= FlagHashed
+		e.Flags |= tree.FlagHashed
 		return false
 	}
 	var maxSize int64
@@ -896,7 +896,7 @@ func (wk *walk) planHash(n *node, i int, r *Root, prior *Entry, xattrs bool, in 
 		maxSize = r.MaxFileSize
 	}
 	if maxSize > 0 && e.Size > maxSize {
-		e.Flags |= FlagTooLarge
+		e.Flags |= tree.FlagTooLarge
 		return false
 	}
 	a.sealed = n.sealed
@@ -907,7 +907,7 @@ func (wk *walk) planHash(n *node, i int, r *Root, prior *Entry, xattrs bool, in 
 		wk.hashEntry(maxSize, e, a, in.hb, in.dirfd, in.name)
 		return true
 	}
-	a.key = Key(e.Path)
+	a.key = tree.Key(e.Path)
 	if e.Nlink > 1 {
 		wk.linksMu.Lock()
 		id := devIno{e.Device, e.Inode}
@@ -928,8 +928,8 @@ func (wk *walk) planHash(n *node, i int, r *Root, prior *Entry, xattrs bool, in 
 	return true
 }
 
-func fillStat(e *Entry, st *unix.Statx_t) {
-	e.Type = TypeFromMode(uint32(st.Mode))
+func fillStat(e *tree.Entry, st *unix.Statx_t) {
+	e.Type = tree.TypeFromMode(uint32(st.Mode))
 	e.Mode = uint32(st.Mode) & 0o7777
 	e.UID, e.GID = st.Uid, st.Gid
 	e.Size = int64(st.Size)
@@ -937,16 +937,16 @@ func fillStat(e *Entry, st *unix.Statx_t) {
 	e.Ctime = st.Ctime.Sec*1e9 + int64(st.Ctime.Nsec)
 	if st.Mask&unix.STATX_BTIME != 0 {
 		e.Btime = st.Btime.Sec*1e9 + int64(st.Btime.Nsec)
-		e.Flags |= FlagBtime
+		e.Flags |= tree.FlagBtime
 	} else {
 		e.Btime = 0
-		e.Flags &^= FlagBtime
+		e.Flags &^= tree.FlagBtime
 	}
 	e.Inode = st.Ino
 	e.Device = unix.Mkdev(st.Dev_major, st.Dev_minor)
 	e.Nlink = uint64(st.Nlink)
 	e.Rdev = 0
-	if e.Type == TypeCharDev || e.Type == TypeBlockDev {
+	if e.Type == tree.TypeCharDev || e.Type == tree.TypeBlockDev {
 		e.Rdev = unix.Mkdev(st.Rdev_major, st.Rdev_minor)
 	}
 }
@@ -980,9 +980,4 @@ func readNames(fd int, buf []byte) ([]string, error) {
 		}
 		_, _, names = unix.ParseDirent(buf[:n], -1, names)
 	}
-}
-
-// CleanPath returns the clean absolute form of a recorded path.
-func CleanPath(p string) string {
-	return filepath.Clean("/" + p)
 }

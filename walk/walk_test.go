@@ -3,6 +3,7 @@ package walk
 import (
 	"context"
 	"errors"
+	"fim/tree"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -56,7 +57,7 @@ func TestWorkersAgree(t *testing.T) {
 		tr[fmt.Sprintf("d%02d-x", d)] = file("x")
 	}
 	root := makeTree(t, tr)
-	var first []*Entry
+	var first []*tree.Entry
 	for _, workers := range []int{1, 8, 1, 2, 0} {
 		r := run(t, &Walker{Workers: workers, Roots: []Root{{Path: root}}})
 		if r.err != nil {
@@ -78,29 +79,29 @@ func TestWorkersAgree(t *testing.T) {
 }
 
 // typeOf maps an io/fs mode to a Type independently of TypeFromMode.
-func typeOf(m fs.FileMode) Type {
+func typeOf(m fs.FileMode) tree.Type {
 	switch {
 	case m.IsRegular():
-		return TypeFile
+		return tree.TypeFile
 	case m.IsDir():
-		return TypeDir
+		return tree.TypeDir
 	case m&fs.ModeSymlink != 0:
-		return TypeSymlink
+		return tree.TypeSymlink
 	case m&fs.ModeNamedPipe != 0:
-		return TypeFIFO
+		return tree.TypeFIFO
 	case m&fs.ModeSocket != 0:
-		return TypeSocket
+		return tree.TypeSocket
 	case m&fs.ModeCharDevice != 0:
-		return TypeCharDev
+		return tree.TypeCharDev
 	case m&fs.ModeDevice != 0:
-		return TypeBlockDev
+		return tree.TypeBlockDev
 	}
-	return TypeUnknown
+	return tree.TypeUnknown
 }
 
 // checkStat compares every stat field of e with what os.Lstat (os.Stat when follow)
 // and statx report for real.
-func checkStat(t testing.TB, e *Entry, real string, follow bool) {
+func checkStat(t testing.TB, e *tree.Entry, real string, follow bool) {
 	t.Helper()
 	stat, flags := os.Lstat, unix.AT_SYMLINK_NOFOLLOW
 	if follow {
@@ -115,20 +116,20 @@ func checkStat(t testing.TB, e *Entry, real string, follow bool) {
 	if err := unix.Statx(unix.AT_FDCWD, real, flags, unix.STATX_BASIC_STATS|unix.STATX_BTIME, &stx); err != nil {
 		t.Fatal(err)
 	}
-	want := Entry{
+	want := tree.Entry{
 		Type: typeOf(fi.Mode()), Mode: st.Mode & 0o7777, UID: st.Uid, GID: st.Gid, Size: st.Size,
 		Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano(), Inode: st.Ino, Device: st.Dev, Nlink: st.Nlink,
 	}
-	if want.Type == TypeCharDev || want.Type == TypeBlockDev {
+	if want.Type == tree.TypeCharDev || want.Type == tree.TypeBlockDev {
 		want.Rdev = st.Rdev
 	}
 	if stx.Mask&unix.STATX_BTIME != 0 {
 		want.Btime = stx.Btime.Sec*1e9 + int64(stx.Btime.Nsec)
-		want.Flags = FlagBtime
+		want.Flags = tree.FlagBtime
 	}
-	got := Entry{
+	got := tree.Entry{
 		Type: e.Type, Mode: e.Mode, UID: e.UID, GID: e.GID, Size: e.Size, Mtime: e.Mtime, Ctime: e.Ctime,
-		Inode: e.Inode, Device: e.Device, Nlink: e.Nlink, Rdev: e.Rdev, Btime: e.Btime, Flags: e.Flags & FlagBtime,
+		Inode: e.Inode, Device: e.Device, Nlink: e.Nlink, Rdev: e.Rdev, Btime: e.Btime, Flags: e.Flags & tree.FlagBtime,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("%s: stat\n got %+v\nwant %+v", e.Path, got, want)
@@ -136,14 +137,14 @@ func checkStat(t testing.TB, e *Entry, real string, follow bool) {
 }
 
 // listXattrs reads a path's extended attributes independently of readXattrs.
-func listXattrs(t testing.TB, real string) []Xattr {
+func listXattrs(t testing.TB, real string) []tree.Xattr {
 	t.Helper()
 	buf := make([]byte, 64<<10)
 	n, err := unix.Llistxattr(real, buf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var xs []Xattr
+	var xs []tree.Xattr
 	for name := range strings.SplitSeq(strings.TrimSuffix(string(buf[:n]), "\x00"), "\x00") {
 		if name == "" {
 			continue
@@ -153,9 +154,9 @@ func listXattrs(t testing.TB, real string) []Xattr {
 		if err != nil {
 			t.Fatal(err)
 		}
-		xs = append(xs, Xattr{Name: name, Value: v[:k]})
+		xs = append(xs, tree.Xattr{Name: name, Value: v[:k]})
 	}
-	slices.SortFunc(xs, func(a, b Xattr) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(xs, func(a, b tree.Xattr) int { return strings.Compare(a.Name, b.Name) })
 	return xs
 }
 
@@ -223,10 +224,10 @@ func TestAttributes(t *testing.T) {
 		if got, want := e.Xattrs, listXattrs(t, real); !reflect.DeepEqual(got, want) && len(got)+len(want) > 0 {
 			t.Errorf("%s: xattrs %q, want %q", e.Path, got, want)
 		}
-		if e.Flags&FlagXattrsUnreadable != 0 {
+		if e.Flags&tree.FlagXattrsUnreadable != 0 {
 			t.Errorf("%s: FlagXattrsUnreadable", e.Path)
 		}
-		if e.Type != TypeFile {
+		if e.Type != tree.TypeFile {
 			if e.Hashed() || e.Hash != [32]byte{} {
 				t.Errorf("%s: a %v has a hash", e.Path, e.Type)
 			}
@@ -239,7 +240,7 @@ func TestAttributes(t *testing.T) {
 		if !e.Hashed() || e.Hash != blake3.Sum256(data) {
 			t.Errorf("%s: hashed %v, hash %x, want %x", e.Path, e.Hashed(), e.Hash, blake3.Sum256(data))
 		}
-		if e.Flags&^(FlagHashed|FlagBtime) != 0 {
+		if e.Flags&^(tree.FlagHashed|tree.FlagBtime) != 0 {
 			t.Errorf("%s: flags %b", e.Path, e.Flags)
 		}
 	}
@@ -254,29 +255,29 @@ func TestAttributes(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name     string
-		typ      Type
+		typ      tree.Type
 		mode     uint32
 		uid, gid uint32
 		target   string
 		rdev     uint64
 		xattrs   map[string]string
 	}{
-		{name: ".", typ: TypeDir, mode: 0o755},
-		{name: "small", typ: TypeFile, mode: 0o644},
-		{name: "setuid", typ: TypeFile, mode: 0o4755},
-		{name: "setgid", typ: TypeFile, mode: 0o2711},
-		{name: "owned", typ: TypeFile, mode: 0o640, uid: 1234, gid: 5678},
-		{name: "sticky", typ: TypeDir, mode: 0o1777},
-		{name: "owned-dir", typ: TypeDir, mode: 0o750, uid: 1234, gid: 5678},
-		{name: "link", typ: TypeSymlink, mode: 0o777, uid: 1234, gid: 5678, target: "small"},
-		{name: "dangling", typ: TypeSymlink, mode: 0o777, target: "does/not/exist"},
-		{name: "long-link", typ: TypeSymlink, mode: 0o777, target: strings.Repeat("l/", 1500)},
-		{name: "fifo", typ: TypeFIFO, mode: 0o620},
-		{name: "socket", typ: TypeSocket, mode: 0o751},
-		{name: "zero", typ: TypeCharDev, mode: 0o666, rdev: unix.Mkdev(1, 5)},
-		{name: "block", typ: TypeBlockDev, mode: 0o660, rdev: unix.Mkdev(7, 250)},
-		{name: "xattrs", typ: TypeFile, mode: 0o644, xattrs: map[string]string{"user.fim.a": strings.Repeat("v", 3000), "user.fim.b": "2"}},
-		{name: "dir-xattr", typ: TypeDir, mode: 0o755, xattrs: map[string]string{"user.d": "dv"}},
+		{name: ".", typ: tree.TypeDir, mode: 0o755},
+		{name: "small", typ: tree.TypeFile, mode: 0o644},
+		{name: "setuid", typ: tree.TypeFile, mode: 0o4755},
+		{name: "setgid", typ: tree.TypeFile, mode: 0o2711},
+		{name: "owned", typ: tree.TypeFile, mode: 0o640, uid: 1234, gid: 5678},
+		{name: "sticky", typ: tree.TypeDir, mode: 0o1777},
+		{name: "owned-dir", typ: tree.TypeDir, mode: 0o750, uid: 1234, gid: 5678},
+		{name: "link", typ: tree.TypeSymlink, mode: 0o777, uid: 1234, gid: 5678, target: "small"},
+		{name: "dangling", typ: tree.TypeSymlink, mode: 0o777, target: "does/not/exist"},
+		{name: "long-link", typ: tree.TypeSymlink, mode: 0o777, target: strings.Repeat("l/", 1500)},
+		{name: "fifo", typ: tree.TypeFIFO, mode: 0o620},
+		{name: "socket", typ: tree.TypeSocket, mode: 0o751},
+		{name: "zero", typ: tree.TypeCharDev, mode: 0o666, rdev: unix.Mkdev(1, 5)},
+		{name: "block", typ: tree.TypeBlockDev, mode: 0o660, rdev: unix.Mkdev(7, 250)},
+		{name: "xattrs", typ: tree.TypeFile, mode: 0o644, xattrs: map[string]string{"user.fim.a": strings.Repeat("v", 3000), "user.fim.b": "2"}},
+		{name: "dir-xattr", typ: tree.TypeDir, mode: 0o755, xattrs: map[string]string{"user.d": "dv"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := r.get(t, c.name)
@@ -293,12 +294,12 @@ func TestAttributes(t *testing.T) {
 				t.Errorf("target %q rdev %#x, want %q %#x", e.LinkTarget, e.Rdev, c.target, c.rdev)
 			}
 			for name, v := range c.xattrs {
-				i := slices.IndexFunc(e.Xattrs, func(x Xattr) bool { return x.Name == name })
+				i := slices.IndexFunc(e.Xattrs, func(x tree.Xattr) bool { return x.Name == name })
 				if i < 0 || string(e.Xattrs[i].Value) != v {
 					t.Errorf("xattr %s missing or wrong: %q", name, e.Xattrs)
 				}
 			}
-			if !slices.IsSortedFunc(e.Xattrs, func(a, b Xattr) int { return strings.Compare(a.Name, b.Name) }) {
+			if !slices.IsSortedFunc(e.Xattrs, func(a, b tree.Xattr) int { return strings.Compare(a.Name, b.Name) }) {
 				t.Errorf("xattrs not sorted: %q", e.Xattrs)
 			}
 		})
@@ -320,7 +321,7 @@ func TestAttributes(t *testing.T) {
 			t.Skip(capErr)
 		}
 		e := r.get(t, "capability")
-		i := slices.IndexFunc(e.Xattrs, func(x Xattr) bool { return x.Name == "security.capability" })
+		i := slices.IndexFunc(e.Xattrs, func(x tree.Xattr) bool { return x.Name == "security.capability" })
 		if i < 0 {
 			t.Fatalf("no security.capability: %q", e.Xattrs)
 		}
@@ -354,24 +355,24 @@ func TestSpecialFilesNotOpened(t *testing.T) {
 	watch := watchOpens(t, root+"/fifo", root+"/zero", root+"/a-file")
 	for _, follow := range []bool{false, true} {
 		r := walkDir(t, root, Options{FollowSymlinks: follow})
-		toFIFO, toZero, toZeroRdev := TypeSymlink, TypeSymlink, uint64(0)
+		toFIFO, toZero, toZeroRdev := tree.TypeSymlink, tree.TypeSymlink, uint64(0)
 		if follow {
-			toFIFO, toZero, toZeroRdev = TypeFIFO, TypeCharDev, unix.Mkdev(1, 5)
+			toFIFO, toZero, toZeroRdev = tree.TypeFIFO, tree.TypeCharDev, unix.Mkdev(1, 5)
 		}
 		for _, c := range []struct {
 			name string
-			typ  Type
+			typ  tree.Type
 			rdev uint64
 		}{
-			{"block", TypeBlockDev, unix.Mkdev(7, 251)},
-			{"fifo", TypeFIFO, 0},
-			{"sock", TypeSocket, 0},
-			{"zero", TypeCharDev, unix.Mkdev(1, 5)},
+			{"block", tree.TypeBlockDev, unix.Mkdev(7, 251)},
+			{"fifo", tree.TypeFIFO, 0},
+			{"sock", tree.TypeSocket, 0},
+			{"zero", tree.TypeCharDev, unix.Mkdev(1, 5)},
 			{"to-fifo", toFIFO, 0},
 			{"to-zero", toZero, toZeroRdev},
 		} {
 			e := r.get(t, c.name)
-			if e.Type != c.typ || e.Rdev != c.rdev || e.Hashed() || e.Flags&(FlagUnreadable|FlagUnstable) != 0 {
+			if e.Type != c.typ || e.Rdev != c.rdev || e.Hashed() || e.Flags&(tree.FlagUnreadable|tree.FlagUnstable) != 0 {
 				t.Errorf("follow %v: %s: type %v rdev %#x flags %b, want %v rdev %#x, not hashed", follow, c.name, e.Type, e.Rdev, e.Flags, c.typ, c.rdev)
 			}
 		}
@@ -475,10 +476,10 @@ func TestLimits(t *testing.T) {
 				e := r.get(t, name)
 				data, _ := os.ReadFile(root + "/" + name)
 				if slices.Contains(c.tooLarge, name) {
-					if e.Flags&FlagTooLarge == 0 || e.Hashed() || e.Hash != [32]byte{} || e.Size != int64(len(data)) {
+					if e.Flags&tree.FlagTooLarge == 0 || e.Hashed() || e.Hash != [32]byte{} || e.Size != int64(len(data)) {
 						t.Errorf("max %d: %s: flags %b size %d, want too large, unhashed, size %d", c.max, name, e.Flags, e.Size, len(data))
 					}
-				} else if e.Flags&FlagTooLarge != 0 || !e.Hashed() || e.Hash != blake3.Sum256(data) {
+				} else if e.Flags&tree.FlagTooLarge != 0 || !e.Hashed() || e.Hash != blake3.Sum256(data) {
 					t.Errorf("max %d: %s: flags %b, want hashed", c.max, name, e.Flags)
 				}
 			}
@@ -558,7 +559,7 @@ func TestCallbackErrorStops(t *testing.T) {
 	stop := errors.New("enough")
 	calls := 0
 	w := &Walker{Roots: []Root{{Path: root}}}
-	err := w.Walk(context.Background(), func(*Entry) error {
+	err := w.Walk(context.Background(), func(*tree.Entry) error {
 		calls++
 		if calls == 3 {
 			return stop
@@ -579,7 +580,7 @@ func TestContextCanceled(t *testing.T) {
 		}
 		calls := 0
 		w := &Walker{Roots: []Root{{Path: root}}}
-		err := w.Walk(ctx, func(*Entry) error {
+		err := w.Walk(ctx, func(*tree.Entry) error {
 			calls++
 			if calls == after {
 				cancel()
@@ -617,7 +618,7 @@ func TestSymlinks(t *testing.T) {
 		}
 		for name, target := range map[string]string{"ldir": "target", "lfile": "f", "ldangling": "missing", "labs": "/dev/zero", "lself": "lself", "a/loop": ".."} {
 			e := r.get(t, name)
-			if e.Type != TypeSymlink || e.LinkTarget != target || e.Hashed() {
+			if e.Type != tree.TypeSymlink || e.LinkTarget != target || e.Hashed() {
 				t.Errorf("%s: type %v target %q hashed %v, want a symlink to %q", name, e.Type, e.LinkTarget, e.Hashed(), target)
 			}
 			checkStat(t, e, root+"/"+name, false)
@@ -642,31 +643,31 @@ func TestSymlinks(t *testing.T) {
 			t.Errorf("warnings for %q, want %q", warned, loops)
 		}
 		for _, name := range loops {
-			if e := r.get(t, name); e.Type != TypeDir {
+			if e := r.get(t, name); e.Type != tree.TypeDir {
 				t.Errorf("%s: type %v, want dir", name, e.Type)
 			}
 		}
 		for _, c := range []struct {
 			name, target string
-			typ          Type
+			typ          tree.Type
 		}{
-			{"ldir", "target", TypeDir},
-			{"lfile", "f", TypeFile},
-			{"labs", "/dev/zero", TypeCharDev},
-			{"a/l1", "../b", TypeDir},
-			{"ldangling", "missing", TypeSymlink},
-			{"lself", "lself", TypeSymlink},
+			{"ldir", "target", tree.TypeDir},
+			{"lfile", "f", tree.TypeFile},
+			{"labs", "/dev/zero", tree.TypeCharDev},
+			{"a/l1", "../b", tree.TypeDir},
+			{"ldangling", "missing", tree.TypeSymlink},
+			{"lself", "lself", tree.TypeSymlink},
 		} {
 			e := r.get(t, c.name)
 			if e.Type != c.typ || e.LinkTarget != c.target {
 				t.Errorf("%s: type %v target %q, want %v %q", c.name, e.Type, e.LinkTarget, c.typ, c.target)
 			}
-			checkStat(t, e, root+"/"+c.name, c.typ != TypeSymlink)
+			checkStat(t, e, root+"/"+c.name, c.typ != tree.TypeSymlink)
 		}
 		if e := r.get(t, "lfile"); !e.Hashed() || e.Hash != blake3.Sum256([]byte("content")) || e.Inode != r.get(t, "f").Inode {
 			t.Errorf("lfile: hashed %v, inode %d: not the file it points to", e.Hashed(), e.Inode)
 		}
-		if e := r.get(t, "lfile"); !reflect.DeepEqual(e.Xattrs, []Xattr{{"user.t", []byte("tv")}}) {
+		if e := r.get(t, "lfile"); !reflect.DeepEqual(e.Xattrs, []tree.Xattr{{Name: "user.t", Value: []byte("tv")}}) {
 			t.Errorf("lfile: xattrs %q, want the target's", e.Xattrs)
 		}
 		if e := r.get(t, "ldir/inner"); !e.Hashed() || e.Hash != blake3.Sum256([]byte("in")) {
@@ -680,9 +681,9 @@ func TestSymlinks(t *testing.T) {
 	t.Run("root is a link", func(t *testing.T) {
 		for _, follow := range []bool{false, true} {
 			r := walkDir(t, root+"/ldir", Options{FollowSymlinks: follow})
-			want, typ := []string{"."}, TypeSymlink
+			want, typ := []string{"."}, tree.TypeSymlink
 			if follow {
-				want, typ = []string{".", "inner"}, TypeDir
+				want, typ = []string{".", "inner"}, tree.TypeDir
 			}
 			diffPaths(t, r.paths(), want)
 			if e := r.get(t, "."); e.Type != typ || e.LinkTarget != "target" {
@@ -808,7 +809,7 @@ func TestNestedRoots(t *testing.T) {
 		if e := r.get(t, "sub/x/y/z"); !e.Hashed() {
 			t.Errorf("sub/x/y/z: flags %b, want hashed under the nested root", e.Flags)
 		}
-		if e := r.get(t, "other/x/y"); e.Hashed() || e.Flags&FlagTooLarge == 0 {
+		if e := r.get(t, "other/x/y"); e.Hashed() || e.Flags&tree.FlagTooLarge == 0 {
 			t.Errorf("other/x/y: flags %b, want too large under the parent root", e.Flags)
 		}
 	})
@@ -853,7 +854,7 @@ func TestHardLinks(t *testing.T) {
 					t.Errorf("%s: inode %d nlink %d", name, e.Inode, e.Nlink)
 				}
 				if slices.Contains(c.tooLarge, name) {
-					if e.Hashed() || e.Flags&FlagTooLarge == 0 {
+					if e.Hashed() || e.Flags&tree.FlagTooLarge == 0 {
 						t.Errorf("%s: flags %b, want too large", name, e.Flags)
 					}
 				} else if !e.Hashed() || e.Hash != blake3.Sum256([]byte(content)) {
@@ -905,7 +906,7 @@ func TestNames(t *testing.T) {
 		if _, err := os.Lstat(root + "/" + rel); err != nil {
 			t.Errorf("recorded path %q does not name a file: %v", e.Path, err)
 		}
-		if e.Type == TypeFile && (!e.Hashed() || e.Hash != blake3.Sum256([]byte(tr[rel].data))) {
+		if e.Type == tree.TypeFile && (!e.Hashed() || e.Hash != blake3.Sum256([]byte(tr[rel].data))) {
 			t.Errorf("%q: flags %b, hash does not match the content", e.Path, e.Flags)
 		}
 	}
@@ -938,7 +939,7 @@ func TestHashOnListingOrJob(t *testing.T) {
 	r.base = root
 	for name := range many {
 		e := r.get(t, strings.TrimSuffix(name, "/"))
-		if len(e.Xattrs) != 40 || e.Flags&FlagXattrsUnreadable != 0 {
+		if len(e.Xattrs) != 40 || e.Flags&tree.FlagXattrsUnreadable != 0 {
 			t.Errorf("%s: %d xattrs, flags %b, want 40", name, len(e.Xattrs), e.Flags)
 			continue
 		}
@@ -1017,9 +1018,9 @@ func TestXattrsResized(t *testing.T) {
 	defer func() { close(stop); <-changed }()
 	deadline := time.Now().Add(5 * time.Second)
 	for i := 0; i < 20000 && time.Now().Before(deadline); i++ {
-		var e Entry
+		var e tree.Entry
 		readXattrs(&e, f, false)
-		if e.Flags&FlagXattrsUnreadable != 0 {
+		if e.Flags&tree.FlagXattrsUnreadable != 0 {
 			continue // gave up after repeated resizing: allowed, and flagged
 		}
 		for _, x := range e.Xattrs {
@@ -1052,18 +1053,18 @@ func TestWalkPaths(t *testing.T) {
 		"b/skip.me", "ln/small", "a/small", "b/gone/deeper", "", "a/sub/x"} {
 		p := root
 		if rel != "" {
-			p = Join(root, rel)
+			p = tree.Join(root, rel)
 		}
 		paths = append(paths, p)
 	}
 	paths = append(paths, "/elsewhere/f")
-	var want, got []Entry
+	var want, got []tree.Entry
 	for _, p := range paths {
-		if err := w.WalkPath(context.Background(), p, false, func(e *Entry) error { want = append(want, *e); return nil }); err != nil {
+		if err := w.WalkPath(context.Background(), p, false, func(e *tree.Entry) error { want = append(want, *e); return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := w.WalkPaths(context.Background(), paths, func(e *Entry) error { got = append(got, *e); return nil }); err != nil {
+	if err := w.WalkPaths(context.Background(), paths, func(e *tree.Entry) error { got = append(got, *e); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(want) != 10 {

@@ -3,6 +3,7 @@ package walk
 import (
 	"bytes"
 	"errors"
+	"fim/tree"
 	"runtime"
 	"sort"
 	"strconv"
@@ -15,13 +16,13 @@ import (
 // readXattrs fills e.Xattrs, sorted by name. File capabilities (security.capability),
 // SELinux labels and POSIX ACLs all live here. Filesystems without xattr support give
 // none; other failures set FlagXattrsUnreadable.
-func readXattrs(e *Entry, real string, follow bool) {
+func readXattrs(e *tree.Entry, real string, follow bool) {
 	src := xattrSource{fd: -1, dirfd: -1, path: real, follow: follow}
 	if len(real) >= unix.PathMax {
 		p, done, err := xattrPath(real, follow)
 		if err != nil {
 			e.Xattrs = nil
-			e.Flags |= FlagXattrsUnreadable
+			e.Flags |= tree.FlagXattrsUnreadable
 			return
 		}
 		defer done()
@@ -33,14 +34,14 @@ func readXattrs(e *Entry, real string, follow bool) {
 
 // readXattrsFD fills e.Xattrs like readXattrs, from the file open at fd: the file
 // hashed, without resolving its path again.
-func readXattrsFD(e *Entry, fd int) { xattrSource{fd: fd, dirfd: -1}.read(e) }
+func readXattrsFD(e *tree.Entry, fd int) { xattrSource{fd: fd, dirfd: -1}.read(e) }
 
 // readXattrsAt fills e.Xattrs like readXattrs, from the entry name in directory dirfd:
 // the directory that was listed, so that a directory above swapped for a symlink
 // cannot lead the reads elsewhere. Without getxattrat (Linux before 6.13) the entry is
 // reached through the directory's /proc/self/fd link instead.
 // (With dirfd AT_FDCWD, name is a path, read as readXattrs does.)
-func readXattrsAt(e *Entry, dirfd int, name string, follow bool) {
+func readXattrsAt(e *tree.Entry, dirfd int, name string, follow bool) {
 	switch {
 	case dirfd == unix.AT_FDCWD:
 		readXattrs(e, name, follow)
@@ -150,19 +151,19 @@ func errnoErr(e unix.Errno) error {
 }
 
 // read replaces e.Xattrs, and FlagXattrsUnreadable, with what s has.
-func (s xattrSource) read(e *Entry) {
+func (s xattrSource) read(e *tree.Entry) {
 	e.Xattrs = nil
-	e.Flags &^= FlagXattrsUnreadable
+	e.Flags &^= tree.FlagXattrsUnreadable
 	var small [1024]byte
 	names, err := s.names(small[:])
 	switch {
 	case errors.Is(err, unix.ENOTSUP), errors.Is(err, unix.ENOENT):
 		return
 	case err != nil:
-		e.Flags |= FlagXattrsUnreadable
+		e.Flags |= tree.FlagXattrsUnreadable
 		return
 	}
-	var xs []Xattr
+	var xs []tree.Xattr
 	for len(names) > 0 {
 		name := names
 		if i := bytes.IndexByte(names, 0); i >= 0 {
@@ -178,10 +179,10 @@ func (s xattrSource) read(e *Entry) {
 			if errors.Is(err, unix.ENODATA) {
 				continue // removed since it was listed
 			}
-			e.Flags |= FlagXattrsUnreadable
+			e.Flags |= tree.FlagXattrsUnreadable
 			continue
 		}
-		xs = append(xs, Xattr{Name: string(name), Value: val})
+		xs = append(xs, tree.Xattr{Name: string(name), Value: val})
 	}
 	sort.Slice(xs, func(i, j int) bool { return xs[i].Name < xs[j].Name })
 	e.Xattrs = xs

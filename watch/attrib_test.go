@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"fim/diff"
-	"fim/walk"
+	"fim/tree"
 )
 
 // holdEmit makes the watcher's Emit wait, once armed, until release is closed: while
@@ -101,10 +101,10 @@ func TestQueueWriters(t *testing.T) {
 	}
 	t0 := time.Unix(1_000_000, 0)
 	for i, by := range []string{"a", "b", "c", "b"} {
-		b := &walk.Entry{Path: "/f", Type: walk.TypeFile, Mtime: int64(i)}
-		a := &walk.Entry{Path: "/f", Type: walk.TypeFile, Mtime: int64(i + 1)}
+		b := &tree.Entry{Path: "/f", Type: tree.TypeFile, Mtime: int64(i)}
+		a := &tree.Entry{Path: "/f", Type: tree.TypeFile, Mtime: int64(i + 1)}
 		ev := diff.Event{Kind: diff.Change, Path: "/f", Changed: diff.Compare(b, a, 0), Before: b, After: a, Process: procs[by]}
-		w.queue([]diff.Event{ev}, &round{before: map[string]*walk.Entry{}}, t0.Add(time.Duration(i)*time.Millisecond))
+		w.queue([]diff.Event{ev}, &round{before: map[string]*tree.Entry{}}, t0.Add(time.Duration(i)*time.Millisecond))
 	}
 	w.expire(t0, true)
 	if err := w.deliver(); err != nil {

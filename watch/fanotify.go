@@ -14,7 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"fim/diff"
-	"fim/walk"
+	"fim/tree"
 )
 
 // fanMask is what fim asks fanotify for: every change to names, content and attributes,
@@ -543,7 +543,7 @@ func (f *fanotify) leadsToRoots(real string) bool {
 		return true
 	}
 	for _, r := range f.roots {
-		if walk.IsWithin(r, real) {
+		if tree.IsWithin(r, real) {
 			return true
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"fim/tree"
 	"fim/walk"
 )
 
@@ -92,8 +93,8 @@ func newFsnotifier(wt *Watcher, roots []string) (*fsnotifier, error) {
 		if !ok {
 			return nil
 		}
-		return enum.WalkPath(context.Background(), p, true, func(e *walk.Entry) error {
-			if e.Type == walk.TypeDir {
+		return enum.WalkPath(context.Background(), p, true, func(e *tree.Entry) error {
+			if e.Type == tree.TypeDir {
 				fn(wt.real(e.Path))
 			}
 			return nil
@@ -193,7 +194,7 @@ func (f *fsnotifier) forget(real string) {
 
 func (f *fsnotifier) within(real string) bool {
 	for _, r := range f.roots {
-		if walk.IsWithin(real, r) {
+		if tree.IsWithin(real, r) {
 			return true
 		}
 	}

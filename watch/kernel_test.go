@@ -20,6 +20,7 @@ import (
 
 	"fim/baseline"
 	"fim/diff"
+	"fim/tree"
 	"fim/walk"
 )
 
@@ -405,7 +406,7 @@ func TestWatchBurst(t *testing.T) {
 				if backend == "fanotify" && (ev.Process == nil || ev.Process.PID != pid) {
 					ok = false
 				}
-				if seen[ev.Path] > 1 && ev.Kind == diff.Change && ev.After != nil && ev.After.Type == walk.TypeDir {
+				if seen[ev.Path] > 1 && ev.Kind == diff.Change && ev.After != nil && ev.After.Type == tree.TypeDir {
 					ok = true
 				}
 				if !ok && bad < 10 {
@@ -524,7 +525,7 @@ func TestWatchFoldOwnBaseline(t *testing.T) {
 		script += fmt.Sprintf(": >n%02d;", i)
 	}
 	own := func(ev diff.Event) {
-		if walk.IsWithin(ev.Path, db) {
+		if tree.IsWithin(ev.Path, db) {
 			t.Errorf("%s %s (source %s): fim's own baseline reported", ev.Kind, ev.Path, ev.Source)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"fim/tree"
 	"fim/walk"
 )
 
@@ -62,14 +63,14 @@ func newLinks(backend func(string) inodeWatcher, logf func(string, ...any)) *lin
 // with more than one link is watched by its inode from now on; a name that went, or
 // whose file has one link left, is let go, and the file with its last name. It costs
 // one map lookup for every other entry.
-func (l *links) note(real string, cur *walk.Entry) {
+func (l *links) note(real string, cur *tree.Entry) {
 	if l == nil {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	id, known := l.byName[real]
-	multi := cur != nil && cur.Type == walk.TypeFile && cur.Nlink > 1
+	multi := cur != nil && cur.Type == tree.TypeFile && cur.Nlink > 1
 	if known && (!multi || id != (fileID{cur.Device, cur.Inode})) {
 		l.dropName(real, id)
 		known = false

@@ -2,13 +2,12 @@ package watch
 
 import (
 	"bytes"
+	"fim/tree"
 	"fmt"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
-
-	"fim/walk"
 )
 
 // Mount is one line of /proc/self/mountinfo: a mount of a filesystem's directory Root
@@ -88,7 +87,7 @@ func mountsBelow(dirs []string) ([]string, error) {
 	var out []string
 	for _, m := range mounts {
 		for _, d := range dirs {
-			if m.Point != d && walk.IsWithin(m.Point, d) {
+			if m.Point != d && tree.IsWithin(m.Point, d) {
 				out = append(out, m.Point)
 				break
 			}

@@ -5,7 +5,7 @@ import (
 	"slices"
 
 	"fim/baseline"
-	"fim/walk"
+	"fim/tree"
 )
 
 // state is the last known record of every watched path: the baseline database, when
@@ -17,24 +17,24 @@ import (
 // time proportional to that, not to the size of the state.
 type state struct {
 	base    *baseline.Reader       // nil: everything is in the overlay
-	overlay map[string]*walk.Entry // recorded path → entry; nil: removed
+	overlay map[string]*tree.Entry // recorded path → entry; nil: removed
 	below   map[string]map[string]struct{}
 	count   map[string]int // paths of the overlay at or below each indexed path
 }
 
 func newState(base *baseline.Reader) *state {
-	return &state{base: base, overlay: map[string]*walk.Entry{}, below: map[string]map[string]struct{}{}, count: map[string]int{}}
+	return &state{base: base, overlay: map[string]*tree.Entry{}, below: map[string]map[string]struct{}{}, count: map[string]int{}}
 }
 
 // reset makes the state the baseline base under overlay.
-func (s *state) reset(base *baseline.Reader, overlay map[string]*walk.Entry) {
+func (s *state) reset(base *baseline.Reader, overlay map[string]*tree.Entry) {
 	*s = *newState(base)
 	for p, e := range overlay {
 		s.put(p, e)
 	}
 }
 
-func (s *state) get(p string) (*walk.Entry, error) {
+func (s *state) get(p string) (*tree.Entry, error) {
 	if e, ok := s.overlay[p]; ok {
 		return e, nil
 	}
@@ -45,7 +45,7 @@ func (s *state) get(p string) (*walk.Entry, error) {
 }
 
 // set records the entry at p (nil: nothing is there).
-func (s *state) set(p string, e *walk.Entry) {
+func (s *state) set(p string, e *tree.Entry) {
 	if e == nil {
 		recorded := false
 		if s.base != nil {
@@ -62,7 +62,7 @@ func (s *state) set(p string, e *walk.Entry) {
 }
 
 // put lays e over p, indexing p.
-func (s *state) put(p string, e *walk.Entry) {
+func (s *state) put(p string, e *tree.Entry) {
 	if _, ok := s.overlay[p]; !ok {
 		for q := p; ; q = path.Dir(q) {
 			if s.count[q]++; s.count[q] == 1 && q != "/" {
@@ -120,15 +120,15 @@ func (s *state) overlayWithin(p string) []string {
 			stack = append(stack, c)
 		}
 	}
-	slices.SortFunc(paths, walk.ComparePaths)
+	slices.SortFunc(paths, tree.ComparePaths)
 	return paths
 }
 
 // subtree returns the entries at and below p, in key order.
-func (s *state) subtree(p string) ([]*walk.Entry, error) {
-	var base []*walk.Entry
+func (s *state) subtree(p string) ([]*tree.Entry, error) {
+	var base []*tree.Entry
 	if s.base != nil {
-		if err := s.base.Subtree(p, func(e *walk.Entry) error { base = append(base, e); return nil }); err != nil {
+		if err := s.base.Subtree(p, func(e *tree.Entry) error { base = append(base, e); return nil }); err != nil {
 			return nil, err
 		}
 	}
@@ -136,8 +136,8 @@ func (s *state) subtree(p string) ([]*walk.Entry, error) {
 }
 
 // merge lays the overlay's paths over base entries, both in key order.
-func (s *state) merge(base []*walk.Entry, over []string) []*walk.Entry {
-	out := make([]*walk.Entry, 0, len(base)+len(over))
+func (s *state) merge(base []*tree.Entry, over []string) []*tree.Entry {
+	out := make([]*tree.Entry, 0, len(base)+len(over))
 	i, j := 0, 0
 	for i < len(base) || j < len(over) {
 		var c int
@@ -147,7 +147,7 @@ func (s *state) merge(base []*walk.Entry, over []string) []*walk.Entry {
 		case j == len(over):
 			c = -1
 		default:
-			c = walk.ComparePaths(base[i].Path, over[j])
+			c = tree.ComparePaths(base[i].Path, over[j])
 		}
 		if c < 0 {
 			out = append(out, base[i])
@@ -166,8 +166,8 @@ func (s *state) merge(base []*walk.Entry, over []string) []*walk.Entry {
 }
 
 // iter returns every entry in key order, as a merge reads the baseline.
-func (s *state) iter() func() (*walk.Entry, error) {
-	next := func() (*walk.Entry, error) { return nil, nil }
+func (s *state) iter() func() (*tree.Entry, error) {
+	next := func() (*tree.Entry, error) { return nil, nil }
 	if s.base != nil {
 		next = s.base.Iter().Next
 	}

@@ -24,6 +24,7 @@ import (
 
 	"fim/baseline"
 	"fim/diff"
+	"fim/tree"
 	"fim/walk"
 )
 
@@ -117,7 +118,7 @@ type Watcher struct {
 // not delivered yet. Until a round and every round before it are delivered, the
 // baseline --update writes holds its paths as they were before it.
 type round struct {
-	before map[string]*walk.Entry // nil: the path was not in the state
+	before map[string]*tree.Entry // nil: the path was not in the state
 	left   int
 }
 
@@ -158,7 +159,7 @@ func (w *Watcher) inRoots(real string) bool {
 		return false
 	}
 	for i := range w.Walker.Roots {
-		if walk.IsWithin(p, w.Walker.Roots[i].Path) {
+		if tree.IsWithin(p, w.Walker.Roots[i].Path) {
 			return true
 		}
 	}
@@ -544,7 +545,7 @@ func (w *Watcher) loadState(ctx context.Context) (bool, error) {
 			return false, err
 		}
 	}
-	err := w.Walker.Walk(ctx, func(e *walk.Entry) error {
+	err := w.Walker.Walk(ctx, func(e *tree.Entry) error {
 		w.st.put(e.Path, e)
 		w.links.note(w.real(e.Path), e)
 		return w.maybeFoldState()
@@ -621,7 +622,7 @@ func (w *Watcher) removeStateDir() {
 // differ makes a differ that keeps the state current with what it sees, and notes in
 // r the state before of what it changes.
 func (w *Watcher) differ(r *round) *diff.Differ {
-	return &diff.Differ{Filter: w.Filter, Seen: func(old, cur *walk.Entry) {
+	return &diff.Differ{Filter: w.Filter, Seen: func(old, cur *tree.Entry) {
 		if cur != nil {
 			w.links.note(w.real(cur.Path), cur)
 		} else {
@@ -658,7 +659,7 @@ func (w *Watcher) observe(ctx context.Context, hints []Hint, now time.Time) erro
 			return w.rescan(ctx, SourceRescan, now)
 		}
 	}
-	r := &round{before: map[string]*walk.Entry{}}
+	r := &round{before: map[string]*tree.Entry{}}
 	events, err := w.process(ctx, w.differ(r), hints)
 	if err != nil {
 		w.undo(r)
@@ -725,13 +726,13 @@ func (w *Watcher) process(ctx context.Context, d *diff.Differ, hints []Hint) ([]
 	for _, l := range looks {
 		list = append(list, l)
 	}
-	slices.SortFunc(list, func(a, b *look) int { return walk.ComparePaths(a.path, b.path) })
+	slices.SortFunc(list, func(a, b *look) int { return tree.ComparePaths(a.path, b.path) })
 	// The paths looked at alone are walked together first, in one pass (see WalkPaths);
 	// what a subtree look covers is left to it.
 	var alone []string
 	var under *look // the subtree being looked at covers what sorts after it within it
 	for _, l := range list {
-		if under != nil && walk.IsWithin(l.path, under.path) {
+		if under != nil && tree.IsWithin(l.path, under.path) {
 			continue
 		}
 		if l.subtree {
@@ -740,13 +741,13 @@ func (w *Watcher) process(ctx context.Context, d *diff.Differ, hints []Hint) ([]
 			alone = append(alone, l.path)
 		}
 	}
-	cur := make(map[string]*walk.Entry, len(alone))
-	if err := w.Walker.WalkPaths(ctx, alone, func(e *walk.Entry) error { cur[e.Path] = e; return nil }); err != nil {
+	cur := make(map[string]*tree.Entry, len(alone))
+	if err := w.Walker.WalkPaths(ctx, alone, func(e *tree.Entry) error { cur[e.Path] = e; return nil }); err != nil {
 		return nil, err
 	}
 	under = nil
 	for _, l := range list {
-		if under != nil && walk.IsWithin(l.path, under.path) {
+		if under != nil && tree.IsWithin(l.path, under.path) {
 			continue
 		}
 		sub, err := w.lookAt(ctx, d, l, cur[l.path])
@@ -765,7 +766,7 @@ func (w *Watcher) process(ctx context.Context, d *diff.Differ, hints []Hint) ([]
 		if l == nil && ev.OldPath != "" {
 			l = coveringLook(looks, ev.OldPath)
 		}
-		if (l == nil || l.parent && l.path == ev.Path) && ev.After != nil && ev.After.Type == walk.TypeDir && ev.Changed&^diff.DirEntryAttrs == 0 {
+		if (l == nil || l.parent && l.path == ev.Path) && ev.After != nil && ev.After.Type == tree.TypeDir && ev.Changed&^diff.DirEntryAttrs == 0 {
 			// A parent looked at only to keep its state current, whose times and size
 			// moved because of entries whose own events are still on their way.
 			continue
@@ -831,13 +832,13 @@ func coveringLook(looks map[string]*look, p string) *look {
 // lookAt compares the state of one path (and its subtree when that is asked for or
 // when a directory appeared or went) with the filesystem: cur is what a walk of the
 // path alone found there. It reports whether it looked at the subtree.
-func (w *Watcher) lookAt(ctx context.Context, d *diff.Differ, l *look, cur *walk.Entry) (bool, error) {
+func (w *Watcher) lookAt(ctx context.Context, d *diff.Differ, l *look, cur *tree.Entry) (bool, error) {
 	if !l.subtree {
 		old, err := w.st.get(l.path)
 		if err != nil {
 			return false, err
 		}
-		isDir := func(e *walk.Entry) bool { return e != nil && e.Type == walk.TypeDir }
+		isDir := func(e *tree.Entry) bool { return e != nil && e.Type == tree.TypeDir }
 		if isDir(old) != isDir(cur) || (isDir(old) && isDir(cur) && old.Inode != cur.Inode) {
 			l.subtree = true // a directory appeared, went or was replaced: its contents did too
 		} else {
@@ -861,16 +862,16 @@ func (w *Watcher) lookAt(ctx context.Context, d *diff.Differ, l *look, cur *walk
 		return false, err
 	}
 	i := 0
-	next := func() (*walk.Entry, error) {
+	next := func() (*tree.Entry, error) {
 		if i == len(olds) {
 			return nil, nil
 		}
 		i++
 		return olds[i-1], nil
 	}
-	return true, diff.Join(ctx, d, next, func(ctx context.Context, fn func(*walk.Entry) error) error {
-		return w.Walker.WalkPath(ctx, l.path, true, func(e *walk.Entry) error {
-			if e.Type == walk.TypeDir && w.fsn != nil {
+	return true, diff.Join(ctx, d, next, func(ctx context.Context, fn func(*tree.Entry) error) error {
+		return w.Walker.WalkPath(ctx, l.path, true, func(e *tree.Entry) error {
+			if e.Type == tree.TypeDir && w.fsn != nil {
 				w.fsn.add(w.real(e.Path))
 			}
 			return fn(e)
@@ -881,7 +882,7 @@ func (w *Watcher) lookAt(ctx context.Context, d *diff.Differ, l *look, cur *walk
 // rescan compares everything with the filesystem, as check does, and queues the events.
 // Stopped or failed, it leaves the state as it was.
 func (w *Watcher) rescan(ctx context.Context, source string, now time.Time) error {
-	r := &round{before: map[string]*walk.Entry{}}
+	r := &round{before: map[string]*tree.Entry{}}
 	d := w.differ(r)
 	if err := diff.Join(ctx, d, w.st.iter(), w.Walker.Walk); err != nil {
 		w.undo(r)
@@ -961,11 +962,11 @@ func (w *Watcher) closeFolds(p string, subtree bool) {
 	}
 	if subtree {
 		for q := range w.folds {
-			if q != p && walk.IsWithin(q, p) {
+			if q != p && tree.IsWithin(q, p) {
 				paths = append(paths, q)
 			}
 		}
-		slices.SortFunc(paths, walk.ComparePaths)
+		slices.SortFunc(paths, tree.ComparePaths)
 	}
 	for _, q := range paths {
 		w.closeFold(q)
@@ -1011,7 +1012,7 @@ func (w *Watcher) expire(now time.Time, final bool) bool {
 			paths = append(paths, p)
 		}
 	}
-	slices.SortFunc(paths, walk.ComparePaths)
+	slices.SortFunc(paths, tree.ComparePaths)
 	for _, p := range paths {
 		w.closeFold(p)
 	}
@@ -1210,7 +1211,7 @@ func (w *Watcher) maybeFlushState(final bool) error {
 		return nil
 	}
 	w.retire()
-	undelivered := map[string]*walk.Entry{}
+	undelivered := map[string]*tree.Entry{}
 	for _, r := range w.rounds {
 		for p, e := range r.before {
 			if _, ok := undelivered[p]; !ok {
@@ -1226,7 +1227,7 @@ func (w *Watcher) maybeFlushState(final bool) error {
 	w.Meta.Generation = meta.Generation
 	// The state goes on from the new baseline, with what watch has seen of the paths
 	// it left as they were.
-	overlay := make(map[string]*walk.Entry, len(undelivered))
+	overlay := make(map[string]*tree.Entry, len(undelivered))
 	for p := range undelivered {
 		var err error
 		if overlay[p], err = w.st.get(p); err != nil {
@@ -1247,7 +1248,7 @@ func (w *Watcher) maybeFlushState(final bool) error {
 
 // writeState writes the entries next yields as the baseline file, with meta, signed
 // by signer when set.
-func (w *Watcher) writeState(file string, next func() (*walk.Entry, error), meta baseline.Meta, signer ed25519.PrivateKey, keyBase string) error {
+func (w *Watcher) writeState(file string, next func() (*tree.Entry, error), meta baseline.Meta, signer ed25519.PrivateKey, keyBase string) error {
 	wr, err := baseline.Create(file)
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 
 	"fim/baseline"
 	"fim/diff"
+	"fim/tree"
 	"fim/walk"
 )
 
@@ -40,9 +41,9 @@ func TestQueue(t *testing.T) {
 			return nil
 		}}
 	// A state of /f: its content stands for itself, mtime and mode as given.
-	state := func(p string, content string, mtime int64, mode uint32) *walk.Entry {
-		return &walk.Entry{Path: p, Type: walk.TypeFile, Size: int64(len(content)), Hash: blake(content),
-			Flags: walk.FlagHashed, Mtime: mtime, Mode: mode}
+	state := func(p string, content string, mtime int64, mode uint32) *tree.Entry {
+		return &tree.Entry{Path: p, Type: tree.TypeFile, Size: int64(len(content)), Hash: blake(content),
+			Flags: tree.FlagHashed, Mtime: mtime, Mode: mode}
 	}
 	type st struct {
 		content string
@@ -60,7 +61,7 @@ func TestQueue(t *testing.T) {
 	t0 := time.Unix(1_000_000, 0)
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 	queue := func(ms int, evs ...diff.Event) func() {
-		return func() { w.queue(evs, &round{before: map[string]*walk.Entry{}}, at(ms)) }
+		return func() { w.queue(evs, &round{before: map[string]*tree.Entry{}}, at(ms)) }
 	}
 	expire := func(ms int) func() { return func() { w.expire(at(ms), false) } }
 	steps := []struct {
@@ -135,13 +136,13 @@ func TestState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	entry := func(p string, size int64) *walk.Entry {
+	entry := func(p string, size int64) *tree.Entry {
 		if size < 0 {
-			return &walk.Entry{Path: p, Type: walk.TypeDir}
+			return &tree.Entry{Path: p, Type: tree.TypeDir}
 		}
-		return &walk.Entry{Path: p, Type: walk.TypeFile, Size: size}
+		return &tree.Entry{Path: p, Type: tree.TypeFile, Size: size}
 	}
-	for _, e := range []*walk.Entry{entry("/t", -1), entry("/t/a", 1), entry("/t/b", 1), entry("/t/d", -1), entry("/t/d/x", 1), entry("/t/z", 1)} {
+	for _, e := range []*tree.Entry{entry("/t", -1), entry("/t/a", 1), entry("/t/b", 1), entry("/t/d", -1), entry("/t/d/x", 1), entry("/t/z", 1)} {
 		if err := wr.Add(e); err != nil {
 			t.Fatal(err)
 		}
@@ -161,10 +162,10 @@ func TestState(t *testing.T) {
 	st.set("/t/d/y", entry("/t/d/y", 3))
 	st.set("/t/d/x/", nil) // not a recorded path: harmless
 
-	paths := func(es []*walk.Entry) []string {
+	paths := func(es []*tree.Entry) []string {
 		var s []string
 		for _, e := range es {
-			if e.Type == walk.TypeDir {
+			if e.Type == tree.TypeDir {
 				s = append(s, e.Path+":-1")
 			} else {
 				s = append(s, fmt.Sprintf("%s:%d", e.Path, e.Size))
@@ -177,11 +178,11 @@ func TestState(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := strings.Join(paths(slices.DeleteFunc([]*walk.Entry{e}, func(e *walk.Entry) bool { return e == nil })), ""); got != want {
+		if got := strings.Join(paths(slices.DeleteFunc([]*tree.Entry{e}, func(e *tree.Entry) bool { return e == nil })), ""); got != want {
 			t.Errorf("get(%s) = %q, want %q", p, got, want)
 		}
 	}
-	var all []*walk.Entry
+	var all []*tree.Entry
 	next := st.iter()
 	for {
 		e, err := next()
@@ -248,16 +249,16 @@ func TestStateIndex(t *testing.T) {
 		if rnd.IntN(3) == 0 {
 			st.set(p, nil)
 		} else {
-			st.put(p, &walk.Entry{Path: p})
+			st.put(p, &tree.Entry{Path: p})
 		}
 		q := randPath()
 		var want []string
 		for o := range st.overlay {
-			if walk.IsWithin(o, q) {
+			if tree.IsWithin(o, q) {
 				want = append(want, o)
 			}
 		}
-		slices.SortFunc(want, walk.ComparePaths)
+		slices.SortFunc(want, tree.ComparePaths)
 		if got := st.overlayWithin(q); !slices.Equal(got, want) {
 			t.Fatalf("below %s: %q, want %q", q, got, want)
 		}

@@ -13,6 +13,7 @@ import (
 	"fim/config"
 	"fim/diff"
 	"fim/report"
+	"fim/tree"
 	"fim/walk"
 )
 
@@ -97,7 +98,7 @@ func runExplain(c *cli.Context) error {
 		return &exitError{exitUsage, err}
 	}
 	arg := c.Args().First()
-	p := walk.CleanPath(arg) // relative to the root
+	p := tree.CleanPath(arg) // relative to the root
 	if pol.Root == "" {
 		if p, err = filepath.Abs(arg); err != nil {
 			return usageErr("%s: %v", arg, err)
@@ -122,7 +123,7 @@ func runExplain(c *cli.Context) error {
 		x.line("rule", "%s", rule)
 	}
 	monitored := ex.Selected()
-	var cur *walk.Entry
+	var cur *tree.Entry
 	if monitored {
 		cur, monitored, err = explainFilesystem(c, &x, wk, &ex, p)
 		if err != nil {
@@ -199,7 +200,7 @@ func explainSelection(x *explainer, ex *config.Explanation) {
 // filesystem make of it: the walker records (WalkPath) what exists; a symlink or another
 // filesystem above it keeps the walk out. It returns the entry a walk records now, if
 // any, and whether the path is monitored.
-func explainFilesystem(c *cli.Context, x *explainer, wk *walk.Walker, ex *config.Explanation, p string) (*walk.Entry, bool, error) {
+func explainFilesystem(c *cli.Context, x *explainer, wk *walk.Walker, ex *config.Explanation, p string) (*tree.Entry, bool, error) {
 	root := ex.Root
 	x.line("depth", "%d below %s (max_depth: %s)", ex.Depth, report.EscapeText(root.Path), limit(root.MaxDepth))
 	l, err := wk.Look(c.Context, p)
@@ -222,23 +223,23 @@ func explainFilesystem(c *cli.Context, x *explainer, wk *walk.Walker, ex *config
 		return nil, false, nil
 	}
 	switch {
-	case cur.Type == walk.TypeFile && cur.Flags&walk.FlagTooLarge != 0:
+	case cur.Type == tree.TypeFile && cur.Flags&tree.FlagTooLarge != 0:
 		x.line("content", "%d bytes, more than max_file_size %s: recorded without its hash",
 			cur.Size, config.FormatSize(root.MaxFileSize))
-	case cur.Type == walk.TypeFile && cur.Hashed():
+	case cur.Type == tree.TypeFile && cur.Hashed():
 		x.line("content", "%d bytes, within max_file_size %s: recorded with its hash", cur.Size, limitSize(root.MaxFileSize))
-	case cur.Type == walk.TypeFile:
+	case cur.Type == tree.TypeFile:
 		x.line("content", "not readable now: recorded without its hash")
-	case cur.Type == walk.TypeSymlink:
+	case cur.Type == tree.TypeSymlink:
 		x.line("symlink", "to %s: recorded as the link itself (follow_symlinks: no)", report.EscapeText(cur.LinkTarget))
-	case cur.Type == walk.TypeDir && l.Stop == walk.MountPoint:
+	case cur.Type == tree.TypeDir && l.Stop == walk.MountPoint:
 		x.line("entered", "no: another filesystem is mounted here (cross_mounts: no); recorded itself")
-	case cur.Type == walk.TypeDir && l.Stop == walk.DepthLimit:
+	case cur.Type == tree.TypeDir && l.Stop == walk.DepthLimit:
 		x.line("entered", "no: at max_depth %d; recorded itself", root.MaxDepth)
-	case cur.Type == walk.TypeDir:
+	case cur.Type == tree.TypeDir:
 		x.line("entered", "yes")
 	}
-	if cur.Type != walk.TypeSymlink && cur.LinkTarget != "" {
+	if cur.Type != tree.TypeSymlink && cur.LinkTarget != "" {
 		x.line("symlink", "to %s: recorded as what it points to (follow_symlinks: yes)", report.EscapeText(cur.LinkTarget))
 	}
 	return cur, true, nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fim/tree"
 	"fmt"
 	"io"
 	"os"
@@ -10,8 +11,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
-
-	"fim/walk"
 )
 
 var quietFlag = &cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress line and no closing summary on stderr (warnings and errors still go there)"}
@@ -50,7 +49,7 @@ func startProgress(verb string, total uint64, quiet bool) *progress {
 }
 
 // add counts one entry; it is called from the walk's callback.
-func (p *progress) add(e *walk.Entry) {
+func (p *progress) add(e *tree.Entry) {
 	p.entries.Add(1)
 	if e.Hashed() {
 		p.bytes.Add(e.Size)

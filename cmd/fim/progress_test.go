@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fim/tree"
 	"fmt"
 	"io"
 	"os"
@@ -15,16 +16,14 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"fim/walk"
 )
 
 func TestProgressLine(t *testing.T) {
 	p := &progress{verb: "check", total: 400}
 	for i := range 100 {
-		p.add(&walk.Entry{Size: 1e6, Flags: walk.FlagHashed})
+		p.add(&tree.Entry{Size: 1e6, Flags: tree.FlagHashed})
 		if i%2 == 0 {
-			p.add(&walk.Entry{Size: 5e9}) // not hashed: not counted as bytes
+			p.add(&tree.Entry{Size: 5e9}) // not hashed: not counted as bytes
 		}
 	}
 	got := p.line(3 * time.Second)
@@ -33,7 +32,7 @@ func TestProgressLine(t *testing.T) {
 		t.Errorf("line:\n got %q\nwant %q", got, want)
 	}
 	unknown := &progress{verb: "baseline"}
-	unknown.add(&walk.Entry{Size: 512, Flags: walk.FlagHashed})
+	unknown.add(&tree.Entry{Size: 512, Flags: tree.FlagHashed})
 	if got, want := unknown.line(time.Second), "fim: baseline: 1 entries, 512 B hashed, 512 B/s"; got != want {
 		t.Errorf("line without a total:\n got %q\nwant %q", got, want)
 	}
@@ -62,7 +61,7 @@ func TestProgressRedraws(t *testing.T) {
 	p := &progress{w: &out, verb: "baseline", start: time.Now(), stop: make(chan struct{})}
 	p.done.Add(1)
 	go p.run(time.Millisecond)
-	p.add(&walk.Entry{Size: 10, Flags: walk.FlagHashed})
+	p.add(&tree.Entry{Size: 10, Flags: tree.FlagHashed})
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(out.String(), "1 entries") {
 		if time.Now().After(deadline) {

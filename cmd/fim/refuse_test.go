@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"fim/baseline"
-	"fim/walk"
+	"fim/tree"
 )
 
 // TestNoEmptyBaseline: every way of writing a baseline that would record nothing is
@@ -164,7 +164,7 @@ func TestFromTarExabyte(t *testing.T) {
 		must(t, err)
 		e, err := r.Get("/big")
 		r.Close()
-		if err != nil || e == nil || e.Flags&walk.FlagTooLarge == 0 || e.Hashed() || e.Size != 1<<60 {
+		if err != nil || e == nil || e.Flags&tree.FlagTooLarge == 0 || e.Hashed() || e.Size != 1<<60 {
 			t.Errorf("%q: /big recorded as %+v (%v), want 2^60 bytes, too large, not hashed", c.args, e, err)
 		}
 	}

@@ -12,7 +12,7 @@ import (
 	"fim/check"
 	"fim/config"
 	"fim/diff"
-	"fim/walk"
+	"fim/tree"
 )
 
 // policyFromFlags builds the policy of `fim baseline` from a config file or from PATH
@@ -45,7 +45,7 @@ func policyFromFlags(c *cli.Context) (*config.Policy, *config.Config, error) {
 		abs := make([]string, len(paths))
 		for i, p := range paths {
 			if c.String("root") != "" || image {
-				abs[i] = walk.CleanPath(p) // relative to the root or the image
+				abs[i] = tree.CleanPath(p) // relative to the root or the image
 			} else if abs[i], err = filepath.Abs(p); err != nil {
 				return nil, nil, usageErr("%s: %v", p, err)
 			}
@@ -105,7 +105,7 @@ func runBaseline(c *cli.Context) error {
 	var warn warnings
 	src := walker(c, comp, pol, pol.Root, &warn, rec.Own()...).Walk
 	if imageSource(c) != "" {
-		var es []*walk.Entry
+		var es []*tree.Entry
 		if pol, es, err = readImage(c, pol, &warn); err != nil {
 			return err
 		}

@@ -1,11 +1,12 @@
-// Package walk owns reading the filesystem: traversal in a deterministic order under
-// per-path limits, safe opening, stat and BLAKE3 hashing. It knows nothing of databases
-// or output; it hands every Entry, in key order, to a callback.
-package walk
+// Package tree owns the model every other package passes around: an Entry (one path's
+// recorded type, metadata and digest), its Type and Flags, and the keys that order
+// paths as a walk visits them. It reads nothing and writes nothing.
+package tree
 
 import (
 	"bytes"
 	"io/fs"
+	"path/filepath"
 	"strings"
 )
 
@@ -224,4 +225,9 @@ func Join(dir, name string) string {
 		return "/" + name
 	}
 	return dir + "/" + name
+}
+
+// CleanPath returns the clean absolute form of a recorded path.
+func CleanPath(p string) string {
+	return filepath.Clean("/" + p)
 }

@@ -2,6 +2,7 @@ package walk
 
 import (
 	"context"
+	"fim/internal/fstest"
 	"fim/tree"
 	"fmt"
 	"os"
@@ -15,11 +16,11 @@ import (
 func BenchmarkWalk(b *testing.B) {
 	for _, dirs := range []int{50, 1} {
 		b.Run(fmt.Sprintf("dirs=%d", dirs), func(b *testing.B) {
-			tr := layout{}
+			tr := fstest.Tree{}
 			for i := range 5000 {
-				tr[fmt.Sprintf("d%02d/f%04d", i%dirs, i)] = blob(100+i%4000, byte(i))
+				tr[fmt.Sprintf("d%02d/f%04d", i%dirs, i)] = fstest.Blob(100+i%4000, byte(i))
 			}
-			root := makeTree(b, tr)
+			root := fstest.Make(b, tr)
 			w := &Walker{Roots: []Root{{Path: root}}}
 			b.ReportAllocs()
 			for b.Loop() {
@@ -40,7 +41,7 @@ func BenchmarkHash(b *testing.B) {
 	for _, size := range []int{4 << 10, 1 << 20} {
 		b.Run(fmt.Sprintf("%dKiB", size>>10), func(b *testing.B) {
 			p := b.TempDir() + "/f"
-			if err := os.WriteFile(p, []byte(blobData(size, 1)), 0o644); err != nil {
+			if err := os.WriteFile(p, []byte(fstest.BlobData(size, 1)), 0o644); err != nil {
 				b.Fatal(err)
 			}
 			fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -66,14 +67,14 @@ func BenchmarkHash(b *testing.B) {
 // BenchmarkLookAgain looks at 500 small files of 10 directories again, as a watcher
 // does with a batch of notified paths: one WalkPath each, or one WalkPaths for all.
 func BenchmarkLookAgain(b *testing.B) {
-	tr := layout{}
+	tr := fstest.Tree{}
 	var paths []string
 	for i := range 500 {
 		name := fmt.Sprintf("d%d/f%03d", i/50, i)
-		tr[name] = blob(64, byte(i))
+		tr[name] = fstest.Blob(64, byte(i))
 		paths = append(paths, name)
 	}
-	root := makeTree(b, tr)
+	root := fstest.Make(b, tr)
 	for i := range paths {
 		paths[i] = root + "/" + paths[i]
 	}

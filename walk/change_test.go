@@ -3,6 +3,7 @@ package walk
 import (
 	"context"
 	"errors"
+	"fim/internal/fstest"
 	"fim/tree"
 	"fmt"
 	"os"
@@ -26,8 +27,8 @@ import (
 // covered: it changes ctime before it copies the data, so a read that starts during it
 // can end with the same size, mtime and ctime as it began, and the walker cannot tell.
 func TestFileRewrittenWhileHashed(t *testing.T) {
-	contents := [2]string{blobData(1<<20, 1), blobData(1<<20, 2)}
-	root := makeTree(t, layout{"busy": file(contents[0]), "calm": file("c")})
+	contents := [2]string{fstest.BlobData(1<<20, 1), fstest.BlobData(1<<20, 2)}
+	root := fstest.Make(t, fstest.Tree{"busy": fstest.File(contents[0]), "calm": fstest.File("c")})
 	f, err := os.OpenFile(root+"/busy", os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -97,16 +98,17 @@ func TestFileRewrittenWhileHashed(t *testing.T) {
 // race, the entries are simply recorded as they were; the test then proves less.)
 // Nothing must hang, fail the walk, warn, or be recorded as unreadable.
 func TestChangedAfterListing(t *testing.T) {
-	big := strings.Repeat(blobData(64<<10, 7), 1024) // 64 MiB
-	root := makeTree(t, layout{
-		"a-big":     file(big),
-		"b-removed": file("b"),
-		"c-fifo":    file("c"),
-		"d-dir/x":   file("x"),
-		"e-link":    file("e"),
-		"f-grown":   file("f"),
-		"g-keep":    file("g"),
+	big := strings.Repeat(fstest.BlobData(64<<10, 7), 1024) // 64 MiB
+	root := fstest.Make(t, fstest.Tree{
+		"a-big":     fstest.File(big),
+		"b-removed": fstest.File("b"),
+		"c-fifo":    fstest.File("c"),
+		"d-dir/x":   fstest.File("x"),
+		"e-link":    fstest.File("e"),
+		"f-grown":   fstest.File("f"),
+		"g-keep":    fstest.File("g"),
 	})
+
 	var warns []warning
 	var got []*tree.Entry
 	w := &Walker{Workers: 1, Roots: []Root{{Path: root}}, Warn: func(p string, err error) { warns = append(warns, warning{p, err}) }}
@@ -193,7 +195,7 @@ func TestChangedAfterListing(t *testing.T) {
 // TestChurn walks a tree in which files and directories keep appearing and vanishing.
 // The walk must not fail, and nothing that vanished may be reported as a problem.
 func TestChurn(t *testing.T) {
-	root := makeTree(t, layout{"stable": file("s"), "churn/": dir()})
+	root := fstest.Make(t, fstest.Tree{"stable": fstest.File("s"), "churn/": fstest.Dir()})
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	for g := range 2 {
@@ -204,7 +206,7 @@ func TestChurn(t *testing.T) {
 				if i%2 == 0 {
 					os.MkdirAll(d+"/sub", 0o755)
 					os.WriteFile(d+"/sub/x", []byte("x"), 0o644)
-					os.WriteFile(f, []byte(blobData(i%5*1000, byte(i))), 0o644)
+					os.WriteFile(f, []byte(fstest.BlobData(i%5*1000, byte(i))), 0o644)
 				} else {
 					os.RemoveAll(d)
 					os.Remove(f)

@@ -1,6 +1,7 @@
 package walk
 
 import (
+	"fim/internal/fstest"
 	"fim/tree"
 	"fmt"
 	"os"
@@ -15,16 +16,16 @@ import (
 // filesystem does not keep out), and gives the limit that leaves each other one out.
 func TestExplain(t *testing.T) {
 	base := t.TempDir()
-	layout{
-		"a/keep":            file("k"),
-		"a/.hidden/x":       file("x"),
-		"a/b/c/too-deep":    file("d"),
-		"a/skip.swp":        file("s"),
-		"a/cache/x":         file("c"),
-		"a/nested/.dot":     file("n"),
-		"a/nested/d1/d2/d3": file("3"),
-		"outside/x":         file("o"),
-	}.build(t, base)
+	fstest.Tree{
+		"a/keep":            fstest.File("k"),
+		"a/.hidden/x":       fstest.File("x"),
+		"a/b/c/too-deep":    fstest.File("d"),
+		"a/skip.swp":        fstest.File("s"),
+		"a/cache/x":         fstest.File("c"),
+		"a/nested/.dot":     fstest.File("n"),
+		"a/nested/d1/d2/d3": fstest.File("3"),
+		"outside/x":         fstest.File("o"),
+	}.Build(t, base)
 	root := filepath.Join(base, "a")
 	nested := filepath.Join(root, "nested")
 	w := &Walker{

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fim/tree"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -163,22 +162,6 @@ func diffPaths(t testing.TB, got, want []string) {
 		}
 	}
 	t.Errorf("recorded paths differ\n got: %q\nwant: %q\nmissing: %q\nextra: %q", got, want, missing, extra)
-}
-
-// requireRoot skips a test that needs root, unless FIM_REQUIRE_ROOT=1 demands it run.
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		skipUnlessRequired(t, "needs root")
-	}
-}
-
-func skipUnlessRequired(t testing.TB, why string) {
-	t.Helper()
-	if os.Getenv("FIM_REQUIRE_ROOT") == "1" {
-		t.Fatalf("%s, and FIM_REQUIRE_ROOT=1", why)
-	}
-	t.Skip(why)
 }
 
 // globs compiles patterns with '/' as the separator, "/ROOT" replaced by root.

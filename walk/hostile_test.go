@@ -3,6 +3,7 @@ package walk
 import (
 	"context"
 	"errors"
+	"fim/internal/fstest"
 	"fim/tree"
 	"fmt"
 	"os"
@@ -19,7 +20,7 @@ import (
 // TestSparse: a sparse file of 1 TiB apparent size is recorded without being read when
 // it is over the size cap; a sparse file within the cap is hashed as the zeros it reads.
 func TestSparse(t *testing.T) {
-	root := makeTree(t, layout{})
+	root := fstest.Make(t, fstest.Tree{})
 	huge, within := filepath.Join(root, "huge"), filepath.Join(root, "within")
 	for p, size := range map[string]int64{huge: 1 << 40, within: 64 << 20} {
 		f, err := os.Create(p)
@@ -52,7 +53,7 @@ func TestManyEntries(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow with -short")
 	}
-	root := makeTree(t, layout{})
+	root := fstest.Make(t, fstest.Tree{})
 	const n = 100000
 	for i := range n {
 		if err := os.WriteFile(filepath.Join(root, fmt.Sprintf("f%06d", i)), nil, 0o644); err != nil {
@@ -71,7 +72,7 @@ func TestManyEntries(t *testing.T) {
 // TestBeyondPathMax: a file deeper than PATH_MAX (4096 bytes of path) is recorded, read
 // and hashed like any other: a tree that deep is no hiding place.
 func TestBeyondPathMax(t *testing.T) {
-	root := makeTree(t, layout{})
+	root := fstest.Make(t, fstest.Tree{})
 	name := strings.Repeat("d", 200)
 	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if err != nil {
@@ -131,7 +132,7 @@ func must1(fd int, err error) int {
 // in order, and a change to it shows in its hash.
 func TestDeepNesting(t *testing.T) {
 	rel := strings.Repeat("n/", 64) + "f"
-	root := makeTree(t, layout{rel: file("deep")})
+	root := fstest.Make(t, fstest.Tree{rel: fstest.File("deep")})
 	r := walkDir(t, root, Options{})
 	if len(r.warns) != 0 {
 		t.Fatalf("warning: %s: %v", r.rel(r.warns[0].path), r.warns[0].err)
@@ -157,7 +158,7 @@ func TestDeepNesting(t *testing.T) {
 // report a change, not read forever; a file grown since it was listed is not read past
 // its listed size either.
 func TestHashSwappedForDevice(t *testing.T) {
-	root := makeTree(t, layout{"d/zero": file("hello"), "grown": file("0123456789")})
+	root := fstest.Make(t, fstest.Tree{"d/zero": fstest.File("hello"), "grown": fstest.File("0123456789")})
 	e := *walkDir(t, root, Options{}).get(t, "d/zero")
 	grown := *walkDir(t, root, Options{}).get(t, "grown")
 	must(t, os.Rename(root+"/d", root+"/d.old"))
@@ -187,7 +188,7 @@ func TestHashSwappedForDevice(t *testing.T) {
 // hashed again, and its record pairs the new ctime with the new xattrs, never the old
 // ones (which --fast would then keep for good).
 func TestRetryRereadsXattrs(t *testing.T) {
-	root := makeTree(t, layout{"f": file("content")})
+	root := fstest.Make(t, fstest.Tree{"f": fstest.File("content")})
 	e := *walkDir(t, root, Options{}).get(t, "f")
 	if len(e.Xattrs) != 0 {
 		t.Fatalf("xattrs %v before the change", e.Xattrs)
@@ -214,7 +215,7 @@ func must(t *testing.T, err error) {
 // TestMissingRoot: a configured path that does not exist records nothing and says so,
 // so that a mistyped path does not pass for an empty tree.
 func TestMissingRoot(t *testing.T) {
-	root := makeTree(t, layout{"a": file("a")})
+	root := fstest.Make(t, fstest.Tree{"a": fstest.File("a")})
 	r := run(t, &Walker{Roots: []Root{{Path: root}, {Path: root + "-missing"}}})
 	if r.err != nil {
 		t.Fatal(r.err)
@@ -235,7 +236,7 @@ func TestRetryHonoursMaxSize(t *testing.T) {
 		max      int64
 		tooLarge bool
 	}{{0, false}, {50, true}, {200, false}} {
-		root := makeTree(t, layout{"f": file("content")})
+		root := fstest.Make(t, fstest.Tree{"f": fstest.File("content")})
 		e := *walkDir(t, root, Options{}).get(t, "f")
 		e.Hash, e.Flags = [32]byte{}, e.Flags&^tree.FlagHashed // as listed, before its hash
 		must(t, os.WriteFile(root+"/f", []byte(strings.Repeat("x", 100)), 0o644))
@@ -281,7 +282,7 @@ func TestJobOpensRelative(t *testing.T) {
 		}, tree.TypeFIFO, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			root := makeTree(t, layout{"d/big": blob(300<<10, 1)})
+			root := fstest.Make(t, fstest.Tree{"d/big": fstest.Blob(300<<10, 1)})
 			r := walkDir(t, root, Options{})
 			e, d := *r.get(t, "d/big"), r.get(t, "d")
 			e.Flags, e.Hash = e.Flags&^tree.FlagHashed, [32]byte{} // as listed, before its hash
@@ -307,7 +308,7 @@ func TestJobOpensRelative(t *testing.T) {
 // pseudo-filesystem (as /proc/kmsg is, whose read consumes the kernel log) is recorded
 // without being read.
 func TestFollowedPseudoFile(t *testing.T) {
-	root := makeTree(t, layout{"stat": link("/proc/self/stat"), "f": file("x")})
+	root := fstest.Make(t, fstest.Tree{"stat": fstest.Link("/proc/self/stat"), "f": fstest.File("x")})
 	r := walkDir(t, root, Options{FollowSymlinks: true})
 	e := r.get(t, "stat")
 	if e.Type != tree.TypeFile || e.Hashed() {
@@ -325,7 +326,7 @@ func TestFollowedPseudoFile(t *testing.T) {
 // from its root without following a symlink or leaving the filesystem: a directory on
 // the way swapped for a symlink leads nowhere, where a full walk would not go either.
 func TestWalkPathBeneathRoot(t *testing.T) {
-	root := makeTree(t, layout{"d/f": file("in the tree"), "outside/f": file("elsewhere"), "outside/fifo": fifo()})
+	root := fstest.Make(t, fstest.Tree{"d/f": fstest.File("in the tree"), "outside/f": fstest.File("elsewhere"), "outside/fifo": fstest.FIFO()})
 	w := &Walker{Roots: []Root{{Path: root + "/d"}}}
 	got := func() []string {
 		var paths []string
@@ -372,7 +373,7 @@ func TestSealed(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if c.owner >= 0 {
-				requireRoot(t)
+				fstest.RequireRoot(t)
 			}
 			d := filepath.Join(t.TempDir(), "d")
 			must(t, os.Mkdir(d, 0o700))
@@ -382,7 +383,7 @@ func TestSealed(t *testing.T) {
 			}
 			if c.acl {
 				if out, err := exec.Command("setfacl", "-m", "u:65534:rwx", d).CombinedOutput(); err != nil {
-					skipUnlessRequired(t, fmt.Sprintf("setfacl: %v %s", err, out))
+					fstest.Skipf(t, "setfacl: %v %s", err, out)
 				}
 			}
 			var st unix.Stat_t
@@ -406,7 +407,7 @@ func modeBits(m uint32) os.FileMode {
 // to usr/lib) would record nothing, so the walk refuses it, naming the link, on the
 // host and in an image under a prefix; the path the link leads to is walked.
 func TestSymlinkedRoot(t *testing.T) {
-	base := makeTree(t, layout{"usr/lib/modules/m.ko": file("m"), "lib": link("usr/lib"), "etc/x": file("x")})
+	base := fstest.Make(t, fstest.Tree{"usr/lib/modules/m.ko": fstest.File("m"), "lib": fstest.Link("usr/lib"), "etc/x": fstest.File("x")})
 	for _, c := range []struct {
 		name, prefix, root string
 		refused            bool
@@ -436,9 +437,9 @@ func TestSymlinkedRoot(t *testing.T) {
 // directory that was listed, by getxattrat or through the directory's /proc/self/fd
 // link, so a directory swapped since cannot lend another entry's attributes.
 func TestXattrsRelative(t *testing.T) {
-	root := makeTree(t, layout{"d/f": file("listed")})
+	root := fstest.Make(t, fstest.Tree{"d/f": fstest.File("listed")})
 	if err := unix.Setxattr(root+"/d/f", "user.who", []byte("listed"), 0); err != nil {
-		skipUnlessRequired(t, fmt.Sprintf("no user xattrs here: %v", err))
+		fstest.Skipf(t, "no user xattrs here: %v", err)
 	}
 	dirfd, err := unix.Open(root+"/d", unix.O_PATH|unix.O_DIRECTORY, 0)
 	must(t, err)

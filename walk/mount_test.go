@@ -3,6 +3,7 @@ package walk
 import (
 	"context"
 	"errors"
+	"fim/internal/fstest"
 	"fim/tree"
 	"os"
 	"testing"
@@ -15,7 +16,7 @@ func mountTmpfs(t *testing.T, dir string) {
 	t.Helper()
 	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=1m"); err != nil {
 		if errors.Is(err, unix.EPERM) {
-			skipUnlessRequired(t, "mount tmpfs: "+err.Error())
+			fstest.Skipf(t, "mount tmpfs: %v", err)
 		}
 		t.Fatalf("mount tmpfs on %s: %v", dir, err)
 	}
@@ -27,9 +28,9 @@ func mountTmpfs(t *testing.T, dir string) {
 }
 
 func TestCrossMounts(t *testing.T) {
-	root := makeTree(t, layout{"a": file("a"), "mnt/": dir(), "z/y": file("y")})
+	root := fstest.Make(t, fstest.Tree{"a": fstest.File("a"), "mnt/": fstest.Dir(), "z/y": fstest.File("y")})
 	mountTmpfs(t, root+"/mnt")
-	layout{"inside/deep": file("d"), "top": file("t")}.build(t, root+"/mnt")
+	fstest.Tree{"inside/deep": fstest.File("d"), "top": fstest.File("t")}.Build(t, root+"/mnt")
 
 	outer := []string{".", "a", "mnt", "z", "z/y"}
 	for _, c := range []struct {
@@ -80,7 +81,7 @@ func TestCrossMounts(t *testing.T) {
 // TestLook: Look records what WalkPath records, or says why not, naming the symlink or
 // the mount point on the way.
 func TestLook(t *testing.T) {
-	root := makeTree(t, layout{"a": file("a"), "d/x": file("x"), "other/y": file("y"), "ln": link("other"), "own": file("db").mode(0o600)})
+	root := fstest.Make(t, fstest.Tree{"a": fstest.File("a"), "d/x": fstest.File("x"), "other/y": fstest.File("y"), "ln": fstest.Link("other"), "own": fstest.File("db").Mode(0o600)})
 	must(t, os.Mkdir(root+"/mnt", 0o755))
 	mountTmpfs(t, root+"/mnt")
 	must(t, os.WriteFile(root+"/mnt/f", []byte("f"), 0o644))

@@ -1,6 +1,7 @@
 package walk
 
 import (
+	"fim/internal/fstest"
 	"fim/tree"
 	"os"
 	"path/filepath"
@@ -16,7 +17,7 @@ import (
 // attributes and is not opened; any difference in those makes the walker read it again,
 // and setting an extended attribute (which changes only the ctime) makes it list them.
 func TestPrior(t *testing.T) {
-	root := makeTree(t, layout{"same": file("unchanged"), "touched": file("content"), "stomped": file("before"), "grown": file("x"), "xattred": file("x")})
+	root := fstest.Make(t, fstest.Tree{"same": fstest.File("unchanged"), "touched": fstest.File("content"), "stomped": fstest.File("before"), "grown": fstest.File("x"), "xattred": fstest.File("x")})
 	first := walkDir(t, root, Options{})
 	recorded := map[string]*tree.Entry{}
 	for _, e := range first.entries {

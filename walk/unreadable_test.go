@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fim/internal/fstest"
 	"fim/tree"
 	"fmt"
 	"io"
@@ -44,7 +45,7 @@ func TestUnreadableAsUser(t *testing.T) {
 		unreadableChild(dir)
 		return
 	}
-	requireRoot(t)
+	fstest.RequireRoot(t)
 	base := t.TempDir()
 	for _, d := range []string{filepath.Dir(base), base} {
 		if err := os.Chmod(d, 0o755); err != nil {
@@ -52,21 +53,21 @@ func TestUnreadableAsUser(t *testing.T) {
 		}
 	}
 	root := base + "/tree"
-	layout{
-		"a":            file("a").mode(0o644),
-		"b-noread":     file("secret").mode(0).xattr("user.k", "v"),
-		"c-nolist/":    dir().mode(0),
-		"c-nolist/in":  file("i").mode(0o644),
-		"d":            file("d").mode(0o644),
-		"e-nosearch/":  dir().mode(0o644),
-		"e-nosearch/x": file("x").mode(0o644),
-		"f-wx/":        dir().mode(0o311),
-		"f-wx/x":       file("x").mode(0o644),
-		"g-owned/":     dir().owner(nobody, nobody).mode(0o700),
-		"g-owned/x":    file("x").owner(nobody, nobody).mode(0o600),
-		"h-only-owner": file("h").mode(0o600),
-		"z":            file("z").mode(0o644),
-	}.build(t, root)
+	fstest.Tree{
+		"a":            fstest.File("a").Mode(0o644),
+		"b-noread":     fstest.File("secret").Mode(0).Xattr("user.k", "v"),
+		"c-nolist/":    fstest.Dir().Mode(0),
+		"c-nolist/in":  fstest.File("i").Mode(0o644),
+		"d":            fstest.File("d").Mode(0o644),
+		"e-nosearch/":  fstest.Dir().Mode(0o644),
+		"e-nosearch/x": fstest.File("x").Mode(0o644),
+		"f-wx/":        fstest.Dir().Mode(0o311),
+		"f-wx/x":       fstest.File("x").Mode(0o644),
+		"g-owned/":     fstest.Dir().Owner(nobody, nobody).Mode(0o700),
+		"g-owned/x":    fstest.File("x").Owner(nobody, nobody).Mode(0o600),
+		"h-only-owner": fstest.File("h").Mode(0o600),
+		"z":            fstest.File("z").Mode(0o644),
+	}.Build(t, root)
 	if err := os.Chmod(root, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +90,7 @@ func TestUnreadableAsUser(t *testing.T) {
 	out, err := cmd.Output()
 	if err != nil {
 		if _, ok := err.(*exec.ExitError); !ok {
-			skipUnlessRequired(t, fmt.Sprintf("start the walk as nobody: %v", err))
+			fstest.Skipf(t, "start the walk as nobody: %v", err)
 		}
 		t.Fatalf("child: %v\nstdout:\n%s\nstderr:\n%s", err, out, stderr.Bytes())
 	}

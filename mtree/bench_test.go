@@ -2,6 +2,7 @@ package mtree
 
 import (
 	"bytes"
+	"fim/internal/fstest"
 	"fim/tree"
 	"io"
 	"slices"
@@ -36,7 +37,7 @@ func BenchmarkWrite(b *testing.B) {
 	entries := benchEntries(100_000)
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := Write(io.Discard, iter(entries), WriteOptions{}); err != nil {
+		if err := Write(io.Discard, fstest.Next(entries), WriteOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -46,7 +47,7 @@ func BenchmarkWrite(b *testing.B) {
 func BenchmarkParseEntries(b *testing.B) {
 	var spec bytes.Buffer
 	entries := benchEntries(100_000)
-	if err := Write(&spec, iter(entries), WriteOptions{}); err != nil {
+	if err := Write(&spec, fstest.Next(entries), WriteOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()

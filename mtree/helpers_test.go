@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,105 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"fim/diff"
+	"fim/internal/fstest"
 	"fim/tree"
 	"fim/walk"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
-
-// tree describes a directory tree to build: slash-separated paths relative to its root,
-// a key ending in "/" a directory. Parents are made 0755; modes are set after
-// everything exists, and every time is set to mtime so that specs are stable.
-type layout map[string]item
-
-type item struct {
-	typ    tree.Type
-	data   string // content, or symlink target, or the tree path a hard link names
-	hard   bool
-	rdev   uint64
-	perm   uint32
-	chmod  bool
-	mtime  time.Time
-	chtime bool
-}
-
-func file(data string) item   { return item{typ: tree.TypeFile, data: data} }
-func dir() item               { return item{typ: tree.TypeDir} }
-func link(target string) item { return item{typ: tree.TypeSymlink, data: target} }
-func hardlink(to string) item { return item{typ: tree.TypeFile, data: to, hard: true} }
-func fifo() item              { return item{typ: tree.TypeFIFO} }
-func chardev(major, minor uint32) item {
-	return item{typ: tree.TypeCharDev, rdev: unix.Mkdev(major, minor)}
-}
-func blockdev(major, minor uint32) item {
-	return item{typ: tree.TypeBlockDev, rdev: unix.Mkdev(major, minor)}
-}
-func (it item) mode(perm uint32) item { it.perm, it.chmod = perm, true; return it }
-func (it item) at(t time.Time) item   { it.mtime, it.chtime = t, true; return it }
-
-// makeTree builds tr in a new temporary directory and returns its path.
-func makeTree(t testing.TB, tr layout) string {
-	t.Helper()
-	root, err := filepath.EvalSymlinks(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := make([]string, 0, len(tr))
-	for k := range tr {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, tree.ComparePaths)
-	real := func(k string) string { return filepath.Join(root, strings.TrimSuffix(k, "/")) }
-	for _, hard := range []bool{false, true} {
-		for _, k := range keys {
-			it, p := tr[k], real(k)
-			if it.hard != hard {
-				continue
-			}
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			var err error
-			switch {
-			case it.hard:
-				err = os.Link(real(it.data), p)
-			case it.typ == tree.TypeFile:
-				err = os.WriteFile(p, []byte(it.data), 0o644)
-			case it.typ == tree.TypeDir:
-				err = os.MkdirAll(p, 0o755)
-			case it.typ == tree.TypeSymlink:
-				err = os.Symlink(it.data, p)
-			case it.typ == tree.TypeFIFO:
-				err = unix.Mkfifo(p, 0o644)
-			case it.typ == tree.TypeCharDev:
-				err = unix.Mknod(p, unix.S_IFCHR|0o644, int(it.rdev))
-			case it.typ == tree.TypeBlockDev:
-				err = unix.Mknod(p, unix.S_IFBLK|0o644, int(it.rdev))
-			}
-			if err != nil {
-				t.Fatalf("tree %q: %v", k, err)
-			}
-		}
-	}
-	for _, k := range slices.Backward(keys) {
-		it, p := tr[k], real(k)
-		if it.chmod {
-			if err := unix.Chmod(p, it.perm); err != nil {
-				t.Fatalf("tree %q: %v", k, err)
-			}
-		}
-		if it.chtime {
-			ts := []unix.Timespec{unix.NsecToTimespec(it.mtime.UnixNano()), unix.NsecToTimespec(it.mtime.UnixNano())}
-			if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-				t.Fatalf("tree %q: %v", k, err)
-			}
-		}
-	}
-	return root
-}
 
 // walkTree records the tree under root as fim does, "/" standing for root.
 func walkTree(t testing.TB, root string) []*tree.Entry {
@@ -127,23 +32,11 @@ func walkTree(t testing.TB, root string) []*tree.Entry {
 	return out
 }
 
-// iter hands entries out one at a time, as baseline.Reader.Iter().Next does.
-func iter(entries []*tree.Entry) func() (*tree.Entry, error) {
-	return func() (*tree.Entry, error) {
-		if len(entries) == 0 {
-			return nil, nil
-		}
-		e := entries[0]
-		entries = entries[1:]
-		return e, nil
-	}
-}
-
 // write renders entries as a spec.
 func write(t testing.TB, entries []*tree.Entry, opt WriteOptions) string {
 	t.Helper()
 	var b bytes.Buffer
-	if err := Write(&b, iter(entries), opt); err != nil {
+	if err := Write(&b, fstest.Next(entries), opt); err != nil {
 		t.Fatalf("Write: %v", err)
 	}
 	return b.String()
@@ -189,17 +82,6 @@ func sameCarried(t testing.TB, got, want []*tree.Entry, uncarried []string) {
 	}
 }
 
-// requireTool returns the path of a program the test runs, or skips the test (fails it
-// when FIM_REQUIRE_ROOT=1, as CI sets); install says where the program comes from.
-func requireTool(t testing.TB, name, install string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		skipUnlessRequired(t, name+" not installed ("+install+")")
-	}
-	return p
-}
-
 // canMknod reports whether the test may make device nodes (it runs as root); without
 // root the test goes on without them, unless FIM_REQUIRE_ROOT=1 makes that a failure.
 func canMknod(t testing.TB) bool {
@@ -207,19 +89,11 @@ func canMknod(t testing.TB) bool {
 	if os.Geteuid() == 0 {
 		return true
 	}
-	if os.Getenv("FIM_REQUIRE_ROOT") == "1" {
+	if fstest.Required() {
 		t.Fatal("device nodes need root, and FIM_REQUIRE_ROOT=1")
 	}
 	t.Log("not root: the tree has no device nodes")
 	return false
-}
-
-func skipUnlessRequired(t testing.TB, why string) {
-	t.Helper()
-	if os.Getenv("FIM_REQUIRE_ROOT") == "1" {
-		t.Fatalf("%s, and FIM_REQUIRE_ROOT=1", why)
-	}
-	t.Skip(why)
 }
 
 // command runs a program and returns its output and exit status.

@@ -3,6 +3,7 @@ package mtree
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fim/internal/fstest"
 	"fim/tree"
 	"os"
 	"path/filepath"
@@ -33,7 +34,7 @@ func importSpec(t testing.TB, text string, opt ImportOptions) ([]*tree.Entry, []
 // directory sizes; a sha256 spec neither.
 func TestRoundTrip(t *testing.T) {
 	devices := canMknod(t)
-	root := makeTree(t, hostileTree(t, devices))
+	root := fstest.Make(t, hostileTree(t, devices))
 	walked := walkTree(t, root)
 	for _, c := range []struct {
 		name      string
@@ -65,9 +66,9 @@ func TestRoundTrip(t *testing.T) {
 // TestImportNetBSD imports specs that NetBSD mtree -c writes of a tree, with that layout
 // as Root: the entries are the walked ones in every attribute the keywords carry.
 func TestImportNetBSD(t *testing.T) {
-	mtree := requireTool(t, "mtree", "Debian package mtree-netbsd")
+	mtree := fstest.RequireTool(t, "mtree", "Debian package mtree-netbsd")
 	devices := canMknod(t)
-	root := makeTree(t, hostileTree(t, devices))
+	root := fstest.Make(t, hostileTree(t, devices))
 	walked := walkTree(t, root)
 	rdev := func(s ...string) []string {
 		if devices {
@@ -102,9 +103,9 @@ func TestImportNetBSD(t *testing.T) {
 
 // TestImportBsdtar imports the spec bsdtar writes of a tree, with every keyword it has.
 func TestImportBsdtar(t *testing.T) {
-	bsdtar := requireTool(t, "bsdtar", "Debian package libarchive-tools")
+	bsdtar := fstest.RequireTool(t, "bsdtar", "Debian package libarchive-tools")
 	devices := canMknod(t)
-	root := makeTree(t, hostileTree(t, devices))
+	root := fstest.Make(t, hostileTree(t, devices))
 	walked := walkTree(t, root)
 	spec := filepath.Join(t.TempDir(), "spec")
 	if out, code := command(t, bsdtar, "-cf", spec, "--format=mtree", "--options", "mtree:all", "-C", root, "."); code != 0 {
@@ -162,7 +163,7 @@ func TestImportRefusesDrift(t *testing.T) {
 			`spec:4: ./d/f\040x: ROOT/d/f\040x: no such file or directory`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			root := makeTree(t, layout{"d/f x": file("golden")})
+			root := fstest.Make(t, fstest.Tree{"d/f x": fstest.File("golden")})
 			if err := c.change(root); err != nil {
 				t.Fatal(err)
 			}
@@ -309,7 +310,7 @@ func TestEntries(t *testing.T) {
 // TestEntriesOptional: with a Root, an optional entry missing from the tree is skipped;
 // one that is there is recorded.
 func TestEntriesOptional(t *testing.T) {
-	root := makeTree(t, layout{"here": file("x")})
+	root := fstest.Make(t, fstest.Tree{"here": fstest.File("x")})
 	got, _ := importSpec(t, ". type=dir\nhere type=file optional\ngone type=file optional\n", ImportOptions{Root: root})
 	var paths []string
 	for _, e := range got {
@@ -322,7 +323,7 @@ func TestEntriesOptional(t *testing.T) {
 
 // TestEntriesErrors: a bad value fails with the spec, line and path named, on one line.
 func TestEntriesErrors(t *testing.T) {
-	dir := makeTree(t, layout{"f": file("x"), "d/": dir()})
+	dir := fstest.Make(t, fstest.Tree{"f": fstest.File("x"), "d/": fstest.Dir()})
 	for _, c := range []struct {
 		spec string
 		opt  ImportOptions

@@ -1,6 +1,7 @@
 package mtree
 
 import (
+	"fim/internal/fstest"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -187,19 +188,7 @@ func TestParseGolden(t *testing.T) {
 		}
 		parsed[filepath.Base(file)] = s
 		got := render(s)
-		golden := strings.TrimSuffix(file, ".spec") + ".golden"
-		if *update {
-			if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want, err := os.ReadFile(golden)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got != string(want) {
-			t.Errorf("%s parses unlike %s (go test -update to accept)\n got:\n%s", file, golden, got)
-		}
+		fstest.Golden(t, strings.TrimSuffix(file, ".spec")+".golden", []byte(got))
 	}
 	// The hierarchical form and the full-path dump of the same spec say the same.
 	c, C := parsed["netbsd-c.spec"], parsed["netbsd-C.spec"]
@@ -224,7 +213,7 @@ func TestParseGolden(t *testing.T) {
 // TestParseLikeNetBSD parses tricky specs as NetBSD mtree does: its -C dump of each
 // (full paths, /set values merged) parses to the same paths and values.
 func TestParseLikeNetBSD(t *testing.T) {
-	mtree := requireTool(t, "mtree", "Debian package mtree-netbsd")
+	mtree := fstest.RequireTool(t, "mtree", "Debian package mtree-netbsd")
 	for _, spec := range []string{
 		". type=dir\n./sub type=dir\nf type=file\n..\ng type=file\n./sub/deep type=dir\nh type=file\n./top type=file\ni type=file\n",
 		"/set type=file mode=0600 uid=5\n. type=dir\na\n/unset uid\nb mode=0700 uid=1\n/unset all\nc type=fifo\nd type=dir\ne type=link link=x\\sy\\M-C\\M-<\n..\n..\n",

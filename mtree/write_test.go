@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fim/internal/fstest"
 	"fim/tree"
 	"os"
 	"path/filepath"
@@ -17,37 +18,37 @@ import (
 )
 
 // hostileTree is a tree whose names and targets need every escape a spec has.
-func hostileTree(t testing.TB, devices bool) layout {
+func hostileTree(t testing.TB, devices bool) fstest.Tree {
 	t.Helper()
-	tr := layout{
-		"etc/passwd":    file("root:x:0:0\n").mode(0o644),
-		"a file":        file("space"),
-		"nl\nname":      file("newline"),
-		"tab\tx":        file("tab"),
-		"ünï":           file("utf-8"),
-		"inv\xffalid":   file("invalid utf-8"),
-		"\x01ctl\x7f":   file("control"),
-		"hash#x":        file("hash"),
-		"back\\slash":   file("backslash"),
-		"gl*o?b[1]":     file("glob"),
-		"=eq":           file("equals"),
-		".hidden":       file("hidden"),
-		"suid":          file("#!/bin/sh\n").mode(0o4755),
-		"hard":          hardlink("suid"),
-		"empty":         file(""),
-		"link":          link("a file"),
-		"link2":         link("tar get\n#x\\"),
-		"fifo":          fifo(),
-		"sticky/":       dir().mode(0o1777),
-		"sub/deep/f":    file("deep").at(time.Date(2020, 1, 1, 0, 0, 0, 123456789, time.UTC)),
-		"old":           file("before 1970").at(time.Date(1960, 6, 1, 12, 0, 0, 500000000, time.UTC)),
-		"sub/deep/big":  file(strings.Repeat("0123456789abcdef", 40000)),
-		"sub/setgid/x/": dir().mode(0o2750),
+	tr := fstest.Tree{
+		"etc/passwd":    fstest.File("root:x:0:0\n").Mode(0o644),
+		"a file":        fstest.File("space"),
+		"nl\nname":      fstest.File("newline"),
+		"tab\tx":        fstest.File("tab"),
+		"ünï":           fstest.File("utf-8"),
+		"inv\xffalid":   fstest.File("invalid utf-8"),
+		"\x01ctl\x7f":   fstest.File("control"),
+		"hash#x":        fstest.File("hash"),
+		"back\\slash":   fstest.File("backslash"),
+		"gl*o?b[1]":     fstest.File("glob"),
+		"=eq":           fstest.File("equals"),
+		".hidden":       fstest.File("hidden"),
+		"suid":          fstest.File("#!/bin/sh\n").Mode(0o4755),
+		"hard":          fstest.Hardlink("suid"),
+		"empty":         fstest.File(""),
+		"link":          fstest.Link("a file"),
+		"link2":         fstest.Link("tar get\n#x\\"),
+		"fifo":          fstest.FIFO(),
+		"sticky/":       fstest.Dir().Mode(0o1777),
+		"sub/deep/f":    fstest.File("deep").At(time.Date(2020, 1, 1, 0, 0, 0, 123456789, time.UTC)),
+		"old":           fstest.File("before 1970").At(time.Date(1960, 6, 1, 12, 0, 0, 500000000, time.UTC)),
+		"sub/deep/big":  fstest.File(strings.Repeat("0123456789abcdef", 40000)),
+		"sub/setgid/x/": fstest.Dir().Mode(0o2750),
 	}
 	if devices {
-		tr["dev/null"] = chardev(1, 3)
-		tr["dev/sda1"] = blockdev(8, 1)
-		tr["dev/big"] = chardev(4095, 1048575)
+		tr["dev/null"] = fstest.CharDev(1, 3)
+		tr["dev/sda1"] = fstest.BlockDev(8, 1)
+		tr["dev/big"] = fstest.CharDev(4095, 1048575)
 	}
 	return tr
 }
@@ -67,19 +68,7 @@ func TestWriteGolden(t *testing.T) {
 		{Path: "/var", Type: tree.TypeDir, Mode: 0o1777, Nlink: 2, Mtime: 4},
 	}
 	got := write(t, entries, WriteOptions{})
-	golden := filepath.Join("testdata", "write.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("spec differs from %s (go test -update to accept)\n got:\n%s\nwant:\n%s", golden, got, want)
-	}
+	fstest.Golden(t, filepath.Join("testdata", "write.golden"), []byte(got))
 	// What Write wrote reads back as the entries it was given.
 	back, uncarried, err := Entries(parse(t, got), ImportOptions{})
 	if err != nil {
@@ -99,7 +88,7 @@ func TestWriteEmpty(t *testing.T) {
 // TestWriteStockMtree writes a verified sha256 spec of a hostile tree and has NetBSD
 // mtree check the tree against it: clean at first, then each change is reported.
 func TestWriteStockMtree(t *testing.T) {
-	mtree := requireTool(t, "mtree", "Debian package mtree-netbsd")
+	mtree := fstest.RequireTool(t, "mtree", "Debian package mtree-netbsd")
 	devices := canMknod(t)
 	for _, c := range []struct {
 		name   string
@@ -140,7 +129,7 @@ func TestWriteStockMtree(t *testing.T) {
 		}, []string{"suid", "permissions (04755, 0755)"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			root := makeTree(t, hostileTree(t, devices))
+			root := fstest.Make(t, hostileTree(t, devices))
 			spec := writeFile(t, t.TempDir(), "spec", write(t, walkTree(t, root), WriteOptions{SHA256: true, Root: root}))
 			if out, code := command(t, mtree, "-f", spec, "-p", root); code != 0 || out != "" {
 				t.Fatalf("mtree -f spec on the unchanged tree: exit %d\n%s", code, out)
@@ -167,14 +156,14 @@ func TestWriteMtreeTools(t *testing.T) {
 		name string
 		argv func(spec, root string) []string
 	}{
-		{requireTool(t, "mtree", "Debian package mtree-netbsd"), func(spec, root string) []string { return []string{"-e", "-f", spec, "-p", root} }},
-		{requireTool(t, "gomtree", "make bin/gomtree"), func(spec, root string) []string {
+		{fstest.RequireTool(t, "mtree", "Debian package mtree-netbsd"), func(spec, root string) []string { return []string{"-e", "-f", spec, "-p", root} }},
+		{fstest.RequireTool(t, "gomtree", "make bin/gomtree"), func(spec, root string) []string {
 			return []string{"validate", "-f", spec, "-p", root}
 		}},
 	}
 	for _, tool := range tools {
 		t.Run(filepath.Base(tool.name), func(t *testing.T) {
-			root := makeTree(t, layout{"usr/lib/a": file("alpha\n"), "usr/lib/sub/b": file("beta\n"), "etc/deep/c": file("gamma\n")})
+			root := fstest.Make(t, fstest.Tree{"usr/lib/a": fstest.File("alpha\n"), "usr/lib/sub/b": fstest.File("beta\n"), "etc/deep/c": fstest.File("gamma\n")})
 			var entries []*tree.Entry
 			for _, e := range walkTree(t, root) {
 				if e.Path != "/" && e.Path != "/usr" && e.Path != "/etc" && e.Path != "/etc/deep" {
@@ -210,8 +199,8 @@ func TestWriteMtreeTools(t *testing.T) {
 // TestWriteBlake3RefusedByStockMtree documents why the default spec is for fim only:
 // stock mtree refuses the blake3digest keyword.
 func TestWriteBlake3RefusedByStockMtree(t *testing.T) {
-	mtree := requireTool(t, "mtree", "Debian package mtree-netbsd")
-	root := makeTree(t, layout{"f": file("x")})
+	mtree := fstest.RequireTool(t, "mtree", "Debian package mtree-netbsd")
+	root := fstest.Make(t, fstest.Tree{"f": fstest.File("x")})
 	spec := writeFile(t, t.TempDir(), "spec", write(t, walkTree(t, root), WriteOptions{}))
 	out, code := command(t, mtree, "-f", spec, "-p", root)
 	if code != 1 || !strings.Contains(out, "blake3digest") {
@@ -252,13 +241,13 @@ func TestWriteDrift(t *testing.T) {
 		{"removed", func(root string) error { return os.Remove(filepath.Join(root, "d/f x")) }, "no such file"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			root := makeTree(t, layout{"d/f x": file("golden"), "d/g": file("g")})
+			root := fstest.Make(t, fstest.Tree{"d/f x": fstest.File("golden"), "d/g": fstest.File("g")})
 			entries := walkTree(t, root)
 			if err := c.change(root); err != nil {
 				t.Fatal(err)
 			}
 			var b bytes.Buffer
-			err := Write(&b, iter(entries), WriteOptions{SHA256: true, Root: root})
+			err := Write(&b, fstest.Next(entries), WriteOptions{SHA256: true, Root: root})
 			if err == nil || !strings.Contains(err.Error(), root+`/d/f\040x`) || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("Write = %v, want an error naming %s/d/f\\040x: %s", err, root, c.want)
 			}
@@ -269,7 +258,7 @@ func TestWriteDrift(t *testing.T) {
 // TestWriteUnhashed: with SHA256, a file the baseline holds no hash of is written
 // without a digest, and said so.
 func TestWriteUnhashed(t *testing.T) {
-	root := makeTree(t, layout{"big": file("too large"), "ok": file("ok")})
+	root := fstest.Make(t, fstest.Tree{"big": fstest.File("too large"), "ok": fstest.File("ok")})
 	entries := walkTree(t, root)
 	for _, e := range entries {
 		if e.Path == "/big" {
@@ -318,7 +307,7 @@ func TestWriteBadInput(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var b bytes.Buffer
-			err := Write(&b, iter(c.entries), WriteOptions{})
+			err := Write(&b, fstest.Next(c.entries), WriteOptions{})
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("Write = %v, want %q", err, c.want)
 			}

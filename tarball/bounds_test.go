@@ -3,6 +3,7 @@ package tarball
 import (
 	"archive/tar"
 	"bytes"
+	"fim/internal/fstest"
 	"fim/tree"
 	"io"
 	"math/rand/v2"
@@ -61,7 +62,7 @@ func TestTruncated(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if _, err := exec.LookPath(c.tool); err != nil {
-				skipUnlessRequired(t, c.tool+" is not installed")
+				fstest.Skipf(t, "%s is not installed", c.tool)
 			}
 			out := filepath.Join(t.TempDir(), "image.tar")
 			cmd := exec.Command(c.tool, append(c.args, "-f", out, "-C", src, ".")...)
@@ -189,7 +190,7 @@ func TestSparseBudget(t *testing.T) {
 
 	// Archived by GNU tar: two sparse files of 8 MiB, each mostly hole.
 	if _, err := exec.LookPath("tar"); err != nil {
-		skipUnlessRequired(t, "tar is not installed")
+		fstest.Skipf(t, "tar is not installed")
 	}
 	src := t.TempDir()
 	sparseFile(t, filepath.Join(src, "a"), 8<<20, "a's end")

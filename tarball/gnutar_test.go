@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"fim/diff"
+	"fim/internal/fstest"
 	"fim/tree"
 	"fim/walk"
 )
@@ -22,10 +23,10 @@ import (
 // format carries nanosecond mtimes and xattrs) and with a walk of the tree GNU tar
 // extracts from the archive: the attributes that differ must be exactly Uncarried.
 func TestGNUTar(t *testing.T) {
-	requireRoot(t)
+	fstest.RequireRoot(t)
 	for _, tool := range []string{"tar", "setfattr"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			skipUnlessRequired(t, tool+" is not installed")
+			fstest.Skipf(t, "%s is not installed", tool)
 		}
 	}
 	base := t.TempDir()

@@ -5,8 +5,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fim/internal/fstest"
 	"fim/tree"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -129,22 +129,6 @@ func render(e *tree.Entry, ms []member) string {
 	return b.String()
 }
 
-// requireRoot skips a test that needs root, unless FIM_REQUIRE_ROOT=1 demands it run.
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		skipUnlessRequired(t, "needs root")
-	}
-}
-
-func skipUnlessRequired(t testing.TB, why string) {
-	t.Helper()
-	if os.Getenv("FIM_REQUIRE_ROOT") == "1" {
-		t.Fatalf("%s, and FIM_REQUIRE_ROOT=1", why)
-	}
-	t.Skip(why)
-}
-
 // paxArchive writes, without archive/tar's checks, an archive of one regular member
 // name with body and the PAX records recs (which archive/tar would refuse beyond
 // 1 MiB), then the end-of-archive marker.
@@ -201,16 +185,13 @@ func padded(s string) []byte {
 	return append([]byte(s), make([]byte, (512-len(s)%512)%512)...)
 }
 
-// update rewrites the archives under testdata/ that the tests build by hand.
-var update = flag.Bool("update", false, "rewrite testdata/exabyte.tar.gz")
-
 // exabyte returns testdata/exabyte.tar.gz (218 bytes), or writes it anew under -update:
 // a gzipped archive of one sparse member (PAX format 1.0, as GNU tar writes it) of 2^60
 // bytes, five bytes of data, then a hole. cmd/fim's tests read it too.
 func exabyte(t testing.TB) []byte {
 	t.Helper()
 	file := filepath.Join("testdata", "exabyte.tar.gz")
-	if !*update {
+	if !fstest.Update() {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatalf("%v (go test -update writes it)", err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"fim/diff"
+	"fim/internal/fstest"
 	"fim/tree"
 )
 
@@ -193,7 +194,7 @@ func TestECSFields(t *testing.T) {
 func TestECSNonUTF8(t *testing.T) {
 	target := "../\x80target"
 	link := entry("/srv/\xff\xfeold", tree.TypeSymlink, 0o777, func(e *tree.Entry) { e.LinkTarget = target })
-	moved := edit(link, func(e *tree.Entry) { e.Path = nonUTF8Path })
+	moved := fstest.Edit(link, func(e *tree.Entry) { e.Path = nonUTF8Path })
 	events := []diff.Event{create(file(nonUTF8Path, 7, 0o644, 0xc0)), modify(diff.Move, link, moved)}
 	docs := parseECS(t, render(t, ECS, events, checkInfo))
 	for i, doc := range docs {

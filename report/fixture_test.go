@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"fim/diff"
+	"fim/internal/fstest"
 	"fim/tree"
 )
 
@@ -57,16 +58,6 @@ func file(path string, size int64, mode uint32, seed byte, edits ...func(*tree.E
 		edit(e)
 	}
 	return e
-}
-
-// edit returns a copy of e with edits applied; the Xattrs slice is shared unless an
-// edit replaces it.
-func edit(e *tree.Entry, edits ...func(*tree.Entry)) *tree.Entry {
-	c := *e
-	for _, ed := range edits {
-		ed(&c)
-	}
-	return &c
 }
 
 func changed(attrs ...diff.Attr) diff.AttrSet {
@@ -130,33 +121,33 @@ func sampleEvents() []diff.Event {
 			e.Size = int64(len(e.LinkTarget))
 		})),
 		create(entry("/srv/www", tree.TypeDir, 0o2775)),
-		modify(diff.Change, passwd, edit(passwd, func(e *tree.Entry) {
+		modify(diff.Change, passwd, fstest.Edit(passwd, func(e *tree.Entry) {
 			e.Size, e.Hash = 1070, digest(0x11)
 			e.Mtime, e.Ctime = at(time.Hour+250*time.Millisecond), at(time.Hour+250*time.Millisecond)
 		}), diff.AttrContent, diff.AttrSize, diff.AttrMtime, diff.AttrCtime),
-		modify(diff.Change, hosts, edit(hosts, func(e *tree.Entry) { e.Mtime = at(2*time.Hour + 500*time.Millisecond) }),
+		modify(diff.Change, hosts, fstest.Edit(hosts, func(e *tree.Entry) { e.Mtime = at(2*time.Hour + 500*time.Millisecond) }),
 			diff.AttrMtime),
 		modify(diff.Change, thing, entry("/var/lib/thing", tree.TypeDir, 0o755, func(e *tree.Entry) {
 			e.Inode, e.Mtime, e.Ctime = 2000, at(time.Minute), at(time.Minute)
 		}), diff.AttrType, diff.AttrContent, diff.AttrSize, diff.AttrMtime, diff.AttrMode, diff.AttrCtime,
 			diff.AttrInode, diff.AttrNlink),
-		modify(diff.Change, editor, edit(editor, func(e *tree.Entry) {
+		modify(diff.Change, editor, fstest.Edit(editor, func(e *tree.Entry) {
 			e.LinkTarget = "/usr/bin/nano"
 			e.Size = int64(len(e.LinkTarget))
 		}), diff.AttrSize, diff.AttrLinkTarget),
-		modify(diff.Chmod, su, edit(su, func(e *tree.Entry) { e.Mode, e.Ctime = 0o4755, at(time.Second) }),
+		modify(diff.Chmod, su, fstest.Edit(su, func(e *tree.Entry) { e.Mode, e.Ctime = 0o4755, at(time.Second) }),
 			diff.AttrMode, diff.AttrCtime),
-		modify(diff.Chmod, shadow, edit(shadow, func(e *tree.Entry) { e.UID, e.GID, e.Mode = 1000, 1000, 0o1666 }),
+		modify(diff.Chmod, shadow, fstest.Edit(shadow, func(e *tree.Entry) { e.UID, e.GID, e.Mode = 1000, 1000, 0o1666 }),
 			diff.AttrMode, diff.AttrUID, diff.AttrGID),
-		modify(diff.Chmod, secure, edit(secure, func(e *tree.Entry) {
+		modify(diff.Chmod, secure, fstest.Edit(secure, func(e *tree.Entry) {
 			e.Xattrs = []tree.Xattr{
 				{Name: "security.selinux", Value: []byte("system_u:object_r:shadow_t:s0\x00")},
 				{Name: "user.new", Value: []byte{0xff, 0x00}},
 				{Name: "user.same", Value: []byte("x")},
 			}
 		}), diff.AttrXattrs),
-		modify(diff.Rename, conf, edit(conf, func(e *tree.Entry) { e.Path = "/etc/app/b.conf" })),
-		modify(diff.Move, moved, edit(moved, func(e *tree.Entry) { e.Path, e.Ctime = "/root/.cache/payload", at(3*time.Second) }),
+		modify(diff.Rename, conf, fstest.Edit(conf, func(e *tree.Entry) { e.Path = "/etc/app/b.conf" })),
+		modify(diff.Move, moved, fstest.Edit(moved, func(e *tree.Entry) { e.Path, e.Ctime = "/root/.cache/payload", at(3*time.Second) }),
 			diff.AttrCtime),
 		remove(file("/etc/old.conf", 12, 0o644, 0xb0)),
 		remove(entry("/var/log/huge.log", tree.TypeFile, 0o640, func(e *tree.Entry) {

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"fim/diff"
+	"fim/internal/fstest"
 	"fim/tree"
 	"fim/walk"
 )
@@ -30,7 +31,7 @@ const (
 // count of folded occurrences.
 func watchedEvents() []diff.Event {
 	resolv := file("/etc/resolv.conf", 220, 0o644, 0x20)
-	edited := modify(diff.Change, resolv, edit(resolv, func(e *tree.Entry) {
+	edited := modify(diff.Change, resolv, fstest.Edit(resolv, func(e *tree.Entry) {
 		e.Size, e.Hash, e.Mtime, e.Ctime = 230, digest(0x21), at(time.Hour), at(time.Hour)
 	}), diff.AttrContent, diff.AttrSize, diff.AttrMtime, diff.AttrCtime)
 	edited.Source, edited.Count = "fanotify", 3
@@ -303,7 +304,7 @@ func FuzzFormats(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name, target string) {
 		p := "/" + name
 		link := entry(p+".lnk", tree.TypeSymlink, 0o777, func(e *tree.Entry) { e.LinkTarget = target })
-		moved := edit(link, func(e *tree.Entry) { e.Path = "/moved/" + name })
+		moved := fstest.Edit(link, func(e *tree.Entry) { e.Path = "/moved/" + name })
 		events := []diff.Event{
 			create(file(p, 1, 0o644, 1)),
 			create(link),

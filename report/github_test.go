@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"fim/diff"
+	"fim/internal/fstest"
 	"fim/tree"
 )
 
@@ -122,7 +123,7 @@ func TestGitHubInjection(t *testing.T) {
 	} {
 		p := "/tmp/" + name
 		link := entry(p, tree.TypeSymlink, 0o777, func(e *tree.Entry) { e.LinkTarget = name })
-		moved := modify(diff.Move, link, edit(link, func(e *tree.Entry) { e.Path = "/var" + p }))
+		moved := modify(diff.Move, link, fstest.Edit(link, func(e *tree.Entry) { e.Path = "/var" + p }))
 		moved.Process = &diff.Process{PID: 1, Name: name, UID: -1}
 		events := []diff.Event{create(link), moved}
 		out := render(t, GitHub, events, checkInfo)

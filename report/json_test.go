@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"fim/diff"
+	"fim/internal/fstest"
 	"fim/tree"
 )
 
@@ -316,7 +317,7 @@ func TestJSONNonUTF8(t *testing.T) {
 		e.LinkTarget = target
 		e.Xattrs = []tree.Xattr{{Name: "user.\xff", Value: []byte("base64:looks encoded")}}
 	})
-	moved := edit(link, func(e *tree.Entry) { e.Path = nonUTF8Path })
+	moved := fstest.Edit(link, func(e *tree.Entry) { e.Path = nonUTF8Path })
 	events := []diff.Event{
 		create(file(nonUTF8Path, 7, 0o644, 0xc0)),
 		modify(diff.Move, link, moved),

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"fim/diff"
+	"fim/internal/fstest"
 	"fim/tree"
 )
 
@@ -137,7 +138,7 @@ func TestJUnitHostile(t *testing.T) {
 		link := entry(p, tree.TypeSymlink, 0o777, func(e *tree.Entry) { e.LinkTarget = name })
 		events := []diff.Event{
 			create(link),
-			modify(diff.Rename, edit(link, func(e *tree.Entry) { e.Path = p + "~" }), link),
+			modify(diff.Rename, fstest.Edit(link, func(e *tree.Entry) { e.Path = p + "~" }), link),
 		}
 		info := checkInfo
 		info.Host.Name = name
@@ -161,13 +162,7 @@ var junitSchemas = []string{"windyroad-JUnit.xsd", "jenkins-xunit-junit-10.xsd"}
 // validateJUnit checks out against each of junitSchemas with xmllint.
 func validateJUnit(t *testing.T, name string, out []byte) {
 	t.Helper()
-	xmllint, err := exec.LookPath("xmllint")
-	if err != nil {
-		if os.Getenv("FIM_REQUIRE_ROOT") == "1" {
-			t.Fatal("xmllint not installed (Debian package libxml2-utils), and FIM_REQUIRE_ROOT=1")
-		}
-		t.Skip("xmllint not installed (Debian package libxml2-utils)")
-	}
+	xmllint := fstest.RequireTool(t, "xmllint", "Debian package libxml2-utils")
 	doc := filepath.Join(t.TempDir(), "report.xml")
 	if err := os.WriteFile(doc, out, 0o644); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"fim/diff"
+	"fim/internal/fstest"
 	"fim/tree"
 )
 
@@ -22,7 +23,7 @@ func provenanceEvents() []diff.Event {
 	purge := &diff.Transaction{Time: logged.Add(2 * time.Minute), Action: "purge", Old: "1.3.3+ds-1"}
 
 	ls := file("/usr/bin/ls", 138208, 0o755, 0x10)
-	trojan := modify(diff.Change, ls, edit(ls, func(e *tree.Entry) { e.Hash = digest(0x11) }), diff.AttrContent)
+	trojan := modify(diff.Change, ls, fstest.Edit(ls, func(e *tree.Entry) { e.Hash = digest(0x11) }), diff.AttrContent)
 	trojan.Verdict, trojan.Reason = diff.VerdictMismatch, "md5 differs from the package's"
 	trojan.Package = &diff.Package{Manager: "dpkg", Name: "coreutils", Version: "9.1-1", Arch: "amd64"}
 	shell := create(file("/usr/local/bin/sh", 125640, 0o4755, 0x20))
@@ -30,15 +31,15 @@ func provenanceEvents() []diff.Event {
 	preload := create(file("/etc/ld.so.preload", 13, 0o644, 0x30))
 	preload.Verdict = diff.VerdictUnowned
 	rpmFile := file("/usr/lib/libfoo.so", 10, 0o755, 0x40)
-	damaged := modify(diff.Change, rpmFile, edit(rpmFile, func(e *tree.Entry) { e.Hash = digest(0x41) }), diff.AttrContent)
+	damaged := modify(diff.Change, rpmFile, fstest.Edit(rpmFile, func(e *tree.Entry) { e.Hash = digest(0x41) }), diff.AttrContent)
 	damaged.Verdict, damaged.Reason = diff.VerdictUnknown, "rpm database damaged: /var/lib/rpm/rpmdb.sqlite: file is not a database"
 
 	bin := file("/usr/bin/hello", 26856, 0o755, 0x50)
-	newBin := modify(diff.Change, bin, edit(bin, func(e *tree.Entry) { e.Hash, e.Inode = digest(0x51), 2000 }),
+	newBin := modify(diff.Change, bin, fstest.Edit(bin, func(e *tree.Entry) { e.Hash, e.Inode = digest(0x51), 2000 }),
 		diff.AttrContent, diff.AttrInode)
 	newBin.Verdict, newBin.Package, newBin.Transaction = diff.VerdictMatch, hello, upgrade
 	doc := file("/usr/share/doc/hello/copyright", 2264, 0o644, 0x60)
-	sameDoc := modify(diff.Chmod, doc, edit(doc, func(e *tree.Entry) { e.Inode = 2001 }), diff.AttrInode)
+	sameDoc := modify(diff.Chmod, doc, fstest.Edit(doc, func(e *tree.Entry) { e.Inode = 2001 }), diff.AttrInode)
 	sameDoc.Verdict, sameDoc.Package, sameDoc.Transaction = diff.VerdictMatch, hello, upgrade
 	news := remove(file("/usr/share/doc/hello/NEWS.gz", 1868, 0o644, 0x70))
 	news.Verdict, news.Package, news.Transaction = diff.VerdictRemoved, &diff.Package{Manager: "dpkg", Name: "hello",

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"fim/diff"
+	"fim/internal/fstest"
 	"fim/tree"
 )
 
@@ -54,7 +55,7 @@ func benchEvents(n int) []diff.Event {
 		before := file(path, int64(1000+i), 0o644, byte(i), func(e *tree.Entry) {
 			e.Xattrs = []tree.Xattr{{Name: "security.ima", Value: []byte{1, 2, 3}}}
 		})
-		after := edit(before, func(e *tree.Entry) {
+		after := fstest.Edit(before, func(e *tree.Entry) {
 			e.Size++
 			e.Hash = digest(byte(i + 1))
 			e.Mtime += int64(time.Second + 1)
@@ -70,9 +71,9 @@ func benchEvents(n int) []diff.Event {
 		case diff.Chmod:
 			events = append(events, modify(diff.Chmod, before, after, diff.AttrMode))
 		case diff.Rename:
-			events = append(events, modify(diff.Rename, before, edit(after, func(e *tree.Entry) { e.Path += ".new" })))
+			events = append(events, modify(diff.Rename, before, fstest.Edit(after, func(e *tree.Entry) { e.Path += ".new" })))
 		case diff.Move:
-			events = append(events, modify(diff.Move, before, edit(after, func(e *tree.Entry) { e.Path = "/tmp" + e.Path }),
+			events = append(events, modify(diff.Move, before, fstest.Edit(after, func(e *tree.Entry) { e.Path = "/tmp" + e.Path }),
 				diff.AttrCtime))
 		}
 	}

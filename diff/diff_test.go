@@ -2,6 +2,7 @@ package diff
 
 import (
 	"context"
+	"fim/internal/fstest"
 	"fim/tree"
 	"fmt"
 	"slices"
@@ -27,7 +28,7 @@ func file(path string, ino uint64, content string, edits ...func(*tree.Entry)) *
 		Mtime: t0, Ctime: t0, Inode: ino, Device: 42, Nlink: 1,
 		Hash: hashOf(content), Flags: tree.FlagHashed,
 	}
-	return edit(e, edits...)
+	return fstest.Edit(e, edits...)
 }
 
 // dir builds a directory.
@@ -36,7 +37,7 @@ func dir(path string, ino uint64, edits ...func(*tree.Entry)) *tree.Entry {
 		Path: path, Type: tree.TypeDir, Mode: 0o755, Size: 4096,
 		Mtime: t0, Ctime: t0, Inode: ino, Device: 42, Nlink: 2,
 	}
-	return edit(e, edits...)
+	return fstest.Edit(e, edits...)
 }
 
 // symlink builds a symbolic link.
@@ -45,17 +46,7 @@ func symlink(path string, ino uint64, target string, edits ...func(*tree.Entry))
 		Path: path, Type: tree.TypeSymlink, Mode: 0o777, Size: int64(len(target)),
 		Mtime: t0, Ctime: t0, Inode: ino, Device: 42, Nlink: 1, LinkTarget: target,
 	}
-	return edit(e, edits...)
-}
-
-// edit returns a copy of e with edits applied.
-func edit(e *tree.Entry, edits ...func(*tree.Entry)) *tree.Entry {
-	c := *e
-	c.Xattrs = slices.Clone(e.Xattrs)
-	for _, ed := range edits {
-		ed(&c)
-	}
-	return &c
+	return fstest.Edit(e, edits...)
 }
 
 // Edits shared by the tests.
@@ -147,14 +138,14 @@ func TestAttributeKinds(t *testing.T) {
 		{"content", base, func(e *tree.Entry) { e.Hash = hashOf("HELLO") }, "change /f [content]"},
 		{"size", base, func(e *tree.Entry) { e.Size++ }, "change /f [size]"},
 		{"link_target", symlink("/f", 7, "a"), func(e *tree.Entry) { e.LinkTarget = "b" }, "change /f [link_target]"},
-		{"rdev", edit(base, func(e *tree.Entry) { e.Type = tree.TypeCharDev; e.Rdev = 0x103 }), func(e *tree.Entry) { e.Rdev = 0x105 }, "change /f [rdev]"},
+		{"rdev", fstest.Edit(base, func(e *tree.Entry) { e.Type = tree.TypeCharDev; e.Rdev = 0x103 }), func(e *tree.Entry) { e.Rdev = 0x105 }, "change /f [rdev]"},
 		{"mtime", base, mtime(1), "change /f [mtime]"},
 		{"mode", base, mode(0o4755), "chmod /f [mode]"},
 		{"uid", base, func(e *tree.Entry) { e.UID = 1234 }, "chmod /f [uid]"},
 		{"gid", base, func(e *tree.Entry) { e.GID = 1234 }, "chmod /f [gid]"},
 		{"xattr added", base, xattr("user.x", "1"), "chmod /f [xattrs]"},
-		{"xattr value", edit(base, xattr("security.capability", "a")), func(e *tree.Entry) { e.Xattrs[0].Value = []byte("b") }, "chmod /f [xattrs]"},
-		{"xattr removed", edit(base, xattr("user.x", "1")), func(e *tree.Entry) { e.Xattrs = nil }, "chmod /f [xattrs]"},
+		{"xattr value", fstest.Edit(base, xattr("security.capability", "a")), func(e *tree.Entry) { e.Xattrs[0].Value = []byte("b") }, "chmod /f [xattrs]"},
+		{"xattr removed", fstest.Edit(base, xattr("user.x", "1")), func(e *tree.Entry) { e.Xattrs = nil }, "chmod /f [xattrs]"},
 		{"ctime", base, ctime(1), "chmod /f [ctime]"},
 		{"inode", base, ino(8), "chmod /f [inode]"},
 		{"device", base, func(e *tree.Entry) { e.Device = 43 }, "chmod /f [device]"},
@@ -164,20 +155,20 @@ func TestAttributeKinds(t *testing.T) {
 		{"unchanged", base, func(*tree.Entry) {}, ""},
 		{"btime alone", base, btime(5), ""},
 		{"now too large", base, func(e *tree.Entry) { e.Flags, e.Hash = tree.FlagTooLarge, [32]byte{} }, ""},
-		{"now too large, was unreadable", edit(base, func(e *tree.Entry) { e.Flags, e.Hash = tree.FlagUnreadable, [32]byte{} }), func(e *tree.Entry) { e.Flags = tree.FlagTooLarge }, ""},
+		{"now too large, was unreadable", fstest.Edit(base, func(e *tree.Entry) { e.Flags, e.Hash = tree.FlagUnreadable, [32]byte{} }), func(e *tree.Entry) { e.Flags = tree.FlagTooLarge }, ""},
 		// Content that cannot be pinned down never passes for unchanged.
 		{"now unreadable", base, func(e *tree.Entry) { e.Flags, e.Hash = tree.FlagUnreadable, [32]byte{} }, "change /f [content]"},
-		{"was unreadable", edit(base, func(e *tree.Entry) { e.Flags, e.Hash = tree.FlagUnreadable, [32]byte{} }), hashed("hello"), "change /f [content]"},
-		{"unreadable both times", edit(base, func(e *tree.Entry) { e.Flags, e.Hash = tree.FlagUnreadable, [32]byte{} }), func(*tree.Entry) {}, ""},
+		{"was unreadable", fstest.Edit(base, func(e *tree.Entry) { e.Flags, e.Hash = tree.FlagUnreadable, [32]byte{} }), hashed("hello"), "change /f [content]"},
+		{"unreadable both times", fstest.Edit(base, func(e *tree.Entry) { e.Flags, e.Hash = tree.FlagUnreadable, [32]byte{} }), func(*tree.Entry) {}, ""},
 		{"now unstable", base, func(e *tree.Entry) { e.Flags, e.Hash = tree.FlagUnstable, [32]byte{} }, "change /f [content]"},
 		{"now unstable, ctime moved", base, func(e *tree.Entry) { e.Flags, e.Hash, e.Ctime = tree.FlagUnstable, [32]byte{}, t0+9 }, "change /f [content,ctime]"},
-		{"was unstable", edit(base, func(e *tree.Entry) { e.Flags, e.Hash = tree.FlagUnstable, [32]byte{} }), hashed("hello"), "change /f [content]"},
-		{"unstable both times", edit(base, func(e *tree.Entry) { e.Flags, e.Hash = tree.FlagUnstable, [32]byte{} }), func(*tree.Entry) {}, "change /f [content]"},
-		{"xattrs now unreadable", edit(base, xattr("user.x", "1")), func(e *tree.Entry) { e.Xattrs, e.Flags = nil, e.Flags|tree.FlagXattrsUnreadable }, ""},
+		{"was unstable", fstest.Edit(base, func(e *tree.Entry) { e.Flags, e.Hash = tree.FlagUnstable, [32]byte{} }), hashed("hello"), "change /f [content]"},
+		{"unstable both times", fstest.Edit(base, func(e *tree.Entry) { e.Flags, e.Hash = tree.FlagUnstable, [32]byte{} }), func(*tree.Entry) {}, "change /f [content]"},
+		{"xattrs now unreadable", fstest.Edit(base, xattr("user.x", "1")), func(e *tree.Entry) { e.Xattrs, e.Flags = nil, e.Flags|tree.FlagXattrsUnreadable }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := run(t, nil, []*tree.Entry{tt.old}, []*tree.Entry{edit(tt.old, tt.edit)})
+			got := run(t, nil, []*tree.Entry{tt.old}, []*tree.Entry{fstest.Edit(tt.old, tt.edit)})
 			if tt.want == "" {
 				wantEvents(t, got)
 			} else {
@@ -203,7 +194,7 @@ func TestContentAttrs(t *testing.T) {
 
 func TestIgnore(t *testing.T) {
 	old := file("/etc/f", 7, "hello")
-	rewritten := edit(old, content("hello, world"), mtime(1), ctime(1))
+	rewritten := fstest.Edit(old, content("hello, world"), mtime(1), ctime(1))
 	tests := []struct {
 		name   string
 		filter Filter
@@ -213,19 +204,19 @@ func TestIgnore(t *testing.T) {
 		{"nothing ignored", nil, rewritten, []string{"change /etc/f [content,size,mtime,ctime]"}},
 		{"times", ignoring(AttrMtime, AttrCtime), rewritten, []string{"change /etc/f [content,size]"}},
 		{"every difference", ignoring(AttrContent, AttrSize, AttrMtime, AttrCtime), rewritten, nil},
-		{"change becomes chmod", ignoring(AttrMtime), edit(old, mtime(1), mode(0o600)), []string{"chmod /etc/f [mode]"}},
+		{"change becomes chmod", ignoring(AttrMtime), fstest.Edit(old, mtime(1), mode(0o600)), []string{"chmod /etc/f [mode]"}},
 		{"per path, inside", func(p string) (KindSet, AttrSet) {
 			if tree.IsWithin(p, "/etc") {
 				return AllKinds, AttrSet(0).With(AttrMode)
 			}
 			return AllKinds, 0
-		}, edit(old, mode(0o600)), nil},
+		}, fstest.Edit(old, mode(0o600)), nil},
 		{"per path, outside", func(p string) (KindSet, AttrSet) {
 			if tree.IsWithin(p, "/usr") {
 				return AllKinds, AttrSet(0).With(AttrMode)
 			}
 			return AllKinds, 0
-		}, edit(old, mode(0o600)), []string{"chmod /etc/f [mode]"}},
+		}, fstest.Edit(old, mode(0o600)), []string{"chmod /etc/f [mode]"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -386,7 +377,7 @@ func movedTree(src string, n int) []*tree.Entry {
 func moveTo(es []*tree.Entry, from, to string) []*tree.Entry {
 	out := make([]*tree.Entry, len(es))
 	for i, e := range es {
-		out[i] = edit(e)
+		out[i] = fstest.Edit(e)
 		if tree.IsWithin(e.Path, from) {
 			out[i].Path = to + strings.TrimPrefix(e.Path, from)
 		}
@@ -476,7 +467,7 @@ func TestMovedDirectory(t *testing.T) {
 
 func TestDirectoryNoise(t *testing.T) {
 	d := dir("/d", 1)
-	noisy := edit(d, mtime(1), ctime(1), nlink(3), func(e *tree.Entry) { e.Size = 8192 })
+	noisy := fstest.Edit(d, mtime(1), ctime(1), nlink(3), func(e *tree.Entry) { e.Size = 8192 })
 	tests := []struct {
 		name     string
 		filter   Filter
@@ -504,44 +495,44 @@ func TestDirectoryNoise(t *testing.T) {
 		{
 			name: "child moved: both directories",
 			old:  []*tree.Entry{d, dir("/e", 3), file("/d/a", 2, "x")},
-			cur:  []*tree.Entry{noisy, edit(dir("/e", 3), mtime(1)), file("/e/a", 2, "x")},
+			cur:  []*tree.Entry{noisy, fstest.Edit(dir("/e", 3), mtime(1)), file("/e/a", 2, "x")},
 			want: []string{"move /e/a <- /d/a"},
 		},
 		{
 			name: "child replaced by a new inode",
 			old:  []*tree.Entry{d, file("/d/a", 2, "x")},
-			cur:  []*tree.Entry{edit(d, mtime(1), ctime(1)), file("/d/a", 3, "y", mtime(1), ctime(1))},
+			cur:  []*tree.Entry{fstest.Edit(d, mtime(1), ctime(1)), file("/d/a", 3, "y", mtime(1), ctime(1))},
 			want: []string{"change /d/a [content,mtime,ctime,inode]"},
 		},
 		{
 			name: "child replaced by another type, same inode number",
 			old:  []*tree.Entry{d, file("/d/a", 2, "x", btime(1))},
-			cur:  []*tree.Entry{edit(d, mtime(1), ctime(1)), symlink("/d/a", 2, "x", btime(2))},
+			cur:  []*tree.Entry{fstest.Edit(d, mtime(1), ctime(1)), symlink("/d/a", 2, "x", btime(2))},
 			want: []string{"change /d/a [type,link_target,mode]"},
 		},
 		{
 			name:   "child with a new inode and birth time, inodes ignored",
 			filter: ignoring(AttrInode),
 			old:    []*tree.Entry{d, file("/d/a", 2, "x", btime(1))},
-			cur:    []*tree.Entry{edit(d, mtime(1)), file("/d/a", 3, "y", btime(2))},
+			cur:    []*tree.Entry{fstest.Edit(d, mtime(1)), file("/d/a", 3, "y", btime(2))},
 			want:   []string{"change /d [mtime]", "change /d/a [content]"},
 		},
 		{
 			name: "no child created or removed",
 			old:  []*tree.Entry{d, file("/d/a", 2, "x")},
-			cur:  []*tree.Entry{edit(d, mtime(1)), file("/d/a", 2, "y")},
+			cur:  []*tree.Entry{fstest.Edit(d, mtime(1)), file("/d/a", 2, "y")},
 			want: []string{"change /d [mtime]", "change /d/a [content]"},
 		},
 		{
 			name: "child created in a subdirectory only",
 			old:  []*tree.Entry{d, dir("/d/s", 2)},
-			cur:  []*tree.Entry{edit(d, mtime(1)), edit(dir("/d/s", 2), mtime(1)), file("/d/s/new", 3, "x")},
+			cur:  []*tree.Entry{fstest.Edit(d, mtime(1)), fstest.Edit(dir("/d/s", 2), mtime(1)), file("/d/s/new", 3, "x")},
 			want: []string{"change /d [mtime]", "create /d/s/new"},
 		},
 		{
 			name: "other attributes are reported",
 			old:  []*tree.Entry{d},
-			cur:  []*tree.Entry{edit(noisy, mode(0o700)), file("/d/new", 2, "x")},
+			cur:  []*tree.Entry{fstest.Edit(noisy, mode(0o700)), file("/d/new", 2, "x")},
 			want: []string{"change /d [size,mtime,mode,ctime,nlink]", "create /d/new"},
 		},
 		{
@@ -706,7 +697,7 @@ func TestImplied(t *testing.T) {
 // and it is carried by the types it is meaningful for.
 func TestAttrTable(t *testing.T) {
 	base := file("/f", 7, "hello")
-	dev := edit(base, func(e *tree.Entry) { e.Type, e.Rdev, e.Flags, e.Hash = tree.TypeCharDev, 0x103, 0, [32]byte{} })
+	dev := fstest.Edit(base, func(e *tree.Entry) { e.Type, e.Rdev, e.Flags, e.Hash = tree.TypeCharDev, 0x103, 0, [32]byte{} })
 	link := symlink("/f", 7, "a")
 	for _, c := range []struct {
 		attr Attr
@@ -729,7 +720,7 @@ func TestAttrTable(t *testing.T) {
 		{AttrDevice, base, func(e *tree.Entry) { e.Device = 43 }},
 		{AttrNlink, base, func(e *tree.Entry) { e.Nlink = 2 }},
 	} {
-		cur := edit(c.old, c.edit)
+		cur := fstest.Edit(c.old, c.edit)
 		if got := Compare(c.old, cur, 0); got != AttrSet(0).With(c.attr) {
 			t.Errorf("%s: Compare = %v", c.attr, got.Strings())
 		}

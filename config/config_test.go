@@ -2,7 +2,7 @@ package config
 
 import (
 	"encoding/json"
-	"flag"
+	"fim/internal/fstest"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // writeConfig writes data to a file in a temporary directory and returns its path.
 func writeConfig(t *testing.T, data string) string {
@@ -122,19 +120,7 @@ func TestLoadGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			got = append(got, '\n')
-			golden := strings.TrimSuffix(file, ".yaml") + ".json"
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("%s differs from %s (run with -update to accept):\n%s", file, golden, got)
-			}
+			fstest.Golden(t, strings.TrimSuffix(file, ".yaml")+".json", got)
 		})
 	}
 }

@@ -3,8 +3,8 @@ package baseline
 import (
 	"bytes"
 	"errors"
+	"fim/internal/fstest"
 	"fim/tree"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -12,13 +12,13 @@ import (
 )
 
 // mountTmpfs mounts a tmpfs of the given size on a new directory, or skips the test when
-// mounting is not permitted and FIM_REQUIRE_ROOT is unset.
+// mounting is not permitted (fails it when FIM_REQUIRE_ROOT=1).
 func mountTmpfs(t *testing.T, size string) string {
 	t.Helper()
 	dir := t.TempDir()
 	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size="+size+",mode=0700"); err != nil {
-		if errors.Is(err, unix.EPERM) && os.Getenv("FIM_REQUIRE_ROOT") == "" {
-			t.Skipf("mount tmpfs: %v (run as root, or set FIM_REQUIRE_ROOT=1 to make this an error)", err)
+		if errors.Is(err, unix.EPERM) {
+			fstest.Skipf(t, "mount tmpfs: %v (run as root)", err)
 		}
 		t.Fatalf("mount tmpfs on %s: %v", dir, err)
 	}

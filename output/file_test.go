@@ -2,6 +2,7 @@ package output
 
 import (
 	"errors"
+	"fim/internal/fstest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -12,18 +13,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-// required reports whether FIM_REQUIRE_ROOT=1 forbids skipping.
-func required() bool { return os.Getenv("FIM_REQUIRE_ROOT") == "1" }
-
-// skipf skips the test, or fails it when FIM_REQUIRE_ROOT=1.
-func skipf(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if required() {
-		t.Fatalf("FIM_REQUIRE_ROOT=1: "+format, args...)
-	}
-	t.Skipf(format, args...)
-}
 
 // TestFileAppends writes through two sinks opened one after the other, as two runs of
 // fim check do: the second appends, and the file fim created is 0600 whatever the umask.
@@ -92,7 +81,7 @@ func TestFileSyncs(t *testing.T) {
 	defer runtime.UnlockOSThread()
 	name, err := os.ReadFile("/proc/thread-self/comm")
 	if err != nil {
-		skipf(t, "no /proc/thread-self/comm: %v", err)
+		fstest.Skipf(t, "no /proc/thread-self/comm: %v", err)
 	}
 	defer os.WriteFile("/proc/thread-self/comm", name, 0)
 	s, err := Open("/proc/thread-self/comm", Options{})
@@ -175,7 +164,7 @@ func TestFileUnwritable(t *testing.T) {
 	want := "permission denied"
 	if os.Geteuid() == 0 {
 		if err := unix.Mount("fim-test", dir, "tmpfs", unix.MS_RDONLY, "size=64k"); err != nil {
-			skipf(t, "mount a read-only tmpfs: %v", err)
+			fstest.Skipf(t, "mount a read-only tmpfs: %v", err)
 		}
 		t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
 		want = "read-only file system"

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"fim/diff"
+	"fim/internal/fstest"
 	"fim/report"
 	"fim/tree"
 )
@@ -65,7 +66,7 @@ func freePort(t *testing.T, network string) string {
 // the test, and returns its directory and ports.
 func startRsyslog(t *testing.T) (dir, udpPort, tcpPort string) {
 	if _, err := os.Stat(rsyslogd); err != nil {
-		skipf(t, "%s: %v (Debian package rsyslog)", rsyslogd, err)
+		fstest.Skipf(t, "%s: %v (Debian package rsyslog)", rsyslogd, err)
 	}
 	dir = t.TempDir()
 	udpPort, tcpPort = freePort(t, "udp"), freePort(t, "tcp")

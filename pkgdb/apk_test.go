@@ -1,6 +1,7 @@
 package pkgdb
 
 import (
+	"fim/internal/fstest"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +12,7 @@ import (
 // each verdict, with the modes and owners apk records.
 func TestAPK(t *testing.T) {
 	if os.Geteuid() != 0 {
-		skipUnlessRequired(t, "the fixture's files are owned by root as the database says only when root copies them")
+		fstest.Skipf(t, "the fixture's files are owned by root as the database says only when root copies them")
 	}
 	root := t.TempDir()
 	run(t, "cp", "-a", "testdata/apk/root/.", root)

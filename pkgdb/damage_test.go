@@ -3,6 +3,7 @@ package pkgdb
 import (
 	"compress/gzip"
 	"errors"
+	"fim/internal/fstest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,7 +85,7 @@ func TestDamagedDatabase(t *testing.T) {
 // this host's database: it is resolved inside the root (here, to itself).
 func TestRootConfined(t *testing.T) {
 	if _, err := os.Stat("/" + dpkgStatus); err != nil {
-		skipUnlessRequired(t, "this host has no dpkg database to be led to")
+		fstest.Skipf(t, "this host has no dpkg database to be led to")
 	}
 	for _, target := range []string{"/var", "../../../../../../../../var"} {
 		root := t.TempDir()

@@ -10,12 +10,10 @@ import (
 
 // The shared helpers that install real packages (see package debtest).
 var (
-	skipUnlessRequired = debtest.SkipUnlessRequired
-	requireTool        = debtest.RequireTool
-	run                = debtest.Run
-	debCache           = debtest.DebCache
-	dpkgRoot           = debtest.DpkgRoot
-	dpkgArgs           = debtest.DpkgArgs
+	run      = debtest.Run
+	debCache = debtest.DebCache
+	dpkgRoot = debtest.DpkgRoot
+	dpkgArgs = debtest.DpkgArgs
 )
 
 // testDebs are the real Debian packages the dpkg tests install: small, without

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"encoding/hex"
+	"fim/internal/fstest"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,8 +16,8 @@ import (
 // package into a new root with the real rpm, its database in dbpath (sqlite).
 func rpmRoot(t *testing.T, dbpath string) string {
 	t.Helper()
-	requireTool(t, "rpmbuild", "rpm")
-	requireTool(t, "rpm", "rpm")
+	fstest.RequireTool(t, "rpmbuild", "Debian package rpm")
+	fstest.RequireTool(t, "rpm", "Debian package rpm")
 	spec, err := filepath.Abs("testdata/rpm/fimtest.spec")
 	if err != nil {
 		t.Fatal(err)
@@ -171,7 +172,7 @@ func TestRPMOtherBackends(t *testing.T) {
 // with the real libdb (db5.3_load), in page sizes that put them in overflow chains and
 // on the page, checks that the real rpm reads it (bdb_ro), and reads it.
 func TestRPMBerkeleyDB(t *testing.T) {
-	load := requireTool(t, "db5.3_load", "db5.3-util")
+	load := fstest.RequireTool(t, "db5.3_load", "Debian package db5.3-util")
 	const dbpath = "/var/lib/rpm"
 	root := rpmRoot(t, dbpath)
 	dir := filepath.Join(root, dbpath)

@@ -6,32 +6,13 @@ package debtest
 
 import (
 	"context"
+	"fim/internal/fstest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 )
-
-// SkipUnlessRequired skips the test for why, or fails it when FIM_REQUIRE_ROOT=1.
-func SkipUnlessRequired(t testing.TB, why string) {
-	t.Helper()
-	if os.Getenv("FIM_REQUIRE_ROOT") == "1" {
-		t.Fatalf("%s, and FIM_REQUIRE_ROOT=1", why)
-	}
-	t.Skip(why)
-}
-
-// RequireTool returns the path of a program the test runs, or skips the test (fails
-// it when FIM_REQUIRE_ROOT=1, as CI sets).
-func RequireTool(t testing.TB, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		SkipUnlessRequired(t, name+" not installed (Debian package "+pkg+")")
-	}
-	return p
-}
 
 // Run runs a program and fails the test if it fails.
 func Run(t testing.TB, name string, args ...string) string {
@@ -51,12 +32,12 @@ func Run(t testing.TB, name string, args ...string) string {
 // apt-get download on first use and kept in $FIM_DEB_CACHE or the user's cache.
 func DebCache(t testing.TB, names ...string) map[string]string {
 	t.Helper()
-	RequireTool(t, "dpkg", "dpkg")
+	fstest.RequireTool(t, "dpkg", "Debian package dpkg")
 	dir := os.Getenv("FIM_DEB_CACHE")
 	if dir == "" {
 		c, err := os.UserCacheDir()
 		if err != nil {
-			SkipUnlessRequired(t, "no cache directory for the test packages: "+err.Error())
+			fstest.Skipf(t, "no cache directory for the test packages: %v", err)
 		}
 		dir = filepath.Join(c, "fim-test", "debs")
 	}
@@ -74,13 +55,13 @@ func DebCache(t testing.TB, names ...string) map[string]string {
 		out[n] = m[len(m)-1]
 	}
 	if len(missing) > 0 {
-		RequireTool(t, "apt-get", "apt")
+		fstest.RequireTool(t, "apt-get", "Debian package apt")
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, "apt-get", append([]string{"download", "-q"}, missing...)...)
 		cmd.Dir = dir
 		if b, err := cmd.CombinedOutput(); err != nil {
-			SkipUnlessRequired(t, "apt-get download "+string(b))
+			fstest.Skipf(t, "apt-get download %s", b)
 		}
 		for _, n := range missing {
 			m, _ := filepath.Glob(filepath.Join(dir, n+"_*.deb"))

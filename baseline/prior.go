@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fim/tree"
 	"hash/maphash"
-	"runtime/debug"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -32,12 +31,7 @@ func (it *Iter) Prior() (newLookup func() func(path string) *tree.Entry, done fu
 	newLookup = func() (lookup func(path string) *tree.Entry) {
 		// A fault on the mapping (a file cut short under us) is a panic, not the end of
 		// the process, only on a goroutine that asked for it: each caller asks.
-		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-		defer func() {
-			if recover() != nil {
-				lookup = none
-			}
-		}()
+		defer guard(r.path, nil, func() { lookup = none })()
 		tx, err := r.db.Begin(false)
 		if err != nil {
 			return none
@@ -47,12 +41,7 @@ func (it *Iter) Prior() (newLookup func() func(path string) *tree.Entry, done fu
 		mu.Unlock()
 		pc := &priorCursor{c: tx.Bucket(bucketEntries).Cursor()}
 		return func(path string) (e *tree.Entry) {
-			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-			defer func() {
-				if recover() != nil {
-					e, pc.k = nil, nil
-				}
-			}()
+			defer guard(r.path, nil, func() { e, pc.k = nil, nil })()
 			var ok bool
 			if pc.key, ok = appendKeyOf(pc.key[:0], r.meta.KeyBase, path); !ok {
 				return nil

@@ -231,12 +231,7 @@ func TestPriorTruncated(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "fim.db")
 	entries := testEntries(20000)
 	writeBaseline(t, db, entries)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestPriorTruncated$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "FIM_PRIOR_TRUNCATED_DB="+db, "FIM_PRIOR_TRUNCATED_PATH="+entries[len(entries)-1].Path)
-	out, err := cmd.CombinedOutput()
-	if err != nil || !bytes.Contains(out, []byte(marker+"<nil>")) {
-		t.Fatalf("the lookup did not survive the truncation: %v\n%s", err, out)
-	}
+	inChild(t, marker+"<nil>", "FIM_PRIOR_TRUNCATED_DB="+db, "FIM_PRIOR_TRUNCATED_PATH="+entries[len(entries)-1].Path)
 }
 
 // TestSubtreeTruncated: a baseline cut short while fim watch reads a subtree of it gives
@@ -258,12 +253,7 @@ func TestSubtreeTruncated(t *testing.T) {
 	}
 	db := filepath.Join(t.TempDir(), "fim.db")
 	writeBaseline(t, db, testEntries(20000))
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSubtreeTruncated$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "FIM_SUBTREE_TRUNCATED_DB="+db)
-	out, err := cmd.CombinedOutput()
-	if err != nil || !bytes.Contains(out, []byte(marker+"true")) {
-		t.Fatalf("the subtree did not survive the truncation: %v\n%s", err, out)
-	}
+	inChild(t, marker+"true", "FIM_SUBTREE_TRUNCATED_DB="+db)
 }
 
 // count returns the number of entries kept for Next.
@@ -307,5 +297,51 @@ func hashWriter(t *testing.T, db string, hash []byte) func(b []byte) {
 				t.Error(err)
 			}
 		}
+	}
+}
+
+// TestIterTruncatedOtherGoroutine: a baseline cut short while its entries are read on
+// a goroutine other than the one that made the iterator gives an unusable-baseline
+// error, not a crash.
+func TestIterTruncatedOtherGoroutine(t *testing.T) {
+	const marker = "iteration after truncation: "
+	if db := os.Getenv("FIM_ITER_TRUNCATED_DB"); db != "" {
+		r, err := Open(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		it := r.Iter()
+		if err := os.Truncate(db, 64<<10); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error)
+		go func() {
+			for {
+				e, err := it.Next()
+				if err != nil || e == nil {
+					done <- err
+					return
+				}
+			}
+		}()
+		fmt.Printf("%s%v\n", marker, errors.Is(<-done, ErrBadBaseline))
+		return
+	}
+	db := filepath.Join(t.TempDir(), "fim.db")
+	writeBaseline(t, db, testEntries(20000))
+	inChild(t, marker+"true", "FIM_ITER_TRUNCATED_DB="+db)
+}
+
+// inChild runs the test again in a copy of the test binary, with env added to its
+// environment (a fatal signal ends the copy, not this test), and fails unless the
+// copy's output holds want.
+func inChild(t *testing.T, want string, env ...string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte(want)) {
+		t.Fatalf("the read did not survive the truncation: %v\n%s", err, out)
 	}
 }

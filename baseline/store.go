@@ -494,13 +494,7 @@ func Open(path string) (r *Reader, err error) {
 			f.Close()
 		}
 	}
-	defer func() {
-		if p := recover(); p != nil {
-			closeFiles()
-			r, err = nil, bad(path, "corrupt database (%v)", p)
-		}
-	}()
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer guard(path, &err, func() { closeFiles(); r = nil })()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: LockTimeout})
 	if err != nil {
 		closeFiles()
@@ -647,12 +641,9 @@ func sameFile(f *os.File, st os.FileInfo) bool {
 	return err == nil && os.SameFile(fst, st)
 }
 
-// Iter returns an iterator over the entries in key order. It must be used from one
-// goroutine, which it makes turn memory faults into panics (a truncated mapping) so
-// that a damaged file gives an error rather than a crash.
+// Iter returns an iterator over the entries in key order, for one goroutine at a time.
 func (r *Reader) Iter() *Iter {
-	debug.SetPanicOnFault(true)
-	return &Iter{r: r, c: r.tx.Bucket(bucketEntries).Cursor(), dig: newDigest()}
+	return &Iter{r: r, dig: newDigest()}
 }
 
 // Walk calls fn with every entry in key order, as a walk of the tree delivers them, and
@@ -678,7 +669,7 @@ func (r *Reader) Walk(ctx context.Context, fn func(*tree.Entry) error) error {
 // those the baseline was written with.
 type Iter struct {
 	r       *Reader
-	c       *bolt.Cursor
+	c       *bolt.Cursor // made by the first Next, under its guard
 	started bool
 	done    bool
 	count   uint64
@@ -692,19 +683,16 @@ type Iter struct {
 }
 
 // Next returns the next entry, or nil at the end. At the end it verifies the record
-// count and digest against the meta; a mismatch is an ErrBadBaseline error.
+// count and digest against the meta; a mismatch, or a damaged or truncated file, is an
+// ErrBadBaseline error.
 func (it *Iter) Next() (e *tree.Entry, err error) {
 	if it.done {
 		return nil, nil
 	}
-	defer func() {
-		if p := recover(); p != nil {
-			it.done = true
-			e, err = nil, bad(it.r.path, "corrupt database (%v)", p)
-		}
-	}()
+	defer guard(it.r.path, &err, func() { it.done, e = true, nil })()
 	var k, v []byte
 	if !it.started {
+		it.c = it.r.tx.Bucket(bucketEntries).Cursor()
 		k, v = it.c.First()
 		it.started = true
 	} else {
@@ -743,12 +731,7 @@ func (it *Iter) Next() (e *tree.Entry, err error) {
 // Get returns the entry recorded for path, or nil. Like Next, it turns a damaged page
 // (a bbolt assertion or a memory fault) into an ErrBadBaseline error.
 func (r *Reader) Get(path string) (e *tree.Entry, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			e, err = nil, bad(r.path, "corrupt database (%v)", p)
-		}
-	}()
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer guard(r.path, &err, func() { e = nil })()
 	key, ok := keyOf(r.meta.KeyBase, path)
 	if !ok {
 		return nil, nil
@@ -770,14 +753,10 @@ func (w *Writer) TempPath() string { return w.tmp }
 // Count returns the number of entries added so far.
 func (w *Writer) Count() uint64 { return w.count }
 
-// Subtree calls fn for the entry recorded at path and every entry below it, in key order.
-func (r *Reader) Subtree(path string, fn func(*tree.Entry) error) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = bad(r.path, "corrupt database (%v)", p)
-		}
-	}()
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true)) // a file cut short under fim
+// Subtree calls fn for the entry recorded at path and every entry below it, in key
+// order. A damaged or truncated file is an ErrBadBaseline error; fn runs outside the
+// guard, so that its own panics stay panics.
+func (r *Reader) Subtree(path string, fn func(*tree.Entry) error) error {
 	base := r.meta.KeyBase
 	prefix, ok := keyOf(base, path)
 	if !ok {
@@ -787,24 +766,61 @@ func (r *Reader) Subtree(path string, fn func(*tree.Entry) error) (err error) {
 		prefix = nil // path holds the base: everything
 	}
 	all := prefix == nil || base == "" && path == "/"
-	c := r.tx.Bucket(bucketEntries).Cursor()
-	var k, v []byte
-	if all {
-		k, v = c.First()
-	} else {
-		k, v = c.Seek(prefix)
-	}
-	for ; k != nil; k, v = c.Next() {
-		if !all && (!bytes.HasPrefix(k, prefix) || len(k) > len(prefix) && k[len(prefix)] != 0) {
-			break
+	var c *bolt.Cursor
+	// next reads the next entry under the prefix, or nil after the last.
+	next := func() (e *tree.Entry, err error) {
+		defer guard(r.path, &err, func() { e = nil })()
+		var k, v []byte
+		switch {
+		case c != nil:
+			k, v = c.Next()
+		case all:
+			c = r.tx.Bucket(bucketEntries).Cursor()
+			k, v = c.First()
+		default:
+			c = r.tx.Bucket(bucketEntries).Cursor()
+			k, v = c.Seek(prefix)
 		}
-		e := &tree.Entry{Path: pathOf(base, k)}
+		if k == nil || !all && (!bytes.HasPrefix(k, prefix) || len(k) > len(prefix) && k[len(prefix)] != 0) {
+			return nil, nil
+		}
+		e = &tree.Entry{Path: pathOf(base, k)}
 		if err := DecodeRecord(v, e); err != nil {
-			return bad(r.path, "record %q: %v", e.Path, err)
+			return nil, bad(r.path, "record %q: %v", e.Path, err)
+		}
+		return e, nil
+	}
+	for {
+		e, err := next()
+		if err != nil || e == nil {
+			return err
 		}
 		if err := fn(e); err != nil {
 			return err
 		}
 	}
-	return nil
+}
+
+// guard makes a memory fault on the calling goroutine a panic rather than the end of
+// the process while one read of the mapped database lasts (a file cut short under fim
+// faults), and turns such a panic, or bbolt's own on a damaged page, into an
+// ErrBadBaseline error for the baseline at path, stored in *err if err is not nil. It
+// restores the goroutine's setting afterwards. Every read of the mapping runs under it:
+//
+//	defer guard(r.path, &err, nil)()
+//
+// onFault, if not nil, runs after such a panic, to drop what the read held.
+func guard(path string, err *error, onFault func()) func() {
+	old := debug.SetPanicOnFault(true)
+	return func() {
+		debug.SetPanicOnFault(old)
+		if p := recover(); p != nil {
+			if onFault != nil {
+				onFault()
+			}
+			if err != nil {
+				*err = bad(path, "corrupt database (%v)", p)
+			}
+		}
+	}
 }

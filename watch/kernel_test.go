@@ -20,6 +20,7 @@ import (
 
 	"fim/baseline"
 	"fim/diff"
+	"fim/internal/fstest"
 	"fim/tree"
 	"fim/walk"
 )
@@ -809,7 +810,7 @@ func TestWatchSameFsid(t *testing.T) {
 		img, mnt := filepath.Join(dir, name+".img"), filepath.Join(dir, name)
 		if name == "one" {
 			if out, err := exec.Command("sh", "-c", "truncate -s 8M "+img+" && mkfs.ext4 -q "+img).CombinedOutput(); err != nil {
-				skipf(t, "mkfs.ext4: %v\n%s", err, out)
+				fstest.Skipf(t, "mkfs.ext4: %v\n%s", err, out)
 			}
 		} else if out, err := exec.Command("cp", filepath.Join(dir, "one.img"), img).CombinedOutput(); err != nil {
 			t.Fatalf("cp: %v\n%s", err, out)
@@ -818,7 +819,7 @@ func TestWatchSameFsid(t *testing.T) {
 			t.Fatal(err)
 		}
 		if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
-			skipf(t, "mount -o loop: %v\n%s", err, out)
+			fstest.Skipf(t, "mount -o loop: %v\n%s", err, out)
 		}
 		t.Cleanup(func() {
 			if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"flag"
+	"fim/internal/fstest"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,8 +15,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/fuzz/FuzzParseEvents/kernel-* from records the kernel makes now")
 
 // meta builds struct fanotify_event_metadata with explicit lengths, then appends the
 // info records; the event length counts them unless evLen is set (non-zero).
@@ -335,30 +333,18 @@ func FuzzParseEvents(f *testing.F) {
 	})
 }
 
-// required reports whether FIM_REQUIRE_ROOT=1 forbids skipping.
-func required() bool { return os.Getenv("FIM_REQUIRE_ROOT") == "1" }
-
-// skipf skips the test, or fails it when FIM_REQUIRE_ROOT=1.
-func skipf(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if required() {
-		t.Fatalf("FIM_REQUIRE_ROOT=1: "+format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
 // tmpfs mounts a tmpfs of the test's own and returns its directory.
 func tmpfs(t *testing.T) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		skipf(t, "needs root")
+		fstest.Skipf(t, "needs root")
 	}
 	dir := filepath.Join(t.TempDir(), "fs")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=128m"); err != nil {
-		skipf(t, "mount tmpfs: %v", err)
+		fstest.Skipf(t, "mount tmpfs: %v", err)
 	}
 	t.Cleanup(func() {
 		// A watcher just stopped may still hold a mark's descriptor on it for a moment.
@@ -386,11 +372,11 @@ func TestKernelRecords(t *testing.T) {
 	fd, err := unix.FanotifyInit(unix.FAN_CLASS_NOTIF|unix.FAN_CLOEXEC|unix.FAN_NONBLOCK|unix.FAN_REPORT_DFID_NAME_TARGET,
 		unix.O_RDONLY|unix.O_LARGEFILE|unix.O_CLOEXEC)
 	if err != nil {
-		skipf(t, "fanotify_init with FAN_REPORT_DFID_NAME_TARGET: %v", err)
+		fstest.Skipf(t, "fanotify_init with FAN_REPORT_DFID_NAME_TARGET: %v", err)
 	}
 	defer unix.Close(fd)
 	if err := unix.FanotifyMark(fd, unix.FAN_MARK_ADD|unix.FAN_MARK_FILESYSTEM, fanMask|unix.FAN_RENAME, unix.AT_FDCWD, dir); err != nil {
-		skipf(t, "fanotify filesystem mark: %v", err)
+		fstest.Skipf(t, "fanotify filesystem mark: %v", err)
 	}
 	mountFD, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -465,11 +451,12 @@ func TestKernelRecords(t *testing.T) {
 		if !found {
 			t.Errorf("%s: no event with mask %#x and names %+v in %+v", step.name, step.mask, step.fids, events)
 		}
-		if *update {
+		// -update rewrites testdata/fuzz/FuzzParseEvents/kernel-* from the records the kernel makes now.
+		if fstest.Update() {
 			writeSeed(t, fmt.Sprintf("kernel-%d-%s", i, step.name), raw)
 		}
 	}
-	if *update {
+	if fstest.Update() {
 		writeSeed(t, "kernel-all", all)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"fim/diff"
+	"fim/internal/fstest"
 )
 
 // commEnv, when set, is the name a "hold" writer gives itself before it writes;
@@ -102,7 +103,7 @@ func cgroup2(t *testing.T) string {
 			return f[1]
 		}
 	}
-	skipf(t, "no cgroup v2 hierarchy mounted")
+	fstest.Skipf(t, "no cgroup v2 hierarchy mounted")
 	return ""
 }
 
@@ -159,7 +160,7 @@ func TestWatchWho(t *testing.T) {
 			base := cgroup2(t)
 			dir := filepath.Join(base, tc.path)
 			if _, err := os.Stat(filepath.Join(base, strings.Split(tc.path, "/")[0])); err == nil {
-				skipf(t, "%s exists: not a machine to make test cgroups on", tc.path)
+				fstest.Skipf(t, "%s exists: not a machine to make test cgroups on", tc.path)
 			}
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				t.Fatal(err)
@@ -231,7 +232,7 @@ func TestWatchWho(t *testing.T) {
 		// Where neither holds, the writer has no login uid, and fim must say so.
 		own, err := os.ReadFile("/proc/self/loginuid")
 		if err != nil {
-			skipf(t, "no login uids here: %v", err)
+			fstest.Skipf(t, "no login uids here: %v", err)
 		}
 		want, env := string(own), []string(nil)
 		if want == "4294967295" {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fim/internal/fstest"
 	"flag"
 	"fmt"
 	"os"
@@ -29,8 +30,8 @@ func TestFlagsAnywhere(t *testing.T) {
 	defaultDB := filepath.Join(tmp, "default", "baseline.db")
 	home, state := filepath.Join(tmp, "home"), filepath.Join(tmp, "state")
 	env := []string{"FIM_DB=" + defaultDB, "HOME=" + home, "XDG_STATE_HOME=" + state}
-	layout{"t/a": file("a"), "t/.hidden": file("h"), "t/x/skip": file("s"), "t/y/skip": file("s"),
-		"--weird-dir-name/c": file("c")}.build(t, tmp)
+	fstest.Tree{"t/a": fstest.File("a"), "t/.hidden": fstest.File("h"), "t/x/skip": fstest.File("s"), "t/y/skip": fstest.File("s"),
+		"--weird-dir-name/c": fstest.File("c")}.Build(t, tmp)
 	abs := func(p string) string { return filepath.Join(tmp, p) }
 	fim := func(t *testing.T, want int, args ...string) (string, string) {
 		t.Helper()

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fim/internal/fstest"
 	"flag"
 	"fmt"
 	"os"
@@ -26,8 +27,6 @@ import (
 // These tests run the fim binary, built once by TestMain, on real trees in temporary
 // directories. Tests that need root (chown, mknod, mount, running as another user)
 // skip without it, unless FIM_REQUIRE_ROOT=1 makes every skip a failure.
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // fimBin is the binary under test.
 var fimBin string
@@ -61,25 +60,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// required reports whether FIM_REQUIRE_ROOT=1 forbids skipping.
-func required() bool { return os.Getenv("FIM_REQUIRE_ROOT") == "1" }
-
-// skipf skips the test, or fails it when FIM_REQUIRE_ROOT=1.
-func skipf(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if required() {
-		t.Fatalf("FIM_REQUIRE_ROOT=1: "+format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		skipf(t, "needs root")
-	}
 }
 
 // run runs fim with args and returns its output and exit code.
@@ -240,60 +220,6 @@ func checkJSON(t *testing.T, root string, wantCode int, args ...string) []string
 	return summarize(t, parseJSON(t, stdout), root)
 }
 
-// A tree describes files to create, by path relative to its root.
-type layout map[string]node
-
-// node makes one entry of a tree.
-type node func(t *testing.T, path string)
-
-func file(content string) node { return fileMode(content, 0o644) }
-
-func fileMode(content string, mode os.FileMode) node {
-	return func(t *testing.T, path string) {
-		must(t, os.WriteFile(path, []byte(content), mode))
-		must(t, os.Chmod(path, mode))
-	}
-}
-
-func link(target string) node {
-	return func(t *testing.T, path string) { must(t, os.Symlink(target, path)) }
-}
-
-func dir() node {
-	return func(t *testing.T, path string) { must(t, os.MkdirAll(path, 0o755)) }
-}
-
-func fifo() node {
-	return func(t *testing.T, path string) { must(t, unix.Mkfifo(path, 0o644)) }
-}
-
-// socket makes a unix socket file without a listener behind it.
-func socket() node {
-	return func(t *testing.T, path string) { must(t, unix.Mknod(path, unix.S_IFSOCK|0o644, 0)) }
-}
-
-func charDev(major, minor uint32) node {
-	return func(t *testing.T, path string) {
-		must(t, unix.Mknod(path, unix.S_IFCHR|0o644, int(unix.Mkdev(major, minor))))
-	}
-}
-
-// build creates the tree under root, parents first.
-func (tr layout) build(t *testing.T, root string) {
-	t.Helper()
-	must(t, os.MkdirAll(root, 0o755))
-	names := make([]string, 0, len(tr))
-	for name := range tr {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		p := filepath.Join(root, name)
-		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		tr[name](t, p)
-	}
-}
-
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -302,10 +228,10 @@ func must(t *testing.T, err error) {
 }
 
 // manyFiles is a tree of n small files in dir.
-func manyFiles(dir string, n int) layout {
-	tr := layout{}
+func manyFiles(dir string, n int) fstest.Tree {
+	tr := fstest.Tree{}
 	for i := range n {
-		tr[fmt.Sprintf("%s/f%04d", dir, i)] = file(fmt.Sprint(i))
+		tr[fmt.Sprintf("%s/f%04d", dir, i)] = fstest.File(fmt.Sprint(i))
 	}
 	return tr
 }
@@ -324,10 +250,10 @@ func rewriteKeepTimes(t *testing.T, path, content string) {
 
 // replaceWith makes an entry with mk in a scratch directory and renames it over path,
 // so that it is sure to get another inode number.
-func replaceWith(t *testing.T, path string, mk node) {
+func replaceWith(t *testing.T, path string, mk fstest.Item) {
 	t.Helper()
 	tmp := filepath.Join(t.TempDir(), "new")
-	mk(t, tmp)
+	mk.Create(t, tmp)
 	if st, err := os.Lstat(tmp); err == nil && st.IsDir() {
 		must(t, os.Remove(path)) // a directory cannot replace a file by rename
 	}
@@ -337,7 +263,7 @@ func replaceWith(t *testing.T, path string, mk node) {
 // cliCase is one scenario: a tree, a baseline, a change, a check.
 type cliCase struct {
 	name  string
-	tree  layout
+	tree  fstest.Tree
 	root  bool                     // needs root
 	setup func(*testing.T, string) // after the tree is built, before the baseline
 	// baseline is the flags of fim baseline, before the tree's path; "$T" stands for
@@ -362,12 +288,12 @@ func expand(args []string, root string) []string {
 
 func (c *cliCase) run(t *testing.T) {
 	if c.root {
-		needRoot(t)
+		fstest.RequireRoot(t)
 	}
 	tmp := t.TempDir()
 	root := filepath.Join(tmp, "t")
 	db := filepath.Join(tmp, "fim.db")
-	c.tree.build(t, root)
+	c.tree.Build(t, root)
 	if c.setup != nil {
 		c.setup(t, root)
 	}
@@ -388,12 +314,12 @@ func (c *cliCase) run(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
-	basic := layout{"a": file("hello\n"), "b": file("bravo\n"), "sub/c": file("charlie\n"), "l": link("a")}
+	basic := fstest.Tree{"a": fstest.File("hello\n"), "b": fstest.File("bravo\n"), "sub/c": fstest.File("charlie\n"), "l": fstest.Link("a")}
 	mount := func(t *testing.T, root string) {
 		p := filepath.Join(root, "mnt")
 		must(t, os.Mkdir(p, 0o755))
 		if err := unix.Mount("fim-test", p, "tmpfs", 0, "size=1m,mode=0755"); err != nil {
-			skipf(t, "mount tmpfs: %v", err)
+			fstest.Skipf(t, "mount tmpfs: %v", err)
 		}
 		t.Cleanup(func() {
 			if err := unix.Unmount(p, unix.MNT_DETACH); err != nil {
@@ -455,7 +381,7 @@ func TestCheck(t *testing.T) {
 			tree: basic,
 			mutate: func(t *testing.T, root string) {
 				if err := unix.Setxattr(root+"/a", "user.x", []byte("1"), 0); err != nil {
-					skipf(t, "user xattrs: %v", err)
+					fstest.Skipf(t, "user xattrs: %v", err)
 				}
 			},
 			want: []string{"chmod T/a [xattrs,ctime]"},
@@ -468,7 +394,7 @@ func TestCheck(t *testing.T) {
 			mutate: func(t *testing.T, root string) {
 				setcap, err := exec.LookPath("setcap")
 				if err != nil {
-					skipf(t, "no setcap (apt-get install libcap2-bin)")
+					fstest.Skipf(t, "no setcap (apt-get install libcap2-bin)")
 				}
 				if out, err := exec.Command(setcap, "cap_net_raw+ep", root+"/a").CombinedOutput(); err != nil {
 					t.Fatalf("setcap: %v: %s", err, out)
@@ -480,21 +406,21 @@ func TestCheck(t *testing.T) {
 		{
 			name:   "file replaced by a symlink",
 			tree:   basic,
-			mutate: func(t *testing.T, root string) { replaceWith(t, root+"/a", link("b")) },
+			mutate: func(t *testing.T, root string) { replaceWith(t, root+"/a", fstest.Link("b")) },
 			want:   []string{"change T/a [type,size,link_target,mtime,mode,ctime,inode]"},
 			code:   4,
 		},
 		{
 			name:   "file replaced by a directory",
 			tree:   basic,
-			mutate: func(t *testing.T, root string) { replaceWith(t, root+"/a", dir()) },
+			mutate: func(t *testing.T, root string) { replaceWith(t, root+"/a", fstest.Dir()) },
 			want:   []string{"change T/a [type,size,mtime,mode,ctime,inode,nlink]"},
 			code:   4,
 		},
 		{
 			name:   "symlink target changed",
 			tree:   basic,
-			mutate: func(t *testing.T, root string) { replaceWith(t, root+"/l", link("sub/c")) },
+			mutate: func(t *testing.T, root string) { replaceWith(t, root+"/l", fstest.Link("sub/c")) },
 			want:   []string{"change T/l [size,link_target,mtime,ctime,inode]"},
 			code:   4,
 		},
@@ -521,7 +447,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name: "directory of 1000 files moved",
-			tree: func() layout { tr := manyFiles("big", 1000); tr["other"] = dir(); return tr }(),
+			tree: func() fstest.Tree { tr := manyFiles("big", 1000); tr["other"] = fstest.Dir(); return tr }(),
 			mutate: func(t *testing.T, root string) {
 				must(t, os.Rename(root+"/big", root+"/other/big"))
 			},
@@ -538,19 +464,19 @@ func TestCheck(t *testing.T) {
 		{
 			// Opening a fifo without a writer, or /dev/zero, would block or never end.
 			name: "fifo and socket",
-			tree: layout{"p": fifo(), "s": socket(), "a": file("a")},
+			tree: fstest.Tree{"p": fstest.FIFO(), "s": fstest.Socket(), "a": fstest.File("a")},
 		},
 		{
 			name: "character device",
-			tree: layout{"zero": charDev(1, 5), "a": file("a")},
+			tree: fstest.Tree{"zero": fstest.CharDev(1, 5), "a": fstest.File("a")},
 			root: true,
 		},
 		{
 			name: "fifo and socket removed, character device replaced",
-			tree: layout{"p": fifo(), "s": socket(), "zero": charDev(1, 5)},
+			tree: fstest.Tree{"p": fstest.FIFO(), "s": fstest.Socket(), "zero": fstest.CharDev(1, 5)},
 			root: true,
 			mutate: func(t *testing.T, root string) {
-				replaceWith(t, root+"/zero", charDev(1, 3))
+				replaceWith(t, root+"/zero", fstest.CharDev(1, 3))
 				must(t, os.Remove(root+"/p"))
 				must(t, os.Remove(root+"/s"))
 			},
@@ -610,7 +536,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:     "exclude",
-			tree:     layout{"a": file("a"), "skip/x": file("x"), "keep.tmp": file("t"), "d/e.tmp": file("e")},
+			tree:     fstest.Tree{"a": fstest.File("a"), "skip/x": fstest.File("x"), "keep.tmp": fstest.File("t"), "d/e.tmp": fstest.File("e")},
 			baseline: []string{"--exclude", "$T/skip", "--exclude", "**/*.tmp"},
 			mutate: func(t *testing.T, root string) {
 				must(t, os.WriteFile(root+"/skip/x", []byte("changed"), 0))
@@ -624,7 +550,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:     "max depth",
-			tree:     layout{"top": file("t"), "a/b/c/f": file("f"), "a/x": file("x")},
+			tree:     fstest.Tree{"top": fstest.File("t"), "a/b/c/f": fstest.File("f"), "a/x": fstest.File("x")},
 			baseline: []string{"--max-depth", "2"},
 			mutate: func(t *testing.T, root string) {
 				must(t, os.WriteFile(root+"/a/b/c/f", []byte("changed"), 0))
@@ -636,7 +562,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:     "max file size: same size and mtime not detected",
-			tree:     layout{"big": file(strings.Repeat("x", 2000)), "small": file("small")},
+			tree:     fstest.Tree{"big": fstest.File(strings.Repeat("x", 2000)), "small": fstest.File("small")},
 			baseline: []string{"--max-file-size", "1KiB"},
 			mutate: func(t *testing.T, root string) {
 				rewriteKeepTimes(t, root+"/big", strings.Repeat("y", 2000))
@@ -647,7 +573,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:     "max file size: size change detected",
-			tree:     layout{"big": file(strings.Repeat("x", 2000))},
+			tree:     fstest.Tree{"big": fstest.File(strings.Repeat("x", 2000))},
 			baseline: []string{"--max-file-size", "1KiB"},
 			mutate: func(t *testing.T, root string) {
 				must(t, os.WriteFile(root+"/big", []byte(strings.Repeat("y", 2001)), 0))
@@ -657,7 +583,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:     "no hidden",
-			tree:     layout{".h": file("h"), ".hd/x": file("x"), "a": file("a")},
+			tree:     fstest.Tree{".h": fstest.File("h"), ".hd/x": fstest.File("x"), "a": fstest.File("a")},
 			baseline: []string{"--no-hidden"},
 			mutate: func(t *testing.T, root string) {
 				must(t, os.WriteFile(root+"/.h", []byte("changed"), 0))
@@ -667,7 +593,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name: "hidden recorded by default",
-			tree: layout{".h": file("h"), ".hd/x": file("x"), "a": file("a")},
+			tree: fstest.Tree{".h": fstest.File("h"), ".hd/x": fstest.File("x"), "a": fstest.File("a")},
 			mutate: func(t *testing.T, root string) {
 				must(t, os.WriteFile(root+"/.h", []byte("changed"), 0))
 				must(t, os.WriteFile(root+"/.hd/new", nil, 0o644))
@@ -677,9 +603,9 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name: "symlinks not followed",
-			tree: layout{"ld": link("../outside"), "lf": link("../outside/f")},
+			tree: fstest.Tree{"ld": fstest.Link("../outside"), "lf": fstest.Link("../outside/f")},
 			setup: func(t *testing.T, root string) {
-				layout{"f": file("f")}.build(t, filepath.Join(root, "../outside"))
+				fstest.Tree{"f": fstest.File("f")}.Build(t, filepath.Join(root, "../outside"))
 			},
 			mutate: func(t *testing.T, root string) {
 				must(t, os.WriteFile(root+"/../outside/f", []byte("changed"), 0))
@@ -688,7 +614,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:  "other filesystems not entered",
-			tree:  layout{"a": file("a")},
+			tree:  fstest.Tree{"a": fstest.File("a")},
 			root:  true,
 			setup: mount,
 			mutate: func(t *testing.T, root string) {
@@ -697,7 +623,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:     "cross mounts",
-			tree:     layout{"a": file("a")},
+			tree:     fstest.Tree{"a": fstest.File("a")},
 			root:     true,
 			setup:    mount,
 			baseline: []string{"--cross-mounts"},
@@ -719,7 +645,7 @@ func TestCheck(t *testing.T) {
 func TestNoChangeText(t *testing.T) {
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	layout{"a": file("a"), "d/b": file("b")}.build(t, root)
+	fstest.Tree{"a": fstest.File("a"), "d/b": fstest.File("b")}.Build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
 	if stdout, _ := mustRun(t, 0, "check", "--db", db); summaryOf(t, stdout, 1) != "fim: no changes\n" {
 		t.Errorf("stdout %q, want %q", stdout, "fim: no changes\n")
@@ -743,7 +669,7 @@ func TestUnreadable(t *testing.T) {
 		must(t, os.Chmod(tmp, 0o777))
 	}
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	layout{"a": file("a"), "secret": fileMode("s", 0), "d/x": file("x")}.build(t, root)
+	fstest.Tree{"a": fstest.File("a"), "secret": fstest.File("s").Mode(0), "d/x": fstest.File("x")}.Build(t, root)
 	secret := filepath.Join(root, "secret")
 
 	wantWarning := func(stderr, path string) {
@@ -785,7 +711,7 @@ func TestUnreadable(t *testing.T) {
 func TestNonUTF8Name(t *testing.T) {
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	layout{"a": file("a")}.build(t, root)
+	fstest.Tree{"a": fstest.File("a")}.Build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
 	bad := filepath.Join(root, "bad\xffname")
 	forged := filepath.Join(root, "x\nfim: no changes")
@@ -823,13 +749,13 @@ func TestRoot(t *testing.T) {
 	tmp := t.TempDir()
 	a, b := filepath.Join(tmp, "a", "rootfs"), filepath.Join(tmp, "b", "rootfs")
 	db := filepath.Join(tmp, "fim.db")
-	layout{
-		"etc/passwd":          file("root:x:0:0:root:/root:/bin/sh\n"),
-		"etc/hosts":           file("127.0.0.1 localhost\n"),
-		"etc/ssh/sshd_config": file("PermitRootLogin no\n"),
-		"etc/alternatives/sh": link("/bin/dash"),
-		"usr/bin/dash":        file("ELF"),
-	}.build(t, a)
+	fstest.Tree{
+		"etc/passwd":          fstest.File("root:x:0:0:root:/root:/bin/sh\n"),
+		"etc/hosts":           fstest.File("127.0.0.1 localhost\n"),
+		"etc/ssh/sshd_config": fstest.File("PermitRootLogin no\n"),
+		"etc/alternatives/sh": fstest.Link("/bin/dash"),
+		"usr/bin/dash":        fstest.File("ELF"),
+	}.Build(t, a)
 	mustRun(t, 0, "baseline", "--db", db, "--root", a, "/etc")
 	must(t, os.MkdirAll(filepath.Dir(b), 0o755))
 	if out, err := exec.Command("cp", "-a", a, b).CombinedOutput(); err != nil {
@@ -856,7 +782,7 @@ func TestRoot(t *testing.T) {
 func TestUpdate(t *testing.T) {
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	layout{"a": file("a"), "b": file("b")}.build(t, root)
+	fstest.Tree{"a": fstest.File("a"), "b": fstest.File("b")}.Build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
 	must(t, os.WriteFile(filepath.Join(root, "a"), []byte("changed"), 0))
 	must(t, os.WriteFile(filepath.Join(root, "c"), nil, 0o644))
@@ -880,14 +806,14 @@ func TestUpdate(t *testing.T) {
 func TestTextGolden(t *testing.T) {
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	layout{
-		"alpha":    file("alpha\n"),
-		"bravo":    file("bravo\n"),
-		"charlie":  file("charlie\n"),
-		"delta":    fileMode("delta\n", 0o644),
-		"sub/echo": file("echo\n"),
-		"lima":     link("alpha"),
-	}.build(t, root)
+	fstest.Tree{
+		"alpha":    fstest.File("alpha\n"),
+		"bravo":    fstest.File("bravo\n"),
+		"charlie":  fstest.File("charlie\n"),
+		"delta":    fstest.File("delta\n").Mode(0o644),
+		"sub/echo": fstest.File("echo\n"),
+		"lima":     fstest.Link("alpha"),
+	}.Build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
 
 	must(t, os.WriteFile(filepath.Join(root, "new"), []byte("new\n"), 0o644))
@@ -901,7 +827,7 @@ func TestTextGolden(t *testing.T) {
 	stdout, _ := mustRun(t, 7, "check", "--db", db, "--ignore", "mtime,ctime")
 	got := summaryOf(t, strings.ReplaceAll(stdout, root, "$T"), 1)
 	got = regexp.MustCompile(`owner: \d+:\d+`).ReplaceAllString(got, "owner: U:G")
-	golden(t, "check", []byte(got))
+	fstest.Golden(t, filepath.Join("testdata", "check.golden"), []byte(got))
 }
 
 // baselineSuffix is what the text summary line says of the baseline it compares with.
@@ -925,28 +851,10 @@ func summaryOf(t *testing.T, report string, gen int) string {
 	return report[:m[0]] + "\n" + report[m[1]:]
 }
 
-// golden compares got with testdata/name.golden, or rewrites the file under -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		must(t, os.MkdirAll("testdata", 0o755))
-		must(t, os.WriteFile(path, got, 0o644))
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs; got:\n%s\nwant:\n%s", path, got, want)
-	}
-}
-
 func TestUsageErrors(t *testing.T) {
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	layout{"a": file("a")}.build(t, root)
+	fstest.Tree{"a": fstest.File("a")}.Build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
 	cfg := filepath.Join(tmp, "fim.yaml")
 	must(t, os.WriteFile(cfg, []byte("paths:\n  - path: "+root+"\n"), 0o644))
@@ -991,7 +899,7 @@ func TestDatabaseInTree(t *testing.T) {
 	for _, withRoot := range []bool{false, true} {
 		t.Run(fmt.Sprint("root=", withRoot), func(t *testing.T) {
 			root := filepath.Join(t.TempDir(), "t")
-			layout{"a": file("a"), "var/lib/fim": dir()}.build(t, root)
+			fstest.Tree{"a": fstest.File("a"), "var/lib/fim": fstest.Dir()}.Build(t, root)
 			db := filepath.Join(root, "var/lib/fim/baseline.db")
 			args := []string{"--db", db}
 			path, recorded := root, "T" // what baseline is given; how the root reads in events
@@ -1012,11 +920,11 @@ func TestDatabaseInTree(t *testing.T) {
 			// fim's own names are no hiding place: what fim does not hold open is
 			// reported, with --update too, and is not removed as a stale file.
 			lib := filepath.Dir(db)
-			layout{
-				".baseline.db.tmp-123": fileMode("setuid", 0o4755),
-				".baseline.db.tmp-9/x": file("in a directory"),
-				"baseline.db.lockx":    file("near the lock"),
-			}.build(t, lib)
+			fstest.Tree{
+				".baseline.db.tmp-123": fstest.File("setuid").Mode(0o4755),
+				".baseline.db.tmp-9/x": fstest.File("in a directory"),
+				"baseline.db.lockx":    fstest.File("near the lock"),
+			}.Build(t, lib)
 			rel := recorded + "/var/lib/fim/"
 			want := []string{"create " + rel + ".baseline.db.tmp-123", "create " + rel + ".baseline.db.tmp-9",
 				"create " + rel + ".baseline.db.tmp-9/x", "create " + rel + "baseline.db.lockx"}

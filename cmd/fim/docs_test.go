@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fim/internal/fstest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,7 +21,7 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 func TestCompletionBash(t *testing.T) {
 	script, _ := mustRun(t, 0, "completion", "bash")
 	dir := t.TempDir()
-	layout{"conf/fim.yaml": file("paths: [/etc]"), "conf/fim.db": file(""), "conf/other": file("")}.build(t, dir)
+	fstest.Tree{"conf/fim.yaml": fstest.File("paths: [/etc]"), "conf/fim.db": fstest.File(""), "conf/other": fstest.File("")}.Build(t, dir)
 	conf := filepath.Join(dir, "conf")
 	cases := []struct {
 		words []string
@@ -73,11 +74,11 @@ func TestCompletionBash(t *testing.T) {
 // with complete -C.
 func TestCompletionFish(t *testing.T) {
 	if _, err := exec.LookPath("fish"); err != nil {
-		skipf(t, "fish is not installed (Debian package fish)")
+		fstest.Skipf(t, "fish is not installed (Debian package fish)")
 	}
 	script, _ := mustRun(t, 0, "completion", "fish")
 	dir := t.TempDir()
-	layout{"conf/fim.yaml": file("paths: [/etc]"), "conf/fim.db": file("")}.build(t, dir)
+	fstest.Tree{"conf/fim.yaml": fstest.File("paths: [/etc]"), "conf/fim.db": fstest.File("")}.Build(t, dir)
 	src := filepath.Join(dir, "fim.fish")
 	must(t, os.WriteFile(src, []byte(script), 0o644))
 	for _, c := range []struct {
@@ -111,7 +112,7 @@ func TestCompletionFish(t *testing.T) {
 // must define the completion function without an error.
 func TestCompletionZsh(t *testing.T) {
 	if _, err := exec.LookPath("zsh"); err != nil {
-		skipf(t, "zsh is not installed (Debian package zsh)")
+		fstest.Skipf(t, "zsh is not installed (Debian package zsh)")
 	}
 	script, _ := mustRun(t, 0, "completion", "zsh")
 	if !strings.HasPrefix(script, "#compdef fim") {
@@ -135,7 +136,7 @@ func TestManPage(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "fim.1")
 	must(t, os.WriteFile(src, []byte(page), 0o644))
 	if _, err := exec.LookPath("man"); err != nil {
-		skipf(t, "man is not installed")
+		fstest.Skipf(t, "man is not installed")
 	}
 	cmd := exec.Command("man", "-l", src)
 	cmd.Env = append(os.Environ(), "MANPAGER=cat", "MANWIDTH=100", "LC_ALL=C")
@@ -160,7 +161,7 @@ func TestManPage(t *testing.T) {
 		}
 	}
 	if _, err := exec.LookPath("mandoc"); err != nil {
-		skipf(t, "mandoc is not installed (Debian package mandoc)")
+		fstest.Skipf(t, "mandoc is not installed (Debian package mandoc)")
 	}
 	if out, err := exec.Command("mandoc", "-Tlint", "-W", "warning", src).CombinedOutput(); err != nil || len(out) > 0 {
 		t.Errorf("mandoc -Tlint: %v\n%s", err, out)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fim/internal/fstest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,17 +16,17 @@ import (
 func TestExplain(t *testing.T) {
 	tmp := t.TempDir()
 	root := filepath.Join(tmp, "t")
-	layout{
-		"small":      file("1234"),
-		"big":        file("12345"),
-		"x.swp":      file(""),
-		"a.tmp":      file(""),
-		"d1/d2/f":    file(""),
-		"d1/d3/f":    file(""),
-		".hid/f":     file(""),
-		"ln":         link("d1"),
-		"var/fim.db": file(""), // replaced by the baseline
-	}.build(t, root)
+	fstest.Tree{
+		"small":      fstest.File("1234"),
+		"big":        fstest.File("12345"),
+		"x.swp":      fstest.File(""),
+		"a.tmp":      fstest.File(""),
+		"d1/d2/f":    fstest.File(""),
+		"d1/d3/f":    fstest.File(""),
+		".hid/f":     fstest.File(""),
+		"ln":         fstest.Link("d1"),
+		"var/fim.db": fstest.File(""),
+	}.Build(t, root)
 	cfg := root + ".yaml"
 	must(t, os.WriteFile(cfg, []byte(strings.ReplaceAll(`db: $T/var/fim.db
 exclude:
@@ -111,7 +112,7 @@ paths:
 func TestExplainRoot(t *testing.T) {
 	tmp := t.TempDir()
 	image, db := filepath.Join(tmp, "rootfs"), filepath.Join(tmp, "fim.db")
-	layout{"etc/passwd": file("root:x:0:0::/root:/bin/sh\n"), "etc/.pwd.lock": file("")}.build(t, image)
+	fstest.Tree{"etc/passwd": fstest.File("root:x:0:0::/root:/bin/sh\n"), "etc/.pwd.lock": fstest.File("")}.Build(t, image)
 	mustRun(t, 0, "baseline", "--db", db, "--root", image, "--no-hidden", "/etc")
 	out := mustOut(t, 0, "explain", "--db", db, "/etc/passwd")
 	if !strings.HasPrefix(out, "/etc/passwd: monitored\n") || !strings.Contains(out, "recorded: -rw-r--r--") {
@@ -123,14 +124,14 @@ func TestExplainRoot(t *testing.T) {
 // TestExplainMount asks about a mount point and what is below it: the walk records the
 // one and does not enter it.
 func TestExplainMount(t *testing.T) {
-	needRoot(t)
+	fstest.RequireRoot(t)
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	layout{"a": file("a")}.build(t, root)
+	fstest.Tree{"a": fstest.File("a")}.Build(t, root)
 	mnt := filepath.Join(root, "mnt")
 	must(t, os.Mkdir(mnt, 0o755))
 	if err := unix.Mount("fim-test", mnt, "tmpfs", 0, "size=1m,mode=0755"); err != nil {
-		skipf(t, "mount tmpfs: %v", err)
+		fstest.Skipf(t, "mount tmpfs: %v", err)
 	}
 	t.Cleanup(func() {
 		if err := unix.Unmount(mnt, unix.MNT_DETACH); err != nil {
@@ -156,7 +157,7 @@ func TestExplainMount(t *testing.T) {
 // it is entered, because the walk enters it: explain says what the walk does.
 func TestExplainTransit(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "t")
-	layout{"a/b/f": file(""), "c/f": file("")}.build(t, root)
+	fstest.Tree{"a/b/f": fstest.File(""), "c/f": fstest.File("")}.Build(t, root)
 	cfg := root + ".yaml"
 	must(t, os.WriteFile(cfg, []byte(strings.ReplaceAll("paths:\n  - path: $T\n    max_depth: 1\n  - path: $T/a/b\n", "$T", root)), 0o644))
 	for p, want := range map[string]string{

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fim/internal/fstest"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -12,11 +13,11 @@ import (
 func TestExportGomtree(t *testing.T) {
 	gomtree, err := exec.LookPath("gomtree")
 	if err != nil {
-		skipf(t, "gomtree is not installed (make bin/gomtree)")
+		fstest.Skipf(t, "gomtree is not installed (make bin/gomtree)")
 	}
 	tmp := t.TempDir()
 	root := filepath.Join(tmp, "t")
-	layout{"etc/passwd": file("root:x:0:0"), "etc/name with space": file("s"), "usr/bin/su": fileMode("su", 0o4755), "usr/bin/sh": link("su")}.build(t, root)
+	fstest.Tree{"etc/passwd": fstest.File("root:x:0:0"), "etc/name with space": fstest.File("s"), "usr/bin/su": fstest.File("su").Mode(0o4755), "usr/bin/sh": fstest.Link("su")}.Build(t, root)
 	db, spec := filepath.Join(tmp, "f.db"), filepath.Join(tmp, "f.mtree")
 	mustRun(t, 0, "baseline", "--db", db, "--root", root, "/etc", "/usr/bin")
 	mustRun(t, 0, "export", "--db", db, "--root", root, "--sha256", "--output", spec)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fim/internal/fstest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,7 +12,7 @@ import (
 func TestCheckFast(t *testing.T) {
 	root := t.TempDir()
 	db := filepath.Join(t.TempDir(), "b.db")
-	layout{"a": file("alpha"), "b": file("bravo"), "d/c": file("charlie")}.build(t, root)
+	fstest.Tree{"a": fstest.File("alpha"), "b": fstest.File("bravo"), "d/c": fstest.File("charlie")}.Build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
 	wantEvents(t, checkJSON(t, root, 0, "--db", db, "--fast"))
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fim/internal/fstest"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -77,9 +78,9 @@ func TestRequiredFlags(t *testing.T) {
 func TestColorFlag(t *testing.T) {
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	layout{"a": file("a")}.build(t, root)
+	fstest.Tree{"a": fstest.File("a")}.Build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
-	layout{"b": file("b")}.build(t, root)
+	fstest.Tree{"b": fstest.File("b")}.Build(t, root)
 	for _, c := range []struct {
 		args  []string
 		color bool

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fim/internal/fstest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -80,7 +81,7 @@ func TestHostileNames(t *testing.T) {
 // holds still: whatever is ignored, that is a change of content, and counts in the exit
 // code.
 func TestUnstableIsAFinding(t *testing.T) {
-	needRoot(t)
+	fstest.RequireRoot(t)
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
 	must(t, os.Mkdir(root, 0o755))
@@ -130,7 +131,7 @@ func duringReads(t *testing.T, path string, change func()) (stop func() int) {
 	t.Helper()
 	fd, err := unix.FanotifyInit(unix.FAN_CLASS_CONTENT|unix.FAN_CLOEXEC|unix.FAN_NONBLOCK, unix.O_RDONLY|unix.O_LARGEFILE|unix.O_CLOEXEC)
 	if err != nil {
-		skipf(t, "fanotify permission events: %v", err)
+		fstest.Skipf(t, "fanotify permission events: %v", err)
 	}
 	if err := unix.FanotifyMark(fd, unix.FAN_MARK_ADD, unix.FAN_ACCESS_PERM, unix.AT_FDCWD, path); err != nil {
 		unix.Close(fd)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fim/internal/fstest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,7 +57,7 @@ func makeTar(t *testing.T, members []tarMember, gz bool) []byte {
 // checks the unpacked tree against the image's baseline: nothing differs until a file
 // in the tree is changed.
 func TestFromTar(t *testing.T) {
-	needRoot(t) // ownership and setuid bits survive extraction only for root
+	fstest.RequireRoot(t) // ownership and setuid bits survive extraction only for root
 	tmp := t.TempDir()
 	img := makeTar(t, []tarMember{
 		{name: "./", typ: tar.TypeDir, mode: 0o755},
@@ -138,11 +139,11 @@ func TestFromTarHostile(t *testing.T) {
 func TestMtree(t *testing.T) {
 	mtreeBin, err := exec.LookPath("mtree")
 	if err != nil {
-		skipf(t, "mtree (Debian mtree-netbsd) is not installed")
+		fstest.Skipf(t, "mtree (Debian mtree-netbsd) is not installed")
 	}
 	tmp := t.TempDir()
 	root := filepath.Join(tmp, "t")
-	layout{"etc/passwd": file("root:x:0:0"), "etc/name with space": file("s"), "bin/su": fileMode("su", 0o4755), "bin/sh": link("su")}.build(t, root)
+	fstest.Tree{"etc/passwd": fstest.File("root:x:0:0"), "etc/name with space": fstest.File("s"), "bin/su": fstest.File("su").Mode(0o4755), "bin/sh": fstest.Link("su")}.Build(t, root)
 	db, spec := filepath.Join(tmp, "f.db"), filepath.Join(tmp, "f.mtree")
 	mustRun(t, 0, "baseline", "--db", db, root)
 	mustRun(t, 0, "export", "--db", db, "--sha256", "--output", spec)

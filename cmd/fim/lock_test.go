@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fim/internal/fstest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +14,7 @@ import (
 // short wait with exit 18 and one clear line, and the baseline is untouched.
 func TestLocked(t *testing.T) {
 	root, db := t.TempDir(), filepath.Join(t.TempDir(), "b.db")
-	layout{"a": file("a")}.build(t, root)
+	fstest.Tree{"a": fstest.File("a")}.Build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
 	before, err := os.ReadFile(db)
 	must(t, err)

@@ -18,6 +18,7 @@ import (
 	"github.com/zeebo/blake3"
 	"golang.org/x/sys/unix"
 
+	"fim/internal/fstest"
 	"fim/report"
 )
 
@@ -47,7 +48,7 @@ func mutateAll(t *testing.T, root string) {
 	must(t, os.Rename(filepath.Join(root, "d/x"), filepath.Join(root, "x")))
 }
 
-var basicManaged = layout{"a": file("a\n"), "b": file("b\n"), "c": file("c\n"), "d/x": file("x\n"), "e": file("e\n"), "l": link("a")}
+var basicManaged = fstest.Tree{"a": fstest.File("a\n"), "b": fstest.File("b\n"), "c": fstest.File("c\n"), "d/x": fstest.File("x\n"), "e": fstest.File("e\n"), "l": fstest.Link("a")}
 
 // allManaged is what check reports after mutateAll.
 var allManaged = []string{
@@ -64,7 +65,7 @@ var allManaged = []string{
 func TestDiff(t *testing.T) {
 	tmp := t.TempDir()
 	root, oldDB, newDB := filepath.Join(tmp, "t"), filepath.Join(tmp, "old.db"), filepath.Join(tmp, "new.db")
-	basicManaged.build(t, root)
+	basicManaged.Build(t, root)
 	mustRun(t, 0, "baseline", "--db", oldDB, root)
 	mutateAll(t, root)
 	mustRun(t, 0, "baseline", "--db", newDB, root)
@@ -109,7 +110,7 @@ func TestDiff(t *testing.T) {
 func TestDiffKeyBases(t *testing.T) {
 	tmp := t.TempDir()
 	root := filepath.Join(tmp, "t")
-	layout{"a": file("a"), "d/b": file("b"), "d/e/c": file("c")}.build(t, root)
+	fstest.Tree{"a": fstest.File("a"), "d/b": fstest.File("b"), "d/e/c": fstest.File("c")}.Build(t, root)
 	narrow, wide := filepath.Join(tmp, "narrow.db"), filepath.Join(tmp, "wide.db")
 	mustRun(t, 0, "baseline", "--db", narrow, filepath.Join(root, "d"))
 	mustRun(t, 0, "baseline", "--db", wide, root)
@@ -169,7 +170,7 @@ func TestAccept(t *testing.T) {
 			t.Parallel()
 			tmp := t.TempDir()
 			root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-			basicManaged.build(t, root)
+			basicManaged.Build(t, root)
 			mustRun(t, 0, "baseline", "--db", db, root)
 			mutateAll(t, root)
 			wantEvents(t, checkJSON(t, root, 7, "--db", db), allManaged...)
@@ -200,7 +201,7 @@ func TestAccept(t *testing.T) {
 func TestAcceptDryRun(t *testing.T) {
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	basicManaged.build(t, root)
+	basicManaged.Build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
 	mutateAll(t, root)
 	before, err := os.ReadFile(db)
@@ -224,8 +225,8 @@ func TestAcceptDryRun(t *testing.T) {
 func TestAcceptMovedDirectory(t *testing.T) {
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	layout{"d/a": file("a\n"), "d/b": file("b\n"), "d/sub/c": file("c\n"), "d/gone": file("g\n"),
-		"x/sub2/y": file("y\n"), "other": file("o\n")}.build(t, root)
+	fstest.Tree{"d/a": fstest.File("a\n"), "d/b": fstest.File("b\n"), "d/sub/c": fstest.File("c\n"), "d/gone": fstest.File("g\n"),
+		"x/sub2/y": fstest.File("y\n"), "other": fstest.File("o\n")}.Build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
 	must(t, os.Rename(filepath.Join(root, "d"), filepath.Join(root, "e")))
 	must(t, os.WriteFile(filepath.Join(root, "e/a"), []byte("A!\n"), 0))
@@ -275,7 +276,7 @@ func TestAcceptMovedDirectory(t *testing.T) {
 func TestAcceptRefuses(t *testing.T) {
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	basicManaged.build(t, root)
+	basicManaged.Build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
 	mutateAll(t, root)
 	before, err := os.ReadFile(db)
@@ -433,17 +434,17 @@ func TestInfo(t *testing.T) {
 func TestList(t *testing.T) {
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	layout{
-		"small":       file("small\n"),
-		"large":       file("0123456789abcdef"),
-		"suid":        fileMode("#!/bin/sh\n", os.ModeSetuid|0o755),
-		"d/inner":     file("inner\n"),
-		"d/e/deeper":  file("deeper\n"),
-		"link":        link("d/inner"),
-		"fifo":        fifo(),
-		"bad\xffname": file("bad\n"),
-		"x\nforged":   file(""),
-	}.build(t, root)
+	fstest.Tree{
+		"small":       fstest.File("small\n"),
+		"large":       fstest.File("0123456789abcdef"),
+		"suid":        fstest.File("#!/bin/sh\n").Mode(0o4755),
+		"d/inner":     fstest.File("inner\n"),
+		"d/e/deeper":  fstest.File("deeper\n"),
+		"link":        fstest.Link("d/inner"),
+		"fifo":        fstest.FIFO(),
+		"bad\xffname": fstest.File("bad\n"),
+		"x\nforged":   fstest.File(""),
+	}.Build(t, root)
 	when := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	err := filepath.Walk(root, func(p string, _ os.FileInfo, err error) error {
 		if err != nil {
@@ -458,7 +459,7 @@ func TestList(t *testing.T) {
 	owner := regexp.MustCompile(`(?m)^(\S+ \(\d+\)) +\d+ +\d+ `)
 	out := mustOut(t, 0, "list", "--db", db)
 	got := owner.ReplaceAllString(strings.ReplaceAll(out, root, "$T"), "$1 U G ")
-	golden(t, "list", []byte(got))
+	fstest.Golden(t, filepath.Join("testdata", "list.golden"), []byte(got))
 
 	// A glob on the recorded path.
 	out = mustOut(t, 0, "list", "--db", db, filepath.Join(root, "d/**"))
@@ -511,7 +512,7 @@ func TestList(t *testing.T) {
 func TestAcceptKeepsIgnored(t *testing.T) {
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	layout{"sudo": fileMode("#!/bin/sh\n", 0o755)}.build(t, root)
+	fstest.Tree{"sudo": fstest.File("#!/bin/sh\n").Mode(0o755)}.Build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
 	must(t, os.WriteFile(filepath.Join(root, "sudo"), []byte("#!/bin/sh\nevil\n"), 0o755))
 	must(t, os.Chmod(filepath.Join(root, "sudo"), 0o4755))

@@ -14,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"fim/baseline"
+	"fim/internal/fstest"
 )
 
 // storedInfo returns the meta of a baseline as stored.
@@ -238,7 +239,7 @@ func TestReplayRefused(t *testing.T) {
 // so that an edited meta never comes out signed.
 func TestSignUnsignedRefusesEdit(t *testing.T) {
 	root, dir := t.TempDir(), t.TempDir()
-	layout{"a": file("alpha\n"), "d/c": file("charlie\n")}.build(t, root)
+	fstest.Tree{"a": fstest.File("alpha\n"), "d/c": fstest.File("charlie\n")}.Build(t, root)
 	db, key := filepath.Join(dir, "b.db"), filepath.Join(dir, "k")
 	mustRun(t, 0, "keygen", "--out", key)
 	mustRun(t, 0, "baseline", "--db", db, root)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fim/internal/fstest"
 	"fim/tree"
 	"fmt"
 	"io"
@@ -81,7 +82,7 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 	t.Helper()
 	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
 	if err != nil {
-		skipf(t, "no pseudo-terminal: %v", err)
+		fstest.Skipf(t, "no pseudo-terminal: %v", err)
 	}
 	t.Cleanup(func() { m.Close() })
 	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
@@ -105,7 +106,7 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 func TestProgressTerminal(t *testing.T) {
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	layout{"a": file("a"), "d/b": file("b")}.build(t, root)
+	fstest.Tree{"a": fstest.File("a"), "d/b": fstest.File("b")}.Build(t, root)
 
 	master, slave := openPTY(t)
 	cmd := exec.Command(fimBin, "baseline", "--db", db, root)

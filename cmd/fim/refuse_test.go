@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"fim/baseline"
+	"fim/internal/fstest"
 	"fim/tree"
 )
 
@@ -73,7 +74,7 @@ func TestNoEmptyBaseline(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			tmp := t.TempDir()
 			root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-			layout{"a": file("a"), "d/b": file("b")}.build(t, root)
+			fstest.Tree{"a": fstest.File("a"), "d/b": fstest.File("b")}.Build(t, root)
 			mustRun(t, 0, "baseline", "--db", db, root)
 			before, err := os.ReadFile(db)
 			must(t, err)

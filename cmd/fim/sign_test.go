@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fim/internal/fstest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +16,7 @@ import (
 func signedTree(t *testing.T) (root, db, key string) {
 	t.Helper()
 	root, dir := t.TempDir(), t.TempDir()
-	layout{"a": file("alpha\n"), "b": file("bravo\n"), "d/c": file("charlie\n")}.build(t, root)
+	fstest.Tree{"a": fstest.File("alpha\n"), "b": fstest.File("bravo\n"), "d/c": fstest.File("charlie\n")}.Build(t, root)
 	db, key = filepath.Join(dir, "b.db"), filepath.Join(dir, "k")
 	mustRun(t, 0, "keygen", "--out", key)
 	mustRun(t, 0, "baseline", "--db", db, "--sign", key, root)

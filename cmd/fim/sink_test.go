@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"testing"
 
+	"fim/internal/fstest"
 	"fim/internal/testpki"
 )
 
@@ -26,9 +27,9 @@ import (
 func TestOutputHTTP(t *testing.T) {
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	layout{"etc/passwd": file("root:x:0:0")}.build(t, root)
+	fstest.Tree{"etc/passwd": fstest.File("root:x:0:0")}.Build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
-	layout{"etc/shadow": file("root:*:1")}.build(t, root)
+	fstest.Tree{"etc/shadow": fstest.File("root:*:1")}.Build(t, root)
 
 	var mu sync.Mutex
 	var bodies []string
@@ -74,9 +75,9 @@ func TestOutputHTTP(t *testing.T) {
 func TestRedactCLI(t *testing.T) {
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	layout{"keep": file("k")}.build(t, root)
+	fstest.Tree{"keep": fstest.File("k")}.Build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
-	layout{"patient-4711.pdf": file("secret"), "dir/diagnosis.txt": file("x")}.build(t, root)
+	fstest.Tree{"patient-4711.pdf": fstest.File("secret"), "dir/diagnosis.txt": fstest.File("x")}.Build(t, root)
 	for _, format := range []string{"text", "json", "ecs", "junit", "sarif", "github"} {
 		stdout, _ := mustRun(t, 1, "check", "--db", db, "--redact", "--format", format)
 		if strings.Contains(stdout, "patient") || strings.Contains(stdout, "diagnosis") {
@@ -91,9 +92,9 @@ func TestRedactCLI(t *testing.T) {
 func TestFormatsCLI(t *testing.T) {
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	layout{"a": file("a")}.build(t, root)
+	fstest.Tree{"a": fstest.File("a")}.Build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
-	layout{"a": file("changed")}.build(t, root)
+	fstest.Tree{"a": fstest.File("changed")}.Build(t, root)
 
 	stdout, _ := mustRun(t, 4, "check", "--db", db, "--format", "junit")
 	var suite struct {
@@ -166,9 +167,9 @@ func TestUndeliveredNotCommitted(t *testing.T) {
 			t.Run(out.name+"/"+strings.Join(cmd, " "), func(t *testing.T) {
 				tmp := t.TempDir()
 				root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-				layout{"a": file("a")}.build(t, root)
+				fstest.Tree{"a": fstest.File("a")}.Build(t, root)
 				mustRun(t, 0, "baseline", "--db", db, root)
-				layout{"a": file("changed"), "b": file("new")}.build(t, root)
+				fstest.Tree{"a": fstest.File("changed"), "b": fstest.File("new")}.Build(t, root)
 				before, err := os.ReadFile(db)
 				must(t, err)
 				args := append(slices.Clone(cmd), "--db", db, "--format", "json", "--output", out.dest(t))
@@ -195,9 +196,9 @@ func TestOutputHTTPSHeaders(t *testing.T) {
 	const key = "ApiKey Zmltc2VjcmV0a2V5dmFsdWU="
 	tmp := t.TempDir()
 	root, db := filepath.Join(tmp, "t"), filepath.Join(tmp, "fim.db")
-	layout{"etc/passwd": file("root:x:0:0")}.build(t, root)
+	fstest.Tree{"etc/passwd": fstest.File("root:x:0:0")}.Build(t, root)
 	mustRun(t, 0, "baseline", "--db", db, root)
-	layout{"etc/shadow": file("root:*:1")}.build(t, root)
+	fstest.Tree{"etc/shadow": fstest.File("root:*:1")}.Build(t, root)
 
 	pki := testpki.New(t)
 	var mu sync.Mutex

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fim/internal/fstest"
 	"fmt"
 	"io"
 	"net"
@@ -264,7 +265,7 @@ func TestWatchCollectorOutage(t *testing.T) {
 			mnt := tmpfs(t)
 			root := filepath.Join(mnt, "w")
 			spool := filepath.Join(mnt, "spool")
-			layout{"w/log": file("")}.build(t, mnt)
+			fstest.Tree{"w/log": fstest.File("")}.Build(t, mnt)
 			c := newCollector(t)
 			r := startWatch(t, fanotifyBackend, root, "--output", c.url(), "--spool", spool, root)
 			must(t, os.WriteFile(filepath.Join(root, "before"), nil, 0o644))
@@ -301,7 +302,7 @@ func TestWatchSpoolKilled(t *testing.T) {
 	mnt := tmpfs(t)
 	root := filepath.Join(mnt, "w")
 	spool := filepath.Join(mnt, "spool")
-	layout{"w/log": file("")}.build(t, mnt)
+	fstest.Tree{"w/log": fstest.File("")}.Build(t, mnt)
 	c := newCollector(t)
 	c.set("503")
 	r := startWatch(t, fanotifyBackend, root, "--output", c.url(), "--spool", spool, root)
@@ -333,7 +334,7 @@ func TestWatchStopStalled(t *testing.T) {
 		mnt := tmpfs(t)
 		root := filepath.Join(mnt, "w")
 		spool := filepath.Join(mnt, "spool")
-		layout{"w/log": file("")}.build(t, mnt)
+		fstest.Tree{"w/log": fstest.File("")}.Build(t, mnt)
 		c := newCollector(t)
 		c.set("hang")
 		r := startWatch(t, fanotifyBackend, root, "--output", c.url(), "--spool", spool, root)
@@ -355,7 +356,7 @@ func TestWatchStopStalled(t *testing.T) {
 		t.Parallel()
 		mnt := tmpfs(t)
 		root := filepath.Join(mnt, "w")
-		layout{"w/log": file("")}.build(t, mnt)
+		fstest.Tree{"w/log": fstest.File("")}.Build(t, mnt)
 		out, unread, err := os.Pipe() // nobody reads out
 		must(t, err)
 		defer out.Close()
@@ -417,7 +418,7 @@ func TestWatchUpdateUndelivered(t *testing.T) {
 	mnt := tmpfs(t)
 	root := filepath.Join(mnt, "w")
 	db := filepath.Join(mnt, "db", "fim.db")
-	layout{"w/log": file(""), "w/keep": file("k"), "db": dir()}.build(t, mnt)
+	fstest.Tree{"w/log": fstest.File(""), "w/keep": fstest.File("k"), "db": fstest.Dir()}.Build(t, mnt)
 	mustRun(t, 0, "baseline", "--db", db, root)
 	c := newCollector(t)
 	c.set("503")
@@ -453,7 +454,7 @@ func TestWatchSpoolFull(t *testing.T) {
 	mnt := tmpfs(t)
 	root := filepath.Join(mnt, "w")
 	spool := filepath.Join(mnt, "spool")
-	layout{"w/log": file("")}.build(t, mnt)
+	fstest.Tree{"w/log": fstest.File("")}.Build(t, mnt)
 	c := newCollector(t)
 	c.set("503")
 	const limit = 64 << 10

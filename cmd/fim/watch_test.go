@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fim/internal/fstest"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -87,11 +88,11 @@ type watchState struct {
 // unmounted when the test ends (after fim, whose cleanup is registered later, exits).
 func tmpfs(t *testing.T) string {
 	t.Helper()
-	needRoot(t)
+	fstest.RequireRoot(t)
 	dir := filepath.Join(t.TempDir(), "fs")
 	must(t, os.Mkdir(dir, 0o755))
 	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=64m"); err != nil {
-		skipf(t, "mount tmpfs on %s: %v", dir, err)
+		fstest.Skipf(t, "mount tmpfs on %s: %v", dir, err)
 	}
 	t.Cleanup(func() {
 		if err := unix.Unmount(dir, 0); err != nil {
@@ -108,11 +109,11 @@ func needFanotify(t *testing.T, dir string) {
 	t.Helper()
 	fd, err := unix.FanotifyInit(unix.FAN_CLASS_NOTIF|unix.FAN_CLOEXEC|unix.FAN_REPORT_DFID_NAME, unix.O_RDONLY)
 	if err != nil {
-		skipf(t, "fanotify_init with FAN_REPORT_DFID_NAME: %v", err)
+		fstest.Skipf(t, "fanotify_init with FAN_REPORT_DFID_NAME: %v", err)
 	}
 	defer unix.Close(fd)
 	if err := unix.FanotifyMark(fd, unix.FAN_MARK_ADD|unix.FAN_MARK_FILESYSTEM, unix.FAN_CREATE, unix.AT_FDCWD, dir); err != nil {
-		skipf(t, "fanotify filesystem mark on tmpfs: %v", err)
+		fstest.Skipf(t, "fanotify filesystem mark on tmpfs: %v", err)
 	}
 }
 
@@ -412,19 +413,10 @@ func (w *writer) reap(t *testing.T) {
 // report does not depend on where fim's batches fall.
 type watchCase struct {
 	name  string
-	tree  layout
+	tree  fstest.Tree
 	cmd   []string
 	stdin string
 	want  []string
-}
-
-// fileTimed makes a file with the given mtime: two files made in one clock tick can
-// have the same one.
-func fileTimed(content string, mtime time.Time) node {
-	return func(t *testing.T, path string) {
-		file(content)(t, path)
-		must(t, os.Chtimes(path, mtime, mtime))
-	}
 }
 
 var watchCases = []watchCase{
@@ -438,38 +430,38 @@ var watchCases = []watchCase{
 	},
 	{
 		name:  "append",
-		tree:  layout{"w/f": file("one\n")},
+		tree:  fstest.Tree{"w/f": fstest.File("one\n")},
 		cmd:   []string{"tee", "-a", "$W/f"},
 		stdin: "two\n",
 		want:  []string{"change T/f [content,size,mtime,ctime]"},
 	},
 	{
 		name: "chmod",
-		tree: layout{"w/f": file("x")},
+		tree: fstest.Tree{"w/f": fstest.File("x")},
 		cmd:  []string{"chmod", "0755", "$W/f"},
 		want: []string{"chmod T/f [mode,ctime]"},
 	},
 	{
 		name: "chown",
-		tree: layout{"w/f": file("x")},
+		tree: fstest.Tree{"w/f": fstest.File("x")},
 		cmd:  []string{"chown", "1234:1234", "$W/f"},
 		want: []string{"chmod T/f [uid,gid,ctime]"},
 	},
 	{
 		name: "rename",
-		tree: layout{"w/a": file("a")},
+		tree: fstest.Tree{"w/a": fstest.File("a")},
 		cmd:  []string{"mv", "$W/a", "$W/b"},
 		want: []string{"rename T/b <- T/a"},
 	},
 	{
 		name: "move",
-		tree: layout{"w/x/f": file("f"), "w/y": dir()},
+		tree: fstest.Tree{"w/x/f": fstest.File("f"), "w/y": fstest.Dir()},
 		cmd:  []string{"mv", "$W/x/f", "$W/y/f"},
 		want: []string{"move T/y/f <- T/x/f"},
 	},
 	{
 		name: "delete",
-		tree: layout{"w/f": file("f"), "w/g": file("g")},
+		tree: fstest.Tree{"w/f": fstest.File("f"), "w/g": fstest.File("g")},
 		cmd:  []string{"rm", "$W/f"},
 		want: []string{"remove T/f"},
 	},
@@ -484,19 +476,19 @@ var watchCases = []watchCase{
 		// the inode alone, with no directory and name), so watch does not know of it
 		// until the next event on T/f or the next rescan.
 		name: "hard link",
-		tree: layout{"w/f": file("f")},
+		tree: fstest.Tree{"w/f": fstest.File("f")},
 		cmd:  []string{"ln", "$W/f", "$W/g"},
 		want: []string{"create T/g"},
 	},
 	{
 		name: "replace by rename",
-		tree: layout{"w/f": file("old"), "w/f.new": fileTimed("new content", time.Unix(1e9, 0))},
+		tree: fstest.Tree{"w/f": fstest.File("old"), "w/f.new": fstest.File("new content").At(time.Unix(1e9, 0))},
 		cmd:  []string{"mv", "$W/f.new", "$W/f"},
 		want: []string{"change T/f [content,size,mtime,ctime,inode]", "remove T/f.new"},
 	},
 	{
 		name: "populated directory moved in",
-		tree: layout{"stage/d/e/f": file("f"), "stage/d/g": file("g")},
+		tree: fstest.Tree{"stage/d/e/f": fstest.File("f"), "stage/d/g": fstest.File("g")},
 		cmd:  []string{"mv", "$M/stage/d", "$W/d"},
 		want: []string{"create T/d", "create T/d/e", "create T/d/e/f", "create T/d/g"},
 	},
@@ -507,25 +499,25 @@ var watchCases = []watchCase{
 	},
 	{
 		name: "directory rename",
-		tree: layout{"w/d/e/f": file("f")},
+		tree: fstest.Tree{"w/d/e/f": fstest.File("f")},
 		cmd:  []string{"mv", "$W/d", "$W/d2"},
 		want: []string{"rename T/d2 <- T/d"},
 	},
 	{
 		name: "directory move",
-		tree: layout{"w/a/d/f": file("f"), "w/b": dir()},
+		tree: fstest.Tree{"w/a/d/f": fstest.File("f"), "w/b": fstest.Dir()},
 		cmd:  []string{"mv", "$W/a/d", "$W/b/d"},
 		want: []string{"move T/b/d <- T/a/d"},
 	},
 	{
 		name: "directory moved out",
-		tree: layout{"w/d/f": file("f"), "stage": dir()},
+		tree: fstest.Tree{"w/d/f": fstest.File("f"), "stage": fstest.Dir()},
 		cmd:  []string{"mv", "$W/d", "$M/stage/d"},
 		want: []string{"remove T/d", "remove T/d/f"},
 	},
 	{
 		name: "directory delete",
-		tree: layout{"w/d/e/f": file("f")},
+		tree: fstest.Tree{"w/d/e/f": fstest.File("f")},
 		cmd:  []string{"rm", "-r", "$W/d"},
 		want: []string{"remove T/d", "remove T/d/e", "remove T/d/e/f"},
 	},
@@ -555,7 +547,7 @@ func (c *watchCase) run(t *testing.T, b watchBackend) {
 	}
 	root := filepath.Join(mnt, "w")
 	must(t, os.Mkdir(root, 0o755))
-	c.tree.build(t, mnt)
+	c.tree.Build(t, mnt)
 	r := startWatch(t, b, root, root)
 	if b.nobody {
 		wantFallbackNotice(t, r)
@@ -622,7 +614,7 @@ func TestWatchRenamedDirectory(t *testing.T) {
 				must(t, os.Chmod(mnt, 0o777))
 			}
 			root := filepath.Join(mnt, "w")
-			layout{"w/d/e/f": file("f"), "w/x": dir()}.build(t, mnt)
+			fstest.Tree{"w/d/e/f": fstest.File("f"), "w/x": fstest.Dir()}.Build(t, mnt)
 			r := startWatch(t, b, root, root)
 			step := func(want []string, argv ...string) {
 				t.Helper()
@@ -665,14 +657,14 @@ func TestWatchRules(t *testing.T) {
 				must(t, os.Chmod(mnt, 0o777))
 			}
 			root := filepath.Join(mnt, "w")
-			layout{
-				"w/skip/old": file("old"),
-				"w/d1/d2/f":  file("f"),
-				"w/.hid/x":   file("x"),
-				"w/keep":     file("keep"),
-				"w/a.tmp":    file("a"),
-				"other/z":    file("z"),
-			}.build(t, mnt)
+			fstest.Tree{
+				"w/skip/old": fstest.File("old"),
+				"w/d1/d2/f":  fstest.File("f"),
+				"w/.hid/x":   fstest.File("x"),
+				"w/keep":     fstest.File("keep"),
+				"w/a.tmp":    fstest.File("a"),
+				"other/z":    fstest.File("z"),
+			}.Build(t, mnt)
 			cfg := filepath.Join(mnt, "fim.yaml")
 			must(t, os.WriteFile(cfg, []byte(strings.ReplaceAll(`exclude: ["**/*.tmp"]
 paths:
@@ -721,7 +713,7 @@ func TestWatchUpdate(t *testing.T) {
 			mnt := tmpfs(t)
 			root := filepath.Join(mnt, "w")
 			db := filepath.Join(mnt, "db", "fim.db")
-			layout{"w/a": file("a"), "w/b": file("b"), "w/d/c": file("c"), "w/gone": file("x"), "w/" + syncDir: dir(), "db": dir()}.build(t, mnt)
+			fstest.Tree{"w/a": fstest.File("a"), "w/b": fstest.File("b"), "w/d/c": fstest.File("c"), "w/gone": fstest.File("x"), "w/" + syncDir: fstest.Dir(), "db": fstest.Dir()}.Build(t, mnt)
 			if existing {
 				mustRun(t, 0, "baseline", "--db", db, root)
 			}
@@ -766,7 +758,7 @@ func TestWatchDedup(t *testing.T) {
 				t.Parallel()
 				mnt := tmpfs(t)
 				root := filepath.Join(mnt, "w")
-				layout{"w/f": file(""), "w/g": file("g")}.build(t, mnt)
+				fstest.Tree{"w/f": fstest.File(""), "w/g": fstest.File("g")}.Build(t, mnt)
 				f, g := filepath.Join(root, "f"), filepath.Join(root, "g")
 				window := "1h"
 				if end == "window closes" {
@@ -867,7 +859,7 @@ func TestWatchStart(t *testing.T) {
 			mnt := tmpfs(t)
 			root := filepath.Join(mnt, "w")
 			db := filepath.Join(mnt, "db", "fim.db")
-			layout{"w/a": file("a"), "w/b": file("b"), "w/" + syncDir: dir(), "db": dir()}.build(t, mnt)
+			fstest.Tree{"w/a": fstest.File("a"), "w/b": fstest.File("b"), "w/" + syncDir: fstest.Dir(), "db": fstest.Dir()}.Build(t, mnt)
 			mustRun(t, 0, "baseline", "--db", db, root)
 			in := func(p string) string { return filepath.Join(root, p) }
 			appendTo(t, in("a"), "changed")
@@ -896,7 +888,7 @@ func TestWatchUpdateHeld(t *testing.T) {
 			mnt := tmpfs(t)
 			root := filepath.Join(mnt, "w")
 			db := filepath.Join(mnt, "db", "fim.db")
-			layout{"w/f": file("f"), "w/" + syncDir: dir(), "db": dir()}.build(t, mnt)
+			fstest.Tree{"w/f": fstest.File("f"), "w/" + syncDir: fstest.Dir(), "db": fstest.Dir()}.Build(t, mnt)
 			mustRun(t, 0, "baseline", "--db", db, root)
 			f := filepath.Join(root, "f")
 			r := startWatch(t, b, root, "--update", "--update-every", "50ms", "--dedup-window", "1h", "--db", db, root)
@@ -936,7 +928,7 @@ func TestWatchObserved(t *testing.T) {
 			mnt := tmpfs(t)
 			root := filepath.Join(mnt, "w")
 			mtime := time.Unix(1e9, 0)
-			layout{"w/f": fileTimed("good", mtime)}.build(t, mnt)
+			fstest.Tree{"w/f": fstest.File("good").At(mtime)}.Build(t, mnt)
 			f := filepath.Join(root, "f")
 			r := startWatch(t, b, root, "--batch-timeout", "1h", root)
 			// fim has read the file when it closes it: watch for that with inotify.
@@ -997,7 +989,7 @@ func TestWatchShutdown(t *testing.T) {
 	t.Parallel()
 	mnt := tmpfs(t)
 	root := filepath.Join(mnt, "w")
-	layout{"w/a": file("a"), "w/b": file("b")}.build(t, mnt)
+	fstest.Tree{"w/a": fstest.File("a"), "w/b": fstest.File("b")}.Build(t, mnt)
 	r := startWatch(t, fanotifyBackend, root, "--batch-timeout", "10s", root)
 	writers := []*writer{
 		write(t, root, "", "tee", "new"), // one open and close: touch also sets the times, a change of its own
@@ -1023,10 +1015,10 @@ func setSysctl(t *testing.T, file, value string) func() {
 	t.Helper()
 	old, err := os.ReadFile(file)
 	if err != nil {
-		skipf(t, "%v", err)
+		fstest.Skipf(t, "%v", err)
 	}
 	if err := os.WriteFile(file, []byte(value), 0); err != nil {
-		skipf(t, "%v", err)
+		fstest.Skipf(t, "%v", err)
 	}
 	var once sync.Once
 	restore := func() {
@@ -1128,7 +1120,7 @@ func TestWatchUpdateSigned(t *testing.T) {
 	mnt := tmpfs(t)
 	root := filepath.Join(mnt, "w")
 	db, key := filepath.Join(mnt, "db", "fim.db"), filepath.Join(mnt, "db", "k")
-	layout{"w/a": file("a"), "w/" + syncDir: dir(), "db": dir()}.build(t, mnt)
+	fstest.Tree{"w/a": fstest.File("a"), "w/" + syncDir: fstest.Dir(), "db": fstest.Dir()}.Build(t, mnt)
 	mustRun(t, 0, "keygen", "--out", key)
 	mustRun(t, 0, "baseline", "--db", db, "--sign", key, root)
 
@@ -1157,11 +1149,11 @@ func TestWatchUpdateKilled(t *testing.T) {
 	mnt := tmpfs(t)
 	root := filepath.Join(mnt, "w")
 	db := filepath.Join(mnt, "db", "fim.db")
-	tr := layout{"w/" + syncDir: dir(), "db": dir()}
+	tr := fstest.Tree{"w/" + syncDir: fstest.Dir(), "db": fstest.Dir()}
 	for i := range 2000 {
-		tr[fmt.Sprintf("w/d%02d/f%04d", i%20, i)] = file("x")
+		tr[fmt.Sprintf("w/d%02d/f%04d", i%20, i)] = fstest.File("x")
 	}
-	tr.build(t, mnt)
+	tr.Build(t, mnt)
 	mustRun(t, 0, "baseline", "--db", db, root)
 	rng := rand.New(rand.NewPCG(1, 2))
 	inode := func() uint64 {

@@ -161,13 +161,7 @@ var junitSchemas = []string{"windyroad-JUnit.xsd", "jenkins-xunit-junit-10.xsd"}
 // validateJUnit checks out against each of junitSchemas with xmllint.
 func validateJUnit(t *testing.T, name string, out []byte) {
 	t.Helper()
-	xmllint, err := exec.LookPath("xmllint")
-	if err != nil {
-		if os.Getenv("FIM_REQUIRE_ROOT") == "1" {
-			t.Fatal("xmllint not installed (Debian package libxml2-utils), and FIM_REQUIRE_ROOT=1")
-		}
-		t.Skip("xmllint not installed (Debian package libxml2-utils)")
-	}
+	xmllint := lookTool(t, "xmllint", "Debian package libxml2-utils")
 	doc := filepath.Join(t.TempDir(), "report.xml")
 	if err := os.WriteFile(doc, out, 0o644); err != nil {
 		t.Fatal(err)
@@ -187,17 +181,7 @@ func validateJUnit(t *testing.T, name string, out []byte) {
 // TestJUnitSchemas validates every golden JUnit report, and one of a host with no name
 // and no properties, against both JUnit schemas.
 func TestJUnitSchemas(t *testing.T) {
-	goldens, err := filepath.Glob(filepath.Join("testdata", "junit_*.golden"))
-	if err != nil || len(goldens) == 0 {
-		t.Fatalf("no golden JUnit reports: %v", err)
-	}
-	for _, g := range goldens {
-		out, err := os.ReadFile(g)
-		if err != nil {
-			t.Fatal(err)
-		}
-		validateJUnit(t, g, out)
-	}
+	eachGolden(t, "junit", validateJUnit)
 	for _, host := range []string{"", " ", "  "} {
 		out := render(t, JUnit, formatEvents()[:2], Info{Host: Host{Name: host}})
 		validateJUnit(t, "host "+host, out)

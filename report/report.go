@@ -79,6 +79,10 @@ type Info struct {
 	// ShowExplained: text lists every event the package manager explains, instead of
 	// one line per package.
 	ShowExplained bool
+	Version       string // fim's version, for the formats that name their tool (sarif)
+	// Root is the absolute directory the tree was read under (--root); "" for the
+	// host's /. Event paths are relative to it, as if it were /.
+	Root string
 }
 
 // Baseline identifies the baseline a report compares with, by what its meta says (and

@@ -44,6 +44,7 @@ type reporter struct {
 	host   report.Host
 	base   report.Baseline // the baseline compared with, for the report's header
 	all    bool            // --show-explained
+	root   string          // the directory the tree is read under (--root), for the report's locations
 }
 
 // newReporter reads --format, --output and --redact. stream says the events come in
@@ -141,7 +142,7 @@ func ordinal(n int) string {
 // info returns the report.Info of a report rendered now.
 func (r *reporter) info(stream bool, warned int) report.Info {
 	return report.Info{Time: time.Now().UTC(), Host: r.host, Baseline: r.base, Color: r.color, Stream: stream, Warnings: warned,
-		ShowExplained: r.all}
+		ShowExplained: r.all, Version: version(), Root: r.root}
 }
 
 // emit renders events and delivers them as one batch.

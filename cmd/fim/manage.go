@@ -91,8 +91,15 @@ func runDiff(c *cli.Context) error {
 		return err
 	}
 	meta := newB.Meta()
+	// NEW's files and their owners' names are known only under its --root.
+	var names report.Names
+	if rep.root != "" {
+		names = rep.ownerNames()
+	}
+	rep.sha256 = rep.sha256 && rep.root != ""
 	if err := rep.emit(events, report.Info{Time: meta.Created, Host: report.Host{Name: meta.Host, ID: meta.HostID},
-		Baseline: baselineInfo(oldB.Meta()), Color: rep.color, ShowExplained: rep.all, Version: version(), Root: rep.root}); err != nil {
+		Baseline: baselineInfo(oldB.Meta()), Color: rep.color, ShowExplained: rep.all, Version: version(), Root: rep.root,
+		Names: names}); err != nil {
 		return err
 	}
 	return eventsExit(events, c.Bool("explained-ok"))

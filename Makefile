@@ -6,6 +6,11 @@ STATICCHECK_VERSION := v0.8.2
 # go-mtree's gomtree: the mtree tests verify fim's exports with it as well as NetBSD mtree.
 GOMTREE     := $(BIN)/gomtree
 GOMTREE_VERSION := v0.7.0
+# The SARIF Multitool (npm's @microsoft/sarif-multitool-linux, x86-64): the report tests
+# validate every SARIF log with its SARIF and GitHub code scanning rules. Its npm wrapper
+# passes arguments through a shell, so bin/sarif-multitool is the program itself.
+SARIF_MULTITOOL := $(BIN)/sarif-multitool
+SARIF_MULTITOOL_VERSION := 5.7.0
 # A count, not a duration: a duration budget can fail spuriously at its deadline on
 # Go 1.26 (golang/go#75804).
 FUZZTIME    ?= 50000x
@@ -39,6 +44,11 @@ $(STATICCHECK):
 $(GOMTREE):
 	GOBIN=$(CURDIR)/$(BIN) $(GO) install github.com/vbatts/go-mtree/cmd/gomtree@$(GOMTREE_VERSION)
 
+$(SARIF_MULTITOOL):
+	npm install --no-save --no-audit --no-fund --prefix $(BIN)/sarif-npm @microsoft/sarif-multitool-linux@$(SARIF_MULTITOOL_VERSION)
+	chmod u+x $(BIN)/sarif-npm/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
+	ln -sf sarif-npm/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool $@
+
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
@@ -48,7 +58,7 @@ lint: vet $(STATICCHECK)
 
 # What CI runs: formatting, vet, staticcheck, the race-enabled test suite (with the
 # tools it installs in bin/ on the PATH), then every fuzz target for a short while.
-test: lint $(GOMTREE)
+test: lint $(GOMTREE) $(SARIF_MULTITOOL)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(GO) test -race -count=1 ./...
 	$(MAKE) --no-print-directory fuzz
 

@@ -96,6 +96,11 @@ type Event struct {
 	Package     *Package     // the package that owns the path (or owned it, for removed)
 	Reason      string       // why, for unknown, mismatch and conffile
 	Transaction *Transaction // the package log's last change of Package since the baseline
+
+	// SHA256 is the SHA-256 of After's content in hex, set after the walk (check.AddSHA256)
+	// for a format that reports it, when the file could be read again and still had
+	// After's BLAKE3 hash; "" otherwise.
+	SHA256 string
 }
 
 // Verdict is what the package databases make of an event's path.

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -14,8 +15,12 @@ import (
 	"fim/tree"
 )
 
-// ecsVersion is the version of the Elastic Common Schema the ecs format follows.
-const ecsVersion = "8.11.0"
+// ecsVersion is the version of the Elastic Common Schema the ecs format follows, and
+// ecsDataset the event.dataset of every document (module "fim", dataset "file").
+const (
+	ecsVersion = "8.11.0"
+	ecsDataset = "fim.file"
+)
 
 // ecsKinds gives, per kind, the ECS event.type and the event.action, in the words of
 // Auditbeat's file_integrity module (which calls a rename a move too).
@@ -57,11 +62,13 @@ type ecsMeta struct {
 }
 
 type ecsEvent struct {
+	ID       string   `json:"id"`
 	Kind     string   `json:"kind"`
 	Category []string `json:"category"`
 	Type     []string `json:"type"`
 	Action   string   `json:"action"`
 	Module   string   `json:"module"`
+	Dataset  string   `json:"dataset"`
 }
 
 // ecsFile is the ECS file field set. The path fields are always there; the others
@@ -79,18 +86,24 @@ type ecsStat struct {
 	Size       int64    `json:"size"`
 	Mode       string   `json:"mode"`
 	UID        string   `json:"uid"`
+	Owner      string   `json:"owner,omitempty"`
 	GID        string   `json:"gid"`
+	Group      string   `json:"group,omitempty"`
 	Inode      string   `json:"inode"`
 	Mtime      string   `json:"mtime"`
 	Ctime      string   `json:"ctime"`
 	TargetPath string   `json:"target_path,omitempty"`
 	Hash       *ecsHash `json:"hash,omitempty"`
-	SetUID     bool     `json:"setuid,omitempty"`
-	SetGID     bool     `json:"setgid,omitempty"`
 }
 
 type ecsHash struct {
-	BLAKE3 string `json:"blake3"`
+	SHA256 string `json:"sha256"`
+}
+
+// ecsTypes are the ECS file.type of each entry type, as Auditbeat names them.
+var ecsTypes = [...]string{
+	tree.TypeUnknown: "unknown", tree.TypeFile: "file", tree.TypeDir: "dir", tree.TypeSymlink: "symlink",
+	tree.TypeFIFO: "fifo", tree.TypeSocket: "socket", tree.TypeCharDev: "char_device", tree.TypeBlockDev: "block_device",
 }
 
 type ecsProcess struct {
@@ -102,7 +115,6 @@ type ecsProcess struct {
 	Parent           *ecsParent `json:"parent,omitempty"`
 	User             *ecsID     `json:"user,omitempty"`      // effective
 	RealUser         *ecsID     `json:"real_user,omitempty"` // real
-	Group            *ecsID     `json:"group,omitempty"`
 	RealGroup        *ecsID     `json:"real_group,omitempty"`
 }
 
@@ -117,12 +129,10 @@ type ecsID struct {
 	Name string `json:"name,omitempty"`
 }
 
-// ecsUser is the top-level user set: the real user, the effective one and the login
-// (audit) user.
+// ecsUser is the top-level user set: the real user and the effective one.
 type ecsUser struct {
 	ecsID
 	Effective *ecsID `json:"effective,omitempty"`
-	Audit     *ecsID `json:"audit,omitempty"`
 }
 
 type ecsContainer struct {
@@ -138,6 +148,11 @@ type ecsOrchestrator struct {
 type ecsResource struct {
 	Type string `json:"type"`
 	ID   string `json:"id"`
+}
+
+// ecsFIMHash is the content hash fim records, which ECS has no field for.
+type ecsFIMHash struct {
+	BLAKE3 string `json:"blake3"`
 }
 
 // newECSID returns the user or group of id, nil when unknown.
@@ -157,6 +172,11 @@ type ecsFIM struct {
 	OldPathB64    string            `json:"old_path_b64,omitempty"`
 	TargetPathB64 string            `json:"target_path_b64,omitempty"`
 	Xattrs        map[string]string `json:"xattrs,omitempty"`
+	Hash          *ecsFIMHash       `json:"hash,omitempty"`
+	SetUID        bool              `json:"setuid,omitempty"`
+	SetGID        bool              `json:"setgid,omitempty"`
+	ProcessGroup  *ecsID            `json:"process_group,omitempty"` // the effective group
+	AuditUser     *ecsID            `json:"audit_user,omitempty"`    // the login user
 	Flags         []string          `json:"flags,omitempty"`
 	Before        *jsonEntry        `json:"before,omitempty"`
 	Source        string            `json:"source,omitempty"`
@@ -173,24 +193,29 @@ type ecsFIM struct {
 	Transaction   *jsonTransaction  `json:"transaction,omitempty"`
 }
 
-// ECS renders events as NDJSON, one Elastic Common Schema document per event, shaped as
-// Auditbeat's file_integrity module shapes its own so that the same dashboards and
-// rules apply: nested objects (not dotted keys), @timestamp (info.Time),
-// ecs.version, event.kind "event", event.category ["file"], event.type ("creation",
-// "change" or "deletion"), event.action ("created", "updated", "deleted",
-// "attributes_modified" for a chmod, "moved" for a rename or a move), event.module
-// "fim", the file set (path, name, directory, extension, type, size, mode as four
-// octal digits, uid, gid and inode as strings, mtime, ctime, target_path, hash.blake3,
-// setuid and setgid when set), the process set when fim watch knows who did it, and
-// host.name and host.id. The file set describes the entry after the event, or the
-// removed one; message is the event's text line.
+// ECS renders events as NDJSON, one Elastic Common Schema (ecsVersion) document per
+// event, shaped as Auditbeat's file_integrity module shapes its own so that the same
+// dashboards and rules apply: nested objects (not dotted keys), @timestamp (info.Time),
+// ecs.version, event.id (see ecsEventID), event.kind "event", event.category
+// ["file"], event.type ("creation", "change" or "deletion"), event.action ("created",
+// "updated", "deleted", "attributes_modified" for a chmod, "moved" for a rename or a
+// move), event.module "fim", event.dataset "fim.file", the file set (path, name,
+// directory, extension, type as Auditbeat names it, size, mode as four octal digits,
+// uid, gid and inode as strings, owner and group as info.Names names them, mtime,
+// ctime, target_path, and hash.sha256 when the event carries one: see
+// check.AddSHA256), the process set when fim watch knows who did it, and host.name and
+// host.id. The file set describes the entry after the event, or the removed one;
+// message is the event's text line. Every field outside fim is an ECS field of its
+// ECS type.
 //
 // The fim object holds the rest: kind (fim's own: "rename" and "move" differ there),
-// changed, old_path, source, count, process_gone, the entry's extended attributes and
-// flags, the provenance verdict, verdict_reason and transaction (the package that owns
-// the file is ECS's package set: name, version, architecture, type the manager), and before, the entry as the baseline recorded it (every attribute, so the old
-// value of each changed one), in the json format's shape. As in the json format, a path
-// that is not valid UTF-8 is written lossily and its exact bytes in base64 go to a
+// changed, old_path, source, count, process_gone, hash.blake3, setuid, setgid, the
+// entry's extended attributes and flags, the effective group and login user of the
+// process, the provenance verdict, verdict_reason and transaction (the package that
+// owns the file is ECS's package set: name, version, architecture, type the manager),
+// and before, the entry as the baseline recorded it (every attribute, so the old value
+// of each changed one), in the json format's shape. As in the json format, a path that
+// is not valid UTF-8 is written lossily and its exact bytes in base64 go to a
 // companion field: fim.path_b64 for file.path (and so for file.name and
 // file.directory), fim.old_path_b64 for fim.old_path, fim.target_path_b64 for
 // file.target_path, and link_target_b64 inside fim.before.
@@ -209,8 +234,9 @@ func ECS(w io.Writer, events []diff.Event, info Info) error {
 			Timestamp: when,
 			Message:   string(msg),
 			ECS:       ecsMeta{ecsVersion},
-			Event:     ecsEvent{Kind: "event", Category: category, Module: "fim"},
-			Host:      host,
+			Event: ecsEvent{ID: ecsEventID(info, ev), Kind: "event", Category: category, Module: "fim",
+				Dataset: ecsDataset},
+			Host: host,
 			FIM: ecsFIM{
 				Kind:     ev.Kind.String(),
 				Changed:  ev.Changed.Strings(),
@@ -234,13 +260,20 @@ func ECS(w io.Writer, events []diff.Event, info Info) error {
 		if ev.Kind == diff.Remove {
 			e = ev.Before
 		}
-		doc.File = newECSFile(ev.Path, e)
+		doc.File = newECSFile(ev.Path, e, info.Names)
 		if e != nil {
 			if e.Type == tree.TypeSymlink {
 				doc.FIM.TargetPathB64 = rawIfInvalid(e.LinkTarget)
 			}
 			doc.FIM.Xattrs = jsonXattrs(e.Xattrs)
 			doc.FIM.Flags = jsonFlags(e.Flags)
+			if e.Hashed() {
+				doc.FIM.Hash = &ecsFIMHash{hex.EncodeToString(e.Hash[:])}
+			}
+			doc.FIM.SetUID, doc.FIM.SetGID = e.Mode&0o4000 != 0, e.Mode&0o2000 != 0
+		}
+		if ev.SHA256 != "" && e == ev.After {
+			doc.File.Hash = &ecsHash{ev.SHA256}
 		}
 		if ev.OldPath != "" {
 			doc.FIM.OldPath = ev.OldPath
@@ -273,13 +306,13 @@ func ECS(w io.Writer, events []diff.Event, info Info) error {
 // and in fim what ECS has no field for.
 func setECSProcess(doc *ecsDoc, p *diff.Process) {
 	doc.Process = &ecsProcess{PID: p.PID, Name: p.Name, Executable: p.Exe, Args: p.Args, WorkingDirectory: p.Cwd,
-		User: newECSID(p.EUID, p.EUser), RealUser: newECSID(p.UID, p.User),
-		Group: newECSID(p.EGID, p.EGroup), RealGroup: newECSID(p.GID, p.Group)}
+		User: newECSID(p.EUID, p.EUser), RealUser: newECSID(p.UID, p.User), RealGroup: newECSID(p.GID, p.Group)}
+	doc.FIM.ProcessGroup, doc.FIM.AuditUser = newECSID(p.EGID, p.EGroup), newECSID(p.AUID, "")
 	if p.PPID > 0 {
 		doc.Process.Parent = &ecsParent{PID: p.PPID, Name: p.Parent}
 	}
 	if u := newECSID(p.UID, p.User); u != nil {
-		doc.User = &ecsUser{ecsID: *u, Effective: newECSID(p.EUID, p.EUser), Audit: newECSID(p.AUID, "")}
+		doc.User = &ecsUser{ecsID: *u, Effective: newECSID(p.EUID, p.EUser)}
 	}
 	doc.Group = newECSID(p.GID, p.Group)
 	if c := p.Container; c != nil {
@@ -297,8 +330,23 @@ func setECSProcess(doc *ecsDoc, p *diff.Process) {
 	}
 }
 
-// newECSFile returns the ECS file set of an event's path and entry (nil: path only).
-func newECSFile(p string, e *tree.Entry) ecsFile {
+// ecsEventID returns the event.id of an event in a report: the first 16 bytes, in hex,
+// of the SHA-256 of the host id, the report's time, the kind, the path and the old path
+// (each ended by a NUL). Rendering the same report again gives the same ids, so that a
+// collector that takes event.id as the document id stores a report sent twice once;
+// the same change reported by another check (another time) is another event.
+func ecsEventID(info Info, ev *diff.Event) string {
+	h := sha256.New()
+	for _, s := range []string{info.Host.ID, info.Time.UTC().Format(timeLayout), ev.Kind.String(), ev.Path, ev.OldPath} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// newECSFile returns the ECS file set of an event's path and entry (nil: path only),
+// with the owner's names as names gives them (nil: none).
+func newECSFile(p string, e *tree.Entry, names Names) ecsFile {
 	f := ecsFile{Path: p, Name: path.Base(p), Directory: path.Dir(p)}
 	if e == nil {
 		return f
@@ -310,22 +358,23 @@ func newECSFile(p string, e *tree.Entry) ecsFile {
 		}
 	}
 	st := &ecsStat{
-		Type:   e.Type.String(),
-		Size:   e.Size,
-		Mode:   octalMode(e.Mode),
-		UID:    strconv.FormatUint(uint64(e.UID), 10),
-		GID:    strconv.FormatUint(uint64(e.GID), 10),
-		Inode:  strconv.FormatUint(e.Inode, 10),
-		Mtime:  formatTime(e.Mtime),
-		Ctime:  formatTime(e.Ctime),
-		SetUID: e.Mode&0o4000 != 0,
-		SetGID: e.Mode&0o2000 != 0,
+		Type:  ecsTypes[tree.TypeUnknown],
+		Size:  e.Size,
+		Mode:  octalMode(e.Mode),
+		UID:   strconv.FormatUint(uint64(e.UID), 10),
+		GID:   strconv.FormatUint(uint64(e.GID), 10),
+		Inode: strconv.FormatUint(e.Inode, 10),
+		Mtime: formatTime(e.Mtime),
+		Ctime: formatTime(e.Ctime),
+	}
+	if int(e.Type) < len(ecsTypes) {
+		st.Type = ecsTypes[e.Type]
+	}
+	if names != nil {
+		st.Owner, st.Group = names.User(int(e.UID)), names.Group(int(e.GID))
 	}
 	if e.Type == tree.TypeSymlink {
 		st.TargetPath = e.LinkTarget
-	}
-	if e.Hashed() {
-		st.Hash = &ecsHash{hex.EncodeToString(e.Hash[:])}
 	}
 	f.ecsStat = st
 	return f

@@ -14,8 +14,9 @@ var base = time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC)
 // checkInfo is the Info of the test reports: a check run in a zone other than UTC, to
 // show that reports convert to UTC.
 var checkInfo = Info{
-	Time: time.Date(2024, 5, 1, 14, 30, 0, 123456789, time.FixedZone("CEST", 2*60*60)),
-	Host: Host{Name: "web1", ID: "0123456789abcdef0123456789abcdef"},
+	Time:    time.Date(2024, 5, 1, 14, 30, 0, 123456789, time.FixedZone("CEST", 2*60*60)),
+	Host:    Host{Name: "web1", ID: "0123456789abcdef0123456789abcdef"},
+	Version: "1.4.2",
 }
 
 // at returns base plus d, in nanoseconds since the epoch, as Entry times are.

@@ -215,8 +215,8 @@ func TestFormatsRealTree(t *testing.T) {
 
 	t.Run("sarif", func(t *testing.T) {
 		log := parseSARIF(t, render(t, SARIF, events, checkInfo))
-		for i, r := range log.Runs[0].Results {
-			if got := uriPath(t, r.Locations[0].PhysicalLocation.ArtifactLocation.URI); got != events[i].Path {
+		for i, got := range sarifPaths(t, log, "") {
+			if got != events[i].Path {
 				t.Errorf("result %d: uri gives %q, want %q", i, got, events[i].Path)
 			}
 		}
@@ -292,8 +292,8 @@ func decodeB64(t *testing.T, lossy any, b64 any) string {
 }
 
 // FuzzFormats renders events about arbitrary names in every format and checks what the
-// formats promise: well-formed XML with the escaped name, a URI that gives back the
-// exact path, exactly one workflow command per event, JSON with the exact path.
+// formats promise: well-formed XML with the escaped name, a URI that resolves against
+// its root to the exact path, exactly one workflow command per event, JSON with the exact path.
 func FuzzFormats(f *testing.F) {
 	for _, name := range hostileNames {
 		f.Add(name, "target")
@@ -318,9 +318,13 @@ func FuzzFormats(f *testing.F) {
 				t.Fatalf("junit name %q, want %q", c.Name, EscapeText(events[i].Path))
 			}
 		}
-		log := parseSARIF(t, render(t, SARIF, events, checkInfo))
-		for i, r := range log.Runs[0].Results {
-			if got := uriPath(t, r.Locations[0].PhysicalLocation.ArtifactLocation.URI); got != events[i].Path {
+		// Under a root of its own, as fim check --root reports: the URIs are relative
+		// to it.
+		rooted := checkInfo
+		rooted.Root = "/srv/image " + name
+		log := parseSARIF(t, render(t, SARIF, events, rooted))
+		for i, got := range sarifPaths(t, log, rooted.Root) {
+			if got != events[i].Path {
 				t.Fatalf("sarif uri gives %q, want %q", got, events[i].Path)
 			}
 		}
@@ -345,6 +349,23 @@ func FuzzFormats(f *testing.F) {
 			t.Fatalf("redacted path %q, want %q", red[0].Path, want)
 		}
 	})
+}
+
+// eachGolden calls check with the name and content of every golden file of a format
+// (testdata/FORMAT_*.golden), and fails if there is none.
+func eachGolden(t *testing.T, format string, check func(t *testing.T, name string, out []byte)) {
+	t.Helper()
+	goldens, err := filepath.Glob(filepath.Join("testdata", format+"_*.golden"))
+	if err != nil || len(goldens) == 0 {
+		t.Fatalf("no golden %s reports: %v", format, err)
+	}
+	for _, g := range goldens {
+		out, err := os.ReadFile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, g, out)
+	}
 }
 
 // parseJSONDoc decodes one JSON document strictly.

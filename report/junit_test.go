@@ -182,17 +182,7 @@ func validateJUnit(t *testing.T, name string, out []byte) {
 // TestJUnitSchemas validates every golden JUnit report, and one of a host with no name
 // and no properties, against both JUnit schemas.
 func TestJUnitSchemas(t *testing.T) {
-	goldens, err := filepath.Glob(filepath.Join("testdata", "junit_*.golden"))
-	if err != nil || len(goldens) == 0 {
-		t.Fatalf("no golden JUnit reports: %v", err)
-	}
-	for _, g := range goldens {
-		out, err := os.ReadFile(g)
-		if err != nil {
-			t.Fatal(err)
-		}
-		validateJUnit(t, g, out)
-	}
+	eachGolden(t, "junit", validateJUnit)
 	for _, host := range []string{"", " ", "  "} {
 		out := render(t, JUnit, formatEvents()[:2], Info{Host: Host{Name: host}})
 		validateJUnit(t, "host "+host, out)

@@ -79,6 +79,19 @@ type Info struct {
 	// ShowExplained: text lists every event the package manager explains, instead of
 	// one line per package.
 	ShowExplained bool
+	Version       string // fim's version, for the formats that name their tool (sarif)
+	// Root is the absolute directory the tree was read under (--root); "" for the
+	// host's /. Event paths are relative to it, as if it were /.
+	Root string
+	// Names names the owners of entries (ecs: file.owner, file.group) as the tree's own
+	// passwd and group files do; nil: no names.
+	Names Names
+}
+
+// Names resolves the user and group ids of entries to names ("": unknown).
+type Names interface {
+	User(uid int) string
+	Group(gid int) string
 }
 
 // Baseline identifies the baseline a report compares with, by what its meta says (and

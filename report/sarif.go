@@ -3,28 +3,54 @@ package report
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
+	"strings"
 
 	"fim/diff"
 )
 
-// SARIF constants: the schema of the version fim writes, and the prefix of its rule ids.
+// SARIF constants: the schema of the version fim writes, the prefix of its rule ids, the
+// base id every location is relative to, and where fim's documentation is (its manual
+// page, as systemd's Documentation= names one: fim man prints it).
 const (
 	sarifSchema  = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/os/schemas/sarif-schema-2.1.0.json"
 	sarifVersion = "2.1.0"
 	sarifRulePre = "fim/"
+	sarifRootID  = "%SRCROOT%"
+	sarifInfoURI = "man:fim(1)"
 )
 
-// sarifRuleText describes each kind, indexed by kind.
-var sarifRuleText = [...]string{
-	diff.Create: "An entry exists that the baseline does not have.",
-	diff.Change: "An entry's type, content, size, link target, device number or mtime changed.",
-	diff.Remove: "An entry the baseline has is gone.",
-	diff.Chmod:  "An entry's metadata changed: mode, owner, extended attributes, ctime, inode, device or link count.",
-	diff.Rename: "An entry has another name in the same directory.",
-	diff.Move:   "An entry is in another directory.",
+// sarifRuleDoc describes the rule of a kind: a friendly name, one sentence, and what to
+// do about a result.
+type sarifRuleDoc struct {
+	name, short, full, help string
+}
+
+// sarifRuleDocs describes each kind's rule, indexed by kind.
+var sarifRuleDocs = [...]sarifRuleDoc{
+	diff.Create: {"EntryCreated", "An entry exists that the baseline does not have.",
+		"An entry exists that the baseline does not have: a file, directory, link or device was added below a monitored path since the baseline was recorded.",
+		"Find out who added the entry and why. If it belongs, accept it (fim accept, or fim check --update) so that later checks stop reporting it."},
+	diff.Change: {"EntryChanged", "An entry's type, content, size, link target, device number or mtime changed.",
+		"An entry's type, content (its BLAKE3 hash), size, symlink target, device number or modification time differs from the baseline.",
+		"Compare the entry with a known good copy: an unexpected change to a binary or configuration file is the mark of tampering. If the change was intended, accept it."},
+	diff.Remove: {"EntryRemoved", "An entry the baseline has is gone.",
+		"An entry the baseline recorded is no longer there.",
+		"Find out who removed the entry: a missing log, binary or configuration file may hide an intrusion. If the removal was intended, accept it."},
+	diff.Chmod: {"MetadataChanged", "An entry's metadata changed: mode, owner, extended attributes, ctime, inode, device or link count.",
+		"An entry's metadata differs from the baseline while its content is the same: permission bits (setuid, setgid and sticky included), owner, group, extended attributes (capabilities, SELinux labels, ACLs), ctime, inode, device or link count.",
+		"Check the new permissions, owner and attributes: a new setuid bit, capability or loosened mode grants privileges. If the change was intended, accept it."},
+	diff.Rename: {"EntryRenamed", "An entry has another name in the same directory.",
+		"An entry of the baseline (the same inode and content) now has another name in the same directory.",
+		"Check that the new name is expected: renaming is a way to hide or replace a file. If it was intended, accept it."},
+	diff.Move: {"EntryMoved", "An entry is in another directory.",
+		"An entry of the baseline (the same inode and content) is now in another directory.",
+		"Check that the new place is expected: a file moved into a directory searched for programs or configuration changes what runs. If it was intended, accept it."},
 }
 
 type sarifLog struct {
@@ -34,9 +60,15 @@ type sarifLog struct {
 }
 
 type sarifRun struct {
-	Tool        sarifTool         `json:"tool"`
-	Invocations []sarifInvocation `json:"invocations"`
-	Results     []sarifResult     `json:"results"`
+	Tool               sarifTool                        `json:"tool"`
+	AutomationDetails  sarifAutomation                  `json:"automationDetails"`
+	OriginalURIBaseIDs map[string]sarifArtifactLocation `json:"originalUriBaseIds"`
+	Invocations        []sarifInvocation                `json:"invocations"`
+	Results            []sarifResult                    `json:"results"`
+}
+
+type sarifAutomation struct {
+	ID string `json:"id"`
 }
 
 type sarifTool struct {
@@ -44,14 +76,25 @@ type sarifTool struct {
 }
 
 type sarifDriver struct {
-	Name  string      `json:"name"`
-	Rules []sarifRule `json:"rules"`
+	Name            string      `json:"name"`
+	Version         string      `json:"version,omitempty"`
+	SemanticVersion string      `json:"semanticVersion,omitempty"`
+	InformationURI  string      `json:"informationUri"`
+	Rules           []sarifRule `json:"rules"`
 }
 
 type sarifRule struct {
-	ID                   string      `json:"id"`
-	ShortDescription     sarifText   `json:"shortDescription"`
-	DefaultConfiguration sarifConfig `json:"defaultConfiguration"`
+	ID                   string        `json:"id"`
+	Name                 string        `json:"name"`
+	ShortDescription     sarifText     `json:"shortDescription"`
+	FullDescription      sarifText     `json:"fullDescription"`
+	Help                 sarifMarkdown `json:"help"`
+	DefaultConfiguration sarifConfig   `json:"defaultConfiguration"`
+}
+
+type sarifMarkdown struct {
+	Text     string `json:"text"`
+	Markdown string `json:"markdown"`
 }
 
 type sarifConfig struct {
@@ -76,11 +119,16 @@ type sarifInvocationInfo struct {
 }
 
 type sarifResult struct {
-	RuleID     string          `json:"ruleId"`
-	Level      string          `json:"level"`
-	Message    sarifText       `json:"message"`
-	Locations  []sarifLocation `json:"locations"`
-	Properties sarifProperties `json:"properties"`
+	RuleID              string            `json:"ruleId"`
+	Level               string            `json:"level"`
+	Message             sarifText         `json:"message"`
+	Locations           []sarifLocation   `json:"locations"`
+	PartialFingerprints sarifFingerprints `json:"partialFingerprints"`
+	Properties          sarifProperties   `json:"properties"`
+}
+
+type sarifFingerprints struct {
+	PrimaryLocationLineHash string `json:"primaryLocationLineHash"`
 }
 
 type sarifLocation struct {
@@ -89,10 +137,18 @@ type sarifLocation struct {
 
 type sarifPhysicalLocation struct {
 	ArtifactLocation sarifArtifactLocation `json:"artifactLocation"`
+	Region           sarifRegion           `json:"region"`
+}
+
+// sarifRegion is where in the artifact a result is. A finding of fim is about the whole
+// entry: its region is the first line, where GitHub shows an alert about a file.
+type sarifRegion struct {
+	StartLine int `json:"startLine"`
 }
 
 type sarifArtifactLocation struct {
-	URI string `json:"uri"`
+	URI       string `json:"uri"`
+	URIBaseID string `json:"uriBaseId,omitempty"`
 }
 
 // sarifProperties is what a result says of its event beyond the message and location,
@@ -115,28 +171,50 @@ type sarifProperties struct {
 	Transaction *jsonTransaction `json:"transaction,omitempty"`
 }
 
-// SARIF renders events as one SARIF 2.1.0 log with one run of the tool "fim". The run
-// has a rule per kind ("fim/create", "fim/change", …) and a result per event: its
-// ruleId, its level (error for a change or a remove, warning for the others: see level),
-// the event's text line as the message, and the path as a file:// URI in which every
-// byte but ASCII letters, digits, "-", ".", "_", "~" and "/" is percent-encoded, so
-// that the URI gives back the exact bytes of any name. The result's properties hold the
-// kind, the changed attributes, the old path and the entries before and after, as the
-// json format writes them. The run's invocation has info.Time as its end time and the
-// host name as its machine.
+// SARIF renders events as one SARIF 2.1.0 log with one run of the tool "fim", as
+// GitHub code scanning takes it. The driver names fim's version (info.Version, numeric
+// first: see sarifToolVersion; as its semanticVersion too when that is one) and its manual page. The run has a rule per
+// kind ("fim/create", "fim/change", …), each with a short and a full description and
+// help in text and Markdown, and a result per event: its ruleId, its level (error for a
+// change or a remove, warning for the others: see level; note for what the package
+// manager explains), the event's text line as the message, and a location: the first
+// line (the finding is about the whole entry) of the path, as a URI relative to the base id "%SRCROOT%", which originalUriBaseIds declares as the file://
+// URI of the directory the tree was read under (info.Root, else "/"). In the relative
+// URI every byte but ASCII letters, digits, "-", ".", "_", "~" and "/" is
+// percent-encoded, and so is a name that is "." or "..", so that resolving it gives
+// back the exact bytes of any path. Each result's partialFingerprints has a
+// primaryLocationLineHash computed from its rule id and the bytes of its path, so that
+// a result keeps its identity from one run to the next. The result's properties hold
+// the kind, the changed attributes, the old path and the entries before and after, as
+// the json format writes them. The run's automationDetails.id is "fim/" and the end
+// time (the category "fim", then the run), and its invocation has info.Time as its end
+// time and the host name as its machine.
 func SARIF(w io.Writer, events []diff.Event, info Info) error {
 	kinds := diff.Kinds()
 	rules := make([]sarifRule, len(kinds))
 	for i, k := range kinds {
+		d := sarifRuleDocs[k]
 		rules[i] = sarifRule{
 			ID:                   sarifRulePre + k.String(),
-			ShortDescription:     sarifText{sarifRuleText[k]},
+			Name:                 d.name,
+			ShortDescription:     sarifText{d.short},
+			FullDescription:      sarifText{d.full},
+			Help:                 sarifMarkdown{Text: d.full + " " + d.help, Markdown: "**" + d.name + "**: " + d.full + "\n\n" + d.help},
 			DefaultConfiguration: sarifConfig{level(k)},
 		}
 	}
+	end := info.Time.UTC().Format(timeLayout)
+	root := info.Root
+	if !strings.HasSuffix(root, "/") {
+		root += "/"
+	}
+	driver := sarifDriver{Name: "fim", Version: sarifToolVersion(info.Version), InformationURI: sarifInfoURI, Rules: rules}
+	if semver.MatchString(driver.Version) {
+		driver.SemanticVersion = driver.Version
+	}
 	inv := sarifInvocation{
 		ExecutionSuccessful: true,
-		EndTimeUTC:          info.Time.UTC().Format(timeLayout),
+		EndTimeUTC:          end,
 		Machine:             info.Host.Name,
 	}
 	if info.Host.ID != "" || info.Warnings > 0 || info.Baseline.Generation > 0 {
@@ -146,9 +224,11 @@ func SARIF(w io.Writer, events []diff.Event, info Info) error {
 		Schema:  sarifSchema,
 		Version: sarifVersion,
 		Runs: []sarifRun{{
-			Tool:        sarifTool{sarifDriver{Name: "fim", Rules: rules}},
-			Invocations: []sarifInvocation{inv},
-			Results:     []sarifResult{},
+			Tool:               sarifTool{driver},
+			AutomationDetails:  sarifAutomation{sarifRulePre + end},
+			OriginalURIBaseIDs: map[string]sarifArtifactLocation{sarifRootID: {URI: string(appendFileURI(nil, root))}},
+			Invocations:        []sarifInvocation{inv},
+			Results:            []sarifResult{},
 		}},
 	}
 	// The log is written around its results, which are encoded one at a time so that
@@ -202,13 +282,16 @@ const sarifResultIndent = "        "
 
 // newSARIFResult returns the result of one event, with msg as its message.
 func newSARIFResult(ev *diff.Event, msg string) sarifResult {
+	rule := sarifRulePre + ev.Kind.String()
 	r := sarifResult{
-		RuleID:  sarifRulePre + ev.Kind.String(),
+		RuleID:  rule,
 		Level:   level(ev.Kind),
 		Message: sarifText{msg},
 		Locations: []sarifLocation{{sarifPhysicalLocation{sarifArtifactLocation{
-			URI: string(appendFileURI(nil, ev.Path)),
-		}}}},
+			URI:       string(appendRelativeURI(nil, ev.Path)),
+			URIBaseID: sarifRootID,
+		}, sarifRegion{StartLine: 1}}}},
+		PartialFingerprints: sarifFingerprints{sarifLineHash(rule, ev.Path)},
 		Properties: sarifProperties{
 			Kind:    ev.Kind.String(),
 			Changed: ev.Changed.Strings(),
@@ -240,12 +323,75 @@ func newSARIFResult(ev *diff.Event, msg string) sarifResult {
 	return r
 }
 
+// sarifToolVersion returns fim's version as SARIF consumers compare versions: numeric
+// first. A tag's "v" is dropped ("v1.2.0-3-gabc" gives "1.2.0-3-gabc"), and a version
+// that is not a number ("devel", or none) is a pre-release of 0.0.0 ("0.0.0-devel").
+func sarifToolVersion(v string) string {
+	v = strings.TrimPrefix(v, "v")
+	if v != "" && '0' <= v[0] && v[0] <= '9' {
+		return v
+	}
+	if v == "" {
+		v = "devel"
+	}
+	return "0.0.0-" + strings.Map(func(r rune) rune {
+		if 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '.' {
+			return r
+		}
+		return '-'
+	}, v)
+}
+
+// semver matches a Semantic Versioning 2.0.0 version.
+var semver = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)` +
+	`(-((0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(\.(0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?` +
+	`(\+([0-9a-zA-Z-]+(\.[0-9a-zA-Z-]+)*))?$`)
+
+// sarifLineHash is the primaryLocationLineHash of a result: the first 16 hex digits of
+// the SHA-256 of the rule id, a NUL and the path's bytes, then ":1" (the occurrence, as
+// GitHub writes it). It depends on nothing else, so the same finding on the same path
+// has the same fingerprint in every run.
+func sarifLineHash(rule, path string) string {
+	h := sha256.New()
+	h.Write([]byte(rule))
+	h.Write([]byte{0})
+	h.Write([]byte(path))
+	return hex.EncodeToString(h.Sum(nil)[:8]) + ":1"
+}
+
+// appendRelativeURI appends the URI of an absolute path relative to the root directory
+// ("etc/passwd" for "/etc/passwd", "./" for "/" itself), encoded as appendFileURI
+// encodes, with a name that is "." or ".." percent-encoded too, so that resolving the
+// reference against the root's URI cannot climb out of it or drop a name.
+func appendRelativeURI(b []byte, path string) []byte {
+	rel := strings.TrimPrefix(path, "/")
+	if rel == "" || rel[0] == '/' {
+		b = append(b, "./"...) // "//x" as a reference would name a host
+	}
+	for i, name := range strings.Split(rel, "/") {
+		if i > 0 {
+			b = append(b, '/')
+		}
+		if name == "." || name == ".." {
+			b = append(b, strings.Repeat("%2E", len(name))...)
+			continue
+		}
+		b = appendURIPath(b, name)
+	}
+	return b
+}
+
 // appendFileURI appends the file:// URI of an absolute path, with every byte other than
 // an RFC 3986 unreserved character or "/" percent-encoded, so that decoding the URI's
 // path gives back the exact bytes, whatever they are.
 func appendFileURI(b []byte, path string) []byte {
+	return appendURIPath(append(b, "file://"...), path)
+}
+
+// appendURIPath appends path with every byte other than an RFC 3986 unreserved
+// character or "/" percent-encoded.
+func appendURIPath(b []byte, path string) []byte {
 	const hexDigits = "0123456789ABCDEF"
-	b = append(b, "file://"...)
 	for i := 0; i < len(path); i++ {
 		c := path[i]
 		switch {

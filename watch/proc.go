@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"fim/diff"
+	"fim/idname"
 )
 
 // What fim can tell of a writer, and what it cannot. fanotify names the process by
@@ -32,7 +33,7 @@ import (
 type procCache struct {
 	mu    sync.Mutex
 	procs map[int]procSeen
-	names *idNames
+	names *idname.Names
 }
 
 type procSeen struct {
@@ -48,7 +49,7 @@ const procMax = 4096
 // newProcCache makes a cache whose user and group names come from /etc/passwd and
 // /etc/group; set names for those of another root.
 func newProcCache() *procCache {
-	return &procCache{procs: map[int]procSeen{}, names: newIDNames("")}
+	return &procCache{procs: map[int]procSeen{}, names: idname.New("")}
 }
 
 func (c *procCache) get(pid int) *diff.Process {
@@ -63,7 +64,7 @@ func (c *procCache) get(pid int) *diff.Process {
 	}
 	c.mu.Unlock()
 	p := readProc("/proc", pid)
-	c.names.resolve(p)
+	c.names.Resolve(p)
 	c.mu.Lock()
 	if len(c.procs) >= procMax {
 		for k, s := range c.procs {

@@ -24,6 +24,7 @@ import (
 
 	"fim/baseline"
 	"fim/diff"
+	"fim/idname"
 	"fim/tree"
 	"fim/walk"
 )
@@ -435,7 +436,7 @@ func (w *Watcher) startBackends(ctx context.Context, abort <-chan struct{}, hint
 		}
 		w.links = w.newLinks()
 		fan.inRoots, fan.logf, fan.links = w.inRoots, w.logf, w.links
-		fan.procs.names = newIDNames(w.Walker.Prefix)
+		fan.procs.names = idname.New(w.Walker.Prefix)
 		for _, real := range w.markPaths(roots) {
 			if err := fan.mark(real); err != nil {
 				if w.Backend == "fanotify" {

@@ -4,8 +4,10 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"errors"
 	"fim/internal/fstest"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,6 +96,31 @@ func TestFromTar(t *testing.T) {
 	must(t, os.Chmod(filepath.Join(rootfs, "usr/bin/su"), 0o755))
 	got := checkJSON(t, rootfs, 4, "--db", db, "--root", rootfs)
 	wantEvents(t, got, "change /etc/passwd [content,mtime]", "chmod /usr/bin/su [mode]", "chmod /usr/bin/sudo [mode]")
+
+	// SARIF locates each result relative to the image, which it declares as the base.
+	stdout, _ := mustRun(t, 4, "check", "--db", db, "--root", rootfs, "--format", "sarif")
+	var log struct {
+		Runs []struct {
+			Tool struct {
+				Driver struct{ Version string } `json:"driver"`
+			} `json:"tool"`
+			Bases   map[string]struct{ URI string } `json:"originalUriBaseIds"`
+			Results []struct {
+				Locations []map[string]map[string]any `json:"locations"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	must(t, json.Unmarshal([]byte(stdout), &log))
+	var uris []string
+	for _, r := range log.Runs[0].Results {
+		loc, _ := r.Locations[0]["physicalLocation"]["artifactLocation"].(map[string]any)
+		uris = append(uris, fmt.Sprint(loc["uriBaseId"], " ", loc["uri"]))
+	}
+	run := log.Runs[0]
+	if base := run.Bases["%SRCROOT%"].URI; base != "file://"+rootfs+"/" || run.Tool.Driver.Version == "" ||
+		!slices.Equal(uris, []string{"%SRCROOT% etc/passwd", "%SRCROOT% usr/bin/su", "%SRCROOT% usr/bin/sudo"}) {
+		t.Errorf("sarif under --root: base %q, version %q, locations %q", base, run.Tool.Driver.Version, uris)
+	}
 }
 
 // TestFromTarHostile reads an archive whose members try to escape the image: none of

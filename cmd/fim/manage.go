@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -76,6 +77,9 @@ func runDiff(c *cli.Context) error {
 	defer rep.close()
 	o := check.Options{Baseline: oldB.Reader, Compiled: oldB.Compiled, Ignore: extraIgnore, Against: newB.Reader}
 	if root := c.String("root"); root != "" { // the packages of NEW's tree, and what OLD's snapshot says
+		if rep.root, err = filepath.Abs(root); err != nil {
+			return usageErr("--root: %v", err)
+		}
 		o.Provenance = annotator(c, root, c.Args().Get(0), oldB.Meta().Created)
 		defer o.Provenance.Close()
 	}
@@ -87,8 +91,15 @@ func runDiff(c *cli.Context) error {
 		return err
 	}
 	meta := newB.Meta()
+	// NEW's files and their owners' names are known only under its --root.
+	var names report.Names
+	if rep.root != "" {
+		names = rep.ownerNames()
+	}
+	rep.sha256 = rep.sha256 && rep.root != ""
 	if err := rep.emit(events, report.Info{Time: meta.Created, Host: report.Host{Name: meta.Host, ID: meta.HostID},
-		Baseline: baselineInfo(oldB.Meta()), Color: rep.color, ShowExplained: rep.all}); err != nil {
+		Baseline: baselineInfo(oldB.Meta()), Color: rep.color, ShowExplained: rep.all, Version: version(), Root: rep.root,
+		Names: names}); err != nil {
 		return err
 	}
 	return eventsExit(events, c.Bool("explained-ok"))

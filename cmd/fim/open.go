@@ -84,7 +84,7 @@ func (k *checked) open(c *cli.Context, db string) (err error) {
 	if k.rep, err = newReporter(c, false, check.RootPaths(k.b.Compiled)); err != nil {
 		return err
 	}
-	k.rep.base = baselineInfo(k.b.Meta())
+	k.rep.base, k.rep.root = baselineInfo(k.b.Meta()), k.root
 	k.prov = annotator(c, k.root, db, k.b.Meta().Created)
 	return nil
 }

@@ -9,7 +9,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"fim/check"
 	"fim/diff"
+	"fim/idname"
 	"fim/output"
 	"fim/report"
 )
@@ -44,6 +46,11 @@ type reporter struct {
 	host   report.Host
 	base   report.Baseline // the baseline compared with, for the report's header
 	all    bool            // --show-explained
+	root   string          // the directory the tree is read under (--root), for the report's locations
+	names  *idname.Names   // the names of root's users and groups
+	// sha256: the format reports SHA-256 digests (ecs), computed for the files of the
+	// events before they are rendered; off for events whose files are not under root.
+	sha256 bool
 }
 
 // newReporter reads --format, --output and --redact. stream says the events come in
@@ -88,7 +95,7 @@ func newReporter(c *cli.Context, stream bool, roots []string) (*reporter, error)
 	if err != nil {
 		return nil, usageErr("%v", err) // it names the output
 	}
-	r := &reporter{render: render, sink: sink, host: report.LocalHost()}
+	r := &reporter{render: render, sink: sink, host: report.LocalHost(), sha256: format == "ecs"}
 	r.color = color
 	if c.Bool("redact") {
 		r.redact = roots
@@ -141,11 +148,24 @@ func ordinal(n int) string {
 // info returns the report.Info of a report rendered now.
 func (r *reporter) info(stream bool, warned int) report.Info {
 	return report.Info{Time: time.Now().UTC(), Host: r.host, Baseline: r.base, Color: r.color, Stream: stream, Warnings: warned,
-		ShowExplained: r.all}
+		ShowExplained: r.all, Version: version(), Root: r.root, Names: r.ownerNames()}
+}
+
+// ownerNames returns the names of the users and groups of the tree under r.root.
+func (r *reporter) ownerNames() *idname.Names {
+	if r.names == nil {
+		r.names = idname.New(r.root)
+	}
+	return r.names
 }
 
 // emit renders events and delivers them as one batch.
 func (r *reporter) emit(events []diff.Event, info report.Info) error {
+	if r.sha256 {
+		if err := check.AddSHA256(r.root, events); err != nil {
+			return fmt.Errorf("render report: %w", err)
+		}
+	}
 	if r.redact != nil {
 		events = report.Redact(events, r.redact)
 	}

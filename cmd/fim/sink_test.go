@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -11,8 +13,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/user"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -103,6 +107,26 @@ func TestFormatsCLI(t *testing.T) {
 	}
 	if err := xml.Unmarshal([]byte(stdout), &suite); err != nil || suite.Tests != 1 || suite.Failures != 1 {
 		t.Errorf("junit: %+v, %v:\n%s", suite, err, stdout)
+	}
+
+	// ecs: the SHA-256 of the changed file, read again after the walk, and its owner's
+	// name from the passwd file.
+	stdout, _ = mustRun(t, 4, "check", "--db", db, "--format", "ecs")
+	var doc struct {
+		File struct {
+			Path  string
+			Owner string
+			Hash  struct{ SHA256 string }
+		}
+	}
+	must(t, json.Unmarshal([]byte(stdout), &doc))
+	wantOwner := ""
+	if u, err := user.LookupId(strconv.Itoa(os.Getuid())); err == nil {
+		wantOwner = u.Username
+	}
+	if sum := sha256.Sum256([]byte("changed")); doc.File.Path != filepath.Join(root, "a") || doc.File.Hash.SHA256 != hex.EncodeToString(sum[:]) ||
+		doc.File.Owner != wantOwner {
+		t.Errorf("ecs: %+v, want the sha256 of %q and owner %q:\n%s", doc.File, "changed", wantOwner, stdout)
 	}
 	for _, c := range []struct {
 		args []string

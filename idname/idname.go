@@ -1,4 +1,8 @@
-package watch
+// Package idname resolves user and group ids to names with the passwd and group files
+// of a monitored root, read by fim itself: never through NSS, which may ask the
+// network, and never the host's files for an image's ids. fim watch names the users
+// of the processes it reports with it, and the ecs format the owners of files.
+package idname
 
 import (
 	"bytes"
@@ -12,17 +16,16 @@ import (
 	"fim/diff"
 )
 
-// idNames resolves user and group ids to names with the passwd and group files of the
-// monitored root, read by fim itself: never through NSS, which may ask the network. A
-// file is read again when it changed (size, mtime, inode), looked at most once per
-// idNamesCheck.
-type idNames struct {
+// Names resolves user and group ids to names with the passwd and group files of one
+// root. A file is read again when it changed (size, mtime, inode), looked at most once
+// per checkEvery. It is safe for concurrent use.
+type Names struct {
 	mu     sync.Mutex
 	passwd idFile
 	group  idFile
 }
 
-const idNamesCheck = 2 * time.Second
+const checkEvery = 2 * time.Second
 
 // idFileMax bounds what is read of a passwd or group file.
 const idFileMax = 4 << 20
@@ -37,15 +40,36 @@ type idFile struct {
 	ino     uint64
 }
 
-func newIDNames(prefix string) *idNames {
-	if prefix == "" {
-		prefix = "/"
+// New returns the names of the passwd and group files under root ("": the host's /).
+func New(root string) *Names {
+	if root == "" {
+		root = "/"
 	}
-	return &idNames{passwd: idFile{root: prefix, name: "etc/passwd"}, group: idFile{root: prefix, name: "etc/group"}}
+	return &Names{passwd: idFile{root: root, name: "etc/passwd"}, group: idFile{root: root, name: "etc/group"}}
 }
 
-// resolve fills in the user and group names of p's ids.
-func (n *idNames) resolve(p *diff.Process) {
+// User returns the name of a user id, "" when the passwd file names none.
+func (n *Names) User(uid int) string {
+	if n == nil {
+		return ""
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.passwd.lookup(uid, time.Now())
+}
+
+// Group returns the name of a group id, "" when the group file names none.
+func (n *Names) Group(gid int) string {
+	if n == nil {
+		return ""
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.group.lookup(gid, time.Now())
+}
+
+// Resolve fills in the user and group names of p's ids.
+func (n *Names) Resolve(p *diff.Process) {
 	if n == nil || p.Gone {
 		return
 	}
@@ -60,7 +84,7 @@ func (f *idFile) lookup(id int, now time.Time) string {
 	if id < 0 {
 		return ""
 	}
-	if now.Sub(f.checked) >= idNamesCheck {
+	if now.Sub(f.checked) >= checkEvery {
 		f.checked = now
 		f.load()
 	}

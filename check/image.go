@@ -15,8 +15,9 @@ import (
 	"fim/walk"
 )
 
-// OptionError is a policy that cannot be applied to the input it was given: a usage
-// error of the command that gave both.
+// OptionError is an option given that cannot be applied: a configuration that does
+// not load, a policy that does not compile or does not fit the input it was given, an
+// argument that is not a path. It is a usage error of the command that gave it.
 type OptionError struct{ msg string }
 
 func (e *OptionError) Error() string { return e.msg }

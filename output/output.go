@@ -3,7 +3,7 @@
 // of package report produced and delivers it whole; it never looks inside a batch
 // beyond splitting it into lines for syslog.
 //
-// A Sink is chosen by a spec string (the --output flag), parsed by Open:
+// A Sink is chosen by a spec string (the --output flag), parsed by Parse:
 //
 //	-, ""                      standard output
 //	PATH, file:PATH            append to a file (created 0600, fsync'd after each batch)
@@ -121,16 +121,35 @@ func (opt Options) withDefaults() Options {
 	return opt
 }
 
-// Open returns the Sink that spec names (see the package documentation). It reaches the
-// destination at once where it can (a file is opened, a syslog socket connected), so a
-// mistake shows before the first batch; an HTTP endpoint is first contacted by Write.
-func Open(spec string, opt Options) (Sink, error) {
+// Spec is a parsed --output spec (see the package documentation): the one reading of
+// a spec that says where a report goes and what it can carry.
+type Spec struct {
+	t target
+}
+
+// Parse parses an --output spec. It does no I/O; an error names the spec and what is
+// wrong with it.
+func Parse(spec string) (Spec, error) {
 	t, err := parseSpec(spec)
-	if err != nil {
-		return nil, err
-	}
+	return Spec{t}, err
+}
+
+// Stdout reports whether the spec is the standard output.
+func (s Spec) Stdout() bool { return s.t.kind == kindStdout }
+
+// Lines reports whether the spec names a destination that takes a report line by line
+// as separate messages (the syslog forms), which a whole-document format cannot go to.
+func (s Spec) Lines() bool { return s.t.kind >= kindSyslogLocal && s.t.kind <= kindSyslogTCP }
+
+// HTTP reports whether the spec names an http:// or https:// endpoint.
+func (s Spec) HTTP() bool { return s.t.kind == kindHTTP }
+
+// Open returns the Sink that the spec names. It reaches the destination at once where
+// it can (a file is opened, a syslog socket connected), so a mistake shows before the
+// first batch; an HTTP endpoint is first contacted by Write.
+func (s Spec) Open(opt Options) (Sink, error) {
 	opt = opt.withDefaults()
-	switch t.kind {
+	switch t := s.t; t.kind {
 	case kindStdout:
 		return stdoutSink{}, nil
 	case kindFile:
@@ -142,18 +161,13 @@ func Open(spec string, opt Options) (Sink, error) {
 	}
 }
 
-// Lines reports whether spec names a destination that takes a report line by line as
-// separate messages (the syslog forms), which a whole-document format cannot go to. A
-// spec that does not parse is not one.
-func Lines(spec string) bool {
-	t, err := parseSpec(spec)
-	return err == nil && t.kind >= kindSyslogLocal && t.kind <= kindSyslogTCP
-}
-
-// HTTP reports whether spec names an http:// or https:// endpoint.
-func HTTP(spec string) bool {
-	t, err := parseSpec(spec)
-	return err == nil && t.kind == kindHTTP
+// Open returns the Sink that spec names: Parse, then Spec.Open.
+func Open(spec string, opt Options) (Sink, error) {
+	s, err := Parse(spec)
+	if err != nil {
+		return nil, err
+	}
+	return s.Open(opt)
 }
 
 // kind is the sort of destination a spec names.

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -360,27 +359,26 @@ func TestRsyslogControlBytes(t *testing.T) {
 		events = append(events, diff.Event{Kind: diff.Create, Path: path,
 			After: &tree.Entry{Path: path, Type: tree.TypeFile, Mode: 0o644, Nlink: 1, Mtime: mtime, Ctime: mtime}})
 	}
-	var formats []string
-	for f := range report.Formats {
-		if !report.Document(f) {
+	var formats []report.Format
+	for _, f := range report.Formats {
+		if !f.Document {
 			formats = append(formats, f)
 		}
 	}
-	slices.Sort(formats)
 	var want []string
 	var batches [][]byte
 	for _, f := range formats {
 		var b bytes.Buffer
-		if err := report.Formats[f](&b, events, report.Info{Stream: true, Host: report.Host{Name: "web1"}}); err != nil {
+		if err := f.Render(&b, events, report.Info{Stream: true, Host: report.Host{Name: "web1"}}); err != nil {
 			t.Fatal(err)
 		}
 		lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
 		if len(lines) != len(events) {
-			t.Fatalf("%s: %d lines for %d events:\n%s", f, len(lines), len(events), b.Bytes())
+			t.Fatalf("%s: %d lines for %d events:\n%s", f.Name, len(lines), len(events), b.Bytes())
 		}
 		for _, l := range lines {
 			if i := strings.IndexFunc(l, func(r rune) bool { return r < 0x20 }); i >= 0 {
-				t.Errorf("%s: control byte %#x in %q", f, l[i], l)
+				t.Errorf("%s: control byte %#x in %q", f.Name, l[i], l)
 			}
 		}
 		want = append(want, lines...)

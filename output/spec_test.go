@@ -138,3 +138,39 @@ func FuzzParseSpec(f *testing.F) {
 		}
 	})
 }
+
+// TestSpecCarries checks what a parsed spec says it can carry, which decides whether a
+// whole-document format may go there and whether the HTTP flags apply: a file whose
+// name starts like a syslog or URL form is a file.
+func TestSpecCarries(t *testing.T) {
+	for _, tc := range []struct {
+		spec                 string
+		stdout, lines, isURL bool
+	}{
+		{"", true, false, false},
+		{"-", true, false, false},
+		{"syslog-report2.xml", false, false, false},
+		{"syslog-report.xml", false, false, false},
+		{"tcp-report.xml", false, false, false},
+		{"syslogs", false, false, false},
+		{"http-out.json", false, false, false},
+		{"file:syslog", false, false, false},
+		{"syslog", false, true, false},
+		{"syslog?facility=local0", false, true, false},
+		{"syslog:///dev/log", false, true, false},
+		{"udp://127.0.0.1:514", false, true, false},
+		{"tcp://[::1]:6514", false, true, false},
+		{"http://collector/in", false, false, true},
+		{"https://collector/in", false, false, true},
+	} {
+		s, err := Parse(tc.spec)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tc.spec, err)
+			continue
+		}
+		if s.Stdout() != tc.stdout || s.Lines() != tc.lines || s.HTTP() != tc.isURL {
+			t.Errorf("Parse(%q): Stdout %v, Lines %v, HTTP %v; want %v, %v, %v",
+				tc.spec, s.Stdout(), s.Lines(), s.HTTP(), tc.stdout, tc.lines, tc.isURL)
+		}
+	}
+}

@@ -126,7 +126,7 @@ func TestFormatsRegistered(t *testing.T) {
 		}
 		// Same function: same output.
 		events := formatEvents()
-		if !bytes.Equal(render(t, r, events, checkInfo), render(t, f.render, events, checkInfo)) {
+		if !bytes.Equal(render(t, r.Render, events, checkInfo), render(t, f.render, events, checkInfo)) {
 			t.Errorf("Formats[%q] is not %s's renderer", f.name, f.name)
 		}
 	}

@@ -1,6 +1,6 @@
 // Package report owns rendering: it turns the events of a check into a report in one of
-// several formats, one Renderer per format chosen from the Formats map. It does no
-// filtering or ordering of its own: events are rendered in the order they are given.
+// the formats of the Formats registry (name, renderer, media type). It does no filtering
+// or ordering of its own: events are rendered in the order they are given.
 //
 // The text format (the default) is for people. It starts with a summary line and has one
 // line per event. Every byte of a file name that could forge a line or drive the terminal
@@ -106,48 +106,69 @@ type Baseline struct {
 // events and info give the same bytes.
 type Renderer func(w io.Writer, events []diff.Event, info Info) error
 
-// Formats maps each --format name to its renderer.
-var Formats = map[string]Renderer{
-	"text":   Text,
-	"json":   JSON,
-	"junit":  JUnit,
-	"sarif":  SARIF,
-	"github": GitHub,
-	"ecs":    ECS,
+// Format is one report format: what --format names it, its renderer, and what the
+// command line and the delivery need to know of its output.
+type Format struct {
+	Name   string
+	Render Renderer
+	// ContentType is the media type of the output, for an HTTP collector.
+	ContentType string
+	// Document says the format renders one whole document (an XML or JSON tree) rather
+	// than independent lines: such output cannot be split into a stream of batches or
+	// into syslog messages.
+	Document bool
+	// Note says what the name alone does not, in the --format help ("" for nothing).
+	Note string
+	// SHA256 says the format carries each event's file SHA-256 (ecs: file.hash.sha256),
+	// which the engine computes for the files that have events.
+	SHA256 bool
 }
 
-// contentTypes are the media types of the formats, for an HTTP collector.
-var contentTypes = map[string]string{
-	"text":   "text/plain; charset=utf-8",
-	"github": "text/plain; charset=utf-8",
-	"json":   "application/x-ndjson",
-	"ecs":    "application/x-ndjson",
-	"junit":  "application/xml",
-	"sarif":  "application/sarif+json",
+// Formats are the report formats, in the order the --format help lists them.
+var Formats = []Format{
+	{Name: "text", Render: Text, ContentType: "text/plain; charset=utf-8"},
+	{Name: "json", Render: JSON, ContentType: "application/x-ndjson", Note: "one object per line"},
+	{Name: "ecs", Render: ECS, ContentType: "application/x-ndjson", Note: "Elastic Common Schema, one per line", SHA256: true},
+	{Name: "junit", Render: JUnit, ContentType: "application/xml", Document: true},
+	{Name: "sarif", Render: SARIF, ContentType: "application/sarif+json", Document: true},
+	{Name: "github", Render: GitHub, ContentType: "text/plain; charset=utf-8", Note: "Actions annotations"},
 }
 
-// ContentType returns the media type of a format's output.
-func ContentType(format string) string {
-	if t, ok := contentTypes[format]; ok {
-		return t
-	}
-	return "application/octet-stream"
-}
-
-// Document reports whether a format renders one whole document (an XML or JSON tree)
-// rather than independent lines: such output cannot be split into a stream of batches
-// or into syslog messages.
-func Document(format string) bool { return format == "junit" || format == "sarif" }
-
-// Lookup returns the renderer for a format name.
-func Lookup(format string) (Renderer, error) {
-	if r, ok := Formats[format]; ok {
-		return r, nil
-	}
-	names := make([]string, 0, len(Formats))
-	for n := range Formats {
-		names = append(names, n)
+// FormatNames returns the names of the formats, sorted.
+func FormatNames() []string {
+	names := make([]string, len(Formats))
+	for i := range Formats {
+		names[i] = Formats[i].Name
 	}
 	slices.Sort(names)
-	return nil, fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(names, ", "))
+	return names
+}
+
+// Help lists the formats for the --format flag: "text, json (one object per line), …
+// or github (Actions annotations)".
+func Help() string {
+	var b strings.Builder
+	for i, f := range Formats {
+		switch {
+		case i == len(Formats)-1:
+			b.WriteString(" or ")
+		case i > 0:
+			b.WriteString(", ")
+		}
+		b.WriteString(f.Name)
+		if f.Note != "" {
+			b.WriteString(" (" + f.Note + ")")
+		}
+	}
+	return b.String()
+}
+
+// Lookup returns the format of a name.
+func Lookup(name string) (*Format, error) {
+	for i := range Formats {
+		if Formats[i].Name == name {
+			return &Formats[i], nil
+		}
+	}
+	return nil, fmt.Errorf("unknown format %q (want one of %s)", name, strings.Join(FormatNames(), ", "))
 }

@@ -13,9 +13,9 @@ import (
 )
 
 func TestLookup(t *testing.T) {
-	for name := range Formats {
-		if r, err := Lookup(name); err != nil || r == nil {
-			t.Errorf("Lookup(%q) = %v, %v", name, r, err)
+	for _, f := range Formats {
+		if r, err := Lookup(f.Name); err != nil || r == nil || r.Name != f.Name {
+			t.Errorf("Lookup(%q) = %v, %v", f.Name, r, err)
 		}
 	}
 	r, err := Lookup("xml")
@@ -40,9 +40,9 @@ type failingWriter struct{}
 func (failingWriter) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
 
 func TestWriteError(t *testing.T) {
-	for name, r := range Formats {
-		if err := r(failingWriter{}, sampleEvents(), checkInfo); err == nil {
-			t.Errorf("%s: no error from a failing writer", name)
+	for _, f := range Formats {
+		if err := f.Render(failingWriter{}, sampleEvents(), checkInfo); err == nil {
+			t.Errorf("%s: no error from a failing writer", f.Name)
 		}
 	}
 }
@@ -94,12 +94,21 @@ func BenchmarkJSON(b *testing.B) { benchmarkRenderer(b, JSON) }
 func BenchmarkText(b *testing.B) { benchmarkRenderer(b, Text) }
 
 func TestContentTypes(t *testing.T) {
-	for name := range Formats {
-		if ContentType(name) == "application/octet-stream" {
-			t.Errorf("format %s has no content type", name)
+	for _, f := range Formats {
+		if f.ContentType == "" {
+			t.Errorf("format %s has no content type", f.Name)
 		}
 	}
-	if got := ContentType("nope"); got != "application/octet-stream" {
-		t.Errorf("ContentType(nope) = %q", got)
+}
+
+// TestHelp checks the --format help made from the registry: every name, in order,
+// with its note.
+func TestHelp(t *testing.T) {
+	want := "text, json (one object per line), ecs (Elastic Common Schema, one per line), junit, sarif or github (Actions annotations)"
+	if got := Help(); got != want {
+		t.Errorf("Help() = %q, want %q", got, want)
+	}
+	if got := strings.Join(FormatNames(), ", "); got != "ecs, github, json, junit, sarif, text" {
+		t.Errorf("FormatNames() = %q", got)
 	}
 }

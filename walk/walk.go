@@ -269,6 +269,10 @@ type Looked struct {
 	Stop  Stop   // for a directory it records: whether it enters it, or why not
 }
 
+// Watched reports whether a walk records the path (Recorded), or would when it appears
+// (Missing): nothing on the way keeps the walk out of it.
+func (l *Looked) Watched() bool { return l.Why == Recorded || l.Why == Missing }
+
 // Look is what a walk makes of the recorded path p: the entry it records, or why it
 // records none, with the path that decides (the symlink or the mount point on the way,
 // or p), and whether it enters a directory. It decides as WalkPath does, because it is

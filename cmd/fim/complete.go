@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -24,12 +23,7 @@ var flagValues = map[string]func(cmd string) []string{
 		if cmd == "export" {
 			return []string{"mtree"}
 		}
-		names := make([]string, 0, len(report.Formats))
-		for n := range report.Formats {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		return names
+		return report.FormatNames()
 	},
 	"backend": func(string) []string {
 		return []string{"auto", watch.SourceFanotify, watch.SourceFsnotify, watch.SourcePeriodic}

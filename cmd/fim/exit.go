@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"fim/baseline"
+	"fim/check"
 	"fim/diff"
 	"fim/provenance"
 	"fim/walk"
@@ -97,6 +98,8 @@ func exitCode(err error) int {
 		if ee.err == nil {
 			return code
 		}
+	case errors.As(err, new(*check.OptionError)):
+		code = exitUsage
 	case errors.Is(err, baseline.ErrBadBaseline):
 		code = exitBaseline
 	case errors.Is(err, walk.ErrSymlinkedRoot):

@@ -3,12 +3,10 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"fim/baseline"
 	"fim/check"
 	"fim/config"
 	"fim/diff"
@@ -59,80 +57,35 @@ func runExplain(c *cli.Context) error {
 	if c.Args().Len() != 1 {
 		return usageErr("explain takes one PATH")
 	}
-	var (
-		pol   *config.Policy
-		lines map[string]int
-		r     *baseline.Reader
-		db    string
-		err   error
-	)
-	cfgFile := c.String("config")
-	if cfgFile != "" {
-		var cfg *config.Config
-		if cfg, lines, err = config.LoadLines(cfgFile); err != nil {
-			return &exitError{exitUsage, err}
-		}
-		pol = cfg.Policy()
-		if db, err = dbPath(c, cfg); err != nil {
+	var warn warnings
+	o := check.ExplainOptions{Config: c.String("config"), ReadDB: c.IsSet("db")}
+	o.Warn = warn.add
+	if o.Config == "" || o.ReadDB { // with --config, only --db names a baseline to read
+		var err error
+		if o.DB, err = dbPath(c, nil); err != nil {
 			return err
 		}
-	} else if db, err = dbPath(c, nil); err != nil {
+	}
+	ex, err := check.Explain(c.Context, c.Args().First(), o)
+	if err != nil {
 		return err
 	}
-	if cfgFile == "" || c.IsSet("db") {
-		if r, err = baseline.Open(db); err != nil {
-			return err
-		}
-		defer r.Close()
-		if err := r.Validate(); err != nil { // explain reads its meta and one record
-			return err
-		}
-		if pol == nil {
-			if pol, _, err = check.Policy(r); err != nil {
-				return err
-			}
-		}
-	}
-	comp, err := pol.Compile()
-	if err != nil {
-		return &exitError{exitUsage, err}
-	}
-	arg := c.Args().First()
-	p := tree.CleanPath(arg) // relative to the root
-	if pol.Root == "" {
-		if p, err = filepath.Abs(arg); err != nil {
-			return usageErr("%s: %v", arg, err)
-		}
-	}
-	var warn warnings
-	var own []*os.File
-	if r != nil {
-		own = r.Files()
-	}
-	wk := walker(c, comp, pol, pol.Root, &warn, own...)
-	ex := comp.Explain(wk, p)
-
 	var x explainer
 	if ex.Rule != nil {
 		rule := report.EscapeText(ex.Rule.Path)
-		if line := lines[ex.Rule.Path]; line > 0 {
-			rule += fmt.Sprintf(" (%s:%d)", report.EscapeText(cfgFile), line)
+		if ex.RuleLine > 0 {
+			rule += fmt.Sprintf(" (%s:%d)", report.EscapeText(o.Config), ex.RuleLine)
 		} else {
 			rule += " (the baseline's options)"
 		}
 		x.line("rule", "%s", rule)
 	}
-	monitored := ex.Selected()
-	var cur *tree.Entry
-	if monitored {
-		cur, monitored, err = explainFilesystem(c, &x, wk, &ex, p)
-		if err != nil {
-			return err
-		}
+	if ex.Selected() {
+		explainFilesystem(&x, ex)
 	} else {
-		explainSelection(&x, &ex)
+		explainSelection(&x, &ex.Explanation)
 	}
-	if monitored {
+	if ex.Monitored {
 		events := "all"
 		if ex.Events != diff.AllKinds {
 			var names []string
@@ -145,26 +98,21 @@ func runExplain(c *cli.Context) error {
 		}
 		x.line("reports", "%s; ignores: %s", events, orNone(strings.Join(ex.Ignore.Strings(), ", ")))
 	}
-	if cur != nil {
+	if cur := ex.Looked.Entry; cur != nil {
 		x.line("now", "%s", report.AppendEntry(nil, cur))
 	}
-	if r != nil {
-		rec, err := r.Get(p)
-		if err != nil {
-			return err
-		}
-		if rec != nil {
-			x.line("recorded", "%s", report.AppendEntry(nil, rec))
-		} else {
-			x.line("recorded", "nothing, in %s", report.EscapeText(db))
-		}
+	switch {
+	case ex.Recorded != nil:
+		x.line("recorded", "%s", report.AppendEntry(nil, ex.Recorded))
+	case ex.Baseline:
+		x.line("recorded", "nothing, in %s", report.EscapeText(o.DB))
 	}
 	verdict := "monitored"
-	if !monitored {
+	if !ex.Monitored {
 		verdict = "not monitored"
 	}
-	fmt.Fprintf(os.Stdout, "%s: %s\n%s", report.EscapeText(p), verdict, x.b.String())
-	if !monitored {
+	fmt.Fprintf(os.Stdout, "%s: %s\n%s", report.EscapeText(ex.Path), verdict, x.b.String())
+	if !ex.Monitored {
 		return &exitError{code: 1}
 	}
 	return nil
@@ -196,31 +144,25 @@ func explainSelection(x *explainer, ex *config.Explanation) {
 	}
 }
 
-// explainFilesystem decides, for a path the rules select, what the limits that need the
-// filesystem make of it: the walker records (WalkPath) what exists; a symlink or another
-// filesystem above it keeps the walk out. It returns the entry a walk records now, if
-// any, and whether the path is monitored.
-func explainFilesystem(c *cli.Context, x *explainer, wk *walk.Walker, ex *config.Explanation, p string) (*tree.Entry, bool, error) {
-	root := ex.Root
+// explainFilesystem says what the limits that need the filesystem make of a path the
+// rules select, as the walk decided (walk.Walker.Look).
+func explainFilesystem(x *explainer, ex *check.Explained) {
+	root, l := ex.Root, &ex.Looked
 	x.line("depth", "%d below %s (max_depth: %s)", ex.Depth, report.EscapeText(root.Path), limit(root.MaxDepth))
-	l, err := wk.Look(c.Context, p)
-	if err != nil {
-		return nil, false, err
-	}
 	cur, at := l.Entry, report.EscapeText(l.At)
 	switch l.Why {
 	case walk.Missing:
 		x.line("now", "does not exist; its creation would be reported")
-		return nil, true, nil
+		return
 	case walk.BelowSymlink:
 		x.line("why", "%s is a symlink (follow_symlinks: no): recorded as a link, nothing below it", at)
-		return nil, false, nil
+		return
 	case walk.OtherFilesystem:
 		x.line("why", "on another filesystem than %s, below the mount point %s (cross_mounts: no)", report.EscapeText(root.Path), at)
-		return nil, false, nil
+		return
 	case walk.OwnFile:
 		x.line("why", "fim's own file, open now (the baseline or its lock): anything else in its place would be recorded")
-		return nil, false, nil
+		return
 	}
 	switch {
 	case cur.Type == tree.TypeFile && cur.Flags&tree.FlagTooLarge != 0:
@@ -242,7 +184,6 @@ func explainFilesystem(c *cli.Context, x *explainer, wk *walk.Walker, ex *config
 	if cur.Type != tree.TypeSymlink && cur.LinkTarget != "" {
 		x.line("symlink", "to %s: recorded as what it points to (follow_symlinks: yes)", report.EscapeText(cur.LinkTarget))
 	}
-	return cur, true, nil
 }
 
 func limit(n int) string {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"os"
 
 	"github.com/urfave/cli/v2"
@@ -58,10 +57,5 @@ func readImage(c *cli.Context, pol *config.Policy, warn *warnings) (*config.Poli
 	}
 	defer done()
 	im.In = in
-	pol, es, err := check.ReadImage(c.Context, pol, im)
-	var oe *check.OptionError
-	if errors.As(err, &oe) {
-		return nil, nil, &exitError{exitUsage, err}
-	}
-	return pol, es, err
+	return check.ReadImage(c.Context, pol, im) // an *check.OptionError exits ExitUsage
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"fim/check"
 	"fim/config"
 	"fim/report"
+	"fim/tree"
 	"fim/walk"
 )
 
@@ -152,23 +154,16 @@ func runList(c *cli.Context) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
-	it := r.Iter()
-	for {
-		e, err := it.Next()
-		if err != nil {
-			ew.Flush()
-			return err
-		}
-		if e == nil {
-			break
-		}
+	err = r.Walk(c.Context, func(e *tree.Entry) error {
 		if match == nil || match.Match(e.Path) {
-			if err := ew.Write(e); err != nil {
-				return err
-			}
+			return ew.Write(e)
 		}
+		return nil
+	})
+	if ferr := ew.Flush(); err == nil {
+		err = ferr
 	}
-	return ew.Flush()
+	return err
 }
 
 func infoCommand() *cli.Command {
@@ -188,28 +183,6 @@ refuse a stale baseline as check does.`,
 	}
 }
 
-// infoJSON is the json format of fim info.
-type infoJSON struct {
-	Path          string                `json:"path"`
-	FileSize      int64                 `json:"file_size"`
-	BytesPerEntry float64               `json:"bytes_per_entry"`
-	Format        int                   `json:"format"`
-	FimVersion    string                `json:"fim_version"`
-	Created       time.Time             `json:"created"`
-	Generation    uint64                `json:"generation"`
-	Host          string                `json:"host"`
-	HostID        string                `json:"host_id"`
-	Entries       uint64                `json:"entries"`
-	Digest        string                `json:"digest"`
-	KeyBase       string                `json:"key_base"`
-	Signed        bool                  `json:"signed"`
-	KeyID         string                `json:"key_id,omitempty"`
-	Verified      *bool                 `json:"verified,omitempty"` // with --verify
-	VerifyError   string                `json:"verify_error,omitempty"`
-	Policy        json.RawMessage       `json:"policy"`
-	Accepted      []baseline.Acceptance `json:"accepted"`
-}
-
 func runInfo(c *cli.Context) error {
 	if c.Args().Len() > 0 {
 		return usageErr("info takes no PATH")
@@ -226,72 +199,35 @@ func runInfo(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := baseline.Open(db)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	if c.String("verify") == "" {
-		// With --verify, Verify reads every record below, and says what it found.
-		if err := r.Validate(); err != nil {
-			return err
-		}
-	}
-	pol, _, err := check.Policy(r)
-	if err != nil {
-		return err
-	}
-	m := r.Meta()
-	st, err := os.Stat(db)
-	if err != nil {
-		return err
-	}
-	in := infoJSON{Path: db, FileSize: st.Size(), Format: m.Format, FimVersion: m.FimVersion, Created: m.Created,
-		Generation: m.Generation, Host: m.Host, HostID: m.HostID, Entries: m.Entries, Digest: m.Digest, KeyBase: m.KeyBase,
-		Signed: r.Signed(), KeyID: m.KeyID, Policy: m.Policy, Accepted: m.Accepted}
-	if m.Entries > 0 {
-		in.BytesPerEntry = float64(st.Size()) / float64(m.Entries)
-	}
-	if in.Accepted == nil {
-		in.Accepted = []baseline.Acceptance{}
-	}
-	var verr error
-	var pubID string
+	var pub ed25519.PublicKey
 	if f := c.String("verify"); f != "" {
-		pub, err := baseline.LoadPublicKey(f)
-		if err != nil {
+		if pub, err = baseline.LoadPublicKey(f); err != nil {
 			return usageErr("--verify: %v", err)
 		}
-		pubID = baseline.KeyID(pub)
-		verr = r.Verify(pub)
-		ok := verr == nil
-		in.Verified = &ok
-		if verr != nil {
-			in.VerifyError = verr.Error()
-		}
 	}
-	if verr == nil {
-		if err := fresh.check(r); err != nil {
-			return err
-		}
+	in, err := check.Describe(db, pub, fresh.want)
+	if err != nil {
+		return err
 	}
 	if format == "json" {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetEscapeHTML(false)
-		if err := enc.Encode(&in); err != nil {
+		if err := enc.Encode(in); err != nil {
 			return fmt.Errorf("write info: %w", err)
 		}
 	} else {
-		writeInfoText(&in, pol, pubID)
+		writeInfoText(in, pub)
 	}
-	if verr != nil {
+	if in.Verified != nil && !*in.Verified {
 		return &exitError{code: exitBaseline}
 	}
+	fresh.saw(in.Generation)
 	return fresh.record()
 }
 
-// writeInfoText prints fim info's text format to stdout.
-func writeInfoText(in *infoJSON, pol *config.Policy, pubID string) {
+// writeInfoText prints fim info's text format to stdout; pub is the key verified with.
+func writeInfoText(in *check.Info, pub ed25519.PublicKey) {
+	pol := in.Policy
 	var b strings.Builder
 	line := func(key, format string, args ...any) {
 		fmt.Fprintf(&b, "%-14s", key+":")
@@ -319,9 +255,9 @@ func writeInfoText(in *infoJSON, pol *config.Policy, pubID string) {
 	case in.Verified == nil:
 		line("signature", "signed by %s (not checked: give --verify PUBKEY)", keyID)
 	case *in.Verified:
-		line("signature", "signed by %s, verified with %s: every record intact", keyID, pubID)
+		line("signature", "signed by %s, verified with %s: every record intact", keyID, baseline.KeyID(pub))
 	default:
-		line("signature", "signed by %s, does NOT verify with %s: %s", keyID, pubID, report.EscapeText(in.VerifyError))
+		line("signature", "signed by %s, does NOT verify with %s: %s", keyID, baseline.KeyID(pub), report.EscapeText(in.VerifyError))
 	}
 	if in.Verified != nil && !in.Signed {
 		line("verify", "FAILED: %s", report.EscapeText(in.VerifyError))

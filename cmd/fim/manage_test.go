@@ -71,7 +71,7 @@ func TestDiff(t *testing.T) {
 	mustRun(t, 0, "baseline", "--db", newDB, root)
 
 	wantEvents(t, summarize(t, parseJSON(t, mustOut(t, 7, "diff", "--format", "json", oldDB, newDB)), root), allManaged...)
-	for format := range report.Formats {
+	for _, format := range report.FormatNames() {
 		t.Run(format, func(t *testing.T) {
 			checkOut, _ := mustRun(t, 7, "check", "--db", oldDB, "--format", format)
 			diffOut, _ := mustRun(t, 7, "diff", "--format", format, oldDB, newDB)

@@ -16,8 +16,7 @@ import (
 	"fim/report"
 )
 
-var reportFormatFlag = &cli.StringFlag{Name: "format", Value: "text",
-	Usage: "report format: text, json (one object per line), ecs (Elastic Common Schema, one per line), junit, sarif or github (Actions annotations)"}
+var reportFormatFlag = &cli.StringFlag{Name: "format", Value: "text", Usage: "report format: " + report.Help()}
 var outputFlag = &cli.StringFlag{Name: "output", Usage: "send the report to `DEST`: FILE (appended, fsync'd), -, syslog, syslog:///SOCKET, " +
 	"udp://HOST:PORT or tcp://HOST:PORT (RFC 5424; ?facility=NAME, ?max=BYTES), or http(s)://URL (JSON POST with retries)"}
 
@@ -57,24 +56,26 @@ type reporter struct {
 // batches (fim watch), which a whole-document format cannot carry; roots are the
 // configured roots that --redact keeps.
 func newReporter(c *cli.Context, stream bool, roots []string) (*reporter, error) {
-	format := c.String("format")
-	render, err := report.Lookup(format)
+	format, err := report.Lookup(c.String("format"))
 	if err != nil {
 		return nil, usageErr("--format: %v", err)
 	}
-	dest := c.String("output")
-	if report.Document(format) {
+	dest, err := output.Parse(c.String("output"))
+	if err != nil {
+		return nil, usageErr("%v", err) // it names the output
+	}
+	if format.Document {
 		if stream {
-			return nil, usageErr("--format %s writes one document per run: use it with fim check", format)
+			return nil, usageErr("--format %s writes one document per run: use it with fim check", format.Name)
 		}
-		if output.Lines(dest) {
-			return nil, usageErr("--format %s is one document: syslog would split it into lines", format)
+		if dest.Lines() {
+			return nil, usageErr("--format %s is one document: syslog would split it into lines", format.Name)
 		}
 	}
 	var color bool
 	switch when := c.String("color"); when {
 	case "auto":
-		color = (dest == "" || dest == "-") && colorful()
+		color = dest.Stdout() && colorful()
 	case "always":
 		color = true
 	case "never":
@@ -82,7 +83,7 @@ func newReporter(c *cli.Context, stream bool, roots []string) (*reporter, error)
 		return nil, usageErr("--color: want auto, always or never, not %q", when)
 	}
 	opt := output.Options{
-		ContentType: report.ContentType(format),
+		ContentType: format.ContentType,
 		Version:     version(),
 		Hostname:    report.LocalHost().Name,
 		// Every message names the output or the spool it is about.
@@ -91,11 +92,11 @@ func newReporter(c *cli.Context, stream bool, roots []string) (*reporter, error)
 	if err := deliveryOptions(c, dest, &opt); err != nil {
 		return nil, err
 	}
-	sink, err := output.Open(dest, opt)
+	sink, err := dest.Open(opt)
 	if err != nil {
 		return nil, usageErr("%v", err) // it names the output
 	}
-	r := &reporter{render: render, sink: sink, host: report.LocalHost(), sha256: format == "ecs"}
+	r := &reporter{render: format.Render, sink: sink, host: report.LocalHost(), sha256: format.SHA256}
 	r.color = color
 	if c.Bool("redact") {
 		r.redact = roots
@@ -105,9 +106,9 @@ func newReporter(c *cli.Context, stream bool, roots []string) (*reporter, error)
 }
 
 // deliveryOptions reads the deliveryFlags into opt; they need an http(s) dest.
-func deliveryOptions(c *cli.Context, dest string, opt *output.Options) error {
+func deliveryOptions(c *cli.Context, dest output.Spec, opt *output.Options) error {
 	for _, name := range []string{"header", "ca", "cert", "key", "gzip"} {
-		if c.IsSet(name) && !output.HTTP(dest) {
+		if c.IsSet(name) && !dest.HTTP() {
 			return usageErr("--%s is for an http:// or https:// --output", name)
 		}
 	}

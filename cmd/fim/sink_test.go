@@ -143,7 +143,7 @@ func TestFormatsCLI(t *testing.T) {
 		}
 	}
 	// A file whose name starts like a syslog form is a file: the document goes there.
-	for _, name := range []string{"syslog-report.xml", "tcp-report.xml", "syslogs"} {
+	for _, name := range []string{"syslog-report.xml", "syslog-report2.xml", "tcp-report.xml", "syslogs"} {
 		dir := t.TempDir()
 		_, stderr, code := runIn(t, nil, dir, nil, "check", "--db", db, "--format", "junit", "--output", name)
 		b, err := os.ReadFile(filepath.Join(dir, name))

@@ -1,0 +1,103 @@
+package check
+
+import (
+	"context"
+	"path/filepath"
+
+	"fim/baseline"
+	"fim/config"
+	"fim/tree"
+	"fim/walk"
+)
+
+// ExplainOptions say where explain's options come from: Config's if given, else those
+// of the baseline at DB. The baseline's record of the path is read unless only Config
+// is given.
+type ExplainOptions struct {
+	Config string // a configuration file; "" for the baseline's options
+	DB     string // the baseline
+	ReadDB bool   // read the baseline even with Config (--db given)
+	WalkerOptions
+}
+
+// Explained is what explain says of one path: the policy's decision, the walk's, and
+// the baseline's record.
+type Explained struct {
+	config.Explanation
+	// Path is the recorded path explained: the argument cleaned under a root, else made
+	// absolute.
+	Path string
+	// RuleLine is the line of the rule in the configuration file; 0 when the options
+	// are the baseline's or outside every rule.
+	RuleLine int
+	// Looked is what a walk makes of Path now, for a path the policy selects.
+	Looked walk.Looked
+	// Monitored: the policy selects the path and nothing on the way keeps the walk out.
+	Monitored bool
+	// Baseline says the baseline was read; Recorded is its record of Path (nil: none).
+	Baseline bool
+	Recorded *tree.Entry
+}
+
+// Explain says whether a walk records the path arg and why, by the walker's own
+// decisions (config.Compiled.Explain, walk.Walker.Look). A configuration, a policy or
+// an argument that is wrong gives an *OptionError; a baseline that cannot be read, an
+// error wrapping baseline.ErrBadBaseline.
+func Explain(ctx context.Context, arg string, o ExplainOptions) (*Explained, error) {
+	var (
+		pol   *config.Policy
+		lines map[string]int
+		r     *baseline.Reader
+	)
+	if o.Config != "" {
+		cfg, l, err := config.LoadLines(o.Config)
+		if err != nil {
+			return nil, &OptionError{err.Error()}
+		}
+		pol, lines = cfg.Policy(), l
+	}
+	if o.Config == "" || o.ReadDB {
+		var err error
+		if r, err = baseline.Open(o.DB); err != nil {
+			return nil, err
+		}
+		defer r.Close()
+		if err := r.Validate(); err != nil { // explain reads its meta and one record
+			return nil, err
+		}
+		if pol == nil {
+			if pol, _, err = Policy(r); err != nil {
+				return nil, err
+			}
+		}
+		o.Own = append(o.Own, r.Files()...)
+	}
+	comp, err := pol.Compile()
+	if err != nil {
+		return nil, &OptionError{err.Error()}
+	}
+	x := &Explained{Path: tree.CleanPath(arg), Baseline: r != nil} // relative to the root
+	if pol.Root == "" {
+		if x.Path, err = filepath.Abs(arg); err != nil {
+			return nil, optionErr("%s: %v", arg, err)
+		}
+	}
+	o.Root, o.MaxEntries = pol.Root, pol.MaxEntries
+	wk := Walker(comp, o.WalkerOptions)
+	x.Explanation = comp.Explain(wk, x.Path)
+	if x.Rule != nil {
+		x.RuleLine = lines[x.Rule.Path]
+	}
+	if x.Selected() {
+		if x.Looked, err = wk.Look(ctx, x.Path); err != nil {
+			return nil, err
+		}
+		x.Monitored = x.Looked.Watched()
+	}
+	if r != nil {
+		if x.Recorded, err = r.Get(x.Path); err != nil {
+			return nil, err
+		}
+	}
+	return x, nil
+}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fim/internal/cmdline"
 	"fim/internal/fstest"
 	"flag"
 	"fmt"
@@ -181,7 +182,7 @@ func TestFlagTable(t *testing.T) {
 			set.VisitAll(func(f *flag.Flag) {
 				b, ok := f.Value.(interface{ IsBoolFlag() bool })
 				parser := !ok || !b.IsBoolFlag()
-				if got := takesValue(flags, "--"+f.Name); got != parser {
+				if got := cmdline.TakesValue(flags, "--"+f.Name); got != parser {
 					t.Errorf("fim%s %s --%s: takes a value %v, the parser says %v", path, cmd.Name, f.Name, got, parser)
 				}
 			})
@@ -208,7 +209,7 @@ func TestFlagsAnywhereWords(t *testing.T) {
 		{"bogus /etc --db x", "bogus /etc --db x"}, // an unknown command, reported as such
 		{"baseline /etc - --db x", "baseline --db x -- /etc -"},
 	} {
-		got := strings.Join(flagsAnywhere(app, append([]string{"fim"}, strings.Fields(tt.in)...))[1:], " ")
+		got := strings.Join(cmdline.FlagsAnywhere(app, append([]string{"fim"}, strings.Fields(tt.in)...))[1:], " ")
 		if got != tt.want {
 			t.Errorf("fim %s: %q, want %q", tt.in, got, tt.want)
 		}

@@ -1,49 +1,12 @@
 package main
 
 import (
+	"fim/internal/cmdline"
 	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 )
-
-// Shell completion asks fim itself: `fim __complete WORD...` prints the words that can
-// replace the last one (see complete), and nothing where a file name goes.
-const bashCompletion = `# bash completion for fim; load with: source <(fim completion bash)
-_fim_complete() {
-  local cur=${COMP_WORDS[COMP_CWORD]} IFS=$'\n'
-  [[ $cur == = ]] && cur=
-  COMPREPLY=($(compgen -W "$("${COMP_WORDS[0]}" __complete "${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null)" -- "$cur"))
-  if ((${#COMPREPLY[@]} == 0)); then
-    COMPREPLY=($(compgen -f -- "$cur"))
-  fi
-}
-complete -o filenames -o bashdefault -F _fim_complete fim
-`
-
-const zshCompletion = `#compdef fim
-# zsh completion for fim; load with: source <(fim completion zsh)
-_fim() {
-  local -a opts
-  opts=("${(@f)$("${words[1]}" __complete "${(@)words[2,CURRENT]}" 2>/dev/null)}")
-  if [[ -n ${opts[1]} ]]; then
-    compadd -- "${opts[@]}"
-  else
-    _files
-  fi
-}
-compdef _fim fim
-`
-
-const fishCompletion = `# fish completion for fim; load with: fim completion fish | source
-function __fim_complete
-    set -l tokens (commandline -opc) (commandline -ct)
-    $tokens[1] __complete $tokens[2..-1] 2>/dev/null
-end
-complete -c fim -e
-complete -c fim -f -n '__fim_complete | string length -q' -a '(__fim_complete)'
-complete -c fim -F -n 'not __fim_complete | string length -q'
-`
 
 func completionCommand() *cli.Command {
 	return &cli.Command{
@@ -52,18 +15,11 @@ func completionCommand() *cli.Command {
 		ArgsUsage:    "SHELL",
 		OnUsageError: onUsageError,
 		Action: func(c *cli.Context) error {
-			var script string
-			switch shell := c.Args().First(); shell {
-			case "bash":
-				script = bashCompletion
-			case "zsh":
-				script = zshCompletion
-			case "fish":
-				script = fishCompletion
-			default:
-				return usageErr("completion: want bash, zsh or fish, not %q", shell)
+			script, err := cmdline.Script(c.Args().First(), "fim")
+			if err != nil {
+				return usageErr("completion: %v", err)
 			}
-			_, err := fmt.Fprint(c.App.Writer, script)
+			_, err = fmt.Fprint(c.App.Writer, script)
 			return err
 		},
 	}
@@ -85,21 +41,10 @@ func manCommand() *cli.Command {
 	}
 }
 
-// manPage returns fim's manual page: the commands and flags as urfave/cli writes them,
-// under a title line that dates the page and names the version, followed by the
-// sections every manual page has (manSections).
+// manPage returns fim's manual page, dated and naming the version, with manSections.
 func manPage(app *cli.App) (string, error) {
-	page, err := app.ToManWithSection(1)
-	if err != nil {
-		return "", err
-	}
-	title := fmt.Sprintf(".TH FIM 1 %s \"fim %s\" \"User Commands\"", releaseDate(), strings.ReplaceAll(version(), `"`, ""))
-	head, rest, ok := strings.Cut(page, "\n.TH ")
-	if !ok {
-		return "", fmt.Errorf("man page: no .TH line")
-	}
-	_, rest, _ = strings.Cut(rest, "\n")
-	return head + "\n" + title + "\n" + rest + manSections, nil
+	th := fmt.Sprintf(".TH FIM 1 %s \"fim %s\" \"User Commands\"", releaseDate(), strings.ReplaceAll(version(), `"`, ""))
+	return cmdline.ManPage(app, th, manSections)
 }
 
 // manSections are the manual page's sections after the commands.

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fim/internal/cmdline"
 	"os"
 	"os/signal"
 	"slices"
@@ -76,11 +77,11 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	stopProfile := startProfile()
 	app := newApp()
-	if len(os.Args) > 1 && os.Args[1] == completeCommand {
-		complete(os.Stdout, app, os.Args[2:])
+	if len(os.Args) > 1 && os.Args[1] == cmdline.CompleteCommand {
+		cmdline.Complete(os.Stdout, app, completionValues, os.Args[2:])
 		os.Exit(exitOK)
 	}
-	err := app.RunContext(ctx, flagsAnywhere(app, os.Args))
+	err := app.RunContext(ctx, cmdline.FlagsAnywhere(app, os.Args))
 	stopProfile()
 	stop()
 	os.Exit(exitCode(err))

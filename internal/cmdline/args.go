@@ -1,4 +1,9 @@
-package main
+// Package cmdline owns the command-line mechanics fim adds to urfave/cli: flags
+// anywhere on the line (FlagsAnywhere), shell completion computed from the same flag
+// tables (Complete and the scripts of Script), and a manual page with a dated title and
+// the sections urfave/cli does not write (ManPage). It knows no command of fim's: the
+// app, and the values of word-valued flags, are passed in.
+package cmdline
 
 import (
 	"slices"
@@ -7,7 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// flagsAnywhere returns the command line args (os.Args) with the flags of the command it
+// FlagsAnywhere returns the command line args (os.Args) with the flags of the command it
 // names moved before that command's positional arguments, so that flags may come
 // anywhere on the line, as in `fim baseline /etc --db test.db`. urfave/cli, like Go's
 // flag package, stops at the first argument that is not a flag and would take every
@@ -28,8 +33,8 @@ import (
 //     ends the reordering, and the parser reports it.
 //
 // The positionals follow a "--", so that one that starts with '-' stays positional.
-// (Shell completion, fim __complete, reads the words as typed: see complete.)
-func flagsAnywhere(app *cli.App, args []string) []string {
+// (Shell completion reads the words as typed: see Complete.)
+func FlagsAnywhere(app *cli.App, args []string) []string {
 	if len(args) < 2 {
 		return args
 	}
@@ -70,7 +75,7 @@ func reorder(flags []cli.Flag, command func(string) *cli.Command, args []string)
 			return slices.Concat(flagWords, []string{a}, reorder(sub, lookup, args[i+1:]))
 		}
 		flagWords = append(flagWords, a)
-		if !takesValue(flags, a) {
+		if !TakesValue(flags, a) {
 			continue
 		}
 		if i+1 == len(args) {
@@ -88,9 +93,9 @@ func reorder(flags []cli.Flag, command func(string) *cli.Command, args []string)
 	return slices.Concat(flagWords, []string{"--"}, positional)
 }
 
-// takesValue reports whether the flag word a ("-name" or "--name", without "=value")
+// TakesValue reports whether the flag word a ("-name" or "--name", without "=value")
 // names a flag in flags that consumes the next word as its value.
-func takesValue(flags []cli.Flag, a string) bool {
+func TakesValue(flags []cli.Flag, a string) bool {
 	name := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
 	if name == "" || name[0] == '-' || name[0] == '=' || strings.Contains(name, "=") {
 		return false // a bad flag, which the parser rejects, or one with its value

@@ -64,6 +64,7 @@ var formatRenderers = []struct {
 	name   string
 	render Renderer
 }{
+	{"json", JSON},
 	{"junit", JUnit},
 	{"sarif", SARIF},
 	{"github", GitHub},

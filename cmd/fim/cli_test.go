@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fim/internal/fstest"
+	"fim/report"
 	"flag"
 	"fmt"
 	"os"
@@ -162,8 +163,15 @@ func exactPath(t *testing.T, s, b64 string) string {
 	return string(raw)
 }
 
+// parseJSON decodes the lines of --format json output, each checked against the
+// format's schema.
 func parseJSON(t *testing.T, out string) []jsonEvent {
 	t.Helper()
+	schema, err := report.Schema("json")
+	must(t, err)
+	if err := fstest.NewSchema(t, schema).Lines([]byte(out)); err != nil {
+		t.Errorf("not valid against fim's json schema: %v", err)
+	}
 	var events []jsonEvent
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {

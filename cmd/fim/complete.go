@@ -37,11 +37,18 @@ var flagValues = map[string]func(cmd string) []string{
 	"color": func(string) []string { return []string{"auto", "always", "never"} },
 }
 
+// argValues lists the words the first argument of a command takes, for the commands
+// whose argument is a word rather than a file name.
+var argValues = map[string][]string{
+	"completion": {"bash", "zsh", "fish"},
+	"schema":     report.SchemaFormats,
+}
+
 // complete prints, one per line, the words that can replace the last of args (the
 // words of a command line after "fim", the last the one under the cursor, perhaps
 // empty): a command name, a flag of the command named (after "-" or "--"), a value of
 // the flag before it (--format, --backend, --color; also as --flag=VALUE), the shell
-// of `completion` or the command of `help`. It prints nothing where a file name goes
+// of `completion`, the format of `schema` or the command of `help`. It prints nothing where a file name goes
 // (the positional arguments, --db, --config, …), and the scripts complete a file
 // name then. bash splits --flag=VALUE into three words ("--flag", "=", "VALUE"): such
 // a VALUE is completed on its own, as bash replaces only it.
@@ -129,8 +136,8 @@ func candidates(app *cli.App, args []string) []string {
 			names = append(names, c.Name)
 		}
 		return withPrefix(names, "", cur)
-	case cmd.Name == "completion" && len(positional) == 0:
-		return withPrefix([]string{"bash", "zsh", "fish"}, "", cur)
+	case argValues[cmd.Name] != nil && len(positional) == 0:
+		return withPrefix(argValues[cmd.Name], "", cur)
 	case cmd.Name == "help" && len(positional) == 0:
 		return candidates(app, []string{cur})
 	}

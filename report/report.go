@@ -33,6 +33,9 @@
 //     version in fim.format); a path that is not valid UTF-8 has its exact bytes in a
 //     *_b64 field there.
 //
+// Schema gives the JSON Schema of a line of the json and ecs formats, whose version
+// (FormatVersion) every line names.
+//
 // Changes and removes are errors, other kinds warnings, where a format grades events.
 // junit and sarif write one document per call, so they suit a check, not the batches of
 // a continuous stream. Redact hides the names below sensitive directories before any

@@ -167,11 +167,7 @@ func exactPath(t *testing.T, s, b64 string) string {
 // format's schema.
 func parseJSON(t *testing.T, out string) []jsonEvent {
 	t.Helper()
-	schema, err := report.Schema("json")
-	must(t, err)
-	if err := fstest.NewSchema(t, schema).Lines([]byte(out)); err != nil {
-		t.Errorf("not valid against fim's json schema: %v", err)
-	}
+	validLines(t, "json", out)
 	var events []jsonEvent
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
@@ -185,6 +181,16 @@ func parseJSON(t *testing.T, out string) []jsonEvent {
 		events = append(events, ev)
 	}
 	return events
+}
+
+// validLines checks every line of a line format's output against the format's schema.
+func validLines(t *testing.T, format, out string) {
+	t.Helper()
+	schema, err := report.Schema(format)
+	must(t, err)
+	if err := fstest.NewSchema(t, schema).Lines([]byte(out)); err != nil {
+		t.Errorf("not valid against fim's %s schema: %v", format, err)
+	}
 }
 
 // summarize renders events as "type path [<- old_path] [changed,...]" with the tree

@@ -165,6 +165,7 @@ func newECSID(id int, name string) *ecsID {
 
 // ecsFIM holds what ECS has no field for, in the json format's names and encodings.
 type ecsFIM struct {
+	Format        int               `json:"format"` // FormatVersion
 	Kind          string            `json:"kind"`
 	Changed       []string          `json:"changed"`
 	PathB64       string            `json:"path_b64,omitempty"`
@@ -208,7 +209,7 @@ type ecsFIM struct {
 // message is the event's text line. Every field outside fim is an ECS field of its
 // ECS type.
 //
-// The fim object holds the rest: kind (fim's own: "rename" and "move" differ there),
+// The fim object holds the rest: format (FormatVersion), kind (fim's own: "rename" and "move" differ there),
 // changed, old_path, source, count, process_gone, hash.blake3, setuid, setgid, the
 // entry's extended attributes and flags, the effective group and login user of the
 // process, the provenance verdict, verdict_reason and transaction (the package that
@@ -238,6 +239,7 @@ func ECS(w io.Writer, events []diff.Event, info Info) error {
 				Dataset: ecsDataset},
 			Host: host,
 			FIM: ecsFIM{
+				Format:   FormatVersion,
 				Kind:     ev.Kind.String(),
 				Changed:  ev.Changed.Strings(),
 				PathB64:  rawIfInvalid(ev.Path),

@@ -49,7 +49,7 @@ func parseECS(t *testing.T, out []byte) []map[string]any {
 		}
 		for key, want := range map[string]any{
 			"event.kind": "event", "event.module": "fim", "event.category": []any{"file"},
-			"host.name": "web1", "host.id": checkInfo.Host.ID,
+			"host.name": "web1", "host.id": checkInfo.Host.ID, "fim.format": float64(FormatVersion),
 		} {
 			if got := field(doc, key); !reflect.DeepEqual(got, want) {
 				t.Errorf("line %d: %s = %v, want %v", i, key, got, want)

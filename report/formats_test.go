@@ -64,6 +64,7 @@ var formatRenderers = []struct {
 	name   string
 	render Renderer
 }{
+	{"json", JSON},
 	{"junit", JUnit},
 	{"sarif", SARIF},
 	{"github", GitHub},
@@ -293,8 +294,13 @@ func decodeB64(t *testing.T, lossy any, b64 any) string {
 
 // FuzzFormats renders events about arbitrary names in every format and checks what the
 // formats promise: well-formed XML with the escaped name, a URI that resolves against
-// its root to the exact path, exactly one workflow command per event, JSON with the exact path.
+// its root to the exact path, exactly one workflow command per event, JSON with the exact
+// path, lines valid against their schema.
 func FuzzFormats(f *testing.F) {
+	schemas := map[string]*fstest.Schema{}
+	for _, format := range SchemaFormats {
+		schemas[format] = schemaOf(f, format)
+	}
 	for _, name := range hostileNames {
 		f.Add(name, "target")
 	}
@@ -340,6 +346,11 @@ func FuzzFormats(f *testing.F) {
 		}
 		if got := ecsTarget(t, docs[1]); got != target {
 			t.Fatalf("ecs target %q, want %q", got, target)
+		}
+		for format, s := range schemas {
+			if err := s.Lines(render(t, renderer(t, format), events, checkInfo)); err != nil {
+				t.Fatalf("%s: %v", format, err)
+			}
 		}
 		want := "/" + Redacted
 		if p == "/" {

@@ -25,6 +25,7 @@ const b64Prefix = "base64:"
 
 // jsonEvent is one line of the json format. Field order is output order.
 type jsonEvent struct {
+	FIM        lineFormat     `json:"fim"`
 	Type       string         `json:"type"`
 	Path       string         `json:"path"`
 	PathB64    string         `json:"path_b64,omitempty"`
@@ -176,6 +177,7 @@ func JSON(w io.Writer, events []diff.Event, info Info) error {
 	for i := range events {
 		ev := &events[i]
 		je := jsonEvent{
+			FIM:      lineFormat{FormatVersion},
 			Baseline: base,
 			Type:     ev.Kind.String(),
 			Path:     ev.Path,

@@ -19,8 +19,9 @@ import (
 
 // The keys of an event and of an entry object, in output order.
 var (
-	eventKeys = []string{"type", "path", "path_b64", "old_path", "old_path_b64", "changed", "file", "before",
-		"time", "host"}
+	eventKeys = []string{"fim", "type", "path", "path_b64", "old_path", "old_path_b64", "changed", "file", "before",
+		"time", "host", "baseline", "source", "process", "writers", "count", "verdict", "verdict_reason", "package",
+		"transaction"}
 	entryKeys = []string{"type", "size", "mode", "uid", "gid", "inode", "device", "nlink", "rdev", "mtime",
 		"ctime", "hash", "link_target", "link_target_b64", "xattrs", "flags"}
 )
@@ -101,6 +102,9 @@ func renderJSON(t *testing.T, events []diff.Event) (lines []map[string]any, raw 
 			}
 		}
 
+		if want := map[string]any{"format": float64(FormatVersion)}; !reflect.DeepEqual(m["fim"], want) {
+			t.Errorf("line %d: fim = %v, want %v", i, m["fim"], want)
+		}
 		if m["type"] != events[i].Kind.String() {
 			t.Errorf("line %d: type = %v, want %v", i, m["type"], events[i].Kind)
 		}

@@ -10,7 +10,7 @@
 // as \uNNNN. The same applies to symlink targets and extended attribute names.
 //
 // The json format is NDJSON for programs: one object per event per line and nothing
-// else. Paths are raw bytes on Linux, but JSON strings are Unicode, and encoding/json
+// else, each led by the format's version ("fim":{"format":1}, FormatVersion). Paths are raw bytes on Linux, but JSON strings are Unicode, and encoding/json
 // replaces each invalid UTF-8 byte with U+FFFD. So when path, old_path or link_target is
 // not valid UTF-8, the field holds that lossy string and an extra field path_b64,
 // old_path_b64 or link_target_b64 holds the exact bytes in standard base64; decoders
@@ -29,8 +29,12 @@
 //   - github: GitHub Actions workflow commands (::error, ::warning), one line per event,
 //     escaped so that no file name can start a command of its own.
 //   - ecs: NDJSON, one Elastic Common Schema document per event, shaped as those of
-//     Auditbeat's file_integrity module, with fim's own fields under "fim"; a path that
-//     is not valid UTF-8 has its exact bytes in a *_b64 field there.
+//     Auditbeat's file_integrity module, with fim's own fields under "fim" (the format
+//     version in fim.format); a path that is not valid UTF-8 has its exact bytes in a
+//     *_b64 field there.
+//
+// Schema gives the JSON Schema of a line of the json and ecs formats, whose version
+// (FormatVersion) every line names.
 //
 // Changes and removes are errors, other kinds warnings, where a format grades events.
 // junit and sarif write one document per call, so they suit a check, not the batches of

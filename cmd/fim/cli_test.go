@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fim/internal/fstest"
+	"fim/report"
 	"flag"
 	"fmt"
 	"os"
@@ -162,8 +163,11 @@ func exactPath(t *testing.T, s, b64 string) string {
 	return string(raw)
 }
 
+// parseJSON decodes the lines of --format json output, each checked against the
+// format's schema.
 func parseJSON(t *testing.T, out string) []jsonEvent {
 	t.Helper()
+	validLines(t, "json", out)
 	var events []jsonEvent
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
@@ -177,6 +181,16 @@ func parseJSON(t *testing.T, out string) []jsonEvent {
 		events = append(events, ev)
 	}
 	return events
+}
+
+// validLines checks every line of a line format's output against the format's schema.
+func validLines(t *testing.T, format, out string) {
+	t.Helper()
+	schema, err := report.Schema(format)
+	must(t, err)
+	if err := fstest.NewSchema(t, schema).Lines([]byte(out)); err != nil {
+		t.Errorf("not valid against fim's %s schema: %v", format, err)
+	}
 }
 
 // summarize renders events as "type path [<- old_path] [changed,...]" with the tree

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fim/internal/cmdline"
 	"fim/report"
 	"fim/watch"
 )
@@ -20,8 +21,19 @@ var flagValues = map[string]func(cmd string) []string{
 	"color": func(string) []string { return []string{"auto", "always", "never"} },
 }
 
-// completionValues are the values shell completion offers for a flag (cmdline.Values).
+// argValues lists the words the first argument of a command takes, for the commands
+// whose argument is a word rather than a file name.
+var argValues = map[string][]string{
+	"completion": cmdline.Shells,
+	"schema":     report.SchemaFormats,
+}
+
+// completionValues are the values shell completion offers for a flag, or for a
+// command's first argument (cmdline.Values).
 func completionValues(flag, cmd string) []string {
+	if flag == "" {
+		return argValues[cmd]
+	}
 	if f := flagValues[flag]; f != nil {
 		return f(cmd)
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"fim/report"
 )
 
 func completionCommand() *cli.Command {
@@ -20,6 +22,28 @@ func completionCommand() *cli.Command {
 				return usageErr("completion: %v", err)
 			}
 			_, err = fmt.Fprint(c.App.Writer, script)
+			return err
+		},
+	}
+}
+
+func schemaCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "schema",
+		Usage:     "print the JSON Schema (draft 2020-12) of a line of the json or ecs format",
+		ArgsUsage: "json|ecs",
+		Description: fmt.Sprintf("Every line of --format json and --format ecs names its format version (%d here):\n"+
+			"\"fim\":{\"format\":%[1]d} in json, fim.format in ecs. The schema describes that version.", report.FormatVersion),
+		OnUsageError: onUsageError,
+		Action: func(c *cli.Context) error {
+			if c.Args().Len() != 1 {
+				return usageErr("schema: want one FORMAT: %s", strings.Join(report.SchemaFormats, " or "))
+			}
+			schema, err := report.Schema(c.Args().First())
+			if err != nil {
+				return usageErr("schema: %v", err)
+			}
+			_, err = c.App.Writer.Write(schema)
 			return err
 		},
 	}

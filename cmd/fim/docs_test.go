@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fim/internal/fstest"
+	"fim/report"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,6 +43,7 @@ func TestCompletionBash(t *testing.T) {
 		{[]string{"fim", "watch", "--backend", "f"}, []string{"fanotify", "fsnotify"}},
 		{[]string{"fim", "check", "--color", ""}, []string{"auto", "always", "never"}},
 		{[]string{"fim", "completion", ""}, []string{"bash", "zsh", "fish"}},
+		{[]string{"fim", "schema", ""}, []string{"json", "ecs"}},
 		{[]string{"fim", "help", "ex"}, []string{"explain", "export"}},
 		// File names: positional arguments, flags that take a file, after "--".
 		{[]string{"fim", "baseline", conf + "/fim."}, []string{conf + "/fim.db", conf + "/fim.yaml"}},
@@ -145,7 +148,7 @@ func TestManPage(t *testing.T) {
 		t.Fatalf("man -l: %v", err)
 	}
 	text := string(out)
-	for _, want := range []string{"NAME", "fim - file integrity monitor", "baseline", "check", "watch", "--max-depth", "--verify", "--quiet",
+	for _, want := range []string{"NAME", "fim - file integrity monitor", "baseline", "check", "watch", "schema", "--max-depth", "--verify", "--quiet",
 		"EXIT STATUS", "ENVIRONMENT", "FIM_DB", "FILES", "/etc/fim/fim.yaml", "EXAMPLES", "SEE ALSO", "mtree(8)"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("rendered man page lacks %q", want)
@@ -165,5 +168,22 @@ func TestManPage(t *testing.T) {
 	}
 	if out, err := exec.Command("mandoc", "-Tlint", "-W", "warning", src).CombinedOutput(); err != nil || len(out) > 0 {
 		t.Errorf("mandoc -Tlint: %v\n%s", err, out)
+	}
+}
+
+// TestSchemaCommand checks that fim schema prints the schema of each line format, and
+// refuses a format without one.
+func TestSchemaCommand(t *testing.T) {
+	for _, format := range report.SchemaFormats {
+		want, err := report.Schema(format)
+		must(t, err)
+		if got, _ := mustRun(t, 0, "schema", format); got != string(want) || !json.Valid(want) {
+			t.Errorf("fim schema %s printed %.80q, want the %d bytes of report.Schema", format, got, len(want))
+		}
+	}
+	for _, args := range [][]string{{"schema"}, {"schema", "text"}, {"schema", "json", "ecs"}} {
+		if stdout, stderr, code := run(t, args...); code != exitUsage || stdout != "" || !strings.Contains(stderr, "json or ecs") {
+			t.Errorf("fim %s: exit %d, stdout %q, stderr %q", strings.Join(args, " "), code, stdout, stderr)
+		}
 	}
 }

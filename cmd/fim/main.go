@@ -31,7 +31,7 @@ func newApp() *cli.App {
 			return cli.ShowAppHelp(c)
 		},
 		Commands: []*cli.Command{baselineCommand(), checkCommand(), watchCommand(), verifyCommand(), keygenCommand(),
-			diffCommand(), acceptCommand(), exportCommand(), listCommand(), infoCommand(), explainCommand(), completionCommand(), manCommand(), helpCommand()},
+			diffCommand(), acceptCommand(), exportCommand(), listCommand(), infoCommand(), explainCommand(), completionCommand(), schemaCommand(), manCommand(), helpCommand()},
 	}
 	for _, cmd := range app.Commands {
 		if slices.Contains(cmd.Flags, cli.Flag(outputFlag)) {

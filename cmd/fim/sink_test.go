@@ -62,6 +62,7 @@ func TestOutputHTTP(t *testing.T) {
 	if attempts != 2 || len(bodies) != 1 || types[0] != "application/x-ndjson" {
 		t.Fatalf("%d attempts, %d bodies, types %v: want one retry and one NDJSON body", attempts, len(bodies), types)
 	}
+	validLines(t, "ecs", bodies[0])
 	var doc struct {
 		Event struct{ Action string } `json:"event"`
 		File  struct{ Path string }   `json:"file"`
@@ -112,6 +113,7 @@ func TestFormatsCLI(t *testing.T) {
 	// ecs: the SHA-256 of the changed file, read again after the walk, and its owner's
 	// name from the passwd file.
 	stdout, _ = mustRun(t, 4, "check", "--db", db, "--format", "ecs")
+	validLines(t, "ecs", stdout)
 	var doc struct {
 		File struct {
 			Path  string

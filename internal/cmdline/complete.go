@@ -10,7 +10,8 @@ import (
 )
 
 // Values returns the words a flag (its name without dashes) takes at the command cmd
-// ("" before any command), or nil where the flag takes a file name or anything else.
+// ("" before any command), or, for the flag "", the words cmd's first argument takes;
+// nil where a file name goes, or anything else.
 type Values func(flag, cmd string) []string
 
 // CompleteCommand is the hidden first word the completion scripts run the program
@@ -18,10 +19,10 @@ type Values func(flag, cmd string) []string
 const CompleteCommand = "__complete"
 
 // Complete prints, one per line, the words that can replace the last of args (the
-// words of a command line after "fim", the last the one under the cursor, perhaps
-// empty): a command name, a flag of the command named (after "-" or "--"), a value of
-// the flag before it (--format, --backend, --color; also as --flag=VALUE), the shell
-// of `completion` or the command of `help`. It prints nothing where a file name goes
+// words of a command line after the program's name, the last the one under the cursor,
+// perhaps empty): a command name, a flag of the command named (after "-" or "--"), a
+// value values gives for the flag before it (also as --flag=VALUE) or for a command's
+// first argument, or the command of `help`. It prints nothing where a file name goes
 // (the positional arguments, --db, --config, …), and the scripts complete a file
 // name then. bash splits --flag=VALUE into three words ("--flag", "=", "VALUE"): such
 // a VALUE is completed on its own, as bash replaces only it.
@@ -104,8 +105,8 @@ func candidates(app *cli.App, values Values, args []string) []string {
 			names = append(names, c.Name)
 		}
 		return withPrefix(names, "", cur)
-	case cmd.Name == "completion" && len(positional) == 0:
-		return withPrefix(Shells, "", cur)
+	case len(positional) == 0 && values("", cmd.Name) != nil:
+		return withPrefix(values("", cmd.Name), "", cur)
 	case cmd.Name == "help" && len(positional) == 0:
 		return candidates(app, values, []string{cur})
 	}

@@ -27,13 +27,16 @@ func testApp() *cli.App {
 	}
 }
 
-// testValues: scan's --format takes text or json, the app's --color auto or never.
+// testValues: scan's --format takes text or json, the app's --color auto or never,
+// completion's argument a shell.
 func testValues(flag, cmd string) []string {
 	switch {
 	case flag == "format" && cmd == "scan":
 		return []string{"text", "json"}
 	case flag == "color" && cmd == "":
 		return []string{"auto", "never"}
+	case flag == "" && cmd == "completion":
+		return Shells
 	}
 	return nil
 }

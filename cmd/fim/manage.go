@@ -62,12 +62,12 @@ func runDiff(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	oldB, _, err := openBaseline(c, c.Args().Get(0), nil)
+	oldB, _, err := openBaseline(c, c.Args().Get(0), check.OpenOptions{})
 	if err != nil {
 		return err
 	}
 	defer oldB.Close()
-	newB, _, err := openBaseline(c, c.Args().Get(1), nil)
+	newB, _, err := openBaseline(c, c.Args().Get(1), check.OpenOptions{})
 	if err != nil {
 		return err
 	}

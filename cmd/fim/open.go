@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fim/baseline"
 	"fim/check"
@@ -46,10 +44,10 @@ func annotator(c *cli.Context, root, db string, since time.Time) *provenance.Ann
 		Warn: warnLine, Workers: c.Int("workers")})
 }
 
-func newMeta(pol *config.Policy) (baseline.Meta, error) {
-	raw, err := json.Marshal(pol)
+// stamp is what a baseline written now records of where it was made.
+func stamp() check.Stamp {
 	host := report.LocalHost()
-	return baseline.Meta{FimVersion: version(), Created: time.Now().UTC(), Host: host.Name, HostID: host.ID, Policy: raw}, err
+	return check.Stamp{Version: version(), Host: host.Name, HostID: host.ID}
 }
 
 // checked is a baseline opened to be checked, with what the check needs from it.
@@ -61,11 +59,10 @@ type checked struct {
 	prov  *provenance.Annotator
 }
 
-// openChecked opens the baseline db as --verify and the freshness flags demand (signer:
-// the key that is to sign its successor), and finds the root to read the tree under and
-// the reporter to send events to.
-func openChecked(c *cli.Context, db string, signer ed25519.PrivateKey) (*checked, error) {
-	b, fresh, err := openBaseline(c, db, signer)
+// openChecked opens the baseline db as o, --verify and the freshness flags demand, and
+// finds the root to read the tree under and the reporter to send events to.
+func openChecked(c *cli.Context, db string, o check.OpenOptions) (*checked, error) {
+	b, fresh, err := openBaseline(c, db, o)
 	if err != nil {
 		return nil, err
 	}
@@ -115,21 +112,16 @@ func checkRoot(c *cli.Context, pol *config.Policy, db string) (string, error) {
 	return root, nil
 }
 
-// keyBase is the part of every recorded path that the baseline's keys leave out.
-func keyBase(comp *config.Compiled) string {
-	return baseline.KeyBaseFor(check.RootPaths(comp))
-}
-
 // openBaseline opens the baseline db to be compared with, refused unless signed with
-// the --verify key and as fresh as the freshness flags demand; signer is the key that
-// is to sign its successor (nil: none).
-func openBaseline(c *cli.Context, db string, signer ed25519.PrivateKey) (*check.Baseline, *freshness, error) {
+// the --verify key and as fresh as the freshness flags demand, opened as o says
+// (Signer and Replace: its successor).
+func openBaseline(c *cli.Context, db string, o check.OpenOptions) (*check.Baseline, *freshness, error) {
 	file := c.String("verify")
 	fresh, err := freshnessFlags(c, file != "")
 	if err != nil {
 		return nil, nil, err
 	}
-	o := check.OpenOptions{Fresh: fresh.want, Signer: signer}
+	o.Fresh = fresh.want
 	if file != "" {
 		if o.Verify, err = baseline.LoadPublicKey(file); err != nil {
 			return nil, nil, usageErr("--verify: %v", err)

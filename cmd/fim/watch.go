@@ -11,7 +11,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"fim/baseline"
 	"fim/check"
 	"fim/config"
 	"fim/diff"
@@ -98,7 +97,7 @@ func runWatch(c *cli.Context) error {
 	if err != nil || spoolMax == 0 {
 		return usageErr("--spool-max %q: want a size in bytes, e.g. 64MiB", c.String("spool-max"))
 	}
-	meta, err := newMeta(pol)
+	meta, err := check.NewMeta(pol, stamp())
 	if err != nil {
 		return err
 	}
@@ -185,15 +184,10 @@ func runWatch(c *cli.Context) error {
 		if w.Signer, err = loadSigner(c); err != nil {
 			return err
 		}
-		w.KeyBase = keyBase(comp)
-		if r, err := baseline.Open(db); err == nil {
-			signed := r.Signed()
-			w.Meta.Accepted = r.Meta().Accepted     // the accept history outlives rewrites
-			w.Meta.Generation = r.Meta().Generation // each rewrite is one more
-			r.Close()
-			if signed && w.Signer == nil {
-				return usageErr("%s is signed: --update needs --sign KEYFILE to sign the new baseline", db)
-			}
+		w.KeyBase = check.KeyBase(comp)
+		var signed bool
+		if w.Meta, signed = check.Continue(db, w.Meta); signed && w.Signer == nil {
+			return usageErr("%s is signed: --update needs --sign KEYFILE to sign the new baseline", db)
 		}
 	} else if c.String("sign") != "" {
 		return usageErr("--sign goes with --update (it signs the updated baseline)")

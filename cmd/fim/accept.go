@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -142,15 +140,15 @@ func runAccept(c *cli.Context) error {
 	all, n, remain := len(res.Events), len(res.Accepted), len(res.Events)-len(res.Accepted)
 	switch {
 	case n == 0:
-		fmt.Fprintf(os.Stderr, "fim: no difference matches (%d in all): %s unchanged\n", all, db)
+		logf("no difference matches (%d in all): %s unchanged", all, db)
 	case dry:
-		fmt.Fprintf(os.Stderr, "fim: dry run: would accept %d of %d differences, %d would remain; %s unchanged\n", n, all, remain, db)
+		logf("dry run: would accept %d of %d differences, %d would remain; %s unchanged", n, all, remain, db)
 	default:
 		k.fresh.saw(res.Meta.Generation)
 		if err := k.fresh.record(); err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "fim: accepted %d of %d differences into %s; %d remain\n", n, all, db, remain)
+		logf("accepted %d of %d differences into %s; %d remain", n, all, db, remain)
 	}
 	return nil
 }

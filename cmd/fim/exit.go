@@ -80,7 +80,7 @@ func usageErr(format string, args ...any) error {
 // (out of memory), which is why every input fim reads has a bound.
 func exitOnPanic() {
 	if p := recover(); p != nil {
-		fmt.Fprintf(os.Stderr, "fim: internal error: %s\n", strings.ReplaceAll(fmt.Sprint(p), "\n", " "))
+		logf("internal error: %s", strings.ReplaceAll(fmt.Sprint(p), "\n", " "))
 		os.Exit(exitRuntime)
 	}
 }
@@ -105,6 +105,6 @@ func exitCode(err error) int {
 	case errors.Is(err, walk.ErrSymlinkedRoot):
 		code = exitUsage
 	}
-	fmt.Fprintf(os.Stderr, "fim: %v\n", err)
+	logf("%v", err)
 	return code
 }

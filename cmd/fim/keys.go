@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -27,7 +26,7 @@ func keygenCommand() *cli.Command {
 			if err != nil {
 				return &exitError{exitUsage, fmt.Errorf("keygen: %w", err)}
 			}
-			fmt.Fprintf(os.Stderr, "fim: wrote %s (private) and %s.pub (public), key %s\n", c.String("out"), c.String("out"), baseline.KeyID(pub))
+			logf("wrote %s (private) and %s.pub (public), key %s", c.String("out"), c.String("out"), baseline.KeyID(pub))
 			return nil
 		},
 	}

@@ -20,18 +20,19 @@ func walker(c *cli.Context, comp *config.Compiled, pol *config.Policy, root stri
 	return check.Walker(comp, check.WalkerOptions{Root: root, Workers: c.Int("workers"), MaxEntries: pol.MaxEntries, Warn: warn.add, Own: own})
 }
 
-// warnings prints per-file problems to stderr, one line each, and counts them.
+// logf writes a line to stderr, "fim: " before it: the one way fim's notices and
+// warnings reach the user, and the Logf it gives every package that has some.
+func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, "fim: "+format+"\n", args...) }
+
+// warnings logs per-file problems, one line each, and counts them.
 type warnings struct {
 	n int
 }
 
 func (w *warnings) add(path string, err error) {
 	w.n++
-	fmt.Fprintf(os.Stderr, "fim: warning: %s: %v\n", report.EscapeText(path), err)
+	logf("warning: %s: %v", report.EscapeText(path), err)
 }
-
-// warnLine prints a warning of its own line.
-func warnLine(err error) { fmt.Fprintf(os.Stderr, "fim: warning: %v\n", err) }
 
 // annotator returns the package provenance of a command's events (nil with
 // --no-provenance): what the package databases under root make of them, for a baseline
@@ -41,7 +42,7 @@ func annotator(c *cli.Context, root, db string, since time.Time) *provenance.Ann
 		return nil
 	}
 	return provenance.New(provenance.Options{Root: root, Since: since, Snapshot: provenance.SnapshotPath(db),
-		Warn: warnLine, Workers: c.Int("workers")})
+		Logf: logf, Workers: c.Int("workers")})
 }
 
 // stamp is what a baseline written now records of where it was made.

@@ -127,7 +127,7 @@ func runBaseline(c *cli.Context) error {
 		warns, err := rec.SnapshotPackages(pol.Root, comp)
 		for _, w := range append(warns, err) {
 			if w != nil {
-				warnLine(w)
+				logf("warning: %v", w)
 			}
 		}
 	}

@@ -117,10 +117,10 @@ func runWatch(c *cli.Context) error {
 	spool, err := output.OpenSpool(rep.sink, output.SpoolOptions{
 		Dir:  spoolDir,
 		Max:  spoolMax,
-		Logf: func(f string, args ...any) { fmt.Fprintf(os.Stderr, "fim: "+f+"\n", args...) },
+		Logf: logf,
 		Hold: func(f *os.File) {
 			if err := wk.Own.Add(f); err != nil {
-				fmt.Fprintf(os.Stderr, "fim: %v\n", err)
+				logf("%v", err)
 			}
 		},
 		Release: wk.Own.Remove,
@@ -135,12 +135,12 @@ func runWatch(c *cli.Context) error {
 	if prov != nil {
 		defer prov.Close()
 		if err := prov.Load(); err != nil {
-			warnLine(fmt.Errorf("package provenance: %w", err))
+			logf("warning: package provenance: %v", err)
 		}
 		if f := provenance.OpenSnapshot(db); f != nil {
 			defer f.Close()
 			if err := wk.Own.Add(f); err != nil {
-				warnLine(err)
+				logf("warning: %v", err)
 			}
 		}
 	}
@@ -157,16 +157,14 @@ func runWatch(c *cli.Context) error {
 		Update:       c.Bool("update"),
 		FlushEvery:   c.Duration("update-every"),
 		Meta:         meta,
-		Logf: func(format string, args ...any) {
-			fmt.Fprintf(os.Stderr, "fim: watch: "+format+"\n", args...)
-		},
+		Logf:         logf,
 		Emit: func(events []diff.Event) error {
 			mu.Lock()
 			defer mu.Unlock()
 			if prov != nil {
 				events = slices.Clone(events)
 				if err := prov.Annotate(events); err != nil {
-					warnLine(fmt.Errorf("package provenance: %w", err))
+					logf("warning: package provenance: %v", err)
 				}
 			}
 			err := rep.emit(events, rep.info(true, 0))

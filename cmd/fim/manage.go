@@ -195,17 +195,7 @@ func runInfo(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	fresh, err := freshnessFlags(c, c.String("verify") != "")
-	if err != nil {
-		return err
-	}
-	var pub ed25519.PublicKey
-	if f := c.String("verify"); f != "" {
-		if pub, err = baseline.LoadPublicKey(f); err != nil {
-			return usageErr("--verify: %v", err)
-		}
-	}
-	in, err := check.Describe(db, pub, fresh.want)
+	in, pub, fresh, err := describe(c, db, "verify")
 	if err != nil {
 		return err
 	}
@@ -223,6 +213,23 @@ func runInfo(c *cli.Context) error {
 	}
 	fresh.saw(in.Generation)
 	return fresh.record()
+}
+
+// describe describes the baseline db (check.Describe) as the freshness flags demand,
+// verified with the public key in the file of flag keyFlag, if given.
+func describe(c *cli.Context, db, keyFlag string) (*check.Info, ed25519.PublicKey, *freshness, error) {
+	fresh, err := freshnessFlags(c, c.String(keyFlag) != "")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var pub ed25519.PublicKey
+	if f := c.String(keyFlag); f != "" {
+		if pub, err = baseline.LoadPublicKey(f); err != nil {
+			return nil, nil, nil, usageErr("--%s: %v", keyFlag, err)
+		}
+	}
+	in, err := check.Describe(db, pub, fresh.want)
+	return in, pub, fresh, err
 }
 
 // writeInfoText prints fim info's text format to stdout; pub is the key verified with.

@@ -2,8 +2,10 @@
 // opens a baseline and proves it (signature, freshness) and reads the policy it was made
 // with; Walker builds the one walker of a policy; Compare merges the walk of the tree (or
 // a second baseline, for fim diff) with the baseline's records into the differ's events;
-// Create and Record write a new baseline (fim baseline); Changes selects what fim accept
-// takes and lays it over the baseline; ReadImage reads a tree from a tar stream or an
+// Create and Record write a new baseline (fim baseline); Baseline.Commit commits the
+// successor of an opened baseline (check --update, accept); Accept selects what fim
+// accept takes, lays it over the baseline (Changes) and reports it before the commit;
+// ReadImage reads a tree from a tar stream or an
 // mtree specification in place of a walk. The commands differ only in their ends: what
 // they do with the events, and whether a new baseline is written.
 //
@@ -16,6 +18,9 @@
 //     receives every walked entry, in key order, before the events are returned, and
 //     nothing is committed here.
 //   - A policy is adjusted (ReadImage) on a copy, before it is compiled.
+//   - A baseline's successor has the key base of the policy it is checked with
+//     (KeyBase), carries on its accept history and generation count, and is committed
+//     only after the report is delivered: until then the baseline is left as it was.
 package check
 
 import (

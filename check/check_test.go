@@ -144,7 +144,7 @@ func TestCompareUpdate(t *testing.T) {
 	b, err := Open(f.db, OpenOptions{Replace: true})
 	must(t, err)
 	defer b.Close()
-	w := b.Successor()
+	w := b.next
 	var walked []string
 	events, err := Compare(context.Background(), Options{Baseline: b.Reader, Compiled: b.Compiled, DB: f.db, Update: w,
 		Progress: func(e *tree.Entry) { walked = append(walked, e.Path) }})

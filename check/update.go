@@ -58,10 +58,6 @@ func Continue(db string, meta baseline.Meta) (next baseline.Meta, signed bool) {
 	return carry(r.Meta(), meta), r.Signed()
 }
 
-// Successor is the writer of the baseline that replaces b (OpenOptions.Replace), nil
-// without one: Options.Update, to make the walk the new baseline.
-func (b *Baseline) Successor() *baseline.Writer { return b.next }
-
 // Commit commits b's successor (OpenOptions.Replace) with the meta of a baseline made
 // now with b's policy, stamped s, carrying on b's accept history with acc added (if
 // set) and one generation after b's. It returns the meta committed. On an error
@@ -80,6 +76,30 @@ func (b *Baseline) Commit(s Stamp, acc *baseline.Acceptance) (baseline.Meta, err
 		return meta, fmt.Errorf("baseline not updated: %w", err)
 	}
 	return meta, nil
+}
+
+// Check compares the tree with b (Compare; Options.Baseline and Compiled are b's) and
+// hands the events to report. With b's successor (OpenOptions.Replace) the walk is the
+// new baseline, stamped s, committed once report has delivered the events: a
+// difference that could not be reported stays a difference. It returns the events and
+// the meta committed (zero: none).
+func Check(ctx context.Context, b *Baseline, o Options, s Stamp, report func([]diff.Event) error) ([]diff.Event, baseline.Meta, error) {
+	o.Baseline, o.Compiled, o.Update = b.Reader, b.Compiled, b.next
+	events, err := Compare(ctx, o)
+	if err != nil {
+		return nil, baseline.Meta{}, err
+	}
+	if err := report(events); err != nil {
+		if b.next != nil {
+			err = fmt.Errorf("baseline not updated: %w", err)
+		}
+		return events, baseline.Meta{}, err
+	}
+	if b.next == nil {
+		return events, baseline.Meta{}, nil
+	}
+	meta, err := b.Commit(s, nil)
+	return events, meta, err
 }
 
 // AcceptOptions say what fim accept compares and takes.

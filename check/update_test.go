@@ -42,9 +42,8 @@ func TestCommit(t *testing.T) {
 		history int // entries of the accept history after
 	}{
 		{"check --update", func(t *testing.T, f *fixture, b *Baseline) baseline.Meta {
-			_, err := Compare(context.Background(), Options{Baseline: b.Reader, Compiled: b.Compiled, DB: f.db, Update: b.Successor()})
-			must(t, err)
-			meta, err := b.Commit(Stamp{Version: "v9", Host: "h"}, nil)
+			_, meta, err := Check(context.Background(), b, Options{DB: f.db}, Stamp{Version: "v9", Host: "h"},
+				func([]diff.Event) error { return nil })
 			must(t, err)
 			return meta
 		}, 1},
@@ -93,20 +92,37 @@ func TestCommit(t *testing.T) {
 	}
 }
 
-// TestAcceptReportsFirst: the accepted differences are reported before the new
-// baseline is committed; when the report fails, or on a dry run, the baseline is left
-// byte for byte as it was.
-func TestAcceptReportsFirst(t *testing.T) {
+// TestReportsFirst: the differences a check --update finds, or the accepted ones, are
+// reported before the new baseline is committed; when the report fails, or without a
+// successor (a check without --update, a dry run of accept), the baseline is left byte
+// for byte as it was.
+func TestReportsFirst(t *testing.T) {
 	errDown := errors.New("collector down")
+	accept := func(b *Baseline, o Options, report func([]diff.Event) error) (baseline.Meta, error) {
+		res, err := Accept(context.Background(), b, AcceptOptions{Options: o, Select: &Selector{AnyKind: true}, Report: report})
+		if err != nil {
+			return baseline.Meta{}, err
+		}
+		return res.Meta, nil
+	}
+	update := func(b *Baseline, o Options, report func([]diff.Event) error) (baseline.Meta, error) {
+		_, meta, err := Check(context.Background(), b, o, Stamp{}, report)
+		return meta, err
+	}
 	for _, c := range []struct {
 		name      string
-		replace   bool // false: a dry run
+		run       func(b *Baseline, o Options, report func([]diff.Event) error) (baseline.Meta, error)
+		replace   bool // false: no successor
 		fail      error
 		committed bool
 	}{
-		{"delivered", true, nil, true},
-		{"not delivered", true, errDown, false},
-		{"dry run", false, nil, false},
+		{"accept, delivered", accept, true, nil, true},
+		{"accept, not delivered", accept, true, errDown, false},
+		{"accept, dry run", accept, false, nil, false},
+		{"check --update, delivered", update, true, nil, true},
+		{"check --update, not delivered", update, true, errDown, false},
+		{"check, delivered", update, false, nil, false},
+		{"check, not delivered", update, false, errDown, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFixture(t, map[string]string{"a": "a"})
@@ -118,19 +134,18 @@ func TestAcceptReportsFirst(t *testing.T) {
 			must(t, err)
 			defer b.Close()
 			reports := 0
-			res, err := Accept(context.Background(), b, AcceptOptions{Options: Options{DB: f.db}, Select: &Selector{AnyKind: true},
-				Report: func(accepted []diff.Event) error {
-					reports++
-					if now, err := os.ReadFile(f.db); err != nil || !bytes.Equal(now, before) {
-						t.Errorf("the baseline changed before the report (%v)", err)
-					}
-					if len(accepted) != 1 || accepted[0].Kind != diff.Create {
-						t.Errorf("reported %v, want the create of /new", accepted)
-					}
-					return c.fail
-				}})
-			if !errors.Is(err, c.fail) || c.fail != nil && res != nil {
-				t.Fatalf("Accept: %v, want %v", err, c.fail)
+			meta, err := c.run(b, Options{DB: f.db}, func(events []diff.Event) error {
+				reports++
+				if now, err := os.ReadFile(f.db); err != nil || !bytes.Equal(now, before) {
+					t.Errorf("the baseline changed before the report (%v)", err)
+				}
+				if len(events) != 1 || events[0].Kind != diff.Create {
+					t.Errorf("reported %v, want the create of /new", events)
+				}
+				return c.fail
+			})
+			if !errors.Is(err, c.fail) {
+				t.Fatalf("error %v, want %v", err, c.fail)
 			}
 			if reports != 1 {
 				t.Errorf("reported %d times, want once", reports)
@@ -141,8 +156,8 @@ func TestAcceptReportsFirst(t *testing.T) {
 			if changed := !bytes.Equal(after, before); changed != c.committed {
 				t.Errorf("baseline replaced: %v, want %v", changed, c.committed)
 			}
-			if c.fail == nil && (res.Meta.Generation != 0) != c.committed {
-				t.Errorf("committed meta %+v, committed: %v", res.Meta, c.committed)
+			if (meta.Generation != 0) != c.committed {
+				t.Errorf("committed meta %+v, committed: %v", meta, c.committed)
 			}
 		})
 	}

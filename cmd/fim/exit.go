@@ -74,6 +74,10 @@ func usageErr(format string, args ...any) error {
 	return &exitError{exitUsage, fmt.Errorf(format, args...)}
 }
 
+// logf writes a line to stderr, "fim: " before it: the one way fim's notices and
+// warnings reach the user, and the Logf it gives every package that has some.
+func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, "fim: "+format+"\n", args...) }
+
 // exitOnPanic makes a panic of a command exit exitRuntime with one line, where the
 // runtime would exit 2, which reads as "entries removed". It is deferred by main, so it
 // sees the panics of the main goroutine; nothing can catch a fatal error of the runtime

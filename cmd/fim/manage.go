@@ -215,23 +215,6 @@ func runInfo(c *cli.Context) error {
 	return fresh.record()
 }
 
-// describe describes the baseline db (check.Describe) as the freshness flags demand,
-// verified with the public key in the file of flag keyFlag, if given.
-func describe(c *cli.Context, db, keyFlag string) (*check.Info, ed25519.PublicKey, *freshness, error) {
-	fresh, err := freshnessFlags(c, c.String(keyFlag) != "")
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	var pub ed25519.PublicKey
-	if f := c.String(keyFlag); f != "" {
-		if pub, err = baseline.LoadPublicKey(f); err != nil {
-			return nil, nil, nil, usageErr("--%s: %v", keyFlag, err)
-		}
-	}
-	in, err := check.Describe(db, pub, fresh.want)
-	return in, pub, fresh, err
-}
-
 // writeInfoText prints fim info's text format to stdout; pub is the key verified with.
 func writeInfoText(in *check.Info, pub ed25519.PublicKey) {
 	pol := in.Policy

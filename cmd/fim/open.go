@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fim/baseline"
 	"fim/check"
@@ -8,7 +9,6 @@ import (
 	"fim/provenance"
 	"fim/report"
 	"fim/walk"
-	"fmt"
 	"os"
 	"time"
 
@@ -19,10 +19,6 @@ import (
 func walker(c *cli.Context, comp *config.Compiled, pol *config.Policy, root string, warn *warnings, own ...*os.File) *walk.Walker {
 	return check.Walker(comp, check.WalkerOptions{Root: root, Workers: c.Int("workers"), MaxEntries: pol.MaxEntries, Warn: warn.add, Own: own})
 }
-
-// logf writes a line to stderr, "fim: " before it: the one way fim's notices and
-// warnings reach the user, and the Logf it gives every package that has some.
-func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, "fim: "+format+"\n", args...) }
 
 // warnings logs per-file problems, one line each, and counts them.
 type warnings struct {
@@ -134,4 +130,21 @@ func openBaseline(c *cli.Context, db string, o check.OpenOptions) (*check.Baseli
 	}
 	fresh.saw(b.Meta().Generation)
 	return b, fresh, nil
+}
+
+// describe describes the baseline db (check.Describe) as the freshness flags demand,
+// verified with the public key in the file of flag keyFlag, if given.
+func describe(c *cli.Context, db, keyFlag string) (*check.Info, ed25519.PublicKey, *freshness, error) {
+	fresh, err := freshnessFlags(c, c.String(keyFlag) != "")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var pub ed25519.PublicKey
+	if f := c.String(keyFlag); f != "" {
+		if pub, err = baseline.LoadPublicKey(f); err != nil {
+			return nil, nil, nil, usageErr("--%s: %v", keyFlag, err)
+		}
+	}
+	in, err := check.Describe(db, pub, fresh.want)
+	return in, pub, fresh, err
 }

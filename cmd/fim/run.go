@@ -175,29 +175,17 @@ func runCheck(c *cli.Context) error {
 	}
 	var warn warnings
 	prog := startProgress("check", k.b.Meta().Entries, c.Bool("quiet"))
-	events, err := check.Compare(c.Context, check.Options{
-		Baseline: k.b.Reader, Compiled: k.b.Compiled, DB: db, Ignore: extraIgnore, Fast: c.Bool("fast"), Update: k.b.Successor(),
-		Walker: k.walker(c, &warn), Progress: prog.add, Provenance: k.prov,
+	o := check.Options{DB: db, Ignore: extraIgnore, Fast: c.Bool("fast"), Walker: k.walker(c, &warn), Provenance: k.prov,
+		Progress: prog.add}
+	events, meta, err := check.Check(c.Context, k.b, o, stamp(), func(events []diff.Event) error {
+		prog.finish()
+		return k.rep.emit(events, k.rep.info(false, warn.n))
 	})
 	prog.finish()
 	if err != nil {
 		return err
 	}
-	// The report goes out before the commit: a difference that could not be reported
-	// stays a difference.
-	if err := k.rep.emit(events, k.rep.info(false, warn.n)); err != nil {
-		if c.Bool("update") {
-			return fmt.Errorf("baseline not updated: %w", err)
-		}
-		return err
-	}
-	if c.Bool("update") {
-		meta, err := k.b.Commit(stamp(), nil)
-		if err != nil {
-			return err
-		}
-		k.fresh.saw(meta.Generation)
-	}
+	k.fresh.saw(meta.Generation)
 	if err := k.fresh.record(); err != nil {
 		return err
 	}

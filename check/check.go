@@ -4,11 +4,10 @@
 // a second baseline, for fim diff) with the baseline's records into the differ's events;
 // Check hands them to the report, then commits the walk as the baseline's successor
 // (check --update: Baseline.Commit); Create and Record write a new baseline (fim
-// baseline); Accept selects what fim
-// accept takes, lays it over the baseline (Changes) and reports it before the commit;
-// ReadImage reads a tree from a tar stream or an
-// mtree specification in place of a walk. The commands differ only in their ends: what
-// they do with the events, and whether a new baseline is written.
+// baseline); Accept selects what fim accept takes, lays it over the baseline (Changes)
+// and reports it before the commit; ReadImage reads a tree from a tar stream or an mtree
+// specification in place of a walk. The commands differ only in their ends: what they
+// do with the events, and whether a new baseline is written.
 //
 // Contracts:
 //   - A walk leaves out only the files fim holds open (Options.Own, the baseline's own

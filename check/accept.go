@@ -1,7 +1,14 @@
 package check
 
 import (
+	"context"
+	"fmt"
+	"os"
+	"os/user"
 	"path"
+	"slices"
+	"strconv"
+	"time"
 
 	"fim/baseline"
 	"fim/diff"
@@ -189,4 +196,71 @@ func (ch *Changes) Write(w *baseline.Writer, r *baseline.Reader, take func(*diff
 			return err
 		}
 	}
+}
+
+// AcceptOptions say what fim accept compares and takes.
+type AcceptOptions struct {
+	Options           // the comparison: Accept sets its Baseline, Compiled and Seen
+	Select  *Selector // the differences to accept
+	Stamp   Stamp     // of the new baseline
+	// Selectors are the flags that made Select, for the accept history, whose entry
+	// also says when, by which user fim runs as, and how much was accepted and remains.
+	Selectors []string
+	// Report delivers the accepted differences. It is called before anything is
+	// committed: when it fails, the baseline is left as it was.
+	Report func(accepted []diff.Event) error
+}
+
+// Accepted is what an Accept found and took.
+type Accepted struct {
+	Events   []diff.Event  // every difference found
+	Accepted []diff.Event  // those selected, reported
+	Meta     baseline.Meta // the meta committed (zero: nothing was)
+}
+
+// Accept compares the tree with b and accepts the selected differences into the
+// baseline that replaces it (Changes.Overlay): it writes the new baseline, reports the
+// accepted differences, then commits it. A b opened without Replace makes a dry run,
+// which reports and writes nothing; when nothing is selected nothing is reported or
+// written.
+func Accept(ctx context.Context, b *Baseline, o AcceptOptions) (*Accepted, error) {
+	ch := NewChanges(o.Ignore)
+	co := o.Options
+	co.Baseline, co.Compiled, co.Seen = b.Reader, b.Compiled, ch.Seen
+	co.Walker.Own = append(slices.Clone(co.Walker.Own), updateFiles(b.next)...)
+	var err error
+	if ch.Events, err = Compare(ctx, co); err != nil {
+		return nil, err
+	}
+	accepted, take := ch.Select(o.Select)
+	res := &Accepted{Events: ch.Events, Accepted: accepted}
+	if len(accepted) == 0 {
+		return res, nil
+	}
+	if b.next == nil {
+		return res, o.Report(accepted)
+	}
+	if err := ch.Write(b.next, b.Reader, take); err != nil {
+		return nil, fmt.Errorf("baseline not updated: %w", err)
+	}
+	acc := baseline.Acceptance{Time: time.Now().UTC(), Selectors: o.Selectors,
+		Accepted: len(accepted), Remaining: len(ch.Events) - len(accepted)}
+	acc.User, acc.UID = currentUser()
+	// A difference whose acceptance could not be reported stays a difference.
+	if err := o.Report(accepted); err != nil {
+		return nil, fmt.Errorf("baseline not updated: %w", err)
+	}
+	if res.Meta, err = b.Commit(o.Stamp, &acc); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// currentUser names the user fim runs as.
+func currentUser() (string, int) {
+	uid := os.Getuid()
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		return u.Username, uid
+	}
+	return "", uid
 }

@@ -16,27 +16,22 @@ import (
 // over the baseline as fim accept does, and returns every event of the comparison.
 func (f *fixture) accept(t *testing.T, sel Selector) []diff.Event {
 	t.Helper()
-	b, err := Open(f.db, OpenOptions{})
+	b, err := Open(f.db, OpenOptions{Replace: true})
 	must(t, err)
-	w, err := baseline.Create(f.db)
+	defer b.Close()
+	var reported []diff.Event
+	res, err := Accept(context.Background(), b, AcceptOptions{Options: Options{DB: f.db}, Select: &sel,
+		Report: func(accepted []diff.Event) error { reported = accepted; return nil }})
 	must(t, err)
-	defer w.Abort()
-	w.KeyBase = b.Meta().KeyBase
-	ch := NewChanges(0)
-	ch.Events, err = Compare(context.Background(), Options{Baseline: b.Reader, Compiled: b.Compiled, DB: f.db, Seen: ch.Seen,
-		Walker: WalkerOptions{Own: w.Files()}})
-	must(t, err)
-	accepted, take := ch.Select(&sel)
-	for i := range ch.Events {
-		if ev := &ch.Events[i]; take(ev) != sel.Match(ev) || !sel.Match(ev) && slices.ContainsFunc(accepted, func(a diff.Event) bool { return a.Path == ev.Path && a.Kind == ev.Kind }) {
-			t.Errorf("Select: %s %s taken %v, matched %v", ev.Kind, ev.Path, take(ev), sel.Match(ev))
+	for i := range res.Events {
+		if ev := &res.Events[i]; sel.Match(ev) != slices.ContainsFunc(reported, func(a diff.Event) bool { return a.Path == ev.Path && a.Kind == ev.Kind }) {
+			t.Errorf("Accept: %s %s reported %v, matched %v", ev.Kind, ev.Path, !sel.Match(ev), sel.Match(ev))
 		}
 	}
-	must(t, ch.Write(w, b.Reader, take))
-	meta := b.Successor(b.Meta())
-	b.Close()
-	must(t, w.Commit(meta))
-	return ch.Events
+	if !slices.EqualFunc(reported, res.Accepted, func(a, b diff.Event) bool { return a.Path == b.Path && a.Kind == b.Kind }) {
+		t.Errorf("Accept reported %d differences, says it accepted %d", len(reported), len(res.Accepted))
+	}
+	return res.Events
 }
 
 // kindPaths summarizes events as "kind path", sorted.

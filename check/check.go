@@ -2,10 +2,12 @@
 // opens a baseline and proves it (signature, freshness) and reads the policy it was made
 // with; Walker builds the one walker of a policy; Compare merges the walk of the tree (or
 // a second baseline, for fim diff) with the baseline's records into the differ's events;
-// Create and Record write a new baseline (fim baseline); Changes selects what fim accept
-// takes and lays it over the baseline; ReadImage reads a tree from a tar stream or an
-// mtree specification in place of a walk. The commands differ only in their ends: what
-// they do with the events, and whether a new baseline is written.
+// Check hands them to the report, then commits the walk as the baseline's successor
+// (check --update: Baseline.Commit); Create and Record write a new baseline (fim
+// baseline); Accept selects what fim accept takes, lays it over the baseline (Changes)
+// and reports it before the commit; ReadImage reads a tree from a tar stream or an mtree
+// specification in place of a walk. The commands differ only in their ends: what they
+// do with the events, and whether a new baseline is written.
 //
 // Contracts:
 //   - A walk leaves out only the files fim holds open (Options.Own, the baseline's own
@@ -16,6 +18,9 @@
 //     receives every walked entry, in key order, before the events are returned, and
 //     nothing is committed here.
 //   - A policy is adjusted (ReadImage) on a copy, before it is compiled.
+//   - A baseline's successor has the key base of the policy it is checked with
+//     (KeyBase), carries on its accept history and generation count, and is committed
+//     only after the report is delivered: until then the baseline is left as it was.
 package check
 
 import (
@@ -195,4 +200,28 @@ func updateFiles(w *baseline.Writer) []*os.File {
 		return nil
 	}
 	return w.Files()
+}
+
+// Check compares the tree (or Options.Against) with b (Compare; Options.Baseline and
+// Compiled are b's) and hands the events to report. With b's successor (OpenOptions.Replace) the walk is the
+// new baseline, stamped s, committed once report has delivered the events: a
+// difference that could not be reported stays a difference. It returns the events and
+// the meta committed (zero: none).
+func Check(ctx context.Context, b *Baseline, o Options, s Stamp, report func([]diff.Event) error) ([]diff.Event, baseline.Meta, error) {
+	o.Baseline, o.Compiled, o.Update = b.Reader, b.Compiled, b.next
+	events, err := Compare(ctx, o)
+	if err != nil {
+		return nil, baseline.Meta{}, err
+	}
+	if err := report(events); err != nil {
+		if b.next != nil {
+			err = fmt.Errorf("baseline not updated: %w", err)
+		}
+		return events, baseline.Meta{}, err
+	}
+	if b.next == nil {
+		return events, baseline.Meta{}, nil
+	}
+	meta, err := b.Commit(s, nil)
+	return events, meta, err
 }

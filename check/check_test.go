@@ -141,15 +141,12 @@ func TestCompareUpdate(t *testing.T) {
 	f := newFixture(t, map[string]string{"a": "a", "d/b": "b"})
 	f.baseline(t)
 	write(t, f.tree+"/d/c", "c")
-	r, err := baseline.Open(f.db)
+	b, err := Open(f.db, OpenOptions{Replace: true})
 	must(t, err)
-	w, err := baseline.Create(f.db)
-	must(t, err)
-	w.KeyBase = r.Meta().KeyBase
-	_, comp, err := Policy(r)
-	must(t, err)
+	defer b.Close()
+	w := b.next
 	var walked []string
-	events, err := Compare(context.Background(), Options{Baseline: r, Compiled: comp, DB: f.db, Update: w,
+	events, err := Compare(context.Background(), Options{Baseline: b.Reader, Compiled: b.Compiled, DB: f.db, Update: w,
 		Progress: func(e *tree.Entry) { walked = append(walked, e.Path) }})
 	must(t, err)
 	if len(events) != 1 || events[0].Kind != diff.Create {
@@ -158,10 +155,9 @@ func TestCompareUpdate(t *testing.T) {
 	if w.Count() != uint64(len(walked)) {
 		t.Errorf("the update holds %d entries, the walk gave %d", w.Count(), len(walked))
 	}
-	meta := r.Meta()
-	meta.Generation++
-	r.Close()
-	must(t, w.Commit(meta))
+	if _, err := b.Commit(Stamp{}, nil); err != nil {
+		t.Fatal(err)
+	}
 	if got := f.compare(t, Options{}); len(got) != 0 {
 		t.Errorf("after the update: %v", got)
 	}

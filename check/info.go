@@ -29,6 +29,7 @@ type Info struct {
 	KeyID         string                `json:"key_id,omitempty"`
 	Verified      *bool                 `json:"verified,omitempty"` // when a key was given
 	VerifyError   string                `json:"verify_error,omitempty"`
+	VerifyErr     error                 `json:"-"` // VerifyError as the error it is
 	RawPolicy     json.RawMessage       `json:"policy"`
 	Accepted      []baseline.Acceptance `json:"accepted"`
 	// Policy is RawPolicy decoded.
@@ -76,7 +77,7 @@ func Describe(db string, verify ed25519.PublicKey, fresh baseline.Freshness) (*I
 		ok := verr == nil
 		in.Verified = &ok
 		if verr != nil {
-			in.VerifyError = verr.Error()
+			in.VerifyError, in.VerifyErr = verr.Error(), verr
 			return in, nil
 		}
 	}

@@ -46,7 +46,7 @@ func TestDescribe(t *testing.T) {
 	}
 	// A signature that does not verify is described, and freshness is not asked of it.
 	if in, err := Describe(f.db, otherPub, baseline.Freshness{MaxAge: time.Hour}); err != nil || in.Verified == nil || *in.Verified ||
-		!strings.Contains(in.VerifyError, "does not verify") {
+		!strings.Contains(in.VerifyError, "does not verify") || !errors.Is(in.VerifyErr, baseline.ErrBadBaseline) {
 		t.Errorf("signed by another key: %+v, %v", in, err)
 	}
 	if _, err := Describe(f.db, pub, baseline.Freshness{MaxAge: time.Hour}); !errors.Is(err, baseline.ErrBadBaseline) {

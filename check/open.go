@@ -2,6 +2,7 @@ package check
 
 import (
 	"crypto/ed25519"
+	"os"
 	"time"
 
 	"fim/baseline"
@@ -14,6 +15,7 @@ type Baseline struct {
 	*baseline.Reader
 	Policy   *config.Policy
 	Compiled *config.Compiled
+	next     *baseline.Writer // the baseline that replaces it (Replace)
 }
 
 // OpenOptions say what a baseline must prove before it is compared with. The zero
@@ -27,22 +29,46 @@ type OpenOptions struct {
 	// baseline must verify with it, so that one altered since it was signed never comes
 	// out signed afresh.
 	Signer ed25519.PrivateKey
+	// Replace starts the baseline that replaces this one (Successor, Commit), signed
+	// with Signer, with the key base of the policy (KeyBase). Its lock is taken before
+	// the baseline is read, so that nothing else replaces the baseline until the
+	// successor is committed or given up (Close).
+	Replace bool
 }
 
 // Open opens the baseline at db to be compared with: it checks the signature (Verify,
 // Signer), then the freshness, then reads the policy. The records are checked against
 // the signed digest as they are read. Every refusal wraps baseline.ErrBadBaseline.
 func Open(db string, o OpenOptions) (*Baseline, error) {
-	r, err := baseline.Open(db)
+	b := &Baseline{}
+	if _, err := os.Stat(db); err == nil && o.Replace { // a missing baseline is baseline.Open's to name
+		if b.next, err = baseline.Create(db); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	if b.Reader, err = baseline.Open(db); err == nil {
+		err = b.prove(o)
+	}
 	if err != nil {
+		b.Close()
 		return nil, err
 	}
-	b := &Baseline{Reader: r}
-	if err := b.prove(o); err != nil {
-		r.Close()
-		return nil, err
+	if b.next != nil {
+		b.next.Signer, b.next.KeyBase = o.Signer, KeyBase(b.Compiled)
 	}
 	return b, nil
+}
+
+// Close gives up the successor, if not committed, and closes the baseline.
+func (b *Baseline) Close() error {
+	if b.next != nil {
+		b.next.Abort() // no-op after a commit
+	}
+	if b.Reader == nil {
+		return nil
+	}
+	return b.Reader.Close()
 }
 
 func (b *Baseline) prove(o OpenOptions) (err error) {
@@ -61,12 +87,4 @@ func (b *Baseline) prove(o OpenOptions) (err error) {
 	}
 	b.Policy, b.Compiled, err = Policy(b.Reader)
 	return err
-}
-
-// Successor returns m, the meta of the baseline that replaces b, continuing b's accept
-// history and generation count.
-func (b *Baseline) Successor(m baseline.Meta) baseline.Meta {
-	m.Accepted = b.Meta().Accepted
-	m.Generation = b.Meta().Generation + 1
-	return m
 }

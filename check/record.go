@@ -76,7 +76,7 @@ type Recorded struct {
 // every entry. On an error nothing is committed and db is unchanged.
 func (rec *Recording) Record(ctx context.Context, comp *config.Compiled, src diff.Source, meta baseline.Meta, progress func(*tree.Entry)) (Recorded, error) {
 	var st Recorded
-	rec.w.KeyBase = baseline.KeyBaseFor(RootPaths(comp))
+	rec.w.KeyBase = KeyBase(comp)
 	meta.Generation = rec.gen
 	err := src(ctx, func(e *tree.Entry) error {
 		if progress != nil {

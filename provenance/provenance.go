@@ -50,8 +50,9 @@ type Options struct {
 	// Snapshot, if set, is the file of the ownership snapshot taken with the baseline
 	// (WriteSnapshot): it explains removes. A missing file explains none.
 	Snapshot string
-	Warn     func(error) // a damaged database or snapshot, one line each
-	Workers  int         // files read at once (0: one per CPU)
+	// Logf, if set, is told of a damaged database or snapshot, one warning a line.
+	Logf    func(format string, args ...any)
+	Workers int // files read at once (0: one per CPU)
 }
 
 // Annotator annotates events. It keeps the package databases it read and reads them
@@ -159,8 +160,8 @@ func unchangedSince(root string, t time.Time) bool {
 }
 
 func (a *Annotator) warn(err error) {
-	if a.o.Warn != nil {
-		a.o.Warn(err)
+	if a.o.Logf != nil {
+		a.o.Logf("warning: %v", err)
 	}
 }
 

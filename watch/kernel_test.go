@@ -455,7 +455,7 @@ func TestWatchFold(t *testing.T) {
 				w.foldAt = 10
 				logf := w.Logf
 				w.Logf = func(format string, args ...any) {
-					if msg := fmt.Sprintf(format, args...); strings.HasPrefix(msg, "state: ") {
+					if msg := fmt.Sprintf(format, args...); strings.HasPrefix(msg, "watch: state: ") {
 						folded.Store(msg[strings.LastIndex(msg, " in ")+4 : strings.Index(msg, " from now on")])
 					}
 					logf(format, args...)

@@ -90,7 +90,9 @@ type Watcher struct {
 	// DrainWait bounds how long a stop waits for the batches Emit took to be
 	// delivered before the last baseline is written. Default 3s.
 	DrainWait time.Duration
-	Logf      func(format string, args ...any) // notices: readiness, backend choice, overflow
+	// Logf, if set, is told of notices (readiness, backend choice, overflow), one a
+	// line, each starting "watch: ".
+	Logf func(format string, args ...any)
 	// FlushEvery bounds how often --update rewrites the baseline.
 	FlushEvery time.Duration
 
@@ -142,7 +144,7 @@ type folded struct {
 
 func (w *Watcher) logf(format string, args ...any) {
 	if w.Logf != nil {
-		w.Logf(format, args...)
+		w.Logf("watch: "+format, args...)
 	}
 }
 
@@ -585,8 +587,8 @@ func (w *Watcher) hold(files []*os.File) {
 		w.Walker.Own = &walk.OwnFiles{}
 	}
 	for _, f := range files {
-		if err := w.Walker.Own.Add(f); err != nil && w.Logf != nil {
-			w.Logf("%v", err)
+		if err := w.Walker.Own.Add(f); err != nil {
+			w.logf("%v", err)
 		}
 	}
 }

@@ -296,10 +296,10 @@ func startWatcher(t *testing.T, backend, root string, opts ...func(*Watcher)) *w
 		},
 		Logf: func(format string, args ...any) {
 			msg := fmt.Sprintf(format, args...)
-			if strings.HasPrefix(msg, "ready: ") {
+			if strings.HasPrefix(msg, "watch: ready: ") {
 				ready <- msg
 			}
-			if strings.HasPrefix(msg, "overflow") {
+			if strings.HasPrefix(msg, "watch: overflow") {
 				r.lost.Add(1)
 			}
 		},
@@ -560,7 +560,7 @@ func TestFullBacklog(t *testing.T) {
 			}
 		}
 	}
-	await("ready: ")
+	await("watch: ready: ")
 	mu.Lock()
 	full = true
 	mu.Unlock()
@@ -576,12 +576,12 @@ func TestFullBacklog(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = append(want, "change "+filepath.Join(root, "g"))
-	await("changes are not queued")
+	await("watch: changes are not queued")
 	time.Sleep(100 * time.Millisecond) // more batches dropped
 	mu.Lock()
 	full = false
 	mu.Unlock()
-	await("the delivery backlog is delivered")
+	await("watch: the delivery backlog is delivered")
 	deadline := time.Now().Add(eventTimeout)
 	for {
 		mu.Lock()

@@ -1,15 +1,10 @@
 package main
 
 import (
-	"fmt"
-	"os"
-	"os/user"
-	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"fim/baseline"
 	"fim/check"
 	"fim/config"
 	"fim/diff"
@@ -125,16 +120,7 @@ func runAccept(c *cli.Context) error {
 		return err
 	}
 	dry := c.Bool("dry-run")
-	// Take the lock before reading, so that no other writer replaces the baseline
-	// between this read and the write.
-	var w *baseline.Writer
-	if _, err := os.Stat(db); err == nil && !dry {
-		if w, err = baseline.Create(db); err != nil {
-			return err
-		}
-		defer w.Abort() // no-op after a commit
-	}
-	k, err := openChecked(c, db, signer)
+	k, err := openChecked(c, db, check.OpenOptions{Signer: signer, Replace: !dry})
 	if err != nil {
 		return err
 	}
@@ -142,69 +128,27 @@ func runAccept(c *cli.Context) error {
 	if k.b.Signed() && signer == nil && !dry {
 		return usageErr("%s is signed: accept needs --sign KEYFILE to sign the new baseline", db)
 	}
-	ch := check.NewChanges(extraIgnore)
 	var warn warnings
-	wo := k.walker(c, &warn)
-	if w != nil {
-		wo.Own = w.Files()
-	}
-	ch.Events, err = check.Compare(c.Context, check.Options{
-		Baseline: k.b.Reader, Compiled: k.b.Compiled, DB: db, Ignore: extraIgnore, Seen: ch.Seen, Walker: wo,
-		Provenance: k.prov,
+	res, err := check.Accept(c.Context, k.b, check.AcceptOptions{
+		Options: check.Options{DB: db, Ignore: extraIgnore, Walker: k.walker(c, &warn), Provenance: k.prov},
+		Select:  &sel.Selector, Selectors: sel.selected, Stamp: stamp(),
+		Report: func(accepted []diff.Event) error { return k.rep.emit(accepted, k.rep.info(false, warn.n)) },
 	})
 	if err != nil {
 		return err
 	}
-	accepted, take := ch.Select(&sel.Selector)
-	remain := len(ch.Events) - len(accepted)
-	if len(accepted) == 0 {
-		fmt.Fprintf(os.Stderr, "fim: no difference matches (%d in all): %s unchanged\n", len(ch.Events), db)
-		return nil
-	}
-	info := k.rep.info(false, warn.n)
-	if dry {
-		if err := k.rep.emit(accepted, info); err != nil {
+	all, n, remain := len(res.Events), len(res.Accepted), len(res.Events)-len(res.Accepted)
+	switch {
+	case n == 0:
+		logf("no difference matches (%d in all): %s unchanged", all, db)
+	case dry:
+		logf("dry run: would accept %d of %d differences, %d would remain; %s unchanged", n, all, remain, db)
+	default:
+		k.fresh.saw(res.Meta.Generation)
+		if err := k.fresh.record(); err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "fim: dry run: would accept %d of %d differences, %d would remain; %s unchanged\n",
-			len(accepted), len(ch.Events), remain, db)
-		return nil
+		logf("accepted %d of %d differences into %s; %d remain", n, all, db, remain)
 	}
-
-	w.Signer = signer
-	w.KeyBase = k.b.Meta().KeyBase
-	if err := ch.Write(w, k.b.Reader, take); err != nil {
-		return fmt.Errorf("baseline not updated: %w", err)
-	}
-	meta, err := newMeta(k.b.Policy)
-	if err != nil {
-		return err
-	}
-	meta = k.b.Successor(meta)
-	name, uid := currentUser()
-	meta.AddAcceptance(baseline.Acceptance{Time: info.Time, User: name, UID: uid, Selectors: sel.selected,
-		Accepted: len(accepted), Remaining: remain})
-	// The report goes out before the commit, as with check --update: a difference
-	// whose acceptance could not be reported stays a difference.
-	if err := k.rep.emit(accepted, info); err != nil {
-		return fmt.Errorf("baseline not updated: %w", err)
-	}
-	if err := w.Commit(meta); err != nil {
-		return fmt.Errorf("baseline not updated: %w", err)
-	}
-	k.fresh.saw(meta.Generation)
-	if err := k.fresh.record(); err != nil {
-		return err
-	}
-	fmt.Fprintf(os.Stderr, "fim: accepted %d of %d differences into %s; %d remain\n", len(accepted), len(ch.Events), db, remain)
 	return nil
-}
-
-// currentUser names the user fim runs as.
-func currentUser() (string, int) {
-	uid := os.Getuid()
-	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
-		return u.Username, uid
-	}
-	return "", uid
 }

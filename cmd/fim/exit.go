@@ -74,13 +74,17 @@ func usageErr(format string, args ...any) error {
 	return &exitError{exitUsage, fmt.Errorf(format, args...)}
 }
 
+// logf writes a line to stderr, "fim: " before it: the one way fim's notices and
+// warnings reach the user, and the Logf it gives every package that has some.
+func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, "fim: "+format+"\n", args...) }
+
 // exitOnPanic makes a panic of a command exit exitRuntime with one line, where the
 // runtime would exit 2, which reads as "entries removed". It is deferred by main, so it
 // sees the panics of the main goroutine; nothing can catch a fatal error of the runtime
 // (out of memory), which is why every input fim reads has a bound.
 func exitOnPanic() {
 	if p := recover(); p != nil {
-		fmt.Fprintf(os.Stderr, "fim: internal error: %s\n", strings.ReplaceAll(fmt.Sprint(p), "\n", " "))
+		logf("internal error: %s", strings.ReplaceAll(fmt.Sprint(p), "\n", " "))
 		os.Exit(exitRuntime)
 	}
 }
@@ -105,6 +109,6 @@ func exitCode(err error) int {
 	case errors.Is(err, walk.ErrSymlinkedRoot):
 		code = exitUsage
 	}
-	fmt.Fprintf(os.Stderr, "fim: %v\n", err)
+	logf("%v", err)
 	return code
 }

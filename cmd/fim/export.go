@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"fim/check"
 	"fim/mtree"
 )
 
@@ -42,7 +43,7 @@ func runExport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	r, _, err := openBaseline(c, db, nil)
+	r, _, err := openBaseline(c, db, check.OpenOptions{})
 	if err != nil {
 		return err
 	}

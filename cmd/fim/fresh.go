@@ -1,8 +1,6 @@
 package main
 
 import (
-	"time"
-
 	"github.com/urfave/cli/v2"
 
 	"fim/baseline"
@@ -52,15 +50,6 @@ func freshnessFlags(c *cli.Context, verified bool) (*freshness, error) {
 		f.want.MinGeneration = max(f.want.MinGeneration, last)
 	}
 	return f, nil
-}
-
-// check refuses r if it is older or of a lower generation than demanded.
-func (f *freshness) check(r *baseline.Reader) error {
-	if err := r.Fresh(f.want, time.Now()); err != nil {
-		return err
-	}
-	f.saw(r.Meta().Generation)
-	return nil
 }
 
 var verifyFlag = &cli.StringFlag{Name: "verify", Usage: "refuse a baseline not signed with the private key of public key `FILE`"}

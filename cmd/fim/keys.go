@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -27,7 +26,7 @@ func keygenCommand() *cli.Command {
 			if err != nil {
 				return &exitError{exitUsage, fmt.Errorf("keygen: %w", err)}
 			}
-			fmt.Fprintf(os.Stderr, "fim: wrote %s (private) and %s.pub (public), key %s\n", c.String("out"), c.String("out"), baseline.KeyID(pub))
+			logf("wrote %s (private) and %s.pub (public), key %s", c.String("out"), c.String("out"), baseline.KeyID(pub))
 			return nil
 		},
 	}
@@ -53,28 +52,16 @@ func verifyCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			pub, err := baseline.LoadPublicKey(c.String("key"))
-			if err != nil {
-				return usageErr("--key: %v", err)
-			}
-			fresh, err := freshnessFlags(c, true)
+			in, pub, fresh, err := describe(c, db, "key")
 			if err != nil {
 				return err
 			}
-			r, err := baseline.Open(db)
-			if err != nil {
-				return err
+			if in.VerifyErr != nil {
+				return in.VerifyErr
 			}
-			defer r.Close()
-			if err := r.Verify(pub); err != nil {
-				return err
-			}
-			if err := fresh.check(r); err != nil {
-				return err
-			}
-			m := r.Meta()
 			fmt.Printf("fim: %s: signature good (%s), %d entries intact, generation %d, made %s on %s\n",
-				db, baseline.KeyID(pub), m.Entries, m.Generation, m.Created.UTC().Format(time.RFC3339), report.EscapeText(m.Host))
+				db, baseline.KeyID(pub), in.Entries, in.Generation, in.Created.UTC().Format(time.RFC3339), report.EscapeText(in.Host))
+			fresh.saw(in.Generation)
 			return fresh.record()
 		},
 	}

@@ -16,6 +16,7 @@ import (
 	"fim/baseline"
 	"fim/check"
 	"fim/config"
+	"fim/diff"
 	"fim/report"
 	"fim/tree"
 	"fim/walk"
@@ -62,12 +63,12 @@ func runDiff(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	oldB, _, err := openBaseline(c, c.Args().Get(0), nil)
+	oldB, _, err := openBaseline(c, c.Args().Get(0), check.OpenOptions{})
 	if err != nil {
 		return err
 	}
 	defer oldB.Close()
-	newB, _, err := openBaseline(c, c.Args().Get(1), nil)
+	newB, _, err := openBaseline(c, c.Args().Get(1), check.OpenOptions{})
 	if err != nil {
 		return err
 	}
@@ -77,7 +78,7 @@ func runDiff(c *cli.Context) error {
 		return err
 	}
 	defer rep.close()
-	o := check.Options{Baseline: oldB.Reader, Compiled: oldB.Compiled, Ignore: extraIgnore, Against: newB.Reader}
+	o := check.Options{Ignore: extraIgnore, Against: newB.Reader}
 	if root := c.String("root"); root != "" { // the packages of NEW's tree, and what OLD's snapshot says
 		if rep.root, err = filepath.Abs(root); err != nil {
 			return usageErr("--root: %v", err)
@@ -85,23 +86,22 @@ func runDiff(c *cli.Context) error {
 		o.Provenance = annotator(c, root, c.Args().Get(0), oldB.Meta().Created)
 		defer o.Provenance.Close()
 	}
-	events, err := check.Compare(c.Context, o)
-	if errors.Is(err, check.ErrPackages) {
-		return usageErr("--root: %v", err)
-	}
-	if err != nil {
-		return err
-	}
-	meta := newB.Meta()
 	// NEW's files and their owners' names are known only under its --root.
 	var names report.Names
 	if rep.root != "" {
 		names = rep.ownerNames()
 	}
 	rep.sha256 = rep.sha256 && rep.root != ""
-	if err := rep.emit(events, report.Info{Time: meta.Created, Host: report.Host{Name: meta.Host, ID: meta.HostID},
-		Baseline: baselineInfo(oldB.Meta()), Color: rep.color, ShowExplained: rep.all, Version: version(), Root: rep.root,
-		Names: names}); err != nil {
+	meta := newB.Meta()
+	events, _, err := check.Check(c.Context, oldB, o, check.Stamp{}, func(events []diff.Event) error {
+		return rep.emit(events, report.Info{Time: meta.Created, Host: report.Host{Name: meta.Host, ID: meta.HostID},
+			Baseline: baselineInfo(oldB.Meta()), Color: rep.color, ShowExplained: rep.all, Version: version(), Root: rep.root,
+			Names: names})
+	})
+	if errors.Is(err, check.ErrPackages) {
+		return usageErr("--root: %v", err)
+	}
+	if err != nil {
 		return err
 	}
 	return eventsExit(events, c.Bool("explained-ok"))
@@ -195,17 +195,7 @@ func runInfo(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	fresh, err := freshnessFlags(c, c.String("verify") != "")
-	if err != nil {
-		return err
-	}
-	var pub ed25519.PublicKey
-	if f := c.String("verify"); f != "" {
-		if pub, err = baseline.LoadPublicKey(f); err != nil {
-			return usageErr("--verify: %v", err)
-		}
-	}
-	in, err := check.Describe(db, pub, fresh.want)
+	in, pub, fresh, err := describe(c, db, "verify")
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fim/baseline"
 	"fim/check"
@@ -10,7 +9,6 @@ import (
 	"fim/provenance"
 	"fim/report"
 	"fim/walk"
-	"fmt"
 	"os"
 	"time"
 
@@ -22,18 +20,15 @@ func walker(c *cli.Context, comp *config.Compiled, pol *config.Policy, root stri
 	return check.Walker(comp, check.WalkerOptions{Root: root, Workers: c.Int("workers"), MaxEntries: pol.MaxEntries, Warn: warn.add, Own: own})
 }
 
-// warnings prints per-file problems to stderr, one line each, and counts them.
+// warnings logs per-file problems, one line each, and counts them.
 type warnings struct {
 	n int
 }
 
 func (w *warnings) add(path string, err error) {
 	w.n++
-	fmt.Fprintf(os.Stderr, "fim: warning: %s: %v\n", report.EscapeText(path), err)
+	logf("warning: %s: %v", report.EscapeText(path), err)
 }
-
-// warnLine prints a warning of its own line.
-func warnLine(err error) { fmt.Fprintf(os.Stderr, "fim: warning: %v\n", err) }
 
 // annotator returns the package provenance of a command's events (nil with
 // --no-provenance): what the package databases under root make of them, for a baseline
@@ -43,13 +38,13 @@ func annotator(c *cli.Context, root, db string, since time.Time) *provenance.Ann
 		return nil
 	}
 	return provenance.New(provenance.Options{Root: root, Since: since, Snapshot: provenance.SnapshotPath(db),
-		Warn: warnLine, Workers: c.Int("workers")})
+		Logf: logf, Workers: c.Int("workers")})
 }
 
-func newMeta(pol *config.Policy) (baseline.Meta, error) {
-	raw, err := json.Marshal(pol)
+// stamp is what a baseline written now records of where it was made.
+func stamp() check.Stamp {
 	host := report.LocalHost()
-	return baseline.Meta{FimVersion: version(), Created: time.Now().UTC(), Host: host.Name, HostID: host.ID, Policy: raw}, err
+	return check.Stamp{Version: version(), Host: host.Name, HostID: host.ID}
 }
 
 // checked is a baseline opened to be checked, with what the check needs from it.
@@ -61,11 +56,10 @@ type checked struct {
 	prov  *provenance.Annotator
 }
 
-// openChecked opens the baseline db as --verify and the freshness flags demand (signer:
-// the key that is to sign its successor), and finds the root to read the tree under and
-// the reporter to send events to.
-func openChecked(c *cli.Context, db string, signer ed25519.PrivateKey) (*checked, error) {
-	b, fresh, err := openBaseline(c, db, signer)
+// openChecked opens the baseline db as o, --verify and the freshness flags demand, and
+// finds the root to read the tree under and the reporter to send events to.
+func openChecked(c *cli.Context, db string, o check.OpenOptions) (*checked, error) {
+	b, fresh, err := openBaseline(c, db, o)
 	if err != nil {
 		return nil, err
 	}
@@ -115,21 +109,16 @@ func checkRoot(c *cli.Context, pol *config.Policy, db string) (string, error) {
 	return root, nil
 }
 
-// keyBase is the part of every recorded path that the baseline's keys leave out.
-func keyBase(comp *config.Compiled) string {
-	return baseline.KeyBaseFor(check.RootPaths(comp))
-}
-
 // openBaseline opens the baseline db to be compared with, refused unless signed with
-// the --verify key and as fresh as the freshness flags demand; signer is the key that
-// is to sign its successor (nil: none).
-func openBaseline(c *cli.Context, db string, signer ed25519.PrivateKey) (*check.Baseline, *freshness, error) {
+// the --verify key and as fresh as the freshness flags demand, opened as o says
+// (Signer and Replace: its successor).
+func openBaseline(c *cli.Context, db string, o check.OpenOptions) (*check.Baseline, *freshness, error) {
 	file := c.String("verify")
 	fresh, err := freshnessFlags(c, file != "")
 	if err != nil {
 		return nil, nil, err
 	}
-	o := check.OpenOptions{Fresh: fresh.want, Signer: signer}
+	o.Fresh = fresh.want
 	if file != "" {
 		if o.Verify, err = baseline.LoadPublicKey(file); err != nil {
 			return nil, nil, usageErr("--verify: %v", err)
@@ -141,4 +130,21 @@ func openBaseline(c *cli.Context, db string, signer ed25519.PrivateKey) (*check.
 	}
 	fresh.saw(b.Meta().Generation)
 	return b, fresh, nil
+}
+
+// describe describes the baseline db (check.Describe) as the freshness flags demand,
+// verified with the public key in the file of flag keyFlag, if given.
+func describe(c *cli.Context, db, keyFlag string) (*check.Info, ed25519.PublicKey, *freshness, error) {
+	fresh, err := freshnessFlags(c, c.String(keyFlag) != "")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var pub ed25519.PublicKey
+	if f := c.String(keyFlag); f != "" {
+		if pub, err = baseline.LoadPublicKey(f); err != nil {
+			return nil, nil, nil, usageErr("--%s: %v", keyFlag, err)
+		}
+	}
+	in, err := check.Describe(db, pub, fresh.want)
+	return in, pub, fresh, err
 }

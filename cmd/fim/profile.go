@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"runtime/pprof"
 )
@@ -18,7 +17,7 @@ func startProfile() (stop func()) {
 		err = pprof.StartCPUProfile(f)
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "fim: FIM_CPUPROFILE: %v\n", err)
+		logf("FIM_CPUPROFILE: %v", err)
 		return func() {}
 	}
 	return func() {

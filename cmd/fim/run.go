@@ -8,7 +8,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"fim/baseline"
 	"fim/check"
 	"fim/config"
 	"fim/diff"
@@ -114,7 +113,7 @@ func runBaseline(c *cli.Context) error {
 		}
 		src = diff.Entries(es)
 	}
-	meta, err := newMeta(pol)
+	meta, err := check.NewMeta(pol, stamp())
 	if err != nil {
 		return err
 	}
@@ -128,7 +127,7 @@ func runBaseline(c *cli.Context) error {
 		warns, err := rec.SnapshotPackages(pol.Root, comp)
 		for _, w := range append(warns, err) {
 			if w != nil {
-				warnLine(w)
+				logf("warning: %v", w)
 			}
 		}
 	}
@@ -166,7 +165,7 @@ func runCheck(c *cli.Context) error {
 	if signer != nil && !c.Bool("update") {
 		return usageErr("--sign goes with --update (it signs the updated baseline)")
 	}
-	k, err := openChecked(c, db, signer)
+	k, err := openChecked(c, db, check.OpenOptions{Signer: signer, Replace: c.Bool("update")})
 	if err != nil {
 		return err
 	}
@@ -174,42 +173,19 @@ func runCheck(c *cli.Context) error {
 	if c.Bool("update") && k.b.Signed() && signer == nil {
 		return usageErr("%s is signed: --update needs --sign KEYFILE to sign the new baseline", db)
 	}
-	var upd *baseline.Writer
-	if c.Bool("update") {
-		if upd, err = baseline.Create(db); err != nil {
-			return err
-		}
-		upd.Signer = signer
-		upd.KeyBase = keyBase(k.b.Compiled)
-		defer upd.Abort() // no-op after a commit
-	}
 	var warn warnings
 	prog := startProgress("check", k.b.Meta().Entries, c.Bool("quiet"))
-	events, err := check.Compare(c.Context, check.Options{
-		Baseline: k.b.Reader, Compiled: k.b.Compiled, DB: db, Ignore: extraIgnore, Fast: c.Bool("fast"), Update: upd,
-		Walker: k.walker(c, &warn), Progress: prog.add, Provenance: k.prov,
+	o := check.Options{DB: db, Ignore: extraIgnore, Fast: c.Bool("fast"), Walker: k.walker(c, &warn), Provenance: k.prov,
+		Progress: prog.add}
+	events, meta, err := check.Check(c.Context, k.b, o, stamp(), func(events []diff.Event) error {
+		prog.finish()
+		return k.rep.emit(events, k.rep.info(false, warn.n))
 	})
 	prog.finish()
 	if err != nil {
 		return err
 	}
-	if err := k.rep.emit(events, k.rep.info(false, warn.n)); err != nil {
-		if upd != nil {
-			return fmt.Errorf("baseline not updated: %w", err)
-		}
-		return err
-	}
-	if upd != nil {
-		meta, err := newMeta(k.b.Policy)
-		if err != nil {
-			return err
-		}
-		meta = k.b.Successor(meta)
-		if err := upd.Commit(meta); err != nil {
-			return fmt.Errorf("baseline not updated: %w", err)
-		}
-		k.fresh.saw(meta.Generation)
-	}
+	k.fresh.saw(meta.Generation)
 	if err := k.fresh.record(); err != nil {
 		return err
 	}

@@ -87,7 +87,7 @@ func newReporter(c *cli.Context, stream bool, roots []string) (*reporter, error)
 		Version:     version(),
 		Hostname:    report.LocalHost().Name,
 		// Every message names the output or the spool it is about.
-		Logf: func(f string, args ...any) { fmt.Fprintf(os.Stderr, "fim: "+f+"\n", args...) },
+		Logf: logf,
 	}
 	if err := deliveryOptions(c, dest, &opt); err != nil {
 		return nil, err

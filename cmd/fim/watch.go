@@ -11,7 +11,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"fim/baseline"
 	"fim/check"
 	"fim/config"
 	"fim/diff"
@@ -98,7 +97,7 @@ func runWatch(c *cli.Context) error {
 	if err != nil || spoolMax == 0 {
 		return usageErr("--spool-max %q: want a size in bytes, e.g. 64MiB", c.String("spool-max"))
 	}
-	meta, err := newMeta(pol)
+	meta, err := check.NewMeta(pol, stamp())
 	if err != nil {
 		return err
 	}
@@ -118,10 +117,10 @@ func runWatch(c *cli.Context) error {
 	spool, err := output.OpenSpool(rep.sink, output.SpoolOptions{
 		Dir:  spoolDir,
 		Max:  spoolMax,
-		Logf: func(f string, args ...any) { fmt.Fprintf(os.Stderr, "fim: "+f+"\n", args...) },
+		Logf: logf,
 		Hold: func(f *os.File) {
 			if err := wk.Own.Add(f); err != nil {
-				fmt.Fprintf(os.Stderr, "fim: %v\n", err)
+				logf("%v", err)
 			}
 		},
 		Release: wk.Own.Remove,
@@ -136,12 +135,12 @@ func runWatch(c *cli.Context) error {
 	if prov != nil {
 		defer prov.Close()
 		if err := prov.Load(); err != nil {
-			warnLine(fmt.Errorf("package provenance: %w", err))
+			logf("warning: package provenance: %v", err)
 		}
 		if f := provenance.OpenSnapshot(db); f != nil {
 			defer f.Close()
 			if err := wk.Own.Add(f); err != nil {
-				warnLine(err)
+				logf("warning: %v", err)
 			}
 		}
 	}
@@ -158,16 +157,14 @@ func runWatch(c *cli.Context) error {
 		Update:       c.Bool("update"),
 		FlushEvery:   c.Duration("update-every"),
 		Meta:         meta,
-		Logf: func(format string, args ...any) {
-			fmt.Fprintf(os.Stderr, "fim: watch: "+format+"\n", args...)
-		},
+		Logf:         logf,
 		Emit: func(events []diff.Event) error {
 			mu.Lock()
 			defer mu.Unlock()
 			if prov != nil {
 				events = slices.Clone(events)
 				if err := prov.Annotate(events); err != nil {
-					warnLine(fmt.Errorf("package provenance: %w", err))
+					logf("warning: package provenance: %v", err)
 				}
 			}
 			err := rep.emit(events, rep.info(true, 0))
@@ -185,15 +182,10 @@ func runWatch(c *cli.Context) error {
 		if w.Signer, err = loadSigner(c); err != nil {
 			return err
 		}
-		w.KeyBase = keyBase(comp)
-		if r, err := baseline.Open(db); err == nil {
-			signed := r.Signed()
-			w.Meta.Accepted = r.Meta().Accepted     // the accept history outlives rewrites
-			w.Meta.Generation = r.Meta().Generation // each rewrite is one more
-			r.Close()
-			if signed && w.Signer == nil {
-				return usageErr("%s is signed: --update needs --sign KEYFILE to sign the new baseline", db)
-			}
+		w.KeyBase = check.KeyBase(comp)
+		var signed bool
+		if w.Meta, signed = check.Continue(db, w.Meta); signed && w.Signer == nil {
+			return usageErr("%s is signed: --update needs --sign KEYFILE to sign the new baseline", db)
 		}
 	} else if c.String("sign") != "" {
 		return usageErr("--sign goes with --update (it signs the updated baseline)")

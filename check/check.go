@@ -187,12 +187,23 @@ func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
 		return nil, err
 	}
 	events := d.Events()
-	if o.Provenance != nil {
-		if err := o.Provenance.Annotate(events); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrPackages, err)
-		}
+	if err := annotate(o.Provenance, events); err != nil {
+		return nil, err
 	}
 	return events, nil
+}
+
+// annotate adds to events what fim knows of them beyond the diff: what the package
+// databases of a (nil: none) say of them (ErrPackages when they cannot be read). The
+// events of a check and every batch of a watch go through it.
+func annotate(a *provenance.Annotator, events []diff.Event) error {
+	if a == nil {
+		return nil
+	}
+	if err := a.Annotate(events); err != nil {
+		return fmt.Errorf("%w: %w", ErrPackages, err)
+	}
+	return nil
 }
 
 func updateFiles(w *baseline.Writer) []*os.File {

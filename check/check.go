@@ -5,7 +5,9 @@
 // Check hands them to the report, then commits the walk as the baseline's successor
 // (check --update: Baseline.Commit); Create and Record write a new baseline (fim
 // baseline); Accept selects what fim accept takes, lays it over the baseline (Changes)
-// and reports it before the commit; ReadImage reads a tree from a tar stream or an mtree
+// and reports it before the commit; NewWatch and Watch.Run give fim watch its policy,
+// walker and baseline, and annotate its batches as Compare does; List hands on the
+// records of a proved baseline (fim list); ReadImage reads a tree from a tar stream or an mtree
 // specification in place of a walk. The commands differ only in their ends: what they
 // do with the events, and whether a new baseline is written.
 //

@@ -5,7 +5,9 @@
 // Check hands them to the report, then commits the walk as the baseline's successor
 // (check --update: Baseline.Commit); Create and Record write a new baseline (fim
 // baseline); Accept selects what fim accept takes, lays it over the baseline (Changes)
-// and reports it before the commit; ReadImage reads a tree from a tar stream or an mtree
+// and reports it before the commit; NewWatch and Watch.Run give fim watch its policy,
+// walker and baseline, and annotate its batches as Compare does; List hands on the
+// records of a proved baseline (fim list); ReadImage reads a tree from a tar stream or an mtree
 // specification in place of a walk. The commands differ only in their ends: what they
 // do with the events, and whether a new baseline is written.
 //
@@ -187,12 +189,23 @@ func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
 		return nil, err
 	}
 	events := d.Events()
-	if o.Provenance != nil {
-		if err := o.Provenance.Annotate(events); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrPackages, err)
-		}
+	if err := annotate(o.Provenance, events); err != nil {
+		return nil, err
 	}
 	return events, nil
+}
+
+// annotate adds to events what fim knows of them beyond the diff: what the package
+// databases of a (nil: none) say of them (ErrPackages when they cannot be read). The
+// events of a check and every batch of a watch go through it.
+func annotate(a *provenance.Annotator, events []diff.Event) error {
+	if a == nil {
+		return nil
+	}
+	if err := a.Annotate(events); err != nil {
+		return fmt.Errorf("%w: %w", ErrPackages, err)
+	}
+	return nil
 }
 
 func updateFiles(w *baseline.Writer) []*os.File {

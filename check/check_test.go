@@ -2,7 +2,6 @@ package check
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -60,10 +59,7 @@ func (f *fixture) baseline(t *testing.T) Recorded {
 	rec, err := Create(f.db, nil)
 	must(t, err)
 	defer rec.Close()
-	raw, err := json.Marshal(f.pol)
-	must(t, err)
-	st, err := rec.Record(context.Background(), f.comp, Walker(f.comp, WalkerOptions{Own: rec.Own()}).Walk,
-		baseline.Meta{Created: time.Now().UTC(), Policy: raw}, nil)
+	st, err := rec.Record(context.Background(), f.pol, Walker(f.comp, WalkerOptions{Own: rec.Own()}).Walk, Stamp{}, nil)
 	must(t, err)
 	return st
 }
@@ -197,11 +193,28 @@ func TestRecord(t *testing.T) {
 	}
 	r.Close()
 
+	// The meta is made here: the policy recorded with, the stamp, the time.
 	rec, err := Create(f.db, nil)
 	must(t, err)
+	_, err = rec.Record(context.Background(), f.pol, Walker(f.comp, WalkerOptions{Own: rec.Own()}).Walk,
+		Stamp{Version: "v1", Host: "h", HostID: "id"}, nil)
+	rec.Close()
+	must(t, err)
+	r, err = baseline.Open(f.db)
+	must(t, err)
+	pol, _, err := Policy(r)
+	must(t, err)
+	m := r.Meta()
+	r.Close()
+	if m.FimVersion != "v1" || m.Host != "h" || m.HostID != "id" || time.Since(m.Created) > time.Minute ||
+		m.Generation != 3 || m.KeyBase != KeyBase(f.comp) || pol.Rules[0].Path != f.tree {
+		t.Errorf("meta %+v, policy %+v", m, pol)
+	}
+
+	rec, err = Create(f.db, nil)
+	must(t, err)
 	boom := errors.New("boom")
-	_, err = rec.Record(context.Background(), f.comp, func(context.Context, func(*tree.Entry) error) error { return boom },
-		baseline.Meta{Created: time.Now().UTC()}, nil)
+	_, err = rec.Record(context.Background(), f.pol, func(context.Context, func(*tree.Entry) error) error { return boom }, Stamp{}, nil)
 	rec.Close()
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "unchanged") {
 		t.Errorf("a failed recording: %v", err)

@@ -2,6 +2,7 @@ package check
 
 import (
 	"crypto/ed25519"
+	"fmt"
 	"os"
 	"time"
 
@@ -30,7 +31,7 @@ type OpenOptions struct {
 	// out signed afresh.
 	Signer ed25519.PrivateKey
 	// Replace starts the baseline that replaces this one (Successor, Commit), signed
-	// with Signer, with the key base of the policy (KeyBase). Its lock is taken before
+	// with Signer (needed when the baseline is signed: ErrNeedsSigner), with the key base of the policy (KeyBase). Its lock is taken before
 	// the baseline is read, so that nothing else replaces the baseline until the
 	// successor is committed or given up (Close).
 	Replace bool
@@ -38,7 +39,8 @@ type OpenOptions struct {
 
 // Open opens the baseline at db to be compared with: it checks the signature (Verify,
 // Signer), then the freshness, then reads the policy. The records are checked against
-// the signed digest as they are read. Every refusal wraps baseline.ErrBadBaseline.
+// the signed digest as they are read. Every refusal of the baseline wraps
+// baseline.ErrBadBaseline.
 func Open(db string, o OpenOptions) (*Baseline, error) {
 	b := &Baseline{}
 	if _, err := os.Stat(db); err == nil && o.Replace { // a missing baseline is baseline.Open's to name
@@ -49,6 +51,9 @@ func Open(db string, o OpenOptions) (*Baseline, error) {
 	var err error
 	if b.Reader, err = baseline.Open(db); err == nil {
 		err = b.prove(o)
+	}
+	if err == nil && o.Replace && o.Signer == nil && b.Signed() {
+		err = fmt.Errorf("%s: %w", db, ErrNeedsSigner)
 	}
 	if err != nil {
 		b.Close()

@@ -71,14 +71,23 @@ type Recorded struct {
 	Files, Bytes int64 // files hashed, and their bytes
 }
 
-// Record writes every entry src delivers, under the policy comp was compiled from, and
-// commits the baseline with meta, whose Generation it sets. progress, if set, sees
-// every entry. On an error nothing is committed and db is unchanged.
-func (rec *Recording) Record(ctx context.Context, comp *config.Compiled, src diff.Source, meta baseline.Meta, progress func(*tree.Entry)) (Recorded, error) {
+// Record writes every entry src delivers, recorded with pol, and commits the baseline
+// with the meta of a baseline made now with pol (NewMeta), stamped s, one generation
+// after the one it replaces. progress, if set, sees every entry. On an error nothing
+// is committed and db is unchanged.
+func (rec *Recording) Record(ctx context.Context, pol *config.Policy, src diff.Source, s Stamp, progress func(*tree.Entry)) (Recorded, error) {
 	var st Recorded
+	comp, err := pol.Compile()
+	if err != nil {
+		return st, &OptionError{err.Error()}
+	}
+	meta, err := NewMeta(pol, s)
+	if err != nil {
+		return st, err
+	}
 	rec.w.KeyBase = KeyBase(comp)
 	meta.Generation = rec.gen
-	err := src(ctx, func(e *tree.Entry) error {
+	err = src(ctx, func(e *tree.Entry) error {
 		if progress != nil {
 			progress(e)
 		}

@@ -66,7 +66,7 @@ func (r Rule) clone() Rule {
 
 // Compiled is a validated policy in the form the walker and the differ use.
 type Compiled struct {
-	roots   []walk.Root // sorted with walk.ComparePaths
+	roots   []walk.Root // sorted with tree.ComparePaths
 	filters []filter    // deepest first: sorted by path length, descending
 	rules   map[string]*Rule
 	exclude []string // the policy's own patterns, which apply below every rule
@@ -161,7 +161,7 @@ func (r *Rule) compile(global []walk.Matcher, crossMounts bool) (walk.Root, filt
 	return root, filter{path: r.Path, kinds: kinds, ignore: ignore}, nil
 }
 
-// Roots returns one walk root per rule, sorted with walk.ComparePaths. The exclude
+// Roots returns one walk root per rule, sorted with tree.ComparePaths. The exclude
 // patterns of a root are the policy's followed by the rule's.
 func (c *Compiled) Roots() []walk.Root {
 	return slices.Clone(c.roots)

@@ -212,7 +212,7 @@ func (c *counter) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Read reads the tar stream r and returns its entries in key order (walk.ComparePaths).
+// Read reads the tar stream r and returns its entries in key order (tree.ComparePaths).
 func Read(ctx context.Context, r io.Reader, opt Options) ([]*tree.Entry, error) {
 	src, err := decompress(r)
 	if err != nil {

@@ -124,7 +124,8 @@ func (s *state) overlayWithin(p string) []string {
 	return paths
 }
 
-// subtree returns the entries at and below p, in key order.
+// subtree returns the entries at and below p, in key order: the baseline's under the
+// overlay's (baseline.Overlay, the merge iter reads the state with).
 func (s *state) subtree(p string) ([]*tree.Entry, error) {
 	var base []*tree.Entry
 	if s.base != nil {
@@ -132,37 +133,34 @@ func (s *state) subtree(p string) ([]*tree.Entry, error) {
 			return nil, err
 		}
 	}
-	return s.merge(base, s.overlayWithin(p)), nil
+	within := s.overlayWithin(p)
+	if len(within) == 0 {
+		return base, nil
+	}
+	over := make(map[string]*tree.Entry, len(within))
+	for _, q := range within {
+		over[q] = s.overlay[q]
+	}
+	out := make([]*tree.Entry, 0, len(base)+len(within))
+	for next := baseline.Overlay(entries(base), over); ; {
+		e, err := next()
+		if e == nil || err != nil {
+			return out, err
+		}
+		out = append(out, e)
+	}
 }
 
-// merge lays the overlay's paths over base entries, both in key order.
-func (s *state) merge(base []*tree.Entry, over []string) []*tree.Entry {
-	out := make([]*tree.Entry, 0, len(base)+len(over))
-	i, j := 0, 0
-	for i < len(base) || j < len(over) {
-		var c int
-		switch {
-		case i == len(base):
-			c = 1
-		case j == len(over):
-			c = -1
-		default:
-			c = tree.ComparePaths(base[i].Path, over[j])
+// entries reads es, which are in key order, as a merge reads a baseline.
+func entries(es []*tree.Entry) func() (*tree.Entry, error) {
+	return func() (*tree.Entry, error) {
+		if len(es) == 0 {
+			return nil, nil
 		}
-		if c < 0 {
-			out = append(out, base[i])
-			i++
-			continue
-		}
-		if c == 0 {
-			i++
-		}
-		if e := s.overlay[over[j]]; e != nil {
-			out = append(out, e)
-		}
-		j++
+		e := es[0]
+		es = es[1:]
+		return e, nil
 	}
-	return out
 }
 
 // iter returns every entry in key order, as a merge reads the baseline.

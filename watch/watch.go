@@ -864,15 +864,7 @@ func (w *Watcher) lookAt(ctx context.Context, d *diff.Differ, l *look, cur *tree
 	if err != nil {
 		return false, err
 	}
-	i := 0
-	next := func() (*tree.Entry, error) {
-		if i == len(olds) {
-			return nil, nil
-		}
-		i++
-		return olds[i-1], nil
-	}
-	return true, diff.Join(ctx, d, next, func(ctx context.Context, fn func(*tree.Entry) error) error {
+	return true, diff.Join(ctx, d, entries(olds), func(ctx context.Context, fn func(*tree.Entry) error) error {
 		return w.Walker.WalkPath(ctx, l.path, true, func(e *tree.Entry) error {
 			if e.Type == tree.TypeDir && w.fsn != nil {
 				w.fsn.add(w.real(e.Path))

@@ -125,9 +125,6 @@ func runAccept(c *cli.Context) error {
 		return err
 	}
 	defer k.close()
-	if k.b.Signed() && signer == nil && !dry {
-		return usageErr("%s is signed: accept needs --sign KEYFILE to sign the new baseline", db)
-	}
 	var warn warnings
 	res, err := check.Accept(c.Context, k.b, check.AcceptOptions{
 		Options: check.Options{DB: db, Ignore: extraIgnore, Walker: k.walker(c, &warn), Provenance: k.prov},

@@ -18,7 +18,6 @@ import (
 	"fim/config"
 	"fim/diff"
 	"fim/report"
-	"fim/tree"
 	"fim/walk"
 )
 
@@ -144,22 +143,7 @@ func runList(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := baseline.Open(db)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	// Every path printed is made of the meta's key base: check it, and every record,
-	// against the digest before printing the first.
-	if err := r.Validate(); err != nil {
-		return err
-	}
-	err = r.Walk(c.Context, func(e *tree.Entry) error {
-		if match == nil || match.Match(e.Path) {
-			return ew.Write(e)
-		}
-		return nil
-	})
+	err = check.List(c.Context, db, match, ew.Write)
 	if ferr := ew.Flush(); err == nil {
 		err = ferr
 	}

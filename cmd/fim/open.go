@@ -126,7 +126,7 @@ func openBaseline(c *cli.Context, db string, o check.OpenOptions) (*check.Baseli
 	}
 	b, err := check.Open(db, o)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, signerErr(c, db, err)
 	}
 	fresh.saw(b.Meta().Generation)
 	return b, fresh, nil
@@ -147,4 +147,17 @@ func describe(c *cli.Context, db, keyFlag string) (*check.Info, ed25519.PublicKe
 	}
 	in, err := check.Describe(db, pub, fresh.want)
 	return in, pub, fresh, err
+}
+
+// signerErr names the flag that an update of the signed baseline db lacks
+// (check.ErrNeedsSigner); other errors are returned as they are.
+func signerErr(c *cli.Context, db string, err error) error {
+	if !errors.Is(err, check.ErrNeedsSigner) {
+		return err
+	}
+	what := "--update"
+	if c.Command.Name == "accept" {
+		what = "accept"
+	}
+	return usageErr("%s is signed: %s needs --sign KEYFILE to sign the new baseline", db, what)
 }

@@ -108,17 +108,10 @@ func runBaseline(c *cli.Context) error {
 		if pol, es, err = readImage(c, pol, &warn); err != nil {
 			return err
 		}
-		if comp, err = pol.Compile(); err != nil {
-			return err
-		}
 		src = diff.Entries(es)
 	}
-	meta, err := check.NewMeta(pol, stamp())
-	if err != nil {
-		return err
-	}
 	prog := startProgress("baseline", rec.Expect, c.Bool("quiet"))
-	st, err := rec.Record(c.Context, comp, src, meta, prog.add)
+	st, err := rec.Record(c.Context, pol, src, stamp(), prog.add)
 	prog.finish()
 	if err != nil {
 		return err
@@ -170,9 +163,6 @@ func runCheck(c *cli.Context) error {
 		return err
 	}
 	defer k.close()
-	if c.Bool("update") && k.b.Signed() && signer == nil {
-		return usageErr("%s is signed: --update needs --sign KEYFILE to sign the new baseline", db)
-	}
 	var warn warnings
 	prog := startProgress("check", k.b.Meta().Entries, c.Bool("quiet"))
 	o := check.Options{DB: db, Ignore: extraIgnore, Fast: c.Bool("fast"), Walker: k.walker(c, &warn), Provenance: k.prov,

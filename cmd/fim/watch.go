@@ -4,9 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -16,7 +13,6 @@ import (
 	"fim/diff"
 	"fim/output"
 	"fim/provenance"
-	"fim/walk"
 	"fim/watch"
 )
 
@@ -61,52 +57,35 @@ func runWatch(c *cli.Context) error {
 	}
 	// The baseline is the state to compare with when one is named, or when nothing
 	// else says what to watch; otherwise watch starts from what it sees.
-	useDB := named || len(paths) == 0 && cfg == nil
 	var db string
-	if useDB || c.Bool("update") {
+	if named || len(paths) == 0 && cfg == nil || c.Bool("update") {
 		if db, err = dbPath(c, cfg); err != nil {
 			return err
 		}
-		useDB = true
-	}
-	var pol *config.Policy
-	switch {
-	case len(paths) > 0:
-		abs := make([]string, len(paths))
-		for i, p := range paths {
-			if abs[i], err = filepath.Abs(p); err != nil {
-				return usageErr("%s: %v", p, err)
-			}
-		}
-		pol = config.NewPolicy(abs, config.Rule{IncludeHidden: true})
-	case cfg != nil:
-		pol = cfg.Policy()
-	default:
-		b, err := check.Open(db, check.OpenOptions{}) // the watch validates the whole baseline as it loads it
-		if err != nil {
-			return err
-		}
-		pol = b.Policy
-		b.Close()
-	}
-	comp, err := pol.Compile()
-	if err != nil {
-		return &exitError{exitUsage, err}
 	}
 	spoolMax, err := config.ParseSize(c.String("spool-max"))
 	if err != nil || spoolMax == 0 {
 		return usageErr("--spool-max %q: want a size in bytes, e.g. 64MiB", c.String("spool-max"))
 	}
-	meta, err := check.NewMeta(pol, stamp())
+	if c.String("sign") != "" && !c.Bool("update") {
+		return usageErr("--sign goes with --update (it signs the updated baseline)")
+	}
+	signer, err := loadSigner(c)
 	if err != nil {
 		return err
 	}
 	var warn warnings
-	wk := walker(c, comp, pol, pol.Root, &warn) // watch adds the baseline's files as it opens them
-	if wk.Own == nil {
-		wk.Own = &walk.OwnFiles{}
+	o := check.WatchOptions{Paths: paths, Config: cfg, DB: db, Update: c.Bool("update"), Signer: signer, Stamp: stamp(),
+		Ignore: extraIgnore, Walker: check.WalkerOptions{Workers: c.Int("workers"), Warn: warn.add}, Logf: logf}
+	if !c.Bool("no-provenance") {
+		o.Provenance = &provenance.Options{Logf: logf, Workers: c.Int("workers")}
 	}
-	rep, err := newReporter(c, true, check.RootPaths(comp))
+	wt, err := check.NewWatch(o)
+	if err != nil {
+		return signerErr(c, db, err)
+	}
+	defer wt.Close()
+	rep, err := newReporter(c, true, check.RootPaths(wt.Compiled))
 	if err != nil {
 		return err
 	}
@@ -114,83 +93,31 @@ func runWatch(c *cli.Context) error {
 	if spoolDir == "" && db != "" {
 		spoolDir = db + ".spool"
 	}
-	spool, err := output.OpenSpool(rep.sink, output.SpoolOptions{
-		Dir:  spoolDir,
-		Max:  spoolMax,
-		Logf: logf,
-		Hold: func(f *os.File) {
-			if err := wk.Own.Add(f); err != nil {
-				logf("%v", err)
-			}
-		},
-		Release: wk.Own.Remove,
-	})
+	spool, err := output.OpenSpool(rep.sink, output.SpoolOptions{Dir: spoolDir, Max: spoolMax, Logf: logf, Hold: wt.Hold, Release: wt.Release})
 	if err != nil {
 		rep.close()
 		return err
 	}
 	rep.sink = spool
 	defer rep.close()
-	prov := annotator(c, pol.Root, db, time.Now())
-	if prov != nil {
-		defer prov.Close()
-		if err := prov.Load(); err != nil {
-			logf("warning: package provenance: %v", err)
-		}
-		if f := provenance.OpenSnapshot(db); f != nil {
-			defer f.Close()
-			if err := wk.Own.Add(f); err != nil {
-				logf("warning: %v", err)
-			}
-		}
-	}
-	var mu sync.Mutex
 	w := &watch.Watcher{
-		Walker:       wk,
-		Filter:       check.Filter(comp, "", "", extraIgnore),
 		Backend:      c.String("backend"),
 		Interval:     c.Duration("interval"),
 		BatchSize:    c.Int("batch-size"),
 		BatchTimeout: c.Duration("batch-timeout"),
 		QueuedEvents: queuedEvents(c.Int("queue-events")),
 		DedupWindow:  c.Duration("dedup-window"),
-		Update:       c.Bool("update"),
 		FlushEvery:   c.Duration("update-every"),
-		Meta:         meta,
 		Logf:         logf,
-		Emit: func(events []diff.Event) error {
-			mu.Lock()
-			defer mu.Unlock()
-			if prov != nil {
-				events = slices.Clone(events)
-				if err := prov.Annotate(events); err != nil {
-					logf("warning: package provenance: %v", err)
-				}
-			}
-			err := rep.emit(events, rep.info(true, 0))
-			if errors.Is(err, output.ErrSpoolFull) {
-				return fmt.Errorf("%w: %w", watch.ErrFull, err)
-			}
-			return err
-		},
-		Acked: spool.Delivered,
+		Acked:        spool.Delivered,
 	}
-	if useDB {
-		w.DB = db
-	}
-	if c.Bool("update") {
-		if w.Signer, err = loadSigner(c); err != nil {
-			return err
+	return wt.Run(c.Context, w, func(events []diff.Event) error {
+		err := rep.emit(events, rep.info(true, 0))
+		if errors.Is(err, output.ErrSpoolFull) {
+			return fmt.Errorf("%w: %w", watch.ErrFull, err)
 		}
-		w.KeyBase = check.KeyBase(comp)
-		var signed bool
-		if w.Meta, signed = check.Continue(db, w.Meta); signed && w.Signer == nil {
-			return usageErr("%s is signed: --update needs --sign KEYFILE to sign the new baseline", db)
-		}
-	} else if c.String("sign") != "" {
-		return usageErr("--sign goes with --update (it signs the updated baseline)")
-	}
-	return w.Run(c.Context)
+		return err
+	})
 }
 
 // queuedEvents maps --queue-events to Watcher.QueuedEvents: its default to the

@@ -1,0 +1,176 @@
+package check
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"fim/baseline"
+	"fim/config"
+	"fim/diff"
+	"fim/provenance"
+	"fim/walk"
+	"fim/watch"
+)
+
+// ErrNeedsSigner says a signed baseline was to be replaced (check --update, watch
+// --update) without a key to sign its successor: a signed baseline never gives way to
+// an unsigned one.
+var ErrNeedsSigner = errors.New("signed: its successor must be signed too")
+
+// WatchOptions say what fim watch watches and what it compares with.
+type WatchOptions struct {
+	// What to watch: Paths (every hidden name included) if given, else the policy of
+	// Config, else the policy DB was made with.
+	Paths  []string
+	Config *config.Config
+	// DB is the baseline compared with when watch starts ("": watch starts from what
+	// it sees); Update keeps it current, signed with Signer (needed when DB is signed),
+	// each rewrite stamped Stamp.
+	DB     string
+	Update bool
+	Signer ed25519.PrivateKey
+	Stamp  Stamp
+	Ignore diff.AttrSet // attributes not compared anywhere, on top of the policy's
+	// Walker are the walk's options; its root and entry limit are the policy's.
+	Walker WalkerOptions
+	// Provenance, if set, annotates every batch with what the package databases under
+	// the policy's root say of it, as Compare does; its Root, Since and Snapshot are the
+	// watch's.
+	Provenance *provenance.Options
+	// Logf, if set, is told of the warnings of package provenance, one a line.
+	Logf func(format string, args ...any)
+}
+
+// Watch is fim watch's pipeline before it runs: the policy chosen and compiled, the one
+// walker of it leaving out fim's own files, the meta of the baselines an update writes
+// and the package provenance of its events.
+type Watch struct {
+	Policy   *config.Policy
+	Compiled *config.Compiled
+	o        WatchOptions
+	walker   *walk.Walker
+	meta     baseline.Meta
+	prov     *provenance.Annotator
+	snap     *os.File // the baseline's package snapshot, fim's own file
+}
+
+// NewWatch chooses the policy of a watch (WatchOptions), compiles it, and prepares its
+// walker, the meta an update carries on from DB (Continue) and the package provenance
+// of its events. A policy that does not compile, or a path that has no absolute form,
+// is an *OptionError; an update of a signed DB without a Signer is ErrNeedsSigner.
+func NewWatch(o WatchOptions) (*Watch, error) {
+	pol, err := watchPolicy(o)
+	if err != nil {
+		return nil, err
+	}
+	comp, err := pol.Compile()
+	if err != nil {
+		return nil, &OptionError{err.Error()}
+	}
+	meta, err := NewMeta(pol, o.Stamp)
+	if err != nil {
+		return nil, err
+	}
+	if o.Update {
+		var signed bool
+		if meta, signed = Continue(o.DB, meta); signed && o.Signer == nil {
+			return nil, fmt.Errorf("%s: %w", o.DB, ErrNeedsSigner)
+		}
+	}
+	wt := &Watch{Policy: pol, Compiled: comp, o: o, meta: meta, snap: provenance.OpenSnapshot(o.DB)}
+	wo := o.Walker
+	wo.Root, wo.MaxEntries = pol.Root, pol.MaxEntries
+	wo.Own = append(slices.Clip(wo.Own), wt.snap)
+	wt.walker = Walker(comp, wo)
+	if o.Provenance != nil {
+		po := *o.Provenance
+		po.Root, po.Since, po.Snapshot = pol.Root, time.Now(), provenance.SnapshotPath(o.DB)
+		wt.prov = provenance.New(po)
+		if err := wt.prov.Load(); err != nil {
+			wt.logf("warning: package provenance: %v", err)
+		}
+	}
+	return wt, nil
+}
+
+// watchPolicy chooses the policy of a watch: the paths, the configuration's, or the one
+// the baseline was made with.
+func watchPolicy(o WatchOptions) (*config.Policy, error) {
+	switch {
+	case len(o.Paths) > 0:
+		abs := make([]string, len(o.Paths))
+		for i, p := range o.Paths {
+			var err error
+			if abs[i], err = filepath.Abs(p); err != nil {
+				return nil, optionErr("%s: %v", p, err)
+			}
+		}
+		return config.NewPolicy(abs, config.Rule{IncludeHidden: true}), nil
+	case o.Config != nil:
+		return o.Config.Policy(), nil
+	}
+	b, err := Open(o.DB, OpenOptions{}) // the watch validates the whole baseline as it loads it
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	return b.Policy, nil
+}
+
+func (wt *Watch) logf(format string, args ...any) {
+	if wt.o.Logf != nil {
+		wt.o.Logf(format, args...)
+	}
+}
+
+// Hold counts f as one of fim's own files (a spool's), left out of every walk until
+// Release; one that is not a file fim could have made is named to the walker's Warn.
+func (wt *Watch) Hold(f *os.File) {
+	if err := wt.walker.Own.Add(f); err != nil && wt.o.Walker.Warn != nil {
+		wt.o.Walker.Warn(f.Name(), err)
+	}
+}
+
+// Release stops counting f as fim's own, before it is closed.
+func (wt *Watch) Release(f *os.File) { wt.walker.Own.Remove(f) }
+
+// Run runs w, its event sources, batching and delivery as the caller set them, over the
+// watch's walker, filter and baseline, until ctx ends. Every batch is annotated as
+// Compare annotates a check's events (a failure of the package databases is a warning:
+// the watch goes on), then handed to report, one batch at a time; report's errors are
+// Emit's (watch.ErrFull).
+func (wt *Watch) Run(ctx context.Context, w *watch.Watcher, report func([]diff.Event) error) error {
+	w.Walker, w.Filter = wt.walker, Filter(wt.Compiled, "", "", wt.o.Ignore)
+	w.DB, w.Update, w.Meta = wt.o.DB, wt.o.Update, wt.meta
+	if wt.o.Update {
+		w.Signer, w.KeyBase = wt.o.Signer, KeyBase(wt.Compiled)
+	}
+	var mu sync.Mutex
+	w.Emit = func(events []diff.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if wt.prov != nil {
+			events = slices.Clone(events) // the watch keeps its own order
+			if err := annotate(wt.prov, events); err != nil {
+				wt.logf("warning: %v", err)
+			}
+		}
+		return report(events)
+	}
+	return w.Run(ctx)
+}
+
+// Close lets go of the package databases and the snapshot.
+func (wt *Watch) Close() {
+	wt.prov.Close()
+	if wt.snap != nil {
+		wt.snap.Close()
+	}
+}

@@ -1,0 +1,162 @@
+package check
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"fim/baseline"
+	"fim/config"
+	"fim/diff"
+	"fim/watch"
+)
+
+// TestWatchPolicy: a watch watches its paths (hidden names included), else the
+// configuration's, else what its baseline was made with; a policy that does not
+// compile is the caller's mistake.
+func TestWatchPolicy(t *testing.T) {
+	f := newFixture(t, map[string]string{"a": "a"})
+	f.baseline(t)
+	wd, err := os.Getwd()
+	must(t, err)
+	for _, c := range []struct {
+		name   string
+		o      WatchOptions
+		want   string // the first rule's path; "": refused
+		hidden bool
+	}{
+		{"paths", WatchOptions{Paths: []string{"x/y"}, DB: f.db}, filepath.Join(wd, "x/y"), true},
+		{"config", WatchOptions{Config: &config.Config{Rules: []config.Rule{{Path: "/etc"}}}, DB: f.db}, "/etc", false},
+		{"baseline", WatchOptions{DB: f.db}, f.tree, true},
+		{"no baseline", WatchOptions{DB: filepath.Join(f.dir, "missing.db")}, "", false},
+		{"relative config path", WatchOptions{Config: &config.Config{Rules: []config.Rule{{Path: "etc"}}}}, "", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			wt, err := NewWatch(c.o)
+			if c.want == "" {
+				if err == nil {
+					wt.Close()
+					t.Fatal("a watch of nothing to watch started")
+				}
+				return
+			}
+			must(t, err)
+			defer wt.Close()
+			if r := wt.Policy.Rules[0]; r.Path != c.want || r.IncludeHidden != c.hidden {
+				t.Errorf("rule %+v, want path %s, hidden %v", r, c.want, c.hidden)
+			}
+		})
+	}
+	var oe *OptionError
+	if _, err := NewWatch(WatchOptions{Config: &config.Config{Rules: []config.Rule{{Path: "etc"}}}}); !errors.As(err, &oe) {
+		t.Errorf("a policy that does not compile: %v, want an OptionError", err)
+	}
+}
+
+// runWatch runs a periodic watch of wt until its first batch (the comparison of the
+// baseline with the tree as the watch starts) is reported, and returns that batch.
+func runWatch(t *testing.T, wt *Watch) []string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var got []string
+	done := make(chan error, 1)
+	go func() {
+		done <- wt.Run(ctx, &watch.Watcher{Backend: "periodic", Interval: time.Hour, BatchTimeout: 10 * time.Millisecond}, func(events []diff.Event) error {
+			for _, ev := range events {
+				if ev.Source != watch.SourceStart {
+					t.Errorf("%s: source %q, want %q", ev.Path, ev.Source, watch.SourceStart)
+				}
+				got = append(got, ev.Kind.String()+" "+ev.Path[len(wt.Policy.Rules[0].Path):])
+			}
+			cancel()
+			return nil
+		})
+	}()
+	select {
+	case err := <-done:
+		must(t, err)
+	case <-time.After(time.Minute):
+		t.Fatal("no batch in a minute")
+	}
+	slices.Sort(got)
+	return got
+}
+
+// TestWatchRun: a watch compares its baseline with the tree as it starts, as check
+// does, leaving out the files fim holds (a spool's).
+func TestWatchRun(t *testing.T) {
+	f := newFixture(t, map[string]string{"a": "a", "b": "b"})
+	f.db = filepath.Join(f.dir, "fim.db") // outside the tree
+	f.baseline(t)
+	write(t, f.tree+"/a", "changed")
+	write(t, f.tree+"/c", "new")
+	write(t, f.tree+"/spool", "fim's own")
+	wt, err := NewWatch(WatchOptions{DB: f.db})
+	must(t, err)
+	defer wt.Close()
+	spool, err := os.Open(f.tree + "/spool")
+	must(t, err)
+	defer spool.Close()
+	wt.Hold(spool)
+	want := []string{"change /a", "create /c"}
+	if got := runWatch(t, wt); !slices.Equal(got, want) {
+		t.Errorf("events %q, want %q", got, want)
+	}
+}
+
+// TestWatchUpdate: an update of a signed baseline needs the key to sign its successor;
+// with it, the baseline watch writes carries on the generation count, is signed, stamped
+// and has the key base of the watch's policy.
+func TestWatchUpdate(t *testing.T) {
+	_, key, err := ed25519.GenerateKey(nil)
+	must(t, err)
+	f := newFixture(t, map[string]string{"a": "a"})
+	f.db = filepath.Join(f.dir, "fim.db")
+	f.signedBaseline(t, key, 4, time.Now().UTC())
+	write(t, f.tree+"/a", "changed")
+
+	if wt, err := NewWatch(WatchOptions{DB: f.db, Update: true}); !errors.Is(err, ErrNeedsSigner) {
+		if err == nil {
+			wt.Close()
+		}
+		t.Fatalf("update without a key: %v, want ErrNeedsSigner", err)
+	}
+	wt, err := NewWatch(WatchOptions{DB: f.db, Update: true, Signer: key, Stamp: Stamp{Version: "v9", Host: "here"}})
+	must(t, err)
+	defer wt.Close()
+	if got := runWatch(t, wt); !slices.Equal(got, []string{"change /a"}) {
+		t.Errorf("events %q", got)
+	}
+	r, err := baseline.Open(f.db)
+	must(t, err)
+	defer r.Close()
+	m := r.Meta()
+	if m.Generation != 5 || m.FimVersion != "v9" || m.Host != "here" || m.KeyBase != KeyBase(f.comp) {
+		t.Errorf("meta: generation %d, version %q, host %q, key base %q", m.Generation, m.FimVersion, m.Host, m.KeyBase)
+	}
+	must(t, r.VerifySignature(key.Public().(ed25519.PublicKey)))
+}
+
+// TestOpenReplaceSigned: a signed baseline is replaced only by one signed too.
+func TestOpenReplaceSigned(t *testing.T) {
+	_, key, err := ed25519.GenerateKey(nil)
+	must(t, err)
+	f := newFixture(t, map[string]string{"a": "a"})
+	f.signedBaseline(t, key, 1, time.Now().UTC())
+	b, err := Open(f.db, OpenOptions{Replace: true})
+	if !errors.Is(err, ErrNeedsSigner) {
+		if err == nil {
+			b.Close()
+		}
+		t.Fatalf("replaced without a key: %v, want ErrNeedsSigner", err)
+	}
+	b, err = Open(f.db, OpenOptions{Replace: true, Signer: key})
+	must(t, err)
+	b.Close()
+}

@@ -11,25 +11,29 @@
 //   - A walk leaves out only the files fim holds open (Options.Own, the baseline's own
 //     files and its package snapshot), by device and inode (walk.OwnFiles).
 //   - The events are those of one ordered merge (diff.Join) of the whole walk with the
-//     whole baseline, sorted by path (with Options.Provenance, annotated after the
-//     merge, those the package manager does not explain first); an Update writer
+//     whole baseline, annotated after the merge (Annotate: package provenance with
+//     Options.Provenance, then the policy's severity) and ordered: those the package
+//     manager does not explain first, then the most severe first, then by path; an Update writer
 //     receives every walked entry, in key order, before the events are returned, and
 //     nothing is committed here.
 //   - A policy is adjusted (ReadImage) on a copy, before it is compiled.
 package check
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"fim/baseline"
 	"fim/config"
 	"fim/diff"
 	"fim/provenance"
+	"fim/severity"
 	"fim/tree"
 	"fim/walk"
 )
@@ -141,9 +145,8 @@ type Options struct {
 }
 
 // Compare walks the tree (or reads Against) beside the baseline and returns the
-// differences, as events sorted by path; with Provenance, the events the package
-// manager does not explain come first, each part sorted by path. An error of the
-// package databases' root is ErrPackages.
+// differences, as events graded and ordered by Annotate. An error of the package
+// databases' root is ErrPackages.
 func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
 	d := &diff.Differ{Filter: Filter(o.Compiled, o.DB, o.Walker.Root, o.Ignore), Seen: o.Seen}
 	it := o.Baseline.Iter()
@@ -182,12 +185,38 @@ func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
 		return nil, err
 	}
 	events := d.Events()
-	if o.Provenance != nil {
-		if err := o.Provenance.Annotate(events); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrPackages, err)
-		}
+	if err := Annotate(events, o.Provenance, o.Compiled.Severity()); err != nil {
+		return nil, err
 	}
 	return events, nil
+}
+
+// Annotate is what every command adds to the differ's events: what the package
+// databases say of them (prov, if set), then their severity and its reasons (sev, if
+// set), which may depend on the verdict. It orders the events, given sorted by path:
+// those the package manager does not explain first, then within each part the most
+// severe first, events of one severity keeping their order. An error of prov is
+// ErrPackages; the events are graded and ordered all the same.
+func Annotate(events []diff.Event, prov *provenance.Annotator, sev *severity.Table) error {
+	var err error
+	if prov != nil {
+		if perr := prov.Annotate(events); perr != nil {
+			err = fmt.Errorf("%w: %w", ErrPackages, perr)
+		}
+	}
+	if sev != nil {
+		sev.Annotate(events)
+	}
+	slices.SortStableFunc(events, func(a, b diff.Event) int {
+		if ea, eb := a.Verdict.Explained(), b.Verdict.Explained(); ea != eb {
+			if ea {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Compare(b.Severity, a.Severity)
+	})
+	return err
 }
 
 func updateFiles(w *baseline.Writer) []*os.File {

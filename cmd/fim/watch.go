@@ -164,11 +164,9 @@ func runWatch(c *cli.Context) error {
 		Emit: func(events []diff.Event) error {
 			mu.Lock()
 			defer mu.Unlock()
-			if prov != nil {
-				events = slices.Clone(events)
-				if err := prov.Annotate(events); err != nil {
-					warnLine(fmt.Errorf("package provenance: %w", err))
-				}
+			events = slices.Clone(events)
+			if err := check.Annotate(events, prov, comp.Severity()); err != nil {
+				warnLine(err)
 			}
 			err := rep.emit(events, rep.info(true, 0))
 			if errors.Is(err, output.ErrSpoolFull) {

@@ -32,7 +32,11 @@
 //     Auditbeat's file_integrity module, with fim's own fields under "fim"; a path that
 //     is not valid UTF-8 has its exact bytes in a *_b64 field there.
 //
-// Changes and removes are errors, other kinds warnings, where a format grades events.
+// Where a format grades events, a graded event (one with a severity) is an error when
+// critical or high, a warning when medium or low, a note when info; an ungraded one is
+// an error when a change or remove, else a warning. Every format that describes an
+// event by its text line shows its severity and reasons there ("  (critical:
+// setuid-gained)"); json, ecs and sarif carry them as fields too.
 // junit and sarif write one document per call, so they suit a check, not the batches of
 // a continuous stream. Redact hides the names below sensitive directories before any
 // format renders them.

@@ -157,6 +157,61 @@ func (r *Rule) MatchesPath(p string) bool {
 	return false
 }
 
+// Matching returns the pattern of r's path condition that p matches: "" when r has no
+// path condition, ok false when p matches none.
+func (r *Rule) Matching(p string) (pattern string, ok bool) {
+	if len(r.Paths) == 0 {
+		return "", true
+	}
+	for _, m := range r.Paths {
+		if m.Match(p) {
+			if s, isStr := m.(fmt.Stringer); isStr {
+				return s.String(), true
+			}
+			return "?", true
+		}
+	}
+	return "", false
+}
+
+// Describe says what r does and when, but for its paths: "critical if it gained setuid",
+// "at most info if the verdict is match, listed or removed".
+func (r *Rule) Describe() string {
+	var b strings.Builder
+	if r.Max != diff.SeverityUnset {
+		b.WriteString("at most " + r.Max.String())
+	} else {
+		b.WriteString(r.Level.String())
+	}
+	var conds []string
+	if r.Kinds != 0 {
+		var names []string
+		for _, k := range diff.Kinds() {
+			if r.Kinds.Has(k) {
+				names = append(names, k.String())
+			}
+		}
+		conds = append(conds, "on "+strings.Join(names, ", "))
+	}
+	if r.Changed != 0 {
+		conds = append(conds, "if "+strings.Join(r.Changed.Strings(), " or ")+" changed")
+	}
+	if len(r.Gained) > 0 {
+		var names []string
+		for _, g := range r.Gained {
+			names = append(names, g.String())
+		}
+		conds = append(conds, "if it gained "+strings.Join(names, " or "))
+	}
+	if len(r.Verdicts) > 0 {
+		conds = append(conds, "if the verdict is "+strings.Join(r.Verdicts, " or "))
+	}
+	if len(conds) > 0 {
+		b.WriteString(", " + strings.Join(conds, ", "))
+	}
+	return b.String()
+}
+
 // Grade returns the severity of ev and the names of the rules that decided it.
 func (t *Table) Grade(ev *diff.Event) (diff.Severity, []string) {
 	level := diff.SeverityInfo

@@ -98,6 +98,7 @@ func runExplain(c *cli.Context) error {
 		}
 		x.line("reports", "%s; ignores: %s", events, orNone(strings.Join(ex.Ignore.Strings(), ", ")))
 	}
+	explainSeverity(&x, ex)
 	if cur := ex.Looked.Entry; cur != nil {
 		x.line("now", "%s", report.AppendEntry(nil, cur))
 	}
@@ -116,6 +117,18 @@ func runExplain(c *cli.Context) error {
 		return &exitError{code: 1}
 	}
 	return nil
+}
+
+// explainSeverity says which severity rules can grade an event of the path, one line
+// each, in table order: "sudoers: high (path matches '/etc/sudoers.d/**')".
+func explainSeverity(x *explainer, ex *check.Explained) {
+	for _, r := range ex.Severity {
+		line := report.EscapeText(r.Name) + ": " + r.Describe()
+		if pattern, _ := r.Matching(ex.Path); pattern != "" {
+			line += " (path matches '" + report.EscapeText(pattern) + "')"
+		}
+		x.line("severity", "%s", line)
+	}
 }
 
 // explainSelection says which limit leaves the path out, as the walker decided.

@@ -110,6 +110,9 @@ var noProvenanceFlag = &cli.BoolFlag{Name: "no-provenance", Usage: "do not ask t
 
 var showExplainedFlag = &cli.BoolFlag{Name: "show-explained", Usage: "text: list each change its package explains, not one line per package"}
 
+var minSeverityFlag = &cli.StringFlag{Name: "min-severity", Usage: "report only changes of severity `LEVEL` or above " +
+	"(info, low, medium, high or critical; see README: severity); only those set the exit bits"}
+
 var explainedOKFlag = &cli.BoolFlag{Name: "explained-ok", Usage: "only changes the package manager does not explain set the exit bits"}
 
 // onUsageError makes a bad flag exit with ExitUsage; each command needs it, as commands

@@ -48,7 +48,7 @@ make of it, as in check.`,
 			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, e.g. mtime,ctime,inode,device,nlink"},
 			verifyFlag, maxAgeFlag,
 			&cli.StringFlag{Name: "root", Usage: "the tree NEW was taken of is under `DIR`: ask its package databases what they make of each change"},
-			noProvenanceFlag, showExplainedFlag, explainedOKFlag,
+			noProvenanceFlag, showExplainedFlag, explainedOKFlag, minSeverityFlag,
 		},
 		Action: runDiff,
 	}
@@ -92,6 +92,7 @@ func runDiff(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	events = rep.shown(events)
 	meta := newB.Meta()
 	// NEW's files and their owners' names are known only under its --root.
 	var names report.Names

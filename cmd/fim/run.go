@@ -193,6 +193,7 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	events = k.rep.shown(events)
 	if err := k.rep.emit(events, k.rep.info(false, warn.n)); err != nil {
 		if upd != nil {
 			return fmt.Errorf("baseline not updated: %w", err)
@@ -250,7 +251,7 @@ func checkCommand() *cli.Command {
 			&cli.BoolFlag{Name: "update", Usage: "after reporting, replace the baseline with the current state"},
 			&cli.BoolFlag{Name: "fast", Usage: "re-read only files whose device, inode, size, mtime or ctime changed (see README: what --fast trusts)"},
 			verifyFlag, maxAgeFlag, minGenerationFlag, generationFileFlag,
-			signFlag, quietFlag, noProvenanceFlag, showExplainedFlag, explainedOKFlag,
+			signFlag, quietFlag, noProvenanceFlag, showExplainedFlag, explainedOKFlag, minSeverityFlag,
 		},
 		Action: runCheck,
 	}

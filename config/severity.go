@@ -196,7 +196,7 @@ func (r *SeverityRule) compile() (rule severity.Rule, on bool, err error) {
 		if err != nil {
 			return rule, false, fmt.Errorf("paths: %w", err)
 		}
-		rule.Paths = append(rule.Paths, g)
+		rule.Paths = append(rule.Paths, severity.NewPath(g, p))
 	}
 	if len(r.Events) > 0 {
 		if rule.Kinds, err = diff.ParseKinds(r.Events); err != nil {

@@ -30,10 +30,40 @@ import (
 // Matcher matches a recorded path (a compiled glob).
 type Matcher interface{ Match(string) bool }
 
+// Path is one pattern of a rule's path condition, with the literal text every path it
+// matches starts and ends with: most paths are ruled out by those before the pattern
+// runs.
+type Path struct {
+	Matcher
+	Text           string // the pattern as written
+	prefix, suffix string
+}
+
+// NewPath returns the Path of a glob (config.CompileGlob) compiled from text.
+func NewPath(m Matcher, text string) Path {
+	p := Path{Matcher: m, Text: text}
+	if strings.IndexByte(text, '\\') >= 0 {
+		return p // an escape: no literal ends worked out
+	}
+	p.prefix, p.suffix = text, text
+	if i := strings.IndexAny(text, "*?[{"); i >= 0 {
+		p.prefix = text[:i]
+	}
+	if i := strings.LastIndexAny(text, "*?]}"); i >= 0 {
+		p.suffix = text[i+1:]
+	}
+	return p
+}
+
+// Match reports whether the pattern matches s.
+func (p *Path) Match(s string) bool {
+	return strings.HasPrefix(s, p.prefix) && strings.HasSuffix(s, p.suffix) && p.Matcher.Match(s)
+}
+
 // Rule is one compiled rule.
 type Rule struct {
 	Name     string
-	Paths    []Matcher    // none: any path
+	Paths    []Path       // none: any path
 	Kinds    diff.KindSet // 0: any kind
 	Changed  diff.AttrSet // 0: no condition; else any of these changed
 	Gained   []Gain       // none: no condition; else any of these was gained
@@ -149,8 +179,8 @@ func (r *Rule) MatchesPath(p string) bool {
 	if len(r.Paths) == 0 {
 		return true
 	}
-	for _, m := range r.Paths {
-		if m.Match(p) {
+	for i := range r.Paths {
+		if r.Paths[i].Match(p) {
 			return true
 		}
 	}
@@ -163,12 +193,9 @@ func (r *Rule) Matching(p string) (pattern string, ok bool) {
 	if len(r.Paths) == 0 {
 		return "", true
 	}
-	for _, m := range r.Paths {
-		if m.Match(p) {
-			if s, isStr := m.(fmt.Stringer); isStr {
-				return s.String(), true
-			}
-			return "?", true
+	for i := range r.Paths {
+		if r.Paths[i].Match(p) {
+			return r.Paths[i].Text, true
 		}
 	}
 	return "", false

@@ -7,6 +7,7 @@ import (
 
 	"fim/config"
 	"fim/diff"
+	"fim/severity"
 	"fim/tree"
 )
 
@@ -121,4 +122,29 @@ func BenchmarkGrade(b *testing.B) {
 		t.Annotate(events)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(events)), "ns/event")
+}
+
+// FuzzPath checks that a Path's literal ends never rule out a path its pattern
+// matches, nor let in one it does not: Path.Match is the glob's Match.
+func FuzzPath(f *testing.F) {
+	for _, r := range config.DefaultSeverity {
+		for _, p := range r.Paths {
+			f.Add(p, "/etc/sudoers.d/x")
+			f.Add(p, "/home/u/.ssh/authorized_keys")
+		}
+	}
+	f.Add(`/a\*b/**`, `/a*b/c`)
+	f.Add("/a*a", "/a")
+	f.Add("/x]y", "/x]y")
+	f.Add("/[ab]c{d,e}", "/bce")
+	f.Fuzz(func(t *testing.T, pattern, path string) {
+		g, err := config.CompileGlob(pattern)
+		if err != nil {
+			return
+		}
+		p := severity.NewPath(g, pattern)
+		if got, want := p.Match(path), g.Match(path); got != want {
+			t.Fatalf("pattern %q on %q: Path.Match %v, the glob's %v", pattern, path, got, want)
+		}
+	})
 }

@@ -25,8 +25,9 @@ it, with its file and line when the options come from --config, or else which li
 leaves it out: outside every configured path, an exclude pattern (named), a hidden name,
 max_depth, a symlink not followed, another filesystem; and for what is recorded,
 whether a file is hashed or too large (max_file_size), whether a directory is entered,
-which events are reported there and which attributes ignored. The decision is the
-walk's own.
+which events are reported there and which attributes ignored, and the severity rules
+that can grade its events (the built-in ones and the configuration's). The decision is
+the walk's own.
 
 The options are --config's if given, else those the baseline was made with (--db,
 $FIM_DB, the default database). The baseline's record of PATH is shown too, unless

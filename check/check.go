@@ -138,6 +138,9 @@ type Options struct {
 	// Seen, if set, is called for every path with its recorded and current entries
 	// (see diff.Differ.Seen).
 	Seen func(old, cur *tree.Entry)
+	// Severity, if set, grades the events in place of the policy's table (a
+	// configuration's rules read for this run).
+	Severity *severity.Table
 	// Provenance, if set, annotates the events with what the package databases say
 	// of them, after the diff (provenance.Annotator.Annotate). A walk leaves out the
 	// package snapshot kept beside DB (provenance.OpenSnapshot).
@@ -185,7 +188,11 @@ func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
 		return nil, err
 	}
 	events := d.Events()
-	if err := Annotate(events, o.Provenance, o.Compiled.Severity()); err != nil {
+	sev := o.Compiled.Severity()
+	if o.Severity != nil {
+		sev = o.Severity
+	}
+	if err := Annotate(events, o.Provenance, sev); err != nil {
 		return nil, err
 	}
 	return events, nil

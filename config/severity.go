@@ -101,6 +101,10 @@ func severityTable(configured []SeverityRule) []SeverityRule {
 	return out
 }
 
+// SeverityTable returns the severity table of the configuration's rules laid over the
+// built-in ones, as a policy made from it compiles it.
+func (c *Config) SeverityTable() (*severity.Table, error) { return compileSeverity(c.Severity) }
+
 // compileSeverity compiles the table of the built-in rules with the configured ones.
 func compileSeverity(configured []SeverityRule) (*severity.Table, error) {
 	seen := map[string]bool{}

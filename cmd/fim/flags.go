@@ -5,6 +5,7 @@ import (
 	"fim/baseline"
 	"fim/config"
 	"fim/diff"
+	"fim/severity"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,6 +69,19 @@ func configAndDB(c *cli.Context) (*config.Config, string, error) {
 	}
 	db, err := dbPath(c, cfg)
 	return cfg, db, err
+}
+
+// severityOf returns the severity table of a configuration that has severity rules,
+// which grades a check in place of the baseline's; nil for none.
+func severityOf(cfg *config.Config) (*severity.Table, error) {
+	if cfg == nil || cfg.Severity == nil {
+		return nil, nil
+	}
+	t, err := cfg.SeverityTable()
+	if err != nil {
+		return nil, &exitError{exitUsage, err}
+	}
+	return t, nil
 }
 
 // loadSigner reads the --sign private key, if given.

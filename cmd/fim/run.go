@@ -155,7 +155,11 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	_, db, err := configAndDB(c)
+	cfg, db, err := configAndDB(c)
+	if err != nil {
+		return err
+	}
+	sev, err := severityOf(cfg)
 	if err != nil {
 		return err
 	}
@@ -187,7 +191,7 @@ func runCheck(c *cli.Context) error {
 	prog := startProgress("check", k.b.Meta().Entries, c.Bool("quiet"))
 	events, err := check.Compare(c.Context, check.Options{
 		Baseline: k.b.Reader, Compiled: k.b.Compiled, DB: db, Ignore: extraIgnore, Fast: c.Bool("fast"), Update: upd,
-		Walker: k.walker(c, &warn), Progress: prog.add, Provenance: k.prov,
+		Walker: k.walker(c, &warn), Progress: prog.add, Provenance: k.prov, Severity: sev,
 	})
 	prog.finish()
 	if err != nil {

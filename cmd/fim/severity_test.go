@@ -115,6 +115,19 @@ func TestSeverityConfig(t *testing.T) {
 	if strings.Contains(out, "sudoers") {
 		t.Errorf("explain names a rule whose paths do not match:\n%s", out)
 	}
+
+	// A configuration given to check grades with its own rules, in place of those
+	// stored with the baseline, without a new baseline.
+	edited := filepath.Join(t.TempDir(), "edited.yaml")
+	must(t, os.WriteFile(edited, []byte("db: "+db+"\npaths:\n  - path: /\nseverity:\n  - {name: data, paths: [/data/**], max: info}\n"), 0o644))
+	stdout, _ = mustRun(t, exitCreated|exitChanged, "check", "--config", edited, "--format", "json")
+	wantEvents(t, severities(parseJSON(t, stdout)), "rename /usr/bin/zz critical setuid-gained",
+		"create /data/new info default,data")
+	must(t, os.WriteFile(edited, []byte("db: "+db+"\npaths:\n  - path: /\nseverity:\n  - {name: data, max: severe}\n"), 0o644))
+	_, stderr := mustRun(t, exitUsage, "check", "--config", edited)
+	if !strings.Contains(stderr, edited+`:5: severity[0].max: unknown severity "severe"`) {
+		t.Errorf("a bad rule: %s", stderr)
+	}
 }
 
 func severities(events []jsonEvent) []string {

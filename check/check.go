@@ -15,8 +15,9 @@
 //   - A walk leaves out only the files fim holds open (Options.Own, the baseline's own
 //     files and its package snapshot), by device and inode (walk.OwnFiles).
 //   - The events are those of one ordered merge (diff.Join) of the whole walk with the
-//     whole baseline, sorted by path (with Options.Provenance, annotated after the
-//     merge, those the package manager does not explain first); an Update writer
+//     whole baseline, annotated after the merge (Annotate: package provenance with
+//     Options.Provenance, then the policy's severity) and ordered: those the package
+//     manager does not explain first, then the most severe first, then by path; an Update writer
 //     receives every walked entry, in key order, before the events are returned, and
 //     nothing is committed here.
 //   - A policy is adjusted (ReadImage) on a copy, before it is compiled.
@@ -26,17 +27,20 @@
 package check
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"fim/baseline"
 	"fim/config"
 	"fim/diff"
 	"fim/provenance"
+	"fim/severity"
 	"fim/tree"
 	"fim/walk"
 )
@@ -141,6 +145,9 @@ type Options struct {
 	// Seen, if set, is called for every path with its recorded and current entries
 	// (see diff.Differ.Seen).
 	Seen func(old, cur *tree.Entry)
+	// Severity, if set, grades the events in place of the policy's table (a
+	// configuration's rules read for this run).
+	Severity *severity.Table
 	// Provenance, if set, annotates the events with what the package databases say
 	// of them, after the diff (provenance.Annotator.Annotate). A walk leaves out the
 	// package snapshot kept beside DB (provenance.OpenSnapshot).
@@ -148,9 +155,8 @@ type Options struct {
 }
 
 // Compare walks the tree (or reads Against) beside the baseline and returns the
-// differences, as events sorted by path; with Provenance, the events the package
-// manager does not explain come first, each part sorted by path. An error of the
-// package databases' root is ErrPackages.
+// differences, as events graded and ordered by Annotate. An error of the package
+// databases' root is ErrPackages.
 func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
 	d := &diff.Differ{Filter: Filter(o.Compiled, o.DB, o.Walker.Root, o.Ignore), Seen: o.Seen}
 	it := o.Baseline.Iter()
@@ -189,23 +195,57 @@ func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
 		return nil, err
 	}
 	events := d.Events()
-	if err := annotate(o.Provenance, events); err != nil {
+	sev := o.Compiled.Severity()
+	if o.Severity != nil {
+		sev = o.Severity
+	}
+	if err := Annotate(events, o.Provenance, sev); err != nil {
 		return nil, err
 	}
 	return events, nil
 }
 
-// annotate adds to events what fim knows of them beyond the diff: what the package
-// databases of a (nil: none) say of them (ErrPackages when they cannot be read). The
-// events of a check and every batch of a watch go through it.
-func annotate(a *provenance.Annotator, events []diff.Event) error {
-	if a == nil {
-		return nil
+// Annotate is what every command adds to the differ's events: what the package
+// databases say of them (prov, if set), then their severity and its reasons (sev, if
+// set), which may depend on the verdict. It orders the events, given sorted by path:
+// those the package manager does not explain first, then within each part the most
+// severe first, events of one severity keeping their order. An error of prov is
+// ErrPackages; the events are graded and ordered all the same.
+func Annotate(events []diff.Event, prov *provenance.Annotator, sev *severity.Table) error {
+	var err error
+	if prov != nil {
+		if perr := prov.Annotate(events); perr != nil {
+			err = fmt.Errorf("%w: %w", ErrPackages, perr)
+		}
 	}
-	if err := a.Annotate(events); err != nil {
-		return fmt.Errorf("%w: %w", ErrPackages, err)
+	if sev != nil {
+		sev.Annotate(events)
 	}
-	return nil
+	slices.SortStableFunc(events, func(a, b diff.Event) int {
+		if ea, eb := a.Verdict.Explained(), b.Verdict.Explained(); ea != eb {
+			if ea {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Compare(b.Severity, a.Severity)
+	})
+	return err
+}
+
+// AtLeast returns the events of severity min or above, in their order: all of them
+// when min is diff.SeverityUnset. It shares the events' array when it keeps them all.
+func AtLeast(events []diff.Event, min diff.Severity) []diff.Event {
+	if !slices.ContainsFunc(events, func(ev diff.Event) bool { return ev.Severity < min }) {
+		return events
+	}
+	out := make([]diff.Event, 0, len(events))
+	for i := range events {
+		if events[i].Severity >= min {
+			out = append(out, events[i])
+		}
+	}
+	return out
 }
 
 func updateFiles(w *baseline.Writer) []*os.File {

@@ -6,6 +6,7 @@ import (
 
 	"fim/baseline"
 	"fim/config"
+	"fim/severity"
 	"fim/tree"
 	"fim/walk"
 )
@@ -37,6 +38,9 @@ type Explained struct {
 	// Baseline says the baseline was read; Recorded is its record of Path (nil: none).
 	Baseline bool
 	Recorded *tree.Entry
+	// Severity are the severity rules whose path condition Path meets (or that have
+	// none), in table order: those that can grade an event of Path.
+	Severity []*severity.Rule
 }
 
 // Explain says whether a walk records the path arg and why, by the walker's own
@@ -87,6 +91,12 @@ func Explain(ctx context.Context, arg string, o ExplainOptions) (*Explained, err
 	x.Explanation = comp.Explain(wk, x.Path)
 	if x.Rule != nil {
 		x.RuleLine = lines[x.Rule.Path]
+	}
+	rules := comp.Severity().Rules
+	for i := range rules {
+		if _, ok := rules[i].Matching(x.Path); ok {
+			x.Severity = append(x.Severity, &rules[i])
+		}
 	}
 	if x.Selected() {
 		if x.Looked, err = wk.Look(ctx, x.Path); err != nil {

@@ -142,9 +142,9 @@ func (wt *Watch) Hold(f *os.File) {
 func (wt *Watch) Release(f *os.File) { wt.walker.Own.Remove(f) }
 
 // Run runs w, its event sources, batching and delivery as the caller set them, over the
-// watch's walker, filter and baseline, until ctx ends. Every batch is annotated as
-// Compare annotates a check's events (a failure of the package databases is a warning:
-// the watch goes on), then handed to report, one batch at a time; report's errors are
+// watch's walker, filter and baseline, until ctx ends. Every batch is annotated and
+// graded as Compare does a check's events (a failure of the package databases is a
+// warning: the watch goes on), then handed to report, one batch at a time; report's errors are
 // Emit's (watch.ErrFull).
 func (wt *Watch) Run(ctx context.Context, w *watch.Watcher, report func([]diff.Event) error) error {
 	w.Walker, w.Filter = wt.walker, Filter(wt.Compiled, "", "", wt.o.Ignore)
@@ -156,11 +156,9 @@ func (wt *Watch) Run(ctx context.Context, w *watch.Watcher, report func([]diff.E
 	w.Emit = func(events []diff.Event) error {
 		mu.Lock()
 		defer mu.Unlock()
-		if wt.prov != nil {
-			events = slices.Clone(events) // the watch keeps its own order
-			if err := annotate(wt.prov, events); err != nil {
-				wt.logf("warning: %v", err)
-			}
+		events = slices.Clone(events) // the watch keeps its own order
+		if err := Annotate(events, wt.prov, wt.Compiled.Severity()); err != nil {
+			wt.logf("warning: %v", err)
 		}
 		return report(events)
 	}

@@ -29,6 +29,7 @@ type Config struct {
 	CrossMounts bool     // descend into other filesystems
 	Exclude     []string // glob patterns applying below every path
 	Rules       []Rule   // one per entry of paths, in file order
+	Severity    []SeverityRule
 }
 
 // Policy returns the policy the configuration describes. It shares nothing with c.
@@ -39,6 +40,9 @@ func (c *Config) Policy() *Policy {
 		CrossMounts: c.CrossMounts,
 		Exclude:     slices.Clone(c.Exclude),
 		Rules:       make([]Rule, len(c.Rules)),
+	}
+	for _, r := range c.Severity {
+		p.Severity = append(p.Severity, r.clone())
 	}
 	for i, r := range c.Rules {
 		p.Rules[i] = r.clone()
@@ -170,6 +174,21 @@ func (p *parser) config(doc *yaml.Node) (*Config, error) {
 			c.Exclude, err = p.patterns(v, key)
 			return err
 		},
+		"severity": func(v *yaml.Node, key string) error {
+			names := map[string]int{}
+			return p.list(v, key, func(v *yaml.Node, key string) error {
+				r, line, err := p.severityRule(v, key)
+				if err != nil {
+					return err
+				}
+				if first, ok := names[r.Name]; ok {
+					return fmt.Errorf("%s:%d: %s.name: duplicate rule %q (first at line %d)", p.name, line, key, r.Name, first)
+				}
+				names[r.Name] = line
+				c.Severity = append(c.Severity, r)
+				return nil
+			})
+		},
 		"paths": func(v *yaml.Node, key string) error {
 			return p.list(v, key, func(v *yaml.Node, key string) error {
 				r, line, err := p.rule(v, key)
@@ -267,6 +286,64 @@ func (p *parser) rule(n *yaml.Node, key string) (Rule, int, error) {
 	}
 	if r.Path == "" {
 		return Rule{}, 0, p.errorf(resolve(n), key+".path", "required")
+	}
+	return r, line, nil
+}
+
+// severityRule parses one entry of severity and returns it with the line of its name.
+// Each value is checked where it is (severityChecks), so that its error names its line
+// and key.
+func (p *parser) severityRule(n *yaml.Node, key string) (SeverityRule, int, error) {
+	var r SeverityRule
+	line := 0
+	value := func(v *yaml.Node, key, field string) (string, error) {
+		s, err := p.str(v, key)
+		if err != nil {
+			return "", err
+		}
+		if err := severityChecks[field](s); err != nil {
+			return "", p.errorf(v, key, "%w", err)
+		}
+		return s, nil
+	}
+	list := func(field string, dst *[]string) field {
+		return func(v *yaml.Node, key string) error {
+			return p.list(v, key, func(v *yaml.Node, key string) error {
+				s, err := value(v, key, field)
+				*dst = append(*dst, s)
+				return err
+			})
+		}
+	}
+	scalar := func(field string, dst *string) field {
+		return func(v *yaml.Node, key string) (err error) {
+			*dst, err = value(v, key, field)
+			return err
+		}
+	}
+	err := p.mapping(n, key, map[string]field{
+		"name": func(v *yaml.Node, key string) (err error) {
+			line = v.Line
+			r.Name, err = value(v, key, "name")
+			return err
+		},
+		"paths":    list("paths", &r.Paths),
+		"events":   list("events", &r.Events),
+		"changed":  list("changed", &r.Changed),
+		"gained":   list("gained", &r.Gained),
+		"verdicts": list("verdicts", &r.Verdicts),
+		"level":    scalar("level", &r.Level),
+		"max":      scalar("max", &r.Max),
+	})
+	switch {
+	case err != nil:
+		return SeverityRule{}, 0, err
+	case r.Name == "":
+		return SeverityRule{}, 0, p.errorf(resolve(n), key+".name", "required")
+	case r.Level != "" && r.Max != "":
+		return SeverityRule{}, 0, p.errorf(resolve(n), key, "give level or max, not both")
+	case r.Level == "" && r.Max == "":
+		return SeverityRule{}, 0, p.errorf(resolve(n), key, "level or max: required")
 	}
 	return r, line, nil
 }

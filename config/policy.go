@@ -12,6 +12,7 @@ import (
 	"github.com/gobwas/glob"
 
 	"fim/diff"
+	"fim/severity"
 	"fim/tree"
 	"fim/walk"
 )
@@ -28,6 +29,9 @@ type Policy struct {
 	// Source names what a baseline was read from when not from a walk ("tar:FILE",
 	// "mtree:FILE"); checking it needs the tree it describes, given as the Root.
 	Source string `json:"source,omitempty"`
+	// Severity are the configured severity rules, laid over the built-in ones
+	// (DefaultSeverity) when the policy is compiled.
+	Severity []SeverityRule `json:"severity,omitempty"`
 }
 
 // Rule is one configured path and what applies below it. A rule nested in another
@@ -70,6 +74,7 @@ type Compiled struct {
 	filters []filter    // deepest first: sorted by path length, descending
 	rules   map[string]*Rule
 	exclude []string // the policy's own patterns, which apply below every rule
+	sev     *severity.Table
 }
 
 // filter is what a rule keeps of the events found below its path.
@@ -97,7 +102,12 @@ func (p *Policy) Compile() (*Compiled, error) {
 	if err != nil {
 		return nil, fmt.Errorf("exclude: %w", err)
 	}
+	sev, err := compileSeverity(p.Severity)
+	if err != nil {
+		return nil, fmt.Errorf("severity: %w", err)
+	}
 	c := &Compiled{
+		sev:     sev,
 		roots:   make([]walk.Root, 0, len(p.Rules)),
 		filters: make([]filter, 0, len(p.Rules)),
 		rules:   make(map[string]*Rule, len(p.Rules)),
@@ -160,6 +170,10 @@ func (r *Rule) compile(global []walk.Matcher, crossMounts bool) (walk.Root, filt
 	}
 	return root, filter{path: r.Path, kinds: kinds, ignore: ignore}, nil
 }
+
+// Severity returns the severity table: the built-in rules with the policy's own laid
+// over them.
+func (c *Compiled) Severity() *severity.Table { return c.sev }
 
 // Roots returns one walk root per rule, sorted with tree.ComparePaths. The exclude
 // patterns of a root are the policy's followed by the rule's.

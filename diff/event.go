@@ -97,6 +97,12 @@ type Event struct {
 	Reason      string       // why, for unknown, mismatch and conffile
 	Transaction *Transaction // the package log's last change of Package since the baseline
 
+	// Set by the severity step (package severity), after provenance: how much the event
+	// matters, and the names of the rules that decided it. Severity is SeverityUnset when
+	// no rule table was applied.
+	Severity Severity
+	Reasons  []string
+
 	// SHA256 is the SHA-256 of After's content in hex, set after the walk (check.AddSHA256)
 	// for a format that reports it, when the file could be read again and still had
 	// After's BLAKE3 hash; "" otherwise.
@@ -121,6 +127,38 @@ const (
 // Explained reports whether v says the package manager made the change.
 func (v Verdict) Explained() bool {
 	return v == VerdictMatch || v == VerdictListed || v == VerdictRemoved
+}
+
+// Severity grades an event, from info to critical; the zero value is unset.
+type Severity uint8
+
+// The severities, in increasing order.
+const (
+	SeverityUnset Severity = iota
+	SeverityInfo
+	SeverityLow
+	SeverityMedium
+	SeverityHigh
+	SeverityCritical
+)
+
+var severityNames = [...]string{"", "info", "low", "medium", "high", "critical"}
+
+func (s Severity) String() string {
+	if int(s) < len(severityNames) {
+		return severityNames[s]
+	}
+	return fmt.Sprintf("severity(%d)", uint8(s))
+}
+
+// ParseSeverity is the inverse of Severity.String for the five severities.
+func ParseSeverity(s string) (Severity, error) {
+	for i, n := range severityNames[1:] {
+		if n == s {
+			return Severity(i + 1), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown severity %q (want one of %s)", s, strings.Join(severityNames[1:], ", "))
 }
 
 // Package names an installed (or removed) package.

@@ -69,6 +69,9 @@ type ecsEvent struct {
 	Action   string   `json:"action"`
 	Module   string   `json:"module"`
 	Dataset  string   `json:"dataset"`
+	// Severity (1 info … 5 critical) and RiskScore (riskScore), when graded.
+	Severity  int      `json:"severity,omitempty"`
+	RiskScore *float64 `json:"risk_score,omitempty"`
 }
 
 // ecsFile is the ECS file field set. The path fields are always there; the others
@@ -192,6 +195,8 @@ type ecsFIM struct {
 	Verdict       string            `json:"verdict,omitempty"`
 	VerdictReason string            `json:"verdict_reason,omitempty"`
 	Transaction   *jsonTransaction  `json:"transaction,omitempty"`
+	Severity      string            `json:"severity,omitempty"`
+	Reasons       []string          `json:"reasons,omitempty"`
 }
 
 // ECS renders events as NDJSON, one Elastic Common Schema (ecsVersion) document per
@@ -293,6 +298,10 @@ func ECS(w io.Writer, events []diff.Event, info Info) error {
 		}
 		doc.FIM.Verdict, doc.FIM.VerdictReason = string(ev.Verdict), ev.Reason
 		doc.FIM.Transaction = newJSONTransaction(ev.Transaction)
+		if s := ev.Severity; s != diff.SeverityUnset && s <= diff.SeverityCritical {
+			doc.Event.Severity, doc.Event.RiskScore = int(s), &riskScore[s]
+			doc.FIM.Severity, doc.FIM.Reasons = s.String(), ev.Reasons
+		}
 		if err := enc.Encode(&doc); err != nil {
 			return fmt.Errorf("write ecs report: %w", err)
 		}

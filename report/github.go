@@ -13,7 +13,8 @@ import (
 //
 //	::error file=/etc/passwd,title=fim%3A change::change /etc/passwd  size: 1024 → 1070
 //
-// The command is error or warning as the event's level says (see level); the message
+// The command is error, warning or notice as the event's level says (see eventLevel:
+// by its severity, critical and high errors, medium and low warnings, info notices); the message
 // is the event's text line. Unless info.Stream is set, a last line
 // "::notice title=fim::fim: 3 changes: …" gives the text format's summary.
 //
@@ -28,7 +29,11 @@ func GitHub(w io.Writer, events []diff.Event, info Info) error {
 	for i := range events {
 		ev := &events[i]
 		b = append(b[:0], "::"...)
-		b = append(b, level(ev.Kind)...)
+		if l := eventLevel(ev); l == levelNote {
+			b = append(b, "notice"...)
+		} else {
+			b = append(b, l...)
+		}
 		b = append(b, " file="...)
 		scratch = appendEscaped(scratch[:0], ev.Path)
 		b = appendCommandEscaped(b, scratch, true)

@@ -46,6 +46,9 @@ type jsonEvent struct {
 	Reason      string           `json:"verdict_reason,omitempty"`
 	Package     *jsonPackage     `json:"package,omitempty"`
 	Transaction *jsonTransaction `json:"transaction,omitempty"`
+	// Severity, when the events were graded.
+	Severity string   `json:"severity,omitempty"`
+	Reasons  []string `json:"reasons,omitempty"`
 }
 
 // jsonProcess is the process that caused a watched event. Ids that are unknown, and
@@ -191,6 +194,8 @@ func JSON(w io.Writer, events []diff.Event, info Info) error {
 			Writers:  newJSONWriters(ev.Writers),
 			Count:    ev.Count,
 
+			Severity:    ev.Severity.String(),
+			Reasons:     ev.Reasons,
 			Verdict:     string(ev.Verdict),
 			Reason:      ev.Reason,
 			Package:     newJSONPackage(ev.Package),

@@ -21,7 +21,7 @@ import (
 var (
 	eventKeys = []string{"fim", "type", "path", "path_b64", "old_path", "old_path_b64", "changed", "file", "before",
 		"time", "host", "baseline", "source", "process", "writers", "count", "verdict", "verdict_reason", "package",
-		"transaction"}
+		"transaction", "severity", "reasons"}
 	entryKeys = []string{"type", "size", "mode", "uid", "gid", "inode", "device", "nlink", "rdev", "mtime",
 		"ctime", "hash", "link_target", "link_target_b64", "xattrs", "flags"}
 )

@@ -2,19 +2,23 @@ package report
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"fim/check"
+	"fim/config"
 	"fim/diff"
 	"fim/internal/fstest"
 	"fim/tree"
 )
 
-// provenanceEvents are the events of a check after an upgrade, as the provenance step
-// leaves them: the unexplained first (a trojaned package binary, a setuid shell, a
-// preload file, a path of a damaged database), then what two packages' upgrade and
-// purge explain.
+// provenanceEvents are the events of a check after an upgrade, as the engine leaves
+// them (check.Annotate, with fim's built-in severity rules): the unexplained first, the
+// most severe first (a setuid shell and a preload file, critical; a trojaned package
+// binary, high; a path of a damaged database, medium), then what two packages' upgrade
+// and purge explain, info.
 func provenanceEvents() []diff.Event {
 	logged := time.Date(2026, 12, 2, 3, 12, 7, 0, time.UTC)
 	hello := &diff.Package{Manager: "dpkg", Name: "hello", Version: "2.10-4", Arch: "amd64"}
@@ -46,7 +50,15 @@ func provenanceEvents() []diff.Event {
 		Version: "2.10-3", Arch: "amd64"}, upgrade
 	netconfig := remove(file("/etc/netconfig", 767, 0o644, 0x80))
 	netconfig.Verdict, netconfig.Package, netconfig.Transaction = diff.VerdictRemoved, tirpc, purge
-	return []diff.Event{trojan, shell, preload, damaged, newBin, sameDoc, news, netconfig}
+	events := []diff.Event{trojan, shell, preload, damaged, newBin, sameDoc, news, netconfig}
+	comp, err := (&config.Policy{Rules: []config.Rule{{Path: "/"}}}).Compile()
+	if err != nil {
+		panic(err)
+	}
+	if err := check.Annotate(events, nil, comp.Severity()); err != nil {
+		panic(err)
+	}
+	return events
 }
 
 // TestTextProvenance renders the events of a check after an upgrade, folded and in
@@ -68,7 +80,7 @@ func TestTextProvenance(t *testing.T) {
 			if !strings.HasPrefix(lines[0], want) {
 				t.Errorf("summary %q, want it to start %q", lines[0], want)
 			}
-			for i, p := range []string{"/usr/bin/ls", "/usr/local/bin/sh", "/etc/ld.so.preload", "/usr/lib/libfoo.so"} {
+			for i, p := range []string{"/usr/local/bin/sh", "/etc/ld.so.preload", "/usr/bin/ls", "/usr/lib/libfoo.so"} {
 				if !strings.Contains(lines[1+i], p) {
 					t.Errorf("line %d %q: want the unexplained %s", 1+i, lines[1+i], p)
 				}
@@ -104,8 +116,22 @@ func TestProvenanceFormats(t *testing.T) {
 		if r.Properties["verdict"] != string(ev.Verdict) {
 			t.Errorf("sarif result %d: verdict %v, want %s", i, r.Properties["verdict"], ev.Verdict)
 		}
-		if want := map[bool]string{true: "note", false: level(ev.Kind)}[ev.Verdict.Explained()]; r.Level != want {
+		if want := map[diff.Severity]string{diff.SeverityCritical: "error", diff.SeverityHigh: "error",
+			diff.SeverityMedium: "warning", diff.SeverityInfo: "note"}[ev.Severity]; r.Level != want {
 			t.Errorf("sarif result %d: level %s, want %s", i, r.Level, want)
+		}
+		if r.Properties["severity"] != ev.Severity.String() || r.RuleID != "fim/"+ev.Kind.String()+"/"+ev.Severity.String() {
+			t.Errorf("sarif result %d: severity %v rule %s, want %s", i, r.Properties["severity"], r.RuleID, ev.Severity)
+		}
+		if r.PartialFingerprints["primaryLocationLineHash"] != sarifLineHash("fim/"+ev.Kind.String(), ev.Path) {
+			t.Errorf("sarif result %d: the fingerprint is not its kind's", i)
+		}
+		rule := slices.IndexFunc(doc.Runs[0].Tool.Driver.Rules, func(ru sarifDocRule) bool { return ru.ID == r.RuleID })
+		if rule < 0 {
+			t.Errorf("sarif result %d: no rule %s", i, r.RuleID)
+		} else if ru := doc.Runs[0].Tool.Driver.Rules[rule]; ru.DefaultConfiguration.Level != r.Level || ru.Properties == nil ||
+			ru.Properties.SecuritySeverity != securitySeverity[ev.Severity] {
+			t.Errorf("sarif result %d: rule %+v", i, ru)
 		}
 		if pkg, _ := r.Properties["package"].(map[string]any); (pkg != nil) != (ev.Package != nil) || pkg != nil && pkg["name"] != ev.Package.Name {
 			t.Errorf("sarif result %d: package %v, want %v", i, pkg, ev.Package)
@@ -114,6 +140,11 @@ func TestProvenanceFormats(t *testing.T) {
 	docs := parseECS(t, render(t, ECS, events, checkInfo))
 	for i, d := range docs {
 		ev := &events[i]
+		if field(d, "event.severity") != float64(ev.Severity) || field(d, "event.risk_score") != riskScore[ev.Severity] ||
+			field(d, "fim.severity") != ev.Severity.String() {
+			t.Errorf("ecs %d: severity %v %v %v, want %s", i, field(d, "event.severity"), field(d, "event.risk_score"),
+				field(d, "fim.severity"), ev.Severity)
+		}
 		if field(d, "fim.verdict") != string(ev.Verdict) {
 			t.Errorf("ecs %d: fim.verdict %v, want %s", i, field(d, "fim.verdict"), ev.Verdict)
 		}

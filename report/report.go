@@ -36,7 +36,11 @@
 // Schema gives the JSON Schema of a line of the json and ecs formats, whose version
 // (FormatVersion) every line names.
 //
-// Changes and removes are errors, other kinds warnings, where a format grades events.
+// Where a format grades events, a graded event (one with a severity) is an error when
+// critical or high, a warning when medium or low, a note when info; an ungraded one is
+// an error when a change or remove, else a warning. Every format that describes an
+// event by its text line shows its severity and reasons there ("  (critical:
+// setuid-gained)"); json, ecs and sarif carry them as fields too.
 // junit and sarif write one document per call, so they suit a check, not the batches of
 // a continuous stream. Redact hides the names below sensitive directories before any
 // format renders them.

@@ -84,12 +84,19 @@ type sarifDriver struct {
 }
 
 type sarifRule struct {
-	ID                   string        `json:"id"`
-	Name                 string        `json:"name"`
-	ShortDescription     sarifText     `json:"shortDescription"`
-	FullDescription      sarifText     `json:"fullDescription"`
-	Help                 sarifMarkdown `json:"help"`
-	DefaultConfiguration sarifConfig   `json:"defaultConfiguration"`
+	ID                   string         `json:"id"`
+	Name                 string         `json:"name"`
+	ShortDescription     sarifText      `json:"shortDescription"`
+	FullDescription      sarifText      `json:"fullDescription"`
+	Help                 sarifMarkdown  `json:"help"`
+	DefaultConfiguration sarifConfig    `json:"defaultConfiguration"`
+	Properties           *sarifRuleInfo `json:"properties,omitempty"`
+}
+
+// sarifRuleInfo is what GitHub code scanning reads of a rule beyond SARIF's own fields.
+type sarifRuleInfo struct {
+	SecuritySeverity string   `json:"security-severity"`
+	Tags             []string `json:"tags"`
 }
 
 type sarifMarkdown struct {
@@ -169,22 +176,27 @@ type sarifProperties struct {
 	Reason      string           `json:"verdict_reason,omitempty"`
 	Package     *jsonPackage     `json:"package,omitempty"`
 	Transaction *jsonTransaction `json:"transaction,omitempty"`
+	Severity    string           `json:"severity,omitempty"`
+	Reasons     []string         `json:"reasons,omitempty"`
 }
 
 // SARIF renders events as one SARIF 2.1.0 log with one run of the tool "fim", as
 // GitHub code scanning takes it. The driver names fim's version (info.Version, numeric
 // first: see sarifToolVersion; as its semanticVersion too when that is one) and its manual page. The run has a rule per
 // kind ("fim/create", "fim/change", …), each with a short and a full description and
-// help in text and Markdown, and a result per event: its ruleId, its level (error for a
-// change or a remove, warning for the others: see level; note for what the package
-// manager explains), the event's text line as the message, and a location: the first
+// help in text and Markdown, then a rule per kind and severity of the graded events
+// ("fim/change/critical", with the severity as GitHub reads it, security-severity), and
+// a result per event: its ruleId (its kind's and severity's, when graded), its level
+// (eventLevel: by its severity when graded; else error for a change or a remove, warning
+// for the others, note for what the package manager explains), the event's text line
+// as the message, and a location: the first
 // line (the finding is about the whole entry) of the path, as a URI relative to the base id "%SRCROOT%", which originalUriBaseIds declares as the file://
 // URI of the directory the tree was read under (info.Root, else "/"). In the relative
 // URI every byte but ASCII letters, digits, "-", ".", "_", "~" and "/" is
 // percent-encoded, and so is a name that is "." or "..", so that resolving it gives
 // back the exact bytes of any path. Each result's partialFingerprints has a
-// primaryLocationLineHash computed from its rule id and the bytes of its path, so that
-// a result keeps its identity from one run to the next. The result's properties hold
+// primaryLocationLineHash computed from its kind's rule id and the bytes of its path, so
+// that a result keeps its identity from one run to the next, whatever its severity. The result's properties hold
 // the kind, the changed attributes, the old path and the entries before and after, as
 // the json format writes them. The run's automationDetails.id is "fim/" and the end
 // time (the category "fim", then the run), and its invocation has info.Time as its end
@@ -193,14 +205,19 @@ func SARIF(w io.Writer, events []diff.Event, info Info) error {
 	kinds := diff.Kinds()
 	rules := make([]sarifRule, len(kinds))
 	for i, k := range kinds {
-		d := sarifRuleDocs[k]
-		rules[i] = sarifRule{
-			ID:                   sarifRulePre + k.String(),
-			Name:                 d.name,
-			ShortDescription:     sarifText{d.short},
-			FullDescription:      sarifText{d.full},
-			Help:                 sarifMarkdown{Text: d.full + " " + d.help, Markdown: "**" + d.name + "**: " + d.full + "\n\n" + d.help},
-			DefaultConfiguration: sarifConfig{level(k)},
+		rules[i] = newSARIFRule(k, diff.SeverityUnset)
+	}
+	var graded [len(sarifRuleDocs)][diff.SeverityCritical + 1]bool
+	for i := range events {
+		if k, s := events[i].Kind, events[i].Severity; int(k) < len(graded) && s != diff.SeverityUnset && s <= diff.SeverityCritical {
+			graded[k][s] = true
+		}
+	}
+	for _, k := range kinds {
+		for s := diff.SeverityCritical; s > diff.SeverityUnset; s-- {
+			if graded[k][s] {
+				rules = append(rules, newSARIFRule(k, s))
+			}
 		}
 	}
 	end := info.Time.UTC().Format(timeLayout)
@@ -280,12 +297,44 @@ func SARIF(w io.Writer, events []diff.Event, info Info) error {
 // an array in the log.
 const sarifResultIndent = "        "
 
-// newSARIFResult returns the result of one event, with msg as its message.
+// newSARIFRule returns the rule of a kind, or of a kind and a severity: "fim/change"
+// or "fim/change/critical", the latter with the severity as GitHub code scanning reads
+// it (security-severity) and its level.
+func newSARIFRule(k diff.Kind, s diff.Severity) sarifRule {
+	d := sarifRuleDocs[k]
+	r := sarifRule{
+		ID:                   sarifRulePre + k.String(),
+		Name:                 d.name,
+		ShortDescription:     sarifText{d.short},
+		FullDescription:      sarifText{d.full},
+		Help:                 sarifMarkdown{Text: d.full + " " + d.help, Markdown: "**" + d.name + "**: " + d.full + "\n\n" + d.help},
+		DefaultConfiguration: sarifConfig{level(k)},
+	}
+	if s == diff.SeverityUnset {
+		return r
+	}
+	name := s.String()
+	r.ID += "/" + name
+	r.Name += strings.ToUpper(name[:1]) + name[1:]
+	r.FullDescription.Text += " fim graded it " + name + ": the result's reasons name the severity rules that did."
+	r.DefaultConfiguration.Level = eventLevel(&diff.Event{Kind: k, Severity: s})
+	r.Properties = &sarifRuleInfo{SecuritySeverity: securitySeverity[s], Tags: []string{"security"}}
+	return r
+}
+
+// newSARIFResult returns the result of one event, with msg as its message. A graded
+// event's rule is that of its kind and severity, its level its severity's; its
+// fingerprint is that of its kind's rule, so that a result keeps its identity when its
+// severity changes.
 func newSARIFResult(ev *diff.Event, msg string) sarifResult {
 	rule := sarifRulePre + ev.Kind.String()
+	id := rule
+	if s := ev.Severity; s != diff.SeverityUnset && s <= diff.SeverityCritical {
+		id += "/" + s.String()
+	}
 	r := sarifResult{
-		RuleID:  rule,
-		Level:   level(ev.Kind),
+		RuleID:  id,
+		Level:   eventLevel(ev),
 		Message: sarifText{msg},
 		Locations: []sarifLocation{{sarifPhysicalLocation{sarifArtifactLocation{
 			URI:       string(appendRelativeURI(nil, ev.Path)),
@@ -305,9 +354,11 @@ func newSARIFResult(ev *diff.Event, msg string) sarifResult {
 			Reason:      ev.Reason,
 			Package:     newJSONPackage(ev.Package),
 			Transaction: newJSONTransaction(ev.Transaction),
+			Severity:    ev.Severity.String(),
+			Reasons:     ev.Reasons,
 		},
 	}
-	if ev.Verdict.Explained() {
+	if ev.Severity == diff.SeverityUnset && ev.Verdict.Explained() {
 		r.Level = "note" // the package manager's doing
 	}
 	if r.Properties.Changed == nil {

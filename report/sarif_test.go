@@ -17,6 +17,29 @@ import (
 	"fim/tree"
 )
 
+// sarifDocRule is a rule of a SARIF log as the tests read it.
+type sarifDocRule struct {
+	ID               string `json:"id"`
+	Name             string `json:"name"`
+	ShortDescription struct {
+		Text string `json:"text"`
+	} `json:"shortDescription"`
+	FullDescription struct {
+		Text string `json:"text"`
+	} `json:"fullDescription"`
+	Help struct {
+		Text     string `json:"text"`
+		Markdown string `json:"markdown"`
+	} `json:"help"`
+	DefaultConfiguration struct {
+		Level string `json:"level"`
+	} `json:"defaultConfiguration"`
+	Properties *struct {
+		SecuritySeverity string   `json:"security-severity"`
+		Tags             []string `json:"tags"`
+	} `json:"properties"`
+}
+
 // sarifDoc is a SARIF log as a consumer reads it, with only the fields fim writes:
 // parseSARIF rejects any other.
 type sarifDoc struct {
@@ -25,27 +48,11 @@ type sarifDoc struct {
 	Runs    []struct {
 		Tool struct {
 			Driver struct {
-				Name            string `json:"name"`
-				Version         string `json:"version"`
-				SemanticVersion string `json:"semanticVersion"`
-				InformationURI  string `json:"informationUri"`
-				Rules           []struct {
-					ID               string `json:"id"`
-					Name             string `json:"name"`
-					ShortDescription struct {
-						Text string `json:"text"`
-					} `json:"shortDescription"`
-					FullDescription struct {
-						Text string `json:"text"`
-					} `json:"fullDescription"`
-					Help struct {
-						Text     string `json:"text"`
-						Markdown string `json:"markdown"`
-					} `json:"help"`
-					DefaultConfiguration struct {
-						Level string `json:"level"`
-					} `json:"defaultConfiguration"`
-				} `json:"rules"`
+				Name            string         `json:"name"`
+				Version         string         `json:"version"`
+				SemanticVersion string         `json:"semanticVersion"`
+				InformationURI  string         `json:"informationUri"`
+				Rules           []sarifDocRule `json:"rules"`
 			} `json:"driver"`
 		} `json:"tool"`
 		AutomationDetails struct {

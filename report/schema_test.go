@@ -177,6 +177,10 @@ func TestSchemaEnums(t *testing.T) {
 		}
 	}
 	verdicts := constants(t, "../diff", func(_, typ string) bool { return typ == "Verdict" })
+	var severities []string
+	for sv := diff.SeverityInfo; sv <= diff.SeverityCritical; sv++ {
+		severities = append(severities, sv.String())
+	}
 	sources := constants(t, "../watch", func(name, _ string) bool { return strings.HasPrefix(name, "Source") })
 	enums := []struct {
 		format, def string
@@ -187,6 +191,8 @@ func TestSchemaEnums(t *testing.T) {
 		{"json", "entryType", types},
 		{"json", "flag", flags},
 		{"json", "verdict", verdicts},
+		{"json", "severity", severities},
+		{"ecs", "severity", severities},
 		{"json", "source", sources},
 		{"ecs", "kind", kinds},
 		{"ecs", "ecsEventType", ecsEventTypes},
@@ -198,6 +204,9 @@ func TestSchemaEnums(t *testing.T) {
 		if want := anySlice(e.want); len(e.want) < 2 || !reflect.DeepEqual(got, want) {
 			t.Errorf("%s schema: %s enum %v, want %v", e.format, e.def, got, want)
 		}
+	}
+	if got, want := defOf(t, "ecs", "riskScore")["enum"], anySlice(riskScore[diff.SeverityInfo:]); !reflect.DeepEqual(got, want) {
+		t.Errorf("ecs schema: riskScore enum %v, want %v", got, want)
 	}
 
 	consts := []struct {
@@ -262,7 +271,7 @@ func defOf(t *testing.T, format, name string) map[string]any {
 	return def
 }
 
-func anySlice(s []string) []any {
+func anySlice[T any](s []T) []any {
 	out := make([]any, len(s))
 	for i, v := range s {
 		out[i] = v

@@ -107,6 +107,7 @@ func appendSummary(b []byte, events []diff.Event, warnings int, base Baseline) [
 			b = append(b, k.String()...)
 		}
 	}
+	b = appendSeverityCounts(b, events)
 	if warnings > 0 {
 		b = append(b, ", "...)
 		b = appendCount(b, warnings, "warning", "warnings")
@@ -118,6 +119,28 @@ func appendSummary(b []byte, events []diff.Event, warnings int, base Baseline) [
 		b = base.Created.UTC().AppendFormat(b, time.RFC3339)
 	}
 	return append(b, '\n')
+}
+
+// appendSeverityCounts appends how many events there are of each severity present, the
+// most severe first: "; 1 critical, 2 low".
+func appendSeverityCounts(b []byte, events []diff.Event) []byte {
+	var counts [diff.SeverityCritical + 1]int
+	for i := range events {
+		if s := events[i].Severity; s <= diff.SeverityCritical {
+			counts[s]++
+		}
+	}
+	sep := "; "
+	for s := diff.SeverityCritical; s > diff.SeverityUnset; s-- {
+		if counts[s] > 0 {
+			b = append(b, sep...)
+			b = strconv.AppendInt(b, int64(counts[s]), 10)
+			b = append(b, ' ')
+			b = append(b, s.String()...)
+			sep = ", "
+		}
+	}
+	return b
 }
 
 func appendCount(b []byte, n int, one, many string) []byte {
@@ -171,7 +194,26 @@ func appendDetail(b []byte, ev *diff.Event) []byte {
 			b = appendChange(b, a, ev.Before, ev.After)
 		}
 	}
-	return appendProvenance(appendOrigin(b, ev), ev)
+	return appendSeverity(appendProvenance(appendOrigin(b, ev), ev), ev)
+}
+
+// appendSeverity appends an event's severity and the rules that decided it:
+// "  (critical: setuid-gained)".
+func appendSeverity(b []byte, ev *diff.Event) []byte {
+	if ev.Severity == diff.SeverityUnset {
+		return b
+	}
+	b = append(b, "  ("...)
+	b = append(b, ev.Severity.String()...)
+	for i, r := range ev.Reasons {
+		if i == 0 {
+			b = append(b, ": "...)
+		} else {
+			b = append(b, ", "...)
+		}
+		b = appendEscaped(b, r)
+	}
+	return append(b, ')')
 }
 
 // appendOrigin appends what fim watch knows of an event's cause:

@@ -148,6 +148,8 @@ type jsonEvent struct {
 	OldPath    string   `json:"old_path"`
 	OldPathB64 string   `json:"old_path_b64"`
 	Changed    []string `json:"changed"`
+	Severity   string   `json:"severity"`
+	Reasons    []string `json:"reasons"`
 }
 
 // exactPath returns the exact bytes of a path field, from its _b64 twin when present.

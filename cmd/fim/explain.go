@@ -25,8 +25,9 @@ it, with its file and line when the options come from --config, or else which li
 leaves it out: outside every configured path, an exclude pattern (named), a hidden name,
 max_depth, a symlink not followed, another filesystem; and for what is recorded,
 whether a file is hashed or too large (max_file_size), whether a directory is entered,
-which events are reported there and which attributes ignored. The decision is the
-walk's own.
+which events are reported there and which attributes ignored, and the severity rules
+that can grade its events (the built-in ones and the configuration's). The decision is
+the walk's own.
 
 The options are --config's if given, else those the baseline was made with (--db,
 $FIM_DB, the default database). The baseline's record of PATH is shown too, unless
@@ -98,6 +99,7 @@ func runExplain(c *cli.Context) error {
 		}
 		x.line("reports", "%s; ignores: %s", events, orNone(strings.Join(ex.Ignore.Strings(), ", ")))
 	}
+	explainSeverity(&x, ex)
 	if cur := ex.Looked.Entry; cur != nil {
 		x.line("now", "%s", report.AppendEntry(nil, cur))
 	}
@@ -116,6 +118,18 @@ func runExplain(c *cli.Context) error {
 		return &exitError{code: 1}
 	}
 	return nil
+}
+
+// explainSeverity says which severity rules can grade an event of the path, one line
+// each, in table order: "sudoers: high (path matches '/etc/sudoers.d/**')".
+func explainSeverity(x *explainer, ex *check.Explained) {
+	for _, r := range ex.Severity {
+		line := report.EscapeText(r.Name) + ": " + r.Describe()
+		if pattern, _ := r.Matching(ex.Path); pattern != "" {
+			line += " (path matches '" + report.EscapeText(pattern) + "')"
+		}
+		x.line("severity", "%s", line)
+	}
 }
 
 // explainSelection says which limit leaves the path out, as the walker decided.

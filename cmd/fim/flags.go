@@ -5,6 +5,7 @@ import (
 	"fim/baseline"
 	"fim/config"
 	"fim/diff"
+	"fim/severity"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,6 +71,19 @@ func configAndDB(c *cli.Context) (*config.Config, string, error) {
 	return cfg, db, err
 }
 
+// severityOf returns the severity table of a configuration that has severity rules,
+// which grades a check in place of the baseline's; nil for none.
+func severityOf(cfg *config.Config) (*severity.Table, error) {
+	if cfg == nil || cfg.Severity == nil {
+		return nil, nil
+	}
+	t, err := cfg.SeverityTable()
+	if err != nil {
+		return nil, &exitError{exitUsage, err}
+	}
+	return t, nil
+}
+
 // loadSigner reads the --sign private key, if given.
 func loadSigner(c *cli.Context) (ed25519.PrivateKey, error) {
 	f := c.String("sign")
@@ -109,6 +123,9 @@ var workersFlag = &cli.IntFlag{Name: "workers", Usage: "goroutines listing and h
 var noProvenanceFlag = &cli.BoolFlag{Name: "no-provenance", Usage: "do not ask the package databases under the root what they make of each change (see README: provenance)"}
 
 var showExplainedFlag = &cli.BoolFlag{Name: "show-explained", Usage: "text: list each change its package explains, not one line per package"}
+
+var minSeverityFlag = &cli.StringFlag{Name: "min-severity", Usage: "report only changes of severity `LEVEL` or above " +
+	"(info, low, medium, high or critical; see README: severity); only those set the exit bits; not with --update"}
 
 var explainedOKFlag = &cli.BoolFlag{Name: "explained-ok", Usage: "only changes the package manager does not explain set the exit bits"}
 

@@ -48,7 +48,7 @@ make of it, as in check.`,
 			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, e.g. mtime,ctime,inode,device,nlink"},
 			verifyFlag, maxAgeFlag,
 			&cli.StringFlag{Name: "root", Usage: "the tree NEW was taken of is under `DIR`: ask its package databases what they make of each change"},
-			noProvenanceFlag, showExplainedFlag, explainedOKFlag,
+			noProvenanceFlag, showExplainedFlag, explainedOKFlag, minSeverityFlag,
 		},
 		Action: runDiff,
 	}
@@ -103,7 +103,7 @@ func runDiff(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	return eventsExit(events, c.Bool("explained-ok"))
+	return eventsExit(rep.shown(events), c.Bool("explained-ok"))
 }
 
 func listCommand() *cli.Command {

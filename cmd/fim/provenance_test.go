@@ -24,6 +24,8 @@ type provEvent struct {
 	Package *struct {
 		Manager, Name, Version, Arch string
 	} `json:"package"`
+	Severity    string   `json:"severity"`
+	Reasons     []string `json:"reasons"`
 	Transaction *struct {
 		Action     string `json:"action"`
 		OldVersion string `json:"old_version"`
@@ -133,7 +135,9 @@ func TestProvenanceAfterUpgrade(t *testing.T) {
 	must(t, syscall.Chmod(at("usr/local/bin/sh"), 0o4755))
 	must(t, os.WriteFile(at("etc/ld.so.preload"), []byte("/tmp/evil.so\n"), 0o644))
 	must(t, syscall.Chmod(at("usr/bin/hello"), 0o4755))
-	planted := []string{"create /etc/ld.so.preload", "chmod /usr/bin/hello", "change /usr/bin/hostname", "create /usr/local/bin/sh"}
+	// The most severe first: three critical (ld.so.preload, two new setuid files), then
+	// the package binary that is not the package's (high).
+	planted := []string{"create /etc/ld.so.preload", "chmod /usr/bin/hello", "create /usr/local/bin/sh", "change /usr/bin/hostname"}
 
 	out, _ := mustRun(t, 7, "check", "--db", db, "--format", "json")
 	events := parseProv(t, out)
@@ -145,16 +149,17 @@ func TestProvenanceAfterUpgrade(t *testing.T) {
 		byPath[ev.Path] = ev
 	}
 	for _, c := range []struct {
-		path, verdict, pkg, action string
+		path, verdict, pkg, action, severity string
 	}{
-		{"/usr/bin/hostname", "mismatch", "hostname", ""}, // merged /usr: dpkg listed /bin/hostname
-		{"/usr/bin/hello", "unknown", "hello", "upgrade"}, // the content is the package's, the mode is not recorded
-		{"/usr/local/bin/sh", "unowned", "", ""},
-		{"/usr/share/doc/hello/changelog.Debian.gz", "match", "hello", "upgrade"},
-		{"/usr/share/doc/hello/NEWS.gz", "removed", "hello", "upgrade"}, // dropped by the upgrade
-		{"/usr/share/doc/libtirpc-common/copyright", "removed", "libtirpc-common", "purge"},
-		{"/etc/netconfig", "removed", "libtirpc-common", "purge"}, // a purged conffile
-		{"/usr/share/doc/libsensors-config/copyright", "removed", "libsensors-config", "remove"},
+		{"/usr/bin/hostname", "mismatch", "hostname", "", "high"},     // merged /usr: dpkg listed /bin/hostname
+		{"/usr/bin/hello", "unknown", "hello", "upgrade", "critical"}, // the content is the package's, the mode is not recorded
+		{"/usr/local/bin/sh", "unowned", "", "", "critical"},
+		{"/etc/ld.so.preload", "unowned", "", "", "critical"},
+		{"/usr/share/doc/hello/changelog.Debian.gz", "match", "hello", "upgrade", "info"},
+		{"/usr/share/doc/hello/NEWS.gz", "removed", "hello", "upgrade", "info"}, // dropped by the upgrade
+		{"/usr/share/doc/libtirpc-common/copyright", "removed", "libtirpc-common", "purge", "info"},
+		{"/etc/netconfig", "removed", "libtirpc-common", "purge", "info"}, // a purged conffile
+		{"/usr/share/doc/libsensors-config/copyright", "removed", "libsensors-config", "remove", "info"},
 	} {
 		ev, ok := byPath[c.path]
 		switch {
@@ -166,6 +171,8 @@ func TestProvenanceAfterUpgrade(t *testing.T) {
 			t.Errorf("%s: package %+v, want %q", c.path, ev.Package, c.pkg)
 		case c.action == "" && ev.Transaction != nil, c.action != "" && (ev.Transaction == nil || ev.Transaction.Action != c.action):
 			t.Errorf("%s: transaction %+v, want %q", c.path, ev.Transaction, c.action)
+		case ev.Severity != c.severity:
+			t.Errorf("%s: severity %s %v, want %s", c.path, ev.Severity, ev.Reasons, c.severity)
 		}
 	}
 	if tr := byPath["/usr/share/doc/hello/changelog.Debian.gz"].Transaction; tr != nil && (tr.OldVersion != "2.10-3" || tr.NewVersion != "2.10-3+fim1") {

@@ -147,7 +147,11 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	_, db, err := configAndDB(c)
+	cfg, db, err := configAndDB(c)
+	if err != nil {
+		return err
+	}
+	sev, err := severityOf(cfg)
 	if err != nil {
 		return err
 	}
@@ -166,7 +170,7 @@ func runCheck(c *cli.Context) error {
 	var warn warnings
 	prog := startProgress("check", k.b.Meta().Entries, c.Bool("quiet"))
 	o := check.Options{DB: db, Ignore: extraIgnore, Fast: c.Bool("fast"), Walker: k.walker(c, &warn), Provenance: k.prov,
-		Progress: prog.add}
+		Progress: prog.add, Severity: sev}
 	events, meta, err := check.Check(c.Context, k.b, o, stamp(), func(events []diff.Event) error {
 		prog.finish()
 		return k.rep.emit(events, k.rep.info(false, warn.n))
@@ -179,7 +183,7 @@ func runCheck(c *cli.Context) error {
 	if err := k.fresh.record(); err != nil {
 		return err
 	}
-	return eventsExit(events, c.Bool("explained-ok"))
+	return eventsExit(k.rep.shown(events), c.Bool("explained-ok"))
 }
 
 func baselineCommand() *cli.Command {
@@ -216,7 +220,7 @@ func checkCommand() *cli.Command {
 			&cli.BoolFlag{Name: "update", Usage: "after reporting, replace the baseline with the current state"},
 			&cli.BoolFlag{Name: "fast", Usage: "re-read only files whose device, inode, size, mtime or ctime changed (see README: what --fast trusts)"},
 			verifyFlag, maxAgeFlag, minGenerationFlag, generationFileFlag,
-			signFlag, quietFlag, noProvenanceFlag, showExplainedFlag, explainedOKFlag,
+			signFlag, quietFlag, noProvenanceFlag, showExplainedFlag, explainedOKFlag, minSeverityFlag,
 		},
 		Action: runCheck,
 	}

@@ -45,6 +45,7 @@ type reporter struct {
 	host   report.Host
 	base   report.Baseline // the baseline compared with, for the report's header
 	all    bool            // --show-explained
+	min    diff.Severity   // --min-severity
 	root   string          // the directory the tree is read under (--root), for the report's locations
 	names  *idname.Names   // the names of root's users and groups
 	// sha256: the format reports SHA-256 digests (ecs), computed for the files of the
@@ -102,6 +103,16 @@ func newReporter(c *cli.Context, stream bool, roots []string) (*reporter, error)
 		r.redact = roots
 	}
 	r.all = c.Bool("show-explained")
+	if s := c.String("min-severity"); s != "" {
+		if r.min, err = diff.ParseSeverity(s); err != nil {
+			return nil, usageErr("--min-severity: %v", err)
+		}
+		// The baseline never gets ahead of what was reported: an update would take
+		// in the changes the filter keeps out of the report.
+		if r.min > diff.SeverityUnset && c.Bool("update") {
+			return nil, usageErr("--min-severity leaves changes unreported that --update would take into the baseline: use one or the other")
+		}
+	}
 	return r, nil
 }
 
@@ -160,8 +171,14 @@ func (r *reporter) ownerNames() *idname.Names {
 	return r.names
 }
 
-// emit renders events and delivers them as one batch.
+// shown returns the events of at least the --min-severity: those a report shows and
+// whose kinds set the exit bits.
+func (r *reporter) shown(events []diff.Event) []diff.Event { return check.AtLeast(events, r.min) }
+
+// emit renders the events of at least the --min-severity and delivers them as one
+// batch.
 func (r *reporter) emit(events []diff.Event, info report.Info) error {
+	events = r.shown(events)
 	if r.sha256 {
 		if err := check.AddSHA256(r.root, events); err != nil {
 			return fmt.Errorf("render report: %w", err)

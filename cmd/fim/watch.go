@@ -26,7 +26,7 @@ func watchCommand() *cli.Command {
 			configFlag, dbFlag, workersFlag,
 			&cli.StringFlag{Name: "backend", Value: "auto", Usage: "auto, fanotify, fsnotify or periodic"},
 			&cli.DurationFlag{Name: "interval", Value: 5 * time.Minute, Usage: "rescan everything this often (0: never, except with --backend periodic)"},
-			reportFormatFlag, outputFlag, redactFlag,
+			reportFormatFlag, outputFlag, redactFlag, minSeverityFlag,
 			&cli.IntFlag{Name: "batch-size", Value: 500, Usage: "deliver at most `N` events at once"},
 			&cli.DurationFlag{Name: "batch-timeout", Value: time.Second, Usage: "deliver what has gathered after this long"},
 			&cli.IntFlag{Name: "queue-events", Value: watch.DefaultQueuedEvents, Usage: "the kernel's event queue for fim holds `N` events (more when the system's fs.*.max_queued_events is higher; 0: the system's)"},
@@ -112,6 +112,9 @@ func runWatch(c *cli.Context) error {
 		Acked:        spool.Delivered,
 	}
 	return wt.Run(c.Context, w, func(events []diff.Event) error {
+		if events = rep.shown(events); len(events) == 0 {
+			return nil // nothing of --min-severity in this batch
+		}
 		err := rep.emit(events, rep.info(true, 0))
 		if errors.Is(err, output.ErrSpoolFull) {
 			return fmt.Errorf("%w: %w", watch.ErrFull, err)

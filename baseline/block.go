@@ -152,7 +152,7 @@ func (br *blockReader) decode(e *tree.Entry) error {
 		return DecodeRecord(br.rec, &tree.Entry{}, e)
 	}
 	if !br.refOK {
-		if err := DecodeRecord(br.first, &tree.Entry{}, &br.ref); err != nil {
+		if err := decodeRecord(br.first, &tree.Entry{}, &br.ref, true); err != nil {
 			return err
 		}
 		br.refOK = true

@@ -113,7 +113,7 @@ func (pc *priorCursor) find(key []byte) bool {
 // merge empties it.
 type lookedUp struct {
 	keySeed, baseSeed, valSeed maphash.Seed
-	shards           [16]lookedShard
+	shards                     [16]lookedShard
 }
 
 type lookedShard struct {

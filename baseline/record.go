@@ -17,13 +17,13 @@ const knownFlags = tree.FlagHashed | tree.FlagUnreadable | tree.FlagUnstable | t
 // The bits of a record's header above its type (3 bits) and flags (7 bits): which
 // fields differ from the reference entry, and so are stored.
 const (
-	hasCtime  = 1 << (10 + iota) // ctime differs from the entry's own mtime
-	hasMode                      // mode differs from the reference's
-	hasUID                       // uid differs from the reference's
-	hasGID                       // gid differs from the reference's
-	hasDevice                    // device differs from the reference's
-	hasLink                      // a link target is stored
-	hasXattrs                    // extended attributes are stored
+	hasCtime   = 1 << (10 + iota) // ctime differs from the entry's own mtime
+	hasMode                       // mode differs from the reference's
+	hasUID                        // uid differs from the reference's
+	hasGID                        // gid differs from the reference's
+	hasDevice                     // device differs from the reference's
+	hasLink                       // a link target is stored
+	hasXattrs                     // extended attributes are stored
 	headerBits = 17
 )
 
@@ -140,24 +140,16 @@ func (d *decoder) fail(what string) {
 }
 
 func (d *decoder) uvarint(what string) uint64 {
+	if d.err == nil && len(d.b) > 0 && d.b[0] < 0x80 { // one byte: most lengths and fields
+		v := d.b[0]
+		d.b = d.b[1:]
+		return uint64(v)
+	}
 	if d.err != nil {
 		return 0
 	}
 	v, n := binary.Uvarint(d.b)
 	if n <= 0 || n > 1 && d.b[n-1] == 0 { // a final 0 byte: not the minimal encoding
-		d.fail(what)
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) varint(what string) int64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(d.b)
-	if n <= 0 || n > 1 && d.b[n-1] == 0 {
 		d.fail(what)
 		return 0
 	}
@@ -207,7 +199,11 @@ func (d *decoder) time(ref int64, what string) int64 {
 // caller sets from the key. It never panics: malformed input gives an error. It accepts
 // only the encoding AppendRecord writes (minimal varints, a field stored only when it
 // differs from what it defaults to, no trailing bytes), so a record has one form.
-func DecodeRecord(val []byte, ref, e *tree.Entry) error {
+func DecodeRecord(val []byte, ref, e *tree.Entry) error { return decodeRecord(val, ref, e, false) }
+
+// decodeRecord is DecodeRecord; refOnly stops it after the fields a record later in
+// the block may be relative to, and leaves the rest of the record unchecked.
+func decodeRecord(val []byte, ref, e *tree.Entry, refOnly bool) error {
 	d := decoder{b: val}
 	h := d.uvarint("header")
 	if d.err != nil {
@@ -262,6 +258,9 @@ func DecodeRecord(val []byte, ref, e *tree.Entry) error {
 		}
 	}
 	e.Nlink = d.uvarint("nlink")
+	if refOnly {
+		return d.err
+	}
 	if e.Type == tree.TypeCharDev || e.Type == tree.TypeBlockDev {
 		e.Rdev = d.uvarint("rdev")
 	}

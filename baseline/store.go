@@ -29,6 +29,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/zeebo/blake3"
@@ -767,6 +768,9 @@ func (it *Iter) block(k, v []byte) error {
 	return nil
 }
 
+// getCursors keeps Get's cursors, and their key buffers, for the next Get.
+var getCursors = sync.Pool{New: func() any { return new(entryCursor) }}
+
 // Get returns the entry recorded for path, or nil. Like Next, it turns a damaged page
 // (a bbolt assertion or a memory fault) into an ErrBadBaseline error.
 func (r *Reader) Get(path string) (e *tree.Entry, err error) {
@@ -775,7 +779,9 @@ func (r *Reader) Get(path string) (e *tree.Entry, err error) {
 	if !ok {
 		return nil, nil
 	}
-	ec := entryCursor{c: r.tx.Bucket(bucketEntries).Cursor()}
+	ec := getCursors.Get().(*entryCursor)
+	defer getCursors.Put(ec)
+	ec.c = r.tx.Bucket(bucketEntries).Cursor()
 	ok, err = ec.seek(key)
 	if err != nil {
 		return nil, bad(r.path, "record %q: %v", pathOf(r.meta.KeyBase, ec.br.key), err)

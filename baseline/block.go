@@ -47,10 +47,7 @@ func (b *blockWriter) add(key []byte, e *tree.Entry) bool {
 		b.ref.Xattrs, b.ref.LinkTarget = nil, ""
 	} else {
 		b.rec = AppendRecord(b.rec[:0], e, &b.ref)
-		shared := 0
-		for shared < len(key) && shared < len(b.last) && key[shared] == b.last[shared] {
-			shared++
-		}
+		shared := commonPrefix(key, b.last)
 		suffix := key[shared:]
 		size := uvarintLen(uint64(shared)) + uvarintLen(uint64(len(suffix))) + len(suffix) +
 			uvarintLen(uint64(len(b.rec))) + len(b.rec)
@@ -138,6 +135,83 @@ func (br *blockReader) next() (bool, error) {
 	return true, nil
 }
 
+// find reads the block from its first entry as far as key and reports whether key is
+// there; if so that entry is current, for decode. It compares each key with key without
+// rebuilding it, from the length of the prefix the two share: a key that shares more of
+// the key before it than that is before key too, one that shares less is after it. It
+// checks the bounds of all it reads, and the order of the keys only where that costs
+// nothing: Next checks the rest.
+func (br *blockReader) find(key []byte) (bool, error) {
+	if ok, err := br.next(); !ok || err != nil {
+		return ok, err
+	}
+	cur := br.blockKey
+	m, n := commonPrefix(cur, key), len(cur) // the prefix the current key shares with key; its length
+	var at byte                              // the current key's byte at m, if m < n
+	if m < n {
+		at = cur[m]
+	}
+	for {
+		switch {
+		case m == n && m == len(key):
+			br.key = append(br.key[:0], key...)
+			return true, nil
+		case m < n && (m == len(key) || at > key[m]):
+			return false, nil // the current key is after key
+		}
+		if len(br.rest) == 0 {
+			return false, nil
+		}
+		if br.n == 1 && elementHeader+len(br.blockKey)+br.size > blockLimit {
+			return false, fmt.Errorf("%w: block of %d bytes holds more than one entry", errRecord, br.size)
+		}
+		d := decoder{b: br.rest}
+		shared := d.uvarint("shared key length")
+		suffix := d.bytes(d.uvarint("key suffix length"), "key suffix")
+		rec := d.bytes(d.uvarint("record length"), "record")
+		switch {
+		case d.err != nil:
+			return false, d.err
+		case shared > uint64(n):
+			return false, fmt.Errorf("%w: key shares %d bytes of %d", errRecord, shared, n)
+		case len(suffix) == 0:
+			return false, fmt.Errorf("%w: key out of order or not sharing its longest prefix", errRecord)
+		}
+		br.rec, br.rest = rec, d.b
+		br.n++
+		s := int(shared)
+		switch {
+		case s > m: // the same prefix as the key before, and the same byte after it
+		case s < m: // its byte at s follows the key before's, which is key's
+			if suffix[0] <= key[s] {
+				return false, fmt.Errorf("%w: key out of order or not sharing its longest prefix", errRecord)
+			}
+			return false, nil
+		default:
+			if m < n && suffix[0] <= at {
+				return false, fmt.Errorf("%w: key out of order or not sharing its longest prefix", errRecord)
+			}
+			l := commonPrefix(suffix, key[m:])
+			m += l
+			if l < len(suffix) {
+				at = suffix[l]
+			}
+		}
+		n = s + len(suffix)
+	}
+}
+
+// commonPrefix returns the length of the prefix a and b share.
+func commonPrefix(a, b []byte) int {
+	n := min(len(a), len(b))
+	for i := range n {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return n
+}
+
 // base returns the record the current one is relative to: nil for the first.
 func (br *blockReader) base() []byte {
 	if br.n == 1 {
@@ -205,6 +279,26 @@ func (ec *entryCursor) next() (bool, error) {
 		return ok, err
 	}
 	return ec.load(ec.c.Next())
+}
+
+// get moves to the entry recorded under key and reports true, or reports false.
+func (ec *entryCursor) get(key []byte) (bool, error) {
+	k, v := ec.c.Seek(key)
+	if k == nil || !bytes.Equal(k, key) {
+		// The block that may hold key: the last whose first key is before it.
+		if k == nil {
+			k, v = ec.c.Last()
+		} else {
+			k, v = ec.c.Prev()
+		}
+		if k == nil {
+			return false, nil // key comes before every block
+		}
+	}
+	if err := ec.br.reset(k, v); err != nil {
+		return false, err
+	}
+	return ec.br.find(key)
 }
 
 // seek moves to the first entry whose key is at or after key, and reports false if

@@ -506,6 +506,8 @@ type Reader struct {
 	// info is the meta as stored, and signature its signature (nil: unsigned); body is
 	// the meta as the digest seals it (metaBody).
 	info, signature, body []byte
+	// gets keeps Get's cursors, on this Reader's transaction, and key buffers.
+	gets sync.Pool
 }
 
 // Open opens the baseline at path read-only and validates that it is a complete fim
@@ -768,29 +770,34 @@ func (it *Iter) block(k, v []byte) error {
 	return nil
 }
 
-// getCursors keeps Get's cursors, and their key buffers, for the next Get.
-var getCursors = sync.Pool{New: func() any { return new(entryCursor) }}
+// getter is one Get's cursor on the entries and buffer for the key looked up.
+type getter struct {
+	ec  entryCursor
+	key []byte
+}
 
 // Get returns the entry recorded for path, or nil. Like Next, it turns a damaged page
 // (a bbolt assertion or a memory fault) into an ErrBadBaseline error.
 func (r *Reader) Get(path string) (e *tree.Entry, err error) {
 	defer guard(r.path, &err, func() { e = nil })()
-	key, ok := keyOf(r.meta.KeyBase, path)
+	g, _ := r.gets.Get().(*getter)
+	if g == nil {
+		g = &getter{ec: entryCursor{c: r.tx.Bucket(bucketEntries).Cursor()}}
+	}
+	defer r.gets.Put(g)
+	var ok bool
+	if g.key, ok = appendKeyOf(g.key[:0], r.meta.KeyBase, path); !ok {
+		return nil, nil
+	}
+	ok, err = g.ec.get(g.key)
+	if err != nil {
+		return nil, bad(r.path, "block %q: %v", pathOf(r.meta.KeyBase, g.ec.br.blockKey), err)
+	}
 	if !ok {
 		return nil, nil
 	}
-	ec := getCursors.Get().(*entryCursor)
-	defer getCursors.Put(ec)
-	ec.c = r.tx.Bucket(bucketEntries).Cursor()
-	ok, err = ec.seek(key)
-	if err != nil {
-		return nil, bad(r.path, "record %q: %v", pathOf(r.meta.KeyBase, ec.br.key), err)
-	}
-	if !ok || !bytes.Equal(ec.br.key, key) {
-		return nil, nil
-	}
 	e = &tree.Entry{Path: path}
-	if err := ec.br.decode(e); err != nil {
+	if err := g.ec.br.decode(e); err != nil {
 		return nil, bad(r.path, "record %q: %v", path, err)
 	}
 	return e, nil

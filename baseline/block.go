@@ -94,6 +94,8 @@ func (br *blockReader) reset(key, val []byte) error {
 		return fmt.Errorf("%w: empty block", errRecord)
 	case val[0] != recordVersion:
 		return fmt.Errorf("%w: unknown record version %d", errRecord, val[0])
+	case len(val) == 1:
+		return fmt.Errorf("%w: block holds no entry", errRecord)
 	}
 	br.rest = val[1:]
 	return nil

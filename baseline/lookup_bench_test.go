@@ -62,3 +62,23 @@ func BenchmarkPrior(b *testing.B) {
 	}
 	done()
 }
+
+// BenchmarkSubtree reads the entries recorded at and below directories in random order,
+// as watch does for a directory it rescans: each holds 100 entries.
+func BenchmarkSubtree(b *testing.B) {
+	r, paths := benchBaseline(b, 200000)
+	var dirs []string
+	for i := 0; i < len(paths); i += 100 {
+		dirs = append(dirs, paths[i])
+	}
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(dirs), func(i, j int) { dirs[i], dirs[j] = dirs[j], dirs[i] })
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		n := 0
+		if err := r.Subtree(dirs[i%len(dirs)], func(*tree.Entry) error { n++; return nil }); err != nil || n != 100 {
+			b.Fatal(dirs[i%len(dirs)], n, err)
+		}
+		i++
+	}
+}

@@ -73,6 +73,10 @@ func uvarintLen(v uint64) int {
 	return n
 }
 
+// errKeyOrder is the error for a key not after the one before it, or not stored as the
+// longest prefix it shares with it.
+var errKeyOrder = fmt.Errorf("%w: key out of order or not sharing its longest prefix", errRecord)
+
 // blockReader reads the entries of one block, in order. It accepts only what
 // blockWriter writes.
 type blockReader struct {
@@ -121,7 +125,7 @@ func (br *blockReader) next() (bool, error) {
 		case shared > uint64(len(br.key)):
 			return false, fmt.Errorf("%w: key shares %d bytes of %d", errRecord, shared, len(br.key))
 		case len(suffix) == 0 || shared < uint64(len(br.key)) && suffix[0] <= br.key[shared]:
-			return false, fmt.Errorf("%w: key out of order or not sharing its longest prefix", errRecord)
+			return false, errKeyOrder
 		}
 		br.key = append(br.key[:shared], suffix...)
 	}
@@ -177,7 +181,7 @@ func (br *blockReader) find(key []byte) (bool, error) {
 		case shared > uint64(n):
 			return false, fmt.Errorf("%w: key shares %d bytes of %d", errRecord, shared, n)
 		case len(suffix) == 0:
-			return false, fmt.Errorf("%w: key out of order or not sharing its longest prefix", errRecord)
+			return false, errKeyOrder
 		}
 		br.rec, br.rest = rec, d.b
 		br.n++
@@ -186,12 +190,12 @@ func (br *blockReader) find(key []byte) (bool, error) {
 		case s > m: // the same prefix as the key before, and the same byte after it
 		case s < m: // its byte at s follows the key before's, which is key's
 			if suffix[0] <= key[s] {
-				return false, fmt.Errorf("%w: key out of order or not sharing its longest prefix", errRecord)
+				return false, errKeyOrder
 			}
 			return false, nil
 		default:
 			if m < n && suffix[0] <= at {
-				return false, fmt.Errorf("%w: key out of order or not sharing its longest prefix", errRecord)
+				return false, errKeyOrder
 			}
 			l := commonPrefix(suffix, key[m:])
 			m += l

@@ -42,9 +42,10 @@ func TestDecodeMeta(t *testing.T) {
 		{"format not canonical", []byte(magic), []byte("+" + string(format)), good, nil, "format"},
 		{"future format", []byte(magic), []byte("99"), good, nil, "format version 99"},
 		{"format 1", []byte(magic), []byte("1"), good, nil, "make the baseline again"},
+		{"format 2", []byte(magic), []byte("2"), good, nil, "format version 2, an older layout of the records: make the baseline again"},
 		{"info not JSON", []byte(magic), format, []byte("{"), nil, "corrupt meta"},
 		{"info missing", []byte(magic), format, nil, nil, "corrupt meta"},
-		{"format inside differs", []byte(magic), format, []byte(`{"format":3,"fim_version":"","created":"0001-01-01T00:00:00Z","host":"","policy":null,"entries":0,"generation":1,` + zeros + `}`), nil, "inside"},
+		{"format inside differs", []byte(magic), format, []byte(`{"format":4,"fim_version":"","created":"0001-01-01T00:00:00Z","host":"","policy":null,"entries":0,"generation":1,` + zeros + `}`), nil, "inside"},
 		{"bad digest", []byte(magic), format, bytes.Replace(good, []byte(`"blake3:ab`), []byte(`"md5:ab`), 1), nil, "digest"},
 		{"digest not hex", []byte(magic), format, bytes.Replace(good, []byte(`"blake3:ab`), []byte(`"blake3:AB`), 1), nil, "digest"},
 		{"generation 0", []byte(magic), format, bytes.Replace(good, []byte(`"generation":1`), []byte(`"generation":0`), 1), nil, "generation 0"},
@@ -75,6 +76,7 @@ func FuzzDecodeMeta(f *testing.F) {
 	f.Add([]byte(magic), []byte("2"), validInfo(f), []byte(nil))
 	f.Add([]byte(magic), []byte("2"), []byte(`{"format":2}`), make([]byte, 64))
 	f.Add([]byte(magic), []byte("1"), validInfo(f), []byte(nil))
+	f.Add([]byte(magic), []byte("2"), validInfo(f), []byte(nil))
 	f.Add([]byte("x"), []byte("-1"), []byte(`null`), []byte{})
 	f.Fuzz(func(t *testing.T, magicVal, format, info, sig []byte) {
 		m, err := decodeMeta(magicVal, format, info, sig)

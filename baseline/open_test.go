@@ -242,7 +242,9 @@ func TestOpenBad(t *testing.T) {
 				t.Fatal(err)
 			}
 			if err := db.Update(func(tx *bolt.Tx) error {
-				return tx.Bucket(bucketEntries).Delete(tree.Key("/t/d00001/f07"))
+				b := tx.Bucket(bucketEntries)
+				k, _ := b.Cursor().Last() // a block of entries
+				return b.Delete(bytes.Clone(k))
 			}); err != nil {
 				t.Fatal(err)
 			}

@@ -39,24 +39,24 @@ func (it *Iter) Prior() (newLookup func() func(path string) *tree.Entry, done fu
 		mu.Lock()
 		all = append(all, tx)
 		mu.Unlock()
-		pc := &priorCursor{c: tx.Bucket(bucketEntries).Cursor()}
+		pc := &priorCursor{ec: entryCursor{c: tx.Bucket(bucketEntries).Cursor(), copy: true}}
 		return func(path string) (e *tree.Entry) {
-			defer guard(r.path, nil, func() { e, pc.k = nil, nil })()
+			defer guard(r.path, nil, func() { e, pc.ok = nil, false })()
 			var ok bool
 			if pc.key, ok = appendKeyOf(pc.key[:0], r.meta.KeyBase, path); !ok {
 				return nil
 			}
-			v := pc.find(pc.key)
-			if v == nil {
+			if !pc.find(pc.key) {
 				return nil
 			}
-			// Decode and hash one copy: the mapping may change in between.
-			pc.val = append(pc.val[:0], v...)
+			// The block is a copy: what is decoded is what is hashed, whatever the
+			// mapping holds meanwhile.
+			br := &pc.ec.br
 			e = &tree.Entry{Path: path}
-			if DecodeRecord(pc.val, e) != nil {
+			if br.decode(e) != nil {
 				return nil
 			}
-			looked.put(pc.key, pc.val, e)
+			looked.put(br.key, br.base(), br.rec, e)
 			return e
 		}
 	}
@@ -71,38 +71,37 @@ func (it *Iter) Prior() (newLookup func() func(path string) *tree.Entry, done fu
 	return newLookup, done
 }
 
-// priorCursor is a cursor, the key it rests on (nil: not positioned), and buffers for
-// the key looked up and a copy of its value.
+// priorCursor is a cursor over copies of the blocks, whether it rests on an entry, and
+// a buffer for the key looked up.
 type priorCursor struct {
-	c        *bolt.Cursor
-	k        []byte
-	key, val []byte
+	ec  entryCursor
+	ok  bool
+	key []byte
 }
 
-// find returns the value stored under key, or nil, leaving the cursor on the first key
-// at or after it.
-func (pc *priorCursor) find(key []byte) []byte {
-	if pc.k != nil && bytes.Compare(pc.k, key) < 0 {
-		for range 8 {
-			k, v := pc.c.Next()
-			pc.k = k
-			if k == nil {
-				return nil // past the last key
+// find moves the cursor to the entry recorded under key and reports true, or reports
+// false and leaves it on the first entry after key (or nowhere).
+func (pc *priorCursor) find(key []byte) bool {
+	var err error
+	if pc.ok && bytes.Compare(pc.ec.br.key, key) <= 0 {
+		// Ascending, as a walk asks: step forward, within this block and into the
+		// next, before searching the tree again.
+		for range 64 {
+			c := bytes.Compare(pc.ec.br.key, key)
+			if c >= 0 {
+				return c == 0
 			}
-			switch c := bytes.Compare(k, key); {
-			case c == 0:
-				return v
-			case c > 0:
-				return nil
+			if pc.ok, err = pc.ec.next(); !pc.ok || err != nil {
+				pc.ok = false
+				return false
 			}
 		}
 	}
-	k, v := pc.c.Seek(key)
-	pc.k = k
-	if k == nil || !bytes.Equal(k, key) {
-		return nil
+	if pc.ok, err = pc.ec.seek(key); !pc.ok || err != nil {
+		pc.ok = false
+		return false
 	}
-	return v
+	return bytes.Equal(pc.ec.br.key, key)
 }
 
 // lookedUp holds the entries Prior decoded, under a keyed hash of the key and value
@@ -113,8 +112,8 @@ func (pc *priorCursor) find(key []byte) []byte {
 // split in shards, each with its own lock, as the walk's workers fill it while the
 // merge empties it.
 type lookedUp struct {
-	keySeed, valSeed maphash.Seed
-	shards           [16]lookedShard
+	keySeed, baseSeed, valSeed maphash.Seed
+	shards                     [16]lookedShard
 }
 
 type lookedShard struct {
@@ -127,21 +126,21 @@ type lookedShard struct {
 const maxLooked = 1 << 17
 
 func newLookedUp() *lookedUp {
-	l := &lookedUp{keySeed: maphash.MakeSeed(), valSeed: maphash.MakeSeed()}
+	l := &lookedUp{keySeed: maphash.MakeSeed(), baseSeed: maphash.MakeSeed(), valSeed: maphash.MakeSeed()}
 	for i := range l.shards {
 		l.shards[i].m = map[uint64]*tree.Entry{}
 	}
 	return l
 }
 
-// sum is the keyed hash of a record: of its key and of its value, each with a seed of
-// its own.
-func (l *lookedUp) sum(k, v []byte) uint64 {
-	return maphash.Bytes(l.keySeed, k) ^ maphash.Bytes(l.valSeed, v)
+// sum is the keyed hash of a record: of its key, of the record it is relative to (nil
+// for the first of a block) and of its value, each with a seed of its own.
+func (l *lookedUp) sum(k, base, v []byte) uint64 {
+	return maphash.Bytes(l.keySeed, k) ^ maphash.Bytes(l.baseSeed, base) ^ maphash.Bytes(l.valSeed, v)
 }
 
-func (l *lookedUp) put(k, v []byte, e *tree.Entry) {
-	s := l.sum(k, v)
+func (l *lookedUp) put(k, base, v []byte, e *tree.Entry) {
+	s := l.sum(k, base, v)
 	sh := &l.shards[s%uint64(len(l.shards))]
 	sh.mu.Lock()
 	if len(sh.m) < maxLooked/len(l.shards) {
@@ -150,9 +149,9 @@ func (l *lookedUp) put(k, v []byte, e *tree.Entry) {
 	sh.mu.Unlock()
 }
 
-// take returns and forgets the entry decoded from record k, v, or nil.
-func (l *lookedUp) take(k, v []byte) *tree.Entry {
-	s := l.sum(k, v)
+// take returns and forgets the entry decoded from record k, v relative to base, or nil.
+func (l *lookedUp) take(k, base, v []byte) *tree.Entry {
+	s := l.sum(k, base, v)
 	sh := &l.shards[s%uint64(len(l.shards))]
 	sh.mu.Lock()
 	e := sh.m[s]

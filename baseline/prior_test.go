@@ -193,10 +193,10 @@ func TestPriorRecordFlipping(t *testing.T) {
 	lookup := newLookup()
 	for i := range 20000 {
 		lookup(target.Path)
-		if e := it.looked.take(key, orig); e != nil && e.Hash != target.Hash {
+		if e := it.looked.take(key, nil, orig); e != nil && e.Hash != target.Hash {
 			t.Fatalf("lookup %d: the entry kept for the original bytes has hash %x", i, e.Hash[:4])
 		}
-		if e := it.looked.take(key, altered); e != nil && e.Hash == target.Hash {
+		if e := it.looked.take(key, nil, altered); e != nil && e.Hash == target.Hash {
 			t.Fatalf("lookup %d: the entry kept for the altered bytes has the original hash", i)
 		}
 	}

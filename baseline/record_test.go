@@ -89,25 +89,55 @@ func equalEntries(a, b *tree.Entry) bool {
 	return reflect.DeepEqual(norm(a), norm(b))
 }
 
+// refs are the entries a record may be written relative to: none (the first of a
+// block), and every case.
+func refs() []tree.Entry {
+	rs := []tree.Entry{{}}
+	for _, tc := range recordCases {
+		rs = append(rs, tc.e)
+	}
+	return rs
+}
+
 func TestRecordRoundTrip(t *testing.T) {
 	for _, tc := range recordCases {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := AppendRecord(nil, &tc.e)
-			got := tree.Entry{Path: "/kept"}
-			if err := DecodeRecord(rec, &got); err != nil {
-				t.Fatalf("DecodeRecord: %v", err)
-			}
-			want := tc.e
-			want.Path = "/kept"
-			if !equalEntries(&got, &want) {
-				t.Fatalf("round trip:\n got %+v\nwant %+v", got, want)
-			}
-			// Appending to a non-empty buffer leaves what is there alone.
-			prefix := []byte("prefix")
-			if buf := AppendRecord(prefix, &tc.e); !bytes.Equal(buf[:6], prefix) || !bytes.Equal(buf[6:], rec) {
-				t.Fatalf("AppendRecord to a non-empty buffer differs")
+			for i, ref := range refs() {
+				rec := AppendRecord(nil, &tc.e, &ref)
+				got := tree.Entry{Path: "/kept"}
+				if err := DecodeRecord(rec, &ref, &got); err != nil {
+					t.Fatalf("ref %d: DecodeRecord: %v", i, err)
+				}
+				want := tc.e
+				want.Path = "/kept"
+				if !equalEntries(&got, &want) {
+					t.Fatalf("ref %d: round trip:\n got %+v\nwant %+v", i, got, want)
+				}
+				// Appending to a non-empty buffer leaves what is there alone.
+				prefix := []byte("prefix")
+				if buf := AppendRecord(prefix, &tc.e, &ref); !bytes.Equal(buf[:6], prefix) || !bytes.Equal(buf[6:], rec) {
+					t.Fatalf("AppendRecord to a non-empty buffer differs")
+				}
 			}
 		})
+	}
+}
+
+// TestRecordSize: what a record leaves out when its fields equal the reference's, and
+// the nanoseconds of whole-second times.
+func TestRecordSize(t *testing.T) {
+	ref := tree.Entry{Type: tree.TypeFile, Mode: 0o644, UID: 1000, GID: 1000, Mtime: 1700000000e9,
+		Ctime: 1700000000e9, Btime: 1700000000e9, Inode: 5000, Device: 66306, Flags: tree.FlagBtime}
+	e := ref
+	e.Size, e.Mtime, e.Ctime, e.Btime, e.Inode = 100, ref.Mtime+3e9, ref.Mtime+3e9, ref.Btime+1, 5001
+	// header 2, size 1, mtime 1, btime 2 (seconds, nanoseconds), inode 1, nlink 1
+	if rec := AppendRecord(nil, &e, &ref); len(rec) != 8 {
+		t.Errorf("record of %d bytes, want 8: %x", len(rec), rec)
+	}
+	e.Ctime += 1e9 // differs from mtime: stored
+	e.Mode, e.Device = 0o755, 1
+	if rec := AppendRecord(nil, &e, &ref); len(rec) != 8+1+1+2+1 {
+		t.Errorf("record of %d bytes, want 13: %x", len(rec), rec)
 	}
 }
 
@@ -115,8 +145,8 @@ func TestRecordRoundTrip(t *testing.T) {
 func TestRecordDecodeResets(t *testing.T) {
 	used := recordCases[2].e // every field set
 	used.Path = "/p"
-	rec := AppendRecord(nil, &recordCases[0].e)
-	if err := DecodeRecord(rec, &used); err != nil {
+	rec := AppendRecord(nil, &recordCases[0].e, &tree.Entry{})
+	if err := DecodeRecord(rec, &tree.Entry{}, &used); err != nil {
 		t.Fatal(err)
 	}
 	if want := (tree.Entry{Path: "/p", Type: tree.TypeFile}); !reflect.DeepEqual(used, want) {
@@ -129,7 +159,7 @@ func TestRecordDecodeResets(t *testing.T) {
 func TestRecordNotStored(t *testing.T) {
 	e := tree.Entry{Type: tree.TypeFile, Rdev: 7, Btime: 9, Hash: hashOf(3)}
 	var got tree.Entry
-	if err := DecodeRecord(AppendRecord(nil, &e), &got); err != nil {
+	if err := DecodeRecord(AppendRecord(nil, &e, &tree.Entry{}), &tree.Entry{}, &got); err != nil {
 		t.Fatal(err)
 	}
 	if got.Rdev != 0 || got.Btime != 0 || got.Hash != ([32]byte{}) {
@@ -137,44 +167,21 @@ func TestRecordNotStored(t *testing.T) {
 	}
 }
 
-// rawRecord assembles a record field by field, for inputs AppendRecord cannot make.
-type rawRecord struct {
-	version, typ                 byte
-	flags, mode, uid, gid, size  uint64
-	linkLen, nXattrs, xattrNameN uint64
-	tail                         []byte
-}
-
-func (r rawRecord) bytes() []byte {
-	b := []byte{r.version, r.typ}
-	for _, v := range []uint64{r.flags, r.mode, r.uid, r.gid, r.size} {
+// raw assembles a record from a header and varints, for inputs AppendRecord cannot make.
+func raw(header uint64, fields ...uint64) []byte {
+	b := binary.AppendUvarint(nil, header)
+	for _, v := range fields {
 		b = binary.AppendUvarint(b, v)
 	}
-	b = binary.AppendVarint(b, 0) // mtime
-	b = binary.AppendVarint(b, 0) // ctime - mtime
-	b = binary.AppendUvarint(b, 0)
-	b = binary.AppendUvarint(b, 0)
-	b = binary.AppendUvarint(b, 0)
-	b = binary.AppendUvarint(b, r.linkLen)
-	b = binary.AppendUvarint(b, r.nXattrs)
-	if r.nXattrs > 0 {
-		b = binary.AppendUvarint(b, r.xattrNameN)
-	}
-	return append(b, r.tail...)
-}
-
-func okRaw() rawRecord {
-	return rawRecord{version: recordVersion, typ: byte(tree.TypeFile), mode: 0o644}
+	return b
 }
 
 func TestRecordDecodeErrors(t *testing.T) {
-	valid := AppendRecord(nil, &recordCases[1].e)
-	with := func(f func(*rawRecord)) []byte {
-		r := okRaw()
-		f(&r)
-		return r.bytes()
-	}
-	if err := DecodeRecord(okRaw().bytes(), new(tree.Entry)); err != nil {
+	file := uint64(tree.TypeFile)
+	ref := tree.Entry{Mode: 0o644, UID: 5, GID: 6, Device: 7, Mtime: 1e9}
+	valid := AppendRecord(nil, &recordCases[1].e, &ref)
+	// size, mtime, inode, nlink: the fields every record holds
+	if err := DecodeRecord(raw(file, 0, 0, 0, 0), &ref, new(tree.Entry)); err != nil {
 		t.Fatalf("the raw record the cases start from does not decode: %v", err)
 	}
 	tests := []struct {
@@ -182,45 +189,45 @@ func TestRecordDecodeErrors(t *testing.T) {
 		in   []byte
 		want string
 	}{
-		{"nil", nil, "0 bytes"},
-		{"empty", []byte{}, "0 bytes"},
-		{"one byte", []byte{recordVersion}, "1 bytes"},
-		{"version 0", with(func(r *rawRecord) { r.version = 0 }), "unknown record version 0"},
-		{"version 2", with(func(r *rawRecord) { r.version = 2 }), "unknown record version 2"},
-		{"version 255", with(func(r *rawRecord) { r.version = 255 }), "unknown record version 255"},
-		{"type unknown", with(func(r *rawRecord) { r.typ = 0 }), "unknown type 0"},
-		{"type 8", with(func(r *rawRecord) { r.typ = 8 }), "unknown type 8"},
-		{"type 255", with(func(r *rawRecord) { r.typ = 255 }), "unknown type 255"},
-		{"flag bit 7", with(func(r *rawRecord) { r.flags = 1 << 7 }), "unknown flags"},
-		{"flag bit 15", with(func(r *rawRecord) { r.flags = 1 << 15 }), "unknown flags"},
-		{"flag bit 40", with(func(r *rawRecord) { r.flags = 1 << 40 }), "unknown flags"},
-		{"mode 010000", with(func(r *rawRecord) { r.mode = 0o10000 }), "mode out of range"},
-		{"mode with type bits", with(func(r *rawRecord) { r.mode = 0o100644 }), "mode out of range"},
-		{"mode over 32 bits", with(func(r *rawRecord) { r.mode = 1 << 32 }), "mode out of range"},
-		{"uid over 32 bits", with(func(r *rawRecord) { r.uid = 1 << 32 }), "uid out of range"},
-		{"gid max uint64", with(func(r *rawRecord) { r.gid = math.MaxUint64 }), "gid out of range"},
-		{"size over int64", with(func(r *rawRecord) { r.size = 1 << 63 }), "size out of range"},
-		{"huge link length", with(func(r *rawRecord) { r.linkLen = math.MaxUint64 }), "link target truncated"},
-		{"link length one past", with(func(r *rawRecord) { r.linkLen = 2 }), "link target truncated"},
-		{"huge xattr count", with(func(r *rawRecord) { r.nXattrs = math.MaxUint64 }), "xattr count"},
-		{"xattr count past end", with(func(r *rawRecord) { r.nXattrs = 5; r.xattrNameN = 1; r.tail = []byte("abcd") }), "xattr"},
-		{"huge xattr name", with(func(r *rawRecord) { r.nXattrs = 1; r.xattrNameN = math.MaxUint64; r.tail = []byte("ab") }), "xattr name truncated"},
-		{"huge xattr value", with(func(r *rawRecord) {
-			r.nXattrs = 1
-			r.xattrNameN = 1
-			r.tail = binary.AppendUvarint([]byte("n"), math.MaxUint64)
-		}), "xattr value truncated"},
-		{"overlong varint", append([]byte{recordVersion, byte(tree.TypeFile)}, bytes.Repeat([]byte{0xff}, 11)...), "flags"},
-		{"varint overflow", append([]byte{recordVersion, byte(tree.TypeFile)}, append(bytes.Repeat([]byte{0xff}, 9), 0x02)...), "flags"},
-		{"non-minimal varint", append([]byte{recordVersion, byte(tree.TypeFile), 0x80, 0x00}, okRaw().bytes()[3:]...), "flags"},
+		{"nil", nil, "header"},
+		{"empty", []byte{}, "header"},
+		{"type unknown", raw(0, 0, 0, 0, 0), "unknown type 0"},
+		{"header bit 17", raw(file|1<<17, 0, 0, 0, 0), "unknown header bits"},
+		{"header bit 40", raw(file|1<<40, 0, 0, 0, 0), "unknown header bits"},
+		{"mode 010000", raw(file|hasMode, 0o10000, 0, 0, 0, 0), "mode out of range"},
+		{"mode over 32 bits", raw(file|hasMode, 1<<32, 0, 0, 0, 0), "mode out of range"},
+		{"mode equal to the reference's", raw(file|hasMode, 0o644, 0, 0, 0, 0), "mode stored equal"},
+		{"uid over 32 bits", raw(file|hasUID, 1<<32, 0, 0, 0, 0), "uid out of range"},
+		{"uid equal to the reference's", raw(file|hasUID, 5, 0, 0, 0, 0), "uid stored equal"},
+		{"gid max uint64", raw(file|hasGID, math.MaxUint64, 0, 0, 0, 0), "gid out of range"},
+		{"gid equal to the reference's", raw(file|hasGID, 6, 0, 0, 0, 0), "gid stored equal"},
+		{"size over int64", raw(file, 1<<63, 0, 0, 0), "size out of range"},
+		{"mtime zero nanoseconds stored", raw(file, 0, 1, 0, 0, 0), "mtime with zero nanoseconds"},
+		{"mtime seconds out of range", raw(file, 0, zigzag(math.MaxInt64/1_000_000_000+1)<<1, 0, 0), "mtime out of range"},
+		{"mtime nanoseconds a second", raw(file, 0, 1, zigzag(1e9), 0, 0), "mtime out of range"},
+		{"mtime nanoseconds of the other sign", raw(file, 0, zigzag(1)<<1|1, zigzag(-1), 0, 0), "mtime out of range"},
+		{"ctime equal to mtime", raw(file|hasCtime, 0, 0, zigzag(1)<<1, 0, 0), "ctime stored equal to mtime"},
+		{"device equal to the reference's", raw(file|hasDevice, 0, 0, 0, 7, 0), "device stored equal"},
+		{"empty link target", raw(file|hasLink, 0, 0, 0, 0, 0), "empty link target"},
+		{"link one past", raw(file|hasLink, 0, 0, 0, 0, 2, 'x'), "link target truncated"},
+		{"huge link length", raw(file|hasLink, 0, 0, 0, 0, math.MaxUint64), "link target truncated"},
+		{"no xattrs stored", raw(file|hasXattrs, 0, 0, 0, 0, 0), "xattr count"},
+		{"huge xattr count", raw(file|hasXattrs, 0, 0, 0, 0, math.MaxUint64), "xattr count"},
+		{"xattr count past end", append(raw(file|hasXattrs, 0, 0, 0, 0, 5, 1), "abcd"...), "xattr"},
+		{"huge xattr name", append(raw(file|hasXattrs, 0, 0, 0, 0, 1, math.MaxUint64), "ab"...), "xattr name truncated"},
+		{"huge xattr value", append(raw(file|hasXattrs, 0, 0, 0, 0, 1, 1, 'n'), binary.AppendUvarint(nil, math.MaxUint64)...), "xattr value truncated"},
+		{"overlong varint", bytes.Repeat([]byte{0xff}, 11), "header"},
+		{"varint overflow", append(bytes.Repeat([]byte{0xff}, 9), 0x02), "header"},
+		{"non-minimal varint", append([]byte{0x81, 0x00}, raw(file, 0, 0, 0, 0)[1:]...), "header"},
+		{"non-minimal size", append([]byte{byte(file), 0x80, 0x00}, raw(file, 0, 0, 0)[1:]...), "size"},
 		{"trailing byte", append(bytes.Clone(valid), 0), "1 trailing bytes"},
 		{"trailing bytes", append(bytes.Clone(valid), "junk"...), "4 trailing bytes"},
-		{"hash truncated", append([]byte{recordVersion, byte(tree.TypeFile), byte(tree.FlagHashed)}, make([]byte, 20)...), "hash truncated"},
+		{"hash truncated", append(raw(file|uint64(tree.FlagHashed)<<3, 0, 0, 0, 0), make([]byte, 20)...), "hash truncated"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := tree.Entry{Path: "/p"}
-			err := DecodeRecord(tt.in, &e)
+			err := DecodeRecord(tt.in, &ref, &e)
 			if err == nil {
 				t.Fatalf("DecodeRecord(%x) = nil, decoded %+v", tt.in, e)
 			}
@@ -239,40 +246,49 @@ func TestRecordDecodeErrors(t *testing.T) {
 
 // TestRecordTruncated cuts every valid record at every byte offset.
 func TestRecordTruncated(t *testing.T) {
-	for _, tc := range recordCases {
-		rec := AppendRecord(nil, &tc.e)
-		for n := 0; n < len(rec); n++ {
-			var e tree.Entry
-			if err := DecodeRecord(rec[:n:n], &e); err == nil {
-				t.Fatalf("%s: the first %d of %d bytes decode: %+v", tc.name, n, len(rec), e)
-			} else if !errors.Is(err, errRecord) {
-				t.Fatalf("%s: cut at %d: %v does not wrap errRecord", tc.name, n, err)
+	for _, ref := range refs() {
+		for _, tc := range recordCases {
+			rec := AppendRecord(nil, &tc.e, &ref)
+			for n := 0; n < len(rec); n++ {
+				var e tree.Entry
+				if err := DecodeRecord(rec[:n:n], &ref, &e); err == nil {
+					t.Fatalf("%s: the first %d of %d bytes decode: %+v", tc.name, n, len(rec), e)
+				} else if !errors.Is(err, errRecord) {
+					t.Fatalf("%s: cut at %d: %v does not wrap errRecord", tc.name, n, err)
+				}
 			}
 		}
 	}
 }
 
 // FuzzDecodeRecord checks that DecodeRecord never panics and that whatever it accepts
-// is the one encoding of the entry it yields.
+// is the one encoding of the entry it yields. The reference is itself decoded from
+// the first input, as the first record of a block.
 func FuzzDecodeRecord(f *testing.F) {
+	zero := AppendRecord(nil, &tree.Entry{Type: tree.TypeFile}, &tree.Entry{})
 	for _, tc := range recordCases {
-		f.Add(AppendRecord(nil, &tc.e))
+		f.Add(zero, AppendRecord(nil, &tc.e, &tree.Entry{}))
+		f.Add(AppendRecord(nil, &recordCases[2].e, &tree.Entry{}), AppendRecord(nil, &tc.e, &recordCases[2].e))
 	}
-	f.Add(okRaw().bytes())
-	f.Fuzz(func(t *testing.T, data []byte) {
+	f.Add(zero, raw(uint64(tree.TypeFile), 0, 0, 0, 0))
+	f.Fuzz(func(t *testing.T, refRec, data []byte) {
+		var ref tree.Entry
+		if DecodeRecord(refRec, &tree.Entry{}, &ref) != nil {
+			return
+		}
 		e := tree.Entry{Path: "/f"}
-		if err := DecodeRecord(data, &e); err != nil {
+		if err := DecodeRecord(data, &ref, &e); err != nil {
 			if !errors.Is(err, errRecord) {
 				t.Fatalf("error %v does not wrap errRecord", err)
 			}
 			return
 		}
-		if re := AppendRecord(nil, &e); !bytes.Equal(re, data) {
+		if re := AppendRecord(nil, &e, &ref); !bytes.Equal(re, data) {
 			t.Fatalf("not canonical:\n in %x\nout %x\nentry %+v", data, re, e)
 		}
 		var again tree.Entry
 		again.Path = "/f"
-		if err := DecodeRecord(data, &again); err != nil || !equalEntries(&again, &e) {
+		if err := DecodeRecord(data, &ref, &again); err != nil || !equalEntries(&again, &e) {
 			t.Fatalf("second decode differs: %v", err)
 		}
 	})
@@ -284,7 +300,7 @@ func BenchmarkAppendRecord(b *testing.B) {
 	var buf []byte
 	b.ReportAllocs()
 	for b.Loop() {
-		buf = AppendRecord(buf[:0], &e)
+		buf = AppendRecord(buf[:0], &e, &tree.Entry{})
 	}
 	b.SetBytes(int64(len(buf)))
 }
@@ -292,12 +308,12 @@ func BenchmarkAppendRecord(b *testing.B) {
 func BenchmarkDecodeRecord(b *testing.B) {
 	e := recordCases[1].e
 	e.Xattrs = []tree.Xattr{{Name: "security.selinux", Value: []byte("system_u:object_r:etc_t:s0\x00")}}
-	rec := AppendRecord(nil, &e)
+	rec := AppendRecord(nil, &e, &tree.Entry{})
 	var got tree.Entry
 	b.ReportAllocs()
 	b.SetBytes(int64(len(rec)))
 	for b.Loop() {
-		if err := DecodeRecord(rec, &got); err != nil {
+		if err := DecodeRecord(rec, &tree.Entry{}, &got); err != nil {
 			b.Fatal(err)
 		}
 	}

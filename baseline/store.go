@@ -1,6 +1,7 @@
-// Package baseline owns the snapshot on disk: a bbolt database holding one compact binary
-// record per entry, keyed by walk.Key(path) (less a common directory prefix, see
-// Meta.KeyBase) so that iteration follows the walk's order,
+// Package baseline owns the snapshot on disk: a bbolt database holding a compact binary
+// record per entry, in blocks of consecutive entries keyed by the tree.Key(path) of
+// their first (less a common directory prefix, see Meta.KeyBase), each later key stored
+// as what it adds to the one before (block.go), so that iteration follows the walk's order,
 // and a meta bucket (format version, fim version, creation time, host, options, count,
 // generation, accept history and a BLAKE3 digest of every record and of the rest of the
 // meta). A baseline is always written to a new file beside the old one and renamed over
@@ -28,6 +29,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/zeebo/blake3"
@@ -37,9 +39,11 @@ import (
 )
 
 // FormatVersion is the version of the database layout this fim reads and writes.
-// Version 2 digests the meta with the records; version 1 digested only the records, so
-// its meta could be edited unnoticed, and it is refused (make the baseline again).
-const FormatVersion = 2
+// Version 3 stores the entries in blocks (block.go), half the size of version 2's one
+// bbolt key per entry; version 2 is refused (make the baseline again). Version 2
+// digests the meta with the records; version 1 digested only the records, so its meta
+// could be edited unnoticed, and it is refused too.
+const FormatVersion = 3
 
 const magic = "fim-baseline"
 
@@ -75,8 +79,8 @@ type Meta struct {
 	// for each that replaced it (check --update, watch --update, accept, a new
 	// baseline over a readable one). A check can refuse one older than it last saw.
 	Generation uint64 `json:"generation"`
-	// Digest seals the baseline: BLAKE3 over every key and record in order, and over
-	// this meta as encoded with Digest empty (see seal).
+	// Digest seals the baseline: BLAKE3 over every block (key and value, so every
+	// record) in order, and over this meta as encoded with Digest empty (see seal).
 	Digest string `json:"digest"`
 	KeyID  string `json:"key_id,omitempty"` // the key that signed it (KeyID), if signed
 	// KeyBase is a directory above every recorded path whose bytes are left out of the
@@ -202,6 +206,7 @@ type Writer struct {
 	// Signer, if set, signs the baseline on Commit.
 	Signer ed25519.PrivateKey
 	arena  []byte
+	block  blockWriter
 	dig    *digest
 }
 
@@ -333,18 +338,36 @@ func (w *Writer) Add(e *tree.Entry) error {
 	if w.lastKey != nil && bytes.Compare(key, w.lastKey) <= 0 {
 		return fmt.Errorf("baseline: %q added out of order", e.Path)
 	}
-	// bbolt keeps the value slices until the transaction commits: carve them from an
-	// arena that is reused only after the commit.
+	if !w.block.add(key, e) {
+		if err := w.flush(); err != nil {
+			return err
+		}
+		w.block.add(key, e)
+	}
+	w.lastKey = append(w.lastKey[:0], key...)
+	w.count++
+	return nil
+}
+
+// flush stores the block being built, if it holds entries, and commits the
+// transaction every batchSize entries.
+func (w *Writer) flush() error {
+	if w.block.n == 0 {
+		return nil
+	}
+	// bbolt keeps the key and value slices until the transaction commits: carve them
+	// from an arena that is reused only after the commit.
 	start := len(w.arena)
-	w.arena = AppendRecord(w.arena, e)
-	val := w.arena[start:len(w.arena):len(w.arena)]
+	w.arena = append(w.arena, w.block.key...)
+	w.arena = append(w.arena, w.block.val...)
+	key := w.arena[start : start+len(w.block.key) : start+len(w.block.key)]
+	val := w.arena[start+len(key) : len(w.arena) : len(w.arena)]
 	if err := w.bucket.Put(key, val); err != nil {
 		return fmt.Errorf("write %s: %w", w.tmp, err)
 	}
 	w.dig.add(key, val)
-	w.lastKey = key
-	w.count++
-	w.pending++
+	w.pending += w.block.n
+	w.block.n = 0
 	if w.pending >= batchSize {
 		if err := w.tx.Commit(); err != nil {
 			return fmt.Errorf("write %s: %w", w.tmp, err)
@@ -360,6 +383,10 @@ func (w *Writer) Add(e *tree.Entry) error {
 // A baseline that Open would refuse (one of no entries) is not written: Commit aborts,
 // leaves the old baseline as it was and returns an ErrBadBaseline error.
 func (w *Writer) Commit(m Meta) error {
+	if err := w.flush(); err != nil {
+		w.Abort()
+		return err
+	}
 	m.Format = FormatVersion
 	m.Entries = w.count
 	m.KeyID = ""
@@ -479,6 +506,8 @@ type Reader struct {
 	// info is the meta as stored, and signature its signature (nil: unsigned); body is
 	// the meta as the digest seals it (metaBody).
 	info, signature, body []byte
+	// gets keeps Get's cursors, on this Reader's transaction, and key buffers.
+	gets sync.Pool
 }
 
 // Open opens the baseline at path read-only and validates that it is a complete fim
@@ -565,6 +594,8 @@ func decodeMeta(magicVal, formatVal, info, sig []byte) (Meta, error) {
 	switch {
 	case format == 1:
 		return m, errors.New("format version 1, whose meta is not covered by its digest: make the baseline again with this fim (fim baseline)")
+	case format == 2:
+		return m, errors.New("format version 2, an older layout of the records: make the baseline again with this fim (fim baseline)")
 	case format != FormatVersion:
 		return m, fmt.Errorf("format version %d, this fim reads version %d (upgrade fim, or make a new baseline)", format, FormatVersion)
 	}
@@ -669,7 +700,7 @@ func (r *Reader) Walk(ctx context.Context, fn func(*tree.Entry) error) error {
 // those the baseline was written with.
 type Iter struct {
 	r       *Reader
-	c       *bolt.Cursor // made by the first Next, under its guard
+	ec      *entryCursor // made by the first Next, under its guard
 	started bool
 	done    bool
 	count   uint64
@@ -677,9 +708,6 @@ type Iter struct {
 
 	// Entries Prior decoded, handed out again by Next when it reads the same bytes.
 	looked *lookedUp
-	// The record Next reads, copied out of the mapping once: what it digests is what
-	// it decodes, whatever happens to the file meanwhile.
-	key, val []byte
 }
 
 // Next returns the next entry, or nil at the end. At the end it verifies the record
@@ -690,15 +718,22 @@ func (it *Iter) Next() (e *tree.Entry, err error) {
 		return nil, nil
 	}
 	defer guard(it.r.path, &err, func() { it.done, e = true, nil })()
-	var k, v []byte
+	var ok bool
 	if !it.started {
-		it.c = it.r.tx.Bucket(bucketEntries).Cursor()
-		k, v = it.c.First()
+		// Each block is read from a copy of it, once: what it digests is what it
+		// decodes, whatever happens to the file meanwhile.
+		it.ec = &entryCursor{c: it.r.tx.Bucket(bucketEntries).Cursor(), copy: true, onBlock: it.block}
 		it.started = true
+		ok, err = it.ec.first()
 	} else {
-		k, v = it.c.Next()
+		ok, err = it.ec.next()
 	}
-	if k == nil {
+	br := &it.ec.br
+	if err != nil {
+		it.done = true
+		return nil, bad(it.r.path, "record %q: %v", pathOf(it.r.meta.KeyBase, br.key), err)
+	}
+	if !ok {
 		it.done = true
 		if it.count != it.r.meta.Entries || it.dig.seal(it.r.body) != it.r.meta.Digest {
 			if it.r.signature != nil {
@@ -708,40 +743,61 @@ func (it *Iter) Next() (e *tree.Entry, err error) {
 		}
 		return nil, nil
 	}
-	it.key, it.val = append(it.key[:0], k...), append(it.val[:0], v...)
-	k, v = it.key, it.val
-	it.dig.add(k, v)
 	it.count++
 	if it.count%8192 == 0 {
 		it.r.release()
 	}
 	if it.looked != nil {
-		if e := it.looked.take(k, v); e != nil {
+		if e := it.looked.take(br.key, br.base(), br.rec); e != nil {
 			return e, nil // decoded by Prior from the bytes just digested
 		}
 	}
-	e = &tree.Entry{Path: pathOf(it.r.meta.KeyBase, k)}
-	if err := DecodeRecord(v, e); err != nil {
+	e = &tree.Entry{Path: pathOf(it.r.meta.KeyBase, br.key)}
+	if err := br.decode(e); err != nil {
 		it.done = true
 		return nil, bad(it.r.path, "record %q: %v", e.Path, err)
 	}
 	return e, nil
 }
 
+// block digests a block the iterator reaches, and checks that its first key follows
+// the last key of the block before.
+func (it *Iter) block(k, v []byte) error {
+	if it.count > 0 && bytes.Compare(k, it.ec.br.key) <= 0 {
+		return fmt.Errorf("%w: block out of order", errRecord)
+	}
+	it.dig.add(k, v)
+	return nil
+}
+
+// getter is one Get's cursor on the entries and buffer for the key looked up.
+type getter struct {
+	ec  entryCursor
+	key []byte
+}
+
 // Get returns the entry recorded for path, or nil. Like Next, it turns a damaged page
 // (a bbolt assertion or a memory fault) into an ErrBadBaseline error.
 func (r *Reader) Get(path string) (e *tree.Entry, err error) {
 	defer guard(r.path, &err, func() { e = nil })()
-	key, ok := keyOf(r.meta.KeyBase, path)
+	g, _ := r.gets.Get().(*getter)
+	if g == nil {
+		g = &getter{ec: entryCursor{c: r.tx.Bucket(bucketEntries).Cursor()}}
+	}
+	defer r.gets.Put(g)
+	var ok bool
+	if g.key, ok = appendKeyOf(g.key[:0], r.meta.KeyBase, path); !ok {
+		return nil, nil
+	}
+	ok, err = g.ec.get(g.key)
+	if err != nil {
+		return nil, bad(r.path, "block %q: %v", pathOf(r.meta.KeyBase, g.ec.br.blockKey), err)
+	}
 	if !ok {
 		return nil, nil
 	}
-	v := r.tx.Bucket(bucketEntries).Get(key)
-	if v == nil {
-		return nil, nil
-	}
 	e = &tree.Entry{Path: path}
-	if err := DecodeRecord(v, e); err != nil {
+	if err := g.ec.br.decode(e); err != nil {
 		return nil, bad(r.path, "record %q: %v", path, err)
 	}
 	return e, nil
@@ -766,26 +822,30 @@ func (r *Reader) Subtree(path string, fn func(*tree.Entry) error) error {
 		prefix = nil // path holds the base: everything
 	}
 	all := prefix == nil || base == "" && path == "/"
-	var c *bolt.Cursor
+	var ec entryCursor
 	// next reads the next entry under the prefix, or nil after the last.
 	next := func() (e *tree.Entry, err error) {
 		defer guard(r.path, &err, func() { e = nil })()
-		var k, v []byte
+		var ok bool
 		switch {
-		case c != nil:
-			k, v = c.Next()
+		case ec.c != nil:
+			ok, err = ec.next()
 		case all:
-			c = r.tx.Bucket(bucketEntries).Cursor()
-			k, v = c.First()
+			ec.c = r.tx.Bucket(bucketEntries).Cursor()
+			ok, err = ec.first()
 		default:
-			c = r.tx.Bucket(bucketEntries).Cursor()
-			k, v = c.Seek(prefix)
+			ec.c = r.tx.Bucket(bucketEntries).Cursor()
+			ok, err = ec.seek(prefix)
 		}
-		if k == nil || !all && (!bytes.HasPrefix(k, prefix) || len(k) > len(prefix) && k[len(prefix)] != 0) {
+		k := ec.br.key
+		if err != nil {
+			return nil, bad(r.path, "record %q: %v", pathOf(base, k), err)
+		}
+		if !ok || !all && (!bytes.HasPrefix(k, prefix) || len(k) > len(prefix) && k[len(prefix)] != 0) {
 			return nil, nil
 		}
 		e = &tree.Entry{Path: pathOf(base, k)}
-		if err := DecodeRecord(v, e); err != nil {
+		if err := ec.br.decode(e); err != nil {
 			return nil, bad(r.path, "record %q: %v", e.Path, err)
 		}
 		return e, nil

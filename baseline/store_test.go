@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -443,5 +444,54 @@ func TestOpenLocked(t *testing.T) {
 	}
 	if got, _ := readBaseline(t, path); len(got) != 3 {
 		t.Fatalf("%d entries after the lock is gone, want 3", len(got))
+	}
+}
+
+// TestStoreGetEveryNeighbour looks up every recorded path, and paths next to each in key
+// order (its parent, itself with a byte more, with its last byte one less or one more),
+// in a baseline of many blocks whose paths share prefixes of every length, and holds the
+// answers to what was recorded.
+func TestStoreGetEveryNeighbour(t *testing.T) {
+	var paths []string
+	for _, d := range []string{"/a", "/a/b", "/a/b c", "/a/bb", "/a-", "/ab", "/b/" + strings.Repeat("long", 100)} {
+		paths = append(paths, d)
+		for i := range 150 {
+			paths = append(paths, fmt.Sprintf("%s/%x", d, i*i))
+		}
+	}
+	slices.SortFunc(paths, tree.ComparePaths)
+	paths = slices.Compact(paths)
+	entries := make([]*tree.Entry, len(paths))
+	recorded := map[string]bool{}
+	for i, p := range paths {
+		e := *testEntries(2)[1]
+		e.Path, e.Inode, e.Size = p, uint64(i), int64(len(p))
+		if i%97 == 5 { // an entry too large to share a block
+			e.Xattrs = []tree.Xattr{{Name: "user.big", Value: bytes.Repeat([]byte{byte(i)}, 3000)}}
+		}
+		entries[i] = &e
+		recorded[p] = true
+	}
+	path := filepath.Join(t.TempDir(), "b.db")
+	writeBaseline(t, path, entries)
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if n := r.tx.Bucket(bucketEntries).Stats().KeyN; n < 20 {
+		t.Fatalf("%d blocks, want a baseline of many", n)
+	}
+	for i, p := range paths {
+		if e, err := r.Get(p); err != nil || e == nil || !equalEntries(e, entries[i]) {
+			t.Fatalf("Get(%q) = %+v, %v\nwant %+v", p, e, err, entries[i])
+		}
+		last := p[len(p)-1]
+		for _, q := range []string{filepath.Dir(p), p + "0", p + "/", p[:len(p)-1] + string(last-1), p[:len(p)-1] + string(last+1)} {
+			e, err := r.Get(q)
+			if err != nil || (e != nil) != recorded[q] || e != nil && e.Path != q {
+				t.Fatalf("Get(%q) = %+v, %v, want it recorded: %v", q, e, err, recorded[q])
+			}
+		}
 	}
 }

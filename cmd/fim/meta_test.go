@@ -108,18 +108,21 @@ func TestMetaEditRefused(t *testing.T) {
 	}
 }
 
-// TestFormatOneRefused: a baseline of format 1, whose digest did not cover its meta,
-// is refused with a message that says to make it again.
-func TestFormatOneRefused(t *testing.T) {
-	_, db, _ := signedTree(t)
-	bdb, err := bolt.Open(db, 0o600, nil)
-	must(t, err)
-	must(t, bdb.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("meta")).Put([]byte("format"), []byte("1")) }))
-	must(t, bdb.Close())
-	for _, cmd := range []string{"check", "info"} {
-		_, stderr := mustRun(t, 17, cmd, "--db", db)
-		if !strings.Contains(stderr, "format version 1") || !strings.Contains(stderr, "make the baseline again") {
-			t.Errorf("%s: %q", cmd, stderr)
+// TestOldFormatsRefused: a baseline of format 1, whose digest did not cover its meta,
+// or of format 2, whose records were laid out one to a key, is refused with a message
+// that says to make it again.
+func TestOldFormatsRefused(t *testing.T) {
+	for _, format := range []string{"1", "2"} {
+		_, db, _ := signedTree(t)
+		bdb, err := bolt.Open(db, 0o600, nil)
+		must(t, err)
+		must(t, bdb.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("meta")).Put([]byte("format"), []byte(format)) }))
+		must(t, bdb.Close())
+		for _, cmd := range []string{"check", "info"} {
+			_, stderr := mustRun(t, 17, cmd, "--db", db)
+			if !strings.Contains(stderr, "format version "+format) || !strings.Contains(stderr, "make the baseline again") {
+				t.Errorf("format %s, %s: %q", format, cmd, stderr)
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fim/internal/fstest"
 	"os"
 	"path/filepath"
@@ -84,8 +85,14 @@ func TestVerifyRefuses(t *testing.T) {
 		}, key + ".pub", "do not match the digest"},
 		{"record added", func(t *testing.T, db string) {
 			editBolt(t, db, func(b *bolt.Bucket) error {
+				// A block of one entry after the last: the version byte and the last
+				// block's first record, which is a whole entry by itself.
 				k, v := b.Cursor().Last()
-				return b.Put(append(bytes.Clone(k), 'x'), bytes.Clone(v))
+				n, w := binary.Uvarint(v[1:])
+				if w <= 0 || 1+w+int(n) > len(v) {
+					t.Fatalf("last block %x does not start with a record", v)
+				}
+				return b.Put(append(bytes.Clone(k), 'x'), bytes.Clone(v[:1+w+int(n)]))
 			})
 		}, key + ".pub", "do not match the digest"},
 	}

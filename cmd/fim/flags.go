@@ -110,6 +110,8 @@ var noProvenanceFlag = &cli.BoolFlag{Name: "no-provenance", Usage: "do not ask t
 
 var showExplainedFlag = &cli.BoolFlag{Name: "show-explained", Usage: "text: list each change its package explains, not one line per package"}
 
+var metricsFileFlag = &cli.StringFlag{Name: "metrics-file", Usage: "after a run without error, write its figures for Prometheus to `FILE` (node_exporter's textfile collector; replaced atomically)"}
+
 var explainedOKFlag = &cli.BoolFlag{Name: "explained-ok", Usage: "only changes the package manager does not explain set the exit bits"}
 
 // onUsageError makes a bad flag exit with ExitUsage; each command needs it, as commands

@@ -12,6 +12,7 @@ import (
 	"fim/check"
 	"fim/config"
 	"fim/diff"
+	"fim/metrics"
 	"fim/tree"
 )
 
@@ -132,6 +133,9 @@ func runBaseline(c *cli.Context) error {
 			}
 		}
 	}
+	if err := writeMetrics(c, metrics.Run{Command: "baseline", Took: time.Since(start), Entries: st.Entries, Warns: warn.n}); err != nil {
+		return err
+	}
 	if c.Bool("quiet") {
 		return nil
 	}
@@ -145,6 +149,14 @@ func runBaseline(c *cli.Context) error {
 	}
 	fmt.Fprintln(os.Stderr)
 	return nil
+}
+
+// writeMetrics writes the figures of a run to --metrics-file, when given.
+func writeMetrics(c *cli.Context, r metrics.Run) error {
+	if c.String("metrics-file") == "" {
+		return nil
+	}
+	return metrics.WriteFile(c.String("metrics-file"), metrics.Build{Version: version(), Commit: commit()}, r)
 }
 
 func runCheck(c *cli.Context) error {
@@ -184,6 +196,7 @@ func runCheck(c *cli.Context) error {
 		defer upd.Abort() // no-op after a commit
 	}
 	var warn warnings
+	start := time.Now()
 	prog := startProgress("check", k.b.Meta().Entries, c.Bool("quiet"))
 	events, err := check.Compare(c.Context, check.Options{
 		Baseline: k.b.Reader, Compiled: k.b.Compiled, DB: db, Ignore: extraIgnore, Fast: c.Bool("fast"), Update: upd,
@@ -213,6 +226,9 @@ func runCheck(c *cli.Context) error {
 	if err := k.fresh.record(); err != nil {
 		return err
 	}
+	if err := writeMetrics(c, metrics.Run{Command: "check", Took: time.Since(start), Entries: k.b.Meta().Entries, Events: events, Warns: warn.n}); err != nil {
+		return err
+	}
 	return eventsExit(events, c.Bool("explained-ok"))
 }
 
@@ -231,7 +247,7 @@ func baselineCommand() *cli.Command {
 			&cli.BoolFlag{Name: "follow-symlinks", Usage: "record what symlinks point to and descend into linked directories"},
 			&cli.BoolFlag{Name: "cross-mounts", Usage: "descend into other filesystems"},
 			&cli.IntFlag{Name: "max-entries", Usage: "fail rather than record more than `N` entries (0: unlimited)"},
-			signFlag, quietFlag, fromTarFlag, fromMtreeFlag,
+			signFlag, quietFlag, fromTarFlag, fromMtreeFlag, metricsFileFlag,
 			&cli.BoolFlag{Name: "no-provenance", Usage: "do not keep which package lists each path beside the baseline (DB.packages), which explains a later remove"},
 		},
 		Action: runBaseline,
@@ -250,7 +266,7 @@ func checkCommand() *cli.Command {
 			&cli.BoolFlag{Name: "update", Usage: "after reporting, replace the baseline with the current state"},
 			&cli.BoolFlag{Name: "fast", Usage: "re-read only files whose device, inode, size, mtime or ctime changed (see README: what --fast trusts)"},
 			verifyFlag, maxAgeFlag, minGenerationFlag, generationFileFlag,
-			signFlag, quietFlag, noProvenanceFlag, showExplainedFlag, explainedOKFlag,
+			signFlag, quietFlag, noProvenanceFlag, showExplainedFlag, explainedOKFlag, metricsFileFlag,
 		},
 		Action: runCheck,
 	}

@@ -57,8 +57,8 @@ func (w *Watcher) Marks() map[string]int {
 // Health returns nil when the watch is healthy, else why not. Healthy means:
 //   - the watch is ready: its marks are placed and its starting state is read and
 //     compared with the filesystem;
-//   - the event loop is alive: it has turned (or the walk of a rescan it runs has
-//     reached another entry) within StallAfter;
+//   - the event loop is alive: it has turned (or a walk it runs, of a rescan or of a
+//     directory that appeared, has reached another entry) within StallAfter;
 //   - the marks are in force for every root: with fanotify, the root is there and its
 //     filesystem is marked; with fsnotify, the root directory has its inotify watch,
 //     which the kernel drops when the directory is removed or its filesystem

@@ -897,6 +897,7 @@ func (w *Watcher) lookAt(ctx context.Context, d *diff.Differ, l *look, cur *tree
 	}
 	return true, diff.Join(ctx, d, next, func(ctx context.Context, fn func(*tree.Entry) error) error {
 		return w.Walker.WalkPath(ctx, l.path, true, func(e *tree.Entry) error {
+			w.beat() // a large directory walked is the loop at work, not a stall
 			if e.Type == tree.TypeDir && w.fsn != nil {
 				w.fsn.add(w.real(e.Path))
 			}

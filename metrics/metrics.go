@@ -37,6 +37,7 @@ type Watch struct {
 	reg *prometheus.Registry
 
 	events         *prometheus.CounterVec
+	byKey          map[eventKey]prometheus.Counter // the series of events, looked up once
 	lastEvent      prometheus.Gauge
 	overflows      *prometheus.CounterVec
 	rescans        *prometheus.HistogramVec
@@ -57,7 +58,7 @@ type Watch struct {
 // NewWatch makes the registry of a watch, with the Go runtime's and the process's
 // collectors and fim_build_info.
 func NewWatch(b Build) *Watch {
-	m := &Watch{reg: prometheus.NewRegistry()}
+	m := &Watch{reg: prometheus.NewRegistry(), byKey: map[eventKey]prometheus.Counter{}}
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	buildInfo(m.reg, b)
 	f := factory{m.reg}
@@ -98,10 +99,21 @@ func (m *Watch) ReadMarks(marks func() map[string]int, backlog func() (uint64, i
 	m.marks, m.backlog = marks, backlog
 }
 
-// Handed implements watch.Metrics.
+type eventKey struct {
+	kind   diff.Kind
+	source string
+}
+
+// Handed implements watch.Metrics. It is called from the watch's loop alone.
 func (m *Watch) Handed(events []diff.Event) {
 	for i := range events {
-		m.events.WithLabelValues(events[i].Kind.String(), events[i].Source).Inc()
+		k := eventKey{events[i].Kind, events[i].Source}
+		c := m.byKey[k]
+		if c == nil {
+			c = m.events.WithLabelValues(k.kind.String(), k.source)
+			m.byKey[k] = c
+		}
+		c.Inc()
 	}
 	if len(events) > 0 {
 		m.lastEvent.Set(float64(time.Now().UnixNano()) / 1e9)

@@ -42,6 +42,15 @@ type SpoolOptions struct {
 	// StopWait bounds how long Close waits for a delivery under way to give up.
 	// Default 1s.
 	StopWait time.Duration
+	// Metrics, when set, is told of every attempt to deliver a batch.
+	Metrics DeliveryMetrics
+}
+
+// DeliveryMetrics is told of each attempt to deliver a batch: whether it sends a batch
+// again after a failure (retry), and its error (nil: the destination took it). It is
+// called from the spool's delivering goroutine and must not block.
+type DeliveryMetrics interface {
+	Attempted(retry bool, err error)
 }
 
 // DefaultSpoolMax is the default size limit of a spool.
@@ -412,6 +421,13 @@ func (s *Spool) Delivered(wait time.Duration) (delivered uint64, idle bool) {
 	}
 }
 
+// Backlog returns the batches waiting for delivery and the bytes they take.
+func (s *Spool) Backlog() (batches uint64, bytes int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.next - 1 - s.acked, s.size - s.rd
+}
+
 // run delivers the queue, in order, until Close.
 func (s *Spool) run() {
 	defer close(s.done)
@@ -437,6 +453,9 @@ func (s *Spool) run() {
 				return
 			default:
 			}
+			if s.opt.Metrics != nil {
+				s.opt.Metrics.Attempted(!failing.IsZero(), err)
+			}
 			now := time.Now()
 			if failing.IsZero() {
 				failing, told = now, now
@@ -457,6 +476,9 @@ func (s *Spool) run() {
 			}
 			retry = min(retry*2, s.opt.MaxRetry)
 			continue
+		}
+		if s.opt.Metrics != nil && len(rec.data) > 0 {
+			s.opt.Metrics.Attempted(!failing.IsZero(), nil)
 		}
 		if !failing.IsZero() {
 			s.mu.Lock()

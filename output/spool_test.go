@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -94,14 +95,30 @@ func waitDelivered(t *testing.T, s *Spool) uint64 {
 	return 0
 }
 
+// counted counts what a spool tells its DeliveryMetrics.
+type counted struct{ taken, failed, retries atomic.Int64 }
+
+func (a *counted) Attempted(retry bool, err error) {
+	if retry {
+		a.retries.Add(1)
+	}
+	if err != nil {
+		a.failed.Add(1)
+	} else {
+		a.taken.Add(1)
+	}
+}
+
 // TestSpoolOutage: batches written while the collector refuses them are delivered
 // once it takes them, each once, in order, each with one key on all its attempts; the
-// writer is never blocked, in memory and on disk.
+// writer is never blocked, in memory and on disk. Its metrics count every attempt the
+// collector saw, the backlog while it waits and none after.
 func TestSpoolOutage(t *testing.T) {
 	for _, where := range []string{"memory", "disk"} {
 		t.Run(where, func(t *testing.T) {
 			c, srv := newCollecting(t)
-			opt := SpoolOptions{}
+			var counts counted
+			opt := SpoolOptions{Metrics: &counts}
 			if where == "disk" {
 				opt.Dir = filepath.Join(t.TempDir(), "spool")
 			}
@@ -130,11 +147,26 @@ func TestSpoolOutage(t *testing.T) {
 			if n, idle := s.Delivered(0); n != 0 || idle {
 				t.Fatalf("Delivered says %d, %v during the outage", n, idle)
 			}
+			if n, size := s.Backlog(); n != 20 || size < 20*int64(len("batch 10\n")) {
+				t.Errorf("Backlog during the outage: %d batches, %d bytes, want 20 and their size", n, size)
+			}
 			c.set(false)
 			if n := waitDelivered(t, s); n != 20 {
 				t.Errorf("Delivered says %d, want 20", n)
 			}
+			if n, size := s.Backlog(); n != 0 || size != 0 {
+				t.Errorf("Backlog once delivered: %d batches, %d bytes", n, size)
+			}
 			got, keys, tried := c.stored()
+			sent := 0
+			for _, n := range tried {
+				sent += n
+			}
+			// One run of failures: every attempt after its first is a retry, the
+			// one that ends it too.
+			if taken, failed, retries := counts.taken.Load(), counts.failed.Load(), counts.retries.Load(); taken != 20 || failed != int64(sent-20) || retries != failed {
+				t.Errorf("metrics: %d taken, %d failed, %d retries; want 20, %d, %d", taken, failed, retries, sent-20, sent-20)
+			}
 			if !slices.Equal(got, want) {
 				t.Errorf("stored %q, want %q", got, want)
 			}

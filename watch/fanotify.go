@@ -638,3 +638,14 @@ func (f *fanotify) marked() bool {
 	defer f.mu.Unlock()
 	return len(f.mounts) > 0
 }
+
+// covers reports whether the directory real is there, on a marked filesystem.
+func (f *fanotify) covers(real string) bool {
+	fsid, err := fsidOf(real)
+	if err != nil {
+		return false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.mounts[fsid]) > 0
+}

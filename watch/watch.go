@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -95,6 +96,15 @@ type Watcher struct {
 	Logf func(format string, args ...any)
 	// FlushEvery bounds how often --update rewrites the baseline.
 	FlushEvery time.Duration
+	// Metrics, when set, is told what the watch does (see Metrics).
+	Metrics Metrics
+	// StallAfter is how long the loop may go without turning before Health reports
+	// it stalled. Default DefaultStallAfter.
+	StallAfter time.Duration
+
+	turned   atomic.Int64 // when the loop last turned, in Unix nanoseconds (see Health)
+	ready    atomic.Bool  // the marks are placed and the starting state compared
+	stopping atomic.Bool
 
 	st       *state
 	fan      *fanotify
@@ -267,6 +277,8 @@ func (w *Watcher) Run(ctx context.Context) error {
 	if err := w.deliver(); err != nil {
 		return err
 	}
+	w.beat()
+	w.ready.Store(true)
 	w.logf("ready: watching %s (%s)", w.describeRoots(), w.describeBackends())
 
 	var periodic <-chan time.Time
@@ -283,6 +295,10 @@ func (w *Watcher) Run(ctx context.Context) error {
 		return w.deliver()
 	}
 	for {
+		w.beat()
+		if w.Metrics != nil {
+			w.Metrics.Queued(len(w.pending), len(hints))
+		}
 		select {
 		case h := <-hints:
 			// Everything already queued is looked at together: a rename that inotify
@@ -357,6 +373,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 // every change made before the stop is reported, delivers everything and writes the
 // baseline with --update.
 func (w *Watcher) finish(stopBackends func(), hints chan Hint, batch []Hint, observe func([]Hint) error) error {
+	w.stopping.Store(true)
 	stopBackends()
 	stopped := make(chan struct{})
 	go func() {
@@ -548,12 +565,17 @@ func (w *Watcher) loadState(ctx context.Context) (bool, error) {
 			return false, err
 		}
 	}
+	n := 0
 	err := w.Walker.Walk(ctx, func(e *tree.Entry) error {
+		n++
 		w.st.put(e.Path, e)
 		w.links.note(w.real(e.Path), e)
 		return w.maybeFoldState()
 	})
 	w.dirty = w.Update && w.DB != ""
+	if err == nil && w.Metrics != nil {
+		w.Metrics.Entries(n)
+	}
 	return true, err
 }
 
@@ -654,6 +676,9 @@ func (w *Watcher) differ(r *round) *diff.Differ {
 func (w *Watcher) observe(ctx context.Context, hints []Hint, now time.Time) error {
 	for i := range hints {
 		if hints[i].Overflow {
+			if w.Metrics != nil {
+				w.Metrics.Overflow(hints[i].Source)
+			}
 			if hints[i].Err != nil {
 				w.logf("overflow: %v; rescanning", hints[i].Err)
 			} else {
@@ -866,6 +891,7 @@ func (w *Watcher) lookAt(ctx context.Context, d *diff.Differ, l *look, cur *tree
 	}
 	return true, diff.Join(ctx, d, entries(olds), func(ctx context.Context, fn func(*tree.Entry) error) error {
 		return w.Walker.WalkPath(ctx, l.path, true, func(e *tree.Entry) error {
+			w.beat() // a large directory walked is the loop at work, not a stall
 			if e.Type == tree.TypeDir && w.fsn != nil {
 				w.fsn.add(w.real(e.Path))
 			}
@@ -879,7 +905,22 @@ func (w *Watcher) lookAt(ctx context.Context, d *diff.Differ, l *look, cur *tree
 func (w *Watcher) rescan(ctx context.Context, source string, now time.Time) error {
 	r := &round{before: map[string]*tree.Entry{}}
 	d := w.differ(r)
-	if err := diff.Join(ctx, d, w.st.iter(), w.Walker.Walk); err != nil {
+	start, n := time.Now(), 0
+	walk := func(ctx context.Context, fn func(*tree.Entry) error) error {
+		return w.Walker.Walk(ctx, func(e *tree.Entry) error {
+			w.beat() // a long rescan is the loop at work, not a stall
+			n++
+			return fn(e)
+		})
+	}
+	err := diff.Join(ctx, d, w.st.iter(), walk)
+	if w.Metrics != nil {
+		w.Metrics.Rescanned(source, time.Since(start), err)
+		if err == nil {
+			w.Metrics.Entries(n)
+		}
+	}
+	if err != nil {
 		w.undo(r)
 		return err
 	}
@@ -1030,6 +1071,9 @@ func (w *Watcher) deliver() error {
 			w.full = true
 			w.logf("changes are not queued for delivery until the backlog is delivered; then a rescan reports them")
 			break
+		}
+		if w.Metrics != nil {
+			w.Metrics.Handed(events)
 		}
 		var rounds []*round
 		for _, p := range w.pending[:n] {

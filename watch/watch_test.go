@@ -393,19 +393,24 @@ func (r *watcherRig) summary(ev diff.Event) string {
 	return s
 }
 
+// backendDir returns a directory for a test of backend: its own tmpfs for fanotify,
+// which marks whole filesystems; a temporary directory for inotify, which needs no
+// privilege.
+func backendDir(t *testing.T, backend string) string {
+	t.Helper()
+	if backend == "fanotify" {
+		return tmpfs(t)
+	}
+	return t.TempDir()
+}
+
 // TestWatcher runs the engine in process under each backend: a few changes, the
 // watcher's own writes (which fanotify leaves out), and a stop with a change pending.
 func TestWatcher(t *testing.T) {
 	for _, backend := range []string{"fanotify", "fsnotify"} {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			var dir string
-			if backend == "fanotify" {
-				dir = tmpfs(t)
-			} else {
-				dir = t.TempDir() // inotify needs no privilege
-			}
-			root := filepath.Join(dir, "w")
+			root := filepath.Join(backendDir(t, backend), "w")
 			for _, p := range []string{"d/e", "~sync"} {
 				if err := os.MkdirAll(filepath.Join(root, p), 0o755); err != nil {
 					t.Fatal(err)

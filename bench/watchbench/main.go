@@ -13,6 +13,9 @@
 //     output for D from the start of the burst, as a collector that stalls: fim must
 //     keep watching, deliver everything afterwards, and hold in memory no more than its
 //     spool's limit.
+//   - with -scrape D, the load scenario runs a second time next to the first with
+//     `--listen` and the bench scraping /metrics and /healthz every D: the CPU of the two
+//     rows, run round-robin, is the cost of serving the metrics.
 //   - creates: a writer creating only new files, at -rate per second for -duration,
 //     spread over -dirs directories (and, with -new-dir-every N, into a new
 //     subdirectory every N files): how many files were first reported by an event that
@@ -34,8 +37,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"maps"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -77,6 +83,7 @@ var (
 	tmpfsSize   = flag.String("tmpfs-size", "1g", "size of each tmpfs")
 	verbose     = flag.Bool("v", false, "print fim's stderr and per-run results as they come")
 	fimFlags    = flag.String("fim-flags", "", "more flags for fim watch, space-separated (e.g. \"--workers 16\")")
+	scrape      = flag.Duration("scrape", 0, "load: also run it with --listen, scraping /metrics and /healthz this often (0: not)")
 	eventsOut   = flag.String("events-out", "", "append every event line fim prints to `FILE`, for a closer look")
 )
 
@@ -116,7 +123,11 @@ func main() {
 					name += fmt.Sprintf(" stall=%v", *stall)
 				}
 				rows = append(rows, &row{backend: backend, scenario: name,
-					run: func() (result, error) { return loadRun(backend) }})
+					run: func() (result, error) { return loadRun(backend, 0) }})
+				if *scrape > 0 {
+					rows = append(rows, &row{backend: backend, scenario: name + fmt.Sprintf(" scrape=%v", *scrape),
+						run: func() (result, error) { return loadRun(backend, *scrape) }})
+				}
 			case "creates":
 				name := fmt.Sprintf("creates %d/s %v bt=%v", *rate, *duration, *loadTimeout)
 				if *newDirEvery > 0 {
@@ -198,7 +209,7 @@ func latencyRun(backend string, bt time.Duration) (result, error) {
 	if err := os.Mkdir(sub, 0o755); err != nil {
 		return result{}, err
 	}
-	f, err := startFim(backend, bt, dir)
+	f, err := startFim(backend, bt, dir, 0)
 	if err != nil {
 		return result{}, err
 	}
@@ -254,7 +265,7 @@ func makeDirs(dir string) ([]string, error) {
 
 // loadRun paces rate writes per second for duration over files existing files in dirs
 // directories, a create-frac share of them creating new files.
-func loadRun(backend string) (result, error) {
+func loadRun(backend string, scrapeEvery time.Duration) (result, error) {
 	dir, err := mountTmpfs()
 	if err != nil {
 		return result{}, err
@@ -274,7 +285,7 @@ func loadRun(backend string) (result, error) {
 		}
 		sizes[i] = int64(len(data))
 	}
-	f, err := startFim(backend, *loadTimeout, dir)
+	f, err := startFim(backend, *loadTimeout, dir, scrapeEvery)
 	if err != nil {
 		return result{}, err
 	}
@@ -412,7 +423,7 @@ func createsRun(backend string) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	f, err := startFim(backend, *loadTimeout, dir)
+	f, err := startFim(backend, *loadTimeout, dir, 0)
 	if err != nil {
 		return result{}, err
 	}
@@ -571,10 +582,22 @@ type fimProc struct {
 	badLines   int
 }
 
-// startFim runs fim watch on dir and waits for its readiness line.
-func startFim(backend string, bt time.Duration, dir string) (*fimProc, error) {
+// startFim runs fim watch on dir and waits for its readiness line. With scrapeEvery,
+// fim serves its metrics (--listen) and a goroutine scrapes /metrics and /healthz that
+// often until fim exits.
+func startFim(backend string, bt time.Duration, dir string, scrapeEvery time.Duration) (*fimProc, error) {
 	args := []string{"watch", "--format", "json", "--backend", backend,
 		"--batch-timeout", bt.String(), "--dedup-window", "0", "--interval", "0"}
+	var addr string
+	if scrapeEvery > 0 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		addr = l.Addr().String()
+		l.Close()
+		args = append(args, "--listen", addr)
+	}
 	args = append(append(args, strings.Fields(*fimFlags)...), dir)
 	cmd := exec.Command(*fimBin, args...)
 	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "FIM_DB=") })
@@ -610,12 +633,42 @@ func startFim(backend string, bt time.Duration, dir string) (*fimProc, error) {
 	}()
 	select {
 	case <-ready:
+		if scrapeEvery > 0 {
+			go scrapeUntil(f.done, addr, scrapeEvery)
+		}
 		return f, nil
 	case <-f.done:
 		return nil, fmt.Errorf("fim exited before it was ready: %v: %s", f.werr, strings.Join(f.stderr, "; "))
 	case <-time.After(60 * time.Second):
 		f.stop()
 		return nil, errors.New("fim not ready after 60s")
+	}
+}
+
+// scrapeUntil gets /metrics and /healthz from addr every interval until done closes,
+// as a Prometheus server and a liveness probe would.
+func scrapeUntil(done <-chan struct{}, addr string, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+		for _, p := range []string{"/metrics", "/healthz"} {
+			resp, err := http.Get("http://" + addr + p)
+			if err != nil {
+				select {
+				case <-done: // fim stops: its listener is closed before it exits
+				default:
+					fmt.Fprintf(os.Stderr, "watchbench: scrape %s: %v\n", p, err)
+				}
+				continue
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
 	}
 }
 

@@ -127,6 +127,8 @@ var showExplainedFlag = &cli.BoolFlag{Name: "show-explained", Usage: "text: list
 var minSeverityFlag = &cli.StringFlag{Name: "min-severity", Usage: "report only changes of severity `LEVEL` or above " +
 	"(info, low, medium, high or critical; see README: severity); only those set the exit bits; not with --update"}
 
+var metricsFileFlag = &cli.StringFlag{Name: "metrics-file", Usage: "after a run without error, write its figures for Prometheus to `FILE` (node_exporter's textfile collector; replaced atomically)"}
+
 var explainedOKFlag = &cli.BoolFlag{Name: "explained-ok", Usage: "only changes the package manager does not explain set the exit bits"}
 
 // onUsageError makes a bad flag exit with ExitUsage; each command needs it, as commands

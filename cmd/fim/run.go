@@ -11,6 +11,7 @@ import (
 	"fim/check"
 	"fim/config"
 	"fim/diff"
+	"fim/metrics"
 	"fim/tree"
 )
 
@@ -124,6 +125,9 @@ func runBaseline(c *cli.Context) error {
 			}
 		}
 	}
+	if err := writeMetrics(c, metrics.Run{Command: "baseline", Took: time.Since(start), Entries: st.Entries, Warns: warn.n}); err != nil {
+		return err
+	}
 	if c.Bool("quiet") {
 		return nil
 	}
@@ -137,6 +141,14 @@ func runBaseline(c *cli.Context) error {
 	}
 	fmt.Fprintln(os.Stderr)
 	return nil
+}
+
+// writeMetrics writes the figures of a run to --metrics-file, when given.
+func writeMetrics(c *cli.Context, r metrics.Run) error {
+	if c.String("metrics-file") == "" {
+		return nil
+	}
+	return metrics.WriteFile(c.String("metrics-file"), metrics.Build{Version: version(), Commit: commit()}, r)
 }
 
 func runCheck(c *cli.Context) error {
@@ -168,6 +180,7 @@ func runCheck(c *cli.Context) error {
 	}
 	defer k.close()
 	var warn warnings
+	start := time.Now()
 	prog := startProgress("check", k.b.Meta().Entries, c.Bool("quiet"))
 	o := check.Options{DB: db, Ignore: extraIgnore, Fast: c.Bool("fast"), Walker: k.walker(c, &warn), Provenance: k.prov,
 		Progress: prog.add, Severity: sev}
@@ -181,6 +194,9 @@ func runCheck(c *cli.Context) error {
 	}
 	k.fresh.saw(meta.Generation)
 	if err := k.fresh.record(); err != nil {
+		return err
+	}
+	if err := writeMetrics(c, metrics.Run{Command: "check", Took: time.Since(start), Entries: k.b.Meta().Entries, Events: k.rep.shown(events), Warns: warn.n}); err != nil {
 		return err
 	}
 	return eventsExit(k.rep.shown(events), c.Bool("explained-ok"))
@@ -201,7 +217,7 @@ func baselineCommand() *cli.Command {
 			&cli.BoolFlag{Name: "follow-symlinks", Usage: "record what symlinks point to and descend into linked directories"},
 			&cli.BoolFlag{Name: "cross-mounts", Usage: "descend into other filesystems"},
 			&cli.IntFlag{Name: "max-entries", Usage: "fail rather than record more than `N` entries (0: unlimited)"},
-			signFlag, quietFlag, fromTarFlag, fromMtreeFlag,
+			signFlag, quietFlag, fromTarFlag, fromMtreeFlag, metricsFileFlag,
 			&cli.BoolFlag{Name: "no-provenance", Usage: "do not keep which package lists each path beside the baseline (DB.packages), which explains a later remove"},
 		},
 		Action: runBaseline,
@@ -220,7 +236,7 @@ func checkCommand() *cli.Command {
 			&cli.BoolFlag{Name: "update", Usage: "after reporting, replace the baseline with the current state"},
 			&cli.BoolFlag{Name: "fast", Usage: "re-read only files whose device, inode, size, mtime or ctime changed (see README: what --fast trusts)"},
 			verifyFlag, maxAgeFlag, minGenerationFlag, generationFileFlag,
-			signFlag, quietFlag, noProvenanceFlag, showExplainedFlag, explainedOKFlag, minSeverityFlag,
+			signFlag, quietFlag, noProvenanceFlag, showExplainedFlag, explainedOKFlag, minSeverityFlag, metricsFileFlag,
 		},
 		Action: runCheck,
 	}

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"fim/check"
 	"fim/config"
 	"fim/diff"
+	"fim/metrics"
 	"fim/output"
 	"fim/provenance"
 	"fim/watch"
@@ -37,6 +40,7 @@ func watchCommand() *cli.Command {
 			&cli.StringFlag{Name: "spool", Usage: "keep batches not yet delivered in `DIR` (default: DB.spool beside the baseline; in memory without one)"},
 			&cli.StringFlag{Name: "spool-max", Value: "256MiB", Usage: "the most the spool holds, e.g. 64MiB; when full, changes are found again by a rescan once it is delivered"},
 			signFlag, noProvenanceFlag,
+			&cli.StringFlag{Name: "listen", Usage: "serve Prometheus metrics at /metrics and the watch's health at /healthz on `ADDR` (HOST:PORT)"},
 		},
 		Action: runWatch,
 	}
@@ -62,6 +66,13 @@ func runWatch(c *cli.Context) error {
 		if db, err = dbPath(c, cfg); err != nil {
 			return err
 		}
+	}
+	lis, err := listen(c)
+	if err != nil {
+		return err
+	}
+	if lis != nil {
+		defer lis.l.Close()
 	}
 	spoolMax, err := config.ParseSize(c.String("spool-max"))
 	if err != nil || spoolMax == 0 {
@@ -93,7 +104,8 @@ func runWatch(c *cli.Context) error {
 	if spoolDir == "" && db != "" {
 		spoolDir = db + ".spool"
 	}
-	spool, err := output.OpenSpool(rep.sink, output.SpoolOptions{Dir: spoolDir, Max: spoolMax, Logf: logf, Hold: wt.Hold, Release: wt.Release})
+	spool, err := output.OpenSpool(rep.sink, output.SpoolOptions{Dir: spoolDir, Max: spoolMax, Logf: logf, Hold: wt.Hold, Release: wt.Release,
+		Metrics: lis.deliveries()})
 	if err != nil {
 		rep.close()
 		return err
@@ -110,7 +122,9 @@ func runWatch(c *cli.Context) error {
 		FlushEvery:   c.Duration("update-every"),
 		Logf:         logf,
 		Acked:        spool.Delivered,
+		Metrics:      lis.watch(),
 	}
+	defer lis.serve(c, w, spool)()
 	return wt.Run(c.Context, w, func(events []diff.Event) error {
 		if events = rep.shown(events); len(events) == 0 {
 			return nil // nothing of --min-severity in this batch
@@ -121,6 +135,61 @@ func runWatch(c *cli.Context) error {
 		}
 		return err
 	})
+}
+
+// listener is what --listen serves: nil without it.
+type listener struct {
+	l   net.Listener
+	reg *metrics.Watch
+}
+
+// listen binds --listen before anything else is started, so that a port taken fails
+// at once.
+func listen(c *cli.Context) (*listener, error) {
+	addr := c.String("listen")
+	if addr == "" {
+		return nil, nil
+	}
+	l, err := metrics.Listen(addr)
+	switch {
+	case errors.Is(err, metrics.ErrAddress):
+		return nil, usageErr("--listen %q: %v", addr, err)
+	case err != nil:
+		return nil, &exitError{exitRuntime, fmt.Errorf("--listen %s: %w", addr, err)}
+	}
+	return &listener{l: l, reg: metrics.NewWatch(metrics.Build{Version: version(), Commit: commit()})}, nil
+}
+
+func (s *listener) deliveries() output.DeliveryMetrics {
+	if s == nil {
+		return nil
+	}
+	return s.reg
+}
+
+func (s *listener) watch() watch.Metrics {
+	if s == nil {
+		return nil
+	}
+	return s.reg
+}
+
+// serve serves the metrics and health of w until the function it returns is called.
+func (s *listener) serve(c *cli.Context, w *watch.Watcher, spool *output.Spool) func() {
+	if s == nil {
+		return func() {}
+	}
+	s.reg.ReadMarks(w.Marks, spool.Backlog)
+	ctx, stop := context.WithCancel(c.Context)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		metrics.Serve(ctx, s.l, s.reg, w.Health, logf)
+	}()
+	return func() {
+		stop()
+		<-done
+	}
 }
 
 // queuedEvents maps --queue-events to Watcher.QueuedEvents: its default to the

@@ -64,8 +64,10 @@ func (b *Baseline) prove(o OpenOptions) (err error) {
 }
 
 // Successor returns m, the meta of the baseline that replaces b, continuing b's accept
-// history and generation count.
+// history and generation count, and keeping b's package snapshot (until a new one is
+// sealed in its place: RecordPackages).
 func (b *Baseline) Successor(m baseline.Meta) baseline.Meta {
+	m.Packages = b.Meta().Packages
 	m.Accepted = b.Meta().Accepted
 	m.Generation = b.Meta().Generation + 1
 	return m

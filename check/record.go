@@ -23,7 +23,8 @@ type Recording struct {
 	old    *baseline.Reader // the baseline it replaces, if one is there
 	held   *os.File         // what else is there, held until replaced
 	snap   *os.File         // the package snapshot of what it replaces, held likewise
-	Expect uint64           // entries of the baseline it replaces: what to expect
+	pend   *provenance.PendingSnapshot
+	Expect uint64 // entries of the baseline it replaces: what to expect
 	gen    uint64
 }
 
@@ -57,7 +58,7 @@ func (rec *Recording) Own() []*os.File {
 	if rec.old != nil {
 		own = append(own, rec.old.Files()...)
 	}
-	for _, f := range []*os.File{rec.held, rec.snap} {
+	for _, f := range []*os.File{rec.held, rec.snap, rec.pend.File()} {
 		if f != nil {
 			own = append(own, f)
 		}
@@ -72,12 +73,14 @@ type Recorded struct {
 }
 
 // Record writes every entry src delivers, under the policy comp was compiled from, and
-// commits the baseline with meta, whose Generation it sets. progress, if set, sees
-// every entry. On an error nothing is committed and db is unchanged.
+// commits the baseline with meta, whose Generation it sets, and the package snapshot
+// SnapshotPackages wrote, sealed in meta. progress, if set, sees every entry. On an
+// error nothing is committed and db is unchanged.
 func (rec *Recording) Record(ctx context.Context, comp *config.Compiled, src diff.Source, meta baseline.Meta, progress func(*tree.Entry)) (Recorded, error) {
 	var st Recorded
 	rec.w.KeyBase = baseline.KeyBaseFor(RootPaths(comp))
 	meta.Generation = rec.gen
+	meta.Packages = rec.pend.Digest()
 	err := src(ctx, func(e *tree.Entry) error {
 		if progress != nil {
 			progress(e)
@@ -95,6 +98,9 @@ func (rec *Recording) Record(ctx context.Context, comp *config.Compiled, src dif
 		return st, fmt.Errorf("baseline not written, %s unchanged: %w", rec.db, err)
 	}
 	st.Entries = rec.w.Count()
+	if rec.pend != nil {
+		return st, rec.pend.Commit()
+	}
 	return st, nil
 }
 
@@ -111,14 +117,26 @@ func (rec *Recording) Close() {
 			f.Close()
 		}
 	}
+	rec.pend.Abort()
 }
 
-// SnapshotPackages writes, beside the committed baseline, which package of the
-// databases under root lists each path below the roots of comp: the evidence that
-// explains a later remove (provenance.WriteSnapshot). It returns the databases'
+// SnapshotPackages reads which package of the databases under root lists each path
+// below the roots of comp, the evidence that explains a later remove, to be committed
+// beside the baseline, and sealed in its meta, by Record. It returns the databases'
 // warnings.
 func (rec *Recording) SnapshotPackages(root string, comp *config.Compiled) ([]error, error) {
-	return provenance.WriteSnapshot(provenance.SnapshotPath(rec.db), root, RootPaths(comp))
+	p, warns, err := PackageSnapshot(rec.db, root, comp, nil)
+	rec.pend = p
+	return warns, err
+}
+
+// PackageSnapshot writes the package snapshot (provenance.PrepareSnapshot) of a
+// baseline at db, about to be committed, of the packages under root that list paths
+// below the roots of comp (keeping what keep lists, if set). Its Digest goes into the
+// new baseline's meta (baseline.Meta.Packages); once that is committed, Commit puts it
+// in place.
+func PackageSnapshot(db, root string, comp *config.Compiled, keep *provenance.Snapshot) (*provenance.PendingSnapshot, []error, error) {
+	return provenance.PrepareSnapshot(provenance.SnapshotPath(db), root, RootPaths(comp), keep)
 }
 
 // RootPaths returns the recorded paths of the configured roots.

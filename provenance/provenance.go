@@ -29,6 +29,7 @@ package provenance
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path"
 	"path/filepath"
@@ -48,10 +49,14 @@ type Options struct {
 	Root  string    // the directory the tree is read under ("": the host's /)
 	Since time.Time // when the baseline was taken: the package log's later changes are named
 	// Snapshot, if set, is the file of the ownership snapshot taken with the baseline
-	// (WriteSnapshot): it explains removes. A missing file explains none.
+	// (PrepareSnapshot): it explains removes. A missing file explains none.
 	Snapshot string
-	Warn     func(error) // a damaged database or snapshot, one line each
-	Workers  int         // files read at once (0: one per CPU)
+	// SnapshotDigest is the snapshot's digest sealed in the baseline's meta
+	// (baseline.Meta.Packages): a snapshot of another digest is refused with a warning,
+	// and then no remove is explained by it.
+	SnapshotDigest string
+	Warn           func(error) // a damaged database or snapshot, one line each
+	Workers        int         // files read at once (0: one per CPU)
 }
 
 // Annotator annotates events. It keeps the package databases it read and reads them
@@ -62,7 +67,8 @@ type Annotator struct {
 	db    *pkgdb.DB
 	stamp string
 	snap  *Snapshot
-	read  bool // the snapshot was read
+	read  bool  // the snapshot was read
+	bad   error // why the snapshot was refused
 }
 
 // New returns an Annotator; nothing is read until there are events.
@@ -92,6 +98,15 @@ var dbFiles = []string{"var/lib/dpkg/status", "var/lib/dpkg/diversions", "var/lo
 	"usr/lib/sysimage/rpm/rpmdb.sqlite", "usr/lib/sysimage/rpm/rpmdb.sqlite-wal", "var/lib/rpm/rpmdb.sqlite",
 	"var/lib/rpm/rpmdb.sqlite-wal", "var/lib/rpm/Packages", "lib/apk/db/installed"}
 
+// Stamp says the state of the package database files under root: when it is the
+// same, no package database changed.
+func Stamp(root string) string {
+	if root == "" {
+		root = "/"
+	}
+	return stampOf(root)
+}
+
 // stampOf says the size, mtime, ctime and inode of every database file.
 func stampOf(root string) string {
 	var b []byte
@@ -119,14 +134,7 @@ func (a *Annotator) open() error {
 		return nil
 	}
 	a.Close()
-	if !a.read && a.o.Snapshot != "" {
-		a.read = true
-		snap, err := ReadSnapshot(a.o.Snapshot)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			a.warn(err)
-		}
-		a.snap = snap
-	}
+	a.readSnapshot()
 	a.stamp = stamp
 	if a.snap != nil && len(a.snap.owners) == 0 && unchangedSince(a.o.Root, a.snap.Time) {
 		return nil
@@ -144,6 +152,35 @@ func (a *Annotator) open() error {
 		a.snap.names = db.Names
 	}
 	return nil
+}
+
+// Snapshot returns the package snapshot taken with the baseline, read and checked
+// against its sealed digest, or nil when there is none or it was refused (or a is
+// nil).
+func (a *Annotator) Snapshot() *Snapshot {
+	if a == nil {
+		return nil
+	}
+	a.readSnapshot()
+	return a.snap
+}
+
+// readSnapshot reads the snapshot the first time it is called.
+func (a *Annotator) readSnapshot() {
+	if a.read || a.o.Snapshot == "" {
+		return
+	}
+	a.read = true
+	snap, err := ReadSnapshot(a.o.Snapshot, a.o.SnapshotDigest)
+	switch {
+	case errors.Is(err, os.ErrNotExist) && a.o.SnapshotDigest != "":
+		a.bad = fmt.Errorf("package snapshot %s: gone, and the baseline seals one", a.o.Snapshot)
+		a.warn(a.bad)
+	case err != nil && !errors.Is(err, os.ErrNotExist):
+		a.bad = err
+		a.warn(err)
+	}
+	a.snap = snap
 }
 
 // unchangedSince reports whether no package database file under root had its inode
@@ -300,6 +337,10 @@ func (a *Annotator) listed(ev *diff.Event, f *pkgdb.File) bool {
 // removed explains the remove of a path no package lists now by the removal or upgrade,
 // since the snapshot, of the package that listed it then.
 func (a *Annotator) removed(ev *diff.Event) {
+	if a.bad != nil {
+		ev.Verdict, ev.Reason = diff.VerdictUnknown, "the package snapshot taken with the baseline is refused (see the warning)"
+		return
+	}
 	if a.snap == nil {
 		return
 	}

@@ -24,6 +24,7 @@ import (
 
 	"fim/baseline"
 	"fim/diff"
+	"fim/provenance"
 	"fim/tree"
 	"fim/walk"
 )
@@ -76,6 +77,12 @@ type Watcher struct {
 	// baseline.Meta.KeyBase).
 	Signer  ed25519.PrivateKey
 	KeyBase string
+	// Packages, if set, writes the package snapshot of each baseline Update writes,
+	// before it is committed: its digest is sealed in the meta (Meta.Packages), and it
+	// is put in place once the baseline is committed. nil (and no error) keeps the
+	// snapshot there is, and Meta.Packages.
+	Packages func() (*provenance.PendingSnapshot, error)
+	snapFile *os.File // the snapshot Packages last put in place, one of fim's own files
 	// Emit hands a batch on. An error that is ErrFull says the batch could not be
 	// taken for now (a full delivery backlog): watch then drops the events it has not
 	// handed on, keeps watching, and rescans once Acked says the backlog is delivered,
@@ -1221,10 +1228,25 @@ func (w *Watcher) maybeFlushState(final bool) error {
 	}
 	meta := w.Meta
 	meta.Generation++
+	snap, _ := w.packages()
+	defer snap.Abort()
+	if snap != nil {
+		meta.Packages = snap.Digest()
+	}
 	if err := w.writeState(w.DB, baseline.Overlay(w.st.iter(), undelivered), meta, w.Signer, w.KeyBase); err != nil {
 		return err
 	}
-	w.Meta.Generation = meta.Generation
+	w.Meta.Generation, w.Meta.Packages = meta.Generation, meta.Packages
+	if snap != nil {
+		f := snap.File()
+		if err := snap.Commit(); err != nil {
+			return err
+		}
+		if w.snapFile != nil {
+			w.release([]*os.File{w.snapFile})
+		}
+		w.snapFile = f
+	}
 	// The state goes on from the new baseline, with what watch has seen of the paths
 	// it left as they were.
 	overlay := make(map[string]*tree.Entry, len(undelivered))
@@ -1244,6 +1266,27 @@ func (w *Watcher) maybeFlushState(final bool) error {
 	w.hold(r.Files())
 	w.st.reset(r, overlay)
 	return nil
+}
+
+// packages writes the package snapshot of the baseline about to be written (Packages),
+// held as one of fim's own files; nil when there is none to write, or it could not be
+// written (logged).
+func (w *Watcher) packages() (*provenance.PendingSnapshot, error) {
+	if w.Packages == nil {
+		return nil, nil
+	}
+	snap, err := w.Packages()
+	if err != nil {
+		w.logf("%v: the baseline keeps the package snapshot it had", err)
+		return nil, nil
+	}
+	if snap == nil {
+		return nil, nil
+	}
+	if f := snap.File(); f != nil {
+		w.hold([]*os.File{f})
+	}
+	return snap, nil
 }
 
 // writeState writes the entries next yields as the baseline file, with meta, signed

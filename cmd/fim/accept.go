@@ -189,10 +189,18 @@ func runAccept(c *cli.Context) error {
 	if err := k.rep.emit(accepted, info); err != nil {
 		return fmt.Errorf("baseline not updated: %w", err)
 	}
+	snap := k.snapshotPackages(c, db, k.prov.Snapshot())
+	defer snap.Abort()
+	if snap != nil {
+		meta.Packages = snap.Digest()
+	}
 	if err := w.Commit(meta); err != nil {
 		return fmt.Errorf("baseline not updated: %w", err)
 	}
 	k.fresh.saw(meta.Generation)
+	if err := snap.Commit(); err != nil {
+		return err
+	}
 	if err := k.fresh.record(); err != nil {
 		return err
 	}

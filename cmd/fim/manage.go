@@ -76,7 +76,7 @@ func runDiff(c *cli.Context) error {
 	defer rep.close()
 	o := check.Options{Baseline: oldB.Reader, Compiled: oldB.Compiled, Ignore: extraIgnore, Against: newB.Reader}
 	if root := c.String("root"); root != "" { // the packages of NEW's tree, and what OLD's snapshot says
-		o.Provenance = annotator(c, root, c.Args().Get(0), oldB.Meta().Created)
+		o.Provenance = annotator(c, root, c.Args().Get(0), oldB.Meta(), oldB.Meta().Created)
 		defer o.Provenance.Close()
 	}
 	events, err := check.Compare(c.Context, o)

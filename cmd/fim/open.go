@@ -37,13 +37,23 @@ func warnLine(err error) { fmt.Fprintf(os.Stderr, "fim: warning: %v\n", err) }
 
 // annotator returns the package provenance of a command's events (nil with
 // --no-provenance): what the package databases under root make of them, for a baseline
-// kept at db ("": none, no package snapshot) taken at since.
-func annotator(c *cli.Context, root, db string, since time.Time) *provenance.Annotator {
+// kept at db ("": none, no package snapshot) whose meta is meta (its package snapshot's
+// digest, and when it was taken: since).
+func annotator(c *cli.Context, root, db string, meta baseline.Meta, since time.Time) *provenance.Annotator {
 	if c.Bool("no-provenance") {
 		return nil
 	}
 	return provenance.New(provenance.Options{Root: root, Since: since, Snapshot: provenance.SnapshotPath(db),
-		Warn: warnLine, Workers: c.Int("workers")})
+		SnapshotDigest: meta.Packages, Warn: warnLine, Workers: c.Int("workers")})
+}
+
+// warnAll prints warns and err, if set, as warnings.
+func warnAll(warns []error, err error) {
+	for _, w := range append(warns, err) {
+		if w != nil {
+			warnLine(w)
+		}
+	}
 }
 
 func newMeta(pol *config.Policy) (baseline.Meta, error) {
@@ -85,13 +95,26 @@ func (k *checked) open(c *cli.Context, db string) (err error) {
 		return err
 	}
 	k.rep.base = baselineInfo(k.b.Meta())
-	k.prov = annotator(c, k.root, db, k.b.Meta().Created)
+	k.prov = annotator(c, k.root, db, k.b.Meta(), k.b.Meta().Created)
 	return nil
 }
 
 // walker returns the options of the walk of a check with the --workers flag.
 func (k *checked) walker(c *cli.Context, warn *warnings) check.WalkerOptions {
 	return check.WalkerOptions{Root: k.root, Workers: c.Int("workers"), MaxEntries: k.b.Policy.MaxEntries, Warn: warn.add}
+}
+
+// snapshotPackages writes the package snapshot of the baseline that replaces this one
+// at db (check.PackageSnapshot), keeping what keep lists; nil, to keep the old snapshot
+// (the meta's Successor keeps its digest), with --no-provenance or when it cannot be
+// written (a warning).
+func (k *checked) snapshotPackages(c *cli.Context, db string, keep *provenance.Snapshot) *provenance.PendingSnapshot {
+	if k.prov == nil {
+		return nil
+	}
+	p, warns, err := check.PackageSnapshot(db, k.root, k.b.Compiled, keep)
+	warnAll(warns, err)
+	return p
 }
 
 func (k *checked) close() {

@@ -2,7 +2,10 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -338,4 +341,110 @@ func TestProvenanceInstall(t *testing.T) {
 		t.Errorf("verdicts %v of %d events: want matches and listed directories and symlinks", kinds, len(events))
 	}
 	mustRun(t, 1, "check", "--db", db, "--explained-ok")
+}
+
+// snapshotLists reports whether the package snapshot beside db lists path.
+func snapshotLists(t *testing.T, db, path string) bool {
+	t.Helper()
+	f, err := os.Open(db + ".packages")
+	must(t, err)
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	must(t, err)
+	data, err := io.ReadAll(zr)
+	must(t, err)
+	return slices.Contains(strings.Split(string(data), "\n"), path)
+}
+
+// TestProvenanceSnapshotSealed shows that the package snapshot beside a baseline is
+// sealed by it: one rewritten to explain an intruder's remove is refused with a warning
+// naming it, and the remove stays unexplained; the snapshot as written is taken. check
+// --update, accept and watch --update write a current snapshot and seal it in the
+// baseline they write.
+func TestProvenanceSnapshotSealed(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello", "libsensors-config")
+	at := func(p string) string { return filepath.Join(root, p) }
+	must(t, os.WriteFile(at("etc/planted"), []byte("x\n"), 0o644))
+	db := filepath.Join(t.TempDir(), "b.db")
+	snap := db + ".packages"
+	mustRun(t, 0, "baseline", "--quiet", "--db", db, "--root", root, "/usr", "/etc")
+	debtest.Run(t, "dpkg", debtest.DpkgArgs(root, "-r", "libsensors-config")...)
+	must(t, os.Remove(at("etc/planted")))
+
+	// The intruder adds the file to the removed package's list in the snapshot.
+	real, err := os.ReadFile(snap)
+	must(t, err)
+	zr, err := gzip.NewReader(bytes.NewReader(real))
+	must(t, err)
+	text, err := io.ReadAll(zr)
+	must(t, err)
+	var forged bytes.Buffer
+	zw := gzip.NewWriter(&forged)
+	zw.Write(append(text, "package dpkg libsensors-config 1 all\n/etc/planted\n"...))
+	must(t, zw.Close())
+	must(t, os.WriteFile(snap, forged.Bytes(), 0o644))
+	verdicts := func(stderr *string) map[string]string {
+		t.Helper()
+		out, e := mustRun(t, 2, "check", "--db", db, "--format", "json")
+		*stderr = e
+		got := map[string]string{}
+		for _, ev := range parseProv(t, out) {
+			got[ev.Type+" "+ev.Path] = ev.Verdict
+		}
+		return got
+	}
+	var stderr string
+	got := verdicts(&stderr)
+	if !regexp.MustCompile(`(?m)^fim: warning: package snapshot ` + regexp.QuoteMeta(snap) + `: not the package snapshot the baseline sealed: .*$`).MatchString(stderr) {
+		t.Errorf("stderr %q: want a warning naming %s", stderr, snap)
+	}
+	if v := got["remove /etc/planted"]; v != "unknown" {
+		t.Errorf("remove /etc/planted with a forged snapshot: %q, want unknown (all: %v)", v, got)
+	}
+	must(t, os.WriteFile(snap, real, 0o644))
+	got = verdicts(&stderr)
+	if strings.Contains(stderr, "package snapshot") || got["remove /etc/planted"] == "removed" ||
+		got["remove /usr/share/doc/libsensors-config/copyright"] != "removed" {
+		t.Errorf("the snapshot as written: %v, stderr %q", got, stderr)
+	}
+
+	// Each rewrite of the baseline seals a current snapshot: a check after it finds it
+	// as sealed.
+	sealed := func(what string) {
+		t.Helper()
+		_, stderr := mustRun(t, 0, "check", "--db", db)
+		if strings.Contains(stderr, "package snapshot") {
+			t.Errorf("after %s: %s", what, stderr)
+		}
+	}
+	mustRun(t, 2, "check", "--quiet", "--db", db, "--update")
+	sealed("check --update")
+	if snapshotLists(t, db, "/usr/share/doc/libsensors-config/copyright") {
+		t.Error("check --update kept the snapshot of the removed package")
+	}
+	debtest.Run(t, "dpkg", debtest.DpkgArgs(root, "--force-depends", "-i", debtest.DebCache(t, "bzip2")["bzip2"])...)
+	mustRun(t, 0, "accept", "--db", db, "--path", "**")
+	sealed("accept")
+	if !snapshotLists(t, db, "/bin/bzip2") {
+		t.Error("accept did not add the installed package to the snapshot")
+	}
+
+	st, err := os.Stat(snap)
+	must(t, err)
+	r := startWatch(t, fsnotifyBackend, at("usr/share/doc"), "--update", "--update-every", "50ms", "--db", db)
+	must(t, os.WriteFile(at("usr/share/doc/hello/copyright"), []byte("not hello's\n"), 0o644))
+	r.await("the change", func(evs []watchEvent) bool {
+		return slices.ContainsFunc(evs, func(ev watchEvent) bool { return ev.Path == "/usr/share/doc/hello/copyright" })
+	})
+	for deadline := time.Now().Add(eventTimeout); ; time.Sleep(10 * time.Millisecond) {
+		if now, err := os.Stat(snap); err == nil && !os.SameFile(st, now) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("watch --update wrote no package snapshot")
+		}
+	}
+	must(t, r.cmd.Process.Signal(syscall.SIGTERM))
+	<-r.exited
+	sealed("watch --update")
 }

@@ -102,6 +102,9 @@ func runBaseline(c *cli.Context) error {
 		return err
 	}
 	defer rec.Close()
+	if imageSource(c) == "" && !c.Bool("no-provenance") {
+		warnAll(rec.SnapshotPackages(pol.Root, comp))
+	}
 	var warn warnings
 	src := walker(c, comp, pol, pol.Root, &warn, rec.Own()...).Walk
 	if imageSource(c) != "" {
@@ -123,14 +126,6 @@ func runBaseline(c *cli.Context) error {
 	prog.finish()
 	if err != nil {
 		return err
-	}
-	if imageSource(c) == "" && !c.Bool("no-provenance") {
-		warns, err := rec.SnapshotPackages(pol.Root, comp)
-		for _, w := range append(warns, err) {
-			if w != nil {
-				warnLine(w)
-			}
-		}
 	}
 	if c.Bool("quiet") {
 		return nil
@@ -205,10 +200,18 @@ func runCheck(c *cli.Context) error {
 			return err
 		}
 		meta = k.b.Successor(meta)
+		snap := k.snapshotPackages(c, db, nil)
+		defer snap.Abort()
+		if snap != nil {
+			meta.Packages = snap.Digest()
+		}
 		if err := upd.Commit(meta); err != nil {
 			return fmt.Errorf("baseline not updated: %w", err)
 		}
 		k.fresh.saw(meta.Generation)
+		if err := snap.Commit(); err != nil {
+			return err
+		}
 	}
 	if err := k.fresh.record(); err != nil {
 		return err

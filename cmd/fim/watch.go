@@ -132,7 +132,14 @@ func runWatch(c *cli.Context) error {
 	}
 	rep.sink = spool
 	defer rep.close()
-	prov := annotator(c, pol.Root, db, time.Now())
+	var dbMeta baseline.Meta // what the baseline says of its package snapshot
+	if db != "" {
+		if r, err := baseline.Open(db); err == nil {
+			dbMeta = r.Meta()
+			r.Close()
+		}
+	}
+	prov := annotator(c, pol.Root, db, dbMeta, time.Now())
 	if prov != nil {
 		defer prov.Close()
 		if err := prov.Load(); err != nil {
@@ -186,10 +193,14 @@ func runWatch(c *cli.Context) error {
 			return err
 		}
 		w.KeyBase = keyBase(comp)
+		if prov != nil {
+			w.Packages = packageSnapshots(db, pol.Root, comp)
+		}
 		if r, err := baseline.Open(db); err == nil {
 			signed := r.Signed()
 			w.Meta.Accepted = r.Meta().Accepted     // the accept history outlives rewrites
 			w.Meta.Generation = r.Meta().Generation // each rewrite is one more
+			w.Meta.Packages = r.Meta().Packages     // kept until a new snapshot is sealed
 			r.Close()
 			if signed && w.Signer == nil {
 				return usageErr("%s is signed: --update needs --sign KEYFILE to sign the new baseline", db)
@@ -199,6 +210,25 @@ func runWatch(c *cli.Context) error {
 		return usageErr("--sign goes with --update (it signs the updated baseline)")
 	}
 	return w.Run(c.Context)
+}
+
+// packageSnapshots writes the package snapshot of each baseline watch --update writes
+// at db, of the packages under root, when a package database changed since the last
+// (provenance.Stamp); nil when none did.
+func packageSnapshots(db, root string, comp *config.Compiled) func() (*provenance.PendingSnapshot, error) {
+	last := ""
+	return func() (*provenance.PendingSnapshot, error) {
+		stamp := provenance.Stamp(root)
+		if stamp == last {
+			return nil, nil
+		}
+		p, warns, err := check.PackageSnapshot(db, root, comp, nil)
+		warnAll(warns, nil)
+		if err == nil {
+			last = stamp
+		}
+		return p, err
+	}
 }
 
 // queuedEvents maps --queue-events to Watcher.QueuedEvents: its default to the

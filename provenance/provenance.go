@@ -24,10 +24,17 @@
 //     the ownership snapshot taken with the baseline (Snapshot), the package log shows
 //     that package removed or upgraded since, and no installed package lists the path
 //     now. A path a package still lists is missing.
+//   - The package database is evidence, not gospel: when an event shows that a package's
+//     own database entries changed (dpkg's info/PKG.md5sums, .list or .conffiles; its
+//     status file for every dpkg package) and the package log shows no transaction of
+//     that package since the baseline, every verdict drawn from them, and the event of
+//     the database file itself, is tampered. fim watch remembers such a change for the
+//     events of later batches.
 //   - Annotate puts the unexplained events first, each part in the order given.
 package provenance
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -35,6 +42,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -69,7 +77,13 @@ type Annotator struct {
 	snap  *Snapshot
 	read  bool  // the snapshot was read
 	bad   error // why the snapshot was refused
+	// edited are the dpkg packages whose database entries an event showed changed
+	// (allDpkg: the status file, every package's), with the database file.
+	edited map[string]string
 }
+
+// allDpkg stands for every dpkg package in Annotator.edited.
+const allDpkg = ""
 
 // New returns an Annotator; nothing is read until there are events.
 func New(o Options) *Annotator {
@@ -231,8 +245,82 @@ func (a *Annotator) Annotate(events []diff.Event) error {
 	}
 	close(next)
 	wg.Wait()
+	a.tampered(events, log)
 	Order(events)
 	return nil
+}
+
+// dpkgInfo is where dpkg keeps each package's list of paths and digests.
+const dpkgInfo = "/var/lib/dpkg/info/"
+
+// dbEntries says whose package database entries the file at recorded path p holds:
+// dpkg's info/PKG[:ARCH].md5sums, .list and .conffiles hold PKG's, its status file
+// every dpkg package's (allDpkg).
+func dbEntries(p string) (pkg string, ok bool) {
+	if p == "/var/lib/dpkg/status" {
+		return allDpkg, true
+	}
+	name, found := strings.CutPrefix(p, dpkgInfo)
+	if !found || strings.Contains(name, "/") {
+		return "", false
+	}
+	for _, ext := range []string{".md5sums", ".list", ".conffiles"} {
+		if n, found := strings.CutSuffix(name, ext); found && n != "" {
+			n, _, _ = strings.Cut(n, ":")
+			return n, true
+		}
+	}
+	return "", false
+}
+
+// contentAttrs are the changes that can change what a database file says.
+const contentAttrs = diff.AttrSet(1<<diff.AttrType | 1<<diff.AttrContent | 1<<diff.AttrSize)
+
+// tampered marks tampered the verdicts drawn from dpkg database entries that events
+// show changed with no transaction of their package in the package log since the
+// baseline (log), and the events of those database files.
+func (a *Annotator) tampered(events []diff.Event, log map[string]pkgdb.Transaction) {
+	for i := range events {
+		ev := &events[i]
+		if pkg, ok := dbEntries(ev.Path); ok && (ev.Kind != diff.Change || ev.Changed&contentAttrs != 0) {
+			if a.edited == nil {
+				a.edited = map[string]string{}
+			}
+			a.edited[pkg] = ev.Path
+		}
+	}
+	if len(a.edited) == 0 {
+		return
+	}
+	why := func(pkg string) string {
+		file, ok := a.edited[pkg]
+		if !ok {
+			return ""
+		}
+		if pkg == allDpkg {
+			if len(log) > 0 {
+				return ""
+			}
+			return file + " changed since the baseline, and the package log shows no transaction since"
+		}
+		if _, ok := log[pkg]; ok {
+			return ""
+		}
+		return file + " changed since the baseline, and the package log shows no transaction of " + pkg + " since"
+	}
+	for i := range events {
+		ev := &events[i]
+		reason := ""
+		if pkg, ok := dbEntries(ev.Path); ok {
+			reason = why(pkg)
+		}
+		if p := ev.Package; p != nil && p.Manager == string(pkgdb.Dpkg) && reason == "" {
+			reason = cmp.Or(why(p.Name), why(allDpkg))
+		}
+		if reason != "" {
+			ev.Verdict, ev.Reason = diff.VerdictTampered, reason
+		}
+	}
 }
 
 // Order puts the unexplained events first, keeping the order within each part.

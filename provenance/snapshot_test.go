@@ -239,3 +239,25 @@ func gzipped(t *testing.T, text string) []byte {
 	}
 	return buf.Bytes()
 }
+
+// TestDBEntries shows whose database entries each dpkg database file holds.
+func TestDBEntries(t *testing.T) {
+	for _, c := range []struct {
+		path, pkg string
+		ok        bool
+	}{
+		{"/var/lib/dpkg/info/hello.md5sums", "hello", true},
+		{"/var/lib/dpkg/info/libc6:amd64.list", "libc6", true},
+		{"/var/lib/dpkg/info/base-files.conffiles", "base-files", true},
+		{"/var/lib/dpkg/status", allDpkg, true},
+		{"/var/lib/dpkg/info/hello.postinst", "", false},
+		{"/var/lib/dpkg/info/.md5sums", "", false},
+		{"/var/lib/dpkg/info/x/hello.md5sums", "", false},
+		{"/var/lib/dpkg/status-old", "", false},
+		{"/usr/bin/hello", "", false},
+	} {
+		if pkg, ok := dbEntries(c.path); pkg != c.pkg || ok != c.ok {
+			t.Errorf("%s: %q %v, want %q %v", c.path, pkg, ok, c.pkg, c.ok)
+		}
+	}
+}

@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"crypto/md5"
 	"encoding/json"
+	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -47,6 +50,16 @@ func parseProv(t *testing.T, out string) []provEvent {
 		events = append(events, ev)
 	}
 	return events
+}
+
+// verdictsOf returns the verdict of each json event of out, by "type path".
+func verdictsOf(t *testing.T, out string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	for _, ev := range parseProv(t, out) {
+		got[ev.Type+" "+ev.Path] = ev.Verdict
+	}
+	return got
 }
 
 func explained(v string) bool { return v == "match" || v == "listed" || v == "removed" }
@@ -295,10 +308,7 @@ func TestProvenanceDiff(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(root, "usr/share/doc/hello/copyright"), []byte("not hello's\n"), 0o644))
 	mustRun(t, 0, "baseline", "--quiet", "--db", cur, "--root", root, "/usr")
 	out, _ := mustRun(t, 4, "diff", "--root", root, "--format", "json", old, cur)
-	got := map[string]string{}
-	for _, ev := range parseProv(t, out) {
-		got[ev.Type+" "+ev.Path] = ev.Verdict
-	}
+	got := verdictsOf(t, out)
 	want := map[string]string{
 		"change /usr/share/doc/hello/copyright":            "mismatch",
 		"rename /usr/share/doc/hostname/copyright.distrib": "match",
@@ -387,11 +397,7 @@ func TestProvenanceSnapshotSealed(t *testing.T) {
 		t.Helper()
 		out, e := mustRun(t, 2, "check", "--db", db, "--format", "json")
 		*stderr = e
-		got := map[string]string{}
-		for _, ev := range parseProv(t, out) {
-			got[ev.Type+" "+ev.Path] = ev.Verdict
-		}
-		return got
+		return verdictsOf(t, out)
 	}
 	var stderr string
 	got := verdicts(&stderr)
@@ -447,4 +453,63 @@ func TestProvenanceSnapshotSealed(t *testing.T) {
 	must(t, r.cmd.Process.Signal(syscall.SIGTERM))
 	<-r.exited
 	sealed("watch --update")
+}
+
+// TestProvenanceTampered rewrites a package's binary and its line in the package's
+// .md5sums to match, with no package transaction: the binary's verdict, drawn from the
+// edited database, is tampered, and so is the edit of the .md5sums, first in the report
+// and counted in its summary. A real upgrade by dpkg, which rewrites the .md5sums and
+// logs the transaction, stays explained.
+func TestProvenanceTampered(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello", "hostname")
+	at := func(p string) string { return filepath.Join(root, p) }
+	time.Sleep(1100 * time.Millisecond) // see TestProvenanceAfterUpgrade
+	db := filepath.Join(t.TempDir(), "b.db")
+	mustRun(t, 0, "baseline", "--quiet", "--db", db, "--root", root, "/usr", "/var/lib/dpkg")
+
+	trojan := []byte("#!/bin/sh\necho not hello\n")
+	must(t, os.WriteFile(at("usr/bin/hello"), trojan, 0o755))
+	sums := at("var/lib/dpkg/info/hello.md5sums")
+	data, err := os.ReadFile(sums)
+	must(t, err)
+	line := regexp.MustCompile(`(?m)^[0-9a-f]{32}  usr/bin/hello$`)
+	if !line.Match(data) {
+		t.Fatalf("%s lists no usr/bin/hello:\n%s", sums, data)
+	}
+	data = line.ReplaceAll(data, []byte(fmt.Sprintf("%x  usr/bin/hello", md5.Sum(trojan))))
+	must(t, os.WriteFile(sums, data, 0o644))
+
+	out, _ := mustRun(t, 4, "check", "--db", db, "--format", "json")
+	got := verdictsOf(t, out)
+	want := map[string]string{
+		"change /usr/bin/hello":                   "tampered",
+		"change /var/lib/dpkg/info/hello.md5sums": "tampered",
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("verdicts %v, want %v", got, want)
+	}
+	text, _ := mustRun(t, 4, "check", "--db", db)
+	if !strings.Contains(text, "2 unexplained (2 tampered: the package database changed outside any transaction)") ||
+		!strings.Contains(text, "tampered, /var/lib/dpkg/info/hello.md5sums changed since the baseline, and the package log shows no transaction of hello since") {
+		t.Errorf("the text report does not say what was tampered:\n%s", text)
+	}
+
+	// The real upgrade of another root: dpkg rewrites the .md5sums and logs it.
+	root = debtest.DpkgRoot(t, "hello")
+	time.Sleep(1100 * time.Millisecond)
+	mustRun(t, 0, "baseline", "--quiet", "--db", db, "--root", root, "/usr", "/var/lib/dpkg")
+	deb := upgradedDeb(t, "hello", "2.10-3+fim1", "usr/share/doc/hello/changelog.Debian.gz", "usr/share/doc/hello/NEWS.gz")
+	debtest.Run(t, "dpkg", debtest.DpkgArgs(root, "--force-depends", "-i", deb)...)
+	out, _ = mustRun(t, 6, "check", "--db", db, "--format", "json")
+	got = verdictsOf(t, out)
+	for k, v := range got {
+		if v == "tampered" {
+			t.Errorf("%s: tampered after a real upgrade", k)
+		}
+	}
+	for _, k := range []string{"chmod /usr/bin/hello", "change /usr/share/doc/hello/changelog.Debian.gz"} {
+		if got[k] != "match" {
+			t.Errorf("%s: %q after a real upgrade, want match (all: %v)", k, got[k], got)
+		}
+	}
 }

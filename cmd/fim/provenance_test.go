@@ -513,3 +513,26 @@ func TestProvenanceTampered(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyPackages checks a root's packages without a baseline: nothing to report
+// as installed, then a rewritten and a removed package file with their verdicts and
+// exit bits, and only what is below the PATHs given.
+func TestVerifyPackages(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello")
+	mustRun(t, 0, "verify-packages", "--root", root)
+	must(t, os.WriteFile(filepath.Join(root, "usr/share/doc/hello/copyright"), []byte("not hello's\n"), 0o644))
+	must(t, os.Remove(filepath.Join(root, "usr/share/man/man1/hello.1.gz")))
+	out, _ := mustRun(t, 6, "verify-packages", "--root", root, "--format", "json", "--workers", "2")
+	want := map[string]string{
+		"change /usr/share/doc/hello/copyright": "mismatch",
+		"remove /usr/share/man/man1/hello.1.gz": "missing",
+	}
+	if got := verdictsOf(t, out); !maps.Equal(got, want) {
+		t.Errorf("verdicts %v, want %v", got, want)
+	}
+	text, _ := mustRun(t, 2, "verify-packages", "--root", root, "/usr/share/man")
+	if !strings.Contains(text, "remove  /usr/share/man/man1/hello.1.gz  [dpkg hello 2.10-3 amd64: missing]") ||
+		strings.Contains(text, "copyright") {
+		t.Errorf("verify-packages /usr/share/man:\n%s", text)
+	}
+}

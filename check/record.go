@@ -26,6 +26,9 @@ type Recording struct {
 	pend   *provenance.PendingSnapshot
 	Expect uint64 // entries of the baseline it replaces: what to expect
 	gen    uint64
+	// Verified, if set, says which files matched their packages, and in what state:
+	// their entries are recorded with tree.FlagPackageVerified.
+	Verified *provenance.Verification
 }
 
 // Create starts the baseline that replaces whatever is at db, signed with signer if
@@ -85,6 +88,7 @@ func (rec *Recording) Record(ctx context.Context, comp *config.Compiled, src dif
 		if progress != nil {
 			progress(e)
 		}
+		rec.Verified.Mark(e)
 		if e.Hashed() {
 			st.Files++
 			st.Bytes += e.Size

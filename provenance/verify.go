@@ -2,9 +2,13 @@ package provenance
 
 import (
 	"context"
+	"io"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
+
+	"golang.org/x/sys/unix"
 
 	"fim/diff"
 	"fim/pkgdb"
@@ -19,6 +23,14 @@ type VerifyOptions struct {
 	Paths   []string
 	Workers int         // files read at once (0: one per CPU)
 	Warn    func(error) // a damaged database, one line each
+	// Prior, if set, makes lookups (one per worker) of the entries of a baseline of
+	// the same tree: a file whose entry has tree.FlagPackageVerified and the device,
+	// inode, size, mtime and ctime it has now matches without being read again.
+	Prior func() func(path string) *tree.Entry
+	// Matched, if set, is called (from any worker) with each path whose file was read
+	// and matched its package, under each of its /usr-merge names, and with the state
+	// it had when it was opened (Type, Size, Mtime, Ctime, Inode and Device).
+	Matched func(path string, state *tree.Entry)
 }
 
 // Verify checks every path an installed package lists against that package, without a
@@ -74,8 +86,12 @@ func Verify(ctx context.Context, o VerifyOptions) ([]diff.Event, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var lookup func(string) *tree.Entry
+			if o.Prior != nil {
+				lookup = o.Prior()
+			}
 			for i := range next {
-				events[i] = verifyEvent(db, paths[i])
+				events[i] = verifyEvent(db, paths[i], lookup, o.Matched)
 			}
 		}()
 	}
@@ -96,18 +112,103 @@ feed:
 }
 
 // verifyEvent is the event of the package file at p, with no verdict when it is what
-// its package shipped.
-func verifyEvent(db *pkgdb.DB, p string) diff.Event {
-	v := db.Verdict(p, db.Opener(p))
+// its package shipped: verified when its baseline entry (lookup) says so and it has not
+// changed since, otherwise read.
+func verifyEvent(db *pkgdb.DB, p string, lookup func(string) *tree.Entry, matched func(string, *tree.Entry)) diff.Event {
+	if lookup != nil && verifiedBefore(db, p, lookup) {
+		return diff.Event{}
+	}
+	open := db.Opener(p)
+	var state *tree.Entry
+	if matched != nil {
+		read := open
+		open = func() (io.ReadCloser, error) {
+			rc, err := read()
+			var st unix.Stat_t
+			if f, ok := rc.(*os.File); ok && err == nil && unix.Fstat(int(f.Fd()), &st) == nil {
+				state = stateOf(&st)
+			}
+			return rc, err
+		}
+	}
+	v := db.Verdict(p, open)
 	ev := diff.Event{Kind: diff.Change, Path: p, Verdict: diff.Verdict(v.Kind), Reason: v.Reason}
 	if v.File != nil {
 		ev.Package = newPackage(v.File.Package)
 	}
 	switch {
-	case v.Kind == pkgdb.Match, v.Kind == pkgdb.Unknown && v.File != nil && v.File.Digest == nil:
-		return diff.Event{} // what it shipped, or there and nothing to compare (a directory)
+	case v.Kind == pkgdb.Match:
+		if state != nil {
+			for _, n := range db.Names(p) {
+				matched(n, state)
+			}
+		}
+		return diff.Event{}
+	case v.Kind == pkgdb.Unknown && v.File != nil && v.File.Digest == nil:
+		return diff.Event{} // there, and nothing to compare (a directory)
 	case v.Kind == pkgdb.Missing:
 		ev.Kind = diff.Remove
 	}
 	return ev
+}
+
+// verifiedBefore says whether the baseline entry of p, under one of its names, says
+// its content matched its package, and p is still the file it was then.
+func verifiedBefore(db *pkgdb.DB, p string, lookup func(string) *tree.Entry) bool {
+	for _, n := range db.Names(p) {
+		e := lookup(n)
+		if e == nil {
+			continue
+		}
+		if e.Type != tree.TypeFile || e.Flags&tree.FlagPackageVerified == 0 {
+			return false
+		}
+		st, err := db.Root().Lstat(p)
+		return err == nil && sameState(stateOf(&st), e)
+	}
+	return false
+}
+
+// stateOf is the state of a file as Matched reports it.
+func stateOf(st *unix.Stat_t) *tree.Entry {
+	return &tree.Entry{Type: tree.TypeFromMode(st.Mode), Size: st.Size, Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano(),
+		Inode: st.Ino, Device: st.Dev}
+}
+
+// sameState says whether two entries are of the same file, unchanged.
+func sameState(a, b *tree.Entry) bool {
+	return a.Type == b.Type && a.Device == b.Device && a.Inode == b.Inode && a.Size == b.Size &&
+		a.Mtime == b.Mtime && a.Ctime == b.Ctime
+}
+
+// Verification is which files matched their packages, and in what state: what fim
+// baseline --package-digests records (tree.FlagPackageVerified).
+type Verification struct {
+	mu sync.Mutex
+	m  map[string]*tree.Entry
+}
+
+// VerifyMatched verifies the packages' files as Verify does and returns which matched.
+func VerifyMatched(ctx context.Context, o VerifyOptions) (*Verification, error) {
+	v := &Verification{m: map[string]*tree.Entry{}}
+	o.Matched = func(p string, e *tree.Entry) {
+		v.mu.Lock()
+		v.m[p] = e
+		v.mu.Unlock()
+	}
+	_, err := Verify(ctx, o)
+	return v, err
+}
+
+// Mark sets tree.FlagPackageVerified on e when its file matched its package in the
+// state e records (and clears it otherwise). A nil Verification marks nothing. It is
+// safe for concurrent use once VerifyMatched has returned.
+func (v *Verification) Mark(e *tree.Entry) {
+	if v == nil {
+		return
+	}
+	e.Flags &^= tree.FlagPackageVerified
+	if st := v.m[e.Path]; st != nil && sameState(st, e) {
+		e.Flags |= tree.FlagPackageVerified
+	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"fim/check"
 	"fim/provenance"
 )
 
@@ -16,6 +17,7 @@ func verifyPackagesCommand() *cli.Command {
 		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
 			rootFlag, workersFlag, reportFormatFlag, outputFlag, redactFlag,
+			&cli.StringFlag{Name: "db", Usage: "a baseline of the tree made with --package-digests: a file as it recorded, which matched its package then, is not read again"},
 		},
 		Action: runVerifyPackages,
 	}
@@ -40,8 +42,19 @@ func runVerifyPackages(c *cli.Context) error {
 	}
 	defer rep.close()
 	var warned int
-	events, err := provenance.Verify(c.Context, provenance.VerifyOptions{Root: root, Paths: paths, Workers: c.Int("workers"),
-		Warn: func(err error) { warned++; warnLine(err) }})
+	o := provenance.VerifyOptions{Root: root, Paths: paths, Workers: c.Int("workers"),
+		Warn: func(err error) { warned++; warnLine(err) }}
+	if db := c.String("db"); db != "" {
+		b, err := check.Open(db, check.OpenOptions{})
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		newLookup, done := b.Reader.Iter().Prior()
+		defer done()
+		o.Prior = newLookup
+	}
+	events, err := provenance.Verify(c.Context, o)
 	if err != nil {
 		return usageErr("--root: %v", err)
 	}

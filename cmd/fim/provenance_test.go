@@ -536,3 +536,42 @@ func TestVerifyPackages(t *testing.T) {
 		t.Errorf("verify-packages /usr/share/man:\n%s", text)
 	}
 }
+
+// TestVerifyPackagesReuse shows verify-packages --db trusting a baseline made with
+// --package-digests: after the package's .md5sums is made to claim another digest for
+// its man page, a check that reads the file finds a mismatch, while one that trusts
+// the baseline's verdict of the unchanged file does not read it; a file rewritten since
+// the baseline is read again, and a baseline without --package-digests is not trusted.
+func TestVerifyPackagesReuse(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello")
+	dir := t.TempDir()
+	digests, plain := filepath.Join(dir, "digests.db"), filepath.Join(dir, "plain.db")
+	mustRun(t, 0, "baseline", "--quiet", "--package-digests", "--db", digests, "--root", root, "/usr")
+	mustRun(t, 0, "baseline", "--quiet", "--db", plain, "--root", root, "/usr")
+	sums := filepath.Join(root, "var/lib/dpkg/info/hello.md5sums")
+	data, err := os.ReadFile(sums)
+	must(t, err)
+	man := regexp.MustCompile(`(?m)^[0-9a-f]{32}  usr/share/man/man1/hello.1.gz$`)
+	if !man.Match(data) {
+		t.Fatalf("%s lists no man page:\n%s", sums, data)
+	}
+	must(t, os.WriteFile(sums, man.ReplaceAll(data, []byte(strings.Repeat("0", 32)+"  usr/share/man/man1/hello.1.gz")), 0o644))
+	must(t, os.WriteFile(filepath.Join(root, "usr/share/doc/hello/copyright"), []byte("not hello's\n"), 0o644))
+	both := map[string]string{
+		"change /usr/share/doc/hello/copyright": "mismatch",
+		"change /usr/share/man/man1/hello.1.gz": "mismatch",
+	}
+	for _, c := range []struct {
+		args []string
+		want map[string]string
+	}{
+		{nil, both},
+		{[]string{"--db", plain}, both},
+		{[]string{"--db", digests}, map[string]string{"change /usr/share/doc/hello/copyright": "mismatch"}},
+	} {
+		out, _ := mustRun(t, 4, append([]string{"verify-packages", "--root", root, "--format", "json"}, c.args...)...)
+		if got := verdictsOf(t, out); !maps.Equal(got, c.want) {
+			t.Errorf("verify-packages %v: %v, want %v", c.args, got, c.want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"fim/check"
 	"fim/config"
 	"fim/diff"
+	"fim/provenance"
 	"fim/tree"
 )
 
@@ -104,6 +105,12 @@ func runBaseline(c *cli.Context) error {
 	defer rec.Close()
 	if imageSource(c) == "" && !c.Bool("no-provenance") {
 		warnAll(rec.SnapshotPackages(pol.Root, comp))
+	}
+	if imageSource(c) == "" && c.Bool("package-digests") {
+		if rec.Verified, err = provenance.VerifyMatched(c.Context, provenance.VerifyOptions{Root: pol.Root,
+			Paths: check.RootPaths(comp), Workers: c.Int("workers"), Warn: warnLine}); err != nil {
+			return err
+		}
 	}
 	var warn warnings
 	src := walker(c, comp, pol, pol.Root, &warn, rec.Own()...).Walk
@@ -236,6 +243,7 @@ func baselineCommand() *cli.Command {
 			&cli.IntFlag{Name: "max-entries", Usage: "fail rather than record more than `N` entries (0: unlimited)"},
 			signFlag, quietFlag, fromTarFlag, fromMtreeFlag,
 			&cli.BoolFlag{Name: "no-provenance", Usage: "do not keep which package lists each path beside the baseline (DB.packages), which explains a later remove"},
+			&cli.BoolFlag{Name: "package-digests", Usage: "also read the package files against their packages' digests, and record which matched, for fim verify-packages --db to trust while they are unchanged"},
 		},
 		Action: runBaseline,
 	}

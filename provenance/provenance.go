@@ -137,18 +137,26 @@ func stampOf(root string) string {
 
 // Load reads the databases now rather than with the first events, so that a watch's
 // first batch does not wait for them.
-func (a *Annotator) Load() error { return a.open() }
+// The snapshot is read with the first events, once the baseline it belongs to has
+// been proved.
+func (a *Annotator) Load() error { return a.load() }
 
-// open reads the databases, again when they changed since they were read. It reads
+// open reads the snapshot, the first time, and the databases, again when they changed
+// since they were read (load).
+func (a *Annotator) open() error {
+	a.readSnapshot()
+	return a.load()
+}
+
+// load reads the databases, again when they changed since they were read. It reads
 // none (a.db nil) when the snapshot says no package lists a path under the baseline's
 // roots and no database file changed since it was taken: no event can be a package's.
-func (a *Annotator) open() error {
+func (a *Annotator) load() error {
 	stamp := stampOf(a.o.Root)
 	if a.stamp != "" && stamp == a.stamp {
 		return nil
 	}
 	a.Close()
-	a.readSnapshot()
 	a.stamp = stamp
 	if a.snap != nil && len(a.snap.owners) == 0 && unchangedSince(a.o.Root, a.snap.Time) {
 		return nil
@@ -195,6 +203,9 @@ func (a *Annotator) readSnapshot() {
 		a.warn(err)
 	}
 	a.snap = snap
+	if snap != nil && a.db != nil {
+		snap.names = a.db.Names
+	}
 }
 
 // unchangedSince reports whether no package database file under root had its inode

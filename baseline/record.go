@@ -12,7 +12,7 @@ const recordVersion = 1
 
 // knownFlags are the walk.Flags a version-1 record may carry.
 const knownFlags = tree.FlagHashed | tree.FlagUnreadable | tree.FlagUnstable | tree.FlagTooLarge |
-	tree.FlagBtime | tree.FlagXattrsUnreadable | tree.FlagImplied
+	tree.FlagBtime | tree.FlagXattrsUnreadable | tree.FlagImplied | tree.FlagPackageVerified
 
 // AppendRecord appends the binary encoding of e (everything but its path, which is the
 // key) to dst. Layout, all integers as varints:

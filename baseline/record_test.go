@@ -191,7 +191,7 @@ func TestRecordDecodeErrors(t *testing.T) {
 		{"type unknown", with(func(r *rawRecord) { r.typ = 0 }), "unknown type 0"},
 		{"type 8", with(func(r *rawRecord) { r.typ = 8 }), "unknown type 8"},
 		{"type 255", with(func(r *rawRecord) { r.typ = 255 }), "unknown type 255"},
-		{"flag bit 7", with(func(r *rawRecord) { r.flags = 1 << 7 }), "unknown flags"},
+		{"flag bit 8", with(func(r *rawRecord) { r.flags = 1 << 8 }), "unknown flags"},
 		{"flag bit 15", with(func(r *rawRecord) { r.flags = 1 << 15 }), "unknown flags"},
 		{"flag bit 40", with(func(r *rawRecord) { r.flags = 1 << 40 }), "unknown flags"},
 		{"mode 010000", with(func(r *rawRecord) { r.mode = 0o10000 }), "mode out of range"},

@@ -11,6 +11,7 @@ import (
 	"fim/check"
 	"fim/config"
 	"fim/diff"
+	"fim/provenance"
 	"fim/tree"
 )
 
@@ -101,6 +102,12 @@ func runBaseline(c *cli.Context) error {
 		return err
 	}
 	defer rec.Close()
+	if !c.Bool("no-provenance") {
+		rec.Snapshot = &provenance.Options{Logf: logf, Workers: c.Int("workers")}
+	}
+	if c.Bool("package-digests") {
+		rec.Digests = &provenance.VerifyOptions{Logf: logf, Workers: c.Int("workers")}
+	}
 	var warn warnings
 	src := walker(c, comp, pol, pol.Root, &warn, rec.Own()...).Walk
 	if imageSource(c) != "" {
@@ -115,14 +122,6 @@ func runBaseline(c *cli.Context) error {
 	prog.finish()
 	if err != nil {
 		return err
-	}
-	if imageSource(c) == "" && !c.Bool("no-provenance") {
-		warns, err := rec.SnapshotPackages(pol.Root, comp)
-		for _, w := range append(warns, err) {
-			if w != nil {
-				logf("warning: %v", w)
-			}
-		}
 	}
 	if c.Bool("quiet") {
 		return nil
@@ -199,6 +198,7 @@ func baselineCommand() *cli.Command {
 			&cli.IntFlag{Name: "max-entries", Usage: "fail rather than record more than `N` entries (0: unlimited)"},
 			signFlag, quietFlag, fromTarFlag, fromMtreeFlag,
 			&cli.BoolFlag{Name: "no-provenance", Usage: "do not keep which package lists each path beside the baseline (DB.packages), which explains a later remove"},
+			&cli.BoolFlag{Name: "package-digests", Usage: "also read the package files against their packages' digests, and record which matched, for fim verify-packages --db to trust while they are unchanged"},
 		},
 		Action: runBaseline,
 	}

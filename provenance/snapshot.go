@@ -22,6 +22,8 @@ import (
 
 	"fim/diff"
 	"fim/pkgdb"
+
+	"golang.org/x/sys/unix"
 )
 
 // A Snapshot is which package listed each path when a baseline was taken: what a
@@ -153,7 +155,7 @@ func PrepareSnapshot(file, root string, roots []string, keep *Snapshot) (*Pendin
 	if root == "" {
 		root = "/"
 	}
-	now := time.Now()
+	now := coarseNow()
 	db, err := pkgdb.OpenLists(root, roots)
 	if err != nil {
 		return nil, nil, err
@@ -376,4 +378,15 @@ func (s *Snapshot) Owner(p string) *diff.Package {
 		}
 	}
 	return nil
+}
+
+// coarseNow is the time now by the clock file times are taken from (the kernel's
+// coarse clock, up to a tick behind time.Now), so that a database file changed after
+// it never carries an earlier time: a snapshot's time is compared with them.
+func coarseNow() time.Time {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_REALTIME_COARSE, &ts); err != nil {
+		return time.Now().Add(-time.Second)
+	}
+	return time.Unix(ts.Unix())
 }

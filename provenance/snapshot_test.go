@@ -117,6 +117,10 @@ func TestSnapshotNothingOwned(t *testing.T) {
 		t.Fatal(err)
 	}
 	file := filepath.Join(t.TempDir(), "b.db.packages")
+	// A snapshot taken in the same clock tick as the databases' last change counts
+	// them as changed since (file times have a tick's granularity): take it a tick
+	// (at most 10 ms) later, as any real snapshot is.
+	time.Sleep(20 * time.Millisecond)
 	digest, _, err := WriteSnapshot(file, root, []string{"/srv"})
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +142,12 @@ func TestSnapshotNothingOwned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(status, data, 0o644); err != nil { // a transaction since
+	// A transaction since, as dpkg makes one: a new status file renamed into place
+	// (rewriting it in place within one clock tick would leave its times as they were).
+	if err := os.WriteFile(status+"-new", data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(status+"-new", status); err != nil {
 		t.Fatal(err)
 	}
 	evs = events()

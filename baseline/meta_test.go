@@ -148,6 +148,7 @@ func TestMetaEditRefused(t *testing.T) {
 	}
 	m := testMeta()
 	m.Generation = 4
+	m.Packages = "blake3:" + strings.Repeat("cd", 32)
 	m.AddAcceptance(Acceptance{Time: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), User: "alice", UID: 1000,
 		Selectors: []string{"--path=/t/**"}, Accepted: 2, Remaining: 1})
 	if err := w.Commit(m); err != nil {

@@ -12,19 +12,19 @@ const recordVersion = 2
 
 // knownFlags are the tree.Flags a record may carry.
 const knownFlags = tree.FlagHashed | tree.FlagUnreadable | tree.FlagUnstable | tree.FlagTooLarge |
-	tree.FlagBtime | tree.FlagXattrsUnreadable | tree.FlagImplied
+	tree.FlagBtime | tree.FlagXattrsUnreadable | tree.FlagImplied | tree.FlagPackageVerified
 
-// The bits of a record's header above its type (3 bits) and flags (7 bits): which
+// The bits of a record's header above its type (3 bits) and flags (8 bits): which
 // fields differ from the reference entry, and so are stored.
 const (
-	hasCtime   = 1 << (10 + iota) // ctime differs from the entry's own mtime
+	hasCtime   = 1 << (11 + iota) // ctime differs from the entry's own mtime
 	hasMode                       // mode differs from the reference's
 	hasUID                        // uid differs from the reference's
 	hasGID                        // gid differs from the reference's
 	hasDevice                     // device differs from the reference's
 	hasLink                       // a link target is stored
 	hasXattrs                     // extended attributes are stored
-	headerBits = 17
+	headerBits = 18
 )
 
 // AppendRecord appends the binary encoding of e (everything but its path, which is the
@@ -209,7 +209,7 @@ func decodeRecord(val []byte, ref, e *tree.Entry, refOnly bool) error {
 	if d.err != nil {
 		return d.err
 	}
-	*e = tree.Entry{Path: e.Path, Type: tree.Type(h & 7), Flags: tree.Flags(h >> 3 & 0x7f)}
+	*e = tree.Entry{Path: e.Path, Type: tree.Type(h & 7), Flags: tree.Flags(h >> 3 & 0xff)}
 	switch {
 	case e.Type == tree.TypeUnknown || e.Type > tree.TypeBlockDev:
 		return fmt.Errorf("%w: unknown type %d", errRecord, e.Type)

@@ -192,7 +192,7 @@ func TestRecordDecodeErrors(t *testing.T) {
 		{"nil", nil, "header"},
 		{"empty", []byte{}, "header"},
 		{"type unknown", raw(0, 0, 0, 0, 0), "unknown type 0"},
-		{"header bit 17", raw(file|1<<17, 0, 0, 0, 0), "unknown header bits"},
+		{"header bit 18", raw(file|1<<18, 0, 0, 0, 0), "unknown header bits"},
 		{"header bit 40", raw(file|1<<40, 0, 0, 0, 0), "unknown header bits"},
 		{"mode 010000", raw(file|hasMode, 0o10000, 0, 0, 0, 0), "mode out of range"},
 		{"mode over 32 bits", raw(file|hasMode, 1<<32, 0, 0, 0, 0), "mode out of range"},

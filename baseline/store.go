@@ -86,6 +86,10 @@ type Meta struct {
 	// KeyBase is a directory above every recorded path whose bytes are left out of the
 	// keys ("": none): the roots' common parent, which every key would repeat.
 	KeyBase string `json:"key_base,omitempty"`
+	// Packages is the digest of the package snapshot kept beside the baseline (see
+	// package provenance), "" when there is none: the meta's Digest and signature seal
+	// it with the records.
+	Packages string `json:"packages,omitempty"`
 	// Accepted is the history of fim accept on this baseline and those it was made
 	// from, oldest first, at most MaxAccepted.
 	Accepted []Acceptance `json:"accepted,omitempty"`

@@ -250,7 +250,7 @@ func Accept(ctx context.Context, b *Baseline, o AcceptOptions) (*Accepted, error
 	if err := o.Report(accepted); err != nil {
 		return nil, fmt.Errorf("baseline not updated: %w", err)
 	}
-	if res.Meta, err = b.Commit(o.Stamp, &acc); err != nil {
+	if res.Meta, err = b.Commit(o.Stamp, &acc, o.Provenance); err != nil {
 		return nil, err
 	}
 	return res, nil

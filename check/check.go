@@ -7,8 +7,9 @@
 // baseline); Accept selects what fim accept takes, lays it over the baseline (Changes)
 // and reports it before the commit; NewWatch and Watch.Run give fim watch its policy,
 // walker and baseline, and annotate its batches as Compare does; List hands on the
-// records of a proved baseline (fim list); ReadImage reads a tree from a tar stream or an mtree
-// specification in place of a walk. The commands differ only in their ends: what they
+// records of a proved baseline (fim list); VerifyPackages checks installed packages'
+// files without a baseline, trusting a baseline's verdicts (fim verify-packages);
+// ReadImage reads a tree from a tar stream or an mtree specification in place of a walk. The commands differ only in their ends: what they
 // do with the events, and whether a new baseline is written.
 //
 // Contracts:
@@ -24,6 +25,11 @@
 //   - A baseline's successor has the key base of the policy it is checked with
 //     (KeyBase), carries on its accept history and generation count, and is committed
 //     only after the report is delivered: until then the baseline is left as it was.
+//   - Every baseline written (Record, Commit, a watch's update) seals the package
+//     snapshot beside it in its meta (baseline.Meta.Packages): with package provenance,
+//     one written after the walk and put in place once the baseline is committed;
+//     without (or when it cannot be written), a successor keeps the one of the
+//     baseline it replaces (carry), and a new baseline (Record) seals none.
 package check
 
 import (
@@ -257,8 +263,9 @@ func updateFiles(w *baseline.Writer) []*os.File {
 
 // Check compares the tree (or Options.Against) with b (Compare; Options.Baseline and
 // Compiled are b's) and hands the events to report. With b's successor (OpenOptions.Replace) the walk is the
-// new baseline, stamped s, committed once report has delivered the events: a
-// difference that could not be reported stays a difference. It returns the events and
+// new baseline, stamped s, committed once report has delivered the events, with a new
+// package snapshot when Options.Provenance is set (Commit): a difference that could
+// not be reported stays a difference. It returns the events and
 // the meta committed (zero: none).
 func Check(ctx context.Context, b *Baseline, o Options, s Stamp, report func([]diff.Event) error) ([]diff.Event, baseline.Meta, error) {
 	o.Baseline, o.Compiled, o.Update = b.Reader, b.Compiled, b.next
@@ -275,6 +282,6 @@ func Check(ctx context.Context, b *Baseline, o Options, s Stamp, report func([]d
 	if b.next == nil {
 		return events, baseline.Meta{}, nil
 	}
-	meta, err := b.Commit(s, nil)
+	meta, err := b.Commit(s, nil, o.Provenance)
 	return events, meta, err
 }

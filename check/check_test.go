@@ -151,7 +151,7 @@ func TestCompareUpdate(t *testing.T) {
 	if w.Count() != uint64(len(walked)) {
 		t.Errorf("the update holds %d entries, the walk gave %d", w.Count(), len(walked))
 	}
-	if _, err := b.Commit(Stamp{}, nil); err != nil {
+	if _, err := b.Commit(Stamp{}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.compare(t, Options{}); len(got) != 0 {

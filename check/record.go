@@ -25,6 +25,17 @@ type Recording struct {
 	snap   *os.File         // the package snapshot of what it replaces, held likewise
 	Expect uint64           // entries of the baseline it replaces: what to expect
 	gen    uint64
+	// Snapshot, if set, is how the package databases under the policy's root (its Root)
+	// are read for the package snapshot kept beside the baseline, the evidence that
+	// explains a later remove: Record writes it after the walk and seals it in the meta.
+	Snapshot *provenance.Options
+	// Digests, if set, has the package files under the policy's root (its Root) below
+	// its roots (its Paths) read against their packages' digests before the walk, and
+	// those that matched in the state the walk finds recorded with
+	// tree.FlagPackageVerified.
+	// Neither is done for a tree read from an image (config.Policy.Source): its
+	// packages are not this host's.
+	Digests *provenance.VerifyOptions
 }
 
 // Create starts the baseline that replaces whatever is at db, signed with signer if
@@ -73,8 +84,9 @@ type Recorded struct {
 
 // Record writes every entry src delivers, recorded with pol, and commits the baseline
 // with the meta of a baseline made now with pol (NewMeta), stamped s, one generation
-// after the one it replaces. progress, if set, sees every entry. On an error nothing
-// is committed and db is unchanged.
+// after the one it replaces, and with Snapshot the package snapshot sealed in it.
+// progress, if set, sees every entry. On an error nothing is committed and db is
+// unchanged.
 func (rec *Recording) Record(ctx context.Context, pol *config.Policy, src diff.Source, s Stamp, progress func(*tree.Entry)) (Recorded, error) {
 	var st Recorded
 	comp, err := pol.Compile()
@@ -87,16 +99,34 @@ func (rec *Recording) Record(ctx context.Context, pol *config.Policy, src diff.S
 	}
 	rec.w.KeyBase = KeyBase(comp)
 	meta.Generation = rec.gen
+	host := pol.Source == "" // a walk of this host, whose packages these are
+	var verified *provenance.Verification
+	if rec.Digests != nil && host {
+		vo := *rec.Digests
+		vo.Root, vo.Paths = pol.Root, RootPaths(comp)
+		if verified, err = provenance.VerifyMatched(ctx, vo); err != nil {
+			return st, fmt.Errorf("baseline not written, %s unchanged: %w", rec.db, err)
+		}
+	}
 	err = src(ctx, func(e *tree.Entry) error {
 		if progress != nil {
 			progress(e)
 		}
+		verified.Mark(e)
 		if e.Hashed() {
 			st.Files++
 			st.Bytes += e.Size
 		}
 		return rec.w.Add(e)
 	})
+	var snap *provenance.PendingSnapshot
+	if err == nil && rec.Snapshot != nil && host {
+		po := *rec.Snapshot
+		po.Root = pol.Root
+		snap = provenance.New(po).NextSnapshot(provenance.SnapshotPath(rec.db), RootPaths(comp), false)
+		defer snap.Abort()
+		meta.Packages = snap.Digest()
+	}
 	if err == nil {
 		err = rec.w.Commit(meta)
 	}
@@ -104,7 +134,7 @@ func (rec *Recording) Record(ctx context.Context, pol *config.Policy, src diff.S
 		return st, fmt.Errorf("baseline not written, %s unchanged: %w", rec.db, err)
 	}
 	st.Entries = rec.w.Count()
-	return st, nil
+	return st, snap.Commit()
 }
 
 // Close gives up what Record did not commit and lets go of what it held.
@@ -120,14 +150,6 @@ func (rec *Recording) Close() {
 			f.Close()
 		}
 	}
-}
-
-// SnapshotPackages writes, beside the committed baseline, which package of the
-// databases under root lists each path below the roots of comp: the evidence that
-// explains a later remove (provenance.WriteSnapshot). It returns the databases'
-// warnings.
-func (rec *Recording) SnapshotPackages(root string, comp *config.Compiled) ([]error, error) {
-	return provenance.WriteSnapshot(provenance.SnapshotPath(rec.db), root, RootPaths(comp))
 }
 
 // RootPaths returns the recorded paths of the configured roots.

@@ -7,6 +7,7 @@ import (
 
 	"fim/baseline"
 	"fim/config"
+	"fim/provenance"
 )
 
 // Stamp is what a new baseline records of where it was made: fim's version and the
@@ -30,11 +31,13 @@ func KeyBase(comp *config.Compiled) string {
 }
 
 // carry returns meta carrying on from prior, the meta of the baseline it replaces: the
-// accept history outlives the rewrite, and the generation count goes on from prior's
-// (the writer adds one as it commits).
+// accept history outlives the rewrite, the generation count goes on from prior's (the
+// writer adds one as it commits), and prior's package snapshot is kept, sealed, until
+// a new one is sealed in its place (provenance.Annotator.NextSnapshot).
 func carry(prior, meta baseline.Meta) baseline.Meta {
 	meta.Accepted = prior.Accepted
 	meta.Generation = prior.Generation
+	meta.Packages = prior.Packages
 	return meta
 }
 
@@ -54,9 +57,14 @@ func Continue(db string, meta baseline.Meta) (next baseline.Meta, signed bool) {
 
 // Commit commits b's successor (OpenOptions.Replace) with the meta of a baseline made
 // now with b's policy, stamped s, carrying on b's accept history with acc added (if
-// set) and one generation after b's. It returns the meta committed. On an error
-// nothing is committed and the baseline is as it was.
-func (b *Baseline) Commit(s Stamp, acc *baseline.Acceptance) (baseline.Meta, error) {
+// set) and one generation after b's. With prov, the package provenance of the check
+// (nil: none), it writes the package snapshot of the successor beside it, of the
+// packages under prov's root that list paths below the policy's roots (an accept, acc,
+// keeps what b's snapshot lists too: its successor keeps records of b), seals it in the
+// meta and puts it in place once the successor is committed; a snapshot that cannot
+// be written is logged, and the successor keeps b's. It returns the meta committed. On
+// an error of the baseline nothing is committed and the baseline is as it was.
+func (b *Baseline) Commit(s Stamp, acc *baseline.Acceptance, prov *provenance.Annotator) (baseline.Meta, error) {
 	meta, err := NewMeta(b.Policy, s)
 	if err != nil {
 		return meta, err
@@ -66,8 +74,13 @@ func (b *Baseline) Commit(s Stamp, acc *baseline.Acceptance) (baseline.Meta, err
 	if acc != nil {
 		meta.AddAcceptance(*acc)
 	}
+	snap := prov.NextSnapshot(provenance.SnapshotPath(b.Path()), RootPaths(b.Compiled), acc != nil)
+	defer snap.Abort()
+	if snap != nil {
+		meta.Packages = snap.Digest()
+	}
 	if err := b.next.Commit(meta); err != nil {
 		return meta, fmt.Errorf("baseline not updated: %w", err)
 	}
-	return meta, nil
+	return meta, snap.Commit()
 }

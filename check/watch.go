@@ -41,8 +41,9 @@ type WatchOptions struct {
 	// Walker are the walk's options; its root and entry limit are the policy's.
 	Walker WalkerOptions
 	// Provenance, if set, annotates every batch with what the package databases under
-	// the policy's root say of it, as Compare does; its Root, Since and Snapshot are the
-	// watch's.
+	// the policy's root say of it, as Compare does; its Root, Since, Snapshot and
+	// SnapshotDigest are the watch's. With Update, each baseline written seals a
+	// package snapshot written with it, a new one whenever a package database changed.
 	Provenance *provenance.Options
 	// Logf, if set, is told of the warnings of package provenance, one a line.
 	Logf func(format string, args ...any)
@@ -78,11 +79,12 @@ func NewWatch(o WatchOptions) (*Watch, error) {
 	if err != nil {
 		return nil, err
 	}
+	prior, signed := Continue(o.DB, meta)
 	if o.Update {
-		var signed bool
-		if meta, signed = Continue(o.DB, meta); signed && o.Signer == nil {
+		if signed && o.Signer == nil {
 			return nil, fmt.Errorf("%s: %w", o.DB, ErrNeedsSigner)
 		}
+		meta = prior
 	}
 	wt := &Watch{Policy: pol, Compiled: comp, o: o, meta: meta, snap: provenance.OpenSnapshot(o.DB)}
 	wo := o.Walker
@@ -92,6 +94,7 @@ func NewWatch(o WatchOptions) (*Watch, error) {
 	if o.Provenance != nil {
 		po := *o.Provenance
 		po.Root, po.Since, po.Snapshot = pol.Root, time.Now(), provenance.SnapshotPath(o.DB)
+		po.SnapshotDigest = prior.Packages // what DB seals (carry)
 		wt.prov = provenance.New(po)
 		if err := wt.prov.Load(); err != nil {
 			wt.logf("warning: package provenance: %v", err)
@@ -149,10 +152,13 @@ func (wt *Watch) Release(f *os.File) { wt.walker.Own.Remove(f) }
 func (wt *Watch) Run(ctx context.Context, w *watch.Watcher, report func([]diff.Event) error) error {
 	w.Walker, w.Filter = wt.walker, Filter(wt.Compiled, "", "", wt.o.Ignore)
 	w.DB, w.Update, w.Meta = wt.o.DB, wt.o.Update, wt.meta
+	var mu sync.Mutex // the annotator's
 	if wt.o.Update {
 		w.Signer, w.KeyBase = wt.o.Signer, KeyBase(wt.Compiled)
+		if wt.prov != nil {
+			w.Packages = wt.snapshots(&mu)
+		}
 	}
-	var mu sync.Mutex
 	w.Emit = func(events []diff.Event) error {
 		mu.Lock()
 		defer mu.Unlock()
@@ -163,6 +169,28 @@ func (wt *Watch) Run(ctx context.Context, w *watch.Watcher, report func([]diff.E
 		return report(events)
 	}
 	return w.Run(ctx)
+}
+
+// snapshots returns the watch.Watcher's Packages: the package snapshot of each baseline
+// an update writes, when a package database changed since the last was written
+// (provenance.Stamp), else nil, and the baseline keeps the one it has. The snapshot the
+// watch's events are explained by is read before it is first replaced.
+func (wt *Watch) snapshots(mu *sync.Mutex) func() *provenance.PendingSnapshot {
+	last := ""
+	return func() *provenance.PendingSnapshot {
+		mu.Lock()
+		defer mu.Unlock()
+		stamp := provenance.Stamp(wt.Policy.Root)
+		if stamp == last {
+			return nil
+		}
+		wt.prov.Snapshot()
+		p := wt.prov.NextSnapshot(provenance.SnapshotPath(wt.o.DB), RootPaths(wt.Compiled), false)
+		if p != nil {
+			last = stamp
+		}
+		return p
+	}
 }
 
 // Close lets go of the package databases and the snapshot.

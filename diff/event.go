@@ -122,6 +122,9 @@ const (
 	VerdictUnowned  Verdict = "unowned"  // no package owns the path
 	VerdictUnknown  Verdict = "unknown"  // no usable database, or no digest to compare
 	VerdictMissing  Verdict = "missing"  // removed, and a package still lists it
+	// VerdictTampered: drawn from package database entries that changed since the
+	// baseline while the package log shows no transaction of their package.
+	VerdictTampered Verdict = "tampered"
 )
 
 // Explained reports whether v says the package manager made the change.

@@ -367,6 +367,15 @@ func (db *DB) Owners(p string) []*File {
 	return nil
 }
 
+// Where returns the path (under the root) at which f's file lives: f.Path, or where a
+// dpkg diversion by another package (or by the administrator) moved it.
+func (db *DB) Where(f *File) string {
+	if d, ok := db.from[f.Path]; ok && f.Package.Manager == Dpkg && (d.Package == "" || f.Package.Name != d.Package) {
+		return d.To
+	}
+	return f.Path
+}
+
 // ownersAt applies the diversions to the recorded path p.
 func (db *DB) ownersAt(p string) []*File {
 	var out []*File

@@ -90,6 +90,29 @@ func (r *Root) open(p string, follow bool) (*os.File, error) {
 	return os.NewFile(uintptr(fd), r.name(p)), nil
 }
 
+// Lstat returns the state of p under the root, its last element not followed, without
+// opening its content (O_PATH).
+func (r *Root) Lstat(p string) (unix.Stat_t, error) {
+	var st unix.Stat_t
+	rel := strings.TrimLeft(p, "/")
+	if rel == "" {
+		rel = "."
+	}
+	how := &unix.OpenHow{Flags: unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
+	fd, err := unix.Openat2(r.fd, rel, how)
+	for err == unix.EINTR || err == unix.EAGAIN {
+		fd, err = unix.Openat2(r.fd, rel, how)
+	}
+	if err != nil {
+		return st, &fs.PathError{Op: "open", Path: r.name(p), Err: err}
+	}
+	defer unix.Close(fd)
+	if err := unix.Fstat(fd, &st); err != nil {
+		return st, &fs.PathError{Op: "stat", Path: r.name(p), Err: err}
+	}
+	return st, nil
+}
+
 // ReadFile returns the content of the regular file p under the root, refused when it
 // is larger than limit bytes (walk.ErrTooLarge).
 func (r *Root) ReadFile(p string, limit int64) ([]byte, error) {

@@ -24,16 +24,25 @@
 //     the ownership snapshot taken with the baseline (Snapshot), the package log shows
 //     that package removed or upgraded since, and no installed package lists the path
 //     now. A path a package still lists is missing.
+//   - The package database is evidence, not gospel: when an event shows that a package's
+//     own database entries changed (dpkg's info/PKG.md5sums, .list or .conffiles; its
+//     status file for every dpkg package) and the package log shows no transaction of
+//     that package since the baseline, every verdict drawn from them, and the event of
+//     the database file itself, is tampered. fim watch remembers such a change for the
+//     events of later batches.
 //   - Annotate puts the unexplained events first, each part in the order given.
 package provenance
 
 import (
+	"cmp"
 	"errors"
+	"fmt"
 	"os"
 	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -48,8 +57,12 @@ type Options struct {
 	Root  string    // the directory the tree is read under ("": the host's /)
 	Since time.Time // when the baseline was taken: the package log's later changes are named
 	// Snapshot, if set, is the file of the ownership snapshot taken with the baseline
-	// (WriteSnapshot): it explains removes. A missing file explains none.
+	// (PrepareSnapshot): it explains removes. A missing file explains none.
 	Snapshot string
+	// SnapshotDigest is the snapshot's digest sealed in the baseline's meta
+	// (baseline.Meta.Packages): a snapshot of another digest is refused with a warning,
+	// and then no remove is explained by it.
+	SnapshotDigest string
 	// Logf, if set, is told of a damaged database or snapshot, one warning a line.
 	Logf    func(format string, args ...any)
 	Workers int // files read at once (0: one per CPU)
@@ -63,8 +76,15 @@ type Annotator struct {
 	db    *pkgdb.DB
 	stamp string
 	snap  *Snapshot
-	read  bool // the snapshot was read
+	read  bool  // the snapshot was read
+	bad   error // why the snapshot was refused
+	// edited are the dpkg packages whose database entries an event showed changed
+	// (allDpkg: the status file, every package's), with the database file.
+	edited map[string]string
 }
+
+// allDpkg stands for every dpkg package in Annotator.edited.
+const allDpkg = ""
 
 // New returns an Annotator; nothing is read until there are events.
 func New(o Options) *Annotator {
@@ -93,6 +113,15 @@ var dbFiles = []string{"var/lib/dpkg/status", "var/lib/dpkg/diversions", "var/lo
 	"usr/lib/sysimage/rpm/rpmdb.sqlite", "usr/lib/sysimage/rpm/rpmdb.sqlite-wal", "var/lib/rpm/rpmdb.sqlite",
 	"var/lib/rpm/rpmdb.sqlite-wal", "var/lib/rpm/Packages", "lib/apk/db/installed"}
 
+// Stamp says the state of the package database files under root: when it is the
+// same, no package database changed.
+func Stamp(root string) string {
+	if root == "" {
+		root = "/"
+	}
+	return stampOf(root)
+}
+
 // stampOf says the size, mtime, ctime and inode of every database file.
 func stampOf(root string) string {
 	var b []byte
@@ -109,25 +138,26 @@ func stampOf(root string) string {
 
 // Load reads the databases now rather than with the first events, so that a watch's
 // first batch does not wait for them.
-func (a *Annotator) Load() error { return a.open() }
+// The snapshot is read with the first events, once the baseline it belongs to has
+// been proved.
+func (a *Annotator) Load() error { return a.load() }
 
-// open reads the databases, again when they changed since they were read. It reads
+// open reads the snapshot, the first time, and the databases, again when they changed
+// since they were read (load).
+func (a *Annotator) open() error {
+	a.readSnapshot()
+	return a.load()
+}
+
+// load reads the databases, again when they changed since they were read. It reads
 // none (a.db nil) when the snapshot says no package lists a path under the baseline's
 // roots and no database file changed since it was taken: no event can be a package's.
-func (a *Annotator) open() error {
+func (a *Annotator) load() error {
 	stamp := stampOf(a.o.Root)
 	if a.stamp != "" && stamp == a.stamp {
 		return nil
 	}
 	a.Close()
-	if !a.read && a.o.Snapshot != "" {
-		a.read = true
-		snap, err := ReadSnapshot(a.o.Snapshot)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			a.warn(err)
-		}
-		a.snap = snap
-	}
 	a.stamp = stamp
 	if a.snap != nil && len(a.snap.owners) == 0 && unchangedSince(a.o.Root, a.snap.Time) {
 		return nil
@@ -145,6 +175,38 @@ func (a *Annotator) open() error {
 		a.snap.names = db.Names
 	}
 	return nil
+}
+
+// Snapshot returns the package snapshot taken with the baseline, read and checked
+// against its sealed digest, or nil when there is none or it was refused (or a is
+// nil).
+func (a *Annotator) Snapshot() *Snapshot {
+	if a == nil {
+		return nil
+	}
+	a.readSnapshot()
+	return a.snap
+}
+
+// readSnapshot reads the snapshot the first time it is called.
+func (a *Annotator) readSnapshot() {
+	if a.read || a.o.Snapshot == "" {
+		return
+	}
+	a.read = true
+	snap, err := ReadSnapshot(a.o.Snapshot, a.o.SnapshotDigest)
+	switch {
+	case errors.Is(err, os.ErrNotExist) && a.o.SnapshotDigest != "":
+		a.bad = fmt.Errorf("package snapshot %s: gone, and the baseline seals one", a.o.Snapshot)
+		a.warn(a.bad)
+	case err != nil && !errors.Is(err, os.ErrNotExist):
+		a.bad = err
+		a.warn(err)
+	}
+	a.snap = snap
+	if snap != nil && a.db != nil {
+		snap.names = a.db.Names
+	}
 }
 
 // unchangedSince reports whether no package database file under root had its inode
@@ -195,8 +257,82 @@ func (a *Annotator) Annotate(events []diff.Event) error {
 	}
 	close(next)
 	wg.Wait()
+	a.tampered(events, log)
 	Order(events)
 	return nil
+}
+
+// dpkgInfo is where dpkg keeps each package's list of paths and digests.
+const dpkgInfo = "/var/lib/dpkg/info/"
+
+// dbEntries says whose package database entries the file at recorded path p holds:
+// dpkg's info/PKG[:ARCH].md5sums, .list and .conffiles hold PKG's, its status file
+// every dpkg package's (allDpkg).
+func dbEntries(p string) (pkg string, ok bool) {
+	if p == "/var/lib/dpkg/status" {
+		return allDpkg, true
+	}
+	name, found := strings.CutPrefix(p, dpkgInfo)
+	if !found || strings.Contains(name, "/") {
+		return "", false
+	}
+	for _, ext := range []string{".md5sums", ".list", ".conffiles"} {
+		if n, found := strings.CutSuffix(name, ext); found && n != "" {
+			n, _, _ = strings.Cut(n, ":")
+			return n, true
+		}
+	}
+	return "", false
+}
+
+// contentAttrs are the changes that can change what a database file says.
+const contentAttrs = diff.AttrSet(1<<diff.AttrType | 1<<diff.AttrContent | 1<<diff.AttrSize)
+
+// tampered marks tampered the verdicts drawn from dpkg database entries that events
+// show changed with no transaction of their package in the package log since the
+// baseline (log), and the events of those database files.
+func (a *Annotator) tampered(events []diff.Event, log map[string]pkgdb.Transaction) {
+	for i := range events {
+		ev := &events[i]
+		if pkg, ok := dbEntries(ev.Path); ok && (ev.Kind != diff.Change || ev.Changed&contentAttrs != 0) {
+			if a.edited == nil {
+				a.edited = map[string]string{}
+			}
+			a.edited[pkg] = ev.Path
+		}
+	}
+	if len(a.edited) == 0 {
+		return
+	}
+	why := func(pkg string) string {
+		file, ok := a.edited[pkg]
+		if !ok {
+			return ""
+		}
+		if pkg == allDpkg {
+			if len(log) > 0 {
+				return ""
+			}
+			return file + " changed since the baseline, and the package log shows no transaction since"
+		}
+		if _, ok := log[pkg]; ok {
+			return ""
+		}
+		return file + " changed since the baseline, and the package log shows no transaction of " + pkg + " since"
+	}
+	for i := range events {
+		ev := &events[i]
+		reason := ""
+		if pkg, ok := dbEntries(ev.Path); ok {
+			reason = why(pkg)
+		}
+		if p := ev.Package; p != nil && p.Manager == string(pkgdb.Dpkg) && reason == "" {
+			reason = cmp.Or(why(p.Name), why(allDpkg))
+		}
+		if reason != "" {
+			ev.Verdict, ev.Reason = diff.VerdictTampered, reason
+		}
+	}
 }
 
 // Order puts the unexplained events first, keeping the order within each part.
@@ -301,6 +437,10 @@ func (a *Annotator) listed(ev *diff.Event, f *pkgdb.File) bool {
 // removed explains the remove of a path no package lists now by the removal or upgrade,
 // since the snapshot, of the package that listed it then.
 func (a *Annotator) removed(ev *diff.Event) {
+	if a.bad != nil {
+		ev.Verdict, ev.Reason = diff.VerdictUnknown, "the package snapshot taken with the baseline is refused (see the warning)"
+		return
+	}
 	if a.snap == nil {
 		return
 	}

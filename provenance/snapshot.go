@@ -3,16 +3,22 @@ package provenance
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/gzip"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/zeebo/blake3"
 
 	"fim/diff"
 	"fim/pkgdb"
@@ -64,48 +70,129 @@ const snapshotHeader = "fim-packages 1 "
 // maxSnapshot bounds what a snapshot decompresses to.
 const maxSnapshot = 512 << 20
 
-// WriteSnapshot reads the package databases under root and writes to file, replacing
-// it atomically, which package lists each path under one of roots (recorded paths, as
-// a baseline's roots are; under any /usr-merge name). It writes nothing, and removes an
-// older snapshot, when there is no usable package database; it returns the database's
+// A PendingSnapshot is a package snapshot written but not yet in place: its Digest goes
+// into the meta of the baseline it belongs to (baseline.Meta.Packages), which seals it,
+// and Commit puts it in place once that baseline is committed.
+type PendingSnapshot struct {
+	file, tmp string
+	digest    string
+	f         *os.File // tmp, held open so that a walk knows it (File)
+}
+
+// Digest is the snapshot's digest (SnapshotDigest), "" when there is no snapshot to keep
+// (no usable package database) and for a nil PendingSnapshot.
+func (p *PendingSnapshot) Digest() string {
+	if p == nil {
+		return ""
+	}
+	return p.digest
+}
+
+// File is the written snapshot, nil when there is none: one of fim's own files until it
+// is in place.
+func (p *PendingSnapshot) File() *os.File {
+	if p == nil {
+		return nil
+	}
+	return p.f
+}
+
+// Commit puts the snapshot in place, atomically, or removes an older one when there is
+// none.
+func (p *PendingSnapshot) Commit() error {
+	if p == nil {
+		return nil
+	}
+	if p.tmp == "" {
+		if err := os.Remove(p.file); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("package snapshot %s: %w", p.file, err)
+		}
+		return nil
+	}
+	err := os.Rename(p.tmp, p.file)
+	if err == nil {
+		err = syncDir(filepath.Dir(p.file))
+	}
+	p.Abort()
+	if err != nil {
+		return fmt.Errorf("package snapshot %s: %w", p.file, err)
+	}
+	return nil
+}
+
+// Abort gives up a snapshot not committed; after Commit it only lets go of the file.
+func (p *PendingSnapshot) Abort() {
+	if p == nil {
+		return
+	}
+	if p.f != nil {
+		p.f.Close()
+		p.f = nil
+	}
+	if p.tmp != "" {
+		os.Remove(p.tmp) // after Commit's rename: nothing
+	}
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// PrepareSnapshot reads the package databases under root and writes, beside file, which
+// package lists each path under one of roots (recorded paths, as a baseline's roots
+// are; under any /usr-merge name), to be put in place at file by Commit. With keep (the
+// snapshot of the baseline being replaced, for fim accept, whose new baseline keeps
+// entries of the old one), the paths keep lists are kept too, with the packages and the
+// time it gives: it explains the removes of the entries kept. There is no snapshot
+// (Digest "") when there is no usable package database. It returns the database's
 // warnings.
-func WriteSnapshot(file, root string, roots []string) ([]error, error) {
+func PrepareSnapshot(file, root string, roots []string, keep *Snapshot) (*PendingSnapshot, []error, error) {
 	if root == "" {
 		root = "/"
 	}
 	now := coarseNow()
 	db, err := pkgdb.OpenLists(root, roots)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer db.Close()
-	if len(db.Packages()) == 0 {
-		if err := os.Remove(file); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return db.Warnings(), err
-		}
-		return db.Warnings(), nil
+	p := &PendingSnapshot{file: file}
+	if len(db.Packages()) == 0 && keep == nil {
+		return p, db.Warnings(), nil
+	}
+	if keep != nil {
+		now = keep.Time
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(file), filepath.Base(file)+".*.tmp")
 	if err != nil {
-		return db.Warnings(), err
+		return nil, db.Warnings(), err
 	}
-	defer os.Remove(tmp.Name()) // after the rename: nothing
-	zw := gzip.NewWriter(tmp)
+	p.tmp, p.f = tmp.Name(), tmp
+	h := blake3.New()
+	zw := gzip.NewWriter(io.MultiWriter(tmp, h))
 	bw := bufio.NewWriterSize(zw, 256<<10)
 	fmt.Fprintf(bw, "%s%d\n", snapshotHeader, now.UnixNano())
-	for _, p := range db.Packages() {
+	for _, pk := range db.Packages() {
 		named := false
-		for _, f := range db.Files(p) {
+		for _, f := range db.Files(pk) {
 			if strings.ContainsRune(f.Path, '\n') { // Files are those under roots
 				continue
 			}
 			if !named {
-				fmt.Fprintf(bw, "package %s %s %s %s\n", p.Manager, p.Name, p.Version, p.Arch)
+				fmt.Fprintf(bw, "package %s %s %s %s\n", pk.Manager, pk.Name, pk.Version, pk.Arch)
 				named = true
 			}
 			bw.WriteString(f.Path)
 			bw.WriteByte('\n')
 		}
+	}
+	if keep != nil {
+		keep.write(bw)
 	}
 	err = bw.Flush()
 	if err == nil {
@@ -114,27 +201,114 @@ func WriteSnapshot(file, root string, roots []string) ([]error, error) {
 	if err == nil {
 		err = tmp.Sync()
 	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), file)
-	}
 	if err != nil {
-		return db.Warnings(), fmt.Errorf("package snapshot %s: %w", file, err)
+		p.Abort()
+		return nil, db.Warnings(), fmt.Errorf("package snapshot %s: %w", file, err)
 	}
-	return db.Warnings(), nil
+	p.digest = digestPrefix + hex.EncodeToString(h.Sum(nil))
+	return p, db.Warnings(), nil
 }
 
-// ReadSnapshot reads the snapshot in file. An error names the file and, for damage,
-// the line.
-func ReadSnapshot(file string) (*Snapshot, error) {
-	f, err := os.Open(file)
+// write writes the packages and paths of s, as PrepareSnapshot does, in an order of
+// its own.
+func (s *Snapshot) write(bw *bufio.Writer) {
+	byPkg := map[*diff.Package][]string{}
+	for p, o := range s.owners {
+		byPkg[o] = append(byPkg[o], p)
+	}
+	pkgs := slices.SortedFunc(maps.Keys(byPkg), func(x, y *diff.Package) int {
+		return cmp.Or(cmp.Compare(x.Manager, y.Manager), cmp.Compare(x.Name, y.Name), cmp.Compare(x.Version, y.Version), cmp.Compare(x.Arch, y.Arch))
+	})
+	for _, pk := range pkgs {
+		fmt.Fprintf(bw, "package %s %s %s %s\n", pk.Manager, pk.Name, pk.Version, pk.Arch)
+		paths := byPkg[pk]
+		slices.Sort(paths)
+		for _, p := range paths {
+			bw.WriteString(p)
+			bw.WriteByte('\n')
+		}
+	}
+}
+
+// WriteSnapshot writes the snapshot PrepareSnapshot makes in place at file at once, and
+// returns its digest ("" when there is none).
+func WriteSnapshot(file, root string, roots []string) (string, []error, error) {
+	p, warns, err := PrepareSnapshot(file, root, roots, nil)
+	if err != nil {
+		return "", warns, err
+	}
+	return p.digest, warns, p.Commit()
+}
+
+// NextSnapshot writes the snapshot (PrepareSnapshot) of the baseline about to replace
+// the one a annotates the events of, to be put in place at file: of the packages under
+// a's root that list paths under roots and, with keep, of what a's snapshot lists (for
+// fim accept, whose new baseline keeps records of the old one). The databases'
+// warnings go to a's Logf, and so does an error: then it returns nil, and the new
+// baseline keeps the snapshot there is. A nil Annotator writes none.
+func (a *Annotator) NextSnapshot(file string, roots []string, keep bool) *PendingSnapshot {
+	if a == nil {
+		return nil
+	}
+	var old *Snapshot
+	if keep {
+		old = a.Snapshot()
+	}
+	p, warns, err := PrepareSnapshot(file, a.o.Root, roots, old)
+	for _, w := range warns {
+		a.warn(w)
+	}
+	if err != nil {
+		a.warn(err)
+		return nil
+	}
+	return p
+}
+
+const digestPrefix = "blake3:"
+
+// SnapshotDigest is the digest of a snapshot's bytes as stored, as a baseline's meta
+// records it.
+func SnapshotDigest(data []byte) string {
+	sum := blake3.Sum256(data)
+	return digestPrefix + hex.EncodeToString(sum[:])
+}
+
+// ErrSnapshotTampered is wrapped by the error of a snapshot that is not the one its
+// baseline sealed.
+var ErrSnapshotTampered = errors.New("not the package snapshot the baseline sealed")
+
+// ReadSnapshot reads the snapshot in file, which must have the digest sealed in its
+// baseline's meta (digest; "" when the baseline sealed none: then any snapshot there is
+// refused). An error names the file and, for damage, the line; a snapshot of another
+// digest is ErrSnapshotTampered.
+func ReadSnapshot(file, digest string) (*Snapshot, error) {
+	f, err := os.OpenFile(file, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	zr, err := gzip.NewReader(f)
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		return nil, fmt.Errorf("package snapshot %s: %w", file, err)
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return nil, fmt.Errorf("package snapshot %s: not a regular file", file)
+	}
+	raw, err := io.ReadAll(io.LimitReader(f, maxSnapshot+1))
+	if err == nil && len(raw) > maxSnapshot {
+		err = fmt.Errorf("larger than %d bytes", maxSnapshot)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("package snapshot %s: %w", file, err)
+	}
+	switch got := SnapshotDigest(raw); {
+	case digest == "":
+		return nil, fmt.Errorf("package snapshot %s: %w: the baseline seals none (make the baseline again)", file, ErrSnapshotTampered)
+	case got != digest:
+		return nil, fmt.Errorf("package snapshot %s: %w: its digest is %s, the baseline's %s", file, ErrSnapshotTampered, got, digest)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
 	if err != nil {
 		return nil, fmt.Errorf("package snapshot %s: %w", file, err)
 	}

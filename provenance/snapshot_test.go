@@ -3,6 +3,7 @@ package provenance
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,11 +20,11 @@ import (
 func TestSnapshotReal(t *testing.T) {
 	root := debtest.DpkgRoot(t, "hello", "hostname")
 	file := filepath.Join(t.TempDir(), "b.db.packages")
-	warns, err := WriteSnapshot(file, root, []string{"/usr/bin", "/usr/share/doc/hello"})
+	digest, warns, err := WriteSnapshot(file, root, []string{"/usr/bin", "/usr/share/doc/hello"})
 	if err != nil || len(warns) > 0 {
 		t.Fatalf("write: %v, warnings %v", err, warns)
 	}
-	s, err := ReadSnapshot(file)
+	s, err := ReadSnapshot(file, digest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,8 +52,8 @@ func TestSnapshotReal(t *testing.T) {
 	}
 
 	// No package database: no snapshot, and an older one goes.
-	if _, err := WriteSnapshot(file, t.TempDir(), []string{"/"}); err != nil {
-		t.Fatal(err)
+	if digest, _, err := WriteSnapshot(file, t.TempDir(), []string{"/"}); err != nil || digest != "" {
+		t.Fatalf("digest %q, %v", digest, err)
 	}
 	if _, err := os.Stat(file); !os.IsNotExist(err) {
 		t.Errorf("a snapshot without a package database: %v", err)
@@ -72,14 +73,11 @@ func TestSnapshotDamage(t *testing.T) {
 		{"fim-packages 1 12\npackage dpkg a 1 all\n/a", "line 3: cut short"},
 	} {
 		file := filepath.Join(t.TempDir(), "s")
-		var buf bytes.Buffer
-		zw := gzip.NewWriter(&buf)
-		zw.Write([]byte(c.text))
-		zw.Close()
-		if err := os.WriteFile(file, buf.Bytes(), 0o600); err != nil {
+		data := gzipped(t, c.text)
+		if err := os.WriteFile(file, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := ReadSnapshot(file)
+		_, err := ReadSnapshot(file, SnapshotDigest(data))
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("%q: %v", c.text, err)
@@ -123,13 +121,14 @@ func TestSnapshotNothingOwned(t *testing.T) {
 	// them as changed since (file times have a tick's granularity): take it a tick
 	// (at most 10 ms) later, as any real snapshot is.
 	time.Sleep(20 * time.Millisecond)
-	if _, err := WriteSnapshot(file, root, []string{"/srv"}); err != nil {
+	digest, _, err := WriteSnapshot(file, root, []string{"/srv"})
+	if err != nil {
 		t.Fatal(err)
 	}
 	events := func() []diff.Event {
 		return []diff.Event{{Kind: diff.Create, Path: "/srv/x"}, {Kind: diff.Create, Path: "/usr/bin/hello"}}
 	}
-	a := New(Options{Root: root, Snapshot: file})
+	a := New(Options{Root: root, Snapshot: file, SnapshotDigest: digest})
 	defer a.Close()
 	evs := events()
 	if err := a.Annotate(evs); err != nil {
@@ -157,5 +156,118 @@ func TestSnapshotNothingOwned(t *testing.T) {
 	}
 	if evs[0].Verdict != diff.VerdictUnowned || evs[1].Verdict != diff.VerdictMatch {
 		t.Errorf("after a database change: %s %s, want unowned and match", evs[0].Verdict, evs[1].Verdict)
+	}
+}
+
+// TestSnapshotSealed shows that a snapshot is read only with the digest its baseline
+// sealed: one rewritten since, one where the baseline sealed none, and one gone that the
+// baseline sealed are refused, with a warning naming the file, and then explain no
+// remove; a snapshot kept by PrepareSnapshot keeps what the old one listed.
+func TestSnapshotSealed(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello")
+	file := filepath.Join(t.TempDir(), "b.db.packages")
+	digest, _, err := WriteSnapshot(file, root, []string{"/usr"})
+	if err != nil || digest == "" {
+		t.Fatalf("digest %q, %v", digest, err)
+	}
+	good, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := gzipped(t, "fim-packages 1 0\npackage dpkg hello 1 amd64\n/usr/bin/planted\n")
+	for _, c := range []struct {
+		name   string
+		data   []byte // nil: no file
+		digest string
+		want   string
+	}{
+		{"sealed", good, digest, ""},
+		{"rewritten", forged, digest, "not the package snapshot the baseline sealed: its digest is"},
+		{"none sealed", good, "", "the baseline seals none"},
+		{"gone", nil, digest, "gone, and the baseline seals one"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			os.Remove(file)
+			if c.data != nil {
+				if err := os.WriteFile(file, c.data, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var warns []string
+			a := New(Options{Root: root, Snapshot: file, SnapshotDigest: c.digest, Since: time.Unix(0, 0),
+				Logf: func(format string, args ...any) { warns = append(warns, fmt.Sprintf(format, args...)) }})
+			defer a.Close()
+			evs := []diff.Event{{Kind: diff.Remove, Path: "/usr/bin/planted"}}
+			if err := a.Annotate(evs); err != nil {
+				t.Fatal(err)
+			}
+			if c.want == "" {
+				if len(warns) > 0 || a.Snapshot() == nil {
+					t.Fatalf("refused: %v", warns)
+				}
+				return
+			}
+			if len(warns) != 1 || !strings.Contains(warns[0], "package snapshot "+file+": ") || !strings.Contains(warns[0], c.want) {
+				t.Errorf("warnings %q, want one naming %s: %s", warns, file, c.want)
+			}
+			if a.Snapshot() != nil || evs[0].Verdict != diff.VerdictUnknown || !strings.Contains(evs[0].Reason, "refused") {
+				t.Errorf("remove: %s (%s), want unknown: the snapshot is refused", evs[0].Verdict, evs[0].Reason)
+			}
+		})
+	}
+
+	// Kept: the new snapshot lists what the old one did, with its time, and what the
+	// databases list now.
+	os.WriteFile(file, forged, 0o600)
+	old, err := ReadSnapshot(file, SnapshotDigest(forged))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := PrepareSnapshot(file, root, []string{"/usr"}, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	kept, err := ReadSnapshot(file, p.Digest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !kept.Time.Equal(old.Time) || kept.Owner("/usr/bin/planted") == nil || kept.Owner("/usr/bin/hello") == nil {
+		t.Errorf("kept snapshot: time %v (want %v), planted %v, hello %v", kept.Time, old.Time,
+			kept.Owner("/usr/bin/planted"), kept.Owner("/usr/bin/hello"))
+	}
+}
+
+func gzipped(t *testing.T, text string) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte(text))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestDBEntries shows whose database entries each dpkg database file holds.
+func TestDBEntries(t *testing.T) {
+	for _, c := range []struct {
+		path, pkg string
+		ok        bool
+	}{
+		{"/var/lib/dpkg/info/hello.md5sums", "hello", true},
+		{"/var/lib/dpkg/info/libc6:amd64.list", "libc6", true},
+		{"/var/lib/dpkg/info/base-files.conffiles", "base-files", true},
+		{"/var/lib/dpkg/status", allDpkg, true},
+		{"/var/lib/dpkg/info/hello.postinst", "", false},
+		{"/var/lib/dpkg/info/.md5sums", "", false},
+		{"/var/lib/dpkg/info/x/hello.md5sums", "", false},
+		{"/var/lib/dpkg/status-old", "", false},
+		{"/usr/bin/hello", "", false},
+	} {
+		if pkg, ok := dbEntries(c.path); pkg != c.pkg || ok != c.ok {
+			t.Errorf("%s: %q %v, want %q %v", c.path, pkg, ok, c.pkg, c.ok)
+		}
 	}
 }

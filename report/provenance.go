@@ -50,7 +50,7 @@ func newJSONTransaction(t *diff.Transaction) *jsonTransaction {
 
 // tagged says whether an event's line carries its provenance.
 func tagged(ev *diff.Event) bool {
-	return ev.Package != nil || ev.Verdict == diff.VerdictUnknown
+	return ev.Package != nil || ev.Verdict == diff.VerdictUnknown || ev.Verdict == diff.VerdictTampered
 }
 
 // appendProvenance appends an event's provenance tag, if it has one.
@@ -114,14 +114,19 @@ func provenanceShown(events []diff.Event) bool {
 }
 
 // appendProvenanceSummary appends the summary's provenance part: "4 unexplained,
-// 1239 explained by their packages (31 packages upgraded 2026-12-02 03:12–03:14)".
+// 1239 explained by their packages (31 packages upgraded 2026-12-02 03:12–03:14)";
+// with tampered verdicts, "4 unexplained (2 tampered: the package database changed
+// outside any transaction), …".
 func appendProvenanceSummary(b []byte, events []diff.Event) []byte {
-	var explained int
+	var explained, tampered int
 	pkgs := map[string]bool{}
 	actions := map[string]bool{}
 	var first, last time.Time
 	for i := range events {
 		ev := &events[i]
+		if ev.Verdict == diff.VerdictTampered {
+			tampered++
+		}
 		if !ev.Verdict.Explained() {
 			continue
 		}
@@ -139,6 +144,12 @@ func appendProvenanceSummary(b []byte, events []diff.Event) []byte {
 	}
 	b = strconv.AppendInt(b, int64(len(events)-explained), 10)
 	b = append(b, " unexplained, "...)
+	if tampered > 0 {
+		b = b[:len(b)-2]
+		b = append(b, " ("...)
+		b = strconv.AppendInt(b, int64(tampered), 10)
+		b = append(b, " tampered: the package database changed outside any transaction), "...)
+	}
 	b = strconv.AppendInt(b, int64(explained), 10)
 	b = append(b, " explained by their packages"...)
 	if len(pkgs) == 0 {

@@ -85,6 +85,11 @@ const (
 	// FlagImplied: the entry was not in the source but is implied by entries below it
 	// (a directory a tar archive leaves out): only its path and type are known.
 	FlagImplied
+	// FlagPackageVerified: when the entry was recorded, the file's content had the
+	// digest its package recorded (fim baseline --package-digests), read at the same
+	// device, inode, size, mtime and ctime. fim verify-packages --db trusts it while
+	// those are unchanged.
+	FlagPackageVerified
 )
 
 // Xattr is one extended attribute. Names are kept sorted within an Entry.

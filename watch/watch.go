@@ -26,6 +26,7 @@ import (
 	"fim/baseline"
 	"fim/diff"
 	"fim/idname"
+	"fim/provenance"
 	"fim/tree"
 	"fim/walk"
 )
@@ -78,6 +79,12 @@ type Watcher struct {
 	// baseline.Meta.KeyBase).
 	Signer  ed25519.PrivateKey
 	KeyBase string
+	// Packages, if set, writes the package snapshot of each baseline Update writes,
+	// before it is committed: its digest is sealed in the meta (Meta.Packages), and it
+	// is put in place once the baseline is committed. nil keeps the snapshot there is,
+	// and Meta.Packages.
+	Packages func() *provenance.PendingSnapshot
+	snapFile *os.File // the snapshot Packages last put in place, one of fim's own files
 	// Emit hands a batch on. An error that is ErrFull says the batch could not be
 	// taken for now (a full delivery backlog): watch then drops the events it has not
 	// handed on, keeps watching, and rescans once Acked says the backlog is delivered,
@@ -1260,10 +1267,25 @@ func (w *Watcher) maybeFlushState(final bool) error {
 	}
 	meta := w.Meta
 	meta.Generation++
+	snap := w.packages()
+	defer snap.Abort()
+	if snap != nil {
+		meta.Packages = snap.Digest()
+	}
 	if err := w.writeState(w.DB, baseline.Overlay(w.st.iter(), undelivered), meta, w.Signer, w.KeyBase); err != nil {
 		return err
 	}
-	w.Meta.Generation = meta.Generation
+	w.Meta.Generation, w.Meta.Packages = meta.Generation, meta.Packages
+	if snap != nil {
+		f := snap.File()
+		if err := snap.Commit(); err != nil {
+			return err
+		}
+		if w.snapFile != nil {
+			w.release([]*os.File{w.snapFile})
+		}
+		w.snapFile = f
+	}
 	// The state goes on from the new baseline, with what watch has seen of the paths
 	// it left as they were.
 	overlay := make(map[string]*tree.Entry, len(undelivered))
@@ -1283,6 +1305,19 @@ func (w *Watcher) maybeFlushState(final bool) error {
 	w.hold(r.Files())
 	w.st.reset(r, overlay)
 	return nil
+}
+
+// packages writes the package snapshot of the baseline about to be written (Packages),
+// held as one of fim's own files; nil when there is none to write.
+func (w *Watcher) packages() *provenance.PendingSnapshot {
+	if w.Packages == nil {
+		return nil
+	}
+	snap := w.Packages()
+	if f := snap.File(); f != nil {
+		w.hold([]*os.File{f})
+	}
+	return snap
 }
 
 // writeState writes the entries next yields as the baseline file, with meta, signed

@@ -30,7 +30,7 @@ func newApp() *cli.App {
 			}
 			return cli.ShowAppHelp(c)
 		},
-		Commands: []*cli.Command{baselineCommand(), checkCommand(), watchCommand(), verifyCommand(), keygenCommand(),
+		Commands: []*cli.Command{baselineCommand(), checkCommand(), watchCommand(), verifyCommand(), verifyPackagesCommand(), keygenCommand(),
 			diffCommand(), acceptCommand(), exportCommand(), listCommand(), infoCommand(), explainCommand(), completionCommand(), schemaCommand(), manCommand(), helpCommand()},
 	}
 	for _, cmd := range app.Commands {

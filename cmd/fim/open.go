@@ -10,7 +10,6 @@ import (
 	"fim/report"
 	"fim/walk"
 	"os"
-	"time"
 
 	"github.com/urfave/cli/v2"
 )
@@ -32,13 +31,14 @@ func (w *warnings) add(path string, err error) {
 
 // annotator returns the package provenance of a command's events (nil with
 // --no-provenance): what the package databases under root make of them, for a baseline
-// kept at db ("": none, no package snapshot) taken at since.
-func annotator(c *cli.Context, root, db string, since time.Time) *provenance.Annotator {
+// kept at db ("": none, no package snapshot) whose meta is meta (when it was taken, and
+// the digest of the package snapshot it seals).
+func annotator(c *cli.Context, root, db string, meta baseline.Meta) *provenance.Annotator {
 	if c.Bool("no-provenance") {
 		return nil
 	}
-	return provenance.New(provenance.Options{Root: root, Since: since, Snapshot: provenance.SnapshotPath(db),
-		Logf: logf, Workers: c.Int("workers")})
+	return provenance.New(provenance.Options{Root: root, Since: meta.Created, Snapshot: provenance.SnapshotPath(db),
+		SnapshotDigest: meta.Packages, Logf: logf, Workers: c.Int("workers")})
 }
 
 // stamp is what a baseline written now records of where it was made.
@@ -79,7 +79,7 @@ func (k *checked) open(c *cli.Context, db string) (err error) {
 		return err
 	}
 	k.rep.base, k.rep.root = baselineInfo(k.b.Meta()), k.root
-	k.prov = annotator(c, k.root, db, k.b.Meta().Created)
+	k.prov = annotator(c, k.root, db, k.b.Meta())
 	return nil
 }
 

@@ -2,7 +2,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
+	"crypto/md5"
 	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -46,6 +52,16 @@ func parseProv(t *testing.T, out string) []provEvent {
 		events = append(events, ev)
 	}
 	return events
+}
+
+// verdictsOf returns the verdict of each json event of out, by "type path".
+func verdictsOf(t *testing.T, out string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	for _, ev := range parseProv(t, out) {
+		got[ev.Type+" "+ev.Path] = ev.Verdict
+	}
+	return got
 }
 
 func explained(v string) bool { return v == "match" || v == "listed" || v == "removed" }
@@ -299,10 +315,7 @@ func TestProvenanceDiff(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(root, "usr/share/doc/hello/copyright"), []byte("not hello's\n"), 0o644))
 	mustRun(t, 0, "baseline", "--quiet", "--db", cur, "--root", root, "/usr")
 	out, _ := mustRun(t, 4, "diff", "--root", root, "--format", "json", old, cur)
-	got := map[string]string{}
-	for _, ev := range parseProv(t, out) {
-		got[ev.Type+" "+ev.Path] = ev.Verdict
-	}
+	got := verdictsOf(t, out)
 	want := map[string]string{
 		"change /usr/share/doc/hello/copyright":            "mismatch",
 		"rename /usr/share/doc/hostname/copyright.distrib": "match",
@@ -345,4 +358,227 @@ func TestProvenanceInstall(t *testing.T) {
 		t.Errorf("verdicts %v of %d events: want matches and listed directories and symlinks", kinds, len(events))
 	}
 	mustRun(t, 1, "check", "--db", db, "--explained-ok")
+}
+
+// snapshotLists reports whether the package snapshot beside db lists path.
+func snapshotLists(t *testing.T, db, path string) bool {
+	t.Helper()
+	f, err := os.Open(db + ".packages")
+	must(t, err)
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	must(t, err)
+	data, err := io.ReadAll(zr)
+	must(t, err)
+	return slices.Contains(strings.Split(string(data), "\n"), path)
+}
+
+// TestProvenanceSnapshotSealed shows that the package snapshot beside a baseline is
+// sealed by it: one rewritten to explain an intruder's remove is refused with a warning
+// naming it, and the remove stays unexplained; the snapshot as written is taken. check
+// --update, accept and watch --update write a current snapshot and seal it in the
+// baseline they write.
+func TestProvenanceSnapshotSealed(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello", "libsensors-config")
+	at := func(p string) string { return filepath.Join(root, p) }
+	must(t, os.WriteFile(at("etc/planted"), []byte("x\n"), 0o644))
+	db := filepath.Join(t.TempDir(), "b.db")
+	snap := db + ".packages"
+	mustRun(t, 0, "baseline", "--quiet", "--db", db, "--root", root, "/usr", "/etc")
+	debtest.Run(t, "dpkg", debtest.DpkgArgs(root, "-r", "libsensors-config")...)
+	must(t, os.Remove(at("etc/planted")))
+
+	// The intruder adds the file to the removed package's list in the snapshot.
+	real, err := os.ReadFile(snap)
+	must(t, err)
+	zr, err := gzip.NewReader(bytes.NewReader(real))
+	must(t, err)
+	text, err := io.ReadAll(zr)
+	must(t, err)
+	var forged bytes.Buffer
+	zw := gzip.NewWriter(&forged)
+	zw.Write(append(text, "package dpkg libsensors-config 1 all\n/etc/planted\n"...))
+	must(t, zw.Close())
+	must(t, os.WriteFile(snap, forged.Bytes(), 0o644))
+	verdicts := func(stderr *string) map[string]string {
+		t.Helper()
+		out, e := mustRun(t, 2, "check", "--db", db, "--format", "json")
+		*stderr = e
+		return verdictsOf(t, out)
+	}
+	var stderr string
+	got := verdicts(&stderr)
+	if !regexp.MustCompile(`(?m)^fim: warning: package snapshot ` + regexp.QuoteMeta(snap) + `: not the package snapshot the baseline sealed: .*$`).MatchString(stderr) {
+		t.Errorf("stderr %q: want a warning naming %s", stderr, snap)
+	}
+	if v := got["remove /etc/planted"]; v != "unknown" {
+		t.Errorf("remove /etc/planted with a forged snapshot: %q, want unknown (all: %v)", v, got)
+	}
+	must(t, os.WriteFile(snap, real, 0o644))
+	got = verdicts(&stderr)
+	if strings.Contains(stderr, "package snapshot") || got["remove /etc/planted"] == "removed" ||
+		got["remove /usr/share/doc/libsensors-config/copyright"] != "removed" {
+		t.Errorf("the snapshot as written: %v, stderr %q", got, stderr)
+	}
+
+	// Each rewrite of the baseline seals a current snapshot: a check after it finds it
+	// as sealed.
+	sealed := func(what string) {
+		t.Helper()
+		_, stderr := mustRun(t, 0, "check", "--db", db)
+		if strings.Contains(stderr, "package snapshot") {
+			t.Errorf("after %s: %s", what, stderr)
+		}
+	}
+	mustRun(t, 2, "check", "--quiet", "--db", db, "--update")
+	sealed("check --update")
+	if snapshotLists(t, db, "/usr/share/doc/libsensors-config/copyright") {
+		t.Error("check --update kept the snapshot of the removed package")
+	}
+	debtest.Run(t, "dpkg", debtest.DpkgArgs(root, "--force-depends", "-i", debtest.DebCache(t, "bzip2")["bzip2"])...)
+	mustRun(t, 0, "accept", "--db", db, "--path", "**")
+	sealed("accept")
+	if !snapshotLists(t, db, "/bin/bzip2") {
+		t.Error("accept did not add the installed package to the snapshot")
+	}
+
+	st, err := os.Stat(snap)
+	must(t, err)
+	r := startWatch(t, fsnotifyBackend, at("usr/share/doc"), "--update", "--update-every", "50ms", "--db", db)
+	must(t, os.WriteFile(at("usr/share/doc/hello/copyright"), []byte("not hello's\n"), 0o644))
+	r.await("the change", func(evs []watchEvent) bool {
+		return slices.ContainsFunc(evs, func(ev watchEvent) bool { return ev.Path == "/usr/share/doc/hello/copyright" })
+	})
+	for deadline := time.Now().Add(eventTimeout); ; time.Sleep(10 * time.Millisecond) {
+		if now, err := os.Stat(snap); err == nil && !os.SameFile(st, now) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("watch --update wrote no package snapshot")
+		}
+	}
+	must(t, r.cmd.Process.Signal(syscall.SIGTERM))
+	<-r.exited
+	sealed("watch --update")
+}
+
+// TestProvenanceTampered rewrites a package's binary and its line in the package's
+// .md5sums to match, with no package transaction: the binary's verdict, drawn from the
+// edited database, is tampered, and so is the edit of the .md5sums, first in the report
+// and counted in its summary. A real upgrade by dpkg, which rewrites the .md5sums and
+// logs the transaction, stays explained.
+func TestProvenanceTampered(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello", "hostname")
+	at := func(p string) string { return filepath.Join(root, p) }
+	time.Sleep(1100 * time.Millisecond) // see TestProvenanceAfterUpgrade
+	db := filepath.Join(t.TempDir(), "b.db")
+	mustRun(t, 0, "baseline", "--quiet", "--db", db, "--root", root, "/usr", "/var/lib/dpkg")
+
+	trojan := []byte("#!/bin/sh\necho not hello\n")
+	must(t, os.WriteFile(at("usr/bin/hello"), trojan, 0o755))
+	sums := at("var/lib/dpkg/info/hello.md5sums")
+	data, err := os.ReadFile(sums)
+	must(t, err)
+	line := regexp.MustCompile(`(?m)^[0-9a-f]{32}  usr/bin/hello$`)
+	if !line.Match(data) {
+		t.Fatalf("%s lists no usr/bin/hello:\n%s", sums, data)
+	}
+	data = line.ReplaceAll(data, []byte(fmt.Sprintf("%x  usr/bin/hello", md5.Sum(trojan))))
+	must(t, os.WriteFile(sums, data, 0o644))
+
+	out, _ := mustRun(t, 4, "check", "--db", db, "--format", "json")
+	got := verdictsOf(t, out)
+	want := map[string]string{
+		"change /usr/bin/hello":                   "tampered",
+		"change /var/lib/dpkg/info/hello.md5sums": "tampered",
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("verdicts %v, want %v", got, want)
+	}
+	text, _ := mustRun(t, 4, "check", "--db", db)
+	if !strings.Contains(text, "2 unexplained (2 tampered: the package database changed outside any transaction)") ||
+		!strings.Contains(text, "tampered, /var/lib/dpkg/info/hello.md5sums changed since the baseline, and the package log shows no transaction of hello since") {
+		t.Errorf("the text report does not say what was tampered:\n%s", text)
+	}
+
+	// The real upgrade of another root: dpkg rewrites the .md5sums and logs it.
+	root = debtest.DpkgRoot(t, "hello")
+	time.Sleep(1100 * time.Millisecond)
+	mustRun(t, 0, "baseline", "--quiet", "--db", db, "--root", root, "/usr", "/var/lib/dpkg")
+	deb := upgradedDeb(t, "hello", "2.10-3+fim1", "usr/share/doc/hello/changelog.Debian.gz", "usr/share/doc/hello/NEWS.gz")
+	debtest.Run(t, "dpkg", debtest.DpkgArgs(root, "--force-depends", "-i", deb)...)
+	out, _ = mustRun(t, 6, "check", "--db", db, "--format", "json")
+	got = verdictsOf(t, out)
+	for k, v := range got {
+		if v == "tampered" {
+			t.Errorf("%s: tampered after a real upgrade", k)
+		}
+	}
+	for _, k := range []string{"chmod /usr/bin/hello", "change /usr/share/doc/hello/changelog.Debian.gz"} {
+		if got[k] != "match" {
+			t.Errorf("%s: %q after a real upgrade, want match (all: %v)", k, got[k], got)
+		}
+	}
+}
+
+// TestVerifyPackages checks a root's packages without a baseline: nothing to report
+// as installed, then a rewritten and a removed package file with their verdicts and
+// exit bits, and only what is below the PATHs given.
+func TestVerifyPackages(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello")
+	mustRun(t, 0, "verify-packages", "--root", root)
+	must(t, os.WriteFile(filepath.Join(root, "usr/share/doc/hello/copyright"), []byte("not hello's\n"), 0o644))
+	must(t, os.Remove(filepath.Join(root, "usr/share/man/man1/hello.1.gz")))
+	out, _ := mustRun(t, 6, "verify-packages", "--root", root, "--format", "json", "--workers", "2")
+	want := map[string]string{
+		"change /usr/share/doc/hello/copyright": "mismatch",
+		"remove /usr/share/man/man1/hello.1.gz": "missing",
+	}
+	if got := verdictsOf(t, out); !maps.Equal(got, want) {
+		t.Errorf("verdicts %v, want %v", got, want)
+	}
+	text, _ := mustRun(t, 2, "verify-packages", "--root", root, "/usr/share/man")
+	if !strings.Contains(text, "remove  /usr/share/man/man1/hello.1.gz  [dpkg hello 2.10-3 amd64: missing]") ||
+		strings.Contains(text, "copyright") {
+		t.Errorf("verify-packages /usr/share/man:\n%s", text)
+	}
+}
+
+// TestVerifyPackagesReuse shows verify-packages --db trusting a baseline made with
+// --package-digests: after the package's .md5sums is made to claim another digest for
+// its man page, a check that reads the file finds a mismatch, while one that trusts
+// the baseline's verdict of the unchanged file does not read it; a file rewritten since
+// the baseline is read again, and a baseline without --package-digests is not trusted.
+func TestVerifyPackagesReuse(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello")
+	dir := t.TempDir()
+	digests, plain := filepath.Join(dir, "digests.db"), filepath.Join(dir, "plain.db")
+	mustRun(t, 0, "baseline", "--quiet", "--package-digests", "--db", digests, "--root", root, "/usr")
+	mustRun(t, 0, "baseline", "--quiet", "--db", plain, "--root", root, "/usr")
+	sums := filepath.Join(root, "var/lib/dpkg/info/hello.md5sums")
+	data, err := os.ReadFile(sums)
+	must(t, err)
+	man := regexp.MustCompile(`(?m)^[0-9a-f]{32}  usr/share/man/man1/hello.1.gz$`)
+	if !man.Match(data) {
+		t.Fatalf("%s lists no man page:\n%s", sums, data)
+	}
+	must(t, os.WriteFile(sums, man.ReplaceAll(data, []byte(strings.Repeat("0", 32)+"  usr/share/man/man1/hello.1.gz")), 0o644))
+	must(t, os.WriteFile(filepath.Join(root, "usr/share/doc/hello/copyright"), []byte("not hello's\n"), 0o644))
+	both := map[string]string{
+		"change /usr/share/doc/hello/copyright": "mismatch",
+		"change /usr/share/man/man1/hello.1.gz": "mismatch",
+	}
+	for _, c := range []struct {
+		args []string
+		want map[string]string
+	}{
+		{nil, both},
+		{[]string{"--db", plain}, both},
+		{[]string{"--db", digests}, map[string]string{"change /usr/share/doc/hello/copyright": "mismatch"}},
+	} {
+		out, _ := mustRun(t, 4, append([]string{"verify-packages", "--root", root, "--format", "json"}, c.args...)...)
+		if got := verdictsOf(t, out); !maps.Equal(got, c.want) {
+			t.Errorf("verify-packages %v: %v, want %v", c.args, got, c.want)
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"fim/config"
 	"fim/diff"
 	"fim/metrics"
+	"fim/provenance"
 	"fim/tree"
 )
 
@@ -102,6 +103,12 @@ func runBaseline(c *cli.Context) error {
 		return err
 	}
 	defer rec.Close()
+	if !c.Bool("no-provenance") {
+		rec.Snapshot = &provenance.Options{Logf: logf, Workers: c.Int("workers")}
+	}
+	if c.Bool("package-digests") {
+		rec.Digests = &provenance.VerifyOptions{Logf: logf, Workers: c.Int("workers")}
+	}
 	var warn warnings
 	src := walker(c, comp, pol, pol.Root, &warn, rec.Own()...).Walk
 	if imageSource(c) != "" {
@@ -116,14 +123,6 @@ func runBaseline(c *cli.Context) error {
 	prog.finish()
 	if err != nil {
 		return err
-	}
-	if imageSource(c) == "" && !c.Bool("no-provenance") {
-		warns, err := rec.SnapshotPackages(pol.Root, comp)
-		for _, w := range append(warns, err) {
-			if w != nil {
-				logf("warning: %v", w)
-			}
-		}
 	}
 	if err := writeMetrics(c, metrics.Run{Command: "baseline", Took: time.Since(start), Entries: st.Entries, Warns: warn.n}); err != nil {
 		return err
@@ -219,6 +218,7 @@ func baselineCommand() *cli.Command {
 			&cli.IntFlag{Name: "max-entries", Usage: "fail rather than record more than `N` entries (0: unlimited)"},
 			signFlag, quietFlag, fromTarFlag, fromMtreeFlag, metricsFileFlag,
 			&cli.BoolFlag{Name: "no-provenance", Usage: "do not keep which package lists each path beside the baseline (DB.packages), which explains a later remove"},
+			&cli.BoolFlag{Name: "package-digests", Usage: "also read the package files against their packages' digests, and record which matched, for fim verify-packages --db to trust while they are unchanged"},
 		},
 		Action: runBaseline,
 	}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"errors"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"fim/check"
+	"fim/provenance"
+)
+
+func verifyPackagesCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "verify-packages",
+		Usage:        "check the files of installed packages against the digests their packages recorded, without a baseline",
+		ArgsUsage:    "[PATH...]",
+		OnUsageError: onUsageError,
+		Flags: []cli.Flag{
+			rootFlag, workersFlag, reportFormatFlag, outputFlag, redactFlag,
+			&cli.StringFlag{Name: "db", Usage: "a baseline of the tree made with --package-digests: a file as it recorded, which matched its package then, is not read again"},
+		},
+		Action: runVerifyPackages,
+	}
+}
+
+func runVerifyPackages(c *cli.Context) error {
+	root := c.String("root")
+	var paths []string
+	for _, p := range c.Args().Slice() {
+		if root == "" { // a path of this host; under --root, a recorded path
+			abs, err := filepath.Abs(p)
+			if err != nil {
+				return usageErr("%s: %v", p, err)
+			}
+			p = abs
+		}
+		paths = append(paths, filepath.Clean("/"+p))
+	}
+	rep, err := newReporter(c, false, paths)
+	if err != nil {
+		return err
+	}
+	defer rep.close()
+	var warned int
+	o := provenance.VerifyOptions{Root: root, Paths: paths, Workers: c.Int("workers"),
+		Logf: func(format string, args ...any) { warned++; logf(format, args...) }}
+	events, err := check.VerifyPackages(c.Context, c.String("db"), o)
+	if errors.Is(err, check.ErrPackages) {
+		return usageErr("--root: %v", err)
+	}
+	if err != nil {
+		return err
+	}
+	if err := rep.emit(events, rep.info(false, warned)); err != nil {
+		return err
+	}
+	return eventsExit(events, false)
+}

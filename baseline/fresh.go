@@ -2,9 +2,10 @@ package baseline
 
 import (
 	"errors"
+	"fim/internal/atomicfile"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -110,27 +111,12 @@ func RecordGeneration(file string, gen uint64) error {
 	if old, err := ReadGeneration(file); err != nil || old >= gen {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp-*")
-	if err != nil {
+	err := atomicfile.Write(file, 0o600, func(w io.Writer) error {
+		_, err := io.WriteString(w, strconv.FormatUint(gen, 10)+"\n")
 		return err
-	}
-	_, err = f.WriteString(strconv.FormatUint(gen, 10) + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), file)
-	}
+	})
 	if err != nil {
-		os.Remove(f.Name())
 		return fmt.Errorf("record generation in %s: %w", file, err)
-	}
-	if d, err := os.Open(filepath.Dir(file)); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

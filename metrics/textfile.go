@@ -2,14 +2,14 @@ package metrics
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 
 	"fim/diff"
+	"fim/internal/atomicfile"
 )
 
 // Run is what one check or baseline reports: the figures of its textfile.
@@ -45,52 +45,24 @@ func (r Run) registry(b Build, now time.Time) *prometheus.Registry {
 	return reg
 }
 
-// WriteFile writes r's figures to path in Prometheus's text format, atomically: into
-// a temporary file in the same directory (named with a dot first and .tmp last, which
-// node_exporter's textfile collector does not read), synced, then renamed over path,
-// and the directory synced. A reader sees the old file or the new one, never a part.
+// WriteFile writes r's figures to path in Prometheus's text format, atomically
+// (atomicfile.Write: the temporary file is named with a dot first and does not end in
+// .prom, so node_exporter's textfile collector does not read it). A reader sees the old
+// file or the new one, never a part.
 func WriteFile(path string, b Build, r Run) error {
 	mfs, err := r.registry(b, time.Now()).Gather()
-	if err != nil {
-		return fmt.Errorf("metrics file %s: %w", path, err)
-	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("metrics file %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // after the rename: nothing left to remove
-	for _, mf := range mfs {
-		if _, err = expfmt.MetricFamilyToText(tmp, mf); err != nil {
-			break
-		}
-	}
 	if err == nil {
-		err = tmp.Chmod(0o644) // node_exporter runs as another user
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err == nil {
-		err = syncDir(dir)
+		err = atomicfile.Write(path, 0o644, func(w io.Writer) error { // node_exporter runs as another user
+			for _, mf := range mfs {
+				if _, err := expfmt.MetricFamilyToText(w, mf); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
 	if err != nil {
 		return fmt.Errorf("metrics file %s: %w", path, err)
 	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

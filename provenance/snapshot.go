@@ -21,6 +21,7 @@ import (
 	"github.com/zeebo/blake3"
 
 	"fim/diff"
+	"fim/internal/atomicfile"
 	"fim/pkgdb"
 
 	"golang.org/x/sys/unix"
@@ -111,7 +112,7 @@ func (p *PendingSnapshot) Commit() error {
 	}
 	err := os.Rename(p.tmp, p.file)
 	if err == nil {
-		err = syncDir(filepath.Dir(p.file))
+		err = atomicfile.SyncDir(filepath.Dir(p.file))
 	}
 	p.Abort()
 	if err != nil {
@@ -132,15 +133,6 @@ func (p *PendingSnapshot) Abort() {
 	if p.tmp != "" {
 		os.Remove(p.tmp) // after Commit's rename: nothing
 	}
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // PrepareSnapshot reads the package databases under root and writes, beside file, which

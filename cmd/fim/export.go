@@ -2,12 +2,13 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
 	"fim/check"
+	"fim/internal/atomicfile"
 	"fim/mtree"
 )
 
@@ -64,25 +65,7 @@ func runExport(c *cli.Context) error {
 		}
 		return mtree.Write(os.Stdout, r.Iter().Next, opt)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(out), ".fim-export-*")
-	if err != nil {
-		return usageErr("--output: %v", err)
-	}
-	defer os.Remove(tmp.Name()) // after the rename, there is nothing left to remove
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	err = mtree.Write(tmp, r.Iter().Next, opt)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), out)
-	}
+	err = atomicfile.Write(out, 0o600, func(w io.Writer) error { return mtree.Write(w, r.Iter().Next, opt) })
 	if err != nil {
 		return fmt.Errorf("export not written, %s unchanged: %w", out, err)
 	}

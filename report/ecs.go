@@ -82,6 +82,19 @@ type ecsFile struct {
 	Directory string `json:"directory"`
 	Extension string `json:"extension,omitempty"`
 	*ecsStat
+	// Ext holds where a renamed or moved file was before, as Elastic Defend's events
+	// carry it and Elastic's prebuilt detection rules read it (file.Ext.original.path):
+	// not an ECS field, but the one place those rules look. fim.old_path has it too.
+	Ext *ecsFileExt `json:"Ext,omitempty"`
+}
+
+type ecsFileExt struct {
+	Original ecsOriginal `json:"original"`
+}
+
+type ecsOriginal struct {
+	Path string `json:"path"`
+	Name string `json:"name"`
 }
 
 type ecsStat struct {
@@ -283,6 +296,7 @@ func ECS(w io.Writer, events []diff.Event, info Info) error {
 			doc.File.Hash = &ecsHash{ev.SHA256}
 		}
 		if ev.OldPath != "" {
+			doc.File.Ext = &ecsFileExt{ecsOriginal{Path: ev.OldPath, Name: path.Base(ev.OldPath)}}
 			doc.FIM.OldPath = ev.OldPath
 			doc.FIM.OldPathB64 = rawIfInvalid(ev.OldPath)
 		}

@@ -98,6 +98,10 @@ type Watcher struct {
 	FlushEvery time.Duration
 	// Metrics, when set, is told what the watch does (see Metrics).
 	Metrics Metrics
+	// Ready, when set, is called once the marks are in force and the starting state
+	// is compared (when Logf is told "ready"), with the roots watched and the backends
+	// that watch them, as that line says them.
+	Ready func(roots, backends string)
 	// StallAfter is how long the loop may go without turning before Health reports
 	// it stalled. Default DefaultStallAfter.
 	StallAfter time.Duration
@@ -280,6 +284,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 	w.beat()
 	w.ready.Store(true)
 	w.logf("ready: watching %s (%s)", w.describeRoots(), w.describeBackends())
+	if w.Ready != nil {
+		w.Ready(w.describeRoots(), w.describeBackends())
+	}
 
 	var periodic <-chan time.Time
 	if w.Interval > 0 {

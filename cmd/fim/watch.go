@@ -13,6 +13,7 @@ import (
 	"fim/check"
 	"fim/config"
 	"fim/diff"
+	"fim/internal/sdnotify"
 	"fim/metrics"
 	"fim/output"
 	"fim/provenance"
@@ -125,6 +126,17 @@ func runWatch(c *cli.Context) error {
 		Metrics:      lis.watch(),
 	}
 	defer lis.serve(c, w, spool)()
+	sd, err := sdnotify.FromEnv()
+	if err != nil {
+		return &exitError{exitRuntime, err}
+	}
+	defer sd.Close()
+	w.Ready = func(roots, backends string) {
+		if err := sd.Send("READY=1", "STATUS=watching "+roots+" ("+backends+")"); err != nil {
+			logf("%v", err)
+		}
+	}
+	defer sd.Serve(c.Context, w.Health, logf)()
 	return wt.Run(c.Context, w, func(events []diff.Event) error {
 		if events = rep.shown(events); len(events) == 0 {
 			return nil // nothing of --min-severity in this batch

@@ -26,7 +26,14 @@ LDFLAGS     := -X main.buildVersion=$(VERSION) -X main.buildCommit=$(COMMIT) -X 
 DEMO_DIR    ?= /etc
 PEERS_DIR   ?= /usr
 
-.PHONY: all build demo test vet lint fuzz fuzz-long bench bench-peers bench-watch clean
+# make install: where things go (DESTDIR is prepended to each, for packaging).
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+DATADIR     ?= $(PREFIX)/share
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+
+.PHONY: all build demo test vet lint fuzz fuzz-long bench bench-peers bench-watch install clean
 
 all: build
 
@@ -90,6 +97,23 @@ bench-peers: build
 # backend, each run on a fresh tmpfs (needs root).
 bench-watch: build
 	$(GO) run ./bench/watchbench -fim $(BIN)/fim $(WATCHBENCH_FLAGS)
+
+# The binary, its manual page and shell completions (made by the binary itself), and the
+# systemd units of dist/systemd with ExecStart= pointing at BINDIR.
+install: build
+	install -D -m 0755 $(BIN)/fim $(DESTDIR)$(BINDIR)/fim
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR)/bash-completion/completions \
+	  $(DESTDIR)$(DATADIR)/zsh/site-functions $(DESTDIR)$(DATADIR)/fish/vendor_completions.d $(DESTDIR)$(UNITDIR)
+	$(BIN)/fim man > $(DESTDIR)$(MANDIR)/man1/fim.1
+	$(BIN)/fim completion bash > $(DESTDIR)$(DATADIR)/bash-completion/completions/fim
+	$(BIN)/fim completion zsh > $(DESTDIR)$(DATADIR)/zsh/site-functions/_fim
+	$(BIN)/fim completion fish > $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/fim.fish
+	chmod 0644 $(DESTDIR)$(MANDIR)/man1/fim.1 $(DESTDIR)$(DATADIR)/bash-completion/completions/fim \
+	  $(DESTDIR)$(DATADIR)/zsh/site-functions/_fim $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/fim.fish
+	for u in fim-watch.service fim-check.service fim-check.timer; do \
+	  sed 's|^ExecStart=/usr/bin/fim |ExecStart=$(BINDIR)/fim |' dist/systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u && \
+	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
 
 clean:
 	rm -rf $(BIN)

@@ -6,13 +6,19 @@ package dist
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"fim/internal/fstest"
+
+	"golang.org/x/sys/unix"
 )
 
 // install runs `make install` with PREFIX (and the build directory) in a temporary
@@ -93,5 +99,139 @@ func TestUnits(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil || len(out) > 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
+
+// unitCapabilities returns the capabilities fim-watch.service leaves fim, as setpriv
+// names them: "+sys_admin", ….
+func unitCapabilities(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile("systemd/fim-watch.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapabilityBoundingSet="); ok {
+			var caps []string
+			for _, c := range strings.Fields(v) {
+				caps = append(caps, "+"+strings.ToLower(strings.TrimPrefix(c, "CAP_")))
+			}
+			return caps
+		}
+	}
+	t.Fatal("fim-watch.service has no CapabilityBoundingSet=")
+	return nil
+}
+
+// TestWatchCapabilities runs fim watch as root with the capability bounding set of
+// fim-watch.service, then with each of those capabilities taken away, and checks what
+// each is for: without CAP_SYS_ADMIN fim falls back to inotify (no writer known),
+// without CAP_DAC_READ_SEARCH it cannot read a file of another user's, mode 0600 (a
+// root without it is only its owner's, the group's or others' in the file's mode),
+// without CAP_SYS_PTRACE it does not know the writer's executable and directory.
+func TestWatchCapabilities(t *testing.T) {
+	fstest.RequireRoot(t)
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		fstest.Skipf(t, "no setpriv (util-linux): %v", err)
+	}
+	caps := unitCapabilities(t)
+	fim := filepath.Join(install(t), "bin/fim")
+	for _, drop := range append([]string{""}, caps...) {
+		name := "all"
+		if drop != "" {
+			name = "without-" + drop[1:]
+		}
+		t.Run(name, func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "fs")
+			must(t, os.Mkdir(root, 0o755))
+			if err := unix.Mount("tmpfs", root, "tmpfs", 0, "size=8m,mode=0777"); err != nil {
+				fstest.Skipf(t, "mount tmpfs: %v", err)
+			}
+			t.Cleanup(func() { must(t, unix.Unmount(root, unix.MNT_DETACH)) })
+			secret := filepath.Join(root, "secret")
+			must(t, os.WriteFile(secret, []byte("s\n"), 0o600))
+			must(t, os.Chown(secret, 65534, 65534))
+			// nobody reaches the tmpfs through t.TempDir's directories.
+			for d := filepath.Dir(root); d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+				must(t, os.Chmod(d, 0o755))
+			}
+			bounding := "-all," + strings.Join(slices.DeleteFunc(slices.Clone(caps), func(c string) bool { return c == drop }), ",")
+			cmd := exec.Command(setpriv, "--bounding-set", bounding, "--inh-caps", "-all", "--",
+				fim, "watch", "--format", "json", "--interval", "0", "--batch-timeout", "50ms", "--dedup-window", "0", "--no-provenance", root)
+			var stderr fstest.SyncBuffer
+			cmd.Stderr = &stderr
+			stdout, err := cmd.StdoutPipe()
+			must(t, err)
+			must(t, cmd.Start())
+			t.Cleanup(func() {
+				cmd.Process.Kill()
+				cmd.Wait()
+			})
+			events := make(chan map[string]any, 16)
+			go func() {
+				defer close(events)
+				dec := json.NewDecoder(stdout)
+				for {
+					var ev map[string]any
+					if dec.Decode(&ev) != nil {
+						return
+					}
+					events <- ev
+				}
+			}()
+			deadline := time.Now().Add(10 * time.Second)
+			for !strings.Contains(stderr.String(), "watch: ready: ") {
+				if time.Now().After(deadline) {
+					t.Fatalf("fim watch not ready:\n%s", stderr.String())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if drop == "+dac_read_search" {
+				// The file is not read: fim says so (what it reports of a change to it is
+				// not this test's concern).
+				if want := secret + ": permission denied"; !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr does not say %q:\n%s", want, stderr.String())
+				}
+				return
+			}
+			// The writer is nobody, and stays until its change is reported, so that fim
+			// finds it in /proc.
+			writer := exec.Command("sh", "-c", `echo x >> "$0" && read _`, secret)
+			writer.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
+			hold, err := writer.StdinPipe()
+			must(t, err)
+			must(t, writer.Start())
+			defer func() {
+				hold.Close()
+				writer.Wait()
+			}()
+			var ev map[string]any
+			select {
+			case ev = <-events:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("no event within 10s:\n%s", stderr.String())
+			}
+			file, _ := ev["file"].(map[string]any)
+			process, _ := ev["process"].(map[string]any)
+			if got, want := ev["source"], map[bool]string{true: "fanotify", false: "fsnotify"}[drop != "+sys_admin"]; got != want {
+				t.Errorf("source %v, want %s", got, want)
+			}
+			if file["hash"] == nil {
+				t.Errorf("no hash of a file of nobody's, mode 0600, with CAP_DAC_READ_SEARCH\n%s", stderr.String())
+			}
+			if drop != "+sys_admin" {
+				if exe, want := process["exe"], drop != "+sys_ptrace"; (exe != nil) != want {
+					t.Errorf("the writer's exe %v without %q; want it known: %v", exe, drop, want)
+				}
+			}
+		})
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

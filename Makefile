@@ -6,6 +6,10 @@ STATICCHECK_VERSION := v0.8.2
 # go-mtree's gomtree: the mtree tests verify fim's exports with it as well as NetBSD mtree.
 GOMTREE     := $(BIN)/gomtree
 GOMTREE_VERSION := v0.7.0
+# kubeconform: the dist tests validate the Kubernetes manifests with it, against the
+# schemas kept in dist/testdata (it fetches none).
+KUBECONFORM := $(BIN)/kubeconform
+KUBECONFORM_VERSION := v0.8.0
 # The SARIF Multitool (npm's @microsoft/sarif-multitool-linux, x86-64): the report tests
 # validate every SARIF log with its SARIF and GitHub code scanning rules. Its npm wrapper
 # passes arguments through a shell, so bin/sarif-multitool is the program itself.
@@ -51,6 +55,9 @@ $(STATICCHECK):
 $(GOMTREE):
 	GOBIN=$(CURDIR)/$(BIN) $(GO) install github.com/vbatts/go-mtree/cmd/gomtree@$(GOMTREE_VERSION)
 
+$(KUBECONFORM):
+	GOBIN=$(CURDIR)/$(BIN) $(GO) install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
+
 $(SARIF_MULTITOOL):
 	npm install --no-save --no-audit --no-fund --prefix $(BIN)/sarif-npm @microsoft/sarif-multitool-linux@$(SARIF_MULTITOOL_VERSION)
 	chmod u+x $(BIN)/sarif-npm/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
@@ -65,7 +72,7 @@ lint: vet $(STATICCHECK)
 
 # What CI runs: formatting, vet, staticcheck, the race-enabled test suite (with the
 # tools it installs in bin/ on the PATH), then every fuzz target for a short while.
-test: lint $(GOMTREE) $(SARIF_MULTITOOL)
+test: lint $(GOMTREE) $(KUBECONFORM) $(SARIF_MULTITOOL)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(GO) test -race -count=1 ./...
 	$(MAKE) --no-print-directory fuzz
 

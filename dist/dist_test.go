@@ -16,7 +16,10 @@ import (
 	"testing"
 	"time"
 
+	fimconfig "fim/config"
 	"fim/internal/fstest"
+
+	"go.yaml.in/yaml/v3"
 
 	"golang.org/x/sys/unix"
 )
@@ -233,5 +236,96 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// kubernetesVersion is the version of the schemas in testdata/kubernetes-json-schema.
+const kubernetesVersion = "1.32.2"
+
+// kubeconform validates the manifest files with kubeconform against the schemas of
+// testdata, strictly (unknown fields refused), and returns its output and error.
+func kubeconform(t *testing.T, files ...string) (string, error) {
+	t.Helper()
+	bin, err := exec.LookPath("kubeconform")
+	if err != nil {
+		fstest.Skipf(t, "no kubeconform (make bin/kubeconform, then bin/ on the PATH): %v", err)
+	}
+	args := []string{"-strict", "-summary", "-kubernetes-version", kubernetesVersion,
+		"-schema-location", "testdata/kubernetes-json-schema/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json"}
+	out, err := exec.Command(bin, append(args, files...)...).CombinedOutput()
+	return string(out), err
+}
+
+// TestDaemonSet validates dist/kubernetes against the Kubernetes schemas, checks that
+// a schema violation is caught, and that the configuration it gives fim loads and the
+// flags it passes are fim watch's.
+func TestDaemonSet(t *testing.T) {
+	const manifest = "kubernetes/fim-daemonset.yaml"
+	out, err := kubeconform(t, manifest)
+	if err != nil || !strings.Contains(out, "Valid: 3, Invalid: 0, Errors: 0, Skipped: 0") {
+		t.Fatalf("kubeconform %s: %v\n%s", manifest, err, out)
+	}
+	b, err := os.ReadFile(manifest)
+	must(t, err)
+	for _, c := range []struct{ from, to string }{
+		{"hostPID: true", "hostPID: yes-please"},
+		{"readOnlyRootFilesystem: true", "readOnlyRootFilesystem: true\n            readOnlyHost: true"},
+		{`add: ["SYS_ADMIN"`, `add: [1`},
+	} {
+		bad := filepath.Join(t.TempDir(), "bad.yaml")
+		if !bytes.Contains(b, []byte(c.from)) {
+			t.Fatalf("%s has no %q", manifest, c.from)
+		}
+		must(t, os.WriteFile(bad, bytes.Replace(b, []byte(c.from), []byte(c.to), 1), 0o644))
+		if out, err := kubeconform(t, bad); err == nil {
+			t.Errorf("kubeconform takes %q for %q:\n%s", c.to, c.from, out)
+		}
+	}
+
+	var container struct {
+		Args []string
+	}
+	var config string
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	for {
+		var doc struct {
+			Kind string
+			Data map[string]string
+			Spec struct {
+				Template struct {
+					Spec struct {
+						Containers []struct{ Args []string }
+					}
+				}
+			}
+		}
+		if err := dec.Decode(&doc); err != nil {
+			break
+		}
+		switch doc.Kind {
+		case "ConfigMap":
+			config = doc.Data["fim.yaml"]
+		case "DaemonSet":
+			container.Args = doc.Spec.Template.Spec.Containers[0].Args
+		}
+	}
+	file := filepath.Join(t.TempDir(), "fim.yaml")
+	must(t, os.WriteFile(file, []byte(config), 0o644))
+	cfg, err := fimconfig.Load(file)
+	if err != nil {
+		t.Fatalf("the ConfigMap's fim.yaml: %v", err)
+	}
+	if cfg.Root != "/host" {
+		t.Errorf("the ConfigMap's fim.yaml reads the tree under %q, want /host", cfg.Root)
+	}
+	if len(container.Args) == 0 || container.Args[0] != "watch" {
+		t.Fatalf("the container runs fim %q, want watch", container.Args)
+	}
+	help, err := exec.Command("go", "run", "../cmd/fim", "watch", "--help").CombinedOutput()
+	must(t, err)
+	for _, a := range container.Args[1:] {
+		if strings.HasPrefix(a, "--") && !strings.Contains(string(help), "   "+a+" ") {
+			t.Errorf("the container passes %s, which fim watch does not know", a)
+		}
 	}
 }

@@ -24,28 +24,34 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// install runs `make install` with PREFIX (and the build directory) in a temporary
-// directory and returns PREFIX.
-func install(t *testing.T) string {
+// install runs `make install` with PREFIX prefix below DESTDIR destdir (and the build
+// directory in a temporary one); "" for a temporary directory as PREFIX, without
+// DESTDIR. It returns where PREFIX's files are.
+func install(t *testing.T, destdir, prefix string) string {
 	t.Helper()
 	if _, err := exec.LookPath("make"); err != nil {
 		fstest.Skipf(t, "no make: %v", err)
 	}
 	tmp := t.TempDir()
-	prefix := filepath.Join(tmp, "usr")
-	cmd := exec.Command("make", "--no-print-directory", "install", "PREFIX="+prefix, "BIN="+filepath.Join(tmp, "build"))
+	if prefix == "" {
+		prefix = filepath.Join(tmp, "usr")
+	}
+	cmd := exec.Command("make", "--no-print-directory", "install", "PREFIX="+prefix, "DESTDIR="+destdir, "BIN="+filepath.Join(tmp, "build"))
 	cmd.Dir = ".."
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("make install: %v\n%s", err, out)
 	}
-	return prefix
+	return filepath.Join(destdir, prefix)
 }
 
-// TestInstall installs fim under a temporary PREFIX and checks what is there: the
-// binary, the manual page, the completions of each shell and the units, each with its
-// mode, the units running the installed binary.
+// TestInstall installs fim as a package build does, with PREFIX=/opt/fim below a
+// temporary DESTDIR, and checks what is there: the binary, the manual page, the
+// completions of each shell and the units, each with its mode, the units running the
+// binary where it will be (PREFIX/bin/fim).
 func TestInstall(t *testing.T) {
-	prefix := install(t)
+	const prefix = "/opt/fim"
+	destdir := t.TempDir()
+	installed := install(t, destdir, prefix)
 	for _, f := range []struct {
 		path string
 		mode os.FileMode
@@ -60,7 +66,7 @@ func TestInstall(t *testing.T) {
 		{"lib/systemd/system/fim-check.service", 0o644, "\nExecStart=" + prefix + "/bin/fim check "},
 		{"lib/systemd/system/fim-check.timer", 0o644, "\nOnCalendar="},
 	} {
-		p := filepath.Join(prefix, f.path)
+		p := filepath.Join(installed, f.path)
 		st, err := os.Stat(p)
 		if err != nil {
 			t.Errorf("make install: %v", err)
@@ -77,7 +83,7 @@ func TestInstall(t *testing.T) {
 			t.Errorf("%s does not hold %q", f.path, f.want)
 		}
 	}
-	out, err := exec.Command(filepath.Join(prefix, "bin/fim"), "--version").CombinedOutput()
+	out, err := exec.Command(filepath.Join(installed, "bin/fim"), "--version").CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), "fim ") {
 		t.Errorf("installed fim --version: %v: %s", err, out)
 	}
@@ -91,7 +97,7 @@ func TestUnits(t *testing.T) {
 	if err != nil {
 		fstest.Skipf(t, "no systemd-analyze (Debian's systemd package): %v", err)
 	}
-	prefix := install(t)
+	prefix := install(t, "", "")
 	units, err := filepath.Glob(filepath.Join(prefix, "lib/systemd/system/fim-*"))
 	if err != nil || len(units) != 3 {
 		t.Fatalf("installed units: %q, %v", units, err)
@@ -139,7 +145,7 @@ func TestWatchCapabilities(t *testing.T) {
 		fstest.Skipf(t, "no setpriv (util-linux): %v", err)
 	}
 	caps := unitCapabilities(t)
-	fim := filepath.Join(install(t), "bin/fim")
+	fim := filepath.Join(install(t, "", ""), "bin/fim")
 	for _, drop := range append([]string{""}, caps...) {
 		name := "all"
 		if drop != "" {

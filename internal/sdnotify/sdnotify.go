@@ -11,6 +11,7 @@ package sdnotify
 import (
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"strconv"
@@ -44,14 +45,11 @@ func FromEnv() (*Notifier, error) {
 	if name[0] != '/' && name[0] != '@' {
 		return nil, fmt.Errorf("NOTIFY_SOCKET %q: want an absolute path or an abstract name starting with @", name)
 	}
-	n := &Notifier{}
-	if usec != "" && (pid == "" || pid == strconv.Itoa(os.Getpid())) {
-		us, err := strconv.ParseUint(usec, 10, 63)
-		if err != nil || us == 0 {
-			return nil, fmt.Errorf("WATCHDOG_USEC %q: want a positive number of microseconds", usec)
-		}
-		n.Watchdog = time.Duration(us) * time.Microsecond / 2
+	every, err := watchdog(usec, pid, os.Getpid())
+	if err != nil {
+		return nil, err
 	}
+	n := &Notifier{Watchdog: every}
 	addr := &net.UnixAddr{Net: "unixgram", Name: name}
 	if name[0] == '@' {
 		addr.Name = "\x00" + name[1:]
@@ -62,6 +60,19 @@ func FromEnv() (*Notifier, error) {
 	}
 	n.conn = conn
 	return n, nil
+}
+
+// watchdog returns how often to pet the watchdog that $WATCHDOG_USEC and $WATCHDOG_PID
+// ask of process self: half the timeout, 0 for none.
+func watchdog(usec, pid string, self int) (time.Duration, error) {
+	if usec == "" || pid != "" && pid != strconv.Itoa(self) {
+		return 0, nil
+	}
+	us, err := strconv.ParseUint(usec, 10, 63)
+	if err != nil || us == 0 || us > uint64(math.MaxInt64/time.Microsecond) {
+		return 0, fmt.Errorf("WATCHDOG_USEC %q: want a positive number of microseconds", usec)
+	}
+	return time.Duration(us) * time.Microsecond / 2, nil
 }
 
 // Send sends one message: lines of KEY=value. A newline in a value is replaced by a

@@ -1,8 +1,10 @@
 package sdnotify
 
 import (
+	"math"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -66,4 +68,30 @@ func TestFromEnv(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzWatchdog reads any $WATCHDOG_USEC and $WATCHDOG_PID: an interval is half the
+// timeout asked of this process, and every value that is not a positive number of
+// microseconds is refused.
+func FuzzWatchdog(f *testing.F) {
+	for _, s := range [][2]string{{"3000000", ""}, {"3000000", "42"}, {"", ""}, {"0", ""}, {"-1", ""}, {"9223372036854775807", ""}, {"1e6", "42"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, usec, pid string) {
+		d, err := watchdog(usec, pid, 42)
+		mine := usec != "" && (pid == "" || pid == "42")
+		us, perr := strconv.ParseUint(usec, 10, 64) // digits only, as systemd writes it
+		switch {
+		case !mine:
+			if d != 0 || err != nil {
+				t.Fatalf("watchdog(%q, %q) = %v, %v: not this process's, want 0, nil", usec, pid, d, err)
+			}
+		case perr != nil || us == 0 || us > math.MaxInt64/1000:
+			if err == nil {
+				t.Fatalf("watchdog(%q, %q) = %v, want an error", usec, pid, d)
+			}
+		case err != nil || d != time.Duration(us)*time.Microsecond/2:
+			t.Fatalf("watchdog(%q, %q) = %v, %v, want %v", usec, pid, d, err, time.Duration(us)*time.Microsecond/2)
+		}
+	})
 }

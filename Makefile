@@ -6,6 +6,10 @@ STATICCHECK_VERSION := v0.8.2
 # go-mtree's gomtree: the mtree tests verify fim's exports with it as well as NetBSD mtree.
 GOMTREE     := $(BIN)/gomtree
 GOMTREE_VERSION := v0.7.0
+# kubeconform: the dist tests validate the Kubernetes manifests with it, against the
+# schemas kept in dist/testdata (it fetches none).
+KUBECONFORM := $(BIN)/kubeconform
+KUBECONFORM_VERSION := v0.8.0
 # The SARIF Multitool (npm's @microsoft/sarif-multitool-linux, x86-64): the report tests
 # validate every SARIF log with its SARIF and GitHub code scanning rules. Its npm wrapper
 # passes arguments through a shell, so bin/sarif-multitool is the program itself.
@@ -26,7 +30,14 @@ LDFLAGS     := -X main.buildVersion=$(VERSION) -X main.buildCommit=$(COMMIT) -X 
 DEMO_DIR    ?= /etc
 PEERS_DIR   ?= /usr
 
-.PHONY: all build demo test vet lint fuzz fuzz-long bench bench-peers bench-watch clean
+# make install: where things go (DESTDIR is prepended to each, for packaging).
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+DATADIR     ?= $(PREFIX)/share
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+
+.PHONY: all build demo test vet lint fuzz fuzz-long bench bench-peers bench-watch install clean
 
 all: build
 
@@ -44,6 +55,9 @@ $(STATICCHECK):
 $(GOMTREE):
 	GOBIN=$(CURDIR)/$(BIN) $(GO) install github.com/vbatts/go-mtree/cmd/gomtree@$(GOMTREE_VERSION)
 
+$(KUBECONFORM):
+	GOBIN=$(CURDIR)/$(BIN) $(GO) install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
+
 $(SARIF_MULTITOOL):
 	npm install --no-save --no-audit --no-fund --prefix $(BIN)/sarif-npm @microsoft/sarif-multitool-linux@$(SARIF_MULTITOOL_VERSION)
 	chmod u+x $(BIN)/sarif-npm/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
@@ -58,7 +72,7 @@ lint: vet $(STATICCHECK)
 
 # What CI runs: formatting, vet, staticcheck, the race-enabled test suite (with the
 # tools it installs in bin/ on the PATH), then every fuzz target for a short while.
-test: lint $(GOMTREE) $(SARIF_MULTITOOL)
+test: lint $(GOMTREE) $(KUBECONFORM) $(SARIF_MULTITOOL)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(GO) test -race -count=1 ./...
 	$(MAKE) --no-print-directory fuzz
 
@@ -90,6 +104,23 @@ bench-peers: build
 # backend, each run on a fresh tmpfs (needs root).
 bench-watch: build
 	$(GO) run ./bench/watchbench -fim $(BIN)/fim $(WATCHBENCH_FLAGS)
+
+# The binary, its manual page and shell completions (made by the binary itself), and the
+# systemd units of dist/systemd with ExecStart= pointing at BINDIR.
+install: build
+	install -D -m 0755 $(BIN)/fim $(DESTDIR)$(BINDIR)/fim
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR)/bash-completion/completions \
+	  $(DESTDIR)$(DATADIR)/zsh/site-functions $(DESTDIR)$(DATADIR)/fish/vendor_completions.d $(DESTDIR)$(UNITDIR)
+	$(BIN)/fim man > $(DESTDIR)$(MANDIR)/man1/fim.1
+	$(BIN)/fim completion bash > $(DESTDIR)$(DATADIR)/bash-completion/completions/fim
+	$(BIN)/fim completion zsh > $(DESTDIR)$(DATADIR)/zsh/site-functions/_fim
+	$(BIN)/fim completion fish > $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/fim.fish
+	chmod 0644 $(DESTDIR)$(MANDIR)/man1/fim.1 $(DESTDIR)$(DATADIR)/bash-completion/completions/fim \
+	  $(DESTDIR)$(DATADIR)/zsh/site-functions/_fim $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/fim.fish
+	for u in fim-watch.service fim-check.service fim-check.timer; do \
+	  sed 's|^ExecStart=/usr/bin/fim |ExecStart=$(BINDIR)/fim |' dist/systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u && \
+	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
 
 clean:
 	rm -rf $(BIN)

@@ -308,6 +308,9 @@ func FuzzFormats(f *testing.F) {
 	f.Add("", "")
 	f.Add("a\r\n::notice::b%", "::error::c\n")
 	f.Fuzz(func(t *testing.T, name, target string) {
+		if strings.Contains(name, "/") {
+			return // a file name: no entry's name holds a slash
+		}
 		p := "/" + name
 		link := entry(p+".lnk", tree.TypeSymlink, 0o777, func(e *tree.Entry) { e.LinkTarget = target })
 		moved := fstest.Edit(link, func(e *tree.Entry) { e.Path = "/moved/" + name })

@@ -105,6 +105,14 @@ type Watcher struct {
 	FlushEvery time.Duration
 	// Metrics, when set, is told what the watch does (see Metrics).
 	Metrics Metrics
+	// Ready, when set, is called once the marks are in force and the starting state
+	// is compared (when Logf is told "ready"), with the roots watched and the backends
+	// that watch them, as that line says them.
+	Ready func(roots, backends string)
+	// Rescan, when set, asks for a rescan now: each function received is called with
+	// the error of a rescan run once it is received (as the periodic one, its events
+	// handed to Emit), and the watch goes on with its marks in place throughout.
+	Rescan <-chan func(error)
 	// StallAfter is how long the loop may go without turning before Health reports
 	// it stalled. Default DefaultStallAfter.
 	StallAfter time.Duration
@@ -287,6 +295,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 	w.beat()
 	w.ready.Store(true)
 	w.logf("ready: watching %s (%s)", w.describeRoots(), w.describeBackends())
+	if w.Ready != nil {
+		w.Ready(w.describeRoots(), w.describeBackends())
+	}
 
 	var periodic <-chan time.Time
 	if w.Interval > 0 {
@@ -300,6 +311,22 @@ func (w *Watcher) Run(ctx context.Context) error {
 	deliver := func() error {
 		deadline = nil
 		return w.deliver()
+	}
+	// rescanAll is the periodic rescan, delivered at once.
+	rescanAll := func() error {
+		if w.full {
+			return nil // the rescan that ends the episode covers it
+		}
+		if err := w.rescan(ctx, SourcePeriodic, time.Now()); err != nil {
+			if ctx.Err() != nil {
+				return nil // stopped during the rescan: the next round delivers and returns
+			}
+			return err
+		}
+		if err := w.maybeFoldState(); err != nil {
+			return err
+		}
+		return deliver()
 	}
 	for {
 		w.beat()
@@ -331,19 +358,13 @@ func (w *Watcher) Run(ctx context.Context) error {
 				return err
 			}
 		case <-periodic:
-			if w.full {
-				continue // the rescan that ends the episode covers it
-			}
-			if err := w.rescan(ctx, SourcePeriodic, time.Now()); err != nil {
-				if ctx.Err() != nil {
-					continue // stopped during the rescan: the next round delivers and returns
-				}
+			if err := rescanAll(); err != nil {
 				return err
 			}
-			if err := w.maybeFoldState(); err != nil {
-				return err
-			}
-			if err := deliver(); err != nil {
+		case done := <-w.Rescan:
+			err := rescanAll()
+			done(err)
+			if err != nil {
 				return err
 			}
 		case <-tick.C:

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/signal"
+	"reflect"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -13,6 +16,7 @@ import (
 	"fim/check"
 	"fim/config"
 	"fim/diff"
+	"fim/internal/sdnotify"
 	"fim/metrics"
 	"fim/output"
 	"fim/provenance"
@@ -125,6 +129,30 @@ func runWatch(c *cli.Context) error {
 		Metrics:      lis.watch(),
 	}
 	defer lis.serve(c, w, spool)()
+	sd, err := sdnotify.FromEnv()
+	if err != nil {
+		return &exitError{exitRuntime, err}
+	}
+	defer sd.Close()
+	var status string
+	w.Ready = func(roots, backends string) {
+		status = "STATUS=watching " + roots + " (" + backends + ")"
+		if err := sd.Send("READY=1", status); err != nil {
+			logf("%v", err)
+		}
+	}
+	defer sd.Serve(c.Context, w.Health, logf)()
+	defer onHangup(c.Context, w, sd, func() {
+		again, err := loadConfig(c, len(paths) == 0 && !named)
+		switch {
+		case err != nil:
+			logf("reload: %v: the configuration in force stays", err)
+		case !reflect.DeepEqual(again, cfg):
+			logf("reload: the configuration changed; fim watch goes on with the one it started with: restart it to apply the change")
+		default:
+			logf("reload: the configuration is unchanged")
+		}
+	}, func() string { return status })()
 	return wt.Run(c.Context, w, func(events []diff.Event) error {
 		if events = rep.shown(events); len(events) == 0 {
 			return nil // nothing of --min-severity in this batch
@@ -202,4 +230,56 @@ func queuedEvents(n int) int {
 		return -1
 	}
 	return n
+}
+
+// onHangup serves SIGHUP until the function it returns is called: it tells the service
+// manager RELOADING=1, calls reread (which checks the configuration file), has w
+// compare everything with the filesystem at once, and says READY=1 again with the
+// STATUS= status returns. The marks stay in place throughout, so nothing happening
+// meanwhile is lost; a changed configuration is not applied (see reread).
+func onHangup(ctx context.Context, w *watch.Watcher, sd *sdnotify.Notifier, reread func(), status func() string) func() {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	rescan := make(chan func(error))
+	w.Rescan = rescan
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	send := func(fields ...string) {
+		if err := sd.Send(fields...); err != nil {
+			logf("%v", err)
+		}
+	}
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+			}
+			send(sdnotify.Reloading()...)
+			reread()
+			rescanned := make(chan error, 1)
+			select {
+			case rescan <- func(err error) { rescanned <- err }:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case err := <-rescanned:
+				if err != nil {
+					return // it ends the watch, which says why
+				}
+			case <-ctx.Done():
+				return
+			}
+			logf("watch: reload: rescanned: ready")
+			send("READY=1", status()) // w was ready when it took the rescan
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		cancel()
+		<-done
+	}
 }

@@ -152,6 +152,9 @@ func (f *fanotify) mark(real string) error {
 	if len(mounts) > 0 && mounts[0].dev != dev {
 		return fmt.Errorf("fanotify filesystem mark on %s: %w", real, errSameFsid)
 	}
+	if err := openHandles(real); err != nil {
+		return err
+	}
 	if err := unix.FanotifyMark(f.fd, unix.FAN_MARK_ADD|unix.FAN_MARK_FILESYSTEM, mask, unix.AT_FDCWD, real); err != nil {
 		return fmt.Errorf("fanotify filesystem mark on %s: %w", real, err)
 	}
@@ -168,6 +171,27 @@ func (f *fanotify) mark(real string) error {
 	}
 	f.mounts[fsid] = append(mounts, markedMount{fd: mfd, id: stx.Mnt_id, dev: dev, path: real})
 	return nil
+}
+
+// openHandles checks that fim can open what fanotify's events name on real's
+// filesystem: they name directories by file handle, and opening a handle takes
+// CAP_DAC_READ_SEARCH (and a filesystem that can decode handles). Without it every
+// event would be dropped unseen, so the filesystem is left to fsnotify instead.
+func openHandles(real string) error {
+	dfd, err := unix.Open(real, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", real, err)
+	}
+	defer unix.Close(dfd)
+	h, _, err := unix.NameToHandleAt(dfd, "", unix.AT_EMPTY_PATH)
+	if err == nil {
+		var fd int
+		if fd, err = unix.OpenByHandleAt(dfd, h, unix.O_PATH|unix.O_CLOEXEC); err == nil {
+			unix.Close(fd)
+			return nil
+		}
+	}
+	return fmt.Errorf("fanotify names files by handle, and opening a handle on %s failed (it takes CAP_DAC_READ_SEARCH): %w", real, err)
 }
 
 // markedMount is a mount of a marked filesystem.

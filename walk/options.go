@@ -12,6 +12,10 @@ type Options struct {
 	NoHidden       bool  // skip names starting with '.' (and what is below them)
 	FollowSymlinks bool  // record what a symlink points to, and descend into linked directories
 	CrossMounts    bool  // descend into directories on other filesystems
+	// Growing: regular files below are logs that only grow. With Walker.Prior, a file
+	// that is the recorded inode is checked, in the read that hashes it, against its
+	// recorded size and hash (see tree.FlagGrowing and tree.FlagGrown).
+	Growing bool
 	Exclude        []Matcher
 }
 

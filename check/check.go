@@ -174,7 +174,7 @@ func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
 		if o.Fast {
 			newLookup, done := it.Prior()
 			defer done()
-			wk.Prior = newLookup
+			wk.Prior, wk.Fast = newLookup, true
 		}
 		current = wk.Walk
 	}

@@ -85,7 +85,18 @@ const (
 	// FlagImplied: the entry was not in the source but is implied by entries below it
 	// (a directory a tar archive leaves out): only its path and type are known.
 	FlagImplied
+	// FlagGrowing: a regular file under a growing policy where a regular file is
+	// recorded. Set by a walk, never recorded.
+	FlagGrowing
+	// FlagGrown: with FlagGrowing, the file is the inode recorded, longer than its
+	// recorded size, and its first recorded-size bytes hash to the recorded hash: it
+	// only grew. Set by a walk, never recorded.
+	FlagGrown
 )
+
+// TransientFlags are the flags a walk sets on what it compares with a record, which a
+// record never carries.
+const TransientFlags = FlagGrowing | FlagGrown
 
 // Xattr is one extended attribute. Names are kept sorted within an Entry.
 type Xattr struct {

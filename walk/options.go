@@ -13,10 +13,11 @@ type Options struct {
 	FollowSymlinks bool  // record what a symlink points to, and descend into linked directories
 	CrossMounts    bool  // descend into directories on other filesystems
 	// Growing: regular files below are logs that only grow. With Walker.Prior, a file
-	// that is the recorded inode is checked, in the read that hashes it, against its
-	// recorded size and hash (see tree.FlagGrowing and tree.FlagGrown).
+	// where a regular file is recorded is marked tree.FlagGrowing and, when it is the
+	// recorded inode, checked in the read that hashes it against its recorded size and
+	// hash: tree.FlagGrown when it is longer and begins with what was recorded.
 	Growing bool
-	Exclude        []Matcher
+	Exclude []Matcher
 }
 
 // Root is one configured path and the limits below it. A root nested inside another

@@ -3,6 +3,7 @@ package watch
 import (
 	"path"
 	"slices"
+	"sync"
 
 	"fim/baseline"
 	"fim/tree"
@@ -16,6 +17,9 @@ import (
 // paths are indexed by directory, so that what lies below one directory is found in
 // time proportional to that, not to the size of the state.
 type state struct {
+	// mu guards the overlay against the walk's workers, which look up records (lookup)
+	// while the state is changed.
+	mu      *sync.RWMutex
 	base    *baseline.Reader       // nil: everything is in the overlay
 	overlay map[string]*tree.Entry // recorded path → entry; nil: removed
 	below   map[string]map[string]struct{}
@@ -23,12 +27,15 @@ type state struct {
 }
 
 func newState(base *baseline.Reader) *state {
-	return &state{base: base, overlay: map[string]*tree.Entry{}, below: map[string]map[string]struct{}{}, count: map[string]int{}}
+	return &state{mu: &sync.RWMutex{}, base: base, overlay: map[string]*tree.Entry{}, below: map[string]map[string]struct{}{}, count: map[string]int{}}
 }
 
 // reset makes the state the baseline base under overlay.
 func (s *state) reset(base *baseline.Reader, overlay map[string]*tree.Entry) {
-	*s = *newState(base)
+	n := newState(base)
+	s.mu.Lock()
+	s.base, s.overlay, s.below, s.count = n.base, n.overlay, n.below, n.count
+	s.mu.Unlock()
 	for p, e := range overlay {
 		s.put(p, e)
 	}
@@ -42,6 +49,20 @@ func (s *state) get(p string) (*tree.Entry, error) {
 		return nil, nil
 	}
 	return s.base.Get(p)
+}
+
+// lookup is get for the walk's workers (walk.Walker.Prior): nil when p has no record
+// or it cannot be read.
+func (s *state) lookup(p string) *tree.Entry {
+	s.mu.RLock()
+	e, ok := s.overlay[p]
+	base := s.base
+	s.mu.RUnlock()
+	if ok || base == nil {
+		return e
+	}
+	e, _ = base.Get(p)
+	return e
 }
 
 // set records the entry at p (nil: nothing is there).
@@ -63,6 +84,8 @@ func (s *state) set(p string, e *tree.Entry) {
 
 // put lays e over p, indexing p.
 func (s *state) put(p string, e *tree.Entry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if _, ok := s.overlay[p]; !ok {
 		for q := p; ; q = path.Dir(q) {
 			if s.count[q]++; s.count[q] == 1 && q != "/" {
@@ -82,6 +105,8 @@ func (s *state) put(p string, e *tree.Entry) {
 
 // drop takes p out of the overlay and its index.
 func (s *state) drop(p string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if _, ok := s.overlay[p]; !ok {
 		return
 	}

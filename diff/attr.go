@@ -177,7 +177,7 @@ const grownAttrs = AttrSet(1<<AttrContent | 1<<AttrSize | 1<<AttrMtime | 1<<Attr
 func prefixAltered(old, cur *tree.Entry) bool {
 	return cur.Flags&(tree.FlagGrowing|tree.FlagGrown) == tree.FlagGrowing && cur.Hashed() && old.Hashed() &&
 		old.Type == tree.TypeFile && cur.Type == tree.TypeFile &&
-		old.Device == cur.Device && old.Inode == cur.Inode && old.Hash != cur.Hash
+		old.SameInode(cur) && old.Hash != cur.Hash
 }
 
 func equalXattrs(a, b []tree.Xattr) bool {

@@ -102,7 +102,7 @@ func (d *Differ) Both(old, cur *tree.Entry) {
 	}
 	_, ignore := d.filter(cur.Path)
 	if cur.Flags&tree.FlagGrowing != 0 && old.Type == tree.TypeFile && !ignore.Has(AttrInode) && !ignore.Has(AttrDevice) &&
-		(old.Inode != cur.Inode || old.Device != cur.Device) {
+		!old.SameInode(cur) {
 		// A growing file that is another inode now: rotated, when the recorded inode
 		// turns up under another name (Events pairs it into a rename). Events takes it
 		// back for a change if it does not.

@@ -130,6 +130,13 @@ type Entry struct {
 // Hashed reports whether the entry carries a content hash.
 func (e *Entry) Hashed() bool { return e.Flags&FlagHashed != 0 }
 
+// SameInode reports whether e and o record the same inode: the same device and inode
+// number, and the same birth time where both know it (an inode number freed by a
+// removal is soon given to another file).
+func (e *Entry) SameInode(o *Entry) bool {
+	return e.Device == o.Device && e.Inode == o.Inode && (e.Flags&o.Flags&FlagBtime == 0 || e.Btime == o.Btime)
+}
+
 // FileMode renders Type and Mode as an io/fs FileMode, for display.
 func (e *Entry) FileMode() fs.FileMode {
 	m := fs.FileMode(e.Mode & 0o777)

@@ -842,7 +842,7 @@ func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev u
 			same := p.Type == e.Type && p.Device == e.Device && p.Inode == e.Inode
 			if growing && p.Type == tree.TypeFile {
 				e.Flags |= tree.FlagGrowing
-				if same && p.Hashed() {
+				if p.SameInode(e) && p.Hashed() {
 					a.grow = &grow{size: p.Size, hash: p.Hash}
 				}
 			}

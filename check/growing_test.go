@@ -123,3 +123,23 @@ func TestGrowing(t *testing.T) {
 		})
 	}
 }
+
+// TestGrowingHardLinks: a log with two names is hashed under one of them, and the other
+// cannot check its record's beginning: both are compared as any file, never reported as
+// a rewritten prefix when they only grew.
+func TestGrowingHardLinks(t *testing.T) {
+	f := newFixture(t, map[string]string{"log/app.log": "line 1\n"})
+	must(t, os.Link(f.tree+"/log/app.log", f.tree+"/log/app.hard"))
+	f.pol = &config.Policy{Rules: []config.Rule{{Path: f.tree + "/log", Growing: true}}}
+	var err error
+	if f.comp, err = f.pol.Compile(); err != nil {
+		t.Fatal(err)
+	}
+	f.baseline(t)
+	appendTo(t, f.tree+"/log/app.log", "line 2\n")
+	got := f.compare(t, Options{})
+	want := []string{"change /log/app.hard [content,size,mtime,ctime]", "change /log/app.log [content,size,mtime,ctime]"}
+	if !slices.Equal(got, want) {
+		t.Errorf("events:\n\t%s\nwant:\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
+	}
+}

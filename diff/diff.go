@@ -59,7 +59,7 @@ func Compare(old, cur *tree.Entry, ignore AttrSet) AttrSet {
 	if old.Flags&tree.FlagImplied != 0 {
 		ignore |= ^AttrSet(0) &^ AttrSet(1<<AttrType) // only the type was known
 	}
-	if cur.Flags&tree.FlagGrown != 0 {
+	if cur.Flags&tree.FlagGrown != 0 && old.Type == tree.TypeFile && old.SameInode(cur) && cur.Size > old.Size {
 		ignore |= grownAttrs // it only grew
 	}
 	var s AttrSet

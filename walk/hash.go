@@ -142,7 +142,7 @@ func (wk *walk) hashOnce(e *tree.Entry, a *aux, hb *hashBuf, dirfd int, name str
 	}
 	prefix := int64(-1)
 	if a.grow != nil {
-		prefix = a.grow.size
+		prefix = a.grow.Size
 	}
 	sum, prefixSum, read, err := hb.hashFD(fd, want, prefix, wk)
 	if errors.Is(err, unix.EAGAIN) {
@@ -172,7 +172,8 @@ func (wk *walk) hashOnce(e *tree.Entry, a *aux, hb *hashBuf, dirfd int, name str
 	}
 	e.Hash = sum
 	e.Flags = e.Flags&^(tree.FlagUnreadable|tree.FlagUnstable|tree.FlagGrown) | tree.FlagHashed
-	if a.grow != nil && read > a.grow.size && prefixSum == a.grow.hash {
+	// Taken anew after a change (hashEntry), e may be another inode than the record.
+	if a.grow != nil && a.grow.SameInode(e) && read > a.grow.Size && prefixSum == a.grow.Hash {
 		e.Flags |= tree.FlagGrown // it only grew
 	}
 	if a.xattrsAtHash {

@@ -88,13 +88,7 @@ type aux struct {
 	sealed   bool          // in a sealed directory (see sealed)
 	// xattrsAtHash: the hash job reads the extended attributes from the open file.
 	xattrsAtHash bool
-	grow         *grow // the record a growing file's beginning is checked against
-}
-
-// grow is the recorded size and hash of a growing file.
-type grow struct {
-	size int64
-	hash [32]byte
+	grow         *tree.Entry // the record a growing file's beginning is checked against
 }
 
 // linkSlot makes the hash of an inode with several names computed once.
@@ -836,14 +830,16 @@ func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev u
 	// A regular file under a growing policy where a regular file is recorded is marked
 	// FlagGrowing; when it is the inode recorded, its hash job checks its beginning.
 	var prior *tree.Entry
-	growing := r != nil && r.Growing && e.Type == tree.TypeFile
+	// A file with several names is hashed under one of them (see planHash): the others
+	// could not tell their records' beginnings, and are compared as any file.
+	growing := r != nil && r.Growing && e.Type == tree.TypeFile && e.Nlink == 1
 	if lookup != nil && readable && (wk.Fast || growing) {
 		if p := lookup(e.Path); p != nil {
 			same := p.Type == e.Type && p.Device == e.Device && p.Inode == e.Inode
 			if growing && p.Type == tree.TypeFile {
 				e.Flags |= tree.FlagGrowing
 				if p.SameInode(e) && p.Hashed() {
-					a.grow = &grow{size: p.Size, hash: p.Hash}
+					a.grow = p
 				}
 			}
 			if wk.Fast && same && p.Ctime == e.Ctime {

@@ -143,3 +143,24 @@ func TestGrowingHardLinks(t *testing.T) {
 		t.Errorf("events:\n\t%s\nwant:\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
 	}
 }
+
+// TestWatchGrowing: a watch started on a baseline checks growing logs against it as
+// check does, through its state: the log that grew is not reported, the other file is.
+func TestWatchGrowing(t *testing.T) {
+	f := newFixture(t, map[string]string{"log/app.log": "line 1\n", "var/app.log": "line 1\n"})
+	f.db = f.dir + "/fim.db" // outside the tree
+	f.pol = &config.Policy{Rules: []config.Rule{{Path: f.tree}, {Path: f.tree + "/log", Growing: true}}}
+	var err error
+	if f.comp, err = f.pol.Compile(); err != nil {
+		t.Fatal(err)
+	}
+	f.baseline(t)
+	appendTo(t, f.tree+"/log/app.log", "line 2\n")
+	appendTo(t, f.tree+"/var/app.log", "line 2\n")
+	wt, err := NewWatch(WatchOptions{DB: f.db})
+	must(t, err)
+	defer wt.Close()
+	if got, want := runWatch(t, wt), []string{"change /var/app.log"}; !slices.Equal(got, want) {
+		t.Errorf("events %q, want %q", got, want)
+	}
+}

@@ -18,8 +18,10 @@ import (
 // time proportional to that, not to the size of the state.
 type state struct {
 	// mu guards the overlay against the walk's workers, which look up records (lookup)
-	// while the state is changed.
+	// while the state is changed; getMu makes their reads of the baseline one at a time
+	// with the state's own (Reader.Get promises nothing of concurrent calls).
 	mu      *sync.RWMutex
+	getMu   *sync.Mutex
 	base    *baseline.Reader       // nil: everything is in the overlay
 	overlay map[string]*tree.Entry // recorded path → entry; nil: removed
 	below   map[string]map[string]struct{}
@@ -27,7 +29,7 @@ type state struct {
 }
 
 func newState(base *baseline.Reader) *state {
-	return &state{mu: &sync.RWMutex{}, base: base, overlay: map[string]*tree.Entry{}, below: map[string]map[string]struct{}{}, count: map[string]int{}}
+	return &state{mu: &sync.RWMutex{}, getMu: &sync.Mutex{}, base: base, overlay: map[string]*tree.Entry{}, below: map[string]map[string]struct{}{}, count: map[string]int{}}
 }
 
 // reset makes the state the baseline base under overlay.
@@ -48,7 +50,14 @@ func (s *state) get(p string) (*tree.Entry, error) {
 	if s.base == nil {
 		return nil, nil
 	}
-	return s.base.Get(p)
+	return s.baseGet(s.base, p)
+}
+
+// baseGet is base.Get, one call at a time.
+func (s *state) baseGet(base *baseline.Reader, p string) (*tree.Entry, error) {
+	s.getMu.Lock()
+	defer s.getMu.Unlock()
+	return base.Get(p)
 }
 
 // lookup is get for the walk's workers (walk.Walker.Prior): nil when p has no record
@@ -61,7 +70,7 @@ func (s *state) lookup(p string) *tree.Entry {
 	if ok || base == nil {
 		return e
 	}
-	e, _ = base.Get(p)
+	e, _ = s.baseGet(base, p)
 	return e
 }
 
@@ -71,7 +80,7 @@ func (s *state) set(p string, e *tree.Entry) {
 		recorded := false
 		if s.base != nil {
 			// A baseline that cannot be read here keeps the record of the removal.
-			old, err := s.base.Get(p)
+			old, err := s.baseGet(s.base, p)
 			recorded = old != nil || err != nil
 		}
 		if !recorded {

@@ -43,7 +43,7 @@ const (
 // timestamp of a filesystem with whole-second times costs no nanoseconds; nothing is
 // rounded.
 func AppendRecord(dst []byte, e, ref *tree.Entry) []byte {
-	h := uint64(e.Type) | uint64(e.Flags)<<3
+	h := uint64(e.Type) | uint64(e.Flags&^tree.TransientFlags)<<3
 	if e.Ctime != e.Mtime {
 		h |= hasCtime
 	}

@@ -167,6 +167,25 @@ func TestRecordNotStored(t *testing.T) {
 	}
 }
 
+// TestRecordTransientFlags: what a walk marks on an entry for the differ alone (a
+// growing file's flags) is never recorded, and the record stays canonical.
+func TestRecordTransientFlags(t *testing.T) {
+	e := tree.Entry{Type: tree.TypeFile, Size: 5, Hash: hashOf(4), Flags: tree.FlagHashed}
+	plain := AppendRecord(nil, &e, &tree.Entry{})
+	e.Flags |= tree.TransientFlags
+	marked := AppendRecord(nil, &e, &tree.Entry{})
+	if !bytes.Equal(marked, plain) {
+		t.Fatalf("record of a marked entry %x, want %x", marked, plain)
+	}
+	var got tree.Entry
+	if err := DecodeRecord(marked, &tree.Entry{}, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Flags != tree.FlagHashed {
+		t.Errorf("decoded flags %b, want %b", got.Flags, tree.FlagHashed)
+	}
+}
+
 // raw assembles a record from a header and varints, for inputs AppendRecord cannot make.
 func raw(header uint64, fields ...uint64) []byte {
 	b := binary.AppendUvarint(nil, header)

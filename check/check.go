@@ -177,10 +177,10 @@ func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
 			wo.Own = append(wo.Own, snap)
 		}
 		wk := Walker(o.Compiled, wo)
-		if o.Fast {
+		if o.Fast || growing(wk.Roots) {
 			newLookup, done := it.Prior()
 			defer done()
-			wk.Prior = newLookup
+			wk.Prior, wk.Fast = newLookup, o.Fast
 		}
 		current = wk.Walk
 	}
@@ -252,6 +252,12 @@ func AtLeast(events []diff.Event, min diff.Severity) []diff.Event {
 		}
 	}
 	return out
+}
+
+// growing reports whether a root has growing files, which the walk checks against
+// their records.
+func growing(roots []walk.Root) bool {
+	return slices.ContainsFunc(roots, func(r walk.Root) bool { return r.Growing })
 }
 
 func updateFiles(w *baseline.Writer) []*os.File {

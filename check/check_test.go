@@ -45,7 +45,7 @@ func write(t *testing.T, path, content string) {
 	must(t, os.WriteFile(path, []byte(content), 0o644))
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +54,7 @@ func must(t *testing.T, err error) {
 
 // baseline writes the fixture's baseline as fim baseline does: a walk of the policy
 // into a new baseline, fim's own files left out.
-func (f *fixture) baseline(t *testing.T) Recorded {
+func (f *fixture) baseline(t testing.TB) Recorded {
 	t.Helper()
 	rec, err := Create(f.db, nil)
 	must(t, err)

@@ -263,6 +263,10 @@ func (p *parser) rule(n *yaml.Node, key string) (Rule, int, error) {
 			r.FollowSymlinks, err = p.boolean(v, key)
 			return err
 		},
+		"growing": func(v *yaml.Node, key string) (err error) {
+			r.Growing, err = p.boolean(v, key)
+			return err
+		},
 		"exclude": func(v *yaml.Node, key string) (err error) {
 			r.Exclude, err = p.patterns(v, key)
 			return err

@@ -157,6 +157,7 @@ func TestLoadErrors(t *testing.T) {
 		{"depth overflows", "paths:\n  - path: /etc\n    max_depth: 99999999999999999999\n", 3, "paths[0].max_depth", "want an integer"},
 		{"negative max_entries", "max_entries: -5\npaths:\n  - path: /etc\n", 1, "max_entries", "-5 is negative"},
 		{"bool is yes", "paths:\n  - path: /etc\n    include_hidden: yes\n", 3, "paths[0].include_hidden", `want true or false, got "yes"`},
+		{"growing is a string", "paths:\n  - path: /etc\n  - path: /var/log\n    growing: \"on\"\n", 4, "paths[1].growing", `want true or false, got "on"`},
 		{"bool is a number", "cross_mounts: 1\npaths:\n  - path: /etc\n", 1, "cross_mounts", `want true or false, got "1"`},
 		{"relative path", "paths:\n  - path: /etc\n  - path: etc\n", 3, "paths[1].path", `"etc" is not absolute`},
 		{"empty path", "paths:\n  - path: \"\"\n", 2, "paths[0].path", "empty path"},

@@ -25,6 +25,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("paths:\n  - path: /etc\n    events: [create, chmod]\n    ignore: [mtime]\n"))
 	f.Add([]byte("exclude: [\"**/*.swp\", \"/proc/**\"]\npaths:\n  - {path: /, max_file_size: 1GiB}\n  - {path: /etc/ssh, max_depth: 1}\n"))
 	f.Add([]byte("paths:\n  - path: &p /etc\n  - path: *p\n"))
+	f.Add([]byte("paths:\n  - {path: /var/log, growing: true}\n  - {path: /var/log/x, growing: no}\n"))
 	f.Add([]byte("severity:\n  - {name: setuid-gained, level: off}\n  - {name: x, paths: [/srv/**], gained: [executable], verdicts: [tampered], max: low}\npaths:\n  - path: /\n"))
 	f.Add([]byte("root: /mnt\nmax_entries: 5\ncross_mounts: true\npaths:\n- path: /a/../b/\n  include_hidden: false\n"))
 

@@ -45,6 +45,9 @@ type Rule struct {
 	FollowSymlinks bool     `json:"follow_symlinks"` // record what symlinks point to
 	Exclude        []string `json:"exclude"`         // glob patterns, matched against the recorded path
 	Ignore         []string `json:"ignore"`          // attributes not compared (diff.ParseAttrs)
+	// Growing marks log files that are only appended to: a regular file whose recorded
+	// content is still its beginning is not reported for growing (see walk.Options).
+	Growing bool `json:"growing,omitempty"`
 }
 
 // NewPolicy returns a policy with one rule per path, each a copy of template with its
@@ -165,6 +168,7 @@ func (r *Rule) compile(global []walk.Matcher, crossMounts bool) (walk.Root, filt
 			NoHidden:       !r.IncludeHidden,
 			FollowSymlinks: r.FollowSymlinks,
 			CrossMounts:    crossMounts,
+			Growing:        r.Growing,
 			Exclude:        append(slices.Clip(global), exclude...),
 		},
 	}

@@ -87,6 +87,7 @@ var DefaultSeverity = []SeverityRule{
 	{Name: "shell-profile", Paths: []string{"/etc/profile", "/etc/profile.d/**", "/etc/bash.bashrc", "/etc/bashrc",
 		"/etc/environment", "/etc/zsh/**", "/etc/zshrc", "/etc/zprofile", "/etc/zshenv", "**/.bashrc", "**/.bash_profile",
 		"**/.bash_login", "**/.bash_logout", "**/.profile", "**/.zshrc", "**/.zprofile", "**/.zshenv", "**/.zlogin"}, Level: "medium"},
+	{Name: "log-rewritten", Changed: []string{"prefix"}, Level: "high"},
 	{Name: "package-mismatch", Verdicts: []string{"mismatch"}, Level: "high"},
 	{Name: "package-tampered", Verdicts: []string{"tampered"}, Level: "critical"},
 	{Name: "package-explained", Verdicts: []string{"match", "listed", "removed"}, Max: "info"},

@@ -15,6 +15,7 @@ type Attr uint8
 const (
 	AttrType Attr = iota
 	AttrContent
+	AttrPrefix
 	AttrSize
 	AttrLinkTarget
 	AttrRdev
@@ -73,6 +74,12 @@ var attrs = [numAttrs]attrDef{
 		of:    func(t tree.Type) bool { return t == tree.TypeFile },
 		equal: func(o, c *tree.Entry) bool { return !contentDiffers(o, c) },
 		copy:  func(d, s *tree.Entry) { d.Hash, d.Flags = s.Hash, d.Flags&^hashFlags|s.Flags&hashFlags }},
+	// A growing file (tree.FlagGrowing) whose recorded content is no longer its
+	// beginning: altered, or cut short. Its value is the size.
+	AttrPrefix: {name: "prefix", content: true, value: ValueInt,
+		of:     func(t tree.Type) bool { return t == tree.TypeFile },
+		equal:  func(o, c *tree.Entry) bool { return !prefixAltered(o, c) },
+		number: func(e *tree.Entry) uint64 { return uint64(e.Size) }},
 	AttrSize: {name: "size", content: true, value: ValueInt,
 		equal:  func(o, c *tree.Entry) bool { return o.Size == c.Size },
 		copy:   func(d, s *tree.Entry) { d.Size = s.Size },
@@ -159,6 +166,18 @@ func contentDiffers(old, cur *tree.Entry) bool {
 		return true
 	}
 	return old.Hashed() && cur.Flags&tree.FlagUnreadable != 0 || cur.Hashed() && old.Flags&tree.FlagUnreadable != 0
+}
+
+// grownAttrs are the differences a file that only grew shows: they are not reported
+// for a file whose recorded content is still its beginning (tree.FlagGrown).
+const grownAttrs = AttrSet(1<<AttrContent | 1<<AttrSize | 1<<AttrMtime | 1<<AttrCtime)
+
+// prefixAltered reports whether cur, a growing file that is the inode recorded in old,
+// no longer begins with the content old recorded: it was rewritten or cut short.
+func prefixAltered(old, cur *tree.Entry) bool {
+	return cur.Flags&(tree.FlagGrowing|tree.FlagGrown) == tree.FlagGrowing && cur.Hashed() && old.Hashed() &&
+		old.Type == tree.TypeFile && cur.Type == tree.TypeFile &&
+		old.SameInode(cur) && old.Hash != cur.Hash
 }
 
 func equalXattrs(a, b []tree.Xattr) bool {

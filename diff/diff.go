@@ -16,6 +16,10 @@
 //     birth time at the same path, as when an editor saves through a temporary file), is
 //     not reported: its children's events say what happened. A directory that moved
 //     counts what happened under its old path too.
+//   - A growing file (tree.FlagGrowing) that only grew is not reported; one whose
+//     recorded content is no longer its beginning is a change of "prefix". One that is
+//     another inode now is a rotation when the recorded inode is found under another
+//     name: a rename or move of it, and a create; otherwise a change, as any file.
 //   - Below a directory that cannot be read now, nothing recorded is reported as removed.
 //   - Events are returned sorted by path in key order.
 package diff
@@ -40,6 +44,7 @@ type Differ struct {
 	events  []Event
 	removed []*tree.Entry
 	created []*tree.Entry
+	rotated map[*tree.Entry]*tree.Entry // a growing file's new inode → the record it replaced
 }
 
 func (d *Differ) filter(p string) (KindSet, AttrSet) {
@@ -53,6 +58,9 @@ func (d *Differ) filter(p string) (KindSet, AttrSet) {
 func Compare(old, cur *tree.Entry, ignore AttrSet) AttrSet {
 	if old.Flags&tree.FlagImplied != 0 {
 		ignore |= ^AttrSet(0) &^ AttrSet(1<<AttrType) // only the type was known
+	}
+	if cur.Flags&tree.FlagGrown != 0 && old.Type == tree.TypeFile && old.SameInode(cur) && cur.Size > old.Size {
+		ignore |= grownAttrs // it only grew
 	}
 	var s AttrSet
 	for a := range attrs {
@@ -93,6 +101,19 @@ func (d *Differ) Both(old, cur *tree.Entry) {
 		d.Seen(old, cur)
 	}
 	_, ignore := d.filter(cur.Path)
+	if cur.Flags&tree.FlagGrowing != 0 && old.Type == tree.TypeFile && !ignore.Has(AttrInode) && !ignore.Has(AttrDevice) &&
+		!old.SameInode(cur) {
+		// A growing file that is another inode now: rotated, when the recorded inode
+		// turns up under another name (Events pairs it into a rename). Events takes it
+		// back for a change if it does not.
+		if d.rotated == nil {
+			d.rotated = map[*tree.Entry]*tree.Entry{}
+		}
+		d.rotated[cur] = old
+		d.removed = append(d.removed, old)
+		d.created = append(d.created, cur)
+		return
+	}
 	if changed := Compare(old, cur, ignore); changed != 0 {
 		d.events = append(d.events, Event{Kind: KindOf(changed), Path: cur.Path, Changed: changed, Before: old, After: cur})
 	}
@@ -136,8 +157,21 @@ func (d *Differ) Events() []Event {
 		}
 	}
 	pairedOld := map[*tree.Entry]bool{}
+	for _, old := range pairs {
+		pairedOld[old] = true
+	}
 	for _, cur := range d.created {
 		old := pairs[cur]
+		if was := d.rotated[cur]; old == nil && was != nil && !pairedOld[was] {
+			// Replaced, not rotated: the recorded inode is nowhere else now.
+			pairedOld[was] = true
+			note(cur.Path)
+			_, ignore := d.filter(cur.Path)
+			if changed := Compare(was, cur, ignore); changed != 0 {
+				events = append(events, Event{Kind: KindOf(changed), Path: cur.Path, Changed: changed, Before: was, After: cur})
+			}
+			continue
+		}
 		if old == nil {
 			note(cur.Path)
 			events = append(events, Event{Kind: Create, Path: cur.Path, After: cur})

@@ -180,7 +180,7 @@ func TestAttributeKinds(t *testing.T) {
 
 // TestContentAttrs pins which attributes make a change rather than a chmod.
 func TestContentAttrs(t *testing.T) {
-	want := []string{"type", "content", "size", "link_target", "rdev", "mtime"}
+	want := []string{"type", "content", "prefix", "size", "link_target", "rdev", "mtime"}
 	if got := contentAttrs.Strings(); !slices.Equal(got, want) {
 		t.Errorf("content attributes %v, want %v", got, want)
 	}

@@ -90,7 +90,18 @@ const (
 	// device, inode, size, mtime and ctime. fim verify-packages --db trusts it while
 	// those are unchanged.
 	FlagPackageVerified
+	// FlagGrowing: a regular file under a growing policy where a regular file is
+	// recorded. Set by a walk, never recorded.
+	FlagGrowing
+	// FlagGrown: with FlagGrowing, the file is the inode recorded, longer than its
+	// recorded size, and its first recorded-size bytes hash to the recorded hash: it
+	// only grew. Set by a walk, never recorded.
+	FlagGrown
 )
+
+// TransientFlags are the flags a walk sets on what it compares with a record, which a
+// record never carries.
+const TransientFlags = FlagGrowing | FlagGrown
 
 // Xattr is one extended attribute. Names are kept sorted within an Entry.
 type Xattr struct {
@@ -123,6 +134,13 @@ type Entry struct {
 
 // Hashed reports whether the entry carries a content hash.
 func (e *Entry) Hashed() bool { return e.Flags&FlagHashed != 0 }
+
+// SameInode reports whether e and o record the same inode: the same device and inode
+// number, and the same birth time where both know it (an inode number freed by a
+// removal is soon given to another file).
+func (e *Entry) SameInode(o *Entry) bool {
+	return e.Device == o.Device && e.Inode == o.Inode && (e.Flags&o.Flags&FlagBtime == 0 || e.Btime == o.Btime)
+}
 
 // FileMode renders Type and Mode as an io/fs FileMode, for display.
 func (e *Entry) FileMode() fs.FileMode {

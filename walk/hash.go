@@ -140,7 +140,11 @@ func (wk *walk) hashOnce(e *tree.Entry, a *aux, hb *hashBuf, dirfd int, name str
 	if sizeless {
 		want = -1
 	}
-	sum, read, err := hb.hashFD(fd, want, wk)
+	prefix := int64(-1)
+	if a.grow != nil {
+		prefix = a.grow.Size
+	}
+	sum, prefixSum, read, err := hb.hashFD(fd, want, prefix, wk)
 	if errors.Is(err, unix.EAGAIN) {
 		return errChanged // a FIFO or socket took the file's place
 	}
@@ -167,7 +171,11 @@ func (wk *walk) hashOnce(e *tree.Entry, a *aux, hb *hashBuf, dirfd int, name str
 		return errChanged
 	}
 	e.Hash = sum
-	e.Flags = e.Flags&^(tree.FlagUnreadable|tree.FlagUnstable) | tree.FlagHashed
+	e.Flags = e.Flags&^(tree.FlagUnreadable|tree.FlagUnstable|tree.FlagGrown) | tree.FlagHashed
+	// Taken anew after a change (hashEntry), e may be another inode than the record.
+	if a.grow != nil && a.grow.SameInode(e) && read > a.grow.Size && prefixSum == a.grow.Hash {
+		e.Flags |= tree.FlagGrown // it only grew
+	}
 	if a.xattrsAtHash {
 		e.Xattrs = xa.Xattrs
 		e.Flags = e.Flags&^tree.FlagXattrsUnreadable | xa.Flags&tree.FlagXattrsUnreadable
@@ -275,25 +283,34 @@ var procFD = func() (p struct {
 // hashFD reads fd and returns the BLAKE3 digest and the number of bytes read. It reads
 // to the end of the file, or, when want is not negative, stops once it has read want
 // bytes and the read came up short of the buffer (for a regular file, a short read is
-// the end of the file). A file that fits the buffer is hashed in one call.
-func (hb *hashBuf) hashFD(fd int, want int64, wk *walk) ([32]byte, int64, error) {
+// the end of the file). A file that fits the buffer is hashed in one call. When prefix
+// is not negative, prefixSum is the digest of the first prefix bytes, taken from the
+// same read (zero if the file is shorter).
+func (hb *hashBuf) hashFD(fd int, want, prefix int64, wk *walk) (sum, prefixSum [32]byte, total int64, err error) {
 	n, err := readFull(fd, hb.buf, want)
 	if err != nil {
-		return [32]byte{}, 0, err
+		return sum, prefixSum, 0, err
 	}
 	if want >= 0 && int64(n) > want {
-		return [32]byte{}, 0, errChanged // longer than listed: grown, or not the file listed
+		return sum, prefixSum, 0, errChanged // longer than listed: grown, or not the file listed
 	}
-	if n < len(hb.buf) {
-		return blake3.Sum256(hb.buf[:n]), int64(n), nil
+	if n < len(hb.buf) && prefix < 0 {
+		return blake3.Sum256(hb.buf[:n]), prefixSum, int64(n), nil
 	}
 	hb.h.Reset()
-	var total int64
 	for n > 0 {
-		hb.h.Write(hb.buf[:n])
+		chunk := hb.buf[:n]
+		if prefix >= total && prefix <= total+int64(n) {
+			// The recorded size falls in this chunk: the digest of what comes before it,
+			// and the hasher goes on from there.
+			hb.h.Write(chunk[:prefix-total])
+			hb.h.Sum(prefixSum[:0])
+			chunk = chunk[prefix-total:]
+		}
+		hb.h.Write(chunk)
 		total += int64(n)
 		if wk != nil && wk.stopped.Load() {
-			return [32]byte{}, 0, errors.New("walk stopped")
+			return sum, prefixSum, 0, errors.New("walk stopped")
 		}
 		if want >= 0 && total >= want && n < len(hb.buf) {
 			break
@@ -302,19 +319,21 @@ func (hb *hashBuf) hashFD(fd int, want int64, wk *walk) ([32]byte, int64, error)
 			// Longer than listed: grown since, or not the file the listing saw (a
 			// directory above it swapped for a symlink to /dev/zero, say). Never read on
 			// without a bound.
-			return [32]byte{}, 0, errChanged
+			return sum, prefixSum, 0, errChanged
 		}
 		rest := int64(-1)
 		if want >= 0 {
 			rest = want - total
 		}
 		if n, err = readFull(fd, hb.buf, rest); err != nil {
-			return [32]byte{}, 0, err
+			return sum, prefixSum, 0, err
 		}
 	}
-	var sum [32]byte
+	if prefix == 0 && total == 0 {
+		hb.h.Sum(prefixSum[:0]) // an empty file's recorded beginning is empty
+	}
 	hb.h.Sum(sum[:0])
-	return sum, total, nil
+	return sum, prefixSum, total, nil
 }
 
 // sizeless reports whether the file open at fd lives on a filesystem whose sizes say

@@ -12,7 +12,12 @@ type Options struct {
 	NoHidden       bool  // skip names starting with '.' (and what is below them)
 	FollowSymlinks bool  // record what a symlink points to, and descend into linked directories
 	CrossMounts    bool  // descend into directories on other filesystems
-	Exclude        []Matcher
+	// Growing: regular files below are logs that only grow. With Walker.Prior, a file
+	// where a regular file is recorded is marked tree.FlagGrowing and, when it is the
+	// recorded inode, checked in the read that hashes it against its recorded size and
+	// hash: tree.FlagGrown when it is longer and begins with what was recorded.
+	Growing bool
+	Exclude []Matcher
 }
 
 // Root is one configured path and the limits below it. A root nested inside another

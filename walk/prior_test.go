@@ -54,7 +54,7 @@ func TestPrior(t *testing.T) {
 
 	opens := watchOpens(t, filepath.Join(root, "same"))
 	opens.opens(t) // discard what came before
-	w := &Walker{Roots: []Root{{Path: root}}, Prior: func() func(string) *tree.Entry {
+	w := &Walker{Roots: []Root{{Path: root}}, Fast: true, Prior: func() func(string) *tree.Entry {
 		return func(p string) *tree.Entry { return recorded[p] }
 	}}
 	second := run(t, w)

@@ -43,11 +43,15 @@ type Walker struct {
 	// NoHash records regular files without reading them (to enumerate a tree cheaply).
 	NoHash bool
 	// Prior, if set, makes a lookup of the recorded entry of a path, for one goroutine:
-	// each goroutine of the walk makes its own. An entry whose type, device, inode and
-	// ctime match its prior entry takes the prior extended attributes without listing
-	// them, and a file whose size and mtime match too takes the prior hash without being
-	// read: `fim check --fast`.
+	// each goroutine of the walk makes its own. A regular file below a Growing root that
+	// is the recorded inode is checked against its record as it is hashed (see
+	// Options.Growing).
 	Prior func() func(path string) *tree.Entry
+	// Fast, with Prior: an entry whose type, device, inode and ctime match its prior
+	// entry takes the prior extended attributes without listing them, and a file whose
+	// size and mtime match too takes the prior hash without being read: `fim check
+	// --fast`.
+	Fast bool
 }
 
 // node is a directory to list: a configured root, a directory below one, or a transit
@@ -84,6 +88,7 @@ type aux struct {
 	sealed   bool          // in a sealed directory (see sealed)
 	// xattrsAtHash: the hash job reads the extended attributes from the open file.
 	xattrsAtHash bool
+	grow         *tree.Entry // the record a growing file's beginning is checked against
 }
 
 // linkSlot makes the hash of an inode with several names computed once.
@@ -822,10 +827,24 @@ func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev u
 	// With Prior, an entry whose type, device, inode and ctime are as recorded keeps its
 	// recorded extended attributes (setting one changes the ctime), and a file whose size
 	// and mtime are as recorded too keeps its recorded hash.
+	// A regular file under a growing policy where a regular file is recorded is marked
+	// FlagGrowing; when it is the inode recorded, its hash job checks its beginning.
 	var prior *tree.Entry
-	if lookup != nil && readable {
-		if p := lookup(e.Path); p != nil && p.Type == e.Type && p.Device == e.Device && p.Inode == e.Inode && p.Ctime == e.Ctime {
-			prior = p
+	// A file with several names is hashed under one of them (see planHash): the others
+	// could not tell their records' beginnings, and are compared as any file.
+	growing := r != nil && r.Growing && e.Type == tree.TypeFile && e.Nlink == 1
+	if lookup != nil && readable && (wk.Fast || growing) {
+		if p := lookup(e.Path); p != nil {
+			same := p.Type == e.Type && p.Device == e.Device && p.Inode == e.Inode
+			if growing && p.Type == tree.TypeFile {
+				e.Flags |= tree.FlagGrowing
+				if p.SameInode(e) && p.Hashed() {
+					a.grow = p
+				}
+			}
+			if wk.Fast && same && p.Ctime == e.Ctime {
+				prior = p
+			}
 		}
 	}
 	// Extended attributes still to be read: those of a file about to be hashed are read

@@ -3,6 +3,7 @@ package watch
 import (
 	"path"
 	"slices"
+	"sync"
 
 	"fim/baseline"
 	"fim/tree"
@@ -16,6 +17,11 @@ import (
 // paths are indexed by directory, so that what lies below one directory is found in
 // time proportional to that, not to the size of the state.
 type state struct {
+	// mu guards the overlay against the walk's workers, which look up records (lookup)
+	// while the state is changed; getMu makes their reads of the baseline one at a time
+	// with the state's own (Reader.Get promises nothing of concurrent calls).
+	mu      *sync.RWMutex
+	getMu   *sync.Mutex
 	base    *baseline.Reader       // nil: everything is in the overlay
 	overlay map[string]*tree.Entry // recorded path → entry; nil: removed
 	below   map[string]map[string]struct{}
@@ -23,12 +29,15 @@ type state struct {
 }
 
 func newState(base *baseline.Reader) *state {
-	return &state{base: base, overlay: map[string]*tree.Entry{}, below: map[string]map[string]struct{}{}, count: map[string]int{}}
+	return &state{mu: &sync.RWMutex{}, getMu: &sync.Mutex{}, base: base, overlay: map[string]*tree.Entry{}, below: map[string]map[string]struct{}{}, count: map[string]int{}}
 }
 
 // reset makes the state the baseline base under overlay.
 func (s *state) reset(base *baseline.Reader, overlay map[string]*tree.Entry) {
-	*s = *newState(base)
+	n := newState(base)
+	s.mu.Lock()
+	s.base, s.overlay, s.below, s.count = n.base, n.overlay, n.below, n.count
+	s.mu.Unlock()
 	for p, e := range overlay {
 		s.put(p, e)
 	}
@@ -41,7 +50,28 @@ func (s *state) get(p string) (*tree.Entry, error) {
 	if s.base == nil {
 		return nil, nil
 	}
-	return s.base.Get(p)
+	return s.baseGet(s.base, p)
+}
+
+// baseGet is base.Get, one call at a time.
+func (s *state) baseGet(base *baseline.Reader, p string) (*tree.Entry, error) {
+	s.getMu.Lock()
+	defer s.getMu.Unlock()
+	return base.Get(p)
+}
+
+// lookup is get for the walk's workers (walk.Walker.Prior): nil when p has no record
+// or it cannot be read.
+func (s *state) lookup(p string) *tree.Entry {
+	s.mu.RLock()
+	e, ok := s.overlay[p]
+	base := s.base
+	s.mu.RUnlock()
+	if ok || base == nil {
+		return e
+	}
+	e, _ = s.baseGet(base, p)
+	return e
 }
 
 // set records the entry at p (nil: nothing is there).
@@ -50,7 +80,7 @@ func (s *state) set(p string, e *tree.Entry) {
 		recorded := false
 		if s.base != nil {
 			// A baseline that cannot be read here keeps the record of the removal.
-			old, err := s.base.Get(p)
+			old, err := s.baseGet(s.base, p)
 			recorded = old != nil || err != nil
 		}
 		if !recorded {
@@ -63,6 +93,8 @@ func (s *state) set(p string, e *tree.Entry) {
 
 // put lays e over p, indexing p.
 func (s *state) put(p string, e *tree.Entry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if _, ok := s.overlay[p]; !ok {
 		for q := p; ; q = path.Dir(q) {
 			if s.count[q]++; s.count[q] == 1 && q != "/" {
@@ -82,6 +114,8 @@ func (s *state) put(p string, e *tree.Entry) {
 
 // drop takes p out of the overlay and its index.
 func (s *state) drop(p string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if _, ok := s.overlay[p]; !ok {
 		return
 	}

@@ -229,6 +229,10 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 
 	defer w.closeBackends()
+	if w.Walker.Prior == nil && slices.ContainsFunc(w.Walker.Roots, func(r walk.Root) bool { return r.Growing }) {
+		// Growing files are checked against their last known state as they are read.
+		w.Walker.Prior = func() func(string) *tree.Entry { return func(p string) *tree.Entry { return w.st.lookup(p) } }
+	}
 	walked, err := w.loadState(ctx)
 	if err != nil {
 		return err

@@ -611,3 +611,39 @@ func TestFullBacklog(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestWatcherGrowing watches a growing log under each backend: appending to it is not
+// reported, rewriting its beginning is a change of prefix, cutting it short a change,
+// and rotating it the rename of the old file and the create of the new.
+func TestWatcherGrowing(t *testing.T) {
+	for _, backend := range []string{"fanotify", "fsnotify"} {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			root := filepath.Join(backendDir(t, backend), "w")
+			for _, p := range []string{"log", "~sync"} {
+				if err := os.MkdirAll(filepath.Join(root, p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.WriteFile(filepath.Join(root, "log/app.log"), []byte("line 1\nline 2\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := startWatcher(t, backend, root, func(w *Watcher) { w.Walker.Roots[0].Growing = true })
+			r.expect(backend, 0)
+			r.run("sh", "-c", "echo line 3 >> log/app.log")
+			r.expect(backend, 0)
+			r.run("sh", "-c", "echo line 4 >> log/app.log")
+			r.expect(backend, 0)
+			r.run("sh", "-c", "printf LINE | dd of=log/app.log conv=notrunc status=none")
+			r.expect(backend, 0, "change T/log/app.log [content,prefix,mtime,ctime]")
+			r.run("sh", "-c", "echo line 5 >> log/app.log")
+			r.expect(backend, 0)
+			r.run("truncate", "-s", "3", "log/app.log")
+			r.expect(backend, 0, "change T/log/app.log [content,prefix,size,mtime,ctime]")
+			r.run("sh", "-c", "mv log/app.log log/app.log.1 && echo new > log/app.log")
+			r.expect(backend, 0, "rename T/log/app.log.1 <- T/log/app.log", "create T/log/app.log")
+			r.run("sh", "-c", "echo new 2 >> log/app.log")
+			r.expect(backend, 0)
+		})
+	}
+}

@@ -98,6 +98,9 @@ func runExplain(c *cli.Context) error {
 			events = strings.Join(names, ", ")
 		}
 		x.line("reports", "%s; ignores: %s", events, orNone(strings.Join(ex.Ignore.Strings(), ", ")))
+		if ex.Rule != nil && ex.Rule.Growing {
+			x.line("growing", "a log: not reported when it only grew, a change of prefix when its beginning was altered")
+		}
 	}
 	explainSeverity(&x, ex)
 	if cur := ex.Looked.Entry; cur != nil {

@@ -40,6 +40,7 @@ paths:
     ignore: [mtime]
   - path: $T/d1/d2
     events: [create, remove]
+    growing: true
 `, "$T", root)), 0o644))
 	db := filepath.Join(root, "var/fim.db")
 	mustRun(t, 0, "baseline", "--config", cfg)
@@ -57,7 +58,8 @@ paths:
 		{"$T/a.tmp", 1, []string{"$T/a.tmp: not monitored", "why:      $T/a.tmp matches exclude pattern '**/*.tmp' (the exclude of every path)"}},
 		{"$T/d1/d3/f", 1, []string{"$T/d1/d3/f: not monitored", "why:      $T/d1/d3/f is 3 levels below $T, deeper than max_depth 2"}},
 		{"$T/d1/d3", 0, []string{"$T/d1/d3: monitored", "entered:  no: at max_depth 2; recorded itself"}},
-		{"$T/d1/d2/f", 0, []string{"$T/d1/d2/f: monitored", "rule:     $T/d1/d2 ($T.yaml:11)", "reports:  create, remove; ignores: (none)"}},
+		{"$T/d1/d2/f", 0, []string{"$T/d1/d2/f: monitored", "rule:     $T/d1/d2 ($T.yaml:11)", "reports:  create, remove; ignores: (none)",
+			"growing:  a log: not reported when it only grew"}},
 		{"$T/.hid/f", 1, []string{"$T/.hid/f: not monitored", "why:      $T/.hid is hidden (include_hidden: no)"}},
 		{"$T/.hid", 1, []string{"why:      $T/.hid is hidden"}},
 		{"$T/ln", 0, []string{"$T/ln: monitored", "symlink:  to d1: recorded as the link itself (follow_symlinks: no)"}},

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"fim/internal/debtest"
 	"fim/internal/fstest"
 )
 
@@ -107,5 +108,44 @@ func TestScriptVerdict(t *testing.T) {
 		if ev.Verdict == "script" {
 			t.Errorf("check without a journal: %+v", ev)
 		}
+	}
+}
+
+// TestScriptVerdictDpkg installs, with the real dpkg, a package whose real postinst
+// writes a file no package lists (testdata/fim-script-test), while fim watch watches
+// the root's /etc: dpkg runs the script with DPKG_MAINTSCRIPT_PACKAGE and
+// DPKG_MAINTSCRIPT_NAME, and the write is script, in the watch and in a check after it.
+func TestScriptVerdictDpkg(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello")
+	deb := filepath.Join(t.TempDir(), "fim-script-test.deb")
+	debtest.Run(t, "dpkg-deb", "--root-owner-group", "--build", "testdata/fim-script-test", deb)
+	db := filepath.Join(t.TempDir(), "b.db")
+	must(t, os.MkdirAll(filepath.Join(root, "etc", syncDir), 0o755))
+	mustRun(t, 0, "baseline", "--quiet", "--db", db, "--root", root, "/etc")
+	r := startWatch(t, fanotifyBackend, filepath.Join(root, "etc"), "--db", db)
+	debtest.Run(t, "dpkg", debtest.DpkgArgs(root, "-i", deb)...)
+	const conf = "/etc/fim-script-test.conf"
+	var got provEvent
+	r.await(conf, func(evs []watchEvent) bool {
+		for _, ev := range evs {
+			if ev.Path == conf && ev.File != nil && ev.File.Size > 0 {
+				got = parseProv(t, ev.raw)[0]
+				return true
+			}
+		}
+		return false
+	})
+	if got.Verdict != "script" || !strings.Contains(got.Reason, "fim-script-test's postinst under dpkg") {
+		t.Errorf("watch: %+v, want script by fim-script-test's postinst", got)
+	}
+	r.stop(syscall.SIGTERM)
+	out, _, _ := run(t, "check", "--db", db, "--format", "json")
+	for _, ev := range parseProv(t, out) {
+		if ev.Path == conf && (ev.Verdict != "script" || !strings.Contains(ev.Reason, "journal")) {
+			t.Errorf("check: %+v, want script from the journal", ev)
+		}
+	}
+	if !strings.Contains(out, conf) {
+		t.Errorf("check did not report %s:\n%s", conf, out)
 	}
 }

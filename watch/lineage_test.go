@@ -120,3 +120,29 @@ func TestMaintScript(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLineage reads the lineage of the test process, whose ancestors are cached
+// after the first read (each read still checks every ancestor's start time), against
+// BenchmarkLineageCold, which reads every ancestor afresh.
+func BenchmarkLineage(b *testing.B) {
+	b.ReportAllocs()
+	var a ancestry
+	for b.Loop() {
+		a.lineage("/proc", os.Getpid())
+	}
+}
+
+func BenchmarkLineageCold(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		var a ancestry
+		a.lineage("/proc", os.Getpid())
+	}
+}
+
+func BenchmarkReadProc(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		readProc("/proc", os.Getpid())
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"fim/diff"
+	"fim/internal/fstest"
 )
 
 // startTree runs script with sh named as argv0 names it (a copy of /bin/sh), and
@@ -58,9 +59,7 @@ func copyShell(t *testing.T, name string) string {
 }
 
 func TestLineage(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("reads other processes' environ: needs root") // the tests run as root in CI
-	}
+	fstest.RequireRoot(t) // reads other processes' environ
 	dpkg, rpm := copyShell(t, "dpkg"), copyShell(t, "rpm")
 	// The writer: a shell that says its pid and waits; "; wait" keeps each shell from
 	// exec'ing its last command, so that the ancestry is what the script says.

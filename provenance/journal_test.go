@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -202,4 +203,46 @@ func FuzzParseJournal(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestJournalHostile: a symlink or a FIFO where the journal should be is neither
+// followed nor read: the watch does not journal, and a check warns once and explains
+// nothing by it.
+func TestJournalHostile(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "elsewhere")
+	if err := os.WriteFile(target, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, mk := range map[string]func(p string) error{
+		"symlink": func(p string) error { return os.Symlink(target, p) },
+		"fifo":    func(p string) error { return syscall.Mkfifo(p, 0o600) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			db := filepath.Join(t.TempDir(), "b.db")
+			if err := mk(JournalPath(db)); err != nil {
+				t.Fatal(err)
+			}
+			if j, err := OpenJournal(db); err == nil {
+				j.Close()
+				t.Fatalf("OpenJournal opened a %s", name)
+			} else if !strings.Contains(err.Error(), JournalPath(db)) {
+				t.Errorf("error %q does not name the journal", err)
+			}
+			var warned []string
+			a := New(Options{Root: t.TempDir(), Journal: JournalPath(db), Logf: func(f string, args ...any) {
+				warned = append(warned, fmt.Sprintf(f, args...))
+			}})
+			events := []diff.Event{{Kind: diff.Change, Path: "/etc/a", After: journalEntry("/etc/a", 3, 1)}}
+			if err := a.Annotate(events); err != nil {
+				t.Fatal(err)
+			}
+			if events[0].Verdict != "" || len(warned) != 1 || !strings.Contains(warned[0], JournalPath(db)) {
+				t.Errorf("verdict %q, warnings %q", events[0].Verdict, warned)
+			}
+			if data, _ := os.ReadFile(target); len(data) != 0 {
+				t.Errorf("the symlink's target was written: %q", data)
+			}
+		})
+	}
 }

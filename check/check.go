@@ -156,7 +156,8 @@ type Options struct {
 	Severity *severity.Table
 	// Provenance, if set, annotates the events with what the package databases say
 	// of them, after the diff (provenance.Annotator.Annotate). A walk leaves out the
-	// package snapshot kept beside DB (provenance.OpenSnapshot).
+	// package snapshot and the writer journal kept beside DB (provenance.OpenSnapshot,
+	// OpenJournalFile).
 	Provenance *provenance.Annotator
 }
 
@@ -172,9 +173,12 @@ func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
 	} else {
 		wo := o.Walker
 		wo.Own = append(append(append([]*os.File(nil), wo.Own...), o.Baseline.Files()...), updateFiles(o.Update)...)
-		if snap := provenance.OpenSnapshot(o.DB); snap != nil { // the baseline's package snapshot is fim's too
-			defer snap.Close()
-			wo.Own = append(wo.Own, snap)
+		// the baseline's package snapshot and writer journal are fim's too
+		for _, f := range []*os.File{provenance.OpenSnapshot(o.DB), provenance.OpenJournalFile(o.DB)} {
+			if f != nil {
+				defer f.Close()
+				wo.Own = append(wo.Own, f)
+			}
 		}
 		wk := Walker(o.Compiled, wo)
 		if o.Fast || growing(wk.Roots) {

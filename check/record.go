@@ -23,6 +23,7 @@ type Recording struct {
 	old    *baseline.Reader // the baseline it replaces, if one is there
 	held   *os.File         // what else is there, held until replaced
 	snap   *os.File         // the package snapshot of what it replaces, held likewise
+	jrnl   *os.File         // the writer journal beside it, held likewise
 	Expect uint64           // entries of the baseline it replaces: what to expect
 	gen    uint64
 	// Snapshot, if set, is how the package databases under the policy's root (its Root)
@@ -48,7 +49,7 @@ func Create(db string, signer ed25519.PrivateKey) (*Recording, error) {
 	} else if f, err := os.OpenFile(db, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0); err == nil {
 		rec.held = f // a file the new baseline replaces, if it could be fim's
 	}
-	rec.snap = provenance.OpenSnapshot(db)
+	rec.snap, rec.jrnl = provenance.OpenSnapshot(db), provenance.OpenJournalFile(db)
 	w, err := baseline.Create(db)
 	if err != nil {
 		rec.Close()
@@ -60,7 +61,7 @@ func Create(db string, signer ed25519.PrivateKey) (*Recording, error) {
 }
 
 // Own are fim's own files while it records: the new baseline's and, until they are
-// replaced, what it replaces and its package snapshot. A walk of this host leaves them
+// replaced, what it replaces, its package snapshot and writer journal. A walk of this host leaves them
 // out (WalkerOptions.Own); the paths of an image are not this host's, and nothing here
 // selects anything there.
 func (rec *Recording) Own() []*os.File {
@@ -68,7 +69,7 @@ func (rec *Recording) Own() []*os.File {
 	if rec.old != nil {
 		own = append(own, rec.old.Files()...)
 	}
-	for _, f := range []*os.File{rec.held, rec.snap} {
+	for _, f := range []*os.File{rec.held, rec.snap, rec.jrnl} {
 		if f != nil {
 			own = append(own, f)
 		}
@@ -145,7 +146,7 @@ func (rec *Recording) Close() {
 	if rec.old != nil {
 		rec.old.Close()
 	}
-	for _, f := range []*os.File{rec.held, rec.snap} {
+	for _, f := range []*os.File{rec.held, rec.snap, rec.jrnl} {
 		if f != nil {
 			f.Close()
 		}

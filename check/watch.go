@@ -60,6 +60,7 @@ type Watch struct {
 	meta     baseline.Meta
 	prov     *provenance.Annotator
 	snap     *os.File // the baseline's package snapshot, fim's own file
+	journal  *provenance.Journal
 }
 
 // NewWatch chooses the policy of a watch (WatchOptions), compiles it, and prepares its
@@ -90,6 +91,13 @@ func NewWatch(o WatchOptions) (*Watch, error) {
 	wo := o.Walker
 	wo.Root, wo.MaxEntries = pol.Root, pol.MaxEntries
 	wo.Own = append(slices.Clip(wo.Own), wt.snap)
+	if o.DB != "" {
+		if wt.journal, err = provenance.OpenJournal(o.DB); err != nil {
+			wt.logf("warning: %v; the writers of changes are not journaled", err)
+		} else {
+			wo.Own = append(wo.Own, wt.journal.File())
+		}
+	}
 	wt.walker = Walker(comp, wo)
 	if o.Provenance != nil {
 		po := *o.Provenance
@@ -163,6 +171,11 @@ func (wt *Watch) Run(ctx context.Context, w *watch.Watcher, report func([]diff.E
 		mu.Lock()
 		defer mu.Unlock()
 		events = slices.Clone(events) // the watch keeps its own order
+		if wt.journal != nil {
+			if err := wt.journal.Append(events, time.Now()); err != nil {
+				wt.logf("warning: %v", err)
+			}
+		}
 		if err := Annotate(events, wt.prov, wt.Compiled.Severity()); err != nil {
 			wt.logf("warning: %v", err)
 		}
@@ -193,9 +206,12 @@ func (wt *Watch) snapshots(mu *sync.Mutex) func() *provenance.PendingSnapshot {
 	}
 }
 
-// Close lets go of the package databases and the snapshot.
+// Close lets go of the package databases, the snapshot and the journal.
 func (wt *Watch) Close() {
 	wt.prov.Close()
+	if wt.journal != nil {
+		wt.journal.Close()
+	}
 	if wt.snap != nil {
 		wt.snap.Close()
 	}

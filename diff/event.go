@@ -112,7 +112,7 @@ type Event struct {
 // Verdict is what the package databases make of an event's path.
 type Verdict string
 
-// The verdicts. Only match, listed and removed say the package manager did it.
+// The verdicts. Only match, listed, removed and script say the package manager did it.
 const (
 	VerdictMatch    Verdict = "match"    // the content has the digest its package recorded
 	VerdictListed   Verdict = "listed"   // a directory or symlink its package lists, made in its transaction
@@ -125,11 +125,15 @@ const (
 	// VerdictTampered: drawn from package database entries that changed since the
 	// baseline while the package log shows no transaction of their package.
 	VerdictTampered Verdict = "tampered"
+	// VerdictScript: written by a descendant of the package manager (a maintainer script
+	// or trigger, or the manager itself), as the writer's Lineage says; the lineage is
+	// what the processes said of themselves, evidence and not proof.
+	VerdictScript Verdict = "script"
 )
 
 // Explained reports whether v says the package manager made the change.
 func (v Verdict) Explained() bool {
-	return v == VerdictMatch || v == VerdictListed || v == VerdictRemoved
+	return v == VerdictMatch || v == VerdictListed || v == VerdictRemoved || v == VerdictScript
 }
 
 // Severity grades an event, from info to critical; the zero value is unset.
@@ -233,6 +237,54 @@ type Process struct {
 	TTY       string // controlling terminal ("pts/3", "tty1"); "" for none
 	Container *Container
 	Gone      bool // the process had exited before fim could read /proc
+	// Lineage, when the process or one of its ancestors is a package manager or the
+	// process runs a dpkg maintainer script: what its ancestry said when fim read it.
+	Lineage *Lineage
+}
+
+// Lineage is what fim read of a writer's ancestry: the nearest package manager among
+// the process and its ancestors, and the maintainer script it runs. Every name is what
+// a process says of itself (comm, environment), which any process can set.
+type Lineage struct {
+	Manager    string // dpkg, apt, rpm, dnf, yum, apk, ...: "" when no ancestor is one
+	ManagerPID int
+	// Package and Script: DPKG_MAINTSCRIPT_PACKAGE and DPKG_MAINTSCRIPT_NAME of the
+	// process or its nearest ancestor that has them; under another manager, Script is
+	// the program the manager's child runs.
+	Package string
+	Script  string
+	// Chain names the ancestors from the process's parent up to the manager (comm,
+	// "gone" for one that exited), at most MaxChain of them.
+	Chain []string
+}
+
+// MaxChain bounds Lineage.Chain, and how far fim climbs a writer's ancestry.
+const MaxChain = 32
+
+// Explains reports whether l names a package manager the writer descends from.
+func (l *Lineage) Explains() bool { return l != nil && l.Manager != "" }
+
+// String summarizes l: "hello's postinst under dpkg", "dpkg".
+func (l *Lineage) String() string {
+	if l == nil {
+		return ""
+	}
+	var s string
+	switch {
+	case l.Package != "" && l.Script != "":
+		s = l.Package + "'s " + l.Script
+	case l.Package != "":
+		s = l.Package
+	case l.Script != "":
+		s = l.Script
+	}
+	switch {
+	case s == "":
+		return l.Manager
+	case l.Manager == "":
+		return s + " (no package manager among its ancestors)"
+	}
+	return s + " under " + l.Manager
 }
 
 // Same reports whether p and q are the same process as read: the same pid and start

@@ -30,6 +30,9 @@
 //     that package since the baseline, every verdict drawn from them, and the event of
 //     the database file itself, is tampered. fim watch remembers such a change for the
 //     events of later batches.
+//   - A change a package manager's descendant made (a maintainer script, a trigger) is
+//     script, by the writer's lineage in fim watch or the writer journal in a check
+//     (script.go says how it composes with the digest verdicts).
 //   - Annotate puts the unexplained events first, each part in the order given.
 package provenance
 
@@ -63,6 +66,9 @@ type Options struct {
 	// (baseline.Meta.Packages): a snapshot of another digest is refused with a warning,
 	// and then no remove is explained by it.
 	SnapshotDigest string
+	// Journal, if set, is the writer journal kept beside the baseline (JournalPath): its
+	// records since Since explain the changes maintainer scripts made (script).
+	Journal string
 	// Logf, if set, is told of a damaged database or snapshot, one warning a line.
 	Logf    func(format string, args ...any)
 	Workers int // files read at once (0: one per CPU)
@@ -81,6 +87,9 @@ type Annotator struct {
 	// edited are the dpkg packages whose database entries an event showed changed
 	// (allDpkg: the status file, every package's), with the database file.
 	edited map[string]string
+	// journal holds the last journal record of each path since Since.
+	journal     map[string]*journalRecord
+	journalRead bool
 }
 
 // allDpkg stands for every dpkg package in Annotator.edited.
@@ -228,8 +237,8 @@ func (a *Annotator) warn(err error) {
 }
 
 // Annotate sets the verdict, package and transaction of every event, then puts the
-// unexplained events first. Without a package database under the root it changes
-// nothing. It fails only when the root cannot be opened.
+// unexplained events first. Without a package database under the root only the
+// script verdicts are given. It fails only when the root cannot be opened.
 func (a *Annotator) Annotate(events []diff.Event) error {
 	if len(events) == 0 {
 		return nil
@@ -237,7 +246,10 @@ func (a *Annotator) Annotate(events []diff.Event) error {
 	if err := a.open(); err != nil {
 		return err
 	}
+	a.readJournalOnce()
 	if a.db == nil || len(a.db.Managers()) == 0 {
+		a.scripts(events)
+		Order(events)
 		return nil
 	}
 	log := a.changes()
@@ -258,6 +270,7 @@ func (a *Annotator) Annotate(events []diff.Event) error {
 	close(next)
 	wg.Wait()
 	a.tampered(events, log)
+	a.scripts(events)
 	Order(events)
 	return nil
 }

@@ -55,11 +55,17 @@ func SnapshotPath(db string) string {
 // OpenSnapshot opens the snapshot of the baseline db, if there is one, for a walk to
 // leave out as one of fim's own files (walk.OwnFiles); nil when there is none, or no
 // baseline ("").
-func OpenSnapshot(db string) *os.File {
-	if db == "" {
+func OpenSnapshot(db string) *os.File { return openBeside(SnapshotPath(db)) }
+
+// OpenJournalFile opens the writer journal of the baseline db, if there is one, as
+// OpenSnapshot opens its snapshot.
+func OpenJournalFile(db string) *os.File { return openBeside(JournalPath(db)) }
+
+func openBeside(p string) *os.File {
+	if p == "" {
 		return nil
 	}
-	f, err := os.OpenFile(SnapshotPath(db), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil
 	}

@@ -198,6 +198,7 @@ type ecsFIM struct {
 	Before        *jsonEntry        `json:"before,omitempty"`
 	Source        string            `json:"source,omitempty"`
 	ProcessGone   bool              `json:"process_gone,omitempty"`
+	Lineage       *jsonLineage      `json:"lineage,omitempty"`
 	ProcessStart  uint64            `json:"process_start_time,omitempty"`
 	TTY           string            `json:"tty,omitempty"`
 	SessionID     *int              `json:"sessionid,omitempty"`
@@ -350,6 +351,7 @@ func setECSProcess(doc *ecsDoc, p *diff.Process) {
 		doc.FIM.PodQoS = c.QoS
 	}
 	doc.FIM.ProcessGone, doc.FIM.ProcessStart, doc.FIM.TTY = p.Gone, p.StartTime, p.TTY
+	doc.FIM.Lineage = newJSONLineage(p.Lineage)
 	if p.SessionID >= 0 {
 		doc.FIM.SessionID = &p.SessionID
 	}

@@ -47,7 +47,14 @@ func watchedEvents() []diff.Event {
 	gone := remove(file("/etc/cron.daily/job", 99, 0o755, 0x90))
 	gone.Source = "fsnotify"
 	gone.Process = &diff.Process{PID: 77, PPID: -1, UID: -1, EUID: -1, GID: -1, EGID: -1, AUID: -1, SessionID: -1, Gone: true}
-	return []diff.Event{edited, gone}
+	// A maintainer script's write, explained by its lineage.
+	script := create(file("/etc/hello.conf", 12, 0o644, 0x31))
+	script.Source = "fanotify"
+	script.Process = &diff.Process{PID: 4321, StartTime: 99, Name: "sh", Exe: "/usr/bin/dash", PPID: 4300, Parent: "dpkg",
+		UID: 0, EUID: 0, GID: 0, EGID: 0, AUID: -1, SessionID: -1,
+		Lineage: &diff.Lineage{Manager: "dpkg", ManagerPID: 4300, Package: "hello", Script: "postinst", Chain: []string{"dpkg"}}}
+	script.Verdict, script.Reason = diff.VerdictScript, "written by hello's postinst under dpkg"
+	return []diff.Event{edited, gone, script}
 }
 
 // formatEvents is the fixed set the format tests render: every kind, every attribute,

@@ -75,6 +75,23 @@ type jsonProcess struct {
 	TTY       string         `json:"tty,omitempty"`
 	Container *jsonContainer `json:"container,omitempty"`
 	Gone      bool           `json:"gone,omitempty"` // exited before fim could read /proc
+	Lineage   *jsonLineage   `json:"lineage,omitempty"`
+}
+
+// jsonLineage is a writer's ancestry up to the package manager (diff.Lineage).
+type jsonLineage struct {
+	Manager    string   `json:"manager,omitempty"`
+	ManagerPID int      `json:"manager_pid,omitempty"`
+	Package    string   `json:"package,omitempty"`
+	Script     string   `json:"script,omitempty"`
+	Chain      []string `json:"chain,omitempty"`
+}
+
+func newJSONLineage(l *diff.Lineage) *jsonLineage {
+	if l == nil {
+		return nil
+	}
+	return &jsonLineage{Manager: l.Manager, ManagerPID: l.ManagerPID, Package: l.Package, Script: l.Script, Chain: l.Chain}
 }
 
 type jsonContainer struct {
@@ -99,7 +116,7 @@ func newJSONProcess(p *diff.Process) *jsonProcess {
 	jp := &jsonProcess{PID: p.PID, StartTime: p.StartTime, Name: p.Name, Exe: p.Exe, Args: p.Args, Cwd: p.Cwd,
 		Parent: p.Parent, User: p.User, EUser: p.EUser, Group: p.Group, EGroup: p.EGroup, TTY: p.TTY, Gone: p.Gone,
 		UID: known(p.UID), EUID: known(p.EUID), GID: known(p.GID), EGID: known(p.EGID),
-		AUID: known(p.AUID), SessionID: known(p.SessionID)}
+		AUID: known(p.AUID), SessionID: known(p.SessionID), Lineage: newJSONLineage(p.Lineage)}
 	if p.PPID > 0 {
 		jp.PPID = &p.PPID
 	}

@@ -45,6 +45,7 @@ func TestVerdicts(t *testing.T) {
 		{"listed caps", &diff.Event{Kind: diff.Create, Path: "/usr/lib/x", After: &tree.Entry{Type: tree.TypeDir, Mode: 0o755}, Verdict: diff.VerdictListed}, "info [default,package-explained]"},
 		{"removed caps", &diff.Event{Kind: diff.Remove, Path: "/usr/bin/ls", Before: file, Verdict: diff.VerdictRemoved}, "info [system-file-changed,package-explained]"},
 		{"conffile is a local edit", change(sudoers, sudoers, diff.VerdictConffile), "high [sudoers]"},
+		{"script caps nothing: a lineage is evidence, not proof", change(sudoers, sudoers, diff.VerdictScript), "high [sudoers]"},
 		{"unowned", change(file, file, diff.VerdictUnowned), "medium [system-file-changed]"},
 		{"unknown", change(file, suid, diff.VerdictUnknown), "critical [setuid-gained]"},
 		{"no provenance", change(file, file, ""), "medium [system-file-changed]"},
@@ -147,4 +148,14 @@ func FuzzPath(f *testing.F) {
 			t.Fatalf("pattern %q on %q: Path.Match %v, the glob's %v", pattern, path, got, want)
 		}
 	})
+}
+
+// TestVerdictNames: a rule may name every verdict provenance gives.
+func TestVerdictNames(t *testing.T) {
+	for _, v := range []diff.Verdict{diff.VerdictMatch, diff.VerdictListed, diff.VerdictRemoved, diff.VerdictScript,
+		diff.VerdictMismatch, diff.VerdictConffile, diff.VerdictUnowned, diff.VerdictUnknown, diff.VerdictMissing, diff.VerdictTampered} {
+		if !slices.Contains(severity.Verdicts, string(v)) {
+			t.Errorf("severity.Verdicts lacks %q", v)
+		}
+	}
 }

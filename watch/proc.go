@@ -34,6 +34,7 @@ type procCache struct {
 	mu    sync.Mutex
 	procs map[int]procSeen
 	names *idname.Names
+	anc   ancestry // the writers' ancestors, for their lineage
 }
 
 type procSeen struct {
@@ -65,6 +66,9 @@ func (c *procCache) get(pid int) *diff.Process {
 	c.mu.Unlock()
 	p := readProc("/proc", pid)
 	c.names.Resolve(p)
+	if !p.Gone {
+		p.Lineage = c.anc.lineage("/proc", pid)
+	}
 	c.mu.Lock()
 	if len(c.procs) >= procMax {
 		for k, s := range c.procs {

@@ -38,7 +38,7 @@ func annotator(c *cli.Context, root, db string, meta baseline.Meta) *provenance.
 		return nil
 	}
 	return provenance.New(provenance.Options{Root: root, Since: meta.Created, Snapshot: provenance.SnapshotPath(db),
-		SnapshotDigest: meta.Packages, Logf: logf, Workers: c.Int("workers")})
+		Journal: provenance.JournalPath(db), SnapshotDigest: meta.Packages, Logf: logf, Workers: c.Int("workers")})
 }
 
 // stamp is what a baseline written now records of where it was made.

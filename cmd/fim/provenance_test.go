@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"fim/diff"
 	"fim/internal/debtest"
 )
 
@@ -64,7 +65,7 @@ func verdictsOf(t *testing.T, out string) map[string]string {
 	return got
 }
 
-func explained(v string) bool { return v == "match" || v == "listed" || v == "removed" }
+func explained(v string) bool { return diff.Verdict(v).Explained() }
 
 // unexplainedOf returns "type path" of the events before the first explained one, and
 // fails if an unexplained one comes after it.

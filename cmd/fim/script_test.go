@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"fim/internal/debtest"
+	"fim/internal/fstest"
+)
+
+// scriptWriter runs shell -c script in its own process group and waits for the line
+// the script says once it has written; the processes are left running (the writer's
+// /proc is what fim reads) until the test ends.
+func scriptWriter(t *testing.T, shell, script string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(shell, append([]string{"-c", script, "sh"}, args...)...)
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	must(t, err)
+	must(t, cmd.Start())
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() })
+	if line, err := bufio.NewReader(out).ReadString('\n'); line != "written\n" {
+		t.Fatalf("%s -c %q: %q, %v", shell, script, line, err)
+	}
+}
+
+// TestScriptVerdict runs fim watch while real processes write: a shell run by a
+// process named dpkg with DPKG_MAINTSCRIPT_PACKAGE=hello in its environment, as dpkg
+// runs a maintainer script, and plain shells. The watch gives the maintainer script's
+// writes the script verdict, naming the package and the script, and the others none
+// that explains them; fim check against the baseline taken before, reading the writer
+// journal the watch kept, does the same, except for a script's file edited afterwards
+// (seen by the watch or not).
+func TestScriptVerdict(t *testing.T) {
+	mnt := tmpfs(t)
+	root := filepath.Join(mnt, "w")
+	db := filepath.Join(mnt, "db", "fim.db")
+	fstest.Tree{"w/" + syncDir: fstest.Dir(), "db": fstest.Dir()}.Build(t, mnt)
+	sh, err := os.ReadFile("/bin/sh")
+	must(t, err)
+	dpkg := filepath.Join(t.TempDir(), "dpkg") // not on the tmpfs, which is noexec
+	must(t, os.WriteFile(dpkg, sh, 0o755))     // a process running it is named dpkg
+	mustRun(t, 0, "baseline", "--quiet", "--db", db, root)
+	r := startWatch(t, fanotifyBackend, root, "--db", db)
+	in := func(p string) string { return filepath.Join(root, p) }
+
+	// The maintainer script writes, then waits; "; wait" keeps each shell from exec'ing
+	// its last command.
+	const postinst = `DPKG_MAINTSCRIPT_PACKAGE=hello DPKG_MAINTSCRIPT_NAME=postinst sh -c 'for f; do echo conf > "$f"; done; echo written; exec sleep 600' sh "$@"; wait`
+	scriptWriter(t, dpkg, postinst, in("kept.conf"), in("edited.conf"), in("watched.conf"))
+	scriptWriter(t, "/bin/sh", `echo plain > "$1"; echo written; exec sleep 600`, in("plain.conf"))
+	verdicts := func(evs []watchEvent) map[string]provEvent {
+		out := map[string]provEvent{}
+		for _, ev := range evs {
+			if ev.Type != "remove" {
+				p := parseProv(t, ev.raw)[0]
+				out[strings.TrimPrefix(ev.Path, root+"/")] = p
+			}
+		}
+		return out
+	}
+	got := verdicts(r.await("the four writes", func(evs []watchEvent) bool { return len(verdicts(evs)) >= 4 }))
+	for _, p := range []string{"kept.conf", "edited.conf", "watched.conf"} {
+		if ev := got[p]; ev.Verdict != "script" || !strings.Contains(ev.Reason, "hello's postinst under dpkg") {
+			t.Errorf("watch: %s: %+v, want script by hello's postinst", p, ev)
+		}
+	}
+	if ev := got["plain.conf"]; explained(ev.Verdict) {
+		t.Errorf("watch: plain.conf: %+v, want unexplained", ev)
+	}
+	if !strings.Contains(strings.Join(r.seen, "\n"), `"lineage":{"manager":"dpkg"`) {
+		t.Errorf("no lineage in the report:\n%s", strings.Join(r.seen, "\n"))
+	}
+
+	// An edit the watch sees, by a plain process, is not the script's.
+	scriptWriter(t, "/bin/sh", `echo intruder >> "$1"; echo written; exec sleep 600`, in("watched.conf"))
+	after := verdicts(r.sync())
+	if ev := after["watched.conf"]; ev.Path == "" || explained(ev.Verdict) {
+		t.Errorf("watch: watched.conf edited: %+v, want unexplained", ev)
+	}
+	r.stop(syscall.SIGTERM)
+	// One it does not see, neither.
+	appendTo(t, in("edited.conf"), "intruder\n")
+
+	out, _, _ := run(t, "check", "--db", db, "--format", "json")
+	checked := map[string]provEvent{}
+	for _, ev := range parseProv(t, out) {
+		checked[strings.TrimPrefix(ev.Path, root+"/")] = ev
+	}
+	if ev := checked["kept.conf"]; ev.Verdict != "script" || !strings.Contains(ev.Reason, "hello's postinst under dpkg") || !strings.Contains(ev.Reason, "journal") {
+		t.Errorf("check: kept.conf: %+v, want script by hello's postinst, from the journal", ev)
+	}
+	for _, p := range []string{"plain.conf", "edited.conf", "watched.conf"} {
+		if ev := checked[p]; ev.Path == "" || explained(ev.Verdict) || ev.Verdict == "script" {
+			t.Errorf("check: %s: %+v, want unexplained", p, ev)
+		}
+	}
+	// Without the journal, digests alone: nothing here is a package's.
+	must(t, os.Remove(db+".journal"))
+	out, _, _ = run(t, "check", "--db", db, "--format", "json")
+	for _, ev := range parseProv(t, out) {
+		if ev.Verdict == "script" {
+			t.Errorf("check without a journal: %+v", ev)
+		}
+	}
+}
+
+// TestScriptVerdictDpkg installs, with the real dpkg, a package whose real postinst
+// writes a file no package lists (testdata/fim-script-test), while fim watch watches
+// the root's /etc: dpkg runs the script with DPKG_MAINTSCRIPT_PACKAGE and
+// DPKG_MAINTSCRIPT_NAME, and the write is script, in the watch and in a check after it.
+func TestScriptVerdictDpkg(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello")
+	deb := filepath.Join(t.TempDir(), "fim-script-test.deb")
+	debtest.Run(t, "dpkg-deb", "--root-owner-group", "--build", "testdata/fim-script-test", deb)
+	db := filepath.Join(t.TempDir(), "b.db")
+	must(t, os.MkdirAll(filepath.Join(root, "etc", syncDir), 0o755))
+	mustRun(t, 0, "baseline", "--quiet", "--db", db, "--root", root, "/etc")
+	r := startWatch(t, fanotifyBackend, filepath.Join(root, "etc"), "--db", db)
+	debtest.Run(t, "dpkg", debtest.DpkgArgs(root, "-i", deb)...)
+	const conf = "/etc/fim-script-test.conf"
+	var got provEvent
+	r.await(conf, func(evs []watchEvent) bool {
+		for _, ev := range evs {
+			if ev.Path == conf && ev.File != nil && ev.File.Size > 0 {
+				got = parseProv(t, ev.raw)[0]
+				return true
+			}
+		}
+		return false
+	})
+	if got.Verdict != "script" || !strings.Contains(got.Reason, "fim-script-test's postinst under dpkg") {
+		t.Errorf("watch: %+v, want script by fim-script-test's postinst", got)
+	}
+	r.stop(syscall.SIGTERM)
+	out, _, _ := run(t, "check", "--db", db, "--format", "json")
+	for _, ev := range parseProv(t, out) {
+		if ev.Path == conf && (ev.Verdict != "script" || !strings.Contains(ev.Reason, "journal")) {
+			t.Errorf("check: %+v, want script from the journal", ev)
+		}
+	}
+	if !strings.Contains(out, conf) {
+		t.Errorf("check did not report %s:\n%s", conf, out)
+	}
+}

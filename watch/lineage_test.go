@@ -1,0 +1,147 @@
+package watch
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"fim/diff"
+	"fim/internal/fstest"
+)
+
+// startTree runs script with sh named as argv0 names it (a copy of /bin/sh), and
+// returns the pid the script writes to the file $PIDFILE: the process whose lineage is
+// read. It is killed when the test ends.
+func startTree(t *testing.T, shell, script string) int {
+	t.Helper()
+	dir := t.TempDir()
+	pidfile := filepath.Join(dir, "pid")
+	cmd := exec.Command(shell, "-c", script)
+	cmd.Env = append(os.Environ(), "PIDFILE="+pidfile)
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() })
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		data, err := os.ReadFile(pidfile)
+		if err == nil && strings.HasSuffix(string(data), "\n") {
+			pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return pid
+		}
+	}
+	t.Fatalf("%s -c %q wrote no pid", shell, script)
+	return 0
+}
+
+// copyShell copies /bin/sh to dir/name: a process running it has comm and exe name.
+func copyShell(t *testing.T, name string) string {
+	t.Helper()
+	data, err := os.ReadFile("/bin/sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLineage(t *testing.T) {
+	fstest.RequireRoot(t) // reads other processes' environ
+	dpkg, rpm := copyShell(t, "dpkg"), copyShell(t, "rpm")
+	// The writer: a shell that says its pid and waits; "; wait" keeps each shell from
+	// exec'ing its last command, so that the ancestry is what the script says.
+	const writer = `sh -c 'echo $$ > "$PIDFILE"; exec sleep 60'; wait`
+	tests := []struct {
+		name, shell, script string
+		want                *diff.Lineage
+	}{
+		{"maintainer script under dpkg", dpkg, "DPKG_MAINTSCRIPT_PACKAGE=hello DPKG_MAINTSCRIPT_NAME=postinst sh -c '" + strings.ReplaceAll(writer, "'", `'\''`) + "'; wait",
+			&diff.Lineage{Manager: "dpkg", Package: "hello", Script: "postinst", Chain: []string{"sh", "dpkg"}}},
+		{"child of dpkg", dpkg, writer, &diff.Lineage{Manager: "dpkg", Script: "sleep", Chain: []string{"dpkg"}}},
+		{"scriptlet under rpm", rpm, writer, &diff.Lineage{Manager: "rpm", Script: "sleep", Chain: []string{"rpm"}}},
+		{"the environment alone", "/bin/sh", "DPKG_MAINTSCRIPT_PACKAGE=hello " + writer, &diff.Lineage{Package: "hello"}},
+		{"plain", "/bin/sh", writer, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pid := startTree(t, tt.shell, tt.script)
+			var a ancestry
+			got := a.lineage("/proc", pid)
+			if got != nil {
+				if tt.want != nil && got.Manager != "" && got.ManagerPID <= 0 {
+					t.Errorf("manager pid %d", got.ManagerPID)
+				}
+				got.ManagerPID = 0
+			}
+			if (got == nil) != (tt.want == nil) || got != nil && (got.Manager != tt.want.Manager || got.Package != tt.want.Package ||
+				got.Script != tt.want.Script || !slices.Equal(got.Chain, tt.want.Chain)) {
+				t.Errorf("lineage %+v, want %+v", got, tt.want)
+			}
+			if got.Explains() != (tt.want != nil && tt.want.Manager != "") {
+				t.Errorf("Explains() = %v", got.Explains())
+			}
+		})
+	}
+	t.Run("gone", func(t *testing.T) {
+		cmd := exec.Command("/bin/true")
+		if err := cmd.Run(); err != nil {
+			t.Fatal(err)
+		}
+		var a ancestry
+		if l := a.lineage("/proc", cmd.Process.Pid); l != nil {
+			t.Errorf("lineage of a gone pid: %+v", l)
+		}
+	})
+}
+
+func TestMaintScript(t *testing.T) {
+	for _, tt := range []struct{ env, pkg, script string }{
+		{"PATH=/bin\x00DPKG_MAINTSCRIPT_PACKAGE=hello\x00DPKG_MAINTSCRIPT_NAME=postinst\x00", "hello", "postinst"},
+		{"XDPKG_MAINTSCRIPT_PACKAGE=no\x00", "", ""},
+		{"DPKG_MAINTSCRIPT_NAME=prerm", "", "prerm"},
+		{"", "", ""},
+	} {
+		if pkg, script := maintScript([]byte(tt.env)); pkg != tt.pkg || script != tt.script {
+			t.Errorf("maintScript(%q) = %q, %q; want %q, %q", tt.env, pkg, script, tt.pkg, tt.script)
+		}
+	}
+}
+
+// BenchmarkLineage reads the lineage of the test process, whose ancestors are cached
+// after the first read (each read still checks every ancestor's start time), against
+// BenchmarkLineageCold, which reads every ancestor afresh.
+func BenchmarkLineage(b *testing.B) {
+	b.ReportAllocs()
+	var a ancestry
+	for b.Loop() {
+		a.lineage("/proc", os.Getpid())
+	}
+}
+
+func BenchmarkLineageCold(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		var a ancestry
+		a.lineage("/proc", os.Getpid())
+	}
+}
+
+func BenchmarkReadProc(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		readProc("/proc", os.Getpid())
+	}
+}

@@ -8,18 +8,21 @@ import (
 	"sync"
 
 	"fim/diff"
+
+	"golang.org/x/sys/unix"
 )
 
 // A writer's lineage is read from /proc when fim reads its event: the writer and its
 // ancestors, parent by parent, up to the nearest package manager (named by its comm or
-// its exe's base name), at most diff.MaxChain of them. dpkg runs maintainer scripts and
+// its exe's base name, and running as root a program only root may change), at most
+// diff.MaxChain of them. dpkg runs maintainer scripts and
 // triggers with DPKG_MAINTSCRIPT_PACKAGE and DPKG_MAINTSCRIPT_NAME in their
 // environment; the nearest process that has them names the package and the script.
 // rpm and apk name no package to their scripts: the script is the manager's child.
 // /proc/PID/environ is the environment the process was started with, readable by root
 // or the process's own user. All of it is what the processes say of themselves: a
 // process may name itself dpkg and set any environment, so a lineage is evidence, not
-// proof (the README says so).
+// proof (the README says so); but only root can make one of its package managers.
 
 // managers are the names package managers run under: comm (at most 15 bytes) or the
 // base name of the exe.
@@ -34,6 +37,10 @@ type ancestor struct {
 	comm, exe   string
 	ppid        int
 	pkg, script string // its DPKG_MAINTSCRIPT_* variables
+	// root: it runs as root (effective uid 0) a program file of root's that only root
+	// may write. Only such a process counts as a package manager, so that a user who
+	// names a program of theirs dpkg cannot pass their own changes off as a package's.
+	root bool
 }
 
 // ancestry caches the ancestors read, by pid, checked against their start time: the
@@ -63,6 +70,12 @@ func (a *ancestry) read(proc string, pid int) (ancestor, bool) {
 	c = ancestor{start: st.start, comm: st.comm, ppid: st.ppid}
 	if exe, err := os.Readlink(dir + "exe"); err == nil {
 		c.exe = path.Base(exe)
+	}
+	if status, err := readSmall(dir + "status"); err == nil {
+		if _, euid, _, _ := parseStatus(status); euid == 0 {
+			var st unix.Stat_t // the program file itself, as /proc/PID/exe leads to it
+			c.root = unix.Stat(dir+"exe", &st) == nil && st.Uid == 0 && st.Mode&0o022 == 0
+		}
 	}
 	if env, err := readSmall(dir + "environ"); err == nil {
 		c.pkg, c.script = maintScript(env)
@@ -109,7 +122,7 @@ func (a *ancestry) lineage(proc string, pid int) *diff.Lineage {
 		if n > 0 {
 			l.Chain = append(l.Chain, c.comm)
 		}
-		if managers[c.comm] || managers[c.exe] {
+		if (managers[c.comm] || managers[c.exe]) && c.root {
 			l.Manager, l.ManagerPID = c.comm, pid
 			if !managers[c.comm] {
 				l.Manager = c.exe

@@ -61,6 +61,15 @@ func copyShell(t *testing.T, name string) string {
 func TestLineage(t *testing.T) {
 	fstest.RequireRoot(t) // reads other processes' environ
 	dpkg, rpm := copyShell(t, "dpkg"), copyShell(t, "rpm")
+	// A dpkg of a user's, and one that others may write: neither is a package manager
+	// whatever its name, or any user could pass their changes off as a package's.
+	userDpkg, openDpkg := copyShell(t, "dpkg"), copyShell(t, "dpkg")
+	if err := os.Chown(userDpkg, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(openDpkg, 0o757); err != nil {
+		t.Fatal(err)
+	}
 	// The writer: a shell that says its pid and waits; "; wait" keeps each shell from
 	// exec'ing its last command, so that the ancestry is what the script says.
 	const writer = `sh -c 'echo $$ > "$PIDFILE"; exec sleep 60'; wait`
@@ -74,6 +83,9 @@ func TestLineage(t *testing.T) {
 		{"scriptlet under rpm", rpm, writer, &diff.Lineage{Manager: "rpm", Script: "sleep", Chain: []string{"rpm"}}},
 		{"the environment alone", "/bin/sh", "DPKG_MAINTSCRIPT_PACKAGE=hello " + writer, &diff.Lineage{Package: "hello"}},
 		{"plain", "/bin/sh", writer, nil},
+		{"child of a user's dpkg", userDpkg, writer, nil},
+		{"child of a dpkg others may write", openDpkg, writer, nil},
+		{"maintainer script under a user's dpkg", userDpkg, "DPKG_MAINTSCRIPT_PACKAGE=hello " + writer, &diff.Lineage{Package: "hello"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -340,12 +340,33 @@ func (a *Annotator) tampered(events []diff.Event, log map[string]pkgdb.Transacti
 			reason = why(pkg)
 		}
 		if p := ev.Package; p != nil && p.Manager == string(pkgdb.Dpkg) && reason == "" {
-			reason = cmp.Or(why(p.Name), why(allDpkg))
+			reason = cmp.Or(why(p.Name), a.conffileTampered(ev.Path, p.Name, log), why(allDpkg))
 		}
 		if reason != "" {
 			ev.Verdict, ev.Reason = diff.VerdictTampered, reason
 		}
 	}
+}
+
+// conffileTampered says why the verdict of p, a conffile of pkg, is tampered: dpkg keeps
+// conffile digests in its status file, not in pkg's own files, so a status file changed
+// since the baseline vouches for them only where the package log shows a transaction
+// of pkg itself since. Any transaction will not do: an unrelated upgrade would let an
+// edited digest in status explain an edit of the conffile. "" when it is not.
+func (a *Annotator) conffileTampered(p, pkg string, log map[string]pkgdb.Transaction) string {
+	file, ok := a.edited[allDpkg]
+	if !ok || a.db == nil {
+		return ""
+	}
+	if _, ok := log[pkg]; ok {
+		return ""
+	}
+	for _, f := range a.db.Owners(p) {
+		if f.IsConfig() && f.Package != nil && f.Package.Name == pkg {
+			return file + " (which holds the digests of " + pkg + "'s conffiles) changed since the baseline, and the package log shows no transaction of " + pkg + " since"
+		}
+	}
+	return ""
 }
 
 // Order puts the unexplained events first, keeping the order within each part.

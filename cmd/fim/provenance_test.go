@@ -522,6 +522,41 @@ func TestProvenanceTampered(t *testing.T) {
 	}
 }
 
+// TestProvenanceConffileTampered: dpkg keeps conffile digests in its status file,
+// which every transaction rewrites. A real upgrade of one package must not let an
+// edited digest in status explain the edit of another package's conffile: that stays
+// tampered, while the upgraded package's own changes match.
+func TestProvenanceConffileTampered(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello", "libtirpc-common")
+	at := func(p string) string { return filepath.Join(root, p) }
+	time.Sleep(1100 * time.Millisecond) // see TestProvenanceAfterUpgrade
+	db := filepath.Join(t.TempDir(), "b.db")
+	mustRun(t, 0, "baseline", "--quiet", "--db", db, "--root", root, "/usr", "/etc", "/var/lib/dpkg")
+
+	deb := upgradedDeb(t, "hello", "2.10-3+fim1", "usr/share/doc/hello/changelog.Debian.gz", "usr/share/doc/hello/NEWS.gz")
+	debtest.Run(t, "dpkg", debtest.DpkgArgs(root, "--force-depends", "-i", deb)...)
+	forged := []byte("tcp tpi_cots_ord v inet tcp - - # and a backdoor\n")
+	old, err := os.ReadFile(at("etc/netconfig"))
+	must(t, err)
+	must(t, os.WriteFile(at("etc/netconfig"), forged, 0o644))
+	status, err := os.ReadFile(at("var/lib/dpkg/status"))
+	must(t, err)
+	oldSum, newSum := fmt.Sprintf("/etc/netconfig %x", md5.Sum(old)), fmt.Sprintf("/etc/netconfig %x", md5.Sum(forged))
+	if !bytes.Contains(status, []byte(oldSum)) {
+		t.Fatalf("status holds no %q", oldSum)
+	}
+	must(t, os.WriteFile(at("var/lib/dpkg/status"), bytes.Replace(status, []byte(oldSum), []byte(newSum), 1), 0o644))
+
+	out, _ := mustRun(t, 6, "check", "--db", db, "--format", "json")
+	got := verdictsOf(t, out)
+	if got["change /etc/netconfig"] != "tampered" {
+		t.Errorf("the edited conffile: %q, want tampered (all: %v)", got["change /etc/netconfig"], got)
+	}
+	if got["change /usr/share/doc/hello/changelog.Debian.gz"] != "match" {
+		t.Errorf("the upgraded package's file: %q, want match (all: %v)", got["change /usr/share/doc/hello/changelog.Debian.gz"], got)
+	}
+}
+
 // TestVerifyPackages checks a root's packages without a baseline: nothing to report
 // as installed, then a rewritten and a removed package file with their verdicts and
 // exit bits, and only what is below the PATHs given.

@@ -149,9 +149,10 @@ func count(n int, one, many string) string {
 
 // applicable are the attributes an entry of type t must carry for them to be compared:
 // those it has, but its type (every entry has one), its content (a digest, counted
-// apart) and those no specification carries (never).
+// apart, and the growing-file prefix that goes with it) and those no specification
+// carries (never).
 func applicable(t tree.Type) diff.AttrSet {
-	return diff.AttrsOf(t) &^ (never | diff.AttrSet(0).With(diff.AttrType).With(diff.AttrContent))
+	return diff.AttrsOf(t) &^ (never | diff.AttrSet(0).With(diff.AttrType).With(diff.AttrContent).With(diff.AttrPrefix))
 }
 
 // never are the attributes no mtree specification carries.

@@ -141,6 +141,15 @@ func (s Spec) Stdout() bool { return s.t.kind == kindStdout }
 // as separate messages (the syslog forms), which a whole-document format cannot go to.
 func (s Spec) Lines() bool { return s.t.kind >= kindSyslogLocal && s.t.kind <= kindSyslogTCP }
 
+// File returns the file the spec names ("file:" taken off), or "" when it names
+// another destination.
+func (s Spec) File() string {
+	if s.t.kind != kindFile {
+		return ""
+	}
+	return s.t.path
+}
+
 // HTTP reports whether the spec names an http:// or https:// endpoint.
 func (s Spec) HTTP() bool { return s.t.kind == kindHTTP }
 

@@ -44,6 +44,11 @@ func runExport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if out := c.String("output"); out != "-" {
+		if err := ownFiles(c, db).Refuse("output", out); err != nil {
+			return err
+		}
+	}
 	r, _, err := openBaseline(c, db, check.OpenOptions{})
 	if err != nil {
 		return err

@@ -72,7 +72,7 @@ func runDiff(c *cli.Context) error {
 		return err
 	}
 	defer newB.Close()
-	rep, err := newReporter(c, false, check.RootPaths(oldB.Compiled))
+	rep, err := newReporter(c, false, check.RootPaths(oldB.Compiled), ownFiles(c, c.Args().Get(0), c.Args().Get(1)))
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ func (k *checked) open(c *cli.Context, db string) (err error) {
 	if k.root, err = checkRoot(c, k.b.Policy, db); err != nil {
 		return err
 	}
-	if k.rep, err = newReporter(c, false, check.RootPaths(k.b.Compiled)); err != nil {
+	if k.rep, err = newReporter(c, false, check.RootPaths(k.b.Compiled), ownFiles(c, db)); err != nil {
 		return err
 	}
 	k.rep.base, k.rep.root = baselineInfo(k.b.Meta()), k.root

@@ -37,7 +37,7 @@ func runVerifyPackages(c *cli.Context) error {
 		}
 		paths = append(paths, filepath.Clean("/"+p))
 	}
-	rep, err := newReporter(c, false, paths)
+	rep, err := newReporter(c, false, paths, ownFiles(c, c.String("db")))
 	if err != nil {
 		return err
 	}

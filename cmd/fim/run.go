@@ -12,6 +12,7 @@ import (
 	"fim/config"
 	"fim/diff"
 	"fim/metrics"
+	"fim/output"
 	"fim/provenance"
 	"fim/tree"
 )
@@ -91,6 +92,9 @@ func runBaseline(c *cli.Context) error {
 	}
 	db, err := dbPath(c, cfg)
 	if err != nil {
+		return err
+	}
+	if err := refuseOwn(c, ownFiles(c, db), output.Spec{}); err != nil {
 		return err
 	}
 	signer, err := loadSigner(c)

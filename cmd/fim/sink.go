@@ -55,8 +55,9 @@ type reporter struct {
 
 // newReporter reads --format, --output and --redact. stream says the events come in
 // batches (fim watch), which a whole-document format cannot carry; roots are the
-// configured roots that --redact keeps.
-func newReporter(c *cli.Context, stream bool, roots []string) (*reporter, error) {
+// configured roots that --redact keeps; own, the files of the command that a file
+// --output or --metrics-file must not be.
+func newReporter(c *cli.Context, stream bool, roots []string, own check.Own) (*reporter, error) {
 	format, err := report.Lookup(c.String("format"))
 	if err != nil {
 		return nil, usageErr("--format: %v", err)
@@ -64,6 +65,9 @@ func newReporter(c *cli.Context, stream bool, roots []string) (*reporter, error)
 	dest, err := output.Parse(c.String("output"))
 	if err != nil {
 		return nil, usageErr("%v", err) // it names the output
+	}
+	if err := refuseOwn(c, own, dest); err != nil {
+		return nil, err
 	}
 	if format.Document {
 		if stream {
@@ -114,6 +118,22 @@ func newReporter(c *cli.Context, stream bool, roots []string) (*reporter, error)
 		}
 	}
 	return r, nil
+}
+
+// ownFiles lists the files a command keeps for itself with the baselines dbs, from
+// its --spool, --generation-file, --sign and --verify.
+func ownFiles(c *cli.Context, dbs ...string) check.Own {
+	return check.Own{DBs: dbs, Spool: c.String("spool"), GenerationFile: c.String("generation-file"),
+		SignKey: c.String("sign"), VerifyKey: c.String("verify")}
+}
+
+// refuseOwn refuses a --metrics-file, or a file that dest (the --output) names, that
+// is one of the command's own files, before anything is written.
+func refuseOwn(c *cli.Context, own check.Own, dest output.Spec) error {
+	if err := own.Refuse("metrics-file", c.String("metrics-file")); err != nil {
+		return err
+	}
+	return own.Refuse("output", dest.File())
 }
 
 // deliveryOptions reads the deliveryFlags into opt; they need an http(s) dest.

@@ -100,7 +100,7 @@ func runWatch(c *cli.Context) error {
 		return signerErr(c, db, err)
 	}
 	defer wt.Close()
-	rep, err := newReporter(c, true, check.RootPaths(wt.Compiled))
+	rep, err := newReporter(c, true, check.RootPaths(wt.Compiled), ownFiles(c, db))
 	if err != nil {
 		return err
 	}

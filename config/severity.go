@@ -90,7 +90,7 @@ var DefaultSeverity = []SeverityRule{
 	{Name: "log-rewritten", Changed: []string{"prefix"}, Level: "high"},
 	{Name: "package-mismatch", Verdicts: []string{"mismatch"}, Level: "high"},
 	{Name: "package-tampered", Verdicts: []string{"tampered"}, Level: "critical"},
-	{Name: "package-explained", Verdicts: []string{"match", "listed", "removed"}, Max: "info"},
+	{Name: "package-explained", Verdicts: []string{"match", "listed", "removed", "database"}, Max: "info"},
 }
 
 // severityTable merges the configured rules into the built-in ones: a rule named as a

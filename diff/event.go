@@ -112,7 +112,7 @@ type Event struct {
 // Verdict is what the package databases make of an event's path.
 type Verdict string
 
-// The verdicts. Only match, listed, removed and script say the package manager did it.
+// The verdicts. Only match, listed, removed, database and script say the package manager did it.
 const (
 	VerdictMatch    Verdict = "match"    // the content has the digest its package recorded
 	VerdictListed   Verdict = "listed"   // a directory or symlink its package lists, made in its transaction
@@ -129,11 +129,15 @@ const (
 	// or trigger, or the manager itself), as the writer's Lineage says; the lineage is
 	// what the processes said of themselves, evidence and not proof.
 	VerdictScript Verdict = "script"
+	// VerdictDatabase: a file of dpkg's own database (status, its lock and trigger
+	// files, info/PKG.*) written in a transaction the package log shows since the
+	// baseline: of PKG for its info files, any for the files every transaction writes.
+	VerdictDatabase Verdict = "database"
 )
 
 // Explained reports whether v says the package manager made the change.
 func (v Verdict) Explained() bool {
-	return v == VerdictMatch || v == VerdictListed || v == VerdictRemoved || v == VerdictScript
+	return v == VerdictMatch || v == VerdictListed || v == VerdictRemoved || v == VerdictScript || v == VerdictDatabase
 }
 
 // Severity grades an event, from info to critical; the zero value is unset.

@@ -30,6 +30,9 @@
 //     that package since the baseline, every verdict drawn from them, and the event of
 //     the database file itself, is tampered. fim watch remembers such a change for the
 //     events of later batches.
+//   - dpkg's own database files (its status, lock and trigger files, updates/, each
+//     package's info/PKG.*) are database when the package log shows a transaction
+//     that writes them since the baseline (database.go), unless tampered.
 //   - A change a package manager's descendant made (a maintainer script, a trigger) is
 //     script, by the writer's lineage in fim watch or the writer journal in a check
 //     (script.go says how it composes with the digest verdicts).
@@ -269,6 +272,7 @@ func (a *Annotator) Annotate(events []diff.Event) error {
 	}
 	close(next)
 	wg.Wait()
+	a.database(events, log)
 	a.tampered(events, log)
 	a.scripts(events)
 	Order(events)

@@ -7,8 +7,8 @@ import (
 )
 
 // How the script verdict composes with the others: a verdict the package databases
-// explain (match, listed, removed) stays, whoever wrote the file: the content is what
-// the package shipped. A tampered verdict stays too: the package database it is drawn
+// explain (match, listed, removed, database) stays, whoever wrote the file: the content is what
+// the package shipped, or the package log accounts for it. A tampered verdict stays too: the package database it is drawn
 // from changed with no transaction in the package log, and a process's name and
 // environment are no better evidence than that database. Every other event (mismatch,
 // conffile, unowned, unknown, missing, or no verdict) becomes script when its writers

@@ -13,7 +13,7 @@ import (
 // Transaction), when the package databases were asked.
 //
 // Every line format tags an event that a package owns (or owned, for a remove its
-// package's removal explains), or whose verdict is unknown, tampered or script, after its detail:
+// package's removal explains), or whose verdict is unknown, tampered, script or database, after its detail:
 // "  [dpkg hello 2.10-3 amd64: mismatch, md5 differs from the package's; upgrade
 // 2.10-3 → 2.10-4 2026-12-02 03:12:07]". An unowned path has no tag. The json, ecs and
 // sarif formats carry the fields themselves.
@@ -50,7 +50,8 @@ func newJSONTransaction(t *diff.Transaction) *jsonTransaction {
 
 // tagged says whether an event's line carries its provenance.
 func tagged(ev *diff.Event) bool {
-	return ev.Package != nil || ev.Verdict == diff.VerdictUnknown || ev.Verdict == diff.VerdictTampered || ev.Verdict == diff.VerdictScript
+	return ev.Package != nil || ev.Verdict == diff.VerdictUnknown || ev.Verdict == diff.VerdictTampered || ev.Verdict == diff.VerdictScript ||
+		ev.Verdict == diff.VerdictDatabase
 }
 
 // appendProvenance appends an event's provenance tag, if it has one.

@@ -131,7 +131,7 @@ func ParseGain(s string) (Gain, error) {
 
 // Verdicts are the verdict names a rule may name: provenance's, and tampered (a
 // package's own record of the file altered), which a package database check may give.
-var Verdicts = []string{"match", "listed", "removed", "script", "mismatch", "tampered", "conffile", "unowned", "unknown", "missing"}
+var Verdicts = []string{"match", "listed", "removed", "database", "script", "mismatch", "tampered", "conffile", "unowned", "unknown", "missing"}
 
 func hasXattr(e *tree.Entry, name string) bool {
 	for i := range e.Xattrs {

@@ -469,11 +469,8 @@ func TestProvenanceSnapshotSealed(t *testing.T) {
 // and counted in its summary. A real upgrade by dpkg, which rewrites the .md5sums and
 // logs the transaction, stays explained.
 func TestProvenanceTampered(t *testing.T) {
-	root := debtest.DpkgRoot(t, "hello", "hostname")
-	at := func(p string) string { return filepath.Join(root, p) }
-	time.Sleep(1100 * time.Millisecond) // see TestProvenanceAfterUpgrade
 	db := filepath.Join(t.TempDir(), "b.db")
-	mustRun(t, 0, "baseline", "--quiet", "--db", db, "--root", root, "/usr", "/var/lib/dpkg")
+	_, at := dpkgBaseline(t, db, "hello", "hostname")
 
 	trojan := []byte("#!/bin/sh\necho not hello\n")
 	must(t, os.WriteFile(at("usr/bin/hello"), trojan, 0o755))
@@ -503,9 +500,7 @@ func TestProvenanceTampered(t *testing.T) {
 	}
 
 	// The real upgrade of another root: dpkg rewrites the .md5sums and logs it.
-	root = debtest.DpkgRoot(t, "hello")
-	time.Sleep(1100 * time.Millisecond)
-	mustRun(t, 0, "baseline", "--quiet", "--db", db, "--root", root, "/usr", "/var/lib/dpkg")
+	root, _ := dpkgBaseline(t, db, "hello")
 	deb := upgradedDeb(t, "hello", "2.10-3+fim1", "usr/share/doc/hello/changelog.Debian.gz", "usr/share/doc/hello/NEWS.gz")
 	debtest.Run(t, "dpkg", debtest.DpkgArgs(root, "--force-depends", "-i", deb)...)
 	out, _ = mustRun(t, 6, "check", "--db", db, "--format", "json")
@@ -617,4 +612,79 @@ func TestVerifyPackagesReuse(t *testing.T) {
 			t.Errorf("verify-packages %v: %v, want %v", c.args, got, c.want)
 		}
 	}
+}
+
+// TestProvenanceDpkgDatabase: dpkg's own database files (status, status-old, the lock
+// files, triggers/ and updates/, info/PKG.*) change with every transaction. After a real
+// upgrade of one package and a real purge of another, every event under /var/lib/dpkg
+// is database (the package manager's work) and only the planted changes are
+// unexplained (a new file, and a database file made world-writable); with no
+// transaction since the baseline, a status edited by hand is tampered and a
+// maintainer script written by hand unowned, as before.
+func TestProvenanceDpkgDatabase(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "b.db")
+	root, at := dpkgBaseline(t, db, "hello", "libtirpc-common")
+
+	deb := upgradedDeb(t, "hello", "2.10-3+fim1", "usr/share/doc/hello/changelog.Debian.gz", "usr/share/doc/hello/NEWS.gz")
+	debtest.Run(t, "dpkg", debtest.DpkgArgs(root, "--force-depends", "-i", deb)...)
+	debtest.Run(t, "dpkg", debtest.DpkgArgs(root, "-P", "libtirpc-common")...)
+	must(t, os.WriteFile(at("usr/bin/planted"), []byte("#!/bin/sh\n"), 0o755))
+	must(t, os.Chmod(at("var/lib/dpkg/status-old"), 0o666)) // a mode no transaction gives it
+
+	out, _ := mustRun(t, 7, "check", "--db", db, "--format", "json")
+	events := parseProv(t, out)
+	var dbEvents int
+	for _, ev := range events {
+		if strings.HasPrefix(ev.Path, "/var/lib/dpkg/") && ev.Path != "/var/lib/dpkg/status-old" {
+			dbEvents++
+			if ev.Verdict != "database" {
+				t.Errorf("%s %s: %q after a real upgrade and purge, want database", ev.Type, ev.Path, ev.Verdict)
+			}
+		}
+	}
+	if dbEvents < 5 {
+		t.Errorf("only %d events under /var/lib/dpkg after a real upgrade and purge", dbEvents)
+	}
+	if got, want := unexplainedOf(t, events), []string{"create /usr/bin/planted", "change /var/lib/dpkg/status-old"}; !slices.Equal(got, want) {
+		t.Errorf("unexplained %v, want %v", got, want)
+	}
+	t.Logf("%d events, %d under /var/lib/dpkg, %d unexplained", len(events), dbEvents, len(unexplainedOf(t, events)))
+	// In the text report, the files every transaction writes are tagged one by one; a
+	// package's info/ files fold into its line (hello: .list, .md5sums and the
+	// changelog changed; libtirpc-common: 7 files and directories, 3 info files).
+	text, _ := mustRun(t, 7, "check", "--db", db)
+	if !regexp.MustCompile(`(?m)^change  /var/lib/dpkg/status  .*  \[database\]  \(info: default, package-explained\)$`).MatchString(text) ||
+		!strings.Contains(text, "package  dpkg hello 2.10-3+fim1 amd64: 51 changes explained (3 change, 1 remove, 47 chmod)") ||
+		!strings.Contains(text, "package  dpkg libtirpc-common 1.3.3+ds-1 all: 10 changes explained (10 remove)") {
+		t.Errorf("the text report does not fold or tag dpkg's database:\n%s", text)
+	}
+
+	// No transaction since the baseline: nothing under /var/lib/dpkg is explained.
+	_, at = dpkgBaseline(t, db, "hello")
+	f, err := os.OpenFile(at("var/lib/dpkg/status"), os.O_APPEND|os.O_WRONLY, 0)
+	must(t, err)
+	_, err = f.WriteString("\n")
+	must(t, err)
+	must(t, f.Close())
+	must(t, os.WriteFile(at("var/lib/dpkg/info/hello.postinst"), []byte("#!/bin/sh\n"), 0o755))
+	out, _ = mustRun(t, 5, "check", "--db", db, "--format", "json")
+	want := map[string]string{
+		"change /var/lib/dpkg/status":              "tampered",
+		"create /var/lib/dpkg/info/hello.postinst": "unowned",
+	}
+	if got := verdictsOf(t, out); !maps.Equal(got, want) {
+		t.Errorf("with no transaction: verdicts %v, want %v", got, want)
+	}
+}
+
+// dpkgBaseline installs the packages named into a new root with the real dpkg and
+// takes a baseline of its /usr and /var/lib/dpkg into db, a second after the installs
+// (see TestProvenanceAfterUpgrade); it returns the root and a function that places a
+// path under it.
+func dpkgBaseline(t *testing.T, db string, names ...string) (string, func(string) string) {
+	t.Helper()
+	root := debtest.DpkgRoot(t, names...)
+	time.Sleep(1100 * time.Millisecond)
+	mustRun(t, 0, "baseline", "--quiet", "--db", db, "--root", root, "/usr", "/var/lib/dpkg")
+	return root, func(p string) string { return filepath.Join(root, p) }
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -54,14 +55,18 @@ func (c *Config) Policy() *Policy {
 // a bound on what a mistaken name (a device, a log file) costs.
 const MaxFileSize = 4 << 20
 
+// Stdin is the file name that reads the configuration from standard input, as agents
+// hand their modules their configuration; errors name it StdinName.
+const (
+	Stdin     = "-"
+	StdinName = "<stdin>"
+)
+
 // Load reads and parses the configuration file, a regular file of at most MaxFileSize
-// bytes.
+// bytes, or standard input (Stdin).
 func Load(file string) (*Config, error) {
-	data, err := walk.ReadInput(file, MaxFileSize)
-	if err != nil {
-		return nil, err // *PathError names the file
-	}
-	return Parse(file, data)
+	c, _, err := LoadLines(file)
+	return c, err
 }
 
 // Parse parses a configuration; name is the file name used in error messages.
@@ -84,6 +89,16 @@ func Parse(name string, data []byte) (*Config, error) {
 // LoadLines is Load that also returns, for each rule's path, the line of the file it
 // is configured at.
 func LoadLines(file string) (*Config, map[string]int, error) {
+	if file == Stdin {
+		data, err := io.ReadAll(io.LimitReader(os.Stdin, MaxFileSize+1))
+		switch {
+		case err != nil:
+			return nil, nil, fmt.Errorf("%s: %w", StdinName, err)
+		case len(data) > MaxFileSize:
+			return nil, nil, fmt.Errorf("%s: larger than %d MiB: not a configuration", StdinName, MaxFileSize>>20)
+		}
+		return parse(StdinName, data)
+	}
 	data, err := walk.ReadInput(file, MaxFileSize)
 	if err != nil {
 		return nil, nil, err // *PathError names the file

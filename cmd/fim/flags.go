@@ -27,6 +27,9 @@ func loadConfig(c *cli.Context, useDefault bool) (*config.Config, error) {
 		}
 		file = defaultConfig
 	}
+	if file == config.Stdin && (c.String("from-tar") == "-" || c.String("from-mtree") == "-") {
+		return nil, usageErr("--config - and an image on standard input: only one can come on standard input")
+	}
 	cfg, err := config.Load(file)
 	if err != nil {
 		return nil, &exitError{exitUsage, err}
@@ -112,7 +115,7 @@ func ignoreFlag(c *cli.Context) (diff.AttrSet, error) {
 
 var dbFlag = &cli.StringFlag{Name: "db", Usage: "baseline database (default $FIM_DB, the config's db, /var/lib/fim/baseline.db as root, else $XDG_STATE_HOME/fim/baseline.db)"}
 
-var configFlag = &cli.StringFlag{Name: "config", Usage: "YAML configuration file (default /etc/fim/fim.yaml if present)"}
+var configFlag = &cli.StringFlag{Name: "config", Usage: "YAML configuration file, - for standard input (default /etc/fim/fim.yaml if present)"}
 
 var rootFlag = &cli.StringFlag{Name: "root", Usage: "read the tree under `DIR` but record paths as if DIR were /"}
 

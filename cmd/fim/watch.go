@@ -143,6 +143,10 @@ func runWatch(c *cli.Context) error {
 	}
 	defer sd.Serve(c.Context, w.Health, logf)()
 	defer onHangup(c.Context, w, sd, func() {
+		if c.String("config") == config.Stdin {
+			logf("reload: the configuration came on standard input, which has nothing more to read: the configuration in force stays")
+			return
+		}
 		again, err := loadConfig(c, len(paths) == 0 && !named)
 		switch {
 		case err != nil:

@@ -41,14 +41,24 @@ type jsonEvent struct {
 	Process    *jsonProcess   `json:"process,omitempty"`
 	Writers    []*jsonProcess `json:"writers,omitempty"`
 	Count      int            `json:"count,omitempty"`
-	// Provenance, when the package databases were asked.
+	jsonJudgement
+}
+
+// jsonJudgement is what fim made of an event beyond the diff, in the json format and
+// in a SARIF result's properties: its provenance, when the package databases were
+// asked, and its severity, when the events were graded.
+type jsonJudgement struct {
 	Verdict     string           `json:"verdict,omitempty"`
 	Reason      string           `json:"verdict_reason,omitempty"`
 	Package     *jsonPackage     `json:"package,omitempty"`
 	Transaction *jsonTransaction `json:"transaction,omitempty"`
-	// Severity, when the events were graded.
-	Severity string   `json:"severity,omitempty"`
-	Reasons  []string `json:"reasons,omitempty"`
+	Severity    string           `json:"severity,omitempty"`
+	Reasons     []string         `json:"reasons,omitempty"`
+}
+
+func newJSONJudgement(ev *diff.Event) jsonJudgement {
+	return jsonJudgement{Verdict: string(ev.Verdict), Reason: ev.Reason, Package: newJSONPackage(ev.Package),
+		Transaction: newJSONTransaction(ev.Transaction), Severity: ev.Severity.String(), Reasons: ev.Reasons}
 }
 
 // jsonProcess is the process that caused a watched event. Ids that are unknown, and
@@ -211,12 +221,7 @@ func JSON(w io.Writer, events []diff.Event, info Info) error {
 			Writers:  newJSONWriters(ev.Writers),
 			Count:    ev.Count,
 
-			Severity:    ev.Severity.String(),
-			Reasons:     ev.Reasons,
-			Verdict:     string(ev.Verdict),
-			Reason:      ev.Reason,
-			Package:     newJSONPackage(ev.Package),
-			Transaction: newJSONTransaction(ev.Transaction),
+			jsonJudgement: newJSONJudgement(ev),
 		}
 		if je.Changed == nil {
 			je.Changed = []string{}

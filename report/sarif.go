@@ -171,13 +171,7 @@ type sarifProperties struct {
 	Process    *jsonProcess   `json:"process,omitempty"`
 	Writers    []*jsonProcess `json:"writers,omitempty"`
 	Count      int            `json:"count,omitempty"`
-	// Provenance, as in the json format.
-	Verdict     string           `json:"verdict,omitempty"`
-	Reason      string           `json:"verdict_reason,omitempty"`
-	Package     *jsonPackage     `json:"package,omitempty"`
-	Transaction *jsonTransaction `json:"transaction,omitempty"`
-	Severity    string           `json:"severity,omitempty"`
-	Reasons     []string         `json:"reasons,omitempty"`
+	jsonJudgement
 }
 
 // SARIF renders events as one SARIF 2.1.0 log with one run of the tool "fim", as
@@ -350,12 +344,7 @@ func newSARIFResult(ev *diff.Event, msg string) sarifResult {
 			Writers: newJSONWriters(ev.Writers),
 			Count:   ev.Count,
 
-			Verdict:     string(ev.Verdict),
-			Reason:      ev.Reason,
-			Package:     newJSONPackage(ev.Package),
-			Transaction: newJSONTransaction(ev.Transaction),
-			Severity:    ev.Severity.String(),
-			Reasons:     ev.Reasons,
+			jsonJudgement: newJSONJudgement(ev),
 		},
 	}
 	if ev.Severity == diff.SeverityUnset && ev.Verdict.Explained() {

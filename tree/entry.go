@@ -130,7 +130,40 @@ type Entry struct {
 	Xattrs     []Xattr
 	Hash       [32]byte // valid when FlagHashed is set
 	Flags      Flags
+	// Copy is the stored copy of a small text file's content under a content_diff
+	// rule, secrets redacted, as a zstd frame (package textcopy); NoCopy says why a
+	// file under such a rule has none. Both are kept by a baseline beside the record.
+	Copy   []byte
+	NoCopy NoCopy
 }
+
+// NoCopy says why a regular file under a content_diff rule has no stored copy.
+type NoCopy uint8
+
+// The reasons a file's content is not kept.
+const (
+	CopyNone       NoCopy = iota // not asked for, or a copy is kept
+	NoCopyBinary                 // not valid UTF-8, or holds a NUL byte
+	NoCopyTooLarge               // larger than content_diff_max
+	NoCopySecret                 // never stored: shadow files, private keys, no_diff patterns
+	NoCopyPrivate                // not world-readable, and its rule does not opt in
+	numNoCopy
+)
+
+var noCopyNames = [...]string{"", "binary", "too_large", "secret", "private"}
+
+func (n NoCopy) String() string {
+	if n < numNoCopy {
+		return noCopyNames[n]
+	}
+	return "unknown"
+}
+
+// Valid reports whether n is one of the reasons.
+func (n NoCopy) Valid() bool { return n < numNoCopy }
+
+// NoCopyNames lists the reasons' names, for schemas.
+func NoCopyNames() []string { return append([]string(nil), noCopyNames[1:]...) }
 
 // Hashed reports whether the entry carries a content hash.
 func (e *Entry) Hashed() bool { return e.Flags&FlagHashed != 0 }

@@ -1,0 +1,248 @@
+// Package textcopy decides what copy of a file's content a baseline may keep for
+// content diffs, and makes it: only text (valid UTF-8 without NUL bytes), never a
+// private key (recognised by its PEM or OpenSSH block), and with the values of lines
+// that look like secrets replaced by "[redacted: <8 hex digits of their BLAKE3>]", so
+// that a changed secret shows as changed without showing what it is. A copy is kept
+// as a zstd frame; Decode refuses one that does not decode within a limit.
+//
+// Which files are asked for at all (content_diff rules, no_diff patterns, the shadow
+// files, world-readability) is the caller's policy (Never, and package config); what
+// is in a file is decided here, on the bytes the walk read once.
+package textcopy
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"unicode/utf8"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/zeebo/blake3"
+
+	"fim/tree"
+)
+
+// MaxSize is the largest content_diff_max allowed, and the most a stored copy may
+// decode to.
+const MaxSize = 1 << 20
+
+// DefaultMax is content_diff_max when a rule leaves it unset.
+const DefaultMax = 64 << 10
+
+// Take returns the copy to keep of content, read from a regular file of its rule's
+// content_diff, or why none is kept: binary for what is not text, secret for a
+// private key. The copy is the content with secrets redacted (Redact), compressed.
+func Take(content []byte) ([]byte, tree.NoCopy) {
+	if !IsText(content) {
+		return nil, tree.NoCopyBinary
+	}
+	if IsPrivateKey(content) {
+		return nil, tree.NoCopySecret
+	}
+	return encoder.EncodeAll(Redact(content), nil), tree.CopyNone
+}
+
+// Decode returns the text of a copy Take made. A copy that is not one zstd frame of
+// valid text of at most MaxSize bytes is an error.
+func Decode(frame []byte) (string, error) {
+	if len(frame) == 0 {
+		return "", errors.New("stored copy is empty")
+	}
+	text, err := decoder.DecodeAll(frame, nil)
+	if err != nil {
+		return "", fmt.Errorf("stored copy does not decode: %w", err)
+	}
+	if len(text) > MaxSize || !IsText(text) {
+		return "", errors.New("stored copy is not text of at most 1 MiB")
+	}
+	return string(text), nil
+}
+
+// One encoder and one decoder serve every goroutine (EncodeAll and DecodeAll are safe
+// for concurrent use).
+var (
+	encoder, _ = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedDefault))
+	decoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(MaxSize),
+		zstd.WithDecoderMaxWindow(MaxSize))
+)
+
+// IsText reports whether b is valid UTF-8 without a NUL byte.
+func IsText(b []byte) bool { return bytes.IndexByte(b, 0) < 0 && utf8.Valid(b) }
+
+// IsPrivateKey reports whether b holds a private key block: PEM ("-----BEGIN RSA
+// PRIVATE KEY-----", "… ENCRYPTED PRIVATE KEY", "… OPENSSH PRIVATE KEY", "… PGP
+// PRIVATE KEY BLOCK") or a PuTTY key file.
+func IsPrivateKey(b []byte) bool {
+	for rest := b; ; {
+		i := bytes.Index(rest, []byte("-----BEGIN "))
+		if i < 0 {
+			break
+		}
+		rest = rest[i+len("-----BEGIN "):]
+		line := rest
+		if j := bytes.IndexByte(line, '\n'); j >= 0 {
+			line = line[:j]
+		}
+		if bytes.Contains(line, []byte("PRIVATE KEY")) {
+			return true
+		}
+	}
+	return bytes.HasPrefix(b, []byte("PuTTY-User-Key-File-"))
+}
+
+// neverPaths are recorded paths whose content is never kept, whatever a policy says.
+var neverPaths = []string{"/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-"}
+
+// Never reports whether the content of the file at a recorded path is never kept:
+// the shadow files (and their backups), wherever a --root puts them.
+func Never(p string) bool {
+	for _, n := range neverPaths {
+		if p == n {
+			return true
+		}
+	}
+	return false
+}
+
+// DefaultNoDiff are the no_diff patterns every policy has, to which a configuration
+// may add its own: key and certificate stores, credentials files, SSH keys (but not
+// their .pub halves, which Public lets through).
+var DefaultNoDiff = []string{
+	"**/*.key", "**/*.pem", "**/*.p12", "**/*.pfx", "**/*.jks", "**/*.keystore", "**/*.keytab",
+	"**/id_*", "**/ssh_host_*_key", "**/.git-credentials", "**/.netrc", "**/.pgpass",
+	"**/.aws/credentials", "**/.docker/config.json", "/etc/ssl/private/**",
+	"/etc/sudoers.d/*.secret",
+}
+
+// Public reports whether a path matching a no_diff pattern is a public key all the
+// same (its name ends in .pub), which the patterns let through.
+func Public(p string) bool { return path.Ext(p) == ".pub" }
+
+// secretLine finds a value to redact in one line: an assignment to a secret-looking
+// name (password, passwd, secret, token, api_key, private_key, with a prefix or
+// suffix: db_password, client_secret, "token":), an Authorization header's credentials,
+// or an AWS access key id.
+var secretLine = regexp.MustCompile(`(?i)` +
+	`(?:(?:pass(?:wd|word|phrase)?|secret|token|api[_-]?key|private[_-]?key|credentials?)[\w.-]*["']?\s*[:=]\s*` +
+	`|\b(?:bearer|basic)\s+)` +
+	`(["']?)([^\s"',;]+)`)
+
+// awsKey is an AWS access key id.
+var awsKey = regexp.MustCompile(`\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b`)
+
+// keywords are what a line must hold (in lower case) for secretLine or a PEM block to
+// apply: a cheap test that spares most lines the expressions.
+var keywords = [][]byte{[]byte("pass"), []byte("secret"), []byte("token"), []byte("key"), []byte("bearer"),
+	[]byte("basic"), []byte("credential"), []byte("-----begin"), []byte("akia"), []byte("asia"),
+	[]byte("agpa"), []byte("aida"), []byte("aroa"), []byte("anpa")}
+
+// Redact returns text with secrets' values replaced by "[redacted: H]", H being the
+// first 8 hex digits of the value's BLAKE3: the value of every assignment secretLine
+// matches, Authorization credentials, AWS access key ids, and the body of every PEM
+// block (one line for the whole body, between its BEGIN and END lines). Everything
+// else, line breaks included, is kept as it was.
+func Redact(text []byte) []byte {
+	if !hasKeyword(text) {
+		return text
+	}
+	out := make([]byte, 0, len(text))
+	var pem []byte // the body of the PEM block being read, or nil outside one
+	inPEM := false
+	for len(text) > 0 {
+		line := text
+		if i := bytes.IndexByte(text, '\n'); i >= 0 {
+			line = text[:i+1]
+		}
+		text = text[len(line):]
+		body := bytes.TrimRight(line, "\r\n")
+		switch {
+		case inPEM && bytes.HasPrefix(bytes.TrimSpace(body), []byte("-----END ")):
+			out = appendRedacted(out, pem)
+			out = append(out, '\n')
+			out = append(out, line...)
+			inPEM, pem = false, nil
+		case inPEM:
+			pem = append(pem, line...)
+		case bytes.HasPrefix(bytes.TrimSpace(body), []byte("-----BEGIN ")):
+			out = append(out, line...)
+			inPEM, pem = true, []byte{}
+		default:
+			out = redactLine(out, line)
+		}
+	}
+	if inPEM { // a block without its END: its body is redacted all the same
+		out = appendRedacted(out, pem)
+		out = append(out, '\n')
+	}
+	return out
+}
+
+func hasKeyword(b []byte) bool {
+	lower := bytes.ToLower(b)
+	for _, k := range keywords {
+		if bytes.Contains(lower, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// redactLine appends line to out with the values secretLine and awsKey find redacted.
+func redactLine(out, line []byte) []byte {
+	if !hasKeyword(line) {
+		return append(out, line...)
+	}
+	var spans [][2]int // value spans, in order, not overlapping
+	for _, m := range secretLine.FindAllSubmatchIndex(line, -1) {
+		spans = append(spans, [2]int{m[4], m[5]})
+	}
+	for _, m := range awsKey.FindAllIndex(line, -1) {
+		if !covered(spans, m[0], m[1]) {
+			spans = append(spans, [2]int{m[0], m[1]})
+		}
+	}
+	if len(spans) == 0 {
+		return append(out, line...)
+	}
+	sortSpans(spans)
+	at := 0
+	for _, s := range spans {
+		if s[0] < at {
+			continue
+		}
+		out = append(out, line[at:s[0]]...)
+		out = appendRedacted(out, line[s[0]:s[1]])
+		at = s[1]
+	}
+	return append(out, line[at:]...)
+}
+
+func covered(spans [][2]int, a, b int) bool {
+	for _, s := range spans {
+		if a < s[1] && b > s[0] {
+			return true
+		}
+	}
+	return false
+}
+
+func sortSpans(s [][2]int) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j][0] < s[j-1][0]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+// Marker is how a redacted value begins.
+const Marker = "[redacted: "
+
+func appendRedacted(out, value []byte) []byte {
+	sum := blake3.Sum256(value)
+	out = append(out, Marker...)
+	out = hex.AppendEncode(out, sum[:4])
+	return append(out, ']')
+}

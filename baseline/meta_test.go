@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"fim/tree"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -95,9 +96,11 @@ func FuzzDecodeMeta(f *testing.F) {
 // metaKeys returns the JSON names of Meta's fields.
 func metaKeys() []string {
 	var keys []string
-	ty := reflect.TypeFor[Meta]()
-	for i := range ty.NumField() {
-		name, _, _ := strings.Cut(ty.Field(i).Tag.Get("json"), ",")
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[Meta]()) {
+		if f.Anonymous {
+			continue // its fields are the meta's own (CopyStats)
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		keys = append(keys, name)
 	}
 	return keys
@@ -141,7 +144,13 @@ func TestMetaEditRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.KeyBase, w.Signer = "/t", priv
-	for _, e := range testEntries(30) {
+	for i, e := range testEntries(30) {
+		switch i { // a copy and a reason, so that the meta counts both
+		case 3:
+			e.Copy = []byte("a copy")
+		case 4:
+			e.NoCopy = tree.NoCopyBinary
+		}
 		if err := w.Add(e); err != nil {
 			t.Fatal(err)
 		}

@@ -269,7 +269,7 @@ func TestOpenBad(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				m.Digest = newDigest().seal(body)
+				m.Digest = newDigest().seal(nil, body)
 				info, err := json.Marshal(m)
 				if err != nil {
 					return err

@@ -93,6 +93,9 @@ type Meta struct {
 	// Accepted is the history of fim accept on this baseline and those it was made
 	// from, oldest first, at most MaxAccepted.
 	Accepted []Acceptance `json:"accepted,omitempty"`
+	// CopyStats counts the copies of files' content kept beside the records (see
+	// bucketCopies); the Digest covers them.
+	CopyStats
 }
 
 // Acceptance records one fim accept: who accepted which differences into the baseline,
@@ -173,13 +176,15 @@ func (d *digest) add(key, val []byte) {
 // sealContext starts what seal hashes, so that no other BLAKE3 input can pass for it.
 const sealContext = "fim baseline meta v2\x00"
 
-// seal returns the meta's Digest: BLAKE3 over the records' digest and body, the meta
-// encoded with Digest empty. The records' digest has a fixed length, so body is all
-// the rest: no two (records, meta) pairs hash the same input.
-func (d *digest) seal(body []byte) string {
+// seal returns the meta's Digest: BLAKE3 over the records' digest, the copies' digest
+// (nil when the meta counts no copies, see checkCopies) and body, the meta encoded with
+// Digest empty. The digests have a fixed length and the meta says whether there are
+// copies, so body is all the rest: no two (records, copies, meta) hash the same input.
+func (d *digest) seal(copies, body []byte) string {
 	h := blake3.New()
 	h.WriteString(sealContext)
 	h.Write(d.h.Sum(nil))
+	h.Write(copies)
 	h.Write(body)
 	return "blake3:" + hex.EncodeToString(h.Sum(nil))
 }
@@ -212,6 +217,9 @@ type Writer struct {
 	arena  []byte
 	block  blockWriter
 	dig    *digest
+	copies *bolt.Bucket // nil until the first copy
+	cdig   *digest
+	stats  CopyStats
 }
 
 const batchSize = 10000
@@ -330,6 +338,10 @@ func (w *Writer) begin() error {
 	}
 	b.FillPercent = 1.0 // keys arrive in order: pack pages full
 	w.tx, w.bucket = tx, b
+	if w.copies != nil {
+		w.copies = tx.Bucket(bucketCopies)
+		w.copies.FillPercent = 1.0
+	}
 	return nil
 }
 
@@ -347,6 +359,9 @@ func (w *Writer) Add(e *tree.Entry) error {
 			return err
 		}
 		w.block.add(key, e)
+	}
+	if err := w.addCopy(key, e); err != nil {
+		return err
 	}
 	w.lastKey = append(w.lastKey[:0], key...)
 	w.count++
@@ -395,6 +410,7 @@ func (w *Writer) Commit(m Meta) error {
 	m.Entries = w.count
 	m.KeyID = ""
 	m.KeyBase = w.KeyBase
+	m.CopyStats = w.stats
 	if m.Generation == 0 {
 		m.Generation = 1
 	}
@@ -406,7 +422,11 @@ func (w *Writer) Commit(m Meta) error {
 		w.Abort()
 		return err
 	}
-	m.Digest = w.dig.seal(body)
+	var copies []byte
+	if w.cdig != nil {
+		copies = w.cdig.h.Sum(nil)
+	}
+	m.Digest = w.dig.seal(copies, body)
 	info, err := json.Marshal(m)
 	if err != nil {
 		w.Abort()
@@ -739,7 +759,11 @@ func (it *Iter) Next() (e *tree.Entry, err error) {
 	}
 	if !ok {
 		it.done = true
-		if it.count != it.r.meta.Entries || it.dig.seal(it.r.body) != it.r.meta.Digest {
+		copies, err := it.r.checkCopies()
+		if err != nil {
+			return nil, bad(it.r.path, "corrupt database: %v", err)
+		}
+		if it.count != it.r.meta.Entries || it.dig.seal(copies, it.r.body) != it.r.meta.Digest {
 			if it.r.signature != nil {
 				return nil, bad(it.r.path, "records or meta do not match the digest in its signed meta: altered since it was signed")
 			}

@@ -159,6 +159,9 @@ type Options struct {
 	// package snapshot and the writer journal kept beside DB (provenance.OpenSnapshot,
 	// OpenJournalFile).
 	Provenance *provenance.Annotator
+	// NoDiffs leaves the events without content diffs (--redact); a policy's redact
+	// setting does the same.
+	NoDiffs bool
 }
 
 // Compare walks the tree (or reads Against) beside the baseline and returns the
@@ -205,6 +208,13 @@ func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
 		return nil, err
 	}
 	events := d.Events()
+	if !o.NoDiffs && !o.Compiled.Redact() {
+		cur := OwnCopy
+		if o.Against != nil {
+			cur = StoredCopy(o.Against)
+		}
+		AddDiffs(events, StoredCopy(o.Baseline), cur, o.Walker.Warn)
+	}
 	sev := o.Compiled.Severity()
 	if o.Severity != nil {
 		sev = o.Severity

@@ -31,6 +31,8 @@ type Config struct {
 	Exclude     []string // glob patterns applying below every path
 	Rules       []Rule   // one per entry of paths, in file order
 	Severity    []SeverityRule
+	NoDiff      []string // no_diff: patterns whose content is never kept, on top of textcopy.DefaultNoDiff
+	Redact      bool     // redact: no copies kept, no diffs shown (as --redact)
 }
 
 // Policy returns the policy the configuration describes. It shares nothing with c.
@@ -41,6 +43,8 @@ func (c *Config) Policy() *Policy {
 		CrossMounts: c.CrossMounts,
 		Exclude:     slices.Clone(c.Exclude),
 		Rules:       make([]Rule, len(c.Rules)),
+		NoDiff:      slices.Clone(c.NoDiff),
+		Redact:      c.Redact,
 	}
 	for _, r := range c.Severity {
 		p.Severity = append(p.Severity, r.clone())
@@ -189,6 +193,14 @@ func (p *parser) config(doc *yaml.Node) (*Config, error) {
 			c.Exclude, err = p.patterns(v, key)
 			return err
 		},
+		"no_diff": func(v *yaml.Node, key string) (err error) {
+			c.NoDiff, err = p.patterns(v, key)
+			return err
+		},
+		"redact": func(v *yaml.Node, key string) (err error) {
+			c.Redact, err = p.boolean(v, key)
+			return err
+		},
 		"severity": func(v *yaml.Node, key string) error {
 			names := map[string]int{}
 			return p.list(v, key, func(v *yaml.Node, key string) error {
@@ -281,6 +293,29 @@ func (p *parser) rule(n *yaml.Node, key string) (Rule, int, error) {
 		"growing": func(v *yaml.Node, key string) (err error) {
 			r.Growing, err = p.boolean(v, key)
 			return err
+		},
+		"content_diff": func(v *yaml.Node, key string) (err error) {
+			r.ContentDiff, err = p.boolean(v, key)
+			return err
+		},
+		"content_diff_private": func(v *yaml.Node, key string) (err error) {
+			r.ContentDiffPrivate, err = p.boolean(v, key)
+			return err
+		},
+		"content_diff_max": func(v *yaml.Node, key string) error {
+			v = resolve(v)
+			if v.Kind != yaml.ScalarNode {
+				return p.errorf(v, key, "want a size, got %s", describe(v))
+			}
+			size, err := ParseSize(v.Value)
+			if err == nil {
+				err = checkCopyMax(size)
+			}
+			if err != nil {
+				return p.errorf(v, key, "%w", err)
+			}
+			r.ContentDiffMax = size
+			return nil
 		},
 		"exclude": func(v *yaml.Node, key string) (err error) {
 			r.Exclude, err = p.patterns(v, key)

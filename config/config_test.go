@@ -140,7 +140,7 @@ func TestLoadErrors(t *testing.T) {
 		{"empty paths", "paths: []\n", 0, "", "no paths configured"},
 		{"not a mapping", "- /etc\n", 1, "", `want a mapping, got a list`},
 		{"unknown top-level key", "paths:\n  - path: /etc\nmax_entires: 3\n", 3, "", `unknown key "max_entires" (want one of cross_mounts, db,`},
-		{"unknown key in path", "paths:\n  - path: /etc\n    recurse: true\n", 3, "paths[0]", `unknown key "recurse" (want one of events, exclude,`},
+		{"unknown key in path", "paths:\n  - path: /etc\n    recurse: true\n", 3, "paths[0]", `unknown key "recurse" (want one of content_diff, content_diff_max, content_diff_private, events, exclude,`},
 		{"non-string key", "paths:\n  - path: /etc\n    [a]: 1\n", 3, "paths[0]", `unknown key a list`},
 		{"duplicate key", "paths:\n  - path: /etc\n    path: /usr\n", 3, "paths[0].path", "duplicate key (first at line 2)"},
 		{"bad event", "paths:\n  - path: /etc\n    events: [create, modify]\n", 3, "paths[0].events[1]", `unknown event type "modify" (want one of create,`},

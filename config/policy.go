@@ -13,6 +13,7 @@ import (
 
 	"fim/diff"
 	"fim/severity"
+	"fim/textcopy"
 	"fim/tree"
 	"fim/walk"
 )
@@ -32,6 +33,10 @@ type Policy struct {
 	// Severity are the configured severity rules, laid over the built-in ones
 	// (DefaultSeverity) when the policy is compiled.
 	Severity []SeverityRule `json:"severity,omitempty"`
+	// NoDiff are patterns of files whose content is never kept for diffs, on top of
+	// textcopy.DefaultNoDiff; Redact keeps no content at all, and shows no diffs.
+	NoDiff []string `json:"no_diff,omitempty"`
+	Redact bool     `json:"redact,omitempty"`
 }
 
 // Rule is one configured path and what applies below it. A rule nested in another
@@ -48,6 +53,12 @@ type Rule struct {
 	// Growing marks log files that are only appended to: a regular file whose recorded
 	// content is still its beginning is not reported for growing (see walk.Options).
 	Growing bool `json:"growing,omitempty"`
+	// ContentDiff keeps a copy of small text files' content, so that their changes are
+	// shown as diffs; ContentDiffMax bounds their size (0: textcopy.DefaultMax), and
+	// ContentDiffPrivate lets in files that are not world-readable.
+	ContentDiff        bool  `json:"content_diff,omitempty"`
+	ContentDiffMax     int64 `json:"content_diff_max,omitempty"`
+	ContentDiffPrivate bool  `json:"content_diff_private,omitempty"`
 }
 
 // NewPolicy returns a policy with one rule per path, each a copy of template with its
@@ -78,6 +89,7 @@ type Compiled struct {
 	rules   map[string]*Rule
 	exclude []string // the policy's own patterns, which apply below every rule
 	sev     *severity.Table
+	redact  bool
 }
 
 // filter is what a rule keeps of the events found below its path.
@@ -109,8 +121,16 @@ func (p *Policy) Compile() (*Compiled, error) {
 	if err != nil {
 		return nil, fmt.Errorf("severity: %w", err)
 	}
+	noDiff, err := compileGlobs(append(slices.Clip(textcopy.DefaultNoDiff), p.NoDiff...))
+	if err != nil {
+		return nil, fmt.Errorf("no_diff: %w", err)
+	}
+	if p.Redact {
+		noDiff = nil // nothing is kept: no rule is given copies
+	}
 	c := &Compiled{
 		sev:     sev,
+		redact:  p.Redact,
 		roots:   make([]walk.Root, 0, len(p.Rules)),
 		filters: make([]filter, 0, len(p.Rules)),
 		rules:   make(map[string]*Rule, len(p.Rules)),
@@ -119,6 +139,9 @@ func (p *Policy) Compile() (*Compiled, error) {
 	seen := make(map[string]bool, len(p.Rules))
 	for _, r := range p.Rules {
 		root, f, err := r.compile(global, p.CrossMounts)
+		if err == nil && r.ContentDiff && !p.Redact {
+			root.Copies = &walk.Copies{Max: cmp.Or(r.ContentDiffMax, textcopy.DefaultMax), Private: r.ContentDiffPrivate, NoDiff: noDiff}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("path %q: %w", r.Path, err)
 		}
@@ -147,6 +170,11 @@ func (r *Rule) compile(global []walk.Matcher, crossMounts bool) (walk.Root, filt
 	}
 	if r.MaxFileSize < 0 {
 		return walk.Root{}, filter{}, fmt.Errorf("max_file_size: %d is negative", r.MaxFileSize)
+	}
+	if r.ContentDiffMax != 0 {
+		if err := checkCopyMax(r.ContentDiffMax); err != nil {
+			return walk.Root{}, filter{}, fmt.Errorf("content_diff_max: %w", err)
+		}
 	}
 	kinds, err := diff.ParseKinds(r.Events)
 	if err != nil {
@@ -213,6 +241,17 @@ func checkPath(p string) error {
 	}
 	return nil
 }
+
+// checkCopyMax checks a content_diff_max: positive, at most textcopy.MaxSize.
+func checkCopyMax(n int64) error {
+	if n <= 0 || n > textcopy.MaxSize {
+		return fmt.Errorf("%d is not between 1 and %d (1 MiB)", n, textcopy.MaxSize)
+	}
+	return nil
+}
+
+// Redact reports whether the policy keeps no content and shows no diffs.
+func (c *Compiled) Redact() bool { return c.redact }
 
 func checkCount(n int) error {
 	if n < 0 {

@@ -103,6 +103,13 @@ type Event struct {
 	Severity Severity
 	Reasons  []string
 
+	// Set by the content diff step (check.AddDiffs) for a regular file whose content
+	// is kept (content_diff): the unified diff of its recorded and current content
+	// (a create's first lines, a remove's last content), raw text, one '\n' after each
+	// line; or why there is none ("binary", "too_large", "secret", "private").
+	Diff   string
+	NoDiff string
+
 	// SHA256 is the SHA-256 of After's content in hex, set after the walk (check.AddSHA256)
 	// for a format that reports it, when the file could be read again and still had
 	// After's BLAKE3 hash; "" otherwise.

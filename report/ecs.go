@@ -211,6 +211,8 @@ type ecsFIM struct {
 	Transaction   *jsonTransaction  `json:"transaction,omitempty"`
 	Severity      string            `json:"severity,omitempty"`
 	Reasons       []string          `json:"reasons,omitempty"`
+	Diff          string            `json:"diff,omitempty"`
+	NoDiff        string            `json:"no_diff,omitempty"`
 }
 
 // ECS renders events as NDJSON, one Elastic Common Schema (ecsVersion) document per
@@ -265,6 +267,8 @@ func ECS(w io.Writer, events []diff.Event, info Info) error {
 				Source:   ev.Source,
 				Count:    ev.Count,
 				Baseline: newJSONBaseline(info.Baseline),
+				Diff:     ev.Diff,
+				NoDiff:   ev.NoDiff,
 			},
 		}
 		if int(ev.Kind) < len(ecsKinds) {

@@ -54,11 +54,15 @@ type jsonJudgement struct {
 	Transaction *jsonTransaction `json:"transaction,omitempty"`
 	Severity    string           `json:"severity,omitempty"`
 	Reasons     []string         `json:"reasons,omitempty"`
+	// Diff is the content diff (check.AddDiffs), NoDiff why a kept file has none.
+	Diff   string `json:"diff,omitempty"`
+	NoDiff string `json:"no_diff,omitempty"`
 }
 
 func newJSONJudgement(ev *diff.Event) jsonJudgement {
 	return jsonJudgement{Verdict: string(ev.Verdict), Reason: ev.Reason, Package: newJSONPackage(ev.Package),
-		Transaction: newJSONTransaction(ev.Transaction), Severity: ev.Severity.String(), Reasons: ev.Reasons}
+		Transaction: newJSONTransaction(ev.Transaction), Severity: ev.Severity.String(), Reasons: ev.Reasons,
+		Diff: ev.Diff, NoDiff: ev.NoDiff}
 }
 
 // jsonProcess is the process that caused a watched event. Ids that are unknown, and

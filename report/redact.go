@@ -36,6 +36,7 @@ func Redact(events []diff.Event, roots []string) []diff.Event {
 		if ev.OldPath != "" {
 			ev.OldPath = redactPath(ev.OldPath, clean)
 		}
+		ev.Diff, ev.NoDiff = "", "" // content is what --redact keeps out of reports first
 		ev.Before = redactEntry(ev.Before, nil, clean)
 		ev.After = redactEntry(ev.After, events[i].Before, clean)
 		ev.Process = redactProcess(ev.Process)

@@ -265,6 +265,9 @@ func SARIF(w io.Writer, events []diff.Event, info Info) error {
 	var msg []byte
 	for i := range events {
 		msg = appendMessage(msg[:0], &events[i])
+		if events[i].Diff != "" {
+			msg = appendDiff(append(msg, '\n'), events[i].Diff, "", "\n")
+		}
 		r := newSARIFResult(&events[i], string(msg))
 		one.Reset()
 		if err := enc.Encode(&r); err != nil {

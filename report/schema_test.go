@@ -198,6 +198,8 @@ func TestSchemaEnums(t *testing.T) {
 		{"ecs", "ecsEventType", ecsEventTypes},
 		{"ecs", "ecsAction", ecsActions},
 		{"ecs", "ecsFileType", ecsTypes[:]},
+		{"json", "noDiff", tree.NoCopyNames()},
+		{"ecs", "noDiff", tree.NoCopyNames()},
 	}
 	for _, e := range enums {
 		got := defOf(t, e.format, e.def)["enum"]

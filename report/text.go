@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -167,7 +168,26 @@ func appendEvent(b []byte, ev *diff.Event, color bool) []byte {
 	}
 	b = append(b, "  "...)
 	b = appendDetail(b, ev)
-	return append(b, '\n')
+	b = append(b, '\n')
+	return appendDiff(b, ev.Diff, "    ", "\n")
+}
+
+// appendDiff appends an event's content diff, each line after indent, escaped as a
+// path is (so no line of the file can pass for a line of the report or drive the
+// terminal), and ended with eol.
+func appendDiff(b []byte, d, indent, eol string) []byte {
+	for d != "" {
+		line := d
+		if i := strings.IndexByte(d, '\n'); i >= 0 {
+			line, d = d[:i], d[i+1:]
+		} else {
+			d = ""
+		}
+		b = append(b, indent...)
+		b = appendEscaped(b, line)
+		b = append(b, eol...)
+	}
+	return b
 }
 
 // appendDetail appends what an event line shows after the kind column: the path ("old →
@@ -194,7 +214,12 @@ func appendDetail(b []byte, ev *diff.Event) []byte {
 			b = appendChange(b, a, ev.Before, ev.After)
 		}
 	}
-	return appendSeverity(appendProvenance(appendOrigin(b, ev), ev), ev)
+	b = appendSeverity(appendProvenance(appendOrigin(b, ev), ev), ev)
+	if ev.NoDiff != "" {
+		b = append(b, "  no_diff: "...)
+		b = append(b, ev.NoDiff...)
+	}
+	return b
 }
 
 // appendSeverity appends an event's severity and the rules that decided it:

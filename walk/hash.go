@@ -2,6 +2,7 @@ package walk
 
 import (
 	"errors"
+	"fim/textcopy"
 	"fim/tree"
 	"fmt"
 	"strconv"
@@ -16,6 +17,7 @@ type hashBuf struct {
 	buf     []byte
 	h       *blake3.Hasher
 	dirents []byte
+	copy    []byte // the content kept for a copy, when one is asked for
 }
 
 func newHashBuf() *hashBuf {
@@ -84,6 +86,7 @@ func (wk *walk) hashEntry(maxSize int64, e *tree.Entry, a *aux, hb *hashBuf, dir
 			return
 		}
 		if e.Type != tree.TypeFile {
+			e.NoCopy = tree.CopyNone
 			if e.Type == tree.TypeSymlink {
 				var buf [4096]byte
 				if k, err := unix.Readlinkat(dirfd, name, buf[:]); err == nil {
@@ -144,7 +147,12 @@ func (wk *walk) hashOnce(e *tree.Entry, a *aux, hb *hashBuf, dirfd int, name str
 	if a.grow != nil {
 		prefix = a.grow.Size
 	}
-	sum, prefixSum, read, err := hb.hashFD(fd, want, prefix, wk)
+	var keep *[]byte
+	if a.copyMax > 0 && !sizeless && e.Size <= a.copyMax {
+		hb.copy = hb.copy[:0]
+		keep = &hb.copy
+	}
+	sum, prefixSum, read, err := hb.hashFD(fd, want, prefix, keep, wk)
 	if errors.Is(err, unix.EAGAIN) {
 		return errChanged // a FIFO or socket took the file's place
 	}
@@ -172,6 +180,13 @@ func (wk *walk) hashOnce(e *tree.Entry, a *aux, hb *hashBuf, dirfd int, name str
 	}
 	e.Hash = sum
 	e.Flags = e.Flags&^(tree.FlagUnreadable|tree.FlagUnstable|tree.FlagGrown) | tree.FlagHashed
+	e.Copy = nil
+	switch {
+	case keep != nil:
+		e.Copy, e.NoCopy = textcopy.Take(hb.copy)
+	case a.copyMax > 0:
+		e.NoCopy = tree.NoCopyTooLarge // grew past the limit since it was listed
+	}
 	// Taken anew after a change (hashEntry), e may be another inode than the record.
 	if a.grow != nil && a.grow.SameInode(e) && read > a.grow.Size && prefixSum == a.grow.Hash {
 		e.Flags |= tree.FlagGrown // it only grew
@@ -285,8 +300,9 @@ var procFD = func() (p struct {
 // bytes and the read came up short of the buffer (for a regular file, a short read is
 // the end of the file). A file that fits the buffer is hashed in one call. When prefix
 // is not negative, prefixSum is the digest of the first prefix bytes, taken from the
-// same read (zero if the file is shorter).
-func (hb *hashBuf) hashFD(fd int, want, prefix int64, wk *walk) (sum, prefixSum [32]byte, total int64, err error) {
+// same read (zero if the file is shorter). When keep is set, what is read is appended
+// to it.
+func (hb *hashBuf) hashFD(fd int, want, prefix int64, keep *[]byte, wk *walk) (sum, prefixSum [32]byte, total int64, err error) {
 	n, err := readFull(fd, hb.buf, want)
 	if err != nil {
 		return sum, prefixSum, 0, err
@@ -295,11 +311,17 @@ func (hb *hashBuf) hashFD(fd int, want, prefix int64, wk *walk) (sum, prefixSum 
 		return sum, prefixSum, 0, errChanged // longer than listed: grown, or not the file listed
 	}
 	if n < len(hb.buf) && prefix < 0 {
+		if keep != nil {
+			*keep = append(*keep, hb.buf[:n]...)
+		}
 		return blake3.Sum256(hb.buf[:n]), prefixSum, int64(n), nil
 	}
 	hb.h.Reset()
 	for n > 0 {
 		chunk := hb.buf[:n]
+		if keep != nil {
+			*keep = append(*keep, chunk...)
+		}
 		if prefix >= total && prefix <= total+int64(n) {
 			// The recorded size falls in this chunk: the digest of what comes before it,
 			// and the hasher goes on from there.

@@ -1,5 +1,12 @@
 package walk
 
+import (
+	"slices"
+
+	"fim/textcopy"
+	"fim/tree"
+)
+
 // Matcher decides whether a recorded path is excluded; *glob.Pattern satisfies it.
 type Matcher interface {
 	Match(path string) bool
@@ -18,6 +25,34 @@ type Options struct {
 	// hash: tree.FlagGrown when it is longer and begins with what was recorded.
 	Growing bool
 	Exclude []Matcher
+	// Copies, if set, asks for a copy of the content of every regular file below, taken
+	// in the read that hashes it (tree.Entry.Copy, textcopy.Take), or the reason for
+	// none (tree.Entry.NoCopy). A file that wants a copy is read even where Fast would
+	// keep its recorded hash, and each of its names is read on its own.
+	Copies *Copies
+}
+
+// Copies says which regular files a walk keeps a copy of.
+type Copies struct {
+	Max     int64     // larger files are too_large; at most textcopy.MaxSize
+	Private bool      // keep the content of files that are not world-readable too
+	NoDiff  []Matcher // secret: never kept (textcopy.Public lets .pub files through)
+}
+
+// reason returns why the content of e, a regular file, is not kept, or tree.CopyNone
+// when it is to be read and kept if it proves to be text.
+func (c *Copies) reason(e *tree.Entry) tree.NoCopy {
+	switch {
+	case textcopy.Never(e.Path):
+		return tree.NoCopySecret
+	case !textcopy.Public(e.Path) && slices.ContainsFunc(c.NoDiff, func(m Matcher) bool { return m.Match(e.Path) }):
+		return tree.NoCopySecret
+	case e.Mode&0o004 == 0 && !c.Private:
+		return tree.NoCopyPrivate
+	case e.Size > c.Max:
+		return tree.NoCopyTooLarge
+	}
+	return tree.CopyNone
 }
 
 // Root is one configured path and the limits below it. A root nested inside another

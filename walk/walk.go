@@ -89,6 +89,7 @@ type aux struct {
 	// xattrsAtHash: the hash job reads the extended attributes from the open file.
 	xattrsAtHash bool
 	grow         *tree.Entry // the record a growing file's beginning is checked against
+	copyMax      int64       // > 0: keep a copy of the content, if it is at most this long
 }
 
 // linkSlot makes the hash of an inode with several names computed once.
@@ -909,6 +910,14 @@ func (wk *walk) planHash(n *node, i int, r *Root, prior *tree.Entry, xattrs bool
 	if e.Flags&tree.FlagUnreadable != 0 || a.skip || wk.NoHash {
 		return false
 	}
+	var copies *Copies
+	if r != nil && r.Copies != nil && !wk.NoHash {
+		copies = r.Copies
+		if e.NoCopy = copies.reason(e); e.NoCopy == tree.CopyNone {
+			a.copyMax = copies.Max
+			prior = nil // the content is read for its copy
+		}
+	}
 	if prior != nil && prior.Hashed() && prior.Size == e.Size && prior.Mtime == e.Mtime {
 		e.Hash = prior.Hash
 		e.Flags |= tree.FlagHashed
@@ -920,6 +929,9 @@ func (wk *walk) planHash(n *node, i int, r *Root, prior *tree.Entry, xattrs bool
 	}
 	if maxSize > 0 && e.Size > maxSize {
 		e.Flags |= tree.FlagTooLarge
+		if copies != nil {
+			e.NoCopy, a.copyMax = tree.NoCopyTooLarge, 0
+		}
 		return false
 	}
 	a.sealed = n.sealed
@@ -931,7 +943,7 @@ func (wk *walk) planHash(n *node, i int, r *Root, prior *tree.Entry, xattrs bool
 		return true
 	}
 	a.key = tree.Key(e.Path)
-	if e.Nlink > 1 {
+	if e.Nlink > 1 && a.copyMax == 0 {
 		wk.linksMu.Lock()
 		id := devIno{e.Device, e.Inode}
 		slot := wk.links[id]

@@ -38,6 +38,7 @@ func policyFromFlags(c *cli.Context) (*config.Policy, *config.Config, error) {
 			MaxDepth:       c.Int("max-depth"),
 			IncludeHidden:  !c.Bool("no-hidden"),
 			FollowSymlinks: c.Bool("follow-symlinks"),
+			ContentDiff:    c.Bool("content-diff"),
 		}
 		if s := c.String("max-file-size"); s != "" {
 			if tmpl.MaxFileSize, err = config.ParseSize(s); err != nil {
@@ -54,7 +55,7 @@ func policyFromFlags(c *cli.Context) (*config.Policy, *config.Config, error) {
 		}
 		pol = config.NewPolicy(abs, tmpl)
 	case cfg != nil:
-		for _, f := range []string{"max-depth", "max-file-size", "no-hidden", "follow-symlinks"} {
+		for _, f := range []string{"max-depth", "max-file-size", "no-hidden", "follow-symlinks", "content-diff"} {
 			if c.IsSet(f) {
 				return nil, nil, usageErr("--%s applies to PATH arguments; set it per path in the config", f)
 			}
@@ -218,6 +219,7 @@ func baselineCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "exclude", Usage: "skip absolute paths matching `GLOB` (repeatable; ** crosses directories; a matching directory is pruned)"},
 			&cli.BoolFlag{Name: "no-hidden", Usage: "skip names starting with a dot (recorded by default)"},
 			&cli.BoolFlag{Name: "follow-symlinks", Usage: "record what symlinks point to and descend into linked directories"},
+			&cli.BoolFlag{Name: "content-diff", Usage: "keep a copy of small world-readable text files (secrets redacted) so that check shows their changes as diffs"},
 			&cli.BoolFlag{Name: "cross-mounts", Usage: "descend into other filesystems"},
 			&cli.IntFlag{Name: "max-entries", Usage: "fail rather than record more than `N` entries (0: unlimited)"},
 			signFlag, quietFlag, fromTarFlag, fromMtreeFlag, metricsFileFlag,

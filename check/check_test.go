@@ -68,11 +68,8 @@ func (f *fixture) baseline(t testing.TB) Recorded {
 // "kind path [changed]" with the tree's path cut.
 func (f *fixture) compare(t *testing.T, o Options) []string {
 	t.Helper()
-	r, err := baseline.Open(f.db)
-	must(t, err)
+	r, comp := f.open(t)
 	defer r.Close()
-	_, comp, err := Policy(r)
-	must(t, err)
 	o.Baseline, o.Compiled, o.DB = r, comp, f.db
 	events, err := Compare(context.Background(), o)
 	must(t, err)
@@ -85,6 +82,19 @@ func (f *fixture) compare(t *testing.T, o Options) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// open opens the fixture's baseline with its policy.
+func (f *fixture) open(t *testing.T) (*baseline.Reader, *config.Compiled) {
+	t.Helper()
+	r, err := baseline.Open(f.db)
+	must(t, err)
+	_, comp, err := Policy(r)
+	if err != nil {
+		r.Close()
+		t.Fatal(err)
+	}
+	return r, comp
 }
 
 func TestCompare(t *testing.T) {

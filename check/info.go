@@ -32,6 +32,9 @@ type Info struct {
 	VerifyErr     error                 `json:"-"` // VerifyError as the error it is
 	RawPolicy     json.RawMessage       `json:"policy"`
 	Accepted      []baseline.Acceptance `json:"accepted"`
+	// Copies and CopyBytes count the copies of files' content kept for diffs.
+	Copies    uint64 `json:"copies"`
+	CopyBytes uint64 `json:"copy_bytes"`
 	// Policy is RawPolicy decoded.
 	Policy *config.Policy `json:"-"`
 }
@@ -65,6 +68,7 @@ func Describe(db string, verify ed25519.PublicKey, fresh baseline.Freshness) (*I
 	m := r.Meta()
 	in := &Info{Path: db, FileSize: st.Size(), Format: m.Format, FimVersion: m.FimVersion, Created: m.Created,
 		Generation: m.Generation, Host: m.Host, HostID: m.HostID, Entries: m.Entries, Digest: m.Digest, KeyBase: m.KeyBase,
+		Copies: m.Copies, CopyBytes: m.CopyBytes,
 		Signed: r.Signed(), KeyID: m.KeyID, RawPolicy: m.Policy, Accepted: m.Accepted, Policy: pol}
 	if m.Entries > 0 {
 		in.BytesPerEntry = float64(st.Size()) / float64(m.Entries)

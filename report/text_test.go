@@ -3,12 +3,14 @@ package report
 import (
 	"bytes"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"fim/diff"
 	"fim/internal/fstest"
+	"fim/tree"
 )
 
 // golden compares got with testdata/name.golden, or rewrites the file under -update.
@@ -159,5 +161,28 @@ func TestEscape(t *testing.T) {
 		if got := string(appendEscaped(nil, tt.in)); got != tt.want {
 			t.Errorf("escape(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestTextDiff: a content diff is indented under its event, each line escaped, so that
+// no line of a file can pass for a line of the report or drive the terminal.
+func TestTextDiff(t *testing.T) {
+	ev := diff.Event{Kind: diff.Change, Path: "/etc/motd", Changed: diff.AttrSet(0).With(diff.AttrContent),
+		Before: &tree.Entry{Type: tree.TypeFile}, After: &tree.Entry{Type: tree.TypeFile},
+		Diff: "@@ -1 +1 @@\n-hello\n+\x1b[2Jchange  /etc/shadow\r\tx\n"}
+	var b strings.Builder
+	if err := Text(&b, []diff.Event{ev}, Info{Stream: true}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	want := []string{"    @@ -1 +1 @@", "    -hello", `    +\x1b[2Jchange  /etc/shadow\x0d\tx`}
+	if len(lines) != 4 || !slices.Equal(lines[1:], want) {
+		t.Errorf("text report:\n%s\nwant the event, then\n%s", b.String(), strings.Join(want, "\n"))
+	}
+	ev.Diff, ev.NoDiff = "", "binary"
+	b.Reset()
+	Text(&b, []diff.Event{ev}, Info{Stream: true})
+	if !strings.HasSuffix(b.String(), "  no_diff: binary\n") {
+		t.Errorf("no_diff not shown: %q", b.String())
 	}
 }

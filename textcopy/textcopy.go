@@ -64,7 +64,7 @@ func Decode(frame []byte) (string, error) {
 // One encoder and one decoder serve every goroutine (EncodeAll and DecodeAll are safe
 // for concurrent use).
 var (
-	encoder, _ = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedDefault))
+	encoder, _ = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedFastest))
 	decoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(MaxSize),
 		zstd.WithDecoderMaxWindow(MaxSize))
 )

@@ -220,6 +220,7 @@ func writeInfoText(in *check.Info, pub ed25519.PublicKey) {
 	line("fim version", "%s", report.EscapeText(in.FimVersion))
 	line("format", "%d", in.Format)
 	line("entries", "%d", in.Entries)
+	line("copies", "%d, %d bytes compressed (content_diff)", in.Copies, in.CopyBytes)
 	line("digest", "%s", report.EscapeText(in.Digest))
 	line("key base", "%s", orNone(report.EscapeText(in.KeyBase)))
 	keyID := report.EscapeText(in.KeyID) // from the meta: anything a forger wrote there

@@ -1,0 +1,197 @@
+package check
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"fim/baseline"
+	"fim/config"
+	"fim/diff"
+	"fim/tree"
+)
+
+const privateKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----\n"
+
+// diffs compares the fixture's tree with its baseline and returns the events by path,
+// the tree's path cut, and the warnings.
+func (f *fixture) diffs(t *testing.T) (map[string]diff.Event, []string) {
+	t.Helper()
+	r, comp := f.open(t)
+	defer r.Close()
+	var warnings []string
+	o := Options{Baseline: r, Compiled: comp, DB: f.db,
+		Walker: WalkerOptions{Warn: func(p string, err error) { warnings = append(warnings, p+": "+err.Error()) }}}
+	events, err := Compare(context.Background(), o)
+	must(t, err)
+	out := map[string]diff.Event{}
+	for _, ev := range events {
+		out[strings.TrimPrefix(ev.Path, f.tree)] = ev
+	}
+	return out, warnings
+}
+
+func contentDiffFixture(t *testing.T, rule config.Rule) *fixture {
+	f := newFixture(t, map[string]string{
+		"etc/ssh/sshd_config": "Port 22\nPermitRootLogin no\nPasswordAuthentication no\nUsePAM yes\n",
+		"etc/app.conf":        "user=app\npassword=hunter2\nport=8080\n",
+		"etc/gone.conf":       "last line\n",
+		"etc/ssh/id_ed25519":  privateKey,
+		"etc/notes.txt":       "see below\n" + privateKey,
+		"etc/blob.bin":        "\x00\x01\x02",
+		"etc/private.conf":    "only root reads this\n",
+	})
+	must(t, os.Chmod(f.tree+"/etc/private.conf", 0o600))
+	rule.Path, rule.IncludeHidden, rule.ContentDiff = f.tree, true, true
+	f.pol = &config.Policy{Rules: []config.Rule{rule}}
+	var err error
+	f.comp, err = f.pol.Compile()
+	must(t, err)
+	return f
+}
+
+// TestContentDiffs checks content diffs on real files: an sshd_config edit shows the
+// line, a changed password shows only that it changed, created and removed files show
+// their content, and what is not kept says why.
+func TestContentDiffs(t *testing.T) {
+	f := contentDiffFixture(t, config.Rule{})
+	f.baseline(t)
+	write(t, f.tree+"/etc/ssh/sshd_config", "Port 22\nPermitRootLogin yes\nPasswordAuthentication no\nUsePAM yes\n")
+	write(t, f.tree+"/etc/app.conf", "user=app\npassword=s3cret\nport=8080\n")
+	write(t, f.tree+"/etc/new.conf", "fresh\n")
+	must(t, os.Remove(f.tree+"/etc/gone.conf"))
+	write(t, f.tree+"/etc/ssh/id_ed25519", privateKey+"\n")
+	write(t, f.tree+"/etc/notes.txt", "see below!\n"+privateKey)
+	write(t, f.tree+"/etc/blob.bin", "\x00\x01\x03")
+	must(t, os.WriteFile(f.tree+"/etc/private.conf", []byte("changed\n"), 0o600))
+	events, warnings := f.diffs(t)
+	if len(warnings) != 0 {
+		t.Errorf("warnings: %q", warnings)
+	}
+	for path, want := range map[string]string{
+		"/etc/ssh/sshd_config": "@@ -1,4 +1,4 @@\n Port 22\n-PermitRootLogin no\n+PermitRootLogin yes\n PasswordAuthentication no\n UsePAM yes\n",
+		"/etc/new.conf":        "@@ -0,0 +1 @@\n+fresh\n",
+		"/etc/gone.conf":       "@@ -1 +0,0 @@\n-last line\n",
+	} {
+		if got := events[path].Diff; got != want {
+			t.Errorf("%s: diff\n%s\nwant\n%s", path, got, want)
+		}
+	}
+	pw := events["/etc/app.conf"].Diff
+	if strings.Contains(pw, "hunter2") || strings.Contains(pw, "s3cret") ||
+		!strings.Contains(pw, "-password=[redacted: ") || !strings.Contains(pw, "+password=[redacted: ") {
+		t.Errorf("/etc/app.conf: diff\n%s\nwant the password's change, redacted", pw)
+	}
+	for path, want := range map[string]string{
+		"/etc/ssh/id_ed25519": "secret", "/etc/notes.txt": "secret", "/etc/blob.bin": "binary",
+		"/etc/private.conf": "private",
+	} {
+		if ev := events[path]; ev.Diff != "" || ev.NoDiff != want {
+			t.Errorf("%s: diff %q, no_diff %q, want no diff and %q", path, ev.Diff, ev.NoDiff, want)
+		}
+	}
+	db, err := os.ReadFile(f.db)
+	must(t, err)
+	for _, secret := range []string{"b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ", "hunter2", "only root reads this"} {
+		if bytes.Contains(db, []byte(secret)) {
+			t.Errorf("the baseline holds %q", secret)
+		}
+	}
+}
+
+// TestContentDiffOptIns: content_diff_private keeps files that are not world-readable;
+// content_diff_max makes larger files too_large; redact keeps nothing.
+func TestContentDiffOptIns(t *testing.T) {
+	f := contentDiffFixture(t, config.Rule{ContentDiffPrivate: true, ContentDiffMax: 30})
+	f.baseline(t)
+	must(t, os.WriteFile(f.tree+"/etc/private.conf", []byte("changed\n"), 0o600))
+	write(t, f.tree+"/etc/ssh/sshd_config", "PermitRootLogin yes\n")
+	events, _ := f.diffs(t)
+	if got := events["/etc/private.conf"].Diff; got != "@@ -1 +1 @@\n-only root reads this\n+changed\n" {
+		t.Errorf("private.conf: diff %q", got)
+	}
+	if got := events["/etc/ssh/sshd_config"].NoDiff; got != "too_large" {
+		t.Errorf("sshd_config over content_diff_max: no_diff %q", got)
+	}
+
+	f = contentDiffFixture(t, config.Rule{})
+	f.pol.Redact = true
+	var err error
+	f.comp, err = f.pol.Compile()
+	must(t, err)
+	f.baseline(t)
+	write(t, f.tree+"/etc/ssh/sshd_config", "PermitRootLogin yes\n")
+	events, _ = f.diffs(t)
+	if ev := events["/etc/ssh/sshd_config"]; ev.Diff != "" || ev.NoDiff != "" {
+		t.Errorf("redact: diff %q, no_diff %q", ev.Diff, ev.NoDiff)
+	}
+	r, err := baseline.Open(f.db)
+	must(t, err)
+	defer r.Close()
+	if st := r.CopyStats(); st != (baseline.CopyStats{}) {
+		t.Errorf("redact: the baseline keeps %+v", st)
+	}
+}
+
+// TestContentDiffCorruptCopy: a stored copy that does not decode is a warning naming
+// the file, its event has no diff, and the others keep theirs.
+func TestContentDiffCorruptCopy(t *testing.T) {
+	f := contentDiffFixture(t, config.Rule{})
+	rec, err := Create(f.db, nil)
+	must(t, err)
+	walkFn := Walker(f.comp, WalkerOptions{Own: rec.Own()}).Walk
+	corrupting := func(ctx context.Context, fn func(*tree.Entry) error) error {
+		return walkFn(ctx, func(e *tree.Entry) error {
+			if strings.HasSuffix(e.Path, "/app.conf") {
+				e.Copy = []byte("not a zstd frame")
+			}
+			return fn(e)
+		})
+	}
+	_, err = rec.Record(context.Background(), f.pol, corrupting, Stamp{}, nil)
+	must(t, err)
+	rec.Close()
+	write(t, f.tree+"/etc/app.conf", "changed\n")
+	write(t, f.tree+"/etc/ssh/sshd_config", "PermitRootLogin yes\n")
+	events, warnings := f.diffs(t)
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "/etc/app.conf: no content diff: stored copy does not decode") {
+		t.Errorf("warnings %q", warnings)
+	}
+	if ev := events["/etc/app.conf"]; ev.Diff != "" {
+		t.Errorf("corrupt copy: diff %q", ev.Diff)
+	}
+	if events["/etc/ssh/sshd_config"].Diff == "" {
+		t.Error("the other file lost its diff")
+	}
+}
+
+// TestContentDiffTamperedCopy: a copy edited in the database file fails the
+// baseline's digest, as an edited record does.
+func TestContentDiffTamperedCopy(t *testing.T) {
+	f := contentDiffFixture(t, config.Rule{})
+	f.baseline(t)
+	r, err := baseline.Open(f.db)
+	must(t, err)
+	frame, _, ok, err := r.Copy(f.tree + "/etc/ssh/sshd_config")
+	r.Close()
+	if err != nil || !ok || len(frame) < 8 {
+		t.Fatalf("copy of sshd_config: %v %v", ok, err)
+	}
+	db, err := os.ReadFile(f.db)
+	must(t, err)
+	at := bytes.Index(db, frame)
+	if at < 0 {
+		t.Fatal("copy not found in the file")
+	}
+	db[at+len(frame)-1] ^= 1
+	must(t, os.WriteFile(f.db, db, 0o600))
+	r, err = baseline.Open(f.db)
+	must(t, err)
+	defer r.Close()
+	if err := r.Validate(); !errors.Is(err, baseline.ErrBadBaseline) {
+		t.Fatalf("tampered copy: Validate = %v", err)
+	}
+}

@@ -110,7 +110,7 @@ func (rec *Recording) Record(ctx context.Context, pol *config.Policy, src tree.S
 	}
 	for e, serr := range src {
 		if err = serr; err == nil {
-			err = ctx.Err() // an image read into memory stops here
+			err = ctx.Err() // stops an image read into memory as a walk stops
 		}
 		if err != nil {
 			break

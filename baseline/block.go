@@ -146,7 +146,7 @@ func (br *blockReader) next() (bool, error) {
 // rebuilding it, from the length of the prefix the two share: a key that shares more of
 // the key before it than that is before key too, one that shares less is after it. It
 // checks the bounds of all it reads, and the order of the keys only where that costs
-// nothing: Next checks the rest. After it reports false the reader is spent: next would
+// nothing: Iter.Entries checks the rest. After it reports false the reader is spent: next would
 // rebuild the keys after it wrongly, and only reset starts it again.
 func (br *blockReader) find(key []byte) (bool, error) {
 	if ok, err := br.next(); !ok || err != nil {

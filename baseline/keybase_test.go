@@ -1,6 +1,8 @@
 package baseline
 
 import (
+	"context"
+	"fim/internal/fstest"
 	"fim/tree"
 	"path/filepath"
 	"slices"
@@ -55,15 +57,7 @@ func TestKeyBase(t *testing.T) {
 		t.Errorf("meta key base %q", r.Meta().KeyBase)
 	}
 	var got []string
-	it := r.Iter()
-	for {
-		e, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e == nil {
-			break
-		}
+	for _, e := range fstest.Collect(t, r.Entries(context.Background())) {
 		got = append(got, e.Path)
 	}
 	if !slices.Equal(got, paths) {
@@ -81,8 +75,8 @@ func TestKeyBase(t *testing.T) {
 	}
 	subtree := func(p string) []string {
 		var out []string
-		if err := r.Subtree(p, func(e *tree.Entry) error { out = append(out, e.Path); return nil }); err != nil {
-			t.Fatal(err)
+		for _, e := range fstest.Collect(t, r.Subtree(p)) {
+			out = append(out, e.Path)
 		}
 		return out
 	}

@@ -76,7 +76,11 @@ func BenchmarkSubtree(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		n := 0
-		if err := r.Subtree(dirs[i%len(dirs)], func(*tree.Entry) error { n++; return nil }); err != nil || n != 100 {
+		var err error
+		for _, err = range r.Subtree(dirs[i%len(dirs)]) {
+			n++
+		}
+		if err != nil || n != 100 {
 			b.Fatal(dirs[i%len(dirs)], n, err)
 		}
 		i++

@@ -3,6 +3,7 @@ package baseline
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -38,14 +39,13 @@ func openAll(t *testing.T, path string) error {
 			done <- err
 			return
 		}
-		it := r.Iter()
-		for {
-			e, err := it.Next()
-			if err != nil || e == nil {
+		for _, err := range r.Entries(context.Background()) {
+			if err != nil {
 				done <- err
 				return
 			}
 		}
+		done <- nil
 	}()
 	select {
 	case err := <-done:

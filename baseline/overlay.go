@@ -6,45 +6,35 @@ import (
 	"slices"
 )
 
-// Overlay returns an iterator over the entries of next with over laid on top, in key
-// order: an entry of over replaces the one recorded at its path or is added in its
-// place, and a nil entry removes the path. next must yield entries in key order (as
-// Iter.Next does) and end with nil; its errors are passed on. over is read as the
-// iterator goes and must not change meanwhile.
-func Overlay(next func() (*tree.Entry, error), over map[string]*tree.Entry) func() (*tree.Entry, error) {
-	paths := slices.SortedFunc(maps.Keys(over), tree.ComparePaths)
-	var pending *tree.Entry
-	primed := false
-	j := 0
-	return func() (*tree.Entry, error) {
-		for {
-			if !primed {
-				e, err := next()
-				if err != nil {
-					return nil, err
-				}
-				pending, primed = e, true
+// Overlay is the entries of base with over laid on top, in key order: an entry of over
+// replaces the one recorded at its path or is added in its place, and a nil entry
+// removes the path. base must be in key order (as Reader.Entries is); its error is
+// passed on. It is the ordered merge (tree.Merge) of base with the paths over holds
+// now; the entry laid at a path is read from over when the sequence reaches it. base
+// is the side ranged over, so that a small overlay costs a large base nothing but the
+// comparisons.
+func Overlay(base tree.Seq, over map[string]*tree.Entry) tree.Seq {
+	sorted := slices.SortedFunc(maps.Keys(over), tree.ComparePaths)
+	// over's paths, each as an entry of its path alone: the merge needs only the path.
+	paths := func(yield func(*tree.Entry, error) bool) {
+		for _, p := range sorted {
+			if !yield(&tree.Entry{Path: p}, nil) {
+				return
 			}
-			c := -1
-			switch {
-			case pending == nil && j == len(paths):
-				return nil, nil
-			case pending == nil:
-				c = 1
-			case j < len(paths):
-				c = tree.ComparePaths(pending.Path, paths[j])
+		}
+	}
+	return func(yield func(*tree.Entry, error) bool) {
+		for p, err := range tree.Merge(paths, base) {
+			if err != nil {
+				yield(nil, err)
+				return
 			}
-			if c < 0 {
-				primed = false
-				return pending, nil
+			e := p.B
+			if p.A != nil {
+				e = over[p.A.Path]
 			}
-			if c == 0 {
-				primed = false
-			}
-			e := over[paths[j]]
-			j++
-			if e != nil {
-				return e, nil
+			if e != nil && !yield(e, nil) {
+				return
 			}
 		}
 	}

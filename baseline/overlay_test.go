@@ -1,8 +1,10 @@
 package baseline
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fim/internal/fstest"
 	"fim/tree"
 	"path/filepath"
 	"reflect"
@@ -12,18 +14,6 @@ import (
 	"testing"
 	"time"
 )
-
-// entriesNext iterates over es, which are in key order.
-func entriesNext(es []*tree.Entry) func() (*tree.Entry, error) {
-	i := 0
-	return func() (*tree.Entry, error) {
-		if i == len(es) {
-			return nil, nil
-		}
-		i++
-		return es[i-1], nil
-	}
-}
 
 func TestOverlay(t *testing.T) {
 	// Entries are named by path; an overlaid entry's size tells it from the base's.
@@ -55,16 +45,8 @@ func TestOverlay(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			next := Overlay(entriesNext(tt.base), tt.over)
 			var got []string
-			for {
-				e, err := next()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if e == nil {
-					break
-				}
+			for _, e := range fstest.Collect(t, Overlay(tree.Entries(tt.base), tt.over)) {
 				s := e.Path
 				if e.Size == 1 {
 					s = "+" + s
@@ -74,16 +56,20 @@ func TestOverlay(t *testing.T) {
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
-			if e, err := next(); e != nil || err != nil {
-				t.Errorf("after the end: %v, %v", e, err)
-			}
 		})
 	}
 	// An error of the base is passed on.
 	boom := errors.New("boom")
-	next := Overlay(func() (*tree.Entry, error) { return nil, boom }, map[string]*tree.Entry{"/a": {Path: "/a"}})
-	if _, err := next(); err != boom {
-		t.Errorf("error %v, want %v", err, boom)
+	failing := func(yield func(*tree.Entry, error) bool) { yield(nil, boom) }
+	var got []error
+	for e, err := range Overlay(failing, map[string]*tree.Entry{"/a": {Path: "/a"}}) {
+		if e != nil {
+			t.Errorf("entry %v before the error", e)
+		}
+		got = append(got, err)
+	}
+	if len(got) != 1 || got[0] != boom {
+		t.Errorf("errors %v, want just %v", got, boom)
 	}
 }
 
@@ -107,15 +93,7 @@ func TestOverlayBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	next := Overlay(r.Iter().Next, over)
-	for {
-		e, err := next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e == nil {
-			break
-		}
+	for _, e := range fstest.Collect(t, Overlay(r.Entries(context.Background()), over)) {
 		if err := w.Add(e); err != nil {
 			t.Fatal(err)
 		}

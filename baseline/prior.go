@@ -13,7 +13,7 @@ import (
 // them. Each lookup it makes serves one goroutine, with a read transaction, cursor and
 // key buffer of its own: a walk makes one per worker. A record that cannot be read is
 // reported as absent: whoever asks then does the work itself, and the iteration reports
-// the damage. The entries a lookup decodes are kept for Next, which hands them out when
+// the damage. The entries a lookup decodes are kept for Iter.Entries, which hands them out when
 // it reaches the same bytes rather than decoding the records twice: how check --fast
 // both looks up and merges.
 //
@@ -105,9 +105,9 @@ func (pc *priorCursor) find(key []byte) bool {
 }
 
 // lookedUp holds the entries Prior decoded, under a keyed hash of the key and value
-// they were decoded from, until Next reads the same bytes. (The bytes themselves are
+// they were decoded from, until Iter.Entries reads the same bytes. (The bytes themselves are
 // the file's mapping, which an edit in place changes: both sides work on a copy, and
-// only a hash of the copy decoded can tell Next that what it digests is what was
+// only a hash of the copy decoded can tell it that what it digests is what was
 // decoded.) It is
 // split in shards, each with its own lock, as the walk's workers fill it while the
 // merge empties it.
@@ -121,7 +121,7 @@ type lookedShard struct {
 	m  map[uint64]*tree.Entry
 }
 
-// maxLooked bounds the entries Prior keeps for Next: those a walk has looked up and the
+// maxLooked bounds the entries Prior keeps for Iter.Entries: those a walk has looked up and the
 // merge has not reached yet, which the walk's own bound keeps far below it.
 const maxLooked = 1 << 17
 

@@ -2,7 +2,9 @@ package baseline
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fim/internal/fstest"
 	"fim/tree"
 	"fmt"
 	"math/rand/v2"
@@ -64,17 +66,7 @@ func TestPrior(t *testing.T) {
 	}
 
 	// The iterator hands out what Prior decoded, and the same entries as a plain one.
-	var got []*tree.Entry
-	for {
-		e, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e == nil {
-			break
-		}
-		got = append(got, e)
-	}
+	got := fstest.Collect(t, it.Entries(context.Background()))
 	sameEntries(t, got, entries)
 	if p := lookup(entries[7].Path); p == got[7] {
 		t.Error("a lookup after the iterator passed returned the handed-out entry")
@@ -140,14 +132,7 @@ func TestPriorAlteredInPlace(t *testing.T) {
 		t.Fatalf("the lookup did not read the altered record: %v", got)
 	}
 	write(target.Hash[:])
-	for {
-		e, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e == nil {
-			break
-		}
+	for _, e := range fstest.Collect(t, it.Entries(context.Background())) {
 		if e.Path == target.Path && e.Hash != target.Hash {
 			t.Fatalf("the iterator handed out the altered record (hash %x), not the one it digested", e.Hash[:4])
 		}
@@ -247,7 +232,8 @@ func TestSubtreeTruncated(t *testing.T) {
 		if err := os.Truncate(db, 64<<10); err != nil {
 			t.Fatal(err)
 		}
-		err = r.Subtree("/", func(*tree.Entry) error { return nil })
+		for _, err = range r.Subtree("/") {
+		}
 		fmt.Printf("%s%v\n", marker, errors.Is(err, ErrBadBaseline))
 		return
 	}
@@ -317,13 +303,13 @@ func TestIterTruncatedOtherGoroutine(t *testing.T) {
 		}
 		done := make(chan error)
 		go func() {
-			for {
-				e, err := it.Next()
-				if err != nil || e == nil {
+			for _, err := range it.Entries(context.Background()) {
+				if err != nil {
 					done <- err
 					return
 				}
 			}
+			done <- nil
 		}()
 		fmt.Printf("%s%v\n", marker, errors.Is(<-done, ErrBadBaseline))
 		return

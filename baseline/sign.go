@@ -1,6 +1,7 @@
 package baseline
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
@@ -64,16 +65,12 @@ func (r *Reader) Verify(pub ed25519.PublicKey) error {
 // full Iter does, for a caller that uses the baseline without reading it all (fim
 // info, watch) or needs the proof before it reads.
 func (r *Reader) Validate() error {
-	it := r.Iter()
-	for {
-		e, err := it.Next()
+	for _, err := range r.Iter().Entries(context.Background()) {
 		if err != nil {
 			return err
 		}
-		if e == nil {
-			return nil
-		}
 	}
+	return nil
 }
 
 // GenerateKey writes a new Ed25519 key pair: the private key to file (PKCS#8 PEM, mode

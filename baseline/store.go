@@ -8,9 +8,9 @@
 // it, so a crash leaves the previous baseline intact.
 //
 // The digest seals the whole meta with the records: a reader checks it once it has read
-// every record (Iter at its end, Validate), and a signature covers the meta and so the
-// digest. The meta is accepted only in its canonical encoding (the bytes json.Marshal
-// gives), so what is digested is exactly what is read.
+// every record (Reader.Entries at its end, Validate), and a signature covers the meta
+// and so the digest. The meta is accepted only in its canonical encoding (the bytes
+// json.Marshal gives), so what is digested is exactly what is read.
 package baseline
 
 import (
@@ -701,43 +701,50 @@ func (r *Reader) Iter() *Iter {
 	return &Iter{r: r, dig: newDigest()}
 }
 
-// Walk calls fn with every entry in key order, as a walk of the tree delivers them, and
-// at the end checks them against the digest (Iter.Next). It stops at fn's first error,
-// or when ctx is done.
-func (r *Reader) Walk(ctx context.Context, fn func(*tree.Entry) error) error {
-	it := r.Iter()
-	for {
-		e, err := it.Next()
-		if err != nil || e == nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
+// Entries is every entry in key order, as a walk of the tree delivers them, checked at
+// the end against the digest (Iter.Entries). It ends when ctx is done, with ctx's error.
+func (r *Reader) Entries(ctx context.Context) tree.Seq {
+	return r.Iter().Entries(ctx)
 }
 
 // Iter iterates over a baseline's entries and checks, at the end, that they are exactly
 // those the baseline was written with.
 type Iter struct {
 	r       *Reader
-	ec      *entryCursor // made by the first Next, under its guard
+	ec      *entryCursor // made by the first next, under its guard
 	started bool
 	done    bool
 	count   uint64
 	dig     *digest
 
-	// Entries Prior decoded, handed out again by Next when it reads the same bytes.
+	// Entries Prior decoded, handed out again by next when it reads the same bytes.
 	looked *lookedUp
 }
 
-// Next returns the next entry, or nil at the end. At the end it verifies the record
-// count and digest against the meta; a mismatch, or a damaged or truncated file, is an
-// ErrBadBaseline error.
-func (it *Iter) Next() (e *tree.Entry, err error) {
+// Entries is the entries in key order, each read under the fault guard on the
+// goroutine that reads it. At the end it verifies the record count and digest against
+// the meta; a mismatch, or a damaged or truncated file, is an ErrBadBaseline error. It
+// ends when ctx is done, with ctx's error. It is read once.
+func (it *Iter) Entries(ctx context.Context) tree.Seq {
+	return func(yield func(*tree.Entry, error) bool) {
+		for {
+			e, err := it.next()
+			if err == nil && e != nil {
+				err = ctx.Err()
+			}
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if e == nil || !yield(e, nil) {
+				return
+			}
+		}
+	}
+}
+
+// next returns the next entry, or nil at the end (see Entries).
+func (it *Iter) next() (e *tree.Entry, err error) {
 	if it.done {
 		return nil, nil
 	}
@@ -804,7 +811,7 @@ type getter struct {
 	key []byte
 }
 
-// Get returns the entry recorded for path, or nil. Like Next, it turns a damaged page
+// Get returns the entry recorded for path, or nil. Like Iter.Entries, it turns a damaged page
 // (a bbolt assertion or a memory fault) into an ErrBadBaseline error.
 func (r *Reader) Get(path string) (e *tree.Entry, err error) {
 	defer guard(r.path, &err, func() { e = nil })()
@@ -837,54 +844,57 @@ func (w *Writer) TempPath() string { return w.tmp }
 // Count returns the number of entries added so far.
 func (w *Writer) Count() uint64 { return w.count }
 
-// Subtree calls fn for the entry recorded at path and every entry below it, in key
-// order. A damaged or truncated file is an ErrBadBaseline error; fn runs outside the
-// guard, so that its own panics stay panics.
-func (r *Reader) Subtree(path string, fn func(*tree.Entry) error) error {
-	base := r.meta.KeyBase
-	prefix, ok := keyOf(base, path)
-	if !ok {
-		if base == "" || !tree.IsWithin(base, path) {
-			return nil // nothing recorded there
+// Subtree is the entry recorded at path and every entry below it, in key order. A
+// damaged or truncated file is an ErrBadBaseline error; each entry is read under the
+// fault guard and yielded outside it, so that the consumer's own panics stay panics.
+func (r *Reader) Subtree(path string) tree.Seq {
+	return func(yield func(*tree.Entry, error) bool) {
+		base := r.meta.KeyBase
+		prefix, ok := keyOf(base, path)
+		if !ok {
+			if base == "" || !tree.IsWithin(base, path) {
+				return // nothing recorded there
+			}
+			prefix = nil // path holds the base: everything
 		}
-		prefix = nil // path holds the base: everything
-	}
-	all := prefix == nil || base == "" && path == "/"
-	var ec entryCursor
-	// next reads the next entry under the prefix, or nil after the last.
-	next := func() (e *tree.Entry, err error) {
-		defer guard(r.path, &err, func() { e = nil })()
-		var ok bool
-		switch {
-		case ec.c != nil:
-			ok, err = ec.next()
-		case all:
-			ec.c = r.tx.Bucket(bucketEntries).Cursor()
-			ok, err = ec.first()
-		default:
-			ec.c = r.tx.Bucket(bucketEntries).Cursor()
-			ok, err = ec.seek(prefix)
+		all := prefix == nil || base == "" && path == "/"
+		var ec entryCursor
+		// next reads the next entry under the prefix, or nil after the last.
+		next := func() (e *tree.Entry, err error) {
+			defer guard(r.path, &err, func() { e = nil })()
+			var ok bool
+			switch {
+			case ec.c != nil:
+				ok, err = ec.next()
+			case all:
+				ec.c = r.tx.Bucket(bucketEntries).Cursor()
+				ok, err = ec.first()
+			default:
+				ec.c = r.tx.Bucket(bucketEntries).Cursor()
+				ok, err = ec.seek(prefix)
+			}
+			k := ec.br.key
+			if err != nil {
+				return nil, bad(r.path, "record %q: %v", pathOf(base, k), err)
+			}
+			if !ok || !all && (!bytes.HasPrefix(k, prefix) || len(k) > len(prefix) && k[len(prefix)] != 0) {
+				return nil, nil
+			}
+			e = &tree.Entry{Path: pathOf(base, k)}
+			if err := ec.br.decode(e); err != nil {
+				return nil, bad(r.path, "record %q: %v", e.Path, err)
+			}
+			return e, nil
 		}
-		k := ec.br.key
-		if err != nil {
-			return nil, bad(r.path, "record %q: %v", pathOf(base, k), err)
-		}
-		if !ok || !all && (!bytes.HasPrefix(k, prefix) || len(k) > len(prefix) && k[len(prefix)] != 0) {
-			return nil, nil
-		}
-		e = &tree.Entry{Path: pathOf(base, k)}
-		if err := ec.br.decode(e); err != nil {
-			return nil, bad(r.path, "record %q: %v", e.Path, err)
-		}
-		return e, nil
-	}
-	for {
-		e, err := next()
-		if err != nil || e == nil {
-			return err
-		}
-		if err := fn(e); err != nil {
-			return err
+		for {
+			e, err := next()
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if e == nil || !yield(e, nil) {
+				return
+			}
 		}
 	}
 }

@@ -2,9 +2,11 @@ package baseline
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"fim/internal/fstest"
 	"fim/tree"
 	"fmt"
 	"os"
@@ -72,19 +74,7 @@ func readBaseline(t testing.TB, path string) ([]*tree.Entry, Meta) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	var got []*tree.Entry
-	it := r.Iter()
-	for {
-		e, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e == nil {
-			break
-		}
-		got = append(got, e)
-	}
-	return got, r.Meta()
+	return fstest.Collect(t, r.Entries(context.Background())), r.Meta()
 }
 
 func sameEntries(t testing.TB, got, want []*tree.Entry) {
@@ -238,11 +228,11 @@ func TestStoreIterEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
+	// Read once: the entries, then nothing more, and no error either time.
 	it := r.Iter()
-	for i := 0; i < 5; i++ {
-		e, err := it.Next()
-		if err != nil || (i < 2) != (e != nil) {
-			t.Fatalf("Next #%d = %v, %v", i, e, err)
+	for i, want := range []int{2, 0} {
+		if got := len(fstest.Collect(t, it.Entries(context.Background()))); got != want {
+			t.Errorf("reading #%d: %d entries, want %d", i, got, want)
 		}
 	}
 }

@@ -186,16 +186,15 @@ func (ch *Changes) Select(sel *Selector) ([]diff.Event, func(*diff.Event) bool) 
 // Write adds to w the records of r with the events take selects accepted (Overlay):
 // the baseline that replaces r, less its commit.
 func (ch *Changes) Write(w *baseline.Writer, r *baseline.Reader, take func(*diff.Event) bool) error {
-	next := baseline.Overlay(r.Iter().Next, ch.Overlay(take))
-	for {
-		e, err := next()
-		if err != nil || e == nil {
-			return err
+	for e, err := range baseline.Overlay(r.Entries(context.Background()), ch.Overlay(take)) {
+		if err == nil {
+			err = w.Add(e)
 		}
-		if err := w.Add(e); err != nil {
+		if err != nil {
 			return err
 		}
 	}
+	return nil
 }
 
 // AcceptOptions say what fim accept compares and takes.

@@ -170,9 +170,9 @@ type Options struct {
 func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
 	d := &diff.Differ{Filter: Filter(o.Compiled, o.DB, o.Walker.Root, o.Ignore), Seen: o.Seen}
 	it := o.Baseline.Iter()
-	var current diff.Source
+	var current tree.Seq
 	if o.Against != nil {
-		current = o.Against.Walk
+		current = o.Against.Entries(ctx)
 	} else {
 		wo := o.Walker
 		wo.Own = append(append(append([]*os.File(nil), wo.Own...), o.Baseline.Files()...), updateFiles(o.Update)...)
@@ -189,22 +189,9 @@ func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
 			defer done()
 			wk.Prior, wk.Fast = newLookup, o.Fast
 		}
-		current = wk.Walk
+		current = wk.Walk(ctx)
 	}
-	err := diff.Join(ctx, d, it.Next, func(ctx context.Context, fn func(*tree.Entry) error) error {
-		return current(ctx, func(e *tree.Entry) error {
-			if o.Progress != nil {
-				o.Progress(e)
-			}
-			if o.Update != nil {
-				if err := o.Update.Add(e); err != nil {
-					return err
-				}
-			}
-			return fn(e)
-		})
-	})
-	if err != nil {
+	if err := diff.Join(d, it.Entries(ctx), o.passing(current)); err != nil {
 		return nil, err
 	}
 	events := d.Events()
@@ -223,6 +210,29 @@ func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
 		return nil, err
 	}
 	return events, nil
+}
+
+// passing is current, each entry shown to Progress and added to Update on its way to
+// the merge; an error of Update ends it.
+func (o *Options) passing(current tree.Seq) tree.Seq {
+	if o.Progress == nil && o.Update == nil {
+		return current
+	}
+	return func(yield func(*tree.Entry, error) bool) {
+		for e, err := range current {
+			if err == nil && o.Progress != nil {
+				o.Progress(e)
+			}
+			if err == nil && o.Update != nil {
+				if err = o.Update.Add(e); err != nil {
+					e = nil
+				}
+			}
+			if !yield(e, err) || err != nil {
+				return
+			}
+		}
+	}
 }
 
 // Annotate is what every command adds to the differ's events: what the package

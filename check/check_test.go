@@ -59,7 +59,7 @@ func (f *fixture) baseline(t testing.TB) Recorded {
 	rec, err := Create(f.db, nil)
 	must(t, err)
 	defer rec.Close()
-	st, err := rec.Record(context.Background(), f.pol, Walker(f.comp, WalkerOptions{Own: rec.Own()}).Walk, Stamp{}, nil)
+	st, err := rec.Record(context.Background(), f.pol, Walker(f.comp, WalkerOptions{Own: rec.Own()}).Walk(context.Background()), Stamp{}, nil)
 	must(t, err)
 	return st
 }
@@ -206,7 +206,7 @@ func TestRecord(t *testing.T) {
 	// The meta is made here: the policy recorded with, the stamp, the time.
 	rec, err := Create(f.db, nil)
 	must(t, err)
-	_, err = rec.Record(context.Background(), f.pol, Walker(f.comp, WalkerOptions{Own: rec.Own()}).Walk,
+	_, err = rec.Record(context.Background(), f.pol, Walker(f.comp, WalkerOptions{Own: rec.Own()}).Walk(context.Background()),
 		Stamp{Version: "v1", Host: "h", HostID: "id"}, nil)
 	rec.Close()
 	must(t, err)
@@ -224,7 +224,7 @@ func TestRecord(t *testing.T) {
 	rec, err = Create(f.db, nil)
 	must(t, err)
 	boom := errors.New("boom")
-	_, err = rec.Record(context.Background(), f.pol, func(context.Context, func(*tree.Entry) error) error { return boom }, Stamp{}, nil)
+	_, err = rec.Record(context.Background(), f.pol, func(yield func(*tree.Entry, error) bool) { yield(nil, boom) }, Stamp{}, nil)
 	rec.Close()
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "unchanged") {
 		t.Errorf("a failed recording: %v", err)

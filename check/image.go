@@ -48,11 +48,11 @@ func (im *Image) Source() string {
 	return "tar:" + im.Name
 }
 
-// ReadImage reads the entries of im that a walk of pol would record, in key order, and
-// returns them with the policy to record them under: pol with its Source set, the
+// ReadImage reads the entries of im that a walk of pol would record and returns them,
+// in key order, with the policy to record them under: pol with its Source set, the
 // attributes the image cannot carry ignored on every path and, for an mtree
 // specification, its Topmost and CrossMounts adjustments. pol is not changed.
-func ReadImage(ctx context.Context, pol *config.Policy, im Image) (*config.Policy, []*tree.Entry, error) {
+func ReadImage(ctx context.Context, pol *config.Policy, im Image) (*config.Policy, tree.Seq, error) {
 	comp, err := pol.Compile()
 	if err != nil {
 		return nil, nil, err
@@ -84,7 +84,7 @@ func ReadImage(ctx context.Context, pol *config.Policy, im Image) (*config.Polic
 			}
 		}
 	}
-	return &out, es, nil
+	return &out, tree.Entries(es), nil
 }
 
 func readTar(ctx context.Context, pol *config.Policy, sel *walk.Walker, im Image) ([]*tree.Entry, error) {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"fim/config"
+	"fim/internal/fstest"
 	"fim/tree"
 )
 
@@ -92,7 +93,7 @@ func TestReadImage(t *testing.T) {
 				return
 			}
 			must(t, err)
-			if got := paths(es); !slices.Equal(got, c.paths) {
+			if got := paths(fstest.Collect(t, es)); !slices.Equal(got, c.paths) {
 				t.Errorf("read %v, want %v", got, c.paths)
 			}
 			var rules []string

@@ -21,10 +21,13 @@ func List(ctx context.Context, db string, match walk.Matcher, fn func(*tree.Entr
 	if err := r.Validate(); err != nil {
 		return err
 	}
-	return r.Walk(ctx, func(e *tree.Entry) error {
-		if match == nil || match.Match(e.Path) {
-			return fn(e)
+	for e, err := range r.Entries(ctx) {
+		if err == nil && (match == nil || match.Match(e.Path)) {
+			err = fn(e)
 		}
-		return nil
-	})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"fim/baseline"
+	"fim/internal/fstest"
 )
 
 // signedBaseline writes the fixture's baseline signed with key, of generation gen, made
@@ -23,9 +24,8 @@ func (f *fixture) signedBaseline(t *testing.T, key ed25519.PrivateKey, gen uint6
 	must(t, err)
 	w.Signer = key
 	w.KeyBase = baseline.KeyBaseFor([]string{f.tree})
-	if err := Walker(f.comp, WalkerOptions{Own: w.Files()}).Walk(context.Background(), w.Add); err != nil {
-		w.Abort()
-		t.Fatal(err)
+	for _, e := range fstest.Collect(t, Walker(f.comp, WalkerOptions{Own: w.Files()}).Walk(context.Background())) {
+		must(t, w.Add(e))
 	}
 	raw, err := json.Marshal(f.pol)
 	must(t, err)

@@ -10,7 +10,6 @@ import (
 
 	"fim/baseline"
 	"fim/config"
-	"fim/diff"
 	"fim/provenance"
 	"fim/tree"
 )
@@ -83,12 +82,12 @@ type Recorded struct {
 	Files, Bytes int64 // files hashed, and their bytes
 }
 
-// Record writes every entry src delivers, recorded with pol, and commits the baseline
+// Record writes every entry of src, recorded with pol, and commits the baseline
 // with the meta of a baseline made now with pol (NewMeta), stamped s, one generation
 // after the one it replaces, and with Snapshot the package snapshot sealed in it.
 // progress, if set, sees every entry. On an error nothing is committed and db is
 // unchanged.
-func (rec *Recording) Record(ctx context.Context, pol *config.Policy, src diff.Source, s Stamp, progress func(*tree.Entry)) (Recorded, error) {
+func (rec *Recording) Record(ctx context.Context, pol *config.Policy, src tree.Seq, s Stamp, progress func(*tree.Entry)) (Recorded, error) {
 	var st Recorded
 	comp, err := pol.Compile()
 	if err != nil {
@@ -109,7 +108,13 @@ func (rec *Recording) Record(ctx context.Context, pol *config.Policy, src diff.S
 			return st, fmt.Errorf("baseline not written, %s unchanged: %w", rec.db, err)
 		}
 	}
-	err = src(ctx, func(e *tree.Entry) error {
+	for e, serr := range src {
+		if err = serr; err == nil {
+			err = ctx.Err() // stops an image read into memory as a walk stops
+		}
+		if err != nil {
+			break
+		}
 		if progress != nil {
 			progress(e)
 		}
@@ -118,8 +123,10 @@ func (rec *Recording) Record(ctx context.Context, pol *config.Policy, src diff.S
 			st.Files++
 			st.Bytes += e.Size
 		}
-		return rec.w.Add(e)
-	})
+		if err = rec.w.Add(e); err != nil {
+			break
+		}
+	}
 	var snap *provenance.PendingSnapshot
 	if err == nil && rec.Snapshot != nil && host {
 		po := *rec.Snapshot

@@ -52,7 +52,7 @@ func severityCheck(t *testing.T, rules []config.SeverityRule, mutate func(t *tes
 	}
 	rec, err := Create(f.db, nil)
 	must(t, err)
-	_, err = rec.Record(context.Background(), f.pol, Walker(f.comp, WalkerOptions{Root: root, Own: rec.Own()}).Walk, Stamp{}, nil)
+	_, err = rec.Record(context.Background(), f.pol, Walker(f.comp, WalkerOptions{Root: root, Own: rec.Own()}).Walk(context.Background()), Stamp{}, nil)
 	rec.Close()
 	must(t, err)
 	mutate(t, root)

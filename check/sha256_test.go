@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"fim/diff"
-	"fim/tree"
+	"fim/internal/fstest"
 )
 
 // TestAddSHA256 walks a real tree, changes parts of it behind the walk's back, and
@@ -24,10 +24,9 @@ func TestAddSHA256(t *testing.T) {
 	})
 	must(t, syscall.Mkfifo(filepath.Join(f.tree, "fifo"), 0o644))
 	var events []diff.Event
-	must(t, Walker(f.comp, WalkerOptions{}).Walk(context.Background(), func(e *tree.Entry) error {
+	for _, e := range fstest.Collect(t, Walker(f.comp, WalkerOptions{}).Walk(context.Background())) {
 		events = append(events, diff.Event{Kind: diff.Create, Path: e.Path, After: e})
-		return nil
-	}))
+	}
 	// Behind the walk's back: the same size, another content; a file replaced by a
 	// symlink to itself's copy; a directory replaced by a link to a copy of it.
 	write(t, filepath.Join(f.tree, "rewritten"), "new content")

@@ -11,6 +11,7 @@ import (
 
 	"fim/baseline"
 	"fim/diff"
+	"fim/internal/fstest"
 )
 
 // priorBaseline writes the fixture's baseline as an older fim did: without a key base,
@@ -19,9 +20,8 @@ func (f *fixture) priorBaseline(t *testing.T) baseline.Meta {
 	t.Helper()
 	w, err := baseline.Create(f.db)
 	must(t, err)
-	if err := Walker(f.comp, WalkerOptions{Own: w.Files()}).Walk(context.Background(), w.Add); err != nil {
-		w.Abort()
-		t.Fatal(err)
+	for _, e := range fstest.Collect(t, Walker(f.comp, WalkerOptions{Own: w.Files()}).Walk(context.Background())) {
+		must(t, w.Add(e))
 	}
 	raw, err := json.Marshal(f.pol)
 	must(t, err)

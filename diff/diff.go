@@ -3,7 +3,7 @@
 // attributes that differ. It does no I/O.
 //
 // Ordering and folding rules:
-//   - Both states arrive in key order (walk.Key); Merge joins them in one pass.
+//   - Both states arrive in key order (tree.Seq); Join merges them in one pass (tree.Merge).
 //   - A removed and a created entry are paired into a rename (same directory) or a move
 //     (another directory) by (device, inode) and type, with the birth time when both
 //     sides know it (so a reused inode number is not taken for a rename); failing that,

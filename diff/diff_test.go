@@ -1,7 +1,6 @@
 package diff
 
 import (
-	"context"
 	"fim/internal/fstest"
 	"fim/tree"
 	"fmt"
@@ -72,15 +71,7 @@ func run(t testing.TB, filter Filter, old, cur []*tree.Entry) []Event {
 	t.Helper()
 	old, cur = sortedEntries(old), sortedEntries(cur)
 	d := &Differ{Filter: filter}
-	i := 0
-	next := func() (*tree.Entry, error) {
-		if i == len(old) {
-			return nil, nil
-		}
-		i++
-		return old[i-1], nil
-	}
-	if err := Join(context.Background(), d, next, Entries(cur)); err != nil {
+	if err := Join(d, tree.Entries(old), tree.Entries(cur)); err != nil {
 		t.Fatal(err)
 	}
 	return d.Events()

@@ -1,9 +1,9 @@
 package diff
 
 import (
-	"context"
 	"errors"
 	"fim/tree"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -181,23 +181,36 @@ func TestJoinErrors(t *testing.T) {
 	old := []*tree.Entry{file("/a", 1, "x"), file("/b", 2, "y")}
 	boom := errors.New("boom")
 	d := &Differ{}
-	fail := func(_ context.Context, fn func(*tree.Entry) error) error {
-		if err := fn(file("/a", 1, "x")); err != nil {
-			return err
+	fail := func(yield func(*tree.Entry, error) bool) {
+		if yield(file("/a", 1, "x"), nil) {
+			yield(nil, boom)
 		}
-		return boom
 	}
-	i := 0
-	next := func() (*tree.Entry, error) { i++; return old[i-1], nil }
-	if err := Join(context.Background(), d, next, fail); !errors.Is(err, boom) {
+	if err := Join(d, tree.Entries(old), fail); !errors.Is(err, boom) {
 		t.Errorf("current side failing: %v", err)
 	}
 	if evs := d.Events(); len(evs) != 0 {
 		t.Errorf("events after a failed join: %q", summary(evs))
 	}
 	d = &Differ{}
-	bad := func() (*tree.Entry, error) { return nil, boom }
-	if err := Join(context.Background(), d, bad, Entries(old)); !errors.Is(err, boom) {
+	bad := func(yield func(*tree.Entry, error) bool) { yield(nil, boom) }
+	if err := Join(d, bad, tree.Entries(old)); !errors.Is(err, boom) {
 		t.Errorf("recorded side failing: %v", err)
+	}
+}
+
+// BenchmarkJoin: the join of two equal states of 100,000 files, as check meets an
+// unchanged tree: what the merge itself costs per path.
+func BenchmarkJoin(b *testing.B) {
+	var es []*tree.Entry
+	for i := range 100000 {
+		es = append(es, file(fmt.Sprintf("/d%03d/f%05d", i/1000, i), uint64(i), "x"))
+	}
+	es = sortedEntries(es)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := Join(&Differ{}, tree.Entries(es), tree.Entries(es)); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -2,7 +2,6 @@ package mtree
 
 import (
 	"bytes"
-	"fim/internal/fstest"
 	"fim/tree"
 	"io"
 	"slices"
@@ -37,7 +36,7 @@ func BenchmarkWrite(b *testing.B) {
 	entries := benchEntries(100_000)
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := Write(io.Discard, fstest.Next(entries), WriteOptions{}); err != nil {
+		if err := Write(io.Discard, tree.Entries(entries), WriteOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -47,7 +46,7 @@ func BenchmarkWrite(b *testing.B) {
 func BenchmarkParseEntries(b *testing.B) {
 	var spec bytes.Buffer
 	entries := benchEntries(100_000)
-	if err := Write(&spec, fstest.Next(entries), WriteOptions{}); err != nil {
+	if err := Write(&spec, tree.Entries(entries), WriteOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()

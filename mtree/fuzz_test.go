@@ -2,7 +2,6 @@ package mtree
 
 import (
 	"bytes"
-	"fim/internal/fstest"
 	"fim/tree"
 	"os"
 	"path/filepath"
@@ -54,7 +53,7 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		var out bytes.Buffer
-		if err := Write(&out, fstest.Next(first), WriteOptions{}); err != nil {
+		if err := Write(&out, tree.Entries(first), WriteOptions{}); err != nil {
 			t.Fatalf("Write of imported entries: %v", err)
 		}
 		again, err := Parse(bytes.NewReader(out.Bytes()), "again")

@@ -21,22 +21,18 @@ import (
 // walkTree records the tree under root as fim does, "/" standing for root.
 func walkTree(t testing.TB, root string) []*tree.Entry {
 	t.Helper()
-	var out []*tree.Entry
 	w := &walk.Walker{Prefix: root, Roots: []walk.Root{{Path: "/"}},
 		Warn: func(p string, err error) { t.Errorf("walk %s: %v", p, err) }}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := w.Walk(ctx, func(e *tree.Entry) error { out = append(out, e); return nil }); err != nil {
-		t.Fatalf("walk %s: %v", root, err)
-	}
-	return out
+	return fstest.Collect(t, w.Walk(ctx))
 }
 
 // write renders entries as a spec.
 func write(t testing.TB, entries []*tree.Entry, opt WriteOptions) string {
 	t.Helper()
 	var b bytes.Buffer
-	if err := Write(&b, fstest.Next(entries), opt); err != nil {
+	if err := Write(&b, tree.Entries(entries), opt); err != nil {
 		t.Fatalf("Write: %v", err)
 	}
 	return b.String()

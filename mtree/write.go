@@ -33,9 +33,8 @@ type WriteOptions struct {
 // errNoHash is what Warn is given for a file the baseline holds no hash of.
 var errNoHash = errors.New("no hash in the baseline: written without a digest")
 
-// Write writes the entries that next returns, in key order until it returns nil, as an
-// mtree spec: "#mtree" and comment lines, then one full-path line per
-// entry ("." for "/", "./etc/passwd"), names and link targets vis-encoded, with the
+// Write writes entries, which are in key order, as an mtree spec: "#mtree" and comment
+// lines, then one full-path line per entry ("." for "/", "./etc/passwd"), names and link targets vis-encoded, with the
 // keywords type, mode (octal), uid, gid, nlink (when not 1), size, time
 // (seconds.nanoseconds), link (symlinks), device (native,major,minor for devices) and a
 // digest (regular files with a hash). With SHA256 only regular files have a size, as
@@ -53,7 +52,7 @@ var errNoHash = errors.New("no hash in the baseline: written without a digest")
 // Stock mtree verifies a tree against a spec written with SHA256:
 // mtree -e -f SPEC -p ROOT (-e: the baseline may have excluded paths). It exits 2 on a
 // difference, but 0 when files are only missing or extra: read what it prints.
-func Write(w io.Writer, next func() (*tree.Entry, error), opt WriteOptions) error {
+func Write(w io.Writer, entries tree.Seq, opt WriteOptions) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	sw := specWriter{w: bw, opt: opt}
 	if opt.SHA256 {
@@ -72,13 +71,9 @@ func Write(w io.Writer, next func() (*tree.Entry, error), opt WriteOptions) erro
 	}
 	var prev string // path of the previous entry
 	var prevType tree.Type
-	for {
-		e, err := next()
+	for e, err := range entries {
 		if err != nil {
 			return err
-		}
-		if e == nil {
-			break
 		}
 		if !strings.HasPrefix(e.Path, "/") {
 			return fmt.Errorf("entry %s: not an absolute path", appendVis(nil, e.Path))

@@ -247,7 +247,7 @@ func TestWriteDrift(t *testing.T) {
 				t.Fatal(err)
 			}
 			var b bytes.Buffer
-			err := Write(&b, fstest.Next(entries), WriteOptions{SHA256: true, Root: root})
+			err := Write(&b, tree.Entries(entries), WriteOptions{SHA256: true, Root: root})
 			if err == nil || !strings.Contains(err.Error(), root+`/d/f\040x`) || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("Write = %v, want an error naming %s/d/f\\040x: %s", err, root, c.want)
 			}
@@ -307,7 +307,7 @@ func TestWriteBadInput(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var b bytes.Buffer
-			err := Write(&b, fstest.Next(c.entries), WriteOptions{})
+			err := Write(&b, tree.Entries(c.entries), WriteOptions{})
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("Write = %v, want %q", err, c.want)
 			}

@@ -143,13 +143,9 @@ func makeImage(t *testing.T, root string) {
 // walkTree walks the tree at dir as an image: its recorded paths start at "/".
 func walkTree(t *testing.T, dir string) []*tree.Entry {
 	t.Helper()
-	var es []*tree.Entry
 	w := &walk.Walker{Prefix: dir, Roots: []walk.Root{{Path: "/"}},
 		Warn: func(p string, err error) { t.Errorf("walk %s: %s: %v", dir, p, err) }}
-	if err := w.Walk(context.Background(), func(e *tree.Entry) error { es = append(es, e); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	return es
+	return fstest.Collect(t, w.Walk(context.Background()))
 }
 
 func runTar(t *testing.T, args ...string) {

@@ -1,6 +1,8 @@
 // Package tree owns the model every other package passes around: an Entry (one path's
-// recorded type, metadata and digest), its Type and Flags, and the keys that order
-// paths as a walk visits them. It reads nothing and writes nothing.
+// recorded type, metadata and digest), its Type and Flags, the keys that order paths as
+// a walk visits them, and Seq, the entries in that order as every walk, baseline and
+// image yields them, with Merge, the one ordered merge of two Seqs (the differ's join,
+// a baseline's overlay). It reads nothing and writes nothing.
 package tree
 
 import (

@@ -25,8 +25,11 @@ func BenchmarkWalk(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				n := 0
-				if err := w.Walk(context.Background(), func(*tree.Entry) error { n++; return nil }); err != nil {
-					b.Fatal(err)
+				for _, err := range w.Walk(context.Background()) {
+					if err != nil {
+						b.Fatal(err)
+					}
+					n++
 				}
 				if n != 1+dirs+5000 {
 					b.Fatalf("%d entries", n)
@@ -84,16 +87,19 @@ func BenchmarkLookAgain(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				n := 0
-				count := func(*tree.Entry) error { n++; return nil }
-				if batched {
-					if err := w.WalkPaths(context.Background(), paths, count); err != nil {
-						b.Fatal(err)
-					}
-				} else {
-					for _, p := range paths {
-						if err := w.WalkPath(context.Background(), p, false, count); err != nil {
+				count := func(s tree.Seq) {
+					for _, err := range s {
+						if err != nil {
 							b.Fatal(err)
 						}
+						n++
+					}
+				}
+				if batched {
+					count(w.WalkPaths(context.Background(), paths))
+				} else {
+					for _, p := range paths {
+						count(w.WalkPath(context.Background(), p, false))
 					}
 				}
 				if n != len(paths) {

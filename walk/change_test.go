@@ -94,7 +94,7 @@ func TestFileRewrittenWhileHashed(t *testing.T) {
 
 // TestChangedAfterListing changes entries after their directory was listed and before
 // they are hashed or listed: with one worker, hashing a large file first keeps the pool
-// busy while the callback, given the root, does the changes. (Should the worker win the
+// busy while the consumer, given the root, does the changes. (Should the worker win the
 // race, the entries are simply recorded as they were; the test then proves less.)
 // Nothing must hang, fail the walk, warn, or be recorded as unreadable.
 func TestChangedAfterListing(t *testing.T) {
@@ -114,12 +114,16 @@ func TestChangedAfterListing(t *testing.T) {
 	w := &Walker{Workers: 1, Roots: []Root{{Path: root}}, Warn: func(p string, err error) { warns = append(warns, warning{p, err}) }}
 	done := make(chan error, 1)
 	go func() {
-		done <- w.Walk(context.Background(), func(e *tree.Entry) error {
+		for e, err := range w.Walk(context.Background()) {
+			if err != nil {
+				done <- err
+				return
+			}
 			got = append(got, e)
 			if e.Path != root {
-				return nil
+				continue
 			}
-			return errors.Join(
+			if err := errors.Join(
 				os.Remove(root+"/b-removed"),
 				os.Remove(root+"/c-fifo"),
 				unix.Mkfifo(root+"/c-fifo", 0o644),
@@ -127,8 +131,12 @@ func TestChangedAfterListing(t *testing.T) {
 				os.Remove(root+"/e-link"),
 				os.Symlink("/dev/zero", root+"/e-link"),
 				os.WriteFile(root+"/f-grown", []byte("f and more"), 0o644),
-			)
-		})
+			); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
 	}()
 	select {
 	case err := <-done:

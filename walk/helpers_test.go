@@ -46,10 +46,14 @@ func run(t testing.TB, w *Walker) *result {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- w.Walk(ctx, func(e *tree.Entry) error {
+		for e, err := range w.Walk(ctx) {
+			if err != nil {
+				done <- err
+				return
+			}
 			r.entries = append(r.entries, e)
-			return nil
-		})
+		}
+		done <- nil
 	}()
 	select {
 	case r.err = <-done:

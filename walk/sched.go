@@ -92,7 +92,7 @@ func (s *sched) listed(n int) {
 	s.mu.Unlock()
 }
 
-// consumed accounts for n entries handed to the consumer's callback.
+// consumed accounts for n entries handed to the consumer.
 func (s *sched) consumed(n int) {
 	s.mu.Lock()
 	wake := s.unconsumed >= s.limit && s.unconsumed-n < s.limit

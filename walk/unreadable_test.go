@@ -180,12 +180,12 @@ func unreadableChild(root string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), walkTimeout)
 	defer cancel()
-	err := w.Walk(ctx, func(e *tree.Entry) error {
+	for e, err := range w.Walk(ctx) {
+		if err != nil {
+			res.Err = err.Error()
+			break
+		}
 		res.Entries = append(res.Entries, *e)
-		return nil
-	})
-	if err != nil {
-		res.Err = err.Error()
 	}
 	b, _ := json.Marshal(res)
 	fmt.Printf("\n%s%s\n", childMarker, b)

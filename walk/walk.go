@@ -22,8 +22,8 @@ var ErrTooManyEntries = errors.New("too many entries")
 // a walk records no path through a symlink, so it would record nothing there.
 var ErrSymlinkedRoot = errors.New("a directory above it is a symlink")
 
-// Walker walks configured roots in parallel and hands their entries to a callback one at
-// a time, in key order (see Key): a directory, then its descendants, then its next sibling.
+// Walker walks configured roots in parallel and yields their entries one at a time, in
+// key order (see tree.Seq): a directory, then its descendants, then its next sibling.
 type Walker struct {
 	Roots []Root
 	// Prefix is the real directory that recorded path "/" stands for ("" means "/"): an
@@ -128,24 +128,49 @@ type heldParent struct {
 	rootDevs map[*Root]uint64
 }
 
-// Walk walks every root and calls fn for each entry, in key order, from the calling
-// goroutine. fn may keep the Entry. A non-nil error from fn stops the walk and is returned.
-func (w *Walker) Walk(ctx context.Context, fn func(*tree.Entry) error) error {
-	if err := w.checkRoots(); err != nil {
-		return err
-	}
-	return w.run(ctx, false, func(wk *walk, count *int) error {
-		top := &node{path: "/", real: wk.real("/"), transit: true}
-		if r := wk.roots["/"]; r != nil {
-			// The whole filesystem: "/" itself is a root and is recorded like any other.
-			_, err := wk.emitPath("/", r, 0, count, fn)
+// Walk walks every root and yields each entry, in key order, on the goroutine that
+// ranges over it; the consumer may keep the Entry. Breaking out of the loop stops the
+// walk; an error of the walk (ctx done, ErrTooManyEntries, a root below a symlink) is
+// yielded last.
+func (w *Walker) Walk(ctx context.Context) tree.Seq {
+	return entries(func(fn func(*tree.Entry) error) error {
+		if err := w.checkRoots(); err != nil {
 			return err
 		}
-		top.key = tree.Key("/")
-		top.listed = make(chan struct{})
-		wk.s.push(&job{key: top.key, n: top, i: -1})
-		return wk.emit(top, count, fn)
+		return w.run(ctx, false, func(wk *walk, count *int) error {
+			top := &node{path: "/", real: wk.real("/"), transit: true}
+			if r := wk.roots["/"]; r != nil {
+				// The whole filesystem: "/" itself is a root and is recorded like any other.
+				_, err := wk.emitPath("/", r, 0, count, fn)
+				return err
+			}
+			top.key = tree.Key("/")
+			top.listed = make(chan struct{})
+			wk.s.push(&job{key: top.key, n: top, i: -1})
+			return wk.emit(top, count, fn)
+		})
 	})
+}
+
+// errStopped ends a walk whose consumer stopped ranging over it.
+var errStopped = errors.New("walk stopped by its consumer")
+
+// entries is the Seq of walk, which hands its entries to fn and stops at fn's error:
+// walk's own error is yielded last, unless the consumer stopped it.
+func entries(walk func(fn func(*tree.Entry) error) error) tree.Seq {
+	return func(yield func(*tree.Entry, error) bool) {
+		stopped := false
+		err := walk(func(e *tree.Entry) error {
+			if !yield(e, nil) {
+				stopped = true
+				return errStopped
+			}
+			return nil
+		})
+		if err != nil && !stopped {
+			yield(nil, err)
+		}
+	}
 }
 
 // checkRoots refuses a root below a symlink, which would record nothing (/lib/modules
@@ -168,46 +193,50 @@ func (w *Walker) checkRoots() error {
 	return nil
 }
 
-// WalkPath records the entry at the recorded path p, if the roots select it (see
+// WalkPath yields the entry at the recorded path p, if the roots select it (see
 // Selects) and it exists, and, when recursive and p is a directory the rules enter,
 // everything below it: the same entries, in the same order, as a full walk would give
 // for that subtree. It is how a watcher looks at one path again.
-func (w *Walker) WalkPath(ctx context.Context, p string, recursive bool, fn func(*tree.Entry) error) error {
-	r, depth, ok := w.selects(p)
-	if !ok {
-		return nil
-	}
-	return w.run(ctx, !recursive, func(wk *walk, count *int) error {
-		_, err := wk.emitPath(p, r, depth, count, fn)
-		return err
+func (w *Walker) WalkPath(ctx context.Context, p string, recursive bool) tree.Seq {
+	return entries(func(fn func(*tree.Entry) error) error {
+		r, depth, ok := w.selects(p)
+		if !ok {
+			return nil
+		}
+		return w.run(ctx, !recursive, func(wk *walk, count *int) error {
+			_, err := wk.emitPath(p, r, depth, count, fn)
+			return err
+		})
 	})
 }
 
-// WalkPaths records the entry at each recorded path of ps, as WalkPath(ctx, p, false,
-// fn) would, in the order of ps: one pool of workers serves them all, a parent
+// WalkPaths yields the entry at each recorded path of ps, as WalkPath(ctx, p, false)
+// would, in the order of ps: one pool of workers serves them all, a parent
 // directory is opened once for the paths of it that follow one another, and small
 // files are hashed by the calling goroutine. It is how a watcher looks at a batch of
 // paths again; a directory replaced between two of its paths is seen by the next
 // batch, as its event comes.
-func (w *Walker) WalkPaths(ctx context.Context, ps []string, fn func(*tree.Entry) error) error {
-	return w.run(ctx, true, func(wk *walk, count *int) error {
-		wk.held = &heldParent{o: openedDir{fd: -1}, rootDevs: map[*Root]uint64{}}
-		defer wk.held.close()
-		wk.hb = hashBufs.Get().(*hashBuf)
-		defer hashBufs.Put(wk.hb)
-		for _, p := range ps {
-			if err := ctx.Err(); err != nil {
-				return err
+func (w *Walker) WalkPaths(ctx context.Context, ps []string) tree.Seq {
+	return entries(func(fn func(*tree.Entry) error) error {
+		return w.run(ctx, true, func(wk *walk, count *int) error {
+			wk.held = &heldParent{o: openedDir{fd: -1}, rootDevs: map[*Root]uint64{}}
+			defer wk.held.close()
+			wk.hb = hashBufs.Get().(*hashBuf)
+			defer hashBufs.Put(wk.hb)
+			for _, p := range ps {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				r, depth, ok := w.selects(p)
+				if !ok {
+					continue
+				}
+				if _, err := wk.emitPath(p, r, depth, count, fn); err != nil {
+					return err
+				}
 			}
-			r, depth, ok := w.selects(p)
-			if !ok {
-				continue
-			}
-			if _, err := wk.emitPath(p, r, depth, count, fn); err != nil {
-				return err
-			}
-		}
-		return nil
+			return nil
+		})
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -559,20 +560,31 @@ func TestOwnFiles(t *testing.T) {
 	diffPaths(t, r.paths(), []string{".", ".db.tmp-1", ".db.tmp-2", "d", "d/.db.tmp-3", "d/.db.tmp-3/x", "d/link", "db", "linked", "setuid"})
 }
 
-func TestCallbackErrorStops(t *testing.T) {
-	root := fstest.Make(t, fstest.Tree{"a": fstest.File("a"), "b": fstest.File("b"), "c/d": fstest.File("d"), "e": fstest.Blob(1<<20, 1)})
-	stop := errors.New("enough")
+// TestBreakStops: a consumer that stops ranging over a walk stops it: its workers end
+// with the loop, and the walk warns of nothing after it.
+func TestBreakStops(t *testing.T) {
+	tr := fstest.Tree{"e": fstest.Blob(1<<20, 1)}
+	for i := range 200 {
+		tr[fmt.Sprintf("d%d/f", i)] = fstest.File("f")
+	}
+	root := fstest.Make(t, tr)
+	before := runtime.NumGoroutine()
+	warned := false
+	w := &Walker{Roots: []Root{{Path: root}}, Workers: 4, Warn: func(string, error) { warned = true }}
 	calls := 0
-	w := &Walker{Roots: []Root{{Path: root}}}
-	err := w.Walk(context.Background(), func(*tree.Entry) error {
-		calls++
-		if calls == 3 {
-			return stop
+	for _, err := range w.Walk(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	})
-	if !errors.Is(err, stop) || calls != 3 {
-		t.Errorf("Walk = %v after %d calls, want %v after 3", err, calls, stop)
+		if calls++; calls == 3 {
+			break
+		}
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		t.Errorf("%d goroutines after the loop, %d before: the walk's workers go on", after, before)
+	}
+	if calls != 3 || warned {
+		t.Errorf("%d entries (want 3), warned %v", calls, warned)
 	}
 }
 
@@ -585,13 +597,15 @@ func TestContextCanceled(t *testing.T) {
 		}
 		calls := 0
 		w := &Walker{Roots: []Root{{Path: root}}}
-		err := w.Walk(ctx, func(*tree.Entry) error {
-			calls++
-			if calls == after {
+		var err error
+		for _, err = range w.Walk(ctx) {
+			if err != nil {
+				break
+			}
+			if calls++; calls == after {
 				cancel()
 			}
-			return nil
-		})
+		}
 		cancel()
 		if !errors.Is(err, context.Canceled) || calls != after {
 			t.Errorf("canceled after %d: Walk = %v after %d calls", after, err, calls)
@@ -1070,12 +1084,12 @@ func TestWalkPaths(t *testing.T) {
 	paths = append(paths, "/elsewhere/f")
 	var want, got []tree.Entry
 	for _, p := range paths {
-		if err := w.WalkPath(context.Background(), p, false, func(e *tree.Entry) error { want = append(want, *e); return nil }); err != nil {
-			t.Fatal(err)
+		for _, e := range fstest.Collect(t, w.WalkPath(context.Background(), p, false)) {
+			want = append(want, *e)
 		}
 	}
-	if err := w.WalkPaths(context.Background(), paths, func(e *tree.Entry) error { got = append(got, *e); return nil }); err != nil {
-		t.Fatal(err)
+	for _, e := range fstest.Collect(t, w.WalkPaths(context.Background(), paths)) {
+		got = append(got, *e)
 	}
 	if len(want) != 10 {
 		for _, e := range want {

@@ -93,12 +93,15 @@ func newFsnotifier(wt *Watcher, roots []string) (*fsnotifier, error) {
 		if !ok {
 			return nil
 		}
-		return enum.WalkPath(context.Background(), p, true, func(e *tree.Entry) error {
+		for e, err := range enum.WalkPath(context.Background(), p, true) {
+			if err != nil {
+				return err
+			}
 			if e.Type == tree.TypeDir {
 				fn(wt.real(e.Path))
 			}
-			return nil
-		})
+		}
+		return nil
 	}
 	if err := f.watchRoots(); err != nil {
 		f.close()

@@ -504,8 +504,10 @@ func TestWatchFoldOwnBaseline(t *testing.T) {
 		t.Fatal(err)
 	}
 	walker := &walk.Walker{Roots: []walk.Root{{Path: root}}}
-	if err := walker.Walk(context.Background(), wr.Add); err != nil {
-		t.Fatal(err)
+	for _, e := range fstest.Collect(t, walker.Walk(context.Background())) {
+		if err := wr.Add(e); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := wr.Commit(baseline.Meta{Policy: []byte("{}")}); err != nil {
 		t.Fatal(err)

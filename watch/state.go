@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"context"
 	"path"
 	"slices"
 	"sync"
@@ -159,49 +160,34 @@ func (s *state) overlayWithin(p string) []string {
 }
 
 // subtree returns the entries at and below p, in key order: the baseline's under the
-// overlay's (baseline.Overlay, the merge iter reads the state with).
+// overlay's (baseline.Overlay, as iter reads the state).
 func (s *state) subtree(p string) ([]*tree.Entry, error) {
-	var base []*tree.Entry
+	base := tree.Entries(nil)
 	if s.base != nil {
-		if err := s.base.Subtree(p, func(e *tree.Entry) error { base = append(base, e); return nil }); err != nil {
-			return nil, err
-		}
+		base = s.base.Subtree(p)
 	}
 	within := s.overlayWithin(p)
-	if len(within) == 0 {
-		return base, nil
-	}
 	over := make(map[string]*tree.Entry, len(within))
 	for _, q := range within {
 		over[q] = s.overlay[q]
 	}
-	out := make([]*tree.Entry, 0, len(base)+len(within))
-	for next := baseline.Overlay(entries(base), over); ; {
-		e, err := next()
-		if e == nil || err != nil {
-			return out, err
+	var out []*tree.Entry
+	for e, err := range baseline.Overlay(base, over) {
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, e)
 	}
+	return out, nil
 }
 
-// entries reads es, which are in key order, as a merge reads a baseline.
-func entries(es []*tree.Entry) func() (*tree.Entry, error) {
-	return func() (*tree.Entry, error) {
-		if len(es) == 0 {
-			return nil, nil
-		}
-		e := es[0]
-		es = es[1:]
-		return e, nil
-	}
-}
-
-// iter returns every entry in key order, as a merge reads the baseline.
-func (s *state) iter() func() (*tree.Entry, error) {
-	next := func() (*tree.Entry, error) { return nil, nil }
+// iter is every entry in key order, as a merge reads the baseline. It reads the state
+// as it goes: the state must not change meanwhile. It reads to the end: a rescan stops
+// with its walk, and a state written out is written whole.
+func (s *state) iter() tree.Seq {
+	base := tree.Entries(nil)
 	if s.base != nil {
-		next = s.base.Iter().Next
+		base = s.base.Entries(context.Background())
 	}
-	return baseline.Overlay(next, s.overlay)
+	return baseline.Overlay(base, s.overlay)
 }

@@ -598,12 +598,18 @@ func (w *Watcher) loadState(ctx context.Context) (bool, error) {
 		}
 	}
 	n := 0
-	err := w.Walker.Walk(ctx, func(e *tree.Entry) error {
+	var err error
+	for e, werr := range w.Walker.Walk(ctx) {
+		if err = werr; err != nil {
+			break
+		}
 		n++
 		w.st.put(e.Path, e)
 		w.links.note(w.real(e.Path), e)
-		return w.maybeFoldState()
-	})
+		if err = w.maybeFoldState(); err != nil {
+			break
+		}
+	}
 	w.dirty = w.Update && w.DB != ""
 	if err == nil && w.Metrics != nil {
 		w.Metrics.Entries(n)
@@ -802,8 +808,11 @@ func (w *Watcher) process(ctx context.Context, d *diff.Differ, hints []Hint) ([]
 		}
 	}
 	cur := make(map[string]*tree.Entry, len(alone))
-	if err := w.Walker.WalkPaths(ctx, alone, func(e *tree.Entry) error { cur[e.Path] = e; return nil }); err != nil {
-		return nil, err
+	for e, err := range w.Walker.WalkPaths(ctx, alone) {
+		if err != nil {
+			return nil, err
+		}
+		cur[e.Path] = e
 	}
 	under = nil
 	for _, l := range list {
@@ -921,15 +930,28 @@ func (w *Watcher) lookAt(ctx context.Context, d *diff.Differ, l *look, cur *tree
 	if err != nil {
 		return false, err
 	}
-	return true, diff.Join(ctx, d, entries(olds), func(ctx context.Context, fn func(*tree.Entry) error) error {
-		return w.Walker.WalkPath(ctx, l.path, true, func(e *tree.Entry) error {
-			w.beat() // a large directory walked is the loop at work, not a stall
-			if e.Type == tree.TypeDir && w.fsn != nil {
-				w.fsn.add(w.real(e.Path))
-			}
-			return fn(e)
-		})
+	walked := w.beating(w.Walker.WalkPath(ctx, l.path, true), func(e *tree.Entry) {
+		if e.Type == tree.TypeDir && w.fsn != nil {
+			w.fsn.add(w.real(e.Path))
+		}
 	})
+	return true, diff.Join(d, tree.Entries(olds), walked)
+}
+
+// beating is the walk s, beating the loop's heart (and handing each entry to each) as
+// it goes: a long walk is the loop at work, not a stall.
+func (w *Watcher) beating(s tree.Seq, each func(*tree.Entry)) tree.Seq {
+	return func(yield func(*tree.Entry, error) bool) {
+		for e, err := range s {
+			if err == nil {
+				w.beat()
+				each(e)
+			}
+			if !yield(e, err) {
+				return
+			}
+		}
+	}
 }
 
 // rescan compares everything with the filesystem, as check does, and queues the events.
@@ -938,14 +960,7 @@ func (w *Watcher) rescan(ctx context.Context, source string, now time.Time) erro
 	r := &round{before: map[string]*tree.Entry{}}
 	d := w.differ(r)
 	start, n := time.Now(), 0
-	walk := func(ctx context.Context, fn func(*tree.Entry) error) error {
-		return w.Walker.Walk(ctx, func(e *tree.Entry) error {
-			w.beat() // a long rescan is the loop at work, not a stall
-			n++
-			return fn(e)
-		})
-	}
-	err := diff.Join(ctx, d, w.st.iter(), walk)
+	err := diff.Join(d, w.st.iter(), w.beating(w.Walker.Walk(ctx), func(*tree.Entry) { n++ }))
 	if w.Metrics != nil {
 		w.Metrics.Rescanned(source, time.Since(start), err)
 		if err == nil {
@@ -1345,9 +1360,9 @@ func (w *Watcher) packages() *provenance.PendingSnapshot {
 	return snap
 }
 
-// writeState writes the entries next yields as the baseline file, with meta, signed
-// by signer when set.
-func (w *Watcher) writeState(file string, next func() (*tree.Entry, error), meta baseline.Meta, signer ed25519.PrivateKey, keyBase string) error {
+// writeState writes entries as the baseline file, with meta, signed by signer when
+// set.
+func (w *Watcher) writeState(file string, entries tree.Seq, meta baseline.Meta, signer ed25519.PrivateKey, keyBase string) error {
 	wr, err := baseline.Create(file)
 	if err != nil {
 		return err
@@ -1355,16 +1370,11 @@ func (w *Watcher) writeState(file string, next func() (*tree.Entry, error), meta
 	w.hold(wr.Files())
 	defer w.release(wr.Files())
 	wr.Signer, wr.KeyBase = signer, keyBase
-	for {
-		e, err := next()
+	for e, err := range entries {
+		if err == nil {
+			err = wr.Add(e)
+		}
 		if err != nil {
-			wr.Abort()
-			return err
-		}
-		if e == nil {
-			break
-		}
-		if err := wr.Add(e); err != nil {
 			wr.Abort()
 			return err
 		}

@@ -16,6 +16,7 @@ import (
 
 	"fim/baseline"
 	"fim/diff"
+	"fim/internal/fstest"
 	"fim/tree"
 	"fim/walk"
 )
@@ -182,18 +183,7 @@ func TestState(t *testing.T) {
 			t.Errorf("get(%s) = %q, want %q", p, got, want)
 		}
 	}
-	var all []*tree.Entry
-	next := st.iter()
-	for {
-		e, err := next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e == nil {
-			break
-		}
-		all = append(all, e)
-	}
+	all := fstest.Collect(t, st.iter())
 	want := []string{"/t:-1", "/t/a:2", "/t/c:3", "/t/d:-1", "/t/d/x:1", "/t/d/y:3", "/t/z:1"}
 	if got := paths(all); !slices.Equal(got, want) {
 		t.Errorf("iter: %q, want %q", got, want)

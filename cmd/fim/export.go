@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -68,9 +69,9 @@ func runExport(c *cli.Context) error {
 		if err := r.Validate(); err != nil {
 			return err
 		}
-		return mtree.Write(os.Stdout, r.Iter().Next, opt)
+		return mtree.Write(os.Stdout, r.Entries(context.Background()), opt)
 	}
-	err = atomicfile.Write(out, 0o600, func(w io.Writer) error { return mtree.Write(w, r.Iter().Next, opt) })
+	err = atomicfile.Write(out, 0o600, func(w io.Writer) error { return mtree.Write(w, r.Entries(context.Background()), opt) })
 	if err != nil {
 		return fmt.Errorf("export not written, %s unchanged: %w", out, err)
 	}

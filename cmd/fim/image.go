@@ -41,7 +41,7 @@ func openInput(flag, file string) (*os.File, func(), error) {
 // readImage reads the entries of the tar stream or mtree specification named on the
 // command line that a walk of pol would record, with the policy to record them under
 // (check.ReadImage).
-func readImage(c *cli.Context, pol *config.Policy, warn *warnings) (*config.Policy, []*tree.Entry, error) {
+func readImage(c *cli.Context, pol *config.Policy, warn *warnings) (*config.Policy, tree.Seq, error) {
 	if c.String("from-tar") != "" && c.String("from-mtree") != "" {
 		return nil, nil, usageErr("give --from-tar or --from-mtree, not both")
 	}

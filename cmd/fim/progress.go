@@ -48,7 +48,7 @@ func startProgress(verb string, total uint64, quiet bool) *progress {
 	return p
 }
 
-// add counts one entry; it is called from the walk's callback.
+// add counts one entry; it is called as the walk yields it.
 func (p *progress) add(e *tree.Entry) {
 	p.entries.Add(1)
 	if e.Hashed() {

@@ -115,13 +115,11 @@ func runBaseline(c *cli.Context) error {
 		rec.Digests = &provenance.VerifyOptions{Logf: logf, Workers: c.Int("workers")}
 	}
 	var warn warnings
-	src := walker(c, comp, pol, pol.Root, &warn, rec.Own()...).Walk
+	src := walker(c, comp, pol, pol.Root, &warn, rec.Own()...).Walk(c.Context)
 	if imageSource(c) != "" {
-		var es []*tree.Entry
-		if pol, es, err = readImage(c, pol, &warn); err != nil {
+		if pol, src, err = readImage(c, pol, &warn); err != nil {
 			return err
 		}
-		src = diff.Entries(es)
 	}
 	prog := startProgress("baseline", rec.Expect, c.Bool("quiet"))
 	st, err := rec.Record(c.Context, pol, src, stamp(), prog.add)

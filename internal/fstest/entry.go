@@ -2,6 +2,7 @@ package fstest
 
 import (
 	"slices"
+	"testing"
 
 	"fim/tree"
 )
@@ -16,14 +17,15 @@ func Edit(e *tree.Entry, edits ...func(*tree.Entry)) *tree.Entry {
 	return &c
 }
 
-// Next hands entries out one at a time, then nil, as a baseline reader's Next does.
-func Next(entries []*tree.Entry) func() (*tree.Entry, error) {
-	return func() (*tree.Entry, error) {
-		if len(entries) == 0 {
-			return nil, nil
+// Collect returns the entries of s, failing t at its error.
+func Collect(t testing.TB, s tree.Seq) []*tree.Entry {
+	t.Helper()
+	var out []*tree.Entry
+	for e, err := range s {
+		if err != nil {
+			t.Fatal(err)
 		}
-		e := entries[0]
-		entries = entries[1:]
-		return e, nil
+		out = append(out, e)
 	}
+	return out
 }

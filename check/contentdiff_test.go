@@ -142,14 +142,16 @@ func TestContentDiffCorruptCopy(t *testing.T) {
 	f := contentDiffFixture(t, config.Rule{})
 	rec, err := Create(f.db, nil)
 	must(t, err)
-	walkFn := Walker(f.comp, WalkerOptions{Own: rec.Own()}).Walk
-	corrupting := func(ctx context.Context, fn func(*tree.Entry) error) error {
-		return walkFn(ctx, func(e *tree.Entry) error {
-			if strings.HasSuffix(e.Path, "/app.conf") {
+	entries := Walker(f.comp, WalkerOptions{Own: rec.Own()}).Walk(context.Background())
+	corrupting := func(yield func(*tree.Entry, error) bool) {
+		for e, err := range entries {
+			if e != nil && strings.HasSuffix(e.Path, "/app.conf") {
 				e.Copy = []byte("not a zstd frame")
 			}
-			return fn(e)
-		})
+			if !yield(e, err) {
+				return
+			}
+		}
 	}
 	_, err = rec.Record(context.Background(), f.pol, corrupting, Stamp{}, nil)
 	must(t, err)

@@ -195,10 +195,3 @@ func runInfo(c *cli.Context) error {
 	fresh.saw(in.Generation)
 	return fresh.record()
 }
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
-}

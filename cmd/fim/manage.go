@@ -79,7 +79,7 @@ func runDiff(c *cli.Context) error {
 		if rep.root, err = filepath.Abs(root); err != nil {
 			return usageErr("--root: %v", err)
 		}
-		o.Provenance = annotator(c, root, c.Args().Get(0), oldB.Meta())
+		o.Provenance = oldB.Annotator(root, provenanceOptions(c))
 		defer o.Provenance.Close()
 	}
 	// NEW's files and their owners' names are known only under its --root.

@@ -85,9 +85,7 @@ func runBaseline(c *cli.Context) error {
 		return err
 	}
 	defer rec.Close()
-	if !c.Bool("no-provenance") {
-		rec.Snapshot = &provenance.Options{Logf: logf, Workers: c.Int("workers")}
-	}
+	rec.Snapshot = provenanceOptions(c)
 	if c.Bool("package-digests") {
 		rec.Digests = &provenance.VerifyOptions{Logf: logf, Workers: c.Int("workers")}
 	}

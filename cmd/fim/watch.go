@@ -19,7 +19,6 @@ import (
 	"fim/internal/sdnotify"
 	"fim/metrics"
 	"fim/output"
-	"fim/provenance"
 	"fim/watch"
 )
 
@@ -92,9 +91,7 @@ func runWatch(c *cli.Context) error {
 	var warn warnings
 	o := check.WatchOptions{Paths: paths, Config: cfg, DB: db, Update: c.Bool("update"), Signer: signer, Stamp: stamp(),
 		Ignore: extraIgnore, Walker: check.WalkerOptions{Workers: c.Int("workers"), Warn: warn.add}, Logf: logf}
-	if !c.Bool("no-provenance") {
-		o.Provenance = &provenance.Options{Logf: logf, Workers: c.Int("workers")}
-	}
+	o.Provenance = provenanceOptions(c)
 	wt, err := check.NewWatch(o)
 	if err != nil {
 		return signerErr(c, db, err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -74,29 +73,21 @@ func runDiff(c *cli.Context) error {
 		return err
 	}
 	defer rep.close()
-	o := check.Options{Ignore: extraIgnore, Against: newB.Reader}
-	if root := c.String("root"); root != "" { // the packages of NEW's tree, and what OLD's snapshot says
-		if rep.root, err = filepath.Abs(root); err != nil {
+	o := check.DiffOptions{Ignore: extraIgnore, Root: c.String("root"), Provenance: provenanceOptions(c)}
+	var names report.Names // NEW's files and their owners' names are known only under its --root
+	if o.Root != "" {
+		if rep.root, err = filepath.Abs(o.Root); err != nil {
 			return usageErr("--root: %v", err)
 		}
-		o.Provenance = oldB.Annotator(root, provenanceOptions(c))
-		defer o.Provenance.Close()
-	}
-	// NEW's files and their owners' names are known only under its --root.
-	var names report.Names
-	if rep.root != "" {
 		names = rep.ownerNames()
 	}
 	rep.sha256 = rep.sha256 && rep.root != ""
 	meta := newB.Meta()
-	events, _, err := check.Check(c.Context, oldB, o, check.Stamp{}, func(events []diff.Event) error {
+	events, err := check.Diff(c.Context, oldB, newB, o, func(events []diff.Event) error {
 		return rep.emit(events, report.Info{Time: meta.Created, Host: report.Host{Name: meta.Host, ID: meta.HostID},
 			Baseline: baselineInfo(oldB.Meta()), Color: rep.color, ShowExplained: rep.all, Version: version(), Root: rep.root,
 			Names: names})
 	})
-	if errors.Is(err, check.ErrPackages) {
-		return usageErr("--root: %v", err)
-	}
 	if err != nil {
 		return err
 	}

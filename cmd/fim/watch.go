@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -101,11 +102,7 @@ func runWatch(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	spoolDir := c.String("spool")
-	if spoolDir == "" && db != "" {
-		spoolDir = db + ".spool"
-	}
-	spool, err := output.OpenSpool(rep.sink, output.SpoolOptions{Dir: spoolDir, Max: spoolMax, Logf: logf, Hold: wt.Hold, Release: wt.Release,
+	spool, err := output.OpenSpool(rep.sink, output.SpoolOptions{Dir: cmp.Or(c.String("spool"), check.SpoolDir(db)), Max: spoolMax, Logf: logf, Hold: wt.Hold, Release: wt.Release,
 		Metrics: lis.deliveries()})
 	if err != nil {
 		rep.close()

@@ -33,7 +33,6 @@
 package check
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -237,9 +236,7 @@ func (o *Options) passing(current tree.Seq) tree.Seq {
 
 // Annotate is what every command adds to the differ's events: what the package
 // databases say of them (prov, if set), then their severity and its reasons (sev, if
-// set), which may depend on the verdict. It orders the events, given sorted by path:
-// those the package manager does not explain first, then within each part the most
-// severe first, events of one severity keeping their order. An error of prov is
+// set), which may depend on the verdict. It orders the events (diff.Rank). An error of prov is
 // ErrPackages; the events are graded and ordered all the same.
 func Annotate(events []diff.Event, prov *provenance.Annotator, sev *severity.Table) error {
 	var err error
@@ -251,15 +248,7 @@ func Annotate(events []diff.Event, prov *provenance.Annotator, sev *severity.Tab
 	if sev != nil {
 		sev.Annotate(events)
 	}
-	slices.SortStableFunc(events, func(a, b diff.Event) int {
-		if ea, eb := a.Verdict.Explained(), b.Verdict.Explained(); ea != eb {
-			if ea {
-				return 1
-			}
-			return -1
-		}
-		return cmp.Compare(b.Severity, a.Severity)
-	})
+	diff.Rank(events)
 	return err
 }
 

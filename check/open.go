@@ -8,6 +8,7 @@ import (
 
 	"fim/baseline"
 	"fim/config"
+	"fim/provenance"
 )
 
 // Baseline is a baseline opened to be compared with: its reader and the policy it was
@@ -74,6 +75,20 @@ func (b *Baseline) Close() error {
 		return nil
 	}
 	return b.Reader.Close()
+}
+
+// Annotator returns what the package databases under root make of the events of a
+// comparison with b (Options.Provenance): the package log's changes since b was made,
+// and the package snapshot and writer journal kept beside b, the snapshot only as b's
+// meta seals it. o gives the rest (Logf, Workers); nil o (no provenance): nil.
+func (b *Baseline) Annotator(root string, o *provenance.Options) *provenance.Annotator {
+	if o == nil {
+		return nil
+	}
+	po, db, meta := *o, b.Path(), b.Meta()
+	po.Root, po.Since, po.SnapshotDigest = root, meta.Created, meta.Packages
+	po.Snapshot, po.Journal = provenance.SnapshotPath(db), provenance.JournalPath(db)
+	return provenance.New(po)
 }
 
 func (b *Baseline) prove(o OpenOptions) (err error) {

@@ -22,6 +22,15 @@ type Own struct {
 	GenerationFile, SignKey, VerifyKey string
 }
 
+// SpoolDir is where a watch of the baseline db keeps the batches not yet delivered,
+// unless told otherwise (fim watch --spool): DB.spool; "" for no baseline.
+func SpoolDir(db string) string {
+	if db == "" {
+		return ""
+	}
+	return db + ".spool"
+}
+
 // ownFile is one of the files of Own, with what it is for messages.
 type ownFile struct{ what, path string }
 
@@ -41,7 +50,7 @@ func (o Own) files() (files []ownFile, dirs []ownFile) {
 		add(&files, "the baseline's lock", lock)
 		add(&files, "the baseline's package snapshot", provenance.SnapshotPath(db))
 		add(&files, "the baseline's writer journal", provenance.JournalPath(db))
-		add(&dirs, "the baseline's spool directory", db+".spool")
+		add(&dirs, "the baseline's spool directory", SpoolDir(db))
 	}
 	add(&dirs, "the spool directory", o.Spool)
 	add(&files, "the --generation-file", o.GenerationFile)

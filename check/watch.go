@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -116,14 +115,7 @@ func NewWatch(o WatchOptions) (*Watch, error) {
 func watchPolicy(o WatchOptions) (*config.Policy, error) {
 	switch {
 	case len(o.Paths) > 0:
-		abs := make([]string, len(o.Paths))
-		for i, p := range o.Paths {
-			var err error
-			if abs[i], err = filepath.Abs(p); err != nil {
-				return nil, optionErr("%s: %v", p, err)
-			}
-		}
-		return config.NewPolicy(abs, config.Rule{IncludeHidden: true}), nil
+		return NewPolicy(PolicyOptions{Paths: o.Paths, Limits: config.Rule{IncludeHidden: true}})
 	case o.Config != nil:
 		return o.Config.Policy(), nil
 	}

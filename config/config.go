@@ -24,7 +24,7 @@ import (
 // Config is a parsed configuration file. See the package tests and testdata/ for the
 // schema; every key but paths is optional.
 type Config struct {
-	DB          string   // baseline database; empty means the command's default
+	DB          string   // baseline database; empty means the command's default (DefaultDB)
 	Root        string   // read the tree under this directory, recording paths as if it were /
 	MaxEntries  int      // 0 means unlimited
 	CrossMounts bool     // descend into other filesystems
@@ -546,4 +546,22 @@ func sortedKeys(m map[string]field) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// DefaultDB is where the baseline is kept when nothing names it: for root (superuser)
+// /var/lib/fim/baseline.db, else $XDG_STATE_HOME/fim/baseline.db, by default
+// ~/.local/state/fim/baseline.db.
+func DefaultDB(superuser bool) (string, error) {
+	if superuser {
+		return "/var/lib/fim/baseline.db", nil
+	}
+	state := os.Getenv("XDG_STATE_HOME")
+	if state == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("no home directory: %w", err)
+		}
+		state = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(state, "fim", "baseline.db"), nil
 }

@@ -241,3 +241,29 @@ func TestConfigPolicyIsACopy(t *testing.T) {
 		t.Errorf("editing the policy changed the config: %+v", c)
 	}
 }
+
+// TestDefaultDB: root keeps its baseline under /var/lib, other users theirs under
+// $XDG_STATE_HOME, else ~/.local/state; without a home directory there is no default.
+func TestDefaultDB(t *testing.T) {
+	home := t.TempDir()
+	for _, c := range []struct {
+		name       string
+		superuser  bool
+		state, dir string // $XDG_STATE_HOME and $HOME
+		want, err  string
+	}{
+		{"root", true, "/state", "", "/var/lib/fim/baseline.db", ""},
+		{"XDG_STATE_HOME", false, "/state", home, "/state/fim/baseline.db", ""},
+		{"home", false, "", home, home + "/.local/state/fim/baseline.db", ""},
+		{"no home", false, "", "", "", "no home directory: "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("XDG_STATE_HOME", c.state)
+			t.Setenv("HOME", c.dir)
+			got, err := DefaultDB(c.superuser)
+			if got != c.want || (err == nil) != (c.err == "") || err != nil && !strings.HasPrefix(err.Error(), c.err) {
+				t.Errorf("DefaultDB(%v) = %q, %v; want %q, %q", c.superuser, got, err, c.want, c.err)
+			}
+		})
+	}
+}

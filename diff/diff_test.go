@@ -752,3 +752,24 @@ func TestAttrTable(t *testing.T) {
 		}
 	}
 }
+
+// TestRank orders events as reports show them: unexplained first, the most severe
+// first within each part, events of one rank in the order they came.
+func TestRank(t *testing.T) {
+	events := []Event{
+		{Path: "/a", Severity: SeverityLow, Verdict: VerdictMatch},
+		{Path: "/b", Severity: SeverityLow},
+		{Path: "/c", Severity: SeverityHigh, Verdict: VerdictRemoved},
+		{Path: "/d", Severity: SeverityCritical, Verdict: VerdictUnowned},
+		{Path: "/e", Severity: SeverityLow},
+		{Path: "/f"},
+	}
+	Rank(events)
+	var got []string
+	for _, ev := range events {
+		got = append(got, ev.Path)
+	}
+	if want := []string{"/d", "/b", "/e", "/f", "/c", "/a"}; !slices.Equal(got, want) {
+		t.Errorf("ranked %q, want %q", got, want)
+	}
+}

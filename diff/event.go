@@ -1,8 +1,10 @@
 package diff
 
 import (
+	"cmp"
 	"fim/tree"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -145,6 +147,21 @@ const (
 // Explained reports whether v says the package manager made the change.
 func (v Verdict) Explained() bool {
 	return v == VerdictMatch || v == VerdictListed || v == VerdictRemoved || v == VerdictScript || v == VerdictDatabase
+}
+
+// Rank orders events, given sorted by path, as reports show them: those the package
+// manager does not explain first, then within each part the most severe first,
+// events of one severity keeping their order.
+func Rank(events []Event) {
+	slices.SortStableFunc(events, func(a, b Event) int {
+		if ea, eb := a.Verdict.Explained(), b.Verdict.Explained(); ea != eb {
+			if ea {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Compare(b.Severity, a.Severity)
+	})
 }
 
 // Severity grades an event, from info to critical; the zero value is unset.

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"fim/check"
 	"fim/config"
 	"fim/diff"
 	"fim/internal/fstest"
@@ -15,7 +14,7 @@ import (
 )
 
 // provenanceEvents are the events of a check after an upgrade, as the engine leaves
-// them (check.Annotate, with fim's built-in severity rules): the unexplained first, the
+// them (graded by fim's built-in severity rules, diff.Rank): the unexplained first, the
 // most severe first (a setuid shell and a preload file, critical; a trojaned package
 // binary, high; a path of a damaged database, medium), then what two packages' upgrade
 // and purge explain, info.
@@ -55,9 +54,8 @@ func provenanceEvents() []diff.Event {
 	if err != nil {
 		panic(err)
 	}
-	if err := check.Annotate(events, nil, comp.Severity()); err != nil {
-		panic(err)
-	}
+	comp.Severity().Annotate(events)
+	diff.Rank(events)
 	return events
 }
 

@@ -6,7 +6,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"fim/check"
-	"fim/config"
 	"fim/diff"
 )
 
@@ -59,51 +58,20 @@ the baseline is left as it was and the exit status is 18.`,
 	}
 }
 
-// selector is what --path and --type select, with the flags that selected it, for the
-// accept history.
-type selector struct {
-	check.Selector
-	selected []string
-}
-
-func selectorFlags(c *cli.Context) (*selector, error) {
-	s := &selector{Selector: check.Selector{AnyKind: true}}
-	for _, p := range *c.Generic("path").(*globList) {
-		g, err := config.CompileGlob(p)
-		if err != nil {
-			return nil, usageErr("--path: %v", err)
-		}
-		s.Globs = append(s.Globs, g)
-		s.selected = append(s.selected, "--path="+p)
+// selectorFlags reads --path, --type and --explained (check.NewSelector).
+func selectorFlags(c *cli.Context) (*check.Selector, []string, error) {
+	sel, given, err := check.NewSelector(*c.Generic("path").(*globList), c.StringSlice("type"), c.Bool("explained"))
+	if err == nil && sel.Explained && c.Bool("no-provenance") {
+		return nil, nil, usageErr("--explained needs provenance: drop --no-provenance")
 	}
-	if types := c.StringSlice("type"); len(types) > 0 {
-		kinds, err := diff.ParseKinds(types)
-		if err != nil {
-			return nil, usageErr("--type: %v", err)
-		}
-		s.Kinds, s.AnyKind = kinds, false
-		for _, k := range types {
-			s.selected = append(s.selected, "--type="+k)
-		}
-	}
-	if c.Bool("explained") {
-		if c.Bool("no-provenance") {
-			return nil, usageErr("--explained needs provenance: drop --no-provenance")
-		}
-		s.Explained = true
-		s.selected = append(s.selected, "--explained")
-	}
-	if len(s.selected) == 0 {
-		return nil, usageErr("accept: nothing selected: give --path GLOB or --type KIND, or --explained (--path '**' accepts every difference)")
-	}
-	return s, nil
+	return sel, given, err
 }
 
 func runAccept(c *cli.Context) error {
 	if c.Args().Len() > 0 {
 		return usageErr("accept takes no PATH: select differences with --path GLOB")
 	}
-	sel, err := selectorFlags(c)
+	sel, given, err := selectorFlags(c)
 	if err != nil {
 		return err
 	}
@@ -128,7 +96,7 @@ func runAccept(c *cli.Context) error {
 	var warn warnings
 	res, err := check.Accept(c.Context, k.b, check.AcceptOptions{
 		Options: check.Options{DB: db, Ignore: extraIgnore, Walker: k.walker(c, &warn), Provenance: k.prov},
-		Select:  &sel.Selector, Selectors: sel.selected, Stamp: stamp(),
+		Select:  sel, Selectors: given, Stamp: stamp(),
 		Report: func(accepted []diff.Event) error { return k.rep.emit(accepted, k.rep.info(false, warn.n)) },
 	})
 	if err != nil {

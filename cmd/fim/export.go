@@ -1,15 +1,11 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"io"
 	"os"
 
 	"github.com/urfave/cli/v2"
 
 	"fim/check"
-	"fim/internal/atomicfile"
 	"fim/mtree"
 )
 
@@ -63,17 +59,5 @@ func runExport(c *cli.Context) error {
 	}
 	var warn warnings
 	opt := mtree.WriteOptions{SHA256: c.Bool("sha256"), Root: root, Warn: warn.add}
-	out := c.String("output")
-	if out == "" || out == "-" {
-		// Nothing to take back once written: check the baseline before the first line.
-		if err := r.Validate(); err != nil {
-			return err
-		}
-		return mtree.Write(os.Stdout, r.Entries(context.Background()), opt)
-	}
-	err = atomicfile.Write(out, 0o600, func(w io.Writer) error { return mtree.Write(w, r.Entries(context.Background()), opt) })
-	if err != nil {
-		return fmt.Errorf("export not written, %s unchanged: %w", out, err)
-	}
-	return nil
+	return check.Export(r, os.Stdout, c.String("output"), opt)
 }

@@ -47,18 +47,9 @@ func dbPath(c *cli.Context, cfg *config.Config) (string, error) {
 		p = cfg.DB
 	}
 	if p == "" {
-		if os.Geteuid() == 0 {
-			p = "/var/lib/fim/baseline.db"
-		} else {
-			state := os.Getenv("XDG_STATE_HOME")
-			if state == "" {
-				home, err := os.UserHomeDir()
-				if err != nil {
-					return "", usageErr("no --db given and no home directory: %v", err)
-				}
-				state = filepath.Join(home, ".local", "state")
-			}
-			p = filepath.Join(state, "fim", "baseline.db")
+		var err error
+		if p, err = config.DefaultDB(os.Geteuid() == 0); err != nil {
+			return "", usageErr("no --db given and %v", err)
 		}
 	}
 	return filepath.Abs(p)

@@ -1,19 +1,15 @@
 package main
 
 import (
-	"crypto/ed25519"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"fim/baseline"
 	"fim/check"
 	"fim/config"
 	"fim/diff"
@@ -77,29 +73,21 @@ func runDiff(c *cli.Context) error {
 		return err
 	}
 	defer rep.close()
-	o := check.Options{Ignore: extraIgnore, Against: newB.Reader}
-	if root := c.String("root"); root != "" { // the packages of NEW's tree, and what OLD's snapshot says
-		if rep.root, err = filepath.Abs(root); err != nil {
+	o := check.DiffOptions{Ignore: extraIgnore, Root: c.String("root"), Provenance: provenanceOptions(c)}
+	var names report.Names // NEW's files and their owners' names are known only under its --root
+	if o.Root != "" {
+		if rep.root, err = filepath.Abs(o.Root); err != nil {
 			return usageErr("--root: %v", err)
 		}
-		o.Provenance = annotator(c, root, c.Args().Get(0), oldB.Meta())
-		defer o.Provenance.Close()
-	}
-	// NEW's files and their owners' names are known only under its --root.
-	var names report.Names
-	if rep.root != "" {
 		names = rep.ownerNames()
 	}
 	rep.sha256 = rep.sha256 && rep.root != ""
 	meta := newB.Meta()
-	events, _, err := check.Check(c.Context, oldB, o, check.Stamp{}, func(events []diff.Event) error {
+	events, err := check.Diff(c.Context, oldB, newB, o, func(events []diff.Event) error {
 		return rep.emit(events, report.Info{Time: meta.Created, Host: report.Host{Name: meta.Host, ID: meta.HostID},
 			Baseline: baselineInfo(oldB.Meta()), Color: rep.color, ShowExplained: rep.all, Version: version(), Root: rep.root,
 			Names: names})
 	})
-	if errors.Is(err, check.ErrPackages) {
-		return usageErr("--root: %v", err)
-	}
 	if err != nil {
 		return err
 	}
@@ -189,126 +177,12 @@ func runInfo(c *cli.Context) error {
 		if err := enc.Encode(in); err != nil {
 			return fmt.Errorf("write info: %w", err)
 		}
-	} else {
-		writeInfoText(in, pub)
+	} else if err := in.WriteText(os.Stdout, pub); err != nil {
+		return fmt.Errorf("write info: %w", err)
 	}
 	if in.Verified != nil && !*in.Verified {
 		return &exitError{code: exitBaseline}
 	}
 	fresh.saw(in.Generation)
 	return fresh.record()
-}
-
-// writeInfoText prints fim info's text format to stdout; pub is the key verified with.
-func writeInfoText(in *check.Info, pub ed25519.PublicKey) {
-	pol := in.Policy
-	var b strings.Builder
-	line := func(key, format string, args ...any) {
-		fmt.Fprintf(&b, "%-14s", key+":")
-		fmt.Fprintf(&b, format, args...)
-		b.WriteByte('\n')
-	}
-	line("database", "%s", report.EscapeText(in.Path))
-	line("file size", "%d bytes, %.1f bytes per entry", in.FileSize, in.BytesPerEntry)
-	line("created", "%s", in.Created.UTC().Format(time.RFC3339))
-	line("generation", "%d", in.Generation)
-	host := report.EscapeText(in.Host)
-	if in.HostID != "" {
-		host += " (host id " + report.EscapeText(in.HostID) + ")"
-	}
-	line("host", "%s", host)
-	line("fim version", "%s", report.EscapeText(in.FimVersion))
-	line("format", "%d", in.Format)
-	line("entries", "%d", in.Entries)
-	line("copies", "%d, %d bytes compressed (content_diff)", in.Copies, in.CopyBytes)
-	line("digest", "%s", report.EscapeText(in.Digest))
-	line("key base", "%s", orNone(report.EscapeText(in.KeyBase)))
-	keyID := report.EscapeText(in.KeyID) // from the meta: anything a forger wrote there
-	switch {
-	case !in.Signed:
-		line("signature", "unsigned")
-	case in.Verified == nil:
-		line("signature", "signed by %s (not checked: give --verify PUBKEY)", keyID)
-	case *in.Verified:
-		line("signature", "signed by %s, verified with %s: every record intact", keyID, baseline.KeyID(pub))
-	default:
-		line("signature", "signed by %s, does NOT verify with %s: %s", keyID, baseline.KeyID(pub), report.EscapeText(in.VerifyError))
-	}
-	if in.Verified != nil && !in.Signed {
-		line("verify", "FAILED: %s", report.EscapeText(in.VerifyError))
-	}
-	if pol.Source != "" {
-		line("read from", "%s (check it with --root DIR, the tree it describes)", report.EscapeText(pol.Source))
-	}
-	line("root", "%s", orNone(report.EscapeText(pol.Root)))
-	if pol.MaxEntries > 0 {
-		line("max entries", "%d", pol.MaxEntries)
-	} else {
-		line("max entries", "unlimited")
-	}
-	line("cross mounts", "%s", yesNo(pol.CrossMounts))
-	line("exclude", "%s", patterns(pol.Exclude))
-	for _, r := range pol.Rules {
-		line("path", "%s", describeRule(&r))
-	}
-	if len(in.Accepted) == 0 {
-		line("accepted", "never")
-	}
-	for _, a := range in.Accepted {
-		who := "uid " + fmt.Sprint(a.UID)
-		if a.User != "" {
-			who = report.EscapeText(a.User) + " (" + who + ")"
-		}
-		sel := make([]string, len(a.Selectors))
-		for i, s := range a.Selectors {
-			sel[i] = report.EscapeText(s)
-		}
-		line("accepted", "%s by %s: %d accepted, %d left (%s)", a.Time.UTC().Format(time.RFC3339), who,
-			a.Accepted, a.Remaining, strings.Join(sel, " "))
-	}
-	os.Stdout.WriteString(b.String())
-}
-
-// describeRule renders a rule's path and limits on one line.
-func describeRule(r *config.Rule) string {
-	depth := "unlimited"
-	if r.MaxDepth > 0 {
-		depth = fmt.Sprint(r.MaxDepth)
-	}
-	size := "unlimited"
-	if r.MaxFileSize > 0 {
-		size = config.FormatSize(r.MaxFileSize)
-	}
-	events := "all"
-	if len(r.Events) > 0 {
-		events = strings.Join(r.Events, ",")
-	}
-	return fmt.Sprintf("%s  max_depth: %s, max_file_size: %s, include_hidden: %s, follow_symlinks: %s, events: %s, ignore: %s, exclude: %s",
-		report.EscapeText(r.Path), depth, size, yesNo(r.IncludeHidden), yesNo(r.FollowSymlinks), events,
-		orNone(strings.Join(r.Ignore, ",")), patterns(r.Exclude))
-}
-
-func patterns(globs []string) string {
-	if len(globs) == 0 {
-		return "none"
-	}
-	q := make([]string, len(globs))
-	for i, g := range globs {
-		q[i] = "'" + report.EscapeText(g) + "'"
-	}
-	return strings.Join(q, " ")
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
 }

@@ -29,16 +29,13 @@ func (w *warnings) add(path string, err error) {
 	logf("warning: %s: %v", report.EscapeText(path), err)
 }
 
-// annotator returns the package provenance of a command's events (nil with
-// --no-provenance): what the package databases under root make of them, for a baseline
-// kept at db ("": none, no package snapshot) whose meta is meta (when it was taken, and
-// the digest of the package snapshot it seals).
-func annotator(c *cli.Context, root, db string, meta baseline.Meta) *provenance.Annotator {
+// provenanceOptions are how a command asks the package databases what they make of
+// each path: nil with --no-provenance.
+func provenanceOptions(c *cli.Context) *provenance.Options {
 	if c.Bool("no-provenance") {
 		return nil
 	}
-	return provenance.New(provenance.Options{Root: root, Since: meta.Created, Snapshot: provenance.SnapshotPath(db),
-		Journal: provenance.JournalPath(db), SnapshotDigest: meta.Packages, Logf: logf, Workers: c.Int("workers")})
+	return &provenance.Options{Logf: logf, Workers: c.Int("workers")}
 }
 
 // stamp is what a baseline written now records of where it was made.
@@ -79,7 +76,7 @@ func (k *checked) open(c *cli.Context, db string) (err error) {
 		return err
 	}
 	k.rep.base, k.rep.root = baselineInfo(k.b.Meta()), k.root
-	k.prov = annotator(c, k.root, db, k.b.Meta())
+	k.prov = k.b.Annotator(k.root, provenanceOptions(c))
 	return nil
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -14,11 +13,10 @@ import (
 	"fim/metrics"
 	"fim/output"
 	"fim/provenance"
-	"fim/tree"
 )
 
 // policyFromFlags builds the policy of `fim baseline` from a config file or from PATH
-// arguments and the limit flags.
+// arguments and the limit flags (check.NewPolicy).
 func policyFromFlags(c *cli.Context) (*config.Policy, *config.Config, error) {
 	paths := c.Args().Slice()
 	image := imageSource(c) != ""
@@ -29,57 +27,35 @@ func policyFromFlags(c *cli.Context) (*config.Policy, *config.Config, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	var pol *config.Policy
 	switch {
 	case len(paths) > 0 && c.String("config") != "":
 		return nil, nil, usageErr("give PATH arguments or --config, not both")
-	case len(paths) > 0:
-		tmpl := config.Rule{
-			MaxDepth:       c.Int("max-depth"),
-			IncludeHidden:  !c.Bool("no-hidden"),
-			FollowSymlinks: c.Bool("follow-symlinks"),
-			ContentDiff:    c.Bool("content-diff"),
-		}
-		if s := c.String("max-file-size"); s != "" {
-			if tmpl.MaxFileSize, err = config.ParseSize(s); err != nil {
-				return nil, nil, usageErr("--max-file-size: %v", err)
-			}
-		}
-		abs := make([]string, len(paths))
-		for i, p := range paths {
-			if c.String("root") != "" || image {
-				abs[i] = tree.CleanPath(p) // relative to the root or the image
-			} else if abs[i], err = filepath.Abs(p); err != nil {
-				return nil, nil, usageErr("%s: %v", p, err)
-			}
-		}
-		pol = config.NewPolicy(abs, tmpl)
-	case cfg != nil:
-		for _, f := range []string{"max-depth", "max-file-size", "no-hidden", "follow-symlinks", "content-diff"} {
-			if c.IsSet(f) {
-				return nil, nil, usageErr("--%s applies to PATH arguments; set it per path in the config", f)
-			}
-		}
-		pol = cfg.Policy()
-	default:
+	case len(paths) == 0 && cfg == nil:
 		return nil, nil, usageErr("no PATH given and no config file (%s)", defaultConfig)
 	}
-	pol.Exclude = append(pol.Exclude, c.StringSlice("exclude")...)
-	if c.IsSet("max-entries") {
-		pol.MaxEntries = c.Int("max-entries")
-	}
-	if c.IsSet("cross-mounts") {
-		pol.CrossMounts = c.Bool("cross-mounts")
-	}
-	if c.IsSet("root") {
-		pol.Root = c.String("root")
-	}
-	if pol.Root != "" {
-		if pol.Root, err = filepath.Abs(pol.Root); err != nil {
-			return nil, nil, usageErr("--root: %v", err)
+	o := check.PolicyOptions{Paths: paths, Config: cfg, Image: image, Exclude: c.StringSlice("exclude"),
+		Limits: config.Rule{MaxDepth: c.Int("max-depth"), IncludeHidden: !c.Bool("no-hidden"), FollowSymlinks: c.Bool("follow-symlinks"), ContentDiff: c.Bool("content-diff")}}
+	for _, f := range []string{"max-depth", "max-file-size", "no-hidden", "follow-symlinks", "content-diff"} {
+		if c.IsSet(f) {
+			o.LimitsSet = append(o.LimitsSet, f)
 		}
 	}
-	return pol, cfg, nil
+	if s := c.String("max-file-size"); s != "" && len(paths) > 0 {
+		if o.Limits.MaxFileSize, err = config.ParseSize(s); err != nil {
+			return nil, nil, usageErr("--max-file-size: %v", err)
+		}
+	}
+	if c.IsSet("max-entries") {
+		o.MaxEntries = new(c.Int("max-entries"))
+	}
+	if c.IsSet("cross-mounts") {
+		o.CrossMounts = new(c.Bool("cross-mounts"))
+	}
+	if c.IsSet("root") {
+		o.Root = new(c.String("root"))
+	}
+	pol, err := check.NewPolicy(o)
+	return pol, cfg, err
 }
 
 func runBaseline(c *cli.Context) error {
@@ -108,9 +84,7 @@ func runBaseline(c *cli.Context) error {
 		return err
 	}
 	defer rec.Close()
-	if !c.Bool("no-provenance") {
-		rec.Snapshot = &provenance.Options{Logf: logf, Workers: c.Int("workers")}
-	}
+	rec.Snapshot = provenanceOptions(c)
 	if c.Bool("package-digests") {
 		rec.Digests = &provenance.VerifyOptions{Logf: logf, Workers: c.Int("workers")}
 	}
@@ -217,7 +191,6 @@ func baselineCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "exclude", Usage: "skip absolute paths matching `GLOB` (repeatable; ** crosses directories; a matching directory is pruned)"},
 			&cli.BoolFlag{Name: "no-hidden", Usage: "skip names starting with a dot (recorded by default)"},
 			&cli.BoolFlag{Name: "follow-symlinks", Usage: "record what symlinks point to and descend into linked directories"},
-			&cli.BoolFlag{Name: "content-diff", Usage: "keep a copy of small world-readable text files (secrets redacted) so that check shows their changes as diffs"},
 			&cli.BoolFlag{Name: "cross-mounts", Usage: "descend into other filesystems"},
 			&cli.IntFlag{Name: "max-entries", Usage: "fail rather than record more than `N` entries (0: unlimited)"},
 			signFlag, quietFlag, fromTarFlag, fromMtreeFlag, metricsFileFlag,

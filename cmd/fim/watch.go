@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,7 +20,6 @@ import (
 	"fim/internal/sdnotify"
 	"fim/metrics"
 	"fim/output"
-	"fim/provenance"
 	"fim/watch"
 )
 
@@ -92,9 +92,7 @@ func runWatch(c *cli.Context) error {
 	var warn warnings
 	o := check.WatchOptions{Paths: paths, Config: cfg, DB: db, Update: c.Bool("update"), Signer: signer, Stamp: stamp(),
 		Ignore: extraIgnore, Walker: check.WalkerOptions{Workers: c.Int("workers"), Warn: warn.add}, Logf: logf}
-	if !c.Bool("no-provenance") {
-		o.Provenance = &provenance.Options{Logf: logf, Workers: c.Int("workers")}
-	}
+	o.Provenance = provenanceOptions(c)
 	wt, err := check.NewWatch(o)
 	if err != nil {
 		return signerErr(c, db, err)
@@ -104,11 +102,7 @@ func runWatch(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	spoolDir := c.String("spool")
-	if spoolDir == "" && db != "" {
-		spoolDir = db + ".spool"
-	}
-	spool, err := output.OpenSpool(rep.sink, output.SpoolOptions{Dir: spoolDir, Max: spoolMax, Logf: logf, Hold: wt.Hold, Release: wt.Release,
+	spool, err := output.OpenSpool(rep.sink, output.SpoolOptions{Dir: cmp.Or(c.String("spool"), check.SpoolDir(db)), Max: spoolMax, Logf: logf, Hold: wt.Hold, Release: wt.Release,
 		Metrics: lis.deliveries()})
 	if err != nil {
 		rep.close()
@@ -142,7 +136,11 @@ func runWatch(c *cli.Context) error {
 		}
 	}
 	defer sd.Serve(c.Context, w.Health, logf)()
-	defer onHangup(c.Context, w, sd, func() {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	rescan := w.Rescans()
+	reread := func() {
 		if c.String("config") == config.Stdin {
 			logf("reload: the configuration came on standard input, which has nothing more to read: the configuration in force stays")
 			return
@@ -156,7 +154,15 @@ func runWatch(c *cli.Context) error {
 		default:
 			logf("reload: the configuration is unchanged")
 		}
-	}, func() string { return status })()
+	}
+	defer sd.ServeReloads(c.Context, hup, func(ctx context.Context) error {
+		reread() // a changed configuration is not applied: the marks stay in place throughout
+		if err := rescan(ctx); err != nil {
+			return err // it ends the watch, which says why
+		}
+		logf("watch: reload: rescanned: ready")
+		return nil
+	}, func() string { return status }, logf)()
 	return wt.Run(c.Context, w, func(events []diff.Event) error {
 		if events = rep.shown(events); len(events) == 0 {
 			return nil // nothing of --min-severity in this batch
@@ -234,56 +240,4 @@ func queuedEvents(n int) int {
 		return -1
 	}
 	return n
-}
-
-// onHangup serves SIGHUP until the function it returns is called: it tells the service
-// manager RELOADING=1, calls reread (which checks the configuration file), has w
-// compare everything with the filesystem at once, and says READY=1 again with the
-// STATUS= status returns. The marks stay in place throughout, so nothing happening
-// meanwhile is lost; a changed configuration is not applied (see reread).
-func onHangup(ctx context.Context, w *watch.Watcher, sd *sdnotify.Notifier, reread func(), status func() string) func() {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	rescan := make(chan func(error))
-	w.Rescan = rescan
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	send := func(fields ...string) {
-		if err := sd.Send(fields...); err != nil {
-			logf("%v", err)
-		}
-	}
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-			}
-			send(sdnotify.Reloading()...)
-			reread()
-			rescanned := make(chan error, 1)
-			select {
-			case rescan <- func(err error) { rescanned <- err }:
-			case <-ctx.Done():
-				return
-			}
-			select {
-			case err := <-rescanned:
-				if err != nil {
-					return // it ends the watch, which says why
-				}
-			case <-ctx.Done():
-				return
-			}
-			logf("watch: reload: rescanned: ready")
-			send("READY=1", status()) // w was ready when it took the rescan
-		}
-	}()
-	return func() {
-		signal.Stop(hup)
-		cancel()
-		<-done
-	}
 }

@@ -162,3 +162,39 @@ func (n *Notifier) Serve(ctx context.Context, healthy func() error, logf func(st
 		}
 	}
 }
+
+// ServeReloads reloads on every value received from sig (fim's SIGHUP) until the
+// function it returns is called, as a Type=notify-reload service does: it sends
+// RELOADING=1 (Reloading), calls reload, and once reload returns nil sends READY=1 with
+// the STATUS= line status returns. A reload that fails, or ctx ending, ends the
+// serving without READY=1: the service is then ending, and says why. The nil Notifier
+// reloads all the same, telling no one; errors of sending go to logf.
+func (n *Notifier) ServeReloads(ctx context.Context, sig <-chan os.Signal, reload func(context.Context) error,
+	status func() string, logf func(string, ...any)) (stop func()) {
+	send := func(fields ...string) {
+		if err := n.Send(fields...); err != nil {
+			logf("%v", err)
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-sig:
+			}
+			send(Reloading()...)
+			if reload(ctx) != nil {
+				return
+			}
+			send("READY=1", status())
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}

@@ -1,23 +1,34 @@
 package sdnotify
 
 import (
+	"context"
+	"errors"
 	"math"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
-// TestFromEnv reads the environment a service manager sets, good and bad.
-func TestFromEnv(t *testing.T) {
+// listenNotify listens where a service manager would: a datagram socket, closed when
+// the test ends.
+func listenNotify(t *testing.T) (*net.UnixConn, string) {
 	sock := filepath.Join(t.TempDir(), "notify")
 	l, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Net: "unixgram", Name: sock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	t.Cleanup(func() { l.Close() })
+	return l, sock
+}
+
+// TestFromEnv reads the environment a service manager sets, good and bad.
+func TestFromEnv(t *testing.T) {
+	l, sock := listenNotify(t)
 	for _, c := range []struct {
 		name, socket, usec, pid string
 		watchdog                time.Duration
@@ -94,4 +105,74 @@ func FuzzWatchdog(f *testing.F) {
 			t.Fatalf("watchdog(%q, %q) = %v, %v, want %v", usec, pid, d, err, time.Duration(us)*time.Microsecond/2)
 		}
 	})
+}
+
+// TestServeReloads reloads on each signal: RELOADING=1, the reload, READY=1 with the
+// status; a reload that fails sends no READY=1 and ends the serving.
+func TestServeReloads(t *testing.T) {
+	l, sock := listenNotify(t)
+	t.Setenv("NOTIFY_SOCKET", sock)
+	n, err := FromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	read := func() string {
+		t.Helper()
+		if err := l.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 200)
+		k, err := l.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(buf[:k])
+	}
+	sig := make(chan os.Signal)
+	reloads := make(chan error)
+	logf := func(format string, args ...any) { t.Errorf("logged "+format, args...) }
+	stop := n.ServeReloads(context.Background(), sig, func(context.Context) error { return <-reloads },
+		func() string { return "STATUS=watching /" }, logf)
+	defer stop()
+	for i := range 2 {
+		sig <- syscall.SIGHUP
+		if got := read(); !strings.HasPrefix(got, "RELOADING=1\nMONOTONIC_USEC=") {
+			t.Errorf("reload %d: sent %q, want RELOADING=1 first", i, got)
+		}
+		reloads <- nil
+		if got, want := read(), "READY=1\nSTATUS=watching /\n"; got != want {
+			t.Errorf("reload %d: sent %q, want %q", i, got, want)
+		}
+	}
+	sig <- syscall.SIGHUP
+	read()
+	reloads <- errors.New("rescan failed")
+	select {
+	case sig <- syscall.SIGHUP:
+		t.Error("still serving after a reload failed")
+	case <-time.After(100 * time.Millisecond):
+	}
+	if err := l.SetReadDeadline(time.Now().Add(100 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := l.Read(make([]byte, 200)); err == nil {
+		t.Errorf("sent a message of %d bytes after a reload failed", k)
+	}
+}
+
+// TestServeReloadsNil: without a service manager, the reloads happen all the same.
+func TestServeReloadsNil(t *testing.T) {
+	var n *Notifier
+	sig := make(chan os.Signal)
+	reloaded := make(chan struct{})
+	stop := n.ServeReloads(context.Background(), sig, func(context.Context) error { close(reloaded); return nil },
+		func() string { return "STATUS=x" }, func(format string, args ...any) { t.Errorf(format, args...) })
+	defer stop()
+	sig <- syscall.SIGHUP
+	select {
+	case <-reloaded:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no reload")
+	}
 }

@@ -1,0 +1,67 @@
+package check
+
+import (
+	"errors"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"fim/config"
+)
+
+// TestNewPolicy builds the policy of a baseline from paths named with their limits,
+// or from a configuration file, with the overrides given beside either.
+func TestNewPolicy(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	cfgFile := filepath.Join(dir, "fim.yaml")
+	write(t, cfgFile, "root: /sysroot\nmax_entries: 7\nexclude: ['/tmp/**']\npaths:\n  - path: /etc\n    max_depth: 3\n")
+	cfg, err := config.Load(cfgFile)
+	must(t, err)
+	limits := config.Rule{MaxDepth: 2, IncludeHidden: true, MaxFileSize: 1 << 20}
+	rule := func(path string, r config.Rule) config.Rule { r.Path = path; return r }
+	for _, c := range []struct {
+		name  string
+		o     PolicyOptions
+		want  *config.Policy
+		wrong string // the *OptionError's message
+	}{
+		{"paths from the working directory", PolicyOptions{Paths: []string{"a", "/b/../c"}, Limits: limits},
+			&config.Policy{Rules: []config.Rule{rule(dir+"/a", limits), rule("/c", limits)}}, ""},
+		{"paths under a root are recorded paths", PolicyOptions{Paths: []string{"etc", "/usr//bin"}, Root: new("r")},
+			&config.Policy{Root: dir + "/r", Rules: []config.Rule{{Path: "/etc"}, {Path: "/usr/bin"}}}, ""},
+		{"paths of an image are recorded paths", PolicyOptions{Paths: []string{"etc"}, Image: true},
+			&config.Policy{Rules: []config.Rule{{Path: "/etc"}}}, ""},
+		{"an empty root is no root", PolicyOptions{Paths: []string{"a"}, Root: new("")},
+			&config.Policy{Rules: []config.Rule{{Path: dir + "/a"}}}, ""},
+		{"the configuration's", PolicyOptions{Config: cfg},
+			&config.Policy{Root: "/sysroot", MaxEntries: 7, Exclude: []string{"/tmp/**"},
+				Rules: []config.Rule{{Path: "/etc", MaxDepth: 3, IncludeHidden: true}}}, ""},
+		{"overrides of the configuration", PolicyOptions{Config: cfg, Exclude: []string{"/var/**"}, MaxEntries: new(0),
+			CrossMounts: new(true), Root: new("")},
+			&config.Policy{CrossMounts: true, Exclude: []string{"/tmp/**", "/var/**"},
+				Rules: []config.Rule{{Path: "/etc", MaxDepth: 3, IncludeHidden: true}}}, ""},
+		{"a limit beside a configuration", PolicyOptions{Config: cfg, LimitsSet: []string{"max-depth"}}, nil,
+			"--max-depth applies to PATH arguments; set it per path in the config"},
+		{"nothing to record", PolicyOptions{}, nil, "no PATH given and no config file"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pol, err := NewPolicy(c.o)
+			var oe *OptionError
+			switch {
+			case c.wrong != "":
+				if !errors.As(err, &oe) || err.Error() != c.wrong {
+					t.Errorf("%v, want the OptionError %q", err, c.wrong)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case !reflect.DeepEqual(pol, c.want):
+				t.Errorf("policy\n%+v\nwant\n%+v", pol, c.want)
+			}
+		})
+	}
+	// The configuration is not changed by the overrides.
+	if again, err := config.Load(cfgFile); err != nil || !reflect.DeepEqual(again, cfg) {
+		t.Errorf("the configuration changed: %+v", cfg)
+	}
+}

@@ -77,7 +77,7 @@ func TestInfoTextEscapes(t *testing.T) {
 			t.Errorf("raw control %q at %d", c, i)
 		}
 	}
-	if n := strings.Count(got, "\n"); n != 18 {
-		t.Errorf("%d lines, want 18:\n%s", n, got)
+	if n := strings.Count(got, "\n"); n != 19 {
+		t.Errorf("%d lines, want 19:\n%s", n, got)
 	}
 }

@@ -29,14 +29,9 @@ type Recording struct {
 	// Snapshot, if set, is how the package databases under the policy's root (its Root)
 	// are read for the package snapshot kept beside the baseline, the evidence that
 	// explains a later remove: Record writes it after the walk and seals it in the meta.
-	Snapshot *provenance.Options
-	// Digests, if set, has the package files under the policy's root (its Root) below
-	// its roots (its Paths) read against their packages' digests before the walk, and
-	// those that matched in the state the walk finds recorded with
-	// tree.FlagPackageVerified.
-	// Neither is done for a tree read from an image (config.Policy.Source): its
+	// It is not written for a tree read from an image (config.Policy.Source): its
 	// packages are not this host's.
-	Digests *provenance.VerifyOptions
+	Snapshot *provenance.Options
 }
 
 // Create starts the baseline that replaces whatever is at db, signed with signer if
@@ -101,19 +96,10 @@ func (rec *Recording) Record(ctx context.Context, pol *config.Policy, src diff.S
 	rec.w.KeyBase = KeyBase(comp)
 	meta.Generation = rec.gen
 	host := pol.Source == "" // a walk of this host, whose packages these are
-	var verified *provenance.Verification
-	if rec.Digests != nil && host {
-		vo := *rec.Digests
-		vo.Root, vo.Paths = pol.Root, RootPaths(comp)
-		if verified, err = provenance.VerifyMatched(ctx, vo); err != nil {
-			return st, fmt.Errorf("baseline not written, %s unchanged: %w", rec.db, err)
-		}
-	}
 	err = src(ctx, func(e *tree.Entry) error {
 		if progress != nil {
 			progress(e)
 		}
-		verified.Mark(e)
 		if e.Hashed() {
 			st.Files++
 			st.Bytes += e.Size

@@ -7,8 +7,9 @@
 //
 // Contracts:
 //   - Only paths that have an event are looked up, after the diff; a file's content is
-//     read, in its package's own digest algorithm, only for those (pkgdb.Verdict). No
-//     event, no database read.
+//     read, in its package's own digest algorithm, only for those (pkgdb.Verdict), or
+//     digested in the walk's own read of it (Digests) when the walk found it changed.
+//     No event, no database read.
 //   - Without a package database under the root, events are left as they are (Verdict
 //     ""); so too when the snapshot taken with the baseline says no package lists a
 //     path under its roots and no database file changed since. A damaged database is a warning of one line naming the file and the line,
@@ -93,6 +94,7 @@ type Annotator struct {
 	// journal holds the last journal record of each path since Since.
 	journal     map[string]*journalRecord
 	journalRead bool
+	digests     *Digests // taken in the check's walk (Digests)
 }
 
 // allDpkg stands for every dpkg package in Annotator.edited.
@@ -420,7 +422,10 @@ const modeAttrs = diff.AttrSet(1<<diff.AttrMode | 1<<diff.AttrUID | 1<<diff.Attr
 
 func (a *Annotator) annotate(ev *diff.Event, log map[string]pkgdb.Transaction) {
 	p := ev.Path
-	v := a.db.Verdict(p, a.db.Opener(p))
+	v, ok := a.digests.verdict(a.db, p, ev.After)
+	if !ok {
+		v = a.db.Verdict(p, a.db.Opener(p))
+	}
 	ev.Verdict, ev.Reason = diff.Verdict(v.Kind), v.Reason
 	if v.File != nil {
 		ev.Package = newPackage(v.File.Package)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fim/tree"
 	"fmt"
+	"io"
 	"strconv"
 	"sync"
 
@@ -144,7 +145,11 @@ func (wk *walk) hashOnce(e *tree.Entry, a *aux, hb *hashBuf, dirfd int, name str
 	if a.grow != nil {
 		prefix = a.grow.Size
 	}
-	sum, prefixSum, read, err := hb.hashFD(fd, want, prefix, wk)
+	var side io.Writer
+	if wk.Side != nil {
+		side = wk.Side.For(e, a.prior)
+	}
+	sum, prefixSum, read, err := hb.hashFD(fd, want, prefix, side, wk)
 	if errors.Is(err, unix.EAGAIN) {
 		return errChanged // a FIFO or socket took the file's place
 	}
@@ -179,6 +184,9 @@ func (wk *walk) hashOnce(e *tree.Entry, a *aux, hb *hashBuf, dirfd int, name str
 	if a.xattrsAtHash {
 		e.Xattrs = xa.Xattrs
 		e.Flags = e.Flags&^tree.FlagXattrsUnreadable | xa.Flags&tree.FlagXattrsUnreadable
+	}
+	if side != nil {
+		wk.Side.Done(e, side)
 	}
 	return nil
 }
@@ -285,14 +293,18 @@ var procFD = func() (p struct {
 // bytes and the read came up short of the buffer (for a regular file, a short read is
 // the end of the file). A file that fits the buffer is hashed in one call. When prefix
 // is not negative, prefixSum is the digest of the first prefix bytes, taken from the
-// same read (zero if the file is shorter).
-func (hb *hashBuf) hashFD(fd int, want, prefix int64, wk *walk) (sum, prefixSum [32]byte, total int64, err error) {
+// same read (zero if the file is shorter). When side is not nil, every byte read is
+// written to it as well (Walker.Side).
+func (hb *hashBuf) hashFD(fd int, want, prefix int64, side io.Writer, wk *walk) (sum, prefixSum [32]byte, total int64, err error) {
 	n, err := readFull(fd, hb.buf, want)
 	if err != nil {
 		return sum, prefixSum, 0, err
 	}
 	if want >= 0 && int64(n) > want {
 		return sum, prefixSum, 0, errChanged // longer than listed: grown, or not the file listed
+	}
+	if side != nil {
+		side.Write(hb.buf[:n])
 	}
 	if n < len(hb.buf) && prefix < 0 {
 		return blake3.Sum256(hb.buf[:n]), prefixSum, int64(n), nil
@@ -327,6 +339,9 @@ func (hb *hashBuf) hashFD(fd int, want, prefix int64, wk *walk) (sum, prefixSum 
 		}
 		if n, err = readFull(fd, hb.buf, rest); err != nil {
 			return sum, prefixSum, 0, err
+		}
+		if side != nil {
+			side.Write(hb.buf[:n])
 		}
 	}
 	if prefix == 0 && total == 0 {

@@ -110,11 +110,14 @@ func runBaseline(c *cli.Context) error {
 	if !c.Bool("no-provenance") {
 		rec.Snapshot = &provenance.Options{Logf: logf, Workers: c.Int("workers")}
 	}
-	if c.Bool("package-digests") {
-		rec.Digests = &provenance.VerifyOptions{Logf: logf, Workers: c.Int("workers")}
-	}
 	var warn warnings
-	src := walker(c, comp, pol, pol.Root, &warn, rec.Own()...).Walk
+	wk := walker(c, comp, pol, pol.Root, &warn, rec.Own()...)
+	if c.Bool("package-digests") && imageSource(c) == "" {
+		d := provenance.NewDigests(pol.Root, logf)
+		defer d.Close()
+		wk.Side = d
+	}
+	src := wk.Walk
 	if imageSource(c) != "" {
 		var es []*tree.Entry
 		if pol, es, err = readImage(c, pol, &warn); err != nil {

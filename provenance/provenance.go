@@ -311,6 +311,7 @@ const contentAttrs = diff.AttrSet(1<<diff.AttrType | 1<<diff.AttrContent | 1<<di
 // show changed with no transaction of their package in the package log since the
 // baseline (log), and the events of those database files.
 func (a *Annotator) tampered(events []diff.Event, log map[string]pkgdb.Transaction) {
+	a.recordsTampered(events)
 	for i := range events {
 		ev := &events[i]
 		if pkg, ok := dbEntries(ev.Path); ok && (ev.Kind != diff.Change || ev.Changed&contentAttrs != 0) {
@@ -352,6 +353,66 @@ func (a *Annotator) tampered(events []diff.Event, log map[string]pkgdb.Transacti
 			ev.Verdict, ev.Reason = diff.VerdictTampered, reason
 		}
 	}
+}
+
+// recordsTampered marks tampered the verdicts drawn from rpm and apk packages whose
+// database record of their files (pkgdb.Package.Record) is not the one the snapshot
+// taken with the baseline holds, with no transaction to explain it: rpm keeps no log,
+// but a reinstall or upgrade gives the header a later install time; apk keeps none
+// either, and a package's files change only with its version. The events of the
+// database files themselves are tampered too.
+func (a *Annotator) recordsTampered(events []diff.Event) {
+	if a.snap == nil || len(a.snap.records) == 0 || a.db == nil {
+		return
+	}
+	why := map[packageKey]string{}
+	first := map[string]string{} // manager → the reason of one of its packages
+	for _, pk := range a.db.Packages() {
+		k := packageKey{string(pk.Manager), pk.Name}
+		old, ok := a.snap.records[k]
+		if !ok || pk.Record == "" || pk.Record == old.record {
+			continue
+		}
+		var reason string
+		switch {
+		case pk.Manager == pkgdb.RPM && pk.Installed <= old.installed:
+			reason = "the rpm database's record of " + pk.Name + "'s files changed since the baseline, and its install time did not"
+		case pk.Manager == pkgdb.APK && pk.Version == old.version:
+			reason = apkInstalled + "'s record of " + pk.Name + "'s files changed since the baseline, and its version did not"
+		default:
+			continue
+		}
+		why[k] = reason
+		first[string(pk.Manager)] = cmp.Or(first[string(pk.Manager)], reason)
+	}
+	if len(why) == 0 {
+		return
+	}
+	for i := range events {
+		ev := &events[i]
+		reason := first[dbFileManager(ev.Path)]
+		if p := ev.Package; p != nil && reason == "" {
+			reason = why[packageKey{p.Manager, p.Name}]
+		}
+		if reason != "" {
+			ev.Verdict, ev.Reason = diff.VerdictTampered, reason
+		}
+	}
+}
+
+// apkInstalled is apk's database.
+const apkInstalled = "/lib/apk/db/installed"
+
+// dbFileManager says which package manager's database recorded path p is a file of
+// ("" for none).
+func dbFileManager(p string) string {
+	switch {
+	case p == apkInstalled:
+		return string(pkgdb.APK)
+	case strings.HasPrefix(p, "/var/lib/rpm/") || strings.HasPrefix(p, "/usr/lib/sysimage/rpm/"):
+		return string(pkgdb.RPM)
+	}
+	return ""
 }
 
 // conffileTampered says why the verdict of p, a conffile of pkg, is tampered: dpkg keeps

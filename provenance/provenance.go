@@ -330,13 +330,18 @@ func (a *Annotator) tampered(events []diff.Event, log map[string]pkgdb.Transacti
 			return ""
 		}
 		if pkg == allDpkg {
-			if len(log) > 0 {
+			for _, t := range log {
+				if a.agrees(t) {
+					return ""
+				}
+			}
+			return file + " changed since the baseline, and the package log shows no transaction since that dpkg's status agrees with"
+		}
+		if t, ok := log[pkg]; ok {
+			if a.agrees(t) {
 				return ""
 			}
-			return file + " changed since the baseline, and the package log shows no transaction since"
-		}
-		if _, ok := log[pkg]; ok {
-			return ""
+			return file + " changed since the baseline, and dpkg's status does not agree with the package log's " + t.String()
 		}
 		return file + " changed since the baseline, and the package log shows no transaction of " + pkg + " since"
 	}
@@ -415,6 +420,27 @@ func dbFileManager(p string) string {
 	return ""
 }
 
+// agrees says whether dpkg's status agrees with t, the package log's last transaction
+// of its package: installed or upgraded to the version status now records for it, or
+// removed and no longer installed. A line appended to the log by hand that names
+// another version than status explains nothing; one that names the version status
+// holds (a reinstall, as apt reinstall logs it) cannot be told from a real one.
+func (a *Annotator) agrees(t pkgdb.Transaction) bool {
+	installed := false
+	for _, pk := range a.db.Packages() {
+		if pk.Manager != pkgdb.Dpkg || pk.Name != t.Package {
+			continue
+		}
+		if strings.HasSuffix(pk.Status, " installed") {
+			installed = true
+		}
+		if t.New != "" && pk.Version == t.New {
+			return true
+		}
+	}
+	return t.New == "" && !installed
+}
+
 // conffileTampered says why the verdict of p, a conffile of pkg, is tampered: dpkg keeps
 // conffile digests in its status file, not in pkg's own files, so a status file changed
 // since the baseline vouches for them only where the package log shows a transaction
@@ -425,7 +451,7 @@ func (a *Annotator) conffileTampered(p, pkg string, log map[string]pkgdb.Transac
 	if !ok || a.db == nil {
 		return ""
 	}
-	if _, ok := log[pkg]; ok {
+	if t, ok := log[pkg]; ok && a.agrees(t) {
 		return ""
 	}
 	for _, f := range a.db.Owners(p) {

@@ -70,6 +70,8 @@ func (d *Digests) Close() error {
 func (a *Annotator) Digests() *Digests {
 	if a.digests == nil {
 		a.digests = &Digests{changed: true, taken: map[string]takenSums{}, load: func() *pkgdb.DB {
+			a.holdWarnings = true // told when the events are annotated
+			defer func() { a.holdWarnings = false }()
 			if a.open() != nil {
 				return nil
 			}

@@ -95,6 +95,10 @@ type Annotator struct {
 	journal     map[string]*journalRecord
 	journalRead bool
 	digests     *Digests // taken in the check's walk (Digests)
+	// holdWarnings holds the warnings of databases read during a walk (Digests) in
+	// held, until the events are annotated: a walk may yet end in an error.
+	holdWarnings bool
+	held         []error
 }
 
 // allDpkg stands for every dpkg package in Annotator.edited.
@@ -159,6 +163,12 @@ func (a *Annotator) Load() error { return a.load() }
 // open reads the snapshot, the first time, and the databases, again when they changed
 // since they were read (load).
 func (a *Annotator) open() error {
+	if !a.holdWarnings {
+		for _, err := range a.held {
+			a.warn(err)
+		}
+		a.held = nil
+	}
 	a.readSnapshot()
 	return a.load()
 }
@@ -236,6 +246,10 @@ func unchangedSince(root string, t time.Time) bool {
 }
 
 func (a *Annotator) warn(err error) {
+	if a.holdWarnings {
+		a.held = append(a.held, err)
+		return
+	}
 	if a.o.Logf != nil {
 		a.o.Logf("warning: %v", err)
 	}

@@ -183,7 +183,11 @@ func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
 			}
 		}
 		wk := Walker(o.Compiled, wo)
-		if o.Fast || growing(wk.Roots) {
+		if o.Provenance != nil {
+			// a changed package file's digest is taken in the read that hashes it
+			wk.Side = o.Provenance.Digests()
+		}
+		if o.Fast || growing(wk.Roots) || wk.Side != nil {
 			newLookup, done := it.Prior()
 			defer done()
 			wk.Prior, wk.Fast = newLookup, o.Fast

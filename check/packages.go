@@ -10,7 +10,7 @@ import (
 
 // VerifyPackages checks the files of the packages installed under o.Root against their
 // packages, without a baseline (provenance.Verify, fim verify-packages). With db (""
-// none), a baseline of the same tree made with package digests (Recording.Digests),
+// none), a baseline of the same tree made with package digests (provenance.NewDigests),
 // opened and proved as a check's (Open), a file it records as matching its package,
 // unchanged since, is not read again. A root that cannot be opened is ErrPackages.
 func VerifyPackages(ctx context.Context, db string, o provenance.VerifyOptions) ([]diff.Event, error) {

@@ -28,14 +28,9 @@ type Recording struct {
 	// Snapshot, if set, is how the package databases under the policy's root (its Root)
 	// are read for the package snapshot kept beside the baseline, the evidence that
 	// explains a later remove: Record writes it after the walk and seals it in the meta.
-	Snapshot *provenance.Options
-	// Digests, if set, has the package files under the policy's root (its Root) below
-	// its roots (its Paths) read against their packages' digests before the walk, and
-	// those that matched in the state the walk finds recorded with
-	// tree.FlagPackageVerified.
-	// Neither is done for a tree read from an image (config.Policy.Source): its
+	// It is not written for a tree read from an image (config.Policy.Source): its
 	// packages are not this host's.
-	Digests *provenance.VerifyOptions
+	Snapshot *provenance.Options
 }
 
 // Create starts the baseline that replaces whatever is at db, signed with signer if
@@ -100,14 +95,6 @@ func (rec *Recording) Record(ctx context.Context, pol *config.Policy, src tree.S
 	rec.w.KeyBase = KeyBase(comp)
 	meta.Generation = rec.gen
 	host := pol.Source == "" // a walk of this host, whose packages these are
-	var verified *provenance.Verification
-	if rec.Digests != nil && host {
-		vo := *rec.Digests
-		vo.Root, vo.Paths = pol.Root, RootPaths(comp)
-		if verified, err = provenance.VerifyMatched(ctx, vo); err != nil {
-			return st, fmt.Errorf("baseline not written, %s unchanged: %w", rec.db, err)
-		}
-	}
 	for e, serr := range src {
 		if err = serr; err == nil {
 			err = ctx.Err() // stops an image read into memory as a walk stops
@@ -118,7 +105,6 @@ func (rec *Recording) Record(ctx context.Context, pol *config.Policy, src tree.S
 		if progress != nil {
 			progress(e)
 		}
-		verified.Mark(e)
 		if e.Hashed() {
 			st.Files++
 			st.Bytes += e.Size

@@ -14,6 +14,7 @@ import (
 	"fim/config"
 	"fim/diff"
 	"fim/provenance"
+	"fim/tree"
 	"fim/walk"
 	"fim/watch"
 )
@@ -34,9 +35,12 @@ type WatchOptions struct {
 	// each rewrite stamped Stamp.
 	DB     string
 	Update bool
-	Signer ed25519.PrivateKey
-	Stamp  Stamp
-	Ignore diff.AttrSet // attributes not compared anywhere, on top of the policy's
+	// Explained, with Update, takes into the baseline only the changes whose verdict
+	// is explained (watch.Watcher.Explained).
+	Explained bool
+	Signer    ed25519.PrivateKey
+	Stamp     Stamp
+	Ignore    diff.AttrSet // attributes not compared anywhere, on top of the policy's
 	// Walker are the walk's options; its root and entry limit are the policy's.
 	Walker WalkerOptions
 	// Provenance, if set, annotates every batch with what the package databases under
@@ -151,7 +155,7 @@ func (wt *Watch) Release(f *os.File) { wt.walker.Own.Remove(f) }
 // Emit's (watch.ErrFull).
 func (wt *Watch) Run(ctx context.Context, w *watch.Watcher, report func([]diff.Event) error) error {
 	w.Walker, w.Filter = wt.walker, Filter(wt.Compiled, "", "", wt.o.Ignore)
-	w.DB, w.Update, w.Meta = wt.o.DB, wt.o.Update, wt.meta
+	w.DB, w.Update, w.Explained, w.Meta = wt.o.DB, wt.o.Update, wt.o.Explained, wt.meta
 	var mu sync.Mutex // the annotator's
 	if wt.o.Update {
 		w.Signer, w.KeyBase = wt.o.Signer, KeyBase(wt.Compiled)
@@ -162,6 +166,7 @@ func (wt *Watch) Run(ctx context.Context, w *watch.Watcher, report func([]diff.E
 	w.Emit = func(events []diff.Event) error {
 		mu.Lock()
 		defer mu.Unlock()
+		own := events
 		events = slices.Clone(events) // the watch keeps its own order
 		if wt.journal != nil {
 			if err := wt.journal.Append(events, time.Now()); err != nil {
@@ -171,6 +176,7 @@ func (wt *Watch) Run(ctx context.Context, w *watch.Watcher, report func([]diff.E
 		if err := Annotate(events, wt.prov, wt.Compiled.Severity()); err != nil {
 			wt.logf("warning: %v", err)
 		}
+		verdicts(own, events)
 		return report(events)
 	}
 	return w.Run(ctx)
@@ -206,5 +212,22 @@ func (wt *Watch) Close() {
 	}
 	if wt.snap != nil {
 		wt.snap.Close()
+	}
+}
+
+// verdicts gives each event of own the verdict of its copy among annotated, which
+// Annotate reordered (watch.Watcher.Explained reads them).
+func verdicts(own, annotated []diff.Event) {
+	type id struct {
+		kind          diff.Kind
+		path, oldPath string
+		before, after *tree.Entry
+	}
+	of := make(map[id]diff.Verdict, len(annotated))
+	for _, ev := range annotated {
+		of[id{ev.Kind, ev.Path, ev.OldPath, ev.Before, ev.After}] = ev.Verdict
+	}
+	for i, ev := range own {
+		own[i].Verdict = of[id{ev.Kind, ev.Path, ev.OldPath, ev.Before, ev.After}]
 	}
 }

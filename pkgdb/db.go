@@ -1,6 +1,8 @@
 package pkgdb
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -28,6 +30,13 @@ type Package struct {
 	Version string // dpkg: the Version field; rpm: [EPOCH:]VERSION-RELEASE; apk: V:
 	Arch    string
 	Status  string // dpkg's Status field ("install ok installed"); empty for rpm and apk
+	// Installed is when rpm installed it (its header's INSTALLTIME, Unix seconds); 0
+	// for dpkg and apk.
+	Installed int64
+	// Record is a digest of what an rpm or apk database says of the package's files
+	// (paths, digests, modes, owners, flags): a change of it without a transaction is
+	// an edit of the database. "" for dpkg, whose files say it (info/PKG.*).
+	Record string
 }
 
 // String is "name version arch (manager)".
@@ -265,6 +274,9 @@ func (db *DB) drop(m Manager) {
 
 // addPackage records pkg and its files, each under its path.
 func (db *DB) addPackage(pkg *Package, files []*File) {
+	if pkg.Manager != Dpkg {
+		pkg.Record = record(files)
+	}
 	if db.keep != nil {
 		files = slices.DeleteFunc(files, func(f *File) bool { return !db.keep(f.Path) })
 	}
@@ -397,4 +409,13 @@ func (db *DB) ownersAt(p string) []*File {
 		}
 	}
 	return out
+}
+
+// record is the digest of what a package database says of files (Package.Record).
+func record(files []*File) string {
+	h := sha256.New()
+	for _, f := range files {
+		fmt.Fprintf(h, "%q %s %x %o %q %q %d\n", f.Path, f.Algorithm, f.Digest, f.Mode, f.Owner, f.Group, f.Flags)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }

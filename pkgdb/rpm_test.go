@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"encoding/hex"
+	"fim/internal/debtest"
 	"fim/internal/fstest"
 	"fmt"
 	"os"
@@ -16,21 +17,7 @@ import (
 // package into a new root with the real rpm, its database in dbpath (sqlite).
 func rpmRoot(t *testing.T, dbpath string) string {
 	t.Helper()
-	fstest.RequireTool(t, "rpmbuild", "Debian package rpm")
-	fstest.RequireTool(t, "rpm", "Debian package rpm")
-	spec, err := filepath.Abs("testdata/rpm/fimtest.spec")
-	if err != nil {
-		t.Fatal(err)
-	}
-	top := t.TempDir()
-	run(t, "rpmbuild", "-bb", "--define", "_topdir "+top, spec)
-	rpms, _ := filepath.Glob(filepath.Join(top, "RPMS", "*", "fimtest-*.rpm"))
-	if len(rpms) != 1 {
-		t.Fatalf("rpmbuild made %v", rpms)
-	}
-	root := t.TempDir()
-	run(t, "rpm", "--root", root, "--dbpath", dbpath, "--define", "_db_backend sqlite", "--initdb")
-	run(t, "rpm", "--root", root, "--dbpath", dbpath, "--define", "_db_backend sqlite", "-i", "--nodeps", "--noscripts", rpms[0])
+	root, _ := debtest.RPMRoot(t, "testdata/rpm/fimtest.spec", dbpath)
 	return root
 }
 

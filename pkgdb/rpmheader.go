@@ -12,6 +12,7 @@ import (
 // rpm header tags fim reads (rpm's rpmtag.h).
 const (
 	tagName           = 1000
+	tagInstallTime    = 1008
 	tagVersion        = 1001
 	tagRelease        = 1002
 	tagEpoch          = 1003
@@ -189,6 +190,9 @@ func rpmPackage(blob []byte) (*Package, []*File, error) {
 	pkg.Version = str(tagVersion) + "-" + str(tagRelease)
 	if ep := ints(tagEpoch); len(ep) > 0 {
 		pkg.Version = strconv.FormatInt(ep[0], 10) + ":" + pkg.Version
+	}
+	if t := ints(tagInstallTime); len(t) > 0 {
+		pkg.Installed = int64(uint32(t[0]))
 	}
 	names := strs(tagOldFilenames)
 	if base := strs(tagBaseNames); len(base) > 0 {

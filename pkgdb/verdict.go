@@ -11,6 +11,7 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"slices"
 	"sync"
 	"syscall"
 )
@@ -110,15 +111,91 @@ func (db *DB) Verdict(p string, open Opener) Verdict {
 	if err != nil {
 		return Verdict{Kind: Unknown, File: f, Reason: err.Error()}
 	}
+	return db.compare(digested, sums, func(o *File) string { return db.metaDiffers(o, rc) })
+}
+
+// compare is the verdict of content whose digests are sums, for the owners that
+// recorded a digest; differs says what of a matching owner's mode and owner differs.
+func (db *DB) compare(digested []*File, sums map[Algorithm][]byte, differs func(*File) string) Verdict {
 	for _, o := range digested {
 		if bytes.Equal(sums[o.Algorithm], o.Digest) {
-			if why := db.metaDiffers(o, rc); why != "" {
+			if why := differs(o); why != "" {
 				return Verdict{Kind: Mismatch, File: o, Reason: why}
 			}
 			return Verdict{Kind: Match, File: o}
 		}
 	}
 	return verdictDiffers(digested[0], fmt.Sprintf("%s differs from the package's", digested[0].Algorithm))
+}
+
+// digested are the owners of p that recorded a digest, and the algorithms they use
+// (nil when one is not known).
+func (db *DB) digested(p string) (files []*File, algs []Algorithm) {
+	for _, o := range db.Owners(p) {
+		if o.Digest == nil || o.Flags&FlagGhost != 0 {
+			continue
+		}
+		files = append(files, o)
+		if !slices.Contains(algs, o.Algorithm) {
+			if newHash(o.Algorithm) == nil {
+				return files, nil
+			}
+			algs = append(algs, o.Algorithm)
+		}
+	}
+	return files, algs
+}
+
+// Sums are a regular file's digests in the algorithms of the packages that own it,
+// taken as the file is read elsewhere (fim's walk reads each file once): the content
+// is written to them.
+type Sums struct {
+	hs map[Algorithm]hash.Hash
+	// Mode, UID and GID are the file's permission bits and owner when it was read,
+	// compared with those rpm and apk record.
+	Mode, UID, GID uint32
+}
+
+// NewSums returns the sums to take of the file at path p (absolute, under the root),
+// or nil when no package that owns it recorded a digest in an algorithm fim knows.
+func (db *DB) NewSums(p string) *Sums {
+	files, algs := db.digested(p)
+	if len(files) == 0 || algs == nil {
+		return nil
+	}
+	s := &Sums{hs: make(map[Algorithm]hash.Hash, len(algs))}
+	for _, a := range algs {
+		s.hs[a] = newHash(a)
+	}
+	return s
+}
+
+// Write feeds content to every digest.
+func (s *Sums) Write(b []byte) (int, error) {
+	for _, h := range s.hs {
+		h.Write(b)
+	}
+	return len(b), nil
+}
+
+// VerdictOf is Verdict for the regular file at p whose whole content was written to
+// s, as it was when read: match, conffile or mismatch. ok is false when s does not
+// hold a digest every owner of p needs (the databases were read again since), and
+// then only Verdict can tell.
+func (db *DB) VerdictOf(p string, s *Sums) (v Verdict, ok bool) {
+	files, algs := db.digested(p)
+	if len(files) == 0 || algs == nil {
+		return Verdict{}, false
+	}
+	sums := make(map[Algorithm][]byte, len(algs))
+	for _, a := range algs {
+		h := s.hs[a]
+		if h == nil {
+			return Verdict{}, false
+		}
+		sums[a] = h.Sum(nil)
+	}
+	return db.compare(files, sums, func(o *File) string { return db.idsDiffer(o, s.Mode, s.UID, s.GID) }), true
 }
 
 // metaDiffers compares the permissions and owner rpm and apk record for f with those
@@ -136,14 +213,23 @@ func (db *DB) metaDiffers(f *File, rc io.ReadCloser) string {
 	if !ok {
 		return ""
 	}
-	if st.Mode&0o7777 != f.Mode&0o7777 {
-		return fmt.Sprintf("mode %04o, the package's is %04o", st.Mode&0o7777, f.Mode&0o7777)
+	return db.idsDiffer(f, st.Mode, st.Uid, st.Gid)
+}
+
+// idsDiffer compares the permissions and owner rpm and apk record for f with mode,
+// uid and gid, and says what differs.
+func (db *DB) idsDiffer(f *File, mode, uid, gid uint32) string {
+	if !f.HasMeta {
+		return ""
 	}
-	if uid, ok := db.ids().user(f.Owner); ok && uid != st.Uid {
-		return fmt.Sprintf("owner %d, the package's is %s (%d)", st.Uid, f.Owner, uid)
+	if mode&0o7777 != f.Mode&0o7777 {
+		return fmt.Sprintf("mode %04o, the package's is %04o", mode&0o7777, f.Mode&0o7777)
 	}
-	if gid, ok := db.ids().group(f.Group); ok && gid != st.Gid {
-		return fmt.Sprintf("group %d, the package's is %s (%d)", st.Gid, f.Group, gid)
+	if id, ok := db.ids().user(f.Owner); ok && id != uid {
+		return fmt.Sprintf("owner %d, the package's is %s (%d)", uid, f.Owner, id)
+	}
+	if id, ok := db.ids().group(f.Group); ok && id != gid {
+		return fmt.Sprintf("group %d, the package's is %s (%d)", gid, f.Group, id)
 	}
 	return ""
 }

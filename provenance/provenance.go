@@ -7,8 +7,9 @@
 //
 // Contracts:
 //   - Only paths that have an event are looked up, after the diff; a file's content is
-//     read, in its package's own digest algorithm, only for those (pkgdb.Verdict). No
-//     event, no database read.
+//     read, in its package's own digest algorithm, only for those (pkgdb.Verdict), or
+//     digested in the walk's own read of it (Digests) when the walk found it changed.
+//     No event, no database read.
 //   - Without a package database under the root, events are left as they are (Verdict
 //     ""); so too when the snapshot taken with the baseline says no package lists a
 //     path under its roots and no database file changed since. A damaged database is a warning of one line naming the file and the line,
@@ -93,6 +94,11 @@ type Annotator struct {
 	// journal holds the last journal record of each path since Since.
 	journal     map[string]*journalRecord
 	journalRead bool
+	digests     *Digests // taken in the check's walk (Digests)
+	// holdWarnings holds the warnings of databases read during a walk (Digests) in
+	// held, until the events are annotated: a walk may yet end in an error.
+	holdWarnings bool
+	held         []error
 }
 
 // allDpkg stands for every dpkg package in Annotator.edited.
@@ -157,6 +163,12 @@ func (a *Annotator) Load() error { return a.load() }
 // open reads the snapshot, the first time, and the databases, again when they changed
 // since they were read (load).
 func (a *Annotator) open() error {
+	if !a.holdWarnings {
+		for _, err := range a.held {
+			a.warn(err)
+		}
+		a.held = nil
+	}
 	a.readSnapshot()
 	return a.load()
 }
@@ -234,6 +246,10 @@ func unchangedSince(root string, t time.Time) bool {
 }
 
 func (a *Annotator) warn(err error) {
+	if a.holdWarnings {
+		a.held = append(a.held, err)
+		return
+	}
 	if a.o.Logf != nil {
 		a.o.Logf("warning: %v", err)
 	}
@@ -309,6 +325,7 @@ const contentAttrs = diff.AttrSet(1<<diff.AttrType | 1<<diff.AttrContent | 1<<di
 // show changed with no transaction of their package in the package log since the
 // baseline (log), and the events of those database files.
 func (a *Annotator) tampered(events []diff.Event, log map[string]pkgdb.Transaction) {
+	a.recordsTampered(events)
 	for i := range events {
 		ev := &events[i]
 		if pkg, ok := dbEntries(ev.Path); ok && (ev.Kind != diff.Change || ev.Changed&contentAttrs != 0) {
@@ -327,13 +344,18 @@ func (a *Annotator) tampered(events []diff.Event, log map[string]pkgdb.Transacti
 			return ""
 		}
 		if pkg == allDpkg {
-			if len(log) > 0 {
+			for _, t := range log {
+				if a.agrees(t) {
+					return ""
+				}
+			}
+			return file + " changed since the baseline, and the package log shows no transaction since that dpkg's status agrees with"
+		}
+		if t, ok := log[pkg]; ok {
+			if a.agrees(t) {
 				return ""
 			}
-			return file + " changed since the baseline, and the package log shows no transaction since"
-		}
-		if _, ok := log[pkg]; ok {
-			return ""
+			return file + " changed since the baseline, and dpkg's status does not agree with the package log's " + t.String()
 		}
 		return file + " changed since the baseline, and the package log shows no transaction of " + pkg + " since"
 	}
@@ -352,6 +374,87 @@ func (a *Annotator) tampered(events []diff.Event, log map[string]pkgdb.Transacti
 	}
 }
 
+// recordsTampered marks tampered the verdicts drawn from rpm and apk packages whose
+// database record of their files (pkgdb.Package.Record) is not the one the snapshot
+// taken with the baseline holds, with no transaction to explain it: rpm keeps no log,
+// but a reinstall or upgrade gives the header a later install time; apk keeps none
+// either, and a package's files change only with its version. The events of the
+// database files themselves are tampered too.
+func (a *Annotator) recordsTampered(events []diff.Event) {
+	if a.snap == nil || len(a.snap.records) == 0 || a.db == nil {
+		return
+	}
+	why := map[packageKey]string{}
+	first := map[string]string{} // manager → the reason of one of its packages
+	for _, pk := range a.db.Packages() {
+		k := packageKey{string(pk.Manager), pk.Name}
+		old, ok := a.snap.records[k]
+		if !ok || pk.Record == "" || pk.Record == old.record {
+			continue
+		}
+		var reason string
+		switch {
+		case pk.Manager == pkgdb.RPM && pk.Installed <= old.installed:
+			reason = "the rpm database's record of " + pk.Name + "'s files changed since the baseline, and its install time did not"
+		case pk.Manager == pkgdb.APK && pk.Version == old.version:
+			reason = apkInstalled + "'s record of " + pk.Name + "'s files changed since the baseline, and its version did not"
+		default:
+			continue
+		}
+		why[k] = reason
+		first[string(pk.Manager)] = cmp.Or(first[string(pk.Manager)], reason)
+	}
+	if len(why) == 0 {
+		return
+	}
+	for i := range events {
+		ev := &events[i]
+		reason := first[dbFileManager(ev.Path)]
+		if p := ev.Package; p != nil && reason == "" {
+			reason = why[packageKey{p.Manager, p.Name}]
+		}
+		if reason != "" {
+			ev.Verdict, ev.Reason = diff.VerdictTampered, reason
+		}
+	}
+}
+
+// apkInstalled is apk's database.
+const apkInstalled = "/lib/apk/db/installed"
+
+// dbFileManager says which package manager's database recorded path p is a file of
+// ("" for none).
+func dbFileManager(p string) string {
+	switch {
+	case p == apkInstalled:
+		return string(pkgdb.APK)
+	case strings.HasPrefix(p, "/var/lib/rpm/") || strings.HasPrefix(p, "/usr/lib/sysimage/rpm/"):
+		return string(pkgdb.RPM)
+	}
+	return ""
+}
+
+// agrees says whether dpkg's status agrees with t, the package log's last transaction
+// of its package: installed or upgraded to the version status now records for it, or
+// removed and no longer installed. A line appended to the log by hand that names
+// another version than status explains nothing; one that names the version status
+// holds (a reinstall, as apt reinstall logs it) cannot be told from a real one.
+func (a *Annotator) agrees(t pkgdb.Transaction) bool {
+	installed := false
+	for _, pk := range a.db.Packages() {
+		if pk.Manager != pkgdb.Dpkg || pk.Name != t.Package {
+			continue
+		}
+		if strings.HasSuffix(pk.Status, " installed") {
+			installed = true
+		}
+		if t.New != "" && pk.Version == t.New {
+			return true
+		}
+	}
+	return t.New == "" && !installed
+}
+
 // conffileTampered says why the verdict of p, a conffile of pkg, is tampered: dpkg keeps
 // conffile digests in its status file, not in pkg's own files, so a status file changed
 // since the baseline vouches for them only where the package log shows a transaction
@@ -362,7 +465,7 @@ func (a *Annotator) conffileTampered(p, pkg string, log map[string]pkgdb.Transac
 	if !ok || a.db == nil {
 		return ""
 	}
-	if _, ok := log[pkg]; ok {
+	if t, ok := log[pkg]; ok && a.agrees(t) {
 		return ""
 	}
 	for _, f := range a.db.Owners(p) {
@@ -420,7 +523,10 @@ const modeAttrs = diff.AttrSet(1<<diff.AttrMode | 1<<diff.AttrUID | 1<<diff.Attr
 
 func (a *Annotator) annotate(ev *diff.Event, log map[string]pkgdb.Transaction) {
 	p := ev.Path
-	v := a.db.Verdict(p, a.db.Opener(p))
+	v, ok := a.digests.verdict(a.db, p, ev.After)
+	if !ok {
+		v = a.db.Verdict(p, a.db.Opener(p))
+	}
 	ev.Verdict, ev.Reason = diff.Verdict(v.Kind), v.Reason
 	if v.File != nil {
 		ev.Package = newPackage(v.File.Package)

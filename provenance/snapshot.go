@@ -42,6 +42,44 @@ type Snapshot struct {
 	Time   time.Time
 	owners map[string]*diff.Package
 	names  func(string) []string // the /usr-merge names of a path
+	// records are what the rpm and apk databases said of each package's files
+	// (pkgdb.Package.Record, and rpm's install time), by manager and name.
+	records map[packageKey]packageRecord
+}
+
+type packageKey struct{ manager, name string }
+
+// packageRecord is the optional last field of a package line: RECORD, or
+// RECORD@INSTALLTIME for rpm.
+type packageRecord struct {
+	version, record string
+	installed       int64
+}
+
+func (r packageRecord) String() string {
+	if r.record == "" {
+		return ""
+	}
+	if r.installed != 0 {
+		return " " + r.record + "@" + strconv.FormatInt(r.installed, 10)
+	}
+	return " " + r.record
+}
+
+func parseRecord(version, f string) (packageRecord, bool) {
+	rec, t, timed := strings.Cut(f, "@")
+	r := packageRecord{version: version, record: rec}
+	if _, err := hex.DecodeString(rec); err != nil || rec == "" {
+		return r, false
+	}
+	if timed {
+		n, err := strconv.ParseInt(t, 10, 64)
+		if err != nil || n <= 0 || strconv.FormatInt(n, 10) != t {
+			return r, false
+		}
+		r.installed = n
+	}
+	return r, true
 }
 
 // SnapshotPath is where the snapshot of the baseline db lives ("" for none: "").
@@ -182,7 +220,8 @@ func PrepareSnapshot(file, root string, roots []string, keep *Snapshot) (*Pendin
 				continue
 			}
 			if !named {
-				fmt.Fprintf(bw, "package %s %s %s %s\n", pk.Manager, pk.Name, pk.Version, pk.Arch)
+				rec := packageRecord{record: pk.Record, installed: pk.Installed}
+				fmt.Fprintf(bw, "package %s %s %s %s%s\n", pk.Manager, pk.Name, pk.Version, pk.Arch, rec)
 				named = true
 			}
 			bw.WriteString(f.Path)
@@ -218,7 +257,11 @@ func (s *Snapshot) write(bw *bufio.Writer) {
 		return cmp.Or(cmp.Compare(x.Manager, y.Manager), cmp.Compare(x.Name, y.Name), cmp.Compare(x.Version, y.Version), cmp.Compare(x.Arch, y.Arch))
 	})
 	for _, pk := range pkgs {
-		fmt.Fprintf(bw, "package %s %s %s %s\n", pk.Manager, pk.Name, pk.Version, pk.Arch)
+		rec := s.records[packageKey{pk.Manager, pk.Name}]
+		if rec.version != pk.Version {
+			rec = packageRecord{}
+		}
+		fmt.Fprintf(bw, "package %s %s %s %s%s\n", pk.Manager, pk.Name, pk.Version, pk.Arch, rec)
 		paths := byPkg[pk]
 		slices.Sort(paths)
 		for _, p := range paths {
@@ -344,10 +387,20 @@ func parseSnapshot(data []byte) (*Snapshot, error) {
 			s.Time = time.Unix(0, ns)
 		case bytes.HasPrefix(line, []byte("package ")):
 			f := strings.Split(string(line), " ")
-			if len(f) != 5 || f[1] == "" || f[2] == "" {
-				return nil, fmt.Errorf("line %d: want package MANAGER NAME VERSION ARCH", n)
+			if len(f) != 5 && len(f) != 6 || f[1] == "" || f[2] == "" {
+				return nil, fmt.Errorf("line %d: want package MANAGER NAME VERSION ARCH [RECORD[@INSTALLTIME]]", n)
 			}
 			cur = &diff.Package{Manager: f[1], Name: f[2], Version: f[3], Arch: f[4]}
+			if len(f) == 6 {
+				r, ok := parseRecord(f[3], f[5])
+				if !ok {
+					return nil, fmt.Errorf("line %d: %.60q: want RECORD (hexadecimal) or RECORD@INSTALLTIME", n, f[5])
+				}
+				if s.records == nil {
+					s.records = map[packageKey]packageRecord{}
+				}
+				s.records[packageKey{f[1], f[2]}] = r
+			}
 		case len(line) > 0 && line[0] == '/' && cur != nil:
 			p := string(line)
 			if _, dup := s.owners[p]; !dup {

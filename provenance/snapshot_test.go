@@ -3,6 +3,11 @@ package provenance
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha1"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +17,7 @@ import (
 
 	"fim/diff"
 	"fim/internal/debtest"
+	"fim/tree"
 )
 
 // TestSnapshotReal writes the snapshot of a root with real packages installed by the
@@ -93,6 +99,8 @@ func FuzzSnapshot(f *testing.F) {
 	f.Add([]byte("fim-packages 1 1796207901108593836\npackage dpkg hello 2.10-3 amd64\n/usr/bin/hello\n/usr/share/doc/hello\npackage rpm bash 5.2-1 x86_64\n/usr/bin/bash\n"))
 	f.Add([]byte("fim-packages 1 0\n"))
 	f.Add([]byte("fim-packages 1 -1\npackage a b c d\n/\n"))
+	f.Add([]byte("fim-packages 1 5\npackage rpm bash 5.2-1 x86_64 0a1b2c@1700000000\n/usr/bin/bash\npackage apk hello 1.0-r0 x86_64 ff\n/usr/bin/hello\n"))
+	f.Add([]byte("fim-packages 1 5\npackage rpm bash 5.2-1 x86_64 0a1b@01\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := parseSnapshot(data)
 		if err != nil {
@@ -104,6 +112,12 @@ func FuzzSnapshot(f *testing.F) {
 		for p, o := range s.owners {
 			if !strings.HasPrefix(p, "/") || o == nil || o.Name == "" || o.Manager == "" {
 				t.Fatalf("accepted %q owned by %+v", p, o)
+			}
+		}
+		for k, r := range s.records {
+			// a record is written back as it was read
+			if back, ok := parseRecord(r.version, strings.TrimPrefix(r.String(), " ")); !ok || back != r {
+				t.Fatalf("record of %v %+v written as %q", k, r, r.String())
 			}
 		}
 	})
@@ -268,6 +282,133 @@ func TestDBEntries(t *testing.T) {
 	} {
 		if pkg, ok := dbEntries(c.path); pkg != c.pkg || ok != c.ok {
 			t.Errorf("%s: %q %v, want %q %v", c.path, pkg, ok, c.pkg, c.ok)
+		}
+	}
+}
+
+// annotateOne annotates a change of the file at p under root against the snapshot
+// file (sealed with digest), and returns its verdict and reason.
+func annotateOne(t *testing.T, root, file, digest, p string) (diff.Verdict, string) {
+	t.Helper()
+	a := New(Options{Root: root, Snapshot: file, SnapshotDigest: digest, Since: time.Unix(0, 0), Logf: t.Logf})
+	defer a.Close()
+	events := []diff.Event{{Kind: diff.Change, Path: p, Changed: 1 << diff.AttrContent, After: &tree.Entry{Path: p, Type: tree.TypeFile}}}
+	if err := a.Annotate(events); err != nil {
+		t.Fatal(err)
+	}
+	return events[0].Verdict, events[0].Reason
+}
+
+// TestRecordTamperedRPM installs a package built from a spec with the real rpm, takes
+// the snapshot a baseline seals, then replaces a binary and edits the package's header
+// in the sqlite rpmdb to claim the new binary's digest, as an intruder would: the
+// binary reads match without the snapshot's record, tampered with it. A real upgrade
+// afterwards (other digests, a later install time) is a transaction: match again.
+func TestRecordTamperedRPM(t *testing.T) {
+	const dbpath = "/usr/lib/sysimage/rpm"
+	root, _ := debtest.RPMRoot(t, "../pkgdb/testdata/rpm/fimtest.spec", dbpath)
+	at := func(p string) string { return filepath.Join(root, p) }
+	file := filepath.Join(t.TempDir(), "b.db.packages")
+	digest, _, err := WriteSnapshot(file, root, []string{"/usr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(at("usr/bin/fimtest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trojan := append(bytes.Clone(bin), "# trojan\n"...)
+	if err := os.WriteFile(at("usr/bin/fimtest"), trojan, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	oldSum, newSum := sha256.Sum256(bin), sha256.Sum256(trojan)
+	sdb, err := sql.Open("sqlite", "file:"+at(dbpath+"/rpmdb.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hnum int64
+	var blob []byte
+	if err := sdb.QueryRow("SELECT hnum, blob FROM Packages").Scan(&hnum, &blob); err != nil {
+		t.Fatal(err)
+	}
+	edited := bytes.Replace(blob, []byte(hex.EncodeToString(oldSum[:])), []byte(hex.EncodeToString(newSum[:])), 1)
+	if bytes.Equal(edited, blob) {
+		t.Fatal("the header holds no SHA-256 of /usr/bin/fimtest")
+	}
+	if _, err := sdb.Exec("UPDATE Packages SET blob = ? WHERE hnum = ?", edited, hnum); err != nil {
+		t.Fatal(err)
+	}
+	sdb.Close()
+
+	if v, why := annotateOne(t, root, "", "", "/usr/bin/fimtest"); v != diff.VerdictMatch {
+		t.Errorf("without the snapshot: %s (%s), want match (the edit deceives the database)", v, why)
+	}
+	if v, why := annotateOne(t, root, file, digest, "/usr/bin/fimtest"); v != diff.VerdictTampered || !strings.Contains(why, "install time") {
+		t.Errorf("with the snapshot: %s (%s), want tampered", v, why)
+	}
+	// An upgrade (release 2, another binary) over the database as rpm wrote it: a
+	// record of other digests, with a later install time.
+	sdb, err = sql.Open("sqlite", "file:"+at(dbpath+"/rpmdb.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sdb.Exec("UPDATE Packages SET blob = ? WHERE hnum = ?", blob, hnum); err != nil {
+		t.Fatal(err)
+	}
+	sdb.Close()
+	spec, err := os.ReadFile("../pkgdb/testdata/rpm/fimtest.spec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec = bytes.Replace(spec, []byte("Release:   1"), []byte("Release:   2"), 1)
+	spec = bytes.Replace(spec, []byte(`echo fimtest\n`), []byte(`echo fimtest 2\n`), 1)
+	spec2 := filepath.Join(t.TempDir(), "fimtest.spec")
+	if err := os.WriteFile(spec2, spec, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pkg2 := debtest.RPMBuild(t, spec2)
+	time.Sleep(1100 * time.Millisecond) // install times are in seconds
+	debtest.Run(t, "rpm", debtest.RPMArgs(root, dbpath, "-U", "--nodeps", "--noscripts", pkg2)...)
+	if v, why := annotateOne(t, root, file, digest, "/usr/bin/fimtest"); v != diff.VerdictMatch {
+		t.Errorf("after an upgrade: %s (%s), want match", v, why)
+	}
+}
+
+// TestRecordTamperedAPK: an apk database entry whose file digest was edited to match
+// a replaced binary, the package's version unchanged, is tampered; the same edit with
+// a new version (what an upgrade writes) is not.
+func TestRecordTamperedAPK(t *testing.T) {
+	root := t.TempDir()
+	debtest.Run(t, "cp", "-a", "../pkgdb/testdata/apk/root/.", root)
+	at := func(p string) string { return filepath.Join(root, p) }
+	file := filepath.Join(t.TempDir(), "b.db.packages")
+	digest, _, err := WriteSnapshot(file, root, []string{"/usr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trojan := []byte("#!/bin/sh\necho trojan\n")
+	if err := os.WriteFile(at("usr/bin/hello"), trojan, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha1.Sum(trojan)
+	installed, err := os.ReadFile(at("lib/apk/db/installed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := bytes.Replace(installed, []byte("Z:Q1dXP6+xjdlvFZt3uombwEWss1Sc8="), []byte("Z:Q1"+base64.StdEncoding.EncodeToString(sum[:])), 1)
+	for _, c := range []struct {
+		name string
+		db   []byte
+		want diff.Verdict
+	}{
+		{"same version", edited, diff.VerdictTampered},
+		{"new version", bytes.Replace(edited, []byte("P:hello\nV:1.0-r0\n"), []byte("P:hello\nV:1.0-r1\n"), 1), diff.VerdictMatch},
+	} {
+		if err := os.WriteFile(at("lib/apk/db/installed"), c.db, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if v, why := annotateOne(t, root, file, digest, "/usr/bin/hello"); v != c.want {
+			t.Errorf("%s: %s (%s), want %s", c.name, v, why, c.want)
 		}
 	}
 }

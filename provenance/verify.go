@@ -181,35 +181,3 @@ func sameState(a, b *tree.Entry) bool {
 	return a.Type == b.Type && a.Device == b.Device && a.Inode == b.Inode && a.Size == b.Size &&
 		a.Mtime == b.Mtime && a.Ctime == b.Ctime
 }
-
-// Verification is which files matched their packages, and in what state: what fim
-// baseline --package-digests records (tree.FlagPackageVerified).
-type Verification struct {
-	mu sync.Mutex
-	m  map[string]*tree.Entry
-}
-
-// VerifyMatched verifies the packages' files as Verify does and returns which matched.
-func VerifyMatched(ctx context.Context, o VerifyOptions) (*Verification, error) {
-	v := &Verification{m: map[string]*tree.Entry{}}
-	o.Matched = func(p string, e *tree.Entry) {
-		v.mu.Lock()
-		v.m[p] = e
-		v.mu.Unlock()
-	}
-	_, err := Verify(ctx, o)
-	return v, err
-}
-
-// Mark sets tree.FlagPackageVerified on e when its file matched its package in the
-// state e records (and clears it otherwise). A nil Verification marks nothing. It is
-// safe for concurrent use once VerifyMatched has returned.
-func (v *Verification) Mark(e *tree.Entry) {
-	if v == nil {
-		return
-	}
-	e.Flags &^= tree.FlagPackageVerified
-	if st := v.m[e.Path]; st != nil && sameState(st, e) {
-		e.Flags |= tree.FlagPackageVerified
-	}
-}

@@ -1,10 +1,12 @@
 package walk
 
 import (
+	"bytes"
 	"errors"
 	"fim/textcopy"
 	"fim/tree"
 	"fmt"
+	"io"
 	"strconv"
 	"sync"
 
@@ -17,7 +19,7 @@ type hashBuf struct {
 	buf     []byte
 	h       *blake3.Hasher
 	dirents []byte
-	copy    []byte // the content kept for a copy, when one is asked for
+	kept    bytes.Buffer // the content kept for a copy, when one is asked for
 }
 
 func newHashBuf() *hashBuf {
@@ -147,12 +149,27 @@ func (wk *walk) hashOnce(e *tree.Entry, a *aux, hb *hashBuf, dirfd int, name str
 	if a.grow != nil {
 		prefix = a.grow.Size
 	}
-	var keep *[]byte
-	if a.copyMax > 0 && !sizeless && e.Size <= a.copyMax {
-		hb.copy = hb.copy[:0]
-		keep = &hb.copy
+	// Every byte read feeds the side digest and, for a file that keeps a copy, the copy.
+	var sides []io.Writer
+	keep := a.copyMax > 0 && !sizeless && e.Size <= a.copyMax
+	if keep {
+		hb.kept.Reset()
+		sides = append(sides, &hb.kept)
 	}
-	sum, prefixSum, read, err := hb.hashFD(fd, want, prefix, keep, wk)
+	var pkg io.Writer
+	if wk.Side != nil {
+		if pkg = wk.Side.For(e, a.prior); pkg != nil {
+			sides = append(sides, pkg)
+		}
+	}
+	var side io.Writer
+	switch len(sides) {
+	case 1:
+		side = sides[0]
+	case 2:
+		side = io.MultiWriter(sides...)
+	}
+	sum, prefixSum, read, err := hb.hashFD(fd, want, prefix, side, wk)
 	if errors.Is(err, unix.EAGAIN) {
 		return errChanged // a FIFO or socket took the file's place
 	}
@@ -182,8 +199,8 @@ func (wk *walk) hashOnce(e *tree.Entry, a *aux, hb *hashBuf, dirfd int, name str
 	e.Flags = e.Flags&^(tree.FlagUnreadable|tree.FlagUnstable|tree.FlagGrown) | tree.FlagHashed
 	e.Copy = nil
 	switch {
-	case keep != nil:
-		e.Copy, e.NoCopy = textcopy.Take(hb.copy)
+	case keep:
+		e.Copy, e.NoCopy = textcopy.Take(hb.kept.Bytes())
 	case a.copyMax > 0:
 		e.NoCopy = tree.NoCopyTooLarge // grew past the limit since it was listed
 	}
@@ -194,6 +211,9 @@ func (wk *walk) hashOnce(e *tree.Entry, a *aux, hb *hashBuf, dirfd int, name str
 	if a.xattrsAtHash {
 		e.Xattrs = xa.Xattrs
 		e.Flags = e.Flags&^tree.FlagXattrsUnreadable | xa.Flags&tree.FlagXattrsUnreadable
+	}
+	if pkg != nil {
+		wk.Side.Done(e, pkg)
 	}
 	return nil
 }
@@ -300,9 +320,9 @@ var procFD = func() (p struct {
 // bytes and the read came up short of the buffer (for a regular file, a short read is
 // the end of the file). A file that fits the buffer is hashed in one call. When prefix
 // is not negative, prefixSum is the digest of the first prefix bytes, taken from the
-// same read (zero if the file is shorter). When keep is set, what is read is appended
-// to it.
-func (hb *hashBuf) hashFD(fd int, want, prefix int64, keep *[]byte, wk *walk) (sum, prefixSum [32]byte, total int64, err error) {
+// same read (zero if the file is shorter). When side is not nil, every byte read is
+// written to it as well (a copy kept for diffs, Walker.Side).
+func (hb *hashBuf) hashFD(fd int, want, prefix int64, side io.Writer, wk *walk) (sum, prefixSum [32]byte, total int64, err error) {
 	n, err := readFull(fd, hb.buf, want)
 	if err != nil {
 		return sum, prefixSum, 0, err
@@ -310,18 +330,15 @@ func (hb *hashBuf) hashFD(fd int, want, prefix int64, keep *[]byte, wk *walk) (s
 	if want >= 0 && int64(n) > want {
 		return sum, prefixSum, 0, errChanged // longer than listed: grown, or not the file listed
 	}
+	if side != nil {
+		side.Write(hb.buf[:n])
+	}
 	if n < len(hb.buf) && prefix < 0 {
-		if keep != nil {
-			*keep = append(*keep, hb.buf[:n]...)
-		}
 		return blake3.Sum256(hb.buf[:n]), prefixSum, int64(n), nil
 	}
 	hb.h.Reset()
 	for n > 0 {
 		chunk := hb.buf[:n]
-		if keep != nil {
-			*keep = append(*keep, chunk...)
-		}
 		if prefix >= total && prefix <= total+int64(n) {
 			// The recorded size falls in this chunk: the digest of what comes before it,
 			// and the hasher goes on from there.
@@ -349,6 +366,9 @@ func (hb *hashBuf) hashFD(fd int, want, prefix int64, keep *[]byte, wk *walk) (s
 		}
 		if n, err = readFull(fd, hb.buf, rest); err != nil {
 			return sum, prefixSum, 0, err
+		}
+		if side != nil {
+			side.Write(hb.buf[:n])
 		}
 	}
 	if prefix == 0 && total == 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fim/tree"
 	"fmt"
+	"io"
 	"path"
 	"runtime"
 	"sort"
@@ -52,6 +53,23 @@ type Walker struct {
 	// size and mtime match too takes the prior hash without being read: `fim check
 	// --fast`.
 	Fast bool
+	// Side, if set, takes a second digest of regular files' content in the read that
+	// hashes them (see SideDigest).
+	Side SideDigest
+}
+
+// SideDigest is a second digest of regular files' content, taken in the walk's one
+// read of each file (fim: a package file's digest in its package's algorithm), so that
+// no file is read twice. Its methods are called from any goroutine of the walk. A file
+// with several names is read, and its side digest taken, under one of them only.
+type SideDigest interface {
+	// For returns what to feed the content of regular file e with, or nil for nothing;
+	// prior is e's recorded entry when the walk has a Prior and one is recorded. It is
+	// asked once for every read of the file.
+	For(e, prior *tree.Entry) io.Writer
+	// Done is handed w once the read fed all of e's content to it and proved to be of
+	// e, unchanged; it is called before e is delivered, and may set e's flags.
+	Done(e *tree.Entry, w io.Writer)
 }
 
 // node is a directory to list: a configured root, a directory below one, or a transit
@@ -90,6 +108,7 @@ type aux struct {
 	xattrsAtHash bool
 	grow         *tree.Entry // the record a growing file's beginning is checked against
 	copyMax      int64       // > 0: keep a copy of the content, if it is at most this long
+	prior        *tree.Entry // the record of a file, for Walker.Side
 }
 
 // linkSlot makes the hash of an inode with several names computed once.
@@ -863,8 +882,9 @@ func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev u
 	// A file with several names is hashed under one of them (see planHash): the others
 	// could not tell their records' beginnings, and are compared as any file.
 	growing := r != nil && r.Growing && e.Type == tree.TypeFile && e.Nlink == 1
-	if lookup != nil && readable && (wk.Fast || growing) {
+	if lookup != nil && readable && (wk.Fast || growing || wk.Side != nil && e.Type == tree.TypeFile) {
 		if p := lookup(e.Path); p != nil {
+			a.prior = p
 			same := p.Type == e.Type && p.Device == e.Device && p.Inode == e.Inode
 			if growing && p.Type == tree.TypeFile {
 				e.Flags |= tree.FlagGrowing

@@ -75,6 +75,12 @@ type Watcher struct {
 	DB     string
 	Update bool
 	Meta   baseline.Meta
+	// Explained, with Update, takes into the baseline only the changes whose events
+	// Emit gave an explained verdict (it sets the events' Verdict): the path of any
+	// other delivered event keeps in the baseline the entry it had before that event
+	// (what lies below a directory's path too) until an explained event of it is
+	// delivered, and a check goes on reporting it until it is accepted.
+	Explained bool
 	// Signer signs each baseline --update writes; KeyBase is its key base (see
 	// baseline.Meta.KeyBase).
 	Signer  ed25519.PrivateKey
@@ -139,6 +145,9 @@ type Watcher struct {
 	// kept is the baseline of --db once the state reads its own file: kept open, so
 	// that its files stay fim's own (Walker.Own) until it is rewritten.
 	kept *baseline.Reader
+	// held are the paths Explained keeps out of the baseline, with the entry the
+	// baseline keeps for each (nil: none).
+	held map[string]*tree.Entry
 }
 
 // round is one look at the filesystem (a batch of notifications, a rescan): the
@@ -1123,8 +1132,11 @@ func (w *Watcher) deliver() error {
 			w.Metrics.Handed(events)
 		}
 		var rounds []*round
-		for _, p := range w.pending[:n] {
+		for i, p := range w.pending[:n] {
 			rounds = append(rounds, p.rounds...)
+			if w.Update && w.Explained {
+				w.holdOut(events[i], p.rounds)
+			}
 		}
 		w.pending = w.pending[n:]
 		if w.Acked == nil {
@@ -1141,6 +1153,33 @@ func (w *Watcher) deliver() error {
 	w.pending = nil
 	w.retire()
 	return nil
+}
+
+// holdOut notes what ev, handed on in the rounds it stands for, means for the
+// baseline Explained writes: an explained event releases its paths, and any other keeps
+// them (and what lies below them) at their entries before the first of its rounds,
+// unless they are kept already.
+func (w *Watcher) holdOut(ev diff.Event, rounds []*round) {
+	paths := map[string]bool{ev.Path: true}
+	if ev.OldPath != "" {
+		paths[ev.OldPath] = true
+	}
+	if ev.Verdict.Explained() {
+		for p := range paths {
+			delete(w.held, p)
+		}
+		return
+	}
+	if w.held == nil {
+		w.held = map[string]*tree.Entry{}
+	}
+	for _, r := range rounds { // oldest first: the earliest state wins
+		for p, e := range r.before {
+			if _, kept := w.held[p]; !kept && withinAny(p, paths) {
+				w.held[p] = e
+			}
+		}
+	}
 }
 
 // collect notes the batches delivered since it was last called, waiting up to wait
@@ -1305,6 +1344,10 @@ func (w *Watcher) maybeFlushState(final bool) error {
 			}
 		}
 	}
+	waiting := len(undelivered) > 0
+	for p, e := range w.held { // kept since before anything undelivered
+		undelivered[p] = e
+	}
 	meta := w.Meta
 	meta.Generation++
 	snap := w.packages()
@@ -1335,7 +1378,7 @@ func (w *Watcher) maybeFlushState(final bool) error {
 			return err
 		}
 	}
-	w.flushed, w.dirty = time.Now(), len(undelivered) > 0
+	w.flushed, w.dirty = time.Now(), waiting
 	w.closeState()
 	w.removeStateDir() // the baseline holds all of the state now
 	r, err := baseline.Open(w.DB)

@@ -517,6 +517,40 @@ func TestProvenanceTampered(t *testing.T) {
 	}
 }
 
+// TestProvenanceLogForged: an intruder who edits a package's .md5sums also appends a
+// transaction of that package to dpkg.log. A line that names a version dpkg's status
+// does not hold explains nothing: still tampered. One that names the version status
+// holds (a reinstall) cannot be told from a real one, and is taken as one.
+func TestProvenanceLogForged(t *testing.T) {
+	for _, c := range []struct {
+		line string
+		want string
+	}{
+		{"upgrade hello:amd64 2.10-3 2.10-3+fim9", "tampered"},
+		{"install hello:amd64 <none> 2.10-3+fim9", "tampered"},
+		{"remove hello:amd64 2.10-3 <none>", "tampered"},
+		{"upgrade hello:amd64 2.10-3 2.10-3", "match"}, // a reinstall, as apt reinstall logs it
+	} {
+		db := filepath.Join(t.TempDir(), "b.db")
+		_, at := dpkgBaseline(t, db, "hello")
+		trojan := []byte("#!/bin/sh\necho not hello\n")
+		must(t, os.WriteFile(at("usr/bin/hello"), trojan, 0o755))
+		sums := at("var/lib/dpkg/info/hello.md5sums")
+		data, err := os.ReadFile(sums)
+		must(t, err)
+		data = regexp.MustCompile(`(?m)^[0-9a-f]{32}  usr/bin/hello$`).ReplaceAll(data, []byte(fmt.Sprintf("%x  usr/bin/hello", md5.Sum(trojan))))
+		must(t, os.WriteFile(sums, data, 0o644))
+		log, err := os.OpenFile(at("var/log/dpkg.log"), os.O_APPEND|os.O_WRONLY, 0)
+		must(t, err)
+		fmt.Fprintf(log, "%s %s\n", time.Now().Format("2006-01-02 15:04:05"), c.line)
+		log.Close()
+		out, _, _ := run(t, "check", "--db", db, "--format", "json")
+		if got := verdictsOf(t, out)["change /usr/bin/hello"]; got != c.want {
+			t.Errorf("dpkg.log forged with %q: /usr/bin/hello %s, want %s", c.line, got, c.want)
+		}
+	}
+}
+
 // TestProvenanceConffileTampered: dpkg keeps conffile digests in its status file,
 // which every transaction rewrites. A real upgrade of one package must not let an
 // edited digest in status explain the edit of another package's conffile: that stays

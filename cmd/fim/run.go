@@ -85,11 +85,14 @@ func runBaseline(c *cli.Context) error {
 	}
 	defer rec.Close()
 	rec.Snapshot = provenanceOptions(c)
-	if c.Bool("package-digests") {
-		rec.Digests = &provenance.VerifyOptions{Logf: logf, Workers: c.Int("workers")}
-	}
 	var warn warnings
-	src := walker(c, comp, pol, pol.Root, &warn, rec.Own()...).Walk(c.Context)
+	wk := walker(c, comp, pol, pol.Root, &warn, rec.Own()...)
+	if c.Bool("package-digests") && imageSource(c) == "" {
+		d := provenance.NewDigests(pol.Root, logf)
+		defer d.Close()
+		wk.Side = d
+	}
+	src := wk.Walk(c.Context)
 	if imageSource(c) != "" {
 		if pol, src, err = readImage(c, pol, &warn); err != nil {
 			return err

@@ -5,9 +5,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"fim/internal/debtest"
 	"fim/internal/fstest"
@@ -147,5 +149,48 @@ func TestScriptVerdictDpkg(t *testing.T) {
 	}
 	if !strings.Contains(out, conf) {
 		t.Errorf("check did not report %s:\n%s", conf, out)
+	}
+}
+
+// TestWatchUpdateExplained installs a package with the real dpkg under a watched /usr
+// while a file no package lists is planted there, with fim watch --update=explained
+// keeping the baseline: the baseline takes in what the package manager did, and the
+// next check reports the planted file only, still unexplained. A plain --update takes
+// in both.
+func TestWatchUpdateExplained(t *testing.T) {
+	for _, c := range []struct {
+		update string
+		want   []string
+	}{
+		{"--update=explained", []string{"create /usr/bin/planted unowned"}},
+		{"--update", nil},
+	} {
+		t.Run(c.update, func(t *testing.T) {
+			root := debtest.DpkgRoot(t, "hello")
+			deb := debtest.DebCache(t, "hostname")["hostname"]
+			db := filepath.Join(t.TempDir(), "b.db")
+			must(t, os.MkdirAll(filepath.Join(root, "usr", syncDir), 0o755)) // startWatch's
+			time.Sleep(1100 * time.Millisecond)                              // the package log's times are in seconds
+			mustRun(t, 0, "baseline", "--quiet", "--db", db, "--root", root, "/usr")
+			r := startWatch(t, fanotifyBackend, filepath.Join(root, "usr"), "--db", db, c.update, "--update-every", "100ms")
+			debtest.Run(t, "dpkg", debtest.DpkgArgs(root, "--force-depends", "-i", deb)...)
+			must(t, os.WriteFile(filepath.Join(root, "usr/bin/planted"), []byte("#!/bin/sh\n"), 0o755))
+			seen := map[string]bool{}
+			r.await("the planted file and hostname's man page", func(evs []watchEvent) bool {
+				for _, ev := range evs {
+					seen[ev.Path] = true
+				}
+				return seen["/usr/bin/planted"] && seen["/usr/share/man/man1/hostname.1.gz"]
+			})
+			r.stop(syscall.SIGTERM)
+			out, _, _ := run(t, "check", "--db", db, "--format", "json")
+			var got []string
+			for _, ev := range parseProv(t, out) {
+				got = append(got, ev.Type+" "+ev.Path+" "+ev.Verdict)
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("check after watch %s: %q, want %q", c.update, got, c.want)
+			}
+		})
 	}
 }

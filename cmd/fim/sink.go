@@ -113,7 +113,7 @@ func newReporter(c *cli.Context, stream bool, roots []string, own check.Own) (*r
 		}
 		// The baseline never gets ahead of what was reported: an update would take
 		// in the changes the filter keeps out of the report.
-		if r.min > diff.SeverityUnset && c.Bool("update") {
+		if r.min > diff.SeverityUnset && updating(c) {
 			return nil, usageErr("--min-severity leaves changes unreported that --update would take into the baseline: use one or the other")
 		}
 	}

@@ -39,7 +39,7 @@ func watchCommand() *cli.Command {
 			&cli.IntFlag{Name: "queue-events", Value: watch.DefaultQueuedEvents, Usage: "the kernel's event queue for fim holds `N` events (more when the system's fs.*.max_queued_events is higher; 0: the system's)"},
 			&cli.DurationFlag{Name: "dedup-window", Value: 2 * time.Second, Usage: "fold repeats of one event on one path within this window into one, with a count (0: off)"},
 			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, e.g. mtime,ctime"},
-			&cli.BoolFlag{Name: "update", Usage: "keep the baseline database current as events arrive"},
+			&cli.GenericFlag{Name: "update", Value: &updateMode{}, Usage: "keep the baseline database current as events arrive; --update=explained takes in only the changes the package manager explains, and a check goes on reporting the others"},
 			&cli.DurationFlag{Name: "update-every", Value: 10 * time.Second, Usage: "with --update, rewrite the baseline at most this often (and on exit)"},
 			&cli.StringFlag{Name: "spool", Usage: "keep batches not yet delivered in `DIR` (default: DB.spool beside the baseline; in memory without one)"},
 			&cli.StringFlag{Name: "spool-max", Value: "256MiB", Usage: "the most the spool holds, e.g. 64MiB; when full, changes are found again by a rescan once it is delivered"},
@@ -66,7 +66,7 @@ func runWatch(c *cli.Context) error {
 	// The baseline is the state to compare with when one is named, or when nothing
 	// else says what to watch; otherwise watch starts from what it sees.
 	var db string
-	if named || len(paths) == 0 && cfg == nil || c.Bool("update") {
+	if named || len(paths) == 0 && cfg == nil || updating(c) {
 		if db, err = dbPath(c, cfg); err != nil {
 			return err
 		}
@@ -82,7 +82,7 @@ func runWatch(c *cli.Context) error {
 	if err != nil || spoolMax == 0 {
 		return usageErr("--spool-max %q: want a size in bytes, e.g. 64MiB", c.String("spool-max"))
 	}
-	if c.String("sign") != "" && !c.Bool("update") {
+	if c.String("sign") != "" && !updating(c) {
 		return usageErr("--sign goes with --update (it signs the updated baseline)")
 	}
 	signer, err := loadSigner(c)
@@ -90,7 +90,7 @@ func runWatch(c *cli.Context) error {
 		return err
 	}
 	var warn warnings
-	o := check.WatchOptions{Paths: paths, Config: cfg, DB: db, Update: c.Bool("update"), Signer: signer, Stamp: stamp(),
+	o := check.WatchOptions{Paths: paths, Config: cfg, DB: db, Update: updating(c), Explained: c.String("update") == "explained", Signer: signer, Stamp: stamp(),
 		Ignore: extraIgnore, Walker: check.WalkerOptions{Workers: c.Int("workers"), Warn: warn.add}, Logf: logf}
 	o.Provenance = provenanceOptions(c)
 	wt, err := check.NewWatch(o)
@@ -240,4 +240,34 @@ func queuedEvents(n int) int {
 		return -1
 	}
 	return n
+}
+
+// updateMode is watch's --update: alone (or =true) every change reported is taken into
+// the baseline, =explained only those the package manager explains.
+type updateMode struct{ v string }
+
+func (u *updateMode) Set(s string) error {
+	switch s {
+	case "true", "false", "explained":
+		u.v = s
+		return nil
+	}
+	return fmt.Errorf("%q: want --update or --update=explained", s)
+}
+
+func (u *updateMode) String() string {
+	if u == nil || u.v == "" {
+		return "false"
+	}
+	return u.v
+}
+
+// IsBoolFlag lets --update go without a value.
+func (u *updateMode) IsBoolFlag() bool { return true }
+
+// updating says whether the command's --update (a check's, or a watch's in either
+// mode) is on.
+func updating(c *cli.Context) bool {
+	v := c.String("update")
+	return v != "" && v != "false"
 }

@@ -102,6 +102,12 @@ func TakesValue(flags []cli.Flag, a string) bool {
 	}
 	for _, f := range flags {
 		if slices.Contains(f.Names(), name) {
+			if g, ok := f.(*cli.GenericFlag); ok {
+				// a value that may go without one (--update, --update=explained)
+				if b, ok := g.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+					return false
+				}
+			}
 			d, ok := f.(cli.DocGenerationFlag)
 			return ok && d.TakesValue()
 		}

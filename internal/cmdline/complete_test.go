@@ -18,7 +18,8 @@ func testApp() *cli.App {
 		Commands: []*cli.Command{
 			{Name: "scan", Flags: []cli.Flag{
 				&cli.StringFlag{Name: "format"}, &cli.BoolFlag{Name: "fast"},
-				&cli.StringSliceFlag{Name: "exclude"}, &cli.IntFlag{Name: "max-depth"}}},
+				&cli.StringSliceFlag{Name: "exclude"}, &cli.IntFlag{Name: "max-depth"},
+				&cli.GenericFlag{Name: "update", Value: &optional{}}}},
 			{Name: "keys", Subcommands: []*cli.Command{{Name: "make", Flags: []cli.Flag{&cli.StringFlag{Name: "out"}}}}},
 			{Name: "hidden", Hidden: true},
 			{Name: "completion"},
@@ -26,6 +27,13 @@ func testApp() *cli.App {
 		},
 	}
 }
+
+// optional is a flag value that may go without one (--update, --update=all).
+type optional struct{ v string }
+
+func (o *optional) Set(s string) error { o.v = s; return nil }
+func (o *optional) String() string     { return o.v }
+func (o *optional) IsBoolFlag() bool   { return true }
 
 // testValues: scan's --format takes text or json, the app's --color auto or never,
 // completion's argument a shell.
@@ -53,7 +61,8 @@ func TestFlagsAnywhere(t *testing.T) {
 		{"scan /etc --help", "scan --help"},
 		{"scan /etc --fast=false -", "scan --fast=false -- /etc -"},
 		{"keys make /k --out o", "keys make --out o -- /k"},
-		{"-v keys /k make", "-v keys /k make"}, // "/k" names no subcommand: the parser reports it
+		{"scan --update /etc --update=all /usr", "scan --update --update=all -- /etc /usr"}, // takes no next word
+		{"-v keys /k make", "-v keys /k make"},                                              // "/k" names no subcommand: the parser reports it
 		{"bogus /etc --db x", "bogus /etc --db x"},
 		{"", ""},
 	} {

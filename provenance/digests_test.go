@@ -1,0 +1,117 @@
+package provenance
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"fim/diff"
+	"fim/internal/debtest"
+	"fim/tree"
+	"fim/walk"
+)
+
+// walkUsr walks /usr under root with side (if set) and the prior entries prior (if
+// set), and returns the entries by recorded path.
+func walkUsr(t *testing.T, root string, side walk.SideDigest, prior map[string]*tree.Entry) map[string]*tree.Entry {
+	t.Helper()
+	w := &walk.Walker{Roots: []walk.Root{{Path: "/usr"}}, Prefix: root}
+	if side != nil {
+		w.Side = side
+	}
+	if prior != nil {
+		w.Prior = func() func(string) *tree.Entry { return func(p string) *tree.Entry { return prior[p] } }
+	}
+	got := map[string]*tree.Entry{}
+	for e, err := range w.Walk(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[e.Path] = e
+	}
+	return got
+}
+
+// TestDigestsBaseline: the walk of fim baseline --package-digests marks the files it
+// reads that have their package's digest, and only those: not a file rewritten, not
+// one whose .md5sums entry was changed, not a file no package lists.
+func TestDigestsBaseline(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello")
+	at := func(p string) string { return filepath.Join(root, p) }
+	sums := at("var/lib/dpkg/info/hello.md5sums")
+	data, err := os.ReadFile(sums)
+	if err != nil {
+		t.Fatal(err)
+	}
+	man := regexp.MustCompile(`(?m)^[0-9a-f]{32}(  usr/share/man/man1/hello.1.gz)$`)
+	if err := os.WriteFile(sums, man.ReplaceAll(data, []byte(strings.Repeat("0", 32)+"$1")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for p, data := range map[string]string{"usr/share/doc/hello/copyright": "not hello's\n", "usr/bin/planted": "#!/bin/sh\n"} {
+		if err := os.WriteFile(at(p), []byte(data), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := NewDigests(root, t.Logf)
+	defer d.Close()
+	got := walkUsr(t, root, d, nil)
+	for p, want := range map[string]bool{
+		"/usr/bin/hello": true,
+		"/usr/share/doc/hello/changelog.Debian.gz": true,
+		"/usr/share/doc/hello/copyright":           false,
+		"/usr/share/man/man1/hello.1.gz":           false,
+		"/usr/bin/planted":                         false,
+	} {
+		e := got[p]
+		if e == nil {
+			t.Fatalf("%s not walked", p)
+		}
+		if v := e.Flags&tree.FlagPackageVerified != 0; v != want {
+			t.Errorf("%s: verified %v, want %v", p, v, want)
+		}
+	}
+}
+
+// TestDigestsCheck: a check's verdict of a file the walk found changed is drawn from
+// the walk's own read of it, so it speaks of the content the event reports even when
+// the file changes again before the verdict is asked (here: back to the package's);
+// a file the walk found as recorded was not digested, and its verdict reads it.
+func TestDigestsCheck(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello")
+	at := func(p string) string { return filepath.Join(root, p) }
+	prior := walkUsr(t, root, nil, nil)
+	bin, err := os.ReadFile(at("usr/bin/hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(at("usr/bin/hello"), []byte("trojan\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	a := New(Options{Root: root})
+	defer a.Close()
+	now := walkUsr(t, root, a.Digests(), prior)
+	if err := os.WriteFile(at("usr/bin/hello"), bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(at("usr/share/doc/hello/copyright"), []byte("not hello's\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	events := []diff.Event{
+		{Kind: diff.Change, Path: "/usr/bin/hello", After: now["/usr/bin/hello"]},
+		{Kind: diff.Change, Path: "/usr/share/doc/hello/copyright", After: now["/usr/share/doc/hello/copyright"]},
+	}
+	if err := a.Annotate(events); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range events {
+		if ev.Verdict != diff.VerdictMismatch {
+			t.Errorf("%s: %s (%s), want mismatch", ev.Path, ev.Verdict, ev.Reason)
+		}
+	}
+	if n := len(a.digests.taken); n != 1 {
+		t.Errorf("%d files digested in the walk, want 1 (the changed one)", n)
+	}
+}

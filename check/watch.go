@@ -15,6 +15,7 @@ import (
 	"fim/config"
 	"fim/diff"
 	"fim/provenance"
+	"fim/textcopy"
 	"fim/walk"
 	"fim/watch"
 )
@@ -81,11 +82,21 @@ func NewWatch(o WatchOptions) (*Watch, error) {
 		return nil, err
 	}
 	prior, signed := Continue(o.DB, meta)
+	// The copies the watch takes are compared with DB's, and kept in what an update
+	// writes: they are redacted with DB's key, or a new one.
+	key := textcopy.NewKey()
+	if prior.CopyKey != "" {
+		key = CopyKey(prior)
+	}
+	comp.SetCopyKey(key)
 	if o.Update {
 		if signed && o.Signer == nil {
 			return nil, fmt.Errorf("%s: %w", o.DB, ErrNeedsSigner)
 		}
 		meta = prior
+		if comp.KeepsCopies() && meta.CopyKey == "" {
+			meta.CopyKey = key.Encode()
+		}
 	}
 	wt := &Watch{Policy: pol, Compiled: comp, o: o, meta: meta, snap: provenance.OpenSnapshot(o.DB)}
 	wo := o.Walker

@@ -183,7 +183,7 @@ func (wk *walk) hashOnce(e *tree.Entry, a *aux, hb *hashBuf, dirfd int, name str
 	e.Copy = nil
 	switch {
 	case keep != nil:
-		e.Copy, e.NoCopy = textcopy.Take(hb.copy)
+		e.Copy, e.NoCopy = textcopy.Take(hb.copy, a.copyKey)
 	case a.copyMax > 0:
 		e.NoCopy = tree.NoCopyTooLarge // grew past the limit since it was listed
 	}

@@ -37,6 +37,9 @@ type Copies struct {
 	Max     int64     // larger files are too_large; at most textcopy.MaxSize
 	Private bool      // keep the content of files that are not world-readable too
 	NoDiff  []Matcher // secret: never kept (textcopy.Public lets .pub files through)
+	// Key keys the digests of redacted secrets (textcopy.Redact): the key of the
+	// baseline the copies are kept in or compared with.
+	Key textcopy.Key
 }
 
 // reason returns why the content of e, a regular file, is not kept, or tree.CopyNone

@@ -108,6 +108,7 @@ func runBaseline(c *cli.Context) error {
 		return err
 	}
 	defer rec.Close()
+	comp.SetCopyKey(rec.CopyKey)
 	if !c.Bool("no-provenance") {
 		rec.Snapshot = &provenance.Options{Logf: logf, Workers: c.Int("workers")}
 	}

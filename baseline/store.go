@@ -784,7 +784,7 @@ func (it *Iter) Next() (e *tree.Entry, err error) {
 	}
 	if it.looked != nil {
 		if e := it.looked.take(br.key, br.base(), br.rec); e != nil {
-			return e, nil // decoded by Prior from the bytes just digested
+			return e, it.r.attachCopy(e) // decoded by Prior from the bytes just digested
 		}
 	}
 	e = &tree.Entry{Path: pathOf(it.r.meta.KeyBase, br.key)}
@@ -792,7 +792,7 @@ func (it *Iter) Next() (e *tree.Entry, err error) {
 		it.done = true
 		return nil, bad(it.r.path, "record %q: %v", e.Path, err)
 	}
-	return e, nil
+	return e, it.r.attachCopy(e)
 }
 
 // block digests a block the iterator reaches, and checks that its first key follows
@@ -835,7 +835,7 @@ func (r *Reader) Get(path string) (e *tree.Entry, err error) {
 	if err := g.ec.br.decode(e); err != nil {
 		return nil, bad(r.path, "record %q: %v", path, err)
 	}
-	return e, nil
+	return e, r.attachCopy(e)
 }
 
 // TempPath returns the file the new baseline is being written to.
@@ -883,7 +883,7 @@ func (r *Reader) Subtree(path string, fn func(*tree.Entry) error) error {
 		if err := ec.br.decode(e); err != nil {
 			return nil, bad(r.path, "record %q: %v", e.Path, err)
 		}
-		return e, nil
+		return e, r.attachCopy(e)
 	}
 	for {
 		e, err := next()

@@ -266,3 +266,31 @@ func TestContentDiffRedactionKey(t *testing.T) {
 		t.Errorf("after an update and an accept: diff\n%s\nwant the token's tag %s as context", d, second[1])
 	}
 }
+
+// TestAcceptKeepsCopies: the records an accept carries over from the old baseline keep
+// their copies, and those it takes get the new ones: a later change of a carried file
+// shows its diff, as does one of the accepted file.
+func TestAcceptKeepsCopies(t *testing.T) {
+	f := contentDiffFixture(t, config.Rule{})
+	f.baseline(t)
+	write(t, f.tree+"/etc/app.conf", "user=app\npassword=hunter2\nport=9090\n")
+	f.accept(t, Selector{Globs: []walk.Matcher{glob(t, f.tree+"/etc/app.conf")}, AnyKind: true})
+	write(t, f.tree+"/etc/ssh/sshd_config", "Port 22\nPermitRootLogin yes\nPasswordAuthentication no\nUsePAM yes\n")
+	write(t, f.tree+"/etc/app.conf", "user=app\npassword=hunter2\nport=7070\n")
+	events, warnings := f.diffs(t)
+	if len(warnings) != 0 {
+		t.Errorf("warnings: %q", warnings)
+	}
+	if got := events["/etc/ssh/sshd_config"].Diff; !strings.Contains(got, "-PermitRootLogin no\n+PermitRootLogin yes\n") {
+		t.Errorf("carried sshd_config: diff %q, want the PermitRootLogin line", got)
+	}
+	if got := events["/etc/app.conf"].Diff; !strings.Contains(got, "-port=9090\n+port=7070\n") {
+		t.Errorf("accepted app.conf: diff %q, want port 9090 → 7070", got)
+	}
+	r, err := baseline.Open(f.db)
+	must(t, err)
+	defer r.Close()
+	if st := r.CopyStats(); st.Copies != 3 || st.NoCopies != 4 {
+		t.Errorf("after the accept the baseline keeps %+v, want 3 copies and 4 reasons", st)
+	}
+}

@@ -164,8 +164,9 @@ func (wt *Watch) Hold(f *os.File) {
 func (wt *Watch) Release(f *os.File) { wt.walker.Own.Remove(f) }
 
 // Run runs w, its event sources, batching and delivery as the caller set them, over the
-// watch's walker, filter and baseline, until ctx ends. Every batch is annotated and
-// graded as Compare does a check's events (a failure of the package databases is a
+// watch's walker, filter and baseline, until ctx ends. Every batch is annotated,
+// graded and given its content diffs as Compare does a check's events (the recorded
+// side's copies are the watch state's: DB's, or what the watch last read) (a failure of the package databases is a
 // warning: the watch goes on), then handed to report, one batch at a time; report's errors are
 // Emit's (watch.ErrFull).
 func (wt *Watch) Run(ctx context.Context, w *watch.Watcher, report func([]diff.Event) error) error {
@@ -189,6 +190,10 @@ func (wt *Watch) Run(ctx context.Context, w *watch.Watcher, report func([]diff.E
 		}
 		if err := Annotate(events, wt.prov, wt.Compiled.Severity()); err != nil {
 			wt.logf("warning: %v", err)
+		}
+		if !wt.Compiled.Redact() {
+			// The state's records carry the copies they were read or walked with.
+			AddDiffs(events, OwnCopy, OwnCopy, wt.o.Walker.Warn)
 		}
 		return report(events)
 	}

@@ -42,13 +42,25 @@ type Copies struct {
 	Key textcopy.Key
 }
 
+// NoDiffMatch returns the no_diff pattern that keeps the content of the file at p out,
+// nil when none does (or p is a public key, which they let through).
+func (c *Copies) NoDiffMatch(p string) Matcher {
+	if textcopy.Public(p) {
+		return nil
+	}
+	if i := slices.IndexFunc(c.NoDiff, func(m Matcher) bool { return m.Match(p) }); i >= 0 {
+		return c.NoDiff[i]
+	}
+	return nil
+}
+
 // reason returns why the content of e, a regular file, is not kept, or tree.CopyNone
 // when it is to be read and kept if it proves to be text.
 func (c *Copies) reason(e *tree.Entry) tree.NoCopy {
 	switch {
 	case textcopy.Never(e.Path):
 		return tree.NoCopySecret
-	case !textcopy.Public(e.Path) && slices.ContainsFunc(c.NoDiff, func(m Matcher) bool { return m.Match(e.Path) }):
+	case c.NoDiffMatch(e.Path) != nil:
 		return tree.NoCopySecret
 	case e.Mode&0o004 == 0 && !c.Private:
 		return tree.NoCopyPrivate

@@ -117,5 +117,24 @@ func (r *Reader) Copy(path string) (frame []byte, why tree.NoCopy, ok bool, err 
 	return bytes.Clone(v[1:]), tree.NoCopy(v[0]), true, nil
 }
 
+// attachCopy gives e, read from the records, what the baseline keeps of its content
+// (tree.Entry.Copy, NoCopy), so that an entry read from a baseline and written to its
+// successor (an accept's carried records, watch --update's state) keeps its copy.
+// Iter, Get and Subtree call it on every entry they return; a baseline that keeps no
+// copies costs one bucket lookup per entry. Like Copy, it is proved by a full Iter.
+func (r *Reader) attachCopy(e *tree.Entry) error {
+	if e.Type != tree.TypeFile || r.meta.CopyStats == (CopyStats{}) {
+		return nil
+	}
+	frame, why, ok, err := r.Copy(e.Path)
+	if ok {
+		e.Copy, e.NoCopy = frame, why
+		if why != tree.CopyNone {
+			e.Copy = nil
+		}
+	}
+	return err
+}
+
 // CopyStats returns what the baseline counts of its copies.
 func (r *Reader) CopyStats() CopyStats { return r.meta.CopyStats }

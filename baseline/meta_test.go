@@ -24,11 +24,18 @@ func validInfo(t testing.TB) []byte {
 	return info
 }
 
+// withKey returns the meta encoding info with a copy key, its last field.
+func withKey(info []byte, key string) []byte {
+	return append(bytes.TrimSuffix(bytes.Clone(info), []byte("}")), `,"copy_key":"`+key+`"}`...)
+}
+
 func TestDecodeMeta(t *testing.T) {
 	format := []byte(strconv.Itoa(FormatVersion))
 	good := validInfo(t)
-	if _, err := decodeMeta([]byte(magic), format, good, nil); err != nil {
-		t.Fatalf("valid meta: %v", err)
+	for _, info := range [][]byte{good, withKey(good, strings.Repeat("0a", 32))} {
+		if _, err := decodeMeta([]byte(magic), format, info, nil); err != nil {
+			t.Fatalf("valid meta %s: %v", info, err)
+		}
 	}
 	zeros := `"digest":"blake3:` + strings.Repeat("0", 64) + `"`
 	for _, tc := range []struct {
@@ -53,6 +60,8 @@ func TestDecodeMeta(t *testing.T) {
 		{"relative key base", []byte(magic), format, bytes.Replace(good, []byte(`"/var/tmp"`), []byte(`"var"`), 1), nil, "key base"},
 		{"unclean key base", []byte(magic), format, bytes.Replace(good, []byte(`"/var/tmp"`), []byte(`"/a/../b"`), 1), nil, "key base"},
 		{"short signature", []byte(magic), format, good, []byte("sig"), "signature"},
+		{"copy key not hex", []byte(magic), format, withKey(good, strings.Repeat("G", 64)), nil, "copy key"},
+		{"short copy key", []byte(magic), format, withKey(good, "abcd"), nil, "copy key"},
 		{"no entries", []byte(magic), format, bytes.Replace(good, []byte(`"entries":3`), []byte(`"entries":0`), 1), nil, "no entries"},
 		// Encodings json.Unmarshal reads as the same meta, or as one that differs
 		// only where the digest does not look: refused before anything reads them.
@@ -158,6 +167,7 @@ func TestMetaEditRefused(t *testing.T) {
 	m := testMeta()
 	m.Generation = 4
 	m.Packages = "blake3:" + strings.Repeat("cd", 32)
+	m.CopyKey = strings.Repeat("5a", 32)
 	m.AddAcceptance(Acceptance{Time: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), User: "alice", UID: 1000,
 		Selectors: []string{"--path=/t/**"}, Accepted: 2, Remaining: 1})
 	if err := w.Commit(m); err != nil {

@@ -96,6 +96,11 @@ type Meta struct {
 	// CopyStats counts the copies of files' content kept beside the records (see
 	// bucketCopies); the Digest covers them.
 	CopyStats
+	// CopyKey is the key of the digests that stand for the secrets redacted in the
+	// copies (textcopy.Key, in hex), made with the first baseline of a policy that keeps
+	// copies and carried by its successors; "" when none was made. Like the copies, it
+	// is kept only in this file (0600), and fim never shows it.
+	CopyKey string `json:"copy_key,omitempty"`
 }
 
 // Acceptance records one fim accept: who accepted which differences into the baseline,
@@ -638,6 +643,8 @@ func decodeMeta(magicVal, formatVal, info, sig []byte) (Meta, error) {
 		return m, errors.New("corrupt meta: generation 0")
 	case m.KeyBase != "" && (m.KeyBase[0] != '/' || filepath.Clean(m.KeyBase) != m.KeyBase || m.KeyBase == "/"):
 		return m, fmt.Errorf("corrupt meta: key base %q", m.KeyBase)
+	case m.CopyKey != "" && (len(m.CopyKey) != 64 || !isLowerHex(m.CopyKey)):
+		return m, errors.New("corrupt meta: copy key")
 	case sig != nil && len(sig) != ed25519.SignatureSize:
 		return m, fmt.Errorf("corrupt signature (%d bytes)", len(sig))
 	case m.Entries == 0:
@@ -784,7 +791,7 @@ func (it *Iter) next() (e *tree.Entry, err error) {
 	}
 	if it.looked != nil {
 		if e := it.looked.take(br.key, br.base(), br.rec); e != nil {
-			return e, nil // decoded by Prior from the bytes just digested
+			return e, it.r.attachCopy(e) // decoded by Prior from the bytes just digested
 		}
 	}
 	e = &tree.Entry{Path: pathOf(it.r.meta.KeyBase, br.key)}
@@ -792,7 +799,7 @@ func (it *Iter) next() (e *tree.Entry, err error) {
 		it.done = true
 		return nil, bad(it.r.path, "record %q: %v", e.Path, err)
 	}
-	return e, nil
+	return e, it.r.attachCopy(e)
 }
 
 // block digests a block the iterator reaches, and checks that its first key follows
@@ -835,7 +842,7 @@ func (r *Reader) Get(path string) (e *tree.Entry, err error) {
 	if err := g.ec.br.decode(e); err != nil {
 		return nil, bad(r.path, "record %q: %v", path, err)
 	}
-	return e, nil
+	return e, r.attachCopy(e)
 }
 
 // TempPath returns the file the new baseline is being written to.
@@ -884,7 +891,7 @@ func (r *Reader) Subtree(path string) tree.Seq {
 			if err := ec.br.decode(e); err != nil {
 				return nil, bad(r.path, "record %q: %v", e.Path, err)
 			}
-			return e, nil
+			return e, r.attachCopy(e)
 		}
 		for {
 			e, err := next()

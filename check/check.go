@@ -46,6 +46,7 @@ import (
 	"fim/diff"
 	"fim/provenance"
 	"fim/severity"
+	"fim/textcopy"
 	"fim/tree"
 	"fim/walk"
 )
@@ -58,7 +59,16 @@ var ErrNeedsRoot = errors.New("read from an image, not from this host: give the 
 // (the root they are under cannot be opened).
 var ErrPackages = errors.New("package provenance")
 
-// Policy decodes and compiles the policy a baseline was made with. A policy that does
+// CopyKey returns the key of the secrets redacted in the copies of the baseline whose
+// meta is m (baseline.Meta.CopyKey); a baseline that has none (it keeps no copies) has
+// the zero key.
+func CopyKey(m baseline.Meta) textcopy.Key {
+	k, _ := textcopy.ParseKey(m.CopyKey) // checked when the meta was read
+	return k
+}
+
+// Policy decodes and compiles the policy a baseline was made with, its walks keeping
+// copies with the baseline's key (CopyKey). A policy that does
 // not decode or compile makes the baseline unusable (baseline.ErrBadBaseline).
 func Policy(r *baseline.Reader) (*config.Policy, *config.Compiled, error) {
 	var pol config.Policy
@@ -69,6 +79,7 @@ func Policy(r *baseline.Reader) (*config.Policy, *config.Compiled, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %s: bad options in meta: %v", baseline.ErrBadBaseline, r.Path(), err)
 	}
+	comp.SetCopyKey(CopyKey(r.Meta()))
 	return &pol, comp, nil
 }
 

@@ -59,6 +59,7 @@ func (f *fixture) baseline(t testing.TB) Recorded {
 	rec, err := Create(f.db, nil)
 	must(t, err)
 	defer rec.Close()
+	f.comp.SetCopyKey(rec.CopyKey)
 	st, err := rec.Record(context.Background(), f.pol, Walker(f.comp, WalkerOptions{Own: rec.Own()}).Walk(context.Background()), Stamp{}, nil)
 	must(t, err)
 	return st

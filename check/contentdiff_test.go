@@ -5,13 +5,16 @@ import (
 	"context"
 	"errors"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
 	"fim/baseline"
 	"fim/config"
 	"fim/diff"
+	"fim/textcopy"
 	"fim/tree"
+	"fim/walk"
 )
 
 const privateKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----\n"
@@ -142,6 +145,7 @@ func TestContentDiffCorruptCopy(t *testing.T) {
 	f := contentDiffFixture(t, config.Rule{})
 	rec, err := Create(f.db, nil)
 	must(t, err)
+	f.comp.SetCopyKey(rec.CopyKey)
 	entries := Walker(f.comp, WalkerOptions{Own: rec.Own()}).Walk(context.Background())
 	corrupting := func(yield func(*tree.Entry, error) bool) {
 		for e, err := range entries {
@@ -195,5 +199,100 @@ func TestContentDiffTamperedCopy(t *testing.T) {
 	defer r.Close()
 	if err := r.Validate(); !errors.Is(err, baseline.ErrBadBaseline) {
 		t.Fatalf("tampered copy: Validate = %v", err)
+	}
+}
+
+// storedText returns the text of the copy f's baseline keeps of the file at rel.
+func (f *fixture) storedText(t *testing.T, rel string) string {
+	t.Helper()
+	r, err := baseline.Open(f.db)
+	must(t, err)
+	defer r.Close()
+	frame, why, ok, err := r.Copy(f.tree + rel)
+	if err != nil || !ok || why != tree.CopyNone {
+		t.Fatalf("copy of %s: %v %v %v", rel, ok, why, err)
+	}
+	text, err := textcopy.Decode(frame)
+	must(t, err)
+	return text
+}
+
+// glob compiles a pattern of fim accept.
+func glob(t *testing.T, pattern string) walk.Matcher {
+	g, err := config.CompileGlob(pattern)
+	must(t, err)
+	return g
+}
+
+// tags returns the redaction tags in s, in order.
+func tags(s string) []string { return redactedTag.FindAllString(s, -1) }
+
+var redactedTag = regexp.MustCompile(`\[redacted: [0-9a-f]{8}\]`)
+
+// TestContentDiffRedactionKey: the digests standing for secrets are keyed with a key
+// each baseline makes: two baselines of one file give two tags for its password; a
+// check shows a changed secret with two tags and an unchanged one as context, with the
+// tag it was stored with, and so do checks after an update and an accept, which keep
+// the key. No file of the baseline's directory holds the key's bytes in the clear but
+// the baseline itself.
+func TestContentDiffRedactionKey(t *testing.T) {
+	f := contentDiffFixture(t, config.Rule{})
+	write(t, f.tree+"/etc/app.conf", "user=app\npassword=hunter2\ntoken=abc\nport=8080\n")
+	f.baseline(t)
+	first := tags(f.storedText(t, "/etc/app.conf"))
+	f.baseline(t)
+	second := tags(f.storedText(t, "/etc/app.conf"))
+	if len(first) != 2 || len(second) != 2 || first[0] == second[0] || first[1] == second[1] {
+		t.Fatalf("two baselines of one file: tags %q and %q, want two different pairs", first, second)
+	}
+
+	write(t, f.tree+"/etc/app.conf", "user=app\npassword=s3cret\ntoken=abc\nport=8080\n")
+	events, _ := f.diffs(t)
+	d := events["/etc/app.conf"].Diff
+	want := "@@ -1,4 +1,4 @@\n user=app\n-password=" + second[0] + "\n+password="
+	if !strings.HasPrefix(d, want) || !strings.Contains(d, "\n token="+second[1]+"\n") || tags(d)[1] == second[0] {
+		t.Fatalf("diff\n%s\nwant the password's old tag %s replaced, the token's %s as context", d, second[0], second[1])
+	}
+
+	// check --update and accept carry the key: the token is unchanged, the same tag.
+	b, err := Open(f.db, OpenOptions{Replace: true})
+	must(t, err)
+	_, _, err = Check(context.Background(), b, Options{DB: f.db}, Stamp{}, func([]diff.Event) error { return nil })
+	b.Close()
+	must(t, err)
+	write(t, f.tree+"/etc/app.conf", "user=app\npassword=s3cret\ntoken=abc\nport=9090\n")
+	f.accept(t, Selector{Globs: []walk.Matcher{glob(t, f.tree+"/etc/app.conf")}, AnyKind: true})
+	write(t, f.tree+"/etc/app.conf", "user=app\npassword=s3cret\ntoken=abc\nport=7070\n")
+	events, _ = f.diffs(t)
+	if d := events["/etc/app.conf"].Diff; !strings.Contains(d, "\n token="+second[1]+"\n") || strings.Count(d, "[redacted: ") != 2 {
+		t.Errorf("after an update and an accept: diff\n%s\nwant the token's tag %s as context", d, second[1])
+	}
+}
+
+// TestAcceptKeepsCopies: the records an accept carries over from the old baseline keep
+// their copies, and those it takes get the new ones: a later change of a carried file
+// shows its diff, as does one of the accepted file.
+func TestAcceptKeepsCopies(t *testing.T) {
+	f := contentDiffFixture(t, config.Rule{})
+	f.baseline(t)
+	write(t, f.tree+"/etc/app.conf", "user=app\npassword=hunter2\nport=9090\n")
+	f.accept(t, Selector{Globs: []walk.Matcher{glob(t, f.tree+"/etc/app.conf")}, AnyKind: true})
+	write(t, f.tree+"/etc/ssh/sshd_config", "Port 22\nPermitRootLogin yes\nPasswordAuthentication no\nUsePAM yes\n")
+	write(t, f.tree+"/etc/app.conf", "user=app\npassword=hunter2\nport=7070\n")
+	events, warnings := f.diffs(t)
+	if len(warnings) != 0 {
+		t.Errorf("warnings: %q", warnings)
+	}
+	if got := events["/etc/ssh/sshd_config"].Diff; !strings.Contains(got, "-PermitRootLogin no\n+PermitRootLogin yes\n") {
+		t.Errorf("carried sshd_config: diff %q, want the PermitRootLogin line", got)
+	}
+	if got := events["/etc/app.conf"].Diff; !strings.Contains(got, "-port=9090\n+port=7070\n") {
+		t.Errorf("accepted app.conf: diff %q, want port 9090 → 7070", got)
+	}
+	r, err := baseline.Open(f.db)
+	must(t, err)
+	defer r.Close()
+	if st := r.CopyStats(); st.Copies != 3 || st.NoCopies != 4 {
+		t.Errorf("after the accept the baseline keeps %+v, want 3 copies and 4 reasons", st)
 	}
 }

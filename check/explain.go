@@ -1,12 +1,15 @@
 package check
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"path/filepath"
 
 	"fim/baseline"
 	"fim/config"
 	"fim/severity"
+	"fim/textcopy"
 	"fim/tree"
 	"fim/walk"
 )
@@ -41,6 +44,52 @@ type Explained struct {
 	// Severity are the severity rules whose path condition Path meets (or that have
 	// none), in table order: those that can grade an event of Path.
 	Severity []*severity.Rule
+	// Copy says whether the file keeps a copy of its content for diffs, and why not;
+	// "" where the policy keeps no copies (no content_diff, no redact) or no regular
+	// file is there.
+	Copy string
+}
+
+// explainCopy says whether the regular file e, looked at under root, keeps a copy of
+// its content (content_diff), and what decided it: the walk's reason (tree.NoCopy),
+// with the rule, pattern or limit behind it.
+func explainCopy(root *walk.Root, e *tree.Entry, redact bool) string {
+	if e == nil || e.Type != tree.TypeFile {
+		return ""
+	}
+	c := (*walk.Copies)(nil)
+	if root != nil {
+		c = root.Copies
+	}
+	switch {
+	case redact:
+		return "none: redact: true keeps no content"
+	case c == nil:
+		return "none: its rule has no content_diff"
+	case e.Copy != nil:
+		return fmt.Sprintf("kept (%d bytes compressed, secrets redacted)", len(e.Copy))
+	}
+	why := e.NoCopy.String()
+	switch e.NoCopy {
+	case tree.NoCopySecret:
+		switch m := c.NoDiffMatch(e.Path); {
+		case textcopy.Never(e.Path):
+			return "none: secret: the shadow files are never kept"
+		case m != nil:
+			return fmt.Sprintf("none: secret: matches no_diff %s", m)
+		}
+		return "none: secret: it holds a private key"
+	case tree.NoCopyPrivate:
+		return "none: private: not world-readable, and its rule has no content_diff_private"
+	case tree.NoCopyTooLarge:
+		if e.Size > c.Max {
+			return fmt.Sprintf("none: too_large: %d bytes, content_diff_max is %d", e.Size, c.Max)
+		}
+		return "none: too_large: larger than max_file_size, not read"
+	case tree.NoCopyBinary:
+		return "none: binary: not UTF-8 text, or holds a NUL byte"
+	}
+	return "none: " + cmp.Or(why, "its content was not read")
 }
 
 // Explain says whether a walk records the path arg and why, by the walker's own
@@ -103,6 +152,9 @@ func Explain(ctx context.Context, arg string, o ExplainOptions) (*Explained, err
 			return nil, err
 		}
 		x.Monitored = x.Looked.Watched()
+		if comp.KeepsCopies() || comp.Redact() {
+			x.Copy = explainCopy(x.Root, x.Looked.Entry, comp.Redact())
+		}
 	}
 	if r != nil {
 		if x.Recorded, err = r.Get(x.Path); err != nil {

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"fim/baseline"
+	"fim/config"
 	"fim/walk"
 )
 
@@ -79,5 +81,45 @@ func TestExplain(t *testing.T) {
 	}
 	if _, err := Explain(context.Background(), f.tree, ExplainOptions{DB: filepath.Join(f.dir, "none.db")}); !errors.Is(err, baseline.ErrBadBaseline) {
 		t.Errorf("no baseline: %v, want ErrBadBaseline", err)
+	}
+}
+
+// TestExplainCopy: explain says whether a file under content_diff keeps a copy, and
+// what keeps it from one: the shadow files, a no_diff pattern, a private key inside, a
+// file not world-readable, content_diff_max, binary content; a rule without
+// content_diff. The tree is read under a root, where /etc/shadow is the shadow file.
+func TestExplainCopy(t *testing.T) {
+	f := contentDiffFixture(t, config.Rule{ContentDiffMax: 200})
+	write(t, f.tree+"/etc/shadow", "root:x:1::::::\n")
+	write(t, f.tree+"/etc/big.conf", strings.Repeat("x", 201))
+	write(t, f.tree+"/etc/site.key", "not a key, by name one\n")
+	write(t, f.tree+"/etc/db.secret", "x\n")
+	write(t, f.tree+"/plain/a.conf", "a\n")
+	f.pol.Root, f.pol.NoDiff = f.tree, []string{"**/*.secret"}
+	f.pol.Rules[0].Path = "/etc"
+	f.pol.Rules = append(f.pol.Rules, config.Rule{Path: "/plain", IncludeHidden: true})
+	var err error
+	f.comp, err = f.pol.Compile()
+	must(t, err)
+	f.baseline(t)
+	for rel, want := range map[string]string{
+		"/etc/app.conf":        "kept (",
+		"/etc/ssh/sshd_config": "kept (",
+		"/etc/shadow":          "none: secret: the shadow files are never kept",
+		"/etc/site.key":        "none: secret: matches no_diff **/*.key",
+		"/etc/db.secret":       "none: secret: matches no_diff **/*.secret",
+		"/etc/ssh/id_ed25519":  "none: secret: matches no_diff **/id_*",
+		"/etc/notes.txt":       "none: secret: it holds a private key",
+		"/etc/private.conf":    "none: private: not world-readable, and its rule has no content_diff_private",
+		"/etc/big.conf":        "none: too_large: 201 bytes, content_diff_max is 200",
+		"/etc/blob.bin":        "none: binary: not UTF-8 text, or holds a NUL byte",
+		"/plain/a.conf":        "none: its rule has no content_diff",
+		"/etc/ssh":             "",
+	} {
+		x, err := Explain(context.Background(), rel, ExplainOptions{DB: f.db})
+		must(t, err)
+		if !strings.HasPrefix(x.Copy, want) || want == "" && x.Copy != "" {
+			t.Errorf("%s: copy %q, want %q", rel, x.Copy, want)
+		}
 	}
 }

@@ -48,6 +48,9 @@ func (x *Explained) WriteText(w io.Writer, o ExplainOptions) error {
 			t.line("growing", "a log: not reported when it only grew, a change of prefix when its beginning was altered")
 		}
 	}
+	if x.Copy != "" {
+		t.line("copy", "%s", x.Copy)
+	}
 	explainSeverity(&t, x)
 	if cur := x.Looked.Entry; cur != nil {
 		t.line("now", "%s", report.AppendEntry(nil, cur))

@@ -11,6 +11,7 @@ import (
 	"fim/baseline"
 	"fim/config"
 	"fim/provenance"
+	"fim/textcopy"
 	"fim/tree"
 )
 
@@ -31,13 +32,16 @@ type Recording struct {
 	// It is not written for a tree read from an image (config.Policy.Source): its
 	// packages are not this host's.
 	Snapshot *provenance.Options
+	// CopyKey, made anew for each recording, keys the digests of the secrets redacted in
+	// the copies it keeps: its walker's (config.Compiled.SetCopyKey), sealed in the meta.
+	CopyKey textcopy.Key
 }
 
 // Create starts the baseline that replaces whatever is at db, signed with signer if
 // set. It continues the generation count of the baseline it replaces, so that a
 // --generation-file that saw the old one accepts it.
 func Create(db string, signer ed25519.PrivateKey) (*Recording, error) {
-	rec := &Recording{db: db, gen: 1}
+	rec := &Recording{db: db, gen: 1, CopyKey: textcopy.NewKey()}
 	if old, err := baseline.Open(db); err == nil {
 		rec.old, rec.Expect, rec.gen = old, old.Meta().Entries, old.Meta().Generation+1
 	} else if f, err := os.OpenFile(db, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0); err == nil {
@@ -94,6 +98,9 @@ func (rec *Recording) Record(ctx context.Context, pol *config.Policy, src tree.S
 	}
 	rec.w.KeyBase = KeyBase(comp)
 	meta.Generation = rec.gen
+	if comp.KeepsCopies() {
+		meta.CopyKey = rec.CopyKey.Encode()
+	}
 	host := pol.Source == "" // a walk of this host, whose packages these are
 	for e, serr := range src {
 		if err = serr; err == nil {

@@ -33,11 +33,16 @@ func KeyBase(comp *config.Compiled) string {
 // carry returns meta carrying on from prior, the meta of the baseline it replaces: the
 // accept history outlives the rewrite, the generation count goes on from prior's (the
 // writer adds one as it commits), and prior's package snapshot is kept, sealed, until
-// a new one is sealed in its place (provenance.Annotator.NextSnapshot).
+// a new one is sealed in its place (provenance.Annotator.NextSnapshot), and so is
+// prior's copy key (baseline.Meta.CopyKey), so that the digests of redacted secrets stay
+// comparable.
 func carry(prior, meta baseline.Meta) baseline.Meta {
 	meta.Accepted = prior.Accepted
 	meta.Generation = prior.Generation
 	meta.Packages = prior.Packages
+	if prior.CopyKey != "" {
+		meta.CopyKey = prior.CopyKey // what the copies carried over were redacted with
+	}
 	return meta
 }
 

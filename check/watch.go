@@ -14,6 +14,7 @@ import (
 	"fim/config"
 	"fim/diff"
 	"fim/provenance"
+	"fim/textcopy"
 	"fim/tree"
 	"fim/walk"
 	"fim/watch"
@@ -84,11 +85,21 @@ func NewWatch(o WatchOptions) (*Watch, error) {
 		return nil, err
 	}
 	prior, signed := Continue(o.DB, meta)
+	// The copies the watch takes are compared with DB's, and kept in what an update
+	// writes: they are redacted with DB's key, or a new one.
+	key := textcopy.NewKey()
+	if prior.CopyKey != "" {
+		key = CopyKey(prior)
+	}
+	comp.SetCopyKey(key)
 	if o.Update {
 		if signed && o.Signer == nil {
 			return nil, fmt.Errorf("%s: %w", o.DB, ErrNeedsSigner)
 		}
 		meta = prior
+		if comp.KeepsCopies() && meta.CopyKey == "" {
+			meta.CopyKey = key.Encode()
+		}
 	}
 	wt := &Watch{Policy: pol, Compiled: comp, o: o, meta: meta, snap: provenance.OpenSnapshot(o.DB)}
 	wo := o.Walker
@@ -149,8 +160,9 @@ func (wt *Watch) Hold(f *os.File) {
 func (wt *Watch) Release(f *os.File) { wt.walker.Own.Remove(f) }
 
 // Run runs w, its event sources, batching and delivery as the caller set them, over the
-// watch's walker, filter and baseline, until ctx ends. Every batch is annotated and
-// graded as Compare does a check's events (a failure of the package databases is a
+// watch's walker, filter and baseline, until ctx ends. Every batch is annotated,
+// graded and given its content diffs as Compare does a check's events (the recorded
+// side's copies are the watch state's: DB's, or what the watch last read) (a failure of the package databases is a
 // warning: the watch goes on), then handed to report, one batch at a time; report's errors are
 // Emit's (watch.ErrFull).
 func (wt *Watch) Run(ctx context.Context, w *watch.Watcher, report func([]diff.Event) error) error {
@@ -177,6 +189,10 @@ func (wt *Watch) Run(ctx context.Context, w *watch.Watcher, report func([]diff.E
 			wt.logf("warning: %v", err)
 		}
 		verdicts(own, events)
+		if !wt.Compiled.Redact() {
+			// The state's records carry the copies they were read or walked with.
+			AddDiffs(events, OwnCopy, OwnCopy, wt.o.Walker.Warn)
+		}
 		return report(events)
 	}
 	return w.Run(ctx)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,4 +160,89 @@ func TestOpenReplaceSigned(t *testing.T) {
 	b, err = Open(f.db, OpenOptions{Replace: true, Signer: key})
 	must(t, err)
 	b.Close()
+}
+
+// TestWatchContentDiffs: a watch gives the events of content_diff files their diffs,
+// as check does: those of the comparison as it starts against the baseline's copies,
+// and those of a later look against the copies it read itself. With --update the
+// baseline it writes keeps the copies current, with its key: a check afterwards shows
+// the diff from what the watch last saw, and the carried files keep theirs.
+func TestWatchContentDiffs(t *testing.T) {
+	f := contentDiffFixture(t, config.Rule{})
+	f.db = filepath.Join(f.dir, "fim.db") // outside the tree
+	f.baseline(t)
+	write(t, f.tree+"/etc/ssh/sshd_config", "Port 22\nPermitRootLogin yes\nPasswordAuthentication no\nUsePAM yes\n")
+	write(t, f.tree+"/etc/new.conf", "fresh\n")
+	must(t, os.Remove(f.tree+"/etc/gone.conf"))
+	wt, err := NewWatch(WatchOptions{DB: f.db, Update: true})
+	must(t, err)
+	defer wt.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	batches := make(chan map[string]diff.Event, 4)
+	rescan := make(chan func(error))
+	done := make(chan error, 1)
+	go func() {
+		w := &watch.Watcher{Backend: "periodic", Interval: time.Hour, BatchTimeout: 10 * time.Millisecond, Rescan: rescan}
+		done <- wt.Run(ctx, w, func(events []diff.Event) error {
+			got := map[string]diff.Event{}
+			for _, ev := range events {
+				got[strings.TrimPrefix(ev.Path, f.tree)] = ev
+			}
+			batches <- got
+			return nil
+		})
+	}()
+	next := func() map[string]diff.Event {
+		t.Helper()
+		select {
+		case b := <-batches:
+			return b
+		case err := <-done:
+			t.Fatalf("watch ended: %v", err)
+		case <-time.After(time.Minute):
+			t.Fatal("no batch in a minute")
+		}
+		return nil
+	}
+	diffs := func(b map[string]diff.Event, want map[string]string) {
+		t.Helper()
+		for p, d := range want {
+			if got := b[p].Diff; got != d {
+				t.Errorf("%s: diff\n%s\nwant\n%s", p, got, d)
+			}
+		}
+	}
+	first := next()
+	diffs(first, map[string]string{
+		"/etc/ssh/sshd_config": "@@ -1,4 +1,4 @@\n Port 22\n-PermitRootLogin no\n+PermitRootLogin yes\n PasswordAuthentication no\n UsePAM yes\n",
+		"/etc/new.conf":        "@@ -0,0 +1 @@\n+fresh\n",
+		"/etc/gone.conf":       "@@ -1 +0,0 @@\n-last line\n",
+	})
+
+	write(t, f.tree+"/etc/ssh/sshd_config", "Port 22\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nUsePAM yes\n")
+	write(t, f.tree+"/etc/new.conf", "fresh\nsecond\n")
+	ran := make(chan error, 1)
+	rescan <- func(err error) { ran <- err }
+	must(t, <-ran)
+	diffs(next(), map[string]string{
+		"/etc/ssh/sshd_config": "@@ -1,4 +1,4 @@\n Port 22\n-PermitRootLogin yes\n+PermitRootLogin prohibit-password\n PasswordAuthentication no\n UsePAM yes\n",
+		"/etc/new.conf":        "@@ -1 +1,2 @@\n fresh\n+second\n",
+	})
+	cancel()
+	must(t, <-done)
+
+	write(t, f.tree+"/etc/ssh/sshd_config", "Port 22\nPermitRootLogin no\nPasswordAuthentication no\nUsePAM yes\n")
+	write(t, f.tree+"/etc/app.conf", "user=app\npassword=hunter2\nport=9090\n")
+	events, warnings := f.diffs(t)
+	if len(warnings) != 0 {
+		t.Errorf("warnings: %q", warnings)
+	}
+	diffs(events, map[string]string{
+		"/etc/ssh/sshd_config": "@@ -1,4 +1,4 @@\n Port 22\n-PermitRootLogin prohibit-password\n+PermitRootLogin no\n PasswordAuthentication no\n UsePAM yes\n",
+	})
+	if d := events["/etc/app.conf"].Diff; !strings.Contains(d, "\n password=[redacted: ") || !strings.Contains(d, "-port=8080\n+port=9090\n") {
+		t.Errorf("app.conf, carried by the update: diff\n%s\nwant the port, the password as context", d)
+	}
 }

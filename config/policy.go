@@ -250,6 +250,23 @@ func checkCopyMax(n int64) error {
 	return nil
 }
 
+// KeepsCopies reports whether a rule of the policy keeps copies of files' content.
+func (c *Compiled) KeepsCopies() bool {
+	return slices.ContainsFunc(c.roots, func(r walk.Root) bool { return r.Copies != nil })
+}
+
+// SetCopyKey has the walks of the policy redact the secrets in the copies they keep
+// with key: the key of the baseline they are kept in or compared with.
+func (c *Compiled) SetCopyKey(key textcopy.Key) {
+	for i := range c.roots {
+		if c.roots[i].Copies != nil {
+			cp := *c.roots[i].Copies
+			cp.Key = key
+			c.roots[i].Copies = &cp
+		}
+	}
+}
+
 // Redact reports whether the policy keeps no content and shows no diffs.
 func (c *Compiled) Redact() bool { return c.redact }
 

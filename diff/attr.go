@@ -73,7 +73,10 @@ var attrs = [numAttrs]attrDef{
 	AttrContent: {name: "content", content: true, value: ValueHash,
 		of:    func(t tree.Type) bool { return t == tree.TypeFile },
 		equal: func(o, c *tree.Entry) bool { return !contentDiffers(o, c) },
-		copy:  func(d, s *tree.Entry) { d.Hash, d.Flags = s.Hash, d.Flags&^hashFlags|s.Flags&hashFlags }},
+		// The stored copy of the content goes with its hash.
+		copy: func(d, s *tree.Entry) {
+			d.Hash, d.Flags, d.Copy, d.NoCopy = s.Hash, d.Flags&^hashFlags|s.Flags&hashFlags, s.Copy, s.NoCopy
+		}},
 	// A growing file (tree.FlagGrowing) whose recorded content is no longer its
 	// beginning: altered, or cut short. Its value is the size.
 	AttrPrefix: {name: "prefix", content: true, value: ValueInt,

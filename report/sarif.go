@@ -350,6 +350,7 @@ func newSARIFResult(ev *diff.Event, msg string) sarifResult {
 			jsonJudgement: newJSONJudgement(ev),
 		},
 	}
+	r.Properties.Diff = "" // the message holds it: one copy of up to 200 lines
 	if ev.Severity == diff.SeverityUnset && ev.Verdict.Explained() {
 		r.Level = "note" // the package manager's doing
 	}

@@ -1,9 +1,11 @@
 // Package textcopy decides what copy of a file's content a baseline may keep for
 // content diffs, and makes it: only text (valid UTF-8 without NUL bytes), never a
 // private key (recognised by its PEM or OpenSSH block), and with the values of lines
-// that look like secrets replaced by "[redacted: <8 hex digits of their BLAKE3>]", so
-// that a changed secret shows as changed without showing what it is. A copy is kept
-// as a zstd frame; Decode refuses one that does not decode within a limit.
+// that look like secrets replaced by "[redacted: <8 hex digits>]", the digits those of
+// the value's BLAKE3 keyed with the baseline's Key, so that a changed secret shows as
+// changed without showing what it is, and a short one cannot be found by hashing
+// guesses without the key. A copy is kept as a zstd frame; Decode refuses one that
+// does not decode within a limit.
 //
 // Which files are asked for at all (content_diff rules, no_diff patterns, the shadow
 // files, world-readability) is the caller's policy (Never, and package config); what
@@ -12,6 +14,7 @@ package textcopy
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -34,15 +37,44 @@ const DefaultMax = 64 << 10
 
 // Take returns the copy to keep of content, read from a regular file of its rule's
 // content_diff, or why none is kept: binary for what is not text, secret for a
-// private key. The copy is the content with secrets redacted (Redact), compressed.
-func Take(content []byte) ([]byte, tree.NoCopy) {
+// private key. The copy is the content with secrets redacted with key (Redact),
+// compressed.
+func Take(content []byte, key *Key) ([]byte, tree.NoCopy) {
 	if !IsText(content) {
 		return nil, tree.NoCopyBinary
 	}
 	if IsPrivateKey(content) {
 		return nil, tree.NoCopySecret
 	}
-	return encoder.EncodeAll(Redact(content), nil), tree.CopyNone
+	return encoder.EncodeAll(Redact(content, key), nil), tree.CopyNone
+}
+
+// Key keys the digests that stand for redacted values. A baseline keeps one, made
+// when it is made (NewKey) and carried by its successors, so that the digests of its
+// copies and those of the files checked against it are comparable; it is as secret as
+// the baseline file (0600), and fim never shows it.
+type Key [32]byte
+
+// NewKey returns a random key.
+func NewKey() Key {
+	var k Key
+	rand.Read(k[:]) // never fails (crypto/rand)
+	return k
+}
+
+// Encode returns the key in hex, as a baseline keeps it.
+func (k *Key) Encode() string { return hex.EncodeToString(k[:]) }
+
+// ParseKey decodes a key Encode wrote.
+func ParseKey(s string) (Key, error) {
+	var k Key
+	if len(s) != 2*len(k) {
+		return k, fmt.Errorf("redaction key is not %d hex digits", 2*len(k))
+	}
+	if _, err := hex.Decode(k[:], []byte(s)); err != nil || k.Encode() != s {
+		return k, fmt.Errorf("redaction key is not %d hex digits", 2*len(k))
+	}
+	return k, nil
 }
 
 // Decode returns the text of a copy Take made. A copy that is not one zstd frame of
@@ -130,6 +162,17 @@ var secretLine = regexp.MustCompile(`(?i)` +
 	`|\b(?:bearer|basic)\s+)` +
 	`(["']?)([^\s"',;]+)`)
 
+// nssLine is a line of nsswitch.conf for the passwd database, which secretLine's
+// "passwd" would take for a secret: "passwd:" (or "passwd_compat:") followed only by
+// NSS services and bracketed status actions ("files systemd", "sss [NOTFOUND=return]
+// files"). Such a value names where accounts are looked up, and is a word of that
+// closed list, never a secret; any other word after "passwd:" ("passwd: hunter2") is
+// redacted as before.
+var nssLine = regexp.MustCompile(`^\s*passwd(?:_compat)?\s*:(?:\s+(?:` +
+	`files|db|dns|nis|nisplus|compat|hesiod|ldap|sss|systemd|winbind|wins|mymachines|myhostname|` +
+	`resolve|mdns[46]?(?:_minimal)?|altfiles|cache|usrfiles|extrausers|libvirt(?:_guest)?|` +
+	`\[!?[A-Za-z]+=[a-z]+(?:\s+!?[A-Za-z]+=[a-z]+)*\]))+\s*(?:#.*)?$`)
+
 // awsKey is an AWS access key id.
 var awsKey = regexp.MustCompile(`\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b`)
 
@@ -140,11 +183,11 @@ var keywords = [][]byte{[]byte("pass"), []byte("secret"), []byte("token"), []byt
 	[]byte("agpa"), []byte("aida"), []byte("aroa"), []byte("anpa")}
 
 // Redact returns text with secrets' values replaced by "[redacted: H]", H being the
-// first 8 hex digits of the value's BLAKE3: the value of every assignment secretLine
+// first 8 hex digits of the value's BLAKE3 keyed with key: the value of every assignment secretLine
 // matches, Authorization credentials, AWS access key ids, and the body of every PEM
 // block (one line for the whole body, between its BEGIN and END lines). Everything
 // else, line breaks included, is kept as it was.
-func Redact(text []byte) []byte {
+func Redact(text []byte, key *Key) []byte {
 	if !hasKeyword(text) {
 		return text
 	}
@@ -160,7 +203,7 @@ func Redact(text []byte) []byte {
 		body := bytes.TrimRight(line, "\r\n")
 		switch {
 		case inPEM && bytes.HasPrefix(bytes.TrimSpace(body), []byte("-----END ")):
-			out = appendRedacted(out, pem)
+			out = appendRedacted(out, pem, key)
 			out = append(out, '\n')
 			out = append(out, line...)
 			inPEM, pem = false, nil
@@ -170,11 +213,11 @@ func Redact(text []byte) []byte {
 			out = append(out, line...)
 			inPEM, pem = true, []byte{}
 		default:
-			out = redactLine(out, line)
+			out = redactLine(out, line, key)
 		}
 	}
 	if inPEM { // a block without its END: its body is redacted all the same
-		out = appendRedacted(out, pem)
+		out = appendRedacted(out, pem, key)
 		out = append(out, '\n')
 	}
 	return out
@@ -191,13 +234,15 @@ func hasKeyword(b []byte) bool {
 }
 
 // redactLine appends line to out with the values secretLine and awsKey find redacted.
-func redactLine(out, line []byte) []byte {
+func redactLine(out, line []byte, key *Key) []byte {
 	if !hasKeyword(line) {
 		return append(out, line...)
 	}
 	var spans [][2]int // value spans, in order, not overlapping
-	for _, m := range secretLine.FindAllSubmatchIndex(line, -1) {
-		spans = append(spans, [2]int{m[4], m[5]})
+	if !nssLine.Match(bytes.TrimRight(line, "\r\n")) {
+		for _, m := range secretLine.FindAllSubmatchIndex(line, -1) {
+			spans = append(spans, [2]int{m[4], m[5]})
+		}
 	}
 	for _, m := range awsKey.FindAllIndex(line, -1) {
 		if !covered(spans, m[0], m[1]) {
@@ -214,7 +259,7 @@ func redactLine(out, line []byte) []byte {
 			continue
 		}
 		out = append(out, line[at:s[0]]...)
-		out = appendRedacted(out, line[s[0]:s[1]])
+		out = appendRedacted(out, line[s[0]:s[1]], key)
 		at = s[1]
 	}
 	return append(out, line[at:]...)
@@ -240,9 +285,11 @@ func sortSpans(s [][2]int) {
 // Marker is how a redacted value begins.
 const Marker = "[redacted: "
 
-func appendRedacted(out, value []byte) []byte {
-	sum := blake3.Sum256(value)
+func appendRedacted(out, value []byte, key *Key) []byte {
+	h, _ := blake3.NewKeyed(key[:]) // a 32-byte key: no error
+	h.Write(value)
+	var sum [32]byte
 	out = append(out, Marker...)
-	out = hex.AppendEncode(out, sum[:4])
+	out = hex.AppendEncode(out, h.Sum(sum[:0])[:4])
 	return append(out, ']')
 }

@@ -2,14 +2,18 @@ package textcopy
 
 import (
 	"bytes"
+	"encoding/hex"
 	"strings"
 	"testing"
+
+	"github.com/zeebo/blake3"
 
 	"fim/tree"
 )
 
 func TestRedact(t *testing.T) {
-	h := func(v string) string { return string(appendRedacted(nil, []byte(v))) }
+	key := NewKey()
+	h := func(v string) string { return string(appendRedacted(nil, []byte(v), &key)) }
 	for _, tc := range []struct{ in, want string }{
 		{"password=hunter2\n", "password=" + h("hunter2") + "\n"},
 		{"db_password = 's3cr3t'\n", "db_password = '" + h("s3cr3t") + "'\n"},
@@ -22,14 +26,27 @@ func TestRedact(t *testing.T) {
 			"-----BEGIN CERTIFICATE-----\n" + h("MIIB\nAAAA\n") + "\n-----END CERTIFICATE-----\nafter\n"},
 		{"token=a token=b", "token=" + h("a") + " token=" + h("b")},
 		{"no newline password=x", "no newline password=" + h("x")},
+		// nsswitch.conf: the passwd database's services are not secrets ...
+		{"passwd:         files systemd\n", "passwd:         files systemd\n"},
+		{"passwd: sss [NOTFOUND=return] files # accounts\r\n", "passwd: sss [NOTFOUND=return] files # accounts\r\n"},
+		{"passwd_compat: ldap\n", "passwd_compat: ldap\n"},
+		{"passwd: compat\nshadow: files\n", "passwd: compat\nshadow: files\n"},
+		// ... but any other value after passwd or password is.
+		{"passwd: hunter2\n", "passwd: " + h("hunter2") + "\n"},
+		{"passwd: files hunter2\n", "passwd: " + h("files") + " hunter2\n"},
+		{"password: files\n", "password: " + h("files") + "\n"},
+		{"  password: hunter2\n", "  password: " + h("hunter2") + "\n"},
+		{"db_passwd: files systemd\n", "db_passwd: " + h("files") + " systemd\n"},
+		{"passwd=files\n", "passwd=" + h("files") + "\n"},
 	} {
-		if got := string(Redact([]byte(tc.in))); got != tc.want {
+		if got := string(Redact([]byte(tc.in), &key)); got != tc.want {
 			t.Errorf("Redact(%q)\n got %q\nwant %q", tc.in, got, tc.want)
 		}
 	}
 }
 
 func TestTake(t *testing.T) {
+	key := NewKey()
 	for _, tc := range []struct {
 		name, content string
 		why           tree.NoCopy
@@ -42,7 +59,7 @@ func TestTake(t *testing.T) {
 		{"openssh", "junk\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----\n", tree.NoCopySecret},
 		{"putty", "PuTTY-User-Key-File-3: ssh-ed25519\n", tree.NoCopySecret},
 	} {
-		frame, why := Take([]byte(tc.content))
+		frame, why := Take([]byte(tc.content), &key)
 		if why != tc.why {
 			t.Errorf("%s: reason %v, want %v", tc.name, why, tc.why)
 			continue
@@ -54,8 +71,31 @@ func TestTake(t *testing.T) {
 			continue
 		}
 		text, err := Decode(frame)
-		if err != nil || text != string(Redact([]byte(tc.content))) {
+		if err != nil || text != string(Redact([]byte(tc.content), &key)) {
 			t.Errorf("%s: Decode = %q, %v", tc.name, text, err)
+		}
+	}
+}
+
+// TestRedactKeyed: the digest of a redacted value depends on the key, so that two
+// keys give two tags for one secret, and one key one tag.
+func TestRedactKeyed(t *testing.T) {
+	k1, k2 := NewKey(), NewKey()
+	in := []byte("password=hunter2\n")
+	a, b, again := Redact(in, &k1), Redact(in, &k2), Redact(in, &k1)
+	if bytes.Equal(a, b) || !bytes.Equal(a, again) {
+		t.Errorf("keys %x… and %x…: %q, %q, again %q", k1[:2], k2[:2], a, b, again)
+	}
+	plain := blake3.Sum256([]byte("hunter2"))
+	if bytes.Contains(a, []byte(hex.EncodeToString(plain[:4]))) {
+		t.Errorf("%q holds the unkeyed digest", a)
+	}
+	if got, err := ParseKey(k1.Encode()); err != nil || got != k1 {
+		t.Errorf("ParseKey(Encode) = %x, %v", got, err)
+	}
+	for _, bad := range []string{"", "00", k1.Encode() + "00", strings.ToUpper(k1.Encode())[:63] + "g"} {
+		if _, err := ParseKey(bad); err == nil {
+			t.Errorf("ParseKey(%q) accepted", bad)
 		}
 	}
 }
@@ -74,8 +114,9 @@ func FuzzRedact(f *testing.F) {
 	f.Add([]byte("password=hunter2\nx\n"))
 	f.Add([]byte("-----BEGIN X-----\nabc\n"))
 	f.Add([]byte("Authorization: Basic dXNlcjpwYXNz\r\n"))
+	key := NewKey()
 	f.Fuzz(func(t *testing.T, in []byte) {
-		out := Redact(in)
+		out := Redact(in, &key)
 		if bytes.Count(out, []byte("\n")) > bytes.Count(in, []byte("\n"))+1 {
 			t.Fatalf("Redact adds lines: %q → %q", in, out)
 		}

@@ -200,7 +200,7 @@ func (wk *walk) hashOnce(e *tree.Entry, a *aux, hb *hashBuf, dirfd int, name str
 	e.Copy = nil
 	switch {
 	case keep:
-		e.Copy, e.NoCopy = textcopy.Take(hb.kept.Bytes())
+		e.Copy, e.NoCopy = textcopy.Take(hb.kept.Bytes(), a.copyKey)
 	case a.copyMax > 0:
 		e.NoCopy = tree.NoCopyTooLarge // grew past the limit since it was listed
 	}

@@ -37,6 +37,21 @@ type Copies struct {
 	Max     int64     // larger files are too_large; at most textcopy.MaxSize
 	Private bool      // keep the content of files that are not world-readable too
 	NoDiff  []Matcher // secret: never kept (textcopy.Public lets .pub files through)
+	// Key keys the digests of redacted secrets (textcopy.Redact): the key of the
+	// baseline the copies are kept in or compared with.
+	Key textcopy.Key
+}
+
+// NoDiffMatch returns the no_diff pattern that keeps the content of the file at p out,
+// nil when none does (or p is a public key, which they let through).
+func (c *Copies) NoDiffMatch(p string) Matcher {
+	if textcopy.Public(p) {
+		return nil
+	}
+	if i := slices.IndexFunc(c.NoDiff, func(m Matcher) bool { return m.Match(p) }); i >= 0 {
+		return c.NoDiff[i]
+	}
+	return nil
 }
 
 // reason returns why the content of e, a regular file, is not kept, or tree.CopyNone
@@ -45,7 +60,7 @@ func (c *Copies) reason(e *tree.Entry) tree.NoCopy {
 	switch {
 	case textcopy.Never(e.Path):
 		return tree.NoCopySecret
-	case !textcopy.Public(e.Path) && slices.ContainsFunc(c.NoDiff, func(m Matcher) bool { return m.Match(e.Path) }):
+	case c.NoDiffMatch(e.Path) != nil:
 		return tree.NoCopySecret
 	case e.Mode&0o004 == 0 && !c.Private:
 		return tree.NoCopyPrivate

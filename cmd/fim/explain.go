@@ -19,7 +19,8 @@ it, with its file and line when the options come from --config, or else which li
 leaves it out: outside every configured path, an exclude pattern (named), a hidden name,
 max_depth, a symlink not followed, another filesystem; and for what is recorded,
 whether a file is hashed or too large (max_file_size), whether a directory is entered,
-which events are reported there and which attributes ignored, and the severity rules
+which events are reported there and which attributes ignored, whether a file keeps a
+copy of its content for diffs (content_diff) and what keeps it from one, and the severity rules
 that can grade its events (the built-in ones and the configuration's). The decision is
 the walk's own.
 

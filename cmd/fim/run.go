@@ -84,6 +84,7 @@ func runBaseline(c *cli.Context) error {
 		return err
 	}
 	defer rec.Close()
+	comp.SetCopyKey(rec.CopyKey)
 	rec.Snapshot = provenanceOptions(c)
 	var warn warnings
 	wk := walker(c, comp, pol, pol.Root, &warn, rec.Own()...)

@@ -100,6 +100,8 @@ type WalkerOptions struct {
 	// Own are the files fim holds open: the baseline read, its lock, a baseline being
 	// written. One that is not a file fim could have made is named to Warn and recorded.
 	Own []*os.File
+	// ReadLimit, if set, paces the reading of file content (--max-read-rate).
+	ReadLimit *walk.ReadLimit
 }
 
 // Walker returns the walker of a compiled policy: the one way every command walks.
@@ -113,7 +115,8 @@ func Walker(comp *config.Compiled, o WalkerOptions) *walk.Walker {
 			o.Warn(f.Name(), errors.New("not a file of fim's: recorded like any other"))
 		}
 	}
-	return &walk.Walker{Roots: comp.Roots(), Prefix: o.Root, Workers: o.Workers, MaxEntries: o.MaxEntries, Warn: o.Warn, Own: own}
+	return &walk.Walker{Roots: comp.Roots(), Prefix: o.Root, Workers: o.Workers, MaxEntries: o.MaxEntries, Warn: o.Warn, Own: own,
+		ReadLimit: o.ReadLimit}
 }
 
 // Filter is the filter of a check of the baseline at db whose tree is read under root:

@@ -52,6 +52,9 @@ type Walker struct {
 	// size and mtime match too takes the prior hash without being read: `fim check
 	// --fast`.
 	Fast bool
+	// ReadLimit, if set, paces the reading of file content (see ReadLimit); walkers
+	// may share one.
+	ReadLimit *ReadLimit
 }
 
 // node is a directory to list: a configured root, a directory below one, or a transit

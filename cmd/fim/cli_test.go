@@ -890,6 +890,7 @@ func TestUsageErrors(t *testing.T) {
 		{"check with a path", []string{"check", "--db", db, root}, 16, "check takes no PATH"},
 		{"bad size", []string{"baseline", "--db", db, "--max-file-size", "12QB", root}, 16, `invalid size "12QB"`},
 		{"paths and config", []string{"baseline", "--db", db, "--config", cfg, root}, 16, "not both"},
+		{"bad rate", []string{"check", "--db", db, "--max-read-rate", "50MB/h"}, 16, `invalid value "50MB/h" for flag -max-read-rate: want bytes per second, e.g. 50MB/s`},
 		{"missing config", []string{"baseline", "--db", db, "--config", cfg + ".missing"}, 16, "no such file"},
 		{"no baseline", []string{"check", "--db", db + ".missing"}, 17, "no baseline"},
 	}

@@ -32,7 +32,7 @@ func TestCompletionBash(t *testing.T) {
 		{[]string{"fim", "ch"}, []string{"check"}},
 		{[]string{"fim", "h"}, []string{"help"}},
 		{[]string{"fim", "check", "--ver"}, []string{"--verify"}},
-		{[]string{"fim", "baseline", "--max-"}, []string{"--max-depth", "--max-file-size", "--max-entries"}},
+		{[]string{"fim", "baseline", "--max-"}, []string{"--max-depth", "--max-file-size", "--max-entries", "--max-read-rate"}},
 		{[]string{"fim", "keygen", "--"}, []string{"--out", "--help"}},
 		{[]string{"fim", "--"}, []string{"--help", "--version"}},
 		{[]string{"fim", "check", "--format", "j"}, []string{"json", "junit"}},

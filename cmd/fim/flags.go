@@ -6,6 +6,7 @@ import (
 	"fim/config"
 	"fim/diff"
 	"fim/severity"
+	"fim/walk"
 	"os"
 	"path/filepath"
 	"strings"
@@ -120,6 +121,22 @@ var configFlag = &cli.StringFlag{Name: "config", Usage: "YAML configuration file
 var rootFlag = &cli.StringFlag{Name: "root", Usage: "read the tree under `DIR` but record paths as if DIR were /"}
 
 var signFlag = &cli.StringFlag{Name: "sign", Usage: "sign the baseline with the Ed25519 private key in `FILE` (see fim keygen)"}
+
+// maxReadRateFlag is --max-read-rate, made anew for each command: its value is the
+// flag's own.
+func maxReadRateFlag() cli.Flag {
+	return &cli.GenericFlag{Name: "max-read-rate", Value: new(config.Rate),
+		Usage: "read file content at most `RATE` bytes a second, all workers together, e.g. 50MB/s (default: no limit)"}
+}
+
+// readLimit is the limit --max-read-rate sets (nil without it, or on a command without it).
+func readLimit(c *cli.Context) *walk.ReadLimit {
+	r, _ := c.Generic("max-read-rate").(*config.Rate)
+	if r == nil {
+		return nil
+	}
+	return walk.NewReadLimit(int64(*r))
+}
 
 var workersFlag = &cli.IntFlag{Name: "workers", Usage: "goroutines listing and hashing (default: number of CPUs)"}
 

@@ -212,7 +212,7 @@ func baselineCommand() *cli.Command {
 		ArgsUsage:    "[PATH...]",
 		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
-			configFlag, dbFlag, rootFlag, workersFlag,
+			configFlag, dbFlag, rootFlag, workersFlag, maxReadRateFlag(),
 			&cli.IntFlag{Name: "max-depth", Usage: "levels below each path to record (0: unlimited)"},
 			&cli.StringFlag{Name: "max-file-size", Usage: "record larger files without hashing them, e.g. 64MiB (0: unlimited)"},
 			&cli.StringSliceFlag{Name: "exclude", Usage: "skip absolute paths matching `GLOB` (repeatable; ** crosses directories; a matching directory is pruned)"},
@@ -234,7 +234,7 @@ func checkCommand() *cli.Command {
 		Usage:        "walk what the baseline recorded and report the differences",
 		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
-			configFlag, dbFlag, rootFlag, workersFlag,
+			configFlag, dbFlag, rootFlag, workersFlag, maxReadRateFlag(),
 			reportFormatFlag, outputFlag, redactFlag,
 			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, e.g. mtime,ctime,inode,device,nlink"},
 			&cli.BoolFlag{Name: "update", Usage: "after reporting, replace the baseline with the current state"},

@@ -30,7 +30,7 @@ func watchCommand() *cli.Command {
 		ArgsUsage:    "[PATH...]",
 		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
-			configFlag, dbFlag, workersFlag,
+			configFlag, dbFlag, workersFlag, maxReadRateFlag(),
 			&cli.StringFlag{Name: "backend", Value: "auto", Usage: "auto, fanotify, fsnotify or periodic"},
 			&cli.DurationFlag{Name: "interval", Value: 5 * time.Minute, Usage: "rescan everything this often (0: never, except with --backend periodic)"},
 			reportFormatFlag, outputFlag, redactFlag, minSeverityFlag,
@@ -91,7 +91,7 @@ func runWatch(c *cli.Context) error {
 	}
 	var warn warnings
 	o := check.WatchOptions{Paths: paths, Config: cfg, DB: db, Update: c.Bool("update"), Signer: signer, Stamp: stamp(),
-		Ignore: extraIgnore, Walker: check.WalkerOptions{Workers: c.Int("workers"), Warn: warn.add}, Logf: logf}
+		Ignore: extraIgnore, Walker: check.WalkerOptions{Workers: c.Int("workers"), Warn: warn.add, ReadLimit: readLimit(c)}, Logf: logf}
 	if !c.Bool("no-provenance") {
 		o.Provenance = &provenance.Options{Logf: logf, Workers: c.Int("workers")}
 	}

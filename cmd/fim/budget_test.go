@@ -2,10 +2,48 @@ package main
 
 import (
 	"fim/internal/fstest"
+	"fim/internal/priority"
+	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 )
+
+// TestWatchPriority starts fim watch with --nice and --io-class and reads back every
+// thread of it: each has the nice value in /proc/PID/task/TID/stat and the class
+// ioprio_get gives.
+func TestWatchPriority(t *testing.T) {
+	for _, tt := range []struct {
+		class priority.IOClass
+		nice  int
+	}{{priority.IOIdle, 9}, {priority.IOBestEffort, 4}} {
+		t.Run(tt.class.String(), func(t *testing.T) {
+			t.Parallel()
+			mnt := tmpfs(t)
+			root := filepath.Join(mnt, "w")
+			fstest.Tree{"w/a": fstest.File("a")}.Build(t, mnt)
+			r := startWatch(t, fsnotifyBackend, root, "--nice", strconv.Itoa(tt.nice), "--io-class", tt.class.String(), root)
+			pid := r.cmd.Process.Pid
+			tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+			must(t, err)
+			if len(tasks) < 2 {
+				t.Fatalf("fim watch runs %d threads: want several to check", len(tasks))
+			}
+			for _, task := range tasks {
+				tid, _ := strconv.Atoi(task.Name())
+				nice, class, _, err := priority.Of(pid, tid)
+				must(t, err)
+				if nice != tt.nice || class != tt.class {
+					t.Errorf("thread %d: nice %d, I/O class %s; want %d, %s", tid, nice, class, tt.nice, tt.class)
+				}
+			}
+			appendTo(t, filepath.Join(root, "a"), "more")
+			r.expect("change T/a [content,size,mtime,ctime]")
+		})
+	}
+}
 
 // TestCheckReadRate checks a tree of 3 MiB with --max-read-rate 2MiB/s: the check
 // takes at least as long as the rate allows for what it read beyond one buffer.

@@ -42,6 +42,7 @@ func TestCompletionBash(t *testing.T) {
 		{[]string{"fim", "export", "--format", ""}, []string{"mtree"}},
 		{[]string{"fim", "watch", "--backend", "f"}, []string{"fanotify", "fsnotify"}},
 		{[]string{"fim", "check", "--color", ""}, []string{"auto", "always", "never"}},
+		{[]string{"fim", "watch", "--io-class", ""}, []string{"idle", "best-effort"}},
 		{[]string{"fim", "completion", ""}, []string{"bash", "zsh", "fish"}},
 		{[]string{"fim", "schema", ""}, []string{"json", "ecs"}},
 		{[]string{"fim", "help", "ex"}, []string{"explain", "export"}},

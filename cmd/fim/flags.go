@@ -5,6 +5,7 @@ import (
 	"fim/baseline"
 	"fim/config"
 	"fim/diff"
+	"fim/internal/priority"
 	"fim/severity"
 	"fim/walk"
 	"os"
@@ -136,6 +137,27 @@ func readLimit(c *cli.Context) *walk.ReadLimit {
 		return nil
 	}
 	return walk.NewReadLimit(int64(*r))
+}
+
+var niceFlag = &cli.IntFlag{Name: "nice", Usage: "run every thread of fim at nice `N` (0 to 19; below the current value needs CAP_SYS_NICE)"}
+
+var ioClassFlag = &cli.StringFlag{Name: "io-class", Usage: "read the disk in I/O scheduling class `CLASS`: idle (only when no one else does) or best-effort (its lowest level)"}
+
+// applyPriority sets --nice and --io-class on the whole process: the Before of the
+// commands that take them.
+func applyPriority(c *cli.Context) error {
+	class, err := priority.ParseIOClass(c.String("io-class"))
+	if err != nil {
+		return usageErr("--io-class: %v", err)
+	}
+	s := priority.Settings{Nice: c.Int("nice"), SetNice: c.IsSet("nice"), IO: class}
+	if s.SetNice && (s.Nice < -20 || s.Nice > 19) {
+		return usageErr("--nice %d: want -20 to 19", s.Nice)
+	}
+	if err := priority.Apply(s); err != nil {
+		return &exitError{exitRuntime, err}
+	}
+	return nil
 }
 
 var workersFlag = &cli.IntFlag{Name: "workers", Usage: "goroutines listing and hashing (default: number of CPUs)"}

@@ -30,7 +30,7 @@ func watchCommand() *cli.Command {
 		ArgsUsage:    "[PATH...]",
 		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
-			configFlag, dbFlag, workersFlag, maxReadRateFlag(),
+			configFlag, dbFlag, workersFlag, maxReadRateFlag(), niceFlag, ioClassFlag,
 			&cli.StringFlag{Name: "backend", Value: "auto", Usage: "auto, fanotify, fsnotify or periodic"},
 			&cli.DurationFlag{Name: "interval", Value: 5 * time.Minute, Usage: "rescan everything this often (0: never, except with --backend periodic)"},
 			reportFormatFlag, outputFlag, redactFlag, minSeverityFlag,
@@ -46,6 +46,7 @@ func watchCommand() *cli.Command {
 			signFlag, noProvenanceFlag,
 			&cli.StringFlag{Name: "listen", Usage: "serve Prometheus metrics at /metrics and the watch's health at /healthz on `ADDR` (HOST:PORT)"},
 		},
+		Before: applyPriority,
 		Action: runWatch,
 	}
 }

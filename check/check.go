@@ -246,15 +246,17 @@ func Annotate(events []diff.Event, prov *provenance.Annotator, sev *severity.Tab
 	return err
 }
 
-// AtLeast returns the events of severity min or above, in their order: all of them
-// when min is diff.SeverityUnset. It shares the events' array when it keeps them all.
+// AtLeast returns the events of severity min or above, and the notices, in their
+// order: all of them when min is diff.SeverityUnset. It shares the events' array when
+// it keeps them all.
 func AtLeast(events []diff.Event, min diff.Severity) []diff.Event {
-	if !slices.ContainsFunc(events, func(ev diff.Event) bool { return ev.Severity < min }) {
+	below := func(ev *diff.Event) bool { return ev.Severity < min && !ev.Kind.IsNotice() }
+	if !slices.ContainsFunc(events, func(ev diff.Event) bool { return below(&ev) }) {
 		return events
 	}
 	out := make([]diff.Event, 0, len(events))
 	for i := range events {
-		if events[i].Severity >= min {
+		if !below(&events[i]) {
 			out = append(out, events[i])
 		}
 	}

@@ -116,6 +116,15 @@ type Watcher struct {
 	// StallAfter is how long the loop may go without turning before Health reports
 	// it stalled. Default DefaultStallAfter.
 	StallAfter time.Duration
+	// MaxEventsPerMinute, when positive, bounds the events handed to Emit within each
+	// minute. Past it, the events of the rest of the minute are held back: the state
+	// of their paths goes back to what was last handed on, as when the delivery backlog
+	// is full. When the minute ends, one diff.RateLimited event says how many were held
+	// back, and a rescan (source rescan) reports, whatever the bound, the net change of
+	// every path since what was handed on: nothing is lost, only summarized. Notices
+	// do not count.
+	MaxEventsPerMinute int
+	limit              rateLimit
 
 	turned   atomic.Int64 // when the loop last turned, in Unix nanoseconds (see Health)
 	ready    atomic.Bool  // the marks are placed and the starting state compared
@@ -139,6 +148,52 @@ type Watcher struct {
 	// kept is the baseline of --db once the state reads its own file: kept open, so
 	// that its files stay fim's own (Walker.Own) until it is rewritten.
 	kept *baseline.Reader
+}
+
+// rateLimit is the minute of MaxEventsPerMinute under way.
+type rateLimit struct {
+	window time.Duration // a minute, unless a test sets it
+	start  time.Time     // when the window began; zero before the first event
+	sent   int           // events handed on in the window
+	held   int           // events held back in the window
+	exempt bool          // the notice and rescan that end a window are delivered whole
+}
+
+// room returns how many more events the window takes (-1: any number), beginning a
+// new window when the last one ended with nothing held back.
+func (w *Watcher) room(now time.Time) int {
+	l := &w.limit
+	if w.MaxEventsPerMinute <= 0 || l.exempt {
+		return -1
+	}
+	if l.held == 0 && (l.start.IsZero() || now.Sub(l.start) >= l.window) {
+		l.start, l.sent = now, 0
+	}
+	if l.held > 0 {
+		return 0
+	}
+	return max(w.MaxEventsPerMinute-l.sent, 0)
+}
+
+// endWindow ends a window that held events back, once it has passed: it hands on the
+// diff.RateLimited notice, then rescans and delivers what the rescan finds.
+func (w *Watcher) endWindow(ctx context.Context, now time.Time) error {
+	l := &w.limit
+	if l.held == 0 || now.Sub(l.start) < l.window || w.full {
+		return nil
+	}
+	w.logf("rate limit: %d events held back since %s: rescanning for their changes", l.held, l.start.Format(time.TimeOnly))
+	l.exempt = true
+	defer func() { l.exempt = false }()
+	w.pending = append(w.pending, pending{ev: diff.Event{Kind: diff.RateLimited, Source: SourceRescan, Notice: &diff.Notice{HeldBack: l.held}}})
+	if err := w.deliver(); err != nil {
+		return err
+	}
+	if err := w.rescan(ctx, SourceRescan, now); err != nil {
+		return err
+	}
+	l.start, l.sent, l.held = time.Now(), 0, 0
+	return w.deliver()
 }
 
 // round is one look at the filesystem (a batch of notifications, a rescan): the
@@ -215,6 +270,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 		w.DrainWait = 3 * time.Second
 	}
 	w.folds = map[string]*folded{}
+	if w.limit.window <= 0 {
+		w.limit.window = time.Minute
+	}
 	hints := make(chan Hint, 4096)
 	// Ending bctx asks the backends to hand over what the kernel still holds and return;
 	// closing abort makes them return at once.
@@ -390,6 +448,12 @@ func (w *Watcher) Run(ctx context.Context) error {
 					return err
 				}
 			}
+			if err := w.endWindow(ctx, time.Now()); err != nil {
+				if ctx.Err() != nil {
+					continue
+				}
+				return err
+			}
 			if err := w.maybeFlushState(false); err != nil {
 				return err
 			}
@@ -427,6 +491,10 @@ func (w *Watcher) finish(stopBackends func(), hints chan Hint, batch []Hint, obs
 		return err
 	}
 	w.expire(time.Now(), true)
+	if w.limit.held > 0 {
+		w.logf("rate limit: stopped with %d events held back: with a baseline, the next start's comparison reports their changes", w.limit.held)
+	}
+	w.limit.exempt = true // what was looked at before the stop goes out whole
 	if err := w.deliver(); err != nil {
 		return err
 	}
@@ -1087,11 +1155,16 @@ func (w *Watcher) expire(now time.Time, final bool) bool {
 	return len(w.pending) > n
 }
 
-// deliver hands the pending events on, in batches of at most BatchSize.
+// deliver hands the pending events on, in batches of at most BatchSize, as many as
+// MaxEventsPerMinute lets through; it holds back the rest.
 func (w *Watcher) deliver() error {
 	w.pairAcross()
-	for len(w.pending) > 0 && !w.full {
+	room := w.room(time.Now())
+	for len(w.pending) > 0 && !w.full && room != 0 {
 		n := min(len(w.pending), w.BatchSize)
+		if room > 0 {
+			n = min(n, room)
+		}
 		events := make([]diff.Event, n)
 		for i := range events {
 			events[i] = w.pending[i].ev
@@ -1107,6 +1180,10 @@ func (w *Watcher) deliver() error {
 		if w.Metrics != nil {
 			w.Metrics.Handed(events)
 		}
+		if room > 0 {
+			room -= n
+			w.limit.sent += n
+		}
 		var rounds []*round
 		for _, p := range w.pending[:n] {
 			rounds = append(rounds, p.rounds...)
@@ -1119,6 +1196,19 @@ func (w *Watcher) deliver() error {
 		} else {
 			w.inflight = append(w.inflight, rounds)
 		}
+	}
+	if room == 0 && !w.full {
+		// Past MaxEventsPerMinute: what is pending, and the repeats the dedup window
+		// holds, wait for the rescan that ends the window.
+		w.expire(time.Now(), true)
+	}
+	if room == 0 && !w.full && len(w.pending) > 0 {
+		if w.limit.held == 0 {
+			w.logf("rate limit: more than %d events within a minute: holding back the rest until %s, then a rescan reports them",
+				w.MaxEventsPerMinute, w.limit.start.Add(w.limit.window).Format(time.TimeOnly))
+		}
+		w.limit.held += len(w.pending)
+		w.shed()
 	}
 	if w.full {
 		w.shed()

@@ -45,6 +45,7 @@ func watchCommand() *cli.Command {
 			&cli.StringFlag{Name: "spool-max", Value: "256MiB", Usage: "the most the spool holds, e.g. 64MiB; when full, changes are found again by a rescan once it is delivered"},
 			signFlag, noProvenanceFlag,
 			&cli.StringFlag{Name: "listen", Usage: "serve Prometheus metrics at /metrics and the watch's health at /healthz on `ADDR` (HOST:PORT)"},
+			&cli.IntFlag{Name: "max-events-per-minute", Usage: "deliver at most `N` events a minute; past it, one rate_limited event says how many were held back, and a rescan at the minute's end reports their changes (0: no limit)"},
 		},
 		Before: applyPriority,
 		Action: runWatch,
@@ -128,6 +129,8 @@ func runWatch(c *cli.Context) error {
 		Logf:         logf,
 		Acked:        spool.Delivered,
 		Metrics:      lis.watch(),
+
+		MaxEventsPerMinute: c.Int("max-events-per-minute"),
 	}
 	defer lis.serve(c, w, spool)()
 	sd, err := sdnotify.FromEnv()

@@ -125,6 +125,12 @@ type Watcher struct {
 	// do not count.
 	MaxEventsPerMinute int
 	limit              rateLimit
+	// Heartbeat, when positive, is how often a diff.Heartbeat notice is handed on,
+	// whatever MaxEventsPerMinute says: the digest of the baseline compared with, the
+	// entries of the last full comparison, and the marks in force (Marks).
+	Heartbeat time.Duration
+	digest    string // of the baseline at DB the state starts from: as read, or as --update last wrote it
+	entries   int    // in the state after the last full walk
 
 	turned   atomic.Int64 // when the loop last turned, in Unix nanoseconds (see Health)
 	ready    atomic.Bool  // the marks are placed and the starting state compared
@@ -183,17 +189,34 @@ func (w *Watcher) endWindow(ctx context.Context, now time.Time) error {
 		return nil
 	}
 	w.logf("rate limit: %d events held back since %s: rescanning for their changes", l.held, l.start.Format(time.TimeOnly))
-	l.exempt = true
-	defer func() { l.exempt = false }()
-	w.pending = append(w.pending, pending{ev: diff.Event{Kind: diff.RateLimited, Source: SourceRescan, Notice: &diff.Notice{HeldBack: l.held}}})
-	if err := w.deliver(); err != nil {
+	if err := w.notify(diff.Event{Kind: diff.RateLimited, Source: SourceRescan, Notice: &diff.Notice{HeldBack: l.held}}); err != nil {
 		return err
 	}
+	l.exempt = true
+	defer func() { l.exempt = false }()
 	if err := w.rescan(ctx, SourceRescan, now); err != nil {
 		return err
 	}
 	l.start, l.sent, l.held = time.Now(), 0, 0
 	return w.deliver()
+}
+
+// notify hands on a notice, after what is pending (as MaxEventsPerMinute lets it
+// through), whatever MaxEventsPerMinute says.
+func (w *Watcher) notify(ev diff.Event) error {
+	if err := w.deliver(); err != nil {
+		return err
+	}
+	exempt := w.limit.exempt
+	w.limit.exempt = true
+	defer func() { w.limit.exempt = exempt }()
+	w.pending = append(w.pending, pending{ev: ev})
+	return w.deliver()
+}
+
+// heartbeat hands on a diff.Heartbeat notice.
+func (w *Watcher) heartbeat() error {
+	return w.notify(diff.Event{Kind: diff.Heartbeat, Notice: &diff.Notice{Digest: w.digest, Entries: w.entries, Marks: w.Marks()}})
 }
 
 // round is one look at the filesystem (a batch of notifications, a rescan): the
@@ -361,6 +384,12 @@ func (w *Watcher) Run(ctx context.Context) error {
 		w.Ready(w.describeRoots(), w.describeBackends())
 	}
 
+	var heartbeat <-chan time.Time
+	if w.Heartbeat > 0 {
+		t := time.NewTicker(w.Heartbeat)
+		defer t.Stop()
+		heartbeat = t.C
+	}
 	var periodic <-chan time.Time
 	if w.Interval > 0 {
 		t := time.NewTicker(w.Interval)
@@ -421,6 +450,10 @@ func (w *Watcher) Run(ctx context.Context) error {
 			}
 		case <-periodic:
 			if err := rescanAll(); err != nil {
+				return err
+			}
+		case <-heartbeat:
+			if err := w.heartbeat(); err != nil {
 				return err
 			}
 		case done := <-w.Rescan:
@@ -659,6 +692,7 @@ func (w *Watcher) loadState(ctx context.Context) (bool, error) {
 			}
 			w.st.reset(r, nil)
 			w.hold(r.Files())
+			w.digest, w.entries = r.Meta().Digest, int(r.Meta().Entries)
 			return false, nil
 		}
 		if !errors.Is(err, baseline.ErrBadBaseline) || !isMissing(w.DB) {
@@ -673,6 +707,7 @@ func (w *Watcher) loadState(ctx context.Context) (bool, error) {
 		return w.maybeFoldState()
 	})
 	w.dirty = w.Update && w.DB != ""
+	w.entries = n
 	if err == nil && w.Metrics != nil {
 		w.Metrics.Entries(n)
 	}
@@ -1014,6 +1049,9 @@ func (w *Watcher) rescan(ctx context.Context, source string, now time.Time) erro
 		})
 	}
 	err := diff.Join(ctx, d, w.st.iter(), walk)
+	if err == nil {
+		w.entries = n
+	}
 	if w.Metrics != nil {
 		w.Metrics.Rescanned(source, time.Since(start), err)
 		if err == nil {
@@ -1419,6 +1457,7 @@ func (w *Watcher) maybeFlushState(final bool) error {
 	}
 	w.hold(r.Files())
 	w.st.reset(r, overlay)
+	w.digest = r.Meta().Digest
 	return nil
 }
 

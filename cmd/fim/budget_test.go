@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fim/internal/fstest"
 	"fim/internal/priority"
 	"fmt"
@@ -57,5 +58,39 @@ func TestCheckReadRate(t *testing.T) {
 	mustRun(t, 0, "check", "--no-provenance", "--max-read-rate", "2MiB/s", "--workers", "4", "--db", db)
 	if took, floor := time.Since(start), 1250*time.Millisecond; took < floor {
 		t.Errorf("check read 3 MiB at 2MiB/s in %v: under %v", took, floor)
+	}
+}
+
+// TestWatchHeartbeat runs fim watch --heartbeat on a baseline: its heartbeat lines
+// are valid json lines naming the digest fim info gives, the entries and the marks.
+func TestWatchHeartbeat(t *testing.T) {
+	t.Parallel()
+	mnt := tmpfs(t)
+	root, db := filepath.Join(mnt, "w"), filepath.Join(mnt, "db", "fim.db")
+	fstest.Tree{"w/a": fstest.File("a"), "w/" + syncDir: fstest.Dir(), "db": fstest.Dir()}.Build(t, mnt)
+	mustRun(t, 0, "baseline", "--db", db, root)
+	out, _ := mustRun(t, 0, "info", "--format", "json", "--db", db)
+	var info struct {
+		Digest  string `json:"digest"`
+		Entries int    `json:"entries"`
+	}
+	must(t, json.Unmarshal([]byte(out), &info))
+	r := startWatch(t, fsnotifyBackend, root, "--db", db, "--heartbeat", "200ms")
+	got := r.await("two heartbeats", func(evs []watchEvent) bool {
+		return len(evs) >= 2 && evs[len(evs)-1].Type == "heartbeat" && evs[len(evs)-2].Type == "heartbeat"
+	})
+	for _, ev := range got[len(got)-2:] {
+		validLines(t, "json", ev.raw+"\n")
+		var line struct {
+			Notice struct {
+				Digest  string         `json:"baseline_digest"`
+				Entries int            `json:"entries"`
+				Marks   map[string]int `json:"marks"`
+			} `json:"notice"`
+		}
+		must(t, json.Unmarshal([]byte(ev.raw), &line))
+		if n := line.Notice; n.Digest != info.Digest || n.Entries != info.Entries || n.Marks["fsnotify"] < 1 || ev.Path != "" {
+			t.Errorf("heartbeat %s: want digest %s, %d entries, fsnotify marks", ev.raw, info.Digest, info.Entries)
+		}
 	}
 }

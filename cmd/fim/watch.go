@@ -46,6 +46,7 @@ func watchCommand() *cli.Command {
 			signFlag, noProvenanceFlag,
 			&cli.StringFlag{Name: "listen", Usage: "serve Prometheus metrics at /metrics and the watch's health at /healthz on `ADDR` (HOST:PORT)"},
 			&cli.IntFlag{Name: "max-events-per-minute", Usage: "deliver at most `N` events a minute; past it, one rate_limited event says how many were held back, and a rescan at the minute's end reports their changes (0: no limit)"},
+			&cli.DurationFlag{Name: "heartbeat", Usage: "deliver a heartbeat event this often, with the baseline's digest, the entries and the marks in force (0: none)"},
 		},
 		Before: applyPriority,
 		Action: runWatch,
@@ -131,6 +132,7 @@ func runWatch(c *cli.Context) error {
 		Metrics:      lis.watch(),
 
 		MaxEventsPerMinute: c.Int("max-events-per-minute"),
+		Heartbeat:          c.Duration("heartbeat"),
 	}
 	defer lis.serve(c, w, spool)()
 	sd, err := sdnotify.FromEnv()

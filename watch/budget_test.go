@@ -1,7 +1,11 @@
 package watch
 
 import (
+	"context"
+	"fim/baseline"
 	"fim/diff"
+	"fim/internal/fstest"
+	"fim/walk"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -102,4 +106,65 @@ func summaries(events []diff.Event) string {
 		s = append(s, ev.Kind.String()+" "+ev.Path+" ("+ev.Source+")")
 	}
 	return strings.Join(s, "\n\t")
+}
+
+// TestHeartbeat watches a tree that has a baseline, every 100ms a heartbeat: each
+// names the baseline's digest, the entries of the start-up comparison and the marks in
+// force, and heartbeats go on while --max-events-per-minute holds events back.
+func TestHeartbeat(t *testing.T) {
+	root := t.TempDir()
+	fstest.Tree{"a": fstest.File("a"), "d/x": fstest.File("x")}.Build(t, root)
+	db := filepath.Join(t.TempDir(), "fim.db")
+	wr, err := baseline.Create(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (&walk.Walker{Roots: []walk.Root{{Path: root}}}).Walk(context.Background(), wr.Add); err != nil {
+		t.Fatal(err)
+	}
+	if err := wr.Commit(baseline.Meta{Policy: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := baseline.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := b.Meta()
+	b.Close()
+	r := startWatcher(t, "fsnotify", root, func(w *Watcher) {
+		w.DB, w.Heartbeat, w.MaxEventsPerMinute = db, 100*time.Millisecond, 1
+	})
+	changes := 0
+	beat := func() {
+		t.Helper()
+		deadline := time.After(eventTimeout)
+		for {
+			select {
+			case ev := <-r.events:
+				if ev.Kind != diff.Heartbeat {
+					changes++
+					continue
+				}
+				n := ev.Notice
+				if n == nil || n.Digest != meta.Digest || n.Entries != int(meta.Entries) || n.Entries != 4 || n.Marks[SourceFsnotify] < 1 || ev.Path != "" {
+					t.Fatalf("heartbeat %+v, want digest %s, %d entries and fsnotify marks", n, meta.Digest, meta.Entries)
+				}
+				return
+			case <-deadline:
+				t.Fatal("no heartbeat")
+			}
+		}
+	}
+	beat()
+	for _, name := range []string{"b", "c", "e"} { // one delivered, two held back
+		if err := os.WriteFile(filepath.Join(root, "d", name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	beat()
+	beat()
+	if changes != 1 {
+		t.Errorf("%d events besides heartbeats, want the 1 the limit lets through", changes)
+	}
 }

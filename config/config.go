@@ -31,6 +31,7 @@ type Config struct {
 	Exclude     []string // glob patterns applying below every path
 	Rules       []Rule   // one per entry of paths, in file order
 	Severity    []SeverityRule
+	Watch       []Setting // the settings of fim watch (see WatchKeys)
 }
 
 // Policy returns the policy the configuration describes. It shares nothing with c.
@@ -187,6 +188,10 @@ func (p *parser) config(doc *yaml.Node) (*Config, error) {
 		},
 		"exclude": func(v *yaml.Node, key string) (err error) {
 			c.Exclude, err = p.patterns(v, key)
+			return err
+		},
+		"watch": func(v *yaml.Node, key string) (err error) {
+			c.Watch, err = p.settings(v, key)
 			return err
 		},
 		"severity": func(v *yaml.Node, key string) error {

@@ -2,12 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"fim/config"
 	"fim/internal/fstest"
 	"fim/internal/priority"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -92,5 +96,65 @@ func TestWatchHeartbeat(t *testing.T) {
 		if n := line.Notice; n.Digest != info.Digest || n.Entries != info.Entries || n.Marks["fsnotify"] < 1 || ev.Path != "" {
 			t.Errorf("heartbeat %s: want digest %s, %d entries, fsnotify marks", ev.raw, info.Digest, info.Entries)
 		}
+	}
+}
+
+// TestWatchKeys checks that every flag of fim watch but --config, --db and --help has
+// a key in the configuration's watch mapping, and that every key sets a flag of it.
+func TestWatchKeys(t *testing.T) {
+	flags := map[string]bool{}
+	for _, f := range newApp().Command("watch").Flags {
+		for _, name := range f.Names() {
+			flags[name] = true
+		}
+		switch name := f.Names()[0]; name {
+		case "config", "db", "help":
+		default:
+			if !slices.Contains(slices.Collect(maps.Values(config.WatchKeys)), name) {
+				t.Errorf("--%s has no key in the watch mapping (config.WatchKeys)", name)
+			}
+		}
+	}
+	for key, flag := range config.WatchKeys {
+		if !flags[flag] {
+			t.Errorf("watch.%s sets --%s, which fim watch does not have", key, flag)
+		}
+	}
+}
+
+// TestWatchConfigSettings runs fim watch with a configuration whose watch mapping sets
+// a heartbeat and a dedup window: the heartbeat comes, and the command line's
+// --dedup-window 0 wins over the key (two writes are two events). A value the flag
+// does not take is a usage error naming the file, the line and the key.
+func TestWatchConfigSettings(t *testing.T) {
+	t.Parallel()
+	mnt := tmpfs(t)
+	root := filepath.Join(mnt, "w")
+	fstest.Tree{"w/a": fstest.File("a"), "w/" + syncDir: fstest.Dir()}.Build(t, mnt)
+	cfg := filepath.Join(t.TempDir(), "fim.yaml")
+	must(t, os.WriteFile(cfg, []byte("paths:\n  - path: "+root+"\nwatch:\n  heartbeat: 200ms\n  dedup_window: 1h\n"), 0o644))
+	r := startWatch(t, fsnotifyBackend, root, "--config", cfg)
+	r.await("a heartbeat", func(evs []watchEvent) bool { return len(evs) > 0 && evs[len(evs)-1].Type == "heartbeat" })
+	appendTo(t, filepath.Join(root, "a"), "1")
+	appendTo(t, filepath.Join(root, "a"), "2")
+	got := r.await("two changes", func(evs []watchEvent) bool {
+		n := 0
+		for _, ev := range evs {
+			if ev.Type == "change" {
+				n++
+			}
+		}
+		return n == 2
+	})
+	for _, ev := range got {
+		if ev.Count != 0 {
+			t.Errorf("%s folded (count %d): --dedup-window 0 did not win over the key", ev.raw, ev.Count)
+		}
+	}
+
+	must(t, os.WriteFile(cfg, []byte("paths:\n  - path: "+root+"\nwatch:\n  batch_size: many\n"), 0o644))
+	_, stderr, code := run(t, "watch", "--config", cfg)
+	if want := cfg + `:4: watch.batch_size: invalid value "many" for --batch-size`; code != exitUsage || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr, exitUsage, want)
 	}
 }

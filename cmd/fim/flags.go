@@ -139,7 +139,7 @@ func readLimit(c *cli.Context) *walk.ReadLimit {
 	return walk.NewReadLimit(int64(*r))
 }
 
-var niceFlag = &cli.IntFlag{Name: "nice", Usage: "run every thread of fim at nice `N` (0 to 19; below the current value needs CAP_SYS_NICE)"}
+var niceFlag = &cli.IntFlag{Name: "nice", Usage: "run every thread of fim at nice `N` (-20 to 19; below the current value needs CAP_SYS_NICE)"}
 
 var ioClassFlag = &cli.StringFlag{Name: "io-class", Usage: "read the disk in I/O scheduling class `CLASS`: idle (only when no one else does) or best-effort (its lowest level)"}
 
@@ -156,6 +156,26 @@ func applyPriority(c *cli.Context) error {
 	}
 	if err := priority.Apply(s); err != nil {
 		return &exitError{exitRuntime, err}
+	}
+	return nil
+}
+
+// applySettings gives each flag of fim watch that the command line leaves unset the
+// value of its key in the configuration's watch mapping (config.WatchKeys); a value
+// the flag does not take is a usage error naming the file, the line and the key.
+func applySettings(c *cli.Context, cfg *config.Config) error {
+	if cfg == nil {
+		return nil
+	}
+	for _, s := range cfg.Watch {
+		if c.IsSet(s.Flag) {
+			continue
+		}
+		for _, v := range s.Values {
+			if err := c.Set(s.Flag, v); err != nil {
+				return usageErr("%s: invalid value %q for --%s: %v", s.Where, v, s.Flag, err)
+			}
+		}
 	}
 	return nil
 }

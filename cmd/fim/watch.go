@@ -48,21 +48,26 @@ func watchCommand() *cli.Command {
 			&cli.IntFlag{Name: "max-events-per-minute", Usage: "deliver at most `N` events a minute; past it, one rate_limited event says how many were held back, and a rescan at the minute's end reports their changes (0: no limit)"},
 			&cli.DurationFlag{Name: "heartbeat", Usage: "deliver a heartbeat event this often, with the baseline's digest, the entries and the marks in force (0: none)"},
 		},
-		Before: applyPriority,
-		Action: runWatch,
+		Action: runWatch, // which applies --nice and --io-class once the configuration's are known
 	}
 }
 
 func runWatch(c *cli.Context) error {
-	extraIgnore, err := ignoreFlag(c)
-	if err != nil {
-		return err
-	}
 	paths := c.Args().Slice()
 	// A baseline named on the command line says what to watch, unless --config does:
 	// the default config file is for a watch that names neither.
 	named := c.IsSet("db") || os.Getenv("FIM_DB") != ""
 	cfg, err := loadConfig(c, len(paths) == 0 && !named)
+	if err != nil {
+		return err
+	}
+	if err := applySettings(c, cfg); err != nil {
+		return err
+	}
+	if err := applyPriority(c); err != nil {
+		return err
+	}
+	extraIgnore, err := ignoreFlag(c)
 	if err != nil {
 		return err
 	}

@@ -715,6 +715,12 @@ func TestUnreadable(t *testing.T) {
 	if summaryOf(t, stdout, 1) != "fim: no changes, 1 warning\n" {
 		t.Errorf("stdout %q", stdout)
 	}
+	// --redact redacts the warning too.
+	_, stderr = runUser(0, "check", "--db", db, "--redact")
+	wantWarning(stderr, root+"/[redacted]")
+	if strings.Contains(stderr, "secret") {
+		t.Errorf("--redact: stderr names the file:\n%s", stderr)
+	}
 
 	// A directory that cannot be listed now: what it held is not reported removed.
 	d := filepath.Join(root, "d")

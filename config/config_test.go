@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -265,6 +266,39 @@ func TestWatchSettings(t *testing.T) {
 	for key, flag := range WatchKeys {
 		if strings.ReplaceAll(key, "_", "-") != flag {
 			t.Errorf("key %s sets --%s: a key is its flag's name with _ for -", key, flag)
+		}
+	}
+}
+
+// TestChanges compares configurations as SIGHUP does: the keys of the watch mapping
+// that differ (added, removed, changed), and whether anything else does.
+func TestChanges(t *testing.T) {
+	parse := func(s string) *Config {
+		c, err := Parse("fim.yaml", []byte("paths:\n  - path: /etc\n"+s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	base := parse("watch:\n  batch_size: 5\n  heartbeat: 1m\n")
+	for _, tt := range []struct {
+		next  string
+		watch []string
+		rest  bool
+	}{
+		{"watch:\n  heartbeat: 1m\n  batch_size: 5\n", nil, false},
+		{"watch:\n  batch_size: 6\n  heartbeat: 1m\n  redact: true\n", []string{"batch_size", "redact"}, false},
+		{"", []string{"batch_size", "heartbeat"}, false},
+		{"exclude: [x]\nwatch:\n  batch_size: 5\n  heartbeat: 1m\n", nil, true},
+	} {
+		watch, rest := base.Changes(parse(tt.next))
+		if !slices.Equal(watch, tt.watch) || rest != tt.rest {
+			t.Errorf("%q: changes %v, rest %v; want %v, %v", tt.next, watch, rest, tt.watch, tt.rest)
+		}
+	}
+	for _, k := range Reloadable {
+		if WatchKeys[k] == "" {
+			t.Errorf("reloadable %s is not a key", k)
 		}
 	}
 }

@@ -2,6 +2,9 @@ package config
 
 import (
 	"fmt"
+	"maps"
+	"reflect"
+	"slices"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -80,4 +83,30 @@ func (p *parser) settings(n *yaml.Node, key string) ([]Setting, error) {
 		return nil, err
 	}
 	return out, nil // in file order, as mapping takes the keys
+}
+
+// Reloadable are the keys of the watch mapping a running fim watch takes on SIGHUP;
+// any other change of the configuration needs a restart.
+var Reloadable = []string{"batch_size", "batch_timeout", "dedup_window", "max_events_per_minute", "heartbeat", "min_severity", "redact"}
+
+// Changes compares c with the configuration next that replaces it: the keys of the
+// watch mapping whose values differ (added and removed ones too), in WatchKeys' sorted
+// order, and whether anything else differs.
+func (c *Config) Changes(next *Config) (watch []string, rest bool) {
+	values := func(c *Config) map[string][]string {
+		m := map[string][]string{}
+		for _, s := range c.Watch {
+			m[s.Key] = s.Values
+		}
+		return m
+	}
+	old, now := values(c), values(next)
+	for _, k := range slices.Sorted(maps.Keys(WatchKeys)) {
+		if !slices.Equal(old[k], now[k]) {
+			watch = append(watch, k)
+		}
+	}
+	a, b := *c, *next
+	a.Watch, b.Watch = nil, nil
+	return watch, !reflect.DeepEqual(a, b)
 }

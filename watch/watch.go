@@ -113,6 +113,12 @@ type Watcher struct {
 	// the error of a rescan run once it is received (as the periodic one, its events
 	// handed to Emit), and the watch goes on with its marks in place throughout.
 	Rescan <-chan func(error)
+	// Retune, when set, takes functions that change the watch's settings as it runs
+	// (SIGHUP with a changed configuration): each is called on the watch's loop,
+	// between two batches, and may set BatchSize, BatchTimeout, DedupWindow,
+	// MaxEventsPerMinute and Heartbeat, and what Emit reads; the watch goes on with
+	// them, its marks, state and pending events untouched.
+	Retune <-chan func()
 	// StallAfter is how long the loop may go without turning before Health reports
 	// it stalled. Default DefaultStallAfter.
 	StallAfter time.Duration
@@ -212,6 +218,16 @@ func (w *Watcher) notify(ev diff.Event) error {
 	defer func() { w.limit.exempt = exempt }()
 	w.pending = append(w.pending, pending{ev: ev})
 	return w.deliver()
+}
+
+// ticker returns the ticks of a ticker of period d and the function that stops it;
+// no ticks for a d that is not positive.
+func ticker(d time.Duration) (<-chan time.Time, func()) {
+	if d <= 0 {
+		return nil, func() {}
+	}
+	t := time.NewTicker(d)
+	return t.C, t.Stop
 }
 
 // heartbeat hands on a diff.Heartbeat notice.
@@ -384,12 +400,8 @@ func (w *Watcher) Run(ctx context.Context) error {
 		w.Ready(w.describeRoots(), w.describeBackends())
 	}
 
-	var heartbeat <-chan time.Time
-	if w.Heartbeat > 0 {
-		t := time.NewTicker(w.Heartbeat)
-		defer t.Stop()
-		heartbeat = t.C
-	}
+	heartbeat, stopHeartbeat := ticker(w.Heartbeat)
+	defer func() { stopHeartbeat() }()
 	var periodic <-chan time.Time
 	if w.Interval > 0 {
 		t := time.NewTicker(w.Interval)
@@ -455,6 +467,19 @@ func (w *Watcher) Run(ctx context.Context) error {
 		case <-heartbeat:
 			if err := w.heartbeat(); err != nil {
 				return err
+			}
+		case retune := <-w.Retune:
+			beat := w.Heartbeat
+			retune()
+			if w.BatchSize <= 0 {
+				w.BatchSize = 500
+			}
+			if w.BatchTimeout <= 0 {
+				w.BatchTimeout = time.Second
+			}
+			if w.Heartbeat != beat {
+				stopHeartbeat()
+				heartbeat, stopHeartbeat = ticker(w.Heartbeat)
 			}
 		case done := <-w.Rescan:
 			err := rescanAll()

@@ -7,7 +7,8 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"reflect"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -61,6 +62,7 @@ func runWatch(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	cmdline := setFlags(c) // before the configuration's
 	if err := applySettings(c, cfg); err != nil {
 		return err
 	}
@@ -153,20 +155,25 @@ func runWatch(c *cli.Context) error {
 		}
 	}
 	defer sd.Serve(c.Context, w.Health, logf)()
-	defer onHangup(c.Context, w, sd, func() {
+	defer onHangup(c.Context, w, sd, func() func() {
 		if c.String("config") == config.Stdin {
 			logf("reload: the configuration came on standard input, which has nothing more to read: the configuration in force stays")
-			return
+			return nil
 		}
 		again, err := loadConfig(c, len(paths) == 0 && !named)
-		switch {
-		case err != nil:
+		if err != nil {
 			logf("reload: %v: the configuration in force stays", err)
-		case !reflect.DeepEqual(again, cfg):
-			logf("reload: the configuration changed; fim watch goes on with the one it started with: restart it to apply the change")
-		default:
-			logf("reload: the configuration is unchanged")
+			return nil
 		}
+		apply, applied, err := reloadWatch(c, cmdline, cfg, again, w, rep, check.RootPaths(wt.Compiled))
+		if err != nil {
+			logf("reload: %v: the configuration in force stays", err)
+			return nil
+		}
+		if applied {
+			cfg = again
+		}
+		return apply
 	}, func() string { return status })()
 	return wt.Run(c.Context, w, func(events []diff.Event) error {
 		if events = rep.shown(events); len(events) == 0 {
@@ -248,15 +255,18 @@ func queuedEvents(n int) int {
 }
 
 // onHangup serves SIGHUP until the function it returns is called: it tells the service
-// manager RELOADING=1, calls reread (which checks the configuration file), has w
+// manager RELOADING=1, calls reread (which reads the configuration file again and
+// returns what of it to apply, or nil), has w apply that between two batches and
 // compare everything with the filesystem at once, and says READY=1 again with the
 // STATUS= status returns. The marks stay in place throughout, so nothing happening
-// meanwhile is lost; a changed configuration is not applied (see reread).
-func onHangup(ctx context.Context, w *watch.Watcher, sd *sdnotify.Notifier, reread func(), status func() string) func() {
+// meanwhile is lost.
+func onHangup(ctx context.Context, w *watch.Watcher, sd *sdnotify.Notifier, reread func() func(), status func() string) func() {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	rescan := make(chan func(error))
 	w.Rescan = rescan
+	retune := make(chan func())
+	w.Retune = retune
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	send := func(fields ...string) {
@@ -273,7 +283,13 @@ func onHangup(ctx context.Context, w *watch.Watcher, sd *sdnotify.Notifier, rere
 			case <-hup:
 			}
 			send(sdnotify.Reloading()...)
-			reread()
+			if apply := reread(); apply != nil {
+				select {
+				case retune <- apply:
+				case <-ctx.Done():
+					return
+				}
+			}
 			rescanned := make(chan error, 1)
 			select {
 			case rescan <- func(err error) { rescanned <- err }:
@@ -297,4 +313,69 @@ func onHangup(ctx context.Context, w *watch.Watcher, sd *sdnotify.Notifier, rere
 		cancel()
 		<-done
 	}
+}
+
+// reloadWatch compares the configuration in force with the one SIGHUP read again and
+// returns the function that applies the keys of the watch mapping a running watch
+// takes (config.Reloadable) to w and rep, nil when none changed, and whether that is
+// the whole change; what it cannot apply it names in a notice. A flag given on the
+// command line still wins over its key; a key removed takes the flag's default.
+func reloadWatch(c *cli.Context, cmdline map[string]bool, cfg, next *config.Config, w *watch.Watcher, rep *reporter, roots []string) (func(), bool, error) {
+	if cfg == nil || next == nil {
+		if cfg != next {
+			logf("reload: the configuration changed; fim watch goes on with the one it started with: restart it to apply the change")
+			return nil, false, nil
+		}
+		logf("reload: the configuration is unchanged")
+		return nil, true, nil
+	}
+	keys, rest := cfg.Changes(next)
+	var live, fixed []string
+	for _, k := range keys {
+		if slices.Contains(config.Reloadable, k) {
+			live = append(live, "watch."+k)
+		} else {
+			fixed = append(fixed, "watch."+k)
+		}
+	}
+	if rest {
+		fixed = append(fixed, "what it watches")
+	}
+	if len(fixed) > 0 {
+		logf("reload: %s changed: fim watch goes on without that change: restart it to apply it", strings.Join(fixed, ", "))
+	}
+	if len(live) == 0 {
+		if len(fixed) == 0 {
+			logf("reload: the configuration is unchanged")
+		}
+		return nil, len(fixed) == 0, nil
+	}
+	v := map[string]any{}
+	for _, k := range config.Reloadable {
+		val, err := reloadedValue(c, cmdline, next, config.WatchKeys[k])
+		if err != nil {
+			return nil, false, err
+		}
+		v[k] = val
+	}
+	minSeverity := diff.SeverityUnset
+	if s := v["min_severity"].(string); s != "" {
+		var err error
+		if minSeverity, err = diff.ParseSeverity(s); err != nil {
+			return nil, false, fmt.Errorf("--min-severity: %w", err)
+		}
+	}
+	logf("reload: applying %s", strings.Join(live, ", "))
+	return func() {
+		w.BatchSize, w.BatchTimeout, w.DedupWindow = v["batch_size"].(int), v["batch_timeout"].(time.Duration), v["dedup_window"].(time.Duration)
+		w.MaxEventsPerMinute, w.Heartbeat = v["max_events_per_minute"].(int), v["heartbeat"].(time.Duration)
+		rep.min = minSeverity
+		rep.redact = nil
+		if v["redact"].(bool) {
+			rep.redact = roots
+			redactedRoots.Store(&roots)
+		} else {
+			redactedRoots.Store(nil)
+		}
+	}, len(fixed) == 0, nil
 }

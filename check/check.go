@@ -110,6 +110,8 @@ type WalkerOptions struct {
 	// Own are the files fim holds open: the baseline read, its lock, a baseline being
 	// written. One that is not a file fim could have made is named to Warn and recorded.
 	Own []*os.File
+	// ReadLimit, if set, paces the reading of file content (--max-read-rate).
+	ReadLimit *walk.ReadLimit
 }
 
 // Walker returns the walker of a compiled policy: the one way every command walks.
@@ -123,7 +125,8 @@ func Walker(comp *config.Compiled, o WalkerOptions) *walk.Walker {
 			o.Warn(f.Name(), errors.New("not a file of fim's: recorded like any other"))
 		}
 	}
-	return &walk.Walker{Roots: comp.Roots(), Prefix: o.Root, Workers: o.Workers, MaxEntries: o.MaxEntries, Warn: o.Warn, Own: own}
+	return &walk.Walker{Roots: comp.Roots(), Prefix: o.Root, Workers: o.Workers, MaxEntries: o.MaxEntries, Warn: o.Warn, Own: own,
+		ReadLimit: o.ReadLimit}
 }
 
 // Filter is the filter of a check of the baseline at db whose tree is read under root:
@@ -267,15 +270,17 @@ func Annotate(events []diff.Event, prov *provenance.Annotator, sev *severity.Tab
 	return err
 }
 
-// AtLeast returns the events of severity min or above, in their order: all of them
-// when min is diff.SeverityUnset. It shares the events' array when it keeps them all.
+// AtLeast returns the events of severity min or above, and the notices, in their
+// order: all of them when min is diff.SeverityUnset. It shares the events' array when
+// it keeps them all.
 func AtLeast(events []diff.Event, min diff.Severity) []diff.Event {
-	if !slices.ContainsFunc(events, func(ev diff.Event) bool { return ev.Severity < min }) {
+	below := func(ev *diff.Event) bool { return ev.Severity < min && !ev.Kind.IsNotice() }
+	if !slices.ContainsFunc(events, func(ev diff.Event) bool { return below(&ev) }) {
 		return events
 	}
 	out := make([]diff.Event, 0, len(events))
 	for i := range events {
-		if events[i].Severity >= min {
+		if !below(&events[i]) {
 			out = append(out, events[i])
 		}
 	}

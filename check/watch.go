@@ -1,6 +1,7 @@
 package check
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -179,23 +180,39 @@ func (wt *Watch) Run(ctx context.Context, w *watch.Watcher, report func([]diff.E
 		mu.Lock()
 		defer mu.Unlock()
 		own := events
-		events = slices.Clone(events) // the watch keeps its own order
+		// The watch keeps its own order; its notices go first, neither journaled nor
+		// annotated.
+		events = slices.Clone(events)
+		slices.SortStableFunc(events, func(a, b diff.Event) int { return cmp.Compare(notice(b), notice(a)) })
+		n := 0
+		for n < len(events) && events[n].Kind.IsNotice() {
+			n++
+		}
+		changes := events[n:]
 		if wt.journal != nil {
-			if err := wt.journal.Append(events, time.Now()); err != nil {
+			if err := wt.journal.Append(changes, time.Now()); err != nil {
 				wt.logf("warning: %v", err)
 			}
 		}
-		if err := Annotate(events, wt.prov, wt.Compiled.Severity()); err != nil {
+		if err := Annotate(changes, wt.prov, wt.Compiled.Severity()); err != nil {
 			wt.logf("warning: %v", err)
 		}
-		verdicts(own, events)
+		verdicts(own, changes)
 		if !wt.Compiled.Redact() {
 			// The state's records carry the copies they were read or walked with.
-			AddDiffs(events, OwnCopy, OwnCopy, wt.o.Walker.Warn)
+			AddDiffs(changes, OwnCopy, OwnCopy, wt.o.Walker.Warn)
 		}
 		return report(events)
 	}
 	return w.Run(ctx)
+}
+
+// notice is 1 for an event of a notice kind, else 0.
+func notice(ev diff.Event) int {
+	if ev.Kind.IsNotice() {
+		return 1
+	}
+	return 0
 }
 
 // snapshots returns the watch.Watcher's Packages: the package snapshot of each baseline

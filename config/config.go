@@ -31,8 +31,9 @@ type Config struct {
 	Exclude     []string // glob patterns applying below every path
 	Rules       []Rule   // one per entry of paths, in file order
 	Severity    []SeverityRule
-	NoDiff      []string // no_diff: patterns whose content is never kept, on top of textcopy.DefaultNoDiff
-	Redact      bool     // redact: no copies kept, no diffs shown (as --redact)
+	NoDiff      []string  // no_diff: patterns whose content is never kept, on top of textcopy.DefaultNoDiff
+	Redact      bool      // redact: no copies kept, no diffs shown (as --redact)
+	Watch       []Setting // the settings of fim watch (see WatchKeys)
 }
 
 // Policy returns the policy the configuration describes. It shares nothing with c.
@@ -199,6 +200,10 @@ func (p *parser) config(doc *yaml.Node) (*Config, error) {
 		},
 		"redact": func(v *yaml.Node, key string) (err error) {
 			c.Redact, err = p.boolean(v, key)
+			return err
+		},
+		"watch": func(v *yaml.Node, key string) (err error) {
+			c.Watch, err = p.settings(v, key)
 			return err
 		},
 		"severity": func(v *yaml.Node, key string) error {

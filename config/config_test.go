@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -172,6 +173,9 @@ func TestLoadErrors(t *testing.T) {
 		{"bad glob", "paths:\n  - path: /etc\n    exclude: [\"/etc/[abc\"]\n", 3, "paths[0].exclude[0]", `invalid pattern "/etc/[abc": glob: syntax error`},
 		{"bad global glob", "exclude:\n  - /proc/**\n  - \"{a,b\"\npaths:\n  - path: /etc\n", 3, "exclude[1]", `invalid pattern "{a,b"`},
 		{"exclude is a string", "exclude: /proc\npaths:\n  - path: /etc\n", 1, "exclude", `want a list, got "/proc"`},
+		{"unknown watch key", "paths:\n  - path: /etc\nwatch:\n  batch_sise: 3\n", 4, "watch", `unknown key "batch_sise" (want one of backend, batch_size,`},
+		{"watch is a list", "paths:\n  - path: /etc\nwatch: [1]\n", 3, "watch", "want a mapping, got a list"},
+		{"watch value a mapping", "paths:\n  - path: /etc\nwatch:\n  ignore:\n    - {a: 1}\n", 5, "watch.ignore[0]", "want a value, got a mapping"},
 		{"tab indentation", "paths:\n\t- path: /etc\n", 2, "", "found character that cannot start any token"},
 		// For a syntax error the yaml package reports the line where the construct it
 		// was parsing starts, not the line of the offending character.
@@ -265,5 +269,62 @@ func TestDefaultDB(t *testing.T) {
 				t.Errorf("DefaultDB(%v) = %q, %v; want %q, %q", c.superuser, got, err, c.want, c.err)
 			}
 		})
+	}
+}
+
+// TestWatchSettings reads the watch mapping: each key names its flag and gives its
+// values as the command line would, a list one value per item, in file order, with
+// where it is for the flag's own errors.
+func TestWatchSettings(t *testing.T) {
+	c, err := Parse("fim.yaml", []byte("paths:\n  - path: /etc\nwatch:\n  batch_size: 100\n  ignore: [mtime, ctime]\n  redact: true\n  max_read_rate: 50MB/s\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Setting{
+		{Key: "batch_size", Flag: "batch-size", Values: []string{"100"}, Where: "fim.yaml:4: watch.batch_size"},
+		{Key: "ignore", Flag: "ignore", Values: []string{"mtime", "ctime"}, Where: "fim.yaml:5: watch.ignore"},
+		{Key: "redact", Flag: "redact", Values: []string{"true"}, Where: "fim.yaml:6: watch.redact"},
+		{Key: "max_read_rate", Flag: "max-read-rate", Values: []string{"50MB/s"}, Where: "fim.yaml:7: watch.max_read_rate"},
+	}
+	if !reflect.DeepEqual(c.Watch, want) {
+		t.Errorf("settings %+v, want %+v", c.Watch, want)
+	}
+	for key, flag := range WatchKeys {
+		if strings.ReplaceAll(key, "_", "-") != flag {
+			t.Errorf("key %s sets --%s: a key is its flag's name with _ for -", key, flag)
+		}
+	}
+}
+
+// TestChanges compares configurations as SIGHUP does: the keys of the watch mapping
+// that differ (added, removed, changed), and whether anything else does.
+func TestChanges(t *testing.T) {
+	parse := func(s string) *Config {
+		c, err := Parse("fim.yaml", []byte("paths:\n  - path: /etc\n"+s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	base := parse("watch:\n  batch_size: 5\n  heartbeat: 1m\n")
+	for _, tt := range []struct {
+		next  string
+		watch []string
+		rest  bool
+	}{
+		{"watch:\n  heartbeat: 1m\n  batch_size: 5\n", nil, false},
+		{"watch:\n  batch_size: 6\n  heartbeat: 1m\n  redact: true\n", []string{"batch_size", "redact"}, false},
+		{"", []string{"batch_size", "heartbeat"}, false},
+		{"exclude: [x]\nwatch:\n  batch_size: 5\n  heartbeat: 1m\n", nil, true},
+	} {
+		watch, rest := base.Changes(parse(tt.next))
+		if !slices.Equal(watch, tt.watch) || rest != tt.rest {
+			t.Errorf("%q: changes %v, rest %v; want %v, %v", tt.next, watch, rest, tt.watch, tt.rest)
+		}
+	}
+	for _, k := range Reloadable {
+		if WatchKeys[k] == "" {
+			t.Errorf("reloadable %s is not a key", k)
+		}
 	}
 }

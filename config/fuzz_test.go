@@ -79,3 +79,29 @@ func FuzzParseSize(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseRate checks that ParseRate does not panic, errs in one line, never returns
+// a negative rate, and that a rate it returns reads back as itself from its String.
+func FuzzParseRate(f *testing.F) {
+	for _, s := range []string{"0", "50MB/s", "50M", "1GiB/s", "/s", "12QB/s", "-1/s", "5/s/s", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseRate(s)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error is more than one line: %q", err)
+			}
+			return
+		}
+		if r < 0 {
+			t.Fatalf("ParseRate(%q) = %d", s, r)
+		}
+		if r == 0 {
+			return // String is "": no limit
+		}
+		if back, err := ParseRate(r.String()); err != nil || back != r {
+			t.Fatalf("ParseRate(%q) = %d, but %q reads back as %d, %v", s, r, r.String(), back, err)
+		}
+	})
+}

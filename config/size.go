@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -59,4 +60,43 @@ func FormatSize(n int64) string {
 		}
 	}
 	return strconv.FormatInt(n, 10)
+}
+
+// Rate is a read rate in bytes per second, 0 for no limit: the value of
+// --max-read-rate and of the max_read_rate key. It is a flag.Value.
+type Rate int64
+
+// ParseRate parses a rate in bytes per second: a size (see ParseSize) with an optional
+// "/s", as in "50MB/s", "50M", "1GiB/s", "0" (no limit).
+func ParseRate(s string) (Rate, error) {
+	size := s
+	if n := len(s); n >= 2 && s[n-2:] == "/s" {
+		size = s[:n-2]
+	}
+	n, err := ParseSize(size)
+	if err != nil {
+		return 0, fmt.Errorf("invalid rate %q: %s", s, rateWant)
+	}
+	return Rate(n), nil
+}
+
+// rateWant says what a rate is.
+const rateWant = "want bytes per second, e.g. 50MB/s"
+
+// Set parses s (see ParseRate). Its error leaves naming s to the flag package.
+func (r *Rate) Set(s string) error {
+	v, err := ParseRate(s)
+	if err != nil {
+		return errors.New(rateWant)
+	}
+	*r = v
+	return nil
+}
+
+// String is the rate as ParseRate reads it ("" for none).
+func (r *Rate) String() string {
+	if r == nil || *r == 0 {
+		return ""
+	}
+	return FormatSize(int64(*r)) + "/s"
 }

@@ -63,3 +63,38 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+func TestParseRate(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Rate
+		err  bool
+	}{
+		{"0", 0, false},
+		{"50MB/s", 50e6, false},
+		{"50MB", 50e6, false},
+		{"50M", 50 << 20, false},
+		{"50m/s", 50 << 20, false},
+		{"1GiB/s", 1 << 30, false},
+		{"4096/s", 4096, false},
+		{"/s", 0, true},
+		{"50MB/h", 0, true},
+		{"50 MB/s", 0, true},
+		{"-1/s", 0, true},
+		{"50MB/s/s", 0, true},
+		{"", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseRate(tt.in)
+		switch {
+		case tt.err && (err == nil || !strings.Contains(err.Error(), `invalid rate "`+tt.in+`"`)):
+			t.Errorf("ParseRate(%q) = %d, %v; want an error naming it", tt.in, got, err)
+		case !tt.err && (err != nil || got != tt.want):
+			t.Errorf("ParseRate(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+		}
+	}
+	var r Rate
+	if err := r.Set("64MiB/s"); err != nil || r != 64<<20 || r.String() != "64MiB/s" {
+		t.Errorf("Set(64MiB/s): %d %q %v", r, r.String(), err)
+	}
+}

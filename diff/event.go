@@ -23,26 +23,42 @@ const (
 	numKinds
 )
 
-var kindNames = [...]string{"create", "change", "remove", "chmod", "rename", "move"}
+// The kinds of the events fim watch says of itself rather than of a path, its notices:
+// they carry a Notice, no path and no entry, and are never compared, filtered by a
+// rule's events or counted as changes.
+const (
+	RateLimited Kind = numKinds + iota // --max-events-per-minute held events back
+	Heartbeat                          // --heartbeat: the watch is alive
+	endNotices
+)
+
+var kindNames = [...]string{"create", "change", "remove", "chmod", "rename", "move", "rate_limited", "heartbeat"}
 
 func (k Kind) String() string {
-	if k < numKinds {
+	if k < endNotices {
 		return kindNames[k]
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
+// IsNotice reports whether k is the kind of a notice (RateLimited, Heartbeat).
+func (k Kind) IsNotice() bool { return k >= numKinds && k < endNotices }
+
+// ReportKinds lists every kind a report can hold: the six of changes (Kinds), then
+// the notices.
+func ReportKinds() []Kind { return append(Kinds(), RateLimited, Heartbeat) }
+
 // Kinds lists every kind in report order.
 func Kinds() []Kind { return []Kind{Create, Change, Remove, Chmod, Rename, Move} }
 
-// ParseKind is the inverse of Kind.String.
+// ParseKind is the inverse of Kind.String for the kinds of changes (Kinds).
 func ParseKind(s string) (Kind, error) {
-	for i, n := range kindNames {
+	for i, n := range kindNames[:numKinds] {
 		if n == s {
 			return Kind(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown event type %q (want one of %s)", s, strings.Join(kindNames[:], ", "))
+	return 0, fmt.Errorf("unknown event type %q (want one of %s)", s, strings.Join(kindNames[:numKinds], ", "))
 }
 
 // KindSet is a set of kinds; the zero value is empty.
@@ -112,10 +128,26 @@ type Event struct {
 	Diff   string
 	NoDiff string
 
+	// Notice is what a notice says (see IsNotice); nil on the events of changes.
+	Notice *Notice
+
 	// SHA256 is the SHA-256 of After's content in hex, set after the walk (check.AddSHA256)
 	// for a format that reports it, when the file could be read again and still had
 	// After's BLAKE3 hash; "" otherwise.
 	SHA256 string
+}
+
+// Notice is what fim watch says of itself in an event of a notice kind.
+type Notice struct {
+	// HeldBack, of RateLimited: the events of the minute past --max-events-per-minute,
+	// not delivered; the rescan that follows reports the net change of their paths.
+	HeldBack int
+	// Of Heartbeat: the digest of the baseline the watch compares with ("" without
+	// one), the entries of the state it compares with, and the marks in force by
+	// backend (see watch.Watcher.Marks).
+	Digest  string
+	Entries int
+	Marks   map[string]int
 }
 
 // Verdict is what the package databases make of an event's path.

@@ -31,6 +31,9 @@ var ecsKinds = [...]struct{ typ, action string }{
 	diff.Chmod:  {"change", "attributes_modified"},
 	diff.Rename: {"change", "moved"},
 	diff.Move:   {"change", "moved"},
+	// fim watch's notices: of the watch, not of a file
+	diff.RateLimited: {"info", "rate-limited"},
+	diff.Heartbeat:   {"info", "heartbeat"},
 }
 
 type ecsDoc struct {
@@ -38,7 +41,7 @@ type ecsDoc struct {
 	Message      string           `json:"message"`
 	ECS          ecsMeta          `json:"ecs"`
 	Event        ecsEvent         `json:"event"`
-	File         ecsFile          `json:"file"`
+	File         *ecsFile         `json:"file,omitempty"` // nil on a notice
 	Process      *ecsProcess      `json:"process,omitempty"`
 	User         *ecsUser         `json:"user,omitempty"`
 	Group        *ecsID           `json:"group,omitempty"`
@@ -213,6 +216,7 @@ type ecsFIM struct {
 	Reasons       []string          `json:"reasons,omitempty"`
 	Diff          string            `json:"diff,omitempty"`
 	NoDiff        string            `json:"no_diff,omitempty"`
+	Notice        *jsonNotice       `json:"notice,omitempty"`
 }
 
 // ECS renders events as NDJSON, one Elastic Common Schema (ecsVersion) document per
@@ -285,7 +289,11 @@ func ECS(w io.Writer, events []diff.Event, info Info) error {
 		if ev.Kind == diff.Remove {
 			e = ev.Before
 		}
-		doc.File = newECSFile(ev.Path, e, info.Names)
+		doc.FIM.Notice = newJSONNotice(ev)
+		if !ev.Kind.IsNotice() {
+			f := newECSFile(ev.Path, e, info.Names)
+			doc.File = &f
+		}
 		if e != nil {
 			if e.Type == tree.TypeSymlink {
 				doc.FIM.TargetPathB64 = rawIfInvalid(e.LinkTarget)

@@ -57,6 +57,15 @@ func watchedEvents() []diff.Event {
 	return []diff.Event{edited, gone, script}
 }
 
+// noticeEvents are fim watch's notices, after a change: events held back past
+// --max-events-per-minute, and a heartbeat.
+func noticeEvents() []diff.Event {
+	limited := diff.Event{Kind: diff.RateLimited, Source: "rescan", Notice: &diff.Notice{HeldBack: 1200}}
+	beat := diff.Event{Kind: diff.Heartbeat, Notice: &diff.Notice{Digest: "blake3:" + strings.Repeat("5e", 32), Entries: 4321,
+		Marks: map[string]int{"fsnotify": 2, "fanotify": 1}}}
+	return []diff.Event{watchedEvents()[0], limited, beat}
+}
+
 // formatEvents is the fixed set the format tests render: every kind, every attribute,
 // names that are not UTF-8 or that carry a newline, escape sequences, "%", "," and ":",
 // and events with a process.
@@ -102,6 +111,7 @@ func TestFormatsGolden(t *testing.T) {
 		{"empty", nil, checkInfo},
 		{"sample", formatEvents(), warned},
 		{"baseline", formatEvents()[:1], withBaseline},
+		{"notices", noticeEvents(), checkInfo},
 	}
 	for _, f := range formatRenderers {
 		for _, c := range cases {

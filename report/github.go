@@ -34,10 +34,15 @@ func GitHub(w io.Writer, events []diff.Event, info Info) error {
 		} else {
 			b = append(b, l...)
 		}
-		b = append(b, " file="...)
-		scratch = appendEscaped(scratch[:0], ev.Path)
-		b = appendCommandEscaped(b, scratch, true)
-		b = append(b, ",title=fim%3A "...)
+		if !ev.Kind.IsNotice() {
+			b = append(b, " file="...)
+			scratch = appendEscaped(scratch[:0], ev.Path)
+			b = appendCommandEscaped(b, scratch, true)
+			b = append(b, ',')
+		} else {
+			b = append(b, ' ')
+		}
+		b = append(b, "title=fim%3A "...)
 		b = append(b, ev.Kind.String()...) // letters, digits and parentheses only
 		b = append(b, "::"...)
 		scratch = appendMessage(scratch[:0], ev)

@@ -41,6 +41,7 @@ type jsonEvent struct {
 	Process    *jsonProcess   `json:"process,omitempty"`
 	Writers    []*jsonProcess `json:"writers,omitempty"`
 	Count      int            `json:"count,omitempty"`
+	Notice     *jsonNotice    `json:"notice,omitempty"`
 	jsonJudgement
 }
 
@@ -224,6 +225,7 @@ func JSON(w io.Writer, events []diff.Event, info Info) error {
 			Process:  newJSONProcess(ev.Process),
 			Writers:  newJSONWriters(ev.Writers),
 			Count:    ev.Count,
+			Notice:   newJSONNotice(ev),
 
 			jsonJudgement: newJSONJudgement(ev),
 		}

@@ -43,7 +43,7 @@ func JUnit(w io.Writer, events []diff.Event, info Info) error {
 	b = append(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"fim\" tests=\""...)
 	b = strconv.AppendInt(b, int64(tests), 10)
 	b = append(b, `" failures="`...)
-	b = strconv.AppendInt(b, int64(len(events)), 10)
+	b = strconv.AppendInt(b, int64(len(events)-notices(events)), 10)
 	b = append(b, `" errors="0" skipped="0" time="0" timestamp="`...)
 	b = info.Time.UTC().AppendFormat(b, junitTimeLayout)
 	b = append(b, `" hostname="`...)
@@ -98,6 +98,15 @@ func JUnit(w io.Writer, events []diff.Event, info Info) error {
 // reuse, returned grown.
 func appendJUnitCase(b, scratch []byte, ev *diff.Event) ([]byte, []byte) {
 	kind := ev.Kind.String()
+	if ev.Kind.IsNotice() {
+		// A notice of fim watch passes: it is of the watch, not of a file.
+		b = append(b, `  <testcase classname="`...)
+		b = append(b, kind...)
+		b = append(b, `" name="`...)
+		scratch = appendMessage(scratch[:0], ev)
+		b = appendXML(b, scratch)
+		return append(b, `" time="0"/>`+"\n"...), scratch
+	}
 	b = append(b, `  <testcase classname="`...)
 	b = append(b, kind...) // letters, digits and parentheses only
 	b = append(b, `" name="`...)
@@ -163,4 +172,15 @@ func appendXML(b, s []byte) []byte {
 		}
 	}
 	return b
+}
+
+// notices counts the notices among events.
+func notices(events []diff.Event) int {
+	n := 0
+	for i := range events {
+		if events[i].Kind.IsNotice() {
+			n++
+		}
+	}
+	return n
 }

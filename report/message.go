@@ -40,8 +40,11 @@ var riskScore = [...]float64{diff.SeverityInfo: 0, diff.SeverityLow: 21, diff.Se
 // create, chmod, rename or move is a warning, since the recorded content is still there,
 // under its own or another name, with other metadata, or next to something new.
 func level(k diff.Kind) string {
-	if k == diff.Change || k == diff.Remove {
+	switch {
+	case k == diff.Change || k == diff.Remove:
 		return levelError
+	case k.IsNotice():
+		return levelNote // of the watch, not of a file
 	}
 	return levelWarning
 }

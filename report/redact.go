@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"path"
+	"strings"
 
 	"fim/diff"
 	"fim/tree"
@@ -106,4 +107,39 @@ func valueChanged(xattrs []tree.Xattr, x tree.Xattr) bool {
 		}
 	}
 	return false
+}
+
+// pathEnd holds the bytes that end a path in a message of fim's (RedactText).
+const pathEnd = " \t\n:,;\"'()[]<>="
+
+// RedactText returns a message of fim's (a warning, an error, a notice) with every
+// path below one of roots redacted as Redact redacts an event's: ROOT/[redacted]. A
+// path in a message begins with "/" at the start of a word and runs to the next space,
+// colon, comma, semicolon, quote, bracket or "=": the rest of a name holding one of
+// those stays. Roots are cleaned absolute paths, as Redact's; the deepest one a path
+// is below is kept.
+func RedactText(s string, roots []string) string {
+	var b strings.Builder
+	done := 0 // s[:done] is in b
+	for i := 0; i < len(s); i++ {
+		if s[i] != '/' || i > 0 && !strings.ContainsRune(pathEnd, rune(s[i-1])) {
+			continue
+		}
+		end := len(s)
+		if k := strings.IndexAny(s[i:], pathEnd); k >= 0 {
+			end = i + k
+		}
+		if p := path.Clean(s[i:end]); redactPath(p, roots) != p {
+			red := redactPath(p, roots)
+			b.WriteString(s[done:i])
+			b.WriteString(red)
+			done = end
+		}
+		i = end
+	}
+	if done == 0 {
+		return s
+	}
+	b.WriteString(s[done:])
+	return b.String()
 }

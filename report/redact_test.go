@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"path"
 	"strings"
 	"testing"
 
@@ -139,4 +140,51 @@ func pathOf(e *tree.Entry) string {
 		return ""
 	}
 	return e.Path
+}
+
+func TestRedactText(t *testing.T) {
+	roots := []string{"/home", "/home/ann/vault", "/srv"}
+	tests := []struct{ in, want string }{
+		{"warning: /home/ann/notes.txt: permission denied", "warning: /home/[redacted]: permission denied"},
+		{"warning: /home/ann/vault/key: permission denied", "warning: /home/ann/vault/[redacted]: permission denied"},
+		{"warning: /home: no such file or directory", "warning: /home: no such file or directory"},
+		{"hash /home/ann/a b: changed while being read", "hash /home/[redacted] b: changed while being read"},
+		{`open "/srv/www/x" and (/srv/y), /etc/passwd`, `open "/srv/[redacted]" and (/srv/[redacted]), /etc/passwd`},
+		{"/home/ann/a", "/home/[redacted]"},
+		{"path=/srv/a,/srv/b;/homely/x", "path=/srv/[redacted],/srv/[redacted];/homely/x"},
+		{"x/home/ann stays: not the start of a word", "x/home/ann stays: not the start of a word"},
+		{"no paths here", "no paths here"},
+	}
+	for _, tt := range tests {
+		if got := RedactText(tt.in, roots); got != tt.want {
+			t.Errorf("RedactText(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// FuzzRedactText checks that RedactText leaves no name below a root at the start of a
+// word, changes nothing else, and that redacting again changes nothing.
+func FuzzRedactText(f *testing.F) {
+	for _, s := range []string{"warning: /home/ann/x: denied", "/home/a/b /srv", `"/home/x"`, "a/home/b", "/home/", "//home/x"} {
+		f.Add(s)
+	}
+	roots := []string{"/home"}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := RedactText(s, roots)
+		if again := RedactText(got, roots); again != got {
+			t.Fatalf("RedactText(%q) = %q, and again %q", s, got, again)
+		}
+		for i := 0; i+len("/home/") <= len(got); i++ {
+			if !strings.HasPrefix(got[i:], "/home/") || i > 0 && !strings.ContainsRune(pathEnd, rune(got[i-1])) {
+				continue
+			}
+			rest := got[i+len("/home/"):]
+			if k := strings.IndexAny(rest, pathEnd); k >= 0 {
+				rest = rest[:k]
+			}
+			if p := path.Clean("/home/" + rest); rest != Redacted && p != "/home" && tree.IsWithin(p, "/home") {
+				t.Fatalf("RedactText(%q) = %q: leaves /home/%s", s, got, rest)
+			}
+		}
+	})
 }

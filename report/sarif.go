@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 
 	"fim/diff"
@@ -51,6 +52,12 @@ var sarifRuleDocs = [...]sarifRuleDoc{
 	diff.Move: {"EntryMoved", "An entry is in another directory.",
 		"An entry of the baseline (the same inode and content) is now in another directory.",
 		"Check that the new place is expected: a file moved into a directory searched for programs or configuration changes what runs. If it was intended, accept it."},
+	diff.RateLimited: {"EventsHeldBack", "fim watch held events back past --max-events-per-minute.",
+		"More events came within a minute than --max-events-per-minute lets through: fim watch held the rest back, and the rescan that ends the minute reports the net change of every path they were about.",
+		"Look at the changes the rescan reports, and at what made so many changes at once. Raise --max-events-per-minute if such bursts are expected."},
+	diff.Heartbeat: {"Heartbeat", "fim watch is alive.",
+		"fim watch says, every --heartbeat, that it is running: the baseline it compares with, the entries it knows and the marks in force.",
+		"Nothing to do; a collector that misses heartbeats knows the watch has stopped."},
 }
 
 type sarifLog struct {
@@ -171,6 +178,7 @@ type sarifProperties struct {
 	Process    *jsonProcess   `json:"process,omitempty"`
 	Writers    []*jsonProcess `json:"writers,omitempty"`
 	Count      int            `json:"count,omitempty"`
+	Notice     *jsonNotice    `json:"notice,omitempty"`
 	jsonJudgement
 }
 
@@ -196,7 +204,12 @@ type sarifProperties struct {
 // time (the category "fim", then the run), and its invocation has info.Time as its end
 // time and the host name as its machine.
 func SARIF(w io.Writer, events []diff.Event, info Info) error {
-	kinds := diff.Kinds()
+	kinds := diff.Kinds() // and a notice's, when there is one
+	for _, k := range diff.ReportKinds()[len(kinds):] {
+		if slices.ContainsFunc(events, func(ev diff.Event) bool { return ev.Kind == k }) {
+			kinds = append(kinds, k)
+		}
+	}
 	rules := make([]sarifRule, len(kinds))
 	for i, k := range kinds {
 		rules[i] = newSARIFRule(k, diff.SeverityUnset)
@@ -330,13 +343,10 @@ func newSARIFResult(ev *diff.Event, msg string) sarifResult {
 		id += "/" + s.String()
 	}
 	r := sarifResult{
-		RuleID:  id,
-		Level:   eventLevel(ev),
-		Message: sarifText{msg},
-		Locations: []sarifLocation{{sarifPhysicalLocation{sarifArtifactLocation{
-			URI:       string(appendRelativeURI(nil, ev.Path)),
-			URIBaseID: sarifRootID,
-		}, sarifRegion{StartLine: 1}}}},
+		RuleID:              id,
+		Level:               eventLevel(ev),
+		Message:             sarifText{msg},
+		Locations:           []sarifLocation{}, // none for a notice: it is of the watch
 		PartialFingerprints: sarifFingerprints{sarifLineHash(rule, ev.Path)},
 		Properties: sarifProperties{
 			Kind:    ev.Kind.String(),
@@ -351,6 +361,13 @@ func newSARIFResult(ev *diff.Event, msg string) sarifResult {
 		},
 	}
 	r.Properties.Diff = "" // the message holds it: one copy of up to 200 lines
+	if !ev.Kind.IsNotice() {
+		r.Locations = []sarifLocation{{sarifPhysicalLocation{sarifArtifactLocation{
+			URI:       string(appendRelativeURI(nil, ev.Path)),
+			URIBaseID: sarifRootID,
+		}, sarifRegion{StartLine: 1}}}}
+	}
+	r.Properties.Notice = newJSONNotice(ev)
 	if ev.Severity == diff.SeverityUnset && ev.Verdict.Explained() {
 		r.Level = "note" // the package manager's doing
 	}

@@ -82,16 +82,18 @@ func Text(w io.Writer, events []diff.Event, info Info) error {
 func appendSummary(b []byte, events []diff.Event, warnings int, base Baseline) []byte {
 	kinds := diff.Kinds()
 	counts := make([]int, len(kinds))
+	changes := 0 // notices are not changes
 	for i := range events {
 		if k := int(events[i].Kind); k < len(counts) {
 			counts[k]++
+			changes++
 		}
 	}
 	b = append(b, "fim: "...)
-	if len(events) == 0 {
+	if changes == 0 {
 		b = append(b, "no changes"...)
 	} else {
-		b = appendCount(b, len(events), "change", "changes")
+		b = appendCount(b, changes, "change", "changes")
 		b = append(b, ':')
 		if provenanceShown(events) {
 			b = append(b, ' ')
@@ -193,6 +195,9 @@ func appendDiff(b []byte, d, indent, eol string) []byte {
 // appendDetail appends what an event line shows after the kind column: the path ("old →
 // new" for a rename or move), what changed, and the origin, all escaped.
 func appendDetail(b []byte, ev *diff.Event) []byte {
+	if ev.Kind.IsNotice() {
+		return appendOrigin(appendNotice(b, ev), ev)
+	}
 	if ev.OldPath != "" {
 		b = appendEscaped(b, ev.OldPath)
 		b = append(b, " → "...)

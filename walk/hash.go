@@ -22,8 +22,11 @@ type hashBuf struct {
 	kept    bytes.Buffer // the content kept for a copy, when one is asked for
 }
 
+// hashBufSize is the size of a worker's read buffer: the most one read returns.
+const hashBufSize = 256 << 10
+
 func newHashBuf() *hashBuf {
-	return &hashBuf{buf: make([]byte, 256<<10), h: blake3.New(), dirents: make([]byte, 64<<10)}
+	return &hashBuf{buf: make([]byte, hashBufSize), h: blake3.New(), dirents: make([]byte, 64<<10)}
 }
 
 // hashBufs keeps workers' buffers from one walk to the next: fim watch walks one path
@@ -321,9 +324,10 @@ var procFD = func() (p struct {
 // the end of the file). A file that fits the buffer is hashed in one call. When prefix
 // is not negative, prefixSum is the digest of the first prefix bytes, taken from the
 // same read (zero if the file is shorter). When side is not nil, every byte read is
-// written to it as well (a copy kept for diffs, Walker.Side).
+// written to it as well (a copy kept for diffs, Walker.Side). Each read is paid for to
+// wk's ReadLimit.
 func (hb *hashBuf) hashFD(fd int, want, prefix int64, side io.Writer, wk *walk) (sum, prefixSum [32]byte, total int64, err error) {
-	n, err := readFull(fd, hb.buf, want)
+	n, err := wk.read(fd, hb.buf, want)
 	if err != nil {
 		return sum, prefixSum, 0, err
 	}
@@ -364,7 +368,7 @@ func (hb *hashBuf) hashFD(fd int, want, prefix int64, side io.Writer, wk *walk) 
 		if want >= 0 {
 			rest = want - total
 		}
-		if n, err = readFull(fd, hb.buf, rest); err != nil {
+		if n, err = wk.read(fd, hb.buf, rest); err != nil {
 			return sum, prefixSum, 0, err
 		}
 		if side != nil {
@@ -407,6 +411,18 @@ func (wk *walk) sizeless(fd int, dev uint64) bool {
 	wk.pseudo[dev] = known
 	wk.linksMu.Unlock()
 	return known
+}
+
+// read is readFull paced by the walk's ReadLimit (wk may be nil: no limit).
+func (wk *walk) read(fd int, buf []byte, want int64) (int, error) {
+	n, err := readFull(fd, buf, want)
+	if err != nil || wk == nil || wk.ReadLimit == nil {
+		return n, err
+	}
+	if err := wk.ReadLimit.paid(wk.ctx, n); err != nil {
+		return n, fmt.Errorf("walk stopped: %w", err)
+	}
+	return n, nil
 }
 
 // readFull reads until buf is full or the file ends, or, when want is not negative,

@@ -57,6 +57,9 @@ type Walker struct {
 	// Side, if set, takes a second digest of regular files' content in the read that
 	// hashes them (see SideDigest).
 	Side SideDigest
+	// ReadLimit, if set, paces the reading of file content (see ReadLimit); walkers
+	// may share one.
+	ReadLimit *ReadLimit
 }
 
 // SideDigest is a second digest of regular files' content, taken in the walk's one

@@ -23,3 +23,19 @@ func (w *Watcher) Rescans() func(ctx context.Context) error {
 		}
 	}
 }
+
+// Retunes sets w.Retune and returns the way to use it: the function hands w a change
+// of its settings, which w applies between two batches, and returns once w took it, or
+// with ctx's error when ctx ends first. Call it before Run.
+func (w *Watcher) Retunes() func(ctx context.Context, apply func()) error {
+	asks := make(chan func())
+	w.Retune = asks
+	return func(ctx context.Context, apply func()) error {
+		select {
+		case asks <- apply:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

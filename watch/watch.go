@@ -119,9 +119,30 @@ type Watcher struct {
 	// the error of a rescan run once it is received (as the periodic one, its events
 	// handed to Emit), and the watch goes on with its marks in place throughout.
 	Rescan <-chan func(error)
+	// Retune, when set, takes functions that change the watch's settings as it runs
+	// (SIGHUP with a changed configuration): each is called on the watch's loop,
+	// between two batches, and may set BatchSize, BatchTimeout, DedupWindow,
+	// MaxEventsPerMinute and Heartbeat, and what Emit reads; the watch goes on with
+	// them, its marks, state and pending events untouched.
+	Retune <-chan func()
 	// StallAfter is how long the loop may go without turning before Health reports
 	// it stalled. Default DefaultStallAfter.
 	StallAfter time.Duration
+	// MaxEventsPerMinute, when positive, bounds the events handed to Emit within each
+	// minute. Past it, the events of the rest of the minute are held back: the state
+	// of their paths goes back to what was last handed on, as when the delivery backlog
+	// is full. When the minute ends, one diff.RateLimited event says how many were held
+	// back, and a rescan (source rescan) reports, whatever the bound, the net change of
+	// every path since what was handed on: nothing is lost, only summarized. Notices
+	// do not count.
+	MaxEventsPerMinute int
+	limit              rateLimit
+	// Heartbeat, when positive, is how often a diff.Heartbeat notice is handed on,
+	// whatever MaxEventsPerMinute says: the digest of the baseline compared with, the
+	// entries of the last full comparison, and the marks in force (Marks).
+	Heartbeat time.Duration
+	digest    string // of the baseline at DB the state starts from: as read, or as --update last wrote it
+	entries   int    // in the state after the last full walk
 
 	turned   atomic.Int64 // when the loop last turned, in Unix nanoseconds (see Health)
 	ready    atomic.Bool  // the marks are placed and the starting state compared
@@ -148,6 +169,79 @@ type Watcher struct {
 	// held are the paths Explained keeps out of the baseline, with the entry the
 	// baseline keeps for each (nil: none).
 	held map[string]*tree.Entry
+}
+
+// rateLimit is the minute of MaxEventsPerMinute under way.
+type rateLimit struct {
+	window time.Duration // a minute, unless a test sets it
+	start  time.Time     // when the window began; zero before the first event
+	sent   int           // events handed on in the window
+	held   int           // events held back in the window
+	exempt bool          // the notice and rescan that end a window are delivered whole
+}
+
+// room returns how many more events the window takes (-1: any number), beginning a
+// new window when the last one ended with nothing held back.
+func (w *Watcher) room(now time.Time) int {
+	l := &w.limit
+	if w.MaxEventsPerMinute <= 0 || l.exempt {
+		return -1
+	}
+	if l.held == 0 && (l.start.IsZero() || now.Sub(l.start) >= l.window) {
+		l.start, l.sent = now, 0
+	}
+	if l.held > 0 {
+		return 0
+	}
+	return max(w.MaxEventsPerMinute-l.sent, 0)
+}
+
+// endWindow ends a window that held events back, once it has passed: it hands on the
+// diff.RateLimited notice, then rescans and delivers what the rescan finds.
+func (w *Watcher) endWindow(ctx context.Context, now time.Time) error {
+	l := &w.limit
+	if l.held == 0 || now.Sub(l.start) < l.window || w.full {
+		return nil
+	}
+	w.logf("rate limit: %d events held back since %s: rescanning for their changes", l.held, l.start.Format(time.TimeOnly))
+	if err := w.notify(diff.Event{Kind: diff.RateLimited, Source: SourceRescan, Notice: &diff.Notice{HeldBack: l.held}}); err != nil {
+		return err
+	}
+	l.exempt = true
+	defer func() { l.exempt = false }()
+	if err := w.rescan(ctx, SourceRescan, now); err != nil {
+		return err
+	}
+	l.start, l.sent, l.held = time.Now(), 0, 0
+	return w.deliver()
+}
+
+// notify hands on a notice, after what is pending (as MaxEventsPerMinute lets it
+// through), whatever MaxEventsPerMinute says.
+func (w *Watcher) notify(ev diff.Event) error {
+	if err := w.deliver(); err != nil {
+		return err
+	}
+	exempt := w.limit.exempt
+	w.limit.exempt = true
+	defer func() { w.limit.exempt = exempt }()
+	w.pending = append(w.pending, pending{ev: ev})
+	return w.deliver()
+}
+
+// ticker returns the ticks of a ticker of period d and the function that stops it;
+// no ticks for a d that is not positive.
+func ticker(d time.Duration) (<-chan time.Time, func()) {
+	if d <= 0 {
+		return nil, func() {}
+	}
+	t := time.NewTicker(d)
+	return t.C, t.Stop
+}
+
+// heartbeat hands on a diff.Heartbeat notice.
+func (w *Watcher) heartbeat() error {
+	return w.notify(diff.Event{Kind: diff.Heartbeat, Notice: &diff.Notice{Digest: w.digest, Entries: w.entries, Marks: w.Marks()}})
 }
 
 // round is one look at the filesystem (a batch of notifications, a rescan): the
@@ -224,6 +318,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 		w.DrainWait = 3 * time.Second
 	}
 	w.folds = map[string]*folded{}
+	if w.limit.window <= 0 {
+		w.limit.window = time.Minute
+	}
 	hints := make(chan Hint, 4096)
 	// Ending bctx asks the backends to hand over what the kernel still holds and return;
 	// closing abort makes them return at once.
@@ -312,6 +409,8 @@ func (w *Watcher) Run(ctx context.Context) error {
 		w.Ready(w.describeRoots(), w.describeBackends())
 	}
 
+	heartbeat, stopHeartbeat := ticker(w.Heartbeat)
+	defer func() { stopHeartbeat() }()
 	var periodic <-chan time.Time
 	if w.Interval > 0 {
 		t := time.NewTicker(w.Interval)
@@ -374,6 +473,23 @@ func (w *Watcher) Run(ctx context.Context) error {
 			if err := rescanAll(); err != nil {
 				return err
 			}
+		case <-heartbeat:
+			if err := w.heartbeat(); err != nil {
+				return err
+			}
+		case retune := <-w.Retune:
+			beat := w.Heartbeat
+			retune()
+			if w.BatchSize <= 0 {
+				w.BatchSize = 500
+			}
+			if w.BatchTimeout <= 0 {
+				w.BatchTimeout = time.Second
+			}
+			if w.Heartbeat != beat {
+				stopHeartbeat()
+				heartbeat, stopHeartbeat = ticker(w.Heartbeat)
+			}
 		case done := <-w.Rescan:
 			err := rescanAll()
 			done(err)
@@ -398,6 +514,12 @@ func (w *Watcher) Run(ctx context.Context) error {
 				if err := deliver(); err != nil {
 					return err
 				}
+			}
+			if err := w.endWindow(ctx, time.Now()); err != nil {
+				if ctx.Err() != nil {
+					continue
+				}
+				return err
 			}
 			if err := w.maybeFlushState(false); err != nil {
 				return err
@@ -436,6 +558,10 @@ func (w *Watcher) finish(stopBackends func(), hints chan Hint, batch []Hint, obs
 		return err
 	}
 	w.expire(time.Now(), true)
+	if w.limit.held > 0 {
+		w.logf("rate limit: stopped with %d events held back: with a baseline, the next start's comparison reports their changes", w.limit.held)
+	}
+	w.limit.exempt = true // what was looked at before the stop goes out whole
 	if err := w.deliver(); err != nil {
 		return err
 	}
@@ -600,6 +726,7 @@ func (w *Watcher) loadState(ctx context.Context) (bool, error) {
 			}
 			w.st.reset(r, nil)
 			w.hold(r.Files())
+			w.digest, w.entries = r.Meta().Digest, int(r.Meta().Entries)
 			return false, nil
 		}
 		if !errors.Is(err, baseline.ErrBadBaseline) || !isMissing(w.DB) {
@@ -620,6 +747,7 @@ func (w *Watcher) loadState(ctx context.Context) (bool, error) {
 		}
 	}
 	w.dirty = w.Update && w.DB != ""
+	w.entries = n
 	if err == nil && w.Metrics != nil {
 		w.Metrics.Entries(n)
 	}
@@ -970,6 +1098,9 @@ func (w *Watcher) rescan(ctx context.Context, source string, now time.Time) erro
 	d := w.differ(r)
 	start, n := time.Now(), 0
 	err := diff.Join(d, w.st.iter(), w.beating(w.Walker.Walk(ctx), func(*tree.Entry) { n++ }))
+	if err == nil {
+		w.entries = n
+	}
 	if w.Metrics != nil {
 		w.Metrics.Rescanned(source, time.Since(start), err)
 		if err == nil {
@@ -1111,11 +1242,16 @@ func (w *Watcher) expire(now time.Time, final bool) bool {
 	return len(w.pending) > n
 }
 
-// deliver hands the pending events on, in batches of at most BatchSize.
+// deliver hands the pending events on, in batches of at most BatchSize, as many as
+// MaxEventsPerMinute lets through; it holds back the rest.
 func (w *Watcher) deliver() error {
 	w.pairAcross()
-	for len(w.pending) > 0 && !w.full {
+	room := w.room(time.Now())
+	for len(w.pending) > 0 && !w.full && room != 0 {
 		n := min(len(w.pending), w.BatchSize)
+		if room > 0 {
+			n = min(n, room)
+		}
 		events := make([]diff.Event, n)
 		for i := range events {
 			events[i] = w.pending[i].ev
@@ -1130,6 +1266,10 @@ func (w *Watcher) deliver() error {
 		}
 		if w.Metrics != nil {
 			w.Metrics.Handed(events)
+		}
+		if room > 0 {
+			room -= n
+			w.limit.sent += n
 		}
 		var rounds []*round
 		for i, p := range w.pending[:n] {
@@ -1146,6 +1286,19 @@ func (w *Watcher) deliver() error {
 		} else {
 			w.inflight = append(w.inflight, rounds)
 		}
+	}
+	if room == 0 && !w.full {
+		// Past MaxEventsPerMinute: what is pending, and the repeats the dedup window
+		// holds, wait for the rescan that ends the window.
+		w.expire(time.Now(), true)
+	}
+	if room == 0 && !w.full && len(w.pending) > 0 {
+		if w.limit.held == 0 {
+			w.logf("rate limit: more than %d events within a minute: holding back the rest until %s, then a rescan reports them",
+				w.MaxEventsPerMinute, w.limit.start.Add(w.limit.window).Format(time.TimeOnly))
+		}
+		w.limit.held += len(w.pending)
+		w.shed()
 	}
 	if w.full {
 		w.shed()
@@ -1387,6 +1540,7 @@ func (w *Watcher) maybeFlushState(final bool) error {
 	}
 	w.hold(r.Files())
 	w.st.reset(r, overlay)
+	w.digest = r.Meta().Digest
 	return nil
 }
 

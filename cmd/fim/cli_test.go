@@ -715,6 +715,12 @@ func TestUnreadable(t *testing.T) {
 	if summaryOf(t, stdout, 1) != "fim: no changes, 1 warning\n" {
 		t.Errorf("stdout %q", stdout)
 	}
+	// --redact redacts the warning too.
+	_, stderr = runUser(0, "check", "--db", db, "--redact")
+	wantWarning(stderr, root+"/[redacted]")
+	if strings.Contains(stderr, "secret") {
+		t.Errorf("--redact: stderr names the file:\n%s", stderr)
+	}
 
 	// A directory that cannot be listed now: what it held is not reported removed.
 	d := filepath.Join(root, "d")
@@ -890,6 +896,9 @@ func TestUsageErrors(t *testing.T) {
 		{"check with a path", []string{"check", "--db", db, root}, 16, "check takes no PATH"},
 		{"bad size", []string{"baseline", "--db", db, "--max-file-size", "12QB", root}, 16, `invalid size "12QB"`},
 		{"paths and config", []string{"baseline", "--db", db, "--config", cfg, root}, 16, "not both"},
+		{"bad rate", []string{"check", "--db", db, "--max-read-rate", "50MB/h"}, 16, `invalid value "50MB/h" for flag -max-read-rate: want bytes per second, e.g. 50MB/s`},
+		{"bad io class", []string{"baseline", "--db", db, "--io-class", "realtime", root}, 16, `invalid I/O class "realtime"`},
+		{"bad nice", []string{"check", "--db", db, "--nice", "20"}, 16, "--nice 20: want -20 to 19"},
 		{"missing config", []string{"baseline", "--db", db, "--config", cfg + ".missing"}, 16, "no such file"},
 		{"no baseline", []string{"check", "--db", db + ".missing"}, 17, "no baseline"},
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fim/internal/cmdline"
+	"fim/internal/priority"
 	"fim/report"
 	"fim/watch"
 )
@@ -18,7 +19,8 @@ var flagValues = map[string]func(cmd string) []string{
 	"backend": func(string) []string {
 		return []string{"auto", watch.SourceFanotify, watch.SourceFsnotify, watch.SourcePeriodic}
 	},
-	"color": func(string) []string { return []string{"auto", "always", "never"} },
+	"color":    func(string) []string { return []string{"auto", "always", "never"} },
+	"io-class": func(string) []string { return []string{priority.IOIdle.String(), priority.IOBestEffort.String()} },
 }
 
 // argValues lists the words the first argument of a command takes, for the commands

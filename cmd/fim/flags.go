@@ -5,9 +5,14 @@ import (
 	"fim/baseline"
 	"fim/config"
 	"fim/diff"
+	"fim/internal/priority"
 	"fim/severity"
+	"fim/walk"
+	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -111,6 +116,102 @@ var configFlag = &cli.StringFlag{Name: "config", Usage: "YAML configuration file
 var rootFlag = &cli.StringFlag{Name: "root", Usage: "read the tree under `DIR` but record paths as if DIR were /"}
 
 var signFlag = &cli.StringFlag{Name: "sign", Usage: "sign the baseline with the Ed25519 private key in `FILE` (see fim keygen)"}
+
+// maxReadRateFlag is --max-read-rate, made anew for each command: its value is the
+// flag's own.
+func maxReadRateFlag() cli.Flag {
+	return &cli.GenericFlag{Name: "max-read-rate", Value: new(config.Rate),
+		Usage: "read file content at most `RATE` bytes a second, all workers together, e.g. 50MB/s (default: no limit)"}
+}
+
+// readLimit is the limit --max-read-rate sets (nil without it, or on a command without it).
+func readLimit(c *cli.Context) *walk.ReadLimit {
+	r, _ := c.Generic("max-read-rate").(*config.Rate)
+	if r == nil {
+		return nil
+	}
+	return walk.NewReadLimit(int64(*r))
+}
+
+var niceFlag = &cli.IntFlag{Name: "nice", Usage: "run every thread of fim at nice `N` (-20 to 19; below the current value needs CAP_SYS_NICE)"}
+
+var ioClassFlag = &cli.StringFlag{Name: "io-class", Usage: "read the disk in I/O scheduling class `CLASS`: idle (only when no one else does) or best-effort (its lowest level)"}
+
+// applyPriority sets --nice and --io-class on the whole process: the Before of the
+// commands that take them.
+func applyPriority(c *cli.Context) error {
+	class, err := priority.ParseIOClass(c.String("io-class"))
+	if err != nil {
+		return usageErr("--io-class: %v", err)
+	}
+	s := priority.Settings{Nice: c.Int("nice"), SetNice: c.IsSet("nice"), IO: class}
+	if s.SetNice && (s.Nice < -20 || s.Nice > 19) {
+		return usageErr("--nice %d: want -20 to 19", s.Nice)
+	}
+	if err := priority.Apply(s); err != nil {
+		return &exitError{exitRuntime, err}
+	}
+	return nil
+}
+
+// applySettings gives each flag of fim watch that the command line leaves unset the
+// value of its key in the configuration's watch mapping (config.WatchKeys); a value
+// the flag does not take is a usage error naming the file, the line and the key.
+func applySettings(c *cli.Context, cfg *config.Config) error {
+	if cfg == nil {
+		return nil
+	}
+	for _, s := range cfg.Watch {
+		if c.IsSet(s.Flag) {
+			continue
+		}
+		for _, v := range s.Values {
+			if err := c.Set(s.Flag, v); err != nil {
+				return usageErr("%s: invalid value %q for --%s: %v", s.Where, v, s.Flag, err)
+			}
+		}
+	}
+	return nil
+}
+
+// setFlags returns the names of the flags of c's command that c sets.
+func setFlags(c *cli.Context) map[string]bool {
+	set := map[string]bool{}
+	for _, f := range c.Command.Flags {
+		if name := f.Names()[0]; c.IsSet(name) {
+			set[name] = true
+		}
+	}
+	return set
+}
+
+// reloadedValue returns the value flag name of c's command takes with the
+// configuration next (applySettings): c's when the command line set it (cmdline),
+// else the value of next's key, else the flag's default, as the flag itself reads it.
+func reloadedValue(c *cli.Context, cmdline map[string]bool, next *config.Config, name string) (any, error) {
+	if cmdline[name] {
+		return c.Value(name), nil
+	}
+	i := slices.IndexFunc(c.Command.Flags, func(f cli.Flag) bool { return f.Names()[0] == name })
+	if i < 0 {
+		return nil, fmt.Errorf("--%s: no such flag", name)
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	if err := c.Command.Flags[i].Apply(fs); err != nil {
+		return nil, err
+	}
+	for _, s := range next.Watch {
+		for _, v := range s.Values {
+			if s.Flag != name {
+				break
+			}
+			if err := fs.Set(name, v); err != nil {
+				return nil, fmt.Errorf("%s: invalid value %q for --%s: %v", s.Where, v, name, err)
+			}
+		}
+	}
+	return fs.Lookup(name).Value.(flag.Getter).Get(), nil
+}
 
 var workersFlag = &cli.IntFlag{Name: "workers", Usage: "goroutines listing and hashing (default: number of CPUs)"}
 

@@ -16,7 +16,8 @@ import (
 
 // walker makes the walker of a compiled policy for a command with the --workers flag.
 func walker(c *cli.Context, comp *config.Compiled, pol *config.Policy, root string, warn *warnings, own ...*os.File) *walk.Walker {
-	return check.Walker(comp, check.WalkerOptions{Root: root, Workers: c.Int("workers"), MaxEntries: pol.MaxEntries, Warn: warn.add, Own: own})
+	return check.Walker(comp, check.WalkerOptions{Root: root, Workers: c.Int("workers"), MaxEntries: pol.MaxEntries, Warn: warn.add, Own: own,
+		ReadLimit: readLimit(c)})
 }
 
 // warnings logs per-file problems, one line each, and counts them.
@@ -82,7 +83,8 @@ func (k *checked) open(c *cli.Context, db string) (err error) {
 
 // walker returns the options of the walk of a check with the --workers flag.
 func (k *checked) walker(c *cli.Context, warn *warnings) check.WalkerOptions {
-	return check.WalkerOptions{Root: k.root, Workers: c.Int("workers"), MaxEntries: k.b.Policy.MaxEntries, Warn: warn.add}
+	return check.WalkerOptions{Root: k.root, Workers: c.Int("workers"), MaxEntries: k.b.Policy.MaxEntries, Warn: warn.add,
+		ReadLimit: readLimit(c)}
 }
 
 func (k *checked) close() {

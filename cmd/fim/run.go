@@ -189,7 +189,7 @@ func baselineCommand() *cli.Command {
 		ArgsUsage:    "[PATH...]",
 		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
-			configFlag, dbFlag, rootFlag, workersFlag,
+			configFlag, dbFlag, rootFlag, workersFlag, maxReadRateFlag(), niceFlag, ioClassFlag,
 			&cli.IntFlag{Name: "max-depth", Usage: "levels below each path to record (0: unlimited)"},
 			&cli.StringFlag{Name: "max-file-size", Usage: "record larger files without hashing them, e.g. 64MiB (0: unlimited)"},
 			&cli.StringSliceFlag{Name: "exclude", Usage: "skip absolute paths matching `GLOB` (repeatable; ** crosses directories; a matching directory is pruned)"},
@@ -201,6 +201,7 @@ func baselineCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-provenance", Usage: "do not keep which package lists each path beside the baseline (DB.packages), which explains a later remove"},
 			&cli.BoolFlag{Name: "package-digests", Usage: "also read the package files against their packages' digests, and record which matched, for fim verify-packages --db to trust while they are unchanged"},
 		},
+		Before: applyPriority,
 		Action: runBaseline,
 	}
 }
@@ -211,7 +212,7 @@ func checkCommand() *cli.Command {
 		Usage:        "walk what the baseline recorded and report the differences",
 		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
-			configFlag, dbFlag, rootFlag, workersFlag,
+			configFlag, dbFlag, rootFlag, workersFlag, maxReadRateFlag(), niceFlag, ioClassFlag,
 			reportFormatFlag, outputFlag, redactFlag,
 			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, e.g. mtime,ctime,inode,device,nlink"},
 			&cli.BoolFlag{Name: "update", Usage: "after reporting, replace the baseline with the current state"},
@@ -219,6 +220,7 @@ func checkCommand() *cli.Command {
 			verifyFlag, maxAgeFlag, minGenerationFlag, generationFileFlag,
 			signFlag, quietFlag, noProvenanceFlag, showExplainedFlag, explainedOKFlag, minSeverityFlag, metricsFileFlag,
 		},
+		Before: applyPriority,
 		Action: runCheck,
 	}
 }

@@ -265,8 +265,9 @@ func TestWatchNotifyUnhealthy(t *testing.T) {
 
 // TestWatchReload sends SIGHUP while a writer makes files: fim says RELOADING=1 with
 // the MONOTONIC_USEC= systemd wants, re-reads its configuration (and says whether it
-// changed, which it does not apply), rescans, says READY=1 again, and reports every
-// file made before, during and after the reloads.
+// changed: it applies the keys of the watch mapping it can, a heartbeat here, and names
+// the rest), rescans, says READY=1 again, and reports every file made before, during
+// and after the reloads.
 func TestWatchReload(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
@@ -274,12 +275,17 @@ func TestWatchReload(t *testing.T) {
 		backend watchBackend
 		edit    func(t *testing.T, cfg, root string) // what becomes of the config file before SIGHUP
 		notice  string
+		beats   bool // heartbeats come after the reload
 	}{
 		{name: "unchanged", backend: fsnotifyBackend, notice: "reload: the configuration is unchanged"},
 		{name: "fanotify", backend: fanotifyBackend, notice: "reload: the configuration is unchanged"},
-		{name: "changed", backend: fsnotifyBackend, notice: "reload: the configuration changed; fim watch goes on with the one it started with",
+		{name: "changed", backend: fsnotifyBackend, notice: "reload: what it watches changed: fim watch goes on without that change: restart it",
 			edit: func(t *testing.T, cfg, root string) {
 				must(t, os.WriteFile(cfg, []byte("paths:\n  - path: "+root+"\nexclude: [x]\n"), 0o644))
+			}},
+		{name: "retuned", backend: fsnotifyBackend, notice: "reload: applying watch.batch_size, watch.heartbeat", beats: true,
+			edit: func(t *testing.T, cfg, root string) {
+				must(t, os.WriteFile(cfg, []byte("paths:\n  - path: "+root+"\nwatch:\n  heartbeat: 100ms\n  batch_size: 7\n  listen: 127.0.0.1:1\n"), 0o644))
 			}},
 		{name: "broken", backend: fsnotifyBackend, notice: ": the configuration in force stays",
 			edit: func(t *testing.T, cfg, root string) { must(t, os.WriteFile(cfg, []byte("paths: [\n"), 0o644)) }},
@@ -314,8 +320,9 @@ func TestWatchReload(t *testing.T) {
 			}
 			must(t, writer.Wait())
 			seen := map[string]bool{}
+			beat := false
 			deadline := time.After(eventTimeout)
-			for len(seen) < files {
+			for len(seen) < files || c.beats && !beat {
 				select {
 				case line, ok := <-n.lines:
 					if !ok {
@@ -326,8 +333,9 @@ func TestWatchReload(t *testing.T) {
 					if rel, ok := strings.CutPrefix(ev.Path, root+"/f"); ok && ev.Type == "create" {
 						seen[rel] = true
 					}
+					beat = beat || ev.Type == "heartbeat"
 				case <-deadline:
-					t.Fatalf("%d of %d files reported within %v", len(seen), files, eventTimeout)
+					t.Fatalf("%d of %d files reported within %v (heartbeat: %v)", len(seen), files, eventTimeout, beat)
 				}
 			}
 			if !strings.Contains(n.stderrText(), c.notice) {

@@ -105,6 +105,7 @@ func newReporter(c *cli.Context, stream bool, roots []string, own check.Own) (*r
 	r.color = color
 	if c.Bool("redact") {
 		r.redact = roots
+		redactedRoots.Store(&roots)
 	}
 	r.all = c.Bool("show-explained")
 	if s := c.String("min-severity"); s != "" {

@@ -8,7 +8,8 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"reflect"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -30,7 +31,7 @@ func watchCommand() *cli.Command {
 		ArgsUsage:    "[PATH...]",
 		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
-			configFlag, dbFlag, workersFlag,
+			configFlag, dbFlag, workersFlag, maxReadRateFlag(), niceFlag, ioClassFlag,
 			&cli.StringFlag{Name: "backend", Value: "auto", Usage: "auto, fanotify, fsnotify or periodic"},
 			&cli.DurationFlag{Name: "interval", Value: 5 * time.Minute, Usage: "rescan everything this often (0: never, except with --backend periodic)"},
 			reportFormatFlag, outputFlag, redactFlag, minSeverityFlag,
@@ -45,21 +46,30 @@ func watchCommand() *cli.Command {
 			&cli.StringFlag{Name: "spool-max", Value: "256MiB", Usage: "the most the spool holds, e.g. 64MiB; when full, changes are found again by a rescan once it is delivered"},
 			signFlag, noProvenanceFlag,
 			&cli.StringFlag{Name: "listen", Usage: "serve Prometheus metrics at /metrics and the watch's health at /healthz on `ADDR` (HOST:PORT)"},
+			&cli.IntFlag{Name: "max-events-per-minute", Usage: "deliver at most `N` events a minute; past it, one rate_limited event says how many were held back, and a rescan at the minute's end reports their changes (0: no limit)"},
+			&cli.DurationFlag{Name: "heartbeat", Usage: "deliver a heartbeat event this often, with the baseline's digest, the entries and the marks in force (0: none)"},
 		},
-		Action: runWatch,
+		Action: runWatch, // which applies --nice and --io-class once the configuration's are known
 	}
 }
 
 func runWatch(c *cli.Context) error {
-	extraIgnore, err := ignoreFlag(c)
-	if err != nil {
-		return err
-	}
 	paths := c.Args().Slice()
 	// A baseline named on the command line says what to watch, unless --config does:
 	// the default config file is for a watch that names neither.
 	named := c.IsSet("db") || os.Getenv("FIM_DB") != ""
 	cfg, err := loadConfig(c, len(paths) == 0 && !named)
+	if err != nil {
+		return err
+	}
+	cmdline := setFlags(c) // before the configuration's
+	if err := applySettings(c, cfg); err != nil {
+		return err
+	}
+	if err := applyPriority(c); err != nil {
+		return err
+	}
+	extraIgnore, err := ignoreFlag(c)
 	if err != nil {
 		return err
 	}
@@ -91,7 +101,7 @@ func runWatch(c *cli.Context) error {
 	}
 	var warn warnings
 	o := check.WatchOptions{Paths: paths, Config: cfg, DB: db, Update: updating(c), Explained: c.String("update") == "explained", Signer: signer, Stamp: stamp(),
-		Ignore: extraIgnore, Walker: check.WalkerOptions{Workers: c.Int("workers"), Warn: warn.add}, Logf: logf}
+		Ignore: extraIgnore, Walker: check.WalkerOptions{Workers: c.Int("workers"), Warn: warn.add, ReadLimit: readLimit(c)}, Logf: logf}
 	o.Provenance = provenanceOptions(c)
 	wt, err := check.NewWatch(o)
 	if err != nil {
@@ -121,6 +131,9 @@ func runWatch(c *cli.Context) error {
 		Logf:         logf,
 		Acked:        spool.Delivered,
 		Metrics:      lis.watch(),
+
+		MaxEventsPerMinute: c.Int("max-events-per-minute"),
+		Heartbeat:          c.Duration("heartbeat"),
 	}
 	defer lis.serve(c, w, spool)()
 	sd, err := sdnotify.FromEnv()
@@ -139,24 +152,35 @@ func runWatch(c *cli.Context) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	rescan := w.Rescans()
-	reread := func() {
+	rescan, retune := w.Rescans(), w.Retunes()
+	// reread reads the configuration again and returns what of it to apply, or nil.
+	reread := func() func() {
 		if c.String("config") == config.Stdin {
 			logf("reload: the configuration came on standard input, which has nothing more to read: the configuration in force stays")
-			return
+			return nil
 		}
 		again, err := loadConfig(c, len(paths) == 0 && !named)
-		switch {
-		case err != nil:
+		if err != nil {
 			logf("reload: %v: the configuration in force stays", err)
-		case !reflect.DeepEqual(again, cfg):
-			logf("reload: the configuration changed; fim watch goes on with the one it started with: restart it to apply the change")
-		default:
-			logf("reload: the configuration is unchanged")
+			return nil
 		}
+		apply, applied, err := reloadWatch(c, cmdline, cfg, again, w, rep, check.RootPaths(wt.Compiled))
+		if err != nil {
+			logf("reload: %v: the configuration in force stays", err)
+			return nil
+		}
+		if applied {
+			cfg = again
+		}
+		return apply
 	}
+	// The marks stay in place throughout a reload, so nothing happening meanwhile is lost.
 	defer sd.ServeReloads(c.Context, hup, func(ctx context.Context) error {
-		reread() // a changed configuration is not applied: the marks stay in place throughout
+		if apply := reread(); apply != nil {
+			if err := retune(ctx, apply); err != nil {
+				return err
+			}
+		}
 		if err := rescan(ctx); err != nil {
 			return err // it ends the watch, which says why
 		}
@@ -270,4 +294,72 @@ func (u *updateMode) IsBoolFlag() bool { return true }
 func updating(c *cli.Context) bool {
 	v := c.String("update")
 	return v != "" && v != "false"
+}
+
+// reloadWatch compares the configuration in force with the one SIGHUP read again and
+// returns the function that applies the keys of the watch mapping a running watch
+// takes (config.Reloadable) to w and rep, nil when none changed, and whether that is
+// the whole change; what it cannot apply it names in a notice. A flag given on the
+// command line still wins over its key; a key removed takes the flag's default.
+func reloadWatch(c *cli.Context, cmdline map[string]bool, cfg, next *config.Config, w *watch.Watcher, rep *reporter, roots []string) (func(), bool, error) {
+	if cfg == nil || next == nil {
+		if cfg != next {
+			logf("reload: the configuration changed; fim watch goes on with the one it started with: restart it to apply the change")
+			return nil, false, nil
+		}
+		logf("reload: the configuration is unchanged")
+		return nil, true, nil
+	}
+	keys, rest := cfg.Changes(next)
+	var live, fixed []string
+	for _, k := range keys {
+		if slices.Contains(config.Reloadable, k) {
+			live = append(live, "watch."+k)
+		} else {
+			fixed = append(fixed, "watch."+k)
+		}
+	}
+	if rest {
+		fixed = append(fixed, "what it watches")
+	}
+	if len(fixed) > 0 {
+		logf("reload: %s changed: fim watch goes on without that change: restart it to apply it", strings.Join(fixed, ", "))
+	}
+	if len(live) == 0 {
+		if len(fixed) == 0 {
+			logf("reload: the configuration is unchanged")
+		}
+		return nil, len(fixed) == 0, nil
+	}
+	v := map[string]any{}
+	for _, k := range config.Reloadable {
+		val, err := reloadedValue(c, cmdline, next, config.WatchKeys[k])
+		if err != nil {
+			return nil, false, err
+		}
+		v[k] = val
+	}
+	minSeverity := diff.SeverityUnset
+	if s := v["min_severity"].(string); s != "" {
+		var err error
+		if minSeverity, err = diff.ParseSeverity(s); err != nil {
+			return nil, false, fmt.Errorf("--min-severity: %w", err)
+		}
+		if updating(c) {
+			return nil, false, errors.New("watch.min_severity leaves changes unreported that --update would take into the baseline")
+		}
+	}
+	logf("reload: applying %s", strings.Join(live, ", "))
+	return func() {
+		w.BatchSize, w.BatchTimeout, w.DedupWindow = v["batch_size"].(int), v["batch_timeout"].(time.Duration), v["dedup_window"].(time.Duration)
+		w.MaxEventsPerMinute, w.Heartbeat = v["max_events_per_minute"].(int), v["heartbeat"].(time.Duration)
+		rep.min = minSeverity
+		rep.redact = nil
+		if v["redact"].(bool) {
+			rep.redact = roots
+			redactedRoots.Store(&roots)
+		} else {
+			redactedRoots.Store(nil)
+		}
+	}, len(fixed) == 0, nil
 }

@@ -1,0 +1,112 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// WatchKeys maps each key of the configuration's watch mapping to the flag of fim watch
+// it sets: every command-line setting of watch has one, but --config and --db (the
+// top-level db). A flag given on the command line wins over its key.
+var WatchKeys = map[string]string{
+	"workers":               "workers",
+	"max_read_rate":         "max-read-rate",
+	"nice":                  "nice",
+	"io_class":              "io-class",
+	"backend":               "backend",
+	"interval":              "interval",
+	"format":                "format",
+	"output":                "output",
+	"redact":                "redact",
+	"min_severity":          "min-severity",
+	"batch_size":            "batch-size",
+	"batch_timeout":         "batch-timeout",
+	"queue_events":          "queue-events",
+	"dedup_window":          "dedup-window",
+	"ignore":                "ignore",
+	"update":                "update",
+	"update_every":          "update-every",
+	"spool":                 "spool",
+	"spool_max":             "spool-max",
+	"sign":                  "sign",
+	"no_provenance":         "no-provenance",
+	"listen":                "listen",
+	"max_events_per_minute": "max-events-per-minute",
+	"heartbeat":             "heartbeat",
+	"color":                 "color",
+	"header":                "header",
+	"ca":                    "ca",
+	"cert":                  "cert",
+	"key":                   "key",
+	"gzip":                  "gzip",
+}
+
+// Setting is one key of the watch mapping: the flag it sets and the values it gives the
+// flag, as the command line would (a list gives a repeatable flag each of its items).
+// Where is "FILE:LINE: watch.KEY", for the errors of the flag's own parser.
+type Setting struct {
+	Key, Flag string
+	Values    []string
+	Where     string
+}
+
+// settings parses the watch mapping: each key of WatchKeys, a scalar or a list of
+// scalars, in file order.
+func (p *parser) settings(n *yaml.Node, key string) ([]Setting, error) {
+	var out []Setting
+	fields := map[string]field{}
+	for k, flag := range WatchKeys {
+		fields[k] = func(v *yaml.Node, name string) error {
+			s := Setting{Key: k, Flag: flag, Where: fmt.Sprintf("%s:%d: %s", p.name, v.Line, name)}
+			scalar := func(v *yaml.Node, name string) error {
+				if v = resolve(v); v.Kind != yaml.ScalarNode {
+					return p.errorf(v, name, "want a value, got %s", describe(v))
+				}
+				s.Values = append(s.Values, v.Value)
+				return nil
+			}
+			var err error
+			if resolve(v).Kind == yaml.SequenceNode {
+				err = p.list(v, name, scalar)
+			} else {
+				err = scalar(v, name)
+			}
+			out = append(out, s)
+			return err
+		}
+	}
+	if err := p.mapping(n, key, fields); err != nil {
+		return nil, err
+	}
+	return out, nil // in file order, as mapping takes the keys
+}
+
+// Reloadable are the keys of the watch mapping a running fim watch takes on SIGHUP;
+// any other change of the configuration needs a restart.
+var Reloadable = []string{"batch_size", "batch_timeout", "dedup_window", "max_events_per_minute", "heartbeat", "min_severity", "redact"}
+
+// Changes compares c with the configuration next that replaces it: the keys of the
+// watch mapping whose values differ (added and removed ones too), in WatchKeys' sorted
+// order, and whether anything else differs.
+func (c *Config) Changes(next *Config) (watch []string, rest bool) {
+	values := func(c *Config) map[string][]string {
+		m := map[string][]string{}
+		for _, s := range c.Watch {
+			m[s.Key] = s.Values
+		}
+		return m
+	}
+	old, now := values(c), values(next)
+	for _, k := range slices.Sorted(maps.Keys(WatchKeys)) {
+		if !slices.Equal(old[k], now[k]) {
+			watch = append(watch, k)
+		}
+	}
+	a, b := *c, *next
+	a.Watch, b.Watch = nil, nil
+	return watch, !reflect.DeepEqual(a, b)
+}

@@ -1,0 +1,71 @@
+package report
+
+import (
+	"strings"
+	"testing"
+
+	"fim/diff"
+)
+
+// TestNotices renders fim watch's notices after a change in every format: each says
+// what it is of the watch, with no file; the change is rendered as ever, and only it
+// counts as a change (JUnit failures, the text summary).
+func TestNotices(t *testing.T) {
+	events := noticeEvents()
+	held := "held back 1200 events past --max-events-per-minute: the rescan that follows reports their changes  [rescan]"
+	beat := "baseline blake3:" + strings.Repeat("5e", 32) + ", 4321 entries, marks: fanotify 1, fsnotify 2"
+
+	var text strings.Builder
+	if err := Text(&text, events, checkInfo); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"rate_limited  " + held + "\n", "heartbeat  " + beat + "\n", "fim: 1 change: 0 create, 1 change,"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, text.String())
+		}
+	}
+
+	for i, doc := range parseECS(t, render(t, ECS, events, checkInfo))[1:] {
+		ev := events[i+1]
+		event, fim := doc["event"].(map[string]any), doc["fim"].(map[string]any)
+		if doc["file"] != nil || fim["kind"] != ev.Kind.String() || fim["notice"] == nil || event["type"].([]any)[0] != "info" {
+			t.Errorf("ecs %s: %v", ev.Kind, doc)
+		}
+	}
+
+	s := parseJUnit(t, render(t, JUnit, events, checkInfo))
+	if s.Tests != 3 || s.Failures != 1 || len(s.Cases) != 3 || s.Cases[0].Failure == nil {
+		t.Fatalf("junit: tests=%d failures=%d cases=%+v, want 3 tests, the change failing", s.Tests, s.Failures, s.Cases)
+	}
+	for i, c := range s.Cases[1:] {
+		if ev := &events[i+1]; c.Failure != nil || c.Classname != ev.Kind.String() || c.Name != string(appendMessage(nil, ev)) {
+			t.Errorf("junit case of %s: %+v", ev.Kind, c)
+		}
+	}
+
+	doc := parseSARIF(t, render(t, SARIF, events, checkInfo))
+	rules := map[string]bool{}
+	for _, r := range doc.Runs[0].Tool.Driver.Rules {
+		rules[r.ID] = true
+	}
+	for i, r := range doc.Runs[0].Results[1:] {
+		ev := events[i+1]
+		if r.RuleID != "fim/"+ev.Kind.String() || !rules[r.RuleID] || r.Level != "note" || len(r.Locations) != 0 || r.Properties["notice"] == nil {
+			t.Errorf("sarif result of %s: %+v", ev.Kind, r)
+		}
+	}
+
+	cmds := parseCommands(t, render(t, GitHub, events, checkInfo))
+	for i, c := range cmds[1:3] {
+		ev := events[i+1]
+		if c.name != "notice" || c.props["file"] != "" || c.props["title"] != "fim: "+ev.Kind.String() || !strings.HasPrefix(c.msg, ev.Kind.String()+" ") {
+			t.Errorf("github command of %s: %+v", ev.Kind, c)
+		}
+	}
+	if diff.Kinds()[len(diff.Kinds())-1].IsNotice() || !diff.Heartbeat.IsNotice() {
+		t.Errorf("the kinds of changes are not notices; heartbeat is")
+	}
+	if _, err := diff.ParseKind("heartbeat"); err == nil {
+		t.Errorf("ParseKind takes a notice: rules select kinds of changes only")
+	}
+}

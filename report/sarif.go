@@ -123,7 +123,21 @@ type sarifInvocation struct {
 	ExecutionSuccessful bool                 `json:"executionSuccessful"`
 	EndTimeUTC          string               `json:"endTimeUtc"`
 	Machine             string               `json:"machine,omitempty"`
+	Notifications       []sarifNotification  `json:"toolExecutionNotifications,omitempty"`
 	Properties          *sarifInvocationInfo `json:"properties,omitempty"`
+}
+
+// sarifNotification is a notice of the watch (rate_limited, heartbeat): what the tool
+// says of its own run, not a result about a file.
+type sarifNotification struct {
+	Level      string             `json:"level"`
+	Message    sarifText          `json:"message"`
+	Descriptor sarifDescriptorRef `json:"descriptor"`
+	Properties *jsonNotice        `json:"properties,omitempty"`
+}
+
+type sarifDescriptorRef struct {
+	ID string `json:"id"`
 }
 
 type sarifInvocationInfo struct {
@@ -178,7 +192,6 @@ type sarifProperties struct {
 	Process    *jsonProcess   `json:"process,omitempty"`
 	Writers    []*jsonProcess `json:"writers,omitempty"`
 	Count      int            `json:"count,omitempty"`
-	Notice     *jsonNotice    `json:"notice,omitempty"`
 	jsonJudgement
 }
 
@@ -204,12 +217,19 @@ type sarifProperties struct {
 // time (the category "fim", then the run), and its invocation has info.Time as its end
 // time and the host name as its machine.
 func SARIF(w io.Writer, events []diff.Event, info Info) error {
-	kinds := diff.Kinds() // and a notice's, when there is one
-	for _, k := range diff.ReportKinds()[len(kinds):] {
-		if slices.ContainsFunc(events, func(ev diff.Event) bool { return ev.Kind == k }) {
-			kinds = append(kinds, k)
+	kinds := diff.Kinds()
+	// A notice is of the run, not of a file: the invocation's notifications carry it.
+	var notes []sarifNotification
+	var msg []byte
+	events = slices.DeleteFunc(slices.Clone(events), func(ev diff.Event) bool {
+		if !ev.Kind.IsNotice() {
+			return false
 		}
-	}
+		msg = appendMessage(msg[:0], &ev)
+		notes = append(notes, sarifNotification{Level: "note", Message: sarifText{string(msg)},
+			Descriptor: sarifDescriptorRef{sarifRulePre + ev.Kind.String()}, Properties: newJSONNotice(&ev)})
+		return true
+	})
 	rules := make([]sarifRule, len(kinds))
 	for i, k := range kinds {
 		rules[i] = newSARIFRule(k, diff.SeverityUnset)
@@ -240,6 +260,7 @@ func SARIF(w io.Writer, events []diff.Event, info Info) error {
 		ExecutionSuccessful: true,
 		EndTimeUTC:          end,
 		Machine:             info.Host.Name,
+		Notifications:       notes,
 	}
 	if info.Host.ID != "" || info.Warnings > 0 || info.Baseline.Generation > 0 {
 		inv.Properties = &sarifInvocationInfo{HostID: info.Host.ID, Warnings: info.Warnings, Baseline: newJSONBaseline(info.Baseline)}
@@ -275,7 +296,6 @@ func SARIF(w io.Writer, events []diff.Event, info Info) error {
 	enc = json.NewEncoder(&one)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent(sarifResultIndent, "  ")
-	var msg []byte
 	for i := range events {
 		msg = appendMessage(msg[:0], &events[i])
 		if events[i].Diff != "" {
@@ -346,7 +366,6 @@ func newSARIFResult(ev *diff.Event, msg string) sarifResult {
 		RuleID:              id,
 		Level:               eventLevel(ev),
 		Message:             sarifText{msg},
-		Locations:           []sarifLocation{}, // none for a notice: it is of the watch
 		PartialFingerprints: sarifFingerprints{sarifLineHash(rule, ev.Path)},
 		Properties: sarifProperties{
 			Kind:    ev.Kind.String(),
@@ -361,13 +380,10 @@ func newSARIFResult(ev *diff.Event, msg string) sarifResult {
 		},
 	}
 	r.Properties.Diff = "" // the message holds it: one copy of up to 200 lines
-	if !ev.Kind.IsNotice() {
-		r.Locations = []sarifLocation{{sarifPhysicalLocation{sarifArtifactLocation{
-			URI:       string(appendRelativeURI(nil, ev.Path)),
-			URIBaseID: sarifRootID,
-		}, sarifRegion{StartLine: 1}}}}
-	}
-	r.Properties.Notice = newJSONNotice(ev)
+	r.Locations = []sarifLocation{{sarifPhysicalLocation{sarifArtifactLocation{
+		URI:       string(appendRelativeURI(nil, ev.Path)),
+		URIBaseID: sarifRootID,
+	}, sarifRegion{StartLine: 1}}}}
 	if ev.Severity == diff.SeverityUnset && ev.Verdict.Explained() {
 		r.Level = "note" // the package manager's doing
 	}

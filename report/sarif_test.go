@@ -62,9 +62,9 @@ type sarifDoc struct {
 			URI string `json:"uri"`
 		} `json:"originalUriBaseIds"`
 		Invocations []struct {
-			ExecutionSuccessful bool           `json:"executionSuccessful"`
-			EndTimeUTC          string         `json:"endTimeUtc"`
-			Machine             string         `json:"machine"`
+			ExecutionSuccessful bool   `json:"executionSuccessful"`
+			EndTimeUTC          string `json:"endTimeUtc"`
+			Machine             string `json:"machine"`
 			Notifications       []struct {
 				Level   string `json:"level"`
 				Message struct {

@@ -1,9 +1,11 @@
 package check
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -66,6 +68,9 @@ type Watch struct {
 	prov     *provenance.Annotator
 	snap     *os.File // the baseline's package snapshot, fim's own file
 	journal  *provenance.Journal
+	key      textcopy.Key
+	// mu guards the policy against Emit and the package snapshots, and the annotator.
+	mu sync.Mutex
 }
 
 // NewWatch chooses the policy of a watch (WatchOptions), compiles it, and prepares its
@@ -102,7 +107,7 @@ func NewWatch(o WatchOptions) (*Watch, error) {
 			meta.CopyKey = key.Encode()
 		}
 	}
-	wt := &Watch{Policy: pol, Compiled: comp, o: o, meta: meta, snap: provenance.OpenSnapshot(o.DB)}
+	wt := &Watch{Policy: pol, Compiled: comp, o: o, meta: meta, snap: provenance.OpenSnapshot(o.DB), key: key}
 	wo := o.Walker
 	wo.Root, wo.MaxEntries = pol.Root, pol.MaxEntries
 	wo.Own = append(slices.Clip(wo.Own), wt.snap)
@@ -169,16 +174,15 @@ func (wt *Watch) Release(f *os.File) { wt.walker.Own.Remove(f) }
 func (wt *Watch) Run(ctx context.Context, w *watch.Watcher, report func([]diff.Event) error) error {
 	w.Walker, w.Filter = wt.walker, Filter(wt.Compiled, "", "", wt.o.Ignore)
 	w.DB, w.Update, w.Explained, w.Meta = wt.o.DB, wt.o.Update, wt.o.Explained, wt.meta
-	var mu sync.Mutex // the annotator's
 	if wt.o.Update {
 		w.Signer, w.KeyBase = wt.o.Signer, KeyBase(wt.Compiled)
 		if wt.prov != nil {
-			w.Packages = wt.snapshots(&mu)
+			w.Packages = wt.snapshots()
 		}
 	}
 	w.Emit = func(events []diff.Event) error {
-		mu.Lock()
-		defer mu.Unlock()
+		wt.mu.Lock()
+		defer wt.mu.Unlock()
 		own := events
 		// The watch keeps its own order; its notices go first, neither journaled nor
 		// annotated.
@@ -207,6 +211,46 @@ func (wt *Watch) Run(ctx context.Context, w *watch.Watcher, report func([]diff.E
 	return w.Run(ctx)
 }
 
+// Reload compares the policy of the configuration next (SIGHUP's) with the one in
+// force. When the watch's policy is its configuration's (WatchOptions: no Paths) and
+// next's differs, it returns the function that puts next's policy in force in w, the
+// running watch: call it from a function handed to w's Retune (see
+// watch.Watcher.Repolicy). The root the tree is read under stays the one in force.
+// Otherwise it returns nil. A policy that does not compile is an *OptionError, and the
+// policy in force stays.
+//
+// With Update, the baselines written from then on record next's policy: the one the
+// watch compares with, so that a check of them compares what the watch did.
+func (wt *Watch) Reload(next *config.Config) (func(w *watch.Watcher), error) {
+	if len(wt.o.Paths) > 0 || wt.o.Config == nil || next == nil {
+		return nil, nil
+	}
+	pol := next.Policy()
+	pol.Root = wt.Policy.Root
+	raw, err := json.Marshal(pol)
+	if err != nil {
+		return nil, err
+	}
+	if was, err := json.Marshal(wt.Policy); err == nil && bytes.Equal(raw, was) {
+		return nil, nil
+	}
+	comp, err := pol.Compile()
+	if err != nil {
+		return nil, &OptionError{err.Error()}
+	}
+	comp.SetCopyKey(wt.key)
+	wo := wt.o.Walker
+	wo.Root, wo.MaxEntries = pol.Root, pol.MaxEntries
+	walker := Walker(comp, wo)
+	filter := Filter(comp, "", "", wt.o.Ignore)
+	return func(w *watch.Watcher) {
+		wt.mu.Lock()
+		wt.Policy, wt.Compiled, wt.o.Config = pol, comp, next
+		wt.mu.Unlock()
+		w.Repolicy(watch.Policy{Walker: walker, Filter: filter, Meta: raw, KeyBase: KeyBase(comp)})
+	}, nil
+}
+
 // notice is 1 for an event of a notice kind, else 0.
 func notice(ev diff.Event) int {
 	if ev.Kind.IsNotice() {
@@ -219,11 +263,11 @@ func notice(ev diff.Event) int {
 // an update writes, when a package database changed since the last was written
 // (provenance.Stamp), else nil, and the baseline keeps the one it has. The snapshot the
 // watch's events are explained by is read before it is first replaced.
-func (wt *Watch) snapshots(mu *sync.Mutex) func() *provenance.PendingSnapshot {
+func (wt *Watch) snapshots() func() *provenance.PendingSnapshot {
 	last := ""
 	return func() *provenance.PendingSnapshot {
-		mu.Lock()
-		defer mu.Unlock()
+		wt.mu.Lock()
+		defer wt.mu.Unlock()
 		stamp := provenance.Stamp(wt.Policy.Root)
 		if stamp == last {
 			return nil

@@ -297,29 +297,32 @@ func TestWatchSettings(t *testing.T) {
 }
 
 // TestChanges compares configurations as SIGHUP does: the keys of the watch mapping
-// that differ (added, removed, changed), and whether anything else does.
+// that differ (added, removed, changed), and the other keys that do.
 func TestChanges(t *testing.T) {
 	parse := func(s string) *Config {
-		c, err := Parse("fim.yaml", []byte("paths:\n  - path: /etc\n"+s))
+		c, err := Parse("fim.yaml", []byte(s))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return c
 	}
-	base := parse("watch:\n  batch_size: 5\n  heartbeat: 1m\n")
+	const paths = "paths:\n  - path: /etc\n"
+	base := parse(paths + "watch:\n  batch_size: 5\n  heartbeat: 1m\n")
 	for _, tt := range []struct {
-		next  string
-		watch []string
-		rest  bool
+		next       string
+		watch, top []string
 	}{
-		{"watch:\n  heartbeat: 1m\n  batch_size: 5\n", nil, false},
-		{"watch:\n  batch_size: 6\n  heartbeat: 1m\n  redact: true\n", []string{"batch_size", "redact"}, false},
-		{"", []string{"batch_size", "heartbeat"}, false},
-		{"exclude: [x]\nwatch:\n  batch_size: 5\n  heartbeat: 1m\n", nil, true},
+		{paths + "watch:\n  heartbeat: 1m\n  batch_size: 5\n", nil, nil},
+		{paths + "watch:\n  batch_size: 6\n  heartbeat: 1m\n  redact: true\n", []string{"batch_size", "redact"}, nil},
+		{paths, []string{"batch_size", "heartbeat"}, nil},
+		{paths + "exclude: [x]\nwatch:\n  batch_size: 5\n  heartbeat: 1m\n", nil, []string{"exclude"}},
+		{"paths:\n  - path: /etc\n    exclude: [x]\nwatch:\n  batch_size: 5\n  heartbeat: 1m\n", nil, []string{"paths"}},
+		{"db: /x.db\nroot: /r\nredact: true\nseverity:\n  - name: shell-profile\n    level: high\n" + paths + "watch:\n  batch_size: 5\n  heartbeat: 1m\n",
+			nil, []string{"db", "root", "severity", "redact"}},
 	} {
-		watch, rest := base.Changes(parse(tt.next))
-		if !slices.Equal(watch, tt.watch) || rest != tt.rest {
-			t.Errorf("%q: changes %v, rest %v; want %v, %v", tt.next, watch, rest, tt.watch, tt.rest)
+		watch, top := base.Changes(parse(tt.next))
+		if !slices.Equal(watch, tt.watch) || !slices.Equal(top, tt.top) {
+			t.Errorf("%q: changes %v, top %v; want %v, %v", tt.next, watch, top, tt.watch, tt.top)
 		}
 	}
 	for _, k := range Reloadable {

@@ -91,8 +91,9 @@ var Reloadable = []string{"batch_size", "batch_timeout", "dedup_window", "max_ev
 
 // Changes compares c with the configuration next that replaces it: the keys of the
 // watch mapping whose values differ (added and removed ones too), in WatchKeys' sorted
-// order, and whether anything else differs.
-func (c *Config) Changes(next *Config) (watch []string, rest bool) {
+// order, and the other top-level keys that differ, in the order of the file format
+// (db, root, then the keys of the policy: PolicyKeys).
+func (c *Config) Changes(next *Config) (watch, top []string) {
 	values := func(c *Config) map[string][]string {
 		m := map[string][]string{}
 		for _, s := range c.Watch {
@@ -106,7 +107,23 @@ func (c *Config) Changes(next *Config) (watch []string, rest bool) {
 			watch = append(watch, k)
 		}
 	}
-	a, b := *c, *next
-	a.Watch, b.Watch = nil, nil
-	return watch, !reflect.DeepEqual(a, b)
+	for _, f := range []struct {
+		key  string
+		a, b any
+	}{
+		{"db", c.DB, next.DB}, {"root", c.Root, next.Root},
+		{"max_entries", c.MaxEntries, next.MaxEntries}, {"cross_mounts", c.CrossMounts, next.CrossMounts},
+		{"exclude", c.Exclude, next.Exclude}, {"paths", c.Rules, next.Rules}, {"severity", c.Severity, next.Severity},
+		{"no_diff", c.NoDiff, next.NoDiff}, {"redact", c.Redact, next.Redact},
+	} {
+		if !reflect.DeepEqual(f.a, f.b) {
+			top = append(top, f.key)
+		}
+	}
+	return watch, top
 }
+
+// PolicyKeys are the top-level keys of the configuration that make up its policy
+// (Config.Policy), which a running fim watch of the configuration's policy takes on
+// SIGHUP; db and root need a restart.
+var PolicyKeys = []string{"max_entries", "cross_mounts", "exclude", "paths", "severity", "no_diff", "redact"}

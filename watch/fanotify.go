@@ -36,7 +36,10 @@ type fanotify struct {
 	dirs    *dirCache                // fsid+handle → real directory path
 	procs   *procCache
 	inRoots func(real string) bool
-	roots   []string // the real roots marked
+	roots   atomic.Pointer[[]string] // the real roots marked (see rootList)
+	// reflush asks run to remove the ignore marks before it handles more events: a
+	// reload put roots in force that directories ignored until then may lead to.
+	reflush atomic.Bool
 	rescans *rescanLimit
 	// Directories outside the roots get an ignore mark, so that the kernel leaves
 	// out what happens in them (see ignore).
@@ -158,8 +161,9 @@ func (f *fanotify) mark(real string) error {
 	if err := unix.FanotifyMark(f.fd, unix.FAN_MARK_ADD|unix.FAN_MARK_FILESYSTEM, mask, unix.AT_FDCWD, real); err != nil {
 		return fmt.Errorf("fanotify filesystem mark on %s: %w", real, err)
 	}
-	if !slices.Contains(f.roots, real) && !f.running {
-		f.roots = append(f.roots, real)
+	if roots := f.rootList(); !slices.Contains(roots, real) && !f.running {
+		roots = append(slices.Clip(roots), real)
+		f.roots.Store(&roots)
 		f.rootIDs = append(f.rootIDs, rootAt{real, idOf(real)})
 	}
 	if slices.ContainsFunc(mounts, func(m markedMount) bool { return m.id == stx.Mnt_id }) {
@@ -402,6 +406,10 @@ func (f *fanotify) run(ctx context.Context, abort <-chan struct{}, out chan<- Hi
 	linksDone := make(chan error, 1)
 	go func() { linksDone <- f.runLinks(ctx, send) }()
 	err := readKernel(ctx, f.file, f.fd, "fanotify", func(buf []byte) bool {
+		if f.reflush.Swap(false) {
+			f.ignores = max(f.ignores, 1)
+			f.flushIgnores()
+		}
 		events, perr := ParseEvents(buf)
 		for i := range events {
 			if h, ok := f.hint(&events[i]); ok {
@@ -566,7 +574,7 @@ func (f *fanotify) leadsToRoots(real string) bool {
 	if f.inRoots != nil && f.inRoots(real) {
 		return true
 	}
-	for _, r := range f.roots {
+	for _, r := range f.rootList() {
 		if tree.IsWithin(r, real) {
 			return true
 		}
@@ -656,6 +664,14 @@ func joinReal(dir, name string) string {
 	return dir + "/" + name
 }
 
+// rootList returns the real roots marked. It is safe to call from any goroutine.
+func (f *fanotify) rootList() []string {
+	if r := f.roots.Load(); r != nil {
+		return *r
+	}
+	return nil
+}
+
 // marked reports whether a filesystem is marked.
 func (f *fanotify) marked() bool {
 	f.mu.Lock()
@@ -672,4 +688,43 @@ func (f *fanotify) covers(real string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.mounts[fsid]) > 0
+}
+
+// addRoot counts real among the roots marked, once run has started (a reload).
+func (f *fanotify) addRoot(real string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if roots := f.rootList(); !slices.Contains(roots, real) {
+		roots = append(slices.Clip(roots), real)
+		f.roots.Store(&roots)
+	}
+}
+
+// keepRoots makes roots the real roots marked, after a reload dropped others: the
+// filesystem mark of a filesystem none of roots lies on is removed, with the mounts
+// kept to open its handles.
+func (f *fanotify) keepRoots(roots []string) {
+	on := map[uint64]bool{}
+	for _, r := range roots {
+		if fsid, err := fsidOf(r); err == nil {
+			on[fsid] = true
+		}
+	}
+	mask := uint64(fanMask)
+	if f.rename {
+		mask |= unix.FAN_RENAME
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.roots.Store(&roots)
+	for fsid, ms := range f.mounts {
+		if on[fsid] {
+			continue
+		}
+		unix.FanotifyMark(f.fd, unix.FAN_MARK_REMOVE|unix.FAN_MARK_FILESYSTEM, mask, ms[0].fd, "")
+		for _, m := range ms {
+			unix.Close(m.fd)
+		}
+		delete(f.mounts, fsid)
+	}
 }

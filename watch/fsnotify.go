@@ -9,6 +9,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -32,15 +33,16 @@ const inMask = unix.IN_CREATE | unix.IN_DELETE | unix.IN_DELETE_SELF | unix.IN_M
 type fsnotifier struct {
 	fd     int
 	file   *os.File
-	roots  []string
+	roots  atomic.Pointer[[]string] // the real roots, as a reload may change them (see rootList)
 	mu     sync.Mutex
 	wds    map[int32]string // watch → directory
 	dirs   *pathMap[int32]  // directory → watch
 	limit  bool             // the watch limit was hit once: say so once
 	failed bool             // a watch failed otherwise once: say so once
 	logf   func(string, ...any)
-	// walkDirs calls fn with every directory the rules select at or below real.
+	// walkDirs calls fn with every directory the rules of enum select at or below real.
 	walkDirs func(real string, fn func(real string)) error
+	enum     atomic.Pointer[walk.Walker]
 	rescans  *rescanLimit
 	rootIDs  []rootAt // what each root was when it was first watched
 	links    *links   // the files with more than one link, watched each by itself
@@ -78,22 +80,19 @@ func newFsnotifier(wt *Watcher, roots []string) (*fsnotifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inotify: %w", err)
 	}
-	f := &fsnotifier{fd: fd, file: os.NewFile(uintptr(fd), "inotify"), roots: roots,
+	f := &fsnotifier{fd: fd, file: os.NewFile(uintptr(fd), "inotify"),
 		wds: map[int32]string{}, dirs: newPathMap[int32](), logf: wt.logf}
+	f.roots.Store(&roots)
 	for _, r := range roots {
 		f.rootIDs = append(f.rootIDs, rootAt{r, idOf(r)})
 	}
-	// Directories are found with the walker itself, so that the rules that select
-	// what is recorded select what is watched.
-	enum := *wt.Walker
-	enum.NoHash = true
-	enum.Warn = nil
+	f.setWalker(wt.Walker)
 	f.walkDirs = func(real string, fn func(string)) error {
 		p, ok := wt.recorded(real)
 		if !ok {
 			return nil
 		}
-		for e, err := range enum.WalkPath(context.Background(), p, true) {
+		for e, err := range f.enum.Load().WalkPath(context.Background(), p, true) {
 			if err != nil {
 				return err
 			}
@@ -110,12 +109,29 @@ func newFsnotifier(wt *Watcher, roots []string) (*fsnotifier, error) {
 	return f, nil
 }
 
+// setWalker has directories found with the walker wk itself, so that the rules that
+// select what is recorded select what is watched.
+func (f *fsnotifier) setWalker(wk *walk.Walker) {
+	enum := *wk
+	enum.NoHash = true
+	enum.Warn = nil
+	f.enum.Store(&enum)
+}
+
+// rootList returns the real roots watched. It is safe to call from any goroutine.
+func (f *fsnotifier) rootList() []string {
+	if r := f.roots.Load(); r != nil {
+		return *r
+	}
+	return nil
+}
+
 // watchRoots watches every directory of every root that is not watched yet: at the
 // start, and after events were lost, when directories made meanwhile have none. The
 // directory that holds a root is watched too, so that a root removed (or moved away)
 // and made again is seen, and watched again.
 func (f *fsnotifier) watchRoots() error {
-	for _, real := range f.roots {
+	for _, real := range f.rootList() {
 		if parent := path.Dir(real); parent != real && !f.within(parent) {
 			f.add(parent)
 		}
@@ -196,7 +212,7 @@ func (f *fsnotifier) forget(real string) {
 }
 
 func (f *fsnotifier) within(real string) bool {
-	for _, r := range f.roots {
+	for _, r := range f.rootList() {
 		if tree.IsWithin(real, r) {
 			return true
 		}

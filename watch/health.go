@@ -48,8 +48,8 @@ func (w *Watcher) Marks() map[string]int {
 		}
 		w.fan.mu.Unlock()
 	}
-	if w.fsn != nil {
-		m[SourceFsnotify] = w.fsn.count()
+	if fsn := w.fsnPtr.Load(); fsn != nil {
+		m[SourceFsnotify] = fsn.count()
 	}
 	return m
 }
@@ -80,13 +80,14 @@ func (w *Watcher) Health() error {
 		return fmt.Errorf("the event loop has not turned for %v", idle.Round(time.Second))
 	}
 	var lost []string
-	for _, r := range w.Walker.Roots {
-		real := w.real(r.Path)
+	fsn := w.fsnPtr.Load()
+	for _, r := range w.rootPaths() {
+		real := w.real(r)
 		switch {
-		case w.fsn != nil && w.fsn.within(real):
-			w.fsn.mu.Lock()
-			_, ok := w.fsn.dirs.get(real)
-			w.fsn.mu.Unlock()
+		case fsn != nil && fsn.within(real):
+			fsn.mu.Lock()
+			_, ok := fsn.dirs.get(real)
+			fsn.mu.Unlock()
 			if !ok {
 				lost = append(lost, real+" (no inotify watch: the directory is gone or was replaced)")
 			}

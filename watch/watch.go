@@ -144,13 +144,23 @@ type Watcher struct {
 	digest    string // of the baseline at DB the state starts from: as read, or as --update last wrote it
 	entries   int    // in the state after the last full walk
 
-	turned   atomic.Int64 // when the loop last turned, in Unix nanoseconds (see Health)
-	ready    atomic.Bool  // the marks are placed and the starting state compared
+	roots    atomic.Pointer[[]string] // the recorded paths of Walker's roots (see rootPaths)
+	turned   atomic.Int64             // when the loop last turned, in Unix nanoseconds (see Health)
+	ready    atomic.Bool              // the marks are placed and the starting state compared
 	stopping atomic.Bool
 
-	st       *state
-	fan      *fanotify
-	fsn      *fsnotifier
+	st     *state
+	fan    *fanotify
+	fsn    *fsnotifier
+	fsnPtr atomic.Pointer[fsnotifier] // fsn, for the goroutines of Health and Marks
+	// startFsn starts fsn watching the real roots given, when it is not running (at the
+	// start, or when a reload puts roots fanotify cannot mark in force).
+	startFsn func(roots []string) error
+	// next is the policy a reload put in force, applied once the function handed to
+	// Retune returns; scope is the walker of the policy before it, until the rescan
+	// after the reload is done (see takeIn).
+	next     *Policy
+	scope    *walk.Walker
 	links    *links         // files with more than one link, watched by their inode
 	backends sync.WaitGroup // the goroutines of fan and fsn
 	folds    map[string]*folded
@@ -283,18 +293,37 @@ func (w *Watcher) recorded(real string) (string, bool) {
 	return walk.RecordedPath(w.Walker.Prefix, real)
 }
 
-// inRoots reports whether a real path lies in a watched root.
+// inRoots reports whether a real path lies in a watched root. It is safe to call from
+// any goroutine.
 func (w *Watcher) inRoots(real string) bool {
 	p, ok := w.recorded(real)
 	if !ok {
 		return false
 	}
-	for i := range w.Walker.Roots {
-		if tree.IsWithin(p, w.Walker.Roots[i].Path) {
+	for _, r := range w.rootPaths() {
+		if tree.IsWithin(p, r) {
 			return true
 		}
 	}
 	return false
+}
+
+// rootPaths returns the recorded paths of the roots in force (those of Walker until a
+// reload puts others in force). It is safe to call from any goroutine.
+func (w *Watcher) rootPaths() []string {
+	if r := w.roots.Load(); r != nil {
+		return *r
+	}
+	return nil
+}
+
+// setRoots notes the roots of Walker as the roots in force.
+func (w *Watcher) setRoots() {
+	var roots []string
+	for _, r := range w.Walker.Roots {
+		roots = append(roots, r.Path)
+	}
+	w.roots.Store(&roots)
 }
 
 // Run watches until ctx ends, then delivers what is pending and returns nil.
@@ -318,6 +347,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 		w.DrainWait = 3 * time.Second
 	}
 	w.folds = map[string]*folded{}
+	w.setRoots()
 	if w.limit.window <= 0 {
 		w.limit.window = time.Minute
 	}
@@ -335,10 +365,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 
 	defer w.closeBackends()
-	if w.Walker.Prior == nil && slices.ContainsFunc(w.Walker.Roots, func(r walk.Root) bool { return r.Growing }) {
-		// Growing files are checked against their last known state as they are read.
-		w.Walker.Prior = func() func(string) *tree.Entry { return func(p string) *tree.Entry { return w.st.lookup(p) } }
-	}
+	w.growing()
 	walked, err := w.loadState(ctx)
 	if err != nil {
 		return err
@@ -480,6 +507,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 		case retune := <-w.Retune:
 			beat := w.Heartbeat
 			retune()
+			if err := w.applyPolicy(); err != nil {
+				return err
+			}
 			if w.BatchSize <= 0 {
 				w.BatchSize = 500
 			}
@@ -532,6 +562,14 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 }
 
+// growing has the growing files of Walker's roots checked against their last known
+// state as they are read.
+func (w *Watcher) growing() {
+	if w.Walker.Prior == nil && slices.ContainsFunc(w.Walker.Roots, func(r walk.Root) bool { return r.Growing }) {
+		w.Walker.Prior = func() func(string) *tree.Entry { return func(p string) *tree.Entry { return w.st.lookup(p) } }
+	}
+}
+
 // finish stops the backends, looks at what they still read from the kernel, so that
 // every change made before the stop is reported, delivers everything and writes the
 // baseline with --update.
@@ -570,11 +608,7 @@ func (w *Watcher) finish(stopBackends func(), hints chan Hint, batch []Hint, obs
 }
 
 func (w *Watcher) describeRoots() string {
-	var s []string
-	for _, r := range w.Walker.Roots {
-		s = append(s, r.Path)
-	}
-	return strings.Join(s, ", ")
+	return strings.Join(w.rootPaths(), ", ")
 }
 
 func (w *Watcher) describeBackends() string {
@@ -582,7 +616,7 @@ func (w *Watcher) describeBackends() string {
 	if w.fan != nil && w.fan.marked() {
 		s = append(s, "fanotify")
 	}
-	if w.fsn != nil && len(w.fsn.roots) > 0 {
+	if w.fsn != nil && len(w.fsn.rootList()) > 0 {
 		if n := w.fsn.count(); n == 1 {
 			s = append(s, "fsnotify, 1 directory")
 		} else {
@@ -648,26 +682,30 @@ func (w *Watcher) startBackends(ctx context.Context, abort <-chan struct{}, hint
 	default:
 		return fmt.Errorf("unknown backend %q (want auto, fanotify, fsnotify or periodic)", w.Backend)
 	}
+	w.startFsn = func(rest []string) error {
+		fsn, err := newFsnotifier(w, rest)
+		if err != nil {
+			return err
+		}
+		if w.links == nil {
+			w.links = w.newLinks()
+		}
+		fsn.links = w.links
+		w.fsn = fsn
+		w.fsnPtr.Store(fsn)
+		w.backends.Add(1)
+		go func() {
+			defer w.backends.Done()
+			if err := fsn.run(ctx, abort, hints); err != nil {
+				errc <- err
+			}
+		}()
+		return nil
+	}
 	if len(rest) == 0 {
 		return nil
 	}
-	fsn, err := newFsnotifier(w, rest)
-	if err != nil {
-		return err
-	}
-	if w.links == nil {
-		w.links = w.newLinks()
-	}
-	fsn.links = w.links
-	w.fsn = fsn
-	w.backends.Add(1)
-	go func() {
-		defer w.backends.Done()
-		if err := fsn.run(ctx, abort, hints); err != nil {
-			errc <- err
-		}
-	}()
-	return nil
+	return w.startFsn(rest)
 }
 
 // newLinks has the files with more than one link watched by their inode, by the
@@ -868,7 +906,7 @@ func (w *Watcher) observe(ctx context.Context, hints []Hint, now time.Time) erro
 		w.undo(r)
 		return err
 	}
-	w.queue(events, r, now)
+	w.queue(w.takeIn(events, r), r, now)
 	return nil
 }
 
@@ -1111,7 +1149,8 @@ func (w *Watcher) rescan(ctx context.Context, source string, now time.Time) erro
 		w.undo(r)
 		return err
 	}
-	events := d.Events()
+	events := w.takeIn(d.Events(), r)
+	w.scope = nil // what the policy of a reload brought in is in the state now
 	for i := range events {
 		events[i].Source = source
 	}

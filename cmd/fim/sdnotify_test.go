@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -279,9 +280,13 @@ func TestWatchReload(t *testing.T) {
 	}{
 		{name: "unchanged", backend: fsnotifyBackend, notice: "reload: the configuration is unchanged"},
 		{name: "fanotify", backend: fanotifyBackend, notice: "reload: the configuration is unchanged"},
-		{name: "changed", backend: fsnotifyBackend, notice: "reload: what it watches changed: fim watch goes on without that change: restart it",
+		{name: "changed", backend: fsnotifyBackend, notice: "reload: applying exclude",
 			edit: func(t *testing.T, cfg, root string) {
 				must(t, os.WriteFile(cfg, []byte("paths:\n  - path: "+root+"\nexclude: [x]\n"), 0o644))
+			}},
+		{name: "db", backend: fsnotifyBackend, notice: "reload: db changed: fim watch goes on without that change: restart it",
+			edit: func(t *testing.T, cfg, root string) {
+				must(t, os.WriteFile(cfg, []byte("db: "+filepath.Join(filepath.Dir(cfg), "other.db")+"\npaths:\n  - path: "+root+"\n"), 0o644))
 			}},
 		{name: "retuned", backend: fsnotifyBackend, notice: "reload: applying watch.batch_size, watch.heartbeat", beats: true,
 			edit: func(t *testing.T, cfg, root string) {
@@ -343,5 +348,101 @@ func TestWatchReload(t *testing.T) {
 			}
 			n.stop()
 		})
+	}
+}
+
+// TestWatchReloadPolicy changes what a running watch watches with SIGHUP, on both
+// backends, with and without --update: of the roots kept, old and new, the watch goes
+// on with kept and new. The files written in kept while it reloads are all reported;
+// what new held before is taken in as it is; what is made in new once the watch is
+// ready again is reported, and what is made in old is not. With --update, the
+// baseline written records the policy in force: a check of it, by its own policy,
+// finds the tree as the watch left it, and it lists new's files and none of old's.
+func TestWatchReloadPolicy(t *testing.T) {
+	t.Parallel()
+	for _, backend := range []watchBackend{fanotifyBackend, fsnotifyBackend} {
+		for _, update := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/update=%v", backend.name, update), func(t *testing.T) {
+				t.Parallel()
+				top := notifyRoot(t, backend)
+				kept, old, added := filepath.Join(top, "kept"), filepath.Join(top, "old"), filepath.Join(top, "new")
+				fstest.Tree{"kept/a": fstest.File("a"), "old/a": fstest.File("a"), "new/there": fstest.File("there")}.Build(t, top)
+				dir := t.TempDir()
+				cfg, db := filepath.Join(dir, "fim.yaml"), filepath.Join(dir, "fim.db")
+				policy := func(roots ...string) []byte {
+					s := "paths:\n"
+					for _, r := range roots {
+						s += "  - path: " + r + "\n"
+					}
+					return []byte(s)
+				}
+				must(t, os.WriteFile(cfg, policy(kept, old), 0o644))
+				args := []string{"watch", "--format", "json", "--interval", "0", "--dedup-window", "0", "--batch-timeout", "50ms", "--config", cfg}
+				if update {
+					args = append(args, "--db", db, "--update", "--update-every", "50ms")
+				}
+				l := listenNotify(t, false)
+				n := startNotified(t, l, nil, fimBin, append(args, backend.args...)...)
+				l.await("READY=1")
+				must(t, os.WriteFile(cfg, policy(kept, added), 0o644))
+				const files = 200
+				writer := exec.Command("sh", "-c", `i=0; while [ $i -lt `+strconv.Itoa(files)+` ]; do echo $i > f$i; i=$((i+1)); done`)
+				writer.Dir = kept
+				must(t, writer.Start())
+				must(t, n.cmd.Process.Signal(syscall.SIGHUP))
+				l.await("RELOADING=1")
+				l.await("READY=1")
+				must(t, writer.Wait())
+				must(t, os.WriteFile(filepath.Join(old, "after"), []byte("x"), 0o644))
+				must(t, os.WriteFile(filepath.Join(added, "after"), []byte("x"), 0o644))
+				must(t, os.WriteFile(filepath.Join(kept, "last"), []byte("x"), 0o644))
+				seen := map[string]bool{}
+				deadline := time.After(eventTimeout)
+				for len(seen) < files || !seen["new/after"] || !seen["kept/last"] {
+					select {
+					case line, ok := <-n.lines:
+						if !ok {
+							t.Fatalf("fim exited with %d events reported", len(seen))
+						}
+						var ev jsonEvent
+						must(t, json.Unmarshal([]byte(line), &ev))
+						rel, _ := filepath.Rel(top, ev.Path)
+						switch {
+						case strings.HasPrefix(rel, "old/"), rel == "new/there":
+							t.Errorf("reported %s %s, which the watch was not to report", ev.Type, ev.Path)
+						case ev.Type != "create":
+						case strings.HasPrefix(rel, "kept/f"):
+							seen[rel] = true
+						case rel == "new/after", rel == "kept/last":
+							seen[rel] = true
+						}
+					case <-deadline:
+						t.Fatalf("%d events reported within %v (new/after: %v, kept/last: %v)", len(seen), eventTimeout, seen["new/after"], seen["kept/last"])
+					}
+				}
+				if s := n.stderrText(); !strings.Contains(s, "reload: applying paths") {
+					t.Errorf("stderr does not say the paths are applied:\n%s", s)
+				}
+				n.stop()
+				if !update {
+					return
+				}
+				if out, errs, code := run(t, "check", "--db", db, "--format", "json"); code != 0 {
+					t.Errorf("check of the baseline watch --update wrote: exit %d\n%s%s", code, out, errs)
+				}
+				out, errs, code := run(t, "list", "--db", db)
+				if code != 0 {
+					t.Fatalf("list: exit %d: %s", code, errs)
+				}
+				for _, p := range []string{added + "/there", added + "/after", kept + "/last", kept + "/f0"} {
+					if !strings.Contains(out, " "+p+"\n") {
+						t.Errorf("the baseline does not list %s:\n%s", p, out)
+					}
+				}
+				if strings.Contains(out, old) {
+					t.Errorf("the baseline lists what is below %s, no longer watched:\n%s", old, out)
+				}
+			})
+		}
 	}
 }

@@ -164,7 +164,7 @@ func runWatch(c *cli.Context) error {
 			logf("reload: %v: the configuration in force stays", err)
 			return nil
 		}
-		apply, applied, err := reloadWatch(c, cmdline, cfg, again, w, rep, check.RootPaths(wt.Compiled))
+		apply, applied, err := reloadWatch(c, cmdline, cfg, again, wt, w, rep)
 		if err != nil {
 			logf("reload: %v: the configuration in force stays", err)
 			return nil
@@ -297,11 +297,12 @@ func updating(c *cli.Context) bool {
 }
 
 // reloadWatch compares the configuration in force with the one SIGHUP read again and
-// returns the function that applies the keys of the watch mapping a running watch
-// takes (config.Reloadable) to w and rep, nil when none changed, and whether that is
-// the whole change; what it cannot apply it names in a notice. A flag given on the
-// command line still wins over its key; a key removed takes the flag's default.
-func reloadWatch(c *cli.Context, cmdline map[string]bool, cfg, next *config.Config, w *watch.Watcher, rep *reporter, roots []string) (func(), bool, error) {
+// returns the function that applies to w and rep what a running watch takes: the keys
+// of the watch mapping of config.Reloadable and, when the watch's policy is the
+// configuration's, its policy (check.Watch.Reload); nil when none changed, and whether
+// that is the whole change. What it cannot apply it names in a notice. A flag given on
+// the command line still wins over its key; a key removed takes the flag's default.
+func reloadWatch(c *cli.Context, cmdline map[string]bool, cfg, next *config.Config, wt *check.Watch, w *watch.Watcher, rep *reporter) (func(), bool, error) {
 	if cfg == nil || next == nil {
 		if cfg != next {
 			logf("reload: the configuration changed; fim watch goes on with the one it started with: restart it to apply the change")
@@ -310,7 +311,7 @@ func reloadWatch(c *cli.Context, cmdline map[string]bool, cfg, next *config.Conf
 		logf("reload: the configuration is unchanged")
 		return nil, true, nil
 	}
-	keys, rest := cfg.Changes(next)
+	keys, top := cfg.Changes(next)
 	var live, fixed []string
 	for _, k := range keys {
 		if slices.Contains(config.Reloadable, k) {
@@ -319,8 +320,16 @@ func reloadWatch(c *cli.Context, cmdline map[string]bool, cfg, next *config.Conf
 			fixed = append(fixed, "watch."+k)
 		}
 	}
-	if rest {
-		fixed = append(fixed, "what it watches")
+	repolicy, err := wt.Reload(next)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, k := range top {
+		if repolicy != nil && slices.Contains(config.PolicyKeys, k) {
+			live = append(live, k)
+		} else {
+			fixed = append(fixed, k)
+		}
 	}
 	if len(fixed) > 0 {
 		logf("reload: %s changed: fim watch goes on without that change: restart it to apply it", strings.Join(fixed, ", "))
@@ -351,11 +360,15 @@ func reloadWatch(c *cli.Context, cmdline map[string]bool, cfg, next *config.Conf
 	}
 	logf("reload: applying %s", strings.Join(live, ", "))
 	return func() {
+		if repolicy != nil {
+			repolicy(w)
+		}
 		w.BatchSize, w.BatchTimeout, w.DedupWindow = v["batch_size"].(int), v["batch_timeout"].(time.Duration), v["dedup_window"].(time.Duration)
 		w.MaxEventsPerMinute, w.Heartbeat = v["max_events_per_minute"].(int), v["heartbeat"].(time.Duration)
 		rep.min = minSeverity
 		rep.redact = nil
 		if v["redact"].(bool) {
+			roots := check.RootPaths(wt.Compiled)
 			rep.redact = roots
 			redactedRoots.Store(&roots)
 		} else {

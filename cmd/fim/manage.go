@@ -76,16 +76,16 @@ func runDiff(c *cli.Context) error {
 	o := check.DiffOptions{Ignore: extraIgnore, Root: c.String("root"), Provenance: provenanceOptions(c)}
 	var names report.Names // NEW's files and their owners' names are known only under its --root
 	if o.Root != "" {
-		if rep.root, err = filepath.Abs(o.Root); err != nil {
+		if rep.Root, err = filepath.Abs(o.Root); err != nil {
 			return usageErr("--root: %v", err)
 		}
-		names = rep.ownerNames()
+		names = rep.Names()
 	}
-	rep.sha256 = rep.sha256 && rep.root != ""
+	rep.SHA256 = rep.SHA256 && rep.Root != ""
 	meta := newB.Meta()
 	events, err := check.Diff(c.Context, oldB, newB, o, func(events []diff.Event) error {
 		return rep.emit(events, report.Info{Time: meta.Created, Host: report.Host{Name: meta.Host, ID: meta.HostID},
-			Baseline: baselineInfo(oldB.Meta()), Color: rep.color, ShowExplained: rep.all, Version: version(), Root: rep.root,
+			Baseline: baselineInfo(oldB.Meta()), Color: rep.Color, ShowExplained: rep.ShowExplained, Version: version(), Root: rep.Root,
 			Names: names})
 	})
 	if err != nil {

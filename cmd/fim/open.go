@@ -76,7 +76,7 @@ func (k *checked) open(c *cli.Context, db string) (err error) {
 	if k.rep, err = newReporter(c, false, check.RootPaths(k.b.Compiled), ownFiles(c, db)); err != nil {
 		return err
 	}
-	k.rep.base, k.rep.root = baselineInfo(k.b.Meta()), k.root
+	k.rep.Base, k.rep.Root = baselineInfo(k.b.Meta()), k.root
 	k.prov = k.b.Annotator(k.root, provenanceOptions(c))
 	return nil
 }

@@ -11,7 +11,6 @@ import (
 	"fim/config"
 	"fim/diff"
 	"fim/metrics"
-	"fim/output"
 	"fim/provenance"
 )
 
@@ -71,7 +70,7 @@ func runBaseline(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := refuseOwn(c, ownFiles(c, db), output.Spec{}); err != nil {
+	if err := ownFiles(c, db).Refuse("metrics-file", c.String("metrics-file")); err != nil {
 		return err
 	}
 	signer, err := loadSigner(c)

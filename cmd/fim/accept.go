@@ -95,7 +95,7 @@ func runAccept(c *cli.Context) error {
 	defer k.close()
 	var warn warnings
 	res, err := check.Accept(c.Context, k.b, check.AcceptOptions{
-		Options: check.Options{DB: db, Ignore: extraIgnore, Walker: k.walker(c, &warn), Provenance: k.prov},
+		Options: check.Options{DB: db, Ignore: extraIgnore, Walker: walkerOptions(c, k.root, k.b.Policy.MaxEntries, &warn), Provenance: k.prov},
 		Select:  sel, Selectors: given, Stamp: stamp(),
 		Report: func(accepted []diff.Event) error { return k.rep.emit(accepted, k.rep.info(false, warn.n)) },
 	})
@@ -109,8 +109,7 @@ func runAccept(c *cli.Context) error {
 	case dry:
 		logf("dry run: would accept %d of %d differences, %d would remain; %s unchanged", n, all, remain, db)
 	default:
-		k.fresh.saw(res.Meta.Generation)
-		if err := k.fresh.record(); err != nil {
+		if err := k.fresh.Record(res.Meta.Generation); err != nil {
 			return err
 		}
 		logf("accepted %d of %d differences into %s; %d remain", n, all, db, remain)

@@ -85,7 +85,7 @@ func runDiff(c *cli.Context) error {
 	meta := newB.Meta()
 	events, err := check.Diff(c.Context, oldB, newB, o, func(events []diff.Event) error {
 		return rep.emit(events, report.Info{Time: meta.Created, Host: report.Host{Name: meta.Host, ID: meta.HostID},
-			Baseline: baselineInfo(oldB.Meta()), Color: rep.Color, ShowExplained: rep.ShowExplained, Version: version(), Root: rep.Root,
+			Baseline: oldB.Reported(), Color: rep.Color, ShowExplained: rep.ShowExplained, Version: version(), Root: rep.Root,
 			Names: names})
 	})
 	if err != nil {
@@ -167,7 +167,8 @@ func runInfo(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	in, pub, fresh, err := describe(c, db, "verify")
+	d := demand(c, "verify")
+	in, pub, err := d.Describe(db)
 	if err != nil {
 		return err
 	}
@@ -183,6 +184,5 @@ func runInfo(c *cli.Context) error {
 	if in.Verified != nil && !*in.Verified {
 		return &exitError{code: exitBaseline}
 	}
-	fresh.saw(in.Generation)
-	return fresh.record()
+	return d.Record(in.Generation)
 }

@@ -1,23 +1,19 @@
 package main
 
 import (
-	"crypto/ed25519"
 	"errors"
-	"fim/baseline"
 	"fim/check"
 	"fim/config"
 	"fim/provenance"
 	"fim/report"
-	"fim/walk"
-	"os"
 
 	"github.com/urfave/cli/v2"
 )
 
-// walker makes the walker of a compiled policy for a command with the --workers flag.
-func walker(c *cli.Context, comp *config.Compiled, pol *config.Policy, root string, warn *warnings, own ...*os.File) *walk.Walker {
-	return check.Walker(comp, check.WalkerOptions{Root: root, Workers: c.Int("workers"), MaxEntries: pol.MaxEntries, Warn: warn.add, Own: own,
-		ReadLimit: readLimit(c)})
+// walkerOptions are the options of a walk under root, of at most maxEntries entries,
+// with the --workers and --max-read-rate of a command.
+func walkerOptions(c *cli.Context, root string, maxEntries int, warn *warnings) check.WalkerOptions {
+	return check.WalkerOptions{Root: root, Workers: c.Int("workers"), MaxEntries: maxEntries, Warn: warn.add, ReadLimit: readLimit(c)}
 }
 
 // warnings logs per-file problems, one line each, and counts them.
@@ -48,9 +44,9 @@ func stamp() check.Stamp {
 // checked is a baseline opened to be checked, with what the check needs from it.
 type checked struct {
 	b     *check.Baseline
-	root  string     // the directory the tree is read under
-	rep   *reporter  // --format, --output, --redact
-	fresh *freshness // --max-age, --min-generation, --generation-file
+	root  string        // the directory the tree is read under
+	rep   *reporter     // --format, --output, --redact
+	fresh *check.Demand // --verify, --max-age, --min-generation, --generation-file
 	prov  *provenance.Annotator
 }
 
@@ -76,15 +72,9 @@ func (k *checked) open(c *cli.Context, db string) (err error) {
 	if k.rep, err = newReporter(c, false, check.RootPaths(k.b.Compiled), ownFiles(c, db)); err != nil {
 		return err
 	}
-	k.rep.Base, k.rep.Root = baselineInfo(k.b.Meta()), k.root
+	k.rep.Base, k.rep.Root = k.b.Reported(), k.root
 	k.prov = k.b.Annotator(k.root, provenanceOptions(c))
 	return nil
-}
-
-// walker returns the options of the walk of a check with the --workers flag.
-func (k *checked) walker(c *cli.Context, warn *warnings) check.WalkerOptions {
-	return check.WalkerOptions{Root: k.root, Workers: c.Int("workers"), MaxEntries: k.b.Policy.MaxEntries, Warn: warn.add,
-		ReadLimit: readLimit(c)}
 }
 
 func (k *checked) close() {
@@ -108,44 +98,22 @@ func checkRoot(c *cli.Context, pol *config.Policy, db string) (string, error) {
 	return root, nil
 }
 
-// openBaseline opens the baseline db to be compared with, refused unless signed with
-// the --verify key and as fresh as the freshness flags demand, opened as o says
-// (Signer and Replace: its successor).
-func openBaseline(c *cli.Context, db string, o check.OpenOptions) (*check.Baseline, *freshness, error) {
-	file := c.String("verify")
-	fresh, err := freshnessFlags(c, file != "")
-	if err != nil {
-		return nil, nil, err
-	}
-	o.Fresh = fresh.want
-	if file != "" {
-		if o.Verify, err = baseline.LoadPublicKey(file); err != nil {
-			return nil, nil, usageErr("--verify: %v", err)
-		}
-	}
-	b, err := check.Open(db, o)
+// demand reads what --max-age, --min-generation, --generation-file and the key flag
+// keyFlag (verify or key) demand of a baseline.
+func demand(c *cli.Context, keyFlag string) *check.Demand {
+	return &check.Demand{KeyFlag: keyFlag, KeyFile: c.String(keyFlag), MaxAge: c.String("max-age"),
+		MinGeneration: c.Uint64("min-generation"), GenerationFile: c.String("generation-file")}
+}
+
+// openBaseline opens the baseline db to be compared with, as o says and --verify and
+// the freshness flags demand.
+func openBaseline(c *cli.Context, db string, o check.OpenOptions) (*check.Baseline, *check.Demand, error) {
+	d := demand(c, "verify")
+	b, err := d.Open(db, o)
 	if err != nil {
 		return nil, nil, signerErr(c, db, err)
 	}
-	fresh.saw(b.Meta().Generation)
-	return b, fresh, nil
-}
-
-// describe describes the baseline db (check.Describe) as the freshness flags demand,
-// verified with the public key in the file of flag keyFlag, if given.
-func describe(c *cli.Context, db, keyFlag string) (*check.Info, ed25519.PublicKey, *freshness, error) {
-	fresh, err := freshnessFlags(c, c.String(keyFlag) != "")
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	var pub ed25519.PublicKey
-	if f := c.String(keyFlag); f != "" {
-		if pub, err = baseline.LoadPublicKey(f); err != nil {
-			return nil, nil, nil, usageErr("--%s: %v", keyFlag, err)
-		}
-	}
-	in, err := check.Describe(db, pub, fresh.want)
-	return in, pub, fresh, err
+	return b, d, nil
 }
 
 // signerErr names the flag that an update of the signed baseline db lacks

@@ -86,7 +86,9 @@ func runBaseline(c *cli.Context) error {
 	comp.SetCopyKey(rec.CopyKey)
 	rec.Snapshot = provenanceOptions(c)
 	var warn warnings
-	wk := walker(c, comp, pol, pol.Root, &warn, rec.Own()...)
+	wo := walkerOptions(c, pol.Root, pol.MaxEntries, &warn)
+	wo.Own = rec.Own()
+	wk := check.Walker(comp, wo)
 	if c.Bool("package-digests") && imageSource(c) == "" {
 		d := provenance.NewDigests(pol.Root, logf)
 		defer d.Close()
@@ -161,7 +163,7 @@ func runCheck(c *cli.Context) error {
 	var warn warnings
 	start := time.Now()
 	prog := startProgress("check", k.b.Meta().Entries, c.Bool("quiet"))
-	o := check.Options{DB: db, Ignore: extraIgnore, Fast: c.Bool("fast"), Walker: k.walker(c, &warn), Provenance: k.prov,
+	o := check.Options{DB: db, Ignore: extraIgnore, Fast: c.Bool("fast"), Walker: walkerOptions(c, k.root, k.b.Policy.MaxEntries, &warn), Provenance: k.prov,
 		Progress: prog.add, Severity: sev}
 	events, meta, err := check.Check(c.Context, k.b, o, stamp(), func(events []diff.Event) error {
 		prog.finish()
@@ -171,8 +173,7 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	k.fresh.saw(meta.Generation)
-	if err := k.fresh.record(); err != nil {
+	if err := k.fresh.Record(meta.Generation); err != nil {
 		return err
 	}
 	if err := writeMetrics(c, metrics.Run{Command: "check", Took: time.Since(start), Entries: k.b.Meta().Entries, Events: k.rep.shown(events), Warns: warn.n}); err != nil {

@@ -1,0 +1,90 @@
+package check
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fim/baseline"
+)
+
+// TestDemand: a baseline is opened and described only as signed and as fresh as
+// demanded, the generation file raising the generation demanded; Record keeps the
+// highest generation noted there.
+func TestDemand(t *testing.T) {
+	f := newFixture(t, map[string]string{"etc/motd": "hello\n"})
+	keyFile := filepath.Join(f.dir, "key")
+	if _, err := baseline.GenerateKey(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	key, err := baseline.LoadPrivateKey(keyFile)
+	must(t, err)
+	f.signedBaseline(t, key, 5, time.Now().UTC().Add(-2*time.Hour))
+	genFile := filepath.Join(f.dir, "generation")
+	for _, c := range []struct {
+		name     string
+		d        Demand
+		recorded string // the generation file's content before; "" for none
+		refused  string // "": opened
+		option   bool   // refused with an *OptionError
+	}{
+		{"nothing demanded", Demand{}, "", "", false},
+		{"signed with the key", Demand{KeyFlag: "verify", KeyFile: keyFile + ".pub"}, "", "", false},
+		{"a key that is not one", Demand{KeyFlag: "key", KeyFile: f.db}, "", "--key: ", true},
+		{"a bad age", Demand{MaxAge: "soon"}, "", "--max-age: ", true},
+		{"young enough", Demand{MaxAge: "3h"}, "", "", false},
+		{"too old", Demand{MaxAge: "1h"}, "", "older than", false},
+		{"a generation file without a key", Demand{GenerationFile: genFile}, "", "--generation-file goes with --verify", true},
+		{"a generation file behind", Demand{KeyFlag: "verify", KeyFile: keyFile + ".pub", GenerationFile: genFile}, "4\n", "", false},
+		{"a generation file ahead", Demand{KeyFlag: "verify", KeyFile: keyFile + ".pub", GenerationFile: genFile}, "6\n", "generation 5", false},
+		{"a generation file that is not one", Demand{KeyFlag: "verify", KeyFile: keyFile + ".pub", GenerationFile: genFile}, "five\n", "--generation-file: ", true},
+		{"a minimum generation ahead", Demand{MinGeneration: 6}, "", "generation 5", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			os.Remove(genFile)
+			if c.recorded != "" {
+				must(t, os.WriteFile(genFile, []byte(c.recorded), 0o600))
+			}
+			d := c.d
+			b, err := d.Open(f.db, OpenOptions{})
+			if err == nil {
+				b.Close()
+			}
+			_, _, derr := (&c.d).Describe(f.db)
+			for _, err := range []error{err, derr} {
+				switch {
+				case c.refused == "" && err != nil:
+					t.Fatal(err)
+				case c.refused == "":
+				case err == nil || !strings.Contains(err.Error(), c.refused):
+					t.Fatalf("err = %v, want %q", err, c.refused)
+				case c.option != errors.As(err, new(*OptionError)):
+					t.Errorf("err = %v (%T): an *OptionError is %v", err, err, c.option)
+				case !c.option && !errors.Is(err, baseline.ErrBadBaseline):
+					t.Errorf("err = %v: not a refusal of the baseline", err)
+				}
+			}
+		})
+	}
+}
+
+func TestDemandRecord(t *testing.T) {
+	genFile := filepath.Join(t.TempDir(), "generation")
+	d := &Demand{GenerationFile: genFile}
+	for _, c := range []struct {
+		gen  uint64
+		want string
+	}{{0, ""}, {7, "7\n"}, {3, "7\n"}, {9, "9\n"}} {
+		must(t, d.Record(c.gen))
+		got, err := os.ReadFile(genFile)
+		if c.want == "" && !os.IsNotExist(err) {
+			t.Fatalf("Record(%d) wrote %q", c.gen, got)
+		}
+		if c.want != "" && string(got) != c.want {
+			t.Errorf("after Record(%d): %q, %v; want %q", c.gen, got, err, c.want)
+		}
+	}
+}

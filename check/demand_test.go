@@ -88,3 +88,44 @@ func TestDemandRecord(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenChecked: a baseline opened to be checked gets the tree's root, a reporter
+// that knows the baseline (and its roots, to redact), and lets go of the baseline
+// when what the check needs cannot be had.
+func TestOpenChecked(t *testing.T) {
+	f := newFixture(t, map[string]string{"etc/motd": "hello\n"})
+	f.signedBaseline(t, nil, 3, time.Now().UTC())
+	text := ReporterOptions{Format: "text", Color: "never"}
+	k, err := (&Demand{}).OpenChecked(f.db, CheckedOptions{Root: ".", Report: text, Redact: true})
+	must(t, err)
+	wd, _ := os.Getwd()
+	if k.Root != wd || k.Reporter.Root != wd || k.Reporter.Base.Generation != 3 || len(k.Reporter.Redact) != 1 || k.Reporter.Redact[0] != f.tree {
+		t.Errorf("root %q, reporter's root %q, generation %d, redacted %q; want %q, %q, 3, [%q]",
+			k.Root, k.Reporter.Root, k.Reporter.Base.Generation, k.Reporter.Redact, wd, wd, f.tree)
+	}
+	k.Close()
+
+	// A bad format is refused after the baseline is opened, which is let go: its
+	// successor's lock is free again.
+	for range 2 {
+		_, err := (&Demand{}).OpenChecked(f.db, CheckedOptions{OpenOptions: OpenOptions{Replace: true}, Report: ReporterOptions{Format: "yaml"}})
+		if err == nil || !strings.HasPrefix(err.Error(), "--format: ") {
+			t.Fatalf("err = %v, want --format refused", err)
+		}
+	}
+
+	// A baseline read from an image is checked only under --root.
+	f.pol.Source = "tar:image.tar"
+	f.signedBaseline(t, nil, 4, time.Now().UTC())
+	_, err = (&Demand{}).OpenChecked(f.db, CheckedOptions{Report: text})
+	if want := f.db + " was read from tar:image.tar, not from this host: give --root DIR"; err == nil ||
+		!strings.HasPrefix(err.Error(), want) || !errors.As(err, new(*OptionError)) {
+		t.Errorf("err = %v, want an *OptionError %q…", err, want)
+	}
+	k, err = (&Demand{}).OpenChecked(f.db, CheckedOptions{Root: f.tree, Report: text})
+	must(t, err)
+	if k.Root != f.tree {
+		t.Errorf("root %q, want %q", k.Root, f.tree)
+	}
+	k.Close()
+}

@@ -92,12 +92,12 @@ func runAccept(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer k.close()
+	defer k.Close()
 	var warn warnings
-	res, err := check.Accept(c.Context, k.b, check.AcceptOptions{
-		Options: check.Options{DB: db, Ignore: extraIgnore, Walker: walkerOptions(c, k.root, k.b.Policy.MaxEntries, &warn), Provenance: k.prov},
+	res, err := check.Accept(c.Context, k.Baseline, check.AcceptOptions{
+		Options: check.Options{DB: db, Ignore: extraIgnore, Walker: walkerOptions(c, k.Root, k.Policy.MaxEntries, &warn), Provenance: k.Provenance},
 		Select:  sel, Selectors: given, Stamp: stamp(),
-		Report: func(accepted []diff.Event) error { return k.rep.emit(accepted, k.rep.info(false, warn.n)) },
+		Report: func(accepted []diff.Event) error { return k.Reporter.Emit(accepted, k.Reporter.Info(false, warn.n)) },
 	})
 	if err != nil {
 		return err
@@ -109,7 +109,7 @@ func runAccept(c *cli.Context) error {
 	case dry:
 		logf("dry run: would accept %d of %d differences, %d would remain; %s unchanged", n, all, remain, db)
 	default:
-		if err := k.fresh.Record(res.Meta.Generation); err != nil {
+		if err := k.Demand.Record(res.Meta.Generation); err != nil {
 			return err
 		}
 		logf("accepted %d of %d differences into %s; %d remain", n, all, db, remain)

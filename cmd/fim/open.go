@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fim/check"
-	"fim/config"
 	"fim/provenance"
 	"fim/report"
 
@@ -41,61 +40,19 @@ func stamp() check.Stamp {
 	return check.Stamp{Version: version(), Host: host.Name, HostID: host.ID}
 }
 
-// checked is a baseline opened to be checked, with what the check needs from it.
-type checked struct {
-	b     *check.Baseline
-	root  string        // the directory the tree is read under
-	rep   *reporter     // --format, --output, --redact
-	fresh *check.Demand // --verify, --max-age, --min-generation, --generation-file
-	prov  *provenance.Annotator
-}
-
-// openChecked opens the baseline db as o, --verify and the freshness flags demand, and
-// finds the root to read the tree under and the reporter to send events to.
-func openChecked(c *cli.Context, db string, o check.OpenOptions) (*checked, error) {
-	b, fresh, err := openBaseline(c, db, o)
+// openChecked opens the baseline db to be checked as o says, --verify and the
+// freshness flags demand, with the tree's root (--root), the reporter and the
+// package databases' annotator of its events.
+func openChecked(c *cli.Context, db string, o check.OpenOptions) (*check.Checked, error) {
+	k, err := demand(c, "verify").OpenChecked(db, check.CheckedOptions{OpenOptions: o, Root: c.String("root"),
+		Report: reporterOptions(c, false, ownFiles(c, db)), Redact: c.Bool("redact"), Provenance: provenanceOptions(c)})
 	if err != nil {
-		return nil, err
+		return nil, signerErr(c, db, err)
 	}
-	k := &checked{b: b, fresh: fresh}
-	if err := k.open(c, db); err != nil {
-		k.close()
-		return nil, err
+	if k.Reporter.Redact != nil {
+		redactedRoots.Store(&k.Reporter.Redact)
 	}
 	return k, nil
-}
-
-func (k *checked) open(c *cli.Context, db string) (err error) {
-	if k.root, err = checkRoot(c, k.b.Policy, db); err != nil {
-		return err
-	}
-	if k.rep, err = newReporter(c, false, check.RootPaths(k.b.Compiled), ownFiles(c, db)); err != nil {
-		return err
-	}
-	k.rep.Base, k.rep.Root = k.b.Reported(), k.root
-	k.prov = k.b.Annotator(k.root, provenanceOptions(c))
-	return nil
-}
-
-func (k *checked) close() {
-	if k.rep != nil {
-		k.rep.close()
-	}
-	k.prov.Close()
-	k.b.Close()
-}
-
-// checkRoot returns the directory a check of the baseline db reads the tree under: the
-// stored root, or --root. A baseline read from an image needs --root.
-func checkRoot(c *cli.Context, pol *config.Policy, db string) (string, error) {
-	root, err := check.Root(pol, c.String("root"))
-	if errors.Is(err, check.ErrNeedsRoot) {
-		return "", usageErr("%s was read from %s, not from this host: give --root DIR, the unpacked tree to check", db, pol.Source)
-	}
-	if err != nil {
-		return "", usageErr("--root: %v", err)
-	}
-	return root, nil
 }
 
 // demand reads what --max-age, --min-generation, --generation-file and the key flag

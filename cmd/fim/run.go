@@ -159,27 +159,27 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer k.close()
+	defer k.Close()
 	var warn warnings
 	start := time.Now()
-	prog := startProgress("check", k.b.Meta().Entries, c.Bool("quiet"))
-	o := check.Options{DB: db, Ignore: extraIgnore, Fast: c.Bool("fast"), Walker: walkerOptions(c, k.root, k.b.Policy.MaxEntries, &warn), Provenance: k.prov,
+	prog := startProgress("check", k.Meta().Entries, c.Bool("quiet"))
+	o := check.Options{DB: db, Ignore: extraIgnore, Fast: c.Bool("fast"), Walker: walkerOptions(c, k.Root, k.Policy.MaxEntries, &warn), Provenance: k.Provenance,
 		Progress: prog.add, Severity: sev}
-	events, meta, err := check.Check(c.Context, k.b, o, stamp(), func(events []diff.Event) error {
+	events, meta, err := check.Check(c.Context, k.Baseline, o, stamp(), func(events []diff.Event) error {
 		prog.finish()
-		return k.rep.emit(events, k.rep.info(false, warn.n))
+		return k.Reporter.Emit(events, k.Reporter.Info(false, warn.n))
 	})
 	prog.finish()
 	if err != nil {
 		return err
 	}
-	if err := k.fresh.Record(meta.Generation); err != nil {
+	if err := k.Demand.Record(meta.Generation); err != nil {
 		return err
 	}
-	if err := writeMetrics(c, metrics.Run{Command: "check", Took: time.Since(start), Entries: k.b.Meta().Entries, Events: k.rep.shown(events), Warns: warn.n}); err != nil {
+	if err := writeMetrics(c, metrics.Run{Command: "check", Took: time.Since(start), Entries: k.Meta().Entries, Events: k.Reporter.Shown(events), Warns: warn.n}); err != nil {
 		return err
 	}
-	return eventsExit(k.rep.shown(events), c.Bool("explained-ok"))
+	return eventsExit(k.Reporter.Shown(events), c.Bool("explained-ok"))
 }
 
 func baselineCommand() *cli.Command {

@@ -45,6 +45,22 @@ type reporter struct {
 // configured roots that --redact keeps; own, the files of the command that a file
 // --output or --metrics-file must not be.
 func newReporter(c *cli.Context, stream bool, roots []string, own check.Own) (*reporter, error) {
+	o := reporterOptions(c, stream, own)
+	if c.Bool("redact") {
+		o.Redact = roots
+	}
+	r, err := check.NewReporter(o)
+	if err != nil {
+		return nil, err
+	}
+	if o.Redact != nil {
+		redactedRoots.Store(&roots)
+	}
+	return &reporter{Reporter: r, sink: r.Sink, min: r.Min, redact: r.Redact}, nil
+}
+
+// reporterOptions reads --format, --output and the reportFlags (see newReporter).
+func reporterOptions(c *cli.Context, stream bool, own check.Own) check.ReporterOptions {
 	o := check.ReporterOptions{Format: c.String("format"), Output: c.String("output"), Color: c.String("color"), Terminal: colorful(),
 		Stream: stream, MinSeverity: c.String("min-severity"), Update: updating(c), Header: c.StringSlice("header"),
 		CA: c.String("ca"), Cert: c.String("cert"), Key: c.String("key"), Gzip: c.Bool("gzip"), Version: version(), Logf: logf,
@@ -54,15 +70,7 @@ func newReporter(c *cli.Context, stream bool, roots []string, own check.Own) (*r
 			o.HTTPSet = append(o.HTTPSet, name)
 		}
 	}
-	if c.Bool("redact") {
-		o.Redact = roots
-		redactedRoots.Store(&roots)
-	}
-	r, err := check.NewReporter(o)
-	if err != nil {
-		return nil, err
-	}
-	return &reporter{Reporter: r, sink: r.Sink, min: r.Min, redact: r.Redact}, nil
+	return o
 }
 
 // ownFiles lists the files a command keeps for itself with the baselines dbs, from

@@ -11,7 +11,6 @@ import (
 	"fim/config"
 	"fim/diff"
 	"fim/metrics"
-	"fim/provenance"
 )
 
 // policyFromFlags builds the policy of `fim baseline` from a config file or from PATH
@@ -83,23 +82,19 @@ func runBaseline(c *cli.Context) error {
 		return err
 	}
 	defer rec.Close()
-	comp.SetCopyKey(rec.CopyKey)
 	rec.Snapshot = provenanceOptions(c)
 	var warn warnings
-	wo := walkerOptions(c, pol.Root, pol.MaxEntries, &warn)
-	wo.Own = rec.Own()
-	wk := check.Walker(comp, wo)
-	if c.Bool("package-digests") && imageSource(c) == "" {
-		d := provenance.NewDigests(pol.Root, logf)
-		defer d.Close()
-		wk.Side = d
+	im, closeImage, err := image(c, &warn)
+	if err != nil {
+		return err
 	}
-	src := wk.Walk(c.Context)
-	if imageSource(c) != "" {
-		if pol, src, err = readImage(c, pol, &warn); err != nil {
-			return err
-		}
+	defer closeImage()
+	pol, src, done, err := rec.Source(c.Context, pol, comp, check.Sources{Walker: walkerOptions(c, pol.Root, pol.MaxEntries, &warn),
+		PackageDigests: c.Bool("package-digests"), Logf: logf, Image: im})
+	if err != nil {
+		return err
 	}
+	defer done()
 	prog := startProgress("baseline", rec.Expect, c.Bool("quiet"))
 	st, err := rec.Record(c.Context, pol, src, stamp(), prog.add)
 	prog.finish()

@@ -129,3 +129,29 @@ func TestOpenChecked(t *testing.T) {
 	}
 	k.Close()
 }
+
+// TestDiffInfo: fim diff reports with NEW's time and host, OLD as the baseline, and
+// reads files (SHA-256, owners' names) only under the root NEW was taken of.
+func TestDiffInfo(t *testing.T) {
+	f := newFixture(t, map[string]string{"etc/motd": "hello\n"})
+	created := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	f.signedBaseline(t, nil, 2, created)
+	b, err := Open(f.db, OpenOptions{})
+	must(t, err)
+	defer b.Close()
+	wd, _ := os.Getwd()
+	for _, c := range []struct {
+		root, want string
+	}{{"", ""}, {".", wd}} {
+		r, err := NewReporter(ReporterOptions{Format: "ecs", Color: "never"})
+		must(t, err)
+		in, err := r.DiffInfo(b, b, c.root)
+		must(t, err)
+		if !in.Time.Equal(created) || in.Baseline.Generation != 2 || in.Root != c.want || r.Root != c.want ||
+			r.SHA256 != (c.want != "") || (in.Names != nil) != (c.want != "") {
+			t.Errorf("root %q: time %v, generation %d, root %q (reporter's %q), SHA-256 %v, names %v; want %v, 2, %q, read files %v",
+				c.root, in.Time, in.Baseline.Generation, in.Root, r.Root, r.SHA256, in.Names, created, c.want, c.want != "")
+		}
+		r.Close()
+	}
+}

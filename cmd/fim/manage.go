@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -73,21 +72,12 @@ func runDiff(c *cli.Context) error {
 		return err
 	}
 	defer rep.close()
-	o := check.DiffOptions{Ignore: extraIgnore, Root: c.String("root"), Provenance: provenanceOptions(c)}
-	var names report.Names // NEW's files and their owners' names are known only under its --root
-	if o.Root != "" {
-		if rep.Root, err = filepath.Abs(o.Root); err != nil {
-			return usageErr("--root: %v", err)
-		}
-		names = rep.Names()
+	info, err := rep.DiffInfo(oldB, newB, c.String("root"))
+	if err != nil {
+		return err
 	}
-	rep.SHA256 = rep.SHA256 && rep.Root != ""
-	meta := newB.Meta()
-	events, err := check.Diff(c.Context, oldB, newB, o, func(events []diff.Event) error {
-		return rep.emit(events, report.Info{Time: meta.Created, Host: report.Host{Name: meta.Host, ID: meta.HostID},
-			Baseline: oldB.Reported(), Color: rep.Color, ShowExplained: rep.ShowExplained, Version: version(), Root: rep.Root,
-			Names: names})
-	})
+	o := check.DiffOptions{Ignore: extraIgnore, Root: c.String("root"), Provenance: provenanceOptions(c)}
+	events, err := check.Diff(c.Context, oldB, newB, o, func(events []diff.Event) error { return rep.emit(events, info) })
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,9 @@ package check
 import (
 	"context"
 	"errors"
+	"path/filepath"
+
+	"fim/report"
 
 	"fim/diff"
 	"fim/provenance"
@@ -32,4 +35,23 @@ func Diff(ctx context.Context, old, new *Baseline, o DiffOptions, report func([]
 		return nil, optionErr("--root: %v", err)
 	}
 	return events, err
+}
+
+// DiffInfo returns the report.Info of the report of a Diff of old with new: new's time
+// and host, old as the baseline compared with. Under root, the tree new was taken of,
+// r reads the files of the events there (their SHA-256) and names their owners as that
+// tree does; without, the files are not at hand.
+func (r *Reporter) DiffInfo(old, new *Baseline, root string) (report.Info, error) {
+	var names report.Names
+	if root != "" {
+		var err error
+		if r.Root, err = filepath.Abs(root); err != nil {
+			return report.Info{}, optionErr("--root: %v", err)
+		}
+		names = r.Names()
+	}
+	r.SHA256 = r.SHA256 && r.Root != ""
+	meta := new.Meta()
+	return report.Info{Time: meta.Created, Host: report.Host{Name: meta.Host, ID: meta.HostID}, Baseline: old.Reported(),
+		Color: r.Color, ShowExplained: r.ShowExplained, Version: r.Version, Root: r.Root, Names: names}, nil
 }

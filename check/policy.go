@@ -28,6 +28,26 @@ type PolicyOptions struct {
 	Root        *string // made absolute
 }
 
+// RecordedPaths returns the recorded paths of the paths named (nil for none): under a
+// root, or in an image, each is a recorded path, made absolute and clean; otherwise
+// each is a path of this host, taken from the working directory. A path that cannot be
+// made absolute is an *OptionError.
+func RecordedPaths(paths []string, underRoot bool) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		if underRoot {
+			out = append(out, tree.CleanPath(p))
+			continue
+		}
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return nil, optionErr("%s: %v", p, err)
+		}
+		out = append(out, abs)
+	}
+	return out, nil
+}
+
 // NewPolicy returns the policy o describes: a rule for each path named, with its
 // limits, or else the configuration's policy, with the overrides applied. A limit set
 // beside a configuration, or a path that cannot be made absolute, is an *OptionError;
@@ -36,16 +56,9 @@ func NewPolicy(o PolicyOptions) (*config.Policy, error) {
 	var pol *config.Policy
 	switch {
 	case len(o.Paths) > 0:
-		abs := make([]string, len(o.Paths))
-		for i, p := range o.Paths {
-			if o.Root != nil && *o.Root != "" || o.Image {
-				abs[i] = tree.CleanPath(p) // relative to the root or the image
-				continue
-			}
-			var err error
-			if abs[i], err = filepath.Abs(p); err != nil {
-				return nil, optionErr("%s: %v", p, err)
-			}
+		abs, err := RecordedPaths(o.Paths, o.Root != nil && *o.Root != "" || o.Image)
+		if err != nil {
+			return nil, err
 		}
 		pol = config.NewPolicy(abs, o.Limits)
 	case o.Config != nil:

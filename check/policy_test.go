@@ -2,8 +2,10 @@ package check
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 
 	"fim/config"
@@ -63,5 +65,28 @@ func TestNewPolicy(t *testing.T) {
 	// The configuration is not changed by the overrides.
 	if again, err := config.Load(cfgFile); err != nil || !reflect.DeepEqual(again, cfg) {
 		t.Errorf("the configuration changed: %+v", cfg)
+	}
+}
+
+// TestRecordedPaths: named paths are recorded absolute and clean, from the working
+// directory on this host, as given under a root; none gives nil.
+func TestRecordedPaths(t *testing.T) {
+	wd, err := os.Getwd()
+	must(t, err)
+	for _, c := range []struct {
+		paths     []string
+		underRoot bool
+		want      []string
+	}{
+		{nil, false, nil},
+		{nil, true, nil},
+		{[]string{"etc/../usr//bin", "/srv/"}, true, []string{"/usr/bin", "/srv"}},
+		{[]string{"etc/../usr//bin", "/srv/"}, false, []string{filepath.Join(wd, "usr/bin"), "/srv"}},
+	} {
+		got, err := RecordedPaths(c.paths, c.underRoot)
+		must(t, err)
+		if !slices.Equal(got, c.want) || (got == nil) != (c.want == nil) {
+			t.Errorf("RecordedPaths(%q, %v) = %#v, want %#v", c.paths, c.underRoot, got, c.want)
+		}
 	}
 }

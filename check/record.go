@@ -75,6 +75,39 @@ func (rec *Recording) Own() []*os.File {
 	return own
 }
 
+// Sources say where the entries of a new baseline come from (Recording.Source).
+type Sources struct {
+	// Walker is the walk of the policy; the recording's own files are added to what
+	// it leaves out.
+	Walker WalkerOptions
+	// PackageDigests reads the files of packages against their packages' digests in
+	// the read that hashes them (provenance.NewDigests), logging to Logf; not for an
+	// image, whose packages are not this host's.
+	PackageDigests bool
+	Logf           func(format string, args ...any)
+	// Image, if set, is read instead of walking (ReadImage).
+	Image *Image
+}
+
+// Source returns the policy to record the tree with and its entries: those of the
+// image, or of a walk of comp (pol compiled, given the recording's copy key) under
+// pol's root. done lets go of what the walk holds, once it is recorded.
+func (rec *Recording) Source(ctx context.Context, pol *config.Policy, comp *config.Compiled, s Sources) (_ *config.Policy, _ tree.Seq, done func(), err error) {
+	done = func() {}
+	if s.Image != nil {
+		pol, src, err := ReadImage(ctx, pol, *s.Image)
+		return pol, src, done, err
+	}
+	comp.SetCopyKey(rec.CopyKey)
+	s.Walker.Own = append(s.Walker.Own, rec.Own()...)
+	wk := Walker(comp, s.Walker)
+	if s.PackageDigests {
+		d := provenance.NewDigests(pol.Root, s.Logf)
+		wk.Side, done = d, func() { d.Close() }
+	}
+	return pol, wk.Walk(ctx), done, nil
+}
+
 // Recorded is what a recording wrote.
 type Recorded struct {
 	Entries      uint64

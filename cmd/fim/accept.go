@@ -92,12 +92,12 @@ func runAccept(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer k.close()
+	defer k.Close()
 	var warn warnings
-	res, err := check.Accept(c.Context, k.b, check.AcceptOptions{
-		Options: check.Options{DB: db, Ignore: extraIgnore, Walker: k.walker(c, &warn), Provenance: k.prov},
+	res, err := check.Accept(c.Context, k.Baseline, check.AcceptOptions{
+		Options: check.Options{DB: db, Ignore: extraIgnore, Walker: walkerOptions(c, k.Root, k.Policy.MaxEntries, &warn), Provenance: k.Provenance},
 		Select:  sel, Selectors: given, Stamp: stamp(),
-		Report: func(accepted []diff.Event) error { return k.rep.emit(accepted, k.rep.info(false, warn.n)) },
+		Report: func(accepted []diff.Event) error { return k.Reporter.Emit(accepted, k.Reporter.Info(false, warn.n)) },
 	})
 	if err != nil {
 		return err
@@ -109,8 +109,7 @@ func runAccept(c *cli.Context) error {
 	case dry:
 		logf("dry run: would accept %d of %d differences, %d would remain; %s unchanged", n, all, remain, db)
 	default:
-		k.fresh.saw(res.Meta.Generation)
-		if err := k.fresh.record(); err != nil {
+		if err := k.Demand.Record(res.Meta.Generation); err != nil {
 			return err
 		}
 		logf("accepted %d of %d differences into %s; %d remain", n, all, db, remain)

@@ -53,7 +53,7 @@ func runExport(c *cli.Context) error {
 	defer r.Close()
 	var root string // the tree --sha256 reads again, found as check finds it
 	if c.Bool("sha256") {
-		if root, err = checkRoot(c, r.Policy, db); err != nil {
+		if root, err = r.TreeRoot(c.String("root")); err != nil {
 			return err
 		}
 	}

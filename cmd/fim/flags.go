@@ -231,3 +231,18 @@ var explainedOKFlag = &cli.BoolFlag{Name: "explained-ok", Usage: "only changes t
 func onUsageError(_ *cli.Context, err error, _ bool) error {
 	return &exitError{exitUsage, err}
 }
+
+// The flags that refuse a stale baseline: one replayed in place of its successor, a
+// validly signed older baseline that matches files rolled back with it.
+
+var maxAgeFlag = &cli.StringFlag{Name: "max-age", Usage: "refuse (exit 17) a baseline made longer ago than `AGE` (7d, 36h, 1d12h), or in the future"}
+
+var minGenerationFlag = &cli.Uint64Flag{Name: "min-generation", Usage: "refuse (exit 17) a baseline of a generation below `N` (fim info shows it)"}
+
+var generationFileFlag = &cli.StringFlag{Name: "generation-file", Usage: "with --verify: refuse a baseline of a generation below the one recorded in `FILE`, " +
+	"and record there the generation of each baseline verified or written"}
+
+// freshFlags are the flags of a command that verifies one baseline.
+var freshFlags = []cli.Flag{maxAgeFlag, minGenerationFlag, generationFileFlag}
+
+var verifyFlag = &cli.StringFlag{Name: "verify", Usage: "refuse a baseline not signed with the private key of public key `FILE`"}

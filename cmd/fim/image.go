@@ -6,8 +6,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"fim/check"
-	"fim/config"
-	"fim/tree"
 	"fim/walk"
 )
 
@@ -38,24 +36,21 @@ func openInput(flag, file string) (*os.File, func(), error) {
 	return f, func() { f.Close() }, nil
 }
 
-// readImage reads the entries of the tar stream or mtree specification named on the
-// command line that a walk of pol would record, with the policy to record them under
-// (check.ReadImage).
-func readImage(c *cli.Context, pol *config.Policy, warn *warnings) (*config.Policy, tree.Seq, error) {
+// image reads --from-tar or --from-mtree: the image a baseline records instead of a
+// walk, with its content opened until done; nil for none.
+func image(c *cli.Context, warn *warnings) (_ *check.Image, done func(), err error) {
+	if imageSource(c) == "" {
+		return nil, func() {}, nil
+	}
 	if c.String("from-tar") != "" && c.String("from-mtree") != "" {
 		return nil, nil, usageErr("give --from-tar or --from-mtree, not both")
 	}
-	im := check.Image{Name: c.String("from-tar"), Mtree: c.String("from-tar") == "", Warn: warn.add,
+	im := &check.Image{Name: c.String("from-tar"), Mtree: c.String("from-tar") == "", Warn: warn.add,
 		Topmost: c.Args().Len() == 0 && c.String("config") == "", CrossMounts: c.IsSet("cross-mounts")}
 	flag := "from-tar"
 	if im.Mtree {
 		im.Name, flag = c.String("from-mtree"), "from-mtree"
 	}
-	in, done, err := openInput(flag, im.Name)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer done()
-	im.In = in
-	return check.ReadImage(c.Context, pol, im) // an *check.OptionError exits ExitUsage
+	im.In, done, err = openInput(flag, im.Name)
+	return im, done, err
 }

@@ -52,7 +52,8 @@ func verifyCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			in, pub, fresh, err := describe(c, db, "key")
+			d := demand(c, "key")
+			in, pub, err := d.Describe(db)
 			if err != nil {
 				return err
 			}
@@ -61,8 +62,7 @@ func verifyCommand() *cli.Command {
 			}
 			fmt.Printf("fim: %s: signature good (%s), %d entries intact, generation %d, made %s on %s\n",
 				db, baseline.KeyID(pub), in.Entries, in.Generation, in.Created.UTC().Format(time.RFC3339), report.EscapeText(in.Host))
-			fresh.saw(in.Generation)
-			return fresh.record()
+			return d.Record(in.Generation)
 		},
 	}
 }

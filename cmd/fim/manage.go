@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -73,21 +72,12 @@ func runDiff(c *cli.Context) error {
 		return err
 	}
 	defer rep.close()
-	o := check.DiffOptions{Ignore: extraIgnore, Root: c.String("root"), Provenance: provenanceOptions(c)}
-	var names report.Names // NEW's files and their owners' names are known only under its --root
-	if o.Root != "" {
-		if rep.root, err = filepath.Abs(o.Root); err != nil {
-			return usageErr("--root: %v", err)
-		}
-		names = rep.ownerNames()
+	info, err := rep.DiffInfo(oldB, newB, c.String("root"))
+	if err != nil {
+		return err
 	}
-	rep.sha256 = rep.sha256 && rep.root != ""
-	meta := newB.Meta()
-	events, err := check.Diff(c.Context, oldB, newB, o, func(events []diff.Event) error {
-		return rep.emit(events, report.Info{Time: meta.Created, Host: report.Host{Name: meta.Host, ID: meta.HostID},
-			Baseline: baselineInfo(oldB.Meta()), Color: rep.color, ShowExplained: rep.all, Version: version(), Root: rep.root,
-			Names: names})
-	})
+	o := check.DiffOptions{Ignore: extraIgnore, Root: c.String("root"), Provenance: provenanceOptions(c)}
+	events, err := check.Diff(c.Context, oldB, newB, o, func(events []diff.Event) error { return rep.emit(events, info) })
 	if err != nil {
 		return err
 	}
@@ -167,7 +157,8 @@ func runInfo(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	in, pub, fresh, err := describe(c, db, "verify")
+	d := demand(c, "verify")
+	in, pub, err := d.Describe(db)
 	if err != nil {
 		return err
 	}
@@ -183,6 +174,5 @@ func runInfo(c *cli.Context) error {
 	if in.Verified != nil && !*in.Verified {
 		return &exitError{code: exitBaseline}
 	}
-	fresh.saw(in.Generation)
-	return fresh.record()
+	return d.Record(in.Generation)
 }

@@ -1,23 +1,18 @@
 package main
 
 import (
-	"crypto/ed25519"
 	"errors"
-	"fim/baseline"
 	"fim/check"
-	"fim/config"
 	"fim/provenance"
 	"fim/report"
-	"fim/walk"
-	"os"
 
 	"github.com/urfave/cli/v2"
 )
 
-// walker makes the walker of a compiled policy for a command with the --workers flag.
-func walker(c *cli.Context, comp *config.Compiled, pol *config.Policy, root string, warn *warnings, own ...*os.File) *walk.Walker {
-	return check.Walker(comp, check.WalkerOptions{Root: root, Workers: c.Int("workers"), MaxEntries: pol.MaxEntries, Warn: warn.add, Own: own,
-		ReadLimit: readLimit(c)})
+// walkerOptions are the options of a walk under root, of at most maxEntries entries,
+// with the --workers and --max-read-rate of a command.
+func walkerOptions(c *cli.Context, root string, maxEntries int, warn *warnings) check.WalkerOptions {
+	return check.WalkerOptions{Root: root, Workers: c.Int("workers"), MaxEntries: maxEntries, Warn: warn.add, ReadLimit: readLimit(c)}
 }
 
 // warnings logs per-file problems, one line each, and counts them.
@@ -45,107 +40,37 @@ func stamp() check.Stamp {
 	return check.Stamp{Version: version(), Host: host.Name, HostID: host.ID}
 }
 
-// checked is a baseline opened to be checked, with what the check needs from it.
-type checked struct {
-	b     *check.Baseline
-	root  string     // the directory the tree is read under
-	rep   *reporter  // --format, --output, --redact
-	fresh *freshness // --max-age, --min-generation, --generation-file
-	prov  *provenance.Annotator
-}
-
-// openChecked opens the baseline db as o, --verify and the freshness flags demand, and
-// finds the root to read the tree under and the reporter to send events to.
-func openChecked(c *cli.Context, db string, o check.OpenOptions) (*checked, error) {
-	b, fresh, err := openBaseline(c, db, o)
+// openChecked opens the baseline db to be checked as o says, --verify and the
+// freshness flags demand, with the tree's root (--root), the reporter and the
+// package databases' annotator of its events.
+func openChecked(c *cli.Context, db string, o check.OpenOptions) (*check.Checked, error) {
+	k, err := demand(c, "verify").OpenChecked(db, check.CheckedOptions{OpenOptions: o, Root: c.String("root"),
+		Report: reporterOptions(c, false, ownFiles(c, db)), Redact: c.Bool("redact"), Provenance: provenanceOptions(c)})
 	if err != nil {
-		return nil, err
+		return nil, signerErr(c, db, err)
 	}
-	k := &checked{b: b, fresh: fresh}
-	if err := k.open(c, db); err != nil {
-		k.close()
-		return nil, err
+	if k.Reporter.Redact != nil {
+		redactedRoots.Store(&k.Reporter.Redact)
 	}
 	return k, nil
 }
 
-func (k *checked) open(c *cli.Context, db string) (err error) {
-	if k.root, err = checkRoot(c, k.b.Policy, db); err != nil {
-		return err
-	}
-	if k.rep, err = newReporter(c, false, check.RootPaths(k.b.Compiled), ownFiles(c, db)); err != nil {
-		return err
-	}
-	k.rep.base, k.rep.root = baselineInfo(k.b.Meta()), k.root
-	k.prov = k.b.Annotator(k.root, provenanceOptions(c))
-	return nil
+// demand reads what --max-age, --min-generation, --generation-file and the key flag
+// keyFlag (verify or key) demand of a baseline.
+func demand(c *cli.Context, keyFlag string) *check.Demand {
+	return &check.Demand{KeyFlag: keyFlag, KeyFile: c.String(keyFlag), MaxAge: c.String("max-age"),
+		MinGeneration: c.Uint64("min-generation"), GenerationFile: c.String("generation-file")}
 }
 
-// walker returns the options of the walk of a check with the --workers flag.
-func (k *checked) walker(c *cli.Context, warn *warnings) check.WalkerOptions {
-	return check.WalkerOptions{Root: k.root, Workers: c.Int("workers"), MaxEntries: k.b.Policy.MaxEntries, Warn: warn.add,
-		ReadLimit: readLimit(c)}
-}
-
-func (k *checked) close() {
-	if k.rep != nil {
-		k.rep.close()
-	}
-	k.prov.Close()
-	k.b.Close()
-}
-
-// checkRoot returns the directory a check of the baseline db reads the tree under: the
-// stored root, or --root. A baseline read from an image needs --root.
-func checkRoot(c *cli.Context, pol *config.Policy, db string) (string, error) {
-	root, err := check.Root(pol, c.String("root"))
-	if errors.Is(err, check.ErrNeedsRoot) {
-		return "", usageErr("%s was read from %s, not from this host: give --root DIR, the unpacked tree to check", db, pol.Source)
-	}
-	if err != nil {
-		return "", usageErr("--root: %v", err)
-	}
-	return root, nil
-}
-
-// openBaseline opens the baseline db to be compared with, refused unless signed with
-// the --verify key and as fresh as the freshness flags demand, opened as o says
-// (Signer and Replace: its successor).
-func openBaseline(c *cli.Context, db string, o check.OpenOptions) (*check.Baseline, *freshness, error) {
-	file := c.String("verify")
-	fresh, err := freshnessFlags(c, file != "")
-	if err != nil {
-		return nil, nil, err
-	}
-	o.Fresh = fresh.want
-	if file != "" {
-		if o.Verify, err = baseline.LoadPublicKey(file); err != nil {
-			return nil, nil, usageErr("--verify: %v", err)
-		}
-	}
-	b, err := check.Open(db, o)
+// openBaseline opens the baseline db to be compared with, as o says and --verify and
+// the freshness flags demand.
+func openBaseline(c *cli.Context, db string, o check.OpenOptions) (*check.Baseline, *check.Demand, error) {
+	d := demand(c, "verify")
+	b, err := d.Open(db, o)
 	if err != nil {
 		return nil, nil, signerErr(c, db, err)
 	}
-	fresh.saw(b.Meta().Generation)
-	return b, fresh, nil
-}
-
-// describe describes the baseline db (check.Describe) as the freshness flags demand,
-// verified with the public key in the file of flag keyFlag, if given.
-func describe(c *cli.Context, db, keyFlag string) (*check.Info, ed25519.PublicKey, *freshness, error) {
-	fresh, err := freshnessFlags(c, c.String(keyFlag) != "")
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	var pub ed25519.PublicKey
-	if f := c.String(keyFlag); f != "" {
-		if pub, err = baseline.LoadPublicKey(f); err != nil {
-			return nil, nil, nil, usageErr("--%s: %v", keyFlag, err)
-		}
-	}
-	in, err := check.Describe(db, pub, fresh.want)
-	return in, pub, fresh, err
+	return b, d, nil
 }
 
 // signerErr names the flag that an update of the signed baseline db lacks

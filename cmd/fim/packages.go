@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -26,16 +25,9 @@ func verifyPackagesCommand() *cli.Command {
 
 func runVerifyPackages(c *cli.Context) error {
 	root := c.String("root")
-	var paths []string
-	for _, p := range c.Args().Slice() {
-		if root == "" { // a path of this host; under --root, a recorded path
-			abs, err := filepath.Abs(p)
-			if err != nil {
-				return usageErr("%s: %v", p, err)
-			}
-			p = abs
-		}
-		paths = append(paths, filepath.Clean("/"+p))
+	paths, err := check.RecordedPaths(c.Args().Slice(), root != "") // under --root, recorded paths
+	if err != nil {
+		return err
 	}
 	rep, err := newReporter(c, false, paths, ownFiles(c, c.String("db")))
 	if err != nil {

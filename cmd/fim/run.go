@@ -11,8 +11,6 @@ import (
 	"fim/config"
 	"fim/diff"
 	"fim/metrics"
-	"fim/output"
-	"fim/provenance"
 )
 
 // policyFromFlags builds the policy of `fim baseline` from a config file or from PATH
@@ -71,7 +69,7 @@ func runBaseline(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := refuseOwn(c, ownFiles(c, db), output.Spec{}); err != nil {
+	if err := ownFiles(c, db).Refuse("metrics-file", c.String("metrics-file")); err != nil {
 		return err
 	}
 	signer, err := loadSigner(c)
@@ -84,21 +82,19 @@ func runBaseline(c *cli.Context) error {
 		return err
 	}
 	defer rec.Close()
-	comp.SetCopyKey(rec.CopyKey)
 	rec.Snapshot = provenanceOptions(c)
 	var warn warnings
-	wk := walker(c, comp, pol, pol.Root, &warn, rec.Own()...)
-	if c.Bool("package-digests") && imageSource(c) == "" {
-		d := provenance.NewDigests(pol.Root, logf)
-		defer d.Close()
-		wk.Side = d
+	im, closeImage, err := image(c, &warn)
+	if err != nil {
+		return err
 	}
-	src := wk.Walk(c.Context)
-	if imageSource(c) != "" {
-		if pol, src, err = readImage(c, pol, &warn); err != nil {
-			return err
-		}
+	defer closeImage()
+	pol, src, done, err := rec.Source(c.Context, pol, comp, check.Sources{Walker: walkerOptions(c, pol.Root, pol.MaxEntries, &warn),
+		PackageDigests: c.Bool("package-digests"), Logf: logf, Image: im})
+	if err != nil {
+		return err
 	}
+	defer done()
 	prog := startProgress("baseline", rec.Expect, c.Bool("quiet"))
 	st, err := rec.Record(c.Context, pol, src, stamp(), prog.add)
 	prog.finish()
@@ -158,28 +154,27 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer k.close()
+	defer k.Close()
 	var warn warnings
 	start := time.Now()
-	prog := startProgress("check", k.b.Meta().Entries, c.Bool("quiet"))
-	o := check.Options{DB: db, Ignore: extraIgnore, Fast: c.Bool("fast"), Walker: k.walker(c, &warn), Provenance: k.prov,
+	prog := startProgress("check", k.Meta().Entries, c.Bool("quiet"))
+	o := check.Options{DB: db, Ignore: extraIgnore, Fast: c.Bool("fast"), Walker: walkerOptions(c, k.Root, k.Policy.MaxEntries, &warn), Provenance: k.Provenance,
 		Progress: prog.add, Severity: sev}
-	events, meta, err := check.Check(c.Context, k.b, o, stamp(), func(events []diff.Event) error {
+	events, meta, err := check.Check(c.Context, k.Baseline, o, stamp(), func(events []diff.Event) error {
 		prog.finish()
-		return k.rep.emit(events, k.rep.info(false, warn.n))
+		return k.Reporter.Emit(events, k.Reporter.Info(false, warn.n))
 	})
 	prog.finish()
 	if err != nil {
 		return err
 	}
-	k.fresh.saw(meta.Generation)
-	if err := k.fresh.record(); err != nil {
+	if err := k.Demand.Record(meta.Generation); err != nil {
 		return err
 	}
-	if err := writeMetrics(c, metrics.Run{Command: "check", Took: time.Since(start), Entries: k.b.Meta().Entries, Events: k.rep.shown(events), Warns: warn.n}); err != nil {
+	if err := writeMetrics(c, metrics.Run{Command: "check", Took: time.Since(start), Entries: k.Meta().Entries, Events: k.Reporter.Shown(events), Warns: warn.n}); err != nil {
 		return err
 	}
-	return eventsExit(k.rep.shown(events), c.Bool("explained-ok"))
+	return eventsExit(k.Reporter.Shown(events), c.Bool("explained-ok"))
 }
 
 func baselineCommand() *cli.Command {

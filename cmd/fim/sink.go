@@ -1,17 +1,12 @@
 package main
 
 import (
-	"bytes"
-	"fmt"
-	"net/http"
 	"os"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"fim/check"
 	"fim/diff"
-	"fim/idname"
 	"fim/output"
 	"fim/report"
 )
@@ -35,90 +30,47 @@ var reportFlags = []cli.Flag{
 
 var redactFlag = &cli.BoolFlag{Name: "redact", Usage: "report a path below a configured root as ROOT/[redacted], and drop link targets, xattr values, and process arguments and working directories"}
 
-// reporter renders events in the --format and sends them to the --output, redacted
-// with --redact: the one way check, watch and the other reporting commands deliver.
+// reporter is the check.Reporter of a command that takes --format, --output and
+// --redact. fim watch's reload changes its sink, min and redact, which every call
+// puts in force.
 type reporter struct {
-	render report.Renderer
+	*check.Reporter
 	sink   output.Sink
-	color  bool
-	redact []string // configured roots when --redact is given
-	host   report.Host
-	base   report.Baseline // the baseline compared with, for the report's header
-	all    bool            // --show-explained
-	min    diff.Severity   // --min-severity
-	root   string          // the directory the tree is read under (--root), for the report's locations
-	names  *idname.Names   // the names of root's users and groups
-	// sha256: the format reports SHA-256 digests (ecs), computed for the files of the
-	// events before they are rendered; off for events whose files are not under root.
-	sha256 bool
+	min    diff.Severity
+	redact []string
 }
 
-// newReporter reads --format, --output and --redact. stream says the events come in
-// batches (fim watch), which a whole-document format cannot carry; roots are the
+// newReporter reads --format, --output, --redact and the reportFlags into a
+// check.Reporter. stream says the events come in batches (fim watch); roots are the
 // configured roots that --redact keeps; own, the files of the command that a file
 // --output or --metrics-file must not be.
 func newReporter(c *cli.Context, stream bool, roots []string, own check.Own) (*reporter, error) {
-	format, err := report.Lookup(c.String("format"))
-	if err != nil {
-		return nil, usageErr("--format: %v", err)
-	}
-	dest, err := output.Parse(c.String("output"))
-	if err != nil {
-		return nil, usageErr("%v", err) // it names the output
-	}
-	if err := refuseOwn(c, own, dest); err != nil {
-		return nil, err
-	}
-	if format.Document {
-		if stream {
-			return nil, usageErr("--format %s writes one document per run: use it with fim check", format.Name)
-		}
-		if dest.Lines() {
-			return nil, usageErr("--format %s is one document: syslog would split it into lines", format.Name)
-		}
-	}
-	var color bool
-	switch when := c.String("color"); when {
-	case "auto":
-		color = dest.Stdout() && colorful()
-	case "always":
-		color = true
-	case "never":
-	default:
-		return nil, usageErr("--color: want auto, always or never, not %q", when)
-	}
-	opt := output.Options{
-		ContentType: format.ContentType,
-		Version:     version(),
-		Hostname:    report.LocalHost().Name,
-		// Every message names the output or the spool it is about.
-		Logf: logf,
-	}
-	if err := deliveryOptions(c, dest, &opt); err != nil {
-		return nil, err
-	}
-	sink, err := dest.Open(opt)
-	if err != nil {
-		return nil, usageErr("%v", err) // it names the output
-	}
-	r := &reporter{render: format.Render, sink: sink, host: report.LocalHost(), sha256: format.SHA256}
-	r.color = color
+	o := reporterOptions(c, stream, own)
 	if c.Bool("redact") {
-		r.redact = roots
+		o.Redact = roots
+	}
+	r, err := check.NewReporter(o)
+	if err != nil {
+		return nil, err
+	}
+	if o.Redact != nil {
 		redactedRoots.Store(&roots)
 	}
-	r.all = c.Bool("show-explained")
-	if s := c.String("min-severity"); s != "" {
-		if r.min, err = diff.ParseSeverity(s); err != nil {
-			return nil, usageErr("--min-severity: %v", err)
-		}
-		// The baseline never gets ahead of what was reported: an update would take
-		// in the changes the filter keeps out of the report.
-		if r.min > diff.SeverityUnset && updating(c) {
-			return nil, usageErr("--min-severity leaves changes unreported that --update would take into the baseline: use one or the other")
+	return &reporter{Reporter: r, sink: r.Sink, min: r.Min, redact: r.Redact}, nil
+}
+
+// reporterOptions reads --format, --output and the reportFlags (see newReporter).
+func reporterOptions(c *cli.Context, stream bool, own check.Own) check.ReporterOptions {
+	o := check.ReporterOptions{Format: c.String("format"), Output: c.String("output"), Color: c.String("color"), Terminal: colorful(),
+		Stream: stream, MinSeverity: c.String("min-severity"), Update: updating(c), Header: c.StringSlice("header"),
+		CA: c.String("ca"), Cert: c.String("cert"), Key: c.String("key"), Gzip: c.Bool("gzip"), Version: version(), Logf: logf,
+		Own: own, MetricsFile: c.String("metrics-file"), ShowExplained: c.Bool("show-explained")}
+	for _, name := range []string{"header", "ca", "cert", "key", "gzip"} {
+		if c.IsSet(name) {
+			o.HTTPSet = append(o.HTTPSet, name)
 		}
 	}
-	return r, nil
+	return o
 }
 
 // ownFiles lists the files a command keeps for itself with the baselines dbs, from
@@ -128,97 +80,17 @@ func ownFiles(c *cli.Context, dbs ...string) check.Own {
 		SignKey: c.String("sign"), VerifyKey: c.String("verify")}
 }
 
-// refuseOwn refuses a --metrics-file, or a file that dest (the --output) names, that
-// is one of the command's own files, before anything is written.
-func refuseOwn(c *cli.Context, own check.Own, dest output.Spec) error {
-	if err := own.Refuse("metrics-file", c.String("metrics-file")); err != nil {
-		return err
-	}
-	return own.Refuse("output", dest.File())
+func (r *reporter) sync() *check.Reporter {
+	r.Sink, r.Min, r.Redact = r.sink, r.min, r.redact
+	return r.Reporter
 }
 
-// deliveryOptions reads the deliveryFlags into opt; they need an http(s) dest.
-func deliveryOptions(c *cli.Context, dest output.Spec, opt *output.Options) error {
-	for _, name := range []string{"header", "ca", "cert", "key", "gzip"} {
-		if c.IsSet(name) && !dest.HTTP() {
-			return usageErr("--%s is for an http:// or https:// --output", name)
-		}
-	}
-	for i, h := range c.StringSlice("header") {
-		name, value, err := output.ParseHeader(h)
-		if err != nil {
-			return usageErr("--header (the %s): %v", ordinal(i+1), err)
-		}
-		if opt.Header == nil {
-			opt.Header = http.Header{}
-		}
-		opt.Header.Add(name, value)
-	}
-	tls, err := output.LoadTLS(c.String("ca"), c.String("cert"), c.String("key"))
-	if err != nil {
-		return usageErr("%v", err)
-	}
-	opt.TLS, opt.Gzip = tls, c.Bool("gzip")
-	return nil
-}
-
-// ordinal writes n as "1st", "2nd", "3rd", "4th", …
-func ordinal(n int) string {
-	suffix := "th"
-	if n%100 < 11 || n%100 > 13 {
-		switch n % 10 {
-		case 1:
-			suffix = "st"
-		case 2:
-			suffix = "nd"
-		case 3:
-			suffix = "rd"
-		}
-	}
-	return fmt.Sprint(n) + suffix
-}
-
-// info returns the report.Info of a report rendered now.
-func (r *reporter) info(stream bool, warned int) report.Info {
-	return report.Info{Time: time.Now().UTC(), Host: r.host, Baseline: r.base, Color: r.color, Stream: stream, Warnings: warned,
-		ShowExplained: r.all, Version: version(), Root: r.root, Names: r.ownerNames()}
-}
-
-// ownerNames returns the names of the users and groups of the tree under r.root.
-func (r *reporter) ownerNames() *idname.Names {
-	if r.names == nil {
-		r.names = idname.New(r.root)
-	}
-	return r.names
-}
-
-// shown returns the events of at least the --min-severity: those a report shows and
-// whose kinds set the exit bits.
-func (r *reporter) shown(events []diff.Event) []diff.Event { return check.AtLeast(events, r.min) }
-
-// emit renders the events of at least the --min-severity and delivers them as one
-// batch.
+func (r *reporter) info(stream bool, warned int) report.Info { return r.Info(stream, warned) }
+func (r *reporter) shown(events []diff.Event) []diff.Event   { return r.sync().Shown(events) }
 func (r *reporter) emit(events []diff.Event, info report.Info) error {
-	events = r.shown(events)
-	if r.sha256 {
-		if err := check.AddSHA256(r.root, events); err != nil {
-			return fmt.Errorf("render report: %w", err)
-		}
-	}
-	if r.redact != nil {
-		events = report.Redact(events, r.redact)
-	}
-	var buf bytes.Buffer
-	if err := r.render(&buf, events, info); err != nil {
-		return fmt.Errorf("render report: %w", err)
-	}
-	if err := r.sink.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("report not delivered: %w", err)
-	}
-	return nil
+	return r.sync().Emit(events, info)
 }
-
-func (r *reporter) close() error { return r.sink.Close() }
+func (r *reporter) close() error { return r.sync().Close() }
 
 // colorful reports whether stdout is a terminal that wants colour.
 func colorful() bool {

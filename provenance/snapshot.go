@@ -181,13 +181,17 @@ func (p *PendingSnapshot) Abort() {
 
 // PrepareSnapshot reads the package databases under root and writes, beside file, which
 // package lists each path under one of roots (recorded paths, as a baseline's roots
-// are; under any /usr-merge name), to be put in place at file by Commit. With keep (the
-// snapshot of the baseline being replaced, for fim accept, whose new baseline keeps
-// entries of the old one), the paths keep lists are kept too, with the packages and the
-// time it gives: it explains the removes of the entries kept. There is no snapshot
-// (Digest "") when there is no usable package database. It returns the database's
-// warnings.
-func PrepareSnapshot(file, root string, roots []string, keep *Snapshot) (*PendingSnapshot, []error, error) {
+// are; under any /usr-merge name), to be put in place at file by Commit. prior is the
+// snapshot of the baseline being replaced (nil for a new baseline): a new snapshot never
+// takes in a record of an rpm or apk package's files that was changed with no
+// transaction since prior (forged, what makes its verdicts tampered), but keeps prior's
+// record of that package until a transaction replaces it, so that no rewrite of the
+// baseline (fim watch --update, an accept of other paths, a restart) launders an edit
+// of the database. With keep (for fim accept, whose new baseline keeps entries of the
+// old one), the paths prior lists are kept too, with the packages and the time it
+// gives: it explains the removes of the entries kept. There is no snapshot (Digest "")
+// when there is no usable package database. It returns the database's warnings.
+func PrepareSnapshot(file, root string, roots []string, prior *Snapshot, keep bool) (*PendingSnapshot, []error, error) {
 	if root == "" {
 		root = "/"
 	}
@@ -198,11 +202,14 @@ func PrepareSnapshot(file, root string, roots []string, keep *Snapshot) (*Pendin
 	}
 	defer db.Close()
 	p := &PendingSnapshot{file: file}
-	if len(db.Packages()) == 0 && keep == nil {
+	if prior == nil {
+		keep = false
+	}
+	if len(db.Packages()) == 0 && !keep {
 		return p, db.Warnings(), nil
 	}
-	if keep != nil {
-		now = keep.Time
+	if keep {
+		now = prior.Time
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(file), filepath.Base(file)+".*.tmp")
 	if err != nil {
@@ -221,6 +228,9 @@ func PrepareSnapshot(file, root string, roots []string, keep *Snapshot) (*Pendin
 			}
 			if !named {
 				rec := packageRecord{record: pk.Record, installed: pk.Installed}
+				if old, ok := prior.record(pk); ok && forged(pk, old) != "" {
+					rec = packageRecord{record: old.record, installed: old.installed}
+				}
 				fmt.Fprintf(bw, "package %s %s %s %s%s\n", pk.Manager, pk.Name, pk.Version, pk.Arch, rec)
 				named = true
 			}
@@ -228,8 +238,8 @@ func PrepareSnapshot(file, root string, roots []string, keep *Snapshot) (*Pendin
 			bw.WriteByte('\n')
 		}
 	}
-	if keep != nil {
-		keep.write(bw)
+	if keep {
+		prior.write(bw)
 	}
 	err = bw.Flush()
 	if err == nil {
@@ -274,7 +284,7 @@ func (s *Snapshot) write(bw *bufio.Writer) {
 // WriteSnapshot writes the snapshot PrepareSnapshot makes in place at file at once, and
 // returns its digest ("" when there is none).
 func WriteSnapshot(file, root string, roots []string) (string, []error, error) {
-	p, warns, err := PrepareSnapshot(file, root, roots, nil)
+	p, warns, err := PrepareSnapshot(file, root, roots, nil, false)
 	if err != nil {
 		return "", warns, err
 	}
@@ -283,19 +293,16 @@ func WriteSnapshot(file, root string, roots []string) (string, []error, error) {
 
 // NextSnapshot writes the snapshot (PrepareSnapshot) of the baseline about to replace
 // the one a annotates the events of, to be put in place at file: of the packages under
-// a's root that list paths under roots and, with keep, of what a's snapshot lists (for
-// fim accept, whose new baseline keeps records of the old one). The databases'
+// a's root that list paths under roots, holding a's snapshot's records of the packages
+// whose records were forged since, and, with keep, of what a's snapshot lists (for fim
+// accept, whose new baseline keeps records of the old one). The databases'
 // warnings go to a's Logf, and so does an error: then it returns nil, and the new
 // baseline keeps the snapshot there is. A nil Annotator writes none.
 func (a *Annotator) NextSnapshot(file string, roots []string, keep bool) *PendingSnapshot {
 	if a == nil {
 		return nil
 	}
-	var old *Snapshot
-	if keep {
-		old = a.Snapshot()
-	}
-	p, warns, err := PrepareSnapshot(file, a.o.Root, roots, old)
+	p, warns, err := PrepareSnapshot(file, a.o.Root, roots, a.Snapshot(), keep)
 	for _, w := range warns {
 		a.warn(w)
 	}
@@ -414,6 +421,15 @@ func parseSnapshot(data []byte) (*Snapshot, error) {
 		return nil, errors.New("empty")
 	}
 	return s, nil
+}
+
+// record is what s holds of pk's files, if anything (a nil Snapshot holds nothing).
+func (s *Snapshot) record(pk *pkgdb.Package) (packageRecord, bool) {
+	if s == nil {
+		return packageRecord{}, false
+	}
+	r, ok := s.records[packageKey{string(pk.Manager), pk.Name}]
+	return r, ok
 }
 
 // Owner returns the package that listed path p (under any of its /usr-merge names),

@@ -183,7 +183,7 @@ func (a *Annotator) load() error {
 	}
 	a.Close()
 	a.stamp = stamp
-	if a.snap != nil && len(a.snap.owners) == 0 && unchangedSince(a.o.Root, a.snap.Time) {
+	if a.snap != nil && a.snap.paths == 0 && unchangedSince(a.o.Root, a.snap.Time) {
 		return nil
 	}
 	db, err := pkgdb.Open(a.o.Root)

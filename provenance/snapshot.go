@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -39,9 +40,14 @@ import (
 //
 // It is evidence of the same standing as the package database it was read from.
 type Snapshot struct {
-	Time   time.Time
-	owners map[string]*diff.Package
-	names  func(string) []string // the /usr-merge names of a path
+	Time time.Time
+	// owners are the package of each path, built from data when first asked (Owner):
+	// most checks have no remove to explain, and the paths are most of a snapshot.
+	owners     map[string]*diff.Package
+	ownersOnce sync.Once
+	data       []byte                // the text, until owners is built
+	paths      int                   // path lines
+	names      func(string) []string // the /usr-merge names of a path
 	// records are what the rpm and apk databases said of each package's files
 	// (pkgdb.Package.Record, and rpm's install time), by manager and name.
 	records map[packageKey]packageRecord
@@ -260,7 +266,7 @@ func PrepareSnapshot(file, root string, roots []string, prior *Snapshot, keep bo
 // its own.
 func (s *Snapshot) write(bw *bufio.Writer) {
 	byPkg := map[*diff.Package][]string{}
-	for p, o := range s.owners {
+	for p, o := range s.ownerMap() {
 		byPkg[o] = append(byPkg[o], p)
 	}
 	pkgs := slices.SortedFunc(maps.Keys(byPkg), func(x, y *diff.Package) int {
@@ -374,14 +380,39 @@ func ReadSnapshot(file, digest string) (*Snapshot, error) {
 	return s, nil
 }
 
-// parseSnapshot parses the text of a snapshot.
+// parseSnapshot parses the text of a snapshot: all of it is checked, and the packages'
+// records kept; which package lists each path is left to Owner.
 func parseSnapshot(data []byte) (*Snapshot, error) {
-	s := &Snapshot{owners: map[string]*diff.Package{}}
+	s := &Snapshot{data: data}
+	if err := s.parse(nil); err != nil {
+		return nil, err
+	}
+	if s.Time.IsZero() {
+		return nil, errors.New("empty")
+	}
+	return s, nil
+}
+
+// ownerMap returns which package lists each path, built the first time from the text
+// parseSnapshot checked.
+func (s *Snapshot) ownerMap() map[string]*diff.Package {
+	s.ownersOnce.Do(func() {
+		s.owners = make(map[string]*diff.Package, s.paths)
+		s.parse(s.owners) // checked already
+		s.data = nil
+	})
+	return s.owners
+}
+
+// parse reads s's text: with owners nil it checks every line, takes the time and the
+// packages' records and counts the paths; otherwise it fills owners.
+func (s *Snapshot) parse(owners map[string]*diff.Package) error {
+	data := s.data
 	var cur *diff.Package
 	for n := 1; len(data) > 0; n++ {
 		line, rest, ok := bytes.Cut(data, []byte{'\n'})
 		if !ok {
-			return nil, fmt.Errorf("line %d: cut short", n)
+			return fmt.Errorf("line %d: cut short", n)
 		}
 		data = rest
 		switch {
@@ -389,19 +420,19 @@ func parseSnapshot(data []byte) (*Snapshot, error) {
 			ts, ok := strings.CutPrefix(string(line), snapshotHeader)
 			ns, err := strconv.ParseInt(ts, 10, 64)
 			if !ok || err != nil || ns < 0 {
-				return nil, fmt.Errorf("line 1: not a package snapshot")
+				return fmt.Errorf("line 1: not a package snapshot")
 			}
 			s.Time = time.Unix(0, ns)
 		case bytes.HasPrefix(line, []byte("package ")):
 			f := strings.Split(string(line), " ")
 			if len(f) != 5 && len(f) != 6 || f[1] == "" || f[2] == "" {
-				return nil, fmt.Errorf("line %d: want package MANAGER NAME VERSION ARCH [RECORD[@INSTALLTIME]]", n)
+				return fmt.Errorf("line %d: want package MANAGER NAME VERSION ARCH [RECORD[@INSTALLTIME]]", n)
 			}
 			cur = &diff.Package{Manager: f[1], Name: f[2], Version: f[3], Arch: f[4]}
-			if len(f) == 6 {
+			if len(f) == 6 && owners == nil {
 				r, ok := parseRecord(f[3], f[5])
 				if !ok {
-					return nil, fmt.Errorf("line %d: %.60q: want RECORD (hexadecimal) or RECORD@INSTALLTIME", n, f[5])
+					return fmt.Errorf("line %d: %.60q: want RECORD (hexadecimal) or RECORD@INSTALLTIME", n, f[5])
 				}
 				if s.records == nil {
 					s.records = map[packageKey]packageRecord{}
@@ -409,18 +440,16 @@ func parseSnapshot(data []byte) (*Snapshot, error) {
 				s.records[packageKey{f[1], f[2]}] = r
 			}
 		case len(line) > 0 && line[0] == '/' && cur != nil:
-			p := string(line)
-			if _, dup := s.owners[p]; !dup {
-				s.owners[p] = cur
+			if owners == nil {
+				s.paths++
+			} else if _, dup := owners[string(line)]; !dup {
+				owners[string(line)] = cur
 			}
 		default:
-			return nil, fmt.Errorf("line %d: want a package line or an absolute path after one", n)
+			return fmt.Errorf("line %d: want a package line or an absolute path after one", n)
 		}
 	}
-	if s.Time.IsZero() {
-		return nil, errors.New("empty")
-	}
-	return s, nil
+	return nil
 }
 
 // record is what s holds of pk's files, if anything (a nil Snapshot holds nothing).
@@ -439,8 +468,9 @@ func (s *Snapshot) Owner(p string) *diff.Package {
 	if s.names != nil {
 		names = s.names(p)
 	}
+	owners := s.ownerMap()
 	for _, n := range names {
-		if o := s.owners[n]; o != nil {
+		if o := owners[n]; o != nil {
 			return o
 		}
 	}

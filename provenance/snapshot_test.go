@@ -106,7 +106,10 @@ func FuzzSnapshot(f *testing.F) {
 		if !bytes.HasPrefix(data, []byte(snapshotHeader)) {
 			t.Fatal("accepted without the header")
 		}
-		for p, o := range s.owners {
+		if owners := s.ownerMap(); (s.paths == 0) != (len(owners) == 0) {
+			t.Fatalf("%d path lines counted, %d paths owned", s.paths, len(owners))
+		}
+		for p, o := range s.ownerMap() {
 			if !strings.HasPrefix(p, "/") || o == nil || o.Name == "" || o.Manager == "" {
 				t.Fatalf("accepted %q owned by %+v", p, o)
 			}

@@ -50,7 +50,9 @@ type WatchOptions struct {
 	// Provenance, if set, annotates every batch with what the package databases under
 	// the policy's root say of it, as Compare does; its Root, Since, Snapshot and
 	// SnapshotDigest are the watch's. With Update, each baseline written seals a
-	// package snapshot written with it, a new one whenever a package database changed.
+	// package snapshot written with it, a new one whenever a package database changed;
+	// it keeps the old record of a package whose record was forged since
+	// (provenance.PrepareSnapshot), so a held-out change stays tampered.
 	Provenance *provenance.Options
 	// Logf, if set, is told of the warnings of package provenance, one a line.
 	Logf func(format string, args ...any)

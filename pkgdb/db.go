@@ -150,6 +150,9 @@ type DB struct {
 	lists    bool              // OpenLists: which paths each package lists, nothing more
 	keep     func(string) bool // OpenLists: the paths recorded (nil: all)
 
+	algsOnce sync.Once
+	algs     []Algorithm // every digest algorithm fim knows that a file records (NewSumsAny)
+
 	idsOnce sync.Once
 	idMaps  *idMaps
 }

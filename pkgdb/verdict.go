@@ -163,6 +163,29 @@ func (db *DB) NewSums(p string) *Sums {
 	if len(files) == 0 || algs == nil {
 		return nil
 	}
+	return newSums(algs)
+}
+
+// NewSumsAny returns the sums to take of a file whose every name is not known yet (a
+// file with several), in every digest algorithm the packages record; nil when none
+// records a digest fim knows.
+func (db *DB) NewSumsAny() *Sums {
+	db.algsOnce.Do(func() {
+		for _, f := range db.owners {
+			for ; f != nil; f = f.next {
+				if f.Digest != nil && !slices.Contains(db.algs, f.Algorithm) && newHash(f.Algorithm) != nil {
+					db.algs = append(db.algs, f.Algorithm)
+				}
+			}
+		}
+	})
+	if len(db.algs) == 0 {
+		return nil
+	}
+	return newSums(db.algs)
+}
+
+func newSums(algs []Algorithm) *Sums {
 	s := &Sums{hs: make(map[Algorithm]hash.Hash, len(algs))}
 	for _, a := range algs {
 		s.hs[a] = newHash(a)

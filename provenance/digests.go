@@ -81,19 +81,27 @@ func (a *Annotator) Digests() *Digests {
 	return a.digests
 }
 
-// For returns the sums to take of regular file e, or nil (walk.SideDigest).
+// For returns the sums to take of regular file e, or nil (walk.SideDigest). A file with
+// several names is read under one of them for all (walk.SideDigest): its sums are taken
+// in every algorithm the packages record, whether or not this name changed or a package
+// lists it, for any other name that did and that one lists.
 func (d *Digests) For(e, prior *tree.Entry) io.Writer {
-	if d.changed && prior != nil && prior.Hashed() && sameState(prior, e) {
+	linked := e.Nlink > 1
+	if d.changed && !linked && prior != nil && prior.Hashed() && sameState(prior, e) {
 		return nil
 	}
 	d.once.Do(func() { d.db = d.load() })
 	if d.db == nil {
 		return nil
 	}
-	if s := d.db.NewSums(e.Path); s != nil {
-		return s
+	s := d.db.NewSums(e.Path)
+	if linked {
+		s = d.db.NewSumsAny()
 	}
-	return nil
+	if s == nil {
+		return nil
+	}
+	return s
 }
 
 // Done records the sums w of e, taken by the walk (walk.SideDigest): a baseline's

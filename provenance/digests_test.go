@@ -115,3 +115,55 @@ func TestDigestsCheck(t *testing.T) {
 		t.Errorf("%d files digested in the walk, want 1 (the changed one)", n)
 	}
 }
+
+// TestDigestsLinks: a file with several names is read once, under one of them, and the
+// verdict of every name a package lists is drawn from that read: two of hello's files
+// replaced by one trojan with both names are both mismatch, though each is back to
+// its package's content when the verdicts are asked.
+func TestDigestsLinks(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello")
+	at := func(p string) string { return filepath.Join(root, p) }
+	names := []string{"/usr/bin/hello", "/usr/share/doc/hello/copyright"}
+	prior := walkUsr(t, root, nil, nil)
+	shipped := map[string][]byte{}
+	for _, p := range names {
+		data, err := os.ReadFile(at(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		shipped[p] = data
+	}
+	if err := os.WriteFile(at(names[0]), []byte("trojan\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(at(names[1])); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(at(names[0]), at(names[1])); err != nil {
+		t.Fatal(err)
+	}
+	a := New(Options{Root: root})
+	defer a.Close()
+	now := walkUsr(t, root, a.Digests(), prior)
+	var events []diff.Event
+	for _, p := range names {
+		if now[p].Nlink != 2 {
+			t.Fatalf("%s has %d names, want 2", p, now[p].Nlink)
+		}
+		events = append(events, diff.Event{Kind: diff.Change, Path: p, After: now[p]})
+		if err := os.Remove(at(p)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(at(p), shipped[p], 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Annotate(events); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range events {
+		if ev.Verdict != diff.VerdictMismatch {
+			t.Errorf("%s: %s (%s), want mismatch from the walk's read", ev.Path, ev.Verdict, ev.Reason)
+		}
+	}
+}

@@ -183,7 +183,7 @@ func (a *Annotator) load() error {
 	}
 	a.Close()
 	a.stamp = stamp
-	if a.snap != nil && len(a.snap.owners) == 0 && unchangedSince(a.o.Root, a.snap.Time) {
+	if a.snap != nil && a.snap.paths == 0 && unchangedSince(a.o.Root, a.snap.Time) {
 		return nil
 	}
 	db, err := pkgdb.Open(a.o.Root)
@@ -389,16 +389,8 @@ func (a *Annotator) recordsTampered(events []diff.Event) {
 	for _, pk := range a.db.Packages() {
 		k := packageKey{string(pk.Manager), pk.Name}
 		old, ok := a.snap.records[k]
-		if !ok || pk.Record == "" || pk.Record == old.record {
-			continue
-		}
-		var reason string
-		switch {
-		case pk.Manager == pkgdb.RPM && pk.Installed <= old.installed:
-			reason = "the rpm database's record of " + pk.Name + "'s files changed since the baseline, and its install time did not"
-		case pk.Manager == pkgdb.APK && pk.Version == old.version:
-			reason = apkInstalled + "'s record of " + pk.Name + "'s files changed since the baseline, and its version did not"
-		default:
+		reason := forged(pk, old)
+		if !ok || reason == "" {
 			continue
 		}
 		why[k] = reason
@@ -417,6 +409,23 @@ func (a *Annotator) recordsTampered(events []diff.Event) {
 			ev.Verdict, ev.Reason = diff.VerdictTampered, reason
 		}
 	}
+}
+
+// forged says why pk's record of its files (pkgdb.Package.Record), not old, the record a
+// snapshot holds of it, was changed by no transaction: rpm's install time did not move
+// on, or apk's version stayed the same. "" when it was not changed, or a transaction
+// changed it.
+func forged(pk *pkgdb.Package, old packageRecord) string {
+	if pk.Record == "" || old.record == "" || pk.Record == old.record {
+		return ""
+	}
+	switch {
+	case pk.Manager == pkgdb.RPM && pk.Installed <= old.installed:
+		return "the rpm database's record of " + pk.Name + "'s files changed since the baseline, and its install time did not"
+	case pk.Manager == pkgdb.APK && pk.Version == old.version:
+		return apkInstalled + "'s record of " + pk.Name + "'s files changed since the baseline, and its version did not"
+	}
+	return ""
 }
 
 // apkInstalled is apk's database.

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -39,9 +40,14 @@ import (
 //
 // It is evidence of the same standing as the package database it was read from.
 type Snapshot struct {
-	Time   time.Time
-	owners map[string]*diff.Package
-	names  func(string) []string // the /usr-merge names of a path
+	Time time.Time
+	// owners are the package of each path, built from data when first asked (Owner):
+	// most checks have no remove to explain, and the paths are most of a snapshot.
+	owners     map[string]*diff.Package
+	ownersOnce sync.Once
+	data       []byte                // the text, until owners is built
+	paths      int                   // path lines
+	names      func(string) []string // the /usr-merge names of a path
 	// records are what the rpm and apk databases said of each package's files
 	// (pkgdb.Package.Record, and rpm's install time), by manager and name.
 	records map[packageKey]packageRecord
@@ -181,13 +187,17 @@ func (p *PendingSnapshot) Abort() {
 
 // PrepareSnapshot reads the package databases under root and writes, beside file, which
 // package lists each path under one of roots (recorded paths, as a baseline's roots
-// are; under any /usr-merge name), to be put in place at file by Commit. With keep (the
-// snapshot of the baseline being replaced, for fim accept, whose new baseline keeps
-// entries of the old one), the paths keep lists are kept too, with the packages and the
-// time it gives: it explains the removes of the entries kept. There is no snapshot
-// (Digest "") when there is no usable package database. It returns the database's
-// warnings.
-func PrepareSnapshot(file, root string, roots []string, keep *Snapshot) (*PendingSnapshot, []error, error) {
+// are; under any /usr-merge name), to be put in place at file by Commit. prior is the
+// snapshot of the baseline being replaced (nil for a new baseline): a new snapshot never
+// takes in a record of an rpm or apk package's files that was changed with no
+// transaction since prior (forged, what makes its verdicts tampered), but keeps prior's
+// record of that package until a transaction replaces it, so that no rewrite of the
+// baseline (fim watch --update, an accept of other paths, a restart) launders an edit
+// of the database. With keep (for fim accept, whose new baseline keeps entries of the
+// old one), the paths prior lists are kept too, with the packages and the time it
+// gives: it explains the removes of the entries kept. There is no snapshot (Digest "")
+// when there is no usable package database. It returns the database's warnings.
+func PrepareSnapshot(file, root string, roots []string, prior *Snapshot, keep bool) (*PendingSnapshot, []error, error) {
 	if root == "" {
 		root = "/"
 	}
@@ -198,11 +208,14 @@ func PrepareSnapshot(file, root string, roots []string, keep *Snapshot) (*Pendin
 	}
 	defer db.Close()
 	p := &PendingSnapshot{file: file}
-	if len(db.Packages()) == 0 && keep == nil {
+	if prior == nil {
+		keep = false
+	}
+	if len(db.Packages()) == 0 && !keep {
 		return p, db.Warnings(), nil
 	}
-	if keep != nil {
-		now = keep.Time
+	if keep {
+		now = prior.Time
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(file), filepath.Base(file)+".*.tmp")
 	if err != nil {
@@ -221,6 +234,9 @@ func PrepareSnapshot(file, root string, roots []string, keep *Snapshot) (*Pendin
 			}
 			if !named {
 				rec := packageRecord{record: pk.Record, installed: pk.Installed}
+				if old, ok := prior.record(pk); ok && forged(pk, old) != "" {
+					rec = packageRecord{record: old.record, installed: old.installed}
+				}
 				fmt.Fprintf(bw, "package %s %s %s %s%s\n", pk.Manager, pk.Name, pk.Version, pk.Arch, rec)
 				named = true
 			}
@@ -228,8 +244,8 @@ func PrepareSnapshot(file, root string, roots []string, keep *Snapshot) (*Pendin
 			bw.WriteByte('\n')
 		}
 	}
-	if keep != nil {
-		keep.write(bw)
+	if keep {
+		prior.write(bw)
 	}
 	err = bw.Flush()
 	if err == nil {
@@ -250,7 +266,7 @@ func PrepareSnapshot(file, root string, roots []string, keep *Snapshot) (*Pendin
 // its own.
 func (s *Snapshot) write(bw *bufio.Writer) {
 	byPkg := map[*diff.Package][]string{}
-	for p, o := range s.owners {
+	for p, o := range s.ownerMap() {
 		byPkg[o] = append(byPkg[o], p)
 	}
 	pkgs := slices.SortedFunc(maps.Keys(byPkg), func(x, y *diff.Package) int {
@@ -274,7 +290,7 @@ func (s *Snapshot) write(bw *bufio.Writer) {
 // WriteSnapshot writes the snapshot PrepareSnapshot makes in place at file at once, and
 // returns its digest ("" when there is none).
 func WriteSnapshot(file, root string, roots []string) (string, []error, error) {
-	p, warns, err := PrepareSnapshot(file, root, roots, nil)
+	p, warns, err := PrepareSnapshot(file, root, roots, nil, false)
 	if err != nil {
 		return "", warns, err
 	}
@@ -283,19 +299,16 @@ func WriteSnapshot(file, root string, roots []string) (string, []error, error) {
 
 // NextSnapshot writes the snapshot (PrepareSnapshot) of the baseline about to replace
 // the one a annotates the events of, to be put in place at file: of the packages under
-// a's root that list paths under roots and, with keep, of what a's snapshot lists (for
-// fim accept, whose new baseline keeps records of the old one). The databases'
+// a's root that list paths under roots, holding a's snapshot's records of the packages
+// whose records were forged since, and, with keep, of what a's snapshot lists (for fim
+// accept, whose new baseline keeps records of the old one). The databases'
 // warnings go to a's Logf, and so does an error: then it returns nil, and the new
 // baseline keeps the snapshot there is. A nil Annotator writes none.
 func (a *Annotator) NextSnapshot(file string, roots []string, keep bool) *PendingSnapshot {
 	if a == nil {
 		return nil
 	}
-	var old *Snapshot
-	if keep {
-		old = a.Snapshot()
-	}
-	p, warns, err := PrepareSnapshot(file, a.o.Root, roots, old)
+	p, warns, err := PrepareSnapshot(file, a.o.Root, roots, a.Snapshot(), keep)
 	for _, w := range warns {
 		a.warn(w)
 	}
@@ -367,14 +380,39 @@ func ReadSnapshot(file, digest string) (*Snapshot, error) {
 	return s, nil
 }
 
-// parseSnapshot parses the text of a snapshot.
+// parseSnapshot parses the text of a snapshot: all of it is checked, and the packages'
+// records kept; which package lists each path is left to Owner.
 func parseSnapshot(data []byte) (*Snapshot, error) {
-	s := &Snapshot{owners: map[string]*diff.Package{}}
+	s := &Snapshot{data: data}
+	if err := s.parse(nil); err != nil {
+		return nil, err
+	}
+	if s.Time.IsZero() {
+		return nil, errors.New("empty")
+	}
+	return s, nil
+}
+
+// ownerMap returns which package lists each path, built the first time from the text
+// parseSnapshot checked.
+func (s *Snapshot) ownerMap() map[string]*diff.Package {
+	s.ownersOnce.Do(func() {
+		s.owners = make(map[string]*diff.Package, s.paths)
+		s.parse(s.owners) // checked already
+		s.data = nil
+	})
+	return s.owners
+}
+
+// parse reads s's text: with owners nil it checks every line, takes the time and the
+// packages' records and counts the paths; otherwise it fills owners.
+func (s *Snapshot) parse(owners map[string]*diff.Package) error {
+	data := s.data
 	var cur *diff.Package
 	for n := 1; len(data) > 0; n++ {
 		line, rest, ok := bytes.Cut(data, []byte{'\n'})
 		if !ok {
-			return nil, fmt.Errorf("line %d: cut short", n)
+			return fmt.Errorf("line %d: cut short", n)
 		}
 		data = rest
 		switch {
@@ -382,19 +420,19 @@ func parseSnapshot(data []byte) (*Snapshot, error) {
 			ts, ok := strings.CutPrefix(string(line), snapshotHeader)
 			ns, err := strconv.ParseInt(ts, 10, 64)
 			if !ok || err != nil || ns < 0 {
-				return nil, fmt.Errorf("line 1: not a package snapshot")
+				return fmt.Errorf("line 1: not a package snapshot")
 			}
 			s.Time = time.Unix(0, ns)
 		case bytes.HasPrefix(line, []byte("package ")):
 			f := strings.Split(string(line), " ")
 			if len(f) != 5 && len(f) != 6 || f[1] == "" || f[2] == "" {
-				return nil, fmt.Errorf("line %d: want package MANAGER NAME VERSION ARCH [RECORD[@INSTALLTIME]]", n)
+				return fmt.Errorf("line %d: want package MANAGER NAME VERSION ARCH [RECORD[@INSTALLTIME]]", n)
 			}
 			cur = &diff.Package{Manager: f[1], Name: f[2], Version: f[3], Arch: f[4]}
-			if len(f) == 6 {
+			if len(f) == 6 && owners == nil {
 				r, ok := parseRecord(f[3], f[5])
 				if !ok {
-					return nil, fmt.Errorf("line %d: %.60q: want RECORD (hexadecimal) or RECORD@INSTALLTIME", n, f[5])
+					return fmt.Errorf("line %d: %.60q: want RECORD (hexadecimal) or RECORD@INSTALLTIME", n, f[5])
 				}
 				if s.records == nil {
 					s.records = map[packageKey]packageRecord{}
@@ -402,18 +440,25 @@ func parseSnapshot(data []byte) (*Snapshot, error) {
 				s.records[packageKey{f[1], f[2]}] = r
 			}
 		case len(line) > 0 && line[0] == '/' && cur != nil:
-			p := string(line)
-			if _, dup := s.owners[p]; !dup {
-				s.owners[p] = cur
+			if owners == nil {
+				s.paths++
+			} else if _, dup := owners[string(line)]; !dup {
+				owners[string(line)] = cur
 			}
 		default:
-			return nil, fmt.Errorf("line %d: want a package line or an absolute path after one", n)
+			return fmt.Errorf("line %d: want a package line or an absolute path after one", n)
 		}
 	}
-	if s.Time.IsZero() {
-		return nil, errors.New("empty")
+	return nil
+}
+
+// record is what s holds of pk's files, if anything (a nil Snapshot holds nothing).
+func (s *Snapshot) record(pk *pkgdb.Package) (packageRecord, bool) {
+	if s == nil {
+		return packageRecord{}, false
 	}
-	return s, nil
+	r, ok := s.records[packageKey{string(pk.Manager), pk.Name}]
+	return r, ok
 }
 
 // Owner returns the package that listed path p (under any of its /usr-merge names),
@@ -423,8 +468,9 @@ func (s *Snapshot) Owner(p string) *diff.Package {
 	if s.names != nil {
 		names = s.names(p)
 	}
+	owners := s.ownerMap()
 	for _, n := range names {
-		if o := s.owners[n]; o != nil {
+		if o := owners[n]; o != nil {
 			return o
 		}
 	}

@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha1"
-	"crypto/sha256"
-	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -109,7 +106,10 @@ func FuzzSnapshot(f *testing.F) {
 		if !bytes.HasPrefix(data, []byte(snapshotHeader)) {
 			t.Fatal("accepted without the header")
 		}
-		for p, o := range s.owners {
+		if owners := s.ownerMap(); (s.paths == 0) != (len(owners) == 0) {
+			t.Fatalf("%d path lines counted, %d paths owned", s.paths, len(owners))
+		}
+		for p, o := range s.ownerMap() {
 			if !strings.HasPrefix(p, "/") || o == nil || o.Name == "" || o.Manager == "" {
 				t.Fatalf("accepted %q owned by %+v", p, o)
 			}
@@ -237,7 +237,7 @@ func TestSnapshotSealed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _, err := PrepareSnapshot(file, root, []string{"/usr"}, old)
+	p, _, err := PrepareSnapshot(file, root, []string{"/usr"}, old, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,24 +321,7 @@ func TestRecordTamperedRPM(t *testing.T) {
 	if err := os.WriteFile(at("usr/bin/fimtest"), trojan, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	oldSum, newSum := sha256.Sum256(bin), sha256.Sum256(trojan)
-	sdb, err := sql.Open("sqlite", "file:"+at(dbpath+"/rpmdb.sqlite"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var hnum int64
-	var blob []byte
-	if err := sdb.QueryRow("SELECT hnum, blob FROM Packages").Scan(&hnum, &blob); err != nil {
-		t.Fatal(err)
-	}
-	edited := bytes.Replace(blob, []byte(hex.EncodeToString(oldSum[:])), []byte(hex.EncodeToString(newSum[:])), 1)
-	if bytes.Equal(edited, blob) {
-		t.Fatal("the header holds no SHA-256 of /usr/bin/fimtest")
-	}
-	if _, err := sdb.Exec("UPDATE Packages SET blob = ? WHERE hnum = ?", edited, hnum); err != nil {
-		t.Fatal(err)
-	}
-	sdb.Close()
+	restore := debtest.ForgeRPMDigest(t, root, dbpath, bin, trojan)
 
 	if v, why := annotateOne(t, root, "", "", "/usr/bin/fimtest"); v != diff.VerdictMatch {
 		t.Errorf("without the snapshot: %s (%s), want match (the edit deceives the database)", v, why)
@@ -346,16 +329,15 @@ func TestRecordTamperedRPM(t *testing.T) {
 	if v, why := annotateOne(t, root, file, digest, "/usr/bin/fimtest"); v != diff.VerdictTampered || !strings.Contains(why, "install time") {
 		t.Errorf("with the snapshot: %s (%s), want tampered", v, why)
 	}
+	// The snapshot of a baseline that replaces this one (a watch's update, an accept of
+	// other paths) holds the record from before the edit.
+	next := nextSnapshot(t, root, file, digest)
+	if v, why := annotateOne(t, root, next.file, next.digest, "/usr/bin/fimtest"); v != diff.VerdictTampered {
+		t.Errorf("with the next baseline's snapshot: %s (%s), want tampered", v, why)
+	}
 	// An upgrade (release 2, another binary) over the database as rpm wrote it: a
 	// record of other digests, with a later install time.
-	sdb, err = sql.Open("sqlite", "file:"+at(dbpath+"/rpmdb.sqlite"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sdb.Exec("UPDATE Packages SET blob = ? WHERE hnum = ?", blob, hnum); err != nil {
-		t.Fatal(err)
-	}
-	sdb.Close()
+	restore()
 	spec, err := os.ReadFile("../pkgdb/testdata/rpm/fimtest.spec")
 	if err != nil {
 		t.Fatal(err)
@@ -372,6 +354,38 @@ func TestRecordTamperedRPM(t *testing.T) {
 	if v, why := annotateOne(t, root, file, digest, "/usr/bin/fimtest"); v != diff.VerdictMatch {
 		t.Errorf("after an upgrade: %s (%s), want match", v, why)
 	}
+	// and the next snapshot takes in the upgrade's record: a forged edit of it is
+	// tampered again.
+	next = nextSnapshot(t, root, next.file, next.digest)
+	shipped, err := os.ReadFile(at("usr/bin/fimtest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(at("usr/bin/fimtest"), trojan, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	debtest.ForgeRPMDigest(t, root, dbpath, shipped, trojan)
+	if v, why := annotateOne(t, root, next.file, next.digest, "/usr/bin/fimtest"); v != diff.VerdictTampered {
+		t.Errorf("the upgrade's record forged: %s (%s), want tampered", v, why)
+	}
+}
+
+// nextSnapshot writes, in place, the snapshot of a baseline replacing the one that seals
+// the snapshot file (with digest), of the packages under root that list paths under /usr.
+func nextSnapshot(t *testing.T, root, file, digest string) *PendingSnapshot {
+	t.Helper()
+	prior, err := ReadSnapshot(file, digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := PrepareSnapshot(filepath.Join(t.TempDir(), "b.db.packages"), root, []string{"/usr"}, prior, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // TestRecordTamperedAPK: an apk database entry whose file digest was edited to match

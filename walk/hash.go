@@ -107,6 +107,10 @@ func (wk *walk) hashEntry(maxSize int64, e *tree.Entry, a *aux, hb *hashBuf, dir
 func hashed(e *tree.Entry, a *aux) {
 	if a.slot != nil {
 		a.slot.hash, a.slot.flags = e.Hash, e.Flags&(tree.FlagHashed|tree.FlagUnstable|tree.FlagUnreadable)
+		if a.side != nil && e.Hashed() {
+			read := *e
+			a.slot.side, a.slot.read = a.side, &read
+		}
 		close(a.slot.done)
 	}
 	if a.done != nil {
@@ -217,6 +221,7 @@ func (wk *walk) hashOnce(e *tree.Entry, a *aux, hb *hashBuf, dirfd int, name str
 	}
 	if pkg != nil {
 		wk.Side.Done(e, pkg)
+		a.side = pkg
 	}
 	return nil
 }

@@ -124,3 +124,33 @@ func TestSideDigestWithCopy(t *testing.T) {
 		}
 	}
 }
+
+// TestSideDigestLinks: a file with several names is read once, and its side digest,
+// asked for once, is handed to Done under every name; a file that changed after it
+// was listed under one name hands that name nothing.
+func TestSideDigestLinks(t *testing.T) {
+	dir := fstest.Make(t, fstest.Tree{"a/one.pkg": fstest.File("shared content\n"), "b/": fstest.Dir(), "c/": fstest.Dir()})
+	for _, n := range []string{"b/two.pkg", "c/three.pkg"} {
+		if err := unix.Link(dir+"/a/one.pkg", dir+"/"+n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	side := &md5Side{asked: map[string]int{}, sums: map[string][]byte{}}
+	r := run(t, &Walker{Roots: []Root{{Path: dir}}, Side: side})
+	r.base = dir
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	asked := 0
+	for _, n := range []string{"a/one.pkg", "b/two.pkg", "c/three.pkg"} {
+		e := r.get(t, n)
+		asked += side.asked[e.Path]
+		want := md5.Sum([]byte("shared content\n"))
+		if sum, took := side.sums[e.Path]; !took || string(sum) != string(want[:]) || e.Flags&tree.FlagPackageVerified == 0 {
+			t.Errorf("%s: side digest taken %v: %x, flagged %v; want the content's %x", n, took, sum, e.Flags&tree.FlagPackageVerified != 0, want)
+		}
+	}
+	if asked != 1 {
+		t.Errorf("side asked %d times for the three names of one file, want once", asked)
+	}
+}

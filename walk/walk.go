@@ -65,14 +65,18 @@ type Walker struct {
 // SideDigest is a second digest of regular files' content, taken in the walk's one
 // read of each file (fim: a package file's digest in its package's algorithm), so that
 // no file is read twice. Its methods are called from any goroutine of the walk. A file
-// with several names is read, and its side digest taken, under one of them only.
+// with several names (e.Nlink > 1) is read under one of them only, unless each name
+// keeps a copy of its content (Copies): For is asked with that name's entry, and the
+// writer it returns must serve every name, which the walk hands to Done with each
+// name's entry found of the same inode, size, mtime and ctime as the read.
 type SideDigest interface {
 	// For returns what to feed the content of regular file e with, or nil for nothing;
 	// prior is e's recorded entry when the walk has a Prior and one is recorded. It is
 	// asked once for every read of the file.
 	For(e, prior *tree.Entry) io.Writer
 	// Done is handed w once the read fed all of e's content to it and proved to be of
-	// e, unchanged; it is called before e is delivered, and may set e's flags.
+	// e, unchanged; it is called before e is delivered, and may set e's flags. For a
+	// file with several names it is called for each, one after another.
 	Done(e *tree.Entry, w io.Writer)
 }
 
@@ -114,14 +118,18 @@ type aux struct {
 	copyMax      int64       // > 0: keep a copy of the content, if it is at most this long
 	prior        *tree.Entry // the record of a file, for Walker.Side
 	copyKey      *textcopy.Key
+	side         io.Writer // the side digest the hash job fed, once Done was given it
 }
 
-// linkSlot makes the hash of an inode with several names computed once.
+// linkSlot makes the hash of an inode with several names computed once, and its side
+// digest (Walker.Side) with it.
 type linkSlot struct {
 	done  chan struct{}
 	key   []byte
 	hash  [32]byte
 	flags tree.Flags
+	side  io.Writer   // the side digest the read fed and Done was given, or nil
+	read  *tree.Entry // the entry the read proved the file to be, with side
 }
 
 type devIno struct{ dev, ino uint64 }
@@ -574,6 +582,10 @@ func (wk *walk) emit(n *node, count *int, fn func(*tree.Entry) error) error {
 		if a.slot != nil {
 			wk.s.wait(a.slot.done, a.slot.key)
 			e.Hash, e.Flags = a.slot.hash, e.Flags&^(tree.FlagHashed|tree.FlagUnstable|tree.FlagUnreadable)|a.slot.flags
+			// Another name of the file the job read: its side digest is this name's too.
+			if r := a.slot.read; a.done == nil && r != nil && r.SameInode(e) && r.Size == e.Size && r.Mtime == e.Mtime && r.Ctime == e.Ctime {
+				wk.Side.Done(e, a.slot.side)
+			}
 		}
 		if a.skip && a.sub == nil {
 			continue

@@ -2,6 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"crypto/md5"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -190,6 +193,80 @@ func TestWatchUpdateExplained(t *testing.T) {
 			}
 			if !slices.Equal(got, c.want) {
 				t.Errorf("check after watch %s: %q, want %q", c.update, got, c.want)
+			}
+		})
+	}
+}
+
+// TestWatchUpdateExplainedLaundered plants a trojan over a package's binary under fim
+// watch --update=explained and then edits the package database to claim the trojan's
+// digest, as an intruder would to launder it: the baseline the watch keeps holds the
+// trojan out, and the package snapshot sealed with it keeps what the database said
+// before, so the next check still finds the binary tampered.
+func TestWatchUpdateExplainedLaundered(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		bin     string   // the binary replaced
+		db      string   // the database file edited
+		paths   []string // the baseline's
+		setup   func(t *testing.T) string
+		launder func(t *testing.T, root string, shipped, forged []byte)
+	}{
+		{
+			name: "rpm", bin: "/usr/bin/fimtest", db: "/usr/lib/sysimage/rpm/rpmdb.sqlite", paths: []string{"/usr"},
+			setup: func(t *testing.T) string {
+				root, _ := debtest.RPMRoot(t, "../../pkgdb/testdata/rpm/fimtest.spec", "/usr/lib/sysimage/rpm")
+				return root
+			},
+			launder: func(t *testing.T, root string, shipped, forged []byte) {
+				debtest.ForgeRPMDigest(t, root, "/usr/lib/sysimage/rpm", shipped, forged)
+			},
+		},
+		{
+			name: "dpkg", bin: "/usr/bin/hello", db: "/var/lib/dpkg/info/hello.md5sums", paths: []string{"/usr", "/var/lib/dpkg"},
+			setup: func(t *testing.T) string {
+				root := debtest.DpkgRoot(t, "hello")
+				time.Sleep(1100 * time.Millisecond) // the package log's times are in seconds
+				return root
+			},
+			launder: func(t *testing.T, root string, shipped, forged []byte) {
+				file := filepath.Join(root, "var/lib/dpkg/info/hello.md5sums")
+				sums, err := os.ReadFile(file)
+				must(t, err)
+				old, sum := md5.Sum(shipped), md5.Sum(forged)
+				edited := bytes.Replace(sums, []byte(hex.EncodeToString(old[:])), []byte(hex.EncodeToString(sum[:])), 1)
+				if bytes.Equal(edited, sums) {
+					t.Fatalf("%s records no MD5 %x", file, old)
+				}
+				must(t, os.WriteFile(file, edited, 0o644))
+			},
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := c.setup(t)
+			db := filepath.Join(t.TempDir(), "b.db")
+			must(t, os.MkdirAll(filepath.Join(root, "usr", syncDir), 0o755)) // startWatch's
+			mustRun(t, 0, append([]string{"baseline", "--quiet", "--db", db, "--root", root}, c.paths...)...)
+			r := startWatch(t, fanotifyBackend, filepath.Join(root, "usr"), "--db", db, "--update=explained", "--update-every", "100ms")
+			bin := filepath.Join(root, c.bin)
+			shipped, err := os.ReadFile(bin)
+			must(t, err)
+			forged := append(bytes.Clone(shipped), "# trojan\n"...)
+			must(t, os.WriteFile(bin, forged, 0o755))
+			r.await("the trojan", func(evs []watchEvent) bool {
+				return slices.ContainsFunc(evs, func(ev watchEvent) bool { return ev.Path == c.bin })
+			})
+			time.Sleep(300 * time.Millisecond) // a baseline written with the trojan held out
+			c.launder(t, root, shipped, forged)
+			r.await("the database edit", func(evs []watchEvent) bool {
+				return slices.ContainsFunc(evs, func(ev watchEvent) bool { return ev.Path == c.db })
+			})
+			time.Sleep(300 * time.Millisecond) // and one written after the edit
+			r.stop(syscall.SIGTERM)
+			out, _, _ := run(t, "check", "--db", db, "--format", "json")
+			got := verdictsOf(t, out)
+			if v := got["change "+c.bin]; v != "tampered" {
+				t.Errorf("check after the watch: %s is %q, want tampered; all: %v", c.bin, v, got)
 			}
 		})
 	}

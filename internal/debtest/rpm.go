@@ -1,10 +1,17 @@
 package debtest
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
 	"path/filepath"
 	"testing"
 
 	"fim/internal/fstest"
+
+	_ "modernc.org/sqlite" // database/sql driver "sqlite", pure Go
 )
 
 // RPMRoot builds the package of spec with the real rpmbuild and installs it into a new
@@ -41,4 +48,47 @@ func RPMBuild(t testing.TB, spec string) string {
 // (sqlite), not on this host.
 func RPMArgs(root, dbpath string, more ...string) []string {
 	return append([]string{"--root", root, "--dbpath", dbpath, "--define", "_db_backend sqlite"}, more...)
+}
+
+// ForgeRPMDigest edits the header of the one package in root's sqlite rpmdb (dbpath)
+// as an intruder would: where it records the SHA-256 of shipped, it records that of
+// forged. The returned function puts the header back as rpm wrote it.
+func ForgeRPMDigest(t testing.TB, root, dbpath string, shipped, forged []byte) (restore func()) {
+	t.Helper()
+	file := "file:" + filepath.Join(root, dbpath, "rpmdb.sqlite")
+	old, sum := sha256.Sum256(shipped), sha256.Sum256(forged)
+	var hnum int64
+	var blob []byte
+	withDB(t, file, func(db *sql.DB) error {
+		if err := db.QueryRow("SELECT hnum, blob FROM Packages").Scan(&hnum, &blob); err != nil {
+			return err
+		}
+		edited := bytes.Replace(blob, []byte(hex.EncodeToString(old[:])), []byte(hex.EncodeToString(sum[:])), 1)
+		if bytes.Equal(edited, blob) {
+			return fmt.Errorf("the header records no SHA-256 %x", old)
+		}
+		_, err := db.Exec("UPDATE Packages SET blob = ? WHERE hnum = ?", edited, hnum)
+		return err
+	})
+	return func() {
+		withDB(t, file, func(db *sql.DB) error {
+			_, err := db.Exec("UPDATE Packages SET blob = ? WHERE hnum = ?", blob, hnum)
+			return err
+		})
+	}
+}
+
+// withDB runs f on the sqlite database file, and fails the test if it fails.
+func withDB(t testing.TB, file string, f func(*sql.DB) error) {
+	t.Helper()
+	db, err := sql.Open("sqlite", file)
+	if err == nil {
+		err = f(db)
+		if cerr := db.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
 }

@@ -155,12 +155,15 @@ func Public(p string) bool { return path.Ext(p) == ".pub" }
 
 // secretLine finds a value to redact in one line: an assignment to a secret-looking
 // name (password, passwd, secret, token, api_key, private_key, with a prefix or
-// suffix: db_password, client_secret, "token":), an Authorization header's credentials,
-// or an AWS access key id.
+// suffix: db_password, client_secret, "token":), or an Authorization header's
+// credentials. The value is the whole of it: a quoted one to its closing quote (a
+// backslash escaping a double quote), or the end of the line when none closes it; an
+// unquoted one across its spaces ("correct horse battery") to a comma, a semicolon, a
+// quote or the end of the line.
 var secretLine = regexp.MustCompile(`(?i)` +
 	`(?:(?:pass(?:wd|word|phrase)?|secret|token|api[_-]?key|private[_-]?key|credentials?)[\w.-]*["']?\s*[:=]\s*` +
 	`|\b(?:bearer|basic)\s+)` +
-	`(["']?)([^\s"',;]+)`)
+	`(?:"((?:[^"\\\r\n]|\\[^\r\n])+)|'([^'\r\n]+)|([^\s"',;]+(?:[ \t]+[^\s"',;]+)*))`)
 
 // nssLine is a line of nsswitch.conf for the passwd database, which secretLine's
 // "passwd" would take for a secret: "passwd:" (or "passwd_compat:") followed only by
@@ -241,7 +244,12 @@ func redactLine(out, line []byte, key *Key) []byte {
 	var spans [][2]int // value spans, in order, not overlapping
 	if !nssLine.Match(bytes.TrimRight(line, "\r\n")) {
 		for _, m := range secretLine.FindAllSubmatchIndex(line, -1) {
-			spans = append(spans, [2]int{m[4], m[5]})
+			for g := 2; g < len(m); g += 2 { // the one alternative of the value that matched
+				if m[g] >= 0 {
+					spans = append(spans, [2]int{m[g], m[g+1]})
+					break
+				}
+			}
 		}
 	}
 	for _, m := range awsKey.FindAllIndex(line, -1) {

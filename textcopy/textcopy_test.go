@@ -24,7 +24,7 @@ func TestRedact(t *testing.T) {
 		{"PermitRootLogin no\nPasswordAuthentication no\n", "PermitRootLogin no\nPasswordAuthentication no\n"},
 		{"-----BEGIN CERTIFICATE-----\nMIIB\nAAAA\n-----END CERTIFICATE-----\nafter\n",
 			"-----BEGIN CERTIFICATE-----\n" + h("MIIB\nAAAA\n") + "\n-----END CERTIFICATE-----\nafter\n"},
-		{"token=a token=b", "token=" + h("a") + " token=" + h("b")},
+		{"token=a, token=b", "token=" + h("a") + ", token=" + h("b")},
 		{"no newline password=x", "no newline password=" + h("x")},
 		// nsswitch.conf: the passwd database's services are not secrets ...
 		{"passwd:         files systemd\n", "passwd:         files systemd\n"},
@@ -33,11 +33,20 @@ func TestRedact(t *testing.T) {
 		{"passwd: compat\nshadow: files\n", "passwd: compat\nshadow: files\n"},
 		// ... but any other value after passwd or password is.
 		{"passwd: hunter2\n", "passwd: " + h("hunter2") + "\n"},
-		{"passwd: files hunter2\n", "passwd: " + h("files") + " hunter2\n"},
+		{"passwd: files hunter2\n", "passwd: " + h("files hunter2") + "\n"},
 		{"password: files\n", "password: " + h("files") + "\n"},
 		{"  password: hunter2\n", "  password: " + h("hunter2") + "\n"},
-		{"db_passwd: files systemd\n", "db_passwd: " + h("files") + " systemd\n"},
+		{"db_passwd: files systemd\n", "db_passwd: " + h("files systemd") + "\n"},
 		{"passwd=files\n", "passwd=" + h("files") + "\n"},
+		// A value is the whole of it: a quoted one to its closing quote (or the end of
+		// the line), an unquoted one across its spaces, to a comma, semicolon or quote.
+		{`{"password": "correct horse battery"}` + "\n", `{"password": "` + h("correct horse battery") + `"}` + "\n"},
+		{"pass = 'a b c'\n", "pass = '" + h("a b c") + "'\n"},
+		{`client_secret="a\"b c"` + "\n", `client_secret="` + h(`a\"b c`) + `"` + "\n"},
+		{`token: "unterminated value` + "\r\n", `token: "` + h("unterminated value") + "\r\n"},
+		{"password: correct horse battery\n", "password: " + h("correct horse battery") + "\n"},
+		{"PGPASSWORD=hunter2 psql -h db\n", "PGPASSWORD=" + h("hunter2 psql -h db") + "\n"},
+		{"Server=db;Password=abc;Database=x\n", "Server=db;Password=" + h("abc") + ";Database=x\n"},
 	} {
 		if got := string(Redact([]byte(tc.in), &key)); got != tc.want {
 			t.Errorf("Redact(%q)\n got %q\nwant %q", tc.in, got, tc.want)

@@ -47,6 +47,11 @@ func TestRedact(t *testing.T) {
 		{"password: correct horse battery\n", "password: " + h("correct horse battery") + "\n"},
 		{"PGPASSWORD=hunter2 psql -h db\n", "PGPASSWORD=" + h("hunter2 psql -h db") + "\n"},
 		{"Server=db;Password=abc;Database=x\n", "Server=db;Password=" + h("abc") + ";Database=x\n"},
+		// The password of a URL's user information, whatever names the URL.
+		{"DATABASE_URL=postgres://app:s3cr3t@db:5432/x\n", "DATABASE_URL=postgres://app:" + h("s3cr3t") + "@db:5432/x\n"},
+		{"proxy = http://u:p%40ss@proxy:3128 # corp\n", "proxy = http://u:" + h("p%40ss") + "@proxy:3128 # corp\n"},
+		{"url: https://x-access:ghp_abc@github.com/o/r.git\r\n", "url: https://x-access:" + h("ghp_abc") + "@github.com/o/r.git\r\n"},
+		{"see https://example.com:8443/path and mailto:a@b\n", "see https://example.com:8443/path and mailto:a@b\n"},
 	} {
 		if got := string(Redact([]byte(tc.in), &key)); got != tc.want {
 			t.Errorf("Redact(%q)\n got %q\nwant %q", tc.in, got, tc.want)

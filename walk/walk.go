@@ -3,7 +3,6 @@ package walk
 import (
 	"context"
 	"errors"
-	"fim/textcopy"
 	"fim/tree"
 	"fmt"
 	"io"
@@ -113,7 +112,7 @@ type aux struct {
 	grow         *tree.Entry // the record a growing file's beginning is checked against
 	copyMax      int64       // > 0: keep a copy of the content, if it is at most this long
 	prior        *tree.Entry // the record of a file, for Walker.Side
-	copyKey      *textcopy.Key
+	copies       *Copies     // the rule's, when copyMax > 0
 }
 
 // linkSlot makes the hash of an inode with several names computed once.
@@ -968,7 +967,7 @@ func (wk *walk) planHash(n *node, i int, r *Root, prior *tree.Entry, xattrs bool
 	if r != nil && r.Copies != nil && !wk.NoHash {
 		copies = r.Copies
 		if e.NoCopy = copies.reason(e); e.NoCopy == tree.CopyNone {
-			a.copyMax, a.copyKey = copies.Max, &copies.Key
+			a.copyMax, a.copies = copies.Max, copies
 			prior = nil // the content is read for its copy
 		}
 	}

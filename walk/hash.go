@@ -86,7 +86,7 @@ func (wk *walk) hashEntry(maxSize int64, e *tree.Entry, a *aux, hb *hashBuf, dir
 		// What is read next is kept only if the file, as it is now, may be kept: it
 		// may have been made private since it was listed.
 		if a.copyMax > 0 {
-			if why := a.copies.reason(e); why != tree.CopyNone {
+			if why := a.copies.reason(e, a.followed); why != tree.CopyNone {
 				e.NoCopy, a.copyMax = why, 0
 			}
 		}

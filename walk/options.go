@@ -55,14 +55,16 @@ func (c *Copies) NoDiffMatch(p string) Matcher {
 }
 
 // reason returns why the content of e, a regular file, is not kept, or tree.CopyNone
-// when it is to be read and kept if it proves to be text.
-func (c *Copies) reason(e *tree.Entry) tree.NoCopy {
+// when it is to be read and kept if it proves to be text. Private lets in the files
+// of the rule's tree, not a file a symlink (followed) leads to, which may be any file
+// fim can read (/etc/shadow, a key under /root): that one must be world-readable.
+func (c *Copies) reason(e *tree.Entry, followed bool) tree.NoCopy {
 	switch {
 	case textcopy.Never(e.Path):
 		return tree.NoCopySecret
 	case c.NoDiffMatch(e.Path) != nil:
 		return tree.NoCopySecret
-	case e.Mode&0o004 == 0 && !c.Private:
+	case e.Mode&0o004 == 0 && (!c.Private || followed):
 		return tree.NoCopyPrivate
 	case e.Size > c.Max:
 		return tree.NoCopyTooLarge

@@ -2,8 +2,10 @@ package walk
 
 import (
 	"crypto/md5"
+	"errors"
 	"hash"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -121,6 +123,37 @@ func TestSideDigestWithCopy(t *testing.T) {
 		sum, took := side.sums[e.Path]
 		if want := md5.Sum([]byte(s)); strings.HasSuffix(n, ".pkg") != took || took && string(sum) != string(want[:]) {
 			t.Errorf("%s: side digest taken %v: %x, want the content's %x", n, took, sum, want)
+		}
+	}
+}
+
+// TestCopyThroughSymlink: content_diff_private lets in the files of the rule's tree that
+// are not world-readable, not whatever a symlink planted there leads to: with
+// follow_symlinks, a link to a private file elsewhere (/etc/shadow, a key in /root)
+// keeps no copy of it, while a link to a world-readable file does.
+func TestCopyThroughSymlink(t *testing.T) {
+	outside := fstest.Make(t, fstest.Tree{"secret": fstest.File("root:$6$salt$hash:19000:0:99999:7:::\n"), "public": fstest.File("public\n")})
+	if err := os.Chmod(outside+"/secret", 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := fstest.Make(t, fstest.Tree{"own": fstest.File("mine\n")})
+	if err := errors.Join(os.Chmod(dir+"/own", 0o600), os.Symlink(outside+"/secret", dir+"/to-secret"), os.Symlink(outside+"/public", dir+"/to-public")); err != nil {
+		t.Fatal(err)
+	}
+	o := Options{FollowSymlinks: true, Copies: &Copies{Max: textcopy.MaxSize, Private: true}}
+	r := walkDir(t, dir, o)
+	for _, tc := range []struct {
+		name string
+		copy bool
+		why  tree.NoCopy
+	}{
+		{"own", true, tree.CopyNone},
+		{"to-public", true, tree.CopyNone},
+		{"to-secret", false, tree.NoCopyPrivate},
+	} {
+		e := r.get(t, tc.name)
+		if e.Type != tree.TypeFile || (e.Copy != nil) != tc.copy || e.NoCopy != tc.why {
+			t.Errorf("%s: type %v, copy of %d bytes, reason %q: want a copy %v, reason %q", tc.name, e.Type, len(e.Copy), e.NoCopy, tc.copy, tc.why)
 		}
 	}
 }

@@ -966,7 +966,7 @@ func (wk *walk) planHash(n *node, i int, r *Root, prior *tree.Entry, xattrs bool
 	var copies *Copies
 	if r != nil && r.Copies != nil && !wk.NoHash {
 		copies = r.Copies
-		if e.NoCopy = copies.reason(e); e.NoCopy == tree.CopyNone {
+		if e.NoCopy = copies.reason(e, a.followed); e.NoCopy == tree.CopyNone {
 			a.copyMax, a.copies = copies.Max, copies
 			prior = nil // the content is read for its copy
 		}

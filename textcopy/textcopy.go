@@ -15,6 +15,7 @@ package textcopy
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -106,8 +107,39 @@ func IsText(b []byte) bool { return bytes.IndexByte(b, 0) < 0 && utf8.Valid(b) }
 
 // IsPrivateKey reports whether b holds a private key block: PEM ("-----BEGIN RSA
 // PRIVATE KEY-----", "… ENCRYPTED PRIVATE KEY", "… OPENSSH PRIVATE KEY", "… PGP
-// PRIVATE KEY BLOCK") or a PuTTY key file.
+// PRIVATE KEY BLOCK"), such a block base64-encoded (a kubeconfig's client-key-data),
+// or a PuTTY key file.
 func IsPrivateKey(b []byte) bool {
+	if isPEMPrivateKey(b) {
+		return true
+	}
+	// "LS0tLS1CRUdJTi" is "-----BEGIN" in base64: the first bytes of each such value
+	// are decoded and looked at as a PEM header.
+	for rest := b; ; {
+		i := bytes.Index(rest, []byte("LS0tLS1CRUdJTi"))
+		if i < 0 {
+			break
+		}
+		rest = rest[i:]
+		n := 0
+		for n < len(rest) && n < 128 && isBase64(rest[n]) {
+			n++
+		}
+		head, _ := base64.StdEncoding.AppendDecode(nil, rest[:n&^3])
+		if isPEMPrivateKey(head) {
+			return true
+		}
+		rest = rest[n:]
+	}
+	return bytes.HasPrefix(b, []byte("PuTTY-User-Key-File-"))
+}
+
+func isBase64(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '='
+}
+
+// isPEMPrivateKey reports whether b holds the BEGIN line of a PEM private key block.
+func isPEMPrivateKey(b []byte) bool {
 	for rest := b; ; {
 		i := bytes.Index(rest, []byte("-----BEGIN "))
 		if i < 0 {
@@ -122,7 +154,7 @@ func IsPrivateKey(b []byte) bool {
 			return true
 		}
 	}
-	return bytes.HasPrefix(b, []byte("PuTTY-User-Key-File-"))
+	return false
 }
 
 // neverPaths are recorded paths whose content is never kept, whatever a policy says.

@@ -133,6 +133,7 @@ func FuzzRedact(f *testing.F) {
 	f.Add([]byte("password=hunter2\nx\n"))
 	f.Add([]byte("-----BEGIN X-----\nabc\n"))
 	f.Add([]byte("Authorization: Basic dXNlcjpwYXNz\r\n"))
+	f.Add([]byte("k: LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCg==\n"))
 	key := NewKey()
 	f.Fuzz(func(t *testing.T, in []byte) {
 		out := Redact(in, &key)
@@ -145,6 +146,10 @@ func FuzzRedact(f *testing.F) {
 			if bytes.Contains(in, []byte("password="+v)) && bytes.Contains(out, []byte("password="+v)) {
 				t.Fatalf("value %q kept: %q", v, out)
 			}
+		}
+		// A key stays a key whatever follows it.
+		if IsPrivateKey(in) && !IsPrivateKey(append(bytes.Clone(in), "\nx"...)) {
+			t.Fatalf("IsPrivateKey(%q) but not with a line after it", in)
 		}
 		if IsText(in) && !IsText(out) {
 			t.Fatalf("Redact of text is not text: %q", out)

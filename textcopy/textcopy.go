@@ -2,9 +2,9 @@
 // content diffs, and makes it: only text (valid UTF-8 without NUL bytes), never a
 // private key (recognised by its PEM or OpenSSH block), and with the values of lines
 // that look like secrets replaced by "[redacted: <8 hex digits>]", the digits those of
-// the value's BLAKE3 keyed with the baseline's Key, so that a changed secret shows as
-// changed without showing what it is, and a short one cannot be found by hashing
-// guesses without the key. A copy is kept as a zstd frame; Decode refuses one that
+// the value's BLAKE3 keyed with the baseline's Key for the file (Key.For), so that a
+// changed secret shows as changed without showing what it is, and a short one cannot
+// be found by hashing guesses without the key, nor by writing guesses in another file. A copy is kept as a zstd frame; Decode refuses one that
 // does not decode within a limit.
 //
 // Which files are asked for at all (content_diff rules, no_diff patterns, the shadow
@@ -55,6 +55,18 @@ func Take(content []byte, key *Key) ([]byte, tree.NoCopy) {
 // copies and those of the files checked against it are comparable; it is as secret as
 // the baseline file (0600), and fim never shows it.
 type Key [32]byte
+
+// For returns the key of the copies of the file at recorded path p: k keyed with p, so
+// that one secret in two files is tagged differently, and a user who can write a file
+// under a content_diff rule cannot learn another file's secret by writing guesses and
+// comparing their tags in a report.
+func (k *Key) For(p string) *Key {
+	h, _ := blake3.NewKeyed(k[:]) // a 32-byte key: no error
+	h.WriteString(p)
+	var f Key
+	h.Sum(f[:0])
+	return &f
+}
 
 // NewKey returns a random key.
 func NewKey() Key {

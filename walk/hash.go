@@ -210,7 +210,7 @@ func (wk *walk) hashOnce(e *tree.Entry, a *aux, hb *hashBuf, dirfd int, name str
 	e.Copy = nil
 	switch {
 	case keep:
-		e.Copy, e.NoCopy = textcopy.Take(hb.kept.Bytes(), &a.copies.Key)
+		e.Copy, e.NoCopy = textcopy.Take(hb.kept.Bytes(), a.copies.Key.For(e.Path))
 	case a.copyMax > 0:
 		e.NoCopy = tree.NoCopyTooLarge // grew past the limit since it was listed
 	}

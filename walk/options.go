@@ -37,8 +37,9 @@ type Copies struct {
 	Max     int64     // larger files are too_large; at most textcopy.MaxSize
 	Private bool      // keep the content of files that are not world-readable too
 	NoDiff  []Matcher // secret: never kept (textcopy.Public lets .pub files through)
-	// Key keys the digests of redacted secrets (textcopy.Redact): the key of the
-	// baseline the copies are kept in or compared with.
+	// Key keys the digests of redacted secrets (textcopy.Redact), for each file with
+	// its recorded path (textcopy.Key.For): the key of the baseline the copies are
+	// kept in or compared with.
 	Key textcopy.Key
 }
 

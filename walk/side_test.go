@@ -157,3 +157,34 @@ func TestCopyThroughSymlink(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyTagsByPath: a secret's redaction tag depends on the file it is in, so that a
+// user who can write a file under a content_diff rule, and read the reports, cannot
+// learn another file's secret by writing guesses and comparing their tags; the same
+// file read again tags an unchanged secret alike.
+func TestCopyTagsByPath(t *testing.T) {
+	dir := fstest.Make(t, fstest.Tree{"victim.conf": fstest.File("password=hunter2\n"), "guesses.conf": fstest.File("password=hunter2\n")})
+	o := Options{Copies: &Copies{Max: textcopy.MaxSize, Key: textcopy.NewKey()}}
+	tags := func() (victim, guess string) {
+		r := walkDir(t, dir, o)
+		for _, n := range []string{"victim.conf", "guesses.conf"} {
+			text, err := textcopy.Decode(r.get(t, n).Copy)
+			if err != nil || !strings.HasPrefix(text, "password="+textcopy.Marker) || strings.Contains(text, "hunter2") {
+				t.Fatalf("%s: copy %q, %v", n, text, err)
+			}
+			if n == "victim.conf" {
+				victim = text
+			} else {
+				guess = text
+			}
+		}
+		return victim, guess
+	}
+	victim, guess := tags()
+	if victim == guess {
+		t.Errorf("one secret in two files tagged alike: %q", victim)
+	}
+	if again, _ := tags(); again != victim {
+		t.Errorf("the same file read again: %q, then %q", victim, again)
+	}
+}

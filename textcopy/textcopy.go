@@ -220,6 +220,10 @@ var nssLine = regexp.MustCompile(`^\s*passwd(?:_compat)?\s*:(?:\s+(?:` +
 	`resolve|mdns[46]?(?:_minimal)?|altfiles|cache|usrfiles|extrausers|libvirt(?:_guest)?|` +
 	`\[!?[A-Za-z]+=[a-z]+(?:\s+!?[A-Za-z]+=[a-z]+)*\]))+\s*(?:#.*)?$`)
 
+// xmlSecret finds the text of an XML element of a secret-looking name
+// ("<password>VALUE</password>", Maven's settings.xml), to the next tag.
+var xmlSecret = regexp.MustCompile(`(?i)<[\w.:-]*(?:pass(?:wd|word|phrase)?|secret|token|api[_-]?key|private[_-]?key|credentials?)[\w.:-]*(?:\s[^<>]*)?>([^<\r\n]+)`)
+
 // urlPassword finds the password of a URL's user information
 // ("postgres://app:PASSWORD@db/x"), to the URL's last "@" before its path.
 var urlPassword = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://[^\s/?#@:]*:([^\s/?#]+)@`)
@@ -227,15 +231,15 @@ var urlPassword = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://[^\s/?#@:]*:([^\
 // awsKey is an AWS access key id.
 var awsKey = regexp.MustCompile(`\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b`)
 
-// keywords are what a line must hold (in lower case) for secretLine, urlPassword,
-// awsKey or a PEM block to apply: a cheap test that spares most lines the expressions.
+// keywords are what a line must hold (in lower case) for secretLine, xmlSecret,
+// urlPassword, awsKey or a PEM block to apply: a cheap test that spares most lines the expressions.
 var keywords = [][]byte{[]byte("pass"), []byte("secret"), []byte("token"), []byte("key"), []byte("bearer"),
 	[]byte("basic"), []byte("credential"), []byte("-----begin"), []byte("akia"), []byte("asia"),
 	[]byte("agpa"), []byte("aida"), []byte("aroa"), []byte("anpa"), []byte("://")}
 
 // Redact returns text with secrets' values replaced by "[redacted: H]", H being the
 // first 8 hex digits of the value's BLAKE3 keyed with key: the value of every assignment secretLine
-// matches, Authorization credentials, the passwords of URLs, AWS access key ids, and the body of every PEM
+// matches, the text of XML elements of such names, Authorization credentials, the passwords of URLs, AWS access key ids, and the body of every PEM
 // block (one line for the whole body, between its BEGIN and END lines). Everything
 // else, line breaks included, is kept as it was.
 func Redact(text []byte, key *Key) []byte {
@@ -300,14 +304,13 @@ func redactLine(out, line []byte, key *Key) []byte {
 			}
 		}
 	}
-	for _, m := range urlPassword.FindAllSubmatchIndex(line, -1) {
-		if !covered(spans, m[2], m[3]) {
-			spans = append(spans, [2]int{m[2], m[3]})
-		}
-	}
-	for _, m := range awsKey.FindAllIndex(line, -1) {
-		if !covered(spans, m[0], m[1]) {
-			spans = append(spans, [2]int{m[0], m[1]})
+	// The value is each expression's last group: the element's text, the URL's
+	// password, the whole key id.
+	for _, re := range []*regexp.Regexp{xmlSecret, urlPassword, awsKey} {
+		for _, m := range re.FindAllSubmatchIndex(line, -1) {
+			if v := m[len(m)-2:]; !covered(spans, v[0], v[1]) {
+				spans = append(spans, [2]int{v[0], v[1]})
+			}
 		}
 	}
 	if len(spans) == 0 {

@@ -52,6 +52,11 @@ func TestRedact(t *testing.T) {
 		{"proxy = http://u:p%40ss@proxy:3128 # corp\n", "proxy = http://u:" + h("p%40ss") + "@proxy:3128 # corp\n"},
 		{"url: https://x-access:ghp_abc@github.com/o/r.git\r\n", "url: https://x-access:" + h("ghp_abc") + "@github.com/o/r.git\r\n"},
 		{"see https://example.com:8443/path and mailto:a@b\n", "see https://example.com:8443/path and mailto:a@b\n"},
+		// XML elements of secret-looking names (Maven's settings.xml, Hibernate).
+		{"  <password>correct horse</password>\n", "  <password>" + h("correct horse") + "</password>\n"},
+		{`<property name="x"><hibernate.connection.password type="s">pw</hibernate.connection.password>` + "\n",
+			`<property name="x"><hibernate.connection.password type="s">` + h("pw") + `</hibernate.connection.password>` + "\n"},
+		{"<passwordPolicy/>\n<keyword>not secret</keyword>\n", "<passwordPolicy/>\n<keyword>not secret</keyword>\n"},
 	} {
 		if got := string(Redact([]byte(tc.in), &key)); got != tc.want {
 			t.Errorf("Redact(%q)\n got %q\nwant %q", tc.in, got, tc.want)

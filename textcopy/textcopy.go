@@ -240,15 +240,17 @@ var keywords = [][]byte{[]byte("pass"), []byte("secret"), []byte("token"), []byt
 // Redact returns text with secrets' values replaced by "[redacted: H]", H being the
 // first 8 hex digits of the value's BLAKE3 keyed with key: the value of every assignment secretLine
 // matches, the text of XML elements of such names, Authorization credentials, the passwords of URLs, AWS access key ids, and the body of every PEM
-// block (one line for the whole body, between its BEGIN and END lines). Everything
+// block (one line for the whole body, between its BEGIN and END lines) and of every
+// YAML block scalar of a secret-looking key (one line for its lines). Everything
 // else, line breaks included, is kept as it was.
 func Redact(text []byte, key *Key) []byte {
 	if !hasKeyword(text) {
 		return text
 	}
 	out := make([]byte, 0, len(text))
-	var pem []byte // the body of the PEM block being read, or nil outside one
+	var pem []byte // the body of the PEM block or YAML block scalar being read, or nil outside one
 	inPEM := false
+	yamlIndent := -1 // the indentation of the key of the YAML block scalar being read
 	for len(text) > 0 {
 		line := text
 		if i := bytes.IndexByte(text, '\n'); i >= 0 {
@@ -256,6 +258,17 @@ func Redact(text []byte, key *Key) []byte {
 		}
 		text = text[len(line):]
 		body := bytes.TrimRight(line, "\r\n")
+		if yamlIndent >= 0 {
+			if len(bytes.TrimSpace(body)) == 0 || len(body)-len(bytes.TrimLeft(body, " \t")) > yamlIndent {
+				pem = append(pem, line...)
+				continue
+			}
+			if len(pem) > 0 {
+				out = appendRedacted(out, pem, key)
+				out = append(out, '\n')
+			}
+			yamlIndent, pem = -1, nil
+		}
 		switch {
 		case inPEM && bytes.HasPrefix(bytes.TrimSpace(body), []byte("-----END ")):
 			out = appendRedacted(out, pem, key)
@@ -269,14 +282,22 @@ func Redact(text []byte, key *Key) []byte {
 			inPEM, pem = true, []byte{}
 		default:
 			out = redactLine(out, line, key)
+			if m := yamlBlock.FindSubmatchIndex(body); m != nil {
+				yamlIndent, pem = m[3]-m[2], []byte{}
+			}
 		}
 	}
-	if inPEM { // a block without its END: its body is redacted all the same
+	if inPEM || len(pem) > 0 { // a block at the end, or without its END: its body is redacted all the same
 		out = appendRedacted(out, pem, key)
 		out = append(out, '\n')
 	}
 	return out
 }
+
+// yamlBlock is the key line of a YAML block scalar ("password: |", "- token: >-") of a
+// secret-looking name: the lines indented more than the line, and blank ones, are its
+// value.
+var yamlBlock = regexp.MustCompile(`(?i)^([ \t]*)(?:-[ \t]+)*["']?[\w.-]*(?:pass(?:wd|word|phrase)?|secret|token|api[_-]?key|private[_-]?key|credentials?)[\w.-]*["']?[ \t]*:[ \t]*[|>][-+0-9]*[ \t]*(?:#.*)?$`)
 
 func hasKeyword(b []byte) bool {
 	lower := bytes.ToLower(b)

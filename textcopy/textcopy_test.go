@@ -57,6 +57,12 @@ func TestRedact(t *testing.T) {
 		{`<property name="x"><hibernate.connection.password type="s">pw</hibernate.connection.password>` + "\n",
 			`<property name="x"><hibernate.connection.password type="s">` + h("pw") + `</hibernate.connection.password>` + "\n"},
 		{"<passwordPolicy/>\n<keyword>not secret</keyword>\n", "<passwordPolicy/>\n<keyword>not secret</keyword>\n"},
+		// A YAML block scalar of a secret-looking key: its lines, as one value.
+		{"db:\n  password: |\n    line one\n\n    line two\n  user: app\n",
+			"db:\n  password: " + h("|") + "\n" + h("    line one\n\n    line two\n") + "\n  user: app\n"},
+		{"- token: >-\r\n  folded\r\n", "- token: " + h(">-") + "\r\n" + h("  folded\r\n") + "\n"},
+		{"notes: |\n  password is elsewhere\n", "notes: |\n  password is elsewhere\n"},
+		{"password: |\npassword: |\n", "password: " + h("|") + "\npassword: " + h("|") + "\n"},
 	} {
 		if got := string(Redact([]byte(tc.in), &key)); got != tc.want {
 			t.Errorf("Redact(%q)\n got %q\nwant %q", tc.in, got, tc.want)

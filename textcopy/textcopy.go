@@ -143,8 +143,11 @@ func IsPrivateKey(b []byte) bool {
 		}
 		rest = rest[n:]
 	}
-	return bytes.HasPrefix(b, []byte("PuTTY-User-Key-File-"))
+	return puttyKey.Match(b)
 }
+
+// puttyKey is the first line of a PuTTY key file, wherever a line holds it.
+var puttyKey = regexp.MustCompile(`(?m)^[\s\x{FEFF}]*PuTTY-User-Key-File-`)
 
 func isBase64(c byte) bool {
 	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '='

@@ -83,6 +83,7 @@ func TestTake(t *testing.T) {
 		{"rsa", "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\n", tree.NoCopySecret},
 		{"openssh", "junk\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----\n", tree.NoCopySecret},
 		{"putty", "PuTTY-User-Key-File-3: ssh-ed25519\n", tree.NoCopySecret},
+		{"putty pasted in notes", "keys:\r\n\uFEFF  PuTTY-User-Key-File-2: ssh-rsa\r\nPrivate-Lines: 1\r\nAAAA\r\n", tree.NoCopySecret},
 		// A kubeconfig (/etc/kubernetes/*.conf) holds its key base64-encoded.
 		{"kubeconfig", "users:\n- name: admin\n  user:\n    client-certificate-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=\n" +
 			"    client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFCi0tLS0tRU5EIFJTQSBQUklWQVRFIEtFWS0tLS0tCg==\n", tree.NoCopySecret},

@@ -231,23 +231,45 @@ var xmlSecret = regexp.MustCompile(`(?i)<[\w.:-]*(?:pass(?:wd|word|phrase)?|secr
 // ("postgres://app:PASSWORD@db/x"), to the URL's last "@" before its path.
 var urlPassword = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://[^\s/?#@:]*:([^\s/?#]+)@`)
 
+// cryptHash is a password hash in crypt's modular format ($ID$[PARAMS$]SALT$HASH:
+// $6$, $y$, $2b$, $apr1$, $argon2id$…), as the shadow file and htpasswd keep them.
+var cryptHash = regexp.MustCompile(`\$[0-9a-z-]{1,10}\$(?:[^$\s:]*\$){1,3}[./A-Za-z0-9+=]{16,}`)
+
+// mayHoldHash is cryptHash's cheap test: a "$" with another close after it.
+func mayHoldHash(line []byte) bool {
+	for i := bytes.IndexByte(line, '$'); i >= 0; {
+		next := bytes.IndexByte(line[i+1:], '$')
+		if next < 0 {
+			return false
+		}
+		if next >= 1 && next <= 10 {
+			return true
+		}
+		i += 1 + next
+	}
+	return false
+}
+
 // awsKey is an AWS access key id.
 var awsKey = regexp.MustCompile(`\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b`)
 
 // keywords are what a line must hold (in lower case) for secretLine, xmlSecret,
-// urlPassword, awsKey or a PEM block to apply: a cheap test that spares most lines the expressions.
+// urlPassword, awsKey or a PEM block to apply (cryptHash: mayHoldHash): a cheap test that
+// spares most lines the expressions.
 var keywords = [][]byte{[]byte("pass"), []byte("secret"), []byte("token"), []byte("key"), []byte("bearer"),
 	[]byte("basic"), []byte("credential"), []byte("-----begin"), []byte("akia"), []byte("asia"),
 	[]byte("agpa"), []byte("aida"), []byte("aroa"), []byte("anpa"), []byte("://")}
 
 // Redact returns text with secrets' values replaced by "[redacted: H]", H being the
 // first 8 hex digits of the value's BLAKE3 keyed with key: the value of every assignment secretLine
-// matches, the text of XML elements of such names, Authorization credentials, the passwords of URLs, AWS access key ids, and the body of every PEM
+// matches, the text of XML elements of such names, Authorization credentials, the passwords of URLs,
+// password hashes in crypt's format, AWS access key ids, and the body of every PEM
 // block (one line for the whole body, between its BEGIN and END lines) and of every
 // YAML block scalar of a secret-looking key (one line for its lines). Everything
 // else, line breaks included, is kept as it was.
 func Redact(text []byte, key *Key) []byte {
-	if !hasKeyword(text) {
+	keywords := hasKeyword(text)
+	if !keywords && !mayHoldHash(text) {
 		return text
 	}
 	out := make([]byte, 0, len(text))
@@ -284,7 +306,7 @@ func Redact(text []byte, key *Key) []byte {
 			out = append(out, line...)
 			inPEM, pem = true, []byte{}
 		default:
-			out = redactLine(out, line, key)
+			out = redactLine(out, line, key, keywords)
 			if m := yamlBlock.FindSubmatchIndex(body); m != nil {
 				yamlIndent, pem = m[3]-m[2], []byte{}
 			}
@@ -312,13 +334,26 @@ func hasKeyword(b []byte) bool {
 	return false
 }
 
-// redactLine appends line to out with the values secretLine and awsKey find redacted.
-func redactLine(out, line []byte, key *Key) []byte {
-	if !hasKeyword(line) {
+// The expressions whose last group is a value to redact: the element's text, the
+// URL's password, the whole hash or key id.
+var (
+	allValues  = []*regexp.Regexp{xmlSecret, urlPassword, cryptHash, awsKey}
+	hashValues = []*regexp.Regexp{cryptHash}
+)
+
+// redactLine appends line to out with the values secretLine and the expressions of
+// values find redacted; keywords says whether the text holds any of keywords.
+func redactLine(out, line []byte, key *Key, keywords bool) []byte {
+	keyword := keywords && hasKeyword(line)
+	if !keyword && !mayHoldHash(line) {
 		return append(out, line...)
 	}
-	var spans [][2]int // value spans, in order, not overlapping
-	if !nssLine.Match(bytes.TrimRight(line, "\r\n")) {
+	var spans [][2]int   // value spans, in order, not overlapping
+	values := hashValues // all a line without a keyword may hold
+	if keyword {
+		values = allValues
+	}
+	if keyword && !nssLine.Match(bytes.TrimRight(line, "\r\n")) {
 		for _, m := range secretLine.FindAllSubmatchIndex(line, -1) {
 			for g := 2; g < len(m); g += 2 { // the one alternative of the value that matched
 				if m[g] >= 0 {
@@ -328,9 +363,7 @@ func redactLine(out, line []byte, key *Key) []byte {
 			}
 		}
 	}
-	// The value is each expression's last group: the element's text, the URL's
-	// password, the whole key id.
-	for _, re := range []*regexp.Regexp{xmlSecret, urlPassword, awsKey} {
+	for _, re := range values {
 		for _, m := range re.FindAllSubmatchIndex(line, -1) {
 			if v := m[len(m)-2:]; !covered(spans, v[0], v[1]) {
 				spans = append(spans, [2]int{v[0], v[1]})

@@ -63,6 +63,15 @@ func TestRedact(t *testing.T) {
 		{"- token: >-\r\n  folded\r\n", "- token: " + h(">-") + "\r\n" + h("  folded\r\n") + "\n"},
 		{"notes: |\n  password is elsewhere\n", "notes: |\n  password is elsewhere\n"},
 		{"password: |\npassword: |\n", "password: " + h("|") + "\npassword: " + h("|") + "\n"},
+		// Password hashes in crypt's format, wherever they are: a copy of the shadow
+		// file under another name (/var/backups/shadow.bak), an htpasswd file.
+		{"root:$y$j9T$Ke8Fq1Tt0yQ9$3nTQ0cZ5bZ0u0t9VQ2a0s3c7Fh0lq1m2n3o4p5q6r7s:19700:0:99999:7:::\n",
+			"root:" + h("$y$j9T$Ke8Fq1Tt0yQ9$3nTQ0cZ5bZ0u0t9VQ2a0s3c7Fh0lq1m2n3o4p5q6r7s") + ":19700:0:99999:7:::\n"},
+		{"bob:!$6$saltsalt$Yq0t9bZ0u0t9VQ2a0s3c7Fh0lq1m2n3o4p5q6r7s8t9u0v1w2x3y4z5A6B7C8D9E0F1G2H3I4J5K6L7M8N9O:19000::::::\n",
+			"bob:!" + h("$6$saltsalt$Yq0t9bZ0u0t9VQ2a0s3c7Fh0lq1m2n3o4p5q6r7s8t9u0v1w2x3y4z5A6B7C8D9E0F1G2H3I4J5K6L7M8N9O") + ":19000::::::\n"},
+		{"admin:$apr1$r31.....$HqJZimcKQFAMYayBlzkrA/\n", "admin:" + h("$apr1$r31.....$HqJZimcKQFAMYayBlzkrA/") + "\n"},
+		{"hash = $2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW\n", "hash = " + h("$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW") + "\n"},
+		{"echo $1$2 $HOME\n", "echo $1$2 $HOME\n"},
 	} {
 		if got := string(Redact([]byte(tc.in), &key)); got != tc.want {
 			t.Errorf("Redact(%q)\n got %q\nwant %q", tc.in, got, tc.want)

@@ -120,9 +120,34 @@ func TestContentDiffOptIns(t *testing.T) {
 		t.Errorf("sshd_config over content_diff_max: no_diff %q", got)
 	}
 
+	// A rule that follows symlinks keeps only world-readable files: a link planted in
+	// its tree may lead to any file fim can read, directly or through a directory.
+	f = contentDiffFixture(t, config.Rule{ContentDiffPrivate: true, FollowSymlinks: true})
+	outside := t.TempDir()
+	must(t, os.Mkdir(outside+"/d", 0o755))
+	must(t, os.WriteFile(outside+"/d/shadow", []byte("root:$6$outside-hash:19000::::::\n"), 0o600))
+	must(t, os.WriteFile(outside+"/d/motd", []byte("welcome\n"), 0o644))
+	must(t, errors.Join(os.Symlink(outside+"/d", f.tree+"/etc/linked"), os.Symlink(outside+"/d/shadow", f.tree+"/etc/shadow-link")))
+	f.baseline(t)
+	write(t, outside+"/d/motd", "welcome back\n")
+	must(t, os.WriteFile(outside+"/d/shadow", []byte("root:$6$changed-hash:19001::::::\n"), 0o600))
+	events, _ = f.diffs(t)
+	for path, want := range map[string]string{"/etc/linked/shadow": "private", "/etc/shadow-link": "private", "/etc/linked/motd": ""} {
+		if ev := events[path]; ev.NoDiff != want || strings.Contains(ev.Diff, "hash") {
+			t.Errorf("follow_symlinks: %s: diff %q, no_diff %q, want no_diff %q", path, ev.Diff, ev.NoDiff, want)
+		}
+	}
+	if got := events["/etc/linked/motd"].Diff; got != "@@ -1 +1 @@\n-welcome\n+welcome back\n" {
+		t.Errorf("follow_symlinks: /etc/linked/motd: diff %q", got)
+	}
+	db, err := os.ReadFile(f.db)
+	must(t, err)
+	if bytes.Contains(db, []byte("outside-hash")) {
+		t.Error("follow_symlinks: the baseline holds the content of a private file a link leads to")
+	}
+
 	f = contentDiffFixture(t, config.Rule{})
 	f.pol.Redact = true
-	var err error
 	f.comp, err = f.pol.Compile()
 	must(t, err)
 	f.baseline(t)

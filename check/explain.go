@@ -80,6 +80,9 @@ func explainCopy(root *walk.Root, e *tree.Entry, redact bool) string {
 		}
 		return "none: secret: it holds a private key"
 	case tree.NoCopyPrivate:
+		if root.FollowSymlinks {
+			return "none: private: not world-readable, and its rule follows symlinks, which leaves content_diff_private out"
+		}
 		return "none: private: not world-readable, and its rule has no content_diff_private"
 	case tree.NoCopyTooLarge:
 		if e.Size > c.Max {

@@ -140,7 +140,9 @@ func (p *Policy) Compile() (*Compiled, error) {
 	for _, r := range p.Rules {
 		root, f, err := r.compile(global, p.CrossMounts)
 		if err == nil && r.ContentDiff && !p.Redact {
-			root.Copies = &walk.Copies{Max: cmp.Or(r.ContentDiffMax, textcopy.DefaultMax), Private: r.ContentDiffPrivate, NoDiff: noDiff}
+			// A rule that follows symlinks keeps only world-readable files: a link in its
+			// tree may lead to any file fim can read, directly or through a directory.
+			root.Copies = &walk.Copies{Max: cmp.Or(r.ContentDiffMax, textcopy.DefaultMax), Private: r.ContentDiffPrivate && !r.FollowSymlinks, NoDiff: noDiff}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("path %q: %w", r.Path, err)

@@ -91,6 +91,8 @@ type Annotator struct {
 	// edited are the dpkg packages whose database entries an event showed changed
 	// (allDpkg: the status file, every package's), with the database file.
 	edited map[string]string
+	// sums are the dpkg packages whose .md5sums an event showed with other content.
+	sums map[string]bool
 	// journal holds the last journal record of each path since Since.
 	journal     map[string]*journalRecord
 	journalRead bool
@@ -333,6 +335,12 @@ func (a *Annotator) tampered(events []diff.Event, log map[string]pkgdb.Transacti
 				a.edited = map[string]string{}
 			}
 			a.edited[pkg] = ev.Path
+			if strings.HasSuffix(ev.Path, ".md5sums") && ev.Changed.Has(diff.AttrContent) {
+				if a.sums == nil {
+					a.sums = map[string]bool{}
+				}
+				a.sums[pkg] = true
+			}
 		}
 	}
 	if len(a.edited) == 0 {
@@ -352,10 +360,13 @@ func (a *Annotator) tampered(events []diff.Event, log map[string]pkgdb.Transacti
 			return file + " changed since the baseline, and the package log shows no transaction since that dpkg's status agrees with"
 		}
 		if t, ok := log[pkg]; ok {
-			if a.agrees(t) {
-				return ""
+			if !a.agrees(t) {
+				return file + " changed since the baseline, and dpkg's status does not agree with the package log's " + t.String()
 			}
-			return file + " changed since the baseline, and dpkg's status does not agree with the package log's " + t.String()
+			if v := a.sameVersion(pkg); v != "" && a.sums[pkg] {
+				return pkg + "'s .md5sums changed since the baseline, and " + pkg + " is at version " + v + " as it was then: a reinstall of one version writes the same digests"
+			}
+			return ""
 		}
 		return file + " changed since the baseline, and the package log shows no transaction of " + pkg + " since"
 	}
@@ -443,11 +454,30 @@ func dbFileManager(p string) string {
 	return ""
 }
 
+// sameVersion returns the version dpkg's status holds installed for pkg when it is the
+// version the baseline's snapshot recorded for it, else "". A transaction that leaves
+// a package at its version (a reinstall) writes the digests that version shipped: what
+// the baseline's .md5sums held.
+func (a *Annotator) sameVersion(pkg string) string {
+	if a.snap == nil || a.db == nil {
+		return ""
+	}
+	for _, pk := range a.db.Packages() {
+		if pk.Manager == pkgdb.Dpkg && pk.Name == pkg && strings.HasSuffix(pk.Status, " installed") {
+			if pk.Version != "" && pk.Version == a.snap.Version(string(pkgdb.Dpkg), pkg) {
+				return pk.Version
+			}
+		}
+	}
+	return ""
+}
+
 // agrees says whether dpkg's status agrees with t, the package log's last transaction
 // of its package: installed or upgraded to the version status now records for it, or
 // removed and no longer installed. A line appended to the log by hand that names
 // another version than status explains nothing; one that names the version status
-// holds (a reinstall, as apt reinstall logs it) cannot be told from a real one.
+// holds (a reinstall, as apt reinstall logs it) cannot be told from a real one, but
+// a reinstall does not change a package's digests (sameVersion).
 func (a *Annotator) agrees(t pkgdb.Transaction) bool {
 	installed := false
 	for _, pk := range a.db.Packages() {

@@ -477,6 +477,17 @@ func (s *Snapshot) Owner(p string) *diff.Package {
 	return nil
 }
 
+// Version returns the version of the package name of manager that the snapshot lists
+// paths of, "" when it lists none.
+func (s *Snapshot) Version(manager, name string) string {
+	for _, o := range s.owners {
+		if o.Manager == manager && o.Name == name {
+			return o.Version
+		}
+	}
+	return ""
+}
+
 // coarseNow is the time now by the clock file times are taken from (the kernel's
 // coarse clock, up to a tick behind time.Now), so that a database file changed after
 // it never carries an earlier time: a snapshot's time is compared with them.

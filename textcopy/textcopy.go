@@ -2,9 +2,9 @@
 // content diffs, and makes it: only text (valid UTF-8 without NUL bytes), never a
 // private key (recognised by its PEM or OpenSSH block), and with the values of lines
 // that look like secrets replaced by "[redacted: <8 hex digits>]", the digits those of
-// the value's BLAKE3 keyed with the baseline's Key, so that a changed secret shows as
-// changed without showing what it is, and a short one cannot be found by hashing
-// guesses without the key. A copy is kept as a zstd frame; Decode refuses one that
+// the value's BLAKE3 keyed with the baseline's Key for the file (Key.For), so that a
+// changed secret shows as changed without showing what it is, and a short one cannot
+// be found by hashing guesses without the key, nor by writing guesses in another file. A copy is kept as a zstd frame; Decode refuses one that
 // does not decode within a limit.
 //
 // Which files are asked for at all (content_diff rules, no_diff patterns, the shadow
@@ -15,6 +15,7 @@ package textcopy
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -54,6 +55,18 @@ func Take(content []byte, key *Key) ([]byte, tree.NoCopy) {
 // copies and those of the files checked against it are comparable; it is as secret as
 // the baseline file (0600), and fim never shows it.
 type Key [32]byte
+
+// For returns the key of the copies of the file at recorded path p: k keyed with p, so
+// that one secret in two files is tagged differently, and a user who can write a file
+// under a content_diff rule cannot learn another file's secret by writing guesses and
+// comparing their tags in a report.
+func (k *Key) For(p string) *Key {
+	h, _ := blake3.NewKeyed(k[:]) // a 32-byte key: no error
+	h.WriteString(p)
+	var f Key
+	h.Sum(f[:0])
+	return &f
+}
 
 // NewKey returns a random key.
 func NewKey() Key {
@@ -106,8 +119,42 @@ func IsText(b []byte) bool { return bytes.IndexByte(b, 0) < 0 && utf8.Valid(b) }
 
 // IsPrivateKey reports whether b holds a private key block: PEM ("-----BEGIN RSA
 // PRIVATE KEY-----", "… ENCRYPTED PRIVATE KEY", "… OPENSSH PRIVATE KEY", "… PGP
-// PRIVATE KEY BLOCK") or a PuTTY key file.
+// PRIVATE KEY BLOCK"), such a block base64-encoded (a kubeconfig's client-key-data),
+// or a PuTTY key file.
 func IsPrivateKey(b []byte) bool {
+	if isPEMPrivateKey(b) {
+		return true
+	}
+	// "LS0tLS1CRUdJTi" is "-----BEGIN" in base64: the first bytes of each such value
+	// are decoded and looked at as a PEM header.
+	for rest := b; ; {
+		i := bytes.Index(rest, []byte("LS0tLS1CRUdJTi"))
+		if i < 0 {
+			break
+		}
+		rest = rest[i:]
+		n := 0
+		for n < len(rest) && n < 128 && isBase64(rest[n]) {
+			n++
+		}
+		head, _ := base64.StdEncoding.AppendDecode(nil, rest[:n&^3])
+		if isPEMPrivateKey(head) {
+			return true
+		}
+		rest = rest[n:]
+	}
+	return puttyKey.Match(b)
+}
+
+// puttyKey is the first line of a PuTTY key file, wherever a line holds it.
+var puttyKey = regexp.MustCompile(`(?m)^[\s\x{FEFF}]*PuTTY-User-Key-File-`)
+
+func isBase64(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '='
+}
+
+// isPEMPrivateKey reports whether b holds the BEGIN line of a PEM private key block.
+func isPEMPrivateKey(b []byte) bool {
 	for rest := b; ; {
 		i := bytes.Index(rest, []byte("-----BEGIN "))
 		if i < 0 {
@@ -122,7 +169,7 @@ func IsPrivateKey(b []byte) bool {
 			return true
 		}
 	}
-	return bytes.HasPrefix(b, []byte("PuTTY-User-Key-File-"))
+	return false
 }
 
 // neverPaths are recorded paths whose content is never kept, whatever a policy says.
@@ -155,12 +202,15 @@ func Public(p string) bool { return path.Ext(p) == ".pub" }
 
 // secretLine finds a value to redact in one line: an assignment to a secret-looking
 // name (password, passwd, secret, token, api_key, private_key, with a prefix or
-// suffix: db_password, client_secret, "token":), an Authorization header's credentials,
-// or an AWS access key id.
+// suffix: db_password, client_secret, "token":), or an Authorization header's
+// credentials. The value is the whole of it: a quoted one to its closing quote (a
+// backslash escaping a double quote), or the end of the line when none closes it; an
+// unquoted one across its spaces ("correct horse battery") to a comma, a semicolon, a
+// quote or the end of the line.
 var secretLine = regexp.MustCompile(`(?i)` +
 	`(?:(?:pass(?:wd|word|phrase)?|secret|token|api[_-]?key|private[_-]?key|credentials?)[\w.-]*["']?\s*[:=]\s*` +
 	`|\b(?:bearer|basic)\s+)` +
-	`(["']?)([^\s"',;]+)`)
+	`(?:"((?:[^"\\\r\n]|\\[^\r\n])+)|'([^'\r\n]+)|([^\s"',;]+(?:[ \t]+[^\s"',;]+)*))`)
 
 // nssLine is a line of nsswitch.conf for the passwd database, which secretLine's
 // "passwd" would take for a secret: "passwd:" (or "passwd_compat:") followed only by
@@ -173,27 +223,59 @@ var nssLine = regexp.MustCompile(`^\s*passwd(?:_compat)?\s*:(?:\s+(?:` +
 	`resolve|mdns[46]?(?:_minimal)?|altfiles|cache|usrfiles|extrausers|libvirt(?:_guest)?|` +
 	`\[!?[A-Za-z]+=[a-z]+(?:\s+!?[A-Za-z]+=[a-z]+)*\]))+\s*(?:#.*)?$`)
 
+// xmlSecret finds the text of an XML element of a secret-looking name
+// ("<password>VALUE</password>", Maven's settings.xml), to the next tag.
+var xmlSecret = regexp.MustCompile(`(?i)<[\w.:-]*(?:pass(?:wd|word|phrase)?|secret|token|api[_-]?key|private[_-]?key|credentials?)[\w.:-]*(?:\s[^<>]*)?>([^<\r\n]+)`)
+
+// urlPassword finds the password of a URL's user information
+// ("postgres://app:PASSWORD@db/x"), to the URL's last "@" before its path.
+var urlPassword = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://[^\s/?#@:]*:([^\s/?#]+)@`)
+
+// cryptHash is a password hash in crypt's modular format ($ID$[PARAMS$]SALT$HASH:
+// $6$, $y$, $2b$, $apr1$, $argon2id$…), as the shadow file and htpasswd keep them.
+var cryptHash = regexp.MustCompile(`\$[0-9a-z-]{1,10}\$(?:[^$\s:]*\$){1,3}[./A-Za-z0-9+=]{16,}`)
+
+// mayHoldHash is cryptHash's cheap test: a "$" with another close after it.
+func mayHoldHash(line []byte) bool {
+	for i := bytes.IndexByte(line, '$'); i >= 0; {
+		next := bytes.IndexByte(line[i+1:], '$')
+		if next < 0 {
+			return false
+		}
+		if next >= 1 && next <= 10 {
+			return true
+		}
+		i += 1 + next
+	}
+	return false
+}
+
 // awsKey is an AWS access key id.
 var awsKey = regexp.MustCompile(`\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b`)
 
-// keywords are what a line must hold (in lower case) for secretLine or a PEM block to
-// apply: a cheap test that spares most lines the expressions.
+// keywords are what a line must hold (in lower case) for secretLine, xmlSecret,
+// urlPassword, awsKey or a PEM block to apply (cryptHash: mayHoldHash): a cheap test that
+// spares most lines the expressions.
 var keywords = [][]byte{[]byte("pass"), []byte("secret"), []byte("token"), []byte("key"), []byte("bearer"),
 	[]byte("basic"), []byte("credential"), []byte("-----begin"), []byte("akia"), []byte("asia"),
-	[]byte("agpa"), []byte("aida"), []byte("aroa"), []byte("anpa")}
+	[]byte("agpa"), []byte("aida"), []byte("aroa"), []byte("anpa"), []byte("://")}
 
 // Redact returns text with secrets' values replaced by "[redacted: H]", H being the
 // first 8 hex digits of the value's BLAKE3 keyed with key: the value of every assignment secretLine
-// matches, Authorization credentials, AWS access key ids, and the body of every PEM
-// block (one line for the whole body, between its BEGIN and END lines). Everything
+// matches, the text of XML elements of such names, Authorization credentials, the passwords of URLs,
+// password hashes in crypt's format, AWS access key ids, and the body of every PEM
+// block (one line for the whole body, between its BEGIN and END lines) and of every
+// YAML block scalar of a secret-looking key (one line for its lines). Everything
 // else, line breaks included, is kept as it was.
 func Redact(text []byte, key *Key) []byte {
-	if !hasKeyword(text) {
+	keywords := hasKeyword(text)
+	if !keywords && !mayHoldHash(text) {
 		return text
 	}
 	out := make([]byte, 0, len(text))
-	var pem []byte // the body of the PEM block being read, or nil outside one
+	var pem []byte // the body of the PEM block or YAML block scalar being read, or nil outside one
 	inPEM := false
+	yamlIndent := -1 // the indentation of the key of the YAML block scalar being read
 	for len(text) > 0 {
 		line := text
 		if i := bytes.IndexByte(text, '\n'); i >= 0 {
@@ -201,6 +283,17 @@ func Redact(text []byte, key *Key) []byte {
 		}
 		text = text[len(line):]
 		body := bytes.TrimRight(line, "\r\n")
+		if yamlIndent >= 0 {
+			if len(bytes.TrimSpace(body)) == 0 || len(body)-len(bytes.TrimLeft(body, " \t")) > yamlIndent {
+				pem = append(pem, line...)
+				continue
+			}
+			if len(pem) > 0 {
+				out = appendRedacted(out, pem, key)
+				out = append(out, '\n')
+			}
+			yamlIndent, pem = -1, nil
+		}
 		switch {
 		case inPEM && bytes.HasPrefix(bytes.TrimSpace(body), []byte("-----END ")):
 			out = appendRedacted(out, pem, key)
@@ -213,15 +306,23 @@ func Redact(text []byte, key *Key) []byte {
 			out = append(out, line...)
 			inPEM, pem = true, []byte{}
 		default:
-			out = redactLine(out, line, key)
+			out = redactLine(out, line, key, keywords)
+			if m := yamlBlock.FindSubmatchIndex(body); m != nil {
+				yamlIndent, pem = m[3]-m[2], []byte{}
+			}
 		}
 	}
-	if inPEM { // a block without its END: its body is redacted all the same
+	if inPEM || len(pem) > 0 { // a block at the end, or without its END: its body is redacted all the same
 		out = appendRedacted(out, pem, key)
 		out = append(out, '\n')
 	}
 	return out
 }
+
+// yamlBlock is the key line of a YAML block scalar ("password: |", "- token: >-") of a
+// secret-looking name: the lines indented more than the line, and blank ones, are its
+// value.
+var yamlBlock = regexp.MustCompile(`(?i)^([ \t]*)(?:-[ \t]+)*["']?[\w.-]*(?:pass(?:wd|word|phrase)?|secret|token|api[_-]?key|private[_-]?key|credentials?)[\w.-]*["']?[ \t]*:[ \t]*[|>][-+0-9]*[ \t]*(?:#.*)?$`)
 
 func hasKeyword(b []byte) bool {
 	lower := bytes.ToLower(b)
@@ -233,20 +334,40 @@ func hasKeyword(b []byte) bool {
 	return false
 }
 
-// redactLine appends line to out with the values secretLine and awsKey find redacted.
-func redactLine(out, line []byte, key *Key) []byte {
-	if !hasKeyword(line) {
+// The expressions whose last group is a value to redact: the element's text, the
+// URL's password, the whole hash or key id.
+var (
+	allValues  = []*regexp.Regexp{xmlSecret, urlPassword, cryptHash, awsKey}
+	hashValues = []*regexp.Regexp{cryptHash}
+)
+
+// redactLine appends line to out with the values secretLine and the expressions of
+// values find redacted; keywords says whether the text holds any of keywords.
+func redactLine(out, line []byte, key *Key, keywords bool) []byte {
+	keyword := keywords && hasKeyword(line)
+	if !keyword && !mayHoldHash(line) {
 		return append(out, line...)
 	}
-	var spans [][2]int // value spans, in order, not overlapping
-	if !nssLine.Match(bytes.TrimRight(line, "\r\n")) {
+	var spans [][2]int   // value spans, in order, not overlapping
+	values := hashValues // all a line without a keyword may hold
+	if keyword {
+		values = allValues
+	}
+	if keyword && !nssLine.Match(bytes.TrimRight(line, "\r\n")) {
 		for _, m := range secretLine.FindAllSubmatchIndex(line, -1) {
-			spans = append(spans, [2]int{m[4], m[5]})
+			for g := 2; g < len(m); g += 2 { // the one alternative of the value that matched
+				if m[g] >= 0 {
+					spans = append(spans, [2]int{m[g], m[g+1]})
+					break
+				}
+			}
 		}
 	}
-	for _, m := range awsKey.FindAllIndex(line, -1) {
-		if !covered(spans, m[0], m[1]) {
-			spans = append(spans, [2]int{m[0], m[1]})
+	for _, re := range values {
+		for _, m := range re.FindAllSubmatchIndex(line, -1) {
+			if v := m[len(m)-2:]; !covered(spans, v[0], v[1]) {
+				spans = append(spans, [2]int{v[0], v[1]})
+			}
 		}
 	}
 	if len(spans) == 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fim/internal/fstest"
+	"fim/textcopy"
 	"fim/tree"
 	"fmt"
 	"os"
@@ -235,5 +236,42 @@ func TestChurn(t *testing.T) {
 				t.Errorf("%s vanished and was reported: %v", w.path, w.err)
 			}
 		}
+	}
+}
+
+// TestCopyOfFileMadePrivateWhileListed: a world-readable text file under a content_diff
+// rule (without content_diff_private) that is made 0600 and rewritten after its
+// directory was listed, before it is read, is read again as it is now: its copy must
+// follow its mode now, so none is kept of the private content. With one worker, the
+// large file hashed first gives the consumer, handed the root, the time to make the
+// change before the file is read.
+func TestCopyOfFileMadePrivateWhileListed(t *testing.T) {
+	big := strings.Repeat(fstest.BlobData(64<<10, 7), 1024) // 64 MiB
+	public := strings.Repeat("public line\n", 10<<10)       // past inlineHashMax: read by the worker
+	private := strings.Repeat("private line\n", 10<<10)
+	root := fstest.Make(t, fstest.Tree{"a-big": fstest.File(big), "b-text": fstest.File(public)})
+	w := &Walker{Workers: 1, Roots: []Root{{Path: root, Options: Options{Copies: &Copies{Max: textcopy.MaxSize}}}}}
+	var got *tree.Entry
+	for e, err := range w.Walk(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch e.Path {
+		case root:
+			if err := errors.Join(os.Chmod(root+"/b-text", 0o600), os.WriteFile(root+"/b-text", []byte(private), 0o600)); err != nil {
+				t.Fatal(err)
+			}
+		case root + "/b-text":
+			got = e
+		}
+	}
+	if got == nil {
+		t.Fatal("b-text not recorded")
+	}
+	if got.Hash != blake3.Sum256([]byte(private)) {
+		t.Fatalf("b-text was read before the change (flags %b): the test proves nothing", got.Flags)
+	}
+	if got.Mode&0o777 != 0o600 || got.Copy != nil || got.NoCopy != tree.NoCopyPrivate {
+		t.Errorf("b-text made 0600: mode %o, a copy of %d bytes kept, reason %v: want no copy, private", got.Mode&0o777, len(got.Copy), got.NoCopy)
 	}
 }

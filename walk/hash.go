@@ -83,6 +83,13 @@ func (wk *walk) hashEntry(maxSize int64, e *tree.Entry, a *aux, hb *hashBuf, dir
 			return
 		}
 		fillStat(e, &stx)
+		// What is read next is kept only if the file, as it is now, may be kept: it
+		// may have been made private since it was listed.
+		if a.copyMax > 0 {
+			if why := a.copies.reason(e, a.followed); why != tree.CopyNone {
+				e.NoCopy, a.copyMax = why, 0
+			}
+		}
 		// The new ctime may come from an xattr set since the listing read them: read them
 		// again (a file's are read once more from the file opened next).
 		readXattrsAt(e, dirfd, name, a.followed)
@@ -207,7 +214,7 @@ func (wk *walk) hashOnce(e *tree.Entry, a *aux, hb *hashBuf, dirfd int, name str
 	e.Copy = nil
 	switch {
 	case keep:
-		e.Copy, e.NoCopy = textcopy.Take(hb.kept.Bytes(), a.copyKey)
+		e.Copy, e.NoCopy = textcopy.Take(hb.kept.Bytes(), a.copies.Key.For(e.Path))
 	case a.copyMax > 0:
 		e.NoCopy = tree.NoCopyTooLarge // grew past the limit since it was listed
 	}

@@ -37,8 +37,9 @@ type Copies struct {
 	Max     int64     // larger files are too_large; at most textcopy.MaxSize
 	Private bool      // keep the content of files that are not world-readable too
 	NoDiff  []Matcher // secret: never kept (textcopy.Public lets .pub files through)
-	// Key keys the digests of redacted secrets (textcopy.Redact): the key of the
-	// baseline the copies are kept in or compared with.
+	// Key keys the digests of redacted secrets (textcopy.Redact), for each file with
+	// its recorded path (textcopy.Key.For): the key of the baseline the copies are
+	// kept in or compared with.
 	Key textcopy.Key
 }
 
@@ -55,14 +56,16 @@ func (c *Copies) NoDiffMatch(p string) Matcher {
 }
 
 // reason returns why the content of e, a regular file, is not kept, or tree.CopyNone
-// when it is to be read and kept if it proves to be text.
-func (c *Copies) reason(e *tree.Entry) tree.NoCopy {
+// when it is to be read and kept if it proves to be text. Private lets in the files
+// of the rule's tree, not a file a symlink (followed) leads to, which may be any file
+// fim can read (/etc/shadow, a key under /root): that one must be world-readable.
+func (c *Copies) reason(e *tree.Entry, followed bool) tree.NoCopy {
 	switch {
 	case textcopy.Never(e.Path):
 		return tree.NoCopySecret
 	case c.NoDiffMatch(e.Path) != nil:
 		return tree.NoCopySecret
-	case e.Mode&0o004 == 0 && !c.Private:
+	case e.Mode&0o004 == 0 && (!c.Private || followed):
 		return tree.NoCopyPrivate
 	case e.Size > c.Max:
 		return tree.NoCopyTooLarge

@@ -2,8 +2,10 @@ package walk
 
 import (
 	"crypto/md5"
+	"errors"
 	"hash"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -152,5 +154,67 @@ func TestSideDigestLinks(t *testing.T) {
 	}
 	if asked != 1 {
 		t.Errorf("side asked %d times for the three names of one file, want once", asked)
+	}
+}
+
+// TestCopyThroughSymlink: content_diff_private lets in the files of the rule's tree that
+// are not world-readable, not whatever a symlink planted there leads to: with
+// follow_symlinks, a link to a private file elsewhere (/etc/shadow, a key in /root)
+// keeps no copy of it, while a link to a world-readable file does.
+func TestCopyThroughSymlink(t *testing.T) {
+	outside := fstest.Make(t, fstest.Tree{"secret": fstest.File("root:$6$salt$hash:19000:0:99999:7:::\n"), "public": fstest.File("public\n")})
+	if err := os.Chmod(outside+"/secret", 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := fstest.Make(t, fstest.Tree{"own": fstest.File("mine\n")})
+	if err := errors.Join(os.Chmod(dir+"/own", 0o600), os.Symlink(outside+"/secret", dir+"/to-secret"), os.Symlink(outside+"/public", dir+"/to-public")); err != nil {
+		t.Fatal(err)
+	}
+	o := Options{FollowSymlinks: true, Copies: &Copies{Max: textcopy.MaxSize, Private: true}}
+	r := walkDir(t, dir, o)
+	for _, tc := range []struct {
+		name string
+		copy bool
+		why  tree.NoCopy
+	}{
+		{"own", true, tree.CopyNone},
+		{"to-public", true, tree.CopyNone},
+		{"to-secret", false, tree.NoCopyPrivate},
+	} {
+		e := r.get(t, tc.name)
+		if e.Type != tree.TypeFile || (e.Copy != nil) != tc.copy || e.NoCopy != tc.why {
+			t.Errorf("%s: type %v, copy of %d bytes, reason %q: want a copy %v, reason %q", tc.name, e.Type, len(e.Copy), e.NoCopy, tc.copy, tc.why)
+		}
+	}
+}
+
+// TestCopyTagsByPath: a secret's redaction tag depends on the file it is in, so that a
+// user who can write a file under a content_diff rule, and read the reports, cannot
+// learn another file's secret by writing guesses and comparing their tags; the same
+// file read again tags an unchanged secret alike.
+func TestCopyTagsByPath(t *testing.T) {
+	dir := fstest.Make(t, fstest.Tree{"victim.conf": fstest.File("password=hunter2\n"), "guesses.conf": fstest.File("password=hunter2\n")})
+	o := Options{Copies: &Copies{Max: textcopy.MaxSize, Key: textcopy.NewKey()}}
+	tags := func() (victim, guess string) {
+		r := walkDir(t, dir, o)
+		for _, n := range []string{"victim.conf", "guesses.conf"} {
+			text, err := textcopy.Decode(r.get(t, n).Copy)
+			if err != nil || !strings.HasPrefix(text, "password="+textcopy.Marker) || strings.Contains(text, "hunter2") {
+				t.Fatalf("%s: copy %q, %v", n, text, err)
+			}
+			if n == "victim.conf" {
+				victim = text
+			} else {
+				guess = text
+			}
+		}
+		return victim, guess
+	}
+	victim, guess := tags()
+	if victim == guess {
+		t.Errorf("one secret in two files tagged alike: %q", victim)
+	}
+	if again, _ := tags(); again != victim {
+		t.Errorf("the same file read again: %q, then %q", victim, again)
 	}
 }

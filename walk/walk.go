@@ -3,7 +3,6 @@ package walk
 import (
 	"context"
 	"errors"
-	"fim/textcopy"
 	"fim/tree"
 	"fmt"
 	"io"
@@ -117,8 +116,8 @@ type aux struct {
 	grow         *tree.Entry // the record a growing file's beginning is checked against
 	copyMax      int64       // > 0: keep a copy of the content, if it is at most this long
 	prior        *tree.Entry // the record of a file, for Walker.Side
-	copyKey      *textcopy.Key
-	side         io.Writer // the side digest the hash job fed, once Done was given it
+	copies       *Copies     // the rule's, when copyMax > 0
+	side         io.Writer   // the side digest the hash job fed, once Done was given it
 }
 
 // linkSlot makes the hash of an inode with several names computed once, and its side
@@ -979,8 +978,8 @@ func (wk *walk) planHash(n *node, i int, r *Root, prior *tree.Entry, xattrs bool
 	var copies *Copies
 	if r != nil && r.Copies != nil && !wk.NoHash {
 		copies = r.Copies
-		if e.NoCopy = copies.reason(e); e.NoCopy == tree.CopyNone {
-			a.copyMax, a.copyKey = copies.Max, &copies.Key
+		if e.NoCopy = copies.reason(e, a.followed); e.NoCopy == tree.CopyNone {
+			a.copyMax, a.copies = copies.Max, copies
 			prior = nil // the content is read for its copy
 		}
 	}

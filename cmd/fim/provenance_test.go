@@ -520,7 +520,8 @@ func TestProvenanceTampered(t *testing.T) {
 // TestProvenanceLogForged: an intruder who edits a package's .md5sums also appends a
 // transaction of that package to dpkg.log. A line that names a version dpkg's status
 // does not hold explains nothing: still tampered. One that names the version status
-// holds (a reinstall) cannot be told from a real one, and is taken as one.
+// holds, and the baseline's snapshot recorded (a reinstall), cannot be told from a real
+// one, but a reinstall writes the digests the baseline's .md5sums held: still tampered.
 func TestProvenanceLogForged(t *testing.T) {
 	for _, c := range []struct {
 		line string
@@ -529,7 +530,7 @@ func TestProvenanceLogForged(t *testing.T) {
 		{"upgrade hello:amd64 2.10-3 2.10-3+fim9", "tampered"},
 		{"install hello:amd64 <none> 2.10-3+fim9", "tampered"},
 		{"remove hello:amd64 2.10-3 <none>", "tampered"},
-		{"upgrade hello:amd64 2.10-3 2.10-3", "match"}, // a reinstall, as apt reinstall logs it
+		{"upgrade hello:amd64 2.10-3 2.10-3", "tampered"}, // a reinstall, as apt reinstall logs it
 	} {
 		db := filepath.Join(t.TempDir(), "b.db")
 		_, at := dpkgBaseline(t, db, "hello")
@@ -547,6 +548,25 @@ func TestProvenanceLogForged(t *testing.T) {
 		out, _, _ := run(t, "check", "--db", db, "--format", "json")
 		if got := verdictsOf(t, out)["change /usr/bin/hello"]; got != c.want {
 			t.Errorf("dpkg.log forged with %q: /usr/bin/hello %s, want %s", c.line, got, c.want)
+		}
+	}
+}
+
+// TestProvenanceReinstall: a real reinstall of a package at the version the baseline
+// recorded (dpkg -i of the same .deb) rewrites its files and database entries with the
+// same content: nothing of it is tampered.
+func TestProvenanceReinstall(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "b.db")
+	root, _ := dpkgBaseline(t, db, "hello")
+	debtest.Run(t, "dpkg", debtest.DpkgArgs(root, "--force-depends", "-i", debtest.DebCache(t, "hello")["hello"])...)
+	out, _, _ := run(t, "check", "--db", db, "--format", "json")
+	got := verdictsOf(t, out)
+	if len(got) == 0 {
+		t.Fatal("the reinstall changed nothing")
+	}
+	for ev, v := range got {
+		if v == "tampered" || strings.HasSuffix(ev, "/usr/bin/hello") && v != "match" {
+			t.Errorf("after a reinstall of the same version: %s %s", ev, v)
 		}
 	}
 }

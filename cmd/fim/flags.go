@@ -121,7 +121,7 @@ var rootFlag = &cli.StringFlag{Name: "root", Usage: "read the tree under `DIR` b
 
 var signFlag = &cli.StringFlag{Name: "sign", Usage: "sign the baseline with the Ed25519 private key in `FILE` (see fim keygen)"}
 
-var workersFlag = &cli.IntFlag{Name: "workers", Usage: "goroutines listing and hashing (default: number of CPUs)"}
+var workersFlag = &cli.IntFlag{Name: "workers", Usage: "goroutines listing and hashing (default: four per CPU)"}
 
 var noProvenanceFlag = &cli.BoolFlag{Name: "no-provenance", Usage: "do not ask the package databases under the root what they make of each change (see README: provenance)"}
 

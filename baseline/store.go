@@ -536,7 +536,8 @@ type Reader struct {
 	// the meta as the digest seals it (metaBody).
 	info, signature, body []byte
 	// gets keeps Get's cursors, on this Reader's transaction, and key buffers.
-	gets sync.Pool
+	gets  sync.Pool
+	ahead *sync.WaitGroup // the request to read the file ahead (readAhead)
 }
 
 // Open opens the baseline at path read-only and validates that it is a complete fim
@@ -546,8 +547,10 @@ func Open(path string) (r *Reader, err error) {
 	if err != nil {
 		return nil, err
 	}
+	ahead := readAhead(f)
 	files := []*os.File{f}
 	closeFiles := func() {
+		ahead.Wait()
 		for _, f := range files {
 			f.Close()
 		}
@@ -577,7 +580,7 @@ func Open(path string) (r *Reader, err error) {
 		closeFiles()
 		return nil, bad(path, "%v", err)
 	}
-	r = &Reader{path: path, files: files, db: db, tx: tx}
+	r = &Reader{path: path, files: files, db: db, tx: tx, ahead: ahead}
 	if st, err := os.Stat(path); err == nil {
 		r.size = st.Size()
 	}
@@ -586,6 +589,18 @@ func Open(path string) (r *Reader, err error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// readAhead asks the kernel to read the whole database file into the page cache, in
+// the background: a check reads every record through the mapping, in key order or as
+// lookups following the walk, and on a cold cache each page would otherwise come from
+// disk on its own fault, in the walk's way. The request (which returns once the reads
+// are queued) is made on a goroutine of its own, which the returned group waits for:
+// the file is closed only after it.
+func readAhead(f *os.File) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	wg.Go(func() { unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_WILLNEED) })
+	return &wg
 }
 
 func (r *Reader) readMeta() error {
@@ -691,6 +706,7 @@ func (r *Reader) Close() error {
 	if r.tx != nil {
 		r.tx.Rollback()
 	}
+	r.ahead.Wait()
 	for _, f := range r.files {
 		f.Close()
 	}

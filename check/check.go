@@ -104,7 +104,7 @@ func Root(pol *config.Policy, root string) (string, error) {
 // WalkerOptions are what a walker needs beyond the compiled policy.
 type WalkerOptions struct {
 	Root       string // the directory the tree is read under ("": the host's /)
-	Workers    int    // 0: one per CPU
+	Workers    int    // 0: the walker's default (walk.Walker.Workers)
 	MaxEntries int
 	Warn       func(path string, err error)
 	// Own are the files fim holds open: the baseline read, its lock, a baseline being

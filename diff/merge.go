@@ -6,8 +6,9 @@ import "fim/tree"
 // entries cur, both in key order: the one comparison of a recorded state with a current
 // one that check, diff and watch run. A path of old alone is removed, of cur alone
 // created, of both compared; what old holds below a directory cur could not read
-// (tree.FlagUnreadable) is unknown, not removed. old is read no further than cur has
-// come; the first error of either ends the join and is returned.
+// (tree.FlagUnreadable) is unknown, not removed. old is read ahead of cur by at most
+// a run of entries up to its next directory (see tree.Merge), never below a directory
+// cur has not come to; the first error of either ends the join and is returned.
 func Join(d *Differ, old, cur tree.Seq) error {
 	// shadow is a directory unreadable now: what old holds below it is unknown.
 	shadow := ""

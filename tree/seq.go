@@ -26,13 +26,28 @@ type Pair struct{ A, B *Entry }
 
 // Merge is the one ordered merge of two entry sequences, each in key order: every path
 // of either once, in key order, with the entries of a and b there. It ranges over b and
-// pulls a (iter.Pull2) as b goes, so a is read no further than b has come, and an entry
-// of a is yielded alone only once b has passed its path (or ended). The first error of
-// either side is yielded and ends the merge.
+// pulls a as b goes, a run of entries at a time (see runs): a is read ahead of b by at
+// most the entries up to and including the next directory of a, never below a
+// directory b has not come to (a walk looks its entries up in a baseline when it
+// lists the directory, before it yields it). An entry of a is yielded alone only once b
+// has passed its path (or ended). The first error of either side is yielded and ends
+// the merge.
 func Merge(a, b Seq) iter.Seq2[Pair, error] {
 	return func(yield func(Pair, error) bool) {
-		next, stop := iter.Pull2(a)
+		nextRun, stop := iter.Pull2(runs(a))
 		defer stop()
+		var run []*Entry // what is left of the run of a being merged
+		// next returns the next entry of a (more false at its end), pulling the next run
+		// when this one is done: one switch to a's goroutine per run, not per entry.
+		next := func() (x *Entry, err error, more bool) {
+			if len(run) == 0 {
+				if run, err, more = nextRun(); err != nil || !more {
+					return nil, err, more
+				}
+			}
+			x, run = run[0], run[1:]
+			return x, nil, true
+		}
 		var pending *Entry // the next entry of a; nil once a has ended
 		primed := false
 		// upTo yields the entries of a that sort before e (all of them when e is nil)
@@ -81,5 +96,35 @@ func Merge(a, b Seq) iter.Seq2[Pair, error] {
 			}
 		}
 		upTo(nil)
+	}
+}
+
+// runMax bounds a run of Merge's first side.
+const runMax = 64
+
+// runs is a in runs of at most runMax entries, each ending at the first directory in it:
+// what Merge reads of a at once. A run is handed over in a buffer that is used again
+// for the next run, once the consumer asks for that.
+func runs(a Seq) iter.Seq2[[]*Entry, error] {
+	return func(yield func([]*Entry, error) bool) {
+		run := make([]*Entry, 0, runMax)
+		for e, err := range a {
+			if err != nil {
+				if len(run) > 0 && !yield(run, nil) {
+					return
+				}
+				yield(nil, err)
+				return
+			}
+			if run = append(run, e); e.Type == TypeDir || len(run) == runMax {
+				if !yield(run, nil) {
+					return
+				}
+				run = run[:0]
+			}
+		}
+		if len(run) > 0 {
+			yield(run, nil)
+		}
 	}
 }

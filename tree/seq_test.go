@@ -2,15 +2,22 @@ package tree
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 )
 
+// entries makes an entry of each path: a directory where it ends in "/" (which the
+// path leaves out), else a regular file.
 func entries(paths ...string) []*Entry {
 	var es []*Entry
 	for _, p := range paths {
-		es = append(es, &Entry{Path: p})
+		e := &Entry{Path: p, Type: TypeFile}
+		if len(p) > 1 && strings.HasSuffix(p, "/") {
+			e.Path, e.Type = strings.TrimSuffix(p, "/"), TypeDir
+		}
+		es = append(es, e)
 	}
 	return es
 }
@@ -81,7 +88,7 @@ func (s *seq) all(yield func(*Entry, error) bool) {
 }
 
 // TestMergeErrors: the first error of either side is yielded, once, and ends the
-// merge; a reads no further than b has come.
+// merge; a reads no further than the first directory from where b has come.
 func TestMergeErrors(t *testing.T) {
 	boom := errors.New("boom")
 	for _, tc := range []struct {
@@ -90,8 +97,10 @@ func TestMergeErrors(t *testing.T) {
 		want   []string // pairs before the error
 		aReads int
 	}{
-		{"b fails", &seq{paths: []string{"/a", "/b", "/c"}}, &seq{paths: []string{"/a"}, err: boom}, []string{"/a|/a"}, 1},
+		{"b fails", &seq{paths: []string{"/a/", "/b", "/c"}}, &seq{paths: []string{"/a"}, err: boom}, []string{"/a|/a"}, 1},
+		{"b fails, a read to a directory", &seq{paths: []string{"/a", "/b/", "/c"}}, &seq{paths: []string{"/a"}, err: boom}, []string{"/a|/a"}, 2},
 		{"a fails", &seq{paths: []string{"/a"}, err: boom}, &seq{paths: []string{"/a", "/b"}}, []string{"/a|/a"}, 1},
+		{"a fails after a run", &seq{paths: []string{"/a", "/b"}, err: boom}, &seq{paths: []string{"/a", "/b", "/c"}}, []string{"/a|/a", "/b|/b"}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
@@ -115,7 +124,7 @@ func TestMergeErrors(t *testing.T) {
 
 // TestMergeBreak: a consumer that stops early stops both sides, the pulled one too.
 func TestMergeBreak(t *testing.T) {
-	a, b := &seq{paths: []string{"/a", "/b", "/c"}}, &seq{paths: []string{"/a", "/b", "/c"}}
+	a, b := &seq{paths: []string{"/a/", "/b/", "/c/"}}, &seq{paths: []string{"/a", "/b", "/c"}}
 	n := 0
 	for range Merge(a.all, b.all) {
 		if n++; n == 2 {
@@ -124,5 +133,62 @@ func TestMergeBreak(t *testing.T) {
 	}
 	if !a.ended || !b.ended || a.yields != 2 || b.yields != 2 {
 		t.Errorf("after a break at the second path: a ended %v after %d, b ended %v after %d", a.ended, a.yields, b.ended, b.yields)
+	}
+}
+
+// TestMergeReadAhead: a is read in runs, up to and including its next directory and at
+// most runMax entries, so never below a directory b has not come to; the runs do not
+// change the merge.
+func TestMergeReadAhead(t *testing.T) {
+	var paths, want []string
+	add := func(p string, both bool) {
+		paths = append(paths, p)
+		p = strings.TrimSuffix(p, "/")
+		if both {
+			want = append(want, p+"|"+p)
+		} else {
+			want = append(want, p+"|-")
+		}
+	}
+	add("/d/", true)
+	for i := range 3*runMax + 5 { // runs cut at runMax
+		add(fmt.Sprintf("/d/f%04d", i), i%7 != 0)
+	}
+	add("/d/s/", true)
+	add("/d/s/x", false)
+	add("/d/s/y/", true)
+	add("/d/t", true)
+	a := &seq{paths: paths}
+	var bPaths []string
+	for _, w := range want {
+		if p, b, _ := strings.Cut(w, "|"); b != "-" {
+			bPaths = append(bPaths, p)
+		}
+	}
+	var got []string
+	for p, err := range Merge(a.all, Entries(entries(bPaths...))) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		pos := len(got) // index in a of the path merged
+		// a may have been read up to its first directory from pos on, and at most runMax
+		// entries beyond pos.
+		d := pos
+		for d < len(paths)-1 && !strings.HasSuffix(paths[d], "/") {
+			d++
+		}
+		if limit := min(d+1, pos+runMax); a.yields > limit {
+			t.Fatalf("at %s: a read %d entries, beyond %d (%s)", paths[pos], a.yields, limit, paths[limit-1])
+		}
+		side := func(e *Entry) string {
+			if e == nil {
+				return "-"
+			}
+			return e.Path
+		}
+		got = append(got, side(p.A)+"|"+side(p.B))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("merge:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -48,10 +48,11 @@ type sched struct {
 	waitKey    []byte // key the consumer is blocked on, nil when it is not
 	closed     bool
 	idle       atomic.Int32 // workers waiting for a job
+	spare      int32        // workers beyond the CPUs: that many may wait without a CPU idling
 }
 
-func newSched(limit int) *sched {
-	s := &sched{limit: limit}
+func newSched(limit, spare int) *sched {
+	s := &sched{limit: limit, spare: int32(max(spare, 0))}
 	s.cond.L = &s.mu
 	return s
 }
@@ -81,9 +82,9 @@ func (s *sched) next() *job {
 	}
 }
 
-// starved reports whether a worker waits for a job: work done in place of a new job
-// then keeps it waiting.
-func (s *sched) starved() bool { return s.idle.Load() > 0 }
+// starved reports whether more workers wait for a job than there are workers beyond
+// the CPUs: a CPU may then idle, and work done in place of a new job keeps it waiting.
+func (s *sched) starved() bool { return s.idle.Load() > s.spare }
 
 // listed accounts for n entries produced by a listing.
 func (s *sched) listed(n int) {

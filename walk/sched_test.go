@@ -1,6 +1,7 @@
 package walk
 
 import (
+	"sync"
 	"testing"
 	"time"
 )
@@ -9,7 +10,7 @@ import (
 // first; past the limit of unconsumed entries only the job the consumer waits for (or
 // a smaller one) comes out, until the consumer catches up.
 func TestSchedLimit(t *testing.T) {
-	s := newSched(2)
+	s := newSched(2, 0)
 	defer s.close()
 	for _, k := range []string{"d", "b", "a", "c"} {
 		s.push(&job{key: []byte(k)})
@@ -70,4 +71,37 @@ func TestSchedLimit(t *testing.T) {
 	blocked(pending) // nothing left
 	s.close()
 	expect(pending, "<closed>")
+}
+
+// TestSchedStarved: a listing hashes small files itself unless more workers wait for a
+// job than there are workers beyond the CPUs.
+func TestSchedStarved(t *testing.T) {
+	for _, tc := range []struct {
+		spare, idle int
+		want        bool
+	}{
+		{0, 0, false}, {0, 1, true}, {2, 1, false}, {2, 2, false}, {2, 3, true}, {-1, 1, true},
+	} {
+		s := newSched(1<<16, tc.spare)
+		var started, done sync.WaitGroup
+		for range tc.idle {
+			started.Add(1)
+			done.Add(1)
+			go func() {
+				defer done.Done()
+				started.Done()
+				s.next()
+			}()
+		}
+		started.Wait()
+		deadline := time.Now().Add(walkTimeout)
+		for s.idle.Load() < int32(tc.idle) && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if got := s.starved(); got != tc.want {
+			t.Errorf("spare %d, %d idle: starved = %v, want %v", tc.spare, tc.idle, got, tc.want)
+		}
+		s.close()
+		done.Wait()
+	}
 }

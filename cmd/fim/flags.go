@@ -213,7 +213,7 @@ func reloadedValue(c *cli.Context, cmdline map[string]bool, next *config.Config,
 	return fs.Lookup(name).Value.(flag.Getter).Get(), nil
 }
 
-var workersFlag = &cli.IntFlag{Name: "workers", Usage: "goroutines listing and hashing (default: number of CPUs)"}
+var workersFlag = &cli.IntFlag{Name: "workers", Usage: "goroutines listing and hashing (default: four per CPU)"}
 
 var noProvenanceFlag = &cli.BoolFlag{Name: "no-provenance", Usage: "do not ask the package databases under the root what they make of each change (see README: provenance)"}
 

@@ -142,6 +142,11 @@ type Notice struct {
 	// HeldBack, of RateLimited: the events of the minute past --max-events-per-minute,
 	// not delivered; the rescan that follows reports the net change of their paths.
 	HeldBack int
+	// Of RateLimited: the paths of the events held back, sorted, at most a thousand, and
+	// how many more there were: a path changed and changed back within the minute has
+	// no net change for the rescan to report, and is named here.
+	Paths     []string
+	MorePaths int
 	// Of Heartbeat: the digest of the baseline the watch compares with ("" without
 	// one), the entries of the state it compares with, and the marks in force by
 	// backend (see watch.Watcher.Marks).

@@ -60,7 +60,8 @@ func watchedEvents() []diff.Event {
 // noticeEvents are fim watch's notices, after a change: events held back past
 // --max-events-per-minute, and a heartbeat.
 func noticeEvents() []diff.Event {
-	limited := diff.Event{Kind: diff.RateLimited, Source: "rescan", Notice: &diff.Notice{HeldBack: 1200}}
+	limited := diff.Event{Kind: diff.RateLimited, Source: "rescan", Notice: &diff.Notice{HeldBack: 1200,
+		Paths: []string{"/etc/cron.d/x", "/home/u/\x1b[2Jforged"}, MorePaths: 3}}
 	beat := diff.Event{Kind: diff.Heartbeat, Notice: &diff.Notice{Digest: "blake3:" + strings.Repeat("5e", 32), Entries: 4321,
 		Marks: map[string]int{"fsnotify": 2, "fanotify": 1}}}
 	return []diff.Event{watchedEvents()[0], limited, beat}

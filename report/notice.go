@@ -10,10 +10,12 @@ import (
 // jsonNotice is what a notice of fim watch says (diff.Notice), in the json format and
 // under fim in the ecs format.
 type jsonNotice struct {
-	HeldBack int            `json:"held_back,omitempty"`       // rate_limited
-	Digest   string         `json:"baseline_digest,omitempty"` // heartbeat, with a baseline
-	Entries  *int           `json:"entries,omitempty"`         // heartbeat
-	Marks    map[string]int `json:"marks,omitempty"`           // heartbeat
+	HeldBack  int            `json:"held_back,omitempty"`       // rate_limited
+	Paths     []string       `json:"paths,omitempty"`           // rate_limited
+	MorePaths int            `json:"more_paths,omitempty"`      // rate_limited
+	Digest    string         `json:"baseline_digest,omitempty"` // heartbeat, with a baseline
+	Entries   *int           `json:"entries,omitempty"`         // heartbeat
+	Marks     map[string]int `json:"marks,omitempty"`           // heartbeat
 }
 
 func newJSONNotice(ev *diff.Event) *jsonNotice {
@@ -21,7 +23,7 @@ func newJSONNotice(ev *diff.Event) *jsonNotice {
 	if n == nil || !ev.Kind.IsNotice() {
 		return nil
 	}
-	jn := &jsonNotice{HeldBack: n.HeldBack, Digest: n.Digest, Marks: n.Marks}
+	jn := &jsonNotice{HeldBack: n.HeldBack, Paths: n.Paths, MorePaths: n.MorePaths, Digest: n.Digest, Marks: n.Marks}
 	if ev.Kind == diff.Heartbeat {
 		jn.Entries = &n.Entries
 	}
@@ -41,6 +43,7 @@ func appendNotice(b []byte, ev *diff.Event) []byte {
 		b = append(b, "held back "...)
 		b = appendCount(b, n.HeldBack, "event", "events")
 		b = append(b, " past --max-events-per-minute: the rescan that follows reports their changes"...)
+		b = appendHeldPaths(b, n)
 	case diff.Heartbeat:
 		if n.Digest != "" {
 			b = append(b, "baseline "...)
@@ -61,6 +64,30 @@ func appendNotice(b []byte, ev *diff.Event) []byte {
 			b = append(b, ' ')
 			b = strconv.AppendInt(b, int64(n.Marks[backend]), 10)
 		}
+	}
+	return b
+}
+
+// textHeldPaths is how many held-back paths the text line of a notice names.
+const textHeldPaths = 20
+
+// appendHeldPaths appends the paths a diff.RateLimited notice names, at most
+// textHeldPaths of them, and how many more there were: "; paths: /a, /b and 3 more".
+func appendHeldPaths(b []byte, n *diff.Notice) []byte {
+	if len(n.Paths) == 0 {
+		return b
+	}
+	b = append(b, "; paths: "...)
+	for i, p := range n.Paths[:min(len(n.Paths), textHeldPaths)] {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = appendEscaped(b, p)
+	}
+	if more := n.MorePaths + max(len(n.Paths)-textHeldPaths, 0); more > 0 {
+		b = append(b, " and "...)
+		b = strconv.AppendInt(b, int64(more), 10)
+		b = append(b, " more"...)
 	}
 	return b
 }

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,7 +13,7 @@ import (
 // counts as a change (JUnit failures, the text summary).
 func TestNotices(t *testing.T) {
 	events := noticeEvents()
-	held := "held back 1200 events past --max-events-per-minute: the rescan that follows reports their changes  [rescan]"
+	held := "held back 1200 events past --max-events-per-minute: the rescan that follows reports their changes; paths: /etc/cron.d/x, /home/u/\\x1b[2Jforged and 3 more  [rescan]"
 	beat := "baseline blake3:" + strings.Repeat("5e", 32) + ", 4321 entries, marks: fanotify 1, fsnotify 2"
 
 	var text strings.Builder
@@ -69,6 +70,11 @@ func TestNotices(t *testing.T) {
 		if c.name != "notice" || c.props["file"] != "" || c.props["title"] != "fim: "+ev.Kind.String() || !strings.HasPrefix(c.msg, ev.Kind.String()+" ") {
 			t.Errorf("github command of %s: %+v", ev.Kind, c)
 		}
+	}
+	// --redact: the paths a notice names are redacted like an event's.
+	red := Redact(events, []string{"/home"})[1].Notice
+	if want := []string{"/etc/cron.d/x", "/home/[redacted]"}; !slices.Equal(red.Paths, want) || events[1].Notice.Paths[1] == want[1] {
+		t.Errorf("redacted notice paths %q, want %q, the events given unchanged", red.Paths, want)
 	}
 	if diff.Kinds()[len(diff.Kinds())-1].IsNotice() || !diff.Heartbeat.IsNotice() {
 		t.Errorf("the kinds of changes are not notices; heartbeat is")

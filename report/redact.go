@@ -38,6 +38,14 @@ func Redact(events []diff.Event, roots []string) []diff.Event {
 			ev.OldPath = redactPath(ev.OldPath, clean)
 		}
 		ev.Diff, ev.NoDiff = "", "" // content is what --redact keeps out of reports first
+		if n := ev.Notice; n != nil && len(n.Paths) > 0 {
+			c := *n
+			c.Paths = make([]string, len(n.Paths))
+			for j, p := range n.Paths {
+				c.Paths[j] = redactPath(p, clean)
+			}
+			ev.Notice = &c
+		}
 		ev.Before = redactEntry(ev.Before, nil, clean)
 		ev.After = redactEntry(ev.After, events[i].Before, clean)
 		ev.Process = redactProcess(ev.Process)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,19 @@ func TestRateLimit(t *testing.T) {
 		}
 		want["create "+p] = true
 	}
+	// A file made and removed again while events are held back: no net change for the
+	// rescan to report, so the notice names it.
+	transient := filepath.Join(root, "transient")
+	if err := os.WriteFile(filepath.Join(aside, "transient"), []byte("t"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(aside, "transient"), transient); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // seen as made, and held back
+	if err := os.Remove(transient); err != nil {
+		t.Fatal(err)
+	}
 	var got []diff.Event
 	seen := map[string]int{}
 	deadline := time.After(eventTimeout)
@@ -64,8 +78,16 @@ func TestRateLimit(t *testing.T) {
 		switch {
 		case ev.Kind == diff.RateLimited:
 			notices = append(notices, ev)
-			if ev.Notice == nil || ev.Notice.HeldBack != files-direct {
-				t.Errorf("rate_limited notice %+v after %d events delivered: want %d held back", ev.Notice, direct, files-direct)
+			if ev.Notice == nil || ev.Notice.HeldBack < files-direct {
+				t.Fatalf("rate_limited notice %+v after %d events delivered: want at least %d held back", ev.Notice, direct, files-direct)
+			}
+			for k := range want {
+				if p := strings.TrimPrefix(k, "create "); !seenDirect(got[:i], p) && !slices.Contains(ev.Notice.Paths, p) {
+					t.Errorf("rate_limited notice does not name %s, held back", p)
+				}
+			}
+			if !slices.Contains(ev.Notice.Paths, transient) || !slices.IsSorted(ev.Notice.Paths) {
+				t.Errorf("rate_limited notice names %v: want %s, made and removed while held back, among them, sorted", ev.Notice.Paths, transient)
 			}
 		case len(notices) == 0:
 			direct++
@@ -106,6 +128,11 @@ func summaries(events []diff.Event) string {
 		s = append(s, ev.Kind.String()+" "+ev.Path+" ("+ev.Source+")")
 	}
 	return strings.Join(s, "\n\t")
+}
+
+// seenDirect reports whether one of evs is of path p.
+func seenDirect(evs []diff.Event, p string) bool {
+	return slices.ContainsFunc(evs, func(ev diff.Event) bool { return ev.Path == p })
 }
 
 // TestHeartbeat watches a tree that has a baseline, every 100ms a heartbeat: each

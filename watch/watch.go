@@ -188,6 +188,32 @@ type rateLimit struct {
 	sent   int           // events handed on in the window
 	held   int           // events held back in the window
 	exempt bool          // the notice and rescan that end a window are delivered whole
+	// paths are the paths of the events held back (at most maxHeldPaths; more counts
+	// the rest), which the notice names: a path created and removed again within the
+	// window has no net change for the rescan to report, but is named.
+	paths map[string]bool
+	more  int
+}
+
+// maxHeldPaths bounds the paths a diff.RateLimited notice names.
+const maxHeldPaths = 1000
+
+// hold notes the paths of events held back.
+func (l *rateLimit) hold(evs []pending) {
+	if l.paths == nil {
+		l.paths = map[string]bool{}
+	}
+	for _, p := range evs {
+		for _, path := range []string{p.ev.Path, p.ev.OldPath} {
+			switch {
+			case path == "" || l.paths[path]:
+			case len(l.paths) < maxHeldPaths:
+				l.paths[path] = true
+			default:
+				l.more++
+			}
+		}
+	}
 }
 
 // room returns how many more events the window takes (-1: any number), beginning a
@@ -214,7 +240,8 @@ func (w *Watcher) endWindow(ctx context.Context, now time.Time) error {
 		return nil
 	}
 	w.logf("rate limit: %d events held back since %s: rescanning for their changes", l.held, l.start.Format(time.TimeOnly))
-	if err := w.notify(diff.Event{Kind: diff.RateLimited, Source: SourceRescan, Notice: &diff.Notice{HeldBack: l.held}}); err != nil {
+	n := &diff.Notice{HeldBack: l.held, Paths: slices.Sorted(maps.Keys(l.paths)), MorePaths: l.more}
+	if err := w.notify(diff.Event{Kind: diff.RateLimited, Source: SourceRescan, Notice: n}); err != nil {
 		return err
 	}
 	l.exempt = true
@@ -222,7 +249,7 @@ func (w *Watcher) endWindow(ctx context.Context, now time.Time) error {
 	if err := w.rescan(ctx, SourceRescan, now); err != nil {
 		return err
 	}
-	l.start, l.sent, l.held = time.Now(), 0, 0
+	l.start, l.sent, l.held, l.paths, l.more = time.Now(), 0, 0, nil, 0
 	return w.deliver()
 }
 
@@ -1337,6 +1364,7 @@ func (w *Watcher) deliver() error {
 				w.MaxEventsPerMinute, w.limit.start.Add(w.limit.window).Format(time.TimeOnly))
 		}
 		w.limit.held += len(w.pending)
+		w.limit.hold(w.pending)
 		w.shed()
 	}
 	if w.full {

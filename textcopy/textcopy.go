@@ -205,12 +205,13 @@ func Public(p string) bool { return path.Ext(p) == ".pub" }
 // suffix: db_password, client_secret, "token":), or an Authorization header's
 // credentials. The value is the whole of it: a quoted one to its closing quote (a
 // backslash escaping a double quote), or the end of the line when none closes it; an
-// unquoted one across its spaces ("correct horse battery") to a comma, a semicolon, a
-// quote or the end of the line.
+// unquoted one to the end of the line, spaces, commas and semicolons included
+// ("correct horse battery", "abc;def"): what follows a secret on its line may be more
+// of it, and is redacted with it ("Password=abc;Database=x" shows neither).
 var secretLine = regexp.MustCompile(`(?i)` +
 	`(?:(?:pass(?:wd|word|phrase)?|secret|token|api[_-]?key|private[_-]?key|credentials?)[\w.-]*["']?\s*[:=]\s*` +
 	`|\b(?:bearer|basic)\s+)` +
-	`(?:"((?:[^"\\\r\n]|\\[^\r\n])+)|'([^'\r\n]+)|([^\s"',;]+(?:[ \t]+[^\s"',;]+)*))`)
+	`(?:"((?:[^"\\\r\n]|\\[^\r\n])+)|'([^'\r\n]+)|([^\s"'](?:[^\r\n]*\S)?))`)
 
 // nssLine is a line of nsswitch.conf for the passwd database, which secretLine's
 // "passwd" would take for a secret: "passwd:" (or "passwd_compat:") followed only by

@@ -24,7 +24,7 @@ func TestRedact(t *testing.T) {
 		{"PermitRootLogin no\nPasswordAuthentication no\n", "PermitRootLogin no\nPasswordAuthentication no\n"},
 		{"-----BEGIN CERTIFICATE-----\nMIIB\nAAAA\n-----END CERTIFICATE-----\nafter\n",
 			"-----BEGIN CERTIFICATE-----\n" + h("MIIB\nAAAA\n") + "\n-----END CERTIFICATE-----\nafter\n"},
-		{"token=a, token=b", "token=" + h("a") + ", token=" + h("b")},
+		{"token=a, token=b", "token=" + h("a, token=b")},
 		{"no newline password=x", "no newline password=" + h("x")},
 		// nsswitch.conf: the passwd database's services are not secrets ...
 		{"passwd:         files systemd\n", "passwd:         files systemd\n"},
@@ -46,7 +46,9 @@ func TestRedact(t *testing.T) {
 		{`token: "unterminated value` + "\r\n", `token: "` + h("unterminated value") + "\r\n"},
 		{"password: correct horse battery\n", "password: " + h("correct horse battery") + "\n"},
 		{"PGPASSWORD=hunter2 psql -h db\n", "PGPASSWORD=" + h("hunter2 psql -h db") + "\n"},
-		{"Server=db;Password=abc;Database=x\n", "Server=db;Password=" + h("abc") + ";Database=x\n"},
+		{"Server=db;Password=abc;Database=x\n", "Server=db;Password=" + h("abc;Database=x") + "\n"},
+		{"password=abc;def\n", "password=" + h("abc;def") + "\n"},
+		{"secret = a, b  \n", "secret = " + h("a, b") + "  \n"},
 		// The password of a URL's user information, whatever names the URL.
 		{"DATABASE_URL=postgres://app:s3cr3t@db:5432/x\n", "DATABASE_URL=postgres://app:" + h("s3cr3t") + "@db:5432/x\n"},
 		{"proxy = http://u:p%40ss@proxy:3128 # corp\n", "proxy = http://u:" + h("p%40ss") + "@proxy:3128 # corp\n"},

@@ -62,7 +62,7 @@ func runWatch(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	cmdline := setFlags(c) // before the configuration's
+	given := givenReloadable(c) // before the configuration's
 	if err := applySettings(c, cfg); err != nil {
 		return err
 	}
@@ -164,7 +164,7 @@ func runWatch(c *cli.Context) error {
 			logf("reload: %v: the configuration in force stays", err)
 			return nil
 		}
-		apply, applied, err := reloadWatch(c, cmdline, cfg, again, wt, w, rep)
+		apply, applied, err := reloadWatch(c, given, cfg, again, wt, w, rep)
 		if err != nil {
 			logf("reload: %v: the configuration in force stays", err)
 			return nil
@@ -302,7 +302,7 @@ func updating(c *cli.Context) bool {
 // configuration's, its policy (check.Watch.Reload); nil when none changed, and whether
 // that is the whole change. What it cannot apply it names in a notice. A flag given on
 // the command line still wins over its key; a key removed takes the flag's default.
-func reloadWatch(c *cli.Context, cmdline map[string]bool, cfg, next *config.Config, wt *check.Watch, w *watch.Watcher, rep *reporter) (func(), bool, error) {
+func reloadWatch(c *cli.Context, given map[string]any, cfg, next *config.Config, wt *check.Watch, w *watch.Watcher, rep *reporter) (func(), bool, error) {
 	if cfg == nil || next == nil {
 		if cfg != next {
 			logf("reload: the configuration changed; fim watch goes on with the one it started with: restart it to apply the change")
@@ -340,13 +340,13 @@ func reloadWatch(c *cli.Context, cmdline map[string]bool, cfg, next *config.Conf
 		}
 		return nil, len(fixed) == 0, nil
 	}
-	v := map[string]any{}
-	for _, k := range config.Reloadable {
-		val, err := reloadedValue(c, cmdline, next, config.WatchKeys[k])
-		if err != nil {
-			return nil, false, err
-		}
-		v[k] = val
+	fs, err := flagDefaults(c)
+	if err != nil {
+		return nil, false, err
+	}
+	v, err := next.Reloaded(fs, given)
+	if err != nil {
+		return nil, false, err
 	}
 	minSeverity := diff.SeverityUnset
 	if s := v["min_severity"].(string); s != "" {

@@ -69,6 +69,7 @@ type Watch struct {
 	snap     *os.File // the baseline's package snapshot, fim's own file
 	journal  *provenance.Journal
 	key      textcopy.Key
+	inForce  *config.Config // the configuration a reload is compared with (Reconfigure)
 	// mu guards the policy against Emit and the package snapshots, and the annotator.
 	mu sync.Mutex
 }
@@ -107,7 +108,7 @@ func NewWatch(o WatchOptions) (*Watch, error) {
 			meta.CopyKey = key.Encode()
 		}
 	}
-	wt := &Watch{Policy: pol, Compiled: comp, o: o, meta: meta, snap: provenance.OpenSnapshot(o.DB), key: key}
+	wt := &Watch{Policy: pol, Compiled: comp, o: o, inForce: o.Config, meta: meta, snap: provenance.OpenSnapshot(o.DB), key: key}
 	wo := o.Walker
 	wo.Root, wo.MaxEntries = pol.Root, pol.MaxEntries
 	wo.Own = append(slices.Clip(wo.Own), wt.snap)

@@ -339,17 +339,6 @@ func TestChanges(t *testing.T) {
 // their key's (parsed by the flag), else their default; a value a flag refuses names
 // the file, the line and the key.
 func TestReloaded(t *testing.T) {
-	defaults := func() *flag.FlagSet {
-		fs := flag.NewFlagSet("watch", flag.ContinueOnError)
-		fs.Int("batch-size", 500, "")
-		fs.Duration("batch-timeout", time.Second, "")
-		fs.Duration("dedup-window", 2*time.Second, "")
-		fs.Int("max-events-per-minute", 0, "")
-		fs.Duration("heartbeat", 0, "")
-		fs.String("min-severity", "", "")
-		fs.Bool("redact", false, "")
-		return fs
-	}
 	want := func(change map[string]any) map[string]any {
 		m := map[string]any{"batch_size": 500, "batch_timeout": time.Second, "dedup_window": 2 * time.Second,
 			"max_events_per_minute": 0, "heartbeat": time.Duration(0), "min_severity": "", "redact": false}
@@ -377,7 +366,7 @@ func TestReloaded(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := c.Reloaded(defaults(), tt.given)
+			got, err := c.Reloaded(fstest.WatchFlags(), tt.given)
 			if tt.err != "" {
 				if err == nil || !strings.HasPrefix(err.Error(), tt.err) {
 					t.Fatalf("error %v, want one starting %q", err, tt.err)

@@ -8,8 +8,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"slices"
-	"strings"
 	"syscall"
 	"time"
 
@@ -164,15 +162,24 @@ func runWatch(c *cli.Context) error {
 			logf("reload: %v: the configuration in force stays", err)
 			return nil
 		}
-		apply, applied, err := reloadWatch(c, given, cfg, again, wt, w, rep)
+		apply, err := wt.Reconfigure(again, func(next *config.Config) (map[string]any, error) {
+			fs, err := flagDefaults(c)
+			if err != nil {
+				return nil, err
+			}
+			return next.Reloaded(fs, given)
+		}, w, rep.Reporter)
 		if err != nil {
 			logf("reload: %v: the configuration in force stays", err)
 			return nil
 		}
-		if applied {
-			cfg = again
+		if apply == nil {
+			return nil
 		}
-		return apply
+		return func() {
+			apply()
+			redacting(rep.Redact)
+		}
 	}
 	// The marks stay in place throughout a reload, so nothing happening meanwhile is lost.
 	defer sd.ServeReloads(c.Context, hup, func(ctx context.Context) error {
@@ -294,85 +301,4 @@ func (u *updateMode) IsBoolFlag() bool { return true }
 func updating(c *cli.Context) bool {
 	v := c.String("update")
 	return v != "" && v != "false"
-}
-
-// reloadWatch compares the configuration in force with the one SIGHUP read again and
-// returns the function that applies to w and rep what a running watch takes: the keys
-// of the watch mapping of config.Reloadable and, when the watch's policy is the
-// configuration's, its policy (check.Watch.Reload); nil when none changed, and whether
-// that is the whole change. What it cannot apply it names in a notice. A flag given on
-// the command line still wins over its key; a key removed takes the flag's default.
-func reloadWatch(c *cli.Context, given map[string]any, cfg, next *config.Config, wt *check.Watch, w *watch.Watcher, rep *reporter) (func(), bool, error) {
-	if cfg == nil || next == nil {
-		if cfg != next {
-			logf("reload: the configuration changed; fim watch goes on with the one it started with: restart it to apply the change")
-			return nil, false, nil
-		}
-		logf("reload: the configuration is unchanged")
-		return nil, true, nil
-	}
-	keys, top := cfg.Changes(next)
-	var live, fixed []string
-	for _, k := range keys {
-		if slices.Contains(config.Reloadable, k) {
-			live = append(live, "watch."+k)
-		} else {
-			fixed = append(fixed, "watch."+k)
-		}
-	}
-	repolicy, err := wt.Reload(next)
-	if err != nil {
-		return nil, false, err
-	}
-	for _, k := range top {
-		if repolicy != nil && slices.Contains(config.PolicyKeys, k) {
-			live = append(live, k)
-		} else {
-			fixed = append(fixed, k)
-		}
-	}
-	if len(fixed) > 0 {
-		logf("reload: %s changed: fim watch goes on without that change: restart it to apply it", strings.Join(fixed, ", "))
-	}
-	if len(live) == 0 {
-		if len(fixed) == 0 {
-			logf("reload: the configuration is unchanged")
-		}
-		return nil, len(fixed) == 0, nil
-	}
-	fs, err := flagDefaults(c)
-	if err != nil {
-		return nil, false, err
-	}
-	v, err := next.Reloaded(fs, given)
-	if err != nil {
-		return nil, false, err
-	}
-	minSeverity := diff.SeverityUnset
-	if s := v["min_severity"].(string); s != "" {
-		var err error
-		if minSeverity, err = diff.ParseSeverity(s); err != nil {
-			return nil, false, fmt.Errorf("--min-severity: %w", err)
-		}
-		if updating(c) {
-			return nil, false, errors.New("watch.min_severity leaves changes unreported that --update would take into the baseline")
-		}
-	}
-	logf("reload: applying %s", strings.Join(live, ", "))
-	return func() {
-		if repolicy != nil {
-			repolicy(w)
-		}
-		w.BatchSize, w.BatchTimeout, w.DedupWindow = v["batch_size"].(int), v["batch_timeout"].(time.Duration), v["dedup_window"].(time.Duration)
-		w.MaxEventsPerMinute, w.Heartbeat = v["max_events_per_minute"].(int), v["heartbeat"].(time.Duration)
-		rep.min = minSeverity
-		rep.redact = nil
-		if v["redact"].(bool) {
-			roots := check.RootPaths(wt.Compiled)
-			rep.redact = roots
-			redactedRoots.Store(&roots)
-		} else {
-			redactedRoots.Store(nil)
-		}
-	}, len(fixed) == 0, nil
 }

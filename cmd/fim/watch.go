@@ -110,14 +110,14 @@ func runWatch(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	spool, err := output.OpenSpool(rep.sink, output.SpoolOptions{Dir: cmp.Or(c.String("spool"), check.SpoolDir(db)), Max: spoolMax, Logf: logf, Hold: wt.Hold, Release: wt.Release,
+	spool, err := output.OpenSpool(rep.Sink, output.SpoolOptions{Dir: cmp.Or(c.String("spool"), check.SpoolDir(db)), Max: spoolMax, Logf: logf, Hold: wt.Hold, Release: wt.Release,
 		Metrics: lis.deliveries()})
 	if err != nil {
-		rep.close()
+		rep.Close()
 		return err
 	}
-	rep.sink = spool
-	defer rep.close()
+	rep.Sink = spool
+	defer rep.Close()
 	w := &watch.Watcher{
 		Backend:      c.String("backend"),
 		Interval:     c.Duration("interval"),
@@ -168,7 +168,7 @@ func runWatch(c *cli.Context) error {
 				return nil, err
 			}
 			return next.Reloaded(fs, given)
-		}, w, rep.Reporter)
+		}, w, rep)
 		if err != nil {
 			logf("reload: %v: the configuration in force stays", err)
 			return nil
@@ -195,10 +195,10 @@ func runWatch(c *cli.Context) error {
 		return nil
 	}, func() string { return status }, logf)()
 	return wt.Run(c.Context, w, func(events []diff.Event) error {
-		if events = rep.shown(events); len(events) == 0 {
+		if events = rep.Shown(events); len(events) == 0 {
 			return nil // nothing of --min-severity in this batch
 		}
-		err := rep.emit(events, rep.info(true, 0))
+		err := rep.Emit(events, rep.Info(true, 0))
 		if errors.Is(err, output.ErrSpoolFull) {
 			return fmt.Errorf("%w: %w", watch.ErrFull, err)
 		}

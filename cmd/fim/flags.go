@@ -9,6 +9,7 @@ import (
 	"fim/severity"
 	"fim/walk"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -203,6 +204,36 @@ var showExplainedFlag = &cli.BoolFlag{Name: "show-explained", Usage: "text: list
 
 var minSeverityFlag = &cli.StringFlag{Name: "min-severity", Usage: "report only changes of severity `LEVEL` or above " +
 	"(info, low, medium, high or critical; see README: severity); only those set the exit bits; not with --update"}
+
+// updateMode is watch's --update: alone (or =true) every change reported is taken into
+// the baseline, =explained only those the package manager explains.
+type updateMode struct{ v string }
+
+func (u *updateMode) Set(s string) error {
+	switch s {
+	case "true", "false", "explained":
+		u.v = s
+		return nil
+	}
+	return fmt.Errorf("%q: want --update or --update=explained", s)
+}
+
+func (u *updateMode) String() string {
+	if u == nil || u.v == "" {
+		return "false"
+	}
+	return u.v
+}
+
+// IsBoolFlag lets --update go without a value.
+func (u *updateMode) IsBoolFlag() bool { return true }
+
+// updating says whether the command's --update (a check's, or a watch's in either
+// mode) is on.
+func updating(c *cli.Context) bool {
+	v := c.String("update")
+	return v != "" && v != "false"
+}
 
 var metricsFileFlag = &cli.StringFlag{Name: "metrics-file", Usage: "after a run without error, write its figures for Prometheus to `FILE` (node_exporter's textfile collector; replaced atomically)"}
 

@@ -272,33 +272,3 @@ func queuedEvents(n int) int {
 	}
 	return n
 }
-
-// updateMode is watch's --update: alone (or =true) every change reported is taken into
-// the baseline, =explained only those the package manager explains.
-type updateMode struct{ v string }
-
-func (u *updateMode) Set(s string) error {
-	switch s {
-	case "true", "false", "explained":
-		u.v = s
-		return nil
-	}
-	return fmt.Errorf("%q: want --update or --update=explained", s)
-}
-
-func (u *updateMode) String() string {
-	if u == nil || u.v == "" {
-		return "false"
-	}
-	return u.v
-}
-
-// IsBoolFlag lets --update go without a value.
-func (u *updateMode) IsBoolFlag() bool { return true }
-
-// updating says whether the command's --update (a check's, or a watch's in either
-// mode) is on.
-func updating(c *cli.Context) bool {
-	v := c.String("update")
-	return v != "" && v != "false"
-}

@@ -309,3 +309,16 @@ func verdicts(own, annotated []diff.Event) {
 		own[i].Verdict = of[id{ev.Kind, ev.Path, ev.OldPath, ev.Before, ev.After}]
 	}
 }
+
+// QueuedEvents maps fim watch's --queue-events n to watch.Watcher.QueuedEvents: its
+// default, watch.DefaultQueuedEvents, to the larger of it and the system's value (0),
+// 0 or less to the system's value (-1), any other n to itself.
+func QueuedEvents(n int) int {
+	switch {
+	case n == watch.DefaultQueuedEvents:
+		return 0
+	case n <= 0:
+		return -1
+	}
+	return n
+}

@@ -123,7 +123,7 @@ func runWatch(c *cli.Context) error {
 		Interval:     c.Duration("interval"),
 		BatchSize:    c.Int("batch-size"),
 		BatchTimeout: c.Duration("batch-timeout"),
-		QueuedEvents: queuedEvents(c.Int("queue-events")),
+		QueuedEvents: check.QueuedEvents(c.Int("queue-events")),
 		DedupWindow:  c.Duration("dedup-window"),
 		FlushEvery:   c.Duration("update-every"),
 		Logf:         logf,
@@ -259,16 +259,4 @@ func (s *listener) serve(c *cli.Context, w *watch.Watcher, spool *output.Spool) 
 		stop()
 		<-done
 	}
-}
-
-// queuedEvents maps --queue-events to Watcher.QueuedEvents: its default to the
-// larger of it and the system's value, 0 to the system's.
-func queuedEvents(n int) int {
-	switch {
-	case n == watch.DefaultQueuedEvents:
-		return 0
-	case n <= 0:
-		return -1
-	}
-	return n
 }

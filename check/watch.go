@@ -71,6 +71,7 @@ type Watch struct {
 	snap     *os.File // the baseline's package snapshot, fim's own file
 	journal  *provenance.Journal
 	key      textcopy.Key
+	inForce  *config.Config // the configuration a reload is compared with (Reconfigure)
 	// mu guards the policy against Emit and the package snapshots, and the annotator.
 	mu sync.Mutex
 }
@@ -109,7 +110,7 @@ func NewWatch(o WatchOptions) (*Watch, error) {
 			meta.CopyKey = key.Encode()
 		}
 	}
-	wt := &Watch{Policy: pol, Compiled: comp, o: o, meta: meta, snap: provenance.OpenSnapshot(o.DB), key: key}
+	wt := &Watch{Policy: pol, Compiled: comp, o: o, inForce: o.Config, meta: meta, snap: provenance.OpenSnapshot(o.DB), key: key}
 	wo := o.Walker
 	wo.Root, wo.MaxEntries = pol.Root, pol.MaxEntries
 	wo.Own = append(slices.Clip(wo.Own), wt.snap)
@@ -309,4 +310,17 @@ func verdicts(own, annotated []diff.Event) {
 	for i, ev := range own {
 		own[i].Verdict = of[id{ev.Kind, ev.Path, ev.OldPath, ev.Before, ev.After}]
 	}
+}
+
+// QueuedEvents maps fim watch's --queue-events n to watch.Watcher.QueuedEvents: its
+// default, watch.DefaultQueuedEvents, to the larger of it and the system's value (0),
+// 0 or less to the system's value (-1), any other n to itself.
+func QueuedEvents(n int) int {
+	switch {
+	case n == watch.DefaultQueuedEvents:
+		return 0
+	case n <= 0:
+		return -1
+	}
+	return n
 }

@@ -246,3 +246,15 @@ func TestWatchContentDiffs(t *testing.T) {
 		t.Errorf("app.conf, carried by the update: diff\n%s\nwant the port, the password as context", d)
 	}
 }
+
+// TestQueuedEvents: --queue-events' default asks for at least it, 0 for the system's
+// queue, any other length for itself.
+func TestQueuedEvents(t *testing.T) {
+	for _, c := range []struct{ flag, want int }{
+		{watch.DefaultQueuedEvents, 0}, {0, -1}, {-5, -1}, {1, 1}, {16384, 16384}, {watch.DefaultQueuedEvents + 1, watch.DefaultQueuedEvents + 1},
+	} {
+		if got := QueuedEvents(c.flag); got != c.want {
+			t.Errorf("--queue-events %d: QueuedEvents %d, want %d", c.flag, got, c.want)
+		}
+	}
+}

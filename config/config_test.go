@@ -3,13 +3,16 @@ package config
 import (
 	"encoding/json"
 	"fim/internal/fstest"
+	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // writeConfig writes data to a file in a temporary directory and returns its path.
@@ -329,5 +332,60 @@ func TestChanges(t *testing.T) {
 		if WatchKeys[k] == "" {
 			t.Errorf("reloadable %s is not a key", k)
 		}
+	}
+}
+
+// TestReloaded: the flags of the reloadable keys take the command line's value, else
+// their key's (parsed by the flag), else their default; a value a flag refuses names
+// the file, the line and the key.
+func TestReloaded(t *testing.T) {
+	want := func(change map[string]any) map[string]any {
+		m := map[string]any{"batch_size": 500, "batch_timeout": time.Second, "dedup_window": 2 * time.Second,
+			"max_events_per_minute": 0, "heartbeat": time.Duration(0), "min_severity": "", "redact": false}
+		maps.Copy(m, change)
+		return m
+	}
+	const paths = "paths:\n  - path: /etc\n"
+	for _, tt := range []struct {
+		name, config string
+		given        map[string]any
+		want         map[string]any
+		err          string
+	}{
+		{name: "defaults", config: paths, want: want(nil)},
+		{name: "keys", config: paths + "watch:\n  batch_size: 7\n  heartbeat: 1m\n  redact: true\n  min_severity: high\n  workers: 3\n",
+			want: want(map[string]any{"batch_size": 7, "heartbeat": time.Minute, "redact": true, "min_severity": "high"})},
+		{name: "command line wins", config: paths + "watch:\n  batch_size: 7\n  dedup_window: 5s\n", given: map[string]any{"batch-size": 9, "workers": 2},
+			want: want(map[string]any{"batch_size": 9, "dedup_window": 5 * time.Second})},
+		{name: "command line wins over a bad value", config: paths + "watch:\n  batch_size: many\n", given: map[string]any{"batch-size": 9},
+			want: want(map[string]any{"batch_size": 9})},
+		{name: "bad value", config: paths + "watch:\n  batch_timeout: soon\n", err: `fim.yaml:4: watch.batch_timeout: invalid value "soon" for --batch-timeout: `},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("fim.yaml", []byte(tt.config))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.Reloaded(fstest.WatchFlags(), tt.given)
+			if tt.err != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), tt.err) {
+					t.Fatalf("error %v, want one starting %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("values %v, want %v", got, tt.want)
+			}
+		})
+	}
+	c, err := Parse("fim.yaml", []byte(paths))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Reloaded(flag.NewFlagSet("watch", flag.ContinueOnError), nil); err == nil || err.Error() != "--batch-size: no such flag" {
+		t.Errorf("a flag missing: %v, want --batch-size: no such flag", err)
 	}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"flag"
 	"fmt"
 	"maps"
 	"reflect"
@@ -88,6 +89,39 @@ func (p *parser) settings(n *yaml.Node, key string) ([]Setting, error) {
 // Reloadable are the keys of the watch mapping a running fim watch takes on SIGHUP;
 // any other change of the configuration needs a restart.
 var Reloadable = []string{"batch_size", "batch_timeout", "dedup_window", "max_events_per_minute", "heartbeat", "min_severity", "redact"}
+
+// Reloaded returns the values the flags of the Reloadable keys take with c, by key, as
+// a watch started with c would have them: a flag given on the command line keeps that
+// value (given, by flag name), else it takes its key's value, parsed by the flag
+// itself in fs, else its default, fs's. fs holds every such flag at its default; the
+// keys' values are set in it. A value the flag does not take is an error naming the
+// file, the line and the key.
+func (c *Config) Reloaded(fs *flag.FlagSet, given map[string]any) (map[string]any, error) {
+	v := map[string]any{}
+	for _, k := range Reloadable {
+		name := WatchKeys[k]
+		if val, ok := given[name]; ok {
+			v[k] = val
+			continue
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			return nil, fmt.Errorf("--%s: no such flag", name)
+		}
+		for _, s := range c.Watch {
+			for _, val := range s.Values {
+				if s.Flag != name {
+					break
+				}
+				if err := f.Value.Set(val); err != nil {
+					return nil, fmt.Errorf("%s: invalid value %q for --%s: %v", s.Where, val, name, err)
+				}
+			}
+		}
+		v[k] = f.Value.(flag.Getter).Get()
+	}
+	return v, nil
+}
 
 // Changes compares c with the configuration next that replaces it: the keys of the
 // watch mapping whose values differ (added and removed ones too), in WatchKeys' sorted

@@ -90,6 +90,15 @@ func logf(format string, args ...any) {
 // below which logf redacts the paths of fim's messages: warnings, errors and notices.
 var redactedRoots atomic.Pointer[[]string]
 
+// redacting puts roots in force as redactedRoots (nil: none).
+func redacting(roots []string) {
+	if roots == nil {
+		redactedRoots.Store(nil)
+		return
+	}
+	redactedRoots.Store(&roots)
+}
+
 // exitOnPanic makes a panic of a command exit exitRuntime with one line, where the
 // runtime would exit 2, which reads as "entries removed". It is deferred by main, so it
 // sees the panics of the main goroutine; nothing can catch a fatal error of the runtime

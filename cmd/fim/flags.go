@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -174,43 +173,27 @@ func applySettings(c *cli.Context, cfg *config.Config) error {
 	return nil
 }
 
-// setFlags returns the names of the flags of c's command that c sets.
-func setFlags(c *cli.Context) map[string]bool {
-	set := map[string]bool{}
-	for _, f := range c.Command.Flags {
-		if name := f.Names()[0]; c.IsSet(name) {
-			set[name] = true
+// givenReloadable returns the values the command line gives the flags of fim watch
+// that a reload sets (config.Reloadable), by flag name.
+func givenReloadable(c *cli.Context) map[string]any {
+	given := map[string]any{}
+	for _, k := range config.Reloadable {
+		if name := config.WatchKeys[k]; c.IsSet(name) {
+			given[name] = c.Value(name)
 		}
 	}
-	return set
+	return given
 }
 
-// reloadedValue returns the value flag name of c's command takes with the
-// configuration next (applySettings): c's when the command line set it (cmdline),
-// else the value of next's key, else the flag's default, as the flag itself reads it.
-func reloadedValue(c *cli.Context, cmdline map[string]bool, next *config.Config, name string) (any, error) {
-	if cmdline[name] {
-		return c.Value(name), nil
-	}
-	i := slices.IndexFunc(c.Command.Flags, func(f cli.Flag) bool { return f.Names()[0] == name })
-	if i < 0 {
-		return nil, fmt.Errorf("--%s: no such flag", name)
-	}
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	if err := c.Command.Flags[i].Apply(fs); err != nil {
-		return nil, err
-	}
-	for _, s := range next.Watch {
-		for _, v := range s.Values {
-			if s.Flag != name {
-				break
-			}
-			if err := fs.Set(name, v); err != nil {
-				return nil, fmt.Errorf("%s: invalid value %q for --%s: %v", s.Where, v, name, err)
-			}
+// flagDefaults returns the flags of c's command in a flag set, each at its default.
+func flagDefaults(c *cli.Context) (*flag.FlagSet, error) {
+	fs := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
+	for _, f := range c.Command.Flags {
+		if err := f.Apply(fs); err != nil {
+			return nil, err
 		}
 	}
-	return fs.Lookup(name).Value.(flag.Getter).Get(), nil
+	return fs, nil
 }
 
 var workersFlag = &cli.IntFlag{Name: "workers", Usage: "goroutines listing and hashing (default: four per CPU)"}
@@ -221,6 +204,36 @@ var showExplainedFlag = &cli.BoolFlag{Name: "show-explained", Usage: "text: list
 
 var minSeverityFlag = &cli.StringFlag{Name: "min-severity", Usage: "report only changes of severity `LEVEL` or above " +
 	"(info, low, medium, high or critical; see README: severity); only those set the exit bits; not with --update"}
+
+// updateMode is watch's --update: alone (or =true) every change reported is taken into
+// the baseline, =explained only those the package manager explains.
+type updateMode struct{ v string }
+
+func (u *updateMode) Set(s string) error {
+	switch s {
+	case "true", "false", "explained":
+		u.v = s
+		return nil
+	}
+	return fmt.Errorf("%q: want --update or --update=explained", s)
+}
+
+func (u *updateMode) String() string {
+	if u == nil || u.v == "" {
+		return "false"
+	}
+	return u.v
+}
+
+// IsBoolFlag lets --update go without a value.
+func (u *updateMode) IsBoolFlag() bool { return true }
+
+// updating says whether the command's --update (a check's, or a watch's in either
+// mode) is on.
+func updating(c *cli.Context) bool {
+	v := c.String("update")
+	return v != "" && v != "false"
+}
 
 var metricsFileFlag = &cli.StringFlag{Name: "metrics-file", Usage: "after a run without error, write its figures for Prometheus to `FILE` (node_exporter's textfile collector; replaced atomically)"}
 

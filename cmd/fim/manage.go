@@ -71,17 +71,17 @@ func runDiff(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer rep.close()
+	defer rep.Close()
 	info, err := rep.DiffInfo(oldB, newB, c.String("root"))
 	if err != nil {
 		return err
 	}
 	o := check.DiffOptions{Ignore: extraIgnore, Root: c.String("root"), Provenance: provenanceOptions(c)}
-	events, err := check.Diff(c.Context, oldB, newB, o, func(events []diff.Event) error { return rep.emit(events, info) })
+	events, err := check.Diff(c.Context, oldB, newB, o, func(events []diff.Event) error { return rep.Emit(events, info) })
 	if err != nil {
 		return err
 	}
-	return eventsExit(rep.shown(events), c.Bool("explained-ok"))
+	return eventsExit(rep.Shown(events), c.Bool("explained-ok"))
 }
 
 func listCommand() *cli.Command {

@@ -49,9 +49,7 @@ func openChecked(c *cli.Context, db string, o check.OpenOptions) (*check.Checked
 	if err != nil {
 		return nil, signerErr(c, db, err)
 	}
-	if k.Reporter.Redact != nil {
-		redactedRoots.Store(&k.Reporter.Redact)
-	}
+	redacting(k.Reporter.Redact)
 	return k, nil
 }
 

@@ -33,7 +33,7 @@ func runVerifyPackages(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer rep.close()
+	defer rep.Close()
 	var warned int
 	o := provenance.VerifyOptions{Root: root, Paths: paths, Workers: c.Int("workers"),
 		Logf: func(format string, args ...any) { warned++; logf(format, args...) }}
@@ -44,7 +44,7 @@ func runVerifyPackages(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := rep.emit(events, rep.info(false, warned)); err != nil {
+	if err := rep.Emit(events, rep.Info(false, warned)); err != nil {
 		return err
 	}
 	return eventsExit(events, false)

@@ -6,8 +6,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"fim/check"
-	"fim/diff"
-	"fim/output"
 	"fim/report"
 )
 
@@ -30,21 +28,11 @@ var reportFlags = []cli.Flag{
 
 var redactFlag = &cli.BoolFlag{Name: "redact", Usage: "report a path below a configured root as ROOT/[redacted], and drop link targets, xattr values, and process arguments and working directories"}
 
-// reporter is the check.Reporter of a command that takes --format, --output and
-// --redact. fim watch's reload changes its sink, min and redact, which every call
-// puts in force.
-type reporter struct {
-	*check.Reporter
-	sink   output.Sink
-	min    diff.Severity
-	redact []string
-}
-
 // newReporter reads --format, --output, --redact and the reportFlags into a
 // check.Reporter. stream says the events come in batches (fim watch); roots are the
 // configured roots that --redact keeps; own, the files of the command that a file
 // --output or --metrics-file must not be.
-func newReporter(c *cli.Context, stream bool, roots []string, own check.Own) (*reporter, error) {
+func newReporter(c *cli.Context, stream bool, roots []string, own check.Own) (*check.Reporter, error) {
 	o := reporterOptions(c, stream, own)
 	if c.Bool("redact") {
 		o.Redact = roots
@@ -54,9 +42,9 @@ func newReporter(c *cli.Context, stream bool, roots []string, own check.Own) (*r
 		return nil, err
 	}
 	if o.Redact != nil {
-		redactedRoots.Store(&roots)
+		redacting(o.Redact)
 	}
-	return &reporter{Reporter: r, sink: r.Sink, min: r.Min, redact: r.Redact}, nil
+	return r, nil
 }
 
 // reporterOptions reads --format, --output and the reportFlags (see newReporter).
@@ -79,18 +67,6 @@ func ownFiles(c *cli.Context, dbs ...string) check.Own {
 	return check.Own{DBs: dbs, Spool: c.String("spool"), GenerationFile: c.String("generation-file"),
 		SignKey: c.String("sign"), VerifyKey: c.String("verify")}
 }
-
-func (r *reporter) sync() *check.Reporter {
-	r.Sink, r.Min, r.Redact = r.sink, r.min, r.redact
-	return r.Reporter
-}
-
-func (r *reporter) info(stream bool, warned int) report.Info { return r.Info(stream, warned) }
-func (r *reporter) shown(events []diff.Event) []diff.Event   { return r.sync().Shown(events) }
-func (r *reporter) emit(events []diff.Event, info report.Info) error {
-	return r.sync().Emit(events, info)
-}
-func (r *reporter) close() error { return r.sync().Close() }
 
 // colorful reports whether stdout is a terminal that wants colour.
 func colorful() bool {

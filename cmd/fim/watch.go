@@ -8,8 +8,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"slices"
-	"strings"
 	"syscall"
 	"time"
 
@@ -62,7 +60,7 @@ func runWatch(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	cmdline := setFlags(c) // before the configuration's
+	given := givenReloadable(c) // before the configuration's
 	if err := applySettings(c, cfg); err != nil {
 		return err
 	}
@@ -112,20 +110,20 @@ func runWatch(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	spool, err := output.OpenSpool(rep.sink, output.SpoolOptions{Dir: cmp.Or(c.String("spool"), check.SpoolDir(db)), Max: spoolMax, Logf: logf, Hold: wt.Hold, Release: wt.Release,
+	spool, err := output.OpenSpool(rep.Sink, output.SpoolOptions{Dir: cmp.Or(c.String("spool"), check.SpoolDir(db)), Max: spoolMax, Logf: logf, Hold: wt.Hold, Release: wt.Release,
 		Metrics: lis.deliveries()})
 	if err != nil {
-		rep.close()
+		rep.Close()
 		return err
 	}
-	rep.sink = spool
-	defer rep.close()
+	rep.Sink = spool
+	defer rep.Close()
 	w := &watch.Watcher{
 		Backend:      c.String("backend"),
 		Interval:     c.Duration("interval"),
 		BatchSize:    c.Int("batch-size"),
 		BatchTimeout: c.Duration("batch-timeout"),
-		QueuedEvents: queuedEvents(c.Int("queue-events")),
+		QueuedEvents: check.QueuedEvents(c.Int("queue-events")),
 		DedupWindow:  c.Duration("dedup-window"),
 		FlushEvery:   c.Duration("update-every"),
 		Logf:         logf,
@@ -164,15 +162,24 @@ func runWatch(c *cli.Context) error {
 			logf("reload: %v: the configuration in force stays", err)
 			return nil
 		}
-		apply, applied, err := reloadWatch(c, cmdline, cfg, again, wt, w, rep)
+		apply, err := wt.Reconfigure(again, func(next *config.Config) (map[string]any, error) {
+			fs, err := flagDefaults(c)
+			if err != nil {
+				return nil, err
+			}
+			return next.Reloaded(fs, given)
+		}, w, rep)
 		if err != nil {
 			logf("reload: %v: the configuration in force stays", err)
 			return nil
 		}
-		if applied {
-			cfg = again
+		if apply == nil {
+			return nil
 		}
-		return apply
+		return func() {
+			apply()
+			redacting(rep.Redact)
+		}
 	}
 	// The marks stay in place throughout a reload, so nothing happening meanwhile is lost.
 	defer sd.ServeReloads(c.Context, hup, func(ctx context.Context) error {
@@ -188,10 +195,10 @@ func runWatch(c *cli.Context) error {
 		return nil
 	}, func() string { return status }, logf)()
 	return wt.Run(c.Context, w, func(events []diff.Event) error {
-		if events = rep.shown(events); len(events) == 0 {
+		if events = rep.Shown(events); len(events) == 0 {
 			return nil // nothing of --min-severity in this batch
 		}
-		err := rep.emit(events, rep.info(true, 0))
+		err := rep.Emit(events, rep.Info(true, 0))
 		if errors.Is(err, output.ErrSpoolFull) {
 			return fmt.Errorf("%w: %w", watch.ErrFull, err)
 		}
@@ -252,127 +259,4 @@ func (s *listener) serve(c *cli.Context, w *watch.Watcher, spool *output.Spool) 
 		stop()
 		<-done
 	}
-}
-
-// queuedEvents maps --queue-events to Watcher.QueuedEvents: its default to the
-// larger of it and the system's value, 0 to the system's.
-func queuedEvents(n int) int {
-	switch {
-	case n == watch.DefaultQueuedEvents:
-		return 0
-	case n <= 0:
-		return -1
-	}
-	return n
-}
-
-// updateMode is watch's --update: alone (or =true) every change reported is taken into
-// the baseline, =explained only those the package manager explains.
-type updateMode struct{ v string }
-
-func (u *updateMode) Set(s string) error {
-	switch s {
-	case "true", "false", "explained":
-		u.v = s
-		return nil
-	}
-	return fmt.Errorf("%q: want --update or --update=explained", s)
-}
-
-func (u *updateMode) String() string {
-	if u == nil || u.v == "" {
-		return "false"
-	}
-	return u.v
-}
-
-// IsBoolFlag lets --update go without a value.
-func (u *updateMode) IsBoolFlag() bool { return true }
-
-// updating says whether the command's --update (a check's, or a watch's in either
-// mode) is on.
-func updating(c *cli.Context) bool {
-	v := c.String("update")
-	return v != "" && v != "false"
-}
-
-// reloadWatch compares the configuration in force with the one SIGHUP read again and
-// returns the function that applies to w and rep what a running watch takes: the keys
-// of the watch mapping of config.Reloadable and, when the watch's policy is the
-// configuration's, its policy (check.Watch.Reload); nil when none changed, and whether
-// that is the whole change. What it cannot apply it names in a notice. A flag given on
-// the command line still wins over its key; a key removed takes the flag's default.
-func reloadWatch(c *cli.Context, cmdline map[string]bool, cfg, next *config.Config, wt *check.Watch, w *watch.Watcher, rep *reporter) (func(), bool, error) {
-	if cfg == nil || next == nil {
-		if cfg != next {
-			logf("reload: the configuration changed; fim watch goes on with the one it started with: restart it to apply the change")
-			return nil, false, nil
-		}
-		logf("reload: the configuration is unchanged")
-		return nil, true, nil
-	}
-	keys, top := cfg.Changes(next)
-	var live, fixed []string
-	for _, k := range keys {
-		if slices.Contains(config.Reloadable, k) {
-			live = append(live, "watch."+k)
-		} else {
-			fixed = append(fixed, "watch."+k)
-		}
-	}
-	repolicy, err := wt.Reload(next)
-	if err != nil {
-		return nil, false, err
-	}
-	for _, k := range top {
-		if repolicy != nil && slices.Contains(config.PolicyKeys, k) {
-			live = append(live, k)
-		} else {
-			fixed = append(fixed, k)
-		}
-	}
-	if len(fixed) > 0 {
-		logf("reload: %s changed: fim watch goes on without that change: restart it to apply it", strings.Join(fixed, ", "))
-	}
-	if len(live) == 0 {
-		if len(fixed) == 0 {
-			logf("reload: the configuration is unchanged")
-		}
-		return nil, len(fixed) == 0, nil
-	}
-	v := map[string]any{}
-	for _, k := range config.Reloadable {
-		val, err := reloadedValue(c, cmdline, next, config.WatchKeys[k])
-		if err != nil {
-			return nil, false, err
-		}
-		v[k] = val
-	}
-	minSeverity := diff.SeverityUnset
-	if s := v["min_severity"].(string); s != "" {
-		var err error
-		if minSeverity, err = diff.ParseSeverity(s); err != nil {
-			return nil, false, fmt.Errorf("--min-severity: %w", err)
-		}
-		if updating(c) {
-			return nil, false, errors.New("watch.min_severity leaves changes unreported that --update would take into the baseline")
-		}
-	}
-	logf("reload: applying %s", strings.Join(live, ", "))
-	return func() {
-		if repolicy != nil {
-			repolicy(w)
-		}
-		w.BatchSize, w.BatchTimeout, w.DedupWindow = v["batch_size"].(int), v["batch_timeout"].(time.Duration), v["dedup_window"].(time.Duration)
-		w.MaxEventsPerMinute, w.Heartbeat = v["max_events_per_minute"].(int), v["heartbeat"].(time.Duration)
-		rep.min = minSeverity
-		rep.redact = nil
-		if v["redact"].(bool) {
-			roots := check.RootPaths(wt.Compiled)
-			rep.redact = roots
-			redactedRoots.Store(&roots)
-		} else {
-			redactedRoots.Store(nil)
-		}
-	}, len(fixed) == 0, nil
 }

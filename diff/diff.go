@@ -21,6 +21,8 @@
 //     another inode now is a rotation when the recorded inode is found under another
 //     name: a rename or move of it, and a create; otherwise a change, as any file.
 //   - Below a directory that cannot be read now, nothing recorded is reported as removed.
+//   - The inode number of a directory whose number does not last (tree.FlagVolatileInode,
+//     overlayfs) is neither compared nor used to pair a rename: every other attribute is.
 //   - Events are returned sorted by path in key order.
 package diff
 
@@ -61,6 +63,9 @@ func Compare(old, cur *tree.Entry, ignore AttrSet) AttrSet {
 	}
 	if cur.Flags&tree.FlagGrown != 0 && old.Type == tree.TypeFile && old.SameInode(cur) && cur.Size > old.Size {
 		ignore |= grownAttrs // it only grew
+	}
+	if cur.Flags&tree.FlagVolatileInode != 0 {
+		ignore = ignore.With(AttrInode) // its number says nothing of which directory it is
 	}
 	var s AttrSet
 	for a := range attrs {
@@ -244,6 +249,9 @@ func (d *Differ) pair() map[*tree.Entry]*tree.Entry {
 	for _, cur := range d.created {
 		if _, ignore := d.filter(cur.Path); ignore.Has(AttrInode) || ignore.Has(AttrDevice) {
 			continue // inode numbers mean nothing here (a tree unpacked elsewhere)
+		}
+		if cur.Flags&tree.FlagVolatileInode != 0 {
+			continue // a number of its own, which another directory may have had
 		}
 		old := byInode[devIno{cur.Device, cur.Inode}]
 		if old == nil || taken[old] || old.Type != cur.Type {

@@ -773,3 +773,30 @@ func TestRank(t *testing.T) {
 		t.Errorf("ranked %q, want %q", got, want)
 	}
 }
+
+// TestVolatileInode: a directory whose inode number does not last (overlayfs) is not
+// reported for another number, nor paired by it into a rename; everything else about
+// it, and the inode of any entry without the flag, is still compared.
+func TestVolatileInode(t *testing.T) {
+	volatile := flags(tree.FlagVolatileInode)
+	for _, c := range []struct {
+		name     string
+		old, cur []*tree.Entry
+		want     []string
+	}{
+		{"another number only", []*tree.Entry{dir("/d", 7)}, []*tree.Entry{dir("/d", 8, volatile)}, nil},
+		{"another number and mode", []*tree.Entry{dir("/d", 7)}, []*tree.Entry{dir("/d", 8, volatile, mode(0o700))},
+			[]string{"chmod /d [mode]"}},
+		{"another number and times", []*tree.Entry{dir("/d", 7)}, []*tree.Entry{dir("/d", 8, volatile, mtime(1), ctime(1))},
+			[]string{"change /d [mtime,ctime]"}},
+		{"another number without the flag", []*tree.Entry{dir("/d", 7)}, []*tree.Entry{dir("/d", 8)},
+			[]string{"chmod /d [inode]"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			wantEvents(t, run(t, nil, c.old, c.cur), c.want...)
+		})
+	}
+	// Paired by its number, a created directory would be taken for the removed one renamed.
+	wantEvents(t, run(t, nil, []*tree.Entry{dir("/a", 7)}, []*tree.Entry{dir("/c", 7, volatile)}), "remove /a", "create /c")
+	wantEvents(t, run(t, nil, []*tree.Entry{dir("/a", 7)}, []*tree.Entry{dir("/c", 7)}), "rename /c <- /a")
+}

@@ -99,11 +99,16 @@ const (
 	// recorded size, and its first recorded-size bytes hash to the recorded hash: it
 	// only grew. Set by a walk, never recorded.
 	FlagGrown
+	// FlagVolatileInode: a directory whose inode number does not outlast the kernel's
+	// cached inode (overlayfs with its layers on different filesystems gives
+	// directories numbers of its own, new each time one is read in): another walk may
+	// see another number for the same directory. Set by a walk, never recorded.
+	FlagVolatileInode
 )
 
 // TransientFlags are the flags a walk sets on what it compares with a record, which a
 // record never carries.
-const TransientFlags = FlagGrowing | FlagGrown
+const TransientFlags = FlagGrowing | FlagGrown | FlagVolatileInode
 
 // Xattr is one extended attribute. Names are kept sorted within an Entry.
 type Xattr struct {

@@ -394,35 +394,58 @@ func (hb *hashBuf) hashFD(fd int, want, prefix int64, side io.Writer, wk *walk) 
 	return sum, prefixSum, total, nil
 }
 
-// sizeless reports whether the file open at fd lives on a filesystem whose sizes say
-// nothing of the content (proc, sysfs and the like), remembering the answer per device.
-func (wk *walk) sizeless(fd int, dev uint64) bool {
+// fsKind is what the walk needs to know of a filesystem.
+type fsKind struct {
+	// sizeless: sizes say nothing of the content (proc, sysfs and the like).
+	sizeless bool
+	// volatileDirInodes: a directory's inode number may change between two walks, or
+	// within one, while the directory stays (see tree.FlagVolatileInode).
+	volatileDirInodes bool
+}
+
+// filesystem says what the filesystem of the file open at fd is, remembering the
+// answer per device; ok is false when fstatfs fails.
+func (wk *walk) filesystem(fd int, dev uint64) (kind fsKind, ok bool) {
 	wk.linksMu.Lock()
-	known, ok := wk.pseudo[dev]
+	kind, ok = wk.filesystems[dev]
 	wk.linksMu.Unlock()
 	if ok {
-		return known
+		return kind, true
 	}
 	var st unix.Statfs_t
 	if unix.Fstatfs(fd, &st) != nil {
-		return true // cannot tell: do not hold the size against the content
+		return kind, false
 	}
 	switch st.Type {
 	case unix.PROC_SUPER_MAGIC, unix.SYSFS_MAGIC, unix.DEBUGFS_MAGIC, unix.TRACEFS_MAGIC,
 		unix.SECURITYFS_MAGIC, unix.CGROUP_SUPER_MAGIC, unix.CGROUP2_SUPER_MAGIC, unix.BPF_FS_MAGIC,
 		unix.EFIVARFS_MAGIC, unix.PSTOREFS_MAGIC:
-		known = true
+		kind.sizeless = true
+	case unix.OVERLAYFS_SUPER_MAGIC:
+		// With its layers on different filesystems and no xino mapping, overlayfs gives
+		// a directory a number of its own each time its inode is read in. Its options do
+		// not say otherwise for sure (xino=on falls back to such numbers for a real inode
+		// number too large to map; layers on one filesystem show in no option), so every
+		// overlayfs is taken for one.
+		kind.volatileDirInodes = true
 	}
 	// Remember the answer for dev only if fd is on dev: a file swapped for one elsewhere
 	// (through a symlink put in place of a directory) must not speak for the others.
 	var fst unix.Stat_t
 	if unix.Fstat(fd, &fst) != nil || uint64(fst.Dev) != dev {
-		return known
+		return kind, true
 	}
 	wk.linksMu.Lock()
-	wk.pseudo[dev] = known
+	wk.filesystems[dev] = kind
 	wk.linksMu.Unlock()
-	return known
+	return kind, true
+}
+
+// sizeless reports whether the file open at fd lives on a filesystem whose sizes say
+// nothing of the content (proc, sysfs and the like).
+func (wk *walk) sizeless(fd int, dev uint64) bool {
+	kind, ok := wk.filesystem(fd, dev)
+	return kind.sizeless || !ok // cannot tell: do not hold the size against the content
 }
 
 // read is readFull paced by the walk's ReadLimit (wk may be nil: no limit).

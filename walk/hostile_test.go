@@ -165,7 +165,7 @@ func TestHashSwappedForDevice(t *testing.T) {
 	must(t, os.Symlink("/dev", root+"/d"))
 	must(t, os.Truncate(root+"/grown", 1<<30))
 
-	wk := &walk{Walker: &Walker{}, pseudo: map[uint64]bool{}, links: map[devIno]*linkSlot{}}
+	wk := &walk{Walker: &Walker{}, filesystems: map[uint64]fsKind{}, links: map[devIno]*linkSlot{}}
 	for _, c := range []struct {
 		e    *tree.Entry
 		real string
@@ -195,7 +195,7 @@ func TestRetryRereadsXattrs(t *testing.T) {
 	}
 	time.Sleep(10 * time.Millisecond)
 	must(t, unix.Setxattr(root+"/f", "user.evil", []byte("1"), 0))
-	wk := &walk{Walker: &Walker{}, pseudo: map[uint64]bool{}, links: map[devIno]*linkSlot{}}
+	wk := &walk{Walker: &Walker{}, filesystems: map[uint64]fsKind{}, links: map[devIno]*linkSlot{}}
 	a := &aux{real: root + "/f", done: make(chan struct{})}
 	wk.hashEntry(0, &e, a, newHashBuf(), unix.AT_FDCWD, a.real)
 	var st unix.Stat_t
@@ -240,7 +240,7 @@ func TestRetryHonoursMaxSize(t *testing.T) {
 		e := *walkDir(t, root, Options{}).get(t, "f")
 		e.Hash, e.Flags = [32]byte{}, e.Flags&^tree.FlagHashed // as listed, before its hash
 		must(t, os.WriteFile(root+"/f", []byte(strings.Repeat("x", 100)), 0o644))
-		wk := &walk{Walker: &Walker{}, pseudo: map[uint64]bool{}, links: map[devIno]*linkSlot{}}
+		wk := &walk{Walker: &Walker{}, filesystems: map[uint64]fsKind{}, links: map[devIno]*linkSlot{}}
 		a := &aux{real: root + "/f", done: make(chan struct{})}
 		wk.hashEntry(c.max, &e, a, newHashBuf(), unix.AT_FDCWD, a.real)
 		if got := e.Flags&tree.FlagTooLarge != 0; got != c.tooLarge || e.Size != 100 || e.Hashed() == c.tooLarge {
@@ -289,7 +289,7 @@ func TestJobOpensRelative(t *testing.T) {
 			n := &node{real: root + "/d", path: d.Path, dev: d.Device, ino: d.Inode, listed: make(chan struct{})}
 			fifo := c.swap(t, root)
 			w := watchOpens(t, fifo)
-			wk := &walk{Walker: &Walker{}, pseudo: map[uint64]bool{}, links: map[devIno]*linkSlot{}}
+			wk := &walk{Walker: &Walker{}, filesystems: map[uint64]fsKind{}, links: map[devIno]*linkSlot{}}
 			a := &aux{real: root + "/d/big", done: make(chan struct{})}
 			var dir listedDir
 			defer dir.close()

@@ -93,6 +93,7 @@ type node struct {
 	transit  bool
 	followed bool // reached through a symlink: open without O_NOFOLLOW
 	sealed   bool // no one but root and fim's own user can change its entries (see sealed)
+	volatile bool // its inode number may change while it stays (tree.FlagVolatileInode)
 
 	listed  chan struct{} // closed when entries and aux are filled
 	err     error
@@ -140,9 +141,10 @@ type walk struct {
 	s       *sched
 	roots   map[string]*Root
 	stopped atomic.Bool
-	linksMu sync.Mutex // guards links and pseudo
+	linksMu sync.Mutex // guards links and filesystems
 	links   map[devIno]*linkSlot
-	pseudo  map[uint64]bool // device → sizes mean nothing there (see sizeless)
+	// filesystems: device → what its filesystem is (see filesystem)
+	filesystems map[uint64]fsKind
 	// held, in WalkPaths only, keeps the parent directory opened last and the devices
 	// of the roots, for the paths that follow; hb is the caller's hash buffer.
 	held *heldParent
@@ -424,7 +426,7 @@ func (w *Walker) run(ctx context.Context, flat bool, body func(wk *walk, count *
 	if workers <= 0 {
 		workers = ioWorkers(flat)
 	}
-	wk := &walk{Walker: w, ctx: ctx, flat: flat, s: newSched(maxUnconsumed, workers-runtime.GOMAXPROCS(0)), roots: map[string]*Root{}, links: map[devIno]*linkSlot{}, pseudo: map[uint64]bool{}}
+	wk := &walk{Walker: w, ctx: ctx, flat: flat, s: newSched(maxUnconsumed, workers-runtime.GOMAXPROCS(0)), roots: map[string]*Root{}, links: map[devIno]*linkSlot{}, filesystems: map[uint64]fsKind{}}
 	for i := range w.Roots {
 		wk.roots[w.Roots[i].Path] = &w.Roots[i]
 	}
@@ -689,7 +691,7 @@ func (wk *walk) work() {
 
 // hashJob hashes the file of job j, relative to its directory as listed.
 func (wk *walk) hashJob(j *job, buf *hashBuf, dir *listedDir) {
-	fd, err := dir.open(j.n)
+	fd, err := dir.open(wk, j.n)
 	if err != nil {
 		wk.hashLost(j.e, j.a, err)
 		return
@@ -711,8 +713,8 @@ type listedDir struct {
 var errDirReplaced = errors.New("its directory was replaced after it was listed: not read")
 
 // open returns a descriptor of directory n (O_PATH), checked with fstat to be the
-// directory that was listed.
-func (d *listedDir) open(n *node) (int, error) {
+// directory that was listed (see sameDir).
+func (d *listedDir) open(wk *walk, n *node) (int, error) {
 	if d.n == n {
 		return d.fd, d.err
 	}
@@ -736,13 +738,33 @@ func (d *listedDir) open(n *node) (int, error) {
 		d.err = err
 		return -1, err
 	}
-	if st.Dev != n.dev || st.Ino != n.ino {
+	if (st.Dev != n.dev || st.Ino != n.ino) && !wk.sameDir(n, &st) {
 		unix.Close(fd)
 		d.err = errDirReplaced
 		return -1, d.err
 	}
 	d.fd = fd
 	return fd, nil
+}
+
+// sameDir reports whether directory n, open as st with another device or inode number
+// than it was listed with, is n all the same: its inode number does not last
+// (tree.FlagVolatileInode), st is on its device, and the directory at its path from
+// its root, opened again as a parent is (openParent: no symlink on the way, unless
+// the root follows them), is the one open as st. While st's directory is open the
+// kernel keeps its inode, and its number: another directory, or one reached through a
+// symlink put on the way, has another. O_DIRECTORY made st a directory's, and
+// O_NOFOLLOW kept a symlink in n's own place from being followed.
+func (wk *walk) sameDir(n *node, st *unix.Stat_t) bool {
+	if !n.volatile || n.root == nil || st.Dev != n.dev {
+		return false
+	}
+	o, err := wk.openParent(n.root, n.real, n.depth+1)
+	if err != nil {
+		return false
+	}
+	unix.Close(o.fd)
+	return o.dev == st.Dev && o.ino == st.Ino
 }
 
 func (d *listedDir) close() {
@@ -778,8 +800,11 @@ func (wk *walk) list(n *node, hb *hashBuf, prior func(string) *tree.Entry) {
 	if n.transit {
 		n.dev, n.ino = st.Dev, st.Ino // what the hash jobs of its files check it against
 	} else if st.Ino != n.ino || st.Dev != n.dev {
-		n.err = errors.New("directory replaced during the walk")
-		return
+		if !wk.sameDir(n, &st) {
+			n.err = errors.New("directory replaced during the walk")
+			return
+		}
+		n.ino = st.Ino // the number it has now, for the hash jobs and the symlink loops below
 	}
 	n.sealed = sealed(&st)
 	names, err := readNames(fd, hb.dirents)
@@ -900,7 +925,33 @@ func (wk *walk) stat(dirfd int, name, path string, follow bool) (tree.Entry, aux
 			}
 		}
 	}
+	if e.Type == tree.TypeDir && wk.volatileDirInodes(dirfd, name, e.Device, a.followed) {
+		e.Flags |= tree.FlagVolatileInode
+	}
 	return e, a, true
+}
+
+// volatileDirInodes reports whether the inode numbers of directories on device dev,
+// where directory name in dirfd lies, may change while the directories stay. The
+// directory is opened only to learn what a device not met before is.
+func (wk *walk) volatileDirInodes(dirfd int, name string, dev uint64, followed bool) bool {
+	wk.linksMu.Lock()
+	kind, ok := wk.filesystems[dev]
+	wk.linksMu.Unlock()
+	if ok {
+		return kind.volatileDirInodes
+	}
+	flags := unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC
+	if !followed {
+		flags |= unix.O_NOFOLLOW
+	}
+	fd, err := openAt(dirfd, name, flags)
+	if err != nil {
+		return false // gone, or not a directory now: its listing will say so
+	}
+	defer unix.Close(fd)
+	kind, _ = wk.filesystem(fd, dev)
+	return kind.volatileDirInodes
 }
 
 // plan decides, for entry i of n, what is left to do: hash it, descend into it, read its
@@ -910,8 +961,9 @@ func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev u
 	e, a := &n.entries[i], &n.aux[i]
 	readable := e.Flags&tree.FlagUnreadable == 0 && !a.skip
 	// With Prior, an entry whose type, device, inode and ctime are as recorded keeps its
-	// recorded extended attributes (setting one changes the ctime), and a file whose size
-	// and mtime are as recorded too keeps its recorded hash.
+	// recorded extended attributes (setting one changes the ctime; a directory whose
+	// inode number does not last is taken for its record without it), and a file whose
+	// size and mtime are as recorded too keeps its recorded hash.
 	// A regular file under a growing policy where a regular file is recorded is marked
 	// FlagGrowing; when it is the inode recorded, its hash job checks its beginning.
 	var prior *tree.Entry
@@ -921,7 +973,7 @@ func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev u
 	if lookup != nil && readable && (wk.Fast || growing || wk.Side != nil && e.Type == tree.TypeFile) {
 		if p := lookup(e.Path); p != nil {
 			a.prior = p
-			same := p.Type == e.Type && p.Device == e.Device && p.Inode == e.Inode
+			same := p.Type == e.Type && p.Device == e.Device && (p.Inode == e.Inode || e.Flags&tree.FlagVolatileInode != 0)
 			if growing && p.Type == tree.TypeFile {
 				e.Flags |= tree.FlagGrowing
 				if p.SameInode(e) && p.Hashed() {
@@ -969,7 +1021,7 @@ func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev u
 		}
 		sub := &node{real: a.real, path: e.Path, key: tree.Key(e.Path), root: r, depth: depth, rootDev: rootDev,
 			dev: e.Device, ino: e.Inode, parent: parent, transit: transit, followed: a.followed,
-			listed: make(chan struct{})}
+			volatile: e.Flags&tree.FlagVolatileInode != 0, listed: make(chan struct{})}
 		a.sub = sub
 		wk.s.push(&job{key: sub.key, n: sub, i: -1})
 	}

@@ -4,7 +4,10 @@ import (
 	"fim/internal/fstest"
 	"os"
 	"slices"
+	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestOverlayRoot: on an overlayfs root whose layers lie on different filesystems (a
@@ -52,5 +55,30 @@ func TestOverlayWatch(t *testing.T) {
 	defer wt.Close()
 	if got, want := runWatch(t, wt), []string{"chmod /etc/d"}; !slices.Equal(got, want) {
 		t.Errorf("events %q, want %q", got, want)
+	}
+}
+
+// TestOverlayRemount: an overlayfs root mounted again over the same layers, as a
+// container's root is after a restart, has a new anonymous device number; a check then
+// reports nothing, and a real change is still reported.
+func TestOverlayRemount(t *testing.T) {
+	f := newFixture(t, map[string]string{"etc/a": "a", "etc/d/b": "b", "usr/lib/x/y": "y"})
+	remount := fstest.Overlay(t, f.tree)
+	f.baseline(t)
+	var before, after unix.Stat_t
+	must(t, unix.Stat(f.tree+"/etc/d", &before))
+	remount()
+	must(t, unix.Stat(f.tree+"/etc/d", &after))
+	if after.Dev == before.Dev {
+		t.Fatalf("etc/d: device %d again after the overlay was mounted again", before.Dev)
+	}
+	for _, fast := range []bool{false, true} {
+		if got := f.compare(t, Options{Fast: fast}); len(got) != 0 {
+			t.Errorf("fast %v: events after the overlay was mounted again: %q", fast, got)
+		}
+	}
+	must(t, os.WriteFile(f.tree+"/etc/a", []byte("changed"), 0o644))
+	if got := f.compare(t, Options{}); len(got) != 1 || !strings.HasPrefix(got[0], "change /etc/a [content,size") {
+		t.Errorf("events after a change: %q, want the change of /etc/a", got)
 	}
 }

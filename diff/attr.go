@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Attr is one compared attribute of an entry.
@@ -129,7 +131,7 @@ var attrs = [numAttrs]attrDef{
 		copy:   func(d, s *tree.Entry) { d.Inode = s.Inode },
 		number: func(e *tree.Entry) uint64 { return e.Inode }},
 	AttrDevice: {name: "device", value: ValueDevice,
-		equal:  func(o, c *tree.Entry) bool { return o.Device == c.Device },
+		equal:  func(o, c *tree.Entry) bool { return o.Device == c.Device || anonymous(o.Device) && anonymous(c.Device) },
 		copy:   func(d, s *tree.Entry) { d.Device = s.Device },
 		number: func(e *tree.Entry) uint64 { return e.Device }},
 	AttrNlink: {name: "nlink", value: ValueUint,
@@ -274,3 +276,11 @@ func ParseAttrs(names []string) (AttrSet, error) {
 	}
 	return s, nil
 }
+
+// anonymous reports whether dev is an anonymous device number (major 0): the number of
+// a filesystem without a block device of its own (overlayfs, tmpfs, btrfs subvolumes,
+// NFS, FUSE), given out anew each time it is mounted. One such number for another says
+// nothing of where the entry is (a container's root mounted again after a restart), so
+// it is not a change; a move between a disk and such a filesystem is. Whatever else a
+// move changes (inode, ctime) is compared as ever.
+func anonymous(dev uint64) bool { return unix.Major(dev) == 0 }

@@ -13,8 +13,9 @@ import (
 // layer, and its upper layer lies on a tmpfs of its own, so that the layers are on
 // different filesystems, as a container's root over its image is. With xino=off,
 // overlayfs gives each directory an inode number of its own, new each time the
-// directory's inode is read in again (see DropInodes). It needs root.
-func Overlay(t testing.TB, dir string) {
+// directory's inode is read in again (see DropInodes). It needs root. The function it
+// returns mounts the overlay again.
+func Overlay(t testing.TB, dir string) (remount func()) {
 	t.Helper()
 	RequireRoot(t)
 	if strings.ContainsAny(dir, ",:\\") {
@@ -38,6 +39,24 @@ func Overlay(t testing.TB, dir string) {
 		t.Fatalf("mount overlay on %s: %v", dir, err)
 	}
 	t.Cleanup(func() { unmount(t, dir) })
+	// remount mounts the overlay again over the same layers, as a container that
+	// restarts gets its root: a new superblock, with a new anonymous device number.
+	// A tmpfs mounted in between takes the number the overlay gave up, as the mounts of
+	// a busy host do.
+	return func() {
+		t.Helper()
+		if err := unix.Unmount(dir, 0); err != nil {
+			t.Fatalf("unmount %s: %v", dir, err)
+		}
+		hold := t.TempDir()
+		if err := unix.Mount("tmpfs", hold, "tmpfs", 0, "size=1m"); err != nil {
+			t.Fatalf("mount tmpfs on %s: %v", hold, err)
+		}
+		t.Cleanup(func() { unmount(t, hold) })
+		if err := unix.Mount("overlay", dir, "overlay", 0, opts); err != nil {
+			t.Fatalf("mount overlay on %s again: %v", dir, err)
+		}
+	}
 }
 
 func unmount(t testing.TB, dir string) {

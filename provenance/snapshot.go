@@ -480,7 +480,7 @@ func (s *Snapshot) Owner(p string) *diff.Package {
 // Version returns the version of the package name of manager that the snapshot lists
 // paths of, "" when it lists none.
 func (s *Snapshot) Version(manager, name string) string {
-	for _, o := range s.owners {
+	for _, o := range s.ownerMap() {
 		if o.Manager == manager && o.Name == name {
 			return o.Version
 		}

@@ -30,21 +30,37 @@ const DefaultQueuedEvents = 1 << 18
 // ("fanotify" or "inotify"), with that kind's max_queued_events set to n for the
 // time of the call: 0 means the larger of DefaultQueuedEvents and the system's value,
 // a negative n the system's value. Without the right to set it, the group gets the
-// system's value.
+// system's value. The sysctl is one for the whole system: fim holds an exclusive flock
+// on it from reading it to putting it back, so that two fim processes starting at once
+// (or a test's) never take each other's temporary value for the system's and leave it
+// behind.
 func withQueue(kind string, n int, init func() error) error {
 	file := "/proc/sys/fs/" + kind + "/max_queued_events"
-	b, err := os.ReadFile(file)
-	old, perr := strconv.Atoi(strings.TrimSpace(string(b)))
+	f, err := os.OpenFile(file, os.O_RDWR, 0)
+	if err != nil {
+		return init() // no right to set it: the system's value
+	}
+	defer f.Close()
+	if unix.Flock(int(f.Fd()), unix.LOCK_EX) != nil {
+		return init()
+	}
+	defer unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	b := make([]byte, 32)
+	k, err := f.ReadAt(b, 0)
+	old, perr := strconv.Atoi(strings.TrimSpace(string(b[:k])))
+	if err != nil && k == 0 || perr != nil {
+		return init()
+	}
 	if n == 0 {
 		n = max(DefaultQueuedEvents, old)
 	}
-	if n < 0 || err != nil || perr != nil || old == n {
+	if n < 0 || old == n {
 		return init()
 	}
-	if os.WriteFile(file, []byte(strconv.Itoa(n)), 0) != nil {
+	if _, err := f.WriteAt([]byte(strconv.Itoa(n)), 0); err != nil {
 		return init()
 	}
-	defer os.WriteFile(file, []byte(strconv.Itoa(old)), 0)
+	defer f.WriteAt([]byte(strconv.Itoa(old)), 0)
 	return init()
 }
 

@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -923,5 +925,49 @@ func TestWatchRemount(t *testing.T) {
 			hidden("new")
 			r.expect(backend, pidOf(r.run("tee", "again")), "create T/again")
 		})
+	}
+}
+
+// TestWithQueueConcurrent makes groups with their own queue lengths from many
+// goroutines at once, as several fim processes starting together do: each group's
+// init sees its own value in the sysctl, and the system's value is back at the end.
+func TestWithQueueConcurrent(t *testing.T) {
+	fstest.RequireRoot(t)
+	const file = "/proc/sys/fs/inotify/max_queued_events"
+	read := func() int {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	before := read()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var wrong []string
+	for i := range 16 {
+		wg.Go(func() {
+			n := 1000 + i
+			err := withQueue("inotify", n, func() error {
+				if got := read(); got != n {
+					mu.Lock()
+					wrong = append(wrong, fmt.Sprintf("group of %d made with %d", n, got))
+					mu.Unlock()
+				}
+				time.Sleep(time.Millisecond)
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if after := read(); after != before || len(wrong) > 0 {
+		t.Errorf("max_queued_events %d after, %d before; %v", after, before, wrong)
 	}
 }

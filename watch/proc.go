@@ -29,7 +29,8 @@ import (
 //     cgroup subtree (rootless podman, systemd --user) chooses those names.
 
 // procCache reads what /proc says of a process once per short window: a burst of events
-// from one writer costs one read of /proc, not one per event.
+// from one writer costs one read of /proc, not one per event. A nil cache names no
+// process (Watcher.NoProcess).
 type procCache struct {
 	mu    sync.Mutex
 	procs map[int]procSeen
@@ -54,7 +55,7 @@ func newProcCache() *procCache {
 }
 
 func (c *procCache) get(pid int) *diff.Process {
-	if pid <= 0 {
+	if c == nil || pid <= 0 {
 		return nil
 	}
 	now := time.Now()

@@ -204,9 +204,9 @@ type result struct {
 	// shortlived: created files whose first event names the writer with its exe, as
 	// exiting (no exe), as gone, or no process.
 	named, exiting, gone, noProc int
-	rescanned int // created files first reported by a rescan
-	sources   map[string]int
-	notes     []string // what fim said on stderr beyond readiness
+	rescanned                    int // created files first reported by a rescan
+	sources                      map[string]int
+	notes                        []string // what fim said on stderr beyond readiness
 }
 
 type row struct {
@@ -733,19 +733,51 @@ func scrapeUntil(done <-chan struct{}, addr string, every time.Duration) {
 	}
 }
 
-// readEvents stamps each line as it is read, then decodes what the bench needs of it.
+// readEvents stamps each line as it is read and hands it to decodeEvents, which
+// decodes what the bench needs of it: the time a line is read does not wait for the
+// decoding of the lines before it, so that larger events (a process named in each) cost
+// the bench's decoder, not the latency measured.
 func (f *fimProc) readEvents(r interface{ Read([]byte) (int, error) }) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	lines := make(chan stampedLine, 1<<16)
+	decoded := make(chan struct{})
+	go func() {
+		f.decodeEvents(lines)
+		close(decoded)
+	}()
+	for {
+		f.mu.Lock()
+		until := f.stallUntil
+		f.mu.Unlock()
+		if d := time.Until(until); d > 0 {
+			time.Sleep(d)
+		}
+		if !sc.Scan() {
+			break
+		}
+		lines <- stampedLine{time.Now(), slices.Clone(sc.Bytes())}
+	}
+	close(lines)
+	<-decoded
+}
+
+// stampedLine is one line of fim's standard output and when the bench read it.
+type stampedLine struct {
+	read time.Time
+	line []byte
+}
+
+func (f *fimProc) decodeEvents(lines <-chan stampedLine) {
 	var ev struct {
-		Type    string          `json:"type"`
-		Path    string          `json:"path"`
-		Source  string          `json:"source"`
+		Type    string `json:"type"`
+		Path    string `json:"path"`
+		Source  string `json:"source"`
 		Process *struct {
 			Exe  string `json:"exe"`
 			Gone bool   `json:"gone"`
 		} `json:"process"`
-		File    *struct {
+		File *struct {
 			Size int64 `json:"size"`
 		} `json:"file"`
 	}
@@ -758,23 +790,14 @@ func (f *fimProc) readEvents(r interface{ Read([]byte) (int, error) }) {
 			defer keep.Close()
 		}
 	}
-	for {
-		f.mu.Lock()
-		until := f.stallUntil
-		f.mu.Unlock()
-		if d := time.Until(until); d > 0 {
-			time.Sleep(d)
-		}
-		if !sc.Scan() {
-			break
-		}
-		now := time.Now()
+	for l := range lines {
+		now := l.read
 		if keep != nil {
-			keep.Write(sc.Bytes())
+			keep.Write(l.line)
 			keep.Write([]byte{'\n'})
 		}
 		ev.Type, ev.Path, ev.Source, ev.Process, ev.File = "", "", "", nil, nil
-		err := json.Unmarshal(sc.Bytes(), &ev)
+		err := json.Unmarshal(l.line, &ev)
 		f.mu.Lock()
 		if err != nil {
 			f.badLines++

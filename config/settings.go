@@ -35,6 +35,7 @@ var WatchKeys = map[string]string{
 	"spool_max":             "spool-max",
 	"sign":                  "sign",
 	"no_provenance":         "no-provenance",
+	"no_process":            "no-process",
 	"listen":                "listen",
 	"max_events_per_minute": "max-events-per-minute",
 	"heartbeat":             "heartbeat",

@@ -201,16 +201,25 @@ var flagNames = []struct {
 	{tree.FlagImplied, "implied"},
 }
 
-// JSON renders events as NDJSON: one object per event per line, nothing else.
+// JSON renders events as NDJSON: one object per event per line, nothing else. The
+// process of a writer is converted once for all the events of a batch that name it (a
+// watch names one process object for all the events of a writer within a short
+// window).
 func JSON(w io.Writer, events []diff.Event, info Info) error {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
+	procs := map[*diff.Process]*jsonProcess{}
 	when := info.Time.UTC().Format(timeLayout)
 	host := jsonHost{Name: info.Host.Name, ID: info.Host.ID}
 	base := newJSONBaseline(info.Baseline)
 	for i := range events {
 		ev := &events[i]
+		proc, ok := procs[ev.Process]
+		if !ok {
+			proc = newJSONProcess(ev.Process)
+			procs[ev.Process] = proc
+		}
 		je := jsonEvent{
 			FIM:      lineFormat{FormatVersion},
 			Baseline: base,
@@ -222,7 +231,7 @@ func JSON(w io.Writer, events []diff.Event, info Info) error {
 			Time:     when,
 			Host:     host,
 			Source:   ev.Source,
-			Process:  newJSONProcess(ev.Process),
+			Process:  proc,
 			Writers:  newJSONWriters(ev.Writers),
 			Count:    ev.Count,
 			Notice:   newJSONNotice(ev),

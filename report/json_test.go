@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"reflect"
 	"regexp"
 	"slices"
@@ -445,5 +446,47 @@ func TestJSONProcess(t *testing.T) {
 	}
 	if gone["writers"] != nil {
 		t.Errorf("one writer listed as writers: %v", gone["writers"])
+	}
+}
+
+// TestJSONSharedProcess: events that share one process (a watch names one for all the
+// events of a writer) render as events with a copy each would, its arguments unescaped
+// as every other string of the format.
+func TestJSONSharedProcess(t *testing.T) {
+	shared := &diff.Process{PID: 9, Name: "sh", Exe: "/bin/sh", Args: []string{"sh", "-c", "a <b && c >d"}, UID: 0, EUID: 0, GID: -1, EGID: -1, AUID: -1, SessionID: -1, PPID: 1}
+	events := benchEvents(12)
+	copies := slices.Clone(events)
+	for i := range events {
+		events[i].Process = shared
+		c := *shared
+		copies[i].Process = &c
+	}
+	var a, b bytes.Buffer
+	if err := JSON(&a, events, checkInfo); err != nil {
+		t.Fatal(err)
+	}
+	if err := JSON(&b, copies, checkInfo); err != nil {
+		t.Fatal(err)
+	}
+	if a.String() != b.String() {
+		t.Errorf("shared process:\n%s\ncopies:\n%s", a.String(), b.String())
+	}
+	if n := strings.Count(a.String(), `"args":["sh","-c","a <b && c >d"]`); n != len(events) {
+		t.Errorf("%d lines hold the arguments as given, want %d:\n%s", n, len(events), a.String())
+	}
+}
+
+// BenchmarkJSONProcess renders a burst of events of one writer, as a watch does.
+func BenchmarkJSONProcess(b *testing.B) {
+	events := benchEvents(1000)
+	p := watchedEvents()[0].Process
+	for i := range events {
+		events[i].Process = p
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := JSON(io.Discard, events, checkInfo); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -32,6 +32,17 @@ func Redact(events []diff.Event, roots []string) []diff.Event {
 		}
 	}
 	out := make([]diff.Event, len(events))
+	// One copy of each process, as the events share it: the json format encodes a
+	// process once per batch.
+	procs := map[*diff.Process]*diff.Process{}
+	redacted := func(p *diff.Process) *diff.Process {
+		c, ok := procs[p]
+		if !ok {
+			c = redactProcess(p)
+			procs[p] = c
+		}
+		return c
+	}
 	for i, ev := range events {
 		ev.Path = redactPath(ev.Path, clean)
 		if ev.OldPath != "" {
@@ -48,11 +59,11 @@ func Redact(events []diff.Event, roots []string) []diff.Event {
 		}
 		ev.Before = redactEntry(ev.Before, nil, clean)
 		ev.After = redactEntry(ev.After, events[i].Before, clean)
-		ev.Process = redactProcess(ev.Process)
+		ev.Process = redacted(ev.Process)
 		if ev.Writers != nil {
 			ev.Writers = make([]*diff.Process, len(events[i].Writers))
 			for j, p := range events[i].Writers {
-				ev.Writers[j] = redactProcess(p)
+				ev.Writers[j] = redacted(p)
 			}
 			ev.Process = ev.Writers[len(ev.Writers)-1]
 		}

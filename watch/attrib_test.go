@@ -152,3 +152,36 @@ func TestLateWriters(t *testing.T) {
 		t.Errorf("fold of /c: writers %+v; want cat then touch", f.writers)
 	}
 }
+
+// TestNoProcess: with NoProcess the fanotify events of a live writer name no process;
+// without it, the same change names its writer.
+func TestNoProcess(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		t.Run(fmt.Sprintf("NoProcess=%v", off), func(t *testing.T) {
+			root := filepath.Join(tmpfs(t), "w")
+			if err := os.MkdirAll(filepath.Join(root, "~sync"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			r := startWatcher(t, "fanotify", root, func(w *Watcher) { w.NoProcess = off })
+			pid := r.run("tee", "new")
+			var got []string
+			r.settle(func(ev diff.Event) {
+				if ev.Path != filepath.Join(root, "new") {
+					return
+				}
+				s := r.summary(ev) + " by none"
+				if ev.Process != nil {
+					s = fmt.Sprintf("%s by %d", r.summary(ev), ev.Process.PID)
+				}
+				got = append(got, s)
+			})
+			want := []string{fmt.Sprintf("create T/new by %d", pid)}
+			if off {
+				want = []string{"create T/new by none"}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("events %q, want %q", got, want)
+			}
+		})
+	}
+}

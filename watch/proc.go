@@ -2,9 +2,9 @@ package watch
 
 import (
 	"bytes"
-	"io"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,6 +12,8 @@ import (
 
 	"fim/diff"
 	"fim/idname"
+
+	"golang.org/x/sys/unix"
 )
 
 // What fim can tell of a writer, and what it cannot. fanotify names the process by
@@ -29,7 +31,8 @@ import (
 //     cgroup subtree (rootless podman, systemd --user) chooses those names.
 
 // procCache reads what /proc says of a process once per short window: a burst of events
-// from one writer costs one read of /proc, not one per event.
+// from one writer costs one read of /proc, not one per event. A nil cache names no
+// process (Watcher.NoProcess).
 type procCache struct {
 	mu    sync.Mutex
 	procs map[int]procSeen
@@ -54,7 +57,7 @@ func newProcCache() *procCache {
 }
 
 func (c *procCache) get(pid int) *diff.Process {
-	if pid <= 0 {
+	if c == nil || pid <= 0 {
 		return nil
 	}
 	now := time.Now()
@@ -90,14 +93,33 @@ const procFileMax = 64 << 10
 
 func readSmall(p string) ([]byte, error) { return readLimited(p, procFileMax) }
 
-// readLimited reads at most max bytes of the file at p.
-func readLimited(p string, max int64) ([]byte, error) {
-	f, err := os.Open(p)
+// readLimited reads at most max bytes of the file at p: with plain system calls, as
+// one is read for each new writer (os.Open would also register the file with the
+// poller, which refuses it, and io.ReadAll reads a /proc file in small pieces).
+func readLimited(p string, max int) ([]byte, error) {
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
 	if err != nil {
-		return nil, err
+		return nil, &os.PathError{Op: "open", Path: p, Err: err}
 	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, max))
+	defer unix.Close(fd)
+	buf := make([]byte, 0, min(2048, max))
+	for len(buf) < max {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(cap(buf), max-len(buf)))
+		}
+		n, err := unix.Read(fd, buf[len(buf):min(cap(buf), max)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: p, Err: err}
+		}
+		if n == 0 {
+			break
+		}
+		buf = buf[:len(buf)+n]
+	}
+	return buf, nil
 }
 
 // readProc reads what proc (the /proc mount) says of pid. A process that has already

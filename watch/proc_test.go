@@ -1,7 +1,10 @@
 package watch
 
 import (
+	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -119,4 +122,35 @@ func FuzzParseStatus(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReadSmall reads files of sizes about its buffer and its bound whole, or up to the
+// bound, and names the file it cannot open.
+func TestReadSmall(t *testing.T) {
+	dir := t.TempDir()
+	for _, size := range []int{0, 1, 2047, 2048, 2049, 4097, 10000, procFileMax, procFileMax + 1, 3 * procFileMax} {
+		p := filepath.Join(dir, fmt.Sprint(size))
+		data := make([]byte, size)
+		for i := range data {
+			data[i] = byte(i % 251)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := readSmall(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := data[:min(size, procFileMax)]; !bytes.Equal(got, want) {
+			t.Errorf("%d bytes: read %d, want the first %d", size, len(got), len(want))
+		}
+	}
+	if _, err := readSmall(filepath.Join(dir, "none")); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "none")) {
+		t.Errorf("missing file: %v", err)
+	}
+	// A /proc file, which says it is empty: read whole all the same.
+	got, err := readSmall("/proc/self/status")
+	if err != nil || !bytes.Contains(got, []byte("\nUid:")) {
+		t.Errorf("/proc/self/status: %q, %v", got, err)
+	}
 }

@@ -68,6 +68,9 @@ type Watcher struct {
 	// fs.*.max_queued_events, -1 the system's (see withQueue).
 	QueuedEvents int
 	DedupWindow  time.Duration
+	// NoProcess leaves the writer of each change unnamed: fim reads nothing of other
+	// processes in /proc (their command lines, environments, cgroups).
+	NoProcess bool
 	// DB is the baseline to compare with; when it does not exist the first walk is the
 	// state. It is validated (every record and the meta against its digest) before
 	// use. Update keeps it current (Meta is written with it, each rewrite one
@@ -683,7 +686,11 @@ func (w *Watcher) startBackends(ctx context.Context, abort <-chan struct{}, hint
 		}
 		w.links = w.newLinks()
 		fan.inRoots, fan.logf, fan.links = w.inRoots, w.logf, w.links
-		fan.procs.names = idname.New(w.Walker.Prefix)
+		if w.NoProcess {
+			fan.procs = nil
+		} else {
+			fan.procs.names = idname.New(w.Walker.Prefix)
+		}
 		for _, real := range w.markPaths(roots) {
 			if err := fan.mark(real); err != nil {
 				if w.Backend == "fanotify" {

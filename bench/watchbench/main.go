@@ -22,6 +22,16 @@
 //     names their process (never, with inotify), how many by a rescan, how many never;
 //     the kernel queue overflows fim reported, the latency of the first event of each
 //     file, fim's CPU and peak RSS. -rate 5000 -duration 200s makes the 1M-file run.
+//   - attribution: the load scenario twice, with fim naming the writer of each change
+//     (its default) and with --no-process, run round-robin; a ratio line gives the
+//     median and the spread of the per-round ratios of fim's CPU (cores) and of the p99
+//     latency. The load's writer is the bench itself: one long-lived process.
+//   - shortlived: a new process per write (tee, creating one file and exiting at once;
+//     the bench reaps it at once, as a shell does), -short-rate a second for -duration,
+//     with and without --no-process: how many files were first reported with their
+//     writer named, named as exiting (its exe and args already gone), as gone (its pid
+//     alone), or with no process; fim's CPU ratio with attribution on over off, now
+//     one /proc read for every event.
 //
 // Every run gets a fresh tmpfs (so that a fanotify filesystem mark sees only the bench)
 // and a fresh fim. Each row of the table is the median of -runs runs; missed counts are
@@ -65,7 +75,7 @@ const clockTicks = 100
 var (
 	fimBin      = flag.String("fim", "bin/fim", "fim binary to run")
 	backends    = flag.String("backends", "fanotify,fsnotify", "comma-separated --backend values")
-	scenarios   = flag.String("scenarios", "latency,load", "comma-separated: latency, load, creates")
+	scenarios   = flag.String("scenarios", "latency,load", "comma-separated: latency, load, creates, attribution, shortlived")
 	runs        = flag.Int("runs", 3, "runs per backend and scenario; the table shows medians")
 	latN        = flag.Int("lat-n", 2000, "latency: number of paced writes")
 	latInterval = flag.Duration("lat-interval", 5*time.Millisecond, "latency: time between writes")
@@ -85,6 +95,7 @@ var (
 	fimFlags    = flag.String("fim-flags", "", "more flags for fim watch, space-separated (e.g. \"--workers 16\")")
 	scrape      = flag.Duration("scrape", 0, "load: also run it with --listen, scraping /metrics and /healthz this often (0: not)")
 	eventsOut   = flag.String("events-out", "", "append every event line fim prints to `FILE`, for a closer look")
+	shortRate   = flag.Int("short-rate", 200, "shortlived: new writer processes per second")
 )
 
 func main() {
@@ -123,10 +134,10 @@ func main() {
 					name += fmt.Sprintf(" stall=%v", *stall)
 				}
 				rows = append(rows, &row{backend: backend, scenario: name,
-					run: func() (result, error) { return loadRun(backend, 0) }})
+					run: func() (result, error) { return loadRun(backend, 0, false) }})
 				if *scrape > 0 {
 					rows = append(rows, &row{backend: backend, scenario: name + fmt.Sprintf(" scrape=%v", *scrape),
-						run: func() (result, error) { return loadRun(backend, *scrape) }})
+						run: func() (result, error) { return loadRun(backend, *scrape, false) }})
 				}
 			case "creates":
 				name := fmt.Sprintf("creates %d/s %v bt=%v", *rate, *duration, *loadTimeout)
@@ -134,7 +145,23 @@ func main() {
 					name += fmt.Sprintf(" newdir/%d", *newDirEvery)
 				}
 				rows = append(rows, &row{backend: backend, scenario: name,
-					run: func() (result, error) { return createsRun(backend) }})
+					run: func() (result, error) { return createsRun(backend, *rate, false, createFile) }})
+			case "attribution":
+				name := fmt.Sprintf("load %d/s bt=%v", *rate, *loadTimeout)
+				on := &row{backend: backend, scenario: name + " attribution",
+					run: func() (result, error) { return loadRun(backend, 0, false) }}
+				off := &row{backend: backend, scenario: name + " --no-process",
+					run: func() (result, error) { return loadRun(backend, 0, true) }}
+				on.without = off
+				rows = append(rows, on, off)
+			case "shortlived":
+				name := fmt.Sprintf("shortlived %d/s %v bt=%v", *shortRate, *duration, *loadTimeout)
+				on := &row{backend: backend, scenario: name + " attribution",
+					run: func() (result, error) { return createsRun(backend, *shortRate, false, spawnCreate) }}
+				off := &row{backend: backend, scenario: name + " --no-process",
+					run: func() (result, error) { return createsRun(backend, *shortRate, true, spawnCreate) }}
+				on.without = off
+				rows = append(rows, on, off)
 			default:
 				fatalf("unknown scenario %q", sc)
 			}
@@ -153,7 +180,7 @@ func main() {
 			if *verbose {
 				fmt.Fprintf(os.Stderr, "watchbench: %s %s run %d: %s\n", r.backend, r.scenario, i+1, res.summary())
 			}
-			r.runs = append(r.runs, res)
+			r.runs, r.rounds = append(r.runs, res), append(r.rounds, i)
 		}
 	}
 	printTable(rows)
@@ -174,16 +201,23 @@ type result struct {
 	events    int
 	overflows int
 	withProc  int // created files whose first event names a process
-	rescanned int // created files first reported by a rescan
-	sources   map[string]int
-	notes     []string // what fim said on stderr beyond readiness
+	// shortlived: created files whose first event names the writer with its exe, as
+	// exiting (no exe), as gone, or no process.
+	named, exiting, gone, noProc int
+	rescanned                    int // created files first reported by a rescan
+	sources                      map[string]int
+	notes                        []string // what fim said on stderr beyond readiness
 }
 
 type row struct {
 	backend, scenario string
 	run               func() (result, error)
 	runs              []result
+	rounds            []int // the round of each run
 	errs              []error
+	// without is the same scenario with --no-process, run in the same rounds: the
+	// table is followed by the ratios of this row's figures over its.
+	without *row
 }
 
 func (r result) summary() string {
@@ -209,7 +243,7 @@ func latencyRun(backend string, bt time.Duration) (result, error) {
 	if err := os.Mkdir(sub, 0o755); err != nil {
 		return result{}, err
 	}
-	f, err := startFim(backend, bt, dir, 0)
+	f, err := startFim(backend, bt, dir, 0, false)
 	if err != nil {
 		return result{}, err
 	}
@@ -265,7 +299,7 @@ func makeDirs(dir string) ([]string, error) {
 
 // loadRun paces rate writes per second for duration over files existing files in dirs
 // directories, a create-frac share of them creating new files.
-func loadRun(backend string, scrapeEvery time.Duration) (result, error) {
+func loadRun(backend string, scrapeEvery time.Duration, noProcess bool) (result, error) {
 	dir, err := mountTmpfs()
 	if err != nil {
 		return result{}, err
@@ -285,7 +319,7 @@ func loadRun(backend string, scrapeEvery time.Duration) (result, error) {
 		}
 		sizes[i] = int64(len(data))
 	}
-	f, err := startFim(backend, *loadTimeout, dir, scrapeEvery)
+	f, err := startFim(backend, *loadTimeout, dir, scrapeEvery, noProcess)
 	if err != nil {
 		return result{}, err
 	}
@@ -409,10 +443,10 @@ func loadRun(backend string, scrapeEvery time.Duration) (result, error) {
 	return res, nil
 }
 
-// createsRun creates rate new files per second for duration, over dirs directories
-// (and new subdirectories of them with -new-dir-every), and sorts each file by how it
-// was reported.
-func createsRun(backend string) (result, error) {
+// createsRun creates rate new files per second for duration with create, over dirs
+// directories (and new subdirectories of them with -new-dir-every), and sorts each file
+// by how it was reported.
+func createsRun(backend string, rate int, noProcess bool, create func(string, []byte) (time.Time, error)) (result, error) {
 	dir, err := mountTmpfs()
 	if err != nil {
 		return result{}, err
@@ -423,7 +457,7 @@ func createsRun(backend string) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	f, err := startFim(backend, *loadTimeout, dir, 0)
+	f, err := startFim(backend, *loadTimeout, dir, 0, noProcess)
 	if err != nil {
 		return result{}, err
 	}
@@ -431,7 +465,7 @@ func createsRun(backend string) (result, error) {
 
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	total := int(duration.Seconds() * float64(*rate))
+	total := int(duration.Seconds() * float64(rate))
 	names := make([]string, 0, total)
 	created := make([]time.Time, 0, total)
 	cpu0, err := cpuTicks(f.pid)
@@ -442,7 +476,7 @@ func createsRun(backend string) (result, error) {
 	start := time.Now()
 	for len(names) < total {
 		elapsed := time.Since(start)
-		if due := int(elapsed.Seconds() * float64(*rate)); len(names) >= due {
+		if due := int(elapsed.Seconds() * float64(rate)); len(names) >= due {
 			time.Sleep(100 * time.Microsecond)
 			continue
 		}
@@ -456,7 +490,7 @@ func createsRun(backend string) (result, error) {
 			into[d] = sub
 		}
 		name := filepath.Join(into[d], fmt.Sprintf("c%07d", i))
-		t, err := createFile(name, data)
+		t, err := create(name, data)
 		if err != nil {
 			return result{}, err
 		}
@@ -509,6 +543,16 @@ func createsRun(backend string) (result, error) {
 			res.missed++
 			continue
 		}
+		switch {
+		case !s.process:
+			res.noProc++
+		case s.procGone:
+			res.gone++
+		case s.procExe:
+			res.named++
+		default:
+			res.exiting++
+		}
 		if s.process {
 			res.withProc++
 		}
@@ -540,6 +584,18 @@ func createFile(name string, data []byte) (time.Time, error) {
 	return t, nil
 }
 
+// spawnCreate creates the new file name by running tee, which creates it and exits at
+// once (its standard input is empty: data is not written), and waits for it as a shell
+// does. It returns the time just before the fork.
+func spawnCreate(name string, _ []byte) (time.Time, error) {
+	cmd := exec.Command("tee", name)
+	t := time.Now()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return t, fmt.Errorf("tee %s: %v: %s", name, err, out)
+	}
+	return t, nil
+}
+
 func appendFile(name string, data []byte) error {
 	fd, err := unix.Open(name, unix.O_WRONLY|unix.O_APPEND|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -560,9 +616,11 @@ type seenPath struct {
 	first time.Time // first event line naming the path
 	size  int64     // largest file.size reported
 	sized time.Time // when that size was first reported
-	// Of the first event: its source, and whether it names a process.
-	source  string
-	process bool
+	// Of the first event: its source, whether it names a process, and whether that
+	// process was gone or had no exe (exiting) when fim read /proc.
+	source            string
+	process           bool
+	procGone, procExe bool
 }
 
 // fimProc is one running `fim watch` and what it has printed.
@@ -585,9 +643,12 @@ type fimProc struct {
 // startFim runs fim watch on dir and waits for its readiness line. With scrapeEvery,
 // fim serves its metrics (--listen) and a goroutine scrapes /metrics and /healthz that
 // often until fim exits.
-func startFim(backend string, bt time.Duration, dir string, scrapeEvery time.Duration) (*fimProc, error) {
+func startFim(backend string, bt time.Duration, dir string, scrapeEvery time.Duration, noProcess bool) (*fimProc, error) {
 	args := []string{"watch", "--format", "json", "--backend", backend,
 		"--batch-timeout", bt.String(), "--dedup-window", "0", "--interval", "0"}
+	if noProcess {
+		args = append(args, "--no-process")
+	}
 	var addr string
 	if scrapeEvery > 0 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -672,16 +733,51 @@ func scrapeUntil(done <-chan struct{}, addr string, every time.Duration) {
 	}
 }
 
-// readEvents stamps each line as it is read, then decodes what the bench needs of it.
+// readEvents stamps each line as it is read and hands it to decodeEvents, which
+// decodes what the bench needs of it: the time a line is read does not wait for the
+// decoding of the lines before it, so that larger events (a process named in each) cost
+// the bench's decoder, not the latency measured.
 func (f *fimProc) readEvents(r interface{ Read([]byte) (int, error) }) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	lines := make(chan stampedLine, 1<<16)
+	decoded := make(chan struct{})
+	go func() {
+		f.decodeEvents(lines)
+		close(decoded)
+	}()
+	for {
+		f.mu.Lock()
+		until := f.stallUntil
+		f.mu.Unlock()
+		if d := time.Until(until); d > 0 {
+			time.Sleep(d)
+		}
+		if !sc.Scan() {
+			break
+		}
+		lines <- stampedLine{time.Now(), slices.Clone(sc.Bytes())}
+	}
+	close(lines)
+	<-decoded
+}
+
+// stampedLine is one line of fim's standard output and when the bench read it.
+type stampedLine struct {
+	read time.Time
+	line []byte
+}
+
+func (f *fimProc) decodeEvents(lines <-chan stampedLine) {
 	var ev struct {
-		Type    string          `json:"type"`
-		Path    string          `json:"path"`
-		Source  string          `json:"source"`
-		Process json.RawMessage `json:"process"`
-		File    *struct {
+		Type    string `json:"type"`
+		Path    string `json:"path"`
+		Source  string `json:"source"`
+		Process *struct {
+			Exe  string `json:"exe"`
+			Gone bool   `json:"gone"`
+		} `json:"process"`
+		File *struct {
 			Size int64 `json:"size"`
 		} `json:"file"`
 	}
@@ -694,23 +790,14 @@ func (f *fimProc) readEvents(r interface{ Read([]byte) (int, error) }) {
 			defer keep.Close()
 		}
 	}
-	for {
-		f.mu.Lock()
-		until := f.stallUntil
-		f.mu.Unlock()
-		if d := time.Until(until); d > 0 {
-			time.Sleep(d)
-		}
-		if !sc.Scan() {
-			break
-		}
-		now := time.Now()
+	for l := range lines {
+		now := l.read
 		if keep != nil {
-			keep.Write(sc.Bytes())
+			keep.Write(l.line)
 			keep.Write([]byte{'\n'})
 		}
 		ev.Type, ev.Path, ev.Source, ev.Process, ev.File = "", "", "", nil, nil
-		err := json.Unmarshal(sc.Bytes(), &ev)
+		err := json.Unmarshal(l.line, &ev)
 		f.mu.Lock()
 		if err != nil {
 			f.badLines++
@@ -721,7 +808,10 @@ func (f *fimProc) readEvents(r interface{ Read([]byte) (int, error) }) {
 		f.sources[ev.Source]++
 		s := f.seen[ev.Path]
 		if s == nil {
-			s = &seenPath{first: now, source: ev.Source, process: len(ev.Process) > 0 && string(ev.Process) != "null"}
+			s = &seenPath{first: now, source: ev.Source, process: ev.Process != nil}
+			if ev.Process != nil {
+				s.procGone, s.procExe = ev.Process.Gone, ev.Process.Exe != ""
+			}
 			f.seen[ev.Path] = s
 		}
 		if ev.File != nil && ev.File.Size > s.size {
@@ -993,7 +1083,7 @@ func printTable(rows []*row) {
 			return s
 		}
 		onCreates := func(s string) string {
-			if !strings.HasPrefix(r.scenario, "creates") {
+			if !strings.HasPrefix(r.scenario, "creates") && !strings.HasPrefix(r.scenario, "shortlived") {
 				return "-"
 			}
 			return s
@@ -1020,6 +1110,15 @@ catch-up: last expected event − last write ("timeout" when a run never caught 
 creates rows: w/ process: created files whose first event names its process (median); by rescan: first
 reported by a rescan (worst run).`)
 	for _, r := range rows {
+		if strings.HasPrefix(r.scenario, "shortlived") && len(r.runs) > 0 {
+			fmt.Printf("%s %s: first events naming the writer with its exe / as exiting (no exe) / as gone / no process: %s\n",
+				r.backend, r.scenario, shortlivedCounts(r.runs))
+		}
+		if r.without != nil {
+			fmt.Printf("%s %s over %s: %s\n", r.backend, r.scenario, r.without.scenario, ratios(r, r.without))
+		}
+	}
+	for _, r := range rows {
 		var notes []string
 		for _, res := range r.runs {
 			notes = append(notes, res.notes...)
@@ -1031,6 +1130,45 @@ reported by a rescan (worst run).`)
 			fmt.Printf("%s %s: %s\n", r.backend, r.scenario, strings.Join(slices.Compact(notes), " | "))
 		}
 	}
+}
+
+// shortlivedCounts says, run by run, how the first event of each created file named
+// its writer.
+func shortlivedCounts(runs []result) string {
+	var s []string
+	for _, r := range runs {
+		n := r.named + r.exiting + r.gone + r.noProc
+		s = append(s, fmt.Sprintf("%d / %d / %d / %d of %d (%.1f%% gone)", r.named, r.exiting, r.gone, r.noProc, n,
+			100*float64(r.gone)/float64(max(n, 1))))
+	}
+	return strings.Join(s, "; ")
+}
+
+// ratios gives the median and the range of the ratios of a's CPU (cores) and p99
+// latency over b's, each ratio of two runs of one round.
+func ratios(a, b *row) string {
+	var cpu, p99 []float64
+	for i, round := range a.rounds {
+		j := slices.Index(b.rounds, round)
+		if j < 0 {
+			continue
+		}
+		x, y := a.runs[i], b.runs[j]
+		if y.cores > 0 {
+			cpu = append(cpu, x.cores/y.cores)
+		}
+		if q := pct(y.lat, 99); q > 0 {
+			p99 = append(p99, float64(pct(x.lat, 99))/float64(q))
+		}
+	}
+	spread := func(v []float64) string {
+		if len(v) == 0 {
+			return "none"
+		}
+		slices.Sort(v)
+		return fmt.Sprintf("%.2f× (%.2f–%.2f, %d rounds)", v[len(v)/2], v[0], v[len(v)-1], len(v))
+	}
+	return "CPU " + spread(cpu) + ", p99 " + spread(p99)
 }
 
 // pct returns the p-th percentile of d (nearest rank; 100 is the maximum).

@@ -1197,3 +1197,36 @@ func TestWatchUpdateKilled(t *testing.T) {
 	}
 	t.Logf("%d of 6 rounds rewrote the baseline, %d were killed during a rewrite", rewritten, interrupted)
 }
+
+// TestWatchNoProcess: --no-process, or no_process in the watch mapping, leaves the
+// writer of a change unnamed where fanotify would name it.
+func TestWatchNoProcess(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		config string // the watch mapping's setting, or "" for the flag
+	}{
+		{name: "flag"},
+		{name: "config", config: "no_process: true"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := filepath.Join(tmpfs(t), "w")
+			must(t, os.Mkdir(root, 0o755))
+			args := []string{"--no-process", root}
+			if c.config != "" {
+				cfg := filepath.Join(t.TempDir(), "fim.yaml")
+				must(t, os.WriteFile(cfg, []byte("paths:\n  - path: "+root+"\nwatch:\n  "+c.config+"\n"), 0o644))
+				args = []string{"--config", cfg}
+			}
+			r := startWatch(t, fanotifyBackend, root, args...)
+			w := write(t, root, "", "tee", "new")
+			got := r.expect("create T/new")
+			w.reap(t)
+			for _, ev := range got {
+				wantSource(t, ev, "fanotify")
+				if ev.Process != nil {
+					t.Errorf("%s names a process: %s", ev.Path, ev.raw)
+				}
+			}
+		})
+	}
+}

@@ -147,8 +147,9 @@ type DB struct {
 	log      []Transaction
 	packages []*Package
 	files    map[*Package][]*File
-	lists    bool              // OpenLists: which paths each package lists, nothing more
-	keep     func(string) bool // OpenLists: the paths recorded (nil: all)
+	pending  map[*Package]*dpkgSums // dpkg packages whose .md5sums are parsed when needed
+	lists    bool                   // OpenLists: which paths each package lists, nothing more
+	keep     func(string) bool      // OpenLists: the paths recorded (nil: all)
 
 	algsOnce sync.Once
 	algs     []Algorithm // every digest algorithm fim knows that a file records (NewSumsAny)
@@ -184,6 +185,7 @@ func open(root string, lists bool, roots []string) (*DB, error) {
 		root:    r,
 		owners:  make(map[string]*File),
 		files:   make(map[*Package][]*File),
+		pending: make(map[*Package]*dpkgSums),
 		aliases: make(map[string]string),
 		damaged: make(map[Manager]*Damage),
 	}
@@ -271,7 +273,7 @@ func (db *DB) drop(m Manager) {
 	}
 	db.packages = keep
 	if m == Dpkg {
-		db.from, db.to, db.log = nil, nil, nil
+		db.from, db.to, db.log, db.pending = nil, nil, nil, nil
 	}
 }
 
@@ -308,8 +310,11 @@ func (db *DB) ownedBy(p string, pkg *Package) *File {
 }
 
 // Files returns what package p records about its files, in the order it lists them
-// (dpkg: the .list, then files only the .md5sums names).
-func (db *DB) Files(p *Package) []*File { return db.files[p] }
+// (dpkg: its .list; a path only its .md5sums names is not one, as for dpkg --verify).
+func (db *DB) Files(p *Package) []*File {
+	db.sums(p)
+	return db.files[p]
+}
 
 // Names are the names path p (absolute, clean) may be recorded under: p itself first,
 // then p through the /usr-merge aliases the root has (/usr/sbin/x for /sbin/x, and the
@@ -376,6 +381,9 @@ func (db *DB) Owners(p string) []*File {
 	p = path.Clean("/" + p)
 	for _, v := range db.variants(p) {
 		if files := db.ownersAt(v); len(files) > 0 {
+			for _, f := range files {
+				db.sums(f.Package)
+			}
 			return files
 		}
 	}

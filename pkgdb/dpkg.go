@@ -171,6 +171,34 @@ type md5sum struct {
 	Digest []byte
 }
 
+// checkMD5sums finds what parseMD5sums would refuse in data, without allocating for
+// the lines it accepts: a database is checked whole when it is read, and each
+// package's digests are parsed only when one of its paths needs them (dpkgSums).
+func checkMD5sums(data []byte) error {
+	data = bytes.TrimSuffix(data, []byte("\n"))
+	for n := 1; len(data) > 0; n++ {
+		line, rest, _ := bytes.Cut(data, []byte("\n"))
+		data = rest
+		if len(line) == 0 {
+			continue
+		}
+		if len(line) < 35 || line[32] != ' ' || (line[33] != ' ' && line[33] != '*') {
+			return &lineError{n, fmt.Sprintf("not \"MD5  PATH\": %.60q", line)}
+		}
+		for _, c := range line[:32] {
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return &lineError{n, fmt.Sprintf("digest %.32q is not hexadecimal", line[:32])}
+			}
+		}
+		// Only ".." or nothing but "." and "/" can name no file once cleaned.
+		if name := line[34:]; (bytes.Contains(name, []byte("..")) || len(bytes.Trim(name, "/.")) == 0) &&
+			cleanRecorded("/"+string(name)) == "/" {
+			return &lineError{n, fmt.Sprintf("%.60q names no file", name)}
+		}
+	}
+	return nil
+}
+
 // parseMD5sums parses an info/PKG.md5sums file: "HEX32  PATH" lines, PATH relative to
 // the root (md5sum's output format, a '*' before the name for binary mode).
 func parseMD5sums(data []byte) ([]md5sum, error) {
@@ -241,7 +269,9 @@ func lines(data []byte) [][]byte {
 }
 
 // loadDpkg reads dpkg's database: the status file, every installed package's .list and
-// .md5sums, the diversions and the log (OpenLists: the status and .list files only). It reports whether a dpkg database is there.
+// .md5sums, the diversions and the log (OpenLists: the status and .list files only). It
+// reports whether a dpkg database is there. The .md5sums are checked, and parsed only
+// when a path of their package needs its digest (dpkgSums).
 func (db *DB) loadDpkg() (bool, error) {
 	data, err := db.root.ReadFile(dpkgStatus, maxStatus)
 	if errors.Is(err, errNotExist) {
@@ -335,8 +365,15 @@ func (db *DB) loadDpkg() (bool, error) {
 // read.
 type dpkgFiles struct {
 	paths []string
-	sums  []md5sum
+	sums  []byte // the .md5sums, checked (checkMD5sums)
 	err   error
+}
+
+// dpkgSums are a package's .md5sums, checked but not parsed until a path of the
+// package is asked for (DB.sums).
+type dpkgSums struct {
+	once sync.Once
+	data []byte
 }
 
 // readDpkgFiles reads and parses info/BASE.list and, if sums, info/BASE.md5sums.
@@ -356,9 +393,10 @@ func (db *DB) readDpkgFiles(base string, sums bool) dpkgFiles {
 		if err != nil {
 			return dpkgFiles{err: db.damage(Dpkg, sumsName, err)}
 		}
-		if out.sums, err = parseMD5sums(data); err != nil {
+		if err := checkMD5sums(data); err != nil {
 			return dpkgFiles{err: db.damage(Dpkg, sumsName, err)}
 		}
+		out.sums = data
 	}
 	return out
 }
@@ -379,14 +417,8 @@ func (db *DB) addDpkgPackage(pkg *Package, conffiles []conffile, read dpkgFiles)
 		files = append(files, f)
 		db.link(f)
 	}
-	for _, s := range read.sums {
-		f := db.ownedBy(s.Path, pkg)
-		if f == nil { // summed but not listed: dpkg would not have it, but it is the package's
-			f = &File{Path: s.Path, Package: pkg}
-			files = append(files, f)
-			db.link(f)
-		}
-		f.Algorithm, f.Digest = MD5, s.Digest
+	if len(read.sums) > 0 {
+		db.pending[pkg] = &dpkgSums{data: read.sums}
 	}
 	if db.lists {
 		conffiles = nil // OpenLists: no digests
@@ -396,8 +428,7 @@ func (db *DB) addDpkgPackage(pkg *Package, conffiles []conffile, read dpkgFiles)
 		if f == nil {
 			continue // obsolete, or no longer shipped: dpkg does not list it either
 		}
-		f.Flags |= FlagConfig
-		f.Algorithm, f.Digest = "", nil
+		f.Flags |= FlagConfig // its digest is the Conffiles one, not the .md5sums one
 		if c.Digest != nil {
 			f.Algorithm, f.Digest = MD5, c.Digest
 		}
@@ -405,4 +436,23 @@ func (db *DB) addDpkgPackage(pkg *Package, conffiles []conffile, read dpkgFiles)
 	db.packages = append(db.packages, pkg)
 	db.files[pkg] = files
 	return nil
+}
+
+// sums gives the files of dpkg package pkg the digests of its .md5sums, parsed the
+// first time they are needed. Like dpkg --verify, it gives them to the paths the
+// package lists, the conffiles excepted (theirs are in the status file).
+func (db *DB) sums(pkg *Package) {
+	s := db.pending[pkg]
+	if s == nil {
+		return
+	}
+	s.once.Do(func() {
+		sums, _ := parseMD5sums(s.data) // checked when read
+		for _, m := range sums {
+			if f := db.ownedBy(m.Path, pkg); f != nil && !f.IsConfig() {
+				f.Algorithm, f.Digest = MD5, m.Digest
+			}
+		}
+		s.data = nil
+	})
 }

@@ -1,6 +1,8 @@
 package pkgdb
 
 import (
+	"bytes"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,4 +143,82 @@ func TestDpkgReal(t *testing.T) {
 	if strings.Join(log, "\n") != strings.Join(want, "\n") {
 		t.Errorf("log:\n%s\nwant:\n%s", strings.Join(log, "\n"), strings.Join(want, "\n"))
 	}
+}
+
+// TestDpkgSumsWhenNeeded: a package's .md5sums is parsed only when one of its paths is
+// asked for, and then gives every listed file that is not a conffile the digest it
+// records; a conffile keeps the status file's.
+func TestDpkgSumsWhenNeeded(t *testing.T) {
+	root := dpkgRoot(t, testDebs...)
+	db := openDB(t, root)
+	parsed := func(name string) bool {
+		for pk, s := range db.pending {
+			if pk.Name == name {
+				return s.data == nil
+			}
+		}
+		t.Fatalf("no .md5sums pending for %s", name)
+		return false
+	}
+	for _, name := range []string{"hello", "hostname", "libtirpc-common"} {
+		if parsed(name) {
+			t.Errorf("%s: .md5sums parsed by Open", name)
+		}
+	}
+	if v := db.Verdict("/usr/bin/hello", db.Opener("/usr/bin/hello")); v.Kind != Match {
+		t.Fatalf("/usr/bin/hello: %s (%s), want match", v.Kind, v.Reason)
+	}
+	if !parsed("hello") || parsed("hostname") || parsed("libtirpc-common") {
+		t.Errorf("after /usr/bin/hello: hello parsed %v, hostname %v, libtirpc-common %v, want only hello",
+			parsed("hello"), parsed("hostname"), parsed("libtirpc-common"))
+	}
+	for _, name := range []string{"hello", "libtirpc-common"} {
+		data, err := os.ReadFile(filepath.Join(root, dpkgInfo, name+".md5sums"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums, err := parseMD5sums(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pkg *Package
+		for _, pk := range db.Packages() {
+			if pk.Name == name {
+				pkg = pk
+			}
+		}
+		got := map[string]*File{}
+		for _, f := range db.Files(pkg) {
+			got[f.Path] = f
+		}
+		for _, s := range sums {
+			f := got[s.Path]
+			switch {
+			case f == nil:
+				t.Errorf("%s: %s summed but not in Files", name, s.Path)
+			case f.IsConfig(): // its digest is the status file's, compared below
+			case !f.IsConfig() && (f.Algorithm != MD5 || !bytes.Equal(f.Digest, s.Digest)):
+				t.Errorf("%s: %s has %s %x, its .md5sums %x", name, s.Path, f.Algorithm, f.Digest, s.Digest)
+			}
+		}
+	}
+	if fs := db.Owners("/etc/netconfig"); len(fs) != 1 || !fs[0].IsConfig() || fs[0].Algorithm != MD5 ||
+		hex.EncodeToString(fs[0].Digest) != statusDigest(t, root, "/etc/netconfig") {
+		t.Errorf("/etc/netconfig: %v, want the conffile digest of the status file", fs)
+	}
+}
+
+// statusDigest is the MD5 the status file under root records for conffile p.
+func statusDigest(t *testing.T, root, p string) string {
+	data, err := os.ReadFile(filepath.Join(root, dpkgStatus))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == p {
+			return f[1]
+		}
+	}
+	t.Fatalf("%s is no conffile in the status file", p)
+	return ""
 }

@@ -3,6 +3,7 @@ package pkgdb
 import (
 	"bytes"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path"
 	"strings"
@@ -39,8 +40,13 @@ func FuzzParseMD5sums(f *testing.F) {
 	f.Add([]byte("0123456789abcdef0123456789abcdef  usr/bin/hello\n6b8d6f5e5a5b4c3d2e1f0a9b8c7d6e5f  usr/share/doc/a b\n"))
 	f.Add([]byte("0123456789abcdef0123456789abcdef *usr/bin/x"))
 	f.Add([]byte("zz  x\n"))
+	f.Add([]byte("0123456789abcdef0123456789abcdef  a/..\n"))
+	f.Add([]byte("0123456789abcdef0123456789abcdef  //\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sums, err := parseMD5sums(data)
+		if check := checkMD5sums(data); fmt.Sprint(check) != fmt.Sprint(err) {
+			t.Fatalf("checkMD5sums says %v, parseMD5sums %v", check, err)
+		}
 		if err != nil {
 			return
 		}

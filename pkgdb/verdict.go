@@ -171,8 +171,14 @@ func (db *DB) NewSums(p string) *Sums {
 // records a digest fim knows.
 func (db *DB) NewSumsAny() *Sums {
 	db.algsOnce.Do(func() {
+		if len(db.pending) > 0 {
+			db.algs = append(db.algs, MD5) // dpkg's .md5sums, parsed when needed
+		}
 		for _, f := range db.owners {
 			for ; f != nil; f = f.next {
+				if db.pending[f.Package] != nil {
+					continue // its digests may be being parsed: MD5, as above
+				}
 				if f.Digest != nil && !slices.Contains(db.algs, f.Algorithm) && newHash(f.Algorithm) != nil {
 					db.algs = append(db.algs, f.Algorithm)
 				}

@@ -51,6 +51,8 @@ type Snapshot struct {
 	// records are what the rpm and apk databases said of each package's files
 	// (pkgdb.Package.Record, and rpm's install time), by manager and name.
 	records map[packageKey]packageRecord
+	// versions are the version of each package the snapshot lists, by manager and name.
+	versions map[packageKey]string
 }
 
 type packageKey struct{ manager, name string }
@@ -429,6 +431,12 @@ func (s *Snapshot) parse(owners map[string]*diff.Package) error {
 				return fmt.Errorf("line %d: want package MANAGER NAME VERSION ARCH [RECORD[@INSTALLTIME]]", n)
 			}
 			cur = &diff.Package{Manager: f[1], Name: f[2], Version: f[3], Arch: f[4]}
+			if owners == nil {
+				if s.versions == nil {
+					s.versions = map[packageKey]string{}
+				}
+				s.versions[packageKey{f[1], f[2]}] = f[3]
+			}
 			if len(f) == 6 && owners == nil {
 				r, ok := parseRecord(f[3], f[5])
 				if !ok {
@@ -477,15 +485,10 @@ func (s *Snapshot) Owner(p string) *diff.Package {
 	return nil
 }
 
-// Version returns the version of the package name of manager that the snapshot lists
-// paths of, "" when it lists none.
+// Version returns the version of the package name of manager that the snapshot lists,
+// "" when it lists none.
 func (s *Snapshot) Version(manager, name string) string {
-	for _, o := range s.ownerMap() {
-		if o.Manager == manager && o.Name == name {
-			return o.Version
-		}
-	}
-	return ""
+	return s.versions[packageKey{manager, name}]
 }
 
 // coarseNow is the time now by the clock file times are taken from (the kernel's

@@ -33,7 +33,8 @@ const DefaultQueuedEvents = 1 << 18
 // system's value. The sysctl is one for the whole system: fim holds an exclusive flock
 // on it from reading it to putting it back, so that two fim processes starting at once
 // (or a test's) never take each other's temporary value for the system's and leave it
-// behind.
+// behind; a lock someone else holds for more than two seconds leaves fim the system's
+// value.
 func withQueue(kind string, n int, init func() error) error {
 	file := "/proc/sys/fs/" + kind + "/max_queued_events"
 	f, err := os.OpenFile(file, os.O_RDWR, 0)
@@ -41,8 +42,8 @@ func withQueue(kind string, n int, init func() error) error {
 		return init() // no right to set it: the system's value
 	}
 	defer f.Close()
-	if unix.Flock(int(f.Fd()), unix.LOCK_EX) != nil {
-		return init()
+	if !lockQueue(f) {
+		return init() // another holds it too long: the system's value
 	}
 	defer unix.Flock(int(f.Fd()), unix.LOCK_UN)
 	b := make([]byte, 32)
@@ -62,6 +63,22 @@ func withQueue(kind string, n int, init func() error) error {
 	}
 	defer f.WriteAt([]byte(strconv.Itoa(old)), 0)
 	return init()
+}
+
+// lockQueue takes the exclusive flock on the sysctl file f, trying for at most two
+// seconds: anyone may open the file and hold a lock on it, which must not stop fim
+// from starting.
+func lockQueue(f *os.File) bool {
+	for deadline := time.Now().Add(2 * time.Second); ; {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return true
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) || time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // readKernel reads records from a non-blocking notification descriptor (fanotify or

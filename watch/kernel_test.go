@@ -971,3 +971,31 @@ func TestWithQueueConcurrent(t *testing.T) {
 		t.Errorf("max_queued_events %d after, %d before; %v", after, before, wrong)
 	}
 }
+
+// TestWithQueueLockHeld: anyone can open the sysctl file and hold a lock on it; fim
+// then makes its group with the system's value after a short wait, and does not hang.
+func TestWithQueueLockHeld(t *testing.T) {
+	fstest.RequireRoot(t)
+	f, err := os.Open("/proc/sys/fs/inotify/max_queued_events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(f.Name())
+	var during []byte
+	done := make(chan error, 1)
+	go func() {
+		done <- withQueue("inotify", 1234, func() error { during, _ = os.ReadFile(f.Name()); return nil })
+	}()
+	select {
+	case err := <-done:
+		if err != nil || string(during) != string(before) {
+			t.Errorf("withQueue: %v, made with %q, want the system's %q", err, during, before)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("withQueue waits for a lock another holds")
+	}
+}

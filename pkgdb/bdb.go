@@ -66,7 +66,7 @@ func readBDBHash(r io.ReaderAt) ([][]byte, error) {
 			end = uint32(inp[i-1])
 		}
 		off := uint32(inp[i])
-		if off < bdbPageHeader+2*uint32(len(inp)) || off >= end {
+		if off < bdbPageHeader+2*uint32(len(inp)) || off >= end || end > pageSize {
 			return nil, fmt.Errorf("item %d at %d..%d", i, off, end)
 		}
 		item := page[off:end]

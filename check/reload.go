@@ -1,14 +1,20 @@
 package check
 
 import (
+	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"os"
+	"os/signal"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"fim/config"
 	"fim/diff"
+	"fim/internal/sdnotify"
 	"fim/watch"
 )
 
@@ -98,4 +104,96 @@ func (wt *Watch) reconfigure(next *config.Config, values func(*config.Config) (m
 			rep.Redact = RootPaths(wt.Compiled)
 		}
 	}, len(fixed) == 0, nil
+}
+
+// ServiceOptions say how a watch reads its configuration again on SIGHUP (Serve).
+type ServiceOptions struct {
+	// ConfigFile is what the configuration was read from: config.Stdin has nothing more
+	// to read, and a reload keeps the configuration in force.
+	ConfigFile string
+	// Load reads the configuration again.
+	Load func() (*config.Config, error)
+	// Defaults returns the flags of fim watch, each at its default, and Given the
+	// values the command line gives them, by flag name: the values of the keys a reload
+	// sets are the next configuration's Reloaded with them (Reconfigure).
+	Defaults func() (*flag.FlagSet, error)
+	Given    map[string]any
+	// Redacting is told the roots --redact keeps once a reload is applied (nil: none).
+	Redacting func(roots []string)
+}
+
+// Serve runs w as a service until the function it returns is called. It tells the
+// service manager that started fim ($NOTIFY_SOCKET, internal/sdnotify) READY=1 with a
+// STATUS= naming the roots and backends once w is ready, pets its watchdog while w is
+// healthy and says STOPPING=1 once ctx ends. On SIGHUP it reads the configuration
+// again, puts in force in w and rep what a running watch takes (Reconfigure) and
+// rescans; the marks stay in place throughout a reload, so nothing happening meanwhile
+// is lost. A rescan that fails ends the watch, which says why. Call it before Run.
+func (wt *Watch) Serve(ctx context.Context, w *watch.Watcher, rep *Reporter, o ServiceOptions) (stop func(), err error) {
+	sd, err := sdnotify.FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	var status string
+	w.Ready = func(roots, backends string) {
+		status = "STATUS=watching " + roots + " (" + backends + ")"
+		if err := sd.Send("READY=1", status); err != nil {
+			wt.logf("%v", err)
+		}
+	}
+	stopNotify := sd.Serve(ctx, w.Health, wt.logf)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	rescan, retune := w.Rescans(), w.Retunes()
+	stopReloads := sd.ServeReloads(ctx, hup, func(ctx context.Context) error {
+		if apply := wt.reread(w, rep, o); apply != nil {
+			if err := retune(ctx, apply); err != nil {
+				return err
+			}
+		}
+		if err := rescan(ctx); err != nil {
+			return err
+		}
+		wt.logf("watch: reload: rescanned: ready")
+		return nil
+	}, func() string { return status }, wt.logf)
+	return func() {
+		stopReloads()
+		signal.Stop(hup)
+		stopNotify()
+		sd.Close()
+	}, nil
+}
+
+// reread reads the configuration again and returns what of it to apply, or nil.
+func (wt *Watch) reread(w *watch.Watcher, rep *Reporter, o ServiceOptions) func() {
+	if o.ConfigFile == config.Stdin {
+		wt.logf("reload: the configuration came on standard input, which has nothing more to read: the configuration in force stays")
+		return nil
+	}
+	next, err := o.Load()
+	if err != nil {
+		wt.logf("reload: %v: the configuration in force stays", err)
+		return nil
+	}
+	apply, err := wt.Reconfigure(next, func(next *config.Config) (map[string]any, error) {
+		fs, err := o.Defaults()
+		if err != nil {
+			return nil, err
+		}
+		return next.Reloaded(fs, o.Given)
+	}, w, rep)
+	if err != nil {
+		wt.logf("reload: %v: the configuration in force stays", err)
+		return nil
+	}
+	if apply == nil {
+		return nil
+	}
+	return func() {
+		apply()
+		if o.Redacting != nil {
+			o.Redacting(rep.Redact)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package check
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"fim/idname"
 	"fim/output"
 	"fim/report"
+	"fim/watch"
 )
 
 // ReporterOptions say how a command reports: the values of its --format, --output,
@@ -204,6 +206,20 @@ func (r *Reporter) Emit(events []diff.Event, info report.Info) error {
 		return fmt.Errorf("report not delivered: %w", err)
 	}
 	return nil
+}
+
+// EmitBatch emits a batch of a watch (what Run reports), leaving out what is below
+// Min. A spool that is full (output.ErrSpoolFull) is watch.ErrFull too, which
+// the watcher answers with a rescan once the spool is delivered.
+func (r *Reporter) EmitBatch(events []diff.Event) error {
+	if events = r.Shown(events); len(events) == 0 {
+		return nil // nothing of --min-severity in this batch
+	}
+	err := r.Emit(events, r.Info(true, 0))
+	if errors.Is(err, output.ErrSpoolFull) {
+		return fmt.Errorf("%w: %w", watch.ErrFull, err)
+	}
+	return err
 }
 
 // Close closes the sink.

@@ -162,3 +162,36 @@ func (c *Config) Changes(next *Config) (watch, top []string) {
 // (Config.Policy), which a running fim watch of the configuration's policy takes on
 // SIGHUP; db and root need a restart.
 var PolicyKeys = []string{"max_entries", "cross_mounts", "exclude", "paths", "severity", "no_diff", "redact"}
+
+// Preset gives each flag of fim watch that the command line leaves unset (isSet) the
+// values of its key in the watch mapping, in file order, with set, the flag's own
+// parser; a nil c gives none. A value the flag does not take is an error naming the
+// file, the line and the key.
+func (c *Config) Preset(isSet func(flag string) bool, set func(flag, value string) error) error {
+	if c == nil {
+		return nil
+	}
+	for _, s := range c.Watch {
+		if isSet(s.Flag) {
+			continue
+		}
+		for _, v := range s.Values {
+			if err := set(s.Flag, v); err != nil {
+				return fmt.Errorf("%s: invalid value %q for --%s: %v", s.Where, v, s.Flag, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Given returns the values the command line gives (isSet, value) the flags of the
+// Reloadable keys, by flag name: what Reloaded keeps over the configuration's.
+func Given(isSet func(flag string) bool, value func(flag string) any) map[string]any {
+	given := map[string]any{}
+	for _, k := range Reloadable {
+		if name := WatchKeys[k]; isSet(name) {
+			given[name] = value(name)
+		}
+	}
+	return given
+}

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"fim/output"
+	"fim/watch"
 )
 
 // ErrAddress is what Listen returns (wrapped) for an address that is not HOST:PORT.
@@ -72,4 +75,72 @@ func Serve(ctx context.Context, l net.Listener, m *Watch, health func() error, l
 	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logf("--listen %s: %v", l.Addr(), err)
 	}
+}
+
+// Server is what fim watch --listen serves: the registry of the watch and the listener
+// bound for it. The nil *Server (no --listen) serves nothing, and hands the watch and
+// the spool no metrics.
+type Server struct {
+	l   net.Listener
+	reg *Watch
+}
+
+// NewServer binds addr before anything else is started, so that a port taken fails at
+// once; "" is no server (nil). A bad address is ErrAddress, wrapped; both errors name
+// the flag and the address.
+func NewServer(addr string, b Build) (*Server, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	l, err := Listen(addr)
+	switch {
+	case errors.Is(err, ErrAddress):
+		return nil, fmt.Errorf("--listen %q: %w", addr, err)
+	case err != nil:
+		return nil, fmt.Errorf("--listen %s: %w", addr, err)
+	}
+	return &Server{l: l, reg: NewWatch(b)}, nil
+}
+
+// Deliveries is what the spool tells of its deliveries: nil without a server.
+func (s *Server) Deliveries() output.DeliveryMetrics {
+	if s == nil {
+		return nil
+	}
+	return s.reg
+}
+
+// Watch is what the watcher tells of its batches and rescans: nil without a server.
+func (s *Server) Watch() watch.Metrics {
+	if s == nil {
+		return nil
+	}
+	return s.reg
+}
+
+// Serve serves the metrics, with marks and backlog read at each scrape (ReadMarks),
+// and the health that health returns, until the function it returns is called.
+func (s *Server) Serve(ctx context.Context, marks func() map[string]int, backlog func() (uint64, int64), health func() error, logf func(string, ...any)) (stop func()) {
+	if s == nil {
+		return func() {}
+	}
+	s.reg.ReadMarks(marks, backlog)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Serve(ctx, s.l, s.reg, health, logf)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// Close releases the listener.
+func (s *Server) Close() error {
+	if s == nil {
+		return nil
+	}
+	return s.l.Close()
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	_ "embed"
+	"fim/internal/buildinfo"
 	"fim/internal/cmdline"
 	"fmt"
 	"strings"
@@ -68,7 +69,7 @@ func manCommand() *cli.Command {
 
 // manPage returns fim's manual page, dated and naming the version, with manSections.
 func manPage(app *cli.App) (string, error) {
-	th := fmt.Sprintf(".TH FIM 1 %s \"fim %s\" \"User Commands\"", releaseDate(), strings.ReplaceAll(version(), `"`, ""))
+	th := fmt.Sprintf(".TH FIM 1 %s \"fim %s\" \"User Commands\"", buildinfo.ReleaseDate(buildDate), strings.ReplaceAll(version(), `"`, ""))
 	return cmdline.ManPage(app, th, "\n"+manSections)
 }
 

@@ -10,6 +10,7 @@ import (
 	"fim/baseline"
 	"fim/check"
 	"fim/diff"
+	"fim/metrics"
 	"fim/provenance"
 	"fim/report"
 	"fim/walk"
@@ -127,7 +128,7 @@ func exitCode(err error) int {
 		code = exitUsage
 	case errors.Is(err, baseline.ErrBadBaseline):
 		code = exitBaseline
-	case errors.Is(err, walk.ErrSymlinkedRoot):
+	case errors.Is(err, walk.ErrSymlinkedRoot), errors.Is(err, metrics.ErrAddress):
 		code = exitUsage
 	}
 	logf("%v", err)

@@ -3,60 +3,25 @@ package main
 import (
 	"crypto/ed25519"
 	"fim/baseline"
+	"fim/check"
 	"fim/config"
 	"fim/diff"
 	"fim/internal/priority"
 	"fim/severity"
 	"fim/walk"
-	"flag"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 )
 
-const defaultConfig = "/etc/fim/fim.yaml"
-
 // loadConfig reads --config, or, when useDefault is set, the default file if it exists.
 func loadConfig(c *cli.Context, useDefault bool) (*config.Config, error) {
-	file := c.String("config")
-	if file == "" {
-		if !useDefault {
-			return nil, nil
-		}
-		if _, err := os.Stat(defaultConfig); err != nil {
-			return nil, nil
-		}
-		file = defaultConfig
-	}
-	if file == config.Stdin && (c.String("from-tar") == "-" || c.String("from-mtree") == "-") {
-		return nil, usageErr("--config - and an image on standard input: only one can come on standard input")
-	}
-	cfg, err := config.Load(file)
-	if err != nil {
-		return nil, &exitError{exitUsage, err}
-	}
-	return cfg, nil
+	return check.LoadConfig(c.String("config"), useDefault)
 }
 
-// dbPath resolves the baseline database path.
+// dbPath resolves the baseline database path (check.DBPath).
 func dbPath(c *cli.Context, cfg *config.Config) (string, error) {
-	p := c.String("db")
-	if p == "" {
-		p = os.Getenv("FIM_DB")
-	}
-	if p == "" && cfg != nil {
-		p = cfg.DB
-	}
-	if p == "" {
-		var err error
-		if p, err = config.DefaultDB(os.Geteuid() == 0); err != nil {
-			return "", usageErr("no --db given and %v", err)
-		}
-	}
-	return filepath.Abs(p)
+	return check.DBPath(c.String("db"), cfg)
 }
 
 // configAndDB reads --config, if given, and resolves the database it and the flags name.
@@ -153,49 +118,6 @@ func applyPriority(c *cli.Context) error {
 	return nil
 }
 
-// applySettings gives each flag of fim watch that the command line leaves unset the
-// value of its key in the configuration's watch mapping (config.WatchKeys); a value
-// the flag does not take is a usage error naming the file, the line and the key.
-func applySettings(c *cli.Context, cfg *config.Config) error {
-	if cfg == nil {
-		return nil
-	}
-	for _, s := range cfg.Watch {
-		if c.IsSet(s.Flag) {
-			continue
-		}
-		for _, v := range s.Values {
-			if err := c.Set(s.Flag, v); err != nil {
-				return usageErr("%s: invalid value %q for --%s: %v", s.Where, v, s.Flag, err)
-			}
-		}
-	}
-	return nil
-}
-
-// givenReloadable returns the values the command line gives the flags of fim watch
-// that a reload sets (config.Reloadable), by flag name.
-func givenReloadable(c *cli.Context) map[string]any {
-	given := map[string]any{}
-	for _, k := range config.Reloadable {
-		if name := config.WatchKeys[k]; c.IsSet(name) {
-			given[name] = c.Value(name)
-		}
-	}
-	return given
-}
-
-// flagDefaults returns the flags of c's command in a flag set, each at its default.
-func flagDefaults(c *cli.Context) (*flag.FlagSet, error) {
-	fs := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
-	for _, f := range c.Command.Flags {
-		if err := f.Apply(fs); err != nil {
-			return nil, err
-		}
-	}
-	return fs, nil
-}
-
 var workersFlag = &cli.IntFlag{Name: "workers", Usage: "goroutines listing and hashing (default: four per CPU)"}
 
 var noProvenanceFlag = &cli.BoolFlag{Name: "no-provenance", Usage: "do not ask the package databases under the root what they make of each change (see README: provenance)"}
@@ -204,29 +126,6 @@ var showExplainedFlag = &cli.BoolFlag{Name: "show-explained", Usage: "text: list
 
 var minSeverityFlag = &cli.StringFlag{Name: "min-severity", Usage: "report only changes of severity `LEVEL` or above " +
 	"(info, low, medium, high or critical; see README: severity); only those set the exit bits; not with --update"}
-
-// updateMode is watch's --update: alone (or =true) every change reported is taken into
-// the baseline, =explained only those the package manager explains.
-type updateMode struct{ v string }
-
-func (u *updateMode) Set(s string) error {
-	switch s {
-	case "true", "false", "explained":
-		u.v = s
-		return nil
-	}
-	return fmt.Errorf("%q: want --update or --update=explained", s)
-}
-
-func (u *updateMode) String() string {
-	if u == nil || u.v == "" {
-		return "false"
-	}
-	return u.v
-}
-
-// IsBoolFlag lets --update go without a value.
-func (u *updateMode) IsBoolFlag() bool { return true }
 
 // updating says whether the command's --update (a check's, or a watch's in either
 // mode) is on.

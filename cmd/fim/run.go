@@ -10,8 +10,11 @@ import (
 	"fim/check"
 	"fim/config"
 	"fim/diff"
+	"fim/internal/terminal"
 	"fim/metrics"
 )
+
+var quietFlag = &cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress line and no closing summary on stderr (warnings and errors still go there)"}
 
 // policyFromFlags builds the policy of `fim baseline` from a config file or from PATH
 // arguments and the limit flags (check.NewPolicy).
@@ -21,6 +24,9 @@ func policyFromFlags(c *cli.Context) (*config.Policy, *config.Config, error) {
 	if image && len(paths) == 0 && c.String("config") == "" {
 		paths = []string{"/"} // the whole image
 	}
+	if c.String("config") == config.Stdin && (c.String("from-tar") == "-" || c.String("from-mtree") == "-") {
+		return nil, nil, usageErr("--config - and an image on standard input: only one can come on standard input")
+	}
 	cfg, err := loadConfig(c, len(paths) == 0)
 	if err != nil {
 		return nil, nil, err
@@ -29,7 +35,7 @@ func policyFromFlags(c *cli.Context) (*config.Policy, *config.Config, error) {
 	case len(paths) > 0 && c.String("config") != "":
 		return nil, nil, usageErr("give PATH arguments or --config, not both")
 	case len(paths) == 0 && cfg == nil:
-		return nil, nil, usageErr("no PATH given and no config file (%s)", defaultConfig)
+		return nil, nil, usageErr("no PATH given and no config file (%s)", check.DefaultConfig)
 	}
 	o := check.PolicyOptions{Paths: paths, Config: cfg, Image: image, Exclude: c.StringSlice("exclude"),
 		Limits: config.Rule{MaxDepth: c.Int("max-depth"), IncludeHidden: !c.Bool("no-hidden"), FollowSymlinks: c.Bool("follow-symlinks"), ContentDiff: c.Bool("content-diff")}}
@@ -95,9 +101,9 @@ func runBaseline(c *cli.Context) error {
 		return err
 	}
 	defer done()
-	prog := startProgress("baseline", rec.Expect, c.Bool("quiet"))
-	st, err := rec.Record(c.Context, pol, src, stamp(), prog.add)
-	prog.finish()
+	prog := terminal.StartProgress("baseline", rec.Expect, c.Bool("quiet"))
+	st, err := rec.Record(c.Context, pol, src, stamp(), prog.Add)
+	prog.Finish()
 	if err != nil {
 		return err
 	}
@@ -157,14 +163,14 @@ func runCheck(c *cli.Context) error {
 	defer k.Close()
 	var warn warnings
 	start := time.Now()
-	prog := startProgress("check", k.Meta().Entries, c.Bool("quiet"))
+	prog := terminal.StartProgress("check", k.Meta().Entries, c.Bool("quiet"))
 	o := check.Options{DB: db, Ignore: extraIgnore, Fast: c.Bool("fast"), Walker: walkerOptions(c, k.Root, k.Policy.MaxEntries, &warn), Provenance: k.Provenance,
-		Progress: prog.add, Severity: sev}
+		Progress: prog.Add, Severity: sev}
 	events, meta, err := check.Check(c.Context, k.Baseline, o, stamp(), func(events []diff.Event) error {
-		prog.finish()
+		prog.Finish()
 		return k.Reporter.Emit(events, k.Reporter.Info(false, warn.n))
 	})
-	prog.finish()
+	prog.Finish()
 	if err != nil {
 		return err
 	}

@@ -1,11 +1,10 @@
 package main
 
 import (
-	"os"
-
 	"github.com/urfave/cli/v2"
 
 	"fim/check"
+	"fim/internal/terminal"
 	"fim/report"
 )
 
@@ -49,7 +48,7 @@ func newReporter(c *cli.Context, stream bool, roots []string, own check.Own) (*c
 
 // reporterOptions reads --format, --output and the reportFlags (see newReporter).
 func reporterOptions(c *cli.Context, stream bool, own check.Own) check.ReporterOptions {
-	o := check.ReporterOptions{Format: c.String("format"), Output: c.String("output"), Color: c.String("color"), Terminal: colorful(),
+	o := check.ReporterOptions{Format: c.String("format"), Output: c.String("output"), Color: c.String("color"), Terminal: terminal.Colorful(),
 		Stream: stream, MinSeverity: c.String("min-severity"), Update: updating(c), Header: c.StringSlice("header"),
 		CA: c.String("ca"), Cert: c.String("cert"), Key: c.String("key"), Gzip: c.Bool("gzip"), Version: version(), Logf: logf,
 		Own: own, MetricsFile: c.String("metrics-file"), ShowExplained: c.Bool("show-explained")}
@@ -66,12 +65,4 @@ func reporterOptions(c *cli.Context, stream bool, own check.Own) check.ReporterO
 func ownFiles(c *cli.Context, dbs ...string) check.Own {
 	return check.Own{DBs: dbs, Spool: c.String("spool"), GenerationFile: c.String("generation-file"),
 		SignKey: c.String("sign"), VerifyKey: c.String("verify")}
-}
-
-// colorful reports whether stdout is a terminal that wants colour.
-func colorful() bool {
-	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
-		return false
-	}
-	return isTerminal(os.Stdout)
 }

@@ -2,21 +2,15 @@ package main
 
 import (
 	"cmp"
-	"context"
-	"errors"
-	"fmt"
-	"net"
+	"flag"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"fim/check"
 	"fim/config"
-	"fim/diff"
-	"fim/internal/sdnotify"
+	"fim/internal/cmdline"
 	"fim/metrics"
 	"fim/output"
 	"fim/watch"
@@ -38,7 +32,7 @@ func watchCommand() *cli.Command {
 			&cli.IntFlag{Name: "queue-events", Value: watch.DefaultQueuedEvents, Usage: "the kernel's event queue for fim holds `N` events (more when the system's fs.*.max_queued_events is higher; 0: the system's)"},
 			&cli.DurationFlag{Name: "dedup-window", Value: 2 * time.Second, Usage: "fold repeats of one event on one path within this window into one, with a count (0: off)"},
 			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, e.g. mtime,ctime"},
-			&cli.GenericFlag{Name: "update", Value: &updateMode{}, Usage: "keep the baseline database current as events arrive; --update=explained takes in only the changes the package manager explains, and a check goes on reporting the others"},
+			&cli.GenericFlag{Name: "update", Value: &cmdline.BoolOr{Name: "update", Words: []string{"explained"}}, Usage: "keep the baseline database current as events arrive; --update=explained takes in only the changes the package manager explains, and a check goes on reporting the others"},
 			&cli.DurationFlag{Name: "update-every", Value: 10 * time.Second, Usage: "with --update, rewrite the baseline at most this often (and on exit)"},
 			&cli.StringFlag{Name: "spool", Usage: "keep batches not yet delivered in `DIR` (default: DB.spool beside the baseline; in memory without one)"},
 			&cli.StringFlag{Name: "spool-max", Value: "256MiB", Usage: "the most the spool holds, e.g. 64MiB; when full, changes are found again by a rescan once it is delivered"},
@@ -61,9 +55,9 @@ func runWatch(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	given := givenReloadable(c) // before the configuration's
-	if err := applySettings(c, cfg); err != nil {
-		return err
+	given := config.Given(c.IsSet, c.Value) // before the configuration's
+	if err := cfg.Preset(c.IsSet, c.Set); err != nil {
+		return &exitError{exitUsage, err}
 	}
 	if err := applyPriority(c); err != nil {
 		return err
@@ -80,13 +74,11 @@ func runWatch(c *cli.Context) error {
 			return err
 		}
 	}
-	lis, err := listen(c)
+	srv, err := metrics.NewServer(c.String("listen"), metrics.Build{Version: version(), Commit: commit()})
 	if err != nil {
 		return err
 	}
-	if lis != nil {
-		defer lis.l.Close()
-	}
+	defer srv.Close()
 	spoolMax, err := config.ParseSize(c.String("spool-max"))
 	if err != nil || spoolMax == 0 {
 		return usageErr("--spool-max %q: want a size in bytes, e.g. 64MiB", c.String("spool-max"))
@@ -112,7 +104,7 @@ func runWatch(c *cli.Context) error {
 		return err
 	}
 	spool, err := output.OpenSpool(rep.Sink, output.SpoolOptions{Dir: cmp.Or(c.String("spool"), check.SpoolDir(db)), Max: spoolMax, Logf: logf, Hold: wt.Hold, Release: wt.Release,
-		Metrics: lis.deliveries()})
+		Metrics: srv.Deliveries()})
 	if err != nil {
 		rep.Close()
 		return err
@@ -130,135 +122,18 @@ func runWatch(c *cli.Context) error {
 		FlushEvery:   c.Duration("update-every"),
 		Logf:         logf,
 		Acked:        spool.Delivered,
-		Metrics:      lis.watch(),
+		Metrics:      srv.Watch(),
 
 		MaxEventsPerMinute: c.Int("max-events-per-minute"),
 		Heartbeat:          c.Duration("heartbeat"),
 	}
-	defer lis.serve(c, w, spool)()
-	sd, err := sdnotify.FromEnv()
+	defer srv.Serve(c.Context, w.Marks, spool.Backlog, w.Health, logf)()
+	stop, err := wt.Serve(c.Context, w, rep, check.ServiceOptions{ConfigFile: c.String("config"), Redacting: redacting,
+		Load:     func() (*config.Config, error) { return loadConfig(c, len(paths) == 0 && !named) },
+		Defaults: func() (*flag.FlagSet, error) { return cmdline.Defaults(c.Command) }, Given: given})
 	if err != nil {
 		return &exitError{exitRuntime, err}
 	}
-	defer sd.Close()
-	var status string
-	w.Ready = func(roots, backends string) {
-		status = "STATUS=watching " + roots + " (" + backends + ")"
-		if err := sd.Send("READY=1", status); err != nil {
-			logf("%v", err)
-		}
-	}
-	defer sd.Serve(c.Context, w.Health, logf)()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	rescan, retune := w.Rescans(), w.Retunes()
-	// reread reads the configuration again and returns what of it to apply, or nil.
-	reread := func() func() {
-		if c.String("config") == config.Stdin {
-			logf("reload: the configuration came on standard input, which has nothing more to read: the configuration in force stays")
-			return nil
-		}
-		again, err := loadConfig(c, len(paths) == 0 && !named)
-		if err != nil {
-			logf("reload: %v: the configuration in force stays", err)
-			return nil
-		}
-		apply, err := wt.Reconfigure(again, func(next *config.Config) (map[string]any, error) {
-			fs, err := flagDefaults(c)
-			if err != nil {
-				return nil, err
-			}
-			return next.Reloaded(fs, given)
-		}, w, rep)
-		if err != nil {
-			logf("reload: %v: the configuration in force stays", err)
-			return nil
-		}
-		if apply == nil {
-			return nil
-		}
-		return func() {
-			apply()
-			redacting(rep.Redact)
-		}
-	}
-	// The marks stay in place throughout a reload, so nothing happening meanwhile is lost.
-	defer sd.ServeReloads(c.Context, hup, func(ctx context.Context) error {
-		if apply := reread(); apply != nil {
-			if err := retune(ctx, apply); err != nil {
-				return err
-			}
-		}
-		if err := rescan(ctx); err != nil {
-			return err // it ends the watch, which says why
-		}
-		logf("watch: reload: rescanned: ready")
-		return nil
-	}, func() string { return status }, logf)()
-	return wt.Run(c.Context, w, func(events []diff.Event) error {
-		if events = rep.Shown(events); len(events) == 0 {
-			return nil // nothing of --min-severity in this batch
-		}
-		err := rep.Emit(events, rep.Info(true, 0))
-		if errors.Is(err, output.ErrSpoolFull) {
-			return fmt.Errorf("%w: %w", watch.ErrFull, err)
-		}
-		return err
-	})
-}
-
-// listener is what --listen serves: nil without it.
-type listener struct {
-	l   net.Listener
-	reg *metrics.Watch
-}
-
-// listen binds --listen before anything else is started, so that a port taken fails
-// at once.
-func listen(c *cli.Context) (*listener, error) {
-	addr := c.String("listen")
-	if addr == "" {
-		return nil, nil
-	}
-	l, err := metrics.Listen(addr)
-	switch {
-	case errors.Is(err, metrics.ErrAddress):
-		return nil, usageErr("--listen %q: %v", addr, err)
-	case err != nil:
-		return nil, &exitError{exitRuntime, fmt.Errorf("--listen %s: %w", addr, err)}
-	}
-	return &listener{l: l, reg: metrics.NewWatch(metrics.Build{Version: version(), Commit: commit()})}, nil
-}
-
-func (s *listener) deliveries() output.DeliveryMetrics {
-	if s == nil {
-		return nil
-	}
-	return s.reg
-}
-
-func (s *listener) watch() watch.Metrics {
-	if s == nil {
-		return nil
-	}
-	return s.reg
-}
-
-// serve serves the metrics and health of w until the function it returns is called.
-func (s *listener) serve(c *cli.Context, w *watch.Watcher, spool *output.Spool) func() {
-	if s == nil {
-		return func() {}
-	}
-	s.reg.ReadMarks(w.Marks, spool.Backlog)
-	ctx, stop := context.WithCancel(c.Context)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		metrics.Serve(ctx, s.l, s.reg, w.Health, logf)
-	}()
-	return func() {
-		stop()
-		<-done
-	}
+	defer stop()
+	return wt.Run(c.Context, w, rep.EmitBatch)
 }

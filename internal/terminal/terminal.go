@@ -1,4 +1,7 @@
-package main
+// Package terminal owns what fim draws on a terminal: the progress line of a long
+// walk, and whether a stream is a terminal that wants colour. It draws nothing on a
+// stream that is not a terminal.
+package terminal
 
 import (
 	"fim/tree"
@@ -9,16 +12,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 )
 
-var quietFlag = &cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress line and no closing summary on stderr (warnings and errors still go there)"}
-
-// progress draws one line on a terminal while a long walk runs: entries, bytes hashed,
+// Progress draws one line on a terminal while a long walk runs: entries, bytes hashed,
 // rate and, when the number of entries to expect is known, the time left. It draws
 // nothing unless its output is a terminal.
-type progress struct {
+type Progress struct {
 	w       io.Writer
 	verb    string
 	total   int64 // entries expected; 0: unknown
@@ -29,17 +29,17 @@ type progress struct {
 	done    sync.WaitGroup
 }
 
-// isTerminal reports whether f is a terminal.
-func isTerminal(f *os.File) bool {
+// IsTerminal reports whether f is a terminal.
+func IsTerminal(f *os.File) bool {
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
 }
 
-// startProgress starts drawing on stderr when it is a terminal and quiet is false;
+// StartProgress starts drawing on stderr when it is a terminal and quiet is false;
 // otherwise the progress it returns only counts.
-func startProgress(verb string, total uint64, quiet bool) *progress {
-	p := &progress{w: os.Stderr, verb: verb, total: int64(total), start: time.Now()}
-	if quiet || !isTerminal(os.Stderr) {
+func StartProgress(verb string, total uint64, quiet bool) *Progress {
+	p := &Progress{w: os.Stderr, verb: verb, total: int64(total), start: time.Now()}
+	if quiet || !IsTerminal(os.Stderr) {
 		return p
 	}
 	p.stop = make(chan struct{})
@@ -48,15 +48,15 @@ func startProgress(verb string, total uint64, quiet bool) *progress {
 	return p
 }
 
-// add counts one entry; it is called as the walk yields it.
-func (p *progress) add(e *tree.Entry) {
+// Add counts one entry; it is called as the walk yields it.
+func (p *Progress) Add(e *tree.Entry) {
 	p.entries.Add(1)
 	if e.Hashed() {
 		p.bytes.Add(e.Size)
 	}
 }
 
-func (p *progress) run(every time.Duration) {
+func (p *Progress) run(every time.Duration) {
 	defer p.done.Done()
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -72,7 +72,7 @@ func (p *progress) run(every time.Duration) {
 }
 
 // line renders the progress after elapsed time.
-func (p *progress) line(elapsed time.Duration) string {
+func (p *Progress) line(elapsed time.Duration) string {
 	n, b := p.entries.Load(), p.bytes.Load()
 	secs := elapsed.Seconds()
 	rate := 0.0
@@ -91,8 +91,8 @@ func (p *progress) line(elapsed time.Duration) string {
 	return s
 }
 
-// finish stops drawing and clears the line.
-func (p *progress) finish() {
+// Finish stops drawing and clears the line.
+func (p *Progress) Finish() {
 	if p.stop != nil {
 		close(p.stop)
 		p.done.Wait()
@@ -112,4 +112,13 @@ func humanBytes(b float64) string {
 		return fmt.Sprintf("%.0f B", b)
 	}
 	return fmt.Sprintf("%.1f %s", b, units[i])
+}
+
+// Colorful reports whether stdout is a terminal that wants colour: not with NO_COLOR
+// set, nor with TERM=dumb.
+func Colorful() bool {
+	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	return IsTerminal(os.Stdout)
 }

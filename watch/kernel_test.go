@@ -870,6 +870,9 @@ func TestWatchRemount(t *testing.T) {
 			if err := os.Mkdir(root, 0o755); err != nil {
 				t.Fatal(err)
 			}
+			// Each filesystem has a file of its own, whose create says that fim
+			// has seen it.
+			mounts := 0
 			mount := func() {
 				t.Helper()
 				if err := unix.Mount("tmpfs", root, "tmpfs", 0, "size=1m"); err != nil {
@@ -878,6 +881,11 @@ func TestWatchRemount(t *testing.T) {
 				t.Cleanup(func() { unix.Unmount(root, unix.MNT_DETACH) })
 				if err := os.Mkdir(filepath.Join(root, "~sync"), 0o755); err != nil {
 					t.Fatal(err)
+				}
+				mounts++
+				// By another process: fanotify leaves out the watcher's own changes.
+				if out, err := exec.Command("touch", filepath.Join(root, fmt.Sprint("fs", mounts))).CombinedOutput(); err != nil {
+					t.Fatalf("touch: %v\n%s", err, out)
 				}
 			}
 			mount()
@@ -893,37 +901,73 @@ func TestWatchRemount(t *testing.T) {
 			}
 			r.settle(nil)
 			r.expect(backend, pidOf(r.run("tee", "under")), "create T/under")
-			// What the new filesystem hides is gone from the watched tree; that
-			// remove may come after the sentinel of a settle.
+			// What the new filesystem hides is gone from the watched tree, and what
+			// it holds is there; these may come after the sentinel of a settle.
 			hidden := func(name string) {
 				t.Helper()
-				gone := false
-				seen := func(ev diff.Event) {
-					if ev.Kind == diff.Remove && ev.Path == filepath.Join(root, name) {
-						gone = true
-					}
+				gone, seen := false, false
+				look := func(ev diff.Event) {
+					gone = gone || ev.Kind == diff.Remove && ev.Path == filepath.Join(root, name)
+					seen = seen || ev.Kind == diff.Create && ev.Path == filepath.Join(root, fmt.Sprint("fs", mounts))
 				}
-				r.settle(seen)
-				for !gone {
+				r.settle(look)
+				for !gone || !seen {
 					select {
 					case ev := <-r.events:
-						seen(ev)
+						look(ev)
 					case <-time.After(eventTimeout):
-						t.Fatalf("%s, hidden by the mount, not reported removed", name)
+						t.Fatalf("%s, hidden by the mount, not reported removed (%v), or fs%d not reported (%v)", name, gone, mounts, seen)
 					}
 				}
 			}
 			mount()
 			hidden("under")
 			r.expect(backend, pidOf(r.run("tee", "new")), "create T/new")
-			// Unmounted and mounted again at once: the new filesystem may get the
-			// mount id and device number of the one before it.
-			if err := unix.Unmount(root, unix.MNT_DETACH); err != nil {
+			// Unmounted and mounted again at once, or a few milliseconds later: the
+			// new filesystem may get the mount id and device number of the one before
+			// it, and the kernel may not say that it was mounted (it wakes no poller
+			// of mountinfo for a mount made just after an unmount at the same place).
+			// What is made on it as soon as fim has seen the remount is reported with
+			// its process: the filesystem was marked before the rescan that saw it.
+			// The directory under the mount point is emptied but for ~sync, as
+			// each new filesystem is: a rescan that sees it between the unmount and
+			// the mount reports what a rescan of the new filesystem does.
+			under := t.TempDir()
+			if err := unix.Mount(filepath.Dir(root), under, "", unix.MS_BIND, ""); err != nil {
 				t.Fatal(err)
 			}
-			mount()
-			hidden("new")
-			r.expect(backend, pidOf(r.run("tee", "again")), "create T/again")
+			for _, p := range []string{"under", "~sync"} {
+				if err := os.RemoveAll(filepath.Join(under, "w", p)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Mkdir(filepath.Join(under, "w", "~sync"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := unix.Unmount(under, 0); err != nil {
+				t.Fatal(err)
+			}
+			last := "new"
+			for i, gap := range []time.Duration{0, time.Millisecond, 3 * time.Millisecond, 0, 2 * time.Millisecond, 5 * time.Millisecond} {
+				if err := unix.Unmount(root, unix.MNT_DETACH); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(gap)
+				mount()
+				hidden(last)
+				last = fmt.Sprint("again", i)
+				pid := pidOf(r.run("tee", last))
+				var created []diff.Event
+				r.settle(func(ev diff.Event) {
+					if ev.Path == filepath.Join(root, last) {
+						created = append(created, ev)
+					}
+				})
+				if len(created) != 1 || created[0].Kind != diff.Create || created[0].Source != backend ||
+					pid != 0 && (created[0].Process == nil || created[0].Process.PID != pid) {
+					t.Errorf("after remount %d (%v after the unmount): %s made by %d reported as %+v", i, gap, last, pid, created)
+				}
+			}
 		})
 	}
 }

@@ -47,22 +47,43 @@ func watchMounts(ctx context.Context, roots []rootAt, again func(real string)) {
 	for i, r := range roots {
 		ids[i] = r.id
 	}
-	check := func() {
+	check := func() (changed bool) {
 		for i, r := range roots {
 			id := idOf(r.real)
 			if id.ok && (!ids[i].ok || id.mnt != ids[i].mnt || id.dev != ids[i].dev) {
 				again(r.real)
+				changed = true
 			}
 			ids[i] = id
 		}
+		return changed
 	}
 	// The kernel raises the notification while it still changes the mount table, so
-	// a look at once may see the old state: the roots are looked at every second too.
+	// a look at once may see the old state; and it wakes no poller for a mount made a
+	// few milliseconds after an unmount at the same place (Linux 6.18 misses one 5ms
+	// after), so that the new filesystem would be marked only at the next look, after
+	// the rescan that followed the unmount had seen it: what was made on it meanwhile
+	// came without its process. The roots are looked at every second, and every
+	// settleEvery for settleFor after each change.
 	fds := []unix.PollFd{{Fd: int32(f.Fd()), Events: unix.POLLPRI}}
+	var settling time.Time
 	for ctx.Err() == nil {
-		check()
-		if _, err := unix.Poll(fds, int(time.Second/time.Millisecond)); err != nil && err != unix.EINTR {
+		if check() {
+			settling = time.Now().Add(settleFor)
+		}
+		wait := time.Second
+		if time.Now().Before(settling) {
+			wait = settleEvery
+		}
+		if _, err := unix.Poll(fds, int(wait/time.Millisecond)); err != nil && err != unix.EINTR {
 			return
 		}
 	}
 }
+
+// settleEvery and settleFor are how often and how long the roots are looked at after
+// the mount table changed (see watchMounts).
+const (
+	settleEvery = 5 * time.Millisecond
+	settleFor   = 500 * time.Millisecond
+)

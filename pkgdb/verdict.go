@@ -174,11 +174,11 @@ func (db *DB) NewSumsAny() *Sums {
 		if len(db.pending) > 0 {
 			db.algs = append(db.algs, MD5) // dpkg's .md5sums, parsed when needed
 		}
-		for _, f := range db.owners {
-			for ; f != nil; f = f.next {
-				if db.pending[f.Package] != nil {
-					continue // its digests may be being parsed: MD5, as above
-				}
+		for _, pk := range db.packages {
+			if db.pending[pk] != nil {
+				continue // its digests may be being parsed: MD5, as above
+			}
+			for _, f := range db.files[pk] {
 				if f.Digest != nil && !slices.Contains(db.algs, f.Algorithm) && newHash(f.Algorithm) != nil {
 					db.algs = append(db.algs, f.Algorithm)
 				}

@@ -387,7 +387,7 @@ func (db *DB) Owners(p string) []*File {
 	for _, v := range db.variants(p) {
 		if files := db.ownersAt(v); len(files) > 0 {
 			for _, f := range files {
-				db.sums(f.Package)
+				db.sumsFor(f)
 			}
 			return files
 		}

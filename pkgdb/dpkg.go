@@ -174,10 +174,11 @@ func cleanRecorded(p string) string {
 // eachMD5sum parses an info/PKG.md5sums file: "HEX32  PATH" lines, PATH relative to the
 // root (md5sum's output format, a '*' before the name for binary mode). It calls yield,
 // if not nil, with each line's path, absolute and clean, and its digest; both are
-// reused for the next line. It allocates only for a name that is not clean: a database
-// is checked whole when it is read, and each package's digests are given to its files
-// only when one of its paths needs them (DB.sums).
-func eachMD5sum(data []byte, yield func(p []byte, digest *[16]byte)) error {
+// reused for the next line. cleaned says whether a name was not written clean. It
+// allocates only for such a name: a database is checked whole when it is read, and
+// each package's digests are given to its files only when one of its paths needs them
+// (DB.sums).
+func eachMD5sum(data []byte, yield func(p []byte, digest *[16]byte)) (cleaned bool, err error) {
 	name := make([]byte, 0, 256)
 	var d [16]byte
 	data = bytes.TrimSuffix(data, []byte("\n"))
@@ -188,23 +189,24 @@ func eachMD5sum(data []byte, yield func(p []byte, digest *[16]byte)) error {
 			continue
 		}
 		if len(line) < 35 || line[32] != ' ' || (line[33] != ' ' && line[33] != '*') {
-			return &lineError{n, fmt.Sprintf("not \"MD5  PATH\": %.60q", line)}
+			return cleaned, &lineError{n, fmt.Sprintf("not \"MD5  PATH\": %.60q", line)}
 		}
 		if _, err := hex.Decode(d[:], line[:32]); err != nil {
-			return &lineError{n, fmt.Sprintf("digest %.32q is not hexadecimal", line[:32])}
+			return cleaned, &lineError{n, fmt.Sprintf("digest %.32q is not hexadecimal", line[:32])}
 		}
 		name = append(append(name[:0], '/'), line[34:]...)
 		if len(name) < 2 || name[len(name)-1] == '/' || bytes.Contains(name, []byte("//")) || bytes.Contains(name, []byte("/.")) {
 			name = append(name[:0], path.Clean(string(name))...)
+			cleaned = true
 		}
 		if len(name) == 1 {
-			return &lineError{n, fmt.Sprintf("%.60q names no file", line[34:])}
+			return cleaned, &lineError{n, fmt.Sprintf("%.60q names no file", line[34:])}
 		}
 		if yield != nil {
 			yield(name, &d)
 		}
 	}
-	return nil
+	return cleaned, nil
 }
 
 // diversion is one entry of dpkg's diversions file: From is diverted to To by the
@@ -355,14 +357,20 @@ func (db *DB) loadDpkg() (bool, error) {
 type dpkgFiles struct {
 	paths []string
 	sums  []byte // the .md5sums, checked (eachMD5sum)
-	err   error
+	// sumsCleaned says a name in sums is not written clean (eachMD5sum).
+	sumsCleaned bool
+	err         error
 }
 
 // dpkgSums are a package's .md5sums, checked but not parsed until a path of the
 // package is asked for (DB.sums).
 type dpkgSums struct {
 	once sync.Once
-	data []byte
+	data []byte // not changed once read
+	// cleaned says a name in data is not written clean: a path cannot be looked for
+	// in data as it is written (DB.sumsFor).
+	cleaned bool
+	parsed  bool // set by once
 }
 
 // readDpkgFiles reads and parses info/BASE.list and, if sums, info/BASE.md5sums.
@@ -382,10 +390,11 @@ func (db *DB) readDpkgFiles(base string, sums bool) dpkgFiles {
 		if err != nil {
 			return dpkgFiles{err: db.damage(Dpkg, sumsName, err)}
 		}
-		if err := eachMD5sum(data, nil); err != nil {
+		cleaned, err := eachMD5sum(data, nil)
+		if err != nil {
 			return dpkgFiles{err: db.damage(Dpkg, sumsName, err)}
 		}
-		out.sums = data
+		out.sums, out.sumsCleaned = data, cleaned
 	}
 	return out
 }
@@ -411,7 +420,7 @@ func (db *DB) addDpkgPackage(pkg *Package, conffiles []conffile, read dpkgFiles)
 		db.owners[p] = f // link, with the one lookup
 	}
 	if len(read.sums) > 0 {
-		db.pending[pkg] = &dpkgSums{data: read.sums}
+		db.pending[pkg] = &dpkgSums{data: read.sums, cleaned: read.sumsCleaned}
 	}
 	if db.lists {
 		conffiles = nil // OpenLists: no digests
@@ -452,6 +461,25 @@ func (db *DB) sums(pkg *Package) {
 				}
 			}
 		})
-		s.data = nil
+		s.parsed = true
 	})
+}
+
+// sumsFor gives the files of f's dpkg package the digests of its .md5sums, as sums
+// does, when they may name f's path: a directory many packages list (/usr/bin) has
+// no digest in any of them, and needs none of their .md5sums parsed. Where every name
+// in them is written clean, a line naming f.Path ends with f.Path without its leading
+// "/", then a newline or the end of the file.
+func (db *DB) sumsFor(f *File) {
+	s := db.pending[f.Package]
+	if s == nil {
+		return
+	}
+	if !s.cleaned {
+		rel := f.Path[1:]
+		if !bytes.Contains(s.data, []byte(rel+"\n")) && !bytes.HasSuffix(s.data, []byte(rel)) {
+			return
+		}
+	}
+	db.sums(f.Package)
 }

@@ -59,7 +59,7 @@ type md5sum struct {
 // parseMD5sums returns the lines of an info/PKG.md5sums file as eachMD5sum reads them.
 func parseMD5sums(data []byte) ([]md5sum, error) {
 	var out []md5sum
-	err := eachMD5sum(data, func(p []byte, d *[16]byte) {
+	_, err := eachMD5sum(data, func(p []byte, d *[16]byte) {
 		out = append(out, md5sum{Path: string(p), Digest: bytes.Clone(d[:])})
 	})
 	if err != nil {

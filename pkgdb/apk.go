@@ -114,8 +114,7 @@ func apkACL(f *File, v string, typ uint32) error {
 			return fmt.Errorf("%.40q: owner or group is not a number", v)
 		}
 	}
-	f.HasMeta = true
-	f.Owner, f.Group, f.Mode = parts[0], parts[1], typ|uint32(mode)
+	f.Meta = &FileMeta{Owner: parts[0], Group: parts[1], Mode: typ | uint32(mode)}
 	return nil
 }
 

@@ -53,8 +53,10 @@ func TestAPK(t *testing.T) {
 			t.Errorf("%s: %s of %q (%s), want %s of %q", c.path, v.Kind, got, v.Reason, c.kind, c.pkg)
 			continue
 		}
-		if v.File != nil && c.mode != 0 && (!v.File.HasMeta || v.File.Mode != c.mode || v.File.Owner != "0" || v.File.Group != "0") {
-			t.Errorf("%s: mode %o owner %s:%s (recorded %v), want %o 0:0", c.path, v.File.Mode, v.File.Owner, v.File.Group, v.File.HasMeta, c.mode)
+		if v.File != nil && c.mode != 0 {
+			if m := v.File.Meta; m == nil || m.Mode != c.mode || m.Owner != "0" || m.Group != "0" {
+				t.Errorf("%s: recorded %+v, want mode %o owner 0:0", c.path, m, c.mode)
+			}
 		}
 		if v.File != nil && v.File.Algorithm != SHA1 && v.File.Digest != nil {
 			t.Errorf("%s: algorithm %s, want sha1", c.path, v.File.Algorithm)

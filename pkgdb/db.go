@@ -76,17 +76,22 @@ type File struct {
 	Algorithm Algorithm // "" when no digest is recorded
 	Digest    []byte    // nil when no digest is recorded (directories, symlinks, ghosts)
 	Flags     FileFlags
-
-	// Recorded by rpm (all of them) and apk (mode, owner, group): HasMeta says so.
-	HasMeta bool
-	Mode    uint32 // st_mode bits: type and permissions
-	Owner   string // a user name (rpm) or number (apk)
-	Group   string
-	Size    int64
-	Mtime   int64 // seconds since the epoch
-	LinkTo  string
+	// Meta is what rpm (all of it) and apk (mode, owner, group) record of the file
+	// beside its digest; nil when nothing is recorded (dpkg records none).
+	Meta *FileMeta
 
 	next *File // the next owner of the same path
+}
+
+// FileMeta is what rpm and apk record of a file's mode, owner and more. It is a record
+// of its own so that the files of dpkg, which records none of it, take less room.
+type FileMeta struct {
+	Mode   uint32 // st_mode bits: type and permissions
+	Owner  string // a user name (rpm) or number (apk)
+	Group  string
+	Size   int64
+	Mtime  int64 // seconds since the epoch
+	LinkTo string
 }
 
 // IsConfig says whether the file is a dpkg conffile or an rpm %config file.
@@ -382,7 +387,7 @@ func (db *DB) Owners(p string) []*File {
 	for _, v := range db.variants(p) {
 		if files := db.ownersAt(v); len(files) > 0 {
 			for _, f := range files {
-				db.sums(f.Package)
+				db.sumsFor(f)
 			}
 			return files
 		}
@@ -426,7 +431,11 @@ func (db *DB) ownersAt(p string) []*File {
 func record(files []*File) string {
 	h := sha256.New()
 	for _, f := range files {
-		fmt.Fprintf(h, "%q %s %x %o %q %q %d\n", f.Path, f.Algorithm, f.Digest, f.Mode, f.Owner, f.Group, f.Flags)
+		var m FileMeta
+		if f.Meta != nil {
+			m = *f.Meta
+		}
+		fmt.Fprintf(h, "%q %s %x %o %q %q %d\n", f.Path, f.Algorithm, f.Digest, m.Mode, m.Owner, m.Group, f.Flags)
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }

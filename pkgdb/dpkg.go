@@ -162,19 +162,25 @@ func parseList(data []byte) ([]string, error) {
 	return out, nil
 }
 
-// cleanRecorded cleans a path a package recorded; dpkg lists the root as "/.".
-func cleanRecorded(p string) string { return path.Clean(p) }
-
-// md5sum is one line of an info/PKG.md5sums file.
-type md5sum struct {
-	Path   string // absolute
-	Digest []byte
+// cleanRecorded cleans a path a package recorded; dpkg lists the root as "/.". A path
+// that is clean already (almost every one) is returned without path.Clean's work.
+func cleanRecorded(p string) string {
+	if len(p) > 1 && p[0] == '/' && p[len(p)-1] != '/' && !strings.Contains(p, "//") && !strings.Contains(p, "/.") {
+		return p
+	}
+	return path.Clean(p)
 }
 
-// checkMD5sums finds what parseMD5sums would refuse in data, without allocating for
-// the lines it accepts: a database is checked whole when it is read, and each
-// package's digests are parsed only when one of its paths needs them (dpkgSums).
-func checkMD5sums(data []byte) error {
+// eachMD5sum parses an info/PKG.md5sums file: "HEX32  PATH" lines, PATH relative to the
+// root (md5sum's output format, a '*' before the name for binary mode). It calls yield,
+// if not nil, with each line's path, absolute and clean, and its digest; both are
+// reused for the next line. cleaned says whether a name was not written clean. It
+// allocates only for such a name: a database is checked whole when it is read, and
+// each package's digests are given to its files only when one of its paths needs them
+// (DB.sums).
+func eachMD5sum(data []byte, yield func(p []byte, digest *[16]byte)) (cleaned bool, err error) {
+	name := make([]byte, 0, 256)
+	var d [16]byte
 	data = bytes.TrimSuffix(data, []byte("\n"))
 	for n := 1; len(data) > 0; n++ {
 		line, rest, _ := bytes.Cut(data, []byte("\n"))
@@ -183,46 +189,24 @@ func checkMD5sums(data []byte) error {
 			continue
 		}
 		if len(line) < 35 || line[32] != ' ' || (line[33] != ' ' && line[33] != '*') {
-			return &lineError{n, fmt.Sprintf("not \"MD5  PATH\": %.60q", line)}
+			return cleaned, &lineError{n, fmt.Sprintf("not \"MD5  PATH\": %.60q", line)}
 		}
-		for _, c := range line[:32] {
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return &lineError{n, fmt.Sprintf("digest %.32q is not hexadecimal", line[:32])}
-			}
+		if _, err := hex.Decode(d[:], line[:32]); err != nil {
+			return cleaned, &lineError{n, fmt.Sprintf("digest %.32q is not hexadecimal", line[:32])}
 		}
-		// Only ".." or nothing but "." and "/" can name no file once cleaned.
-		if name := line[34:]; (bytes.Contains(name, []byte("..")) || len(bytes.Trim(name, "/.")) == 0) &&
-			cleanRecorded("/"+string(name)) == "/" {
-			return &lineError{n, fmt.Sprintf("%.60q names no file", name)}
+		name = append(append(name[:0], '/'), line[34:]...)
+		if len(name) < 2 || name[len(name)-1] == '/' || bytes.Contains(name, []byte("//")) || bytes.Contains(name, []byte("/.")) {
+			name = append(name[:0], path.Clean(string(name))...)
+			cleaned = true
+		}
+		if len(name) == 1 {
+			return cleaned, &lineError{n, fmt.Sprintf("%.60q names no file", line[34:])}
+		}
+		if yield != nil {
+			yield(name, &d)
 		}
 	}
-	return nil
-}
-
-// parseMD5sums parses an info/PKG.md5sums file: "HEX32  PATH" lines, PATH relative to
-// the root (md5sum's output format, a '*' before the name for binary mode).
-func parseMD5sums(data []byte) ([]md5sum, error) {
-	ls := lines(data)
-	out := make([]md5sum, 0, len(ls))
-	arena := make([]byte, 16*len(ls)) // one allocation for the digests
-	for n, line := range ls {
-		if len(line) == 0 {
-			continue
-		}
-		if len(line) < 35 || line[32] != ' ' || (line[33] != ' ' && line[33] != '*') {
-			return nil, &lineError{n + 1, fmt.Sprintf("not \"MD5  PATH\": %.60q", line)}
-		}
-		d := arena[16*n : 16*n+16 : 16*n+16]
-		if _, err := hex.Decode(d, line[:32]); err != nil {
-			return nil, &lineError{n + 1, fmt.Sprintf("digest %.32q is not hexadecimal", line[:32])}
-		}
-		p := cleanRecorded("/" + string(line[34:]))
-		if p == "/" {
-			return nil, &lineError{n + 1, fmt.Sprintf("%.60q names no file", line[34:])}
-		}
-		out = append(out, md5sum{Path: p, Digest: d})
-	}
-	return out, nil
+	return cleaned, nil
 }
 
 // diversion is one entry of dpkg's diversions file: From is diverted to To by the
@@ -336,6 +320,13 @@ func (db *DB) loadDpkg() (bool, error) {
 	}
 	close(next)
 	wg.Wait()
+	if len(db.owners) == 0 { // sized once for every path listed: no growth while linking
+		n := 0
+		for _, j := range jobs {
+			n += len(j.read.paths)
+		}
+		db.owners = make(map[string]*File, n)
+	}
 	for _, j := range jobs {
 		if err := db.addDpkgPackage(j.pkg, j.conffiles, j.read); err != nil {
 			return true, err
@@ -365,15 +356,21 @@ func (db *DB) loadDpkg() (bool, error) {
 // read.
 type dpkgFiles struct {
 	paths []string
-	sums  []byte // the .md5sums, checked (checkMD5sums)
-	err   error
+	sums  []byte // the .md5sums, checked (eachMD5sum)
+	// sumsCleaned says a name in sums is not written clean (eachMD5sum).
+	sumsCleaned bool
+	err         error
 }
 
 // dpkgSums are a package's .md5sums, checked but not parsed until a path of the
 // package is asked for (DB.sums).
 type dpkgSums struct {
 	once sync.Once
-	data []byte
+	data []byte // not changed once read
+	// cleaned says a name in data is not written clean: a path cannot be looked for
+	// in data as it is written (DB.sumsFor).
+	cleaned bool
+	parsed  bool // set by once
 }
 
 // readDpkgFiles reads and parses info/BASE.list and, if sums, info/BASE.md5sums.
@@ -393,10 +390,11 @@ func (db *DB) readDpkgFiles(base string, sums bool) dpkgFiles {
 		if err != nil {
 			return dpkgFiles{err: db.damage(Dpkg, sumsName, err)}
 		}
-		if err := checkMD5sums(data); err != nil {
+		cleaned, err := eachMD5sum(data, nil)
+		if err != nil {
 			return dpkgFiles{err: db.damage(Dpkg, sumsName, err)}
 		}
-		out.sums = data
+		out.sums, out.sumsCleaned = data, cleaned
 	}
 	return out
 }
@@ -409,16 +407,20 @@ func (db *DB) addDpkgPackage(pkg *Package, conffiles []conffile, read dpkgFiles)
 	recs := make([]File, len(read.paths)) // one allocation for the package's records
 	files := make([]*File, 0, len(read.paths))
 	for i, p := range read.paths {
-		if db.owners[p] != nil && db.owners[p].Package == pkg || db.keep != nil && !db.keep(p) {
-			continue // listed twice, or not asked for
+		if db.keep != nil && !db.keep(p) {
+			continue // not asked for
+		}
+		head := db.owners[p]
+		if head != nil && head.Package == pkg {
+			continue // listed twice
 		}
 		f := &recs[i]
-		f.Path, f.Package = p, pkg
+		f.Path, f.Package, f.next = p, pkg, head
 		files = append(files, f)
-		db.link(f)
+		db.owners[p] = f // link, with the one lookup
 	}
 	if len(read.sums) > 0 {
-		db.pending[pkg] = &dpkgSums{data: read.sums}
+		db.pending[pkg] = &dpkgSums{data: read.sums, cleaned: read.sumsCleaned}
 	}
 	if db.lists {
 		conffiles = nil // OpenLists: no digests
@@ -447,12 +449,37 @@ func (db *DB) sums(pkg *Package) {
 		return
 	}
 	s.once.Do(func() {
-		sums, _ := parseMD5sums(s.data) // checked when read
-		for _, m := range sums {
-			if f := db.ownedBy(m.Path, pkg); f != nil && !f.IsConfig() {
-				f.Algorithm, f.Digest = MD5, m.Digest
+		arena := make([]byte, 0, 16*(bytes.Count(s.data, []byte("\n"))+1)) // the digests kept
+		eachMD5sum(s.data, func(p []byte, d *[16]byte) {                   // checked when read
+			for f := db.owners[string(p)]; f != nil; f = f.next {
+				if f.Package == pkg {
+					if !f.IsConfig() {
+						arena = append(arena, d[:]...)
+						f.Algorithm, f.Digest = MD5, arena[len(arena)-16:len(arena):len(arena)]
+					}
+					return
+				}
 			}
-		}
-		s.data = nil
+		})
+		s.parsed = true
 	})
+}
+
+// sumsFor gives the files of f's dpkg package the digests of its .md5sums, as sums
+// does, when they may name f's path: a directory many packages list (/usr/bin) has
+// no digest in any of them, and needs none of their .md5sums parsed. Where every name
+// in them is written clean, a line naming f.Path ends with f.Path without its leading
+// "/", then a newline or the end of the file.
+func (db *DB) sumsFor(f *File) {
+	s := db.pending[f.Package]
+	if s == nil {
+		return
+	}
+	if !s.cleaned {
+		rel := f.Path[1:]
+		if !bytes.Contains(s.data, []byte(rel+"\n")) && !bytes.HasSuffix(s.data, []byte(rel)) {
+			return
+		}
+	}
+	db.sums(f.Package)
 }

@@ -154,7 +154,7 @@ func TestDpkgSumsWhenNeeded(t *testing.T) {
 	parsed := func(name string) bool {
 		for pk, s := range db.pending {
 			if pk.Name == name {
-				return s.data == nil
+				return s.parsed
 			}
 		}
 		t.Fatalf("no .md5sums pending for %s", name)
@@ -171,6 +171,14 @@ func TestDpkgSumsWhenNeeded(t *testing.T) {
 	if !parsed("hello") || parsed("hostname") || parsed("libtirpc-common") {
 		t.Errorf("after /usr/bin/hello: hello parsed %v, hostname %v, libtirpc-common %v, want only hello",
 			parsed("hello"), parsed("hostname"), parsed("libtirpc-common"))
+	}
+	// A directory every package lists has a digest in none of their .md5sums: asking
+	// for it parses none.
+	if fs := db.Owners("/usr/share/doc"); len(fs) != len(testDebs) {
+		t.Fatalf("/usr/share/doc: %d owners, want %d", len(fs), len(testDebs))
+	}
+	if parsed("hostname") || parsed("libtirpc-common") {
+		t.Errorf("after /usr/share/doc: hostname parsed %v, libtirpc-common %v, want neither", parsed("hostname"), parsed("libtirpc-common"))
 	}
 	for _, name := range []string{"hello", "libtirpc-common"} {
 		data, err := os.ReadFile(filepath.Join(root, dpkgInfo, name+".md5sums"))
@@ -205,6 +213,41 @@ func TestDpkgSumsWhenNeeded(t *testing.T) {
 	if fs := db.Owners("/etc/netconfig"); len(fs) != 1 || !fs[0].IsConfig() || fs[0].Algorithm != MD5 ||
 		hex.EncodeToString(fs[0].Digest) != statusDigest(t, root, "/etc/netconfig") {
 		t.Errorf("/etc/netconfig: %v, want the conffile digest of the status file", fs)
+	}
+}
+
+// TestDpkgSumsNames: a file's digest is found in its package's .md5sums whatever the
+// form of the name there (md5sum's binary marker, a name that is not clean, the last
+// line without a newline), when its path is the first of the package asked for.
+func TestDpkgSumsNames(t *testing.T) {
+	root := dpkgRoot(t, "hello")
+	sumsFile := filepath.Join(root, dpkgInfo, "hello.md5sums")
+	data, err := os.ReadFile(sumsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := ""
+	for _, line := range strings.Split(string(data), "\n") {
+		if d, ok := strings.CutSuffix(line, "  usr/bin/hello"); ok {
+			digest = d
+		}
+	}
+	if digest == "" {
+		t.Fatalf("%s names no usr/bin/hello:\n%s", sumsFile, data)
+	}
+	for _, line := range []string{
+		digest + "  usr/bin/hello\n",
+		digest + " *usr/bin/hello\n",
+		digest + "  usr/bin/hello",
+		digest + "  usr//bin/hello\n",
+		digest + "  ./usr/bin/hello\n",
+		digest + "  usr/bin/../bin/hello\n",
+	} {
+		writeFile(t, sumsFile, "00000000000000000000000000000000  usr/share/doc/hello/x\n"+line)
+		db := openDB(t, root)
+		if v := db.Verdict("/usr/bin/hello", db.Opener("/usr/bin/hello")); v.Kind != Match {
+			t.Errorf("%q: /usr/bin/hello %s (%s), want match", line, v.Kind, v.Reason)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package pkgdb
 
 import (
+	"bytes"
 	"os"
 	"strings"
 	"testing"
@@ -47,4 +48,22 @@ func debVersions(t testing.TB, names ...string) map[string]string {
 		out[n] = strings.TrimSpace(run(t, "dpkg-deb", "-f", deb, "Version"))
 	}
 	return out
+}
+
+// md5sum is one line of an info/PKG.md5sums file.
+type md5sum struct {
+	Path   string // absolute
+	Digest []byte
+}
+
+// parseMD5sums returns the lines of an info/PKG.md5sums file as eachMD5sum reads them.
+func parseMD5sums(data []byte) ([]md5sum, error) {
+	var out []md5sum
+	_, err := eachMD5sum(data, func(p []byte, d *[16]byte) {
+		out = append(out, md5sum{Path: string(p), Digest: bytes.Clone(d[:])})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -69,14 +69,14 @@ func TestRPMReal(t *testing.T) {
 					continue
 				}
 				f := v.File
-				if f == nil || f.Flags != c.flags || !f.HasMeta || f.Mode != c.mode || f.Owner != "root" || f.Group != c.group {
+				if f == nil || f.Flags != c.flags || f.Meta == nil || f.Meta.Mode != c.mode || f.Meta.Owner != "root" || f.Meta.Group != c.group {
 					t.Errorf("%s: recorded %+v, want flags %b mode %o root:%s", c.path, f, c.flags, c.mode, c.group)
 				}
-				if f != nil && f.Mode&0o170000 == 0o100000 && f.Flags&FlagGhost == 0 && (f.Algorithm != SHA256 || f.Size == 0 || f.Mtime == 0) {
-					t.Errorf("%s: %s digest, size %d, mtime %d; want sha256 and both", c.path, f.Algorithm, f.Size, f.Mtime)
+				if f != nil && f.Meta != nil && f.Meta.Mode&0o170000 == 0o100000 && f.Flags&FlagGhost == 0 && (f.Algorithm != SHA256 || f.Meta.Size == 0 || f.Meta.Mtime == 0) {
+					t.Errorf("%s: %s digest, size %d, mtime %d; want sha256 and both", c.path, f.Algorithm, f.Meta.Size, f.Meta.Mtime)
 				}
 			}
-			if f := db.Owners("/usr/bin/fimtest-link"); len(f) != 1 || f[0].LinkTo != "fimtest" {
+			if f := db.Owners("/usr/bin/fimtest-link"); len(f) != 1 || f[0].Meta == nil || f[0].Meta.LinkTo != "fimtest" {
 				t.Errorf("link: %+v", f)
 			}
 

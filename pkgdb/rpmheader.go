@@ -240,15 +240,12 @@ func rpmPackage(blob []byte) (*Package, []*File, error) {
 		}
 		f := &File{Path: path.Clean(name), Package: pkg}
 		if len(modes) > 0 {
-			f.HasMeta = true
-			f.Mode = uint32(modes[i])
-			f.Owner, f.Group = at(users, i), at(groups, i)
-			f.LinkTo = at(links, i)
+			f.Meta = &FileMeta{Mode: uint32(modes[i]), Owner: at(users, i), Group: at(groups, i), LinkTo: at(links, i)}
 			if len(sizes) > 0 {
-				f.Size = sizes[i]
+				f.Meta.Size = sizes[i]
 			}
 			if len(mtimes) > 0 {
-				f.Mtime = int64(uint32(mtimes[i]))
+				f.Meta.Mtime = int64(uint32(mtimes[i]))
 			}
 		}
 		if len(flags) > 0 {

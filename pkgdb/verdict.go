@@ -174,11 +174,11 @@ func (db *DB) NewSumsAny() *Sums {
 		if len(db.pending) > 0 {
 			db.algs = append(db.algs, MD5) // dpkg's .md5sums, parsed when needed
 		}
-		for _, f := range db.owners {
-			for ; f != nil; f = f.next {
-				if db.pending[f.Package] != nil {
-					continue // its digests may be being parsed: MD5, as above
-				}
+		for _, pk := range db.packages {
+			if db.pending[pk] != nil {
+				continue // its digests may be being parsed: MD5, as above
+			}
+			for _, f := range db.files[pk] {
 				if f.Digest != nil && !slices.Contains(db.algs, f.Algorithm) && newHash(f.Algorithm) != nil {
 					db.algs = append(db.algs, f.Algorithm)
 				}
@@ -231,7 +231,7 @@ func (db *DB) VerdictOf(p string, s *Sums) (v Verdict, ok bool) {
 // of the open file rc, when rc can say them (an *os.File can), and says what differs.
 func (db *DB) metaDiffers(f *File, rc io.ReadCloser) string {
 	sf, ok := rc.(interface{ Stat() (fs.FileInfo, error) })
-	if !f.HasMeta || !ok {
+	if f.Meta == nil || !ok {
 		return ""
 	}
 	fi, err := sf.Stat()
@@ -248,17 +248,18 @@ func (db *DB) metaDiffers(f *File, rc io.ReadCloser) string {
 // idsDiffer compares the permissions and owner rpm and apk record for f with mode,
 // uid and gid, and says what differs.
 func (db *DB) idsDiffer(f *File, mode, uid, gid uint32) string {
-	if !f.HasMeta {
+	m := f.Meta
+	if m == nil {
 		return ""
 	}
-	if mode&0o7777 != f.Mode&0o7777 {
-		return fmt.Sprintf("mode %04o, the package's is %04o", mode&0o7777, f.Mode&0o7777)
+	if mode&0o7777 != m.Mode&0o7777 {
+		return fmt.Sprintf("mode %04o, the package's is %04o", mode&0o7777, m.Mode&0o7777)
 	}
-	if id, ok := db.ids().user(f.Owner); ok && id != uid {
-		return fmt.Sprintf("owner %d, the package's is %s (%d)", uid, f.Owner, id)
+	if id, ok := db.ids().user(m.Owner); ok && id != uid {
+		return fmt.Sprintf("owner %d, the package's is %s (%d)", uid, m.Owner, id)
 	}
-	if id, ok := db.ids().group(f.Group); ok && id != gid {
-		return fmt.Sprintf("group %d, the package's is %s (%d)", gid, f.Group, id)
+	if id, ok := db.ids().group(m.Group); ok && id != gid {
+		return fmt.Sprintf("group %d, the package's is %s (%d)", gid, m.Group, id)
 	}
 	return ""
 }

@@ -570,7 +570,7 @@ func (a *Annotator) annotate(ev *diff.Event, log map[string]pkgdb.Transaction) {
 	if v.File != nil {
 		ev.Package = newPackage(v.File.Package)
 	}
-	if v.Kind == pkgdb.Match && !v.File.HasMeta {
+	if v.Kind == pkgdb.Match && v.File.Meta == nil {
 		switch {
 		case ev.Changed&modeAttrs != 0:
 			ev.Verdict, ev.Reason = diff.VerdictUnknown, "the content is the package's; its mode and owner are not recorded"

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"cmp"
 	"compress/gzip"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -351,10 +352,7 @@ func ReadSnapshot(file, digest string) (*Snapshot, error) {
 	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
 		return nil, fmt.Errorf("package snapshot %s: not a regular file", file)
 	}
-	raw, err := io.ReadAll(io.LimitReader(f, maxSnapshot+1))
-	if err == nil && len(raw) > maxSnapshot {
-		err = fmt.Errorf("larger than %d bytes", maxSnapshot)
-	}
+	raw, err := readSnapshotBytes(f, st.Size)
 	if err != nil {
 		return nil, fmt.Errorf("package snapshot %s: %w", file, err)
 	}
@@ -368,10 +366,11 @@ func ReadSnapshot(file, digest string) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("package snapshot %s: %w", file, err)
 	}
-	data, err := io.ReadAll(io.LimitReader(zr, maxSnapshot+1))
-	if err == nil && len(data) > maxSnapshot {
-		err = fmt.Errorf("larger than %d bytes", maxSnapshot)
+	var size int64 // what gzip's trailer says the text's size is (modulo 4 GiB): a hint
+	if len(raw) >= 4 {
+		size = int64(binary.LittleEndian.Uint32(raw[len(raw)-4:]))
 	}
+	data, err := readSnapshotBytes(zr, size)
 	if err != nil {
 		return nil, fmt.Errorf("package snapshot %s: %w", file, err)
 	}
@@ -380,6 +379,19 @@ func ReadSnapshot(file, digest string) (*Snapshot, error) {
 		return nil, fmt.Errorf("package snapshot %s: %w", file, err)
 	}
 	return s, nil
+}
+
+// readSnapshotBytes reads r whole, up to maxSnapshot bytes, into a buffer made for
+// about size bytes at once.
+func readSnapshotBytes(r io.Reader, size int64) ([]byte, error) {
+	b := bytes.NewBuffer(make([]byte, 0, min(max(size, 0), maxSnapshot)+bytes.MinRead))
+	if _, err := b.ReadFrom(io.LimitReader(r, maxSnapshot+1)); err != nil {
+		return nil, err
+	}
+	if b.Len() > maxSnapshot {
+		return nil, fmt.Errorf("larger than %d bytes", maxSnapshot)
+	}
+	return b.Bytes(), nil
 }
 
 // parseSnapshot parses the text of a snapshot: all of it is checked, and the packages'

@@ -586,8 +586,27 @@ func (a *Annotator) annotate(ev *diff.Event, log map[string]pkgdb.Transaction) {
 			ev.Transaction = newTransaction(t)
 		}
 	}
-	if v.Kind == pkgdb.Unknown && v.File != nil && v.File.Digest == nil && ev.Transaction != nil && a.listed(ev, v.File) {
+	if v.Kind == pkgdb.Unknown && v.File != nil && v.File.Digest == nil {
+		a.listedBy(ev, log)
+	}
+}
+
+// listedBy explains ev, at a path packages list without a digest (a directory, a
+// symlink), by the transaction since the baseline of any package that lists it: a
+// directory many packages list (/etc, /usr/bin) changes when one of them adds or
+// removes a file in it, and that one need not be the owner the verdict names.
+func (a *Annotator) listedBy(ev *diff.Event, log map[string]pkgdb.Transaction) {
+	for _, f := range a.db.Owners(ev.Path) {
+		if f.Digest != nil || f.Package.Manager != pkgdb.Dpkg {
+			continue
+		}
+		t, ok := log[f.Package.Name]
+		if !ok || !a.listed(ev, f) {
+			continue
+		}
 		ev.Verdict, ev.Reason = diff.VerdictListed, ""
+		ev.Package, ev.Transaction = newPackage(f.Package), newTransaction(t)
+		return
 	}
 }
 

@@ -361,6 +361,37 @@ func TestProvenanceInstall(t *testing.T) {
 	mustRun(t, 1, "check", "--db", db, "--explained-ok")
 }
 
+// TestProvenanceSharedDirectory reinstalls a package after the baseline: dpkg unpacks
+// its unchanged conffile beside the old one and removes it again, which changes /etc
+// although no entry of it changed. Another package, installed after it and with no
+// transaction since (the owner pkgdb names first), lists /etc too: the change is explained by the reinstalled
+// package's transaction, not left unknown because the other package had none.
+func TestProvenanceSharedDirectory(t *testing.T) {
+	root := debtest.DpkgRoot(t, "libsensors-config", "libtirpc-common")
+	time.Sleep(1100 * time.Millisecond) // see TestProvenanceAfterUpgrade
+	db := filepath.Join(t.TempDir(), "b.db")
+	mustRun(t, 0, "baseline", "--quiet", "--db", db, "--root", root, "/etc", "/usr")
+	deb := debtest.DebCache(t, "libsensors-config")["libsensors-config"]
+	debtest.Run(t, "dpkg", debtest.DpkgArgs(root, "--force-depends", "-i", deb)...)
+	out, _ := mustRun(t, 4, "check", "--db", db, "--format", "json")
+	events := parseProv(t, out)
+	if got := unexplainedOf(t, events); len(got) > 0 {
+		t.Errorf("unexplained %q, want none", got)
+	}
+	var dirs int
+	for _, ev := range events {
+		if ev.Path == "/etc" {
+			dirs++
+			if ev.Verdict != "listed" || ev.Package == nil || ev.Package.Name != "libsensors-config" {
+				t.Errorf("%s %s: verdict %q of %+v, want listed by libsensors-config", ev.Type, ev.Path, ev.Verdict, ev.Package)
+			}
+		}
+	}
+	if dirs != 1 {
+		t.Errorf("/etc: %d changes, want 1: %s", dirs, out)
+	}
+}
+
 // snapshotLists reports whether the package snapshot beside db lists path.
 func snapshotLists(t *testing.T, db, path string) bool {
 	t.Helper()

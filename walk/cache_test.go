@@ -6,7 +6,6 @@ import (
 	"os"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/zeebo/blake3"
 	"golang.org/x/sys/unix"
@@ -14,70 +13,6 @@ import (
 	"fim/internal/fstest"
 	"fim/tree"
 )
-
-// resident reports, page by page, whether the page cache holds the file at p.
-func resident(t testing.TB, p string) []bool {
-	t.Helper()
-	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		t.Fatal(err)
-	}
-	if st.Size == 0 {
-		return nil
-	}
-	mem, err := unix.Mmap(fd, 0, int(st.Size), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Munmap(mem)
-	page := unix.Getpagesize()
-	vec := make([]byte, (len(mem)+page-1)/page)
-	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&mem[0])), uintptr(len(mem)), uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
-		t.Fatal(errno)
-	}
-	in := make([]bool, len(vec))
-	for i, v := range vec {
-		in[i] = v&1 != 0
-	}
-	return in
-}
-
-// cacheOnly leaves in the page cache the first upto bytes of the file at p and
-// nothing more (a partial FADV_DONTNEED would leave a large folio whole), and skips
-// the test when the filesystem keeps other pages.
-func cacheOnly(t testing.TB, p string, upto int64) {
-	t.Helper()
-	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Fsync(fd); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Fadvise(fd, 0, 0, unix.FADV_DONTNEED); err != nil {
-		t.Fatal(err)
-	}
-	if upto > 0 {
-		// No read-ahead: only the pages read come in.
-		if err := unix.Fadvise(fd, 0, 0, unix.FADV_RANDOM); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := unix.Pread(fd, make([]byte, upto), 0); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i, in := range resident(t, p) {
-		if in != (int64(i*unix.Getpagesize()) < upto) {
-			t.Skipf("%s: cannot leave only its first %d bytes in the page cache on this filesystem (page %d: %v)", p, upto, i, in)
-		}
-	}
-}
 
 // TestUncachedFileHandedToWorker: a listing hashes a small file itself only when the
 // page cache holds its beginning; a file to be read from disk is handed to a worker,
@@ -105,7 +40,7 @@ func TestUncachedFileHandedToWorker(t *testing.T) {
 	dir := fstest.Make(t, tr)
 	for _, f := range files {
 		if f.cached >= 0 {
-			cacheOnly(t, dir+"/"+f.name, f.cached)
+			fstest.CacheOnly(t, dir+"/"+f.name, f.cached)
 		}
 	}
 	var st unix.Stat_t
@@ -137,7 +72,7 @@ func TestUncachedFileHandedToWorker(t *testing.T) {
 	}
 	// The read of the file handed out is under way without anyone reading it.
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		in := resident(t, dir+"/evicted.pkg")
+		in := fstest.Resident(t, dir+"/evicted.pkg")
 		if in[0] {
 			break
 		}
@@ -191,7 +126,7 @@ func TestReadCached(t *testing.T) {
 				t.Fatal(err)
 			}
 			if c.cached >= 0 {
-				cacheOnly(t, p, c.cached)
+				fstest.CacheOnly(t, p, c.cached)
 			}
 			fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 			must(t, err)

@@ -5,38 +5,23 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"fim/internal/fstest"
 )
 
 // resident counts the pages of the file at path that are in the page cache, and its
 // pages in all.
 func resident(t *testing.T, path string) (in, all int) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
+	pages := fstest.Resident(t, path)
+	for _, p := range pages {
+		if p {
+			in++
+		}
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := unix.Mmap(int(f.Fd()), 0, int(st.Size()), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Munmap(m)
-	page := os.Getpagesize()
-	vec := make([]byte, (len(m)+page-1)/page)
-	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
-		t.Fatal(errno)
-	}
-	for _, v := range vec {
-		in += int(v & 1)
-	}
-	return in, len(vec)
+	return in, len(pages)
 }
 
 // TestOpenReadsAhead: opening a baseline has the kernel read the whole file into the

@@ -59,7 +59,7 @@ func BenchmarkHash(b *testing.B) {
 				if _, err := unix.Seek(fd, 0, 0); err != nil {
 					b.Fatal(err)
 				}
-				if _, _, _, err := hb.hashFD(fd, int64(size), -1, nil, nil); err != nil {
+				if _, _, _, err := hb.hashFD(fd, 0, int64(size), -1, nil, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -31,7 +31,7 @@ func TestHashPrefix(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sum, prefixSum, n, err := newHashBuf().hashFD(fd, c.size, c.prefix, nil, nil)
+		sum, prefixSum, n, err := newHashBuf().hashFD(fd, 0, c.size, c.prefix, nil, nil)
 		unix.Close(fd)
 		if err != nil {
 			t.Fatalf("size %d prefix %d: %v", c.size, c.prefix, err)

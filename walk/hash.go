@@ -42,17 +42,19 @@ var errChanged = errors.New("changed while being read")
 // hashEntry hashes entry e, opening name relative to directory descriptor dirfd (name
 // is a.real when dirfd is AT_FDCWD); maxSize is its root's MaxFileSize. A file that
 // changes while it is read is read once more; if it changes again it is recorded as
-// unstable, without a hash.
-func (wk *walk) hashEntry(maxSize int64, e *tree.Entry, a *aux, hb *hashBuf, dirfd int, name string) {
+// unstable, without a hash. With a.cachedOnly, a file whose content is not in the
+// page cache is left as it is, and hashEntry reports false: its hash is still to be
+// taken.
+func (wk *walk) hashEntry(maxSize int64, e *tree.Entry, a *aux, hb *hashBuf, dirfd int, name string) bool {
+	err := wk.hashOnce(e, a, hb, dirfd, name)
+	if errors.Is(err, errNotCached) {
+		return false
+	}
 	defer hashed(e, a)
-	for attempt := 0; ; attempt++ {
-		err := wk.hashOnce(e, a, hb, dirfd, name)
-		if err == nil {
-			return
-		}
+	for attempt := 0; err != nil; attempt++ {
 		if errors.Is(err, unix.ENOENT) {
 			a.skip = true // removed since it was listed
-			return
+			return true
 		}
 		if !errors.Is(err, errChanged) {
 			e.Flags |= tree.FlagUnreadable
@@ -60,12 +62,12 @@ func (wk *walk) hashEntry(maxSize int64, e *tree.Entry, a *aux, hb *hashBuf, dir
 			if a.xattrsAtHash {
 				readXattrsAt(e, dirfd, name, a.followed) // a file that cannot be read may still list them
 			}
-			return
+			return true
 		}
 		if attempt == 1 {
 			e.Flags |= tree.FlagUnstable
 			a.err = errors.New("changed while being hashed, twice: recorded without a hash")
-			return
+			return true
 		}
 		// Take the entry anew: it may have become something else than a regular file.
 		flags := unix.AT_SYMLINK_NOFOLLOW
@@ -80,7 +82,7 @@ func (wk *walk) hashEntry(maxSize int64, e *tree.Entry, a *aux, hb *hashBuf, dir
 				e.Flags |= tree.FlagUnreadable
 				a.err = err
 			}
-			return
+			return true
 		}
 		fillStat(e, &stx)
 		// What is read next is kept only if the file, as it is now, may be kept: it
@@ -95,7 +97,7 @@ func (wk *walk) hashEntry(maxSize int64, e *tree.Entry, a *aux, hb *hashBuf, dir
 		readXattrsAt(e, dirfd, name, a.followed)
 		if e.Type == tree.TypeFile && maxSize > 0 && e.Size > maxSize {
 			e.Flags |= tree.FlagTooLarge // grew past the limit since it was listed
-			return
+			return true
 		}
 		if e.Type != tree.TypeFile {
 			e.NoCopy = tree.CopyNone
@@ -105,9 +107,11 @@ func (wk *walk) hashEntry(maxSize int64, e *tree.Entry, a *aux, hb *hashBuf, dir
 					e.LinkTarget = string(buf[:k])
 				}
 			}
-			return
+			return true
 		}
+		err = wk.hashOnce(e, a, hb, dirfd, name)
 	}
+	return true
 }
 
 // hashed hands the outcome of e's hash job to those waiting for it.
@@ -163,6 +167,17 @@ func (wk *walk) hashOnce(e *tree.Entry, a *aux, hb *hashBuf, dirfd int, name str
 	if a.grow != nil {
 		prefix = a.grow.Size
 	}
+	// A listing reads only what memory holds (see aux.cachedOnly): the beginning of the
+	// file is read before anything is asked to take the content.
+	have := 0
+	if a.cachedOnly {
+		a.cachedOnly = false // a file taken anew after a change is read by the listing
+		if !sizeless && want > 0 {
+			if have, err = readCached(fd, hb.buf, want); err != nil {
+				return err
+			}
+		}
+	}
 	// Every byte read feeds the side digest and, for a file that keeps a copy, the copy.
 	var sides []io.Writer
 	keep := a.copyMax > 0 && !sizeless && e.Size <= a.copyMax
@@ -183,7 +198,7 @@ func (wk *walk) hashOnce(e *tree.Entry, a *aux, hb *hashBuf, dirfd int, name str
 	case 2:
 		side = io.MultiWriter(sides...)
 	}
-	sum, prefixSum, read, err := hb.hashFD(fd, want, prefix, side, wk)
+	sum, prefixSum, read, err := hb.hashFD(fd, have, want, prefix, side, wk)
 	if errors.Is(err, unix.EAGAIN) {
 		return errChanged // a FIFO or socket took the file's place
 	}
@@ -330,16 +345,43 @@ var procFD = func() (p struct {
 	return p
 }()
 
+// errNotCached says the content of a file is not in the page cache (readCached).
+var errNotCached = errors.New("not in the page cache")
+
+// readCached reads the beginning of fd into buf, as far as the page cache holds it,
+// without waiting for the disk: when not even its first page is there it returns
+// errNotCached, and the pages up to want bytes are on their way in (the kernel starts
+// reading ahead on such a read; posix_fadvise(WILLNEED) asks for the rest). A
+// filesystem that cannot read without waiting is read as usual, later.
+func readCached(fd int, buf []byte, want int64) (int, error) {
+	for {
+		n, err := unix.Preadv2(fd, [][]byte{buf}, -1, unix.RWF_NOWAIT)
+		switch err {
+		case nil:
+			return n, nil
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			unix.Fadvise(fd, 0, want, unix.FADV_WILLNEED) // a hint: the read is made anyway
+			return 0, errNotCached
+		case unix.EOPNOTSUPP, unix.EINVAL, unix.ENOSYS:
+			return 0, nil
+		}
+		return 0, err
+	}
+}
+
 // hashFD reads fd and returns the BLAKE3 digest and the number of bytes read. It reads
 // to the end of the file, or, when want is not negative, stops once it has read want
 // bytes and the read came up short of the buffer (for a regular file, a short read is
 // the end of the file). A file that fits the buffer is hashed in one call. When prefix
 // is not negative, prefixSum is the digest of the first prefix bytes, taken from the
 // same read (zero if the file is shorter). When side is not nil, every byte read is
-// written to it as well (a copy kept for diffs, Walker.Side). Each read is paid for to
-// wk's ReadLimit.
-func (hb *hashBuf) hashFD(fd int, want, prefix int64, side io.Writer, wk *walk) (sum, prefixSum [32]byte, total int64, err error) {
-	n, err := wk.read(fd, hb.buf, want)
+// written to it as well (a copy kept for diffs, Walker.Side). The first have bytes of
+// hb.buf were read from fd already (readCached). Each read is paid for to wk's
+// ReadLimit.
+func (hb *hashBuf) hashFD(fd, have int, want, prefix int64, side io.Writer, wk *walk) (sum, prefixSum [32]byte, total int64, err error) {
+	n, err := wk.read(fd, hb.buf, have, want)
 	if err != nil {
 		return sum, prefixSum, 0, err
 	}
@@ -380,7 +422,7 @@ func (hb *hashBuf) hashFD(fd int, want, prefix int64, side io.Writer, wk *walk) 
 		if want >= 0 {
 			rest = want - total
 		}
-		if n, err = wk.read(fd, hb.buf, rest); err != nil {
+		if n, err = wk.read(fd, hb.buf, 0, rest); err != nil {
 			return sum, prefixSum, 0, err
 		}
 		if side != nil {
@@ -449,8 +491,8 @@ func (wk *walk) sizeless(fd int, dev uint64) bool {
 }
 
 // read is readFull paced by the walk's ReadLimit (wk may be nil: no limit).
-func (wk *walk) read(fd int, buf []byte, want int64) (int, error) {
-	n, err := readFull(fd, buf, want)
+func (wk *walk) read(fd int, buf []byte, have int, want int64) (int, error) {
+	n, err := readFull(fd, buf, have, want)
 	if err != nil || wk == nil || wk.ReadLimit == nil {
 		return n, err
 	}
@@ -462,9 +504,14 @@ func (wk *walk) read(fd int, buf []byte, want int64) (int, error) {
 
 // readFull reads until buf is full or the file ends, or, when want is not negative,
 // until a read comes up short after want bytes: a regular file's read returns less
-// than asked only at its end, so the read that would return 0 is saved.
-func readFull(fd int, buf []byte, want int64) (int, error) {
-	total := 0
+// than asked only at its end, so the read that would return 0 is saved. The first
+// have bytes of buf were read already (by readCached, which may stop short of the
+// end where the page cache does).
+func readFull(fd int, buf []byte, have int, want int64) (int, error) {
+	total := have
+	if have > 0 && want >= 0 && int64(have) >= want && have < len(buf) {
+		return have, nil
+	}
 	for total < len(buf) {
 		n, err := unix.Read(fd, buf[total:])
 		if err == unix.EINTR {

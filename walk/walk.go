@@ -119,6 +119,9 @@ type aux struct {
 	prior        *tree.Entry // the record of a file, for Walker.Side
 	copies       *Copies     // the rule's, when copyMax > 0
 	side         io.Writer   // the side digest the hash job fed, once Done was given it
+	// cachedOnly: the listing hashes the file only if the page cache holds its
+	// beginning, and otherwise hands it to a worker (see planHash).
+	cachedOnly bool
 }
 
 // linkSlot makes the hash of an inode with several names computed once, and its side
@@ -1041,7 +1044,10 @@ type inline struct {
 // reports whether it scheduled a job for this entry; the job reads the file's extended
 // attributes too when xattrs is set. A small file with a single name is hashed at once,
 // when in has buffers and no worker waits for a job (or WalkPaths waits for it): a job
-// would cost more than the read.
+// would cost more than the read. A listing does so only when the page cache holds the
+// file's beginning: a file to be read from disk is handed to a worker, with its read
+// under way, so that the reads of a directory's files from disk overlap and the
+// listing goes on meanwhile.
 func (wk *walk) planHash(n *node, i int, r *Root, prior *tree.Entry, xattrs bool, in inline) bool {
 	e, a := &n.entries[i], &n.aux[i]
 	if e.Flags&tree.FlagUnreadable != 0 || a.skip || wk.NoHash {
@@ -1075,9 +1081,10 @@ func (wk *walk) planHash(n *node, i int, r *Root, prior *tree.Entry, xattrs bool
 	// WalkPaths hashes in place whatever workers wait for: its caller waits for the
 	// hash anyway.
 	if in.hb != nil && e.Nlink == 1 && e.Size <= inlineHashMax && (wk.held != nil || !wk.s.starved()) {
-		a.xattrsAtHash = xattrs
-		wk.hashEntry(maxSize, e, a, in.hb, in.dirfd, in.name)
-		return true
+		a.xattrsAtHash, a.cachedOnly = xattrs, wk.held == nil
+		if wk.hashEntry(maxSize, e, a, in.hb, in.dirfd, in.name) {
+			return true
+		}
 	}
 	a.key = tree.Key(e.Path)
 	if e.Nlink > 1 && a.copyMax == 0 {

@@ -1,0 +1,146 @@
+package walk
+
+import (
+	"context"
+	"crypto/md5"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/zeebo/blake3"
+	"golang.org/x/sys/unix"
+
+	"fim/internal/fstest"
+	"fim/tree"
+)
+
+// TestUncachedFileHandedToWorker: a listing hashes a small file itself only when the
+// page cache holds its beginning; a file to be read from disk is handed to a worker,
+// with its read under way as the listing goes on, and still read once, which gives
+// its BLAKE3 digest and its side digest. A file cached only in part is read by the
+// listing, the rest from disk.
+func TestUncachedFileHandedToWorker(t *testing.T) {
+	const page = 4096
+	files := []struct {
+		name   string
+		size   int
+		cached int64 // bytes of its beginning left in the page cache (-1: all)
+		handed bool  // hashed by a worker rather than by the listing
+	}{
+		{"cached.pkg", page, -1, false},
+		{"empty.pkg", 0, -1, false},
+		{"evicted.pkg", 3 * page, 0, true},
+		{"tail.pkg", 16 * page, 8 * page, false},
+		{"large.pkg", 100 << 10, -1, true}, // beyond inlineHashMax: a job in any case
+	}
+	tr := fstest.Tree{}
+	for i, f := range files {
+		tr[f.name] = fstest.Blob(f.size, byte(i+1))
+	}
+	dir := fstest.Make(t, tr)
+	for _, f := range files {
+		if f.cached >= 0 {
+			fstest.CacheOnly(t, dir+"/"+f.name, f.cached)
+		}
+	}
+	var st unix.Stat_t
+	must(t, unix.Stat(dir, &st))
+	side := &md5Side{asked: map[string]int{}, sums: map[string][]byte{}}
+	r := &Root{Path: dir}
+	// No worker runs: the listing hashes in place what it hashes, and the jobs it
+	// hands out stay queued until they are run below.
+	wk := &walk{Walker: &Walker{Roots: []Root{*r}, Side: side}, ctx: context.Background(), s: newSched(maxUnconsumed, 0),
+		roots: map[string]*Root{dir: r}, links: map[devIno]*linkSlot{}, filesystems: map[uint64]fsKind{}}
+	n := &node{real: dir, path: dir, key: tree.Key(dir), root: r, dev: st.Dev, ino: st.Ino, listed: make(chan struct{})}
+	hb := newHashBuf()
+	wk.list(n, hb, nil)
+	if n.err != nil {
+		t.Fatal(n.err)
+	}
+	if len(n.entries) != len(files) {
+		t.Fatalf("listed %d entries, want %d", len(n.entries), len(files))
+	}
+	byName := map[string]int{}
+	for i := range n.entries {
+		byName[n.entries[i].Path[len(dir)+1:]] = i
+	}
+	for _, f := range files {
+		a := &n.aux[byName[f.name]]
+		if handed := a.done != nil; handed != f.handed {
+			t.Errorf("%s: handed to a worker %v, want %v", f.name, handed, f.handed)
+		}
+	}
+	// The read of the file handed out is under way without anyone reading it.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		in := fstest.Resident(t, dir+"/evicted.pkg")
+		if in[0] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("evicted.pkg: not read into the page cache 5 s after it was handed out (pages %v)", in)
+		}
+	}
+	var d listedDir
+	defer d.close()
+	for len(wk.s.q) > 0 {
+		wk.hashJob(wk.s.next(), hb, &d)
+	}
+	for i, f := range files {
+		e, a := &n.entries[byName[f.name]], &n.aux[byName[f.name]]
+		if a.done != nil {
+			select {
+			case <-a.done:
+			default:
+				t.Errorf("%s: its job never ended", f.name)
+			}
+		}
+		data := []byte(fstest.BlobData(f.size, byte(i+1)))
+		if !e.Hashed() || e.Hash != blake3.Sum256(data) || a.err != nil {
+			t.Errorf("%s: hashed %v, %x (%v), want the content's %x", f.name, e.Hashed(), e.Hash, a.err, blake3.Sum256(data))
+		}
+		if md := md5.Sum(data); side.asked[e.Path] != 1 || string(side.sums[e.Path]) != string(md[:]) {
+			t.Errorf("%s: side digest asked %d times, %x; want once, the content's %x", f.name, side.asked[e.Path], side.sums[e.Path], md)
+		}
+	}
+}
+
+// TestReadCached: readCached returns what the page cache holds of a file's beginning,
+// without reading the disk, and errNotCached when it holds none of it.
+func TestReadCached(t *testing.T) {
+	const page = 4096
+	dir := fstest.Make(t, fstest.Tree{"f": fstest.Blob(16*page, 7)})
+	p := dir + "/f"
+	want := fstest.BlobData(16*page, 7)
+	for _, c := range []struct {
+		name   string
+		cached int64
+		n      int
+		err    error
+	}{
+		{"all cached", -1, 16 * page, nil},
+		{"the first half cached", 8 * page, 8 * page, nil},
+		{"none cached", 0, 0, errNotCached},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if _, err := os.ReadFile(p); err != nil {
+				t.Fatal(err)
+			}
+			if c.cached >= 0 {
+				fstest.CacheOnly(t, p, c.cached)
+			}
+			fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			must(t, err)
+			defer unix.Close(fd)
+			buf := make([]byte, hashBufSize)
+			n, err := readCached(fd, buf, 16*page)
+			if n != c.n || err != c.err || string(buf[:n]) != want[:n] {
+				t.Fatalf("read %d bytes (%v), want the first %d (%v)", n, err, c.n, c.err)
+			}
+			// What follows is read from where readCached stopped.
+			total, err := readFull(fd, buf, n, 16*page)
+			if err != nil || string(buf[:total]) != want {
+				t.Errorf("then read %d bytes in all (%v), want the %d of the file", total, err, len(want))
+			}
+		})
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"fim/internal/cmdline"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"syscall"
 
@@ -34,9 +33,7 @@ func newApp() *cli.App {
 			diffCommand(), acceptCommand(), exportCommand(), listCommand(), infoCommand(), explainCommand(), completionCommand(), schemaCommand(), manCommand(), helpCommand()},
 	}
 	for _, cmd := range app.Commands {
-		if slices.Contains(cmd.Flags, cli.Flag(outputFlag)) {
-			cmd.Flags = append(cmd.Flags, reportFlags...)
-		}
+		withReportFlags(cmd)
 	}
 	return app
 }

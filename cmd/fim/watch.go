@@ -129,8 +129,10 @@ func runWatch(c *cli.Context) error {
 	}
 	defer srv.Serve(c.Context, w.Marks, spool.Backlog, w.Health, logf)()
 	stop, err := wt.Serve(c.Context, w, rep, check.ServiceOptions{ConfigFile: c.String("config"), Redacting: redacting,
-		Load:     func() (*config.Config, error) { return loadConfig(c, len(paths) == 0 && !named) },
-		Defaults: func() (*flag.FlagSet, error) { return cmdline.Defaults(c.Command) }, Given: given})
+		Load: func() (*config.Config, error) { return loadConfig(c, len(paths) == 0 && !named) },
+		Defaults: func() (*flag.FlagSet, error) {
+			return cmdline.Defaults(func() *cli.Command { return withReportFlags(watchCommand()) })
+		}, Given: given})
 	if err != nil {
 		return &exitError{exitRuntime, err}
 	}

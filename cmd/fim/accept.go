@@ -102,17 +102,11 @@ func runAccept(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	all, n, remain := len(res.Events), len(res.Accepted), len(res.Events)-len(res.Accepted)
-	switch {
-	case n == 0:
-		logf("no difference matches (%d in all): %s unchanged", all, db)
-	case dry:
-		logf("dry run: would accept %d of %d differences, %d would remain; %s unchanged", n, all, remain, db)
-	default:
+	if len(res.Accepted) > 0 && !dry {
 		if err := k.Demand.Record(res.Meta.Generation); err != nil {
 			return err
 		}
-		logf("accepted %d of %d differences into %s; %d remain", n, all, db, remain)
 	}
+	logf("%s", res.Summary(db, dry))
 	return nil
 }

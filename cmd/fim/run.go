@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -110,18 +108,9 @@ func runBaseline(c *cli.Context) error {
 	if err := writeMetrics(c, metrics.Run{Command: "baseline", Took: time.Since(start), Entries: st.Entries, Warns: warn.n}); err != nil {
 		return err
 	}
-	if c.Bool("quiet") {
-		return nil
+	if !c.Bool("quiet") {
+		logf("%s", st.Summary(db, time.Since(start), warn.n))
 	}
-	fmt.Fprintf(os.Stderr, "fim: baseline of %d entries (%d files, %.1f MB hashed) written to %s in %.2fs",
-		st.Entries, st.Files, float64(st.Bytes)/1e6, db, time.Since(start).Seconds())
-	switch {
-	case warn.n == 1:
-		fmt.Fprint(os.Stderr, ", 1 warning")
-	case warn.n > 1:
-		fmt.Fprintf(os.Stderr, ", %d warnings", warn.n)
-	}
-	fmt.Fprintln(os.Stderr)
 	return nil
 }
 

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -162,14 +160,8 @@ func runInfo(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if format == "json" {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(in); err != nil {
-			return fmt.Errorf("write info: %w", err)
-		}
-	} else if err := in.WriteText(os.Stdout, pub); err != nil {
-		return fmt.Errorf("write info: %w", err)
+	if err := in.Write(os.Stdout, format, pub); err != nil {
+		return err
 	}
 	if in.Verified != nil && !*in.Verified {
 		return &exitError{code: exitBaseline}

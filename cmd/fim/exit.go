@@ -9,6 +9,7 @@ import (
 	"fim/baseline"
 	"fim/check"
 	"fim/diff"
+	"fim/internal/cmdline"
 	"fim/internal/logging"
 	"fim/metrics"
 	"fim/provenance"
@@ -72,10 +73,6 @@ func (e *exitError) Error() string {
 
 func (e *exitError) Unwrap() error { return e.err }
 
-func usageErr(format string, args ...any) error {
-	return &exitError{exitUsage, fmt.Errorf(format, args...)}
-}
-
 // logf writes fim's notices, warnings and errors, and redacting puts in force the
 // roots below which their paths are redacted: fim's logger's (internal/logging).
 var logf, redacting = logging.Stderr.Printf, logging.Stderr.Redact
@@ -104,7 +101,7 @@ func exitCode(err error) int {
 		if ee.err == nil {
 			return code
 		}
-	case errors.As(err, new(*check.OptionError)):
+	case errors.As(err, new(*check.OptionError)), errors.As(err, new(*cmdline.UsageError)):
 		code = exitUsage
 	case errors.Is(err, baseline.ErrBadBaseline):
 		code = exitBaseline

@@ -6,6 +6,7 @@ import (
 	"fim/check"
 	"fim/config"
 	"fim/diff"
+	"fim/internal/cmdline"
 	"fim/internal/priority"
 	"fim/severity"
 	"fim/walk"
@@ -42,7 +43,7 @@ func severityOf(cfg *config.Config) (*severity.Table, error) {
 	}
 	t, err := cfg.SeverityTable()
 	if err != nil {
-		return nil, &exitError{exitUsage, err}
+		return nil, &cmdline.UsageError{Err: err}
 	}
 	return t, nil
 }
@@ -55,7 +56,7 @@ func loadSigner(c *cli.Context) (ed25519.PrivateKey, error) {
 	}
 	priv, err := baseline.LoadPrivateKey(f)
 	if err != nil {
-		return nil, usageErr("--sign: %v", err)
+		return nil, cmdline.Usagef("--sign: %v", err)
 	}
 	return priv, nil
 }
@@ -66,7 +67,7 @@ func ignoreFlag(c *cli.Context) (diff.AttrSet, error) {
 	for _, s := range c.StringSlice("ignore") {
 		set, err := diff.ParseAttrs(strings.Split(s, ","))
 		if err != nil {
-			return 0, usageErr("--ignore: %v", err)
+			return 0, cmdline.Usagef("--ignore: %v", err)
 		}
 		ignore |= set
 	}
@@ -106,11 +107,11 @@ var ioClassFlag = &cli.StringFlag{Name: "io-class", Usage: "read the disk in I/O
 func applyPriority(c *cli.Context) error {
 	class, err := priority.ParseIOClass(c.String("io-class"))
 	if err != nil {
-		return usageErr("--io-class: %v", err)
+		return cmdline.Usagef("--io-class: %v", err)
 	}
 	s := priority.Settings{Nice: c.Int("nice"), SetNice: c.IsSet("nice"), IO: class}
 	if s.SetNice && (s.Nice < -20 || s.Nice > 19) {
-		return usageErr("--nice %d: want -20 to 19", s.Nice)
+		return cmdline.Usagef("--nice %d: want -20 to 19", s.Nice)
 	}
 	if err := priority.Apply(s); err != nil {
 		return &exitError{exitRuntime, err}
@@ -137,12 +138,6 @@ func updating(c *cli.Context) bool {
 var metricsFileFlag = &cli.StringFlag{Name: "metrics-file", Usage: "after a run without error, write its figures for Prometheus to `FILE` (node_exporter's textfile collector; replaced atomically)"}
 
 var explainedOKFlag = &cli.BoolFlag{Name: "explained-ok", Usage: "only changes the package manager does not explain set the exit bits"}
-
-// onUsageError makes a bad flag exit with ExitUsage; each command needs it, as commands
-// do not inherit the app's.
-func onUsageError(_ *cli.Context, err error, _ bool) error {
-	return &exitError{exitUsage, err}
-}
 
 // The flags that refuse a stale baseline: one replayed in place of its successor, a
 // validly signed older baseline that matches files rolled back with it.

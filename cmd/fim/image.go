@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"fim/check"
+	"fim/internal/cmdline"
 	"fim/walk"
 )
 
@@ -31,7 +32,7 @@ func openInput(flag, file string) (*os.File, func(), error) {
 	}
 	f, err := walk.OpenInput(file, true)
 	if err != nil {
-		return nil, nil, usageErr("--%s: %v", flag, err)
+		return nil, nil, cmdline.Usagef("--%s: %v", flag, err)
 	}
 	return f, func() { f.Close() }, nil
 }
@@ -43,7 +44,7 @@ func image(c *cli.Context, warn *warnings) (_ *check.Image, done func(), err err
 		return nil, func() {}, nil
 	}
 	if c.String("from-tar") != "" && c.String("from-mtree") != "" {
-		return nil, nil, usageErr("give --from-tar or --from-mtree, not both")
+		return nil, nil, cmdline.Usagef("give --from-tar or --from-mtree, not both")
 	}
 	im := &check.Image{Name: c.String("from-tar"), Mtree: c.String("from-tar") == "", Warn: warn.add,
 		Topmost: c.Args().Len() == 0 && c.String("config") == "", CrossMounts: c.IsSet("cross-mounts")}

@@ -8,6 +8,7 @@ import (
 	"fim/check"
 	"fim/config"
 	"fim/diff"
+	"fim/internal/cmdline"
 	"fim/internal/terminal"
 	"fim/metrics"
 )
@@ -23,7 +24,7 @@ func policyFromFlags(c *cli.Context) (*config.Policy, *config.Config, error) {
 		paths = []string{"/"} // the whole image
 	}
 	if c.String("config") == config.Stdin && (c.String("from-tar") == "-" || c.String("from-mtree") == "-") {
-		return nil, nil, usageErr("--config - and an image on standard input: only one can come on standard input")
+		return nil, nil, cmdline.Usagef("--config - and an image on standard input: only one can come on standard input")
 	}
 	cfg, err := loadConfig(c, len(paths) == 0)
 	if err != nil {
@@ -31,9 +32,9 @@ func policyFromFlags(c *cli.Context) (*config.Policy, *config.Config, error) {
 	}
 	switch {
 	case len(paths) > 0 && c.String("config") != "":
-		return nil, nil, usageErr("give PATH arguments or --config, not both")
+		return nil, nil, cmdline.Usagef("give PATH arguments or --config, not both")
 	case len(paths) == 0 && cfg == nil:
-		return nil, nil, usageErr("no PATH given and no config file (%s)", check.DefaultConfig)
+		return nil, nil, cmdline.Usagef("no PATH given and no config file (%s)", check.DefaultConfig)
 	}
 	o := check.PolicyOptions{Paths: paths, Config: cfg, Image: image, Exclude: c.StringSlice("exclude"),
 		Limits: config.Rule{MaxDepth: c.Int("max-depth"), IncludeHidden: !c.Bool("no-hidden"), FollowSymlinks: c.Bool("follow-symlinks"), ContentDiff: c.Bool("content-diff")}}
@@ -44,7 +45,7 @@ func policyFromFlags(c *cli.Context) (*config.Policy, *config.Config, error) {
 	}
 	if s := c.String("max-file-size"); s != "" && len(paths) > 0 {
 		if o.Limits.MaxFileSize, err = config.ParseSize(s); err != nil {
-			return nil, nil, usageErr("--max-file-size: %v", err)
+			return nil, nil, cmdline.Usagef("--max-file-size: %v", err)
 		}
 	}
 	if c.IsSet("max-entries") {
@@ -67,7 +68,7 @@ func runBaseline(c *cli.Context) error {
 	}
 	comp, err := pol.Compile()
 	if err != nil {
-		return &exitError{exitUsage, err}
+		return &cmdline.UsageError{Err: err}
 	}
 	db, err := dbPath(c, cfg)
 	if err != nil {
@@ -124,7 +125,7 @@ func writeMetrics(c *cli.Context, r metrics.Run) error {
 
 func runCheck(c *cli.Context) error {
 	if c.Args().Len() > 0 {
-		return usageErr("check takes no PATH: it walks what the baseline recorded")
+		return cmdline.Usagef("check takes no PATH: it walks what the baseline recorded")
 	}
 	extraIgnore, err := ignoreFlag(c)
 	if err != nil {
@@ -143,7 +144,7 @@ func runCheck(c *cli.Context) error {
 		return err
 	}
 	if signer != nil && !c.Bool("update") {
-		return usageErr("--sign goes with --update (it signs the updated baseline)")
+		return cmdline.Usagef("--sign goes with --update (it signs the updated baseline)")
 	}
 	k, err := openChecked(c, db, check.OpenOptions{Signer: signer, Replace: c.Bool("update")})
 	if err != nil {
@@ -177,7 +178,7 @@ func baselineCommand() *cli.Command {
 		Name:         "baseline",
 		Usage:        "walk the paths and store a snapshot of them",
 		ArgsUsage:    "[PATH...]",
-		OnUsageError: onUsageError,
+		OnUsageError: cmdline.OnUsageError,
 		Flags: []cli.Flag{
 			configFlag, dbFlag, rootFlag, workersFlag, maxReadRateFlag(), niceFlag, ioClassFlag,
 			&cli.IntFlag{Name: "max-depth", Usage: "levels below each path to record (0: unlimited)"},
@@ -200,7 +201,7 @@ func checkCommand() *cli.Command {
 	return &cli.Command{
 		Name:         "check",
 		Usage:        "walk what the baseline recorded and report the differences",
-		OnUsageError: onUsageError,
+		OnUsageError: cmdline.OnUsageError,
 		Flags: []cli.Flag{
 			configFlag, dbFlag, rootFlag, workersFlag, maxReadRateFlag(), niceFlag, ioClassFlag,
 			reportFormatFlag, outputFlag, redactFlag,

@@ -19,7 +19,7 @@ func watchCommand() *cli.Command {
 		Name:         "watch",
 		Usage:        "report changes as they happen (fanotify, else inotify, plus a periodic rescan)",
 		ArgsUsage:    "[PATH...]",
-		OnUsageError: onUsageError,
+		OnUsageError: cmdline.OnUsageError,
 		Flags: []cli.Flag{
 			configFlag, dbFlag, workersFlag, maxReadRateFlag(), niceFlag, ioClassFlag,
 			&cli.StringFlag{Name: "backend", Value: "auto", Usage: "auto, fanotify, fsnotify or periodic"},
@@ -56,7 +56,7 @@ func runWatch(c *cli.Context) error {
 	}
 	given := config.Given(c.IsSet, c.Value) // before the configuration's
 	if err := cfg.Preset(c.IsSet, c.Set); err != nil {
-		return &exitError{exitUsage, err}
+		return &cmdline.UsageError{Err: err}
 	}
 	if err := applyPriority(c); err != nil {
 		return err
@@ -79,7 +79,7 @@ func runWatch(c *cli.Context) error {
 	}
 	defer srv.Close()
 	if c.String("sign") != "" && !updating(c) {
-		return usageErr("--sign goes with --update (it signs the updated baseline)")
+		return cmdline.Usagef("--sign goes with --update (it signs the updated baseline)")
 	}
 	signer, err := loadSigner(c)
 	if err != nil {

@@ -76,7 +76,7 @@ func runAccept(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	extraIgnore, err := ignoreFlag(c)
+	extraIgnore, err := check.ParseIgnore(c.StringSlice("ignore"))
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,7 @@ func runAccept(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	signer, err := loadSigner(c)
+	signer, err := check.LoadSigner(c.String("sign"))
 	if err != nil {
 		return err
 	}

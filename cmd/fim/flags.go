@@ -1,16 +1,11 @@
 package main
 
 import (
-	"crypto/ed25519"
-	"fim/baseline"
 	"fim/check"
 	"fim/config"
-	"fim/diff"
 	"fim/internal/cmdline"
 	"fim/internal/priority"
-	"fim/severity"
 	"fim/walk"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 )
@@ -33,45 +28,6 @@ func configAndDB(c *cli.Context) (*config.Config, string, error) {
 	}
 	db, err := dbPath(c, cfg)
 	return cfg, db, err
-}
-
-// severityOf returns the severity table of a configuration that has severity rules,
-// which grades a check in place of the baseline's; nil for none.
-func severityOf(cfg *config.Config) (*severity.Table, error) {
-	if cfg == nil || cfg.Severity == nil {
-		return nil, nil
-	}
-	t, err := cfg.SeverityTable()
-	if err != nil {
-		return nil, &cmdline.UsageError{Err: err}
-	}
-	return t, nil
-}
-
-// loadSigner reads the --sign private key, if given.
-func loadSigner(c *cli.Context) (ed25519.PrivateKey, error) {
-	f := c.String("sign")
-	if f == "" {
-		return nil, nil
-	}
-	priv, err := baseline.LoadPrivateKey(f)
-	if err != nil {
-		return nil, cmdline.Usagef("--sign: %v", err)
-	}
-	return priv, nil
-}
-
-// ignoreFlag parses the --ignore attribute lists.
-func ignoreFlag(c *cli.Context) (diff.AttrSet, error) {
-	var ignore diff.AttrSet
-	for _, s := range c.StringSlice("ignore") {
-		set, err := diff.ParseAttrs(strings.Split(s, ","))
-		if err != nil {
-			return 0, cmdline.Usagef("--ignore: %v", err)
-		}
-		ignore |= set
-	}
-	return ignore, nil
 }
 
 var dbFlag = &cli.StringFlag{Name: "db", Usage: "baseline database (default $FIM_DB, the config's db, /var/lib/fim/baseline.db as root, else $XDG_STATE_HOME/fim/baseline.db)"}

@@ -52,7 +52,7 @@ func runDiff(c *cli.Context) error {
 	if c.Args().Len() != 2 {
 		return cmdline.Usagef("diff takes two baselines: OLD.db NEW.db")
 	}
-	extraIgnore, err := ignoreFlag(c)
+	extraIgnore, err := check.ParseIgnore(c.StringSlice("ignore"))
 	if err != nil {
 		return err
 	}

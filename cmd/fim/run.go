@@ -77,7 +77,7 @@ func runBaseline(c *cli.Context) error {
 	if err := ownFiles(c, db).Refuse("metrics-file", c.String("metrics-file")); err != nil {
 		return err
 	}
-	signer, err := loadSigner(c)
+	signer, err := check.LoadSigner(c.String("sign"))
 	if err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func runCheck(c *cli.Context) error {
 	if c.Args().Len() > 0 {
 		return cmdline.Usagef("check takes no PATH: it walks what the baseline recorded")
 	}
-	extraIgnore, err := ignoreFlag(c)
+	extraIgnore, err := check.ParseIgnore(c.StringSlice("ignore"))
 	if err != nil {
 		return err
 	}
@@ -135,11 +135,11 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	sev, err := severityOf(cfg)
+	sev, err := check.SeverityTable(cfg)
 	if err != nil {
 		return err
 	}
-	signer, err := loadSigner(c)
+	signer, err := check.LoadSigner(c.String("sign"))
 	if err != nil {
 		return err
 	}

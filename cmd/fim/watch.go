@@ -61,7 +61,7 @@ func runWatch(c *cli.Context) error {
 	if err := applyPriority(c); err != nil {
 		return err
 	}
-	extraIgnore, err := ignoreFlag(c)
+	extraIgnore, err := check.ParseIgnore(c.StringSlice("ignore"))
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func runWatch(c *cli.Context) error {
 	if c.String("sign") != "" && !updating(c) {
 		return cmdline.Usagef("--sign goes with --update (it signs the updated baseline)")
 	}
-	signer, err := loadSigner(c)
+	signer, err := check.LoadSigner(c.String("sign"))
 	if err != nil {
 		return err
 	}

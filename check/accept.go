@@ -255,6 +255,19 @@ func Accept(ctx context.Context, b *Baseline, o AcceptOptions) (*Accepted, error
 	return res, nil
 }
 
+// Summary says what an accept into db did: how many differences it accepted (would
+// accept, on a dry run) of how many, and how many remain.
+func (a *Accepted) Summary(db string, dry bool) string {
+	all, n := len(a.Events), len(a.Accepted)
+	switch {
+	case n == 0:
+		return fmt.Sprintf("no difference matches (%d in all): %s unchanged", all, db)
+	case dry:
+		return fmt.Sprintf("dry run: would accept %d of %d differences, %d would remain; %s unchanged", n, all, all-n, db)
+	}
+	return fmt.Sprintf("accepted %d of %d differences into %s; %d remain", n, all, db, all-n)
+}
+
 // currentUser names the user fim runs as.
 func currentUser() (string, int) {
 	uid := os.Getuid()

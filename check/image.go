@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"slices"
 
@@ -46,6 +47,25 @@ func (im *Image) Source() string {
 		return "mtree:" + im.Name
 	}
 	return "tar:" + im.Name
+}
+
+// Open opens the stream In is read from: standard input for "-", else a regular file or
+// a pipe such as <(docker export …); a directory or device is refused. done closes it.
+func (im *Image) Open() (done func(), err error) {
+	if im.Name == "-" {
+		im.In = os.Stdin
+		return func() {}, nil
+	}
+	f, err := walk.OpenInput(im.Name, true)
+	if err != nil {
+		flag := "--from-tar"
+		if im.Mtree {
+			flag = "--from-mtree"
+		}
+		return nil, optionErr("%s: %v", flag, err)
+	}
+	im.In = f
+	return func() { f.Close() }, nil
 }
 
 // ReadImage reads the entries of im that a walk of pol would record and returns them,

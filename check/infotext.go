@@ -2,6 +2,7 @@ package check
 
 import (
 	"crypto/ed25519"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -11,6 +12,26 @@ import (
 	"fim/config"
 	"fim/report"
 )
+
+// Write writes in to w in format, one of report.EntryFormats: text (WriteText) or json,
+// one object; pub is the key the signature was verified with (nil: none given).
+func (in *Info) Write(w io.Writer, format string, pub ed25519.PublicKey) error {
+	var err error
+	switch format {
+	case "text":
+		err = in.WriteText(w, pub)
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		err = enc.Encode(in)
+	default:
+		return fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(report.EntryFormats, ", "))
+	}
+	if err != nil {
+		return fmt.Errorf("write info: %w", err)
+	}
+	return nil
+}
 
 // WriteText writes fim info's text format: one "key: value" line each, every string
 // from the baseline escaped; pub is the key the signature was verified with (nil:

@@ -3,6 +3,7 @@ package check
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/json"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -79,5 +80,30 @@ func TestInfoTextEscapes(t *testing.T) {
 	}
 	if n := strings.Count(got, "\n"); n != 19 {
 		t.Errorf("%d lines, want 19:\n%s", n, got)
+	}
+}
+
+// TestInfoWrite: fim info's formats: text as WriteText writes it, json one object of
+// the Info on one line; any other is refused.
+func TestInfoWrite(t *testing.T) {
+	f := newFixture(t, map[string]string{"a": "x"})
+	f.signedBaseline(t, nil, 3, time.Date(2026, 1, 31, 12, 0, 0, 0, time.UTC))
+	in, err := Describe(f.db, nil, baseline.Freshness{})
+	must(t, err)
+	var text, got bytes.Buffer
+	must(t, in.WriteText(&text, nil))
+	must(t, in.Write(&got, "text", nil))
+	if got.String() != text.String() {
+		t.Errorf("text:\n%s\nwant\n%s", got.String(), text.String())
+	}
+	got.Reset()
+	must(t, in.Write(&got, "json", nil))
+	var back Info
+	must(t, json.Unmarshal(got.Bytes(), &back))
+	if back.Path != f.db || back.Generation != 3 || back.Entries != in.Entries || strings.Count(got.String(), "\n") != 1 {
+		t.Errorf("json: %s", got.String())
+	}
+	if err := in.Write(&got, "yaml", nil); err == nil || err.Error() != `unknown format "yaml" (want one of text, json)` {
+		t.Errorf("yaml: %v", err)
 	}
 }

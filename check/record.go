@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -112,6 +113,20 @@ func (rec *Recording) Source(ctx context.Context, pol *config.Policy, comp *conf
 type Recorded struct {
 	Entries      uint64
 	Files, Bytes int64 // files hashed, and their bytes
+}
+
+// Summary says what a baseline written to db in took recorded, with the number of
+// warnings of its walk.
+func (r Recorded) Summary(db string, took time.Duration, warnings int) string {
+	s := fmt.Sprintf("baseline of %d entries (%d files, %.1f MB hashed) written to %s in %.2fs",
+		r.Entries, r.Files, float64(r.Bytes)/1e6, db, took.Seconds())
+	switch {
+	case warnings == 1:
+		s += ", 1 warning"
+	case warnings > 1:
+		s += fmt.Sprintf(", %d warnings", warnings)
+	}
+	return s
 }
 
 // Record writes every entry of src, recorded with pol, and commits the baseline

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -134,10 +135,12 @@ func (wt *Watch) Serve(ctx context.Context, w *watch.Watcher, rep *Reporter, o S
 	if err != nil {
 		return nil, err
 	}
-	var status string
+	var status atomic.Pointer[string] // set by w's goroutine once ready, read by a reload's
+	status.Store(new(""))
 	w.Ready = func(roots, backends string) {
-		status = "STATUS=watching " + roots + " (" + backends + ")"
-		if err := sd.Send("READY=1", status); err != nil {
+		s := "STATUS=watching " + roots + " (" + backends + ")"
+		status.Store(&s)
+		if err := sd.Send("READY=1", s); err != nil {
 			wt.logf("%v", err)
 		}
 	}
@@ -156,7 +159,7 @@ func (wt *Watch) Serve(ctx context.Context, w *watch.Watcher, rep *Reporter, o S
 		}
 		wt.logf("watch: reload: rescanned: ready")
 		return nil
-	}, func() string { return status }, wt.logf)
+	}, func() string { return *status.Load() }, wt.logf)
 	return func() {
 		stopReloads()
 		signal.Stop(hup)

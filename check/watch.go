@@ -16,6 +16,7 @@ import (
 	"fim/baseline"
 	"fim/config"
 	"fim/diff"
+	"fim/output"
 	"fim/provenance"
 	"fim/textcopy"
 	"fim/tree"
@@ -54,8 +55,13 @@ type WatchOptions struct {
 	// it keeps the old record of a package whose record was forged since
 	// (provenance.PrepareSnapshot), so a held-out change stays tampered.
 	Provenance *provenance.Options
-	// Logf, if set, is told of the warnings of package provenance, one a line.
+	// Logf, if set, is told of the warnings of package provenance, one a line, and of
+	// the spool's delivery.
 	Logf func(format string, args ...any)
+	// SpoolDir keeps the batches the output has not taken yet (Spool): SpoolDir(DB)
+	// when "", in memory without a baseline; SpoolMax is the most it holds, a size such
+	// as 64MiB ("": output.DefaultSpoolMax).
+	SpoolDir, SpoolMax string
 }
 
 // Watch is fim watch's pipeline before it runs: the policy chosen and compiled, the one
@@ -72,6 +78,7 @@ type Watch struct {
 	journal  *provenance.Journal
 	key      textcopy.Key
 	inForce  *config.Config // the configuration a reload is compared with (Reconfigure)
+	spoolMax int64
 	// mu guards the policy against Emit and the package snapshots, and the annotator.
 	mu sync.Mutex
 }
@@ -81,6 +88,14 @@ type Watch struct {
 // of its events. A policy that does not compile, or a path that has no absolute form,
 // is an *OptionError; an update of a signed DB without a Signer is ErrNeedsSigner.
 func NewWatch(o WatchOptions) (*Watch, error) {
+	var spoolMax int64
+	if o.SpoolMax != "" {
+		n, err := config.ParseSize(o.SpoolMax)
+		if err != nil || n == 0 {
+			return nil, optionErr("--spool-max %q: want a size in bytes, e.g. 64MiB", o.SpoolMax)
+		}
+		spoolMax = n
+	}
 	pol, err := watchPolicy(o)
 	if err != nil {
 		return nil, err
@@ -110,7 +125,7 @@ func NewWatch(o WatchOptions) (*Watch, error) {
 			meta.CopyKey = key.Encode()
 		}
 	}
-	wt := &Watch{Policy: pol, Compiled: comp, o: o, inForce: o.Config, meta: meta, snap: provenance.OpenSnapshot(o.DB), key: key}
+	wt := &Watch{Policy: pol, Compiled: comp, o: o, inForce: o.Config, meta: meta, snap: provenance.OpenSnapshot(o.DB), key: key, spoolMax: spoolMax}
 	wo := o.Walker
 	wo.Root, wo.MaxEntries = pol.Root, pol.MaxEntries
 	wo.Own = append(slices.Clip(wo.Own), wt.snap)
@@ -167,6 +182,19 @@ func (wt *Watch) Hold(f *os.File) {
 
 // Release stops counting f as fim's own, before it is closed.
 func (wt *Watch) Release(f *os.File) { wt.walker.Own.Remove(f) }
+
+// Spool puts a spool between rep and its output (output.OpenSpool): the batches the
+// output has not taken yet are kept in the watch's SpoolDir, left out of every walk,
+// and w is told of each one delivered. m, if set, is told of every attempt.
+func (wt *Watch) Spool(rep *Reporter, w *watch.Watcher, m output.DeliveryMetrics) (*output.Spool, error) {
+	spool, err := output.OpenSpool(rep.Sink, output.SpoolOptions{Dir: cmp.Or(wt.o.SpoolDir, SpoolDir(wt.o.DB)), Max: wt.spoolMax,
+		Logf: wt.o.Logf, Hold: wt.Hold, Release: wt.Release, Metrics: m})
+	if err != nil {
+		return nil, err
+	}
+	rep.Sink, w.Acked = spool, spool.Delivered
+	return spool, nil
+}
 
 // Run runs w, its event sources, batching and delivery as the caller set them, over the
 // watch's walker, filter and baseline, until ctx ends. Every batch is annotated,

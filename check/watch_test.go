@@ -1,6 +1,7 @@
 package check
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"fim/baseline"
 	"fim/config"
 	"fim/diff"
+	"fim/output"
 	"fim/watch"
 )
 
@@ -256,5 +258,36 @@ func TestQueuedEvents(t *testing.T) {
 		if got := QueuedEvents(c.flag); got != c.want {
 			t.Errorf("--queue-events %d: QueuedEvents %d, want %d", c.flag, got, c.want)
 		}
+	}
+}
+
+// TestWatchSpool: a watch's spool is kept beside its baseline (DB.spool) unless told
+// where, takes the reporter's output and tells the watcher of each batch delivered; a
+// size it cannot hold is refused before anything is opened.
+func TestWatchSpool(t *testing.T) {
+	f := newFixture(t, map[string]string{"a": "a"})
+	f.baseline(t)
+	for _, max := range []string{"0", "lots"} {
+		_, err := NewWatch(WatchOptions{DB: f.db, SpoolMax: max})
+		if want := `--spool-max "` + max + `": want a size in bytes, e.g. 64MiB`; !errors.As(err, new(*OptionError)) || err.Error() != want {
+			t.Errorf("SpoolMax %q: %v, want %q", max, err, want)
+		}
+	}
+	for _, dir := range []string{"", filepath.Join(f.dir, "elsewhere")} {
+		wt, err := NewWatch(WatchOptions{DB: f.db, SpoolDir: dir, SpoolMax: "64KiB"})
+		must(t, err)
+		rep, err := NewReporter(ReporterOptions{Format: "json", Output: filepath.Join(f.dir, "report.json"), Color: "never"})
+		must(t, err)
+		w := &watch.Watcher{}
+		spool, err := wt.Spool(rep, w, nil)
+		must(t, err)
+		if rep.Sink != output.Sink(spool) || w.Acked == nil {
+			t.Errorf("spool in %q: the reporter delivers to %T, the watcher's Acked is %p", dir, rep.Sink, w.Acked)
+		}
+		if _, err := os.Stat(cmp.Or(dir, f.db+".spool")); err != nil {
+			t.Errorf("spool in %q: %v", dir, err)
+		}
+		must(t, rep.Close())
+		wt.Close()
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"fim/check"
 	"fim/diff"
+	"fim/internal/cmdline"
 )
 
 // globList is a repeatable flag whose values are kept whole: a glob's own commas
@@ -43,7 +44,7 @@ Exit status: 0 when the baseline is written (or nothing matched, and it is left 
 was), 16 on a usage error, 17 if the baseline is unusable, 18 on any other error. The
 report is delivered before the baseline is written: when it cannot be (--output fails),
 the baseline is left as it was and the exit status is 18.`,
-		OnUsageError: onUsageError,
+		OnUsageError: cmdline.OnUsageError,
 		Flags: []cli.Flag{
 			configFlag, dbFlag, rootFlag, workersFlag,
 			&cli.GenericFlag{Name: "path", Value: &globList{}, Usage: "accept the differences at recorded paths matching `GLOB` (repeatable; '*' stops at '/', '**' crosses it)"},
@@ -62,20 +63,20 @@ the baseline is left as it was and the exit status is 18.`,
 func selectorFlags(c *cli.Context) (*check.Selector, []string, error) {
 	sel, given, err := check.NewSelector(*c.Generic("path").(*globList), c.StringSlice("type"), c.Bool("explained"))
 	if err == nil && sel.Explained && c.Bool("no-provenance") {
-		return nil, nil, usageErr("--explained needs provenance: drop --no-provenance")
+		return nil, nil, cmdline.Usagef("--explained needs provenance: drop --no-provenance")
 	}
 	return sel, given, err
 }
 
 func runAccept(c *cli.Context) error {
 	if c.Args().Len() > 0 {
-		return usageErr("accept takes no PATH: select differences with --path GLOB")
+		return cmdline.Usagef("accept takes no PATH: select differences with --path GLOB")
 	}
 	sel, given, err := selectorFlags(c)
 	if err != nil {
 		return err
 	}
-	extraIgnore, err := ignoreFlag(c)
+	extraIgnore, err := check.ParseIgnore(c.StringSlice("ignore"))
 	if err != nil {
 		return err
 	}
@@ -83,7 +84,7 @@ func runAccept(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	signer, err := loadSigner(c)
+	signer, err := check.LoadSigner(c.String("sign"))
 	if err != nil {
 		return err
 	}
@@ -102,17 +103,11 @@ func runAccept(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	all, n, remain := len(res.Events), len(res.Accepted), len(res.Events)-len(res.Accepted)
-	switch {
-	case n == 0:
-		logf("no difference matches (%d in all): %s unchanged", all, db)
-	case dry:
-		logf("dry run: would accept %d of %d differences, %d would remain; %s unchanged", n, all, remain, db)
-	default:
+	if len(res.Accepted) > 0 && !dry {
 		if err := k.Demand.Record(res.Meta.Generation); err != nil {
 			return err
 		}
-		logf("accepted %d of %d differences into %s; %d remain", n, all, db, remain)
 	}
+	logf("%s", res.Summary(db, dry))
 	return nil
 }

@@ -17,11 +17,11 @@ func completionCommand() *cli.Command {
 		Name:         "completion",
 		Usage:        "print a shell completion script: bash, zsh or fish",
 		ArgsUsage:    "SHELL",
-		OnUsageError: onUsageError,
+		OnUsageError: cmdline.OnUsageError,
 		Action: func(c *cli.Context) error {
 			script, err := cmdline.Script(c.Args().First(), "fim")
 			if err != nil {
-				return usageErr("completion: %v", err)
+				return cmdline.Usagef("completion: %v", err)
 			}
 			_, err = fmt.Fprint(c.App.Writer, script)
 			return err
@@ -36,14 +36,14 @@ func schemaCommand() *cli.Command {
 		ArgsUsage: "json|ecs",
 		Description: fmt.Sprintf("Every line of --format json and --format ecs names its format version (%d here):\n"+
 			"\"fim\":{\"format\":%[1]d} in json, fim.format in ecs. The schema describes that version.", report.FormatVersion),
-		OnUsageError: onUsageError,
+		OnUsageError: cmdline.OnUsageError,
 		Action: func(c *cli.Context) error {
 			if c.Args().Len() != 1 {
-				return usageErr("schema: want one FORMAT: %s", strings.Join(report.SchemaFormats, " or "))
+				return cmdline.Usagef("schema: want one FORMAT: %s", strings.Join(report.SchemaFormats, " or "))
 			}
 			schema, err := report.Schema(c.Args().First())
 			if err != nil {
-				return usageErr("schema: %v", err)
+				return cmdline.Usagef("schema: %v", err)
 			}
 			_, err = c.App.Writer.Write(schema)
 			return err
@@ -55,7 +55,7 @@ func manCommand() *cli.Command {
 	return &cli.Command{
 		Name:         "man",
 		Usage:        "print fim's manual page (roff), made from its commands and flags",
-		OnUsageError: onUsageError,
+		OnUsageError: cmdline.OnUsageError,
 		Action: func(c *cli.Context) error {
 			page, err := manPage(c.App)
 			if err != nil {

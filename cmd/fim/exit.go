@@ -5,14 +5,14 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync/atomic"
 
 	"fim/baseline"
 	"fim/check"
 	"fim/diff"
+	"fim/internal/cmdline"
+	"fim/internal/logging"
 	"fim/metrics"
 	"fim/provenance"
-	"fim/report"
 	"fim/walk"
 )
 
@@ -73,32 +73,9 @@ func (e *exitError) Error() string {
 
 func (e *exitError) Unwrap() error { return e.err }
 
-func usageErr(format string, args ...any) error {
-	return &exitError{exitUsage, fmt.Errorf(format, args...)}
-}
-
-// logf writes a line to stderr, "fim: " before it: the one way fim's notices and
-// warnings reach the user, and the Logf it gives every package that has some.
-func logf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	if roots := redactedRoots.Load(); roots != nil {
-		msg = report.RedactText(msg, *roots)
-	}
-	fmt.Fprintf(os.Stderr, "fim: %s\n", msg)
-}
-
-// redactedRoots, once --redact (or a watch's redact key) is in force, are the roots
-// below which logf redacts the paths of fim's messages: warnings, errors and notices.
-var redactedRoots atomic.Pointer[[]string]
-
-// redacting puts roots in force as redactedRoots (nil: none).
-func redacting(roots []string) {
-	if roots == nil {
-		redactedRoots.Store(nil)
-		return
-	}
-	redactedRoots.Store(&roots)
-}
+// logf writes fim's notices, warnings and errors, and redacting puts in force the
+// roots below which their paths are redacted: fim's logger's (internal/logging).
+var logf, redacting = logging.Stderr.Printf, logging.Stderr.Redact
 
 // exitOnPanic makes a panic of a command exit exitRuntime with one line, where the
 // runtime would exit 2, which reads as "entries removed". It is deferred by main, so it
@@ -124,7 +101,7 @@ func exitCode(err error) int {
 		if ee.err == nil {
 			return code
 		}
-	case errors.As(err, new(*check.OptionError)):
+	case errors.As(err, new(*check.OptionError)), errors.As(err, new(*cmdline.UsageError)):
 		code = exitUsage
 	case errors.Is(err, baseline.ErrBadBaseline):
 		code = exitBaseline

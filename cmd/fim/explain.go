@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"fim/check"
+	"fim/internal/cmdline"
 )
 
 func explainCommand() *cli.Command {
@@ -32,7 +33,7 @@ path, relative to the root.
 Exit status: 0 if PATH is monitored (recorded when it exists; its creation reported
 when it does not), 1 if it is not, 16 on a usage error, 17 if the baseline is
 unusable.`,
-		OnUsageError: onUsageError,
+		OnUsageError: cmdline.OnUsageError,
 		Flags:        []cli.Flag{configFlag, dbFlag},
 		Action:       runExplain,
 	}
@@ -40,7 +41,7 @@ unusable.`,
 
 func runExplain(c *cli.Context) error {
 	if c.Args().Len() != 1 {
-		return usageErr("explain takes one PATH")
+		return cmdline.Usagef("explain takes one PATH")
 	}
 	var warn warnings
 	o := check.ExplainOptions{Config: c.String("config"), ReadDB: c.IsSet("db")}

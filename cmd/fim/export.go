@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"fim/check"
+	"fim/internal/cmdline"
 	"fim/mtree"
 )
 
@@ -19,7 +20,7 @@ blake3digest, which fim --from-mtree reads back but stock mtree refuses; with --
 every file is read again under the baseline's root (or --root), its BLAKE3 checked
 against the baseline, and a sha256digest written instead, so that
 "mtree -e -f SPEC -p ROOT" verifies the tree.`,
-		OnUsageError: onUsageError,
+		OnUsageError: cmdline.OnUsageError,
 		Flags: []cli.Flag{
 			configFlag, dbFlag, rootFlag, verifyFlag, maxAgeFlag, minGenerationFlag,
 			&cli.StringFlag{Name: "format", Value: "mtree", Usage: "specification format: mtree"},
@@ -32,10 +33,10 @@ against the baseline, and a sha256digest written instead, so that
 
 func runExport(c *cli.Context) error {
 	if c.Args().Len() > 0 {
-		return usageErr("export takes no argument")
+		return cmdline.Usagef("export takes no argument")
 	}
 	if f := c.String("format"); f != "mtree" {
-		return usageErr("--format: unknown format %q (want mtree)", f)
+		return cmdline.Usagef("--format: unknown format %q (want mtree)", f)
 	}
 	_, db, err := configAndDB(c)
 	if err != nil {

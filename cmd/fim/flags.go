@@ -1,15 +1,11 @@
 package main
 
 import (
-	"crypto/ed25519"
-	"fim/baseline"
 	"fim/check"
 	"fim/config"
-	"fim/diff"
+	"fim/internal/cmdline"
 	"fim/internal/priority"
-	"fim/severity"
 	"fim/walk"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 )
@@ -32,45 +28,6 @@ func configAndDB(c *cli.Context) (*config.Config, string, error) {
 	}
 	db, err := dbPath(c, cfg)
 	return cfg, db, err
-}
-
-// severityOf returns the severity table of a configuration that has severity rules,
-// which grades a check in place of the baseline's; nil for none.
-func severityOf(cfg *config.Config) (*severity.Table, error) {
-	if cfg == nil || cfg.Severity == nil {
-		return nil, nil
-	}
-	t, err := cfg.SeverityTable()
-	if err != nil {
-		return nil, &exitError{exitUsage, err}
-	}
-	return t, nil
-}
-
-// loadSigner reads the --sign private key, if given.
-func loadSigner(c *cli.Context) (ed25519.PrivateKey, error) {
-	f := c.String("sign")
-	if f == "" {
-		return nil, nil
-	}
-	priv, err := baseline.LoadPrivateKey(f)
-	if err != nil {
-		return nil, usageErr("--sign: %v", err)
-	}
-	return priv, nil
-}
-
-// ignoreFlag parses the --ignore attribute lists.
-func ignoreFlag(c *cli.Context) (diff.AttrSet, error) {
-	var ignore diff.AttrSet
-	for _, s := range c.StringSlice("ignore") {
-		set, err := diff.ParseAttrs(strings.Split(s, ","))
-		if err != nil {
-			return 0, usageErr("--ignore: %v", err)
-		}
-		ignore |= set
-	}
-	return ignore, nil
 }
 
 var dbFlag = &cli.StringFlag{Name: "db", Usage: "baseline database (default $FIM_DB, the config's db, /var/lib/fim/baseline.db as root, else $XDG_STATE_HOME/fim/baseline.db)"}
@@ -106,11 +63,11 @@ var ioClassFlag = &cli.StringFlag{Name: "io-class", Usage: "read the disk in I/O
 func applyPriority(c *cli.Context) error {
 	class, err := priority.ParseIOClass(c.String("io-class"))
 	if err != nil {
-		return usageErr("--io-class: %v", err)
+		return cmdline.Usagef("--io-class: %v", err)
 	}
 	s := priority.Settings{Nice: c.Int("nice"), SetNice: c.IsSet("nice"), IO: class}
 	if s.SetNice && (s.Nice < -20 || s.Nice > 19) {
-		return usageErr("--nice %d: want -20 to 19", s.Nice)
+		return cmdline.Usagef("--nice %d: want -20 to 19", s.Nice)
 	}
 	if err := priority.Apply(s); err != nil {
 		return &exitError{exitRuntime, err}
@@ -137,12 +94,6 @@ func updating(c *cli.Context) bool {
 var metricsFileFlag = &cli.StringFlag{Name: "metrics-file", Usage: "after a run without error, write its figures for Prometheus to `FILE` (node_exporter's textfile collector; replaced atomically)"}
 
 var explainedOKFlag = &cli.BoolFlag{Name: "explained-ok", Usage: "only changes the package manager does not explain set the exit bits"}
-
-// onUsageError makes a bad flag exit with ExitUsage; each command needs it, as commands
-// do not inherit the app's.
-func onUsageError(_ *cli.Context, err error, _ bool) error {
-	return &exitError{exitUsage, err}
-}
 
 // The flags that refuse a stale baseline: one replayed in place of its successor, a
 // validly signed older baseline that matches files rolled back with it.

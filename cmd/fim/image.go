@@ -1,12 +1,12 @@
 package main
 
 import (
-	"os"
+	"cmp"
 
 	"github.com/urfave/cli/v2"
 
 	"fim/check"
-	"fim/walk"
+	"fim/internal/cmdline"
 )
 
 var fromTarFlag = &cli.StringFlag{Name: "from-tar", Usage: "record the tree in the tar stream `FILE` (- for stdin; gzip is read too) without unpacking it; PATHs are inside the image (default /)"}
@@ -23,34 +23,17 @@ func imageSource(c *cli.Context) string {
 	return ""
 }
 
-// openInput opens a stream named on the command line: "-" for stdin, a regular file,
-// or a pipe such as <(docker export …); a directory or device is refused.
-func openInput(flag, file string) (*os.File, func(), error) {
-	if file == "-" {
-		return os.Stdin, func() {}, nil
-	}
-	f, err := walk.OpenInput(file, true)
-	if err != nil {
-		return nil, nil, usageErr("--%s: %v", flag, err)
-	}
-	return f, func() { f.Close() }, nil
-}
-
 // image reads --from-tar or --from-mtree: the image a baseline records instead of a
 // walk, with its content opened until done; nil for none.
-func image(c *cli.Context, warn *warnings) (_ *check.Image, done func(), err error) {
+func image(c *cli.Context, warn *warnings) (*check.Image, func(), error) {
 	if imageSource(c) == "" {
 		return nil, func() {}, nil
 	}
 	if c.String("from-tar") != "" && c.String("from-mtree") != "" {
-		return nil, nil, usageErr("give --from-tar or --from-mtree, not both")
+		return nil, nil, cmdline.Usagef("give --from-tar or --from-mtree, not both")
 	}
-	im := &check.Image{Name: c.String("from-tar"), Mtree: c.String("from-tar") == "", Warn: warn.add,
+	im := &check.Image{Name: cmp.Or(c.String("from-tar"), c.String("from-mtree")), Mtree: c.String("from-tar") == "", Warn: warn.add,
 		Topmost: c.Args().Len() == 0 && c.String("config") == "", CrossMounts: c.IsSet("cross-mounts")}
-	flag := "from-tar"
-	if im.Mtree {
-		im.Name, flag = c.String("from-mtree"), "from-mtree"
-	}
-	im.In, done, err = openInput(flag, im.Name)
+	done, err := im.Open()
 	return im, done, err
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"fim/baseline"
+	"fim/internal/cmdline"
 	"fim/report"
 )
 
@@ -14,7 +15,7 @@ func keygenCommand() *cli.Command {
 	return &cli.Command{
 		Name:         "keygen",
 		Usage:        "make an Ed25519 key pair for signing baselines: FILE (private, 0600) and FILE.pub",
-		OnUsageError: onUsageError,
+		OnUsageError: cmdline.OnUsageError,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Usage: "write the private key to `FILE` and the public key to FILE.pub (required)"},
 		},
@@ -24,7 +25,7 @@ func keygenCommand() *cli.Command {
 			}
 			pub, err := baseline.GenerateKey(c.String("out"))
 			if err != nil {
-				return &exitError{exitUsage, fmt.Errorf("keygen: %w", err)}
+				return &cmdline.UsageError{Err: fmt.Errorf("keygen: %w", err)}
 			}
 			logf("wrote %s (private) and %s.pub (public), key %s", c.String("out"), c.String("out"), baseline.KeyID(pub))
 			return nil
@@ -36,7 +37,7 @@ func verifyCommand() *cli.Command {
 	return &cli.Command{
 		Name:         "verify",
 		Usage:        "check that a baseline is signed with a key and that no record changed since",
-		OnUsageError: onUsageError,
+		OnUsageError: cmdline.OnUsageError,
 		Flags: append([]cli.Flag{
 			configFlag, dbFlag,
 			&cli.StringFlag{Name: "key", Usage: "the signer's public key `FILE` (required)"},
@@ -46,7 +47,7 @@ func verifyCommand() *cli.Command {
 				return err
 			}
 			if c.Args().Len() > 0 {
-				return usageErr("verify takes no PATH")
+				return cmdline.Usagef("verify takes no PATH")
 			}
 			_, db, err := configAndDB(c)
 			if err != nil {
@@ -73,7 +74,7 @@ func verifyCommand() *cli.Command {
 func requireFlags(c *cli.Context, names ...string) error {
 	for _, n := range names {
 		if c.String(n) == "" {
-			return usageErr("%s: --%s is required", c.Command.Name, n)
+			return cmdline.Usagef("%s: --%s is required", c.Command.Name, n)
 		}
 	}
 	return nil

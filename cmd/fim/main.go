@@ -7,8 +7,6 @@ import (
 	"fim/internal/cmdline"
 	"os"
 	"os/signal"
-	"slices"
-	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -19,57 +17,19 @@ func newApp() *cli.App {
 		Name:            "fim",
 		Usage:           "file integrity monitor: record a filesystem baseline, report what changed",
 		Version:         versionLine(),
-		HideHelpCommand: true, // helpCommand instead: an unknown topic exits ExitUsage
+		HideHelpCommand: true, // cmdline.HelpCommand instead: an unknown topic exits ExitUsage
 		// urfave/cli adds --help itself only when no command is named help.
 		Flags:        []cli.Flag{cli.HelpFlag},
-		OnUsageError: onUsageError,
+		OnUsageError: cmdline.OnUsageError,
 		// Without an action, an unknown command exits 3, which reads as "created and removed".
-		Action: func(c *cli.Context) error {
-			if c.Args().Present() {
-				return usageErr("unknown command %q (want one of %s)", c.Args().First(), commandNames(c.App))
-			}
-			return cli.ShowAppHelp(c)
-		},
+		Action: cmdline.NoCommand,
 		Commands: []*cli.Command{baselineCommand(), checkCommand(), watchCommand(), verifyCommand(), verifyPackagesCommand(), keygenCommand(),
-			diffCommand(), acceptCommand(), exportCommand(), listCommand(), infoCommand(), explainCommand(), completionCommand(), schemaCommand(), manCommand(), helpCommand()},
+			diffCommand(), acceptCommand(), exportCommand(), listCommand(), infoCommand(), explainCommand(), completionCommand(), schemaCommand(), manCommand(), cmdline.HelpCommand()},
 	}
 	for _, cmd := range app.Commands {
-		if slices.Contains(cmd.Flags, cli.Flag(outputFlag)) {
-			cmd.Flags = append(cmd.Flags, reportFlags...)
-		}
+		withReportFlags(cmd)
 	}
 	return app
-}
-
-// commandNames lists the app's commands, for messages.
-func commandNames(app *cli.App) string {
-	var names []string
-	for _, cmd := range app.VisibleCommands() {
-		names = append(names, cmd.Name)
-	}
-	return strings.Join(names, ", ")
-}
-
-func helpCommand() *cli.Command {
-	return &cli.Command{
-		Name:         "help",
-		Usage:        "show the commands, or the flags of one command",
-		ArgsUsage:    "[COMMAND]",
-		OnUsageError: onUsageError,
-		Action: func(c *cli.Context) error {
-			switch name := c.Args().First(); {
-			case c.Args().Len() > 1:
-				return usageErr("help: one COMMAND at most")
-			case name == "":
-				return cli.ShowAppHelp(c)
-			case c.App.Command(name) == nil:
-				return usageErr("help: unknown command %q (want one of %s)", name, commandNames(c.App))
-			default:
-				// Exactly what fim COMMAND --help shows.
-				return c.App.RunContext(c.Context, []string{c.App.Name, name, "--help"})
-			}
-		},
-	}
 }
 
 func main() {

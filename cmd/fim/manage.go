@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -12,6 +10,7 @@ import (
 	"fim/check"
 	"fim/config"
 	"fim/diff"
+	"fim/internal/cmdline"
 	"fim/report"
 	"fim/walk"
 )
@@ -37,7 +36,7 @@ as they are read; --verify checks both signatures, --max-age both creation times
 Times and host in the report are NEW's; the baseline it names is OLD. With --root DIR,
 the directory NEW was taken of, each change says what the package databases under DIR
 make of it, as in check.`,
-		OnUsageError: onUsageError,
+		OnUsageError: cmdline.OnUsageError,
 		Flags: []cli.Flag{
 			reportFormatFlag, outputFlag, redactFlag,
 			&cli.StringSliceFlag{Name: "ignore", Usage: "attributes not to compare, e.g. mtime,ctime,inode,device,nlink"},
@@ -51,9 +50,9 @@ make of it, as in check.`,
 
 func runDiff(c *cli.Context) error {
 	if c.Args().Len() != 2 {
-		return usageErr("diff takes two baselines: OLD.db NEW.db")
+		return cmdline.Usagef("diff takes two baselines: OLD.db NEW.db")
 	}
-	extraIgnore, err := ignoreFlag(c)
+	extraIgnore, err := check.ParseIgnore(c.StringSlice("ignore"))
 	if err != nil {
 		return err
 	}
@@ -95,7 +94,7 @@ Text: mode, uid, gid, size, mtime, the first 16 hex digits of the BLAKE3 hash (o
 there is none: unreadable, unstable, too_large) and the path, escaped. json: one object
 per line, with the fields of the json report's "file" and the path; a name that is not
 valid UTF-8 has its exact bytes in path_b64.`,
-		OnUsageError: onUsageError,
+		OnUsageError: cmdline.OnUsageError,
 		Flags:        []cli.Flag{configFlag, dbFlag, entryFormatFlag()},
 		Action:       runList,
 	}
@@ -103,19 +102,19 @@ valid UTF-8 has its exact bytes in path_b64.`,
 
 func runList(c *cli.Context) error {
 	if c.Args().Len() > 1 {
-		return usageErr("list takes at most one GLOB (quote it from the shell)")
+		return cmdline.Usagef("list takes at most one GLOB (quote it from the shell)")
 	}
 	var match walk.Matcher
 	if c.Args().Present() {
 		g, err := config.CompileGlob(c.Args().First())
 		if err != nil {
-			return usageErr("list: %v", err)
+			return cmdline.Usagef("list: %v", err)
 		}
 		match = g
 	}
 	ew, err := report.NewEntryWriter(os.Stdout, c.String("format"))
 	if err != nil {
-		return &exitError{exitUsage, err}
+		return &cmdline.UsageError{Err: err}
 	}
 	_, db, err := configAndDB(c)
 	if err != nil {
@@ -139,7 +138,7 @@ and checks them and the meta against the digest, and refuses (exit 17) a baselin
 check would refuse. With --verify, also checks the signature (and prints what it
 found, exit 17 if that fails); --max-age, --min-generation and --generation-file
 refuse a stale baseline as check does.`,
-		OnUsageError: onUsageError,
+		OnUsageError: cmdline.OnUsageError,
 		Flags:        append([]cli.Flag{configFlag, dbFlag, entryFormatFlag(), verifyFlag}, freshFlags...),
 		Action:       runInfo,
 	}
@@ -147,11 +146,11 @@ refuse a stale baseline as check does.`,
 
 func runInfo(c *cli.Context) error {
 	if c.Args().Len() > 0 {
-		return usageErr("info takes no PATH")
+		return cmdline.Usagef("info takes no PATH")
 	}
 	format := c.String("format")
 	if !slices.Contains(report.EntryFormats, format) {
-		return usageErr("unknown format %q (want one of %s)", format, strings.Join(report.EntryFormats, ", "))
+		return cmdline.Usagef("unknown format %q (want one of %s)", format, strings.Join(report.EntryFormats, ", "))
 	}
 	_, db, err := configAndDB(c)
 	if err != nil {
@@ -162,14 +161,8 @@ func runInfo(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if format == "json" {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(in); err != nil {
-			return fmt.Errorf("write info: %w", err)
-		}
-	} else if err := in.WriteText(os.Stdout, pub); err != nil {
-		return fmt.Errorf("write info: %w", err)
+	if err := in.Write(os.Stdout, format, pub); err != nil {
+		return err
 	}
 	if in.Verified != nil && !*in.Verified {
 		return &exitError{code: exitBaseline}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fim/check"
+	"fim/internal/cmdline"
 	"fim/provenance"
 	"fim/report"
 
@@ -81,5 +82,5 @@ func signerErr(c *cli.Context, db string, err error) error {
 	if c.Command.Name == "accept" {
 		what = "accept"
 	}
-	return usageErr("%s is signed: %s needs --sign KEYFILE to sign the new baseline", db, what)
+	return cmdline.Usagef("%s is signed: %s needs --sign KEYFILE to sign the new baseline", db, what)
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"fim/check"
+	"fim/internal/cmdline"
 	"fim/provenance"
 )
 
@@ -14,7 +15,7 @@ func verifyPackagesCommand() *cli.Command {
 		Name:         "verify-packages",
 		Usage:        "check the files of installed packages against the digests their packages recorded, without a baseline",
 		ArgsUsage:    "[PATH...]",
-		OnUsageError: onUsageError,
+		OnUsageError: cmdline.OnUsageError,
 		Flags: []cli.Flag{
 			rootFlag, workersFlag, reportFormatFlag, outputFlag, redactFlag,
 			&cli.StringFlag{Name: "db", Usage: "a baseline of the tree made with --package-digests: a file as it recorded, which matched its package then, is not read again"},
@@ -39,7 +40,7 @@ func runVerifyPackages(c *cli.Context) error {
 		Logf: func(format string, args ...any) { warned++; logf(format, args...) }}
 	events, err := check.VerifyPackages(c.Context, c.String("db"), o)
 	if errors.Is(err, check.ErrPackages) {
-		return usageErr("--root: %v", err)
+		return cmdline.Usagef("--root: %v", err)
 	}
 	if err != nil {
 		return err

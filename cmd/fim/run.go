@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -10,6 +8,7 @@ import (
 	"fim/check"
 	"fim/config"
 	"fim/diff"
+	"fim/internal/cmdline"
 	"fim/internal/terminal"
 	"fim/metrics"
 )
@@ -25,7 +24,7 @@ func policyFromFlags(c *cli.Context) (*config.Policy, *config.Config, error) {
 		paths = []string{"/"} // the whole image
 	}
 	if c.String("config") == config.Stdin && (c.String("from-tar") == "-" || c.String("from-mtree") == "-") {
-		return nil, nil, usageErr("--config - and an image on standard input: only one can come on standard input")
+		return nil, nil, cmdline.Usagef("--config - and an image on standard input: only one can come on standard input")
 	}
 	cfg, err := loadConfig(c, len(paths) == 0)
 	if err != nil {
@@ -33,9 +32,9 @@ func policyFromFlags(c *cli.Context) (*config.Policy, *config.Config, error) {
 	}
 	switch {
 	case len(paths) > 0 && c.String("config") != "":
-		return nil, nil, usageErr("give PATH arguments or --config, not both")
+		return nil, nil, cmdline.Usagef("give PATH arguments or --config, not both")
 	case len(paths) == 0 && cfg == nil:
-		return nil, nil, usageErr("no PATH given and no config file (%s)", check.DefaultConfig)
+		return nil, nil, cmdline.Usagef("no PATH given and no config file (%s)", check.DefaultConfig)
 	}
 	o := check.PolicyOptions{Paths: paths, Config: cfg, Image: image, Exclude: c.StringSlice("exclude"),
 		Limits: config.Rule{MaxDepth: c.Int("max-depth"), IncludeHidden: !c.Bool("no-hidden"), FollowSymlinks: c.Bool("follow-symlinks"), ContentDiff: c.Bool("content-diff")}}
@@ -46,7 +45,7 @@ func policyFromFlags(c *cli.Context) (*config.Policy, *config.Config, error) {
 	}
 	if s := c.String("max-file-size"); s != "" && len(paths) > 0 {
 		if o.Limits.MaxFileSize, err = config.ParseSize(s); err != nil {
-			return nil, nil, usageErr("--max-file-size: %v", err)
+			return nil, nil, cmdline.Usagef("--max-file-size: %v", err)
 		}
 	}
 	if c.IsSet("max-entries") {
@@ -69,7 +68,7 @@ func runBaseline(c *cli.Context) error {
 	}
 	comp, err := pol.Compile()
 	if err != nil {
-		return &exitError{exitUsage, err}
+		return &cmdline.UsageError{Err: err}
 	}
 	db, err := dbPath(c, cfg)
 	if err != nil {
@@ -78,7 +77,7 @@ func runBaseline(c *cli.Context) error {
 	if err := ownFiles(c, db).Refuse("metrics-file", c.String("metrics-file")); err != nil {
 		return err
 	}
-	signer, err := loadSigner(c)
+	signer, err := check.LoadSigner(c.String("sign"))
 	if err != nil {
 		return err
 	}
@@ -110,18 +109,9 @@ func runBaseline(c *cli.Context) error {
 	if err := writeMetrics(c, metrics.Run{Command: "baseline", Took: time.Since(start), Entries: st.Entries, Warns: warn.n}); err != nil {
 		return err
 	}
-	if c.Bool("quiet") {
-		return nil
+	if !c.Bool("quiet") {
+		logf("%s", st.Summary(db, time.Since(start), warn.n))
 	}
-	fmt.Fprintf(os.Stderr, "fim: baseline of %d entries (%d files, %.1f MB hashed) written to %s in %.2fs",
-		st.Entries, st.Files, float64(st.Bytes)/1e6, db, time.Since(start).Seconds())
-	switch {
-	case warn.n == 1:
-		fmt.Fprint(os.Stderr, ", 1 warning")
-	case warn.n > 1:
-		fmt.Fprintf(os.Stderr, ", %d warnings", warn.n)
-	}
-	fmt.Fprintln(os.Stderr)
 	return nil
 }
 
@@ -135,9 +125,9 @@ func writeMetrics(c *cli.Context, r metrics.Run) error {
 
 func runCheck(c *cli.Context) error {
 	if c.Args().Len() > 0 {
-		return usageErr("check takes no PATH: it walks what the baseline recorded")
+		return cmdline.Usagef("check takes no PATH: it walks what the baseline recorded")
 	}
-	extraIgnore, err := ignoreFlag(c)
+	extraIgnore, err := check.ParseIgnore(c.StringSlice("ignore"))
 	if err != nil {
 		return err
 	}
@@ -145,16 +135,16 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	sev, err := severityOf(cfg)
+	sev, err := check.SeverityTable(cfg)
 	if err != nil {
 		return err
 	}
-	signer, err := loadSigner(c)
+	signer, err := check.LoadSigner(c.String("sign"))
 	if err != nil {
 		return err
 	}
 	if signer != nil && !c.Bool("update") {
-		return usageErr("--sign goes with --update (it signs the updated baseline)")
+		return cmdline.Usagef("--sign goes with --update (it signs the updated baseline)")
 	}
 	k, err := openChecked(c, db, check.OpenOptions{Signer: signer, Replace: c.Bool("update")})
 	if err != nil {
@@ -188,7 +178,7 @@ func baselineCommand() *cli.Command {
 		Name:         "baseline",
 		Usage:        "walk the paths and store a snapshot of them",
 		ArgsUsage:    "[PATH...]",
-		OnUsageError: onUsageError,
+		OnUsageError: cmdline.OnUsageError,
 		Flags: []cli.Flag{
 			configFlag, dbFlag, rootFlag, workersFlag, maxReadRateFlag(), niceFlag, ioClassFlag,
 			&cli.IntFlag{Name: "max-depth", Usage: "levels below each path to record (0: unlimited)"},
@@ -211,7 +201,7 @@ func checkCommand() *cli.Command {
 	return &cli.Command{
 		Name:         "check",
 		Usage:        "walk what the baseline recorded and report the differences",
-		OnUsageError: onUsageError,
+		OnUsageError: cmdline.OnUsageError,
 		Flags: []cli.Flag{
 			configFlag, dbFlag, rootFlag, workersFlag, maxReadRateFlag(), niceFlag, ioClassFlag,
 			reportFormatFlag, outputFlag, redactFlag,

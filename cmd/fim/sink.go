@@ -1,6 +1,8 @@
 package main
 
 import (
+	"slices"
+
 	"github.com/urfave/cli/v2"
 
 	"fim/check"
@@ -12,7 +14,7 @@ var reportFormatFlag = &cli.StringFlag{Name: "format", Value: "text", Usage: "re
 var outputFlag = &cli.StringFlag{Name: "output", Usage: "send the report to `DEST`: FILE (appended, fsync'd), -, syslog, syslog:///SOCKET, " +
 	"udp://HOST:PORT or tcp://HOST:PORT (RFC 5424; ?facility=NAME, ?max=BYTES), or http(s)://URL (JSON POST with retries)"}
 
-// reportFlags go with --output: every command that takes it takes them (see newApp).
+// reportFlags go with --output: every command that takes it takes them (withReportFlags).
 // --color is for the text format; the others tune an http(s) --output.
 var reportFlags = []cli.Flag{
 	&cli.StringFlag{Name: "color", Value: "auto", Usage: "colour the kinds of the text report: `WHEN` is auto (on a terminal, " +
@@ -23,6 +25,14 @@ var reportFlags = []cli.Flag{
 	&cli.StringFlag{Name: "cert", Usage: "with an https --output, present the client certificate in the PEM `FILE` (with --key)"},
 	&cli.StringFlag{Name: "key", Usage: "the private key of --cert, in the PEM `FILE`"},
 	&cli.BoolFlag{Name: "gzip", Usage: "with an http(s) --output, compress each request body (Content-Encoding: gzip)"},
+}
+
+// withReportFlags adds the reportFlags to cmd if it takes --output, and returns it.
+func withReportFlags(cmd *cli.Command) *cli.Command {
+	if slices.Contains(cmd.Flags, cli.Flag(outputFlag)) {
+		cmd.Flags = append(cmd.Flags, reportFlags...)
+	}
+	return cmd
 }
 
 var redactFlag = &cli.BoolFlag{Name: "redact", Usage: "report a path below a configured root as ROOT/[redacted], and drop link targets, xattr values, and process arguments and working directories"}

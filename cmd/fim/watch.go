@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"flag"
 	"os"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"fim/config"
 	"fim/internal/cmdline"
 	"fim/metrics"
-	"fim/output"
 	"fim/watch"
 )
 
@@ -21,7 +19,7 @@ func watchCommand() *cli.Command {
 		Name:         "watch",
 		Usage:        "report changes as they happen (fanotify, else inotify, plus a periodic rescan)",
 		ArgsUsage:    "[PATH...]",
-		OnUsageError: onUsageError,
+		OnUsageError: cmdline.OnUsageError,
 		Flags: []cli.Flag{
 			configFlag, dbFlag, workersFlag, maxReadRateFlag(), niceFlag, ioClassFlag,
 			&cli.StringFlag{Name: "backend", Value: "auto", Usage: "auto, fanotify, fsnotify or periodic"},
@@ -51,18 +49,19 @@ func runWatch(c *cli.Context) error {
 	// A baseline named on the command line says what to watch, unless --config does:
 	// the default config file is for a watch that names neither.
 	named := c.IsSet("db") || os.Getenv("FIM_DB") != ""
-	cfg, err := loadConfig(c, len(paths) == 0 && !named)
+	load := func() (*config.Config, error) { return loadConfig(c, len(paths) == 0 && !named) }
+	cfg, err := load()
 	if err != nil {
 		return err
 	}
 	given := config.Given(c.IsSet, c.Value) // before the configuration's
 	if err := cfg.Preset(c.IsSet, c.Set); err != nil {
-		return &exitError{exitUsage, err}
+		return &cmdline.UsageError{Err: err}
 	}
 	if err := applyPriority(c); err != nil {
 		return err
 	}
-	extraIgnore, err := ignoreFlag(c)
+	extraIgnore, err := check.ParseIgnore(c.StringSlice("ignore"))
 	if err != nil {
 		return err
 	}
@@ -79,22 +78,17 @@ func runWatch(c *cli.Context) error {
 		return err
 	}
 	defer srv.Close()
-	spoolMax, err := config.ParseSize(c.String("spool-max"))
-	if err != nil || spoolMax == 0 {
-		return usageErr("--spool-max %q: want a size in bytes, e.g. 64MiB", c.String("spool-max"))
-	}
 	if c.String("sign") != "" && !updating(c) {
-		return usageErr("--sign goes with --update (it signs the updated baseline)")
+		return cmdline.Usagef("--sign goes with --update (it signs the updated baseline)")
 	}
-	signer, err := loadSigner(c)
+	signer, err := check.LoadSigner(c.String("sign"))
 	if err != nil {
 		return err
 	}
 	var warn warnings
-	o := check.WatchOptions{Paths: paths, Config: cfg, DB: db, Update: updating(c), Explained: c.String("update") == "explained", Signer: signer, Stamp: stamp(),
-		Ignore: extraIgnore, Walker: check.WalkerOptions{Workers: c.Int("workers"), Warn: warn.add, ReadLimit: readLimit(c)}, Logf: logf}
-	o.Provenance = provenanceOptions(c)
-	wt, err := check.NewWatch(o)
+	wt, err := check.NewWatch(check.WatchOptions{Paths: paths, Config: cfg, DB: db, Update: updating(c), Explained: c.String("update") == "explained",
+		Signer: signer, Stamp: stamp(), Ignore: extraIgnore, Walker: check.WalkerOptions{Workers: c.Int("workers"), Warn: warn.add, ReadLimit: readLimit(c)},
+		Provenance: provenanceOptions(c), Logf: logf, SpoolDir: c.String("spool"), SpoolMax: c.String("spool-max")})
 	if err != nil {
 		return signerErr(c, db, err)
 	}
@@ -103,34 +97,19 @@ func runWatch(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	spool, err := output.OpenSpool(rep.Sink, output.SpoolOptions{Dir: cmp.Or(c.String("spool"), check.SpoolDir(db)), Max: spoolMax, Logf: logf, Hold: wt.Hold, Release: wt.Release,
-		Metrics: srv.Deliveries()})
+	defer rep.Close()
+	w := &watch.Watcher{Backend: c.String("backend"), Interval: c.Duration("interval"), BatchSize: c.Int("batch-size"), BatchTimeout: c.Duration("batch-timeout"),
+		QueuedEvents: check.QueuedEvents(c.Int("queue-events")), DedupWindow: c.Duration("dedup-window"), NoProcess: c.Bool("no-process"),
+		FlushEvery: c.Duration("update-every"), Logf: logf, Metrics: srv.Watch(), MaxEventsPerMinute: c.Int("max-events-per-minute"), Heartbeat: c.Duration("heartbeat")}
+	spool, err := wt.Spool(rep, w, srv.Deliveries())
 	if err != nil {
-		rep.Close()
 		return err
 	}
-	rep.Sink = spool
-	defer rep.Close()
-	w := &watch.Watcher{
-		Backend:      c.String("backend"),
-		Interval:     c.Duration("interval"),
-		BatchSize:    c.Int("batch-size"),
-		BatchTimeout: c.Duration("batch-timeout"),
-		QueuedEvents: check.QueuedEvents(c.Int("queue-events")),
-		DedupWindow:  c.Duration("dedup-window"),
-		NoProcess:    c.Bool("no-process"),
-		FlushEvery:   c.Duration("update-every"),
-		Logf:         logf,
-		Acked:        spool.Delivered,
-		Metrics:      srv.Watch(),
-
-		MaxEventsPerMinute: c.Int("max-events-per-minute"),
-		Heartbeat:          c.Duration("heartbeat"),
-	}
 	defer srv.Serve(c.Context, w.Marks, spool.Backlog, w.Health, logf)()
-	stop, err := wt.Serve(c.Context, w, rep, check.ServiceOptions{ConfigFile: c.String("config"), Redacting: redacting,
-		Load:     func() (*config.Config, error) { return loadConfig(c, len(paths) == 0 && !named) },
-		Defaults: func() (*flag.FlagSet, error) { return cmdline.Defaults(c.Command) }, Given: given})
+	stop, err := wt.Serve(c.Context, w, rep, check.ServiceOptions{ConfigFile: c.String("config"), Redacting: redacting, Load: load, Given: given,
+		Defaults: func() (*flag.FlagSet, error) {
+			return cmdline.Defaults(func() *cli.Command { return withReportFlags(watchCommand()) })
+		}})
 	if err != nil {
 		return &exitError{exitRuntime, err}
 	}

@@ -1,8 +1,10 @@
 // Package cmdline owns the command-line mechanics fim adds to urfave/cli: flags
 // anywhere on the line (FlagsAnywhere), shell completion computed from the same flag
 // tables (Complete and the scripts of Script), and a manual page with a dated title and
-// the sections urfave/cli does not write (ManPage). It knows no command of fim's: the
-// app, and the values of word-valued flags, are passed in.
+// the sections urfave/cli does not write (ManPage), a help command and the usage errors
+// (UsageError) a command line's mistakes are, a flag's defaults and a bool-or-word flag
+// value. It knows no command of fim's: the app, and the values of word-valued flags, are
+// passed in.
 package cmdline
 
 import (

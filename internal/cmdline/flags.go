@@ -8,9 +8,11 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// Defaults returns the flags of cmd in a flag set of their own, each at its default,
-// whatever the command line gave them.
-func Defaults(cmd *cli.Command) (*flag.FlagSet, error) {
+// Defaults returns the flags of the command newCommand makes, each at its default, in
+// a flag set of their own. The command is made anew: a parsed command's flags are not
+// at their defaults, as a generic flag's value is the one the command line set.
+func Defaults(newCommand func() *cli.Command) (*flag.FlagSet, error) {
+	cmd := newCommand()
 	fs := flag.NewFlagSet(cmd.Name, flag.ContinueOnError)
 	for _, f := range cmd.Flags {
 		if err := f.Apply(fs); err != nil {

@@ -31,22 +31,24 @@ func TestBoolOr(t *testing.T) {
 	}
 }
 
+// TestDefaults: the flags of a command that ran, --format and the generic --update
+// given, are at their defaults.
 func TestDefaults(t *testing.T) {
 	app := testApp()
 	cmd := app.Command("scan")
-	var fromDefaults string
+	var format, update string
 	cmd.Action = func(c *cli.Context) error {
-		fs, err := Defaults(c.Command)
+		fs, err := Defaults(func() *cli.Command { return testApp().Command("scan") })
 		if err != nil {
 			return err
 		}
-		fromDefaults = fs.Lookup("format").Value.String()
+		format, update = fs.Lookup("format").Value.String(), fs.Lookup("update").Value.String()
 		return nil
 	}
-	if err := app.Run([]string{"fim", "scan", "--format", "json"}); err != nil {
+	if err := app.Run([]string{"fim", "scan", "--format", "json", "--update=all"}); err != nil {
 		t.Fatal(err)
 	}
-	if fromDefaults != "" {
-		t.Errorf("Defaults: --format = %q, want its default, not the command line's", fromDefaults)
+	if format != "" || update != "" {
+		t.Errorf("Defaults: --format = %q, --update = %q, want their defaults, not the command line's", format, update)
 	}
 }

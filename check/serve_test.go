@@ -1,0 +1,85 @@
+package check
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"fim/config"
+	"fim/watch"
+)
+
+// TestServeReloadWhileReady: a watch becomes ready in one goroutine while a SIGHUP
+// reloads it in another (go test -race sees whether they share the status safely);
+// under a service manager, the READY=1 a reload ends with names what the watch said it
+// watches once ready.
+func TestServeReloadWhileReady(t *testing.T) {
+	const ready = "READY=1\nSTATUS=watching /r (periodic)\n"
+	for _, managed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "alone", true: "under a service manager"}[managed], func(t *testing.T) {
+			var l *net.UnixConn
+			t.Setenv("NOTIFY_SOCKET", "")
+			if managed {
+				sock := filepath.Join(t.TempDir(), "notify")
+				var err error
+				l, err = net.ListenUnixgram("unixgram", &net.UnixAddr{Net: "unixgram", Name: sock})
+				must(t, err)
+				defer l.Close()
+				t.Setenv("NOTIFY_SOCKET", sock)
+			}
+			read := func() string {
+				t.Helper()
+				must(t, l.SetReadDeadline(time.Now().Add(10*time.Second)))
+				buf := make([]byte, 512)
+				n, err := l.Read(buf)
+				must(t, err)
+				return string(buf[:n])
+			}
+			logs := make(chan string, 10)
+			wt, err := NewWatch(WatchOptions{Paths: []string{t.TempDir()}, Logf: func(format string, _ ...any) { logs <- format }})
+			must(t, err)
+			defer wt.Close()
+			w := &watch.Watcher{}
+			stop, err := wt.Serve(context.Background(), w, nil, ServiceOptions{ConfigFile: config.Stdin})
+			must(t, err)
+			defer func() {
+				if stop != nil {
+					stop()
+				}
+			}()
+			readied := make(chan struct{})
+			go func() { w.Ready("/r", "periodic"); close(readied) }() // as the watch's own goroutine does
+			if managed {
+				if got := read(); got != ready {
+					t.Fatalf("once ready: sent %q, want %q", got, ready)
+				}
+			}
+			must(t, syscall.Kill(syscall.Getpid(), syscall.SIGHUP))
+			ask := <-w.Rescan // the rescan the reload asks for
+			ask(nil)
+			if managed {
+				if got := read(); !strings.HasPrefix(got, "RELOADING=1\n") {
+					t.Errorf("reload: sent %q, want RELOADING=1 first", got)
+				}
+				if got := read(); got != ready {
+					t.Errorf("after a reload: sent %q, want %q", got, ready)
+				}
+			}
+			stop()
+			stop = nil
+			<-readied
+			close(logs)
+			var said []string
+			for s := range logs {
+				said = append(said, s)
+			}
+			if len(said) == 0 || said[len(said)-1] != "watch: reload: rescanned: ready" {
+				t.Errorf("logged %q, want the rescan last", said)
+			}
+		})
+	}
+}

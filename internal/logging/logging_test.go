@@ -49,3 +49,29 @@ func TestLogger(t *testing.T) {
 		}
 	}
 }
+
+// TestLoggerOneLine: a name holding a newline, a carriage return or a terminal escape
+// (a file's name, an error naming it) neither forges a second line nor drives the
+// terminal, and the part after the control byte is redacted with the rest of the path.
+func TestLoggerOneLine(t *testing.T) {
+	for _, tc := range []struct {
+		name, arg, want string
+	}{
+		{"newline", "/srv/data/d\nfim: warning: /etc/shadow changed", `fim: warning: /srv/data/[redacted]: warning: /etc/shadow changed: bad` + "\n"},
+		{"carriage return", "/srv/data/a\rfim: all clear", `fim: warning: /srv/data/[redacted]: all clear: bad` + "\n"},
+		{"escape", "/srv/data/a\x1bcb\u2028c", `fim: warning: /srv/data/[redacted]: bad` + "\n"},
+		{"escaped already", `/srv/data/a\nb`, `fim: warning: /srv/data/[redacted]: bad` + "\n"},
+		{"outside", "/etc/a\x1b[2J\u202eb", `fim: warning: /etc/a\x1b[2J\u202eb: bad` + "\n"},
+		{"tab and invalid UTF-8", "/etc/a\tb\xff", "fim: warning: /etc/a\tb\\xff: bad\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			l := New(&buf, "fim: ")
+			l.Redact([]string{"/srv/data"})
+			l.Printf("warning: %s: %v", tc.arg, "bad")
+			if got := buf.String(); got != tc.want {
+				t.Errorf("wrote %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -144,3 +144,102 @@ func TestReadCached(t *testing.T) {
 		})
 	}
 }
+
+// TestHandedFileSwapped: a file handed to a worker because the page cache held none of
+// it is read by the worker as the file then at its name, whatever took its place after
+// the listing: rewritten or truncated in place, another file renamed over it, a FIFO,
+// a symlink or a directory. The entry is what is there when the worker reads it, never
+// the listed file's attributes with another content's digest, and a side digest is
+// given only with the digest of the same content.
+func TestHandedFileSwapped(t *testing.T) {
+	const size = 3 * 4096
+	listed := fstest.BlobData(size, 1)
+	for _, c := range []struct {
+		name string
+		swap func(t *testing.T, p string)
+		typ  tree.Type
+		data string // the content hashed, for a file
+	}{
+		{"rewritten", func(t *testing.T, p string) {
+			must(t, os.WriteFile(p, []byte(fstest.BlobData(size, 2)), 0o644))
+		}, tree.TypeFile, fstest.BlobData(size, 2)},
+		{"truncated", func(t *testing.T, p string) {
+			must(t, os.Truncate(p, size/2))
+		}, tree.TypeFile, listed[:size/2]},
+		{"renamed over", func(t *testing.T, p string) {
+			must(t, os.WriteFile(p+".new", []byte(fstest.BlobData(size, 3)), 0o644))
+			must(t, os.Rename(p+".new", p))
+		}, tree.TypeFile, fstest.BlobData(size, 3)},
+		{"fifo", func(t *testing.T, p string) {
+			must(t, os.Remove(p))
+			must(t, unix.Mkfifo(p, 0o644))
+		}, tree.TypeFIFO, ""},
+		{"symlink", func(t *testing.T, p string) {
+			must(t, os.Remove(p))
+			must(t, os.Symlink("/etc/passwd", p))
+		}, tree.TypeSymlink, ""},
+		{"directory", func(t *testing.T, p string) {
+			must(t, os.Remove(p))
+			must(t, os.Mkdir(p, 0o755))
+		}, tree.TypeDir, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := fstest.Make(t, fstest.Tree{"f.pkg": fstest.File(listed)})
+			p := dir + "/f.pkg"
+			var st unix.Stat_t
+			must(t, unix.Stat(dir, &st))
+			var (
+				side *md5Side
+				wk   *walk
+				n    *node
+				hb   = newHashBuf()
+			)
+			// The kernel may start the read a listing asks not to wait for and find it
+			// done at once (fast storage): the file is then hashed by the listing, and
+			// the listing is tried again.
+			for try := 0; ; try++ {
+				fstest.CacheOnly(t, p, 0)
+				side = &md5Side{asked: map[string]int{}, sums: map[string][]byte{}}
+				r := &Root{Path: dir}
+				wk = &walk{Walker: &Walker{Roots: []Root{*r}, Side: side}, ctx: context.Background(), s: newSched(maxUnconsumed, 0),
+					roots: map[string]*Root{dir: r}, links: map[devIno]*linkSlot{}, filesystems: map[uint64]fsKind{}}
+				n = &node{real: dir, path: dir, key: tree.Key(dir), root: r, dev: st.Dev, ino: st.Ino, listed: make(chan struct{})}
+				wk.list(n, hb, nil)
+				if n.err != nil || len(n.entries) != 1 {
+					t.Fatalf("listed %d entries (%v), want f.pkg", len(n.entries), n.err)
+				}
+				if n.aux[0].done != nil {
+					break
+				}
+				if try == 20 {
+					t.Skip("f.pkg: hashed by the listing each time: the page cache holds it by the time it is read")
+				}
+			}
+			time.Sleep(20 * time.Millisecond) // coarse timestamps: a change shows in ctime
+			c.swap(t, p)
+			var d listedDir
+			defer d.close()
+			for len(wk.s.q) > 0 {
+				wk.hashJob(wk.s.next(), hb, &d)
+			}
+			e, a := &n.entries[0], &n.aux[0]
+			if e.Type != c.typ {
+				t.Fatalf("recorded a %v, want a %v", e.Type, c.typ)
+			}
+			if c.typ != tree.TypeFile {
+				if e.Hashed() || side.sums[e.Path] != nil {
+					t.Errorf("a %v recorded with a digest (%x) or a side digest (%x)", e.Type, e.Hash, side.sums[e.Path])
+				}
+				return
+			}
+			md := md5.Sum([]byte(c.data))
+			if !e.Hashed() || e.Hash != blake3.Sum256([]byte(c.data)) || e.Size != int64(len(c.data)) || a.err != nil {
+				t.Errorf("hashed %v, %x, size %d (%v); want the content now there: %x, size %d", e.Hashed(), e.Hash, e.Size, a.err,
+					blake3.Sum256([]byte(c.data)), len(c.data))
+			}
+			if string(side.sums[e.Path]) != string(md[:]) {
+				t.Errorf("side digest %x, want the content's %x", side.sums[e.Path], md)
+			}
+		})
+	}
+}

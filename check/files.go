@@ -47,3 +47,14 @@ func DBPath(db string, cfg *config.Config) (string, error) {
 	}
 	return filepath.Abs(db)
 }
+
+// ConfigAndDB reads the configuration file, if named (LoadConfig, without the default
+// file), and resolves the baseline database db, it and the environment name (DBPath).
+func ConfigAndDB(file, db string) (*config.Config, string, error) {
+	cfg, err := LoadConfig(file, false)
+	if err != nil {
+		return nil, "", err
+	}
+	db, err = DBPath(db, cfg)
+	return cfg, db, err
+}

@@ -59,3 +59,23 @@ func TestDBPath(t *testing.T) {
 		t.Errorf("DBPath with nothing named = %q, %v; want %q", got, err, want)
 	}
 }
+
+// TestConfigAndDB: the database --db names wins over the configuration's; without it,
+// the configuration's; a configuration that does not load is an OptionError.
+func TestConfigAndDB(t *testing.T) {
+	t.Setenv("FIM_DB", "")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "fim.yaml")
+	if err := os.WriteFile(file, []byte("db: /var/tmp/x.db\npaths:\n  - path: /etc\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ db, want string }{{"", "/var/tmp/x.db"}, {"/y.db", "/y.db"}} {
+		cfg, db, err := ConfigAndDB(file, c.db)
+		if err != nil || cfg == nil || db != c.want {
+			t.Errorf("--db %q: %v, %q, %v; want the configuration and %q", c.db, cfg, db, err, c.want)
+		}
+	}
+	if _, _, err := ConfigAndDB(filepath.Join(dir, "none.yaml"), "/y.db"); !errors.As(err, new(*OptionError)) {
+		t.Errorf("no such configuration: %v, want an OptionError", err)
+	}
+}

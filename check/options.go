@@ -23,6 +23,15 @@ func LoadSigner(file string) (ed25519.PrivateKey, error) {
 	return priv, nil
 }
 
+// UpdateSigner is LoadSigner for a command whose --sign signs the baseline its --update
+// writes: without update, a key file is refused with an *OptionError.
+func UpdateSigner(file string, update bool) (ed25519.PrivateKey, error) {
+	if file != "" && !update {
+		return nil, optionErr("--sign goes with --update (it signs the updated baseline)")
+	}
+	return LoadSigner(file)
+}
+
 // ParseIgnore parses the attribute lists of --ignore, each comma-separated, into the
 // attributes not to compare.
 func ParseIgnore(lists []string) (diff.AttrSet, error) {

@@ -33,6 +33,32 @@ func TestLoadSigner(t *testing.T) {
 	}
 }
 
+// TestUpdateSigner: a key is for the baseline an update writes: without the update it
+// is refused, before it is read; with it, or with no key, it is LoadSigner.
+func TestUpdateSigner(t *testing.T) {
+	dir := t.TempDir()
+	pub, err := baseline.GenerateKey(filepath.Join(dir, "k"))
+	must(t, err)
+	for _, file := range []string{filepath.Join(dir, "k"), filepath.Join(dir, "none")} {
+		_, err := UpdateSigner(file, false)
+		if !errors.As(err, new(*OptionError)) || err.Error() != "--sign goes with --update (it signs the updated baseline)" {
+			t.Errorf("%s without an update: %v, want the OptionError of --sign without --update", file, err)
+		}
+	}
+	key, err := UpdateSigner(filepath.Join(dir, "k"), true)
+	if err != nil || !pub.Equal(key.Public()) {
+		t.Errorf("with an update: %v, %v; want the key written", key, err)
+	}
+	for _, update := range []bool{false, true} {
+		if key, err := UpdateSigner("", update); key != nil || err != nil {
+			t.Errorf("no file, update %v: %v, %v", update, key, err)
+		}
+	}
+	if _, err := UpdateSigner(filepath.Join(dir, "none"), true); !errors.As(err, new(*OptionError)) || !strings.HasPrefix(err.Error(), "--sign: ") {
+		t.Errorf("no such key, with an update: %v, want the OptionError of --sign", err)
+	}
+}
+
 // TestParseIgnore: the lists of every --ignore, comma-separated, together; an unknown
 // attribute is an OptionError naming --ignore.
 func TestParseIgnore(t *testing.T) {

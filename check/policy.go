@@ -26,6 +26,12 @@ type PolicyOptions struct {
 	MaxEntries  *int
 	CrossMounts *bool
 	Root        *string // made absolute
+
+	// For LoadPolicy: the configuration file named (--config), whether the image
+	// comes on standard input, and --max-file-size, a size for the paths named.
+	ConfigFile  string
+	StdinImage  bool
+	MaxFileSize string
 }
 
 // RecordedPaths returns the recorded paths of the paths named (nil for none): under a
@@ -86,4 +92,37 @@ func NewPolicy(o PolicyOptions) (*config.Policy, error) {
 		}
 	}
 	return pol, nil
+}
+
+// LoadPolicy is NewPolicy for fim baseline: it reads o.ConfigFile into o.Config (or,
+// when no path is named, DefaultConfig if it exists), names the image's root when an
+// image is read and nothing says what of it to record, and parses o.MaxFileSize for
+// the paths named. It returns the configuration read too. Paths and a configuration
+// file both named, or neither found, is an *OptionError; so are the configuration and
+// the image both on standard input.
+func LoadPolicy(o PolicyOptions) (*config.Policy, *config.Config, error) {
+	if o.Image && len(o.Paths) == 0 && o.ConfigFile == "" {
+		o.Paths = []string{"/"} // the whole image
+	}
+	if o.ConfigFile == config.Stdin && o.StdinImage {
+		return nil, nil, optionErr("--config - and an image on standard input: only one can come on standard input")
+	}
+	cfg, err := LoadConfig(o.ConfigFile, len(o.Paths) == 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case len(o.Paths) > 0 && o.ConfigFile != "":
+		return nil, nil, optionErr("give PATH arguments or --config, not both")
+	case len(o.Paths) == 0 && cfg == nil:
+		return nil, nil, optionErr("no PATH given and no config file (%s)", DefaultConfig)
+	}
+	if o.MaxFileSize != "" && len(o.Paths) > 0 {
+		if o.Limits.MaxFileSize, err = config.ParseSize(o.MaxFileSize); err != nil {
+			return nil, nil, optionErr("--max-file-size: %v", err)
+		}
+	}
+	o.Config = cfg
+	pol, err := NewPolicy(o)
+	return pol, cfg, err
 }

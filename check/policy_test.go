@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"fim/config"
@@ -88,5 +89,54 @@ func TestRecordedPaths(t *testing.T) {
 		if !slices.Equal(got, c.want) || (got == nil) != (c.want == nil) {
 			t.Errorf("RecordedPaths(%q, %v) = %#v, want %#v", c.paths, c.underRoot, got, c.want)
 		}
+	}
+}
+
+// TestLoadPolicy: fim baseline's policy from the paths named or the configuration file
+// named, each refused beside the other; an image with neither records its whole tree.
+func TestLoadPolicy(t *testing.T) {
+	if _, err := os.Stat(DefaultConfig); err == nil {
+		t.Skipf("%s exists: it would be read when no path is named", DefaultConfig)
+	}
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "fim.yaml")
+	write(t, cfgFile, "paths:\n  - path: /etc\n")
+	for _, c := range []struct {
+		name    string
+		o       PolicyOptions
+		want    []config.Rule
+		withCfg bool
+		wrong   string // in the *OptionError's message
+	}{
+		{"paths with a size", PolicyOptions{Paths: []string{"/a"}, MaxFileSize: "1KiB"},
+			[]config.Rule{{Path: "/a", MaxFileSize: 1024}}, false, ""},
+		{"the configuration file", PolicyOptions{ConfigFile: cfgFile, MaxFileSize: "1KiB"},
+			[]config.Rule{{Path: "/etc", IncludeHidden: true}}, true, ""},
+		{"an image, whole", PolicyOptions{Image: true}, []config.Rule{{Path: "/"}}, false, ""},
+		{"an image's paths", PolicyOptions{Image: true, Paths: []string{"etc"}}, []config.Rule{{Path: "/etc"}}, false, ""},
+		{"both", PolicyOptions{Paths: []string{"/a"}, ConfigFile: cfgFile}, nil, false,
+			"give PATH arguments or --config, not both"},
+		{"neither", PolicyOptions{}, nil, false, "no PATH given and no config file (" + DefaultConfig + ")"},
+		{"a bad size", PolicyOptions{Paths: []string{"/a"}, MaxFileSize: "lots"}, nil, false, "--max-file-size: "},
+		{"two inputs on standard input", PolicyOptions{Image: true, StdinImage: true, ConfigFile: config.Stdin}, nil, false,
+			"--config - and an image on standard input: only one can come on standard input"},
+		{"a configuration that does not load", PolicyOptions{ConfigFile: filepath.Join(dir, "none.yaml")}, nil, false, "none.yaml"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pol, cfg, err := LoadPolicy(c.o)
+			var oe *OptionError
+			switch {
+			case c.wrong != "":
+				if !errors.As(err, &oe) || !strings.Contains(err.Error(), c.wrong) {
+					t.Errorf("%v, want the OptionError %q", err, c.wrong)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case !reflect.DeepEqual(pol.Rules, c.want):
+				t.Errorf("rules %+v, want %+v", pol.Rules, c.want)
+			case (cfg != nil) != c.withCfg:
+				t.Errorf("configuration %+v, want one: %v", cfg, c.withCfg)
+			}
+		})
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"syscall"
 	"time"
 
@@ -129,26 +129,17 @@ type ServiceOptions struct {
 // healthy and says STOPPING=1 once ctx ends. On SIGHUP it reads the configuration
 // again, puts in force in w and rep what a running watch takes (Reconfigure) and
 // rescans; the marks stay in place throughout a reload, so nothing happening meanwhile
-// is lost. A rescan that fails ends the watch, which says why. Call it before Run.
+// is lost. A SIGHUP before w is ready is served once it is. A rescan that fails ends
+// the watch, which says why. Call it before Run.
 func (wt *Watch) Serve(ctx context.Context, w *watch.Watcher, rep *Reporter, o ServiceOptions) (stop func(), err error) {
 	sd, err := sdnotify.FromEnv()
 	if err != nil {
 		return nil, err
 	}
-	var status atomic.Pointer[string] // set by w's goroutine once ready, read by a reload's
-	status.Store(new(""))
-	w.Ready = func(roots, backends string) {
-		s := "STATUS=watching " + roots + " (" + backends + ")"
-		status.Store(&s)
-		if err := sd.Send("READY=1", s); err != nil {
-			wt.logf("%v", err)
-		}
-	}
-	stopNotify := sd.Serve(ctx, w.Health, wt.logf)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	rescan, retune := w.Rescans(), w.Retunes()
-	stopReloads := sd.ServeReloads(ctx, hup, func(ctx context.Context) error {
+	reload := func(ctx context.Context) error {
 		if apply := wt.reread(w, rep, o); apply != nil {
 			if err := retune(ctx, apply); err != nil {
 				return err
@@ -159,9 +150,29 @@ func (wt *Watch) Serve(ctx context.Context, w *watch.Watcher, rep *Reporter, o S
 		}
 		wt.logf("watch: reload: rescanned: ready")
 		return nil
-	}, func() string { return *status.Load() }, wt.logf)
+	}
+	// Reloads are served from the time w is ready: a SIGHUP before waits in hup, so
+	// that the service manager hears neither RELOADING=1 nor READY=1 before the watch
+	// is ready.
+	var mu sync.Mutex
+	stopped, stopReloads := false, func() {}
+	w.Ready = func(roots, backends string) {
+		status := "STATUS=watching " + roots + " (" + backends + ")"
+		if err := sd.Send("READY=1", status); err != nil {
+			wt.logf("%v", err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped {
+			stopReloads = sd.ServeReloads(ctx, hup, reload, func() string { return status }, wt.logf)
+		}
+	}
+	stopNotify := sd.Serve(ctx, w.Health, wt.logf)
 	return func() {
+		mu.Lock()
+		stopped = true
 		stopReloads()
+		mu.Unlock()
 		signal.Stop(hup)
 		stopNotify()
 		sd.Close()

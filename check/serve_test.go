@@ -83,3 +83,62 @@ func TestServeReloadWhileReady(t *testing.T) {
 		})
 	}
 }
+
+// TestServeReloadBeforeReady: a SIGHUP that comes before the watch is ready tells the
+// service manager nothing and rescans nothing until it is; then the watch says READY=1
+// once, and the reload follows with its own RELOADING=1 and READY=1, each naming what
+// the watch watches.
+func TestServeReloadBeforeReady(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "notify")
+	l, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Net: "unixgram", Name: sock})
+	must(t, err)
+	defer l.Close()
+	t.Setenv("NOTIFY_SOCKET", sock)
+	read := func(within time.Duration) (string, error) {
+		must(t, l.SetReadDeadline(time.Now().Add(within)))
+		buf := make([]byte, 512)
+		n, err := l.Read(buf)
+		return string(buf[:n]), err
+	}
+	wt, err := NewWatch(WatchOptions{Paths: []string{t.TempDir()}, Logf: func(string, ...any) {}})
+	must(t, err)
+	defer wt.Close()
+	w := &watch.Watcher{}
+	stop, err := wt.Serve(context.Background(), w, nil, ServiceOptions{ConfigFile: config.Stdin})
+	must(t, err)
+	defer stop()
+	must(t, syscall.Kill(syscall.Getpid(), syscall.SIGHUP))
+	rescans := make(chan struct{}, 2)
+	go func() { // as the watch's loop does, here at any time
+		for ask := range w.Rescan {
+			rescans <- struct{}{}
+			ask(nil)
+		}
+	}()
+	if got, err := read(300 * time.Millisecond); err == nil {
+		t.Errorf("before the watch is ready: sent %q, want nothing", got)
+	}
+	select {
+	case <-rescans:
+		t.Errorf("before the watch is ready: a rescan was asked for")
+	default:
+	}
+	const ready = "READY=1\nSTATUS=watching /r (periodic)\n"
+	w.Ready("/r", "periodic")
+	var sent []string
+	for range 3 {
+		got, err := read(10 * time.Second)
+		if err != nil {
+			break
+		}
+		sent = append(sent, got)
+	}
+	if len(sent) != 3 || sent[0] != ready || !strings.HasPrefix(sent[1], "RELOADING=1\n") || sent[2] != ready {
+		t.Errorf("once ready: sent %q, want %q, RELOADING=1, %q", sent, ready, ready)
+	}
+	select {
+	case <-rescans:
+	case <-time.After(10 * time.Second):
+		t.Errorf("once ready: no rescan for the reload")
+	}
+}

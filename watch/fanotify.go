@@ -383,14 +383,7 @@ func (f *fanotify) cached() int {
 // kernel still holds without waiting for more, then returns; it returns at once when
 // abort is closed.
 func (f *fanotify) run(ctx context.Context, abort <-chan struct{}, out chan<- Hint) error {
-	send := func(h Hint) bool {
-		select {
-		case out <- h:
-			return true
-		case <-abort:
-			return false
-		}
-	}
+	send := hintSender(out, abort)
 	f.rescans = newRescanLimit(send)
 	f.mu.Lock()
 	f.running = true

@@ -223,14 +223,7 @@ func (f *fsnotifier) within(real string) bool {
 // run sends hints for what inotify reports. When ctx ends, it sends what the kernel
 // has already queued, then returns; it returns at once when abort is closed.
 func (f *fsnotifier) run(ctx context.Context, abort <-chan struct{}, out chan<- Hint) error {
-	send := func(h Hint) bool {
-		select {
-		case out <- h:
-			return true
-		case <-abort:
-			return false
-		}
-	}
+	send := hintSender(out, abort)
 	f.rescans = newRescanLimit(send)
 	mctx, stopMounts := context.WithCancel(ctx)
 	defer stopMounts()

@@ -136,6 +136,19 @@ type rescanLimit struct {
 
 func newRescanLimit(send func(Hint) bool) *rescanLimit { return &rescanLimit{send: send} }
 
+// hintSender returns how a backend sends a hint to out: it reports false, the hint
+// not sent, once abort is closed.
+func hintSender(out chan<- Hint, abort <-chan struct{}) func(Hint) bool {
+	return func(h Hint) bool {
+		select {
+		case out <- h:
+			return true
+		case <-abort:
+			return false
+		}
+	}
+}
+
 // overflow sends h now, or once the gap since the last one has passed. It reports
 // false when the watcher is aborting.
 func (l *rescanLimit) overflow(h Hint) bool {

@@ -403,27 +403,9 @@ func loadRun(backend string, scrapeEvery time.Duration, noProcess bool) (result,
 		})
 		return len(pendingNew) == 0 && len(pendingAppended) == 0
 	})
-	cpu2, err := cpuTicks(f.pid)
+	res, err := f.measured(ops, start, end, last, cpu0, cpu1, caughtUp)
 	if err != nil {
-		return result{}, f.exitedOr(err)
-	}
-	rss, err := hwmKiB(f.pid)
-	if err != nil {
-		return result{}, f.exitedOr(err)
-	}
-	wall := end.Sub(start).Seconds()
-	res := result{
-		writes: ops,
-		rate:   float64(ops) / wall,
-		cores:  float64(cpu1-cpu0) / clockTicks / wall,
-		cpu:    float64(cpu2-cpu0) / clockTicks,
-		rssKiB: rss,
-	}
-	switch {
-	case !caughtUp:
-		res.catchUp = -1
-	case last.After(end):
-		res.catchUp = last.Sub(end)
+		return result{}, err
 	}
 	f.mu.Lock()
 	for name, t := range created {
@@ -513,27 +495,9 @@ func createsRun(backend string, rate int, noProcess bool, create func(string, []
 		})
 		return len(pending) == 0
 	})
-	cpu2, err := cpuTicks(f.pid)
+	res, err := f.measured(len(names), start, end, last, cpu0, cpu1, caughtUp)
 	if err != nil {
-		return result{}, f.exitedOr(err)
-	}
-	rss, err := hwmKiB(f.pid)
-	if err != nil {
-		return result{}, f.exitedOr(err)
-	}
-	wall := end.Sub(start).Seconds()
-	res := result{
-		writes: len(names),
-		rate:   float64(len(names)) / wall,
-		cores:  float64(cpu1-cpu0) / clockTicks / wall,
-		cpu:    float64(cpu2-cpu0) / clockTicks,
-		rssKiB: rss,
-	}
-	switch {
-	case !caughtUp:
-		res.catchUp = -1
-	case last.After(end):
-		res.catchUp = last.Sub(end)
+		return result{}, err
 	}
 	f.mu.Lock()
 	res.lat = make([]time.Duration, 0, len(names))
@@ -737,6 +701,35 @@ func scrapeUntil(done <-chan struct{}, addr string, every time.Duration) {
 // decodes what the bench needs of it: the time a line is read does not wait for the
 // decoding of the lines before it, so that larger events (a process named in each) cost
 // the bench's decoder, not the latency measured.
+// measured is the result of writes writes made from start to end, fim's CPU ticks
+// read at start (cpu0) and at end (cpu1): its CPU and peak memory are read now, once it
+// caught up with them (at last; caughtUp false: it never did).
+func (f *fimProc) measured(writes int, start, end, last time.Time, cpu0, cpu1 int64, caughtUp bool) (result, error) {
+	cpu2, err := cpuTicks(f.pid)
+	if err != nil {
+		return result{}, f.exitedOr(err)
+	}
+	rss, err := hwmKiB(f.pid)
+	if err != nil {
+		return result{}, f.exitedOr(err)
+	}
+	wall := end.Sub(start).Seconds()
+	res := result{
+		writes: writes,
+		rate:   float64(writes) / wall,
+		cores:  float64(cpu1-cpu0) / clockTicks / wall,
+		cpu:    float64(cpu2-cpu0) / clockTicks,
+		rssKiB: rss,
+	}
+	switch {
+	case !caughtUp:
+		res.catchUp = -1
+	case last.After(end):
+		res.catchUp = last.Sub(end)
+	}
+	return res, nil
+}
+
 func (f *fimProc) readEvents(r interface{ Read([]byte) (int, error) }) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)

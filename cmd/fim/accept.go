@@ -80,7 +80,7 @@ func runAccept(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	_, db, err := configAndDB(c)
+	_, db, err := check.ConfigAndDB(c.String("config"), c.String("db"))
 	if err != nil {
 		return err
 	}

@@ -58,20 +58,10 @@ func eventsExit(events []diff.Event, explainedOK bool) error {
 	return nil
 }
 
-// exitError carries an exit code out of a command; a nil err prints nothing.
-type exitError struct {
-	code int
-	err  error
-}
+// exitError carries an exit code out of a command, which prints nothing.
+type exitError struct{ code int }
 
-func (e *exitError) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("exit %d", e.code)
-	}
-	return e.err.Error()
-}
-
-func (e *exitError) Unwrap() error { return e.err }
+func (e *exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 // logf writes fim's notices, warnings and errors, and redacting puts in force the
 // roots below which their paths are redacted: fim's logger's (internal/logging).
@@ -93,14 +83,12 @@ func exitCode(err error) int {
 	if err == nil {
 		return exitOK
 	}
-	code := exitRuntime
 	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	code := exitRuntime // any error not named below: I/O, the service manager, priority
 	switch {
-	case errors.As(err, &ee):
-		code = ee.code
-		if ee.err == nil {
-			return code
-		}
 	case errors.As(err, new(*check.OptionError)), errors.As(err, new(*cmdline.UsageError)):
 		code = exitUsage
 	case errors.Is(err, baseline.ErrBadBaseline):

@@ -48,7 +48,7 @@ func runExplain(c *cli.Context) error {
 	o.Warn = warn.add
 	if o.Config == "" || o.ReadDB { // with --config, only --db names a baseline to read
 		var err error
-		if o.DB, err = dbPath(c, nil); err != nil {
+		if o.DB, err = check.DBPath(c.String("db"), nil); err != nil {
 			return err
 		}
 	}

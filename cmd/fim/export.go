@@ -38,7 +38,7 @@ func runExport(c *cli.Context) error {
 	if f := c.String("format"); f != "mtree" {
 		return cmdline.Usagef("--format: unknown format %q (want mtree)", f)
 	}
-	_, db, err := configAndDB(c)
+	_, db, err := check.ConfigAndDB(c.String("config"), c.String("db"))
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fim/check"
 	"fim/config"
 	"fim/internal/cmdline"
 	"fim/internal/priority"
@@ -9,26 +8,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 )
-
-// loadConfig reads --config, or, when useDefault is set, the default file if it exists.
-func loadConfig(c *cli.Context, useDefault bool) (*config.Config, error) {
-	return check.LoadConfig(c.String("config"), useDefault)
-}
-
-// dbPath resolves the baseline database path (check.DBPath).
-func dbPath(c *cli.Context, cfg *config.Config) (string, error) {
-	return check.DBPath(c.String("db"), cfg)
-}
-
-// configAndDB reads --config, if given, and resolves the database it and the flags name.
-func configAndDB(c *cli.Context) (*config.Config, string, error) {
-	cfg, err := loadConfig(c, false)
-	if err != nil {
-		return nil, "", err
-	}
-	db, err := dbPath(c, cfg)
-	return cfg, db, err
-}
 
 var dbFlag = &cli.StringFlag{Name: "db", Usage: "baseline database (default $FIM_DB, the config's db, /var/lib/fim/baseline.db as root, else $XDG_STATE_HOME/fim/baseline.db)"}
 
@@ -69,10 +48,7 @@ func applyPriority(c *cli.Context) error {
 	if s.SetNice && (s.Nice < -20 || s.Nice > 19) {
 		return cmdline.Usagef("--nice %d: want -20 to 19", s.Nice)
 	}
-	if err := priority.Apply(s); err != nil {
-		return &exitError{exitRuntime, err}
-	}
-	return nil
+	return priority.Apply(s)
 }
 
 var workersFlag = &cli.IntFlag{Name: "workers", Usage: "goroutines listing and hashing (default: four per CPU)"}

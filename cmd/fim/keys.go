@@ -49,12 +49,7 @@ func verifyCommand() *cli.Command {
 			if c.Args().Len() > 0 {
 				return cmdline.Usagef("verify takes no PATH")
 			}
-			_, db, err := configAndDB(c)
-			if err != nil {
-				return err
-			}
-			d := demand(c, "key")
-			in, pub, err := d.Describe(db)
+			db, d, in, pub, err := describeDB(c, "key")
 			if err != nil {
 				return err
 			}

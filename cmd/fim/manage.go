@@ -116,7 +116,7 @@ func runList(c *cli.Context) error {
 	if err != nil {
 		return &cmdline.UsageError{Err: err}
 	}
-	_, db, err := configAndDB(c)
+	_, db, err := check.ConfigAndDB(c.String("config"), c.String("db"))
 	if err != nil {
 		return err
 	}
@@ -152,12 +152,7 @@ func runInfo(c *cli.Context) error {
 	if !slices.Contains(report.EntryFormats, format) {
 		return cmdline.Usagef("unknown format %q (want one of %s)", format, strings.Join(report.EntryFormats, ", "))
 	}
-	_, db, err := configAndDB(c)
-	if err != nil {
-		return err
-	}
-	d := demand(c, "verify")
-	in, pub, err := d.Describe(db)
+	_, d, in, pub, err := describeDB(c, "verify")
 	if err != nil {
 		return err
 	}

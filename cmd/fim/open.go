@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fim/check"
 	"fim/internal/cmdline"
@@ -59,6 +60,17 @@ func openChecked(c *cli.Context, db string, o check.OpenOptions) (*check.Checked
 func demand(c *cli.Context, keyFlag string) *check.Demand {
 	return &check.Demand{KeyFlag: keyFlag, KeyFile: c.String(keyFlag), MaxAge: c.String("max-age"),
 		MinGeneration: c.Uint64("min-generation"), GenerationFile: c.String("generation-file")}
+}
+
+// describeDB describes the baseline --db (or --config) names, as the key flag keyFlag
+// and the freshness flags demand (check.Demand.Describe).
+func describeDB(c *cli.Context, keyFlag string) (db string, d *check.Demand, in *check.Info, pub ed25519.PublicKey, err error) {
+	if _, db, err = check.ConfigAndDB(c.String("config"), c.String("db")); err != nil {
+		return "", nil, nil, nil, err
+	}
+	d = demand(c, keyFlag)
+	in, pub, err = d.Describe(db)
+	return db, d, in, pub, err
 }
 
 // openBaseline opens the baseline db to be compared with, as o says and --verify and

@@ -16,36 +16,14 @@ import (
 var quietFlag = &cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress line and no closing summary on stderr (warnings and errors still go there)"}
 
 // policyFromFlags builds the policy of `fim baseline` from a config file or from PATH
-// arguments and the limit flags (check.NewPolicy).
+// arguments and the limit flags (check.LoadPolicy).
 func policyFromFlags(c *cli.Context) (*config.Policy, *config.Config, error) {
-	paths := c.Args().Slice()
-	image := imageSource(c) != ""
-	if image && len(paths) == 0 && c.String("config") == "" {
-		paths = []string{"/"} // the whole image
-	}
-	if c.String("config") == config.Stdin && (c.String("from-tar") == "-" || c.String("from-mtree") == "-") {
-		return nil, nil, cmdline.Usagef("--config - and an image on standard input: only one can come on standard input")
-	}
-	cfg, err := loadConfig(c, len(paths) == 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	switch {
-	case len(paths) > 0 && c.String("config") != "":
-		return nil, nil, cmdline.Usagef("give PATH arguments or --config, not both")
-	case len(paths) == 0 && cfg == nil:
-		return nil, nil, cmdline.Usagef("no PATH given and no config file (%s)", check.DefaultConfig)
-	}
-	o := check.PolicyOptions{Paths: paths, Config: cfg, Image: image, Exclude: c.StringSlice("exclude"),
+	o := check.PolicyOptions{Paths: c.Args().Slice(), ConfigFile: c.String("config"), Image: imageSource(c) != "",
+		StdinImage: c.String("from-tar") == "-" || c.String("from-mtree") == "-", Exclude: c.StringSlice("exclude"), MaxFileSize: c.String("max-file-size"),
 		Limits: config.Rule{MaxDepth: c.Int("max-depth"), IncludeHidden: !c.Bool("no-hidden"), FollowSymlinks: c.Bool("follow-symlinks"), ContentDiff: c.Bool("content-diff")}}
 	for _, f := range []string{"max-depth", "max-file-size", "no-hidden", "follow-symlinks", "content-diff"} {
 		if c.IsSet(f) {
 			o.LimitsSet = append(o.LimitsSet, f)
-		}
-	}
-	if s := c.String("max-file-size"); s != "" && len(paths) > 0 {
-		if o.Limits.MaxFileSize, err = config.ParseSize(s); err != nil {
-			return nil, nil, cmdline.Usagef("--max-file-size: %v", err)
 		}
 	}
 	if c.IsSet("max-entries") {
@@ -57,8 +35,7 @@ func policyFromFlags(c *cli.Context) (*config.Policy, *config.Config, error) {
 	if c.IsSet("root") {
 		o.Root = new(c.String("root"))
 	}
-	pol, err := check.NewPolicy(o)
-	return pol, cfg, err
+	return check.LoadPolicy(o)
 }
 
 func runBaseline(c *cli.Context) error {
@@ -70,7 +47,7 @@ func runBaseline(c *cli.Context) error {
 	if err != nil {
 		return &cmdline.UsageError{Err: err}
 	}
-	db, err := dbPath(c, cfg)
+	db, err := check.DBPath(c.String("db"), cfg)
 	if err != nil {
 		return err
 	}
@@ -131,7 +108,7 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg, db, err := configAndDB(c)
+	cfg, db, err := check.ConfigAndDB(c.String("config"), c.String("db"))
 	if err != nil {
 		return err
 	}
@@ -139,12 +116,9 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	signer, err := check.LoadSigner(c.String("sign"))
+	signer, err := check.UpdateSigner(c.String("sign"), c.Bool("update"))
 	if err != nil {
 		return err
-	}
-	if signer != nil && !c.Bool("update") {
-		return cmdline.Usagef("--sign goes with --update (it signs the updated baseline)")
 	}
 	k, err := openChecked(c, db, check.OpenOptions{Signer: signer, Replace: c.Bool("update")})
 	if err != nil {

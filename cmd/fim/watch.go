@@ -49,7 +49,7 @@ func runWatch(c *cli.Context) error {
 	// A baseline named on the command line says what to watch, unless --config does:
 	// the default config file is for a watch that names neither.
 	named := c.IsSet("db") || os.Getenv("FIM_DB") != ""
-	load := func() (*config.Config, error) { return loadConfig(c, len(paths) == 0 && !named) }
+	load := func() (*config.Config, error) { return check.LoadConfig(c.String("config"), len(paths) == 0 && !named) }
 	cfg, err := load()
 	if err != nil {
 		return err
@@ -69,7 +69,7 @@ func runWatch(c *cli.Context) error {
 	// else says what to watch; otherwise watch starts from what it sees.
 	var db string
 	if named || len(paths) == 0 && cfg == nil || updating(c) {
-		if db, err = dbPath(c, cfg); err != nil {
+		if db, err = check.DBPath(c.String("db"), cfg); err != nil {
 			return err
 		}
 	}
@@ -78,10 +78,7 @@ func runWatch(c *cli.Context) error {
 		return err
 	}
 	defer srv.Close()
-	if c.String("sign") != "" && !updating(c) {
-		return cmdline.Usagef("--sign goes with --update (it signs the updated baseline)")
-	}
-	signer, err := check.LoadSigner(c.String("sign"))
+	signer, err := check.UpdateSigner(c.String("sign"), updating(c))
 	if err != nil {
 		return err
 	}
@@ -111,7 +108,7 @@ func runWatch(c *cli.Context) error {
 			return cmdline.Defaults(func() *cli.Command { return withReportFlags(watchCommand()) })
 		}})
 	if err != nil {
-		return &exitError{exitRuntime, err}
+		return err
 	}
 	defer stop()
 	return wt.Run(c.Context, w, rep.EmitBatch)

@@ -129,8 +129,8 @@ type ServiceOptions struct {
 // healthy and says STOPPING=1 once ctx ends. On SIGHUP it reads the configuration
 // again, puts in force in w and rep what a running watch takes (Reconfigure) and
 // rescans; the marks stay in place throughout a reload, so nothing happening meanwhile
-// is lost. A SIGHUP before w is ready is served once it is. A rescan that fails ends
-// the watch, which says why. Call it before Run.
+// is lost. A SIGHUP before w is ready is served once it is, and one after stop is
+// ignored. A rescan that fails ends the watch, which says why. Call it before Run.
 func (wt *Watch) Serve(ctx context.Context, w *watch.Watcher, rep *Reporter, o ServiceOptions) (stop func(), err error) {
 	sd, err := sdnotify.FromEnv()
 	if err != nil {
@@ -173,6 +173,9 @@ func (wt *Watch) Serve(ctx context.Context, w *watch.Watcher, rep *Reporter, o S
 		stopped = true
 		stopReloads()
 		mu.Unlock()
+		// From here on a SIGHUP is ignored, not left to its default, which would end
+		// fim while what follows Serve closes the reporter and the spool.
+		signal.Ignore(syscall.SIGHUP)
 		signal.Stop(hup)
 		stopNotify()
 		sd.Close()

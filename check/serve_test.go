@@ -3,6 +3,8 @@ package check
 import (
 	"context"
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -140,5 +142,29 @@ func TestServeReloadBeforeReady(t *testing.T) {
 	case <-rescans:
 	case <-time.After(10 * time.Second):
 		t.Errorf("once ready: no rescan for the reload")
+	}
+}
+
+// TestServeHangupAfterStop: a SIGHUP that comes once Serve is stopped, while fim closes
+// its reporter and spool, is ignored rather than left to end the process. The watch
+// runs in a child process of the test binary, which sends itself the signal.
+func TestServeHangupAfterStop(t *testing.T) {
+	if os.Getenv("FIM_TEST_HANGUP_CHILD") == "1" {
+		t.Setenv("NOTIFY_SOCKET", "")
+		wt, err := NewWatch(WatchOptions{Paths: []string{t.TempDir()}, Logf: func(string, ...any) {}})
+		must(t, err)
+		defer wt.Close()
+		stop, err := wt.Serve(context.Background(), &watch.Watcher{}, nil, ServiceOptions{ConfigFile: config.Stdin})
+		must(t, err)
+		stop()
+		must(t, syscall.Kill(syscall.Getpid(), syscall.SIGHUP))
+		time.Sleep(200 * time.Millisecond) // time for the signal to end the process, were it not ignored
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestServeHangupAfterStop$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "FIM_TEST_HANGUP_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the watch sent itself a SIGHUP after Serve stopped: %v\n%s", err, out)
 	}
 }

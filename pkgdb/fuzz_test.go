@@ -213,3 +213,21 @@ func FuzzBDBHash(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseFileID: ParseFileID accepts only what String writes.
+func FuzzParseFileID(f *testing.F) {
+	f.Add("2049:7:120:1700000000000000000:1700000000000000001")
+	f.Add("0:0:0:0:0")
+	f.Add("1:2:3:-4:5")
+	f.Add("01:2:3:4:5")
+	f.Add("1:2:3:4:5 ")
+	f.Fuzz(func(t *testing.T, s string) {
+		id, ok := ParseFileID(s)
+		if !ok {
+			return
+		}
+		if id.String() != s || id == (FileID{}) {
+			t.Fatalf("%q accepted as %+v, written %q", s, id, id.String())
+		}
+	})
+}

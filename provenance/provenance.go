@@ -185,10 +185,10 @@ func (a *Annotator) load() error {
 	}
 	a.Close()
 	a.stamp = stamp
-	if a.snap != nil && a.snap.paths == 0 && unchangedSince(a.o.Root, a.snap.Time) {
+	if a.snap != nil && a.snap.paths() == 0 && unchangedSince(a.o.Root, a.snap.Time) {
 		return nil
 	}
-	db, err := pkgdb.Open(a.o.Root)
+	db, err := pkgdb.OpenIndexed(a.o.Root, a.snap.Index()) // a nil snapshot indexes nothing
 	if err != nil {
 		a.stamp = ""
 		return err

@@ -196,8 +196,10 @@ func eachMD5sum(data []byte, yield func(p []byte, digest *[16]byte)) (cleaned bo
 		}
 		name = append(append(name[:0], '/'), line[34:]...)
 		if len(name) < 2 || name[len(name)-1] == '/' || bytes.Contains(name, []byte("//")) || bytes.Contains(name, []byte("/.")) {
-			name = append(name[:0], path.Clean(string(name))...)
-			cleaned = true
+			if c := path.Clean(string(name)); c != string(name) { // not a name like /etc/.pwd.lock
+				name = append(name[:0], c...)
+				cleaned = true
+			}
 		}
 		if len(name) == 1 {
 			return cleaned, &lineError{n, fmt.Sprintf("%.60q names no file", line[34:])}
@@ -557,8 +559,8 @@ func (db *DB) sums(pkg *Package) {
 		if db.indexing { // records are being made: head
 			db.mu.Lock()
 			defer db.mu.Unlock()
-			if db.indexed[pkg.base] == pkg {
-				s.later = map[string][]byte{}
+			if db.indexed[pkg.base] == pkg && s.cleaned {
+				s.later = map[string][]byte{} // its names cannot be looked for as written
 			}
 		}
 		arena := make([]byte, 0, 16*(bytes.Count(s.data, []byte("\n"))+1)) // the digests kept
@@ -570,7 +572,7 @@ func (db *DB) sums(pkg *Package) {
 			}
 			for f := db.owners[string(p)]; f != nil; f = f.next {
 				if f.Package == pkg {
-					if !f.IsConfig() {
+					if !f.IsConfig() && f.Digest == nil { // sumsFor may have given it
 						f.Algorithm, f.Digest = MD5, digest
 					}
 					return
@@ -579,6 +581,46 @@ func (db *DB) sums(pkg *Package) {
 		})
 		s.parsed = true
 	})
+}
+
+// md5sumOf returns the digest a .md5sums data, checked and with every name written
+// clean, records for the path p (absolute): the first line naming it.
+func md5sumOf(data []byte, p string) ([]byte, bool) {
+	if len(p) < 2 {
+		return nil, false
+	}
+	at := -1                    // where the first line naming p starts
+	first := func(i int) bool { // whether a name at i starts a line, the first found
+		if i != 32 && (i < 32 || data[i-33] != '\n') {
+			return false
+		}
+		if at < 0 || i-32 < at {
+			at = i - 32
+		}
+		return true
+	}
+	for _, sep := range []string{"  ", " *"} {
+		needle := []byte(sep + p[1:] + "\n")
+		found := false
+		for off := 0; !found; {
+			i := bytes.Index(data[off:], needle)
+			if i < 0 {
+				break
+			}
+			found, off = first(off+i), off+i+1
+		}
+		if !found && bytes.HasSuffix(data, needle[:len(needle)-1]) { // the last line, without its newline
+			first(len(data) - len(needle) + 1)
+		}
+	}
+	if at < 0 {
+		return nil, false
+	}
+	d := make([]byte, 16)
+	if _, err := hex.Decode(d, data[at:at+32]); err != nil {
+		return nil, false
+	}
+	return d, true
 }
 
 // sumsFor gives the files of f's dpkg package the digests of its .md5sums, as sums
@@ -592,6 +634,17 @@ func (db *DB) sumsFor(f *File) {
 		return
 	}
 	s.load(db)
+	if s.base != "" && !s.cleaned { // an indexed package's: only f's line is looked for
+		d, ok := md5sumOf(s.data, f.Path)
+		if ok && !f.IsConfig() {
+			db.mu.Lock()
+			if f.Digest == nil {
+				f.Algorithm, f.Digest = MD5, d
+			}
+			db.mu.Unlock()
+		}
+		return
+	}
 	if !s.cleaned {
 		rel := f.Path[1:]
 		if !bytes.Contains(s.data, []byte(rel+"\n")) && !bytes.HasSuffix(s.data, []byte(rel)) {

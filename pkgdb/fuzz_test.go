@@ -231,3 +231,27 @@ func FuzzParseFileID(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMD5sumOf: in a .md5sums that eachMD5sum accepts with every name written clean,
+// md5sumOf finds each name's first digest, and no name that is not there.
+func FuzzMD5sumOf(f *testing.F) {
+	f.Add([]byte("0123456789abcdef0123456789abcdef  usr/bin/hello\n0123456789abcdef0123456789abcdee *usr/bin/x\n"), "/usr/bin/hello")
+	f.Add([]byte("0123456789abcdef0123456789abcdef  a b\n0123456789abcdef0123456789abcdee  b\n"), "/b")
+	f.Add([]byte("0123456789abcdef0123456789abcdef  usr/bin"), "/bin")
+	f.Add([]byte("0123456789abcdef0123456789abcdef  x  b"), "/b")
+	f.Fuzz(func(t *testing.T, data []byte, p string) {
+		want := map[string][]byte{}
+		cleaned, err := eachMD5sum(data, func(n []byte, d *[16]byte) {
+			if _, ok := want[string(n)]; !ok {
+				want[string(n)] = bytes.Clone(d[:])
+			}
+		})
+		if err != nil || cleaned || !strings.HasPrefix(p, "/") {
+			return
+		}
+		got, ok := md5sumOf(data, p)
+		if w, found := want[p]; ok != found || !bytes.Equal(got, w) {
+			t.Fatalf("%q: %x %v, want %x %v", p, got, ok, w, found)
+		}
+	})
+}

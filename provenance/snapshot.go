@@ -35,7 +35,7 @@ import (
 // files; and, for each dpkg package, the identity of the info/PKG.list (and checked
 // .md5sums) it was read from, so that a check reads only the .list files that changed
 // since (pkgdb.OpenIndexed). It is written beside the baseline (SnapshotPath) by fim
-// baseline, as gzip'ed text:
+// baseline, as text (version 1 was gzip'ed; it is still read):
 //
 //	fim-packages 2 TIME                  (TIME: Unix nanoseconds when it was read)
 //	root /a/baseline/root                (the recorded paths it holds the paths under)
@@ -247,13 +247,9 @@ func PrepareSnapshot(file, root string, roots []string, prior *Snapshot, keep bo
 	}
 	p.tmp, p.f = tmp.Name(), tmp
 	h := blake3.New()
-	zw := gzip.NewWriter(io.MultiWriter(tmp, h))
-	bw := bufio.NewWriterSize(zw, 256<<10)
+	bw := bufio.NewWriterSize(io.MultiWriter(tmp, h), 256<<10)
 	writeSnapshot(bw, now, db, roots, prior, keep)
 	err = bw.Flush()
-	if err == nil {
-		err = zw.Close()
-	}
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -433,17 +429,19 @@ func ReadSnapshot(file, digest string) (*Snapshot, error) {
 	case got != digest:
 		return nil, fmt.Errorf("package snapshot %s: %w: its digest is %s, the baseline's %s", file, ErrSnapshotTampered, got, digest)
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		return nil, fmt.Errorf("package snapshot %s: %w", file, err)
-	}
-	var size int64 // what gzip's trailer says the text's size is (modulo 4 GiB): a hint
-	if len(raw) >= 4 {
-		size = int64(binary.LittleEndian.Uint32(raw[len(raw)-4:]))
-	}
-	data, err := readSnapshotBytes(zr, size)
-	if err != nil {
-		return nil, fmt.Errorf("package snapshot %s: %w", file, err)
+	data := raw                                   // version 2 is plain text, searched in place
+	if bytes.HasPrefix(raw, []byte{0x1f, 0x8b}) { // gzip, as version 1 wrote it
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			return nil, fmt.Errorf("package snapshot %s: %w", file, err)
+		}
+		var size int64 // what gzip's trailer says the text's size is (modulo 4 GiB): a hint
+		if len(raw) >= 4 {
+			size = int64(binary.LittleEndian.Uint32(raw[len(raw)-4:]))
+		}
+		if data, err = readSnapshotBytes(zr, size); err != nil {
+			return nil, fmt.Errorf("package snapshot %s: %w", file, err)
+		}
 	}
 	s, err := parseSnapshot(data)
 	if err != nil {

@@ -331,7 +331,7 @@ func (db *DB) link(f *File) {
 }
 
 // ownedBy returns pkg's record of path p, or nil, of those made (an indexed DB makes
-// records when a path is asked for: head). An indexed DB's lock is held.
+// records when a path is asked for: headLocked). An indexed DB's lock is held.
 func (db *DB) ownedBy(p string, pkg *Package) *File {
 	for f := db.owners[p]; f != nil; f = f.next {
 		if f.Package == pkg {

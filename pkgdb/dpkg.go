@@ -481,7 +481,7 @@ func (db *DB) indexInfo(base string) (list, sums FileID, ok bool) {
 }
 
 // addIndexed records dpkg package pkg, whose .list is as the index holds it: the
-// records of its paths are made when a path is asked for (head). With later its
+// records of its paths are made when a path is asked for (headLocked). With later its
 // .md5sums is read then too; otherwise read holds it, read now.
 func (db *DB) addIndexed(pkg *Package, conffiles []conffile, read dpkgFiles, later bool) error {
 	if read.err != nil { // its .md5sums
@@ -556,7 +556,7 @@ func (db *DB) sums(pkg *Package) {
 	}
 	s.load(db)
 	s.once.Do(func() {
-		if db.indexing { // records are being made: head
+		if db.indexing { // records are being made: headLocked
 			db.mu.Lock()
 			defer db.mu.Unlock()
 			if db.indexed[pkg.base] == pkg && s.cleaned {

@@ -113,17 +113,6 @@ func (db *DB) infoStats() (stat func(name string) (FileID, bool), done func(), e
 	}, func() { unix.Close(fd) }, nil
 }
 
-// head returns the first record of the recorded path p (then f.next). In an indexed
-// DB it takes the lock, and adds first the records of the indexed packages that list p.
-func (db *DB) head(p string) *File {
-	if !db.indexing {
-		return db.owners[p]
-	}
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	return db.headLocked(p)
-}
-
 // chain returns the records of the recorded path p, the first owner first.
 func (db *DB) chain(p string) []*File {
 	if db.indexing {
@@ -137,7 +126,9 @@ func (db *DB) chain(p string) []*File {
 	return out
 }
 
-// headLocked is head, the lock held.
+// headLocked returns the first record of the recorded path p (then f.next). In an
+// indexed DB, whose lock is held, it adds first the records of the indexed packages
+// that list p.
 func (db *DB) headLocked(p string) *File {
 	if !db.indexing {
 		return db.owners[p]

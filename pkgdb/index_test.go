@@ -199,6 +199,34 @@ func TestOpenIndexed(t *testing.T) {
 	db.Close()
 	writeFile(t, damaged, string(data))
 
+	// A .md5sums as the index recorded it is read when asked for: damaged by then, it
+	// gives no digest (unknown, never match) and a warning naming it and the line.
+	db, err = OpenIndexed(root, idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums = filepath.Join(info, "libsensors-config.md5sums") // indexed (libmd0.list was rewritten above)
+	data, err = os.ReadFile(sums)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, sums, "damaged\n"+string(data))
+	lib := ""
+	for _, f := range full.Files(full.Packages()[slices.IndexFunc(full.Packages(), func(p *Package) bool { return p.Name == "libsensors-config" })]) {
+		if f.Digest != nil {
+			lib = f.Path
+		}
+	}
+	if v := db.Verdict(lib, db.Opener(lib)); v.Kind != Unknown {
+		t.Errorf("%s with its .md5sums damaged since Open: %s", lib, v.Kind)
+	}
+	want = fmt.Sprintf("dpkg database damaged: %s:1: not \"MD5  PATH\"", sums)
+	if w := db.Warnings(); len(w) != 1 || !strings.HasPrefix(w[0].Error(), want) {
+		t.Errorf("warnings %v, want one: %s", w, want)
+	}
+	db.Close()
+	writeFile(t, sums, string(data))
+
 	// An index of other /usr-merge aliases is not used.
 	other := *idx
 	other.aliases = map[string]string{}

@@ -549,3 +549,45 @@ func TestSnapshotIndexed(t *testing.T) {
 		t.Errorf("verdicts %v: want match, listed and removed", kinds)
 	}
 }
+
+// TestSnapshotIndexedLateDamage: a .md5sums the snapshot's index vouches for is read
+// only when one of its package's paths has an event; damaged by then, that file's
+// verdict is unknown, and the damage is a warning naming the file and the line.
+func TestSnapshotIndexedLateDamage(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello", "libsensors-config")
+	file := filepath.Join(t.TempDir(), "b.db.packages")
+	digest, _, err := WriteSnapshot(file, root, []string{"/usr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warns []string
+	a := New(Options{Root: root, Snapshot: file, SnapshotDigest: digest, Since: time.Now(),
+		Logf: func(format string, args ...any) { warns = append(warns, fmt.Sprintf(format, args...)) }})
+	defer a.Close()
+	annotate := func(p string) diff.Event {
+		evs := []diff.Event{{Kind: diff.Change, Path: p, Changed: 1 << diff.AttrContent,
+			After: &tree.Entry{Path: p, Type: tree.TypeFile, Mode: 0o644}}}
+		if err := a.Annotate(evs); err != nil {
+			t.Fatal(err)
+		}
+		return evs[0]
+	}
+	if ev := annotate("/usr/share/doc/hello/copyright"); ev.Verdict != diff.VerdictMatch || len(warns) > 0 {
+		t.Fatalf("hello's copyright: %s (%s), warnings %q", ev.Verdict, ev.Reason, warns)
+	}
+	sums := filepath.Join(root, "var/lib/dpkg/info/libsensors-config.md5sums")
+	data, err := os.ReadFile(sums)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sums, append([]byte("damaged\n"), data...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if ev := annotate("/usr/share/doc/libsensors-config/copyright"); ev.Verdict != diff.VerdictUnknown {
+		t.Errorf("with its .md5sums damaged: %s (%s), want unknown", ev.Verdict, ev.Reason)
+	}
+	want := "warning: dpkg database damaged: " + sums + ":1: not \"MD5  PATH\""
+	if len(warns) != 1 || !strings.HasPrefix(warns[0], want) {
+		t.Errorf("warnings %q, want one: %s", warns, want)
+	}
+}

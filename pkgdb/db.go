@@ -37,6 +37,10 @@ type Package struct {
 	// (paths, digests, modes, owners, flags): a change of it without a transaction is
 	// an edit of the database. "" for dpkg, whose files say it (info/PKG.*).
 	Record string
+
+	order          int    // when it was read: the first package 0 (DB.insert)
+	base           string // dpkg: its info files' name, info/BASE.list
+	listID, sumsID FileID // dpkg: its .list and checked .md5sums as read (DB.Info)
 }
 
 // String is "name version arch (manager)".
@@ -161,6 +165,16 @@ type DB struct {
 
 	idsOnce sync.Once
 	idMaps  *idMaps
+
+	// An indexed DB (OpenIndexed) makes the records of the packages whose .list its
+	// index holds as they are when a path is asked for, under mu.
+	indexing  bool
+	mu        sync.Mutex
+	index     ListIndex           // nil once every .list was read (readIndexed)
+	within    func(string) bool   // the paths the index covers
+	indexed   map[string]*Package // by info base name: not read, in the index
+	conffiles map[*Package][]conffile
+	merged    map[string]bool // paths whose indexed owners were added
 }
 
 // usrAliases are the directories a merged /usr makes symlinks to /usr/NAME.
@@ -170,7 +184,7 @@ var usrAliases = []string{"bin", "sbin", "lib", "lib32", "lib64", "libx32", "lib
 // fails only when root cannot be opened; a database that is missing is not an error,
 // and one that is damaged is a warning (Warnings) that makes every verdict drawn from
 // that manager unknown. Close releases the root.
-func Open(root string) (*DB, error) { return open(root, false, nil) }
+func Open(root string) (*DB, error) { return openWith(root, false, nil, nil) }
 
 // OpenLists reads under root only which paths each installed package lists below
 // roots (recorded paths, under any of their Names; nil: everywhere), as Open does, at a
@@ -178,9 +192,9 @@ func Open(root string) (*DB, error) { return open(root, false, nil) }
 // log (rpm and apk keep all of it in one file, read whole), and only the paths below
 // roots are recorded. Packages (every one), Files (those paths, without digests),
 // Names and Within answer as after Open; verdicts do not.
-func OpenLists(root string, roots []string) (*DB, error) { return open(root, true, roots) }
+func OpenLists(root string, roots []string) (*DB, error) { return openWith(root, true, roots, nil) }
 
-func open(root string, lists bool, roots []string) (*DB, error) {
+func openWith(root string, lists bool, roots []string, idx ListIndex) (*DB, error) {
 	r, err := OpenRoot(root)
 	if err != nil {
 		return nil, err
@@ -201,6 +215,10 @@ func open(root string, lists bool, roots []string) (*DB, error) {
 	}
 	if lists && roots != nil {
 		db.keep = db.Within(roots)
+	}
+	if idx != nil && sameAliases(idx.Aliases(), db.aliases) {
+		db.index, db.within = idx, db.Within(idx.Roots())
+		db.indexed, db.conffiles, db.merged = map[string]*Package{}, map[*Package][]conffile{}, map[string]bool{}
 	}
 	for _, m := range []struct {
 		name Manager
@@ -232,7 +250,13 @@ func (db *DB) Root() *Root { return db.root }
 
 // Warnings are the damaged databases found, one line each, naming the file and the
 // line (errors of type *Damage), and other problems that left a verdict unknown.
-func (db *DB) Warnings() []error { return db.warnings }
+func (db *DB) Warnings() []error {
+	if db.indexing {
+		db.mu.Lock()
+		defer db.mu.Unlock()
+	}
+	return slices.Clip(db.warnings)
+}
 
 // Managers are the package databases found under the root, damaged or not.
 func (db *DB) Managers() []Manager { return db.present }
@@ -279,6 +303,7 @@ func (db *DB) drop(m Manager) {
 	db.packages = keep
 	if m == Dpkg {
 		db.from, db.to, db.log, db.pending = nil, nil, nil, nil
+		db.indexing, db.index, db.indexed, db.conffiles, db.merged = false, nil, nil, nil, nil
 	}
 }
 
@@ -290,6 +315,7 @@ func (db *DB) addPackage(pkg *Package, files []*File) {
 	if db.keep != nil {
 		files = slices.DeleteFunc(files, func(f *File) bool { return !db.keep(f.Path) })
 	}
+	pkg.order = len(db.packages)
 	db.packages = append(db.packages, pkg)
 	db.files[pkg] = files
 	for _, f := range files {
@@ -304,7 +330,8 @@ func (db *DB) link(f *File) {
 	db.owners[f.Path] = f
 }
 
-// ownedBy returns pkg's record of path p, or nil.
+// ownedBy returns pkg's record of path p, or nil, of those made (an indexed DB makes
+// records when a path is asked for: headLocked). An indexed DB's lock is held.
 func (db *DB) ownedBy(p string, pkg *Package) *File {
 	for f := db.owners[p]; f != nil; f = f.next {
 		if f.Package == pkg {
@@ -317,6 +344,13 @@ func (db *DB) ownedBy(p string, pkg *Package) *File {
 // Files returns what package p records about its files, in the order it lists them
 // (dpkg: its .list; a path only its .md5sums names is not one, as for dpkg --verify).
 func (db *DB) Files(p *Package) []*File {
+	if db.indexing {
+		db.mu.Lock()
+		if db.index != nil && db.indexed[p.base] == p {
+			db.readIndexed()
+		}
+		db.mu.Unlock()
+	}
 	db.sums(p)
 	return db.files[p]
 }
@@ -409,7 +443,7 @@ func (db *DB) ownersAt(p string) []*File {
 	var out []*File
 	if d, ok := db.to[p]; ok {
 		// p holds the file some other package shipped as d.From.
-		for f := db.owners[d.From]; f != nil; f = f.next {
+		for _, f := range db.chain(d.From) {
 			if !(f.Package.Manager == Dpkg && f.Package.Name == d.Package) {
 				out = append(out, f)
 			}
@@ -417,7 +451,7 @@ func (db *DB) ownersAt(p string) []*File {
 		return out
 	}
 	d, diverted := db.from[p]
-	for f := db.owners[p]; f != nil; f = f.next {
+	for _, f := range db.chain(p) {
 		// A diverted p holds only the diverting package's own file (a local
 		// diversion, made by the administrator, leaves p to no package).
 		if !diverted || f.Package.Manager == Dpkg && f.Package.Name == d.Package && d.Package != "" {

@@ -15,8 +15,12 @@
 //   - apk: lib/apk/db/installed (name, version, architecture, files with their SHA-1
 //     and uid:gid:mode).
 //
-// Open reads them whole, once; a DB is not changed afterwards and may be used from
-// several goroutines. Owners answers which packages own a path; Verdict also reads the
+// Open reads them whole, once; a DB may be used from several goroutines. OpenIndexed
+// reads dpkg's database in part: the paths of the packages whose info/PKG.list is, by
+// its device, inode, size, mtime and ctime (FileID), as an earlier index recorded it
+// (ListIndex: the package snapshot fim keeps beside a baseline) are taken from the
+// index when a path is asked for, and every .list is read as Open does only when a
+// path outside the index's roots is; its answers are Open's. Owners answers which packages own a path; Verdict also reads the
 // file and compares it with what its package recorded:
 //
 //	db, err := pkgdb.Open(root) // warnings in db.Warnings()

@@ -196,8 +196,10 @@ func eachMD5sum(data []byte, yield func(p []byte, digest *[16]byte)) (cleaned bo
 		}
 		name = append(append(name[:0], '/'), line[34:]...)
 		if len(name) < 2 || name[len(name)-1] == '/' || bytes.Contains(name, []byte("//")) || bytes.Contains(name, []byte("/.")) {
-			name = append(name[:0], path.Clean(string(name))...)
-			cleaned = true
+			if c := path.Clean(string(name)); c != string(name) { // not a name like /etc/.pwd.lock
+				name = append(name[:0], c...)
+				cleaned = true
+			}
 		}
 		if len(name) == 1 {
 			return cleaned, &lineError{n, fmt.Sprintf("%.60q names no file", line[34:])}
@@ -283,7 +285,18 @@ func (db *DB) loadDpkg() (bool, error) {
 		base      string
 		conffiles []conffile
 		sums      bool
+		indexed   bool // its .list is as the index holds it: not read
+		sumsLater bool // its .md5sums is as the index holds it: read when needed
 		read      dpkgFiles
+	}
+	stat := func(string) (FileID, bool) { return FileID{}, false }
+	if db.index != nil {
+		s, done, err := db.infoStats()
+		if err != nil {
+			return true, db.damage(Dpkg, dpkgInfo, err)
+		}
+		defer done()
+		stat = s
 	}
 	var jobs []*job
 	for i := range entries {
@@ -298,20 +311,28 @@ func (db *DB) loadDpkg() (bool, error) {
 		}
 		if !info[base+".list"] {
 			if len(e.Conffiles) == 0 && strings.HasSuffix(e.Status, " config-files") {
+				pkg.order = len(db.packages)
 				db.packages = append(db.packages, pkg)
 				continue
 			}
 			return true, db.damage(Dpkg, dpkgInfo+"/"+e.Package+".list",
 				fmt.Errorf("missing: the files of %s %s are not known", e.Package, e.Version))
 		}
-		jobs = append(jobs, &job{pkg: pkg, base: base, conffiles: e.Conffiles, sums: info[base+".md5sums"] && !db.lists})
+		j := &job{pkg: pkg, base: base, conffiles: e.Conffiles, sums: info[base+".md5sums"]}
+		if list, sums, ok := db.indexInfo(base); ok {
+			id, found := stat(base + ".list")
+			j.indexed = found && id == list
+			id, found = stat(base + ".md5sums")
+			j.sumsLater = j.indexed && j.sums && found && id == sums
+		}
+		jobs = append(jobs, j)
 	}
 	var wg sync.WaitGroup
 	next := make(chan *job)
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for j := range next {
-				j.read = db.readDpkgFiles(j.base, j.sums)
+				j.read = db.readDpkgFiles(j.base, !j.indexed, j.sums && !j.sumsLater)
 			}
 		})
 	}
@@ -328,9 +349,20 @@ func (db *DB) loadDpkg() (bool, error) {
 		db.owners = make(map[string]*File, n)
 	}
 	for _, j := range jobs {
+		j.pkg.base = j.base
+		if j.indexed {
+			if err := db.addIndexed(j.pkg, j.conffiles, j.read, j.sumsLater); err != nil {
+				return true, err
+			}
+			continue
+		}
 		if err := db.addDpkgPackage(j.pkg, j.conffiles, j.read); err != nil {
 			return true, err
 		}
+	}
+	db.indexing = len(db.indexed) > 0
+	if !db.indexing {
+		db.index, db.indexed, db.conffiles, db.merged = nil, nil, nil, nil
 	}
 	if db.lists {
 		return true, nil
@@ -358,45 +390,118 @@ type dpkgFiles struct {
 	paths []string
 	sums  []byte // the .md5sums, checked (eachMD5sum)
 	// sumsCleaned says a name in sums is not written clean (eachMD5sum).
-	sumsCleaned bool
-	err         error
+	sumsCleaned    bool
+	listID, sumsID FileID // the identities of the files read (sumsID: when undamaged)
+	err            error
 }
 
 // dpkgSums are a package's .md5sums, checked but not parsed until a path of the
 // package is asked for (DB.sums).
 type dpkgSums struct {
-	once sync.Once
-	data []byte // not changed once read
+	// base, for a package of an indexed DB whose .md5sums is as the index holds it,
+	// names the file read when a path of the package is first asked for (load).
+	base     string
+	readOnce sync.Once
+	once     sync.Once
+	data     []byte // not changed once read
 	// cleaned says a name in data is not written clean: a path cannot be looked for
 	// in data as it is written (DB.sumsFor).
 	cleaned bool
 	parsed  bool // set by once
+	// later, for a package of an indexed DB, are the digests of its paths by path:
+	// records made after the .md5sums was parsed take theirs from it (addRecord).
+	later map[string][]byte
 }
 
-// readDpkgFiles reads and parses info/BASE.list and, if sums, info/BASE.md5sums.
-func (db *DB) readDpkgFiles(base string, sums bool) dpkgFiles {
-	listName := dpkgInfo + "/" + base + ".list"
-	data, err := db.root.ReadFile(listName, maxInfoFile)
-	if err != nil {
-		return dpkgFiles{err: db.damage(Dpkg, listName, err)}
+// load reads s's .md5sums, the first time, for a package of an indexed DB. It was
+// checked when the index was made; one that cannot be read or parsed now gives no
+// digests (the verdicts of its files are unknown) and a warning.
+func (s *dpkgSums) load(db *DB) {
+	if s.base == "" {
+		return
 	}
+	s.readOnce.Do(func() {
+		name := dpkgInfo + "/" + s.base + ".md5sums"
+		data, err := db.root.ReadFile(name, maxInfoFile)
+		cleaned := false
+		if err == nil {
+			cleaned, err = eachMD5sum(data, nil)
+		}
+		if err != nil {
+			db.mu.Lock()
+			db.warnings = append(db.warnings, db.damage(Dpkg, name, err))
+			db.mu.Unlock()
+			return
+		}
+		s.data, s.cleaned = data, cleaned
+	})
+}
+
+// readDpkgFiles reads and parses info/BASE.list, if list, and info/BASE.md5sums, if
+// sums. In OpenLists a damaged .md5sums is not an error: it has no identity (sumsID).
+func (db *DB) readDpkgFiles(base string, list, sums bool) dpkgFiles {
 	var out dpkgFiles
-	if out.paths, err = parseList(data); err != nil {
-		return dpkgFiles{err: db.damage(Dpkg, listName, err)}
+	if list {
+		listName := dpkgInfo + "/" + base + ".list"
+		data, id, err := db.root.readFileID(listName, maxInfoFile)
+		if err != nil {
+			return dpkgFiles{err: db.damage(Dpkg, listName, err)}
+		}
+		if out.paths, err = parseList(data); err != nil {
+			return dpkgFiles{err: db.damage(Dpkg, listName, err)}
+		}
+		out.listID = id
 	}
 	if sums {
 		sumsName := dpkgInfo + "/" + base + ".md5sums"
-		data, err := db.root.ReadFile(sumsName, maxInfoFile)
-		if err != nil {
-			return dpkgFiles{err: db.damage(Dpkg, sumsName, err)}
+		data, id, err := db.root.readFileID(sumsName, maxInfoFile)
+		var cleaned bool
+		if err == nil {
+			cleaned, err = eachMD5sum(data, nil)
 		}
-		cleaned, err := eachMD5sum(data, nil)
-		if err != nil {
+		switch {
+		case err != nil && db.lists:
+		case err != nil:
 			return dpkgFiles{err: db.damage(Dpkg, sumsName, err)}
+		case db.lists:
+			out.sumsID = id // checked, not kept
+		default:
+			out.sums, out.sumsCleaned, out.sumsID = data, cleaned, id
 		}
-		out.sums, out.sumsCleaned = data, cleaned
 	}
 	return out
+}
+
+// indexInfo is the index's Info, when there is an index.
+func (db *DB) indexInfo(base string) (list, sums FileID, ok bool) {
+	if db.index == nil {
+		return FileID{}, FileID{}, false
+	}
+	return db.index.Info(base)
+}
+
+// addIndexed records dpkg package pkg, whose .list is as the index holds it: the
+// records of its paths are made when a path is asked for (headLocked). With later its
+// .md5sums is read then too; otherwise read holds it, read now.
+func (db *DB) addIndexed(pkg *Package, conffiles []conffile, read dpkgFiles, later bool) error {
+	if read.err != nil { // its .md5sums
+		return read.err
+	}
+	list, sums, _ := db.index.Info(pkg.base)
+	pkg.listID = list
+	pkg.order = len(db.packages)
+	db.packages = append(db.packages, pkg)
+	db.indexed[pkg.base] = pkg
+	db.conffiles[pkg] = conffiles
+	switch {
+	case later:
+		pkg.sumsID = sums
+		db.pending[pkg] = &dpkgSums{base: pkg.base}
+	case len(read.sums) > 0:
+		pkg.sumsID = read.sumsID
+		db.pending[pkg] = &dpkgSums{data: read.sums, cleaned: read.sumsCleaned}
+	}
+	return nil
 }
 
 // addDpkgPackage records one package's files, their digests, and its conffiles.
@@ -435,6 +540,7 @@ func (db *DB) addDpkgPackage(pkg *Package, conffiles []conffile, read dpkgFiles)
 			f.Algorithm, f.Digest = MD5, c.Digest
 		}
 	}
+	pkg.order, pkg.listID, pkg.sumsID = len(db.packages), read.listID, read.sumsID
 	db.packages = append(db.packages, pkg)
 	db.files[pkg] = files
 	return nil
@@ -448,14 +554,26 @@ func (db *DB) sums(pkg *Package) {
 	if s == nil {
 		return
 	}
+	s.load(db)
 	s.once.Do(func() {
+		if db.indexing { // records are being made: headLocked
+			db.mu.Lock()
+			defer db.mu.Unlock()
+			if db.indexed[pkg.base] == pkg && s.cleaned {
+				s.later = map[string][]byte{} // its names cannot be looked for as written
+			}
+		}
 		arena := make([]byte, 0, 16*(bytes.Count(s.data, []byte("\n"))+1)) // the digests kept
 		eachMD5sum(s.data, func(p []byte, d *[16]byte) {                   // checked when read
+			arena = append(arena, d[:]...)
+			digest := arena[len(arena)-16 : len(arena) : len(arena)]
+			if s.later != nil {
+				s.later[string(p)] = digest
+			}
 			for f := db.owners[string(p)]; f != nil; f = f.next {
 				if f.Package == pkg {
-					if !f.IsConfig() {
-						arena = append(arena, d[:]...)
-						f.Algorithm, f.Digest = MD5, arena[len(arena)-16:len(arena):len(arena)]
+					if !f.IsConfig() && f.Digest == nil { // sumsFor may have given it
+						f.Algorithm, f.Digest = MD5, digest
 					}
 					return
 				}
@@ -463,6 +581,46 @@ func (db *DB) sums(pkg *Package) {
 		})
 		s.parsed = true
 	})
+}
+
+// md5sumOf returns the digest a .md5sums data, checked and with every name written
+// clean, records for the path p (absolute): the first line naming it.
+func md5sumOf(data []byte, p string) ([]byte, bool) {
+	if len(p) < 2 {
+		return nil, false
+	}
+	at := -1                    // where the first line naming p starts
+	first := func(i int) bool { // whether a name at i starts a line, the first found
+		if i != 32 && (i < 32 || data[i-33] != '\n') {
+			return false
+		}
+		if at < 0 || i-32 < at {
+			at = i - 32
+		}
+		return true
+	}
+	for _, sep := range []string{"  ", " *"} {
+		needle := []byte(sep + p[1:] + "\n")
+		found := false
+		for off := 0; !found; {
+			i := bytes.Index(data[off:], needle)
+			if i < 0 {
+				break
+			}
+			found, off = first(off+i), off+i+1
+		}
+		if !found && bytes.HasSuffix(data, needle[:len(needle)-1]) { // the last line, without its newline
+			first(len(data) - len(needle) + 1)
+		}
+	}
+	if at < 0 {
+		return nil, false
+	}
+	d := make([]byte, 16)
+	if _, err := hex.Decode(d, data[at:at+32]); err != nil {
+		return nil, false
+	}
+	return d, true
 }
 
 // sumsFor gives the files of f's dpkg package the digests of its .md5sums, as sums
@@ -473,6 +631,18 @@ func (db *DB) sums(pkg *Package) {
 func (db *DB) sumsFor(f *File) {
 	s := db.pending[f.Package]
 	if s == nil {
+		return
+	}
+	s.load(db)
+	if s.base != "" && !s.cleaned { // an indexed package's: only f's line is looked for
+		d, ok := md5sumOf(s.data, f.Path)
+		if ok && !f.IsConfig() {
+			db.mu.Lock()
+			if f.Digest == nil {
+				f.Algorithm, f.Digest = MD5, d
+			}
+			db.mu.Unlock()
+		}
 		return
 	}
 	if !s.cleaned {

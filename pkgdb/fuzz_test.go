@@ -213,3 +213,45 @@ func FuzzBDBHash(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseFileID: ParseFileID accepts only what String writes.
+func FuzzParseFileID(f *testing.F) {
+	f.Add("2049:7:120:1700000000000000000:1700000000000000001")
+	f.Add("0:0:0:0:0")
+	f.Add("1:2:3:-4:5")
+	f.Add("01:2:3:4:5")
+	f.Add("1:2:3:4:5 ")
+	f.Fuzz(func(t *testing.T, s string) {
+		id, ok := ParseFileID(s)
+		if !ok {
+			return
+		}
+		if id.String() != s || id == (FileID{}) {
+			t.Fatalf("%q accepted as %+v, written %q", s, id, id.String())
+		}
+	})
+}
+
+// FuzzMD5sumOf: in a .md5sums that eachMD5sum accepts with every name written clean,
+// md5sumOf finds each name's first digest, and no name that is not there.
+func FuzzMD5sumOf(f *testing.F) {
+	f.Add([]byte("0123456789abcdef0123456789abcdef  usr/bin/hello\n0123456789abcdef0123456789abcdee *usr/bin/x\n"), "/usr/bin/hello")
+	f.Add([]byte("0123456789abcdef0123456789abcdef  a b\n0123456789abcdef0123456789abcdee  b\n"), "/b")
+	f.Add([]byte("0123456789abcdef0123456789abcdef  usr/bin"), "/bin")
+	f.Add([]byte("0123456789abcdef0123456789abcdef  x  b"), "/b")
+	f.Fuzz(func(t *testing.T, data []byte, p string) {
+		want := map[string][]byte{}
+		cleaned, err := eachMD5sum(data, func(n []byte, d *[16]byte) {
+			if _, ok := want[string(n)]; !ok {
+				want[string(n)] = bytes.Clone(d[:])
+			}
+		})
+		if err != nil || cleaned || !strings.HasPrefix(p, "/") {
+			return
+		}
+		got, ok := md5sumOf(data, p)
+		if w, found := want[p]; ok != found || !bytes.Equal(got, w) {
+			t.Fatalf("%q: %x %v, want %x %v", p, got, ok, w, found)
+		}
+	})
+}

@@ -116,16 +116,23 @@ func (r *Root) Lstat(p string) (unix.Stat_t, error) {
 // ReadFile returns the content of the regular file p under the root, refused when it
 // is larger than limit bytes (walk.ErrTooLarge).
 func (r *Root) ReadFile(p string, limit int64) ([]byte, error) {
+	data, _, err := r.readFileID(p, limit)
+	return data, err
+}
+
+// readFileID is ReadFile, and the identity of the file it read.
+func (r *Root) readFileID(p string, limit int64) ([]byte, FileID, error) {
 	f, err := r.Open(p)
 	if err != nil {
-		return nil, err
+		return nil, FileID{}, err
 	}
 	defer f.Close()
-	var size int64
-	if st, err := f.Stat(); err == nil {
-		size = st.Size()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return nil, FileID{}, &fs.PathError{Op: "stat", Path: f.Name(), Err: err}
 	}
-	return readLimited(f, f.Name(), limit, size)
+	data, err := readLimited(f, f.Name(), limit, st.Size)
+	return data, fileID(&st), err
 }
 
 // readLimited reads rd whole, at most limit bytes; size is what it is expected to

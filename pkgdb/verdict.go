@@ -171,6 +171,10 @@ func (db *DB) NewSums(p string) *Sums {
 // records a digest fim knows.
 func (db *DB) NewSumsAny() *Sums {
 	db.algsOnce.Do(func() {
+		if db.indexing {
+			db.mu.Lock()
+			defer db.mu.Unlock()
+		}
 		if len(db.pending) > 0 {
 			db.algs = append(db.algs, MD5) // dpkg's .md5sums, parsed when needed
 		}

@@ -101,6 +101,7 @@ type Annotator struct {
 	// held, until the events are annotated: a walk may yet end in an error.
 	holdWarnings bool
 	held         []error
+	warned       int // the database's warnings told (warnLate)
 }
 
 // allDpkg stands for every dpkg package in Annotator.edited.
@@ -185,18 +186,16 @@ func (a *Annotator) load() error {
 	}
 	a.Close()
 	a.stamp = stamp
-	if a.snap != nil && a.snap.paths == 0 && unchangedSince(a.o.Root, a.snap.Time) {
+	if a.snap != nil && a.snap.paths() == 0 && unchangedSince(a.o.Root, a.snap.Time) {
 		return nil
 	}
-	db, err := pkgdb.Open(a.o.Root)
+	db, err := pkgdb.OpenIndexed(a.o.Root, a.snap.Index()) // a nil snapshot indexes nothing
 	if err != nil {
 		a.stamp = ""
 		return err
 	}
-	a.db = db
-	for _, w := range db.Warnings() {
-		a.warn(w)
-	}
+	a.db, a.warned = db, 0
+	a.warnLate()
 	if a.snap != nil {
 		a.snap.names = db.Names
 	}
@@ -247,6 +246,16 @@ func unchangedSince(root string, t time.Time) bool {
 	return true
 }
 
+// warnLate tells the warnings of the databases not told yet: an indexed database reads
+// some of its files only when a path asks for them (pkgdb.OpenIndexed).
+func (a *Annotator) warnLate() {
+	ws := a.db.Warnings()
+	for _, w := range ws[min(a.warned, len(ws)):] {
+		a.warn(w)
+	}
+	a.warned = len(ws)
+}
+
 func (a *Annotator) warn(err error) {
 	if a.holdWarnings {
 		a.held = append(a.held, err)
@@ -290,6 +299,7 @@ func (a *Annotator) Annotate(events []diff.Event) error {
 	}
 	close(next)
 	wg.Wait()
+	a.warnLate()
 	a.database(events, log)
 	a.tampered(events, log)
 	a.scripts(events)

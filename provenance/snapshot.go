@@ -11,12 +11,13 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -31,30 +32,46 @@ import (
 
 // A Snapshot is which package listed each path when a baseline was taken: what a
 // remove is explained by, since the package database forgets a removed package's
-// files. It is written beside the baseline (SnapshotPath) by fim baseline, as gzip'ed
-// text:
+// files; and, for each dpkg package, the identity of the info/PKG.list (and checked
+// .md5sums) it was read from, so that a check reads only the .list files that changed
+// since (pkgdb.OpenIndexed). It is written beside the baseline (SnapshotPath) by fim
+// baseline, as text (version 1 was gzip'ed; it is still read):
 //
-//	fim-packages 1 TIME          (TIME: Unix nanoseconds when it was read)
-//	package MANAGER NAME VERSION ARCH
-//	/a/path/the/package/lists
+//	fim-packages 2 TIME                  (TIME: Unix nanoseconds when it was read)
+//	root /a/baseline/root                (the recorded paths it holds the paths under)
+//	alias /bin /usr/bin                  (the root's /usr-merge aliases then)
+//	package MANAGER NAME VERSION ARCH [RECORD[@INSTALLTIME]]
+//	info BASE LISTID [SUMSID]            (after a dpkg package: pkgdb.FileID)
 //	...
+//	/a/path/a/package/lists IDS          (sorted; IDS: the packages that list it,
+//	...                                   "0,7", by the order of their package lines)
 //
-// It is evidence of the same standing as the package database it was read from.
+// Version 1 (package lines each followed by its paths, no roots, aliases or info) is
+// still read; it explains removes, and indexes nothing. It is evidence of the same
+// standing as the package database it was read from.
 type Snapshot struct {
 	Time time.Time
-	// owners are the package of each path, built from data when first asked (Owner):
-	// most checks have no remove to explain, and the paths are most of a snapshot.
-	owners     map[string]*diff.Package
-	ownersOnce sync.Once
-	data       []byte                // the text, until owners is built
-	paths      int                   // path lines
-	names      func(string) []string // the /usr-merge names of a path
+	pkgs []*diff.Package // by the order of the package lines
+	// bases are the info base name of each dpkg package of pkgs with an info line
+	// ("" for the others); infos their identities, by base name.
+	bases []string
+	infos map[string]snapshotInfo
+	// block holds the path lines, sorted by path, at the offsets in lines; nothing is
+	// built from them: a path is found by binary search.
+	block   []byte
+	lines   []int32
+	roots   []string          // nil for version 1: no index
+	aliases map[string]string // the /usr-merge aliases when it was taken
+	names   func(string) []string
 	// records are what the rpm and apk databases said of each package's files
 	// (pkgdb.Package.Record, and rpm's install time), by manager and name.
 	records map[packageKey]packageRecord
 	// versions are the version of each package the snapshot lists, by manager and name.
 	versions map[packageKey]string
 }
+
+// snapshotInfo is an info line: the identities of a package's .list and .md5sums.
+type snapshotInfo struct{ list, sums pkgdb.FileID }
 
 type packageKey struct{ manager, name string }
 
@@ -119,7 +136,11 @@ func openBeside(p string) *os.File {
 	return f
 }
 
-const snapshotHeader = "fim-packages 1 "
+// The headers of the snapshot's versions: 2 is written, 1 still read.
+const (
+	snapshotHeader   = "fim-packages 2 "
+	snapshotHeaderV1 = "fim-packages 1 "
+)
 
 // maxSnapshot bounds what a snapshot decompresses to.
 const maxSnapshot = 512 << 20
@@ -226,34 +247,9 @@ func PrepareSnapshot(file, root string, roots []string, prior *Snapshot, keep bo
 	}
 	p.tmp, p.f = tmp.Name(), tmp
 	h := blake3.New()
-	zw := gzip.NewWriter(io.MultiWriter(tmp, h))
-	bw := bufio.NewWriterSize(zw, 256<<10)
-	fmt.Fprintf(bw, "%s%d\n", snapshotHeader, now.UnixNano())
-	for _, pk := range db.Packages() {
-		named := false
-		for _, f := range db.Files(pk) {
-			if strings.ContainsRune(f.Path, '\n') { // Files are those under roots
-				continue
-			}
-			if !named {
-				rec := packageRecord{record: pk.Record, installed: pk.Installed}
-				if old, ok := prior.record(pk); ok && forged(pk, old) != "" {
-					rec = packageRecord{record: old.record, installed: old.installed}
-				}
-				fmt.Fprintf(bw, "package %s %s %s %s%s\n", pk.Manager, pk.Name, pk.Version, pk.Arch, rec)
-				named = true
-			}
-			bw.WriteString(f.Path)
-			bw.WriteByte('\n')
-		}
-	}
-	if keep {
-		prior.write(bw)
-	}
+	bw := bufio.NewWriterSize(io.MultiWriter(tmp, h), 256<<10)
+	writeSnapshot(bw, now, db, roots, prior, keep)
 	err = bw.Flush()
-	if err == nil {
-		err = zw.Close()
-	}
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -265,28 +261,99 @@ func PrepareSnapshot(file, root string, roots []string, prior *Snapshot, keep bo
 	return p, db.Warnings(), nil
 }
 
-// write writes the packages and paths of s, as PrepareSnapshot does, in an order of
-// its own.
-func (s *Snapshot) write(bw *bufio.Writer) {
-	byPkg := map[*diff.Package][]string{}
-	for p, o := range s.ownerMap() {
-		byPkg[o] = append(byPkg[o], p)
+// snapshotPath is a path line's path and the package (its number) that lists it.
+type snapshotPath struct {
+	path string
+	id   int
+}
+
+// writeSnapshot writes the text of a snapshot taken at now of the packages of db that
+// list paths under roots (and every dpkg package, for its info line), holding prior's
+// records of the packages forged since (PrepareSnapshot), and, with keep, prior's
+// packages and paths after db's. A path holding a newline is left out, and so is a
+// root, and then the index with it (no info lines).
+func writeSnapshot(bw *bufio.Writer, now time.Time, db *pkgdb.DB, roots []string, prior *Snapshot, keep bool) {
+	fmt.Fprintf(bw, "%s%d\n", snapshotHeader, now.UnixNano())
+	if roots == nil {
+		roots = []string{"/"}
 	}
-	pkgs := slices.SortedFunc(maps.Keys(byPkg), func(x, y *diff.Package) int {
-		return cmp.Or(cmp.Compare(x.Manager, y.Manager), cmp.Compare(x.Name, y.Name), cmp.Compare(x.Version, y.Version), cmp.Compare(x.Arch, y.Arch))
-	})
-	for _, pk := range pkgs {
-		rec := s.records[packageKey{pk.Manager, pk.Name}]
-		if rec.version != pk.Version {
-			rec = packageRecord{}
+	index := true
+	for _, r := range roots {
+		if strings.ContainsRune(r, '\n') || !strings.HasPrefix(r, "/") {
+			index = false
+			continue
+		}
+		fmt.Fprintf(bw, "root %s\n", r)
+	}
+	aliases := db.Aliases()
+	for _, alias := range slices.Sorted(maps.Keys(aliases)) {
+		fmt.Fprintf(bw, "alias %s %s\n", alias, aliases[alias])
+	}
+	var paths []snapshotPath
+	n := 0
+	for _, pk := range db.Packages() {
+		base, list, sums, dpkg := db.Info(pk)
+		files := db.Files(pk) // those under roots
+		if len(files) == 0 && !dpkg {
+			continue
+		}
+		rec := packageRecord{record: pk.Record, installed: pk.Installed}
+		if old, ok := prior.record(pk); ok && forged(pk, old) != "" {
+			rec = packageRecord{record: old.record, installed: old.installed}
 		}
 		fmt.Fprintf(bw, "package %s %s %s %s%s\n", pk.Manager, pk.Name, pk.Version, pk.Arch, rec)
-		paths := byPkg[pk]
-		slices.Sort(paths)
-		for _, p := range paths {
-			bw.WriteString(p)
+		if dpkg && index && !strings.ContainsAny(base, " \n") {
+			fmt.Fprintf(bw, "info %s %s", base, list)
+			if sums != (pkgdb.FileID{}) {
+				fmt.Fprintf(bw, " %s", sums)
+			}
 			bw.WriteByte('\n')
 		}
+		for _, f := range files {
+			if !strings.ContainsRune(f.Path, '\n') {
+				paths = append(paths, snapshotPath{f.Path, n})
+			}
+		}
+		n++
+	}
+	if keep {
+		for _, pk := range prior.pkgs {
+			rec := prior.records[packageKey{pk.Manager, pk.Name}]
+			if rec.version != pk.Version {
+				rec = packageRecord{}
+			}
+			fmt.Fprintf(bw, "package %s %s %s %s%s\n", pk.Manager, pk.Name, pk.Version, pk.Arch, rec)
+		}
+		prior.eachPath(func(p string, ids []int) {
+			for _, id := range ids {
+				paths = append(paths, snapshotPath{p, n + id})
+			}
+		})
+	}
+	writePaths(bw, paths)
+}
+
+// writePaths writes the path lines of paths, sorted by path, each path once with the
+// numbers of the packages that list it, ascending.
+func writePaths(bw *bufio.Writer, paths []snapshotPath) {
+	slices.SortFunc(paths, func(x, y snapshotPath) int { return cmp.Or(strings.Compare(x.path, y.path), x.id-y.id) })
+	for i, p := range paths {
+		switch {
+		case i > 0 && paths[i-1] == p:
+			continue
+		case i > 0 && paths[i-1].path == p.path:
+			bw.WriteByte(',')
+		default:
+			if i > 0 {
+				bw.WriteByte('\n')
+			}
+			bw.WriteString(p.path)
+			bw.WriteByte(' ')
+		}
+		bw.WriteString(strconv.Itoa(p.id))
+	}
+	if len(paths) > 0 {
+		bw.WriteByte('\n')
 	}
 }
 
@@ -362,17 +429,19 @@ func ReadSnapshot(file, digest string) (*Snapshot, error) {
 	case got != digest:
 		return nil, fmt.Errorf("package snapshot %s: %w: its digest is %s, the baseline's %s", file, ErrSnapshotTampered, got, digest)
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		return nil, fmt.Errorf("package snapshot %s: %w", file, err)
-	}
-	var size int64 // what gzip's trailer says the text's size is (modulo 4 GiB): a hint
-	if len(raw) >= 4 {
-		size = int64(binary.LittleEndian.Uint32(raw[len(raw)-4:]))
-	}
-	data, err := readSnapshotBytes(zr, size)
-	if err != nil {
-		return nil, fmt.Errorf("package snapshot %s: %w", file, err)
+	data := raw                                   // version 2 is plain text, searched in place
+	if bytes.HasPrefix(raw, []byte{0x1f, 0x8b}) { // gzip, as version 1 wrote it
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			return nil, fmt.Errorf("package snapshot %s: %w", file, err)
+		}
+		var size int64 // what gzip's trailer says the text's size is (modulo 4 GiB): a hint
+		if len(raw) >= 4 {
+			size = int64(binary.LittleEndian.Uint32(raw[len(raw)-4:]))
+		}
+		if data, err = readSnapshotBytes(zr, size); err != nil {
+			return nil, fmt.Errorf("package snapshot %s: %w", file, err)
+		}
 	}
 	s, err := parseSnapshot(data)
 	if err != nil {
@@ -394,11 +463,20 @@ func readSnapshotBytes(r io.Reader, size int64) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// parseSnapshot parses the text of a snapshot: all of it is checked, and the packages'
-// records kept; which package lists each path is left to Owner.
+// parseSnapshot parses the text of a snapshot, of either version; all of it is
+// checked.
 func parseSnapshot(data []byte) (*Snapshot, error) {
-	s := &Snapshot{data: data}
-	if err := s.parse(nil); err != nil {
+	if len(data) > math.MaxInt32 {
+		return nil, fmt.Errorf("larger than %d bytes", math.MaxInt32)
+	}
+	var s *Snapshot
+	var err error
+	if bytes.HasPrefix(data, []byte(snapshotHeaderV1)) {
+		s, err = parseSnapshotV1(data)
+	} else {
+		s, err = parseSnapshotV2(data)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if s.Time.IsZero() {
@@ -407,70 +485,215 @@ func parseSnapshot(data []byte) (*Snapshot, error) {
 	return s, nil
 }
 
-// ownerMap returns which package lists each path, built the first time from the text
-// parseSnapshot checked.
-func (s *Snapshot) ownerMap() map[string]*diff.Package {
-	s.ownersOnce.Do(func() {
-		s.owners = make(map[string]*diff.Package, s.paths)
-		s.parse(s.owners) // checked already
-		s.data = nil
-	})
-	return s.owners
-}
-
-// parse reads s's text: with owners nil it checks every line, takes the time and the
-// packages' records and counts the paths; otherwise it fills owners.
-func (s *Snapshot) parse(owners map[string]*diff.Package) error {
-	data := s.data
-	var cur *diff.Package
-	for n := 1; len(data) > 0; n++ {
-		line, rest, ok := bytes.Cut(data, []byte{'\n'})
-		if !ok {
+// snapshotLines calls line with each line of data, its number and where it starts; a
+// last line without its newline is an error.
+func snapshotLines(data []byte, line func(n, off int, l []byte) error) error {
+	off := 0
+	for n := 1; off < len(data); n++ {
+		i := bytes.IndexByte(data[off:], '\n')
+		if i < 0 {
 			return fmt.Errorf("line %d: cut short", n)
 		}
-		data = rest
-		switch {
-		case n == 1:
-			ts, ok := strings.CutPrefix(string(line), snapshotHeader)
-			ns, err := strconv.ParseInt(ts, 10, 64)
-			if !ok || err != nil || ns < 0 {
-				return fmt.Errorf("line 1: not a package snapshot")
-			}
-			s.Time = time.Unix(0, ns)
-		case bytes.HasPrefix(line, []byte("package ")):
-			f := strings.Split(string(line), " ")
-			if len(f) != 5 && len(f) != 6 || f[1] == "" || f[2] == "" {
-				return fmt.Errorf("line %d: want package MANAGER NAME VERSION ARCH [RECORD[@INSTALLTIME]]", n)
-			}
-			cur = &diff.Package{Manager: f[1], Name: f[2], Version: f[3], Arch: f[4]}
-			if owners == nil {
-				if s.versions == nil {
-					s.versions = map[packageKey]string{}
-				}
-				s.versions[packageKey{f[1], f[2]}] = f[3]
-			}
-			if len(f) == 6 && owners == nil {
-				r, ok := parseRecord(f[3], f[5])
-				if !ok {
-					return fmt.Errorf("line %d: %.60q: want RECORD (hexadecimal) or RECORD@INSTALLTIME", n, f[5])
-				}
-				if s.records == nil {
-					s.records = map[packageKey]packageRecord{}
-				}
-				s.records[packageKey{f[1], f[2]}] = r
-			}
-		case len(line) > 0 && line[0] == '/' && cur != nil:
-			if owners == nil {
-				s.paths++
-			} else if _, dup := owners[string(line)]; !dup {
-				owners[string(line)] = cur
-			}
-		default:
-			return fmt.Errorf("line %d: want a package line or an absolute path after one", n)
+		if err := line(n, off, data[off:off+i]); err != nil {
+			return err
 		}
+		off += i + 1
 	}
 	return nil
 }
+
+// parseHeader parses the first line of a snapshot of header's version.
+func (s *Snapshot) parseHeader(l []byte, header string) error {
+	ts, ok := strings.CutPrefix(string(l), header)
+	ns, err := strconv.ParseInt(ts, 10, 64)
+	if !ok || err != nil || ns < 0 {
+		return fmt.Errorf("line 1: not a package snapshot")
+	}
+	s.Time = time.Unix(0, ns)
+	return nil
+}
+
+// parsePackage parses a package line and adds its package.
+func (s *Snapshot) parsePackage(n int, l []byte) error {
+	f := strings.Split(string(l), " ")
+	if len(f) != 5 && len(f) != 6 || f[1] == "" || f[2] == "" {
+		return fmt.Errorf("line %d: want package MANAGER NAME VERSION ARCH [RECORD[@INSTALLTIME]]", n)
+	}
+	s.pkgs = append(s.pkgs, &diff.Package{Manager: f[1], Name: f[2], Version: f[3], Arch: f[4]})
+	s.bases = append(s.bases, "")
+	if s.versions == nil {
+		s.versions = map[packageKey]string{}
+	}
+	s.versions[packageKey{f[1], f[2]}] = f[3]
+	if len(f) == 6 {
+		r, ok := parseRecord(f[3], f[5])
+		if !ok {
+			return fmt.Errorf("line %d: %.60q: want RECORD (hexadecimal) or RECORD@INSTALLTIME", n, f[5])
+		}
+		if s.records == nil {
+			s.records = map[packageKey]packageRecord{}
+		}
+		s.records[packageKey{f[1], f[2]}] = r
+	}
+	return nil
+}
+
+// parseSnapshotV2 parses the text of a snapshot of version 2.
+func parseSnapshotV2(data []byte) (*Snapshot, error) {
+	s := &Snapshot{block: data, roots: []string{}, aliases: map[string]string{}, infos: map[string]snapshotInfo{}}
+	var last []byte // the last path line's path
+	err := snapshotLines(data, func(n, off int, l []byte) error {
+		switch {
+		case n == 1:
+			return s.parseHeader(l, snapshotHeader)
+		case len(l) > 0 && l[0] == '/':
+			sp := bytes.LastIndexByte(l, ' ')
+			if sp < 0 || len(s.pkgs) == 0 {
+				return fmt.Errorf("line %d: want PATH IDS after the packages", n)
+			}
+			if last != nil && bytes.Compare(last, l[:sp]) >= 0 {
+				return fmt.Errorf("line %d: %.60q not after %.60q", n, l[:sp], last)
+			}
+			if _, ok := s.ids(l[sp+1:], nil); !ok {
+				return fmt.Errorf("line %d: %.60q: want numbers of the packages above, ascending", n, l[sp+1:])
+			}
+			last = l[:sp]
+			s.lines = append(s.lines, int32(off))
+		case last != nil:
+			return fmt.Errorf("line %d: want a path line", n)
+		case bytes.HasPrefix(l, []byte("root /")) && len(s.pkgs) == 0 && len(s.aliases) == 0:
+			s.roots = append(s.roots, string(l[len("root "):]))
+		case bytes.HasPrefix(l, []byte("alias ")) && len(s.pkgs) == 0:
+			f := strings.Split(string(l), " ")
+			if len(f) != 3 || !strings.HasPrefix(f[1], "/") || !strings.HasPrefix(f[2], "/") {
+				return fmt.Errorf("line %d: want alias PATH PATH", n)
+			}
+			s.aliases[f[1]] = f[2]
+		case bytes.HasPrefix(l, []byte("package ")):
+			return s.parsePackage(n, l)
+		case bytes.HasPrefix(l, []byte("info ")) && len(s.pkgs) > 0:
+			return s.parseInfo(n, l)
+		default:
+			return fmt.Errorf("line %d: want a root, alias, package or info line, or a path line after them", n)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// parseInfo parses an info line, of the dpkg package above it.
+func (s *Snapshot) parseInfo(n int, l []byte) error {
+	f := strings.Split(string(l), " ")
+	if len(f) != 3 && len(f) != 4 || f[1] == "" || s.pkgs[len(s.pkgs)-1].Manager != string(pkgdb.Dpkg) || s.bases[len(s.bases)-1] != "" {
+		return fmt.Errorf("line %d: want info BASE LISTID [SUMSID] after a dpkg package line", n)
+	}
+	if _, dup := s.infos[f[1]]; dup {
+		return fmt.Errorf("line %d: info %.60q twice", n, f[1])
+	}
+	var in snapshotInfo
+	var ok bool
+	if in.list, ok = pkgdb.ParseFileID(f[2]); !ok {
+		return fmt.Errorf("line %d: %.60q is not DEV:INO:SIZE:MTIME:CTIME", n, f[2])
+	}
+	if len(f) == 4 {
+		if in.sums, ok = pkgdb.ParseFileID(f[3]); !ok {
+			return fmt.Errorf("line %d: %.60q is not DEV:INO:SIZE:MTIME:CTIME", n, f[3])
+		}
+	}
+	s.infos[f[1]] = in
+	s.bases[len(s.bases)-1] = f[1]
+	return nil
+}
+
+// ids parses a path line's package numbers, appending them to out: ok is false unless
+// they are ascending numbers of packages s holds, each written canonically.
+func (s *Snapshot) ids(b []byte, out []int) ([]int, bool) {
+	prev := -1
+	for {
+		num, rest, more := bytes.Cut(b, []byte{','})
+		id, err := strconv.Atoi(string(num))
+		if err != nil || id <= prev || id >= len(s.pkgs) || strconv.Itoa(id) != string(num) {
+			return out, false
+		}
+		out = append(out, id)
+		prev = id
+		if !more {
+			return out, true
+		}
+		b = rest
+	}
+}
+
+// parseSnapshotV1 parses the text of a snapshot of version 1 into the form of one of
+// version 2, without an index.
+func parseSnapshotV1(data []byte) (*Snapshot, error) {
+	s := &Snapshot{}
+	var paths []snapshotPath
+	err := snapshotLines(data, func(n, _ int, l []byte) error {
+		switch {
+		case n == 1:
+			return s.parseHeader(l, snapshotHeaderV1)
+		case bytes.HasPrefix(l, []byte("package ")):
+			return s.parsePackage(n, l)
+		case len(l) > 0 && l[0] == '/' && len(s.pkgs) > 0:
+			paths = append(paths, snapshotPath{string(l), len(s.pkgs) - 1})
+			return nil
+		}
+		return fmt.Errorf("line %d: want a package line or an absolute path after one", n)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	bw := bufio.NewWriter(&b)
+	writePaths(bw, paths)
+	bw.Flush()
+	s.block = b.Bytes()
+	return s, snapshotLines(s.block, func(_, off int, _ []byte) error {
+		s.lines = append(s.lines, int32(off))
+		return nil
+	})
+}
+
+// line returns the path and the package numbers of path line i.
+func (s *Snapshot) line(i int) (path, ids []byte) {
+	l := s.block[s.lines[i]:]
+	l = l[:bytes.IndexByte(l, '\n')]
+	sp := bytes.LastIndexByte(l, ' ')
+	return l[:sp], l[sp+1:]
+}
+
+// find returns the numbers of the packages that list the path p, nil for none: a
+// binary search of the path lines.
+func (s *Snapshot) find(p string) []int {
+	key := []byte(p)
+	i, found := sort.Find(len(s.lines), func(i int) int {
+		path, _ := s.line(i)
+		return bytes.Compare(key, path)
+	})
+	if !found {
+		return nil
+	}
+	_, b := s.line(i)
+	ids, _ := s.ids(b, nil)
+	return ids
+}
+
+// eachPath calls yield with every path line's path and package numbers, in order.
+func (s *Snapshot) eachPath(yield func(p string, ids []int)) {
+	var ids []int
+	for i := range s.lines {
+		path, b := s.line(i)
+		ids, _ = s.ids(b, ids[:0])
+		yield(string(path), ids)
+	}
+}
+
+// paths is how many paths s lists.
+func (s *Snapshot) paths() int { return len(s.lines) }
 
 // record is what s holds of pk's files, if anything (a nil Snapshot holds nothing).
 func (s *Snapshot) record(pk *pkgdb.Package) (packageRecord, bool) {
@@ -482,19 +705,46 @@ func (s *Snapshot) record(pk *pkgdb.Package) (packageRecord, bool) {
 }
 
 // Owner returns the package that listed path p (under any of its /usr-merge names),
-// or nil.
+// or nil; of several, the first listed.
 func (s *Snapshot) Owner(p string) *diff.Package {
 	names := []string{p}
 	if s.names != nil {
 		names = s.names(p)
 	}
-	owners := s.ownerMap()
 	for _, n := range names {
-		if o := owners[n]; o != nil {
-			return o
+		if ids := s.find(n); len(ids) > 0 {
+			return s.pkgs[ids[0]]
 		}
 	}
 	return nil
+}
+
+// Index returns what s holds of dpkg's .list files, for pkgdb.OpenIndexed; nil when it
+// holds nothing (a snapshot of version 1, or one without info lines).
+func (s *Snapshot) Index() pkgdb.ListIndex {
+	if s == nil || s.roots == nil || len(s.infos) == 0 {
+		return nil
+	}
+	return snapshotIndex{s}
+}
+
+// snapshotIndex is a Snapshot as a pkgdb.ListIndex.
+type snapshotIndex struct{ s *Snapshot }
+
+func (x snapshotIndex) Roots() []string            { return x.s.roots }
+func (x snapshotIndex) Aliases() map[string]string { return x.s.aliases }
+
+func (x snapshotIndex) Info(base string) (list, sums pkgdb.FileID, ok bool) {
+	in, ok := x.s.infos[base]
+	return in.list, in.sums, ok
+}
+
+func (x snapshotIndex) Listed(p string, yield func(base string)) {
+	for _, id := range x.s.find(p) {
+		if b := x.s.bases[id]; b != "" {
+			yield(b)
+		}
+	}
 }
 
 // Version returns the version of the package name of manager that the snapshot lists,

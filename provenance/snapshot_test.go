@@ -6,14 +6,17 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"fim/diff"
 	"fim/internal/debtest"
+	"fim/pkgdb"
 	"fim/tree"
 )
 
@@ -63,17 +66,34 @@ func TestSnapshotReal(t *testing.T) {
 	}
 }
 
-// TestSnapshotDamage shows that a damaged snapshot is an error naming the file and
-// the line.
+// TestSnapshotDamage shows that a damaged snapshot, of either version, is an error
+// naming the file and the line.
 func TestSnapshotDamage(t *testing.T) {
+	const id = "2049:7:120:1700000000000000000:1700000000000000001"
 	for _, c := range []struct{ text, want string }{
 		{"fim-packages 1 12\npackage dpkg a 1 all\n/a\n", ""},
+		{"fim-packages 2 12\nroot /usr\nalias /bin /usr/bin\npackage dpkg a 1 all\ninfo a " + id + "\n/a 0\n/b 0\n", ""},
+		{"fim-packages 2 12\npackage dpkg a 1 all\npackage dpkg b 1 all\n/a b 0,1\n", ""},
 		{"", "empty"},
-		{"fim-packages 2 12\n", "line 1: not a package snapshot"},
+		{"fim-packages 3 12\n", "line 1: not a package snapshot"},
 		{"fim-packages 1 12\n/a\n", "line 2: want a package line"},
 		{"fim-packages 1 12\npackage dpkg a 1\n", "line 2: want package MANAGER NAME VERSION ARCH"},
 		{"fim-packages 1 12\npackage dpkg a 1 all\nrel/a\n", "line 3: want a package line"},
 		{"fim-packages 1 12\npackage dpkg a 1 all\n/a", "line 3: cut short"},
+		{"fim-packages 2 12\n/a 0\n", "line 2: want PATH IDS after the packages"},
+		{"fim-packages 2 12\npackage dpkg a 1 all\n/b 0\n/a 0\n", `line 4: "/a" not after "/b"`},
+		{"fim-packages 2 12\npackage dpkg a 1 all\n/a 0\n/a 0\n", `line 4: "/a" not after "/a"`},
+		{"fim-packages 2 12\npackage dpkg a 1 all\n/a 1\n", "line 3: \"1\": want numbers"},
+		{"fim-packages 2 12\npackage dpkg a 1 all\npackage dpkg b 1 all\n/a 1,0\n", "line 4: \"1,0\": want numbers"},
+		{"fim-packages 2 12\npackage dpkg a 1 all\n/a 00\n", "line 3: \"00\": want numbers"},
+		{"fim-packages 2 12\npackage dpkg a 1 all\n/a 0,\n", "line 3: \"0,\": want numbers"},
+		{"fim-packages 2 12\npackage dpkg a 1 all\n/a 0\npackage dpkg b 1 all\n", "line 4: want a path line"},
+		{"fim-packages 2 12\npackage rpm a 1 all\ninfo a " + id + "\n", "line 3: want info BASE LISTID [SUMSID] after a dpkg package line"},
+		{"fim-packages 2 12\npackage dpkg a 1 all\ninfo a " + id + "\ninfo a " + id + "\n", "line 4: want info BASE"},
+		{"fim-packages 2 12\npackage dpkg a 1 all\ninfo a 1:2\n", `line 3: "1:2" is not DEV:INO:SIZE:MTIME:CTIME`},
+		{"fim-packages 2 12\npackage dpkg a 1 all\ninfo a " + id + " 01:2:3:4:5\n", `line 3: "01:2:3:4:5" is not`},
+		{"fim-packages 2 12\npackage dpkg a 1 all\nroot /usr\n", "line 3: want a root, alias, package or info line"},
+		{"fim-packages 2 12\nroot usr\n", "line 2: want a root, alias, package or info line"},
 	} {
 		file := filepath.Join(t.TempDir(), "s")
 		data := gzipped(t, c.text)
@@ -91,27 +111,40 @@ func TestSnapshotDamage(t *testing.T) {
 }
 
 // FuzzSnapshot feeds the snapshot parser anything: it never panics, and what it
-// accepts has the header and absolute paths with an owner.
+// accepts has a header, and every path it lists is found, absolute, with an owner.
 func FuzzSnapshot(f *testing.F) {
 	f.Add([]byte("fim-packages 1 1796207901108593836\npackage dpkg hello 2.10-3 amd64\n/usr/bin/hello\n/usr/share/doc/hello\npackage rpm bash 5.2-1 x86_64\n/usr/bin/bash\n"))
 	f.Add([]byte("fim-packages 1 0\n"))
 	f.Add([]byte("fim-packages 1 -1\npackage a b c d\n/\n"))
 	f.Add([]byte("fim-packages 1 5\npackage rpm bash 5.2-1 x86_64 0a1b2c@1700000000\n/usr/bin/bash\npackage apk hello 1.0-r0 x86_64 ff\n/usr/bin/hello\n"))
 	f.Add([]byte("fim-packages 1 5\npackage rpm bash 5.2-1 x86_64 0a1b@01\n"))
+	f.Add([]byte("fim-packages 2 5\nroot /usr\nroot /etc\nalias /bin /usr/bin\npackage dpkg hello 2.10-3 amd64\ninfo hello 2049:7:120:17:18 2049:8:90:17:18\npackage rpm bash 5.2-1 x86_64 0a1b2c@1700000000\n/usr/bin/bash 1\n/usr/bin/hello 0\n/usr/bin x 0,1\n"))
+	f.Add([]byte("fim-packages 2 5\npackage dpkg a:amd64 1 amd64\ninfo a:amd64 1:2:3:4:5\n/ 0\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := parseSnapshot(data)
 		if err != nil {
 			return
 		}
-		if !bytes.HasPrefix(data, []byte(snapshotHeader)) {
+		if !bytes.HasPrefix(data, []byte(snapshotHeader)) && !bytes.HasPrefix(data, []byte(snapshotHeaderV1)) {
 			t.Fatal("accepted without the header")
 		}
-		if owners := s.ownerMap(); (s.paths == 0) != (len(owners) == 0) {
-			t.Fatalf("%d path lines counted, %d paths owned", s.paths, len(owners))
-		}
-		for p, o := range s.ownerMap() {
-			if !strings.HasPrefix(p, "/") || o == nil || o.Name == "" || o.Manager == "" {
-				t.Fatalf("accepted %q owned by %+v", p, o)
+		idx := s.Index()
+		s.eachPath(func(p string, ids []int) {
+			o := s.Owner(p)
+			if !strings.HasPrefix(p, "/") || len(ids) == 0 || o == nil || o.Name == "" || o.Manager == "" || o != s.pkgs[ids[0]] {
+				t.Fatalf("accepted %q listed by %v, owned by %+v", p, ids, o)
+			}
+			if idx != nil {
+				idx.Listed(p, func(base string) {
+					if _, _, ok := idx.Info(base); !ok {
+						t.Fatalf("%q listed by %q, which has no info", p, base)
+					}
+				})
+			}
+		})
+		for base, in := range s.infos {
+			if back, ok := pkgdb.ParseFileID(in.list.String()); !ok || back != in.list || base == "" {
+				t.Fatalf("info %q %+v", base, in)
 			}
 		}
 		for k, r := range s.records {
@@ -424,5 +457,137 @@ func TestRecordTamperedAPK(t *testing.T) {
 		if v, why := annotateOne(t, root, file, digest, "/usr/bin/hello"); v != c.want {
 			t.Errorf("%s: %s (%s), want %s", c.name, v, why, c.want)
 		}
+	}
+}
+
+// TestSnapshotIndexed checks a real dpkg root after a real install, reinstall and
+// removal against the snapshot taken before, as fim check does (the verdicts drawn in
+// part from the digests its walk takes): with the snapshot fim writes, whose index
+// stands in for the .list files not changed since, every event gets the verdict it
+// gets with the same snapshot written as version 1, which indexes nothing (so the
+// whole database is read); every one is explained: the new and reinstalled packages'
+// files match, their directories are listed, the removed package's files removed.
+func TestSnapshotIndexed(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello", "hostname", "libsensors-config", "sensible-utils")
+	prior := walkUsr(t, root, nil, nil)
+	dir := t.TempDir()
+	v2 := filepath.Join(dir, "v2.packages")
+	digest2, _, err := WriteSnapshot(v2, root, []string{"/usr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ReadSnapshot(v2, digest2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Index() == nil {
+		t.Fatal("no index")
+	}
+	var text strings.Builder // the same snapshot, as version 1 wrote it
+	fmt.Fprintf(&text, "%s%d\n", snapshotHeaderV1, s.Time.UnixNano())
+	for i, pk := range s.pkgs {
+		fmt.Fprintf(&text, "package %s %s %s %s\n", pk.Manager, pk.Name, pk.Version, pk.Arch)
+		s.eachPath(func(p string, ids []int) {
+			if slices.Contains(ids, i) {
+				text.WriteString(p + "\n")
+			}
+		})
+	}
+	v1 := filepath.Join(dir, "v1.packages")
+	data := gzipped(t, text.String())
+	if err := os.WriteFile(v1, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	debs := debtest.DebCache(t, "tree", "pv", "hostname")
+	debtest.Run(t, "dpkg", debtest.DpkgArgs(root, "--force-depends", "-i", debs["tree"], debs["pv"], debs["hostname"])...)
+	debtest.Run(t, "dpkg", debtest.DpkgArgs(root, "--force-depends", "-r", "sensible-utils")...)
+
+	check := func(file, digest string) []diff.Event {
+		var warns []string
+		a := New(Options{Root: root, Snapshot: file, SnapshotDigest: digest, Since: s.Time,
+			Logf: func(format string, args ...any) { warns = append(warns, fmt.Sprintf(format, args...)) }})
+		defer a.Close()
+		now := walkUsr(t, root, a.Digests(), prior)
+		var evs []diff.Event
+		for _, p := range slices.Sorted(maps.Keys(now)) {
+			if was := prior[p]; was == nil {
+				evs = append(evs, diff.Event{Kind: diff.Create, Path: p, After: now[p]})
+			} else if !sameState(was, now[p]) {
+				evs = append(evs, diff.Event{Kind: diff.Change, Path: p, Before: was, After: now[p], Changed: 1 << diff.AttrContent})
+			}
+		}
+		for _, p := range slices.Sorted(maps.Keys(prior)) {
+			if now[p] == nil {
+				evs = append(evs, diff.Event{Kind: diff.Remove, Path: p, Before: prior[p]})
+			}
+		}
+		if err := a.Annotate(evs); err != nil {
+			t.Fatal(err)
+		}
+		if len(warns) > 0 {
+			t.Errorf("warnings: %q", warns)
+		}
+		return evs
+	}
+	got, want := check(v2, digest2), check(v1, SnapshotDigest(data))
+	if len(got) != len(want) || len(got) < 20 {
+		t.Fatalf("%d events, and %d with version 1", len(got), len(want))
+	}
+	kinds := map[diff.Verdict]int{}
+	for i := range got {
+		g, w := got[i], want[i]
+		if g.Path != w.Path || g.Verdict != w.Verdict || g.Reason != w.Reason || fmt.Sprint(g.Package) != fmt.Sprint(w.Package) {
+			t.Errorf("%s %s: %s %q %v; with version 1: %s %s %q %v", g.Kind, g.Path, g.Verdict, g.Reason, g.Package, w.Path, w.Verdict, w.Reason, w.Package)
+		}
+		if !g.Verdict.Explained() {
+			t.Errorf("%s %s: %s (%s)", g.Kind, g.Path, g.Verdict, g.Reason)
+		}
+		kinds[g.Verdict]++
+	}
+	if kinds[diff.VerdictMatch] == 0 || kinds[diff.VerdictListed] == 0 || kinds[diff.VerdictRemoved] == 0 {
+		t.Errorf("verdicts %v: want match, listed and removed", kinds)
+	}
+}
+
+// TestSnapshotIndexedLateDamage: a .md5sums the snapshot's index vouches for is read
+// only when one of its package's paths has an event; damaged by then, that file's
+// verdict is unknown, and the damage is a warning naming the file and the line.
+func TestSnapshotIndexedLateDamage(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello", "libsensors-config")
+	file := filepath.Join(t.TempDir(), "b.db.packages")
+	digest, _, err := WriteSnapshot(file, root, []string{"/usr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warns []string
+	a := New(Options{Root: root, Snapshot: file, SnapshotDigest: digest, Since: time.Now(),
+		Logf: func(format string, args ...any) { warns = append(warns, fmt.Sprintf(format, args...)) }})
+	defer a.Close()
+	annotate := func(p string) diff.Event {
+		evs := []diff.Event{{Kind: diff.Change, Path: p, Changed: 1 << diff.AttrContent,
+			After: &tree.Entry{Path: p, Type: tree.TypeFile, Mode: 0o644}}}
+		if err := a.Annotate(evs); err != nil {
+			t.Fatal(err)
+		}
+		return evs[0]
+	}
+	if ev := annotate("/usr/share/doc/hello/copyright"); ev.Verdict != diff.VerdictMatch || len(warns) > 0 {
+		t.Fatalf("hello's copyright: %s (%s), warnings %q", ev.Verdict, ev.Reason, warns)
+	}
+	sums := filepath.Join(root, "var/lib/dpkg/info/libsensors-config.md5sums")
+	data, err := os.ReadFile(sums)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sums, append([]byte("damaged\n"), data...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if ev := annotate("/usr/share/doc/libsensors-config/copyright"); ev.Verdict != diff.VerdictUnknown {
+		t.Errorf("with its .md5sums damaged: %s (%s), want unknown", ev.Verdict, ev.Reason)
+	}
+	want := "warning: dpkg database damaged: " + sums + ":1: not \"MD5  PATH\""
+	if len(warns) != 1 || !strings.HasPrefix(warns[0], want) {
+		t.Errorf("warnings %q, want one: %s", warns, want)
 	}
 }

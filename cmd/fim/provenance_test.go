@@ -3,11 +3,9 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"crypto/md5"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -395,14 +393,11 @@ func TestProvenanceSharedDirectory(t *testing.T) {
 // snapshotLists reports whether the package snapshot beside db lists path.
 func snapshotLists(t *testing.T, db, path string) bool {
 	t.Helper()
-	f, err := os.Open(db + ".packages")
+	data, err := os.ReadFile(db + ".packages")
 	must(t, err)
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	must(t, err)
-	data, err := io.ReadAll(zr)
-	must(t, err)
-	return slices.Contains(strings.Split(string(data), "\n"), path)
+	return slices.ContainsFunc(strings.Split(string(data), "\n"), func(l string) bool {
+		return strings.HasPrefix(l, path+" ") // PATH IDS
+	})
 }
 
 // TestProvenanceSnapshotSealed shows that the package snapshot beside a baseline is
@@ -420,18 +415,29 @@ func TestProvenanceSnapshotSealed(t *testing.T) {
 	debtest.Run(t, "dpkg", debtest.DpkgArgs(root, "-r", "libsensors-config")...)
 	must(t, os.Remove(at("etc/planted")))
 
-	// The intruder adds the file to the removed package's list in the snapshot.
+	// The intruder adds the file to the removed package's paths in the snapshot, in
+	// its sorted place, numbered as the package's line is.
 	real, err := os.ReadFile(snap)
 	must(t, err)
-	zr, err := gzip.NewReader(bytes.NewReader(real))
-	must(t, err)
-	text, err := io.ReadAll(zr)
-	must(t, err)
-	var forged bytes.Buffer
-	zw := gzip.NewWriter(&forged)
-	zw.Write(append(text, "package dpkg libsensors-config 1 all\n/etc/planted\n"...))
-	must(t, zw.Close())
-	must(t, os.WriteFile(snap, forged.Bytes(), 0o644))
+	var forged strings.Builder
+	pkgs, id := 0, -1
+	for _, l := range strings.SplitAfter(string(real), "\n") {
+		if strings.HasPrefix(l, "package dpkg libsensors-config ") {
+			id = pkgs
+		}
+		if strings.HasPrefix(l, "package ") {
+			pkgs++
+		}
+		if id >= 0 && strings.HasPrefix(l, "/") && l > "/etc/planted" {
+			fmt.Fprintf(&forged, "/etc/planted %d\n", id)
+			id = -1
+		}
+		forged.WriteString(l)
+	}
+	if !strings.Contains(forged.String(), "/etc/planted ") {
+		t.Fatalf("no place for /etc/planted in %s", real)
+	}
+	must(t, os.WriteFile(snap, []byte(forged.String()), 0o644))
 	verdicts := func(stderr *string) map[string]string {
 		t.Helper()
 		out, e := mustRun(t, 2, "check", "--db", db, "--format", "json")

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -322,7 +323,8 @@ func (r *watcherRig) stop() error {
 	select {
 	case <-r.done:
 	case <-time.After(eventTimeout):
-		r.t.Fatalf("Run did not return within %v of the stop", eventTimeout)
+		buf := make([]byte, 8<<20)
+		r.t.Fatalf("Run did not return within %v of the stop; where it is:\n%s", eventTimeout, buf[:runtime.Stack(buf, true)])
 	}
 	return r.err
 }

@@ -303,7 +303,22 @@ func startWatcher(t *testing.T, backend, root string, opts ...func(*Watcher)) *w
 		r.err = w.Run(ctx)
 		close(r.done)
 	}()
-	t.Cleanup(func() { r.stop() })
+	t.Cleanup(func() {
+		if t.Failed() {
+			// The test stopped reading: Emit would block on a full events channel and
+			// the stop's failure would hide the test's own.
+			go func() {
+				for {
+					select {
+					case <-r.events:
+					case <-r.done:
+						return
+					}
+				}
+			}()
+		}
+		r.stop()
+	})
 	select {
 	case msg := <-ready:
 		if !strings.Contains(msg, "("+backend) {

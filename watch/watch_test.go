@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -302,7 +303,22 @@ func startWatcher(t *testing.T, backend, root string, opts ...func(*Watcher)) *w
 		r.err = w.Run(ctx)
 		close(r.done)
 	}()
-	t.Cleanup(func() { r.stop() })
+	t.Cleanup(func() {
+		if t.Failed() {
+			// The test stopped reading: Emit would block on a full events channel and
+			// the stop's failure would hide the test's own.
+			go func() {
+				for {
+					select {
+					case <-r.events:
+					case <-r.done:
+						return
+					}
+				}
+			}()
+		}
+		r.stop()
+	})
 	select {
 	case msg := <-ready:
 		if !strings.Contains(msg, "("+backend) {
@@ -322,7 +338,8 @@ func (r *watcherRig) stop() error {
 	select {
 	case <-r.done:
 	case <-time.After(eventTimeout):
-		r.t.Fatalf("Run did not return within %v of the stop", eventTimeout)
+		buf := make([]byte, 8<<20)
+		r.t.Fatalf("Run did not return within %v of the stop; where it is:\n%s", eventTimeout, buf[:runtime.Stack(buf, true)])
 	}
 	return r.err
 }

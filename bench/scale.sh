@@ -5,7 +5,9 @@
 # a job: wall seconds, CPU seconds, peak RSS; then the baseline database's size per entry.
 # Made for the generated trees of BENCHMARKS.md's scaling section:
 #   ../shared/corpus/gen-tree DIR --files 10000000 --max-size 1024
-# usage: FIM=path/to/fim bench/scale.sh DIR [WORKDIR]
+# JOBS picks and orders the jobs (default: "fd baseline check fast watch"; baseline first
+# for any other).
+# usage: FIM=path/to/fim [JOBS="..."] bench/scale.sh DIR [WORKDIR]
 set -u
 DIR=${1:?usage: FIM=fim bench/scale.sh DIR [WORKDIR]}
 FIM=${FIM:?set FIM}
@@ -21,23 +23,31 @@ run() {
 		{ echo "$name: exit $?: $(tail -1 "$W/err")"; }
 	cat "$W/time"
 }
-run fd-walk-stat "$FD" -u --changed-before 2100-01-01 . "$DIR"
-run fim-baseline "$FIM" baseline -q --no-provenance --db "$DB" "$DIR"
-run fim-check "$FIM" check -q --no-provenance --db "$DB"
-run fim-check-fast "$FIM" check -q --fast --no-provenance --db "$DB"
-
-# watch: the time from start to its "ready" line, and its peak RSS once ready.
-drop
-start=$(date +%s%N)
-"$FIM" watch --no-provenance --db "$DB" --interval 0 >/dev/null 2>"$W/watch.err" &
-pid=$!
-until grep -q 'ready: watching' "$W/watch.err" 2>/dev/null; do
-	kill -0 "$pid" 2>/dev/null || { echo "fim-watch: exited: $(tail -1 "$W/watch.err")"; break; }
-	sleep 0.2
+watch_ready() {
+	# the time from start to the "ready" line, and the peak RSS once ready.
+	drop
+	local start ready rss pid
+	start=$(date +%s%N)
+	"$FIM" watch --no-provenance --db "$DB" --interval 0 >/dev/null 2>"$W/watch.err" &
+	pid=$!
+	until grep -q 'ready: watching' "$W/watch.err" 2>/dev/null; do
+		kill -0 "$pid" 2>/dev/null || { echo "fim-watch: exited: $(tail -1 "$W/watch.err")"; break; }
+		sleep 0.2
+	done
+	ready=$(date +%s%N)
+	rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	echo "fim-watch-ready $(((ready - start) / 1000000)) ms wall, ${rss:-?} KiB peak"
+}
+for job in ${JOBS:-fd baseline check fast watch}; do
+	case $job in
+	fd) run fd-walk-stat "$FD" -u --changed-before 2100-01-01 . "$DIR" ;;
+	baseline) run fim-baseline "$FIM" baseline -q --no-provenance --db "$DB" "$DIR" ;;
+	check) run fim-check "$FIM" check -q --no-provenance --db "$DB" ;;
+	fast) run fim-check-fast "$FIM" check -q --fast --no-provenance --db "$DB" ;;
+	watch) watch_ready ;;
+	*) echo "unknown job $job" ;;
+	esac
 done
-ready=$(date +%s%N)
-rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null)
-kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
-echo "fim-watch-ready $(( (ready - start) / 1000000 )) ms wall, ${rss:-?} KiB peak"
-
 echo "database: $("$FIM" info --db "$DB" 2>/dev/null | grep -E '^(entries|file size):' | tr -s ' ' | paste -sd ';')"

@@ -57,14 +57,9 @@ func TestUncachedFileHandedToWorker(t *testing.T) {
 				fstest.CacheOnly(t, dir+"/"+f.name, f.cached)
 			}
 		}
-		side = &md5Side{asked: map[string]int{}, sums: map[string][]byte{}}
-		r := &Root{Path: dir}
 		// No worker runs: the listing hashes in place what it hashes, and the jobs it
 		// hands out stay queued until they are run below.
-		wk = &walk{Walker: &Walker{Roots: []Root{*r}, Side: side}, ctx: context.Background(), s: newSched(maxUnconsumed, 0),
-			roots: map[string]*Root{dir: r}, links: map[devIno]*linkSlot{}, filesystems: map[uint64]fsKind{}}
-		n = &node{real: dir, path: dir, key: tree.Key(dir), root: r, dev: st.Dev, ino: st.Ino, listed: make(chan struct{})}
-		wk.list(n, hb, nil)
+		side, wk, n = listAlone(dir, &st, hb)
 		if n.err != nil {
 			t.Fatal(n.err)
 		}
@@ -175,6 +170,19 @@ func TestReadCached(t *testing.T) {
 	}
 }
 
+// listAlone lists dir (whose stat is st) with a walk that runs no worker, the package
+// digests of its files asked of a new md5Side: the listing hashes in place what it
+// hashes, and the jobs it hands out stay queued in wk.s.
+func listAlone(dir string, st *unix.Stat_t, hb *hashBuf) (*md5Side, *walk, *node) {
+	side := &md5Side{asked: map[string]int{}, sums: map[string][]byte{}}
+	r := &Root{Path: dir}
+	wk := &walk{Walker: &Walker{Roots: []Root{*r}, Side: side}, ctx: context.Background(), s: newSched(maxUnconsumed, 0),
+		roots: map[string]*Root{dir: r}, links: map[devIno]*linkSlot{}, filesystems: map[uint64]fsKind{}}
+	n := &node{real: dir, path: dir, key: tree.Key(dir), root: r, dev: st.Dev, ino: st.Ino, listed: make(chan struct{})}
+	wk.list(n, hb, nil)
+	return side, wk, n
+}
+
 // skipUnlessNoWaitMisses skips the test when no no-wait read of a file just evicted
 // from the page cache in dir came back with EAGAIN in 20 tries: on a disk fast enough
 // the read such a read starts ends before it looks at the page again, and it returns
@@ -252,12 +260,7 @@ func TestHandedFileSwapped(t *testing.T) {
 			// the listing is tried again.
 			for try := 0; ; try++ {
 				fstest.CacheOnly(t, p, 0)
-				side = &md5Side{asked: map[string]int{}, sums: map[string][]byte{}}
-				r := &Root{Path: dir}
-				wk = &walk{Walker: &Walker{Roots: []Root{*r}, Side: side}, ctx: context.Background(), s: newSched(maxUnconsumed, 0),
-					roots: map[string]*Root{dir: r}, links: map[devIno]*linkSlot{}, filesystems: map[uint64]fsKind{}}
-				n = &node{real: dir, path: dir, key: tree.Key(dir), root: r, dev: st.Dev, ino: st.Ino, listed: make(chan struct{})}
-				wk.list(n, hb, nil)
+				side, wk, n = listAlone(dir, &st, hb)
 				if n.err != nil || len(n.entries) != 1 {
 					t.Fatalf("listed %d entries (%v), want f.pkg", len(n.entries), n.err)
 				}

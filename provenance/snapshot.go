@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"cmp"
 	"compress/gzip"
+
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -21,6 +22,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/zeebo/blake3"
 
 	"fim/diff"
@@ -35,7 +38,8 @@ import (
 // files; and, for each dpkg package, the identity of the info/PKG.list (and checked
 // .md5sums) it was read from, so that a check reads only the .list files that changed
 // since (pkgdb.OpenIndexed). It is written beside the baseline (SnapshotPath) by fim
-// baseline, as text (version 1 was gzip'ed; it is still read):
+// baseline, as text in one zstd frame (version 1 was gzip'ed; both, and plain text, are
+// read):
 //
 //	fim-packages 2 TIME                  (TIME: Unix nanoseconds when it was read)
 //	root /a/baseline/root                (the recorded paths it holds the paths under)
@@ -135,6 +139,9 @@ func openBeside(p string) *os.File {
 	}
 	return f
 }
+
+// zstdMagic begins a zstd frame (RFC 8878), as the snapshot is written.
+var zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
 
 // The headers of the snapshot's versions: 2 is written, 1 still read.
 const (
@@ -247,9 +254,17 @@ func PrepareSnapshot(file, root string, roots []string, prior *Snapshot, keep bo
 	}
 	p.tmp, p.f = tmp.Name(), tmp
 	h := blake3.New()
-	bw := bufio.NewWriterSize(io.MultiWriter(tmp, h), 256<<10)
+	zw, err := zstd.NewWriter(io.MultiWriter(tmp, h), zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedFastest))
+	if err != nil {
+		p.Abort()
+		return nil, db.Warnings(), fmt.Errorf("package snapshot %s: %w", file, err)
+	}
+	bw := bufio.NewWriterSize(zw, 256<<10)
 	writeSnapshot(bw, now, db, roots, prior, keep)
 	err = bw.Flush()
+	if err == nil {
+		err = zw.Close()
+	}
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -429,8 +444,18 @@ func ReadSnapshot(file, digest string) (*Snapshot, error) {
 	case got != digest:
 		return nil, fmt.Errorf("package snapshot %s: %w: its digest is %s, the baseline's %s", file, ErrSnapshotTampered, got, digest)
 	}
-	data := raw                                   // version 2 is plain text, searched in place
-	if bytes.HasPrefix(raw, []byte{0x1f, 0x8b}) { // gzip, as version 1 wrote it
+	data := raw // plain text, searched in place
+	switch {
+	case bytes.HasPrefix(raw, zstdMagic):
+		zr, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxSnapshot))
+		if err != nil {
+			return nil, fmt.Errorf("package snapshot %s: %w", file, err)
+		}
+		defer zr.Close()
+		if data, err = zr.DecodeAll(raw, make([]byte, 0, min(8*len(raw), maxSnapshot))); err != nil {
+			return nil, fmt.Errorf("package snapshot %s: %w", file, err)
+		}
+	case bytes.HasPrefix(raw, []byte{0x1f, 0x8b}): // gzip, as version 1 wrote it
 		zr, err := gzip.NewReader(bytes.NewReader(raw))
 		if err != nil {
 			return nil, fmt.Errorf("package snapshot %s: %w", file, err)

@@ -30,6 +30,13 @@ func TestSnapshotReal(t *testing.T) {
 	if err != nil || len(warns) > 0 {
 		t.Fatalf("write: %v, warnings %v", err, warns)
 	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(raw, zstdMagic) {
+		t.Errorf("the snapshot is not one zstd frame: it begins %q", raw[:min(len(raw), 16)])
+	}
 	s, err := ReadSnapshot(file, digest)
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,8 @@ import (
 
 	"fim/diff"
 	"fim/internal/debtest"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // provEvent is what the provenance tests read of a json event.
@@ -390,11 +392,25 @@ func TestProvenanceSharedDirectory(t *testing.T) {
 	}
 }
 
+// snapshotText returns the text of the package snapshot in file (one zstd frame).
+func snapshotText(t *testing.T, file string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(file)
+	must(t, err)
+	zr, err := zstd.NewReader(nil)
+	must(t, err)
+	defer zr.Close()
+	data, err := zr.DecodeAll(raw, nil)
+	if err != nil {
+		t.Fatalf("package snapshot %s: %v", file, err)
+	}
+	return data
+}
+
 // snapshotLists reports whether the package snapshot beside db lists path.
 func snapshotLists(t *testing.T, db, path string) bool {
 	t.Helper()
-	data, err := os.ReadFile(db + ".packages")
-	must(t, err)
+	data := snapshotText(t, db+".packages")
 	return slices.ContainsFunc(strings.Split(string(data), "\n"), func(l string) bool {
 		return strings.HasPrefix(l, path+" ") // PATH IDS
 	})
@@ -417,8 +433,9 @@ func TestProvenanceSnapshotSealed(t *testing.T) {
 
 	// The intruder adds the file to the removed package's paths in the snapshot, in
 	// its sorted place, numbered as the package's line is.
-	real, err := os.ReadFile(snap)
+	written, err := os.ReadFile(snap)
 	must(t, err)
+	real := snapshotText(t, snap)
 	var forged strings.Builder
 	pkgs, id := 0, -1
 	for _, l := range strings.SplitAfter(string(real), "\n") {
@@ -452,7 +469,7 @@ func TestProvenanceSnapshotSealed(t *testing.T) {
 	if v := got["remove /etc/planted"]; v != "unknown" {
 		t.Errorf("remove /etc/planted with a forged snapshot: %q, want unknown (all: %v)", v, got)
 	}
-	must(t, os.WriteFile(snap, real, 0o644))
+	must(t, os.WriteFile(snap, written, 0o644))
 	got = verdicts(&stderr)
 	if strings.Contains(stderr, "package snapshot") || got["remove /etc/planted"] == "removed" ||
 		got["remove /usr/share/doc/libsensors-config/copyright"] != "removed" {

@@ -559,8 +559,11 @@ func (db *DB) sums(pkg *Package) {
 		if db.indexing { // records are being made: headLocked
 			db.mu.Lock()
 			defer db.mu.Unlock()
-			if db.indexed[pkg.base] == pkg && s.cleaned {
-				s.later = map[string][]byte{} // its names cannot be looked for as written
+			if db.indexed[pkg.base] == pkg {
+				// Records of its paths not made yet take their digests from later:
+				// its names may not be written clean, or its .md5sums was read
+				// at Open (changed since the index).
+				s.later = map[string][]byte{}
 			}
 		}
 		arena := make([]byte, 0, 16*(bytes.Count(s.data, []byte("\n"))+1)) // the digests kept

@@ -299,6 +299,7 @@ func (db *DB) loadDpkg() (bool, error) {
 		stat = s
 	}
 	var jobs []*job
+	shared := map[string]int{} // how many installed packages have each info base name
 	for i := range entries {
 		e := &entries[i]
 		if !installed(e.Status) {
@@ -326,6 +327,12 @@ func (db *DB) loadDpkg() (bool, error) {
 			j.sumsLater = j.indexed && j.sums && found && id == sums
 		}
 		jobs = append(jobs, j)
+		shared[base]++
+	}
+	for _, j := range jobs {
+		if shared[j.base] > 1 { // packages of one .list: each is made of it as read
+			j.indexed, j.sumsLater = false, false
+		}
 	}
 	var wg sync.WaitGroup
 	next := make(chan *job)

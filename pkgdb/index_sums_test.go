@@ -3,6 +3,7 @@ package pkgdb
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -43,5 +44,38 @@ func TestOpenIndexedSumsRead(t *testing.T) {
 	}
 	if n < 2 {
 		t.Fatalf("%d paths under %q", n, roots)
+	}
+}
+
+// TestOpenIndexedSharedBase: two installed packages of dpkg's status whose info files
+// are the same (a paragraph twice, or a Package field naming another's info base) both
+// own the paths of that .list, as with Open.
+func TestOpenIndexedSharedBase(t *testing.T) {
+	root := dpkgRoot(t, "hello")
+	roots := []string{"/usr/bin"}
+	idx := newListsIndex(t, root, roots)
+	status := filepath.Join(root, "var/lib/dpkg/status")
+	data, err := os.ReadFile(status)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, status, string(data)+"\n"+string(data))
+	full := openDB(t, root)
+	db, err := OpenIndexed(root, idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	want := describe(full.Owners("/usr/bin/hello"))
+	if strings.Count(want, "hello /usr/bin/hello") != 2 {
+		t.Fatalf("Open: owners %s, want hello twice", want)
+	}
+	if got := describe(db.Owners("/usr/bin/hello")); got != want {
+		t.Errorf("owners %s, want %s", got, want)
+	}
+	for i, p := range full.Packages() {
+		if got, want := describe(db.Files(db.Packages()[i])), describe(full.Files(p)); got != want {
+			t.Errorf("%s: files %s, want %s", p.Name, got, want)
+		}
 	}
 }

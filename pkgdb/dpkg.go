@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Size limits of the database files read whole. They are far above what real hosts
@@ -414,7 +415,14 @@ type dpkgSums struct {
 	// cleaned says a name in data is not written clean: a path cannot be looked for
 	// in data as it is written (DB.sumsFor).
 	cleaned bool
-	parsed  bool // set by once
+	parsed  atomic.Bool // set by once, when every file of the package has its digest
+	// asked counts the paths looked for in data before it is parsed (DB.sumsFor):
+	// each look reads the whole of data, so after a few the package is parsed once.
+	asked atomic.Int32
+	// byPath, for a package of an indexed DB looked up more than a few times, is
+	// data's digest of each path, the first line naming it (byPathOnce).
+	byPath     map[string][]byte
+	byPathOnce sync.Once
 	// later, for a package of an indexed DB, are the digests of its paths by path:
 	// records made after the .md5sums was parsed take theirs from it (addRecord).
 	later map[string][]byte
@@ -589,7 +597,7 @@ func (db *DB) sums(pkg *Package) {
 				}
 			}
 		})
-		s.parsed = true
+		s.parsed.Store(true)
 	})
 }
 
@@ -640,12 +648,22 @@ func md5sumOf(data []byte, p string) ([]byte, bool) {
 // "/", then a newline or the end of the file.
 func (db *DB) sumsFor(f *File) {
 	s := db.pending[f.Package]
-	if s == nil {
+	if s == nil || s.parsed.Load() {
 		return
 	}
 	s.load(db)
+	// A look for one path in data reads all of it: a run that asks for every path of
+	// a package (verify-packages, an upgrade of it) parses it once instead.
+	often := s.asked.Add(1) > lookupsBeforeParse
 	if s.base != "" && !s.cleaned { // an indexed package's: only f's line is looked for
-		d, ok := md5sumOf(s.data, f.Path)
+		var d []byte
+		var ok bool
+		if often {
+			s.byPathOnce.Do(func() { s.byPath = md5sumsByPath(s.data) })
+			d, ok = s.byPath[f.Path]
+		} else {
+			d, ok = md5sumOf(s.data, f.Path)
+		}
 		if ok && !f.IsConfig() {
 			db.mu.Lock()
 			if f.Digest == nil {
@@ -655,11 +673,30 @@ func (db *DB) sumsFor(f *File) {
 		}
 		return
 	}
-	if !s.cleaned {
+	if !s.cleaned && !often {
 		rel := f.Path[1:]
 		if !bytes.Contains(s.data, []byte(rel+"\n")) && !bytes.HasSuffix(s.data, []byte(rel)) {
 			return
 		}
 	}
 	db.sums(f.Package)
+}
+
+// lookupsBeforeParse is how many paths of a dpkg package sumsFor looks for in its
+// .md5sums as written before it parses the file instead.
+const lookupsBeforeParse = 8
+
+// md5sumsByPath is the digest of each path a .md5sums data (checked, every name
+// written clean) records, from the first line naming it, as md5sumOf finds it.
+func md5sumsByPath(data []byte) map[string][]byte {
+	n := bytes.Count(data, []byte("\n")) + 1
+	m := make(map[string][]byte, n)
+	arena := make([]byte, 0, 16*n)
+	eachMD5sum(data, func(p []byte, d *[16]byte) {
+		if _, ok := m[string(p)]; !ok {
+			arena = append(arena, d[:]...)
+			m[string(p)] = arena[len(arena)-16 : len(arena) : len(arena)]
+		}
+	})
+	return m
 }

@@ -154,7 +154,7 @@ func TestDpkgSumsWhenNeeded(t *testing.T) {
 	parsed := func(name string) bool {
 		for pk, s := range db.pending {
 			if pk.Name == name {
-				return s.parsed
+				return s.parsed.Load()
 			}
 		}
 		t.Fatalf("no .md5sums pending for %s", name)

@@ -233,7 +233,8 @@ func FuzzParseFileID(f *testing.F) {
 }
 
 // FuzzMD5sumOf: in a .md5sums that eachMD5sum accepts with every name written clean,
-// md5sumOf finds each name's first digest, and no name that is not there.
+// md5sumOf finds each name's first digest, and no name that is not there; and
+// md5sumsByPath holds exactly each name's first digest.
 func FuzzMD5sumOf(f *testing.F) {
 	f.Add([]byte("0123456789abcdef0123456789abcdef  usr/bin/hello\n0123456789abcdef0123456789abcdee *usr/bin/x\n"), "/usr/bin/hello")
 	f.Add([]byte("0123456789abcdef0123456789abcdef  a b\n0123456789abcdef0123456789abcdee  b\n"), "/b")
@@ -252,6 +253,15 @@ func FuzzMD5sumOf(f *testing.F) {
 		got, ok := md5sumOf(data, p)
 		if w, found := want[p]; ok != found || !bytes.Equal(got, w) {
 			t.Fatalf("%q: %x %v, want %x %v", p, got, ok, w, found)
+		}
+		byPath := md5sumsByPath(data)
+		if len(byPath) != len(want) {
+			t.Fatalf("md5sumsByPath: %d names, want %d", len(byPath), len(want))
+		}
+		for n, w := range want {
+			if !bytes.Equal(byPath[n], w) {
+				t.Fatalf("md5sumsByPath: %q: %x, want %x", n, byPath[n], w)
+			}
 		}
 	})
 }

@@ -79,3 +79,46 @@ func TestOpenIndexedSharedBase(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnersEveryPath: asking for every path of a package one after another (as
+// verify-packages does, or a check after its upgrade) gives each the owners and digest
+// a fully parsed database gives, in a plain and an indexed open, past the few looks for
+// which sumsFor searches the .md5sums as written before parsing it.
+func TestOwnersEveryPath(t *testing.T) {
+	root := dpkgRoot(t, "hello")
+	roots := []string{"/"}
+	idx := newListsIndex(t, root, roots)
+	full := openDB(t, root)
+	var paths []string
+	for _, p := range full.Packages() {
+		for _, f := range full.Files(p) { // parses every .md5sums
+			paths = append(paths, f.Path)
+		}
+	}
+	withDigest := 0
+	for _, p := range paths {
+		for _, f := range full.Owners(p) {
+			if f.Digest != nil {
+				withDigest++
+			}
+		}
+	}
+	if withDigest <= lookupsBeforeParse || len(paths) <= 2*lookupsBeforeParse {
+		t.Fatalf("%d paths, %d with a digest: too few to pass the looks before parsing", len(paths), withDigest)
+	}
+	for _, indexed := range []bool{false, true} {
+		db := openDB(t, root)
+		if indexed {
+			var err error
+			if db, err = OpenIndexed(root, idx); err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+		}
+		for _, p := range paths {
+			if got, want := describe(db.Owners(p)), describe(full.Owners(p)); got != want {
+				t.Errorf("indexed %v: %s: owners %s, want %s", indexed, p, got, want)
+			}
+		}
+	}
+}

@@ -75,7 +75,7 @@ type Options struct {
 	Journal string
 	// Logf, if set, is told of a damaged database or snapshot, one warning a line.
 	Logf    func(format string, args ...any)
-	Workers int // files read at once (0: one per CPU)
+	Workers int // files read at once (0: four per CPU, as a walk's workers)
 }
 
 // Annotator annotates events. It keeps the package databases it read and reads them
@@ -113,7 +113,7 @@ func New(o Options) *Annotator {
 		o.Root = "/"
 	}
 	if o.Workers <= 0 {
-		o.Workers = runtime.NumCPU()
+		o.Workers = 4 * runtime.GOMAXPROCS(0) // a file waited for holds no CPU
 	}
 	return &Annotator{o: o}
 }

@@ -21,7 +21,7 @@ type VerifyOptions struct {
 	// Paths, if set, limits the check to the files at or below them (recorded paths,
 	// under any of their /usr-merge names).
 	Paths   []string
-	Workers int // files read at once (0: one per CPU)
+	Workers int // files read at once (0: four per CPU, as a walk's workers)
 	// Logf, if set, is told of a damaged database, one warning a line.
 	Logf func(format string, args ...any)
 	// Prior, if set, makes lookups (one per worker) of the entries of a baseline of
@@ -49,7 +49,7 @@ func Verify(ctx context.Context, o VerifyOptions) ([]diff.Event, error) {
 		o.Root = "/"
 	}
 	if o.Workers <= 0 {
-		o.Workers = runtime.NumCPU()
+		o.Workers = 4 * runtime.GOMAXPROCS(0) // a file waited for holds no CPU
 	}
 	db, err := pkgdb.Open(o.Root)
 	if err != nil {

@@ -199,7 +199,7 @@ func Compare(ctx context.Context, o Options) ([]diff.Event, error) {
 		wk := Walker(o.Compiled, wo)
 		if o.Provenance != nil {
 			// a changed package file's digest is taken in the read that hashes it
-			wk.Side = o.Provenance.Digests()
+			wk.Side = o.Provenance.Digests().ChangedSince(o.Baseline.Meta().Created)
 		}
 		if o.Fast || growing(wk.Roots) || wk.Side != nil {
 			newLookup, done := it.Prior()

@@ -3,6 +3,7 @@ package provenance
 import (
 	"io"
 	"sync"
+	"time"
 
 	"fim/pkgdb"
 	"fim/tree"
@@ -17,6 +18,7 @@ import (
 type Digests struct {
 	load    func() *pkgdb.DB // reads the databases (nil when there are none)
 	changed bool             // only files not as their prior entry records (a check)
+	since   int64            // with changed, and not 0: only files of a ctime since then (ns)
 	once    sync.Once
 	db      *pkgdb.DB
 
@@ -81,13 +83,35 @@ func (a *Annotator) Digests() *Digests {
 	return a.digests
 }
 
+// ChangedSince makes a check's Digests take no sums of a file whose ctime is before t
+// (the baseline's time), nor ask for its prior entry: a file changed since has a later
+// ctime. One that has an event all the same (the clock was set back, or the baseline
+// recorded another tree) is read again for its verdict, as any file without sums is.
+func (d *Digests) ChangedSince(t time.Time) *Digests {
+	if d != nil && d.changed && !t.IsZero() {
+		d.since = t.Add(-time.Second).UnixNano() // file times lag the clock by a tick
+	}
+	return d
+}
+
+// unchanged reports whether a check takes no sums of e by its ctime (ChangedSince).
+func (d *Digests) unchanged(e *tree.Entry) bool {
+	return d.changed && d.since != 0 && e.Ctime < d.since
+}
+
+// NeedsPrior reports whether For needs e's prior entry (walk.SideDigest): a check's
+// does for a file with one name and a ctime since the baseline's.
+func (d *Digests) NeedsPrior(e *tree.Entry) bool {
+	return d.changed && e.Nlink <= 1 && !d.unchanged(e)
+}
+
 // For returns the sums to take of regular file e, or nil (walk.SideDigest). A file with
 // several names is read under one of them for all (walk.SideDigest): its sums are taken
 // in every algorithm the packages record, whether or not this name changed or a package
 // lists it, for any other name that did and that one lists.
 func (d *Digests) For(e, prior *tree.Entry) io.Writer {
 	linked := e.Nlink > 1
-	if d.changed && !linked && prior != nil && prior.Hashed() && sameState(prior, e) {
+	if d.changed && !linked && (d.unchanged(e) || prior != nil && prior.Hashed() && sameState(prior, e)) {
 		return nil
 	}
 	d.once.Do(func() { d.db = d.load() })

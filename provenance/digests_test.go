@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"fim/diff"
 	"fim/internal/debtest"
@@ -165,5 +167,66 @@ func TestDigestsLinks(t *testing.T) {
 		if ev.Verdict != diff.VerdictMismatch {
 			t.Errorf("%s: %s (%s), want mismatch from the walk's read", ev.Path, ev.Verdict, ev.Reason)
 		}
+	}
+}
+
+// TestDigestsChangedSince: a check's walk neither looks up nor digests a file whose
+// ctime is before the baseline's time, and the verdict of such a file with an event
+// all the same (here: the trojan written before an accept made the baseline's time
+// later) reads it again: still mismatch. Without a time, every file with one name is
+// looked up.
+func TestDigestsChangedSince(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello")
+	at := func(p string) string { return filepath.Join(root, p) }
+	prior := walkUsr(t, root, nil, nil)
+	if err := os.WriteFile(at("usr/bin/hello"), []byte("trojan\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name        string
+		since       time.Time
+		lookups     bool
+		digestsTook int
+	}{
+		{"no time", time.Time{}, true, 1},
+		{"baseline after the change", time.Now().Add(time.Hour), false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := New(Options{Root: root})
+			defer a.Close()
+			var mu sync.Mutex
+			looked := 0
+			w := &walk.Walker{Roots: []walk.Root{{Path: "/usr"}}, Prefix: root, Side: a.Digests().ChangedSince(tc.since)}
+			w.Prior = func() func(string) *tree.Entry {
+				return func(p string) *tree.Entry {
+					mu.Lock()
+					looked++
+					mu.Unlock()
+					return prior[p]
+				}
+			}
+			var trojan *tree.Entry
+			for e, err := range w.Walk(context.Background()) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e.Path == "/usr/bin/hello" {
+					trojan = e
+				}
+			}
+			if (looked > 0) != tc.lookups {
+				t.Errorf("%d lookups", looked)
+			}
+			if n := len(a.digests.taken); n != tc.digestsTook {
+				t.Errorf("%d files digested in the walk, want %d", n, tc.digestsTook)
+			}
+			events := []diff.Event{{Kind: diff.Change, Path: "/usr/bin/hello", After: trojan}}
+			if err := a.Annotate(events); err != nil {
+				t.Fatal(err)
+			}
+			if ev := events[0]; ev.Verdict != diff.VerdictMismatch {
+				t.Errorf("%s: %s (%s), want mismatch", ev.Path, ev.Verdict, ev.Reason)
+			}
+		})
 	}
 }

@@ -25,6 +25,8 @@ type md5Side struct {
 	sums  map[string][]byte
 }
 
+func (s *md5Side) NeedsPrior(e *tree.Entry) bool { return strings.HasSuffix(e.Path, ".pkg") }
+
 func (s *md5Side) For(e, prior *tree.Entry) io.Writer {
 	s.mu.Lock()
 	defer s.mu.Unlock()

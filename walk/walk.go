@@ -69,9 +69,14 @@ type Walker struct {
 // writer it returns must serve every name, which the walk hands to Done with each
 // name's entry found of the same inode, size, mtime and ctime as the read.
 type SideDigest interface {
+	// NeedsPrior reports whether For needs regular file e's recorded entry to decide:
+	// the walk looks the entry up (when it has a Prior) only then, or when it needs it
+	// itself (Fast, a growing root).
+	NeedsPrior(e *tree.Entry) bool
 	// For returns what to feed the content of regular file e with, or nil for nothing;
-	// prior is e's recorded entry when the walk has a Prior and one is recorded. It is
-	// asked once for every read of the file.
+	// prior is e's recorded entry when the walk has a Prior, one is recorded, and
+	// NeedsPrior(e) said so or the walk looked it up for itself. It is asked once for
+	// every read of the file.
 	For(e, prior *tree.Entry) io.Writer
 	// Done is handed w once the read fed all of e's content to it and proved to be of
 	// e, unchanged; it is called before e is delivered, and may set e's flags. For a
@@ -973,7 +978,7 @@ func (wk *walk) plan(n *node, i int, parent *node, r *Root, depth int, rootDev u
 	// A file with several names is hashed under one of them (see planHash): the others
 	// could not tell their records' beginnings, and are compared as any file.
 	growing := r != nil && r.Growing && e.Type == tree.TypeFile && e.Nlink == 1
-	if lookup != nil && readable && (wk.Fast || growing || wk.Side != nil && e.Type == tree.TypeFile) {
+	if lookup != nil && readable && (wk.Fast || growing || wk.Side != nil && e.Type == tree.TypeFile && wk.Side.NeedsPrior(e)) {
 		if p := lookup(e.Path); p != nil {
 			a.prior = p
 			same := p.Type == e.Type && p.Device == e.Device && (p.Inode == e.Inode || e.Flags&tree.FlagVolatileInode != 0)

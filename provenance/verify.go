@@ -156,6 +156,11 @@ func verifyEvent(db *pkgdb.DB, p string, lookup func(string) *tree.Entry, matche
 // verifiedBefore says whether the baseline entry of p, under one of its names, says
 // its content matched its package, and p is still the file it was then.
 func verifiedBefore(db *pkgdb.DB, p string, lookup func(string) *tree.Entry) bool {
+	for _, f := range db.Owners(p) {
+		if db.Signature(f.Package).State == pkgdb.SigBad {
+			return false // its record is not what it was when verified
+		}
+	}
 	for _, n := range db.Names(p) {
 		e := lookup(n)
 		if e == nil {

@@ -315,7 +315,7 @@ func FuzzRPMSignature(f *testing.F) {
 				t.Fatalf("bad: %q", s.Reason)
 			}
 		case SigUntrusted:
-			if !strings.HasPrefix(s.Reason, "signed by a key rpm does not trust") {
+			if !strings.HasPrefix(s.Reason, "signed by a key rpm does not trust") && !strings.HasPrefix(s.Reason, "signed in a form fim does not check") {
 				t.Fatalf("untrusted: %q", s.Reason)
 			}
 		default:
@@ -352,7 +352,8 @@ func FuzzParsePubkeys(f *testing.F) {
 	})
 }
 
-// TestRPMSignatureSeed: the seed header verifies with the seed key, and not without it.
+// TestRPMSignatureSeed: the seed header verifies with the seed key, and not without it;
+// made an OpenPGP v3 signature (as RHEL 8 and before sign), it is not checked.
 func TestRPMSignatureSeed(t *testing.T) {
 	blob, err := os.ReadFile("testdata/rpm/fimtest-ed25519.header")
 	if err != nil {
@@ -367,16 +368,32 @@ func TestRPMSignatureSeed(t *testing.T) {
 		t.Fatalf("key %v: %+v", err, kp)
 	}
 	keys := map[uint64][]*packet.PublicKey{kp.rpm.keys[0].KeyId: kp.rpm.keys}
+	h, err := parseRPMHeader(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v3 := bytes.Clone(blob)
+	sig := v3[len(blob)-len(h.data)+int(h.entries[tagDSAHeader].offset):]
+	if sig[0]&0x40 != 0 || sig[2] != 4 { // an old-format packet header of 2 bytes, then the version
+		t.Fatalf("signature packet % x", sig[:3])
+	}
+	sig[2] = 3
 	for _, c := range []struct {
-		keys map[uint64][]*packet.PublicKey
-		want SigState
-	}{{keys, SigGood}, {nil, SigUntrusted}} {
-		pkg, _, err := rpmPackage(blob)
+		blob   []byte
+		keys   map[uint64][]*packet.PublicKey
+		want   SigState
+		reason string
+	}{
+		{blob, keys, SigGood, ""},
+		{blob, nil, SigUntrusted, "signed by a key rpm does not trust (key ID "},
+		{v3, keys, SigUntrusted, "signed in a form fim does not check: signature packet version 3"},
+	} {
+		pkg, _, err := rpmPackage(c.blob)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s := pkg.rpm.verify(c.keys); s.State != c.want {
-			t.Errorf("%+v, want %d", s, c.want)
+		if s := pkg.rpm.verify(c.keys); s.State != c.want || !strings.HasPrefix(s.Reason, c.reason) {
+			t.Errorf("%+v, want %d %q", s, c.want, c.reason)
 		}
 	}
 }

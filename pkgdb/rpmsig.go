@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
@@ -48,7 +49,8 @@ const (
 	// SigGood: a signature by a key imported into the database verifies.
 	SigGood
 	// SigUntrusted: signed, but by no key imported into the database (installed with
-	// --nosignature, or its key removed): the header is as good as an unsigned one.
+	// --nosignature, or its key removed), or in a form fim does not check (OpenPGP v3):
+	// the header is as good as an unsigned one.
 	SigUntrusted
 	// SigBad: a signature by an imported key does not verify over the header's
 	// immutable region, or the header is signed and cannot be checked (a signature
@@ -64,11 +66,14 @@ type Signature struct {
 
 // rpmTrust is what an rpm header carries to vouch for itself or others.
 type rpmTrust struct {
-	sigs       []headerSig // the signatures, each with the digest of the region
-	broken     string      // why the signatures cannot be checked; "" when they can
-	overridden []int32     // region tags an entry after the region replaces (not relocated)
-	keys       []*packet.PublicKey
-	keyErr     error // a gpg-pubkey header whose key does not parse
+	sigs   []headerSig // the signatures, each with the digest of the region
+	broken string      // why the signatures cannot be checked; "" when they can
+	// unsupported says why a signature is of a kind fim does not check (an OpenPGP v3
+	// signature, an unknown algorithm): the header is then as good as an unsigned one.
+	unsupported string
+	overridden  []int32 // region tags an entry after the region replaces (not relocated)
+	keys        []*packet.PublicKey
+	keyErr      error // a gpg-pubkey header whose key does not parse
 
 	once sync.Once
 	sig  Signature
@@ -128,6 +133,11 @@ func rpmTrustOf(h *rpmHeader, blob []byte, pubkey bool) (*rpmTrust, error) {
 	}
 	for _, b := range raw {
 		sig, err := parseSignature(b)
+		var unsupported pgperrors.UnsupportedError
+		if errors.As(err, &unsupported) {
+			t.unsupported = cmp.Or(t.unsupported, string(unsupported))
+			continue
+		}
 		if err != nil {
 			t.broken = cmp.Or(t.broken, err.Error())
 			continue
@@ -154,10 +164,15 @@ func writeRegion(w io.Writer, h *rpmHeader, blob []byte) {
 }
 
 // parseSignature parses one OpenPGP signature packet over binary data, in a hash fim
-// has.
+// has. A packet of a version or algorithm go-crypto does not read is an
+// UnsupportedError (rpm's v3 signatures, RHEL 8 and before).
 func parseSignature(b []byte) (*packet.Signature, error) {
 	r := bytes.NewReader(b)
 	p, err := packet.Read(r)
+	var unsupported pgperrors.UnsupportedError
+	if errors.As(err, &unsupported) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("a signature does not parse: %v", err)
 	}
@@ -275,7 +290,7 @@ func (db *DB) rpmKeyring() {
 // and apk packages.
 func (db *DB) Signature(p *Package) Signature {
 	t := p.rpm
-	if t == nil || (len(t.sigs) == 0 && t.broken == "") {
+	if t == nil || (len(t.sigs) == 0 && t.broken == "" && t.unsupported == "") {
 		return Signature{}
 	}
 	t.once.Do(func() { t.sig = t.verify(db.rpmKeys) })
@@ -318,6 +333,9 @@ func (t *rpmTrust) verify(keys map[uint64][]*packet.PublicKey) Signature {
 		return Signature{SigBad, fmt.Sprintf("%stag %d of the signed region is replaced after it", bad, t.overridden[0])}
 	case good:
 		return Signature{State: SigGood}
+	}
+	if unknown == "" {
+		return Signature{SigUntrusted, "signed in a form fim does not check: " + t.unsupported}
 	}
 	return Signature{SigUntrusted, "signed by a key rpm does not trust (key ID " + unknown + ")"}
 }

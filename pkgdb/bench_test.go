@@ -3,6 +3,8 @@ package pkgdb
 import (
 	"os"
 	"testing"
+
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
 // BenchmarkOpenHost loads this host's package databases.
@@ -47,4 +49,41 @@ func BenchmarkVerdictHost(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(files)), "files")
+}
+
+// BenchmarkRPMHeader reads a header rpm wrote for a package unsigned, and signed with
+// an ed25519 key (whose region Open digests as it reads it), and checks the signature.
+func BenchmarkRPMHeader(b *testing.B) {
+	key, err := os.ReadFile("testdata/rpm/gpg-pubkey-ed25519.header")
+	if err != nil {
+		b.Fatal(err)
+	}
+	kp, _, err := rpmPackage(key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys := map[uint64][]*packet.PublicKey{kp.rpm.keys[0].KeyId: kp.rpm.keys}
+	for _, name := range []string{"fimtest.header", "fimtest-ed25519.header"} {
+		blob, err := os.ReadFile("testdata/rpm/" + name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run("read/"+name, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if _, _, err := rpmPackage(blob); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("verify/"+name, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				pkg, _, _ := rpmPackage(blob)
+				if pkg.rpm != nil && pkg.rpm.verify(keys).State != SigGood {
+					b.Fatal("does not verify")
+				}
+			}
+		})
+	}
 }

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
 // Manager names a package database format.
@@ -38,9 +40,10 @@ type Package struct {
 	// an edit of the database. "" for dpkg, whose files say it (info/PKG.*).
 	Record string
 
-	order          int    // when it was read: the first package 0 (DB.insert)
-	base           string // dpkg: its info files' name, info/BASE.list
-	listID, sumsID FileID // dpkg: its .list and checked .md5sums as read (DB.Info)
+	rpm            *rpmTrust // rpm: its header's signatures, or the keys it imports; nil when neither
+	order          int       // when it was read: the first package 0 (DB.insert)
+	base           string    // dpkg: its info files' name, info/BASE.list
+	listID, sumsID FileID    // dpkg: its .list and checked .md5sums as read (DB.Info)
 }
 
 // String is "name version arch (manager)".
@@ -156,9 +159,10 @@ type DB struct {
 	log      []Transaction
 	packages []*Package
 	files    map[*Package][]*File
-	pending  map[*Package]*dpkgSums // dpkg packages whose .md5sums are parsed when needed
-	lists    bool                   // OpenLists: which paths each package lists, nothing more
-	keep     func(string) bool      // OpenLists: the paths recorded (nil: all)
+	pending  map[*Package]*dpkgSums         // dpkg packages whose .md5sums are parsed when needed
+	rpmKeys  map[uint64][]*packet.PublicKey // the keys of rpm's gpg-pubkey headers, by key ID
+	lists    bool                           // OpenLists: which paths each package lists, nothing more
+	keep     func(string) bool              // OpenLists: the paths recorded (nil: all)
 
 	algsOnce sync.Once
 	algs     []Algorithm // every digest algorithm fim knows that a file records (NewSumsAny)
@@ -238,6 +242,7 @@ func openWith(root string, lists bool, roots []string, idx ListIndex) (*DB, erro
 			db.drop(m.name)
 		}
 	}
+	db.rpmKeyring()
 	sort.SliceStable(db.log, func(i, j int) bool { return db.log[i].Time.Before(db.log[j].Time) })
 	return db, nil
 }

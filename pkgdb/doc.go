@@ -49,7 +49,13 @@
 //     where the package shipped a file. Where rpm or apk record a mode and owner,
 //     a file of the right content but another mode or owner is a mismatch.
 //   - The database is evidence, not proof: it lives on the host it describes, and
-//     whoever can write a file can often write its package's digest too.
+//     whoever can write a file can often write its package's digest too. An rpm
+//     header's signature over its immutable region is checked (Signature), the first
+//     time a verdict is drawn from it, against the keys of the database's gpg-pubkey
+//     headers (the region is digested as Open reads the header): one that does not
+//     verify makes every verdict drawn from the header tampered. A header signed by a
+//     key not imported, or in a form not checked (OpenPGP v3), is read as an unsigned
+//     one. The keys live on the host too.
 //
 // Requires Linux 5.6 or later (openat2).
 package pkgdb

@@ -7,6 +7,8 @@ import (
 	"path"
 	"strings"
 	"testing"
+
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
 // The parsers take any bytes: they return records or an error about a line, never
@@ -264,4 +266,134 @@ func FuzzMD5sumOf(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzRPMSignature reads a header and the key of a gpg-pubkey header and checks the
+// first's signature with the second: never a crash, and a header whose signed region
+// is not the seed's is never good with the seed's key.
+func FuzzRPMSignature(f *testing.F) {
+	seed, err := os.ReadFile("testdata/rpm/fimtest-ed25519.header")
+	if err != nil {
+		f.Fatal(err)
+	}
+	seedKey, err := os.ReadFile("testdata/rpm/gpg-pubkey-ed25519.header")
+	if err != nil {
+		f.Fatal(err)
+	}
+	region := func(blob []byte) []byte {
+		h, err := parseRPMHeader(blob)
+		if err != nil || h.ril == 0 {
+			return nil
+		}
+		var b bytes.Buffer
+		writeRegion(&b, h, blob)
+		return b.Bytes()
+	}
+	seedRegion := region(seed)
+	f.Add(seed, seedKey)
+	f.Add(seed, seed)
+	f.Add(seedKey, seedKey)
+	f.Fuzz(func(t *testing.T, blob, keyBlob []byte) {
+		keys := map[uint64][]*packet.PublicKey{}
+		if kp, _, err := rpmPackage(keyBlob); err == nil && kp.rpm != nil {
+			for _, k := range kp.rpm.keys {
+				keys[k.KeyId] = append(keys[k.KeyId], k)
+			}
+		}
+		pkg, _, err := rpmPackage(blob)
+		if err != nil || pkg.rpm == nil || len(pkg.rpm.sigs) == 0 && pkg.rpm.broken == "" {
+			return
+		}
+		s := pkg.rpm.verify(keys)
+		switch s.State {
+		case SigGood:
+			if bytes.Equal(keyBlob, seedKey) && !bytes.Equal(region(blob), seedRegion) {
+				t.Fatal("a region other than the signed one verifies")
+			}
+		case SigBad:
+			if !strings.HasPrefix(s.Reason, "rpm header signature does not verify: ") {
+				t.Fatalf("bad: %q", s.Reason)
+			}
+		case SigUntrusted:
+			if !strings.HasPrefix(s.Reason, "signed by a key rpm does not trust") && !strings.HasPrefix(s.Reason, "signed in a form fim does not check") {
+				t.Fatalf("untrusted: %q", s.Reason)
+			}
+		default:
+			t.Fatalf("state %d", s.State)
+		}
+	})
+}
+
+// FuzzParsePubkeys reads an OpenPGP certificate as a gpg-pubkey header records it
+// (base64) or armored: never a crash, and every key it returns has a key ID.
+func FuzzParsePubkeys(f *testing.F) {
+	if b, err := os.ReadFile("testdata/rpm/gpg-pubkey-ed25519.header"); err == nil {
+		if h, err := parseRPMHeader(b); err == nil {
+			certs, _ := h.strings(tagPubkeys)
+			for _, c := range certs {
+				f.Add(c)
+			}
+			if d, _ := h.str(1005); d != "" { // DESCRIPTION: the armored key
+				f.Add(d)
+			}
+		}
+	}
+	f.Add("-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmDMEZ\n=abcd\n-----END PGP PUBLIC KEY BLOCK-----\n")
+	f.Fuzz(func(t *testing.T, cert string) {
+		keys, err := parsePubkeys(cert)
+		if err != nil {
+			return
+		}
+		for _, k := range keys {
+			if k == nil || k.KeyId == 0 && len(k.Fingerprint) > 0 {
+				t.Fatalf("key %+v", k)
+			}
+		}
+	})
+}
+
+// TestRPMSignatureSeed: the seed header verifies with the seed key, and not without it;
+// made an OpenPGP v3 signature (as RHEL 8 and before sign), it is not checked.
+func TestRPMSignatureSeed(t *testing.T) {
+	blob, err := os.ReadFile("testdata/rpm/fimtest-ed25519.header")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyBlob, err := os.ReadFile("testdata/rpm/gpg-pubkey-ed25519.header")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, _, err := rpmPackage(keyBlob)
+	if err != nil || kp.rpm == nil || len(kp.rpm.keys) != 1 {
+		t.Fatalf("key %v: %+v", err, kp)
+	}
+	keys := map[uint64][]*packet.PublicKey{kp.rpm.keys[0].KeyId: kp.rpm.keys}
+	h, err := parseRPMHeader(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v3 := bytes.Clone(blob)
+	sig := v3[len(blob)-len(h.data)+int(h.entries[tagDSAHeader].offset):]
+	if sig[0]&0x40 != 0 || sig[2] != 4 { // an old-format packet header of 2 bytes, then the version
+		t.Fatalf("signature packet % x", sig[:3])
+	}
+	sig[2] = 3
+	for _, c := range []struct {
+		blob   []byte
+		keys   map[uint64][]*packet.PublicKey
+		want   SigState
+		reason string
+	}{
+		{blob, keys, SigGood, ""},
+		{blob, nil, SigUntrusted, "signed by a key rpm does not trust (key ID "},
+		{v3, keys, SigUntrusted, "signed in a form fim does not check: signature packet version 3"},
+	} {
+		pkg, _, err := rpmPackage(c.blob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := pkg.rpm.verify(c.keys); s.State != c.want || !strings.HasPrefix(s.Reason, c.reason) {
+			t.Errorf("%+v, want %d %q", s, c.want, c.reason)
+		}
+	}
 }

@@ -60,13 +60,29 @@ const maxHeader = 256 << 20
 // rpmHeader is the index of a header blob as the rpm database stores it: the entry
 // count and data length, the entries, then the data.
 type rpmHeader struct {
-	entries map[int32]rpmEntry
+	entries map[int32]rpmEntry // a tag that appears twice: the later entry, as rpm reads it
 	data    []byte
+	// ril and rdl are the entries and data bytes of the immutable region (the header as
+	// the package shipped it, which its signature covers): 0 when there is none.
+	ril, rdl int
+	// overridden are the tags of the region that an entry after it replaces.
+	overridden []int32
 }
 
 type rpmEntry struct {
 	typ, offset, count int32
+	end                int32 // where the data the entry may be read from ends: the region's, or all
 }
+
+// The region tags: the first entry of a header that has an immutable region
+// (HEADERIMMUTABLE; HEADERSIGNATURES and HEADERIMAGE in older ones), pointing to a
+// trailer that gives the region's size.
+const (
+	tagHeaderImage      = 61
+	tagHeaderSignatures = 62
+	tagHeaderImmutable  = 63
+	typeBin             = 7
+)
 
 // parseRPMHeader parses a header blob (without the 8-byte magic a package file has).
 func parseRPMHeader(b []byte) (*rpmHeader, error) {
@@ -78,12 +94,34 @@ func parseRPMHeader(b []byte) (*rpmHeader, error) {
 		return nil, fmt.Errorf("header of %d entries and %d data bytes in a blob of %d bytes", il, dl, len(b))
 	}
 	h := &rpmHeader{entries: make(map[int32]rpmEntry, il), data: b[8+il*16:]}
-	for i := int64(0); i < il; i++ {
+	entry := func(i int64) (int32, rpmEntry) {
 		e := b[8+i*16:]
-		tag := int32(binary.BigEndian.Uint32(e))
-		ent := rpmEntry{int32(binary.BigEndian.Uint32(e[4:])), int32(binary.BigEndian.Uint32(e[8:])), int32(binary.BigEndian.Uint32(e[12:]))}
+		return int32(binary.BigEndian.Uint32(e)), rpmEntry{int32(binary.BigEndian.Uint32(e[4:])), int32(binary.BigEndian.Uint32(e[8:])),
+			int32(binary.BigEndian.Uint32(e[12:])), int32(dl)}
+	}
+	if il > 0 {
+		if tag, ent := entry(0); (tag == tagHeaderImmutable || tag == tagHeaderSignatures || tag == tagHeaderImage) &&
+			ent.typ == typeBin && ent.count == 16 && ent.offset >= 0 && int64(ent.offset)+16 <= dl {
+			trailer := int32(binary.BigEndian.Uint32(h.data[ent.offset+8:]))
+			if trailer < 0 && -int64(trailer)%16 == 0 && -int64(trailer)/16 <= il {
+				h.ril, h.rdl = int(-trailer/16), int(ent.offset)+16
+			}
+		}
+	}
+	region := map[int32]bool{}
+	for i := int64(0); i < il; i++ {
+		tag, ent := entry(i)
 		if ent.offset < 0 || int64(ent.offset) > dl || ent.count < 0 {
 			return nil, fmt.Errorf("tag %d: offset %d outside the data", tag, ent.offset)
+		}
+		if i < int64(h.ril) {
+			if int(ent.offset) > h.rdl {
+				return nil, fmt.Errorf("tag %d of the immutable region: offset %d outside it", tag, ent.offset)
+			}
+			ent.end = int32(h.rdl)
+			region[tag] = true
+		} else if region[tag] {
+			h.overridden = append(h.overridden, tag)
 		}
 		h.entries[tag] = ent
 	}
@@ -117,7 +155,7 @@ func (h *rpmHeader) strings(tag int32) ([]string, error) {
 		return nil, fmt.Errorf("tag %d: %d strings in %d bytes", tag, n, len(h.data))
 	}
 	out := make([]string, 0, n)
-	d := h.data[e.offset:]
+	d := h.data[e.offset:e.end]
 	for i := 0; i < n; i++ {
 		end := -1
 		for j, c := range d {
@@ -146,7 +184,7 @@ func (h *rpmHeader) ints(tag int32) ([]int64, error) {
 	if size == 0 {
 		return nil, fmt.Errorf("tag %d: type %d, want integers", tag, e.typ)
 	}
-	if int64(e.offset)+int64(e.count)*int64(size) > int64(len(h.data)) {
+	if int64(e.offset)+int64(e.count)*int64(size) > int64(e.end) {
 		return nil, fmt.Errorf("tag %d: %d integers past the data", tag, e.count)
 	}
 	d := h.data[e.offset:]
@@ -226,6 +264,9 @@ func rpmPackage(blob []byte) (*Package, []*File, error) {
 	}
 	if pkg.Name == "" {
 		return nil, nil, errors.New("header without a name")
+	}
+	if pkg.rpm, err = rpmTrustOf(h, blob, pkg.Name == rpmPubkeyName); err != nil {
+		return nil, nil, fmt.Errorf("package %s: %w", pkg.Name, err)
 	}
 	n := len(names)
 	for _, l := range []int{len(digests), len(links), len(users), len(groups), len(modes), len(mtimes), len(flags), len(sizes)} {

@@ -27,6 +27,9 @@ const (
 	Unowned  Kind = "unowned"  // no package owns the path
 	Unknown  Kind = "unknown"  // no usable database, or no digest recorded (Reason says which)
 	Missing  Kind = "missing"  // a package lists the path and it is not there
+	// Tampered: drawn from an rpm header whose signature does not verify (Reason says
+	// why): the database's record of the file was altered since rpm wrote it.
+	Tampered Kind = "tampered"
 )
 
 // Explained says whether the verdict is the package manager's doing.
@@ -57,6 +60,8 @@ func (db *DB) Opener(p string) Opener {
 // a digest; nothing is cached.
 //
 //   - no owner: unowned, or unknown when a database is damaged or none was found;
+//   - an owner's rpm header is signed and the signature does not verify (Signature):
+//     tampered, whatever the file holds;
 //   - the file is not there: missing (for an rpm %ghost or missingok file: unknown);
 //   - no digest recorded (a directory, a symlink, a ghost, a conffile without MD5):
 //     unknown;
@@ -64,6 +69,8 @@ func (db *DB) Opener(p string) Opener {
 //     file, mismatch for any other (also when it is no longer a regular file).
 //
 // When several packages own p (dpkg's Multi-Arch: same), a match with any is a match.
+// A match drawn from an rpm header signed by a key the database does not hold says so
+// in its Reason.
 func (db *DB) Verdict(p string, open Opener) Verdict {
 	owners := db.Owners(p)
 	if len(owners) == 0 {
@@ -76,6 +83,9 @@ func (db *DB) Verdict(p string, open Opener) Verdict {
 			return Verdict{Kind: Unknown, Reason: "no package database under " + db.root.Path()}
 		}
 		return Verdict{Kind: Unowned}
+	}
+	if v, ok := db.forged(owners); ok {
+		return v
 	}
 	f := owners[0]
 	rc, err := open()
@@ -122,10 +132,21 @@ func (db *DB) compare(digested []*File, sums map[Algorithm][]byte, differs func(
 			if why := differs(o); why != "" {
 				return Verdict{Kind: Mismatch, File: o, Reason: why}
 			}
-			return Verdict{Kind: Match, File: o}
+			return Verdict{Kind: Match, File: o, Reason: db.Signature(o.Package).Reason}
 		}
 	}
 	return verdictDiffers(digested[0], fmt.Sprintf("%s differs from the package's", digested[0].Algorithm))
+}
+
+// forged returns the tampered verdict of a path one of whose owners (files) is drawn
+// from an rpm header whose signature does not verify.
+func (db *DB) forged(files []*File) (Verdict, bool) {
+	for _, f := range files {
+		if s := db.Signature(f.Package); s.State == SigBad {
+			return Verdict{Kind: Tampered, File: f, Reason: s.Reason}, true
+		}
+	}
+	return Verdict{}, false
 }
 
 // digested are the owners of p that recorded a digest, and the algorithms they use
@@ -219,6 +240,9 @@ func (db *DB) VerdictOf(p string, s *Sums) (v Verdict, ok bool) {
 	files, algs := db.digested(p)
 	if len(files) == 0 || algs == nil {
 		return Verdict{}, false
+	}
+	if v, ok := db.forged(files); ok {
+		return v, true
 	}
 	sums := make(map[Algorithm][]byte, len(algs))
 	for _, a := range algs {

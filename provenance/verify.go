@@ -40,8 +40,10 @@ type VerifyOptions struct {
 // recorded digest is read and digested in its package's own algorithm, Workers at a
 // time, and a path with none (a directory, a symlink) is only checked to be there. It returns an event for each file that is not what its
 // package shipped, in path order: a change whose verdict is mismatch (rpm: also a mode
-// or owner that differs), conffile (a config file edited), or unknown (it could not be
-// read), or a remove whose verdict is missing. Files a package allows to be missing
+// or owner that differs), conffile (a config file edited), unknown (it could not be
+// read), or tampered (its rpm header's signature does not verify: every path of the
+// package, read or not, and whatever a baseline says of it), or a remove whose verdict
+// is missing. Files a package allows to be missing
 // (rpm %ghost, %config(missingok)) are not checked. It fails only when the root cannot
 // be opened or ctx is done.
 func Verify(ctx context.Context, o VerifyOptions) ([]diff.Event, error) {
@@ -156,6 +158,11 @@ func verifyEvent(db *pkgdb.DB, p string, lookup func(string) *tree.Entry, matche
 // verifiedBefore says whether the baseline entry of p, under one of its names, says
 // its content matched its package, and p is still the file it was then.
 func verifiedBefore(db *pkgdb.DB, p string, lookup func(string) *tree.Entry) bool {
+	for _, f := range db.Owners(p) {
+		if db.Signature(f.Package).State == pkgdb.SigBad {
+			return false // its record is not what it was when verified
+		}
+	}
 	for _, n := range db.Names(p) {
 		e := lookup(n)
 		if e == nil {

@@ -6,10 +6,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"fim/diff"
 	"fim/internal/debtest"
+	"fim/tree"
 )
 
 // TestVerifyLikeDpkg installs real packages with the real dpkg, changes what an
@@ -88,5 +90,59 @@ func TestVerifyLikeDpkg(t *testing.T) {
 	}
 	if want := []string{"/etc/sensors3.conf", "/usr/share/man/man1/hello.1.gz"}; !slices.Equal(paths, want) {
 		t.Errorf("below /usr/share/man and /etc: %v, want %v", paths, want)
+	}
+}
+
+// TestVerifyRPMSignature installs a package signed with a throwaway key, with the real
+// gpg, rpmsign and rpm, into a root that imports the key, edits a file digest in its
+// header, and checks that Verify reports every file of the package tampered, without
+// a baseline and with one whose entries say the files matched.
+func TestVerifyRPMSignature(t *testing.T) {
+	const dbpath = "/usr/lib/sysimage/rpm"
+	key := debtest.NewGPGKey(t, "ed25519")
+	signed := debtest.RPMSign(t, debtest.RPMBuild(t, "../pkgdb/testdata/rpm/fimtest.spec"), key)
+	root := t.TempDir()
+	debtest.Run(t, "rpm", debtest.RPMArgs(root, dbpath, "--initdb")...)
+	debtest.Run(t, "rpm", debtest.RPMArgs(root, dbpath, "--import", key.Public)...)
+	debtest.Run(t, "rpm", debtest.RPMArgs(root, dbpath, "-i", "--nodeps", "--noscripts", signed)...)
+
+	var mu sync.Mutex
+	verified := map[string]*tree.Entry{}
+	events, err := Verify(context.Background(), VerifyOptions{Root: root, Matched: func(p string, e *tree.Entry) {
+		mu.Lock()
+		defer mu.Unlock()
+		e.Flags |= tree.FlagPackageVerified
+		verified[p] = e
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range events {
+		if ev.Verdict == diff.VerdictTampered {
+			t.Errorf("untouched: %s %s (%s)", ev.Path, ev.Verdict, ev.Reason)
+		}
+	}
+	if verified["/usr/bin/fimtest"] == nil {
+		t.Fatalf("/usr/bin/fimtest did not match: %v", events)
+	}
+
+	debtest.ForgeRPMDigest(t, root, dbpath, []byte("#!/bin/sh\necho fimtest\n"), []byte("#!/bin/sh\necho trojan\n"))
+	prior := func() func(string) *tree.Entry { return func(p string) *tree.Entry { return verified[p] } }
+	for _, o := range []VerifyOptions{{Root: root}, {Root: root, Prior: prior}} {
+		events, err := Verify(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]diff.Event{}
+		for _, ev := range events {
+			got[ev.Path] = ev
+		}
+		for _, p := range []string{"/usr/bin/fimtest", "/etc/fimtest/main.conf", "/usr/bin/fimtest-link", "/etc/fimtest"} {
+			ev := got[p]
+			if ev.Verdict != diff.VerdictTampered || !strings.HasPrefix(ev.Reason, "rpm header signature does not verify: key ID "+key.ID) ||
+				ev.Package == nil || ev.Package.Name != "fimtest" {
+				t.Errorf("baseline %v: %s: %s (%s) %+v, want tampered", o.Prior != nil, p, ev.Verdict, ev.Reason, ev.Package)
+			}
+		}
 	}
 }

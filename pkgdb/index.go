@@ -53,8 +53,10 @@ type ListIndex interface {
 	// (zero when none was read, or it was damaged), ok false when BASE is not indexed.
 	Info(base string) (list, sums FileID, ok bool)
 	// Listed calls yield with the info base name of each indexed package that listed
-	// the recorded path p, in the order of dpkg's status file then.
-	Listed(p string, yield func(base string))
+	// the recorded path p, in the order of dpkg's status file then, and whether that
+	// package listed a path directly below p too (then p is one of its directories,
+	// which its .md5sums does not record; false when not known).
+	Listed(p string, yield func(base string, dir bool))
 }
 
 // OpenIndexed is Open, with the paths listed by every dpkg package whose .list is as
@@ -138,9 +140,9 @@ func (db *DB) headLocked(p string) *File {
 	}
 	if db.index != nil && !db.merged[p] {
 		db.merged[p] = true
-		db.index.Listed(p, func(base string) {
+		db.index.Listed(p, func(base string, dir bool) {
 			if pkg := db.indexed[base]; pkg != nil {
-				db.addRecord(p, pkg)
+				db.addRecord(p, pkg, dir)
 			}
 		})
 	}
@@ -148,9 +150,10 @@ func (db *DB) headLocked(p string) *File {
 }
 
 // addRecord makes the record of the recorded path p that the indexed package pkg
-// lists, as addDpkgPackage would have made it, and adds it to p's owners.
-func (db *DB) addRecord(p string, pkg *Package) *File {
-	f := &File{Path: p, Package: pkg}
+// lists (with dir: and a path below it), as addDpkgPackage would have made it, and adds
+// it to p's owners.
+func (db *DB) addRecord(p string, pkg *Package, dir bool) *File {
+	f := &File{Path: p, Package: pkg, dir: dir}
 	for _, c := range db.conffiles[pkg] {
 		if c.Path == p {
 			f.Flags |= FlagConfig
@@ -159,7 +162,7 @@ func (db *DB) addRecord(p string, pkg *Package) *File {
 			}
 		}
 	}
-	if s := db.pending[pkg]; s != nil && s.later != nil && !f.IsConfig() {
+	if s := db.pending[pkg]; s != nil && s.later != nil && !f.IsConfig() && !dir {
 		if d, ok := s.later[p]; ok {
 			f.Algorithm, f.Digest = MD5, d
 		}
@@ -211,11 +214,12 @@ func (db *DB) readIndexed() {
 		files := make([]*File, 0, len(paths))
 		for _, p := range paths {
 			if !db.merged[p] {
-				files = append(files, db.addRecord(p, pkg))
+				files = append(files, db.addRecord(p, pkg, false))
 			} else if f := db.ownedBy(p, pkg); f != nil {
 				files = append(files, f)
 			}
 		}
+		db.dpkgDirs(pkg, files, false)
 		db.files[pkg] = files
 	}
 	db.index, db.indexed, db.merged = nil, nil, nil

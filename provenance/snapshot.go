@@ -764,12 +764,64 @@ func (x snapshotIndex) Info(base string) (list, sums pkgdb.FileID, ok bool) {
 	return in.list, in.sums, ok
 }
 
-func (x snapshotIndex) Listed(p string, yield func(base string)) {
-	for _, id := range x.s.find(p) {
+func (x snapshotIndex) Listed(p string, yield func(base string, dir bool)) {
+	ids := x.s.find(p)
+	var dirs []bool
+	for i, id := range ids {
 		if b := x.s.bases[id]; b != "" {
-			yield(b)
+			if dirs == nil {
+				dirs = x.s.below(p, ids)
+			}
+			yield(b, dirs[i])
 		}
 	}
+}
+
+// below says, of each of the packages ids (ascending) that list the path p, whether
+// it lists a path directly below p too. The path lines below p follow p's, after
+// those of its siblings that p is a prefix of (/etc-, /etc.d): it searches for the
+// first, then steps from each path directly below p to the next, over the paths below
+// that one, until every package of ids is found.
+func (s *Snapshot) below(p string, ids []int) []bool {
+	dirs := make([]bool, len(ids))
+	prefix := []byte(p + "/")
+	if p == "/" {
+		prefix = prefix[:1]
+	}
+	next := func(key []byte) int { // the first path line not before key
+		i, _ := sort.Find(len(s.lines), func(i int) int {
+			path, _ := s.line(i)
+			return bytes.Compare(key, path)
+		})
+		return i
+	}
+	var listed []int
+	left := len(ids)
+	for i := next(prefix); i < len(s.lines) && left > 0; {
+		path, b := s.line(i)
+		rest, ok := bytes.CutPrefix(path, prefix)
+		if !ok {
+			break
+		}
+		if j := bytes.IndexByte(rest, '/'); j >= 0 { // below the path q below p: past q's
+			q := path[: len(prefix)+j : len(prefix)+j]
+			i = max(next(append(q, '0')), i+1) // '0' follows '/'
+			continue
+		}
+		if len(rest) == 0 { // p/ (not a path dpkg writes)
+			i++
+			continue
+		}
+		listed, _ = s.ids(b, listed[:0])
+		for _, id := range listed {
+			if k, found := slices.BinarySearch(ids, id); found && !dirs[k] {
+				dirs[k] = true
+				left--
+			}
+		}
+		i++
+	}
+	return dirs
 }
 
 // Version returns the version of the package name of manager that the snapshot lists,

@@ -3,6 +3,7 @@ package pkgdb
 import (
 	"fmt"
 	"io/fs"
+	"math"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -28,10 +29,56 @@ func (id FileID) String() string {
 // ParseFileID parses what String writes, and nothing else.
 func ParseFileID(s string) (FileID, bool) {
 	var id FileID
-	if _, err := fmt.Sscanf(s, "%d:%d:%d:%d:%d", &id.Dev, &id.Ino, &id.Size, &id.Mtime, &id.Ctime); err != nil || id == (FileID{}) || id.String() != s {
+	var f [5]string
+	for i := range f {
+		var ok bool
+		if f[i], s, ok = strings.Cut(s, ":"); ok != (i < len(f)-1) {
+			return FileID{}, false
+		}
+	}
+	var ok [5]bool
+	id.Dev, ok[0] = parseDecimal(f[0])
+	id.Ino, ok[1] = parseDecimal(f[1])
+	id.Size, ok[2] = parseDecimal(f[2])
+	id.Mtime, ok[3] = parseSigned(f[3])
+	id.Ctime, ok[4] = parseSigned(f[4])
+	if ok != [5]bool{true, true, true, true, true} || id == (FileID{}) {
 		return FileID{}, false
 	}
 	return id, true
+}
+
+// parseDecimal parses a number written in decimal as strconv writes it: digits, the
+// first not 0 unless it is the only one, not over 2^64-1.
+func parseDecimal(s string) (uint64, bool) {
+	if s == "" || len(s) > 1 && s[0] == '0' || len(s) > 20 {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(s); i++ {
+		d := uint64(s[i] - '0')
+		if d > 9 || n > (math.MaxUint64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
+}
+
+// parseSigned parses an int64 written in decimal as strconv writes it: parseDecimal's,
+// or "-" and parseDecimal's but 0.
+func parseSigned(s string) (int64, bool) {
+	s, neg := strings.CutPrefix(s, "-")
+	n, ok := parseDecimal(s)
+	switch {
+	case !ok || neg && n == 0:
+		return 0, false
+	case neg && n <= 1<<63:
+		return int64(-n), true // -2^63 too
+	case !neg && n < 1<<63:
+		return int64(n), true
+	}
+	return 0, false
 }
 
 func fileID(st *unix.Stat_t) FileID {

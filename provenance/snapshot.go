@@ -565,8 +565,10 @@ func (s *Snapshot) parsePackage(n int, l []byte) error {
 
 // parseSnapshotV2 parses the text of a snapshot of version 2.
 func parseSnapshotV2(data []byte) (*Snapshot, error) {
-	s := &Snapshot{block: data, roots: []string{}, aliases: map[string]string{}, infos: map[string]snapshotInfo{}}
+	s := &Snapshot{block: data, roots: []string{}, aliases: map[string]string{}, infos: map[string]snapshotInfo{},
+		lines: make([]int32, 0, bytes.Count(data, []byte{'\n'}))} // most lines are path lines
 	var last []byte // the last path line's path
+	var ids []int   // a path line's package numbers
 	err := snapshotLines(data, func(n, off int, l []byte) error {
 		switch {
 		case n == 1:
@@ -579,7 +581,8 @@ func parseSnapshotV2(data []byte) (*Snapshot, error) {
 			if last != nil && bytes.Compare(last, l[:sp]) >= 0 {
 				return fmt.Errorf("line %d: %.60q not after %.60q", n, l[:sp], last)
 			}
-			if _, ok := s.ids(l[sp+1:], nil); !ok {
+			var ok bool
+			if ids, ok = s.ids(l[sp+1:], ids[:0]); !ok {
 				return fmt.Errorf("line %d: %.60q: want numbers of the packages above, ascending", n, l[sp+1:])
 			}
 			last = l[:sp]
@@ -639,8 +642,14 @@ func (s *Snapshot) ids(b []byte, out []int) ([]int, bool) {
 	prev := -1
 	for {
 		num, rest, more := bytes.Cut(b, []byte{','})
-		id, err := strconv.Atoi(string(num))
-		if err != nil || id <= prev || id >= len(s.pkgs) || strconv.Itoa(id) != string(num) {
+		id := 0
+		for i, c := range num {
+			if c < '0' || c > '9' || i > 0 && id == 0 || id >= len(s.pkgs) {
+				return out, false // not a number of a package, or not written as strconv does
+			}
+			id = id*10 + int(c-'0')
+		}
+		if len(num) == 0 || id <= prev || id >= len(s.pkgs) {
 			return out, false
 		}
 		out = append(out, id)

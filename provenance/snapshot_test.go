@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -190,6 +191,31 @@ func FuzzSnapshot(f *testing.F) {
 			if back, ok := parseRecord(r.version, strings.TrimPrefix(r.String(), " ")); !ok || back != r {
 				t.Fatalf("record of %v %+v written as %q", k, r, r.String())
 			}
+		}
+	})
+}
+
+// FuzzSnapshotIDs: a path line's package numbers are accepted as strconv writes
+// them, ascending, each of a package there is, and nothing else.
+func FuzzSnapshotIDs(f *testing.F) {
+	for _, ids := range []string{"0", "0,1,7", "1,0", "01", "0,,1", "7,", "+1", "-0", "12", "9999999999999999999999"} {
+		f.Add(ids, 13)
+	}
+	f.Fuzz(func(t *testing.T, b string, n int) {
+		s := &Snapshot{pkgs: make([]*diff.Package, min(max(n, 0), 1000))}
+		var want []int
+		wantOK := true
+		for num := range strings.SplitSeq(b, ",") {
+			id, err := strconv.Atoi(num)
+			if err != nil || strconv.Itoa(id) != num || id >= len(s.pkgs) || len(want) > 0 && id <= want[len(want)-1] || id < 0 {
+				wantOK = false
+				break
+			}
+			want = append(want, id)
+		}
+		got, ok := s.ids([]byte(b), nil)
+		if ok != wantOK || ok && !slices.Equal(got, want) {
+			t.Fatalf("%q of %d packages: %v %v, want %v %v", b, len(s.pkgs), got, ok, want, wantOK)
 		}
 	})
 }

@@ -88,6 +88,10 @@ type File struct {
 	Meta *FileMeta
 
 	next *File // the next owner of the same path
+	// dir says the package (dpkg's) lists a path directly below this one: it is one of
+	// the package's directories, which its .md5sums does not record (dpkgDirs), so
+	// that file is neither read nor searched for it.
+	dir bool
 }
 
 // FileMeta is what rpm and apk record of a file's mode, owner and more. It is a record

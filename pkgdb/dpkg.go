@@ -555,10 +555,39 @@ func (db *DB) addDpkgPackage(pkg *Package, conffiles []conffile, read dpkgFiles)
 			f.Algorithm, f.Digest = MD5, c.Digest
 		}
 	}
+	if !db.lists {
+		db.dpkgDirs(pkg, files, true)
+	}
 	pkg.order, pkg.listID, pkg.sumsID = len(db.packages), read.listID, read.sumsID
 	db.packages = append(db.packages, pkg)
 	db.files[pkg] = files
 	return nil
+}
+
+// dpkgDirs marks the records of dpkg package pkg's paths that it lists a path directly
+// below as its directories (File.dir): dpkg's .list names every parent directory of a
+// package's files, and its .md5sums never records a directory, so none of them takes
+// a digest from it. A path listed with nothing below it (an empty directory, or a
+// file) is not marked: its .md5sums is looked in, as for any file. files are pkg's
+// records, with atHead each at the head of its path's owners (as addDpkgPackage puts
+// them), else anywhere among them (readIndexed, the lock held).
+func (db *DB) dpkgDirs(pkg *Package, files []*File, atHead bool) {
+	for _, f := range files {
+		if f.Path == "/" {
+			continue
+		}
+		parent := f.Path[:max(strings.LastIndexByte(f.Path, '/'), 1)]
+		d := db.owners[parent]
+		if !atHead {
+			d = db.ownedBy(parent, pkg)
+		}
+		if d != nil && d.Package == pkg && !d.dir {
+			d.dir = true
+			if !d.IsConfig() { // given by the .md5sums before the index was read whole
+				d.Algorithm, d.Digest = "", nil
+			}
+		}
+	}
 }
 
 // sums gives the files of dpkg package pkg the digests of its .md5sums, parsed the
@@ -590,7 +619,7 @@ func (db *DB) sums(pkg *Package) {
 			}
 			for f := db.owners[string(p)]; f != nil; f = f.next {
 				if f.Package == pkg {
-					if !f.IsConfig() && f.Digest == nil { // sumsFor may have given it
+					if !f.IsConfig() && f.Digest == nil && !f.dir { // sumsFor may have given it
 						f.Algorithm, f.Digest = MD5, digest
 					}
 					return
@@ -643,12 +672,13 @@ func md5sumOf(data []byte, p string) ([]byte, bool) {
 
 // sumsFor gives the files of f's dpkg package the digests of its .md5sums, as sums
 // does, when they may name f's path: a directory many packages list (/usr/bin) has
-// no digest in any of them, and needs none of their .md5sums parsed. Where every name
+// no digest in any of them, and needs none of their .md5sums read when they list a
+// path below it (File.dir), nor parsed. Where every name
 // in them is written clean, a line naming f.Path ends with f.Path without its leading
 // "/", then a newline or the end of the file.
 func (db *DB) sumsFor(f *File) {
 	s := db.pending[f.Package]
-	if s == nil || s.parsed.Load() {
+	if s == nil || f.dir || s.parsed.Load() {
 		return
 	}
 	s.load(db)

@@ -3,6 +3,7 @@ package pkgdb
 import (
 	"bytes"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path"
 	"strings"
@@ -223,8 +224,19 @@ func FuzzParseFileID(f *testing.F) {
 	f.Add("1:2:3:-4:5")
 	f.Add("01:2:3:4:5")
 	f.Add("1:2:3:4:5 ")
+	f.Add("18446744073709551615:1:2:-9223372036854775808:9223372036854775807")
+	f.Add("18446744073709551616:1:2:3:4")
+	f.Add("1:2:3:-0:4")
+	f.Add("1:2:3:4:9223372036854775808")
+	f.Add("1:2:3:+4:5")
 	f.Fuzz(func(t *testing.T, s string) {
 		id, ok := ParseFileID(s)
+		var want FileID // what fmt reads, when String writes it back as it was
+		_, err := fmt.Sscanf(s, "%d:%d:%d:%d:%d", &want.Dev, &want.Ino, &want.Size, &want.Mtime, &want.Ctime)
+		wantOK := err == nil && want != (FileID{}) && want.String() == s
+		if ok != wantOK || ok && id != want {
+			t.Fatalf("%q: %+v %v, want %+v %v", s, id, ok, want, wantOK)
+		}
 		if !ok {
 			return
 		}

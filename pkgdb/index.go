@@ -3,6 +3,7 @@ package pkgdb
 import (
 	"fmt"
 	"io/fs"
+	"math"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -28,10 +29,56 @@ func (id FileID) String() string {
 // ParseFileID parses what String writes, and nothing else.
 func ParseFileID(s string) (FileID, bool) {
 	var id FileID
-	if _, err := fmt.Sscanf(s, "%d:%d:%d:%d:%d", &id.Dev, &id.Ino, &id.Size, &id.Mtime, &id.Ctime); err != nil || id == (FileID{}) || id.String() != s {
+	var f [5]string
+	for i := range f {
+		var ok bool
+		if f[i], s, ok = strings.Cut(s, ":"); ok != (i < len(f)-1) {
+			return FileID{}, false
+		}
+	}
+	var ok [5]bool
+	id.Dev, ok[0] = parseDecimal(f[0])
+	id.Ino, ok[1] = parseDecimal(f[1])
+	id.Size, ok[2] = parseDecimal(f[2])
+	id.Mtime, ok[3] = parseSigned(f[3])
+	id.Ctime, ok[4] = parseSigned(f[4])
+	if ok != [5]bool{true, true, true, true, true} || id == (FileID{}) {
 		return FileID{}, false
 	}
 	return id, true
+}
+
+// parseDecimal parses a number written in decimal as strconv writes it: digits, the
+// first not 0 unless it is the only one, not over 2^64-1.
+func parseDecimal(s string) (uint64, bool) {
+	if s == "" || len(s) > 1 && s[0] == '0' || len(s) > 20 {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(s); i++ {
+		d := uint64(s[i] - '0')
+		if d > 9 || n > (math.MaxUint64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
+}
+
+// parseSigned parses an int64 written in decimal as strconv writes it: parseDecimal's,
+// or "-" and parseDecimal's but 0.
+func parseSigned(s string) (int64, bool) {
+	s, neg := strings.CutPrefix(s, "-")
+	n, ok := parseDecimal(s)
+	switch {
+	case !ok || neg && n == 0:
+		return 0, false
+	case neg && n <= 1<<63:
+		return int64(-n), true // -2^63 too
+	case !neg && n < 1<<63:
+		return int64(n), true
+	}
+	return 0, false
 }
 
 func fileID(st *unix.Stat_t) FileID {
@@ -53,8 +100,10 @@ type ListIndex interface {
 	// (zero when none was read, or it was damaged), ok false when BASE is not indexed.
 	Info(base string) (list, sums FileID, ok bool)
 	// Listed calls yield with the info base name of each indexed package that listed
-	// the recorded path p, in the order of dpkg's status file then.
-	Listed(p string, yield func(base string))
+	// the recorded path p, in the order of dpkg's status file then, and whether that
+	// package listed a path directly below p too (then p is one of its directories,
+	// which its .md5sums does not record; false when not known).
+	Listed(p string, yield func(base string, dir bool))
 }
 
 // OpenIndexed is Open, with the paths listed by every dpkg package whose .list is as
@@ -138,9 +187,9 @@ func (db *DB) headLocked(p string) *File {
 	}
 	if db.index != nil && !db.merged[p] {
 		db.merged[p] = true
-		db.index.Listed(p, func(base string) {
+		db.index.Listed(p, func(base string, dir bool) {
 			if pkg := db.indexed[base]; pkg != nil {
-				db.addRecord(p, pkg)
+				db.addRecord(p, pkg, dir)
 			}
 		})
 	}
@@ -148,9 +197,10 @@ func (db *DB) headLocked(p string) *File {
 }
 
 // addRecord makes the record of the recorded path p that the indexed package pkg
-// lists, as addDpkgPackage would have made it, and adds it to p's owners.
-func (db *DB) addRecord(p string, pkg *Package) *File {
-	f := &File{Path: p, Package: pkg}
+// lists (with dir: and a path below it), as addDpkgPackage would have made it, and adds
+// it to p's owners.
+func (db *DB) addRecord(p string, pkg *Package, dir bool) *File {
+	f := &File{Path: p, Package: pkg, dir: dir}
 	for _, c := range db.conffiles[pkg] {
 		if c.Path == p {
 			f.Flags |= FlagConfig
@@ -159,7 +209,7 @@ func (db *DB) addRecord(p string, pkg *Package) *File {
 			}
 		}
 	}
-	if s := db.pending[pkg]; s != nil && s.later != nil && !f.IsConfig() {
+	if s := db.pending[pkg]; s != nil && s.later != nil && !f.IsConfig() && !dir {
 		if d, ok := s.later[p]; ok {
 			f.Algorithm, f.Digest = MD5, d
 		}
@@ -211,11 +261,12 @@ func (db *DB) readIndexed() {
 		files := make([]*File, 0, len(paths))
 		for _, p := range paths {
 			if !db.merged[p] {
-				files = append(files, db.addRecord(p, pkg))
+				files = append(files, db.addRecord(p, pkg, false))
 			} else if f := db.ownedBy(p, pkg); f != nil {
 				files = append(files, f)
 			}
 		}
+		db.dpkgDirs(pkg, files, false)
 		db.files[pkg] = files
 	}
 	db.index, db.indexed, db.merged = nil, nil, nil

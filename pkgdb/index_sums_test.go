@@ -122,3 +122,45 @@ func TestOwnersEveryPath(t *testing.T) {
 		}
 	}
 }
+
+// TestDirNoDigest: a .md5sums line naming a directory its package lists paths below
+// gives it no digest (dpkg's .md5sums records none), alike in a plain open, an indexed
+// one, and an indexed one that read every .list (a path outside the index's roots): its
+// verdict is unknown, as every package directory's is.
+func TestDirNoDigest(t *testing.T) {
+	root := dpkgRoot(t, "hello")
+	idx := newListsIndex(t, root, []string{"/usr/share"})
+	sums := filepath.Join(root, "var/lib/dpkg/info/hello.md5sums")
+	data, err := os.ReadFile(sums)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, sums+".new", "0123456789abcdef0123456789abcdef  usr/share/doc/hello\n"+string(data))
+	if err := os.Rename(sums+".new", sums); err != nil { // read at Open, in every open
+		t.Fatal(err)
+	}
+	const dir = "/usr/share/doc/hello"
+	for _, how := range []string{"plain", "indexed", "indexed, every .list read"} {
+		db := openDB(t, root)
+		if how != "plain" {
+			if db, err = OpenIndexed(root, idx); err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+		}
+		if how != "indexed" {
+			db.Owners("/usr/share/doc/hello/copyright") // parses hello's .md5sums
+			db.Owners("/usr/bin/hello")                 // outside the roots
+		}
+		owners := db.Owners(dir)
+		if len(owners) != 1 || owners[0].Digest != nil {
+			t.Errorf("%s: owners of %s: %s, want hello's without a digest", how, dir, describe(owners))
+		}
+		if v := db.Verdict(dir, db.Opener(dir)); v.Kind != Unknown {
+			t.Errorf("%s: %s: %s (%s), want unknown", how, dir, v.Kind, v.Reason)
+		}
+		if got := describe(db.Owners("/usr/bin/hello")); !strings.Contains(got, "hello /usr/bin/hello 0 md5 ") {
+			t.Errorf("%s: /usr/bin/hello: %s, want its digest", how, got)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package pkgdb
 import (
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,6 +18,7 @@ type listsIndex struct {
 	aliases map[string]string
 	info    map[string][2]FileID
 	listed  map[string][]string
+	below   map[string]map[string]bool // the bases that list a path directly below a path
 }
 
 func newListsIndex(t *testing.T, root string, roots []string) *listsIndex {
@@ -26,7 +28,8 @@ func newListsIndex(t *testing.T, root string, roots []string) *listsIndex {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	x := &listsIndex{roots: roots, aliases: db.Aliases(), info: map[string][2]FileID{}, listed: map[string][]string{}}
+	x := &listsIndex{roots: roots, aliases: db.Aliases(), info: map[string][2]FileID{}, listed: map[string][]string{},
+		below: map[string]map[string]bool{}}
 	for _, p := range db.Packages() {
 		base, list, sums, ok := db.Info(p)
 		if !ok {
@@ -35,6 +38,12 @@ func newListsIndex(t *testing.T, root string, roots []string) *listsIndex {
 		x.info[base] = [2]FileID{list, sums}
 		for _, f := range db.Files(p) {
 			x.listed[f.Path] = append(x.listed[f.Path], base)
+			if parent := path.Dir(f.Path); parent != f.Path {
+				if x.below[parent] == nil {
+					x.below[parent] = map[string]bool{}
+				}
+				x.below[parent][base] = true
+			}
 		}
 	}
 	return x
@@ -46,9 +55,9 @@ func (x *listsIndex) Info(base string) (list, sums FileID, ok bool) {
 	in, ok := x.info[base]
 	return in[0], in[1], ok
 }
-func (x *listsIndex) Listed(p string, yield func(string)) {
+func (x *listsIndex) Listed(p string, yield func(string, bool)) {
 	for _, b := range x.listed[p] {
-		yield(b)
+		yield(b, x.below[p][b])
 	}
 }
 

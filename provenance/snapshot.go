@@ -565,8 +565,10 @@ func (s *Snapshot) parsePackage(n int, l []byte) error {
 
 // parseSnapshotV2 parses the text of a snapshot of version 2.
 func parseSnapshotV2(data []byte) (*Snapshot, error) {
-	s := &Snapshot{block: data, roots: []string{}, aliases: map[string]string{}, infos: map[string]snapshotInfo{}}
+	s := &Snapshot{block: data, roots: []string{}, aliases: map[string]string{}, infos: map[string]snapshotInfo{},
+		lines: make([]int32, 0, bytes.Count(data, []byte{'\n'}))} // most lines are path lines
 	var last []byte // the last path line's path
+	var ids []int   // a path line's package numbers
 	err := snapshotLines(data, func(n, off int, l []byte) error {
 		switch {
 		case n == 1:
@@ -579,7 +581,8 @@ func parseSnapshotV2(data []byte) (*Snapshot, error) {
 			if last != nil && bytes.Compare(last, l[:sp]) >= 0 {
 				return fmt.Errorf("line %d: %.60q not after %.60q", n, l[:sp], last)
 			}
-			if _, ok := s.ids(l[sp+1:], nil); !ok {
+			var ok bool
+			if ids, ok = s.ids(l[sp+1:], ids[:0]); !ok {
 				return fmt.Errorf("line %d: %.60q: want numbers of the packages above, ascending", n, l[sp+1:])
 			}
 			last = l[:sp]
@@ -639,8 +642,14 @@ func (s *Snapshot) ids(b []byte, out []int) ([]int, bool) {
 	prev := -1
 	for {
 		num, rest, more := bytes.Cut(b, []byte{','})
-		id, err := strconv.Atoi(string(num))
-		if err != nil || id <= prev || id >= len(s.pkgs) || strconv.Itoa(id) != string(num) {
+		id := 0
+		for i, c := range num {
+			if c < '0' || c > '9' || i > 0 && id == 0 || id >= len(s.pkgs) {
+				return out, false // not a number of a package, or not written as strconv does
+			}
+			id = id*10 + int(c-'0')
+		}
+		if len(num) == 0 || id <= prev || id >= len(s.pkgs) {
 			return out, false
 		}
 		out = append(out, id)
@@ -764,12 +773,64 @@ func (x snapshotIndex) Info(base string) (list, sums pkgdb.FileID, ok bool) {
 	return in.list, in.sums, ok
 }
 
-func (x snapshotIndex) Listed(p string, yield func(base string)) {
-	for _, id := range x.s.find(p) {
+func (x snapshotIndex) Listed(p string, yield func(base string, dir bool)) {
+	ids := x.s.find(p)
+	var dirs []bool
+	for i, id := range ids {
 		if b := x.s.bases[id]; b != "" {
-			yield(b)
+			if dirs == nil {
+				dirs = x.s.below(p, ids)
+			}
+			yield(b, dirs[i])
 		}
 	}
+}
+
+// below says, of each of the packages ids (ascending) that list the path p, whether
+// it lists a path directly below p too. The path lines below p follow p's, after
+// those of its siblings that p is a prefix of (/etc-, /etc.d): it searches for the
+// first, then steps from each path directly below p to the next, over the paths below
+// that one, until every package of ids is found.
+func (s *Snapshot) below(p string, ids []int) []bool {
+	dirs := make([]bool, len(ids))
+	prefix := []byte(p + "/")
+	if p == "/" {
+		prefix = prefix[:1]
+	}
+	next := func(key []byte) int { // the first path line not before key
+		i, _ := sort.Find(len(s.lines), func(i int) int {
+			path, _ := s.line(i)
+			return bytes.Compare(key, path)
+		})
+		return i
+	}
+	var listed []int
+	left := len(ids)
+	for i := next(prefix); i < len(s.lines) && left > 0; {
+		path, b := s.line(i)
+		rest, ok := bytes.CutPrefix(path, prefix)
+		if !ok {
+			break
+		}
+		if j := bytes.IndexByte(rest, '/'); j >= 0 { // below the path q below p: past q's
+			q := path[: len(prefix)+j : len(prefix)+j]
+			i = max(next(append(q, '0')), i+1) // '0' follows '/'
+			continue
+		}
+		if len(rest) == 0 { // p/ (not a path dpkg writes)
+			i++
+			continue
+		}
+		listed, _ = s.ids(b, listed[:0])
+		for _, id := range listed {
+			if k, found := slices.BinarySearch(ids, id); found && !dirs[k] {
+				dirs[k] = true
+				left--
+			}
+		}
+		i++
+	}
+	return dirs
 }
 
 // Version returns the version of the package name of manager that the snapshot lists,

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -127,6 +129,8 @@ func FuzzSnapshot(f *testing.F) {
 	f.Add([]byte("fim-packages 1 5\npackage rpm bash 5.2-1 x86_64 0a1b@01\n"))
 	f.Add([]byte("fim-packages 2 5\nroot /usr\nroot /etc\nalias /bin /usr/bin\npackage dpkg hello 2.10-3 amd64\ninfo hello 2049:7:120:17:18 2049:8:90:17:18\npackage rpm bash 5.2-1 x86_64 0a1b2c@1700000000\n/usr/bin/bash 1\n/usr/bin/hello 0\n/usr/bin x 0,1\n"))
 	f.Add([]byte("fim-packages 2 5\npackage dpkg a:amd64 1 amd64\ninfo a:amd64 1:2:3:4:5\n/ 0\n"))
+	f.Add([]byte("fim-packages 2 5\nroot /\npackage dpkg a 1 amd64\ninfo a 1:2:3:4:5\npackage dpkg b 1 amd64\ninfo b 1:2:3:4:6\n" +
+		"/ 0,1\n/etc 0,1\n/etc-x 0\n/etc.d 1\n/etc.d/y 1\n/etc/a 0\n/etc/a/b 1\n/etc/c 1\n/etc0 0\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := parseSnapshot(data)
 		if err != nil {
@@ -136,17 +140,45 @@ func FuzzSnapshot(f *testing.F) {
 			t.Fatal("accepted without the header")
 		}
 		idx := s.Index()
+		below := map[string]map[int]bool{} // the packages that list a path directly below a path
+		s.eachPath(func(p string, ids []int) {
+			if i := strings.LastIndexByte(p, '/'); i != 1 && i < len(p)-1 { // not //NAME, nor NAME/
+				parent := p[:max(i, 1)]
+				if below[parent] == nil {
+					below[parent] = map[int]bool{}
+				}
+				for _, id := range ids {
+					below[parent][id] = true
+				}
+			}
+		})
 		s.eachPath(func(p string, ids []int) {
 			o := s.Owner(p)
 			if !strings.HasPrefix(p, "/") || len(ids) == 0 || o == nil || o.Name == "" || o.Manager == "" || o != s.pkgs[ids[0]] {
 				t.Fatalf("accepted %q listed by %v, owned by %+v", p, ids, o)
 			}
 			if idx != nil {
-				idx.Listed(p, func(base string) {
+				var bases []string
+				dirs := map[string]bool{}
+				for _, id := range ids {
+					if s.bases[id] != "" {
+						bases = append(bases, s.bases[id])
+						dirs[s.bases[id]] = dirs[s.bases[id]] || below[p][id]
+					}
+				}
+				var got []string
+				idx.Listed(p, func(base string, dir bool) {
 					if _, _, ok := idx.Info(base); !ok {
 						t.Fatalf("%q listed by %q, which has no info", p, base)
 					}
+					if dir != dirs[base] && !slices.Contains(got, base) {
+						t.Fatalf("%q listed by %q: dir %v, want %v", p, base, dir, dirs[base])
+					}
+					got = append(got, base)
 				})
+				if !slices.Equal(got, bases) {
+					t.Fatalf("%q listed by %q, want %q", p, got, bases)
+				}
 			}
 		})
 		for base, in := range s.infos {
@@ -159,6 +191,31 @@ func FuzzSnapshot(f *testing.F) {
 			if back, ok := parseRecord(r.version, strings.TrimPrefix(r.String(), " ")); !ok || back != r {
 				t.Fatalf("record of %v %+v written as %q", k, r, r.String())
 			}
+		}
+	})
+}
+
+// FuzzSnapshotIDs: a path line's package numbers are accepted as strconv writes
+// them, ascending, each of a package there is, and nothing else.
+func FuzzSnapshotIDs(f *testing.F) {
+	for _, ids := range []string{"0", "0,1,7", "1,0", "01", "0,,1", "7,", "+1", "-0", "12", "9999999999999999999999"} {
+		f.Add(ids, 13)
+	}
+	f.Fuzz(func(t *testing.T, b string, n int) {
+		s := &Snapshot{pkgs: make([]*diff.Package, min(max(n, 0), 1000))}
+		var want []int
+		wantOK := true
+		for num := range strings.SplitSeq(b, ",") {
+			id, err := strconv.Atoi(num)
+			if err != nil || strconv.Itoa(id) != num || id >= len(s.pkgs) || len(want) > 0 && id <= want[len(want)-1] || id < 0 {
+				wantOK = false
+				break
+			}
+			want = append(want, id)
+		}
+		got, ok := s.ids([]byte(b), nil)
+		if ok != wantOK || ok && !slices.Equal(got, want) {
+			t.Fatalf("%q of %d packages: %v %v, want %v %v", b, len(s.pkgs), got, ok, want, wantOK)
 		}
 	})
 }
@@ -596,5 +653,113 @@ func TestSnapshotIndexedLateDamage(t *testing.T) {
 	want := "warning: dpkg database damaged: " + sums + ":1: not \"MD5  PATH\""
 	if len(warns) != 1 || !strings.HasPrefix(warns[0], want) {
 		t.Errorf("warnings %q, want one: %s", warns, want)
+	}
+}
+
+// TestIndexedDirsNoSums: in an open indexed by a real snapshot, asking for a directory
+// that its owners list paths below (/usr/bin, /etc, /usr/share/doc) reads none of their
+// .md5sums: every .md5sums is damaged after the open, and no warning comes of it. A
+// directory a package lists with nothing below it (libmagic-mgc's /usr/share/file/magic)
+// is looked for in its .md5sums, as before. Every path's owners and verdict are the
+// plain Open's, also for a file an intruder replaced by a directory holding a file.
+func TestIndexedDirsNoSums(t *testing.T) {
+	root := debtest.DpkgRoot(t, "hello", "hostname", "libsensors-config", "sensible-utils", "libmagic-mgc", "tree")
+	file := filepath.Join(t.TempDir(), "b.db.packages")
+	digest, _, err := WriteSnapshot(file, root, []string{"/usr", "/etc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ReadSnapshot(file, digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	intruded := filepath.Join(root, "usr/bin/hello")
+	if err := os.Remove(intruded); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(intruded, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(intruded, "x"), []byte("x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	open := func(indexed bool) *pkgdb.DB {
+		t.Helper()
+		var idx pkgdb.ListIndex
+		if indexed {
+			idx = s.Index()
+		}
+		db, err := pkgdb.OpenIndexed(root, idx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	full, indexed, untouched := open(false), open(true), open(true)
+
+	var paths, dirs []string
+	for _, p := range full.Packages() {
+		for _, f := range full.Files(p) {
+			paths = append(paths, full.Names(f.Path)...)
+			if parent := path.Dir(f.Path); parent != f.Path && slices.ContainsFunc(full.Files(p), func(o *pkgdb.File) bool { return o.Path == parent }) {
+				dirs = append(dirs, parent)
+			}
+		}
+	}
+	paths = append(paths, "/usr/bin/hello/x", "/usr/bin/nothing")
+	slices.Sort(paths)
+	paths, dirs = slices.Compact(paths), slices.Compact(slices.Sorted(slices.Values(dirs)))
+	for _, want := range []string{"/etc", "/usr/bin", "/usr/share/doc", "/usr/share/file"} {
+		if !slices.Contains(dirs, want) {
+			t.Fatalf("no package lists %s with a path below it: %q", want, dirs)
+		}
+	}
+	describe := func(db *pkgdb.DB, p string) string {
+		v := db.Verdict(p, db.Opener(p))
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s (%s)", v.Kind, v.Reason)
+		for _, f := range db.Owners(p) {
+			fmt.Fprintf(&b, "; %s %s %x", f.Package.Name, f.Path, f.Digest)
+		}
+		return b.String()
+	}
+	for _, p := range paths {
+		if got, want := describe(untouched, p), describe(full, p); got != want {
+			t.Errorf("%s: indexed %s, want %s", p, got, want)
+		}
+	}
+	if v := full.Verdict("/usr/bin/hello", full.Opener("/usr/bin/hello")); v.Kind != pkgdb.Mismatch {
+		t.Errorf("/usr/bin/hello, a directory: %s (%s), want mismatch", v.Kind, v.Reason)
+	}
+	if w := untouched.Warnings(); len(w) > 0 {
+		t.Fatalf("warnings %q", w)
+	}
+
+	sums, err := filepath.Glob(filepath.Join(root, "var/lib/dpkg/info/*.md5sums"))
+	if err != nil || len(sums) < 6 {
+		t.Fatalf("%d .md5sums (%v)", len(sums), err)
+	}
+	for _, name := range sums {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, append([]byte("damaged\n"), data...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range dirs {
+		if v := indexed.Verdict(p, indexed.Opener(p)); v.Kind != pkgdb.Unknown || v.Reason != "no digest recorded" {
+			t.Errorf("%s: %s (%s), want unknown (no digest recorded)", p, v.Kind, v.Reason)
+		}
+	}
+	if w := indexed.Warnings(); len(w) > 0 {
+		t.Errorf("asking for %d directories read .md5sums files: %q", len(dirs), w)
+	}
+	indexed.Owners("/usr/share/file/magic") // listed alone: its .md5sums is searched
+	want := root + "/var/lib/dpkg/info/libmagic-mgc.md5sums:1:"
+	if w := indexed.Warnings(); len(w) != 1 || !strings.Contains(w[0].Error(), want) {
+		t.Errorf("warnings %q, want one naming %s", w, want)
 	}
 }

@@ -253,18 +253,21 @@ func PrepareSnapshot(file, root string, roots []string, prior *Snapshot, keep bo
 		return nil, db.Warnings(), err
 	}
 	p.tmp, p.f = tmp.Name(), tmp
-	h := blake3.New()
-	zw, err := zstd.NewWriter(io.MultiWriter(tmp, h), zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedFastest))
+	// The text is compressed whole, so that its frame records the text's size (RFC
+	// 8878's Frame_Content_Size) and a reader decompresses it into one buffer of that
+	// size, with no copy as it grows.
+	var text bytes.Buffer
+	bw := bufio.NewWriterSize(&text, 256<<10)
+	writeSnapshot(bw, now, db, roots, prior, keep)
+	bw.Flush() // into memory: no error
+	zw, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedFastest))
 	if err != nil {
 		p.Abort()
 		return nil, db.Warnings(), fmt.Errorf("package snapshot %s: %w", file, err)
 	}
-	bw := bufio.NewWriterSize(zw, 256<<10)
-	writeSnapshot(bw, now, db, roots, prior, keep)
-	err = bw.Flush()
-	if err == nil {
-		err = zw.Close()
-	}
+	raw := zw.EncodeAll(text.Bytes(), nil)
+	zw.Close()
+	_, err = tmp.Write(raw)
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -272,7 +275,7 @@ func PrepareSnapshot(file, root string, roots []string, prior *Snapshot, keep bo
 		p.Abort()
 		return nil, db.Warnings(), fmt.Errorf("package snapshot %s: %w", file, err)
 	}
-	p.digest = digestPrefix + hex.EncodeToString(h.Sum(nil))
+	p.digest = SnapshotDigest(raw)
 	return p, db.Warnings(), nil
 }
 
@@ -452,7 +455,12 @@ func ReadSnapshot(file, digest string) (*Snapshot, error) {
 			return nil, fmt.Errorf("package snapshot %s: %w", file, err)
 		}
 		defer zr.Close()
-		if data, err = zr.DecodeAll(raw, make([]byte, 0, min(8*len(raw), maxSnapshot))); err != nil {
+		size := 8 * len(raw) // a guess, for a frame that does not record its size (older snapshots)
+		var hdr zstd.Header
+		if hdr.Decode(raw) == nil && hdr.HasFCS {
+			size = int(min(hdr.FrameContentSize, maxSnapshot))
+		}
+		if data, err = zr.DecodeAll(raw, make([]byte, 0, min(size, maxSnapshot))); err != nil {
 			return nil, fmt.Errorf("package snapshot %s: %w", file, err)
 		}
 	case bytes.HasPrefix(raw, []byte{0x1f, 0x8b}): // gzip, as version 1 wrote it

@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"fmt"
+	"github.com/klauspost/compress/zstd"
 	"maps"
 	"os"
 	"path"
@@ -42,6 +43,40 @@ func TestSnapshotReal(t *testing.T) {
 	s, err := ReadSnapshot(file, digest)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The frame records the text's size, so that a reader makes one buffer of it.
+	zr, err := zstd.NewReader(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	text, err := zr.DecodeAll(raw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hdr zstd.Header
+	if err := hdr.Decode(raw); err != nil || !hdr.HasFCS || hdr.FrameContentSize != uint64(len(text)) {
+		t.Errorf("frame header %+v (%v): want the text's size %d", hdr, err, len(text))
+	}
+	// A frame that does not (as written before) reads the same.
+	var stream bytes.Buffer
+	zw, err := zstd.NewWriter(&stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw.Write(text[:len(text)/2])
+	zw.Flush() // a block written before the end is known, as a stream of a large text is
+	zw.Write(text[len(text)/2:])
+	zw.Close()
+	if hdr.Decode(stream.Bytes()) == nil && hdr.HasFCS {
+		t.Fatalf("a streamed frame records its size: the case is not tested")
+	}
+	old := filepath.Join(t.TempDir(), "old.packages")
+	if err := os.WriteFile(old, stream.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := ReadSnapshot(old, SnapshotDigest(stream.Bytes())); err != nil || !bytes.Equal(o.block, s.block) || len(o.lines) != len(s.lines) {
+		t.Errorf("a snapshot of a streamed frame: %v, or not the same text", err)
 	}
 	a := New(Options{Root: root, Snapshot: file})
 	defer a.Close()

@@ -164,7 +164,8 @@ type DB struct {
 	packages []*Package
 	files    map[*Package][]*File
 	pending  map[*Package]*dpkgSums         // dpkg packages whose .md5sums are parsed when needed
-	rpmKeys  map[uint64][]*packet.PublicKey // the keys of rpm's gpg-pubkey headers, by key ID
+	rpmKeys  map[uint64][]*packet.PublicKey // the keys rpm trusts (rpmKeyring), by key ID
+	rpmDir   string                         // where the rpm database was found
 	lists    bool                           // OpenLists: which paths each package lists, nothing more
 	keep     func(string) bool              // OpenLists: the paths recorded (nil: all)
 

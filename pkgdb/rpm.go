@@ -31,6 +31,7 @@ const (
 // unknown).
 func (db *DB) loadRPM() (bool, error) {
 	for _, dir := range rpmDirs {
+		db.rpmDir = dir
 		name := dir + "/" + rpmSQLite
 		f, err := db.root.Open(name)
 		if err == nil {
@@ -57,6 +58,7 @@ func (db *DB) loadRPM() (bool, error) {
 			return true, db.damage(RPM, name, err)
 		}
 	}
+	db.rpmDir = ""
 	return false, nil
 }
 

@@ -262,10 +262,28 @@ func (h *rpmHeader) bin(tag int32) ([]byte, error) {
 	return h.data[e.offset : e.offset+e.count], nil
 }
 
-// rpmKeyring gathers the keys the database's gpg-pubkey headers import, by key ID; a
-// key that does not parse is a warning (the packages it signed are then signed by a
-// key rpm does not trust, to fim).
+// rpmKeystore is the directory beside the rpm database of rpm's file keystore
+// (%_keyring fs, %_keyringpath %{_dbpath}/pubkeys/): one armored key a file, named
+// gpg-pubkey-KEYID-TIME.key.
+const rpmKeystore = "pubkeys"
+
+// maxRPMKey bounds a keystore file: an armored key with its subkeys is a few KiB.
+const maxRPMKey = 1 << 20
+
+// rpmKeyring gathers the keys rpm trusts, by key ID: those the database's gpg-pubkey
+// headers import and those of the file keystore beside it (rpm reads one or the other,
+// as %_keyring says; a database fim reads gives no macros, so both count). A key that
+// does not parse is a warning naming its header or file (the packages it signed are
+// then signed by a key rpm does not trust, to fim).
 func (db *DB) rpmKeyring() {
+	add := func(keys []*packet.PublicKey) {
+		for _, k := range keys {
+			if db.rpmKeys == nil {
+				db.rpmKeys = map[uint64][]*packet.PublicKey{}
+			}
+			db.rpmKeys[k.KeyId] = append(db.rpmKeys[k.KeyId], k)
+		}
+	}
 	for _, p := range db.packages {
 		t := p.rpm
 		if p.Manager != RPM || t == nil {
@@ -274,12 +292,36 @@ func (db *DB) rpmKeyring() {
 		if t.keyErr != nil {
 			db.warnings = append(db.warnings, fmt.Errorf("rpm database: %s-%s: %w", p.Name, p.Version, t.keyErr))
 		}
-		for _, k := range t.keys {
-			if db.rpmKeys == nil {
-				db.rpmKeys = map[uint64][]*packet.PublicKey{}
-			}
-			db.rpmKeys[k.KeyId] = append(db.rpmKeys[k.KeyId], k)
+		add(t.keys)
+	}
+	if db.rpmDir == "" || db.damaged[RPM] != nil {
+		return
+	}
+	dir := db.rpmDir + "/" + rpmKeystore
+	names, err := db.root.ReadDir(dir)
+	if err != nil {
+		db.warnings = append(db.warnings, fmt.Errorf("rpm keystore: %w", err))
+		return
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		if !strings.HasSuffix(n, ".key") {
+			continue
 		}
+		name := dir + "/" + n
+		b, err := db.root.ReadFile(name, maxRPMKey) // the error names the file
+		if err != nil {
+			db.warnings = append(db.warnings, fmt.Errorf("rpm keystore: %w", err))
+			continue
+		}
+		keys, err := parsePubkeys(string(b))
+		if err == nil && len(keys) == 0 {
+			err = errors.New("no public key")
+		}
+		if err != nil {
+			db.warnings = append(db.warnings, fmt.Errorf("rpm keystore %s: %w", db.root.name(name), err))
+		}
+		add(keys)
 	}
 }
 

@@ -3,6 +3,7 @@ package pkgdb
 import (
 	"database/sql"
 	"encoding/binary"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,16 +28,18 @@ func TestRPMSignature(t *testing.T) {
 			untrusted := "signed by a key rpm does not trust (key ID " + key.ID + ")"
 			for _, c := range []struct {
 				name          string
-				trust         bool
+				trust         string // where rpm --import puts the key: "rpmdb", "fs" (rpm's %_keyring), "" not imported
 				edit          func(t *testing.T, root string)
 				state         SigState
 				bin, conf     Kind
 				reason, why   string // the verdicts' reason: prefix of the binary's, the conffile's
 				binaryChanged bool
 			}{
-				{name: "trusted", trust: true, state: SigGood, bin: Match, conf: Match},
-				{name: "trusted, digest forged", trust: true, edit: forge, state: SigBad, bin: Tampered, conf: Tampered, reason: bad, why: bad},
-				{name: "trusted, region tag replaced", trust: true, edit: replaceDigests, state: SigBad, bin: Tampered, conf: Tampered,
+				{name: "trusted", trust: "rpmdb", state: SigGood, bin: Match, conf: Match},
+				{name: "trusted, digest forged", trust: "rpmdb", edit: forge, state: SigBad, bin: Tampered, conf: Tampered, reason: bad, why: bad},
+				{name: "trusted in the file keystore", trust: "fs", state: SigGood, bin: Match, conf: Match},
+				{name: "trusted in the file keystore, digest forged", trust: "fs", edit: forge, state: SigBad, bin: Tampered, conf: Tampered, reason: bad, why: bad},
+				{name: "trusted, region tag replaced", trust: "rpmdb", edit: replaceDigests, state: SigBad, bin: Tampered, conf: Tampered,
 					reason: "rpm header signature does not verify: tag 1035 of the signed region is replaced after it", why: "rpm header signature does not verify: tag 1035"},
 				{name: "untrusted", state: SigUntrusted, bin: Match, conf: Match, reason: untrusted, why: untrusted},
 				// as an unsigned header: the forged digest is believed
@@ -45,8 +48,17 @@ func TestRPMSignature(t *testing.T) {
 				t.Run(c.name, func(t *testing.T) {
 					root := t.TempDir()
 					run(t, "rpm", debtest.RPMArgs(root, dbpath, "--initdb")...)
-					if c.trust {
+					switch c.trust {
+					case "rpmdb":
 						run(t, "rpm", debtest.RPMArgs(root, dbpath, "--import", key.Public)...)
+					case "fs": // rpm 4.18 does not make the directory
+						if err := os.MkdirAll(filepath.Join(root, dbpath, "pubkeys"), 0o755); err != nil {
+							t.Fatal(err)
+						}
+						run(t, "rpm", debtest.RPMArgs(root, dbpath, "--define", "_keyring fs", "--import", key.Public)...)
+						if keys, _ := filepath.Glob(filepath.Join(root, dbpath, "pubkeys", "*.key")); len(keys) != 1 {
+							t.Fatalf("rpm's file keystore holds %q", keys)
+						}
 					}
 					run(t, "rpm", debtest.RPMArgs(root, dbpath, "-i", "--nodeps", "--noscripts", "--nosignature", signed)...)
 					if c.edit != nil {
@@ -130,5 +142,36 @@ func replaceDigests(t *testing.T, root string) {
 	out = append(out, blob[8+16*il:]...)
 	if _, err := sdb.Exec("UPDATE Packages SET blob = ? WHERE hnum = ?", out, hnum); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRPMKeystoreDamage shows that a file of rpm's keystore that holds no key is a
+// warning naming it, and that the database is read all the same.
+func TestRPMKeystoreDamage(t *testing.T) {
+	const dbpath = "/usr/lib/sysimage/rpm"
+	for _, c := range []struct{ name, content, want string }{
+		{"garbage.key", "not a key\n", "a key is not base64"},
+		{"cut.key", "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQENBF\n", "a key does not parse"},
+		{"empty.key", "", "no public key"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := rpmRoot(t, dbpath)
+			dir := filepath.Join(root, dbpath, "pubkeys")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, c.name), []byte(c.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(dir, "README"), []byte("not a .key file: not read\n"), 0o644)
+			db := openDB(t, root)
+			w := db.Warnings()
+			if len(w) != 1 || !strings.Contains(w[0].Error(), filepath.Join(dir, c.name)+": "+c.want) {
+				t.Errorf("warnings %v, want one naming %s: %s", w, c.name, c.want)
+			}
+			if len(db.Packages()) == 0 {
+				t.Error("no packages read")
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package pkgdb
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -284,14 +285,8 @@ func FuzzMD5sumOf(f *testing.F) {
 // first's signature with the second: never a crash, and a header whose signed region
 // is not the seed's is never good with the seed's key.
 func FuzzRPMSignature(f *testing.F) {
-	seed, err := os.ReadFile("testdata/rpm/fimtest-ed25519.header")
-	if err != nil {
-		f.Fatal(err)
-	}
-	seedKey, err := os.ReadFile("testdata/rpm/gpg-pubkey-ed25519.header")
-	if err != nil {
-		f.Fatal(err)
-	}
+	seed := readTestdata(f, "testdata/rpm/fimtest-ed25519.header")
+	seedKey := readTestdata(f, "testdata/rpm/gpg-pubkey-ed25519.header")
 	region := func(blob []byte) []byte {
 		h, err := parseRPMHeader(blob)
 		if err != nil || h.ril == 0 {
@@ -301,10 +296,15 @@ func FuzzRPMSignature(f *testing.F) {
 		writeRegion(&b, h, blob)
 		return b.Bytes()
 	}
-	seedRegion := region(seed)
+	// a header signed in OpenPGP v3 (RSA), as RHEL 8 and before sign, and its key
+	seedV3 := readTestdata(f, "testdata/rpm/fimtest-rsa-v3.header")
+	seedKeyV3 := readTestdata(f, "testdata/rpm/gpg-pubkey-rsa.header")
+	signedBy := map[string][]byte{string(seedKey): region(seed), string(seedKeyV3): region(seedV3)}
 	f.Add(seed, seedKey)
 	f.Add(seed, seed)
 	f.Add(seedKey, seedKey)
+	f.Add(seedV3, seedKeyV3)
+	f.Add(seedV3, seedKey)
 	f.Fuzz(func(t *testing.T, blob, keyBlob []byte) {
 		keys := map[uint64][]*packet.PublicKey{}
 		if kp, _, err := rpmPackage(keyBlob); err == nil && kp.rpm != nil {
@@ -319,7 +319,7 @@ func FuzzRPMSignature(f *testing.F) {
 		s := pkg.rpm.verify(keys)
 		switch s.State {
 		case SigGood:
-			if bytes.Equal(keyBlob, seedKey) && !bytes.Equal(region(blob), seedRegion) {
+			if signed, ok := signedBy[string(keyBlob)]; ok && !bytes.Equal(region(blob), signed) {
 				t.Fatal("a region other than the signed one verifies")
 			}
 		case SigBad:
@@ -364,17 +364,12 @@ func FuzzParsePubkeys(f *testing.F) {
 	})
 }
 
-// TestRPMSignatureSeed: the seed header verifies with the seed key, and not without it;
-// made an OpenPGP v3 signature (as RHEL 8 and before sign), it is not checked.
+// TestRPMSignatureSeed: the seed headers verify with their keys, and not without them
+// or with the other's; a v4 signature called v3 is bad, and a v3 one in an algorithm
+// v3 does not define is not checked.
 func TestRPMSignatureSeed(t *testing.T) {
-	blob, err := os.ReadFile("testdata/rpm/fimtest-ed25519.header")
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyBlob, err := os.ReadFile("testdata/rpm/gpg-pubkey-ed25519.header")
-	if err != nil {
-		t.Fatal(err)
-	}
+	blob := readTestdata(t, "testdata/rpm/fimtest-ed25519.header")
+	keyBlob := readTestdata(t, "testdata/rpm/gpg-pubkey-ed25519.header")
 	kp, _, err := rpmPackage(keyBlob)
 	if err != nil || kp.rpm == nil || len(kp.rpm.keys) != 1 {
 		t.Fatalf("key %v: %+v", err, kp)
@@ -389,7 +384,34 @@ func TestRPMSignatureSeed(t *testing.T) {
 	if sig[0]&0x40 != 0 || sig[2] != 4 { // an old-format packet header of 2 bytes, then the version
 		t.Fatalf("signature packet % x", sig[:3])
 	}
-	sig[2] = 3
+	sig[2] = 3 // a v4 packet called v3: its hashed length is not 5
+	// A well-formed v3 packet of the same length, in EdDSA, which v3 does not define.
+	eddsa := bytes.Clone(blob)
+	sig = eddsa[len(blob)-len(h.data)+int(h.entries[tagDSAHeader].offset):]
+	body := sig[2 : 2+int(sig[1])]
+	copy(body, []byte{3, 5, 0, 1, 2, 3, 4, 1, 2, 3, 4, 5, 6, 7, 8, 22, 8, 0, 0})
+	mpis := body[19:]
+	r := (len(mpis) - 4) / 2
+	binary.BigEndian.PutUint16(mpis, uint16(8*r))
+	binary.BigEndian.PutUint16(mpis[2+r:], uint16(8*(len(mpis)-4-r)))
+	blobV3 := readTestdata(t, "testdata/rpm/fimtest-rsa-v3.header")
+	keyV3 := readTestdata(t, "testdata/rpm/gpg-pubkey-rsa.header")
+	kp, _, err = rpmPackage(keyV3)
+	if err != nil || kp.rpm == nil || len(kp.rpm.keys) == 0 {
+		t.Fatalf("key %v: %+v", err, kp)
+	}
+	keysV3 := map[uint64][]*packet.PublicKey{kp.rpm.keys[0].KeyId: kp.rpm.keys}
+	// the v3 signature, its left 16 bits changed: it cannot be the digest's
+	left := bytes.Clone(blobV3)
+	hv3, err := parseRPMHeader(blobV3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv3 := left[len(left)-len(hv3.data)+int(hv3.entries[tagRSAHeader].offset):]
+	if sv3[0] != 0x89 || sv3[3] != 3 {
+		t.Fatalf("v3 signature packet % x", sv3[:4])
+	}
+	sv3[3+17] ^= 0xff
 	for _, c := range []struct {
 		blob   []byte
 		keys   map[uint64][]*packet.PublicKey
@@ -397,8 +419,12 @@ func TestRPMSignatureSeed(t *testing.T) {
 		reason string
 	}{
 		{blob, keys, SigGood, ""},
+		{blobV3, keysV3, SigGood, ""},
+		{blobV3, keys, SigUntrusted, "signed by a key rpm does not trust (key ID "},
+		{left, keysV3, SigBad, "rpm header signature does not verify: key ID "},
 		{blob, nil, SigUntrusted, "signed by a key rpm does not trust (key ID "},
-		{v3, keys, SigUntrusted, "signed in a form fim does not check: signature packet version 3"},
+		{v3, keys, SigBad, "rpm header signature does not verify: a v3 signature does not parse"},
+		{eddsa, keys, SigUntrusted, "signed in a form fim does not check: v3 signature of public-key algorithm 22"},
 	} {
 		pkg, _, err := rpmPackage(c.blob)
 		if err != nil {
@@ -408,4 +434,14 @@ func TestRPMSignatureSeed(t *testing.T) {
 			t.Errorf("%+v, want %d %q", s, c.want, c.reason)
 		}
 	}
+}
+
+// readTestdata returns the content of the file name, or fails tb.
+func readTestdata(tb testing.TB, name string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
 }

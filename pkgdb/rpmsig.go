@@ -3,6 +3,7 @@ package pkgdb
 import (
 	"bytes"
 	"cmp"
+	"crypto"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -79,9 +80,11 @@ type rpmTrust struct {
 	sig  Signature
 }
 
-// headerSig is one signature and the digest, in its hash, of what it signs.
+// headerSig is one signature (of version 4 or later, or 3) and the digest, in its
+// hash, of what it signs.
 type headerSig struct {
 	sig    *packet.Signature
+	v3     *sigV3
 	signed hash.Hash
 }
 
@@ -132,7 +135,17 @@ func rpmTrustOf(h *rpmHeader, blob []byte, pubkey bool) (*rpmTrust, error) {
 		}
 	}
 	for _, b := range raw {
-		sig, err := parseSignature(b)
+		var hs headerSig
+		var alg crypto.Hash
+		v3, isV3, err := parseSigV3(b)
+		if isV3 {
+			hs.v3 = v3
+			if err == nil {
+				alg = v3.hash
+			}
+		} else if hs.sig, err = parseSignature(b); err == nil {
+			alg = hs.sig.Hash
+		}
 		var unsupported pgperrors.UnsupportedError
 		if errors.As(err, &unsupported) {
 			t.unsupported = cmp.Or(t.unsupported, string(unsupported))
@@ -142,9 +155,9 @@ func rpmTrustOf(h *rpmHeader, blob []byte, pubkey bool) (*rpmTrust, error) {
 			t.broken = cmp.Or(t.broken, err.Error())
 			continue
 		}
-		signed := sig.Hash.New()
-		writeRegion(signed, h, blob)
-		t.sigs = append(t.sigs, headerSig{sig, signed})
+		hs.signed = alg.New()
+		writeRegion(hs.signed, h, blob)
+		t.sigs = append(t.sigs, hs)
 	}
 	return t, nil
 }
@@ -163,9 +176,9 @@ func writeRegion(w io.Writer, h *rpmHeader, blob []byte) {
 	w.Write(blob[8+16*il : 8+16*il+h.rdl])
 }
 
-// parseSignature parses one OpenPGP signature packet over binary data, in a hash fim
-// has. A packet of a version or algorithm go-crypto does not read is an
-// UnsupportedError (rpm's v3 signatures, RHEL 8 and before).
+// parseSignature parses one OpenPGP signature packet of version 4 or later over binary
+// data, in a hash fim has. A packet of a version or algorithm go-crypto does not read
+// is an UnsupportedError (parseSigV3 reads version 3).
 func parseSignature(b []byte) (*packet.Signature, error) {
 	r := bytes.NewReader(b)
 	p, err := packet.Read(r)
@@ -349,7 +362,7 @@ func (t *rpmTrust) verify(keys map[uint64][]*packet.PublicKey) Signature {
 	}
 	good, unknown := false, ""
 	for _, s := range t.sigs {
-		id := issuer(s.sig)
+		id := s.issuer()
 		ks := keys[id]
 		if len(ks) == 0 {
 			unknown = cmp.Or(unknown, fmt.Sprintf("%016x", id))
@@ -360,7 +373,12 @@ func (t *rpmTrust) verify(keys map[uint64][]*packet.PublicKey) Signature {
 			signed := s.signed.(hash.Cloner)
 			var h hash.Hash
 			if h, err = signed.Clone(); err == nil {
-				if err = k.VerifySignature(h, s.sig); err == nil {
+				if s.v3 != nil {
+					err = s.v3.verify(k, h)
+				} else {
+					err = k.VerifySignature(h, s.sig)
+				}
+				if err == nil {
 					break
 				}
 			}
@@ -382,9 +400,14 @@ func (t *rpmTrust) verify(keys map[uint64][]*packet.PublicKey) Signature {
 	return Signature{SigUntrusted, "signed by a key rpm does not trust (key ID " + unknown + ")"}
 }
 
-// issuer is the ID of the key that made sig: its issuer subpacket, or the low 64 bits
-// of its issuer fingerprint (a v4 key's ID).
-func issuer(sig *packet.Signature) uint64 {
+// issuer is the ID of the key that made the signature: a v3 signature's, a later
+// one's issuer subpacket, or the low 64 bits of its issuer fingerprint (a v4 key's
+// ID).
+func (s headerSig) issuer() uint64 {
+	if s.v3 != nil {
+		return s.v3.keyID
+	}
+	sig := s.sig
 	if sig.IssuerKeyId != nil {
 		return *sig.IssuerKeyId
 	}

@@ -20,10 +20,21 @@ func TestRPMSignature(t *testing.T) {
 	const dbpath = "/usr/lib/sysimage/rpm"
 	pkg := debtest.RPMBuild(t, "testdata/rpm/fimtest.spec")
 	shipped, trojan := "#!/bin/sh\necho fimtest\n", "#!/bin/sh\necho trojan\n"
-	for _, algo := range []string{"rsa2048", "ed25519"} {
+	for _, algo := range []string{"rsa2048", "ed25519", "rsa2048 v3", "dsa2048 v3"} {
 		t.Run(algo, func(t *testing.T) {
-			key := debtest.NewGPGKey(t, algo)
+			key := debtest.NewGPGKey(t, strings.TrimSuffix(algo, " v3"))
 			signed := debtest.RPMSign(t, pkg, key)
+			if strings.HasSuffix(algo, " v3") {
+				// as RHEL 8 and before sign: real rpm says the signatures verify
+				signed = debtest.RPMSignV3(t, pkg, key)
+				root := t.TempDir()
+				run(t, "rpm", debtest.RPMArgs(root, dbpath, "--initdb")...)
+				run(t, "rpm", debtest.RPMArgs(root, dbpath, "--import", key.Public)...)
+				out := run(t, "rpmkeys", debtest.RPMArgs(root, dbpath, "-Kv", signed)...)
+				if !strings.Contains(out, "V3 "+strings.ToUpper(algo[:3])+"/SHA256 Signature, key ID "+key.ID[8:]+": OK") {
+					t.Fatalf("rpmkeys -Kv of the v3-signed package:\n%s", out)
+				}
+			}
 			bad := "rpm header signature does not verify: key ID " + key.ID + ": "
 			untrusted := "signed by a key rpm does not trust (key ID " + key.ID + ")"
 			for _, c := range []struct {

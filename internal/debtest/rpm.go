@@ -148,6 +148,17 @@ func NewGPGKey(t testing.TB, algo string) GPGKey {
 // RPMSign returns a copy of the package file pkg signed with key by the real rpmsign.
 func RPMSign(t testing.TB, pkg string, key GPGKey) string {
 	t.Helper()
+	gpg, err := exec.LookPath("gpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rpmSign(t, pkg, key, gpg)
+}
+
+// rpmSign returns a copy of the package file pkg signed by the real rpmsign with key,
+// through the program gpg (run as gpg is, with env added to its environment).
+func rpmSign(t testing.TB, pkg string, key GPGKey, gpg string, env ...string) string {
+	t.Helper()
 	fstest.RequireTool(t, "rpmsign", "Debian package rpm")
 	signed := filepath.Join(t.TempDir(), filepath.Base(pkg))
 	data, err := os.ReadFile(pkg)
@@ -157,11 +168,11 @@ func RPMSign(t testing.TB, pkg string, key GPGKey) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gpg, err := exec.LookPath("gpg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	Run(t, "rpmsign", "--addsign", "--define", "__gpg "+gpg, "--define", "_gpg_path "+key.Home,
+	cmd := exec.Command("rpmsign", "--addsign", "--define", "__gpg "+gpg, "--define", "_gpg_path "+key.Home,
 		"--define", "_gpg_name "+key.Name, signed)
+	cmd.Env = append(os.Environ(), env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("rpmsign: %v\n%s", err, out)
+	}
 	return signed
 }

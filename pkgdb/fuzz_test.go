@@ -2,13 +2,16 @@ package pkgdb
 
 import (
 	"bytes"
+	"crypto/dsa" //lint:ignore SA1019 DSA keys as rpm's older signatures use
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"math/big"
 	"os"
 	"path"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
@@ -444,4 +447,44 @@ func readTestdata(tb testing.TB, name string) []byte {
 		tb.Fatal(err)
 	}
 	return b
+}
+
+// TestRPMSignatureLargeKey: a DSA key larger than any real one (up to the 65,535 bits
+// an OpenPGP number holds, whose checks take minutes) is refused, not checked with.
+func TestRPMSignatureLargeKey(t *testing.T) {
+	blob := bytes.Clone(readTestdata(t, "testdata/rpm/fimtest-rsa-v3.header"))
+	h, err := parseRPMHeader(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The v3 signature made one in DSA: r and s in the room of RSA's number.
+	sig := blob[len(blob)-len(h.data)+int(h.entries[tagRSAHeader].offset):]
+	body := sig[3 : 3+int(binary.BigEndian.Uint16(sig[1:]))]
+	body[15] = 17
+	mpis := body[19:]
+	r := (len(mpis) - 4) / 2
+	binary.BigEndian.PutUint16(mpis, uint16(8*r))
+	binary.BigEndian.PutUint16(mpis[2+r:], uint16(8*(len(mpis)-4-r)))
+	id := binary.BigEndian.Uint64(body[7:15])
+	for _, c := range []struct {
+		pbits, qbits int
+		reason       string
+	}{
+		{2048, 256, "DSA verification failure"},
+		{4096, 256, "a DSA key of 4096 bits, more than 3072"},
+		{2048, 8192, "a DSA key of 8192 bits, more than 3072"},
+	} {
+		one := big.NewInt(1)
+		pub := &dsa.PublicKey{Parameters: dsa.Parameters{P: new(big.Int).Add(new(big.Int).Lsh(one, uint(c.pbits-1)), one),
+			Q: new(big.Int).Add(new(big.Int).Lsh(one, uint(c.qbits-1)), one), G: big.NewInt(2)}, Y: big.NewInt(3)}
+		k := packet.NewDSAPublicKey(time.Unix(1, 0), pub)
+		pkg, _, err := rpmPackage(blob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := pkg.rpm.verify(map[uint64][]*packet.PublicKey{id: {k}})
+		if s.State != SigBad || !strings.HasSuffix(s.Reason, c.reason) {
+			t.Errorf("P of %d bits, Q of %d: %+v, want bad: ...%s", c.pbits, c.qbits, s, c.reason)
+		}
+	}
 }

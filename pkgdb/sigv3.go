@@ -27,10 +27,6 @@ type sigV3 struct {
 	mpis    [][]byte // RSA: one; DSA: r and s
 }
 
-// maxDSABits bounds the DSA keys a v3 signature is checked with: DSA keys are of 1024
-// to 3072 bits (FIPS 186-4).
-const maxDSABits = 3072
-
 // The hashes a v3 signature may name (RFC 4880 9.4), by their OpenPGP numbers: MD5 is
 // not among them (a signature in it is unsupported, as an unsigned header).
 var v3Hashes = map[byte]crypto.Hash{2: crypto.SHA1, 8: crypto.SHA256, 9: crypto.SHA384, 10: crypto.SHA512, 11: crypto.SHA224}
@@ -161,9 +157,6 @@ func (s *sigV3) verify(k *packet.PublicKey, signed hash.Hash) error {
 	case *dsa.PublicKey:
 		if s.algo != packet.PubKeyAlgoDSA {
 			break
-		}
-		if pub.P.BitLen() > maxDSABits { // no longer to check than a real key
-			return fmt.Errorf("a DSA key of %d bits", pub.P.BitLen())
 		}
 		if q := (pub.Q.BitLen() + 7) / 8; len(digest) > q {
 			digest = digest[:q]

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,6 +28,7 @@ const (
 	dpkgStatus     = dpkgDir + "/status"
 	dpkgInfo       = dpkgDir + "/info"
 	dpkgDiversions = dpkgDir + "/diversions"
+	dpkgUpdates    = dpkgDir + "/updates"
 )
 
 // statusEntry is one paragraph of dpkg's status file.
@@ -271,6 +273,9 @@ func (db *DB) loadDpkg() (bool, error) {
 	if err != nil {
 		return true, db.damage(Dpkg, dpkgStatus, err)
 	}
+	if entries, err = db.dpkgUpdates(entries); err != nil {
+		return true, err
+	}
 	names, err := db.root.ReadDir(dpkgInfo)
 	if err != nil {
 		return true, db.damage(Dpkg, dpkgInfo, err)
@@ -312,7 +317,9 @@ func (db *DB) loadDpkg() (bool, error) {
 			base = e.Package
 		}
 		if !info[base+".list"] {
-			if len(e.Conffiles) == 0 && strings.HasSuffix(e.Status, " config-files") {
+			// dpkg assumes no files for a package whose list is missing; it is so
+			// while dpkg unpacks a package new to the host, before it writes the list.
+			if len(e.Conffiles) == 0 && (strings.HasSuffix(e.Status, " config-files") || strings.HasSuffix(e.Status, " half-installed")) {
 				pkg.order = len(db.packages)
 				db.packages = append(db.packages, pkg)
 				continue
@@ -390,6 +397,54 @@ func (db *DB) loadDpkg() (bool, error) {
 		return true, db.damage(Dpkg, dpkgDiversions, err)
 	}
 	return true, db.loadDpkgLog()
+}
+
+// dpkgUpdates returns the status entries with dpkg's journal of status changes applied,
+// as dpkg reads its database: each file of updates/ named by digits alone holds the
+// records of the packages whose status changed since dpkg last wrote the status file,
+// applied in the order of their names, a record replacing the package's (of its
+// architecture) or adding one. During a transaction the status file lags behind the
+// package log, which names the versions being unpacked: the journal does not.
+func (db *DB) dpkgUpdates(entries []statusEntry) ([]statusEntry, error) {
+	names, err := db.root.ReadDir(dpkgUpdates)
+	if err != nil {
+		return nil, db.damage(Dpkg, dpkgUpdates, err)
+	}
+	names = slices.DeleteFunc(names, func(n string) bool {
+		return n == "" || strings.Trim(n, "0123456789") != ""
+	})
+	if len(names) == 0 {
+		return entries, nil
+	}
+	slices.Sort(names) // dpkg names them %04d, in order
+	at := make(map[[2]string]int, len(entries))
+	for i, e := range entries {
+		at[[2]string{e.Package, e.Arch}] = i
+	}
+	for _, n := range names {
+		p := dpkgUpdates + "/" + n
+		data, err := db.root.ReadFile(p, maxStatus)
+		if errors.Is(err, errNotExist) { // dpkg folded it into the status file meanwhile
+			continue
+		}
+		if err != nil {
+			return nil, db.damage(Dpkg, p, err)
+		}
+		recs, err := parseStatus(data)
+		if err != nil {
+			return nil, db.damage(Dpkg, p, err)
+		}
+		for _, r := range recs {
+			k := [2]string{r.Package, r.Arch}
+			if i, ok := at[k]; ok {
+				entries[i] = r
+				continue
+			}
+			at[k] = len(entries)
+			entries = append(entries, r)
+		}
+	}
+	return entries, nil
 }
 
 // dpkgFiles is what one package's .list and .md5sums say, or why they could not be

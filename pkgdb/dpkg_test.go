@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -264,4 +265,60 @@ func statusDigest(t *testing.T, root, p string) string {
 	}
 	t.Fatalf("%s is no conffile in the status file", p)
 	return ""
+}
+
+// TestDpkgUpdates reads a dpkg database in the middle of a transaction, as fim watch
+// does: dpkg has noted status changes in updates/ and not yet in the status file. The
+// records there are what the database says, as dpkg itself reads it: hello upgraded to
+// the version being unpacked, a package new to the host half-installed before dpkg
+// wrote its list (no files, no damage), and a record being written (updates/tmp.i)
+// left out.
+func TestDpkgUpdates(t *testing.T) {
+	root := dpkgRoot(t, "hello", "hostname")
+	at := func(p string) string { return filepath.Join(root, p) }
+	status, err := os.ReadFile(at(dpkgStatus))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hello string
+	for para := range strings.SplitSeq(string(status), "\n\n") {
+		if strings.HasPrefix(para, "Package: hello\n") {
+			hello = para
+		}
+	}
+	old := regexp.MustCompile(`(?m)^Version: (.*)$`).FindStringSubmatch(hello)
+	if old == nil {
+		t.Fatalf("no hello in the status file:\n%s", status)
+	}
+	if err := os.MkdirAll(at(dpkgUpdates), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	upgraded := strings.Replace(hello, "Version: "+old[1], "Version: "+old[1]+"+fim1", 1)
+	upgraded = regexp.MustCompile(`(?m)^Status: .*$`).ReplaceAllString(upgraded, "Status: install reinstreq unpacked")
+	writeFile(t, at(dpkgUpdates+"/0000"), upgraded+"\n")
+	writeFile(t, at(dpkgUpdates+"/0001"), "Package: newpkg\nStatus: install reinstreq half-installed\nArchitecture: amd64\n\n")
+	writeFile(t, at(dpkgUpdates+"/tmp.i"), "Package: hello\nVersion: 9\nStatus: install ok installed\n")
+
+	db := openDB(t, root)
+	if w := db.Warnings(); len(w) != 0 {
+		t.Fatalf("warnings %q", w)
+	}
+	got := map[string]string{}
+	for _, pk := range db.Packages() {
+		got[pk.Name] = pk.Version + " " + pk.Status
+	}
+	for name, want := range map[string]string{
+		"hello":  old[1] + "+fim1 install reinstreq unpacked",
+		"newpkg": " install reinstreq half-installed",
+	} {
+		if got[name] != want {
+			t.Errorf("%s: %q, want %q (all: %q)", name, got[name], want, got)
+		}
+	}
+	if _, ok := got["hostname"]; !ok {
+		t.Errorf("hostname, in the status file alone, is gone: %q", got)
+	}
+	if o := db.Owners("/usr/bin/hello"); len(o) != 1 || o[0].Package.Name != "hello" {
+		t.Errorf("/usr/bin/hello owned by %v", o)
+	}
 }

@@ -246,3 +246,39 @@ func TestJournalHostile(t *testing.T) {
 		})
 	}
 }
+
+// TestJournalDirectoryFilled checks that a directory a maintainer script made is still
+// the state its journal record saw once the script has put entries in it: a directory's
+// size and mtime move with its entries (each has its own event), as deb-systemd-helper's
+// sockets.target.wants does when it links a unit into it after making it.
+func TestJournalDirectoryFilled(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "b.db")
+	since := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
+	j, err := OpenJournal(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	made := &tree.Entry{Path: "/etc/wants", Type: tree.TypeDir, Mode: 0o755, Size: 40, Mtime: 1e9}
+	if err := j.Append([]diff.Event{{Kind: diff.Create, Path: made.Path, After: made, Process: postinst}}, since.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	filled := *made
+	filled.Size, filled.Mtime = 60, 2e9
+	chmodded := filled
+	chmodded.Mode = 0o777
+	for _, c := range []struct {
+		name  string
+		after *tree.Entry
+		want  diff.Verdict
+	}{{"filled", &filled, diff.VerdictScript}, {"chmodded after", &chmodded, ""}} {
+		a := New(Options{Root: t.TempDir(), Since: since, Journal: JournalPath(db)})
+		events := []diff.Event{{Kind: diff.Create, Path: made.Path, After: c.after}}
+		if err := a.Annotate(events); err != nil {
+			t.Fatal(err)
+		}
+		if events[0].Verdict != c.want {
+			t.Errorf("%s: verdict %q (%s), want %q", c.name, events[0].Verdict, events[0].Reason, c.want)
+		}
+	}
+}

@@ -129,8 +129,8 @@ func (a *Annotator) Close() error {
 }
 
 // dbFiles are the package database files whose change makes the databases be read
-// again.
-var dbFiles = []string{"var/lib/dpkg/status", "var/lib/dpkg/diversions", "var/log/dpkg.log",
+// again (dpkg's updates/: the directory, whose mtime moves with each record dpkg adds).
+var dbFiles = []string{"var/lib/dpkg/status", "var/lib/dpkg/updates", "var/lib/dpkg/diversions", "var/log/dpkg.log",
 	"usr/lib/sysimage/rpm/rpmdb.sqlite", "usr/lib/sysimage/rpm/rpmdb.sqlite-wal", "var/lib/rpm/rpmdb.sqlite",
 	"var/lib/rpm/rpmdb.sqlite-wal", "var/lib/rpm/Packages", "lib/apk/db/installed"}
 
@@ -312,9 +312,13 @@ const dpkgInfo = "/var/lib/dpkg/info/"
 
 // dbEntries says whose package database entries the file at recorded path p holds:
 // dpkg's info/PKG[:ARCH].md5sums, .list and .conffiles hold PKG's, its status file
-// every dpkg package's (allDpkg).
+// every dpkg package's (allDpkg), and so do the records of updates/ (named by digits
+// alone), which dpkg reads as part of it.
 func dbEntries(p string) (pkg string, ok bool) {
 	if p == "/var/lib/dpkg/status" {
+		return allDpkg, true
+	}
+	if n, found := strings.CutPrefix(p, "/var/lib/dpkg/updates/"); found && n != "" && strings.Trim(n, "0123456789") == "" {
 		return allDpkg, true
 	}
 	name, found := strings.CutPrefix(p, dpkgInfo)

@@ -406,6 +406,8 @@ func TestDBEntries(t *testing.T) {
 		{"/var/lib/dpkg/info/libc6:amd64.list", "libc6", true},
 		{"/var/lib/dpkg/info/base-files.conffiles", "base-files", true},
 		{"/var/lib/dpkg/status", allDpkg, true},
+		{"/var/lib/dpkg/updates/0003", allDpkg, true},
+		{"/var/lib/dpkg/updates/tmp.i", "", false},
 		{"/var/lib/dpkg/info/hello.postinst", "", false},
 		{"/var/lib/dpkg/info/.md5sums", "", false},
 		{"/var/lib/dpkg/info/x/hello.md5sums", "", false},

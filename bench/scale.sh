@@ -2,7 +2,8 @@
 # One run of each whole-tree job on one tree, each after dropping the page cache (root):
 # fd's walk+stat (the peer), fim baseline, fim check, fim check --fast, and the time fim
 # watch takes to be ready against the baseline (its start-up comparison). Prints one line
-# a job: wall seconds, CPU seconds, peak RSS; then the baseline database's size per entry.
+# a job: wall seconds, CPU seconds, peak RSS, the pages the kernel scanned to reclaim
+# memory meanwhile; then the baseline database's size per entry.
 # Made for the generated trees of BENCHMARKS.md's scaling section:
 #   ../shared/corpus/gen-tree DIR --files 10000000 --max-size 1024
 # JOBS picks and orders the jobs (default: "fd baseline check fast watch"; baseline first
@@ -15,18 +16,23 @@ W=${2:-$(mktemp -d)}
 FD=$(command -v fdfind || command -v fd)
 DB=$W/scale.db
 drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+# scanned: the pages the kernel has scanned to reclaim memory since boot (kswapd and
+# direct reclaim), to show how much of a job's system time is the kernel making room.
+scanned() { awk '/^pgscan_(kswapd|direct) / {n += $2} END {print n}' /proc/vmstat; }
 # run NAME CMD...: one cold run under GNU time.
 run() {
-	local name=$1; shift
+	local name=$1 before; shift
 	drop
+	before=$(scanned)
 	/usr/bin/time -f "$name %e s wall, %U+%S s cpu, %M KiB peak" -o "$W/time" "$@" >/dev/null 2>"$W/err" ||
 		{ echo "$name: exit $?: $(tail -1 "$W/err")"; }
-	cat "$W/time"
+	echo "$(cat "$W/time"), $(($(scanned) - before)) pages scanned for reclaim"
 }
 watch_ready() {
 	# the time from start to the "ready" line, and the peak RSS once ready.
 	drop
-	local start ready rss pid
+	local start ready rss pid before
+	before=$(scanned)
 	start=$(date +%s%N)
 	"$FIM" watch --no-provenance --db "$DB" --interval 0 >/dev/null 2>"$W/watch.err" &
 	pid=$!
@@ -38,7 +44,7 @@ watch_ready() {
 	rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null)
 	kill -TERM "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
-	echo "fim-watch-ready $(((ready - start) / 1000000)) ms wall, ${rss:-?} KiB peak"
+	echo "fim-watch-ready $(((ready - start) / 1000000)) ms wall, ${rss:-?} KiB peak, $(($(scanned) - before)) pages scanned for reclaim"
 }
 for job in ${JOBS:-fd baseline check fast watch}; do
 	case $job in

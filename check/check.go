@@ -18,7 +18,7 @@
 //   - The events are those of one ordered merge (diff.Join) of the whole walk with the
 //     whole baseline, annotated after the merge (Annotate: package provenance with
 //     Options.Provenance, then the policy's severity) and ordered: those the package
-//     manager does not explain first, then the most severe first, then by path; an Update writer
+//     manager does not explain first, then the most severe first (diff.Rank), then by path; an Update writer
 //     receives every walked entry, in key order, before the events are returned, and
 //     nothing is committed here.
 //   - A policy is adjusted (ReadImage) on a copy, before it is compiled.

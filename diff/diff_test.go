@@ -759,7 +759,8 @@ func TestAttrTable(t *testing.T) {
 }
 
 // TestRank orders events as reports show them: unexplained first, the most severe
-// first within each part, events of one rank in the order they came.
+// first within each part, of one severity those the package database disproves first,
+// events of one rank in the order they came.
 func TestRank(t *testing.T) {
 	events := []Event{
 		{Path: "/a", Severity: SeverityLow, Verdict: VerdictMatch},
@@ -768,13 +769,17 @@ func TestRank(t *testing.T) {
 		{Path: "/d", Severity: SeverityCritical, Verdict: VerdictUnowned},
 		{Path: "/e", Severity: SeverityLow},
 		{Path: "/f"},
+		{Path: "/etc/group", Severity: SeverityHigh, Verdict: VerdictUnowned},
+		{Path: "/usr/bin/hostname", Severity: SeverityHigh, Verdict: VerdictMismatch},
+		{Path: "/usr/bin/x", Severity: SeverityLow, Verdict: VerdictMissing},
+		{Path: "/var/lib/dpkg/info/x.md5sums", Severity: SeverityCritical, Verdict: VerdictTampered},
 	}
 	Rank(events)
 	var got []string
 	for _, ev := range events {
 		got = append(got, ev.Path)
 	}
-	if want := []string{"/d", "/b", "/e", "/f", "/c", "/a"}; !slices.Equal(got, want) {
+	if want := []string{"/var/lib/dpkg/info/x.md5sums", "/d", "/usr/bin/hostname", "/etc/group", "/usr/bin/x", "/b", "/e", "/f", "/c", "/a"}; !slices.Equal(got, want) {
 		t.Errorf("ranked %q, want %q", got, want)
 	}
 }

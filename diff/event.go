@@ -187,8 +187,9 @@ func (v Verdict) Explained() bool {
 }
 
 // Rank orders events, given sorted by path, as reports show them: those the package
-// manager does not explain first, then within each part the most severe first,
-// events of one severity keeping their order.
+// manager does not explain first, then within each part the most severe first, then,
+// of one severity, those the package database proves wrong (Disproved) first, events
+// of one rank keeping their order.
 func Rank(events []Event) {
 	slices.SortStableFunc(events, func(a, b Event) int {
 		if ea, eb := a.Verdict.Explained(), b.Verdict.Explained(); ea != eb {
@@ -197,8 +198,25 @@ func Rank(events []Event) {
 			}
 			return -1
 		}
-		return cmp.Compare(b.Severity, a.Severity)
+		if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
+			return c
+		}
+		if da, db := a.Verdict.Disproved(), b.Verdict.Disproved(); da != db {
+			if da {
+				return -1
+			}
+			return 1
+		}
+		return 0
 	})
+}
+
+// Disproved reports whether v says the package database contradicts the change: the
+// content is not what the package shipped (mismatch), a file it installed is gone
+// (missing), or the database entries it was drawn from were edited outside any
+// transaction (tampered). An unowned or unknown change is only unexplained.
+func (v Verdict) Disproved() bool {
+	return v == VerdictMismatch || v == VerdictMissing || v == VerdictTampered
 }
 
 // Severity grades an event, from info to critical; the zero value is unset.

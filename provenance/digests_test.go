@@ -230,3 +230,38 @@ func TestDigestsChangedSince(t *testing.T) {
 		})
 	}
 }
+
+// TestListedSymlinkReplaced: a link a package lists, pointing to another package's path,
+// replaced in that package's transaction since the baseline by one to the same target
+// (dpkg's upgrade of openssl's /usr/lib/ssl/cert.pem, of another mtime) is explained;
+// pointed elsewhere, or created anew pointing out of its package, it is not.
+func TestListedSymlinkReplaced(t *testing.T) {
+	root := debtest.DpkgRoot(t, "libmagic-mgc", "libmagic1")
+	const p = "/usr/share/misc/magic" // libmagic1's, to libmagic-mgc's ../file/magic
+	link := func(target string, mtime int64) *tree.Entry {
+		return &tree.Entry{Path: p, Type: tree.TypeSymlink, Mode: 0o777, LinkTarget: target, Mtime: mtime}
+	}
+	for _, c := range []struct {
+		name string
+		ev   diff.Event
+		want diff.Verdict
+	}{
+		{"replaced", diff.Event{Kind: diff.Change, Path: p, Changed: diff.AttrSet(0).With(diff.AttrMtime).With(diff.AttrCtime).With(diff.AttrInode),
+			Before: link("../file/magic", 1e18), After: link("../file/magic", 2e18)}, diff.VerdictListed},
+		{"pointed elsewhere", diff.Event{Kind: diff.Change, Path: p, Changed: diff.AttrSet(0).With(diff.AttrMtime).With(diff.AttrLinkTarget),
+			Before: link("../file/magic", 1e18), After: link("/tmp/evil", 2e18)}, diff.VerdictUnknown},
+		{"created", diff.Event{Kind: diff.Create, Path: p, After: link("../file/magic", 2e18)}, diff.VerdictUnknown},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := New(Options{Root: root, Since: time.Unix(1, 0)})
+			defer a.Close()
+			events := []diff.Event{c.ev}
+			if err := a.Annotate(events); err != nil {
+				t.Fatal(err)
+			}
+			if got := events[0].Verdict; got != c.want {
+				t.Errorf("verdict %q (%s), want %q", got, events[0].Reason, c.want)
+			}
+		})
+	}
+}

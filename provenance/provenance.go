@@ -627,7 +627,8 @@ func (a *Annotator) listedBy(ev *diff.Event, log map[string]pkgdb.Transaction) {
 // listed says whether ev, at a path its package lists without a digest, is a
 // directory or a symlink that package's transaction since the baseline explains:
 // created or changed without a change of mode or owner, and, for a symlink, pointing
-// to a path the same package lists (dpkg records no target to compare).
+// where the baseline's did (replaced by an unpack of the same link) or to a path the
+// same package lists (dpkg records no target to compare).
 func (a *Annotator) listed(ev *diff.Event, f *pkgdb.File) bool {
 	e := ev.After
 	if e == nil || ev.Changed&modeAttrs != 0 {
@@ -637,6 +638,9 @@ func (a *Annotator) listed(ev *diff.Event, f *pkgdb.File) bool {
 	case tree.TypeDir:
 		return true
 	case tree.TypeSymlink:
+		if b := ev.Before; b != nil && b.Type == tree.TypeSymlink && b.LinkTarget == e.LinkTarget {
+			return true
+		}
 		target := e.LinkTarget
 		if !path.IsAbs(target) {
 			target = path.Join(path.Dir(ev.Path), target)

@@ -640,6 +640,9 @@ func nameOf(dirfd int, dev, ino uint64) (string, error) {
 func (f *fanotify) close() {
 	f.file.Close()
 	f.linkFile.Close()
+	if f.procs != nil {
+		f.procs.anc.track.Close()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, ms := range f.mounts {

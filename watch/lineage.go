@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"fim/diff"
+	"fim/internal/proctrack"
 
 	"golang.org/x/sys/unix"
 )
@@ -23,6 +24,13 @@ import (
 // or the process's own user. All of it is what the processes say of themselves: a
 // process may name itself dpkg and set any environment, so a lineage is evidence, not
 // proof (the README says so); but only root can make one of its package managers.
+//
+// A process that exited before fim read /proc is placed by the tracker, when there is
+// one (the proc connector): the parent the kernel named at its fork, whose /proc is
+// read in turn, or the tracker's again if it is gone too. A gone process is "gone" in
+// the chain and is never the package manager (what makes one, its uid and program,
+// died with it); its environment is not known, so the package and script come from the
+// nearest live ancestor that has them.
 
 // managers are the names package managers run under: comm (at most 15 bytes) or the
 // base name of the exe.
@@ -48,6 +56,7 @@ type ancestor struct {
 type ancestry struct {
 	mu    sync.Mutex
 	procs map[int]ancestor
+	track *proctrack.Tracker // nil: gone processes are not placed
 }
 
 // read returns what proc says of pid; ok is false for a process that is gone.
@@ -103,19 +112,47 @@ func maintScript(env []byte) (pkg, script string) {
 }
 
 // lineage reads the lineage of pid under proc: nil when neither the process nor any
-// ancestor is a package manager or runs a maintainer script, or when it is gone.
-func (a *ancestry) lineage(proc string, pid int) *diff.Lineage {
+// ancestor is a package manager or runs a maintainer script, or when it is gone and
+// the tracker (if any) does not know it.
+func (a *ancestry) lineage(proc string, pid int) *diff.Lineage { return a.climb(proc, pid, false) }
+
+// goneLineage is the lineage of a process that /proc no longer has, from the
+// tracker's table: nil when the table does not have it either.
+func (a *ancestry) goneLineage(proc string, pid int) *diff.Lineage { return a.climb(proc, pid, true) }
+
+// climb reads the lineage of pid, gone when /proc is not to be read for pid itself.
+func (a *ancestry) climb(proc string, pid int, gone bool) *diff.Lineage {
 	var l diff.Lineage
 	child := ""
+	// forked, after a gone process, is when the kernel forked it: the process its
+	// parent's pid names now is its parent only if it had started by then.
+	var forked uint64
 	for n := 0; pid > 0 && n <= diff.MaxChain; n++ {
-		c, ok := a.read(proc, pid)
-		if !ok {
-			if n == 0 {
-				return nil
-			}
-			l.Chain = append(l.Chain, "gone")
-			break
+		var c ancestor
+		ok := false
+		if !gone || n > 0 {
+			c, ok = a.read(proc, pid)
 		}
+		if ok && forked != 0 && !proctrack.StartedBy(c.start, forked) {
+			ok = false // the parent's pid was given again: the parent is gone
+		}
+		if !ok {
+			e, known := a.track.Lookup(pid)
+			if !known || forked != 0 && e.Forked > forked {
+				// Not known, or its pid was given to another process since the fork.
+				if n == 0 {
+					return nil
+				}
+				l.Chain = append(l.Chain, "gone")
+				break
+			}
+			if n > 0 {
+				l.Chain = append(l.Chain, "gone")
+			}
+			child, pid, forked = e.Comm, e.PPID, e.Forked
+			continue
+		}
+		forked = 0
 		if l.Package == "" && l.Script == "" {
 			l.Package, l.Script = c.pkg, c.script
 		}

@@ -13,6 +13,7 @@ import (
 
 	"fim/diff"
 	"fim/internal/fstest"
+	"fim/internal/proctrack"
 )
 
 // startTree runs script with sh named as argv0 names it (a copy of /bin/sh), and
@@ -156,4 +157,78 @@ func BenchmarkReadProc(b *testing.B) {
 	for b.Loop() {
 		readProc("/proc", os.Getpid())
 	}
+}
+
+// TestLineageGone reads the lineage of writers that exited before fim read /proc: a
+// maintainer script's child, and a child of a child of dpkg, both gone. With the proc
+// connector's tracker, they are placed under their parents; without, they have none.
+// A dpkg that is not root's, or that exited too, is no package manager.
+func TestLineageGone(t *testing.T) {
+	fstest.RequireRoot(t)
+	tr, err := proctrack.Open()
+	if err != nil {
+		fstest.Skipf(t, "%v", err)
+	}
+	defer tr.Close()
+	dpkg, userDpkg := copyShell(t, "dpkg"), copyShell(t, "dpkg")
+	if err := os.Chown(userDpkg, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	quote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+	// The writer says its pid and exits at once; "; wait" keeps each shell from
+	// exec'ing its last command, "sleep 60; wait" keeps it running.
+	const writer = `sh -c 'echo $$ > "$PIDFILE"'; wait`
+	const stay = "; sleep 60; wait"
+	postinst := "DPKG_MAINTSCRIPT_PACKAGE=hello DPKG_MAINTSCRIPT_NAME=postinst sh -c " + quote(writer+stay) + "; wait"
+	tests := []struct {
+		name, shell, script string
+		want                *diff.Lineage
+	}{
+		{"maintainer script's child", dpkg, postinst,
+			&diff.Lineage{Manager: "dpkg", Package: "hello", Script: "postinst", Chain: []string{"sh", "dpkg"}}},
+		{"dpkg's grandchild, its parent gone too", dpkg, "sh -c " + quote(writer) + "; wait" + stay,
+			&diff.Lineage{Manager: "dpkg", Script: "sh", Chain: []string{"gone", "dpkg"}}},
+		{"maintainer script's child under a user's dpkg", userDpkg, postinst, &diff.Lineage{Package: "hello", Script: "postinst"}},
+		{"a plain shell's child", "/bin/sh", writer + stay, nil},
+		{"dpkg exited too", dpkg, "sh -c " + quote(writer) + "; wait", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pid := startTree(t, tt.shell, tt.script)
+			waitGone(t, pid)
+			for _, track := range []*proctrack.Tracker{nil, tr} {
+				c := newProcCache()
+				c.anc.track = track
+				p := c.get(pid)
+				if !p.Gone {
+					t.Fatalf("pid %d not gone: %+v", pid, p)
+				}
+				got := p.Lineage
+				if got != nil {
+					got.ManagerPID = 0
+				}
+				want := tt.want
+				if track == nil {
+					want = nil // as before the tracker: a gone writer has no lineage
+				} else if p.Name != "sh" || p.PPID <= 0 {
+					t.Errorf("gone writer named %q, parent %d; want sh and its parent", p.Name, p.PPID)
+				}
+				if (got == nil) != (want == nil) || got != nil && (got.Manager != want.Manager || got.Package != want.Package ||
+					got.Script != want.Script || !slices.Equal(got.Chain, want.Chain)) {
+					t.Errorf("tracker %v: lineage %+v, want %+v", track != nil, got, want)
+				}
+			}
+		})
+	}
+}
+
+// waitGone waits until /proc has no pid.
+func waitGone(t *testing.T, pid int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err != nil {
+			return
+		}
+	}
+	t.Fatalf("pid %d still running", pid)
 }

@@ -20,7 +20,9 @@ import (
 // its pid as seen from fim's pid namespace (a writer in a child namespace has a pid
 // there too; one in an ancestor namespace gets 0 and is named by nothing); fim reads
 // /proc when it reads the event, after the change was made. So:
-//   - a writer that exited meanwhile is Gone, named by its pid alone;
+//   - a writer that exited meanwhile is Gone, named by its pid alone, or, when the
+//     tracker saw its fork, by its name and parent too, and its lineage is read from
+//     there (see lineage.go);
 //   - a writer that exec'ed meanwhile shows the program it became (exe, comm, args):
 //     the program that made the change cannot be known after the exec;
 //   - a pid reused meanwhile shows the new process; its start time differs from the
@@ -71,6 +73,11 @@ func (c *procCache) get(pid int) *diff.Process {
 	c.names.Resolve(p)
 	if !p.Gone {
 		p.Lineage = c.anc.lineage("/proc", pid)
+	} else if e, ok := c.anc.track.Lookup(pid); ok {
+		// Exited, but forked while the tracker listened: its name and parent are
+		// known, and its lineage from there.
+		p.Name, p.PPID = e.Comm, e.PPID
+		p.Lineage = c.anc.goneLineage("/proc", pid)
 	}
 	c.mu.Lock()
 	if len(c.procs) >= procMax {

@@ -26,6 +26,7 @@ import (
 	"fim/baseline"
 	"fim/diff"
 	"fim/idname"
+	"fim/internal/proctrack"
 	"fim/provenance"
 	"fim/tree"
 	"fim/walk"
@@ -644,7 +645,11 @@ func (w *Watcher) describeRoots() string {
 func (w *Watcher) describeBackends() string {
 	var s []string
 	if w.fan != nil && w.fan.marked() {
-		s = append(s, "fanotify")
+		if w.fan.procs != nil && w.fan.procs.anc.track != nil {
+			s = append(s, "fanotify, proc connector")
+		} else {
+			s = append(s, "fanotify")
+		}
 	}
 	if w.fsn != nil && len(w.fsn.rootList()) > 0 {
 		if n := w.fsn.count(); n == 1 {
@@ -705,6 +710,15 @@ func (w *Watcher) startBackends(ctx context.Context, abort <-chan struct{}, hint
 			fan.close()
 		} else {
 			w.fan = fan
+			if fan.procs != nil {
+				// Before the starting state is read: a writer forked from here on that
+				// exits before fim reads its event is placed under its parent.
+				if tr, err := proctrack.Open(); err != nil {
+					w.logf("a writer that exits before fim reads its event has no lineage: %v", err)
+				} else {
+					fan.procs.anc.track = tr
+				}
+			}
 			w.backends.Add(1)
 			go func() {
 				defer w.backends.Done()

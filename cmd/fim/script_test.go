@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/md5"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -270,4 +271,69 @@ func TestWatchUpdateExplainedLaundered(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestScriptVerdictGoneWriters runs fim watch while a maintainer script under a
+// process named dpkg writes ten files, each by a shell of its own that exits at once,
+// as update-alternatives or ldconfig do; then a script that itself exits after its
+// writer, under a dpkg that stays. fim reads each event after its writer exited (most
+// of the time): the proc connector's tracker places the writer under its parent all
+// the same, and every write is script.
+func TestScriptVerdictGoneWriters(t *testing.T) {
+	mnt := tmpfs(t)
+	root := filepath.Join(mnt, "w")
+	db := filepath.Join(mnt, "db", "fim.db")
+	fstest.Tree{"w/" + syncDir: fstest.Dir(), "db": fstest.Dir()}.Build(t, mnt)
+	sh, err := os.ReadFile("/bin/sh")
+	must(t, err)
+	dpkg := filepath.Join(t.TempDir(), "dpkg") // not on the tmpfs, which is noexec
+	must(t, os.WriteFile(dpkg, sh, 0o755))
+	mustRun(t, 0, "baseline", "--quiet", "--db", db, root)
+	r := startWatch(t, fanotifyBackend, root, "--db", db)
+	if !strings.Contains(strings.Join(r.notices(), "\n"), "(fanotify, proc connector)") {
+		fstest.Skipf(t, "no proc connector: %q", r.notices())
+	}
+	in := func(p string) string { return filepath.Join(root, p) }
+	const n = 10
+	var files, orphans []string
+	for i := range n {
+		files = append(files, in(fmt.Sprintf("f%d.conf", i)))
+		orphans = append(orphans, in(fmt.Sprintf("o%d.conf", i)))
+	}
+	// Each file by a shell that writes and exits; "; wait" keeps each shell from
+	// exec'ing its last command.
+	const postinst = `DPKG_MAINTSCRIPT_PACKAGE=hello DPKG_MAINTSCRIPT_NAME=postinst sh -c 'for f; do sh -c "echo conf > \"\$1\"" sh "$f"; wait; done; echo written; exec sleep 600' sh "$@"; wait`
+	scriptWriter(t, dpkg, postinst, files...)
+	// The script exits with its writer; dpkg stays.
+	const orphan = `for f; do sh -c 'sh -c "echo conf > \"\$1\"" sh "$1"; wait' sh "$f"; wait; done; echo written; sleep 600; wait`
+	scriptWriter(t, dpkg, orphan, orphans...)
+	got := map[string]watchEvent{}
+	r.await("the writes", func(evs []watchEvent) bool {
+		for _, ev := range evs {
+			if ev.Type != "remove" {
+				got[ev.Path] = ev
+			}
+		}
+		return len(got) >= 2*n
+	})
+	gone := 0
+	for _, f := range append(files, orphans...) {
+		ev, ok := got[f]
+		if !ok {
+			t.Errorf("%s: no event", f)
+			continue
+		}
+		if ev.Process != nil && ev.Process.Gone {
+			gone++
+		}
+		p := parseProv(t, ev.raw)[0]
+		want := "written by hello's postinst under dpkg"
+		if strings.HasPrefix(filepath.Base(f), "o") {
+			want = "written by sh under dpkg" // the script's environment died with it
+		}
+		if p.Verdict != "script" || p.Reason != want {
+			t.Errorf("%s: %s %q, want script %q: %s", f, p.Verdict, p.Reason, want, ev.raw)
+		}
+	}
+	t.Logf("%d of %d writers had exited when fim read their event", gone, 2*n)
 }

@@ -97,8 +97,11 @@ func TestTracker(t *testing.T) {
 		pid := readPid(t, pidfile)
 		gone(t, pid)
 		e, ok := tr.Lookup(pid)
-		if !ok || e.PPID != cmd.Process.Pid || e.Comm != "sh" || e.Exited == 0 || e.Forked == 0 {
-			t.Errorf("exited child %d: %+v (%v), want parent %d, comm sh, exited", pid, e, ok, cmd.Process.Pid)
+		// Its name is read from /proc when its exec is taken in: a child that exits at
+		// once may be gone by then (on a loaded machine), and then it has none, never
+		// another's.
+		if !ok || e.PPID != cmd.Process.Pid || e.Comm != "sh" && e.Comm != "" || e.Exited == 0 || e.Forked == 0 {
+			t.Errorf("exited child %d: %+v (%v), want parent %d, comm sh or none, exited", pid, e, ok, cmd.Process.Pid)
 		}
 		if !StartedBy(startOf(t, cmd.Process.Pid), e.Forked) {
 			t.Errorf("the parent did not start by the child's fork")
@@ -107,8 +110,9 @@ func TestTracker(t *testing.T) {
 
 	t.Run("parent exits too", func(t *testing.T) {
 		pidfile := filepath.Join(dir, "exits")
-		// The parent outlives its child a little, so that its name is read at its exec.
-		cmd := exec.Command(parent, "-c", child+"; sleep 0.2; wait", "fimparent", pidfile)
+		// The parent outlives its child by a second, so that its name is read at its
+		// exec even on a loaded machine.
+		cmd := exec.Command(parent, "-c", child+"; sleep 1; wait", "fimparent", pidfile)
 		if err := cmd.Run(); err != nil {
 			t.Fatal(err)
 		}

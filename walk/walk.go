@@ -59,6 +59,12 @@ type Walker struct {
 	// ReadLimit, if set, paces the reading of file content (see ReadLimit); walkers
 	// may share one.
 	ReadLimit *ReadLimit
+	// Listing, if set, is called with the real path and an open descriptor of each
+	// directory the walk lists, once it is opened and checked and before its names are
+	// read, from any goroutine of the walk: fim watch watches the directory there, so
+	// that what is made in it after the listing has an event and what was made before
+	// is listed. fd is the walk's, and stays open only during the call.
+	Listing func(real string, fd int)
 }
 
 // SideDigest is a second digest of regular files' content, taken in the walk's one
@@ -815,6 +821,9 @@ func (wk *walk) list(n *node, hb *hashBuf, prior func(string) *tree.Entry) {
 		n.ino = st.Ino // the number it has now, for the hash jobs and the symlink loops below
 	}
 	n.sealed = sealed(&st)
+	if wk.Listing != nil && !n.transit {
+		wk.Listing(n.real, fd)
+	}
 	names, err := readNames(fd, hb.dirents)
 	if err != nil {
 		n.err = err

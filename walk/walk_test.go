@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -1113,6 +1114,47 @@ func TestWalkPaths(t *testing.T) {
 	for i := range want {
 		if !reflect.DeepEqual(got[i], want[i]) {
 			t.Errorf("entry %d:\n WalkPaths %+v\n WalkPath  %+v", i, got[i], want[i])
+		}
+	}
+}
+
+// TestListing: the Listing hook is given each directory the walk lists, open, before
+// its names are read: a file made in it through the descriptor from the hook is in the
+// walk, as fim watch relies on (it watches the directory there).
+func TestListing(t *testing.T) {
+	root := fstest.Make(t, fstest.Tree{
+		"a/x":   fstest.File("x"),
+		"a/b/y": fstest.File("y"),
+		"c":     fstest.Dir(),
+	})
+	var mu sync.Mutex
+	listed := map[string]bool{}
+	w := &Walker{Roots: []Root{{Path: root}}, Listing: func(real string, fd int) {
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			t.Errorf("%s: fd %d is not an open directory: %v", real, fd, err)
+		}
+		mu.Lock()
+		listed[real] = true
+		mu.Unlock()
+		nfd, err := unix.Openat(fd, "made-at-listing", unix.O_CREAT|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		unix.Close(nfd)
+	}}
+	r := run(t, w)
+	r.base = root
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	for _, d := range []string{".", "a", "a/b", "c"} {
+		if !listed[filepath.Join(root, d)] {
+			t.Errorf("%s: not handed to Listing (got %v)", d, listed)
+		}
+		if !slices.Contains(r.paths(), filepath.Join(d, "made-at-listing")) {
+			t.Errorf("%s: the file made at its listing is not in the walk: %q", d, r.paths())
 		}
 	}
 }

@@ -144,17 +144,37 @@ func (f *fsnotifier) watchRoots() error {
 
 // add watches one directory; watching it twice is harmless.
 func (f *fsnotifier) add(real string) {
+	f.watch(real, -1)
+}
+
+// addFD watches directory real, open as fd (a walk's Listing: the directory it is about
+// to list, which is the one watched whatever happens to the name meanwhile).
+func (f *fsnotifier) addFD(real string, fd int) {
+	f.watch(real, fd)
+}
+
+// watch watches directory real, through fd when it is open (fd >= 0).
+func (f *fsnotifier) watch(real string, fd int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.dirs.get(real); ok {
 		return
 	}
-	wd, err := unix.InotifyAddWatch(f.fd, real, inMask)
+	byFD := func(fd int) (int, error) {
+		return unix.InotifyAddWatch(f.fd, fmt.Sprintf("/proc/self/fd/%d", fd), inMask&^unix.IN_DONT_FOLLOW)
+	}
+	var wd int
+	var err error
+	if fd >= 0 {
+		wd, err = byFD(fd)
+	} else {
+		wd, err = unix.InotifyAddWatch(f.fd, real, inMask)
+	}
 	if errors.Is(err, unix.ENAMETOOLONG) {
 		// Deeper than PATH_MAX: through a descriptor opened piece by piece.
 		var fd int
 		if fd, err = walk.OpenLong(real, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC); err == nil {
-			wd, err = unix.InotifyAddWatch(f.fd, fmt.Sprintf("/proc/self/fd/%d", fd), inMask&^unix.IN_DONT_FOLLOW)
+			wd, err = byFD(fd)
 			unix.Close(fd)
 		}
 	}

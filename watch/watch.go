@@ -1153,12 +1153,21 @@ func (w *Watcher) lookAt(ctx context.Context, d *diff.Differ, l *look, cur *tree
 	if err != nil {
 		return false, err
 	}
-	walked := w.beating(w.Walker.WalkPath(ctx, l.path, true), func(e *tree.Entry) {
-		if e.Type == tree.TypeDir && w.fsn != nil {
-			w.fsn.add(w.real(e.Path))
-		}
-	})
+	walked := w.beating(w.watchingWalker().WalkPath(ctx, l.path, true), func(*tree.Entry) {})
 	return true, diff.Join(d, tree.Entries(olds), walked)
+}
+
+// watchingWalker is the walker, which under fsnotify watches each directory as it lists
+// it, before its names are read: what is made in it afterwards has an event, what was
+// made before is listed. (Watched once the walk handed it over, a directory a worker
+// had listed ahead lost what was made in it in between.)
+func (w *Watcher) watchingWalker() *walk.Walker {
+	if w.fsn == nil {
+		return w.Walker
+	}
+	c := *w.Walker
+	c.Listing = w.fsn.addFD
+	return &c
 }
 
 // beating is the walk s, beating the loop's heart (and handing each entry to each) as
@@ -1183,7 +1192,7 @@ func (w *Watcher) rescan(ctx context.Context, source string, now time.Time) erro
 	r := &round{before: map[string]*tree.Entry{}}
 	d := w.differ(r)
 	start, n := time.Now(), 0
-	err := diff.Join(d, w.st.iter(), w.beating(w.Walker.Walk(ctx), func(*tree.Entry) { n++ }))
+	err := diff.Join(d, w.st.iter(), w.beating(w.watchingWalker().Walk(ctx), func(*tree.Entry) { n++ }))
 	if err == nil {
 		w.entries = n
 	}

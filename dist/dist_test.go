@@ -137,7 +137,8 @@ func unitCapabilities(t *testing.T) []string {
 // each is for: without CAP_SYS_ADMIN fim falls back to inotify (no writer known),
 // without CAP_DAC_READ_SEARCH it cannot read a file of another user's, mode 0600 (a
 // root without it is only its owner's, the group's or others' in the file's mode),
-// without CAP_SYS_PTRACE it does not know the writer's executable and directory.
+// without CAP_SYS_PTRACE it does not know the writer's executable and directory. With
+// fanotify, the kernel's proc connector is listened to with these capabilities.
 func TestWatchCapabilities(t *testing.T) {
 	fstest.RequireRoot(t)
 	setpriv, err := exec.LookPath("setpriv")
@@ -195,6 +196,10 @@ func TestWatchCapabilities(t *testing.T) {
 					t.Fatalf("fim watch not ready:\n%s", stderr.String())
 				}
 				time.Sleep(20 * time.Millisecond)
+			}
+			if fanotify := drop != "+sys_admin" && drop != "+dac_read_search"; fanotify &&
+				!strings.Contains(stderr.String(), "(fanotify, proc connector") {
+				t.Errorf("without %q: the proc connector is not listened to:\n%s", drop, stderr.String())
 			}
 			if drop == "+dac_read_search" {
 				// The file is not read: fim says so. Nor can fanotify's file handles be

@@ -45,26 +45,12 @@ func startTree(t *testing.T, shell, script string) int {
 	return 0
 }
 
-// copyShell copies /bin/sh to dir/name: a process running it has comm and exe name.
-func copyShell(t *testing.T, name string) string {
-	t.Helper()
-	data, err := os.ReadFile("/bin/sh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestLineage(t *testing.T) {
 	fstest.RequireRoot(t) // reads other processes' environ
-	dpkg, rpm := copyShell(t, "dpkg"), copyShell(t, "rpm")
+	dpkg, rpm := fstest.CopyShell(t, "dpkg"), fstest.CopyShell(t, "rpm")
 	// A dpkg of a user's, and one that others may write: neither is a package manager
 	// whatever its name, or any user could pass their changes off as a package's.
-	userDpkg, openDpkg := copyShell(t, "dpkg"), copyShell(t, "dpkg")
+	userDpkg, openDpkg := fstest.CopyShell(t, "dpkg"), fstest.CopyShell(t, "dpkg")
 	if err := os.Chown(userDpkg, 65534, 65534); err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +156,7 @@ func TestLineageGone(t *testing.T) {
 		fstest.Skipf(t, "%v", err)
 	}
 	defer tr.Close()
-	dpkg, userDpkg := copyShell(t, "dpkg"), copyShell(t, "dpkg")
+	dpkg, userDpkg := fstest.CopyShell(t, "dpkg"), fstest.CopyShell(t, "dpkg")
 	if err := os.Chown(userDpkg, 65534, 65534); err != nil {
 		t.Fatal(err)
 	}

@@ -48,10 +48,7 @@ func TestScriptVerdict(t *testing.T) {
 	root := filepath.Join(mnt, "w")
 	db := filepath.Join(mnt, "db", "fim.db")
 	fstest.Tree{"w/" + syncDir: fstest.Dir(), "db": fstest.Dir()}.Build(t, mnt)
-	sh, err := os.ReadFile("/bin/sh")
-	must(t, err)
-	dpkg := filepath.Join(t.TempDir(), "dpkg") // not on the tmpfs, which is noexec
-	must(t, os.WriteFile(dpkg, sh, 0o755))     // a process running it is named dpkg
+	dpkg := fstest.CopyShell(t, "dpkg") // not on the tmpfs, which is noexec
 	mustRun(t, 0, "baseline", "--quiet", "--db", db, root)
 	r := startWatch(t, fanotifyBackend, root, "--db", db)
 	in := func(p string) string { return filepath.Join(root, p) }
@@ -284,10 +281,7 @@ func TestScriptVerdictGoneWriters(t *testing.T) {
 	root := filepath.Join(mnt, "w")
 	db := filepath.Join(mnt, "db", "fim.db")
 	fstest.Tree{"w/" + syncDir: fstest.Dir(), "db": fstest.Dir()}.Build(t, mnt)
-	sh, err := os.ReadFile("/bin/sh")
-	must(t, err)
-	dpkg := filepath.Join(t.TempDir(), "dpkg") // not on the tmpfs, which is noexec
-	must(t, os.WriteFile(dpkg, sh, 0o755))
+	dpkg := fstest.CopyShell(t, "dpkg") // not on the tmpfs, which is noexec
 	mustRun(t, 0, "baseline", "--quiet", "--db", db, root)
 	r := startWatch(t, fanotifyBackend, root, "--db", db)
 	if !strings.Contains(strings.Join(r.notices(), "\n"), "(fanotify, proc connector)") {

@@ -212,3 +212,19 @@ func (it Item) apply(p string) error {
 	}
 	return nil
 }
+
+// CopyShell copies /bin/sh to a new file named name in a directory of the test's: a
+// process running it has that name as its comm and its exe's base name (a stand-in for
+// dpkg or rpm in the lineage tests). The directory is not on a noexec filesystem.
+func CopyShell(t testing.TB, name string) string {
+	t.Helper()
+	data, err := os.ReadFile("/bin/sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -27,20 +27,6 @@ func openTracker(t *testing.T) *Tracker {
 	return tr
 }
 
-// parentShell copies /bin/sh to a file named name: a process running it has that comm.
-func parentShell(t *testing.T, name string) string {
-	t.Helper()
-	data, err := os.ReadFile("/bin/sh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func readPid(t *testing.T, file string) int {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
@@ -74,7 +60,7 @@ func gone(t *testing.T, pid int) {
 func TestTracker(t *testing.T) {
 	tr := openTracker(t)
 	dir := t.TempDir()
-	parent := parentShell(t, "fimparent")
+	parent := fstest.CopyShell(t, "fimparent")
 	// The child says its pid and writes; "; wait" keeps each shell from exec'ing its
 	// last command.
 	const child = `sh -c 'echo $$ > "$1"; echo x > "$1.f"' sh "$1"; wait`
